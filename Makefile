@@ -1,0 +1,47 @@
+# dspcc — top-level build. Non-recursive: each component adds its rules in
+# its own build.mk, included below, so `make -j` sees the whole graph.
+#
+#   make              build the compiler, runtime and fixtures into build/
+#   make test         unit and end-to-end tests, then again under ASan+UBSan
+#   make check-asan   the tests under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make bench        benchmarks that print figures and ratios
+#   make install PREFIX=/usr/local
+#   make clean
+
+.DEFAULT_GOAL := all
+include mk/common.mk
+-include mk/version.mk
+
+VERSION ?= 0.1.0
+PREFIX  ?= /usr/local
+DESTDIR ?=
+
+include grammar/build.mk
+include compiler/build.mk
+include runtime/build.mk
+include tests/refserver/build.mk
+include tests/build.mk
+
+.PHONY: all test test-plain check-asan bench demo install clean
+all: $(BINS)
+
+test-plain: all $(TEST_BINS)
+	BUILD=$(BUILD) sh tests/run-tests.sh $(TEST_BINS) $(TEST_SCRIPTS)
+
+# The default test target runs everything twice: plain, then sanitized.
+test: test-plain
+	$(MAKE) --no-print-directory check-asan
+
+check-asan:
+	$(MAKE) --no-print-directory BUILD=build/asan SANITIZE=1 OPT="-O1 -g" test-plain
+
+# The main job. Until the optimizer and C backend exist it builds
+# everything and checks every example.
+demo: all
+	@for f in $(wildcard examples/*/*.dsp); do \
+	    echo "dspcc check $$f"; $(BUILD)/dspcc check $$f || exit 1; done
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

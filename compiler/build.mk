@@ -1,0 +1,1 @@
+# compiler: build rules (filled in by the component).

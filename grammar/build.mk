@@ -1,0 +1,1 @@
+# grammar: build rules (filled in by the component).

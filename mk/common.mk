@@ -1,0 +1,41 @@
+# Shared build settings. Every component fragment (*/build.mk) uses these.
+# BUILD is the output tree; `make check-asan` reuses the same rules with
+# BUILD=build/asan SANITIZE=1, so nothing here may assume BUILD=build.
+
+BUILD    ?= build
+CC       ?= cc
+AR       ?= ar
+SANITIZE ?= 0
+PKG_CONFIG ?= pkg-config
+
+WARN     := -Wall -Wextra -Werror
+CSTD     := -std=c17 -D_DEFAULT_SOURCE
+OPT      ?= -O2 -g
+CFLAGS   ?=
+override CFLAGS += $(CSTD) $(WARN) $(OPT) -MMD -MP
+LDFLAGS  ?=
+LDLIBS   ?=
+
+ifeq ($(SANITIZE),1)
+override CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+override LDFLAGS += -fsanitize=address,undefined
+endif
+
+CURL_CFLAGS   := $(shell $(PKG_CONFIG) --cflags libcurl 2>/dev/null)
+CURL_LIBS     := $(shell $(PKG_CONFIG) --libs libcurl 2>/dev/null || echo -lcurl)
+CJSON_CFLAGS  := $(shell $(PKG_CONFIG) --cflags libcjson 2>/dev/null)
+CJSON_LIBS    := $(shell $(PKG_CONFIG) --libs libcjson 2>/dev/null || echo -lcjson)
+SQLITE_LIBS   := $(shell $(PKG_CONFIG) --libs sqlite3 2>/dev/null || echo -lsqlite3)
+CMOCKA_LIBS   := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null || echo -lcmocka)
+MHD_LIBS      := $(shell $(PKG_CONFIG) --libs libmicrohttpd 2>/dev/null || echo -lmicrohttpd)
+TS_LIBS       := $(shell $(PKG_CONFIG) --libs tree-sitter 2>/dev/null || echo -ltree-sitter)
+
+# Every fragment adds to these.
+BINS         :=
+TEST_BINS    :=
+TEST_SCRIPTS :=
+
+# One pattern rule compiles every C file of the repository into the build tree.
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(CPPFLAGS) -c $< -o $@

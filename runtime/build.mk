@@ -1,0 +1,1 @@
+# runtime: build rules (filled in by the component).

@@ -1,0 +1,82 @@
+/* dsp/chat.h — one chat-completion exchange, independent of provider.
+ *
+ * This is the contract between the adapters (which turn a signature, demos
+ * and inputs into messages, and a reply back into typed values) and the LM
+ * clients (which carry messages to OpenAI-compatible or Anthropic endpoints).
+ */
+#ifndef DSP_CHAT_H
+#define DSP_CHAT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dsp/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum dsp_role { DSP_ROLE_SYSTEM, DSP_ROLE_USER, DSP_ROLE_ASSISTANT } dsp_role;
+
+typedef struct dsp_message {
+    dsp_role role;
+    char *content; /* owned by the dsp_messages that holds it */
+} dsp_message;
+
+/* A growable list of messages; owns its strings. */
+typedef struct dsp_messages {
+    dsp_message *items;
+    size_t len, cap;
+} dsp_messages;
+
+void dsp_messages_init(dsp_messages *m);
+void dsp_messages_free(dsp_messages *m);
+/* Appends a copy of content (len bytes; content need not be NUL-terminated). */
+dsp_status dsp_messages_push(dsp_messages *m, dsp_role role, const char *content, size_t len, dsp_error *err);
+
+#define DSP_MAX_STOP 4
+
+/* Sampling parameters. A field left at its "unset" value is not sent, so the
+ * provider's default applies. */
+typedef struct dsp_lm_params {
+    double temperature;   /* < 0: unset */
+    int max_tokens;       /* <= 0: unset (Anthropic requires one: 1024 is sent) */
+    int n;                /* <= 1: one choice */
+    bool has_seed;
+    int64_t seed;
+    const char *stop[DSP_MAX_STOP]; /* NULL-terminated early */
+    const char *json_schema;        /* JSON text of a schema: ask for JSON output (response_format) */
+} dsp_lm_params;
+
+/* The unset values of every field. */
+dsp_lm_params dsp_lm_params_default(void);
+
+typedef struct dsp_usage {
+    int64_t prompt_tokens;
+    int64_t completion_tokens;
+} dsp_usage;
+
+typedef struct dsp_chat_request {
+    const dsp_message *messages;
+    size_t n_messages;
+    dsp_lm_params params;
+    /* Distinguishes otherwise identical requests in the cache (e.g. the
+     * optimizer sampling the same prompt several times). 0 = none. */
+    uint64_t rollout_id;
+    bool bypass_cache;  /* neither read nor write the cache for this call */
+} dsp_chat_request;
+
+typedef struct dsp_chat_response {
+    char **choices;     /* n_choices owned strings (assistant text) */
+    size_t n_choices;
+    dsp_usage usage;
+    bool cache_hit;
+} dsp_chat_response;
+
+void dsp_chat_response_free(dsp_chat_response *r);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

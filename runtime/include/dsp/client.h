@@ -1,0 +1,90 @@
+/* dsp/client.h — the LM client: endpoints, retries, concurrency, cache, usage.
+ *
+ * A dsp_client is created once per process (or per component) and shared by
+ * many threads. It owns the connection pool, the response cache and the
+ * running usage totals. Which endpoint a call goes to is described per call
+ * by a dsp_lm_config, because one program may use several LMs (task LM,
+ * teacher, judge).
+ */
+#ifndef DSP_CLIENT_H
+#define DSP_CLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dsp/chat.h"
+#include "dsp/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum dsp_provider {
+    DSP_PROVIDER_OPENAI,     /* OpenAI chat completions and every compatible server */
+    DSP_PROVIDER_ANTHROPIC,  /* Anthropic Messages API */
+    DSP_PROVIDER_OLLAMA,     /* OpenAI-compatible, default base URL http://localhost:11434/v1 */
+    DSP_PROVIDER_VLLM        /* OpenAI-compatible, default base URL http://localhost:8000/v1 */
+} dsp_provider;
+
+/* One LM endpoint, as a program declares it. All strings are borrowed and
+ * must outlive every call that uses the config (generated code keeps them in
+ * static const tables). */
+typedef struct dsp_lm_config {
+    const char *model;        /* "provider/model", e.g. "openai/gpt-4o-mini" */
+    const char *base_url;     /* NULL: the provider's default */
+    const char *api_key_env;  /* NAME of the environment variable holding the key; NULL: none */
+    dsp_lm_params params;     /* defaults for calls that use this LM */
+} dsp_lm_config;
+
+/* Splits "provider/model" into a provider and the model name the API expects. */
+dsp_status dsp_parse_model(const char *spec, dsp_provider *provider, const char **model_name, dsp_error *err);
+
+typedef struct dsp_client_options {
+    const char *cache_dir;     /* NULL: $DSPCC_CACHE_DIR, else $XDG_CACHE_HOME/dspcc, else ~/.cache/dspcc */
+    bool no_cache;             /* disable the response cache entirely */
+    const char *base_url;      /* overrides every config's base URL; NULL: $DSPCC_BASE_URL if set */
+    int max_in_flight;         /* <= 0: 16 */
+    int max_retries;           /* < 0: 5 */
+    double connect_timeout_s;  /* <= 0: 10 */
+    double timeout_s;          /* <= 0: 120 (total per attempt) */
+    double backoff_base_s;     /* <= 0: 0.5; attempt k waits base*2^k plus jitter, capped at 30 s */
+} dsp_client_options;
+
+dsp_client_options dsp_client_options_default(void);
+
+typedef struct dsp_client dsp_client;
+
+dsp_status dsp_client_new(const dsp_client_options *opts, dsp_client **out, dsp_error *err);
+void dsp_client_free(dsp_client *c);
+
+/* One chat completion. On DSP_OK, *resp holds the choices (free with
+ * dsp_chat_response_free). Retries transient failures (connection errors,
+ * timeouts, 408, 409, 429, 5xx) with backoff, honouring Retry-After; 400,
+ * 401, 403 and 404 fail at once with the provider's message. */
+dsp_status dsp_chat(dsp_client *c, const dsp_lm_config *lm, const dsp_chat_request *req,
+                    dsp_chat_response *resp, dsp_error *err);
+
+/* Runs n independent requests with up to max_in_flight in flight; results
+ * come back in order. statuses[i] and errs[i] (each may be NULL as arrays)
+ * report each request; returns DSP_OK when every request succeeded. */
+dsp_status dsp_chat_batch(dsp_client *c, const dsp_lm_config *lm, const dsp_chat_request *reqs, size_t n,
+                          dsp_chat_response *resps, dsp_status *statuses, dsp_error *errs);
+
+typedef struct dsp_usage_totals {
+    int64_t calls;          /* completed LM calls, cache hits included */
+    int64_t http_requests;  /* requests actually sent, retries included */
+    int64_t retries;
+    int64_t cache_hits;
+    int64_t cache_misses;
+    int64_t prompt_tokens;  /* from the endpoint's usage reports, cache hits excluded */
+    int64_t completion_tokens;
+} dsp_usage_totals;
+
+/* A consistent snapshot of the running totals. */
+dsp_usage_totals dsp_client_usage(dsp_client *c);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

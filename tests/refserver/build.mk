@@ -1,0 +1,1 @@
+# tests/refserver: build rules (filled in by the component).
