@@ -1,1 +1,37 @@
-# runtime: build rules (filled in by the component).
+# runtime/: libdsprt, static and shared. Every runtime/src/*.c is part of
+# the library; every tests/runtime/test_*.c is a cmocka program linked
+# against the static library.
+
+RT_SRCS    := $(wildcard runtime/src/*.c)
+RT_OBJS    := $(RT_SRCS:%.c=$(BUILD)/obj/%.o)
+RT_PIC_OBJS:= $(RT_SRCS:%.c=$(BUILD)/pic/%.o)
+RT_LIB     := $(BUILD)/libdsprt.a
+RT_SHLIB   := $(BUILD)/libdsprt.so
+RT_DEPLIBS := $(CURL_LIBS) $(CJSON_LIBS) $(SQLITE_LIBS) -lpthread -lm
+RT_CPPFLAGS:= -Iruntime/include $(CURL_CFLAGS) $(CJSON_CFLAGS)
+
+$(RT_OBJS) $(RT_PIC_OBJS): CPPFLAGS += $(RT_CPPFLAGS)
+
+$(BUILD)/pic/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(CPPFLAGS) -fPIC -c $< -o $@
+
+$(RT_LIB): $(RT_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(RT_SHLIB): $(RT_PIC_OBJS)
+	$(CC) -shared -Wl,-soname,libdsprt.so.0 $(LDFLAGS) -o $@ $^ $(RT_DEPLIBS)
+
+BINS += $(RT_LIB) $(RT_SHLIB)
+
+RT_TEST_SRCS := $(wildcard tests/runtime/test_*.c)
+RT_TEST_BINS := $(RT_TEST_SRCS:tests/runtime/%.c=$(BUILD)/tests/runtime/%)
+TEST_BINS += $(RT_TEST_BINS)
+
+$(RT_TEST_SRCS:%.c=$(BUILD)/obj/%.o): CPPFLAGS += $(RT_CPPFLAGS)
+
+$(BUILD)/tests/runtime/%: $(BUILD)/obj/tests/runtime/%.o $(RT_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $< $(RT_LIB) $(CMOCKA_LIBS) $(RT_DEPLIBS)

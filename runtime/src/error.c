@@ -1,0 +1,57 @@
+/* error.c — the dsp_error record. */
+#include "dsp/error.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void dsp_error_clear(dsp_error *err)
+{
+    if (!err)
+        return;
+    free(err->raw);
+    memset(err, 0, sizeof *err);
+}
+
+dsp_status dsp_error_set(dsp_error *err, dsp_status status, const char *fmt, ...)
+{
+    if (!err)
+        return status;
+    err->status = status;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->message, sizeof err->message, fmt, ap);
+    va_end(ap);
+    return status;
+}
+
+void dsp_error_set_raw(dsp_error *err, const char *raw, size_t len)
+{
+    if (!err)
+        return;
+    free(err->raw);
+    err->raw = malloc(len + 1);
+    if (!err->raw)
+        return; /* the message still says what failed; only the copy is lost */
+    memcpy(err->raw, raw, len);
+    err->raw[len] = '\0';
+}
+
+const char *dsp_status_name(dsp_status status)
+{
+    switch (status) {
+    case DSP_OK: return "ok";
+    case DSP_ERR_INVALID: return "invalid";
+    case DSP_ERR_NOMEM: return "out of memory";
+    case DSP_ERR_IO: return "io";
+    case DSP_ERR_NETWORK: return "network";
+    case DSP_ERR_TIMEOUT: return "timeout";
+    case DSP_ERR_HTTP: return "http";
+    case DSP_ERR_PROTOCOL: return "protocol";
+    case DSP_ERR_PARSE: return "parse";
+    case DSP_ERR_CACHE: return "cache";
+    case DSP_ERR_ENV: return "environment";
+    }
+    return "unknown";
+}
