@@ -21,8 +21,9 @@ include compiler/build.mk
 include runtime/build.mk
 include tests/refserver/build.mk
 include tests/build.mk
+include mk/install.mk
 
-.PHONY: all test test-plain check-asan bench demo install clean
+.PHONY: all test test-plain check-asan bench demo clean
 all: $(BINS)
 
 test-plain: all $(TEST_BINS)
