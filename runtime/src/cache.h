@@ -1,0 +1,37 @@
+/* cache.h — internal: the response cache, an SQLite file shared by every
+ * process (and thread) that uses the same cache directory. */
+#ifndef DSP_CACHE_H
+#define DSP_CACHE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dsp/chat.h"
+#include "dsp/error.h"
+
+#define DSP_CACHE_FILE "responses.sqlite3"
+#define DSP_CACHE_KEY_HEX 65 /* 64 hex digits of SHA-256 and a NUL */
+
+typedef struct dsp_cache dsp_cache;
+
+/* The directory to use: opt_dir if given, else $DSPCC_CACHE_DIR, else
+ * $XDG_CACHE_HOME/dspcc, else $HOME/.cache/dspcc. *out is owned. */
+dsp_status dsp_cache_resolve_dir(const char *opt_dir, char **out, dsp_error *err);
+
+/* Opens (creating the directory and file if missing) the cache in dir. */
+dsp_status dsp_cache_open(const char *dir, dsp_cache **out, dsp_error *err);
+void dsp_cache_close(dsp_cache *c);
+const char *dsp_cache_file_path(const dsp_cache *c);
+
+/* SHA-256 (hex) of a canonical JSON text of everything that determines the
+ * reply. The API key is not an input, so it can never reach the file. */
+dsp_status dsp_cache_key(const char *provider, const char *base_url, const char *model, const dsp_message *msgs,
+                         size_t n_msgs, const dsp_lm_params *p, uint64_t rollout_id, char out[DSP_CACHE_KEY_HEX],
+                         dsp_error *err);
+
+/* Looks key up; on a hit fills resp (zeroed by the caller) and sets *found. */
+dsp_status dsp_cache_get(dsp_cache *c, const char *key, dsp_chat_response *resp, bool *found, dsp_error *err);
+dsp_status dsp_cache_put(dsp_cache *c, const char *key, const dsp_chat_response *resp, dsp_error *err);
+
+#endif

@@ -1,0 +1,392 @@
+/* client.c — dsp_client: one chat call end to end (cache, key, request,
+ * retries, reply), batches over a pool of threads, and usage totals. */
+#include "dsp/client.h"
+
+#include "cache.h"
+#include "http.h"
+#include "lm_wire.h"
+#include "retry.h"
+
+#include <curl/curl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct dsp_client {
+    dsp_client_options opts; /* defaults resolved; strings below are owned */
+    char *base_url;          /* override of every config's base URL, or NULL */
+    dsp_http *http;
+    dsp_cache *cache;        /* NULL when the cache is off */
+    pthread_mutex_t usage_lock;
+    dsp_usage_totals usage;
+    atomic_uint_fast64_t rng_counter; /* seeds each call's jitter differently */
+};
+
+dsp_client_options dsp_client_options_default(void)
+{
+    dsp_client_options o;
+    memset(&o, 0, sizeof o);
+    o.max_in_flight = 16;
+    o.max_retries = 5;
+    o.connect_timeout_s = 10;
+    o.timeout_s = 120;
+    o.backoff_base_s = 0.5;
+    return o;
+}
+
+dsp_status dsp_client_new(const dsp_client_options *opts, dsp_client **out, dsp_error *err)
+{
+    if (!out)
+        return dsp_error_set(err, DSP_ERR_INVALID, "dsp_client_new: out is NULL");
+    *out = NULL;
+    dsp_client_options o = opts ? *opts : dsp_client_options_default();
+    if (o.max_in_flight <= 0)
+        o.max_in_flight = 16;
+    if (o.max_retries < 0)
+        o.max_retries = 5;
+    if (o.connect_timeout_s <= 0)
+        o.connect_timeout_s = 10;
+    if (o.timeout_s <= 0)
+        o.timeout_s = 120;
+    if (o.backoff_base_s <= 0)
+        o.backoff_base_s = 0.5;
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+        return dsp_error_set(err, DSP_ERR_NETWORK, "libcurl failed to initialise");
+    dsp_client *c = calloc(1, sizeof *c);
+    if (!c) {
+        curl_global_cleanup();
+        return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory creating a client");
+    }
+    pthread_mutex_init(&c->usage_lock, NULL);
+    atomic_init(&c->rng_counter, (uint_fast64_t)time(NULL) * 0x9E3779B97F4A7C15ull + (uintptr_t)c);
+    const char *base = o.base_url ? o.base_url : getenv("DSPCC_BASE_URL");
+    dsp_status st = DSP_OK;
+    if (base && *base && !(c->base_url = strdup(base)))
+        st = dsp_error_set(err, DSP_ERR_NOMEM, "out of memory creating a client");
+    o.base_url = c->base_url;
+    o.cache_dir = NULL; /* borrowed by the caller; not kept */
+    c->opts = o;
+    if (st == DSP_OK)
+        st = dsp_http_new(o.connect_timeout_s, o.timeout_s, &c->http, err);
+    if (st == DSP_OK && !o.no_cache) {
+        char *dir = NULL;
+        st = dsp_cache_resolve_dir(opts ? opts->cache_dir : NULL, &dir, err);
+        if (st == DSP_OK)
+            st = dsp_cache_open(dir, &c->cache, err);
+        free(dir);
+    }
+    if (st != DSP_OK) {
+        dsp_client_free(c);
+        return st;
+    }
+    *out = c;
+    return DSP_OK;
+}
+
+void dsp_client_free(dsp_client *c)
+{
+    if (!c)
+        return;
+    dsp_cache_close(c->cache);
+    dsp_http_free(c->http);
+    pthread_mutex_destroy(&c->usage_lock);
+    free(c->base_url);
+    free(c);
+    curl_global_cleanup();
+}
+
+dsp_usage_totals dsp_client_usage(dsp_client *c)
+{
+    dsp_usage_totals u;
+    pthread_mutex_lock(&c->usage_lock);
+    u = c->usage;
+    pthread_mutex_unlock(&c->usage_lock);
+    return u;
+}
+
+typedef struct usage_delta {
+    int64_t http_requests, retries, cache_hits, cache_misses, prompt_tokens, completion_tokens;
+} usage_delta;
+
+static void add_usage(dsp_client *c, const usage_delta *d, int completed)
+{
+    pthread_mutex_lock(&c->usage_lock);
+    c->usage.calls += completed;
+    c->usage.http_requests += d->http_requests;
+    c->usage.retries += d->retries;
+    c->usage.cache_hits += d->cache_hits;
+    c->usage.cache_misses += d->cache_misses;
+    c->usage.prompt_tokens += d->prompt_tokens;
+    c->usage.completion_tokens += d->completion_tokens;
+    pthread_mutex_unlock(&c->usage_lock);
+}
+
+/* Overwrites every occurrence of secret in s, in place, so that a server
+ * echoing the key (OpenAI does, partly masked) cannot leak it. */
+static void redact(char *s, const char *secret)
+{
+    if (!s || !secret || strlen(secret) < 4)
+        return;
+    size_t n = strlen(secret);
+    char *p;
+    while ((p = strstr(s, secret)) != NULL)
+        memset(p, '*', n);
+}
+
+/* Everything one call needs, resolved once. */
+typedef struct call {
+    dsp_provider provider;
+    const char *model_spec, *model_name, *base_url;
+    char *url;
+    char *body;
+    const char *headers[4];
+    size_t n_headers;
+    char *auth_header; /* holds the key: freed (and wiped) after the call */
+    const char *key;
+} call;
+
+static void call_free(call *k)
+{
+    free(k->url);
+    free(k->body);
+    if (k->auth_header) {
+        memset(k->auth_header, 0, strlen(k->auth_header));
+        free(k->auth_header);
+    }
+}
+
+static dsp_status set_auth(call *k, const dsp_lm_config *lm, dsp_error *err)
+{
+    k->headers[k->n_headers++] = "Content-Type: application/json";
+    if (k->provider == DSP_PROVIDER_ANTHROPIC)
+        k->headers[k->n_headers++] = "anthropic-version: " DSP_ANTHROPIC_VERSION;
+    if (!lm->api_key_env)
+        return DSP_OK;
+    const char *key = getenv(lm->api_key_env);
+    if (!key || !*key)
+        return dsp_error_set(err, DSP_ERR_ENV,
+                             "environment variable %s is not set; it must hold the API key for %s",
+                             lm->api_key_env, k->model_spec);
+    k->key = key;
+    const char *prefix = k->provider == DSP_PROVIDER_ANTHROPIC ? "x-api-key: " : "Authorization: Bearer ";
+    size_t n = strlen(prefix) + strlen(key) + 1;
+    k->auth_header = malloc(n);
+    if (!k->auth_header)
+        return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory building request headers");
+    snprintf(k->auth_header, n, "%s%s", prefix, key);
+    k->headers[k->n_headers++] = k->auth_header;
+    return DSP_OK;
+}
+
+/* One HTTP exchange with retries; on DSP_OK resp holds its choices. */
+static dsp_status exchange(dsp_client *c, call *k, dsp_chat_response *resp, usage_delta *u, uint64_t *rng,
+                           dsp_error *err)
+{
+    dsp_status st = DSP_ERR_NETWORK;
+    int max_attempts = c->opts.max_retries + 1;
+    for (int attempt = 0; attempt < max_attempts; attempt++) {
+        dsp_http_reply reply;
+        double retry_after = -1;
+        int http_status = 0;
+        dsp_error_clear(err);
+        u->http_requests++;
+        st = dsp_http_post(c->http, k->url, k->headers, k->n_headers, k->body, strlen(k->body), &reply, err);
+        if (st == DSP_OK) {
+            http_status = (int)reply.status;
+            retry_after = reply.retry_after_s;
+            if (reply.status >= 200 && reply.status < 300) {
+                st = k->provider == DSP_PROVIDER_ANTHROPIC
+                         ? dsp_anthropic_parse_reply(reply.body, reply.len, resp, err)
+                         : dsp_openai_parse_reply(reply.body, reply.len, resp, err);
+            } else {
+                char msg[600];
+                dsp_provider_error_message(reply.body, reply.len, msg, sizeof msg);
+                st = dsp_error_set(err, DSP_ERR_HTTP, "%s: HTTP %d from %s: %s", k->model_spec, http_status,
+                                   k->url, msg);
+                if (err)
+                    err->http_status = http_status;
+            }
+        }
+        dsp_http_reply_free(&reply);
+        if (st == DSP_OK || !dsp_retry_is_transient(st, http_status))
+            break;
+        if (attempt + 1 >= max_attempts) {
+            if (err) {
+                size_t used = strlen(err->message);
+                snprintf(err->message + used, sizeof err->message - used, " (gave up after %d attempts)",
+                         max_attempts);
+            }
+            break;
+        }
+        u->retries++;
+        dsp_sleep_s(dsp_retry_delay(attempt, c->opts.backoff_base_s, retry_after, rng));
+    }
+    if (err) {
+        redact(err->message, k->key);
+        redact(err->raw, k->key);
+    }
+    return st;
+}
+
+/* Appends the choices of part to all (both owned); frees part. */
+static dsp_status absorb(dsp_chat_response *all, dsp_chat_response *part, dsp_error *err)
+{
+    char **ch = realloc(all->choices, (all->n_choices + part->n_choices) * sizeof *ch);
+    if (!ch) {
+        dsp_chat_response_free(part);
+        return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory collecting choices");
+    }
+    all->choices = ch;
+    memcpy(all->choices + all->n_choices, part->choices, part->n_choices * sizeof *ch);
+    all->n_choices += part->n_choices;
+    all->usage.prompt_tokens += part->usage.prompt_tokens;
+    all->usage.completion_tokens += part->usage.completion_tokens;
+    free(part->choices);
+    memset(part, 0, sizeof *part);
+    return DSP_OK;
+}
+
+dsp_status dsp_chat(dsp_client *c, const dsp_lm_config *lm, const dsp_chat_request *req, dsp_chat_response *resp,
+                    dsp_error *err)
+{
+    if (!resp)
+        return dsp_error_set(err, DSP_ERR_INVALID, "dsp_chat: resp is NULL");
+    memset(resp, 0, sizeof *resp);
+    if (!c || !lm || !req)
+        return dsp_error_set(err, DSP_ERR_INVALID, "dsp_chat: client, LM config and request are required");
+    if (!req->messages || req->n_messages == 0)
+        return dsp_error_set(err, DSP_ERR_INVALID, "dsp_chat: the request has no messages");
+    call k;
+    memset(&k, 0, sizeof k);
+    k.model_spec = lm->model ? lm->model : "(null)";
+    dsp_status st = dsp_parse_model(lm->model, &k.provider, &k.model_name, err);
+    if (st != DSP_OK)
+        return st;
+    dsp_lm_params p = dsp_params_merge(&lm->params, &req->params);
+    k.base_url = c->base_url ? c->base_url
+                 : lm->base_url ? lm->base_url
+                                : dsp_provider_default_base_url(k.provider);
+    usage_delta u = {0};
+    char key[DSP_CACHE_KEY_HEX];
+    bool use_cache = c->cache && !req->bypass_cache;
+    if (use_cache) {
+        st = dsp_cache_key(dsp_provider_name(k.provider), k.base_url, k.model_name, req->messages, req->n_messages,
+                           &p, req->rollout_id, key, err);
+        bool found = false;
+        if (st == DSP_OK)
+            st = dsp_cache_get(c->cache, key, resp, &found, err);
+        if (st != DSP_OK)
+            return st;
+        if (found) {
+            resp->cache_hit = true;
+            u.cache_hits = 1;
+            add_usage(c, &u, 1);
+            return DSP_OK;
+        }
+        u.cache_misses = 1;
+    }
+    /* Anthropic has no n: n choices are n requests. */
+    int reps = 1;
+    if (k.provider == DSP_PROVIDER_ANTHROPIC && p.n > 1) {
+        reps = p.n;
+        p.n = 1;
+    }
+    st = dsp_endpoint_url(k.provider, k.base_url, &k.url, err);
+    if (st == DSP_OK)
+        st = set_auth(&k, lm, err);
+    if (st == DSP_OK)
+        st = k.provider == DSP_PROVIDER_ANTHROPIC
+                 ? dsp_anthropic_request_body(k.model_name, req->messages, req->n_messages, &p, &k.body, err)
+                 : dsp_openai_request_body(k.model_name, req->messages, req->n_messages, &p, &k.body, err);
+    uint64_t rng = atomic_fetch_add(&c->rng_counter, 0x9E3779B97F4A7C15ull) | 1;
+    for (int r = 0; st == DSP_OK && r < reps; r++) {
+        dsp_chat_response part;
+        memset(&part, 0, sizeof part);
+        st = exchange(c, &k, &part, &u, &rng, err);
+        if (st == DSP_OK)
+            st = absorb(resp, &part, err);
+    }
+    call_free(&k);
+    if (st != DSP_OK) {
+        dsp_chat_response_free(resp);
+        add_usage(c, &u, 0);
+        return st;
+    }
+    u.prompt_tokens = resp->usage.prompt_tokens;
+    u.completion_tokens = resp->usage.completion_tokens;
+    add_usage(c, &u, 1);
+    /* The answer is good even if storing it fails (disk full, say): the
+     * call succeeds and the next run asks the LM again. */
+    if (use_cache)
+        (void)dsp_cache_put(c->cache, key, resp, NULL);
+    return DSP_OK;
+}
+
+typedef struct batch {
+    dsp_client *c;
+    const dsp_lm_config *lm;
+    const dsp_chat_request *reqs;
+    dsp_chat_response *resps;
+    dsp_status *statuses;
+    dsp_error *errs;
+    size_t n;
+    atomic_size_t next;
+} batch;
+
+static void *batch_worker(void *arg)
+{
+    batch *b = arg;
+    for (;;) {
+        size_t i = atomic_fetch_add(&b->next, 1);
+        if (i >= b->n)
+            break;
+        dsp_error local;
+        memset(&local, 0, sizeof local);
+        dsp_error *e = b->errs ? &b->errs[i] : &local;
+        dsp_status st = dsp_chat(b->c, b->lm, &b->reqs[i], &b->resps[i], e);
+        b->statuses[i] = st;
+        dsp_error_clear(&local);
+    }
+    return NULL;
+}
+
+dsp_status dsp_chat_batch(dsp_client *c, const dsp_lm_config *lm, const dsp_chat_request *reqs, size_t n,
+                          dsp_chat_response *resps, dsp_status *statuses, dsp_error *errs)
+{
+    if (n == 0)
+        return DSP_OK;
+    if (!c || !lm || !reqs || !resps)
+        return DSP_ERR_INVALID;
+    /* errs are overwritten, not freed: pass zeroed or cleared errors. */
+    if (errs)
+        memset(errs, 0, n * sizeof *errs);
+    memset(resps, 0, n * sizeof *resps);
+    /* The result is the status of the first failed request, in order. */
+    dsp_status *sts = statuses ? statuses : calloc(n, sizeof *sts);
+    if (!sts)
+        return DSP_ERR_NOMEM;
+    batch b = {.c = c, .lm = lm, .reqs = reqs, .resps = resps, .statuses = sts, .errs = errs, .n = n};
+    atomic_init(&b.next, 0);
+    size_t workers = n < (size_t)c->opts.max_in_flight ? n : (size_t)c->opts.max_in_flight;
+    /* The calling thread is one of the workers. */
+    pthread_t *tids = workers > 1 ? calloc(workers - 1, sizeof *tids) : NULL;
+    size_t started = 0;
+    for (size_t i = 0; tids && i + 1 < workers; i++) {
+        if (pthread_create(&tids[i], NULL, batch_worker, &b) != 0)
+            break; /* fewer threads still finish the batch */
+        started++;
+    }
+    batch_worker(&b);
+    for (size_t i = 0; i < started; i++)
+        pthread_join(tids[i], NULL);
+    free(tids);
+    dsp_status first = DSP_OK;
+    for (size_t i = 0; i < n && first == DSP_OK; i++)
+        first = b.statuses[i];
+    if (!statuses)
+        free(b.statuses);
+    return first;
+}

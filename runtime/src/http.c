@@ -1,0 +1,240 @@
+/* http.c — libcurl transport: pooled easy handles sharing connections. */
+#include "http.h"
+
+#include "retry.h"
+
+#include <curl/curl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* Replies larger than this are refused: no chat completion is this big, and
+ * a broken server must not make the client eat all memory. */
+#define DSP_HTTP_MAX_BODY (64u * 1024u * 1024u)
+
+struct dsp_http {
+    CURLSH *share;
+    pthread_mutex_t locks[CURL_LOCK_DATA_LAST];
+    pthread_mutex_t pool_lock;
+    CURL **idle;       /* easy handles not in use */
+    size_t n_idle, cap_idle;
+    long connect_timeout_ms, timeout_ms;
+};
+
+static void share_lock(CURL *easy, curl_lock_data data, curl_lock_access access, void *userp)
+{
+    (void)easy;
+    (void)access;
+    dsp_http *h = userp;
+    pthread_mutex_lock(&h->locks[data]);
+}
+
+static void share_unlock(CURL *easy, curl_lock_data data, void *userp)
+{
+    (void)easy;
+    dsp_http *h = userp;
+    pthread_mutex_unlock(&h->locks[data]);
+}
+
+dsp_status dsp_http_new(double connect_timeout_s, double timeout_s, dsp_http **out, dsp_error *err)
+{
+    *out = NULL;
+    dsp_http *h = calloc(1, sizeof *h);
+    if (!h)
+        return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory creating the HTTP transport");
+    h->connect_timeout_ms = (long)(connect_timeout_s * 1000);
+    h->timeout_ms = (long)(timeout_s * 1000);
+    for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+        pthread_mutex_init(&h->locks[i], NULL);
+    pthread_mutex_init(&h->pool_lock, NULL);
+    h->share = curl_share_init();
+    if (!h->share) {
+        dsp_http_free(h);
+        return dsp_error_set(err, DSP_ERR_NOMEM, "libcurl could not create a share handle");
+    }
+    curl_share_setopt(h->share, CURLSHOPT_LOCKFUNC, share_lock);
+    curl_share_setopt(h->share, CURLSHOPT_UNLOCKFUNC, share_unlock);
+    curl_share_setopt(h->share, CURLSHOPT_USERDATA, h);
+    curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+    curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+    curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+    *out = h;
+    return DSP_OK;
+}
+
+void dsp_http_free(dsp_http *h)
+{
+    if (!h)
+        return;
+    /* Easy handles go first: they hold references into the share. */
+    for (size_t i = 0; i < h->n_idle; i++)
+        curl_easy_cleanup(h->idle[i]);
+    free(h->idle);
+    if (h->share)
+        curl_share_cleanup(h->share);
+    for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+        pthread_mutex_destroy(&h->locks[i]);
+    pthread_mutex_destroy(&h->pool_lock);
+    free(h);
+}
+
+static CURL *acquire(dsp_http *h)
+{
+    CURL *e = NULL;
+    pthread_mutex_lock(&h->pool_lock);
+    if (h->n_idle > 0)
+        e = h->idle[--h->n_idle];
+    pthread_mutex_unlock(&h->pool_lock);
+    if (e)
+        return e;
+    e = curl_easy_init();
+    if (!e)
+        return NULL;
+    curl_easy_setopt(e, CURLOPT_SHARE, h->share);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L); /* threads: no SIGALRM for DNS timeouts */
+    curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
+    curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, h->connect_timeout_ms);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, h->timeout_ms);
+    curl_easy_setopt(e, CURLOPT_USERAGENT, "libdsprt/0.1");
+    return e;
+}
+
+static void release(dsp_http *h, CURL *e)
+{
+    pthread_mutex_lock(&h->pool_lock);
+    if (h->n_idle == h->cap_idle) {
+        size_t cap = h->cap_idle ? h->cap_idle * 2 : 16;
+        CURL **idle = realloc(h->idle, cap * sizeof *idle);
+        if (!idle) {
+            pthread_mutex_unlock(&h->pool_lock);
+            curl_easy_cleanup(e);
+            return;
+        }
+        h->idle = idle;
+        h->cap_idle = cap;
+    }
+    h->idle[h->n_idle++] = e;
+    pthread_mutex_unlock(&h->pool_lock);
+}
+
+typedef struct sink {
+    char *buf;
+    size_t len, cap;
+    int too_big;
+} sink;
+
+static size_t on_data(char *data, size_t size, size_t nmemb, void *userp)
+{
+    sink *s = userp;
+    size_t n = size * nmemb;
+    if (s->len + n > DSP_HTTP_MAX_BODY) {
+        s->too_big = 1;
+        return 0; /* aborts the transfer */
+    }
+    if (s->len + n + 1 > s->cap) {
+        size_t cap = s->cap ? s->cap : 4096;
+        while (cap < s->len + n + 1)
+            cap *= 2;
+        char *b = realloc(s->buf, cap);
+        if (!b)
+            return 0;
+        s->buf = b;
+        s->cap = cap;
+    }
+    memcpy(s->buf + s->len, data, n);
+    s->len += n;
+    s->buf[s->len] = '\0';
+    return n;
+}
+
+void dsp_http_reply_free(dsp_http_reply *r)
+{
+    if (!r)
+        return;
+    free(r->body);
+    memset(r, 0, sizeof *r);
+    r->retry_after_s = -1;
+}
+
+static dsp_status curl_failure(CURLcode rc, const char *errbuf, const char *url, int too_big, dsp_error *err)
+{
+    const char *why = errbuf[0] ? errbuf : curl_easy_strerror(rc);
+    if (too_big)
+        return dsp_error_set(err, DSP_ERR_NETWORK, "reply from %s is larger than %u bytes; refused", url,
+                             DSP_HTTP_MAX_BODY);
+    switch (rc) {
+    case CURLE_OPERATION_TIMEDOUT:
+        return dsp_error_set(err, DSP_ERR_TIMEOUT, "timed out talking to %s: %s", url, why);
+    case CURLE_UNSUPPORTED_PROTOCOL:
+    case CURLE_URL_MALFORMAT:
+        return dsp_error_set(err, DSP_ERR_INVALID, "cannot use URL %s: %s", url, why);
+    case CURLE_OUT_OF_MEMORY:
+        return dsp_error_set(err, DSP_ERR_NOMEM, "libcurl ran out of memory talking to %s", url);
+    default:
+        return dsp_error_set(err, DSP_ERR_NETWORK, "connection to %s failed: %s", url, why);
+    }
+}
+
+dsp_status dsp_http_post(dsp_http *h, const char *url, const char *const *headers, size_t n_headers,
+                         const char *body, size_t len, dsp_http_reply *out, dsp_error *err)
+{
+    memset(out, 0, sizeof *out);
+    out->retry_after_s = -1;
+    struct curl_slist *hdrs = NULL;
+    for (size_t i = 0; i < n_headers; i++) {
+        struct curl_slist *t = curl_slist_append(hdrs, headers[i]);
+        if (!t) {
+            curl_slist_free_all(hdrs);
+            return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory building request headers");
+        }
+        hdrs = t;
+    }
+    /* No "Expect: 100-continue" round trip for large prompts. */
+    struct curl_slist *t = curl_slist_append(hdrs, "Expect:");
+    if (!t) {
+        curl_slist_free_all(hdrs);
+        return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory building request headers");
+    }
+    hdrs = t;
+    CURL *e = acquire(h);
+    if (!e) {
+        curl_slist_free_all(hdrs);
+        return dsp_error_set(err, DSP_ERR_NOMEM, "libcurl could not create a handle");
+    }
+    sink s = {0};
+    char errbuf[CURL_ERROR_SIZE];
+    errbuf[0] = '\0';
+    curl_easy_setopt(e, CURLOPT_URL, url);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, &s);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf);
+    CURLcode rc = curl_easy_perform(e);
+    dsp_status st = DSP_OK;
+    if (rc != CURLE_OK) {
+        st = curl_failure(rc, errbuf, url, s.too_big, err);
+        free(s.buf);
+    } else {
+        curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &out->status);
+        struct curl_header *ra = NULL;
+        if (curl_easy_header(e, "Retry-After", 0, CURLH_HEADER, -1, &ra) == CURLHE_OK && ra)
+            out->retry_after_s = dsp_retry_after_parse(ra->value, time(NULL));
+        out->body = s.buf ? s.buf : calloc(1, 1);
+        out->len = s.len;
+        if (!out->body)
+            st = dsp_error_set(err, DSP_ERR_NOMEM, "out of memory reading a reply");
+    }
+    /* The handle must not keep pointers to this call's headers and buffers. */
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, NULL);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, NULL);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, NULL);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, NULL);
+    release(h, e);
+    curl_slist_free_all(hdrs);
+    return st;
+}

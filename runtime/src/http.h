@@ -1,0 +1,33 @@
+/* http.h — internal: the libcurl transport. One dsp_http per client; any
+ * number of threads may post through it at once. Easy handles are pooled
+ * and share one connection cache, DNS cache and TLS session cache, so
+ * connections are kept alive across calls and threads. */
+#ifndef DSP_HTTP_H
+#define DSP_HTTP_H
+
+#include <stddef.h>
+
+#include "dsp/error.h"
+
+typedef struct dsp_http dsp_http;
+
+dsp_status dsp_http_new(double connect_timeout_s, double timeout_s, dsp_http **out, dsp_error *err);
+void dsp_http_free(dsp_http *h);
+
+typedef struct dsp_http_reply {
+    long status;          /* HTTP status of the reply */
+    char *body;           /* owned, NUL-terminated */
+    size_t len;
+    double retry_after_s; /* from a Retry-After header; < 0 when there was none */
+} dsp_http_reply;
+
+void dsp_http_reply_free(dsp_http_reply *r);
+
+/* POSTs body to url with the extra header lines given. DSP_OK when an HTTP
+ * reply arrived, whatever its status; DSP_ERR_NETWORK or DSP_ERR_TIMEOUT when
+ * none did; DSP_ERR_INVALID for a URL libcurl cannot use. Header values never
+ * reach err. */
+dsp_status dsp_http_post(dsp_http *h, const char *url, const char *const *headers, size_t n_headers,
+                         const char *body, size_t len, dsp_http_reply *out, dsp_error *err);
+
+#endif

@@ -1,0 +1,157 @@
+/* lm_anthropic.c — Anthropic Messages (POST {base}/v1/messages): request
+ * bodies and replies. System messages go to the top-level "system" field;
+ * other turns carry their text as content blocks; max_tokens is required.
+ * The API has no n, seed or response_format: n > 1 is served by the client
+ * with several requests, and seed and json_schema are not sent (the JSON
+ * adapter asks for JSON in the prompt). */
+#include "lm_wire.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+dsp_status dsp_anthropic_request_body(const char *model, const dsp_message *msgs, size_t n_msgs,
+                                      const dsp_lm_params *p, char **body, dsp_error *err)
+{
+    *body = NULL;
+    size_t sys_len = 0, n_turns = 0;
+    for (size_t i = 0; i < n_msgs; i++) {
+        if (msgs[i].role == DSP_ROLE_SYSTEM)
+            sys_len += strlen(msgs[i].content ? msgs[i].content : "") + 2;
+        else
+            n_turns++;
+    }
+    if (n_turns == 0)
+        return dsp_error_set(err, DSP_ERR_INVALID, "an Anthropic request needs at least one user message");
+    cJSON *root = cJSON_CreateObject();
+    if (!root)
+        return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory building a request");
+    cJSON_AddStringToObject(root, "model", model);
+    cJSON_AddNumberToObject(root, "max_tokens", p->max_tokens > 0 ? p->max_tokens : DSP_ANTHROPIC_DEFAULT_MAX_TOKENS);
+    if (sys_len > 0) {
+        /* Several system messages become one system prompt, in order. */
+        char *sys = malloc(sys_len + 1);
+        if (!sys) {
+            cJSON_Delete(root);
+            return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory joining system messages");
+        }
+        sys[0] = '\0';
+        size_t at = 0;
+        for (size_t i = 0; i < n_msgs; i++) {
+            if (msgs[i].role != DSP_ROLE_SYSTEM)
+                continue;
+            const char *c = msgs[i].content ? msgs[i].content : "";
+            size_t cl = strlen(c);
+            if (at > 0) {
+                memcpy(sys + at, "\n\n", 2);
+                at += 2;
+            }
+            memcpy(sys + at, c, cl);
+            at += cl;
+            sys[at] = '\0';
+        }
+        cJSON_AddStringToObject(root, "system", sys);
+        free(sys);
+    }
+    cJSON *arr = cJSON_AddArrayToObject(root, "messages");
+    for (size_t i = 0; arr && i < n_msgs; i++) {
+        if (msgs[i].role == DSP_ROLE_SYSTEM)
+            continue;
+        cJSON *m = cJSON_CreateObject();
+        cJSON_AddItemToArray(arr, m);
+        cJSON_AddStringToObject(m, "role", msgs[i].role == DSP_ROLE_ASSISTANT ? "assistant" : "user");
+        cJSON *content = cJSON_AddArrayToObject(m, "content");
+        cJSON *block = cJSON_CreateObject();
+        cJSON_AddItemToArray(content, block);
+        cJSON_AddStringToObject(block, "type", "text");
+        cJSON_AddStringToObject(block, "text", msgs[i].content ? msgs[i].content : "");
+    }
+    if (p->temperature >= 0)
+        cJSON_AddNumberToObject(root, "temperature", p->temperature);
+    if (p->stop[0]) {
+        cJSON *stop = cJSON_AddArrayToObject(root, "stop_sequences");
+        for (int i = 0; stop && i < DSP_MAX_STOP && p->stop[i]; i++)
+            cJSON_AddItemToArray(stop, cJSON_CreateString(p->stop[i]));
+    }
+    *body = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    if (!*body)
+        return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory printing a request");
+    return DSP_OK;
+}
+
+static dsp_status protocol_error(dsp_error *err, const char *body, size_t len, const char *what)
+{
+    dsp_error_set(err, DSP_ERR_PROTOCOL, "Anthropic reply does not follow the Messages API: %s", what);
+    dsp_error_set_raw(err, body, len);
+    return DSP_ERR_PROTOCOL;
+}
+
+static int64_t usage_field(const cJSON *usage, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(usage, name);
+    return cJSON_IsNumber(v) && v->valuedouble >= 0 ? (int64_t)v->valuedouble : 0;
+}
+
+dsp_status dsp_anthropic_parse_reply(const char *body, size_t len, dsp_chat_response *resp, dsp_error *err)
+{
+    cJSON *root = cJSON_ParseWithLength(body, len);
+    if (!root)
+        return protocol_error(err, body, len, "the body is not JSON");
+    dsp_status st = DSP_OK;
+    const cJSON *content = cJSON_GetObjectItemCaseSensitive(root, "content");
+    if (!cJSON_IsArray(content)) {
+        st = protocol_error(err, body, len, "no \"content\" array");
+        goto done;
+    }
+    /* The reply's text is the concatenation of its text blocks; other
+     * blocks (tool use, thinking) carry no answer text. */
+    size_t total = 0;
+    int n_text = 0;
+    const cJSON *block;
+    cJSON_ArrayForEach(block, content) {
+        const cJSON *type = cJSON_GetObjectItemCaseSensitive(block, "type");
+        const cJSON *text = cJSON_GetObjectItemCaseSensitive(block, "text");
+        if (cJSON_IsString(type) && strcmp(type->valuestring, "text") == 0) {
+            if (!cJSON_IsString(text)) {
+                st = protocol_error(err, body, len, "a text block has no \"text\" string");
+                goto done;
+            }
+            total += strlen(text->valuestring);
+            n_text++;
+        }
+    }
+    if (n_text == 0) {
+        st = protocol_error(err, body, len, "no text content block");
+        goto done;
+    }
+    char *s = malloc(total + 1);
+    resp->choices = calloc(1, sizeof *resp->choices);
+    if (!s || !resp->choices) {
+        free(s);
+        st = dsp_error_set(err, DSP_ERR_NOMEM, "out of memory copying a reply");
+        goto done;
+    }
+    size_t at = 0;
+    cJSON_ArrayForEach(block, content) {
+        const cJSON *type = cJSON_GetObjectItemCaseSensitive(block, "type");
+        const cJSON *text = cJSON_GetObjectItemCaseSensitive(block, "text");
+        if (cJSON_IsString(type) && strcmp(type->valuestring, "text") == 0) {
+            size_t l = strlen(text->valuestring);
+            memcpy(s + at, text->valuestring, l);
+            at += l;
+        }
+    }
+    s[at] = '\0';
+    resp->choices[0] = s;
+    resp->n_choices = 1;
+    const cJSON *usage = cJSON_GetObjectItemCaseSensitive(root, "usage");
+    resp->usage.prompt_tokens = usage_field(usage, "input_tokens");
+    resp->usage.completion_tokens = usage_field(usage, "output_tokens");
+done:
+    cJSON_Delete(root);
+    if (st != DSP_OK)
+        dsp_chat_response_free(resp);
+    return st;
+}

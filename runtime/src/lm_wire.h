@@ -1,0 +1,44 @@
+/* lm_wire.h — internal: the wire formats of the providers (request bodies,
+ * replies, error bodies) and endpoint URLs. Not installed; the tests include
+ * it to check bodies and parsing without a network. */
+#ifndef DSP_LM_WIRE_H
+#define DSP_LM_WIRE_H
+
+#include <stddef.h>
+
+#include "dsp/chat.h"
+#include "dsp/client.h"
+#include "dsp/error.h"
+
+/* Version of the Anthropic Messages API the client speaks. */
+#define DSP_ANTHROPIC_VERSION "2023-06-01"
+/* Anthropic requires max_tokens; sent when the caller left it unset. */
+#define DSP_ANTHROPIC_DEFAULT_MAX_TOKENS 1024
+
+const char *dsp_provider_name(dsp_provider p);
+const char *dsp_provider_default_base_url(dsp_provider p);
+
+/* The full URL of the chat endpoint; *out is owned by the caller. base_url
+ * NULL means the provider's default. */
+dsp_status dsp_endpoint_url(dsp_provider p, const char *base_url, char **out, dsp_error *err);
+
+/* Per-call parameters override the LM's defaults field by field. */
+dsp_lm_params dsp_params_merge(const dsp_lm_params *defaults, const dsp_lm_params *call);
+
+/* Request bodies (owned, NUL-terminated JSON). */
+dsp_status dsp_openai_request_body(const char *model, const dsp_message *msgs, size_t n_msgs,
+                                   const dsp_lm_params *p, char **body, dsp_error *err);
+dsp_status dsp_anthropic_request_body(const char *model, const dsp_message *msgs, size_t n_msgs,
+                                      const dsp_lm_params *p, char **body, dsp_error *err);
+
+/* Parse a 2xx reply into resp (which must be zeroed). A reply that does not
+ * follow the API is DSP_ERR_PROTOCOL with the raw body attached. */
+dsp_status dsp_openai_parse_reply(const char *body, size_t len, dsp_chat_response *resp, dsp_error *err);
+dsp_status dsp_anthropic_parse_reply(const char *body, size_t len, dsp_chat_response *resp, dsp_error *err);
+
+/* The human message of an error body: error.message of OpenAI's
+ * {"error":{...}} and Anthropic's {"type":"error","error":{...}}, with the
+ * error type in front when there is one; else the start of the body. */
+void dsp_provider_error_message(const char *body, size_t len, char *out, size_t outsz);
+
+#endif

@@ -1,0 +1,131 @@
+/* model_spec.c — "provider/model" strings, provider defaults and endpoint URLs. */
+#include "lm_wire.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const struct {
+    const char *prefix;
+    dsp_provider provider;
+} provider_names[] = {
+    {"openai", DSP_PROVIDER_OPENAI},
+    {"anthropic", DSP_PROVIDER_ANTHROPIC},
+    {"ollama", DSP_PROVIDER_OLLAMA},
+    {"vllm", DSP_PROVIDER_VLLM},
+};
+
+dsp_status dsp_parse_model(const char *spec, dsp_provider *provider, const char **model_name, dsp_error *err)
+{
+    if (!spec || !*spec)
+        return dsp_error_set(err, DSP_ERR_INVALID, "empty model: write \"provider/model\", e.g. \"openai/gpt-4o-mini\"");
+    const char *slash = strchr(spec, '/');
+    if (!slash)
+        return dsp_error_set(err, DSP_ERR_INVALID,
+                             "model \"%s\" has no provider: write \"provider/model\" with provider one of "
+                             "openai, anthropic, ollama, vllm",
+                             spec);
+    size_t plen = (size_t)(slash - spec);
+    for (size_t i = 0; i < sizeof provider_names / sizeof provider_names[0]; i++) {
+        if (strlen(provider_names[i].prefix) == plen && strncmp(spec, provider_names[i].prefix, plen) == 0) {
+            if (!slash[1])
+                return dsp_error_set(err, DSP_ERR_INVALID, "model \"%s\" names no model after the provider", spec);
+            if (provider)
+                *provider = provider_names[i].provider;
+            if (model_name)
+                *model_name = slash + 1;
+            return DSP_OK;
+        }
+    }
+    return dsp_error_set(err, DSP_ERR_INVALID,
+                         "model \"%s\": unknown provider \"%.*s\" (known: openai, anthropic, ollama, vllm; "
+                         "any OpenAI-compatible server is \"openai/...\" with a base URL)",
+                         spec, (int)plen, spec);
+}
+
+const char *dsp_provider_name(dsp_provider p)
+{
+    switch (p) {
+    case DSP_PROVIDER_OPENAI: return "openai";
+    case DSP_PROVIDER_ANTHROPIC: return "anthropic";
+    case DSP_PROVIDER_OLLAMA: return "ollama";
+    case DSP_PROVIDER_VLLM: return "vllm";
+    }
+    return "unknown";
+}
+
+const char *dsp_provider_default_base_url(dsp_provider p)
+{
+    switch (p) {
+    case DSP_PROVIDER_OPENAI: return "https://api.openai.com/v1";
+    case DSP_PROVIDER_ANTHROPIC: return "https://api.anthropic.com";
+    case DSP_PROVIDER_OLLAMA: return "http://localhost:11434/v1";
+    case DSP_PROVIDER_VLLM: return "http://localhost:8000/v1";
+    }
+    return NULL;
+}
+
+/* True when the URL is just scheme://host[:port], with no path. */
+static int url_has_no_path(const char *url, size_t len)
+{
+    const char *p = strstr(url, "://");
+    if (!p)
+        return 0;
+    p += 3;
+    return memchr(p, '/', len - (size_t)(p - url)) == NULL;
+}
+
+static int ends_with(const char *s, size_t len, const char *suffix)
+{
+    size_t n = strlen(suffix);
+    return len >= n && memcmp(s + len - n, suffix, n) == 0;
+}
+
+/* One base URL has to work for both kinds of endpoint, because
+ * DSPCC_BASE_URL overrides every LM of a program: "http://host:port" and
+ * "http://host:port/v1" both reach /v1/chat/completions and /v1/messages. */
+dsp_status dsp_endpoint_url(dsp_provider p, const char *base_url, char **out, dsp_error *err)
+{
+    *out = NULL;
+    if (!base_url)
+        base_url = dsp_provider_default_base_url(p);
+    if (!base_url || (strncmp(base_url, "http://", 7) != 0 && strncmp(base_url, "https://", 8) != 0))
+        return dsp_error_set(err, DSP_ERR_INVALID, "base URL \"%s\" must start with http:// or https://",
+                             base_url ? base_url : "(none)");
+    size_t len = strlen(base_url);
+    while (len > 0 && base_url[len - 1] == '/')
+        len--;
+    const char *suffix;
+    if (p == DSP_PROVIDER_ANTHROPIC)
+        suffix = ends_with(base_url, len, "/v1") ? "/messages" : "/v1/messages";
+    else
+        suffix = url_has_no_path(base_url, len) ? "/v1/chat/completions" : "/chat/completions";
+    size_t n = len + strlen(suffix) + 1;
+    char *url = malloc(n);
+    if (!url)
+        return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory building an endpoint URL");
+    snprintf(url, n, "%.*s%s", (int)len, base_url, suffix);
+    *out = url;
+    return DSP_OK;
+}
+
+/* Per-call parameters win field by field over the LM's defaults. */
+dsp_lm_params dsp_params_merge(const dsp_lm_params *defaults, const dsp_lm_params *call)
+{
+    dsp_lm_params p = *defaults;
+    if (call->temperature >= 0)
+        p.temperature = call->temperature;
+    if (call->max_tokens > 0)
+        p.max_tokens = call->max_tokens;
+    if (call->n > 1)
+        p.n = call->n;
+    if (call->has_seed) {
+        p.has_seed = true;
+        p.seed = call->seed;
+    }
+    if (call->stop[0])
+        memcpy(p.stop, call->stop, sizeof p.stop);
+    if (call->json_schema)
+        p.json_schema = call->json_schema;
+    return p;
+}
