@@ -35,3 +35,6 @@ $(RT_TEST_SRCS:%.c=$(BUILD)/obj/%.o): CPPFLAGS += $(RT_CPPFLAGS)
 $(BUILD)/tests/runtime/%: $(BUILD)/obj/tests/runtime/%.o $(RT_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $< $(RT_LIB) $(CMOCKA_LIBS) $(RT_DEPLIBS)
+
+# The client's end-to-end test runs its own fault-injecting stub server.
+$(BUILD)/tests/runtime/test_client_e2e: RT_DEPLIBS += $(MHD_LIBS)

@@ -1,0 +1,303 @@
+/* test_cache.c — the response cache: keys, hit after miss, where it lives,
+ * two processes writing at once, and a writer killed with SIGKILL. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../../runtime/src/cache.h"
+
+static const dsp_message msgs[] = {
+    {DSP_ROLE_SYSTEM, "sys"},
+    {DSP_ROLE_USER, "question"},
+};
+
+static void key_of(const char *base, const char *model, const dsp_message *m, size_t n, const dsp_lm_params *p,
+                   uint64_t rollout, char out[DSP_CACHE_KEY_HEX])
+{
+    dsp_error err = {0};
+    assert_int_equal(dsp_cache_key("openai", base, model, m, n, p, rollout, out, &err), DSP_OK);
+}
+
+static void test_key_is_canonical_and_sensitive(void **state)
+{
+    (void)state;
+    dsp_lm_params p = dsp_lm_params_default();
+    char a[DSP_CACHE_KEY_HEX], b[DSP_CACHE_KEY_HEX];
+    key_of("http://x/v1", "m", msgs, 2, &p, 0, a);
+    key_of("http://x/v1", "m", msgs, 2, &p, 0, b);
+    assert_int_equal(strlen(a), 64);
+    assert_int_equal(strspn(a, "0123456789abcdef"), 64);
+    assert_string_equal(a, b);
+    /* Each input changes the key. */
+    key_of("http://x/v1", "m", msgs, 2, &p, 1, b);
+    assert_string_not_equal(a, b);
+    key_of("http://y/v1", "m", msgs, 2, &p, 0, b);
+    assert_string_not_equal(a, b);
+    key_of("http://x/v1", "m2", msgs, 2, &p, 0, b);
+    assert_string_not_equal(a, b);
+    key_of("http://x/v1", "m", msgs, 1, &p, 0, b);
+    assert_string_not_equal(a, b);
+    dsp_message swapped[] = {{DSP_ROLE_USER, "sys"}, {DSP_ROLE_USER, "question"}};
+    key_of("http://x/v1", "m", swapped, 2, &p, 0, b);
+    assert_string_not_equal(a, b);
+    dsp_lm_params q = p;
+    q.temperature = 0.0;
+    key_of("http://x/v1", "m", msgs, 2, &q, 0, b);
+    assert_string_not_equal(a, b);
+    q = p;
+    q.has_seed = true;
+    key_of("http://x/v1", "m", msgs, 2, &q, 0, b);
+    assert_string_not_equal(a, b);
+    q = p;
+    q.json_schema = "{}";
+    key_of("http://x/v1", "m", msgs, 2, &q, 0, b);
+    assert_string_not_equal(a, b);
+}
+
+static char tmpdir[256];
+
+static int make_tmp(void **state)
+{
+    (void)state;
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/dsp_cache_test_XXXXXX");
+    assert_non_null(mkdtemp(tmpdir));
+    return 0;
+}
+
+static int remove_tmp(void **state)
+{
+    (void)state;
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static void put_text(dsp_cache *c, const char *key, const char *text)
+{
+    char *choice = (char *)text;
+    dsp_chat_response r = {.choices = &choice, .n_choices = 1, .usage = {11, 22}};
+    dsp_error err = {0};
+    assert_int_equal(dsp_cache_put(c, key, &r, &err), DSP_OK);
+}
+
+static void test_hit_after_miss_creates_dirs(void **state)
+{
+    (void)state;
+    char dir[400];
+    snprintf(dir, sizeof dir, "%s/a/b/c", tmpdir);
+    dsp_cache *c = NULL;
+    dsp_error err = {0};
+    assert_int_equal(dsp_cache_open(dir, &c, &err), DSP_OK);
+    struct stat st;
+    assert_int_equal(stat(dsp_cache_file_path(c), &st), 0);
+    /* Prompts may be private: the directory is the user's alone. */
+    assert_int_equal(stat(dir, &st), 0);
+    assert_int_equal(st.st_mode & 0077, 0);
+    dsp_chat_response r = {0};
+    bool found = true;
+    assert_int_equal(dsp_cache_get(c, "k1", &r, &found, &err), DSP_OK);
+    assert_false(found);
+    put_text(c, "k1", "answer with \"quotes\" and\nnewline");
+    assert_int_equal(dsp_cache_get(c, "k1", &r, &found, &err), DSP_OK);
+    assert_true(found);
+    assert_int_equal(r.n_choices, 1);
+    assert_string_equal(r.choices[0], "answer with \"quotes\" and\nnewline");
+    assert_int_equal(r.usage.prompt_tokens, 11);
+    assert_int_equal(r.usage.completion_tokens, 22);
+    dsp_chat_response_free(&r);
+    dsp_cache_close(c);
+    /* Reopened: still there. */
+    assert_int_equal(dsp_cache_open(dir, &c, &err), DSP_OK);
+    assert_int_equal(dsp_cache_get(c, "k1", &r, &found, &err), DSP_OK);
+    assert_true(found);
+    dsp_chat_response_free(&r);
+    dsp_cache_close(c);
+}
+
+static void test_open_fails_clearly_on_a_file(void **state)
+{
+    (void)state;
+    char path[400];
+    snprintf(path, sizeof path, "%s/plainfile", tmpdir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fclose(f);
+    dsp_cache *c = NULL;
+    dsp_error err = {0};
+    assert_int_equal(dsp_cache_open(path, &c, &err), DSP_ERR_IO);
+    assert_null(c);
+    assert_non_null(strstr(err.message, path));
+}
+
+static void test_resolve_dir_precedence(void **state)
+{
+    (void)state;
+    char *d = NULL;
+    dsp_error err = {0};
+    setenv("DSPCC_CACHE_DIR", "/tmp/from_env", 1);
+    setenv("XDG_CACHE_HOME", "/tmp/xdg", 1);
+    assert_int_equal(dsp_cache_resolve_dir("/tmp/opt", &d, &err), DSP_OK);
+    assert_string_equal(d, "/tmp/opt");
+    free(d);
+    assert_int_equal(dsp_cache_resolve_dir(NULL, &d, &err), DSP_OK);
+    assert_string_equal(d, "/tmp/from_env");
+    free(d);
+    unsetenv("DSPCC_CACHE_DIR");
+    assert_int_equal(dsp_cache_resolve_dir(NULL, &d, &err), DSP_OK);
+    assert_string_equal(d, "/tmp/xdg/dspcc");
+    free(d);
+    unsetenv("XDG_CACHE_HOME");
+    char *home = getenv("HOME") ? strdup(getenv("HOME")) : NULL;
+    setenv("HOME", "/home/someone", 1);
+    assert_int_equal(dsp_cache_resolve_dir(NULL, &d, &err), DSP_OK);
+    assert_string_equal(d, "/home/someone/.cache/dspcc");
+    free(d);
+    unsetenv("HOME");
+    assert_int_equal(dsp_cache_resolve_dir(NULL, &d, &err), DSP_ERR_ENV);
+    assert_non_null(strstr(err.message, "DSPCC_CACHE_DIR"));
+    if (home) {
+        setenv("HOME", home, 1);
+        free(home);
+    }
+}
+
+/* Child process body: open the cache and write n rows named prefix-i. */
+static void child_write(const char *dir, const char *prefix, int n, int forever)
+{
+    dsp_cache *c = NULL;
+    dsp_error err = {0};
+    if (dsp_cache_open(dir, &c, &err) != DSP_OK)
+        _exit(2);
+    /* A large value makes a kill land mid-write more often. */
+    static char big[64 * 1024];
+    memset(big, 'x', sizeof big - 1);
+    for (int i = 0; forever || i < n; i++) {
+        char key[64];
+        snprintf(key, sizeof key, "%s-%d", prefix, i);
+        char *choice = big;
+        dsp_chat_response r = {.choices = &choice, .n_choices = 1, .usage = {i, i}};
+        if (dsp_cache_put(c, key, &r, &err) != DSP_OK)
+            _exit(3);
+    }
+    dsp_cache_close(c);
+    _exit(0);
+}
+
+static int count_rows(const char *dir, char *integrity, size_t isz)
+{
+    char path[400];
+    snprintf(path, sizeof path, "%s/%s", dir, DSP_CACHE_FILE);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    sqlite3_stmt *s = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &s, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    snprintf(integrity, isz, "%s", (const char *)sqlite3_column_text(s, 0));
+    sqlite3_finalize(s);
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM responses", -1, &s, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    int n = sqlite3_column_int(s, 0);
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    return n;
+}
+
+static void test_two_processes_write_at_once(void **state)
+{
+    (void)state;
+    char dir[400];
+    snprintf(dir, sizeof dir, "%s/shared", tmpdir);
+    const int n = 150;
+    pid_t a = fork();
+    assert_true(a >= 0);
+    if (a == 0)
+        child_write(dir, "a", n, 0);
+    pid_t b = fork();
+    assert_true(b >= 0);
+    if (b == 0)
+        child_write(dir, "b", n, 0);
+    int sa, sb;
+    assert_int_equal(waitpid(a, &sa, 0), a);
+    assert_int_equal(waitpid(b, &sb, 0), b);
+    assert_true(WIFEXITED(sa) && WEXITSTATUS(sa) == 0);
+    assert_true(WIFEXITED(sb) && WEXITSTATUS(sb) == 0);
+    char integrity[64];
+    assert_int_equal(count_rows(dir, integrity, sizeof integrity), 2 * n);
+    assert_string_equal(integrity, "ok");
+    dsp_cache *c = NULL;
+    dsp_error err = {0};
+    assert_int_equal(dsp_cache_open(dir, &c, &err), DSP_OK);
+    dsp_chat_response r = {0};
+    bool found = false;
+    assert_int_equal(dsp_cache_get(c, "b-149", &r, &found, &err), DSP_OK);
+    assert_true(found);
+    assert_int_equal(r.usage.prompt_tokens, 149);
+    dsp_chat_response_free(&r);
+    dsp_cache_close(c);
+}
+
+static void test_sigkill_mid_write_leaves_consistent_cache(void **state)
+{
+    (void)state;
+    char dir[400];
+    snprintf(dir, sizeof dir, "%s/killed", tmpdir);
+    char integrity[64];
+    for (int round = 0; round < 3; round++) {
+        pid_t w = fork();
+        assert_true(w >= 0);
+        if (w == 0)
+            child_write(dir, round == 0 ? "r0" : round == 1 ? "r1" : "r2", 0, 1);
+        /* Let it write for a while, then kill it without warning. */
+        struct timespec ts = {0, (long)(60 + 40 * round) * 1000000L};
+        nanosleep(&ts, NULL);
+        assert_int_equal(kill(w, SIGKILL), 0);
+        int st;
+        assert_int_equal(waitpid(w, &st, 0), w);
+        assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+        int rows = count_rows(dir, integrity, sizeof integrity);
+        assert_string_equal(integrity, "ok");
+        assert_true(rows > 0);
+    }
+    /* Every row that is there reads back whole through the cache. */
+    dsp_cache *c = NULL;
+    dsp_error err = {0};
+    assert_int_equal(dsp_cache_open(dir, &c, &err), DSP_OK);
+    dsp_chat_response r = {0};
+    bool found = false;
+    assert_int_equal(dsp_cache_get(c, "r0-0", &r, &found, &err), DSP_OK);
+    assert_true(found);
+    assert_int_equal(strlen(r.choices[0]), 64 * 1024 - 1);
+    dsp_chat_response_free(&r);
+    /* And it still takes writes. */
+    put_text(c, "after-kill", "fine");
+    assert_int_equal(dsp_cache_get(c, "after-kill", &r, &found, &err), DSP_OK);
+    assert_true(found);
+    dsp_chat_response_free(&r);
+    dsp_cache_close(c);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_key_is_canonical_and_sensitive),
+        cmocka_unit_test_setup_teardown(test_hit_after_miss_creates_dirs, make_tmp, remove_tmp),
+        cmocka_unit_test_setup_teardown(test_open_fails_clearly_on_a_file, make_tmp, remove_tmp),
+        cmocka_unit_test(test_resolve_dir_precedence),
+        cmocka_unit_test_setup_teardown(test_two_processes_write_at_once, make_tmp, remove_tmp),
+        cmocka_unit_test_setup_teardown(test_sigkill_mid_write_leaves_consistent_cache, make_tmp, remove_tmp),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,714 @@
+/* test_client_e2e.c — dsp_client against a stub LM server on 127.0.0.1
+ * (libmicrohttpd, in this file) whose faults are chosen per test by the
+ * first path segment of the base URL: retries with backoff, Retry-After,
+ * permanent errors with the provider's message, timeouts, truncated and
+ * malformed replies, 64 requests in flight with results in order, the
+ * cache, and the API key never leaking. */
+#define _GNU_SOURCE /* memmem */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <cjson/cJSON.h>
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dsp/client.h"
+#include "../../runtime/src/cache.h"
+
+#define TEST_KEY "sk-dsptest-KEY-5f0c9a7e3b21"
+
+/* ---- the stub server ---------------------------------------------------- */
+
+typedef struct stub {
+    struct MHD_Daemon *d;
+    unsigned short port;
+    atomic_int requests;
+    atomic_int in_flight, peak;
+    pthread_mutex_t lock;
+    char auth[256];     /* last Authorization or x-api-key header seen */
+    char version[64];   /* last anthropic-version header seen */
+} stub;
+
+typedef struct upload {
+    char *buf;
+    size_t len;
+} upload;
+
+static stub S;
+
+static enum MHD_Result respond(struct MHD_Connection *conn, unsigned code, const char *body, const char *retry_after)
+{
+    struct MHD_Response *r = MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
+    MHD_add_response_header(r, "Content-Type", "application/json");
+    if (retry_after)
+        MHD_add_response_header(r, "Retry-After", retry_after);
+    enum MHD_Result ret = MHD_queue_response(conn, code, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+/* Sends the first bytes of a reply that announced more, then drops the
+ * connection: a body cut short. */
+static ssize_t truncated_reader(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    (void)cls;
+    if (pos >= 10)
+        return MHD_CONTENT_READER_END_WITH_ERROR;
+    size_t n = max < 10 ? max : 10;
+    memcpy(buf, "{\"choices\"", n);
+    return (ssize_t)n;
+}
+
+/* The text of the last message: OpenAI content string or Anthropic block. */
+static char *last_text(const char *body, size_t len, int *n_out)
+{
+    cJSON *j = cJSON_ParseWithLength(body, len);
+    cJSON *msgs = cJSON_GetObjectItem(j, "messages");
+    cJSON *last = cJSON_GetArrayItem(msgs, cJSON_GetArraySize(msgs) - 1);
+    cJSON *content = cJSON_GetObjectItem(last, "content");
+    if (cJSON_IsArray(content))
+        content = cJSON_GetObjectItem(cJSON_GetArrayItem(content, 0), "text");
+    cJSON *n = cJSON_GetObjectItem(j, "n");
+    *n_out = cJSON_IsNumber(n) ? n->valueint : 1;
+    char *s = strdup(cJSON_IsString(content) ? content->valuestring : "?");
+    cJSON_Delete(j);
+    return s;
+}
+
+static enum MHD_Result reply_ok(struct MHD_Connection *conn, const char *url, const upload *u)
+{
+    int n = 1;
+    char *text = last_text(u->buf, u->len, &n);
+    cJSON *root = cJSON_CreateObject();
+    if (strstr(url, "/messages")) {
+        cJSON_AddStringToObject(root, "type", "message");
+        cJSON *content = cJSON_AddArrayToObject(root, "content");
+        cJSON *b = cJSON_CreateObject();
+        cJSON_AddStringToObject(b, "type", "text");
+        char buf[512];
+        snprintf(buf, sizeof buf, "echo:%s", text);
+        cJSON_AddStringToObject(b, "text", buf);
+        cJSON_AddItemToArray(content, b);
+        cJSON *usage = cJSON_AddObjectToObject(root, "usage");
+        cJSON_AddNumberToObject(usage, "input_tokens", 10);
+        cJSON_AddNumberToObject(usage, "output_tokens", 3);
+    } else {
+        cJSON *choices = cJSON_AddArrayToObject(root, "choices");
+        for (int i = 0; i < n; i++) {
+            cJSON *c = cJSON_CreateObject();
+            cJSON_AddNumberToObject(c, "index", i);
+            cJSON *m = cJSON_AddObjectToObject(c, "message");
+            cJSON_AddStringToObject(m, "role", "assistant");
+            char buf[512];
+            snprintf(buf, sizeof buf, "echo:%s#%d", text, i);
+            cJSON_AddStringToObject(m, "content", buf);
+            cJSON_AddItemToArray(choices, c);
+        }
+        cJSON *usage = cJSON_AddObjectToObject(root, "usage");
+        cJSON_AddNumberToObject(usage, "prompt_tokens", 10);
+        cJSON_AddNumberToObject(usage, "completion_tokens", 3);
+    }
+    char *body = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    free(text);
+    enum MHD_Result r = respond(conn, 200, body, NULL);
+    free(body);
+    return r;
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+                              const char *version, const char *data, size_t *data_size, void **con_cls)
+{
+    (void)cls;
+    (void)version;
+    (void)method;
+    upload *u = *con_cls;
+    if (!u) {
+        *con_cls = calloc(1, sizeof(upload));
+        return MHD_YES;
+    }
+    if (*data_size) {
+        u->buf = realloc(u->buf, u->len + *data_size + 1);
+        memcpy(u->buf + u->len, data, *data_size);
+        u->len += *data_size;
+        u->buf[u->len] = '\0';
+        *data_size = 0;
+        return MHD_YES;
+    }
+    int nth = atomic_fetch_add(&S.requests, 1); /* 0 for the first request */
+    int now = atomic_fetch_add(&S.in_flight, 1) + 1;
+    int peak = atomic_load(&S.peak);
+    while (now > peak && !atomic_compare_exchange_weak(&S.peak, &peak, now)) {
+    }
+    const char *auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
+    if (!auth)
+        auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "x-api-key");
+    const char *ver = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "anthropic-version");
+    pthread_mutex_lock(&S.lock);
+    snprintf(S.auth, sizeof S.auth, "%s", auth ? auth : "");
+    snprintf(S.version, sizeof S.version, "%s", ver ? ver : "");
+    pthread_mutex_unlock(&S.lock);
+
+    enum MHD_Result r;
+    if (strncmp(url, "/after1/", 8) == 0 && nth == 0) {
+        r = respond(conn, 429, "{\"error\":{\"message\":\"Rate limit reached\",\"type\":\"requests\"}}", "1");
+    } else if (strncmp(url, "/fail2/", 7) == 0 && nth < 2) {
+        r = respond(conn, nth == 0 ? 500 : 503, "{\"error\":{\"message\":\"try later\",\"type\":\"server_error\"}}",
+                    NULL);
+    } else if (strncmp(url, "/always503/", 11) == 0) {
+        r = respond(conn, 503, "{\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}",
+                    NULL);
+    } else if (strncmp(url, "/e401/", 6) == 0) {
+        /* Like OpenAI, echo part of the key back in the message. */
+        char body[512];
+        snprintf(body, sizeof body,
+                 "{\"error\":{\"message\":\"Incorrect API key provided: %s.\",\"type\":\"invalid_request_error\"}}",
+                 auth ? auth : "");
+        r = respond(conn, 401, body, NULL);
+    } else if (strncmp(url, "/e404/", 6) == 0) {
+        r = respond(conn, 404,
+                    "{\"type\":\"error\",\"error\":{\"type\":\"not_found_error\",\"message\":\"model: nope\"}}", NULL);
+    } else if (strncmp(url, "/hang/", 6) == 0) {
+        usleep(1500 * 1000);
+        r = reply_ok(conn, url, u);
+    } else if (strncmp(url, "/badjson/", 9) == 0 && nth == 0) {
+        r = respond(conn, 200, "{\"choices\": [oops", NULL);
+    } else if (strncmp(url, "/truncate/", 10) == 0 && nth == 0) {
+        struct MHD_Response *resp = MHD_create_response_from_callback(1000, 64, truncated_reader, NULL, NULL);
+        r = MHD_queue_response(conn, 200, resp);
+        MHD_destroy_response(resp);
+    } else if (strncmp(url, "/slow/", 6) == 0) {
+        usleep(200 * 1000);
+        r = reply_ok(conn, url, u);
+    } else {
+        r = reply_ok(conn, url, u);
+    }
+    atomic_fetch_sub(&S.in_flight, 1);
+    return r;
+}
+
+static void completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)conn;
+    (void)toe;
+    upload *u = *con_cls;
+    if (u) {
+        free(u->buf);
+        free(u);
+    }
+    *con_cls = NULL;
+}
+
+static char tmpdir[128];
+
+static int start(void **state)
+{
+    (void)state;
+    memset(&S, 0, sizeof S);
+    pthread_mutex_init(&S.lock, NULL);
+    struct sockaddr_in addr;
+    memset(&addr, 0, sizeof addr);
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = 0;
+    S.d = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL, 0, NULL,
+                           NULL, handle, NULL, MHD_OPTION_SOCK_ADDR, &addr, MHD_OPTION_NOTIFY_COMPLETED, completed,
+                           NULL, MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_END);
+    if (!S.d)
+        return -1;
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(S.d, MHD_DAEMON_INFO_BIND_PORT);
+    S.port = info->port;
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/dsp_e2e_XXXXXX");
+    if (!mkdtemp(tmpdir))
+        return -1;
+    setenv("DSP_TEST_KEY", TEST_KEY, 1);
+    unsetenv("DSPCC_BASE_URL");
+    return 0;
+}
+
+static int stop(void **state)
+{
+    (void)state;
+    MHD_stop_daemon(S.d);
+    pthread_mutex_destroy(&S.lock);
+    char cmd[200];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+/* ---- helpers ------------------------------------------------------------- */
+
+static char base[128];
+
+static const char *base_for(const char *scenario)
+{
+    snprintf(base, sizeof base, "http://127.0.0.1:%u/%s/v1", S.port, scenario);
+    return base;
+}
+
+static dsp_client *client(double backoff, int retries, double timeout, bool cache)
+{
+    dsp_client_options o = dsp_client_options_default();
+    o.backoff_base_s = backoff;
+    o.max_retries = retries;
+    o.timeout_s = timeout;
+    o.no_cache = !cache;
+    o.cache_dir = tmpdir;
+    o.max_in_flight = 64;
+    dsp_client *c = NULL;
+    dsp_error err = {0};
+    assert_int_equal(dsp_client_new(&o, &c, &err), DSP_OK);
+    return c;
+}
+
+static dsp_lm_config lm_for(const char *model, const char *scenario)
+{
+    dsp_lm_config lm;
+    memset(&lm, 0, sizeof lm);
+    lm.model = model;
+    lm.base_url = base_for(scenario);
+    lm.api_key_env = "DSP_TEST_KEY";
+    lm.params = dsp_lm_params_default();
+    return lm;
+}
+
+static dsp_message one_msg[] = {{DSP_ROLE_SYSTEM, "sys"}, {DSP_ROLE_USER, "hello"}};
+
+static dsp_chat_request request(void)
+{
+    dsp_chat_request r;
+    memset(&r, 0, sizeof r);
+    r.messages = one_msg;
+    r.n_messages = 2;
+    r.params = dsp_lm_params_default();
+    return r;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ---- tests --------------------------------------------------------------- */
+
+static void test_openai_ok_with_key_and_usage(void **state)
+{
+    (void)state;
+    dsp_client *c = client(0.01, 2, 5, false);
+    dsp_lm_config lm = lm_for("openai/gpt-test", "ok");
+    dsp_chat_request req = request();
+    req.params.n = 2;
+    dsp_chat_response resp;
+    dsp_error err = {0};
+    assert_int_equal(dsp_chat(c, &lm, &req, &resp, &err), DSP_OK);
+    assert_int_equal(resp.n_choices, 2);
+    assert_string_equal(resp.choices[0], "echo:hello#0");
+    assert_string_equal(resp.choices[1], "echo:hello#1");
+    assert_false(resp.cache_hit);
+    assert_string_equal(S.auth, "Bearer " TEST_KEY);
+    dsp_chat_response_free(&resp);
+    dsp_usage_totals u = dsp_client_usage(c);
+    assert_int_equal(u.calls, 1);
+    assert_int_equal(u.http_requests, 1);
+    assert_int_equal(u.retries, 0);
+    assert_int_equal(u.prompt_tokens, 10);
+    assert_int_equal(u.completion_tokens, 3);
+    dsp_client_free(c);
+}
+
+static void test_anthropic_headers_and_n(void **state)
+{
+    (void)state;
+    dsp_client *c = client(0.01, 2, 5, false);
+    dsp_lm_config lm = lm_for("anthropic/claude-test", "ok");
+    dsp_chat_request req = request();
+    req.params.n = 3; /* no n in the Messages API: three requests */
+    dsp_chat_response resp;
+    dsp_error err = {0};
+    assert_int_equal(dsp_chat(c, &lm, &req, &resp, &err), DSP_OK);
+    assert_int_equal(resp.n_choices, 3);
+    assert_string_equal(resp.choices[2], "echo:hello");
+    assert_int_equal(resp.usage.prompt_tokens, 30);
+    assert_string_equal(S.auth, TEST_KEY); /* x-api-key */
+    assert_string_equal(S.version, "2023-06-01");
+    assert_int_equal(atomic_load(&S.requests), 3);
+    dsp_chat_response_free(&resp);
+    dsp_client_free(c);
+}
+
+static void test_retry_after_is_obeyed(void **state)
+{
+    (void)state;
+    dsp_client *c = client(0.01, 3, 5, false);
+    dsp_lm_config lm = lm_for("openai/m", "after1");
+    dsp_chat_request req = request();
+    dsp_chat_response resp;
+    dsp_error err = {0};
+    double t0 = now_s();
+    assert_int_equal(dsp_chat(c, &lm, &req, &resp, &err), DSP_OK);
+    double dt = now_s() - t0;
+    assert_true(dt >= 0.95); /* Retry-After: 1, although backoff alone would be 10 ms */
+    assert_true(dt < 3.0);
+    dsp_usage_totals u = dsp_client_usage(c);
+    assert_int_equal(u.http_requests, 2);
+    assert_int_equal(u.retries, 1);
+    dsp_chat_response_free(&resp);
+    dsp_client_free(c);
+}
+
+static void test_5xx_retried_with_backoff(void **state)
+{
+    (void)state;
+    dsp_client *c = client(0.1, 3, 5, false);
+    dsp_lm_config lm = lm_for("openai/m", "fail2");
+    dsp_chat_request req = request();
+    dsp_chat_response resp;
+    dsp_error err = {0};
+    double t0 = now_s();
+    assert_int_equal(dsp_chat(c, &lm, &req, &resp, &err), DSP_OK);
+    double dt = now_s() - t0;
+    /* Waits of 0.1 and 0.2 s at least (plus up to 50% jitter each). */
+    assert_true(dt >= 0.3);
+    assert_true(dt < 2.0);
+    assert_int_equal(dsp_client_usage(c).retries, 2);
+    assert_string_equal(resp.choices[0], "echo:hello#0");
+    dsp_chat_response_free(&resp);
+    dsp_client_free(c);
+}
+
+static void test_gives_up_after_max_retries(void **state)
+{
+    (void)state;
+    dsp_client *c = client(0.01, 2, 5, false);
+    dsp_lm_config lm = lm_for("anthropic/m", "always503");
+    dsp_chat_request req = request();
+    dsp_chat_response resp;
+    dsp_error err = {0};
+    assert_int_equal(dsp_chat(c, &lm, &req, &resp, &err), DSP_ERR_HTTP);
+    assert_int_equal(err.http_status, 503);
+    assert_non_null(strstr(err.message, "overloaded_error: Overloaded"));
+    assert_non_null(strstr(err.message, "gave up after 3 attempts"));
+    assert_int_equal(atomic_load(&S.requests), 3);
+    assert_null(resp.choices);
+    dsp_usage_totals u = dsp_client_usage(c);
+    assert_int_equal(u.calls, 0);
+    assert_int_equal(u.http_requests, 3);
+    dsp_error_clear(&err);
+    dsp_client_free(c);
+}
+
+static void test_permanent_errors_not_retried_and_key_redacted(void **state)
+{
+    (void)state;
+    dsp_client *c = client(0.01, 5, 5, false);
+    dsp_lm_config lm = lm_for("openai/m", "e401");
+    dsp_chat_request req = request();
+    dsp_chat_response resp;
+    dsp_error err = {0};
+    assert_int_equal(dsp_chat(c, &lm, &req, &resp, &err), DSP_ERR_HTTP);
+    assert_int_equal(err.http_status, 401);
+    assert_int_equal(atomic_load(&S.requests), 1);
+    assert_non_null(strstr(err.message, "HTTP 401"));
+    assert_non_null(strstr(err.message, "Incorrect API key provided"));
+    assert_null(strstr(err.message, TEST_KEY)); /* the server echoed it; we must not */
+    assert_null(strstr(err.message, "KEY-5f0c"));
+    dsp_error_clear(&err);
+    lm = lm_for("anthropic/m", "e404");
+    assert_int_equal(dsp_chat(c, &lm, &req, &resp, &err), DSP_ERR_HTTP);
+    assert_int_equal(err.http_status, 404);
+    assert_non_null(strstr(err.message, "not_found_error: model: nope"));
+    assert_int_equal(atomic_load(&S.requests), 2);
+    dsp_error_clear(&err);
+    dsp_client_free(c);
+}
+
+static void test_missing_key_variable(void **state)
+{
+    (void)state;
+    dsp_client *c = client(0.01, 5, 5, false);
+    dsp_lm_config lm = lm_for("openai/m", "ok");
+    lm.api_key_env = "DSP_TEST_NO_SUCH_KEY_VAR";
+    dsp_chat_request req = request();
+    dsp_chat_response resp;
+    dsp_error err = {0};
+    assert_int_equal(dsp_chat(c, &lm, &req, &resp, &err), DSP_ERR_ENV);
+    assert_non_null(strstr(err.message, "DSP_TEST_NO_SUCH_KEY_VAR"));
+    assert_int_equal(atomic_load(&S.requests), 0);
+    /* No key variable at all: no auth header (local servers). */
+    lm.api_key_env = NULL;
+    assert_int_equal(dsp_chat(c, &lm, &req, &resp, &err), DSP_OK);
+    assert_string_equal(S.auth, "");
+    dsp_chat_response_free(&resp);
+    dsp_client_free(c);
+}
+
+static void test_timeout(void **state)
+{
+    (void)state;
+    dsp_client *c = client(0.01, 1, 0.3, false);
+    dsp_lm_config lm = lm_for("openai/m", "hang");
+    dsp_chat_request req = request();
+    dsp_chat_response resp;
+    dsp_error err = {0};
+    double t0 = now_s();
+    assert_int_equal(dsp_chat(c, &lm, &req, &resp, &err), DSP_ERR_TIMEOUT);
+    double dt = now_s() - t0;
+    assert_true(dt >= 0.55 && dt < 1.4); /* two attempts of 0.3 s */
+    assert_non_null(strstr(err.message, "timed out"));
+    assert_int_equal(dsp_client_usage(c).http_requests, 2);
+    dsp_error_clear(&err);
+    dsp_client_free(c);
+}
+
+static void test_bad_and_truncated_replies_are_retried(void **state)
+{
+    (void)state;
+    const char *scenarios[] = {"badjson", "truncate"};
+    for (int i = 0; i < 2; i++) {
+        atomic_store(&S.requests, 0);
+        dsp_client *c = client(0.01, 2, 5, false);
+        dsp_lm_config lm = lm_for("openai/m", scenarios[i]);
+        dsp_chat_request req = request();
+        dsp_chat_response resp;
+        dsp_error err = {0};
+        assert_int_equal(dsp_chat(c, &lm, &req, &resp, &err), DSP_OK);
+        assert_string_equal(resp.choices[0], "echo:hello#0");
+        assert_int_equal(dsp_client_usage(c).retries, 1);
+        dsp_chat_response_free(&resp);
+        dsp_client_free(c);
+    }
+    /* With no retries left the failure surfaces with the raw reply. */
+    atomic_store(&S.requests, 0);
+    dsp_client *c = client(0.01, 0, 5, false);
+    dsp_lm_config lm = lm_for("openai/m", "badjson");
+    dsp_chat_request req = request();
+    dsp_chat_response resp;
+    dsp_error err = {0};
+    assert_int_equal(dsp_chat(c, &lm, &req, &resp, &err), DSP_ERR_PROTOCOL);
+    assert_string_equal(err.raw, "{\"choices\": [oops");
+    dsp_error_clear(&err);
+    dsp_client_free(c);
+}
+
+static void test_batch_64_in_flight_in_order(void **state)
+{
+    (void)state;
+    enum { N = 64 };
+    dsp_client *c = client(0.01, 2, 10, false);
+    dsp_lm_config lm = lm_for("openai/m", "slow");
+    static char texts[N][16];
+    static dsp_message msgs[N][1];
+    dsp_chat_request reqs[N];
+    for (int i = 0; i < N; i++) {
+        snprintf(texts[i], sizeof texts[i], "q%d", i);
+        msgs[i][0].role = DSP_ROLE_USER;
+        msgs[i][0].content = texts[i];
+        reqs[i] = request();
+        reqs[i].messages = msgs[i];
+        reqs[i].n_messages = 1;
+    }
+    dsp_chat_response resps[N];
+    dsp_status sts[N];
+    dsp_error errs[N];
+    double t0 = now_s();
+    assert_int_equal(dsp_chat_batch(c, &lm, reqs, N, resps, sts, errs), DSP_OK);
+    double dt = now_s() - t0;
+    for (int i = 0; i < N; i++) {
+        char want[32];
+        snprintf(want, sizeof want, "echo:q%d#0", i);
+        assert_int_equal(sts[i], DSP_OK);
+        assert_string_equal(resps[i].choices[0], want);
+        dsp_chat_response_free(&resps[i]);
+    }
+    /* 64 requests of 200 ms each: one after another would take 12.8 s. */
+    assert_true(dt < 3.0);
+    assert_true(atomic_load(&S.peak) >= 32);
+    assert_int_equal(dsp_client_usage(c).calls, N);
+    dsp_client_free(c);
+}
+
+static void test_batch_reports_each_failure(void **state)
+{
+    (void)state;
+    dsp_client *c = client(0.01, 0, 5, false);
+    dsp_lm_config lm = lm_for("openai/m", "ok");
+    dsp_chat_request reqs[3] = {request(), request(), request()};
+    reqs[1].n_messages = 0; /* invalid */
+    dsp_chat_response resps[3];
+    dsp_status sts[3];
+    dsp_error errs[3];
+    assert_int_equal(dsp_chat_batch(c, &lm, reqs, 3, resps, sts, errs), DSP_ERR_INVALID);
+    assert_int_equal(sts[0], DSP_OK);
+    assert_int_equal(sts[1], DSP_ERR_INVALID);
+    assert_int_equal(sts[2], DSP_OK);
+    assert_non_null(strstr(errs[1].message, "no messages"));
+    assert_null(resps[1].choices);
+    for (int i = 0; i < 3; i++) {
+        dsp_chat_response_free(&resps[i]);
+        dsp_error_clear(&errs[i]);
+    }
+    /* NULL status and error arrays are allowed. */
+    assert_int_equal(dsp_chat_batch(c, &lm, reqs, 3, resps, NULL, NULL), DSP_ERR_INVALID);
+    for (int i = 0; i < 3; i++)
+        dsp_chat_response_free(&resps[i]);
+    dsp_client_free(c);
+}
+
+static int file_contains(const char *path, const char *needle)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return 0;
+    size_t cap = 1 << 20, len = 0, n;
+    char *buf = malloc(cap);
+    while ((n = fread(buf + len, 1, cap - len, f)) > 0) {
+        len += n;
+        if (len == cap)
+            buf = realloc(buf, cap *= 2);
+    }
+    fclose(f);
+    int found = memmem(buf, len, needle, strlen(needle)) != NULL;
+    free(buf);
+    return found;
+}
+
+static void test_cache_hit_bypass_and_no_key_in_file(void **state)
+{
+    (void)state;
+    dsp_client *c = client(0.01, 2, 5, true);
+    dsp_lm_config lm = lm_for("openai/m", "ok");
+    dsp_chat_request req = request();
+    dsp_chat_response resp;
+    dsp_error err = {0};
+    assert_int_equal(dsp_chat(c, &lm, &req, &resp, &err), DSP_OK);
+    assert_false(resp.cache_hit);
+    dsp_chat_response_free(&resp);
+    assert_int_equal(dsp_chat(c, &lm, &req, &resp, &err), DSP_OK);
+    assert_true(resp.cache_hit);
+    assert_string_equal(resp.choices[0], "echo:hello#0");
+    assert_int_equal(resp.usage.prompt_tokens, 10);
+    dsp_chat_response_free(&resp);
+    assert_int_equal(atomic_load(&S.requests), 1);
+    /* Another rollout id is another entry. */
+    req.rollout_id = 2;
+    assert_int_equal(dsp_chat(c, &lm, &req, &resp, &err), DSP_OK);
+    assert_false(resp.cache_hit);
+    dsp_chat_response_free(&resp);
+    /* Bypass: neither read nor written. */
+    req.rollout_id = 0;
+    req.bypass_cache = true;
+    assert_int_equal(dsp_chat(c, &lm, &req, &resp, &err), DSP_OK);
+    assert_false(resp.cache_hit);
+    dsp_chat_response_free(&resp);
+    assert_int_equal(atomic_load(&S.requests), 3);
+    dsp_usage_totals u = dsp_client_usage(c);
+    assert_int_equal(u.calls, 4);
+    assert_int_equal(u.cache_hits, 1);
+    assert_int_equal(u.cache_misses, 2);
+    assert_int_equal(u.http_requests, 3);
+    assert_int_equal(u.prompt_tokens, 30); /* hits excluded */
+    /* A cache hit needs no key: replay works offline. */
+    lm.api_key_env = "DSP_TEST_NO_SUCH_KEY_VAR";
+    req.bypass_cache = false;
+    assert_int_equal(dsp_chat(c, &lm, &req, &resp, &err), DSP_OK);
+    assert_true(resp.cache_hit);
+    dsp_chat_response_free(&resp);
+    dsp_client_free(c);
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", tmpdir, DSP_CACHE_FILE);
+    assert_true(file_contains(path, "echo:hello#0") ||
+                file_contains(strcat(path, "-wal"), "echo:hello#0")); /* the check can see content */
+    snprintf(path, sizeof path, "%s/%s", tmpdir, DSP_CACHE_FILE);
+    assert_false(file_contains(path, TEST_KEY));
+    strcat(path, "-wal");
+    assert_false(file_contains(path, TEST_KEY));
+}
+
+static void test_base_url_override_from_env(void **state)
+{
+    (void)state;
+    char url[128];
+    snprintf(url, sizeof url, "http://127.0.0.1:%u", S.port);
+    setenv("DSPCC_BASE_URL", url, 1);
+    dsp_client *c = client(0.01, 0, 5, false);
+    unsetenv("DSPCC_BASE_URL");
+    dsp_lm_config lm = lm_for("anthropic/m", "x");
+    lm.base_url = "https://api.anthropic.com"; /* overridden */
+    dsp_chat_request req = request();
+    dsp_chat_response resp;
+    dsp_error err = {0};
+    assert_int_equal(dsp_chat(c, &lm, &req, &resp, &err), DSP_OK);
+    assert_string_equal(resp.choices[0], "echo:hello");
+    dsp_chat_response_free(&resp);
+    dsp_client_free(c);
+}
+
+static void test_connection_refused_is_network_error(void **state)
+{
+    (void)state;
+    dsp_client *c = client(0.01, 1, 5, false);
+    dsp_lm_config lm = lm_for("openai/m", "ok");
+    lm.base_url = "http://127.0.0.1:1/v1"; /* nothing listens on port 1 */
+    dsp_chat_request req = request();
+    dsp_chat_response resp;
+    dsp_error err = {0};
+    assert_int_equal(dsp_chat(c, &lm, &req, &resp, &err), DSP_ERR_NETWORK);
+    assert_non_null(strstr(err.message, "127.0.0.1:1"));
+    assert_non_null(strstr(err.message, "gave up after 2 attempts"));
+    dsp_client_free(c);
+}
+
+static void test_bad_config(void **state)
+{
+    (void)state;
+    dsp_client *c = client(0.01, 1, 5, false);
+    dsp_lm_config lm = lm_for("gpt-4o", "ok");
+    dsp_chat_request req = request();
+    dsp_chat_response resp;
+    dsp_error err = {0};
+    assert_int_equal(dsp_chat(c, &lm, &req, &resp, &err), DSP_ERR_INVALID);
+    assert_non_null(strstr(err.message, "provider/model"));
+    assert_int_equal(dsp_chat(c, NULL, &req, &resp, &err), DSP_ERR_INVALID);
+    req.params.json_schema = "[1";
+    lm = lm_for("openai/m", "ok");
+    assert_int_equal(dsp_chat(c, &lm, &req, &resp, &err), DSP_ERR_INVALID);
+    assert_int_equal(atomic_load(&S.requests), 0);
+    dsp_client_free(c);
+}
+
+int main(void)
+{
+#define T(f) cmocka_unit_test_setup_teardown(f, start, stop)
+    const struct CMUnitTest tests[] = {
+        T(test_openai_ok_with_key_and_usage),
+        T(test_anthropic_headers_and_n),
+        T(test_retry_after_is_obeyed),
+        T(test_5xx_retried_with_backoff),
+        T(test_gives_up_after_max_retries),
+        T(test_permanent_errors_not_retried_and_key_redacted),
+        T(test_missing_key_variable),
+        T(test_timeout),
+        T(test_bad_and_truncated_replies_are_retried),
+        T(test_batch_64_in_flight_in_order),
+        T(test_batch_reports_each_failure),
+        T(test_cache_hit_bypass_and_no_key_in_file),
+        T(test_base_url_override_from_env),
+        T(test_connection_refused_is_network_error),
+        T(test_bad_config),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
