@@ -1,0 +1,103 @@
+/* state.h — an optimized program: what the optimizer found and the C
+ * backend bakes in.
+ *
+ * The contract between compiler/opt (writes it) and compiler/codegen (reads
+ * it). On disk it is `NAME.state.json` beside the build output: JSON with
+ * keys in a fixed order, two-space indentation, one demo field per line,
+ * predictors sorted by name, so a re-optimization diffs well in review.
+ *
+ *   {
+ *     "dspcc_state": 1,
+ *     "program": "TicketClassifier",
+ *     "source": "tickets.dsp",
+ *     "source_sha256": "9f86d0...",
+ *     "optimizer": "mipro",
+ *     "seed": 7,
+ *     "metric": "accuracy",
+ *     "valset": "dev",
+ *     "baseline_score": 0.41,
+ *     "final_score": 0.83,
+ *     "lm_calls": 1234, "cache_hits": 1000,
+ *     "predictors": [
+ *       {
+ *         "name": "TicketClassifier.r",
+ *         "instructions": "Classify ...",
+ *         "lm": "teacher",                      (name of an `lm` declaration; absent: the program's)
+ *         "model": "ft:gpt-4o-mini:acme::abc",  (absent: the lm's model; a fine-tuned model reference)
+ *         "adapter": { "path": "lora/x.safetensors", "sha256": "..." },   (absent: none)
+ *         "demos": [
+ *           { "inputs": { "ticket_text": "..." },
+ *             "outputs": { "reasoning": "...", "category": "billing" } }
+ *         ]
+ *       }
+ *     ],
+ *     "trials": [ { "trial": 1, "score": 0.5, "full_eval": true, "config": "i2 d0 ..." } ]
+ *   }
+ *
+ * Demo values are the exact text the chat adapter writes in each
+ * `[[ ## field ## ]]` block (dsp_value_format), keyed by field name; a field
+ * left out of a demo is absent (NULL in memory).
+ */
+#ifndef DSPCC_STATE_H
+#define DSPCC_STATE_H
+
+#include <stddef.h>
+
+#include "dsp/error.h"
+
+typedef struct st_demo {
+    char **inputs;          /* one per signature input, in signature order; NULL: absent */
+    size_t n_inputs;
+    char **outputs;         /* one per predictor output (reasoning first for CoT); NULL: absent */
+    size_t n_outputs;
+} st_demo;
+
+typedef struct st_predictor {
+    char *name;             /* ir_predictor.name */
+    char *instructions;     /* NULL: the signature's */
+    char *lm;               /* NULL: the optimize block's lm */
+    char *model;            /* NULL: the lm's model; else a fine-tuned model reference */
+    char *adapter_path;     /* LoRA adapter, relative to the .dsp directory; NULL: none */
+    char *adapter_sha256;   /* hex, with adapter_path */
+    st_demo *demos;
+    size_t n_demos;
+} st_predictor;
+
+typedef struct st_trial {
+    int trial;
+    double score;
+    int full_eval;          /* scored on the whole valset, not a minibatch */
+    char *config;           /* human-readable choice, e.g. "TicketClassifier.r: instr 2, demos 1" */
+} st_trial;
+
+typedef struct st_state {
+    char *program;          /* the optimized module */
+    char *source;           /* the .dsp file name */
+    char *source_sha256;
+    char *optimizer;
+    long long seed;
+    char *metric;
+    char *valset;
+    double baseline_score;
+    double final_score;
+    long long lm_calls;
+    long long cache_hits;
+    st_predictor *predictors; /* sorted by name */
+    size_t n_predictors;
+    st_trial *trials;
+    size_t n_trials;
+} st_state;
+
+/* Writes the canonical text (see above) atomically (temporary file, then
+ * rename), so an interrupted write never leaves half a state behind. */
+dsp_status st_write_file(const st_state *s, const char *path, dsp_error *err);
+/* The canonical text in a malloc'ed, NUL-terminated buffer. */
+dsp_status st_write_text(const st_state *s, char **out, size_t *len, dsp_error *err);
+/* Reads a state file; a malformed file or an unknown key is an error naming
+ * the file and the key. */
+dsp_status st_read_file(const char *path, st_state *out, dsp_error *err);
+void st_free(st_state *s);
+
+const st_predictor *st_predictor_find(const st_state *s, const char *name);
+
+#endif
