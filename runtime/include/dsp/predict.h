@@ -1,0 +1,83 @@
+/* dsp/predict.h — one call of a predictor: render, ask the LM, parse.
+ *
+ * dsp_predict renders the call with the chat adapter, sends it with
+ * dsp_chat, and parses the reply into typed outputs. When the reply cannot
+ * be parsed it retries once with the JSON adapter (asking for a JSON object
+ * via response_format), as DSPy falls back from ChatAdapter to JSONAdapter.
+ * The generated code and the optimizer both call this, so what the optimizer
+ * measures is what ships.
+ */
+#ifndef DSP_PREDICT_H
+#define DSP_PREDICT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dsp/adapter.h"
+#include "dsp/chat.h"
+#include "dsp/client.h"
+#include "dsp/error.h"
+#include "dsp/signature.h"
+#include "dsp/value.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Per-call overrides, mostly for the optimizer (candidate instructions and
+ * demos, a teacher LM, sampling several rollouts). Start from
+ * dsp_predict_options_default(); everything unset means "the predictor's". */
+typedef struct dsp_predict_options {
+    const char *instructions;   /* NULL: the signature's */
+    bool override_demos;        /* true: use demos/n_demos (possibly none) instead of the predictor's */
+    const dsp_demo *demos;
+    size_t n_demos;
+    const dsp_lm_config *lm;    /* NULL: the predictor's */
+    bool has_temperature;
+    double temperature;
+    uint64_t rollout_id;        /* distinguishes otherwise identical calls in the cache; 0: none */
+    bool bypass_cache;
+    bool no_json_fallback;      /* report a chat-adapter parse error instead of retrying with JSON */
+} dsp_predict_options;
+
+dsp_predict_options dsp_predict_options_default(void);
+
+/* The prompt a call renders: the predictor with opts (may be NULL) applied. */
+dsp_prompt_spec dsp_prompt_spec_of(const dsp_predictor *p, const dsp_predict_options *opts);
+
+/* What happened in one call, for bootstrapping demos and for reports. */
+typedef struct dsp_predict_trace {
+    dsp_messages messages; /* the messages of the last attempt sent */
+    char *raw_reply;       /* owned: the reply of the last attempt, NULL if none came */
+    dsp_usage usage;       /* summed over attempts */
+    bool cache_hit;        /* the last attempt was answered from the cache */
+    bool json_fallback;    /* the chat reply did not parse and the JSON adapter was used */
+} dsp_predict_trace;
+
+void dsp_predict_trace_init(dsp_predict_trace *t);
+void dsp_predict_trace_free(dsp_predict_trace *t);
+
+/* One call. inputs: one value per signature input; outputs: room for
+ * dsp_strategy_n_outputs(sig, strategy) values, expected zeroed, filled on
+ * DSP_OK and left zeroed otherwise. trace may be NULL; when given it is
+ * filled (after dsp_predict_trace_init) whether or not the call succeeds. */
+dsp_status dsp_predict(dsp_client *c, const dsp_predictor *p, const dsp_value *inputs, dsp_value *outputs,
+                       dsp_predict_trace *trace, dsp_error *err);
+
+dsp_status dsp_predict_ex(dsp_client *c, const dsp_predictor *p, const dsp_predict_options *opts,
+                          const dsp_value *inputs, dsp_value *outputs, dsp_predict_trace *trace, dsp_error *err);
+
+/* n independent calls through dsp_chat_batch (up to the client's in-flight
+ * limit at once). inputs is n rows of n_inputs values, outputs n rows of
+ * n_outputs values (zeroed); statuses, errs and traces are arrays of n or
+ * NULL. Results are in order; returns DSP_OK when every call succeeded,
+ * else the status of the first failure. */
+dsp_status dsp_predict_batch(dsp_client *c, const dsp_predictor *p, const dsp_predict_options *opts,
+                             const dsp_value *inputs, size_t n, dsp_value *outputs, dsp_status *statuses,
+                             dsp_error *errs, dsp_predict_trace *traces);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

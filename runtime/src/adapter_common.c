@@ -1,0 +1,189 @@
+/* adapter_common.c — prompt pieces shared by the chat and JSON adapters. */
+#include "adapter_common.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error_context.h"
+
+dsp_status dsp_adapter_check(const dsp_prompt_spec *spec, const dsp_value *inputs, dsp_error *err)
+{
+    if (!spec)
+        return dsp_error_set(err, DSP_ERR_INVALID, "no prompt to render");
+    const dsp_signature *sig = spec->signature;
+    dsp_status st = dsp_signature_check(sig, spec->strategy, err);
+    if (st != DSP_OK)
+        return st;
+    if (spec->n_demos && !spec->demos)
+        return dsp_error_set(err, DSP_ERR_INVALID, "signature %s: %zu demos but no demo table", sig->name ? sig->name : "?",
+                             spec->n_demos);
+    for (size_t d = 0; d < spec->n_demos; d++)
+        if ((sig->n_inputs && !spec->demos[d].input_texts) || !spec->demos[d].output_texts)
+            return dsp_error_set(err, DSP_ERR_INVALID, "signature %s: demo %zu lacks its input or output texts",
+                                 sig->name ? sig->name : "?", d + 1);
+    if (sig->n_inputs && !inputs)
+        return dsp_error_set(err, DSP_ERR_INVALID, "signature %s: no input values given", sig->name ? sig->name : "?");
+    for (size_t i = 0; i < sig->n_inputs; i++) {
+        const dsp_field *f = &sig->inputs[i];
+        char what[160];
+        snprintf(what, sizeof what, "input `%s`", f->name);
+        st = dsp_value_check(&inputs[i], f->type, what, err);
+        if (st != DSP_OK)
+            return st;
+    }
+    return DSP_OK;
+}
+
+static void field_lines(dsp_textbuf *b, const dsp_prompt_spec *spec, bool outputs)
+{
+    const dsp_signature *sig = spec->signature;
+    size_t n = outputs ? dsp_strategy_n_outputs(sig, spec->strategy) : sig->n_inputs;
+    for (size_t i = 0; i < n; i++) {
+        const dsp_field *f = outputs ? dsp_strategy_output(sig, spec->strategy, i) : &sig->inputs[i];
+        char tn[128];
+        dsp_tb_printf(b, "\n%zu. `%s` (%s):", i + 1, f->name, dsp_type_name(f->type, tn, sizeof tn));
+        if (f->description && *f->description)
+            dsp_tb_printf(b, " %s", f->description);
+    }
+}
+
+void dsp_adapter_field_list(dsp_textbuf *b, const dsp_prompt_spec *spec)
+{
+    dsp_tb_puts(b, "Your input fields are:");
+    field_lines(b, spec, false);
+    dsp_tb_puts(b, "\nYour output fields are:");
+    field_lines(b, spec, true);
+}
+
+static void names(dsp_textbuf *b, const dsp_field *fields, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        dsp_tb_printf(b, "%s`%s`", i ? ", " : "", fields[i].name);
+}
+
+void dsp_adapter_objective(dsp_textbuf *b, const dsp_prompt_spec *spec)
+{
+    const dsp_signature *sig = spec->signature;
+    const char *ins = spec->instructions && *spec->instructions ? spec->instructions : sig->instructions;
+    dsp_textbuf dflt;
+    dsp_tb_init(&dflt);
+    if (!ins || !*ins) {
+        /* As DSPy, the default names the signature's own outputs: chain of
+         * thought's reasoning is not part of the task statement. */
+        if (sig->n_inputs) {
+            dsp_tb_puts(&dflt, "Given the fields ");
+            names(&dflt, sig->inputs, sig->n_inputs);
+            dsp_tb_puts(&dflt, ", produce the fields ");
+        } else {
+            dsp_tb_puts(&dflt, "Produce the fields ");
+        }
+        names(&dflt, sig->outputs, sig->n_outputs);
+        dsp_tb_puts(&dflt, ".");
+        if (!dsp_tb_ok(&dflt))
+            b->failed = true;
+        ins = dflt.data ? dflt.data : "";
+    }
+    dsp_tb_puts(b, "In adhering to this structure, your objective is: ");
+    for (const char *line = ins;;) {
+        const char *nl = strchr(line, '\n');
+        size_t n = nl ? (size_t)(nl - line) : strlen(line);
+        dsp_tb_puts(b, "\n        ");
+        dsp_tb_put(b, line, n);
+        if (!nl)
+            break;
+        line = nl + 1;
+    }
+    dsp_tb_free(&dflt);
+}
+
+void dsp_adapter_marker(dsp_textbuf *b, const char *name)
+{
+    dsp_tb_printf(b, "[[ ## %s ## ]]\n", name);
+}
+
+dsp_status dsp_adapter_input_blocks(dsp_textbuf *b, const dsp_prompt_spec *spec, const dsp_value *inputs,
+                                    dsp_error *err)
+{
+    const dsp_signature *sig = spec->signature;
+    for (size_t i = 0; i < sig->n_inputs; i++) {
+        const dsp_field *f = &sig->inputs[i];
+        char *text;
+        size_t len;
+        dsp_status st = dsp_value_format(&inputs[i], f->type, &text, &len, err);
+        if (st != DSP_OK)
+            return dsp_error_prefix(err, st, "input `%s`", f->name);
+        const char *nul = memchr(text, '\0', len);
+        if (nul) {
+            size_t at = (size_t)(nul - text);
+            free(text);
+            return dsp_error_set(err, DSP_ERR_INVALID,
+                                 "input `%s` holds a NUL byte at offset %zu, which a chat message cannot carry", f->name,
+                                 at);
+        }
+        if (i)
+            dsp_tb_puts(b, "\n\n");
+        dsp_adapter_marker(b, f->name);
+        dsp_tb_put(b, text, len);
+        free(text);
+    }
+    return DSP_OK;
+}
+
+size_t dsp_adapter_demo_input_blocks(dsp_textbuf *b, const dsp_prompt_spec *spec, const dsp_demo *demo)
+{
+    size_t written = 0;
+    for (size_t i = 0; i < spec->signature->n_inputs; i++) {
+        const char *text = demo->input_texts[i];
+        if (!text)
+            continue;
+        if (written++)
+            dsp_tb_puts(b, "\n\n");
+        dsp_adapter_marker(b, spec->signature->inputs[i].name);
+        dsp_tb_puts(b, text);
+    }
+    return written;
+}
+
+static const char *hint_word(const dsp_type *t)
+{
+    switch (t->kind) {
+    case DSP_TYPE_INT: return "int";
+    case DSP_TYPE_FLOAT: return "float";
+    case DSP_TYPE_BOOL: return "bool";
+    case DSP_TYPE_ENUM: return "enum value";
+    case DSP_TYPE_LIST: return "JSON array";
+    default: return NULL;
+    }
+}
+
+void dsp_adapter_format_hint(dsp_textbuf *b, const dsp_type *t)
+{
+    if (t->kind == DSP_TYPE_OPTIONAL) {
+        const char *w = hint_word(t->elem);
+        if (w)
+            dsp_tb_printf(b, " (must be formatted as a valid %s, or None)", w);
+        else
+            dsp_tb_puts(b, " (or None)");
+        return;
+    }
+    const char *w = hint_word(t);
+    if (w)
+        dsp_tb_printf(b, " (must be formatted as a valid %s)", w);
+}
+
+size_t dsp_adapter_line_end(const char *s, size_t n)
+{
+    const char *nl = memchr(s, '\n', n);
+    return nl ? (size_t)(nl - s) : n;
+}
+
+dsp_status dsp_adapter_parse_failed(dsp_error *err, const char *adapter, const char *field, const char *reply,
+                                    size_t len, dsp_value *outputs, size_t n_outputs)
+{
+    dsp_values_free(outputs, n_outputs);
+    dsp_status st = field ? dsp_error_prefix(err, DSP_ERR_PARSE, "%s adapter: output `%s`", adapter, field)
+                          : dsp_error_prefix(err, DSP_ERR_PARSE, "%s adapter", adapter);
+    dsp_error_set_raw(err, reply, len);
+    return st;
+}

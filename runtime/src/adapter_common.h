@@ -1,0 +1,45 @@
+/* adapter_common.h — the parts of a prompt the chat and JSON adapters share
+ * (internal to libdsprt). */
+#ifndef DSP_ADAPTER_COMMON_H
+#define DSP_ADAPTER_COMMON_H
+
+#include <stddef.h>
+
+#include "dsp/adapter.h"
+#include "textbuf.h"
+
+/* Checks the signature, the demos and every input against its type; an
+ * input string may not hold a NUL byte (a chat message cannot carry one). */
+dsp_status dsp_adapter_check(const dsp_prompt_spec *spec, const dsp_value *inputs, dsp_error *err);
+
+/* "Your input fields are:\n1. `a` (string): ...\nYour output fields are:\n..." (no trailing newline). */
+void dsp_adapter_field_list(dsp_textbuf *b, const dsp_prompt_spec *spec);
+
+/* "In adhering to this structure, your objective is: " and the instructions,
+ * each line on its own line indented by eight spaces. */
+void dsp_adapter_objective(dsp_textbuf *b, const dsp_prompt_spec *spec);
+
+/* "[[ ## name ## ]]\n" */
+void dsp_adapter_marker(dsp_textbuf *b, const char *name);
+
+/* The inputs as blocks separated by blank lines (no trailing newline). */
+dsp_status dsp_adapter_input_blocks(dsp_textbuf *b, const dsp_prompt_spec *spec, const dsp_value *inputs,
+                                    dsp_error *err);
+
+/* A demo's inputs as blocks; fields whose text is NULL are left out.
+ * Returns how many blocks were written. */
+size_t dsp_adapter_demo_input_blocks(dsp_textbuf *b, const dsp_prompt_spec *spec, const dsp_demo *demo);
+
+/* " (must be formatted as a valid enum value)" and the like for the final
+ * instruction line; "" for strings. */
+void dsp_adapter_format_hint(dsp_textbuf *b, const dsp_type *t);
+
+/* Finds the first "\n" at or after s[0..n); returns n when none. */
+size_t dsp_adapter_line_end(const char *s, size_t n);
+
+/* Fills err for a reply that could not be parsed: prefixes the message with
+ * the field, attaches the raw reply and frees the outputs parsed so far. */
+dsp_status dsp_adapter_parse_failed(dsp_error *err, const char *adapter, const char *field, const char *reply,
+                                    size_t len, dsp_value *outputs, size_t n_outputs);
+
+#endif

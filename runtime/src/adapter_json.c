@@ -1,0 +1,216 @@
+/* adapter_json.c — the JSON adapter: asks for one JSON object with a key per
+ * output (with a JSON schema for response_format) and parses it. It is the
+ * fallback when a chat-adapter reply cannot be parsed, as in DSPy. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "adapter_common.h"
+#include "error_context.h"
+#include "value_json.h"
+
+static bool is_textual(const dsp_type *t)
+{
+    if (t->kind == DSP_TYPE_OPTIONAL)
+        t = t->elem;
+    return t->kind == DSP_TYPE_STRING || t->kind == DSP_TYPE_ENUM;
+}
+
+static void system_message(dsp_textbuf *b, const dsp_prompt_spec *spec)
+{
+    const dsp_signature *sig = spec->signature;
+    dsp_adapter_field_list(b, spec);
+    dsp_tb_puts(b, "\n\nAll interactions will be structured in the following way, with the appropriate values "
+                   "filled in.\n\n");
+    for (size_t i = 0; i < sig->n_inputs; i++) {
+        dsp_adapter_marker(b, sig->inputs[i].name);
+        dsp_tb_printf(b, "{%s}\n\n", sig->inputs[i].name);
+    }
+    dsp_tb_puts(b, "Outputs will be a JSON object with the following fields.\n\n{");
+    size_t n = dsp_strategy_n_outputs(sig, spec->strategy);
+    for (size_t i = 0; i < n; i++) {
+        const dsp_field *f = dsp_strategy_output(sig, spec->strategy, i);
+        const char *q = is_textual(f->type) ? "\"" : "";
+        dsp_tb_printf(b, "%s\n  \"%s\": %s{%s}%s", i ? "," : "", f->name, q, f->name, q);
+    }
+    dsp_tb_puts(b, "\n}\n");
+    dsp_adapter_objective(b, spec);
+}
+
+/* A demo's outputs as a JSON object. Demo texts are chat-adapter text, so
+ * each is read back as a value of its type; text that does not parse (a
+ * hand-written demo, say) goes in as a JSON string rather than failing. */
+static cJSON *demo_object(const dsp_prompt_spec *spec, const dsp_demo *demo)
+{
+    cJSON *obj = cJSON_CreateObject();
+    size_t n = dsp_strategy_n_outputs(spec->signature, spec->strategy);
+    for (size_t i = 0; obj && i < n; i++) {
+        const dsp_field *f = dsp_strategy_output(spec->signature, spec->strategy, i);
+        const char *text = demo->output_texts[i];
+        if (!text)
+            continue;
+        dsp_value v;
+        cJSON *item = NULL;
+        if (dsp_value_parse(f->type, text, strlen(text), &v, NULL) == DSP_OK) {
+            item = dsp_value_to_cjson(&v, f->type, NULL);
+            dsp_value_free(&v);
+        }
+        if (!item)
+            item = cJSON_CreateString(text);
+        if (!item) {
+            cJSON_Delete(obj);
+            return NULL;
+        }
+        cJSON_AddItemToObject(obj, f->name, item);
+    }
+    return obj;
+}
+
+static dsp_status push(dsp_messages *out, dsp_role role, dsp_textbuf *b, dsp_error *err)
+{
+    if (!dsp_tb_ok(b)) {
+        dsp_tb_free(b);
+        return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory rendering a prompt");
+    }
+    dsp_status st = dsp_messages_push(out, role, b->data ? b->data : "", b->len, err);
+    dsp_tb_free(b);
+    return st;
+}
+
+dsp_status dsp_json_adapter_render(const dsp_prompt_spec *spec, const dsp_value *inputs, dsp_messages *out,
+                                   dsp_error *err)
+{
+    dsp_status st = dsp_adapter_check(spec, inputs, err);
+    if (st != DSP_OK)
+        return st;
+    size_t first = out->len;
+    dsp_textbuf b;
+    dsp_tb_init(&b);
+    system_message(&b, spec);
+    st = push(out, DSP_ROLE_SYSTEM, &b, err);
+    for (size_t d = 0; st == DSP_OK && d < spec->n_demos; d++) {
+        dsp_adapter_demo_input_blocks(&b, spec, &spec->demos[d]);
+        st = push(out, DSP_ROLE_USER, &b, err);
+        if (st != DSP_OK)
+            break;
+        cJSON *obj = demo_object(spec, &spec->demos[d]);
+        char *text = obj ? cJSON_Print(obj) : NULL;
+        cJSON_Delete(obj);
+        if (!text) {
+            st = dsp_error_set(err, DSP_ERR_NOMEM, "out of memory rendering a demo");
+            break;
+        }
+        st = dsp_messages_push(out, DSP_ROLE_ASSISTANT, text, strlen(text), err);
+        cJSON_free(text);
+    }
+    if (st == DSP_OK) {
+        st = dsp_adapter_input_blocks(&b, spec, inputs, err);
+        if (st == DSP_OK) {
+            if (spec->signature->n_inputs)
+                dsp_tb_puts(&b, "\n\n");
+            dsp_tb_puts(&b, "Respond with a JSON object in the following order of fields: ");
+            size_t n = dsp_strategy_n_outputs(spec->signature, spec->strategy);
+            for (size_t i = 0; i < n; i++) {
+                const dsp_field *f = dsp_strategy_output(spec->signature, spec->strategy, i);
+                dsp_tb_printf(&b, "%s`%s`", i ? ", then " : "", f->name);
+                dsp_adapter_format_hint(&b, f->type);
+            }
+            dsp_tb_puts(&b, ".");
+            st = push(out, DSP_ROLE_USER, &b, err);
+        }
+    }
+    dsp_tb_free(&b);
+    if (st != DSP_OK) {
+        while (out->len > first)
+            free(out->items[--out->len].content);
+    }
+    return st;
+}
+
+/* The first "```" in s[0..n), or NULL (memmem is a GNU extension). */
+static const char *find_fence(const char *s, size_t n)
+{
+    for (size_t i = 0; i + 3 <= n; i++)
+        if (s[i] == '`' && s[i + 1] == '`' && s[i + 2] == '`')
+            return s + i;
+    return NULL;
+}
+
+/* The span of the JSON object in a reply: inside a ``` fence if there is
+ * one, then from the first '{' to the last '}', since models like to wrap
+ * the object in a sentence or two. */
+static bool object_span(const char *s, size_t n, const char **start, size_t *len)
+{
+    const char *fence = find_fence(s, n);
+    if (fence) {
+        size_t after = (size_t)(fence - s) + 3;
+        size_t eol = after + dsp_adapter_line_end(s + after, n - after); /* skip "json" */
+        if (eol < n) {
+            const char *body = s + eol + 1;
+            size_t rest = n - eol - 1;
+            const char *close = find_fence(body, rest);
+            s = body;
+            n = close ? (size_t)(close - body) : rest;
+        }
+    }
+    const char *open = memchr(s, '{', n);
+    if (!open)
+        return false;
+    const char *close = NULL;
+    for (const char *p = s + n; p > open; p--)
+        if (p[-1] == '}') {
+            close = p - 1;
+            break;
+        }
+    if (!close)
+        return false;
+    *start = open;
+    *len = (size_t)(close - open) + 1;
+    return true;
+}
+
+dsp_status dsp_json_adapter_parse(const dsp_prompt_spec *spec, const char *reply, size_t len, dsp_value *outputs,
+                                  dsp_error *err)
+{
+    dsp_status st = dsp_signature_check(spec->signature, spec->strategy, err);
+    if (st != DSP_OK)
+        return st;
+    if (!reply && len)
+        return dsp_error_set(err, DSP_ERR_INVALID, "reply of %zu bytes given as NULL", len);
+    if (!reply)
+        reply = "";
+    size_t n_out = dsp_strategy_n_outputs(spec->signature, spec->strategy);
+    const char *start;
+    size_t span;
+    cJSON *obj = NULL;
+    if (object_span(reply, len, &start, &span))
+        obj = cJSON_ParseWithLength(start, span);
+    if (!cJSON_IsObject(obj)) {
+        cJSON_Delete(obj);
+        dsp_error_set(err, DSP_ERR_PARSE, "the reply is not a JSON object");
+        return dsp_adapter_parse_failed(err, "JSON", NULL, reply, len, outputs, 0);
+    }
+    for (size_t i = 0; i < n_out; i++) {
+        const dsp_field *f = dsp_strategy_output(spec->signature, spec->strategy, i);
+        const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, f->name);
+        if (!item) {
+            if (f->type->kind == DSP_TYPE_OPTIONAL) {
+                outputs[i] = dsp_value_none();
+                continue;
+            }
+            cJSON_Delete(obj);
+            dsp_error_set(err, DSP_ERR_PARSE, "missing: the JSON object has no key \"%s\"", f->name);
+            return dsp_adapter_parse_failed(err, "JSON", f->name, reply, len, outputs, i);
+        }
+        st = dsp_value_from_cjson(f->type, item, &outputs[i], err);
+        if (st != DSP_OK) {
+            cJSON_Delete(obj);
+            if (st != DSP_ERR_PARSE) {
+                dsp_values_free(outputs, i);
+                return st;
+            }
+            return dsp_adapter_parse_failed(err, "JSON", f->name, reply, len, outputs, i);
+        }
+    }
+    cJSON_Delete(obj);
+    return DSP_OK;
+}

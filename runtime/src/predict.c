@@ -1,0 +1,325 @@
+/* predict.c — one predictor call: render with the chat adapter, ask the LM,
+ * parse; on a reply that does not parse, ask again once with the JSON
+ * adapter. Single calls and batches share one path, so they behave alike. */
+#include "dsp/predict.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "error_context.h"
+
+dsp_predict_options dsp_predict_options_default(void)
+{
+    dsp_predict_options o;
+    memset(&o, 0, sizeof o);
+    return o;
+}
+
+dsp_prompt_spec dsp_prompt_spec_of(const dsp_predictor *p, const dsp_predict_options *opts)
+{
+    dsp_prompt_spec s;
+    memset(&s, 0, sizeof s);
+    if (!p)
+        return s;
+    s.signature = p->signature;
+    s.strategy = p->strategy;
+    s.instructions = opts && opts->instructions ? opts->instructions : (p->signature ? p->signature->instructions : NULL);
+    if (opts && opts->override_demos) {
+        s.demos = opts->demos;
+        s.n_demos = opts->n_demos;
+    } else {
+        s.demos = p->demos;
+        s.n_demos = p->n_demos;
+    }
+    return s;
+}
+
+void dsp_predict_trace_init(dsp_predict_trace *t)
+{
+    memset(t, 0, sizeof *t);
+    dsp_messages_init(&t->messages);
+}
+
+void dsp_predict_trace_free(dsp_predict_trace *t)
+{
+    if (!t)
+        return;
+    dsp_messages_free(&t->messages);
+    free(t->raw_reply);
+    memset(t, 0, sizeof *t);
+}
+
+/* The state of one call as it goes through the two rounds. */
+typedef struct call {
+    const dsp_value *inputs;
+    dsp_value *outputs;
+    dsp_messages msgs;
+    char *reply;
+    dsp_usage usage;
+    bool cache_hit;
+    bool fallback;
+    bool pending;  /* rendered, waiting for the LM in this round */
+    dsp_status st;
+    dsp_error err;
+} call;
+
+/* Sends every pending call of a round and keeps each reply. One call goes
+ * through dsp_chat (no batch machinery on the common path), several through
+ * dsp_chat_batch. */
+static dsp_status send_round(dsp_client *c, const dsp_lm_config *lm, const dsp_chat_request *base, call *calls,
+                             size_t n)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        k += calls[i].pending;
+    if (k == 0)
+        return DSP_OK;
+    dsp_chat_request *reqs = calloc(k, sizeof *reqs);
+    dsp_chat_response *resps = calloc(k, sizeof *resps);
+    dsp_status *sts = calloc(k, sizeof *sts);
+    dsp_error *errs = calloc(k, sizeof *errs);
+    size_t *idx = calloc(k, sizeof *idx);
+    if (!reqs || !resps || !sts || !errs || !idx) {
+        free(reqs), free(resps), free(sts), free(errs), free(idx);
+        return DSP_ERR_NOMEM;
+    }
+    for (size_t i = 0, j = 0; i < n; i++) {
+        if (!calls[i].pending)
+            continue;
+        reqs[j] = *base;
+        reqs[j].messages = calls[i].msgs.items;
+        reqs[j].n_messages = calls[i].msgs.len;
+        idx[j++] = i;
+    }
+    if (k == 1)
+        sts[0] = dsp_chat(c, lm, &reqs[0], &resps[0], &errs[0]);
+    else
+        dsp_chat_batch(c, lm, reqs, k, resps, sts, errs);
+    for (size_t j = 0; j < k; j++) {
+        call *cl = &calls[idx[j]];
+        cl->pending = false;
+        free(cl->reply);
+        cl->reply = NULL;
+        if (sts[j] != DSP_OK) {
+            dsp_error_clear(&cl->err);
+            cl->err = errs[j]; /* takes the raw text, if any */
+            cl->st = sts[j];
+            continue;
+        }
+        dsp_error_clear(&errs[j]);
+        cl->usage.prompt_tokens += resps[j].usage.prompt_tokens;
+        cl->usage.completion_tokens += resps[j].usage.completion_tokens;
+        cl->cache_hit = resps[j].cache_hit;
+        if (resps[j].n_choices == 0 || !resps[j].choices[0]) {
+            cl->st = dsp_error_set(&cl->err, DSP_ERR_PROTOCOL, "the LM returned no choices");
+        } else {
+            cl->reply = resps[j].choices[0];
+            resps[j].choices[0] = NULL; /* ours now */
+            cl->st = DSP_OK;
+        }
+        dsp_chat_response_free(&resps[j]);
+    }
+    free(reqs), free(resps), free(sts), free(errs), free(idx);
+    return DSP_OK;
+}
+
+static void finish(call *cl, dsp_predict_trace *trace, dsp_error *err)
+{
+    if (trace) {
+        dsp_messages_free(&trace->messages);
+        free(trace->raw_reply);
+        trace->messages = cl->msgs;
+        dsp_messages_init(&cl->msgs);
+        trace->raw_reply = cl->reply;
+        cl->reply = NULL;
+        trace->usage = cl->usage;
+        trace->cache_hit = cl->cache_hit;
+        trace->json_fallback = cl->fallback;
+    }
+    dsp_messages_free(&cl->msgs);
+    free(cl->reply);
+    cl->reply = NULL;
+    if (err) {
+        free(err->raw);
+        *err = cl->err;
+    } else {
+        dsp_error_clear(&cl->err);
+    }
+    memset(&cl->err, 0, sizeof cl->err);
+}
+
+static dsp_status run(dsp_client *c, const dsp_predictor *p, const dsp_predict_options *opts, call *calls, size_t n)
+{
+    dsp_prompt_spec spec = dsp_prompt_spec_of(p, opts);
+    const dsp_lm_config *lm = opts && opts->lm ? opts->lm : p->lm;
+    dsp_chat_request base;
+    memset(&base, 0, sizeof base);
+    base.params = lm->params;
+    if (opts && opts->has_temperature)
+        base.params.temperature = opts->temperature;
+    base.rollout_id = opts ? opts->rollout_id : 0;
+    base.bypass_cache = opts && opts->bypass_cache;
+    bool fallback_allowed = !(opts && opts->no_json_fallback);
+
+    /* Round 1: the chat adapter. */
+    for (size_t i = 0; i < n; i++) {
+        calls[i].st = dsp_chat_adapter_render(&spec, calls[i].inputs, &calls[i].msgs, &calls[i].err);
+        calls[i].pending = calls[i].st == DSP_OK;
+    }
+    if (send_round(c, lm, &base, calls, n) != DSP_OK)
+        return DSP_ERR_NOMEM;
+    size_t retry = 0;
+    for (size_t i = 0; i < n; i++) {
+        call *cl = &calls[i];
+        if (cl->st != DSP_OK || !cl->reply)
+            continue;
+        cl->st = dsp_chat_adapter_parse(&spec, cl->reply, strlen(cl->reply), cl->outputs, &cl->err);
+        if (cl->st != DSP_ERR_PARSE || !fallback_allowed)
+            continue;
+        /* Round 2 for this call: the JSON adapter. The chat error stays in
+         * cl->err until the JSON attempt succeeds or fails in turn. */
+        dsp_messages_free(&cl->msgs);
+        dsp_error render_err = { 0 };
+        dsp_status st = dsp_json_adapter_render(&spec, cl->inputs, &cl->msgs, &render_err);
+        if (st != DSP_OK) {
+            dsp_error_clear(&cl->err);
+            cl->err = render_err;
+            cl->st = st;
+            continue;
+        }
+        cl->fallback = true;
+        cl->pending = true;
+        retry++;
+    }
+    if (retry == 0)
+        return DSP_OK;
+
+    char *schema = NULL;
+    dsp_error schema_err = { 0 };
+    if (dsp_json_adapter_schema(&spec, &schema, &schema_err) != DSP_OK) {
+        dsp_error_clear(&schema_err);
+        schema = NULL; /* ask for JSON without a schema rather than not at all */
+    }
+    base.params.json_schema = schema;
+    /* The chat errors, kept to explain a fallback that fails too. */
+    char (*chat_msgs)[DSP_ERROR_MESSAGE_MAX] = calloc(n, sizeof *chat_msgs);
+    if (!chat_msgs) {
+        free(schema);
+        return DSP_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (calls[i].pending)
+            memcpy(chat_msgs[i], calls[i].err.message, DSP_ERROR_MESSAGE_MAX);
+    if (send_round(c, lm, &base, calls, n) != DSP_OK) {
+        free(schema);
+        free(chat_msgs);
+        return DSP_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < n; i++) {
+        call *cl = &calls[i];
+        if (!cl->fallback)
+            continue;
+        if (cl->st == DSP_OK && cl->reply) {
+            dsp_error_clear(&cl->err);
+            cl->st = dsp_json_adapter_parse(&spec, cl->reply, strlen(cl->reply), cl->outputs, &cl->err);
+            if (cl->st == DSP_OK)
+                continue;
+        }
+        if (cl->st != DSP_OK)
+            dsp_error_prefix(&cl->err, cl->st, "%s; then, retrying with the JSON adapter", chat_msgs[i]);
+    }
+    free(schema);
+    free(chat_msgs);
+    return DSP_OK;
+}
+
+static dsp_status check_call(const dsp_predictor *p, const dsp_predict_options *opts, dsp_error *err)
+{
+    if (!p || !p->signature)
+        return dsp_error_set(err, DSP_ERR_INVALID, "no predictor or signature given");
+    if (!(opts && opts->lm) && !p->lm)
+        return dsp_error_set(err, DSP_ERR_INVALID, "predictor %s has no LM; set one in the predictor or the options",
+                             p->name ? p->name : "?");
+    return DSP_OK;
+}
+
+dsp_status dsp_predict_ex(dsp_client *c, const dsp_predictor *p, const dsp_predict_options *opts,
+                          const dsp_value *inputs, dsp_value *outputs, dsp_predict_trace *trace, dsp_error *err)
+{
+    dsp_status st = check_call(p, opts, err);
+    if (st != DSP_OK)
+        return st;
+    call cl;
+    memset(&cl, 0, sizeof cl);
+    dsp_messages_init(&cl.msgs);
+    cl.inputs = inputs;
+    cl.outputs = outputs;
+    if (run(c, p, opts, &cl, 1) != DSP_OK) {
+        dsp_values_free(outputs, dsp_strategy_n_outputs(p->signature, p->strategy));
+        cl.st = dsp_error_set(&cl.err, DSP_ERR_NOMEM, "out of memory running predictor %s", p->name ? p->name : "?");
+    }
+    st = cl.st;
+    finish(&cl, trace, err);
+    return st;
+}
+
+dsp_status dsp_predict(dsp_client *c, const dsp_predictor *p, const dsp_value *inputs, dsp_value *outputs,
+                       dsp_predict_trace *trace, dsp_error *err)
+{
+    return dsp_predict_ex(c, p, NULL, inputs, outputs, trace, err);
+}
+
+dsp_status dsp_predict_batch(dsp_client *c, const dsp_predictor *p, const dsp_predict_options *opts,
+                             const dsp_value *inputs, size_t n, dsp_value *outputs, dsp_status *statuses,
+                             dsp_error *errs, dsp_predict_trace *traces)
+{
+    dsp_error first = { 0 };
+    dsp_status st = check_call(p, opts, &first);
+    if (st != DSP_OK) {
+        for (size_t i = 0; i < n; i++) {
+            if (statuses)
+                statuses[i] = st;
+            if (errs) {
+                free(errs[i].raw);
+                errs[i] = first;
+                errs[i].raw = NULL;
+            }
+        }
+        return st;
+    }
+    if (n == 0)
+        return DSP_OK;
+    size_t n_in = p->signature->n_inputs;
+    size_t n_out = dsp_strategy_n_outputs(p->signature, p->strategy);
+    call *calls = calloc(n, sizeof *calls);
+    if (!calls) {
+        for (size_t i = 0; i < n; i++) {
+            if (statuses)
+                statuses[i] = DSP_ERR_NOMEM;
+            if (errs)
+                dsp_error_set(&errs[i], DSP_ERR_NOMEM, "out of memory starting a batch of %zu calls", n);
+        }
+        return DSP_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < n; i++) {
+        dsp_messages_init(&calls[i].msgs);
+        calls[i].inputs = inputs ? inputs + i * n_in : NULL;
+        calls[i].outputs = outputs + i * n_out;
+    }
+    if (run(c, p, opts, calls, n) != DSP_OK) {
+        for (size_t i = 0; i < n; i++) {
+            dsp_values_free(calls[i].outputs, n_out);
+            calls[i].st = dsp_error_set(&calls[i].err, DSP_ERR_NOMEM, "out of memory running a batch");
+        }
+    }
+    st = DSP_OK;
+    for (size_t i = 0; i < n; i++) {
+        if (st == DSP_OK)
+            st = calls[i].st;
+        if (statuses)
+            statuses[i] = calls[i].st;
+        finish(&calls[i], traces ? &traces[i] : NULL, errs ? &errs[i] : NULL);
+    }
+    free(calls);
+    return st;
+}

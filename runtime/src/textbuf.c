@@ -1,0 +1,128 @@
+/* textbuf.c — growable byte buffer and error-message quoting. */
+#include "textbuf.h"
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void dsp_tb_init(dsp_textbuf *b)
+{
+    memset(b, 0, sizeof *b);
+}
+
+void dsp_tb_free(dsp_textbuf *b)
+{
+    free(b->data);
+    memset(b, 0, sizeof *b);
+}
+
+static bool reserve(dsp_textbuf *b, size_t extra)
+{
+    if (b->failed)
+        return false;
+    if (extra > SIZE_MAX - b->len - 1) {
+        b->failed = true;
+        return false;
+    }
+    size_t need = b->len + extra + 1;
+    if (need <= b->cap)
+        return true;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < need)
+        cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+    char *data = realloc(b->data, cap);
+    if (!data) {
+        b->failed = true;
+        return false;
+    }
+    b->data = data;
+    b->cap = cap;
+    return true;
+}
+
+void dsp_tb_put(dsp_textbuf *b, const char *s, size_t n)
+{
+    if (!reserve(b, n))
+        return;
+    if (n)
+        memcpy(b->data + b->len, s, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+}
+
+void dsp_tb_puts(dsp_textbuf *b, const char *s)
+{
+    dsp_tb_put(b, s, strlen(s));
+}
+
+void dsp_tb_printf(dsp_textbuf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        b->failed = true;
+        return;
+    }
+    if (!reserve(b, (size_t)n))
+        return;
+    va_start(ap, fmt);
+    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+}
+
+char *dsp_tb_take(dsp_textbuf *b, size_t *len)
+{
+    if (b->failed) {
+        dsp_tb_free(b);
+        return NULL;
+    }
+    if (!b->data && !reserve(b, 0)) {
+        dsp_tb_free(b);
+        return NULL;
+    }
+    char *out = b->data;
+    out[b->len] = '\0';
+    if (len)
+        *len = b->len;
+    memset(b, 0, sizeof *b);
+    return out;
+}
+
+void dsp_quote_excerpt(const char *s, size_t n, size_t max, char *out, size_t out_size)
+{
+    size_t o = 0;
+    bool cut = n > max;
+    if (out_size == 0)
+        return;
+    for (size_t i = 0; i < n && i < max; i++) {
+        unsigned char c = (unsigned char)s[i];
+        char tmp[8];
+        size_t k;
+        if (c == '\n')
+            k = (size_t)snprintf(tmp, sizeof tmp, "\\n");
+        else if (c == '"' || c == '\\')
+            k = (size_t)snprintf(tmp, sizeof tmp, "\\%c", c);
+        else if (c < 0x20 || c == 0x7f)
+            k = (size_t)snprintf(tmp, sizeof tmp, "\\x%02x", c);
+        else {
+            tmp[0] = (char)c;
+            k = 1;
+        }
+        if (o + k + 4 >= out_size) {
+            cut = true;
+            break;
+        }
+        memcpy(out + o, tmp, k);
+        o += k;
+    }
+    if (cut && o + 4 <= out_size) {
+        memcpy(out + o, "...", 3);
+        o += 3;
+    }
+    out[o] = '\0';
+}

@@ -1,0 +1,38 @@
+/* textbuf.h — a growable byte buffer for building prompts and value text
+ * (internal to libdsprt).
+ *
+ * Allocation failure is sticky: appends after a failure do nothing and the
+ * caller checks dsp_tb_ok() once at the end, which keeps rendering code
+ * free of an error check per line.
+ */
+#ifndef DSP_TEXTBUF_H
+#define DSP_TEXTBUF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct dsp_textbuf {
+    char *data; /* NUL-terminated after len whenever len > 0 */
+    size_t len, cap;
+    bool failed;
+} dsp_textbuf;
+
+void dsp_tb_init(dsp_textbuf *b);
+void dsp_tb_free(dsp_textbuf *b);
+void dsp_tb_put(dsp_textbuf *b, const char *s, size_t n);
+void dsp_tb_puts(dsp_textbuf *b, const char *s);
+void dsp_tb_printf(dsp_textbuf *b, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+static inline bool dsp_tb_ok(const dsp_textbuf *b) { return !b->failed; }
+/* Hands over the bytes (never NULL on success: "" when empty); the buffer is
+ * left empty. Returns NULL if any append failed. */
+char *dsp_tb_take(dsp_textbuf *b, size_t *len);
+
+/* Writes a short, printable quotation of untrusted text for error messages:
+ * at most max bytes, control bytes escaped, "..." when cut. */
+void dsp_quote_excerpt(const char *s, size_t n, size_t max, char *out, size_t out_size);
+
+#endif

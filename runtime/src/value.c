@@ -1,0 +1,244 @@
+/* value.c — dsp_value: construction, ownership, copy, equality, type check. */
+#include "dsp/value.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+dsp_value dsp_value_int(int64_t i)
+{
+    dsp_value v = { .kind = DSP_TYPE_INT };
+    v.as.i = i;
+    return v;
+}
+
+dsp_value dsp_value_float(double f)
+{
+    dsp_value v = { .kind = DSP_TYPE_FLOAT };
+    v.as.f = f;
+    return v;
+}
+
+dsp_value dsp_value_bool(bool b)
+{
+    dsp_value v = { .kind = DSP_TYPE_BOOL };
+    v.as.b = b;
+    return v;
+}
+
+dsp_value dsp_value_enum(size_t index)
+{
+    dsp_value v = { .kind = DSP_TYPE_ENUM };
+    v.as.e = index;
+    return v;
+}
+
+dsp_value dsp_value_list(void)
+{
+    dsp_value v = { .kind = DSP_TYPE_LIST };
+    return v;
+}
+
+dsp_value dsp_value_none(void)
+{
+    dsp_value v = { .kind = DSP_TYPE_OPTIONAL };
+    return v;
+}
+
+dsp_status dsp_value_set_string(dsp_value *out, const char *s, size_t len, dsp_error *err)
+{
+    memset(out, 0, sizeof *out);
+    out->kind = DSP_TYPE_STRING;
+    if (len == 0)
+        return DSP_OK;
+    if (!s)
+        return dsp_error_set(err, DSP_ERR_INVALID, "string of %zu bytes given as NULL", len);
+    if (len == SIZE_MAX)
+        return dsp_error_set(err, DSP_ERR_NOMEM, "string too long");
+    char *copy = malloc(len + 1);
+    if (!copy)
+        return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory copying a %zu-byte string", len);
+    memcpy(copy, s, len);
+    copy[len] = '\0';
+    out->as.s.data = copy;
+    out->as.s.len = len;
+    return DSP_OK;
+}
+
+dsp_status dsp_value_list_append(dsp_value *list, dsp_value *item, dsp_error *err)
+{
+    if (list->kind != DSP_TYPE_LIST)
+        return dsp_error_set(err, DSP_ERR_INVALID, "appending to a value that is not a list");
+    if (list->as.list.len == list->as.list.cap) {
+        size_t cap = list->as.list.cap ? list->as.list.cap * 2 : 4;
+        if (cap > SIZE_MAX / sizeof(dsp_value))
+            return dsp_error_set(err, DSP_ERR_NOMEM, "list too long");
+        dsp_value *items = realloc(list->as.list.items, cap * sizeof *items);
+        if (!items)
+            return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory growing a list");
+        list->as.list.items = items;
+        list->as.list.cap = cap;
+    }
+    list->as.list.items[list->as.list.len++] = *item;
+    memset(item, 0, sizeof *item);
+    return DSP_OK;
+}
+
+dsp_status dsp_value_some(dsp_value *out, dsp_value *inner, dsp_error *err)
+{
+    dsp_value *box = malloc(sizeof *box);
+    if (!box)
+        return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory boxing an optional value");
+    *box = *inner;
+    memset(inner, 0, sizeof *inner);
+    memset(out, 0, sizeof *out);
+    out->kind = DSP_TYPE_OPTIONAL;
+    out->as.some = box;
+    return DSP_OK;
+}
+
+void dsp_value_free(dsp_value *v)
+{
+    if (!v)
+        return;
+    switch (v->kind) {
+    case DSP_TYPE_STRING:
+        free(v->as.s.data);
+        break;
+    case DSP_TYPE_LIST:
+        dsp_values_free(v->as.list.items, v->as.list.len);
+        free(v->as.list.items);
+        break;
+    case DSP_TYPE_OPTIONAL:
+        if (v->as.some) {
+            dsp_value_free(v->as.some);
+            free(v->as.some);
+        }
+        break;
+    default:
+        break;
+    }
+    memset(v, 0, sizeof *v);
+}
+
+void dsp_values_free(dsp_value *vs, size_t n)
+{
+    for (size_t i = 0; vs && i < n; i++)
+        dsp_value_free(&vs[i]);
+}
+
+dsp_status dsp_value_copy(dsp_value *out, const dsp_value *src, dsp_error *err)
+{
+    memset(out, 0, sizeof *out);
+    switch (src->kind) {
+    case DSP_TYPE_STRING:
+        return dsp_value_set_string(out, src->as.s.data, src->as.s.len, err);
+    case DSP_TYPE_LIST: {
+        dsp_value list = dsp_value_list();
+        for (size_t i = 0; i < src->as.list.len; i++) {
+            dsp_value item;
+            dsp_status st = dsp_value_copy(&item, &src->as.list.items[i], err);
+            if (st == DSP_OK)
+                st = dsp_value_list_append(&list, &item, err);
+            if (st != DSP_OK) {
+                dsp_value_free(&item);
+                dsp_value_free(&list);
+                return st;
+            }
+        }
+        *out = list;
+        return DSP_OK;
+    }
+    case DSP_TYPE_OPTIONAL: {
+        if (!src->as.some) {
+            *out = dsp_value_none();
+            return DSP_OK;
+        }
+        dsp_value inner;
+        dsp_status st = dsp_value_copy(&inner, src->as.some, err);
+        if (st == DSP_OK)
+            st = dsp_value_some(out, &inner, err);
+        if (st != DSP_OK)
+            dsp_value_free(&inner);
+        return st;
+    }
+    default:
+        *out = *src;
+        return DSP_OK;
+    }
+}
+
+bool dsp_value_equal(const dsp_value *a, const dsp_value *b)
+{
+    if (a->kind != b->kind)
+        return false;
+    switch (a->kind) {
+    case DSP_TYPE_STRING:
+        return a->as.s.len == b->as.s.len && (a->as.s.len == 0 || memcmp(a->as.s.data, b->as.s.data, a->as.s.len) == 0);
+    case DSP_TYPE_INT:
+        return a->as.i == b->as.i;
+    case DSP_TYPE_FLOAT:
+        return a->as.f == b->as.f || (isnan(a->as.f) && isnan(b->as.f));
+    case DSP_TYPE_BOOL:
+        return a->as.b == b->as.b;
+    case DSP_TYPE_ENUM:
+        return a->as.e == b->as.e;
+    case DSP_TYPE_LIST:
+        if (a->as.list.len != b->as.list.len)
+            return false;
+        for (size_t i = 0; i < a->as.list.len; i++)
+            if (!dsp_value_equal(&a->as.list.items[i], &b->as.list.items[i]))
+                return false;
+        return true;
+    case DSP_TYPE_OPTIONAL:
+        if (!a->as.some || !b->as.some)
+            return !a->as.some && !b->as.some;
+        return dsp_value_equal(a->as.some, b->as.some);
+    }
+    return false;
+}
+
+dsp_status dsp_value_check(const dsp_value *v, const dsp_type *t, const char *what, dsp_error *err)
+{
+    char want[128], got[32];
+    if (!what)
+        what = "value";
+    if (!t)
+        return dsp_error_set(err, DSP_ERR_INVALID, "%s: no type to check against", what);
+    if (v->kind != t->kind) {
+        dsp_type kind_only = { v->kind, NULL, 0, NULL };
+        const char *g = v->kind == DSP_TYPE_LIST ? "list" : v->kind == DSP_TYPE_OPTIONAL ? "optional"
+                                                                                          : dsp_type_name(&kind_only, got, sizeof got);
+        return dsp_error_set(err, DSP_ERR_INVALID, "%s: expected a value of type %s, got a value of type %s", what,
+                             dsp_type_name(t, want, sizeof want), g);
+    }
+    switch (t->kind) {
+    case DSP_TYPE_STRING:
+        if (v->as.s.len && !v->as.s.data)
+            return dsp_error_set(err, DSP_ERR_INVALID, "%s: string of %zu bytes has no data", what, v->as.s.len);
+        return DSP_OK;
+    case DSP_TYPE_FLOAT:
+        if (!isfinite(v->as.f))
+            return dsp_error_set(err, DSP_ERR_INVALID, "%s: float is not finite", what);
+        return DSP_OK;
+    case DSP_TYPE_ENUM:
+        if (v->as.e >= t->n_enum_values)
+            return dsp_error_set(err, DSP_ERR_INVALID, "%s: enum index %zu is out of range (%zu values)", what,
+                                 v->as.e, t->n_enum_values);
+        return DSP_OK;
+    case DSP_TYPE_LIST:
+        for (size_t i = 0; i < v->as.list.len; i++) {
+            char sub[256];
+            snprintf(sub, sizeof sub, "%s[%zu]", what, i);
+            dsp_status st = dsp_value_check(&v->as.list.items[i], t->elem, sub, err);
+            if (st != DSP_OK)
+                return st;
+        }
+        return DSP_OK;
+    case DSP_TYPE_OPTIONAL:
+        return v->as.some ? dsp_value_check(v->as.some, t->elem, what, err) : DSP_OK;
+    default:
+        return DSP_OK;
+    }
+}
