@@ -1,0 +1,21 @@
+/* cmd.h — dspcc subcommands. Each lives in its own cmd_NAME.c and is listed
+ * in the table in main.c; adding one is a new file plus one line there. */
+#ifndef DSPCC_CMD_H
+#define DSPCC_CMD_H
+
+typedef struct dspcc_cmd {
+    const char *name;
+    const char *summary;        /* one line for `dspcc --help` */
+    const char *usage;          /* full help for `dspcc NAME --help` */
+    /* argv[0] is the subcommand name. Returns the exit status:
+     * 0 success, 1 errors in the input, 2 bad usage. */
+    int (*run)(int argc, char **argv);
+} dspcc_cmd;
+
+extern const dspcc_cmd cmd_check;
+extern const dspcc_cmd cmd_dump_ir;
+
+/* Shared by subcommands: `--help` handling. Returns 1 if argv[i] asked for help. */
+int cmd_wants_help(const dspcc_cmd *cmd, const char *arg);
+
+#endif

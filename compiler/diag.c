@@ -1,0 +1,148 @@
+/* diag.c — gcc-style diagnostics with a source line and a caret. */
+#include "diag.h"
+
+#include <stdarg.h>
+#include <string.h>
+
+/* A line longer than this is shown as a window around the column, so a
+ * 10 MB line does not end up on the terminal. */
+#define DIAG_LINE_WINDOW 120
+
+static const char *severity_name(diag_severity s)
+{
+    switch (s) {
+    case DIAG_ERROR: return "error";
+    case DIAG_WARNING: return "warning";
+    default: return "note";
+    }
+}
+
+void diag_init(diag *d, arena *a, FILE *out)
+{
+    memset(d, 0, sizeof *d);
+    d->arena = a;
+    d->out = out;
+}
+
+/* Finds the bytes of line `line` in the file. */
+static const char *line_bounds(const source_file *f, int line, size_t *len)
+{
+    const char *p = f->text, *end = f->text + f->len;
+    for (int l = 1; l < line && p < end; l++) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        if (!nl)
+            return NULL;
+        p = nl + 1;
+    }
+    const char *nl = memchr(p, '\n', (size_t)(end - p));
+    *len = (size_t)((nl ? nl : end) - p);
+    return p;
+}
+
+static void print_source_line(FILE *out, src_loc loc)
+{
+    if (!loc.file || loc.line < 1)
+        return;
+    size_t len;
+    const char *p = line_bounds(loc.file, loc.line, &len);
+    if (!p)
+        return;
+    size_t col = loc.col > 0 ? (size_t)loc.col - 1 : 0;
+    if (col > len)
+        col = len;
+    size_t start = 0, end = len;
+    if (len > DIAG_LINE_WINDOW) {
+        start = col > DIAG_LINE_WINDOW / 2 ? col - DIAG_LINE_WINDOW / 2 : 0;
+        end = start + DIAG_LINE_WINDOW < len ? start + DIAG_LINE_WINDOW : len;
+    }
+    char gutter[32];
+    int gw = snprintf(gutter, sizeof gutter, "%5d", loc.line);
+    fprintf(out, "%s | %s", gutter, start ? "..." : "");
+    for (size_t i = start; i < end; i++) {
+        unsigned char c = (unsigned char)p[i];
+        /* Control bytes would garble the terminal; show them as '?'. */
+        fputc(c == '\t' || c >= 0x20 ? c : '?', out);
+    }
+    fprintf(out, "%s\n", end < len ? "..." : "");
+    fprintf(out, "%*s | %s", gw, "", start ? "   " : "");
+    for (size_t i = start; i < col; i++)
+        fputc(p[i] == '\t' ? '\t' : ' ', out);
+    fputs("^\n", out);
+}
+
+void diag_report(diag *d, diag_severity sev, src_loc loc, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char buf[1024];
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+
+    if (sev == DIAG_ERROR)
+        d->errors++;
+    else if (sev == DIAG_WARNING)
+        d->warnings++;
+    if (d->suppressed)
+        return;
+
+    diag_msg *m = arena_alloc(d->arena, sizeof *m);
+    m->severity = sev;
+    m->loc = loc;
+    m->text = arena_strdup(d->arena, buf);
+    if (loc.file)
+        m->line = arena_printf(d->arena, "%s:%d:%d: %s: %s", loc.file->path, loc.line,
+                               loc.col, severity_name(sev), buf);
+    else
+        m->line = arena_printf(d->arena, "dspcc: %s: %s", severity_name(sev), buf);
+    ptr_vec_push(d->arena, &d->msgs, m);
+    if (d->out) {
+        fprintf(d->out, "%s\n", m->line);
+        print_source_line(d->out, loc);
+    }
+    if (d->errors >= DIAG_MAX_ERRORS) {
+        d->suppressed = 1;
+        if (d->out)
+            fprintf(d->out, "dspcc: too many errors (%d), stopping\n", d->errors);
+    }
+}
+
+static size_t edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 64 || lb > 64)
+        return (size_t)-1;
+    size_t row[65];
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t prev = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t cur = row[j];
+            size_t sub = prev + (a[i - 1] != b[j - 1]);
+            size_t del = row[j] + 1, ins = row[j - 1] + 1;
+            row[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+            prev = cur;
+        }
+    }
+    return row[lb];
+}
+
+const char *diag_suggest(const char *name, const char *const *candidates, size_t n)
+{
+    const char *best = NULL;
+    size_t best_d = (size_t)-1;
+    size_t limit = strlen(name) / 3 + 1;
+    if (limit > 3)
+        limit = 3;
+    for (size_t i = 0; i < n; i++) {
+        if (!candidates[i])
+            continue;
+        size_t dist = edit_distance(name, candidates[i]);
+        if (dist < best_d) {
+            best_d = dist;
+            best = candidates[i];
+        }
+    }
+    return best_d <= limit ? best : NULL;
+}

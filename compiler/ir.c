@@ -1,0 +1,113 @@
+/* ir.c — small queries over the checked IR. */
+#include "ir.h"
+
+#include <stdio.h>
+#include <string.h>
+
+int ir_type_equal(const ir_type *a, const ir_type *b)
+{
+    if (a == b)
+        return 1;
+    if (!a || !b || a->kind != b->kind)
+        return 0;
+    switch (a->kind) {
+    case IR_ENUM:
+        /* Enums are structural: the same set of values is the same type. */
+        if (a->n_values != b->n_values)
+            return 0;
+        for (size_t i = 0; i < a->n_values; i++)
+            if (!ir_enum_has(b, a->values[i]))
+                return 0;
+        return 1;
+    case IR_LIST:
+    case IR_OPTIONAL:
+        return ir_type_equal(a->elem, b->elem);
+    default:
+        return 1;
+    }
+}
+
+int ir_enum_has(const ir_type *t, const char *value)
+{
+    if (!t || t->kind != IR_ENUM)
+        return 0;
+    for (size_t i = 0; i < t->n_values; i++)
+        if (strcmp(t->values[i], value) == 0)
+            return 1;
+    return 0;
+}
+
+static size_t type_write(const ir_type *t, char *buf, size_t size, size_t n)
+{
+#define PUT(...) (n += (size_t)snprintf(buf + (n < size ? n : size), n < size ? size - n : 0, __VA_ARGS__))
+    if (!t) {
+        PUT("?");
+        return n;
+    }
+    switch (t->kind) {
+    case IR_STRING: PUT("string"); break;
+    case IR_INT: PUT("int"); break;
+    case IR_FLOAT: PUT("float"); break;
+    case IR_BOOL: PUT("bool"); break;
+    case IR_ENUM:
+        if (t->name) {
+            PUT("%s", t->name);
+            break;
+        }
+        PUT("enum {");
+        for (size_t i = 0; i < t->n_values; i++)
+            PUT("%s%s", i ? ", " : "", t->values[i]);
+        PUT("}");
+        break;
+    case IR_LIST:
+    case IR_OPTIONAL:
+        PUT("%s<", t->kind == IR_LIST ? "list" : "optional");
+        n = type_write(t->elem, buf, size, n);
+        PUT(">");
+        break;
+    }
+    return n;
+#undef PUT
+}
+
+const char *ir_type_str(const ir_type *t, char *buf, size_t size)
+{
+    if (size == 0)
+        return buf;
+    buf[0] = '\0';
+    type_write(t, buf, size, 0);
+    return buf;
+}
+
+const ir_field *ir_field_find(const ir_field *fields, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(fields[i].name, name) == 0)
+            return &fields[i];
+    return NULL;
+}
+
+const ir_module *ir_module_find(const ir_program *p, const char *name)
+{
+    for (size_t i = 0; i < p->n_modules; i++)
+        if (strcmp(p->modules[i]->name, name) == 0)
+            return p->modules[i];
+    return NULL;
+}
+
+const ir_signature *ir_signature_find(const ir_program *p, const char *name)
+{
+    for (size_t i = 0; i < p->n_signatures; i++)
+        if (strcmp(p->signatures[i]->name, name) == 0)
+            return p->signatures[i];
+    return NULL;
+}
+
+const ir_predictor *ir_predictor_find(const ir_program *p, const char *name)
+{
+    for (size_t i = 0; i < p->n_modules; i++)
+        for (size_t j = 0; j < p->modules[i]->n_predictors; j++)
+            if (strcmp(p->modules[i]->predictors[j]->name, name) == 0)
+                return p->modules[i]->predictors[j];
+    return NULL;
+}

@@ -1,0 +1,299 @@
+/* ir.h — the checked program: the contract between the front end and the
+ * interpreter, the optimizers and the C backend.
+ *
+ * Everything here has been resolved and type-checked: names point at their
+ * declarations, every field flow has matching types, every call binds its
+ * inputs explicitly and in declaration order, paths are resolved. Consumers
+ * walk plain arrays and never need the AST.
+ *
+ * Ownership: the whole program lives in the arena passed to sema_check()
+ * and is freed with it. All strings are NUL-terminated UTF-8. Optional
+ * strings are NULL when absent. Arrays come with their length.
+ */
+#ifndef DSPCC_IR_H
+#define DSPCC_IR_H
+
+#include <stddef.h>
+
+/* ---- types --------------------------------------------------------- */
+
+typedef enum ir_type_kind {
+    IR_STRING, IR_INT, IR_FLOAT, IR_BOOL, IR_ENUM, IR_LIST, IR_OPTIONAL
+} ir_type_kind;
+
+typedef struct ir_type {
+    ir_type_kind kind;
+    const char *name;             /* IR_ENUM declared as `enum Name {..}`, else NULL */
+    const char *const *values;    /* IR_ENUM: the values, in declaration order */
+    size_t n_values;
+    const struct ir_type *elem;   /* IR_LIST, IR_OPTIONAL */
+} ir_type;
+
+typedef struct ir_field {
+    const char *name;
+    const ir_type *type;
+    const char *desc;             /* NULL when the field has no description */
+} ir_field;
+
+/* Where a construct was written, for run-time error messages. `file` is
+ * relative to the main .dsp file's directory. */
+typedef struct ir_loc {
+    const char *file;
+    int line, col;
+} ir_loc;
+
+/* ---- declarations -------------------------------------------------- */
+
+typedef struct ir_signature {
+    const char *name;
+    const char *instructions;     /* the task description; NULL if none */
+    const ir_field *inputs;
+    size_t n_inputs;
+    const ir_field *outputs;
+    size_t n_outputs;
+    ir_loc loc;
+} ir_signature;
+
+/* A value of an lm option or an optimizer argument. */
+typedef enum ir_option_kind { IR_OPT_INT, IR_OPT_FLOAT, IR_OPT_BOOL, IR_OPT_STRING, IR_OPT_NAME } ir_option_kind;
+
+typedef struct ir_option {
+    const char *key;
+    ir_option_kind kind;
+    long long i;                  /* IR_OPT_INT, IR_OPT_BOOL */
+    double f;                     /* IR_OPT_FLOAT */
+    const char *s;                /* IR_OPT_STRING, IR_OPT_NAME */
+} ir_option;
+
+typedef struct ir_lm {
+    const char *name;
+    const char *provider;         /* openai, anthropic, ollama, vllm, compatible */
+    const char *model;            /* the model name after "provider/" */
+    const char *base_url;         /* explicit or the provider's default */
+    const char *api_key_env;      /* NAME of the env var holding the key; NULL: no key */
+    const ir_option *params;      /* sampling and client options, sorted by key */
+    size_t n_params;
+    ir_loc loc;
+} ir_lm;
+
+typedef struct ir_tool_param {
+    const char *name;
+    const char *ctype;            /* as declared, normalized: "const char *" */
+    const ir_type *type;          /* the .dsp type values must have */
+} ir_tool_param;
+
+/* An external C function loaded from a shared object. A `char *` result
+ * is malloc'ed by the tool and freed by the caller. */
+typedef struct ir_tool {
+    const char *name;             /* the C symbol */
+    const char *c_return;
+    const ir_type *type;          /* the .dsp type of the result */
+    const ir_tool_param *params;
+    size_t n_params;
+    const char *library;          /* shared object path, relative to the main .dsp dir */
+    ir_loc loc;
+} ir_tool;
+
+/* ---- modules ------------------------------------------------------- */
+
+struct ir_module;
+
+/* One LM-backed call site: what the optimizer tunes. `name` is stable and
+ * unique in the program ("Module.var"), the key for optimized prompts. */
+typedef struct ir_predictor {
+    const char *name;
+    const char *module;
+    const char *strategy;         /* predict, chain_of_thought */
+    const ir_signature *signature;
+    const ir_field *outputs;      /* what the LM produces: the signature's
+                                     outputs, after `reasoning` for chain_of_thought */
+    size_t n_outputs;
+} ir_predictor;
+
+typedef enum ir_value_kind {
+    IR_VAL_PARAM,                 /* a module parameter: `name` */
+    IR_VAL_FIELD,                 /* a field of a call's result: `var.field` */
+    IR_VAL_VAR,                   /* a tool's scalar result: `var` */
+    IR_VAL_STRING, IR_VAL_INT, IR_VAL_FLOAT, IR_VAL_BOOL,
+    IR_VAL_ENUM                   /* an enum value: `s` */
+} ir_value_kind;
+
+typedef struct ir_value {
+    ir_value_kind kind;
+    const ir_type *type;          /* the value's own type */
+    const char *name;             /* PARAM, VAR: the name; FIELD: the variable */
+    const char *field;            /* FIELD */
+    const char *s;                /* STRING, ENUM */
+    long long i;                  /* INT, BOOL */
+    double f;                     /* FLOAT */
+} ir_value;
+
+/* `field: value`. In a call, bindings follow the callee's input order; an
+ * optional input that was not bound is simply absent. */
+typedef struct ir_binding {
+    const char *field;
+    ir_value value;
+} ir_binding;
+
+typedef enum ir_step_kind {
+    IR_STEP_PREDICT, IR_STEP_MODULE, IR_STEP_TOOL, IR_STEP_REPEAT, IR_STEP_IF, IR_STEP_RETURN
+} ir_step_kind;
+
+typedef struct ir_step {
+    ir_step_kind kind;
+    ir_loc loc;
+    const char *var;              /* PREDICT, MODULE, TOOL: the result variable */
+    const ir_predictor *predictor;/* PREDICT */
+    const struct ir_module *module; /* MODULE */
+    const ir_tool *tool;          /* TOOL */
+    const ir_binding *bindings;   /* PREDICT, MODULE, TOOL: inputs; RETURN: results */
+    size_t n_bindings;
+    long long count;              /* REPEAT: iterations, >= 1 */
+    const struct ir_step *body;   /* REPEAT body; IF then-branch */
+    size_t n_body;
+    ir_value lhs, rhs;            /* IF: lhs == rhs (or != when negate) */
+    int negate;
+    const struct ir_step *else_body; /* IF */
+    size_t n_else;
+} ir_step;
+
+typedef enum ir_var_kind { IR_VAR_PREDICT, IR_VAR_MODULE, IR_VAR_TOOL } ir_var_kind;
+
+/* A local of a module: every variable any step assigns, once. */
+typedef struct ir_var {
+    const char *name;
+    ir_var_kind kind;
+    const ir_field *fields;       /* PREDICT, MODULE: the record's fields */
+    size_t n_fields;
+    const ir_type *type;          /* TOOL: the scalar's type */
+} ir_var;
+
+typedef struct ir_module {
+    const char *name;
+    const ir_field *params;
+    size_t n_params;
+    const ir_field *results;
+    size_t n_results;
+    const ir_step *steps;         /* the last step is the RETURN */
+    size_t n_steps;
+    const ir_var *vars;
+    size_t n_vars;
+    const ir_predictor *const *predictors; /* its own call sites, in order */
+    size_t n_predictors;
+    ir_loc loc;
+} ir_module;
+
+/* ---- metrics ------------------------------------------------------- */
+
+typedef enum ir_expr_kind {
+    IR_E_NUMBER, IR_E_STRING, IR_E_BOOL, IR_E_ENUM,
+    IR_E_FIELD,                   /* ex.field or pred.field */
+    IR_E_LIST,                    /* [a, b, ...] */
+    IR_E_BUILTIN,                 /* exact_match(a, b), f1, ... (stdlib/metric_functions.c) */
+    IR_E_TOOL,                    /* a C function from a shared object */
+    IR_E_JUDGE,                   /* judge(Sig, lm: x)(in: ...).out */
+    IR_E_UNARY, IR_E_BINARY
+} ir_expr_kind;
+
+typedef enum ir_source { IR_SRC_EXAMPLE, IR_SRC_PREDICTION } ir_source;
+
+typedef enum ir_op {
+    IR_OP_OR, IR_OP_AND, IR_OP_NOT, IR_OP_EQ, IR_OP_NE, IR_OP_LT, IR_OP_LE, IR_OP_GT,
+    IR_OP_GE, IR_OP_IN, IR_OP_ADD, IR_OP_SUB, IR_OP_MUL, IR_OP_DIV, IR_OP_NEG
+} ir_op;
+
+typedef struct ir_expr_arg {
+    const char *name;             /* JUDGE: the signature input; TOOL: the C parameter */
+    const struct ir_expr *value;
+} ir_expr_arg;
+
+typedef struct ir_expr {
+    ir_expr_kind kind;
+    const ir_type *type;          /* bool, float (every number), string, enum, list */
+    ir_op op;                     /* UNARY, BINARY */
+    double number;                /* NUMBER */
+    const char *s;                /* STRING, ENUM value; BUILTIN name */
+    int b;                        /* BOOL */
+    ir_source source;             /* FIELD */
+    const char *field;            /* FIELD; JUDGE: the output read */
+    const ir_tool *tool;          /* TOOL */
+    const ir_signature *judge;    /* JUDGE */
+    const ir_lm *judge_lm;        /* JUDGE: NULL means the optimize block's lm */
+    const ir_expr_arg *args;      /* BUILTIN, TOOL, JUDGE, LIST, UNARY (1), BINARY (2) */
+    size_t n_args;
+} ir_expr;
+
+/* A metric checked against the module it scores: `ex` holds the example
+ * (module inputs and gold results), `pred` the module's results. */
+typedef struct ir_metric {
+    const char *name;
+    const char *module;
+    const ir_expr *expr;          /* type bool or float; a bool scores 1 or 0 */
+    ir_loc loc;
+} ir_metric;
+
+/* ---- data and optimization ----------------------------------------- */
+
+typedef struct ir_column {
+    const char *column;           /* in the file */
+    const char *field;            /* in the program */
+} ir_column;
+
+typedef struct ir_data {
+    const char *name;
+    const char *format;           /* jsonl, csv */
+    const char *path;             /* relative to the main .dsp file's directory */
+    const ir_column *columns;     /* what to read; other columns are ignored */
+    size_t n_columns;
+    ir_loc loc;
+} ir_data;
+
+typedef struct ir_optimize {
+    const ir_module *module;
+    const char *optimizer;        /* bootstrap_fewshot, mipro, ... (stdlib/optimizers.c) */
+    const ir_option *params;      /* sorted by key */
+    size_t n_params;
+    const ir_metric *metric;
+    const ir_data *trainset;
+    const ir_data *valset;        /* NULL: the optimizer holds out part of trainset */
+    const ir_lm *lm;              /* runs the program */
+    const ir_lm *teacher;         /* proposes demos and instructions; NULL: lm */
+    long long seed;
+    long long concurrency;
+    ir_loc loc;
+} ir_optimize;
+
+typedef struct ir_program {
+    const char *source;           /* the main file's name, without directories */
+    const char *base_dir;         /* its directory as given on the command line
+                                     (not in dump-ir): join it with relative paths */
+    const ir_type *const *enums;  /* named enums */
+    size_t n_enums;
+    const ir_signature *const *signatures;
+    size_t n_signatures;
+    const ir_lm *const *lms;
+    size_t n_lms;
+    const ir_tool *const *tools;
+    size_t n_tools;
+    const ir_module *const *modules; /* callees before callers */
+    size_t n_modules;
+    const ir_metric *const *metrics;
+    size_t n_metrics;
+    const ir_data *const *data;
+    size_t n_data;
+    const ir_optimize *const *optimizes;
+    size_t n_optimizes;
+} ir_program;
+
+/* ---- helpers (ir.c) ------------------------------------------------ */
+
+int ir_type_equal(const ir_type *a, const ir_type *b);
+/* "enum {billing, account}", "list<string>", the enum's name if it has one. */
+const char *ir_type_str(const ir_type *t, char *buf, size_t size);
+int ir_enum_has(const ir_type *t, const char *value);
+const ir_field *ir_field_find(const ir_field *fields, size_t n, const char *name);
+const ir_module *ir_module_find(const ir_program *p, const char *name);
+const ir_signature *ir_signature_find(const ir_program *p, const char *name);
+const ir_predictor *ir_predictor_find(const ir_program *p, const char *name);
+
+#endif

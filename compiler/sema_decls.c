@@ -1,0 +1,384 @@
+/* sema_decls.c — checks of the declarations that do not contain code:
+ * enums, field types, signatures, lms, tools and data sets. */
+#include "sema_int.h"
+
+#include <ctype.h>
+#include <string.h>
+
+static const char *const builtin_types[] = { "string", "int", "float", "bool", "list", "optional" };
+
+static const ir_type *enum_from_idents(sema *s, const ptr_vec *values, const char *name)
+{
+    ir_type *t = arena_alloc(s->a, sizeof *t);
+    t->kind = IR_ENUM;
+    t->name = name;
+    const char **vals = arena_array(s->a, values->len + 1, sizeof *vals);
+    size_t n = 0;
+    for (size_t i = 0; i < values->len; i++) {
+        ast_ident *id = values->items[i];
+        int dup = 0;
+        for (size_t j = 0; j < n; j++)
+            dup |= strcmp(vals[j], id->name) == 0;
+        if (dup) {
+            diag_warning(s->d, id->loc, "enum value `%s` is listed twice", id->name);
+            continue;
+        }
+        vals[n++] = id->name;
+    }
+    t->values = vals;
+    t->n_values = n;
+    return t;
+}
+
+const ir_type *sema_resolve_type(sema *s, const ast_type *t)
+{
+    switch (t->kind) {
+    case AT_ENUM:
+        return enum_from_idents(s, &t->values, NULL);
+    case AT_LIST:
+    case AT_OPTIONAL: {
+        const ir_type *elem = sema_resolve_type(s, t->elem);
+        if (!elem)
+            return NULL;
+        if (t->kind == AT_OPTIONAL && elem->kind == IR_OPTIONAL) {
+            diag_error(s->d, t->loc, "`optional<optional<T>>` is the same as `optional<T>`; "
+                                     "drop one `optional`");
+            return NULL;
+        }
+        ir_type *r = arena_alloc(s->a, sizeof *r);
+        r->kind = t->kind == AT_LIST ? IR_LIST : IR_OPTIONAL;
+        r->elem = elem;
+        return r;
+    }
+    case AT_GENERIC:
+        diag_error(s->d, t->loc, "unknown generic type `%s<...>`; the generic types are "
+                                 "`list<T>` and `optional<T>`", t->name);
+        return NULL;
+    case AT_NAME:
+        break;
+    }
+    if (strcmp(t->name, "string") == 0) return &s->t_string;
+    if (strcmp(t->name, "int") == 0) return &s->t_int;
+    if (strcmp(t->name, "float") == 0) return &s->t_float;
+    if (strcmp(t->name, "bool") == 0) return &s->t_bool;
+    if (strcmp(t->name, "list") == 0 || strcmp(t->name, "optional") == 0) {
+        diag_error(s->d, t->loc, "`%s` needs an element type, e.g. `%s<string>`", t->name, t->name);
+        return NULL;
+    }
+    sym *sy = sema_lookup(s, t->name);
+    if (sy && sy->kind == SYM_ENUM) {
+        sy->used = 1;
+        return sy->ir;
+    }
+    if (sy) {
+        diag_error(s->d, t->loc, "`%s` is a %s, not a type", t->name, sym_kind_name(sy->kind));
+        return NULL;
+    }
+    const char **names = arena_array(s->a, s->syms.len + 6, sizeof *names);
+    size_t n = 0;
+    for (size_t i = 0; i < 6; i++)
+        names[n++] = builtin_types[i];
+    for (size_t i = 0; i < s->syms.len; i++) {
+        sym *o = s->syms.items[i];
+        if (o->kind == SYM_ENUM)
+            names[n++] = o->name;
+    }
+    diag_error(s->d, t->loc, "unknown type `%s`%s", t->name, sema_did_you_mean(s, t->name, names, n));
+    return NULL;
+}
+
+void sema_check_enum(sema *s, sym *sy)
+{
+    sy->ir = (void *)enum_from_idents(s, &sy->decl->values, sy->name);
+}
+
+/* Fields of one direction; duplicates are errors (a prompt cannot have two
+ * sections with one name). */
+static ir_field *check_fields(sema *s, const ptr_vec *fields, int outputs, size_t *n_out, int *ok,
+                              const ir_field *others, size_t n_others)
+{
+    ir_field *out = arena_array(s->a, fields->len + 1, sizeof *out);
+    size_t n = 0;
+    for (size_t i = 0; i < fields->len; i++) {
+        ast_field *f = fields->items[i];
+        if (f->is_output != outputs)
+            continue;
+        if (ir_field_find(out, n, f->name.name) || ir_field_find(others, n_others, f->name.name)) {
+            diag_error(s->d, f->name.loc, "field `%s` is declared twice in this signature",
+                       f->name.name);
+            *ok = 0;
+            continue;
+        }
+        const ir_type *t = sema_resolve_type(s, f->type);
+        if (!t) {
+            *ok = 0;
+            continue;
+        }
+        out[n].name = f->name.name;
+        out[n].type = t;
+        out[n].desc = f->desc;
+        n++;
+    }
+    *n_out = n;
+    return out;
+}
+
+void sema_check_signature(sema *s, sym *sy)
+{
+    ast_decl *d = sy->decl;
+    ir_signature *sig = arena_alloc(s->a, sizeof *sig);
+    sig->name = sy->name;
+    sig->instructions = d->str;
+    sig->loc = sema_loc(s, d->loc);
+    int ok = 1;
+    size_t ni, no;
+    sig->inputs = check_fields(s, &d->fields, 0, &ni, &ok, NULL, 0);
+    sig->n_inputs = ni;
+    sig->outputs = check_fields(s, &d->fields, 1, &no, &ok, sig->inputs, ni);
+    sig->n_outputs = no;
+    if (ok && no == 0) {
+        diag_error(s->d, d->name.loc, "signature `%s` has no output fields; add one, e.g. "
+                                      "`out answer: string`", sy->name);
+        ok = 0;
+    }
+    if (ok)
+        sy->ir = sig;
+}
+
+/* ---- lm ---- */
+
+static int is_env_name(const char *s)
+{
+    if (!*s || !(isalpha((unsigned char)*s) || *s == '_'))
+        return 0;
+    for (; *s; s++)
+        if (!(isalnum((unsigned char)*s) || *s == '_'))
+            return 0;
+    return 1;
+}
+
+/* Keys are long, mixed-case, and usually carry a vendor prefix. A name of
+ * an environment variable is short and upper case. */
+static int looks_like_key(const char *v)
+{
+    if (strncmp(v, "sk-", 3) == 0 || strncmp(v, "sk_", 3) == 0 || strncmp(v, "Bearer ", 7) == 0)
+        return 1;
+    size_t n = strlen(v), lower = 0, digit = 0;
+    for (size_t i = 0; i < n; i++) {
+        lower += islower((unsigned char)v[i]) != 0;
+        digit += isdigit((unsigned char)v[i]) != 0;
+    }
+    return n >= 24 && lower > 0 && digit > 0;
+}
+
+void sema_check_lm(sema *s, sym *sy)
+{
+    ast_decl *d = sy->decl;
+    ir_lm *lm = arena_alloc(s->a, sizeof *lm);
+    lm->name = sy->name;
+    lm->loc = sema_loc(s, d->loc);
+    int ok = 1;
+    const char *slash = strchr(d->str, '/');
+    if (!slash || slash == d->str || !slash[1]) {
+        diag_error(s->d, d->str_loc, "lm model must be \"provider/model\", e.g. "
+                                     "\"openai/gpt-4o-mini\"; got \"%s\"", d->str);
+        return;
+    }
+    lm->provider = arena_strndup(s->a, d->str, (size_t)(slash - d->str));
+    lm->model = slash + 1;
+    const bi_provider *prov = bi_provider_find(lm->provider);
+    if (!prov) {
+        const char *names[16];
+        for (size_t i = 0; i < bi_n_providers && i < 16; i++)
+            names[i] = bi_providers[i].name;
+        diag_error(s->d, d->str_loc, "unknown provider `%s`%s (known: openai, anthropic, ollama, "
+                                     "vllm, compatible)", lm->provider,
+                   sema_did_you_mean(s, lm->provider, names, bi_n_providers));
+        return;
+    }
+    for (size_t i = 0; i < d->kvs.len; i++) {
+        ast_kv *kv = d->kvs.items[i];
+        if (kv->value->kind == AV_STRING && looks_like_key(kv->value->s) &&
+            strcmp(kv->key.name, "base_url") != 0) {
+            diag_error(s->d, kv->value->loc, "this looks like an API key; never put a key in a "
+                       ".dsp file: set `api_key_env: \"OPENAI_API_KEY\"` (the NAME of an environment "
+                       "variable) and export the key in that variable");
+            ok = 0;
+        }
+    }
+    if (!ok)
+        return;
+    ir_option *opts;
+    size_t n = sema_check_options(s, &d->kvs, bi_lm_options, bi_n_lm_options, "lm option", &opts);
+    if (n == (size_t)-1)
+        return;
+    lm->base_url = prov->base_url;
+    lm->api_key_env = prov->api_key_env;
+    ir_option *params = arena_array(s->a, n + 1, sizeof *params);
+    size_t np = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(opts[i].key, "base_url") == 0) {
+            lm->base_url = opts[i].s;
+            if (strncmp(lm->base_url, "http://", 7) != 0 && strncmp(lm->base_url, "https://", 8) != 0) {
+                const ast_kv *kv = NULL;
+                for (size_t j = 0; j < d->kvs.len; j++)
+                    if (strcmp(((ast_kv *)d->kvs.items[j])->key.name, "base_url") == 0)
+                        kv = d->kvs.items[j];
+                diag_error(s->d, kv ? kv->value->loc : d->loc,
+                           "base_url must start with http:// or https://, got \"%s\"", lm->base_url);
+                ok = 0;
+            }
+        } else if (strcmp(opts[i].key, "api_key_env") == 0) {
+            lm->api_key_env = opts[i].s;
+            if (!is_env_name(lm->api_key_env)) {
+                const ast_kv *kv = NULL;
+                for (size_t j = 0; j < d->kvs.len; j++)
+                    if (strcmp(((ast_kv *)d->kvs.items[j])->key.name, "api_key_env") == 0)
+                        kv = d->kvs.items[j];
+                diag_error(s->d, kv ? kv->value->loc : d->loc,
+                           "api_key_env must be the NAME of an environment variable, like "
+                           "\"OPENAI_API_KEY\" (letters, digits, `_`); got \"%s\"", lm->api_key_env);
+                ok = 0;
+            }
+        } else {
+            params[np++] = opts[i];
+        }
+    }
+    if (!lm->base_url) {
+        diag_error(s->d, d->str_loc, "provider `%s` has no default address; add "
+                   "`base_url: \"http://host:port/v1\"` to the lm block", lm->provider);
+        ok = 0;
+    }
+    lm->params = params;
+    lm->n_params = np;
+    if (ok)
+        sy->ir = lm;
+}
+
+/* ---- tools ---- */
+
+/* The C types a tool may take and return, and their .dsp types. */
+const ir_type *sema_ctype(sema *s, const char *ctype)
+{
+    static const struct { const char *c; int kind; } map[] = {
+        { "const char *", IR_STRING }, { "char *", IR_STRING }, { "char const *", IR_STRING },
+        { "int", IR_INT }, { "long", IR_INT }, { "long long", IR_INT }, { "int64_t", IR_INT },
+        { "int32_t", IR_INT }, { "double", IR_FLOAT }, { "float", IR_FLOAT },
+        { "bool", IR_BOOL }, { "_Bool", IR_BOOL },
+    };
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (strcmp(map[i].c, ctype) == 0) {
+            switch (map[i].kind) {
+            case IR_STRING: return &s->t_string;
+            case IR_INT: return &s->t_int;
+            case IR_FLOAT: return &s->t_float;
+            default: return &s->t_bool;
+            }
+        }
+    return NULL;
+}
+
+void sema_check_tool(sema *s, sym *sy)
+{
+    ast_decl *d = sy->decl;
+    ir_tool *t = arena_alloc(s->a, sizeof *t);
+    t->name = sy->name;
+    t->c_return = d->cfunc->ctype;
+    t->loc = sema_loc(s, d->loc);
+    int ok = 1;
+    t->type = sema_ctype(s, t->c_return);
+    if (!t->type) {
+        diag_error(s->d, d->cfunc->loc, "tool `%s` returns `%s`, which a .dsp program cannot "
+                   "use; return `char *` (malloc'ed, freed by the caller), `long`, `double` or `bool`",
+                   t->name, t->c_return);
+        ok = 0;
+    }
+    ir_tool_param *ps = arena_array(s->a, d->params.len + 1, sizeof *ps);
+    for (size_t i = 0; i < d->params.len; i++) {
+        ast_cdecl *c = d->params.items[i];
+        ps[i].name = c->name.name;
+        ps[i].ctype = c->ctype;
+        ps[i].type = sema_ctype(s, c->ctype);
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(ps[j].name, ps[i].name) == 0) {
+                diag_error(s->d, c->name.loc, "parameter `%s` is declared twice", c->name.name);
+                ok = 0;
+            }
+        if (!ps[i].type) {
+            diag_error(s->d, c->loc, "parameter `%s` has C type `%s`, which a .dsp program "
+                       "cannot pass; use `const char *`, `long`, `double` or `bool`",
+                       c->name.name, c->ctype);
+            ok = 0;
+        }
+    }
+    t->params = ps;
+    t->n_params = d->params.len;
+    if (!d->str[0]) {
+        diag_error(s->d, d->str_loc, "tool `%s` needs the shared object it comes from, "
+                   "e.g. `from \"build/libtools.so\"`", t->name);
+        ok = 0;
+    }
+    t->library = sema_path_join(s->a, d->loc.file->rel_dir, d->str);
+    if (ok)
+        sy->ir = t;
+}
+
+/* ---- data ---- */
+
+void sema_check_data(sema *s, sym *sy)
+{
+    ast_decl *d = sy->decl;
+    ir_data *data = arena_alloc(s->a, sizeof *data);
+    data->name = sy->name;
+    data->loc = sema_loc(s, d->loc);
+    if (strcmp(d->format.name, "jsonl") != 0 && strcmp(d->format.name, "csv") != 0) {
+        const char *names[] = { "jsonl", "csv" };
+        diag_error(s->d, d->format.loc, "unknown data format `%s`%s (use jsonl or csv)",
+                   d->format.name, sema_did_you_mean(s, d->format.name, names, 2));
+        return;
+    }
+    data->format = d->format.name;
+    if (!d->str[0]) {
+        diag_error(s->d, d->str_loc, "empty data path");
+        return;
+    }
+    data->path = sema_path_join(s->a, d->loc.file->rel_dir, d->str);
+    ptr_vec columns = { 0 };
+    if (!sema_data_columns(s, data, d->str_loc, &columns))
+        return;
+    int ok = 1;
+    ir_column *cols;
+    size_t n = 0;
+    if (d->has_mapping) {
+        cols = arena_array(s->a, d->mapping.len + 1, sizeof *cols);
+        for (size_t i = 0; i < d->mapping.len; i++) {
+            ast_mapping *m = d->mapping.items[i];
+            if (!sema_vec_has(&columns, m->column)) {
+                diag_error(s->d, m->loc, "data file `%s` has no column `%s`%s", d->str, m->column,
+                           sema_did_you_mean(s, m->column, (const char *const *)columns.items,
+                                             columns.len));
+                ok = 0;
+                continue;
+            }
+            for (size_t j = 0; j < n; j++)
+                if (strcmp(cols[j].field, m->field.name) == 0) {
+                    diag_error(s->d, m->field.loc, "field `%s` is mapped twice", m->field.name);
+                    ok = 0;
+                }
+            cols[n].column = m->column;
+            cols[n].field = m->field.name;
+            n++;
+        }
+    } else {
+        cols = arena_array(s->a, columns.len + 1, sizeof *cols);
+        for (size_t i = 0; i < columns.len; i++) {
+            cols[n].column = columns.items[i];
+            cols[n].field = columns.items[i];
+            n++;
+        }
+    }
+    data->columns = cols;
+    data->n_columns = n;
+    if (ok)
+        sy->ir = data;
+}

@@ -1,0 +1,84 @@
+/* sema_int.h — state shared by the sema_*.c files (not a public API). */
+#ifndef DSPCC_SEMA_INT_H
+#define DSPCC_SEMA_INT_H
+
+#include "ast.h"
+#include "builtins.h"
+#include "ir.h"
+#include "sema.h"
+
+typedef enum sym_kind {
+    SYM_ENUM, SYM_SIGNATURE, SYM_LM, SYM_TOOL, SYM_MODULE, SYM_METRIC, SYM_DATA
+} sym_kind;
+
+typedef struct sym {
+    const char *name;
+    sym_kind kind;
+    ast_decl *decl;
+    int from_import;
+    int used;
+    int state;                /* modules: 0 new, 1 header done, 2 body in progress, 3 done */
+    void *ir;                 /* the resolved IR object, NULL if it had errors */
+    ptr_vec instances;        /* metrics: ir_metric * checked per module */
+} sym;
+
+typedef struct sema {
+    arena *a;
+    diag *d;
+    const source_file *main;
+    ptr_vec files;            /* ast_file * in load order */
+    ptr_vec import_stack;     /* const char * canonical paths being loaded */
+    ptr_vec loaded;           /* const char * canonical paths already loaded */
+    ptr_vec syms;             /* sym * in declaration order */
+    sym **table;              /* open addressing over syms */
+    size_t table_cap;
+    ptr_vec optimizes;        /* ast_decl * of the main file */
+    ptr_vec modules_done;     /* ir_module * in dependency order */
+    ptr_vec module_stack;     /* sym * of modules whose bodies are being checked */
+    ir_type t_string, t_int, t_float, t_bool;
+} sema;
+
+/* sema.c */
+sym *sema_lookup(sema *s, const char *name);
+/* Finds a declaration of the given kind; reports unknown names (with a
+ * suggestion) and names of another kind. Marks it used. */
+sym *sema_expect(sema *s, const ast_ident *id, sym_kind kind);
+const char *sym_kind_name(sym_kind k);
+ir_loc sema_loc(sema *s, src_loc l);
+const char *sema_type_str(sema *s, const ir_type *t);
+/* Suggestion over a vector of names, as " did you mean `x`?" or "". */
+const char *sema_did_you_mean(sema *s, const char *name, const char *const *names, size_t n);
+const char *sema_field_names_hint(sema *s, const char *name, const ir_field *f, size_t n);
+char *sema_path_join(arena *a, const char *dir, const char *rel);
+int sema_vec_has(const ptr_vec *v, const char *str);
+
+/* sema_decls.c: enums, signatures, lms, tools, data, module headers. */
+const ir_type *sema_resolve_type(sema *s, const ast_type *t);
+void sema_check_enum(sema *s, sym *sy);
+void sema_check_signature(sema *s, sym *sy);
+void sema_check_lm(sema *s, sym *sy);
+void sema_check_tool(sema *s, sym *sy);
+void sema_check_data(sema *s, sym *sy);
+const ir_type *sema_ctype(sema *s, const char *ctype);
+
+/* sema_module.c */
+void sema_check_module_header(sema *s, sym *sy);
+void sema_check_module_body(sema *s, sym *sy);
+/* Is a value of type `from` accepted where `to` is expected? */
+int sema_assignable(const ir_type *from, const ir_type *to);
+
+/* sema_metric.c: a metric checked against the module it scores; NULL on error. */
+const ir_metric *sema_check_metric(sema *s, sym *metric, const ir_module *m, const ir_data *train,
+                                   const ast_ident *use);
+
+/* sema_optimize.c */
+ir_optimize *sema_check_optimize(sema *s, ast_decl *d);
+/* Checks values of options against a table; fills out[] sorted by key. */
+size_t sema_check_options(sema *s, const ptr_vec *kvs, const bi_option *table, size_t n_table,
+                          const char *what, ir_option **out);
+
+/* sema_data.c: columns a data file has, and enum values it uses. */
+int sema_data_columns(sema *s, const ir_data *data, src_loc at, ptr_vec *columns);
+void sema_data_check_enums(sema *s, const ir_data *data, const ir_module *m, src_loc at);
+
+#endif

@@ -1,0 +1,601 @@
+/* sema_metric.c — metric expressions, checked against the module they
+ * score: `ex` is an example (the module's inputs and gold results), `pred`
+ * the module's results. Every number is a float in the IR; a bool metric
+ * scores 1 or 0. */
+#include "sema_int.h"
+
+#include <string.h>
+
+typedef struct xctx {
+    sema *s;
+    const ast_decl *decl;
+    const ir_module *m;
+    const ir_data *train;
+    int ok;
+} xctx;
+
+static ir_expr *new_expr(xctx *x, ir_expr_kind k, const ir_type *t)
+{
+    ir_expr *e = arena_alloc(x->s->a, sizeof *e);
+    e->kind = k;
+    e->type = t;
+    return e;
+}
+
+static const ir_type *strip_optional(const ir_type *t)
+{
+    return t && t->kind == IR_OPTIONAL ? t->elem : t;
+}
+
+static int is_number(const ir_type *t)
+{
+    t = strip_optional(t);
+    return t && (t->kind == IR_INT || t->kind == IR_FLOAT || t->kind == IR_BOOL);
+}
+
+static int is_text(const ir_type *t)
+{
+    t = strip_optional(t);
+    return t && (t->kind == IR_STRING || t->kind == IR_ENUM);
+}
+
+static int is_texts(const ir_type *t)
+{
+    t = strip_optional(t);
+    return is_text(t) || (t && t->kind == IR_LIST && is_text(t->elem));
+}
+
+static int compatible(const ir_type *a, const ir_type *b)
+{
+    a = strip_optional(a);
+    b = strip_optional(b);
+    if (is_number(a) && is_number(b))
+        return 1;
+    return sema_assignable(a, b) || sema_assignable(b, a);
+}
+
+static const ir_expr *check(xctx *x, const ast_expr *e, const ir_type *hint);
+
+/* Literals and bare names take their type from the other operand, so
+ * check that one first. */
+static int is_literalish(const ast_expr *e)
+{
+    return e->kind == AE_NAME || e->kind == AE_STRING || e->kind == AE_LIST;
+}
+
+static const char *builtin_names_hint(xctx *x, const char *name)
+{
+    sema *s = x->s;
+    const char **names = arena_array(s->a, bi_n_functions + s->syms.len + 4, sizeof *names);
+    size_t n = 0;
+    for (size_t i = 0; i < bi_n_functions; i++)
+        names[n++] = bi_functions[i].name;
+    names[n++] = "judge";
+    names[n++] = x->decl->ex.name;
+    names[n++] = x->decl->pred.name;
+    for (size_t i = 0; i < s->syms.len; i++) {
+        sym *o = s->syms.items[i];
+        if (o->kind == SYM_TOOL)
+            names[n++] = o->name;
+    }
+    return sema_did_you_mean(s, name, names, n);
+}
+
+static const ir_expr *check_name(xctx *x, const ast_expr *e, const ir_type *hint)
+{
+    sema *s = x->s;
+    const ir_type *et = strip_optional(hint);
+    if (strcmp(e->s, x->decl->ex.name) == 0 || strcmp(e->s, x->decl->pred.name) == 0) {
+        const ir_field *first = x->m->n_results ? &x->m->results[0] : NULL;
+        diag_error(s->d, e->loc, "`%s` is a whole record; read one field, e.g. `%s.%s`", e->s, e->s,
+                   first ? first->name : "answer");
+        return NULL;
+    }
+    if (et && et->kind == IR_ENUM) {
+        if (ir_enum_has(et, e->s)) {
+            ir_expr *r = new_expr(x, IR_E_ENUM, et);
+            r->s = e->s;
+            return r;
+        }
+        diag_error(s->d, e->loc, "`%s` is not a value of %s%s", e->s, sema_type_str(s, et),
+                   sema_did_you_mean(s, e->s, et->values, et->n_values));
+        return NULL;
+    }
+    diag_error(s->d, e->loc, "unknown name `%s`%s", e->s, builtin_names_hint(x, e->s));
+    return NULL;
+}
+
+static const ir_expr *check_field(xctx *x, const ast_expr *e)
+{
+    sema *s = x->s;
+    const ast_expr *obj = e->a;
+    if (obj->kind == AE_CALL && obj->a->kind == AE_CALL && obj->a->a->kind == AE_NAME &&
+        strcmp(obj->a->a->s, "judge") == 0)
+        return NULL;  /* handled by check_judge through check_call */
+    if (obj->kind != AE_NAME ||
+        (strcmp(obj->s, x->decl->ex.name) != 0 && strcmp(obj->s, x->decl->pred.name) != 0)) {
+        diag_error(s->d, e->loc, "only `%s.field`, `%s.field` and judge results have fields",
+                   x->decl->ex.name, x->decl->pred.name);
+        return NULL;
+    }
+    int is_pred = strcmp(obj->s, x->decl->pred.name) == 0;
+    const ir_field *f = ir_field_find(x->m->results, x->m->n_results, e->s);
+    if (!f && !is_pred)
+        f = ir_field_find(x->m->params, x->m->n_params, e->s);
+    if (!f) {
+        if (is_pred && ir_field_find(x->m->params, x->m->n_params, e->s))
+            diag_error(s->d, e->loc, "metric reads `%s.%s`, but `%s` is an input of module `%s`, "
+                       "not a result it produces; read it from `%s.%s`", obj->s, e->s, e->s,
+                       x->m->name, x->decl->ex.name, e->s);
+        else if (is_pred)
+            diag_error(s->d, e->loc, "metric reads `%s.%s`, but module `%s` produces no field `%s`%s",
+                       obj->s, e->s, x->m->name, e->s,
+                       sema_field_names_hint(s, e->s, x->m->results, x->m->n_results));
+        else {
+            ir_field *all = arena_array(s->a, x->m->n_params + x->m->n_results + 1, sizeof *all);
+            memcpy(all, x->m->params, x->m->n_params * sizeof *all);
+            memcpy(all + x->m->n_params, x->m->results, x->m->n_results * sizeof *all);
+            diag_error(s->d, e->loc, "metric reads `%s.%s`, but examples of module `%s` have no "
+                       "field `%s`%s", obj->s, e->s, x->m->name, e->s,
+                       sema_field_names_hint(s, e->s, all, x->m->n_params + x->m->n_results));
+        }
+        return NULL;
+    }
+    if (!is_pred && x->train) {
+        int found = 0;
+        for (size_t i = 0; i < x->train->n_columns; i++)
+            found |= strcmp(x->train->columns[i].field, e->s) == 0;
+        if (!found) {
+            diag_error(s->d, e->loc, "metric reads `%s.%s`, but data set `%s` provides no field `%s`; "
+                       "map a column to it: `{ column -> %s }`", obj->s, e->s, x->train->name,
+                       e->s, e->s);
+            return NULL;
+        }
+    }
+    ir_expr *r = new_expr(x, IR_E_FIELD, f->type);
+    r->source = is_pred ? IR_SRC_PREDICTION : IR_SRC_EXAMPLE;
+    r->field = f->name;
+    return r;
+}
+
+static const ir_expr *check_judge(xctx *x, const ast_expr *call, const char *field, src_loc floc)
+{
+    sema *s = x->s;
+    const ast_expr *head = call->a;  /* judge(Sig, lm: x) */
+    if (head->args.len < 1 || ((ast_arg *)head->args.items[0])->name.name ||
+        ((ast_arg *)head->args.items[0])->value->kind != AE_NAME) {
+        diag_error(s->d, head->loc, "write `judge(SignatureName)(input: ...)` or "
+                   "`judge(SignatureName, lm: name)(input: ...)`");
+        return NULL;
+    }
+    const ast_expr *sig_name = ((ast_arg *)head->args.items[0])->value;
+    ast_ident sid = { sig_name->s, sig_name->loc };
+    sym *sig_sym = sema_expect(s, &sid, SYM_SIGNATURE);
+    if (!sig_sym || !sig_sym->ir)
+        return NULL;
+    const ir_signature *sig = sig_sym->ir;
+    const ir_lm *lm = NULL;
+    for (size_t i = 1; i < head->args.len; i++) {
+        ast_arg *a = head->args.items[i];
+        if (!a->name.name || strcmp(a->name.name, "lm") != 0 || a->value->kind != AE_NAME) {
+            diag_error(s->d, a->value->loc, "judge takes a signature and optionally `lm: name`");
+            return NULL;
+        }
+        ast_ident lid = { a->value->s, a->value->loc };
+        sym *lsym = sema_expect(s, &lid, SYM_LM);
+        if (!lsym || !lsym->ir)
+            return NULL;
+        lm = lsym->ir;
+    }
+    ir_expr_arg *args = arena_array(s->a, sig->n_inputs + 1, sizeof *args);
+    const ast_arg **by = arena_array(s->a, sig->n_inputs + 1, sizeof *by);
+    int ok = 1;
+    for (size_t i = 0; i < call->args.len; i++) {
+        ast_arg *a = call->args.items[i];
+        if (!a->name.name) {
+            diag_error(s->d, a->value->loc, "judge inputs are named: `(%s: ...)`",
+                       sig->n_inputs ? sig->inputs[0].name : "input");
+            ok = 0;
+            continue;
+        }
+        const ir_field *f = ir_field_find(sig->inputs, sig->n_inputs, a->name.name);
+        if (!f) {
+            diag_error(s->d, a->name.loc, "unknown input `%s` of signature `%s`%s", a->name.name,
+                       sig->name, sema_field_names_hint(s, a->name.name, sig->inputs, sig->n_inputs));
+            ok = 0;
+            continue;
+        }
+        by[f - sig->inputs] = a;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < sig->n_inputs; i++) {
+        if (!by[i]) {
+            if (sig->inputs[i].type->kind != IR_OPTIONAL) {
+                diag_error(s->d, call->loc, "missing required input `%s` of signature `%s`",
+                           sig->inputs[i].name, sig->name);
+                ok = 0;
+            }
+            continue;
+        }
+        const ir_expr *v = check(x, by[i]->value, sig->inputs[i].type);
+        if (!v) {
+            ok = 0;
+            continue;
+        }
+        if (!sema_assignable(v->type, sig->inputs[i].type) &&
+            !(is_number(v->type) && is_number(sig->inputs[i].type))) {
+            diag_error(s->d, by[i]->value->loc, "input `%s` of signature `%s` is %s, not %s",
+                       sig->inputs[i].name, sig->name, sema_type_str(s, sig->inputs[i].type),
+                       sema_type_str(s, v->type));
+            ok = 0;
+            continue;
+        }
+        args[n].name = sig->inputs[i].name;
+        args[n].value = v;
+        n++;
+    }
+    if (!ok)
+        return NULL;
+    const ir_field *out;
+    if (field) {
+        out = ir_field_find(sig->outputs, sig->n_outputs, field);
+        if (!out) {
+            diag_error(s->d, floc, "signature `%s` has no output `%s`%s", sig->name, field,
+                       sema_field_names_hint(s, field, sig->outputs, sig->n_outputs));
+            return NULL;
+        }
+    } else if (sig->n_outputs == 1) {
+        out = &sig->outputs[0];
+    } else {
+        diag_error(s->d, call->loc, "signature `%s` has several outputs; pick the one to score, "
+                   "e.g. `judge(%s)(...).%s`", sig->name, sig->name, sig->outputs[0].name);
+        return NULL;
+    }
+    ir_expr *r = new_expr(x, IR_E_JUDGE, out->type);
+    r->judge = sig;
+    r->judge_lm = lm;
+    r->field = out->name;
+    r->args = args;
+    r->n_args = n;
+    return r;
+}
+
+static const ir_expr *check_tool_call(xctx *x, const ast_expr *e, sym *tsym)
+{
+    sema *s = x->s;
+    const ir_tool *t = tsym->ir;
+    if (!t)
+        return NULL;
+    if (e->args.len != t->n_params) {
+        diag_error(s->d, e->loc, "tool `%s` takes %zu argument%s, got %zu", t->name, t->n_params,
+                   t->n_params == 1 ? "" : "s", e->args.len);
+        return NULL;
+    }
+    ir_expr_arg *args = arena_array(s->a, t->n_params + 1, sizeof *args);
+    for (size_t i = 0; i < e->args.len; i++) {
+        ast_arg *a = e->args.items[i];
+        if (a->name.name && strcmp(a->name.name, t->params[i].name) != 0) {
+            diag_error(s->d, a->name.loc, "argument %zu of tool `%s` is `%s`, not `%s`", i + 1,
+                       t->name, t->params[i].name, a->name.name);
+            return NULL;
+        }
+        const ir_expr *v = check(x, a->value, t->params[i].type);
+        if (!v)
+            return NULL;
+        if (!sema_assignable(v->type, t->params[i].type) &&
+            !(is_number(v->type) && is_number(t->params[i].type))) {
+            diag_error(s->d, a->value->loc, "parameter `%s` of tool `%s` is %s (%s), not %s",
+                       t->params[i].name, t->name, sema_type_str(s, t->params[i].type),
+                       t->params[i].ctype, sema_type_str(s, v->type));
+            return NULL;
+        }
+        args[i].name = t->params[i].name;
+        args[i].value = v;
+    }
+    const ir_type *rt = t->type->kind == IR_INT ? &s->t_float : t->type;
+    ir_expr *r = new_expr(x, IR_E_TOOL, rt);
+    r->tool = t;
+    r->args = args;
+    r->n_args = t->n_params;
+    return r;
+}
+
+static const ir_expr *check_call(xctx *x, const ast_expr *e, const char *field, src_loc floc)
+{
+    sema *s = x->s;
+    const ast_expr *callee = e->a;
+    if (callee->kind == AE_CALL && callee->a->kind == AE_NAME && strcmp(callee->a->s, "judge") == 0)
+        return check_judge(x, e, field, floc);
+    if (callee->kind != AE_NAME) {
+        diag_error(s->d, e->loc, "only functions, tools and `judge(Sig)` can be called");
+        return NULL;
+    }
+    if (strcmp(callee->s, "judge") == 0) {
+        diag_error(s->d, e->loc, "`judge(Sig)` is followed by the inputs: "
+                   "`judge(Sig)(input: ...).output`");
+        return NULL;
+    }
+    const bi_function *fn = bi_function_find(callee->s);
+    if (!fn) {
+        sym *t = sema_lookup(s, callee->s);
+        if (t && t->kind == SYM_TOOL) {
+            t->used = 1;
+            return check_tool_call(x, e, t);
+        }
+        diag_error(s->d, callee->loc, "unknown function `%s`%s", callee->s,
+                   builtin_names_hint(x, callee->s));
+        return NULL;
+    }
+    if (e->args.len != fn->n_args) {
+        diag_error(s->d, e->loc, "`%s` takes %zu argument%s, got %zu", fn->name, fn->n_args,
+                   fn->n_args == 1 ? "" : "s", e->args.len);
+        return NULL;
+    }
+    ir_expr_arg *args = arena_array(s->a, fn->n_args + 1, sizeof *args);
+    const ir_type *any_t = NULL;
+    /* Check non-literal arguments first so literals can take their type. */
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < fn->n_args; i++) {
+            ast_arg *a = e->args.items[i];
+            if (is_literalish(a->value) != pass)
+                continue;
+            if (a->name.name) {
+                diag_error(s->d, a->name.loc, "`%s` takes positional arguments: drop `%s:`",
+                           fn->name, a->name.name);
+                return NULL;
+            }
+            const ir_expr *v = check(x, a->value, fn->args[i] == BI_ANY ? any_t : NULL);
+            if (!v)
+                return NULL;
+            int good = 1;
+            const char *want = "";
+            switch (fn->args[i]) {
+            case BI_TEXT: good = is_text(v->type); want = "text (string or enum)"; break;
+            case BI_TEXTS: good = is_texts(v->type); want = "text or a list of text"; break;
+            case BI_NUMBER: good = is_number(v->type); want = "a number"; break;
+            case BI_ANY:
+                if (any_t && !compatible(any_t, v->type)) {
+                    good = 0;
+                    want = arena_printf(s->a, "comparable with %s", sema_type_str(s, any_t));
+                }
+                if (!any_t)
+                    any_t = v->type;
+                break;
+            }
+            if (!good) {
+                diag_error(s->d, a->value->loc, "argument %zu of `%s` must be %s, not %s", i + 1,
+                           fn->name, want, sema_type_str(s, v->type));
+                return NULL;
+            }
+            args[i].value = v;
+        }
+    }
+    ir_expr *r = new_expr(x, IR_E_BUILTIN, fn->result == BI_RESULT_BOOL ? &s->t_bool : &s->t_float);
+    r->s = fn->name;
+    r->args = args;
+    r->n_args = fn->n_args;
+    return r;
+}
+
+static ir_op map_op(ast_op op)
+{
+    switch (op) {
+    case OP_OR: return IR_OP_OR;
+    case OP_AND: return IR_OP_AND;
+    case OP_NOT: return IR_OP_NOT;
+    case OP_EQ: return IR_OP_EQ;
+    case OP_NE: return IR_OP_NE;
+    case OP_LT: return IR_OP_LT;
+    case OP_LE: return IR_OP_LE;
+    case OP_GT: return IR_OP_GT;
+    case OP_GE: return IR_OP_GE;
+    case OP_IN: return IR_OP_IN;
+    case OP_ADD: return IR_OP_ADD;
+    case OP_SUB: return IR_OP_SUB;
+    case OP_MUL: return IR_OP_MUL;
+    case OP_DIV: return IR_OP_DIV;
+    default: return IR_OP_NEG;
+    }
+}
+
+static const ir_expr *check_binary(xctx *x, const ast_expr *e)
+{
+    sema *s = x->s;
+    const ir_expr *l, *r;
+    const char *op = ast_op_text(e->op);
+    if (e->op == OP_IN) {
+        l = check(x, e->a, NULL);
+        if (!l)
+            return NULL;
+        ir_type *lt = arena_alloc(s->a, sizeof *lt);
+        lt->kind = IR_LIST;
+        lt->elem = strip_optional(l->type);
+        r = check(x, e->b, lt);
+        if (!r)
+            return NULL;
+        const ir_type *rt = strip_optional(r->type);
+        int good = (rt->kind == IR_LIST && compatible(l->type, rt->elem)) ||
+                   (is_text(rt) && is_text(l->type));
+        if (!good) {
+            diag_error(s->d, e->loc, "`in` needs a list of %s or a text on its right, not %s",
+                       sema_type_str(s, l->type), sema_type_str(s, r->type));
+            return NULL;
+        }
+    } else if (is_literalish(e->a) && !is_literalish(e->b)) {
+        r = check(x, e->b, NULL);
+        l = r ? check(x, e->a, r->type) : NULL;
+    } else {
+        l = check(x, e->a, NULL);
+        r = l ? check(x, e->b, l->type) : NULL;
+    }
+    if (!l || !r)
+        return NULL;
+    const ir_type *t = &s->t_bool;
+    switch (e->op) {
+    case OP_AND:
+    case OP_OR:
+        if (strip_optional(l->type)->kind != IR_BOOL || strip_optional(r->type)->kind != IR_BOOL) {
+            diag_error(s->d, e->loc, "`%s` needs bools on both sides, not %s and %s", op,
+                       sema_type_str(s, l->type), sema_type_str(s, r->type));
+            return NULL;
+        }
+        break;
+    case OP_EQ:
+    case OP_NE:
+        if (!compatible(l->type, r->type)) {
+            diag_error(s->d, e->loc, "cannot compare %s with %s", sema_type_str(s, l->type),
+                       sema_type_str(s, r->type));
+            return NULL;
+        }
+        break;
+    case OP_IN:
+        break;
+    default:
+        if (!is_number(l->type) || !is_number(r->type)) {
+            diag_error(s->d, e->loc, "`%s` needs numbers on both sides, not %s and %s", op,
+                       sema_type_str(s, l->type), sema_type_str(s, r->type));
+            return NULL;
+        }
+        if (e->op == OP_ADD || e->op == OP_SUB || e->op == OP_MUL || e->op == OP_DIV)
+            t = &s->t_float;
+    }
+    ir_expr *res = new_expr(x, IR_E_BINARY, t);
+    res->op = map_op(e->op);
+    ir_expr_arg *args = arena_array(s->a, 2, sizeof *args);
+    args[0].value = l;
+    args[1].value = r;
+    res->args = args;
+    res->n_args = 2;
+    return res;
+}
+
+static const ir_expr *check(xctx *x, const ast_expr *e, const ir_type *hint)
+{
+    sema *s = x->s;
+    switch (e->kind) {
+    case AE_INT: {
+        ir_expr *r = new_expr(x, IR_E_NUMBER, &s->t_float);
+        r->number = (double)e->i;
+        return r;
+    }
+    case AE_FLOAT: {
+        ir_expr *r = new_expr(x, IR_E_NUMBER, &s->t_float);
+        r->number = e->f;
+        return r;
+    }
+    case AE_BOOL: {
+        ir_expr *r = new_expr(x, IR_E_BOOL, &s->t_bool);
+        r->b = (int)e->i;
+        return r;
+    }
+    case AE_STRING: {
+        const ir_type *et = strip_optional(hint);
+        if (et && et->kind == IR_ENUM) {
+            if (!ir_enum_has(et, e->s)) {
+                diag_error(s->d, e->loc, "\"%s\" is not a value of %s%s", e->s, sema_type_str(s, et),
+                           sema_did_you_mean(s, e->s, et->values, et->n_values));
+                return NULL;
+            }
+            ir_expr *r = new_expr(x, IR_E_ENUM, et);
+            r->s = e->s;
+            return r;
+        }
+        ir_expr *r = new_expr(x, IR_E_STRING, &s->t_string);
+        r->s = e->s;
+        return r;
+    }
+    case AE_NAME:
+        return check_name(x, e, hint);
+    case AE_FIELD:
+        if (e->a->kind == AE_CALL)
+            return check_call(x, e->a, e->s, e->loc);
+        return check_field(x, e);
+    case AE_CALL:
+        return check_call(x, e, NULL, e->loc);
+    case AE_LIST: {
+        const ir_type *eh = hint && hint->kind == IR_LIST ? hint->elem : NULL;
+        ir_expr_arg *args = arena_array(s->a, e->args.len + 1, sizeof *args);
+        const ir_type *elem = eh;
+        for (size_t i = 0; i < e->args.len; i++) {
+            const ir_expr *v = check(x, e->args.items[i], elem);
+            if (!v)
+                return NULL;
+            if (elem && !compatible(elem, v->type)) {
+                diag_error(s->d, ((ast_expr *)e->args.items[i])->loc, "list element is %s, but "
+                           "the list holds %s", sema_type_str(s, v->type), sema_type_str(s, elem));
+                return NULL;
+            }
+            if (!elem)
+                elem = v->type;
+            args[i].value = v;
+        }
+        ir_type *lt = arena_alloc(s->a, sizeof *lt);
+        lt->kind = IR_LIST;
+        lt->elem = elem ? elem : &s->t_string;
+        ir_expr *r = new_expr(x, IR_E_LIST, lt);
+        r->args = args;
+        r->n_args = e->args.len;
+        return r;
+    }
+    case AE_UNARY: {
+        const ir_expr *v = check(x, e->a, NULL);
+        if (!v)
+            return NULL;
+        if (e->op == OP_NOT && strip_optional(v->type)->kind != IR_BOOL) {
+            diag_error(s->d, e->loc, "`not` needs a bool, not %s", sema_type_str(s, v->type));
+            return NULL;
+        }
+        if (e->op == OP_NEG && !is_number(v->type)) {
+            diag_error(s->d, e->loc, "`-` needs a number, not %s", sema_type_str(s, v->type));
+            return NULL;
+        }
+        ir_expr *r = new_expr(x, IR_E_UNARY, e->op == OP_NOT ? &s->t_bool : &s->t_float);
+        r->op = map_op(e->op);
+        ir_expr_arg *args = arena_array(s->a, 1, sizeof *args);
+        args[0].value = v;
+        r->args = args;
+        r->n_args = 1;
+        return r;
+    }
+    case AE_BINARY:
+        return check_binary(x, e);
+    }
+    return NULL;
+}
+
+const ir_metric *sema_check_metric(sema *s, sym *metric, const ir_module *m, const ir_data *train,
+                                   const ast_ident *use)
+{
+    for (size_t i = 0; i < metric->instances.len; i++) {
+        const ir_metric *mi = metric->instances.items[i];
+        if (strcmp(mi->module, m->name) == 0)
+            return mi;
+    }
+    const ast_decl *d = metric->decl;
+    if (strcmp(d->ex.name, d->pred.name) == 0) {
+        diag_error(s->d, d->pred.loc, "the two parameters of metric `%s` need different names, "
+                   "e.g. `(ex, pred)`", metric->name);
+        return NULL;
+    }
+    xctx x = { .s = s, .decl = d, .m = m, .train = train, .ok = 1 };
+    int before = s->d->errors;
+    const ir_expr *e = check(&x, d->expr, NULL);
+    if (e && !is_number(e->type)) {
+        diag_error(s->d, d->expr->loc, "metric `%s` produces %s; a metric must produce a number or "
+                   "a bool", metric->name, sema_type_str(s, e->type));
+        e = NULL;
+    }
+    if (!e) {
+        if (s->d->errors > before)
+            diag_note(s->d, use->loc, "metric `%s` is checked against module `%s` here",
+                      metric->name, m->name);
+        return NULL;
+    }
+    ir_metric *mi = arena_alloc(s->a, sizeof *mi);
+    mi->name = metric->name;
+    mi->module = m->name;
+    mi->expr = e;
+    mi->loc = sema_loc(s, d->loc);
+    ptr_vec_push(s->a, &metric->instances, mi);
+    return mi;
+}

@@ -1,0 +1,665 @@
+/* parser.y — the .dsp grammar (bison, pure, reentrant, with locations).
+ *
+ * Builds the syntax tree of ast.h. Recovery: a syntax error inside a
+ * declaration skips to the next declaration keyword; inside a module body
+ * or signature, to the next statement or field; so one run reports several
+ * errors. The reference for the language is docs/language.md.
+ */
+%define api.pure full
+%define api.prefix {dsp_yy}
+%define parse.error verbose
+%locations
+%param {void *scanner}
+%parse-param {struct parse_ctx *pc}
+
+%code requires {
+#include "ast.h"
+struct parse_ctx;
+}
+
+%code provides {
+int dsp_yylex(DSP_YYSTYPE *yylval, DSP_YYLTYPE *yylloc, void *scanner);
+}
+
+%code {
+#include <string.h>
+#include "parse.h"
+
+static void dsp_yyerror(DSP_YYLTYPE *loc, void *scanner, struct parse_ctx *pc, const char *msg);
+
+#define LOC(l) ((src_loc){ pc->file, (l).first_line, (l).first_column })
+#define NEW(T) ((T *)arena_alloc(pc->arena, sizeof(T)))
+#define PUSH(v, x) ptr_vec_push(pc->arena, &(v), (x))
+
+/* Expressions deeper than this are rejected: every later pass walks them
+ * recursively, so the bound protects the C stack. */
+#define EXPR_MAX_DEPTH 200
+
+static ast_ident ident(struct parse_ctx *pc, const char *name, DSP_YYLTYPE l)
+{
+    ast_ident id = { name, LOC(l) };
+    return id;
+}
+
+static ast_expr *expr_new(struct parse_ctx *pc, ast_expr_kind k, DSP_YYLTYPE l)
+{
+    ast_expr *e = NEW(ast_expr);
+    e->kind = k;
+    e->loc = LOC(l);
+    e->depth = 1;
+    return e;
+}
+
+static ast_expr *expr_op(struct parse_ctx *pc, ast_expr_kind k, ast_op op, ast_expr *a,
+                         ast_expr *b, DSP_YYLTYPE l)
+{
+    ast_expr *e = expr_new(pc, k, l);
+    e->op = op;
+    e->a = a;
+    e->b = b;
+    int d = a ? a->depth : 0;
+    if (b && b->depth > d)
+        d = b->depth;
+    e->depth = d + 1;
+    return e;
+}
+
+static ast_value *value_new(struct parse_ctx *pc, ast_value_kind k, DSP_YYLTYPE l)
+{
+    ast_value *v = NEW(ast_value);
+    v->kind = k;
+    v->loc = LOC(l);
+    return v;
+}
+
+static ast_decl *decl_new(struct parse_ctx *pc, ast_decl_kind k, DSP_YYLTYPE l)
+{
+    ast_decl *d = NEW(ast_decl);
+    d->kind = k;
+    d->loc = LOC(l);
+    return d;
+}
+
+static char *concat(struct parse_ctx *pc, const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    char *s = arena_alloc(pc->arena, la + lb + 1);
+    memcpy(s, a, la);
+    memcpy(s + la, b, lb + 1);
+    return s;
+}
+}
+
+%union {
+    char *str;
+    long long ival;
+    double fval;
+    ast_type *type;
+    ast_value *value;
+    ast_kv *kv;
+    ast_field *field;
+    ast_param *param;
+    ast_binding *binding;
+    ast_call *call;
+    ast_stmt *stmt;
+    ast_expr *expr;
+    ast_arg *arg;
+    ast_decl *decl;
+    ast_cword *cword;
+    ast_mapping *mapping;
+    ptr_vec vec;
+    int op;
+}
+
+%token <str> IDENT "identifier" STRING "string"
+%token <ival> INT "integer"
+%token <fval> FLOAT "number"
+%token IMPORT "import" LM "lm" ENUM "enum" SIGNATURE "signature" IN "in" OUT "out"
+%token TOOL "tool" FROM "from" MODULE "module" RETURN "return" REPEAT "repeat"
+%token IF "if" ELSE "else" METRIC "metric" DATA "data" OPTIMIZE "optimize" WITH "with"
+%token TRUE "true" FALSE "false" AND "and" OR "or" NOT "not"
+%token ARROW "->" EQ "==" NE "!=" LE "<=" GE ">="
+
+%type <str> string string_opt key column
+%type <type> type
+%type <value> value
+%type <kv> kv
+%type <field> field
+%type <param> param
+%type <binding> binding
+%type <call> call
+%type <stmt> stmt if_stmt
+%type <expr> expr postfix primary
+%type <arg> arg
+%type <decl> decl import lm enum_decl signature tool module metric data optimize
+%type <cword> cword
+%type <mapping> mapping
+%type <vec> kvs lm_block idents fields cwords cparams cparam_list params_opt params stmts
+%type <vec> bindings_opt bindings args_opt args exprs_opt exprs mappings opt_args
+%type <op> cmp
+
+%left OR
+%left AND
+%precedence NOT
+%nonassoc EQ NE '<' LE '>' GE IN
+%left '+' '-'
+%left '*' '/'
+%precedence UMINUS
+
+%%
+
+file
+    : %empty
+    | file decl               { if ($2) PUSH(pc->ast->decls, $2); }
+    | file error
+    ;
+
+decl: import | lm | enum_decl | signature | tool | module | metric | data | optimize ;
+
+string
+    : STRING                  { $$ = $1; }
+    | string STRING           { $$ = concat(pc, $1, $2); }
+    ;
+
+string_opt
+    : %empty                  { $$ = NULL; }
+    | string                  { $$ = $1; }
+    ;
+
+opt_comma: %empty | ',' ;
+
+import
+    : IMPORT string           {
+                                  $$ = decl_new(pc, D_IMPORT, @1);
+                                  $$->str = $2;
+                                  $$->str_loc = LOC(@2);
+                              }
+    ;
+
+lm
+    : LM IDENT '=' string lm_block {
+                                  $$ = decl_new(pc, D_LM, @1);
+                                  $$->name = ident(pc, $2, @2);
+                                  $$->str = $4;
+                                  $$->str_loc = LOC(@4);
+                                  $$->kvs = $5;
+                              }
+    ;
+
+lm_block
+    : %empty                  { memset(&$$, 0, sizeof $$); }
+    | '{' kvs '}'             { $$ = $2; }
+    ;
+
+kvs
+    : %empty                  { memset(&$$, 0, sizeof $$); }
+    | kvs kv opt_comma        { $$ = $1; PUSH($$, $2); }
+    ;
+
+kv
+    : key ':' value           {
+                                  $$ = NEW(ast_kv);
+                                  $$->key = ident(pc, $1, @1);
+                                  $$->value = $3;
+                              }
+    ;
+
+key
+    : IDENT                   { $$ = $1; }
+    | LM                      { $$ = "lm"; }
+    | DATA                    { $$ = "data"; }
+    | METRIC                  { $$ = "metric"; }
+    ;
+
+value
+    : string                  { $$ = value_new(pc, AV_STRING, @1); $$->s = $1; }
+    | INT                     { $$ = value_new(pc, AV_INT, @1); $$->i = $1; }
+    | '-' INT                 { $$ = value_new(pc, AV_INT, @1); $$->i = -$2; }
+    | FLOAT                   { $$ = value_new(pc, AV_FLOAT, @1); $$->f = $1; }
+    | '-' FLOAT               { $$ = value_new(pc, AV_FLOAT, @1); $$->f = -$2; }
+    | TRUE                    { $$ = value_new(pc, AV_BOOL, @1); $$->i = 1; }
+    | FALSE                   { $$ = value_new(pc, AV_BOOL, @1); $$->i = 0; }
+    | IDENT                   { $$ = value_new(pc, AV_NAME, @1); $$->s = $1; }
+    | IDENT '.' IDENT         {
+                                  $$ = value_new(pc, AV_FIELD, @1);
+                                  $$->s = $1;
+                                  $$->field = ident(pc, $3, @3);
+                              }
+    ;
+
+enum_decl
+    : ENUM IDENT '{' idents opt_comma '}' {
+                                  $$ = decl_new(pc, D_ENUM, @1);
+                                  $$->name = ident(pc, $2, @2);
+                                  $$->values = $4;
+                              }
+    ;
+
+idents
+    : IDENT                   {
+                                  memset(&$$, 0, sizeof $$);
+                                  ast_ident *id = NEW(ast_ident);
+                                  *id = ident(pc, $1, @1);
+                                  PUSH($$, id);
+                              }
+    | idents ',' IDENT        {
+                                  $$ = $1;
+                                  ast_ident *id = NEW(ast_ident);
+                                  *id = ident(pc, $3, @3);
+                                  PUSH($$, id);
+                              }
+    ;
+
+signature
+    : SIGNATURE IDENT string_opt '{' fields '}' {
+                                  $$ = decl_new(pc, D_SIGNATURE, @1);
+                                  $$->name = ident(pc, $2, @2);
+                                  $$->str = $3;
+                                  $$->str_loc = LOC(@3);
+                                  $$->fields = $5;
+                              }
+    ;
+
+fields
+    : %empty                  { memset(&$$, 0, sizeof $$); }
+    | fields field            { $$ = $1; PUSH($$, $2); }
+    | fields error            { $$ = $1; }
+    ;
+
+field
+    : IN IDENT ':' type string_opt {
+                                  $$ = NEW(ast_field);
+                                  $$->name = ident(pc, $2, @2);
+                                  $$->type = $4;
+                                  $$->desc = $5;
+                              }
+    | OUT IDENT ':' type string_opt {
+                                  $$ = NEW(ast_field);
+                                  $$->name = ident(pc, $2, @2);
+                                  $$->is_output = 1;
+                                  $$->type = $4;
+                                  $$->desc = $5;
+                              }
+    ;
+
+type
+    : IDENT                   {
+                                  $$ = NEW(ast_type);
+                                  $$->kind = AT_NAME;
+                                  $$->loc = LOC(@1);
+                                  $$->name = $1;
+                              }
+    | IDENT '<' type '>'      {
+                                  $$ = NEW(ast_type);
+                                  $$->loc = LOC(@1);
+                                  $$->name = $1;
+                                  $$->elem = $3;
+                                  $$->kind = strcmp($1, "list") == 0 ? AT_LIST
+                                           : strcmp($1, "optional") == 0 ? AT_OPTIONAL
+                                           : AT_GENERIC;
+                              }
+    | ENUM '{' idents opt_comma '}' {
+                                  $$ = NEW(ast_type);
+                                  $$->kind = AT_ENUM;
+                                  $$->loc = LOC(@1);
+                                  $$->values = $3;
+                              }
+    ;
+
+tool
+    : TOOL cwords '(' cparams ')' FROM string {
+                                  $$ = decl_new(pc, D_TOOL, @1);
+                                  $$->cfunc = ast_cdecl_from_words(pc->arena, pc->diag, &$2, LOC(@2));
+                                  if ($$->cfunc)
+                                      $$->name = $$->cfunc->name;
+                                  else
+                                      $$ = NULL;
+                                  if ($$) {
+                                      $$->params = $4;
+                                      $$->str = $7;
+                                      $$->str_loc = LOC(@7);
+                                  }
+                              }
+    ;
+
+cwords
+    : cword                   { memset(&$$, 0, sizeof $$); PUSH($$, $1); }
+    | cwords cword            { $$ = $1; PUSH($$, $2); }
+    ;
+
+cword
+    : IDENT                   { $$ = NEW(ast_cword); $$->text = $1; $$->loc = LOC(@1); }
+    | '*'                     { $$ = NEW(ast_cword); $$->text = "*"; $$->loc = LOC(@1); }
+    ;
+
+cparams
+    : %empty                  { memset(&$$, 0, sizeof $$); }
+    | cparam_list             { $$ = $1; }
+    ;
+
+cparam_list
+    : cwords                  {
+                                  memset(&$$, 0, sizeof $$);
+                                  /* `(void)` declares no parameters, as in C. */
+                                  if (!($1.len == 1 && strcmp(((ast_cword *)$1.items[0])->text, "void") == 0)) {
+                                      ast_cdecl *c = ast_cdecl_from_words(pc->arena, pc->diag, &$1, LOC(@1));
+                                      if (c) PUSH($$, c);
+                                  }
+                              }
+    | cparam_list ',' cwords  {
+                                  $$ = $1;
+                                  ast_cdecl *c = ast_cdecl_from_words(pc->arena, pc->diag, &$3, LOC(@3));
+                                  if (c) PUSH($$, c);
+                              }
+    ;
+
+module
+    : MODULE IDENT '(' params_opt ')' ARROW '(' params_opt ')' '{' stmts '}' {
+                                  $$ = decl_new(pc, D_MODULE, @1);
+                                  $$->name = ident(pc, $2, @2);
+                                  $$->params = $4;
+                                  $$->results = $8;
+                                  $$->body = $11;
+                              }
+    ;
+
+params_opt
+    : %empty                  { memset(&$$, 0, sizeof $$); }
+    | params opt_comma        { $$ = $1; }
+    ;
+
+params
+    : param                   { memset(&$$, 0, sizeof $$); PUSH($$, $1); }
+    | params ',' param        { $$ = $1; PUSH($$, $3); }
+    ;
+
+param
+    : IDENT ':' type          {
+                                  $$ = NEW(ast_param);
+                                  $$->name = ident(pc, $1, @1);
+                                  $$->type = $3;
+                              }
+    ;
+
+stmts
+    : %empty                  { memset(&$$, 0, sizeof $$); }
+    | stmts stmt              { $$ = $1; PUSH($$, $2); }
+    | stmts error             { $$ = $1; }
+    ;
+
+stmt
+    : IDENT '=' call          {
+                                  $$ = NEW(ast_stmt);
+                                  $$->kind = ST_ASSIGN;
+                                  $$->loc = LOC(@1);
+                                  $$->var = ident(pc, $1, @1);
+                                  $$->call = $3;
+                              }
+    | REPEAT INT '{' stmts '}' {
+                                  $$ = NEW(ast_stmt);
+                                  $$->kind = ST_REPEAT;
+                                  $$->loc = LOC(@1);
+                                  $$->count = $2;
+                                  $$->count_loc = LOC(@2);
+                                  $$->body = $4;
+                              }
+    | if_stmt                 { $$ = $1; }
+    | RETURN IDENT            {
+                                  $$ = NEW(ast_stmt);
+                                  $$->kind = ST_RETURN;
+                                  $$->loc = LOC(@1);
+                                  $$->var = ident(pc, $2, @2);
+                              }
+    | RETURN '(' bindings_opt ')' {
+                                  $$ = NEW(ast_stmt);
+                                  $$->kind = ST_RETURN;
+                                  $$->loc = LOC(@1);
+                                  $$->returns_record = 1;
+                                  $$->bindings = $3;
+                              }
+    ;
+
+if_stmt
+    : IF value cmp value '{' stmts '}' {
+                                  $$ = NEW(ast_stmt);
+                                  $$->kind = ST_IF;
+                                  $$->loc = LOC(@1);
+                                  $$->lhs = $2;
+                                  $$->negate = $3;
+                                  $$->rhs = $4;
+                                  $$->body = $6;
+                              }
+    | IF value cmp value '{' stmts '}' ELSE '{' stmts '}' {
+                                  $$ = NEW(ast_stmt);
+                                  $$->kind = ST_IF;
+                                  $$->loc = LOC(@1);
+                                  $$->lhs = $2;
+                                  $$->negate = $3;
+                                  $$->rhs = $4;
+                                  $$->body = $6;
+                                  $$->else_body = $10;
+                                  $$->has_else = 1;
+                              }
+    | IF value cmp value '{' stmts '}' ELSE if_stmt {
+                                  $$ = NEW(ast_stmt);
+                                  $$->kind = ST_IF;
+                                  $$->loc = LOC(@1);
+                                  $$->lhs = $2;
+                                  $$->negate = $3;
+                                  $$->rhs = $4;
+                                  $$->body = $6;
+                                  PUSH($$->else_body, $9);
+                                  $$->has_else = 1;
+                              }
+    ;
+
+cmp
+    : EQ                      { $$ = 0; }
+    | NE                      { $$ = 1; }
+    ;
+
+call
+    : IDENT '(' IDENT ')' '(' bindings_opt ')' {
+                                  $$ = NEW(ast_call);
+                                  $$->kind = CALL_STRATEGY;
+                                  $$->loc = LOC(@1);
+                                  $$->callee = ident(pc, $1, @1);
+                                  $$->sig = ident(pc, $3, @3);
+                                  $$->bindings = $6;
+                              }
+    | IDENT '(' bindings_opt ')' {
+                                  $$ = NEW(ast_call);
+                                  $$->kind = CALL_PLAIN;
+                                  $$->loc = LOC(@1);
+                                  $$->callee = ident(pc, $1, @1);
+                                  $$->bindings = $3;
+                              }
+    ;
+
+bindings_opt
+    : %empty                  { memset(&$$, 0, sizeof $$); }
+    | bindings opt_comma      { $$ = $1; }
+    ;
+
+bindings
+    : binding                 { memset(&$$, 0, sizeof $$); PUSH($$, $1); }
+    | bindings ',' binding    { $$ = $1; PUSH($$, $3); }
+    ;
+
+binding
+    : IDENT ':' value         {
+                                  $$ = NEW(ast_binding);
+                                  $$->name = ident(pc, $1, @1);
+                                  $$->value = $3;
+                              }
+    ;
+
+metric
+    : METRIC IDENT '(' IDENT ',' IDENT ')' '=' expr {
+                                  $$ = decl_new(pc, D_METRIC, @1);
+                                  $$->name = ident(pc, $2, @2);
+                                  $$->ex = ident(pc, $4, @4);
+                                  $$->pred = ident(pc, $6, @6);
+                                  $$->expr = $9;
+                                  if ($9->depth > EXPR_MAX_DEPTH) {
+                                      diag_error(pc->diag, LOC(@9),
+                                                 "metric expression nested deeper than %d levels; "
+                                                 "split it into several metrics", EXPR_MAX_DEPTH);
+                                      $$ = NULL;
+                                  }
+                              }
+    ;
+
+expr
+    : expr OR expr            { $$ = expr_op(pc, AE_BINARY, OP_OR, $1, $3, @2); }
+    | expr AND expr           { $$ = expr_op(pc, AE_BINARY, OP_AND, $1, $3, @2); }
+    | NOT expr                { $$ = expr_op(pc, AE_UNARY, OP_NOT, $2, NULL, @1); }
+    | expr EQ expr            { $$ = expr_op(pc, AE_BINARY, OP_EQ, $1, $3, @2); }
+    | expr NE expr            { $$ = expr_op(pc, AE_BINARY, OP_NE, $1, $3, @2); }
+    | expr '<' expr           { $$ = expr_op(pc, AE_BINARY, OP_LT, $1, $3, @2); }
+    | expr LE expr            { $$ = expr_op(pc, AE_BINARY, OP_LE, $1, $3, @2); }
+    | expr '>' expr           { $$ = expr_op(pc, AE_BINARY, OP_GT, $1, $3, @2); }
+    | expr GE expr            { $$ = expr_op(pc, AE_BINARY, OP_GE, $1, $3, @2); }
+    | expr IN expr            { $$ = expr_op(pc, AE_BINARY, OP_IN, $1, $3, @2); }
+    | expr '+' expr           { $$ = expr_op(pc, AE_BINARY, OP_ADD, $1, $3, @2); }
+    | expr '-' expr           { $$ = expr_op(pc, AE_BINARY, OP_SUB, $1, $3, @2); }
+    | expr '*' expr           { $$ = expr_op(pc, AE_BINARY, OP_MUL, $1, $3, @2); }
+    | expr '/' expr           { $$ = expr_op(pc, AE_BINARY, OP_DIV, $1, $3, @2); }
+    | '-' expr %prec UMINUS   { $$ = expr_op(pc, AE_UNARY, OP_NEG, $2, NULL, @1); }
+    | postfix                 { $$ = $1; }
+    ;
+
+postfix
+    : primary                 { $$ = $1; }
+    | postfix '.' IDENT       {
+                                  $$ = expr_op(pc, AE_FIELD, OP_NONE, $1, NULL, @3);
+                                  $$->s = $3;
+                              }
+    | postfix '(' args_opt ')' {
+                                  $$ = expr_op(pc, AE_CALL, OP_NONE, $1, NULL, @1);
+                                  $$->args = $3;
+                                  for (size_t i = 0; i < $3.len; i++) {
+                                      ast_arg *a = $3.items[i];
+                                      if (a->value->depth >= $$->depth)
+                                          $$->depth = a->value->depth + 1;
+                                  }
+                              }
+    ;
+
+primary
+    : INT                     { $$ = expr_new(pc, AE_INT, @1); $$->i = $1; }
+    | FLOAT                   { $$ = expr_new(pc, AE_FLOAT, @1); $$->f = $1; }
+    | string                  { $$ = expr_new(pc, AE_STRING, @1); $$->s = $1; }
+    | TRUE                    { $$ = expr_new(pc, AE_BOOL, @1); $$->i = 1; }
+    | FALSE                   { $$ = expr_new(pc, AE_BOOL, @1); $$->i = 0; }
+    | IDENT                   { $$ = expr_new(pc, AE_NAME, @1); $$->s = $1; }
+    | '(' expr ')'            { $$ = $2; }
+    | '[' exprs_opt ']'       {
+                                  $$ = expr_new(pc, AE_LIST, @1);
+                                  $$->args = $2;
+                                  for (size_t i = 0; i < $2.len; i++) {
+                                      ast_expr *x = $2.items[i];
+                                      if (x->depth >= $$->depth)
+                                          $$->depth = x->depth + 1;
+                                  }
+                              }
+    ;
+
+exprs_opt
+    : %empty                  { memset(&$$, 0, sizeof $$); }
+    | exprs opt_comma         { $$ = $1; }
+    ;
+
+exprs
+    : expr                    { memset(&$$, 0, sizeof $$); PUSH($$, $1); }
+    | exprs ',' expr          { $$ = $1; PUSH($$, $3); }
+    ;
+
+args_opt
+    : %empty                  { memset(&$$, 0, sizeof $$); }
+    | args opt_comma          { $$ = $1; }
+    ;
+
+args
+    : arg                     { memset(&$$, 0, sizeof $$); PUSH($$, $1); }
+    | args ',' arg            { $$ = $1; PUSH($$, $3); }
+    ;
+
+arg
+    : expr                    { $$ = NEW(ast_arg); $$->value = $1; }
+    | IDENT ':' expr          {
+                                  $$ = NEW(ast_arg);
+                                  $$->name = ident(pc, $1, @1);
+                                  $$->value = $3;
+                              }
+    | LM ':' expr             {
+                                  $$ = NEW(ast_arg);
+                                  $$->name = ident(pc, "lm", @1);
+                                  $$->value = $3;
+                              }
+    ;
+
+data
+    : DATA IDENT '=' IDENT '(' string ')' {
+                                  $$ = decl_new(pc, D_DATA, @1);
+                                  $$->name = ident(pc, $2, @2);
+                                  $$->format = ident(pc, $4, @4);
+                                  $$->str = $6;
+                                  $$->str_loc = LOC(@6);
+                              }
+    | DATA IDENT '=' IDENT '(' string ')' '{' mappings '}' {
+                                  $$ = decl_new(pc, D_DATA, @1);
+                                  $$->name = ident(pc, $2, @2);
+                                  $$->format = ident(pc, $4, @4);
+                                  $$->str = $6;
+                                  $$->str_loc = LOC(@6);
+                                  $$->mapping = $9;
+                                  $$->has_mapping = 1;
+                              }
+    ;
+
+mappings
+    : %empty                  { memset(&$$, 0, sizeof $$); }
+    | mappings mapping opt_comma { $$ = $1; PUSH($$, $2); }
+    ;
+
+mapping
+    : column ARROW IDENT      {
+                                  $$ = NEW(ast_mapping);
+                                  $$->column = $1;
+                                  $$->loc = LOC(@1);
+                                  $$->field = ident(pc, $3, @3);
+                              }
+    ;
+
+column
+    : IDENT                   { $$ = $1; }
+    | string                  { $$ = $1; }
+    ;
+
+optimize
+    : OPTIMIZE IDENT WITH IDENT opt_args '{' kvs '}' {
+                                  $$ = decl_new(pc, D_OPTIMIZE, @1);
+                                  $$->name = ident(pc, $2, @2);
+                                  $$->format = ident(pc, $4, @4);
+                                  $$->opt_args = $5;
+                                  $$->kvs = $7;
+                              }
+    ;
+
+opt_args
+    : %empty                  { memset(&$$, 0, sizeof $$); }
+    | '(' kvs ')'             { $$ = $2; }
+    ;
+
+%%
+
+static void dsp_yyerror(DSP_YYLTYPE *loc, void *scanner, struct parse_ctx *pc, const char *msg)
+{
+    (void)scanner;
+    pc->syntax_errors++;
+    /* bison says "syntax error, unexpected X, expecting Y"; keep its
+     * content, drop the redundant prefix. */
+    const char *p = strncmp(msg, "syntax error, ", 14) == 0 ? msg + 14 : msg;
+    diag_error(pc->diag, LOC(*loc), "%s", p);
+}

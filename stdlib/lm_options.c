@@ -1,0 +1,33 @@
+/* lm_options.c — LM providers and the options an `lm` block accepts. */
+#include "builtins.h"
+
+#include <string.h>
+
+const bi_provider bi_providers[] = {
+    { "openai", "https://api.openai.com/v1", "OPENAI_API_KEY", "OpenAI chat completions" },
+    { "anthropic", "https://api.anthropic.com/v1", "ANTHROPIC_API_KEY", "Anthropic messages" },
+    { "ollama", "http://127.0.0.1:11434/v1", NULL, "a local Ollama server" },
+    { "vllm", NULL, NULL, "a vLLM server (give base_url)" },
+    { "compatible", NULL, NULL, "any OpenAI-compatible server (give base_url)" },
+};
+const size_t bi_n_providers = sizeof bi_providers / sizeof bi_providers[0];
+
+const bi_provider *bi_provider_find(const char *name)
+{
+    for (size_t i = 0; i < bi_n_providers; i++)
+        if (strcmp(bi_providers[i].name, name) == 0)
+            return &bi_providers[i];
+    return NULL;
+}
+
+const bi_option bi_lm_options[] = {
+    { "base_url", BI_OPT_STRING, 0, 0, NULL, "http(s) URL of the API, ending before /chat/completions" },
+    { "api_key_env", BI_OPT_STRING, 0, 0, NULL, "NAME of the environment variable with the key" },
+    { "temperature", BI_OPT_FLOAT, 0, 2, NULL, "sampling temperature" },
+    { "top_p", BI_OPT_FLOAT, 0, 1, NULL, "nucleus sampling" },
+    { "max_tokens", BI_OPT_INT, 1, 1e9, NULL, "longest reply" },
+    { "timeout_ms", BI_OPT_INT, 1, 3.6e6, NULL, "per-request timeout" },
+    { "retries", BI_OPT_INT, 0, 20, NULL, "retries on transient failures" },
+    { "cache", BI_OPT_BOOL, 0, 0, NULL, "cache replies on disk" },
+};
+const size_t bi_n_lm_options = sizeof bi_lm_options / sizeof bi_lm_options[0];
