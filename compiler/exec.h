@@ -1,0 +1,254 @@
+/* exec.h — running a checked program: data sets, program configurations,
+ * the interpreter, metrics and evaluation.
+ *
+ * The contract between the interpreter (compiler/interp*.c, dataset*.c,
+ * metric_eval.c, eval*.c) and its users (`dspcc eval`, the optimizers).
+ * Every predictor call goes through dsp_predict_ex with the same adapter,
+ * parsing and client the generated C uses, so what is measured here is what
+ * ships.
+ *
+ * Typical use (the optimizer):
+ *
+ *     ex_dataset train;                      // examples typed per the module
+ *     ex_dataset_load(prog, opt->module, opt->trainset, &train, &err);
+ *     ex_runner *r;                          // program + client + lm + metric
+ *     ex_runner_options ro = ex_runner_options_default();
+ *     ro.client = client; ro.lm = opt->lm; ro.metric = opt->metric;
+ *     ex_runner_new(prog, opt->module, &ro, &r, &err);
+ *     ex_config cfg;                         // one entry per predictor
+ *     ex_config_init(r, &cfg);
+ *     ex_pred_config *pc = ex_config_find(&cfg, "TicketClassifier.r");
+ *     pc->instructions = "...";  pc->override_demos = true; pc->demos = ...;
+ *     ex_eval_options eo = ex_eval_options_default();
+ *     eo.indices = idx; eo.n_indices = n; eo.concurrency = 8;
+ *     ex_eval_result res;
+ *     ex_evaluate(r, &cfg, &train, &eo, &res, &err);   // res.mean, res.results[i].score
+ *     ex_eval_result_free(&res); ex_config_free(&cfg); ex_runner_free(r);
+ *     ex_dataset_free(&train);
+ *
+ * Threads: an ex_runner and an ex_config are read-only while examples run,
+ * so any number of threads may call ex_run / ex_evaluate on them at once
+ * (the dsp_client is thread-safe). Building a config is single-threaded.
+ *
+ * Determinism: the same program, config, data and a warm cache give the
+ * same outputs and scores; nothing here draws random numbers.
+ */
+#ifndef DSPCC_EXEC_H
+#define DSPCC_EXEC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "arena.h"
+#include "ir.h"
+#include "state.h"
+#include "dsp/client.h"
+#include "dsp/error.h"
+#include "dsp/predict.h"
+#include "dsp/signature.h"
+#include "dsp/value.h"
+
+/* ---- data sets (dataset*.c) ----------------------------------------- */
+
+/* One example: a value per field of the module, in the order
+ * module params, then module results (gold labels). A field whose column is
+ * absent or null in the row has present[i] == false (and a zeroed value). */
+typedef struct ex_example {
+    dsp_value *values;          /* n_fields */
+    bool *present;              /* n_fields */
+    int line;                   /* 1-based line (JSONL) or record start line (CSV) */
+} ex_example;
+
+typedef struct ex_dataset {
+    char *name;                 /* the `data` name, or the path as given */
+    char *path;                 /* the file read */
+    const ir_module *module;
+    const ir_field *const *fields; /* n_fields: params then results (borrowed from the IR) */
+    const dsp_type *const *types;  /* n_fields: their runtime types */
+    size_t n_fields;
+    size_t n_inputs;            /* = module->n_params; values[0 .. n_inputs-1] are the inputs */
+    ex_example *rows;
+    size_t n_rows;
+    arena mem;                  /* field tables, types, names */
+} ex_dataset;
+
+/* Loads a declared data set for module m: JSONL (one JSON object a line)
+ * or CSV (RFC 4180: header row, quoted fields, "" inside quotes, CRLF).
+ * Values are typed per the module's fields; enum values must be declared.
+ * A bad row is DSP_ERR_INVALID naming file:line and the column. */
+dsp_status ex_dataset_load(const ir_program *p, const ir_module *m, const ir_data *d, ex_dataset *out,
+                           dsp_error *err);
+
+/* Loads a file that no `data` declaration names: the format comes from
+ * the extension (.jsonl, .json, .csv) and columns map to fields of the
+ * same name. */
+dsp_status ex_dataset_load_path(const ir_program *p, const ir_module *m, const char *path, ex_dataset *out,
+                                dsp_error *err);
+
+/* `--data NAME|PATH`: a declared data set by name, else a file path. */
+dsp_status ex_dataset_open(const ir_program *p, const ir_module *m, const char *name_or_path, ex_dataset *out,
+                           dsp_error *err);
+
+void ex_dataset_free(ex_dataset *d);
+
+/* The index of a field in the example's values, or -1. */
+int ex_dataset_field(const ex_dataset *d, const char *name);
+
+/* ---- program configuration ------------------------------------------- */
+
+/* What the optimizer tunes for one predictor. Every pointer is borrowed:
+ * it must outlive every run that uses the config (the config's own arena
+ * `mem` is there for callers who want the config to own them). */
+typedef struct ex_pred_config {
+    const ir_predictor *predictor;
+    const char *instructions;   /* NULL: the signature's */
+    bool override_demos;        /* true: use demos/n_demos (possibly none) */
+    const dsp_demo *demos;      /* input_texts: one per signature input; output_texts: one per predictor output */
+    size_t n_demos;
+    const dsp_lm_config *lm;    /* NULL: the runner's lm; see ex_runner_lm() */
+    bool has_temperature;
+    double temperature;
+    uint64_t rollout_id;        /* 0: none; distinct ids sample distinct cached replies */
+} ex_pred_config;
+
+typedef struct ex_config {
+    ex_pred_config *preds;      /* one per predictor of the program, in program order */
+    size_t n_preds;
+    arena mem;                  /* free for the config's owner to allocate in */
+} ex_config;
+
+/* ---- the runner (interp*.c) ------------------------------------------ */
+
+typedef struct ex_runner ex_runner;
+
+typedef struct ex_runner_options {
+    dsp_client *client;         /* required, borrowed */
+    const ir_lm *lm;            /* required: runs every predictor without an override */
+    const ir_lm *judge_lm;      /* judges without their own lm; NULL: lm */
+    const ir_metric *metric;    /* NULL: runs score 0 and ex_score fails */
+    bool bypass_cache;          /* every call: neither read nor write the cache */
+} ex_runner_options;
+
+ex_runner_options ex_runner_options_default(void);
+
+/* Builds the runtime descriptors of every signature, predictor and lm of
+ * the program (ir_runtime.c) for running module m. Tool libraries are
+ * opened lazily on first use and cached for the runner's lifetime. */
+dsp_status ex_runner_new(const ir_program *p, const ir_module *m, const ex_runner_options *opts, ex_runner **out,
+                         dsp_error *err);
+void ex_runner_free(ex_runner *r);
+
+const ir_program *ex_runner_program(const ex_runner *r);
+const ir_module *ex_runner_module(const ex_runner *r);
+dsp_client *ex_runner_client(const ex_runner *r);
+/* The runtime config of a declared lm (for ex_pred_config.lm), valid for
+ * the runner's lifetime; NULL when lm is not one of the program's. */
+const dsp_lm_config *ex_runner_lm(const ex_runner *r, const ir_lm *lm);
+/* The runtime predictor (signature, strategy, no demos) of an IR predictor. */
+const dsp_predictor *ex_runner_predictor(const ex_runner *r, const ir_predictor *p);
+
+/* A config with defaults (signature instructions, no demo override, the
+ * runner's lm) for every predictor of the program. */
+dsp_status ex_config_init(const ex_runner *r, ex_config *cfg, dsp_error *err);
+/* Applies an optimized state (instructions, demos, lm) on top of cfg; the
+ * strings are copied into cfg->mem. A predictor the program lacks, or a demo
+ * whose field count does not match, is an error naming it. */
+dsp_status ex_config_apply_state(const ex_runner *r, ex_config *cfg, const st_state *s, dsp_error *err);
+ex_pred_config *ex_config_find(ex_config *cfg, const char *predictor_name);
+const ex_pred_config *ex_config_get(const ex_config *cfg, const ir_predictor *p);
+void ex_config_free(ex_config *cfg);
+
+/* One predictor call of a run, as adapter text (dsp_value_format): exactly
+ * what a dsp_demo holds, so a passing trace becomes a demo as is. */
+typedef struct ex_trace_step {
+    const ir_predictor *predictor;
+    char **inputs;              /* one per signature input */
+    size_t n_inputs;
+    char **outputs;             /* one per predictor output (reasoning first for CoT) */
+    size_t n_outputs;
+} ex_trace_step;
+
+typedef struct ex_trace {
+    ex_trace_step *steps;
+    size_t n_steps, cap;
+} ex_trace;
+
+void ex_trace_free(ex_trace *t);
+
+/* LM usage of one run or an evaluation. */
+typedef struct ex_usage {
+    int64_t lm_calls;           /* predictor and judge calls made */
+    int64_t cache_hits;         /* of those, answered from the cache */
+    int64_t prompt_tokens, completion_tokens;
+} ex_usage;
+
+/* The outcome of one example. */
+typedef struct ex_result {
+    dsp_status status;          /* DSP_OK, or why the run or the scoring failed */
+    char *error;                /* malloc'ed message when status != DSP_OK */
+    dsp_value *outputs;         /* the module's results (n_outputs = module->n_results); NULL on failure */
+    size_t n_outputs;
+    double score;               /* the metric; 0 on failure */
+    ex_trace trace;             /* every predictor call that succeeded, in order */
+    ex_usage usage;
+} ex_result;
+
+void ex_result_free(ex_result *res);
+
+/* Runs module m on one example (its input values) with cfg, then scores
+ * it when the runner has a metric. Always fills *out (status, error,
+ * trace of what ran); returns out->status. */
+dsp_status ex_run(const ex_runner *r, const ex_config *cfg, const ex_dataset *d, size_t row, ex_result *out);
+
+/* Scores module results against an example with the runner's metric. */
+dsp_status ex_score(const ex_runner *r, const ex_dataset *d, size_t row, const dsp_value *outputs,
+                    double *score, ex_usage *usage, dsp_error *err);
+
+/* ---- evaluation (eval*.c) --------------------------------------------- */
+
+typedef void (*ex_progress_fn)(void *ctx, size_t done, size_t total, double mean_so_far);
+
+typedef struct ex_eval_options {
+    const size_t *indices;      /* rows to run; NULL: every row */
+    size_t n_indices;
+    int concurrency;            /* worker threads; <= 0: 8 */
+    bool keep_outputs;          /* keep each result's outputs (else freed) */
+    bool keep_traces;           /* keep each result's trace (else freed) */
+    ex_progress_fn progress;    /* called from the workers, serialized; may be NULL */
+    void *progress_ctx;
+} ex_eval_options;
+
+ex_eval_options ex_eval_options_default(void);
+
+typedef struct ex_eval_result {
+    ex_result *results;         /* n, in the order of the indices */
+    size_t *rows;               /* n: the dataset row of each result */
+    size_t n;
+    double mean;                /* mean score; failures count as 0 */
+    size_t n_failed;
+    ex_usage usage;             /* summed over the results */
+    double seconds;
+} ex_eval_result;
+
+/* Evaluates cfg on the rows. Failed examples score 0 and are listed;
+ * only a setup problem (bad index, no threads) makes it fail. */
+dsp_status ex_evaluate(const ex_runner *r, const ex_config *cfg, const ex_dataset *d, const ex_eval_options *o,
+                       ex_eval_result *out, dsp_error *err);
+void ex_eval_result_free(ex_eval_result *res);
+
+/* ---- progress on stderr (progress.c) ---------------------------------- */
+
+typedef struct ex_progress {
+    const char *label;
+    bool enabled;               /* stderr is a terminal */
+    double started;
+    size_t last_drawn;
+} ex_progress;
+
+void ex_progress_init(ex_progress *pg, const char *label);
+/* An ex_progress_fn: ctx is the ex_progress. */
+void ex_progress_update(void *ctx, size_t done, size_t total, double mean_so_far);
+void ex_progress_done(ex_progress *pg);
+
+#endif
