@@ -38,3 +38,15 @@ $(BUILD)/tests/runtime/%: $(BUILD)/obj/tests/runtime/%.o $(RT_LIB)
 
 # The client's end-to-end test runs its own fault-injecting stub server.
 $(BUILD)/tests/runtime/test_client_e2e: RT_DEPLIBS += $(MHD_LIBS)
+$(BUILD)/tests/runtime/test_predict: RT_DEPLIBS += $(MHD_LIBS)
+
+# make bench-runtime: client overhead vs plain libcurl, throughput in flight.
+RT_BENCH := $(BUILD)/bench/bench_client
+$(BUILD)/obj/tests/bench/bench_client.o: CPPFLAGS += $(RT_CPPFLAGS)
+$(RT_BENCH): $(BUILD)/obj/tests/bench/bench_client.o $(RT_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $< $(RT_LIB) $(RT_DEPLIBS) $(MHD_LIBS)
+
+.PHONY: bench-runtime
+bench-runtime: $(RT_BENCH)
+	BUILD=$(BUILD) sh tests/bench/bench_runtime.sh

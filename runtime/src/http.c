@@ -20,6 +20,7 @@ struct dsp_http {
     CURL **idle;       /* easy handles not in use */
     size_t n_idle, cap_idle;
     long connect_timeout_ms, timeout_ms;
+    long max_connections;
 };
 
 static void share_lock(CURL *easy, curl_lock_data data, curl_lock_access access, void *userp)
@@ -37,7 +38,8 @@ static void share_unlock(CURL *easy, curl_lock_data data, void *userp)
     pthread_mutex_unlock(&h->locks[data]);
 }
 
-dsp_status dsp_http_new(double connect_timeout_s, double timeout_s, dsp_http **out, dsp_error *err)
+dsp_status dsp_http_new(double connect_timeout_s, double timeout_s, int max_connections, dsp_http **out,
+                        dsp_error *err)
 {
     *out = NULL;
     dsp_http *h = calloc(1, sizeof *h);
@@ -45,6 +47,7 @@ dsp_status dsp_http_new(double connect_timeout_s, double timeout_s, dsp_http **o
         return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory creating the HTTP transport");
     h->connect_timeout_ms = (long)(connect_timeout_s * 1000);
     h->timeout_ms = (long)(timeout_s * 1000);
+    h->max_connections = max_connections > 0 ? max_connections : 16;
     for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
         pthread_mutex_init(&h->locks[i], NULL);
     pthread_mutex_init(&h->pool_lock, NULL);
@@ -94,11 +97,14 @@ static CURL *acquire(dsp_http *h)
     curl_easy_setopt(e, CURLOPT_SHARE, h->share);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L); /* threads: no SIGALRM for DNS timeouts */
     curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
-    curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, h->connect_timeout_ms);
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, h->timeout_ms);
     curl_easy_setopt(e, CURLOPT_USERAGENT, "libdsprt/0.1");
+    /* curl_easy_perform keeps 5 idle connections by default, shared cache
+     * or not: with more requests in flight, every call beyond that would
+     * close a connection and open a new one. */
+    curl_easy_setopt(e, CURLOPT_MAXCONNECTS, h->max_connections);
     return e;
 }
 

@@ -11,7 +11,11 @@
 
 typedef struct dsp_http dsp_http;
 
-dsp_status dsp_http_new(double connect_timeout_s, double timeout_s, dsp_http **out, dsp_error *err);
+/* max_connections: how many idle connections to keep open (at least the
+ * number of requests the client runs at once, or they are closed and
+ * reopened). */
+dsp_status dsp_http_new(double connect_timeout_s, double timeout_s, int max_connections, dsp_http **out,
+                        dsp_error *err);
 void dsp_http_free(dsp_http *h);
 
 typedef struct dsp_http_reply {

@@ -74,7 +74,7 @@ dsp_status dsp_anthropic_request_body(const char *model, const dsp_message *msgs
         for (int i = 0; stop && i < DSP_MAX_STOP && p->stop[i]; i++)
             cJSON_AddItemToArray(stop, cJSON_CreateString(p->stop[i]));
     }
-    *body = cJSON_PrintUnformatted(root);
+    *body = dsp_json_print(root, dsp_body_size_hint(msgs, n_msgs, p));
     cJSON_Delete(root);
     if (!*body)
         return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory printing a request");

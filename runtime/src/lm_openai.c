@@ -19,6 +19,27 @@ static const char *role_name(dsp_role r)
     return "user";
 }
 
+size_t dsp_body_size_hint(const dsp_message *msgs, size_t n_msgs, const dsp_lm_params *p)
+{
+    size_t n = 512 + (p->json_schema ? strlen(p->json_schema) : 0);
+    for (size_t i = 0; i < n_msgs; i++)
+        n += 32 + (msgs[i].content ? strlen(msgs[i].content) : 0);
+    for (int i = 0; i < DSP_MAX_STOP && p->stop[i]; i++)
+        n += 8 + strlen(p->stop[i]);
+    return n + n / 8; /* room for escapes */
+}
+
+/* Prints into one buffer of about the right size instead of letting cJSON
+ * grow its buffer step by step (a third of the cost of a request body). */
+char *dsp_json_print(const cJSON *item, size_t hint)
+{
+    char *buf = malloc(hint);
+    if (buf && cJSON_PrintPreallocated((cJSON *)item, buf, (int)hint, 0))
+        return buf;
+    free(buf);
+    return cJSON_PrintUnformatted(item);
+}
+
 dsp_status dsp_openai_request_body(const char *model, const dsp_message *msgs, size_t n_msgs,
                                    const dsp_lm_params *p, char **body, dsp_error *err)
 {
@@ -67,7 +88,7 @@ dsp_status dsp_openai_request_body(const char *model, const dsp_message *msgs, s
         cJSON_AddStringToObject(js, "name", "output");
         cJSON_AddItemToObject(js, "schema", schema);
     }
-    *body = cJSON_PrintUnformatted(root);
+    *body = dsp_json_print(root, dsp_body_size_hint(msgs, n_msgs, p));
     cJSON_Delete(root);
     if (!*body)
         return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory printing a request");

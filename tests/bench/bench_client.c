@@ -1,0 +1,286 @@
+/* bench_client.c — what libdsprt costs per LM call, against a plain libcurl
+ * loop posting the same bytes to the same server, plus throughput with 64
+ * requests in flight and the cost of a cache hit. A benchmark that prints
+ * figures; it asserts nothing.
+ *
+ *   bench_client [--url BASE_URL] [--calls N] [--inflight K]
+ *
+ * BASE_URL is an OpenAI-compatible base such as http://127.0.0.1:PORT/v1
+ * (bench_runtime.sh starts build/dsp-refserver for it); without --url the
+ * bench serves a canned reply from a libmicrohttpd stub of its own. */
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dsp/client.h"
+#include "../../runtime/src/lm_wire.h"
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* CPU time of the calling thread: what the client itself spends, free of
+ * the server's share of the two cores and of scheduling noise. */
+static double cpu_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ---- the fallback stub: a canned chat completion ------------------------ */
+
+static const char canned[] =
+    "{\"id\":\"chatcmpl-bench\",\"object\":\"chat.completion\",\"created\":0,\"model\":\"bench\","
+    "\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"[[ ## category ## ]]\\nbilling"
+    "\\n\\n[[ ## completed ## ]]\"},\"finish_reason\":\"stop\"}],"
+    "\"usage\":{\"prompt_tokens\":120,\"completion_tokens\":9,\"total_tokens\":129}}";
+
+static enum MHD_Result stub_handle(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+                                   const char *version, const char *data, size_t *data_size, void **con_cls)
+{
+    (void)cls, (void)url, (void)method, (void)version, (void)data;
+    if (!*con_cls) {
+        *con_cls = conn;
+        return MHD_YES;
+    }
+    if (*data_size) {
+        *data_size = 0;
+        return MHD_YES;
+    }
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(sizeof canned - 1, (void *)canned, MHD_RESPMEM_PERSISTENT);
+    MHD_add_response_header(r, "Content-Type", "application/json");
+    enum MHD_Result ret = MHD_queue_response(conn, 200, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+/* ---- the plain libcurl loop --------------------------------------------- */
+
+static size_t sink(char *d, size_t s, size_t n, void *u)
+{
+    (void)d;
+    *(size_t *)u += s * n;
+    return s * n;
+}
+
+static double plain_loop(const char *url, const char *body, int calls)
+{
+    CURL *e = curl_easy_init();
+    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+    h = curl_slist_append(h, "Expect:");
+    size_t got = 0;
+    curl_easy_setopt(e, CURLOPT_URL, url);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, sink);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, &got);
+    curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
+    double t0 = now_s();
+    for (int i = 0; i < calls; i++) {
+        long code = 0;
+        if (curl_easy_perform(e) != CURLE_OK ||
+            (curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code), code != 200)) {
+            fprintf(stderr, "bench: plain request %d failed (HTTP %ld)\n", i, code);
+            exit(1);
+        }
+    }
+    double dt = now_s() - t0;
+    curl_slist_free_all(h);
+    curl_easy_cleanup(e);
+    return dt;
+}
+
+/* ---- the prompt: a realistic chat-adapter request ------------------------ */
+
+static const char sys_prompt[] =
+    "Your input fields are:\n1. `ticket_text` (string): Raw text of the customer support ticket\n"
+    "Your output fields are:\n1. `category` (enum): One of the four queues\n\n"
+    "All interactions will be structured in the following way, with the appropriate values filled in.\n\n"
+    "[[ ## ticket_text ## ]]\n{ticket_text}\n\n[[ ## category ## ]]\n{category}        # note: the value you "
+    "produce must exactly match (no extra characters) one of: billing; account; orders; general\n\n"
+    "[[ ## completed ## ]]\nIn adhering to this structure, your objective is: \n"
+    "        Classify a customer support ticket.";
+static const char user_prompt[] =
+    "[[ ## ticket_text ## ]]\nI was charged twice for my subscription this month, please refund one of the "
+    "payments.\n\nRespond with the corresponding output fields, starting with the field `[[ ## category ## ]]` "
+    "(must be formatted as a valid Python enum), and then ending with the marker for `[[ ## completed ## ]]`.";
+
+static double dsp_loop(dsp_client *c, const dsp_lm_config *lm, const dsp_chat_request *req, int calls)
+{
+    double t0 = now_s();
+    for (int i = 0; i < calls; i++) {
+        dsp_chat_response r;
+        dsp_error err = {0};
+        if (dsp_chat(c, lm, req, &r, &err) != DSP_OK) {
+            fprintf(stderr, "bench: dsp_chat %d failed: %s\n", i, err.message);
+            exit(1);
+        }
+        dsp_chat_response_free(&r);
+    }
+    return now_s() - t0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+int main(int argc, char **argv)
+{
+    const char *base = NULL;
+    int calls = 5000, inflight = 64;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--url") == 0 && i + 1 < argc)
+            base = argv[++i];
+        else if (strcmp(argv[i], "--calls") == 0 && i + 1 < argc)
+            calls = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--inflight") == 0 && i + 1 < argc)
+            inflight = atoi(argv[++i]);
+        else {
+            fprintf(stderr, "usage: %s [--url BASE_URL] [--calls N] [--inflight K]\n", argv[0]);
+            return 2;
+        }
+    }
+    if (calls < 100 || inflight < 1) {
+        fprintf(stderr, "bench: --calls must be >= 100 and --inflight >= 1\n");
+        return 2;
+    }
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    struct MHD_Daemon *d = NULL;
+    char stub_base[64];
+    if (!base) {
+        struct sockaddr_in addr = {0};
+        addr.sin_family = AF_INET;
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, 0, NULL, NULL, stub_handle, NULL,
+                             MHD_OPTION_SOCK_ADDR, &addr, MHD_OPTION_THREAD_POOL_SIZE, 2u, MHD_OPTION_END);
+        if (!d) {
+            fprintf(stderr, "bench: cannot start the stub server\n");
+            return 1;
+        }
+        snprintf(stub_base, sizeof stub_base, "http://127.0.0.1:%u/v1",
+                 MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT)->port);
+        base = stub_base;
+        printf("server: libmicrohttpd stub in the bench (canned reply); build dsp-refserver for the real figure\n");
+    } else {
+        printf("server: %s\n", base);
+    }
+
+    dsp_message msgs[] = {{DSP_ROLE_SYSTEM, (char *)sys_prompt}, {DSP_ROLE_USER, (char *)user_prompt}};
+    dsp_chat_request req = {.messages = msgs, .n_messages = 2, .params = dsp_lm_params_default()};
+    req.params.temperature = 0.0;
+    dsp_lm_config lm = {.model = "openai/refserver", .base_url = base, .api_key_env = NULL,
+                        .params = dsp_lm_params_default()};
+    char *url = NULL, *body = NULL;
+    dsp_error err = {0};
+    if (dsp_endpoint_url(DSP_PROVIDER_OPENAI, base, &url, &err) != DSP_OK ||
+        dsp_openai_request_body("refserver", msgs, 2, &req.params, &body, &err) != DSP_OK) {
+        fprintf(stderr, "bench: %s\n", err.message);
+        return 1;
+    }
+
+    dsp_client_options o = dsp_client_options_default();
+    o.no_cache = true;
+    o.max_in_flight = inflight;
+    o.base_url = base;
+    dsp_client *c = NULL;
+    if (dsp_client_new(&o, &c, &err) != DSP_OK) {
+        fprintf(stderr, "bench: %s\n", err.message);
+        return 1;
+    }
+
+    /* Warm up both paths (connections, caches), then alternate short
+     * blocks of each and compare medians: on a 2-core machine shared with
+     * the server, drift and scheduling noise would otherwise decide the
+     * ratio. */
+    enum { BLOCKS = 25 };
+    int per_block = calls / BLOCKS;
+    double plain_us[BLOCKS], dsp_us[BLOCKS], plain_cpu[BLOCKS], dsp_cpu[BLOCKS];
+    plain_loop(url, body, per_block);
+    dsp_loop(c, &lm, &req, per_block);
+    for (int b = 0; b < BLOCKS; b++) {
+        double c0 = cpu_s();
+        plain_us[b] = plain_loop(url, body, per_block) / per_block * 1e6;
+        double c1 = cpu_s();
+        dsp_us[b] = dsp_loop(c, &lm, &req, per_block) / per_block * 1e6;
+        double c2 = cpu_s();
+        plain_cpu[b] = (c1 - c0) / per_block * 1e6;
+        dsp_cpu[b] = (c2 - c1) / per_block * 1e6;
+    }
+    double us_plain = median(plain_us, BLOCKS), us_dsp = median(dsp_us, BLOCKS);
+    double cpu_plain = median(plain_cpu, BLOCKS), cpu_dsp = median(dsp_cpu, BLOCKS);
+    printf("request body: %zu bytes; %d blocks of %d sequential calls each, alternating; medians\n", strlen(body),
+           BLOCKS, per_block);
+    printf("                           wall/call   client CPU/call\n");
+    printf("plain libcurl loop:        %7.1f us   %7.1f us\n", us_plain, cpu_plain);
+    printf("libdsprt dsp_chat:         %7.1f us   %7.1f us  (request body + HTTP + reply parse)\n", us_dsp,
+           cpu_dsp);
+    printf("overhead ratio (wall):     %7.2fx (goal <= 1.2x)\n", us_dsp / us_plain);
+    printf("overhead ratio (CPU):      %7.2fx; libdsprt adds %.1f us of client CPU per call\n", cpu_dsp / cpu_plain,
+           cpu_dsp - cpu_plain);
+
+    /* Throughput with K in flight. */
+    int n = calls * 2;
+    dsp_chat_request *reqs = calloc((size_t)n, sizeof *reqs);
+    dsp_chat_response *resps = calloc((size_t)n, sizeof *resps);
+    for (int i = 0; i < n; i++)
+        reqs[i] = req;
+    double t0 = now_s();
+    dsp_status st = dsp_chat_batch(c, &lm, reqs, (size_t)n, resps, NULL, NULL);
+    double dt = now_s() - t0;
+    for (int i = 0; i < n; i++)
+        dsp_chat_response_free(&resps[i]);
+    if (st != DSP_OK) {
+        fprintf(stderr, "bench: batch failed: %s\n", dsp_status_name(st));
+        return 1;
+    }
+    printf("batch, %2d in flight:       %8.0f calls/s (%d calls in %.2f s; sequential: %.0f calls/s)\n", inflight,
+           n / dt, n, dt, 1e6 / us_dsp);
+    dsp_client_free(c);
+    free(reqs);
+    free(resps);
+
+    /* A cache hit: key hash + SQLite lookup + decode. */
+    char dir[] = "/tmp/dsp_bench_cache_XXXXXX";
+    if (mkdtemp(dir)) {
+        o.no_cache = false;
+        o.cache_dir = dir;
+        if (dsp_client_new(&o, &c, &err) == DSP_OK) {
+            dsp_loop(c, &lm, &req, 1);
+            double t = dsp_loop(c, &lm, &req, calls);
+            dsp_usage_totals u = dsp_client_usage(c);
+            printf("cache hit:                 %8.1f us/call (%lld hits)\n", t / calls * 1e6,
+                   (long long)u.cache_hits);
+            dsp_client_free(c);
+        }
+        char cmd[128];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+        if (system(cmd) != 0)
+            fprintf(stderr, "bench: could not remove %s\n", dir);
+    }
+    free(url);
+    free(body);
+    if (d)
+        MHD_stop_daemon(d);
+    curl_global_cleanup();
+    return 0;
+}
