@@ -9,10 +9,6 @@
 #include "textbuf.h"
 #include "value_json.h"
 
-/* Integers beyond ±2^53 do not survive a trip through a double, which is
- * what cJSON stores numbers as, so they are written as raw number text. */
-#define DSP_JSON_EXACT_INT 9007199254740992LL
-
 void dsp_format_double(double d, char *buf, size_t size)
 {
     for (int prec = 1; prec <= 17; prec++) {
@@ -35,12 +31,10 @@ cJSON *dsp_value_to_cjson(const dsp_value *v, const dsp_type *t, dsp_error *err)
         j = cJSON_CreateString(v->as.s.data ? v->as.s.data : "");
         break;
     case DSP_TYPE_INT:
-        if (v->as.i > DSP_JSON_EXACT_INT || v->as.i < -DSP_JSON_EXACT_INT) {
-            snprintf(num, sizeof num, "%" PRId64, v->as.i);
-            j = cJSON_CreateRaw(num);
-        } else {
-            j = cJSON_CreateNumber((double)v->as.i);
-        }
+        /* Raw text: cJSON prints large doubles in %.15g when that reads
+         * back "close enough", which loses integers near 2^53. */
+        snprintf(num, sizeof num, "%" PRId64, v->as.i);
+        j = cJSON_CreateRaw(num);
         break;
     case DSP_TYPE_FLOAT:
         /* Raw text keeps the shortest exact form (cJSON would print 15 or 17 digits). */
