@@ -21,6 +21,7 @@ include compiler/build.mk
 include runtime/build.mk
 include tests/refserver/build.mk
 include tests/build.mk
+include compiler/codegen.mk
 include mk/install.mk
 
 .PHONY: all test test-plain check-asan bench demo clean

@@ -25,6 +25,8 @@
  *         "lm": "teacher",                      (name of an `lm` declaration; absent: the program's)
  *         "model": "ft:gpt-4o-mini:acme::abc",  (absent: the lm's model; a fine-tuned model reference)
  *         "adapter": { "path": "lora/x.safetensors", "sha256": "..." },   (absent: none)
+ *         "inputs": ["ticket_text"],             (present with demos: the keys demos use)
+ *         "outputs": ["reasoning", "category"],
  *         "demos": [
  *           { "inputs": { "ticket_text": "..." },
  *             "outputs": { "reasoning": "...", "category": "billing" } }
@@ -59,6 +61,14 @@ typedef struct st_predictor {
     char *model;            /* NULL: the lm's model; else a fine-tuned model reference */
     char *adapter_path;     /* LoRA adapter, relative to the .dsp directory; NULL: none */
     char *adapter_sha256;   /* hex, with adapter_path */
+    /* The field names demo values are keyed by on disk ("inputs"/"outputs"
+     * of the predictor object): the signature's inputs and the predictor's
+     * outputs (ir_predictor.outputs), in order. Required when n_demos > 0;
+     * every demo has n_input_names inputs and n_output_names outputs. */
+    char **input_names;
+    size_t n_input_names;
+    char **output_names;
+    size_t n_output_names;
     st_demo *demos;
     size_t n_demos;
 } st_predictor;

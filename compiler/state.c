@@ -1,0 +1,367 @@
+/* state.c — reading, freeing and looking up an optimized state (state.h).
+ * The canonical writer is in state_write.c.
+ *
+ * The reader is strict: the state is baked into shipped code, so a typo'd
+ * key or a wrong type is reported (file and key path) rather than ignored.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "state.h"
+
+typedef struct rd {
+    const char *file;
+    dsp_error *err;
+} rd;
+
+static dsp_status bad(rd *r, const char *key, const char *what)
+{
+    return dsp_error_set(r->err, DSP_ERR_PARSE, "%s: key `%s`: %s", r->file, key, what);
+}
+
+static char *dupstr(const char *s)
+{
+    size_t n = strlen(s);
+    char *p = malloc(n + 1);
+    if (p) memcpy(p, s, n + 1);
+    return p;
+}
+
+static dsp_status get_str(rd *r, const cJSON *v, const char *key, char **out)
+{
+    if (!cJSON_IsString(v)) return bad(r, key, "expected a string");
+    *out = dupstr(v->valuestring);
+    if (!*out) return dsp_error_set(r->err, DSP_ERR_NOMEM, "%s: out of memory", r->file);
+    return DSP_OK;
+}
+
+static dsp_status get_num(rd *r, const cJSON *v, const char *key, double *out)
+{
+    if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble)) return bad(r, key, "expected a number");
+    *out = v->valuedouble;
+    return DSP_OK;
+}
+
+static dsp_status get_int(rd *r, const cJSON *v, const char *key, long long *out)
+{
+    double d = 0;
+    dsp_status st = get_num(r, v, key, &d);
+    if (st != DSP_OK) return st;
+    if (d != floor(d) || d < -9.0e15 || d > 9.0e15) return bad(r, key, "expected an integer");
+    *out = (long long)d;
+    return DSP_OK;
+}
+
+/* Checks that obj has only keys from `allowed` (NULL-terminated). */
+static dsp_status only_keys(rd *r, const cJSON *obj, const char *path, const char *const *allowed)
+{
+    for (const cJSON *c = obj->child; c; c = c->next) {
+        int ok = 0;
+        for (const char *const *a = allowed; *a; a++)
+            if (strcmp(c->string, *a) == 0) ok = 1;
+        if (!ok) {
+            char key[512];
+            snprintf(key, sizeof key, "%s%s%s", path, *path ? "." : "", c->string);
+            return bad(r, key, "unknown key");
+        }
+    }
+    return DSP_OK;
+}
+
+static dsp_status read_names(rd *r, const cJSON *arr, const char *key, char ***out, size_t *n)
+{
+    if (!cJSON_IsArray(arr)) return bad(r, key, "expected an array of field names");
+    size_t cnt = (size_t)cJSON_GetArraySize(arr);
+    *out = calloc(cnt ? cnt : 1, sizeof **out);
+    if (!*out) return dsp_error_set(r->err, DSP_ERR_NOMEM, "%s: out of memory", r->file);
+    *n = cnt;
+    size_t i = 0;
+    for (const cJSON *c = arr->child; c; c = c->next, i++) {
+        dsp_status st = get_str(r, c, key, &(*out)[i]);
+        if (st != DSP_OK) return st;
+        for (size_t k = 0; k < i; k++)
+            if (strcmp((*out)[k], (*out)[i]) == 0) return bad(r, key, "a field name appears twice");
+    }
+    return DSP_OK;
+}
+
+/* A demo's "inputs" or "outputs" object: values keyed by name, placed at
+ * the name's position; absent names stay NULL. */
+static dsp_status read_demo_fields(rd *r, const cJSON *obj, const char *key, char *const *names, size_t n_names,
+                                   char ***out, size_t *n)
+{
+    if (!cJSON_IsObject(obj)) return bad(r, key, "expected an object of field texts");
+    *out = calloc(n_names ? n_names : 1, sizeof **out);
+    if (!*out) return dsp_error_set(r->err, DSP_ERR_NOMEM, "%s: out of memory", r->file);
+    *n = n_names;
+    for (const cJSON *c = obj->child; c; c = c->next) {
+        char sub[512];
+        snprintf(sub, sizeof sub, "%s.%s", key, c->string);
+        size_t idx = n_names;
+        for (size_t i = 0; i < n_names; i++)
+            if (strcmp(names[i], c->string) == 0) idx = i;
+        if (idx == n_names) return bad(r, sub, "not one of the predictor's declared field names");
+        if ((*out)[idx]) return bad(r, sub, "appears twice");
+        dsp_status st = get_str(r, c, sub, &(*out)[idx]);
+        if (st != DSP_OK) return st;
+    }
+    return DSP_OK;
+}
+
+static dsp_status read_predictor(rd *r, const cJSON *o, size_t i, st_predictor *p)
+{
+    char path[128], key[512];
+    snprintf(path, sizeof path, "predictors[%zu]", i);
+    if (!cJSON_IsObject(o)) return bad(r, path, "expected an object");
+    static const char *const allowed[] = {"name",   "instructions", "lm",    "model", "adapter",
+                                          "inputs", "outputs",      "demos", NULL};
+    dsp_status st = only_keys(r, o, path, allowed);
+    if (st != DSP_OK) return st;
+    const cJSON *v;
+    snprintf(key, sizeof key, "%s.name", path);
+    if ((st = get_str(r, cJSON_GetObjectItemCaseSensitive(o, "name"), key, &p->name)) != DSP_OK) return st;
+    if ((v = cJSON_GetObjectItemCaseSensitive(o, "instructions"))) {
+        snprintf(key, sizeof key, "%s.instructions", path);
+        if ((st = get_str(r, v, key, &p->instructions)) != DSP_OK) return st;
+    }
+    if ((v = cJSON_GetObjectItemCaseSensitive(o, "lm"))) {
+        snprintf(key, sizeof key, "%s.lm", path);
+        if ((st = get_str(r, v, key, &p->lm)) != DSP_OK) return st;
+    }
+    if ((v = cJSON_GetObjectItemCaseSensitive(o, "model"))) {
+        snprintf(key, sizeof key, "%s.model", path);
+        if ((st = get_str(r, v, key, &p->model)) != DSP_OK) return st;
+    }
+    if ((v = cJSON_GetObjectItemCaseSensitive(o, "adapter"))) {
+        snprintf(key, sizeof key, "%s.adapter", path);
+        if (!cJSON_IsObject(v)) return bad(r, key, "expected an object with path and sha256");
+        static const char *const ad_keys[] = {"path", "sha256", NULL};
+        if ((st = only_keys(r, v, key, ad_keys)) != DSP_OK) return st;
+        snprintf(key, sizeof key, "%s.adapter.path", path);
+        if ((st = get_str(r, cJSON_GetObjectItemCaseSensitive(v, "path"), key, &p->adapter_path)) != DSP_OK)
+            return st;
+        snprintf(key, sizeof key, "%s.adapter.sha256", path);
+        if ((st = get_str(r, cJSON_GetObjectItemCaseSensitive(v, "sha256"), key, &p->adapter_sha256)) != DSP_OK)
+            return st;
+    }
+    if ((v = cJSON_GetObjectItemCaseSensitive(o, "inputs"))) {
+        snprintf(key, sizeof key, "%s.inputs", path);
+        if ((st = read_names(r, v, key, &p->input_names, &p->n_input_names)) != DSP_OK) return st;
+    }
+    if ((v = cJSON_GetObjectItemCaseSensitive(o, "outputs"))) {
+        snprintf(key, sizeof key, "%s.outputs", path);
+        if ((st = read_names(r, v, key, &p->output_names, &p->n_output_names)) != DSP_OK) return st;
+    }
+    snprintf(key, sizeof key, "%s.demos", path);
+    v = cJSON_GetObjectItemCaseSensitive(o, "demos");
+    if (!v) return DSP_OK;
+    if (!cJSON_IsArray(v)) return bad(r, key, "expected an array");
+    size_t n = (size_t)cJSON_GetArraySize(v);
+    if (n && (!p->input_names || !p->output_names))
+        return bad(r, path, "has demos but no `inputs` and `outputs` lists of field names");
+    p->demos = calloc(n ? n : 1, sizeof *p->demos);
+    if (!p->demos) return dsp_error_set(r->err, DSP_ERR_NOMEM, "%s: out of memory", r->file);
+    p->n_demos = n;
+    size_t d = 0;
+    for (const cJSON *dm = v->child; dm; dm = dm->next, d++) {
+        char dpath[300];
+        snprintf(dpath, sizeof dpath, "%s.demos[%zu]", path, d);
+        if (!cJSON_IsObject(dm)) return bad(r, dpath, "expected an object with inputs and outputs");
+        static const char *const dm_keys[] = {"inputs", "outputs", NULL};
+        if ((st = only_keys(r, dm, dpath, dm_keys)) != DSP_OK) return st;
+        snprintf(key, sizeof key, "%s.inputs", dpath);
+        if ((st = read_demo_fields(r, cJSON_GetObjectItemCaseSensitive(dm, "inputs"), key, p->input_names,
+                                   p->n_input_names, &p->demos[d].inputs, &p->demos[d].n_inputs)) != DSP_OK)
+            return st;
+        snprintf(key, sizeof key, "%s.outputs", dpath);
+        if ((st = read_demo_fields(r, cJSON_GetObjectItemCaseSensitive(dm, "outputs"), key, p->output_names,
+                                   p->n_output_names, &p->demos[d].outputs, &p->demos[d].n_outputs)) != DSP_OK)
+            return st;
+    }
+    return DSP_OK;
+}
+
+static dsp_status read_trial(rd *r, const cJSON *o, size_t i, st_trial *t)
+{
+    char path[64], key[128];
+    snprintf(path, sizeof path, "trials[%zu]", i);
+    if (!cJSON_IsObject(o)) return bad(r, path, "expected an object");
+    static const char *const allowed[] = {"trial", "score", "full_eval", "config", NULL};
+    dsp_status st = only_keys(r, o, path, allowed);
+    if (st != DSP_OK) return st;
+    long long n;
+    snprintf(key, sizeof key, "%s.trial", path);
+    if ((st = get_int(r, cJSON_GetObjectItemCaseSensitive(o, "trial"), key, &n)) != DSP_OK) return st;
+    t->trial = (int)n;
+    snprintf(key, sizeof key, "%s.score", path);
+    if ((st = get_num(r, cJSON_GetObjectItemCaseSensitive(o, "score"), key, &t->score)) != DSP_OK) return st;
+    snprintf(key, sizeof key, "%s.full_eval", path);
+    const cJSON *fe = cJSON_GetObjectItemCaseSensitive(o, "full_eval");
+    if (!cJSON_IsBool(fe)) return bad(r, key, "expected true or false");
+    t->full_eval = cJSON_IsTrue(fe);
+    snprintf(key, sizeof key, "%s.config", path);
+    return get_str(r, cJSON_GetObjectItemCaseSensitive(o, "config"), key, &t->config);
+}
+
+static dsp_status read_root(rd *r, const cJSON *root, st_state *s)
+{
+    if (!cJSON_IsObject(root)) return bad(r, "(top level)", "expected a JSON object");
+    static const char *const allowed[] = {"dspcc_state", "program",    "source",         "source_sha256",
+                                          "optimizer",   "seed",       "metric",         "valset",
+                                          "baseline_score", "final_score", "lm_calls",  "cache_hits",
+                                          "predictors",  "trials",     NULL};
+    dsp_status st = only_keys(r, root, "", allowed);
+    if (st != DSP_OK) return st;
+    long long version;
+    if ((st = get_int(r, cJSON_GetObjectItemCaseSensitive(root, "dspcc_state"), "dspcc_state", &version)) != DSP_OK)
+        return st;
+    if (version != 1) return bad(r, "dspcc_state", "unsupported state version (this dspcc reads version 1)");
+#define STR(k, f)                                                                                    \
+    if ((st = get_str(r, cJSON_GetObjectItemCaseSensitive(root, k), k, &s->f)) != DSP_OK) return st
+    STR("program", program);
+    STR("source", source);
+    STR("source_sha256", source_sha256);
+    STR("optimizer", optimizer);
+    STR("metric", metric);
+#undef STR
+    const cJSON *v;
+    if ((v = cJSON_GetObjectItemCaseSensitive(root, "valset")) && (st = get_str(r, v, "valset", &s->valset)) != DSP_OK)
+        return st;
+    if ((st = get_int(r, cJSON_GetObjectItemCaseSensitive(root, "seed"), "seed", &s->seed)) != DSP_OK) return st;
+    if ((st = get_num(r, cJSON_GetObjectItemCaseSensitive(root, "baseline_score"), "baseline_score",
+                      &s->baseline_score)) != DSP_OK)
+        return st;
+    if ((st = get_num(r, cJSON_GetObjectItemCaseSensitive(root, "final_score"), "final_score", &s->final_score)) !=
+        DSP_OK)
+        return st;
+    if ((st = get_int(r, cJSON_GetObjectItemCaseSensitive(root, "lm_calls"), "lm_calls", &s->lm_calls)) != DSP_OK)
+        return st;
+    if ((st = get_int(r, cJSON_GetObjectItemCaseSensitive(root, "cache_hits"), "cache_hits", &s->cache_hits)) !=
+        DSP_OK)
+        return st;
+
+    const cJSON *preds = cJSON_GetObjectItemCaseSensitive(root, "predictors");
+    if (!cJSON_IsArray(preds)) return bad(r, "predictors", "expected an array");
+    size_t n = (size_t)cJSON_GetArraySize(preds);
+    s->predictors = calloc(n ? n : 1, sizeof *s->predictors);
+    if (!s->predictors) return dsp_error_set(r->err, DSP_ERR_NOMEM, "%s: out of memory", r->file);
+    s->n_predictors = n;
+    size_t i = 0;
+    for (const cJSON *c = preds->child; c; c = c->next, i++) {
+        if ((st = read_predictor(r, c, i, &s->predictors[i])) != DSP_OK) return st;
+        if (i > 0 && strcmp(s->predictors[i - 1].name, s->predictors[i].name) >= 0) {
+            char key[64];
+            snprintf(key, sizeof key, "predictors[%zu].name", i);
+            return bad(r, key, "predictors must be sorted by name, each once");
+        }
+    }
+
+    const cJSON *trials = cJSON_GetObjectItemCaseSensitive(root, "trials");
+    if (!trials) return DSP_OK;
+    if (!cJSON_IsArray(trials)) return bad(r, "trials", "expected an array");
+    n = (size_t)cJSON_GetArraySize(trials);
+    s->trials = calloc(n ? n : 1, sizeof *s->trials);
+    if (!s->trials) return dsp_error_set(r->err, DSP_ERR_NOMEM, "%s: out of memory", r->file);
+    s->n_trials = n;
+    i = 0;
+    for (const cJSON *c = trials->child; c; c = c->next, i++)
+        if ((st = read_trial(r, c, i, &s->trials[i])) != DSP_OK) return st;
+    return DSP_OK;
+}
+
+dsp_status st_read_file(const char *path, st_state *out, dsp_error *err)
+{
+    memset(out, 0, sizeof *out);
+    FILE *f = fopen(path, "rb");
+    if (!f) return dsp_error_set(err, DSP_ERR_IO, "%s: cannot open the state file: %s", path, strerror(errno));
+    size_t cap = 4096, len = 0;
+    char *text = malloc(cap);
+    size_t got;
+    while (text && (got = fread(text + len, 1, cap - len, f)) > 0) {
+        len += got;
+        if (len == cap) {
+            char *p = realloc(text, cap * 2);
+            if (!p) {
+                free(text);
+                text = NULL;
+                break;
+            }
+            text = p;
+            cap *= 2;
+        }
+    }
+    int rerr = ferror(f);
+    fclose(f);
+    if (!text) return dsp_error_set(err, DSP_ERR_NOMEM, "%s: out of memory reading the state", path);
+    if (rerr) {
+        free(text);
+        return dsp_error_set(err, DSP_ERR_IO, "%s: read error", path);
+    }
+    const char *end = NULL;
+    cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
+    if (!root) {
+        size_t off = end && end >= text ? (size_t)(end - text) : 0;
+        size_t line = 1;
+        for (size_t k = 0; k < off && k < len; k++)
+            if (text[k] == '\n') line++;
+        free(text);
+        return dsp_error_set(err, DSP_ERR_PARSE, "%s:%zu: not valid JSON (a state file written by dspcc optimize)",
+                             path, line);
+    }
+    free(text);
+    rd r = {path, err};
+    dsp_status st = read_root(&r, root, out);
+    cJSON_Delete(root);
+    if (st != DSP_OK) st_free(out);
+    return st;
+}
+
+static void free_strs(char **v, size_t n)
+{
+    if (!v) return;
+    for (size_t i = 0; i < n; i++) free(v[i]);
+    free(v);
+}
+
+void st_free(st_state *s)
+{
+    if (!s) return;
+    for (size_t i = 0; i < s->n_predictors; i++) {
+        st_predictor *p = &s->predictors[i];
+        free(p->name);
+        free(p->instructions);
+        free(p->lm);
+        free(p->model);
+        free(p->adapter_path);
+        free(p->adapter_sha256);
+        free_strs(p->input_names, p->n_input_names);
+        free_strs(p->output_names, p->n_output_names);
+        for (size_t d = 0; d < p->n_demos; d++) {
+            free_strs(p->demos[d].inputs, p->demos[d].n_inputs);
+            free_strs(p->demos[d].outputs, p->demos[d].n_outputs);
+        }
+        free(p->demos);
+    }
+    free(s->predictors);
+    for (size_t i = 0; i < s->n_trials; i++) free(s->trials[i].config);
+    free(s->trials);
+    free(s->program);
+    free(s->source);
+    free(s->source_sha256);
+    free(s->optimizer);
+    free(s->metric);
+    free(s->valset);
+    memset(s, 0, sizeof *s);
+}
+
+const st_predictor *st_predictor_find(const st_state *s, const char *name)
+{
+    for (size_t i = 0; i < s->n_predictors; i++)
+        if (strcmp(s->predictors[i].name, name) == 0) return &s->predictors[i];
+    return NULL;
+}

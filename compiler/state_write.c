@@ -1,0 +1,389 @@
+/* state_write.c — the canonical text of an optimized state (state.h).
+ *
+ * Hand-rolled rather than cJSON_Print because the text is reviewed in
+ * version control: keys in a fixed order, two-space indentation, one demo
+ * field per line, numbers in the shortest form that reads back exactly.
+ * The same state always gives the same bytes. Strings are written with
+ * only the escapes JSON requires, so bytes >= 0x80 (including invalid
+ * UTF-8) pass through unchanged and read back identically with cJSON.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "state.h"
+
+typedef struct sbuf {
+    char *p;
+    size_t len, cap;
+    int oom;
+} sbuf;
+
+static void sb_grow(sbuf *b, size_t extra)
+{
+    if (b->oom) return;
+    if (b->len + extra + 1 <= b->cap) return;
+    size_t cap = b->cap ? b->cap : 1024;
+    while (cap < b->len + extra + 1) cap *= 2;
+    char *p = realloc(b->p, cap);
+    if (!p) {
+        b->oom = 1;
+        return;
+    }
+    b->p = p;
+    b->cap = cap;
+}
+
+static void sb_put(sbuf *b, const char *s, size_t n)
+{
+    sb_grow(b, n);
+    if (b->oom) return;
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+static void sb_puts(sbuf *b, const char *s) { sb_put(b, s, strlen(s)); }
+
+static void sb_indent(sbuf *b, int level)
+{
+    for (int i = 0; i < level; i++) sb_put(b, "  ", 2);
+}
+
+static void sb_jstr(sbuf *b, const char *s)
+{
+    sb_put(b, "\"", 1);
+    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
+        char esc[8];
+        switch (*c) {
+        case '"': sb_put(b, "\\\"", 2); break;
+        case '\\': sb_put(b, "\\\\", 2); break;
+        case '\n': sb_put(b, "\\n", 2); break;
+        case '\t': sb_put(b, "\\t", 2); break;
+        case '\r': sb_put(b, "\\r", 2); break;
+        default:
+            if (*c < 0x20) {
+                snprintf(esc, sizeof esc, "\\u%04x", *c);
+                sb_put(b, esc, 6);
+            } else {
+                sb_put(b, (const char *)c, 1);
+            }
+        }
+    }
+    sb_put(b, "\"", 1);
+}
+
+/* The shortest %g form that parses back to the same double. */
+static void sb_double(sbuf *b, double d)
+{
+    char tmp[40];
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(tmp, sizeof tmp, "%.*g", prec, d);
+        if (strtod(tmp, NULL) == d) break;
+    }
+    /* Keep it a JSON number that reads as a float. */
+    if (!strpbrk(tmp, ".eEn")) strcat(tmp, ".0");
+    sb_puts(b, tmp);
+}
+
+static void sb_ll(sbuf *b, long long v)
+{
+    char tmp[32];
+    snprintf(tmp, sizeof tmp, "%lld", v);
+    sb_puts(b, tmp);
+}
+
+/* `"key": ` at an indentation level. */
+static void sb_key(sbuf *b, int level, const char *key)
+{
+    sb_indent(b, level);
+    sb_jstr(b, key);
+    sb_put(b, ": ", 2);
+}
+
+static void sb_name_list(sbuf *b, char *const *names, size_t n)
+{
+    sb_put(b, "[", 1);
+    for (size_t i = 0; i < n; i++) {
+        if (i) sb_put(b, ", ", 2);
+        sb_jstr(b, names[i]);
+    }
+    sb_put(b, "]", 1);
+}
+
+/* { "name": "value", ... } with one field per line, absent fields left out. */
+static void sb_demo_fields(sbuf *b, int level, char *const *names, char *const *values, size_t n)
+{
+    int any = 0;
+    for (size_t i = 0; i < n; i++)
+        if (values[i]) any = 1;
+    if (!any) {
+        sb_puts(b, "{}");
+        return;
+    }
+    sb_puts(b, "{\n");
+    int first = 1;
+    for (size_t i = 0; i < n; i++) {
+        if (!values[i]) continue;
+        if (!first) sb_puts(b, ",\n");
+        first = 0;
+        sb_key(b, level + 1, names[i]);
+        sb_jstr(b, values[i]);
+    }
+    sb_puts(b, "\n");
+    sb_indent(b, level);
+    sb_puts(b, "}");
+}
+
+static dsp_status check_state(const st_state *s, dsp_error *err)
+{
+    if (!s->program || !s->source || !s->source_sha256 || !s->optimizer || !s->metric)
+        return dsp_error_set(err, DSP_ERR_INVALID,
+                             "state: program, source, source_sha256, optimizer and metric must be set");
+    if (!isfinite(s->baseline_score) || !isfinite(s->final_score))
+        return dsp_error_set(err, DSP_ERR_INVALID, "state: scores must be finite numbers");
+    for (size_t i = 0; i < s->n_predictors; i++) {
+        const st_predictor *p = &s->predictors[i];
+        if (!p->name) return dsp_error_set(err, DSP_ERR_INVALID, "state: predictor %zu has no name", i);
+        if (i > 0 && strcmp(s->predictors[i - 1].name, p->name) >= 0)
+            return dsp_error_set(err, DSP_ERR_INVALID,
+                                 "state: predictors must be sorted by name and unique (`%s` after `%s`)",
+                                 p->name, s->predictors[i - 1].name);
+        if (!p->adapter_path != !p->adapter_sha256)
+            return dsp_error_set(err, DSP_ERR_INVALID,
+                                 "state: predictor `%s`: adapter_path and adapter_sha256 go together", p->name);
+        if (p->n_demos && ((p->n_input_names && !p->input_names) || (p->n_output_names && !p->output_names)))
+            return dsp_error_set(err, DSP_ERR_INVALID,
+                                 "state: predictor `%s` has demos but no input_names/output_names", p->name);
+        for (size_t k = 0; k < p->n_input_names; k++)
+            if (!p->input_names[k])
+                return dsp_error_set(err, DSP_ERR_INVALID, "state: predictor `%s`: input name %zu is NULL",
+                                     p->name, k);
+        for (size_t k = 0; k < p->n_output_names; k++)
+            if (!p->output_names[k])
+                return dsp_error_set(err, DSP_ERR_INVALID, "state: predictor `%s`: output name %zu is NULL",
+                                     p->name, k);
+        for (size_t d = 0; d < p->n_demos; d++) {
+            const st_demo *dm = &p->demos[d];
+            if (dm->n_inputs != p->n_input_names || dm->n_outputs != p->n_output_names)
+                return dsp_error_set(err, DSP_ERR_INVALID,
+                                     "state: predictor `%s` demo %zu has %zu inputs and %zu outputs, "
+                                     "expected %zu and %zu (input_names/output_names)",
+                                     p->name, d, dm->n_inputs, dm->n_outputs, p->n_input_names,
+                                     p->n_output_names);
+        }
+    }
+    for (size_t i = 0; i < s->n_trials; i++)
+        if (!isfinite(s->trials[i].score))
+            return dsp_error_set(err, DSP_ERR_INVALID, "state: trial %d has a non-finite score",
+                                 s->trials[i].trial);
+    return DSP_OK;
+}
+
+static void write_predictor(sbuf *b, const st_predictor *p)
+{
+    sb_indent(b, 2);
+    sb_puts(b, "{\n");
+    sb_key(b, 3, "name");
+    sb_jstr(b, p->name);
+    if (p->instructions) {
+        sb_puts(b, ",\n");
+        sb_key(b, 3, "instructions");
+        sb_jstr(b, p->instructions);
+    }
+    if (p->lm) {
+        sb_puts(b, ",\n");
+        sb_key(b, 3, "lm");
+        sb_jstr(b, p->lm);
+    }
+    if (p->model) {
+        sb_puts(b, ",\n");
+        sb_key(b, 3, "model");
+        sb_jstr(b, p->model);
+    }
+    if (p->adapter_path) {
+        sb_puts(b, ",\n");
+        sb_key(b, 3, "adapter");
+        sb_puts(b, "{ \"path\": ");
+        sb_jstr(b, p->adapter_path);
+        sb_puts(b, ", \"sha256\": ");
+        sb_jstr(b, p->adapter_sha256);
+        sb_puts(b, " }");
+    }
+    if (p->n_demos) {
+        sb_puts(b, ",\n");
+        sb_key(b, 3, "inputs");
+        sb_name_list(b, p->input_names, p->n_input_names);
+        sb_puts(b, ",\n");
+        sb_key(b, 3, "outputs");
+        sb_name_list(b, p->output_names, p->n_output_names);
+    }
+    sb_puts(b, ",\n");
+    sb_key(b, 3, "demos");
+    if (!p->n_demos) {
+        sb_puts(b, "[]\n");
+    } else {
+        sb_puts(b, "[\n");
+        for (size_t d = 0; d < p->n_demos; d++) {
+            const st_demo *dm = &p->demos[d];
+            sb_indent(b, 4);
+            sb_puts(b, "{\n");
+            sb_key(b, 5, "inputs");
+            sb_demo_fields(b, 5, p->input_names, dm->inputs, dm->n_inputs);
+            sb_puts(b, ",\n");
+            sb_key(b, 5, "outputs");
+            sb_demo_fields(b, 5, p->output_names, dm->outputs, dm->n_outputs);
+            sb_puts(b, "\n");
+            sb_indent(b, 4);
+            sb_puts(b, d + 1 < p->n_demos ? "},\n" : "}\n");
+        }
+        sb_indent(b, 3);
+        sb_puts(b, "]\n");
+    }
+    sb_indent(b, 2);
+    sb_puts(b, "}");
+}
+
+dsp_status st_write_text(const st_state *s, char **out, size_t *len, dsp_error *err)
+{
+    *out = NULL;
+    if (len) *len = 0;
+    dsp_status st = check_state(s, err);
+    if (st != DSP_OK) return st;
+
+    sbuf b = {0};
+    sb_puts(&b, "{\n");
+    sb_key(&b, 1, "dspcc_state");
+    sb_puts(&b, "1,\n");
+    sb_key(&b, 1, "program");
+    sb_jstr(&b, s->program);
+    sb_puts(&b, ",\n");
+    sb_key(&b, 1, "source");
+    sb_jstr(&b, s->source);
+    sb_puts(&b, ",\n");
+    sb_key(&b, 1, "source_sha256");
+    sb_jstr(&b, s->source_sha256);
+    sb_puts(&b, ",\n");
+    sb_key(&b, 1, "optimizer");
+    sb_jstr(&b, s->optimizer);
+    sb_puts(&b, ",\n");
+    sb_key(&b, 1, "seed");
+    sb_ll(&b, s->seed);
+    sb_puts(&b, ",\n");
+    sb_key(&b, 1, "metric");
+    sb_jstr(&b, s->metric);
+    sb_puts(&b, ",\n");
+    if (s->valset) {
+        sb_key(&b, 1, "valset");
+        sb_jstr(&b, s->valset);
+        sb_puts(&b, ",\n");
+    }
+    sb_key(&b, 1, "baseline_score");
+    sb_double(&b, s->baseline_score);
+    sb_puts(&b, ",\n");
+    sb_key(&b, 1, "final_score");
+    sb_double(&b, s->final_score);
+    sb_puts(&b, ",\n");
+    sb_key(&b, 1, "lm_calls");
+    sb_ll(&b, s->lm_calls);
+    sb_puts(&b, ",\n");
+    sb_key(&b, 1, "cache_hits");
+    sb_ll(&b, s->cache_hits);
+    sb_puts(&b, ",\n");
+    sb_key(&b, 1, "predictors");
+    if (!s->n_predictors) {
+        sb_puts(&b, "[],\n");
+    } else {
+        sb_puts(&b, "[\n");
+        for (size_t i = 0; i < s->n_predictors; i++) {
+            write_predictor(&b, &s->predictors[i]);
+            sb_puts(&b, i + 1 < s->n_predictors ? ",\n" : "\n");
+        }
+        sb_indent(&b, 1);
+        sb_puts(&b, "],\n");
+    }
+    sb_key(&b, 1, "trials");
+    if (!s->n_trials) {
+        sb_puts(&b, "[]\n");
+    } else {
+        sb_puts(&b, "[\n");
+        for (size_t i = 0; i < s->n_trials; i++) {
+            const st_trial *t = &s->trials[i];
+            sb_indent(&b, 2);
+            sb_puts(&b, "{ \"trial\": ");
+            sb_ll(&b, t->trial);
+            sb_puts(&b, ", \"score\": ");
+            sb_double(&b, t->score);
+            sb_puts(&b, t->full_eval ? ", \"full_eval\": true" : ", \"full_eval\": false");
+            sb_puts(&b, ", \"config\": ");
+            sb_jstr(&b, t->config ? t->config : "");
+            sb_puts(&b, i + 1 < s->n_trials ? " },\n" : " }\n");
+        }
+        sb_indent(&b, 1);
+        sb_puts(&b, "]\n");
+    }
+    sb_puts(&b, "}\n");
+    if (b.oom) {
+        free(b.p);
+        return dsp_error_set(err, DSP_ERR_NOMEM, "state: out of memory writing the state text");
+    }
+    *out = b.p;
+    if (len) *len = b.len;
+    return DSP_OK;
+}
+
+dsp_status st_write_file(const st_state *s, const char *path, dsp_error *err)
+{
+    char *text = NULL;
+    size_t len = 0;
+    dsp_status st = st_write_text(s, &text, &len, err);
+    if (st != DSP_OK) return st;
+
+    size_t plen = strlen(path);
+    char *tmp = malloc(plen + 8);
+    if (!tmp) {
+        free(text);
+        return dsp_error_set(err, DSP_ERR_NOMEM, "state: out of memory");
+    }
+    memcpy(tmp, path, plen);
+    memcpy(tmp + plen, ".XXXXXX", 8);
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        st = dsp_error_set(err, DSP_ERR_IO, "%s: cannot create a temporary file beside it: %s", path,
+                           strerror(errno));
+        goto out;
+    }
+    /* mkstemp makes the file 0600; a state is an ordinary source file. */
+    (void)fchmod(fd, 0644);
+    size_t off = 0;
+    while (off < len) {
+        ssize_t w = write(fd, text + off, len - off);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            st = dsp_error_set(err, DSP_ERR_IO, "%s: write failed: %s", tmp, strerror(errno));
+            close(fd);
+            unlink(tmp);
+            goto out;
+        }
+        off += (size_t)w;
+    }
+    if (fsync(fd) != 0 || close(fd) != 0) {
+        st = dsp_error_set(err, DSP_ERR_IO, "%s: cannot flush: %s", tmp, strerror(errno));
+        unlink(tmp);
+        goto out;
+    }
+    if (rename(tmp, path) != 0) {
+        st = dsp_error_set(err, DSP_ERR_IO, "%s: cannot rename %s into place: %s", path, tmp, strerror(errno));
+        unlink(tmp);
+        goto out;
+    }
+out:
+    free(tmp);
+    free(text);
+    return st;
+}
