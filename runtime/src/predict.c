@@ -233,10 +233,13 @@ static dsp_status run(dsp_client *c, const dsp_predictor *p, const dsp_predict_o
     return DSP_OK;
 }
 
-static dsp_status check_call(const dsp_predictor *p, const dsp_predict_options *opts, dsp_error *err)
+static dsp_status check_call(const dsp_predictor *p, const dsp_predict_options *opts, const dsp_value *outputs,
+                             dsp_error *err)
 {
     if (!p || !p->signature)
         return dsp_error_set(err, DSP_ERR_INVALID, "no predictor or signature given");
+    if (!outputs)
+        return dsp_error_set(err, DSP_ERR_INVALID, "predictor %s: no room for outputs given", p->name ? p->name : "?");
     if (!(opts && opts->lm) && !p->lm)
         return dsp_error_set(err, DSP_ERR_INVALID, "predictor %s has no LM; set one in the predictor or the options",
                              p->name ? p->name : "?");
@@ -246,7 +249,7 @@ static dsp_status check_call(const dsp_predictor *p, const dsp_predict_options *
 dsp_status dsp_predict_ex(dsp_client *c, const dsp_predictor *p, const dsp_predict_options *opts,
                           const dsp_value *inputs, dsp_value *outputs, dsp_predict_trace *trace, dsp_error *err)
 {
-    dsp_status st = check_call(p, opts, err);
+    dsp_status st = check_call(p, opts, outputs, err);
     if (st != DSP_OK)
         return st;
     call cl;
@@ -274,7 +277,7 @@ dsp_status dsp_predict_batch(dsp_client *c, const dsp_predictor *p, const dsp_pr
                              dsp_error *errs, dsp_predict_trace *traces)
 {
     dsp_error first = { 0 };
-    dsp_status st = check_call(p, opts, &first);
+    dsp_status st = check_call(p, opts, outputs, &first);
     if (st != DSP_OK) {
         for (size_t i = 0; i < n; i++) {
             if (statuses)

@@ -455,6 +455,68 @@ static void test_bad_descriptors_and_inputs_are_invalid(void **state)
     dsp_messages_free(&m);
 }
 
+/* Random replies built from markers, newlines, quotes and junk never crash
+ * the parser, and every result is either DSP_OK with every output set or
+ * DSP_ERR_PARSE with the outputs left zeroed. */
+static void test_random_replies_never_crash(void **state)
+{
+    (void)state;
+    static const char *const pieces[] = {
+        "[[ ## answer ## ]]", "[[ ## count ## ]]", "[[ ## colour ## ]]", "[[ ## tags ## ]]", "[[ ## ok ## ]]",
+        "[[ ## completed ## ]]", "[[ ## ", " ## ]]", "\n", "\n\n", "12", "-3", "red", "GREEN", "True", "no",
+        "[\"a\"]", "[", "\"", "None", " ", "\r\n", "\xff\xfe", "{}", "##", "]]",
+    };
+    static const dsp_field out[] = {
+        { "answer", &dsp_type_string, NULL }, { "count", &dsp_type_int, NULL }, { "colour", &colour_t, NULL },
+        { "tags", &strings_t, NULL },         { "ok", &dsp_type_bool, NULL },
+    };
+    static const dsp_signature sig = { "S", NULL, NULL, 0, out, 5 };
+    static const dsp_predictor p = { "s", &sig, DSP_STRATEGY_PREDICT, NULL, 0, NULL };
+    dsp_prompt_spec spec = dsp_prompt_spec_of(&p, NULL);
+    uint64_t x = 0x9e3779b97f4a7c15ULL;
+    int ok = 0;
+    for (int round = 0; round < 3000; round++) {
+        char reply[1024];
+        size_t len = 0;
+        int n = (int)(x % 40);
+        for (int i = 0; i < n; i++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            const char *piece = pieces[x % (sizeof pieces / sizeof *pieces)];
+            size_t pl = strlen(piece);
+            if (len + pl >= sizeof reply)
+                break;
+            memcpy(reply + len, piece, pl);
+            len += pl;
+        }
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        dsp_value got[5] = { 0 };
+        dsp_error err = { 0 };
+        dsp_status st = dsp_chat_adapter_parse(&spec, reply, len, got, &err);
+        if (st == DSP_OK) {
+            ok++;
+            assert_int_equal(got[1].kind, DSP_TYPE_INT);
+            assert_int_equal(got[4].kind, DSP_TYPE_BOOL);
+        } else {
+            assert_int_equal(st, DSP_ERR_PARSE);
+            assert_non_null(strstr(err.message, "chat adapter: output `"));
+            for (int i = 0; i < 5; i++)
+                assert_null(got[i].as.s.data);
+        }
+        dsp_values_free(got, 5);
+        dsp_error_clear(&err);
+    }
+    (void)ok;
+    /* Sections may come in any order. */
+    const char *reply = "[[ ## ok ## ]]\nno\n[[ ## tags ## ]]\n[]\n[[ ## colour ## ]]\ngreen\n"
+                        "[[ ## count ## ]]\n0\n[[ ## answer ## ]]\nlast";
+    dsp_value got[5] = { 0 };
+    assert_int_equal(dsp_chat_adapter_parse(&spec, reply, strlen(reply), got, NULL), DSP_OK);
+    assert_string_equal(got[0].as.s.data, "last");
+    assert_int_equal(got[2].as.e, 1);
+    assert_false(got[4].as.b);
+    dsp_values_free(got, 5);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -469,6 +531,7 @@ int main(void)
         cmocka_unit_test(test_optional_output_may_be_missing),
         cmocka_unit_test(test_bad_replies_name_field_and_keep_raw),
         cmocka_unit_test(test_bad_descriptors_and_inputs_are_invalid),
+        cmocka_unit_test(test_random_replies_never_crash),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
