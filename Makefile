@@ -17,6 +17,7 @@ PREFIX  ?= /usr/local
 DESTDIR ?=
 
 include grammar/build.mk
+include grammar/cheader.mk
 include compiler/build.mk
 include runtime/build.mk
 include tests/refserver/build.mk

@@ -1,0 +1,97 @@
+/* grammar/cheader.h — reads a C function prototype from a header and maps
+ * its parameter and return types to .dsp types.
+ *
+ * Plain C with no dependency on the compiler's AST: the front end calls it
+ * for `tool`/`metric` declarations that name a header, and turns the result
+ * into its own types. The mapping rules (which C types are accepted, the
+ * list and output conventions, who frees what) are in docs/c-headers.md.
+ *
+ *     ch_prototype p;
+ *     ch_diag d;
+ *     if (ch_find_function("tools/search.h", "search", &p, &d) != CH_OK) {
+ *         fprintf(stderr, "%s\n", d.text);  // tools/search.h:3:20: error: ...
+ *         return 1;
+ *     }
+ *     ... p.params[i].name, ch_dsp_type(p.params[i].kind, p.params[i].elem) ...
+ *     ch_prototype_free(&p);
+ */
+#ifndef DSPCC_CHEADER_H
+#define DSPCC_CHEADER_H
+
+#include <stddef.h>
+
+typedef enum ch_status {
+    CH_OK = 0,
+    CH_ERR_IO,          /* the header cannot be opened or read */
+    CH_ERR_SYNTAX,      /* the header has a syntax error (first one reported) */
+    CH_ERR_NOT_FOUND,   /* no function of that name (near names suggested) */
+    CH_ERR_UNMAPPABLE,  /* a parameter or return type has no .dsp type */
+    CH_ERR_NOMEM
+} ch_status;
+
+/* .dsp value kinds. CH_VOID only describes a return: nothing is returned. */
+typedef enum ch_kind { CH_VOID, CH_STRING, CH_INT, CH_FLOAT, CH_BOOL, CH_LIST } ch_kind;
+
+/* What a C parameter is for, seen from .dsp. */
+typedef enum ch_role {
+    CH_ROLE_IN,   /* a .dsp input argument, passed by value (lists: pointer + length) */
+    CH_ROLE_OUT,  /* a .dsp result the function writes through this pointer */
+    CH_ROLE_LEN   /* the length of the list parameter just before it: size_t
+                     for an input list, size_t * for an output list */
+} ch_role;
+
+typedef struct ch_param {
+    char *name;       /* as written in the header */
+    char *c_type;     /* C spelling with typedefs resolved, e.g. "const char *const *" */
+    ch_role role;
+    ch_kind kind;     /* CH_ROLE_IN/OUT: the .dsp type; CH_ROLE_LEN: CH_INT */
+    ch_kind elem;     /* kind == CH_LIST: kind of the elements */
+    int line, col;    /* 1-based position of the parameter in the header */
+} ch_param;
+
+typedef struct ch_prototype {
+    char *name;
+    int line, col;        /* where the prototype starts in the header */
+    char *ret_c_type;     /* "int", "char *", "void", ... */
+    ch_kind ret_kind;     /* CH_VOID when nothing is returned to .dsp */
+    int ret_is_status;    /* 1: the int return is a status, 0 = success, and
+                             the results come through CH_ROLE_OUT params */
+    int ret_owned;        /* 1: a `char *` result the caller must free() */
+    ch_param *params;     /* every C parameter, in C order */
+    size_t n_params;
+} ch_prototype;
+
+#define CH_DIAG_MAX 1024
+
+/* A diagnostic that points into the header. */
+typedef struct ch_diag {
+    ch_status status;
+    int line, col;                /* 1-based; 0 when the error has no position */
+    char message[CH_DIAG_MAX];    /* "cannot map parameter type ..." */
+    char text[CH_DIAG_MAX + 600]; /* "header.h:LINE:COL: error: message" */
+} ch_diag;
+
+/* A parsed header, for looking up several functions in one parse. */
+typedef struct ch_header ch_header;
+
+/* Reads and parses the header. Fails with CH_ERR_IO or CH_ERR_SYNTAX. */
+ch_status ch_header_open(const char *path, ch_header **out, ch_diag *diag);
+
+/* Finds func_name and maps its prototype into *out (caller frees it with
+ * ch_prototype_free). On failure *out is zeroed and diag says why. */
+ch_status ch_header_find(const ch_header *h, const char *func_name, ch_prototype *out,
+                         ch_diag *diag);
+
+void ch_header_close(ch_header *h);
+
+/* ch_header_open + ch_header_find + ch_header_close. */
+ch_status ch_find_function(const char *header_path, const char *func_name, ch_prototype *out,
+                           ch_diag *diag);
+
+/* Frees what ch_header_find allocated and zeroes *p. Safe on a zeroed one. */
+void ch_prototype_free(ch_prototype *p);
+
+/* The .dsp spelling of a type: "string", "int", "list<string>", "void". */
+const char *ch_dsp_type(ch_kind kind, ch_kind elem);
+
+#endif

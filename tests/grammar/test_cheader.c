@@ -1,0 +1,485 @@
+/* tests/grammar/test_cheader.c — reading C prototypes from headers and
+ * mapping them to .dsp types (grammar/cheader.h). The good cases read
+ * tests/grammar/fixtures/tools.h; each error case writes a small header of
+ * its own so the test shows the input next to the diagnostic it expects. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cheader.h"
+#include "csource.h"
+
+#define TOOLS "tests/grammar/fixtures/tools.h"
+
+static char tmpdir[64];
+
+static int make_tmpdir(void **state)
+{
+    (void)state;
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/dsp-cheader-XXXXXX");
+    return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int remove_tmpdir(void **state)
+{
+    (void)state;
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+/* Writes text to tmpdir/name and returns the path (static buffer). */
+static const char *header(const char *name, const char *text)
+{
+    static char path[128];
+    snprintf(path, sizeof path, "%s/%s", tmpdir, name);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+    return path;
+}
+
+static ch_prototype find_ok(const char *path, const char *func)
+{
+    ch_prototype p;
+    ch_diag d;
+    ch_status st = ch_find_function(path, func, &p, &d);
+    if (st != CH_OK) fail_msg("%s: %s", func, d.text);
+    return p;
+}
+
+static void expect_param(const ch_prototype *p, size_t i, const char *name, ch_role role,
+                         const char *dsp_type, const char *c_type)
+{
+    assert_true(i < p->n_params);
+    assert_string_equal(p->params[i].name, name);
+    assert_int_equal(p->params[i].role, role);
+    if (role != CH_ROLE_LEN)
+        assert_string_equal(ch_dsp_type(p->params[i].kind, p->params[i].elem), dsp_type);
+    assert_string_equal(p->params[i].c_type, c_type);
+}
+
+/* Expects the lookup to fail with st and a diagnostic ending in `want`
+ * (everything after the path, e.g. ":3:8: error: cannot map ..."). */
+static void expect_error(const char *path, const char *func, ch_status st, const char *want)
+{
+    ch_prototype p;
+    ch_diag d;
+    assert_int_equal(ch_find_function(path, func, &p, &d), st);
+    assert_int_equal(d.status, st);
+    assert_null(p.params);
+    assert_null(p.name);
+    size_t pl = strlen(path);
+    if (strncmp(d.text, path, pl) != 0 || strncmp(d.text + pl, want, strlen(want)) != 0)
+        fail_msg("diagnostic\n  %s\ndoes not start with\n  %s%s", d.text, path, want);
+}
+
+/* ---- mapped types ---- */
+
+static void test_scalars(void **state)
+{
+    (void)state;
+    ch_prototype p = find_ok(TOOLS, "word_count");
+    assert_string_equal(p.name, "word_count");
+    assert_int_equal(p.ret_kind, CH_INT);
+    assert_string_equal(p.ret_c_type, "int64_t");
+    assert_int_equal(p.n_params, 1);
+    expect_param(&p, 0, "text", CH_ROLE_IN, "string", "const char *");
+    assert_int_equal(p.line, 20);
+    ch_prototype_free(&p);
+
+    p = find_ok(TOOLS, "similarity");
+    assert_int_equal(p.ret_kind, CH_FLOAT);
+    assert_int_equal(p.n_params, 3);
+    expect_param(&p, 1, "b", CH_ROLE_IN, "string", "const char *"); /* char const * */
+    expect_param(&p, 2, "weight", CH_ROLE_IN, "float", "float");
+    ch_prototype_free(&p);
+
+    p = find_ok(TOOLS, "is_spam");
+    assert_int_equal(p.ret_kind, CH_BOOL);
+    expect_param(&p, 1, "threshold", CH_ROLE_IN, "int", "int");
+    expect_param(&p, 2, "max_len", CH_ROLE_IN, "int", "long");
+    expect_param(&p, 3, "seen", CH_ROLE_IN, "int", "long long");
+    ch_prototype_free(&p);
+
+    p = find_ok(TOOLS, "clamp_len");
+    assert_int_equal(p.ret_kind, CH_INT);
+    expect_param(&p, 0, "n", CH_ROLE_IN, "int", "size_t");
+    expect_param(&p, 1, "lo", CH_ROLE_IN, "int", "int32_t");
+    expect_param(&p, 2, "hi", CH_ROLE_IN, "int", "unsigned long");
+    ch_prototype_free(&p);
+
+    p = find_ok(TOOLS, "flag_of");
+    assert_int_equal(p.ret_kind, CH_BOOL);
+    expect_param(&p, 0, "in", CH_ROLE_IN, "bool", "_Bool");
+    ch_prototype_free(&p);
+
+    p = find_ok(TOOLS, "twice"); /* a static inline definition counts too */
+    assert_int_equal(p.ret_kind, CH_INT);
+    ch_prototype_free(&p);
+}
+
+static void test_string_results(void **state)
+{
+    (void)state;
+    ch_prototype p = find_ok(TOOLS, "category_name");
+    assert_int_equal(p.ret_kind, CH_STRING);
+    assert_int_equal(p.ret_owned, 0);
+    assert_string_equal(p.ret_c_type, "const char *");
+    ch_prototype_free(&p);
+
+    p = find_ok(TOOLS, "summarize");
+    assert_int_equal(p.ret_kind, CH_STRING);
+    assert_int_equal(p.ret_owned, 1);
+    assert_string_equal(p.ret_c_type, "char *");
+    ch_prototype_free(&p);
+}
+
+static void test_typedefs(void **state)
+{
+    (void)state;
+    ch_prototype p = find_ok(TOOLS, "next_ticket");
+    assert_int_equal(p.ret_kind, CH_INT);
+    assert_string_equal(p.ret_c_type, "int64_t");
+    expect_param(&p, 0, "after", CH_ROLE_IN, "int", "int64_t");
+    expect_param(&p, 1, "queue", CH_ROLE_IN, "string", "const char *");
+    ch_prototype_free(&p);
+
+    /* A const typedef of a pointer makes the pointer const, as in C. */
+    const char *h = header("td.h", "typedef char *str;\n"
+                                   "typedef str str2;\n"
+                                   "int f(const str2 s);\n"
+                                   "int g(const char *const s);\n");
+    expect_error(h, "f", CH_ERR_UNMAPPABLE,
+                 ":3:7: error: cannot map parameter type 'char *const' (via typedef 'str2') of 'f'");
+    p = find_ok(h, "g");
+    expect_param(&p, 0, "s", CH_ROLE_IN, "string", "const char *const");
+    ch_prototype_free(&p);
+}
+
+static void test_lists_in(void **state)
+{
+    (void)state;
+    ch_prototype p = find_ok(TOOLS, "mean");
+    assert_int_equal(p.n_params, 2);
+    expect_param(&p, 0, "xs", CH_ROLE_IN, "list<float>", "const double *");
+    expect_param(&p, 1, "n_xs", CH_ROLE_LEN, NULL, "size_t");
+    ch_prototype_free(&p);
+
+    p = find_ok(TOOLS, "join_count");
+    assert_int_equal(p.n_params, 3);
+    expect_param(&p, 0, "words", CH_ROLE_IN, "list<string>", "const char *const *");
+    expect_param(&p, 1, "n_words", CH_ROLE_LEN, NULL, "size_t");
+    expect_param(&p, 2, "sep", CH_ROLE_IN, "string", "const char *");
+    ch_prototype_free(&p);
+
+    p = find_ok(TOOLS, "any_true");
+    expect_param(&p, 0, "flags", CH_ROLE_IN, "list<bool>", "const bool *");
+    expect_param(&p, 1, "flags_len", CH_ROLE_LEN, NULL, "size_t");
+    expect_param(&p, 2, "names", CH_ROLE_IN, "list<string>", "const char **");
+    expect_param(&p, 3, "names_count", CH_ROLE_LEN, NULL, "size_t");
+    ch_prototype_free(&p);
+
+    /* An array parameter is a pointer. */
+    const char *h = header("arr.h", "int f(const char *xs[], size_t n_xs, const int64_t ys[], size_t n_ys);\n");
+    p = find_ok(h, "f");
+    expect_param(&p, 0, "xs", CH_ROLE_IN, "list<string>", "const char **");
+    expect_param(&p, 2, "ys", CH_ROLE_IN, "list<int>", "const int64_t *");
+    ch_prototype_free(&p);
+}
+
+static void test_outputs(void **state)
+{
+    (void)state;
+    ch_prototype p = find_ok(TOOLS, "search");
+    assert_int_equal(p.ret_is_status, 1);
+    assert_int_equal(p.ret_kind, CH_VOID);
+    assert_int_equal(p.n_params, 4);
+    expect_param(&p, 0, "query", CH_ROLE_IN, "string", "const char *");
+    expect_param(&p, 1, "k", CH_ROLE_IN, "int", "int64_t");
+    expect_param(&p, 2, "hits", CH_ROLE_OUT, "list<string>", "char ***");
+    expect_param(&p, 3, "n_hits", CH_ROLE_LEN, NULL, "size_t *");
+    ch_prototype_free(&p);
+
+    p = find_ok(TOOLS, "parse_ticket");
+    assert_int_equal(p.ret_is_status, 1);
+    expect_param(&p, 1, "title", CH_ROLE_OUT, "string", "char **");
+    expect_param(&p, 2, "priority", CH_ROLE_OUT, "int", "int64_t *");
+    expect_param(&p, 3, "score", CH_ROLE_OUT, "float", "double *");
+    expect_param(&p, 4, "urgent", CH_ROLE_OUT, "bool", "bool *");
+    ch_prototype_free(&p);
+
+    p = find_ok(TOOLS, "top_ids");
+    assert_int_equal(p.ret_is_status, 0);
+    assert_int_equal(p.ret_kind, CH_VOID);
+    expect_param(&p, 0, "ids", CH_ROLE_IN, "list<int>", "const int64_t *");
+    expect_param(&p, 2, "out", CH_ROLE_OUT, "list<int>", "int64_t **");
+    expect_param(&p, 3, "n_out", CH_ROLE_LEN, NULL, "size_t *");
+    ch_prototype_free(&p);
+}
+
+static void test_no_parameters_and_conditionals(void **state)
+{
+    (void)state;
+    const char *h = header("void.h", "#ifndef V_H\n#define V_H\n"
+                                     "extern \"C\" {\n"
+                                     "int tick(void);\n"
+                                     "double now();\n"
+                                     "}\n#endif\n");
+    ch_prototype p = find_ok(h, "tick");
+    assert_int_equal(p.n_params, 0);
+    assert_int_equal(p.line, 4);
+    ch_prototype_free(&p);
+    p = find_ok(h, "now");
+    assert_int_equal(p.n_params, 0);
+    assert_int_equal(p.ret_kind, CH_FLOAT);
+    ch_prototype_free(&p);
+
+    /* The first declaration in the file wins, whatever #if branch holds it. */
+    p = find_ok(TOOLS, "extra_tool");
+    assert_int_equal(p.n_params, 1);
+    ch_prototype_free(&p);
+}
+
+static void test_one_parse_many_lookups(void **state)
+{
+    (void)state;
+    ch_header *h;
+    ch_diag d;
+    assert_int_equal(ch_header_open(TOOLS, &h, &d), CH_OK);
+    const char *names[] = {"word_count", "search", "mean", "summarize"};
+    for (size_t i = 0; i < 4; i++) {
+        ch_prototype p;
+        assert_int_equal(ch_header_find(h, names[i], &p, &d), CH_OK);
+        assert_string_equal(p.name, names[i]);
+        ch_prototype_free(&p);
+    }
+    ch_prototype p;
+    assert_int_equal(ch_header_find(h, "nope", &p, &d), CH_ERR_NOT_FOUND);
+    ch_header_close(h);
+    ch_prototype_free(&p); /* zeroed by the failed find: safe */
+}
+
+/* ---- what cannot be mapped: each diagnostic points into the header ---- */
+
+static void test_unmappable_in_fixture(void **state)
+{
+    (void)state;
+    expect_error(TOOLS, "ctx_run", CH_ERR_UNMAPPABLE,
+                 ":52:13: error: cannot map parameter type 'struct tool_ctx *' (via typedef "
+                 "'tool_ctx') of 'ctx_run' to a .dsp type; .dsp passes only strings, integers, "
+                 "floats, bools and lists of them");
+    expect_error(TOOLS, "unnamed", CH_ERR_UNMAPPABLE,
+                 ":53:15: error: parameter 1 of 'unnamed' has no name; .dsp passes arguments by name");
+    expect_error(TOOLS, "with_callback", CH_ERR_UNMAPPABLE,
+                 ":54:34: error: cannot map parameter type 'int (*cb)(const char *hit)' of "
+                 "'with_callback' to a .dsp type; callbacks cannot be passed from .dsp");
+}
+
+static void test_unmappable_types(void **state)
+{
+    (void)state;
+    const char *h = header("bad.h",
+        "struct foo;\n"                                   /* 1 */
+        "enum color { RED };\n"                           /* 2 */
+        "int f(struct foo *p);\n"                         /* 3 */
+        "int g(char *buf);\n"                             /* 4 */
+        "int h(char c);\n"                                /* 5 */
+        "int i(long double x);\n"                         /* 6 */
+        "int j(enum color c);\n"                          /* 7 */
+        "int k(void *data);\n"                            /* 8 */
+        "int l(my_handle h);\n"                           /* 9 */
+        "int m(const char *fmt, ...);\n"                  /* 10 */
+        "struct foo n(int x);\n"                          /* 11 */
+        "double *o(int x);\n"                             /* 12 */
+        "double p(const char *q, char **out);\n"          /* 13 */
+        "int q(int ***x);\n"                              /* 14 */
+        "int r(volatile int x);\n");                      /* 15 */
+    expect_error(h, "f", CH_ERR_UNMAPPABLE,
+                 ":3:7: error: cannot map parameter type 'struct foo *' of 'f' to a .dsp type; "
+                 ".dsp passes only strings, integers, floats, bools and lists of them; declare a "
+                 "wrapper that takes those");
+    expect_error(h, "g", CH_ERR_UNMAPPABLE,
+                 ":4:7: error: cannot map parameter type 'char *' of 'g' to a .dsp type; use "
+                 "'const char *' for an input string, or 'char **'");
+    expect_error(h, "h", CH_ERR_UNMAPPABLE, ":5:7: error: cannot map parameter type 'char' of 'h' "
+                 "to a .dsp type; use 'const char *' for text or 'int' for a number");
+    expect_error(h, "i", CH_ERR_UNMAPPABLE, ":6:7: error: cannot map parameter type 'long double' "
+                 "of 'i' to a .dsp type; use 'double'");
+    expect_error(h, "j", CH_ERR_UNMAPPABLE, ":7:7: error: cannot map parameter type 'enum color' "
+                 "of 'j' to a .dsp type; use 'int'");
+    expect_error(h, "k", CH_ERR_UNMAPPABLE, ":8:7: error: cannot map parameter type 'void *' of "
+                 "'k' to a .dsp type; an untyped pointer has no .dsp type");
+    expect_error(h, "l", CH_ERR_UNMAPPABLE, ":9:7: error: cannot map parameter type 'my_handle' "
+                 "of 'l' to a .dsp type; 'my_handle' is not a typedef of this header");
+    expect_error(h, "m", CH_ERR_UNMAPPABLE, ":10:24: error: 'm' is variadic ('...')");
+    expect_error(h, "n", CH_ERR_UNMAPPABLE, ":11:1: error: cannot map return type 'struct foo' of "
+                 "'n' to a .dsp type");
+    expect_error(h, "o", CH_ERR_UNMAPPABLE, ":12:1: error: cannot map return type 'double *' of "
+                 "'o' to a .dsp type; return a list through");
+    expect_error(h, "p", CH_ERR_UNMAPPABLE, ":13:1: error: 'p' has output parameters, so it must "
+                 "return int (a status, 0 = success) or void, not 'double'");
+    expect_error(h, "q", CH_ERR_UNMAPPABLE, ":14:7: error: cannot map parameter type 'int ***' of 'q'");
+    expect_error(h, "r", CH_ERR_UNMAPPABLE, ":15:7: error: cannot map parameter type "
+                 "'volatile int x' of 'r' to a .dsp type; it is a volatile or atomic object");
+}
+
+static void test_list_conventions_enforced(void **state)
+{
+    (void)state;
+    const char *h = header("lists.h",
+        "int a(const char *const *xs);\n"
+        "int b(const double *xs, size_t count);\n"
+        "int c(char ***out, size_t n_out);\n"
+        "int d(int64_t *xs, size_t n_xs);\n"
+        "int e(const double *xs, int n_xs);\n");
+    expect_error(h, "a", CH_ERR_UNMAPPABLE, ":1:7: error: list parameter 'xs' of 'a' must be "
+                 "followed by its length, 'size_t n_xs'");
+    expect_error(h, "b", CH_ERR_UNMAPPABLE, ":2:7: error: list parameter 'xs' of 'b' must be "
+                 "followed by its length, 'size_t n_xs'");
+    expect_error(h, "c", CH_ERR_UNMAPPABLE, ":3:7: error: output list parameter 'out' of 'c' must "
+                 "be followed by 'size_t *n_out'");
+    expect_error(h, "d", CH_ERR_UNMAPPABLE, ":4:7: error: parameter 'xs' of 'd' is followed by its "
+                 "length like an input list, but 'int64_t *' points to writable data; write "
+                 "'const int64_t *'");
+    expect_error(h, "e", CH_ERR_UNMAPPABLE, ":5:7: error: list parameter 'xs' of 'e'");
+}
+
+/* ---- lookups that fail ---- */
+
+static void test_missing_function_suggests(void **state)
+{
+    (void)state;
+    ch_prototype p;
+    ch_diag d;
+    assert_int_equal(ch_find_function(TOOLS, "serch", &p, &d), CH_ERR_NOT_FOUND);
+    assert_int_equal(d.line, 0);
+    assert_string_equal(d.text, TOOLS ": error: no function 'serch' is declared in this header; "
+                                "did you mean 'search' (line 40)?");
+
+    assert_int_equal(ch_find_function(TOOLS, "word_cont", &p, &d), CH_ERR_NOT_FOUND);
+    assert_non_null(strstr(d.message, "did you mean 'word_count' (line 20) or 'join_count' (line 36)?"));
+
+    assert_int_equal(ch_find_function(TOOLS, "completely_unrelated_name", &p, &d), CH_ERR_NOT_FOUND);
+    assert_string_equal(d.message, "no function 'completely_unrelated_name' is declared in this header");
+}
+
+static void test_names_that_are_not_functions(void **state)
+{
+    (void)state;
+    expect_error(TOOLS, "TOOLS_VERSION", CH_ERR_NOT_FOUND,
+                 ": error: 'TOOLS_VERSION' is declared at " TOOLS ":58:9 as a macro, not a function");
+    expect_error(TOOLS, "tools_debug", CH_ERR_NOT_FOUND,
+                 ": error: 'tools_debug' is declared at " TOOLS ":59:12 as a variable, not a function");
+    expect_error(TOOLS, "ticket_id", CH_ERR_NOT_FOUND,
+                 ": error: 'ticket_id' is declared at " TOOLS ":15:17 as a type, not a function");
+}
+
+static void test_missing_header(void **state)
+{
+    (void)state;
+    ch_prototype p;
+    ch_diag d;
+    assert_int_equal(ch_find_function("tests/grammar/fixtures/no_such.h", "f", &p, &d), CH_ERR_IO);
+    assert_string_equal(d.text, "tests/grammar/fixtures/no_such.h: error: cannot open: No such file "
+                                "or directory; check the header path (it is relative to the "
+                                "directory dspcc runs in)");
+    assert_null(p.name);
+}
+
+static void test_syntax_error_position(void **state)
+{
+    (void)state;
+    const char *h = header("syntax.h", "int ok(int a);\n"
+                                       "int broken(const char *x;\n"
+                                       "int later(void);\n");
+    ch_prototype p;
+    ch_diag d;
+    assert_int_equal(ch_find_function(h, "ok", &p, &d), CH_ERR_SYNTAX);
+    assert_int_equal(d.line, 2);
+    assert_true(strstr(d.text, ":2:") != NULL);
+    assert_non_null(strstr(d.message, "syntax error"));
+
+    h = header("syntax2.h", "int g(void);\nenum e { A, B }\n");
+    assert_int_equal(ch_find_function(h, "g", &p, &d), CH_ERR_SYNTAX);
+    assert_int_equal(d.line, 2);
+    assert_non_null(strstr(d.message, "syntax error: missing ';'"));
+
+    h = header("syntax3.h", "int f(int a);\n@@@ garbage here\n");
+    assert_int_equal(ch_find_function(h, "f", &p, &d), CH_ERR_SYNTAX);
+    assert_int_equal(d.line, 2);
+    assert_int_equal(d.col, 1);
+    assert_non_null(strstr(d.message, "syntax error near '@@@"));
+}
+
+static void test_dsp_type_names(void **state)
+{
+    (void)state;
+    assert_string_equal(ch_dsp_type(CH_STRING, CH_VOID), "string");
+    assert_string_equal(ch_dsp_type(CH_INT, CH_VOID), "int");
+    assert_string_equal(ch_dsp_type(CH_FLOAT, CH_VOID), "float");
+    assert_string_equal(ch_dsp_type(CH_BOOL, CH_VOID), "bool");
+    assert_string_equal(ch_dsp_type(CH_VOID, CH_VOID), "void");
+    assert_string_equal(ch_dsp_type(CH_LIST, CH_STRING), "list<string>");
+    assert_string_equal(ch_dsp_type(CH_LIST, CH_BOOL), "list<bool>");
+}
+
+/* ---- the parser layer: linkage guards are blanked, positions kept ---- */
+
+static void test_linkage_guard_keeps_positions(void **state)
+{
+    (void)state;
+    const char text[] = "#ifdef __cplusplus\n"
+                        "extern \"C\" { // C++\n"
+                        "#endif\n"
+                        "int f(int x);\n"
+                        "#if defined( __cplusplus )\n"
+                        "}\n"
+                        "#endif\n";
+    cs_file f;
+    char err[128];
+    assert_int_equal(cs_open_text(&f, "g.h", text, sizeof text - 1, err, sizeof err), 0);
+    TSNode where;
+    char msg[128];
+    assert_int_equal(cs_first_syntax_error(&f, &where, msg, sizeof msg), 0);
+    assert_int_equal(strlen(f.text), sizeof text - 1);
+    assert_memory_equal(f.text + 46, "int f(int x);", 13); /* line 4 untouched */
+    cs_close(&f);
+
+    /* A guard with anything else inside is real code and stays. */
+    const char other[] = "#ifdef __cplusplus\nint g(void);\n#endif\n";
+    assert_int_equal(cs_open_text(&f, "o.h", other, sizeof other - 1, err, sizeof err), 0);
+    assert_non_null(strstr(f.text, "int g(void);"));
+    cs_close(&f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_scalars),
+        cmocka_unit_test(test_string_results),
+        cmocka_unit_test(test_typedefs),
+        cmocka_unit_test(test_lists_in),
+        cmocka_unit_test(test_outputs),
+        cmocka_unit_test(test_no_parameters_and_conditionals),
+        cmocka_unit_test(test_one_parse_many_lookups),
+        cmocka_unit_test(test_unmappable_in_fixture),
+        cmocka_unit_test(test_unmappable_types),
+        cmocka_unit_test(test_list_conventions_enforced),
+        cmocka_unit_test(test_missing_function_suggests),
+        cmocka_unit_test(test_names_that_are_not_functions),
+        cmocka_unit_test(test_missing_header),
+        cmocka_unit_test(test_syntax_error_position),
+        cmocka_unit_test(test_dsp_type_names),
+        cmocka_unit_test(test_linkage_guard_keeps_positions),
+    };
+    return cmocka_run_group_tests(tests, make_tmpdir, remove_tmpdir);
+}
