@@ -101,17 +101,6 @@ static void respond_line(dsp_textbuf *b, const dsp_prompt_spec *spec)
     dsp_tb_puts(b, ", and then ending with the marker for `[[ ## completed ## ]]`.");
 }
 
-static dsp_status push(dsp_messages *out, dsp_role role, dsp_textbuf *b, dsp_error *err)
-{
-    if (!dsp_tb_ok(b)) {
-        dsp_tb_free(b);
-        return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory rendering a prompt");
-    }
-    dsp_status st = dsp_messages_push(out, role, b->data ? b->data : "", b->len, err);
-    dsp_tb_free(b);
-    return st;
-}
-
 dsp_status dsp_chat_adapter_render(const dsp_prompt_spec *spec, const dsp_value *inputs, dsp_messages *out,
                                    dsp_error *err)
 {
@@ -122,13 +111,13 @@ dsp_status dsp_chat_adapter_render(const dsp_prompt_spec *spec, const dsp_value 
     dsp_textbuf b;
     dsp_tb_init(&b);
     system_message(&b, spec);
-    st = push(out, DSP_ROLE_SYSTEM, &b, err);
+    st = dsp_adapter_push(out, DSP_ROLE_SYSTEM, &b, err);
     for (size_t d = 0; st == DSP_OK && d < spec->n_demos; d++) {
         dsp_adapter_demo_input_blocks(&b, spec, &spec->demos[d]);
-        st = push(out, DSP_ROLE_USER, &b, err);
+        st = dsp_adapter_push(out, DSP_ROLE_USER, &b, err);
         if (st == DSP_OK) {
             demo_outputs(&b, spec, &spec->demos[d]);
-            st = push(out, DSP_ROLE_ASSISTANT, &b, err);
+            st = dsp_adapter_push(out, DSP_ROLE_ASSISTANT, &b, err);
         }
     }
     if (st == DSP_OK) {
@@ -137,15 +126,12 @@ dsp_status dsp_chat_adapter_render(const dsp_prompt_spec *spec, const dsp_value 
             if (spec->signature->n_inputs)
                 dsp_tb_puts(&b, "\n\n");
             respond_line(&b, spec);
-            st = push(out, DSP_ROLE_USER, &b, err);
+            st = dsp_adapter_push(out, DSP_ROLE_USER, &b, err);
         }
     }
     dsp_tb_free(&b);
-    if (st != DSP_OK) {
-        /* Leave the list as it was: callers may be appending to their own. */
-        while (out->len > first)
-            free(out->items[--out->len].content);
-    }
+    if (st != DSP_OK)
+        dsp_adapter_truncate(out, first); /* callers may be appending to their own list */
     return st;
 }
 

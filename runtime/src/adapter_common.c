@@ -172,6 +172,23 @@ void dsp_adapter_format_hint(dsp_textbuf *b, const dsp_type *t)
         dsp_tb_printf(b, " (must be formatted as a valid %s)", w);
 }
 
+dsp_status dsp_adapter_push(dsp_messages *out, dsp_role role, dsp_textbuf *b, dsp_error *err)
+{
+    if (!dsp_tb_ok(b)) {
+        dsp_tb_free(b);
+        return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory rendering a prompt");
+    }
+    dsp_status st = dsp_messages_push(out, role, b->data ? b->data : "", b->len, err);
+    dsp_tb_free(b);
+    return st;
+}
+
+void dsp_adapter_truncate(dsp_messages *out, size_t keep)
+{
+    while (out->len > keep)
+        free(out->items[--out->len].content);
+}
+
 size_t dsp_adapter_line_end(const char *s, size_t n)
 {
     const char *nl = memchr(s, '\n', n);

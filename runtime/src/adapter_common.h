@@ -34,6 +34,14 @@ size_t dsp_adapter_demo_input_blocks(dsp_textbuf *b, const dsp_prompt_spec *spec
  * instruction line; "" for strings. */
 void dsp_adapter_format_hint(dsp_textbuf *b, const dsp_type *t);
 
+/* Appends the buffer as one message and empties the buffer; fails with
+ * DSP_ERR_NOMEM if any append to it failed. */
+dsp_status dsp_adapter_push(dsp_messages *out, dsp_role role, dsp_textbuf *b, dsp_error *err);
+
+/* Drops the messages appended after the first `keep`, so a failed render
+ * leaves the caller's list as it was. */
+void dsp_adapter_truncate(dsp_messages *out, size_t keep);
+
 /* Finds the first "\n" at or after s[0..n); returns n when none. */
 size_t dsp_adapter_line_end(const char *s, size_t n);
 

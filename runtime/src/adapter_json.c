@@ -65,17 +65,6 @@ static cJSON *demo_object(const dsp_prompt_spec *spec, const dsp_demo *demo)
     return obj;
 }
 
-static dsp_status push(dsp_messages *out, dsp_role role, dsp_textbuf *b, dsp_error *err)
-{
-    if (!dsp_tb_ok(b)) {
-        dsp_tb_free(b);
-        return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory rendering a prompt");
-    }
-    dsp_status st = dsp_messages_push(out, role, b->data ? b->data : "", b->len, err);
-    dsp_tb_free(b);
-    return st;
-}
-
 dsp_status dsp_json_adapter_render(const dsp_prompt_spec *spec, const dsp_value *inputs, dsp_messages *out,
                                    dsp_error *err)
 {
@@ -86,10 +75,10 @@ dsp_status dsp_json_adapter_render(const dsp_prompt_spec *spec, const dsp_value 
     dsp_textbuf b;
     dsp_tb_init(&b);
     system_message(&b, spec);
-    st = push(out, DSP_ROLE_SYSTEM, &b, err);
+    st = dsp_adapter_push(out, DSP_ROLE_SYSTEM, &b, err);
     for (size_t d = 0; st == DSP_OK && d < spec->n_demos; d++) {
         dsp_adapter_demo_input_blocks(&b, spec, &spec->demos[d]);
-        st = push(out, DSP_ROLE_USER, &b, err);
+        st = dsp_adapter_push(out, DSP_ROLE_USER, &b, err);
         if (st != DSP_OK)
             break;
         cJSON *obj = demo_object(spec, &spec->demos[d]);
@@ -115,14 +104,12 @@ dsp_status dsp_json_adapter_render(const dsp_prompt_spec *spec, const dsp_value 
                 dsp_adapter_format_hint(&b, f->type);
             }
             dsp_tb_puts(&b, ".");
-            st = push(out, DSP_ROLE_USER, &b, err);
+            st = dsp_adapter_push(out, DSP_ROLE_USER, &b, err);
         }
     }
     dsp_tb_free(&b);
-    if (st != DSP_OK) {
-        while (out->len > first)
-            free(out->items[--out->len].content);
-    }
+    if (st != DSP_OK)
+        dsp_adapter_truncate(out, first);
     return st;
 }
 

@@ -199,20 +199,30 @@ bool dsp_value_equal(const dsp_value *a, const dsp_value *b)
     return false;
 }
 
+static const char *kind_name(dsp_type_kind k)
+{
+    switch (k) {
+    case DSP_TYPE_STRING: return "string";
+    case DSP_TYPE_INT: return "int";
+    case DSP_TYPE_FLOAT: return "float";
+    case DSP_TYPE_BOOL: return "bool";
+    case DSP_TYPE_ENUM: return "enum";
+    case DSP_TYPE_LIST: return "list";
+    case DSP_TYPE_OPTIONAL: return "optional";
+    }
+    return "unknown";
+}
+
 dsp_status dsp_value_check(const dsp_value *v, const dsp_type *t, const char *what, dsp_error *err)
 {
-    char want[128], got[32];
+    char want[128];
     if (!what)
         what = "value";
     if (!t)
         return dsp_error_set(err, DSP_ERR_INVALID, "%s: no type to check against", what);
-    if (v->kind != t->kind) {
-        dsp_type kind_only = { v->kind, NULL, 0, NULL };
-        const char *g = v->kind == DSP_TYPE_LIST ? "list" : v->kind == DSP_TYPE_OPTIONAL ? "optional"
-                                                                                          : dsp_type_name(&kind_only, got, sizeof got);
+    if (v->kind != t->kind)
         return dsp_error_set(err, DSP_ERR_INVALID, "%s: expected a value of type %s, got a value of type %s", what,
-                             dsp_type_name(t, want, sizeof want), g);
-    }
+                             dsp_type_name(t, want, sizeof want), kind_name(v->kind));
     switch (t->kind) {
     case DSP_TYPE_STRING:
         if (v->as.s.len && !v->as.s.data)
