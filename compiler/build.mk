@@ -27,3 +27,25 @@ $(DSPCC): $(BUILD)/obj/compiler/main.o $(CC_LIB)
 	$(CC) $(LDFLAGS) -o $@ $< $(CC_LIB) $(DSPCC_LIBS)
 
 BINS += $(DSPCC)
+
+# The interpreter and evaluator (exec.h) run programs through libdsprt, so
+# the compiler sees its headers and links it. Recursive (=) so RT_* from
+# runtime/build.mk, included later, are expanded at use.
+$(CC_OBJS) $(BUILD)/obj/compiler/main.o: CPPFLAGS += $(RT_CPPFLAGS)
+$(DSPCC): $(BUILD)/libdsprt.a
+DSPCC_LIBS = $(RT_LIB) $(RT_DEPLIBS) -ldl -lm
+
+# ---- tests of the front end (tests/compiler, tests/bad, tests/golden) ----
+FE_TEST_SRCS := $(wildcard tests/compiler/test_*.c)
+FE_TEST_BINS := $(FE_TEST_SRCS:tests/compiler/%.c=$(BUILD)/tests/compiler/%)
+FE_FUZZ      := $(BUILD)/tests/compiler/fuzz_check
+
+$(FE_TEST_SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/tests/compiler/fuzz_check.o: CPPFLAGS += $(DSPCC_CPPFLAGS)
+$(FE_TEST_SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/tests/compiler/fuzz_check.o: | $(GRAM_HEADERS)
+
+$(BUILD)/tests/compiler/%: $(BUILD)/obj/tests/compiler/%.o $(CC_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $< $(CC_LIB) $(CMOCKA_LIBS) $(DSPCC_LIBS)
+
+TEST_BINS    += $(FE_TEST_BINS) $(FE_FUZZ)
+TEST_SCRIPTS += tests/compiler/cli.sh tests/compiler/bad_programs.sh tests/compiler/golden.sh

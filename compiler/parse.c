@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "parser.h"
 #include "lexer.h"
@@ -36,6 +37,13 @@ source_file *source_load(arena *a, diag *d, const char *path, src_loc from)
     FILE *fp = fopen(path, "rb");
     if (!fp) {
         diag_error(d, from, "cannot open `%s`: %s", path, strerror(errno));
+        return NULL;
+    }
+    /* A FIFO or device could block or never end; sources are files. */
+    struct stat st;
+    if (fstat(fileno(fp), &st) != 0 || !S_ISREG(st.st_mode)) {
+        diag_error(d, from, "`%s` is not a regular file", path);
+        fclose(fp);
         return NULL;
     }
     char *buf = NULL;

@@ -59,6 +59,11 @@ const char *sym_kind_name(sym_kind k)
     return names[k];
 }
 
+const char *sym_kind_article(sym_kind k)
+{
+    return k == SYM_ENUM || k == SYM_LM ? "an" : "a";
+}
+
 const char *sema_did_you_mean(sema *s, const char *name, const char *const *names, size_t n)
 {
     const char *best = diag_suggest(name, names, n);
@@ -90,7 +95,8 @@ sym *sema_expect(sema *s, const ast_ident *id, sym_kind kind)
     }
     sy->used = 1;
     if (sy->kind != kind) {
-        diag_error(s->d, id->loc, "`%s` is a %s, not a %s", id->name, sym_kind_name(sy->kind),
+        diag_error(s->d, id->loc, "`%s` is %s %s, not %s %s", id->name,
+                   sym_kind_article(sy->kind), sym_kind_name(sy->kind), sym_kind_article(kind),
                    sym_kind_name(kind));
         diag_note(s->d, sy->decl->name.loc, "`%s` is declared here", id->name);
         return NULL;

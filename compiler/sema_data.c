@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 typedef struct file_buf {
     char *text;
@@ -20,6 +21,12 @@ static int read_all(const char *path, file_buf *out)
     FILE *fp = fopen(path, "rb");
     if (!fp)
         return 0;
+    struct stat st;
+    if (fstat(fileno(fp), &st) != 0 || !S_ISREG(st.st_mode)) {
+        fclose(fp);
+        errno = EINVAL;  /* a device or FIFO could block or never end */
+        return 0;
+    }
     size_t cap = 65536, len = 0;
     char *buf = malloc(cap + 1);
     while (buf) {

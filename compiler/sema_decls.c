@@ -71,7 +71,8 @@ const ir_type *sema_resolve_type(sema *s, const ast_type *t)
         return sy->ir;
     }
     if (sy) {
-        diag_error(s->d, t->loc, "`%s` is a %s, not a type", t->name, sym_kind_name(sy->kind));
+        diag_error(s->d, t->loc, "`%s` is %s %s, not a type", t->name, sym_kind_article(sy->kind),
+                   sym_kind_name(sy->kind));
         return NULL;
     }
     const char **names = arena_array(s->a, s->syms.len + 6, sizeof *names);

@@ -44,6 +44,7 @@ sym *sema_lookup(sema *s, const char *name);
  * suggestion) and names of another kind. Marks it used. */
 sym *sema_expect(sema *s, const ast_ident *id, sym_kind kind);
 const char *sym_kind_name(sym_kind k);
+const char *sym_kind_article(sym_kind k); /* "a" or "an" */
 ir_loc sema_loc(sema *s, src_loc l);
 const char *sema_type_str(sema *s, const ir_type *t);
 /* Suggestion over a vector of names, as " did you mean `x`?" or "". */

@@ -466,8 +466,9 @@ static int check_assign(mctx *mc, const ast_stmt *st, ir_step *step)
         step->n_bindings = nb;
         return 1;
     }
-    diag_error(s->d, c->callee.loc, "`%s` is a %s; only modules, tools and strategies over "
-               "signatures can be called here", callee->name, sym_kind_name(callee->kind));
+    diag_error(s->d, c->callee.loc, "`%s` is %s %s; only modules, tools and strategies over "
+               "signatures can be called here", callee->name, sym_kind_article(callee->kind),
+               sym_kind_name(callee->kind));
     return 0;
 }
 
@@ -521,8 +522,13 @@ static int check_return(mctx *mc, const ast_stmt *st, ir_step *step)
     }
     var_info *v = find_visible(mc, st->var.name);
     if (!v) {
-        diag_error(s->d, st->var.loc, "unknown name `%s`%s", st->var.name,
-                   visible_hint(mc, st->var.name));
+        if (find_var(mc, st->var.name))
+            diag_error(s->d, st->var.loc, "`%s` is not assigned on every path to here (it is set "
+                       "inside an `if` branch); assign it in both branches or before the `if`",
+                       st->var.name);
+        else
+            diag_error(s->d, st->var.loc, "unknown name `%s`%s", st->var.name,
+                       visible_hint(mc, st->var.name));
         return 0;
     }
     v->used = 1;

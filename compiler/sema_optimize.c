@@ -123,8 +123,8 @@ static const char *const body_keys[] = {
 static sym *ref(sema *s, const ast_kv *kv, sym_kind kind)
 {
     if (kv->value->kind != AV_NAME) {
-        diag_error(s->d, kv->value->loc, "`%s` names a %s declared in the program, e.g. `%s: %s`",
-                   kv->key.name, sym_kind_name(kind), kv->key.name,
+        diag_error(s->d, kv->value->loc, "`%s` names %s %s declared in the program, e.g. `%s: %s`",
+                   kv->key.name, sym_kind_article(kind), sym_kind_name(kind), kv->key.name,
                    kind == SYM_METRIC ? "accuracy" : kind == SYM_DATA ? "train" : "teacher");
         return NULL;
     }
