@@ -196,12 +196,54 @@ static void test_round_trip_via_values(void **state)
     dsp_values_free(want, 6);
 }
 
+/* Random replies made of JSON-ish pieces never crash the parser; each is
+ * either DSP_OK with every output set or DSP_ERR_PARSE with none. */
+static void test_random_replies_never_crash(void **state)
+{
+    (void)state;
+    static const char *const pieces[] = {
+        "{", "}", "[", "]", ",", ":", "\"reasoning\"", "\"category\"", "\"urgent\"", "\"count\"", "\"tags\"",
+        "\"score\"", "\"orders\"", "true", "null", "1", "2.5", "\"x\"", "```json\n", "```", "\n", " ", "\"",
+        "\\", "\xff",
+    };
+    dsp_prompt_spec spec = dsp_prompt_spec_of(&pred, NULL);
+    uint64_t x = 0x2545f4914f6cdd1dULL;
+    for (int round = 0; round < 3000; round++) {
+        char reply[1024];
+        size_t len = 0;
+        int n = (int)(x % 60);
+        for (int i = 0; i < n; i++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            const char *piece = pieces[x % (sizeof pieces / sizeof *pieces)];
+            size_t pl = strlen(piece);
+            if (len + pl >= sizeof reply)
+                break;
+            memcpy(reply + len, piece, pl);
+            len += pl;
+        }
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        dsp_value got[6] = { 0 };
+        dsp_error err = { 0 };
+        dsp_status st = dsp_json_adapter_parse(&spec, reply, len, got, &err);
+        if (st == DSP_OK) {
+            assert_int_equal(got[1].kind, DSP_TYPE_ENUM);
+        } else {
+            assert_int_equal(st, DSP_ERR_PARSE);
+            assert_non_null(strstr(err.message, "JSON adapter"));
+            for (int i = 0; i < 6; i++)
+                assert_null(got[i].as.s.data);
+        }
+        dsp_values_free(got, 6);
+        dsp_error_clear(&err);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_render),       cmocka_unit_test(test_schema),
         cmocka_unit_test(test_parse_shapes), cmocka_unit_test(test_parse_errors),
-        cmocka_unit_test(test_round_trip_via_values),
+        cmocka_unit_test(test_round_trip_via_values), cmocka_unit_test(test_random_replies_never_crash),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -545,6 +545,54 @@ static void test_batch_with_fallback(void **state)
     dsp_client_free(c);
 }
 
+/* One client shared by several threads, as generated code may do. */
+typedef struct worker {
+    dsp_client *c;
+    const dsp_predictor *p;
+    int id, ok;
+} worker;
+
+static void *work(void *arg)
+{
+    worker *w = arg;
+    for (int i = 0; i < 8; i++) {
+        char q[64], want[80];
+        snprintf(q, sizeof q, "thread %d call %d", w->id, i);
+        snprintf(want, sizeof want, "echoed: %s", q);
+        dsp_value in;
+        if (dsp_value_set_string(&in, q, strlen(q), NULL) != DSP_OK)
+            continue;
+        dsp_value out[2] = { 0 };
+        dsp_error err = { 0 };
+        if (dsp_predict(w->c, w->p, &in, out, NULL, &err) == DSP_OK && strcmp(out[0].as.s.data, want) == 0 &&
+            out[1].as.i == (int64_t)strlen(q))
+            w->ok++;
+        dsp_error_clear(&err);
+        dsp_values_free(out, 2);
+        dsp_value_free(&in);
+    }
+    return NULL;
+}
+
+static void test_threads_share_a_client(void **state)
+{
+    (void)state;
+    dsp_predictor p = { "echo", &q_sig, DSP_STRATEGY_PREDICT, NULL, 0, lm_for("echo") };
+    dsp_client *c = client(true);
+    enum { T = 4 };
+    pthread_t th[T];
+    worker w[T];
+    for (int i = 0; i < T; i++) {
+        w[i] = (worker){ c, &p, i, 0 };
+        assert_int_equal(pthread_create(&th[i], NULL, work, &w[i]), 0);
+    }
+    for (int i = 0; i < T; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(w[i].ok, 8);
+    }
+    dsp_client_free(c);
+}
+
 static void test_prompt_spec_of(void **state)
 {
     (void)state;
@@ -586,6 +634,7 @@ int main(void)
         cmocka_unit_test(test_cache_hit_is_traced),
         cmocka_unit_test(test_batch_in_order),
         cmocka_unit_test(test_batch_with_fallback),
+        cmocka_unit_test(test_threads_share_a_client),
     };
     return cmocka_run_group_tests(tests, start, stop);
 }
