@@ -405,8 +405,9 @@ static void test_syntax_error_position(void **state)
     ch_diag d;
     assert_int_equal(ch_find_function(h, "ok", &p, &d), CH_ERR_SYNTAX);
     assert_int_equal(d.line, 2);
-    assert_true(strstr(d.text, ":2:") != NULL);
-    assert_non_null(strstr(d.message, "syntax error"));
+    assert_int_equal(d.col, 25);
+    assert_non_null(strstr(d.text, "syntax.h:2:25: error: syntax error: missing ')'; dspcc reads "
+                                   "headers without the preprocessor"));
 
     h = header("syntax2.h", "int g(void);\nenum e { A, B }\n");
     assert_int_equal(ch_find_function(h, "g", &p, &d), CH_ERR_SYNTAX);
