@@ -7,7 +7,9 @@
 # add yours to CC_SRCS.
 FE_SRCS    := arena.c diag.c ast.c parse.c sema.c sema_decls.c sema_data.c sema_module.c \
               sema_metric.c sema_optimize.c ir.c ir_json.c cmd_check.c cmd_dump_ir.c
-CC_SRCS    := $(FE_SRCS:%=compiler/%) $(wildcard stdlib/*.c)
+# The optimizers (opt*.c, tpe.c, rng.c, report*.c, cmd_optimize.c).
+OPT_SRCS   := $(wildcard compiler/opt*.c compiler/report*.c) compiler/tpe.c compiler/rng.c
+CC_SRCS    := $(FE_SRCS:%=compiler/%) $(OPT_SRCS) $(wildcard stdlib/*.c)
 CC_OBJS    := $(CC_SRCS:%.c=$(BUILD)/obj/%.o)
 CC_LIB     := $(BUILD)/libdspcc.a
 DSPCC      := $(BUILD)/dspcc
@@ -47,5 +49,7 @@ $(BUILD)/tests/compiler/%: $(BUILD)/obj/tests/compiler/%.o $(CC_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $< $(CC_LIB) $(CMOCKA_LIBS) $(DSPCC_LIBS)
 
+# The optimizer tests include exec.h/opt.h, which use libdsprt's headers.
+$(BUILD)/obj/tests/compiler/test_opt_%.o: CPPFLAGS += $(RT_CPPFLAGS)
 TEST_BINS    += $(FE_TEST_BINS) $(FE_FUZZ)
 TEST_SCRIPTS += tests/compiler/cli.sh tests/compiler/bad_programs.sh tests/compiler/golden.sh

@@ -1,0 +1,204 @@
+/* opt.c — optimizer arguments, presets, dispatch and the small helpers
+ * every optimizer shares. */
+#include "opt.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "rng.h"
+
+static const ir_option *find_param(const ir_optimize *o, const char *key)
+{
+    for (size_t i = 0; i < o->n_params; i++)
+        if (strcmp(o->params[i].key, key) == 0)
+            return &o->params[i];
+    return NULL;
+}
+
+static int int_param(const ir_optimize *o, const char *key, int dflt)
+{
+    const ir_option *v = find_param(o, key);
+    return v ? (int)v->i : dflt;
+}
+
+int opt_mipro_preset(const char *name, int *num_candidates, size_t *valset_cap)
+{
+    /* DSPy's auto presets: instruction/demo candidates and valset size. */
+    static const struct {
+        const char *name;
+        int n;
+        size_t val;
+    } presets[] = { { "light", 6, 100 }, { "medium", 12, 300 }, { "heavy", 18, 1000 } };
+    for (size_t i = 0; i < sizeof presets / sizeof presets[0]; i++)
+        if (strcmp(presets[i].name, name) == 0) {
+            *num_candidates = presets[i].n;
+            *valset_cap = presets[i].val;
+            return 0;
+        }
+    return -1;
+}
+
+int opt_mipro_num_trials(size_t n_vars, size_t n_candidates)
+{
+    if (n_candidates < 2)
+        n_candidates = 2;
+    double a = 2.0 * (double)n_vars * log2((double)n_candidates);
+    double b = 1.5 * (double)n_candidates;
+    return (int)(a > b ? a : b);
+}
+
+dsp_status opt_params_from_ir(const ir_optimize *o, opt_params *out, dsp_error *err)
+{
+    memset(out, 0, sizeof *out);
+    out->optimizer = o->optimizer;
+    out->seed = (uint64_t)o->seed;
+    out->k = int_param(o, "k", 16);
+    out->max_bootstrapped_demos = int_param(o, "max_bootstrapped_demos", 4);
+    out->max_labeled_demos = int_param(o, "max_labeled_demos", 16);
+    out->max_rounds = int_param(o, "max_rounds", 1);
+    const ir_option *th = find_param(o, "metric_threshold");
+    if (th) {
+        out->has_threshold = 1;
+        out->metric_threshold = th->kind == IR_OPT_INT ? (double)th->i : th->f;
+    }
+    out->num_candidates = int_param(o, "num_candidates", 0);
+    out->num_trials = int_param(o, "num_trials", 0);
+    out->minibatch = int_param(o, "minibatch", 1);
+    out->minibatch_size = 35;
+    out->full_eval_steps = 5;
+    const ir_option *preset = find_param(o, "auto");
+    out->preset = preset ? preset->s : NULL;
+    if (strcmp(o->optimizer, "labeled_fewshot") == 0 || strcmp(o->optimizer, "bootstrap_fewshot") == 0)
+        return DSP_OK;
+    if (strcmp(o->optimizer, "random_search") == 0) {
+        if (out->num_candidates == 0)
+            out->num_candidates = 16;
+        return DSP_OK;
+    }
+    if (strcmp(o->optimizer, "mipro") == 0) {
+        int n = 0;
+        size_t cap = 0;
+        if (!out->preset && out->num_candidates == 0)
+            out->preset = "light";
+        if (out->preset && opt_mipro_preset(out->preset, &n, &cap) != 0)
+            return dsp_error_set(err, DSP_ERR_INVALID, "mipro: unknown preset `auto: %s` (light, medium, heavy)",
+                                 out->preset);
+        if (out->num_candidates == 0)
+            out->num_candidates = n;
+        out->valset_cap = cap;
+        return DSP_OK;
+    }
+    return dsp_error_set(err, DSP_ERR_INVALID,
+                         "optimizer `%s` is not implemented by `dspcc optimize`; use labeled_fewshot, "
+                         "bootstrap_fewshot, random_search or mipro",
+                         o->optimizer);
+}
+
+dsp_status opt_optimize(const opt_params *p, const opt_backend *b, arena *a, opt_result *out, dsp_error *err)
+{
+    memset(out, 0, sizeof *out);
+    if (b->n_train == 0)
+        return dsp_error_set(err, DSP_ERR_INVALID, "%s: the trainset is empty", p->optimizer);
+    if (b->n_val == 0)
+        return dsp_error_set(err, DSP_ERR_INVALID, "%s: the valset is empty", p->optimizer);
+    if (strcmp(p->optimizer, "labeled_fewshot") == 0)
+        return opt_labeled_fewshot(p, b, a, out, err);
+    if (strcmp(p->optimizer, "bootstrap_fewshot") == 0)
+        return opt_bootstrap_fewshot(p, b, a, out, err);
+    if (strcmp(p->optimizer, "random_search") == 0)
+        return opt_random_search(p, b, a, out, err);
+    if (strcmp(p->optimizer, "mipro") == 0)
+        return opt_mipro(p, b, a, out, err);
+    return dsp_error_set(err, DSP_ERR_INVALID, "unknown optimizer `%s`", p->optimizer);
+}
+
+opt_program opt_program_zero_shot(const opt_backend *b, arena *a)
+{
+    opt_program p;
+    p.instructions = arena_array(a, b->n_preds + 1, sizeof *p.instructions);
+    p.demos = arena_array(a, b->n_preds + 1, sizeof *p.demos);
+    return p;
+}
+
+opt_program opt_program_copy(const opt_backend *b, arena *a, const opt_program *src)
+{
+    opt_program p = opt_program_zero_shot(b, a);
+    memcpy((void *)p.instructions, src->instructions, b->n_preds * sizeof *p.instructions);
+    memcpy((void *)p.demos, src->demos, b->n_preds * sizeof *p.demos);
+    return p;
+}
+
+size_t *opt_val_rows(const opt_backend *b, arena *a, uint64_t seed, size_t cap, size_t *n)
+{
+    size_t *rows = arena_array(a, b->n_val + 1, sizeof *rows);
+    for (size_t i = 0; i < b->n_val; i++)
+        rows[i] = i;
+    *n = b->n_val;
+    if (cap && cap < b->n_val) {
+        rng r;
+        rng_derive(&r, seed, 0x7661u); /* "va" */
+        rng_shuffle(&r, rows, b->n_val);
+        *n = cap;
+        /* Sorted back so evaluation order (and progress) reads naturally. */
+        for (size_t i = 1; i < cap; i++)
+            for (size_t j = i; j > 0 && rows[j - 1] > rows[j]; j--) {
+                size_t t = rows[j];
+                rows[j] = rows[j - 1];
+                rows[j - 1] = t;
+            }
+    }
+    return rows;
+}
+
+void opt_result_add_trial(opt_result *r, arena *a, double score, int full_eval, const char *config)
+{
+    opt_trial *t = arena_array(a, r->n_trials + 1, sizeof *t);
+    if (r->n_trials)
+        memcpy(t, r->trials, r->n_trials * sizeof *t);
+    t[r->n_trials] = (opt_trial){ (int)r->n_trials + 1, score, full_eval, arena_strdup(a, config) };
+    r->trials = t;
+    r->n_trials++;
+}
+
+/* Appends s to the buffer with newlines folded, so each demo stays one line. */
+static void append_folded(char *buf, size_t size, size_t *len, const char *s)
+{
+    for (; s && *s && *len + 1 < size; s++)
+        buf[(*len)++] = (*s == '\n' || *s == '\r') ? ' ' : *s;
+    buf[*len] = '\0';
+}
+
+char *opt_demos_text(arena *a, const opt_demos *d, size_t max)
+{
+    enum { CAP = 16384 };
+    char *buf = arena_alloc(a, CAP);
+    size_t len = 0;
+    for (size_t i = 0; i < d->n && i < max; i++) {
+        const opt_demo *x = &d->items[i];
+        for (size_t k = 0; k < x->n_inputs; k++) {
+            if (k)
+                append_folded(buf, CAP, &len, " | ");
+            append_folded(buf, CAP, &len, x->inputs[k] ? x->inputs[k] : "");
+        }
+        append_folded(buf, CAP, &len, " -> ");
+        const char *label = NULL;
+        for (size_t k = x->n_outputs; k > 0 && !label; k--)
+            label = x->outputs[k - 1];
+        append_folded(buf, CAP, &len, label ? label : "");
+        if (len + 1 < CAP)
+            buf[len++] = '\n', buf[len] = '\0';
+    }
+    return buf;
+}
+
+/* DSPy's proposal tips: each candidate instruction is asked in a different
+ * register, so the candidates differ in what they stress. */
+const char *const opt_tips[] = {
+    "",
+    "Don't be afraid to be creative when creating the new instruction!",
+    "Keep the instruction clear and concise.",
+    "Make sure your instruction is very informative and descriptive.",
+    "The instruction should include a high stakes scenario in which the LM must solve the task!",
+    "Include a persona that is relevant to the task in the instruction (ie. \"You are a ...\")",
+};
+const size_t opt_n_tips = sizeof opt_tips / sizeof opt_tips[0];

@@ -1,0 +1,218 @@
+/* opt.h — the optimizers: labeled_fewshot, bootstrap_fewshot,
+ * random_search and mipro (MIPROv2).
+ *
+ * The search logic (which demos, which instructions, which trial next) is
+ * kept apart from running the program: it talks to an opt_backend, a small
+ * table of functions that evaluate a candidate program on the valset, run
+ * the teacher on training rows, build labelled demos and ask the teacher for
+ * instructions. opt_exec.c implements the backend with the interpreter
+ * (exec.h, so every call goes through dsp_predict_ex exactly as the
+ * generated code will); the unit tests plug in a fake one.
+ *
+ * Everything an optimizer allocates (demos, instructions, trial labels) lives
+ * in the arena it is given and is freed with it.
+ *
+ * Determinism: every random choice comes from rng streams derived from the
+ * optimize block's seed, and every backend call is keyed by what it asks
+ * (config, rows, round), so a warm cache replays a run exactly.
+ *
+ * The trainset is only used for demos and proposals; baseline and final
+ * scores are valset scores.
+ */
+#ifndef DSPCC_OPT_H
+#define DSPCC_OPT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "arena.h"
+#include "dsp/error.h"
+#include "ir.h"
+#include "state.h"
+
+/* A demo of one predictor: the texts the chat adapter writes in each
+ * `[[ ## field ## ]]` block. A NULL entry leaves the field out. */
+typedef struct opt_demo {
+    const char *const *inputs;   /* one per signature input */
+    size_t n_inputs;
+    const char *const *outputs;  /* one per predictor output (reasoning first for CoT) */
+    size_t n_outputs;
+    size_t row;                  /* the training row it came from */
+    int bootstrapped;            /* 1: a teacher trace; 0: the row's labels */
+} opt_demo;
+
+typedef struct opt_demos {
+    const opt_demo *items;
+    size_t n;
+} opt_demos;
+
+/* A candidate program: per predictor (in program order) its instructions
+ * and its demos. Demos always override the predictor's own (zero demos is
+ * zero-shot). */
+typedef struct opt_program {
+    const char *const *instructions; /* n_preds; NULL entry: the signature's */
+    const opt_demos *demos;          /* n_preds */
+} opt_program;
+
+/* One predictor call of a teacher run. */
+typedef struct opt_step {
+    size_t pred;
+    opt_demo demo;
+} opt_step;
+
+/* The outcome of running the teacher on one training row. */
+typedef struct opt_run {
+    int ok;                      /* the run and the scoring succeeded */
+    double score;
+    const opt_step *steps;
+    size_t n_steps;
+} opt_run;
+
+/* What the teacher is asked when proposing an instruction for a predictor
+ * (the fields of the proposal signature, see opt_propose.c). */
+typedef struct opt_proposal {
+    size_t pred;
+    const char *dataset_description;
+    const char *program_description;
+    const char *basic_instruction;
+    const char *task_demos;      /* lines `input -> label` */
+    const char *tip;
+    uint64_t rollout;            /* distinct per candidate so replies differ */
+} opt_proposal;
+
+typedef struct opt_backend {
+    void *ctx;
+    size_t n_preds;
+    const char *const *pred_names;       /* n_preds, stable "Module.var" */
+    const char *const *base_instructions;/* n_preds: the signatures' instructions (never NULL) */
+    const char *program_description;     /* the module's structure, for proposals */
+    const char *dataset_description;     /* a summary of the trainset, for proposals */
+    size_t n_train, n_val;
+    /* Mean score of prog over valset rows (failures score 0). */
+    dsp_status (*evaluate)(void *ctx, const opt_program *prog, const size_t *rows, size_t n, double *mean,
+                           dsp_error *err);
+    /* Runs prog (the teacher) on training rows; round 0 is the plain call,
+     * later rounds sample at temperature 1 with a distinct rollout. Fills
+     * runs[n] (allocated in a). */
+    dsp_status (*run_train)(void *ctx, arena *a, const opt_program *prog, const size_t *rows, size_t n,
+                            unsigned round, opt_run *runs, dsp_error *err);
+    /* The demo a training row's own values make for a predictor; *ok is 0
+     * when the row lacks the predictor's inputs or every output. */
+    dsp_status (*labeled_demo)(void *ctx, arena *a, size_t row, size_t pred, opt_demo *out, int *ok,
+                               dsp_error *err);
+    /* One instruction proposal (allocated in a). */
+    dsp_status (*propose)(void *ctx, arena *a, const opt_proposal *req, const char **instruction, dsp_error *err);
+    /* Progress: a short message per phase or trial; may be NULL. */
+    void (*progress)(void *ctx, const char *msg);
+} opt_backend;
+
+/* The optimizer's arguments, defaults filled in (opt_params_from_ir). */
+typedef struct opt_params {
+    const char *optimizer;       /* labeled_fewshot, bootstrap_fewshot, random_search, mipro */
+    uint64_t seed;
+    int k;                       /* labeled_fewshot */
+    int max_bootstrapped_demos;  /* 4 */
+    int max_labeled_demos;       /* 16 */
+    int max_rounds;              /* 1 */
+    int has_threshold;
+    double metric_threshold;
+    int num_candidates;          /* random_search: 16; mipro: from the preset */
+    int num_trials;              /* mipro: 0 = from the preset */
+    int minibatch;               /* mipro: 1 */
+    int minibatch_size;          /* 35 */
+    int full_eval_steps;         /* 5 */
+    const char *preset;          /* mipro auto: light, medium, heavy */
+    size_t valset_cap;           /* mipro: the preset's valset size; 0 = all */
+} opt_params;
+
+/* Reads an optimize block's optimizer name, arguments and seed. Unknown
+ * optimizers are an error naming the ones supported. */
+dsp_status opt_params_from_ir(const ir_optimize *o, opt_params *out, dsp_error *err);
+
+typedef struct opt_trial {
+    int trial;
+    double score;
+    int full_eval;
+    const char *config;          /* e.g. "instr 2, demos 1" */
+} opt_trial;
+
+typedef struct opt_result {
+    opt_program best;
+    double baseline_score;       /* zero-shot on the valset */
+    double final_score;          /* best on the valset */
+    opt_trial *trials;
+    size_t n_trials;
+    size_t n_instruction_candidates; /* mipro, per predictor */
+    size_t n_demo_candidates;
+} opt_result;
+
+/* Runs the optimizer p->optimizer. */
+dsp_status opt_optimize(const opt_params *p, const opt_backend *b, arena *a, opt_result *out, dsp_error *err);
+
+/* ---- building blocks (shared by the optimizers, tested on their own) -- */
+
+/* A program with every predictor zero-shot and the signatures' instructions. */
+opt_program opt_program_zero_shot(const opt_backend *b, arena *a);
+/* A copy whose arrays the caller may change. */
+opt_program opt_program_copy(const opt_backend *b, arena *a, const opt_program *src);
+
+/* LabeledFewShot: k training rows drawn with the seed, as labelled demos
+ * for every predictor (rows in `exclude`, a flag per training row or NULL,
+ * are skipped). */
+dsp_status opt_labeled(const opt_backend *b, arena *a, uint64_t seed, size_t k, const unsigned char *exclude,
+                       opt_program *out, dsp_error *err);
+
+/* BootstrapFewShot over training rows in `order` (all rows when NULL):
+ * runs the teacher (labelled demos) and keeps up to max_bootstrapped
+ * passing traces per predictor, then fills up to max_labeled with
+ * labelled demos of rows that were not bootstrapped. */
+typedef struct opt_bootstrap_args {
+    const size_t *order;
+    size_t n_order;
+    int max_bootstrapped;
+    int max_labeled;
+    int max_rounds;
+    int has_threshold;
+    double threshold;
+    uint64_t seed;               /* picks the labelled demos */
+    uint64_t teacher_seed;       /* picks the teacher's labelled demos */
+} opt_bootstrap_args;
+
+dsp_status opt_bootstrap(const opt_backend *b, arena *a, const opt_bootstrap_args *args, opt_program *out,
+                         dsp_error *err);
+
+/* DSPy's candidate seeds for random search and MIPRO's demo sets:
+ * -3 zero-shot, -2 labelled only, -1 unshuffled bootstrap, then shuffled
+ * bootstraps with seeds 0, 1, ... Fills out[n] with n candidate programs. */
+dsp_status opt_demo_candidates(const opt_backend *b, arena *a, const opt_params *p, size_t n, opt_program *out,
+                               dsp_error *err);
+
+/* The valset rows in order (0..n_val-1), or a seeded sample of cap rows. */
+size_t *opt_val_rows(const opt_backend *b, arena *a, uint64_t seed, size_t cap, size_t *n);
+
+/* MIPRO presets: auto -> (candidates, valset cap); trials for n_vars and
+ * n candidates: max(2 * n_vars * log2(n), 1.5 * n), DSPy's rule. */
+int opt_mipro_preset(const char *name, int *num_candidates, size_t *valset_cap);
+int opt_mipro_num_trials(size_t n_vars, size_t n_candidates);
+
+/* The tips MIPRO varies proposals with. */
+extern const char *const opt_tips[];
+extern const size_t opt_n_tips;
+
+/* `input -> label` lines of demos (inputs joined with " | ", the last
+ * output as the label), newlines in values folded to spaces. */
+char *opt_demos_text(arena *a, const opt_demos *d, size_t max);
+
+/* Records a trial (the array grows in the arena). */
+void opt_result_add_trial(opt_result *r, arena *a, double score, int full_eval, const char *config);
+
+/* The individual optimizers (opt_optimize dispatches). */
+dsp_status opt_labeled_fewshot(const opt_params *p, const opt_backend *b, arena *a, opt_result *out,
+                               dsp_error *err);
+dsp_status opt_bootstrap_fewshot(const opt_params *p, const opt_backend *b, arena *a, opt_result *out,
+                                 dsp_error *err);
+dsp_status opt_random_search(const opt_params *p, const opt_backend *b, arena *a, opt_result *out,
+                             dsp_error *err);
+dsp_status opt_mipro(const opt_params *p, const opt_backend *b, arena *a, opt_result *out, dsp_error *err);
+
+#endif

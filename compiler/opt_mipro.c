@@ -1,0 +1,269 @@
+/* opt_mipro.c — mipro(auto: light|medium|heavy): MIPROv2.
+ *
+ * 1. Demo sets: DSPy's candidate list (zero-shot, labelled only,
+ *    unshuffled bootstrap, shuffled bootstraps).
+ * 2. Instructions: per predictor the signature's own plus proposals by the
+ *    teacher, each grounded on a data summary, the program's structure, the
+ *    demos of one demo set and a tip (opt_tips) that varies the register.
+ * 3. Search: TPE over each predictor's (instruction, demo set), trial 1 the
+ *    unoptimized program on the whole valset; later trials on seeded
+ *    minibatches, and every full_eval_steps trials the best-averaging
+ *    configuration not yet fully scored gets a full evaluation. The answer
+ *    is the best fully-evaluated configuration.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "opt.h"
+#include "rng.h"
+#include "tpe.h"
+
+enum { STREAM_TIPS = 0x7470, STREAM_MINIBATCH = 0x6d62, STREAM_TPE = 0x7470e };
+
+typedef struct mp_config {
+    size_t *choice;         /* 2 per predictor: instruction, demo set */
+    double mb_sum;
+    size_t mb_n;
+    int full_done;
+    double full;
+} mp_config;
+
+typedef struct mipro {
+    const opt_params *p;
+    const opt_backend *b;
+    arena *a;
+    size_t n_params;
+    const char ***instr;    /* [pred][i] */
+    size_t n_instr;
+    opt_program *sets;
+    size_t n_sets;
+    mp_config *configs;
+    size_t n_configs, cap;
+} mipro;
+
+static opt_program program_of(const mipro *m, const size_t *choice)
+{
+    opt_program prog = opt_program_zero_shot(m->b, m->a);
+    for (size_t p = 0; p < m->b->n_preds; p++) {
+        ((const char **)prog.instructions)[p] = m->instr[p][choice[2 * p]];
+        ((opt_demos *)prog.demos)[p] = m->sets[choice[2 * p + 1]].demos[p];
+    }
+    return prog;
+}
+
+static const char *config_label(const mipro *m, const size_t *choice)
+{
+    char buf[1024];
+    size_t len = 0;
+    buf[0] = '\0';
+    for (size_t p = 0; p < m->b->n_preds && len < sizeof buf; p++)
+        len += (size_t)snprintf(buf + len, sizeof buf - len, "%s%s: instr %zu, demos %zu", p ? "; " : "",
+                                m->b->pred_names[p], choice[2 * p], choice[2 * p + 1]);
+    return arena_strdup(m->a, buf);
+}
+
+static mp_config *config_for(mipro *m, const size_t *choice)
+{
+    for (size_t i = 0; i < m->n_configs; i++)
+        if (memcmp(m->configs[i].choice, choice, m->n_params * sizeof *choice) == 0)
+            return &m->configs[i];
+    if (m->n_configs == m->cap) {
+        size_t cap = m->cap ? m->cap * 2 : 32;
+        mp_config *c = arena_array(m->a, cap, sizeof *c);
+        if (m->n_configs)
+            memcpy(c, m->configs, m->n_configs * sizeof *c);
+        m->configs = c;
+        m->cap = cap;
+    }
+    mp_config *c = &m->configs[m->n_configs++];
+    memset(c, 0, sizeof *c);
+    c->choice = arena_array(m->a, m->n_params + 1, sizeof *c->choice);
+    memcpy(c->choice, choice, m->n_params * sizeof *choice);
+    return c;
+}
+
+static dsp_status propose_instructions(mipro *m, dsp_error *err)
+{
+    const opt_backend *b = m->b;
+    rng r;
+    rng_derive(&r, m->p->seed, STREAM_TIPS);
+    m->instr = arena_array(m->a, b->n_preds + 1, sizeof *m->instr);
+    for (size_t p = 0; p < b->n_preds; p++) {
+        m->instr[p] = arena_array(m->a, m->n_instr + 1, sizeof **m->instr);
+        m->instr[p][0] = NULL; /* the signature's own instructions */
+        for (size_t i = 1; i < m->n_instr; i++) {
+            /* Ground each proposal on a different demo set that has demos
+             * for this predictor; zero-shot sets show none. */
+            const opt_demos *shown = NULL;
+            for (size_t k = 0; k < m->n_sets && !shown; k++) {
+                const opt_demos *d = &m->sets[(i + k) % m->n_sets].demos[p];
+                if (d->n)
+                    shown = d;
+            }
+            opt_demos none = { NULL, 0 };
+            opt_proposal req;
+            req.pred = p;
+            req.dataset_description = b->dataset_description;
+            req.program_description = b->program_description;
+            req.basic_instruction = b->base_instructions[p];
+            req.task_demos = opt_demos_text(m->a, shown ? shown : &none, 8);
+            req.tip = opt_tips[rng_below(&r, opt_n_tips)];
+            req.rollout = (uint64_t)i;
+            if (b->progress) {
+                char msg[160];
+                snprintf(msg, sizeof msg, "proposing instruction %zu/%zu for %s", i, m->n_instr - 1,
+                         b->pred_names[p]);
+                b->progress(b->ctx, msg);
+            }
+            dsp_status st = b->propose(b->ctx, m->a, &req, &m->instr[p][i], err);
+            if (st != DSP_OK)
+                return st;
+        }
+    }
+    return DSP_OK;
+}
+
+/* The configuration with the best minibatch mean that has not had a full
+ * evaluation yet; NULL when every one has. Earliest wins ties. */
+static mp_config *best_unscored(mipro *m)
+{
+    mp_config *best = NULL;
+    for (size_t i = 0; i < m->n_configs; i++) {
+        mp_config *c = &m->configs[i];
+        if (c->full_done || c->mb_n == 0)
+            continue;
+        if (!best || c->mb_sum / (double)c->mb_n > best->mb_sum / (double)best->mb_n)
+            best = c;
+    }
+    return best;
+}
+
+static dsp_status full_eval(mipro *m, mp_config *c, const size_t *val, size_t n_val, opt_result *out,
+                            mp_config **best, dsp_error *err)
+{
+    opt_program prog = program_of(m, c->choice);
+    dsp_status st = m->b->evaluate(m->b->ctx, &prog, val, n_val, &c->full, err);
+    if (st != DSP_OK)
+        return st;
+    c->full_done = 1;
+    opt_result_add_trial(out, m->a, c->full, 1, config_label(m, c->choice));
+    if (!*best || c->full > (*best)->full)
+        *best = c;
+    return DSP_OK;
+}
+
+dsp_status opt_mipro(const opt_params *p, const opt_backend *b, arena *a, opt_result *out, dsp_error *err)
+{
+    mipro m = { 0 };
+    m.p = p;
+    m.b = b;
+    m.a = a;
+    m.n_params = 2 * b->n_preds;
+    size_t n_cand = (size_t)(p->num_candidates > 0 ? p->num_candidates : 6);
+    m.n_instr = n_cand;
+    size_t n_val;
+    size_t *val = opt_val_rows(b, a, p->seed, p->valset_cap, &n_val);
+
+    /* 1. demo sets */
+    if (p->max_bootstrapped_demos == 0 && p->max_labeled_demos == 0)
+        m.n_sets = 1;
+    else
+        m.n_sets = n_cand;
+    m.sets = arena_array(a, m.n_sets, sizeof *m.sets);
+    dsp_status st = opt_demo_candidates(b, a, p, m.n_sets, m.sets, err);
+    if (st != DSP_OK)
+        return st;
+    /* 2. instructions */
+    st = propose_instructions(&m, err);
+    if (st != DSP_OK)
+        return st;
+    out->n_instruction_candidates = m.n_instr;
+    out->n_demo_candidates = m.n_sets;
+
+    /* 3. search */
+    size_t *k = arena_array(a, m.n_params + 1, sizeof *k);
+    for (size_t i = 0; i < b->n_preds; i++) {
+        k[2 * i] = m.n_instr;
+        k[2 * i + 1] = m.n_sets;
+    }
+    tpe t;
+    if (tpe_init(&t, k, m.n_params, p->seed ^ STREAM_TPE, NULL) != 0)
+        return dsp_error_set(err, DSP_ERR_NOMEM, "mipro: out of memory starting the search");
+    int trials = p->num_trials > 0 ? p->num_trials : opt_mipro_num_trials(m.n_params, n_cand);
+    int use_mb = p->minibatch && p->minibatch_size > 0 && n_val > (size_t)p->minibatch_size;
+    int steps = p->full_eval_steps > 0 ? p->full_eval_steps : 5;
+    size_t mb_n = use_mb ? (size_t)p->minibatch_size : n_val;
+    size_t *mb = arena_array(a, n_val + 1, sizeof *mb);
+    size_t *choice = arena_array(a, m.n_params + 1, sizeof *choice);
+    rng mr;
+    rng_derive(&mr, p->seed, STREAM_MINIBATCH);
+    mp_config *best = NULL;
+
+    /* Trial 1: the program as written, on the whole valset: the baseline. */
+    memset(choice, 0, m.n_params * sizeof *choice);
+    if (b->progress)
+        b->progress(b->ctx, "trial 1: the unoptimized program on the valset");
+    mp_config *c0 = config_for(&m, choice);
+    st = full_eval(&m, c0, val, n_val, out, &best, err);
+    if (st != DSP_OK)
+        goto done;
+    out->baseline_score = c0->full;
+    if (tpe_tell(&t, choice, c0->full) != 0) {
+        st = dsp_error_set(err, DSP_ERR_NOMEM, "mipro: out of memory in the search");
+        goto done;
+    }
+
+    for (int trial = 1; trial <= trials; trial++) {
+        tpe_suggest(&t, choice);
+        mp_config *c = config_for(&m, choice);
+        if (b->progress) {
+            char msg[160];
+            snprintf(msg, sizeof msg, "trial %d/%d%s (best %.3f)", trial + 1, trials + 1,
+                     use_mb ? " on a minibatch" : "", best->full);
+            b->progress(b->ctx, msg);
+        }
+        double score;
+        if (use_mb) {
+            memcpy(mb, val, n_val * sizeof *mb);
+            rng_shuffle(&mr, mb, n_val);
+            opt_program prog = program_of(&m, choice);
+            st = b->evaluate(b->ctx, &prog, mb, mb_n, &score, err);
+            if (st != DSP_OK)
+                goto done;
+            c->mb_sum += score;
+            c->mb_n++;
+            opt_result_add_trial(out, a, score, 0, config_label(&m, choice));
+            if (trial % steps == 0 || trial == trials) {
+                mp_config *cand = best_unscored(&m);
+                if (cand) {
+                    if (b->progress)
+                        b->progress(b->ctx, "full evaluation of the best minibatch configuration");
+                    st = full_eval(&m, cand, val, n_val, out, &best, err);
+                    if (st != DSP_OK)
+                        goto done;
+                }
+            }
+        } else {
+            if (c->full_done) {
+                score = c->full;
+                opt_result_add_trial(out, a, score, 1, config_label(&m, choice));
+            } else {
+                st = full_eval(&m, c, val, n_val, out, &best, err);
+                if (st != DSP_OK)
+                    goto done;
+                score = c->full;
+            }
+        }
+        if (tpe_tell(&t, choice, score) != 0) {
+            st = dsp_error_set(err, DSP_ERR_NOMEM, "mipro: out of memory in the search");
+            goto done;
+        }
+    }
+    out->best = program_of(&m, best->choice);
+    out->final_score = best->full;
+    st = DSP_OK;
+done:
+    tpe_free(&t);
+    return st;
+}
