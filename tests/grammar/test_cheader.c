@@ -462,6 +462,104 @@ static void test_linkage_guard_keeps_positions(void **state)
     cs_close(&f);
 }
 
+/* ---- bad input: a clear error, never a crash ---- */
+
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    char *buf = malloc(1 << 16);
+    assert_non_null(buf);
+    *len = fread(buf, 1, (1 << 16) - 1, f);
+    buf[*len] = '\0';
+    fclose(f);
+    return buf;
+}
+
+/* Truncations and byte flips of the fixture: every lookup returns a status,
+ * and every failure comes with a message. ASan checks the memory side. */
+static void test_mutated_headers_never_crash(void **state)
+{
+    (void)state;
+    size_t len;
+    char *orig = slurp(TOOLS, &len);
+    char *buf = malloc(len + 1);
+    assert_non_null(buf);
+    const char *names[] = {"search", "mean", "ctx_run", "serch", "ticket_id", "twice"};
+    unsigned seed = 12345;
+    int failures = 0, successes = 0;
+    for (int round = 0; round < 300; round++) {
+        size_t n = len;
+        memcpy(buf, orig, len);
+        if (round % 3 == 0) {
+            n = (size_t)round * 7 % len; /* truncated */
+        } else {
+            for (int k = 0; k < 1 + round % 5; k++) { /* a few bytes replaced */
+                seed = seed * 1103515245u + 12345u;
+                size_t at = (seed >> 8) % len;
+                seed = seed * 1103515245u + 12345u;
+                buf[at] = "(){};,*\"\\ \nab#/"[(seed >> 8) % 16];
+            }
+        }
+        const char *path = header("mutant.h", "");
+        FILE *f = fopen(path, "wb");
+        assert_non_null(f);
+        fwrite(buf, 1, n, f);
+        fclose(f);
+        ch_header *h;
+        ch_diag d;
+        ch_status st = ch_header_open(path, &h, &d);
+        if (st != CH_OK) {
+            assert_null(h);
+            assert_true(d.message[0] != '\0');
+            failures++;
+            continue;
+        }
+        for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+            ch_prototype p;
+            st = ch_header_find(h, names[i], &p, &d);
+            if (st == CH_OK) {
+                assert_string_equal(p.name, names[i]);
+                successes++;
+            } else {
+                assert_true(d.message[0] != '\0');
+                assert_int_equal(d.status, st);
+                failures++;
+            }
+            ch_prototype_free(&p);
+        }
+        ch_header_close(h);
+    }
+    assert_true(successes > 0);
+    assert_true(failures > 0);
+    free(buf);
+    free(orig);
+}
+
+/* Deep nesting must not exhaust the stack of the checks that walk the tree. */
+static void test_deeply_nested_header(void **state)
+{
+    (void)state;
+    size_t depth = 50000;
+    char *text = malloc(2 * depth + 64);
+    assert_non_null(text);
+    size_t n = (size_t)sprintf(text, "int f(int x);\nint g = ");
+    memset(text + n, '(', depth);
+    n += depth;
+    n += (size_t)sprintf(text + n, "1");
+    memset(text + n, ')', depth);
+    n += depth;
+    strcpy(text + n, ";\n");
+    const char *path = header("deep.h", text);
+    free(text);
+    ch_prototype p;
+    ch_diag d;
+    assert_int_equal(ch_find_function(path, "f", &p, &d), CH_OK);
+    ch_prototype_free(&p);
+    assert_int_equal(ch_find_function(path, "g", &p, &d), CH_ERR_NOT_FOUND);
+    assert_non_null(strstr(d.message, "as a variable"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -481,6 +579,8 @@ int main(void)
         cmocka_unit_test(test_syntax_error_position),
         cmocka_unit_test(test_dsp_type_names),
         cmocka_unit_test(test_linkage_guard_keeps_positions),
+        cmocka_unit_test(test_mutated_headers_never_crash),
+        cmocka_unit_test(test_deeply_nested_header),
     };
     return cmocka_run_group_tests(tests, make_tmpdir, remove_tmpdir);
 }
