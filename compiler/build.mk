@@ -49,6 +49,21 @@ $(BUILD)/tests/compiler/%: $(BUILD)/obj/tests/compiler/%.o $(CC_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $< $(CC_LIB) $(CMOCKA_LIBS) $(DSPCC_LIBS)
 
+# The front end's own tests link only the front end (libdspcc_fe.a), so they
+# build and run whatever state the rest of compiler/ is in.
+FE_LIB       := $(BUILD)/libdspcc_fe.a
+FE_LIB_OBJS  := $(FE_SRCS:%.c=$(BUILD)/obj/compiler/%.o) $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard stdlib/*.c))
+FE_OWN_TESTS := $(addprefix $(BUILD)/tests/compiler/,test_lexer test_parser test_sema test_ir fuzz_check)
+
+$(FE_LIB): $(FE_LIB_OBJS) $(GRAM_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(FE_OWN_TESTS): $(BUILD)/tests/compiler/%: $(BUILD)/obj/tests/compiler/%.o $(FE_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $< $(FE_LIB) $(CMOCKA_LIBS) $(CJSON_LIBS) -lm
+
 # The optimizer tests include exec.h/opt.h, which use libdsprt's headers.
 $(BUILD)/obj/tests/compiler/test_opt_%.o: CPPFLAGS += $(RT_CPPFLAGS)
 TEST_BINS    += $(FE_TEST_BINS) $(FE_FUZZ)
