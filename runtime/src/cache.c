@@ -8,6 +8,8 @@
  * (only a power loss can drop the last commits, never corrupt the file). */
 #include "cache.h"
 
+#include "json_write.h"
+
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -182,48 +184,78 @@ dsp_status dsp_cache_key(const char *provider, const char *base_url, const char 
 {
     /* Fixed key order and only the fields that are set: equal requests give
      * equal text. Version 1 of this layout; change "v" if it ever changes. */
-    cJSON *root = cJSON_CreateObject();
-    if (!root)
-        return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory computing a cache key");
-    char buf[32];
-    cJSON_AddNumberToObject(root, "v", 1);
-    cJSON_AddStringToObject(root, "provider", provider);
-    cJSON_AddStringToObject(root, "base_url", base_url);
-    cJSON_AddStringToObject(root, "model", model);
-    cJSON *arr = cJSON_AddArrayToObject(root, "messages");
-    for (size_t i = 0; arr && i < n_msgs; i++) {
-        cJSON *m = cJSON_CreateObject();
-        cJSON_AddItemToArray(arr, m);
-        cJSON_AddStringToObject(m, "role", role_name(msgs[i].role));
-        cJSON_AddStringToObject(m, "content", msgs[i].content ? msgs[i].content : "");
+    size_t hint = 256 + (p->json_schema ? strlen(p->json_schema) : 0) + strlen(base_url) + strlen(model);
+    for (size_t i = 0; i < n_msgs; i++)
+        hint += 32 + (msgs[i].content ? strlen(msgs[i].content) : 0);
+    dsp_jw w;
+    dsp_jw_init(&w, hint + hint / 16);
+    dsp_jw_lit(&w, "{\"v\":1,\"provider\":");
+    dsp_jw_str(&w, provider);
+    dsp_jw_lit(&w, ",\"base_url\":");
+    dsp_jw_str(&w, base_url);
+    dsp_jw_lit(&w, ",\"model\":");
+    dsp_jw_str(&w, model);
+    dsp_jw_lit(&w, ",\"messages\":[");
+    for (size_t i = 0; i < n_msgs; i++) {
+        dsp_jw_lit(&w, i ? ",{\"role\":" : "{\"role\":");
+        dsp_jw_str(&w, role_name(msgs[i].role));
+        dsp_jw_lit(&w, ",\"content\":");
+        dsp_jw_str(&w, msgs[i].content ? msgs[i].content : "");
+        dsp_jw_lit(&w, "}");
     }
-    cJSON *params = cJSON_AddObjectToObject(root, "params");
-    if (p->temperature >= 0)
-        cJSON_AddNumberToObject(params, "temperature", p->temperature);
-    if (p->max_tokens > 0)
-        cJSON_AddNumberToObject(params, "max_tokens", p->max_tokens);
-    if (p->n > 1)
-        cJSON_AddNumberToObject(params, "n", p->n);
+    dsp_jw_lit(&w, "],\"params\":{");
+    const char *sep = "";
+    if (p->temperature >= 0) {
+        dsp_jw_lit(&w, "\"temperature\":");
+        dsp_jw_double(&w, p->temperature);
+        sep = ",";
+    }
+    if (p->max_tokens > 0) {
+        dsp_jw_lit(&w, sep);
+        dsp_jw_lit(&w, "\"max_tokens\":");
+        dsp_jw_int(&w, p->max_tokens);
+        sep = ",";
+    }
+    if (p->n > 1) {
+        dsp_jw_lit(&w, sep);
+        dsp_jw_lit(&w, "\"n\":");
+        dsp_jw_int(&w, p->n);
+        sep = ",";
+    }
     if (p->has_seed) {
-        snprintf(buf, sizeof buf, "%" PRId64, p->seed);
-        cJSON_AddStringToObject(params, "seed", buf);
+        dsp_jw_lit(&w, sep);
+        dsp_jw_lit(&w, "\"seed\":");
+        dsp_jw_int(&w, p->seed);
+        sep = ",";
     }
     if (p->stop[0]) {
-        cJSON *stop = cJSON_AddArrayToObject(params, "stop");
-        for (int i = 0; stop && i < DSP_MAX_STOP && p->stop[i]; i++)
-            cJSON_AddItemToArray(stop, cJSON_CreateString(p->stop[i]));
+        dsp_jw_lit(&w, sep);
+        dsp_jw_lit(&w, "\"stop\":[");
+        for (int i = 0; i < DSP_MAX_STOP && p->stop[i]; i++) {
+            if (i)
+                dsp_jw_lit(&w, ",");
+            dsp_jw_str(&w, p->stop[i]);
+        }
+        dsp_jw_lit(&w, "]");
+        sep = ",";
     }
-    if (p->json_schema)
-        cJSON_AddStringToObject(params, "json_schema", p->json_schema);
+    if (p->json_schema) {
+        dsp_jw_lit(&w, sep);
+        dsp_jw_lit(&w, "\"json_schema\":");
+        dsp_jw_str(&w, p->json_schema);
+    }
+    dsp_jw_lit(&w, "},\"rollout_id\":\"");
+    char buf[32];
     snprintf(buf, sizeof buf, "%" PRIu64, rollout_id);
-    cJSON_AddStringToObject(root, "rollout_id", buf);
-    char *text = cJSON_PrintUnformatted(root);
-    cJSON_Delete(root);
+    dsp_jw_lit(&w, buf);
+    dsp_jw_lit(&w, "\"}");
+    size_t text_len = w.len;
+    char *text = dsp_jw_take(&w);
     if (!text)
         return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory computing a cache key");
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int md_len = 0;
-    int ok = EVP_Digest(text, strlen(text), md, &md_len, EVP_sha256(), NULL);
+    int ok = EVP_Digest(text, text_len, md, &md_len, EVP_sha256(), NULL);
     free(text);
     if (!ok || md_len != 32)
         return dsp_error_set(err, DSP_ERR_CACHE, "SHA-256 of a cache key failed (libcrypto)");

@@ -6,6 +6,8 @@
  * adapter asks for JSON in the prompt). */
 #include "lm_wire.h"
 
+#include "json_write.h"
+
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,69 +17,72 @@ dsp_status dsp_anthropic_request_body(const char *model, const dsp_message *msgs
                                       const dsp_lm_params *p, char **body, dsp_error *err)
 {
     *body = NULL;
-    size_t sys_len = 0, n_turns = 0;
+    size_t n_turns = 0, n_sys = 0;
     for (size_t i = 0; i < n_msgs; i++) {
         if (msgs[i].role == DSP_ROLE_SYSTEM)
-            sys_len += strlen(msgs[i].content ? msgs[i].content : "") + 2;
+            n_sys++;
         else
             n_turns++;
     }
     if (n_turns == 0)
         return dsp_error_set(err, DSP_ERR_INVALID, "an Anthropic request needs at least one user message");
-    cJSON *root = cJSON_CreateObject();
-    if (!root)
-        return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory building a request");
-    cJSON_AddStringToObject(root, "model", model);
-    cJSON_AddNumberToObject(root, "max_tokens", p->max_tokens > 0 ? p->max_tokens : DSP_ANTHROPIC_DEFAULT_MAX_TOKENS);
-    if (sys_len > 0) {
-        /* Several system messages become one system prompt, in order. */
-        char *sys = malloc(sys_len + 1);
-        if (!sys) {
-            cJSON_Delete(root);
-            return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory joining system messages");
-        }
-        sys[0] = '\0';
-        size_t at = 0;
+    dsp_jw w;
+    dsp_jw_init(&w, dsp_body_size_hint(msgs, n_msgs, p));
+    dsp_jw_lit(&w, "{\"model\":");
+    dsp_jw_str(&w, model);
+    dsp_jw_lit(&w, ",\"max_tokens\":");
+    dsp_jw_int(&w, p->max_tokens > 0 ? p->max_tokens : DSP_ANTHROPIC_DEFAULT_MAX_TOKENS);
+    if (n_sys > 0) {
+        /* Several system messages become one system prompt, in order,
+         * separated by blank lines. */
+        dsp_jw sys;
+        dsp_jw_init(&sys, 256);
+        size_t k = 0;
         for (size_t i = 0; i < n_msgs; i++) {
             if (msgs[i].role != DSP_ROLE_SYSTEM)
                 continue;
-            const char *c = msgs[i].content ? msgs[i].content : "";
-            size_t cl = strlen(c);
-            if (at > 0) {
-                memcpy(sys + at, "\n\n", 2);
-                at += 2;
-            }
-            memcpy(sys + at, c, cl);
-            at += cl;
-            sys[at] = '\0';
+            if (k++)
+                dsp_jw_lit(&sys, "\n\n");
+            dsp_jw_lit(&sys, msgs[i].content ? msgs[i].content : "");
         }
-        cJSON_AddStringToObject(root, "system", sys);
-        free(sys);
+        char *text = dsp_jw_take(&sys);
+        if (!text) {
+            dsp_jw_free(&w);
+            return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory joining system messages");
+        }
+        dsp_jw_lit(&w, ",\"system\":");
+        dsp_jw_str(&w, text);
+        free(text);
     }
-    cJSON *arr = cJSON_AddArrayToObject(root, "messages");
-    for (size_t i = 0; arr && i < n_msgs; i++) {
+    dsp_jw_lit(&w, ",\"messages\":[");
+    size_t k = 0;
+    for (size_t i = 0; i < n_msgs; i++) {
         if (msgs[i].role == DSP_ROLE_SYSTEM)
             continue;
-        cJSON *m = cJSON_CreateObject();
-        cJSON_AddItemToArray(arr, m);
-        cJSON_AddStringToObject(m, "role", msgs[i].role == DSP_ROLE_ASSISTANT ? "assistant" : "user");
-        cJSON *content = cJSON_AddArrayToObject(m, "content");
-        cJSON *block = cJSON_CreateObject();
-        cJSON_AddItemToArray(content, block);
-        cJSON_AddStringToObject(block, "type", "text");
-        cJSON_AddStringToObject(block, "text", msgs[i].content ? msgs[i].content : "");
+        dsp_jw_lit(&w, k++ ? ",{\"role\":\"" : "{\"role\":\"");
+        dsp_jw_lit(&w, msgs[i].role == DSP_ROLE_ASSISTANT ? "assistant" : "user");
+        dsp_jw_lit(&w, "\",\"content\":[{\"type\":\"text\",\"text\":");
+        dsp_jw_str(&w, msgs[i].content ? msgs[i].content : "");
+        dsp_jw_lit(&w, "}]}");
     }
-    if (p->temperature >= 0)
-        cJSON_AddNumberToObject(root, "temperature", p->temperature);
+    dsp_jw_lit(&w, "]");
+    if (p->temperature >= 0) {
+        dsp_jw_lit(&w, ",\"temperature\":");
+        dsp_jw_double(&w, p->temperature);
+    }
     if (p->stop[0]) {
-        cJSON *stop = cJSON_AddArrayToObject(root, "stop_sequences");
-        for (int i = 0; stop && i < DSP_MAX_STOP && p->stop[i]; i++)
-            cJSON_AddItemToArray(stop, cJSON_CreateString(p->stop[i]));
+        dsp_jw_lit(&w, ",\"stop_sequences\":[");
+        for (int i = 0; i < DSP_MAX_STOP && p->stop[i]; i++) {
+            if (i)
+                dsp_jw_lit(&w, ",");
+            dsp_jw_str(&w, p->stop[i]);
+        }
+        dsp_jw_lit(&w, "]");
     }
-    *body = dsp_json_print(root, dsp_body_size_hint(msgs, n_msgs, p));
-    cJSON_Delete(root);
+    dsp_jw_lit(&w, "}");
+    *body = dsp_jw_take(&w);
     if (!*body)
-        return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory printing a request");
+        return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory building a request");
     return DSP_OK;
 }
 

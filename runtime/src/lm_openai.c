@@ -3,6 +3,8 @@
  * other compatible servers take the same shapes. */
 #include "lm_wire.h"
 
+#include "json_write.h"
+
 #include <cjson/cJSON.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -21,23 +23,27 @@ static const char *role_name(dsp_role r)
 
 size_t dsp_body_size_hint(const dsp_message *msgs, size_t n_msgs, const dsp_lm_params *p)
 {
-    size_t n = 512 + (p->json_schema ? strlen(p->json_schema) : 0);
+    size_t n = 256 + (p->json_schema ? strlen(p->json_schema) : 0);
     for (size_t i = 0; i < n_msgs; i++)
         n += 32 + (msgs[i].content ? strlen(msgs[i].content) : 0);
     for (int i = 0; i < DSP_MAX_STOP && p->stop[i]; i++)
         n += 8 + strlen(p->stop[i]);
-    return n + n / 8; /* room for escapes */
+    return n + n / 16; /* room for a few escapes */
 }
 
-/* Prints into one buffer of about the right size instead of letting cJSON
- * grow its buffer step by step (a third of the cost of a request body). */
-char *dsp_json_print(const cJSON *item, size_t hint)
+dsp_status dsp_schema_text(const char *json_schema, char **out, dsp_error *err)
 {
-    char *buf = malloc(hint);
-    if (buf && cJSON_PrintPreallocated((cJSON *)item, buf, (int)hint, 0))
-        return buf;
-    free(buf);
-    return cJSON_PrintUnformatted(item);
+    *out = NULL;
+    cJSON *schema = cJSON_Parse(json_schema);
+    if (!schema || !cJSON_IsObject(schema)) {
+        cJSON_Delete(schema);
+        return dsp_error_set(err, DSP_ERR_INVALID, "params.json_schema is not a JSON object: %.80s", json_schema);
+    }
+    *out = cJSON_PrintUnformatted(schema);
+    cJSON_Delete(schema);
+    if (!*out)
+        return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory printing a JSON schema");
+    return DSP_OK;
 }
 
 dsp_status dsp_openai_request_body(const char *model, const dsp_message *msgs, size_t n_msgs,
@@ -46,52 +52,61 @@ dsp_status dsp_openai_request_body(const char *model, const dsp_message *msgs, s
     *body = NULL;
     if (n_msgs == 0)
         return dsp_error_set(err, DSP_ERR_INVALID, "a chat request needs at least one message");
-    cJSON *root = cJSON_CreateObject();
-    if (!root)
-        return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory building a request");
-    cJSON_AddStringToObject(root, "model", model);
-    cJSON *arr = cJSON_AddArrayToObject(root, "messages");
-    for (size_t i = 0; arr && i < n_msgs; i++) {
-        cJSON *m = cJSON_CreateObject();
-        cJSON_AddItemToArray(arr, m);
-        cJSON_AddStringToObject(m, "role", role_name(msgs[i].role));
-        cJSON_AddStringToObject(m, "content", msgs[i].content ? msgs[i].content : "");
+    char *schema = NULL;
+    if (p->json_schema) {
+        dsp_status st = dsp_schema_text(p->json_schema, &schema, err);
+        if (st != DSP_OK)
+            return st;
     }
-    if (p->temperature >= 0)
-        cJSON_AddNumberToObject(root, "temperature", p->temperature);
-    if (p->max_tokens > 0)
-        cJSON_AddNumberToObject(root, "max_tokens", p->max_tokens);
-    if (p->n > 1)
-        cJSON_AddNumberToObject(root, "n", p->n);
+    dsp_jw w;
+    dsp_jw_init(&w, dsp_body_size_hint(msgs, n_msgs, p));
+    dsp_jw_lit(&w, "{\"model\":");
+    dsp_jw_str(&w, model);
+    dsp_jw_lit(&w, ",\"messages\":[");
+    for (size_t i = 0; i < n_msgs; i++) {
+        dsp_jw_lit(&w, i ? ",{\"role\":\"" : "{\"role\":\"");
+        dsp_jw_lit(&w, role_name(msgs[i].role));
+        dsp_jw_lit(&w, "\",\"content\":");
+        dsp_jw_str(&w, msgs[i].content ? msgs[i].content : "");
+        dsp_jw_lit(&w, "}");
+    }
+    dsp_jw_lit(&w, "]");
+    if (p->temperature >= 0) {
+        dsp_jw_lit(&w, ",\"temperature\":");
+        dsp_jw_double(&w, p->temperature);
+    }
+    if (p->max_tokens > 0) {
+        dsp_jw_lit(&w, ",\"max_tokens\":");
+        dsp_jw_int(&w, p->max_tokens);
+    }
+    if (p->n > 1) {
+        dsp_jw_lit(&w, ",\"n\":");
+        dsp_jw_int(&w, p->n);
+    }
     if (p->has_seed) {
-        /* As raw text: a double would round seeds above 2^53. */
-        char buf[32];
-        snprintf(buf, sizeof buf, "%" PRId64, p->seed);
-        cJSON_AddRawToObject(root, "seed", buf);
+        /* Exact digits: a double would round seeds above 2^53. */
+        dsp_jw_lit(&w, ",\"seed\":");
+        dsp_jw_int(&w, p->seed);
     }
     if (p->stop[0]) {
-        cJSON *stop = cJSON_AddArrayToObject(root, "stop");
-        for (int i = 0; stop && i < DSP_MAX_STOP && p->stop[i]; i++)
-            cJSON_AddItemToArray(stop, cJSON_CreateString(p->stop[i]));
-    }
-    if (p->json_schema) {
-        cJSON *schema = cJSON_Parse(p->json_schema);
-        if (!schema || !cJSON_IsObject(schema)) {
-            cJSON_Delete(schema);
-            cJSON_Delete(root);
-            return dsp_error_set(err, DSP_ERR_INVALID, "params.json_schema is not a JSON object: %.80s",
-                                 p->json_schema);
+        dsp_jw_lit(&w, ",\"stop\":[");
+        for (int i = 0; i < DSP_MAX_STOP && p->stop[i]; i++) {
+            if (i)
+                dsp_jw_lit(&w, ",");
+            dsp_jw_str(&w, p->stop[i]);
         }
-        cJSON *rf = cJSON_AddObjectToObject(root, "response_format");
-        cJSON_AddStringToObject(rf, "type", "json_schema");
-        cJSON *js = cJSON_AddObjectToObject(rf, "json_schema");
-        cJSON_AddStringToObject(js, "name", "output");
-        cJSON_AddItemToObject(js, "schema", schema);
+        dsp_jw_lit(&w, "]");
     }
-    *body = dsp_json_print(root, dsp_body_size_hint(msgs, n_msgs, p));
-    cJSON_Delete(root);
+    if (schema) {
+        dsp_jw_lit(&w, ",\"response_format\":{\"type\":\"json_schema\",\"json_schema\":{\"name\":\"output\",\"schema\":");
+        dsp_jw_lit(&w, schema);
+        dsp_jw_lit(&w, "}}");
+        free(schema);
+    }
+    dsp_jw_lit(&w, "}");
+    *body = dsp_jw_take(&w);
     if (!*body)
-        return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory printing a request");
+        return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory building a request");
     return DSP_OK;
 }
 

@@ -25,9 +25,8 @@ dsp_status dsp_endpoint_url(dsp_provider p, const char *base_url, char **out, ds
 /* Per-call parameters override the LM's defaults field by field. */
 dsp_lm_params dsp_params_merge(const dsp_lm_params *defaults, const dsp_lm_params *call);
 
-/* JSON text of item (owned), printed into a buffer of about hint bytes. */
-typedef struct cJSON cJSON;
-char *dsp_json_print(const cJSON *item, size_t hint);
+/* Checks that json_schema is a JSON object and prints it compactly (owned). */
+dsp_status dsp_schema_text(const char *json_schema, char **out, dsp_error *err);
 /* A generous estimate of a request body's size. */
 size_t dsp_body_size_hint(const dsp_message *msgs, size_t n_msgs, const dsp_lm_params *p);
 

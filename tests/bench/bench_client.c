@@ -18,7 +18,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dsp/adapter.h"
 #include "dsp/client.h"
+#include "dsp/predict.h"
 #include "../../runtime/src/lm_wire.h"
 
 static double now_s(void)
@@ -102,20 +104,37 @@ static double plain_loop(const char *url, const char *body, int calls)
     return dt;
 }
 
-/* ---- the prompt: a realistic chat-adapter request ------------------------ */
+/* ---- the predictor: a support-ticket classifier -------------------------- */
 
-static const char sys_prompt[] =
-    "Your input fields are:\n1. `ticket_text` (string): Raw text of the customer support ticket\n"
-    "Your output fields are:\n1. `category` (enum): One of the four queues\n\n"
-    "All interactions will be structured in the following way, with the appropriate values filled in.\n\n"
-    "[[ ## ticket_text ## ]]\n{ticket_text}\n\n[[ ## category ## ]]\n{category}        # note: the value you "
-    "produce must exactly match (no extra characters) one of: billing; account; orders; general\n\n"
-    "[[ ## completed ## ]]\nIn adhering to this structure, your objective is: \n"
-    "        Classify a customer support ticket.";
-static const char user_prompt[] =
-    "[[ ## ticket_text ## ]]\nI was charged twice for my subscription this month, please refund one of the "
-    "payments.\n\nRespond with the corresponding output fields, starting with the field `[[ ## category ## ]]` "
-    "(must be formatted as a valid Python enum), and then ending with the marker for `[[ ## completed ## ]]`.";
+static const char *const queues[] = {"billing", "account", "orders", "general"};
+static const dsp_type queue_type = {.kind = DSP_TYPE_ENUM, .enum_values = queues, .n_enum_values = 4};
+static const dsp_field sig_in[] = {{"ticket_text", &dsp_type_string, "Raw text of the customer support ticket"}};
+static const dsp_field sig_out[] = {{"category", &queue_type, "One of the four queues"}};
+static const dsp_signature sig = {.name = "ClassifyTicket",
+                                  .instructions = "Classify a customer support ticket.",
+                                  .inputs = sig_in,
+                                  .n_inputs = 1,
+                                  .outputs = sig_out,
+                                  .n_outputs = 1};
+static const char ticket[] =
+    "I was charged twice for my subscription this month, please refund one of the payments.";
+
+static double predict_loop(dsp_client *c, const dsp_predictor *p, const dsp_value *in, int calls)
+{
+    double t0 = now_s();
+    for (int i = 0; i < calls; i++) {
+        dsp_value out[1];
+        memset(out, 0, sizeof out);
+        dsp_error err = {0};
+        if (dsp_predict(c, p, in, out, NULL, &err) != DSP_OK) {
+            fprintf(stderr, "bench: dsp_predict %d failed: %s\n", i, err.message);
+            exit(1);
+        }
+        dsp_values_free(out, 1);
+        dsp_error_clear(&err);
+    }
+    return now_s() - t0;
+}
 
 static double dsp_loop(dsp_client *c, const dsp_lm_config *lm, const dsp_chat_request *req, int calls)
 {
@@ -185,18 +204,26 @@ int main(int argc, char **argv)
         printf("server: %s\n", base);
     }
 
-    dsp_message msgs[] = {{DSP_ROLE_SYSTEM, (char *)sys_prompt}, {DSP_ROLE_USER, (char *)user_prompt}};
-    dsp_chat_request req = {.messages = msgs, .n_messages = 2, .params = dsp_lm_params_default()};
-    req.params.temperature = 0.0;
     dsp_lm_config lm = {.model = "openai/refserver", .base_url = base, .api_key_env = NULL,
                         .params = dsp_lm_params_default()};
-    char *url = NULL, *body = NULL;
+    lm.params.temperature = 0.0;
+    dsp_predictor pred = {.name = "classify", .signature = &sig, .strategy = DSP_STRATEGY_PREDICT, .lm = &lm};
+    dsp_value in[1];
+    memset(in, 0, sizeof in);
     dsp_error err = {0};
-    if (dsp_endpoint_url(DSP_PROVIDER_OPENAI, base, &url, &err) != DSP_OK ||
-        dsp_openai_request_body("refserver", msgs, 2, &req.params, &body, &err) != DSP_OK) {
+    dsp_messages msgs;
+    dsp_messages_init(&msgs);
+    dsp_prompt_spec spec = dsp_prompt_spec_of(&pred, NULL);
+    char *url = NULL, *body = NULL;
+    if (dsp_value_set_string(&in[0], ticket, strlen(ticket), &err) != DSP_OK ||
+        dsp_chat_adapter_render(&spec, in, &msgs, &err) != DSP_OK ||
+        dsp_endpoint_url(DSP_PROVIDER_OPENAI, base, &url, &err) != DSP_OK ||
+        dsp_openai_request_body("refserver", msgs.items, msgs.len, &lm.params, &body, &err) != DSP_OK) {
         fprintf(stderr, "bench: %s\n", err.message);
         return 1;
     }
+    /* The same messages through dsp_chat, for the HTTP + parse share alone. */
+    dsp_chat_request req = {.messages = msgs.items, .n_messages = msgs.len, .params = dsp_lm_params_default()};
 
     dsp_client_options o = dsp_client_options_default();
     o.no_cache = true;
@@ -214,29 +241,37 @@ int main(int argc, char **argv)
      * ratio. */
     enum { BLOCKS = 25 };
     int per_block = calls / BLOCKS;
-    double plain_us[BLOCKS], dsp_us[BLOCKS], plain_cpu[BLOCKS], dsp_cpu[BLOCKS];
+    double plain_us[BLOCKS], chat_us[BLOCKS], pred_us[BLOCKS];
+    double plain_cpu[BLOCKS], chat_cpu[BLOCKS], pred_cpu[BLOCKS];
     plain_loop(url, body, per_block);
     dsp_loop(c, &lm, &req, per_block);
+    predict_loop(c, &pred, in, per_block);
     for (int b = 0; b < BLOCKS; b++) {
         double c0 = cpu_s();
         plain_us[b] = plain_loop(url, body, per_block) / per_block * 1e6;
         double c1 = cpu_s();
-        dsp_us[b] = dsp_loop(c, &lm, &req, per_block) / per_block * 1e6;
+        chat_us[b] = dsp_loop(c, &lm, &req, per_block) / per_block * 1e6;
         double c2 = cpu_s();
+        pred_us[b] = predict_loop(c, &pred, in, per_block) / per_block * 1e6;
+        double c3 = cpu_s();
         plain_cpu[b] = (c1 - c0) / per_block * 1e6;
-        dsp_cpu[b] = (c2 - c1) / per_block * 1e6;
+        chat_cpu[b] = (c2 - c1) / per_block * 1e6;
+        pred_cpu[b] = (c3 - c2) / per_block * 1e6;
     }
-    double us_plain = median(plain_us, BLOCKS), us_dsp = median(dsp_us, BLOCKS);
-    double cpu_plain = median(plain_cpu, BLOCKS), cpu_dsp = median(dsp_cpu, BLOCKS);
-    printf("request body: %zu bytes; %d blocks of %d sequential calls each, alternating; medians\n", strlen(body),
-           BLOCKS, per_block);
-    printf("                           wall/call   client CPU/call\n");
-    printf("plain libcurl loop:        %7.1f us   %7.1f us\n", us_plain, cpu_plain);
-    printf("libdsprt dsp_chat:         %7.1f us   %7.1f us  (request body + HTTP + reply parse)\n", us_dsp,
-           cpu_dsp);
-    printf("overhead ratio (wall):     %7.2fx (goal <= 1.2x)\n", us_dsp / us_plain);
-    printf("overhead ratio (CPU):      %7.2fx; libdsprt adds %.1f us of client CPU per call\n", cpu_dsp / cpu_plain,
-           cpu_dsp - cpu_plain);
+    double w_plain = median(plain_us, BLOCKS), w_chat = median(chat_us, BLOCKS), w_pred = median(pred_us, BLOCKS);
+    double c_plain = median(plain_cpu, BLOCKS), c_chat = median(chat_cpu, BLOCKS), c_pred = median(pred_cpu, BLOCKS);
+    printf("request body: %zu bytes (chat adapter, one enum output); %d blocks of %d sequential calls per path,\n"
+           "alternating; medians over blocks\n",
+           strlen(body), BLOCKS, per_block);
+    printf("                                   wall/call   client CPU/call\n");
+    printf("plain libcurl loop (same bytes):   %7.1f us   %7.1f us\n", w_plain, c_plain);
+    printf("dsp_chat (body + HTTP + parse):    %7.1f us   %7.1f us\n", w_chat, c_chat);
+    printf("dsp_predict (render + chat +\n"
+           "  typed parse of the reply):       %7.1f us   %7.1f us\n", w_pred, c_pred);
+    printf("overhead ratio, dsp_predict:       %7.2fx wall (goal <= 1.2x), %.2fx client CPU\n", w_pred / w_plain,
+           c_pred / c_plain);
+    printf("overhead ratio, dsp_chat:          %7.2fx wall, %.2fx client CPU\n", w_chat / w_plain, c_chat / c_plain);
+    double us_dsp = w_chat;
 
     /* Throughput with K in flight. */
     int n = calls * 2;
@@ -279,6 +314,8 @@ int main(int argc, char **argv)
     }
     free(url);
     free(body);
+    dsp_messages_free(&msgs);
+    dsp_values_free(in, 1);
     if (d)
         MHD_stop_daemon(d);
     curl_global_cleanup();

@@ -1,0 +1,33 @@
+/* json_write.h — internal: a small JSON text writer for request bodies and
+ * cache keys. Building a cJSON tree only to print it costs more than the
+ * HTTP exchange itself on a fast local server, so the hot path writes the
+ * text directly; cJSON still reads every reply. */
+#ifndef DSP_JSON_WRITE_H
+#define DSP_JSON_WRITE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct dsp_jw {
+    char *buf;
+    size_t len, cap;
+    bool failed; /* an allocation failed; everything after is dropped */
+} dsp_jw;
+
+void dsp_jw_init(dsp_jw *w, size_t hint);
+void dsp_jw_free(dsp_jw *w);
+/* Appends bytes as they are (punctuation, keys known to need no escapes,
+ * JSON text produced elsewhere). */
+void dsp_jw_raw(dsp_jw *w, const char *s, size_t n);
+void dsp_jw_lit(dsp_jw *w, const char *s);
+/* Appends s as a quoted JSON string: ", \ and control characters escaped;
+ * other bytes (UTF-8) as they are. */
+void dsp_jw_str(dsp_jw *w, const char *s);
+void dsp_jw_int(dsp_jw *w, int64_t v);
+/* Shortest of %.15g / %.17g that reads back exactly; non-finite is null. */
+void dsp_jw_double(dsp_jw *w, double v);
+/* The text (owned by the caller, NUL-terminated), or NULL after a failure. */
+char *dsp_jw_take(dsp_jw *w);
+
+#endif
