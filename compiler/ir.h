@@ -83,7 +83,8 @@ typedef struct ir_tool_param {
 } ir_tool_param;
 
 /* An external C function loaded from a shared object. A `char *` result
- * is malloc'ed by the tool and freed by the caller. */
+ * is malloc'ed by the tool and freed by the caller; a `const char *` result
+ * is borrowed (copied, never freed). Conventions: docs/c-headers.md. */
 typedef struct ir_tool {
     const char *name;             /* the C symbol */
     const char *c_return;

@@ -258,24 +258,28 @@ void sema_check_lm(sema *s, sym *sy)
 
 /* ---- tools ---- */
 
-/* The C types a tool may take and return, and their .dsp types. */
+/* The C types a tool declared inline may take and return, and their .dsp
+ * types. The same conventions as C headers read with tree-sitter
+ * (docs/c-headers.md), restricted to scalars and strings. */
+static const char *const c_integers[] = {
+    "int", "short", "long", "long long", "long int", "long long int", "short int", "unsigned",
+    "unsigned int", "unsigned short", "unsigned long", "unsigned long long", "int8_t",
+    "int16_t", "int32_t", "int64_t", "uint8_t", "uint16_t", "uint32_t", "uint64_t", "size_t",
+    "ssize_t", "ptrdiff_t", "intptr_t", "uintptr_t", "intmax_t", "uintmax_t", NULL
+};
+
 const ir_type *sema_ctype(sema *s, const char *ctype)
 {
-    static const struct { const char *c; int kind; } map[] = {
-        { "const char *", IR_STRING }, { "char *", IR_STRING }, { "char const *", IR_STRING },
-        { "int", IR_INT }, { "long", IR_INT }, { "long long", IR_INT }, { "int64_t", IR_INT },
-        { "int32_t", IR_INT }, { "double", IR_FLOAT }, { "float", IR_FLOAT },
-        { "bool", IR_BOOL }, { "_Bool", IR_BOOL },
-    };
-    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
-        if (strcmp(map[i].c, ctype) == 0) {
-            switch (map[i].kind) {
-            case IR_STRING: return &s->t_string;
-            case IR_INT: return &s->t_int;
-            case IR_FLOAT: return &s->t_float;
-            default: return &s->t_bool;
-            }
-        }
+    if (strcmp(ctype, "const char *") == 0 || strcmp(ctype, "char const *") == 0 ||
+        strcmp(ctype, "const char * const") == 0 || strcmp(ctype, "char *") == 0)
+        return &s->t_string;
+    for (size_t i = 0; c_integers[i]; i++)
+        if (strcmp(c_integers[i], ctype) == 0)
+            return &s->t_int;
+    if (strcmp(ctype, "double") == 0 || strcmp(ctype, "float") == 0)
+        return &s->t_float;
+    if (strcmp(ctype, "bool") == 0 || strcmp(ctype, "_Bool") == 0)
+        return &s->t_bool;
     return NULL;
 }
 
@@ -290,7 +294,8 @@ void sema_check_tool(sema *s, sym *sy)
     t->type = sema_ctype(s, t->c_return);
     if (!t->type) {
         diag_error(s->d, d->cfunc->loc, "tool `%s` returns `%s`, which a .dsp program cannot "
-                   "use; return `char *` (malloc'ed, freed by the caller), `long`, `double` or `bool`",
+                   "use; return `char *` (malloc'ed, freed by the caller), `const char *` (borrowed), "
+                   "`long`, `double` or `bool`",
                    t->name, t->c_return);
         ok = 0;
     }
@@ -305,7 +310,12 @@ void sema_check_tool(sema *s, sym *sy)
                 diag_error(s->d, c->name.loc, "parameter `%s` is declared twice", c->name.name);
                 ok = 0;
             }
-        if (!ps[i].type) {
+        if (strcmp(c->ctype, "char *") == 0) {
+            /* Input or output? Headers make the same distinction. */
+            diag_error(s->d, c->loc, "parameter `%s` is `char *`; use `const char *` for an "
+                       "input string", c->name.name);
+            ok = 0;
+        } else if (!ps[i].type) {
             diag_error(s->d, c->loc, "parameter `%s` has C type `%s`, which a .dsp program "
                        "cannot pass; use `const char *`, `long`, `double` or `bool`",
                        c->name.name, c->ctype);
