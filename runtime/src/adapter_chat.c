@@ -12,23 +12,28 @@
  * eight spaces that separate it from `{name}`; nothing for strings. */
 static void type_note(dsp_textbuf *b, const dsp_type *t)
 {
-    const char *pre = "        # note: the value you produce ";
+    static const char pre[] = "        # note: the value you produce ";
+    if (t->kind != DSP_TYPE_STRING && !(t->kind == DSP_TYPE_OPTIONAL && t->elem->kind != DSP_TYPE_STRING))
+        dsp_tb_put(b, pre, sizeof pre - 1);
     switch (t->kind) {
     case DSP_TYPE_STRING:
         return;
     case DSP_TYPE_INT:
-        dsp_tb_printf(b, "%smust be a single int value", pre);
+        dsp_tb_puts(b, "must be a single int value");
         return;
     case DSP_TYPE_FLOAT:
-        dsp_tb_printf(b, "%smust be a single float value", pre);
+        dsp_tb_puts(b, "must be a single float value");
         return;
     case DSP_TYPE_BOOL:
-        dsp_tb_printf(b, "%smust be True or False", pre);
+        dsp_tb_puts(b, "must be True or False");
         return;
     case DSP_TYPE_ENUM:
-        dsp_tb_printf(b, "%smust exactly match (no extra characters) one of: ", pre);
-        for (size_t i = 0; i < t->n_enum_values; i++)
-            dsp_tb_printf(b, "%s%s", i ? "; " : "", t->enum_values[i]);
+        dsp_tb_puts(b, "must exactly match (no extra characters) one of: ");
+        for (size_t i = 0; i < t->n_enum_values; i++) {
+            if (i)
+                dsp_tb_puts(b, "; ");
+            dsp_tb_puts(b, t->enum_values[i]);
+        }
         return;
     case DSP_TYPE_LIST: {
         cJSON *schema = dsp_type_schema_cjson(t);
@@ -38,13 +43,15 @@ static void type_note(dsp_textbuf *b, const dsp_type *t)
             b->failed = true;
             return;
         }
-        dsp_tb_printf(b, "%smust adhere to the JSON schema: %s", pre, text);
+        dsp_tb_puts(b, "must adhere to the JSON schema: ");
+        dsp_tb_puts(b, text);
         cJSON_free(text);
         return;
     }
     case DSP_TYPE_OPTIONAL:
         if (t->elem->kind == DSP_TYPE_STRING) {
-            dsp_tb_printf(b, "%smay be None when there is no value", pre);
+            dsp_tb_put(b, pre, sizeof pre - 1);
+            dsp_tb_puts(b, "may be None when there is no value");
         } else {
             type_note(b, t->elem);
             dsp_tb_puts(b, ", or None when there is no value");
@@ -61,13 +68,17 @@ static void system_message(dsp_textbuf *b, const dsp_prompt_spec *spec)
                    "filled in.\n\n");
     for (size_t i = 0; i < sig->n_inputs; i++) {
         dsp_adapter_marker(b, sig->inputs[i].name);
-        dsp_tb_printf(b, "{%s}\n\n", sig->inputs[i].name);
+        dsp_tb_puts(b, "{");
+        dsp_tb_puts(b, sig->inputs[i].name);
+        dsp_tb_puts(b, "}\n\n");
     }
     size_t n = dsp_strategy_n_outputs(sig, spec->strategy);
     for (size_t i = 0; i < n; i++) {
         const dsp_field *f = dsp_strategy_output(sig, spec->strategy, i);
         dsp_adapter_marker(b, f->name);
-        dsp_tb_printf(b, "{%s}", f->name);
+        dsp_tb_puts(b, "{");
+        dsp_tb_puts(b, f->name);
+        dsp_tb_puts(b, "}");
         type_note(b, f->type);
         dsp_tb_puts(b, "\n\n");
     }
@@ -95,7 +106,9 @@ static void respond_line(dsp_textbuf *b, const dsp_prompt_spec *spec)
     dsp_tb_puts(b, "Respond with the corresponding output fields, starting with the field ");
     for (size_t i = 0; i < n; i++) {
         const dsp_field *f = dsp_strategy_output(spec->signature, spec->strategy, i);
-        dsp_tb_printf(b, "%s`[[ ## %s ## ]]`", i ? ", then " : "", f->name);
+        dsp_tb_puts(b, i ? ", then `[[ ## " : "`[[ ## ");
+        dsp_tb_puts(b, f->name);
+        dsp_tb_puts(b, " ## ]]`");
         dsp_adapter_format_hint(b, f->type);
     }
     dsp_tb_puts(b, ", and then ending with the marker for `[[ ## completed ## ]]`.");

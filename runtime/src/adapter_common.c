@@ -26,11 +26,12 @@ dsp_status dsp_adapter_check(const dsp_prompt_spec *spec, const dsp_value *input
         return dsp_error_set(err, DSP_ERR_INVALID, "signature %s: no input values given", sig->name ? sig->name : "?");
     for (size_t i = 0; i < sig->n_inputs; i++) {
         const dsp_field *f = &sig->inputs[i];
+        if (dsp_value_check(&inputs[i], f->type, NULL, NULL) == DSP_OK)
+            continue;
+        /* Only a failure pays for naming the field. */
         char what[160];
         snprintf(what, sizeof what, "input `%s`", f->name);
-        st = dsp_value_check(&inputs[i], f->type, what, err);
-        if (st != DSP_OK)
-            return st;
+        return dsp_value_check(&inputs[i], f->type, what, err);
     }
     return DSP_OK;
 }
@@ -42,9 +43,17 @@ static void field_lines(dsp_textbuf *b, const dsp_prompt_spec *spec, bool output
     for (size_t i = 0; i < n; i++) {
         const dsp_field *f = outputs ? dsp_strategy_output(sig, spec->strategy, i) : &sig->inputs[i];
         char tn[128];
-        dsp_tb_printf(b, "\n%zu. `%s` (%s):", i + 1, f->name, dsp_type_name(f->type, tn, sizeof tn));
-        if (f->description && *f->description)
-            dsp_tb_printf(b, " %s", f->description);
+        dsp_tb_puts(b, "\n");
+        dsp_tb_putu(b, i + 1);
+        dsp_tb_puts(b, ". `");
+        dsp_tb_puts(b, f->name);
+        dsp_tb_puts(b, "` (");
+        dsp_tb_puts(b, dsp_type_name(f->type, tn, sizeof tn));
+        dsp_tb_puts(b, "):");
+        if (f->description && *f->description) {
+            dsp_tb_puts(b, " ");
+            dsp_tb_puts(b, f->description);
+        }
     }
 }
 
@@ -58,8 +67,11 @@ void dsp_adapter_field_list(dsp_textbuf *b, const dsp_prompt_spec *spec)
 
 static void names(dsp_textbuf *b, const dsp_field *fields, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        dsp_tb_printf(b, "%s`%s`", i ? ", " : "", fields[i].name);
+    for (size_t i = 0; i < n; i++) {
+        dsp_tb_puts(b, i ? ", `" : "`");
+        dsp_tb_puts(b, fields[i].name);
+        dsp_tb_puts(b, "`");
+    }
 }
 
 void dsp_adapter_objective(dsp_textbuf *b, const dsp_prompt_spec *spec)
@@ -99,7 +111,9 @@ void dsp_adapter_objective(dsp_textbuf *b, const dsp_prompt_spec *spec)
 
 void dsp_adapter_marker(dsp_textbuf *b, const char *name)
 {
-    dsp_tb_printf(b, "[[ ## %s ## ]]\n", name);
+    dsp_tb_puts(b, "[[ ## ");
+    dsp_tb_puts(b, name);
+    dsp_tb_puts(b, " ## ]]\n");
 }
 
 dsp_status dsp_adapter_input_blocks(dsp_textbuf *b, const dsp_prompt_spec *spec, const dsp_value *inputs,
@@ -108,6 +122,20 @@ dsp_status dsp_adapter_input_blocks(dsp_textbuf *b, const dsp_prompt_spec *spec,
     const dsp_signature *sig = spec->signature;
     for (size_t i = 0; i < sig->n_inputs; i++) {
         const dsp_field *f = &sig->inputs[i];
+        if (f->type->kind == DSP_TYPE_STRING) {
+            /* The common case, without a formatted copy. */
+            const dsp_value *v = &inputs[i];
+            const char *nul = v->as.s.len ? memchr(v->as.s.data, '\0', v->as.s.len) : NULL;
+            if (nul)
+                return dsp_error_set(err, DSP_ERR_INVALID,
+                                     "input `%s` holds a NUL byte at offset %zu, which a chat message cannot carry",
+                                     f->name, (size_t)(nul - v->as.s.data));
+            if (i)
+                dsp_tb_puts(b, "\n\n");
+            dsp_adapter_marker(b, f->name);
+            dsp_tb_put(b, v->as.s.data, v->as.s.len);
+            continue;
+        }
         char *text;
         size_t len;
         dsp_status st = dsp_value_format(&inputs[i], f->type, &text, &len, err);
@@ -161,15 +189,21 @@ void dsp_adapter_format_hint(dsp_textbuf *b, const dsp_type *t)
 {
     if (t->kind == DSP_TYPE_OPTIONAL) {
         const char *w = hint_word(t->elem);
-        if (w)
-            dsp_tb_printf(b, " (must be formatted as a valid %s, or None)", w);
-        else
+        if (w) {
+            dsp_tb_puts(b, " (must be formatted as a valid ");
+            dsp_tb_puts(b, w);
+            dsp_tb_puts(b, ", or None)");
+        } else {
             dsp_tb_puts(b, " (or None)");
+        }
         return;
     }
     const char *w = hint_word(t);
-    if (w)
-        dsp_tb_printf(b, " (must be formatted as a valid %s)", w);
+    if (w) {
+        dsp_tb_puts(b, " (must be formatted as a valid ");
+        dsp_tb_puts(b, w);
+        dsp_tb_puts(b, ")");
+    }
 }
 
 dsp_status dsp_adapter_push(dsp_messages *out, dsp_role role, dsp_textbuf *b, dsp_error *err)

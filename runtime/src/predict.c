@@ -74,14 +74,28 @@ static dsp_status send_round(dsp_client *c, const dsp_lm_config *lm, const dsp_c
         k += calls[i].pending;
     if (k == 0)
         return DSP_OK;
-    dsp_chat_request *reqs = calloc(k, sizeof *reqs);
-    dsp_chat_response *resps = calloc(k, sizeof *resps);
-    dsp_status *sts = calloc(k, sizeof *sts);
-    dsp_error *errs = calloc(k, sizeof *errs);
-    size_t *idx = calloc(k, sizeof *idx);
+    /* A single call (the common case) keeps its bookkeeping on the stack. */
+    dsp_chat_request one_req;
+    dsp_chat_response one_resp;
+    dsp_status one_st;
+    dsp_error one_err;
+    size_t one_idx;
+    bool heap = k > 1;
+    dsp_chat_request *reqs = heap ? calloc(k, sizeof *reqs) : &one_req;
+    dsp_chat_response *resps = heap ? calloc(k, sizeof *resps) : &one_resp;
+    dsp_status *sts = heap ? calloc(k, sizeof *sts) : &one_st;
+    dsp_error *errs = heap ? calloc(k, sizeof *errs) : &one_err;
+    size_t *idx = heap ? calloc(k, sizeof *idx) : &one_idx;
     if (!reqs || !resps || !sts || !errs || !idx) {
         free(reqs), free(resps), free(sts), free(errs), free(idx);
         return DSP_ERR_NOMEM;
+    }
+    if (!heap) {
+        memset(&one_resp, 0, sizeof one_resp);
+        one_err.status = DSP_OK;
+        one_err.http_status = 0;
+        one_err.message[0] = '\0';
+        one_err.raw = NULL;
     }
     for (size_t i = 0, j = 0; i < n; i++) {
         if (!calls[i].pending)
@@ -119,7 +133,8 @@ static dsp_status send_round(dsp_client *c, const dsp_lm_config *lm, const dsp_c
         }
         dsp_chat_response_free(&resps[j]);
     }
-    free(reqs), free(resps), free(sts), free(errs), free(idx);
+    if (heap)
+        free(reqs), free(resps), free(sts), free(errs), free(idx);
     return DSP_OK;
 }
 

@@ -59,20 +59,38 @@ void dsp_tb_puts(dsp_textbuf *b, const char *s)
 
 void dsp_tb_printf(dsp_textbuf *b, const char *fmt, ...)
 {
+    if (b->failed)
+        return;
+    /* Format straight into the free space; only a result that does not fit
+     * costs a second pass (rendering is on every call's path). */
+    size_t room = b->cap > b->len ? b->cap - b->len : 0;
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
+    int n = vsnprintf(room ? b->data + b->len : NULL, room, fmt, ap);
     va_end(ap);
     if (n < 0) {
         b->failed = true;
         return;
     }
-    if (!reserve(b, (size_t)n))
-        return;
-    va_start(ap, fmt);
-    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
-    va_end(ap);
+    if ((size_t)n >= room) {
+        if (!reserve(b, (size_t)n))
+            return;
+        va_start(ap, fmt);
+        vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+    }
     b->len += (size_t)n;
+}
+
+void dsp_tb_putu(dsp_textbuf *b, size_t u)
+{
+    char digits[24];
+    size_t i = sizeof digits;
+    do {
+        digits[--i] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    dsp_tb_put(b, digits + i, sizeof digits - i);
 }
 
 char *dsp_tb_take(dsp_textbuf *b, size_t *len)

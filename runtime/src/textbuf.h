@@ -26,6 +26,8 @@ void dsp_tb_printf(dsp_textbuf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)))
 #endif
     ;
+/* Appends a decimal number (cheaper than printf on hot paths). */
+void dsp_tb_putu(dsp_textbuf *b, size_t u);
 static inline bool dsp_tb_ok(const dsp_textbuf *b) { return !b->failed; }
 /* Hands over the bytes (never NULL on success: "" when empty); the buffer is
  * left empty. Returns NULL if any append failed. */
