@@ -9,7 +9,10 @@ FE_SRCS    := arena.c diag.c ast.c parse.c sema.c sema_decls.c sema_data.c sema_
               sema_metric.c sema_optimize.c ir.c ir_json.c cmd_check.c cmd_dump_ir.c
 # The optimizers (opt*.c, tpe.c, rng.c, report*.c, cmd_optimize.c).
 OPT_SRCS   := $(wildcard compiler/opt*.c compiler/report*.c) compiler/tpe.c compiler/rng.c
-CC_SRCS    := $(FE_SRCS:%=compiler/%) $(OPT_SRCS) $(wildcard stdlib/*.c)
+# The interpreter, data sets, metrics and evaluation (exec.h, cmd_eval.c).
+EXEC_SRCS  := $(wildcard compiler/interp*.c compiler/dataset*.c compiler/metric_*.c compiler/eval*.c) \
+              compiler/ir_runtime.c compiler/progress.c compiler/cmd_eval.c
+CC_SRCS    := $(FE_SRCS:%=compiler/%) $(OPT_SRCS) $(EXEC_SRCS) $(wildcard stdlib/*.c)
 CC_OBJS    := $(CC_SRCS:%.c=$(BUILD)/obj/%.o)
 CC_LIB     := $(BUILD)/libdspcc.a
 DSPCC      := $(BUILD)/dspcc
@@ -35,7 +38,7 @@ BINS += $(DSPCC)
 # runtime/build.mk, included later, are expanded at use.
 $(CC_OBJS) $(BUILD)/obj/compiler/main.o: CPPFLAGS += $(RT_CPPFLAGS)
 $(DSPCC): $(BUILD)/libdsprt.a
-DSPCC_LIBS = $(RT_LIB) $(RT_DEPLIBS) -ldl -lm
+DSPCC_LIBS = $(RT_LIB) $(RT_DEPLIBS) -lffi -ldl -lm
 
 # ---- tests of the front end (tests/compiler, tests/bad, tests/golden) ----
 FE_TEST_SRCS := $(wildcard tests/compiler/test_*.c)
@@ -66,5 +69,7 @@ $(FE_OWN_TESTS): $(BUILD)/tests/compiler/%: $(BUILD)/obj/tests/compiler/%.o $(FE
 
 # The optimizer tests include exec.h/opt.h, which use libdsprt's headers.
 $(BUILD)/obj/tests/compiler/test_opt_%.o: CPPFLAGS += $(RT_CPPFLAGS)
+$(BUILD)/obj/tests/compiler/test_interp.o $(BUILD)/obj/tests/compiler/test_dataset.o \
+$(BUILD)/obj/tests/compiler/test_metric_eval.o: CPPFLAGS += $(RT_CPPFLAGS)
 TEST_BINS    += $(FE_TEST_BINS) $(FE_FUZZ)
 TEST_SCRIPTS += tests/compiler/cli.sh tests/compiler/bad_programs.sh tests/compiler/golden.sh

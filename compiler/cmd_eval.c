@@ -1,0 +1,365 @@
+/* cmd_eval.c — `dspcc eval FILE.dsp --data NAME|PATH`: runs the program
+ * (as written, or with an optimized state) over a data set through the
+ * interpreter and reports the mean metric, the failures, LM calls, cache
+ * hits and tokens; `--json` prints the same as one JSON object. */
+#include <cJSON.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arena.h"
+#include "cmd.h"
+#include "diag.h"
+#include "exec.h"
+#include "sema.h"
+#include "state.h"
+
+typedef struct eval_args {
+    const char *file, *state, *data, *base_url, *cache_dir, *module, *metric;
+    int json, no_cache, concurrency, max_failures;
+    long limit;
+} eval_args;
+
+static int parse_int(const char *opt, const char *s, long min, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s ? s : "", &end, 10);
+    if (!s || !*s || *end || errno || v < min) {
+        fprintf(stderr, "dspcc eval: %s needs a whole number >= %ld, got `%s`\n", opt, min, s ? s : "");
+        return 0;
+    }
+    *out = v;
+    return 1;
+}
+
+/* 0: go on; else the exit status. */
+static int parse_args(int argc, char **argv, eval_args *a)
+{
+    memset(a, 0, sizeof *a);
+    a->concurrency = 8;
+    a->max_failures = 20;
+    for (int i = 1; i < argc; i++) {
+        const char *o = argv[i];
+        if (cmd_wants_help(&cmd_eval, o))
+            return -1;
+        const char **str = strcmp(o, "--state") == 0       ? &a->state
+                           : strcmp(o, "--data") == 0      ? &a->data
+                           : strcmp(o, "--base-url") == 0  ? &a->base_url
+                           : strcmp(o, "--cache-dir") == 0 ? &a->cache_dir
+                           : strcmp(o, "--module") == 0    ? &a->module
+                           : strcmp(o, "--metric") == 0    ? &a->metric
+                                                           : NULL;
+        long v;
+        if (str) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "dspcc eval: %s needs a value\n", o);
+                return 2;
+            }
+            *str = argv[++i];
+        } else if (strcmp(o, "--json") == 0) {
+            a->json = 1;
+        } else if (strcmp(o, "--no-cache") == 0) {
+            a->no_cache = 1;
+        } else if (strcmp(o, "--concurrency") == 0 || strcmp(o, "-j") == 0) {
+            if (!parse_int(o, i + 1 < argc ? argv[++i] : NULL, 1, &v) || v > 1024)
+                return 2;
+            a->concurrency = (int)v;
+        } else if (strcmp(o, "--limit") == 0) {
+            if (!parse_int(o, i + 1 < argc ? argv[++i] : NULL, 1, &v))
+                return 2;
+            a->limit = v;
+        } else if (o[0] == '-' && o[1]) {
+            fprintf(stderr, "dspcc eval: unknown option `%s`; see `dspcc eval --help`\n", o);
+            return 2;
+        } else if (a->file) {
+            fprintf(stderr, "dspcc eval: one .dsp file at a time (got `%s` and `%s`)\n", a->file, o);
+            return 2;
+        } else {
+            a->file = o;
+        }
+    }
+    if (!a->file || !a->data) {
+        fprintf(stderr, "dspcc eval: usage: dspcc eval FILE.dsp --data NAME|PATH [options]; see --help\n");
+        return 2;
+    }
+    return 0;
+}
+
+/* What to run: the module, its lm and metric. The optimize block of the
+ * module says; without one, the only module/metric/lm there is. */
+typedef struct eval_target {
+    const ir_module *module;
+    const ir_metric *metric;
+    const ir_lm *lm;
+    const ir_lm *judge_lm;
+} eval_target;
+
+static int pick_target(const ir_program *p, const eval_args *a, const st_state *st, eval_target *t)
+{
+    memset(t, 0, sizeof *t);
+    const char *mname = a->module ? a->module : st ? st->program : NULL;
+    if (mname) {
+        t->module = ir_module_find(p, mname);
+        if (!t->module) {
+            fprintf(stderr, "dspcc eval: %s has no module `%s`\n", a->file, mname);
+            return 0;
+        }
+    }
+    const ir_optimize *opt = NULL;
+    for (size_t i = 0; i < p->n_optimizes && !opt; i++)
+        if (!t->module || p->optimizes[i]->module == t->module)
+            opt = p->optimizes[i];
+    if (!t->module && opt)
+        t->module = opt->module;
+    if (!t->module && p->n_modules)
+        t->module = p->modules[p->n_modules - 1];  /* callees come first: the last is the top */
+    if (!t->module) {
+        fprintf(stderr, "dspcc eval: %s declares no module\n", a->file);
+        return 0;
+    }
+    const char *metric = a->metric ? a->metric : st && st->metric ? st->metric : NULL;
+    if (metric) {
+        for (size_t i = 0; i < p->n_metrics; i++)
+            if (strcmp(p->metrics[i]->name, metric) == 0)
+                t->metric = p->metrics[i];
+        if (!t->metric) {
+            fprintf(stderr, "dspcc eval: %s has no metric `%s`\n", a->file, metric);
+            return 0;
+        }
+    } else if (opt) {
+        t->metric = opt->metric;
+    } else {
+        for (size_t i = 0; i < p->n_metrics && !t->metric; i++)
+            if (strcmp(p->metrics[i]->module, t->module->name) == 0)
+                t->metric = p->metrics[i];
+    }
+    if (!t->metric) {
+        fprintf(stderr, "dspcc eval: no metric scores module `%s`; declare `metric NAME(ex, pred) = ...`\n",
+                t->module->name);
+        return 0;
+    }
+    if (strcmp(t->metric->module, t->module->name) != 0) {
+        fprintf(stderr, "dspcc eval: metric `%s` scores module `%s`, not `%s`\n", t->metric->name,
+                t->metric->module, t->module->name);
+        return 0;
+    }
+    t->lm = opt ? opt->lm : p->n_lms ? p->lms[0] : NULL;
+    t->judge_lm = t->lm;
+    if (!t->lm) {
+        fprintf(stderr, "dspcc eval: %s declares no lm to run the program on\n", a->file);
+        return 0;
+    }
+    return 1;
+}
+
+static void print_failures(const ex_eval_result *res, const ex_dataset *d, int max)
+{
+    if (!res->n_failed)
+        return;
+    printf("\nfailures (%zu, scored 0):\n", res->n_failed);
+    printf("  %-6s %-6s %s\n", "row", "line", "error");
+    int shown = 0;
+    for (size_t i = 0; i < res->n && shown < max; i++) {
+        const ex_result *r = &res->results[i];
+        if (r->status == DSP_OK)
+            continue;
+        printf("  %-6zu %-6d %s: %.200s\n", res->rows[i], d->rows[res->rows[i]].line, dsp_status_name(r->status),
+               r->error ? r->error : "");
+        shown++;
+    }
+    if (res->n_failed > (size_t)shown)
+        printf("  ... and %zu more (--json lists them all)\n", res->n_failed - (size_t)shown);
+}
+
+static int print_json(const ex_eval_result *res, const ex_dataset *d, const eval_target *t, const eval_args *a,
+                      const dsp_usage_totals *u)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "program", t->module->name);
+    cJSON_AddStringToObject(o, "metric", t->metric->name);
+    cJSON_AddStringToObject(o, "data", d->name);
+    if (a->state)
+        cJSON_AddStringToObject(o, "state", a->state);
+    cJSON_AddNumberToObject(o, "score", res->mean);
+    cJSON_AddNumberToObject(o, "n", (double)res->n);
+    cJSON_AddNumberToObject(o, "failed", (double)res->n_failed);
+    cJSON_AddNumberToObject(o, "lm_calls", (double)u->calls);
+    cJSON_AddNumberToObject(o, "cache_hits", (double)u->cache_hits);
+    cJSON_AddNumberToObject(o, "http_requests", (double)u->http_requests);
+    cJSON_AddNumberToObject(o, "retries", (double)u->retries);
+    cJSON_AddNumberToObject(o, "prompt_tokens", (double)u->prompt_tokens);
+    cJSON_AddNumberToObject(o, "completion_tokens", (double)u->completion_tokens);
+    cJSON_AddNumberToObject(o, "seconds", res->seconds);
+    cJSON *fails = cJSON_AddArrayToObject(o, "failures");
+    for (size_t i = 0; i < res->n; i++) {
+        const ex_result *r = &res->results[i];
+        if (r->status == DSP_OK)
+            continue;
+        cJSON *f = cJSON_CreateObject();
+        cJSON_AddNumberToObject(f, "row", (double)res->rows[i]);
+        cJSON_AddNumberToObject(f, "line", d->rows[res->rows[i]].line);
+        cJSON_AddStringToObject(f, "status", dsp_status_name(r->status));
+        cJSON_AddStringToObject(f, "error", r->error ? r->error : "");
+        cJSON_AddItemToArray(fails, f);
+    }
+    char *s = cJSON_Print(o);
+    cJSON_Delete(o);
+    if (!s) {
+        fputs("dspcc eval: out of memory\n", stderr);
+        return 0;
+    }
+    puts(s);
+    free(s);
+    return 1;
+}
+
+static int run(int argc, char **argv)
+{
+    eval_args a;
+    int rc = parse_args(argc, argv, &a);
+    if (rc)
+        return rc < 0 ? 0 : rc;
+
+    arena mem;
+    arena_init(&mem);
+    diag dg;
+    diag_init(&dg, &mem, stderr);
+    int status = 1;
+    dsp_error err = { 0 };
+    st_state st;
+    memset(&st, 0, sizeof st);
+    int have_state = 0;
+    dsp_client *client = NULL;
+    ex_runner *runner = NULL;
+    ex_dataset data;
+    memset(&data, 0, sizeof data);
+    ex_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    ex_eval_result res;
+    memset(&res, 0, sizeof res);
+    size_t *rows = NULL;
+
+    ir_program *p = sema_check_file(&mem, &dg, a.file);
+    if (!p)
+        goto out;
+    if (a.state) {
+        if (st_read_file(a.state, &st, &err) != DSP_OK) {
+            fprintf(stderr, "dspcc eval: %s\n", err.message);
+            goto out;
+        }
+        have_state = 1;
+    }
+    eval_target t;
+    if (!pick_target(p, &a, have_state ? &st : NULL, &t))
+        goto out;
+    if (ex_dataset_open(p, t.module, a.data, &data, &err) != DSP_OK) {
+        fprintf(stderr, "dspcc eval: %s\n", err.message);
+        goto out;
+    }
+    dsp_client_options co = dsp_client_options_default();
+    co.cache_dir = a.cache_dir;
+    co.no_cache = a.no_cache != 0;
+    co.base_url = a.base_url;
+    co.max_in_flight = a.concurrency;
+    if (dsp_client_new(&co, &client, &err) != DSP_OK) {
+        fprintf(stderr, "dspcc eval: %s\n", err.message);
+        goto out;
+    }
+    ex_runner_options ro = ex_runner_options_default();
+    ro.client = client;
+    ro.lm = t.lm;
+    ro.judge_lm = t.judge_lm;
+    ro.metric = t.metric;
+    if (ex_runner_new(p, t.module, &ro, &runner, &err) != DSP_OK || ex_config_init(runner, &cfg, &err) != DSP_OK ||
+        (have_state && ex_config_apply_state(runner, &cfg, &st, &err) != DSP_OK)) {
+        fprintf(stderr, "dspcc eval: %s\n", err.message);
+        goto out;
+    }
+    ex_eval_options eo = ex_eval_options_default();
+    eo.concurrency = a.concurrency;
+    if (a.limit > 0 && (size_t)a.limit < data.n_rows) {
+        /* The first rows, so a limited run is a prefix of the full one. */
+        rows = malloc((size_t)a.limit * sizeof *rows);
+        if (!rows) {
+            fputs("dspcc eval: out of memory\n", stderr);
+            goto out;
+        }
+        for (long i = 0; i < a.limit; i++)
+            rows[i] = (size_t)i;
+        eo.indices = rows;
+        eo.n_indices = (size_t)a.limit;
+    }
+    ex_progress pg;
+    ex_progress_init(&pg, "eval");
+    eo.progress = ex_progress_update;
+    eo.progress_ctx = &pg;
+    dsp_usage_totals before = dsp_client_usage(client);
+    if (ex_evaluate(runner, &cfg, &data, &eo, &res, &err) != DSP_OK) {
+        ex_progress_done(&pg);
+        fprintf(stderr, "dspcc eval: %s\n", err.message);
+        goto out;
+    }
+    ex_progress_done(&pg);
+    dsp_usage_totals after = dsp_client_usage(client);
+    dsp_usage_totals u = after;
+    u.calls -= before.calls;
+    u.http_requests -= before.http_requests;
+    u.retries -= before.retries;
+    u.cache_hits -= before.cache_hits;
+    u.cache_misses -= before.cache_misses;
+    u.prompt_tokens -= before.prompt_tokens;
+    u.completion_tokens -= before.completion_tokens;
+    if (a.json) {
+        if (!print_json(&res, &data, &t, &a, &u))
+            goto out;
+    } else {
+        printf("%s on %s (%zu examples), metric %s%s%s\n", t.module->name, data.name, res.n, t.metric->name,
+               a.state ? ", state " : "", a.state ? a.state : "");
+        printf("score     %.4f\n", res.mean);
+        printf("failed    %zu\n", res.n_failed);
+        printf("lm calls  %lld (cache hits %lld, http requests %lld, retries %lld)\n", (long long)u.calls,
+               (long long)u.cache_hits, (long long)u.http_requests, (long long)u.retries);
+        printf("tokens    %lld prompt, %lld completion\n", (long long)u.prompt_tokens,
+               (long long)u.completion_tokens);
+        printf("time      %.2fs\n", res.seconds);
+        print_failures(&res, &data, a.max_failures);
+    }
+    status = 0;
+out:
+    free(rows);
+    ex_eval_result_free(&res);
+    ex_config_free(&cfg);
+    ex_runner_free(runner);
+    ex_dataset_free(&data);
+    dsp_client_free(client);
+    if (have_state)
+        st_free(&st);
+    dsp_error_clear(&err);
+    arena_free(&mem);
+    return status;
+}
+
+const dspcc_cmd cmd_eval = {
+    "eval",
+    "run a program over a data set and report its metric",
+    "usage: dspcc eval FILE.dsp --data NAME|PATH [options]\n\n"
+    "Runs the program (as written, or with an optimized state) on every example of\n"
+    "a data set through the same runtime the generated C uses, scores each with\n"
+    "the metric and prints the mean score, the failed examples (scored 0), LM\n"
+    "calls, cache hits and tokens.\n\n"
+    "  --data NAME|PATH   a `data` declaration, or a .jsonl/.csv file whose columns\n"
+    "                     are named like the module's fields\n"
+    "  --state FILE       an optimized state (NAME.state.json) to run with\n"
+    "  --json             print a JSON summary; its `score` is the mean metric\n"
+    "  --limit N          only the first N examples\n"
+    "  --concurrency N    examples in flight (default 8)\n"
+    "  --base-url URL     send every LM call to this OpenAI-compatible server\n"
+    "  --cache-dir DIR    the response cache (default $DSPCC_CACHE_DIR or ~/.cache/dspcc)\n"
+    "  --no-cache         neither read nor write the cache\n"
+    "  --module NAME      the module to run (default: the optimize block's)\n"
+    "  --metric NAME      the metric (default: the optimize block's)\n\n"
+    "Exit status: 0 evaluated (failed examples included), 1 errors, 2 bad usage.\n",
+    run,
+};

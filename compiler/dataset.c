@@ -1,0 +1,378 @@
+/* dataset.c — data sets typed per a module's fields (see exec.h): JSONL
+ * rows through cJSON, CSV rows through dataset_csv.c, every cell checked
+ * against its field's type so a bad row fails at load time, naming
+ * file:line and the column, instead of in the middle of an optimization. */
+#include "exec.h"
+#include "dataset_int.h"
+#include "ir_runtime.h"
+
+#include <cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Where each field's value comes from in a row. */
+typedef struct ds_ctx {
+    ex_dataset *d;
+    const char *path;
+    const char **columns;       /* n_fields: the column read, NULL when unmapped */
+    int *csv_index;             /* n_fields: the header position, -1 when absent */
+} ds_ctx;
+
+static dsp_status cell_error(const ds_ctx *c, int line, size_t f, dsp_error *err, const char *why)
+{
+    char tb[128];
+    return dsp_error_set(err, DSP_ERR_INVALID, "%s:%d: column `%s` (field `%s`, %s): %s", c->path, line,
+                         c->columns[f], c->d->fields[f]->name, ir_type_str(c->d->fields[f]->type, tb, sizeof tb),
+                         why);
+}
+
+static const ir_type *unwrap_optional(const ir_type *t)
+{
+    return t->kind == IR_OPTIONAL ? t->elem : t;
+}
+
+/* Checks that an enum cell holds a declared value, exactly as written. */
+static dsp_status check_enum(const ds_ctx *c, int line, size_t f, const char *text, dsp_error *err)
+{
+    const ir_type *t = unwrap_optional(c->d->fields[f]->type);
+    if (t->kind != IR_ENUM || ir_enum_has(t, text))
+        return DSP_OK;
+    char why[DSP_ERROR_MESSAGE_MAX / 2];
+    int n = snprintf(why, sizeof why, "\"%.60s\" is not one of", text);
+    for (size_t i = 0; i < t->n_values && n > 0 && (size_t)n < sizeof why; i++)
+        n += snprintf(why + n, sizeof why - (size_t)n, "%s %s", i ? "," : "", t->values[i]);
+    return cell_error(c, line, f, err, why);
+}
+
+/* A cell of text (CSV, or a JSON string for a non-string field). */
+static dsp_status from_text(const ds_ctx *c, int line, size_t f, const char *text, dsp_value *out,
+                            bool *present, dsp_error *err)
+{
+    const ir_type *t = c->d->fields[f]->type;
+    if (t->kind == IR_OPTIONAL && text[0] == '\0') {
+        *present = false;
+        return DSP_OK;
+    }
+    const ir_type *base = unwrap_optional(t);
+    if (base->kind == IR_STRING && t->kind == IR_STRING) {
+        *present = true;
+        return dsp_value_set_string(out, text, strlen(text), err);
+    }
+    dsp_status rc = check_enum(c, line, f, text, err);
+    if (rc != DSP_OK)
+        return rc;
+    dsp_error perr = { 0 };
+    rc = dsp_value_parse(c->d->types[f], text, strlen(text), out, &perr);
+    if (rc != DSP_OK) {
+        rc = cell_error(c, line, f, err, perr.message);
+        dsp_error_clear(&perr);
+        return rc;
+    }
+    *present = true;
+    return DSP_OK;
+}
+
+static dsp_status from_json(const ds_ctx *c, int line, size_t f, const cJSON *item, dsp_value *out,
+                            bool *present, dsp_error *err)
+{
+    const ir_type *t = c->d->fields[f]->type;
+    if (!item || cJSON_IsNull(item)) {
+        *present = false;
+        return DSP_OK;
+    }
+    const ir_type *base = unwrap_optional(t);
+    if (base->kind == IR_ENUM) {
+        if (!cJSON_IsString(item))
+            return cell_error(c, line, f, err, "expected a JSON string naming an enum value");
+        dsp_status rc = check_enum(c, line, f, item->valuestring, err);
+        if (rc != DSP_OK)
+            return rc;
+    }
+    if (base->kind == IR_STRING && !cJSON_IsString(item) && !cJSON_IsNumber(item))
+        return cell_error(c, line, f, err, "expected a JSON string");
+    char *json = cJSON_PrintUnformatted(item);
+    if (!json)
+        return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory reading `%s`", c->path);
+    dsp_status rc;
+    if (base->kind == IR_STRING && cJSON_IsNumber(item)) {
+        /* An id-like number in a string field reads as its digits. */
+        dsp_value inner = { 0 };
+        rc = dsp_value_set_string(&inner, json, strlen(json), err);
+        if (rc == DSP_OK && t->kind == IR_OPTIONAL)
+            rc = dsp_value_some(out, &inner, err);
+        else if (rc == DSP_OK)
+            *out = inner;
+        dsp_value_free(&inner);
+    } else {
+        dsp_error perr = { 0 };
+        rc = dsp_value_parse_json(c->d->types[f], json, strlen(json), out, &perr);
+        if (rc != DSP_OK)
+            rc = cell_error(c, line, f, err, perr.message);
+        dsp_error_clear(&perr);
+    }
+    free(json);
+    if (rc == DSP_OK)
+        *present = true;
+    return rc;
+}
+
+/* A non-optional input must be there: the module cannot run without it. */
+static dsp_status check_required(const ds_ctx *c, int line, const ex_example *row, dsp_error *err)
+{
+    for (size_t f = 0; f < c->d->n_inputs; f++) {
+        if (row->present[f] || c->d->fields[f]->type->kind == IR_OPTIONAL)
+            continue;
+        if (!c->columns[f])
+            return dsp_error_set(err, DSP_ERR_INVALID,
+                                 "data set `%s` maps no column to input `%s` of module `%s`; add "
+                                 "`{ column -> %s }` to its declaration",
+                                 c->d->name, c->d->fields[f]->name, c->d->module->name, c->d->fields[f]->name);
+        return dsp_error_set(err, DSP_ERR_INVALID, "%s:%d: column `%s` (input `%s`) is missing or null",
+                             c->path, line, c->columns[f], c->d->fields[f]->name);
+    }
+    return DSP_OK;
+}
+
+static dsp_status add_row(ex_dataset *d, ex_example **row, dsp_error *err)
+{
+    if ((d->n_rows & (d->n_rows - 1)) == 0) {
+        size_t cap = d->n_rows ? d->n_rows * 2 : 1;
+        ex_example *n = realloc(d->rows, cap * sizeof *n);
+        if (!n)
+            return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory loading `%s`", d->path);
+        d->rows = n;
+    }
+    ex_example *r = &d->rows[d->n_rows];
+    memset(r, 0, sizeof *r);
+    r->values = calloc(d->n_fields + 1, sizeof *r->values);
+    r->present = calloc(d->n_fields + 1, sizeof *r->present);
+    d->n_rows++;
+    if (!r->values || !r->present)
+        return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory loading `%s`", d->path);
+    *row = r;
+    return DSP_OK;
+}
+
+static dsp_status load_jsonl(ds_ctx *c, const char *text, size_t len, dsp_error *err)
+{
+    const char *p = text, *end = text + len;
+    int line = 0;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *le = nl ? nl : end;
+        line++;
+        size_t n = (size_t)(le - p);
+        const char *q = p;
+        p = le + 1;
+        int blank = 1;
+        for (size_t i = 0; i < n && blank; i++)
+            blank = q[i] == ' ' || q[i] == '\t' || q[i] == '\r';
+        if (blank)
+            continue;
+        cJSON *obj = cJSON_ParseWithLength(q, n);
+        if (!cJSON_IsObject(obj)) {
+            cJSON_Delete(obj);
+            return dsp_error_set(err, DSP_ERR_INVALID, "%s:%d: not a JSON object (JSONL holds one object a line)",
+                                 c->path, line);
+        }
+        ex_example *row;
+        dsp_status rc = add_row(c->d, &row, err);
+        if (rc == DSP_OK) {
+            row->line = line;
+            for (size_t f = 0; f < c->d->n_fields && rc == DSP_OK; f++)
+                if (c->columns[f])
+                    rc = from_json(c, line, f, cJSON_GetObjectItemCaseSensitive(obj, c->columns[f]),
+                                   &row->values[f], &row->present[f], err);
+        }
+        cJSON_Delete(obj);
+        if (rc == DSP_OK)
+            rc = check_required(c, line, row, err);
+        if (rc != DSP_OK)
+            return rc;
+    }
+    return DSP_OK;
+}
+
+static dsp_status load_csv(ds_ctx *c, const char *text, size_t len, dsp_error *err)
+{
+    csv_reader rd;
+    csv_reader_init(&rd, text, len, c->path);
+    csv_record header;
+    int done;
+    dsp_status rc = csv_next(&rd, &header, &done, err);
+    if (rc != DSP_OK)
+        return rc;
+    if (done)
+        return dsp_error_set(err, DSP_ERR_INVALID, "%s: empty; a CSV file starts with a header row", c->path);
+    for (size_t f = 0; f < c->d->n_fields; f++) {
+        c->csv_index[f] = -1;
+        for (size_t h = 0; c->columns[f] && h < header.n_cells; h++)
+            if (strcmp(header.cells[h], c->columns[f]) == 0)
+                c->csv_index[f] = (int)h;
+    }
+    size_t width = header.n_cells;
+    csv_record_free(&header);
+    for (;;) {
+        csv_record rec;
+        rc = csv_next(&rd, &rec, &done, err);
+        if (rc != DSP_OK || done)
+            return rc;
+        if (rec.n_cells != width) {
+            int line = rec.line;
+            size_t n = rec.n_cells;
+            csv_record_free(&rec);
+            return dsp_error_set(err, DSP_ERR_INVALID, "%s:%d: %zu cells, but the header has %zu", c->path, line,
+                                 n, width);
+        }
+        ex_example *row;
+        rc = add_row(c->d, &row, err);
+        if (rc == DSP_OK) {
+            row->line = rec.line;
+            for (size_t f = 0; f < c->d->n_fields && rc == DSP_OK; f++)
+                if (c->csv_index[f] >= 0)
+                    rc = from_text(c, rec.line, f, rec.cells[c->csv_index[f]], &row->values[f], &row->present[f],
+                                   err);
+        }
+        int line = rec.line;
+        csv_record_free(&rec);
+        if (rc == DSP_OK)
+            rc = check_required(c, line, row, err);
+        if (rc != DSP_OK)
+            return rc;
+    }
+}
+
+static const char *join_path(arena *a, const char *dir, const char *path)
+{
+    if (!dir || !dir[0] || path[0] == '/')
+        return arena_strdup(a, path);
+    size_t n = strlen(dir);
+    return arena_printf(a, "%s%s%s", dir, dir[n - 1] == '/' ? "" : "/", path);
+}
+
+/* columns: the ir_data mapping, or NULL for same-name columns. */
+static dsp_status load(const ir_module *m, const char *name, const char *path, const char *format,
+                       const ir_column *map, size_t n_map, ex_dataset *out, dsp_error *err)
+{
+    memset(out, 0, sizeof *out);
+    arena_init(&out->mem);
+    ex_dataset *d = out;
+    d->name = arena_strdup(&d->mem, name);
+    d->path = arena_strdup(&d->mem, path);
+    d->module = m;
+    d->n_inputs = m->n_params;
+    d->n_fields = m->n_params + m->n_results;
+    const ir_field **fields = arena_array(&d->mem, d->n_fields + 1, sizeof *fields);
+    const dsp_type **types = arena_array(&d->mem, d->n_fields + 1, sizeof *types);
+    const char **columns = arena_array(&d->mem, d->n_fields + 1, sizeof *columns);
+    int *idx = arena_array(&d->mem, d->n_fields + 1, sizeof *idx);
+    for (size_t f = 0; f < d->n_fields; f++) {
+        fields[f] = f < m->n_params ? &m->params[f] : &m->results[f - m->n_params];
+        types[f] = irt_type(&d->mem, fields[f]->type);
+        columns[f] = map ? NULL : fields[f]->name;
+        for (size_t k = 0; map && k < n_map; k++)
+            if (strcmp(map[k].field, fields[f]->name) == 0)
+                columns[f] = map[k].column;
+    }
+    d->fields = fields;
+    d->types = types;
+    ds_ctx c = { d, d->path, columns, idx };
+    char *text;
+    size_t len;
+    dsp_status rc = ds_read_file(path, &text, &len, err);
+    if (rc != DSP_OK)
+        return rc;
+    if (strcmp(format, "csv") == 0)
+        rc = load_csv(&c, text, len, err);
+    else
+        rc = load_jsonl(&c, text, len, err);
+    free(text);
+    if (rc == DSP_OK && d->n_rows == 0)
+        rc = dsp_error_set(err, DSP_ERR_INVALID, "%s: the data set has no rows", path);
+    return rc;
+}
+
+dsp_status ex_dataset_load(const ir_program *p, const ir_module *m, const ir_data *data, ex_dataset *out,
+                           dsp_error *err)
+{
+    arena tmp;
+    arena_init(&tmp);
+    const char *path = join_path(&tmp, p->base_dir, data->path);
+    dsp_status rc = load(m, data->name, path, data->format, data->n_columns ? data->columns : NULL,
+                         data->n_columns, out, err);
+    arena_free(&tmp);
+    if (rc != DSP_OK)
+        ex_dataset_free(out);
+    return rc;
+}
+
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), k = strlen(suffix);
+    return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+dsp_status ex_dataset_load_path(const ir_program *p, const ir_module *m, const char *path, ex_dataset *out,
+                                dsp_error *err)
+{
+    (void)p;
+    const char *format;
+    if (ends_with(path, ".csv"))
+        format = "csv";
+    else if (ends_with(path, ".jsonl") || ends_with(path, ".json") || ends_with(path, ".ndjson"))
+        format = "jsonl";
+    else {
+        memset(out, 0, sizeof *out);
+        return dsp_error_set(err, DSP_ERR_INVALID,
+                             "`%s`: cannot tell the format of a data file from its name; use a .jsonl or .csv "
+                             "file, or the name of a `data` declaration",
+                             path);
+    }
+    dsp_status rc = load(m, path, path, format, NULL, 0, out, err);
+    if (rc != DSP_OK)
+        ex_dataset_free(out);
+    return rc;
+}
+
+dsp_status ex_dataset_open(const ir_program *p, const ir_module *m, const char *name_or_path, ex_dataset *out,
+                           dsp_error *err)
+{
+    for (size_t i = 0; i < p->n_data; i++)
+        if (strcmp(p->data[i]->name, name_or_path) == 0)
+            return ex_dataset_load(p, m, p->data[i], out, err);
+    if (!strchr(name_or_path, '/') && !strchr(name_or_path, '.')) {
+        memset(out, 0, sizeof *out);
+        char names[512];
+        size_t n = 0;
+        names[0] = '\0';
+        for (size_t i = 0; i < p->n_data && n < sizeof names; i++)
+            n += (size_t)snprintf(names + n, sizeof names - n, "%s%s", i ? ", " : "", p->data[i]->name);
+        return dsp_error_set(err, DSP_ERR_INVALID, "no data set named `%s` (declared: %s); give a name or a "
+                             "path to a .jsonl or .csv file", name_or_path, p->n_data ? names : "none");
+    }
+    return ex_dataset_load_path(p, m, name_or_path, out, err);
+}
+
+void ex_dataset_free(ex_dataset *d)
+{
+    if (!d)
+        return;
+    for (size_t i = 0; i < d->n_rows; i++) {
+        if (d->rows[i].values)
+            dsp_values_free(d->rows[i].values, d->n_fields);
+        free(d->rows[i].values);
+        free(d->rows[i].present);
+    }
+    free(d->rows);
+    arena_free(&d->mem);
+    memset(d, 0, sizeof *d);
+}
+
+int ex_dataset_field(const ex_dataset *d, const char *name)
+{
+    for (size_t f = 0; f < d->n_fields; f++)
+        if (strcmp(d->fields[f]->name, name) == 0)
+            return (int)f;
+    return -1;
+}

@@ -1,0 +1,120 @@
+/* eval.c — evaluates a configuration over rows of a data set with N worker
+ * threads. Each example's outcome lands in its own slot, so the results
+ * are in the order of the indices whatever the scheduling; a failed example
+ * scores 0 and is counted, never stops the run. */
+#include "interp_int.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+typedef struct eval_job {
+    const ex_runner *r;
+    const ex_config *cfg;
+    const ex_dataset *d;
+    const ex_eval_options *o;
+    ex_eval_result *out;
+    pthread_mutex_t lock;
+    size_t next, done;
+    double sum;
+} eval_job;
+
+static void *worker(void *arg)
+{
+    eval_job *j = arg;
+    for (;;) {
+        pthread_mutex_lock(&j->lock);
+        size_t i = j->next < j->out->n ? j->next++ : j->out->n;
+        pthread_mutex_unlock(&j->lock);
+        if (i >= j->out->n)
+            return NULL;
+        ex_result *res = &j->out->results[i];
+        ex_run(j->r, j->cfg, j->d, j->out->rows[i], res);
+        if (!j->o->keep_outputs && res->outputs) {
+            dsp_values_free(res->outputs, res->n_outputs);
+            free(res->outputs);
+            res->outputs = NULL;
+        }
+        if (!j->o->keep_traces)
+            ex_trace_free(&res->trace);
+        pthread_mutex_lock(&j->lock);
+        j->done++;
+        j->sum += res->score;
+        if (j->o->progress)
+            j->o->progress(j->o->progress_ctx, j->done, j->out->n, j->sum / (double)j->done);
+        pthread_mutex_unlock(&j->lock);
+    }
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+dsp_status ex_evaluate(const ex_runner *r, const ex_config *cfg, const ex_dataset *d, const ex_eval_options *o,
+                       ex_eval_result *out, dsp_error *err)
+{
+    memset(out, 0, sizeof *out);
+    ex_eval_options defaults = ex_eval_options_default();
+    if (!o)
+        o = &defaults;
+    size_t n = o->indices ? o->n_indices : d->n_rows;
+    for (size_t i = 0; o->indices && i < n; i++)
+        if (o->indices[i] >= d->n_rows)
+            return dsp_error_set(err, DSP_ERR_INVALID, "row %zu is out of range (the data set has %zu)", o->indices[i],
+                                 d->n_rows);
+    out->results = calloc(n + 1, sizeof *out->results);
+    out->rows = calloc(n + 1, sizeof *out->rows);
+    if (!out->results || !out->rows) {
+        ex_eval_result_free(out);
+        return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory");
+    }
+    out->n = n;
+    for (size_t i = 0; i < n; i++)
+        out->rows[i] = o->indices ? o->indices[i] : i;
+    double t0 = now();
+    eval_job j = { r, cfg, d, o, out, PTHREAD_MUTEX_INITIALIZER, 0, 0, 0 };
+    size_t nt = o->concurrency > 0 ? (size_t)o->concurrency : 8;
+    if (nt > n)
+        nt = n ? n : 1;
+    pthread_t *th = calloc(nt, sizeof *th);
+    size_t started = 0;
+    if (th)
+        for (; started < nt; started++)
+            if (pthread_create(&th[started], NULL, worker, &j) != 0)
+                break;
+    /* With no thread at all, run in this one: the evaluation must finish. */
+    if (started == 0)
+        worker(&j);
+    for (size_t i = 0; i < started; i++)
+        pthread_join(th[i], NULL);
+    free(th);
+    pthread_mutex_destroy(&j.lock);
+    double sum = 0;
+    for (size_t i = 0; i < n; i++) {
+        const ex_result *res = &out->results[i];
+        sum += res->score;
+        out->n_failed += res->status != DSP_OK;
+        out->usage.lm_calls += res->usage.lm_calls;
+        out->usage.cache_hits += res->usage.cache_hits;
+        out->usage.prompt_tokens += res->usage.prompt_tokens;
+        out->usage.completion_tokens += res->usage.completion_tokens;
+    }
+    out->mean = n ? sum / (double)n : 0;
+    out->seconds = now() - t0;
+    return DSP_OK;
+}
+
+void ex_eval_result_free(ex_eval_result *res)
+{
+    if (!res)
+        return;
+    for (size_t i = 0; res->results && i < res->n; i++)
+        ex_result_free(&res->results[i]);
+    free(res->results);
+    free(res->rows);
+    memset(res, 0, sizeof *res);
+}

@@ -1,0 +1,479 @@
+/* interp.c — runs a checked module on one example: predictor calls through
+ * dsp_predict_ex (the same adapter, parsing and client as generated code),
+ * module calls, tool calls, repeat, if and return, recording every
+ * predictor call as adapter text for bootstrapping demos. */
+#include "interp_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* One activation of a module: its parameters and its variables' values. */
+typedef struct frame {
+    const ir_module *m;
+    const dsp_value *params;    /* n_params */
+    dsp_value **vars;           /* per var: n_fields values, or 1 for a tool result */
+    bool *assigned;
+} frame;
+
+/* What one run accumulates. */
+typedef struct run_ctx {
+    const ex_runner *r;
+    const ex_config *cfg;
+    ex_trace *trace;
+    ex_usage *usage;
+} run_ctx;
+
+static dsp_status exec_module(run_ctx *c, const ir_module *m, const dsp_value *params, dsp_value *results,
+                              dsp_error *err);
+
+void ex_trace_free(ex_trace *t)
+{
+    if (!t)
+        return;
+    for (size_t i = 0; i < t->n_steps; i++) {
+        ex_trace_step *s = &t->steps[i];
+        for (size_t k = 0; k < s->n_inputs; k++)
+            free(s->inputs[k]);
+        for (size_t k = 0; k < s->n_outputs; k++)
+            free(s->outputs[k]);
+        free(s->inputs);
+        free(s->outputs);
+    }
+    free(t->steps);
+    memset(t, 0, sizeof *t);
+}
+
+void ex_result_free(ex_result *res)
+{
+    if (!res)
+        return;
+    free(res->error);
+    if (res->outputs)
+        dsp_values_free(res->outputs, res->n_outputs);
+    free(res->outputs);
+    ex_trace_free(&res->trace);
+    memset(res, 0, sizeof *res);
+}
+
+static size_t var_slots(const ir_var *v)
+{
+    return v->kind == IR_VAR_TOOL ? 1 : v->n_fields;
+}
+
+static int var_index(const ir_module *m, const char *name)
+{
+    for (size_t i = 0; i < m->n_vars; i++)
+        if (strcmp(m->vars[i].name, name) == 0)
+            return (int)i;
+    return -1;
+}
+
+static int field_index(const ir_field *fs, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(fs[i].name, name) == 0)
+            return (int)i;
+    return -1;
+}
+
+/* Where a value lives: *out points into the frame or at *tmp (a literal). */
+static dsp_status resolve(const frame *f, const ir_value *v, dsp_value *tmp, const dsp_value **out,
+                          const ir_type **type, dsp_error *err)
+{
+    *type = v->type;
+    switch (v->kind) {
+    case IR_VAL_PARAM: {
+        int i = field_index(f->m->params, f->m->n_params, v->name);
+        if (i < 0)
+            break;
+        *out = &f->params[i];
+        *type = f->m->params[i].type;
+        return DSP_OK;
+    }
+    case IR_VAL_FIELD:
+    case IR_VAL_VAR: {
+        int vi = var_index(f->m, v->name);
+        if (vi < 0)
+            break;
+        const ir_var *var = &f->m->vars[vi];
+        if (!f->assigned[vi])
+            return dsp_error_set(err, DSP_ERR_INVALID, "module `%s`: `%s` is read before it is assigned", f->m->name,
+                                 v->name);
+        if (v->kind == IR_VAL_VAR) {
+            *out = &f->vars[vi][0];
+            *type = var->type;
+            return DSP_OK;
+        }
+        int fi = field_index(var->fields, var->n_fields, v->field);
+        if (fi < 0)
+            break;
+        *out = &f->vars[vi][fi];
+        *type = var->fields[fi].type;
+        return DSP_OK;
+    }
+    default: {
+        dsp_status rc = it_literal(v, tmp, err);
+        *out = tmp;
+        return rc;
+    }
+    }
+    return dsp_error_set(err, DSP_ERR_INVALID, "module `%s`: internal: cannot resolve `%s%s%s`", f->m->name,
+                         v->name ? v->name : "?", v->field ? "." : "", v->field ? v->field : "");
+}
+
+/* Fills vals[0..n) for the fields `to` from bindings (by name); an unbound
+ * optional is absent. */
+static dsp_status bind(const frame *f, const ir_binding *bs, size_t nb, const ir_field *to, size_t n, dsp_value *vals,
+                       dsp_error *err)
+{
+    for (size_t i = 0; i < n; i++) {
+        const ir_binding *b = NULL;
+        for (size_t k = 0; k < nb && !b; k++)
+            if (strcmp(bs[k].field, to[i].name) == 0)
+                b = &bs[k];
+        if (!b) {
+            if (to[i].type->kind != IR_OPTIONAL)
+                return dsp_error_set(err, DSP_ERR_INVALID, "module `%s`: internal: input `%s` is not bound",
+                                     f->m->name, to[i].name);
+            vals[i] = dsp_value_none();
+            continue;
+        }
+        dsp_value tmp = { 0 };
+        const dsp_value *src;
+        const ir_type *st;
+        dsp_status rc = resolve(f, &b->value, &tmp, &src, &st, err);
+        if (rc == DSP_OK)
+            rc = it_convert(src, st, to[i].type, &vals[i], err);
+        dsp_value_free(&tmp);
+        if (rc != DSP_OK)
+            return rc;
+    }
+    return DSP_OK;
+}
+
+static void clear_var(frame *f, size_t vi)
+{
+    dsp_values_free(f->vars[vi], var_slots(&f->m->vars[vi]));
+    f->assigned[vi] = false;
+}
+
+static dsp_status trace_step(run_ctx *c, const ir_predictor *ip, const dsp_predictor *p, const dsp_value *in,
+                             const dsp_value *out, dsp_error *err)
+{
+    ex_trace *t = c->trace;
+    if (!t)
+        return DSP_OK;
+    if (t->n_steps == t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 4;
+        ex_trace_step *n = realloc(t->steps, cap * sizeof *n);
+        if (!n)
+            return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory recording a trace");
+        t->steps = n;
+        t->cap = cap;
+    }
+    ex_trace_step *s = &t->steps[t->n_steps++];
+    memset(s, 0, sizeof *s);
+    s->predictor = ip;
+    size_t ni = p->signature->n_inputs, no = dsp_strategy_n_outputs(p->signature, p->strategy);
+    s->inputs = calloc(ni + 1, sizeof *s->inputs);
+    s->outputs = calloc(no + 1, sizeof *s->outputs);
+    if (!s->inputs || !s->outputs)
+        return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory recording a trace");
+    dsp_status rc = DSP_OK;
+    for (size_t i = 0; i < ni && rc == DSP_OK; i++, s->n_inputs++)
+        rc = dsp_value_format(&in[i], p->signature->inputs[i].type, &s->inputs[i], NULL, err);
+    for (size_t i = 0; i < no && rc == DSP_OK; i++, s->n_outputs++)
+        rc = dsp_value_format(&out[i], dsp_strategy_output(p->signature, p->strategy, i)->type, &s->outputs[i],
+                              NULL, err);
+    return rc;
+}
+
+static dsp_status call_predictor(run_ctx *c, frame *f, const ir_step *st, dsp_value *dst, dsp_error *err)
+{
+    const ir_predictor *ip = st->predictor;
+    const dsp_predictor *p = ex_runner_predictor(c->r, ip);
+    if (!p)
+        return dsp_error_set(err, DSP_ERR_INVALID, "internal: predictor `%s` has no runtime descriptor", ip->name);
+    const ir_signature *sig = ip->signature;
+    dsp_value *in = calloc(sig->n_inputs + 1, sizeof *in);
+    dsp_value *out = calloc(ip->n_outputs + 1, sizeof *out);
+    if (!in || !out) {
+        free(in);
+        free(out);
+        return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory");
+    }
+    dsp_status rc = bind(f, st->bindings, st->n_bindings, sig->inputs, sig->n_inputs, in, err);
+    if (rc == DSP_OK) {
+        dsp_predict_options o = dsp_predict_options_default();
+        const ex_pred_config *pc = ex_config_get(c->cfg, ip);
+        if (pc) {
+            o.instructions = pc->instructions;
+            o.override_demos = pc->override_demos;
+            o.demos = pc->demos;
+            o.n_demos = pc->n_demos;
+            o.lm = pc->lm;
+            o.has_temperature = pc->has_temperature;
+            o.temperature = pc->temperature;
+            o.rollout_id = pc->rollout_id;
+        }
+        o.bypass_cache = c->r->bypass_cache;
+        dsp_predict_trace tr;
+        dsp_predict_trace_init(&tr);
+        rc = dsp_predict_ex(c->r->client, p, &o, in, out, &tr, err);
+        it_usage_add_trace(c->usage, &tr);
+        dsp_predict_trace_free(&tr);
+        if (rc != DSP_OK) {
+            char msg[DSP_ERROR_MESSAGE_MAX];
+            snprintf(msg, sizeof msg, "%s", err ? err->message : "");
+            dsp_error_set(err, rc, "%s (%s:%d): %s", ip->name, st->loc.file ? st->loc.file : "?", st->loc.line, msg);
+        }
+    }
+    if (rc == DSP_OK)
+        rc = trace_step(c, ip, p, in, out, err);
+    if (rc == DSP_OK) {
+        /* The variable's fields are the predictor's outputs, by name. */
+        int vi = var_index(f->m, st->var);
+        const ir_var *var = vi >= 0 ? &f->m->vars[vi] : NULL;
+        for (size_t k = 0; var && k < var->n_fields && rc == DSP_OK; k++) {
+            int oi = field_index(ip->outputs, ip->n_outputs, var->fields[k].name);
+            if (oi < 0)
+                rc = dsp_error_set(err, DSP_ERR_INVALID, "internal: `%s` has no output `%s`", ip->name,
+                                   var->fields[k].name);
+            else
+                rc = it_convert(&out[oi], ip->outputs[oi].type, var->fields[k].type, &dst[k], err);
+        }
+    }
+    dsp_values_free(in, sig->n_inputs);
+    dsp_values_free(out, ip->n_outputs);
+    free(in);
+    free(out);
+    return rc;
+}
+
+static dsp_status call_module(run_ctx *c, frame *f, const ir_step *st, dsp_value *dst, dsp_error *err)
+{
+    const ir_module *m = st->module;
+    dsp_value *params = calloc(m->n_params + 1, sizeof *params);
+    dsp_value *results = calloc(m->n_results + 1, sizeof *results);
+    if (!params || !results) {
+        free(params);
+        free(results);
+        return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory");
+    }
+    dsp_status rc = bind(f, st->bindings, st->n_bindings, m->params, m->n_params, params, err);
+    if (rc == DSP_OK)
+        rc = exec_module(c, m, params, results, err);
+    if (rc == DSP_OK) {
+        int vi = var_index(f->m, st->var);
+        const ir_var *var = vi >= 0 ? &f->m->vars[vi] : NULL;
+        for (size_t k = 0; var && k < var->n_fields && rc == DSP_OK; k++) {
+            int ri = field_index(m->results, m->n_results, var->fields[k].name);
+            if (ri < 0)
+                rc = dsp_error_set(err, DSP_ERR_INVALID, "internal: module `%s` has no result `%s`", m->name,
+                                   var->fields[k].name);
+            else
+                rc = it_convert(&results[ri], m->results[ri].type, var->fields[k].type, &dst[k], err);
+        }
+    }
+    dsp_values_free(params, m->n_params);
+    dsp_values_free(results, m->n_results);
+    free(params);
+    free(results);
+    return rc;
+}
+
+static dsp_status call_tool(run_ctx *c, frame *f, const ir_step *st, dsp_value *dst, dsp_error *err)
+{
+    const ir_tool *t = st->tool;
+    ir_field *fs = calloc(t->n_params + 1, sizeof *fs);
+    dsp_value *args = calloc(t->n_params + 1, sizeof *args);
+    dsp_status rc = DSP_OK;
+    if (!fs || !args)
+        rc = dsp_error_set(err, DSP_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; fs && i < t->n_params; i++) {
+        fs[i].name = t->params[i].name;
+        fs[i].type = t->params[i].type;
+    }
+    if (rc == DSP_OK)
+        rc = bind(f, st->bindings, st->n_bindings, fs, t->n_params, args, err);
+    if (rc == DSP_OK)
+        rc = it_tool_call(c->r, t, args, dst, err);
+    if (rc != DSP_OK && rc != DSP_ERR_NOMEM) {
+        char msg[DSP_ERROR_MESSAGE_MAX];
+        snprintf(msg, sizeof msg, "%s", err ? err->message : "");
+        dsp_error_set(err, rc, "%s (%s:%d): %s", t->name, st->loc.file ? st->loc.file : "?", st->loc.line, msg);
+    }
+    if (args)
+        dsp_values_free(args, t->n_params);
+    free(args);
+    free(fs);
+    return rc;
+}
+
+static dsp_status exec_steps(run_ctx *c, frame *f, const ir_step *steps, size_t n, dsp_value *results,
+                             bool *returned, dsp_error *err);
+
+static dsp_status exec_step(run_ctx *c, frame *f, const ir_step *st, dsp_value *results, bool *returned,
+                            dsp_error *err)
+{
+    switch (st->kind) {
+    case IR_STEP_PREDICT:
+    case IR_STEP_MODULE:
+    case IR_STEP_TOOL: {
+        int vi = var_index(f->m, st->var);
+        if (vi < 0)
+            return dsp_error_set(err, DSP_ERR_INVALID, "internal: module `%s` has no variable `%s`", f->m->name,
+                                 st->var);
+        /* In a repeat, each pass replaces the previous pass's value. */
+        clear_var(f, (size_t)vi);
+        dsp_status rc = st->kind == IR_STEP_PREDICT  ? call_predictor(c, f, st, f->vars[vi], err)
+                        : st->kind == IR_STEP_MODULE ? call_module(c, f, st, f->vars[vi], err)
+                                                     : call_tool(c, f, st, f->vars[vi], err);
+        if (rc != DSP_OK) {
+            clear_var(f, (size_t)vi);
+            return rc;
+        }
+        f->assigned[vi] = true;
+        return DSP_OK;
+    }
+    case IR_STEP_REPEAT:
+        for (long long k = 0; k < st->count && !*returned; k++) {
+            dsp_status rc = exec_steps(c, f, st->body, st->n_body, results, returned, err);
+            if (rc != DSP_OK)
+                return rc;
+        }
+        return DSP_OK;
+    case IR_STEP_IF: {
+        dsp_value lt = { 0 }, rt = { 0 }, conv = { 0 };
+        const dsp_value *l, *r;
+        const ir_type *ltype, *rtype;
+        dsp_status rc = resolve(f, &st->lhs, &lt, &l, &ltype, err);
+        if (rc == DSP_OK)
+            rc = resolve(f, &st->rhs, &rt, &r, &rtype, err);
+        if (rc == DSP_OK)
+            rc = it_convert(r, rtype, ltype, &conv, err);
+        bool eq = rc == DSP_OK && dsp_value_equal(l, &conv);
+        dsp_value_free(&lt);
+        dsp_value_free(&rt);
+        dsp_value_free(&conv);
+        if (rc != DSP_OK)
+            return rc;
+        if (eq != (st->negate != 0))
+            return exec_steps(c, f, st->body, st->n_body, results, returned, err);
+        return exec_steps(c, f, st->else_body, st->n_else, results, returned, err);
+    }
+    case IR_STEP_RETURN: {
+        dsp_status rc = bind(f, st->bindings, st->n_bindings, f->m->results, f->m->n_results, results, err);
+        if (rc != DSP_OK) {
+            dsp_values_free(results, f->m->n_results);
+            return rc;
+        }
+        *returned = true;
+        return DSP_OK;
+    }
+    }
+    return dsp_error_set(err, DSP_ERR_INVALID, "internal: unknown step kind %d", (int)st->kind);
+}
+
+static dsp_status exec_steps(run_ctx *c, frame *f, const ir_step *steps, size_t n, dsp_value *results,
+                             bool *returned, dsp_error *err)
+{
+    for (size_t i = 0; i < n && !*returned; i++) {
+        dsp_status rc = exec_step(c, f, &steps[i], results, returned, err);
+        if (rc != DSP_OK)
+            return rc;
+    }
+    return DSP_OK;
+}
+
+static dsp_status exec_module(run_ctx *c, const ir_module *m, const dsp_value *params, dsp_value *results,
+                              dsp_error *err)
+{
+    frame f = { m, params, calloc(m->n_vars + 1, sizeof *f.vars), calloc(m->n_vars + 1, sizeof *f.assigned) };
+    dsp_status rc = DSP_OK;
+    if (!f.vars || !f.assigned)
+        rc = dsp_error_set(err, DSP_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; rc == DSP_OK && i < m->n_vars; i++) {
+        f.vars[i] = calloc(var_slots(&m->vars[i]) + 1, sizeof *f.vars[i]);
+        if (!f.vars[i])
+            rc = dsp_error_set(err, DSP_ERR_NOMEM, "out of memory");
+    }
+    bool returned = false;
+    if (rc == DSP_OK)
+        rc = exec_steps(c, &f, m->steps, m->n_steps, results, &returned, err);
+    if (rc == DSP_OK && !returned)
+        rc = dsp_error_set(err, DSP_ERR_INVALID, "module `%s` ended without a return", m->name);
+    for (size_t i = 0; f.vars && i < m->n_vars; i++) {
+        if (f.vars[i])
+            dsp_values_free(f.vars[i], var_slots(&m->vars[i]));
+        free(f.vars[i]);
+    }
+    free(f.vars);
+    free(f.assigned);
+    return rc;
+}
+
+static void fail(ex_result *out, dsp_status rc, const dsp_error *err)
+{
+    out->status = rc;
+    out->score = 0;
+    free(out->error);
+    out->error = strdup(err->message[0] ? err->message : dsp_status_name(rc));
+}
+
+dsp_status ex_run(const ex_runner *r, const ex_config *cfg, const ex_dataset *d, size_t row, ex_result *out)
+{
+    memset(out, 0, sizeof *out);
+    dsp_error err = { 0 };
+    const ir_module *m = r->module;
+    if (row >= d->n_rows || d->module != m) {
+        dsp_error_set(&err, DSP_ERR_INVALID, row >= d->n_rows ? "row %zu is out of range" :
+                      "the data set was loaded for another module (row %zu)", row);
+        fail(out, err.status, &err);
+        return out->status;
+    }
+    const ex_example *ex = &d->rows[row];
+    dsp_value *params = calloc(m->n_params + 1, sizeof *params);
+    out->outputs = calloc(m->n_results + 1, sizeof *out->outputs);
+    out->n_outputs = m->n_results;
+    dsp_status rc = DSP_OK;
+    if (!params || !out->outputs)
+        rc = dsp_error_set(&err, DSP_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; rc == DSP_OK && i < m->n_params; i++) {
+        if (!ex->present[i]) {
+            params[i] = dsp_value_none();
+            continue;
+        }
+        rc = dsp_value_copy(&params[i], &ex->values[i], &err);
+    }
+    run_ctx c = { r, cfg, &out->trace, &out->usage };
+    if (rc == DSP_OK)
+        rc = exec_module(&c, m, params, out->outputs, &err);
+    if (params)
+        dsp_values_free(params, m->n_params);
+    free(params);
+    if (rc == DSP_OK && r->metric)
+        rc = it_metric_score(r, d, row, out->outputs, &out->score, &out->usage, &err);
+    if (rc != DSP_OK) {
+        fail(out, rc, &err);
+        if (out->outputs)
+            dsp_values_free(out->outputs, out->n_outputs);
+        free(out->outputs);
+        out->outputs = NULL;
+    }
+    dsp_error_clear(&err);
+    return out->status;
+}
+
+dsp_status ex_score(const ex_runner *r, const ex_dataset *d, size_t row, const dsp_value *outputs, double *score,
+                    ex_usage *usage, dsp_error *err)
+{
+    ex_usage ignored = { 0 };
+    *score = 0;
+    if (!r->metric)
+        return dsp_error_set(err, DSP_ERR_INVALID, "no metric to score module `%s` with", r->module->name);
+    if (row >= d->n_rows)
+        return dsp_error_set(err, DSP_ERR_INVALID, "row %zu is out of range", row);
+    return it_metric_score(r, d, row, outputs, score, usage ? usage : &ignored, err);
+}

@@ -1,0 +1,77 @@
+/* interp_int.h — what the interpreter's files share: the runner, tool
+ * calls and value conversions. Internal to compiler/interp*.c, metric*.c
+ * and eval.c. */
+#ifndef DSPCC_INTERP_INT_H
+#define DSPCC_INTERP_INT_H
+
+#include <pthread.h>
+
+#include "exec.h"
+
+/* Opened shared objects, shared by every thread of a runner. */
+typedef struct it_library {
+    char *path;
+    void *handle;
+} it_library;
+
+typedef struct it_tools {
+    pthread_mutex_t lock;
+    it_library *libs;
+    size_t n_libs;
+} it_tools;
+
+/* A judge in the metric: its runtime predictor. */
+typedef struct it_judge {
+    const ir_expr *expr;
+    const dsp_predictor *pred;
+} it_judge;
+
+struct ex_runner {
+    arena mem;
+    const ir_program *prog;
+    const ir_module *module;
+    dsp_client *client;
+    const dsp_lm_config *lm;
+    const dsp_lm_config *judge_lm;
+    const ir_metric *metric;
+    bool bypass_cache;
+    const ir_predictor **preds;     /* every predictor of the program */
+    dsp_predictor **rt_preds;
+    size_t n_preds;
+    const ir_lm **lms;
+    dsp_lm_config **rt_lms;
+    size_t n_lms;
+    it_judge *judges;
+    size_t n_judges;
+    it_tools tools;
+};
+
+/* ---- tools (interp_tools.c) ---- */
+void it_tools_init(it_tools *t);
+void it_tools_free(it_tools *t);
+/* Calls tool with args (one per parameter, of the parameters' types); the
+ * result, of the tool's type, goes to *out (zeroed). A library or symbol
+ * that cannot be loaded is an error naming both. */
+dsp_status it_tool_call(const ex_runner *r, const ir_tool *tool, const dsp_value *args, dsp_value *out,
+                        dsp_error *err);
+
+/* ---- values (interp_values.c) ---- */
+/* A deep copy of src (of type `from`) as a value of type `to`: wraps into
+ * and out of optionals, maps enums by name, widens int to float. */
+dsp_status it_convert(const dsp_value *src, const ir_type *from, const ir_type *to, dsp_value *dst,
+                      dsp_error *err);
+/* A literal IR value (STRING, INT, FLOAT, BOOL, ENUM) as a runtime value. */
+dsp_status it_literal(const ir_value *v, dsp_value *out, dsp_error *err);
+
+/* ---- usage ---- */
+void it_usage_add_trace(ex_usage *u, const dsp_predict_trace *t);
+
+const dsp_lm_config *it_lm_of(const ex_runner *r, const ir_lm *lm);
+const it_judge *it_judge_of(const ex_runner *r, const ir_expr *e);
+
+/* ---- metric (metric_eval.c) ---- */
+/* Scores module outputs on row of d with the runner's metric. */
+dsp_status it_metric_score(const ex_runner *r, const ex_dataset *d, size_t row, const dsp_value *outputs,
+                           double *score, ex_usage *usage, dsp_error *err);
+
+#endif

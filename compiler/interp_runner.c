@@ -1,0 +1,258 @@
+/* interp_runner.c — the runner (the program's runtime descriptors, the
+ * client, the lm and the metric) and program configurations. */
+#include "interp_int.h"
+#include "ir_runtime.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+ex_runner_options ex_runner_options_default(void)
+{
+    ex_runner_options o;
+    memset(&o, 0, sizeof o);
+    return o;
+}
+
+ex_eval_options ex_eval_options_default(void)
+{
+    ex_eval_options o;
+    memset(&o, 0, sizeof o);
+    o.concurrency = 8;
+    return o;
+}
+
+const dsp_lm_config *it_lm_of(const ex_runner *r, const ir_lm *lm)
+{
+    for (size_t i = 0; i < r->n_lms; i++)
+        if (r->lms[i] == lm)
+            return r->rt_lms[i];
+    return NULL;
+}
+
+const dsp_lm_config *ex_runner_lm(const ex_runner *r, const ir_lm *lm)
+{
+    return it_lm_of(r, lm);
+}
+
+const it_judge *it_judge_of(const ex_runner *r, const ir_expr *e)
+{
+    for (size_t i = 0; i < r->n_judges; i++)
+        if (r->judges[i].expr == e)
+            return &r->judges[i];
+    return NULL;
+}
+
+static size_t count_judges(const ir_expr *e)
+{
+    size_t n = e->kind == IR_E_JUDGE;
+    for (size_t i = 0; i < e->n_args; i++)
+        n += count_judges(e->args[i].value);
+    return n;
+}
+
+static dsp_status build_judges(ex_runner *r, const ir_expr *e, dsp_error *err)
+{
+    if (e->kind == IR_E_JUDGE) {
+        const dsp_lm_config *lm = e->judge_lm ? it_lm_of(r, e->judge_lm) : r->judge_lm;
+        ir_predictor ip = { "judge", "metric", "predict", e->judge, e->judge->outputs, e->judge->n_outputs };
+        dsp_predictor *p;
+        dsp_status rc = irt_predictor(&r->mem, &ip, lm, &p, err);
+        if (rc != DSP_OK)
+            return rc;
+        p->name = arena_printf(&r->mem, "judge(%s)", e->judge->name);
+        r->judges[r->n_judges].expr = e;
+        r->judges[r->n_judges].pred = p;
+        r->n_judges++;
+    }
+    for (size_t i = 0; i < e->n_args; i++) {
+        dsp_status rc = build_judges(r, e->args[i].value, err);
+        if (rc != DSP_OK)
+            return rc;
+    }
+    return DSP_OK;
+}
+
+dsp_status ex_runner_new(const ir_program *p, const ir_module *m, const ex_runner_options *opts, ex_runner **out,
+                         dsp_error *err)
+{
+    *out = NULL;
+    if (!opts || !opts->client || !opts->lm)
+        return dsp_error_set(err, DSP_ERR_INVALID, "running module `%s` needs a client and an lm", m->name);
+    ex_runner *r = calloc(1, sizeof *r);
+    if (!r)
+        return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory");
+    arena_init(&r->mem);
+    it_tools_init(&r->tools);
+    r->prog = p;
+    r->module = m;
+    r->client = opts->client;
+    r->metric = opts->metric;
+    r->bypass_cache = opts->bypass_cache;
+    dsp_status rc = DSP_OK;
+
+    /* Every lm of the program, plus the runner's if it is not declared. */
+    r->lms = arena_array(&r->mem, p->n_lms + 2, sizeof *r->lms);
+    r->rt_lms = arena_array(&r->mem, p->n_lms + 2, sizeof *r->rt_lms);
+    for (size_t i = 0; i < p->n_lms && rc == DSP_OK; i++) {
+        r->lms[r->n_lms] = p->lms[i];
+        rc = irt_lm(&r->mem, p->lms[i], &r->rt_lms[r->n_lms], err);
+        r->n_lms++;
+    }
+    const ir_lm *extra[2] = { opts->lm, opts->judge_lm };
+    for (size_t k = 0; k < 2 && rc == DSP_OK; k++)
+        if (extra[k] && !it_lm_of(r, extra[k])) {
+            r->lms[r->n_lms] = extra[k];
+            rc = irt_lm(&r->mem, extra[k], &r->rt_lms[r->n_lms], err);
+            r->n_lms++;
+        }
+    if (rc == DSP_OK) {
+        r->lm = it_lm_of(r, opts->lm);
+        r->judge_lm = opts->judge_lm ? it_lm_of(r, opts->judge_lm) : r->lm;
+    }
+
+    size_t n = 0;
+    for (size_t i = 0; i < p->n_modules; i++)
+        n += p->modules[i]->n_predictors;
+    r->preds = arena_array(&r->mem, n + 1, sizeof *r->preds);
+    r->rt_preds = arena_array(&r->mem, n + 1, sizeof *r->rt_preds);
+    for (size_t i = 0; i < p->n_modules && rc == DSP_OK; i++)
+        for (size_t j = 0; j < p->modules[i]->n_predictors && rc == DSP_OK; j++) {
+            const ir_predictor *ip = p->modules[i]->predictors[j];
+            r->preds[r->n_preds] = ip;
+            rc = irt_predictor(&r->mem, ip, r->lm, &r->rt_preds[r->n_preds], err);
+            r->n_preds++;
+        }
+
+    if (rc == DSP_OK && r->metric) {
+        r->judges = arena_array(&r->mem, count_judges(r->metric->expr) + 1, sizeof *r->judges);
+        rc = build_judges(r, r->metric->expr, err);
+    }
+    if (rc != DSP_OK) {
+        ex_runner_free(r);
+        return rc;
+    }
+    *out = r;
+    return DSP_OK;
+}
+
+void ex_runner_free(ex_runner *r)
+{
+    if (!r)
+        return;
+    it_tools_free(&r->tools);
+    arena_free(&r->mem);
+    free(r);
+}
+
+const ir_program *ex_runner_program(const ex_runner *r) { return r->prog; }
+const ir_module *ex_runner_module(const ex_runner *r) { return r->module; }
+dsp_client *ex_runner_client(const ex_runner *r) { return r->client; }
+
+const dsp_predictor *ex_runner_predictor(const ex_runner *r, const ir_predictor *p)
+{
+    for (size_t i = 0; i < r->n_preds; i++)
+        if (r->preds[i] == p)
+            return r->rt_preds[i];
+    return NULL;
+}
+
+/* ---- configurations ---- */
+
+dsp_status ex_config_init(const ex_runner *r, ex_config *cfg, dsp_error *err)
+{
+    memset(cfg, 0, sizeof *cfg);
+    arena_init(&cfg->mem);
+    cfg->preds = calloc(r->n_preds + 1, sizeof *cfg->preds);
+    if (!cfg->preds)
+        return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory");
+    cfg->n_preds = r->n_preds;
+    for (size_t i = 0; i < r->n_preds; i++)
+        cfg->preds[i].predictor = r->preds[i];
+    return DSP_OK;
+}
+
+void ex_config_free(ex_config *cfg)
+{
+    if (!cfg)
+        return;
+    free(cfg->preds);
+    arena_free(&cfg->mem);
+    memset(cfg, 0, sizeof *cfg);
+}
+
+ex_pred_config *ex_config_find(ex_config *cfg, const char *name)
+{
+    for (size_t i = 0; i < cfg->n_preds; i++)
+        if (strcmp(cfg->preds[i].predictor->name, name) == 0)
+            return &cfg->preds[i];
+    return NULL;
+}
+
+const ex_pred_config *ex_config_get(const ex_config *cfg, const ir_predictor *p)
+{
+    for (size_t i = 0; cfg && i < cfg->n_preds; i++)
+        if (cfg->preds[i].predictor == p)
+            return &cfg->preds[i];
+    return NULL;
+}
+
+static const char *const *copy_texts(arena *a, char *const *texts, size_t n)
+{
+    const char **out = arena_array(a, n + 1, sizeof *out);
+    for (size_t i = 0; i < n; i++)
+        out[i] = texts[i] ? arena_strdup(a, texts[i]) : NULL;
+    return out;
+}
+
+static const ir_lm *find_lm(const ir_program *p, const char *name)
+{
+    for (size_t i = 0; i < p->n_lms; i++)
+        if (strcmp(p->lms[i]->name, name) == 0)
+            return p->lms[i];
+    return NULL;
+}
+
+dsp_status ex_config_apply_state(const ex_runner *r, ex_config *cfg, const st_state *s, dsp_error *err)
+{
+    for (size_t i = 0; i < s->n_predictors; i++) {
+        const st_predictor *sp = &s->predictors[i];
+        ex_pred_config *pc = ex_config_find(cfg, sp->name);
+        if (!pc)
+            return dsp_error_set(err, DSP_ERR_INVALID, "the state has predictor `%s`, which the program does not "
+                                 "(re-optimize after changing the program)", sp->name);
+        const ir_predictor *ip = pc->predictor;
+        if (sp->instructions)
+            pc->instructions = arena_strdup(&cfg->mem, sp->instructions);
+        dsp_demo *demos = arena_array(&cfg->mem, sp->n_demos + 1, sizeof *demos);
+        for (size_t d = 0; d < sp->n_demos; d++) {
+            const st_demo *sd = &sp->demos[d];
+            if (sd->n_inputs != ip->signature->n_inputs || sd->n_outputs != ip->n_outputs)
+                return dsp_error_set(err, DSP_ERR_INVALID, "predictor `%s`, demo %zu: %zu inputs and %zu outputs, "
+                                     "but the signature has %zu and %zu", sp->name, d + 1, sd->n_inputs,
+                                     sd->n_outputs, ip->signature->n_inputs, ip->n_outputs);
+            demos[d].input_texts = copy_texts(&cfg->mem, sd->inputs, sd->n_inputs);
+            demos[d].output_texts = copy_texts(&cfg->mem, sd->outputs, sd->n_outputs);
+        }
+        pc->override_demos = true;
+        pc->demos = demos;
+        pc->n_demos = sp->n_demos;
+        const ir_lm *lm = NULL;
+        if (sp->lm) {
+            lm = find_lm(r->prog, sp->lm);
+            if (!lm)
+                return dsp_error_set(err, DSP_ERR_INVALID, "predictor `%s` runs on lm `%s`, which the program does "
+                                     "not declare", sp->name, sp->lm);
+            pc->lm = it_lm_of(r, lm);
+        }
+        if (sp->model) {
+            const dsp_lm_config *base = pc->lm ? pc->lm : r->lm;
+            dsp_lm_config *c = arena_alloc(&cfg->mem, sizeof *c);
+            *c = *base;
+            const char *slash = strchr(base->model, '/');
+            int plen = slash ? (int)(slash - base->model) : 0;
+            c->model = arena_printf(&cfg->mem, "%.*s/%s", plen, base->model, sp->model);
+            pc->lm = c;
+        }
+    }
+    return DSP_OK;
+}

@@ -1,0 +1,110 @@
+/* ir_runtime.c — IR declarations as libdsprt descriptors (see ir_runtime.h). */
+#include "ir_runtime.h"
+
+#include <string.h>
+
+const dsp_type *irt_type(arena *a, const ir_type *t)
+{
+    switch (t->kind) {
+    case IR_STRING: return &dsp_type_string;
+    case IR_INT: return &dsp_type_int;
+    case IR_FLOAT: return &dsp_type_float;
+    case IR_BOOL: return &dsp_type_bool;
+    default: break;
+    }
+    dsp_type *d = arena_alloc(a, sizeof *d);
+    if (t->kind == IR_ENUM) {
+        d->kind = DSP_TYPE_ENUM;
+        d->enum_values = t->values;
+        d->n_enum_values = t->n_values;
+    } else {
+        d->kind = t->kind == IR_LIST ? DSP_TYPE_LIST : DSP_TYPE_OPTIONAL;
+        d->elem = irt_type(a, t->elem);
+    }
+    return d;
+}
+
+const dsp_field *irt_fields(arena *a, const ir_field *fs, size_t n)
+{
+    dsp_field *out = arena_array(a, n + 1, sizeof *out);
+    for (size_t i = 0; i < n; i++) {
+        out[i].name = fs[i].name;
+        out[i].type = irt_type(a, fs[i].type);
+        out[i].description = fs[i].desc;
+    }
+    return out;
+}
+
+const dsp_signature *irt_signature(arena *a, const ir_signature *s)
+{
+    dsp_signature *d = arena_alloc(a, sizeof *d);
+    d->name = s->name;
+    d->instructions = s->instructions;
+    d->inputs = irt_fields(a, s->inputs, s->n_inputs);
+    d->n_inputs = s->n_inputs;
+    d->outputs = irt_fields(a, s->outputs, s->n_outputs);
+    d->n_outputs = s->n_outputs;
+    return d;
+}
+
+dsp_status irt_predictor(arena *a, const ir_predictor *p, const dsp_lm_config *lm, dsp_predictor **out,
+                         dsp_error *err)
+{
+    dsp_strategy st;
+    if (strcmp(p->strategy, "predict") == 0)
+        st = DSP_STRATEGY_PREDICT;
+    else if (strcmp(p->strategy, "chain_of_thought") == 0)
+        st = DSP_STRATEGY_CHAIN_OF_THOUGHT;
+    else
+        return dsp_error_set(err, DSP_ERR_INVALID, "predictor `%s`: the interpreter does not know strategy `%s`",
+                             p->name, p->strategy);
+    dsp_predictor *d = arena_alloc(a, sizeof *d);
+    d->name = p->name;
+    d->signature = irt_signature(a, p->signature);
+    d->strategy = st;
+    d->lm = lm;
+    dsp_status rc = dsp_signature_check(d->signature, st, err);
+    if (rc != DSP_OK)
+        return rc;
+    if (dsp_strategy_n_outputs(d->signature, st) != p->n_outputs)
+        return dsp_error_set(err, DSP_ERR_INVALID, "predictor `%s`: the IR lists %zu outputs, the runtime %zu",
+                             p->name, p->n_outputs, dsp_strategy_n_outputs(d->signature, st));
+    *out = d;
+    return DSP_OK;
+}
+
+static const ir_option *param(const ir_lm *lm, const char *key)
+{
+    for (size_t i = 0; i < lm->n_params; i++)
+        if (strcmp(lm->params[i].key, key) == 0)
+            return &lm->params[i];
+    return NULL;
+}
+
+static double number(const ir_option *o)
+{
+    return o->kind == IR_OPT_FLOAT ? o->f : (double)o->i;
+}
+
+dsp_status irt_lm(arena *a, const ir_lm *lm, dsp_lm_config **out, dsp_error *err)
+{
+    /* Every OpenAI-compatible server speaks the openai wire format. */
+    const char *provider = strcmp(lm->provider, "compatible") == 0 ? "openai" : lm->provider;
+    dsp_lm_config *c = arena_alloc(a, sizeof *c);
+    c->model = arena_printf(a, "%s/%s", provider, lm->model);
+    dsp_provider prov;
+    const char *model_name;
+    dsp_status rc = dsp_parse_model(c->model, &prov, &model_name, err);
+    if (rc != DSP_OK)
+        return rc;
+    c->base_url = lm->base_url;
+    c->api_key_env = lm->api_key_env;
+    c->params = dsp_lm_params_default();
+    const ir_option *o;
+    if ((o = param(lm, "temperature")))
+        c->params.temperature = number(o);
+    if ((o = param(lm, "max_tokens")))
+        c->params.max_tokens = (int)number(o);
+    *out = c;
+    return DSP_OK;
+}

@@ -1,0 +1,26 @@
+/* ir_runtime.h — the checked IR as libdsprt descriptors: types, signatures,
+ * predictors and lm configs, built in an arena so they live exactly as long
+ * as the interpreter that uses them. Internal to the interpreter. */
+#ifndef DSPCC_IR_RUNTIME_H
+#define DSPCC_IR_RUNTIME_H
+
+#include "arena.h"
+#include "ir.h"
+#include "dsp/client.h"
+#include "dsp/error.h"
+#include "dsp/signature.h"
+
+/* The runtime type of an IR type. Enum value names are shared, not copied. */
+const dsp_type *irt_type(arena *a, const ir_type *t);
+const dsp_field *irt_fields(arena *a, const ir_field *fs, size_t n);
+const dsp_signature *irt_signature(arena *a, const ir_signature *s);
+/* A predictor without demos, running on lm (may be NULL). Fails for an
+ * unknown strategy. */
+dsp_status irt_predictor(arena *a, const ir_predictor *p, const dsp_lm_config *lm, dsp_predictor **out,
+                         dsp_error *err);
+/* "provider/model" with the lm's base URL, key variable and sampling
+ * options (temperature, max_tokens, top_p is not sent: the runtime has no
+ * field for it). A provider the runtime does not know is an error. */
+dsp_status irt_lm(arena *a, const ir_lm *lm, dsp_lm_config **out, dsp_error *err);
+
+#endif
