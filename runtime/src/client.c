@@ -77,6 +77,11 @@ dsp_status dsp_client_new(const dsp_client_options *opts, dsp_client **out, dsp_
         if (st == DSP_OK)
             st = dsp_cache_open(dir, &c->cache, err);
         free(dir);
+        if (st != DSP_OK && err) {
+            size_t used = strlen(err->message);
+            snprintf(err->message + used, sizeof err->message - used,
+                     " (set DSPCC_CACHE_DIR to a writable directory, or turn the cache off)");
+        }
     }
     if (st != DSP_OK) {
         dsp_client_free(c);
@@ -170,6 +175,14 @@ static dsp_status set_auth(call *k, const dsp_lm_config *lm, dsp_error *err)
         return dsp_error_set(err, DSP_ERR_ENV,
                              "environment variable %s is not set; it must hold the API key for %s",
                              lm->api_key_env, k->model_spec);
+    /* A newline in the key would end the header early and let the rest
+     * of the variable inject headers of its own. */
+    for (const unsigned char *p = (const unsigned char *)key; *p; p++)
+        if (*p < 0x20 || *p == 0x7f)
+            return dsp_error_set(err, DSP_ERR_ENV,
+                                 "environment variable %s holds a control character (a trailing newline?); "
+                                 "it must hold the API key alone",
+                                 lm->api_key_env);
     k->key = key;
     const char *prefix = k->provider == DSP_PROVIDER_ANTHROPIC ? "x-api-key: " : "Authorization: Bearer ";
     size_t n = strlen(prefix) + strlen(key) + 1;

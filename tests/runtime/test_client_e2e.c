@@ -448,6 +448,14 @@ static void test_missing_key_variable(void **state)
     assert_int_equal(dsp_chat(c, &lm, &req, &resp, &err), DSP_ERR_ENV);
     assert_non_null(strstr(err.message, "DSP_TEST_NO_SUCH_KEY_VAR"));
     assert_int_equal(atomic_load(&S.requests), 0);
+    /* A key with a newline could inject headers: refused, key not shown. */
+    setenv("DSP_TEST_BAD_KEY", "sk-abc\r\nX-Injected: 1", 1);
+    lm.api_key_env = "DSP_TEST_BAD_KEY";
+    assert_int_equal(dsp_chat(c, &lm, &req, &resp, &err), DSP_ERR_ENV);
+    assert_non_null(strstr(err.message, "DSP_TEST_BAD_KEY"));
+    assert_null(strstr(err.message, "sk-abc"));
+    assert_int_equal(atomic_load(&S.requests), 0);
+    unsetenv("DSP_TEST_BAD_KEY");
     /* No key variable at all: no auth header (local servers). */
     lm.api_key_env = NULL;
     assert_int_equal(dsp_chat(c, &lm, &req, &resp, &err), DSP_OK);
@@ -538,6 +546,44 @@ static void test_batch_64_in_flight_in_order(void **state)
     assert_true(dt < 3.0);
     assert_true(atomic_load(&S.peak) >= 32);
     assert_int_equal(dsp_client_usage(c).calls, N);
+    dsp_client_free(c);
+}
+
+static void test_batch_with_cache_from_many_threads(void **state)
+{
+    (void)state;
+    enum { N = 48 };
+    dsp_client *c = client(0.01, 2, 10, true);
+    dsp_lm_config lm = lm_for("openai/m", "ok");
+    static char texts[N][16];
+    static dsp_message msgs[N][1];
+    dsp_chat_request reqs[N];
+    for (int i = 0; i < N; i++) {
+        snprintf(texts[i], sizeof texts[i], "c%d", i % (N / 2)); /* every request twice */
+        msgs[i][0].role = DSP_ROLE_USER;
+        msgs[i][0].content = texts[i];
+        reqs[i] = request();
+        reqs[i].messages = msgs[i];
+        reqs[i].n_messages = 1;
+    }
+    dsp_chat_response resps[N];
+    for (int round = 0; round < 2; round++) {
+        assert_int_equal(dsp_chat_batch(c, &lm, reqs, N, resps, NULL, NULL), DSP_OK);
+        for (int i = 0; i < N; i++) {
+            char want[32];
+            snprintf(want, sizeof want, "echo:c%d#0", i % (N / 2));
+            assert_string_equal(resps[i].choices[0], want);
+            if (round == 1)
+                assert_true(resps[i].cache_hit);
+            dsp_chat_response_free(&resps[i]);
+        }
+    }
+    dsp_usage_totals u = dsp_client_usage(c);
+    assert_int_equal(u.calls, 2 * N);
+    assert_int_equal(u.cache_hits + u.cache_misses, 2 * N);
+    assert_true(u.cache_hits >= N); /* all of round two, and duplicates in round one that came late */
+    assert_int_equal(u.http_requests, u.cache_misses);
+    assert_true(atomic_load(&S.requests) <= N);
     dsp_client_free(c);
 }
 
@@ -672,6 +718,19 @@ static void test_connection_refused_is_network_error(void **state)
     dsp_client_free(c);
 }
 
+static void test_unusable_cache_dir(void **state)
+{
+    (void)state;
+    dsp_client_options o = dsp_client_options_default();
+    o.cache_dir = "/proc/dsp-no-such-dir";
+    dsp_client *c = NULL;
+    dsp_error err = {0};
+    assert_int_not_equal(dsp_client_new(&o, &c, &err), DSP_OK);
+    assert_null(c);
+    assert_non_null(strstr(err.message, "/proc/dsp-no-such-dir"));
+    assert_non_null(strstr(err.message, "DSPCC_CACHE_DIR"));
+}
+
 static void test_bad_config(void **state)
 {
     (void)state;
@@ -704,10 +763,12 @@ int main(void)
         T(test_timeout),
         T(test_bad_and_truncated_replies_are_retried),
         T(test_batch_64_in_flight_in_order),
+        T(test_batch_with_cache_from_many_threads),
         T(test_batch_reports_each_failure),
         T(test_cache_hit_bypass_and_no_key_in_file),
         T(test_base_url_override_from_env),
         T(test_connection_refused_is_network_error),
+        T(test_unusable_cache_dir),
         T(test_bad_config),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
