@@ -1,0 +1,264 @@
+/* test_predict_refserver.c — dsp_predict against $BUILD/dsp-refserver, the
+ * reference LM test fixture: the fixture must read the prompts the chat
+ * adapter writes (field list, demos, inputs) and its replies must parse
+ * back into typed values; with injected malformed replies (missing field,
+ * wrong type) the JSON fallback must recover some calls and the rest must
+ * fail cleanly with the raw reply. Skipped when the fixture is not built. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dsp/predict.h"
+
+/* ---- the fixture process ------------------------------------------------ */
+
+typedef struct server {
+    pid_t pid;
+    unsigned port;
+} server;
+
+static bool have_fixture(char *bin, size_t size)
+{
+    const char *build = getenv("BUILD");
+    snprintf(bin, size, "%s/dsp-refserver", build && *build ? build : "build");
+    return access(bin, X_OK) == 0;
+}
+
+static bool server_start(server *s, const char *const *extra)
+{
+    char bin[512];
+    if (!have_fixture(bin, sizeof bin))
+        return false;
+    const char *argv[16] = { bin, "--port", "0" };
+    size_t n = 3;
+    for (size_t i = 0; extra && extra[i] && n < 15; i++)
+        argv[n++] = extra[i];
+    argv[n] = NULL;
+    int fds[2];
+    if (pipe(fds) != 0)
+        return false;
+    pid_t pid = fork();
+    if (pid < 0)
+        return false;
+    if (pid == 0) {
+        dup2(fds[1], 1);
+        close(fds[0]);
+        close(fds[1]);
+        execv(bin, (char *const *)argv);
+        _exit(127);
+    }
+    close(fds[1]);
+    FILE *f = fdopen(fds[0], "r");
+    char line[64] = "";
+    bool ok = f && fgets(line, sizeof line, f) != NULL; /* the port, alone on the first line */
+    if (f)
+        fclose(f);
+    s->pid = pid;
+    s->port = ok ? (unsigned)strtoul(line, NULL, 10) : 0;
+    if (s->port == 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+    }
+    return s->port > 0;
+}
+
+static void server_stop(server *s)
+{
+    kill(s->pid, SIGTERM);
+    for (int i = 0; i < 3000; i++) {
+        if (waitpid(s->pid, NULL, WNOHANG) == s->pid)
+            return;
+        usleep(1000);
+    }
+    kill(s->pid, SIGKILL);
+    waitpid(s->pid, NULL, 0);
+}
+
+/* ---- the task: CHAT_FORMAT.md's ticket classifier ----------------------- */
+
+static const char *const queues[] = { "billing", "account", "orders", "general" };
+static const dsp_type queue_t = { DSP_TYPE_ENUM, queues, 4, NULL };
+static const dsp_field t_in[] = { { "ticket_text", &dsp_type_string, "Raw text of the customer support ticket" } };
+static const dsp_field t_out[] = { { "category", &queue_t, "One of the four queues" } };
+static const dsp_signature t_sig = { "ClassifyTicket", "Classify a customer support ticket.", t_in, 1, t_out, 1 };
+
+static const char *const d0_in[] = { "I was charged twice on my credit card for the same invoice." };
+static const char *const d0_out[] = { "billing" };
+static const char *const d1_in[] = { "I cannot log in to my account after resetting my password." };
+static const char *const d1_out[] = { "account" };
+static const char *const d2_in[] = { "My order has not arrived and the tracking number shows no shipment." };
+static const char *const d2_out[] = { "orders" };
+static const char *const d3_in[] = { "What are your opening hours on public holidays?" };
+static const char *const d3_out[] = { "general" };
+static const dsp_demo t_demos[] = { { d0_in, d0_out }, { d1_in, d1_out }, { d2_in, d2_out }, { d3_in, d3_out } };
+
+/* CoT demos carry a reasoning text first. */
+static const char *const c0_out[] = { "A duplicate charge is a billing matter.", "billing" };
+static const char *const c1_out[] = { "A login problem concerns the account.", "account" };
+static const char *const c2_out[] = { "A missing delivery concerns the order.", "orders" };
+static const char *const c3_out[] = { "A question about hours is general.", "general" };
+static const dsp_demo c_demos[] = { { d0_in, c0_out }, { d1_in, c1_out }, { d2_in, c2_out }, { d3_in, c3_out } };
+
+static const char *const queries[] = {
+    "Why was my credit card charged twice for one invoice?",
+    "I reset my password and now I cannot log in to my account.",
+    "The tracking number for my order shows no shipment yet.",
+    "Are you open on public holidays, and what are the hours?",
+};
+static const size_t want[] = { 0, 1, 2, 3 };
+
+static char base[96];
+static dsp_lm_config lm;
+
+static void use_server(const server *s)
+{
+    snprintf(base, sizeof base, "http://127.0.0.1:%u/v1", s->port);
+    memset(&lm, 0, sizeof lm);
+    lm.model = "openai/refserver";
+    lm.base_url = base;
+    lm.params = dsp_lm_params_default();
+    lm.params.temperature = 0.0;
+}
+
+static dsp_client *client(void)
+{
+    dsp_client_options o = dsp_client_options_default();
+    o.no_cache = true;
+    o.max_retries = 0;
+    dsp_client *c = NULL;
+    dsp_error err = { 0 };
+    if (dsp_client_new(&o, &c, &err) != DSP_OK)
+        fail_msg("client: %s", err.message);
+    return c;
+}
+
+static dsp_value str(const char *s)
+{
+    dsp_value v;
+    assert_int_equal(dsp_value_set_string(&v, s, strlen(s), NULL), DSP_OK);
+    return v;
+}
+
+#define NEED_FIXTURE()                                                                                                \
+    do {                                                                                                              \
+        char bin_[512];                                                                                               \
+        if (!have_fixture(bin_, sizeof bin_)) {                                                                       \
+            fprintf(stderr, "%s not built: skipped\n", bin_);                                                       \
+            skip();                                                                                                   \
+        }                                                                                                             \
+    } while (0)
+
+/* The fixture learns from the demos in our prompt: near-paraphrases of the
+ * demos get the demos' labels, for predict and chain of thought alike. */
+static void test_fixture_reads_our_prompts(void **state)
+{
+    (void)state;
+    NEED_FIXTURE();
+    server s;
+    assert_true(server_start(&s, NULL));
+    use_server(&s);
+    dsp_client *c = client();
+    for (int cot = 0; cot < 2; cot++) {
+        dsp_predictor p = { "classify", &t_sig, cot ? DSP_STRATEGY_CHAIN_OF_THOUGHT : DSP_STRATEGY_PREDICT,
+                            cot ? c_demos : t_demos, 4, &lm };
+        size_t n_out = dsp_strategy_n_outputs(&t_sig, p.strategy);
+        for (size_t i = 0; i < 4; i++) {
+            dsp_value in = str(queries[i]);
+            dsp_value out[2] = { 0 };
+            dsp_predict_trace tr;
+            dsp_predict_trace_init(&tr);
+            dsp_error err = { 0 };
+            if (dsp_predict(c, &p, &in, out, &tr, &err) != DSP_OK)
+                fail_msg("%s: %s\nraw: %s", queries[i], err.message, err.raw ? err.raw : "");
+            assert_false(tr.json_fallback); /* the chat reply parsed as is */
+            const dsp_value *cat = &out[n_out - 1];
+            if (cat->as.e != want[i])
+                fail_msg("\"%s\" -> %s, want %s (cot %d)\nreply: %s", queries[i], queues[cat->as.e], queues[want[i]],
+                         cot, tr.raw_reply);
+            if (cot)
+                assert_true(out[0].as.s.len > 0);
+            dsp_predict_trace_free(&tr);
+            dsp_values_free(out, n_out);
+            dsp_value_free(&in);
+        }
+    }
+    dsp_client_free(c);
+    server_stop(&s);
+}
+
+/* Injected malformed replies: the chat parse fails, the JSON fallback
+ * recovers some calls, and every other call fails as DSP_ERR_PARSE with the
+ * raw reply; nothing else happens. */
+static void test_malformed_replies(void **state)
+{
+    (void)state;
+    NEED_FIXTURE();
+    server s;
+    static const char *const faults[] = { "--fail-rate", "0.5", "--fail-kinds", "missing-field,wrong-type", "--seed",
+                                          "7", NULL };
+    assert_true(server_start(&s, faults));
+    use_server(&s);
+    dsp_client *c = client();
+    dsp_predictor p = { "classify", &t_sig, DSP_STRATEGY_PREDICT, t_demos, 4, &lm };
+    enum { N = 40 };
+    dsp_value in[N], out[N];
+    dsp_status st[N];
+    dsp_error errs[N];
+    dsp_predict_trace tr[N];
+    memset(out, 0, sizeof out);
+    memset(errs, 0, sizeof errs);
+    for (int i = 0; i < N; i++) {
+        char q[160];
+        snprintf(q, sizeof q, "%s (ticket %d)", queries[i % 4], i);
+        in[i] = str(q);
+        dsp_predict_trace_init(&tr[i]);
+    }
+    dsp_predict_batch(c, &p, NULL, in, N, out, st, errs, tr);
+    int ok = 0, recovered = 0, failed = 0;
+    for (int i = 0; i < N; i++) {
+        if (st[i] == DSP_OK) {
+            ok++;
+            assert_int_equal(out[i].kind, DSP_TYPE_ENUM);
+            assert_true(out[i].as.e < 4);
+            recovered += tr[i].json_fallback;
+        } else {
+            if (st[i] != DSP_ERR_PARSE)
+                fail_msg("call %d: %s: %s", i, dsp_status_name(st[i]), errs[i].message);
+            failed++;
+            assert_non_null(errs[i].raw);
+            assert_non_null(strstr(errs[i].message, "output `category`"));
+            assert_true(tr[i].json_fallback);
+        }
+        dsp_error_clear(&errs[i]);
+        dsp_predict_trace_free(&tr[i]);
+    }
+    fprintf(stderr, "malformed replies: %d ok (%d through the JSON fallback), %d parse errors\n", ok, recovered,
+            failed);
+    assert_true(recovered > 0);
+    assert_true(ok + failed == N);
+    dsp_values_free(out, N);
+    dsp_values_free(in, N);
+    dsp_client_free(c);
+    server_stop(&s);
+}
+
+int main(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_fixture_reads_our_prompts),
+        cmocka_unit_test(test_malformed_replies),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
