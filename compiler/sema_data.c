@@ -233,3 +233,47 @@ void sema_data_check_enums(sema *s, const ir_data *data, const ir_module *m, src
     }
     free(fb.text);
 }
+
+/* The type of a data column that is not a module field (an extra gold
+ * field an example carries, like a list of aliases), from the first
+ * record: text, number, bool, or a list of those. NULL if unknown. */
+const ir_type *sema_data_field_type(sema *s, const ir_data *data, const char *field)
+{
+    const char *column = NULL;
+    for (size_t i = 0; i < data->n_columns; i++)
+        if (strcmp(data->columns[i].field, field) == 0)
+            column = data->columns[i].column;
+    if (!column)
+        return NULL;
+    if (strcmp(data->format, "csv") == 0)
+        return &s->t_string;
+    file_buf fb;
+    if (!read_all(data_file(s, data), &fb))
+        return NULL;
+    const ir_type *t = NULL;
+    const char *p = fb.text, *end = fb.text + fb.len;
+    while (p < end && (*p == '\n' || *p == '\r' || *p == ' ' || *p == '\t'))
+        p++;
+    const char *nl = memchr(p, '\n', (size_t)(end - p));
+    cJSON *obj = cJSON_ParseWithLength(p, (size_t)((nl ? nl : end) - p));
+    cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, column);
+    const cJSON *scalar = cJSON_IsArray(item) ? item->child : item;
+    const ir_type *elem = NULL;
+    if (cJSON_IsString(scalar))
+        elem = &s->t_string;
+    else if (cJSON_IsNumber(scalar))
+        elem = &s->t_float;
+    else if (cJSON_IsBool(scalar))
+        elem = &s->t_bool;
+    if (elem && cJSON_IsArray(item)) {
+        ir_type *lt = arena_alloc(s->a, sizeof *lt);
+        lt->kind = IR_LIST;
+        lt->elem = elem;
+        t = lt;
+    } else {
+        t = elem;
+    }
+    cJSON_Delete(obj);
+    free(fb.text);
+    return t;
+}

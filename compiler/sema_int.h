@@ -81,5 +81,6 @@ size_t sema_check_options(sema *s, const ptr_vec *kvs, const bi_option *table, s
 /* sema_data.c: columns a data file has, and enum values it uses. */
 int sema_data_columns(sema *s, const ir_data *data, src_loc at, ptr_vec *columns);
 void sema_data_check_enums(sema *s, const ir_data *data, const ir_module *m, src_loc at);
+const ir_type *sema_data_field_type(sema *s, const ir_data *data, const char *field);
 
 #endif

@@ -122,6 +122,16 @@ static const ir_expr *check_field(xctx *x, const ast_expr *e)
     const ir_field *f = ir_field_find(x->m->results, x->m->n_results, e->s);
     if (!f && !is_pred)
         f = ir_field_find(x->m->params, x->m->n_params, e->s);
+    if (!f && !is_pred && x->train) {
+        /* An extra gold field the data carries (aliases, a rationale). */
+        const ir_type *t = sema_data_field_type(s, x->train, e->s);
+        if (t) {
+            ir_expr *r = new_expr(x, IR_E_FIELD, t);
+            r->source = IR_SRC_EXAMPLE;
+            r->field = e->s;
+            return r;
+        }
+    }
     if (!f) {
         if (is_pred && ir_field_find(x->m->params, x->m->n_params, e->s))
             diag_error(s->d, e->loc, "metric reads `%s.%s`, but `%s` is an input of module `%s`, "
@@ -132,12 +142,17 @@ static const ir_expr *check_field(xctx *x, const ast_expr *e)
                        obj->s, e->s, x->m->name, e->s,
                        sema_field_names_hint(s, e->s, x->m->results, x->m->n_results));
         else {
-            ir_field *all = arena_array(s->a, x->m->n_params + x->m->n_results + 1, sizeof *all);
+            size_t n_cols = x->train ? x->train->n_columns : 0, n = 0;
+            ir_field *all = arena_array(s->a, x->m->n_params + x->m->n_results + n_cols + 1,
+                                        sizeof *all);
             memcpy(all, x->m->params, x->m->n_params * sizeof *all);
             memcpy(all + x->m->n_params, x->m->results, x->m->n_results * sizeof *all);
+            n = x->m->n_params + x->m->n_results;
+            for (size_t i = 0; i < n_cols; i++)
+                all[n++].name = x->train->columns[i].field;
             diag_error(s->d, e->loc, "metric reads `%s.%s`, but examples of module `%s` have no "
                        "field `%s`%s", obj->s, e->s, x->m->name, e->s,
-                       sema_field_names_hint(s, e->s, all, x->m->n_params + x->m->n_results));
+                       sema_field_names_hint(s, e->s, all, n));
         }
         return NULL;
     }

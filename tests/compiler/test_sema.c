@@ -38,7 +38,7 @@ static int setup(void **state)
     strcpy(f->dir, "/tmp/dspcc-sema-XXXXXX");
     if (!mkdtemp(f->dir))
         return -1;
-    write_file(f, "qa.jsonl", "{\"question\": \"q1\", \"answer\": \"a1\", \"label\": \"high\"}\n"
+    write_file(f, "qa.jsonl", "{\"question\": \"q1\", \"answer\": \"a1\", \"label\": \"high\", \"aliases\": [\"a1\", \"A1\"]}\n"
                               "{\"question\": \"q2\", \"answer\": \"a2\", \"label\": \"low\"}\n");
     write_file(f, "qa.csv", "Question,answer,label\n\"What, then?\",a1,high\nq2,a2,medium\n");
     *state = f;
@@ -271,6 +271,30 @@ static void test_metric_field_checks(void **state)
                                    "an input of module `M`, not a result it produces; read it from `ex.question`");
 }
 
+static void test_metric_reads_extra_gold_fields(void **state)
+{
+    fixture *f = *state;
+    ir_program *p = check(f, QA_MODULE
+        "data train = jsonl(\"qa.jsonl\")\n"
+        "metric m(ex, pred) = pred.answer in ex.aliases\n"
+        "optimize M with bootstrap_fewshot { metric: m trainset: train lm: l }\n");
+    assert_int_equal(f->d.errors, 0);
+    assert_non_null(p);
+    const ir_expr *in = p->metrics[0]->expr;
+    const ir_expr *aliases = in->args[1].value;
+    assert_string_equal(aliases->field, "aliases");
+    assert_int_equal(aliases->type->kind, IR_LIST);  /* typed from the data's first record */
+    arena_free(&f->a);
+    diag_init(&f->d, &f->a, NULL);
+    p = check(f, QA_MODULE
+        "data train = jsonl(\"qa.jsonl\")\n"
+        "metric m(ex, pred) = pred.answer in ex.alias\n"
+        "optimize M with bootstrap_fewshot { metric: m trainset: train lm: l }\n");
+    assert_null(p);
+    assert_string_equal(msg(f, 0), "main.dsp:8:40: error: metric reads `ex.alias`, but examples of module "
+                                   "`M` have no field `alias`; did you mean `aliases`?");
+}
+
 static void test_csv_mapping_and_enum_values(void **state)
 {
     fixture *f = *state;
@@ -301,7 +325,7 @@ static void test_csv_mapping_and_enum_values(void **state)
     assert_non_null(p);
     assert_string_equal(p->lms[0]->api_key_env, "ANTHROPIC_API_KEY");
     assert_string_equal(p->data[0]->path, "qa.jsonl");
-    assert_int_equal(p->data[0]->n_columns, 3);
+    assert_int_equal(p->data[0]->n_columns, 4);
 }
 
 static void test_lm_options(void **state)
@@ -367,6 +391,7 @@ int main(void)
         T(test_module_calls_module_and_tool),
         T(test_metric_judge_and_tool),
         T(test_metric_field_checks),
+        T(test_metric_reads_extra_gold_fields),
         T(test_csv_mapping_and_enum_values),
         T(test_lm_options),
         T(test_imports_and_cycles),
