@@ -93,21 +93,28 @@ static dsp_status propose_instructions(mipro *m, dsp_error *err)
         m->instr[p] = arena_array(m->a, m->n_instr + 1, sizeof **m->instr);
         m->instr[p][0] = NULL; /* the signature's own instructions */
         for (size_t i = 1; i < m->n_instr; i++) {
-            /* Ground each proposal on a different demo set that has demos
-             * for this predictor; zero-shot sets show none. */
-            const opt_demos *shown = NULL;
-            for (size_t k = 0; k < m->n_sets && !shown; k++) {
+            /* Ground each proposal on the demos of a different demo set
+             * first, then others' (distinct rows, at most 24 lines), so the
+             * proposer sees enough labelled examples to generalize. */
+            enum { SHOW = 24 };
+            opt_demo *items = arena_array(m->a, SHOW, sizeof *items);
+            opt_demos shown = { items, 0 };
+            for (size_t k = 0; k < m->n_sets && shown.n < SHOW; k++) {
                 const opt_demos *d = &m->sets[(i + k) % m->n_sets].demos[p];
-                if (d->n)
-                    shown = d;
+                for (size_t j = 0; j < d->n && shown.n < SHOW; j++) {
+                    size_t q = 0;
+                    while (q < shown.n && items[q].row != d->items[j].row)
+                        q++;
+                    if (q == shown.n)
+                        items[shown.n++] = d->items[j];
+                }
             }
-            opt_demos none = { NULL, 0 };
             opt_proposal req;
             req.pred = p;
             req.dataset_description = b->dataset_description;
             req.program_description = b->program_description;
             req.basic_instruction = b->base_instructions[p];
-            req.task_demos = opt_demos_text(m->a, shown ? shown : &none, 8);
+            req.task_demos = opt_demos_text(m->a, &shown, SHOW);
             req.tip = opt_tips[rng_below(&r, opt_n_tips)];
             req.rollout = (uint64_t)i;
             if (b->progress) {
@@ -187,10 +194,14 @@ dsp_status opt_mipro(const opt_params *p, const opt_backend *b, arena *a, opt_re
         k[2 * i] = m.n_instr;
         k[2 * i + 1] = m.n_sets;
     }
-    tpe t;
-    if (tpe_init(&t, k, m.n_params, p->seed ^ STREAM_TPE, NULL) != 0)
-        return dsp_error_set(err, DSP_ERR_NOMEM, "mipro: out of memory starting the search");
     int trials = p->num_trials > 0 ? p->num_trials : opt_mipro_num_trials(m.n_params, n_cand);
+    /* Optuna starts TPE after 10 random trials, which is the whole budget
+     * of a light run; a third of the budget explores here instead. */
+    tpe_options to = tpe_options_default();
+    to.n_startup = (size_t)trials / 3 + 1;
+    tpe t;
+    if (tpe_init(&t, k, m.n_params, p->seed ^ STREAM_TPE, &to) != 0)
+        return dsp_error_set(err, DSP_ERR_NOMEM, "mipro: out of memory starting the search");
     int use_mb = p->minibatch && p->minibatch_size > 0 && n_val > (size_t)p->minibatch_size;
     int steps = p->full_eval_steps > 0 ? p->full_eval_steps : 5;
     size_t mb_n = use_mb ? (size_t)p->minibatch_size : n_val;

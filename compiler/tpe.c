@@ -7,7 +7,7 @@
 
 tpe_options tpe_options_default(void)
 {
-    tpe_options o = { 10, 24, 1.0, 0.1 };
+    tpe_options o = { 10, 24, 1.0, 0.25 };
     return o;
 }
 
@@ -20,7 +20,7 @@ int tpe_init(tpe *t, const size_t *n_choices, size_t n_params, uint64_t seed, co
     if (!(t->opt.prior_weight > 0))
         t->opt.prior_weight = 1.0;
     if (!(t->opt.gamma > 0 && t->opt.gamma <= 1))
-        t->opt.gamma = 0.1;
+        t->opt.gamma = 0.25;
     for (size_t i = 0; i < n_params; i++)
         if (n_choices[i] == 0)
             return -1;

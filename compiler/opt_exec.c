@@ -1,0 +1,467 @@
+/* opt_exec.c — opt_backend on the interpreter (see opt_exec.h). */
+#include "opt_exec.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static opt_exec *X(void *ctx)
+{
+    return ctx;
+}
+
+/* ---- candidate program -> ex_config ------------------------------- */
+
+static dsp_status to_config(const opt_exec *x, const opt_program *prog, int teacher, unsigned round,
+                            ex_config *cfg, dsp_error *err)
+{
+    dsp_status st = ex_config_init(x->runner, cfg, err);
+    if (st != DSP_OK)
+        return st;
+    for (size_t p = 0; p < cfg->n_preds && p < x->b.n_preds; p++) {
+        ex_pred_config *pc = &cfg->preds[p];
+        pc->instructions = prog->instructions[p];
+        pc->override_demos = true;
+        const opt_demos *d = &prog->demos[p];
+        dsp_demo *demos = arena_array(&cfg->mem, d->n + 1, sizeof *demos);
+        for (size_t i = 0; i < d->n; i++) {
+            demos[i].input_texts = d->items[i].inputs;
+            demos[i].output_texts = d->items[i].outputs;
+        }
+        pc->demos = demos;
+        pc->n_demos = d->n;
+        if (teacher) {
+            pc->lm = x->teacher;
+            if (round > 0) {
+                /* Later bootstrap rounds sample: DSPy's temperature 1.0
+                 * with a fresh rollout, so the cache holds each round. */
+                pc->has_temperature = true;
+                pc->temperature = 1.0;
+                pc->rollout_id = round;
+            }
+        }
+    }
+    return DSP_OK;
+}
+
+static dsp_status be_evaluate(void *ctx, const opt_program *prog, const size_t *rows, size_t n, double *mean,
+                              dsp_error *err)
+{
+    opt_exec *x = X(ctx);
+    ex_config cfg;
+    dsp_status st = to_config(x, prog, 0, 0, &cfg, err);
+    if (st != DSP_OK) {
+        ex_config_free(&cfg);
+        return st;
+    }
+    size_t *idx = malloc((n + 1) * sizeof *idx);
+    if (!idx) {
+        ex_config_free(&cfg);
+        return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < n; i++)
+        idx[i] = x->val_rows[rows[i]];
+    ex_eval_options eo = ex_eval_options_default();
+    eo.indices = idx;
+    eo.n_indices = n;
+    eo.concurrency = x->concurrency;
+    ex_eval_result res;
+    st = ex_evaluate(x->runner, &cfg, x->val, &eo, &res, err);
+    if (st == DSP_OK)
+        *mean = res.mean;
+    ex_eval_result_free(&res);
+    free(idx);
+    ex_config_free(&cfg);
+    return st;
+}
+
+static const char *const *copy_texts(arena *a, char *const *texts, size_t n)
+{
+    const char **out = arena_array(a, n + 1, sizeof *out);
+    for (size_t i = 0; i < n; i++)
+        out[i] = texts[i] ? arena_strdup(a, texts[i]) : NULL;
+    return out;
+}
+
+static dsp_status be_run_train(void *ctx, arena *a, const opt_program *prog, const size_t *rows, size_t n,
+                               unsigned round, opt_run *runs, dsp_error *err)
+{
+    opt_exec *x = X(ctx);
+    ex_config cfg;
+    dsp_status st = to_config(x, prog, 1, round, &cfg, err);
+    if (st != DSP_OK) {
+        ex_config_free(&cfg);
+        return st;
+    }
+    size_t *idx = malloc((n + 1) * sizeof *idx);
+    if (!idx) {
+        ex_config_free(&cfg);
+        return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < n; i++)
+        idx[i] = x->train_rows[rows[i]];
+    ex_eval_options eo = ex_eval_options_default();
+    eo.indices = idx;
+    eo.n_indices = n;
+    eo.concurrency = x->concurrency;
+    eo.keep_traces = true;
+    ex_eval_result res;
+    st = ex_evaluate(x->runner, &cfg, x->train, &eo, &res, err);
+    for (size_t i = 0; st == DSP_OK && i < n; i++) {
+        const ex_result *r = &res.results[i];
+        opt_step *steps = arena_array(a, r->trace.n_steps + 1, sizeof *steps);
+        size_t m = 0;
+        for (size_t s = 0; s < r->trace.n_steps; s++) {
+            const ex_trace_step *ts = &r->trace.steps[s];
+            size_t p = 0;
+            while (p < x->b.n_preds && x->preds[p] != ts->predictor)
+                p++;
+            if (p == x->b.n_preds)
+                continue;
+            steps[m].pred = p;
+            steps[m].demo.inputs = copy_texts(a, ts->inputs, ts->n_inputs);
+            steps[m].demo.n_inputs = ts->n_inputs;
+            steps[m].demo.outputs = copy_texts(a, ts->outputs, ts->n_outputs);
+            steps[m].demo.n_outputs = ts->n_outputs;
+            steps[m].demo.row = rows[i];
+            steps[m].demo.bootstrapped = 1;
+            m++;
+        }
+        runs[i] = (opt_run){ r->status == DSP_OK, r->score, steps, m };
+    }
+    ex_eval_result_free(&res);
+    free(idx);
+    ex_config_free(&cfg);
+    return st;
+}
+
+/* The adapter text of a present field of a training row, or NULL. */
+static const char *field_text(const opt_exec *x, arena *a, size_t row, const char *name, dsp_error *err,
+                              dsp_status *st)
+{
+    int f = ex_dataset_field(x->train, name);
+    const ex_example *ex = &x->train->rows[x->train_rows[row]];
+    if (f < 0 || !ex->present[f])
+        return NULL;
+    char *s = NULL;
+    size_t len = 0;
+    *st = dsp_value_format(&ex->values[f], x->train->types[f], &s, &len, err);
+    if (*st != DSP_OK)
+        return NULL;
+    const char *out = arena_strndup(a, s, len);
+    free(s);
+    return out;
+}
+
+static dsp_status be_labeled(void *ctx, arena *a, size_t row, size_t pred, opt_demo *out, int *ok, dsp_error *err)
+{
+    opt_exec *x = X(ctx);
+    const ir_predictor *p = x->preds[pred];
+    const ir_signature *sig = p->signature;
+    dsp_status st = DSP_OK;
+    *ok = 0;
+    const char **in = arena_array(a, sig->n_inputs + 1, sizeof *in);
+    const char **outs = arena_array(a, p->n_outputs + 1, sizeof *outs);
+    for (size_t i = 0; i < sig->n_inputs; i++) {
+        in[i] = field_text(x, a, row, sig->inputs[i].name, err, &st);
+        if (st != DSP_OK)
+            return st;
+        if (!in[i])
+            return DSP_OK; /* the row does not feed this predictor */
+    }
+    size_t present = 0;
+    for (size_t i = 0; i < p->n_outputs; i++) {
+        outs[i] = field_text(x, a, row, p->outputs[i].name, err, &st);
+        if (st != DSP_OK)
+            return st;
+        present += outs[i] != NULL;
+    }
+    if (!present)
+        return DSP_OK;
+    *out = (opt_demo){ in, sig->n_inputs, outs, p->n_outputs, row, 0 };
+    *ok = 1;
+    return DSP_OK;
+}
+
+static dsp_status be_propose(void *ctx, arena *a, const opt_proposal *req, const char **instruction,
+                             dsp_error *err)
+{
+    opt_exec *x = X(ctx);
+    const char *texts[5] = { req->dataset_description, req->program_description, req->basic_instruction,
+                             req->task_demos, req->tip };
+    dsp_value in[5];
+    dsp_value out[1];
+    memset(in, 0, sizeof in);
+    memset(out, 0, sizeof out);
+    dsp_status st = DSP_OK;
+    for (size_t i = 0; i < 5 && st == DSP_OK; i++)
+        st = dsp_value_set_string(&in[i], texts[i] ? texts[i] : "", texts[i] ? strlen(texts[i]) : 0, err);
+    if (st == DSP_OK) {
+        dsp_predict_options po = dsp_predict_options_default();
+        po.lm = x->teacher;
+        po.rollout_id = req->rollout * 1024 + req->pred + 1;
+        st = dsp_predict_ex(ex_runner_client(x->runner), &x->propose_pred, &po, in, out, NULL, err);
+    }
+    if (st == DSP_OK) {
+        const char *s = out[0].as.s.data ? out[0].as.s.data : "";
+        size_t len = out[0].as.s.len;
+        while (len && (s[len - 1] == '\n' || s[len - 1] == ' '))
+            len--;
+        while (len && (*s == '\n' || *s == ' '))
+            s++, len--;
+        /* An empty proposal would silently mean "the default"; keep the
+         * signature's instruction instead so the candidate stays valid. */
+        *instruction = len ? arena_strndup(a, s, len) : arena_strdup(a, req->basic_instruction);
+    }
+    dsp_values_free(in, 5);
+    dsp_values_free(out, 1);
+    return st;
+}
+
+static void be_progress(void *ctx, const char *msg)
+{
+    opt_exec *x = X(ctx);
+    if (x->progress)
+        x->progress(x->progress_ctx, msg);
+}
+
+/* ---- descriptions for the proposer --------------------------------- */
+
+static void describe_steps(arena *a, char **buf, const ir_step *steps, size_t n, int depth)
+{
+    for (size_t i = 0; i < n; i++) {
+        const ir_step *s = &steps[i];
+        const char *line = NULL;
+        switch (s->kind) {
+        case IR_STEP_PREDICT:
+            line = arena_printf(a, "%*s%s = %s(%s)\n", 2 * depth, "", s->var, s->predictor->strategy,
+                                s->predictor->signature->name);
+            break;
+        case IR_STEP_MODULE:
+            line = arena_printf(a, "%*s%s = %s(...)\n", 2 * depth, "", s->var, s->module->name);
+            break;
+        case IR_STEP_TOOL:
+            line = arena_printf(a, "%*s%s = %s(...)  (a C tool)\n", 2 * depth, "", s->var, s->tool->name);
+            break;
+        case IR_STEP_REPEAT:
+            *buf = arena_printf(a, "%s%*srepeat %lld:\n", *buf, 2 * depth, "", s->count);
+            describe_steps(a, buf, s->body, s->n_body, depth + 1);
+            break;
+        case IR_STEP_IF:
+            *buf = arena_printf(a, "%s%*sif ...:\n", *buf, 2 * depth, "");
+            describe_steps(a, buf, s->body, s->n_body, depth + 1);
+            describe_steps(a, buf, s->else_body, s->n_else, depth + 1);
+            break;
+        case IR_STEP_RETURN:
+            line = arena_printf(a, "%*sreturn\n", 2 * depth, "");
+            break;
+        }
+        if (line)
+            *buf = arena_printf(a, "%s%s", *buf, line);
+    }
+}
+
+static const char *fields_text(arena *a, const ir_field *f, size_t n)
+{
+    char *s = "";
+    char tb[128];
+    for (size_t i = 0; i < n; i++)
+        s = arena_printf(a, "%s%s%s: %s", s, i ? ", " : "", f[i].name, ir_type_str(f[i].type, tb, sizeof tb));
+    return s;
+}
+
+static const char *program_description(opt_exec *x)
+{
+    arena *a = &x->mem;
+    const ir_module *m = x->o->module;
+    char *buf = arena_printf(a, "module %s(%s) -> (%s):\n", m->name, fields_text(a, m->params, m->n_params),
+                             fields_text(a, m->results, m->n_results));
+    describe_steps(a, &buf, m->steps, m->n_steps, 1);
+    for (size_t p = 0; p < x->b.n_preds; p++) {
+        const ir_signature *s = x->preds[p]->signature;
+        buf = arena_printf(a, "%ssignature %s: (%s) -> (%s)%s%s\n", buf, s->name,
+                           fields_text(a, s->inputs, s->n_inputs), fields_text(a, s->outputs, s->n_outputs),
+                           s->instructions ? ": " : "", s->instructions ? s->instructions : "");
+    }
+    return buf;
+}
+
+/* Counts of each enum and bool value in the trainset's fields, and the mean
+ * length of string fields: what DSPy's dataset summary tells the proposer,
+ * computed rather than asked of the LM so it costs no calls. */
+static const char *dataset_description(opt_exec *x)
+{
+    arena *a = &x->mem;
+    const ex_dataset *d = x->train;
+    size_t n = x->b.n_train;
+    char *buf = arena_printf(a, "%zu training examples with fields: ", n);
+    for (size_t f = 0; f < d->n_fields; f++) {
+        char tb[128];
+        buf = arena_printf(a, "%s%s%s (%s, %s)", buf, f ? ", " : "", d->fields[f]->name,
+                           ir_type_str(d->fields[f]->type, tb, sizeof tb), f < d->n_inputs ? "input" : "label");
+    }
+    buf = arena_printf(a, "%s.\n", buf);
+    for (size_t f = 0; f < d->n_fields; f++) {
+        const dsp_type *t = d->types[f];
+        if (t->kind == DSP_TYPE_ENUM) {
+            size_t *count = arena_array(a, t->n_enum_values + 1, sizeof *count);
+            for (size_t i = 0; i < n; i++) {
+                const ex_example *ex = &d->rows[x->train_rows[i]];
+                if (ex->present[f] && ex->values[f].as.e < t->n_enum_values)
+                    count[ex->values[f].as.e]++;
+            }
+            buf = arena_printf(a, "%s`%s` values:", buf, d->fields[f]->name);
+            for (size_t v = 0; v < t->n_enum_values; v++)
+                buf = arena_printf(a, "%s %s %zu%s", buf, t->enum_values[v], count[v],
+                                   v + 1 < t->n_enum_values ? "," : ".\n");
+        } else if (t->kind == DSP_TYPE_STRING) {
+            size_t total = 0, m = 0;
+            for (size_t i = 0; i < n; i++) {
+                const ex_example *ex = &d->rows[x->train_rows[i]];
+                if (ex->present[f]) {
+                    total += ex->values[f].as.s.len;
+                    m++;
+                }
+            }
+            buf = arena_printf(a, "%s`%s`: text of %zu characters on average.\n", buf, d->fields[f]->name,
+                               m ? total / m : 0);
+        }
+    }
+    return buf;
+}
+
+/* The proposal signature: DSPy's GroundedProposer in one predictor. The
+ * output field name is what the reference server (a test fixture) keys on. */
+static const dsp_field k_propose_in[] = {
+    { "dataset_description", &dsp_type_string, "A description of the dataset that we are using." },
+    { "program_description", &dsp_type_string, "The program the task is part of, and the predictor's signature." },
+    { "basic_instruction", &dsp_type_string, "The basic instruction given to the predictor." },
+    { "task_demos", &dsp_type_string, "Example inputs and labels of the task, one `input -> label` a line." },
+    { "tip", &dsp_type_string, "A suggestion for how to go about generating the new instruction." },
+};
+static const dsp_field k_propose_out[] = {
+    { "proposed_instruction", &dsp_type_string, "The new instruction for the predictor." },
+};
+
+dsp_status opt_exec_init(opt_exec *x, const ir_program *p, const ir_optimize *o, ex_runner *r,
+                         const ex_dataset *train, const size_t *train_rows, size_t n_train, const ex_dataset *val,
+                         const size_t *val_rows, size_t n_val, int concurrency, dsp_error *err)
+{
+    memset(x, 0, sizeof *x);
+    arena_init(&x->mem);
+    x->prog = p;
+    x->o = o;
+    x->runner = r;
+    x->train = train;
+    x->val = val;
+    x->train_rows = train_rows;
+    x->val_rows = val_rows;
+    x->concurrency = concurrency;
+    const ir_lm *teacher = o->teacher ? o->teacher : o->lm;
+    x->teacher = ex_runner_lm(r, teacher);
+    if (!x->teacher)
+        return dsp_error_set(err, DSP_ERR_INVALID, "optimize: the teacher lm `%s` is not declared in the program",
+                             teacher ? teacher->name : "(none)");
+    ex_config cfg;
+    dsp_status st = ex_config_init(r, &cfg, err);
+    if (st != DSP_OK) {
+        ex_config_free(&cfg);
+        return st;
+    }
+    size_t n = cfg.n_preds;
+    x->preds = arena_array(&x->mem, n + 1, sizeof *x->preds);
+    const char **names = arena_array(&x->mem, n + 1, sizeof *names);
+    const char **base = arena_array(&x->mem, n + 1, sizeof *base);
+    for (size_t i = 0; i < n; i++) {
+        const ir_predictor *pr = cfg.preds[i].predictor;
+        x->preds[i] = pr;
+        names[i] = pr->name;
+        if (pr->signature->instructions && *pr->signature->instructions) {
+            base[i] = pr->signature->instructions;
+        } else {
+            /* The default task sentence the chat adapter writes. */
+            char *s = "Given the fields ";
+            for (size_t k = 0; k < pr->signature->n_inputs; k++)
+                s = arena_printf(&x->mem, "%s%s`%s`", s, k ? ", " : "", pr->signature->inputs[k].name);
+            s = arena_printf(&x->mem, "%s, produce the fields ", s);
+            for (size_t k = 0; k < pr->signature->n_outputs; k++)
+                s = arena_printf(&x->mem, "%s%s`%s`", s, k ? ", " : "", pr->signature->outputs[k].name);
+            base[i] = arena_printf(&x->mem, "%s.", s);
+        }
+    }
+    ex_config_free(&cfg);
+    x->b.ctx = x;
+    x->b.n_preds = n;
+    x->b.pred_names = names;
+    x->b.base_instructions = base;
+    x->b.n_train = n_train;
+    x->b.n_val = n_val;
+    x->b.evaluate = be_evaluate;
+    x->b.run_train = be_run_train;
+    x->b.labeled_demo = be_labeled;
+    x->b.propose = be_propose;
+    x->b.progress = be_progress;
+    x->b.program_description = program_description(x);
+    x->b.dataset_description = dataset_description(x);
+    x->propose_sig = (dsp_signature){ "ProposeInstruction",
+                                      "Use the information below to learn about a task that we are trying to solve "
+                                      "using calls to an LM, then generate a new instruction that will be used to "
+                                      "prompt a Language Model to better solve the task.",
+                                      k_propose_in, 5, k_propose_out, 1 };
+    x->propose_pred = (dsp_predictor){ "optimizer.propose_instruction", &x->propose_sig, DSP_STRATEGY_PREDICT,
+                                       NULL, 0, x->teacher };
+    return DSP_OK;
+}
+
+void opt_exec_free(opt_exec *x)
+{
+    arena_free(&x->mem);
+    memset(x, 0, sizeof *x);
+}
+
+static int cmp_pred_name(const void *a, const void *b)
+{
+    return strcmp(((const st_predictor *)a)->name, ((const st_predictor *)b)->name);
+}
+
+void opt_exec_state(const opt_exec *x, const opt_result *r, arena *a, st_state *out)
+{
+    memset(out, 0, sizeof *out);
+    out->baseline_score = r->baseline_score;
+    out->final_score = r->final_score;
+    out->n_predictors = x->b.n_preds;
+    out->predictors = arena_array(a, x->b.n_preds + 1, sizeof *out->predictors);
+    for (size_t p = 0; p < x->b.n_preds; p++) {
+        const ir_predictor *ip = x->preds[p];
+        st_predictor *sp = &out->predictors[p];
+        sp->name = arena_strdup(a, ip->name);
+        const char *instr = r->best.instructions[p];
+        sp->instructions = instr ? arena_strdup(a, instr) : NULL;
+        const opt_demos *d = &r->best.demos[p];
+        if (d->n) {
+            sp->n_input_names = ip->signature->n_inputs;
+            sp->input_names = arena_array(a, sp->n_input_names + 1, sizeof *sp->input_names);
+            for (size_t i = 0; i < sp->n_input_names; i++)
+                sp->input_names[i] = (char *)ip->signature->inputs[i].name;
+            sp->n_output_names = ip->n_outputs;
+            sp->output_names = arena_array(a, sp->n_output_names + 1, sizeof *sp->output_names);
+            for (size_t i = 0; i < sp->n_output_names; i++)
+                sp->output_names[i] = (char *)ip->outputs[i].name;
+        }
+        sp->n_demos = d->n;
+        sp->demos = arena_array(a, d->n + 1, sizeof *sp->demos);
+        for (size_t i = 0; i < d->n; i++) {
+            st_demo *sd = &sp->demos[i];
+            sd->n_inputs = d->items[i].n_inputs;
+            sd->inputs = (char **)d->items[i].inputs;
+            sd->n_outputs = d->items[i].n_outputs;
+            sd->outputs = (char **)d->items[i].outputs;
+        }
+    }
+    qsort(out->predictors, out->n_predictors, sizeof *out->predictors, cmp_pred_name);
+    out->n_trials = r->n_trials;
+    out->trials = arena_array(a, r->n_trials + 1, sizeof *out->trials);
+    for (size_t i = 0; i < r->n_trials; i++)
+        out->trials[i] = (st_trial){ r->trials[i].trial, r->trials[i].score, r->trials[i].full_eval,
+                                     (char *)r->trials[i].config };
+}

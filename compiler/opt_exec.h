@@ -1,0 +1,45 @@
+/* opt_exec.h — the optimizers' backend (opt_backend) on top of the
+ * interpreter: candidate programs become ex_configs and run through
+ * ex_evaluate, so every LM call is a dsp_predict_ex call with the same
+ * adapter, parsing and cache the generated code uses.
+ *
+ * The backend sees the trainset and the valset through row maps, so
+ * `--trainset-limit`, `--valset-limit` and a valset held out of the
+ * trainset need no copies of the data.
+ */
+#ifndef DSPCC_OPT_EXEC_H
+#define DSPCC_OPT_EXEC_H
+
+#include "exec.h"
+#include "opt.h"
+
+typedef struct opt_exec {
+    opt_backend b;
+    const ir_program *prog;
+    const ir_optimize *o;
+    ex_runner *runner;           /* borrowed */
+    const ex_dataset *train, *val;
+    const size_t *train_rows;    /* n_train rows of train */
+    const size_t *val_rows;      /* n_val rows of val */
+    const dsp_lm_config *teacher;
+    int concurrency;
+    const ir_predictor **preds;  /* b.n_preds, in the runner's order */
+    arena mem;                   /* descriptions, names, the proposal predictor */
+    dsp_signature propose_sig;
+    dsp_predictor propose_pred;
+    void (*progress)(void *ctx, const char *msg);
+    void *progress_ctx;
+} opt_exec;
+
+/* Fills x->b. train_rows/val_rows are borrowed and must outlive x. */
+dsp_status opt_exec_init(opt_exec *x, const ir_program *p, const ir_optimize *o, ex_runner *r,
+                         const ex_dataset *train, const size_t *train_rows, size_t n_train, const ex_dataset *val,
+                         const size_t *val_rows, size_t n_val, int concurrency, dsp_error *err);
+void opt_exec_free(opt_exec *x);
+
+/* The optimized state for a result: every predictor (sorted by name) with
+ * its instructions (absent when the signature's) and demos. Strings live in
+ * a; do not st_free the result. */
+void opt_exec_state(const opt_exec *x, const opt_result *r, arena *a, st_state *out);
+
+#endif

@@ -1,0 +1,38 @@
+/* report.h — the optimization report: one self-contained HTML page with
+ * inline SVG (no scripts, no external files), written with deterministic
+ * bytes (no dates, no absolute paths) so it can be checked in and diffed.
+ */
+#ifndef DSPCC_REPORT_H
+#define DSPCC_REPORT_H
+
+#include <stddef.h>
+
+#include "dsp/error.h"
+#include "opt.h"
+
+typedef struct report_predictor {
+    const char *name;
+    const char *instructions;    /* NULL: the signature's */
+    size_t n_demos, n_bootstrapped;
+} report_predictor;
+
+typedef struct report_info {
+    const char *program, *source, *optimizer, *metric, *trainset, *valset;
+    long long seed;
+    size_t n_train, n_val;
+    double baseline_score, final_score;
+    const opt_trial *trials;
+    size_t n_trials;
+    const report_predictor *preds;
+    size_t n_preds;
+    long long lm_calls, cache_hits, http_requests;
+    long long prompt_tokens, completion_tokens;
+    const char *lm_note;         /* e.g. that the LM is the reference server, a test fixture; NULL: none */
+} report_info;
+
+/* The page in a malloc'ed NUL-terminated buffer, or NULL when out of memory. */
+char *report_html(const report_info *r);
+/* Writes the page atomically (temporary file, then rename). */
+dsp_status report_write_html(const report_info *r, const char *path, dsp_error *err);
+
+#endif

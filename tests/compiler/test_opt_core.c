@@ -1,0 +1,498 @@
+/* test_opt_core.c — the optimizers' search logic against a fake backend:
+ * demo selection, candidate lists, seeding, MIPRO's trials. No LM here;
+ * optimize_e2e.sh runs the same code against the reference server. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "opt.h"
+
+/* The fake program has one predictor (ticket_text -> reasoning, category).
+ * Training row i has label "L<i%4>"; rows with i % 10 == 9 have no label
+ * (no labelled demo). The teacher passes rows with i % 3 != 0 in round 0,
+ * and the rest of the even rows in later rounds. */
+typedef struct fake {
+    size_t n_train, n_val;
+    int evals;              /* evaluate calls */
+    size_t last_eval_n;
+    size_t max_eval_n, min_eval_n;
+    int train_calls;
+    int proposals;
+    int fail_propose;
+} fake;
+
+static const char *const names[] = { "M.r" };
+static const char *const base[] = { "Classify." };
+
+static dsp_status fake_evaluate(void *ctx, const opt_program *prog, const size_t *rows, size_t n, double *mean,
+                                dsp_error *err)
+{
+    (void)err;
+    fake *f = ctx;
+    f->evals++;
+    f->last_eval_n = n;
+    if (n > f->max_eval_n)
+        f->max_eval_n = n;
+    if (f->min_eval_n == 0 || n < f->min_eval_n)
+        f->min_eval_n = n;
+    for (size_t i = 0; i < n; i++)
+        assert_true(rows[i] < f->n_val);
+    /* Bootstrapped demos help most, labelled ones a little, a "good"
+     * instruction a lot; the minibatch adds a little row-dependent noise. */
+    double s = 0.2;
+    for (size_t d = 0; d < prog->demos[0].n; d++)
+        s += prog->demos[0].items[d].bootstrapped ? 0.05 : 0.01;
+    if (prog->instructions[0] && strstr(prog->instructions[0], "good"))
+        s += 0.4;
+    s += (double)(rows[0] % 3) * 0.001;
+    *mean = s > 1 ? 1 : s;
+    return DSP_OK;
+}
+
+static dsp_status fake_run_train(void *ctx, arena *a, const opt_program *prog, const size_t *rows, size_t n,
+                                 unsigned round, opt_run *runs, dsp_error *err)
+{
+    (void)err;
+    fake *f = ctx;
+    f->train_calls++;
+    /* The teacher never sees its own demo rows' answers. */
+    for (size_t i = 0; i < n; i++)
+        for (size_t d = 0; d < prog->demos[0].n; d++)
+            assert_true(prog->demos[0].items[d].row != rows[i]);
+    for (size_t i = 0; i < n; i++) {
+        size_t r = rows[i];
+        int pass = round == 0 ? r % 3 != 0 : r % 2 == 0;
+        opt_step *st = arena_alloc(a, sizeof *st);
+        const char **in = arena_array(a, 1, sizeof *in), **out = arena_array(a, 2, sizeof *out);
+        in[0] = arena_printf(a, "text %zu", r);
+        out[0] = "because";
+        out[1] = arena_printf(a, "L%zu", r % 4);
+        st->pred = 0;
+        st->demo = (opt_demo){ in, 1, out, 2, r, 1 };
+        runs[i] = (opt_run){ 1, pass ? 1.0 : 0.0, st, 1 };
+    }
+    return DSP_OK;
+}
+
+static dsp_status fake_labeled(void *ctx, arena *a, size_t row, size_t pred, opt_demo *out, int *ok,
+                               dsp_error *err)
+{
+    (void)ctx, (void)err;
+    assert_int_equal(pred, 0);
+    if (row % 10 == 9) {
+        *ok = 0;
+        return DSP_OK;
+    }
+    const char **in = arena_array(a, 1, sizeof *in), **o = arena_array(a, 2, sizeof *o);
+    in[0] = arena_printf(a, "text %zu", row);
+    o[0] = NULL; /* no gold reasoning: a partial demo */
+    o[1] = arena_printf(a, "L%zu", row % 4);
+    *out = (opt_demo){ in, 1, o, 2, row, 0 };
+    *ok = 1;
+    return DSP_OK;
+}
+
+static dsp_status fake_propose(void *ctx, arena *a, const opt_proposal *req, const char **instruction,
+                               dsp_error *err)
+{
+    fake *f = ctx;
+    if (f->fail_propose)
+        return dsp_error_set(err, DSP_ERR_HTTP, "teacher unavailable");
+    f->proposals++;
+    assert_non_null(req->task_demos);
+    assert_non_null(req->tip);
+    assert_string_equal(req->basic_instruction, "Classify.");
+    *instruction = arena_printf(a, "%s instruction %llu", req->rollout == 3 ? "good" : "plain",
+                                (unsigned long long)req->rollout);
+    return DSP_OK;
+}
+
+static opt_backend make_backend(fake *f, size_t n_train, size_t n_val)
+{
+    memset(f, 0, sizeof *f);
+    f->n_train = n_train;
+    f->n_val = n_val;
+    opt_backend b = { 0 };
+    b.ctx = f;
+    b.n_preds = 1;
+    b.pred_names = names;
+    b.base_instructions = base;
+    b.program_description = "module M: r = predict(Classify)";
+    b.dataset_description = "fake data";
+    b.n_train = n_train;
+    b.n_val = n_val;
+    b.evaluate = fake_evaluate;
+    b.run_train = fake_run_train;
+    b.labeled_demo = fake_labeled;
+    b.propose = fake_propose;
+    return b;
+}
+
+static opt_params params(const char *optimizer)
+{
+    opt_params p = { 0 };
+    p.optimizer = optimizer;
+    p.seed = 7;
+    p.k = 5;
+    p.max_bootstrapped_demos = 4;
+    p.max_labeled_demos = 6;
+    p.max_rounds = 1;
+    p.num_candidates = 6;
+    p.minibatch = 1;
+    p.minibatch_size = 35;
+    p.full_eval_steps = 5;
+    return p;
+}
+
+static void labeled_is_seeded_and_skips_unlabelled_rows(void **state)
+{
+    (void)state;
+    fake f;
+    opt_backend b = make_backend(&f, 40, 10);
+    arena a;
+    arena_init(&a);
+    opt_program p1, p2, p3;
+    assert_int_equal(opt_labeled(&b, &a, 1, 12, NULL, &p1, NULL), DSP_OK);
+    assert_int_equal(opt_labeled(&b, &a, 1, 12, NULL, &p2, NULL), DSP_OK);
+    assert_int_equal(opt_labeled(&b, &a, 2, 12, NULL, &p3, NULL), DSP_OK);
+    assert_true(p1.demos[0].n <= 12 && p1.demos[0].n >= 8);
+    assert_int_equal(p1.demos[0].n, p2.demos[0].n);
+    int differs = p1.demos[0].n != p3.demos[0].n;
+    for (size_t i = 0; i < p1.demos[0].n; i++) {
+        assert_int_equal(p1.demos[0].items[i].row, p2.demos[0].items[i].row);
+        assert_true(p1.demos[0].items[i].row % 10 != 9);
+        assert_false(p1.demos[0].items[i].bootstrapped);
+        assert_null(p1.demos[0].items[i].outputs[0]);
+        if (i < p3.demos[0].n)
+            differs |= p1.demos[0].items[i].row != p3.demos[0].items[i].row;
+    }
+    assert_true(differs);
+    /* Excluded rows are never chosen. */
+    unsigned char ex[40] = { 0 };
+    for (size_t i = 0; i < 40; i += 2)
+        ex[i] = 1;
+    opt_program p4;
+    assert_int_equal(opt_labeled(&b, &a, 1, 40, ex, &p4, NULL), DSP_OK);
+    assert_int_equal(p4.demos[0].n, 16); /* 20 odd rows minus 9, 19, 29, 39 */
+    for (size_t i = 0; i < p4.demos[0].n; i++)
+        assert_true(p4.demos[0].items[i].row % 2 == 1);
+    arena_free(&a);
+}
+
+static void bootstrap_takes_passing_traces_in_order_then_labels(void **state)
+{
+    (void)state;
+    fake f;
+    opt_backend b = make_backend(&f, 60, 10);
+    arena a;
+    arena_init(&a);
+    opt_bootstrap_args args = { 0 };
+    args.max_bootstrapped = 4;
+    args.max_labeled = 6;
+    args.max_rounds = 1;
+    args.seed = 3;
+    args.teacher_seed = 3;
+    opt_program p;
+    assert_int_equal(opt_bootstrap(&b, &a, &args, &p, NULL), DSP_OK);
+    const opt_demos *d = &p.demos[0];
+    assert_int_equal(d->n, 6); /* 4 bootstrapped + 2 labelled: max_labeled is the total */
+    size_t last = 0;
+    for (size_t i = 0; i < 4; i++) {
+        assert_true(d->items[i].bootstrapped);
+        assert_true(d->items[i].row % 3 != 0);
+        assert_true(i == 0 || d->items[i].row > last); /* in trainset order */
+        last = d->items[i].row;
+        assert_string_equal(d->items[i].outputs[0], "because");
+    }
+    for (size_t i = 4; i < 6; i++) {
+        assert_false(d->items[i].bootstrapped);
+        for (size_t j = 0; j < 4; j++)
+            assert_true(d->items[i].row != d->items[j].row);
+    }
+    /* Same arguments, same demos. */
+    opt_program q;
+    assert_int_equal(opt_bootstrap(&b, &a, &args, &q, NULL), DSP_OK);
+    for (size_t i = 0; i < 6; i++)
+        assert_int_equal(q.demos[0].items[i].row, d->items[i].row);
+
+    /* A threshold above every score bootstraps nothing. */
+    args.has_threshold = 1;
+    args.threshold = 2.0;
+    assert_int_equal(opt_bootstrap(&b, &a, &args, &q, NULL), DSP_OK);
+    for (size_t i = 0; i < q.demos[0].n; i++)
+        assert_false(q.demos[0].items[i].bootstrapped);
+    arena_free(&a);
+}
+
+static void bootstrap_rounds_retry_failures(void **state)
+{
+    (void)state;
+    fake f;
+    opt_backend b = make_backend(&f, 60, 10);
+    arena a;
+    arena_init(&a);
+    /* Only rows 0, 3, 6, ... in this order: round 0 fails them all. */
+    size_t order[20];
+    for (size_t i = 0; i < 20; i++)
+        order[i] = 3 * i;
+    opt_bootstrap_args args = { order, 20, 3, 0, 1, 0, 0, 5, 5 };
+    opt_program p;
+    assert_int_equal(opt_bootstrap(&b, &a, &args, &p, NULL), DSP_OK);
+    assert_int_equal(p.demos[0].n, 0);
+    args.max_rounds = 2; /* round 1 passes the even ones: 0, 6, 12 */
+    assert_int_equal(opt_bootstrap(&b, &a, &args, &p, NULL), DSP_OK);
+    assert_int_equal(p.demos[0].n, 3);
+    assert_int_equal(p.demos[0].items[0].row, 0);
+    assert_int_equal(p.demos[0].items[1].row, 6);
+    assert_int_equal(p.demos[0].items[2].row, 12);
+    arena_free(&a);
+}
+
+static void demo_candidates_follow_dspy_list(void **state)
+{
+    (void)state;
+    fake f;
+    opt_backend b = make_backend(&f, 80, 10);
+    arena a;
+    arena_init(&a);
+    opt_params p = params("random_search");
+    opt_program c[8], c2[8];
+    assert_int_equal(opt_demo_candidates(&b, &a, &p, 8, c, NULL), DSP_OK);
+    assert_int_equal(opt_demo_candidates(&b, &a, &p, 8, c2, NULL), DSP_OK);
+    assert_int_equal(c[0].demos[0].n, 0); /* zero-shot */
+    assert_true(c[1].demos[0].n > 0);     /* labelled only */
+    for (size_t i = 0; i < c[1].demos[0].n; i++)
+        assert_false(c[1].demos[0].items[i].bootstrapped);
+    size_t boot = 0;
+    for (size_t i = 0; i < c[2].demos[0].n; i++)
+        boot += c[2].demos[0].items[i].bootstrapped;
+    assert_int_equal(boot, 4);            /* unshuffled bootstrap: the full count */
+    int shuffled_differ = 0;
+    for (size_t k = 3; k < 8; k++) {
+        boot = 0;
+        for (size_t i = 0; i < c[k].demos[0].n; i++)
+            boot += c[k].demos[0].items[i].bootstrapped;
+        assert_true(boot >= 1 && boot <= 4);
+        shuffled_differ |= c[k].demos[0].items[0].row != c[2].demos[0].items[0].row;
+        assert_int_equal(c[k].demos[0].n, c2[k].demos[0].n);
+        for (size_t i = 0; i < c[k].demos[0].n; i++)
+            assert_int_equal(c[k].demos[0].items[i].row, c2[k].demos[0].items[i].row);
+    }
+    assert_true(shuffled_differ);
+    arena_free(&a);
+}
+
+static void random_search_keeps_the_best(void **state)
+{
+    (void)state;
+    fake f;
+    opt_backend b = make_backend(&f, 80, 20);
+    arena a;
+    arena_init(&a);
+    opt_params p = params("random_search");
+    p.num_candidates = 4;
+    opt_result r;
+    assert_int_equal(opt_optimize(&p, &b, &a, &r, NULL), DSP_OK);
+    assert_int_equal(r.n_trials, 7);
+    assert_string_equal(r.trials[0].config, "zero-shot");
+    assert_true(r.baseline_score == r.trials[0].score);
+    double best = 0;
+    for (size_t i = 0; i < r.n_trials; i++) {
+        assert_true(r.trials[i].full_eval);
+        if (r.trials[i].score > best)
+            best = r.trials[i].score;
+    }
+    assert_true(r.final_score == best);
+    assert_true(r.final_score > r.baseline_score);
+    /* the unshuffled bootstrap (4 bootstrapped demos) is the best here */
+    assert_string_equal(r.trials[2].config, "bootstrap (unshuffled)");
+    assert_true(r.trials[2].score == best);
+    assert_int_equal(f.max_eval_n, 20);
+    arena_free(&a);
+}
+
+static void bootstrap_and_labeled_report_valset_scores(void **state)
+{
+    (void)state;
+    fake f;
+    opt_backend b = make_backend(&f, 80, 20);
+    arena a;
+    arena_init(&a);
+    opt_params p = params("bootstrap_fewshot");
+    opt_result r;
+    assert_int_equal(opt_optimize(&p, &b, &a, &r, NULL), DSP_OK);
+    assert_int_equal(r.n_trials, 2);
+    assert_true(r.final_score > r.baseline_score + 0.2); /* 4 bootstrapped demos */
+    assert_int_equal(f.max_eval_n, 20);
+    opt_params l = params("labeled_fewshot");
+    assert_int_equal(opt_optimize(&l, &b, &a, &r, NULL), DSP_OK);
+    assert_true(r.best.demos[0].n >= 3 && r.best.demos[0].n <= 5);
+    assert_true(r.final_score > r.baseline_score);
+    arena_free(&a);
+}
+
+static void mipro_searches_instructions_and_demos(void **state)
+{
+    (void)state;
+    fake f;
+    opt_backend b = make_backend(&f, 80, 60);
+    arena a;
+    arena_init(&a);
+    opt_params p = params("mipro");
+    opt_result r;
+    assert_int_equal(opt_optimize(&p, &b, &a, &r, NULL), DSP_OK);
+    assert_int_equal(f.proposals, 5);       /* 6 candidates: the signature's + 5 */
+    assert_int_equal(r.n_instruction_candidates, 6);
+    assert_int_equal(r.n_demo_candidates, 6);
+    assert_true(r.trials[0].full_eval);     /* trial 1: the program as written */
+    assert_true(r.baseline_score == r.trials[0].score);
+    size_t mb = 0, full = 0;
+    for (size_t i = 0; i < r.n_trials; i++)
+        r.trials[i].full_eval ? full++ : mb++;
+    assert_int_equal(mb, (size_t)opt_mipro_num_trials(2, 6));
+    assert_true(full >= 2);
+    assert_int_equal(f.min_eval_n, 35);     /* minibatches of 35 of the 60 */
+    assert_int_equal(f.max_eval_n, 60);
+    for (size_t i = 0; getenv("OPT_DEBUG") && i < r.n_trials; i++) fprintf(stderr, "%d %.3f %d %s\n", r.trials[i].trial, r.trials[i].score, r.trials[i].full_eval, r.trials[i].config);
+    assert_non_null(r.best.instructions[0]);
+    assert_non_null(strstr(r.best.instructions[0], "good"));
+    assert_true(r.final_score > r.baseline_score + 0.3);
+
+    /* Same seed: the same trials, in the same order, with the same scores. */
+    fake f2;
+    opt_backend b2 = make_backend(&f2, 80, 60);
+    opt_result r2;
+    assert_int_equal(opt_optimize(&p, &b2, &a, &r2, NULL), DSP_OK);
+    assert_int_equal(r.n_trials, r2.n_trials);
+    for (size_t i = 0; i < r.n_trials; i++) {
+        assert_string_equal(r.trials[i].config, r2.trials[i].config);
+        assert_true(r.trials[i].score == r2.trials[i].score);
+    }
+    arena_free(&a);
+}
+
+static void mipro_without_minibatch_scores_every_trial_fully(void **state)
+{
+    (void)state;
+    fake f;
+    opt_backend b = make_backend(&f, 80, 20);
+    arena a;
+    arena_init(&a);
+    opt_params p = params("mipro");
+    p.num_trials = 6;
+    opt_result r;
+    assert_int_equal(opt_optimize(&p, &b, &a, &r, NULL), DSP_OK);
+    assert_int_equal(r.n_trials, 7);
+    for (size_t i = 0; i < r.n_trials; i++)
+        assert_true(r.trials[i].full_eval);
+    assert_int_equal(f.min_eval_n, 20);
+    arena_free(&a);
+}
+
+static void errors_propagate(void **state)
+{
+    (void)state;
+    fake f;
+    opt_backend b = make_backend(&f, 80, 20);
+    f.fail_propose = 1;
+    arena a;
+    arena_init(&a);
+    opt_params p = params("mipro");
+    opt_result r;
+    dsp_error err = { 0 };
+    assert_int_equal(opt_optimize(&p, &b, &a, &r, &err), DSP_ERR_HTTP);
+    assert_non_null(strstr(err.message, "teacher unavailable"));
+    b.n_val = 0;
+    assert_int_equal(opt_optimize(&p, &b, &a, &r, &err), DSP_ERR_INVALID);
+    assert_non_null(strstr(err.message, "valset is empty"));
+    opt_params bad = params("copro");
+    b.n_val = 5;
+    assert_int_equal(opt_optimize(&bad, &b, &a, &r, &err), DSP_ERR_INVALID);
+    arena_free(&a);
+}
+
+static void params_from_ir_fill_defaults(void **state)
+{
+    (void)state;
+    ir_option opts[] = { { "auto", IR_OPT_NAME, 0, 0, "medium" }, { "max_labeled_demos", IR_OPT_INT, 2, 0, NULL } };
+    ir_optimize o = { 0 };
+    o.optimizer = "mipro";
+    o.params = opts;
+    o.n_params = 2;
+    o.seed = 9;
+    opt_params p;
+    assert_int_equal(opt_params_from_ir(&o, &p, NULL), DSP_OK);
+    assert_int_equal(p.num_candidates, 12);
+    assert_int_equal(p.valset_cap, 300);
+    assert_int_equal(p.max_labeled_demos, 2);
+    assert_int_equal(p.max_bootstrapped_demos, 4);
+    assert_int_equal(p.seed, 9);
+    o.n_params = 0;
+    assert_int_equal(opt_params_from_ir(&o, &p, NULL), DSP_OK);
+    assert_string_equal(p.preset, "light");
+    assert_int_equal(p.num_candidates, 6);
+    assert_int_equal(p.valset_cap, 100);
+    o.optimizer = "random_search";
+    assert_int_equal(opt_params_from_ir(&o, &p, NULL), DSP_OK);
+    assert_int_equal(p.num_candidates, 16);
+    o.optimizer = "copro";
+    dsp_error err = { 0 };
+    assert_int_equal(opt_params_from_ir(&o, &p, &err), DSP_ERR_INVALID);
+    assert_non_null(strstr(err.message, "copro"));
+}
+
+static void presets_and_trial_counts(void **state)
+{
+    (void)state;
+    int n;
+    size_t cap;
+    assert_int_equal(opt_mipro_preset("light", &n, &cap), 0);
+    assert_int_equal(n, 6);
+    assert_int_equal(cap, 100);
+    assert_int_equal(opt_mipro_preset("heavy", &n, &cap), 0);
+    assert_int_equal(n, 18);
+    assert_int_equal(cap, 1000);
+    assert_int_equal(opt_mipro_preset("huge", &n, &cap), -1);
+    /* max(2 * V * log2(n), 1.5 * n) */
+    assert_int_equal(opt_mipro_num_trials(2, 6), 10);
+    assert_int_equal(opt_mipro_num_trials(2, 12), 18);
+    assert_int_equal(opt_mipro_num_trials(1, 18), 27);
+}
+
+static void demos_text_is_one_line_per_demo(void **state)
+{
+    (void)state;
+    arena a;
+    arena_init(&a);
+    const char *in1[] = { "line one\nline two", "x" }, *out1[] = { "why", "billing" };
+    const char *in2[] = { "hello", NULL }, *out2[] = { "r", NULL };
+    opt_demo items[] = { { in1, 2, out1, 2, 0, 0 }, { in2, 2, out2, 2, 1, 0 } };
+    opt_demos d = { items, 2 };
+    assert_string_equal(opt_demos_text(&a, &d, 8), "line one line two | x -> billing\nhello |  -> r\n");
+    assert_string_equal(opt_demos_text(&a, &d, 1), "line one line two | x -> billing\n");
+    arena_free(&a);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(labeled_is_seeded_and_skips_unlabelled_rows),
+        cmocka_unit_test(bootstrap_takes_passing_traces_in_order_then_labels),
+        cmocka_unit_test(bootstrap_rounds_retry_failures),
+        cmocka_unit_test(demo_candidates_follow_dspy_list),
+        cmocka_unit_test(random_search_keeps_the_best),
+        cmocka_unit_test(bootstrap_and_labeled_report_valset_scores),
+        cmocka_unit_test(mipro_searches_instructions_and_demos),
+        cmocka_unit_test(mipro_without_minibatch_scores_every_trial_fully),
+        cmocka_unit_test(errors_propagate),
+        cmocka_unit_test(params_from_ir_fill_defaults),
+        cmocka_unit_test(presets_and_trial_counts),
+        cmocka_unit_test(demos_text_is_one_line_per_demo),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
