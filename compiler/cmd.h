@@ -14,6 +14,7 @@ typedef struct dspcc_cmd {
 
 extern const dspcc_cmd cmd_check;
 extern const dspcc_cmd cmd_dump_ir;
+extern const dspcc_cmd cmd_build;
 extern const dspcc_cmd cmd_eval;
 
 /* Shared by subcommands: `--help` handling. Returns 1 if argv[i] asked for help. */

@@ -11,6 +11,7 @@
 static const dspcc_cmd *const commands[] = {
     &cmd_check,
     &cmd_dump_ir,
+    &cmd_build,
     &cmd_eval,
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])

@@ -1,0 +1,111 @@
+/* cg.h — the C backend: a checked program (ir.h) plus an optional
+ * optimized state (state.h) in, a generated .c and .h out.
+ *
+ * Internal to the compiler. cg_buf.c holds the output buffer and the C
+ * literal escaper, cg_types.c the C types of program fields, cg_tables.c
+ * the static const runtime tables, cg_module.c module bodies as straight C,
+ * cg_header.c the .h and cg_source.c the .c. Everything generated is a
+ * function of the inputs only: no dates, no absolute paths, stable order.
+ */
+#ifndef DSPCC_CG_H
+#define DSPCC_CG_H
+
+#include <stddef.h>
+
+#include "arena.h"
+#include "dsp/error.h"
+#include "ir.h"
+#include "state.h"
+
+typedef struct cg_buf {
+    char *p;
+    size_t len, cap;
+    int oom;
+} cg_buf;
+
+void cgb_put(cg_buf *b, const char *s, size_t n);
+void cgb_puts(cg_buf *b, const char *s);
+void cgb_printf(cg_buf *b, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+void cgb_free(cg_buf *b);
+
+/* What the backend is asked to generate. */
+typedef struct cg_input {
+    const ir_program *prog;
+    const ir_module *module;    /* the program: its run function */
+    const st_state *state;      /* NULL: unoptimized */
+    const char *source_path;    /* the .dsp as named in the output (relative) */
+    const char *source_sha256;  /* hex */
+    const char *version;        /* dspcc version */
+    const char *c_name;         /* OUT.c file name, no directories */
+    const char *h_name;         /* OUT.h file name, no directories */
+} cg_input;
+
+/* The generator's working state. */
+typedef struct cg_ctx {
+    const cg_input *in;
+    arena *a;
+    const char *prefix;         /* snake_case of the module: ticket_classifier */
+    const char *PREFIX;         /* TICKET_CLASSIFIER */
+    cg_buf pool;                /* long strings as char arrays, emitted first */
+    int n_pool;
+    /* Boundary types (fields of the input and output structs). */
+    const ir_type **types;
+    size_t n_types, cap_types;
+    /* Helpers used by module bodies (emitted only when used: -Wunused-function). */
+    int use_copy, use_lit_str, use_scalar;
+    dsp_error *err;
+    int failed;
+} cg_ctx;
+
+/* Emits a C expression of type `const char *` for bytes s[0..len): a
+ * string literal split over lines (any byte escaped, `?` escaped so no
+ * trigraph forms), or, past what C17 promises for one literal (4095), the
+ * name of a char array added to the pool. indent: spaces for continuation
+ * lines. */
+void cg_cstr(cg_ctx *g, cg_buf *b, const char *s, size_t len, int indent);
+/* Same, or NULL for a NULL string. */
+void cg_cstr_or_null(cg_ctx *g, cg_buf *b, const char *s, int indent);
+/* Text for inside a comment: printable ASCII, no comment terminators or
+ * trigraphs, newlines continued with `prefix`. */
+void cg_comment_text(cg_buf *b, const char *s, const char *prefix);
+/* An identifier made of s: [A-Za-z0-9_] kept, others `_`; upper: uppercased. */
+char *cg_ident(arena *a, const char *s, int upper);
+/* snake_case of a CamelCase name. */
+char *cg_snake(arena *a, const char *s);
+
+/* cg_types.c: the C type of a field type, e.g. "char *", "int64_t",
+ * "ticket_classifier_category", "ticket_classifier_list_string".
+ * Registers the type for typedefs and converters. */
+const char *cg_ctype(cg_ctx *g, const ir_type *t);
+/* The mangled suffix of a type (string, int, list_string, ...). */
+const char *cg_mangle(cg_ctx *g, const ir_type *t);
+/* Does the C form hold a pointer the caller must free (output side)? */
+int cg_type_is_string(const ir_type *t);
+/* Typedefs for the registered types (enums, lists, optionals) into the header. */
+void cg_emit_type_decls(cg_ctx *g, cg_buf *h);
+/* Enum name tables and converters (dsp_value <-> C) into the source. */
+void cg_emit_type_defs(cg_ctx *g, cg_buf *c);
+
+/* cg_tables.c: the runtime tables of every predictor of the program. */
+void cg_emit_tables(cg_ctx *g, cg_buf *c);
+/* The table name of a predictor's dsp_predictor. */
+const char *cg_predictor_sym(cg_ctx *g, const ir_predictor *p);
+/* The modules the program runs, callees first (the program last). */
+size_t cg_modules(cg_ctx *g, const ir_module ***out);
+
+/* cg_module.c: `static dsp_status m_NAME(...)` for each module. */
+void cg_emit_modules(cg_ctx *g, cg_buf *c);
+void cg_emit_helpers(cg_ctx *g, cg_buf *c);
+
+/* cg_header.c / cg_source.c */
+void cg_emit_header(cg_ctx *g, cg_buf *h);
+void cg_emit_source(cg_ctx *g, cg_buf *c);
+
+/* Generates both files' text. On failure fills err. */
+dsp_status cg_generate(const cg_input *in, cg_buf *c_out, cg_buf *h_out, dsp_error *err);
+
+#endif

@@ -1,0 +1,413 @@
+/* cg_module.c — each module as a static C function over dsp_value arrays:
+ * its steps become straight C (predictor calls through dsp_predict, module
+ * calls as calls of the callee's function, tools called directly through
+ * their C prototype, repeat as a for loop, if as if).
+ *
+ *   static dsp_status m_NAME(dsp_client *c, const dsp_value *in, dsp_value *out, dsp_error *err)
+ *
+ * in: one value per parameter; out: one per result (zeroed by the caller,
+ * filled on DSP_OK, left empty otherwise). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cg.h"
+
+typedef struct mctx {
+    cg_ctx *g;
+    cg_buf *c;
+    const ir_module *m;
+    int used_goto;
+    int n_loops;
+} mctx;
+
+static void ind(cg_buf *c, int n)
+{
+    for (int i = 0; i < n; i++) cgb_puts(c, "    ");
+}
+
+static const ir_var *var_of(const ir_module *m, const char *name)
+{
+    for (size_t i = 0; i < m->n_vars; i++)
+        if (strcmp(m->vars[i].name, name) == 0) return &m->vars[i];
+    return NULL;
+}
+
+static size_t var_len(const ir_var *v) { return v->kind == IR_VAR_TOOL ? 1 : v->n_fields; }
+
+static const char *var_sym(mctx *x, const char *name) { return arena_printf(x->g->a, "v_%s", cg_ident(x->g->a, name, 0)); }
+
+static size_t param_index(const ir_module *m, const char *name)
+{
+    for (size_t i = 0; i < m->n_params; i++)
+        if (strcmp(m->params[i].name, name) == 0) return i;
+    return 0;
+}
+
+static size_t field_index(const ir_field *f, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(f[i].name, name) == 0) return i;
+    return 0;
+}
+
+static size_t enum_index(const ir_type *t, const char *s)
+{
+    while (t && t->kind == IR_OPTIONAL) t = t->elem;
+    if (!t || t->kind != IR_ENUM) return 0;
+    for (size_t i = 0; i < t->n_values; i++)
+        if (strcmp(t->values[i], s) == 0) return i;
+    return 0;
+}
+
+/* `if (st == DSP_OK) st = ...;` setting dst to the value v, converted to
+ * target (may be NULL): a plain value bound to an optional is wrapped. */
+static void emit_value(mctx *x, int lvl, const ir_value *v, const ir_type *target, const char *dst)
+{
+    cg_ctx *g = x->g;
+    cg_buf *c = x->c;
+    int wrap = target && target->kind == IR_OPTIONAL && v->type && v->type->kind != IR_OPTIONAL;
+    ind(c, lvl);
+    cgb_puts(c, "if (st == DSP_OK) st = ");
+    switch (v->kind) {
+    case IR_VAL_PARAM:
+        g->use_copy = 1;
+        cgb_printf(c, "cg_copy(%s, &in[%zu], %d, err);", dst, param_index(x->m, v->name), wrap);
+        cgb_printf(c, " /* %s */\n", v->name);
+        return;
+    case IR_VAL_FIELD: {
+        const ir_var *var = var_of(x->m, v->name);
+        size_t k = var ? field_index(var->fields, var->n_fields, v->field) : 0;
+        g->use_copy = 1;
+        cgb_printf(c, "cg_copy(%s, &%s[%zu], %d, err); /* %s.%s */\n", dst, var_sym(x, v->name), k, wrap, v->name,
+                   v->field);
+        return;
+    }
+    case IR_VAL_VAR:
+        g->use_copy = 1;
+        cgb_printf(c, "cg_copy(%s, &%s[0], %d, err);\n", dst, var_sym(x, v->name), wrap);
+        return;
+    case IR_VAL_STRING:
+        g->use_lit_str = 1;
+        cgb_printf(c, "cg_lit_str(%s, ", dst);
+        cg_cstr(g, c, v->s, strlen(v->s), 4 * lvl + 8);
+        cgb_printf(c, ", %zu, %d, err);\n", strlen(v->s), wrap);
+        return;
+    case IR_VAL_INT:
+        g->use_scalar = 1;
+        if (target && (target->kind == IR_FLOAT || (target->kind == IR_OPTIONAL && target->elem->kind == IR_FLOAT)))
+            cgb_printf(c, "cg_scalar(%s, dsp_value_float(%lld.0), %d, err);\n", dst, v->i, wrap);
+        else
+            cgb_printf(c, "cg_scalar(%s, dsp_value_int(INT64_C(%lld)), %d, err);\n", dst, v->i, wrap);
+        return;
+    case IR_VAL_FLOAT: {
+        char tmp[40];
+        for (int prec = 1; prec <= 17; prec++) {
+            snprintf(tmp, sizeof tmp, "%.*g", prec, v->f);
+            if (strtod(tmp, NULL) == v->f) break;
+        }
+        if (!strpbrk(tmp, ".eE")) strcat(tmp, ".0");
+        g->use_scalar = 1;
+        cgb_printf(c, "cg_scalar(%s, dsp_value_float(%s), %d, err);\n", dst, tmp, wrap);
+        return;
+    }
+    case IR_VAL_BOOL:
+        g->use_scalar = 1;
+        cgb_printf(c, "cg_scalar(%s, dsp_value_bool(%s), %d, err);\n", dst, v->i ? "true" : "false", wrap);
+        return;
+    case IR_VAL_ENUM:
+        g->use_scalar = 1;
+        cgb_printf(c, "cg_scalar(%s, dsp_value_enum(%zu), %d, err); /* ", dst,
+                   enum_index(v->type ? v->type : target, v->s), wrap);
+        cg_comment_text(c, v->s, "");
+        cgb_puts(c, " */\n");
+        return;
+    }
+}
+
+static const ir_binding *binding_of(const ir_step *s, const char *field)
+{
+    for (size_t i = 0; i < s->n_bindings; i++)
+        if (strcmp(s->bindings[i].field, field) == 0) return &s->bindings[i];
+    return NULL;
+}
+
+/* Declares `args` and fills it from the step's bindings in field order. */
+static void emit_args(mctx *x, int lvl, const ir_step *s, const ir_field *fields, size_t n)
+{
+    cg_buf *c = x->c;
+    ind(c, lvl);
+    cgb_printf(c, "dsp_value args[%zu];\n", n ? n : 1);
+    ind(c, lvl);
+    cgb_puts(c, "memset(args, 0, sizeof args);\n");
+    for (size_t i = 0; i < n; i++) {
+        const ir_binding *b = binding_of(s, fields[i].name);
+        char dst[32];
+        snprintf(dst, sizeof dst, "&args[%zu]", i);
+        if (!b) {
+            ind(c, lvl);
+            cgb_printf(c, "args[%zu] = dsp_value_none(); /* %s: not bound */\n", i, fields[i].name);
+            continue;
+        }
+        emit_value(x, lvl, &b->value, fields[i].type, dst);
+    }
+}
+
+static void emit_fail(mctx *x, int lvl)
+{
+    ind(x->c, lvl);
+    cgb_puts(x->c, "if (st != DSP_OK) goto done;\n");
+    x->used_goto = 1;
+}
+
+static void emit_loc_comment(mctx *x, int lvl, const ir_step *s, const char *what)
+{
+    ind(x->c, lvl);
+    cgb_puts(x->c, "/* ");
+    cg_comment_text(x->c, what, "");
+    if (s->loc.file) {
+        cgb_puts(x->c, " (");
+        cg_comment_text(x->c, s->loc.file, "");
+        cgb_printf(x->c, ":%d)", s->loc.line);
+    }
+    cgb_puts(x->c, " */\n");
+}
+
+static const char *tool_arg(cg_ctx *g, const ir_tool_param *p, size_t i)
+{
+    switch (p->type->kind) {
+    case IR_STRING: return arena_printf(g->a, "args[%zu].as.s.data ? args[%zu].as.s.data : \"\"", i, i);
+    case IR_INT: return arena_printf(g->a, "(%s)args[%zu].as.i", p->ctype, i);
+    case IR_FLOAT: return arena_printf(g->a, "(%s)args[%zu].as.f", p->ctype, i);
+    case IR_BOOL: return arena_printf(g->a, "(%s)args[%zu].as.b", p->ctype, i);
+    case IR_ENUM: return arena_printf(g->a, "(%s)args[%zu].as.e", p->ctype, i);
+    default: return arena_printf(g->a, "args[%zu]", i);
+    }
+}
+
+static void emit_steps(mctx *x, int lvl, const ir_step *steps, size_t n);
+
+static void emit_step(mctx *x, int lvl, const ir_step *s)
+{
+    cg_ctx *g = x->g;
+    cg_buf *c = x->c;
+    switch (s->kind) {
+    case IR_STEP_PREDICT: {
+        const ir_predictor *pr = s->predictor;
+        const ir_var *v = var_of(x->m, s->var);
+        emit_loc_comment(x, lvl, s, arena_printf(g->a, "%s = %s(%s)", s->var, pr->strategy, pr->signature->name));
+        ind(c, lvl);
+        cgb_puts(c, "{\n");
+        emit_args(x, lvl + 1, s, pr->signature->inputs, pr->signature->n_inputs);
+        ind(c, lvl + 1);
+        cgb_puts(c, "if (st == DSP_OK) {\n");
+        ind(c, lvl + 2);
+        cgb_printf(c, "dsp_values_free(%s, %zu);\n", var_sym(x, s->var), v ? var_len(v) : pr->n_outputs);
+        ind(c, lvl + 2);
+        cgb_printf(c, "st = dsp_predict(c, &%s, args, %s, NULL, err);\n", cg_predictor_sym(g, pr), var_sym(x, s->var));
+        ind(c, lvl + 1);
+        cgb_puts(c, "}\n");
+        ind(c, lvl + 1);
+        cgb_printf(c, "dsp_values_free(args, %zu);\n", pr->signature->n_inputs);
+        emit_fail(x, lvl + 1);
+        ind(c, lvl);
+        cgb_puts(c, "}\n");
+        return;
+    }
+    case IR_STEP_MODULE: {
+        const ir_module *callee = s->module;
+        emit_loc_comment(x, lvl, s, arena_printf(g->a, "%s = %s(...)", s->var, callee->name));
+        ind(c, lvl);
+        cgb_puts(c, "{\n");
+        emit_args(x, lvl + 1, s, callee->params, callee->n_params);
+        ind(c, lvl + 1);
+        cgb_puts(c, "if (st == DSP_OK) {\n");
+        ind(c, lvl + 2);
+        cgb_printf(c, "dsp_values_free(%s, %zu);\n", var_sym(x, s->var), callee->n_results);
+        ind(c, lvl + 2);
+        cgb_printf(c, "st = m_%s(c, args, %s, err);\n", cg_ident(g->a, callee->name, 0), var_sym(x, s->var));
+        ind(c, lvl + 1);
+        cgb_puts(c, "}\n");
+        ind(c, lvl + 1);
+        cgb_printf(c, "dsp_values_free(args, %zu);\n", callee->n_params);
+        emit_fail(x, lvl + 1);
+        ind(c, lvl);
+        cgb_puts(c, "}\n");
+        return;
+    }
+    case IR_STEP_TOOL: {
+        const ir_tool *t = s->tool;
+        emit_loc_comment(x, lvl, s, arena_printf(g->a, "%s = %s(...), a C function", s->var, t->name));
+        ind(c, lvl);
+        cgb_puts(c, "{\n");
+        ir_field *pf = arena_array(g->a, t->n_params + 1, sizeof *pf);
+        for (size_t i = 0; i < t->n_params; i++) {
+            pf[i].name = t->params[i].name;
+            pf[i].type = t->params[i].type;
+        }
+        emit_args(x, lvl + 1, s, pf, t->n_params);
+        ind(c, lvl + 1);
+        cgb_puts(c, "if (st == DSP_OK) {\n");
+        ind(c, lvl + 2);
+        cgb_printf(c, "%s%sr = %s(", t->c_return, t->c_return[strlen(t->c_return) - 1] == '*' ? "" : " ", t->name);
+        for (size_t i = 0; i < t->n_params; i++) cgb_printf(c, "%s%s", i ? ", " : "", tool_arg(g, &t->params[i], i));
+        cgb_puts(c, ");\n");
+        const char *dst = var_sym(x, s->var);
+        ind(c, lvl + 2);
+        cgb_printf(c, "dsp_values_free(%s, 1);\n", dst);
+        ind(c, lvl + 2);
+        switch (t->type->kind) {
+        case IR_STRING: {
+            int owned = strstr(t->c_return, "const") == NULL;
+            cgb_printf(c,
+                       "if (!r)\n"
+                       "%*sst = dsp_error_set(err, DSP_ERR_INVALID, \"tool %s returned NULL\");\n"
+                       "%*selse\n"
+                       "%*sst = dsp_value_set_string(&%s[0], r, strlen(r), err);\n",
+                       4 * (lvl + 3), "", t->name, 4 * (lvl + 2), "", 4 * (lvl + 3), "", dst);
+            if (owned) {
+                ind(c, lvl + 2);
+                cgb_puts(c, "free(r); /* the tool's result is malloc'ed and ours to free */\n");
+            }
+            break;
+        }
+        case IR_INT: cgb_printf(c, "%s[0] = dsp_value_int((int64_t)r);\n", dst); break;
+        case IR_FLOAT: cgb_printf(c, "%s[0] = dsp_value_float((double)r);\n", dst); break;
+        case IR_BOOL: cgb_printf(c, "%s[0] = dsp_value_bool(r != 0);\n", dst); break;
+        default: cgb_printf(c, "(void)r;\n"); break;
+        }
+        ind(c, lvl + 1);
+        cgb_puts(c, "}\n");
+        ind(c, lvl + 1);
+        cgb_printf(c, "dsp_values_free(args, %zu);\n", t->n_params);
+        emit_fail(x, lvl + 1);
+        ind(c, lvl);
+        cgb_puts(c, "}\n");
+        return;
+    }
+    case IR_STEP_REPEAT: {
+        int id = ++x->n_loops;
+        emit_loc_comment(x, lvl, s, arena_printf(g->a, "repeat %lld", s->count));
+        ind(c, lvl);
+        cgb_printf(c, "for (long long i%d = 0; i%d < %lldLL; i%d++) {\n", id, id, s->count, id);
+        emit_steps(x, lvl + 1, s->body, s->n_body);
+        ind(c, lvl);
+        cgb_puts(c, "}\n");
+        return;
+    }
+    case IR_STEP_IF: {
+        emit_loc_comment(x, lvl, s, "if");
+        ind(c, lvl);
+        cgb_puts(c, "{\n");
+        ind(c, lvl + 1);
+        cgb_puts(c, "dsp_value lhs, rhs;\n");
+        ind(c, lvl + 1);
+        cgb_puts(c, "memset(&lhs, 0, sizeof lhs);\n");
+        ind(c, lvl + 1);
+        cgb_puts(c, "memset(&rhs, 0, sizeof rhs);\n");
+        emit_value(x, lvl + 1, &s->lhs, NULL, "&lhs");
+        emit_value(x, lvl + 1, &s->rhs, s->lhs.type, "&rhs");
+        ind(c, lvl + 1);
+        cgb_printf(c, "int cond = st == DSP_OK && %sdsp_value_equal(&lhs, &rhs);\n", s->negate ? "!" : "");
+        ind(c, lvl + 1);
+        cgb_puts(c, "dsp_value_free(&lhs);\n");
+        ind(c, lvl + 1);
+        cgb_puts(c, "dsp_value_free(&rhs);\n");
+        emit_fail(x, lvl + 1);
+        ind(c, lvl + 1);
+        cgb_puts(c, "if (cond) {\n");
+        emit_steps(x, lvl + 2, s->body, s->n_body);
+        if (s->n_else) {
+            ind(c, lvl + 1);
+            cgb_puts(c, "} else {\n");
+            emit_steps(x, lvl + 2, s->else_body, s->n_else);
+        }
+        ind(c, lvl + 1);
+        cgb_puts(c, "}\n");
+        ind(c, lvl);
+        cgb_puts(c, "}\n");
+        return;
+    }
+    case IR_STEP_RETURN: {
+        emit_loc_comment(x, lvl, s, "return");
+        for (size_t i = 0; i < x->m->n_results; i++) {
+            const ir_binding *b = binding_of(s, x->m->results[i].name);
+            if (!b) continue;
+            char dst[32];
+            snprintf(dst, sizeof dst, "&out[%zu]", i);
+            emit_value(x, lvl, &b->value, x->m->results[i].type, dst);
+        }
+        return;
+    }
+    }
+}
+
+static void emit_steps(mctx *x, int lvl, const ir_step *steps, size_t n)
+{
+    for (size_t i = 0; i < n; i++) emit_step(x, lvl, &steps[i]);
+}
+
+static void emit_module(cg_ctx *g, cg_buf *c, const ir_module *m)
+{
+    mctx x = {g, NULL, m, 0, 0};
+    cg_buf body = {0};
+    x.c = &body;
+    emit_steps(&x, 1, m->steps, m->n_steps);
+
+    cgb_printf(c, "/* module %s(", m->name);
+    for (size_t i = 0; i < m->n_params; i++) cgb_printf(c, "%s%s", i ? ", " : "", m->params[i].name);
+    cgb_puts(c, ") -> (");
+    for (size_t i = 0; i < m->n_results; i++) cgb_printf(c, "%s%s", i ? ", " : "", m->results[i].name);
+    cgb_puts(c, ") */\n");
+    cgb_printf(c, "static dsp_status m_%s(dsp_client *c, const dsp_value *in, dsp_value *out, dsp_error *err)\n{\n",
+               cg_ident(g->a, m->name, 0));
+    cgb_puts(c, "    dsp_status st = DSP_OK;\n");
+    /* Unused-parameter warnings: a module need not use all of these. */
+    cgb_puts(c, "    (void)c;\n    (void)in;\n");
+    for (size_t i = 0; i < m->n_vars; i++) {
+        const ir_var *v = &m->vars[i];
+        const char *sym = var_sym(&x, v->name);
+        size_t n = var_len(v);
+        cgb_printf(c, "    dsp_value %s[%zu];\n    memset(%s, 0, sizeof %s);\n", sym, n ? n : 1, sym, sym);
+    }
+    if (body.p) cgb_puts(c, body.p);
+    if (body.oom) c->oom = 1;
+    cgb_free(&body);
+    if (x.used_goto) cgb_puts(c, "done:\n");
+    for (size_t i = 0; i < m->n_vars; i++)
+        cgb_printf(c, "    dsp_values_free(%s, %zu);\n", var_sym(&x, m->vars[i].name), var_len(&m->vars[i]));
+    cgb_printf(c, "    if (st != DSP_OK) dsp_values_free(out, %zu);\n", m->n_results);
+    cgb_puts(c, "    return st;\n}\n\n");
+}
+
+void cg_emit_modules(cg_ctx *g, cg_buf *c)
+{
+    const ir_module **mods;
+    size_t n = cg_modules(g, &mods);
+    for (size_t i = 0; i < n; i++) emit_module(g, c, mods[i]);
+}
+
+void cg_emit_helpers(cg_ctx *g, cg_buf *c)
+{
+    if (!g->use_copy && !g->use_lit_str && !g->use_scalar) return;
+    cgb_puts(c, "/* A plain value bound to an optional field becomes a present optional. */\n"
+                "static dsp_status cg_wrap(dsp_value *v, int wrap, dsp_error *err)\n{\n"
+                "    if (!wrap) return DSP_OK;\n"
+                "    dsp_value inner = *v;\n"
+                "    memset(v, 0, sizeof *v);\n"
+                "    dsp_status st = dsp_value_some(v, &inner, err);\n"
+                "    dsp_value_free(&inner);\n"
+                "    return st;\n}\n\n");
+    if (g->use_copy)
+        cgb_puts(c, "static dsp_status cg_copy(dsp_value *dst, const dsp_value *src, int wrap, dsp_error *err)\n{\n"
+                    "    dsp_status st = dsp_value_copy(dst, src, err);\n"
+                    "    return st == DSP_OK ? cg_wrap(dst, wrap, err) : st;\n}\n\n");
+    if (g->use_lit_str)
+        cgb_puts(c, "static dsp_status cg_lit_str(dsp_value *dst, const char *s, size_t len, int wrap, dsp_error *err)\n{\n"
+                    "    dsp_status st = dsp_value_set_string(dst, s, len, err);\n"
+                    "    return st == DSP_OK ? cg_wrap(dst, wrap, err) : st;\n}\n\n");
+    if (g->use_scalar)
+        cgb_puts(c, "static dsp_status cg_scalar(dsp_value *dst, dsp_value v, int wrap, dsp_error *err)\n{\n"
+                    "    *dst = v;\n"
+                    "    return cg_wrap(dst, wrap, err);\n}\n\n");
+}

@@ -1,0 +1,378 @@
+/* cmd_build.c — `dspcc build FILE.dsp -o OUT.c`: the C backend's driver.
+ * Checks the program, takes its prompts from an optimized state (--state)
+ * or the signatures (--no-opt), and writes OUT.c, OUT.h and, with -MD -MF,
+ * a Make dependency file. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "arena.h"
+#include "cg.h"
+#include "cmd.h"
+#include "diag.h"
+#include "sema.h"
+#include "state.h"
+
+#ifndef DSPCC_VERSION
+#define DSPCC_VERSION "unknown"
+#endif
+
+static char *read_all(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    size_t cap = 8192, n = 0;
+    char *buf = malloc(cap);
+    size_t got;
+    while (buf && (got = fread(buf + n, 1, cap - n, f)) > 0) {
+        n += got;
+        if (n == cap) {
+            char *p = realloc(buf, cap *= 2);
+            if (!p) {
+                free(buf);
+                buf = NULL;
+            } else {
+                buf = p;
+            }
+        }
+    }
+    fclose(f);
+    *len = n;
+    return buf;
+}
+
+/* Hex SHA-256 of a file, via libcrypto. */
+static int sha256_file(const char *path, char hex[65])
+{
+    size_t len = 0;
+    char *data = read_all(path, &len);
+    if (!data) return -1;
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    int ok = EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL);
+    free(data);
+    if (!ok || mdlen != 32) return -1;
+    for (unsigned i = 0; i < 32; i++) snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    return 0;
+}
+
+/* Writes bytes to path through a temporary file and a rename, so a reader
+ * (or make) never sees half a file. */
+static int write_file(const char *path, const char *data, size_t len)
+{
+    size_t pl = strlen(path);
+    char *tmp = malloc(pl + 8);
+    if (!tmp) return -1;
+    memcpy(tmp, path, pl);
+    memcpy(tmp + pl, ".XXXXXX", 8);
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        fprintf(stderr, "dspcc build: cannot write %s: %s\n", path, strerror(errno));
+        free(tmp);
+        return -1;
+    }
+    FILE *f = fdopen(fd, "wb");
+    int bad = !f || fwrite(data, 1, len, f) != len;
+    if (f) bad |= fclose(f) != 0;
+    else close(fd);
+    if (bad || chmod(tmp, 0644) != 0 || rename(tmp, path) != 0) {
+        fprintf(stderr, "dspcc build: cannot write %s: %s\n", path, strerror(errno));
+        unlink(tmp);
+        free(tmp);
+        return -1;
+    }
+    free(tmp);
+    return 0;
+}
+
+static const char *base_name(const char *p)
+{
+    const char *s = strrchr(p, '/');
+    return s ? s + 1 : p;
+}
+
+/* The source as named in generated files: relative, never absolute (the
+ * output must be byte-identical across machines). */
+static const char *display_path(arena *a, const char *path)
+{
+    if (path[0] != '/') return path;
+    char cwd[PATH_MAX];
+    if (getcwd(cwd, sizeof cwd)) {
+        size_t n = strlen(cwd);
+        if (strncmp(path, cwd, n) == 0 && path[n] == '/') return arena_strdup(a, path + n + 1);
+    }
+    return base_name(path);
+}
+
+/* ---- depfile --------------------------------------------------------- */
+
+typedef struct strlist {
+    const char **v;
+    size_t n, cap;
+} strlist;
+
+static void sl_add(arena *a, strlist *l, const char *s)
+{
+    for (size_t i = 0; i < l->n; i++)
+        if (strcmp(l->v[i], s) == 0) return;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 16;
+        const char **v = arena_array(a, cap, sizeof *v);
+        if (l->n) memcpy(v, l->v, l->n * sizeof *v);
+        l->v = v;
+        l->cap = cap;
+    }
+    l->v[l->n++] = s;
+}
+
+static const char *join(arena *a, const char *dir, const char *rel)
+{
+    if (rel[0] == '/' || !dir || !dir[0]) return rel;
+    size_t n = strlen(dir);
+    return arena_printf(a, "%s%s%s", dir, dir[n - 1] == '/' ? "" : "/", rel);
+}
+
+static void dep_escape(FILE *f, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == ' ' || *s == '#' || *s == '\\') fputc('\\', f);
+        if (*s == '$') fputc('$', f);
+        fputc(*s, f);
+    }
+}
+
+static int write_depfile(arena *a, const char *dep_path, const char *c_path, const char *h_path,
+                         const char *dsp_path, const ir_program *p, const char *state_path)
+{
+    const char *dir = p->base_dir;
+    strlist deps = {0};
+    sl_add(a, &deps, dsp_path);
+    /* Imported files: every declaration's location names its file. */
+#define LOC(x) \
+    if ((x)->loc.file) sl_add(a, &deps, join(a, dir, (x)->loc.file))
+    for (size_t i = 0; i < p->n_signatures; i++) LOC(p->signatures[i]);
+    for (size_t i = 0; i < p->n_lms; i++) LOC(p->lms[i]);
+    for (size_t i = 0; i < p->n_tools; i++) LOC(p->tools[i]);
+    for (size_t i = 0; i < p->n_modules; i++) LOC(p->modules[i]);
+    for (size_t i = 0; i < p->n_metrics; i++) LOC(p->metrics[i]);
+    for (size_t i = 0; i < p->n_data; i++) LOC(p->data[i]);
+    for (size_t i = 0; i < p->n_optimizes; i++) LOC(p->optimizes[i]);
+#undef LOC
+    for (size_t i = 0; i < p->n_data; i++) sl_add(a, &deps, join(a, dir, p->data[i]->path));
+    if (state_path) sl_add(a, &deps, state_path);
+
+    char *tmp = arena_printf(a, "%s.tmp", dep_path);
+    FILE *f = fopen(tmp, "w");
+    if (!f) {
+        fprintf(stderr, "dspcc build: cannot write %s: %s\n", dep_path, strerror(errno));
+        return -1;
+    }
+    dep_escape(f, c_path);
+    fputc(' ', f);
+    dep_escape(f, h_path);
+    fputc(':', f);
+    for (size_t i = 0; i < deps.n; i++) {
+        fputs(" \\\n  ", f);
+        dep_escape(f, deps.v[i]);
+    }
+    fputc('\n', f);
+    /* Like gcc -MP: a deleted input does not break the next make. */
+    for (size_t i = 0; i < deps.n; i++) {
+        fputc('\n', f);
+        dep_escape(f, deps.v[i]);
+        fputs(":\n", f);
+    }
+    if (fclose(f) != 0 || rename(tmp, dep_path) != 0) {
+        fprintf(stderr, "dspcc build: cannot write %s: %s\n", dep_path, strerror(errno));
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- the command ----------------------------------------------------- */
+
+static const ir_module *pick_module(const ir_program *p, const char *name)
+{
+    if (name) return ir_module_find(p, name);
+    if (p->n_optimizes) return p->optimizes[0]->module;
+    return p->n_modules ? p->modules[p->n_modules - 1] : NULL;
+}
+
+static int run(int argc, char **argv)
+{
+    const char *input = NULL, *out_c = NULL, *state_path = NULL, *dep_path = NULL, *program = NULL;
+    int no_opt = 0, md = 0, embed = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (cmd_wants_help(&cmd_build, a)) return 0;
+#define NEED_ARG()                                                                \
+    do {                                                                          \
+        if (i + 1 >= argc) {                                                      \
+            fprintf(stderr, "dspcc build: `%s` needs an argument\n", a);           \
+            return 2;                                                             \
+        }                                                                         \
+    } while (0)
+        if (strcmp(a, "-o") == 0) {
+            NEED_ARG();
+            out_c = argv[++i];
+        } else if (strcmp(a, "--state") == 0) {
+            NEED_ARG();
+            state_path = argv[++i];
+        } else if (strcmp(a, "-MF") == 0) {
+            NEED_ARG();
+            dep_path = argv[++i];
+        } else if (strcmp(a, "--program") == 0) {
+            NEED_ARG();
+            program = argv[++i];
+        } else if (strcmp(a, "--base-url") == 0) {
+            /* Only the optimizer talks to an LM during a build; with a
+             * state or --no-opt there is nothing to send. */
+            NEED_ARG();
+            i++;
+        } else if (strcmp(a, "--no-opt") == 0) {
+            no_opt = 1;
+        } else if (strcmp(a, "-MD") == 0) {
+            md = 1;
+        } else if (strcmp(a, "--embed-runtime") == 0) {
+            embed = 1;
+        } else if (a[0] == '-' && a[1]) {
+            fprintf(stderr, "dspcc build: unknown option `%s`; see dspcc build --help\n", a);
+            return 2;
+        } else if (input) {
+            fprintf(stderr, "dspcc build: one .dsp file at a time (got %s and %s)\n", input, a);
+            return 2;
+        } else {
+            input = a;
+        }
+#undef NEED_ARG
+    }
+    if (!input || !out_c) {
+        fputs("dspcc build: usage: dspcc build FILE.dsp -o OUT.c [--no-opt | --state STATE] [-MD -MF FILE.d]\n",
+              stderr);
+        return 2;
+    }
+    size_t ol = strlen(out_c);
+    if (ol < 3 || strcmp(out_c + ol - 2, ".c") != 0) {
+        fprintf(stderr, "dspcc build: the output must be a .c file (got %s); the header goes beside it\n", out_c);
+        return 2;
+    }
+    if (md && !dep_path) {
+        fputs("dspcc build: -MD needs -MF FILE.d\n", stderr);
+        return 2;
+    }
+    if (no_opt && state_path) {
+        fputs("dspcc build: --no-opt and --state exclude each other\n", stderr);
+        return 2;
+    }
+    if (embed) {
+        fputs("dspcc build: --embed-runtime is not implemented yet; link libdsprt instead "
+              "(pkg-config --libs dsprt)\n",
+              stderr);
+        return 2;
+    }
+    if (!no_opt && !state_path) {
+        fputs("dspcc build: running the optimize block from `build` is not available yet; run\n"
+              "  dspcc optimize FILE.dsp -o STATE.json   and then   dspcc build FILE.dsp --state STATE.json -o OUT.c\n"
+              "or build the unoptimized baseline with --no-opt\n",
+              stderr);
+        return 2;
+    }
+
+    arena a;
+    arena_init(&a);
+    diag d;
+    diag_init(&d, &a, stderr);
+    int status = 1;
+    st_state st;
+    memset(&st, 0, sizeof st);
+    int have_state = 0;
+    cg_buf c = {0}, h = {0};
+    ir_program *p = sema_check_file(&a, &d, input);
+    if (!p) goto out;
+    const ir_module *m = pick_module(p, program);
+    if (!m) {
+        fprintf(stderr, "dspcc build: %s: %s\n", input,
+                program ? "no module of that name" : "the program declares no module");
+        goto out;
+    }
+    char sha[65];
+    if (sha256_file(input, sha) != 0) {
+        fprintf(stderr, "dspcc build: cannot read %s: %s\n", input, strerror(errno));
+        goto out;
+    }
+    dsp_error err = {0};
+    if (state_path) {
+        if (st_read_file(state_path, &st, &err) != DSP_OK) {
+            fprintf(stderr, "dspcc build: %s\n", err.message);
+            goto out;
+        }
+        have_state = 1;
+        if (strcmp(st.program, m->name) != 0) {
+            fprintf(stderr, "dspcc build: %s optimizes %s, but the program built is %s\n", state_path, st.program,
+                    m->name);
+            goto out;
+        }
+        for (size_t i = 0; i < st.n_predictors; i++)
+            if (!ir_predictor_find(p, st.predictors[i].name)) {
+                fprintf(stderr, "dspcc build: %s has prompts for `%s`, which %s does not have; re-run dspcc optimize\n",
+                        state_path, st.predictors[i].name, input);
+                goto out;
+            }
+        if (strcmp(st.source_sha256, sha) != 0)
+            fprintf(stderr, "dspcc build: warning: %s was optimized for another version of %s "
+                            "(SHA-256 differs); re-run dspcc optimize to refresh it\n",
+                    state_path, input);
+    }
+
+    const char *out_h = arena_printf(&a, "%.*s.h", (int)(ol - 2), out_c);
+    cg_input in = {
+        .prog = p,
+        .module = m,
+        .state = have_state ? &st : NULL,
+        .source_path = display_path(&a, input),
+        .source_sha256 = sha,
+        .version = DSPCC_VERSION,
+        .c_name = base_name(out_c),
+        .h_name = base_name(out_h),
+    };
+    if (cg_generate(&in, &c, &h, &err) != DSP_OK) {
+        fprintf(stderr, "dspcc build: %s: %s\n", input, err.message);
+        goto out;
+    }
+    if (write_file(out_h, h.p, h.len) != 0 || write_file(out_c, c.p, c.len) != 0) goto out;
+    if (dep_path && write_depfile(&a, dep_path, out_c, out_h, input, p, state_path) != 0) goto out;
+    status = 0;
+out:
+    cgb_free(&c);
+    cgb_free(&h);
+    if (have_state) st_free(&st);
+    arena_free(&a);
+    return status;
+}
+
+const dspcc_cmd cmd_build = {
+    "build",
+    "generate C (OUT.c and OUT.h) with the prompts baked in",
+    "usage: dspcc build FILE.dsp -o OUT.c [--no-opt | --state STATE.json] [-MD -MF FILE.d]\n"
+    "                   [--program MODULE] [--base-url URL]\n\n"
+    "Writes OUT.c and OUT.h: the program (the optimize block's module, or\n"
+    "--program) as a C function with its instructions, demos and LM settings\n"
+    "in static const tables. Link them with libdsprt:\n"
+    "    cc app.c OUT.c $(pkg-config --cflags --libs dsprt)\n\n"
+    "  --state STATE.json  prompts from `dspcc optimize -o STATE.json`\n"
+    "  --no-opt            the unoptimized baseline: signature instructions, no demos\n"
+    "  -MD -MF FILE.d      also write a Make dependency file (the .dsp, imports, data)\n"
+    "  --program MODULE    the module to generate (default: the optimized one, else the last)\n"
+    "  --base-url URL      the endpoint for optimization during the build\n\n"
+    "At run time DSPCC_BASE_URL points the generated program at another endpoint;\n"
+    "API keys are read from the environment variables the lm declarations name.\n\n"
+    "Exit status: 0 written, 1 errors in the input, 2 bad usage.\n",
+    run,
+};
