@@ -163,6 +163,13 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
     enum MHD_Result r;
     if (strncmp(url, "/after1/", 8) == 0 && nth == 0) {
         r = respond(conn, 429, "{\"error\":{\"message\":\"Rate limit reached\",\"type\":\"requests\"}}", "1");
+    } else if (strncmp(url, "/after_ms/", 10) == 0 && nth == 0) {
+        struct MHD_Response *resp = MHD_create_response_from_buffer(
+            2, (void *)"{}", MHD_RESPMEM_PERSISTENT);
+        MHD_add_response_header(resp, "Retry-After", "2");
+        MHD_add_response_header(resp, "retry-after-ms", "250");
+        r = MHD_queue_response(conn, 429, resp);
+        MHD_destroy_response(resp);
     } else if (strncmp(url, "/fail2/", 7) == 0 && nth < 2) {
         r = respond(conn, nth == 0 ? 500 : 503, "{\"error\":{\"message\":\"try later\",\"type\":\"server_error\"}}",
                     NULL);
@@ -366,6 +373,23 @@ static void test_retry_after_is_obeyed(void **state)
     dsp_usage_totals u = dsp_client_usage(c);
     assert_int_equal(u.http_requests, 2);
     assert_int_equal(u.retries, 1);
+    dsp_chat_response_free(&resp);
+    dsp_client_free(c);
+}
+
+static void test_retry_after_ms_is_preferred(void **state)
+{
+    (void)state;
+    dsp_client *c = client(0.01, 3, 5, false);
+    dsp_lm_config lm = lm_for("openai/m", "after_ms");
+    dsp_chat_request req = request();
+    dsp_chat_response resp;
+    dsp_error err = {0};
+    double t0 = now_s();
+    assert_int_equal(dsp_chat(c, &lm, &req, &resp, &err), DSP_OK);
+    double dt = now_s() - t0;
+    assert_true(dt >= 0.24 && dt < 1.5); /* 250 ms, not the 2 s of Retry-After */
+    assert_int_equal(dsp_client_usage(c).retries, 1);
     dsp_chat_response_free(&resp);
     dsp_client_free(c);
 }
@@ -756,6 +780,7 @@ int main(void)
         T(test_openai_ok_with_key_and_usage),
         T(test_anthropic_headers_and_n),
         T(test_retry_after_is_obeyed),
+        T(test_retry_after_ms_is_preferred),
         T(test_5xx_retried_with_backoff),
         T(test_gives_up_after_max_retries),
         T(test_permanent_errors_not_retried_and_key_redacted),

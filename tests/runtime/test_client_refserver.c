@@ -1,0 +1,313 @@
+/* test_client_refserver.c — dsp_client against the project's reference LM
+ * server (build/dsp-refserver, a test fixture) with its injected faults:
+ * every fault kind is retried to success with results identical to a
+ * fault-free run and in order; 429s wait for Retry-After; hangs time out;
+ * 64 requests are in flight at once; both wire formats work. Skips (does
+ * not pass) when the fixture has not been built. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dsp/client.h"
+
+typedef struct server {
+    pid_t pid;
+    char base[64];
+} server;
+
+static char bin[512];
+
+static int have_refserver(void)
+{
+    const char *b = getenv("BUILD");
+    snprintf(bin, sizeof bin, "%s/dsp-refserver", b && *b ? b : "build");
+    return access(bin, X_OK) == 0;
+}
+
+/* Starts the fixture with extra arguments and reads the port it prints. */
+static void start(server *s, const char *const *args)
+{
+    int fd[2];
+    assert_int_equal(pipe(fd), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGTERM); /* never outlive a crashed test */
+        dup2(fd[1], 1);
+        close(fd[0]);
+        close(fd[1]);
+        const char *argv[24] = {bin, "--port", "0"};
+        int n = 3;
+        for (int i = 0; args && args[i] && n < 23; i++)
+            argv[n++] = args[i];
+        argv[n] = NULL;
+        execv(bin, (char *const *)argv);
+        _exit(127);
+    }
+    close(fd[1]);
+    char line[32] = {0};
+    size_t len = 0;
+    while (len < sizeof line - 1) {
+        ssize_t r = read(fd[0], line + len, 1);
+        if (r <= 0 || line[len] == '\n')
+            break;
+        len++;
+    }
+    close(fd[0]);
+    int port = atoi(line);
+    if (port <= 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        fail_msg("%s printed no port", bin);
+    }
+    s->pid = pid;
+    snprintf(s->base, sizeof s->base, "http://127.0.0.1:%d/v1", port);
+}
+
+static void stop(server *s)
+{
+    kill(s->pid, SIGTERM);
+    int st = 0;
+    assert_int_equal(waitpid(s->pid, &st, 0), s->pid);
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static dsp_client *client(double backoff, int retries, double timeout)
+{
+    dsp_client_options o = dsp_client_options_default();
+    o.no_cache = true;
+    o.backoff_base_s = backoff;
+    o.max_retries = retries;
+    o.timeout_s = timeout;
+    o.max_in_flight = 64;
+    dsp_client *c = NULL;
+    dsp_error err = {0};
+    assert_int_equal(dsp_client_new(&o, &c, &err), DSP_OK);
+    return c;
+}
+
+/* A classification prompt in the chat format the fixture reads. */
+static const char sys_prompt[] =
+    "Your input fields are:\n1. `ticket_text` (string): Raw text of the customer support ticket\n"
+    "Your output fields are:\n1. `category` (enum): One of the four queues\n\n"
+    "All interactions will be structured in the following way, with the appropriate values filled in.\n\n"
+    "[[ ## ticket_text ## ]]\n{ticket_text}\n\n[[ ## category ## ]]\n{category}        # note: the value you "
+    "produce must exactly match (no extra characters) one of: billing; account; orders; general\n\n"
+    "[[ ## completed ## ]]\nIn adhering to this structure, your objective is: \n"
+    "        Classify a customer support ticket.";
+
+enum { N = 40 };
+static char user_text[N][256];
+static dsp_message msgs[N][2];
+static dsp_chat_request reqs[N];
+
+static void make_requests(void)
+{
+    static const char *const tickets[] = {"I was charged twice this month", "I cannot log in to my account",
+                                          "Where is my order? It is late", "How do I change my email address",
+                                          "Please refund my last invoice"};
+    for (int i = 0; i < N; i++) {
+        snprintf(user_text[i], sizeof user_text[i],
+                 "[[ ## ticket_text ## ]]\n%s (case %d)\n\nRespond with the corresponding output fields, starting "
+                 "with the field `[[ ## category ## ]]`, and then ending with the marker for "
+                 "`[[ ## completed ## ]]`.",
+                 tickets[i % 5], i);
+        msgs[i][0] = (dsp_message){DSP_ROLE_SYSTEM, (char *)sys_prompt};
+        msgs[i][1] = (dsp_message){DSP_ROLE_USER, user_text[i]};
+        memset(&reqs[i], 0, sizeof reqs[i]);
+        reqs[i].messages = msgs[i];
+        reqs[i].n_messages = 2;
+        reqs[i].params = dsp_lm_params_default();
+        reqs[i].params.temperature = 0.0;
+    }
+}
+
+static dsp_lm_config lm_at(const char *model, const char *base)
+{
+    dsp_lm_config lm;
+    memset(&lm, 0, sizeof lm);
+    lm.model = model;
+    lm.base_url = base;
+    lm.params = dsp_lm_params_default();
+    return lm;
+}
+
+#define NEED_REFSERVER()                                                                                         \
+    do {                                                                                                         \
+        if (!have_refserver()) {                                                                                 \
+            print_message("%s not built: skipped\n", bin);                                                       \
+            skip();                                                                                              \
+        }                                                                                                        \
+    } while (0)
+
+static void test_both_wire_formats(void **state)
+{
+    (void)state;
+    NEED_REFSERVER();
+    server s;
+    start(&s, NULL);
+    make_requests();
+    dsp_client *c = client(0.01, 0, 10);
+    const char *models[] = {"openai/fixture", "anthropic/fixture"};
+    for (int m = 0; m < 2; m++) {
+        dsp_lm_config lm = lm_at(models[m], s.base);
+        dsp_chat_response resp;
+        dsp_error err = {0};
+        assert_int_equal(dsp_chat(c, &lm, &reqs[0], &resp, &err), DSP_OK);
+        assert_int_equal(resp.n_choices, 1);
+        assert_non_null(strstr(resp.choices[0], "[[ ## category ## ]]"));
+        assert_true(resp.usage.prompt_tokens > 0);
+        assert_true(resp.usage.completion_tokens > 0);
+        dsp_chat_response_free(&resp);
+    }
+    dsp_client_free(c);
+    stop(&s);
+}
+
+/* Every fault that a retry can fix is fixed, and the answers are exactly
+ * those of a server without faults, each at its own index. */
+static void test_faults_are_retried_to_the_same_answers(void **state)
+{
+    (void)state;
+    NEED_REFSERVER();
+    make_requests();
+    server clean;
+    start(&clean, NULL);
+    dsp_client *c = client(0.01, 10, 1.0);
+    dsp_lm_config lm = lm_at("openai/fixture", clean.base);
+    static dsp_chat_response want[N], got[N];
+    dsp_status sts[N];
+    static dsp_error errs[N];
+    assert_int_equal(dsp_chat_batch(c, &lm, reqs, N, want, sts, errs), DSP_OK);
+    stop(&clean);
+
+    const char *args[] = {"--fail-rate", "0.5", "--fail-kinds", "429,500,503,truncate,badjson,hang",
+                          "--retry-after-ms", "200", "--hang-ms", "2000", "--seed", "11", NULL};
+    server faulty;
+    start(&faulty, args);
+    lm.base_url = faulty.base;
+    dsp_usage_totals before = dsp_client_usage(c);
+    assert_int_equal(dsp_chat_batch(c, &lm, reqs, N, got, sts, errs), DSP_OK);
+    dsp_usage_totals after = dsp_client_usage(c);
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(sts[i], DSP_OK);
+        assert_string_equal(got[i].choices[0], want[i].choices[0]);
+        dsp_chat_response_free(&got[i]);
+        dsp_chat_response_free(&want[i]);
+    }
+    /* About half of the first attempts failed. */
+    assert_true(after.retries - before.retries >= N / 4);
+    assert_int_equal(after.http_requests - before.http_requests, N + (after.retries - before.retries));
+    dsp_client_free(c);
+    stop(&faulty);
+}
+
+static void test_429_waits_for_retry_after_then_reports(void **state)
+{
+    (void)state;
+    NEED_REFSERVER();
+    make_requests();
+    const char *args[] = {"--fail-rate", "1", "--fail-kinds", "429", "--retry-after-ms", "300", NULL};
+    server s;
+    start(&s, args);
+    dsp_client *c = client(0.001, 2, 5);
+    dsp_lm_config lm = lm_at("openai/fixture", s.base);
+    dsp_chat_response resp;
+    dsp_error err = {0};
+    double t0 = now_s();
+    assert_int_equal(dsp_chat(c, &lm, &reqs[0], &resp, &err), DSP_ERR_HTTP);
+    double dt = now_s() - t0;
+    assert_int_equal(err.http_status, 429);
+    assert_non_null(strstr(err.message, "Rate limit reached"));
+    assert_non_null(strstr(err.message, "gave up after 3 attempts"));
+    assert_true(dt >= 0.55 && dt < 3.0); /* two waits of 300 ms, not 1 ms of backoff */
+    dsp_error_clear(&err);
+    dsp_client_free(c);
+    stop(&s);
+}
+
+static void test_hang_times_out(void **state)
+{
+    (void)state;
+    NEED_REFSERVER();
+    make_requests();
+    const char *args[] = {"--fail-rate", "1", "--fail-kinds", "hang", "--hang-ms", "1500", NULL};
+    server s;
+    start(&s, args);
+    dsp_client *c = client(0.01, 1, 0.3);
+    dsp_lm_config lm = lm_at("anthropic/fixture", s.base);
+    dsp_chat_response resp;
+    dsp_error err = {0};
+    double t0 = now_s();
+    assert_int_equal(dsp_chat(c, &lm, &reqs[0], &resp, &err), DSP_ERR_TIMEOUT);
+    double dt = now_s() - t0;
+    assert_true(dt >= 0.55 && dt < 1.4);
+    dsp_error_clear(&err);
+    dsp_client_free(c);
+    stop(&s);
+}
+
+static void test_64_in_flight(void **state)
+{
+    (void)state;
+    NEED_REFSERVER();
+    const char *args[] = {"--latency-ms", "200", NULL};
+    server s;
+    start(&s, args);
+    enum { M = 64 };
+    static char texts[M][64];
+    static dsp_message m[M][1];
+    static dsp_chat_request r[M];
+    static dsp_chat_response resps[M];
+    for (int i = 0; i < M; i++) {
+        snprintf(texts[i], sizeof texts[i], "ticket number %d", i);
+        m[i][0] = (dsp_message){DSP_ROLE_USER, texts[i]};
+        memset(&r[i], 0, sizeof r[i]);
+        r[i].messages = m[i];
+        r[i].n_messages = 1;
+        r[i].params = dsp_lm_params_default();
+    }
+    dsp_client *c = client(0.01, 2, 10);
+    dsp_lm_config lm = lm_at("openai/fixture", s.base);
+    double t0 = now_s();
+    assert_int_equal(dsp_chat_batch(c, &lm, r, M, resps, NULL, NULL), DSP_OK);
+    double dt = now_s() - t0;
+    assert_true(dt < 3.0); /* one after another: 12.8 s */
+    for (int i = 0; i < M; i++) {
+        assert_int_equal(resps[i].n_choices, 1);
+        dsp_chat_response_free(&resps[i]);
+    }
+    assert_int_equal(dsp_client_usage(c).http_requests, M);
+    dsp_client_free(c);
+    stop(&s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_both_wire_formats),
+        cmocka_unit_test(test_faults_are_retried_to_the_same_answers),
+        cmocka_unit_test(test_429_waits_for_retry_after_then_reports),
+        cmocka_unit_test(test_hang_times_out),
+        cmocka_unit_test(test_64_in_flight),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
