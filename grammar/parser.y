@@ -7,7 +7,7 @@
  */
 %define api.pure full
 %define api.prefix {dsp_yy}
-%define parse.error verbose
+%define parse.error custom
 %locations
 %param {void *scanner}
 %parse-param {struct parse_ctx *pc}
@@ -19,6 +19,7 @@ struct parse_ctx;
 
 %code provides {
 int dsp_yylex(DSP_YYSTYPE *yylval, DSP_YYLTYPE *yylloc, void *scanner);
+char *dsp_yyget_text(void *scanner);
 }
 
 %code {
@@ -658,8 +659,57 @@ static void dsp_yyerror(DSP_YYLTYPE *loc, void *scanner, struct parse_ctx *pc, c
 {
     (void)scanner;
     pc->syntax_errors++;
-    /* bison says "syntax error, unexpected X, expecting Y"; keep its
-     * content, drop the redundant prefix. */
-    const char *p = strncmp(msg, "syntax error, ", 14) == 0 ? msg + 14 : msg;
-    diag_error(pc->diag, LOC(*loc), "%s", p);
+    diag_error(pc->diag, LOC(*loc), "%s", msg);
+}
+
+/* A grammar symbol as a user reads it: `lm`, `:`, or a word for a class of
+ * tokens ("identifier"). */
+static void symbol_text(yysymbol_kind_t sym, char *buf, size_t size)
+{
+    const char *name = yysymbol_name(sym);
+    size_t n = strlen(name);
+    if (n >= 2 && (name[0] == '"' || name[0] == '\'')) {
+        name++;
+        n -= 2;
+    }
+    static const char *const classes[] = { "identifier", "string", "integer", "number",
+                                           "end of file", "invalid token" };
+    for (size_t i = 0; i < sizeof classes / sizeof classes[0]; i++)
+        if (n == strlen(classes[i]) && strncmp(name, classes[i], n) == 0) {
+            snprintf(buf, size, "%s", classes[i]);
+            return;
+        }
+    snprintf(buf, size, "`%.*s`", (int)n, name);
+}
+
+/* gcc-style: "expected `:` before identifier `int`". */
+static int yyreport_syntax_error(const yypcontext_t *ctx, void *scanner, struct parse_ctx *pc)
+{
+    pc->syntax_errors++;
+    enum { MAX_EXPECTED = 5 };
+    yysymbol_kind_t expected[MAX_EXPECTED];
+    int n = yypcontext_expected_tokens(ctx, expected, MAX_EXPECTED);
+    yysymbol_kind_t tok = yypcontext_token(ctx);
+    char found[96], text[64] = "";
+    symbol_text(tok, found, sizeof found);
+    if (tok == YYSYMBOL_IDENT || tok == YYSYMBOL_INT || tok == YYSYMBOL_FLOAT) {
+        snprintf(text, sizeof text, " `%.40s`", dsp_yyget_text(scanner));
+    }
+    char msg[512];
+    size_t len = 0;
+    if (n > 0 && n < MAX_EXPECTED) {
+        len += (size_t)snprintf(msg, sizeof msg, "expected ");
+        for (int i = 0; i < n && len < sizeof msg; i++) {
+            char e[96];
+            symbol_text(expected[i], e, sizeof e);
+            len += (size_t)snprintf(msg + len, sizeof msg - len, "%s%s",
+                                    i == 0 ? "" : i + 1 == n ? " or " : ", ", e);
+        }
+        if (len < sizeof msg)
+            snprintf(msg + len, sizeof msg - len, " before %s%s", found, text);
+    } else {
+        snprintf(msg, sizeof msg, "unexpected %s%s", found, text);
+    }
+    diag_error(pc->diag, LOC(*yypcontext_location(ctx)), "%s", msg);
+    return 0;
 }

@@ -205,9 +205,9 @@ static void test_recovery_reports_several_errors(void **state)
         "lm = \"x/y\"\n"
         "signature C { in q: string out a: string }\n");
     assert_int_equal(f->d.errors, 3);
-    assert_string_equal(msg(f, 0), "p.dsp:1:20: error: unexpected identifier, expecting ':'");
-    assert_string_equal(msg(f, 1), "p.dsp:4:7: error: unexpected '=', expecting identifier");
-    assert_string_equal(msg(f, 2), "p.dsp:8:4: error: unexpected '=', expecting identifier");
+    assert_string_equal(msg(f, 0), "p.dsp:1:20: error: expected `:` before identifier `string`");
+    assert_string_equal(msg(f, 1), "p.dsp:4:7: error: expected identifier before `=`");
+    assert_string_equal(msg(f, 2), "p.dsp:8:4: error: expected identifier before `=`");
     /* B, M and C survive; the module keeps the statements after the error. */
     int seen_c = 0;
     for (size_t i = 0; i < file->decls.len; i++) {
