@@ -8,7 +8,7 @@
 FE_SRCS    := arena.c diag.c ast.c parse.c sema.c sema_decls.c sema_data.c sema_module.c \
               sema_metric.c sema_optimize.c ir.c ir_json.c cmd_check.c cmd_dump_ir.c
 # The optimizers (opt*.c, tpe.c, rng.c, report*.c, cmd_optimize.c).
-OPT_SRCS   := $(wildcard compiler/opt*.c compiler/report*.c) compiler/tpe.c compiler/rng.c
+OPT_SRCS   := $(wildcard compiler/opt*.c compiler/report*.c) compiler/tpe.c compiler/rng.c compiler/cmd_optimize.c
 # The interpreter, data sets, metrics and evaluation (exec.h, cmd_eval.c).
 EXEC_SRCS  := $(wildcard compiler/interp*.c compiler/dataset*.c compiler/metric_*.c compiler/eval*.c) \
               compiler/ir_runtime.c compiler/progress.c compiler/cmd_eval.c
@@ -73,3 +73,11 @@ $(BUILD)/obj/tests/compiler/test_interp.o $(BUILD)/obj/tests/compiler/test_datas
 $(BUILD)/obj/tests/compiler/test_metric_eval.o: CPPFLAGS += $(RT_CPPFLAGS)
 TEST_BINS    += $(FE_TEST_BINS) $(FE_FUZZ)
 TEST_SCRIPTS += tests/compiler/cli.sh tests/compiler/bad_programs.sh tests/compiler/golden.sh
+
+# The interpreter's tests load tools from a shared object built here.
+INTERP_TOOLS_SO := $(BUILD)/tests/compiler/libinterp_tools.so
+$(INTERP_TOOLS_SO): tests/compiler/fixtures/interp_tools.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fPIC -shared $(LDFLAGS) -o $@ $<
+$(BUILD)/tests/compiler/test_interp $(BUILD)/tests/compiler/test_metric_eval: $(INTERP_TOOLS_SO)
+TEST_SCRIPTS += tests/compiler/eval_e2e.sh

@@ -17,7 +17,7 @@
 
 typedef struct eval_args {
     const char *file, *state, *data, *base_url, *cache_dir, *module, *metric;
-    int json, no_cache, concurrency, max_failures;
+    int json, no_cache, concurrency, max_failures, retries;
     long limit;
 } eval_args;
 
@@ -40,6 +40,7 @@ static int parse_args(int argc, char **argv, eval_args *a)
     memset(a, 0, sizeof *a);
     a->concurrency = 8;
     a->max_failures = 20;
+    a->retries = -1;
     for (int i = 1; i < argc; i++) {
         const char *o = argv[i];
         if (cmd_wants_help(&cmd_eval, o))
@@ -66,6 +67,10 @@ static int parse_args(int argc, char **argv, eval_args *a)
             if (!parse_int(o, i + 1 < argc ? argv[++i] : NULL, 1, &v) || v > 1024)
                 return 2;
             a->concurrency = (int)v;
+        } else if (strcmp(o, "--retries") == 0) {
+            if (!parse_int(o, i + 1 < argc ? argv[++i] : NULL, 0, &v) || v > 20)
+                return 2;
+            a->retries = (int)v;
         } else if (strcmp(o, "--limit") == 0) {
             if (!parse_int(o, i + 1 < argc ? argv[++i] : NULL, 1, &v))
                 return 2;
@@ -263,6 +268,7 @@ static int run(int argc, char **argv)
     co.no_cache = a.no_cache != 0;
     co.base_url = a.base_url;
     co.max_in_flight = a.concurrency;
+    co.max_retries = a.retries;
     if (dsp_client_new(&co, &client, &err) != DSP_OK) {
         fprintf(stderr, "dspcc eval: %s\n", err.message);
         goto out;
@@ -358,6 +364,7 @@ const dspcc_cmd cmd_eval = {
     "  --base-url URL     send every LM call to this OpenAI-compatible server\n"
     "  --cache-dir DIR    the response cache (default $DSPCC_CACHE_DIR or ~/.cache/dspcc)\n"
     "  --no-cache         neither read nor write the cache\n"
+    "  --retries N        retries of a failed LM call (default 5, with backoff)\n"
     "  --module NAME      the module to run (default: the optimize block's)\n"
     "  --metric NAME      the metric (default: the optimize block's)\n\n"
     "Exit status: 0 evaluated (failed examples included), 1 errors, 2 bad usage.\n",

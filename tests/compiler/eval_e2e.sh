@@ -1,0 +1,101 @@
+#!/bin/sh
+# `dspcc eval` end to end against build/dsp-refserver (a TEST FIXTURE, not a
+# language model) on 127.0.0.1: the ticket classifier on the first 40 dev
+# rows gives a JSON summary whose numbers add up; a second run is answered
+# entirely from the cache with the same score; with injected faults
+# (500s and malformed JSON, no retries) every example still gets a result
+# and the failures are counted and listed. Prints TAP.
+set -u
+: "${BUILD:=build}"
+dspcc="$BUILD/dspcc"
+server="$BUILD/dsp-refserver"
+prog=examples/tickets/tickets.dsp
+tmp=$(mktemp -d)
+pid=
+stop_server() {
+    if [ -n "$pid" ]; then kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; fi
+    pid=
+}
+trap 'stop_server; rm -rf "$tmp"' EXIT INT TERM
+
+start_server() {
+    stop_server
+    : >"$tmp/port"
+    "$server" --port 0 --seed 3 "$@" >"$tmp/port" 2>"$tmp/server.err" &
+    pid=$!
+    i=0
+    while [ ! -s "$tmp/port" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+    port=$(head -n 1 "$tmp/port")
+}
+
+check() { # name, command...
+    name=$1
+    shift
+    if "$@"; then echo "ok - $name"; else echo "not ok - $name"; fi
+}
+
+# A number from the JSON summary (cJSON prints one key per line).
+key() { # file key
+    sed -n "s/^[[:space:]]*\"$2\":[[:space:]]*\\([-0-9.eE+]*\\),*\$/\\1/p" "$1" | head -n 1
+}
+
+# The program reads its key from OPENAI_API_KEY; the fixture ignores it.
+export OPENAI_API_KEY=sk-test-not-a-key
+unset DSPCC_BASE_URL
+
+start_server
+check "the reference server started" test -n "$port"
+url="http://127.0.0.1:$port/v1"
+
+"$dspcc" eval "$prog" --data dev --limit 40 --json --base-url "$url" --cache-dir "$tmp/cache" \
+    >"$tmp/run1.json" 2>"$tmp/run1.err"
+rc=$?
+check "eval --json exits 0" test "$rc" -eq 0
+score=$(key "$tmp/run1.json" score)
+check "the summary has a score in [0, 1]" awk -v s="$score" 'BEGIN { exit !(s != "" && s >= 0 && s <= 1) }'
+check "it ran 40 examples" test "$(key "$tmp/run1.json" n)" = 40
+check "no example failed" test "$(key "$tmp/run1.json" failed)" = 0
+check "one LM call per example, none cached" \
+    sh -c "test '$(key "$tmp/run1.json" lm_calls)' = 40 && test '$(key "$tmp/run1.json" cache_hits)' = 0"
+check "tokens are counted" awk -v t="$(key "$tmp/run1.json" prompt_tokens)" 'BEGIN { exit !(t > 0) }'
+check "the classifier does better than never answering" awk -v s="$score" 'BEGIN { exit !(s > 0.05) }'
+
+"$dspcc" eval "$prog" --data dev --limit 40 --json --base-url "$url" --cache-dir "$tmp/cache" \
+    >"$tmp/run2.json" 2>"$tmp/run2.err"
+check "a second run is all cache hits" \
+    sh -c "test '$(key "$tmp/run2.json" cache_hits)' = 40 && test '$(key "$tmp/run2.json" http_requests)' = 0"
+check "a cached run scores the same" test "$(key "$tmp/run2.json" score)" = "$score"
+
+# The table for people: score, failures, calls.
+"$dspcc" eval "$prog" --data dev --limit 40 --base-url "$url" --cache-dir "$tmp/cache" >"$tmp/table.txt" 2>&1
+check "the text report shows the score and the cache hits" \
+    sh -c "grep -q '^score ' '$tmp/table.txt' && grep -q 'cache hits 40' '$tmp/table.txt'"
+
+# A data file given by path, columns named like the module's fields.
+head -n 5 examples/tickets/data/dev.jsonl | sed 's/"text"/"ticket_text"/' >"$tmp/five.jsonl"
+"$dspcc" eval "$prog" --data "$tmp/five.jsonl" --json --base-url "$url" --cache-dir "$tmp/cache" \
+    >"$tmp/five.json" 2>"$tmp/five.err"
+check "--data takes a .jsonl path" test "$(key "$tmp/five.json" n)" = 5
+
+# Faults: 30% of the requests get a 500 or malformed JSON, and no retries.
+start_server --fail-rate 0.3 --fail-kinds 500,badjson
+url="http://127.0.0.1:$port/v1"
+"$dspcc" eval "$prog" --data dev --limit 40 --json --retries 0 --base-url "$url" --cache-dir "$tmp/cache2" \
+    >"$tmp/fault.json" 2>"$tmp/fault.err"
+rc=$?
+check "a run with injected faults completes (exit 0)" test "$rc" -eq 0
+failed=$(key "$tmp/fault.json" failed)
+check "it still reports all 40 examples" test "$(key "$tmp/fault.json" n)" = 40
+check "the failures are counted (some, not all)" awk -v f="$failed" 'BEGIN { exit !(f > 0 && f < 40) }'
+check "each failure is listed with its error" \
+    sh -c "test \$(grep -c '\"status\":' '$tmp/fault.json') -eq '$failed'"
+check "failures score 0: the score drops" \
+    awk -v a="$(key "$tmp/fault.json" score)" -v b="$score" 'BEGIN { exit !(a < b) }'
+
+# Usage errors.
+"$dspcc" eval "$prog" >/dev/null 2>&1
+check "eval without --data is a usage error (2)" test $? -eq 2
+"$dspcc" eval "$prog" --data nosuch --base-url "$url" >/dev/null 2>"$tmp/nosuch.err"
+rc=$?
+check "an unknown data set is an error naming it" sh -c "test $rc -eq 1 && grep -q 'nosuch' '$tmp/nosuch.err'"
+stop_server
