@@ -223,6 +223,23 @@ dsp_status ex_config_apply_state(const ex_runner *r, ex_config *cfg, const st_st
         const ir_predictor *ip = pc->predictor;
         if (sp->instructions)
             pc->instructions = arena_strdup(&cfg->mem, sp->instructions);
+        /* Demo values are placed by position; the names say which field
+         * each position was when the state was written. */
+        if (sp->n_input_names && (sp->n_input_names != ip->signature->n_inputs ||
+                                  sp->n_output_names != ip->n_outputs))
+            return dsp_error_set(err, DSP_ERR_INVALID, "predictor `%s`: the state's demos have %zu inputs and %zu "
+                                 "outputs, but the program has %zu and %zu (re-optimize after changing the program)",
+                                 sp->name, sp->n_input_names, sp->n_output_names, ip->signature->n_inputs,
+                                 ip->n_outputs);
+        for (size_t k = 0; k < sp->n_input_names; k++)
+            if (strcmp(sp->input_names[k], ip->signature->inputs[k].name) != 0)
+                return dsp_error_set(err, DSP_ERR_INVALID, "predictor `%s`: the state's demos have input `%s` where "
+                                     "the program has `%s`", sp->name, sp->input_names[k],
+                                     ip->signature->inputs[k].name);
+        for (size_t k = 0; k < sp->n_output_names; k++)
+            if (strcmp(sp->output_names[k], ip->outputs[k].name) != 0)
+                return dsp_error_set(err, DSP_ERR_INVALID, "predictor `%s`: the state's demos have output `%s` where "
+                                     "the program has `%s`", sp->name, sp->output_names[k], ip->outputs[k].name);
         dsp_demo *demos = arena_array(&cfg->mem, sp->n_demos + 1, sizeof *demos);
         for (size_t d = 0; d < sp->n_demos; d++) {
             const st_demo *sd = &sp->demos[d];

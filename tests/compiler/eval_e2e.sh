@@ -77,6 +77,23 @@ head -n 5 examples/tickets/data/dev.jsonl | sed 's/"text"/"ticket_text"/' >"$tmp
     >"$tmp/five.json" 2>"$tmp/five.err"
 check "--data takes a .jsonl path" test "$(key "$tmp/five.json" n)" = 5
 
+# An optimized state (written by hand here: label hints in the instructions
+# and one labelled demo per queue) changes the prompt, and the fixture
+# server, which learns in context, answers better with it.
+"$dspcc" eval "$prog" --data dev --limit 40 --json --state tests/compiler/fixtures/tickets.state.json \
+    --base-url "$url" --cache-dir "$tmp/cache" >"$tmp/state.json" 2>"$tmp/state.err"
+rc=$?
+check "eval --state exits 0" test "$rc" -eq 0
+check "the state's demos and instructions are used (score rises)" \
+    awk -v a="$(key "$tmp/state.json" score)" -v b="$score" 'BEGIN { exit !(a > b) }'
+check "the state's prompts are new to the cache" test "$(key "$tmp/state.json" cache_hits)" = 0
+sed 's/ticket_text/text/g' tests/compiler/fixtures/tickets.state.json >"$tmp/stale.json"
+"$dspcc" eval "$prog" --data dev --limit 4 --state "$tmp/stale.json" --base-url "$url" \
+    --cache-dir "$tmp/cache" >/dev/null 2>"$tmp/stale.err"
+rc=$?
+check "a state whose demo fields do not match the program is refused" \
+    sh -c "test $rc -eq 1 && grep -q 'TicketClassifier.r' '$tmp/stale.err'"
+
 # Faults: 30% of the requests get a 500 or malformed JSON, and no retries.
 start_server --fail-rate 0.3 --fail-kinds 500,badjson
 url="http://127.0.0.1:$port/v1"

@@ -231,6 +231,12 @@ static void test_config_from_state(void **state)
     sp.demos = &demo;
     sp.n_demos = 1;
     sp.model = "ft:test:1";
+    char *in_names[] = { "text", "hint" };
+    char *out_names[] = { "reasoning", "label" };
+    sp.input_names = in_names;
+    sp.n_input_names = 2;
+    sp.output_names = out_names;
+    sp.n_output_names = 2;
     st_state st = { 0 };
     st.predictors = &sp;
     st.n_predictors = 1;
@@ -247,6 +253,11 @@ static void test_config_from_state(void **state)
     assert_string_equal(pc->lm->model, "openai/ft:test:1");
     assert_ptr_not_equal(pc->demos[0].input_texts[0], in[0]);  /* copied */
 
+    /* Demo fields named differently from the program's are refused. */
+    out_names[1] = "verdict";
+    assert_int_equal(ex_config_apply_state(r, &cfg, &st, &err), DSP_ERR_INVALID);
+    assert_non_null(strstr(err.message, "`verdict`"));
+    out_names[1] = "label";
     /* A demo with the wrong number of fields names the predictor. */
     demo.n_outputs = 1;
     assert_int_equal(ex_config_apply_state(r, &cfg, &st, &err), DSP_ERR_INVALID);
