@@ -13,3 +13,4 @@ $(CC_LIB): $(CG_OBJS)
 # ours need the runtime headers too.
 CG_TEST_SRCS := tests/compiler/test_state.c
 $(CG_TEST_SRCS:%.c=$(BUILD)/obj/%.o): CPPFLAGS += $(RT_CPPFLAGS)
+TEST_SCRIPTS += tests/compiler/codegen.sh

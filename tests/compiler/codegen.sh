@@ -1,0 +1,159 @@
+#!/bin/sh
+# The C backend end to end: golden output for the examples, determinism,
+# -std=c17 -pedantic with gcc and clang, any bytes in prompts round-trip
+# through generated C, depfiles drive make, no key value leaks, and the
+# generated tickets program runs against build/dsp-refserver (a TEST
+# FIXTURE, not an LM). UPDATE_GOLDEN=1 rewrites tests/golden/codegen.
+set -u
+: "${BUILD:=build}"
+DSPCC=$BUILD/dspcc
+T=$(mktemp -d)
+RS_PID=
+cleanup() {
+    [ -n "$RS_PID" ] && kill "$RS_PID" 2>/dev/null && wait "$RS_PID" 2>/dev/null
+    rm -rf "$T"
+}
+trap cleanup EXIT INT TERM
+n=0
+ok() { echo "ok - $1"; }
+bad() { echo "not ok - $1"; }
+check() { if [ "$1" -eq 0 ]; then ok "$2"; else bad "$2"; fi; }
+
+# Link flags for programs using $BUILD/libdsprt.a (instrumented under ASan).
+SAN=
+if nm "$BUILD/libdsprt.a" 2>/dev/null | grep -q __asan; then SAN="-fsanitize=address,undefined"; fi
+RTLIBS="$BUILD/libdsprt.a -lcurl -lcjson -lsqlite3 -lcrypto -lpthread -lm"
+STRICT="-std=c17 -Wall -Wextra -Werror -pedantic -Iruntime/include"
+
+# ---- golden and determinism ---------------------------------------------
+for ex in tickets multihop extract; do
+    $DSPCC build examples/$ex/$ex.dsp --no-opt -o "$T/$ex.c" 2>"$T/err"
+    check $? "build --no-opt examples/$ex"
+    # Same inputs, same bytes (the file names inside differ only by name).
+    mkdir -p "$T/again"
+    $DSPCC build examples/$ex/$ex.dsp --no-opt -o "$T/again/$ex.c" 2>/dev/null
+    cmp -s "$T/$ex.c" "$T/again/$ex.c" && cmp -s "$T/$ex.h" "$T/again/$ex.h"
+    check $? "examples/$ex: two builds give identical bytes"
+    if [ "${UPDATE_GOLDEN:-0}" = 1 ]; then
+        cp "$T/$ex.c" "$T/$ex.h" tests/golden/codegen/
+    fi
+    cmp -s "$T/$ex.c" tests/golden/codegen/$ex.c && cmp -s "$T/$ex.h" tests/golden/codegen/$ex.h
+    check $? "examples/$ex: matches tests/golden/codegen/$ex.{c,h}"
+    if ! grep -q '/work/\|/home/\|/tmp/' "$T/$ex.c" "$T/$ex.h"; then ok "examples/$ex: no absolute paths"; else bad "examples/$ex: no absolute paths"; fi
+    for cc in gcc clang; do
+        $cc $STRICT -I"$T" -c "$T/$ex.c" -o "$T/$ex.$cc.o" 2>"$T/cc.err"
+        r=$?
+        [ $r -ne 0 ] && cat "$T/cc.err"
+        check $r "examples/$ex: generated code compiles with $cc -std=c17 -pedantic -Werror"
+    done
+done
+
+# ---- adversarial bytes ----------------------------------------------------
+# Instructions and demos holding quotes, backslashes, comment ends,
+# trigraphs, control characters, invalid UTF-8 and a string longer than
+# C17 promises for one literal must come back byte for byte.
+LONG=$(head -c 9000 /dev/zero | tr '\0' 'x')
+{
+    printf '{"dspcc_state": 1, "program": "TicketClassifier", "source": "tickets.dsp",\n'
+    printf ' "source_sha256": "00", "optimizer": "mipro", "seed": 7, "metric": "accuracy",\n'
+    printf ' "baseline_score": 0.25, "final_score": 0.75, "lm_calls": 3, "cache_hits": 1,\n'
+    printf ' "predictors": [{"name": "TicketClassifier.r",\n'
+    printf '  "instructions": "Say \\"hi\\" \\\\ */ /* ??= ??/ ?? \\u0001\\u001f\\t\\r\\n \377\376 end\\\\",\n'
+    printf '  "inputs": ["ticket_text"], "outputs": ["reasoning", "category"],\n'
+    printf '  "demos": [{"inputs": {"ticket_text": "%s"}, "outputs": {"category": "billing"}},\n' "$LONG"
+    printf '            {"inputs": {"ticket_text": "0\\u0007\\u00081"}, "outputs": {"reasoning": "\\\\\\"\\u007f\\\\n", "category": "orders"}}]}],\n'
+    printf ' "trials": []}\n'
+} >"$T/adv.state.json"
+printf 'Say "hi" \\ */ /* ??= ??/ ?? \001\037\t\r\n \377\376 end\\' >"$T/exp.instr"
+printf '%s' "$LONG" >"$T/exp.long"
+printf '0\007\0101' >"$T/exp.in1"
+printf '\\"\177\\n' >"$T/exp.out1"
+$DSPCC build examples/tickets/tickets.dsp --state "$T/adv.state.json" -o "$T/adv.c" 2>"$T/adv.err"
+check $? "build with an adversarial state"
+cat >"$T/adv_check.c" <<'CEOF'
+#include <stdio.h>
+#include <string.h>
+#include "adv.c"
+static int dump(const char *path, const char *s)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f) return 1;
+    fwrite(s, 1, strlen(s), f);
+    return fclose(f) != 0;
+}
+int main(int argc, char **argv)
+{
+    (void)argc;
+    char p[4096];
+    int r = 0;
+    snprintf(p, sizeof p, "%s/got.instr", argv[1]); r |= dump(p, k_p0.signature->instructions);
+    snprintf(p, sizeof p, "%s/got.long", argv[1]);  r |= dump(p, k_p0.demos[0].input_texts[0]);
+    snprintf(p, sizeof p, "%s/got.in1", argv[1]);   r |= dump(p, k_p0.demos[1].input_texts[0]);
+    snprintf(p, sizeof p, "%s/got.out1", argv[1]);  r |= dump(p, k_p0.demos[1].output_texts[0]);
+    r |= k_p0.demos[0].output_texts[0] != NULL; /* a partial demo stays partial */
+    r |= strcmp(k_p0.demos[1].output_texts[1], "orders") != 0;
+    return r;
+}
+CEOF
+for cc in gcc clang; do
+    rm -f "$T"/got.*
+    $cc $STRICT $SAN -I"$T" -o "$T/adv_check" "$T/adv_check.c" $RTLIBS 2>"$T/cc.err"
+    r=$?
+    [ $r -ne 0 ] && head -20 "$T/cc.err"
+    check $r "adversarial strings compile with $cc -std=c17 -pedantic -Werror"
+    "$T/adv_check" "$T" && cmp "$T/exp.instr" "$T/got.instr" && cmp "$T/exp.long" "$T/got.long" &&
+        cmp "$T/exp.in1" "$T/got.in1" && cmp "$T/exp.out1" "$T/got.out1"
+    check $? "adversarial strings round-trip byte for byte ($cc)"
+done
+if grep -q '??=' "$T/adv.c"; then bad "no trigraph sequence in generated code"; else ok "no trigraph sequence in generated code"; fi
+
+# ---- depfile through make ----------------------------------------------------
+mkdir -p "$T/dep/data"
+cp examples/tickets/tickets.dsp "$T/dep/"
+head -5 examples/tickets/data/train.jsonl >"$T/dep/data/train.jsonl"
+head -5 examples/tickets/data/dev.jsonl >"$T/dep/data/dev.jsonl"
+D=$(cd "$(dirname "$DSPCC")" && pwd)/$(basename "$DSPCC")
+cat >"$T/dep/Makefile" <<MEOF
+out.c: tickets.dsp
+	$D build tickets.dsp --no-opt -o out.c -MD -MF out.d
+-include out.d
+MEOF
+make -s -C "$T/dep" >/dev/null 2>&1
+check $? "make runs dspcc build with a depfile"
+grep -q 'data/dev.jsonl' "$T/dep/out.d" && grep -q 'tickets.dsp' "$T/dep/out.d"
+check $? "depfile lists the .dsp and its data files"
+[ -z "$(make -s -C "$T/dep" -n 2>/dev/null)" ]
+check $? "nothing to rebuild when nothing changed"
+sleep 1
+echo '{"text": "new", "category": "billing"}' >>"$T/dep/data/dev.jsonl"
+make -s -C "$T/dep" -n 2>/dev/null | grep -q 'dspcc build'
+check $? "a changed data file makes make rebuild"
+
+# ---- the generated program against the reference server -------------------------
+"$BUILD/dsp-refserver" --port 0 >"$T/rs.out" 2>"$T/rs.err" &
+RS_PID=$!
+i=0
+while [ ! -s "$T/rs.out" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+PORT=$(head -1 "$T/rs.out")
+SECRET="sk-test-$$-do-not-leak-0123456789"
+cc $STRICT $SAN -D_DEFAULT_SOURCE -I"$T" -o "$T/ticket_cli" examples/tickets/ticket_cli.c "$T/tickets.c" $RTLIBS 2>"$T/cc.err"
+check $? "ticket_cli links with the generated code"
+printf 'I was charged twice for my subscription\nI cannot log in to my account\n' |
+    OPENAI_API_KEY=$SECRET DSPCC_BASE_URL=http://127.0.0.1:$PORT/v1 DSPCC_CACHE_DIR="$T/cache" \
+    "$T/ticket_cli" >"$T/cli.out" 2>"$T/cli.err"
+r=$?
+[ $r -ne 0 ] && cat "$T/cli.err"
+check $r "ticket_cli classifies tickets through the refserver fixture"
+[ "$(wc -l <"$T/cli.out")" -eq 2 ] && grep -qx 'billing\|account\|orders\|general' "$T/cli.out"
+check $? "one category per input line"
+printf 'hello\n' | env -u OPENAI_API_KEY DSPCC_BASE_URL=http://127.0.0.1:$PORT/v1 DSPCC_CACHE_DIR="$T/cache2" \
+    "$T/ticket_cli" >/dev/null 2>"$T/cli2.err"
+[ $? -ne 0 ] && grep -q 'line 1' "$T/cli2.err"
+check $? "a failed line exits non-zero with the reason on stderr"
+# Build once more with the key set: it must appear nowhere we wrote.
+OPENAI_API_KEY=$SECRET $DSPCC build examples/tickets/tickets.dsp --no-opt -o "$T/keyed.c" -MD -MF "$T/keyed.d" 2>/dev/null
+if grep -rqa -- "$SECRET" "$T"/*.c "$T"/*.h "$T"/*.d "$T/cache" 2>/dev/null; then
+    bad "the key value appears in no generated file, depfile or cache"
+else
+    ok "the key value appears in no generated file, depfile or cache"
+fi
