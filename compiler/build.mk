@@ -70,7 +70,7 @@ $(FE_OWN_TESTS): $(BUILD)/tests/compiler/%: $(BUILD)/obj/tests/compiler/%.o $(FE
 # The optimizer tests include exec.h/opt.h, which use libdsprt's headers.
 $(BUILD)/obj/tests/compiler/test_opt_%.o: CPPFLAGS += $(RT_CPPFLAGS)
 $(BUILD)/obj/tests/compiler/test_interp.o $(BUILD)/obj/tests/compiler/test_dataset.o \
-$(BUILD)/obj/tests/compiler/test_metric_eval.o: CPPFLAGS += $(RT_CPPFLAGS)
+$(BUILD)/obj/tests/compiler/test_metric_eval.o $(BUILD)/obj/tests/compiler/test_interp_live.o: CPPFLAGS += $(RT_CPPFLAGS)
 TEST_BINS    += $(FE_TEST_BINS) $(FE_FUZZ)
 TEST_SCRIPTS += tests/compiler/cli.sh tests/compiler/bad_programs.sh tests/compiler/golden.sh
 
@@ -80,4 +80,6 @@ $(INTERP_TOOLS_SO): tests/compiler/fixtures/interp_tools.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -fPIC -shared $(LDFLAGS) -o $@ $<
 $(BUILD)/tests/compiler/test_interp $(BUILD)/tests/compiler/test_metric_eval: $(INTERP_TOOLS_SO)
+# It runs predictors against the fixture server.
+$(BUILD)/tests/compiler/test_interp_live: $(BUILD)/dsp-refserver
 TEST_SCRIPTS += tests/compiler/eval_e2e.sh

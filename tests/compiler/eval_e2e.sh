@@ -94,6 +94,19 @@ rc=$?
 check "a state whose demo fields do not match the program is refused" \
     sh -c "test $rc -eq 1 && grep -q 'TicketClassifier.r' '$tmp/stale.err'"
 
+# An LM judge as the metric: one more call per example, through the same
+# client (and the same fixture server).
+mkdir -p "$tmp/judge"
+cp -r examples/tickets/data "$tmp/judge/"
+sed 's/^metric accuracy(ex, pred) = .*/signature Grade "Is the predicted queue the gold queue?" { in predicted: string in gold: string out correct: bool }\
+metric accuracy(ex, pred) = judge(Grade)(predicted: pred.category, gold: ex.category).correct/' "$prog" >"$tmp/judge/j.dsp"
+"$dspcc" eval "$tmp/judge/j.dsp" --data dev --limit 20 --json --base-url "$url" --cache-dir "$tmp/cache" \
+    >"$tmp/judge.json" 2>"$tmp/judge.err"
+check "a judge metric runs: two LM calls per example, none failed" \
+    sh -c "test '$(key "$tmp/judge.json" lm_calls)' = 40 && test '$(key "$tmp/judge.json" failed)' = 0"
+check "a judge metric scores in [0, 1]" \
+    awk -v s="$(key "$tmp/judge.json" score)" 'BEGIN { exit !(s != "" && s >= 0 && s <= 1) }'
+
 # Faults: 30% of the requests get a 500 or malformed JSON, and no retries.
 start_server --fail-rate 0.3 --fail-kinds 500,badjson
 url="http://127.0.0.1:$port/v1"
