@@ -39,6 +39,40 @@ static const char *line_bounds(const source_file *f, int line, size_t *len)
     return p;
 }
 
+/* Length of the valid UTF-8 sequence at p (at most n bytes), 0 if invalid. */
+static size_t utf8_len(const unsigned char *p, size_t n)
+{
+    size_t len = p[0] < 0x80 ? 1 : (p[0] & 0xE0) == 0xC0 ? 2 : (p[0] & 0xF0) == 0xE0 ? 3
+               : (p[0] & 0xF8) == 0xF0 ? 4 : 0;
+    if (len == 0 || len > n || (len == 2 && p[0] < 0xC2))
+        return 0;
+    for (size_t i = 1; i < len; i++)
+        if ((p[i] & 0xC0) != 0x80)
+            return 0;
+    return len;
+}
+
+/* Prints bytes [start, end) of a line: valid UTF-8 as is, anything that
+ * would garble a terminal as '?'. With caret set, prints the white space
+ * that lines up under them instead (one column per character). */
+static void print_span(FILE *out, const char *p, size_t start, size_t end, int caret)
+{
+    for (size_t i = start; i < end;) {
+        const unsigned char *c = (const unsigned char *)p + i;
+        size_t n = utf8_len(c, end - i);
+        if (n == 0 || (n == 1 && c[0] < 0x20 && c[0] != '\t') || c[0] == 0x7f) {
+            fputc(caret ? ' ' : '?', out);
+            i++;
+            continue;
+        }
+        if (caret)
+            fputc(c[0] == '\t' ? '\t' : ' ', out);
+        else
+            fwrite(c, 1, n, out);
+        i += n;
+    }
+}
+
 static void print_source_line(FILE *out, src_loc loc)
 {
     if (!loc.file || loc.line < 1)
@@ -54,19 +88,19 @@ static void print_source_line(FILE *out, src_loc loc)
     if (len > DIAG_LINE_WINDOW) {
         start = col > DIAG_LINE_WINDOW / 2 ? col - DIAG_LINE_WINDOW / 2 : 0;
         end = start + DIAG_LINE_WINDOW < len ? start + DIAG_LINE_WINDOW : len;
+        /* do not start or end inside a UTF-8 sequence */
+        while (start > 0 && ((unsigned char)p[start] & 0xC0) == 0x80)
+            start--;
+        while (end < len && ((unsigned char)p[end] & 0xC0) == 0x80)
+            end++;
     }
     char gutter[32];
     int gw = snprintf(gutter, sizeof gutter, "%5d", loc.line);
     fprintf(out, "%s | %s", gutter, start ? "..." : "");
-    for (size_t i = start; i < end; i++) {
-        unsigned char c = (unsigned char)p[i];
-        /* Control bytes would garble the terminal; show them as '?'. */
-        fputc(c == '\t' || c >= 0x20 ? c : '?', out);
-    }
+    print_span(out, p, start, end, 0);
     fprintf(out, "%s\n", end < len ? "..." : "");
     fprintf(out, "%*s | %s", gw, "", start ? "   " : "");
-    for (size_t i = start; i < col; i++)
-        fputc(p[i] == '\t' ? '\t' : ' ', out);
+    print_span(out, p, start, col, 1);
     fputs("^\n", out);
 }
 

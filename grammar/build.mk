@@ -21,9 +21,7 @@ $(GRAM_LEXER_C) $(GRAM_LEXER_H) &: grammar/lexer.l
 	@mkdir -p $(GRAM_GEN)
 	$(FLEX) --header-file=$(GRAM_LEXER_H) -o $(GRAM_LEXER_C) $<
 
-# Generated code is compiled with the project's flags; the scanner only
-# needs unused-function relaxed (flex emits helpers a reentrant scanner
-# with our options never calls).
+# Generated code is compiled with the project's flags, -Werror included.
 GRAM_CPPFLAGS := -Icompiler -I$(GRAM_GEN)
 $(BUILD)/obj/grammar/parser.o: $(GRAM_PARSER_C) $(GRAM_HEADERS)
 	@mkdir -p $(dir $@)
@@ -31,4 +29,4 @@ $(BUILD)/obj/grammar/parser.o: $(GRAM_PARSER_C) $(GRAM_HEADERS)
 
 $(BUILD)/obj/grammar/lexer.o: $(GRAM_LEXER_C) $(GRAM_HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(CPPFLAGS) $(GRAM_CPPFLAGS) -Wno-unused-function -c $< -o $@
+	$(CC) $(CFLAGS) $(CPPFLAGS) $(GRAM_CPPFLAGS) -c $< -o $@
