@@ -254,6 +254,45 @@ static void test_empty_and_comment_only(void **state)
     assert_int_equal(f->d.errors, 0);
 }
 
+/* What a user sees: gcc's three lines, the caret under the column even
+ * after multi-byte characters, long lines cut to a window. */
+static void test_diagnostic_format(void **state)
+{
+    (void)state;
+    arena a;
+    arena_init(&a);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    diag d;
+    diag_init(&d, &a, out);
+    const char *src = "signature S \"caf\xc3\xa9\" { in x string }\n";
+    parse_source(&a, &d, source_from_string(&a, "f.dsp", src, strlen(src)));
+    fclose(out);
+    assert_string_equal(text,
+        "f.dsp:1:28: error: expected `:` before identifier `string`\n"
+        "    1 | signature S \"caf\xc3\xa9\" { in x string }\n"
+        "      | " "                          " "^\n");  /* 26 columns: é is one */
+    free(text);
+
+    size_t n = 5000;
+    char *big = malloc(n + 64);
+    memset(big, ' ', n);
+    memcpy(big + n, "@ x", 4);
+    out = open_memstream(&text, &len);
+    diag_init(&d, &a, out);
+    parse_source(&a, &d, source_from_string(&a, "g.dsp", big, n + 3));
+    fclose(out);
+    free(big);
+    const char *second = strchr(text, '\n') + 1;
+    const char *third = strchr(second, '\n') + 1;
+    assert_true(third - second < 200);             /* a window, not 5000 columns */
+    assert_non_null(strstr(second, "...     "));   /* marked as cut */
+    assert_int_equal(strchr(third, '^') - third, strchr(second, '@') - second);
+    free(text);
+    arena_free(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -266,6 +305,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_tool_without_name_is_an_error, setup, teardown),
         cmocka_unit_test_setup_teardown(test_deep_expressions_are_rejected, setup, teardown),
         cmocka_unit_test_setup_teardown(test_empty_and_comment_only, setup, teardown),
+        cmocka_unit_test(test_diagnostic_format),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
