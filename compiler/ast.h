@@ -157,7 +157,9 @@ typedef struct ast_decl {
     ptr_vec fields;          /* D_SIGNATURE: ast_field * */
     ptr_vec params, results; /* D_MODULE: ast_param *; D_TOOL params: ast_cdecl * */
     ptr_vec body;            /* D_MODULE: ast_stmt * */
-    ast_cdecl *cfunc;        /* D_TOOL: return type and name */
+    ast_cdecl *cfunc;        /* D_TOOL: return type and name; NULL with a header */
+    const char *header;      /* D_TOOL `from "lib.so" header "x.h"`: the header */
+    src_loc header_loc;
     ast_ident ex, pred;      /* D_METRIC parameter names */
     ast_expr *expr;          /* D_METRIC */
     ast_ident format;        /* D_DATA: jsonl or csv; D_OPTIMIZE: optimizer */

@@ -286,6 +286,14 @@ const ir_type *sema_ctype(sema *s, const char *ctype)
 void sema_check_tool(sema *s, sym *sy)
 {
     ast_decl *d = sy->decl;
+    if (d->header) {
+        /* The prototype lives in a C header: grammar/cheader.h reads it.
+         * Wiring it in fills an ir_tool the same way as below. */
+        diag_error(s->d, d->header_loc, "reading tool `%s` from header `%s` is not supported by "
+                   "this dspcc yet; declare its prototype inline: `tool char *%s(const char *q) "
+                   "from \"%s\"`", sy->name, d->header, sy->name, d->str);
+        return;
+    }
     ir_tool *t = arena_alloc(s->a, sizeof *t);
     t->name = sy->name;
     t->c_return = d->cfunc->ctype;

@@ -321,6 +321,23 @@ tool
                                       $$->str_loc = LOC(@7);
                                   }
                               }
+    | TOOL IDENT FROM string IDENT string {
+                                  /* tool NAME from "lib.so" header "x.h": the prototype
+                                     comes from a C header (docs/c-headers.md). */
+                                  if (strcmp($5, "header") != 0) {
+                                      diag_error(pc->diag, LOC(@5), "expected `header \"file.h\"` "
+                                                 "after the shared object, or a C prototype "
+                                                 "after `tool`");
+                                      $$ = NULL;
+                                  } else {
+                                      $$ = decl_new(pc, D_TOOL, @1);
+                                      $$->name = ident(pc, $2, @2);
+                                      $$->str = $4;
+                                      $$->str_loc = LOC(@4);
+                                      $$->header = $6;
+                                      $$->header_loc = LOC(@6);
+                                  }
+                              }
     ;
 
 cwords

@@ -191,6 +191,20 @@ static void test_lm_data_optimize_import_tool(void **state)
     assert_int_equal(opt->kvs.len, 4);
 }
 
+static void test_tool_from_header_form(void **state)
+{
+    fixture *f = *state;
+    ast_file *file = parse(f, "tool search from \"build/libtools.so\" header \"tools.h\"\n");
+    assert_int_equal(f->d.errors, 0);
+    ast_decl *d = file->decls.items[0];
+    assert_int_equal(d->kind, D_TOOL);
+    assert_string_equal(d->name.name, "search");
+    assert_null(d->cfunc);
+    assert_string_equal(d->str, "build/libtools.so");
+    assert_string_equal(d->header, "tools.h");
+    assert_int_equal(d->header_loc.col, 45);
+}
+
 static void test_recovery_reports_several_errors(void **state)
 {
     fixture *f = *state;
@@ -301,6 +315,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_metric_precedence, setup, teardown),
         cmocka_unit_test_setup_teardown(test_metric_calls_lists_judge, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lm_data_optimize_import_tool, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tool_from_header_form, setup, teardown),
         cmocka_unit_test_setup_teardown(test_recovery_reports_several_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tool_without_name_is_an_error, setup, teardown),
         cmocka_unit_test_setup_teardown(test_deep_expressions_are_rejected, setup, teardown),
