@@ -15,14 +15,25 @@ typedef enum entry_kind { E_FUNC, E_OBJECT, E_TYPEDEF, E_MACRO } entry_kind;
 /* One name declared at file scope. */
 typedef struct entry {
     char *name;
+    const cs_file *file; /* the header it is declared in */
     entry_kind kind;
     TSNode decl;        /* declaration, function_definition, type_definition, preproc_* */
     TSNode declarator;  /* the declarator that names it (macros: the name) */
     TSNode fdecl;       /* E_FUNC: its function_declarator */
 } entry;
 
+/* Headers included with quotes are read for their typedefs, this deep and
+ * this many at most (a cycle stops at the first repeat). */
+#define CH_MAX_INCLUDE_DEPTH 8
+#define CH_MAX_INCLUDES 32
+
 struct ch_header {
     cs_file file;
+    cs_file *incs[CH_MAX_INCLUDES];
+    size_t n_incs;
+    char *seen[CH_MAX_INCLUDES + 1]; /* realpath of every header read, to stop cycles */
+    size_t n_seen;
+    int depth;          /* > 0 while reading an included header */
     entry *entries;
     size_t n, cap;
     int oom;
@@ -62,7 +73,7 @@ static void diag_ok(ch_diag *d)
 
 /* ---- the table of file-scope names ---- */
 
-static void add_entry(ch_header *h, TSNode name, entry_kind kind, TSNode decl,
+static void add_entry(ch_header *h, const cs_file *f, TSNode name, entry_kind kind, TSNode decl,
                       TSNode declarator, TSNode fdecl)
 {
     if (h->oom) return;
@@ -74,8 +85,9 @@ static void add_entry(ch_header *h, TSNode name, entry_kind kind, TSNode decl,
         h->cap = cap;
     }
     entry *e = &h->entries[h->n];
-    e->name = cs_node_text(&h->file, name);
+    e->name = cs_node_text(f, name);
     if (!e->name) { h->oom = 1; return; }
+    e->file = f;
     e->kind = kind;
     e->decl = decl;
     e->declarator = declarator;
@@ -84,7 +96,7 @@ static void add_entry(ch_header *h, TSNode name, entry_kind kind, TSNode decl,
 }
 
 /* Calls add_entry for each `declarator:` child of a declaration-like node. */
-static void add_declarators(ch_header *h, TSNode decl, int is_typedef)
+static void add_declarators(ch_header *h, const cs_file *f, TSNode decl, int is_typedef)
 {
     TSTreeCursor c = ts_tree_cursor_new(decl);
     if (ts_tree_cursor_goto_first_child(&c)) {
@@ -97,23 +109,70 @@ static void add_declarators(ch_header *h, TSNode decl, int is_typedef)
             TSNode name = cs_declarator_name(dn, &is_fn, &fdecl);
             if (ts_node_is_null(name)) continue;
             entry_kind k = is_typedef ? E_TYPEDEF : is_fn ? E_FUNC : E_OBJECT;
-            add_entry(h, name, k, decl, dn, fdecl);
+            add_entry(h, f, name, k, decl, dn, fdecl);
         } while (ts_tree_cursor_goto_next_sibling(&c));
     }
     ts_tree_cursor_delete(&c);
 }
 
+static void collect(const cs_file *f, TSNode item, void *ctx);
+
+/* `#include "types.h"`: reads the header (relative to the including one)
+ * for its typedefs. One that cannot be read is skipped: the C compiler,
+ * not dspcc, reports missing includes. <...> includes are system headers,
+ * whose standard names dspcc knows already. */
+static void read_include(ch_header *h, const cs_file *from, TSNode item)
+{
+    TSNode pathn = ts_node_child_by_field_name(item, "path", 4);
+    if (!cs_is(pathn, "string_literal") || h->depth >= CH_MAX_INCLUDE_DEPTH ||
+        h->n_incs >= CH_MAX_INCLUDES)
+        return;
+    char *quoted = cs_node_text(from, pathn);
+    if (!quoted) { h->oom = 1; return; }
+    size_t ql = strlen(quoted);
+    if (ql < 2) { free(quoted); return; }
+    quoted[ql - 1] = '\0';
+    const char *rel = quoted + 1;
+    const char *slash = strrchr(from->path, '/');
+    size_t dl = rel[0] == '/' || !slash ? 0 : (size_t)(slash - from->path) + 1;
+    char *path = malloc(dl + strlen(rel) + 1);
+    if (!path) { free(quoted); h->oom = 1; return; }
+    memcpy(path, from->path, dl);
+    strcpy(path + dl, rel);
+    free(quoted);
+    char *canon = realpath(path, NULL);
+    int seen = canon == NULL; /* missing: skip it */
+    for (size_t i = 0; i < h->n_seen && !seen; i++) seen = strcmp(canon, h->seen[i]) == 0;
+    cs_file *f = seen ? NULL : calloc(1, sizeof *f);
+    char err[256];
+    if (f && cs_open(f, path, err, sizeof err) == 0) {
+        h->seen[h->n_seen++] = canon;
+        canon = NULL;
+        h->incs[h->n_incs++] = f;
+        h->depth++;
+        cs_visit_file_scope(f, collect, h);
+        h->depth--;
+    } else {
+        free(f);
+    }
+    free(canon);
+    free(path);
+}
+
 static void collect(const cs_file *f, TSNode item, void *ctx)
 {
     ch_header *h = ctx;
-    (void)f;
-    if (cs_is(item, "declaration") || cs_is(item, "function_definition")) {
-        add_declarators(h, item, 0);
+    if (cs_is(item, "preproc_include")) {
+        read_include(h, f, item);
     } else if (cs_is(item, "type_definition")) {
-        add_declarators(h, item, 1);
+        add_declarators(h, f, item, 1);
+    } else if (h->depth > 0) {
+        return; /* only typedefs come from included headers */
+    } else if (cs_is(item, "declaration") || cs_is(item, "function_definition")) {
+        add_declarators(h, f, item, 0);
     } else if (cs_is(item, "preproc_def") || cs_is(item, "preproc_function_def")) {
         TSNode name = ts_node_child_by_field_name(item, "name", 4);
-        if (!ts_node_is_null(name)) add_entry(h, name, E_MACRO, item, name, NO_NODE);
+        if (!ts_node_is_null(name)) add_entry(h, f, name, E_MACRO, item, name, NO_NODE);
     }
 }
 
@@ -138,6 +197,8 @@ ch_status ch_header_open(const char *path, ch_header **out, ch_diag *diag)
         ch_header_close(h);
         return st;
     }
+    h->seen[h->n_seen] = realpath(path, NULL);
+    if (h->seen[h->n_seen]) h->n_seen++;
     cs_visit_file_scope(&h->file, collect, h);
     if (h->oom) {
         ch_header_close(h);
@@ -152,17 +213,24 @@ void ch_header_close(ch_header *h)
     if (!h) return;
     for (size_t i = 0; i < h->n; i++) free(h->entries[i].name);
     free(h->entries);
+    for (size_t i = 0; i < h->n_incs; i++) {
+        cs_close(h->incs[i]);
+        free(h->incs[i]);
+    }
+    for (size_t i = 0; i < h->n_seen; i++) free(h->seen[i]);
     cs_close(&h->file);
     free(h);
 }
 
 /* ---- resolving typedefs: the lookup ctype_map.c calls back ---- */
 
-static int lookup_typedef(void *ctx, const char *name, TSNode *decl, TSNode *declarator)
+static int lookup_typedef(void *ctx, const char *name, const cs_file **file, TSNode *decl,
+                          TSNode *declarator)
 {
     const ch_header *h = ctx;
     for (size_t i = 0; i < h->n; i++) {
         if (h->entries[i].kind == E_TYPEDEF && strcmp(h->entries[i].name, name) == 0) {
+            *file = h->entries[i].file;
             *decl = h->entries[i].decl;
             *declarator = h->entries[i].declarator;
             return 1;

@@ -125,10 +125,11 @@ static void base_type(const cs_file *f, TSNode type, const cm_lookup *lk, cm_typ
     snprintf(t->base, sizeof t->base, "%s", text);
     if (strcmp(kind, "type_identifier") == 0 || strcmp(kind, "primitive_type") == 0) {
         TSNode tdecl, tdeclarator;
+        const cs_file *tfile;
         if (strcmp(kind, "type_identifier") == 0 && lk && depth < 16 &&
-            lk->find(lk->ctx, text, &tdecl, &tdeclarator)) {
+            lk->find(lk->ctx, text, &tfile, &tdecl, &tdeclarator)) {
             cm_type inner;
-            build(f, tdecl, tdeclarator, (TSNode){0}, lk, &inner, depth + 1);
+            build(tfile, tdecl, tdeclarator, (TSNode){0}, lk, &inner, depth + 1);
             char spelling[CM_TYPE_TEXT];
             memcpy(spelling, t->spelling, sizeof spelling);
             *t = inner;
@@ -273,8 +274,9 @@ void cm_hint(const cm_type *t, char *buf, size_t cap)
         snprintf(buf, cap, "it is %s; use const char *, an integer type, double, bool or a list "
                  "(see docs/c-headers.md)", t->problem);
     else if (t->unknown_name)
-        snprintf(buf, cap, "'%s' is not a typedef of this header (dspcc does not follow #include); "
-                 "declare it with its underlying type (const char *, an integer type, double, bool)", b);
+        snprintf(buf, cap, "'%s' is not a typedef of this header or of a header it includes with "
+                 "quotes; declare it with its underlying type (const char *, an integer type, "
+                 "double, bool)", b);
     else if (strncmp(b, "struct ", 7) == 0 || strncmp(b, "union ", 6) == 0)
         snprintf(buf, cap, ".dsp passes only strings, integers, floats, bools and lists of them; "
                  "declare a wrapper that takes those");

@@ -23,7 +23,8 @@ typedef struct cm_type {
 
 /* How cm_build finds a typedef of the header. */
 typedef struct cm_lookup {
-    int (*find)(void *ctx, const char *name, TSNode *decl, TSNode *declarator);
+    int (*find)(void *ctx, const char *name, const cs_file **file, TSNode *decl,
+                TSNode *declarator);
     void *ctx;
 } cm_lookup;
 

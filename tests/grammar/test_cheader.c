@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cheader.h"
@@ -163,6 +164,34 @@ static void test_typedefs(void **state)
     p = find_ok(h, "g");
     expect_param(&p, 0, "s", CH_ROLE_IN, "string", "const char *const");
     ch_prototype_free(&p);
+}
+
+static void test_typedefs_from_included_headers(void **state)
+{
+    (void)state;
+    char dir[160];
+    snprintf(dir, sizeof dir, "%s/inc", tmpdir);
+    assert_int_equal(mkdir(dir, 0700), 0);
+    header("inc/ids.h", "#include \"../tool.h\"\n"       /* a cycle: read once */
+                        "typedef int64_t doc_id;\n"
+                        "typedef struct blob blob;\n"
+                        "int not_a_tool(void);\n");
+    header("types.h", "#ifndef TYPES_H\n#define TYPES_H\n#include \"inc/ids.h\"\n"
+                      "typedef const char *text;\n#endif\n");
+    const char *h = header("tool.h", "#include <stdint.h>\n"
+                                     "#include \"types.h\"\n"
+                                     "#include \"missing.h\"\n"
+                                     "int fetch(doc_id id, text q);\n"
+                                     "int load(blob *b);\n");
+    ch_prototype p = find_ok(h, "fetch");
+    expect_param(&p, 0, "id", CH_ROLE_IN, "int", "int64_t");
+    expect_param(&p, 1, "q", CH_ROLE_IN, "string", "const char *");
+    ch_prototype_free(&p);
+    expect_error(h, "load", CH_ERR_UNMAPPABLE, ":5:10: error: cannot map parameter type "
+                 "'struct blob *' (via typedef 'blob') of 'load'");
+    /* Functions must be declared in the named header itself. */
+    expect_error(h, "not_a_tool", CH_ERR_NOT_FOUND, ": error: no function 'not_a_tool'");
+    expect_error(h, "unknown", CH_ERR_NOT_FOUND, ": error: no function 'unknown'");
 }
 
 static void test_lists_in(void **state)
@@ -319,7 +348,8 @@ static void test_unmappable_types(void **state)
     expect_error(h, "k", CH_ERR_UNMAPPABLE, ":8:7: error: cannot map parameter type 'void *' of "
                  "'k' to a .dsp type; an untyped pointer has no .dsp type");
     expect_error(h, "l", CH_ERR_UNMAPPABLE, ":9:7: error: cannot map parameter type 'my_handle' "
-                 "of 'l' to a .dsp type; 'my_handle' is not a typedef of this header");
+                 "of 'l' to a .dsp type; 'my_handle' is not a typedef of this header or of a header "
+                 "it includes with quotes");
     expect_error(h, "m", CH_ERR_UNMAPPABLE, ":10:24: error: 'm' is variadic ('...')");
     expect_error(h, "n", CH_ERR_UNMAPPABLE, ":11:1: error: cannot map return type 'struct foo' of "
                  "'n' to a .dsp type");
@@ -566,6 +596,7 @@ int main(void)
         cmocka_unit_test(test_scalars),
         cmocka_unit_test(test_string_results),
         cmocka_unit_test(test_typedefs),
+        cmocka_unit_test(test_typedefs_from_included_headers),
         cmocka_unit_test(test_lists_in),
         cmocka_unit_test(test_outputs),
         cmocka_unit_test(test_no_parameters_and_conditionals),
