@@ -56,7 +56,12 @@ static int read_all(const char *path, file_buf *out)
 static void csv_record(arena *a, const char **p, const char *end, ptr_vec *fields)
 {
     const char *s = *p;
-    size_t cap = (size_t)(end - s) + 1;
+    /* The record ends at the first newline outside quotes; a field is never
+     * longer than the record. */
+    const char *rec_end = s;
+    for (int q = 0; rec_end < end && (q || *rec_end != '\n'); rec_end++)
+        q ^= *rec_end == '"';
+    size_t cap = (size_t)(rec_end - s) + 1;
     char *field = malloc(cap);
     size_t n = 0;
     int quoted = 0;

@@ -177,6 +177,50 @@ static void mutate(buf *b, char *const *texts, const size_t *lens)
     }
 }
 
+/* A program whose data files are mutated instead of its text: exercises
+ * the JSONL and CSV readers of sema_data.c. */
+static const char data_program[] =
+    "signature S { in q: string out label: enum { a, b } }\n"
+    "module M(q: string) -> (label: enum { a, b }) {\n"
+    "  r = predict(S)(q: q)\n"
+    "  return r\n"
+    "}\n"
+    "lm l = \"openai/x\"\n"
+    "data t = jsonl(\"d.jsonl\") { q -> q, label -> label, extra -> extra }\n"
+    "data c = csv(\"d.csv\") { q -> q, label -> label, extra -> extra }\n"
+    "metric m(ex, pred) = pred.label == ex.label and ex.extra in [\"x\", \"y\"]\n"
+    "optimize M with labeled_fewshot { metric: m trainset: t valset: c lm: l }\n";
+static const char seed_jsonl[] =
+    "{\"q\": \"hi\", \"label\": \"a\", \"extra\": \"x\"}\n"
+    "{\"q\": \"yo\", \"label\": \"b\", \"extra\": [\"y\"]}\n";
+static const char seed_csv[] = "q,label,extra\n\"h,i\",a,x\nyo,b,\"y\"\"z\"\n\n";
+
+static int write_file(const char *dir, const char *name, const char *text, size_t len)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *fp = fopen(path, "wb");
+    if (!fp)
+        return 0;
+    fwrite(text, 1, len, fp);
+    fclose(fp);
+    return 1;
+}
+
+static void run_data_case(const char *dir, buf *b, char *const *texts, const size_t *lens)
+{
+    int csv = (int)rnd_below(2);
+    const char *seed = csv ? seed_csv : seed_jsonl;
+    b->len = 0;
+    buf_insert(b, 0, seed, strlen(seed));
+    mutate(b, texts, lens);
+    write_file(dir, "d.jsonl", csv ? seed_jsonl : b->p, csv ? strlen(seed_jsonl) : b->len);
+    write_file(dir, "d.csv", csv ? b->p : seed_csv, csv ? b->len : strlen(seed_csv));
+    char path[256];
+    snprintf(path, sizeof path, "%s/p.dsp", dir);
+    run_case(path, data_program, sizeof data_program - 1);
+}
+
 /* Inputs every run checks, whatever the seed. */
 static void run_fixed_cases(void)
 {
@@ -238,12 +282,23 @@ int main(void)
     clock_gettime(CLOCK_MONOTONIC, &t0);
     run_fixed_cases();
     buf b = { 0 };
+    char dir[] = "/tmp/dspcc-fuzz-XXXXXX";
+    if (!mkdtemp(dir)) {
+        printf("not ok - cannot make a temporary directory\n");
+        return 1;
+    }
+    unsigned long long data_cases = 0;
     for (;;) {
         clock_gettime(CLOCK_MONOTONIC, &t);
         double elapsed = (double)(t.tv_sec - t0.tv_sec) + (double)(t.tv_nsec - t0.tv_nsec) / 1e9;
         if (elapsed > budget)
             break;
         case_no++;
+        if (rnd_below(4) == 0) {
+            data_cases++;
+            run_data_case(dir, &b, texts, lens);
+            continue;
+        }
         size_t e = rnd_below(N_EXAMPLES);
         b.len = 0;
         buf_reserve(&b, lens[e]);
@@ -253,10 +308,16 @@ int main(void)
         run_case(examples[e], b.p, b.len);
     }
     free(b.p);
+    char path[256];
+    snprintf(path, sizeof path, "%s/d.jsonl", dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/d.csv", dir);
+    unlink(path);
+    rmdir(dir);
     for (size_t i = 0; i < N_EXAMPLES; i++)
         free(texts[i]);
     fclose(devnull);
-    printf("ok - %llu mutated inputs and 10 fixed hostile inputs checked without a crash, "
-           "hang or leak (seed %llu)\n", case_no, seed);
+    printf("ok - %llu mutated inputs (%llu of them data files) and 10 fixed hostile inputs "
+           "checked without a crash, hang or leak (seed %llu)\n", case_no, data_cases, seed);
     return 0;
 }
