@@ -98,6 +98,11 @@ dsp_status dsp_value_some(dsp_value *out, dsp_value *inner, dsp_error *err)
     return DSP_OK;
 }
 
+const char *dsp_value_cstr(const dsp_value *v)
+{
+    return v && v->kind == DSP_TYPE_STRING && v->as.s.data ? v->as.s.data : "";
+}
+
 void dsp_value_free(dsp_value *v)
 {
     if (!v)

@@ -228,6 +228,46 @@ static void test_demo_override_and_partial_demo(void **state)
     dsp_value_free(&v);
 }
 
+/* Inputs of every type are written as dsp_value_format writes them. */
+static void test_typed_inputs(void **state)
+{
+    (void)state;
+    static const dsp_field in[] = {
+        { "flag", &dsp_type_bool, NULL }, { "x", &dsp_type_float, NULL }, { "colour", &colour_t, NULL },
+        { "tags", &strings_t, NULL },     { "maybe", &opt_int_t, NULL }, { "note", &opt_str_t, NULL },
+    };
+    static const dsp_field out[] = { { "answer", &dsp_type_string, NULL } };
+    static const dsp_signature sig = { "Typed", "Do it.", in, 6, out, 1 };
+    static const dsp_predictor p = { "typed", &sig, DSP_STRATEGY_PREDICT, NULL, 0, NULL };
+    dsp_prompt_spec spec = dsp_prompt_spec_of(&p, NULL);
+    dsp_value v[6];
+    v[0] = dsp_value_bool(true);
+    v[1] = dsp_value_float(-0.25);
+    v[2] = dsp_value_enum(1);
+    v[3] = dsp_value_list();
+    dsp_value t = str("a\"b");
+    assert_int_equal(dsp_value_list_append(&v[3], &t, NULL), DSP_OK);
+    v[4] = dsp_value_none();
+    dsp_value inner = str("some note");
+    assert_int_equal(dsp_value_some(&v[5], &inner, NULL), DSP_OK);
+    dsp_messages m;
+    dsp_messages_init(&m);
+    dsp_error err = { 0 };
+    assert_int_equal(dsp_chat_adapter_render(&spec, v, &m, &err), DSP_OK);
+    assert_string_equal(m.items[1].content,
+                        "[[ ## flag ## ]]\nTrue\n\n[[ ## x ## ]]\n-0.25\n\n[[ ## colour ## ]]\ngreen\n\n"
+                        "[[ ## tags ## ]]\n[\"a\\\"b\"]\n\n[[ ## maybe ## ]]\nNone\n\n[[ ## note ## ]]\nsome note\n\n"
+                        "Respond with the corresponding output fields, starting with the field `[[ ## answer ## ]]`, "
+                        "and then ending with the marker for `[[ ## completed ## ]]`.");
+    assert_non_null(strstr(m.items[0].content, "Your input fields are:\n1. `flag` (bool):\n2. `x` (float):\n"
+                                               "3. `colour` (enum):\n4. `tags` (list[string]):\n"
+                                               "5. `maybe` (optional[int]):\n6. `note` (optional[string]):\n"));
+    /* Inputs get no type notes; only outputs do. */
+    assert_null(strstr(m.items[0].content, "{flag}        #"));
+    dsp_messages_free(&m);
+    dsp_values_free(v, 6);
+}
+
 /* ---- round trips of every type ------------------------------------------ */
 
 static void build_reply(const dsp_prompt_spec *spec, const dsp_value *vals, char **reply)
@@ -525,6 +565,7 @@ int main(void)
         cmocka_unit_test(test_notes_hints_and_default_objective),
         cmocka_unit_test(test_instruction_override_and_multiline),
         cmocka_unit_test(test_demo_override_and_partial_demo),
+        cmocka_unit_test(test_typed_inputs),
         cmocka_unit_test(test_round_trip_every_type),
         cmocka_unit_test(test_round_trip_arbitrary_bytes),
         cmocka_unit_test(test_sections_first_wins_unknown_ignored),

@@ -107,7 +107,14 @@ static void test_string_any_bytes(void **state)
     assert_int_equal(dsp_value_set_string(&e, "", 0, NULL), DSP_OK);
     assert_true(dsp_value_equal(&e, &z));
     expect_fmt(&e, &dsp_type_string, "");
+    assert_string_equal(dsp_value_cstr(&e), "");
+    assert_string_equal(dsp_value_cstr(&z), "");
     dsp_value_free(&e);
+    assert_int_equal(dsp_value_set_string(&e, "hi", 2, NULL), DSP_OK);
+    assert_string_equal(dsp_value_cstr(&e), "hi");
+    dsp_value_free(&e);
+    dsp_value i = dsp_value_int(3);
+    assert_string_equal(dsp_value_cstr(&i), ""); /* not a string */
 }
 
 static void test_lists_and_optionals(void **state)

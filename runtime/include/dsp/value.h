@@ -58,6 +58,10 @@ dsp_status dsp_value_list_append(dsp_value *list, dsp_value *item, dsp_error *er
 /* Makes *out a present optional holding *inner (ownership moves; *inner is zeroed). */
 dsp_status dsp_value_some(dsp_value *out, dsp_value *inner, dsp_error *err);
 
+/* A string value's bytes as a C string: "" for an empty (or zeroed) one.
+ * Stops at the first NUL for strings that hold one; use as.s.len for those. */
+const char *dsp_value_cstr(const dsp_value *v);
+
 void dsp_value_free(dsp_value *v);
 /* Frees n values of an array (not the array itself). */
 void dsp_values_free(dsp_value *vs, size_t n);
