@@ -341,6 +341,7 @@ static ir_program *check(sema *s, const source_file *src)
         sym *sy = s->syms.items[i];
         if (sy->kind == SYM_MODULE) sema_check_module_body(s, sy);
     }
+    sema_order_modules(s);
     ptr_vec opts = { 0 };
     for (size_t i = 0; i < s->optimizes.len; i++) {
         ast_decl *d = s->optimizes.items[i];

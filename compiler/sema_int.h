@@ -17,7 +17,9 @@ typedef struct sym {
     ast_decl *decl;
     int from_import;
     int used;
-    int state;                /* modules: 0 new, 1 header done, 2 body in progress, 3 done */
+    int state;                /* modules: 0 new, 1 header done, 3 body checked */
+    int body_ok;              /* modules: the body checked without errors */
+    ptr_vec calls;            /* modules: call_edge * to the modules the body calls */
     void *ir;                 /* the resolved IR object, NULL if it had errors */
     ptr_vec instances;        /* metrics: ir_metric * checked per module */
 } sym;
@@ -34,7 +36,6 @@ typedef struct sema {
     size_t table_cap;
     ptr_vec optimizes;        /* ast_decl * of the main file */
     ptr_vec modules_done;     /* ir_module * in dependency order */
-    ptr_vec module_stack;     /* sym * of modules whose bodies are being checked */
     ir_type t_string, t_int, t_float, t_bool;
 } sema;
 
@@ -62,9 +63,18 @@ void sema_check_tool(sema *s, sym *sy);
 void sema_check_data(sema *s, sym *sy);
 const ir_type *sema_ctype(sema *s, const char *ctype);
 
+/* A call from one module to another, for ordering and cycle detection. */
+typedef struct call_edge {
+    struct sym *callee;
+    src_loc loc;
+} call_edge;
+
 /* sema_module.c */
 void sema_check_module_header(sema *s, sym *sy);
 void sema_check_module_body(sema *s, sym *sy);
+/* After every body: orders modules callees first into s->modules_done and
+ * reports call cycles. Iterative, so a long chain cannot exhaust the stack. */
+void sema_order_modules(sema *s);
 /* Is a value of type `from` accepted where `to` is expected? */
 int sema_assignable(const ir_type *from, const ir_type *to);
 

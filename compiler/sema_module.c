@@ -423,13 +423,17 @@ static int check_assign(mctx *mc, const ast_stmt *st, ir_step *step)
         return 0;
     }
     if (callee->kind == SYM_MODULE) {
-        if (callee == mc->sy || callee->state == 2) {
-            diag_error(s->d, c->callee.loc, "module `%s` calls `%s`, which is still being defined: "
-                       "modules cannot be recursive; use `repeat N { }` for loops",
-                       mc->m->name, callee->name);
+        if (callee == mc->sy) {
+            diag_error(s->d, c->callee.loc, "module `%s` calls itself: modules cannot be "
+                       "recursive; use `repeat N { }` for loops", mc->m->name);
             return 0;
         }
-        sema_check_module_body(s, callee);
+        /* Only the callee's header is needed here; bodies are ordered and
+         * checked for cycles once all are known (sema_order_modules). */
+        call_edge *edge = arena_alloc(s->a, sizeof *edge);
+        edge->callee = callee;
+        edge->loc = c->callee.loc;
+        ptr_vec_push(s->a, &mc->sy->calls, edge);
         const ir_module *m = callee->ir;
         if (!m)
             return 0;
@@ -690,11 +694,9 @@ void sema_check_module_body(sema *s, sym *sy)
     if (sy->state != 1)
         return;
     ir_module *m = sy->ir;
-    if (!m) {
-        sy->state = 3;
+    sy->state = 3;
+    if (!m)
         return;
-    }
-    sy->state = 2;
     mctx mc = { .s = s, .sy = sy, .m = m, .ok = 1 };
     ast_decl *d = sy->decl;
     const ir_step *steps;
@@ -726,7 +728,44 @@ void sema_check_module_body(sema *s, sym *sy)
     m->n_vars = mc.vars.len;
     m->predictors = (const ir_predictor *const *)mc.predictors.items;
     m->n_predictors = mc.predictors.len;
-    sy->state = 3;
-    if (mc.ok)
-        ptr_vec_push(s->a, &s->modules_done, m);
+    sy->body_ok = mc.ok;
+}
+
+void sema_order_modules(sema *s)
+{
+    /* Depth-first over call edges with an explicit stack; colors in
+     * sym.state: 3 unvisited, 4 on the stack, 5 done. */
+    typedef struct frame {
+        sym *sy;
+        size_t next;
+    } frame;
+    frame *stack = arena_array(s->a, s->syms.len + 1, sizeof *stack);
+    for (size_t i = 0; i < s->syms.len; i++) {
+        sym *root = s->syms.items[i];
+        if (root->kind != SYM_MODULE || root->state != 3)
+            continue;
+        size_t depth = 0;
+        stack[depth++] = (frame){ root, 0 };
+        root->state = 4;
+        while (depth > 0) {
+            frame *f = &stack[depth - 1];
+            if (f->next < f->sy->calls.len) {
+                call_edge *e = f->sy->calls.items[f->next++];
+                if (e->callee->state == 4) {
+                    diag_error(s->d, e->loc, "module `%s` calls `%s`, which calls `%s` back: modules "
+                               "cannot be recursive; use `repeat N { }` for loops", f->sy->name,
+                               e->callee->name, f->sy->name);
+                    f->sy->body_ok = 0;
+                } else if (e->callee->state == 3) {
+                    e->callee->state = 4;
+                    stack[depth++] = (frame){ e->callee, 0 };
+                }
+                continue;
+            }
+            f->sy->state = 5;
+            if (f->sy->body_ok && f->sy->ir)
+                ptr_vec_push(s->a, &s->modules_done, f->sy->ir);
+            depth--;
+        }
+    }
 }

@@ -236,10 +236,10 @@ static void run_fixed_cases(void)
     memset(s, 'x', big);
     run_case(path, s, big);
     /* deep nesting of every bracket, and of unary operators */
-    const char *open[] = { "(", "[", "{", "not ", "-" };
-    for (size_t k = 0; k < 5; k++) {
+    const char *open[] = { "(", "[", "{", "not ", "-", "list<" };
+    for (size_t k = 0; k < 6; k++) {
         size_t n = 0, ol = strlen(open[k]);
-        n += (size_t)sprintf(s, "metric m(ex, pred) = ");
+        n += (size_t)sprintf(s, k == 5 ? "signature S { in x: " : "metric m(ex, pred) = ");
         for (int i = 0; i < 100000; i++, n += ol)
             memcpy(s + n, open[k], ol);
         run_case(path, s, n);
@@ -248,6 +248,13 @@ static void run_fixed_cases(void)
     size_t n = (size_t)sprintf(s, "metric m(ex, pred) = 1");
     for (int i = 0; i < 200000; i++, n += 4)
         memcpy(s + n, " + 1", 4);
+    run_case(path, s, n);
+    /* a chain of 20000 modules, each calling the next */
+    n = (size_t)sprintf(s, "signature S { in q: string out a: string }\n");
+    for (int i = 0; i < 20000; i++)
+        n += (size_t)sprintf(s + n, "module M%d(q: string) -> (a: string) { r = M%d(q: q) return r }\n",
+                             i, i + 1);
+    n += (size_t)sprintf(s + n, "module M20000(q: string) -> (a: string) { r = predict(S)(q: q) return r }\n");
     run_case(path, s, n);
     /* invalid UTF-8 and binary garbage */
     run_case(path, "signature \xc3\x28 \"\xed\xa0\x80\" {}", 19);
@@ -317,7 +324,7 @@ int main(void)
     for (size_t i = 0; i < N_EXAMPLES; i++)
         free(texts[i]);
     fclose(devnull);
-    printf("ok - %llu mutated inputs (%llu of them data files) and 10 fixed hostile inputs "
+    printf("ok - %llu mutated inputs (%llu of them data files) and 12 fixed hostile inputs "
            "checked without a crash, hang or leak (seed %llu)\n", case_no, data_cases, seed);
     return 0;
 }
