@@ -676,6 +676,10 @@ static void dsp_yyerror(DSP_YYLTYPE *loc, void *scanner, struct parse_ctx *pc, c
 {
     (void)scanner;
     pc->syntax_errors++;
+    /* Only called for bison's own failures; a full stack is the one a user can hit. */
+    if (strcmp(msg, "memory exhausted") == 0)
+        msg = "nested too deeply for the parser (an `else if` chain or a type nested over a "
+              "thousand levels); split it up";
     diag_error(pc->diag, LOC(*loc), "%s", msg);
 }
 

@@ -256,6 +256,13 @@ static void run_fixed_cases(void)
                              i, i + 1);
     n += (size_t)sprintf(s + n, "module M20000(q: string) -> (a: string) { r = predict(S)(q: q) return r }\n");
     run_case(path, s, n);
+    /* a long `else if` chain: nesting without open brackets */
+    n = (size_t)sprintf(s, "signature S { in q: string out a: string }\n"
+                           "module M(q: string) -> (a: string) {\n r = predict(S)(q: q)\n");
+    for (int i = 0; i < 50000; i++)
+        n += (size_t)sprintf(s + n, " if q == \"%d\" { r = predict(S)(q: q) } else", i);
+    n += (size_t)sprintf(s + n, " { r = predict(S)(q: q) }\n return r\n}\n");
+    run_case(path, s, n);
     /* invalid UTF-8 and binary garbage */
     run_case(path, "signature \xc3\x28 \"\xed\xa0\x80\" {}", 19);
     for (size_t i = 0; i < 65536; i++)
@@ -324,7 +331,7 @@ int main(void)
     for (size_t i = 0; i < N_EXAMPLES; i++)
         free(texts[i]);
     fclose(devnull);
-    printf("ok - %llu mutated inputs (%llu of them data files) and 12 fixed hostile inputs "
+    printf("ok - %llu mutated inputs (%llu of them data files) and 13 fixed hostile inputs "
            "checked without a crash, hang or leak (seed %llu)\n", case_no, data_cases, seed);
     return 0;
 }
