@@ -1,0 +1,149 @@
+/* answer.c — request in, answer out (see answer.h). */
+#include "answer.h"
+
+#include <string.h>
+
+#include "learner.h"
+#include "prompt.h"
+#include "reply.h"
+
+void rs_answer_error(rs_arena *a, rs_api api, int status, const char *message, const char *code,
+                     rs_answer *out)
+{
+    memset(out, 0, sizeof *out);
+    rs_wire_error err = {status, message, NULL, code};
+    out->status = status;
+    out->body = rs_wire_error_body(a, api, &err);
+    out->send_len = strlen(out->body);
+}
+
+static uint64_t messages_hash(const rs_request *req)
+{
+    uint64_t h = rs_hash(req->model, strlen(req->model), 1);
+    for (size_t i = 0; i < req->n_msgs; i++) {
+        h = rs_hash(req->msgs[i].role, strlen(req->msgs[i].role), h);
+        h = rs_hash(req->msgs[i].text, strlen(req->msgs[i].text), h);
+    }
+    return h;
+}
+
+static const char *prompt_text(rs_arena *a, const rs_request *req)
+{
+    rs_buf b;
+    rs_buf_init(&b, a);
+    for (size_t i = 0; i < req->n_msgs; i++)
+        rs_buf_printf(&b, "%s[%s]\n%s", i ? "\n\n" : "", req->msgs[i].role, req->msgs[i].text);
+    return rs_buf_str(&b);
+}
+
+static rs_fault pick_fault(const rs_options *o, uint64_t request_no)
+{
+    if (o->fail_rate <= 0 || o->n_kinds == 0)
+        return RS_FAULT_NONE;
+    uint64_t state = rs_mix(o->seed ^ rs_mix(request_no + 0x5eed));
+    if (rs_rand01(&state) >= o->fail_rate)
+        return RS_FAULT_NONE;
+    return o->kinds[rs_mix(state) % o->n_kinds];
+}
+
+void rs_answer_chat(rs_arena *a, const rs_options *o, rs_api api, const char *body, size_t len,
+                    const char *anthropic_version, uint64_t request_no, rs_answer *out)
+{
+    memset(out, 0, sizeof *out);
+    cJSON *root = cJSON_ParseWithLength(body, len);
+    if (!root) {
+        rs_answer_error(a, api, 400,
+                        api == RS_API_ANTHROPIC
+                            ? "The request body is not valid JSON."
+                            : "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly.)",
+                        NULL, out);
+        return;
+    }
+    rs_request req;
+    rs_wire_error err;
+    bool ok = api == RS_API_ANTHROPIC ? rs_anthropic_parse(a, root, anthropic_version, &req, &err)
+                                      : rs_openai_parse(a, root, &req, &err);
+    if (!ok) {
+        memset(out, 0, sizeof *out);
+        out->status = err.status;
+        out->body = rs_wire_error_body(a, api, &err);
+        out->send_len = strlen(out->body);
+        cJSON_Delete(root);
+        return;
+    }
+    out->model = rs_strdup(a, req.model);
+    out->n_messages = req.n_msgs;
+    /* Only the log needs the flattened prompt; skip it on the fast path. */
+    out->prompt = o->log_path ? prompt_text(a, &req) : NULL;
+
+    rs_fault fault = pick_fault(o, request_no);
+    out->fault = fault;
+    out->delay_ms = o->latency_ms;
+    if (o->jitter_ms)
+        out->delay_ms += (unsigned)(rs_mix(o->seed ^ request_no ^ 0x7177e5) % (o->jitter_ms + 1u));
+
+    if (fault == RS_FAULT_429 || fault == RS_FAULT_500 || fault == RS_FAULT_503) {
+        static const char *const msgs[] = {
+            "Rate limit reached (injected by dsp-refserver --fail-kinds 429). Please try again later.",
+            "The server had an error while processing your request (injected by dsp-refserver --fail-kinds 500).",
+            "The server is overloaded or not ready yet (injected by dsp-refserver --fail-kinds 503).",
+        };
+        static const char *const codes[] = {"rate_limit_exceeded", NULL, "service_unavailable"};
+        int k = fault == RS_FAULT_429 ? 0 : fault == RS_FAULT_500 ? 1 : 2;
+        unsigned delay = out->delay_ms;
+        const char *model = out->model, *prompt = out->prompt;
+        size_t nm = out->n_messages;
+        rs_answer_error(a, api, fault == RS_FAULT_429 ? 429 : fault == RS_FAULT_500 ? 500 : 503,
+                        msgs[k], codes[k], out);
+        out->fault = fault;
+        out->delay_ms = delay;
+        out->model = model;
+        out->prompt = prompt;
+        out->n_messages = nm;
+        if (fault == RS_FAULT_429)
+            out->retry_after_ms = o->retry_after_ms;
+        cJSON_Delete(root);
+        return;
+    }
+    if (fault == RS_FAULT_HANG)
+        out->delay_ms = o->hang_ms;
+
+    rs_task task;
+    rs_task_parse(a, req.msgs, req.n_msgs, &task);
+    rs_damage damage = fault == RS_FAULT_MISSING_FIELD ? RS_DAMAGE_MISSING_FIELD
+                       : fault == RS_FAULT_WRONG_TYPE  ? RS_DAMAGE_WRONG_TYPE
+                                                       : RS_DAMAGE_NONE;
+    bool json = req.json || task.json_reply;
+    uint64_t content = messages_hash(&req);
+    size_t n = (size_t)req.n;
+    rs_choice *choices = rs_alloc(a, n * sizeof *choices);
+    for (size_t i = 0; i < n; i++) {
+        const char *text;
+        if (task.structured) {
+            rs_gen g = {req.temperature, rs_mix(content ^ rs_mix(o->seed) ^
+                                                rs_mix((uint64_t)req.seed + 0x51ed * req.has_seed) ^
+                                                rs_mix(i + 0xc401ce))};
+            const char **values = rs_alloc(a, (task.n_out + 1) * sizeof *values);
+            rs_learn(a, &task, &g, values);
+            text = rs_render_reply(a, &task, values, json, req.schema, damage);
+        } else {
+            text = rs_render_unstructured(a, task.last_user, json, req.schema);
+        }
+        rs_finish_choice(a, &req, text, &choices[i]);
+    }
+    out->reply = choices[0].text;
+    uint64_t id = rs_mix(content ^ (uint64_t)req.seed);
+    long prompt_tokens = rs_prompt_tokens(&req);
+    out->status = 200;
+    out->body = api == RS_API_ANTHROPIC ? rs_anthropic_reply(a, &req, &choices[0], prompt_tokens, id)
+                                        : rs_openai_reply(a, &req, choices, n, prompt_tokens, id);
+    out->send_len = strlen(out->body);
+    if (fault == RS_FAULT_TRUNCATE) {
+        out->send_len /= 2;
+    } else if (fault == RS_FAULT_BADJSON) {
+        /* A complete HTTP body that is not JSON: the reply cut in half. */
+        out->body = rs_strndup(a, out->body, out->send_len / 2);
+        out->send_len = strlen(out->body);
+    }
+    cJSON_Delete(root);
+}

@@ -1,0 +1,39 @@
+/* answer.h — from a request body to a complete HTTP answer, without HTTP.
+ *
+ * This is where the wire formats, the learner, sampling and fault injection
+ * meet; server.c only moves bytes. Keeping it free of libmicrohttpd lets
+ * the unit tests call it directly.
+ */
+#ifndef RS_ANSWER_H
+#define RS_ANSWER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "arena.h"
+#include "options.h"
+#include "wire.h"
+
+typedef struct rs_answer {
+    int status;
+    const char *body;           /* the whole body */
+    size_t send_len;            /* bytes to send before failing (truncate); else strlen(body) */
+    rs_fault fault;             /* the fault injected, RS_FAULT_NONE if none */
+    unsigned delay_ms;          /* latency, or the hang */
+    unsigned retry_after_ms;    /* 429: the Retry-After to send */
+    /* For the request log. */
+    const char *model;
+    size_t n_messages;
+    const char *prompt;
+    const char *reply;          /* the first choice's text, or NULL */
+} rs_answer;
+
+/* request_no numbers requests from 0; with the seed it decides faults. */
+void rs_answer_chat(rs_arena *a, const rs_options *o, rs_api api, const char *body, size_t len,
+                    const char *anthropic_version, uint64_t request_no, rs_answer *out);
+
+/* An error answer in the API's shape (404, 405, 413, ...). */
+void rs_answer_error(rs_arena *a, rs_api api, int status, const char *message, const char *code,
+                     rs_answer *out);
+
+#endif

@@ -1,0 +1,198 @@
+/* options.c — command line of dsp-refserver (see options.h). */
+#include "options.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const k_fault_names[RS_FAULT_COUNT] = {
+    "none", "429", "500", "503", "hang", "truncate", "badjson", "missing-field", "wrong-type",
+};
+
+const char *rs_fault_name(rs_fault f)
+{
+    return (unsigned)f < RS_FAULT_COUNT ? k_fault_names[f] : "?";
+}
+
+static void usage(FILE *out)
+{
+    fputs(
+        "usage: dsp-refserver [options]\n"
+        "\n"
+        "A TEST FIXTURE, not a language model: a deterministic in-context learner\n"
+        "that speaks the OpenAI (/v1/chat/completions, /v1/models) and Anthropic\n"
+        "(/v1/messages) wire formats on 127.0.0.1, for dspcc's tests, demos and\n"
+        "benchmarks. It reads prompts in dspcc's chat format and answers from the\n"
+        "demos and label hints it is shown (see docs/refserver.md).\n"
+        "\n"
+        "  --port N              port on 127.0.0.1 (0, the default: a free port);\n"
+        "                        the port is printed alone on the first line of stdout\n"
+        "  --threads N           HTTP worker threads (default 2)\n"
+        "  --latency-ms N[:J]    wait N ms (plus 0..J ms of jitter) before each reply\n"
+        "  --fail-rate P         share of chat requests (0..1) that get a fault\n"
+        "  --fail-kinds LIST     comma list among 429,500,503,hang,truncate,badjson,\n"
+        "                        missing-field,wrong-type (default: all)\n"
+        "  --hang-ms N           how long a hang holds the connection (default 10000)\n"
+        "  --retry-after-ms N    the wait a 429 asks for (default 1000)\n"
+        "  --seed N              seed of faults and sampling (default 0)\n"
+        "  --log FILE            one JSON line per request (no credentials)\n"
+        "  --max-body-bytes N    bigger bodies get 413 (default 8388608)\n"
+        "  --help                this text\n"
+        "\n"
+        "Stops cleanly on SIGTERM or SIGINT.\n",
+        out);
+}
+
+static bool parse_uint(const char *s, unsigned long long max, unsigned long long *out)
+{
+    if (!s || !*s || *s == '-')
+        return false;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end || v > max)
+        return false;
+    *out = v;
+    return true;
+}
+
+static bool parse_kinds(const char *s, rs_options *o)
+{
+    o->n_kinds = 0;
+    char buf[256];
+    if (strlen(s) >= sizeof buf)
+        return false;
+    strcpy(buf, s);
+    char *save = NULL;
+    for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        rs_fault f = RS_FAULT_NONE;
+        for (int i = 1; i < RS_FAULT_COUNT; i++)
+            if (strcmp(tok, k_fault_names[i]) == 0)
+                f = (rs_fault)i;
+        if (f == RS_FAULT_NONE || o->n_kinds == RS_FAULT_COUNT)
+            return false;
+        o->kinds[o->n_kinds++] = f;
+    }
+    return o->n_kinds > 0;
+}
+
+static int bad(const char *opt, const char *val, const char *want)
+{
+    fprintf(stderr, "dsp-refserver: invalid %s '%s': expected %s (see --help)\n", opt, val ? val : "",
+            want);
+    return 2;
+}
+
+int rs_options_parse(int argc, char **argv, rs_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->threads = 2;
+    o->hang_ms = 10000;
+    o->retry_after_ms = 1000;
+    o->max_body = 8u << 20;
+    for (int i = 1; i < RS_FAULT_COUNT; i++)
+        o->kinds[o->n_kinds++] = (rs_fault)i;
+
+    enum { O_PORT = 256, O_THREADS, O_LAT, O_RATE, O_KINDS, O_HANG, O_RETRY, O_SEED, O_LOG, O_BODY, O_HELP };
+    static const struct option longs[] = {
+        {"port", required_argument, NULL, O_PORT},
+        {"threads", required_argument, NULL, O_THREADS},
+        {"latency-ms", required_argument, NULL, O_LAT},
+        {"fail-rate", required_argument, NULL, O_RATE},
+        {"fail-kinds", required_argument, NULL, O_KINDS},
+        {"hang-ms", required_argument, NULL, O_HANG},
+        {"retry-after-ms", required_argument, NULL, O_RETRY},
+        {"seed", required_argument, NULL, O_SEED},
+        {"log", required_argument, NULL, O_LOG},
+        {"max-body-bytes", required_argument, NULL, O_BODY},
+        {"help", no_argument, NULL, O_HELP},
+        {NULL, 0, NULL, 0},
+    };
+    optind = 1;
+    opterr = 0;
+    int c;
+    unsigned long long v;
+    while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
+        switch (c) {
+        case O_PORT:
+            if (!parse_uint(optarg, 65535, &v))
+                return bad("--port", optarg, "0..65535");
+            o->port = (unsigned)v;
+            break;
+        case O_THREADS:
+            if (!parse_uint(optarg, 64, &v) || v == 0)
+                return bad("--threads", optarg, "1..64");
+            o->threads = (unsigned)v;
+            break;
+        case O_LAT: {
+            char buf[64];
+            if (strlen(optarg) >= sizeof buf)
+                return bad("--latency-ms", optarg, "N or N:JITTER in milliseconds");
+            strcpy(buf, optarg);
+            char *colon = strchr(buf, ':');
+            if (colon)
+                *colon = '\0';
+            if (!parse_uint(buf, 600000, &v))
+                return bad("--latency-ms", optarg, "N or N:JITTER in milliseconds");
+            o->latency_ms = (unsigned)v;
+            if (colon) {
+                if (!parse_uint(colon + 1, 600000, &v))
+                    return bad("--latency-ms", optarg, "N or N:JITTER in milliseconds");
+                o->jitter_ms = (unsigned)v;
+            }
+            break;
+        }
+        case O_RATE: {
+            char *end;
+            errno = 0;
+            double p = strtod(optarg, &end);
+            if (errno || end == optarg || *end || !(p >= 0 && p <= 1))
+                return bad("--fail-rate", optarg, "a number from 0 to 1");
+            o->fail_rate = p;
+            break;
+        }
+        case O_KINDS:
+            if (!parse_kinds(optarg, o))
+                return bad("--fail-kinds", optarg,
+                           "a comma list among 429,500,503,hang,truncate,badjson,missing-field,wrong-type");
+            break;
+        case O_HANG:
+            if (!parse_uint(optarg, 600000, &v))
+                return bad("--hang-ms", optarg, "milliseconds up to 600000");
+            o->hang_ms = (unsigned)v;
+            break;
+        case O_RETRY:
+            if (!parse_uint(optarg, 600000, &v))
+                return bad("--retry-after-ms", optarg, "milliseconds up to 600000");
+            o->retry_after_ms = (unsigned)v;
+            break;
+        case O_SEED:
+            if (!parse_uint(optarg, UINT64_MAX, &v))
+                return bad("--seed", optarg, "a non-negative integer");
+            o->seed = v;
+            break;
+        case O_LOG:
+            o->log_path = optarg;
+            break;
+        case O_BODY:
+            if (!parse_uint(optarg, (size_t)1 << 30, &v) || v < 1024)
+                return bad("--max-body-bytes", optarg, "1024..1073741824");
+            o->max_body = (size_t)v;
+            break;
+        case O_HELP:
+            usage(stdout);
+            return 1;
+        default:
+            fprintf(stderr, "dsp-refserver: unknown or incomplete option '%s' (see --help)\n",
+                    argv[optind - 1]);
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "dsp-refserver: unexpected argument '%s' (see --help)\n", argv[optind]);
+        return 2;
+    }
+    return 0;
+}

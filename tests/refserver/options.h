@@ -1,0 +1,42 @@
+/* options.h — command line of dsp-refserver. */
+#ifndef RS_OPTIONS_H
+#define RS_OPTIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum rs_fault {
+    RS_FAULT_NONE = 0,
+    RS_FAULT_429,
+    RS_FAULT_500,
+    RS_FAULT_503,
+    RS_FAULT_HANG,
+    RS_FAULT_TRUNCATE,
+    RS_FAULT_BADJSON,
+    RS_FAULT_MISSING_FIELD,
+    RS_FAULT_WRONG_TYPE,
+    RS_FAULT_COUNT
+} rs_fault;
+
+typedef struct rs_options {
+    unsigned port;            /* 0: any free port */
+    unsigned threads;         /* worker threads of the HTTP server */
+    unsigned latency_ms;      /* added before every chat reply */
+    unsigned jitter_ms;       /* plus a uniform 0..jitter */
+    double fail_rate;         /* share of chat requests that get a fault */
+    rs_fault kinds[RS_FAULT_COUNT];
+    size_t n_kinds;
+    uint64_t seed;
+    const char *log_path;     /* NULL: no request log */
+    unsigned hang_ms;         /* how long a "hang" holds the connection */
+    unsigned retry_after_ms;  /* what a 429 asks the client to wait */
+    size_t max_body;          /* bigger request bodies get 413 */
+} rs_options;
+
+/* 0: run; 1: exit 0 (--help printed); 2: usage error (message printed). */
+int rs_options_parse(int argc, char **argv, rs_options *o);
+
+const char *rs_fault_name(rs_fault f);
+
+#endif

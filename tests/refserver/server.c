@@ -1,0 +1,362 @@
+/* server.c — libmicrohttpd glue: routing, bodies, delays (see server.h).
+ *
+ * Threading: an epoll thread pool (--threads) runs the handler; answers are
+ * computed on the worker thread that received the request (they take
+ * microseconds). Delayed answers suspend the connection and the delay
+ * thread resumes it, so latency never blocks a worker.
+ */
+#include "server.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <microhttpd.h>
+
+#include "answer.h"
+#include "delay.h"
+#include "reqlog.h"
+
+struct rs_server {
+    rs_options opts;
+    struct MHD_Daemon *daemon;
+    rs_delay *delay;
+    rs_reqlog *log;
+    atomic_uint_fast64_t requests;
+    atomic_int suspended;
+    atomic_bool stopping;
+    unsigned port;
+};
+
+typedef enum route {
+    ROUTE_OPENAI_CHAT,
+    ROUTE_ANTHROPIC,
+    ROUTE_MODELS,
+    ROUTE_NOT_FOUND
+} route;
+
+typedef enum phase { PHASE_RECEIVING, PHASE_WAITING, PHASE_DONE } phase;
+
+typedef struct req_state {
+    phase phase;
+    rs_api api;
+    char *body;
+    size_t len, cap;
+    bool too_big;
+    struct MHD_Response *pending;
+    unsigned pending_status;
+} req_state;
+
+typedef struct truncated {
+    char *data;
+    size_t send;
+} truncated;
+
+static ssize_t truncated_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    truncated *t = cls;
+    if (pos >= t->send)
+        return MHD_CONTENT_READER_END_WITH_ERROR; /* close mid-body */
+    size_t n = t->send - (size_t)pos;
+    if (n > max)
+        n = max;
+    memcpy(buf, t->data + pos, n);
+    return (ssize_t)n;
+}
+
+static void truncated_free(void *cls)
+{
+    truncated *t = cls;
+    free(t->data);
+    free(t);
+}
+
+static struct MHD_Response *make_response(const rs_answer *ans)
+{
+    size_t len = strlen(ans->body);
+    struct MHD_Response *r;
+    if (ans->send_len < len) {
+        truncated *t = malloc(sizeof *t);
+        char *data = malloc(len);
+        if (!t || !data) {
+            free(t);
+            free(data);
+            return NULL;
+        }
+        memcpy(data, ans->body, len);
+        t->data = data;
+        t->send = ans->send_len;
+        r = MHD_create_response_from_callback(len, 4096, truncated_read, t, truncated_free);
+        if (!r) {
+            truncated_free(t);
+            return NULL;
+        }
+    } else {
+        r = MHD_create_response_from_buffer(len, (void *)ans->body, MHD_RESPMEM_MUST_COPY);
+        if (!r)
+            return NULL;
+    }
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    if (ans->status == 429) {
+        char buf[32];
+        snprintf(buf, sizeof buf, "%u", (ans->retry_after_ms + 999) / 1000);
+        MHD_add_response_header(r, "Retry-After", buf);
+        snprintf(buf, sizeof buf, "%u", ans->retry_after_ms);
+        MHD_add_response_header(r, "retry-after-ms", buf);
+    }
+    return r;
+}
+
+static enum MHD_Result send_answer(struct MHD_Connection *conn, const rs_answer *ans,
+                                   const char *allow)
+{
+    struct MHD_Response *r = make_response(ans);
+    if (!r)
+        return MHD_NO;
+    if (allow)
+        MHD_add_response_header(r, "Allow", allow);
+    enum MHD_Result ret = MHD_queue_response(conn, (unsigned)ans->status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static route route_of(const char *url, rs_api *api)
+{
+    *api = RS_API_OPENAI;
+    if (strcmp(url, "/v1/chat/completions") == 0)
+        return ROUTE_OPENAI_CHAT;
+    if (strcmp(url, "/v1/messages") == 0) {
+        *api = RS_API_ANTHROPIC;
+        return ROUTE_ANTHROPIC;
+    }
+    if (strcmp(url, "/v1/models") == 0)
+        return ROUTE_MODELS;
+    if (strncmp(url, "/v1/messages/", 13) == 0)
+        *api = RS_API_ANTHROPIC;
+    return ROUTE_NOT_FOUND;
+}
+
+/* Answers that do not need the body: models, 404, 405, 413 by header. */
+static enum MHD_Result answer_at_once(rs_server *s, struct MHD_Connection *conn, const char *url,
+                                      const char *method, route rt, rs_api api, bool *done)
+{
+    rs_arena a;
+    rs_arena_init(&a);
+    rs_answer ans;
+    const char *allow = NULL;
+    *done = true;
+    if (rt == ROUTE_MODELS && strcmp(method, "GET") == 0) {
+        memset(&ans, 0, sizeof ans);
+        ans.status = 200;
+        ans.body = rs_openai_models(&a);
+        ans.send_len = strlen(ans.body);
+    } else if (rt == ROUTE_NOT_FOUND) {
+        rs_buf m;
+        rs_buf_init(&m, &a);
+        rs_buf_printf(&m, "Unknown request URL: %s %s. This test fixture serves POST /v1/chat/completions, "
+                          "GET /v1/models and POST /v1/messages.", method, url);
+        rs_answer_error(&a, api, 404, rs_buf_str(&m), "unknown_url", &ans);
+    } else if (rt == ROUTE_MODELS || strcmp(method, "POST") != 0) {
+        allow = rt == ROUTE_MODELS ? "GET" : "POST";
+        rs_buf m;
+        rs_buf_init(&m, &a);
+        rs_buf_printf(&m, "Method %s is not allowed for %s; use %s.", method, url, allow);
+        rs_answer_error(&a, api, 405, rs_buf_str(&m), "method_not_allowed", &ans);
+    } else {
+        const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        unsigned long long len = cl ? strtoull(cl, NULL, 10) : 0;
+        if (len <= s->opts.max_body) {
+            *done = false;
+            rs_arena_free(&a);
+            return MHD_YES;
+        }
+        rs_answer_error(&a, api, 413, "Request body too large for this test fixture (see --max-body-bytes).",
+                        "request_too_large", &ans);
+    }
+    rs_reqlog_write(s->log, method, url, &ans);
+    enum MHD_Result ret = send_answer(conn, &ans, allow);
+    rs_arena_free(&a);
+    return ret;
+}
+
+static bool append_body(rs_server *s, req_state *st, const char *data, size_t n)
+{
+    if (st->too_big || st->len + n > s->opts.max_body) {
+        st->too_big = true;
+        return true;
+    }
+    if (st->len + n + 1 > st->cap) {
+        size_t cap = st->cap ? st->cap : 4096;
+        while (cap < st->len + n + 1)
+            cap *= 2;
+        char *b = realloc(st->body, cap);
+        if (!b)
+            return false;
+        st->body = b;
+        st->cap = cap;
+    }
+    memcpy(st->body + st->len, data, n);
+    st->len += n;
+    return true;
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url,
+                              const char *method, const char *version, const char *upload_data,
+                              size_t *upload_data_size, void **con_cls)
+{
+    (void)version;
+    rs_server *s = cls;
+    req_state *st = *con_cls;
+    if (!st) {
+        rs_api api;
+        route rt = route_of(url, &api);
+        bool done;
+        enum MHD_Result ret = answer_at_once(s, conn, url, method, rt, api, &done);
+        if (done)
+            return ret;
+        st = calloc(1, sizeof *st);
+        if (!st)
+            return MHD_NO;
+        st->api = api;
+        *con_cls = st;
+        return MHD_YES;
+    }
+    if (st->phase == PHASE_RECEIVING && *upload_data_size) {
+        if (!append_body(s, st, upload_data, *upload_data_size))
+            return MHD_NO;
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (st->phase == PHASE_WAITING) {
+        atomic_fetch_sub(&s->suspended, 1);
+        st->phase = PHASE_DONE;
+        enum MHD_Result ret = MHD_queue_response(conn, st->pending_status, st->pending);
+        MHD_destroy_response(st->pending);
+        st->pending = NULL;
+        return ret;
+    }
+    if (st->phase != PHASE_RECEIVING)
+        return MHD_NO;
+
+    rs_arena a;
+    rs_arena_init(&a);
+    rs_answer ans;
+    if (st->too_big) {
+        rs_answer_error(&a, st->api, 413, "Request body too large for this test fixture (see --max-body-bytes).",
+                        "request_too_large", &ans);
+    } else {
+        const char *version_hdr = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "anthropic-version");
+        uint64_t no = atomic_fetch_add(&s->requests, 1);
+        rs_answer_chat(&a, &s->opts, st->api, st->body ? st->body : "", st->len, version_hdr, no, &ans);
+    }
+    rs_reqlog_write(s->log, method, url, &ans);
+    enum MHD_Result ret;
+    if (ans.delay_ms && !atomic_load(&s->stopping)) {
+        st->pending = make_response(&ans);
+        if (!st->pending) {
+            rs_arena_free(&a);
+            return MHD_NO;
+        }
+        st->pending_status = (unsigned)ans.status;
+        st->phase = PHASE_WAITING;
+        atomic_fetch_add(&s->suspended, 1);
+        MHD_suspend_connection(conn);
+        rs_delay_add(s->delay, conn, ans.delay_ms);
+        ret = MHD_YES;
+    } else {
+        st->phase = PHASE_DONE;
+        ret = send_answer(conn, &ans, NULL);
+    }
+    rs_arena_free(&a);
+    return ret;
+}
+
+static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                      enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)conn;
+    (void)toe;
+    req_state *st = *con_cls;
+    if (!st)
+        return;
+    if (st->pending)
+        MHD_destroy_response(st->pending);
+    free(st->body);
+    free(st);
+    *con_cls = NULL;
+}
+
+rs_server *rs_server_start(const rs_options *o, char *err, size_t err_size)
+{
+    rs_server *s = calloc(1, sizeof *s);
+    if (!s) {
+        snprintf(err, err_size, "out of memory");
+        return NULL;
+    }
+    s->opts = *o;
+    if (!rs_reqlog_open(o->log_path, &s->log)) {
+        snprintf(err, err_size, "cannot open log file '%s' for appending", o->log_path);
+        free(s);
+        return NULL;
+    }
+    if (!rs_delay_start(&s->delay)) {
+        snprintf(err, err_size, "cannot start the delay thread");
+        rs_reqlog_close(s->log);
+        free(s);
+        return NULL;
+    }
+    struct sockaddr_in sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((uint16_t)o->port);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO;
+    s->daemon = MHD_start_daemon(flags, (uint16_t)o->port, NULL, NULL, handle, s,
+                                 MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+                                 MHD_OPTION_THREAD_POOL_SIZE, (unsigned)o->threads,
+                                 MHD_OPTION_NOTIFY_COMPLETED, completed, s,
+                                 MHD_OPTION_CONNECTION_LIMIT, (unsigned)4000,
+                                 /* Each request resets (zeroes) the pool: keep it small. */
+                                 MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)16384,
+                                 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
+                                 MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
+                                 MHD_OPTION_END);
+    if (!s->daemon) {
+        snprintf(err, err_size, "cannot listen on 127.0.0.1:%u (port in use?)", o->port);
+        rs_delay_stop(s->delay);
+        rs_delay_free(s->delay);
+        rs_reqlog_close(s->log);
+        free(s);
+        return NULL;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    s->port = info ? info->port : o->port;
+    return s;
+}
+
+unsigned rs_server_port(const rs_server *s) { return s->port; }
+
+void rs_server_stop(rs_server *s)
+{
+    if (!s)
+        return;
+    atomic_store(&s->stopping, true);
+    rs_delay_stop(s->delay);
+    /* libmicrohttpd refuses to stop with suspended connections; the resumed
+     * ones are answered by the workers within milliseconds. */
+    for (int i = 0; i < 2000 && atomic_load(&s->suspended) > 0; i++) {
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+    }
+    MHD_stop_daemon(s->daemon);
+    rs_delay_free(s->delay);
+    rs_reqlog_close(s->log);
+    free(s);
+}

@@ -1,0 +1,437 @@
+/* test_refserver_unit.c — the reference server's parts without HTTP:
+ * prompt parsing, tokens, hints, the learner, proposals, replies, wire
+ * helpers, options and the answer pipeline (faults included). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "answer.h"
+#include "learner.h"
+#include "options.h"
+#include "prompt.h"
+#include "reply.h"
+#include "text.h"
+#include "wire.h"
+
+static const char *k_system =
+    "Your input fields are:\n"
+    "1. `ticket_text` (string): Raw text of the customer support ticket\n"
+    "Your output fields are:\n"
+    "1. `reasoning` (string):\n"
+    "2. `category` (enum): One of the four queues\n"
+    "3. `priority` (int): 1 to 5\n"
+    "4. `tags` (list[string]): Keywords\n"
+    "\n"
+    "All interactions will be structured in the following way, with the appropriate values filled in.\n"
+    "\n"
+    "[[ ## ticket_text ## ]]\n{ticket_text}\n\n"
+    "[[ ## reasoning ## ]]\n{reasoning}\n\n"
+    "[[ ## category ## ]]\n{category}        # note: the value you produce must exactly match (no extra characters) one of: billing; account; orders; general\n\n"
+    "[[ ## priority ## ]]\n{priority}        # note: the value you produce must be a single int value\n\n"
+    "[[ ## tags ## ]]\n{tags}        # note: the value you produce must adhere to the JSON schema: {\"type\": \"array\", \"items\": {\"type\": \"string\"}}\n\n"
+    "[[ ## completed ## ]]\n"
+    "In adhering to this structure, your objective is: \n"
+    "        Classify a customer support ticket.\n"
+    "        billing: invoice, refund\n"
+    "        - orders: parcel, delivery";
+
+static const char *k_demo_user = "[[ ## ticket_text ## ]]\nI can't log in after resetting my password.";
+static const char *k_demo_reply =
+    "[[ ## reasoning ## ]]\nA login problem.\n\n[[ ## category ## ]]\naccount\n\n"
+    "[[ ## priority ## ]]\n2\n\n[[ ## tags ## ]]\n[\"login\"]\n\n[[ ## completed ## ]]";
+
+static rs_task parse(rs_arena *a, const char *query)
+{
+    char *last = rs_alloc(a, strlen(query) + 256);
+    sprintf(last, "[[ ## ticket_text ## ]]\n%s\n\nRespond with the corresponding output fields, starting with "
+                  "the field `[[ ## reasoning ## ]]`, and then ending with the marker for `[[ ## completed ## ]]`.",
+            query);
+    rs_message msgs[] = {
+        {"system", k_system}, {"user", k_demo_user}, {"assistant", k_demo_reply}, {"user", last}};
+    rs_task t;
+    rs_task_parse(a, msgs, 4, &t);
+    return t;
+}
+
+static void test_parse_reads_fields_notes_instructions_demos(void **state)
+{
+    (void)state;
+    rs_arena a;
+    rs_arena_init(&a);
+    rs_task t = parse(&a, "I was charged twice.");
+    assert_true(t.structured);
+    assert_false(t.json_reply);
+    assert_int_equal(t.n_in, 1);
+    assert_string_equal(t.in[0].name, "ticket_text");
+    assert_int_equal(t.n_out, 4);
+    assert_int_equal(t.out[0].kind, RS_STRING);
+    assert_int_equal(t.out[1].kind, RS_ENUM);
+    assert_int_equal(t.out[1].n_enum, 4);
+    assert_string_equal(t.out[1].enum_values[3], "general");
+    assert_int_equal(t.out[2].kind, RS_INT);
+    assert_int_equal(t.out[3].kind, RS_LIST);
+    assert_int_equal(t.out[3].elem, RS_STRING);
+    assert_non_null(strstr(t.instructions, "Classify a customer support ticket.\nbilling: invoice"));
+    assert_int_equal(t.n_demos, 1);
+    assert_string_equal(t.demos[0].in[0], "I can't log in after resetting my password.");
+    assert_string_equal(t.demos[0].out[1], "account");
+    assert_string_equal(t.demos[0].out[2], "2");
+    assert_string_equal(t.query[0], "I was charged twice."); /* "Respond with" is not input */
+    rs_arena_free(&a);
+}
+
+static void test_parse_without_the_format_is_unstructured(void **state)
+{
+    (void)state;
+    rs_arena a;
+    rs_arena_init(&a);
+    rs_message msgs[] = {{"system", "You are helpful."}, {"user", "Hello there"}};
+    rs_task t;
+    rs_task_parse(&a, msgs, 2, &t);
+    assert_false(t.structured);
+    assert_string_equal(t.last_user, "Hello there");
+    rs_task_parse(&a, msgs + 1, 1, &t);
+    assert_false(t.structured);
+    rs_arena_free(&a);
+}
+
+static void test_match_label_is_lenient_but_exact_first(void **state)
+{
+    (void)state;
+    const char *labels[] = {"billing", "Account"};
+    assert_int_equal(rs_match_label(labels, 2, "billing"), 0);
+    assert_int_equal(rs_match_label(labels, 2, "  'BILLING' \n"), 0);
+    assert_int_equal(rs_match_label(labels, 2, "account"), 1);
+    assert_int_equal(rs_match_label(labels, 2, "bill"), -1);
+    assert_int_equal(rs_match_label(labels, 2, NULL), -1);
+}
+
+static void test_stem_and_tokens(void **state)
+{
+    (void)state;
+    char a[64], b[64];
+    size_t la = rs_stem("Charged", 7, a, sizeof a), lb = rs_stem("charges", 7, b, sizeof b);
+    assert_true(la > 0);
+    assert_int_equal(la, lb);
+    assert_memory_equal(a, b, la);
+    assert_int_equal(rs_stem("the", 3, a, sizeof a), 0); /* stop word */
+    rs_arena ar;
+    rs_arena_init(&ar);
+    rs_vocab v;
+    rs_vocab_init(&v, &ar);
+    rs_tokens t;
+    const char *text = "The ORDERS, the order; and my order!";
+    rs_tokenize(&v, text, strlen(text), &t);
+    assert_int_equal(t.n, 3);
+    assert_int_equal(t.ids[0], t.ids[1]);
+    assert_int_equal(t.ids[1], t.ids[2]);
+    rs_vec vec;
+    rs_vec_counts(&ar, &t, &vec);
+    assert_int_equal(vec.n, 1);
+    rs_vocab_count_df(&v, &vec);
+    rs_vec_tfidf(&vec, &v, 1);
+    assert_float_equal(rs_vec_dot(&vec, &vec), 1.0, 1e-5);
+    /* Many distinct words force the vocabulary to grow. */
+    char big[8000];
+    size_t n = 0;
+    for (int i = 0; i < 600; i++)
+        n += (size_t)snprintf(big + n, sizeof big - n, "w%dx ", i);
+    rs_tokenize(&v, big, n, &t);
+    assert_int_equal(t.n, 600);
+    assert_true(v.n >= 601);
+    rs_arena_free(&ar);
+}
+
+static void test_hints_parse_lines_and_segments(void **state)
+{
+    (void)state;
+    rs_arena a;
+    rs_arena_init(&a);
+    rs_vocab v;
+    rs_vocab_init(&v, &a);
+    const char *labels[] = {"billing", "orders", "account"};
+    rs_tokens hints[3];
+    rs_parse_hints(&v, "Classify it.\nBilling: invoice, refund\n- orders: parcel; account: password, login",
+                   labels, 3, hints);
+    assert_int_equal(hints[0].n, 2);
+    assert_int_equal(hints[1].n, 1);
+    assert_int_equal(hints[2].n, 2);
+    rs_parse_hints(&v, "Classify: everything", labels, 3, hints);
+    assert_int_equal(hints[0].n + hints[1].n + hints[2].n, 0);
+    rs_arena_free(&a);
+}
+
+static void learn(rs_arena *a, const char *query, double temp, uint64_t seed, const char **values)
+{
+    rs_task t = parse(a, query);
+    rs_gen g = {temp, seed};
+    rs_learn(a, &t, &g, values);
+}
+
+static void test_learner_uses_demos_hints_and_formats(void **state)
+{
+    (void)state;
+    rs_arena a;
+    rs_arena_init(&a);
+    const char *v[4] = {0};
+    learn(&a, "Please send the invoice again", 0, 1, v);
+    assert_string_equal(v[1], "billing"); /* a hint keyword */
+    assert_non_null(strstr(v[0], "invoice"));
+    assert_non_null(strstr(v[0], "hints for billing"));
+    const char *w[4] = {0};
+    learn(&a, "I can't log in after resetting my password, help", 0, 1, w);
+    assert_string_equal(w[1], "account"); /* the nearest demo */
+    assert_non_null(strstr(w[0], "closest example"));
+    assert_string_equal(w[2], "2");       /* no number in the input: the demo's */
+    assert_string_equal(w[3], "[\"login\"]");
+    const char *x[4] = {0};
+    learn(&a, "Order 1234 came with 3 broken items", 0, 1, x);
+    assert_string_equal(x[2], "3"); /* the last number of the input */
+    rs_arena_free(&a);
+}
+
+static void test_learner_is_deterministic_at_zero_and_samples_above(void **state)
+{
+    (void)state;
+    rs_arena a;
+    rs_arena_init(&a);
+    const char *q = "refund for the parcel delivery";
+    const char *first = NULL;
+    bool varied = false;
+    for (uint64_t s = 0; s < 40; s++) {
+        const char *v[4] = {0}, *w[4] = {0};
+        learn(&a, q, 0, s, v);
+        if (!first)
+            first = v[1];
+        assert_string_equal(v[1], first);
+        learn(&a, q, 1.0, s, w);
+        const char *again[4] = {0};
+        learn(&a, q, 1.0, s, again);
+        assert_string_equal(w[1], again[1]);
+        varied |= strcmp(w[1], first) != 0;
+    }
+    assert_true(varied);
+    rs_arena_free(&a);
+}
+
+static void test_json_adapter_prompts_get_json(void **state)
+{
+    (void)state;
+    rs_arena a;
+    rs_arena_init(&a);
+    rs_message msgs[] = {
+        {"system", k_system},
+        {"user", k_demo_user},
+        {"assistant", "{\"reasoning\": \"x\", \"category\": \"account\", \"priority\": 2, \"tags\": [\"login\"]}"},
+        {"user", "[[ ## ticket_text ## ]]\nforgot my password\n\nRespond with a JSON object in the following order of fields: `reasoning`, then `category`, then `priority`, then `tags`."}};
+    rs_task t;
+    rs_task_parse(&a, msgs, 4, &t);
+    assert_true(t.json_reply);
+    assert_string_equal(t.demos[0].out[1], "account");
+    assert_string_equal(t.demos[0].out[2], "2");
+    rs_gen g = {0, 0};
+    const char *v[4] = {0};
+    rs_learn(&a, &t, &g, v);
+    const char *text = rs_render_reply(&a, &t, v, true, NULL, RS_DAMAGE_NONE);
+    cJSON *j = cJSON_Parse(text);
+    assert_non_null(j);
+    assert_string_equal(cJSON_GetObjectItem(j, "category")->valuestring, "account");
+    assert_true(cJSON_IsNumber(cJSON_GetObjectItem(j, "priority")));
+    assert_true(cJSON_IsArray(cJSON_GetObjectItem(j, "tags")));
+    cJSON_Delete(j);
+    /* Damaged on purpose. */
+    j = cJSON_Parse(rs_render_reply(&a, &t, v, true, NULL, RS_DAMAGE_MISSING_FIELD));
+    assert_null(cJSON_GetObjectItem(j, "tags"));
+    cJSON_Delete(j);
+    j = cJSON_Parse(rs_render_reply(&a, &t, v, true, NULL, RS_DAMAGE_WRONG_TYPE));
+    assert_true(cJSON_IsNumber(cJSON_GetObjectItem(j, "category")));
+    cJSON_Delete(j);
+    const char *chat = rs_render_reply(&a, &t, v, false, NULL, RS_DAMAGE_WRONG_TYPE);
+    assert_non_null(strstr(chat, "[[ ## category ## ]]\nnot-one-of-the-labels\n"));
+    chat = rs_render_reply(&a, &t, v, false, NULL, RS_DAMAGE_MISSING_FIELD);
+    assert_null(strstr(chat, "[[ ## tags ## ]]"));
+    assert_non_null(strstr(chat, "[[ ## completed ## ]]"));
+    rs_arena_free(&a);
+}
+
+static void test_proposal_lists_distinctive_words_per_label(void **state)
+{
+    (void)state;
+    rs_arena a;
+    rs_arena_init(&a);
+    const char *sys =
+        "Your input fields are:\n1. `examples` (string): labelled\n2. `tip` (string): a tip\n"
+        "Your output fields are:\n1. `proposed_instruction` (string): the instruction\n\n"
+        "All interactions will be structured in the following way, with the appropriate values filled in.\n\n"
+        "[[ ## examples ## ]]\n{examples}\n\n[[ ## tip ## ]]\n{tip}\n\n"
+        "[[ ## proposed_instruction ## ]]\n{proposed_instruction}\n\n[[ ## completed ## ]]\n"
+        "In adhering to this structure, your objective is: \n        Propose an instruction.";
+    const char *user =
+        "[[ ## examples ## ]]\n"
+        "1. where is my refund -> billing\n"
+        "- refund the charge please -> billing\n"
+        "my parcel is late -> orders\n"
+        "track my parcel -> orders\n"
+        "\"reset my password\" -> account\n\n"
+        "[[ ## tip ## ]]\nBe brief.\n\nRespond with the corresponding output fields, starting with the field "
+        "`[[ ## proposed_instruction ## ]]`, and then ending with the marker for `[[ ## completed ## ]]`.";
+    rs_message msgs[] = {{"system", sys}, {"user", user}};
+    rs_task t;
+    rs_task_parse(&a, msgs, 2, &t);
+    rs_gen g = {0, 42};
+    const char *v[1] = {0};
+    rs_learn(&a, &t, &g, v);
+    assert_non_null(strstr(v[0], "\nbilling: refund"));
+    assert_non_null(strstr(v[0], "\norders: parcel"));
+    assert_non_null(strstr(v[0], "\naccount: "));
+    /* What it proposes, the learner reads back as hints. */
+    rs_vocab voc;
+    rs_vocab_init(&voc, &a);
+    const char *labels[] = {"billing", "orders", "account"};
+    rs_tokens hints[3];
+    rs_parse_hints(&voc, v[0], labels, 3, hints);
+    assert_true(hints[0].n >= 1 && hints[1].n >= 1 && hints[2].n >= 1);
+    /* Other seeds give other candidates. */
+    bool differs = false;
+    for (uint64_t s = 0; s < 10 && !differs; s++) {
+        rs_gen g2 = {0, s};
+        const char *w[1] = {0};
+        rs_learn(&a, &t, &g2, w);
+        differs = strcmp(w[0], v[0]) != 0;
+    }
+    assert_true(differs);
+    rs_arena_free(&a);
+}
+
+static void test_finish_choice_applies_stop_and_max_tokens(void **state)
+{
+    (void)state;
+    rs_arena a;
+    rs_arena_init(&a);
+    rs_request req;
+    memset(&req, 0, sizeof req);
+    const char *stops[] = {"STOP", "zzz"};
+    req.stop = stops;
+    req.n_stop = 2;
+    rs_choice c;
+    rs_finish_choice(&a, &req, "one two STOP three", &c);
+    assert_string_equal(c.text, "one two ");
+    assert_string_equal(c.stop_seq, "STOP");
+    req.n_stop = 0;
+    req.max_tokens = 2;
+    rs_finish_choice(&a, &req, "one two three four", &c);
+    assert_string_equal(c.text, "one two");
+    assert_true(c.hit_length);
+    assert_int_equal(c.completion_tokens, 2);
+    rs_finish_choice(&a, &req, "one two", &c);
+    assert_false(c.hit_length);
+    rs_arena_free(&a);
+}
+
+static void test_options_parse_and_reject(void **state)
+{
+    (void)state;
+    rs_options o;
+    char *ok[] = {"x", "--port", "0", "--latency-ms", "20:5", "--fail-rate", "0.25", "--fail-kinds",
+                  "429,hang", "--seed", "7", NULL};
+    assert_int_equal(rs_options_parse(11, ok, &o), 0);
+    assert_int_equal(o.latency_ms, 20);
+    assert_int_equal(o.jitter_ms, 5);
+    assert_int_equal(o.n_kinds, 2);
+    assert_int_equal(o.kinds[1], RS_FAULT_HANG);
+    assert_int_equal(o.seed, 7);
+    char *bad1[] = {"x", "--fail-rate", "1.5", NULL};
+    char *bad2[] = {"x", "--fail-kinds", "429,teapot", NULL};
+    char *bad3[] = {"x", "--port", "70000", NULL};
+    char *bad4[] = {"x", "--bogus", NULL};
+    assert_int_equal(rs_options_parse(3, bad1, &o), 2);
+    assert_int_equal(rs_options_parse(3, bad2, &o), 2);
+    assert_int_equal(rs_options_parse(3, bad3, &o), 2);
+    assert_int_equal(rs_options_parse(2, bad4, &o), 2);
+}
+
+static const char *chat_body(rs_arena *a)
+{
+    cJSON *req = cJSON_CreateObject();
+    cJSON_AddStringToObject(req, "model", "m");
+    cJSON_AddNumberToObject(req, "temperature", 0);
+    cJSON *msgs = cJSON_AddArrayToObject(req, "messages");
+    const char *roles[] = {"system", "user", "assistant", "user"};
+    const char *texts[] = {k_system, k_demo_user, k_demo_reply, "[[ ## ticket_text ## ]]\nmy invoice is wrong"};
+    for (int i = 0; i < 4; i++) {
+        cJSON *m = cJSON_CreateObject();
+        cJSON_AddStringToObject(m, "role", roles[i]);
+        cJSON_AddStringToObject(m, "content", texts[i]);
+        cJSON_AddItemToArray(msgs, m);
+    }
+    char *s = cJSON_PrintUnformatted(req);
+    cJSON_Delete(req);
+    const char *out = rs_strdup(a, s);
+    cJSON_free(s);
+    return out;
+}
+
+static void test_faults_happen_at_the_configured_rate(void **state)
+{
+    (void)state;
+    rs_options o;
+    char *argv[] = {"x", "--fail-rate", "0.3", NULL};
+    assert_int_equal(rs_options_parse(3, argv, &o), 0);
+    rs_arena a;
+    rs_arena_init(&a);
+    const char *body = chat_body(&a);
+    int counts[RS_FAULT_COUNT] = {0};
+    const int n = 4000;
+    for (int i = 0; i < n; i++) {
+        rs_arena r;
+        rs_arena_init(&r);
+        rs_answer ans;
+        rs_answer_chat(&r, &o, RS_API_OPENAI, body, strlen(body), NULL, (uint64_t)i, &ans);
+        counts[ans.fault]++;
+        switch (ans.fault) {
+        case RS_FAULT_429: assert_int_equal(ans.status, 429); assert_int_equal(ans.retry_after_ms, 1000); break;
+        case RS_FAULT_500: assert_int_equal(ans.status, 500); break;
+        case RS_FAULT_503: assert_int_equal(ans.status, 503); break;
+        case RS_FAULT_HANG: assert_int_equal(ans.delay_ms, o.hang_ms); break;
+        case RS_FAULT_TRUNCATE: assert_true(ans.send_len < strlen(ans.body)); break;
+        case RS_FAULT_BADJSON: {
+            cJSON *j = cJSON_Parse(ans.body);
+            assert_null(j);
+            break;
+        }
+        case RS_FAULT_MISSING_FIELD: assert_null(strstr(ans.body, "## tags ##")); break;
+        case RS_FAULT_WRONG_TYPE: assert_non_null(strstr(ans.body, "not-one-of-the-labels")); break;
+        default: assert_int_equal(ans.status, 200); assert_non_null(strstr(ans.body, "## tags ##")); break;
+        }
+        rs_arena_free(&r);
+    }
+    assert_in_range(counts[RS_FAULT_NONE], (int)(n * 0.66), (int)(n * 0.74));
+    for (int k = 1; k < RS_FAULT_COUNT; k++)
+        assert_in_range(counts[k], (int)(n * 0.3 / 8 * 0.7), (int)(n * 0.3 / 8 * 1.3));
+    rs_arena_free(&a);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_parse_reads_fields_notes_instructions_demos),
+        cmocka_unit_test(test_parse_without_the_format_is_unstructured),
+        cmocka_unit_test(test_match_label_is_lenient_but_exact_first),
+        cmocka_unit_test(test_stem_and_tokens),
+        cmocka_unit_test(test_hints_parse_lines_and_segments),
+        cmocka_unit_test(test_learner_uses_demos_hints_and_formats),
+        cmocka_unit_test(test_learner_is_deterministic_at_zero_and_samples_above),
+        cmocka_unit_test(test_json_adapter_prompts_get_json),
+        cmocka_unit_test(test_proposal_lists_distinctive_words_per_label),
+        cmocka_unit_test(test_finish_choice_applies_stop_and_max_tokens),
+        cmocka_unit_test(test_options_parse_and_reject),
+        cmocka_unit_test(test_faults_happen_at_the_configured_rate),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

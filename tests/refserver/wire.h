@@ -1,0 +1,76 @@
+/* wire.h — the providers' request and reply formats.
+ *
+ * OpenAI chat completions and Anthropic messages, as the providers document
+ * them: requests are validated (an invalid one gets the provider's
+ * invalid_request_error with status 400, naming the offending parameter),
+ * replies and errors are built in the providers' JSON shapes.
+ */
+#ifndef RS_WIRE_H
+#define RS_WIRE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "arena.h"
+#include "prompt.h"
+
+typedef enum rs_api { RS_API_OPENAI = 0, RS_API_ANTHROPIC } rs_api;
+
+typedef struct rs_request {
+    rs_api api;
+    const char *model;
+    rs_message *msgs;   /* system messages first (Anthropic's `system` becomes one) */
+    size_t n_msgs;
+    double temperature; /* the providers' default is 1 */
+    long max_tokens;    /* 0: no limit */
+    int n;              /* choices (OpenAI only) */
+    bool has_seed;
+    int64_t seed;
+    const char **stop;
+    size_t n_stop;
+    bool json;           /* response_format json_object or json_schema */
+    const cJSON *schema; /* json_schema.schema, borrowed from the request */
+} rs_request;
+
+typedef struct rs_wire_error {
+    int status;
+    const char *message;
+    const char *param; /* OpenAI: the parameter at fault, or NULL */
+    const char *code;  /* OpenAI: a machine-readable code, or NULL */
+} rs_wire_error;
+
+typedef struct rs_choice {
+    const char *text;
+    bool hit_length;        /* cut at max_tokens */
+    const char *stop_seq;   /* the stop sequence that ended it, or NULL */
+    long completion_tokens;
+} rs_choice;
+
+bool rs_openai_parse(rs_arena *a, const cJSON *root, rs_request *req, rs_wire_error *err);
+const char *rs_openai_reply(rs_arena *a, const rs_request *req, const rs_choice *choices, size_t n,
+                            long prompt_tokens, uint64_t id);
+const char *rs_openai_models(rs_arena *a);
+
+bool rs_anthropic_parse(rs_arena *a, const cJSON *root, const char *version_header,
+                        rs_request *req, rs_wire_error *err);
+const char *rs_anthropic_reply(rs_arena *a, const rs_request *req, const rs_choice *choice,
+                               long prompt_tokens, uint64_t id);
+
+/* Adds an integer member; cJSON's own number printing goes through
+ * "%1.15g" and sscanf, which showed up in profiles of the benchmark. */
+void rs_json_add_int(cJSON *obj, const char *name, long long v);
+
+/* The error body of either provider for err. */
+const char *rs_wire_error_body(rs_arena *a, rs_api api, const rs_wire_error *err);
+
+/* Approximate tokens: whitespace-separated words (+3 per message for the
+ * chat overhead). Documented in docs/refserver.md. */
+long rs_count_words(const char *s);
+long rs_prompt_tokens(const rs_request *req);
+
+/* Applies stop sequences and max_tokens to text. */
+void rs_finish_choice(rs_arena *a, const rs_request *req, const char *text, rs_choice *out);
+
+#endif

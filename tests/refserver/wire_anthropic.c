@@ -1,0 +1,161 @@
+/* wire_anthropic.c — Anthropic messages: request validation and reply
+ * (see wire.h). */
+#include "wire.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+static bool fail(rs_wire_error *err, const char *message)
+{
+    err->status = 400;
+    err->param = NULL;
+    err->code = NULL;
+    err->message = message;
+    return false;
+}
+
+/* A string, or an array of content blocks whose text blocks are joined. */
+static bool blocks_text(rs_arena *a, const cJSON *content, const char *what, const char **out,
+                        rs_wire_error *err)
+{
+    if (cJSON_IsString(content)) {
+        *out = content->valuestring;
+        return true;
+    }
+    if (!cJSON_IsArray(content)) {
+        rs_buf m;
+        rs_buf_init(&m, a);
+        rs_buf_printf(&m, "%s: Input should be a valid string or a list of content blocks", what);
+        return fail(err, rs_buf_str(&m));
+    }
+    rs_buf b;
+    rs_buf_init(&b, a);
+    const cJSON *blk;
+    cJSON_ArrayForEach(blk, content) {
+        const cJSON *type = cJSON_GetObjectItemCaseSensitive(blk, "type");
+        if (!cJSON_IsObject(blk) || !cJSON_IsString(type))
+            return fail(err, "content blocks must be objects with a string 'type'");
+        if (strcmp(type->valuestring, "text") != 0)
+            continue; /* images, tool results: no text for the fixture */
+        const cJSON *text = cJSON_GetObjectItemCaseSensitive(blk, "text");
+        if (!cJSON_IsString(text))
+            return fail(err, "a text content block needs a string 'text'");
+        if (b.len)
+            rs_buf_add(&b, "\n", 1);
+        rs_buf_puts(&b, text->valuestring);
+    }
+    *out = rs_buf_str(&b);
+    return true;
+}
+
+bool rs_anthropic_parse(rs_arena *a, const cJSON *root, const char *version, rs_request *req,
+                        rs_wire_error *err)
+{
+    memset(req, 0, sizeof *req);
+    req->api = RS_API_ANTHROPIC;
+    req->temperature = 1.0;
+    req->n = 1;
+    if (!version || !*version)
+        return fail(err, "anthropic-version: header is required");
+    if (!cJSON_IsObject(root))
+        return fail(err, "The request body must be a JSON object.");
+    const cJSON *model = cJSON_GetObjectItemCaseSensitive(root, "model");
+    if (!cJSON_IsString(model) || !*model->valuestring)
+        return fail(err, "model: Field required");
+    req->model = model->valuestring;
+    const cJSON *mt = cJSON_GetObjectItemCaseSensitive(root, "max_tokens");
+    if (!mt)
+        return fail(err, "max_tokens: Field required");
+    if (!cJSON_IsNumber(mt) || mt->valuedouble != floor(mt->valuedouble) || mt->valuedouble < 1 ||
+        mt->valuedouble > 1e9)
+        return fail(err, "max_tokens: Input should be a valid integer greater than or equal to 1");
+    req->max_tokens = (long)mt->valuedouble;
+
+    const cJSON *msgs = cJSON_GetObjectItemCaseSensitive(root, "messages");
+    if (!cJSON_IsArray(msgs))
+        return fail(err, "messages: Field required");
+    int n = cJSON_GetArraySize(msgs);
+    if (n == 0)
+        return fail(err, "messages: at least one message is required");
+    req->msgs = rs_alloc(a, ((size_t)n + 1) * sizeof *req->msgs);
+    const cJSON *sys = cJSON_GetObjectItemCaseSensitive(root, "system");
+    if (sys && !cJSON_IsNull(sys)) {
+        const char *text;
+        if (!blocks_text(a, sys, "system", &text, err))
+            return false;
+        req->msgs[0].role = "system";
+        req->msgs[0].text = text;
+        req->n_msgs = 1;
+    }
+    const cJSON *m;
+    cJSON_ArrayForEach(m, msgs) {
+        const cJSON *role = cJSON_GetObjectItemCaseSensitive(m, "role");
+        if (!cJSON_IsObject(m) || !cJSON_IsString(role))
+            return fail(err, "messages: each message must be an object with a string 'role'");
+        if (strcmp(role->valuestring, "user") != 0 && strcmp(role->valuestring, "assistant") != 0)
+            return fail(err, "messages: Unexpected role. The Messages API accepts a top-level `system` parameter, not \"system\" as an input message role; roles must be \"user\" or \"assistant\"");
+        const char *text;
+        if (!blocks_text(a, cJSON_GetObjectItemCaseSensitive(m, "content"), "messages.content", &text, err))
+            return false;
+        req->msgs[req->n_msgs].role = strcmp(role->valuestring, "user") == 0 ? "user" : "assistant";
+        req->msgs[req->n_msgs].text = text;
+        req->n_msgs++;
+    }
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(root, "temperature");
+    if (t && !cJSON_IsNull(t)) {
+        if (!cJSON_IsNumber(t) || t->valuedouble < 0 || t->valuedouble > 1)
+            return fail(err, "temperature: Input should be less than or equal to 1 and at least 0");
+        req->temperature = t->valuedouble;
+    }
+    const cJSON *stop = cJSON_GetObjectItemCaseSensitive(root, "stop_sequences");
+    if (stop && !cJSON_IsNull(stop)) {
+        if (!cJSON_IsArray(stop))
+            return fail(err, "stop_sequences: Input should be a valid list of strings");
+        req->stop = rs_alloc(a, ((size_t)cJSON_GetArraySize(stop) + 1) * sizeof *req->stop);
+        const cJSON *s;
+        cJSON_ArrayForEach(s, stop) {
+            if (!cJSON_IsString(s))
+                return fail(err, "stop_sequences: Input should be a valid list of strings");
+            req->stop[req->n_stop++] = s->valuestring;
+        }
+    }
+    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "stream")))
+        return fail(err, "stream: this test fixture does not implement streaming");
+    return true;
+}
+
+const char *rs_anthropic_reply(rs_arena *a, const rs_request *req, const rs_choice *choice,
+                               long prompt_tokens, uint64_t id)
+{
+    cJSON *root = cJSON_CreateObject();
+    char idbuf[64];
+    snprintf(idbuf, sizeof idbuf, "msg_refserver%016llx", (unsigned long long)id);
+    cJSON_AddStringToObject(root, "id", idbuf);
+    cJSON_AddStringToObject(root, "type", "message");
+    cJSON_AddStringToObject(root, "role", "assistant");
+    cJSON_AddStringToObject(root, "model", req->model);
+    cJSON *content = cJSON_AddArrayToObject(root, "content");
+    cJSON *blk = cJSON_CreateObject();
+    cJSON_AddStringToObject(blk, "type", "text");
+    cJSON_AddStringToObject(blk, "text", choice->text);
+    cJSON_AddItemToArray(content, blk);
+    if (choice->hit_length) {
+        cJSON_AddStringToObject(root, "stop_reason", "max_tokens");
+        cJSON_AddNullToObject(root, "stop_sequence");
+    } else if (choice->stop_seq) {
+        cJSON_AddStringToObject(root, "stop_reason", "stop_sequence");
+        cJSON_AddStringToObject(root, "stop_sequence", choice->stop_seq);
+    } else {
+        cJSON_AddStringToObject(root, "stop_reason", "end_turn");
+        cJSON_AddNullToObject(root, "stop_sequence");
+    }
+    cJSON *u = cJSON_AddObjectToObject(root, "usage");
+    rs_json_add_int(u, "input_tokens", (long long)prompt_tokens);
+    rs_json_add_int(u, "output_tokens", (long long)choice->completion_tokens);
+    char *s = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    const char *out = rs_strdup(a, s ? s : "{}");
+    cJSON_free(s);
+    return out;
+}

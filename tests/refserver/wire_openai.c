@@ -1,0 +1,232 @@
+/* wire_openai.c — OpenAI chat completions: request validation, reply and
+ * model list (see wire.h). */
+#include "wire.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+static bool fail(rs_wire_error *err, const char *param, const char *message)
+{
+    err->status = 400;
+    err->param = param;
+    err->code = NULL;
+    err->message = message;
+    return false;
+}
+
+/* A message's content: a string, or an array of parts whose text parts are
+ * joined; other part types (images, audio) carry no text for the fixture. */
+static bool content_text(rs_arena *a, const cJSON *content, bool allow_null, const char **out,
+                         rs_wire_error *err)
+{
+    if (cJSON_IsString(content)) {
+        *out = content->valuestring;
+        return true;
+    }
+    if (allow_null && (!content || cJSON_IsNull(content))) {
+        *out = "";
+        return true;
+    }
+    if (!cJSON_IsArray(content))
+        return fail(err, "messages", "Invalid type for 'messages[].content': expected a string or an array of content parts.");
+    rs_buf b;
+    rs_buf_init(&b, a);
+    const cJSON *part;
+    cJSON_ArrayForEach(part, content) {
+        const cJSON *type = cJSON_GetObjectItemCaseSensitive(part, "type");
+        if (!cJSON_IsObject(part) || !cJSON_IsString(type))
+            return fail(err, "messages", "Invalid content part: each part must be an object with a string 'type'.");
+        if (strcmp(type->valuestring, "text") != 0)
+            continue;
+        const cJSON *text = cJSON_GetObjectItemCaseSensitive(part, "text");
+        if (!cJSON_IsString(text))
+            return fail(err, "messages", "Invalid content part: a 'text' part needs a string 'text'.");
+        if (b.len)
+            rs_buf_add(&b, "\n", 1);
+        rs_buf_puts(&b, text->valuestring);
+    }
+    *out = rs_buf_str(&b);
+    return true;
+}
+
+static bool parse_messages(rs_arena *a, const cJSON *msgs, rs_request *req, rs_wire_error *err)
+{
+    if (!cJSON_IsArray(msgs))
+        return fail(err, "messages", "Missing required parameter: 'messages' (an array of messages).");
+    int n = cJSON_GetArraySize(msgs);
+    if (n == 0)
+        return fail(err, "messages", "Invalid 'messages': empty array. Expected an array with minimum length 1.");
+    req->msgs = rs_alloc(a, (size_t)n * sizeof *req->msgs);
+    const cJSON *m;
+    cJSON_ArrayForEach(m, msgs) {
+        const cJSON *role = cJSON_GetObjectItemCaseSensitive(m, "role");
+        if (!cJSON_IsObject(m) || !cJSON_IsString(role))
+            return fail(err, "messages", "Invalid 'messages': each message must be an object with a string 'role'.");
+        const char *r = role->valuestring;
+        if (strcmp(r, "developer") == 0)
+            r = "system"; /* the newer name of the system role */
+        if (strcmp(r, "system") != 0 && strcmp(r, "user") != 0 && strcmp(r, "assistant") != 0 &&
+            strcmp(r, "tool") != 0 && strcmp(r, "function") != 0)
+            return fail(err, "messages", "Invalid value for 'messages[].role': expected one of 'system', 'developer', 'user', 'assistant', 'tool'.");
+        const char *text;
+        if (!content_text(a, cJSON_GetObjectItemCaseSensitive(m, "content"), strcmp(r, "assistant") == 0,
+                          &text, err))
+            return false;
+        req->msgs[req->n_msgs].role = r;
+        req->msgs[req->n_msgs].text = text;
+        req->n_msgs++;
+    }
+    return true;
+}
+
+static bool parse_stop(rs_arena *a, const cJSON *stop, rs_request *req, rs_wire_error *err)
+{
+    if (!stop || cJSON_IsNull(stop))
+        return true;
+    if (cJSON_IsString(stop)) {
+        req->stop = rs_alloc(a, sizeof *req->stop);
+        req->stop[0] = stop->valuestring;
+        req->n_stop = 1;
+        return true;
+    }
+    if (!cJSON_IsArray(stop) || cJSON_GetArraySize(stop) > 4)
+        return fail(err, "stop", "Invalid 'stop': expected a string or an array of at most 4 strings.");
+    req->stop = rs_alloc(a, 4 * sizeof *req->stop);
+    const cJSON *s;
+    cJSON_ArrayForEach(s, stop) {
+        if (!cJSON_IsString(s))
+            return fail(err, "stop", "Invalid 'stop': expected a string or an array of at most 4 strings.");
+        req->stop[req->n_stop++] = s->valuestring;
+    }
+    return true;
+}
+
+static bool parse_response_format(const cJSON *rf, rs_request *req, rs_wire_error *err)
+{
+    if (!rf || cJSON_IsNull(rf))
+        return true;
+    const cJSON *type = cJSON_GetObjectItemCaseSensitive(rf, "type");
+    if (!cJSON_IsObject(rf) || !cJSON_IsString(type))
+        return fail(err, "response_format", "Invalid 'response_format': expected an object with a 'type'.");
+    if (strcmp(type->valuestring, "text") == 0)
+        return true;
+    if (strcmp(type->valuestring, "json_object") == 0) {
+        req->json = true;
+        return true;
+    }
+    if (strcmp(type->valuestring, "json_schema") == 0) {
+        const cJSON *js = cJSON_GetObjectItemCaseSensitive(rf, "json_schema");
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive(js, "name");
+        if (!cJSON_IsObject(js) || !cJSON_IsString(name))
+            return fail(err, "response_format.json_schema", "Missing required parameter: 'response_format.json_schema.name'.");
+        const cJSON *schema = cJSON_GetObjectItemCaseSensitive(js, "schema");
+        if (schema && !cJSON_IsObject(schema))
+            return fail(err, "response_format.json_schema.schema", "Invalid 'response_format.json_schema.schema': expected an object.");
+        req->json = true;
+        req->schema = schema;
+        return true;
+    }
+    return fail(err, "response_format.type", "Invalid value for 'response_format.type': expected one of 'text', 'json_object', 'json_schema'.");
+}
+
+static bool is_int(const cJSON *v)
+{
+    return cJSON_IsNumber(v) && v->valuedouble == floor(v->valuedouble) && fabs(v->valuedouble) < 9e15;
+}
+
+bool rs_openai_parse(rs_arena *a, const cJSON *root, rs_request *req, rs_wire_error *err)
+{
+    memset(req, 0, sizeof *req);
+    req->api = RS_API_OPENAI;
+    req->temperature = 1.0;
+    req->n = 1;
+    if (!cJSON_IsObject(root))
+        return fail(err, NULL, "The request body must be a JSON object.");
+    const cJSON *model = cJSON_GetObjectItemCaseSensitive(root, "model");
+    if (!cJSON_IsString(model) || !*model->valuestring)
+        return fail(err, "model", "Missing required parameter: 'model'.");
+    req->model = model->valuestring;
+    if (!parse_messages(a, cJSON_GetObjectItemCaseSensitive(root, "messages"), req, err))
+        return false;
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(root, "temperature");
+    if (t && !cJSON_IsNull(t)) {
+        if (!cJSON_IsNumber(t) || t->valuedouble < 0 || t->valuedouble > 2)
+            return fail(err, "temperature", "Invalid 'temperature': expected a number between 0 and 2.");
+        req->temperature = t->valuedouble;
+    }
+    const char *mt_name = "max_completion_tokens";
+    const cJSON *mt = cJSON_GetObjectItemCaseSensitive(root, mt_name);
+    if (!mt || cJSON_IsNull(mt)) {
+        mt_name = "max_tokens";
+        mt = cJSON_GetObjectItemCaseSensitive(root, mt_name);
+    }
+    if (mt && !cJSON_IsNull(mt)) {
+        if (!is_int(mt) || mt->valuedouble < 1)
+            return fail(err, mt_name, "Invalid 'max_tokens': expected an integer of at least 1.");
+        req->max_tokens = (long)mt->valuedouble;
+    }
+    const cJSON *n = cJSON_GetObjectItemCaseSensitive(root, "n");
+    if (n && !cJSON_IsNull(n)) {
+        if (!is_int(n) || n->valuedouble < 1 || n->valuedouble > 128)
+            return fail(err, "n", "Invalid 'n': expected an integer between 1 and 128.");
+        req->n = (int)n->valuedouble;
+    }
+    const cJSON *seed = cJSON_GetObjectItemCaseSensitive(root, "seed");
+    if (seed && !cJSON_IsNull(seed)) {
+        if (!is_int(seed))
+            return fail(err, "seed", "Invalid 'seed': expected an integer.");
+        req->has_seed = true;
+        req->seed = (int64_t)seed->valuedouble;
+    }
+    const cJSON *stream = cJSON_GetObjectItemCaseSensitive(root, "stream");
+    if (cJSON_IsTrue(stream))
+        return fail(err, "stream", "This test fixture does not implement streaming; send 'stream': false.");
+    if (!parse_stop(a, cJSON_GetObjectItemCaseSensitive(root, "stop"), req, err))
+        return false;
+    return parse_response_format(cJSON_GetObjectItemCaseSensitive(root, "response_format"), req, err);
+}
+
+const char *rs_openai_reply(rs_arena *a, const rs_request *req, const rs_choice *choices, size_t n,
+                            long prompt_tokens, uint64_t id)
+{
+    cJSON *root = cJSON_CreateObject();
+    char idbuf[64];
+    snprintf(idbuf, sizeof idbuf, "chatcmpl-%016llx", (unsigned long long)id);
+    cJSON_AddStringToObject(root, "id", idbuf);
+    cJSON_AddStringToObject(root, "object", "chat.completion");
+    /* A constant: replies must be byte-identical for identical requests. */
+    rs_json_add_int(root, "created", 1700000000);
+    cJSON_AddStringToObject(root, "model", req->model);
+    cJSON *arr = cJSON_AddArrayToObject(root, "choices");
+    long completion = 0;
+    for (size_t i = 0; i < n; i++) {
+        cJSON *c = cJSON_CreateObject();
+        rs_json_add_int(c, "index", (long long)i);
+        cJSON *m = cJSON_AddObjectToObject(c, "message");
+        cJSON_AddStringToObject(m, "role", "assistant");
+        cJSON_AddStringToObject(m, "content", choices[i].text);
+        cJSON_AddNullToObject(m, "refusal");
+        cJSON_AddNullToObject(c, "logprobs");
+        cJSON_AddStringToObject(c, "finish_reason", choices[i].hit_length ? "length" : "stop");
+        cJSON_AddItemToArray(arr, c);
+        completion += choices[i].completion_tokens;
+    }
+    cJSON *u = cJSON_AddObjectToObject(root, "usage");
+    rs_json_add_int(u, "prompt_tokens", (long long)prompt_tokens);
+    rs_json_add_int(u, "completion_tokens", (long long)completion);
+    rs_json_add_int(u, "total_tokens", (long long)(prompt_tokens + completion));
+    cJSON_AddStringToObject(root, "system_fingerprint", "dsp-refserver-fixture");
+    char *s = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    const char *out = rs_strdup(a, s ? s : "{}");
+    cJSON_free(s);
+    return out;
+}
+
+const char *rs_openai_models(rs_arena *a)
+{
+    (void)a;
+    return "{\"object\":\"list\",\"data\":[{\"id\":\"dsp-refserver\",\"object\":\"model\","
+           "\"created\":1700000000,\"owned_by\":\"dspcc-test-fixture\"}]}";
+}
