@@ -16,6 +16,7 @@ extern const dspcc_cmd cmd_check;
 extern const dspcc_cmd cmd_dump_ir;
 extern const dspcc_cmd cmd_build;
 extern const dspcc_cmd cmd_eval;
+extern const dspcc_cmd cmd_optimize;
 
 /* Shared by subcommands: `--help` handling. Returns 1 if argv[i] asked for help. */
 int cmd_wants_help(const dspcc_cmd *cmd, const char *arg);

@@ -13,6 +13,7 @@ static const dspcc_cmd *const commands[] = {
     &cmd_dump_ir,
     &cmd_build,
     &cmd_eval,
+    &cmd_optimize,
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

@@ -85,7 +85,7 @@ typedef struct opt_backend {
     size_t n_preds;
     const char *const *pred_names;       /* n_preds, stable "Module.var" */
     const char *const *base_instructions;/* n_preds: the signatures' instructions (never NULL) */
-    const char *program_description;     /* the module's structure, for proposals */
+    const char *program_description;     /* the module's structure, for proposals (no " -> ": that marks demos) */
     const char *dataset_description;     /* a summary of the trainset, for proposals */
     size_t n_train, n_val;
     /* Mean score of prog over valset rows (failures score 0). */

@@ -67,6 +67,11 @@ static dsp_status be_evaluate(void *ctx, const opt_program *prog, const size_t *
     eo.concurrency = x->concurrency;
     ex_eval_result res;
     st = ex_evaluate(x->runner, &cfg, x->val, &eo, &res, err);
+    if (st == DSP_OK && n && res.n_failed == n)
+        /* Not one example ran: a missing key, a server that is down or a
+         * wrong model. Scoring on would optimize noise; stop and say why. */
+        st = dsp_error_set(err, res.results[0].status, "every valset example failed; the first: %s",
+                           res.results[0].error ? res.results[0].error : dsp_status_name(res.results[0].status));
     if (st == DSP_OK)
         *mean = res.mean;
     ex_eval_result_free(&res);
@@ -274,12 +279,12 @@ static const char *program_description(opt_exec *x)
 {
     arena *a = &x->mem;
     const ir_module *m = x->o->module;
-    char *buf = arena_printf(a, "module %s(%s) -> (%s):\n", m->name, fields_text(a, m->params, m->n_params),
+    char *buf = arena_printf(a, "module %s(%s) returns (%s):\n", m->name, fields_text(a, m->params, m->n_params),
                              fields_text(a, m->results, m->n_results));
     describe_steps(a, &buf, m->steps, m->n_steps, 1);
     for (size_t p = 0; p < x->b.n_preds; p++) {
         const ir_signature *s = x->preds[p]->signature;
-        buf = arena_printf(a, "%ssignature %s: (%s) -> (%s)%s%s\n", buf, s->name,
+        buf = arena_printf(a, "%ssignature %s: inputs (%s), outputs (%s)%s%s\n", buf, s->name,
                            fields_text(a, s->inputs, s->n_inputs), fields_text(a, s->outputs, s->n_outputs),
                            s->instructions ? ": " : "", s->instructions ? s->instructions : "");
     }

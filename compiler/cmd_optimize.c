@@ -1,0 +1,401 @@
+/* cmd_optimize.c — `dspcc optimize FILE.dsp`: runs the program's optimize
+ * block (labeled_fewshot, bootstrap_fewshot, random_search or mipro)
+ * through the interpreter against the LM, then writes the optimized state
+ * (NAME.state.json, for `dspcc build --state`) and optionally an HTML
+ * report.
+ *
+ * Every LM call goes through the response cache, and every choice is
+ * seeded, so a re-run after an interruption (Ctrl-C, kill -9) replays what
+ * was done from the cache and only makes the calls it lacks; the report
+ * says how many calls the cache answered. */
+#include <errno.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arena.h"
+#include "cmd.h"
+#include "diag.h"
+#include "exec.h"
+#include "opt.h"
+#include "opt_exec.h"
+#include "report.h"
+#include "rng.h"
+#include "sema.h"
+#include "state.h"
+
+typedef struct optimize_args {
+    const char *file, *out, *report, *base_url, *cache_dir, *module;
+    int concurrency, quiet, has_seed;
+    long long seed;
+    long valset_limit, trainset_limit;
+} optimize_args;
+
+static int parse_num(const char *opt, const char *s, long long min, long long *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s ? s : "", &end, 10);
+    if (!s || !*s || *end || errno || v < min) {
+        fprintf(stderr, "dspcc optimize: %s needs a whole number >= %lld, got `%s`\n", opt, min, s ? s : "");
+        return 0;
+    }
+    *out = v;
+    return 1;
+}
+
+/* 0: go on; -1: help was printed; else the exit status. */
+static int parse_args(int argc, char **argv, optimize_args *a)
+{
+    memset(a, 0, sizeof *a);
+    a->concurrency = 8;
+    for (int i = 1; i < argc; i++) {
+        const char *o = argv[i];
+        if (cmd_wants_help(&cmd_optimize, o))
+            return -1;
+        const char **str = strcmp(o, "-o") == 0 || strcmp(o, "--output") == 0 ? &a->out
+                           : strcmp(o, "--report") == 0                      ? &a->report
+                           : strcmp(o, "--base-url") == 0                    ? &a->base_url
+                           : strcmp(o, "--cache-dir") == 0                   ? &a->cache_dir
+                           : strcmp(o, "--module") == 0                      ? &a->module
+                                                                             : NULL;
+        long long v;
+        if (str) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "dspcc optimize: %s needs a value\n", o);
+                return 2;
+            }
+            *str = argv[++i];
+        } else if (strcmp(o, "--seed") == 0) {
+            if (!parse_num(o, i + 1 < argc ? argv[++i] : NULL, 0, &v))
+                return 2;
+            a->seed = v;
+            a->has_seed = 1;
+        } else if (strcmp(o, "--valset-limit") == 0 || strcmp(o, "--trainset-limit") == 0) {
+            if (!parse_num(o, i + 1 < argc ? argv[++i] : NULL, 1, &v))
+                return 2;
+            *(o[2] == 'v' ? &a->valset_limit : &a->trainset_limit) = (long)v;
+        } else if (strcmp(o, "--concurrency") == 0 || strcmp(o, "-j") == 0) {
+            if (!parse_num(o, i + 1 < argc ? argv[++i] : NULL, 1, &v) || v > 1024)
+                return 2;
+            a->concurrency = (int)v;
+        } else if (strcmp(o, "--quiet") == 0 || strcmp(o, "-q") == 0) {
+            a->quiet = 1;
+        } else if (o[0] == '-' && o[1]) {
+            fprintf(stderr, "dspcc optimize: unknown option `%s`; see `dspcc optimize --help`\n", o);
+            return 2;
+        } else if (a->file) {
+            fprintf(stderr, "dspcc optimize: one .dsp file at a time (got `%s` and `%s`)\n", a->file, o);
+            return 2;
+        } else {
+            a->file = o;
+        }
+    }
+    if (!a->file) {
+        fputs("dspcc optimize: usage: dspcc optimize FILE.dsp [-o STATE.json] [--report R.html]; see --help\n",
+              stderr);
+        return 2;
+    }
+    return 0;
+}
+
+static int sha256_file(const char *path, char hex[65])
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return 0;
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    int ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1;
+    unsigned char buf[8192];
+    size_t n;
+    while (ok && (n = fread(buf, 1, sizeof buf, f)) > 0)
+        ok = EVP_DigestUpdate(ctx, buf, n) == 1;
+    ok = ok && !ferror(f);
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    ok = ok && EVP_DigestFinal_ex(ctx, md, &len) == 1 && len == 32;
+    EVP_MD_CTX_free(ctx);
+    fclose(f);
+    for (unsigned i = 0; ok && i < 32; i++)
+        snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    return ok;
+}
+
+typedef struct progress_ctx {
+    dsp_client *client;
+    int quiet;
+    dsp_usage_totals start;
+} progress_ctx;
+
+/* One line per phase or trial on stderr, with the LM calls so far, so a
+ * long run shows where it is and how much the cache is answering. */
+static void progress(void *ctx, const char *msg)
+{
+    progress_ctx *pc = ctx;
+    if (pc->quiet)
+        return;
+    dsp_usage_totals u = dsp_client_usage(pc->client);
+    fprintf(stderr, "dspcc optimize: %s [lm calls %lld, cache hits %lld]\n", msg,
+            (long long)(u.calls - pc->start.calls), (long long)(u.cache_hits - pc->start.cache_hits));
+}
+
+static const ir_optimize *pick_optimize(const ir_program *p, const optimize_args *a)
+{
+    for (size_t i = 0; i < p->n_optimizes; i++)
+        if (!a->module || strcmp(p->optimizes[i]->module->name, a->module) == 0)
+            return p->optimizes[i];
+    if (a->module)
+        fprintf(stderr, "dspcc optimize: %s has no `optimize %s with ...` block\n", a->file, a->module);
+    else
+        fprintf(stderr,
+                "dspcc optimize: %s has no optimize block; add e.g.\n"
+                "  optimize MODULE with bootstrap_fewshot() { metric: M  trainset: train  valset: dev  lm: L }\n",
+                a->file);
+    return NULL;
+}
+
+static char *default_out(arena *m, const char *file)
+{
+    const char *base = strrchr(file, '/');
+    base = base ? base + 1 : file;
+    size_t n = strlen(base);
+    if (n > 4 && strcmp(base + n - 4, ".dsp") == 0)
+        n -= 4;
+    return arena_printf(m, "%.*s.state.json", (int)n, base);
+}
+
+static int is_local(const char *url)
+{
+    return url && (strstr(url, "://127.0.0.1") || strstr(url, "://localhost") || strstr(url, "://[::1]"));
+}
+
+static int run(int argc, char **argv)
+{
+    optimize_args a;
+    int rc = parse_args(argc, argv, &a);
+    if (rc)
+        return rc < 0 ? 0 : rc;
+
+    arena mem;
+    arena_init(&mem);
+    diag dg;
+    diag_init(&dg, &mem, stderr);
+    int status = 1;
+    dsp_error err = { 0 };
+    dsp_client *client = NULL;
+    ex_runner *runner = NULL;
+    ex_dataset train, val;
+    memset(&train, 0, sizeof train);
+    memset(&val, 0, sizeof val);
+    int have_val = 0, have_exec = 0;
+    opt_exec x;
+
+    ir_program *p = sema_check_file(&mem, &dg, a.file);
+    if (!p)
+        goto out;
+    const ir_optimize *o = pick_optimize(p, &a);
+    if (!o)
+        goto out;
+    opt_params params;
+    if (opt_params_from_ir(o, &params, &err) != DSP_OK) {
+        fprintf(stderr, "dspcc optimize: %s\n", err.message);
+        goto out;
+    }
+    if (a.has_seed)
+        params.seed = (uint64_t)a.seed;
+
+    if (ex_dataset_load(p, o->module, o->trainset, &train, &err) != DSP_OK) {
+        fprintf(stderr, "dspcc optimize: %s\n", err.message);
+        goto out;
+    }
+    if (o->valset) {
+        if (ex_dataset_load(p, o->module, o->valset, &val, &err) != DSP_OK) {
+            fprintf(stderr, "dspcc optimize: %s\n", err.message);
+            goto out;
+        }
+        have_val = 1;
+    }
+
+    /* Rows: without a valset, a seeded fifth of the trainset is held out
+     * for scoring and never used for demos or proposals. Limits keep the
+     * first rows, so a quick run is a prefix of the full one. */
+    size_t n_train = 0, n_val = 0;
+    size_t *train_rows = arena_array(&mem, train.n_rows + 1, sizeof *train_rows);
+    size_t *val_rows = arena_array(&mem, (have_val ? val.n_rows : train.n_rows) + 1, sizeof *val_rows);
+    if (have_val) {
+        for (size_t i = 0; i < train.n_rows; i++)
+            train_rows[n_train++] = i;
+        for (size_t i = 0; i < val.n_rows; i++)
+            val_rows[n_val++] = i;
+    } else {
+        size_t *perm = arena_array(&mem, train.n_rows + 1, sizeof *perm);
+        for (size_t i = 0; i < train.n_rows; i++)
+            perm[i] = i;
+        rng r;
+        rng_derive(&r, params.seed, 0x686f6c64u); /* "hold" */
+        rng_shuffle(&r, perm, train.n_rows);
+        size_t hold = train.n_rows / 5 ? train.n_rows / 5 : (train.n_rows > 1);
+        for (size_t i = 0; i < train.n_rows; i++) {
+            if (i < hold)
+                val_rows[n_val++] = perm[i];
+            else
+                train_rows[n_train++] = perm[i];
+        }
+    }
+    if (a.trainset_limit > 0 && (size_t)a.trainset_limit < n_train)
+        n_train = (size_t)a.trainset_limit;
+    if (a.valset_limit > 0 && (size_t)a.valset_limit < n_val)
+        n_val = (size_t)a.valset_limit;
+
+    dsp_client_options co = dsp_client_options_default();
+    co.cache_dir = a.cache_dir;
+    co.base_url = a.base_url;
+    co.max_in_flight = a.concurrency;
+    if (dsp_client_new(&co, &client, &err) != DSP_OK) {
+        fprintf(stderr, "dspcc optimize: %s\n", err.message);
+        goto out;
+    }
+    ex_runner_options ro = ex_runner_options_default();
+    ro.client = client;
+    ro.lm = o->lm;
+    ro.judge_lm = o->lm;
+    ro.metric = o->metric;
+    if (ex_runner_new(p, o->module, &ro, &runner, &err) != DSP_OK) {
+        fprintf(stderr, "dspcc optimize: %s\n", err.message);
+        goto out;
+    }
+    int conc = o->concurrency > 1 && a.concurrency == 8 ? (int)o->concurrency : a.concurrency;
+    if (opt_exec_init(&x, p, o, runner, &train, train_rows, n_train, have_val ? &val : &train, val_rows, n_val,
+                      conc, &err) != DSP_OK) {
+        fprintf(stderr, "dspcc optimize: %s\n", err.message);
+        goto out;
+    }
+    have_exec = 1;
+    progress_ctx pc = { client, a.quiet, dsp_client_usage(client) };
+    x.progress = progress;
+    x.progress_ctx = &pc;
+    if (!a.quiet)
+        fprintf(stderr, "dspcc optimize: %s with %s on %s (%zu examples), scored on %s (%zu examples), seed %llu\n",
+                o->module->name, params.optimizer, o->trainset->name, n_train,
+                have_val ? o->valset->name : "a holdout of the trainset", n_val, (unsigned long long)params.seed);
+
+    opt_result res;
+    if (opt_optimize(&params, &x.b, &mem, &res, &err) != DSP_OK) {
+        fprintf(stderr, "dspcc optimize: %s\n", err.message);
+        goto out;
+    }
+    dsp_usage_totals u = dsp_client_usage(client);
+    u.calls -= pc.start.calls;
+    u.cache_hits -= pc.start.cache_hits;
+    u.http_requests -= pc.start.http_requests;
+    u.prompt_tokens -= pc.start.prompt_tokens;
+    u.completion_tokens -= pc.start.completion_tokens;
+
+    st_state st;
+    opt_exec_state(&x, &res, &mem, &st);
+    char hex[65] = "";
+    if (!sha256_file(a.file, hex)) {
+        fprintf(stderr, "dspcc optimize: cannot read %s to hash it\n", a.file);
+        goto out;
+    }
+    st.program = (char *)o->module->name;
+    st.source = (char *)p->source;
+    st.source_sha256 = hex;
+    st.optimizer = (char *)params.optimizer;
+    st.seed = (long long)params.seed;
+    st.metric = (char *)o->metric->name;
+    st.valset = have_val ? (char *)o->valset->name : "trainset holdout";
+    st.lm_calls = u.calls;
+    st.cache_hits = u.cache_hits;
+    const char *out_path = a.out ? a.out : default_out(&mem, a.file);
+    if (st_write_file(&st, out_path, &err) != DSP_OK) {
+        fprintf(stderr, "dspcc optimize: %s\n", err.message);
+        goto out;
+    }
+
+    if (a.report) {
+        report_predictor *rp = arena_array(&mem, x.b.n_preds + 1, sizeof *rp);
+        for (size_t i = 0; i < x.b.n_preds; i++) {
+            rp[i].name = x.b.pred_names[i];
+            rp[i].instructions = res.best.instructions[i];
+            rp[i].n_demos = res.best.demos[i].n;
+            for (size_t d = 0; d < res.best.demos[i].n; d++)
+                rp[i].n_bootstrapped += res.best.demos[i].items[d].bootstrapped != 0;
+        }
+        const char *url = a.base_url ? a.base_url : getenv("DSPCC_BASE_URL");
+        if (!url || !*url)
+            url = o->lm->base_url;
+        report_info ri = { 0 };
+        ri.program = o->module->name;
+        ri.source = p->source;
+        ri.optimizer = params.optimizer;
+        ri.metric = o->metric->name;
+        ri.trainset = o->trainset->name;
+        ri.valset = st.valset;
+        ri.seed = (long long)params.seed;
+        ri.n_train = n_train;
+        ri.n_val = n_val;
+        ri.baseline_score = res.baseline_score;
+        ri.final_score = res.final_score;
+        ri.trials = res.trials;
+        ri.n_trials = res.n_trials;
+        ri.preds = rp;
+        ri.n_preds = x.b.n_preds;
+        ri.lm_calls = u.calls;
+        ri.cache_hits = u.cache_hits;
+        ri.http_requests = u.http_requests;
+        ri.prompt_tokens = u.prompt_tokens;
+        ri.completion_tokens = u.completion_tokens;
+        if (is_local(url))
+            ri.lm_note = "The LM endpoint is a local server on this machine. In this project's tests that is "
+                         "dsp-refserver, a deterministic reference model that is a test fixture, not a real LM: "
+                         "its scores show the optimizer works, not how a real model would do.";
+        if (report_write_html(&ri, a.report, &err) != DSP_OK) {
+            fprintf(stderr, "dspcc optimize: %s\n", err.message);
+            goto out;
+        }
+    }
+    printf("%s: %s baseline %.4f -> final %.4f on %s (%zu examples); %zu trials; lm calls %lld (cache hits %lld, "
+           "http requests %lld)\nwrote %s%s%s\n",
+           o->module->name, params.optimizer, res.baseline_score, res.final_score, st.valset, n_val, res.n_trials,
+           (long long)u.calls, (long long)u.cache_hits, (long long)u.http_requests, out_path,
+           a.report ? " and " : "", a.report ? a.report : "");
+    status = 0;
+out:
+    if (have_exec)
+        opt_exec_free(&x);
+    ex_runner_free(runner);
+    ex_dataset_free(&train);
+    if (have_val)
+        ex_dataset_free(&val);
+    dsp_client_free(client);
+    dsp_error_clear(&err);
+    arena_free(&mem);
+    return status;
+}
+
+const dspcc_cmd cmd_optimize = {
+    "optimize",
+    "search for the best prompts (demos, instructions) and write an optimized state",
+    "usage: dspcc optimize FILE.dsp [-o STATE.json] [--report R.html] [options]\n\n"
+    "Runs the optimize block of FILE.dsp: executes the program on the trainset\n"
+    "through the same runtime the generated C uses, picks demos and instructions\n"
+    "(labeled_fewshot, bootstrap_fewshot, random_search, mipro), scores candidates\n"
+    "on the valset with the metric, and writes the winner as an optimized state\n"
+    "for `dspcc build --state`. The trainset is never used for the scores.\n\n"
+    "  -o FILE              the state to write (default: NAME.state.json here)\n"
+    "  --report FILE        also write an HTML report: scores, trials, a plot\n"
+    "  --seed N             override the optimize block's seed\n"
+    "  --trainset-limit N   only the first N training examples (quick runs)\n"
+    "  --valset-limit N     only the first N validation examples (quick runs)\n"
+    "  --concurrency N      examples in flight (default: the block's, else 8)\n"
+    "  --base-url URL       send every LM call to this OpenAI-compatible server\n"
+    "  --cache-dir DIR      the response cache (default $DSPCC_CACHE_DIR or ~/.cache/dspcc)\n"
+    "  --module NAME        which optimize block, when there are several\n"
+    "  -q, --quiet          no progress lines on stderr\n\n"
+    "Same program, data, seed and a warm cache give the same state. An interrupted\n"
+    "run, started again, only makes the LM calls the cache does not hold.\n\n"
+    "Exit status: 0 written, 1 errors, 2 bad usage.\n",
+    run,
+};

@@ -1,0 +1,161 @@
+#!/bin/sh
+# `dspcc optimize` end to end against build/dsp-refserver (a TEST FIXTURE, a
+# deterministic in-context learner, not a language model) on 127.0.0.1, on
+# the ticket classifier with 60 training and 60 dev examples:
+#  - bootstrap_fewshot and mipro each beat the zero-shot baseline on the dev
+#    split by a margin, and mipro is at least as good as bootstrap_fewshot;
+#  - random_search keeps the best of its candidates;
+#  - a re-run with a warm cache writes the same state and makes no HTTP
+#    request;
+#  - a run killed with SIGKILL, started again, completes from the cache with
+#    the same result;
+#  - the report is HTML with an SVG plot and names the fixture.
+# Prints TAP.
+set -u
+: "${BUILD:=build}"
+dspcc="$BUILD/dspcc"
+server="$BUILD/dsp-refserver"
+here=$(pwd)
+tmp=$(mktemp -d)
+pid=
+opt_pid=
+stop_server() {
+    if [ -n "$pid" ]; then kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; fi
+    pid=
+}
+cleanup() {
+    if [ -n "$opt_pid" ]; then kill -9 "$opt_pid" 2>/dev/null; wait "$opt_pid" 2>/dev/null; fi
+    stop_server
+    rm -rf "$tmp"
+}
+trap cleanup EXIT INT TERM
+
+start_server() {
+    stop_server
+    : >"$tmp/port"
+    "$server" --port 0 --threads 4 "$@" >"$tmp/port" 2>"$tmp/server.err" &
+    pid=$!
+    i=0
+    while [ ! -s "$tmp/port" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+    port=$(head -n 1 "$tmp/port")
+    url="http://127.0.0.1:$port/v1"
+}
+
+check() { # name, command...
+    name=$1
+    shift
+    if "$@"; then echo "ok - $name"; else echo "not ok - $name"; fi
+}
+
+# A number from a state file (one key per line).
+key() { # file key
+    sed -n "s/^[[:space:]]*\"$2\":[[:space:]]*\\([-0-9.eE+]*\\),*\$/\\1/p" "$1" | head -n 1
+}
+
+ge() { # a >= b + margin
+    awk -v a="$1" -v b="$2" -v m="$3" 'BEGIN { exit !(a != "" && b != "" && a + 0 >= b + m) }'
+}
+
+# Programs in a scratch directory beside a link to the example's data, so
+# each optimizer can be named in the optimize block without touching the
+# example.
+ln -s "$here/examples/tickets/data" "$tmp/data"
+sed 's/with mipro(auto: light)/with bootstrap_fewshot()/' examples/tickets/tickets.dsp >"$tmp/bs.dsp"
+sed 's/with mipro(auto: light)/with random_search(num_candidates: 3)/' examples/tickets/tickets.dsp >"$tmp/rs.dsp"
+cp examples/tickets/tickets.dsp "$tmp/mipro.dsp"
+
+export OPENAI_API_KEY=sk-test-not-a-key
+unset DSPCC_BASE_URL
+limits="--trainset-limit 60 --valset-limit 60 -j 4"
+
+opt() { # name dsp cache extra...
+    name=$1 dsp=$2 cache=$3
+    shift 3
+    # shellcheck disable=SC2086
+    "$dspcc" optimize "$tmp/$dsp" -o "$tmp/$name.json" $limits --base-url "$url" --cache-dir "$tmp/$cache" "$@" \
+        >"$tmp/$name.out" 2>"$tmp/$name.err"
+    rc=$?
+    # On failure, the end of stderr as TAP comments says why.
+    [ $rc -eq 0 ] || tail -n 5 "$tmp/$name.err" | sed 's/^/# /'
+    return $rc
+}
+
+start_server
+check "the reference server (test fixture) started" test -n "$port"
+
+opt bs bs.dsp cache
+check "bootstrap_fewshot exits 0" test $? -eq 0
+bs_base=$(key "$tmp/bs.json" baseline_score)
+bs_final=$(key "$tmp/bs.json" final_score)
+echo "# bootstrap_fewshot: baseline $bs_base, final $bs_final"
+check "bootstrap_fewshot beats zero-shot by 0.15 on dev" ge "$bs_final" "$bs_base" 0.15
+check "bootstrap_fewshot's state has demos" grep -q '"outputs": {' "$tmp/bs.json"
+
+opt mipro mipro.dsp cache --report "$tmp/mipro.html"
+check "mipro exits 0" test $? -eq 0
+mp_base=$(key "$tmp/mipro.json" baseline_score)
+mp_final=$(key "$tmp/mipro.json" final_score)
+echo "# mipro: baseline $mp_base, final $mp_final"
+check "mipro beats zero-shot by 0.15 on dev" ge "$mp_final" "$mp_base" 0.15
+check "mipro is at least as good as bootstrap_fewshot" ge "$mp_final" "$bs_final" 0
+check "the baselines agree (same zero-shot program, same dev rows)" test "$mp_base" = "$bs_base"
+check "mipro records minibatch and full trials" \
+    sh -c "grep -q '\"full_eval\": false' '$tmp/mipro.json' && grep -q '\"full_eval\": true' '$tmp/mipro.json'"
+check "the report has an SVG plot and a trial table" \
+    sh -c "grep -q '<svg' '$tmp/mipro.html' && grep -q '<circle' '$tmp/mipro.html' && grep -q '<th>trial</th>' '$tmp/mipro.html'"
+check "the report says the LM is a test fixture" grep -q 'test fixture' "$tmp/mipro.html"
+check "progress lines went to stderr" grep -q '^dspcc optimize: trial' "$tmp/mipro.err"
+
+# Warm cache: same state (but for the cache counter) and not one request.
+opt mipro2 mipro.dsp cache --report "$tmp/mipro2.html"
+check "a warm re-run exits 0" test $? -eq 0
+check "a warm re-run makes no HTTP request" grep -q 'http requests 0)' "$tmp/mipro2.out"
+grep -v '"cache_hits"' "$tmp/mipro.json" >"$tmp/a.json"
+grep -v '"cache_hits"' "$tmp/mipro2.json" >"$tmp/b.json"
+check "a warm re-run writes the same state" cmp -s "$tmp/a.json" "$tmp/b.json"
+check "every call of the warm re-run was a cache hit" \
+    test "$(key "$tmp/mipro2.json" cache_hits)" = "$(key "$tmp/mipro2.json" lm_calls)"
+opt mipro3 mipro.dsp cache --report "$tmp/mipro3.html"
+check "two warm runs give identical state and report bytes" \
+    sh -c "cmp -s '$tmp/mipro2.json' '$tmp/mipro3.json' && cmp -s '$tmp/mipro2.html' '$tmp/mipro3.html'"
+
+opt rs rs.dsp cache
+check "random_search exits 0" test $? -eq 0
+rs_final=$(key "$tmp/rs.json" final_score)
+echo "# random_search: baseline $(key "$tmp/rs.json" baseline_score), final $rs_final"
+check "random_search keeps a candidate better than zero-shot" ge "$rs_final" "$(key "$tmp/rs.json" baseline_score)" 0.1
+check "random_search tried zero-shot, labelled, 1 unshuffled and 3 shuffled bootstraps" \
+    test "$(grep -c '"trial":' "$tmp/rs.json")" -eq 6
+
+# Resume: a slow server, a kill -9 in the middle, then a re-run.
+start_server --latency-ms 15
+"$dspcc" optimize "$tmp/mipro.dsp" -o "$tmp/killed.json" $limits --base-url "$url" --cache-dir "$tmp/cache2" \
+    >"$tmp/killed.out" 2>"$tmp/killed.err" &
+opt_pid=$!
+i=0
+while ! grep -q 'trial 2/' "$tmp/killed.err" 2>/dev/null && [ $i -lt 400 ]; do sleep 0.05; i=$((i + 1)); done
+alive=0
+kill -0 "$opt_pid" 2>/dev/null && alive=1
+kill -9 "$opt_pid" 2>/dev/null
+wait "$opt_pid" 2>/dev/null
+opt_pid=
+check "the first run was killed mid-way" test "$alive" -eq 1
+check "a killed run leaves no state behind" test ! -e "$tmp/killed.json"
+opt resumed mipro.dsp cache2
+check "the re-run after SIGKILL completes" test $? -eq 0
+hits=$(key "$tmp/resumed.json" cache_hits)
+echo "# resumed run: $(key "$tmp/resumed.json" lm_calls) LM calls, $hits from the cache"
+check "the re-run reused the killed run's calls" awk -v h="$hits" 'BEGIN { exit !(h > 0) }'
+grep -v '"cache_hits"' "$tmp/resumed.json" >"$tmp/c.json"
+check "the resumed run finds the same state" cmp -s "$tmp/a.json" "$tmp/c.json"
+
+# Bad input: a missing API key is a clear error, not a crash or a
+# meaningless search over zero scores.
+env -u OPENAI_API_KEY "$dspcc" optimize "$tmp/bs.dsp" -o "$tmp/none.json" $limits --base-url "$url" \
+    --cache-dir "$tmp/cache3" >"$tmp/nokey.out" 2>"$tmp/nokey.err"
+rc=$?
+check "a missing API key fails with status 1" test "$rc" -eq 1
+check "and names the variable" grep -q 'OPENAI_API_KEY' "$tmp/nokey.err"
+check "and writes no state" test ! -e "$tmp/none.json"
+"$dspcc" optimize >/dev/null 2>&1
+check "no file is a usage error (2)" test $? -eq 2
