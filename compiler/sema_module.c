@@ -18,6 +18,7 @@ typedef struct var_info {
     const ir_field *fields;   /* records */
     size_t n_fields;
     const ir_type *type;      /* tool scalar */
+    const char *origin;       /* for messages: "the outputs of signature `S`" */
     int used;
 } var_info;
 
@@ -192,8 +193,8 @@ static int resolve_value(mctx *mc, const ast_value *v, const ir_type *expected, 
         }
         const ir_field *f = ir_field_find(var->fields, var->n_fields, v->field.name);
         if (!f) {
-            diag_error(s->d, v->field.loc, "`%s` has no field `%s`%s", v->s, v->field.name,
-                       sema_field_names_hint(s, v->field.name, var->fields, var->n_fields));
+            diag_error(s->d, v->field.loc, "unknown field `%s` of `%s` (%s)%s", v->field.name, v->s,
+                       var->origin, sema_field_names_hint(s, v->field.name, var->fields, var->n_fields));
             return 0;
         }
         out->kind = IR_VAL_FIELD;
@@ -280,7 +281,8 @@ static ir_binding *check_bindings(mctx *mc, const ptr_vec *bindings, const char 
 
 /* Declares (or re-assigns) a variable; 0 if the name is taken by another shape. */
 static var_info *assign_var(mctx *mc, const ast_ident *name, ir_var_kind kind, const void *shape,
-                            const ir_field *fields, size_t n_fields, const ir_type *type)
+                            const ir_field *fields, size_t n_fields, const ir_type *type,
+                            const char *origin)
 {
     sema *s = mc->s;
     if (ir_field_find(mc->m->params, mc->m->n_params, name->name)) {
@@ -305,6 +307,7 @@ static var_info *assign_var(mctx *mc, const ast_ident *name, ir_var_kind kind, c
         v->fields = fields;
         v->n_fields = n_fields;
         v->type = type;
+        v->origin = origin;
         ptr_vec_push(s->a, &mc->vars, v);
     }
     if (find_visible(mc, v->name) != v)
@@ -388,7 +391,8 @@ static int check_assign(mctx *mc, const ast_stmt *st, ir_step *step)
         p->signature = sig;
         p->outputs = outs;
         p->n_outputs = n_outs;
-        if (!assign_var(mc, &st->var, IR_VAR_PREDICT, outs, outs, n_outs, NULL))
+        if (!assign_var(mc, &st->var, IR_VAR_PREDICT, outs, outs, n_outs, NULL,
+                        arena_printf(s->a, "the outputs of %s(%s)", strat->name, sig->name)))
             return 0;
         p->name = predictor_name(mc, st->var.name);
         ptr_vec_push(s->a, &mc->predictors, p);
@@ -441,7 +445,8 @@ static int check_assign(mctx *mc, const ast_stmt *st, ir_step *step)
         size_t nb;
         const ir_binding *b = check_bindings(mc, &c->bindings, what, m->params, m->n_params,
                                              m->results, m->n_results, c->loc, &nb);
-        if (!assign_var(mc, &st->var, IR_VAR_MODULE, m, m->results, m->n_results, NULL))
+        if (!assign_var(mc, &st->var, IR_VAR_MODULE, m, m->results, m->n_results, NULL,
+                        arena_printf(s->a, "the results of module `%s`", m->name)))
             return 0;
         step->kind = IR_STEP_MODULE;
         step->module = m;
@@ -462,7 +467,8 @@ static int check_assign(mctx *mc, const ast_stmt *st, ir_step *step)
         size_t nb;
         const ir_binding *b = check_bindings(mc, &c->bindings, what, ins, t->n_params, NULL, 0,
                                              c->loc, &nb);
-        if (!assign_var(mc, &st->var, IR_VAR_TOOL, t, NULL, 0, t->type))
+        if (!assign_var(mc, &st->var, IR_VAR_TOOL, t, NULL, 0, t->type,
+                        arena_printf(s->a, "the result of tool `%s`", t->name)))
             return 0;
         step->kind = IR_STEP_TOOL;
         step->tool = t;
