@@ -358,9 +358,11 @@ static ir_program *check(sema *s, const source_file *src)
         if (o)
             ptr_vec_push(s->a, &opts, o);
     }
-    warn_unused(s);
+    /* After an error a use may have gone unresolved; "never used" would
+     * then be wrong, so it is only reported for programs that check. */
     if (s->d->errors > errors_before)
         return NULL;
+    warn_unused(s);
 
     ir_program *p = arena_alloc(s->a, sizeof *p);
     const char *slash = strrchr(src->path, '/');
