@@ -106,6 +106,15 @@ check "the report has an SVG plot and a trial table" \
 check "the report says the LM is a test fixture" grep -q 'test fixture' "$tmp/mipro.html"
 check "progress lines went to stderr" grep -q '^dspcc optimize: trial' "$tmp/mipro.err"
 
+# What the optimizer measured is what ships: `dspcc eval` with the state
+# scores the same on the same dev rows.
+"$dspcc" eval "$tmp/mipro.dsp" --state "$tmp/mipro.json" --data dev --limit 60 --json --base-url "$url" \
+    --cache-dir "$tmp/cache" >"$tmp/eval.json" 2>"$tmp/eval.err"
+ev=$(key "$tmp/eval.json" score)
+echo "# dspcc eval with the mipro state: $ev"
+check "dspcc eval --state reproduces mipro's final score" \
+    awk -v a="$ev" -v b="$mp_final" 'BEGIN { d = a - b; exit !(a != "" && d < 1e-9 && d > -1e-9) }'
+
 # Warm cache: same state (but for the cache counter) and not one request.
 opt mipro2 mipro.dsp cache --report "$tmp/mipro2.html"
 check "a warm re-run exits 0" test $? -eq 0
@@ -126,6 +135,16 @@ echo "# random_search: baseline $(key "$tmp/rs.json" baseline_score), final $rs_
 check "random_search keeps a candidate better than zero-shot" ge "$rs_final" "$(key "$tmp/rs.json" baseline_score)" 0.1
 check "random_search tried zero-shot, labelled, 1 unshuffled and 3 shuffled bootstraps" \
     test "$(grep -c '"trial":' "$tmp/rs.json")" -eq 6
+
+# Without a valset, a seeded fifth of the trainset is held out for the
+# scores and never used for demos.
+sed -e 's/with mipro(auto: light)/with labeled_fewshot(k: 8)/' -e '/valset: dev/d' examples/tickets/tickets.dsp \
+    >"$tmp/nv.dsp"
+"$dspcc" optimize "$tmp/nv.dsp" -o "$tmp/nv.json" --trainset-limit 200 --base-url "$url" --cache-dir "$tmp/cache" \
+    >"$tmp/nv.out" 2>"$tmp/nv.err"
+check "labeled_fewshot without a valset exits 0" test $? -eq 0
+check "and says it scored on a holdout of the trainset" grep -q '"valset": "trainset holdout"' "$tmp/nv.json"
+check "labeled_fewshot keeps 8 demos" test "$(grep -c '"inputs": {' "$tmp/nv.json")" -eq 8
 
 # Resume: a slow server, a kill -9 in the middle, then a re-run.
 start_server --latency-ms 15

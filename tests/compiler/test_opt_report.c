@@ -1,0 +1,144 @@
+/* test_opt_report.c — the optimization report: escaped text, one point per
+ * trial, deterministic bytes, atomic writing. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "report.h"
+
+static size_t count(const char *hay, const char *needle)
+{
+    size_t n = 0;
+    for (const char *p = hay; (p = strstr(p, needle)) != NULL; p += strlen(needle))
+        n++;
+    return n;
+}
+
+static report_info sample(opt_trial *trials, report_predictor *preds)
+{
+    trials[0] = (opt_trial){ 1, 0.25, 1, "instr 0, demos 0" };
+    trials[1] = (opt_trial){ 2, 0.5, 0, "instr 1, demos <2>" };
+    trials[2] = (opt_trial){ 3, 0.75, 1, "instr 1, demos <2>" };
+    preds[0] = (report_predictor){ "M.r", "Say \"billing\" & <nothing> else", 6, 4 };
+    report_info r = { 0 };
+    r.program = "M<1>";
+    r.source = "m.dsp";
+    r.optimizer = "mipro";
+    r.metric = "accuracy";
+    r.trainset = "train";
+    r.valset = "dev";
+    r.seed = 7;
+    r.n_train = 60;
+    r.n_val = 40;
+    r.baseline_score = 0.25;
+    r.final_score = 0.75;
+    r.trials = trials;
+    r.n_trials = 3;
+    r.preds = preds;
+    r.n_preds = 1;
+    r.lm_calls = 100;
+    r.cache_hits = 40;
+    r.http_requests = 60;
+    r.lm_note = "a test fixture";
+    return r;
+}
+
+static void escapes_and_reports_the_figures(void **state)
+{
+    (void)state;
+    opt_trial t[3];
+    report_predictor p[1];
+    report_info r = sample(t, p);
+    char *html = report_html(&r);
+    assert_non_null(html);
+    assert_non_null(strstr(html, "<h1>M&lt;1&gt;: mipro</h1>"));
+    assert_non_null(strstr(html, "Say &quot;billing&quot; &amp; &lt;nothing&gt; else"));
+    assert_null(strstr(html, "<nothing>"));
+    assert_non_null(strstr(html, "demos &lt;2&gt;"));
+    assert_non_null(strstr(html, "0.2500"));
+    assert_non_null(strstr(html, "<b>0.7500</b> (+0.5000)"));
+    assert_non_null(strstr(html, "100 (40 answered from the cache, 60 HTTP requests)"));
+    assert_non_null(strstr(html, "6 demos (4 bootstrapped from teacher traces, 2 labelled)"));
+    assert_non_null(strstr(html, "a test fixture"));
+    assert_int_equal(count(html, "<circle"), 3);
+    assert_int_equal(count(html, "fill=\"none\" stroke=\"#36c\""), 1); /* the minibatch trial */
+    assert_int_equal(count(html, "<tr><td class=\"n\">"), 3);
+    assert_non_null(strstr(html, "<svg"));
+    assert_non_null(strstr(html, "</html>\n"));
+    free(html);
+}
+
+static void same_input_same_bytes(void **state)
+{
+    (void)state;
+    opt_trial t[3];
+    report_predictor p[1];
+    report_info r = sample(t, p);
+    char *a = report_html(&r), *b = report_html(&r);
+    assert_string_equal(a, b);
+    r.final_score = 0.8;
+    char *c = report_html(&r);
+    assert_string_not_equal(a, c);
+    free(a);
+    free(b);
+    free(c);
+}
+
+static void no_trials_still_renders(void **state)
+{
+    (void)state;
+    opt_trial t[3];
+    report_predictor p[1];
+    report_info r = sample(t, p);
+    r.n_trials = 0;
+    r.n_preds = 0;
+    r.lm_note = NULL;
+    char *html = report_html(&r);
+    assert_non_null(html);
+    assert_int_equal(count(html, "<circle"), 0);
+    assert_null(strstr(html, "class=\"note\""));
+    free(html);
+}
+
+static void writes_atomically_and_reports_bad_paths(void **state)
+{
+    (void)state;
+    opt_trial t[3];
+    report_predictor p[1];
+    report_info r = sample(t, p);
+    char dir[] = "/tmp/dspcc-report-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[256], tmp[300];
+    snprintf(path, sizeof path, "%s/r.html", dir);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    dsp_error err = { 0 };
+    assert_int_equal(report_write_html(&r, path, &err), DSP_OK);
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    char buf[64] = { 0 };
+    assert_true(fread(buf, 1, 15, f) == 15);
+    fclose(f);
+    assert_string_equal(buf, "<!DOCTYPE html>");
+    assert_int_equal(access(tmp, F_OK), -1); /* no temporary left behind */
+    remove(path);
+    rmdir(dir);
+    assert_int_equal(report_write_html(&r, "/nonexistent-dir/r.html", &err), DSP_ERR_IO);
+    assert_non_null(strstr(err.message, "/nonexistent-dir/r.html"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(escapes_and_reports_the_figures),
+        cmocka_unit_test(same_input_same_bytes),
+        cmocka_unit_test(no_trials_still_renders),
+        cmocka_unit_test(writes_atomically_and_reports_bad_paths),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
