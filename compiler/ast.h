@@ -162,7 +162,8 @@ typedef struct ast_decl {
     src_loc header_loc;
     ast_ident ex, pred;      /* D_METRIC parameter names */
     ast_expr *expr;          /* D_METRIC */
-    ast_ident format;        /* D_DATA: jsonl or csv; D_OPTIMIZE: optimizer */
+    ast_ident format;        /* D_DATA: jsonl or csv */
+    ast_ident optimizer;     /* D_OPTIMIZE: bootstrap_fewshot, mipro, ... */
     ptr_vec mapping;         /* D_DATA: ast_mapping * */
     int has_mapping;
     ptr_vec opt_args;        /* D_OPTIMIZE optimizer arguments: ast_kv * */

@@ -145,13 +145,13 @@ ir_optimize *sema_check_optimize(sema *s, ast_decl *d)
         ok = 0;
     else
         o->module = msym->ir;
-    const bi_optimizer *opt = bi_optimizer_find(d->format.name);
+    const bi_optimizer *opt = bi_optimizer_find(d->optimizer.name);
     if (!opt) {
         const char *names[16];
         for (size_t i = 0; i < bi_n_optimizers && i < 16; i++)
             names[i] = bi_optimizers[i].name;
-        diag_error(s->d, d->format.loc, "unknown optimizer `%s`%s", d->format.name,
-                   sema_did_you_mean(s, d->format.name, names, bi_n_optimizers));
+        diag_error(s->d, d->optimizer.loc, "unknown optimizer `%s`%s", d->optimizer.name,
+                   sema_did_you_mean(s, d->optimizer.name, names, bi_n_optimizers));
         ok = 0;
     } else {
         o->optimizer = opt->name;

@@ -659,7 +659,7 @@ optimize
     : OPTIMIZE IDENT WITH IDENT opt_args '{' kvs '}' {
                                   $$ = decl_new(pc, D_OPTIMIZE, @1);
                                   $$->name = ident(pc, $2, @2);
-                                  $$->format = ident(pc, $4, @4);
+                                  $$->optimizer = ident(pc, $4, @4);
                                   $$->opt_args = $5;
                                   $$->kvs = $7;
                               }

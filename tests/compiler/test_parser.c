@@ -186,7 +186,7 @@ static void test_lm_data_optimize_import_tool(void **state)
     assert_int_equal(tool->params.len, 2);
     assert_string_equal(((ast_cdecl *)tool->params.items[0])->ctype, "const char *");
     assert_int_equal(tool2->params.len, 0);
-    assert_string_equal(opt->format.name, "mipro");
+    assert_string_equal(opt->optimizer.name, "mipro");
     assert_int_equal(opt->opt_args.len, 1);
     assert_int_equal(opt->kvs.len, 4);
 }
