@@ -379,7 +379,7 @@ static int check_assign(mctx *mc, const ast_stmt *st, ir_step *step)
             ir_field *o = arena_array(s->a, n_outs + 1, sizeof *o);
             o[0].name = "reasoning";
             o[0].type = &s->t_string;
-            o[0].desc = "Think step by step to produce the outputs.";
+            o[0].desc = NULL;  /* CHAT_FORMAT.md shows it without a description */
             memcpy(o + 1, outs, n_outs * sizeof *o);
             outs = o;
             n_outs++;
