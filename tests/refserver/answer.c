@@ -36,6 +36,30 @@ static const char *prompt_text(rs_arena *a, const rs_request *req)
     return rs_buf_str(&b);
 }
 
+/* A json_schema's "enum" lists are the label sets of the outputs they
+ * describe (the JSON adapter's prompt itself lists no enum values). */
+static void apply_schema_enums(rs_arena *a, rs_task *t, const cJSON *schema)
+{
+    const cJSON *props = cJSON_GetObjectItemCaseSensitive(schema, "properties");
+    for (size_t f = 0; cJSON_IsObject(props) && f < t->n_out; f++) {
+        const cJSON *p = cJSON_GetObjectItemCaseSensitive(props, t->out[f].name);
+        const cJSON *en = cJSON_GetObjectItemCaseSensitive(p, "enum");
+        if (!cJSON_IsArray(en) || cJSON_GetArraySize(en) == 0)
+            continue;
+        size_t n = 0;
+        const char **vals = rs_alloc(a, ((size_t)cJSON_GetArraySize(en) + 1) * sizeof *vals);
+        const cJSON *v;
+        cJSON_ArrayForEach(v, en)
+            if (cJSON_IsString(v))
+                vals[n++] = rs_strdup(a, v->valuestring);
+        if (n) {
+            t->out[f].kind = RS_ENUM;
+            t->out[f].enum_values = vals;
+            t->out[f].n_enum = n;
+        }
+    }
+}
+
 static rs_fault pick_fault(const rs_options *o, uint64_t request_no)
 {
     if (o->fail_rate <= 0 || o->n_kinds == 0)
@@ -110,6 +134,7 @@ void rs_answer_chat(rs_arena *a, const rs_options *o, rs_api api, const char *bo
 
     rs_task task;
     rs_task_parse(a, req.msgs, req.n_msgs, &task);
+    apply_schema_enums(a, &task, req.schema);
     rs_damage damage = fault == RS_FAULT_MISSING_FIELD ? RS_DAMAGE_MISSING_FIELD
                        : fault == RS_FAULT_WRONG_TYPE  ? RS_DAMAGE_WRONG_TYPE
                                                        : RS_DAMAGE_NONE;

@@ -381,6 +381,23 @@ static const char *strip_respond(rs_arena *a, const char *v)
     return r ? trim_dup(a, v, r) : v;
 }
 
+/* An enum whose values the prompt does not list (the JSON adapter writes no
+ * type notes): the distinct values its demos show, in order. */
+static void infer_enum_values(rs_arena *a, rs_task *t)
+{
+    for (size_t f = 0; f < t->n_out; f++) {
+        rs_field *fd = &t->out[f];
+        if (fd->kind != RS_ENUM || fd->n_enum)
+            continue;
+        fd->enum_values = rs_alloc(a, (t->n_demos + 1) * sizeof *fd->enum_values);
+        for (size_t d = 0; d < t->n_demos; d++) {
+            const char *v = t->demos[d].out[f];
+            if (v && *v && rs_match_label(fd->enum_values, fd->n_enum, v) < 0)
+                fd->enum_values[fd->n_enum++] = v;
+        }
+    }
+}
+
 void rs_task_parse(rs_arena *a, const rs_message *msgs, size_t n, rs_task *t)
 {
     memset(t, 0, sizeof *t);
@@ -427,6 +444,7 @@ void rs_task_parse(rs_arena *a, const rs_message *msgs, size_t n, rs_task *t)
                                : section_values(a, t->out, t->n_out, reply);
         i++;
     }
+    infer_enum_values(a, t);
     t->query = section_values(a, t->in, t->n_in, t->last_user);
     for (size_t i = 0; i < t->n_in; i++)
         t->query[i] = strip_respond(a, t->query[i]);

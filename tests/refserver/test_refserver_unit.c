@@ -260,6 +260,72 @@ static void test_json_adapter_prompts_get_json(void **state)
     rs_arena_free(&a);
 }
 
+/* The runtime's JSON adapter lists no enum values in the prompt: they come
+ * from the demos, or from the response_format schema. */
+static const char *k_json_system =
+    "Your input fields are:\n1. `ticket_text` (string): The ticket\n"
+    "Your output fields are:\n1. `category` (enum): The queue\n\n"
+    "All interactions will be structured in the following way, with the appropriate values filled in.\n\n"
+    "[[ ## ticket_text ## ]]\n{ticket_text}\n\n"
+    "Outputs will be a JSON object with the following fields.\n\n{\n  \"category\": \"{category}\"\n}\n"
+    "In adhering to this structure, your objective is: \n        Classify the ticket.";
+
+static void test_json_adapter_enums_from_demos_or_schema(void **state)
+{
+    (void)state;
+    rs_arena a;
+    rs_arena_init(&a);
+    rs_message msgs[] = {
+        {"system", k_json_system},
+        {"user", "[[ ## ticket_text ## ]]\nI forgot my password"},
+        {"assistant", "{\n  \"category\": \"account\"\n}"},
+        {"user", "[[ ## ticket_text ## ]]\nwhere is the parcel I ordered"},
+        {"assistant", "{\n  \"category\": \"orders\"\n}"},
+        {"user", "[[ ## ticket_text ## ]]\nreset the password please\n\nRespond with a JSON object in the following order of fields: `category` (must be formatted as a valid enum value)."}};
+    rs_task t;
+    rs_task_parse(&a, msgs, 6, &t);
+    assert_true(t.json_reply);
+    assert_int_equal(t.out[0].n_enum, 2);
+    rs_gen g = {0, 0};
+    const char *v[1] = {0};
+    rs_learn(&a, &t, &g, v);
+    assert_string_equal(v[0], "account");
+
+    /* Zero-shot with the labels only in the schema. */
+    rs_options o;
+    char *argv[] = {"x", NULL};
+    assert_int_equal(rs_options_parse(1, argv, &o), 0);
+    cJSON *req = cJSON_CreateObject();
+    cJSON_AddStringToObject(req, "model", "m");
+    cJSON_AddNumberToObject(req, "temperature", 0);
+    cJSON *ms = cJSON_AddArrayToObject(req, "messages");
+    cJSON *m = cJSON_CreateObject();
+    cJSON_AddStringToObject(m, "role", "system");
+    cJSON_AddStringToObject(m, "content", k_json_system);
+    cJSON_AddItemToArray(ms, m);
+    m = cJSON_CreateObject();
+    cJSON_AddStringToObject(m, "role", "user");
+    cJSON_AddStringToObject(m, "content", "[[ ## ticket_text ## ]]\ncancel my order\n\nRespond with a JSON object in the following order of fields: `category`.");
+    cJSON_AddItemToArray(ms, m);
+    cJSON *rf = cJSON_Parse("{\"type\":\"json_schema\",\"json_schema\":{\"name\":\"output\",\"schema\":{\"type\":\"object\","
+                            "\"properties\":{\"category\":{\"type\":\"string\",\"enum\":[\"billing\",\"account\",\"orders\",\"general\"]}},"
+                            "\"required\":[\"category\"],\"additionalProperties\":false}}}");
+    cJSON_AddItemToObject(req, "response_format", rf);
+    char *body = cJSON_PrintUnformatted(req);
+    cJSON_Delete(req);
+    rs_answer ans;
+    rs_answer_chat(&a, &o, RS_API_OPENAI, body, strlen(body), NULL, 0, &ans);
+    cJSON_free(body);
+    assert_int_equal(ans.status, 200);
+    cJSON *j = cJSON_Parse(ans.body);
+    const cJSON *c = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "choices"), 0), "message"), "content");
+    cJSON *out = cJSON_Parse(c->valuestring);
+    assert_string_equal(cJSON_GetObjectItem(out, "category")->valuestring, "orders");
+    cJSON_Delete(out);
+    cJSON_Delete(j);
+    rs_arena_free(&a);
+}
+
 static void test_proposal_lists_distinctive_words_per_label(void **state)
 {
     (void)state;
@@ -417,6 +483,72 @@ static void test_faults_happen_at_the_configured_rate(void **state)
     rs_arena_free(&a);
 }
 
+/* Malformed input never crashes or hangs the answer pipeline (run under
+ * ASan+UBSan by `make check-asan`): mutated prompt texts inside valid JSON,
+ * and mutated JSON bodies. */
+static void test_mutated_requests_never_crash(void **state)
+{
+    (void)state;
+    rs_options o;
+    char *argv[] = {"x", NULL};
+    assert_int_equal(rs_options_parse(1, argv, &o), 0);
+    static const char k_chars[] = "[]#`\n\":;{}-> 0123456789aZ,.\\";
+    const char *texts[] = {k_system, k_demo_user, k_demo_reply, "[[ ## ticket_text ## ]]\nmy invoice 12 is wrong\n\nRespond with"};
+    const char *roles[] = {"system", "user", "assistant", "user"};
+    uint64_t rng = 12345;
+    int ok = 0, bad = 0;
+    for (int round = 0; round < 1500; round++) {
+        rs_arena a;
+        rs_arena_init(&a);
+        cJSON *req = cJSON_CreateObject();
+        cJSON_AddStringToObject(req, "model", "m");
+        cJSON_AddNumberToObject(req, "temperature", (double)(round % 3) / 2);
+        cJSON *ms = cJSON_AddArrayToObject(req, "messages");
+        size_t nm = 1 + (size_t)(rs_mix(rng + (uint64_t)round) % 4);
+        for (size_t i = 0; i < nm; i++) {
+            size_t len = strlen(texts[i]);
+            char *t = rs_strndup(&a, texts[i], len);
+            /* Cut it somewhere, then flip a few bytes. */
+            rng = rs_mix(rng);
+            if (rng % 3 == 0)
+                t[rng % (len + 1)] = '\0';
+            len = strlen(t);
+            for (int k = 0; len && k < 6; k++) {
+                rng = rs_mix(rng);
+                t[rng % len] = k_chars[(rng >> 20) % (sizeof k_chars - 1)];
+            }
+            cJSON *m = cJSON_CreateObject();
+            cJSON_AddStringToObject(m, "role", roles[i]);
+            cJSON_AddStringToObject(m, "content", t);
+            cJSON_AddItemToArray(ms, m);
+        }
+        if (round % 5 == 0)
+            cJSON_AddItemToObject(req, "response_format", cJSON_Parse("{\"type\":\"json_object\"}"));
+        char *body = cJSON_PrintUnformatted(req);
+        cJSON_Delete(req);
+        size_t blen = strlen(body);
+        if (round % 4 == 1) { /* and sometimes break the JSON itself */
+            rng = rs_mix(rng);
+            body[rng % blen] = k_chars[(rng >> 20) % (sizeof k_chars - 1)];
+            if (round % 8 == 1)
+                blen = rng % blen;
+        }
+        rs_answer ans;
+        rs_answer_chat(&a, &o, round % 2 ? RS_API_OPENAI : RS_API_ANTHROPIC, body, blen, "2023-06-01",
+                       (uint64_t)round, &ans);
+        assert_true(ans.status == 200 || ans.status == 400);
+        assert_non_null(ans.body);
+        cJSON *j = cJSON_Parse(ans.body);
+        assert_non_null(j); /* always a JSON body */
+        cJSON_Delete(j);
+        ok += ans.status == 200;
+        bad += ans.status == 400;
+        cJSON_free(body);
+        rs_arena_free(&a);
+    }
+    assert_true(ok > 100 && bad > 100);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -428,10 +560,12 @@ int main(void)
         cmocka_unit_test(test_learner_uses_demos_hints_and_formats),
         cmocka_unit_test(test_learner_is_deterministic_at_zero_and_samples_above),
         cmocka_unit_test(test_json_adapter_prompts_get_json),
+        cmocka_unit_test(test_json_adapter_enums_from_demos_or_schema),
         cmocka_unit_test(test_proposal_lists_distinctive_words_per_label),
         cmocka_unit_test(test_finish_choice_applies_stop_and_max_tokens),
         cmocka_unit_test(test_options_parse_and_reject),
         cmocka_unit_test(test_faults_happen_at_the_configured_rate),
+        cmocka_unit_test(test_mutated_requests_never_crash),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
