@@ -13,6 +13,7 @@
 
 #include "parse.h"
 #include "sema.h"
+#include "sema_int.h"
 
 typedef struct fixture {
     arena a;
@@ -379,6 +380,23 @@ static void test_imports_and_cycles(void **state)
     assert_string_equal(ir_signature_find(p, "Unused")->loc.file, "b.dsp");
 }
 
+static void test_paths_and_suggestions(void **state)
+{
+    fixture *f = *state;
+    arena *a = &f->a;
+    assert_string_equal(sema_path_join(a, "", "data/train.jsonl"), "data/train.jsonl");
+    assert_string_equal(sema_path_join(a, "lib", "../data/./x.csv"), "data/x.csv");
+    assert_string_equal(sema_path_join(a, "a/b", "../../../up.jsonl"), "../up.jsonl");
+    assert_string_equal(sema_path_join(a, "lib", "/abs//p.jsonl"), "/abs/p.jsonl");
+    assert_string_equal(sema_path_join(a, "/", "../etc"), "/etc");
+    assert_string_equal(sema_path_join(a, "x", ".."), ".");
+    const char *names[] = { "category", "reasoning", "ticket_text" };
+    assert_string_equal(diag_suggest("categroy", names, 3), "category");
+    assert_string_equal(diag_suggest("ticket_txt", names, 3), "ticket_text");
+    assert_null(diag_suggest("zzz", names, 3));       /* nothing close: no guess */
+    assert_null(diag_suggest("a", names, 3));
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -395,6 +413,7 @@ int main(void)
         T(test_csv_mapping_and_enum_values),
         T(test_lm_options),
         T(test_imports_and_cycles),
+        T(test_paths_and_suggestions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
