@@ -38,13 +38,15 @@ typedef enum route {
     ROUTE_OPENAI_CHAT,
     ROUTE_ANTHROPIC,
     ROUTE_MODELS,
-    ROUTE_NOT_FOUND
+    ROUTE_NOT_FOUND,
+    ROUTE_TOO_LARGE /* any path, when the body exceeded --max-body-bytes */
 } route;
 
 typedef enum phase { PHASE_RECEIVING, PHASE_WAITING, PHASE_DONE } phase;
 
 typedef struct req_state {
     phase phase;
+    route route;
     rs_api api;
     char *body;
     size_t len, cap;
@@ -142,47 +144,32 @@ static route route_of(const char *url, rs_api *api)
     return ROUTE_NOT_FOUND;
 }
 
-/* Answers that do not need the body: models, 404, 405, 413 by header. */
-static enum MHD_Result answer_at_once(rs_server *s, struct MHD_Connection *conn, const char *url,
-                                      const char *method, route rt, rs_api api, bool *done)
+/* Answers that need no model: the model list, 404, 405 and 413. */
+static void answer_plain(rs_arena *a, const char *url, const char *method, route rt,
+                         rs_api api, rs_answer *ans, const char **allow)
 {
-    rs_arena a;
-    rs_arena_init(&a);
-    rs_answer ans;
-    const char *allow = NULL;
-    *done = true;
-    if (rt == ROUTE_MODELS && strcmp(method, "GET") == 0) {
-        memset(&ans, 0, sizeof ans);
-        ans.status = 200;
-        ans.body = rs_openai_models(&a);
-        ans.send_len = strlen(ans.body);
+    *allow = NULL;
+    if (rt == ROUTE_TOO_LARGE) {
+        rs_answer_error(a, api, 413, "Request body too large for this test fixture (see --max-body-bytes).",
+                        "request_too_large", ans);
+    } else if (rt == ROUTE_MODELS && strcmp(method, "GET") == 0) {
+        memset(ans, 0, sizeof *ans);
+        ans->status = 200;
+        ans->body = rs_openai_models(a);
+        ans->send_len = strlen(ans->body);
     } else if (rt == ROUTE_NOT_FOUND) {
         rs_buf m;
-        rs_buf_init(&m, &a);
+        rs_buf_init(&m, a);
         rs_buf_printf(&m, "Unknown request URL: %s %s. This test fixture serves POST /v1/chat/completions, "
                           "GET /v1/models and POST /v1/messages.", method, url);
-        rs_answer_error(&a, api, 404, rs_buf_str(&m), "unknown_url", &ans);
-    } else if (rt == ROUTE_MODELS || strcmp(method, "POST") != 0) {
-        allow = rt == ROUTE_MODELS ? "GET" : "POST";
-        rs_buf m;
-        rs_buf_init(&m, &a);
-        rs_buf_printf(&m, "Method %s is not allowed for %s; use %s.", method, url, allow);
-        rs_answer_error(&a, api, 405, rs_buf_str(&m), "method_not_allowed", &ans);
+        rs_answer_error(a, api, 404, rs_buf_str(&m), "unknown_url", ans);
     } else {
-        const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-        unsigned long long len = cl ? strtoull(cl, NULL, 10) : 0;
-        if (len <= s->opts.max_body) {
-            *done = false;
-            rs_arena_free(&a);
-            return MHD_YES;
-        }
-        rs_answer_error(&a, api, 413, "Request body too large for this test fixture (see --max-body-bytes).",
-                        "request_too_large", &ans);
+        *allow = rt == ROUTE_MODELS ? "GET" : "POST";
+        rs_buf m;
+        rs_buf_init(&m, a);
+        rs_buf_printf(&m, "Method %s is not allowed for %s; use %s.", method, url, *allow);
+        rs_answer_error(a, api, 405, rs_buf_str(&m), "method_not_allowed", ans);
     }
-    rs_reqlog_write(s->log, method, url, &ans);
-    enum MHD_Result ret = send_answer(conn, &ans, allow);
-    rs_arena_free(&a);
-    return ret;
 }
 
 static bool append_body(rs_server *s, req_state *st, const char *data, size_t n)
@@ -216,14 +203,27 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
     if (!st) {
         rs_api api;
         route rt = route_of(url, &api);
-        bool done;
-        enum MHD_Result ret = answer_at_once(s, conn, url, method, rt, api, &done);
-        if (done)
+        const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (cl && strtoull(cl, NULL, 10) > s->opts.max_body) {
+            /* Refused before reading the body; the connection then closes. */
+            rs_arena a;
+            rs_arena_init(&a);
+            rs_answer ans;
+            rs_answer_error(&a, api, 413, "Request body too large for this test fixture (see --max-body-bytes).",
+                            "request_too_large", &ans);
+            rs_reqlog_write(s->log, method, url, &ans);
+            enum MHD_Result ret = send_answer(conn, &ans, NULL);
+            rs_arena_free(&a);
             return ret;
+        }
+        /* Every answer waits for the end of the request: one queued in
+         * this first call would make libmicrohttpd close the connection
+         * instead of keeping it alive. */
         st = calloc(1, sizeof *st);
         if (!st)
             return MHD_NO;
         st->api = api;
+        st->route = rt;
         *con_cls = st;
         return MHD_YES;
     }
@@ -247,9 +247,10 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
     rs_arena a;
     rs_arena_init(&a);
     rs_answer ans;
-    if (st->too_big) {
-        rs_answer_error(&a, st->api, 413, "Request body too large for this test fixture (see --max-body-bytes).",
-                        "request_too_large", &ans);
+    const char *allow = NULL;
+    bool chat = (st->route == ROUTE_OPENAI_CHAT || st->route == ROUTE_ANTHROPIC) && strcmp(method, "POST") == 0;
+    if (!chat || st->too_big) {
+        answer_plain(&a, url, method, st->too_big ? ROUTE_TOO_LARGE : st->route, st->api, &ans, &allow);
     } else {
         const char *version_hdr = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "anthropic-version");
         uint64_t no = atomic_fetch_add(&s->requests, 1);
@@ -271,7 +272,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
         ret = MHD_YES;
     } else {
         st->phase = PHASE_DONE;
-        ret = send_answer(conn, &ans, NULL);
+        ret = send_answer(conn, &ans, allow);
     }
     rs_arena_free(&a);
     return ret;

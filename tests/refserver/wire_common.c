@@ -64,16 +64,19 @@ const char *rs_wire_error_body(rs_arena *a, rs_api api, const rs_wire_error *err
     return out;
 }
 
+static int is_space(unsigned char c)
+{
+    return c == ' ' || c == '\n' || c == '\t' || c == '\r' || c == '\f' || c == '\v';
+}
+
 long rs_count_words(const char *s)
 {
     long n = 0;
-    while (s && *s) {
-        while (*s && isspace((unsigned char)*s))
-            s++;
-        if (*s)
-            n++;
-        while (*s && !isspace((unsigned char)*s))
-            s++;
+    int in_word = 0;
+    for (const unsigned char *p = (const unsigned char *)s; p && *p; p++) {
+        int sp = is_space(*p);
+        n += !sp && !in_word;
+        in_word = !sp;
     }
     return n;
 }
