@@ -18,12 +18,17 @@ export DSPCC_CACHE_DIR="$OUT/cache"
 # being sent anywhere.
 export OPENAI_API_KEY=refserver-fixture-needs-no-key
 
+rm -f "$OUT/refserver.out"
 "$TOP/$BUILD/dsp-refserver" --port 0 >"$OUT/refserver.out" 2>"$OUT/refserver.err" &
 RS=$!
 trap 'kill $RS 2>/dev/null; wait $RS 2>/dev/null || true' EXIT INT TERM
 i=0
-while [ ! -s "$OUT/refserver.out" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+while [ ! -s "$OUT/refserver.out" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
 PORT=$(head -1 "$OUT/refserver.out")
+if [ -z "$PORT" ]; then
+    echo "demo: build/dsp-refserver did not start: $(cat "$OUT/refserver.err")" >&2
+    exit 1
+fi
 URL=http://127.0.0.1:$PORT/v1
 echo "== LM: build/dsp-refserver at $URL — the local reference TEST FIXTURE, not a real LM"
 

@@ -133,8 +133,9 @@ check $? "a changed data file makes make rebuild"
 "$BUILD/dsp-refserver" --port 0 >"$T/rs.out" 2>"$T/rs.err" &
 RS_PID=$!
 i=0
-while [ ! -s "$T/rs.out" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+while [ ! -s "$T/rs.out" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
 PORT=$(head -1 "$T/rs.out")
+[ -n "$PORT" ] || { echo "not ok - dsp-refserver started"; exit 1; }
 SECRET="sk-test-$$-do-not-leak-0123456789"
 cc $STRICT $SAN -D_DEFAULT_SOURCE -I"$T" -o "$T/ticket_cli" examples/tickets/ticket_cli.c "$T/tickets.c" $RTLIBS 2>"$T/cc.err"
 check $? "ticket_cli links with the generated code"
