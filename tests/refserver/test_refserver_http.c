@@ -669,6 +669,58 @@ static void test_paths_methods_and_sizes(void **state)
     free(body);
 }
 
+static void test_connections_are_kept_alive(void **state)
+{
+    (void)state;
+    /* Every kind of answer leaves the connection open for the next one. */
+    const char *paths[] = {"/v1/models", "/v1/nothing", "/v1/chat/completions", "/v1/models"};
+    const char *methods[] = {"GET", "GET", "GET", "GET"};
+    response r = http(&g_srv, "GET", "/v1/models", NULL, NULL);
+    free(r.body);
+    for (size_t i = 0; i < 4; i++) {
+        r = http(&g_srv, methods[i], paths[i], NULL, NULL);
+        long connects = -1;
+        curl_easy_getinfo(g_curl, CURLINFO_NUM_CONNECTS, &connects);
+        assert_int_equal(connects, 0);
+        free(r.body);
+    }
+    char *body = ticket_request(0, NULL);
+    r = http(&g_srv, "POST", "/v1/chat/completions", body, NULL);
+    free(r.body);
+    r = http(&g_srv, "POST", "/v1/chat/completions", "{bad json", NULL);
+    assert_int_equal(r.status, 400);
+    free(r.body);
+    r = http(&g_srv, "POST", "/v1/chat/completions", body, NULL);
+    long connects = -1;
+    curl_easy_getinfo(g_curl, CURLINFO_NUM_CONNECTS, &connects);
+    assert_int_equal(connects, 0);
+    free(r.body);
+    free(body);
+}
+
+static void test_anthropic_stop_reasons(void **state)
+{
+    (void)state;
+    const char *base = "{\"model\":\"m\",\"temperature\":0,\"messages\":[{\"role\":\"user\",\"content\":\"hello there\"}],";
+    char body[512];
+    snprintf(body, sizeof body, "%s\"max_tokens\":2}", base);
+    response r = http(&g_srv, "POST", "/v1/messages", body, k_anthropic_headers);
+    cJSON *j = cJSON_Parse(r.body);
+    assert_string_equal(cJSON_GetObjectItem(j, "stop_reason")->valuestring, "max_tokens");
+    assert_int_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "usage"), "output_tokens")->valueint, 2);
+    cJSON_Delete(j);
+    free(r.body);
+    snprintf(body, sizeof body, "%s\"max_tokens\":100,\"stop_sequences\":[\"fixture\"]}", base);
+    r = http(&g_srv, "POST", "/v1/messages", body, k_anthropic_headers);
+    j = cJSON_Parse(r.body);
+    assert_string_equal(cJSON_GetObjectItem(j, "stop_reason")->valuestring, "stop_sequence");
+    assert_string_equal(cJSON_GetObjectItem(j, "stop_sequence")->valuestring, "fixture");
+    const char *text = cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "content"), 0), "text")->valuestring;
+    assert_null(strstr(text, "fixture"));
+    cJSON_Delete(j);
+    free(r.body);
+}
+
 static void test_log_has_requests_but_no_credentials(void **state)
 {
     (void)state;
@@ -845,6 +897,8 @@ int main(void)
         cmocka_unit_test(test_n_json_modes_stop_and_max_tokens),
         cmocka_unit_test(test_bad_requests_get_400_in_provider_shape),
         cmocka_unit_test(test_paths_methods_and_sizes),
+        cmocka_unit_test(test_connections_are_kept_alive),
+        cmocka_unit_test(test_anthropic_stop_reasons),
         cmocka_unit_test(test_log_has_requests_but_no_credentials),
         cmocka_unit_test(test_demos_and_hints_measurably_help),
         cmocka_unit_test(test_sigterm_stops_cleanly_even_with_a_hanging_request),
