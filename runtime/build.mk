@@ -48,5 +48,5 @@ $(RT_BENCH): $(BUILD)/obj/tests/bench/bench_client.o $(RT_LIB)
 	$(CC) $(LDFLAGS) -o $@ $< $(RT_LIB) $(RT_DEPLIBS) $(MHD_LIBS)
 
 .PHONY: bench-runtime
-bench-runtime: $(RT_BENCH)
+bench-runtime: $(RT_BENCH) $(if $(wildcard tests/refserver/main.c),$(BUILD)/dsp-refserver)
 	BUILD=$(BUILD) sh tests/bench/bench_runtime.sh

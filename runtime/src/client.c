@@ -15,6 +15,8 @@
 #include <string.h>
 #include <time.h>
 
+#define DSP_MAX_BATCH_THREADS 512
+
 struct dsp_client {
     dsp_client_options opts; /* defaults resolved; strings below are owned */
     char *base_url;          /* override of every config's base URL, or NULL */
@@ -384,6 +386,10 @@ dsp_status dsp_chat_batch(dsp_client *c, const dsp_lm_config *lm, const dsp_chat
     batch b = {.c = c, .lm = lm, .reqs = reqs, .resps = resps, .statuses = sts, .errs = errs, .n = n};
     atomic_init(&b.next, 0);
     size_t workers = n < (size_t)c->opts.max_in_flight ? n : (size_t)c->opts.max_in_flight;
+    /* Each worker is a thread; past a few hundred, more threads only cost
+     * memory (the server cannot answer faster). */
+    if (workers > DSP_MAX_BATCH_THREADS)
+        workers = DSP_MAX_BATCH_THREADS;
     /* The calling thread is one of the workers. */
     pthread_t *tids = workers > 1 ? calloc(workers - 1, sizeof *tids) : NULL;
     size_t started = 0;

@@ -230,14 +230,15 @@ dsp_status dsp_http_post(dsp_http *h, const char *url, const char *const *header
         /* OpenAI's retry-after-ms is more precise than Retry-After, whose
          * seconds round up; either is honoured. */
         struct curl_header *ra = NULL;
-        if (curl_easy_header(e, "retry-after-ms", 0, CURLH_HEADER, -1, &ra) == CURLHE_OK && ra) {
+        if (out->status >= 300 &&
+            curl_easy_header(e, "retry-after-ms", 0, CURLH_HEADER, -1, &ra) == CURLHE_OK && ra) {
             char *end = NULL;
             double ms = strtod(ra->value, &end);
             if (end != ra->value && *end == '\0' && ms >= 0 && ms < 1e9)
                 out->retry_after_s = ms / 1000.0;
         }
         ra = NULL;
-        if (out->retry_after_s < 0 &&
+        if (out->status >= 300 && out->retry_after_s < 0 &&
             curl_easy_header(e, "Retry-After", 0, CURLH_HEADER, -1, &ra) == CURLHE_OK && ra)
             out->retry_after_s = dsp_retry_after_parse(ra->value, time(NULL));
         out->body = s.buf ? s.buf : calloc(1, 1);
