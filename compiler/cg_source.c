@@ -21,8 +21,9 @@ static void emit_banner(cg_ctx *g, cg_buf *c)
         cgb_puts(c, " on ");
         cg_comment_text(c, s->valset ? s->valset : "a held-out split", "");
         cgb_printf(c, ": %.4f unoptimized, %.4f optimized\n", s->baseline_score, s->final_score);
-        cgb_printf(c, " *            (%lld LM calls, %lld cache hits, %zu trials)\n", s->lm_calls, s->cache_hits,
-                   s->n_trials);
+        /* Not the cache hits: they depend on the cache, not the inputs, and a
+         * warm rebuild must give the same bytes. */
+        cgb_printf(c, " *            (%lld LM calls, %zu trials)\n", s->lm_calls, s->n_trials);
         if (strcmp(s->source_sha256, in->source_sha256) != 0)
             cgb_puts(c, " * Note:      the state was optimized for an earlier version of the source.\n");
     } else {

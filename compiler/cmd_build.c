@@ -208,6 +208,7 @@ static const ir_module *pick_module(const ir_program *p, const char *name)
 static int run(int argc, char **argv)
 {
     const char *input = NULL, *out_c = NULL, *state_path = NULL, *dep_path = NULL, *program = NULL;
+    const char *base_url = NULL;
     int no_opt = 0, md = 0, embed = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -235,7 +236,7 @@ static int run(int argc, char **argv)
             /* Only the optimizer talks to an LM during a build; with a
              * state or --no-opt there is nothing to send. */
             NEED_ARG();
-            i++;
+            base_url = argv[++i];
         } else if (strcmp(a, "--no-opt") == 0) {
             no_opt = 1;
         } else if (strcmp(a, "-MD") == 0) {
@@ -277,12 +278,48 @@ static int run(int argc, char **argv)
               stderr);
         return 2;
     }
+    /* Without --no-opt or --state the build runs the optimize block first,
+     * through `dspcc optimize` in this process, and keeps its state and
+     * report beside the output (OUT.state.json, OUT.report.html) for
+     * review. With a warm cache a rebuild makes no LM calls. */
+    char *made_state = NULL;
     if (!no_opt && !state_path) {
-        fputs("dspcc build: running the optimize block from `build` is not available yet; run\n"
-              "  dspcc optimize FILE.dsp -o STATE.json   and then   dspcc build FILE.dsp --state STATE.json -o OUT.c\n"
-              "or build the unoptimized baseline with --no-opt\n",
-              stderr);
-        return 2;
+        size_t stem = ol - 2;
+        made_state = malloc(stem + 32);
+        char *report = malloc(stem + 32);
+        if (!made_state || !report) {
+            free(made_state);
+            free(report);
+            fputs("dspcc build: out of memory\n", stderr);
+            return 1;
+        }
+        snprintf(made_state, stem + 32, "%.*s.state.json", (int)stem, out_c);
+        snprintf(report, stem + 32, "%.*s.report.html", (int)stem, out_c);
+        char *oargv[12];
+        int oargc = 0;
+        oargv[oargc++] = (char *)"optimize";
+        oargv[oargc++] = (char *)input;
+        oargv[oargc++] = (char *)"-o";
+        oargv[oargc++] = made_state;
+        oargv[oargc++] = (char *)"--report";
+        oargv[oargc++] = report;
+        if (base_url) {
+            oargv[oargc++] = (char *)"--base-url";
+            oargv[oargc++] = (char *)base_url;
+        }
+        if (program) {
+            oargv[oargc++] = (char *)"--module";
+            oargv[oargc++] = (char *)program;
+        }
+        oargv[oargc] = NULL;
+        int rc = cmd_optimize.run(oargc, oargv);
+        free(report);
+        if (rc != 0) {
+            fprintf(stderr, "dspcc build: optimization failed; nothing written (or build the baseline with --no-opt)\n");
+            free(made_state);
+            return rc;
+        }
+        state_path = made_state;
     }
 
     arena a;
@@ -347,13 +384,16 @@ static int run(int argc, char **argv)
         goto out;
     }
     if (write_file(out_h, h.p, h.len) != 0 || write_file(out_c, c.p, c.len) != 0) goto out;
-    if (dep_path && write_depfile(&a, dep_path, out_c, out_h, input, p, state_path) != 0) goto out;
+    /* A state this build made is an output, not an input. */
+    if (dep_path && write_depfile(&a, dep_path, out_c, out_h, input, p, made_state ? NULL : state_path) != 0)
+        goto out;
     status = 0;
 out:
     cgb_free(&c);
     cgb_free(&h);
     if (have_state) st_free(&st);
     arena_free(&a);
+    free(made_state);
     return status;
 }
 
@@ -366,6 +406,8 @@ const dspcc_cmd cmd_build = {
     "--program) as a C function with its instructions, demos and LM settings\n"
     "in static const tables. Link them with libdsprt:\n"
     "    cc app.c OUT.c $(pkg-config --cflags --libs dsprt)\n\n"
+    "Without --state or --no-opt it first runs the optimize block (as\n"
+    "`dspcc optimize` does) and keeps OUT.state.json and OUT.report.html.\n\n"
     "  --state STATE.json  prompts from `dspcc optimize -o STATE.json`\n"
     "  --no-opt            the unoptimized baseline: signature instructions, no demos\n"
     "  -MD -MF FILE.d      also write a Make dependency file (the .dsp, imports, data)\n"

@@ -3,12 +3,11 @@
 # reference server build/dsp-refserver, which is a TEST FIXTURE (a
 # deterministic in-context learner), not a language model.
 #
-# Optimizes tickets.dsp, prints dev accuracy unoptimized vs optimized,
-# generates C for both, and classifies a few tickets with ticket_cli.
+# Builds the example with optimization (dspcc build runs the optimize
+# block), prints dev accuracy unoptimized vs optimized vs the generated C,
+# and classifies a few tickets with ticket_cli.
 set -eu
 : "${BUILD:=build}"
-: "${DEMO_TRAIN:=200}"
-: "${DEMO_VAL:=100}"
 TOP=$(pwd)
 DSPCC=$TOP/$BUILD/dspcc
 OUT=$TOP/$BUILD/demo
@@ -32,17 +31,14 @@ fi
 URL=http://127.0.0.1:$PORT/v1
 echo "== LM: build/dsp-refserver at $URL — the local reference TEST FIXTURE, not a real LM"
 
-echo "== dspcc optimize examples/tickets/tickets.dsp (trainset $DEMO_TRAIN, valset $DEMO_VAL)"
-"$DSPCC" optimize examples/tickets/tickets.dsp -o "$OUT/tickets.state.json" --report "$OUT/tickets.report.html" \
-    --base-url "$URL" --trainset-limit "$DEMO_TRAIN" --valset-limit "$DEMO_VAL" -q
+echo "== make -C examples/tickets: dspcc build runs the optimize block, then generates C and links ticket_cli"
+make -s -C examples/tickets BUILD="$BUILD" OUT="$OUT/tickets" BASE_URL="$URL" >/dev/null
+STATE=$OUT/tickets/tickets.state.json
 
 score() { sed -n 's/.*"score":[[:space:]]*\([0-9.eE+-]*\).*/\1/p' | head -1; }
 BASE=$("$DSPCC" eval examples/tickets/tickets.dsp --data dev --json --base-url "$URL" | score)
 OPT=$("$DSPCC" eval examples/tickets/tickets.dsp --data dev --json --base-url "$URL" \
-    --state "$OUT/tickets.state.json" | score)
-
-echo "== dspcc build --state: $BUILD/demo/tickets/tickets.c and ticket_cli"
-make -s -C examples/tickets BUILD="$BUILD" OUT="$OUT/tickets" STATE="$OUT/tickets.state.json" >/dev/null
+    --state "$STATE" | score)
 
 # The dev set's texts and gold labels, one per line (texts hold no quotes
 # that matter here: the fields are plain JSON strings).

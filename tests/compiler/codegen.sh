@@ -13,7 +13,7 @@ cleanup() {
     [ -n "$RS_PID" ] && kill "$RS_PID" 2>/dev/null && wait "$RS_PID" 2>/dev/null
     rm -rf "$T"
 }
-trap cleanup EXIT INT TERM
+[ -n "${KEEP:-}" ] || trap cleanup EXIT INT TERM
 n=0
 ok() { echo "ok - $1"; }
 bad() { echo "not ok - $1"; }
@@ -151,10 +151,32 @@ printf 'hello\n' | env -u OPENAI_API_KEY DSPCC_BASE_URL=http://127.0.0.1:$PORT/v
     "$T/ticket_cli" >/dev/null 2>"$T/cli2.err"
 [ $? -ne 0 ] && grep -q 'line 1' "$T/cli2.err"
 check $? "a failed line exits non-zero with the reason on stderr"
+# dspcc build without --state/--no-opt runs the optimize block; a rebuild
+# with a warm cache makes no HTTP request and gives the same bytes.
+mkdir -p "$T/o1" "$T/o2"
+OPENAI_API_KEY=$SECRET DSPCC_CACHE_DIR="$T/cache" $DSPCC build examples/tickets/tickets.dsp -o "$T/o1/tickets.c" \
+    --base-url http://127.0.0.1:$PORT/v1 >"$T/o1.log" 2>&1
+r=$?
+[ $r -ne 0 ] && tail -5 "$T/o1.log"
+[ $r -eq 0 ] && [ -s "$T/o1/tickets.state.json" ] && [ -s "$T/o1/tickets.report.html" ] &&
+    grep -q 'Optimizer: mipro' "$T/o1/tickets.c" && grep -q 'static const dsp_demo' "$T/o1/tickets.c"
+check $? "build runs the optimize block and bakes demos in, keeping the state and report"
+OPENAI_API_KEY=$SECRET DSPCC_CACHE_DIR="$T/cache" $DSPCC build examples/tickets/tickets.dsp -o "$T/o2/tickets.c" \
+    --base-url http://127.0.0.1:$PORT/v1 >"$T/o2.log" 2>&1
+grep -q 'http requests 0)' "$T/o2.log" && cmp -s "$T/o1/tickets.c" "$T/o2/tickets.c" &&
+    cmp -s "$T/o1/tickets.h" "$T/o2/tickets.h"
+check $? "an optimizing rebuild with a warm cache: zero HTTP requests, identical bytes"
+for cc in gcc clang; do
+    $cc $STRICT -I"$T/o1" -c "$T/o1/tickets.c" -o "$T/o1/tickets.$cc.o" 2>"$T/cc.err"
+    r=$?
+    [ $r -ne 0 ] && head -20 "$T/cc.err"
+    check $r "optimized tickets.c compiles with $cc -std=c17 -pedantic -Werror"
+done
+
 # Build once more with the key set: it must appear nowhere we wrote.
 OPENAI_API_KEY=$SECRET $DSPCC build examples/tickets/tickets.dsp --no-opt -o "$T/keyed.c" -MD -MF "$T/keyed.d" 2>/dev/null
-if grep -rqa -- "$SECRET" "$T"/*.c "$T"/*.h "$T"/*.d "$T/cache" 2>/dev/null; then
-    bad "the key value appears in no generated file, depfile or cache"
+if grep -rqa -- "$SECRET" "$T"/*.c "$T"/*.h "$T"/*.d "$T/cache" "$T/o1" "$T/o2" "$T"/*.log 2>/dev/null; then
+    bad "the key value appears in no generated file, state, report, depfile, log or cache"
 else
-    ok "the key value appears in no generated file, depfile or cache"
+    ok "the key value appears in no generated file, state, report, depfile, log or cache"
 fi
