@@ -102,6 +102,22 @@ static const char *const schema_sql =
     " value TEXT NOT NULL,"
     " created INTEGER NOT NULL DEFAULT (strftime('%s','now')))";
 
+/* Switching to WAL (and creating the table) needs a moment alone with the
+ * file; when other processes open the same new cache at the same time,
+ * SQLite can answer BUSY without calling the busy handler, so try again
+ * for a while (about 2 s) before giving up. */
+static int exec_patiently(sqlite3 *db, const char *sql)
+{
+    int rc = SQLITE_BUSY;
+    for (int i = 0; i < 100; i++) {
+        rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+        if (rc != SQLITE_BUSY && rc != SQLITE_LOCKED)
+            break;
+        usleep(20000);
+    }
+    return rc;
+}
+
 dsp_status dsp_cache_open(const char *dir, dsp_cache **out, dsp_error *err)
 {
     *out = NULL;
@@ -125,23 +141,11 @@ dsp_status dsp_cache_open(const char *dir, dsp_cache **out, dsp_error *err)
         return st;
     }
     sqlite3_busy_timeout(c->db, DSP_CACHE_BUSY_MS);
-    /* Switching to WAL needs a moment alone with the file; when another
-     * process creates the same cache at the same time it can answer BUSY
-     * without calling the busy handler, so try a few times. */
-    for (int i = 0; i < 100; i++) {
-        rc = sqlite3_exec(c->db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL);
-        if (rc != SQLITE_BUSY && rc != SQLITE_LOCKED)
-            break;
-        usleep(20000);
-    }
+    rc = exec_patiently(c->db, "PRAGMA journal_mode=WAL");
     if (rc == SQLITE_OK)
-        rc = sqlite3_exec(c->db, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL);
-    for (int i = 0; rc == SQLITE_OK || ((rc == SQLITE_BUSY || rc == SQLITE_LOCKED) && i < 100); i++) {
-        rc = sqlite3_exec(c->db, schema_sql, NULL, NULL, NULL);
-        if (rc != SQLITE_BUSY && rc != SQLITE_LOCKED)
-            break;
-        usleep(20000);
-    }
+        rc = exec_patiently(c->db, "PRAGMA synchronous=NORMAL");
+    if (rc == SQLITE_OK)
+        rc = exec_patiently(c->db, schema_sql);
     if (rc == SQLITE_OK)
         rc = sqlite3_prepare_v2(c->db, "SELECT value FROM responses WHERE key = ?1", -1, &c->get, NULL);
     if (rc == SQLITE_OK)

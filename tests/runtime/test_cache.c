@@ -141,6 +141,24 @@ static void test_open_fails_clearly_on_a_file(void **state)
     assert_non_null(strstr(err.message, path));
 }
 
+static void test_garbage_file_is_a_clear_error(void **state)
+{
+    (void)state;
+    char path[400];
+    snprintf(path, sizeof path, "%s/%s", tmpdir, DSP_CACHE_FILE);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    for (int i = 0; i < 200; i++)
+        fputs("this is not an SQLite database. ", f);
+    fclose(f);
+    dsp_cache *c = NULL;
+    dsp_error err = {0};
+    assert_int_equal(dsp_cache_open(tmpdir, &c, &err), DSP_ERR_CACHE);
+    assert_null(c);
+    assert_non_null(strstr(err.message, path));
+    assert_non_null(strstr(err.message, "not a database"));
+}
+
 static void test_resolve_dir_precedence(void **state)
 {
     (void)state;
@@ -295,6 +313,7 @@ int main(void)
         cmocka_unit_test(test_key_is_canonical_and_sensitive),
         cmocka_unit_test_setup_teardown(test_hit_after_miss_creates_dirs, make_tmp, remove_tmp),
         cmocka_unit_test_setup_teardown(test_open_fails_clearly_on_a_file, make_tmp, remove_tmp),
+        cmocka_unit_test_setup_teardown(test_garbage_file_is_a_clear_error, make_tmp, remove_tmp),
         cmocka_unit_test(test_resolve_dir_precedence),
         cmocka_unit_test_setup_teardown(test_two_processes_write_at_once, make_tmp, remove_tmp),
         cmocka_unit_test_setup_teardown(test_sigkill_mid_write_leaves_consistent_cache, make_tmp, remove_tmp),
