@@ -400,6 +400,32 @@ static void test_finish_choice_applies_stop_and_max_tokens(void **state)
     rs_arena_free(&a);
 }
 
+static void test_replies_escape_any_text(void **state)
+{
+    (void)state;
+    rs_arena a;
+    rs_arena_init(&a);
+    const char *text = "quote \" backslash \\ newline \n tab \t ctl \x01 utf8 \xc3\xa9 end";
+    rs_request req;
+    memset(&req, 0, sizeof req);
+    req.model = "m\"odel";
+    rs_choice c = {text, false, NULL, 9};
+    cJSON *j = cJSON_Parse(rs_openai_reply(&a, &req, &c, 1, 5, 1));
+    assert_non_null(j);
+    assert_string_equal(cJSON_GetObjectItem(j, "model")->valuestring, "m\"odel");
+    const cJSON *msg = cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "choices"), 0), "message");
+    assert_string_equal(cJSON_GetObjectItem(msg, "content")->valuestring, text);
+    assert_int_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "usage"), "total_tokens")->valueint, 14);
+    cJSON_Delete(j);
+    c.stop_seq = "\"stop\"";
+    j = cJSON_Parse(rs_anthropic_reply(&a, &req, &c, 5, 1));
+    assert_non_null(j);
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "content"), 0), "text")->valuestring, text);
+    assert_string_equal(cJSON_GetObjectItem(j, "stop_sequence")->valuestring, "\"stop\"");
+    cJSON_Delete(j);
+    rs_arena_free(&a);
+}
+
 static void test_options_parse_and_reject(void **state)
 {
     (void)state;
@@ -563,6 +589,7 @@ int main(void)
         cmocka_unit_test(test_json_adapter_enums_from_demos_or_schema),
         cmocka_unit_test(test_proposal_lists_distinctive_words_per_label),
         cmocka_unit_test(test_finish_choice_applies_stop_and_max_tokens),
+        cmocka_unit_test(test_replies_escape_any_text),
         cmocka_unit_test(test_options_parse_and_reject),
         cmocka_unit_test(test_faults_happen_at_the_configured_rate),
         cmocka_unit_test(test_mutated_requests_never_crash),

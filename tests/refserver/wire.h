@@ -58,9 +58,11 @@ bool rs_anthropic_parse(rs_arena *a, const cJSON *root, const char *version_head
 const char *rs_anthropic_reply(rs_arena *a, const rs_request *req, const rs_choice *choice,
                                long prompt_tokens, uint64_t id);
 
-/* Adds an integer member; cJSON's own number printing goes through
- * "%1.15g" and sscanf, which showed up in profiles of the benchmark. */
-void rs_json_add_int(cJSON *obj, const char *name, long long v);
+/* Appends s as a JSON string (quoted and escaped by cJSON, printed into the
+ * buffer without building a tree: replies are on the benchmark's hot path). */
+void rs_buf_json_string(rs_buf *b, const char *s);
+/* Appends a decimal integer. */
+void rs_buf_int(rs_buf *b, long long v);
 
 /* The error body of either provider for err. */
 const char *rs_wire_error_body(rs_arena *a, rs_api api, const rs_wire_error *err);

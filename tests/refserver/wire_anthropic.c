@@ -128,34 +128,28 @@ bool rs_anthropic_parse(rs_arena *a, const cJSON *root, const char *version, rs_
 const char *rs_anthropic_reply(rs_arena *a, const rs_request *req, const rs_choice *choice,
                                long prompt_tokens, uint64_t id)
 {
-    cJSON *root = cJSON_CreateObject();
+    rs_buf b;
+    rs_buf_init(&b, a);
     char idbuf[64];
-    snprintf(idbuf, sizeof idbuf, "msg_refserver%016llx", (unsigned long long)id);
-    cJSON_AddStringToObject(root, "id", idbuf);
-    cJSON_AddStringToObject(root, "type", "message");
-    cJSON_AddStringToObject(root, "role", "assistant");
-    cJSON_AddStringToObject(root, "model", req->model);
-    cJSON *content = cJSON_AddArrayToObject(root, "content");
-    cJSON *blk = cJSON_CreateObject();
-    cJSON_AddStringToObject(blk, "type", "text");
-    cJSON_AddStringToObject(blk, "text", choice->text);
-    cJSON_AddItemToArray(content, blk);
+    snprintf(idbuf, sizeof idbuf, "{\"id\":\"msg_refserver%016llx\"", (unsigned long long)id);
+    rs_buf_puts(&b, idbuf);
+    rs_buf_puts(&b, ",\"type\":\"message\",\"role\":\"assistant\",\"model\":");
+    rs_buf_json_string(&b, req->model);
+    rs_buf_puts(&b, ",\"content\":[{\"type\":\"text\",\"text\":");
+    rs_buf_json_string(&b, choice->text);
+    rs_buf_puts(&b, "}],\"stop_reason\":");
     if (choice->hit_length) {
-        cJSON_AddStringToObject(root, "stop_reason", "max_tokens");
-        cJSON_AddNullToObject(root, "stop_sequence");
+        rs_buf_puts(&b, "\"max_tokens\",\"stop_sequence\":null");
     } else if (choice->stop_seq) {
-        cJSON_AddStringToObject(root, "stop_reason", "stop_sequence");
-        cJSON_AddStringToObject(root, "stop_sequence", choice->stop_seq);
+        rs_buf_puts(&b, "\"stop_sequence\",\"stop_sequence\":");
+        rs_buf_json_string(&b, choice->stop_seq);
     } else {
-        cJSON_AddStringToObject(root, "stop_reason", "end_turn");
-        cJSON_AddNullToObject(root, "stop_sequence");
+        rs_buf_puts(&b, "\"end_turn\",\"stop_sequence\":null");
     }
-    cJSON *u = cJSON_AddObjectToObject(root, "usage");
-    rs_json_add_int(u, "input_tokens", (long long)prompt_tokens);
-    rs_json_add_int(u, "output_tokens", (long long)choice->completion_tokens);
-    char *s = cJSON_PrintUnformatted(root);
-    cJSON_Delete(root);
-    const char *out = rs_strdup(a, s ? s : "{}");
-    cJSON_free(s);
-    return out;
+    rs_buf_puts(&b, ",\"usage\":{\"input_tokens\":");
+    rs_buf_int(&b, prompt_tokens);
+    rs_buf_puts(&b, ",\"output_tokens\":");
+    rs_buf_int(&b, choice->completion_tokens);
+    rs_buf_puts(&b, "}}");
+    return rs_buf_str(&b);
 }

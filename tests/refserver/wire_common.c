@@ -3,14 +3,35 @@
 #include "wire.h"
 
 #include <ctype.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
-void rs_json_add_int(cJSON *obj, const char *name, long long v)
+void rs_buf_json_string(rs_buf *b, const char *s)
+{
+    size_t len = strlen(s);
+    /* Worst case: every byte a six-byte \\u00XX escape, plus quotes. */
+    size_t cap = 6 * len + 3;
+    if (cap > INT_MAX) {
+        rs_buf_puts(b, "\"\"");
+        return;
+    }
+    char *out = rs_alloc(b->arena, cap);
+    cJSON item;
+    memset(&item, 0, sizeof item);
+    item.type = cJSON_String | cJSON_IsReference;
+    item.valuestring = (char *)s;
+    if (cJSON_PrintPreallocated(&item, out, (int)cap, 0))
+        rs_buf_puts(b, out);
+    else
+        rs_buf_puts(b, "\"\"");
+}
+
+void rs_buf_int(rs_buf *b, long long v)
 {
     char buf[32];
-    snprintf(buf, sizeof buf, "%lld", v);
-    cJSON_AddRawToObject(obj, name, buf);
+    int n = snprintf(buf, sizeof buf, "%lld", v);
+    rs_buf_add(b, buf, (size_t)n);
 }
 
 static const char *openai_type(int status)

@@ -190,38 +190,34 @@ bool rs_openai_parse(rs_arena *a, const cJSON *root, rs_request *req, rs_wire_er
 const char *rs_openai_reply(rs_arena *a, const rs_request *req, const rs_choice *choices, size_t n,
                             long prompt_tokens, uint64_t id)
 {
-    cJSON *root = cJSON_CreateObject();
+    rs_buf b;
+    rs_buf_init(&b, a);
     char idbuf[64];
-    snprintf(idbuf, sizeof idbuf, "chatcmpl-%016llx", (unsigned long long)id);
-    cJSON_AddStringToObject(root, "id", idbuf);
-    cJSON_AddStringToObject(root, "object", "chat.completion");
-    /* A constant: replies must be byte-identical for identical requests. */
-    rs_json_add_int(root, "created", 1700000000);
-    cJSON_AddStringToObject(root, "model", req->model);
-    cJSON *arr = cJSON_AddArrayToObject(root, "choices");
+    snprintf(idbuf, sizeof idbuf, "{\"id\":\"chatcmpl-%016llx\"", (unsigned long long)id);
+    rs_buf_puts(&b, idbuf);
+    /* `created` is a constant: replies must be byte-identical for identical
+     * requests. */
+    rs_buf_puts(&b, ",\"object\":\"chat.completion\",\"created\":1700000000,\"model\":");
+    rs_buf_json_string(&b, req->model);
+    rs_buf_puts(&b, ",\"choices\":[");
     long completion = 0;
     for (size_t i = 0; i < n; i++) {
-        cJSON *c = cJSON_CreateObject();
-        rs_json_add_int(c, "index", (long long)i);
-        cJSON *m = cJSON_AddObjectToObject(c, "message");
-        cJSON_AddStringToObject(m, "role", "assistant");
-        cJSON_AddStringToObject(m, "content", choices[i].text);
-        cJSON_AddNullToObject(m, "refusal");
-        cJSON_AddNullToObject(c, "logprobs");
-        cJSON_AddStringToObject(c, "finish_reason", choices[i].hit_length ? "length" : "stop");
-        cJSON_AddItemToArray(arr, c);
+        rs_buf_puts(&b, i ? ",{\"index\":" : "{\"index\":");
+        rs_buf_int(&b, (long long)i);
+        rs_buf_puts(&b, ",\"message\":{\"role\":\"assistant\",\"content\":");
+        rs_buf_json_string(&b, choices[i].text);
+        rs_buf_puts(&b, ",\"refusal\":null},\"logprobs\":null,\"finish_reason\":");
+        rs_buf_puts(&b, choices[i].hit_length ? "\"length\"}" : "\"stop\"}");
         completion += choices[i].completion_tokens;
     }
-    cJSON *u = cJSON_AddObjectToObject(root, "usage");
-    rs_json_add_int(u, "prompt_tokens", (long long)prompt_tokens);
-    rs_json_add_int(u, "completion_tokens", (long long)completion);
-    rs_json_add_int(u, "total_tokens", (long long)(prompt_tokens + completion));
-    cJSON_AddStringToObject(root, "system_fingerprint", "dsp-refserver-fixture");
-    char *s = cJSON_PrintUnformatted(root);
-    cJSON_Delete(root);
-    const char *out = rs_strdup(a, s ? s : "{}");
-    cJSON_free(s);
-    return out;
+    rs_buf_puts(&b, "],\"usage\":{\"prompt_tokens\":");
+    rs_buf_int(&b, prompt_tokens);
+    rs_buf_puts(&b, ",\"completion_tokens\":");
+    rs_buf_int(&b, completion);
+    rs_buf_puts(&b, ",\"total_tokens\":");
+    rs_buf_int(&b, prompt_tokens + completion);
+    rs_buf_puts(&b, "},\"system_fingerprint\":\"dsp-refserver-fixture\"}");
+    return rs_buf_str(&b);
 }
 
 const char *rs_openai_models(rs_arena *a)
