@@ -427,38 +427,60 @@ static const char *extract_span(ctx *c, size_t f)
     size_t want = demo_value_words(c, f);
     if (want == 0)
         want = 1;
-    /* Walk the sentence's words; keep the first run not in the question. */
-    rs_buf b;
-    rs_buf_init(&b, c->a);
-    size_t taken = 0;
+    /* The sentence's words: their span and whether the question has them
+     * (q) or they carry nothing (stop words). */
+    size_t cap = 16, nw = 0;
+    typedef struct word {
+        const char *s, *e;
+        bool q, stop;
+    } word;
+    word *w = rs_alloc(c->a, cap * sizeof *w);
     char buf[64];
-    for (const char *p = best_s; p < best_e && taken < want;) {
+    for (const char *p = best_s; p < best_e;) {
         while (p < best_e && isspace((unsigned char)*p))
             p++;
         const char *ws = p;
         while (p < best_e && !isspace((unsigned char)*p))
             p++;
-        if (p == ws)
-            break;
         const char *we = p;
         while (we > ws && strchr(".,;:!?\"')", we[-1]))
             we--;
+        while (ws < we && strchr("\"'(", *ws))
+            ws++;
+        if (we == ws)
+            continue;
         size_t sl = rs_stem(ws, (size_t)(we - ws), buf, sizeof buf);
         uint32_t id = sl ? rs_vocab_find(v, buf, sl) : UINT32_MAX;
         bool in_q = false;
         for (size_t i = 0; id != UINT32_MAX && i < ov.n; i++)
             in_q |= ov.ids[i] == id;
-        if (in_q || we == ws) {
-            if (taken)
-                break;
-            continue;
+        if (nw == cap) {
+            w = rs_grow(c->a, w, nw * sizeof *w, cap * 2 * sizeof *w);
+            cap *= 2;
         }
-        if (taken)
-            rs_buf_add(&b, " ", 1);
-        rs_buf_add(&b, ws, (size_t)(we - ws));
-        taken++;
+        w[nw++] = (word){ws, we, in_q, sl == 0};
     }
-    return taken ? rs_buf_str(&b) : rs_strndup(c->a, best_s, (size_t)(best_e - best_s));
+    /* The answer usually follows the words the question repeats: the first
+     * run of new content words after the last question word, else the
+     * sentence's first one. */
+    size_t last_q = nw, start = nw;
+    for (size_t i = 0; i < nw; i++)
+        if (w[i].q)
+            last_q = i;
+    for (size_t i = last_q; i < nw && start == nw; i++)
+        if (!w[i].q && !w[i].stop)
+            start = i;
+    for (size_t i = 0; i < nw && start == nw; i++)
+        if (!w[i].q && !w[i].stop)
+            start = i;
+    if (start == nw)
+        return rs_strndup(c->a, best_s, (size_t)(best_e - best_s));
+    size_t end = start;
+    while (end < nw && end - start < want && !w[end].q)
+        end++;
+    while (end > start + 1 && w[end - 1].stop) /* no trailing "of the" */
+        end--;
+    return rs_strndup(c->a, w[start].s, (size_t)(w[end - 1].e - w[start].s));
 }
 
 /* The first sentence of the first input, at most FALLBACK_WORDS words. */

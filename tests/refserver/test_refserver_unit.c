@@ -375,6 +375,32 @@ static void test_proposal_lists_distinctive_words_per_label(void **state)
     rs_arena_free(&a);
 }
 
+static void test_extractive_fields_take_a_span_of_the_input(void **state)
+{
+    (void)state;
+    rs_arena a;
+    rs_arena_init(&a);
+    const char *sys =
+        "Your input fields are:\n1. `question` (string): q\n2. `context` (string): c\n"
+        "Your output fields are:\n1. `answer` (string): a span\n\n"
+        "All interactions will be structured in the following way, with the appropriate values filled in.\n\n"
+        "[[ ## question ## ]]\n{question}\n\n[[ ## context ## ]]\n{context}\n\n[[ ## answer ## ]]\n{answer}\n\n"
+        "[[ ## completed ## ]]\nIn adhering to this structure, your objective is: \n        Answer from the context.";
+    rs_message msgs[] = {
+        {"system", sys},
+        {"user", "[[ ## question ## ]]\nWho wrote the letter?\n\n[[ ## context ## ]]\nThe letter was written by Ada Lovelace in 1843."},
+        {"assistant", "[[ ## answer ## ]]\nAda Lovelace\n\n[[ ## completed ## ]]"},
+        {"user", "[[ ## question ## ]]\nWhich river flows through the city?\n\n[[ ## context ## ]]\n"
+                 "The city has many bridges. The river flowing through the city is the Vltava River. It floods rarely."}};
+    rs_task t;
+    rs_task_parse(&a, msgs, 4, &t);
+    rs_gen g = {0, 0};
+    const char *v[1] = {0};
+    rs_learn(&a, &t, &g, v);
+    assert_string_equal(v[0], "Vltava"); /* new words after the question's last word; not the demo's answer */
+    rs_arena_free(&a);
+}
+
 static void test_finish_choice_applies_stop_and_max_tokens(void **state)
 {
     (void)state;
@@ -588,6 +614,7 @@ int main(void)
         cmocka_unit_test(test_json_adapter_prompts_get_json),
         cmocka_unit_test(test_json_adapter_enums_from_demos_or_schema),
         cmocka_unit_test(test_proposal_lists_distinctive_words_per_label),
+        cmocka_unit_test(test_extractive_fields_take_a_span_of_the_input),
         cmocka_unit_test(test_finish_choice_applies_stop_and_max_tokens),
         cmocka_unit_test(test_replies_escape_any_text),
         cmocka_unit_test(test_options_parse_and_reject),
