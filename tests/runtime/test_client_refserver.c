@@ -244,6 +244,41 @@ static void test_429_waits_for_retry_after_then_reports(void **state)
     stop(&s);
 }
 
+/* 400 and 404 are not retried and carry the fixture's provider-shaped
+ * message. */
+static void test_permanent_errors_surface_at_once(void **state)
+{
+    (void)state;
+    NEED_REFSERVER();
+    make_requests();
+    server s;
+    start(&s, NULL);
+    dsp_client *c = client(0.2, 5, 5);
+    /* Anthropic takes temperatures up to 1 only. */
+    dsp_lm_config lm = lm_at("anthropic/fixture", s.base);
+    dsp_chat_request req = reqs[0];
+    req.params.temperature = 1.5;
+    dsp_chat_response resp;
+    dsp_error err = {0};
+    assert_int_equal(dsp_chat(c, &lm, &req, &resp, &err), DSP_ERR_HTTP);
+    assert_int_equal(err.http_status, 400);
+    assert_non_null(strstr(err.message, "less than or equal to 1"));
+    dsp_error_clear(&err);
+    /* A wrong path. */
+    char wrong[96];
+    snprintf(wrong, sizeof wrong, "%s/nowhere", s.base);
+    lm = lm_at("openai/fixture", wrong);
+    assert_int_equal(dsp_chat(c, &lm, &reqs[0], &resp, &err), DSP_ERR_HTTP);
+    assert_int_equal(err.http_status, 404);
+    assert_non_null(strstr(err.message, "Unknown request URL"));
+    dsp_error_clear(&err);
+    dsp_usage_totals u = dsp_client_usage(c);
+    assert_int_equal(u.http_requests, 2);
+    assert_int_equal(u.retries, 0);
+    dsp_client_free(c);
+    stop(&s);
+}
+
 static void test_hang_times_out(void **state)
 {
     (void)state;
@@ -306,6 +341,7 @@ int main(void)
         cmocka_unit_test(test_both_wire_formats),
         cmocka_unit_test(test_faults_are_retried_to_the_same_answers),
         cmocka_unit_test(test_429_waits_for_retry_after_then_reports),
+        cmocka_unit_test(test_permanent_errors_surface_at_once),
         cmocka_unit_test(test_hang_times_out),
         cmocka_unit_test(test_64_in_flight),
     };
