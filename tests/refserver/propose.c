@@ -159,8 +159,10 @@ const char *rs_propose_instruction(rs_arena *a, const rs_task *t, const rs_gen *
     } else {
         rs_buf_puts(&b, "Read the inputs and produce the requested outputs accurately.");
     }
-    if (*tip_text && (var >> 16) % 2)
-        rs_buf_printf(&b, " %s", tip_text);
+    /* The tip only steers the choices above; its text (DSPy's tips talk
+     * about writing instructions) would read oddly inside one. */
+    static const char *const k_closers[] = {"", " Answer with the label only.", " Read the whole input before deciding."};
+    rs_buf_puts(&b, k_closers[(var >> 16) % 3]);
     if (nl == 0)
         return rs_buf_str(&b);
 
