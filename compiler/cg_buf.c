@@ -66,16 +66,16 @@ void cgb_free(cg_buf *b)
 #define CG_LINE_BYTES 72
 
 /* One byte inside a string literal. Octal escapes are always three digits,
- * so a following digit can never extend them; `?` is escaped so no `??x`
- * trigraph can form (gcc -std=c17 converts them). */
-static size_t esc_byte(unsigned char c, char out[8])
+ * so a following digit can never extend them; a `?` after a `?` is escaped
+ * so no `??x` trigraph can form (gcc -std=c17 converts them). */
+static size_t esc_byte(unsigned char c, unsigned char prev, char out[8])
 {
+    if (c == '?' && prev == '?') return (size_t)snprintf(out, 8, "\\?");
     switch (c) {
     case '"': return (size_t)snprintf(out, 8, "\\\"");
     case '\\': return (size_t)snprintf(out, 8, "\\\\");
     case '\n': return (size_t)snprintf(out, 8, "\\n");
     case '\t': return (size_t)snprintf(out, 8, "\\t");
-    case '?': return (size_t)snprintf(out, 8, "\\?");
     default:
         if (c >= 0x20 && c < 0x7f) {
             out[0] = (char)c;
@@ -121,7 +121,7 @@ void cg_cstr(cg_ctx *g, cg_buf *b, const char *s, size_t len, int indent)
             line = 0;
         }
         char e[8];
-        size_t n = esc_byte((unsigned char)s[i], e);
+        size_t n = esc_byte((unsigned char)s[i], i ? (unsigned char)s[i - 1] : 0, e);
         cgb_put(b, e, n);
         line += n;
         first = 0;

@@ -99,13 +99,14 @@ void cg_emit_header(cg_ctx *g, cg_buf *h)
     cgb_printf(h,
                "/* What each LM call site runs on, as baked in: the predictor (\"Module.var\"),\n"
                " * the model (\"provider/model\", possibly a fine-tuned model), and a LoRA\n"
-               " * adapter path (relative to the .dsp) with its SHA-256, or NULL. */\n"
+               " * adapter path (relative to the .dsp) with its SHA-256, or NULL. The last\n"
+               " * entry, after N_PREDICTORS, is all NULL. */\n"
                "typedef struct %s_model_ref {\n"
                "    const char *predictor;\n    const char *model;\n"
                "    const char *adapter_path;\n    const char *adapter_sha256;\n"
                "} %s_model_ref;\n"
                "#define %s_N_PREDICTORS %zu\n"
-               "extern const %s_model_ref %s_models[%s_N_PREDICTORS];\n\n",
+               "extern const %s_model_ref %s_models[%s_N_PREDICTORS + 1];\n\n",
                g->prefix, g->prefix, g->PREFIX, n_pred, g->prefix, g->prefix, g->PREFIX);
     cgb_printf(h, "#ifdef __cplusplus\n}\n#endif\n#endif\n");
 }

@@ -327,9 +327,9 @@ void cg_emit_tables(cg_ctx *g, cg_buf *c)
             cgb_puts(&refs, " },\n");
         }
     }
-    cgb_printf(c, "const %s_model_ref %s_models[%s_N_PREDICTORS] = {\n", g->prefix, g->prefix, g->PREFIX);
+    cgb_printf(c, "const %s_model_ref %s_models[%s_N_PREDICTORS + 1] = {\n", g->prefix, g->prefix, g->PREFIX);
     if (refs.p) cgb_puts(c, refs.p);
-    cgb_puts(c, "};\n\n");
+    cgb_puts(c, "    { NULL, NULL, NULL, NULL },\n};\n\n");
     if (refs.oom) c->oom = 1;
     cgb_free(&refs);
 }

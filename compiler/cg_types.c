@@ -208,7 +208,7 @@ static void emit_free(cg_ctx *g, cg_buf *c, const cg_tentry *e)
 {
     const ir_type *t = e->t;
     if (!has_free(t)) return;
-    cgb_printf(c, "static void free_%s(%s *x)\n{\n", e->mangle, e->ctype);
+    cgb_printf(c, "static void free_%s(%s%s*x)\n{\n", e->mangle, e->ctype, cg_type_is_string(t) ? "" : " ");
     if (cg_type_is_string(t)) {
         cgb_puts(c, "    free(*x);\n    *x = NULL;\n");
     } else if (t->kind == IR_LIST) {
@@ -224,7 +224,8 @@ static void emit_free(cg_ctx *g, cg_buf *c, const cg_tentry *e)
 static void emit_out(cg_ctx *g, cg_buf *c, const cg_tentry *e)
 {
     const ir_type *t = e->t;
-    cgb_printf(c, "static dsp_status out_%s(const dsp_value *v, %s *x, dsp_error *err)\n{\n", e->mangle, e->ctype);
+    cgb_printf(c, "static dsp_status out_%s(const dsp_value *v, %s%s*x, dsp_error *err)\n{\n", e->mangle, e->ctype,
+               cg_type_is_string(t) ? "" : " ");
     switch (t->kind) {
     case IR_STRING:
         cgb_puts(c, "    *x = malloc(v->as.s.len + 1);\n"

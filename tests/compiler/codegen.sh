@@ -48,6 +48,30 @@ for ex in tickets multihop extract; do
     done
 done
 
+# An optimized state (instructions, demos, a fine-tuned model, a LoRA
+# adapter) baked in: golden too.
+G=tests/golden/codegen
+$DSPCC build examples/tickets/tickets.dsp --state $G/tickets_opt.state.json -o "$T/tickets_opt.c" 2>"$T/opt.err"
+check $? "build --state (golden state)"
+grep -q 'warning: .*optimized for another version' "$T/opt.err"
+check $? "a state for another version of the source gives a warning"
+if [ "${UPDATE_GOLDEN:-0}" = 1 ]; then cp "$T/tickets_opt.c" "$T/tickets_opt.h" $G/; fi
+cmp -s "$T/tickets_opt.c" $G/tickets_opt.c && cmp -s "$T/tickets_opt.h" $G/tickets_opt.h
+check $? "optimized tickets: matches $G/tickets_opt.{c,h}"
+grep -q '"openai/ft:gpt-4o-mini:acme::tickets1"' "$T/tickets_opt.c" && grep -q '"lora/tickets.safetensors"' "$T/tickets_opt.c"
+check $? "the fine-tuned model and the LoRA adapter with its SHA-256 are baked in"
+for cc in gcc clang; do
+    $cc $STRICT -I"$T" -c "$T/tickets_opt.c" -o "$T/tickets_opt.$cc.o" 2>"$T/cc.err"
+    r=$?
+    [ $r -ne 0 ] && head -20 "$T/cc.err"
+    check $r "optimized tickets.c compiles with $cc -std=c17 -pedantic -Werror"
+done
+# A state that does not fit the program is refused with a reason.
+sed 's/TicketClassifier.r/TicketClassifier.zz/' $G/tickets_opt.state.json >"$T/wrong.state.json"
+$DSPCC build examples/tickets/tickets.dsp --state "$T/wrong.state.json" -o "$T/wrong.c" 2>"$T/wrong.err"
+[ $? -ne 0 ] && grep -q 'TicketClassifier.zz' "$T/wrong.err" && [ ! -e "$T/wrong.c" ]
+check $? "a state naming an unknown predictor is an error and writes nothing"
+
 # ---- adversarial bytes ----------------------------------------------------
 # Instructions and demos holding quotes, backslashes, comment ends,
 # trigraphs, control characters, invalid UTF-8 and a string longer than
@@ -151,6 +175,32 @@ printf 'hello\n' | env -u OPENAI_API_KEY DSPCC_BASE_URL=http://127.0.0.1:$PORT/v
     "$T/ticket_cli" >/dev/null 2>"$T/cli2.err"
 [ $? -ne 0 ] && grep -q 'line 1' "$T/cli2.err"
 check $? "a failed line exits non-zero with the reason on stderr"
+# Every step kind (module call, tool, repeat, if, literals, optional and
+# list fields), compiled strictly and run against the fixture.
+F=tests/compiler/fixtures/codegen
+$DSPCC build $F/flow.dsp --no-opt -o "$T/flow.c" 2>/dev/null
+check $? "build --no-opt $F/flow.dsp"
+for cc in gcc clang; do
+    $cc $STRICT $SAN -D_DEFAULT_SOURCE -I"$T" -o "$T/flow_$cc" $F/flow_main.c "$T/flow.c" $RTLIBS 2>"$T/cc.err"
+    r=$?
+    [ $r -ne 0 ] && head -20 "$T/cc.err"
+    check $r "flow.c (every step kind) compiles and links with $cc -std=c17 -pedantic -Werror"
+done
+OPENAI_API_KEY=$SECRET DSPCC_BASE_URL=http://127.0.0.1:$PORT/v1 DSPCC_CACHE_DIR="$T/cache" "$T/flow_gcc" >"$T/flow.out" 2>"$T/flow.err"
+r=$?
+[ $r -ne 0 ] && cat "$T/flow.err"
+check $r "flow runs through the refserver fixture"
+grep -qx 'loud=THE SERVER IS DOWN THE SERVER IS DOWN' "$T/flow.out"
+check $? "flow: the tool ran inside repeat with its literal argument"
+grep -qx 'level=low\|level=high' "$T/flow.out" && grep -qx 'answer_set=1' "$T/flow.out" && grep -q '^tags=[0-9]' "$T/flow.out"
+check $? "flow: enum, string and list results come back typed"
+grep -qx 'sentinel=1' "$T/flow.out" && grep -qx 'models=Inner.a openai/fixture-model' "$T/flow.out"
+check $? "flow: the model table names each predictor and ends with a NULL entry"
+grep -qx 'null_input=1 flow_run: input `text` is NULL' "$T/flow.out"
+check $? "flow: a NULL input is a clear error"
+grep -qx 'batch=0 A A BB BB CCC CCC' "$T/flow.out"
+check $? "flow: the batch keeps results in input order"
+
 # dspcc build without --state/--no-opt runs the optimize block; a rebuild
 # with a warm cache makes no HTTP request and gives the same bytes.
 mkdir -p "$T/o1" "$T/o2"

@@ -51,8 +51,9 @@ static const dsp_predictor k_p0 = {
     NULL, 0, &k_p0_lm
 };
 
-const extractor_model_ref extractor_models[EXTRACTOR_N_PREDICTORS] = {
+const extractor_model_ref extractor_models[EXTRACTOR_N_PREDICTORS + 1] = {
     { "Extractor.e", "openai/gpt-4o-mini", NULL, NULL },
+    { NULL, NULL, NULL, NULL },
 };
 
 static dsp_status in_string(const char *x, dsp_value *v, dsp_error *err)
@@ -61,13 +62,13 @@ static dsp_status in_string(const char *x, dsp_value *v, dsp_error *err)
     return dsp_value_set_string(v, x, strlen(x), err);
 }
 
-static void free_string(char * *x)
+static void free_string(char **x)
 {
     free(*x);
     *x = NULL;
 }
 
-static dsp_status out_string(const dsp_value *v, char * *x, dsp_error *err)
+static dsp_status out_string(const dsp_value *v, char **x, dsp_error *err)
 {
     *x = malloc(v->as.s.len + 1);
     if (!*x) return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory copying an output");
@@ -100,13 +101,13 @@ static dsp_status out_list_string(const dsp_value *v, extractor_list_string *x, 
     return DSP_OK;
 }
 
-static void free_opt_string(char * *x)
+static void free_opt_string(char **x)
 {
     free(*x);
     *x = NULL;
 }
 
-static dsp_status out_opt_string(const dsp_value *v, char * *x, dsp_error *err)
+static dsp_status out_opt_string(const dsp_value *v, char **x, dsp_error *err)
 {
     *x = NULL;
     if (v->kind != DSP_TYPE_OPTIONAL || !v->as.some) return DSP_OK;

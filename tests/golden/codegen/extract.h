@@ -68,7 +68,8 @@ int extractor_run_batch(dsp_client *client, const extractor_input *in, size_t n,
 
 /* What each LM call site runs on, as baked in: the predictor ("Module.var"),
  * the model ("provider/model", possibly a fine-tuned model), and a LoRA
- * adapter path (relative to the .dsp) with its SHA-256, or NULL. */
+ * adapter path (relative to the .dsp) with its SHA-256, or NULL. The last
+ * entry, after N_PREDICTORS, is all NULL. */
 typedef struct extractor_model_ref {
     const char *predictor;
     const char *model;
@@ -76,7 +77,7 @@ typedef struct extractor_model_ref {
     const char *adapter_sha256;
 } extractor_model_ref;
 #define EXTRACTOR_N_PREDICTORS 1
-extern const extractor_model_ref extractor_models[EXTRACTOR_N_PREDICTORS];
+extern const extractor_model_ref extractor_models[EXTRACTOR_N_PREDICTORS + 1];
 
 #ifdef __cplusplus
 }

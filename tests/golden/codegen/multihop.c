@@ -104,10 +104,11 @@ static const dsp_predictor k_p2 = {
     NULL, 0, &k_p2_lm
 };
 
-const multi_hop_model_ref multi_hop_models[MULTI_HOP_N_PREDICTORS] = {
+const multi_hop_model_ref multi_hop_models[MULTI_HOP_N_PREDICTORS + 1] = {
     { "MultiHop.q1", "ollama/llama3.1:8b", NULL, NULL },
     { "MultiHop.q2", "ollama/llama3.1:8b", NULL, NULL },
     { "MultiHop.a", "ollama/llama3.1:8b", NULL, NULL },
+    { NULL, NULL, NULL, NULL },
 };
 
 static dsp_status in_string(const char *x, dsp_value *v, dsp_error *err)
@@ -116,13 +117,13 @@ static dsp_status in_string(const char *x, dsp_value *v, dsp_error *err)
     return dsp_value_set_string(v, x, strlen(x), err);
 }
 
-static void free_string(char * *x)
+static void free_string(char **x)
 {
     free(*x);
     *x = NULL;
 }
 
-static dsp_status out_string(const dsp_value *v, char * *x, dsp_error *err)
+static dsp_status out_string(const dsp_value *v, char **x, dsp_error *err)
 {
     *x = malloc(v->as.s.len + 1);
     if (!*x) return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory copying an output");

@@ -56,7 +56,8 @@ int multi_hop_run_batch(dsp_client *client, const multi_hop_input *in, size_t n,
 
 /* What each LM call site runs on, as baked in: the predictor ("Module.var"),
  * the model ("provider/model", possibly a fine-tuned model), and a LoRA
- * adapter path (relative to the .dsp) with its SHA-256, or NULL. */
+ * adapter path (relative to the .dsp) with its SHA-256, or NULL. The last
+ * entry, after N_PREDICTORS, is all NULL. */
 typedef struct multi_hop_model_ref {
     const char *predictor;
     const char *model;
@@ -64,7 +65,7 @@ typedef struct multi_hop_model_ref {
     const char *adapter_sha256;
 } multi_hop_model_ref;
 #define MULTI_HOP_N_PREDICTORS 3
-extern const multi_hop_model_ref multi_hop_models[MULTI_HOP_N_PREDICTORS];
+extern const multi_hop_model_ref multi_hop_models[MULTI_HOP_N_PREDICTORS + 1];
 
 #ifdef __cplusplus
 }

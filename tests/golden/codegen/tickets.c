@@ -45,8 +45,9 @@ static const dsp_predictor k_p0 = {
     NULL, 0, &k_p0_lm
 };
 
-const ticket_classifier_model_ref ticket_classifier_models[TICKET_CLASSIFIER_N_PREDICTORS] = {
+const ticket_classifier_model_ref ticket_classifier_models[TICKET_CLASSIFIER_N_PREDICTORS + 1] = {
     { "TicketClassifier.r", "openai/gpt-4o-mini", NULL, NULL },
+    { NULL, NULL, NULL, NULL },
 };
 
 const char *const ticket_classifier_category_names[TICKET_CLASSIFIER_CATEGORY_COUNT] = { "billing", "account", "orders", "general" };
@@ -57,13 +58,13 @@ static dsp_status in_string(const char *x, dsp_value *v, dsp_error *err)
     return dsp_value_set_string(v, x, strlen(x), err);
 }
 
-static void free_string(char * *x)
+static void free_string(char **x)
 {
     free(*x);
     *x = NULL;
 }
 
-static dsp_status out_string(const dsp_value *v, char * *x, dsp_error *err)
+static dsp_status out_string(const dsp_value *v, char **x, dsp_error *err)
 {
     *x = malloc(v->as.s.len + 1);
     if (!*x) return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory copying an output");

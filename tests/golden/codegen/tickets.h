@@ -69,7 +69,8 @@ int ticket_classifier_run_batch(dsp_client *client, const ticket_classifier_inpu
 
 /* What each LM call site runs on, as baked in: the predictor ("Module.var"),
  * the model ("provider/model", possibly a fine-tuned model), and a LoRA
- * adapter path (relative to the .dsp) with its SHA-256, or NULL. */
+ * adapter path (relative to the .dsp) with its SHA-256, or NULL. The last
+ * entry, after N_PREDICTORS, is all NULL. */
 typedef struct ticket_classifier_model_ref {
     const char *predictor;
     const char *model;
@@ -77,7 +78,7 @@ typedef struct ticket_classifier_model_ref {
     const char *adapter_sha256;
 } ticket_classifier_model_ref;
 #define TICKET_CLASSIFIER_N_PREDICTORS 1
-extern const ticket_classifier_model_ref ticket_classifier_models[TICKET_CLASSIFIER_N_PREDICTORS];
+extern const ticket_classifier_model_ref ticket_classifier_models[TICKET_CLASSIFIER_N_PREDICTORS + 1];
 
 #ifdef __cplusplus
 }
