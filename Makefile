@@ -46,6 +46,10 @@ demo: all
 	    echo "dspcc check $$f"; $(BUILD)/dspcc check $$f || exit 1; done
 	@BUILD=$(BUILD) sh examples/tickets/demo.sh
 
+# Figures and ratios, not pass/fail timing: the fixture's throughput, then
+# the runtime's per-call overhead against plain libcurl.
+bench: bench-refserver bench-runtime
+
 clean:
 	rm -rf build
 
