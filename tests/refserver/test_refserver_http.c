@@ -303,6 +303,7 @@ static void free_tickets(ticket *t, size_t n)
 /* --- fixtures ----------------------------------------------------------- */
 
 static server g_srv;
+static server g_extra; /* a test's own server; stopped by the teardown if the test failed */
 static char g_log[256];
 
 static int group_setup(void **state)
@@ -320,6 +321,8 @@ static int group_teardown(void **state)
 {
     (void)state;
     server_stop(&g_srv, 5000, NULL);
+    if (g_extra.pid > 0)
+        server_stop(&g_extra, 5000, NULL);
     unlink(g_log);
     curl_easy_cleanup(g_curl);
     curl_global_cleanup();
@@ -821,8 +824,8 @@ static void test_demos_and_hints_measurably_help(void **state)
     size_t n_train, n_dev;
     ticket *train = load_tickets("tests/refserver/data/train_subset.jsonl", &n_train);
     ticket *dev = load_tickets("tests/refserver/data/dev100.jsonl", &n_dev);
-    assert_non_null(train);
-    assert_non_null(dev);
+    if (!train || !dev)
+        fail_msg("cannot read tests/refserver/data/*.jsonl: run the tests from the repository root");
     assert_int_equal(n_train, 56);
     assert_int_equal(n_dev, 100);
     /* 16 demos: the first 4 of each category; the other 10 per category
@@ -863,13 +866,13 @@ static void test_demos_and_hints_measurably_help(void **state)
 static void test_sigterm_stops_cleanly_even_with_a_hanging_request(void **state)
 {
     (void)state;
-    server s;
+    server *sp = &g_extra;
     const char *args[] = {"--fail-rate", "1", "--fail-kinds", "hang", "--hang-ms", "60000", NULL};
-    assert_true(server_start(&s, args));
+    assert_true(server_start(sp, args));
     char *body = ticket_request(0, NULL);
     CURL *c = curl_easy_init();
     char url[128];
-    snprintf(url, sizeof url, "http://127.0.0.1:%u/v1/chat/completions", s.port);
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/v1/chat/completions", sp->port);
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 300L);
@@ -882,7 +885,9 @@ static void test_sigterm_stops_cleanly_even_with_a_hanging_request(void **state)
     free(r.body);
     free(body);
     int took = 0;
-    assert_int_equal(server_stop(&s, 5000, &took), 0);
+    int status = server_stop(sp, 5000, &took);
+    sp->pid = 0;
+    assert_int_equal(status, 0);
     assert_true(took < 2000);
 }
 
