@@ -33,16 +33,25 @@ $(CHEADER_LIB): $(CHEADER_OBJS) $(TSC_OBJ)
 BINS += $(CHEADER_LIB)
 
 # ---- build/dsp-cshape: checks the shape of generated C (tests/tools/) ----
-CSHAPE_SRCS := $(wildcard tests/tools/*.c)
+CSHAPE_SRCS := $(filter-out tests/tools/test_%.c,$(wildcard tests/tools/*.c))
 CSHAPE_OBJS := $(CSHAPE_SRCS:%.c=$(BUILD)/obj/%.o)
+CSHAPE_LIB_OBJS := $(filter-out %/cshape_main.o,$(CSHAPE_OBJS))
 CSHAPE      := $(BUILD)/dsp-cshape
 
-$(CSHAPE_OBJS): CPPFLAGS += -Igrammar
+$(CSHAPE_OBJS) $(BUILD)/obj/tests/tools/test_cshape_detect.o: CPPFLAGS += -Igrammar
 
 $(CSHAPE): $(CSHAPE_OBJS) $(CHEADER_LIB)
 	$(CC) $(LDFLAGS) -o $@ $(CSHAPE_OBJS) $(CHEADER_LIB) $(TS_LIBS) -lm
 
 BINS += $(CSHAPE)
+
+# The path and key detectors, unit by unit.
+$(BUILD)/tests/tools/test_cshape_detect: $(BUILD)/obj/tests/tools/test_cshape_detect.o \
+        $(CSHAPE_LIB_OBJS) $(CHEADER_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $< $(CSHAPE_LIB_OBJS) $(CHEADER_LIB) $(TS_LIBS) $(CMOCKA_LIBS) -lm
+
+TEST_BINS += $(BUILD)/tests/tools/test_cshape_detect
 
 # ---- tests ----
 CHEADER_TEST_SRCS := $(wildcard tests/grammar/test_cheader*.c tests/grammar/test_csource*.c)

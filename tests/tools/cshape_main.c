@@ -1,24 +1,9 @@
 /* tests/tools/cshape_main.c — the dsp-cshape command line (see cshape.h). */
 #include "cshape.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-void cshape_report(cshape *cs, const char *path, int line, int col, const char *fmt, ...)
-{
-    if (line > 0)
-        fprintf(stderr, "%s:%d:%d: error: ", path, line, col);
-    else
-        fprintf(stderr, "%s: error: ", path);
-    va_list ap;
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    cs->errors++;
-}
 
 static int usage(FILE *to)
 {
