@@ -283,10 +283,13 @@ static dsp_status load(const ir_module *m, const char *name, const char *path, c
     dsp_status rc = ds_read_file(path, &text, &len, err);
     if (rc != DSP_OK)
         return rc;
+    /* Spreadsheets often save CSV with a UTF-8 byte order mark, which
+     * would otherwise become part of the first column's name. */
+    size_t skip = len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
     if (strcmp(format, "csv") == 0)
-        rc = load_csv(&c, text, len, err);
+        rc = load_csv(&c, text + skip, len - skip, err);
     else
-        rc = load_jsonl(&c, text, len, err);
+        rc = load_jsonl(&c, text + skip, len - skip, err);
     free(text);
     if (rc == DSP_OK && d->n_rows == 0)
         rc = dsp_error_set(err, DSP_ERR_INVALID, "%s: the data set has no rows", path);

@@ -107,6 +107,18 @@ static void test_csv_quoting(void **state)
     ex_dataset_free(&d);
 }
 
+static void test_csv_byte_order_mark(void **state)
+{
+    fx *x = *state;
+    xfix_write(x->f, "bom.csv", "\xEF\xBB\xBFtext,n,tags\nhello,4,[]\n");
+    ex_dataset d;
+    dsp_error err = { 0 };
+    assert_int_equal(ex_dataset_load_path(x->p, x->m, xfix_path(x->f, "bom.csv"), &d, &err), DSP_OK);
+    assert_string_equal(d.rows[0].values[0].as.s.data, "hello");
+    assert_int_equal(d.rows[0].values[1].as.i, 4);
+    ex_dataset_free(&d);
+}
+
 static void expect_load_error(fx *x, const char *file, const char *text, const char *want1, const char *want2)
 {
     xfix_write(x->f, file, text);
@@ -183,6 +195,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_jsonl_typed),
         cmocka_unit_test(test_csv_quoting),
+        cmocka_unit_test(test_csv_byte_order_mark),
         cmocka_unit_test(test_bad_rows_name_file_line_column),
         cmocka_unit_test(test_open_unknown_and_missing),
         cmocka_unit_test(test_csv_reader_records),

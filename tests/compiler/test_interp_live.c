@@ -189,8 +189,9 @@ static void test_evaluate_deterministic_and_cached(void **state)
     live *l = *state;
     ex_config cfg;
     assert_int_equal(ex_config_init(l->r, &cfg, NULL), DSP_OK);
-    cfg.preds[0].instructions = "Classify the ticket. billing: charges, refunds, invoices. account: login, "
-                                "password. orders: order, shipping. general: feedback, anything else.";
+    /* Label hints in the fixture's format (docs/refserver.md), one a line. */
+    cfg.preds[0].instructions = "Classify the ticket.\nbilling: charged, refund, invoice\naccount: login, password\n"
+                                "orders: order, shipped\ngeneral: feedback";
     ex_eval_options o = ex_eval_options_default();
     o.concurrency = 4;
     o.keep_traces = true;
@@ -214,7 +215,8 @@ static void test_evaluate_deterministic_and_cached(void **state)
     }
     assert_true(a.mean == sum / (double)a.n);
     /* The label hints in the instructions are something the fixture learns from. */
-    assert_true(a.mean >= 0.5);
+    if (a.mean < 0.5)
+        fail_msg("mean %.3f", a.mean);
     ex_eval_result_free(&a);
     ex_eval_result_free(&b);
     ex_config_free(&cfg);
