@@ -201,6 +201,31 @@ check $? "flow: a NULL input is a clear error"
 grep -qx 'batch=0 A A BB BB CCC CCC' "$T/flow.out"
 check $? "flow: the batch keeps results in input order"
 
+# make install, then build an application the way the header says:
+# cc app.c OUT.c $(pkg-config --cflags --libs dsprt).
+if [ -n "$SAN" ]; then
+    make -s install BUILD="$BUILD" SANITIZE=1 OPT="-O1 -g" PREFIX="$T/inst" >"$T/install.log" 2>&1
+else
+    make -s install BUILD="$BUILD" PREFIX="$T/inst" >"$T/install.log" 2>&1
+fi
+r=$?
+[ $r -ne 0 ] && tail -5 "$T/install.log"
+check $r "make install PREFIX=..."
+PC="env PKG_CONFIG_PATH=$T/inst/lib/pkgconfig pkg-config"
+mkdir -p "$T/app"
+"$T/inst/bin/dspcc" build examples/tickets/tickets.dsp --no-opt -o "$T/app/tickets.c" 2>/dev/null &&
+    cc -std=c17 -D_DEFAULT_SOURCE -Wall -Wextra -Werror -pedantic $SAN -I"$T/app" -o "$T/app/ticket_cli" \
+        examples/tickets/ticket_cli.c "$T/app/tickets.c" $($PC --cflags --libs dsprt) 2>"$T/cc.err"
+r=$?
+[ $r -ne 0 ] && head -20 "$T/cc.err"
+check $r "an application builds with the installed dspcc and pkg-config --cflags --libs dsprt"
+echo 'I need a refund for a double charge' | OPENAI_API_KEY=$SECRET DSPCC_BASE_URL=http://127.0.0.1:$PORT/v1 \
+    DSPCC_CACHE_DIR="$T/cache" LD_LIBRARY_PATH="$T/inst/lib" "$T/app/ticket_cli" >"$T/app.out" 2>"$T/app.err"
+r=$?
+[ $r -ne 0 ] && cat "$T/app.err"
+[ $r -eq 0 ] && grep -qx 'billing\|account\|orders\|general' "$T/app.out"
+check $? "the installed application runs (shared libdsprt)"
+
 # dspcc build without --state/--no-opt runs the optimize block; a rebuild
 # with a warm cache makes no HTTP request and gives the same bytes.
 mkdir -p "$T/o1" "$T/o2"
