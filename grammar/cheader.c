@@ -576,3 +576,50 @@ const char *ch_dsp_type(ch_kind kind, ch_kind elem)
     }
     return "?";
 }
+
+/* Appends to buf like snprintf, tracking the length that would be needed. */
+static void append(char *buf, size_t cap, size_t *len, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+
+static void append(char *buf, size_t cap, size_t *len, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int w = vsnprintf(*len < cap ? buf + *len : NULL, *len < cap ? cap - *len : 0, fmt, ap);
+    va_end(ap);
+    if (w > 0) *len += (size_t)w;
+}
+
+size_t ch_dsp_signature(const ch_prototype *p, char *buf, size_t cap)
+{
+    size_t len = 0;
+    if (cap) buf[0] = '\0';
+    append(buf, cap, &len, "%s(", p->name ? p->name : "?");
+    int first = 1;
+    for (size_t i = 0; i < p->n_params; i++) {
+        const ch_param *c = &p->params[i];
+        if (c->role != CH_ROLE_IN) continue;
+        append(buf, cap, &len, "%s%s: %s", first ? "" : ", ", c->name, ch_dsp_type(c->kind, c->elem));
+        first = 0;
+    }
+    append(buf, cap, &len, ") -> ");
+    int outs = 0;
+    for (size_t i = 0; i < p->n_params; i++) outs += p->params[i].role == CH_ROLE_OUT;
+    if (outs == 0 && p->ret_kind != CH_VOID) {
+        append(buf, cap, &len, "%s", ch_dsp_type(p->ret_kind, CH_VOID));
+        return len;
+    }
+    append(buf, cap, &len, "(");
+    first = 1;
+    for (size_t i = 0; i < p->n_params; i++) {
+        const ch_param *c = &p->params[i];
+        if (c->role != CH_ROLE_OUT) continue;
+        append(buf, cap, &len, "%s%s: %s", first ? "" : ", ", c->name, ch_dsp_type(c->kind, c->elem));
+        first = 0;
+    }
+    append(buf, cap, &len, ")");
+    return len;
+}

@@ -94,4 +94,10 @@ void ch_prototype_free(ch_prototype *p);
 /* The .dsp spelling of a type: "string", "int", "list<string>", "void". */
 const char *ch_dsp_type(ch_kind kind, ch_kind elem);
 
+/* The prototype as .dsp sees it, for messages and docs:
+ * "search(query: string, k: int) -> (hits: list<string>)"; a plain return
+ * is shown as "-> int", none as "-> ()". Length parameters are left out.
+ * Truncates to fit cap; returns the length it needed, like snprintf. */
+size_t ch_dsp_signature(const ch_prototype *p, char *buf, size_t cap);
+
 #endif

@@ -451,6 +451,37 @@ static void test_syntax_error_position(void **state)
     assert_non_null(strstr(d.message, "syntax error near '@@@"));
 }
 
+static void test_dsp_signatures(void **state)
+{
+    (void)state;
+    const char *cases[][2] = {
+        {"search", "search(query: string, k: int) -> (hits: list<string>)"},
+        {"parse_ticket", "parse_ticket(text: string) -> (title: string, priority: int, score: float, "
+                         "urgent: bool)"},
+        {"top_ids", "top_ids(ids: list<int>) -> (out: list<int>)"},
+        {"join_count", "join_count(words: list<string>, sep: string) -> int"},
+        {"summarize", "summarize(text: string, id: int) -> string"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        ch_prototype p = find_ok(TOOLS, cases[i][0]);
+        char buf[256];
+        size_t n = ch_dsp_signature(&p, buf, sizeof buf);
+        assert_string_equal(buf, cases[i][1]);
+        assert_int_equal(n, strlen(cases[i][1]));
+        /* Too small a buffer truncates and still says what it needed. */
+        char small[8];
+        assert_int_equal(ch_dsp_signature(&p, small, sizeof small), n);
+        assert_int_equal(strlen(small), 7);
+        ch_prototype_free(&p);
+    }
+    const char *h = header("none.h", "void reset(void);\n");
+    ch_prototype p = find_ok(h, "reset");
+    char buf[64];
+    ch_dsp_signature(&p, buf, sizeof buf);
+    assert_string_equal(buf, "reset() -> ()");
+    ch_prototype_free(&p);
+}
+
 static void test_dsp_type_names(void **state)
 {
     (void)state;
@@ -608,6 +639,7 @@ int main(void)
         cmocka_unit_test(test_names_that_are_not_functions),
         cmocka_unit_test(test_missing_header),
         cmocka_unit_test(test_syntax_error_position),
+        cmocka_unit_test(test_dsp_signatures),
         cmocka_unit_test(test_dsp_type_names),
         cmocka_unit_test(test_linkage_guard_keeps_positions),
         cmocka_unit_test(test_mutated_headers_never_crash),
