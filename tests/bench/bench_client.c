@@ -82,6 +82,8 @@ static double plain_loop(const char *url, const char *body, int calls)
     struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
     h = curl_slist_append(h, "Expect:");
     size_t got = 0;
+    /* The same request bytes as libdsprt's, User-Agent included. */
+    curl_easy_setopt(e, CURLOPT_USERAGENT, "libdsprt/0.1");
     curl_easy_setopt(e, CURLOPT_URL, url);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
     curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
