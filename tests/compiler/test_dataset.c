@@ -190,6 +190,41 @@ static void test_csv_reader_records(void **state)
     assert_true(done);
 }
 
+/* Random text made of CSV's special characters: every record comes back
+ * or a clear error does, and the reader always reaches the end (ASan
+ * checks the memory). */
+static void test_csv_reader_random_text(void **state)
+{
+    (void)state;
+    static const char alphabet[] = { 'a', ',', '"', '\n', '\r', ' ', '\0' };
+    unsigned seed = 12345;
+    char text[64];
+    for (int round = 0; round < 3000; round++) {
+        size_t len = (size_t)(round % 60);
+        for (size_t i = 0; i < len; i++) {
+            seed = seed * 1103515245u + 12345u;
+            text[i] = alphabet[(seed >> 16) % sizeof alphabet];
+        }
+        csv_reader r;
+        csv_reader_init(&r, text, len, "r.csv");
+        int done = 0, records = 0;
+        dsp_error err = { 0 };
+        while (!done && records <= 64) {
+            csv_record rec;
+            dsp_status st = csv_next(&r, &rec, &done, &err);
+            if (st != DSP_OK) {
+                assert_non_null(strstr(err.message, "r.csv:"));
+                break;
+            }
+            if (!done)
+                assert_true(rec.n_cells >= 1);
+            csv_record_free(&rec);
+            records++;
+        }
+        assert_true(records <= 64);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -199,6 +234,7 @@ int main(void)
         cmocka_unit_test(test_bad_rows_name_file_line_column),
         cmocka_unit_test(test_open_unknown_and_missing),
         cmocka_unit_test(test_csv_reader_records),
+        cmocka_unit_test(test_csv_reader_random_text),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
