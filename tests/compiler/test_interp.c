@@ -169,6 +169,43 @@ static void test_missing_symbol_names_both(void **state)
     xfix_free(f);
 }
 
+static void test_borrowed_and_null_results(void **state)
+{
+    (void)state;
+    xfix *f = xfix_new();
+    const char *lib = xfix_tools_lib(f);
+    ir_program *p = xfix_program(f, arena_printf(&f->a,
+        "lm local = \"compatible/test\" { base_url: \"http://127.0.0.1:9/v1\" }\n"
+        "tool const char *greeting() from \"%s\"\n"
+        "tool char *maybe_null(const char *text) from \"%s\"\n"
+        "tool bool longer_than(const char *text, long n) from \"%s\"\n"
+        "module G(text: string) -> (hello: string, copy: string, long: bool) {\n"
+        "  g = greeting()\n"
+        "  c = maybe_null(text: text)\n"
+        "  b = longer_than(text: text, n: 2)\n"
+        "  return (hello: g, copy: c, long: b)\n"
+        "}\n", lib, lib, lib));
+    assert_non_null(p);
+    xfix_write(f, "d.jsonl", "{\"text\": \"abc\"}\n{\"text\": \"\"}\n");
+    ex_dataset d;
+    dsp_error err = { 0 };
+    assert_int_equal(ex_dataset_load_path(p, ir_module_find(p, "G"), xfix_path(f, "d.jsonl"), &d, &err), DSP_OK);
+    ex_runner *r = runner_for(f, p, "G");
+    ex_result res;
+    assert_int_equal(ex_run(r, NULL, &d, 0, &res), DSP_OK);
+    assert_string_equal(res.outputs[0].as.s.data, "hello");  /* borrowed: copied, not freed */
+    assert_string_equal(res.outputs[1].as.s.data, "abc");    /* owned: copied and freed (LSan checks) */
+    assert_true(res.outputs[2].as.b);
+    ex_result_free(&res);
+    assert_int_equal(ex_run(r, NULL, &d, 1, &res), DSP_ERR_INVALID);
+    assert_non_null(strstr(res.error, "maybe_null"));
+    assert_non_null(strstr(res.error, "returned NULL"));
+    ex_result_free(&res);
+    ex_runner_free(r);
+    ex_dataset_free(&d);
+    xfix_free(f);
+}
+
 static const char *PRED_PROGRAM =
     "lm local = \"compatible/test\" { base_url: \"http://127.0.0.1:9/v1\" temperature: 0.0 max_tokens: 64 }\n"
     "enum Label { yes, no }\n"
@@ -323,6 +360,7 @@ int main(void)
         cmocka_unit_test(test_repeat_replaces_value),
         cmocka_unit_test(test_missing_library_names_both),
         cmocka_unit_test(test_missing_symbol_names_both),
+        cmocka_unit_test(test_borrowed_and_null_results),
         cmocka_unit_test(test_runtime_descriptors),
         cmocka_unit_test(test_config_from_state),
         cmocka_unit_test(test_failed_calls_are_counted),
