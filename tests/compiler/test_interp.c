@@ -124,6 +124,41 @@ static void test_repeat_replaces_value(void **state)
     xfix_free(f);
 }
 
+static void test_module_calls(void **state)
+{
+    (void)state;
+    xfix *f = xfix_new();
+    const char *lib = xfix_tools_lib(f);
+    ir_program *p = xfix_program(f, arena_printf(&f->a,
+        "lm local = \"compatible/test\" { base_url: \"http://127.0.0.1:9/v1\" }\n"
+        "tool char *shout(const char *text) from \"%s\"\n"
+        "tool long word_count(const char *text) from \"%s\"\n"
+        "module Inner(text: string, extra: optional<string>) -> (loud: string, words: int) {\n"
+        "  s = shout(text: text)\n"
+        "  n = word_count(text: text)\n"
+        "  return (loud: s, words: n)\n"
+        "}\n"
+        "module Outer(text: string) -> (loud: string, words: int) {\n"
+        "  a = Inner(text: text)\n"
+        "  b = Inner(text: a.loud)\n"
+        "  return (loud: b.loud, words: a.words)\n"
+        "}\n", lib, lib));
+    assert_non_null(p);
+    xfix_write(f, "d.jsonl", "{\"text\": \"hi you\"}\n");
+    ex_dataset d;
+    dsp_error err = { 0 };
+    assert_int_equal(ex_dataset_load_path(p, ir_module_find(p, "Outer"), xfix_path(f, "d.jsonl"), &d, &err), DSP_OK);
+    ex_runner *r = runner_for(f, p, "Outer");
+    ex_result res;
+    assert_int_equal(ex_run(r, NULL, &d, 0, &res), DSP_OK);
+    assert_string_equal(res.outputs[0].as.s.data, "HI YOU!!");  /* shouted twice, through two calls */
+    assert_int_equal(res.outputs[1].as.i, 2);
+    ex_result_free(&res);
+    ex_runner_free(r);
+    ex_dataset_free(&d);
+    xfix_free(f);
+}
+
 static void run_expect_error(const char *lib, const char *tool_decl, const char *want1, const char *want2)
 {
     xfix *f = xfix_new();
@@ -358,6 +393,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tools_if_return),
         cmocka_unit_test(test_repeat_replaces_value),
+        cmocka_unit_test(test_module_calls),
         cmocka_unit_test(test_missing_library_names_both),
         cmocka_unit_test(test_missing_symbol_names_both),
         cmocka_unit_test(test_borrowed_and_null_results),
