@@ -6,7 +6,7 @@
 # other components in compiler/ does not land in the library by accident;
 # add yours to CC_SRCS.
 FE_SRCS    := arena.c diag.c ast.c parse.c sema.c sema_decls.c sema_data.c sema_module.c \
-              sema_metric.c sema_optimize.c ir.c ir_json.c cmd_check.c cmd_dump_ir.c
+              sema_metric.c sema_optimize.c sema_tool_header.c ir.c ir_json.c cmd_check.c cmd_dump_ir.c
 # The optimizers (opt*.c, tpe.c, rng.c, report*.c, cmd_optimize.c).
 OPT_SRCS   := $(wildcard compiler/opt*.c compiler/report*.c) compiler/tpe.c compiler/rng.c compiler/cmd_optimize.c
 # The interpreter, data sets, metrics and evaluation (exec.h, cmd_eval.c).
@@ -16,7 +16,7 @@ CC_SRCS    := $(FE_SRCS:%=compiler/%) $(OPT_SRCS) $(EXEC_SRCS) $(wildcard stdlib
 CC_OBJS    := $(CC_SRCS:%.c=$(BUILD)/obj/%.o)
 CC_LIB     := $(BUILD)/libdspcc.a
 DSPCC      := $(BUILD)/dspcc
-DSPCC_CPPFLAGS := -Icompiler -Istdlib -I$(GRAM_GEN) $(CJSON_CFLAGS) -DDSPCC_VERSION='"$(VERSION)"'
+DSPCC_CPPFLAGS := -Icompiler -Istdlib -Igrammar -I$(GRAM_GEN) $(CJSON_CFLAGS) -DDSPCC_VERSION='"$(VERSION)"'
 DSPCC_LIBS := $(CJSON_LIBS) -lm
 
 $(CC_OBJS) $(BUILD)/obj/compiler/main.o: CPPFLAGS += $(DSPCC_CPPFLAGS)
@@ -37,8 +37,8 @@ BINS += $(DSPCC)
 # the compiler sees its headers and links it. Recursive (=) so RT_* from
 # runtime/build.mk, included later, are expanded at use.
 $(CC_OBJS) $(BUILD)/obj/compiler/main.o: CPPFLAGS += $(RT_CPPFLAGS)
-$(DSPCC): $(BUILD)/libdsprt.a
-DSPCC_LIBS = $(RT_LIB) $(RT_DEPLIBS) -lffi -ldl -lm
+$(DSPCC): $(BUILD)/libdsprt.a $(CHEADER_LIB)
+DSPCC_LIBS = $(RT_LIB) $(RT_DEPLIBS) $(CHEADER_LIB) $(TS_LIBS) -lffi -ldl -lm
 
 # ---- tests of the front end (tests/compiler, tests/bad, tests/golden) ----
 FE_TEST_SRCS := $(wildcard tests/compiler/test_*.c)
@@ -63,9 +63,9 @@ $(FE_LIB): $(FE_LIB_OBJS) $(GRAM_OBJS)
 	rm -f $@
 	$(AR) rcs $@ $^
 
-$(FE_OWN_TESTS): $(BUILD)/tests/compiler/%: $(BUILD)/obj/tests/compiler/%.o $(FE_LIB)
+$(FE_OWN_TESTS): $(BUILD)/tests/compiler/%: $(BUILD)/obj/tests/compiler/%.o $(FE_LIB) $(CHEADER_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $< $(FE_LIB) $(CMOCKA_LIBS) $(CJSON_LIBS) -lm
+	$(CC) $(LDFLAGS) -o $@ $< $(FE_LIB) $(CHEADER_LIB) $(TS_LIBS) $(CMOCKA_LIBS) $(CJSON_LIBS) -lm
 
 # The optimizer tests include exec.h/opt.h, which use libdsprt's headers.
 $(BUILD)/obj/tests/compiler/test_opt_%.o: CPPFLAGS += $(RT_CPPFLAGS)
@@ -85,3 +85,4 @@ $(BUILD)/tests/compiler/test_interp $(BUILD)/tests/compiler/test_metric_eval: $(
 # It runs predictors against the fixture server.
 $(BUILD)/tests/compiler/test_interp_live: $(BUILD)/dsp-refserver
 TEST_SCRIPTS += tests/compiler/eval_e2e.sh
+TEST_SCRIPTS += tests/compiler/tool_header.sh

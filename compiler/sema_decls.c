@@ -283,22 +283,12 @@ const ir_type *sema_ctype(sema *s, const char *ctype)
     return NULL;
 }
 
-void sema_check_tool(sema *s, sym *sy)
+/* `tool char *search(const char *q, long k) from "lib.so"`: the prototype
+ * written in the .dsp file. */
+static int check_inline_prototype(sema *s, ast_decl *d, ir_tool *t)
 {
-    ast_decl *d = sy->decl;
-    if (d->header) {
-        /* The prototype lives in a C header: grammar/cheader.h reads it.
-         * Wiring it in fills an ir_tool the same way as below. */
-        diag_error(s->d, d->header_loc, "reading tool `%s` from header `%s` is not supported by "
-                   "this dspcc yet; declare its prototype inline: `tool char *%s(const char *q) "
-                   "from \"%s\"`", sy->name, d->header, sy->name, d->str);
-        return;
-    }
-    ir_tool *t = arena_alloc(s->a, sizeof *t);
-    t->name = sy->name;
-    t->c_return = d->cfunc->ctype;
-    t->loc = sema_loc(s, d->loc);
     int ok = 1;
+    t->c_return = d->cfunc->ctype;
     t->type = sema_ctype(s, t->c_return);
     if (!t->type) {
         diag_error(s->d, d->cfunc->loc, "tool `%s` returns `%s`, which a .dsp program cannot "
@@ -332,6 +322,16 @@ void sema_check_tool(sema *s, sym *sy)
     }
     t->params = ps;
     t->n_params = d->params.len;
+    return ok;
+}
+
+void sema_check_tool(sema *s, sym *sy)
+{
+    ast_decl *d = sy->decl;
+    ir_tool *t = arena_alloc(s->a, sizeof *t);
+    t->name = sy->name;
+    t->loc = sema_loc(s, d->loc);
+    int ok = d->header ? sema_tool_from_header(s, sy, t) : check_inline_prototype(s, d, t);
     if (!d->str[0]) {
         diag_error(s->d, d->str_loc, "tool `%s` needs the shared object it comes from, "
                    "e.g. `from \"build/libtools.so\"`", t->name);

@@ -60,6 +60,9 @@ void sema_check_enum(sema *s, sym *sy);
 void sema_check_signature(sema *s, sym *sy);
 void sema_check_lm(sema *s, sym *sy);
 void sema_check_tool(sema *s, sym *sy);
+/* Fills t's prototype from the C header the declaration names
+ * (sema_tool_header.c); 0 after reporting why it cannot. */
+int sema_tool_from_header(sema *s, sym *sy, ir_tool *t);
 void sema_check_data(sema *s, sym *sy);
 const ir_type *sema_ctype(sema *s, const char *ctype);
 

@@ -1,0 +1,42 @@
+#!/bin/sh
+# A tool declared by its C header: dspcc reads the prototype with
+# tree-sitter and types every call against it. Prints TAP.
+: "${BUILD:=build}"
+dspcc="$(pwd)/$BUILD/dspcc"
+dir=tests/compiler/fixtures/header_tool
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+
+if "$dspcc" check "$dir/ok.dsp" 2>"$out"; then
+    echo "ok - a program calling a header-declared tool checks"
+else
+    echo "not ok - a program calling a header-declared tool checks"; sed 's/^/#   /' "$out"
+fi
+
+"$dspcc" dump-ir "$dir/ok.dsp" >"$out" 2>&1
+# The dump is pretty-printed; squeeze it and look at the tools section.
+tools=$(tr -d ' \n\t' <"$out" | sed 's/.*"tools":\[//')
+params=$(printf '%s' "$tools" | grep -o '"params":\[[^]]*\]' | head -n 1)
+expect='"params":[{"ctype":"constchar*","name":"query","type":"string"},{"ctype":"int64_t","name":"k","type":"int"},{"ctype":"double","name":"min_score","type":"float"},{"ctype":"bool","name":"exact","type":"bool"}]'
+if [ "$params" = "$expect" ]; then
+    echo "ok - parameter names, C types (typedefs resolved) and .dsp types come from the header"
+else
+    echo "not ok - header parameters"; echo "#   got: $params"
+fi
+if printf '%s' "$tools" | grep -q '"c_return":"char\*"'; then
+    echo "ok - an owned char * result stays char * (the caller frees it)"
+else
+    echo "not ok - the char * result"
+fi
+
+# A call that passes a string where the header says int64_t is a type error
+# at the call, not in the header.
+sed 's/k: 3/k: "three"/' "$dir/ok.dsp" >"$dir/.bad_call.dsp"
+"$dspcc" check "$dir/.bad_call.dsp" >/dev/null 2>"$out"
+rc=$?
+rm -f "$dir/.bad_call.dsp"
+if [ $rc -eq 1 ] && head -n 1 "$out" | grep -q '^tests/compiler/fixtures/header_tool/.bad_call.dsp:11:.*error:.*k'; then
+    echo "ok - a call is type-checked against the header's prototype"
+else
+    echo "not ok - a call is type-checked against the header's prototype"; sed 's/^/#   /' "$out"
+fi
