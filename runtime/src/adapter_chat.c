@@ -1,5 +1,5 @@
 /* adapter_chat.c — the chat adapter: predictor calls as `[[ ## field ## ]]`
- * prompts (docs: /work/shared/CHAT_FORMAT.md, DSPy's ChatAdapter) and
+ * prompts (docs: docs/runtime.md and the shared CHAT_FORMAT.md, DSPy's ChatAdapter) and
  * replies parsed back by section. */
 #include <stdlib.h>
 #include <string.h>
