@@ -94,6 +94,23 @@ rc=$?
 check "a state whose demo fields do not match the program is refused" \
     sh -c "test $rc -eq 1 && grep -q 'TicketClassifier.r' '$tmp/stale.err'"
 
+# What the optimizer measured is what eval measures: the state written by
+# `dspcc optimize` (a small bootstrap_fewshot) scores its final_score again,
+# every call from the cache, because the prompts are byte for byte the same.
+mkdir -p "$tmp/opt"
+cp -r examples/tickets/data "$tmp/opt/"
+sed 's/mipro(auto: light)/bootstrap_fewshot(max_bootstrapped_demos: 2, max_labeled_demos: 4)/' "$prog" >"$tmp/opt/b.dsp"
+"$dspcc" optimize "$tmp/opt/b.dsp" -o "$tmp/opt/b.state.json" --trainset-limit 30 --valset-limit 40 -q \
+    --base-url "$url" --cache-dir "$tmp/cache" >/dev/null 2>"$tmp/opt/err"
+rc=$?
+check "dspcc optimize wrote a state" sh -c "test $rc -eq 0 && test -s '$tmp/opt/b.state.json'"
+final=$(key "$tmp/opt/b.state.json" final_score)
+"$dspcc" eval "$tmp/opt/b.dsp" --data dev --limit 40 --json --state "$tmp/opt/b.state.json" \
+    --base-url "$url" --cache-dir "$tmp/cache" >"$tmp/opt/eval.json" 2>"$tmp/opt/eval.err"
+check "eval --state reproduces the optimizer's final score" \
+    awk -v a="$(key "$tmp/opt/eval.json" score)" -v b="$final" 'BEGIN { exit !(a != "" && a - b < 1e-9 && b - a < 1e-9) }'
+check "and every call is a cache hit (the same prompts)" test "$(key "$tmp/opt/eval.json" cache_hits)" = 40
+
 # An LM judge as the metric: one more call per example, through the same
 # client (and the same fixture server).
 mkdir -p "$tmp/judge"
