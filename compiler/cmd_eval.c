@@ -38,7 +38,7 @@ static int parse_int(const char *opt, const char *s, long min, long *out)
 static int parse_args(int argc, char **argv, eval_args *a)
 {
     memset(a, 0, sizeof *a);
-    a->concurrency = 8;
+    a->concurrency = 0;  /* 0: the optimize block's, else 8 */
     a->max_failures = 20;
     a->retries = -1;
     for (int i = 1; i < argc; i++) {
@@ -96,6 +96,7 @@ static int parse_args(int argc, char **argv, eval_args *a)
  * module says; without one, the only module/metric/lm there is. */
 typedef struct eval_target {
     const ir_module *module;
+    const ir_optimize *opt;     /* the module's optimize block, or NULL */
     const ir_metric *metric;
     const ir_lm *lm;
     const ir_lm *judge_lm;
@@ -118,6 +119,7 @@ static int pick_target(const ir_program *p, const eval_args *a, const st_state *
             opt = p->optimizes[i];
     if (!t->module && opt)
         t->module = opt->module;
+    t->opt = opt;
     if (!t->module && p->n_modules)
         t->module = p->modules[p->n_modules - 1];  /* callees come first: the last is the top */
     if (!t->module) {
@@ -263,6 +265,8 @@ static int run(int argc, char **argv)
         fprintf(stderr, "dspcc eval: %s\n", err.message);
         goto out;
     }
+    if (a.concurrency <= 0)
+        a.concurrency = t.opt && t.opt->concurrency > 0 ? (int)t.opt->concurrency : 8;
     dsp_client_options co = dsp_client_options_default();
     co.cache_dir = a.cache_dir;
     co.no_cache = a.no_cache != 0;
@@ -360,7 +364,7 @@ const dspcc_cmd cmd_eval = {
     "  --state FILE       an optimized state (NAME.state.json) to run with\n"
     "  --json             print a JSON summary; its `score` is the mean metric\n"
     "  --limit N          only the first N examples\n"
-    "  --concurrency N    examples in flight (default 8)\n"
+    "  --concurrency N    examples in flight (default: the optimize block's, else 8)\n"
     "  --base-url URL     send every LM call to this OpenAI-compatible server\n"
     "  --cache-dir DIR    the response cache (default $DSPCC_CACHE_DIR or ~/.cache/dspcc)\n"
     "  --no-cache         neither read nor write the cache\n"
