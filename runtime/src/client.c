@@ -225,8 +225,14 @@ static dsp_status exchange(dsp_client *c, call *k, dsp_chat_response *resp, usag
                     err->http_status = http_status;
             }
         }
+        /* A 2xx body that is not JSON was cut or garbled on the way and may
+         * come whole next time; well-formed JSON that does not follow the
+         * API (a refusal, no choices) would come back the same. */
+        bool transient = dsp_retry_is_transient(st, http_status);
+        if (st == DSP_ERR_PROTOCOL && dsp_json_is_valid(reply.body, reply.len))
+            transient = false;
         dsp_http_reply_free(&reply);
-        if (st == DSP_OK || !dsp_retry_is_transient(st, http_status))
+        if (st == DSP_OK || !transient)
             break;
         if (attempt + 1 >= max_attempts) {
             if (err) {

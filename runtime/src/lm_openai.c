@@ -188,6 +188,15 @@ done:
     return st;
 }
 
+bool dsp_json_is_valid(const char *body, size_t len)
+{
+    if (!body)
+        return false;
+    cJSON *root = cJSON_ParseWithLength(body, len);
+    cJSON_Delete(root);
+    return root != NULL;
+}
+
 void dsp_provider_error_message(const char *body, size_t len, char *out, size_t outsz)
 {
     if (outsz == 0)

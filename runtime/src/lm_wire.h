@@ -4,6 +4,7 @@
 #ifndef DSP_LM_WIRE_H
 #define DSP_LM_WIRE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "dsp/chat.h"
@@ -40,6 +41,9 @@ dsp_status dsp_anthropic_request_body(const char *model, const dsp_message *msgs
  * follow the API is DSP_ERR_PROTOCOL with the raw body attached. */
 dsp_status dsp_openai_parse_reply(const char *body, size_t len, dsp_chat_response *resp, dsp_error *err);
 dsp_status dsp_anthropic_parse_reply(const char *body, size_t len, dsp_chat_response *resp, dsp_error *err);
+
+/* True when body is one well-formed JSON value. */
+bool dsp_json_is_valid(const char *body, size_t len);
 
 /* The human message of an error body: error.message of OpenAI's
  * {"error":{...}} and Anthropic's {"type":"error","error":{...}}, with the

@@ -192,6 +192,11 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
         for (int i = 0; i < 300 && !atomic_load(&S.stopping); i++)
             usleep(10 * 1000);
         r = reply_ok(conn, url, u);
+    } else if (strncmp(url, "/refusal/", 9) == 0) {
+        r = respond(conn, 200,
+                    "{\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":null,"
+                    "\"refusal\":\"I cannot help with that.\"}}]}",
+                    NULL);
     } else if (strncmp(url, "/badjson/", 9) == 0 && nth == 0) {
         r = respond(conn, 200, "{\"choices\": [oops", NULL);
     } else if (strncmp(url, "/truncate/", 10) == 0 && nth == 0) {
@@ -540,6 +545,22 @@ static void test_bad_and_truncated_replies_are_retried(void **state)
     dsp_client_free(c);
 }
 
+static void test_well_formed_but_wrong_reply_not_retried(void **state)
+{
+    (void)state;
+    dsp_client *c = client(0.2, 5, 5, false);
+    dsp_lm_config lm = lm_for("openai/m", "refusal");
+    dsp_chat_request req = request();
+    dsp_chat_response resp;
+    dsp_error err = {0};
+    assert_int_equal(dsp_chat(c, &lm, &req, &resp, &err), DSP_ERR_PROTOCOL);
+    assert_non_null(strstr(err.message, "I cannot help with that."));
+    assert_non_null(err.raw);
+    assert_int_equal(atomic_load(&S.requests), 1);
+    dsp_error_clear(&err);
+    dsp_client_free(c);
+}
+
 static void test_batch_64_in_flight_in_order(void **state)
 {
     (void)state;
@@ -791,6 +812,7 @@ int main(void)
         T(test_missing_key_variable),
         T(test_timeout),
         T(test_bad_and_truncated_replies_are_retried),
+        T(test_well_formed_but_wrong_reply_not_retried),
         T(test_batch_64_in_flight_in_order),
         T(test_batch_with_cache_from_many_threads),
         T(test_batch_reports_each_failure),
