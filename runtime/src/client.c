@@ -108,6 +108,9 @@ void dsp_client_free(dsp_client *c)
 dsp_usage_totals dsp_client_usage(dsp_client *c)
 {
     dsp_usage_totals u;
+    memset(&u, 0, sizeof u);
+    if (!c)
+        return u;
     pthread_mutex_lock(&c->usage_lock);
     u = c->usage;
     pthread_mutex_unlock(&c->usage_lock);

@@ -791,6 +791,11 @@ static void test_bad_config(void **state)
     assert_int_equal(dsp_chat(c, &lm, &req, &resp, &err), DSP_ERR_INVALID);
     assert_non_null(strstr(err.message, "provider/model"));
     assert_int_equal(dsp_chat(c, NULL, &req, &resp, &err), DSP_ERR_INVALID);
+    assert_int_equal(dsp_chat(NULL, &lm, &req, &resp, &err), DSP_ERR_INVALID);
+    assert_int_equal(dsp_chat(c, &lm, &req, NULL, &err), DSP_ERR_INVALID);
+    assert_int_equal(dsp_client_usage(NULL).calls, 0);
+    assert_int_equal(dsp_chat_batch(c, &lm, NULL, 2, &resp, NULL, NULL), DSP_ERR_INVALID);
+    assert_int_equal(dsp_chat_batch(c, &lm, &req, 0, &resp, NULL, NULL), DSP_OK);
     req.params.json_schema = "[1";
     lm = lm_for("openai/m", "ok");
     assert_int_equal(dsp_chat(c, &lm, &req, &resp, &err), DSP_ERR_INVALID);
