@@ -42,7 +42,16 @@ typedef struct cg_input {
     const char *version;        /* dspcc version */
     const char *c_name;         /* OUT.c file name, no directories */
     const char *h_name;         /* OUT.h file name, no directories */
+    int embed_runtime;          /* put libdsprt into OUT.c/OUT.h (an amalgamation) */
 } cg_input;
+
+/* libdsprt as text (cg_rt_blob.c, made by compiler/tools/rt_amalgam.c at
+ * build time): the public headers, and the internal headers and sources
+ * with internal functions static. */
+extern const char cg_rt_public[];
+extern const size_t cg_rt_public_len;
+extern const char cg_rt_private[];
+extern const size_t cg_rt_private_len;
 
 /* The generator's working state. */
 typedef struct cg_ctx {

@@ -59,16 +59,27 @@ void cg_emit_header(cg_ctx *g, cg_buf *h)
                " *\n"
                " * Use: create one dsp_client (dsp/client.h) and share it between threads;\n"
                " * fill a %s_input, call %s_run, read the %s_output and free it\n"
-               " * with %s_output_free. Link with libdsprt:\n"
-               " *     cc app.c %s $(pkg-config --cflags --libs dsprt)\n"
+               " * with %s_output_free. %s\n"
+               " *     cc app.c %s %s\n"
                " * DSPCC_BASE_URL=http://host:port/v1 points every LM call at one endpoint;\n"
                " * API keys come from the environment variables named in %s, never from this file.\n"
                " */\n",
-               g->prefix, g->prefix, g->prefix, g->prefix, in->c_name, in->c_name);
+               g->prefix, g->prefix, g->prefix, g->prefix,
+               in->embed_runtime ? "The runtime (libdsprt) is inside; link its dependencies:" : "Link with libdsprt:",
+               in->c_name,
+               in->embed_runtime ? "$(pkg-config --cflags --libs libcurl libcjson sqlite3 libcrypto) -lpthread -lm"
+                                 : "$(pkg-config --cflags --libs dsprt)",
+               in->c_name);
     cgb_printf(h, "#ifndef %s\n#define %s\n\n", guard, guard);
-    cgb_puts(h, "#include <stdbool.h>\n#include <stddef.h>\n#include <stdint.h>\n\n"
-                "#include \"dsp/client.h\"\n#include \"dsp/error.h\"\n\n"
-                "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n");
+    cgb_puts(h, "#include <stdbool.h>\n#include <stddef.h>\n#include <stdint.h>\n\n");
+    if (in->embed_runtime) {
+        cgb_printf(h, "/* ==== libdsprt %s public API (embedded: --embed-runtime) ==== */\n", in->version);
+        cgb_put(h, cg_rt_public, cg_rt_public_len);
+        cgb_puts(h, "/* ==== end of libdsprt public API ==== */\n\n");
+    } else {
+        cgb_puts(h, "#include \"dsp/client.h\"\n#include \"dsp/error.h\"\n\n");
+    }
+    cgb_puts(h, "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n");
     cg_emit_type_decls(g, h);
     cgb_printf(h, "/* The inputs of %s. Strings are borrowed for the call. */\n", m->name);
     emit_struct(g, h, "input", m->params, m->n_params, 0);

@@ -24,7 +24,9 @@ static void emit_banner(cg_ctx *g, cg_buf *c)
         /* Not the cache hits: they depend on the cache, not the inputs, and a
          * warm rebuild must give the same bytes. */
         cgb_printf(c, " *            (%lld LM calls, %zu trials)\n", s->lm_calls, s->n_trials);
-        if (strcmp(s->source_sha256, in->source_sha256) != 0)
+        if (in->embed_runtime)
+        cgb_puts(c, " * Runtime:   libdsprt is embedded (--embed-runtime); link -lcurl -lcjson -lsqlite3 -lcrypto\n");
+    if (strcmp(s->source_sha256, in->source_sha256) != 0)
             cgb_puts(c, " * Note:      the state was optimized for an earlier version of the source.\n");
     } else {
         cgb_puts(c, " * Optimizer: none (--no-opt): the signatures' instructions, no demos\n");
@@ -109,13 +111,13 @@ static void emit_api(cg_ctx *g, cg_buf *c)
     cgb_printf(c,
                "/* The batch: workers take the next index under a mutex until none is left;\n"
                " * the calling thread works too, so a failed pthread_create only slows it. */\n"
-               "typedef struct batch_job {\n"
+               "typedef struct cg_batch_job {\n"
                "    dsp_client *client;\n    const %s_input *in;\n    %s_output *out;\n"
                "    int *statuses;\n    dsp_error *errs;\n    size_t n, next;\n    int first_failed;\n"
                "    size_t first_index;\n    pthread_mutex_t mu;\n"
-               "} batch_job;\n\n"
-               "static void *batch_worker(void *arg)\n{\n"
-               "    batch_job *j = arg;\n"
+               "} cg_batch_job;\n\n"
+               "static void *cg_batch_worker(void *arg)\n{\n"
+               "    cg_batch_job *j = arg;\n"
                "    for (;;) {\n"
                "        pthread_mutex_lock(&j->mu);\n"
                "        size_t i = j->next < j->n ? j->next++ : j->n;\n"
@@ -139,7 +141,7 @@ static void emit_api(cg_ctx *g, cg_buf *c)
                "    int *statuses, dsp_error *errs, int max_threads)\n{\n"
                "    if (!client || (n && (!in || !out)))\n"
                "        return (int)dsp_error_set(errs, DSP_ERR_INVALID, \"%s_run_batch: client, in and out must not be NULL\");\n"
-               "    batch_job j;\n"
+               "    cg_batch_job j;\n"
                "    memset(&j, 0, sizeof j);\n"
                "    j.client = client;\n    j.in = in;\n    j.out = out;\n    j.statuses = statuses;\n"
                "    j.errs = errs;\n    j.n = n;\n"
@@ -150,9 +152,9 @@ static void emit_api(cg_ctx *g, cg_buf *c)
                "    pthread_t tids[64];\n"
                "    size_t started = 0;\n"
                "    while (started + 1 < want && started < sizeof tids / sizeof tids[0] &&\n"
-               "           pthread_create(&tids[started], NULL, batch_worker, &j) == 0)\n"
+               "           pthread_create(&tids[started], NULL, cg_batch_worker, &j) == 0)\n"
                "        started++;\n"
-               "    batch_worker(&j);\n"
+               "    cg_batch_worker(&j);\n"
                "    for (size_t t = 0; t < started; t++) pthread_join(tids[t], NULL);\n"
                "    pthread_mutex_destroy(&j.mu);\n"
                "    return j.first_failed;\n}\n",
@@ -181,9 +183,21 @@ dsp_status cg_generate(const cg_input *in, cg_buf *c_out, cg_buf *h_out, dsp_err
     emit_api(&g, &api);
 
     emit_banner(&g, c_out);
-    cgb_printf(c_out, "#include \"%s\"\n\n#include <pthread.h>\n#include <stdlib.h>\n#include <string.h>\n\n"
-                      "#include \"dsp/predict.h\"\n#include \"dsp/signature.h\"\n#include \"dsp/value.h\"\n\n",
+    if (in->embed_runtime)
+        /* The runtime uses POSIX and BSD calls; ask before any header. */
+        cgb_puts(c_out, "#ifndef _DEFAULT_SOURCE\n#define _DEFAULT_SOURCE\n#endif\n");
+    cgb_printf(c_out, "#include \"%s\"\n\n#include <pthread.h>\n#include <stdlib.h>\n#include <string.h>\n\n",
                in->h_name);
+    if (in->embed_runtime) {
+        cgb_printf(c_out, "/* ==== libdsprt %s (embedded: --embed-runtime; internal functions static) ==== */\n",
+                   in->version);
+        /* An internal helper no code path of this program reaches is fine. */
+        cgb_puts(c_out, "#pragma GCC diagnostic push\n#pragma GCC diagnostic ignored \"-Wunused-function\"\n");
+        cgb_put(c_out, cg_rt_private, cg_rt_private_len);
+        cgb_puts(c_out, "#pragma GCC diagnostic pop\n/* ==== end of libdsprt ==== */\n\n");
+    } else {
+        cgb_puts(c_out, "#include \"dsp/predict.h\"\n#include \"dsp/signature.h\"\n#include \"dsp/value.h\"\n\n");
+    }
     if (g.pool.p) {
         cgb_puts(c_out, "/* Strings longer than C promises for one literal, as char arrays. */\n");
         cgb_puts(c_out, g.pool.p);

@@ -272,12 +272,6 @@ static int run(int argc, char **argv)
         fputs("dspcc build: --no-opt and --state exclude each other\n", stderr);
         return 2;
     }
-    if (embed) {
-        fputs("dspcc build: --embed-runtime is not implemented yet; link libdsprt instead "
-              "(pkg-config --libs dsprt)\n",
-              stderr);
-        return 2;
-    }
     /* Without --no-opt or --state the build runs the optimize block first,
      * through `dspcc optimize` in this process, and keeps its state and
      * report beside the output (OUT.state.json, OUT.report.html) for
@@ -378,6 +372,7 @@ static int run(int argc, char **argv)
         .version = DSPCC_VERSION,
         .c_name = base_name(out_c),
         .h_name = base_name(out_h),
+        .embed_runtime = embed,
     };
     if (cg_generate(&in, &c, &h, &err) != DSP_OK) {
         fprintf(stderr, "dspcc build: %s: %s\n", input, err.message);
@@ -412,7 +407,9 @@ const dspcc_cmd cmd_build = {
     "  --no-opt            the unoptimized baseline: signature instructions, no demos\n"
     "  -MD -MF FILE.d      also write a Make dependency file (the .dsp, imports, data)\n"
     "  --program MODULE    the module to generate (default: the optimized one, else the last)\n"
-    "  --base-url URL      the endpoint for optimization during the build\n\n"
+    "  --base-url URL      the endpoint for optimization during the build\n"
+    "  --embed-runtime     put libdsprt itself into OUT.c/OUT.h (one file to drop in;\n"
+    "                      link -lcurl -lcjson -lsqlite3 -lcrypto -lpthread -lm)\n\n"
     "At run time DSPCC_BASE_URL points the generated program at another endpoint;\n"
     "API keys are read from the environment variables the lm declarations name.\n\n"
     "Exit status: 0 written, 1 errors in the input, 2 bad usage.\n",

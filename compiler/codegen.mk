@@ -14,3 +14,27 @@ $(CC_LIB): $(CG_OBJS)
 CG_TEST_SRCS := tests/compiler/test_state.c
 $(CG_TEST_SRCS:%.c=$(BUILD)/obj/%.o): CPPFLAGS += $(RT_CPPFLAGS)
 TEST_SCRIPTS += tests/compiler/codegen.sh
+
+# --embed-runtime: libdsprt's sources, made into text blobs at build time
+# by compiler/tools/rt_amalgam.c and linked into dspcc (cg_rt_public,
+# cg_rt_private). Public headers in dependency order; new ones follow.
+RT_PUBLIC_ORDER := $(addprefix runtime/include/dsp/,error.h chat.h client.h signature.h value.h adapter.h predict.h)
+RT_PUBLIC_HDRS  := $(RT_PUBLIC_ORDER) $(filter-out $(RT_PUBLIC_ORDER),$(wildcard runtime/include/dsp/*.h))
+RT_INTERNAL_HDRS := $(wildcard runtime/src/*.h)
+RT_AMALGAM      := $(BUILD)/tools/rt_amalgam
+CG_RT_BLOB      := $(BUILD)/gen/compiler/cg_rt_blob.c
+CG_RT_BLOB_OBJ  := $(BUILD)/obj/gen/compiler/cg_rt_blob.o
+
+$(RT_AMALGAM): $(BUILD)/obj/compiler/tools/rt_amalgam.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $<
+
+$(CG_RT_BLOB): $(RT_AMALGAM) $(RT_PUBLIC_HDRS) $(RT_INTERNAL_HDRS) $(RT_SRCS)
+	@mkdir -p $(dir $@)
+	$(RT_AMALGAM) $@ $(RT_PUBLIC_HDRS) -- $(RT_INTERNAL_HDRS) -- $(RT_SRCS)
+
+$(CG_RT_BLOB_OBJ): $(CG_RT_BLOB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(CC_LIB): $(CG_RT_BLOB_OBJ)

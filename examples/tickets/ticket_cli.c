@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dsp/client.h"
-#include "dsp/error.h"
+/* The generated header brings dsp_client and dsp_error (dsp/client.h), or
+ * carries them itself when built with --embed-runtime. */
 #include "tickets.h"
 
 int main(void)

@@ -226,6 +226,40 @@ r=$?
 [ $r -eq 0 ] && grep -qx 'billing\|account\|orders\|general' "$T/app.out"
 check $? "the installed application runs (shared libdsprt)"
 
+# --embed-runtime: one .c and .h with libdsprt inside, internal symbols
+# static; an application links only the runtime's own dependencies.
+mkdir -p "$T/emb" "$T/emb2"
+$DSPCC build examples/tickets/tickets.dsp --no-opt --embed-runtime -o "$T/emb/tickets.c" 2>/dev/null
+check $? "build --embed-runtime"
+$DSPCC build examples/tickets/tickets.dsp --no-opt --embed-runtime -o "$T/emb2/tickets.c" 2>/dev/null
+cmp -s "$T/emb/tickets.c" "$T/emb2/tickets.c" && cmp -s "$T/emb/tickets.h" "$T/emb2/tickets.h"
+check $? "--embed-runtime output is byte-identical across builds"
+DEPS_CFLAGS=$(pkg-config --cflags libcurl libcjson sqlite3 libcrypto 2>/dev/null)
+DEPS_LIBS="$(pkg-config --libs libcurl libcjson sqlite3 libcrypto 2>/dev/null || echo -lcurl -lcjson -lsqlite3 -lcrypto) -lpthread -lm"
+for cc in gcc clang; do
+    $cc -std=c17 -Wall -Wextra -Werror -pedantic $DEPS_CFLAGS -c "$T/emb/tickets.c" -o "$T/emb/tickets.$cc.o" 2>"$T/cc.err"
+    r=$?
+    [ $r -ne 0 ] && head -20 "$T/cc.err"
+    check $r "embedded runtime compiles with $cc -std=c17 -pedantic -Werror (no dsp headers on the path)"
+done
+if nm "$T/emb/tickets.gcc.o" | awk '$2 ~ /^[TDRB]$/ {print $3}' | grep -qv '^dsp_\|^ticket_classifier_'; then
+    bad "embedded: only dsp_ and the program's symbols are global"
+else
+    ok "embedded: only dsp_ and the program's symbols are global"
+fi
+cp examples/tickets/ticket_cli.c "$T/emb/"
+cc -std=c17 -D_DEFAULT_SOURCE -Wall -Wextra -Werror -pedantic $SAN $DEPS_CFLAGS -I"$T/emb" -o "$T/emb/ticket_cli" \
+    "$T/emb/ticket_cli.c" "$T/emb/tickets.c" $DEPS_LIBS 2>"$T/cc.err"
+r=$?
+[ $r -ne 0 ] && head -20 "$T/cc.err"
+check $r "ticket_cli links with the embedded runtime and no libdsprt"
+printf 'I was charged twice\n' | OPENAI_API_KEY=$SECRET DSPCC_BASE_URL=http://127.0.0.1:$PORT/v1 DSPCC_CACHE_DIR="$T/cache" \
+    "$T/emb/ticket_cli" >"$T/emb.out" 2>"$T/emb.err"
+r=$?
+[ $r -ne 0 ] && cat "$T/emb.err"
+[ $r -eq 0 ] && grep -qx 'billing\|account\|orders\|general' "$T/emb.out"
+check $? "the embedded build classifies through the refserver fixture"
+
 # dspcc build without --state/--no-opt runs the optimize block; a rebuild
 # with a warm cache makes no HTTP request and gives the same bytes.
 mkdir -p "$T/o1" "$T/o2"

@@ -181,7 +181,7 @@ int ticket_classifier_run(dsp_client *client, const ticket_classifier_input *in,
 
 /* The batch: workers take the next index under a mutex until none is left;
  * the calling thread works too, so a failed pthread_create only slows it. */
-typedef struct batch_job {
+typedef struct cg_batch_job {
     dsp_client *client;
     const ticket_classifier_input *in;
     ticket_classifier_output *out;
@@ -191,11 +191,11 @@ typedef struct batch_job {
     int first_failed;
     size_t first_index;
     pthread_mutex_t mu;
-} batch_job;
+} cg_batch_job;
 
-static void *batch_worker(void *arg)
+static void *cg_batch_worker(void *arg)
 {
-    batch_job *j = arg;
+    cg_batch_job *j = arg;
     for (;;) {
         pthread_mutex_lock(&j->mu);
         size_t i = j->next < j->n ? j->next++ : j->n;
@@ -222,7 +222,7 @@ int ticket_classifier_run_batch(dsp_client *client, const ticket_classifier_inpu
 {
     if (!client || (n && (!in || !out)))
         return (int)dsp_error_set(errs, DSP_ERR_INVALID, "ticket_classifier_run_batch: client, in and out must not be NULL");
-    batch_job j;
+    cg_batch_job j;
     memset(&j, 0, sizeof j);
     j.client = client;
     j.in = in;
@@ -237,9 +237,9 @@ int ticket_classifier_run_batch(dsp_client *client, const ticket_classifier_inpu
     pthread_t tids[64];
     size_t started = 0;
     while (started + 1 < want && started < sizeof tids / sizeof tids[0] &&
-           pthread_create(&tids[started], NULL, batch_worker, &j) == 0)
+           pthread_create(&tids[started], NULL, cg_batch_worker, &j) == 0)
         started++;
-    batch_worker(&j);
+    cg_batch_worker(&j);
     for (size_t t = 0; t < started; t++) pthread_join(tids[t], NULL);
     pthread_mutex_destroy(&j.mu);
     return j.first_failed;
