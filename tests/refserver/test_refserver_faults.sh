@@ -30,19 +30,21 @@ cat >"$tmp/body.json" <<'JSON'
 {"role":"user","content":"[[ ## ticket_text ## ]]\nI was charged twice this month.\n\nRespond with the corresponding output fields, starting with the field `[[ ## reasoning ## ]]`, then `[[ ## category ## ]]`, and then ending with the marker for `[[ ## completed ## ]]`."}]}
 JSON
 
-# One request; prints what the client saw: a fault name or "ok".
+# One request; prints what the client saw: a fault name or "ok". Probes that
+# run in parallel pass a distinct tag so they do not share reply files.
 probe() {
-    rm -f "$tmp/out" "$tmp/hdr"
-    code=$(curl -s --noproxy '*' --max-time "${MAXTIME:-5}" -D "$tmp/hdr" -o "$tmp/out" -w '%{http_code}' \
+    out="$tmp/out${1:-}" hdr="$tmp/hdr${1:-}"
+    rm -f "$out" "$hdr"
+    code=$(curl -s --noproxy '*' --max-time "${MAXTIME:-5}" -D "$hdr" -o "$out" -w '%{http_code}' \
         -H 'Content-Type: application/json' -H 'Authorization: Bearer sk-not-a-key' \
         --data-binary @"$tmp/body.json" "http://127.0.0.1:$port/v1/chat/completions")
     rc=$?
-    body=$(cat "$tmp/out" 2>/dev/null)
+    body=$(cat "$out" 2>/dev/null)
     if [ $rc -eq 28 ]; then echo hang; return; fi
     if [ $rc -eq 18 ]; then echo truncate; return; fi
     if [ $rc -ne 0 ]; then echo "curl-error-$rc"; return; fi
     case "$code" in
-        429) if grep -qi '^retry-after: *[0-9]' "$tmp/hdr"; then echo 429; else echo 429-without-retry-after; fi; return ;;
+        429) if grep -qi '^retry-after: *[0-9]' "$hdr"; then echo 429; else echo 429-without-retry-after; fi; return ;;
         500|503) echo "$code"; return ;;
         200) ;;
         *) echo "status-$code"; return ;;
@@ -97,7 +99,7 @@ if [ $bad -eq 0 ]; then echo "ok - no faults without --fail-rate"; else echo "no
 start_server --latency-ms 400:50
 t0=$(date +%s%N)
 pids=
-for j in 1 2 3 4; do probe >"$tmp/lat$j" & pids="$pids $!"; done
+for j in 1 2 3 4; do probe "$j" >"$tmp/lat$j" & pids="$pids $!"; done
 # Not a bare `wait`: that would wait for the server too.
 for p in $pids; do wait "$p"; done
 t1=$(date +%s%N)
