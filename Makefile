@@ -22,6 +22,7 @@ include compiler/build.mk
 include runtime/build.mk
 include tests/refserver/build.mk
 include tests/build.mk
+include tests/editors/build.mk
 include compiler/codegen.mk
 include mk/install.mk
 
