@@ -5,18 +5,57 @@
 
 #include "cg.h"
 
+/* A parameter without a description of its own borrows the one of the
+ * first signature input it feeds; a result, the one of the field it
+ * returns. So the header explains fields even when the module is terse. */
+static const char *param_desc(const ir_module *m, const ir_step *s, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (s[i].kind == IR_STEP_PREDICT)
+            for (size_t b = 0; b < s[i].n_bindings; b++) {
+                const ir_value *v = &s[i].bindings[b].value;
+                if (v->kind != IR_VAL_PARAM || strcmp(v->name, name) != 0) continue;
+                const ir_signature *sig = s[i].predictor->signature;
+                const ir_field *f = ir_field_find(sig->inputs, sig->n_inputs, s[i].bindings[b].field);
+                if (f && f->desc) return f->desc;
+            }
+        const char *d = param_desc(m, s[i].body, s[i].n_body, name);
+        if (!d) d = param_desc(m, s[i].else_body, s[i].n_else, name);
+        if (d) return d;
+    }
+    return NULL;
+}
+
+static const char *result_desc(const ir_module *m, const char *name)
+{
+    const ir_step *ret = m->n_steps ? &m->steps[m->n_steps - 1] : NULL;
+    if (!ret || ret->kind != IR_STEP_RETURN) return NULL;
+    for (size_t b = 0; b < ret->n_bindings; b++) {
+        const ir_value *v = &ret->bindings[b].value;
+        if (strcmp(ret->bindings[b].field, name) != 0 || v->kind != IR_VAL_FIELD) continue;
+        for (size_t k = 0; k < m->n_vars; k++)
+            if (strcmp(m->vars[k].name, v->name) == 0) {
+                const ir_field *f = ir_field_find(m->vars[k].fields, m->vars[k].n_fields, v->field);
+                return f ? f->desc : NULL;
+            }
+    }
+    return NULL;
+}
+
 static void field_doc(cg_ctx *g, cg_buf *h, const ir_field *f, int out)
 {
     char buf[256];
+    const ir_module *m = g->in->module;
+    const char *desc = f->desc;
+    if (!desc) desc = out ? result_desc(m, f->name) : param_desc(m, m->steps, m->n_steps, f->name);
     cgb_printf(h, "    /* %s", ir_type_str(f->type, buf, sizeof buf));
-    if (f->desc) {
+    if (desc) {
         cgb_puts(h, ": ");
-        cg_comment_text(h, f->desc, "       ");
+        cg_comment_text(h, desc, "       ");
     }
     if (out && cg_type_is_string(f->type)) cgb_puts(h, ". Owned (malloc'ed)");
     if (f->type->kind == IR_OPTIONAL && cg_type_is_string(f->type)) cgb_puts(h, ". NULL when absent");
     cgb_puts(h, " */\n");
-    (void)g;
 }
 
 static void emit_struct(cg_ctx *g, cg_buf *h, const char *what, const ir_field *f, size_t n, int out)

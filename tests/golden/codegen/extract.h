@@ -34,17 +34,17 @@ typedef struct extractor_list_string {
 typedef struct extractor_input {
     /* string */
     const char *question;
-    /* string */
+    /* string: A paragraph from Wikipedia */
     const char *context;
 } extractor_input;
 
 /* The results of Extractor. Free with extractor_output_free. */
 typedef struct extractor_output {
-    /* list<string> */
+    /* list<string>: Each answer phrase, copied verbatim; most questions have one to three */
     extractor_list_string spans;
-    /* optional<string>. Owned (malloc'ed). NULL when absent */
+    /* optional<string>: Title of the Wikipedia article, if the paragraph makes it evident. Owned (malloc'ed). NULL when absent */
     char *topic;
-    /* float */
+    /* float: How sure you are, from 0 to 1 */
     double confidence;
 } extractor_output;
 

@@ -32,7 +32,7 @@ typedef struct multi_hop_input {
 
 /* The results of MultiHop. Free with multi_hop_output_free. */
 typedef struct multi_hop_output {
-    /* string. Owned (malloc'ed) */
+    /* string: A short phrase, not a sentence. Owned (malloc'ed) */
     char *answer;
 } multi_hop_output;
 

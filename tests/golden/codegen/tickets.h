@@ -37,13 +37,13 @@ extern const char *const ticket_classifier_category_names[TICKET_CLASSIFIER_CATE
 
 /* The inputs of TicketClassifier. Strings are borrowed for the call. */
 typedef struct ticket_classifier_input {
-    /* string */
+    /* string: Raw text of the customer support ticket */
     const char *ticket_text;
 } ticket_classifier_input;
 
 /* The results of TicketClassifier. Free with ticket_classifier_output_free. */
 typedef struct ticket_classifier_output {
-    /* Category */
+    /* Category: The queue that should handle the ticket */
     ticket_classifier_category category;
     /* string. Owned (malloc'ed) */
     char *reasoning;
