@@ -65,7 +65,7 @@ typedef struct cg_ctx {
     const ir_type **types;
     size_t n_types, cap_types;
     /* Helpers used by module bodies (emitted only when used: -Wunused-function). */
-    int use_copy, use_lit_str, use_scalar;
+    int use_copy, use_lit_str, use_scalar, use_where;
     dsp_error *err;
     int failed;
 } cg_ctx;

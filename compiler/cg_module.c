@@ -153,10 +153,26 @@ static void emit_args(mctx *x, int lvl, const ir_step *s, const ir_field *fields
     }
 }
 
-static void emit_fail(mctx *x, int lvl)
+/* On failure: say where (as the interpreter does: "Module.var (file:line): ")
+ * and leave. where may be NULL. */
+static void emit_fail(mctx *x, int lvl, const ir_step *s, const char *where)
 {
     ind(x->c, lvl);
-    cgb_puts(x->c, "if (st != DSP_OK) goto done;\n");
+    if (where) {
+        x->g->use_where = 1;
+        cgb_puts(x->c, "if (st != DSP_OK) {\n");
+        ind(x->c, lvl + 1);
+        cgb_puts(x->c, "cg_where(err, ");
+        const char *w = s->loc.file ? arena_printf(x->g->a, "%s (%s:%d)", where, s->loc.file, s->loc.line) : where;
+        cg_cstr(x->g, x->c, w, strlen(w), 4 * (lvl + 1));
+        cgb_puts(x->c, ");\n");
+        ind(x->c, lvl + 1);
+        cgb_puts(x->c, "goto done;\n");
+        ind(x->c, lvl);
+        cgb_puts(x->c, "}\n");
+    } else {
+        cgb_puts(x->c, "if (st != DSP_OK) goto done;\n");
+    }
     x->used_goto = 1;
 }
 
@@ -209,7 +225,7 @@ static void emit_step(mctx *x, int lvl, const ir_step *s)
         cgb_puts(c, "}\n");
         ind(c, lvl + 1);
         cgb_printf(c, "dsp_values_free(args, %zu);\n", pr->signature->n_inputs);
-        emit_fail(x, lvl + 1);
+        emit_fail(x, lvl + 1, s, pr->name);
         ind(c, lvl);
         cgb_puts(c, "}\n");
         return;
@@ -230,7 +246,7 @@ static void emit_step(mctx *x, int lvl, const ir_step *s)
         cgb_puts(c, "}\n");
         ind(c, lvl + 1);
         cgb_printf(c, "dsp_values_free(args, %zu);\n", callee->n_params);
-        emit_fail(x, lvl + 1);
+        emit_fail(x, lvl + 1, s, arena_printf(g->a, "%s.%s", x->m->name, s->var));
         ind(c, lvl);
         cgb_puts(c, "}\n");
         return;
@@ -280,7 +296,7 @@ static void emit_step(mctx *x, int lvl, const ir_step *s)
         cgb_puts(c, "}\n");
         ind(c, lvl + 1);
         cgb_printf(c, "dsp_values_free(args, %zu);\n", t->n_params);
-        emit_fail(x, lvl + 1);
+        emit_fail(x, lvl + 1, s, arena_printf(g->a, "%s.%s", x->m->name, s->var));
         ind(c, lvl);
         cgb_puts(c, "}\n");
         return;
@@ -313,7 +329,7 @@ static void emit_step(mctx *x, int lvl, const ir_step *s)
         cgb_puts(c, "dsp_value_free(&lhs);\n");
         ind(c, lvl + 1);
         cgb_puts(c, "dsp_value_free(&rhs);\n");
-        emit_fail(x, lvl + 1);
+        emit_fail(x, lvl + 1, s, NULL);
         ind(c, lvl + 1);
         cgb_puts(c, "if (cond) {\n");
         emit_steps(x, lvl + 2, s->body, s->n_body);
@@ -389,6 +405,17 @@ void cg_emit_modules(cg_ctx *g, cg_buf *c)
 
 void cg_emit_helpers(cg_ctx *g, cg_buf *c)
 {
+    if (g->use_where)
+        cgb_puts(c, "/* Puts \"where: \" in front of the error message (truncating its end). */\n"
+                    "static void cg_where(dsp_error *err, const char *where)\n{\n"
+                    "    if (!err) return;\n"
+                    "    size_t w = strlen(where), m = strlen(err->message), room = sizeof err->message - 1;\n"
+                    "    if (w + 2 > room) return;\n"
+                    "    if (w + 2 + m > room) m = room - w - 2;\n"
+                    "    memmove(err->message + w + 2, err->message, m);\n"
+                    "    memcpy(err->message, where, w);\n"
+                    "    memcpy(err->message + w, \": \", 2);\n"
+                    "    err->message[w + 2 + m] = '\\0';\n}\n\n");
     if (!g->use_copy && !g->use_lit_str && !g->use_scalar) return;
     cgb_puts(c, "/* A plain value bound to an optional field becomes a present optional. */\n"
                 "static dsp_status cg_wrap(dsp_value *v, int wrap, dsp_error *err)\n{\n"

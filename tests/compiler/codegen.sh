@@ -173,8 +173,8 @@ check $r "ticket_cli classifies tickets through the refserver fixture"
 check $? "one category per input line"
 printf 'hello\n' | env -u OPENAI_API_KEY DSPCC_BASE_URL=http://127.0.0.1:$PORT/v1 DSPCC_CACHE_DIR="$T/cache2" \
     "$T/ticket_cli" >/dev/null 2>"$T/cli2.err"
-[ $? -ne 0 ] && grep -q 'line 1' "$T/cli2.err"
-check $? "a failed line exits non-zero with the reason on stderr"
+[ $? -ne 0 ] && grep -q 'line 1: TicketClassifier.r (tickets.dsp:21): .*OPENAI_API_KEY' "$T/cli2.err"
+check $? "a failed line exits non-zero with the reason and the failing step on stderr"
 # Every step kind (module call, tool, repeat, if, literals, optional and
 # list fields), compiled strictly and run against the fixture.
 F=tests/compiler/fixtures/codegen

@@ -121,6 +121,19 @@ static dsp_status out_float(const dsp_value *v, double *x, dsp_error *err)
     return DSP_OK;
 }
 
+/* Puts "where: " in front of the error message (truncating its end). */
+static void cg_where(dsp_error *err, const char *where)
+{
+    if (!err) return;
+    size_t w = strlen(where), m = strlen(err->message), room = sizeof err->message - 1;
+    if (w + 2 > room) return;
+    if (w + 2 + m > room) m = room - w - 2;
+    memmove(err->message + w + 2, err->message, m);
+    memcpy(err->message, where, w);
+    memcpy(err->message + w, ": ", 2);
+    err->message[w + 2 + m] = '\0';
+}
+
 /* A plain value bound to an optional field becomes a present optional. */
 static dsp_status cg_wrap(dsp_value *v, int wrap, dsp_error *err)
 {
@@ -157,7 +170,10 @@ static dsp_status m_Extractor(dsp_client *c, const dsp_value *in, dsp_value *out
             st = dsp_predict(c, &k_p0, args, v_e, NULL, err);
         }
         dsp_values_free(args, 2);
-        if (st != DSP_OK) goto done;
+        if (st != DSP_OK) {
+            cg_where(err, "Extractor.e (extract.dsp:21)");
+            goto done;
+        }
     }
     /* return (extract.dsp:22) */
     if (st == DSP_OK) st = cg_copy(&out[0], &v_e[0], 0, err); /* e.spans */

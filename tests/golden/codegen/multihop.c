@@ -132,6 +132,19 @@ static dsp_status out_string(const dsp_value *v, char **x, dsp_error *err)
     return DSP_OK;
 }
 
+/* Puts "where: " in front of the error message (truncating its end). */
+static void cg_where(dsp_error *err, const char *where)
+{
+    if (!err) return;
+    size_t w = strlen(where), m = strlen(err->message), room = sizeof err->message - 1;
+    if (w + 2 > room) return;
+    if (w + 2 + m > room) m = room - w - 2;
+    memmove(err->message + w + 2, err->message, m);
+    memcpy(err->message, where, w);
+    memcpy(err->message + w, ": ", 2);
+    err->message[w + 2 + m] = '\0';
+}
+
 /* A plain value bound to an optional field becomes a present optional. */
 static dsp_status cg_wrap(dsp_value *v, int wrap, dsp_error *err)
 {
@@ -187,7 +200,10 @@ static dsp_status m_MultiHop(dsp_client *c, const dsp_value *in, dsp_value *out,
             st = dsp_predict(c, &k_p0, args, v_q1, NULL, err);
         }
         dsp_values_free(args, 1);
-        if (st != DSP_OK) goto done;
+        if (st != DSP_OK) {
+            cg_where(err, "MultiHop.q1 (multihop.dsp:41)");
+            goto done;
+        }
     }
     /* p1 = retrieve(...), a C function (multihop.dsp:42) */
     {
@@ -206,7 +222,10 @@ static dsp_status m_MultiHop(dsp_client *c, const dsp_value *in, dsp_value *out,
             free(r); /* the tool's result is malloc'ed and ours to free */
         }
         dsp_values_free(args, 3);
-        if (st != DSP_OK) goto done;
+        if (st != DSP_OK) {
+            cg_where(err, "MultiHop.p1 (multihop.dsp:42)");
+            goto done;
+        }
     }
     /* q2 = predict(FollowUpQuery) (multihop.dsp:43) */
     {
@@ -219,7 +238,10 @@ static dsp_status m_MultiHop(dsp_client *c, const dsp_value *in, dsp_value *out,
             st = dsp_predict(c, &k_p1, args, v_q2, NULL, err);
         }
         dsp_values_free(args, 2);
-        if (st != DSP_OK) goto done;
+        if (st != DSP_OK) {
+            cg_where(err, "MultiHop.q2 (multihop.dsp:43)");
+            goto done;
+        }
     }
     /* p2 = retrieve(...), a C function (multihop.dsp:44) */
     {
@@ -238,7 +260,10 @@ static dsp_status m_MultiHop(dsp_client *c, const dsp_value *in, dsp_value *out,
             free(r); /* the tool's result is malloc'ed and ours to free */
         }
         dsp_values_free(args, 3);
-        if (st != DSP_OK) goto done;
+        if (st != DSP_OK) {
+            cg_where(err, "MultiHop.p2 (multihop.dsp:44)");
+            goto done;
+        }
     }
     /* a = chain_of_thought(AnswerQuestion) (multihop.dsp:45) */
     {
@@ -252,7 +277,10 @@ static dsp_status m_MultiHop(dsp_client *c, const dsp_value *in, dsp_value *out,
             st = dsp_predict(c, &k_p2, args, v_a, NULL, err);
         }
         dsp_values_free(args, 3);
-        if (st != DSP_OK) goto done;
+        if (st != DSP_OK) {
+            cg_where(err, "MultiHop.a (multihop.dsp:45)");
+            goto done;
+        }
     }
     /* return (multihop.dsp:46) */
     if (st == DSP_OK) st = cg_copy(&out[0], &v_a[1], 0, err); /* a.answer */

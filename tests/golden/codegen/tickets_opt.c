@@ -105,6 +105,19 @@ static dsp_status out_category(const dsp_value *v, ticket_classifier_category *x
     return DSP_OK;
 }
 
+/* Puts "where: " in front of the error message (truncating its end). */
+static void cg_where(dsp_error *err, const char *where)
+{
+    if (!err) return;
+    size_t w = strlen(where), m = strlen(err->message), room = sizeof err->message - 1;
+    if (w + 2 > room) return;
+    if (w + 2 + m > room) m = room - w - 2;
+    memmove(err->message + w + 2, err->message, m);
+    memcpy(err->message, where, w);
+    memcpy(err->message + w, ": ", 2);
+    err->message[w + 2 + m] = '\0';
+}
+
 /* A plain value bound to an optional field becomes a present optional. */
 static dsp_status cg_wrap(dsp_value *v, int wrap, dsp_error *err)
 {
@@ -140,7 +153,10 @@ static dsp_status m_TicketClassifier(dsp_client *c, const dsp_value *in, dsp_val
             st = dsp_predict(c, &k_p0, args, v_r, NULL, err);
         }
         dsp_values_free(args, 1);
-        if (st != DSP_OK) goto done;
+        if (st != DSP_OK) {
+            cg_where(err, "TicketClassifier.r (tickets.dsp:21)");
+            goto done;
+        }
     }
     /* return (tickets.dsp:22) */
     if (st == DSP_OK) st = cg_copy(&out[0], &v_r[1], 0, err); /* r.category */
