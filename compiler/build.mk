@@ -86,3 +86,10 @@ $(BUILD)/tests/compiler/test_interp $(BUILD)/tests/compiler/test_metric_eval: $(
 $(BUILD)/tests/compiler/test_interp_live: $(BUILD)/dsp-refserver
 TEST_SCRIPTS += tests/compiler/eval_e2e.sh
 TEST_SCRIPTS += tests/compiler/tool_header.sh
+
+# dspcc fmt: the canonical layout printer (compiler/fmt*.c, cmd_fmt.c), in libdspcc.a.
+FMT_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard compiler/fmt*.c) compiler/cmd_fmt.c)
+$(FMT_OBJS): CPPFLAGS += $(DSPCC_CPPFLAGS)
+$(FMT_OBJS): | $(GRAM_HEADERS)
+$(CC_LIB): $(FMT_OBJS)
+TEST_SCRIPTS += tests/compiler/fmt.sh

@@ -17,6 +17,7 @@ extern const dspcc_cmd cmd_dump_ir;
 extern const dspcc_cmd cmd_build;
 extern const dspcc_cmd cmd_eval;
 extern const dspcc_cmd cmd_optimize;
+extern const dspcc_cmd cmd_fmt;
 
 /* Shared by subcommands: `--help` handling. Returns 1 if argv[i] asked for help. */
 int cmd_wants_help(const dspcc_cmd *cmd, const char *arg);

@@ -14,6 +14,7 @@ static const dspcc_cmd *const commands[] = {
     &cmd_build,
     &cmd_eval,
     &cmd_optimize,
+    &cmd_fmt,
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

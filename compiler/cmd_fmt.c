@@ -1,0 +1,211 @@
+/* cmd_fmt.c — `dspcc fmt [--check] FILE...|-`: rewrites .dsp files in the
+ * canonical layout (fmt.h). A file with syntax errors is refused with its
+ * diagnostics and left untouched; a file is replaced atomically (a
+ * temporary file in the same directory, then rename), keeping its mode. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "arena.h"
+#include "cmd.h"
+#include "diag.h"
+#include "fmt.h"
+#include "parse.h"
+
+/* Reads all of stdin into the arena; NULL (reported) on failure. */
+static source_file *read_stdin(arena *a, diag *d)
+{
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    for (;;) {
+        if (cap - len < 65536) {
+            size_t ncap = cap ? cap * 2 : 65536;
+            if (ncap > SOURCE_MAX_BYTES + 65536) {
+                diag_error(d, src_loc_make(NULL, 0, 0), "standard input is larger than %u "
+                           "bytes; is it really a .dsp file?", SOURCE_MAX_BYTES);
+                free(buf);
+                return NULL;
+            }
+            char *nb = realloc(buf, ncap);
+            if (!nb) {
+                diag_error(d, src_loc_make(NULL, 0, 0), "out of memory reading standard input");
+                free(buf);
+                return NULL;
+            }
+            buf = nb;
+            cap = ncap;
+        }
+        size_t n = fread(buf + len, 1, cap - len, stdin);
+        len += n;
+        if (n == 0)
+            break;
+    }
+    if (ferror(stdin)) {
+        diag_error(d, src_loc_make(NULL, 0, 0), "cannot read standard input");
+        free(buf);
+        return NULL;
+    }
+    source_file *f = source_from_string(a, "<stdin>", buf ? buf : "", len);
+    free(buf);
+    return f;
+}
+
+/* Writes text over path through a temporary file in the same directory,
+ * so a reader (or a crash) sees the old file or the new one, never half. */
+static int write_atomically(const char *path, const char *text, size_t len)
+{
+    /* Through a symbolic link, the file it names is the one replaced. */
+    char *real = realpath(path, NULL);
+    const char *target = real ? real : path;
+    struct stat st;
+    if (stat(target, &st) != 0) {
+        fprintf(stderr, "dspcc fmt: cannot stat `%s`: %s\n", path, strerror(errno));
+        free(real);
+        return -1;
+    }
+    size_t tl = strlen(target);
+    char *tmp = malloc(tl + 32);
+    if (!tmp) {
+        fprintf(stderr, "dspcc fmt: out of memory\n");
+        free(real);
+        return -1;
+    }
+    const char *slash = strrchr(target, '/');
+    size_t dl = slash ? (size_t)(slash - target) + 1 : 0;
+    snprintf(tmp, tl + 32, "%.*s.%s.fmt-XXXXXX", (int)dl, target, target + dl);
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        fprintf(stderr, "dspcc fmt: cannot create a temporary file next to `%s`: %s\n", path,
+                strerror(errno));
+        free(tmp);
+        free(real);
+        return -1;
+    }
+    int ok = 1;
+    size_t off = 0;
+    while (ok && off < len) {
+        ssize_t n = write(fd, text + off, len - off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            ok = 0;
+        else
+            off += (size_t)n;
+    }
+    if (ok && fchmod(fd, st.st_mode & 07777) != 0)
+        ok = 0;
+    if (ok && fsync(fd) != 0)
+        ok = 0;
+    int err = errno;
+    if (close(fd) != 0 && ok) {
+        ok = 0;
+        err = errno;
+    }
+    if (ok && rename(tmp, target) != 0) {
+        ok = 0;
+        err = errno;
+    }
+    if (!ok) {
+        fprintf(stderr, "dspcc fmt: cannot write `%s`: %s; the file is left as it was\n", path,
+                strerror(err));
+        unlink(tmp);
+    }
+    free(tmp);
+    free(real);
+    return ok ? 0 : -1;
+}
+
+/* 0: formatted (or already canonical), 1: would change (--check) or an
+ * error. */
+static int fmt_one(const char *path, int check)
+{
+    arena a;
+    arena_init(&a);
+    diag d;
+    diag_init(&d, &a, stderr);
+    int from_stdin = strcmp(path, "-") == 0;
+    source_file *src = from_stdin ? read_stdin(&a, &d) : source_load(&a, &d, path,
+                                                                      src_loc_make(NULL, 0, 0));
+    int status = 1;
+    if (!src)
+        goto out;
+    ast_file *file = parse_source(&a, &d, src);
+    if (d.errors) {
+        fprintf(stderr, "dspcc fmt: `%s` has syntax errors; not formatted\n", src->path);
+        goto out;
+    }
+    char *text;
+    size_t len;
+    if (fmt_file(&a, &d, file, &text, &len) != 0)
+        goto out;
+    int same = len == src->len && memcmp(text, src->text, len) == 0;
+    if (check) {
+        if (!same)
+            printf("%s\n", src->path);
+        status = same ? 0 : 1;
+    } else if (from_stdin) {
+        status = fwrite(text, 1, len, stdout) == len && fflush(stdout) == 0 ? 0 : 1;
+        if (status)
+            fputs("dspcc fmt: cannot write standard output\n", stderr);
+    } else {
+        status = same ? 0 : write_atomically(path, text, len) == 0 ? 0 : 1;
+    }
+    free(text);
+out:
+    arena_free(&a);
+    return status;
+}
+
+static int run(int argc, char **argv)
+{
+    int check = 0, nfiles = 0, status = 0, nstdin = 0;
+    for (int i = 1; i < argc; i++) {
+        if (cmd_wants_help(&cmd_fmt, argv[i]))
+            return 0;
+        if (strcmp(argv[i], "--check") == 0)
+            check = 1;
+        else if (argv[i][0] == '-' && argv[i][1]) {
+            fprintf(stderr, "dspcc fmt: unknown option `%s`\n", argv[i]);
+            return 2;
+        } else {
+            nfiles++;
+            nstdin += strcmp(argv[i], "-") == 0;
+        }
+    }
+    if (nfiles == 0) {
+        fputs("dspcc fmt: no input file; usage: dspcc fmt [--check] FILE.dsp... (- for stdin)\n",
+              stderr);
+        return 2;
+    }
+    if (nstdin > 1) {
+        fputs("dspcc fmt: `-` (standard input) may be given once\n", stderr);
+        return 2;
+    }
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--check") == 0)
+            continue;
+        if (fmt_one(argv[i], check) != 0)
+            status = 1;
+    }
+    return status;
+}
+
+const dspcc_cmd cmd_fmt = {
+    "fmt",
+    "rewrite .dsp files in the canonical layout",
+    "usage: dspcc fmt [--check] FILE.dsp...\n"
+    "       dspcc fmt [--check] -\n\n"
+    "Rewrites each file in the canonical layout (docs/language.md, \"Formatting\"),\n"
+    "keeping every comment, string and number as written. A file with syntax\n"
+    "errors is refused with its diagnostics and left untouched. Files are replaced\n"
+    "atomically and keep their permissions. `-` reads standard input and writes\n"
+    "the result to standard output.\n\n"
+    "  --check    change nothing; print the files that are not formatted\n\n"
+    "Exit status: 0 done (with --check: all formatted), 1 errors or (with --check)\n"
+    "files that would change, 2 bad usage.\n",
+    run,
+};
