@@ -273,6 +273,7 @@ static int run(int argc, char **argv)
     }
     have_exec = 1;
     progress_ctx pc = { client, a.quiet, dsp_client_usage(client) };
+    x.bar = !a.quiet;
     x.progress = progress;
     x.progress_ctx = &pc;
     if (!a.quiet)

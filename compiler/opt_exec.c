@@ -65,8 +65,14 @@ static dsp_status be_evaluate(void *ctx, const opt_program *prog, const size_t *
     eo.indices = idx;
     eo.n_indices = n;
     eo.concurrency = x->concurrency;
+    ex_progress pg;
+    ex_progress_init(&pg, "  valset");
+    pg.enabled = pg.enabled && x->bar;
+    eo.progress = ex_progress_update;
+    eo.progress_ctx = &pg;
     ex_eval_result res;
     st = ex_evaluate(x->runner, &cfg, x->val, &eo, &res, err);
+    ex_progress_done(&pg);
     if (st == DSP_OK && n && res.n_failed == n)
         /* Not one example ran: a missing key, a server that is down or a
          * wrong model. Scoring on would optimize noise; stop and say why. */
@@ -110,8 +116,14 @@ static dsp_status be_run_train(void *ctx, arena *a, const opt_program *prog, con
     eo.n_indices = n;
     eo.concurrency = x->concurrency;
     eo.keep_traces = true;
+    ex_progress pg;
+    ex_progress_init(&pg, "  teacher");
+    pg.enabled = pg.enabled && x->bar;
+    eo.progress = ex_progress_update;
+    eo.progress_ctx = &pg;
     ex_eval_result res;
     st = ex_evaluate(x->runner, &cfg, x->train, &eo, &res, err);
+    ex_progress_done(&pg);
     for (size_t i = 0; st == DSP_OK && i < n; i++) {
         const ex_result *r = &res.results[i];
         opt_step *steps = arena_array(a, r->trace.n_steps + 1, sizeof *steps);

@@ -27,6 +27,7 @@ typedef struct opt_exec {
     arena mem;                   /* descriptions, names, the proposal predictor */
     dsp_signature propose_sig;
     dsp_predictor propose_pred;
+    int bar;                     /* draw a progress bar per evaluation (only on a terminal) */
     void (*progress)(void *ctx, const char *msg);
     void *progress_ctx;
 } opt_exec;
