@@ -9,6 +9,7 @@
 #    request;
 #  - a run killed with SIGKILL, started again, completes from the cache with
 #    the same result;
+#  - injected faults (malformed replies) fail examples, not the run;
 #  - the report is HTML with an SVG plot and names the fixture.
 # Prints TAP.
 set -u
@@ -145,6 +146,14 @@ sed -e 's/with mipro(auto: light)/with labeled_fewshot(k: 8)/' -e '/valset: dev/
 check "labeled_fewshot without a valset exits 0" test $? -eq 0
 check "and says it scored on a holdout of the trainset" grep -q '"valset": "trainset holdout"' "$tmp/nv.json"
 check "labeled_fewshot keeps 8 demos" test "$(grep -c '"inputs": {' "$tmp/nv.json")" -eq 8
+
+# Faults: replies that lack a field or have a wrong type fail those examples
+# (scored 0, after the JSON fallback), never the run.
+start_server --fail-rate 0.2 --fail-kinds missing-field,wrong-type --seed 5
+opt faulty bs.dsp cache4
+check "bootstrap_fewshot completes when the server injects faults" test $? -eq 0
+echo "# with faults: baseline $(key "$tmp/faulty.json" baseline_score), final $(key "$tmp/faulty.json" final_score)"
+check "and still improves on zero-shot" ge "$(key "$tmp/faulty.json" final_score)" "$(key "$tmp/faulty.json" baseline_score)" 0.1
 
 # Resume: a slow server, a kill -9 in the middle, then a re-run.
 start_server --latency-ms 15
