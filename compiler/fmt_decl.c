@@ -144,7 +144,7 @@ static void kv(fmt_printer *p, const void *item)
  * optional commas between them are dropped. */
 static void kv_block(fmt_printer *p, const ptr_vec *kvs)
 {
-    if (kvs->len == 0 && fp_empty_until(p, '}')) {
+    if (fp_empty_brackets(p)) {
         fp_tok(p, '{');
         fp_tok(p, '}');
         return;
@@ -190,7 +190,7 @@ static int field_prefix_width(const ast_field *f)
 
 static void fields_block(fmt_printer *p, const ptr_vec *fields)
 {
-    if (fields->len == 0 && fp_empty_until(p, '}')) {
+    if (fp_empty_brackets(p)) {
         fp_tok(p, '{');
         fp_tok(p, '}');
         return;
@@ -301,7 +301,7 @@ static void stmt(fmt_printer *p, const ast_stmt *s);
 
 static void stmts_block(fmt_printer *p, const ptr_vec *body)
 {
-    if (body->len == 0 && fp_empty_until(p, '}')) {
+    if (fp_empty_brackets(p)) {
         fp_tok(p, '{');
         fp_tok(p, '}');
         return;

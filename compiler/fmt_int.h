@@ -64,6 +64,7 @@ typedef struct fmt_printer {
     int pad_col;            /* SP_PAD: column to pad to */
     int flat;               /* > 0 during a one-line trial */
     int flat_failed;        /* the trial needed a line break */
+    int line_comment_open;  /* the current line ends in a // comment */
     const char *error;      /* first internal error (the printer lost step) */
     int error_line;
 } fmt_printer;
@@ -71,6 +72,7 @@ typedef struct fmt_printer {
 typedef struct fmt_snapshot {
     size_t cur, next_comment, len;
     int col, indent, line_indent, pending, pending_indent, pad_col, flat_failed;
+    int line_comment_open;
 } fmt_snapshot;
 
 void fp_init(fmt_printer *p, const fmt_tokens *tk);
@@ -106,8 +108,9 @@ void fp_flush_comments(fmt_printer *p);
  * of its own. */
 void fp_open(fmt_printer *p, int kind);
 void fp_close(fmt_printer *p, int kind);
-/* True if the next token is `close` with no comment before it. */
-int fp_empty_until(const fmt_printer *p, int close);
+/* True if the next token opens a bracket closed right after it, with no
+ * comment in between. */
+int fp_empty_brackets(const fmt_printer *p);
 
 void fp_save(const fmt_printer *p, fmt_snapshot *s);
 void fp_restore(fmt_printer *p, const fmt_snapshot *s);

@@ -100,6 +100,7 @@ static void newline(fmt_printer *p, int blank, int indent)
     }
     p->col = 0;
     p->line_indent = indent;
+    p->line_comment_open = 0;
 }
 
 /* Carries out the pending separation before text; `blank` says whether the
@@ -174,20 +175,24 @@ void fp_flush_comments(fmt_printer *p)
     size_t end = t->first_comment + t->n_comments;
     while (p->next_comment < end) {
         const fmt_comment *c = &p->tk->comments[p->next_comment++];
-        if (c->own_line && (p->pending >= SP_LINE || p->col == 0)) {
+        /* Nothing can follow a // comment on its line. */
+        int own = c->own_line || p->line_comment_open;
+        if (own && (p->pending >= SP_LINE || p->col == 0)) {
             if (p->pending >= SP_LINE)
                 realize(p, c->blank_before);
             else if (p->len > 0)
                 newline(p, 0, p->indent);
             put_text(p, c->text, c->len);
+            p->line_comment_open = c->is_line;
             p->pending = SP_ITEM;
             p->pending_indent = p->line_indent;
             continue;
         }
-        if (c->own_line) {
+        if (own) {
             /* Inside a line: the comment breaks it. */
             newline(p, 0, p->indent + 4);
             put_text(p, c->text, c->len);
+            p->line_comment_open = c->is_line;
             p->pending = SP_LINE;
             p->pending_indent = p->indent + 4;
             continue;
@@ -199,6 +204,7 @@ void fp_flush_comments(fmt_printer *p)
             put_text(p, " ", 1);
         put_text(p, c->text, c->len);
         if (c->is_line) {
+            p->line_comment_open = 1;
             if (p->flat)
                 p->flat_failed = 1;
             if (was < SP_LINE) {
@@ -239,7 +245,8 @@ void fp_skip(fmt_printer *p, int kind)
     check_kind(p, kind);
     if (p->error)
         return;
-    fp_flush_comments(p);
+    /* Its comments go out with the next printed token's, so they land
+     * where that token's would (a dropped comma is no anchor). */
     p->cur++;
 }
 
@@ -265,9 +272,10 @@ void fp_string(fmt_printer *p)
     }
 }
 
-int fp_empty_until(const fmt_printer *p, int close)
+int fp_empty_brackets(const fmt_printer *p)
 {
-    return fp_peek(p) == close && fp_cur(p)->n_comments == 0;
+    size_t i = p->cur + 1;
+    return i < p->tk->n && p->tk->toks[p->cur].match == i && p->tk->toks[i].n_comments == 0;
 }
 
 void fp_open(fmt_printer *p, int kind)
@@ -298,6 +306,7 @@ void fp_save(const fmt_printer *p, fmt_snapshot *s)
     s->pending_indent = p->pending_indent;
     s->pad_col = p->pad_col;
     s->flat_failed = p->flat_failed;
+    s->line_comment_open = p->line_comment_open;
 }
 
 void fp_restore(fmt_printer *p, const fmt_snapshot *s)
@@ -314,6 +323,7 @@ void fp_restore(fmt_printer *p, const fmt_snapshot *s)
     p->pending_indent = s->pending_indent;
     p->pad_col = s->pad_col;
     p->flat_failed = s->flat_failed;
+    p->line_comment_open = s->line_comment_open;
 }
 
 int fp_flat_only(fmt_printer *p, fmt_layout_fn fn, const void *ctx, int reserve)
