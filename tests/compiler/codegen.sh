@@ -18,6 +18,18 @@ n=0
 ok() { echo "ok - $1"; }
 bad() { echo "not ok - $1"; }
 check() { if [ "$1" -eq 0 ]; then ok "$2"; else bad "$2"; fi; }
+# golden GOT_STEM WANT_STEM NAME: compares STEM.c and STEM.h, shows the
+# difference and how to accept an intended change.
+golden() {
+    if cmp -s "$1.c" "$2.c" && cmp -s "$1.h" "$2.h"; then
+        ok "$3"
+    else
+        diff -u "$2.c" "$1.c" | head -20
+        diff -u "$2.h" "$1.h" | head -20
+        echo "# intended (e.g. an example changed)? UPDATE_GOLDEN=1 sh tests/compiler/codegen.sh"
+        bad "$3"
+    fi
+}
 
 # Link flags for programs using $BUILD/libdsprt.a (instrumented under ASan).
 SAN=
@@ -37,8 +49,7 @@ for ex in tickets multihop extract; do
     if [ "${UPDATE_GOLDEN:-0}" = 1 ]; then
         cp "$T/$ex.c" "$T/$ex.h" tests/golden/codegen/
     fi
-    cmp -s "$T/$ex.c" tests/golden/codegen/$ex.c && cmp -s "$T/$ex.h" tests/golden/codegen/$ex.h
-    check $? "examples/$ex: matches tests/golden/codegen/$ex.{c,h}"
+    golden "$T/$ex" tests/golden/codegen/$ex "examples/$ex: matches tests/golden/codegen/$ex.{c,h}"
     if ! grep -q '/work/\|/home/\|/tmp/' "$T/$ex.c" "$T/$ex.h"; then ok "examples/$ex: no absolute paths"; else bad "examples/$ex: no absolute paths"; fi
     for cc in gcc clang; do
         $cc $STRICT -I"$T" -c "$T/$ex.c" -o "$T/$ex.$cc.o" 2>"$T/cc.err"
@@ -56,8 +67,7 @@ check $? "build --state (golden state)"
 grep -q 'warning: .*optimized for another version' "$T/opt.err"
 check $? "a state for another version of the source gives a warning"
 if [ "${UPDATE_GOLDEN:-0}" = 1 ]; then cp "$T/tickets_opt.c" "$T/tickets_opt.h" $G/; fi
-cmp -s "$T/tickets_opt.c" $G/tickets_opt.c && cmp -s "$T/tickets_opt.h" $G/tickets_opt.h
-check $? "optimized tickets: matches $G/tickets_opt.{c,h}"
+golden "$T/tickets_opt" $G/tickets_opt "optimized tickets: matches $G/tickets_opt.{c,h}"
 grep -q '"openai/ft:gpt-4o-mini:acme::tickets1"' "$T/tickets_opt.c" && grep -q '"lora/tickets.safetensors"' "$T/tickets_opt.c"
 check $? "the fine-tuned model and the LoRA adapter with its SHA-256 are baked in"
 for cc in gcc clang; do
