@@ -163,6 +163,34 @@ echo '{"text": "new", "category": "billing"}' >>"$T/dep/data/dev.jsonl"
 make -s -C "$T/dep" -n 2>/dev/null | grep -q 'dspcc build'
 check $? "a changed data file makes make rebuild"
 
+# Imports are dependencies too.
+mkdir -p "$T/imp/lib"
+cat >"$T/imp/lib/common.dsp" <<'DEOF'
+enum Label { yes, no }
+signature Classify "Answer yes or no." {
+  in  text: string
+  out label: Label
+}
+DEOF
+cat >"$T/imp/main.dsp" <<'DEOF'
+import "lib/common.dsp"
+module Judge(text: string) -> (label: Label) {
+  r = predict(Classify)(text: text)
+  return r
+}
+DEOF
+cat >"$T/imp/Makefile" <<MEOF
+out.c: main.dsp
+	$D build main.dsp --no-opt -o out.c -MD -MF out.d
+-include out.d
+MEOF
+make -s -C "$T/imp" >/dev/null 2>&1 && grep -q 'lib/common.dsp' "$T/imp/out.d"
+check $? "depfile lists imported files"
+sleep 1
+echo '// touched' >>"$T/imp/lib/common.dsp"
+make -s -C "$T/imp" -n 2>/dev/null | grep -q 'dspcc build'
+check $? "a changed import makes make rebuild"
+
 # ---- the generated program against the reference server -------------------------
 "$BUILD/dsp-refserver" --port 0 >"$T/rs.out" 2>"$T/rs.err" &
 RS_PID=$!
