@@ -298,6 +298,20 @@ r=$?
 [ $r -eq 0 ] && grep -qx 'billing\|account\|orders\|general' "$T/emb.out"
 check $? "the embedded build classifies through the refserver fixture"
 
+# The multihop example: three predictors and a C tool linked directly.
+cc $STRICT $SAN -D_DEFAULT_SOURCE -I"$T" -o "$T/multihop_main" $F/multihop_main.c "$T/multihop.c" \
+    examples/multihop/retriever.c $RTLIBS 2>"$T/cc.err"
+r=$?
+[ $r -ne 0 ] && head -20 "$T/cc.err"
+check $r "multihop links with its retrieve() tool"
+Q1=$(sed -n '1s/.*"question": *"\([^"]*\)".*/\1/p' examples/multihop/data/dev.jsonl)
+(cd examples/multihop && DSPCC_BASE_URL=http://127.0.0.1:$PORT/v1 DSPCC_CACHE_DIR="$T/cache" \
+    "$T/multihop_main" "$Q1") >"$T/mh.out" 2>"$T/mh.err"
+r=$?
+[ $r -ne 0 ] && cat "$T/mh.err"
+[ $r -eq 0 ] && [ -s "$T/mh.out" ]
+check $? "multihop answers a dev question through the refserver fixture"
+
 # dspcc build without --state/--no-opt runs the optimize block; a rebuild
 # with a warm cache makes no HTTP request and gives the same bytes.
 mkdir -p "$T/o1" "$T/o2"
