@@ -187,3 +187,10 @@ check "and names the variable" grep -q 'OPENAI_API_KEY' "$tmp/nokey.err"
 check "and writes no state" test ! -e "$tmp/none.json"
 "$dspcc" optimize >/dev/null 2>&1
 check "no file is a usage error (2)" test $? -eq 2
+"$dspcc" optimize "$tmp/bs.dsp" --frobnicate >/dev/null 2>"$tmp/usage.err"
+check "an unknown option is a usage error (2)" test $? -eq 2
+sed 's/with mipro(auto: light)/with copro(depth: 2)/' examples/tickets/tickets.dsp >"$tmp/copro.dsp"
+"$dspcc" optimize "$tmp/copro.dsp" -o "$tmp/copro.json" --base-url "$url" --cache-dir "$tmp/cache3" \
+    >/dev/null 2>"$tmp/copro.err"
+check "an optimizer dspcc optimize lacks is an error naming the ones it has" \
+    sh -c "grep -q 'copro' '$tmp/copro.err' && grep -q 'bootstrap_fewshot' '$tmp/copro.err' && test ! -e '$tmp/copro.json'"
