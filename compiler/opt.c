@@ -120,14 +120,6 @@ opt_program opt_program_zero_shot(const opt_backend *b, arena *a)
     return p;
 }
 
-opt_program opt_program_copy(const opt_backend *b, arena *a, const opt_program *src)
-{
-    opt_program p = opt_program_zero_shot(b, a);
-    memcpy((void *)p.instructions, src->instructions, b->n_preds * sizeof *p.instructions);
-    memcpy((void *)p.demos, src->demos, b->n_preds * sizeof *p.demos);
-    return p;
-}
-
 size_t *opt_val_rows(const opt_backend *b, arena *a, uint64_t seed, size_t cap, size_t *n)
 {
     size_t *rows = arena_array(a, b->n_val + 1, sizeof *rows);

@@ -153,8 +153,6 @@ dsp_status opt_optimize(const opt_params *p, const opt_backend *b, arena *a, opt
 
 /* A program with every predictor zero-shot and the signatures' instructions. */
 opt_program opt_program_zero_shot(const opt_backend *b, arena *a);
-/* A copy whose arrays the caller may change. */
-opt_program opt_program_copy(const opt_backend *b, arena *a, const opt_program *src);
 
 /* LabeledFewShot: k training rows drawn with the seed, as labelled demos
  * for every predictor (rows in `exclude`, a flag per training row or NULL,
