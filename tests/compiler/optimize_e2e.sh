@@ -61,8 +61,8 @@ ge() { # a >= b + margin
 # each optimizer can be named in the optimize block without touching the
 # example.
 ln -s "$here/examples/tickets/data" "$tmp/data"
-sed 's/with mipro(auto: light)/with bootstrap_fewshot()/' examples/tickets/tickets.dsp >"$tmp/bs.dsp"
-sed 's/with mipro(auto: light)/with random_search(num_candidates: 3)/' examples/tickets/tickets.dsp >"$tmp/rs.dsp"
+sed 's/with mipro([^)]*)/with bootstrap_fewshot()/' examples/tickets/tickets.dsp >"$tmp/bs.dsp"
+sed 's/with mipro([^)]*)/with random_search(num_candidates: 3)/' examples/tickets/tickets.dsp >"$tmp/rs.dsp"
 cp examples/tickets/tickets.dsp "$tmp/mipro.dsp"
 
 export OPENAI_API_KEY=sk-test-not-a-key
@@ -139,7 +139,7 @@ check "random_search tried zero-shot, labelled, 1 unshuffled and 3 shuffled boot
 
 # Without a valset, a seeded fifth of the trainset is held out for the
 # scores and never used for demos.
-sed -e 's/with mipro(auto: light)/with labeled_fewshot(k: 8)/' -e '/valset: dev/d' examples/tickets/tickets.dsp \
+sed -e 's/with mipro([^)]*)/with labeled_fewshot(k: 8)/' -e '/valset: dev/d' examples/tickets/tickets.dsp \
     >"$tmp/nv.dsp"
 "$dspcc" optimize "$tmp/nv.dsp" -o "$tmp/nv.json" --trainset-limit 200 --base-url "$url" --cache-dir "$tmp/cache" \
     >"$tmp/nv.out" 2>"$tmp/nv.err"
@@ -189,7 +189,7 @@ check "and writes no state" test ! -e "$tmp/none.json"
 check "no file is a usage error (2)" test $? -eq 2
 "$dspcc" optimize "$tmp/bs.dsp" --frobnicate >/dev/null 2>"$tmp/usage.err"
 check "an unknown option is a usage error (2)" test $? -eq 2
-sed 's/with mipro(auto: light)/with copro(depth: 2)/' examples/tickets/tickets.dsp >"$tmp/copro.dsp"
+sed 's/with mipro([^)]*)/with copro(depth: 2)/' examples/tickets/tickets.dsp >"$tmp/copro.dsp"
 "$dspcc" optimize "$tmp/copro.dsp" -o "$tmp/copro.json" --base-url "$url" --cache-dir "$tmp/cache3" \
     >/dev/null 2>"$tmp/copro.err"
 check "an optimizer dspcc optimize lacks is an error naming the ones it has" \
