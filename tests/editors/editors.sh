@@ -25,7 +25,8 @@ out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 # Top-level results of node's TAP reporter are "ok N - name"; subtests and
 # diagnostics are indented, so only the top level is counted.
-node --test --test-reporter=tap "$DIR"/*.test.mjs >"$out" 2>&1
+# A test that hangs fails after two minutes; the whole run after five.
+timeout 300 node --test --test-reporter=tap --test-timeout=120000 "$DIR"/*.test.mjs >"$out" 2>&1
 rc=$?
 sed -e 's/^ok [0-9][0-9]* - /ok - /' -e 's/^not ok [0-9][0-9]* - /not ok - /' "$out"
 if [ "$rc" -ne 0 ] && ! grep -q '^not ok ' "$out"; then

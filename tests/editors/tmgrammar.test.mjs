@@ -100,6 +100,20 @@ test('the grammar is JSON with scope source.dsp and every regex compiles in Onig
         assert.ok(raw.repository[m[1]], `include #${m[1]} has no rule in the repository`);
 });
 
+test('the VS Code extension manifest names this grammar and a valid language configuration', () => {
+    const pkg = JSON.parse(readFileSync(path.join(root, 'editors/package.json'), 'utf8'));
+    const [lang] = pkg.contributes.languages;
+    const [gr] = pkg.contributes.grammars;
+    assert.equal(lang.id, 'dsp');
+    assert.deepEqual(lang.extensions, ['.dsp']);
+    assert.equal(gr.language, 'dsp');
+    assert.equal(gr.scopeName, 'source.dsp');
+    assert.equal(path.resolve(root, 'editors', gr.path), grammarPath);
+    const conf = JSON.parse(readFileSync(path.join(root, 'editors', lang.configuration), 'utf8'));
+    assert.equal(conf.comments.lineComment, '//');
+    assert.deepEqual(conf.comments.blockComment, ['/*', '*/']);
+});
+
 test('every example tokenizes, closes every region and leaves no keyword or literal plain', () => {
     const files = examples();
     assert.ok(files.length >= 3, `found only ${files.length} examples`);

@@ -6,8 +6,9 @@ import { readFileSync } from 'node:fs';
 import vm from 'node:vm';
 
 const node = (type, extra) => ({ type, ...extra });
+// Regexes come from the grammar's own context, so instanceof RegExp fails.
 const wrap = (x) => (typeof x === 'string' ? node('STRING', { value: x })
-    : x instanceof RegExp ? node('PATTERN', { value: x.source }) : x);
+    : Object.prototype.toString.call(x) === '[object RegExp]' ? node('PATTERN', { value: x.source }) : x);
 
 function dsl() {
     const prec = (n, r) => node('PREC', { value: n, content: wrap(r) });
