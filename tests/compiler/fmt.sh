@@ -22,6 +22,9 @@ check() { # name, command...
 squeeze() { tr -d ' \t\n,' <"$1"; }
 # The IR without source locations.
 ir() { "$dspcc" dump-ir "$1" 2>/dev/null | sed '/"loc":/d'; }
+# Diagnostic messages without their positions.
+messages() { sed -n 's/^[^ ]*:[0-9]*:[0-9]*: //p'; }
+dspcc_abs=$(cd "$(dirname "$dspcc")" && pwd)/$(basename "$dspcc")
 
 n=0
 for f in $(find examples tests -name '*.dsp' -o -name '*.dsp.inc' | sort); do
@@ -41,16 +44,22 @@ for f in $(find examples tests -name '*.dsp' -o -name '*.dsp.inc' | sort); do
     c2=$(grep -c '//\|/\*' "$tmp/once")
     check "fmt $f keeps its comment lines ($c1)" test "$c1" -le "$c2"
     # The IR: format a copy of the file's folder, so imports, headers and
-    # data resolve the same way and the IR names the same file.
+    # data resolve the same way and the IR names the same file. A program
+    # with semantic errors: the same diagnostics, positions aside.
+    dir=$(dirname "$f")
+    base=$(basename "$f")
+    rm -rf "$tmp/copy"
+    mkdir "$tmp/copy"
+    cp -R "$dir/." "$tmp/copy/"
+    cp "$tmp/once" "$tmp/copy/$base"
     if "$dspcc" check "$f" >/dev/null 2>&1; then
-        dir=$(dirname "$f")
-        rm -rf "$tmp/copy"
-        mkdir "$tmp/copy"
-        cp -R "$dir/." "$tmp/copy/"
-        cp "$tmp/once" "$tmp/copy/$(basename "$f")"
         ir "$f" >"$tmp/ir1"
-        ir "$tmp/copy/$(basename "$f")" >"$tmp/ir2"
+        ir "$tmp/copy/$base" >"$tmp/ir2"
         check "fmt $f keeps the IR" sh -c "test -s '$tmp/ir1' && cmp -s '$tmp/ir1' '$tmp/ir2'"
+    else
+        (cd "$dir" && "$dspcc_abs" check "$base" 2>&1) | messages >"$tmp/m1"
+        (cd "$tmp/copy" && "$dspcc_abs" check "$base" 2>&1) | messages >"$tmp/m2"
+        check "fmt $f keeps the diagnostics" sh -c "test -s '$tmp/m1' && cmp -s '$tmp/m1' '$tmp/m2'"
     fi
 done
 check "fmt ran over the repository's programs ($n)" test "$n" -ge 10
