@@ -308,7 +308,6 @@ static int run(int argc, char **argv)
     st.metric = (char *)o->metric->name;
     st.valset = have_val ? (char *)o->valset->name : "trainset holdout";
     st.lm_calls = u.calls;
-    st.cache_hits = u.cache_hits;
     const char *out_path = a.out ? a.out : default_out(&mem, a.file);
     if (st_write_file(&st, out_path, &err) != DSP_OK) {
         fprintf(stderr, "dspcc optimize: %s\n", err.message);

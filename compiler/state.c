@@ -213,7 +213,7 @@ static dsp_status read_root(rd *r, const cJSON *root, st_state *s)
     if (!cJSON_IsObject(root)) return bad(r, "(top level)", "expected a JSON object");
     static const char *const allowed[] = {"dspcc_state", "program",    "source",         "source_sha256",
                                           "optimizer",   "seed",       "metric",         "valset",
-                                          "baseline_score", "final_score", "lm_calls",  "cache_hits",
+                                          "baseline_score", "final_score", "lm_calls",
                                           "predictors",  "trials",     NULL};
     dsp_status st = only_keys(r, root, "", allowed);
     if (st != DSP_OK) return st;
@@ -240,9 +240,6 @@ static dsp_status read_root(rd *r, const cJSON *root, st_state *s)
         DSP_OK)
         return st;
     if ((st = get_int(r, cJSON_GetObjectItemCaseSensitive(root, "lm_calls"), "lm_calls", &s->lm_calls)) != DSP_OK)
-        return st;
-    if ((st = get_int(r, cJSON_GetObjectItemCaseSensitive(root, "cache_hits"), "cache_hits", &s->cache_hits)) !=
-        DSP_OK)
         return st;
 
     const cJSON *preds = cJSON_GetObjectItemCaseSensitive(root, "predictors");

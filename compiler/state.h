@@ -17,7 +17,7 @@
  *     "valset": "dev",
  *     "baseline_score": 0.41,
  *     "final_score": 0.83,
- *     "lm_calls": 1234, "cache_hits": 1000,
+ *     "lm_calls": 1234,
  *     "predictors": [
  *       {
  *         "name": "TicketClassifier.r",
@@ -90,8 +90,9 @@ typedef struct st_state {
     char *valset;
     double baseline_score;
     double final_score;
-    long long lm_calls;
-    long long cache_hits;
+    long long lm_calls;     /* predictor calls the search made, cache hits included:
+                               the same for a cold and a warm run, so the
+                               file does not change when only the cache did */
     st_predictor *predictors; /* sorted by name */
     size_t n_predictors;
     st_trial *trials;

@@ -292,9 +292,6 @@ dsp_status st_write_text(const st_state *s, char **out, size_t *len, dsp_error *
     sb_key(&b, 1, "lm_calls");
     sb_ll(&b, s->lm_calls);
     sb_puts(&b, ",\n");
-    sb_key(&b, 1, "cache_hits");
-    sb_ll(&b, s->cache_hits);
-    sb_puts(&b, ",\n");
     sb_key(&b, 1, "predictors");
     if (!s->n_predictors) {
         sb_puts(&b, "[],\n");

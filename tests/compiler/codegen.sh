@@ -90,7 +90,7 @@ LONG=$(head -c 9000 /dev/zero | tr '\0' 'x')
 {
     printf '{"dspcc_state": 1, "program": "TicketClassifier", "source": "tickets.dsp",\n'
     printf ' "source_sha256": "00", "optimizer": "mipro", "seed": 7, "metric": "accuracy",\n'
-    printf ' "baseline_score": 0.25, "final_score": 0.75, "lm_calls": 3, "cache_hits": 1,\n'
+    printf ' "baseline_score": 0.25, "final_score": 0.75, "lm_calls": 3,\n'
     printf ' "predictors": [{"name": "TicketClassifier.r",\n'
     printf '  "instructions": "Say \\"hi\\" \\\\ */ /* ??= ??/ ?? \\u0001\\u001f\\t\\r\\n \377\376 end\\\\",\n'
     printf '  "inputs": ["ticket_text"], "outputs": ["reasoning", "category"],\n'

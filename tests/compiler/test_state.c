@@ -59,7 +59,6 @@ static void make_state(fixture *f)
                       .baseline_score = 0.41,
                       .final_score = 0.8333333333333334,
                       .lm_calls = 1234,
-                      .cache_hits = 1000,
                       .predictors = f->preds,
                       .n_predictors = 2,
                       .trials = f->trials,
@@ -99,7 +98,7 @@ static void test_text_is_canonical(void **state)
                             "  \"optimizer\": \"mipro\",\n  \"seed\": 7,\n  \"metric\": \"accuracy\",\n"
                             "  \"valset\": \"dev\",\n  \"baseline_score\": 0.41,\n"
                             "  \"final_score\": 0.8333333333333334,\n  \"lm_calls\": 1234,\n"
-                            "  \"cache_hits\": 1000,\n  \"predictors\": [\n";
+                            "  \"predictors\": [\n";
     assert_memory_equal(text, want_head, strlen(want_head));
     assert_non_null(strstr(text, "\n            \"ticket_text\": \"My card was charged twice\"\n"));
     assert_non_null(strstr(text, "\"adapter\": { \"path\": \"lora/x.safetensors\", \"sha256\": \"ab12\" }"));
@@ -186,7 +185,7 @@ static void expect_read_error(const char *dir, const char *text, const char *nee
 }
 
 #define HEAD "{\"dspcc_state\":1,\"program\":\"P\",\"source\":\"p.dsp\",\"source_sha256\":\"00\",\"optimizer\":\"m\"," \
-             "\"seed\":1,\"metric\":\"acc\",\"baseline_score\":0,\"final_score\":1,\"lm_calls\":0,\"cache_hits\":0,"
+             "\"seed\":1,\"metric\":\"acc\",\"baseline_score\":0,\"final_score\":1,\"lm_calls\":0,"
 
 static void test_read_errors_name_file_and_key(void **state)
 {
