@@ -3,12 +3,12 @@
  * interpreter and reports the mean metric, the failures, LM calls, cache
  * hits and tokens; `--json` prints the same as one JSON object. */
 #include <cJSON.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "arena.h"
+#include "cli_common.h"
 #include "cmd.h"
 #include "diag.h"
 #include "exec.h"
@@ -20,19 +20,6 @@ typedef struct eval_args {
     int json, no_cache, concurrency, max_failures, retries;
     long limit;
 } eval_args;
-
-static int parse_int(const char *opt, const char *s, long min, long *out)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s ? s : "", &end, 10);
-    if (!s || !*s || *end || errno || v < min) {
-        fprintf(stderr, "dspcc eval: %s needs a whole number >= %ld, got `%s`\n", opt, min, s ? s : "");
-        return 0;
-    }
-    *out = v;
-    return 1;
-}
 
 /* 0: go on; else the exit status. */
 static int parse_args(int argc, char **argv, eval_args *a)
@@ -52,7 +39,7 @@ static int parse_args(int argc, char **argv, eval_args *a)
                            : strcmp(o, "--module") == 0    ? &a->module
                            : strcmp(o, "--metric") == 0    ? &a->metric
                                                            : NULL;
-        long v;
+        long long v;
         if (str) {
             if (i + 1 >= argc) {
                 fprintf(stderr, "dspcc eval: %s needs a value\n", o);
@@ -64,17 +51,17 @@ static int parse_args(int argc, char **argv, eval_args *a)
         } else if (strcmp(o, "--no-cache") == 0) {
             a->no_cache = 1;
         } else if (strcmp(o, "--concurrency") == 0 || strcmp(o, "-j") == 0) {
-            if (!parse_int(o, i + 1 < argc ? argv[++i] : NULL, 1, &v) || v > 1024)
+            if (!cli_parse_whole("eval", o, i + 1 < argc ? argv[++i] : NULL, 1, &v) || v > 1024)
                 return 2;
             a->concurrency = (int)v;
         } else if (strcmp(o, "--retries") == 0) {
-            if (!parse_int(o, i + 1 < argc ? argv[++i] : NULL, 0, &v) || v > 20)
+            if (!cli_parse_whole("eval", o, i + 1 < argc ? argv[++i] : NULL, 0, &v) || v > 20)
                 return 2;
             a->retries = (int)v;
         } else if (strcmp(o, "--limit") == 0) {
-            if (!parse_int(o, i + 1 < argc ? argv[++i] : NULL, 1, &v))
+            if (!cli_parse_whole("eval", o, i + 1 < argc ? argv[++i] : NULL, 1, &v))
                 return 2;
-            a->limit = v;
+            a->limit = (long)v;
         } else if (o[0] == '-' && o[1]) {
             fprintf(stderr, "dspcc eval: unknown option `%s`; see `dspcc eval --help`\n", o);
             return 2;
@@ -267,16 +254,9 @@ static int run(int argc, char **argv)
     }
     if (a.concurrency <= 0)
         a.concurrency = t.opt && t.opt->concurrency > 0 ? (int)t.opt->concurrency : 8;
-    dsp_client_options co = dsp_client_options_default();
-    co.cache_dir = a.cache_dir;
-    co.no_cache = a.no_cache != 0;
-    co.base_url = a.base_url;
-    co.max_in_flight = a.concurrency;
-    co.max_retries = a.retries;
-    if (dsp_client_new(&co, &client, &err) != DSP_OK) {
-        fprintf(stderr, "dspcc eval: %s\n", err.message);
+    cli_client_args ca = { a.base_url, a.cache_dir, a.no_cache, a.concurrency, a.retries };
+    if (!cli_client_new("eval", &ca, &client, &err))
         goto out;
-    }
     ex_runner_options ro = ex_runner_options_default();
     ro.client = client;
     ro.lm = t.lm;
@@ -312,15 +292,7 @@ static int run(int argc, char **argv)
         goto out;
     }
     ex_progress_done(&pg);
-    dsp_usage_totals after = dsp_client_usage(client);
-    dsp_usage_totals u = after;
-    u.calls -= before.calls;
-    u.http_requests -= before.http_requests;
-    u.retries -= before.retries;
-    u.cache_hits -= before.cache_hits;
-    u.cache_misses -= before.cache_misses;
-    u.prompt_tokens -= before.prompt_tokens;
-    u.completion_tokens -= before.completion_tokens;
+    dsp_usage_totals u = cli_usage_since(before, dsp_client_usage(client));
     if (a.json) {
         if (!print_json(&res, &data, &t, &a, &u))
             goto out;

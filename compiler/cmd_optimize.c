@@ -8,13 +8,13 @@
  * seeded, so a re-run after an interruption (Ctrl-C, kill -9) replays what
  * was done from the cache and only makes the calls it lacks; the report
  * says how many calls the cache answered. */
-#include <errno.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "arena.h"
+#include "cli_common.h"
 #include "cmd.h"
 #include "diag.h"
 #include "exec.h"
@@ -31,19 +31,6 @@ typedef struct optimize_args {
     long long seed;
     long valset_limit, trainset_limit;
 } optimize_args;
-
-static int parse_num(const char *opt, const char *s, long long min, long long *out)
-{
-    char *end;
-    errno = 0;
-    long long v = strtoll(s ? s : "", &end, 10);
-    if (!s || !*s || *end || errno || v < min) {
-        fprintf(stderr, "dspcc optimize: %s needs a whole number >= %lld, got `%s`\n", opt, min, s ? s : "");
-        return 0;
-    }
-    *out = v;
-    return 1;
-}
 
 /* 0: go on; -1: help was printed; else the exit status. */
 static int parse_args(int argc, char **argv, optimize_args *a)
@@ -68,16 +55,16 @@ static int parse_args(int argc, char **argv, optimize_args *a)
             }
             *str = argv[++i];
         } else if (strcmp(o, "--seed") == 0) {
-            if (!parse_num(o, i + 1 < argc ? argv[++i] : NULL, 0, &v))
+            if (!cli_parse_whole("optimize", o, i + 1 < argc ? argv[++i] : NULL, 0, &v))
                 return 2;
             a->seed = v;
             a->has_seed = 1;
         } else if (strcmp(o, "--valset-limit") == 0 || strcmp(o, "--trainset-limit") == 0) {
-            if (!parse_num(o, i + 1 < argc ? argv[++i] : NULL, 1, &v))
+            if (!cli_parse_whole("optimize", o, i + 1 < argc ? argv[++i] : NULL, 1, &v))
                 return 2;
             *(o[2] == 'v' ? &a->valset_limit : &a->trainset_limit) = (long)v;
         } else if (strcmp(o, "--concurrency") == 0 || strcmp(o, "-j") == 0) {
-            if (!parse_num(o, i + 1 < argc ? argv[++i] : NULL, 1, &v) || v > 1024)
+            if (!cli_parse_whole("optimize", o, i + 1 < argc ? argv[++i] : NULL, 1, &v) || v > 1024)
                 return 2;
             a->concurrency = (int)v;
         } else if (strcmp(o, "--quiet") == 0 || strcmp(o, "-q") == 0) {
@@ -248,14 +235,9 @@ static int run(int argc, char **argv)
     if (a.valset_limit > 0 && (size_t)a.valset_limit < n_val)
         n_val = (size_t)a.valset_limit;
 
-    dsp_client_options co = dsp_client_options_default();
-    co.cache_dir = a.cache_dir;
-    co.base_url = a.base_url;
-    co.max_in_flight = a.concurrency;
-    if (dsp_client_new(&co, &client, &err) != DSP_OK) {
-        fprintf(stderr, "dspcc optimize: %s\n", err.message);
+    cli_client_args ca = { a.base_url, a.cache_dir, 0, a.concurrency, -1 };
+    if (!cli_client_new("optimize", &ca, &client, &err))
         goto out;
-    }
     ex_runner_options ro = ex_runner_options_default();
     ro.client = client;
     ro.lm = o->lm;
@@ -286,12 +268,7 @@ static int run(int argc, char **argv)
         fprintf(stderr, "dspcc optimize: %s\n", err.message);
         goto out;
     }
-    dsp_usage_totals u = dsp_client_usage(client);
-    u.calls -= pc.start.calls;
-    u.cache_hits -= pc.start.cache_hits;
-    u.http_requests -= pc.start.http_requests;
-    u.prompt_tokens -= pc.start.prompt_tokens;
-    u.completion_tokens -= pc.start.completion_tokens;
+    dsp_usage_totals u = cli_usage_since(pc.start, dsp_client_usage(client));
 
     st_state st;
     opt_exec_state(&x, &res, &mem, &st);

@@ -1,0 +1,48 @@
+/* cli_common.c — command-line pieces shared by `dspcc eval` and
+ * `dspcc optimize` (cli_common.h). */
+#include "cli_common.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+int cli_parse_whole(const char *cmd, const char *opt, const char *s, long long min, long long *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s ? s : "", &end, 10);
+    if (!s || !*s || *end || errno || v < min) {
+        fprintf(stderr, "dspcc %s: %s needs a whole number >= %lld, got `%s`\n", cmd, opt, min, s ? s : "");
+        return 0;
+    }
+    *out = v;
+    return 1;
+}
+
+int cli_client_new(const char *cmd, const cli_client_args *a, dsp_client **out, dsp_error *err)
+{
+    dsp_client_options co = dsp_client_options_default();
+    co.cache_dir = a->cache_dir;
+    co.no_cache = a->no_cache != 0;
+    co.base_url = a->base_url;
+    co.max_in_flight = a->max_in_flight;
+    co.max_retries = a->retries;
+    if (dsp_client_new(&co, out, err) != DSP_OK) {
+        fprintf(stderr, "dspcc %s: %s\n", cmd, err->message);
+        return 0;
+    }
+    return 1;
+}
+
+dsp_usage_totals cli_usage_since(dsp_usage_totals before, dsp_usage_totals after)
+{
+    dsp_usage_totals u = after;
+    u.calls -= before.calls;
+    u.http_requests -= before.http_requests;
+    u.retries -= before.retries;
+    u.cache_hits -= before.cache_hits;
+    u.cache_misses -= before.cache_misses;
+    u.prompt_tokens -= before.prompt_tokens;
+    u.completion_tokens -= before.completion_tokens;
+    return u;
+}

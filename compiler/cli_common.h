@@ -1,0 +1,27 @@
+/* cli_common.h — what `dspcc eval` and `dspcc optimize` both do with their
+ * command lines: whole-number options, the LM client they build from
+ * --base-url/--cache-dir, and the LM usage of one run. */
+#ifndef DSPCC_CLI_COMMON_H
+#define DSPCC_CLI_COMMON_H
+
+#include "dsp/client.h"
+
+/* Reads s as a whole number >= min into *out. On bad input (or a missing
+ * value, s NULL) prints "dspcc CMD: OPT needs a whole number >= MIN, got `S`"
+ * and returns 0; else 1. */
+int cli_parse_whole(const char *cmd, const char *opt, const char *s, long long min, long long *out);
+
+/* The client options both commands take; retries < 0 means the default. */
+typedef struct cli_client_args {
+    const char *base_url, *cache_dir;
+    int no_cache, max_in_flight, retries;
+} cli_client_args;
+
+/* A client for those options; on failure prints "dspcc CMD: why" and
+ * returns 0 (err is filled too). */
+int cli_client_new(const char *cmd, const cli_client_args *a, dsp_client **out, dsp_error *err);
+
+/* The usage between two snapshots of the same client's totals. */
+dsp_usage_totals cli_usage_since(dsp_usage_totals before, dsp_usage_totals after);
+
+#endif
