@@ -86,8 +86,9 @@ static void system_message(dsp_textbuf *b, const dsp_prompt_spec *spec)
     dsp_adapter_objective(b, spec);
 }
 
-static void demo_outputs(dsp_textbuf *b, const dsp_prompt_spec *spec, const dsp_demo *demo)
+static dsp_status demo_outputs(dsp_textbuf *b, const dsp_prompt_spec *spec, const dsp_demo *demo, dsp_error *err)
 {
+    (void)err;
     size_t n = dsp_strategy_n_outputs(spec->signature, spec->strategy);
     for (size_t i = 0; i < n; i++) {
         const char *text = demo->output_texts[i];
@@ -98,6 +99,7 @@ static void demo_outputs(dsp_textbuf *b, const dsp_prompt_spec *spec, const dsp_
         dsp_tb_puts(b, "\n\n");
     }
     dsp_tb_puts(b, "[[ ## completed ## ]]");
+    return DSP_OK;
 }
 
 static void respond_line(dsp_textbuf *b, const dsp_prompt_spec *spec)
@@ -117,35 +119,8 @@ static void respond_line(dsp_textbuf *b, const dsp_prompt_spec *spec)
 dsp_status dsp_chat_adapter_render(const dsp_prompt_spec *spec, const dsp_value *inputs, dsp_messages *out,
                                    dsp_error *err)
 {
-    dsp_status st = dsp_adapter_check(spec, inputs, err);
-    if (st != DSP_OK)
-        return st;
-    size_t first = out->len;
-    dsp_textbuf b;
-    dsp_tb_init(&b);
-    system_message(&b, spec);
-    st = dsp_adapter_push(out, DSP_ROLE_SYSTEM, &b, err);
-    for (size_t d = 0; st == DSP_OK && d < spec->n_demos; d++) {
-        dsp_adapter_demo_input_blocks(&b, spec, &spec->demos[d]);
-        st = dsp_adapter_push(out, DSP_ROLE_USER, &b, err);
-        if (st == DSP_OK) {
-            demo_outputs(&b, spec, &spec->demos[d]);
-            st = dsp_adapter_push(out, DSP_ROLE_ASSISTANT, &b, err);
-        }
-    }
-    if (st == DSP_OK) {
-        st = dsp_adapter_input_blocks(&b, spec, inputs, err);
-        if (st == DSP_OK) {
-            if (spec->signature->n_inputs)
-                dsp_tb_puts(&b, "\n\n");
-            respond_line(&b, spec);
-            st = dsp_adapter_push(out, DSP_ROLE_USER, &b, err);
-        }
-    }
-    dsp_tb_free(&b);
-    if (st != DSP_OK)
-        dsp_adapter_truncate(out, first); /* callers may be appending to their own list */
-    return st;
+    static const dsp_adapter_style chat = { system_message, demo_outputs, respond_line };
+    return dsp_adapter_render(&chat, spec, inputs, out, err);
 }
 
 /* A section header: a line that starts with "[[ ## name ## ]]". Sets the

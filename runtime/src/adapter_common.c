@@ -223,6 +223,39 @@ void dsp_adapter_truncate(dsp_messages *out, size_t keep)
         free(out->items[--out->len].content);
 }
 
+dsp_status dsp_adapter_render(const dsp_adapter_style *style, const dsp_prompt_spec *spec, const dsp_value *inputs,
+                              dsp_messages *out, dsp_error *err)
+{
+    dsp_status st = dsp_adapter_check(spec, inputs, err);
+    if (st != DSP_OK)
+        return st;
+    size_t first = out->len;
+    dsp_textbuf b;
+    dsp_tb_init(&b);
+    style->system(&b, spec);
+    st = dsp_adapter_push(out, DSP_ROLE_SYSTEM, &b, err);
+    for (size_t d = 0; st == DSP_OK && d < spec->n_demos; d++) {
+        dsp_adapter_demo_input_blocks(&b, spec, &spec->demos[d]);
+        st = dsp_adapter_push(out, DSP_ROLE_USER, &b, err);
+        if (st == DSP_OK)
+            st = style->demo_outputs(&b, spec, &spec->demos[d], err);
+        if (st == DSP_OK)
+            st = dsp_adapter_push(out, DSP_ROLE_ASSISTANT, &b, err);
+    }
+    if (st == DSP_OK)
+        st = dsp_adapter_input_blocks(&b, spec, inputs, err);
+    if (st == DSP_OK) {
+        if (spec->signature->n_inputs)
+            dsp_tb_puts(&b, "\n\n");
+        style->respond(&b, spec);
+        st = dsp_adapter_push(out, DSP_ROLE_USER, &b, err);
+    }
+    dsp_tb_free(&b);
+    if (st != DSP_OK)
+        dsp_adapter_truncate(out, first); /* callers may be appending to their own list */
+    return st;
+}
+
 size_t dsp_adapter_line_end(const char *s, size_t n)
 {
     const char *nl = memchr(s, '\n', n);

@@ -38,6 +38,21 @@ void dsp_adapter_format_hint(dsp_textbuf *b, const dsp_type *t);
  * DSP_ERR_NOMEM if any append to it failed. */
 dsp_status dsp_adapter_push(dsp_messages *out, dsp_role role, dsp_textbuf *b, dsp_error *err);
 
+/* What one adapter writes into the messages the adapters share the order
+ * of: the system message, each demo's outputs and the final instruction
+ * line after the inputs. */
+typedef struct dsp_adapter_style {
+    void (*system)(dsp_textbuf *b, const dsp_prompt_spec *spec);
+    dsp_status (*demo_outputs)(dsp_textbuf *b, const dsp_prompt_spec *spec, const dsp_demo *demo, dsp_error *err);
+    void (*respond)(dsp_textbuf *b, const dsp_prompt_spec *spec);
+} dsp_adapter_style;
+
+/* Renders a call as messages appended to out: system, then per demo a user
+ * message with its inputs and an assistant message with its outputs, then
+ * the inputs and the instruction line. On failure out is as it was. */
+dsp_status dsp_adapter_render(const dsp_adapter_style *style, const dsp_prompt_spec *spec, const dsp_value *inputs,
+                              dsp_messages *out, dsp_error *err);
+
 /* Drops the messages appended after the first `keep`, so a failed render
  * leaves the caller's list as it was. */
 void dsp_adapter_truncate(dsp_messages *out, size_t keep);

@@ -65,52 +65,36 @@ static cJSON *demo_object(const dsp_prompt_spec *spec, const dsp_demo *demo)
     return obj;
 }
 
+/* The demo's outputs as the pretty-printed JSON object the reply should be. */
+static dsp_status demo_json(dsp_textbuf *b, const dsp_prompt_spec *spec, const dsp_demo *demo, dsp_error *err)
+{
+    cJSON *obj = demo_object(spec, demo);
+    char *text = obj ? cJSON_Print(obj) : NULL;
+    cJSON_Delete(obj);
+    if (!text)
+        return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory rendering a demo");
+    dsp_tb_puts(b, text);
+    cJSON_free(text);
+    return DSP_OK;
+}
+
+static void respond_line(dsp_textbuf *b, const dsp_prompt_spec *spec)
+{
+    dsp_tb_puts(b, "Respond with a JSON object in the following order of fields: ");
+    size_t n = dsp_strategy_n_outputs(spec->signature, spec->strategy);
+    for (size_t i = 0; i < n; i++) {
+        const dsp_field *f = dsp_strategy_output(spec->signature, spec->strategy, i);
+        dsp_tb_printf(b, "%s`%s`", i ? ", then " : "", f->name);
+        dsp_adapter_format_hint(b, f->type);
+    }
+    dsp_tb_puts(b, ".");
+}
+
 dsp_status dsp_json_adapter_render(const dsp_prompt_spec *spec, const dsp_value *inputs, dsp_messages *out,
                                    dsp_error *err)
 {
-    dsp_status st = dsp_adapter_check(spec, inputs, err);
-    if (st != DSP_OK)
-        return st;
-    size_t first = out->len;
-    dsp_textbuf b;
-    dsp_tb_init(&b);
-    system_message(&b, spec);
-    st = dsp_adapter_push(out, DSP_ROLE_SYSTEM, &b, err);
-    for (size_t d = 0; st == DSP_OK && d < spec->n_demos; d++) {
-        dsp_adapter_demo_input_blocks(&b, spec, &spec->demos[d]);
-        st = dsp_adapter_push(out, DSP_ROLE_USER, &b, err);
-        if (st != DSP_OK)
-            break;
-        cJSON *obj = demo_object(spec, &spec->demos[d]);
-        char *text = obj ? cJSON_Print(obj) : NULL;
-        cJSON_Delete(obj);
-        if (!text) {
-            st = dsp_error_set(err, DSP_ERR_NOMEM, "out of memory rendering a demo");
-            break;
-        }
-        st = dsp_messages_push(out, DSP_ROLE_ASSISTANT, text, strlen(text), err);
-        cJSON_free(text);
-    }
-    if (st == DSP_OK) {
-        st = dsp_adapter_input_blocks(&b, spec, inputs, err);
-        if (st == DSP_OK) {
-            if (spec->signature->n_inputs)
-                dsp_tb_puts(&b, "\n\n");
-            dsp_tb_puts(&b, "Respond with a JSON object in the following order of fields: ");
-            size_t n = dsp_strategy_n_outputs(spec->signature, spec->strategy);
-            for (size_t i = 0; i < n; i++) {
-                const dsp_field *f = dsp_strategy_output(spec->signature, spec->strategy, i);
-                dsp_tb_printf(&b, "%s`%s`", i ? ", then " : "", f->name);
-                dsp_adapter_format_hint(&b, f->type);
-            }
-            dsp_tb_puts(&b, ".");
-            st = dsp_adapter_push(out, DSP_ROLE_USER, &b, err);
-        }
-    }
-    dsp_tb_free(&b);
-    if (st != DSP_OK)
-        dsp_adapter_truncate(out, first);
-    return st;
+    static const dsp_adapter_style json = { system_message, demo_json, respond_line };
+    return dsp_adapter_render(&json, spec, inputs, out, err);
 }
 
 /* The first "```" in s[0..n), or NULL (memmem is a GNU extension). */
