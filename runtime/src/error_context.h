@@ -8,9 +8,6 @@
  * "expected an integer, got \"12abc\"" becomes "output `count`: expected
  * ...". Sets and returns status (err may be NULL). */
 dsp_status dsp_error_prefix(dsp_error *err, dsp_status status, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 3, 4)))
-#endif
-    ;
+    __attribute__((format(printf, 3, 4)));
 
 #endif

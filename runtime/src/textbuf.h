@@ -22,10 +22,7 @@ void dsp_tb_free(dsp_textbuf *b);
 void dsp_tb_put(dsp_textbuf *b, const char *s, size_t n);
 void dsp_tb_puts(dsp_textbuf *b, const char *s);
 void dsp_tb_printf(dsp_textbuf *b, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
+    __attribute__((format(printf, 2, 3)));
 /* Appends a decimal number (cheaper than printf on hot paths). */
 void dsp_tb_putu(dsp_textbuf *b, size_t u);
 static inline bool dsp_tb_ok(const dsp_textbuf *b) { return !b->failed; }

@@ -15,6 +15,13 @@
 extern "C" {
 #endif
 
+/* Format checking on gcc and clang; other compilers ignore the attribute.
+ * Written plainly (not behind #if at each use) so tools that read the
+ * headers without a preprocessor, like dsp-cshape, parse them. */
+#if !defined(__GNUC__) && !defined(__attribute__)
+#define __attribute__(x)
+#endif
+
 typedef enum dsp_status {
     DSP_OK = 0,
     DSP_ERR_INVALID,   /* bad argument or configuration */
@@ -44,10 +51,7 @@ void dsp_error_clear(dsp_error *err);
 /* Sets status and a printf-style message; returns status so a caller can
  * write `return dsp_error_set(err, DSP_ERR_INVALID, "...")`. err may be NULL. */
 dsp_status dsp_error_set(dsp_error *err, dsp_status status, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 3, 4)))
-#endif
-    ;
+    __attribute__((format(printf, 3, 4)));
 
 /* Attaches a copy of the raw reply text (replacing any earlier one). */
 void dsp_error_set_raw(dsp_error *err, const char *raw, size_t len);
