@@ -64,3 +64,4 @@ $(CHEADER_TEST_BINS): $(BUILD)/tests/grammar/%: $(BUILD)/obj/tests/grammar/%.o $
 
 TEST_BINS    += $(CHEADER_TEST_BINS)
 TEST_SCRIPTS += tests/tools/test_cshape.sh
+TEST_SCRIPTS += tests/tools/cshape_generated.sh
