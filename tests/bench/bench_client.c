@@ -4,10 +4,16 @@
  * figures; it asserts nothing.
  *
  *   bench_client [--url BASE_URL] [--calls N] [--inflight K]
+ *   bench_client [--url BASE_URL] [--calls N] --only plain|chat|predict
  *
  * BASE_URL is an OpenAI-compatible base such as http://127.0.0.1:PORT/v1
  * (bench_runtime.sh starts build/dsp-refserver for it); without --url the
- * bench serves a canned reply from a libmicrohttpd stub of its own. */
+ * bench serves a canned reply from a libmicrohttpd stub of its own.
+ *
+ * --only runs one path alone: a warm-up, then N calls inside measured(),
+ * which bench_runtime.sh hands to callgrind (--toggle-collect=measured) to
+ * count the client's instructions per call. Instruction counts repeat to a
+ * fraction of a percent on a loaded machine, where wall time does not. */
 #include <arpa/inet.h>
 #include <curl/curl.h>
 #include <microhttpd.h>
@@ -76,34 +82,53 @@ static size_t sink(char *d, size_t s, size_t n, void *u)
     return s * n;
 }
 
-static double plain_loop(const char *url, const char *body, int calls)
+/* One easy handle for the whole run, as a careful libcurl program would
+ * keep it: the connection stays open across calls. */
+typedef struct plain {
+    CURL *e;
+    struct curl_slist *h;
+    size_t got;
+} plain;
+
+static void plain_open(plain *p, const char *url, const char *body)
 {
-    CURL *e = curl_easy_init();
-    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
-    h = curl_slist_append(h, "Expect:");
-    size_t got = 0;
+    memset(p, 0, sizeof *p);
+    p->e = curl_easy_init();
+    p->h = curl_slist_append(NULL, "Content-Type: application/json");
+    p->h = curl_slist_append(p->h, "Expect:");
+    if (!p->e || !p->h) {
+        fprintf(stderr, "bench: libcurl could not start\n");
+        exit(1);
+    }
     /* The same request bytes as libdsprt's, User-Agent included. */
-    curl_easy_setopt(e, CURLOPT_USERAGENT, "libdsprt/0.1");
-    curl_easy_setopt(e, CURLOPT_URL, url);
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, sink);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, &got);
-    curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
+    curl_easy_setopt(p->e, CURLOPT_USERAGENT, "libdsprt/0.1");
+    curl_easy_setopt(p->e, CURLOPT_URL, url);
+    curl_easy_setopt(p->e, CURLOPT_HTTPHEADER, p->h);
+    curl_easy_setopt(p->e, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(p->e, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+    curl_easy_setopt(p->e, CURLOPT_WRITEFUNCTION, sink);
+    curl_easy_setopt(p->e, CURLOPT_WRITEDATA, &p->got);
+    curl_easy_setopt(p->e, CURLOPT_TCP_NODELAY, 1L);
+}
+
+static void plain_close(plain *p)
+{
+    curl_slist_free_all(p->h);
+    curl_easy_cleanup(p->e);
+}
+
+static double plain_loop(plain *p, int calls)
+{
     double t0 = now_s();
     for (int i = 0; i < calls; i++) {
         long code = 0;
-        if (curl_easy_perform(e) != CURLE_OK ||
-            (curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code), code != 200)) {
+        if (curl_easy_perform(p->e) != CURLE_OK ||
+            (curl_easy_getinfo(p->e, CURLINFO_RESPONSE_CODE, &code), code != 200)) {
             fprintf(stderr, "bench: plain request %d failed (HTTP %ld)\n", i, code);
             exit(1);
         }
     }
-    double dt = now_s() - t0;
-    curl_slist_free_all(h);
-    curl_easy_cleanup(e);
-    return dt;
+    return now_s() - t0;
 }
 
 /* ---- the predictor: a support-ticket classifier -------------------------- */
@@ -165,19 +190,47 @@ static double median(double *v, int n)
     return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+typedef enum mode { MODE_ALL, MODE_PLAIN, MODE_CHAT, MODE_PREDICT } mode;
+
+/* The calls callgrind counts (--toggle-collect=measured): kept out of line
+ * so that the warm-up before it is not counted. */
+__attribute__((noinline)) static void measured(mode m, plain *pl, dsp_client *c, const dsp_lm_config *lm,
+                                               const dsp_chat_request *req, const dsp_predictor *pred,
+                                               const dsp_value *in, int calls)
+{
+    if (m == MODE_PLAIN)
+        plain_loop(pl, calls);
+    else if (m == MODE_CHAT)
+        dsp_loop(c, lm, req, calls);
+    else
+        predict_loop(c, pred, in, calls);
+}
+
 int main(int argc, char **argv)
 {
     const char *base = NULL;
     int calls = 5000, inflight = 64;
+    mode only = MODE_ALL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--url") == 0 && i + 1 < argc)
             base = argv[++i];
+        else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc) {
+            const char *m = argv[++i];
+            only = strcmp(m, "plain") == 0 ? MODE_PLAIN
+                   : strcmp(m, "chat") == 0 ? MODE_CHAT
+                   : strcmp(m, "predict") == 0 ? MODE_PREDICT
+                                               : MODE_ALL;
+            if (only == MODE_ALL) {
+                fprintf(stderr, "bench: --only takes plain, chat or predict, not %s\n", m);
+                return 2;
+            }
+        }
         else if (strcmp(argv[i], "--calls") == 0 && i + 1 < argc)
             calls = atoi(argv[++i]);
         else if (strcmp(argv[i], "--inflight") == 0 && i + 1 < argc)
             inflight = atoi(argv[++i]);
         else {
-            fprintf(stderr, "usage: %s [--url BASE_URL] [--calls N] [--inflight K]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--url BASE_URL] [--calls N] [--inflight K | --only plain|chat|predict]\n", argv[0]);
             return 2;
         }
     }
@@ -201,8 +254,10 @@ int main(int argc, char **argv)
         snprintf(stub_base, sizeof stub_base, "http://127.0.0.1:%u/v1",
                  MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT)->port);
         base = stub_base;
-        printf("server: libmicrohttpd stub in the bench (canned reply); build dsp-refserver for the real figure\n");
-    } else {
+        if (only == MODE_ALL)
+            printf("server: libmicrohttpd stub in the bench (canned reply); build dsp-refserver for the real "
+                   "figure\n");
+    } else if (only == MODE_ALL) {
         printf("server: %s\n", base);
     }
 
@@ -237,6 +292,30 @@ int main(int argc, char **argv)
         return 1;
     }
 
+    plain pl;
+    plain_open(&pl, url, body);
+    if (only != MODE_ALL) {
+        /* Warm-up outside measured(): connection, lazy init, malloc arenas. */
+        if (only == MODE_PLAIN)
+            plain_loop(&pl, 20);
+        else if (only == MODE_CHAT)
+            dsp_loop(c, &lm, &req, 20);
+        else
+            predict_loop(c, &pred, in, 20);
+        measured(only, &pl, c, &lm, &req, &pred, in, calls);
+        printf("calls: %d\n", calls);
+        plain_close(&pl);
+        dsp_client_free(c);
+        free(url);
+        free(body);
+        dsp_messages_free(&msgs);
+        dsp_values_free(in, 1);
+        if (d)
+            MHD_stop_daemon(d);
+        curl_global_cleanup();
+        return 0;
+    }
+
     /* Warm up both paths (connections, caches), then alternate short
      * blocks of each and compare medians: on a 2-core machine shared with
      * the server, drift and scheduling noise would otherwise decide the
@@ -245,12 +324,12 @@ int main(int argc, char **argv)
     int per_block = calls / BLOCKS;
     double plain_us[BLOCKS], chat_us[BLOCKS], pred_us[BLOCKS];
     double plain_cpu[BLOCKS], chat_cpu[BLOCKS], pred_cpu[BLOCKS];
-    plain_loop(url, body, per_block);
+    plain_loop(&pl, per_block);
     dsp_loop(c, &lm, &req, per_block);
     predict_loop(c, &pred, in, per_block);
     for (int b = 0; b < BLOCKS; b++) {
         double c0 = cpu_s();
-        plain_us[b] = plain_loop(url, body, per_block) / per_block * 1e6;
+        plain_us[b] = plain_loop(&pl, per_block) / per_block * 1e6;
         double c1 = cpu_s();
         chat_us[b] = dsp_loop(c, &lm, &req, per_block) / per_block * 1e6;
         double c2 = cpu_s();
@@ -270,10 +349,15 @@ int main(int argc, char **argv)
     printf("dsp_chat (body + HTTP + parse):    %7.1f us   %7.1f us\n", w_chat, c_chat);
     printf("dsp_predict (render + chat +\n"
            "  typed parse of the reply):       %7.1f us   %7.1f us\n", w_pred, c_pred);
-    printf("overhead ratio, dsp_predict:       %7.2fx wall (goal <= 1.2x), %.2fx client CPU\n", w_pred / w_plain,
-           c_pred / c_plain);
-    printf("overhead ratio, dsp_chat:          %7.2fx wall, %.2fx client CPU\n", w_chat / w_plain, c_chat / c_plain);
+    /* The goal of issue 5 is on wall time; client CPU is printed beside it
+     * because wall time on a shared 2-core machine drifts with the load. */
+    double r_pred = w_pred / w_plain, r_chat = w_chat / w_plain;
+    printf("wall ratio, dsp_chat:              %7.2fx  %s (goal <= 1.2x); client CPU %.2fx\n", r_chat,
+           r_chat <= 1.2 ? "PASS" : "FAIL", c_chat / c_plain);
+    printf("wall ratio, dsp_predict:           %7.2fx  %s (goal <= 1.2x); client CPU %.2fx\n", r_pred,
+           r_pred <= 1.2 ? "PASS" : "FAIL", c_pred / c_plain);
     double us_dsp = w_chat;
+    plain_close(&pl);
 
     /* Throughput with K in flight. */
     int n = calls * 2;
