@@ -330,7 +330,12 @@ static void if_stmt(fmt_printer *p, const ast_stmt *s)
     stmts_block(p, &s->body);
     if (!s->has_else)
         return;
-    fp_space(p);
+    /* `} else {`, unless a comment sits between them: then `else` starts
+     * its own line. */
+    if (fp_cur(p)->n_comments > 0)
+        fp_line(p, 0);
+    else
+        fp_space(p);
     fp_tok(p, ELSE);
     fp_space(p);
     if (fp_peek(p) == IF && s->else_body.len == 1)

@@ -174,65 +174,72 @@ static void chain(const fmt_tokens *tk, const ast_expr *e, int level, ptr_vec *o
     ptr_vec_push(a, out, (void *)e);
 }
 
-static void metric_flat(fmt_printer *p, const void *e, int flat)
+static void expr_layout(fmt_printer *p, const void *e, int flat)
 {
     (void)flat;
     fmt_expr(p, e);
 }
 
+/* An operand of a broken chain that starts at column `col`: on one line if
+ * it fits; else, if it is a chain itself, one operand a line, its
+ * operators two columns further in than its first operand. */
+static void chain_operand(fmt_printer *p, const ast_expr *e, int col)
+{
+    if (fp_flat_only(p, expr_layout, e, 0))
+        return;
+    int level = e->kind == AE_BINARY && full_span(p->tk, e).parens == 0 ? prec(e->op) : 0;
+    if (level == 0) {
+        fmt_expr(p, e);
+        return;
+    }
+    arena a;
+    arena_init(&a);
+    ptr_vec ops = { 0 };
+    chain(p->tk, e, level, &ops, &a);
+    chain_operand(p, ops.items[0], col);
+    for (size_t i = 1; i < ops.len; i++) {
+        const ast_expr *b = ops.items[i];
+        int w = (int)strlen(ast_op_text(b->op)) + 1;
+        fp_line(p, col + 2 - p->indent);
+        fp_tok(p, -1);
+        fp_space(p);
+        chain_operand(p, b->b, col + 2 + w);
+    }
+    arena_free(&a);
+}
+
 /* `metric m(ex, pred) = expr` on one line if it fits; else the expression
  * on the next line, indented 4; if that is still too long and the
  * expression is a chain of one operator level, one operand a line with
- * the operator in front, operands aligned. */
+ * the operator in front, operands aligned (an operand that is still too
+ * long and a chain itself is broken the same way, further in). */
 void fmt_metric_body(fmt_printer *p, const ast_expr *e)
 {
-    fmt_snapshot s;
-    fp_save(p, &s);
     fp_space(p);
-    p->flat++;
-    p->flat_failed = 0;
-    fmt_expr(p, e);
-    p->flat--;
-    int fits = !p->flat_failed && !p->error && p->col <= FMT_WIDTH &&
-               !(p->len > s.len && memchr(p->buf + s.len, '\n', p->len - s.len));
-    if (fits) {
-        p->flat_failed = s.flat_failed;
+    if (fp_flat_only(p, expr_layout, e, 0))
         return;
-    }
-    fp_restore(p, &s);
     fp_line(p, 4);
-    fp_realize(p);
-    fp_save(p, &s);
+    if (fp_flat_only(p, expr_layout, e, 0))
+        return;
     int level = e->kind == AE_BINARY && full_span(p->tk, e).parens == 0 ? prec(e->op) : 0;
     if (level == 0) {
-        fp_try_flat(p, metric_flat, e, 0);
+        fmt_expr(p, e);
         return;
     }
-    p->flat++;
-    p->flat_failed = 0;
-    fmt_expr(p, e);
-    p->flat--;
-    fits = !p->flat_failed && !p->error && p->col <= FMT_WIDTH &&
-           !(p->len > s.len && memchr(p->buf + s.len, '\n', p->len - s.len));
-    if (fits) {
-        p->flat_failed = s.flat_failed;
-        return;
-    }
-    fp_restore(p, &s);
     arena a;
     arena_init(&a);
     ptr_vec ops = { 0 };
     chain(p->tk, e, level, &ops, &a);
     /* ops[0] is the first operand; ops[i > 0] are the binary nodes whose
      * right operands follow, in source order. */
-    fmt_expr(p, ops.items[0]);
+    chain_operand(p, ops.items[0], p->indent + 4);
     for (size_t i = 1; i < ops.len; i++) {
         const ast_expr *b = ops.items[i];
         int w = (int)strlen(ast_op_text(b->op)) + 1;
         fp_line(p, w < 4 ? 4 - w : 0);
         fp_tok(p, -1);
         fp_space(p);
-        fmt_expr(p, b->b);
+        chain_operand(p, b->b, p->indent + 4);
     }
     arena_free(&a);
 }

@@ -235,6 +235,12 @@ void fp_tok(fmt_printer *p, int kind)
         return;
     fp_flush_comments(p);
     const fmt_tok *t = fp_cur(p);
+    /* No layout puts a space before these; only a comment can have asked
+     * for one. Without it, a block comment before a comma takes as many
+     * columns as after it, so one-line decisions do not change when a
+     * dropped comma moves a comment. */
+    if (p->pending == SP_SPACE && (t->kind == ',' || t->kind == ')' || t->kind == ']'))
+        p->pending = SP_NONE;
     realize(p, t->blank_before);
     put_text(p, t->text, t->len);
     p->cur++;

@@ -297,6 +297,21 @@ static void test_comments_kept_in_place(void **state)
     FMT_EQ("metric m(ex, pred) = f(a, // the first\n b)",
            "metric m(ex, pred) =\n    f(a, // the first\n    b)\n");
     FMT_EQ("enum F {\n  x, // first\n  y\n}\n", "enum F {\n  x, // first\n  y,\n}\n");
+    /* A comment between `}` and `else` puts `else` on its own line. */
+    FMT_EQ("module M(q: string) -> (a: string) {\n"
+           "  if q == \"x\" { // yes\n"
+           "    return (a: q)\n"
+           "  } // after then\n"
+           "  else { return (a: \"n\") }\n"
+           "}\n",
+           "module M(q: string) -> (a: string) {\n"
+           "  if q == \"x\" { // yes\n"
+           "    return (a: q)\n"
+           "  } // after then\n"
+           "  else {\n"
+           "    return (a: \"n\")\n"
+           "  }\n"
+           "}\n");
     /* A multi-line block comment is kept as written. */
     FMT_EQ("module M(q: string) -> (a: string) {\n"
            "/* one\n"
