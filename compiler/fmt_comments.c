@@ -2,6 +2,7 @@
  * real scanner produces, and every comment attached to the token it
  * precedes, with what the printer needs to put it back where it was (on
  * its own line or after code, after an empty line or not). */
+#include <stdlib.h>
 #include <string.h>
 
 #include "fmt_int.h"

@@ -429,7 +429,8 @@ static void module(fmt_printer *p, const ast_decl *d)
 
 /* ---- data ---- */
 
-static void mapping(fmt_printer *p, const ast_mapping *m, int pad_col)
+/* `column -> field`; pad_col > 0 aligns the arrow. */
+static void mapping(fmt_printer *p, int pad_col)
 {
     if (fp_peek(p) == STRING)
         fp_string(p);
@@ -442,12 +443,12 @@ static void mapping(fmt_printer *p, const ast_mapping *m, int pad_col)
     fp_tok(p, ARROW);
     fp_space(p);
     fp_tok(p, IDENT);
-    (void)m;
 }
 
 static void mapping_item(fmt_printer *p, const void *item)
 {
-    mapping(p, item, 0);
+    (void)item;
+    mapping(p, 0);
 }
 
 /* `{ col -> field, ... }` on one line if it fits; else one mapping a
@@ -473,7 +474,7 @@ static void mappings_layout(fmt_printer *p, const void *vd, int flat)
             fp_line(p, 0);
         else
             fp_item(p);
-        mapping(p, d->mapping.items[i], p->indent + w + 1);
+        mapping(p, p->indent + w + 1);
         if (fp_peek(p) == ',')
             fp_skip(p, ',');
     }

@@ -109,6 +109,12 @@ ino1=$(stat -c %i "$tmp/clean.dsp")
 "$dspcc" fmt "$tmp/clean.dsp"
 check "an already formatted file is not rewritten" test "$(stat -c %i "$tmp/clean.dsp")" = "$ino1"
 
+# Through a symbolic link the file it names is formatted; the link stays.
+printf 'enum E{a,b}\n' >"$tmp/target.dsp"
+ln -s target.dsp "$tmp/link.dsp"
+"$dspcc" fmt "$tmp/link.dsp"
+check "fmt LINK formats the file the link names" sh -c "test -L '$tmp/link.dsp' && grep -qx 'enum E { a, b }' '$tmp/target.dsp'"
+
 check "fmt without a file is a usage error (2)" sh -c "'$dspcc' fmt 2>/dev/null; test \$? -eq 2"
 check "fmt --bogus is a usage error (2)" sh -c "'$dspcc' fmt --bogus x.dsp 2>/dev/null; test \$? -eq 2"
 check "fmt of a missing file: exit 1" sh -c "'$dspcc' fmt '$tmp/none.dsp' 2>/dev/null; test \$? -eq 1"
