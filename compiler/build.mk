@@ -83,7 +83,8 @@ $(INTERP_TOOLS_SO): tests/compiler/fixtures/interp_tools.c
 	$(CC) $(CFLAGS) -fPIC -shared $(LDFLAGS) -o $@ $<
 $(BUILD)/tests/compiler/test_interp $(BUILD)/tests/compiler/test_metric_eval: $(INTERP_TOOLS_SO)
 # It runs predictors against the fixture server.
-$(BUILD)/tests/compiler/test_interp_live: $(BUILD)/dsp-refserver
+$(BUILD)/tests/compiler/test_interp_live: $(BUILD)/dsp-refserver $(BUILD)/obj/tests/support/refserver_proc.o
+$(BUILD)/tests/compiler/test_interp_live: DSPCC_LIBS += $(BUILD)/obj/tests/support/refserver_proc.o
 TEST_SCRIPTS += tests/compiler/eval_e2e.sh
 TEST_SCRIPTS += tests/compiler/tool_header.sh
 
@@ -93,3 +94,4 @@ $(FMT_OBJS): CPPFLAGS += $(DSPCC_CPPFLAGS)
 $(FMT_OBJS): | $(GRAM_HEADERS)
 $(CC_LIB): $(FMT_OBJS)
 TEST_SCRIPTS += tests/compiler/fmt.sh
+TEST_SCRIPTS += tests/compiler/examples_e2e.sh

@@ -39,6 +39,10 @@ $(BUILD)/tests/runtime/%: $(BUILD)/obj/tests/runtime/%.o $(RT_LIB)
 # The client's end-to-end test runs its own fault-injecting stub server.
 $(BUILD)/tests/runtime/test_client_e2e: RT_DEPLIBS += $(MHD_LIBS)
 $(BUILD)/tests/runtime/test_predict: RT_DEPLIBS += $(MHD_LIBS)
+# The tests against dsp-refserver start it with tests/support/refserver_proc.c.
+RT_RS_TESTS := $(BUILD)/tests/runtime/test_client_refserver $(BUILD)/tests/runtime/test_predict_refserver
+$(RT_RS_TESTS): $(BUILD)/obj/tests/support/refserver_proc.o
+$(RT_RS_TESTS): RT_DEPLIBS += $(BUILD)/obj/tests/support/refserver_proc.o
 
 # make bench-runtime: client overhead vs plain libcurl, throughput in flight.
 RT_BENCH := $(BUILD)/bench/bench_client

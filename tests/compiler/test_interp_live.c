@@ -4,14 +4,13 @@
  * per-predictor overrides (demos, rollout ids) reaching the prompt, and
  * evaluation that is deterministic and fully cached on a second pass. */
 #include <setjmp.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <sys/wait.h>
 
 #include <cmocka.h>
 
+#include "../support/refserver_proc.h"
 #include "exec_fixture.h"
 
 static const char *PROGRAM =
@@ -39,46 +38,12 @@ static const char *DATA =
 
 typedef struct live {
     xfix *f;
-    pid_t server;
+    rs_proc server;
     dsp_client *client;
     ir_program *p;
     ex_dataset d;
     ex_runner *r;
 } live;
-
-static pid_t start_server(char *url, size_t size)
-{
-    const char *build = getenv("BUILD");
-    char bin[512];
-    snprintf(bin, sizeof bin, "%s/dsp-refserver", build && *build ? build : "build");
-    int fds[2];
-    if (pipe(fds) != 0)
-        return -1;
-    pid_t pid = fork();
-    if (pid == 0) {
-        dup2(fds[1], STDOUT_FILENO);
-        close(fds[0]);
-        close(fds[1]);
-        execl(bin, bin, "--port", "0", (char *)NULL);
-        _exit(127);
-    }
-    close(fds[1]);
-    char line[64] = { 0 };
-    size_t n = 0;
-    while (n + 1 < sizeof line && read(fds[0], &line[n], 1) == 1 && line[n] != '\n')
-        n++;
-    close(fds[0]);
-    int port = atoi(line);
-    if (pid < 0 || port <= 0) {
-        if (pid > 0) {
-            kill(pid, SIGTERM);
-            waitpid(pid, NULL, 0);
-        }
-        return -1;
-    }
-    snprintf(url, size, "http://127.0.0.1:%d/v1", port);
-    return pid;
-}
 
 static int teardown(void **state)
 {
@@ -86,10 +51,7 @@ static int teardown(void **state)
     ex_runner_free(l->r);
     ex_dataset_free(&l->d);
     dsp_client_free(l->client);
-    if (l->server > 0) {
-        kill(l->server, SIGTERM);
-        waitpid(l->server, NULL, 0);
-    }
+    rs_proc_stop(&l->server, 3000, NULL);
     xfix_free(l->f);
     free(l);
     return 0;
@@ -108,9 +70,9 @@ static int setup(void **state)
     live *l = calloc(1, sizeof *l);
     l->f = xfix_new();
     char url[128];
-    l->server = start_server(url, sizeof url);
-    if (l->server < 0)
+    if (!rs_proc_start(&l->server, NULL))
         return setup_failed(l, "cannot start dsp-refserver (build it first)");
+    rs_proc_base_url(&l->server, url, sizeof url);
     dsp_client_options o = dsp_client_options_default();
     o.cache_dir = xfix_path(l->f, "cache");
     o.base_url = url;

@@ -21,9 +21,14 @@ $(BUILD)/tests/refserver/test_refserver_unit: $(BUILD)/obj/tests/refserver/test_
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(RS_LIBS)
 
-$(BUILD)/tests/refserver/test_refserver_http: $(BUILD)/obj/tests/refserver/test_refserver_http.o $(RS_BIN)
+# tests/support/refserver_proc.c starts and stops the fixture for every C
+# test that talks to it (this one, the runtime's and the interpreter's).
+RS_PROC_OBJ := $(BUILD)/obj/tests/support/refserver_proc.o
+
+$(BUILD)/tests/refserver/test_refserver_http: $(BUILD)/obj/tests/refserver/test_refserver_http.o $(RS_PROC_OBJ) \
+                                              $(RS_BIN)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $< $(CMOCKA_LIBS) $(CURL_LIBS) $(CJSON_LIBS) -lpthread -lm
+	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(CMOCKA_LIBS) $(CURL_LIBS) $(CJSON_LIBS) -lpthread -lm
 
 $(BUILD)/obj/tests/refserver/test_refserver_http.o: CPPFLAGS += $(CURL_CFLAGS)
 

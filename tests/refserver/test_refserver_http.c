@@ -12,81 +12,16 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 
-/* --- starting and stopping the server ------------------------------------ */
-
-typedef struct server {
-    pid_t pid;
-    unsigned port;
-} server;
-
-static bool server_start(server *s, const char *const *extra)
-{
-    const char *build = getenv("BUILD");
-    char bin[512];
-    snprintf(bin, sizeof bin, "%s/dsp-refserver", build && *build ? build : "build");
-    const char *argv[32] = {bin, "--port", "0"};
-    size_t n = 3;
-    for (size_t i = 0; extra && extra[i] && n < 30; i++)
-        argv[n++] = extra[i];
-    argv[n] = NULL;
-    int fds[2];
-    if (pipe(fds) != 0)
-        return false;
-    pid_t pid = fork();
-    if (pid < 0)
-        return false;
-    if (pid == 0) {
-        dup2(fds[1], 1);
-        close(fds[0]);
-        close(fds[1]);
-        execv(bin, (char *const *)argv);
-        _exit(127);
-    }
-    close(fds[1]);
-    FILE *f = fdopen(fds[0], "r");
-    char line[64] = "";
-    bool ok = f && fgets(line, sizeof line, f) != NULL;
-    if (f)
-        fclose(f);
-    s->pid = pid;
-    s->port = ok ? (unsigned)strtoul(line, NULL, 10) : 0;
-    return s->port > 0;
-}
-
-/* Sends SIGTERM; returns the exit status, or -1 if it did not exit cleanly
- * within max_ms. */
-static int server_stop(server *s, int max_ms, int *took_ms)
-{
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    kill(s->pid, SIGTERM);
-    int status = 0;
-    for (int i = 0; i < max_ms; i++) {
-        pid_t r = waitpid(s->pid, &status, WNOHANG);
-        if (r == s->pid) {
-            clock_gettime(CLOCK_MONOTONIC, &t1);
-            if (took_ms)
-                *took_ms = (int)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000);
-            return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-        }
-        usleep(1000);
-    }
-    kill(s->pid, SIGKILL);
-    waitpid(s->pid, &status, 0);
-    return -1;
-}
+#include "../support/refserver_proc.h"
 
 /* --- HTTP ------------------------------------------------------------------ */
 
@@ -113,7 +48,7 @@ static size_t on_body(char *p, size_t sz, size_t n, void *ud)
 
 static CURL *g_curl; /* one handle: keep-alive across requests */
 
-static response http(const server *s, const char *method, const char *path, const char *body,
+static response http(const rs_proc *s, const char *method, const char *path, const char *body,
                      const char *const *headers)
 {
     response r = {0};
@@ -302,8 +237,8 @@ static void free_tickets(ticket *t, size_t n)
 
 /* --- fixtures ----------------------------------------------------------- */
 
-static server g_srv;
-static server g_extra; /* a test's own server; stopped by the teardown if the test failed */
+static rs_proc g_srv;
+static rs_proc g_extra; /* a test's own server; stopped by the teardown if the test failed */
 static char g_log[256];
 
 static int group_setup(void **state)
@@ -314,15 +249,15 @@ static int group_setup(void **state)
     snprintf(g_log, sizeof g_log, "/tmp/dsp-refserver-test-%d.log", (int)getpid());
     unlink(g_log);
     const char *args[] = {"--log", g_log, "--max-body-bytes", "65536", NULL};
-    return server_start(&g_srv, args) ? 0 : -1;
+    return rs_proc_start(&g_srv, args) ? 0 : -1;
 }
 
 static int group_teardown(void **state)
 {
     (void)state;
-    server_stop(&g_srv, 5000, NULL);
+    rs_proc_stop(&g_srv, 5000, NULL);
     if (g_extra.pid > 0)
-        server_stop(&g_extra, 5000, NULL);
+        rs_proc_stop(&g_extra, 5000, NULL);
     unlink(g_log);
     curl_easy_cleanup(g_curl);
     curl_global_cleanup();
@@ -866,9 +801,9 @@ static void test_demos_and_hints_measurably_help(void **state)
 static void test_sigterm_stops_cleanly_even_with_a_hanging_request(void **state)
 {
     (void)state;
-    server *sp = &g_extra;
+    rs_proc *sp = &g_extra;
     const char *args[] = {"--fail-rate", "1", "--fail-kinds", "hang", "--hang-ms", "60000", NULL};
-    assert_true(server_start(sp, args));
+    assert_true(rs_proc_start(sp, args));
     char *body = ticket_request(0, NULL);
     CURL *c = curl_easy_init();
     char url[128];
@@ -885,7 +820,7 @@ static void test_sigterm_stops_cleanly_even_with_a_hanging_request(void **state)
     free(r.body);
     free(body);
     int took = 0;
-    int status = server_stop(sp, 5000, &took);
+    int status = rs_proc_stop(sp, 5000, &took);
     sp->pid = 0;
     assert_int_equal(status, 0);
     assert_true(took < 2000);

@@ -10,20 +10,19 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "dsp/client.h"
 
+#include "../support/refserver_proc.h"
+
 typedef struct server {
-    pid_t pid;
+    rs_proc p;
     char base[64];
 } server;
 
@@ -31,56 +30,20 @@ static char bin[512];
 
 static int have_refserver(void)
 {
-    const char *b = getenv("BUILD");
-    snprintf(bin, sizeof bin, "%s/dsp-refserver", b && *b ? b : "build");
-    return access(bin, X_OK) == 0;
+    return rs_proc_binary(bin, sizeof bin);
 }
 
-/* Starts the fixture with extra arguments and reads the port it prints. */
+/* Starts the fixture with extra arguments on a free port. */
 static void start(server *s, const char *const *args)
 {
-    int fd[2];
-    assert_int_equal(pipe(fd), 0);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGTERM); /* never outlive a crashed test */
-        dup2(fd[1], 1);
-        close(fd[0]);
-        close(fd[1]);
-        const char *argv[24] = {bin, "--port", "0"};
-        int n = 3;
-        for (int i = 0; args && args[i] && n < 23; i++)
-            argv[n++] = args[i];
-        argv[n] = NULL;
-        execv(bin, (char *const *)argv);
-        _exit(127);
-    }
-    close(fd[1]);
-    char line[32] = {0};
-    size_t len = 0;
-    while (len < sizeof line - 1) {
-        ssize_t r = read(fd[0], line + len, 1);
-        if (r <= 0 || line[len] == '\n')
-            break;
-        len++;
-    }
-    close(fd[0]);
-    int port = atoi(line);
-    if (port <= 0) {
-        kill(pid, SIGKILL);
-        waitpid(pid, NULL, 0);
+    if (!rs_proc_start(&s->p, args))
         fail_msg("%s printed no port", bin);
-    }
-    s->pid = pid;
-    snprintf(s->base, sizeof s->base, "http://127.0.0.1:%d/v1", port);
+    rs_proc_base_url(&s->p, s->base, sizeof s->base);
 }
 
 static void stop(server *s)
 {
-    kill(s->pid, SIGTERM);
-    int st = 0;
-    assert_int_equal(waitpid(s->pid, &st, 0), s->pid);
+    rs_proc_stop(&s->p, 10000, NULL); /* always reaps it, killing it if need be */
 }
 
 static double now_s(void)

@@ -15,75 +15,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "dsp/predict.h"
 
-/* ---- the fixture process ------------------------------------------------ */
-
-typedef struct server {
-    pid_t pid;
-    unsigned port;
-} server;
-
-static bool have_fixture(char *bin, size_t size)
-{
-    const char *build = getenv("BUILD");
-    snprintf(bin, size, "%s/dsp-refserver", build && *build ? build : "build");
-    return access(bin, X_OK) == 0;
-}
-
-static bool server_start(server *s, const char *const *extra)
-{
-    char bin[512];
-    if (!have_fixture(bin, sizeof bin))
-        return false;
-    const char *argv[16] = { bin, "--port", "0" };
-    size_t n = 3;
-    for (size_t i = 0; extra && extra[i] && n < 15; i++)
-        argv[n++] = extra[i];
-    argv[n] = NULL;
-    int fds[2];
-    if (pipe(fds) != 0)
-        return false;
-    pid_t pid = fork();
-    if (pid < 0)
-        return false;
-    if (pid == 0) {
-        dup2(fds[1], 1);
-        close(fds[0]);
-        close(fds[1]);
-        execv(bin, (char *const *)argv);
-        _exit(127);
-    }
-    close(fds[1]);
-    FILE *f = fdopen(fds[0], "r");
-    char line[64] = "";
-    bool ok = f && fgets(line, sizeof line, f) != NULL; /* the port, alone on the first line */
-    if (f)
-        fclose(f);
-    s->pid = pid;
-    s->port = ok ? (unsigned)strtoul(line, NULL, 10) : 0;
-    if (s->port == 0) {
-        kill(pid, SIGKILL);
-        waitpid(pid, NULL, 0);
-    }
-    return s->port > 0;
-}
-
-static void server_stop(server *s)
-{
-    kill(s->pid, SIGTERM);
-    for (int i = 0; i < 3000; i++) {
-        if (waitpid(s->pid, NULL, WNOHANG) == s->pid)
-            return;
-        usleep(1000);
-    }
-    kill(s->pid, SIGKILL);
-    waitpid(s->pid, NULL, 0);
-}
+#include "../support/refserver_proc.h"
 
 /* ---- the task: CHAT_FORMAT.md's ticket classifier ----------------------- */
 
@@ -121,9 +58,9 @@ static const size_t want[] = { 0, 1, 2, 3 };
 static char base[96];
 static dsp_lm_config lm;
 
-static void use_server(const server *s)
+static void use_server(const rs_proc *s)
 {
-    snprintf(base, sizeof base, "http://127.0.0.1:%u/v1", s->port);
+    rs_proc_base_url(s, base, sizeof base);
     memset(&lm, 0, sizeof lm);
     lm.model = "openai/refserver";
     lm.base_url = base;
@@ -153,7 +90,7 @@ static dsp_value str(const char *s)
 #define NEED_FIXTURE()                                                                                                \
     do {                                                                                                              \
         char bin_[512];                                                                                               \
-        if (!have_fixture(bin_, sizeof bin_)) {                                                                       \
+        if (!rs_proc_binary(bin_, sizeof bin_)) {                                                                       \
             fprintf(stderr, "%s not built: skipped\n", bin_);                                                       \
             skip();                                                                                                   \
         }                                                                                                             \
@@ -165,8 +102,8 @@ static void test_fixture_reads_our_prompts(void **state)
 {
     (void)state;
     NEED_FIXTURE();
-    server s;
-    assert_true(server_start(&s, NULL));
+    rs_proc s;
+    assert_true(rs_proc_start(&s, NULL));
     use_server(&s);
     dsp_client *c = client();
     for (int cot = 0; cot < 2; cot++) {
@@ -194,7 +131,7 @@ static void test_fixture_reads_our_prompts(void **state)
         }
     }
     dsp_client_free(c);
-    server_stop(&s);
+    rs_proc_stop(&s, 3000, NULL);
 }
 
 /* Injected malformed replies: the chat parse fails, the JSON fallback
@@ -204,10 +141,10 @@ static void test_malformed_replies(void **state)
 {
     (void)state;
     NEED_FIXTURE();
-    server s;
+    rs_proc s;
     static const char *const faults[] = { "--fail-rate", "0.5", "--fail-kinds", "missing-field,wrong-type", "--seed",
                                           "7", NULL };
-    assert_true(server_start(&s, faults));
+    assert_true(rs_proc_start(&s, faults));
     use_server(&s);
     dsp_client *c = client();
     dsp_predictor p = { "classify", &t_sig, DSP_STRATEGY_PREDICT, t_demos, 4, &lm };
@@ -250,7 +187,7 @@ static void test_malformed_replies(void **state)
     dsp_values_free(out, N);
     dsp_values_free(in, N);
     dsp_client_free(c);
-    server_stop(&s);
+    rs_proc_stop(&s, 3000, NULL);
 }
 
 int main(void)
