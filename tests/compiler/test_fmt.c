@@ -330,6 +330,52 @@ static void test_comments_kept_in_place(void **state)
            "}\n");
 }
 
+static void test_line_comment_breaks_a_list(void **state)
+{
+    (void)state;
+    /* A // comment cannot stay inside a one-line list: the list is broken
+     * and the comment stays after its item. */
+    FMT_EQ("module M(q: string) -> (a: string) {\n"
+           "  a = predict(S)(q: q, // the q\n"
+           " r: r)\n"
+           "  return a\n"
+           "}\n"
+           "metric m(ex, pred) = // why\n"
+           "  a + b\n",
+           "module M(q: string) -> (a: string) {\n"
+           "  a = predict(S)(\n"
+           "    q: q, // the q\n"
+           "    r: r,\n"
+           "  )\n"
+           "  return a\n"
+           "}\n"
+           "metric m(ex, pred) = // why\n"
+           "    a + b\n");
+}
+
+/* The printer walks the tree in step with the file's tokens; a tree that
+ * does not belong to the text is an internal error, not a wrong file. */
+static void test_out_of_step_is_refused(void **state)
+{
+    (void)state;
+    arena a;
+    arena_init(&a);
+    diag d;
+    diag_init(&d, &a, NULL);
+    const char *one = "lm a = \"x/y\"\n", *other = "enum E { a }\n";
+    ast_file *file = parse_source(&a, &d, source_from_string(&a, "t.dsp", one, strlen(one)));
+    assert_int_equal(d.errors, 0);
+    file->src = source_from_string(&a, "t.dsp", other, strlen(other));
+    char *out = (char *)"unchanged";
+    size_t len = 7;
+    assert_int_equal(fmt_file(&a, &d, file, &out, &len), -1);
+    assert_null(out);
+    assert_int_equal(len, 0);
+    assert_int_equal(d.errors, 1);
+    assert_non_null(strstr(((diag_msg *)d.msgs.items[0])->text, "internal error"));
+    arena_free(&a);
+}
+
 static void test_blank_lines_between_declarations(void **state)
 {
     (void)state;
@@ -392,6 +438,8 @@ int main(void)
         cmocka_unit_test_teardown(test_data_and_optimize, fmt_done),
         cmocka_unit_test_teardown(test_strings_and_numbers_byte_for_byte, fmt_done),
         cmocka_unit_test_teardown(test_comments_kept_in_place, fmt_done),
+        cmocka_unit_test_teardown(test_line_comment_breaks_a_list, fmt_done),
+        cmocka_unit_test(test_out_of_step_is_refused),
         cmocka_unit_test_teardown(test_blank_lines_between_declarations, fmt_done),
         cmocka_unit_test_teardown(test_empty_and_comment_only_files, fmt_done),
         cmocka_unit_test_teardown(test_deep_and_long_expressions, fmt_done),
