@@ -8,36 +8,13 @@
 set -u
 : "${BUILD:=build}"
 dspcc="$BUILD/dspcc"
-server="$BUILD/dsp-refserver"
 prog=examples/tickets/tickets.dsp
 tmp=$(mktemp -d)
-pid=
-stop_server() {
-    if [ -n "$pid" ]; then kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; fi
-    pid=
-}
-trap 'stop_server; rm -rf "$tmp"' EXIT INT TERM
+. tests/support/tap.sh
+. tests/support/refserver.sh
+trap 'rs_stop; rm -rf "$tmp"' EXIT INT TERM
 
-start_server() {
-    stop_server
-    : >"$tmp/port"
-    "$server" --port 0 --seed 3 "$@" >"$tmp/port" 2>"$tmp/server.err" &
-    pid=$!
-    i=0
-    while [ ! -s "$tmp/port" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
-    port=$(head -n 1 "$tmp/port")
-}
-
-check() { # name, command...
-    name=$1
-    shift
-    if "$@"; then echo "ok - $name"; else echo "not ok - $name"; fi
-}
-
-# A number from the JSON summary (cJSON prints one key per line).
-key() { # file key
-    sed -n "s/^[[:space:]]*\"$2\":[[:space:]]*\\([-0-9.eE+]*\\),*\$/\\1/p" "$1" | head -n 1
-}
+start_server() { rs_start --seed 3 "$@"; }
 
 # The program reads its key from OPENAI_API_KEY; the fixture ignores it.
 export OPENAI_API_KEY=sk-test-not-a-key
@@ -51,20 +28,20 @@ url="http://127.0.0.1:$port/v1"
     >"$tmp/run1.json" 2>"$tmp/run1.err"
 rc=$?
 check "eval --json exits 0" test "$rc" -eq 0
-score=$(key "$tmp/run1.json" score)
+score=$(json_key "$tmp/run1.json" score)
 check "the summary has a score in [0, 1]" awk -v s="$score" 'BEGIN { exit !(s != "" && s >= 0 && s <= 1) }'
-check "it ran 40 examples" test "$(key "$tmp/run1.json" n)" = 40
-check "no example failed" test "$(key "$tmp/run1.json" failed)" = 0
+check "it ran 40 examples" test "$(json_key "$tmp/run1.json" n)" = 40
+check "no example failed" test "$(json_key "$tmp/run1.json" failed)" = 0
 check "one LM call per example, none cached" \
-    sh -c "test '$(key "$tmp/run1.json" lm_calls)' = 40 && test '$(key "$tmp/run1.json" cache_hits)' = 0"
-check "tokens are counted" awk -v t="$(key "$tmp/run1.json" prompt_tokens)" 'BEGIN { exit !(t > 0) }'
+    sh -c "test '$(json_key "$tmp/run1.json" lm_calls)' = 40 && test '$(json_key "$tmp/run1.json" cache_hits)' = 0"
+check "tokens are counted" awk -v t="$(json_key "$tmp/run1.json" prompt_tokens)" 'BEGIN { exit !(t > 0) }'
 check "the classifier does better than never answering" awk -v s="$score" 'BEGIN { exit !(s > 0.05) }'
 
 "$dspcc" eval "$prog" --data dev --limit 40 --json --base-url "$url" --cache-dir "$tmp/cache" \
     >"$tmp/run2.json" 2>"$tmp/run2.err"
 check "a second run is all cache hits" \
-    sh -c "test '$(key "$tmp/run2.json" cache_hits)' = 40 && test '$(key "$tmp/run2.json" http_requests)' = 0"
-check "a cached run scores the same" test "$(key "$tmp/run2.json" score)" = "$score"
+    sh -c "test '$(json_key "$tmp/run2.json" cache_hits)' = 40 && test '$(json_key "$tmp/run2.json" http_requests)' = 0"
+check "a cached run scores the same" test "$(json_key "$tmp/run2.json" score)" = "$score"
 
 # The table for people: score, failures, calls.
 "$dspcc" eval "$prog" --data dev --limit 40 --base-url "$url" --cache-dir "$tmp/cache" >"$tmp/table.txt" 2>&1
@@ -75,7 +52,7 @@ check "the text report shows the score and the cache hits" \
 head -n 5 examples/tickets/data/dev.jsonl | sed 's/"text"/"ticket_text"/' >"$tmp/five.jsonl"
 "$dspcc" eval "$prog" --data "$tmp/five.jsonl" --json --base-url "$url" --cache-dir "$tmp/cache" \
     >"$tmp/five.json" 2>"$tmp/five.err"
-check "--data takes a .jsonl path" test "$(key "$tmp/five.json" n)" = 5
+check "--data takes a .jsonl path" test "$(json_key "$tmp/five.json" n)" = 5
 
 # An optimized state (written by hand here: label hints in the instructions
 # and one labelled demo per queue) changes the prompt, and the fixture
@@ -85,8 +62,8 @@ check "--data takes a .jsonl path" test "$(key "$tmp/five.json" n)" = 5
 rc=$?
 check "eval --state exits 0" test "$rc" -eq 0
 check "the state's demos and instructions are used (score rises by 0.1 or more)" \
-    awk -v a="$(key "$tmp/state.json" score)" -v b="$score" 'BEGIN { exit !(a >= b + 0.1) }'
-check "the state's prompts are new to the cache" test "$(key "$tmp/state.json" cache_hits)" = 0
+    awk -v a="$(json_key "$tmp/state.json" score)" -v b="$score" 'BEGIN { exit !(a >= b + 0.1) }'
+check "the state's prompts are new to the cache" test "$(json_key "$tmp/state.json" cache_hits)" = 0
 sed 's/ticket_text/text/g' tests/compiler/fixtures/tickets.state.json >"$tmp/stale.json"
 "$dspcc" eval "$prog" --data dev --limit 4 --state "$tmp/stale.json" --base-url "$url" \
     --cache-dir "$tmp/cache" >/dev/null 2>"$tmp/stale.err"
@@ -104,12 +81,12 @@ sed 's/mipro(auto: light)/bootstrap_fewshot(max_bootstrapped_demos: 2, max_label
     --base-url "$url" --cache-dir "$tmp/cache" >/dev/null 2>"$tmp/opt/err"
 rc=$?
 check "dspcc optimize wrote a state" sh -c "test $rc -eq 0 && test -s '$tmp/opt/b.state.json'"
-final=$(key "$tmp/opt/b.state.json" final_score)
+final=$(json_key "$tmp/opt/b.state.json" final_score)
 "$dspcc" eval "$tmp/opt/b.dsp" --data dev --limit 40 --json --state "$tmp/opt/b.state.json" \
     --base-url "$url" --cache-dir "$tmp/cache" >"$tmp/opt/eval.json" 2>"$tmp/opt/eval.err"
 check "eval --state reproduces the optimizer's final score" \
-    awk -v a="$(key "$tmp/opt/eval.json" score)" -v b="$final" 'BEGIN { exit !(a != "" && a - b < 1e-9 && b - a < 1e-9) }'
-check "and every call is a cache hit (the same prompts)" test "$(key "$tmp/opt/eval.json" cache_hits)" = 40
+    awk -v a="$(json_key "$tmp/opt/eval.json" score)" -v b="$final" 'BEGIN { exit !(a != "" && a - b < 1e-9 && b - a < 1e-9) }'
+check "and every call is a cache hit (the same prompts)" test "$(json_key "$tmp/opt/eval.json" cache_hits)" = 40
 
 # An LM judge as the metric: one more call per example, through the same
 # client (and the same fixture server).
@@ -120,9 +97,9 @@ metric accuracy(ex, pred) = judge(Grade)(predicted: pred.category, gold: ex.cate
 "$dspcc" eval "$tmp/judge/j.dsp" --data dev --limit 20 --json --base-url "$url" --cache-dir "$tmp/cache" \
     >"$tmp/judge.json" 2>"$tmp/judge.err"
 check "a judge metric runs: two LM calls per example, none failed" \
-    sh -c "test '$(key "$tmp/judge.json" lm_calls)' = 40 && test '$(key "$tmp/judge.json" failed)' = 0"
+    sh -c "test '$(json_key "$tmp/judge.json" lm_calls)' = 40 && test '$(json_key "$tmp/judge.json" failed)' = 0"
 check "a judge metric scores in [0, 1]" \
-    awk -v s="$(key "$tmp/judge.json" score)" 'BEGIN { exit !(s != "" && s >= 0 && s <= 1) }'
+    awk -v s="$(json_key "$tmp/judge.json" score)" 'BEGIN { exit !(s != "" && s >= 0 && s <= 1) }'
 
 # Faults: 30% of the requests get a 500 or malformed JSON, and no retries.
 start_server --fail-rate 0.3 --fail-kinds 500,badjson
@@ -131,13 +108,13 @@ url="http://127.0.0.1:$port/v1"
     >"$tmp/fault.json" 2>"$tmp/fault.err"
 rc=$?
 check "a run with injected faults completes (exit 0)" test "$rc" -eq 0
-failed=$(key "$tmp/fault.json" failed)
-check "it still reports all 40 examples" test "$(key "$tmp/fault.json" n)" = 40
+failed=$(json_key "$tmp/fault.json" failed)
+check "it still reports all 40 examples" test "$(json_key "$tmp/fault.json" n)" = 40
 check "the failures are counted (some, not all)" awk -v f="$failed" 'BEGIN { exit !(f > 0 && f < 40) }'
 check "each failure is listed with its error" \
     sh -c "test \$(grep -c '\"status\":' '$tmp/fault.json') -eq '$failed'"
 check "failures score 0: the score drops" \
-    awk -v a="$(key "$tmp/fault.json" score)" -v b="$score" 'BEGIN { exit !(a < b) }'
+    awk -v a="$(json_key "$tmp/fault.json" score)" -v b="$score" 'BEGIN { exit !(a < b) }'
 
 # Usage errors.
 "$dspcc" eval "$prog" >/dev/null 2>&1
@@ -145,4 +122,4 @@ check "eval without --data is a usage error (2)" test $? -eq 2
 "$dspcc" eval "$prog" --data nosuch --base-url "$url" >/dev/null 2>"$tmp/nosuch.err"
 rc=$?
 check "an unknown data set is an error naming it" sh -c "test $rc -eq 1 && grep -q 'nosuch' '$tmp/nosuch.err'"
-stop_server
+rs_stop

@@ -15,42 +15,21 @@
 set -u
 : "${BUILD:=build}"
 dspcc="$BUILD/dspcc"
-server="$BUILD/dsp-refserver"
 here=$(pwd)
 tmp=$(mktemp -d)
-pid=
 opt_pid=
-stop_server() {
-    if [ -n "$pid" ]; then kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; fi
-    pid=
-}
+. tests/support/tap.sh
+. tests/support/refserver.sh
 cleanup() {
     if [ -n "$opt_pid" ]; then kill -9 "$opt_pid" 2>/dev/null; wait "$opt_pid" 2>/dev/null; fi
-    stop_server
+    rs_stop
     rm -rf "$tmp"
 }
 trap cleanup EXIT INT TERM
 
 start_server() {
-    stop_server
-    : >"$tmp/port"
-    "$server" --port 0 --threads 4 "$@" >"$tmp/port" 2>"$tmp/server.err" &
-    pid=$!
-    i=0
-    while [ ! -s "$tmp/port" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
-    port=$(head -n 1 "$tmp/port")
+    rs_start --threads 4 "$@"
     url="http://127.0.0.1:$port/v1"
-}
-
-check() { # name, command...
-    name=$1
-    shift
-    if "$@"; then echo "ok - $name"; else echo "not ok - $name"; fi
-}
-
-# A number from a state file (one key per line).
-key() { # file key
-    sed -n "s/^[[:space:]]*\"$2\":[[:space:]]*\\([-0-9.eE+]*\\),*\$/\\1/p" "$1" | head -n 1
 }
 
 ge() { # a >= b + margin
@@ -86,16 +65,16 @@ check "the reference server (test fixture) started" test -n "$port"
 
 opt bs bs.dsp cache
 check "bootstrap_fewshot exits 0" test $? -eq 0
-bs_base=$(key "$tmp/bs.json" baseline_score)
-bs_final=$(key "$tmp/bs.json" final_score)
+bs_base=$(json_key "$tmp/bs.json" baseline_score)
+bs_final=$(json_key "$tmp/bs.json" final_score)
 echo "# bootstrap_fewshot: baseline $bs_base, final $bs_final"
 check "bootstrap_fewshot beats zero-shot by 0.15 on dev" ge "$bs_final" "$bs_base" 0.15
 check "bootstrap_fewshot's state has demos" grep -q '"outputs": {' "$tmp/bs.json"
 
 opt mipro mipro.dsp cache --report "$tmp/mipro.html"
 check "mipro exits 0" test $? -eq 0
-mp_base=$(key "$tmp/mipro.json" baseline_score)
-mp_final=$(key "$tmp/mipro.json" final_score)
+mp_base=$(json_key "$tmp/mipro.json" baseline_score)
+mp_final=$(json_key "$tmp/mipro.json" final_score)
 echo "# mipro: baseline $mp_base, final $mp_final"
 check "mipro beats zero-shot by 0.15 on dev" ge "$mp_final" "$mp_base" 0.15
 check "mipro is at least as good as bootstrap_fewshot" ge "$mp_final" "$bs_final" 0
@@ -111,7 +90,7 @@ check "progress lines went to stderr" grep -q '^dspcc optimize: trial' "$tmp/mip
 # scores the same on the same dev rows.
 "$dspcc" eval "$tmp/mipro.dsp" --state "$tmp/mipro.json" --data dev --limit 60 --json --base-url "$url" \
     --cache-dir "$tmp/cache" >"$tmp/eval.json" 2>"$tmp/eval.err"
-ev=$(key "$tmp/eval.json" score)
+ev=$(json_key "$tmp/eval.json" score)
 echo "# dspcc eval with the mipro state: $ev"
 check "dspcc eval --state reproduces mipro's final score" \
     awk -v a="$ev" -v b="$mp_final" 'BEGIN { d = a - b; exit !(a != "" && d < 1e-9 && d > -1e-9) }'
@@ -131,9 +110,9 @@ check "two warm runs give identical state and report bytes" \
 
 opt rs rs.dsp cache
 check "random_search exits 0" test $? -eq 0
-rs_final=$(key "$tmp/rs.json" final_score)
-echo "# random_search: baseline $(key "$tmp/rs.json" baseline_score), final $rs_final"
-check "random_search keeps a candidate better than zero-shot" ge "$rs_final" "$(key "$tmp/rs.json" baseline_score)" 0.1
+rs_final=$(json_key "$tmp/rs.json" final_score)
+echo "# random_search: baseline $(json_key "$tmp/rs.json" baseline_score), final $rs_final"
+check "random_search keeps a candidate better than zero-shot" ge "$rs_final" "$(json_key "$tmp/rs.json" baseline_score)" 0.1
 check "random_search tried zero-shot, labelled, 1 unshuffled and 3 shuffled bootstraps" \
     test "$(grep -c '"trial":' "$tmp/rs.json")" -eq 6
 
@@ -152,8 +131,8 @@ check "labeled_fewshot keeps 8 demos" test "$(grep -c '"inputs": {' "$tmp/nv.jso
 start_server --fail-rate 0.2 --fail-kinds missing-field,wrong-type --seed 5
 opt faulty bs.dsp cache4
 check "bootstrap_fewshot completes when the server injects faults" test $? -eq 0
-echo "# with faults: baseline $(key "$tmp/faulty.json" baseline_score), final $(key "$tmp/faulty.json" final_score)"
-check "and still improves on zero-shot" ge "$(key "$tmp/faulty.json" final_score)" "$(key "$tmp/faulty.json" baseline_score)" 0.1
+echo "# with faults: baseline $(json_key "$tmp/faulty.json" baseline_score), final $(json_key "$tmp/faulty.json" final_score)"
+check "and still improves on zero-shot" ge "$(json_key "$tmp/faulty.json" final_score)" "$(json_key "$tmp/faulty.json" baseline_score)" 0.1
 
 # Resume: a slow server, a kill -9 in the middle, then a re-run.
 start_server --latency-ms 15

@@ -7,21 +7,10 @@ set -u
 : "${BUILD:=build}"
 bin="$BUILD/dsp-refserver"
 tmp=$(mktemp -d)
-pid=
-stop_server() {
-    if [ -n "$pid" ]; then kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; fi
-    pid=
-}
-trap 'stop_server; rm -rf "$tmp"' EXIT INT TERM
+. tests/support/refserver.sh
+trap 'rs_stop; rm -rf "$tmp"' EXIT INT TERM
 
-start_server() {
-    : >"$tmp/port"
-    "$bin" --port 0 --seed 11 "$@" >"$tmp/port" 2>"$tmp/err" &
-    pid=$!
-    i=0
-    while [ ! -s "$tmp/port" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
-    port=$(head -n 1 "$tmp/port")
-}
+start_server() { rs_start --seed 11 "$@"; }
 
 # A chain-of-thought ticket prompt: reasoning, then the enum `category`.
 cat >"$tmp/body.json" <<'JSON'
@@ -68,7 +57,7 @@ for kind in 429 500 503 truncate badjson missing-field wrong-type hang; do
     if [ "$kind" = hang ]; then extra="--hang-ms 3000"; MAXTIME=0.6; n=12; fi
     # shellcheck disable=SC2086
     start_server --fail-rate 0.5 --fail-kinds "$kind" $extra
-    if [ -z "$port" ]; then echo "not ok - $kind: server did not start"; cat "$tmp/err"; continue; fi
+    if [ -z "$port" ]; then echo "not ok - $kind: server did not start"; cat "$tmp/server.err"; continue; fi
     hits=0 oks=0 other=
     j=0
     while [ $j -lt $n ]; do
@@ -78,7 +67,7 @@ for kind in 429 500 503 truncate badjson missing-field wrong-type hang; do
         else other="$other $seen"; fi
         j=$((j + 1))
     done
-    stop_server
+    rs_stop
     lo=$((n / 5)) hi=$((n - n / 5))
     if [ -z "$other" ] && [ $hits -ge $lo ] && [ $hits -le $hi ]; then
         echo "ok - $kind: $hits of $n requests faulted, the rest answered"
@@ -91,7 +80,7 @@ done
 start_server
 bad=0
 for j in 1 2 3 4 5 6 7 8; do [ "$(probe)" = ok ] || bad=$((bad + 1)); done
-stop_server
+rs_stop
 if [ $bad -eq 0 ]; then echo "ok - no faults without --fail-rate"; else echo "not ok - $bad failures without --fail-rate"; fi
 
 # Latency: about the configured delay, and parallel requests overlap (four
@@ -104,7 +93,7 @@ for j in 1 2 3 4; do probe "$j" >"$tmp/lat$j" & pids="$pids $!"; done
 for p in $pids; do wait "$p"; done
 t1=$(date +%s%N)
 ms=$(( (t1 - t0) / 1000000 ))
-stop_server
+rs_stop
 if [ "$(cat "$tmp"/lat1 "$tmp"/lat2 "$tmp"/lat3 "$tmp"/lat4 | sort -u)" = ok ] && [ $ms -ge 400 ] && [ $ms -lt 1400 ]; then
     echo "ok - --latency-ms 400:50: 4 parallel requests in ${ms} ms"
 else
@@ -115,7 +104,7 @@ fi
 t0=$(date +%s%N)
 start_server
 t1=$(date +%s%N)
-stop_server
+rs_stop
 ms=$(( (t1 - t0) / 1000000 ))
 if [ -n "$port" ] && [ $ms -lt 1000 ]; then echo "ok - started in ${ms} ms"; else echo "not ok - start took ${ms} ms"; fi
 if "$bin" --fail-kinds teapot >/dev/null 2>"$tmp/err"; then
