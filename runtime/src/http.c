@@ -12,6 +12,8 @@
 /* Replies larger than this are refused: no chat completion is this big, and
  * a broken server must not make the client eat all memory. */
 #define DSP_HTTP_MAX_BODY (64u * 1024u * 1024u)
+/* Header lines a request may carry (the client sends three at most). */
+#define DSP_HTTP_MAX_HEADERS 8
 
 struct dsp_http {
     CURLSH *share;
@@ -82,6 +84,8 @@ void dsp_http_free(dsp_http *h)
     free(h);
 }
 
+static size_t on_data(char *data, size_t size, size_t nmemb, void *userp);
+
 static CURL *acquire(dsp_http *h)
 {
     CURL *e = NULL;
@@ -101,6 +105,7 @@ static CURL *acquire(dsp_http *h)
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, h->connect_timeout_ms);
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, h->timeout_ms);
     curl_easy_setopt(e, CURLOPT_USERAGENT, "libdsprt/0.1");
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_data);
     /* curl_easy_perform keeps 5 idle connections by default, shared cache
      * or not: with more requests in flight, every call beyond that would
      * close a connection and open a new one. */
@@ -189,27 +194,26 @@ dsp_status dsp_http_post(dsp_http *h, const char *url, const char *const *header
 {
     memset(out, 0, sizeof *out);
     out->retry_after_s = -1;
-    struct curl_slist *hdrs = NULL;
+    /* The header list lives on the stack for this call: struct curl_slist is
+     * public, libcurl only reads the list, and building it with
+     * curl_slist_append would cost an allocation and a copy per line per
+     * call. A client sends at most a handful of lines. */
+    struct curl_slist hdr_nodes[DSP_HTTP_MAX_HEADERS + 1];
+    if (n_headers > DSP_HTTP_MAX_HEADERS)
+        return dsp_error_set(err, DSP_ERR_INVALID, "%zu request header lines given; at most %d are supported",
+                             n_headers, DSP_HTTP_MAX_HEADERS);
     for (size_t i = 0; i < n_headers; i++) {
-        struct curl_slist *t = curl_slist_append(hdrs, headers[i]);
-        if (!t) {
-            curl_slist_free_all(hdrs);
-            return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory building request headers");
-        }
-        hdrs = t;
+        hdr_nodes[i].data = (char *)headers[i];
+        hdr_nodes[i].next = &hdr_nodes[i + 1];
     }
     /* No "Expect: 100-continue" round trip for large prompts. */
-    struct curl_slist *t = curl_slist_append(hdrs, "Expect:");
-    if (!t) {
-        curl_slist_free_all(hdrs);
-        return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory building request headers");
-    }
-    hdrs = t;
+    static const char no_expect[] = "Expect:";
+    hdr_nodes[n_headers].data = (char *)no_expect;
+    hdr_nodes[n_headers].next = NULL;
+    struct curl_slist *hdrs = hdr_nodes;
     CURL *e = acquire(h);
-    if (!e) {
-        curl_slist_free_all(hdrs);
+    if (!e)
         return dsp_error_set(err, DSP_ERR_NOMEM, "libcurl could not create a handle");
-    }
     sink s = {0};
     char errbuf[CURL_ERROR_SIZE];
     errbuf[0] = '\0';
@@ -217,7 +221,6 @@ dsp_status dsp_http_post(dsp_http *h, const char *url, const char *const *header
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdrs);
     curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
     curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_data);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, &s);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf);
     CURLcode rc = curl_easy_perform(e);
@@ -252,6 +255,5 @@ dsp_status dsp_http_post(dsp_http *h, const char *url, const char *const *header
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, NULL);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, NULL);
     release(h, e);
-    curl_slist_free_all(hdrs);
     return st;
 }

@@ -100,11 +100,13 @@ dsp_status dsp_endpoint_url(dsp_provider p, const char *base_url, char **out, ds
         suffix = ends_with(base_url, len, "/v1") ? "/messages" : "/v1/messages";
     else
         suffix = url_has_no_path(base_url, len) ? "/v1/chat/completions" : "/chat/completions";
-    size_t n = len + strlen(suffix) + 1;
-    char *url = malloc(n);
+    size_t sl = strlen(suffix);
+    char *url = malloc(len + sl + 1);
     if (!url)
         return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory building an endpoint URL");
-    snprintf(url, n, "%.*s%s", (int)len, base_url, suffix);
+    /* memcpy, not snprintf: this runs on every call. */
+    memcpy(url, base_url, len);
+    memcpy(url + len, suffix, sl + 1);
     *out = url;
     return DSP_OK;
 }
