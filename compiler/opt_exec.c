@@ -44,12 +44,16 @@ static dsp_status to_config(const opt_exec *x, const opt_program *prog, int teac
     return DSP_OK;
 }
 
-static dsp_status be_evaluate(void *ctx, const opt_program *prog, const size_t *rows, size_t n, double *mean,
-                              dsp_error *err)
+/* Runs prog (as the teacher in `round`, or as it is) over rows[0..n) of
+ * the split whose data set rows map holds, with a progress bar named
+ * label; res is filled (free it with ex_eval_result_free) unless the run
+ * fails before evaluating. */
+static dsp_status run_split(opt_exec *x, const opt_program *prog, int teacher, unsigned round, const ex_dataset *d,
+                            const size_t *map, const size_t *rows, size_t n, const char *label, ex_eval_result *res,
+                            dsp_error *err)
 {
-    opt_exec *x = X(ctx);
     ex_config cfg;
-    dsp_status st = to_config(x, prog, 0, 0, &cfg, err);
+    dsp_status st = to_config(x, prog, teacher, round, &cfg, err);
     if (st != DSP_OK) {
         ex_config_free(&cfg);
         return st;
@@ -60,19 +64,31 @@ static dsp_status be_evaluate(void *ctx, const opt_program *prog, const size_t *
         return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory");
     }
     for (size_t i = 0; i < n; i++)
-        idx[i] = x->val_rows[rows[i]];
+        idx[i] = map[rows[i]];
     ex_eval_options eo = ex_eval_options_default();
     eo.indices = idx;
     eo.n_indices = n;
     eo.concurrency = x->concurrency;
+    eo.keep_traces = teacher != 0;
     ex_progress pg;
-    ex_progress_init(&pg, "  valset");
+    ex_progress_init(&pg, label);
     pg.enabled = pg.enabled && x->bar;
     eo.progress = ex_progress_update;
     eo.progress_ctx = &pg;
-    ex_eval_result res;
-    st = ex_evaluate(x->runner, &cfg, x->val, &eo, &res, err);
+    st = ex_evaluate(x->runner, &cfg, d, &eo, res, err);
     ex_progress_done(&pg);
+    free(idx);
+    ex_config_free(&cfg);
+    return st;
+}
+
+static dsp_status be_evaluate(void *ctx, const opt_program *prog, const size_t *rows, size_t n, double *mean,
+                              dsp_error *err)
+{
+    opt_exec *x = X(ctx);
+    ex_eval_result res;
+    memset(&res, 0, sizeof res);
+    dsp_status st = run_split(x, prog, 0, 0, x->val, x->val_rows, rows, n, "  valset", &res, err);
     if (st == DSP_OK && n && res.n_failed == n)
         /* Not one example ran: a missing key, a server that is down or a
          * wrong model. Scoring on would optimize noise; stop and say why. */
@@ -81,8 +97,6 @@ static dsp_status be_evaluate(void *ctx, const opt_program *prog, const size_t *
     if (st == DSP_OK)
         *mean = res.mean;
     ex_eval_result_free(&res);
-    free(idx);
-    ex_config_free(&cfg);
     return st;
 }
 
@@ -98,32 +112,9 @@ static dsp_status be_run_train(void *ctx, arena *a, const opt_program *prog, con
                                unsigned round, opt_run *runs, dsp_error *err)
 {
     opt_exec *x = X(ctx);
-    ex_config cfg;
-    dsp_status st = to_config(x, prog, 1, round, &cfg, err);
-    if (st != DSP_OK) {
-        ex_config_free(&cfg);
-        return st;
-    }
-    size_t *idx = malloc((n + 1) * sizeof *idx);
-    if (!idx) {
-        ex_config_free(&cfg);
-        return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory");
-    }
-    for (size_t i = 0; i < n; i++)
-        idx[i] = x->train_rows[rows[i]];
-    ex_eval_options eo = ex_eval_options_default();
-    eo.indices = idx;
-    eo.n_indices = n;
-    eo.concurrency = x->concurrency;
-    eo.keep_traces = true;
-    ex_progress pg;
-    ex_progress_init(&pg, "  teacher");
-    pg.enabled = pg.enabled && x->bar;
-    eo.progress = ex_progress_update;
-    eo.progress_ctx = &pg;
     ex_eval_result res;
-    st = ex_evaluate(x->runner, &cfg, x->train, &eo, &res, err);
-    ex_progress_done(&pg);
+    memset(&res, 0, sizeof res);
+    dsp_status st = run_split(x, prog, 1, round, x->train, x->train_rows, rows, n, "  teacher", &res, err);
     for (size_t i = 0; st == DSP_OK && i < n; i++) {
         const ex_result *r = &res.results[i];
         opt_step *steps = arena_array(a, r->trace.n_steps + 1, sizeof *steps);
@@ -147,8 +138,6 @@ static dsp_status be_run_train(void *ctx, arena *a, const opt_program *prog, con
         runs[i] = (opt_run){ r->status == DSP_OK, r->score, steps, m };
     }
     ex_eval_result_free(&res);
-    free(idx);
-    ex_config_free(&cfg);
     return st;
 }
 
