@@ -179,6 +179,11 @@ typedef struct opt_bootstrap_args {
 dsp_status opt_bootstrap(const opt_backend *b, arena *a, const opt_bootstrap_args *args, opt_program *out,
                          dsp_error *err);
 
+/* The arguments an optimize block's parameters give: its demo limits,
+ * rounds, threshold, and its seed for both the demos and the teacher; no
+ * order (the trainset as it is). */
+opt_bootstrap_args opt_bootstrap_args_from(const opt_params *p);
+
 /* DSPy's candidate seeds for random search and MIPRO's demo sets:
  * -3 zero-shot, -2 labelled only, -1 unshuffled bootstrap, then shuffled
  * bootstraps with seeds 0, 1, ... Fills out[n] with n candidate programs. */

@@ -17,14 +17,7 @@ dsp_status opt_bootstrap_fewshot(const opt_params *p, const opt_backend *b, aren
     if (st != DSP_OK)
         return st;
     opt_result_add_trial(out, a, out->baseline_score, 1, "zero-shot");
-    opt_bootstrap_args args = { 0 };
-    args.max_bootstrapped = p->max_bootstrapped_demos;
-    args.max_labeled = p->max_labeled_demos;
-    args.max_rounds = p->max_rounds;
-    args.has_threshold = p->has_threshold;
-    args.threshold = p->metric_threshold;
-    args.seed = p->seed;
-    args.teacher_seed = p->seed;
+    opt_bootstrap_args args = opt_bootstrap_args_from(p);
     if (b->progress)
         b->progress(b->ctx, "bootstrapping demos on the trainset");
     st = opt_bootstrap(b, a, &args, &out->best, err);

@@ -46,6 +46,19 @@ static int passes(const opt_bootstrap_args *args, const opt_run *run)
     return args->has_threshold ? run->score >= args->threshold : run->score > 0;
 }
 
+opt_bootstrap_args opt_bootstrap_args_from(const opt_params *p)
+{
+    opt_bootstrap_args args = { 0 };
+    args.max_bootstrapped = p->max_bootstrapped_demos;
+    args.max_labeled = p->max_labeled_demos;
+    args.max_rounds = p->max_rounds;
+    args.has_threshold = p->has_threshold;
+    args.threshold = p->metric_threshold;
+    args.seed = p->seed;
+    args.teacher_seed = p->seed;
+    return args;
+}
+
 dsp_status opt_bootstrap(const opt_backend *b, arena *a, const opt_bootstrap_args *args, opt_program *out,
                          dsp_error *err)
 {
@@ -164,14 +177,7 @@ dsp_status opt_demo_candidates(const opt_backend *b, arena *a, const opt_params 
         } else if (seed == -2) {
             st = opt_labeled(b, a, p->seed, (size_t)p->max_labeled_demos, NULL, &out[c], err);
         } else {
-            opt_bootstrap_args args = { 0 };
-            args.max_labeled = p->max_labeled_demos;
-            args.max_rounds = p->max_rounds;
-            args.has_threshold = p->has_threshold;
-            args.threshold = p->metric_threshold;
-            args.seed = p->seed;
-            args.teacher_seed = p->seed;
-            args.max_bootstrapped = p->max_bootstrapped_demos;
+            opt_bootstrap_args args = opt_bootstrap_args_from(p);
             if (seed >= 0) {
                 /* A shuffled trainset and a random number of demos, both
                  * from this candidate's own seed. */
