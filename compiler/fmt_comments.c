@@ -114,6 +114,10 @@ int fmt_scan(arena *a, diag *d, const source_file *src, fmt_tokens *out)
             fmt_comment *fc = &out->comments[ci];
             fc->text = c->text;
             fc->len = strlen(c->text);
+            /* A line comment's trailing blanks (and the \r of a CRLF file)
+             * are layout, not text. */
+            while (!c->is_block && fc->len > 2 && strchr(" \t\r\f\v", c->text[fc->len - 1]))
+                fc->len--;
             fc->line = c->loc.line;
             fc->end_line = c->loc.line + comment_lines(c->text);
             fc->own_line = prev_tok_line == 0 || c->loc.line > prev_tok_line;

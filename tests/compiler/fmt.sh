@@ -27,7 +27,7 @@ messages() { sed -n 's/^[^ ]*:[0-9]*:[0-9]*: //p'; }
 dspcc_abs=$(cd "$(dirname "$dspcc")" && pwd)/$(basename "$dspcc")
 
 n=0
-for f in $(find examples tests -name '*.dsp' -o -name '*.dsp.inc' | sort); do
+for f in $(find examples tests -name node_modules -prune -o \( -name '*.dsp' -o -name '*.dsp.inc' \) -print | sort); do
     if ! "$dspcc" fmt - <"$f" >"$tmp/once" 2>"$tmp/err"; then
         # Only files with syntax errors may be refused.
         if grep -q 'syntax errors' "$tmp/err"; then continue; fi

@@ -389,7 +389,9 @@ static void test_empty_and_comment_only_files(void **state)
     (void)state;
     FMT_EQ("", "");
     FMT_EQ("  \n\n", "");
-    FMT_EQ("\n\n// only a comment   \n\n", "// only a comment   \n");
+    FMT_EQ("\n\n// only a comment   \n\n", "// only a comment\n");
+    /* CRLF line ends become LF, also after // comments. */
+    FMT_EQ("// one\r\nlm a = \"x/y\" // two\r\n", "// one\nlm a = \"x/y\" // two\n");
 }
 
 static void test_deep_and_long_expressions(void **state)
