@@ -26,6 +26,11 @@ $(RT_SHLIB): $(RT_PIC_OBJS)
 
 BINS += $(RT_LIB) $(RT_SHLIB)
 
+# The top-level Makefile includes the dependency files under $(BUILD)/obj
+# only; without these, a changed internal header would leave the shared
+# library built from stale objects.
+-include $(wildcard $(RT_PIC_OBJS:.o=.d))
+
 RT_TEST_SRCS := $(wildcard tests/runtime/test_*.c)
 RT_TEST_BINS := $(RT_TEST_SRCS:tests/runtime/%.c=$(BUILD)/tests/runtime/%)
 TEST_BINS += $(RT_TEST_BINS)

@@ -212,9 +212,25 @@ dsp_status dsp_adapter_push(dsp_messages *out, dsp_role role, dsp_textbuf *b, ds
         dsp_tb_free(b);
         return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory rendering a prompt");
     }
-    dsp_status st = dsp_messages_push(out, role, b->data ? b->data : "", b->len, err);
-    dsp_tb_free(b);
-    return st;
+    /* The rendered text becomes the message as it is, not a copy of it:
+     * prompts are rendered on every call. */
+    if (out->len == out->cap) {
+        size_t cap = out->cap ? out->cap * 2 : 8;
+        dsp_message *items = realloc(out->items, cap * sizeof *items);
+        if (!items) {
+            dsp_tb_free(b);
+            return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory growing a message list");
+        }
+        out->items = items;
+        out->cap = cap;
+    }
+    char *text = dsp_tb_take(b, NULL);
+    if (!text)
+        return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory rendering a prompt");
+    out->items[out->len].role = role;
+    out->items[out->len].content = text;
+    out->len++;
+    return DSP_OK;
 }
 
 void dsp_adapter_truncate(dsp_messages *out, size_t keep)

@@ -132,7 +132,8 @@ static void release(dsp_http *h, CURL *e)
 }
 
 typedef struct sink {
-    char *buf;
+    char *buf;    /* inline (the reply's own storage) until a body outgrows it */
+    char *inline_buf;
     size_t len, cap;
     int too_big;
 } sink;
@@ -149,7 +150,14 @@ static size_t on_data(char *data, size_t size, size_t nmemb, void *userp)
         size_t cap = s->cap ? s->cap : 4096;
         while (cap < s->len + n + 1)
             cap *= 2;
-        char *b = realloc(s->buf, cap);
+        char *b;
+        if (s->buf == s->inline_buf) {
+            b = malloc(cap);
+            if (b && s->len)
+                memcpy(b, s->buf, s->len);
+        } else {
+            b = realloc(s->buf, cap);
+        }
         if (!b)
             return 0;
         s->buf = b;
@@ -165,8 +173,11 @@ void dsp_http_reply_free(dsp_http_reply *r)
 {
     if (!r)
         return;
-    free(r->body);
-    memset(r, 0, sizeof *r);
+    if (r->body != r->inline_body)
+        free(r->body);
+    r->body = NULL;
+    r->len = 0;
+    r->status = 0;
     r->retry_after_s = -1;
 }
 
@@ -192,8 +203,12 @@ static dsp_status curl_failure(CURLcode rc, const char *errbuf, const char *url,
 dsp_status dsp_http_post(dsp_http *h, const char *url, const char *const *headers, size_t n_headers,
                          const char *body, size_t len, dsp_http_reply *out, dsp_error *err)
 {
-    memset(out, 0, sizeof *out);
+    /* Not memset: the inline body storage needs no zeroing. */
+    out->status = 0;
+    out->body = NULL;
+    out->len = 0;
     out->retry_after_s = -1;
+    out->inline_body[0] = '\0';
     /* The header list lives on the stack for this call: struct curl_slist is
      * public, libcurl only reads the list, and building it with
      * curl_slist_append would cost an allocation and a copy per line per
@@ -214,7 +229,7 @@ dsp_status dsp_http_post(dsp_http *h, const char *url, const char *const *header
     CURL *e = acquire(h);
     if (!e)
         return dsp_error_set(err, DSP_ERR_NOMEM, "libcurl could not create a handle");
-    sink s = {0};
+    sink s = {.buf = out->inline_body, .inline_buf = out->inline_body, .cap = sizeof out->inline_body};
     char errbuf[CURL_ERROR_SIZE];
     errbuf[0] = '\0';
     curl_easy_setopt(e, CURLOPT_URL, url);
@@ -227,7 +242,8 @@ dsp_status dsp_http_post(dsp_http *h, const char *url, const char *const *header
     dsp_status st = DSP_OK;
     if (rc != CURLE_OK) {
         st = curl_failure(rc, errbuf, url, s.too_big, err);
-        free(s.buf);
+        if (s.buf != s.inline_buf)
+            free(s.buf);
     } else {
         curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &out->status);
         /* OpenAI's retry-after-ms is more precise than Retry-After, whose
@@ -244,10 +260,8 @@ dsp_status dsp_http_post(dsp_http *h, const char *url, const char *const *header
         if (out->status >= 300 && out->retry_after_s < 0 &&
             curl_easy_header(e, "Retry-After", 0, CURLH_HEADER, -1, &ra) == CURLHE_OK && ra)
             out->retry_after_s = dsp_retry_after_parse(ra->value, time(NULL));
-        out->body = s.buf ? s.buf : calloc(1, 1);
+        out->body = s.buf; /* NUL-terminated even when empty */
         out->len = s.len;
-        if (!out->body)
-            st = dsp_error_set(err, DSP_ERR_NOMEM, "out of memory reading a reply");
     }
     /* The handle must not keep pointers to this call's headers and buffers. */
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, NULL);

@@ -18,11 +18,19 @@ dsp_status dsp_http_new(double connect_timeout_s, double timeout_s, int max_conn
                         dsp_error *err);
 void dsp_http_free(dsp_http *h);
 
+/* Bodies up to this size land in the reply itself, which callers keep on
+ * the stack: a typical chat completion then costs no allocation (and no
+ * free) per call. */
+#define DSP_HTTP_INLINE_BODY 8192
+
 typedef struct dsp_http_reply {
     long status;          /* HTTP status of the reply */
-    char *body;           /* owned, NUL-terminated */
+    char *body;           /* NUL-terminated; inline_body or owned heap memory */
     size_t len;
     double retry_after_s; /* from a Retry-After header; < 0 when there was none */
+    /* Storage for small bodies. body may point here, so a reply must not
+     * be copied or moved while in use. */
+    char inline_body[DSP_HTTP_INLINE_BODY];
 } dsp_http_reply;
 
 void dsp_http_reply_free(dsp_http_reply *r);

@@ -29,7 +29,9 @@ static bool reserve(dsp_textbuf *b, size_t extra)
     size_t need = b->len + extra + 1;
     if (need <= b->cap)
         return true;
-    size_t cap = b->cap ? b->cap : 256;
+    /* 1 KiB to start: a prompt message (the usual text built here) then
+     * grows once or not at all, instead of three times from a few bytes. */
+    size_t cap = b->cap ? b->cap : 1024;
     while (cap < need)
         cap = cap > SIZE_MAX / 2 ? need : cap * 2;
     char *data = realloc(b->data, cap);
@@ -42,7 +44,7 @@ static bool reserve(dsp_textbuf *b, size_t extra)
     return true;
 }
 
-void dsp_tb_put(dsp_textbuf *b, const char *s, size_t n)
+void dsp_tb_put_slow(dsp_textbuf *b, const char *s, size_t n)
 {
     if (!reserve(b, n))
         return;
@@ -50,11 +52,6 @@ void dsp_tb_put(dsp_textbuf *b, const char *s, size_t n)
         memcpy(b->data + b->len, s, n);
     b->len += n;
     b->data[b->len] = '\0';
-}
-
-void dsp_tb_puts(dsp_textbuf *b, const char *s)
-{
-    dsp_tb_put(b, s, strlen(s));
 }
 
 void dsp_tb_printf(dsp_textbuf *b, const char *fmt, ...)

@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
 
 typedef struct dsp_textbuf {
     char *data; /* NUL-terminated after len whenever len > 0 */
@@ -19,8 +20,22 @@ typedef struct dsp_textbuf {
 
 void dsp_tb_init(dsp_textbuf *b);
 void dsp_tb_free(dsp_textbuf *b);
-void dsp_tb_put(dsp_textbuf *b, const char *s, size_t n);
-void dsp_tb_puts(dsp_textbuf *b, const char *s);
+/* The growing (and failing) half of dsp_tb_put. */
+void dsp_tb_put_slow(dsp_textbuf *b, const char *s, size_t n);
+/* Inline because a prompt is dozens of short appends on every call: the
+ * common case (room left) is a copy and a length update. */
+static inline void dsp_tb_put(dsp_textbuf *b, const char *s, size_t n)
+{
+    if (n < b->cap - b->len && !b->failed) {
+        if (n)
+            memcpy(b->data + b->len, s, n);
+        b->len += n;
+        b->data[b->len] = '\0';
+        return;
+    }
+    dsp_tb_put_slow(b, s, n);
+}
+static inline void dsp_tb_puts(dsp_textbuf *b, const char *s) { dsp_tb_put(b, s, strlen(s)); }
 void dsp_tb_printf(dsp_textbuf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Appends a decimal number (cheaper than printf on hot paths). */
