@@ -245,6 +245,47 @@ static void cwords_until(fmt_printer *p, int stop1, int stop2)
     }
 }
 
+/* `(const char *q, long k)` on one line if it fits with the rest of the
+ * declaration; else one parameter a line (C allows no trailing comma). */
+static void cparams_layout(fmt_printer *p, const void *unused, int flat)
+{
+    (void)unused;
+    if (flat || fp_peek_at(p, 1) == ')') {
+        fp_tok(p, '(');
+        while (!p->error && fp_peek(p) != ')' && fp_peek(p) != 0) {
+            cwords_until(p, ',', ')');
+            if (fp_peek(p) == ',') {
+                fp_tok(p, ',');
+                fp_space(p);
+            }
+        }
+        fp_tok(p, ')');
+        return;
+    }
+    fp_open(p, '(');
+    fp_line(p, 0);
+    while (!p->error && fp_peek(p) != ')' && fp_peek(p) != 0) {
+        cwords_until(p, ',', ')');
+        if (fp_peek(p) == ',') {
+            fp_tok(p, ',');
+            fp_item(p);
+        }
+    }
+    fp_close(p, ')');
+}
+
+/* Columns of the shared object's name after `from` (the string's tokens). */
+static int tool_lib_width(const fmt_printer *p)
+{
+    size_t i = fp_cur(p)->match;
+    int w = 0;
+    for (i++; i < p->tk->n && p->tk->toks[i].kind != FROM; i++)
+        ;
+    for (i++; i < p->tk->n && p->tk->toks[i].kind == STRING; i++)
+        w += (int)p->tk->toks[i].len + (w ? 1 : 0);
+    return w;
+}
+
 static void tool(fmt_printer *p, const ast_decl *d)
 {
     fp_tok(p, TOOL);
@@ -262,15 +303,7 @@ static void tool(fmt_printer *p, const ast_decl *d)
         return;
     }
     cwords_until(p, '(', '(');
-    fp_tok(p, '(');
-    while (!p->error && fp_peek(p) != ')' && fp_peek(p) != 0) {
-        cwords_until(p, ',', ')');
-        if (fp_peek(p) == ',') {
-            fp_tok(p, ',');
-            fp_space(p);
-        }
-    }
-    fp_tok(p, ')');
+    fp_try_flat(p, cparams_layout, NULL, (int)strlen(" from ") + tool_lib_width(p));
     fp_space(p);
     fp_tok(p, FROM);
     fp_space(p);

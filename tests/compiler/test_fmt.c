@@ -119,6 +119,15 @@ static void test_tool_declarations(void **state)
     FMT_EQ("tool char*  *  f(const char * a , long b) from \"lib.so\"",
            "tool char **f(const char *a, long b) from \"lib.so\"\n");
     FMT_EQ("tool double now( void )from \"t.so\"", "tool double now(void) from \"t.so\"\n");
+    /* Too long: one parameter a line, no trailing comma (C has none). */
+    FMT_EQ("tool char *search_documents(const char *query, long k, const char *corpus, "
+           "double threshold) from \"build/libsearch.so\"",
+           "tool char *search_documents(\n"
+           "  const char *query,\n"
+           "  long k,\n"
+           "  const char *corpus,\n"
+           "  double threshold\n"
+           ") from \"build/libsearch.so\"\n");
     FMT_EQ("tool search  from \"lib.so\"   header \"search.h\"",
            "tool search from \"lib.so\" header \"search.h\"\n");
 }
