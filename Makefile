@@ -24,6 +24,7 @@ include tests/refserver/build.mk
 include tests/build.mk
 include tests/editors/build.mk
 include compiler/codegen.mk
+include examples/multihop/build.mk
 include mk/install.mk
 
 .PHONY: all test test-plain check-asan bench demo clean

@@ -6,7 +6,13 @@
  * Scores every line of `corpus` (one passage per line) by how many distinct
  * query words of 3+ letters it contains, and returns the best k passages
  * joined by blank lines, malloc'ed (the caller frees it), or NULL when the
- * corpus cannot be read. Deterministic: ties keep file order. */
+ * corpus cannot be read. Deterministic: ties keep file order.
+ *
+ * A relative corpus path is resolved against RETRIEVER_DIR, the example's
+ * folder, which the build passes as an absolute path (-DRETRIEVER_DIR=...),
+ * the way C programs bake in their data directory: the program then finds
+ * its corpus whatever directory it runs in. Built without it, a relative
+ * path is relative to the working directory, as fopen has it. */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,9 +65,31 @@ static int contains_word(const char *text, const char *word)
     return 0;
 }
 
+#ifndef RETRIEVER_DIR
+#define RETRIEVER_DIR ""
+#endif
+
+/* corpus itself when it is absolute or there is no RETRIEVER_DIR, else
+ * RETRIEVER_DIR/corpus; malloc'ed. */
+static char *corpus_path(const char *corpus)
+{
+    const char *dir = RETRIEVER_DIR;
+    if (corpus[0] == '/' || dir[0] == '\0')
+        return strdup(corpus);
+    size_t n = strlen(dir) + 1 + strlen(corpus) + 1;
+    char *p = malloc(n);
+    if (p)
+        snprintf(p, n, "%s/%s", dir, corpus);
+    return p;
+}
+
 char *retrieve(const char *query, long k, const char *corpus)
 {
-    FILE *fp = fopen(corpus, "r");
+    if (!query || !corpus)
+        return NULL;
+    char *path = corpus_path(corpus);
+    FILE *fp = path ? fopen(path, "r") : NULL;
+    free(path);
     if (!fp || k < 1)
         return fp ? (fclose(fp), NULL) : NULL;
     char words[MAX_WORDS][32];

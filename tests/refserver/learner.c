@@ -371,8 +371,9 @@ static size_t demo_value_words(const ctx *c, size_t f)
 }
 
 /* For an extractive field: in the longest input, the sentence that shares
- * most words with the other inputs, and in it the first run of words that
- * the other inputs do not contain (about as long as the demos' answers). */
+ * most words with the shortest input (the question), and in it the first
+ * run of words that the question does not contain (about as long as the
+ * demos' answers). */
 static const char *extract_span(ctx *c, size_t f)
 {
     const rs_task *t = c->t;
@@ -382,12 +383,16 @@ static const char *extract_span(ctx *c, size_t f)
             longest = (int)k;
     if (longest < 0)
         return "";
-    rs_vocab *v = &c->vocab;
-    /* Words of the other inputs. */
-    const char **others = rs_alloc(c->a, (t->n_in + 1) * sizeof *others);
+    /* The question is the shortest input: with several passages as inputs
+     * (retrieved context and more context), the other passages would
+     * otherwise count as the question. */
+    int shortest = -1;
     for (size_t k = 0; k < t->n_in; k++)
-        others[k] = (int)k == longest ? NULL : t->query[k];
-    const char *ot = join_inputs(c->a, others, t->n_in);
+        if ((int)k != longest && t->query[k] && *t->query[k] &&
+            (shortest < 0 || strlen(t->query[k]) < strlen(t->query[shortest])))
+            shortest = (int)k;
+    rs_vocab *v = &c->vocab;
+    const char *ot = shortest < 0 ? "" : t->query[shortest];
     rs_tokens otoks;
     rs_tokenize(v, ot, strlen(ot), &otoks);
     rs_vec ov;
@@ -543,69 +548,190 @@ static const char *free_text(ctx *c, size_t f, uint64_t *rng)
 
 /* --- numbers, lists, objects -------------------------------------------- */
 
+/* The next number in text at or after *p (digits with thousands commas, a
+ * leading '-', and a fraction unless integer), its span in *start and *len, or
+ * false when there is none; *p moves past it. */
+static bool next_number(const char *text, const char **p, bool integer, const char **start, size_t *len)
+{
+    for (const char *q = *p; q && *q; q++) {
+        if (!isdigit((unsigned char)*q) || (q > text && isalnum((unsigned char)q[-1])))
+            continue;
+        const char *st = q > text && q[-1] == '-' ? q - 1 : q;
+        while (isdigit((unsigned char)*q) || *q == ',')
+            q++;
+        if (!integer && *q == '.' && isdigit((unsigned char)q[1])) {
+            q++;
+            while (isdigit((unsigned char)*q))
+                q++;
+        }
+        *start = st;
+        *len = (size_t)(q - st);
+        *p = q;
+        return true;
+    }
+    return false;
+}
+
+/* A number's text without thousands separators (a trailing comma is
+ * punctuation, not part of it). */
+static const char *strip_commas(rs_arena *a, const char *s, size_t len)
+{
+    char *out = rs_alloc(a, len + 1);
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++)
+        if (s[i] != ',')
+            out[n++] = s[i];
+    out[n] = '\0';
+    return out;
+}
+
 /* The last number written in the inputs, or NULL. */
 static const char *last_number(ctx *c, bool integer)
 {
     const char *found = NULL;
     size_t flen = 0;
     for (size_t k = 0; k < c->t->n_in; k++) {
-        const char *s = c->t->query[k];
-        for (const char *p = s; p && *p;) {
-            if (isdigit((unsigned char)*p) && (p == s || !isalnum((unsigned char)p[-1]))) {
-                const char *st = p > s && p[-1] == '-' ? p - 1 : p;
-                while (isdigit((unsigned char)*p) || *p == ',')
-                    p++;
-                if (!integer && *p == '.' && isdigit((unsigned char)p[1])) {
-                    p++;
-                    while (isdigit((unsigned char)*p))
-                        p++;
-                }
-                found = st;
-                flen = (size_t)(p - st);
-            } else {
-                p++;
-            }
-        }
+        const char *s = c->t->query[k], *p = s, *st;
+        size_t len;
+        while (s && next_number(s, &p, integer, &st, &len))
+            found = st, flen = len;
     }
-    if (!found)
-        return NULL;
-    /* Thousands separators are not part of a number's format. */
-    char *out = rs_alloc(c->a, flen + 1);
-    size_t n = 0;
-    for (size_t i = 0; i < flen; i++)
-        if (found[i] != ',')
-            out[n++] = found[i];
-    while (n && out[n - 1] == ',')
-        n--;
-    out[n] = '\0';
-    return out;
+    return found ? strip_commas(c->a, found, flen) : NULL;
 }
 
-static bool parses_as_number(const char *s, bool integer)
+static bool parses_as_number(const char *s, bool integer, double *out)
 {
     if (!s || !*s)
         return false;
     char *end;
-    if (integer)
-        (void)strtoll(s, &end, 10);
-    else
-        (void)strtod(s, &end);
+    double v = integer ? (double)strtoll(s, &end, 10) : strtod(s, &end);
     while (isspace((unsigned char)*end))
         end++;
-    return *end == '\0';
+    if (*end != '\0' || end == s || !isfinite(v))
+        return false;
+    if (out)
+        *out = v;
+    return true;
 }
 
-static const char *number(ctx *c, size_t f, uint64_t *rng)
+/* Whether text writes the number v. */
+static bool text_has_number(rs_arena *a, const char *text, double v)
 {
-    bool integer = c->t->out[f].kind == RS_INT;
-    const char *n = last_number(c, integer);
-    if (n && parses_as_number(n, integer))
-        return n;
-    int d;
-    const char *v = nearest_value(c, f, rng, &d);
-    if (v && parses_as_number(v, integer))
-        return v;
-    return "0";
+    const char *p = text, *st;
+    size_t len;
+    double x;
+    while (text && next_number(text, &p, false, &st, &len))
+        if (parses_as_number(strip_commas(a, st, len), false, &x) && x == v)
+            return true;
+    return false;
+}
+
+/* Whether the demos give numbers for f, and most of them copy theirs from
+ * an input (a count or a year asked about): then the answer is a number of
+ * the input too. Otherwise the numbers are judgements (a confidence, a
+ * priority) that the input does not contain. */
+static bool numeric_demos(ctx *c, size_t f, bool integer, bool *copied_from_input)
+{
+    size_t with = 0, copied = 0;
+    for (size_t i = 0; i < c->t->n_demos; i++) {
+        const rs_example *d = &c->t->demos[i];
+        double v;
+        if (!parses_as_number(d->out[f], integer, &v))
+            continue;
+        with++;
+        for (size_t k = 0; k < c->t->n_in; k++)
+            if (text_has_number(c->a, d->in[k], v)) {
+                copied++;
+                break;
+            }
+    }
+    *copied_from_input = copied * 2 > with;
+    return with > 0;
+}
+
+/* The similarity-weighted mean of the numbers of the KNN_K nearest demos
+ * (a plain mean when none is similar): always within the demos' range. */
+static double demo_mean(ctx *c, size_t f, bool integer)
+{
+    int *order = rs_alloc(c->a, (c->t->n_demos + 1) * sizeof *order);
+    size_t nr = ranked_demos(c, f, order);
+    double sum = 0, wsum = 0, plain = 0;
+    size_t used = 0;
+    for (size_t i = 0; i < nr && used < KNN_K; i++) {
+        double v;
+        if (!parses_as_number(c->t->demos[order[i]].out[f], integer, &v))
+            continue;
+        double w = c->sim[order[i]] > 0 ? c->sim[order[i]] : 0;
+        sum += w * v;
+        wsum += w;
+        plain += v;
+        used++;
+    }
+    if (used && c->nearest_demo < 0)
+        c->nearest_demo = order[0];
+    return wsum > 0 ? sum / wsum : used ? plain / (double)used : 0;
+}
+
+/* A range the field's description states, e.g. "from 0 to 1", "1 to 5",
+ * "between 1 and 10", "0-100". */
+static bool described_range(const char *desc, double *lo, double *hi)
+{
+    for (const char *p = desc; p && *p; p++) {
+        if (!isdigit((unsigned char)*p) || (p > desc && (isalnum((unsigned char)p[-1]) || p[-1] == '.')))
+            continue;
+        const char *st = p > desc && p[-1] == '-' ? p - 1 : p;
+        char *end;
+        double a = strtod(st, &end);
+        const char *q = end;
+        while (*q == ' ')
+            q++;
+        if (strncasecmp(q, "to ", 3) == 0 || strncasecmp(q, "and ", 4) == 0)
+            q += q[0] == 't' || q[0] == 'T' ? 3 : 4;
+        else if (*q == '-' && q == end)
+            q++;
+        else
+            continue;
+        while (*q == ' ')
+            q++;
+        if (!isdigit((unsigned char)*q) && !(*q == '-' && isdigit((unsigned char)q[1])))
+            continue;
+        double b = strtod(q, &end);
+        if (isfinite(a) && isfinite(b) && a < b) {
+            *lo = a;
+            *hi = b;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* int / float: a judgement the demos show (their weighted mean), or a
+ * number of the input when the demos copy theirs from the input or there
+ * are no demos; within the range the description states, its middle when
+ * nothing else fits. */
+static const char *number(ctx *c, size_t f)
+{
+    const rs_field *fd = &c->t->out[f];
+    bool integer = fd->kind == RS_INT;
+    double lo = 0, hi = 0, x = 0;
+    bool ranged = described_range(fd->desc, &lo, &hi);
+    bool copied = false;
+    if (numeric_demos(c, f, integer, &copied) && !copied) {
+        x = demo_mean(c, f, integer);
+    } else {
+        const char *n = last_number(c, integer);
+        if (n && parses_as_number(n, integer, &x) && (!ranged || (x >= lo && x <= hi)))
+            return n;
+        x = ranged ? (lo + hi) / 2 : 0;
+    }
+    if (ranged)
+        x = x < lo ? lo : x > hi ? hi : x;
+    char buf[64];
+    if (integer)
+        snprintf(buf, sizeof buf, "%lld", llround(x));
+    else
+        snprintf(buf, sizeof buf, "%.6g", x);
+    return rs_strdup(c->a, buf);
 }
 
 static bool is_json_kind(const char *s, bool array)
@@ -738,7 +864,7 @@ void rs_learn(rs_arena *a, const rs_task *t, const rs_gen *g, const char **value
         else if (is_reasoning(fd))
             continue;
         else if (fd->kind == RS_INT || fd->kind == RS_FLOAT)
-            values[f] = number(&c, f, &rng);
+            values[f] = number(&c, f);
         else if (fd->kind == RS_LIST)
             values[f] = list_value(&c, f, &rng);
         else if (fd->kind == RS_OBJECT)

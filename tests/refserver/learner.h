@@ -9,7 +9,9 @@
  *  - free text: the nearest demo's value (or a span of the input for
  *    extractive tasks), or the input's first sentence without demos;
  *  - reasoning: one sentence naming the evidence used;
- *  - int/float: the last number in the inputs; lists and objects as JSON;
+ *  - int/float: the demos' weighted mean when their numbers are judgements,
+ *    else the last number in the inputs, within the range the field's
+ *    description states; lists and objects as JSON;
  *  - `proposed_instruction`: see propose.h.
  * Temperature 0 is fully deterministic; above 0 it samples among the top
  * candidates with the seed given.

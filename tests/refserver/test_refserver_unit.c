@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "answer.h"
@@ -192,7 +193,9 @@ static void test_learner_uses_demos_hints_and_formats(void **state)
     assert_string_equal(w[3], "[\"login\"]");
     const char *x[4] = {0};
     learn(&a, "Order 1234 came with 3 broken items", 0, 1, x);
-    assert_string_equal(x[2], "3"); /* the last number of the input */
+    /* The demo's priority is a judgement (its input has no such number), so
+     * the answer follows the demo, not the input's numbers. */
+    assert_string_equal(x[2], "2");
     rs_arena_free(&a);
 }
 
@@ -398,6 +401,88 @@ static void test_extractive_fields_take_a_span_of_the_input(void **state)
     const char *v[1] = {0};
     rs_learn(&a, &t, &g, v);
     assert_string_equal(v[0], "Vltava"); /* new words after the question's last word; not the demo's answer */
+    rs_arena_free(&a);
+}
+
+/* Learns from a prompt whose system message is sys, with demos given as
+ * user/assistant texts, and the final user message last. */
+static void learn_msgs(rs_arena *a, const char *sys, const char *const *turns, size_t n, const char **values)
+{
+    rs_message *msgs = rs_alloc(a, (n + 1) * sizeof *msgs);
+    msgs[0] = (rs_message){"system", sys};
+    for (size_t i = 0; i < n; i++)
+        msgs[i + 1] = (rs_message){i % 2 == 0 ? "user" : "assistant", turns[i]};
+    rs_task t;
+    rs_task_parse(a, msgs, n + 1, &t);
+    rs_gen g = {0, 0};
+    rs_learn(a, &t, &g, values);
+}
+
+static void test_numbers_follow_demos_and_stated_ranges(void **state)
+{
+    (void)state;
+    rs_arena a;
+    rs_arena_init(&a);
+    const char *sys =
+        "Your input fields are:\n1. `text` (string): a paragraph\n"
+        "Your output fields are:\n1. `confidence` (float): How sure you are, from 0 to 1\n"
+        "2. `count` (int): How many\n\n"
+        "All interactions will be structured in the following way, with the appropriate values filled in.\n\n"
+        "[[ ## text ## ]]\n{text}\n\n[[ ## confidence ## ]]\n{confidence}\n\n[[ ## count ## ]]\n{count}\n\n"
+        "[[ ## completed ## ]]\nIn adhering to this structure, your objective is: \n        Read it.";
+    /* Zero-shot: a number of the input outside the stated range is not a
+     * confidence; the middle of the range is. Without a range, the input's. */
+    const char *q0[] = {"[[ ## text ## ]]\nThe bridge opened in 1936 after 4 years of work."};
+    const char *v[2] = {0};
+    learn_msgs(&a, sys, q0, 1, v);
+    assert_string_equal(v[0], "0.5");
+    assert_string_equal(v[1], "4");
+    /* In range, the input's number is taken. */
+    const char *q1[] = {"[[ ## text ## ]]\nThe forecast gives rain a chance of 0.8 today."};
+    const char *w[2] = {0};
+    learn_msgs(&a, sys, q1, 1, w);
+    assert_string_equal(w[0], "0.8");
+    /* Demos: confidences are judgements (weighted mean of the nearest
+     * demos, within their range); counts are copied from the inputs, so the
+     * answer's count is the input's number. */
+    const char *q2[] = {
+        "[[ ## text ## ]]\nThe bridge has 3 towers.",
+        "[[ ## confidence ## ]]\n0.9\n\n[[ ## count ## ]]\n3\n\n[[ ## completed ## ]]",
+        "[[ ## text ## ]]\nThe harbour has 12 piers.",
+        "[[ ## confidence ## ]]\n0.7\n\n[[ ## count ## ]]\n12\n\n[[ ## completed ## ]]",
+        "[[ ## text ## ]]\nThe bridge opened in 1936 and has 2 decks."};
+    const char *x[2] = {0};
+    learn_msgs(&a, sys, q2, 5, x);
+    double conf = strtod(x[0], NULL);
+    assert_true(conf > 0.7 && conf <= 0.9); /* nearer the bridge demo */
+    assert_string_equal(x[1], "2");
+    rs_arena_free(&a);
+}
+
+static void test_extractive_question_is_the_shortest_input(void **state)
+{
+    (void)state;
+    rs_arena a;
+    rs_arena_init(&a);
+    /* Two passages and a question: the span answers the question, not the
+     * sentence the two passages share. */
+    const char *sys =
+        "Your input fields are:\n1. `question` (string): q\n2. `context` (string): c\n3. `more` (string): m\n"
+        "Your output fields are:\n1. `answer` (string): a span\n\n"
+        "All interactions will be structured in the following way, with the appropriate values filled in.\n\n"
+        "[[ ## question ## ]]\n{question}\n\n[[ ## context ## ]]\n{context}\n\n[[ ## more ## ]]\n{more}\n\n"
+        "[[ ## answer ## ]]\n{answer}\n\n"
+        "[[ ## completed ## ]]\nIn adhering to this structure, your objective is: \n        Answer from the context.";
+    const char *turns[] = {
+        "[[ ## question ## ]]\nWho wrote the letter?\n\n[[ ## context ## ]]\nThe letter was written by Ada Lovelace in 1843. "
+        "Old harbours had wooden piers and busy markets.\n\n[[ ## more ## ]]\nOld harbours had wooden piers and busy markets.",
+        "[[ ## answer ## ]]\nAda Lovelace\n\n[[ ## completed ## ]]",
+        "[[ ## question ## ]]\nWhich river flows through the city?\n\n[[ ## context ## ]]\n"
+        "Old harbours had wooden piers and busy markets. The river flowing through the city is the Vltava River.\n\n"
+        "[[ ## more ## ]]\nOld harbours had wooden piers and busy markets."};
+    const char *v[1] = {0};
+    learn_msgs(&a, sys, turns, 3, v);
+    assert_string_equal(v[0], "Vltava");
     rs_arena_free(&a);
 }
 
@@ -615,6 +700,8 @@ int main(void)
         cmocka_unit_test(test_json_adapter_enums_from_demos_or_schema),
         cmocka_unit_test(test_proposal_lists_distinctive_words_per_label),
         cmocka_unit_test(test_extractive_fields_take_a_span_of_the_input),
+        cmocka_unit_test(test_numbers_follow_demos_and_stated_ranges),
+        cmocka_unit_test(test_extractive_question_is_the_shortest_input),
         cmocka_unit_test(test_finish_choice_applies_stop_and_max_tokens),
         cmocka_unit_test(test_replies_escape_any_text),
         cmocka_unit_test(test_options_parse_and_reject),
