@@ -1,5 +1,5 @@
 /* dataset.c — data sets typed per a module's fields (see exec.h): JSONL
- * rows through cJSON, CSV rows through dataset_csv.c, every cell checked
+ * rows through cJSON, CSV rows through datafile.c, every cell checked
  * against its field's type so a bad row fails at load time, naming
  * file:line and the column, instead of in the middle of an optimization. */
 #include "exec.h"
@@ -283,9 +283,7 @@ static dsp_status load(const ir_module *m, const char *name, const char *path, c
     dsp_status rc = ds_read_file(path, &text, &len, err);
     if (rc != DSP_OK)
         return rc;
-    /* Spreadsheets often save CSV with a UTF-8 byte order mark, which
-     * would otherwise become part of the first column's name. */
-    size_t skip = len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
+    size_t skip = df_bom_len(text, len);
     if (strcmp(format, "csv") == 0)
         rc = load_csv(&c, text + skip, len - skip, err);
     else

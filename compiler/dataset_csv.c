@@ -1,181 +1,33 @@
-/* dataset_csv.c — an RFC 4180 CSV record reader (see dataset_int.h). */
+/* dataset_csv.c — the loader's view of datafile.c (the reader the checker
+ * uses too): its results as dsp_error messages (see dataset_int.h). */
 #include "dataset_int.h"
 
 #include <errno.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-
-void csv_reader_init(csv_reader *r, const char *text, size_t len, const char *path)
-{
-    r->p = text;
-    r->end = text + len;
-    r->line = 1;
-    r->path = path;
-}
-
-void csv_record_free(csv_record *rec)
-{
-    for (size_t i = 0; i < rec->n_cells; i++)
-        free(rec->cells[i]);
-    free(rec->cells);
-    memset(rec, 0, sizeof *rec);
-}
-
-typedef struct cellbuf {
-    char *s;
-    size_t len, cap;
-} cellbuf;
-
-static int cb_put(cellbuf *b, char c)
-{
-    if (b->len + 1 >= b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 64;
-        char *n = realloc(b->s, cap);
-        if (!n)
-            return 0;
-        b->s = n;
-        b->cap = cap;
-    }
-    b->s[b->len++] = c;
-    b->s[b->len] = '\0';
-    return 1;
-}
-
-/* Moves the cell into the record (an empty cell becomes ""). */
-static int push_cell(csv_record *rec, cellbuf *b)
-{
-    if (!b->s) {
-        b->s = calloc(1, 1);
-        if (!b->s)
-            return 0;
-    }
-    char **n = realloc(rec->cells, (rec->n_cells + 1) * sizeof *n);
-    if (!n)
-        return 0;
-    rec->cells = n;
-    rec->cells[rec->n_cells++] = b->s;
-    memset(b, 0, sizeof *b);
-    return 1;
-}
-
-static dsp_status nomem(csv_record *rec, cellbuf *b, dsp_error *err)
-{
-    free(b->s);
-    csv_record_free(rec);
-    return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory reading CSV");
-}
 
 dsp_status csv_next(csv_reader *r, csv_record *out, int *done, dsp_error *err)
 {
-    memset(out, 0, sizeof *out);
-    *done = 0;
-    /* Skip blank lines between records. */
-    while (r->p < r->end && (*r->p == '\n' || *r->p == '\r')) {
-        if (*r->p == '\n')
-            r->line++;
-        r->p++;
-    }
-    if (r->p >= r->end) {
-        *done = 1;
+    char why[512];
+    switch (csv_read(r, out, done, why, sizeof why)) {
+    case DF_OK:
         return DSP_OK;
+    case DF_INVALID:
+        return dsp_error_set(err, DSP_ERR_INVALID, "%s", why);
+    default:
+        return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory reading CSV");
     }
-    out->line = r->line;
-    cellbuf b = { 0 };
-    int quoted = 0, after_quote = 0, quote_line = r->line;
-    for (;;) {
-        if (r->p >= r->end) {
-            if (quoted) {
-                free(b.s);
-                csv_record_free(out);
-                return dsp_error_set(err, DSP_ERR_INVALID,
-                                     "%s:%d: a quoted cell is never closed (a `\"` is missing)", r->path,
-                                     quote_line);
-            }
-            break;
-        }
-        char c = *r->p++;
-        if (quoted) {
-            if (c == '"') {
-                if (r->p < r->end && *r->p == '"') {
-                    r->p++;
-                    if (!cb_put(&b, '"'))
-                        return nomem(out, &b, err);
-                } else {
-                    quoted = 0;
-                    after_quote = 1;
-                }
-                continue;
-            }
-            if (c == '\n')
-                r->line++;
-            if (!cb_put(&b, c))
-                return nomem(out, &b, err);
-            continue;
-        }
-        if (c == ',') {
-            if (!push_cell(out, &b))
-                return nomem(out, &b, err);
-            after_quote = 0;
-            continue;
-        }
-        if (c == '\n' || c == '\r') {
-            if (c == '\r' && r->p < r->end && *r->p == '\n')
-                r->p++;
-            r->line++;
-            break;
-        }
-        if (after_quote) {
-            free(b.s);
-            csv_record_free(out);
-            return dsp_error_set(err, DSP_ERR_INVALID,
-                                 "%s:%d: text after the closing quote of a cell (cell %zu); quote the whole "
-                                 "cell and write a quote inside it as \"\"",
-                                 r->path, r->line, out->n_cells + 1);
-        }
-        if (c == '"' && b.len == 0) {
-            quoted = 1;
-            quote_line = r->line;
-            continue;
-        }
-        if (!cb_put(&b, c))
-            return nomem(out, &b, err);
-    }
-    if (!push_cell(out, &b))
-        return nomem(out, &b, err);
-    return DSP_OK;
 }
 
 dsp_status ds_read_file(const char *path, char **text, size_t *len, dsp_error *err)
 {
-    FILE *fp = fopen(path, "rb");
-    if (!fp)
+    switch (df_read_file(path, 0, text, len)) {
+    case DF_OK:
+        return DSP_OK;
+    case DF_OPEN:
         return dsp_error_set(err, DSP_ERR_IO, "cannot open data file `%s`: %s", path, strerror(errno));
-    size_t cap = 65536, n = 0;
-    char *buf = malloc(cap + 1);
-    while (buf) {
-        n += fread(buf + n, 1, cap - n, fp);
-        if (n < cap)
-            break;
-        char *nb = realloc(buf, cap * 2 + 1);
-        if (!nb) {
-            free(buf);
-            buf = NULL;
-            break;
-        }
-        buf = nb;
-        cap *= 2;
-    }
-    int bad = ferror(fp);
-    fclose(fp);
-    if (!buf)
+    case DF_NOMEM:
         return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory reading `%s`", path);
-    if (bad) {
-        free(buf);
+    default:
         return dsp_error_set(err, DSP_ERR_IO, "cannot read data file `%s`", path);
     }
-    buf[n] = '\0';
-    *text = buf;
-    *len = n;
-    return DSP_OK;
 }

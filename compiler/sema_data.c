@@ -1,99 +1,28 @@
 /* sema_data.c — looks into data files at check time: which columns they
  * have (so a mapping typo is a compile error, not a run-time surprise) and
- * whether enum columns hold only values the program declares. The runtime
- * has its own loader; this reads just enough to check. */
+ * whether enum columns hold only values the program declares. It reads
+ * them through datafile.c, as the loader does, so both see the same
+ * cells; this reads just enough to check. */
 #include "sema_int.h"
+#include "datafile.h"
 
 #include <cJSON.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
-typedef struct file_buf {
-    char *text;
-    size_t len;
-} file_buf;
-
-static int read_all(const char *path, file_buf *out)
+/* The data file's text (NUL-terminated, malloc'ed) past any byte order
+ * mark, as the loader reads it; 0 with errno set if it cannot be read. */
+static int read_data(const char *path, char **buf, const char **text, size_t *len)
 {
-    FILE *fp = fopen(path, "rb");
-    if (!fp)
+    size_t n;
+    if (df_read_file(path, 1, buf, &n) != DF_OK)
         return 0;
-    struct stat st;
-    if (fstat(fileno(fp), &st) != 0 || !S_ISREG(st.st_mode)) {
-        fclose(fp);
-        errno = EINVAL;  /* a device or FIFO could block or never end */
-        return 0;
-    }
-    size_t cap = 65536, len = 0;
-    char *buf = malloc(cap + 1);
-    while (buf) {
-        size_t n = fread(buf + len, 1, cap - len, fp);
-        len += n;
-        if (len < cap)
-            break;
-        char *nb = realloc(buf, cap * 2 + 1);
-        if (!nb) {
-            free(buf);
-            buf = NULL;
-            break;
-        }
-        buf = nb;
-        cap *= 2;
-    }
-    fclose(fp);
-    if (!buf)
-        return 0;
-    buf[len] = '\0';
-    out->text = buf;
-    out->len = len;
+    size_t skip = df_bom_len(*buf, n);
+    *text = *buf + skip;
+    *len = n - skip;
     return 1;
-}
-
-/* One CSV record (RFC 4180: quoted fields, "" inside quotes). Advances *p. */
-static void csv_record(arena *a, const char **p, const char *end, ptr_vec *fields)
-{
-    const char *s = *p;
-    /* The record ends at the first newline outside quotes; a field is never
-     * longer than the record. */
-    const char *rec_end = s;
-    for (int q = 0; rec_end < end && (q || *rec_end != '\n'); rec_end++)
-        q ^= *rec_end == '"';
-    size_t cap = (size_t)(rec_end - s) + 1;
-    char *field = malloc(cap);
-    size_t n = 0;
-    int quoted = 0;
-    if (!field) {
-        *p = end;
-        return;
-    }
-    while (s < end) {
-        char c = *s++;
-        if (quoted) {
-            if (c == '"' && s < end && *s == '"') {
-                field[n++] = '"';
-                s++;
-            } else if (c == '"') {
-                quoted = 0;
-            } else {
-                field[n++] = c;
-            }
-        } else if (c == '"') {
-            quoted = 1;
-        } else if (c == ',') {
-            ptr_vec_push(a, fields, arena_strndup(a, field, n));
-            n = 0;
-        } else if (c == '\n') {
-            break;
-        } else if (c != '\r') {
-            field[n++] = c;
-        }
-    }
-    ptr_vec_push(a, fields, arena_strndup(a, field, n));
-    free(field);
-    *p = s;
 }
 
 static const char *data_file(sema *s, const ir_data *data)
@@ -104,23 +33,38 @@ static const char *data_file(sema *s, const ir_data *data)
 int sema_data_columns(sema *s, const ir_data *data, src_loc at, ptr_vec *columns)
 {
     const char *path = data_file(s, data);
-    file_buf fb;
-    if (!read_all(path, &fb)) {
+    char *buf;
+    const char *text;
+    size_t text_len;
+    if (!read_data(path, &buf, &text, &text_len)) {
         diag_error(s->d, at, "cannot read data file `%s`: %s (paths are relative to the .dsp file)",
                    path, strerror(errno ? errno : EIO));
         return 0;
     }
     int ok = 1;
     if (strcmp(data->format, "csv") == 0) {
-        const char *p = fb.text;
-        csv_record(s->a, &p, fb.text + fb.len, columns);
-        if (columns->len == 1 && !((char *)columns->items[0])[0]) {
+        csv_reader r;
+        csv_reader_init(&r, text, text_len, path);
+        csv_record header;
+        int done;
+        char why[512];
+        df_status st = csv_read(&r, &header, &done, why, sizeof why);
+        if (st == DF_INVALID) {
+            diag_error(s->d, at, "data file %s", why);
+            ok = 0;
+        } else if (st != DF_OK) {
+            diag_error(s->d, at, "out of memory reading data file `%s`", path);
+            ok = 0;
+        } else if (done || (header.n_cells == 1 && !header.cells[0][0])) {
             diag_error(s->d, at, "data file `%s` is empty; a CSV file starts with a header row", path);
             ok = 0;
         }
+        for (size_t i = 0; ok && i < header.n_cells; i++)
+            ptr_vec_push(s->a, columns, arena_strdup(s->a, header.cells[i]));
+        csv_record_free(&header);
     } else {
         /* Every line must be a JSON object; the first gives the columns. */
-        const char *p = fb.text, *end = fb.text + fb.len;
+        const char *p = text, *end = text + text_len;
         int line = 0, seen = 0;
         while (p < end && ok) {
             const char *nl = memchr(p, '\n', (size_t)(end - p));
@@ -149,7 +93,7 @@ int sema_data_columns(sema *s, const ir_data *data, src_loc at, ptr_vec *columns
             ok = 0;
         }
     }
-    free(fb.text);
+    free(buf);
     return ok;
 }
 
@@ -177,27 +121,39 @@ void sema_data_check_enums(sema *s, const ir_data *data, const ir_module *m, src
     if (!any)
         return;
     const char *path = data_file(s, data);
-    file_buf fb;
-    if (!read_all(path, &fb))
+    char *buf;
+    const char *text;
+    size_t text_len;
+    if (!read_data(path, &buf, &text, &text_len))
         return;
-    const char *p = fb.text, *end = fb.text + fb.len;
+    const char *p = text, *end = text + text_len;
     int is_csv = strcmp(data->format, "csv") == 0;
-    ptr_vec header = { 0 };
-    if (is_csv)
-        csv_record(s->a, &p, end, &header);
+    /* Malformed CSV ends the check quietly: the columns check reports a
+     * bad header and the loader names the bad record. */
+    csv_reader r;
+    csv_record header = { 0 }, row = { 0 };
+    int done = 0;
+    char why[512];
+    if (is_csv) {
+        csv_reader_init(&r, text, text_len, path);
+        if (csv_read(&r, &header, &done, why, sizeof why) != DF_OK)
+            done = 1;
+    }
     char *reported = arena_alloc(s->a, data->n_columns + 1);
-    int line = is_csv ? 1 : 0;
-    while (p < end) {
-        line++;
-        const char *rec_start = p;
-        ptr_vec row = { 0 };
+    int line = 0;
+    for (;;) {
         cJSON *obj = NULL;
         if (is_csv) {
-            csv_record(s->a, &p, end, &row);
+            if (done || csv_read(&r, &row, &done, why, sizeof why) != DF_OK || done)
+                break;
+            line = row.line;
         } else {
+            if (p >= end)
+                break;
+            line++;
             const char *nl = memchr(p, '\n', (size_t)(end - p));
             const char *le = nl ? nl : end;
-            obj = cJSON_ParseWithLength(rec_start, (size_t)(le - rec_start));
+            obj = cJSON_ParseWithLength(p, (size_t)(le - p));
             p = le + 1;
             if (!obj)
                 continue;
@@ -220,9 +176,9 @@ void sema_data_check_enums(sema *s, const ir_data *data, const ir_module *m, src
                     continue;
                 }
             } else {
-                for (size_t h = 0; h < header.len && h < row.len; h++)
-                    if (strcmp(header.items[h], data->columns[c].column) == 0)
-                        v = row.items[h];
+                for (size_t h = 0; h < header.n_cells && h < row.n_cells; h++)
+                    if (strcmp(header.cells[h], data->columns[c].column) == 0)
+                        v = row.cells[h];
                 if (!v || !v[0])
                     continue;
             }
@@ -235,8 +191,10 @@ void sema_data_check_enums(sema *s, const ir_data *data, const ir_module *m, src
             }
         }
         cJSON_Delete(obj);
+        csv_record_free(&row);
     }
-    free(fb.text);
+    csv_record_free(&header);
+    free(buf);
 }
 
 /* The type of a data column that is not a module field (an extra gold
@@ -252,11 +210,13 @@ const ir_type *sema_data_field_type(sema *s, const ir_data *data, const char *fi
         return NULL;
     if (strcmp(data->format, "csv") == 0)
         return &s->t_string;
-    file_buf fb;
-    if (!read_all(data_file(s, data), &fb))
+    char *buf;
+    const char *text;
+    size_t text_len;
+    if (!read_data(data_file(s, data), &buf, &text, &text_len))
         return NULL;
     const ir_type *t = NULL;
-    const char *p = fb.text, *end = fb.text + fb.len;
+    const char *p = text, *end = text + text_len;
     while (p < end && (*p == '\n' || *p == '\r' || *p == ' ' || *p == '\t'))
         p++;
     const char *nl = memchr(p, '\n', (size_t)(end - p));
@@ -279,6 +239,6 @@ const ir_type *sema_data_field_type(sema *s, const ir_data *data, const char *fi
         t = elem;
     }
     cJSON_Delete(obj);
-    free(fb.text);
+    free(buf);
     return t;
 }

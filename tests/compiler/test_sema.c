@@ -49,7 +49,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *f = *state;
-    const char *names[] = { "qa.jsonl", "qa.csv", "a.dsp", "b.dsp", "main.dsp" };
+    const char *names[] = { "qa.jsonl", "qa.csv", "bom.csv", "bad.csv", "a.dsp", "b.dsp", "main.dsp" };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         char path[256];
         snprintf(path, sizeof path, "%s/%s", f->dir, names[i]);
@@ -329,6 +329,40 @@ static void test_csv_mapping_and_enum_values(void **state)
     assert_int_equal(p->data[0]->n_columns, 4);
 }
 
+/* The checker reads CSV as the loader does (datafile.c): a byte order mark
+ * is not part of the first column, CRLF ends records, a quoted cell may
+ * span lines, blank lines are skipped, and lines are counted in the file;
+ * a malformed file is a check error naming file:line. */
+static void test_csv_read_like_the_loader(void **state)
+{
+    fixture *f = *state;
+    write_file(f, "bom.csv", "\xEF\xBB\xBFQuestion,answer,label\r\n\"two\r\nlines\",a1,high\r\n\r\nq3,a3,medium\r\n");
+    ir_program *p = check(f, LEVEL_SIG
+        "module M(question: string) -> (label: enum { low, high }) {\n"
+        "  r = predict(Level)(question: question)\n"
+        "  return r\n"
+        "}\n"
+        "lm l = \"anthropic/claude-3-5-haiku\"\n"
+        "data train = csv(\"bom.csv\") { Question -> question, label -> label }\n"
+        "metric m(ex, pred) = pred.label == ex.label\n"
+        "optimize M with bootstrap_fewshot { metric: m trainset: train lm: l }\n");
+    assert_null(p);
+    assert_int_equal(f->d.errors, 1);
+    assert_string_equal(msg(f, 0), "main.dsp:9:57: error: data `train` (bom.csv line 5): `label` is "
+                                   "\"medium\", which is not a value of enum {low, high}");
+    arena_free(&f->a);
+    diag_init(&f->d, &f->a, NULL);
+    write_file(f, "bad.csv", "Question,\"label\nlabel");
+    p = check(f, LEVEL_SIG
+        "module M(question: string) -> (label: enum { low, high }) {\n"
+        "  r = predict(Level)(question: question)\n"
+        "  return r\n"
+        "}\n"
+        "data train = csv(\"bad.csv\") { Question -> question }\n");
+    assert_null(p);
+    assert_non_null(strstr(msg(f, 0), "bad.csv:1: a quoted cell is never closed"));
+}
+
 static void test_lm_options(void **state)
 {
     fixture *f = *state;
@@ -411,6 +445,7 @@ int main(void)
         T(test_metric_field_checks),
         T(test_metric_reads_extra_gold_fields),
         T(test_csv_mapping_and_enum_values),
+        T(test_csv_read_like_the_loader),
         T(test_lm_options),
         T(test_imports_and_cycles),
         T(test_paths_and_suggestions),
