@@ -19,6 +19,30 @@ int cli_parse_whole(const char *cmd, const char *opt, const char *s, long long m
     return 1;
 }
 
+int cli_option_value(const char *cmd, int argc, char **argv, int *i, const char **out)
+{
+    if (*i + 1 >= argc) {
+        fprintf(stderr, "dspcc %s: %s needs a value\n", cmd, argv[*i]);
+        return 0;
+    }
+    *out = argv[++*i];
+    return 1;
+}
+
+int cli_operand(const char *cmd, const char *arg, const char **file)
+{
+    if (arg[0] == '-' && arg[1]) {
+        fprintf(stderr, "dspcc %s: unknown option `%s`; see `dspcc %s --help`\n", cmd, arg, cmd);
+        return 0;
+    }
+    if (*file) {
+        fprintf(stderr, "dspcc %s: one .dsp file at a time (got `%s` and `%s`)\n", cmd, *file, arg);
+        return 0;
+    }
+    *file = arg;
+    return 1;
+}
+
 int cli_client_new(const char *cmd, const cli_client_args *a, dsp_client **out, dsp_error *err)
 {
     dsp_client_options co = dsp_client_options_default();

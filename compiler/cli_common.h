@@ -11,6 +11,15 @@
  * and returns 0; else 1. */
 int cli_parse_whole(const char *cmd, const char *opt, const char *s, long long min, long long *out);
 
+/* argv[*i] is an option that takes a value: moves *i to it and sets
+ * *out. Without one prints "dspcc CMD: OPT needs a value" and returns 0. */
+int cli_option_value(const char *cmd, int argc, char **argv, int *i, const char **out);
+
+/* An argument that is no known option: the .dsp file, if it is the first
+ * and not an option; else prints why (unknown option, a second file) and
+ * returns 0. */
+int cli_operand(const char *cmd, const char *arg, const char **file);
+
 /* The client options both commands take; retries < 0 means the default. */
 typedef struct cli_client_args {
     const char *base_url, *cache_dir;

@@ -41,11 +41,8 @@ static int parse_args(int argc, char **argv, eval_args *a)
                                                            : NULL;
         long long v;
         if (str) {
-            if (i + 1 >= argc) {
-                fprintf(stderr, "dspcc eval: %s needs a value\n", o);
+            if (!cli_option_value("eval", argc, argv, &i, str))
                 return 2;
-            }
-            *str = argv[++i];
         } else if (strcmp(o, "--json") == 0) {
             a->json = 1;
         } else if (strcmp(o, "--no-cache") == 0) {
@@ -62,14 +59,8 @@ static int parse_args(int argc, char **argv, eval_args *a)
             if (!cli_parse_whole("eval", o, i + 1 < argc ? argv[++i] : NULL, 1, &v))
                 return 2;
             a->limit = (long)v;
-        } else if (o[0] == '-' && o[1]) {
-            fprintf(stderr, "dspcc eval: unknown option `%s`; see `dspcc eval --help`\n", o);
+        } else if (!cli_operand("eval", o, &a->file)) {
             return 2;
-        } else if (a->file) {
-            fprintf(stderr, "dspcc eval: one .dsp file at a time (got `%s` and `%s`)\n", a->file, o);
-            return 2;
-        } else {
-            a->file = o;
         }
     }
     if (!a->file || !a->data) {

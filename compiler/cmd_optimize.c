@@ -49,11 +49,8 @@ static int parse_args(int argc, char **argv, optimize_args *a)
                                                                              : NULL;
         long long v;
         if (str) {
-            if (i + 1 >= argc) {
-                fprintf(stderr, "dspcc optimize: %s needs a value\n", o);
+            if (!cli_option_value("optimize", argc, argv, &i, str))
                 return 2;
-            }
-            *str = argv[++i];
         } else if (strcmp(o, "--seed") == 0) {
             if (!cli_parse_whole("optimize", o, i + 1 < argc ? argv[++i] : NULL, 0, &v))
                 return 2;
@@ -69,14 +66,8 @@ static int parse_args(int argc, char **argv, optimize_args *a)
             a->concurrency = (int)v;
         } else if (strcmp(o, "--quiet") == 0 || strcmp(o, "-q") == 0) {
             a->quiet = 1;
-        } else if (o[0] == '-' && o[1]) {
-            fprintf(stderr, "dspcc optimize: unknown option `%s`; see `dspcc optimize --help`\n", o);
+        } else if (!cli_operand("optimize", o, &a->file)) {
             return 2;
-        } else if (a->file) {
-            fprintf(stderr, "dspcc optimize: one .dsp file at a time (got `%s` and `%s`)\n", a->file, o);
-            return 2;
-        } else {
-            a->file = o;
         }
     }
     if (!a->file) {
