@@ -152,13 +152,9 @@ typedef struct section {
 dsp_status dsp_chat_adapter_parse(const dsp_prompt_spec *spec, const char *reply, size_t len, dsp_value *outputs,
                                   dsp_error *err)
 {
-    dsp_status st = dsp_signature_check(spec->signature, spec->strategy, err);
+    dsp_status st = dsp_adapter_parse_start(spec, &reply, len, err);
     if (st != DSP_OK)
         return st;
-    if (!reply && len)
-        return dsp_error_set(err, DSP_ERR_INVALID, "reply of %zu bytes given as NULL", len);
-    if (!reply)
-        reply = "";
     size_t n_out = dsp_strategy_n_outputs(spec->signature, spec->strategy);
     section *sec = calloc(n_out, sizeof *sec);
     if (!sec)
@@ -205,11 +201,7 @@ dsp_status dsp_chat_adapter_parse(const dsp_prompt_spec *spec, const char *reply
         st = dsp_value_parse(f->type, sec[i].text, sec[i].len, &outputs[i], err);
         if (st != DSP_OK) {
             free(sec);
-            if (st != DSP_ERR_PARSE) {
-                dsp_values_free(outputs, i);
-                return st;
-            }
-            return dsp_adapter_parse_failed(err, "chat", f->name, reply, len, outputs, i);
+            return dsp_adapter_value_failed(st, err, "chat", f->name, reply, len, outputs, i);
         }
     }
     free(sec);

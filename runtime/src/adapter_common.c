@@ -278,6 +278,28 @@ size_t dsp_adapter_line_end(const char *s, size_t n)
     return nl ? (size_t)(nl - s) : n;
 }
 
+dsp_status dsp_adapter_parse_start(const dsp_prompt_spec *spec, const char **reply, size_t len, dsp_error *err)
+{
+    dsp_status st = dsp_signature_check(spec->signature, spec->strategy, err);
+    if (st != DSP_OK)
+        return st;
+    if (!*reply && len)
+        return dsp_error_set(err, DSP_ERR_INVALID, "reply of %zu bytes given as NULL", len);
+    if (!*reply)
+        *reply = "";
+    return DSP_OK;
+}
+
+dsp_status dsp_adapter_value_failed(dsp_status st, dsp_error *err, const char *adapter, const char *field,
+                                    const char *reply, size_t len, dsp_value *outputs, size_t n_outputs)
+{
+    if (st != DSP_ERR_PARSE) {
+        dsp_values_free(outputs, n_outputs);
+        return st;
+    }
+    return dsp_adapter_parse_failed(err, adapter, field, reply, len, outputs, n_outputs);
+}
+
 dsp_status dsp_adapter_parse_failed(dsp_error *err, const char *adapter, const char *field, const char *reply,
                                     size_t len, dsp_value *outputs, size_t n_outputs)
 {

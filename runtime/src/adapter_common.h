@@ -60,6 +60,16 @@ void dsp_adapter_truncate(dsp_messages *out, size_t keep);
 /* Finds the first "\n" at or after s[0..n); returns n when none. */
 size_t dsp_adapter_line_end(const char *s, size_t n);
 
+/* The start of every parse: checks the signature and the reply (NULL is
+ * only allowed for an empty one, and then read as ""). */
+dsp_status dsp_adapter_parse_start(const dsp_prompt_spec *spec, const char **reply, size_t len, dsp_error *err);
+
+/* An output whose text did not become a value with status st: a parse
+ * error is the reply's fault (dsp_adapter_parse_failed); anything else
+ * (out of memory) is returned as it is, with the outputs so far freed. */
+dsp_status dsp_adapter_value_failed(dsp_status st, dsp_error *err, const char *adapter, const char *field,
+                                    const char *reply, size_t len, dsp_value *outputs, size_t n_outputs);
+
 /* Fills err for a reply that could not be parsed: prefixes the message with
  * the field, attaches the raw reply and frees the outputs parsed so far. */
 dsp_status dsp_adapter_parse_failed(dsp_error *err, const char *adapter, const char *field, const char *reply,

@@ -142,13 +142,9 @@ static bool object_span(const char *s, size_t n, const char **start, size_t *len
 dsp_status dsp_json_adapter_parse(const dsp_prompt_spec *spec, const char *reply, size_t len, dsp_value *outputs,
                                   dsp_error *err)
 {
-    dsp_status st = dsp_signature_check(spec->signature, spec->strategy, err);
+    dsp_status st = dsp_adapter_parse_start(spec, &reply, len, err);
     if (st != DSP_OK)
         return st;
-    if (!reply && len)
-        return dsp_error_set(err, DSP_ERR_INVALID, "reply of %zu bytes given as NULL", len);
-    if (!reply)
-        reply = "";
     size_t n_out = dsp_strategy_n_outputs(spec->signature, spec->strategy);
     const char *start;
     size_t span;
@@ -175,11 +171,7 @@ dsp_status dsp_json_adapter_parse(const dsp_prompt_spec *spec, const char *reply
         st = dsp_value_from_cjson(f->type, item, &outputs[i], err);
         if (st != DSP_OK) {
             cJSON_Delete(obj);
-            if (st != DSP_ERR_PARSE) {
-                dsp_values_free(outputs, i);
-                return st;
-            }
-            return dsp_adapter_parse_failed(err, "JSON", f->name, reply, len, outputs, i);
+            return dsp_adapter_value_failed(st, err, "JSON", f->name, reply, len, outputs, i);
         }
     }
     cJSON_Delete(obj);
