@@ -331,17 +331,32 @@ static bool contains_ci(const char *hay, const char *needle)
     return false;
 }
 
-/* Whether most demos copy their value of f out of one of their inputs. */
+/* The text a demo's value of f copies: the value itself, or for a list of
+ * strings its first item (NULL when it has none). */
+static const char *demo_text(const ctx *c, size_t f, const char *v)
+{
+    if (!v || c->t->out[f].kind != RS_LIST)
+        return v;
+    cJSON *j = cJSON_Parse(v);
+    cJSON *first = cJSON_IsArray(j) ? cJSON_GetArrayItem(j, 0) : NULL;
+    const char *out = cJSON_IsString(first) ? rs_strdup(c->a, first->valuestring) : NULL;
+    cJSON_Delete(j);
+    return out;
+}
+
+/* Whether most demos copy their value of f (for a list, its first item) out
+ * of one of their inputs. */
 static bool extractive(const ctx *c, size_t f)
 {
     size_t with = 0, copied = 0;
     for (size_t i = 0; i < c->t->n_demos; i++) {
         const rs_example *d = &c->t->demos[i];
-        if (!d->out[f])
+        const char *v = demo_text(c, f, d->out[f]);
+        if (!v)
             continue;
         with++;
         for (size_t k = 0; k < c->t->n_in; k++)
-            if (d->in[k] && contains_ci(d->in[k], d->out[f])) {
+            if (d->in[k] && contains_ci(d->in[k], v)) {
                 copied++;
                 break;
             }
@@ -354,7 +369,7 @@ static size_t demo_value_words(const ctx *c, size_t f)
 {
     size_t words = 0, n = 0;
     for (size_t i = 0; i < c->t->n_demos; i++) {
-        const char *v = c->t->demos[i].out[f];
+        const char *v = demo_text(c, f, c->t->demos[i].out[f]);
         if (!v)
             continue;
         n++;
@@ -742,14 +757,30 @@ static bool is_json_kind(const char *s, bool array)
     return ok;
 }
 
+/* arr printed into the arena, and freed. */
+static const char *print_array(ctx *c, cJSON *arr)
+{
+    char *s = cJSON_PrintUnformatted(arr);
+    cJSON_Delete(arr);
+    const char *out = rs_strdup(c->a, s ? s : "[]");
+    cJSON_free(s);
+    return out;
+}
+
 static const char *list_value(ctx *c, size_t f, uint64_t *rng)
 {
+    rs_kind elem = c->t->out[f].elem;
+    /* The demos' items are spans copied from their inputs: one span. */
+    if (elem == RS_STRING && c->t->n_demos && extractive(c, f)) {
+        cJSON *arr = cJSON_CreateArray();
+        cJSON_AddItemToArray(arr, cJSON_CreateString(extract_span(c, f)));
+        return print_array(c, arr);
+    }
     int d;
     const char *v = nearest_value(c, f, rng, &d);
     if (v && is_json_kind(v, true))
         return v;
     cJSON *arr = cJSON_CreateArray();
-    rs_kind elem = c->t->out[f].elem;
     if (elem == RS_INT || elem == RS_FLOAT) {
         const char *n = last_number(c, elem == RS_INT);
         cJSON_AddItemToArray(arr, cJSON_CreateNumber(n ? strtod(n, NULL) : 0));
@@ -769,11 +800,7 @@ static const char *list_value(ctx *c, size_t f, uint64_t *rng)
             cJSON_AddItemToArray(arr, cJSON_CreateString(w ? w : c->vocab.words[q->ids[b]]));
         }
     }
-    char *s = cJSON_PrintUnformatted(arr);
-    cJSON_Delete(arr);
-    const char *out = rs_strdup(c->a, s ? s : "[]");
-    cJSON_free(s);
-    return out;
+    return print_array(c, arr);
 }
 
 static const char *object_value(ctx *c, size_t f, uint64_t *rng)

@@ -11,7 +11,8 @@
  *  - reasoning: one sentence naming the evidence used;
  *  - int/float: the demos' weighted mean when their numbers are judgements,
  *    else the last number in the inputs, within the range the field's
- *    description states; lists and objects as JSON;
+ *    description states; lists (a span of the input for extractive lists
+ *    of strings) and objects as JSON;
  *  - `proposed_instruction`: see propose.h.
  * Temperature 0 is fully deterministic; above 0 it samples among the top
  * candidates with the seed given.

@@ -474,15 +474,37 @@ static void test_extractive_question_is_the_shortest_input(void **state)
         "[[ ## answer ## ]]\n{answer}\n\n"
         "[[ ## completed ## ]]\nIn adhering to this structure, your objective is: \n        Answer from the context.";
     const char *turns[] = {
-        "[[ ## question ## ]]\nWho wrote the letter?\n\n[[ ## context ## ]]\nThe letter was written by Ada Lovelace in 1843. "
-        "Old harbours had wooden piers and busy markets.\n\n[[ ## more ## ]]\nOld harbours had wooden piers and busy markets.",
+        ("[[ ## question ## ]]\nWho wrote the letter?\n\n[[ ## context ## ]]\nThe letter was written by Ada Lovelace in 1843. "
+         "Old harbours had wooden piers and busy markets.\n\n[[ ## more ## ]]\nOld harbours had wooden piers and busy markets."),
         "[[ ## answer ## ]]\nAda Lovelace\n\n[[ ## completed ## ]]",
-        "[[ ## question ## ]]\nWhich river flows through the city?\n\n[[ ## context ## ]]\n"
-        "Old harbours had wooden piers and busy markets. The river flowing through the city is the Vltava River.\n\n"
-        "[[ ## more ## ]]\nOld harbours had wooden piers and busy markets."};
+        ("[[ ## question ## ]]\nWhich river flows through the city?\n\n[[ ## context ## ]]\n"
+         "Old harbours had wooden piers and busy markets. The river flowing through the city is the Vltava River.\n\n"
+         "[[ ## more ## ]]\nOld harbours had wooden piers and busy markets.")};
     const char *v[1] = {0};
     learn_msgs(&a, sys, turns, 3, v);
     assert_string_equal(v[0], "Vltava");
+    rs_arena_free(&a);
+}
+
+static void test_extractive_lists_take_a_span_of_the_input(void **state)
+{
+    (void)state;
+    rs_arena a;
+    rs_arena_init(&a);
+    const char *sys =
+        "Your input fields are:\n1. `question` (string): q\n2. `context` (string): c\n"
+        "Your output fields are:\n1. `spans` (list[string]): answer phrases\n\n"
+        "All interactions will be structured in the following way, with the appropriate values filled in.\n\n"
+        "[[ ## question ## ]]\n{question}\n\n[[ ## context ## ]]\n{context}\n\n[[ ## spans ## ]]\n{spans}\n\n"
+        "[[ ## completed ## ]]\nIn adhering to this structure, your objective is: \n        Answer from the context.";
+    const char *turns[] = {
+        "[[ ## question ## ]]\nWho wrote the letter?\n\n[[ ## context ## ]]\nThe letter was written by Ada Lovelace in 1843.",
+        "[[ ## spans ## ]]\n[\"Ada Lovelace\"]\n\n[[ ## completed ## ]]",
+        ("[[ ## question ## ]]\nWhich river flows through the city?\n\n[[ ## context ## ]]\n"
+         "The city has many bridges. The river flowing through the city is the Vltava River. It floods rarely.")};
+    const char *v[1] = {0};
+    learn_msgs(&a, sys, turns, 3, v);
+    assert_string_equal(v[0], "[\"Vltava\"]"); /* a span of this input, not the demo's list */
     rs_arena_free(&a);
 }
 
@@ -702,6 +724,7 @@ int main(void)
         cmocka_unit_test(test_extractive_fields_take_a_span_of_the_input),
         cmocka_unit_test(test_numbers_follow_demos_and_stated_ranges),
         cmocka_unit_test(test_extractive_question_is_the_shortest_input),
+        cmocka_unit_test(test_extractive_lists_take_a_span_of_the_input),
         cmocka_unit_test(test_finish_choice_applies_stop_and_max_tokens),
         cmocka_unit_test(test_replies_escape_any_text),
         cmocka_unit_test(test_options_parse_and_reject),
