@@ -139,8 +139,6 @@ dsp_status ex_runner_new(const ir_program *p, const ir_module *m, const ex_runne
                          dsp_error *err);
 void ex_runner_free(ex_runner *r);
 
-const ir_program *ex_runner_program(const ex_runner *r);
-const ir_module *ex_runner_module(const ex_runner *r);
 dsp_client *ex_runner_client(const ex_runner *r);
 /* The runtime config of a declared lm (for ex_pred_config.lm), valid for
  * the runner's lifetime; NULL when lm is not one of the program's. */

@@ -144,8 +144,6 @@ void ex_runner_free(ex_runner *r)
     free(r);
 }
 
-const ir_program *ex_runner_program(const ex_runner *r) { return r->prog; }
-const ir_module *ex_runner_module(const ex_runner *r) { return r->module; }
 dsp_client *ex_runner_client(const ex_runner *r) { return r->client; }
 
 const dsp_predictor *ex_runner_predictor(const ex_runner *r, const ir_predictor *p)

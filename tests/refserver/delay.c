@@ -20,7 +20,7 @@ struct rs_delay {
     pthread_t thread;
     entry *heap; /* min-heap on due_ns */
     size_t n, cap;
-    bool stopping, flushing;
+    bool stopping;
 };
 
 static uint64_t now_ns(void)
@@ -83,7 +83,7 @@ static void *run(void *arg)
             continue;
         }
         uint64_t now = now_ns();
-        if (!d->flushing && d->heap[0].due_ns > now) {
+        if (d->heap[0].due_ns > now) {
             uint64_t due = d->heap[0].due_ns;
             struct timespec ts = {(time_t)(due / 1000000000u), (long)(due % 1000000000u)};
             pthread_cond_timedwait(&d->cv, &d->mu, &ts);
@@ -127,14 +127,6 @@ void rs_delay_add(rs_delay *d, struct MHD_Connection *conn, unsigned ms)
         return;
     }
     heap_push(d, (entry){now_ns() + (uint64_t)ms * 1000000u, conn});
-    pthread_cond_signal(&d->cv);
-    pthread_mutex_unlock(&d->mu);
-}
-
-void rs_delay_flush(rs_delay *d)
-{
-    pthread_mutex_lock(&d->mu);
-    d->flushing = true;
     pthread_cond_signal(&d->cv);
     pthread_mutex_unlock(&d->mu);
 }

@@ -15,8 +15,6 @@ typedef struct rs_delay rs_delay;
 bool rs_delay_start(rs_delay **out);
 /* Resumes conn (already suspended) after ms milliseconds. */
 void rs_delay_add(rs_delay *d, struct MHD_Connection *conn, unsigned ms);
-/* Resumes every waiting connection now; later adds resume at once. */
-void rs_delay_flush(rs_delay *d);
 /* Resumes everything and ends the thread; later adds resume at once. */
 void rs_delay_stop(rs_delay *d);
 /* After the HTTP daemon is gone. */
