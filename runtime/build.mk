@@ -42,8 +42,10 @@ $(BUILD)/tests/runtime/%: $(BUILD)/obj/tests/runtime/%.o $(RT_LIB)
 	$(CC) $(LDFLAGS) -o $@ $< $(RT_LIB) $(CMOCKA_LIBS) $(RT_DEPLIBS)
 
 # The client's end-to-end test runs its own fault-injecting stub server.
-$(BUILD)/tests/runtime/test_client_e2e: RT_DEPLIBS += $(MHD_LIBS)
-$(BUILD)/tests/runtime/test_predict: RT_DEPLIBS += $(MHD_LIBS)
+# tests/support/stub_http.c: the daemon and request bodies of their stubs.
+RT_STUB_TESTS := $(BUILD)/tests/runtime/test_client_e2e $(BUILD)/tests/runtime/test_predict
+$(RT_STUB_TESTS): $(BUILD)/obj/tests/support/stub_http.o
+$(RT_STUB_TESTS): RT_DEPLIBS += $(BUILD)/obj/tests/support/stub_http.o $(MHD_LIBS)
 # The tests against dsp-refserver start it with tests/support/refserver_proc.c.
 RT_RS_TESTS := $(BUILD)/tests/runtime/test_client_refserver $(BUILD)/tests/runtime/test_predict_refserver
 $(RT_RS_TESTS): $(BUILD)/obj/tests/support/refserver_proc.o

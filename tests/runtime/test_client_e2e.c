@@ -12,9 +12,7 @@
 #include <cmocka.h>
 
 #include <cjson/cJSON.h>
-#include <arpa/inet.h>
 #include <microhttpd.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -25,6 +23,7 @@
 
 #include "dsp/client.h"
 #include "../../runtime/src/cache.h"
+#include "../support/stub_http.h"
 
 #define TEST_KEY "sk-dsptest-KEY-5f0c9a7e3b21"
 
@@ -41,10 +40,7 @@ typedef struct stub {
     char version[64];   /* last anthropic-version header seen */
 } stub;
 
-typedef struct upload {
-    char *buf;
-    size_t len;
-} upload;
+typedef stub_upload upload;
 
 static stub S;
 
@@ -134,19 +130,10 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
     (void)cls;
     (void)version;
     (void)method;
-    upload *u = *con_cls;
-    if (!u) {
-        *con_cls = calloc(1, sizeof(upload));
-        return MHD_YES;
-    }
-    if (*data_size) {
-        u->buf = realloc(u->buf, u->len + *data_size + 1);
-        memcpy(u->buf + u->len, data, *data_size);
-        u->len += *data_size;
-        u->buf[u->len] = '\0';
-        *data_size = 0;
-        return MHD_YES;
-    }
+    enum MHD_Result more;
+    upload *u = stub_http_body(con_cls, data, data_size, &more);
+    if (!u)
+        return more;
     int nth = atomic_fetch_add(&S.requests, 1); /* 0 for the first request */
     int now = atomic_fetch_add(&S.in_flight, 1) + 1;
     int peak = atomic_load(&S.peak);
@@ -213,19 +200,6 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
     return r;
 }
 
-static void completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe)
-{
-    (void)cls;
-    (void)conn;
-    (void)toe;
-    upload *u = *con_cls;
-    if (u) {
-        free(u->buf);
-        free(u);
-    }
-    *con_cls = NULL;
-}
-
 static char tmpdir[128];
 
 static int start(void **state)
@@ -233,18 +207,11 @@ static int start(void **state)
     (void)state;
     memset(&S, 0, sizeof S);
     pthread_mutex_init(&S.lock, NULL);
-    struct sockaddr_in addr;
-    memset(&addr, 0, sizeof addr);
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = 0;
-    S.d = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL, 0, NULL,
-                           NULL, handle, NULL, MHD_OPTION_SOCK_ADDR, &addr, MHD_OPTION_NOTIFY_COMPLETED, completed,
-                           NULL, MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_END);
+    unsigned port = 0;
+    S.d = stub_http_start(handle, NULL, &port);
     if (!S.d)
         return -1;
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(S.d, MHD_DAEMON_INFO_BIND_PORT);
-    S.port = info->port;
+    S.port = (unsigned short)port;
     snprintf(tmpdir, sizeof tmpdir, "/tmp/dsp_e2e_XXXXXX");
     if (!mkdtemp(tmpdir))
         return -1;

@@ -10,10 +10,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <arpa/inet.h>
 #include <cjson/cJSON.h>
 #include <microhttpd.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -21,6 +19,7 @@
 #include <string.h>
 
 #include "dsp/predict.h"
+#include "../support/stub_http.h"
 
 /* ---- the stub server ---------------------------------------------------- */
 
@@ -34,10 +33,7 @@ typedef struct stub {
 
 static stub S;
 
-typedef struct upload {
-    char *buf;
-    size_t len;
-} upload;
+typedef stub_upload upload;
 
 static enum MHD_Result respond(struct MHD_Connection *conn, unsigned code, const char *body)
 {
@@ -116,22 +112,10 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
                               const char *version, const char *data, size_t *data_size, void **con_cls)
 {
     (void)cls, (void)method, (void)version;
-    upload *u = *con_cls;
-    if (!u) {
-        *con_cls = calloc(1, sizeof(upload));
-        return *con_cls ? MHD_YES : MHD_NO;
-    }
-    if (*data_size) {
-        char *buf = realloc(u->buf, u->len + *data_size + 1);
-        if (!buf)
-            return MHD_NO;
-        u->buf = buf;
-        memcpy(u->buf + u->len, data, *data_size);
-        u->len += *data_size;
-        u->buf[u->len] = '\0';
-        *data_size = 0;
-        return MHD_YES;
-    }
+    enum MHD_Result more;
+    upload *u = stub_http_body(con_cls, data, data_size, &more);
+    if (!u)
+        return more;
     atomic_fetch_add(&S.requests, 1);
     pthread_mutex_lock(&S.lock);
     free(S.last_body);
@@ -142,17 +126,6 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
     return answer(conn, url, u);
 }
 
-static void completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe)
-{
-    (void)cls, (void)conn, (void)toe;
-    upload *u = *con_cls;
-    if (u) {
-        free(u->buf);
-        free(u);
-    }
-    *con_cls = NULL;
-}
-
 static char tmpdir[64];
 
 static int start(void **state)
@@ -160,17 +133,11 @@ static int start(void **state)
     (void)state;
     memset(&S, 0, sizeof S);
     pthread_mutex_init(&S.lock, NULL);
-    struct sockaddr_in addr;
-    memset(&addr, 0, sizeof addr);
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = 0; /* a free port */
-    S.d = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL, 0, NULL,
-                           NULL, handle, NULL, MHD_OPTION_SOCK_ADDR, &addr, MHD_OPTION_NOTIFY_COMPLETED, completed,
-                           NULL, MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_END);
+    unsigned port = 0;
+    S.d = stub_http_start(handle, NULL, &port);
     if (!S.d)
         return -1;
-    S.port = MHD_get_daemon_info(S.d, MHD_DAEMON_INFO_BIND_PORT)->port;
+    S.port = (unsigned short)port;
     snprintf(tmpdir, sizeof tmpdir, "/tmp/dsp_predict_XXXXXX");
     if (!mkdtemp(tmpdir))
         return -1;
