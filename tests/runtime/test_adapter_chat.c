@@ -14,6 +14,7 @@
 
 #include "dsp/adapter.h"
 #include "dsp/predict.h"
+#include "../support/random_reply.h"
 
 /* ---- the ticket classifier of CHAT_FORMAT.md ---------------------------- */
 
@@ -517,18 +518,7 @@ static void test_random_replies_never_crash(void **state)
     int ok = 0;
     for (int round = 0; round < 3000; round++) {
         char reply[1024];
-        size_t len = 0;
-        int n = (int)(x % 40);
-        for (int i = 0; i < n; i++) {
-            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-            const char *piece = pieces[x % (sizeof pieces / sizeof *pieces)];
-            size_t pl = strlen(piece);
-            if (len + pl >= sizeof reply)
-                break;
-            memcpy(reply + len, piece, pl);
-            len += pl;
-        }
-        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        size_t len = random_reply(&x, pieces, sizeof pieces / sizeof *pieces, 40, reply, sizeof reply);
         dsp_value got[5] = { 0 };
         dsp_error err = { 0 };
         dsp_status st = dsp_chat_adapter_parse(&spec, reply, len, got, &err);

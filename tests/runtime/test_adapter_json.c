@@ -13,6 +13,7 @@
 
 #include "dsp/adapter.h"
 #include "dsp/predict.h"
+#include "../support/random_reply.h"
 
 static const char *const queues[] = { "billing", "account", "orders", "general" };
 static const dsp_type queue_t = { DSP_TYPE_ENUM, queues, 4, NULL };
@@ -210,18 +211,7 @@ static void test_random_replies_never_crash(void **state)
     uint64_t x = 0x2545f4914f6cdd1dULL;
     for (int round = 0; round < 3000; round++) {
         char reply[1024];
-        size_t len = 0;
-        int n = (int)(x % 60);
-        for (int i = 0; i < n; i++) {
-            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-            const char *piece = pieces[x % (sizeof pieces / sizeof *pieces)];
-            size_t pl = strlen(piece);
-            if (len + pl >= sizeof reply)
-                break;
-            memcpy(reply + len, piece, pl);
-            len += pl;
-        }
-        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        size_t len = random_reply(&x, pieces, sizeof pieces / sizeof *pieces, 60, reply, sizeof reply);
         dsp_value got[6] = { 0 };
         dsp_error err = { 0 };
         dsp_status st = dsp_json_adapter_parse(&spec, reply, len, got, &err);
