@@ -7,22 +7,13 @@ set -u
 : "${BENCH_SECONDS:=5}"
 : "${BENCH_TARGET:=20000}"
 here=$(dirname "$0")
-bin="$BUILD/dsp-refserver"
 tmp=$(mktemp -d)
-pid=
-cleanup() {
-    if [ -n "$pid" ]; then kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; fi
-    rm -rf "$tmp"
-}
-trap cleanup EXIT INT TERM
+. "$here/../support/refserver.sh"
+trap 'rs_stop; rm -rf "$tmp"' EXIT INT TERM
 
 command -v wrk >/dev/null || { echo "bench-refserver: wrk is not installed (apt-get install wrk)"; exit 1; }
-"$bin" --port 0 --threads "${BENCH_THREADS:-2}" >"$tmp/port" 2>"$tmp/err" &
-pid=$!
-i=0
-while [ ! -s "$tmp/port" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
-port=$(head -n 1 "$tmp/port")
-[ -n "$port" ] || { echo "bench-refserver: server did not start"; cat "$tmp/err"; exit 1; }
+rs_start --threads "${BENCH_THREADS:-2}"
+[ -n "$port" ] || { echo "bench-refserver: server did not start"; cat "$tmp/server.err"; exit 1; }
 
 wrk -t2 -c64 -d"${BENCH_SECONDS}s" -s "$here/bench.lua" "http://127.0.0.1:$port/v1/chat/completions" >"$tmp/wrk" 2>&1
 cat "$tmp/wrk"
