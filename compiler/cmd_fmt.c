@@ -19,39 +19,7 @@
 /* Reads all of stdin into the arena; NULL (reported) on failure. */
 static source_file *read_stdin(arena *a, diag *d)
 {
-    char *buf = NULL;
-    size_t len = 0, cap = 0;
-    for (;;) {
-        if (cap - len < 65536) {
-            size_t ncap = cap ? cap * 2 : 65536;
-            if (ncap > SOURCE_MAX_BYTES + 65536) {
-                diag_error(d, src_loc_make(NULL, 0, 0), "standard input is larger than %u "
-                           "bytes; is it really a .dsp file?", SOURCE_MAX_BYTES);
-                free(buf);
-                return NULL;
-            }
-            char *nb = realloc(buf, ncap);
-            if (!nb) {
-                diag_error(d, src_loc_make(NULL, 0, 0), "out of memory reading standard input");
-                free(buf);
-                return NULL;
-            }
-            buf = nb;
-            cap = ncap;
-        }
-        size_t n = fread(buf + len, 1, cap - len, stdin);
-        len += n;
-        if (n == 0)
-            break;
-    }
-    if (ferror(stdin)) {
-        diag_error(d, src_loc_make(NULL, 0, 0), "cannot read standard input");
-        free(buf);
-        return NULL;
-    }
-    source_file *f = source_from_string(a, "<stdin>", buf ? buf : "", len);
-    free(buf);
-    return f;
+    return source_read_stream(a, d, stdin, "<stdin>", "standard input", src_loc_make(NULL, 0, 0));
 }
 
 /* Writes text over path through a temporary file in the same directory,

@@ -2,6 +2,7 @@
 #include "parse.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -46,23 +47,31 @@ source_file *source_load(arena *a, diag *d, const char *path, src_loc from)
         fclose(fp);
         return NULL;
     }
+    char what[PATH_MAX + 8];
+    snprintf(what, sizeof what, "`%s`", path);
+    source_file *f = source_read_stream(a, d, fp, path, what, from);
+    fclose(fp);
+    return f;
+}
+
+source_file *source_read_stream(arena *a, diag *d, FILE *fp, const char *path, const char *what,
+                                src_loc from)
+{
     char *buf = NULL;
     size_t len = 0, cap = 0;
     for (;;) {
         if (cap - len < 65536) {
             size_t ncap = cap ? cap * 2 : 65536;
             if (ncap > SOURCE_MAX_BYTES + 65536) {
-                diag_error(d, from, "`%s` is larger than %u bytes; is it really a .dsp file?",
-                           path, SOURCE_MAX_BYTES);
+                diag_error(d, from, "%s is larger than %u bytes; is it really a .dsp file?", what,
+                           SOURCE_MAX_BYTES);
                 free(buf);
-                fclose(fp);
                 return NULL;
             }
             char *nb = realloc(buf, ncap);
             if (!nb) {
-                diag_error(d, from, "out of memory reading `%s`", path);
+                diag_error(d, from, "out of memory reading %s", what);
                 free(buf);
-                fclose(fp);
                 return NULL;
             }
             buf = nb;
@@ -73,10 +82,8 @@ source_file *source_load(arena *a, diag *d, const char *path, src_loc from)
         if (n == 0)
             break;
     }
-    int failed = ferror(fp);
-    fclose(fp);
-    if (failed) {
-        diag_error(d, from, "cannot read `%s`", path);
+    if (ferror(fp)) {
+        diag_error(d, from, "cannot read %s", what);
         free(buf);
         return NULL;
     }

@@ -7,6 +7,8 @@
 #ifndef DSPCC_PARSE_H
 #define DSPCC_PARSE_H
 
+#include <stdio.h>
+
 #include "ast.h"
 #include "diag.h"
 
@@ -34,6 +36,11 @@ source_file *source_from_string(arena *a, const char *path, const char *text, si
 /* Reads a file. On failure reports an error at `from` (or without a
  * location when from.file is NULL) and returns NULL. */
 source_file *source_load(arena *a, diag *d, const char *path, src_loc from);
+
+/* Reads fp to its end into a source file named `path`; errors are reported
+ * at `from` and name the input as `what` ("`x.dsp`", "standard input"). */
+source_file *source_read_stream(arena *a, diag *d, FILE *fp, const char *path, const char *what,
+                                src_loc from);
 
 /* Bytes a .dsp file may have; larger input is refused with an error. */
 #define SOURCE_MAX_BYTES (64u * 1024u * 1024u)
