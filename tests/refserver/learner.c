@@ -373,14 +373,7 @@ static size_t demo_value_words(const ctx *c, size_t f)
         if (!v)
             continue;
         n++;
-        for (const char *p = v; *p;) {
-            while (*p && isspace((unsigned char)*p))
-                p++;
-            if (*p)
-                words++;
-            while (*p && !isspace((unsigned char)*p))
-                p++;
-        }
+        words += (size_t)rs_count_words(v);
     }
     return n ? (words + n / 2) / n : 3;
 }

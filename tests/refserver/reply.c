@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "text.h"
+
 /* The output field that the wrong-type fault damages: the first one whose
  * type can be violated in text (enum, number, bool, list, object); in JSON
  * any field can (a string becomes a number). */
@@ -171,15 +173,7 @@ const char *rs_render_reply(rs_arena *a, const rs_task *t, const char **values, 
 const char *rs_render_unstructured(rs_arena *a, const char *last_user, bool json,
                                    const cJSON *schema)
 {
-    size_t words = 0;
-    for (const char *p = last_user; *p;) {
-        while (*p && isspace((unsigned char)*p))
-            p++;
-        if (*p)
-            words++;
-        while (*p && !isspace((unsigned char)*p))
-            p++;
-    }
+    size_t words = (size_t)rs_count_words(last_user);
     rs_buf b;
     rs_buf_init(&b, a);
     rs_buf_printf(&b,

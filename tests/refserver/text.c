@@ -262,3 +262,20 @@ double rs_rand01(uint64_t *state)
     *state = rs_mix(*state);
     return (double)(*state >> 11) * (1.0 / 9007199254740992.0);
 }
+
+static int is_space(unsigned char c)
+{
+    return c == ' ' || c == '\n' || c == '\t' || c == '\r' || c == '\f' || c == '\v';
+}
+
+long rs_count_words(const char *s)
+{
+    long n = 0;
+    int in_word = 0;
+    for (const unsigned char *p = (const unsigned char *)s; p && *p; p++) {
+        int sp = is_space(*p);
+        n += !sp && !in_word;
+        in_word = !sp;
+    }
+    return n;
+}

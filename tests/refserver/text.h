@@ -65,4 +65,8 @@ uint64_t rs_mix(uint64_t x);
 /* A uniform double in [0,1) from a 64-bit state, advancing it. */
 double rs_rand01(uint64_t *state);
 
+/* Whitespace-separated words of s (NULL: 0): the fixture's token estimate
+ * and its measure of answer length. */
+long rs_count_words(const char *s);
+
 #endif

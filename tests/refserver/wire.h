@@ -67,9 +67,8 @@ void rs_buf_int(rs_buf *b, long long v);
 /* The error body of either provider for err. */
 const char *rs_wire_error_body(rs_arena *a, rs_api api, const rs_wire_error *err);
 
-/* Approximate tokens: whitespace-separated words (+3 per message for the
- * chat overhead). Documented in docs/refserver.md. */
-long rs_count_words(const char *s);
+/* Approximate tokens: whitespace-separated words (rs_count_words, text.h)
+ * +3 per message for the chat overhead. Documented in docs/refserver.md. */
 long rs_prompt_tokens(const rs_request *req);
 
 /* Applies stop sequences and max_tokens to text. */

@@ -2,6 +2,8 @@
  * stop sequences and max_tokens (see wire.h). */
 #include "wire.h"
 
+#include "text.h"
+
 #include <ctype.h>
 #include <limits.h>
 #include <stdio.h>
@@ -83,23 +85,6 @@ const char *rs_wire_error_body(rs_arena *a, rs_api api, const rs_wire_error *err
     const char *out = rs_strdup(a, s ? s : "{}");
     cJSON_free(s);
     return out;
-}
-
-static int is_space(unsigned char c)
-{
-    return c == ' ' || c == '\n' || c == '\t' || c == '\r' || c == '\f' || c == '\v';
-}
-
-long rs_count_words(const char *s)
-{
-    long n = 0;
-    int in_word = 0;
-    for (const unsigned char *p = (const unsigned char *)s; p && *p; p++) {
-        int sp = is_space(*p);
-        n += !sp && !in_word;
-        in_word = !sp;
-    }
-    return n;
 }
 
 long rs_prompt_tokens(const rs_request *req)
