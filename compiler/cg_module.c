@@ -33,8 +33,6 @@ static const ir_var *var_of(const ir_module *m, const char *name)
     return NULL;
 }
 
-static size_t var_len(const ir_var *v) { return v->kind == IR_VAR_TOOL ? 1 : v->n_fields; }
-
 static const char *var_sym(mctx *x, const char *name) { return arena_printf(x->g->a, "v_%s", cg_ident(x->g->a, name, 0)); }
 
 static size_t param_index(const ir_module *m, const char *name)
@@ -218,7 +216,7 @@ static void emit_step(mctx *x, int lvl, const ir_step *s)
         ind(c, lvl + 1);
         cgb_puts(c, "if (st == DSP_OK) {\n");
         ind(c, lvl + 2);
-        cgb_printf(c, "dsp_values_free(%s, %zu);\n", var_sym(x, s->var), v ? var_len(v) : pr->n_outputs);
+        cgb_printf(c, "dsp_values_free(%s, %zu);\n", var_sym(x, s->var), v ? ir_var_slots(v) : pr->n_outputs);
         ind(c, lvl + 2);
         cgb_printf(c, "st = dsp_predict(c, &%s, args, %s, NULL, err);\n", cg_predictor_sym(g, pr), var_sym(x, s->var));
         ind(c, lvl + 1);
@@ -383,7 +381,7 @@ static void emit_module(cg_ctx *g, cg_buf *c, const ir_module *m)
     for (size_t i = 0; i < m->n_vars; i++) {
         const ir_var *v = &m->vars[i];
         const char *sym = var_sym(&x, v->name);
-        size_t n = var_len(v);
+        size_t n = ir_var_slots(v);
         cgb_printf(c, "    dsp_value %s[%zu];\n    memset(%s, 0, sizeof %s);\n", sym, n ? n : 1, sym, sym);
     }
     if (body.p) cgb_puts(c, body.p);
@@ -391,7 +389,7 @@ static void emit_module(cg_ctx *g, cg_buf *c, const ir_module *m)
     cgb_free(&body);
     if (x.used_goto) cgb_puts(c, "done:\n");
     for (size_t i = 0; i < m->n_vars; i++)
-        cgb_printf(c, "    dsp_values_free(%s, %zu);\n", var_sym(&x, m->vars[i].name), var_len(&m->vars[i]));
+        cgb_printf(c, "    dsp_values_free(%s, %zu);\n", var_sym(&x, m->vars[i].name), ir_var_slots(&m->vars[i]));
     cgb_printf(c, "    if (st != DSP_OK) dsp_values_free(out, %zu);\n", m->n_results);
     cgb_puts(c, "    return st;\n}\n\n");
 }

@@ -56,11 +56,6 @@ void ex_result_free(ex_result *res)
     memset(res, 0, sizeof *res);
 }
 
-static size_t var_slots(const ir_var *v)
-{
-    return v->kind == IR_VAR_TOOL ? 1 : v->n_fields;
-}
-
 static int var_index(const ir_module *m, const char *name)
 {
     for (size_t i = 0; i < m->n_vars; i++)
@@ -154,7 +149,7 @@ static dsp_status bind(const frame *f, const ir_binding *bs, size_t nb, const ir
 
 static void clear_var(frame *f, size_t vi)
 {
-    dsp_values_free(f->vars[vi], var_slots(&f->m->vars[vi]));
+    dsp_values_free(f->vars[vi], ir_var_slots(&f->m->vars[vi]));
     f->assigned[vi] = false;
 }
 
@@ -395,7 +390,7 @@ static dsp_status exec_module(run_ctx *c, const ir_module *m, const dsp_value *p
     if (!f.vars || !f.assigned)
         rc = dsp_error_set(err, DSP_ERR_NOMEM, "out of memory");
     for (size_t i = 0; rc == DSP_OK && i < m->n_vars; i++) {
-        f.vars[i] = calloc(var_slots(&m->vars[i]) + 1, sizeof *f.vars[i]);
+        f.vars[i] = calloc(ir_var_slots(&m->vars[i]) + 1, sizeof *f.vars[i]);
         if (!f.vars[i])
             rc = dsp_error_set(err, DSP_ERR_NOMEM, "out of memory");
     }
@@ -406,7 +401,7 @@ static dsp_status exec_module(run_ctx *c, const ir_module *m, const dsp_value *p
         rc = dsp_error_set(err, DSP_ERR_INVALID, "module `%s` ended without a return", m->name);
     for (size_t i = 0; f.vars && i < m->n_vars; i++) {
         if (f.vars[i])
-            dsp_values_free(f.vars[i], var_slots(&m->vars[i]));
+            dsp_values_free(f.vars[i], ir_var_slots(&m->vars[i]));
         free(f.vars[i]);
     }
     free(f.vars);

@@ -111,3 +111,8 @@ const ir_predictor *ir_predictor_find(const ir_program *p, const char *name)
                 return p->modules[i]->predictors[j];
     return NULL;
 }
+
+size_t ir_var_slots(const ir_var *v)
+{
+    return v->n_fields ? v->n_fields : 1;
+}

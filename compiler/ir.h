@@ -76,21 +76,50 @@ typedef struct ir_lm {
     ir_loc loc;
 } ir_lm;
 
+/* What a C parameter of a tool is for (docs/c-headers.md). */
+typedef enum ir_param_role {
+    IR_PARAM_IN,                  /* a .dsp argument: a scalar, a string, or a list
+                                     (pointer to const elements, then its LEN) */
+    IR_PARAM_OUT,                 /* a result the tool writes through this pointer */
+    IR_PARAM_LEN                  /* the length of the list parameter just before it:
+                                     `size_t` after an input list, `size_t *` after
+                                     an output list; filled in by the caller */
+} ir_param_role;
+
 typedef struct ir_tool_param {
     const char *name;
-    const char *ctype;            /* as declared, normalized: "const char *" */
-    const ir_type *type;          /* the .dsp type values must have */
+    const char *ctype;            /* the C type as called, normalized and with
+                                     typedefs resolved: "const char *", "int64_t",
+                                     "const char *const *", "char ***", "size_t *" */
+    const ir_type *type;          /* IN, OUT: the .dsp type of the value; LEN: NULL */
+    ir_param_role role;
+    const char *elem_ctype;       /* a list (IN or OUT) or a scalar OUT: the C type of
+                                     one element or of the pointee: "const char *",
+                                     "char *", "int64_t", "double", "bool"; else NULL */
 } ir_tool_param;
 
-/* An external C function loaded from a shared object. A `char *` result
- * is malloc'ed by the tool and freed by the caller; a `const char *` result
- * is borrowed (copied, never freed). Conventions: docs/c-headers.md. */
+/* An external C function loaded from a shared object, declared inline or
+ * by its header; both go through the same mapping (grammar/cheader.h,
+ * docs/c-headers.md).
+ *
+ * A call passes the IN parameters by name. What it yields:
+ *   - n_outputs == 0: one value, the return value (`type`); `v` in .dsp.
+ *     A `char *` result is malloc'ed by the tool and freed by the caller;
+ *     a `const char *` result is borrowed (copied, never freed).
+ *   - n_outputs > 0: a record of the OUT parameters, in C order (`outputs`,
+ *     named like the parameters); `v.name` in .dsp. The function returns
+ *     `int` (ret_status: 0 is success, anything else fails the call) or
+ *     `void`, and `type` is NULL. Output strings and arrays are malloc'ed by
+ *     the tool and freed by the caller, also when the status is nonzero. */
 typedef struct ir_tool {
     const char *name;             /* the C symbol */
-    const char *c_return;
-    const ir_type *type;          /* the .dsp type of the result */
-    const ir_tool_param *params;
+    const char *c_return;         /* "char *", "int64_t", "int" (a status), "void" */
+    const ir_type *type;          /* the .dsp type of the return value; NULL with outputs */
+    int ret_status;               /* returns an int status; results come through outputs */
+    const ir_tool_param *params;  /* every C parameter, in C order */
     size_t n_params;
+    const ir_field *outputs;      /* the OUT parameters as a record, in C order */
+    size_t n_outputs;
     const char *library;          /* shared object path, relative to the main .dsp dir */
     ir_loc loc;
 } ir_tool;
@@ -114,7 +143,7 @@ typedef struct ir_predictor {
 typedef enum ir_value_kind {
     IR_VAL_PARAM,                 /* a module parameter: `name` */
     IR_VAL_FIELD,                 /* a field of a call's result: `var.field` */
-    IR_VAL_VAR,                   /* a tool's scalar result: `var` */
+    IR_VAL_VAR,                   /* a tool's single result: `var` */
     IR_VAL_STRING, IR_VAL_INT, IR_VAL_FLOAT, IR_VAL_BOOL,
     IR_VAL_ENUM                   /* an enum value: `s` */
 } ir_value_kind;
@@ -164,9 +193,10 @@ typedef enum ir_var_kind { IR_VAR_PREDICT, IR_VAR_MODULE, IR_VAR_TOOL } ir_var_k
 typedef struct ir_var {
     const char *name;
     ir_var_kind kind;
-    const ir_field *fields;       /* PREDICT, MODULE: the record's fields */
-    size_t n_fields;
-    const ir_type *type;          /* TOOL: the scalar's type */
+    const ir_field *fields;       /* PREDICT, MODULE, and TOOL with outputs: the
+                                     record's fields (a tool's: its outputs) */
+    size_t n_fields;              /* 0 for a TOOL var that holds one value */
+    const ir_type *type;          /* TOOL without outputs: the value's type */
 } ir_var;
 
 typedef struct ir_module {
@@ -296,5 +326,7 @@ const ir_field *ir_field_find(const ir_field *fields, size_t n, const char *name
 const ir_module *ir_module_find(const ir_program *p, const char *name);
 const ir_signature *ir_signature_find(const ir_program *p, const char *name);
 const ir_predictor *ir_predictor_find(const ir_program *p, const char *name);
+/* How many values a variable holds: its fields, or 1 for a tool's single value. */
+size_t ir_var_slots(const ir_var *v);
 
 #endif

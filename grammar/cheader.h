@@ -61,6 +61,21 @@ typedef struct ch_prototype {
     size_t n_params;
 } ch_prototype;
 
+/* A C scalar type a .dsp int, float or bool may be passed as. One table
+ * for the mapping here, the interpreter (which calls through libffi by
+ * size and signedness) and the C backend. Names are normalized spellings:
+ * "unsigned long", "int64_t", "size_t", "double", "bool". */
+typedef enum ch_scalar_class { CH_SIGNED, CH_UNSIGNED, CH_FLOATING, CH_BOOLEAN } ch_scalar_class;
+
+typedef struct ch_scalar {
+    const char *name;
+    ch_scalar_class cls;
+    unsigned size;            /* sizeof on this machine */
+} ch_scalar;
+
+/* The scalar type named c_type, or NULL if it is not one. */
+const ch_scalar *ch_scalar_find(const char *c_type);
+
 #define CH_DIAG_MAX 1024
 
 /* A diagnostic that points into the header. */

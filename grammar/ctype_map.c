@@ -6,36 +6,45 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The C integer types a .dsp int may be passed as. The generated call
- * converts from the .dsp int (int64_t) with a range check. */
-static const char *const int_names[] = {
-    "int", "short", "long", "long long",
-    "unsigned int", "unsigned short", "unsigned long", "unsigned long long",
-    "int8_t", "int16_t", "int32_t", "int64_t",
-    "uint8_t", "uint16_t", "uint32_t", "uint64_t",
-    "size_t", "ssize_t", "ptrdiff_t", "intptr_t", "uintptr_t", "intmax_t", "uintmax_t",
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define S(t, cls) { #t, cls, sizeof(t) }
+
+/* The integer types convert from the .dsp int (int64_t) with a range check
+ * in the generated call. */
+static const ch_scalar scalars[] = {
+    S(int, CH_SIGNED), S(short, CH_SIGNED), S(long, CH_SIGNED), S(long long, CH_SIGNED),
+    S(unsigned int, CH_UNSIGNED), S(unsigned short, CH_UNSIGNED), S(unsigned long, CH_UNSIGNED),
+    S(unsigned long long, CH_UNSIGNED),
+    S(int8_t, CH_SIGNED), S(int16_t, CH_SIGNED), S(int32_t, CH_SIGNED), S(int64_t, CH_SIGNED),
+    S(uint8_t, CH_UNSIGNED), S(uint16_t, CH_UNSIGNED), S(uint32_t, CH_UNSIGNED), S(uint64_t, CH_UNSIGNED),
+    S(size_t, CH_UNSIGNED), S(ssize_t, CH_SIGNED), S(ptrdiff_t, CH_SIGNED), S(intptr_t, CH_SIGNED),
+    S(uintptr_t, CH_UNSIGNED), S(intmax_t, CH_SIGNED), S(uintmax_t, CH_UNSIGNED),
+    S(double, CH_FLOATING), S(float, CH_FLOATING), S(bool, CH_BOOLEAN), S(_Bool, CH_BOOLEAN),
 };
 
-static int in_list(const char *s, const char *const *list, size_t n)
+#undef S
+
+const ch_scalar *ch_scalar_find(const char *c_type)
 {
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(s, list[i]) == 0) return 1;
-    return 0;
+    for (size_t i = 0; i < sizeof scalars / sizeof scalars[0]; i++)
+        if (strcmp(c_type, scalars[i].name) == 0) return &scalars[i];
+    return NULL;
 }
 
 ch_kind cm_scalar_kind(const cm_type *t)
 {
-    if (in_list(t->base, int_names, sizeof int_names / sizeof int_names[0])) return CH_INT;
-    if (strcmp(t->base, "double") == 0 || strcmp(t->base, "float") == 0) return CH_FLOAT;
-    if (strcmp(t->base, "bool") == 0 || strcmp(t->base, "_Bool") == 0) return CH_BOOL;
-    return CH_VOID;
+    const ch_scalar *s = ch_scalar_find(t->base);
+    if (!s) return CH_VOID;
+    return s->cls == CH_FLOATING ? CH_FLOAT : s->cls == CH_BOOLEAN ? CH_BOOL : CH_INT;
 }
 
 static int is_builtin_name(const char *s)
 {
-    return in_list(s, int_names, sizeof int_names / sizeof int_names[0]) ||
-           strcmp(s, "double") == 0 || strcmp(s, "float") == 0 || strcmp(s, "bool") == 0 ||
-           strcmp(s, "_Bool") == 0 || strcmp(s, "char") == 0 || strcmp(s, "void") == 0;
+    return ch_scalar_find(s) || strcmp(s, "char") == 0 || strcmp(s, "void") == 0;
 }
 
 /* Copies a node's text with runs of white space folded to one space. */
