@@ -193,6 +193,25 @@ static void test_bad_bytes_and_nul(void **state)
     lex_close(l);
 }
 
+/* A pasted markdown fence or a word in another script is one mistake: one
+ * error each, at the start of the run, not one per byte. */
+static void test_runs_of_bad_bytes_are_one_error(void **state)
+{
+    (void)state;
+    const char src[] = "```\nlm caf\xc3\xa9\xc3\xa9 ;; !";
+    lexed *l = lex_open(src, sizeof src - 1);
+    YYSTYPE v;
+    YYLTYPE loc;
+    int t, n = 0;
+    while ((t = next(l, &v, &loc)) != 0)
+        n++;
+    assert_int_equal(n, 2);  /* lm, caf */
+    assert_int_equal(l->d.errors, 4);
+    assert_string_equal(first_error(l), "t.dsp:1:1: error: unexpected ```; .dsp has no backquotes "
+                                        "(a Markdown code fence? remove it)");
+    lex_close(l);
+}
+
 static void test_nesting_is_bounded(void **state)
 {
     (void)state;
@@ -220,6 +239,7 @@ int main(void)
         cmocka_unit_test(test_comments_are_recorded_with_locations),
         cmocka_unit_test(test_unterminated_comment_and_string),
         cmocka_unit_test(test_bad_bytes_and_nul),
+        cmocka_unit_test(test_runs_of_bad_bytes_are_one_error),
         cmocka_unit_test(test_nesting_is_bounded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
