@@ -8,6 +8,8 @@
 
 static cJSON *type_json(const ir_type *t)
 {
+    if (!t)
+        return cJSON_CreateNull();  /* a tool with outputs; a list's length parameter */
     switch (t->kind) {
     case IR_STRING: return cJSON_CreateString("string");
     case IR_INT: return cJSON_CreateString("int");
@@ -291,12 +293,17 @@ char *ir_to_json(const ir_program *p)
         cJSON_AddStringToObject(o, "c_return", t->c_return);
         cJSON_AddItemToObject(o, "type", type_json(t->type));
         cJSON_AddStringToObject(o, "library", t->library);
+        cJSON_AddBoolToObject(o, "ret_status", t->ret_status);
+        cJSON_AddItemToObject(o, "outputs", fields_json(t->outputs, t->n_outputs));
         cJSON *ps = cJSON_AddArrayToObject(o, "params");
         for (size_t j = 0; j < t->n_params; j++) {
+            static const char *const roles[] = { "in", "out", "len" };
             cJSON *x = cJSON_CreateObject();
             cJSON_AddStringToObject(x, "name", t->params[j].name);
             cJSON_AddStringToObject(x, "ctype", t->params[j].ctype);
             cJSON_AddItemToObject(x, "type", type_json(t->params[j].type));
+            cJSON_AddStringToObject(x, "role", roles[t->params[j].role]);
+            add_opt_string(x, "elem_ctype", t->params[j].elem_ctype);
             cJSON_AddItemToArray(ps, x);
         }
         add_loc(o, t->loc);
@@ -316,7 +323,8 @@ char *ir_to_json(const ir_program *p)
             cJSON *v = cJSON_CreateObject();
             cJSON_AddStringToObject(v, "name", m->vars[j].name);
             cJSON_AddStringToObject(v, "kind", vk[m->vars[j].kind]);
-            if (m->vars[j].kind == IR_VAR_TOOL)
+            /* A tool var is one value, or a record of the tool's outputs. */
+            if (m->vars[j].kind == IR_VAR_TOOL && m->vars[j].n_fields == 0)
                 cJSON_AddItemToObject(v, "type", type_json(m->vars[j].type));
             else
                 cJSON_AddItemToObject(v, "fields", fields_json(m->vars[j].fields, m->vars[j].n_fields));

@@ -63,6 +63,12 @@ void sema_check_tool(sema *s, sym *sy);
 /* Fills t's prototype from the C header the declaration names
  * (sema_tool_header.c); 0 after reporting why it cannot. */
 int sema_tool_from_header(sema *s, sym *sy, ir_tool *t);
+/* Fills t's parameters (every C parameter with its role), outputs and
+ * return from a mapped prototype: the one mapping for headers and inline
+ * prototypes. 0 when the tool yields nothing (returns void and has no
+ * outputs); the caller reports that where the prototype is. */
+struct ch_prototype;
+int sema_tool_from_prototype(sema *s, const struct ch_prototype *p, ir_tool *t);
 void sema_check_data(sema *s, sym *sy);
 const ir_type *sema_ctype(sema *s, const char *ctype);
 

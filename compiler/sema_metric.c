@@ -281,37 +281,52 @@ static const ir_expr *check_tool_call(xctx *x, const ast_expr *e, sym *tsym)
     const ir_tool *t = tsym->ir;
     if (!t)
         return NULL;
-    if (e->args.len != t->n_params) {
-        diag_error(s->d, e->loc, "tool `%s` takes %zu argument%s, got %zu", t->name, t->n_params,
-                   t->n_params == 1 ? "" : "s", e->args.len);
+    if (t->n_outputs) {
+        diag_error(s->d, e->loc, "tool `%s` writes its results through output parameters (%s%s); "
+                   "a metric needs a tool that returns its score, e.g. `double %s(...)`", t->name,
+                   t->outputs[0].name, t->n_outputs > 1 ? ", ..." : "", t->name);
         return NULL;
     }
-    ir_expr_arg *args = arena_array(s->a, t->n_params + 1, sizeof *args);
-    for (size_t i = 0; i < e->args.len; i++) {
+    /* The arguments are the IN parameters, in C order: a list's length is
+     * filled in from the list. */
+    const ir_tool_param **ins = arena_array(s->a, t->n_params + 1, sizeof *ins);
+    size_t n_ins = 0;
+    for (size_t i = 0; i < t->n_params; i++)
+        if (t->params[i].role == IR_PARAM_IN)
+            ins[n_ins++] = &t->params[i];
+    if (e->args.len != n_ins) {
+        diag_error(s->d, e->loc, "tool `%s` takes %zu argument%s, got %zu", t->name, n_ins,
+                   n_ins == 1 ? "" : "s", e->args.len);
+        return NULL;
+    }
+    ir_expr_arg *args = arena_array(s->a, n_ins + 1, sizeof *args);
+    for (size_t i = 0; i < n_ins; i++) {
         ast_arg *a = e->args.items[i];
-        if (a->name.name && strcmp(a->name.name, t->params[i].name) != 0) {
+        const ir_tool_param *p = ins[i];
+        if (a->name.name && strcmp(a->name.name, p->name) != 0) {
             diag_error(s->d, a->name.loc, "argument %zu of tool `%s` is `%s`, not `%s`", i + 1,
-                       t->name, t->params[i].name, a->name.name);
+                       t->name, p->name, a->name.name);
             return NULL;
         }
-        const ir_expr *v = check(x, a->value, t->params[i].type);
+        const ir_expr *v = check(x, a->value, p->type);
         if (!v)
             return NULL;
-        if (!sema_assignable(v->type, t->params[i].type) &&
-            !(is_number(v->type) && is_number(t->params[i].type))) {
+        if (!sema_assignable(v->type, p->type) && !(is_number(v->type) && is_number(p->type)) &&
+            !(v->type && p->type && v->type->kind == IR_LIST && p->type->kind == IR_LIST &&
+              is_number(v->type->elem) && is_number(p->type->elem))) {
             diag_error(s->d, a->value->loc, "parameter `%s` of tool `%s` is %s (%s), not %s",
-                       t->params[i].name, t->name, sema_type_str(s, t->params[i].type),
-                       t->params[i].ctype, sema_type_str(s, v->type));
+                       p->name, t->name, sema_type_str(s, p->type), p->ctype,
+                       sema_type_str(s, v->type));
             return NULL;
         }
-        args[i].name = t->params[i].name;
+        args[i].name = p->name;
         args[i].value = v;
     }
     const ir_type *rt = t->type->kind == IR_INT ? &s->t_float : t->type;
     ir_expr *r = new_expr(x, IR_E_TOOL, rt);
     r->tool = t;
     r->args = args;
-    r->n_args = t->n_params;
+    r->n_args = n_ins;
     return r;
 }
 

@@ -144,7 +144,15 @@ static int resolve_value(mctx *mc, const ast_value *v, const ir_type *expected, 
         var_info *var = find_visible(mc, v->s);
         if (var) {
             var->used = 1;
-            if (var->kind != IR_VAR_TOOL) {
+            if (var->kind == IR_VAR_TOOL && var->n_fields > 0) {
+                const char *names = var->fields[0].name;
+                for (size_t k = 1; k < var->n_fields; k++)
+                    names = arena_printf(s->a, "%s, %s", names, var->fields[k].name);
+                diag_error(s->d, v->loc, "`%s` holds %s (%s); pick one, e.g. `%s.%s`", v->s,
+                           var->origin, names, v->s, var->fields[0].name);
+                return 0;
+            }
+            if (var->n_fields > 0) {
                 diag_error(s->d, v->loc, "`%s` holds several fields (%s%s...); pick one, e.g. `%s.%s`",
                            v->s, var->fields[0].name, var->n_fields > 1 ? ", " : "", v->s,
                            var->fields[var->n_fields > 1 ? 1 : 0].name);
@@ -186,7 +194,7 @@ static int resolve_value(mctx *mc, const ast_value *v, const ir_type *expected, 
             return 0;
         }
         var->used = 1;
-        if (var->kind == IR_VAR_TOOL) {
+        if (var->n_fields == 0) {
             diag_error(s->d, v->field.loc, "`%s` is the single result of a tool; write `%s` without "
                        "`.%s`", v->s, v->s, v->field.name);
             return 0;
@@ -458,17 +466,40 @@ static int check_assign(mctx *mc, const ast_stmt *st, ir_step *step)
         const ir_tool *t = callee->ir;
         if (!t)
             return 0;
+        /* Only IN parameters are arguments: the caller fills a list's
+         * length, and OUT parameters are the results (`v.name`). */
         ir_field *ins = arena_array(s->a, t->n_params + 1, sizeof *ins);
+        size_t n_ins = 0;
         for (size_t i = 0; i < t->n_params; i++) {
-            ins[i].name = t->params[i].name;
-            ins[i].type = t->params[i].type;
+            if (t->params[i].role != IR_PARAM_IN)
+                continue;
+            ins[n_ins].name = t->params[i].name;
+            ins[n_ins].type = t->params[i].type;
+            n_ins++;
         }
         const char *what = arena_printf(s->a, "tool `%s`", t->name);
+        ptr_vec args = { 0 };
+        for (size_t i = 0; i < c->bindings.len; i++) {
+            const ast_binding *bd = c->bindings.items[i];
+            const ir_tool_param *len = NULL;
+            for (size_t k = 1; k < t->n_params; k++)
+                if (t->params[k].role == IR_PARAM_LEN && strcmp(t->params[k].name, bd->name.name) == 0)
+                    len = &t->params[k];
+            if (len) {
+                diag_error(s->d, bd->name.loc, "`%s` is the length of list `%s` of %s; it is filled "
+                           "in from the list, so bind only `%s`", bd->name.name, len[-1].name, what,
+                           len[-1].name);
+                mc->ok = 0;
+                continue;
+            }
+            ptr_vec_push(s->a, &args, (void *)bd);
+        }
         size_t nb;
-        const ir_binding *b = check_bindings(mc, &c->bindings, what, ins, t->n_params, NULL, 0,
+        const ir_binding *b = check_bindings(mc, &args, what, ins, n_ins, t->outputs, t->n_outputs,
                                              c->loc, &nb);
-        if (!assign_var(mc, &st->var, IR_VAR_TOOL, t, NULL, 0, t->type,
-                        arena_printf(s->a, "the result of tool `%s`", t->name)))
+        const char *origin = t->n_outputs ? arena_printf(s->a, "the outputs of tool `%s`", t->name)
+                                          : arena_printf(s->a, "the result of tool `%s`", t->name);
+        if (!assign_var(mc, &st->var, IR_VAR_TOOL, t, t->outputs, t->n_outputs, t->type, origin))
             return 0;
         step->kind = IR_STEP_TOOL;
         step->tool = t;
@@ -542,7 +573,7 @@ static int check_return(mctx *mc, const ast_stmt *st, ir_step *step)
         return 0;
     }
     v->used = 1;
-    if (v->kind == IR_VAR_TOOL) {
+    if (v->n_fields == 0) {
         diag_error(s->d, st->var.loc, "`%s` is a single value; return named results: "
                    "`return (%s: %s)`", v->name, m->results[0].name, v->name);
         return 0;

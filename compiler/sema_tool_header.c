@@ -1,11 +1,14 @@
-/* sema_tool_header.c — a tool declared by its C header:
+/* sema_tool_header.c — a tool's C prototype as the IR sees it.
  *
  *     tool search from "build/libretrieve.so" header "retrieve.h"
+ *     tool int stats(const double *xs, size_t n_xs, double *mean) from "lib.so"
  *
  * grammar/cheader reads the prototype with tree-sitter and maps its types
- * (docs/c-headers.md); this file turns the result into the same ir_tool an
- * inline prototype gives, and reports what cannot be used with a location
- * inside the header, so the user is shown the line to change.
+ * (docs/c-headers.md): from the named header, or from the prototype written
+ * in the .dsp file (sema_decls.c hands it over as text). This file turns
+ * the one mapping into the ir_tool both give, and reports what cannot be
+ * used with a location inside the header, so the user is shown the line to
+ * change.
  */
 #include <stdio.h>
 #include <string.h>
@@ -37,24 +40,118 @@ static void header_error(sema *s, const ast_decl *d, const char *path, int line,
     }
 }
 
-static const char *kind_ctype(ch_kind k)
+static const ir_type *kind_type(sema *s, ch_kind k)
 {
     switch (k) {
-    case CH_STRING: return "const char *";
-    case CH_INT: return "long";
-    case CH_FLOAT: return "double";
-    case CH_BOOL: return "bool";
+    case CH_STRING: return &s->t_string;
+    case CH_INT: return &s->t_int;
+    case CH_FLOAT: return &s->t_float;
+    case CH_BOOL: return &s->t_bool;
     default: return NULL;
     }
 }
 
-/* The C spelling the interpreter and the C backend call through: the
- * header's own spelling when sema knows it, so the call matches the ABI. */
-static const char *call_ctype(sema *s, const char *c_type, ch_kind kind)
+static const ir_type *param_type(sema *s, const ch_param *c)
 {
-    if (sema_ctype(s, c_type))
-        return c_type;
-    return kind_ctype(kind);
+    if (c->kind != CH_LIST)
+        return kind_type(s, c->kind);
+    ir_type *t = arena_alloc(s->a, sizeof *t);
+    t->kind = IR_LIST;
+    t->elem = kind_type(s, c->elem);
+    return t;
+}
+
+static int ends_with(const char *s, size_t n, const char *suffix)
+{
+    size_t k = strlen(suffix);
+    return n >= k && memcmp(s + n - k, suffix, k) == 0;
+}
+
+/* Drops a const on the outermost level ("char *const" -> "char *",
+ * "const int64_t" -> "int64_t"): it says nothing about how to call. */
+static size_t drop_top_const(char *buf, size_t n)
+{
+    while (n > 0 && buf[n - 1] == ' ')
+        n--;
+    if (ends_with(buf, n, "*const"))
+        n -= 5;
+    else if (!strchr(buf, '*') && strncmp(buf, "const ", 6) == 0) {
+        memmove(buf, buf + 6, n - 6);
+        n -= 6;
+    }
+    while (n > 0 && buf[n - 1] == ' ')
+        n--;
+    buf[n] = '\0';
+    return n;
+}
+
+/* The C type as called: the normalized spelling, outermost const dropped. */
+static const char *called_ctype(sema *s, const char *c_type)
+{
+    size_t n = strlen(c_type);
+    char *buf = arena_alloc(s->a, n + 1);
+    memcpy(buf, c_type, n + 1);
+    drop_top_const(buf, n);
+    return buf;
+}
+
+/* The C type `levels` pointers below c_type: one element of a list, or
+ * what an output points to. "const char *const *" -> "const char *",
+ * "char ***" (2) -> "char *", "const double *" -> "double". */
+static const char *pointee_ctype(sema *s, const char *c_type, int levels)
+{
+    size_t n = strlen(c_type);
+    char *buf = arena_alloc(s->a, n + 1);
+    memcpy(buf, c_type, n + 1);
+    n = drop_top_const(buf, n);
+    for (int i = 0; i < levels && n > 0 && buf[n - 1] == '*'; i++) {
+        buf[--n] = '\0';
+        n = drop_top_const(buf, n);
+    }
+    return buf;
+}
+
+int sema_tool_from_prototype(sema *s, const ch_prototype *p, ir_tool *t)
+{
+    ir_tool_param *ps = arena_array(s->a, p->n_params + 1, sizeof *ps);
+    ir_field *outs = arena_array(s->a, p->n_params + 1, sizeof *outs);
+    size_t n_outs = 0;
+    for (size_t i = 0; i < p->n_params; i++) {
+        const ch_param *c = &p->params[i];
+        ir_tool_param *q = &ps[i];
+        q->name = arena_strdup(s->a, c->name);
+        q->ctype = called_ctype(s, c->c_type);
+        switch (c->role) {
+        case CH_ROLE_IN:
+            q->role = IR_PARAM_IN;
+            q->type = param_type(s, c);
+            if (c->kind == CH_LIST)
+                q->elem_ctype = pointee_ctype(s, q->ctype, 1);
+            break;
+        case CH_ROLE_OUT:
+            q->role = IR_PARAM_OUT;
+            q->type = param_type(s, c);
+            /* T **out, char ***out: the array's element; T *out, char **out:
+             * the value itself. */
+            q->elem_ctype = pointee_ctype(s, q->ctype, c->kind == CH_LIST ? 2 : 1);
+            outs[n_outs].name = q->name;
+            outs[n_outs].type = q->type;
+            n_outs++;
+            break;
+        case CH_ROLE_LEN:
+            q->role = IR_PARAM_LEN;
+            break;
+        }
+    }
+    t->params = ps;
+    t->n_params = p->n_params;
+    t->outputs = outs;
+    t->n_outputs = n_outs;
+    t->ret_status = p->ret_is_status;
+    /* An owned `char *` result keeps its spelling: the caller frees it. */
+    t->c_return = p->ret_owned ? "char *" : called_ctype(s, p->ret_c_type);
+    t->type = n_outs ? NULL : kind_type(s, p->ret_kind);
+    return n_outs > 0 || t->type != NULL;
 }
 
 int sema_tool_from_header(sema *s, sym *sy, ir_tool *t)
@@ -75,38 +172,14 @@ int sema_tool_from_header(sema *s, sym *sy, ir_tool *t)
         header_error(s, d, path, cd.line, cd.col, cd.message);
         return 0;
     }
-    int ok = 1;
-    char msg[CH_DIAG_MAX];
-    if (p.ret_is_status || p.ret_kind == CH_LIST || p.ret_kind == CH_VOID) {
-        snprintf(msg, sizeof msg, "tool `%s` returns %s; this dspcc calls tools that return one "
-                 "string, integer, float or bool (lists and output parameters are read from headers "
-                 "but not yet passed by the interpreter and the C backend)",
-                 sy->name, p.ret_kind == CH_VOID && !p.ret_is_status ? "nothing" : "through output parameters or a list");
+    int ok = sema_tool_from_prototype(s, &p, t);
+    if (!ok) {
+        char msg[CH_DIAG_MAX];
+        snprintf(msg, sizeof msg, "tool `%s` returns nothing and has no output parameters, so a "
+                 ".dsp program has nothing to use; return a value, or write results through "
+                 "pointers (`char **out`, `int64_t *out`, ...) and return an int status",
+                 sy->name);
         header_error(s, d, path, p.line, p.col, msg);
-        ok = 0;
-    }
-    ir_tool_param *ps = arena_array(s->a, p.n_params + 1, sizeof *ps);
-    for (size_t i = 0; i < p.n_params && ok; i++) {
-        const ch_param *cp = &p.params[i];
-        if (cp->role != CH_ROLE_IN || cp->kind == CH_LIST) {
-            snprintf(msg, sizeof msg, "parameter `%s` of `%s` is %s; this dspcc passes tools only "
-                     "strings, integers, floats and bools", cp->name, sy->name,
-                     cp->kind == CH_LIST ? "a list" : "an output or length");
-            header_error(s, d, path, cp->line, cp->col, msg);
-            ok = 0;
-            break;
-        }
-        ps[i].name = arena_strdup(s->a, cp->name);
-        ps[i].ctype = arena_strdup(s->a, call_ctype(s, cp->c_type, cp->kind));
-        ps[i].type = sema_ctype(s, ps[i].ctype);
-    }
-    if (ok) {
-        /* An owned `char *` result keeps its spelling: the caller frees it. */
-        const char *ret = p.ret_owned ? "char *" : call_ctype(s, p.ret_c_type, p.ret_kind);
-        t->c_return = arena_strdup(s->a, ret);
-        t->type = sema_ctype(s, t->c_return);
-        t->params = ps;
-        t->n_params = p.n_params;
     }
     ch_prototype_free(&p);
     return ok;

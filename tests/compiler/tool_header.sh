@@ -17,7 +17,7 @@ fi
 # The dump is pretty-printed; squeeze it and look at the tools section.
 tools=$(tr -d ' \n\t' <"$out" | sed 's/.*"tools":\[//')
 params=$(printf '%s' "$tools" | grep -o '"params":\[[^]]*\]' | head -n 1)
-expect='"params":[{"ctype":"constchar*","name":"query","type":"string"},{"ctype":"int64_t","name":"k","type":"int"},{"ctype":"double","name":"min_score","type":"float"},{"ctype":"bool","name":"exact","type":"bool"}]'
+expect='"params":[{"ctype":"constchar*","elem_ctype":null,"name":"query","role":"in","type":"string"},{"ctype":"int64_t","elem_ctype":null,"name":"k","role":"in","type":"int"},{"ctype":"double","elem_ctype":null,"name":"min_score","role":"in","type":"float"},{"ctype":"bool","elem_ctype":null,"name":"exact","role":"in","type":"bool"}]'
 if [ "$params" = "$expect" ]; then
     echo "ok - parameter names, C types (typedefs resolved) and .dsp types come from the header"
 else
