@@ -43,7 +43,8 @@ $(BUILD)/tests/runtime/%: $(BUILD)/obj/tests/runtime/%.o $(RT_LIB)
 
 # The client's end-to-end test runs its own fault-injecting stub server.
 # tests/support/stub_http.c: the daemon and request bodies of their stubs.
-RT_STUB_TESTS := $(BUILD)/tests/runtime/test_client_e2e $(BUILD)/tests/runtime/test_predict
+RT_STUB_TESTS := $(BUILD)/tests/runtime/test_client_e2e $(BUILD)/tests/runtime/test_predict \
+                 $(BUILD)/tests/runtime/test_finetune
 $(RT_STUB_TESTS): $(BUILD)/obj/tests/support/stub_http.o
 $(RT_STUB_TESTS): RT_DEPLIBS += $(BUILD)/obj/tests/support/stub_http.o $(MHD_LIBS)
 # The tests against dsp-refserver start it with tests/support/refserver_proc.c.

@@ -1,46 +1,465 @@
-/* finetune.c — fine-tuning jobs over OpenAI's fine-tuning API (stub: the
- * client follows in the next commit). */
+/* finetune.c — fine-tuning jobs over OpenAI's fine-tuning API: upload the
+ * training file, create, read, cancel and wait for jobs (see
+ * dsp/finetune.h). Each call resolves the endpoint and key like a chat call,
+ * then runs its HTTP exchange with the client's retry policy. */
 #include "dsp/finetune.h"
 
+#include "client_settings.h"
+#include "http_request.h"
+#include "lm_wire.h"
+#include "retry.h"
+
+#include <cjson/cJSON.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
-static dsp_status not_yet(dsp_error *err)
+/* OpenAI's limit on the suffix of a fine-tuned model's name. */
+#define DSP_FINETUNE_MAX_SUFFIX 64
+/* Job ids go into URL paths: anything longer is not an id. */
+#define DSP_FINETUNE_MAX_ID 256
+
+/* Everything one fine-tuning call needs, resolved once. */
+typedef struct ft_call {
+    dsp_client_options opts;
+    const char *model_spec, *model_name;
+    char *base;        /* base URL with its API version path, no trailing '/' */
+    char *auth_header; /* holds the key: wiped and freed by ft_call_free */
+    const char *key;
+    const char *headers[2];
+    size_t n_headers;
+} ft_call;
+
+static void ft_call_free(ft_call *k)
 {
-    return dsp_error_set(err, DSP_ERR_INVALID, "fine-tuning is not implemented yet in this build of libdsprt");
+    free(k->base);
+    if (k->auth_header) {
+        memset(k->auth_header, 0, strlen(k->auth_header));
+        free(k->auth_header);
+    }
+    memset(k, 0, sizeof *k);
+}
+
+static dsp_status unsupported(const char *spec, const char *provider, dsp_error *err)
+{
+    return dsp_error_set(err, DSP_ERR_INVALID,
+                         "cannot fine-tune %s: %s has no fine-tuning API. Fine-tune through an "
+                         "OpenAI-compatible endpoint that serves /fine_tuning/jobs (an \"openai/...\" model, "
+                         "with that endpoint's base URL), or fine-tune elsewhere with the training JSONL the "
+                         "optimizer writes and use the resulting model",
+                         spec, provider);
+}
+
+/* The provider's base URL with the API version: what /files and
+ * /fine_tuning/jobs are relative to. A bare scheme://host gets "/v1", as
+ * the chat endpoint does (model_spec.c). */
+static dsp_status api_base(const char *base_url, char **out, dsp_error *err)
+{
+    *out = NULL;
+    if (!base_url || (strncmp(base_url, "http://", 7) != 0 && strncmp(base_url, "https://", 8) != 0))
+        return dsp_error_set(err, DSP_ERR_INVALID, "base URL \"%s\" must start with http:// or https://",
+                             base_url ? base_url : "(none)");
+    size_t len = strlen(base_url);
+    while (len > 0 && base_url[len - 1] == '/')
+        len--;
+    const char *host = strstr(base_url, "://") + 3;
+    bool has_path = memchr(host, '/', len - (size_t)(host - base_url)) != NULL;
+    const char *suffix = has_path ? "" : "/v1";
+    size_t n = len + strlen(suffix) + 1;
+    char *s = malloc(n);
+    if (!s)
+        return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory building a URL");
+    memcpy(s, base_url, len);
+    memcpy(s + len, suffix, strlen(suffix) + 1);
+    *out = s;
+    return DSP_OK;
+}
+
+static dsp_status ft_call_init(ft_call *k, dsp_client *c, const dsp_lm_config *lm, const char *what,
+                               dsp_error *err)
+{
+    memset(k, 0, sizeof *k);
+    if (!c || !lm)
+        return dsp_error_set(err, DSP_ERR_INVALID, "%s: client and LM config are required", what);
+    k->opts = dsp_client_settings(c);
+    k->model_spec = lm->model ? lm->model : "(null)";
+    dsp_provider provider;
+    dsp_status st = dsp_parse_model(lm->model, &provider, &k->model_name, err);
+    if (st != DSP_OK)
+        return st;
+    switch (provider) {
+    case DSP_PROVIDER_OPENAI: break;
+    case DSP_PROVIDER_ANTHROPIC: return unsupported(k->model_spec, "Anthropic's API", err);
+    case DSP_PROVIDER_OLLAMA: return unsupported(k->model_spec, "Ollama", err);
+    case DSP_PROVIDER_VLLM: return unsupported(k->model_spec, "vLLM's server", err);
+    }
+    const char *base = k->opts.base_url ? k->opts.base_url
+                       : lm->base_url   ? lm->base_url
+                                        : dsp_provider_default_base_url(provider);
+    st = api_base(base, &k->base, err);
+    if (st != DSP_OK || !lm->api_key_env)
+        return st;
+    const char *key = getenv(lm->api_key_env);
+    if (!key || !*key)
+        return dsp_error_set(err, DSP_ERR_ENV, "environment variable %s is not set; it must hold the API key for %s",
+                             lm->api_key_env, k->model_spec);
+    /* A newline in the key would end the header early and let the rest of
+     * the variable inject headers of its own. */
+    for (const unsigned char *p = (const unsigned char *)key; *p; p++)
+        if (*p < 0x20 || *p == 0x7f)
+            return dsp_error_set(err, DSP_ERR_ENV,
+                                 "environment variable %s holds a control character (a trailing newline?); "
+                                 "it must hold the API key alone",
+                                 lm->api_key_env);
+    static const char prefix[] = "Authorization: Bearer ";
+    size_t n = sizeof prefix + strlen(key);
+    if (!(k->auth_header = malloc(n)))
+        return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory building request headers");
+    snprintf(k->auth_header, n, "%s%s", prefix, key);
+    k->key = key;
+    k->headers[k->n_headers++] = k->auth_header;
+    return DSP_OK;
+}
+
+/* Overwrites every occurrence of secret in s, so that a server echoing the
+ * key cannot leak it into an error. */
+static void redact(char *s, const char *secret)
+{
+    if (!s || !secret || strlen(secret) < 4)
+        return;
+    size_t n = strlen(secret);
+    char *p;
+    while ((p = strstr(s, secret)) != NULL)
+        memset(p, '*', n);
+}
+
+/* One API call with the client's retries: method on base+path with a JSON
+ * body (json, may be NULL) or a multipart form (parts). On DSP_OK *out is
+ * the parsed reply, a JSON object (the caller deletes it). */
+static dsp_status api_call(const ft_call *k, const char *method, const char *path, const char *json,
+                           const dsp_http_part *parts, size_t n_parts, cJSON **out, dsp_error *err)
+{
+    *out = NULL;
+    size_t ul = strlen(k->base) + strlen(path) + 1;
+    char *url = malloc(ul);
+    if (!url)
+        return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory building a URL");
+    snprintf(url, ul, "%s%s", k->base, path);
+    const char *headers[3];
+    size_t nh = 0;
+    for (size_t i = 0; i < k->n_headers; i++)
+        headers[nh++] = k->headers[i];
+    if (json)
+        headers[nh++] = "Content-Type: application/json";
+    dsp_http_request rq = {.method = method, .url = url, .headers = headers, .n_headers = nh,
+                           .body = json, .len = json ? strlen(json) : 0, .parts = parts, .n_parts = n_parts,
+                           .connect_timeout_s = k->opts.connect_timeout_s, .timeout_s = k->opts.timeout_s};
+    uint64_t rng = ((uint64_t)time(NULL) * 0x9E3779B97F4A7C15ull) ^ (uint64_t)(uintptr_t)url;
+    rng |= 1;
+    int max_attempts = k->opts.max_retries + 1;
+    dsp_status st = DSP_ERR_NETWORK;
+    for (int attempt = 0; attempt < max_attempts; attempt++) {
+        dsp_http_reply reply;
+        int http_status = 0;
+        bool transient;
+        dsp_error_clear(err);
+        st = dsp_http_send(&rq, &reply, err);
+        if (st == DSP_OK) {
+            http_status = (int)reply.status;
+            if (http_status >= 200 && http_status < 300) {
+                cJSON *root = cJSON_ParseWithLength(reply.body, reply.len);
+                if (cJSON_IsObject(root)) {
+                    *out = root;
+                } else {
+                    cJSON_Delete(root);
+                    st = dsp_error_set(err, DSP_ERR_PROTOCOL, "%s: %s %s answered HTTP %d with no JSON object",
+                                       k->model_spec, method, url, http_status);
+                    dsp_error_set_raw(err, reply.body, reply.len);
+                }
+            } else {
+                char msg[600];
+                dsp_provider_error_message(reply.body, reply.len, msg, sizeof msg);
+                st = dsp_error_set(err, DSP_ERR_HTTP, "%s: HTTP %d from %s %s: %s", k->model_spec, http_status,
+                                   method, url, msg);
+                if (err)
+                    err->http_status = http_status;
+            }
+        }
+        /* A 2xx body that is not JSON may have been cut on the way; valid
+         * JSON of the wrong shape would come back the same. */
+        transient = dsp_retry_is_transient(st, http_status);
+        if (st == DSP_ERR_PROTOCOL && dsp_json_is_valid(reply.body, reply.len))
+            transient = false;
+        double retry_after = reply.retry_after_s;
+        dsp_http_reply_free(&reply);
+        if (st == DSP_OK || !transient)
+            break;
+        if (attempt + 1 >= max_attempts) {
+            if (err) {
+                size_t used = strlen(err->message);
+                snprintf(err->message + used, sizeof err->message - used, " (gave up after %d attempts)",
+                         max_attempts);
+            }
+            break;
+        }
+        dsp_sleep_s(dsp_retry_delay(attempt, k->opts.backoff_base_s, retry_after, &rng));
+    }
+    if (err) {
+        redact(err->message, k->key);
+        redact(err->raw, k->key);
+    }
+    free(url);
+    return st;
+}
+
+static char *dup_string(const cJSON *obj, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
+    return cJSON_IsString(v) ? strdup(v->valuestring) : NULL;
+}
+
+/* Fills job from OpenAI's fine_tuning.job object. */
+static dsp_status parse_job(const ft_call *k, const cJSON *root, dsp_finetune_job *job, dsp_error *err)
+{
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(root, "id");
+    const cJSON *status = cJSON_GetObjectItemCaseSensitive(root, "status");
+    if (!cJSON_IsString(id) || !cJSON_IsString(status)) {
+        char *raw = cJSON_PrintUnformatted(root);
+        dsp_status st = dsp_error_set(err, DSP_ERR_PROTOCOL,
+                                      "%s: the fine-tuning job reply has no string \"id\" and \"status\"",
+                                      k->model_spec);
+        if (raw)
+            dsp_error_set_raw(err, raw, strlen(raw));
+        cJSON_free(raw);
+        return st;
+    }
+    job->id = strdup(id->valuestring);
+    job->status = strdup(status->valuestring);
+    job->model = dup_string(root, "model");
+    job->fine_tuned_model = dup_string(root, "fine_tuned_model");
+    job->error_message = dup_string(cJSON_GetObjectItemCaseSensitive(root, "error"), "message");
+    const cJSON *tt = cJSON_GetObjectItemCaseSensitive(root, "trained_tokens");
+    job->trained_tokens = cJSON_IsNumber(tt) ? (int64_t)tt->valuedouble : -1;
+    if (!job->id || !job->status) {
+        dsp_finetune_job_free(job);
+        return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory reading a fine-tuning job");
+    }
+    return DSP_OK;
+}
+
+static void job_reset(dsp_finetune_job *job)
+{
+    memset(job, 0, sizeof *job);
+    job->trained_tokens = -1;
+}
+
+/* Checks the training data before it travels: every non-blank line one JSON
+ * object with a non-empty "messages" array, as OpenAI's chat fine-tuning
+ * format requires. Names the first bad line. */
+static dsp_status check_training(const char *data, size_t len, dsp_error *err)
+{
+    size_t lines = 0, line_no = 0;
+    const char *p = data, *end = data + len;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *e = nl ? nl : end;
+        line_no++;
+        const char *s = p;
+        while (s < e && (*s == ' ' || *s == '\t' || *s == '\r'))
+            s++;
+        if (s < e) {
+            cJSON *j = cJSON_ParseWithLength(s, (size_t)(e - s));
+            const cJSON *m = cJSON_GetObjectItemCaseSensitive(j, "messages");
+            bool ok = cJSON_IsObject(j) && cJSON_IsArray(m) && cJSON_GetArraySize(m) > 0;
+            cJSON_Delete(j);
+            if (!ok)
+                return dsp_error_set(err, DSP_ERR_INVALID,
+                                     "training data line %zu is not a chat example: each line must be a JSON "
+                                     "object {\"messages\":[{\"role\":...,\"content\":...},...]}",
+                                     line_no);
+            lines++;
+        }
+        p = e + 1;
+    }
+    if (lines == 0)
+        return dsp_error_set(err, DSP_ERR_INVALID, "the training data holds no examples (JSONL, one chat example a line)");
+    return DSP_OK;
+}
+
+/* A job id as a path segment: OpenAI's are "ftjob-" and alphanumerics. */
+static dsp_status check_id(const char *id, dsp_error *err)
+{
+    size_t n = id ? strlen(id) : 0;
+    if (n == 0 || n > DSP_FINETUNE_MAX_ID)
+        return dsp_error_set(err, DSP_ERR_INVALID, "a fine-tuning job id is required (1 to %d characters)",
+                             DSP_FINETUNE_MAX_ID);
+    for (size_t i = 0; i < n; i++) {
+        char ch = id[i];
+        bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '-' ||
+                  ch == '_' || ch == '.' || ch == ':';
+        if (!ok)
+            return dsp_error_set(err, DSP_ERR_INVALID,
+                                 "fine-tuning job id \"%.80s\" has a character other than letters, digits, "
+                                 "'-', '_', '.' and ':'",
+                                 id);
+    }
+    return DSP_OK;
+}
+
+static dsp_status job_request_body(const char *file_id, const char *model, const dsp_finetune_params *p, char **out,
+                                   dsp_error *err)
+{
+    *out = NULL;
+    cJSON *root = cJSON_CreateObject();
+    bool ok = root && cJSON_AddStringToObject(root, "training_file", file_id) &&
+              cJSON_AddStringToObject(root, "model", model);
+    if (ok && p && p->suffix && *p->suffix)
+        ok = cJSON_AddStringToObject(root, "suffix", p->suffix) != NULL;
+    if (ok && p && p->has_seed)
+        /* OpenAI's seed is a 32-bit integer; a double holds it exactly. */
+        ok = cJSON_AddNumberToObject(root, "seed", (double)(p->seed & 0x7fffffffu)) != NULL;
+    if (ok && p && p->n_epochs > 0) {
+        cJSON *hp = cJSON_AddObjectToObject(root, "hyperparameters");
+        ok = hp && cJSON_AddNumberToObject(hp, "n_epochs", p->n_epochs);
+    }
+    char *s = ok ? cJSON_PrintUnformatted(root) : NULL;
+    cJSON_Delete(root);
+    if (!s)
+        return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory building a fine-tuning request");
+    /* cJSON_free and free are the same allocator unless hooks say otherwise;
+     * copy so the caller frees with free(). */
+    *out = strdup(s);
+    cJSON_free(s);
+    return *out ? DSP_OK : dsp_error_set(err, DSP_ERR_NOMEM, "out of memory building a fine-tuning request");
 }
 
 dsp_status dsp_finetune_create(dsp_client *c, const dsp_lm_config *lm, const char *training_jsonl, size_t len,
                                const dsp_finetune_params *p, dsp_finetune_job *job, dsp_error *err)
 {
-    (void)c, (void)lm, (void)training_jsonl, (void)len, (void)p;
-    if (job)
-        memset(job, 0, sizeof *job);
-    return not_yet(err);
+    if (!job)
+        return dsp_error_set(err, DSP_ERR_INVALID, "dsp_finetune_create: job is NULL");
+    job_reset(job);
+    if (!training_jsonl)
+        return dsp_error_set(err, DSP_ERR_INVALID, "dsp_finetune_create: no training data");
+    if (p && p->suffix && strlen(p->suffix) > DSP_FINETUNE_MAX_SUFFIX)
+        return dsp_error_set(err, DSP_ERR_INVALID, "fine-tuning suffix \"%.80s\" is longer than %d characters",
+                             p->suffix, DSP_FINETUNE_MAX_SUFFIX);
+    ft_call k;
+    dsp_status st = ft_call_init(&k, c, lm, "dsp_finetune_create", err);
+    if (st == DSP_OK)
+        st = check_training(training_jsonl, len, err);
+    cJSON *file = NULL, *created = NULL;
+    if (st == DSP_OK) {
+        dsp_http_part parts[] = {
+            {.name = "purpose", .data = "fine-tune", .len = 9},
+            {.name = "file", .data = training_jsonl, .len = len, .filename = "training.jsonl",
+             .type = "application/jsonl"},
+        };
+        st = api_call(&k, "POST", "/files", NULL, parts, 2, &file, err);
+    }
+    char *body = NULL;
+    if (st == DSP_OK) {
+        const cJSON *fid = cJSON_GetObjectItemCaseSensitive(file, "id");
+        if (!cJSON_IsString(fid) || !*fid->valuestring)
+            st = dsp_error_set(err, DSP_ERR_PROTOCOL, "%s: the file upload reply has no \"id\"", k.model_spec);
+        else
+            st = job_request_body(fid->valuestring, k.model_name, p, &body, err);
+    }
+    if (st == DSP_OK)
+        st = api_call(&k, "POST", "/fine_tuning/jobs", body, NULL, 0, &created, err);
+    if (st == DSP_OK)
+        st = parse_job(&k, created, job, err);
+    free(body);
+    cJSON_Delete(file);
+    cJSON_Delete(created);
+    ft_call_free(&k);
+    return st;
 }
 
 dsp_status dsp_finetune_get(dsp_client *c, const dsp_lm_config *lm, const char *job_id, dsp_finetune_job *job,
                             dsp_error *err)
 {
-    (void)c, (void)lm, (void)job_id;
-    if (job)
-        memset(job, 0, sizeof *job);
-    return not_yet(err);
+    if (!job)
+        return dsp_error_set(err, DSP_ERR_INVALID, "dsp_finetune_get: job is NULL");
+    job_reset(job);
+    dsp_status st = check_id(job_id, err);
+    if (st != DSP_OK)
+        return st;
+    ft_call k;
+    st = ft_call_init(&k, c, lm, "dsp_finetune_get", err);
+    char path[DSP_FINETUNE_MAX_ID + 32];
+    snprintf(path, sizeof path, "/fine_tuning/jobs/%s", job_id);
+    cJSON *root = NULL;
+    if (st == DSP_OK)
+        st = api_call(&k, "GET", path, NULL, NULL, 0, &root, err);
+    if (st == DSP_OK)
+        st = parse_job(&k, root, job, err);
+    cJSON_Delete(root);
+    ft_call_free(&k);
+    return st;
 }
 
 dsp_status dsp_finetune_cancel(dsp_client *c, const dsp_lm_config *lm, const char *job_id, dsp_error *err)
 {
-    (void)c, (void)lm, (void)job_id;
-    return not_yet(err);
+    dsp_status st = check_id(job_id, err);
+    if (st != DSP_OK)
+        return st;
+    ft_call k;
+    st = ft_call_init(&k, c, lm, "dsp_finetune_cancel", err);
+    char path[DSP_FINETUNE_MAX_ID + 32];
+    snprintf(path, sizeof path, "/fine_tuning/jobs/%s/cancel", job_id);
+    cJSON *root = NULL;
+    if (st == DSP_OK)
+        st = api_call(&k, "POST", path, "{}", NULL, 0, &root, err);
+    cJSON_Delete(root);
+    ft_call_free(&k);
+    return st;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 dsp_status dsp_finetune_wait(dsp_client *c, const dsp_lm_config *lm, const char *job_id, double poll_s,
                              double timeout_s, dsp_finetune_job *job, dsp_error *err)
 {
-    (void)c, (void)lm, (void)job_id, (void)poll_s, (void)timeout_s;
-    if (job)
-        memset(job, 0, sizeof *job);
-    return not_yet(err);
+    if (!job)
+        return dsp_error_set(err, DSP_ERR_INVALID, "dsp_finetune_wait: job is NULL");
+    job_reset(job);
+    if (poll_s <= 0)
+        poll_s = 10;
+    double start = now_s();
+    for (;;) {
+        dsp_finetune_job cur;
+        dsp_status st = dsp_finetune_get(c, lm, job_id, &cur, err);
+        if (st != DSP_OK)
+            return st;
+        dsp_finetune_job_free(job);
+        *job = cur;
+        if (strcmp(job->status, "succeeded") == 0) {
+            if (!job->fine_tuned_model)
+                return dsp_error_set(err, DSP_ERR_PROTOCOL, "fine-tuning job %s succeeded but names no fine_tuned_model",
+                                     job->id);
+            return DSP_OK;
+        }
+        if (dsp_finetune_status_is_terminal(job->status))
+            return dsp_error_set(err, DSP_ERR_INVALID, "fine-tuning job %s %s: %s", job->id, job->status,
+                                 job->error_message ? job->error_message
+                                 : strcmp(job->status, "cancelled") == 0 ? "it was cancelled"
+                                                                          : "the provider gave no reason");
+        double waited = now_s() - start;
+        if (timeout_s > 0 && waited + poll_s > timeout_s)
+            return dsp_error_set(err, DSP_ERR_TIMEOUT,
+                                 "fine-tuning job %s is still %s after %.0f s; it goes on: poll it again later or "
+                                 "cancel it",
+                                 job->id, job->status, waited);
+        dsp_sleep_s(poll_s);
+    }
 }
 
 bool dsp_finetune_status_is_terminal(const char *status)
@@ -50,10 +469,34 @@ bool dsp_finetune_status_is_terminal(const char *status)
 
 dsp_status dsp_finetune_example_json(const dsp_message *msgs, size_t n_msgs, char **out, dsp_error *err)
 {
-    (void)msgs, (void)n_msgs;
-    if (out)
-        *out = NULL;
-    return not_yet(err);
+    if (!out)
+        return dsp_error_set(err, DSP_ERR_INVALID, "dsp_finetune_example_json: out is NULL");
+    *out = NULL;
+    if (!msgs || n_msgs == 0)
+        return dsp_error_set(err, DSP_ERR_INVALID, "a training example needs at least one message");
+    cJSON *root = cJSON_CreateObject();
+    cJSON *arr = root ? cJSON_AddArrayToObject(root, "messages") : NULL;
+    bool ok = arr != NULL;
+    for (size_t i = 0; ok && i < n_msgs; i++) {
+        const char *role = msgs[i].role == DSP_ROLE_SYSTEM ? "system"
+                           : msgs[i].role == DSP_ROLE_USER ? "user"
+                                                           : "assistant";
+        cJSON *m = cJSON_CreateObject();
+        if (!m || !cJSON_AddItemToArray(arr, m)) { /* arr owns m once added */
+            cJSON_Delete(m);
+            ok = false;
+            break;
+        }
+        ok = cJSON_AddStringToObject(m, "role", role) &&
+             cJSON_AddStringToObject(m, "content", msgs[i].content ? msgs[i].content : "");
+    }
+    char *s = ok ? cJSON_PrintUnformatted(root) : NULL;
+    cJSON_Delete(root);
+    if (!s)
+        return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory writing a training example");
+    *out = strdup(s);
+    cJSON_free(s);
+    return *out ? DSP_OK : dsp_error_set(err, DSP_ERR_NOMEM, "out of memory writing a training example");
 }
 
 void dsp_finetune_job_free(dsp_finetune_job *job)
@@ -65,6 +508,5 @@ void dsp_finetune_job_free(dsp_finetune_job *job)
     free(job->model);
     free(job->fine_tuned_model);
     free(job->error_message);
-    memset(job, 0, sizeof *job);
-    job->trained_tokens = -1;
+    job_reset(job);
 }

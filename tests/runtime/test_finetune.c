@@ -1,0 +1,576 @@
+/* test_finetune.c — the fine-tuning client (dsp/finetune.h) against a stub
+ * of OpenAI's fine-tuning API on 127.0.0.1 (libmicrohttpd, in this file).
+ *
+ * The stub answers with the request and reply shapes OpenAI documents
+ * (POST /v1/files multipart, POST /v1/fine_tuning/jobs, GET and cancel of
+ * a job) and records what it received, so the tests check the wire format
+ * as well as the parsed results. The first path segment of the base URL
+ * picks a scenario (errors, retries, job states). */
+#define _GNU_SOURCE /* memmem */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <cjson/cJSON.h>
+#include <microhttpd.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dsp/finetune.h"
+#include "../support/stub_http.h"
+
+#define TEST_KEY "sk-dsptest-FT-8d1e4c2b7a90"
+
+/* ---- the stub server ---------------------------------------------------- */
+
+typedef struct seen {
+    char method[8];
+    char url[256];
+    char auth[128];
+    char content_type[160];
+    char *body; /* owned */
+    size_t len;
+} seen;
+
+#define MAX_SEEN 16
+
+static struct {
+    struct MHD_Daemon *d;
+    unsigned port;
+    pthread_mutex_t lock;
+    seen reqs[MAX_SEEN];
+    int n;          /* requests recorded (at most MAX_SEEN kept) */
+    int polls;      /* GETs of the "seq" job */
+} S;
+
+static enum MHD_Result respond(struct MHD_Connection *conn, unsigned code, const char *body)
+{
+    struct MHD_Response *r = MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
+    MHD_add_response_header(r, "Content-Type", "application/json");
+    enum MHD_Result ret = MHD_queue_response(conn, code, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+/* A job object as OpenAI documents it. error: NULL for `null`. */
+static char *job_json(const char *id, const char *status, const char *ft_model, const char *error, long tokens)
+{
+    char *s = malloc(2048);
+    char ftm[160], err[400], tok[32];
+    snprintf(ftm, sizeof ftm, ft_model ? "\"%s\"" : "null", ft_model);
+    snprintf(err, sizeof err,
+             error ? "{\"code\":\"invalid_training_file\",\"message\":\"%s\",\"param\":\"training_file\"}" : "null",
+             error);
+    snprintf(tok, sizeof tok, tokens >= 0 ? "%ld" : "null", tokens);
+    snprintf(s, 2048,
+             "{\"object\":\"fine_tuning.job\",\"id\":\"%s\",\"model\":\"gpt-4o-mini-2024-07-18\","
+             "\"created_at\":1721764800,\"finished_at\":null,\"fine_tuned_model\":%s,"
+             "\"organization_id\":\"org-123\",\"result_files\":[],\"status\":\"%s\",\"validation_file\":null,"
+             "\"training_file\":\"file-abc123\",\"hyperparameters\":{\"n_epochs\":\"auto\"},"
+             "\"trained_tokens\":%s,\"error\":%s,\"seed\":42,\"integrations\":[]}",
+             id, ftm, status, tok, err);
+    return s;
+}
+
+static enum MHD_Result respond_job(struct MHD_Connection *conn, const char *id, const char *status,
+                                   const char *ft_model, const char *error, long tokens)
+{
+    char *j = job_json(id, status, ft_model, error, tokens);
+    enum MHD_Result r = respond(conn, 200, j);
+    free(j);
+    return r;
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+                              const char *version, const char *data, size_t *data_size, void **con_cls)
+{
+    (void)cls, (void)version;
+    enum MHD_Result more;
+    stub_upload *u = stub_http_body(con_cls, data, data_size, &more);
+    if (!u)
+        return more;
+    const char *auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
+    const char *ct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
+    pthread_mutex_lock(&S.lock);
+    int nth = S.n++;
+    if (nth < MAX_SEEN) {
+        seen *s = &S.reqs[nth];
+        snprintf(s->method, sizeof s->method, "%s", method);
+        snprintf(s->url, sizeof s->url, "%s", url);
+        snprintf(s->auth, sizeof s->auth, "%s", auth ? auth : "");
+        snprintf(s->content_type, sizeof s->content_type, "%s", ct ? ct : "");
+        s->body = u->buf ? strndup(u->buf, u->len) : NULL;
+        s->len = u->len;
+    }
+    int polls = strstr(url, "/ftjob-seq") ? S.polls++ : 0;
+    pthread_mutex_unlock(&S.lock);
+
+    /* Scenario: the first path segment. */
+    const char *rest = strchr(url + 1, '/');
+    size_t sl = rest ? (size_t)(rest - url - 1) : strlen(url + 1);
+    char scen[32];
+    snprintf(scen, sizeof scen, "%.*s", (int)(sl < sizeof scen ? sl : sizeof scen - 1), url + 1);
+    const char *path = rest ? rest : "";
+
+    if (strcmp(scen, "e400") == 0) {
+        /* Like OpenAI, an error message that quotes the key. */
+        char body[512];
+        snprintf(body, sizeof body,
+                 "{\"error\":{\"message\":\"Invalid file format for Fine-Tuning API. Must be .jsonl (key %s)\","
+                 "\"type\":\"invalid_request_error\",\"param\":null,\"code\":null}}",
+                 auth ? auth : "");
+        return respond(conn, 400, body);
+    }
+    if (strcmp(scen, "flaky") == 0 && nth == 0)
+        return respond(conn, 503, "{\"error\":{\"message\":\"The engine is currently overloaded\",\"type\":\"server_error\"}}");
+    if (strcmp(scen, "notjson") == 0)
+        return respond(conn, 200, "[1,2]");
+    if (strcmp(path, "/v1/files") == 0 && strcmp(method, "POST") == 0)
+        return respond(conn, 200,
+                       "{\"id\":\"file-abc123\",\"object\":\"file\",\"bytes\":120000,\"created_at\":1677610602,"
+                       "\"filename\":\"training.jsonl\",\"purpose\":\"fine-tune\"}");
+    if (strcmp(path, "/v1/fine_tuning/jobs") == 0 && strcmp(method, "POST") == 0)
+        return respond_job(conn, "ftjob-abc123", "validating_files", NULL, NULL, -1);
+    if (strcmp(path, "/v1/fine_tuning/jobs/ftjob-done") == 0 && strcmp(method, "GET") == 0)
+        return respond_job(conn, "ftjob-done", "succeeded", "ft:gpt-4o-mini-2024-07-18:org:tickets:9x8y7z", NULL,
+                           5768);
+    if (strcmp(path, "/v1/fine_tuning/jobs/ftjob-bad") == 0 && strcmp(method, "GET") == 0)
+        return respond_job(conn, "ftjob-bad", "failed", NULL,
+                           "Training file has 3 example(s), but must have at least 10 examples", -1);
+    if (strcmp(path, "/v1/fine_tuning/jobs/ftjob-run") == 0 && strcmp(method, "GET") == 0)
+        return respond_job(conn, "ftjob-run", "running", NULL, NULL, -1);
+    if (strcmp(path, "/v1/fine_tuning/jobs/ftjob-seq") == 0 && strcmp(method, "GET") == 0)
+        return polls < 2 ? respond_job(conn, "ftjob-seq", polls ? "running" : "validating_files", NULL, NULL, -1)
+                         : respond_job(conn, "ftjob-seq", "succeeded", "ft:gpt-4o-mini:org::seq1", NULL, 100);
+    if (strcmp(path, "/v1/fine_tuning/jobs/ftjob-run/cancel") == 0 && strcmp(method, "POST") == 0)
+        return respond_job(conn, "ftjob-run", "cancelled", NULL, NULL, -1);
+    if (strcmp(path, "/v1/fine_tuning/jobs/ftjob-done/cancel") == 0 && strcmp(method, "POST") == 0)
+        return respond(conn, 400,
+                       "{\"error\":{\"message\":\"Job has already completed: ftjob-done\","
+                       "\"type\":\"invalid_request_error\",\"param\":null,\"code\":null}}");
+    return respond(conn, 404,
+                   "{\"error\":{\"message\":\"Could not find fine tune job: ftjob-nope\","
+                   "\"type\":\"invalid_request_error\",\"param\":\"fine_tune_id\",\"code\":\"fine_tune_job_not_found\"}}");
+}
+
+static void forget(void)
+{
+    pthread_mutex_lock(&S.lock);
+    for (int i = 0; i < MAX_SEEN; i++) {
+        free(S.reqs[i].body);
+        memset(&S.reqs[i], 0, sizeof S.reqs[i]);
+    }
+    S.n = 0;
+    S.polls = 0;
+    pthread_mutex_unlock(&S.lock);
+}
+
+static int start(void **state)
+{
+    (void)state;
+    memset(&S, 0, sizeof S);
+    pthread_mutex_init(&S.lock, NULL);
+    S.d = stub_http_start(handle, NULL, &S.port);
+    if (!S.d)
+        return -1;
+    setenv("DSP_FT_TEST_KEY", TEST_KEY, 1);
+    unsetenv("DSPCC_BASE_URL");
+    return 0;
+}
+
+static int stop(void **state)
+{
+    (void)state;
+    MHD_stop_daemon(S.d);
+    forget();
+    pthread_mutex_destroy(&S.lock);
+    return 0;
+}
+
+static int before(void **state)
+{
+    (void)state;
+    forget();
+    return 0;
+}
+
+/* ---- helpers ------------------------------------------------------------- */
+
+static char g_base[160];
+
+static dsp_lm_config lm_for(const char *scenario)
+{
+    snprintf(g_base, sizeof g_base, "http://127.0.0.1:%u/%s/v1", S.port, scenario);
+    dsp_lm_config lm = {.model = "openai/gpt-4o-mini", .base_url = g_base, .api_key_env = "DSP_FT_TEST_KEY",
+                        .params = dsp_lm_params_default()};
+    return lm;
+}
+
+static dsp_client *client(void)
+{
+    dsp_client_options o = dsp_client_options_default();
+    o.no_cache = true;
+    o.max_retries = 2;
+    o.backoff_base_s = 0.01;
+    o.timeout_s = 10;
+    dsp_client *c = NULL;
+    dsp_error err = {0};
+    assert_int_equal(dsp_client_new(&o, &c, &err), DSP_OK);
+    return c;
+}
+
+static const char k_train[] =
+    "{\"messages\":[{\"role\":\"system\",\"content\":\"Classify.\"},{\"role\":\"user\",\"content\":\"I was charged "
+    "twice\"},{\"role\":\"assistant\",\"content\":\"billing\"}]}\n"
+    "{\"messages\":[{\"role\":\"user\",\"content\":\"cannot log in\"},{\"role\":\"assistant\",\"content\":\"account\"}]}\n";
+
+static int recorded(void)
+{
+    pthread_mutex_lock(&S.lock);
+    int n = S.n;
+    pthread_mutex_unlock(&S.lock);
+    return n;
+}
+
+static bool has(const seen *s, const char *needle)
+{
+    return s->body && memmem(s->body, s->len, needle, strlen(needle)) != NULL;
+}
+
+/* ---- tests ---------------------------------------------------------------- */
+
+static void test_create_uploads_multipart_then_creates_the_job(void **state)
+{
+    (void)state;
+    dsp_client *c = client();
+    dsp_lm_config lm = lm_for("ok");
+    dsp_finetune_params p = {.suffix = "tickets", .n_epochs = 3, .has_seed = true, .seed = 42};
+    dsp_finetune_job job;
+    dsp_error err = {0};
+    assert_int_equal(dsp_finetune_create(c, &lm, k_train, strlen(k_train), &p, &job, &err), DSP_OK);
+    assert_string_equal(job.id, "ftjob-abc123");
+    assert_string_equal(job.status, "validating_files");
+    assert_string_equal(job.model, "gpt-4o-mini-2024-07-18");
+    assert_null(job.fine_tuned_model);
+    assert_null(job.error_message);
+    assert_int_equal(job.trained_tokens, -1);
+    assert_int_equal(recorded(), 2);
+
+    /* 1: the file, as multipart/form-data with purpose and file parts. */
+    seen *f = &S.reqs[0];
+    assert_string_equal(f->method, "POST");
+    assert_string_equal(f->url, "/ok/v1/files");
+    assert_string_equal(f->auth, "Bearer " TEST_KEY);
+    assert_non_null(strstr(f->content_type, "multipart/form-data; boundary="));
+    assert_non_null(f->body);
+    assert_true(has(f, "Content-Disposition: form-data; name=\"purpose\"\r\n\r\nfine-tune\r\n"));
+    assert_true(has(f, "Content-Disposition: form-data; name=\"file\"; filename=\"training.jsonl\"\r\n"
+                       "Content-Type: application/jsonl\r\n\r\n"));
+    assert_true(has(f, k_train));
+
+    /* 2: the job, with OpenAI's field names and the model without "openai/". */
+    seen *j = &S.reqs[1];
+    assert_string_equal(j->method, "POST");
+    assert_string_equal(j->url, "/ok/v1/fine_tuning/jobs");
+    assert_string_equal(j->content_type, "application/json");
+    assert_string_equal(j->auth, "Bearer " TEST_KEY);
+    cJSON *b = cJSON_Parse(j->body);
+    assert_non_null(b);
+    assert_string_equal(cJSON_GetObjectItem(b, "training_file")->valuestring, "file-abc123");
+    assert_string_equal(cJSON_GetObjectItem(b, "model")->valuestring, "gpt-4o-mini");
+    assert_string_equal(cJSON_GetObjectItem(b, "suffix")->valuestring, "tickets");
+    assert_int_equal(cJSON_GetObjectItem(b, "seed")->valueint, 42);
+    assert_int_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(b, "hyperparameters"), "n_epochs")->valueint, 3);
+    cJSON_Delete(b);
+    dsp_finetune_job_free(&job);
+    assert_null(job.id);
+    dsp_client_free(c);
+}
+
+static void test_defaults_send_only_required_fields(void **state)
+{
+    (void)state;
+    dsp_client *c = client();
+    dsp_lm_config lm = lm_for("ok");
+    lm.api_key_env = NULL; /* a local server without a key */
+    dsp_finetune_job job;
+    dsp_error err = {0};
+    assert_int_equal(dsp_finetune_create(c, &lm, k_train, strlen(k_train), NULL, &job, &err), DSP_OK);
+    assert_int_equal(recorded(), 2);
+    assert_string_equal(S.reqs[0].auth, "");
+    cJSON *b = cJSON_Parse(S.reqs[1].body);
+    assert_non_null(b);
+    assert_int_equal(cJSON_GetArraySize(b), 2); /* training_file and model */
+    assert_null(cJSON_GetObjectItem(b, "suffix"));
+    assert_null(cJSON_GetObjectItem(b, "seed"));
+    assert_null(cJSON_GetObjectItem(b, "hyperparameters"));
+    cJSON_Delete(b);
+    dsp_finetune_job_free(&job);
+    dsp_client_free(c);
+}
+
+static void test_base_url_without_a_path_gets_v1(void **state)
+{
+    (void)state;
+    dsp_client *c = client();
+    char base[64];
+    snprintf(base, sizeof base, "http://127.0.0.1:%u/", S.port);
+    dsp_lm_config lm = {.model = "openai/gpt-4o-mini", .base_url = base, .params = dsp_lm_params_default()};
+    dsp_finetune_job job;
+    dsp_error err = {0};
+    /* The stub takes the first segment as the scenario: "v1" then "/fine_tuning/...". */
+    assert_int_equal(dsp_finetune_get(c, &lm, "ftjob-done", &job, &err), DSP_ERR_HTTP);
+    assert_string_equal(S.reqs[0].url, "/v1/fine_tuning/jobs/ftjob-done");
+    assert_string_equal(S.reqs[0].method, "GET");
+    dsp_error_clear(&err);
+    dsp_client_free(c);
+}
+
+static void test_get_reads_a_succeeded_job(void **state)
+{
+    (void)state;
+    dsp_client *c = client();
+    dsp_lm_config lm = lm_for("ok");
+    dsp_finetune_job job;
+    dsp_error err = {0};
+    assert_int_equal(dsp_finetune_get(c, &lm, "ftjob-done", &job, &err), DSP_OK);
+    assert_string_equal(S.reqs[0].method, "GET");
+    assert_string_equal(S.reqs[0].url, "/ok/v1/fine_tuning/jobs/ftjob-done");
+    assert_string_equal(job.status, "succeeded");
+    assert_string_equal(job.fine_tuned_model, "ft:gpt-4o-mini-2024-07-18:org:tickets:9x8y7z");
+    assert_int_equal(job.trained_tokens, 5768);
+    assert_true(dsp_finetune_status_is_terminal(job.status));
+    dsp_finetune_job_free(&job);
+    dsp_client_free(c);
+}
+
+static void test_a_failed_job_carries_its_error(void **state)
+{
+    (void)state;
+    dsp_client *c = client();
+    dsp_lm_config lm = lm_for("ok");
+    dsp_finetune_job job;
+    dsp_error err = {0};
+    assert_int_equal(dsp_finetune_get(c, &lm, "ftjob-bad", &job, &err), DSP_OK);
+    assert_string_equal(job.status, "failed");
+    assert_string_equal(job.error_message, "Training file has 3 example(s), but must have at least 10 examples");
+    assert_null(job.fine_tuned_model);
+    dsp_finetune_job_free(&job);
+    /* Waiting on it fails at once with the provider's reason. */
+    assert_int_equal(dsp_finetune_wait(c, &lm, "ftjob-bad", 0.01, 5, &job, &err), DSP_ERR_INVALID);
+    assert_non_null(strstr(err.message, "ftjob-bad failed: Training file has 3 example(s)"));
+    assert_string_equal(job.status, "failed");
+    dsp_finetune_job_free(&job);
+    dsp_error_clear(&err);
+    dsp_client_free(c);
+}
+
+static void test_unknown_job_is_a_404_with_the_provider_message(void **state)
+{
+    (void)state;
+    dsp_client *c = client();
+    dsp_lm_config lm = lm_for("ok");
+    dsp_finetune_job job;
+    dsp_error err = {0};
+    assert_int_equal(dsp_finetune_get(c, &lm, "ftjob-nope", &job, &err), DSP_ERR_HTTP);
+    assert_int_equal(err.http_status, 404);
+    assert_non_null(strstr(err.message, "Could not find fine tune job: ftjob-nope"));
+    assert_int_equal(recorded(), 1); /* 404 is not retried */
+    assert_null(job.id);
+    dsp_error_clear(&err);
+    dsp_client_free(c);
+}
+
+static void test_a_400_fails_at_once_without_the_key(void **state)
+{
+    (void)state;
+    dsp_client *c = client();
+    dsp_lm_config lm = lm_for("e400");
+    dsp_finetune_job job;
+    dsp_error err = {0};
+    assert_int_equal(dsp_finetune_create(c, &lm, k_train, strlen(k_train), NULL, &job, &err), DSP_ERR_HTTP);
+    assert_int_equal(err.http_status, 400);
+    assert_non_null(strstr(err.message, "Invalid file format for Fine-Tuning API"));
+    assert_non_null(strstr(err.message, "/e400/v1/files"));
+    assert_null(strstr(err.message, TEST_KEY));
+    assert_int_equal(recorded(), 1);
+    dsp_error_clear(&err);
+    dsp_client_free(c);
+}
+
+static void test_transient_failures_are_retried(void **state)
+{
+    (void)state;
+    dsp_client *c = client();
+    dsp_lm_config lm = lm_for("flaky");
+    dsp_finetune_job job;
+    dsp_error err = {0};
+    assert_int_equal(dsp_finetune_get(c, &lm, "ftjob-done", &job, &err), DSP_OK);
+    assert_int_equal(recorded(), 2); /* a 503, then the job */
+    assert_string_equal(job.status, "succeeded");
+    dsp_finetune_job_free(&job);
+    dsp_client_free(c);
+}
+
+static void test_a_reply_that_is_no_object_is_a_protocol_error(void **state)
+{
+    (void)state;
+    dsp_client *c = client();
+    dsp_lm_config lm = lm_for("notjson");
+    dsp_finetune_job job;
+    dsp_error err = {0};
+    assert_int_equal(dsp_finetune_get(c, &lm, "ftjob-done", &job, &err), DSP_ERR_PROTOCOL);
+    assert_non_null(err.raw);
+    assert_string_equal(err.raw, "[1,2]");
+    assert_int_equal(recorded(), 1); /* well-formed JSON would come back the same */
+    dsp_error_clear(&err);
+    dsp_client_free(c);
+}
+
+static void test_cancel_posts_to_the_job(void **state)
+{
+    (void)state;
+    dsp_client *c = client();
+    dsp_lm_config lm = lm_for("ok");
+    dsp_error err = {0};
+    assert_int_equal(dsp_finetune_cancel(c, &lm, "ftjob-run", &err), DSP_OK);
+    assert_string_equal(S.reqs[0].method, "POST");
+    assert_string_equal(S.reqs[0].url, "/ok/v1/fine_tuning/jobs/ftjob-run/cancel");
+    /* A finished job cannot be cancelled: the provider's 400. */
+    assert_int_equal(dsp_finetune_cancel(c, &lm, "ftjob-done", &err), DSP_ERR_HTTP);
+    assert_int_equal(err.http_status, 400);
+    assert_non_null(strstr(err.message, "Job has already completed"));
+    dsp_error_clear(&err);
+    dsp_client_free(c);
+}
+
+static void test_wait_polls_until_succeeded(void **state)
+{
+    (void)state;
+    dsp_client *c = client();
+    dsp_lm_config lm = lm_for("ok");
+    dsp_finetune_job job;
+    dsp_error err = {0};
+    assert_int_equal(dsp_finetune_wait(c, &lm, "ftjob-seq", 0.01, 10, &job, &err), DSP_OK);
+    assert_int_equal(recorded(), 3); /* validating_files, running, succeeded */
+    assert_string_equal(job.fine_tuned_model, "ft:gpt-4o-mini:org::seq1");
+    dsp_finetune_job_free(&job);
+    dsp_client_free(c);
+}
+
+static void test_wait_gives_up_after_its_timeout(void **state)
+{
+    (void)state;
+    dsp_client *c = client();
+    dsp_lm_config lm = lm_for("ok");
+    dsp_finetune_job job;
+    dsp_error err = {0};
+    assert_int_equal(dsp_finetune_wait(c, &lm, "ftjob-run", 0.02, 0.1, &job, &err), DSP_ERR_TIMEOUT);
+    assert_non_null(strstr(err.message, "still running"));
+    assert_string_equal(job.status, "running");
+    assert_true(recorded() >= 2 && recorded() <= 6);
+    dsp_finetune_job_free(&job);
+    dsp_error_clear(&err);
+    dsp_client_free(c);
+}
+
+static void test_providers_without_fine_tuning_fail_at_once(void **state)
+{
+    (void)state;
+    dsp_client *c = client();
+    const char *models[] = {"anthropic/claude-3-5-haiku-latest", "ollama/llama3.2", "vllm/qwen"};
+    for (size_t i = 0; i < 3; i++) {
+        dsp_lm_config lm = lm_for("ok");
+        lm.model = models[i];
+        dsp_finetune_job job;
+        dsp_error err = {0};
+        assert_int_equal(dsp_finetune_create(c, &lm, k_train, strlen(k_train), NULL, &job, &err), DSP_ERR_INVALID);
+        assert_non_null(strstr(err.message, "has no fine-tuning API"));
+        assert_non_null(strstr(err.message, "OpenAI-compatible endpoint"));
+        assert_non_null(strstr(err.message, "training JSONL"));
+        assert_int_equal(dsp_finetune_get(c, &lm, "ftjob-done", &job, &err), DSP_ERR_INVALID);
+        assert_int_equal(dsp_finetune_cancel(c, &lm, "ftjob-done", &err), DSP_ERR_INVALID);
+        dsp_error_clear(&err);
+    }
+    assert_int_equal(recorded(), 0);
+    dsp_client_free(c);
+}
+
+static void test_bad_arguments_send_nothing(void **state)
+{
+    (void)state;
+    dsp_client *c = client();
+    dsp_lm_config lm = lm_for("ok");
+    dsp_finetune_job job;
+    dsp_error err = {0};
+    const char bad[] = "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}\n\n{\"prompt\":\"old format\"}\n";
+    assert_int_equal(dsp_finetune_create(c, &lm, bad, strlen(bad), NULL, &job, &err), DSP_ERR_INVALID);
+    assert_non_null(strstr(err.message, "line 3"));
+    assert_int_equal(dsp_finetune_create(c, &lm, "\n \n", 3, NULL, &job, &err), DSP_ERR_INVALID);
+    assert_non_null(strstr(err.message, "no examples"));
+    dsp_finetune_params p = {.suffix = "a-suffix-that-is-far-too-long-for-any-provider-to-accept-as-a-name-part"};
+    assert_int_equal(dsp_finetune_create(c, &lm, k_train, strlen(k_train), &p, &job, &err), DSP_ERR_INVALID);
+    assert_int_equal(dsp_finetune_get(c, &lm, "../files", &job, &err), DSP_ERR_INVALID);
+    assert_int_equal(dsp_finetune_get(c, &lm, "", &job, &err), DSP_ERR_INVALID);
+    assert_int_equal(dsp_finetune_get(c, &lm, NULL, &job, &err), DSP_ERR_INVALID);
+    assert_int_equal(dsp_finetune_cancel(c, &lm, "a b", &err), DSP_ERR_INVALID);
+    assert_int_equal(dsp_finetune_get(NULL, &lm, "ftjob-done", &job, &err), DSP_ERR_INVALID);
+    lm.api_key_env = "DSP_FT_TEST_UNSET_KEY";
+    unsetenv("DSP_FT_TEST_UNSET_KEY");
+    assert_int_equal(dsp_finetune_get(c, &lm, "ftjob-done", &job, &err), DSP_ERR_ENV);
+    assert_non_null(strstr(err.message, "DSP_FT_TEST_UNSET_KEY"));
+    assert_int_equal(recorded(), 0);
+    dsp_error_clear(&err);
+    dsp_client_free(c);
+}
+
+static void test_example_json_is_one_chat_example(void **state)
+{
+    (void)state;
+    dsp_message msgs[] = {{DSP_ROLE_SYSTEM, "Classify.\n\"quoted\""},
+                          {DSP_ROLE_USER, "[[ ## ticket_text ## ]]\nrefund?"},
+                          {DSP_ROLE_ASSISTANT, "[[ ## category ## ]]\nbilling"}};
+    char *line = NULL;
+    dsp_error err = {0};
+    assert_int_equal(dsp_finetune_example_json(msgs, 3, &line, &err), DSP_OK);
+    assert_null(strchr(line, '\n')); /* one JSONL line */
+    cJSON *j = cJSON_Parse(line);
+    const cJSON *m = cJSON_GetObjectItem(j, "messages");
+    assert_int_equal(cJSON_GetArraySize(m), 3);
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(m, 0), "role")->valuestring, "system");
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(m, 0), "content")->valuestring,
+                        "Classify.\n\"quoted\"");
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(m, 2), "role")->valuestring, "assistant");
+    cJSON_Delete(j);
+    free(line);
+    assert_int_equal(dsp_finetune_example_json(msgs, 0, &line, &err), DSP_ERR_INVALID);
+    assert_null(line);
+    dsp_error_clear(&err);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup(test_create_uploads_multipart_then_creates_the_job, before),
+        cmocka_unit_test_setup(test_defaults_send_only_required_fields, before),
+        cmocka_unit_test_setup(test_base_url_without_a_path_gets_v1, before),
+        cmocka_unit_test_setup(test_get_reads_a_succeeded_job, before),
+        cmocka_unit_test_setup(test_a_failed_job_carries_its_error, before),
+        cmocka_unit_test_setup(test_unknown_job_is_a_404_with_the_provider_message, before),
+        cmocka_unit_test_setup(test_a_400_fails_at_once_without_the_key, before),
+        cmocka_unit_test_setup(test_transient_failures_are_retried, before),
+        cmocka_unit_test_setup(test_a_reply_that_is_no_object_is_a_protocol_error, before),
+        cmocka_unit_test_setup(test_cancel_posts_to_the_job, before),
+        cmocka_unit_test_setup(test_wait_polls_until_succeeded, before),
+        cmocka_unit_test_setup(test_wait_gives_up_after_its_timeout, before),
+        cmocka_unit_test_setup(test_providers_without_fine_tuning_fail_at_once, before),
+        cmocka_unit_test_setup(test_bad_arguments_send_nothing, before),
+        cmocka_unit_test_setup(test_example_json_is_one_chat_example, before),
+    };
+    return cmocka_run_group_tests(tests, start, stop);
+}
