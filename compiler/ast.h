@@ -158,6 +158,8 @@ typedef struct ast_decl {
     ptr_vec params, results; /* D_MODULE: ast_param *; D_TOOL params: ast_cdecl * */
     ptr_vec body;            /* D_MODULE: ast_stmt * */
     ast_cdecl *cfunc;        /* D_TOOL: return type and name; NULL with a header */
+    src_loc proto_end;       /* D_TOOL inline: the `)` that ends the prototype, which
+                                starts at cfunc->loc (sema re-reads it as C) */
     const char *header;      /* D_TOOL `from "lib.so" header "x.h"`: the header */
     src_loc header_loc;
     ast_ident ex, pred;      /* D_METRIC parameter names */

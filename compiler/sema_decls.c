@@ -258,71 +258,23 @@ void sema_check_lm(sema *s, sym *sy)
 
 /* ---- tools ---- */
 
-/* The C types a tool declared inline may take and return, and their .dsp
- * types. The same conventions as C headers read with tree-sitter
- * (docs/c-headers.md), restricted to scalars and strings. */
-static const char *const c_integers[] = {
-    "int", "short", "long", "long long", "long int", "long long int", "short int", "unsigned",
-    "unsigned int", "unsigned short", "unsigned long", "unsigned long long", "int8_t",
-    "int16_t", "int32_t", "int64_t", "uint8_t", "uint16_t", "uint32_t", "uint64_t", "size_t",
-    "ssize_t", "ptrdiff_t", "intptr_t", "uintptr_t", "intmax_t", "uintmax_t", NULL
-};
-
-const ir_type *sema_ctype(sema *s, const char *ctype)
+/* `tool char *search(const char *q, int64_t k) from "lib.so"`: the C
+ * prototype written in the .dsp file, mapped like a header's
+ * (sema_tool_header.c, docs/c-headers.md). C would accept two parameters
+ * of one name in a prototype; .dsp binds arguments by name, so not here. */
+static int check_inline_prototype(sema *s, sym *sy, ir_tool *t)
 {
-    if (strcmp(ctype, "const char *") == 0 || strcmp(ctype, "char const *") == 0 ||
-        strcmp(ctype, "const char * const") == 0 || strcmp(ctype, "char *") == 0)
-        return &s->t_string;
-    for (size_t i = 0; c_integers[i]; i++)
-        if (strcmp(c_integers[i], ctype) == 0)
-            return &s->t_int;
-    if (strcmp(ctype, "double") == 0 || strcmp(ctype, "float") == 0)
-        return &s->t_float;
-    if (strcmp(ctype, "bool") == 0 || strcmp(ctype, "_Bool") == 0)
-        return &s->t_bool;
-    return NULL;
-}
-
-/* `tool char *search(const char *q, long k) from "lib.so"`: the prototype
- * written in the .dsp file. */
-static int check_inline_prototype(sema *s, ast_decl *d, ir_tool *t)
-{
+    ast_decl *d = sy->decl;
     int ok = 1;
-    t->c_return = d->cfunc->ctype;
-    t->type = sema_ctype(s, t->c_return);
-    if (!t->type) {
-        diag_error(s->d, d->cfunc->loc, "tool `%s` returns `%s`, which a .dsp program cannot "
-                   "use; return `char *` (malloc'ed, freed by the caller), `const char *` (borrowed), "
-                   "`long`, `double` or `bool`",
-                   t->name, t->c_return);
-        ok = 0;
-    }
-    ir_tool_param *ps = arena_array(s->a, d->params.len + 1, sizeof *ps);
     for (size_t i = 0; i < d->params.len; i++) {
         ast_cdecl *c = d->params.items[i];
-        ps[i].name = c->name.name;
-        ps[i].ctype = c->ctype;
-        ps[i].type = sema_ctype(s, c->ctype);
         for (size_t j = 0; j < i; j++)
-            if (strcmp(ps[j].name, ps[i].name) == 0) {
+            if (strcmp(((ast_cdecl *)d->params.items[j])->name.name, c->name.name) == 0) {
                 diag_error(s->d, c->name.loc, "parameter `%s` is declared twice", c->name.name);
                 ok = 0;
             }
-        if (strcmp(c->ctype, "char *") == 0) {
-            /* Input or output? Headers make the same distinction. */
-            diag_error(s->d, c->loc, "parameter `%s` is `char *`; use `const char *` for an "
-                       "input string", c->name.name);
-            ok = 0;
-        } else if (!ps[i].type) {
-            diag_error(s->d, c->loc, "parameter `%s` has C type `%s`, which a .dsp program "
-                       "cannot pass; use `const char *`, `long`, `double` or `bool`",
-                       c->name.name, c->ctype);
-            ok = 0;
-        }
     }
-    t->params = ps;
-    t->n_params = d->params.len;
-    return ok;
+    return ok && sema_tool_from_inline(s, sy, t);
 }
 
 void sema_check_tool(sema *s, sym *sy)
@@ -331,7 +283,7 @@ void sema_check_tool(sema *s, sym *sy)
     ir_tool *t = arena_alloc(s->a, sizeof *t);
     t->name = sy->name;
     t->loc = sema_loc(s, d->loc);
-    int ok = d->header ? sema_tool_from_header(s, sy, t) : check_inline_prototype(s, d, t);
+    int ok = d->header ? sema_tool_from_header(s, sy, t) : check_inline_prototype(s, sy, t);
     if (!d->str[0]) {
         diag_error(s->d, d->str_loc, "tool `%s` needs the shared object it comes from, "
                    "e.g. `from \"build/libtools.so\"`", t->name);

@@ -67,10 +67,11 @@ int sema_tool_from_header(sema *s, sym *sy, ir_tool *t);
  * return from a mapped prototype: the one mapping for headers and inline
  * prototypes. 0 when the tool yields nothing (returns void and has no
  * outputs); the caller reports that where the prototype is. */
+/* The same for a prototype written in the .dsp file. */
+int sema_tool_from_inline(sema *s, sym *sy, ir_tool *t);
 struct ch_prototype;
 int sema_tool_from_prototype(sema *s, const struct ch_prototype *p, ir_tool *t);
 void sema_check_data(sema *s, sym *sy);
-const ir_type *sema_ctype(sema *s, const char *ctype);
 
 /* A call from one module to another, for ordering and cycle detection. */
 typedef struct call_edge {

@@ -20,6 +20,7 @@ typedef struct var_info {
     const ir_type *type;      /* tool scalar */
     const char *origin;       /* for messages: "the outputs of signature `S`" */
     int used;
+    int broken;               /* its call had an error: uses stay silent (no cascade) */
 } var_info;
 
 typedef struct mctx {
@@ -144,6 +145,8 @@ static int resolve_value(mctx *mc, const ast_value *v, const ir_type *expected, 
         var_info *var = find_visible(mc, v->s);
         if (var) {
             var->used = 1;
+            if (var->broken)
+                return 0;
             if (var->kind == IR_VAR_TOOL && var->n_fields > 0) {
                 const char *names = var->fields[0].name;
                 for (size_t k = 1; k < var->n_fields; k++)
@@ -194,6 +197,8 @@ static int resolve_value(mctx *mc, const ast_value *v, const ir_type *expected, 
             return 0;
         }
         var->used = 1;
+        if (var->broken)
+            return 0;
         if (var->n_fields == 0) {
             diag_error(s->d, v->field.loc, "`%s` is the single result of a tool; write `%s` without "
                        "`.%s`", v->s, v->s, v->field.name);
@@ -300,6 +305,8 @@ static var_info *assign_var(mctx *mc, const ast_ident *name, ir_var_kind kind, c
     }
     var_info *v = find_var(mc, name->name);
     if (v) {
+        if (v->broken)
+            return NULL;  /* its first call was reported; stay quiet */
         if (v->shape != shape) {
             diag_error(s->d, name->loc, "`%s` already holds the result of another call; a variable "
                        "keeps one shape, so use a new name", name->name);
@@ -573,6 +580,8 @@ static int check_return(mctx *mc, const ast_stmt *st, ir_step *step)
         return 0;
     }
     v->used = 1;
+    if (v->broken)
+        return 0;
     if (v->n_fields == 0) {
         diag_error(s->d, st->var.loc, "`%s` is a single value; return named results: "
                    "`return (%s: %s)`", v->name, m->results[0].name, v->name);
@@ -620,6 +629,19 @@ static void check_stmts(mctx *mc, const ptr_vec *stmts, int top, const ir_step *
         switch (st->kind) {
         case ST_ASSIGN:
             ok = check_assign(mc, st, step);
+            if (!ok && !find_var(mc, st->var.name)) {
+                /* The call was already reported (e.g. its tool's declaration
+                 * failed); the name still exists, so its uses do not also
+                 * say "unknown name". */
+                var_info *v = arena_alloc(s->a, sizeof *v);
+                v->name = st->var.name;
+                v->loc = st->var.loc;
+                v->kind = IR_VAR_TOOL;
+                v->used = 1;
+                v->broken = 1;
+                ptr_vec_push(s->a, &mc->vars, v);
+                ptr_vec_push(s->a, &mc->visible, v);
+            }
             break;
         case ST_REPEAT:
             if (st->count < 1 || st->count > 1000) {
@@ -753,16 +775,20 @@ void sema_check_module_body(sema *s, sym *sy)
     m->steps = steps;
     m->n_steps = n;
     ir_var *vars = arena_array(s->a, mc.vars.len + 1, sizeof *vars);
+    size_t nv = 0;
     for (size_t i = 0; i < mc.vars.len; i++) {
         var_info *v = mc.vars.items[i];
-        vars[i].name = v->name;
-        vars[i].kind = v->kind;
-        vars[i].fields = v->fields;
-        vars[i].n_fields = v->n_fields;
-        vars[i].type = v->type;
+        if (v->broken)
+            continue;
+        vars[nv].name = v->name;
+        vars[nv].kind = v->kind;
+        vars[nv].fields = v->fields;
+        vars[nv].n_fields = v->n_fields;
+        vars[nv].type = v->type;
+        nv++;
     }
     m->vars = vars;
-    m->n_vars = mc.vars.len;
+    m->n_vars = nv;
     m->predictors = (const ir_predictor *const *)mc.predictors.items;
     m->n_predictors = mc.predictors.len;
     sy->body_ok = mc.ok;

@@ -111,6 +111,33 @@ static const char *pointee_ctype(sema *s, const char *c_type, int levels)
     return buf;
 }
 
+/* The first argument or output named like a .dsp keyword: a call could
+ * neither bind it (`out: x`) nor read it (`v.out`). NULL if none. */
+static const ch_param *keyword_param(const ch_prototype *p)
+{
+    static const char *const keywords[] = {
+        "import", "lm", "enum", "signature", "in", "out", "tool", "from", "module", "return",
+        "repeat", "if", "else", "metric", "data", "optimize", "with", "true", "false", "and",
+        "or", "not"
+    };
+    for (size_t i = 0; i < p->n_params; i++) {
+        if (p->params[i].role == CH_ROLE_LEN)
+            continue;
+        for (size_t k = 0; k < sizeof keywords / sizeof keywords[0]; k++)
+            if (strcmp(p->params[i].name, keywords[k]) == 0)
+                return &p->params[i];
+    }
+    return NULL;
+}
+
+static const char *keyword_message(sema *s, const ch_prototype *p, const ch_param *c)
+{
+    return arena_printf(s->a, "parameter `%s` of `%s` is named like a .dsp keyword, so a call "
+                        "could not %s it; rename it in the prototype (C does not care about "
+                        "parameter names)", c->name, p->name,
+                        c->role == CH_ROLE_OUT ? "read" : "bind");
+}
+
 int sema_tool_from_prototype(sema *s, const ch_prototype *p, ir_tool *t)
 {
     ir_tool_param *ps = arena_array(s->a, p->n_params + 1, sizeof *ps);
@@ -172,6 +199,12 @@ int sema_tool_from_header(sema *s, sym *sy, ir_tool *t)
         header_error(s, d, path, cd.line, cd.col, cd.message);
         return 0;
     }
+    const ch_param *kw = keyword_param(&p);
+    if (kw) {
+        header_error(s, d, path, kw->line, kw->col, keyword_message(s, &p, kw));
+        ch_prototype_free(&p);
+        return 0;
+    }
     int ok = sema_tool_from_prototype(s, &p, t);
     if (!ok) {
         char msg[CH_DIAG_MAX];
@@ -181,6 +214,60 @@ int sema_tool_from_header(sema *s, sym *sy, ir_tool *t)
                  sy->name);
         header_error(s, d, path, p.line, p.col, msg);
     }
+    ch_prototype_free(&p);
+    return ok;
+}
+
+/* The byte offset of line:col (1-based, col in bytes) in text. */
+static size_t offset_of(const source_file *f, int line, int col)
+{
+    size_t o = 0;
+    for (int l = 1; l < line && o < f->len; o++)
+        if (f->text[o] == '\n')
+            l++;
+    o += (size_t)(col - 1);
+    return o < f->len ? o : f->len;
+}
+
+/* `tool int stats(const double *xs, size_t n_xs, double *mean) from "x.so"`:
+ * the prototype is C, so cheader reads it as C. It gets a copy of the .dsp
+ * file with every byte outside the prototype blanked (newlines kept) and a
+ * `;` appended: line and column of anything it reports are those of the
+ * .dsp file. */
+int sema_tool_from_inline(sema *s, sym *sy, ir_tool *t)
+{
+    ast_decl *d = sy->decl;
+    const source_file *f = d->cfunc->loc.file;
+    size_t start = offset_of(f, d->cfunc->loc.line, d->cfunc->loc.col);
+    size_t end = offset_of(f, d->proto_end.line, d->proto_end.col) + 1;
+    char *text = arena_alloc(s->a, f->len + 2);
+    for (size_t i = 0; i < f->len; i++)
+        text[i] = (i >= start && i < end) || f->text[i] == '\n' ? f->text[i] : ' ';
+    text[f->len] = ';';
+    ch_header *h;
+    ch_prototype p;
+    ch_diag cd;
+    ch_status st = ch_header_open_text(f->path, text, f->len + 1, &h, &cd);
+    if (st == CH_OK) {
+        st = ch_header_find(h, sy->name, &p, &cd);
+        ch_header_close(h);
+    }
+    if (st != CH_OK) {
+        src_loc at = cd.line > 0 ? src_loc_make(f, cd.line, cd.col) : d->cfunc->loc;
+        diag_error(s->d, at, "%s", cd.message);
+        return 0;
+    }
+    const ch_param *kw = keyword_param(&p);
+    if (kw) {
+        diag_error(s->d, src_loc_make(f, kw->line, kw->col), "%s", keyword_message(s, &p, kw));
+        ch_prototype_free(&p);
+        return 0;
+    }
+    int ok = sema_tool_from_prototype(s, &p, t);
+    if (!ok)
+        diag_error(s->d, d->cfunc->loc, "tool `%s` returns nothing and has no output parameters, "
+                   "so a .dsp program has nothing to use; return a value, or write results through "
+                   "pointers (`char **out`, `int64_t *out`, ...) and return an int status", sy->name);
     ch_prototype_free(&p);
     return ok;
 }

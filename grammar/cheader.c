@@ -176,24 +176,15 @@ static void collect(const cs_file *f, TSNode item, void *ctx)
     }
 }
 
-ch_status ch_header_open(const char *path, ch_header **out, ch_diag *diag)
+/* Parses what cs_open or cs_open_text read into h->file and collects its
+ * file-scope names; closes h on failure. */
+static ch_status header_parse(ch_header *h, const char *path, const char *syntax_hint,
+                              ch_header **out, ch_diag *diag)
 {
-    diag_ok(diag);
-    *out = NULL;
-    ch_header *h = calloc(1, sizeof *h);
-    if (!h) return fail(diag, path, CH_ERR_NOMEM, NO_NODE, "out of memory");
-    char err[512];
-    if (cs_open(&h->file, path, err, sizeof err) != 0) {
-        free(h);
-        return fail(diag, path, CH_ERR_IO, NO_NODE, "%s; check the header path (it is relative "
-                    "to the directory dspcc runs in)", err);
-    }
     TSNode where;
     char msg[256];
     if (cs_first_syntax_error(&h->file, &where, msg, sizeof msg)) {
-        ch_status st = fail(diag, path, CH_ERR_SYNTAX, where, "%s; dspcc reads headers without "
-                            "the preprocessor, so macros that expand to syntax cannot be used here",
-                            msg);
+        ch_status st = fail(diag, path, CH_ERR_SYNTAX, where, "%s%s", msg, syntax_hint);
         ch_header_close(h);
         return st;
     }
@@ -206,6 +197,37 @@ ch_status ch_header_open(const char *path, ch_header **out, ch_diag *diag)
     }
     *out = h;
     return CH_OK;
+}
+
+ch_status ch_header_open(const char *path, ch_header **out, ch_diag *diag)
+{
+    diag_ok(diag);
+    *out = NULL;
+    ch_header *h = calloc(1, sizeof *h);
+    if (!h) return fail(diag, path, CH_ERR_NOMEM, NO_NODE, "out of memory");
+    char err[512];
+    if (cs_open(&h->file, path, err, sizeof err) != 0) {
+        free(h);
+        return fail(diag, path, CH_ERR_IO, NO_NODE, "%s; check the header path (it is relative "
+                    "to the directory dspcc runs in)", err);
+    }
+    return header_parse(h, path, "; dspcc reads headers without the preprocessor, so macros "
+                        "that expand to syntax cannot be used here", out, diag);
+}
+
+ch_status ch_header_open_text(const char *path, const char *text, size_t len, ch_header **out,
+                              ch_diag *diag)
+{
+    diag_ok(diag);
+    *out = NULL;
+    ch_header *h = calloc(1, sizeof *h);
+    if (!h) return fail(diag, path, CH_ERR_NOMEM, NO_NODE, "out of memory");
+    char err[512];
+    if (cs_open_text(&h->file, path, text, len, err, sizeof err) != 0) {
+        free(h);
+        return fail(diag, path, CH_ERR_IO, NO_NODE, "%s", err);
+    }
+    return header_parse(h, path, " in the C prototype", out, diag);
 }
 
 void ch_header_close(ch_header *h)

@@ -97,6 +97,12 @@ ch_status ch_header_open(const char *path, ch_header **out, ch_diag *diag);
 ch_status ch_header_find(const ch_header *h, const char *func_name, ch_prototype *out,
                          ch_diag *diag);
 
+/* Like ch_header_open, for C text held in memory (copied); path only names
+ * it in diagnostics. A .dsp file's inline prototype is read this way, with
+ * the rest of the file blanked so positions match the .dsp file. */
+ch_status ch_header_open_text(const char *path, const char *text, size_t len, ch_header **out,
+                              ch_diag *diag);
+
 void ch_header_close(ch_header *h);
 
 /* ch_header_open + ch_header_find + ch_header_close. */

@@ -319,6 +319,7 @@ tool
                                       $$->params = $4;
                                       $$->str = $7;
                                       $$->str_loc = LOC(@7);
+                                      $$->proto_end = LOC(@5);
                                   }
                               }
     | TOOL IDENT FROM string IDENT string {
@@ -348,6 +349,9 @@ cwords
 cword
     : IDENT                   { $$ = NEW(ast_cword); $$->text = $1; $$->loc = LOC(@1); }
     | '*'                     { $$ = NEW(ast_cword); $$->text = "*"; $$->loc = LOC(@1); }
+    /* `in` and `out` are .dsp keywords but common C names (`char **out`). */
+    | IN                      { $$ = NEW(ast_cword); $$->text = "in"; $$->loc = LOC(@1); }
+    | OUT                     { $$ = NEW(ast_cword); $$->text = "out"; $$->loc = LOC(@1); }
     ;
 
 cparams
