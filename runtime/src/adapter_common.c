@@ -246,8 +246,12 @@ dsp_status dsp_adapter_render(const dsp_adapter_style *style, const dsp_prompt_s
     if (st != DSP_OK)
         return st;
     size_t first = out->len;
+    /* Each message is built here and then copied out at its exact size: no
+     * buffer grown by doubling on every call, and a small message lands in
+     * one of malloc's fast size classes. */
+    char store[4096];
     dsp_textbuf b;
-    dsp_tb_init(&b);
+    dsp_tb_init_in(&b, store, sizeof store);
     style->system(&b, spec);
     st = dsp_adapter_push(out, DSP_ROLE_SYSTEM, &b, err);
     for (size_t d = 0; st == DSP_OK && d < spec->n_demos; d++) {

@@ -17,6 +17,9 @@
 #include <time.h>
 
 #define DSP_MAX_BATCH_THREADS 512
+/* Request bodies up to this size are built on the stack (most prompts are
+ * a few KiB); larger ones on the heap. */
+#define DSP_BODY_INLINE 8192
 
 struct dsp_client {
     dsp_client_options opts; /* defaults resolved; strings below are owned */
@@ -157,7 +160,7 @@ typedef struct call {
     dsp_provider provider;
     const char *model_spec, *model_name, *base_url;
     char *url;
-    char *body;
+    dsp_jw body; /* in the caller's stack buffer unless it outgrew it */
     const char *headers[4];
     size_t n_headers;
     char *auth_header; /* holds the key: freed (and wiped) after the call */
@@ -167,7 +170,7 @@ typedef struct call {
 static void call_free(call *k)
 {
     free(k->url);
-    free(k->body);
+    dsp_jw_free(&k->body);
     if (k->auth_header) {
         memset(k->auth_header, 0, strlen(k->auth_header));
         free(k->auth_header);
@@ -217,7 +220,7 @@ static dsp_status exchange(dsp_client *c, call *k, dsp_chat_response *resp, usag
         int http_status = 0;
         dsp_error_clear(err);
         u->http_requests++;
-        st = dsp_http_post(c->http, k->url, k->headers, k->n_headers, k->body, strlen(k->body), &reply, err);
+        st = dsp_http_post(c->http, k->url, k->headers, k->n_headers, k->body.buf, k->body.len, &reply, err);
         if (st == DSP_OK) {
             http_status = (int)reply.status;
             retry_after = reply.retry_after_s;
@@ -324,13 +327,21 @@ dsp_status dsp_chat(dsp_client *c, const dsp_lm_config *lm, const dsp_chat_reque
         reps = p.n;
         p.n = 1;
     }
+    /* The body is sent and dropped within this call: it is written here,
+     * on the stack, unless it is larger. */
+    char body_store[DSP_BODY_INLINE];
+    size_t hint = dsp_body_size_hint(req->messages, req->n_messages, &p);
+    if (hint > sizeof body_store)
+        dsp_jw_init(&k.body, hint);
+    else
+        dsp_jw_init_in(&k.body, body_store, sizeof body_store);
     st = dsp_endpoint_url(k.provider, k.base_url, &k.url, err);
     if (st == DSP_OK)
         st = set_auth(&k, lm, err);
     if (st == DSP_OK)
         st = k.provider == DSP_PROVIDER_ANTHROPIC
-                 ? dsp_anthropic_request_body(k.model_name, req->messages, req->n_messages, &p, &k.body, err)
-                 : dsp_openai_request_body(k.model_name, req->messages, req->n_messages, &p, &k.body, err);
+                 ? dsp_anthropic_request_write(&k.body, k.model_name, req->messages, req->n_messages, &p, err)
+                 : dsp_openai_request_write(&k.body, k.model_name, req->messages, req->n_messages, &p, err);
     uint64_t rng = atomic_fetch_add(&c->rng_counter, 0x9E3779B97F4A7C15ull) | 1;
     for (int r = 0; st == DSP_OK && r < reps; r++) {
         dsp_chat_response part;

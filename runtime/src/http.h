@@ -1,7 +1,7 @@
 /* http.h — internal: the libcurl transport. One dsp_http per client; any
- * number of threads may post through it at once. Easy handles are pooled
- * and share one connection cache, DNS cache and TLS session cache, so
- * connections are kept alive across calls and threads. */
+ * number of threads may post through it at once. Easy handles are pooled,
+ * each keeping its connections alive across calls and threads, and share
+ * one DNS cache and TLS session cache. */
 #ifndef DSP_HTTP_H
 #define DSP_HTTP_H
 
@@ -11,9 +11,9 @@
 
 typedef struct dsp_http dsp_http;
 
-/* max_connections: how many idle connections to keep open (at least the
- * number of requests the client runs at once, or they are closed and
- * reopened). */
+/* max_connections: how many idle connections one pooled handle keeps
+ * open (one per host it talks to; the pool holds a handle per request
+ * the client ran at once). */
 dsp_status dsp_http_new(double connect_timeout_s, double timeout_s, int max_connections, dsp_http **out,
                         dsp_error *err);
 void dsp_http_free(dsp_http *h);

@@ -7,6 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 void dsp_jw_init(dsp_jw *w, size_t hint)
 {
     memset(w, 0, sizeof *w);
@@ -16,9 +20,17 @@ void dsp_jw_init(dsp_jw *w, size_t hint)
         w->failed = true;
 }
 
+void dsp_jw_init_in(dsp_jw *w, char *store, size_t cap)
+{
+    memset(w, 0, sizeof *w);
+    w->buf = w->store = store;
+    w->cap = cap;
+}
+
 void dsp_jw_free(dsp_jw *w)
 {
-    free(w->buf);
+    if (w->buf != w->store)
+        free(w->buf);
     memset(w, 0, sizeof *w);
 }
 
@@ -36,7 +48,15 @@ static bool reserve(dsp_jw *w, size_t extra)
         }
         cap *= 2;
     }
-    char *b = realloc(w->buf, cap);
+    char *b;
+    if (w->buf == w->store) {
+        /* Leaving the caller's storage, which is not ours to realloc. */
+        b = malloc(cap);
+        if (b && w->len)
+            memcpy(b, w->buf, w->len);
+    } else {
+        b = realloc(w->buf, cap);
+    }
     if (!b) {
         w->failed = true;
         return false;
@@ -66,6 +86,7 @@ static const unsigned char needs_escape[256] = {
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0,
 };
 
+#ifndef __SSE2__
 /* True when none of the 8 bytes in x needs an escape (below 0x20, '"' or
  * '\\'): the classic "has a zero / has a byte less than n" bit tests, exact
  * for the word as a whole. Prompts are long and mostly plain, so scanning
@@ -78,6 +99,40 @@ static inline bool word_is_plain(uint64_t x)
     uint64_t quote = (q - ones) & ~q, slash = (bs - ones) & ~bs;
     return ((ctl | quote | slash) & highs) == 0;
 }
+#endif
+
+/* Where in the 16 bytes at p the first one needing an escape is; 16 when
+ * none does. SSE2 (every x86-64) tests all 16 at once; elsewhere two words
+ * of 8 with the bit tests above. */
+static inline unsigned first_escape16(const unsigned char *p)
+{
+#ifdef __SSE2__
+    __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+    const __m128i ctl_max = _mm_set1_epi8(0x1f);
+    __m128i ctl = _mm_cmpeq_epi8(_mm_max_epu8(x, ctl_max), ctl_max); /* x <= 0x1f */
+    __m128i quote = _mm_cmpeq_epi8(x, _mm_set1_epi8('"'));
+    __m128i slash = _mm_cmpeq_epi8(x, _mm_set1_epi8('\\'));
+    unsigned mask = (unsigned)_mm_movemask_epi8(_mm_or_si128(ctl, _mm_or_si128(quote, slash)));
+    return mask ? (unsigned)__builtin_ctz(mask) : 16;
+#else
+    for (unsigned i = 0; i < 16; i += 8) {
+        uint64_t word;
+        memcpy(&word, p + i, 8);
+        if (!word_is_plain(word)) {
+            unsigned j = i;
+            while (!needs_escape[p[j]])
+                j++;
+            return j;
+        }
+    }
+    return 16;
+#endif
+}
+
+/* Room kept free beyond the rest of the text: chunks of 16 bytes are
+ * stored whole before their first escape is known, and one escape takes
+ * up to 6 bytes. */
+#define STR_SLACK 24
 
 void dsp_jw_str(dsp_jw *w, const char *s)
 {
@@ -90,26 +145,32 @@ void dsp_jw_str(dsp_jw *w, const char *s)
     /* Room for the text unescaped; escapes are rare in prompts and grow the
      * buffer as they come. Reserving the worst case (6 bytes a byte) up
      * front would reallocate a prompt-sized body on every request. */
-    if (!reserve(w, n + 2))
+    if (!reserve(w, n + 2 + STR_SLACK))
         return;
-    w->buf[w->len++] = '"';
+    char *o = w->buf + w->len;
+    *o++ = '"';
     const unsigned char *p = (const unsigned char *)s, *end = p + n;
+    /* Invariant: at least (end - p) + STR_SLACK bytes are free at o. */
     while (p < end) {
-        /* Copy the run of bytes that need no escape in one go. */
-        const unsigned char *run = p;
-        uint64_t word;
-        while (end - p >= 8 && (memcpy(&word, p, 8), word_is_plain(word)))
-            p += 8;
-        while (p < end && !needs_escape[*p])
-            p++;
-        memcpy(w->buf + w->len, run, (size_t)(p - run));
-        w->len += (size_t)(p - run);
-        if (p == end)
-            break;
-        /* 6 bytes for this escape, the rest unescaped, the closing quote. */
-        if (!reserve(w, 6 + (size_t)(end - p) + 1))
+        if (end - p >= 16) {
+            unsigned k = first_escape16(p);
+            memcpy(o, p, 16);
+            o += k;
+            p += k;
+            if (k == 16)
+                continue;
+        } else {
+            while (p < end && !needs_escape[*p])
+                *o++ = (char)*p++;
+            if (p == end)
+                break;
+        }
+        /* *p needs an escape: make room for it and keep the invariant. */
+        w->len = (size_t)(o - w->buf);
+        size_t need = (size_t)(end - p) + STR_SLACK;
+        if (w->cap - w->len < need + 1 && !reserve(w, need))
             return;
-        char *o = w->buf + w->len;
+        o = w->buf + w->len;
         unsigned char c = *p++;
         *o++ = '\\';
         switch (c) {
@@ -127,9 +188,9 @@ void dsp_jw_str(dsp_jw *w, const char *s)
             *o++ = hex[c >> 4];
             *o++ = hex[c & 15];
         }
-        w->len = (size_t)(o - w->buf);
     }
-    w->buf[w->len++] = '"';
+    *o++ = '"';
+    w->len = (size_t)(o - w->buf);
 }
 
 void dsp_jw_int(dsp_jw *w, int64_t v)
@@ -166,14 +227,26 @@ void dsp_jw_double(dsp_jw *w, double v)
     dsp_jw_raw(w, b, (size_t)n);
 }
 
+bool dsp_jw_finish(dsp_jw *w)
+{
+    if (w->failed || !reserve(w, 0))
+        return false;
+    w->buf[w->len] = '\0';
+    return true;
+}
+
 char *dsp_jw_take(dsp_jw *w)
 {
-    if (w->failed || !reserve(w, 0)) {
+    if (!dsp_jw_finish(w)) {
         dsp_jw_free(w);
         return NULL;
     }
-    w->buf[w->len] = '\0';
     char *s = w->buf;
+    if (s == w->store) {
+        s = malloc(w->len + 1);
+        if (s)
+            memcpy(s, w->buf, w->len + 1);
+    }
     memset(w, 0, sizeof *w);
     return s;
 }

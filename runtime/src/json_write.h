@@ -13,10 +13,19 @@ typedef struct dsp_jw {
     char *buf;
     size_t len, cap;
     bool failed; /* an allocation failed; everything after is dropped */
+    char *store; /* the caller's storage (dsp_jw_init_in), or NULL */
 } dsp_jw;
 
 void dsp_jw_init(dsp_jw *w, size_t hint);
+/* Starts in the caller's storage (cap > 0), which must outlive w; text that
+ * outgrows it moves to the heap. For text that is used and dropped within
+ * one call (a request body): it then costs no allocation. buf is the text
+ * (len bytes, NUL-terminated after dsp_jw_finish) either way. */
+void dsp_jw_init_in(dsp_jw *w, char *store, size_t cap);
+/* Frees the heap copy, if there is one. */
 void dsp_jw_free(dsp_jw *w);
+/* Terminates the text in place; false after a failure. */
+bool dsp_jw_finish(dsp_jw *w);
 /* Appends bytes as they are (punctuation, keys known to need no escapes,
  * JSON text produced elsewhere). */
 void dsp_jw_raw(dsp_jw *w, const char *s, size_t n);
@@ -27,7 +36,8 @@ void dsp_jw_str(dsp_jw *w, const char *s);
 void dsp_jw_int(dsp_jw *w, int64_t v);
 /* Shortest of %.15g / %.17g that reads back exactly; non-finite is null. */
 void dsp_jw_double(dsp_jw *w, double v);
-/* The text (owned by the caller, NUL-terminated), or NULL after a failure. */
+/* The text (owned by the caller, NUL-terminated; copied out of the
+ * caller's storage), or NULL after a failure. */
 char *dsp_jw_take(dsp_jw *w);
 
 #endif

@@ -17,6 +17,18 @@ dsp_status dsp_anthropic_request_body(const char *model, const dsp_message *msgs
                                       const dsp_lm_params *p, char **body, dsp_error *err)
 {
     *body = NULL;
+    dsp_jw w;
+    dsp_jw_init(&w, dsp_body_size_hint(msgs, n_msgs, p));
+    dsp_status st = dsp_anthropic_request_write(&w, model, msgs, n_msgs, p, err);
+    if (st == DSP_OK && !(*body = dsp_jw_take(&w)))
+        st = dsp_error_set(err, DSP_ERR_NOMEM, "out of memory building a request");
+    dsp_jw_free(&w);
+    return st;
+}
+
+dsp_status dsp_anthropic_request_write(dsp_jw *wp, const char *model, const dsp_message *msgs, size_t n_msgs,
+                                       const dsp_lm_params *p, dsp_error *err)
+{
     size_t n_turns = 0, n_sys = 0;
     for (size_t i = 0; i < n_msgs; i++) {
         if (msgs[i].role == DSP_ROLE_SYSTEM)
@@ -26,8 +38,7 @@ dsp_status dsp_anthropic_request_body(const char *model, const dsp_message *msgs
     }
     if (n_turns == 0)
         return dsp_error_set(err, DSP_ERR_INVALID, "an Anthropic request needs at least one user message");
-    dsp_jw w;
-    dsp_jw_init(&w, dsp_body_size_hint(msgs, n_msgs, p));
+    dsp_jw w = *wp; /* a local copy the compiler can keep in registers */
     dsp_jw_lit(&w, "{\"model\":");
     dsp_jw_str(&w, model);
     dsp_jw_lit(&w, ",\"max_tokens\":");
@@ -47,7 +58,7 @@ dsp_status dsp_anthropic_request_body(const char *model, const dsp_message *msgs
         }
         char *text = dsp_jw_take(&sys);
         if (!text) {
-            dsp_jw_free(&w);
+            *wp = w;
             return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory joining system messages");
         }
         dsp_jw_lit(&w, ",\"system\":");
@@ -80,8 +91,8 @@ dsp_status dsp_anthropic_request_body(const char *model, const dsp_message *msgs
         dsp_jw_lit(&w, "]");
     }
     dsp_jw_lit(&w, "}");
-    *body = dsp_jw_take(&w);
-    if (!*body)
+    *wp = w;
+    if (!dsp_jw_finish(wp))
         return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory building a request");
     return DSP_OK;
 }

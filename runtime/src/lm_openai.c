@@ -50,6 +50,18 @@ dsp_status dsp_openai_request_body(const char *model, const dsp_message *msgs, s
                                    const dsp_lm_params *p, char **body, dsp_error *err)
 {
     *body = NULL;
+    dsp_jw w;
+    dsp_jw_init(&w, dsp_body_size_hint(msgs, n_msgs, p));
+    dsp_status st = dsp_openai_request_write(&w, model, msgs, n_msgs, p, err);
+    if (st == DSP_OK && !(*body = dsp_jw_take(&w)))
+        st = dsp_error_set(err, DSP_ERR_NOMEM, "out of memory building a request");
+    dsp_jw_free(&w);
+    return st;
+}
+
+dsp_status dsp_openai_request_write(dsp_jw *wp, const char *model, const dsp_message *msgs, size_t n_msgs,
+                                    const dsp_lm_params *p, dsp_error *err)
+{
     if (n_msgs == 0)
         return dsp_error_set(err, DSP_ERR_INVALID, "a chat request needs at least one message");
     char *schema = NULL;
@@ -58,8 +70,7 @@ dsp_status dsp_openai_request_body(const char *model, const dsp_message *msgs, s
         if (st != DSP_OK)
             return st;
     }
-    dsp_jw w;
-    dsp_jw_init(&w, dsp_body_size_hint(msgs, n_msgs, p));
+    dsp_jw w = *wp; /* a local copy the compiler can keep in registers */
     dsp_jw_lit(&w, "{\"model\":");
     dsp_jw_str(&w, model);
     dsp_jw_lit(&w, ",\"messages\":[");
@@ -104,8 +115,8 @@ dsp_status dsp_openai_request_body(const char *model, const dsp_message *msgs, s
         free(schema);
     }
     dsp_jw_lit(&w, "}");
-    *body = dsp_jw_take(&w);
-    if (!*body)
+    *wp = w;
+    if (!dsp_jw_finish(wp))
         return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory building a request");
     return DSP_OK;
 }

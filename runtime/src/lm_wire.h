@@ -10,6 +10,7 @@
 #include "dsp/chat.h"
 #include "dsp/client.h"
 #include "dsp/error.h"
+#include "json_write.h"
 
 /* Version of the Anthropic Messages API the client speaks. */
 #define DSP_ANTHROPIC_VERSION "2023-06-01"
@@ -36,6 +37,13 @@ dsp_status dsp_openai_request_body(const char *model, const dsp_message *msgs, s
                                    const dsp_lm_params *p, char **body, dsp_error *err);
 dsp_status dsp_anthropic_request_body(const char *model, const dsp_message *msgs, size_t n_msgs,
                                       const dsp_lm_params *p, char **body, dsp_error *err);
+/* The same bodies appended to a writer the caller set up (and frees, also
+ * on failure): w->buf, w->len are the text. The client writes into a stack
+ * buffer, so a typical request costs no allocation for its body. */
+dsp_status dsp_openai_request_write(dsp_jw *w, const char *model, const dsp_message *msgs, size_t n_msgs,
+                                    const dsp_lm_params *p, dsp_error *err);
+dsp_status dsp_anthropic_request_write(dsp_jw *w, const char *model, const dsp_message *msgs, size_t n_msgs,
+                                       const dsp_lm_params *p, dsp_error *err);
 
 /* Parse a 2xx reply into resp (which must be zeroed). A reply that does not
  * follow the API is DSP_ERR_PROTOCOL with the raw body attached. */

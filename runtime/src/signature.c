@@ -37,12 +37,15 @@ const char *dsp_type_name(const dsp_type *t, char *buf, size_t size)
     buf[0] = '\0';
     if (!t)
         return buf;
+    /* Scalars are copied, not printed: every prompt names its fields'
+     * types, and snprintf costs more than the rest of a field line. */
+    const char *scalar = NULL;
     switch (t->kind) {
-    case DSP_TYPE_STRING: snprintf(buf, size, "string"); break;
-    case DSP_TYPE_INT: snprintf(buf, size, "int"); break;
-    case DSP_TYPE_FLOAT: snprintf(buf, size, "float"); break;
-    case DSP_TYPE_BOOL: snprintf(buf, size, "bool"); break;
-    case DSP_TYPE_ENUM: snprintf(buf, size, "enum"); break;
+    case DSP_TYPE_STRING: scalar = "string"; break;
+    case DSP_TYPE_INT: scalar = "int"; break;
+    case DSP_TYPE_FLOAT: scalar = "float"; break;
+    case DSP_TYPE_BOOL: scalar = "bool"; break;
+    case DSP_TYPE_ENUM: scalar = "enum"; break;
     case DSP_TYPE_LIST:
     case DSP_TYPE_OPTIONAL: {
         char inner[128];
@@ -50,7 +53,14 @@ const char *dsp_type_name(const dsp_type *t, char *buf, size_t size)
         snprintf(buf, size, "%s[%s]", t->kind == DSP_TYPE_LIST ? "list" : "optional", inner);
         break;
     }
-    default: snprintf(buf, size, "?"); break;
+    default: scalar = "?"; break;
+    }
+    if (scalar) {
+        size_t n = strlen(scalar);
+        if (n >= size)
+            n = size - 1;
+        memcpy(buf, scalar, n);
+        buf[n] = '\0';
     }
     return buf;
 }

@@ -12,10 +12,29 @@ void dsp_tb_init(dsp_textbuf *b)
     memset(b, 0, sizeof *b);
 }
 
+void dsp_tb_init_in(dsp_textbuf *b, char *store, size_t cap)
+{
+    memset(b, 0, sizeof *b);
+    b->data = b->store = store;
+    b->cap = b->store_cap = cap;
+    store[0] = '\0';
+}
+
 void dsp_tb_free(dsp_textbuf *b)
 {
-    free(b->data);
+    if (b->data != b->store)
+        free(b->data);
     memset(b, 0, sizeof *b);
+}
+
+/* Empty again, in the caller's storage when there is one. */
+static void restart(dsp_textbuf *b)
+{
+    char *store = b->store;
+    size_t store_cap = b->store_cap;
+    memset(b, 0, sizeof *b);
+    if (store)
+        dsp_tb_init_in(b, store, store_cap);
 }
 
 static bool reserve(dsp_textbuf *b, size_t extra)
@@ -34,7 +53,15 @@ static bool reserve(dsp_textbuf *b, size_t extra)
     size_t cap = b->cap ? b->cap : 1024;
     while (cap < need)
         cap = cap > SIZE_MAX / 2 ? need : cap * 2;
-    char *data = realloc(b->data, cap);
+    char *data;
+    if (b->data && b->data == b->store) {
+        /* Leaving the caller's storage: it is not ours to realloc. */
+        data = malloc(cap);
+        if (data)
+            memcpy(data, b->data, b->len + 1);
+    } else {
+        data = realloc(b->data, cap);
+    }
     if (!data) {
         b->failed = true;
         return false;
@@ -102,9 +129,17 @@ char *dsp_tb_take(dsp_textbuf *b, size_t *len)
     }
     char *out = b->data;
     out[b->len] = '\0';
+    if (out == b->store) {
+        out = malloc(b->len + 1);
+        if (!out) {
+            dsp_tb_free(b);
+            return NULL;
+        }
+        memcpy(out, b->data, b->len + 1);
+    }
     if (len)
         *len = b->len;
-    memset(b, 0, sizeof *b);
+    restart(b);
     return out;
 }
 

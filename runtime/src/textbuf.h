@@ -16,9 +16,18 @@ typedef struct dsp_textbuf {
     char *data; /* NUL-terminated after len whenever len > 0 */
     size_t len, cap;
     bool failed;
+    /* The caller's storage (dsp_tb_init_in), used until the text outgrows
+     * it and again after every dsp_tb_take; NULL for heap-only buffers. */
+    char *store;
+    size_t store_cap;
 } dsp_textbuf;
 
 void dsp_tb_init(dsp_textbuf *b);
+/* Starts in the caller's storage (a stack array, say; cap > 0), which must
+ * outlive b: text that fits costs no allocation while it is built, and
+ * dsp_tb_take then allocates its exact size once, instead of a 1 KiB
+ * buffer grown by doubling. */
+void dsp_tb_init_in(dsp_textbuf *b, char *store, size_t cap);
 void dsp_tb_free(dsp_textbuf *b);
 /* The growing (and failing) half of dsp_tb_put. */
 void dsp_tb_put_slow(dsp_textbuf *b, const char *s, size_t n);
@@ -42,7 +51,8 @@ void dsp_tb_printf(dsp_textbuf *b, const char *fmt, ...)
 void dsp_tb_putu(dsp_textbuf *b, size_t u);
 static inline bool dsp_tb_ok(const dsp_textbuf *b) { return !b->failed; }
 /* Hands over the bytes (never NULL on success: "" when empty); the buffer is
- * left empty. Returns NULL if any append failed. */
+ * left empty (back in its storage, if it has one). Returns NULL if any
+ * append failed. */
 char *dsp_tb_take(dsp_textbuf *b, size_t *len);
 
 /* Writes a short, printable quotation of untrusted text for error messages:

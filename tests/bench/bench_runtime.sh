@@ -19,7 +19,11 @@ trap 'if [ -n "$pid" ]; then kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; f
 
 url_args=""
 if [ -x "$server" ]; then
-    "$server" --port 0 >"$tmp/port" 2>/dev/null &
+    # One worker thread: with two, each connection (the plain loop's and
+    # libdsprt's) is tied to its own server thread, and on a loaded machine
+    # one of those threads can be starved for a whole run, which showed up
+    # as a 2-4x "ratio" either way.
+    "$server" --port 0 --threads 1 >"$tmp/port" 2>/dev/null &
     pid=$!
     port=""
     i=0
@@ -71,7 +75,7 @@ if [ -z "$ir_plain" ] || [ -z "$ir_chat" ] || [ -z "$ir_pred" ]; then
 fi
 awk -v p="$ir_plain" -v c="$ir_chat" -v d="$ir_pred" -v n="$BENCH_IR_CALLS" 'BEGIN {
     printf "client instructions/call (callgrind, %d calls after a warm-up; repeatable):\n", n
-    printf "plain libcurl loop (same bytes):   %9.0f\n", p / n
+    printf "plain libcurl + find content:      %9.0f\n", p / n
     printf "dsp_chat (body + HTTP + parse):    %9.0f\n", c / n
     printf "dsp_predict (render + chat +\n  typed parse of the reply):       %9.0f\n", d / n
     rc = c / p; rd = d / p

@@ -271,6 +271,10 @@ static void test_type_checks(void **state)
     assert_int_equal(dsp_type_check(&opt_ints_t, &err), DSP_OK);
     char buf[64];
     assert_string_equal(dsp_type_name(&opt_ints_t, buf, sizeof buf), "list[optional[int]]");
+    assert_string_equal(dsp_type_name(&dsp_type_string, buf, sizeof buf), "string");
+    assert_string_equal(dsp_type_name(&dup_t, buf, sizeof buf), "enum");
+    assert_string_equal(dsp_type_name(&dsp_type_string, buf, 4), "str"); /* cut to the buffer */
+    assert_string_equal(dsp_type_name(&dsp_type_string, buf, 1), "");
 }
 
 int main(void)
