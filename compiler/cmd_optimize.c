@@ -1,5 +1,6 @@
 /* cmd_optimize.c — `dspcc optimize FILE.dsp`: runs the program's optimize
- * block (labeled_fewshot, bootstrap_fewshot, random_search or mipro)
+ * block (labeled_fewshot, bootstrap_fewshot, random_search, mipro or
+ * better_together)
  * through the interpreter against the LM, then writes the optimized state
  * (NAME.state.json, for `dspcc build --state`) and optionally an HTML
  * report.
@@ -143,6 +144,35 @@ static char *default_out(arena *m, const char *file)
     return arena_printf(m, "%.*s.state.json", (int)n, base);
 }
 
+/* NAME.finetune.jsonl and NAME.finetune-jobs.json beside the state
+ * NAME.state.json (or NAME.json, or NAME). */
+static void finetune_paths(arena *m, const char *state, const char **data, const char **jobs)
+{
+    size_t n = strlen(state);
+    if (n > 11 && strcmp(state + n - 11, ".state.json") == 0)
+        n -= 11;
+    else if (n > 5 && strcmp(state + n - 5, ".json") == 0)
+        n -= 5;
+    *data = arena_printf(m, "%.*s.finetune.jsonl", (int)n, state);
+    *jobs = arena_printf(m, "%.*s.finetune-jobs.json", (int)n, state);
+}
+
+/* better_together: each candidate's valset score, the one kept, and the
+ * fine-tuning it did. */
+static void print_stages(const opt_result *res, const char *data_path, const char *jobs_path)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < res->n_stages; i++)
+        if (res->stages[i].score > res->stages[kept].score)
+            kept = i;
+    for (size_t i = 0; i < res->n_stages; i++)
+        printf("  %-62s %.4f%s\n", res->stages[i].label, res->stages[i].score, i == kept ? "  (kept)" : "");
+    if (res->finetune.model)
+        printf("fine-tuned model %s (job %s%s) on %zu examples: %s (jobs in %s)\n", res->finetune.model,
+               res->finetune.job_id ? res->finetune.job_id : "?", res->finetune.resumed ? ", from an earlier run" : "",
+               res->n_finetune_examples, data_path, jobs_path);
+}
+
 static int is_local(const char *url)
 {
     return url && (strstr(url, "://127.0.0.1") || strstr(url, "://localhost") || strstr(url, "://[::1]"));
@@ -249,6 +279,8 @@ static int run(int argc, char **argv)
     x.bar = !a.quiet;
     x.progress = progress;
     x.progress_ctx = &pc;
+    const char *out_path = a.out ? a.out : default_out(&mem, a.file);
+    finetune_paths(&mem, out_path, &x.ft_data_path, &x.ft_jobs_path);
     if (!a.quiet)
         fprintf(stderr, "dspcc optimize: %s with %s on %s (%zu examples), scored on %s (%zu examples), seed %llu\n",
                 o->module->name, params.optimizer, o->trainset->name, n_train,
@@ -276,7 +308,6 @@ static int run(int argc, char **argv)
     st.metric = (char *)o->metric->name;
     st.valset = have_val ? (char *)o->valset->name : "trainset holdout";
     st.lm_calls = u.calls;
-    const char *out_path = a.out ? a.out : default_out(&mem, a.file);
     if (st_write_file(&st, out_path, &err) != DSP_OK) {
         fprintf(stderr, "dspcc optimize: %s\n", err.message);
         goto out;
@@ -329,6 +360,7 @@ static int run(int argc, char **argv)
            o->module->name, params.optimizer, res.baseline_score, res.final_score, st.valset, n_val, res.n_trials,
            (long long)u.calls, (long long)u.cache_hits, (long long)u.http_requests, out_path,
            a.report ? " and " : "", a.report ? a.report : "");
+    print_stages(&res, x.ft_data_path, x.ft_jobs_path);
     status = 0;
 out:
     if (have_exec)
@@ -349,9 +381,12 @@ const dspcc_cmd cmd_optimize = {
     "usage: dspcc optimize FILE.dsp [-o STATE.json] [--report R.html] [options]\n\n"
     "Runs the optimize block of FILE.dsp: executes the program on the trainset\n"
     "through the same runtime the generated C uses, picks demos and instructions\n"
-    "(labeled_fewshot, bootstrap_fewshot, random_search, mipro), scores candidates\n"
-    "on the valset with the metric, and writes the winner as an optimized state\n"
-    "for `dspcc build --state`. The trainset is never used for the scores.\n\n"
+    "(labeled_fewshot, bootstrap_fewshot, random_search, mipro), or also fine-tunes\n"
+    "the lm (better_together), scores candidates on the valset with the metric, and\n"
+    "writes the winner as an optimized state for `dspcc build --state`. The\n"
+    "trainset is never used for the scores. better_together writes its training\n"
+    "data to NAME.finetune.jsonl and records its job in NAME.finetune-jobs.json,\n"
+    "beside the state, so that a re-run never starts the same job twice.\n\n"
     "  -o FILE              the state to write (default: NAME.state.json here)\n"
     "  --report FILE        also write an HTML report: scores, trials, a plot\n"
     "  --seed N             override the optimize block's seed\n"

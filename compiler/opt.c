@@ -47,6 +47,36 @@ int opt_mipro_num_trials(size_t n_vars, size_t n_candidates)
     return (int)(a > b ? a : b);
 }
 
+/* The defaults that depend on the optimizer: random search's candidates,
+ * mipro's preset. */
+static dsp_status optimizer_defaults(const char *name, opt_params *out, dsp_error *err)
+{
+    if (strcmp(name, "labeled_fewshot") == 0 || strcmp(name, "bootstrap_fewshot") == 0)
+        return DSP_OK;
+    if (strcmp(name, "random_search") == 0) {
+        if (out->num_candidates == 0)
+            out->num_candidates = 16;
+        return DSP_OK;
+    }
+    if (strcmp(name, "mipro") == 0) {
+        int n = 0;
+        size_t cap = 0;
+        if (!out->preset && out->num_candidates == 0)
+            out->preset = "light";
+        if (out->preset && opt_mipro_preset(out->preset, &n, &cap) != 0)
+            return dsp_error_set(err, DSP_ERR_INVALID, "mipro: unknown preset `auto: %s` (light, medium, heavy)",
+                                 out->preset);
+        if (out->num_candidates == 0)
+            out->num_candidates = n;
+        out->valset_cap = cap;
+        return DSP_OK;
+    }
+    return dsp_error_set(err, DSP_ERR_INVALID,
+                         "optimizer `%s` is not implemented by `dspcc optimize`; use labeled_fewshot, "
+                         "bootstrap_fewshot, random_search, mipro or better_together",
+                         name);
+}
+
 dsp_status opt_params_from_ir(const ir_optimize *o, opt_params *out, dsp_error *err)
 {
     memset(out, 0, sizeof *out);
@@ -68,30 +98,23 @@ dsp_status opt_params_from_ir(const ir_optimize *o, opt_params *out, dsp_error *
     out->full_eval_steps = 5;
     const ir_option *preset = find_param(o, "auto");
     out->preset = preset ? preset->s : NULL;
-    if (strcmp(o->optimizer, "labeled_fewshot") == 0 || strcmp(o->optimizer, "bootstrap_fewshot") == 0)
-        return DSP_OK;
-    if (strcmp(o->optimizer, "random_search") == 0) {
-        if (out->num_candidates == 0)
-            out->num_candidates = 16;
-        return DSP_OK;
+    if (strcmp(o->optimizer, "better_together") == 0) {
+        const ir_option *strategy = find_param(o, "strategy");
+        const ir_option *po = find_param(o, "prompt_optimizer");
+        out->strategy = strategy ? strategy->s : "p -> w -> p";
+        /* DSPy's default prompt optimizer is BootstrapFewShotWithRandomSearch. */
+        out->prompt_optimizer = po ? po->s : "random_search";
+        out->n_epochs = int_param(o, "n_epochs", 0);
+        if (strcmp(out->prompt_optimizer, "random_search") != 0 &&
+            strcmp(out->prompt_optimizer, "bootstrap_fewshot") != 0 && strcmp(out->prompt_optimizer, "mipro") != 0)
+            return dsp_error_set(err, DSP_ERR_INVALID,
+                                 "better_together: `prompt_optimizer: %s` is not one of random_search, "
+                                 "bootstrap_fewshot, mipro",
+                                 out->prompt_optimizer);
+        /* The prompt optimizer's own defaults (candidates, preset). */
+        return optimizer_defaults(out->prompt_optimizer, out, err);
     }
-    if (strcmp(o->optimizer, "mipro") == 0) {
-        int n = 0;
-        size_t cap = 0;
-        if (!out->preset && out->num_candidates == 0)
-            out->preset = "light";
-        if (out->preset && opt_mipro_preset(out->preset, &n, &cap) != 0)
-            return dsp_error_set(err, DSP_ERR_INVALID, "mipro: unknown preset `auto: %s` (light, medium, heavy)",
-                                 out->preset);
-        if (out->num_candidates == 0)
-            out->num_candidates = n;
-        out->valset_cap = cap;
-        return DSP_OK;
-    }
-    return dsp_error_set(err, DSP_ERR_INVALID,
-                         "optimizer `%s` is not implemented by `dspcc optimize`; use labeled_fewshot, "
-                         "bootstrap_fewshot, random_search or mipro",
-                         o->optimizer);
+    return optimizer_defaults(o->optimizer, out, err);
 }
 
 dsp_status opt_optimize(const opt_params *p, const opt_backend *b, arena *a, opt_result *out, dsp_error *err)
@@ -109,6 +132,8 @@ dsp_status opt_optimize(const opt_params *p, const opt_backend *b, arena *a, opt
         return opt_random_search(p, b, a, out, err);
     if (strcmp(p->optimizer, "mipro") == 0)
         return opt_mipro(p, b, a, out, err);
+    if (strcmp(p->optimizer, "better_together") == 0)
+        return opt_better_together(p, b, a, out, err);
     return dsp_error_set(err, DSP_ERR_INVALID, "unknown optimizer `%s`", p->optimizer);
 }
 
@@ -117,6 +142,7 @@ opt_program opt_program_zero_shot(const opt_backend *b, arena *a)
     opt_program p;
     p.instructions = arena_array(a, b->n_preds + 1, sizeof *p.instructions);
     p.demos = arena_array(a, b->n_preds + 1, sizeof *p.demos);
+    p.model = NULL;
     return p;
 }
 

@@ -1,5 +1,6 @@
 /* opt.h — the optimizers: labeled_fewshot, bootstrap_fewshot,
- * random_search and mipro (MIPROv2).
+ * random_search, mipro (MIPROv2) and better_together (prompts,
+ * then fine-tuning, then prompts again).
  *
  * The search logic (which demos, which instructions, which trial next) is
  * kept apart from running the program: it talks to an opt_backend, a small
@@ -52,6 +53,9 @@ typedef struct opt_demos {
 typedef struct opt_program {
     const char *const *instructions; /* n_preds; NULL entry: the signature's */
     const opt_demos *demos;          /* n_preds */
+    const char *model;               /* NULL: the lm's model; else a fine-tuned model (the
+                                        provider's name, e.g. "ft:gpt-4o-mini:dspcc:7") that
+                                        every predictor runs on in place of the lm's */
 } opt_program;
 
 /* One predictor call of a teacher run. */
@@ -67,6 +71,20 @@ typedef struct opt_run {
     const opt_step *steps;
     size_t n_steps;
 } opt_run;
+
+/* What fine-tuning asks for (better_together's weight step). */
+typedef struct opt_finetune_args {
+    int n_epochs;                /* <= 0: the provider's default */
+    uint64_t seed;
+    size_t n_examples;           /* lines of the JSONL */
+} opt_finetune_args;
+
+/* What a fine-tuning run gave. */
+typedef struct opt_finetune_outcome {
+    const char *model;           /* the fine-tuned model, as the provider names it */
+    const char *job_id;
+    int resumed;                 /* 1: the job (or its model) came from an earlier run */
+} opt_finetune_outcome;
 
 /* What the teacher is asked when proposing an instruction for a predictor
  * (the fields of the proposal signature, see opt_propose.c). */
@@ -104,11 +122,24 @@ typedef struct opt_backend {
     dsp_status (*propose)(void *ctx, arena *a, const opt_proposal *req, const char **instruction, dsp_error *err);
     /* Progress: a short message per phase or trial; may be NULL. */
     void (*progress)(void *ctx, const char *msg);
+    /* better_together only (NULL for the other optimizers). One predictor
+     * call of a teacher trace as a fine-tuning example: a JSONL line
+     * {"messages":[system, user, assistant]} rendered exactly as the chat
+     * adapter renders the call with prog's instructions and no demos, the
+     * assistant turn being the outputs that parsed (allocated in a). */
+    dsp_status (*finetune_example)(void *ctx, arena *a, const opt_program *prog, const opt_step *step,
+                                   const char **line, dsp_error *err);
+    /* Fine-tunes the program lm's base model on jsonl (len bytes) and waits
+     * for the model. The same data and arguments never start a second job:
+     * an interrupted run, started again, waits for the job it started. */
+    dsp_status (*finetune)(void *ctx, arena *a, const char *jsonl, size_t len, const opt_finetune_args *args,
+                           opt_finetune_outcome *out, dsp_error *err);
 } opt_backend;
 
 /* The optimizer's arguments, defaults filled in (opt_params_from_ir). */
 typedef struct opt_params {
-    const char *optimizer;       /* labeled_fewshot, bootstrap_fewshot, random_search, mipro */
+    const char *optimizer;       /* labeled_fewshot, bootstrap_fewshot, random_search, mipro,
+                                    better_together */
     uint64_t seed;
     int k;                       /* labeled_fewshot */
     int max_bootstrapped_demos;  /* 4 */
@@ -123,6 +154,9 @@ typedef struct opt_params {
     int full_eval_steps;         /* 5 */
     const char *preset;          /* mipro auto: light, medium, heavy */
     size_t valset_cap;           /* mipro: the preset's valset size; 0 = all */
+    const char *strategy;        /* better_together: "p -> w -> p" (p: prompts, w: weights) */
+    const char *prompt_optimizer;/* better_together's p: random_search (default), bootstrap_fewshot, mipro */
+    int n_epochs;                /* better_together's w: 0 = the provider's default */
 } opt_params;
 
 /* Reads an optimize block's optimizer name, arguments and seed. Unknown
@@ -136,6 +170,12 @@ typedef struct opt_trial {
     const char *config;          /* e.g. "instr 2, demos 1" */
 } opt_trial;
 
+/* A stage of better_together and the valset score of its program. */
+typedef struct opt_stage {
+    const char *label;           /* e.g. "p (random_search) on the base model" */
+    double score;
+} opt_stage;
+
 typedef struct opt_result {
     opt_program best;
     double baseline_score;       /* zero-shot on the valset */
@@ -144,6 +184,12 @@ typedef struct opt_result {
     size_t n_trials;
     size_t n_instruction_candidates; /* mipro, per predictor */
     size_t n_demo_candidates;
+    /* better_together: the candidates in the order scored (the first is
+     * the zero-shot baseline), and the fine-tuning it did. */
+    opt_stage *stages;
+    size_t n_stages;
+    size_t n_finetune_examples;
+    opt_finetune_outcome finetune; /* model NULL: no fine-tuning ran */
 } opt_result;
 
 /* Runs the optimizer p->optimizer. */
@@ -217,5 +263,7 @@ dsp_status opt_bootstrap_fewshot(const opt_params *p, const opt_backend *b, aren
 dsp_status opt_random_search(const opt_params *p, const opt_backend *b, arena *a, opt_result *out,
                              dsp_error *err);
 dsp_status opt_mipro(const opt_params *p, const opt_backend *b, arena *a, opt_result *out, dsp_error *err);
+dsp_status opt_better_together(const opt_params *p, const opt_backend *b, arena *a, opt_result *out,
+                               dsp_error *err);
 
 #endif

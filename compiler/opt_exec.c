@@ -12,12 +12,28 @@ static opt_exec *X(void *ctx)
 
 /* ---- candidate program -> ex_config ------------------------------- */
 
+/* The program's lm with its model replaced by a fine-tuned one (same
+ * provider, endpoint, key and sampling), allocated in a. */
+static const dsp_lm_config *finetuned_lm(const dsp_lm_config *base, const char *model, arena *a)
+{
+    dsp_lm_config *c = arena_alloc(a, sizeof *c);
+    *c = *base;
+    const char *slash = strchr(base->model, '/');
+    int plen = slash ? (int)(slash - base->model) : 0;
+    c->model = arena_printf(a, "%.*s/%s", plen, base->model, model);
+    return c;
+}
+
 static dsp_status to_config(const opt_exec *x, const opt_program *prog, int teacher, unsigned round,
                             ex_config *cfg, dsp_error *err)
 {
     dsp_status st = ex_config_init(x->runner, cfg, err);
     if (st != DSP_OK)
         return st;
+    /* A fine-tuned model replaces the program's lm, and the teacher's when
+     * the teacher is that lm (DSPy's student teaching itself). */
+    const dsp_lm_config *lm = ex_runner_lm(x->runner, x->o->lm);
+    const dsp_lm_config *ft = prog->model && lm ? finetuned_lm(lm, prog->model, &cfg->mem) : NULL;
     for (size_t p = 0; p < cfg->n_preds && p < x->b.n_preds; p++) {
         ex_pred_config *pc = &cfg->preds[p];
         pc->instructions = prog->instructions[p];
@@ -30,8 +46,10 @@ static dsp_status to_config(const opt_exec *x, const opt_program *prog, int teac
         }
         pc->demos = demos;
         pc->n_demos = d->n;
+        if (ft)
+            pc->lm = ft;
         if (teacher) {
-            pc->lm = x->teacher;
+            pc->lm = ft && x->teacher == lm ? ft : x->teacher;
             if (round > 0) {
                 /* Later bootstrap rounds sample: DSPy's temperature 1.0
                  * with a fresh rollout, so the cache holds each round. */
@@ -224,6 +242,36 @@ static dsp_status be_propose(void *ctx, arena *a, const opt_proposal *req, const
     return st;
 }
 
+static dsp_status be_finetune_example(void *ctx, arena *a, const opt_program *prog, const opt_step *step,
+                                      const char **line, dsp_error *err)
+{
+    opt_exec *x = X(ctx);
+    if (step->pred >= x->b.n_preds)
+        return dsp_error_set(err, DSP_ERR_INVALID, "fine-tuning data: predictor %zu does not exist", step->pred);
+    const dsp_predictor *p = ex_runner_predictor(x->runner, x->preds[step->pred]);
+    char *s = NULL;
+    dsp_status st = opt_ft_example(p, prog->instructions[step->pred], &step->demo, &s, err);
+    if (st == DSP_OK)
+        *line = arena_strdup(a, s);
+    free(s);
+    return st;
+}
+
+static dsp_status be_finetune(void *ctx, arena *a, const char *jsonl, size_t len, const opt_finetune_args *args,
+                              opt_finetune_outcome *out, dsp_error *err)
+{
+    opt_exec *x = X(ctx);
+    const dsp_lm_config *lm = ex_runner_lm(x->runner, x->o->lm);
+    if (!lm)
+        return dsp_error_set(err, DSP_ERR_INVALID, "fine-tuning: the program's lm is not declared");
+    opt_ft_job_options jo = { 0 };
+    jo.data_path = x->ft_data_path ? x->ft_data_path : "finetune.jsonl";
+    jo.jobs_path = x->ft_jobs_path ? x->ft_jobs_path : "finetune-jobs.json";
+    jo.progress = x->progress;
+    jo.progress_ctx = x->progress_ctx;
+    return opt_ft_run_job(ex_runner_client(x->runner), lm, &jo, a, jsonl, len, args, out, err);
+}
+
 static void be_progress(void *ctx, const char *msg)
 {
     opt_exec *x = X(ctx);
@@ -407,6 +455,8 @@ dsp_status opt_exec_init(opt_exec *x, const ir_program *p, const ir_optimize *o,
     x->b.labeled_demo = be_labeled;
     x->b.propose = be_propose;
     x->b.progress = be_progress;
+    x->b.finetune_example = be_finetune_example;
+    x->b.finetune = be_finetune;
     x->b.program_description = program_description(x);
     x->b.dataset_description = dataset_description(x);
     x->propose_sig = (dsp_signature){ "ProposeInstruction",
@@ -441,6 +491,7 @@ void opt_exec_state(const opt_exec *x, const opt_result *r, arena *a, st_state *
         const ir_predictor *ip = x->preds[p];
         st_predictor *sp = &out->predictors[p];
         sp->name = arena_strdup(a, ip->name);
+        sp->model = r->best.model ? arena_strdup(a, r->best.model) : NULL;
         const char *instr = r->best.instructions[p];
         sp->instructions = instr ? arena_strdup(a, instr) : NULL;
         const opt_demos *d = &r->best.demos[p];

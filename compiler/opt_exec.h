@@ -12,6 +12,7 @@
 
 #include "exec.h"
 #include "opt.h"
+#include "opt_finetune.h"
 
 typedef struct opt_exec {
     opt_backend b;
@@ -30,6 +31,8 @@ typedef struct opt_exec {
     int bar;                     /* draw a progress bar per evaluation (only on a terminal) */
     void (*progress)(void *ctx, const char *msg);
     void *progress_ctx;
+    const char *ft_data_path;    /* better_together: the fine-tuning JSONL (borrowed) */
+    const char *ft_jobs_path;    /* and the sidecar of its jobs (opt_finetune_job.c) */
 } opt_exec;
 
 /* Fills x->b. train_rows/val_rows are borrowed and must outlive x. */

@@ -1,0 +1,56 @@
+/* opt_finetune.h — better_together's weight step on the runtime: turning
+ * teacher traces into fine-tuning data (opt_finetune_data.c) and running
+ * the fine-tuning job once per data set (opt_finetune_job.c).
+ *
+ * A training example is one predictor call rendered exactly as the chat
+ * adapter renders it at run time, with the program's instructions and no
+ * demos (the weights are to learn the task, not the demos): the system
+ * message, the final user message with the inputs, and as the assistant's
+ * turn the outputs that parsed, in the adapter's `[[ ## field ## ]]`
+ * format. One JSON object {"messages":[...]} a line: OpenAI's chat
+ * fine-tuning format, which other tools (LoRA trainers) read too.
+ */
+#ifndef DSPCC_OPT_FINETUNE_H
+#define DSPCC_OPT_FINETUNE_H
+
+#include <stddef.h>
+
+#include "arena.h"
+#include "dsp/chat.h"
+#include "dsp/client.h"
+#include "dsp/error.h"
+#include "dsp/signature.h"
+#include "opt.h"
+
+/* The three messages (system, user, assistant) of one call of predictor p
+ * with instructions (NULL: the signature's) whose adapter texts are in call
+ * (one input per signature input, one output per predictor output; none
+ * may be NULL). Appended to *out. */
+dsp_status opt_ft_messages(const dsp_predictor *p, const char *instructions, const opt_demo *call, dsp_messages *out,
+                           dsp_error *err);
+
+/* The same as one JSONL line without the newline (malloc'ed). */
+dsp_status opt_ft_example(const dsp_predictor *p, const char *instructions, const opt_demo *call, char **line,
+                          dsp_error *err);
+
+/* Where a fine-tuning run keeps its files and says how it goes. */
+typedef struct opt_ft_job_options {
+    const char *data_path;       /* the JSONL is written here */
+    const char *jobs_path;       /* the sidecar recording jobs by data hash */
+    void (*progress)(void *ctx, const char *msg); /* may be NULL */
+    void *progress_ctx;
+    double poll_max_s;           /* longest wait between polls; <= 0: 30 */
+} opt_ft_job_options;
+
+/* Writes the data, then fine-tunes lm's base model on it and waits for the
+ * model. A job is keyed by the SHA-256 of (base model, arguments, data
+ * bytes) in the sidecar: a key with a model answers at once, a key with a
+ * job is polled (an interrupted run resumes it), else a job is created and
+ * recorded before the first poll. A failed or cancelled job is an error
+ * carrying the provider's message, and its key is dropped so that the next
+ * run starts afresh. Strings of *out live in a. */
+dsp_status opt_ft_run_job(dsp_client *c, const dsp_lm_config *lm, const opt_ft_job_options *o, arena *a,
+                          const char *jsonl, size_t len, const opt_finetune_args *args, opt_finetune_outcome *out,
+                          dsp_error *err);
+
+#endif
