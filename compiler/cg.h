@@ -66,6 +66,8 @@ typedef struct cg_ctx {
     size_t n_types, cap_types;
     /* Helpers used by module bodies (emitted only when used: -Wunused-function). */
     int use_copy, use_lit_str, use_scalar, use_where;
+    unsigned use_tool;          /* cg_tool.c's helpers, a bit each */
+    int use_limits;             /* a range check names <limits.h> bounds */
     dsp_error *err;
     int failed;
 } cg_ctx;
@@ -109,6 +111,14 @@ size_t cg_modules(cg_ctx *g, const ir_module ***out);
 /* cg_module.c: `static dsp_status m_NAME(...)` for each module. */
 void cg_emit_modules(cg_ctx *g, cg_buf *c);
 void cg_emit_helpers(cg_ctx *g, cg_buf *c);
+
+/* cg_tool.c: the call of tool t, its IN parameters already in args[0..]
+ * (C order): range checks and C arrays for the arguments, the call, the
+ * status check, the results into dst[0..n_slots) (the variable's slots),
+ * and frees of every temporary and output. Leaves st set on failure. */
+void cg_emit_tool_call(cg_ctx *g, cg_buf *c, int lvl, const ir_tool *t, const char *dst, size_t n_slots);
+/* The static helpers the emitted calls used. */
+void cg_emit_tool_helpers(cg_ctx *g, cg_buf *c);
 
 /* cg_header.c / cg_source.c */
 void cg_emit_header(cg_ctx *g, cg_buf *h);

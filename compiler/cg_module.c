@@ -187,18 +187,6 @@ static void emit_loc_comment(mctx *x, int lvl, const ir_step *s, const char *wha
     cgb_puts(x->c, " */\n");
 }
 
-static const char *tool_arg(cg_ctx *g, const ir_tool_param *p, size_t i)
-{
-    switch (p->type->kind) {
-    case IR_STRING: return arena_printf(g->a, "args[%zu].as.s.data ? args[%zu].as.s.data : \"\"", i, i);
-    case IR_INT: return arena_printf(g->a, "(%s)args[%zu].as.i", p->ctype, i);
-    case IR_FLOAT: return arena_printf(g->a, "(%s)args[%zu].as.f", p->ctype, i);
-    case IR_BOOL: return arena_printf(g->a, "(%s)args[%zu].as.b", p->ctype, i);
-    case IR_ENUM: return arena_printf(g->a, "(%s)args[%zu].as.e", p->ctype, i);
-    default: return arena_printf(g->a, "args[%zu]", i);
-    }
-}
-
 static void emit_steps(mctx *x, int lvl, const ir_step *steps, size_t n);
 
 static void emit_step(mctx *x, int lvl, const ir_step *s)
@@ -251,49 +239,22 @@ static void emit_step(mctx *x, int lvl, const ir_step *s)
     }
     case IR_STEP_TOOL: {
         const ir_tool *t = s->tool;
+        const ir_var *v = var_of(x->m, s->var);
         emit_loc_comment(x, lvl, s, arena_printf(g->a, "%s = %s(...), a C function", s->var, t->name));
         ind(c, lvl);
         cgb_puts(c, "{\n");
+        /* args: the IN parameters in C order (lengths and outputs are not arguments). */
         ir_field *pf = arena_array(g->a, t->n_params + 1, sizeof *pf);
+        size_t n_in = 0;
         for (size_t i = 0; i < t->n_params; i++) {
-            pf[i].name = t->params[i].name;
-            pf[i].type = t->params[i].type;
+            if (t->params[i].role != IR_PARAM_IN) continue;
+            pf[n_in].name = t->params[i].name;
+            pf[n_in++].type = t->params[i].type;
         }
-        emit_args(x, lvl + 1, s, pf, t->n_params);
+        emit_args(x, lvl + 1, s, pf, n_in);
+        cg_emit_tool_call(g, c, lvl + 1, t, var_sym(x, s->var), v ? ir_var_slots(v) : 1);
         ind(c, lvl + 1);
-        cgb_puts(c, "if (st == DSP_OK) {\n");
-        ind(c, lvl + 2);
-        cgb_printf(c, "%s%sr = %s(", t->c_return, t->c_return[strlen(t->c_return) - 1] == '*' ? "" : " ", t->name);
-        for (size_t i = 0; i < t->n_params; i++) cgb_printf(c, "%s%s", i ? ", " : "", tool_arg(g, &t->params[i], i));
-        cgb_puts(c, ");\n");
-        const char *dst = var_sym(x, s->var);
-        ind(c, lvl + 2);
-        cgb_printf(c, "dsp_values_free(%s, 1);\n", dst);
-        ind(c, lvl + 2);
-        switch (t->type->kind) {
-        case IR_STRING: {
-            int owned = strstr(t->c_return, "const") == NULL;
-            cgb_printf(c,
-                       "if (!r)\n"
-                       "%*sst = dsp_error_set(err, DSP_ERR_INVALID, \"tool %s returned NULL\");\n"
-                       "%*selse\n"
-                       "%*sst = dsp_value_set_string(&%s[0], r, strlen(r), err);\n",
-                       4 * (lvl + 3), "", t->name, 4 * (lvl + 2), "", 4 * (lvl + 3), "", dst);
-            if (owned) {
-                ind(c, lvl + 2);
-                cgb_puts(c, "free(r); /* the tool's result is malloc'ed and ours to free */\n");
-            }
-            break;
-        }
-        case IR_INT: cgb_printf(c, "%s[0] = dsp_value_int((int64_t)r);\n", dst); break;
-        case IR_FLOAT: cgb_printf(c, "%s[0] = dsp_value_float((double)r);\n", dst); break;
-        case IR_BOOL: cgb_printf(c, "%s[0] = dsp_value_bool(r != 0);\n", dst); break;
-        default: cgb_printf(c, "(void)r;\n"); break;
-        }
-        ind(c, lvl + 1);
-        cgb_puts(c, "}\n");
-        ind(c, lvl + 1);
-        cgb_printf(c, "dsp_values_free(args, %zu);\n", t->n_params);
+        cgb_printf(c, "dsp_values_free(args, %zu);\n", n_in);
         emit_fail(x, lvl + 1, s, arena_printf(g->a, "%s.%s", x->m->name, s->var));
         ind(c, lvl);
         cgb_puts(c, "}\n");
@@ -414,6 +375,7 @@ void cg_emit_helpers(cg_ctx *g, cg_buf *c)
                     "    memcpy(err->message, where, w);\n"
                     "    memcpy(err->message + w, \": \", 2);\n"
                     "    err->message[w + 2 + m] = '\\0';\n}\n\n");
+    cg_emit_tool_helpers(g, c);
     if (!g->use_copy && !g->use_lit_str && !g->use_scalar) return;
     cgb_puts(c, "/* A plain value bound to an optional field becomes a present optional. */\n"
                 "static dsp_status cg_wrap(dsp_value *v, int wrap, dsp_error *err)\n{\n"

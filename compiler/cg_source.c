@@ -43,8 +43,13 @@ static int steps_call(const ir_step *s, size_t n, const ir_tool *t)
     return 0;
 }
 
-static void emit_tool_protos(cg_ctx *g, cg_buf *c)
+/* The prototypes of the tools the program calls, with the exact C types of
+ * the IR (docs/c-headers.md): `const char *const *words, size_t n_words`,
+ * `char ***words, size_t *n_words`, `int64_t *count`. Returns whether one
+ * names ssize_t, which needs <sys/types.h>. */
+static int emit_tool_protos(cg_ctx *g, cg_buf *c)
 {
+    int ssize = 0;
     const ir_program *p = g->in->prog;
     const ir_module **mods;
     size_t nm = cg_modules(g, &mods);
@@ -58,15 +63,18 @@ static void emit_tool_protos(cg_ctx *g, cg_buf *c)
         if (!any) cgb_puts(c, "/* Tools: C functions the application links (declared in the .dsp). */\n");
         any = 1;
         size_t rl = strlen(t->c_return);
+        if (strstr(t->c_return, "ssize_t")) ssize = 1;
         cgb_printf(c, "extern %s%s%s(", t->c_return, t->c_return[rl - 1] == '*' ? "" : " ", t->name);
         if (!t->n_params) cgb_puts(c, "void");
         for (size_t k = 0; k < t->n_params; k++) {
             const char *ct = t->params[k].ctype;
+            if (strstr(ct, "ssize_t")) ssize = 1;
             cgb_printf(c, "%s%s%s%s", k ? ", " : "", ct, ct[strlen(ct) - 1] == '*' ? "" : " ", t->params[k].name);
         }
         cgb_puts(c, ");\n");
     }
     if (any) cgb_puts(c, "\n");
+    return ssize;
 }
 
 static void emit_api(cg_ctx *g, cg_buf *c)
@@ -175,19 +183,22 @@ dsp_status cg_generate(const cg_input *in, cg_buf *c_out, cg_buf *h_out, dsp_err
 
     cg_emit_header(&g, h_out);
 
-    cg_buf tables = {0}, types = {0}, mods = {0}, helpers = {0}, api = {0};
+    cg_buf tables = {0}, types = {0}, mods = {0}, helpers = {0}, api = {0}, protos = {0};
     cg_emit_tables(&g, &tables);
     cg_emit_type_defs(&g, &types);
     cg_emit_modules(&g, &mods);
     cg_emit_helpers(&g, &helpers);
     emit_api(&g, &api);
+    int ssize = emit_tool_protos(&g, &protos);
 
     emit_banner(&g, c_out);
     if (in->embed_runtime)
         /* The runtime uses POSIX and BSD calls; ask before any header. */
         cgb_puts(c_out, "#ifndef _DEFAULT_SOURCE\n#define _DEFAULT_SOURCE\n#endif\n");
-    cgb_printf(c_out, "#include \"%s\"\n\n#include <pthread.h>\n#include <stdlib.h>\n#include <string.h>\n\n",
-               in->h_name);
+    /* <limits.h> and <sys/types.h> only when a tool call needs them, so other
+     * programs generate the same bytes as before. */
+    cgb_printf(c_out, "#include \"%s\"\n\n%s#include <pthread.h>\n#include <stdlib.h>\n#include <string.h>\n%s\n",
+               in->h_name, g.use_limits ? "#include <limits.h>\n" : "", ssize ? "#include <sys/types.h>\n" : "");
     if (in->embed_runtime) {
         cgb_printf(c_out, "/* ==== libdsprt %s (embedded: --embed-runtime; internal functions static) ==== */\n",
                    in->version);
@@ -202,8 +213,7 @@ dsp_status cg_generate(const cg_input *in, cg_buf *c_out, cg_buf *h_out, dsp_err
         cgb_puts(c_out, "/* Strings longer than C promises for one literal, as char arrays. */\n");
         cgb_puts(c_out, g.pool.p);
     }
-    emit_tool_protos(&g, c_out);
-    cg_buf *parts[] = {&tables, &types, &helpers, &mods, &api};
+    cg_buf *parts[] = {&protos, &tables, &types, &helpers, &mods, &api};
     for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
         if (parts[i]->p) cgb_puts(c_out, parts[i]->p);
         if (parts[i]->oom) c_out->oom = 1;

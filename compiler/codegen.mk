@@ -14,6 +14,8 @@ $(CC_LIB): $(CG_OBJS)
 CG_TEST_SRCS := tests/compiler/test_state.c tests/compiler/test_cg_buf.c
 $(CG_TEST_SRCS:%.c=$(BUILD)/obj/%.o): CPPFLAGS += $(RT_CPPFLAGS)
 TEST_SCRIPTS += tests/compiler/codegen.sh
+# Tools with lists and output parameters (fixtures list_tools, codegen_tools).
+TEST_SCRIPTS += tests/compiler/codegen_tools.sh
 
 # --embed-runtime: libdsprt's sources, made into text blobs at build time
 # by compiler/tools/rt_amalgam.c and linked into dspcc (cg_rt_public,

@@ -278,30 +278,60 @@ static dsp_status call_module(run_ctx *c, frame *f, const ir_step *st, dsp_value
     return rc;
 }
 
+/* A tool call binds the IN parameters by name; a tool with outputs fills
+ * the variable's record (its fields are the outputs, by name), one without
+ * fills its single value. */
 static dsp_status call_tool(run_ctx *c, frame *f, const ir_step *st, dsp_value *dst, dsp_error *err)
 {
     const ir_tool *t = st->tool;
-    ir_field *fs = calloc(t->n_params + 1, sizeof *fs);
-    dsp_value *args = calloc(t->n_params + 1, sizeof *args);
+    size_t na = it_tool_n_args(t), nr = it_tool_n_results(t);
+    ir_field *fs = calloc(na + 1, sizeof *fs);
+    dsp_value *args = calloc(na + 1, sizeof *args);
+    dsp_value *res = calloc(nr + 1, sizeof *res);
     dsp_status rc = DSP_OK;
-    if (!fs || !args)
+    if (!fs || !args || !res)
         rc = dsp_error_set(err, DSP_ERR_NOMEM, "out of memory");
-    for (size_t i = 0; fs && i < t->n_params; i++) {
-        fs[i].name = t->params[i].name;
-        fs[i].type = t->params[i].type;
+    for (size_t i = 0, k = 0; fs && i < t->n_params; i++) {
+        if (t->params[i].role != IR_PARAM_IN)
+            continue;
+        fs[k].name = t->params[i].name;
+        fs[k].type = t->params[i].type;
+        k++;
     }
     if (rc == DSP_OK)
-        rc = bind(f, st->bindings, st->n_bindings, fs, t->n_params, args, err);
+        rc = bind(f, st->bindings, st->n_bindings, fs, na, args, err);
     if (rc == DSP_OK)
-        rc = it_tool_call(c->r, t, args, dst, err);
+        rc = it_tool_call(c->r, t, args, res, err);
+    if (rc == DSP_OK) {
+        int vi = var_index(f->m, st->var);
+        const ir_var *var = vi >= 0 ? &f->m->vars[vi] : NULL;
+        if (!var) {
+            rc = dsp_error_set(err, DSP_ERR_INVALID, "internal: module `%s` has no variable `%s`", f->m->name,
+                               st->var);
+        } else if (t->n_outputs == 0) {
+            dst[0] = res[0];
+            memset(&res[0], 0, sizeof res[0]);
+        }
+        for (size_t k = 0; var && t->n_outputs > 0 && k < var->n_fields && rc == DSP_OK; k++) {
+            int oi = field_index(t->outputs, t->n_outputs, var->fields[k].name);
+            if (oi < 0)
+                rc = dsp_error_set(err, DSP_ERR_INVALID, "internal: tool `%s` has no output `%s`", t->name,
+                                   var->fields[k].name);
+            else
+                rc = it_convert(&res[oi], t->outputs[oi].type, var->fields[k].type, &dst[k], err);
+        }
+    }
     if (rc != DSP_OK && rc != DSP_ERR_NOMEM) {
         char msg[DSP_ERROR_MESSAGE_MAX];
         snprintf(msg, sizeof msg, "%s", err ? err->message : "");
         dsp_error_set(err, rc, "%s (%s:%d): %s", t->name, st->loc.file ? st->loc.file : "?", st->loc.line, msg);
     }
     if (args)
-        dsp_values_free(args, t->n_params);
+        dsp_values_free(args, na);
+    if (res)
+        dsp_values_free(res, nr);
     free(args);
+    free(res);
     free(fs);
     return rc;
 }

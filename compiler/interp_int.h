@@ -49,11 +49,20 @@ struct ex_runner {
 /* ---- tools (interp_tools.c) ---- */
 void it_tools_init(it_tools *t);
 void it_tools_free(it_tools *t);
-/* Calls tool with args (one per parameter, of the parameters' types); the
- * result, of the tool's type, goes to *out (zeroed). A library or symbol
- * that cannot be loaded is an error naming both. */
-dsp_status it_tool_call(const ex_runner *r, const ir_tool *tool, const dsp_value *args, dsp_value *out,
+/* Calls tool with args, one per IN parameter in C order (LEN and OUT
+ * parameters are not arguments: lengths come from the lists, outputs are
+ * written by the tool). The results go to outs[0..it_tool_n_results)
+ * (zeroed first): the outputs in tool->outputs order, or the single return
+ * value of a tool without outputs. Everything the tool allocated is freed,
+ * also when the call fails; on failure outs is left empty. A library or
+ * symbol that cannot be loaded is an error naming both; a nonzero status,
+ * a NULL output, or an integer that does not fit its C type (either way) is
+ * an error naming the tool and what failed. */
+dsp_status it_tool_call(const ex_runner *r, const ir_tool *tool, const dsp_value *args, dsp_value *outs,
                         dsp_error *err);
+/* How many arguments it_tool_call takes, and how many results it gives. */
+size_t it_tool_n_args(const ir_tool *tool);
+size_t it_tool_n_results(const ir_tool *tool);
 
 /* ---- values (interp_values.c) ---- */
 /* A deep copy of src (of type `from`) as a value of type `to`: wraps into

@@ -2,14 +2,25 @@
  * shared object is opened with dlopen once per runner (handles cached under
  * a lock, so concurrent examples share them), the symbol found with dlsym,
  * and the call made through libffi, because a tool's C signature is only
- * known at run time. */
+ * known at run time.
+ *
+ * The conventions are docs/c-headers.md's: lists go in as a C array and
+ * its length, results come back through output pointers, and the caller
+ * frees what the tool allocated. Scalars are passed by the size and class
+ * of grammar/cheader.h's one table (ch_scalar_find), with the range checks
+ * C would skip. */
 #include "interp_int.h"
 
 #include <dlfcn.h>
-#include <stdio.h>
 #include <ffi.h>
+#include <float.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "cheader.h"
 
 void it_tools_init(it_tools *t)
 {
@@ -64,115 +75,482 @@ static void *open_library(it_tools *t, const char *path, const char *tool, dsp_e
     return h;
 }
 
-/* One argument or result slot, as C sees it. */
+/* One C value: an argument passed by value, a result, or the storage an
+ * output pointer points at. Every member starts at offset 0, so the first
+ * `size` bytes are the value of a scalar of that size, which is how list
+ * elements are copied in and out of C arrays. */
 typedef union c_slot {
+    void *p;
     const char *str;
-    int i;
-    long l;
-    long long ll;
-    int64_t i64;
+    int8_t i8;
+    int16_t i16;
     int32_t i32;
-    double d;
+    int64_t i64;
+    uint8_t u8;
+    uint16_t u16;
+    uint32_t u32;
+    uint64_t u64;
     float f;
-    bool b;
+    double d;
     ffi_arg widened;            /* an integral result narrower than a register */
 } c_slot;
 
-typedef enum c_kind { CK_STR, CK_INT, CK_LONG, CK_LLONG, CK_I64, CK_I32, CK_DOUBLE, CK_FLOAT, CK_BOOL, CK_BAD } c_kind;
-
-static c_kind kind_of(const char *ctype)
+/* The scalar a C type names; a list's element type may carry a `const`. */
+static const ch_scalar *scalar_of(const char *ctype)
 {
-    static const struct { const char *name; c_kind k; } map[] = {
-        { "const char *", CK_STR }, { "char const *", CK_STR }, { "char *", CK_STR },
-        { "int", CK_INT }, { "long", CK_LONG }, { "long long", CK_LLONG }, { "int64_t", CK_I64 },
-        { "int32_t", CK_I32 }, { "double", CK_DOUBLE }, { "float", CK_FLOAT },
-        { "bool", CK_BOOL }, { "_Bool", CK_BOOL },
-    };
-    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
-        if (strcmp(map[i].name, ctype) == 0)
-            return map[i].k;
-    return CK_BAD;
+    if (!ctype)
+        return NULL;
+    if (strncmp(ctype, "const ", 6) == 0)
+        ctype += 6;
+    return ch_scalar_find(ctype);
 }
 
-static ffi_type *ffi_of(c_kind k)
+/* libffi passes scalars by size and signedness; a bool is an unsigned
+ * integer of sizeof(bool). */
+static ffi_type *ffi_scalar(const ch_scalar *sc)
 {
-    switch (k) {
-    case CK_STR: return &ffi_type_pointer;
-    case CK_INT: return &ffi_type_sint;
-    case CK_LONG: return &ffi_type_slong;
-    case CK_LLONG: return &ffi_type_sint64;
-    case CK_I64: return &ffi_type_sint64;
-    case CK_I32: return &ffi_type_sint32;
-    case CK_DOUBLE: return &ffi_type_double;
-    case CK_FLOAT: return &ffi_type_float;
-    case CK_BOOL: return &ffi_type_uint8;
+    if (sc->cls == CH_FLOATING)
+        return sc->size == sizeof(float) ? &ffi_type_float : sc->size == sizeof(double) ? &ffi_type_double : NULL;
+    bool sign = sc->cls == CH_SIGNED;
+    switch (sc->size) {
+    case 1: return sign ? &ffi_type_sint8 : &ffi_type_uint8;
+    case 2: return sign ? &ffi_type_sint16 : &ffi_type_uint16;
+    case 4: return sign ? &ffi_type_sint32 : &ffi_type_uint32;
+    case 8: return sign ? &ffi_type_sint64 : &ffi_type_uint64;
     default: return NULL;
     }
 }
 
-static double num_of(const dsp_value *v)
+/* `levels` trailing `*` of ctype removed, with the `const` that qualified
+ * them: "uint32_t **" -> "uint32_t", "const char *const *" -> "const char *".
+ * Only for IR from before elem_ctype was filled in. */
+static const char *strip_pointers(const char *ctype, int levels, char *buf, size_t cap)
 {
-    switch (v->kind) {
-    case DSP_TYPE_INT: return (double)v->as.i;
-    case DSP_TYPE_FLOAT: return v->as.f;
-    case DSP_TYPE_BOOL: return v->as.b ? 1 : 0;
-    default: return 0;
+    snprintf(buf, cap, "%s", ctype);
+    size_t n = strlen(buf);
+    for (;;) {
+        while (n > 0 && buf[n - 1] == ' ')
+            n--;
+        if (n >= 5 && strncmp(buf + n - 5, "const", 5) == 0 && n > 5 && (buf[n - 6] == ' ' || buf[n - 6] == '*')) {
+            n -= 5;
+            continue;
+        }
+        if (levels > 0 && n > 0 && buf[n - 1] == '*') {
+            n--;
+            levels--;
+            continue;
+        }
+        break;
+    }
+    buf[n] = '\0';
+    return buf;
+}
+
+/* The C type of one element of a list parameter, or of an output's pointee. */
+static const char *elem_of(const ir_tool_param *p, char *buf, size_t cap)
+{
+    if (p->elem_ctype)
+        return p->elem_ctype;
+    int levels = p->role == IR_PARAM_OUT && p->type && p->type->kind == IR_LIST ? 2 : 1;
+    return strip_pointers(p->ctype, levels, buf, cap);
+}
+
+static bool is_list(const ir_tool_param *p)
+{
+    return p->type && p->type->kind == IR_LIST;
+}
+
+static bool is_string(const ir_type *t)
+{
+    return t && t->kind == IR_STRING;
+}
+
+static dsp_status range_error(const ir_tool *t, const char *what, const ch_scalar *sc, const char *value,
+                              dsp_error *err)
+{
+    char bounds[96] = "";
+    if (sc->cls == CH_SIGNED && sc->size < 8) {
+        long long max = (long long)((INT64_C(1) << (sc->size * 8 - 1)) - 1);
+        snprintf(bounds, sizeof bounds, " (%lld to %lld)", -max - 1, max);
+    } else if (sc->cls == CH_UNSIGNED && sc->size < 8) {
+        snprintf(bounds, sizeof bounds, " (0 to %llu)", (unsigned long long)((UINT64_C(1) << (sc->size * 8)) - 1));
+    } else if (sc->cls == CH_UNSIGNED) {
+        snprintf(bounds, sizeof bounds, " (it takes no negative number)");
+    }
+    return dsp_error_set(err, DSP_ERR_INVALID, "tool `%s`: %s is %s, out of range for C type `%s`%s", t->name, what,
+                         value, sc->name, bounds);
+}
+
+/* Writes v as the C scalar sc into *dst. An integer that does not fit, or
+ * a float with a fraction passed as an integer, is an error naming the
+ * parameter, the value and the C type: C would truncate it silently. */
+static dsp_status to_c(const ir_tool *t, const char *what, const ch_scalar *sc, const dsp_value *v, c_slot *dst,
+                       dsp_error *err)
+{
+    memset(dst, 0, sizeof *dst);
+    char text[64];
+    if (v->kind != DSP_TYPE_INT && v->kind != DSP_TYPE_FLOAT && v->kind != DSP_TYPE_BOOL)
+        return dsp_error_set(err, DSP_ERR_INVALID, "tool `%s`: internal: %s is not a number", t->name, what);
+    if (sc->cls == CH_BOOLEAN || sc->cls == CH_FLOATING) {
+        double d = v->kind == DSP_TYPE_INT ? (double)v->as.i : v->kind == DSP_TYPE_BOOL ? v->as.b : v->as.f;
+        if (sc->cls == CH_BOOLEAN) {
+            uint64_t b = d != 0;
+            switch (sc->size) {
+            case 1: dst->u8 = (uint8_t)b; break;
+            case 2: dst->u16 = (uint16_t)b; break;
+            case 4: dst->u32 = (uint32_t)b; break;
+            default: dst->u64 = b; break;
+            }
+        } else if (sc->size == sizeof(float)) {
+            if (isfinite(d) && (d > FLT_MAX || d < -FLT_MAX)) {
+                snprintf(text, sizeof text, "%.17g", d);
+                return range_error(t, what, sc, text, err);
+            }
+            dst->f = (float)d;
+        } else {
+            dst->d = d;
+        }
+        return DSP_OK;
+    }
+    int64_t i;
+    if (v->kind == DSP_TYPE_FLOAT) {
+        double d = v->as.f;
+        if (!(d >= -0x1p63 && d < 0x1p63) || d != trunc(d)) {
+            snprintf(text, sizeof text, "%.17g", d);
+            return dsp_error_set(err, DSP_ERR_INVALID, "tool `%s`: %s is %s, not an integer that C type `%s` "
+                                 "can hold", t->name, what, text, sc->name);
+        }
+        i = (int64_t)d;
+    } else {
+        i = v->kind == DSP_TYPE_INT ? v->as.i : v->as.b;
+    }
+    snprintf(text, sizeof text, "%lld", (long long)i);
+    if (sc->cls == CH_SIGNED) {
+        if (sc->size < 8) {
+            int64_t max = (INT64_C(1) << (sc->size * 8 - 1)) - 1;
+            if (i > max || i < -max - 1)
+                return range_error(t, what, sc, text, err);
+        }
+        switch (sc->size) {
+        case 1: dst->i8 = (int8_t)i; break;
+        case 2: dst->i16 = (int16_t)i; break;
+        case 4: dst->i32 = (int32_t)i; break;
+        default: dst->i64 = i; break;
+        }
+        return DSP_OK;
+    }
+    if (i < 0 || (sc->size < 8 && (uint64_t)i > (UINT64_C(1) << (sc->size * 8)) - 1))
+        return range_error(t, what, sc, text, err);
+    switch (sc->size) {
+    case 1: dst->u8 = (uint8_t)i; break;
+    case 2: dst->u16 = (uint16_t)i; break;
+    case 4: dst->u32 = (uint32_t)i; break;
+    default: dst->u64 = (uint64_t)i; break;
+    }
+    return DSP_OK;
+}
+
+static int64_t read_signed(const c_slot *s, unsigned size)
+{
+    switch (size) {
+    case 1: return s->i8;
+    case 2: return s->i16;
+    case 4: return s->i32;
+    default: return s->i64;
     }
 }
 
-static void to_slot(c_kind k, const dsp_value *v, c_slot *s)
+static uint64_t read_unsigned(const c_slot *s, unsigned size)
 {
-    memset(s, 0, sizeof *s);
-    int64_t i = v->kind == DSP_TYPE_INT ? v->as.i : (int64_t)num_of(v);
-    switch (k) {
-    case CK_STR: s->str = v->as.s.data ? v->as.s.data : ""; break;
-    case CK_INT: s->i = (int)i; break;
-    case CK_LONG: s->l = (long)i; break;
-    case CK_LLONG: s->ll = (long long)i; break;
-    case CK_I64: s->i64 = i; break;
-    case CK_I32: s->i32 = (int32_t)i; break;
-    case CK_DOUBLE: s->d = num_of(v); break;
-    case CK_FLOAT: s->f = (float)num_of(v); break;
-    case CK_BOOL: s->b = v->kind == DSP_TYPE_BOOL ? v->as.b : i != 0; break;
-    default: break;
+    switch (size) {
+    case 1: return s->u8;
+    case 2: return s->u16;
+    case 4: return s->u32;
+    default: return s->u64;
     }
 }
 
-static dsp_status from_slot(c_kind k, const ir_type *t, const c_slot *s, const char *tool, bool owned,
-                            dsp_value *out, dsp_error *err)
+/* The C scalar in *src as a value of .dsp type `type` (an int read into a
+ * float field is widened). An unsigned value above INT64_MAX has no .dsp
+ * int and is an error rather than a wrapped negative number. */
+static dsp_status from_c(const ir_tool *t, const char *what, const ch_scalar *sc, const c_slot *src,
+                         const ir_type *type, dsp_value *out, dsp_error *err)
 {
-    switch (k) {
-    case CK_STR: {
-        /* A char * result is the tool's malloc'ed string: free it here. */
-        char *str = (char *)s->str;
-        if (!str)
-            return dsp_error_set(err, DSP_ERR_INVALID, "tool `%s` returned NULL", tool);
-        dsp_status rc = dsp_value_set_string(out, str, strlen(str), err);
-        if (owned)
-            free(str);
-        return rc;
+    switch (sc->cls) {
+    case CH_FLOATING:
+        *out = dsp_value_float(sc->size == sizeof(float) ? (double)src->f : src->d);
+        break;
+    case CH_BOOLEAN:
+        *out = dsp_value_bool(read_unsigned(src, sc->size) != 0);
+        break;
+    case CH_SIGNED:
+        *out = dsp_value_int(read_signed(src, sc->size));
+        break;
+    case CH_UNSIGNED: {
+        uint64_t u = read_unsigned(src, sc->size);
+        if (u > (uint64_t)INT64_MAX)
+            return dsp_error_set(err, DSP_ERR_INVALID, "tool `%s`: %s is %llu (C type `%s`), above the largest "
+                                 ".dsp int, %lld", t->name, what, (unsigned long long)u, sc->name,
+                                 (long long)INT64_MAX);
+        *out = dsp_value_int((int64_t)u);
+        break;
     }
-    case CK_DOUBLE: *out = dsp_value_float(s->d); break;
-    case CK_FLOAT: *out = dsp_value_float((double)(float)s->d); break;
-    case CK_BOOL: *out = dsp_value_bool((uint8_t)s->widened != 0); break;
-    case CK_INT: case CK_I32: *out = dsp_value_int((int32_t)s->widened); break;
-    case CK_LONG: *out = dsp_value_int((int64_t)(long)s->widened); break;
-    default: *out = dsp_value_int((int64_t)s->widened); break;
     }
-    if (t->kind == IR_FLOAT && out->kind == DSP_TYPE_INT)
+    if (type && type->kind == IR_FLOAT && out->kind == DSP_TYPE_INT)
         *out = dsp_value_float((double)out->as.i);
     return DSP_OK;
 }
 
+/* libffi widens an integral result narrower than a register to ffi_arg;
+ * this puts it back at the slot's start in its own width. */
+static void narrow_result(const ch_scalar *sc, c_slot *s)
+{
+    if (sc->cls == CH_FLOATING || sc->size >= sizeof(ffi_arg))
+        return;
+    ffi_arg w = s->widened;
+    memset(s, 0, sizeof *s);
+    switch (sc->size) {
+    case 1: s->u8 = (uint8_t)w; break;
+    case 2: s->u16 = (uint16_t)w; break;
+    default: s->u32 = (uint32_t)w; break;
+    }
+}
+
 #define IT_MAX_TOOL_ARGS 16
 
-dsp_status it_tool_call(const ex_runner *r, const ir_tool *tool, const dsp_value *args, dsp_value *out,
-                        dsp_error *err)
+/* Everything one call passes and gets back, so every way out frees the
+ * same things. */
+typedef struct tool_call {
+    const ir_tool *t;
+    ffi_type *types[IT_MAX_TOOL_ARGS];
+    c_slot args[IT_MAX_TOOL_ARGS];      /* what is passed: a value or a pointer */
+    c_slot outs[IT_MAX_TOOL_ARGS];      /* what output pointers point at (zeroed) */
+    void *ptrs[IT_MAX_TOOL_ARGS];
+    void *temps[IT_MAX_TOOL_ARGS];      /* C arrays built from list arguments */
+    size_t lens[IT_MAX_TOOL_ARGS];      /* an input list's length, for its LEN */
+} tool_call;
+
+/* A list argument as a temporary C array of its element type. */
+static dsp_status pass_list(tool_call *c, size_t i, const dsp_value *arg, dsp_error *err)
 {
-    memset(out, 0, sizeof *out);
-    if (tool->n_params > IT_MAX_TOOL_ARGS)
-        return dsp_error_set(err, DSP_ERR_INVALID, "tool `%s` takes %zu parameters; the interpreter passes at most %d",
-                             tool->name, tool->n_params, IT_MAX_TOOL_ARGS);
+    const ir_tool_param *p = &c->t->params[i];
+    if (arg->kind != DSP_TYPE_LIST)
+        return dsp_error_set(err, DSP_ERR_INVALID, "tool `%s`: internal: parameter `%s` is not a list", c->t->name,
+                             p->name);
+    size_t n = arg->as.list.len;
+    c->lens[i] = n;
+    if (is_string(p->type->elem)) {
+        const char **a = calloc(n + 1, sizeof *a);
+        if (!a)
+            return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory passing `%s` to tool `%s`", p->name, c->t->name);
+        for (size_t k = 0; k < n; k++)
+            a[k] = dsp_value_cstr(&arg->as.list.items[k]);
+        c->temps[i] = a;
+    } else {
+        char buf[128];
+        const char *ect = elem_of(p, buf, sizeof buf);
+        const ch_scalar *sc = scalar_of(ect);
+        if (!sc)
+            return dsp_error_set(err, DSP_ERR_INVALID, "tool `%s`: parameter `%s` is a list of C type `%s`, which "
+                                 "the interpreter cannot pass", c->t->name, p->name, ect);
+        unsigned char *a = calloc(n + 1, sc->size);
+        if (!a)
+            return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory passing `%s` to tool `%s`", p->name, c->t->name);
+        c->temps[i] = a;
+        for (size_t k = 0; k < n; k++) {
+            char what[160];
+            snprintf(what, sizeof what, "element %zu of parameter `%s`", k, p->name);
+            c_slot s;
+            dsp_status rc = to_c(c->t, what, sc, &arg->as.list.items[k], &s, err);
+            if (rc != DSP_OK)
+                return rc;
+            memcpy(a + k * sc->size, &s, sc->size);
+        }
+    }
+    c->args[i].p = c->temps[i];
+    c->types[i] = &ffi_type_pointer;
+    return DSP_OK;
+}
+
+/* Fills parameter i: an IN value from *arg, a LEN from the list before
+ * it, an OUT as a pointer to a zeroed slot. Checks every C type the call
+ * will read back before the call is made, so a refused type never leaves
+ * the tool's allocations behind. */
+static dsp_status pass_param(tool_call *c, size_t i, const dsp_value *arg, dsp_error *err)
+{
+    const ir_tool *t = c->t;
+    const ir_tool_param *p = &t->params[i];
+    char buf[128], what[160];
+    snprintf(what, sizeof what, "parameter `%s`", p->name);
+    c->ptrs[i] = &c->args[i];
+    switch (p->role) {
+    case IR_PARAM_IN: {
+        if (is_list(p))
+            return pass_list(c, i, arg, err);
+        if (is_string(p->type)) {
+            c->args[i].str = dsp_value_cstr(arg);
+            c->types[i] = &ffi_type_pointer;
+            return DSP_OK;
+        }
+        const ch_scalar *sc = scalar_of(p->ctype);
+        if (!sc || !ffi_scalar(sc))
+            break;
+        c->types[i] = ffi_scalar(sc);
+        return to_c(t, what, sc, arg, &c->args[i], err);
+    }
+    case IR_PARAM_LEN: {
+        const ir_tool_param *list = i > 0 ? &t->params[i - 1] : NULL;
+        if (!list || !is_list(list) || list->role == IR_PARAM_LEN)
+            return dsp_error_set(err, DSP_ERR_INVALID, "tool `%s`: internal: length `%s` follows no list", t->name,
+                                 p->name);
+        const ch_scalar *sc = scalar_of(list->role == IR_PARAM_OUT ? strip_pointers(p->ctype, 1, buf, sizeof buf)
+                                                                   : p->ctype);
+        if (!sc || sc->cls == CH_FLOATING || sc->cls == CH_BOOLEAN || !ffi_scalar(sc))
+            break;
+        if (list->role == IR_PARAM_OUT) {
+            c->args[i].p = &c->outs[i];
+            c->types[i] = &ffi_type_pointer;
+            return DSP_OK;
+        }
+        dsp_value n = dsp_value_int((int64_t)c->lens[i - 1]);
+        snprintf(what, sizeof what, "the length of `%s`", list->name);
+        c->types[i] = ffi_scalar(sc);
+        return to_c(t, what, sc, &n, &c->args[i], err);
+    }
+    case IR_PARAM_OUT: {
+        const ir_type *vt = is_list(p) ? p->type->elem : p->type;
+        if (!is_string(vt) && !scalar_of(elem_of(p, buf, sizeof buf)))
+            return dsp_error_set(err, DSP_ERR_INVALID, "tool `%s`: output `%s` has C type `%s`, which the "
+                                 "interpreter cannot read", t->name, p->name, p->ctype);
+        c->args[i].p = &c->outs[i];
+        c->types[i] = &ffi_type_pointer;
+        return DSP_OK;
+    }
+    }
+    return dsp_error_set(err, DSP_ERR_INVALID, "tool `%s`: parameter `%s` has C type `%s`, which the interpreter "
+                         "cannot pass", t->name, p->name, p->ctype);
+}
+
+/* The array an output list points at, as a list value when `convert`;
+ * freed either way (each string, then the array). */
+static dsp_status take_list(tool_call *c, size_t i, bool convert, dsp_value *out, dsp_error *err)
+{
+    const ir_tool *t = c->t;
+    const ir_tool_param *p = &t->params[i];
+    void *arr = c->outs[i].p;
+    const ir_tool_param *lp = i + 1 < t->n_params && t->params[i + 1].role == IR_PARAM_LEN ? &t->params[i + 1] : NULL;
+    char buf[128];
+    const ch_scalar *lsc = lp ? scalar_of(strip_pointers(lp->ctype, 1, buf, sizeof buf)) : NULL;
+    uint64_t len = lsc ? read_unsigned(&c->outs[i + 1], lsc->size) : 0;
+    if (lsc && lsc->cls == CH_SIGNED && read_signed(&c->outs[i + 1], lsc->size) < 0)
+        len = 0;
+    dsp_status rc = DSP_OK;
+    if (convert && !lsc)
+        rc = dsp_error_set(err, DSP_ERR_INVALID, "tool `%s`: internal: output list `%s` has no length", t->name,
+                           p->name);
+    else if (convert && !arr && len > 0)
+        rc = dsp_error_set(err, DSP_ERR_INVALID, "tool `%s` left output `%s` NULL with length %llu", t->name,
+                           p->name, (unsigned long long)len);
+    if (!arr)
+        len = 0;
+    if (rc == DSP_OK && convert)
+        *out = dsp_value_list();
+    convert = convert && rc == DSP_OK;
+    const ir_type *et = p->type->elem;
+    if (is_string(et)) {
+        char **a = arr;
+        for (uint64_t k = 0; k < len; k++) {
+            if (convert && !a[k]) {
+                rc = dsp_error_set(err, DSP_ERR_INVALID, "tool `%s` left element %llu of output `%s` NULL",
+                                   t->name, (unsigned long long)k, p->name);
+                convert = false;
+            }
+            if (convert) {
+                dsp_value s = { 0 };
+                rc = dsp_value_set_string(&s, a[k], strlen(a[k]), err);
+                if (rc == DSP_OK)
+                    rc = dsp_value_list_append(out, &s, err);
+                dsp_value_free(&s);
+                convert = rc == DSP_OK;
+            }
+            free(a[k]);
+        }
+    } else if (convert) {
+        const ch_scalar *sc = scalar_of(elem_of(p, buf, sizeof buf));
+        for (uint64_t k = 0; k < len && rc == DSP_OK; k++) {
+            c_slot s = { 0 };
+            memcpy(&s, (const unsigned char *)arr + k * sc->size, sc->size);
+            char what[160];
+            snprintf(what, sizeof what, "element %llu of output `%s`", (unsigned long long)k, p->name);
+            dsp_value v = { 0 };
+            rc = from_c(t, what, sc, &s, et, &v, err);
+            if (rc == DSP_OK)
+                rc = dsp_value_list_append(out, &v, err);
+        }
+    }
+    free(arr);
+    if (rc != DSP_OK)
+        dsp_value_free(out);
+    return rc;
+}
+
+/* Every output as a value (when `convert`) into outs[0..n_outputs),
+ * freeing what the tool allocated whether or not it is converted. */
+static dsp_status take_outputs(tool_call *c, bool convert, dsp_value *outs, dsp_error *err)
+{
+    const ir_tool *t = c->t;
+    dsp_status rc = DSP_OK;
+    size_t o = 0;
+    for (size_t i = 0; i < t->n_params; i++) {
+        const ir_tool_param *p = &t->params[i];
+        if (p->role != IR_PARAM_OUT)
+            continue;
+        bool conv = convert && rc == DSP_OK && o < t->n_outputs;
+        dsp_value *dst = o < t->n_outputs ? &outs[o] : NULL;
+        o++;
+        dsp_status r = DSP_OK;
+        if (is_list(p)) {
+            r = take_list(c, i, conv, dst, err);
+        } else if (is_string(p->type)) {
+            char *s = c->outs[i].p;
+            if (conv && !s)
+                r = dsp_error_set(err, DSP_ERR_INVALID, "tool `%s` left output `%s` NULL", t->name, p->name);
+            else if (conv)
+                r = dsp_value_set_string(dst, s, strlen(s), err);
+            free(s);
+        } else if (conv) {
+            char buf[128], what[160];
+            snprintf(what, sizeof what, "output `%s`", p->name);
+            r = from_c(t, what, scalar_of(elem_of(p, buf, sizeof buf)), &c->outs[i], p->type, dst, err);
+        }
+        if (conv)
+            rc = r;
+    }
+    if (convert && rc == DSP_OK && o != t->n_outputs)
+        rc = dsp_error_set(err, DSP_ERR_INVALID, "tool `%s`: internal: %zu output parameters for %zu outputs",
+                           t->name, o, t->n_outputs);
+    return rc;
+}
+
+/* The single return value of a tool without outputs. */
+static dsp_status take_return(const ir_tool *t, const ch_scalar *rsc, c_slot *result, dsp_value *out, dsp_error *err)
+{
+    if (!rsc) {
+        /* A char * result is the tool's malloc'ed string: free it here. */
+        char *str = result->p;
+        if (!str)
+            return dsp_error_set(err, DSP_ERR_INVALID, "tool `%s` returned NULL", t->name);
+        dsp_status rc = dsp_value_set_string(out, str, strlen(str), err);
+        if (strcmp(t->c_return, "char *") == 0)
+            free(str);
+        return rc;
+    }
+    narrow_result(rsc, result);
+    return from_c(t, "its result", rsc, result, t->type, out, err);
+}
+
+static void *tool_symbol(const ex_runner *r, const ir_tool *tool, dsp_error *err)
+{
     const char *base = r->prog->base_dir;
     char path[4096];
     /* dlopen searches the library path for a name without a slash; a
@@ -182,40 +560,88 @@ dsp_status it_tool_call(const ex_runner *r, const ir_tool *tool, const dsp_value
         n = snprintf(path, sizeof path, "%s", tool->library);
     else
         n = snprintf(path, sizeof path, "%s/%s", base && base[0] ? base : ".", tool->library);
-    if (n < 0 || (size_t)n >= sizeof path)
-        return dsp_error_set(err, DSP_ERR_INVALID, "tool `%s`: the library path is too long", tool->name);
+    if (n < 0 || (size_t)n >= sizeof path) {
+        dsp_error_set(err, DSP_ERR_INVALID, "tool `%s`: the library path is too long", tool->name);
+        return NULL;
+    }
     void *h = open_library((it_tools *)&r->tools, path, tool->name, err);
     if (!h)
-        return err ? err->status : DSP_ERR_INVALID;
+        return NULL;
     dlerror();
     void *sym = dlsym(h, tool->name);
     if (!sym)
-        return dsp_error_set(err, DSP_ERR_INVALID, "tool `%s`: library `%s` has no symbol `%s`", tool->name, path,
-                             tool->name);
-    ffi_type *types[IT_MAX_TOOL_ARGS + 1];
-    c_slot slots[IT_MAX_TOOL_ARGS + 1];
-    void *ptrs[IT_MAX_TOOL_ARGS + 1];
-    for (size_t i = 0; i < tool->n_params; i++) {
-        c_kind k = kind_of(tool->params[i].ctype);
-        if (k == CK_BAD)
-            return dsp_error_set(err, DSP_ERR_INVALID, "tool `%s`: parameter `%s` has C type `%s`, which the "
-                                 "interpreter cannot pass", tool->name, tool->params[i].name, tool->params[i].ctype);
-        types[i] = ffi_of(k);
-        to_slot(k, &args[i], &slots[i]);
-        ptrs[i] = &slots[i];
-    }
-    c_kind rk = kind_of(tool->c_return);
-    if (rk == CK_BAD)
+        dsp_error_set(err, DSP_ERR_INVALID, "tool `%s`: library `%s` has no symbol `%s`", tool->name, path,
+                      tool->name);
+    return sym;
+}
+
+size_t it_tool_n_args(const ir_tool *tool)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < tool->n_params; i++)
+        n += tool->params[i].role == IR_PARAM_IN;
+    return n;
+}
+
+size_t it_tool_n_results(const ir_tool *tool)
+{
+    return tool->n_outputs ? tool->n_outputs : 1;
+}
+
+dsp_status it_tool_call(const ex_runner *r, const ir_tool *tool, const dsp_value *args, dsp_value *outs,
+                        dsp_error *err)
+{
+    size_t n_res = it_tool_n_results(tool);
+    memset(outs, 0, n_res * sizeof *outs);
+    if (tool->n_params > IT_MAX_TOOL_ARGS)
+        return dsp_error_set(err, DSP_ERR_INVALID, "tool `%s` takes %zu parameters; the interpreter passes at most %d",
+                             tool->name, tool->n_params, IT_MAX_TOOL_ARGS);
+    void *sym = tool_symbol(r, tool, err);
+    if (!sym)
+        return err ? err->status : DSP_ERR_INVALID;
+    /* The return: a status, nothing, a string, or a scalar (rsc). */
+    bool is_void = strcmp(tool->c_return, "void") == 0;
+    bool ret_str = !is_void && !tool->ret_status && tool->n_outputs == 0 && is_string(tool->type);
+    const ch_scalar *rsc = is_void || ret_str ? NULL : scalar_of(tool->c_return);
+    ffi_type *rtype = is_void ? &ffi_type_void : ret_str ? &ffi_type_pointer : rsc ? ffi_scalar(rsc) : NULL;
+    if (!rtype || (tool->ret_status && (!rsc || rsc->cls != CH_SIGNED)) ||
+        (tool->n_outputs > 0 && !tool->ret_status && !is_void))
         return dsp_error_set(err, DSP_ERR_INVALID, "tool `%s` returns C type `%s`, which the interpreter cannot "
                              "read", tool->name, tool->c_return);
+    tool_call *c = calloc(1, sizeof *c);
+    if (!c)
+        return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory calling tool `%s`", tool->name);
+    c->t = tool;
+    dsp_status rc = DSP_OK;
+    size_t a = 0;
+    for (size_t i = 0; i < tool->n_params && rc == DSP_OK; i++)
+        rc = pass_param(c, i, tool->params[i].role == IR_PARAM_IN ? &args[a++] : NULL, err);
     ffi_cif cif;
-    if (ffi_prep_cif(&cif, FFI_DEFAULT_ABI, (unsigned)tool->n_params, ffi_of(rk), types) != FFI_OK)
-        return dsp_error_set(err, DSP_ERR_INVALID, "tool `%s`: libffi cannot describe its signature", tool->name);
-    c_slot result;
-    memset(&result, 0, sizeof result);
-    ffi_call(&cif, FFI_FN(sym), &result, ptrs);
-    if (rk == CK_FLOAT)
-        result.d = (double)result.f;
-    bool owned = rk == CK_STR && strcmp(tool->c_return, "char *") == 0;
-    return from_slot(rk, tool->type, &result, tool->name, owned, out, err);
+    if (rc == DSP_OK && ffi_prep_cif(&cif, FFI_DEFAULT_ABI, (unsigned)tool->n_params, rtype, c->types) != FFI_OK)
+        rc = dsp_error_set(err, DSP_ERR_INVALID, "tool `%s`: libffi cannot describe its signature", tool->name);
+    if (rc == DSP_OK) {
+        c_slot result;
+        memset(&result, 0, sizeof result);
+        ffi_call(&cif, FFI_FN(sym), &result, c->ptrs);
+        int64_t status = 0;
+        if (tool->ret_status) {
+            narrow_result(rsc, &result);
+            status = read_signed(&result, rsc->size);
+        }
+        /* The outputs are freed even when the status says they are not to be read. */
+        dsp_status orc = take_outputs(c, status == 0, outs, err);
+        if (status != 0)
+            rc = dsp_error_set(err, DSP_ERR_INVALID, "tool `%s` failed with status %lld", tool->name,
+                               (long long)status);
+        else
+            rc = orc;
+        if (rc == DSP_OK && tool->n_outputs == 0 && !is_void)
+            rc = take_return(tool, rsc, &result, &outs[0], err);
+    }
+    for (size_t i = 0; i < tool->n_params; i++)
+        free(c->temps[i]);
+    free(c);
+    if (rc != DSP_OK)
+        dsp_values_free(outs, n_res);
+    return rc;
 }

@@ -120,8 +120,15 @@ static dsp_status to_value(const mval *v, const ir_type *t, dsp_value *out, dsp_
             }
         break;
     case IR_INT:
-        if (v->kind == MV_NUM) { *out = dsp_value_int((int64_t)v->num); return DSP_OK; }
-        break;
+        if (v->kind != MV_NUM)
+            break;
+        /* Metric numbers are doubles; an int parameter gets only a whole
+         * number an int64_t holds, never a truncated one. */
+        if (!(v->num >= -0x1p63 && v->num < 0x1p63) || v->num != trunc(v->num))
+            return dsp_error_set(err, DSP_ERR_INVALID, "metric: %.17g is passed as an int, but it is not a whole "
+                                 "number in the range of int64_t", v->num);
+        *out = dsp_value_int((int64_t)v->num);
+        return DSP_OK;
     case IR_FLOAT:
         if (v->kind == MV_NUM) { *out = dsp_value_float(v->num); return DSP_OK; }
         break;
@@ -317,25 +324,34 @@ static dsp_status judge(mctx *c, const ir_expr *e, dsp_error *err, mval *out)
     return rc;
 }
 
+/* A tool in a metric returns its score: sema refuses one with outputs.
+ * Arguments are its IN parameters, by name (or by position). */
 static dsp_status tool(mctx *c, const ir_expr *e, dsp_error *err, mval *out)
 {
     const ir_tool *t = e->tool;
-    dsp_value *args = calloc(t->n_params + 1, sizeof *args);
+    if (t->n_outputs > 0)
+        return dsp_error_set(err, DSP_ERR_INVALID, "internal: metric tool `%s` has outputs", t->name);
+    size_t na = it_tool_n_args(t);
+    dsp_value *args = calloc(na + 1, sizeof *args);
     dsp_status rc = args ? DSP_OK : nomem(err);
-    for (size_t i = 0; rc == DSP_OK && i < t->n_params; i++) {
-        const ir_expr *arg = i < e->n_args ? e->args[i].value : NULL;
-        for (size_t k = 0; k < e->n_args; k++)
-            if (e->args[k].name && strcmp(e->args[k].name, t->params[i].name) == 0)
-                arg = e->args[k].value;
+    for (size_t i = 0, k = 0; rc == DSP_OK && i < t->n_params; i++) {
+        const ir_tool_param *p = &t->params[i];
+        if (p->role != IR_PARAM_IN)
+            continue;
+        const ir_expr *arg = k < e->n_args ? e->args[k].value : NULL;
+        for (size_t j = 0; j < e->n_args; j++)
+            if (e->args[j].name && strcmp(e->args[j].name, p->name) == 0)
+                arg = e->args[j].value;
         if (!arg) {
-            rc = dsp_error_set(err, DSP_ERR_INVALID, "metric: tool `%s` needs `%s`", t->name, t->params[i].name);
+            rc = dsp_error_set(err, DSP_ERR_INVALID, "metric: tool `%s` needs `%s`", t->name, p->name);
             break;
         }
         mval v;
         rc = eval(c, arg, &v, err);
         if (rc == DSP_OK)
-            rc = to_value(&v, t->params[i].type, &args[i], err);
+            rc = to_value(&v, p->type, &args[k], err);
         mv_free(&v);
+        k++;
     }
     dsp_value res = { 0 };
     if (rc == DSP_OK)
@@ -344,7 +360,7 @@ static dsp_status tool(mctx *c, const ir_expr *e, dsp_error *err, mval *out)
         rc = from_value(&res, t->type, out, err);
     dsp_value_free(&res);
     if (args)
-        dsp_values_free(args, t->n_params);
+        dsp_values_free(args, na);
     free(args);
     return rc;
 }

@@ -48,7 +48,8 @@ RT_STUB_TESTS := $(BUILD)/tests/runtime/test_client_e2e $(BUILD)/tests/runtime/t
 $(RT_STUB_TESTS): $(BUILD)/obj/tests/support/stub_http.o
 $(RT_STUB_TESTS): RT_DEPLIBS += $(BUILD)/obj/tests/support/stub_http.o $(MHD_LIBS)
 # The tests against dsp-refserver start it with tests/support/refserver_proc.c.
-RT_RS_TESTS := $(BUILD)/tests/runtime/test_client_refserver $(BUILD)/tests/runtime/test_predict_refserver
+RT_RS_TESTS := $(BUILD)/tests/runtime/test_client_refserver $(BUILD)/tests/runtime/test_predict_refserver \
+               $(BUILD)/tests/runtime/test_finetune_refserver
 $(RT_RS_TESTS): $(BUILD)/obj/tests/support/refserver_proc.o
 $(RT_RS_TESTS): RT_DEPLIBS += $(BUILD)/obj/tests/support/refserver_proc.o
 

@@ -1,1 +1,17 @@
 # tests: build rules (filled in by the component).
+
+# The interpreter's calls of list and output-parameter tools
+# (tests/compiler/test_interp_tools.c, tests/compiler/interp_list_tools.sh):
+# the shared fixture words.c and the edge cases of fixtures/interp_list_tools.c,
+# built in a folder of their own so other tests' copies do not collide.
+IT_TOOLS_DIR := $(BUILD)/tests/interp_tools
+IT_WORDS_SO  := $(IT_TOOLS_DIR)/libwords.so
+IT_LIST_SO   := $(IT_TOOLS_DIR)/libinterp_list_tools.so
+$(IT_WORDS_SO): tests/compiler/fixtures/list_tools/words.c tests/compiler/fixtures/list_tools/words.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fPIC -shared $(LDFLAGS) -o $@ $<
+$(IT_LIST_SO): tests/compiler/fixtures/interp_list_tools.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fPIC -shared $(LDFLAGS) -o $@ $<
+$(BUILD)/obj/tests/compiler/test_interp_tools.o: CPPFLAGS += $(RT_CPPFLAGS)
+$(BUILD)/tests/compiler/test_interp_tools: $(IT_WORDS_SO) $(IT_LIST_SO)

@@ -155,10 +155,20 @@ dsp_status dsp_chat_adapter_parse(const dsp_prompt_spec *spec, const char *reply
     dsp_status st = dsp_adapter_parse_start(spec, &reply, len, err);
     if (st != DSP_OK)
         return st;
+    return dsp_chat_adapter_parse_checked(spec, reply, len, outputs, err);
+}
+
+dsp_status dsp_chat_adapter_parse_checked(const dsp_prompt_spec *spec, const char *reply, size_t len,
+                                          dsp_value *outputs, dsp_error *err)
+{
+    dsp_status st;
     size_t n_out = dsp_strategy_n_outputs(spec->signature, spec->strategy);
-    section *sec = calloc(n_out, sizeof *sec);
+    /* A few outputs (the usual case) need no allocation. */
+    section few[8];
+    section *sec = n_out <= sizeof few / sizeof few[0] ? few : malloc(n_out * sizeof *sec);
     if (!sec)
         return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory parsing a reply");
+    memset(sec, 0, n_out * sizeof *sec);
 
     /* One pass over the lines: each header closes the open section. */
     section *open = NULL;
@@ -195,15 +205,18 @@ dsp_status dsp_chat_adapter_parse(const dsp_prompt_spec *spec, const char *reply
                 continue;
             }
             dsp_error_set(err, DSP_ERR_PARSE, "missing: the reply has no `[[ ## %s ## ]]` section", f->name);
-            free(sec);
+            if (sec != few)
+                free(sec);
             return dsp_adapter_parse_failed(err, "chat", f->name, reply, len, outputs, i);
         }
         st = dsp_value_parse(f->type, sec[i].text, sec[i].len, &outputs[i], err);
         if (st != DSP_OK) {
-            free(sec);
+            if (sec != few)
+                free(sec);
             return dsp_adapter_value_failed(st, err, "chat", f->name, reply, len, outputs, i);
         }
     }
-    free(sec);
+    if (sec != few)
+        free(sec);
     return DSP_OK;
 }

@@ -63,6 +63,11 @@ size_t dsp_adapter_line_end(const char *s, size_t n);
 /* The start of every parse: checks the signature and the reply (NULL is
  * only allowed for an empty one, and then read as ""). */
 dsp_status dsp_adapter_parse_start(const dsp_prompt_spec *spec, const char **reply, size_t len, dsp_error *err);
+/* dsp_chat_adapter_parse after dsp_adapter_parse_start: for a caller that
+ * has already checked the spec (dsp_predict renders the prompt first) and
+ * has a reply (not NULL), so the signature is not checked twice a call. */
+dsp_status dsp_chat_adapter_parse_checked(const dsp_prompt_spec *spec, const char *reply, size_t len,
+                                          dsp_value *outputs, dsp_error *err);
 
 /* An output whose text did not become a value with status st: a parse
  * error is the reply's fault (dsp_adapter_parse_failed); anything else

@@ -66,17 +66,12 @@ static bool reserve(dsp_jw *w, size_t extra)
     return true;
 }
 
-void dsp_jw_raw(dsp_jw *w, const char *s, size_t n)
+void dsp_jw_raw_slow(dsp_jw *w, const char *s, size_t n)
 {
     if (!reserve(w, n))
         return;
     memcpy(w->buf + w->len, s, n);
     w->len += n;
-}
-
-void dsp_jw_lit(dsp_jw *w, const char *s)
-{
-    dsp_jw_raw(w, s, strlen(s));
 }
 
 /* 1 for the bytes that JSON strings must escape. */

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 typedef struct dsp_jw {
     char *buf;
@@ -26,10 +27,21 @@ void dsp_jw_init_in(dsp_jw *w, char *store, size_t cap);
 void dsp_jw_free(dsp_jw *w);
 /* Terminates the text in place; false after a failure. */
 bool dsp_jw_finish(dsp_jw *w);
+/* The growing (and failing) half of dsp_jw_raw. */
+void dsp_jw_raw_slow(dsp_jw *w, const char *s, size_t n);
 /* Appends bytes as they are (punctuation, keys known to need no escapes,
- * JSON text produced elsewhere). */
-void dsp_jw_raw(dsp_jw *w, const char *s, size_t n);
-void dsp_jw_lit(dsp_jw *w, const char *s);
+ * JSON text produced elsewhere). Inline: a body is a dozen short pieces,
+ * and for a literal the length is known at compile time. */
+static inline void dsp_jw_raw(dsp_jw *w, const char *s, size_t n)
+{
+    if (n < w->cap - w->len && !w->failed) {
+        memcpy(w->buf + w->len, s, n);
+        w->len += n;
+        return;
+    }
+    dsp_jw_raw_slow(w, s, n);
+}
+static inline void dsp_jw_lit(dsp_jw *w, const char *s) { dsp_jw_raw(w, s, strlen(s)); }
 /* Appends s as a quoted JSON string: ", \ and control characters escaped;
  * other bytes (UTF-8) as they are. */
 void dsp_jw_str(dsp_jw *w, const char *s);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "adapter_common.h"
 #include "error_context.h"
 
 dsp_predict_options dsp_predict_options_default(void)
@@ -188,7 +189,8 @@ static dsp_status run(dsp_client *c, const dsp_predictor *p, const dsp_predict_o
         call *cl = &calls[i];
         if (cl->st != DSP_OK || !cl->reply)
             continue;
-        cl->st = dsp_chat_adapter_parse(&spec, cl->reply, strlen(cl->reply), cl->outputs, &cl->err);
+        /* The render above checked the spec; the reply is not NULL. */
+        cl->st = dsp_chat_adapter_parse_checked(&spec, cl->reply, strlen(cl->reply), cl->outputs, &cl->err);
         if (cl->st != DSP_ERR_PARSE || !fallback_allowed)
             continue;
         /* Round 2 for this call: the JSON adapter. The chat error stays in

@@ -73,6 +73,12 @@ static rs_fault pick_fault(const rs_options *o, uint64_t request_no)
 void rs_answer_chat(rs_arena *a, const rs_options *o, rs_api api, const char *body, size_t len,
                     const char *anthropic_version, uint64_t request_no, rs_answer *out)
 {
+    rs_answer_chat_ft(a, o, NULL, api, body, len, anthropic_version, request_no, out);
+}
+
+void rs_answer_chat_ft(rs_arena *a, const rs_options *o, rs_ft_store *ft, rs_api api, const char *body,
+                       size_t len, const char *anthropic_version, uint64_t request_no, rs_answer *out)
+{
     memset(out, 0, sizeof *out);
     cJSON *root = cJSON_ParseWithLength(body, len);
     if (!root) {
@@ -99,6 +105,23 @@ void rs_answer_chat(rs_arena *a, const rs_options *o, rs_api api, const char *bo
     out->n_messages = req.n_msgs;
     /* Only the log needs the flattened prompt; skip it on the fast path. */
     out->prompt = o->log_path ? prompt_text(a, &req) : NULL;
+
+    /* A fine-tuned model recalls what it was trained on. */
+    const rs_ft_memory *memory = NULL;
+    if (strncmp(req.model, "ft:", 3) == 0 && !(ft && (memory = rs_ft_store_model(ft, req.model)))) {
+        rs_buf m;
+        rs_buf_init(&m, a);
+        rs_buf_printf(&m, "The model `%s` does not exist or you do not have access to it (no fine-tuning job of "
+                          "this test fixture has produced it).", req.model);
+        const char *model = out->model, *prompt = out->prompt;
+        size_t nm = out->n_messages;
+        rs_answer_error(a, api, 404, rs_buf_str(&m), "model_not_found", out);
+        out->model = model;
+        out->prompt = prompt;
+        out->n_messages = nm;
+        cJSON_Delete(root);
+        return;
+    }
 
     rs_fault fault = pick_fault(o, request_no);
     out->fault = fault;
@@ -135,6 +158,7 @@ void rs_answer_chat(rs_arena *a, const rs_options *o, rs_api api, const char *bo
     rs_task task;
     rs_task_parse(a, req.msgs, req.n_msgs, &task);
     apply_schema_enums(a, &task, req.schema);
+    rs_ft_memory_add_demos(a, memory, &task);
     rs_damage damage = fault == RS_FAULT_MISSING_FIELD ? RS_DAMAGE_MISSING_FIELD
                        : fault == RS_FAULT_WRONG_TYPE  ? RS_DAMAGE_WRONG_TYPE
                                                        : RS_DAMAGE_NONE;

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "arena.h"
+#include "ft_store.h"
 #include "options.h"
 #include "wire.h"
 
@@ -31,6 +32,12 @@ typedef struct rs_answer {
 /* request_no numbers requests from 0; with the seed it decides faults. */
 void rs_answer_chat(rs_arena *a, const rs_options *o, rs_api api, const char *body, size_t len,
                     const char *anthropic_version, uint64_t request_no, rs_answer *out);
+
+/* The same, where a model named "ft:..." is a fine-tuned model of ft (may
+ * be NULL): its training examples join the prompt's demos; a name no
+ * succeeded job produced is a 404 model_not_found. */
+void rs_answer_chat_ft(rs_arena *a, const rs_options *o, rs_ft_store *ft, rs_api api, const char *body,
+                       size_t len, const char *anthropic_version, uint64_t request_no, rs_answer *out);
 
 /* An error answer in the API's shape (404, 405, 413, ...). */
 void rs_answer_error(rs_arena *a, rs_api api, int status, const char *message, const char *code,

@@ -22,10 +22,12 @@ static void usage(FILE *out)
         "usage: dsp-refserver [options]\n"
         "\n"
         "A TEST FIXTURE, not a language model: a deterministic in-context learner\n"
-        "that speaks the OpenAI (/v1/chat/completions, /v1/models) and Anthropic\n"
-        "(/v1/messages) wire formats on 127.0.0.1, for dspcc's tests, demos and\n"
-        "benchmarks. It reads prompts in dspcc's chat format and answers from the\n"
-        "demos and label hints it is shown (see docs/refserver.md).\n"
+        "that speaks the OpenAI (/v1/chat/completions, /v1/models, /v1/files,\n"
+        "/v1/fine_tuning/jobs) and Anthropic (/v1/messages) wire formats on\n"
+        "127.0.0.1, for dspcc's tests, demos and benchmarks. It reads prompts in\n"
+        "dspcc's chat format and answers from the demos and label hints it is\n"
+        "shown; its \"fine-tuned\" models also recall their training examples as\n"
+        "demos (see docs/refserver.md).\n"
         "\n"
         "  --port N              port on 127.0.0.1 (0, the default: a free port);\n"
         "                        the port is printed alone on the first line of stdout\n"
@@ -39,6 +41,10 @@ static void usage(FILE *out)
         "  --seed N              seed of faults and sampling (default 0)\n"
         "  --log FILE            one JSON line per request (no credentials)\n"
         "  --max-body-bytes N    bigger bodies get 413 (default 8388608)\n"
+        "  --ft-delay-ms N       a fine-tuning job validates for N/3 ms, then runs\n"
+        "                        until N ms after its creation (default 1500)\n"
+        "  --state-dir DIR       keep fine-tuning files and jobs in DIR, so a\n"
+        "                        restarted fixture still serves its fine-tuned models\n"
         "  --help                this text\n"
         "\n"
         "Stops cleanly on SIGTERM or SIGINT.\n",
@@ -92,10 +98,11 @@ int rs_options_parse(int argc, char **argv, rs_options *o)
     o->hang_ms = 10000;
     o->retry_after_ms = 1000;
     o->max_body = 8u << 20;
+    o->ft_delay_ms = 1500;
     for (int i = 1; i < RS_FAULT_COUNT; i++)
         o->kinds[o->n_kinds++] = (rs_fault)i;
 
-    enum { O_PORT = 256, O_THREADS, O_LAT, O_RATE, O_KINDS, O_HANG, O_RETRY, O_SEED, O_LOG, O_BODY, O_HELP };
+    enum { O_PORT = 256, O_THREADS, O_LAT, O_RATE, O_KINDS, O_HANG, O_RETRY, O_SEED, O_LOG, O_BODY, O_FT_DELAY, O_STATE, O_HELP };
     static const struct option longs[] = {
         {"port", required_argument, NULL, O_PORT},
         {"threads", required_argument, NULL, O_THREADS},
@@ -107,6 +114,8 @@ int rs_options_parse(int argc, char **argv, rs_options *o)
         {"seed", required_argument, NULL, O_SEED},
         {"log", required_argument, NULL, O_LOG},
         {"max-body-bytes", required_argument, NULL, O_BODY},
+        {"ft-delay-ms", required_argument, NULL, O_FT_DELAY},
+        {"state-dir", required_argument, NULL, O_STATE},
         {"help", no_argument, NULL, O_HELP},
         {NULL, 0, NULL, 0},
     };
@@ -180,6 +189,16 @@ int rs_options_parse(int argc, char **argv, rs_options *o)
             if (!parse_uint(optarg, (size_t)1 << 30, &v) || v < 1024)
                 return bad("--max-body-bytes", optarg, "1024..1073741824");
             o->max_body = (size_t)v;
+            break;
+        case O_FT_DELAY:
+            if (!parse_uint(optarg, 3600000, &v))
+                return bad("--ft-delay-ms", optarg, "milliseconds up to 3600000");
+            o->ft_delay_ms = (unsigned)v;
+            break;
+        case O_STATE:
+            if (!*optarg)
+                return bad("--state-dir", optarg, "a directory");
+            o->state_dir = optarg;
             break;
         case O_HELP:
             usage(stdout);

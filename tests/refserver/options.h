@@ -32,6 +32,8 @@ typedef struct rs_options {
     unsigned hang_ms;         /* how long a "hang" holds the connection */
     unsigned retry_after_ms;  /* what a 429 asks the client to wait */
     size_t max_body;          /* bigger request bodies get 413 */
+    unsigned ft_delay_ms;     /* a fine-tuning job's time from creation to success */
+    const char *state_dir;    /* NULL: fine-tuning files and jobs do not persist */
 } rs_options;
 
 /* 0: run; 1: exit 0 (--help printed); 2: usage error (message printed). */

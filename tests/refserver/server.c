@@ -21,6 +21,8 @@
 
 #include "answer.h"
 #include "delay.h"
+#include "ft_api.h"
+#include "ft_multipart.h"
 #include "reqlog.h"
 
 struct rs_server {
@@ -28,6 +30,7 @@ struct rs_server {
     struct MHD_Daemon *daemon;
     rs_delay *delay;
     rs_reqlog *log;
+    rs_ft_store *ft;
     atomic_uint_fast64_t requests;
     atomic_int suspended;
     atomic_bool stopping;
@@ -38,6 +41,7 @@ typedef enum route {
     ROUTE_OPENAI_CHAT,
     ROUTE_ANTHROPIC,
     ROUTE_MODELS,
+    ROUTE_FINE_TUNING, /* /v1/files and /v1/fine_tuning/jobs... (ft_api.c) */
     ROUTE_NOT_FOUND,
     ROUTE_TOO_LARGE /* any path, when the body exceeded --max-body-bytes */
 } route;
@@ -139,6 +143,8 @@ static route route_of(const char *url, rs_api *api)
     }
     if (strcmp(url, "/v1/models") == 0)
         return ROUTE_MODELS;
+    if (rs_ft_route(url))
+        return ROUTE_FINE_TUNING;
     if (strncmp(url, "/v1/messages/", 13) == 0)
         *api = RS_API_ANTHROPIC;
     return ROUTE_NOT_FOUND;
@@ -161,7 +167,8 @@ static void answer_plain(rs_arena *a, const char *url, const char *method, route
         rs_buf m;
         rs_buf_init(&m, a);
         rs_buf_printf(&m, "Unknown request URL: %s %s. This test fixture serves POST /v1/chat/completions, "
-                          "GET /v1/models and POST /v1/messages.", method, url);
+                          "GET /v1/models, POST /v1/messages and the fine-tuning endpoints /v1/files and "
+                          "/v1/fine_tuning/jobs.", method, url);
         rs_answer_error(a, api, 404, rs_buf_str(&m), "unknown_url", ans);
     } else {
         *allow = rt == ROUTE_MODELS ? "GET" : "POST";
@@ -249,12 +256,17 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
     rs_answer ans;
     const char *allow = NULL;
     bool chat = (st->route == ROUTE_OPENAI_CHAT || st->route == ROUTE_ANTHROPIC) && strcmp(method, "POST") == 0;
-    if (!chat || st->too_big) {
+    if (st->too_big || (!chat && st->route != ROUTE_FINE_TUNING)) {
         answer_plain(&a, url, method, st->too_big ? ROUTE_TOO_LARGE : st->route, st->api, &ans, &allow);
+    } else if (st->route == ROUTE_FINE_TUNING) {
+        rs_ft_upload up;
+        rs_ft_decode_upload(conn, &a, st->body, st->len, &up);
+        rs_ft_answer(s->ft, &a, method, url, st->body, st->len, &up, &ans);
     } else {
         const char *version_hdr = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "anthropic-version");
         uint64_t no = atomic_fetch_add(&s->requests, 1);
-        rs_answer_chat(&a, &s->opts, st->api, st->body ? st->body : "", st->len, version_hdr, no, &ans);
+        rs_answer_chat_ft(&a, &s->opts, s->ft, st->api, st->body ? st->body : "", st->len, version_hdr, no,
+                          &ans);
     }
     rs_reqlog_write(s->log, method, url, &ans);
     enum MHD_Result ret;
@@ -307,8 +319,15 @@ rs_server *rs_server_start(const rs_options *o, char *err, size_t err_size)
         free(s);
         return NULL;
     }
+    s->ft = rs_ft_store_new(o->ft_delay_ms, o->seed, o->state_dir, err, err_size);
+    if (!s->ft) {
+        rs_reqlog_close(s->log);
+        free(s);
+        return NULL;
+    }
     if (!rs_delay_start(&s->delay)) {
         snprintf(err, err_size, "cannot start the delay thread");
+        rs_ft_store_free(s->ft);
         rs_reqlog_close(s->log);
         free(s);
         return NULL;
@@ -333,6 +352,7 @@ rs_server *rs_server_start(const rs_options *o, char *err, size_t err_size)
         snprintf(err, err_size, "cannot listen on 127.0.0.1:%u (port in use?)", o->port);
         rs_delay_stop(s->delay);
         rs_delay_free(s->delay);
+        rs_ft_store_free(s->ft);
         rs_reqlog_close(s->log);
         free(s);
         return NULL;
@@ -358,6 +378,7 @@ void rs_server_stop(rs_server *s)
     }
     MHD_stop_daemon(s->daemon);
     rs_delay_free(s->delay);
+    rs_ft_store_free(s->ft);
     rs_reqlog_close(s->log);
     free(s);
 }

@@ -7,6 +7,7 @@
  */
 #include "multihop.h"
 
+#include <limits.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,6 +146,21 @@ static void cg_where(dsp_error *err, const char *where)
     err->message[w + 2 + m] = '\0';
 }
 
+/* A .dsp int (int64_t) passed to a C integer type of range lo..hi: out of
+ * range is an error, never a silent truncation. i: the list index, or -1. */
+static dsp_status cg_int_in(int64_t v, int64_t lo, uint64_t hi, const char *tool, const char *param,
+                            const char *ctype, long long i, dsp_error *err)
+{
+    if (v >= lo && (v <= 0 || (uint64_t)v <= hi)) return DSP_OK;
+    if (i >= 0)
+        return dsp_error_set(err, DSP_ERR_INVALID, "tool `%s`: parameter `%s`[%lld] = %lld does not fit "
+                             "the C type %s (%lld..%llu)", tool, param, i, (long long)v, ctype,
+                             (long long)lo, (unsigned long long)hi);
+    return dsp_error_set(err, DSP_ERR_INVALID, "tool `%s`: parameter `%s` = %lld does not fit "
+                         "the C type %s (%lld..%llu)", tool, param, (long long)v, ctype, (long long)lo,
+                         (unsigned long long)hi);
+}
+
 /* A plain value bound to an optional field becomes a present optional. */
 static dsp_status cg_wrap(dsp_value *v, int wrap, dsp_error *err)
 {
@@ -212,6 +228,7 @@ static dsp_status m_MultiHop(dsp_client *c, const dsp_value *in, dsp_value *out,
         if (st == DSP_OK) st = cg_copy(&args[0], &v_q1[0], 0, err); /* q1.query */
         if (st == DSP_OK) st = cg_scalar(&args[1], dsp_value_int(INT64_C(3)), 0, err);
         if (st == DSP_OK) st = cg_lit_str(&args[2], "data/passages.txt", 17, 0, err);
+        if (st == DSP_OK) st = cg_int_in(args[1].as.i, LONG_MIN, LONG_MAX, "retrieve", "k", "long", -1, err);
         if (st == DSP_OK) {
             char *r = retrieve(args[0].as.s.data ? args[0].as.s.data : "", (long)args[1].as.i, args[2].as.s.data ? args[2].as.s.data : "");
             dsp_values_free(v_p1, 1);
@@ -250,6 +267,7 @@ static dsp_status m_MultiHop(dsp_client *c, const dsp_value *in, dsp_value *out,
         if (st == DSP_OK) st = cg_copy(&args[0], &v_q2[0], 0, err); /* q2.query */
         if (st == DSP_OK) st = cg_scalar(&args[1], dsp_value_int(INT64_C(2)), 0, err);
         if (st == DSP_OK) st = cg_lit_str(&args[2], "data/passages.txt", 17, 0, err);
+        if (st == DSP_OK) st = cg_int_in(args[1].as.i, LONG_MIN, LONG_MAX, "retrieve", "k", "long", -1, err);
         if (st == DSP_OK) {
             char *r = retrieve(args[0].as.s.data ? args[0].as.s.data : "", (long)args[1].as.i, args[2].as.s.data ? args[2].as.s.data : "");
             dsp_values_free(v_p2, 1);

@@ -1,0 +1,475 @@
+/* cg_tool.c — the call of an external C tool in generated code, for every
+ * convention of docs/c-headers.md: scalars and strings in, lists in as a
+ * temporary C array plus its length, one result returned or several written
+ * through output parameters, an int status.
+ *
+ * The caller (cg_module.c) has filled `args[0..]` with the tool's IN
+ * parameters in C order and wraps what we emit in a block that frees args
+ * and reports a failure with the .dsp call site. We emit: range checks and
+ * C arrays for the arguments, zeroed output slots, the call, the status
+ * check, the conversion of each result into the variable's slots, and
+ * frees of every temporary and every output (also when the call failed).
+ *
+ * Integers: a .dsp int is int64_t. Passing one to a C type that may be
+ * narrower (or unsigned) is checked against that type's <limits.h> or
+ * <stdint.h> bounds, spelled by name so the generated file is the same on
+ * every machine; reading back an unsigned type that may exceed INT64_MAX
+ * is checked too. The helpers are emitted only when a call uses them, so
+ * programs without such tools generate the same bytes as before. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cg.h"
+#include "cheader.h"
+
+/* Bits of cg_ctx.use_tool: the static helpers a call needed. */
+enum {
+    CGT_INT_IN = 1u << 0,    /* cg_int_in: int64 -> a narrower/unsigned C type */
+    CGT_U64_OUT = 1u << 1,   /* cg_u64_out: an unsigned C value -> int64 */
+    CGT_ARRAY = 1u << 2,     /* cg_array: a temporary C array for a list argument */
+    CGT_OUT_STR = 1u << 3,   /* cg_out_str: a char * output */
+    CGT_OUT_STRS = 1u << 4,  /* cg_out_strs, cg_free_strs: a char ** array output */
+    CGT_OUT_LIST = 1u << 5,  /* cg_out_list: an array output */
+    CGT_STATUS = 1u << 6     /* cg_tool_status: a nonzero int status */
+};
+
+static void ind(cg_buf *c, int n)
+{
+    for (int i = 0; i < n; i++) cgb_puts(c, "    ");
+}
+
+/* "T *name" / "T name" for a C type that may end in '*'. */
+static void decl(cg_buf *c, const char *ctype, const char *name)
+{
+    cgb_printf(c, "%s%s%s", ctype, ctype[strlen(ctype) - 1] == '*' ? "" : " ", name);
+}
+
+/* A scalar C type without a leading `const` (as an element or pointee). */
+static const char *unconst(const char *ctype)
+{
+    return strncmp(ctype, "const ", 6) == 0 && ctype[strlen(ctype) - 1] != '*' ? ctype + 6 : ctype;
+}
+
+/* How to spell an integer type's bounds in portable C. */
+typedef struct int_bounds {
+    const char *lo, *hi;      /* C expressions; NULL lo/hi: no check needed */
+    int needs_limits;         /* the macros live in <limits.h> */
+    int check_out;            /* an unsigned type that may exceed INT64_MAX */
+} int_bounds;
+
+/* The bounds of the integer type ctype (a name ch_scalar_find knows).
+ * Signed types that C guarantees are at least 64 bits wide take any int64
+ * unchecked; the others are checked whatever their size on this machine,
+ * so generated code does not depend on where dspcc ran. */
+static int int_bounds_of(cg_ctx *g, const char *ctype, int_bounds *b)
+{
+    memset(b, 0, sizeof *b);
+    ctype = unconst(ctype);
+    const ch_scalar *s = ch_scalar_find(ctype);
+    if (!s || (s->cls != CH_SIGNED && s->cls != CH_UNSIGNED)) return 0;
+    int uns = s->cls == CH_UNSIGNED;
+    if (strcmp(ctype, "int64_t") == 0 || strcmp(ctype, "long long") == 0 || strcmp(ctype, "intmax_t") == 0)
+        return 1;
+    if (strcmp(ctype, "ssize_t") == 0) {
+        /* SSIZE_MAX is POSIX, not C17; ssize_t has size_t's width. */
+        b->lo = "-(int64_t)(SIZE_MAX / 2) - 1";
+        b->hi = "SIZE_MAX / 2";
+        return 1;
+    }
+    const char *base = ctype;
+    if (uns && strncmp(base, "unsigned ", 9) == 0) base += 9;
+    const char *stem;
+    size_t bl = strlen(base);
+    if (bl > 2 && strcmp(base + bl - 2, "_t") == 0) {
+        stem = cg_ident(g->a, arena_printf(g->a, "%.*s", (int)(bl - 2), base), 1); /* uint32_t -> UINT32 */
+    } else {
+        stem = strcmp(base, "short") == 0 ? "SHRT" : strcmp(base, "long long") == 0 ? "LLONG"
+             : strcmp(base, "long") == 0 ? "LONG" : "INT";
+        if (uns) stem = arena_printf(g->a, "U%s", stem);
+        b->needs_limits = 1;
+    }
+    b->lo = uns ? "0" : arena_printf(g->a, "%s_MIN", stem);
+    b->hi = arena_printf(g->a, "%s_MAX", stem);
+    b->check_out = uns && strcmp(ctype, "uint8_t") != 0 && strcmp(ctype, "uint16_t") != 0 &&
+                   strcmp(ctype, "uint32_t") != 0;
+    return 1;
+}
+
+/* Emits the range check of the int64 expression `v` against the C type of
+ * a parameter (idx: the list element's index expression, or NULL). */
+static void emit_int_in(cg_ctx *g, cg_buf *c, int lvl, const ir_tool *t, const ir_tool_param *p, const char *ctype,
+                        const char *v, const char *idx)
+{
+    int_bounds b;
+    if (!int_bounds_of(g, ctype, &b) || !b.lo) return;
+    g->use_tool |= CGT_INT_IN;
+    if (b.needs_limits) g->use_limits = 1;
+    ind(c, lvl);
+    /* In a list's loop, st is already DSP_OK. */
+    cgb_printf(c, "%sst = cg_int_in(%s, %s, %s, \"%s\", \"%s\", \"%s\", %s, err);\n", idx ? "" : "if (st == DSP_OK) ", v,
+               b.lo, b.hi, t->name, p->name, ctype, idx ? idx : "-1");
+}
+
+/* The C value of an IN scalar argument args[i]. */
+static const char *scalar_arg(cg_ctx *g, const ir_tool_param *p, size_t i)
+{
+    switch (p->type->kind) {
+    case IR_STRING: return arena_printf(g->a, "args[%zu].as.s.data ? args[%zu].as.s.data : \"\"", i, i);
+    case IR_INT: return arena_printf(g->a, "(%s)args[%zu].as.i", p->ctype, i);
+    case IR_FLOAT: return arena_printf(g->a, "(%s)args[%zu].as.f", p->ctype, i);
+    case IR_BOOL: return arena_printf(g->a, "(%s)args[%zu].as.b", p->ctype, i);
+    case IR_ENUM: return arena_printf(g->a, "(%s)args[%zu].as.e", p->ctype, i);
+    default: return arena_printf(g->a, "args[%zu]", i);
+    }
+}
+
+static const ir_type *list_elem(const ir_type *t)
+{
+    return t && t->kind == IR_LIST ? t->elem : NULL;
+}
+
+/* A list argument args[i] as a temporary C array `a_NAME` of elem_ctype:
+ * strings point into the values (no copies), numbers are converted. */
+static void emit_list_in(cg_ctx *g, cg_buf *c, int lvl, const ir_tool *t, const ir_tool_param *p, size_t i)
+{
+    const ir_type *e = list_elem(p->type);
+    const char *et = unconst(p->elem_ctype);
+    const char *name = cg_ident(g->a, p->name, 0);
+    const char *arr = arena_printf(g->a, "a_%s", name);
+    const char *item = arena_printf(g->a, "args[%zu].as.list.items[i]", i);
+    g->use_tool |= CGT_ARRAY;
+    ind(c, lvl);
+    decl(c, et, arena_printf(g->a, "*%s", arr));
+    cgb_printf(c, " = st == DSP_OK ? cg_array(args[%zu].as.list.len, sizeof *%s, &st, err) : NULL;\n", i, arr);
+    ind(c, lvl);
+    cgb_printf(c, "for (size_t i = 0; %s && st == DSP_OK && i < args[%zu].as.list.len; i++)", arr, i);
+    int_bounds b;
+    if (e && e->kind == IR_INT && int_bounds_of(g, et, &b) && b.lo) {
+        cgb_puts(c, " {\n");
+        emit_int_in(g, c, lvl + 1, t, p, et, arena_printf(g->a, "%s.as.i", item), "(long long)i");
+        ind(c, lvl + 1);
+        cgb_printf(c, "if (st == DSP_OK) %s[i] = (%s)%s.as.i;\n", arr, et, item);
+        ind(c, lvl);
+        cgb_puts(c, "}\n");
+        return;
+    }
+    cgb_puts(c, "\n");
+    ind(c, lvl + 1);
+    if (!e || e->kind == IR_STRING)
+        cgb_printf(c, "%s[i] = dsp_value_cstr(&%s);\n", arr, item);
+    else if (e->kind == IR_INT)
+        cgb_printf(c, "%s[i] = (%s)%s.as.i;\n", arr, et, item);
+    else if (e->kind == IR_FLOAT)
+        cgb_printf(c, "%s[i] = (%s)%s.as.f;\n", arr, et, item);
+    else
+        cgb_printf(c, "%s[i] = %s.as.b;\n", arr, item);
+}
+
+/* The zeroed local an OUT (or an output list's LEN) parameter writes to. */
+static void emit_out_slot(cg_ctx *g, cg_buf *c, int lvl, const ir_tool_param *p)
+{
+    const char *slot = arena_printf(g->a, "o_%s", cg_ident(g->a, p->name, 0));
+    ind(c, lvl);
+    if (p->role == IR_PARAM_LEN) {
+        cgb_printf(c, "size_t %s = 0;\n", slot);
+    } else if (list_elem(p->type)) {
+        decl(c, unconst(p->elem_ctype), arena_printf(g->a, "*%s", slot));
+        cgb_puts(c, " = NULL;\n");
+    } else {
+        decl(c, unconst(p->elem_ctype), slot);
+        cgb_puts(c, p->type->kind == IR_STRING ? " = NULL;\n" : " = 0;\n");
+    }
+}
+
+/* The LEN parameter after parameter i, if any. */
+static const ir_tool_param *len_of(const ir_tool *t, size_t i)
+{
+    return i + 1 < t->n_params && t->params[i + 1].role == IR_PARAM_LEN ? &t->params[i + 1] : NULL;
+}
+
+/* OUT parameter p (with its LEN) into slot, e.g. `v_r[1]`, of the variable. */
+static void emit_out_convert(cg_ctx *g, cg_buf *c, int lvl, const ir_tool *t, const ir_tool_param *p,
+                             const ir_tool_param *len, const char *slot)
+{
+    const char *dst = arena_printf(g->a, "&%s", slot);
+    const char *o = arena_printf(g->a, "o_%s", cg_ident(g->a, p->name, 0));
+    const ir_type *e = list_elem(p->type);
+    int_bounds b;
+    int uns_check = int_bounds_of(g, p->elem_ctype, &b) && b.check_out;
+    if (!e) {
+        ind(c, lvl);
+        switch (p->type->kind) {
+        case IR_STRING:
+            g->use_tool |= CGT_OUT_STR;
+            cgb_printf(c, "if (st == DSP_OK) st = cg_out_str(%s, %s, \"%s\", \"%s\", err);\n", dst, o, t->name, p->name);
+            return;
+        case IR_INT:
+            if (uns_check) {
+                g->use_tool |= CGT_U64_OUT;
+                cgb_printf(c, "if (st == DSP_OK) st = cg_u64_out(%s, (uint64_t)%s, \"%s\", \"output `%s`\", -1, err);\n", dst, o,
+                           t->name, p->name);
+            } else {
+                cgb_printf(c, "if (st == DSP_OK) %s = dsp_value_int((int64_t)%s);\n", slot, o);
+            }
+            return;
+        case IR_FLOAT: cgb_printf(c, "if (st == DSP_OK) %s = dsp_value_float((double)%s);\n", slot, o); return;
+        default: cgb_printf(c, "if (st == DSP_OK) %s = dsp_value_bool(%s);\n", slot, o); return;
+        }
+    }
+    const char *n = len ? arena_printf(g->a, "o_%s", cg_ident(g->a, len->name, 0)) : "0";
+    ind(c, lvl);
+    if (e->kind == IR_STRING) {
+        g->use_tool |= CGT_OUT_STRS;
+        cgb_printf(c, "if (st == DSP_OK) st = cg_out_strs(%s, %s, %s, \"%s\", \"%s\", err);\n", dst, o, n, t->name,
+                   p->name);
+        return;
+    }
+    g->use_tool |= CGT_OUT_LIST;
+    cgb_printf(c, "if (st == DSP_OK) st = cg_out_list(%s, %s, %s, \"%s\", \"%s\", err);\n", dst, o, n, t->name,
+               p->name);
+    ind(c, lvl);
+    cgb_printf(c, "for (size_t i = 0; st == DSP_OK && i < %s; i++) ", n);
+    if (e->kind == IR_INT && uns_check) {
+        g->use_tool |= CGT_U64_OUT;
+        cgb_puts(c, "{\n");
+        ind(c, lvl + 1);
+        cgb_puts(c, "dsp_value v = dsp_value_int(0);\n");
+        ind(c, lvl + 1);
+        cgb_printf(c, "st = cg_u64_out(&v, (uint64_t)%s[i], \"%s\", \"%s\", (long long)i, err);\n", o, t->name, p->name);
+        ind(c, lvl + 1);
+        cgb_printf(c, "if (st == DSP_OK) st = dsp_value_list_append(%s, &v, err);\n", dst);
+        ind(c, lvl);
+        cgb_puts(c, "}\n");
+        return;
+    }
+    cgb_puts(c, "{\n");
+    ind(c, lvl + 1);
+    if (e->kind == IR_INT)
+        cgb_printf(c, "dsp_value v = dsp_value_int((int64_t)%s[i]);\n", o);
+    else if (e->kind == IR_FLOAT)
+        cgb_printf(c, "dsp_value v = dsp_value_float((double)%s[i]);\n", o);
+    else
+        cgb_printf(c, "dsp_value v = dsp_value_bool(%s[i]);\n", o);
+    ind(c, lvl + 1);
+    cgb_printf(c, "st = dsp_value_list_append(%s, &v, err);\n", dst);
+    ind(c, lvl);
+    cgb_puts(c, "}\n");
+}
+
+/* A tool without outputs: its return value is the variable's one slot. */
+static void emit_return_value(cg_ctx *g, cg_buf *c, int lvl, const ir_tool *t, const char *dst)
+{
+    if (!t->type || strcmp(t->c_return, "void") == 0) return;
+    ind(c, lvl);
+    switch (t->type->kind) {
+    case IR_STRING: {
+        int owned = strstr(t->c_return, "const") == NULL;
+        cgb_printf(c,
+                   "if (!r)\n"
+                   "%*sst = dsp_error_set(err, DSP_ERR_INVALID, \"tool %s returned NULL\");\n"
+                   "%*selse\n"
+                   "%*sst = dsp_value_set_string(&%s[0], r, strlen(r), err);\n",
+                   4 * (lvl + 1), "", t->name, 4 * lvl, "", 4 * (lvl + 1), "", dst);
+        if (owned) {
+            ind(c, lvl);
+            cgb_puts(c, "free(r); /* the tool's result is malloc'ed and ours to free */\n");
+        }
+        return;
+    }
+    case IR_INT: {
+        int_bounds b;
+        if (int_bounds_of(g, t->c_return, &b) && b.check_out) {
+            g->use_tool |= CGT_U64_OUT;
+            cgb_printf(c, "st = cg_u64_out(&%s[0], (uint64_t)r, \"%s\", \"the return value\", -1, err);\n", dst,
+                       t->name);
+        } else {
+            cgb_printf(c, "%s[0] = dsp_value_int((int64_t)r);\n", dst);
+        }
+        return;
+    }
+    case IR_FLOAT: cgb_printf(c, "%s[0] = dsp_value_float((double)r);\n", dst); return;
+    case IR_BOOL: cgb_printf(c, "%s[0] = dsp_value_bool(r != 0);\n", dst); return;
+    default: cgb_printf(c, "(void)r;\n"); return;
+    }
+}
+
+void cg_emit_tool_call(cg_ctx *g, cg_buf *c, int lvl, const ir_tool *t, const char *dst, size_t n_slots)
+{
+    /* Arguments: range checks of scalars, C arrays of lists. */
+    size_t ai = 0;
+    for (size_t i = 0; i < t->n_params; i++) {
+        const ir_tool_param *p = &t->params[i];
+        if (p->role != IR_PARAM_IN) continue;
+        if (list_elem(p->type))
+            emit_list_in(g, c, lvl, t, p, ai);
+        else if (p->type->kind == IR_INT)
+            emit_int_in(g, c, lvl, t, p, p->ctype, arena_printf(g->a, "args[%zu].as.i", ai), NULL);
+        ai++;
+    }
+    for (size_t i = 0; i < t->n_params; i++)
+        if (t->params[i].role == IR_PARAM_OUT || (t->params[i].role == IR_PARAM_LEN && i > 0 &&
+                                                   t->params[i - 1].role == IR_PARAM_OUT))
+            emit_out_slot(g, c, lvl, &t->params[i]);
+
+    /* The call. */
+    ind(c, lvl);
+    cgb_puts(c, "if (st == DSP_OK) {\n");
+    const char *head = t->n_outputs && t->ret_status ? "int r = "
+                     : !t->n_outputs && strcmp(t->c_return, "void") != 0
+                         ? arena_printf(g->a, "%s%sr = ", t->c_return,
+                                        t->c_return[strlen(t->c_return) - 1] == '*' ? "" : " ")
+                         : "";
+    head = arena_printf(g->a, "%s%s(", head, t->name);
+    const char **argv = arena_array(g->a, t->n_params + 1, sizeof *argv);
+    int wrap = t->n_outputs > 0;
+    size_t width = 4 * (size_t)(lvl + 1) + strlen(head) + 2;
+    ai = 0;
+    for (size_t i = 0; i < t->n_params; i++) {
+        const ir_tool_param *p = &t->params[i];
+        const char *id = cg_ident(g->a, p->name, 0);
+        if (p->role == IR_PARAM_IN) {
+            wrap |= list_elem(p->type) != NULL;
+            argv[i] = list_elem(p->type) ? arena_printf(g->a, "a_%s", id) : scalar_arg(g, p, ai);
+            ai++;
+        } else if (p->role == IR_PARAM_OUT || (i > 0 && t->params[i - 1].role == IR_PARAM_OUT)) {
+            argv[i] = arena_printf(g->a, "&o_%s", id);
+        } else {
+            argv[i] = arena_printf(g->a, "args[%zu].as.list.len", ai - 1); /* the list just before */
+        }
+        width += strlen(argv[i]) + 2;
+    }
+    /* Calls of the list and output forms wrap at 110 columns; the scalar
+     * form stays on one line, as it always was. */
+    wrap = wrap && width > 110;
+    ind(c, lvl + 1);
+    cgb_puts(c, head);
+    size_t col = 4 * (size_t)(lvl + 1) + strlen(head);
+    for (size_t i = 0; i < t->n_params; i++) {
+        size_t need = strlen(argv[i]) + (i + 1 < t->n_params ? 1 : 2);
+        if (i && wrap && col + 1 + need > 110) {
+            cgb_puts(c, ",\n");
+            ind(c, lvl + 2);
+            col = 4 * (size_t)(lvl + 2);
+        } else if (i) {
+            cgb_puts(c, ", ");
+            col += 2;
+        }
+        cgb_puts(c, argv[i]);
+        col += strlen(argv[i]);
+    }
+    cgb_puts(c, ");\n");
+    ind(c, lvl + 1);
+    cgb_printf(c, "dsp_values_free(%s, %zu);\n", dst, n_slots);
+    if (!t->n_outputs) {
+        emit_return_value(g, c, lvl + 1, t, dst);
+    } else {
+        if (t->ret_status) {
+            g->use_tool |= CGT_STATUS;
+            ind(c, lvl + 1);
+            cgb_printf(c, "if (r != 0) st = cg_tool_status(\"%s\", r, err);\n", t->name);
+        }
+        size_t k = 0;
+        for (size_t i = 0; i < t->n_params; i++)
+            if (t->params[i].role == IR_PARAM_OUT)
+                emit_out_convert(g, c, lvl + 1, t, &t->params[i], len_of(t, i), arena_printf(g->a, "%s[%zu]", dst, k++));
+    }
+    ind(c, lvl);
+    cgb_puts(c, "}\n");
+
+    /* Every temporary and every output, once, whatever happened. */
+    for (size_t i = 0; i < t->n_params; i++) {
+        const ir_tool_param *p = &t->params[i];
+        const char *id = cg_ident(g->a, p->name, 0);
+        const ir_type *e = list_elem(p->type);
+        if (p->role == IR_PARAM_IN && e) {
+            ind(c, lvl);
+            cgb_printf(c, "free(a_%s);\n", id);
+        } else if (p->role == IR_PARAM_OUT && e && e->kind == IR_STRING) {
+            const ir_tool_param *len = len_of(t, i);
+            ind(c, lvl);
+            cgb_printf(c, "cg_free_strs(o_%s, %s%s);\n", id, len ? "o_" : "0", len ? cg_ident(g->a, len->name, 0) : "");
+        } else if (p->role == IR_PARAM_OUT && (e || p->type->kind == IR_STRING)) {
+            ind(c, lvl);
+            cgb_printf(c, "free(o_%s);\n", id);
+        }
+    }
+}
+
+void cg_emit_tool_helpers(cg_ctx *g, cg_buf *c)
+{
+    unsigned u = g->use_tool;
+    if (u & CGT_INT_IN)
+        cgb_puts(c, "/* A .dsp int (int64_t) passed to a C integer type of range lo..hi: out of\n"
+                    " * range is an error, never a silent truncation. i: the list index, or -1. */\n"
+                    "static dsp_status cg_int_in(int64_t v, int64_t lo, uint64_t hi, const char *tool, const char *param,\n"
+                    "                            const char *ctype, long long i, dsp_error *err)\n{\n"
+                    "    if (v >= lo && (v <= 0 || (uint64_t)v <= hi)) return DSP_OK;\n"
+                    "    if (i >= 0)\n"
+                    "        return dsp_error_set(err, DSP_ERR_INVALID, \"tool `%s`: parameter `%s`[%lld] = %lld does not fit \"\n"
+                    "                             \"the C type %s (%lld..%llu)\", tool, param, i, (long long)v, ctype,\n"
+                    "                             (long long)lo, (unsigned long long)hi);\n"
+                    "    return dsp_error_set(err, DSP_ERR_INVALID, \"tool `%s`: parameter `%s` = %lld does not fit \"\n"
+                    "                         \"the C type %s (%lld..%llu)\", tool, param, (long long)v, ctype, (long long)lo,\n"
+                    "                         (unsigned long long)hi);\n}\n\n");
+    if (u & CGT_U64_OUT)
+        cgb_puts(c, "/* An unsigned C result as a .dsp int (int64_t): above INT64_MAX is an error. */\n"
+                    "static dsp_status cg_u64_out(dsp_value *dst, uint64_t v, const char *tool, const char *out,\n"
+                    "                             long long i, dsp_error *err)\n{\n"
+                    "    if (v <= (uint64_t)INT64_MAX) {\n"
+                    "        *dst = dsp_value_int((int64_t)v);\n"
+                    "        return DSP_OK;\n"
+                    "    }\n"
+                    "    if (i >= 0)\n"
+                    "        return dsp_error_set(err, DSP_ERR_INVALID, \"tool `%s`: output `%s`[%lld] = %llu does not fit a .dsp \"\n"
+                    "                             \"int (int64_t)\", tool, out, i, (unsigned long long)v);\n"
+                    "    return dsp_error_set(err, DSP_ERR_INVALID, \"tool `%s`: %s = %llu does not fit a .dsp int (int64_t)\",\n"
+                    "                         tool, out, (unsigned long long)v);\n}\n\n");
+    if (u & CGT_ARRAY)
+        cgb_puts(c, "/* A temporary C array for a list argument (never NULL on success, even for\n"
+                    " * n == 0). n * size cannot overflow: the list already holds n larger values. */\n"
+                    "static void *cg_array(size_t n, size_t size, dsp_status *st, dsp_error *err)\n{\n"
+                    "    void *p = malloc((n ? n : 1) * size);\n"
+                    "    if (!p) *st = dsp_error_set(err, DSP_ERR_NOMEM, \"out of memory passing a list to a tool\");\n"
+                    "    return p;\n}\n\n");
+    if (u & CGT_STATUS)
+        cgb_puts(c, "/* A tool's nonzero int status fails the call. */\n"
+                    "static dsp_status cg_tool_status(const char *tool, int status, dsp_error *err)\n{\n"
+                    "    return dsp_error_set(err, DSP_ERR_INVALID, \"tool `%s` failed with status %d\", tool, status);\n}\n\n");
+    if (u & CGT_OUT_STR)
+        cgb_puts(c, "/* A string output: copied (the caller frees the tool's); NULL is an error. */\n"
+                    "static dsp_status cg_out_str(dsp_value *dst, const char *s, const char *tool, const char *out,\n"
+                    "                             dsp_error *err)\n{\n"
+                    "    if (!s) return dsp_error_set(err, DSP_ERR_INVALID, \"tool `%s` left output `%s` NULL\", tool, out);\n"
+                    "    return dsp_value_set_string(dst, s, strlen(s), err);\n}\n\n");
+    if (u & (CGT_OUT_LIST | CGT_OUT_STRS))
+        cgb_puts(c, "/* An array output starts an empty list; NULL is empty only with length 0. */\n"
+                    "static dsp_status cg_out_list(dsp_value *dst, const void *a, size_t n, const char *tool, const char *out,\n"
+                    "                              dsp_error *err)\n{\n"
+                    "    if (!a && n)\n"
+                    "        return dsp_error_set(err, DSP_ERR_INVALID, \"tool `%s` left output `%s` NULL with length %zu\", tool,\n"
+                    "                             out, n);\n"
+                    "    *dst = dsp_value_list();\n"
+                    "    return DSP_OK;\n}\n\n");
+    if (u & CGT_OUT_STRS)
+        cgb_puts(c, "/* A string array output: each string copied; a NULL string is an error. */\n"
+                    "static dsp_status cg_out_strs(dsp_value *dst, char *const *a, size_t n, const char *tool, const char *out,\n"
+                    "                              dsp_error *err)\n{\n"
+                    "    dsp_status st = cg_out_list(dst, a, n, tool, out, err);\n"
+                    "    for (size_t i = 0; st == DSP_OK && i < n; i++) {\n"
+                    "        if (!a[i]) {\n"
+                    "            st = dsp_error_set(err, DSP_ERR_INVALID, \"tool `%s` left output `%s`[%zu] NULL\", tool, out, i);\n"
+                    "            break;\n"
+                    "        }\n"
+                    "        dsp_value v;\n"
+                    "        memset(&v, 0, sizeof v);\n"
+                    "        st = dsp_value_set_string(&v, a[i], strlen(a[i]), err);\n"
+                    "        if (st == DSP_OK) st = dsp_value_list_append(dst, &v, err);\n"
+                    "        dsp_value_free(&v);\n"
+                    "    }\n"
+                    "    return st;\n}\n\n"
+                    "/* Frees a string array a tool malloc'ed: each string, then the array. */\n"
+                    "static void cg_free_strs(char **a, size_t n)\n{\n"
+                    "    if (!a) return;\n"
+                    "    for (size_t i = 0; i < n; i++) free(a[i]);\n"
+                    "    free(a);\n}\n\n");
+}
