@@ -15,9 +15,14 @@ $(RS_BIN): $(RS_OBJS) $(BUILD)/obj/tests/refserver/main.o
 BINS += $(RS_BIN)
 
 # Unit tests link the learner directly; the HTTP tests start the binary.
-RS_TEST_BINS := $(BUILD)/tests/refserver/test_refserver_unit $(BUILD)/tests/refserver/test_refserver_http
+RS_TEST_BINS := $(BUILD)/tests/refserver/test_refserver_unit $(BUILD)/tests/refserver/test_refserver_http \
+                $(BUILD)/tests/refserver/test_refserver_ft
 
 $(BUILD)/tests/refserver/test_refserver_unit: $(BUILD)/obj/tests/refserver/test_refserver_unit.o $(RS_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(RS_LIBS)
+
+$(BUILD)/tests/refserver/test_refserver_ft: $(BUILD)/obj/tests/refserver/test_refserver_ft.o $(RS_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(RS_LIBS)
 
