@@ -100,6 +100,76 @@ static void test_chat_format_example_byte_for_byte(void **state)
     dsp_value_free(&in);
 }
 
+/* An input far larger than the render's stack buffer (4 KiB): the messages
+ * move to the heap whole, and the messages before and after it are the
+ * same bytes as with a short input. */
+static void test_long_input_renders_whole(void **state)
+{
+    (void)state;
+    dsp_prompt_spec spec = dsp_prompt_spec_of(&ticket, NULL);
+    size_t n = 20000;
+    char *text = malloc(n + 1);
+    assert_non_null(text);
+    for (size_t i = 0; i < n; i++)
+        text[i] = (char)('a' + i % 26);
+    text[n] = '\0';
+    dsp_value in = str(text);
+    dsp_messages m;
+    dsp_messages_init(&m);
+    for (int round = 0; round < 2; round++) { /* the buffer is reused after a take */
+        assert_int_equal(dsp_chat_adapter_render(&spec, &in, &m, NULL), DSP_OK);
+        assert_int_equal(m.len, 4 * (size_t)(round + 1));
+        const dsp_message *mm = m.items + 4 * round;
+        assert_string_equal(mm[0].content, expected_system);
+        assert_string_equal(mm[1].content, expected_demo_user);
+        assert_string_equal(mm[2].content, expected_demo_assistant);
+        static const char head[] = "[[ ## ticket_text ## ]]\n";
+        const char *tail = strstr(expected_user, "\n\nRespond with");
+        assert_non_null(tail);
+        const char *u = mm[3].content;
+        assert_int_equal(strlen(u), strlen(head) + n + strlen(tail));
+        assert_memory_equal(u, head, strlen(head));
+        assert_memory_equal(u + strlen(head), text, n);
+        assert_string_equal(u + strlen(head) + n, tail);
+    }
+    dsp_messages_free(&m);
+    dsp_value_free(&in);
+    free(text);
+}
+
+/* More outputs than the parser keeps on the stack (8): each still gets its
+ * own section. */
+static void test_many_outputs_parse(void **state)
+{
+    (void)state;
+    enum { N = 12 };
+    static dsp_field out[N];
+    static char names[N][16];
+    for (int i = 0; i < N; i++) {
+        snprintf(names[i], sizeof names[i], "f%d", i);
+        out[i] = (dsp_field){ names[i], &dsp_type_int, NULL };
+    }
+    static const dsp_signature sig = { "Many", NULL, NULL, 0, out, N };
+    static const dsp_predictor p = { "many", &sig, DSP_STRATEGY_PREDICT, NULL, 0, NULL };
+    dsp_prompt_spec spec = dsp_prompt_spec_of(&p, NULL);
+    char reply[1024];
+    size_t len = 0;
+    for (int i = N - 1; i >= 0; i--) /* in reverse order */
+        len += (size_t)snprintf(reply + len, sizeof reply - len, "[[ ## f%d ## ]]\n%d\n\n", i, 100 + i);
+    dsp_value got[N];
+    memset(got, 0, sizeof got);
+    assert_int_equal(dsp_chat_adapter_parse(&spec, reply, len, got, NULL), DSP_OK);
+    for (int i = 0; i < N; i++)
+        assert_int_equal(got[i].as.i, 100 + i);
+    dsp_values_free(got, N);
+    /* A missing one is named. */
+    dsp_error err = { 0 };
+    memset(got, 0, sizeof got);
+    assert_int_equal(dsp_chat_adapter_parse(&spec, "[[ ## f0 ## ]]\n1", 16, got, &err), DSP_ERR_PARSE);
+    assert_non_null(strstr(err.message, "`f1`"));
+    dsp_error_clear(&err);
+}
+
 static void test_parse_example_reply(void **state)
 {
     (void)state;
@@ -551,6 +621,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_chat_format_example_byte_for_byte),
+        cmocka_unit_test(test_long_input_renders_whole),
+        cmocka_unit_test(test_many_outputs_parse),
         cmocka_unit_test(test_parse_example_reply),
         cmocka_unit_test(test_notes_hints_and_default_objective),
         cmocka_unit_test(test_instruction_override_and_multiline),

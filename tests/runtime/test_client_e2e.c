@@ -313,6 +313,42 @@ static void test_openai_ok_with_key_and_usage(void **state)
     dsp_client_free(c);
 }
 
+/* A prompt larger than the stack buffer request bodies start in (8 KiB),
+ * full of characters JSON must escape, reaches the server intact in both
+ * wire formats (the stub echoes the start of the last message). */
+static void test_large_prompt_body(void **state)
+{
+    (void)state;
+    dsp_client *c = client(0.01, 2, 5, false);
+    size_t n = 40000;
+    char *text = malloc(n + 1);
+    assert_non_null(text);
+    static const char mix[] = "ab\"c\\d\ne\tf\x01g"; /* plain bytes and escapes */
+    for (size_t i = 0; i < n; i++)
+        text[i] = mix[i % (sizeof mix - 1)];
+    text[n] = '\0';
+    dsp_message msgs[] = {{DSP_ROLE_SYSTEM, (char *)"be brief"}, {DSP_ROLE_USER, text}};
+    const char *models[] = {"openai/gpt-test", "anthropic/claude-test"};
+    for (int m = 0; m < 2; m++) {
+        dsp_lm_config lm = lm_for(models[m], "ok");
+        dsp_chat_request req = request();
+        req.messages = msgs;
+        req.n_messages = 2;
+        dsp_chat_response resp;
+        dsp_error err = {0};
+        assert_int_equal(dsp_chat(c, &lm, &req, &resp, &err), DSP_OK);
+        assert_int_equal(resp.n_choices, 1);
+        /* "echo:" and as much of the text as the stub's 512-byte buffer holds. */
+        assert_memory_equal(resp.choices[0], "echo:", 5);
+        size_t echoed = strlen(resp.choices[0]) - 5;
+        assert_true(echoed >= 400);
+        assert_memory_equal(resp.choices[0] + 5, text, echoed);
+        dsp_chat_response_free(&resp);
+    }
+    free(text);
+    dsp_client_free(c);
+}
+
 static void test_anthropic_headers_and_n(void **state)
 {
     (void)state;
@@ -775,6 +811,7 @@ int main(void)
 #define T(f) cmocka_unit_test_setup_teardown(f, start, stop)
     const struct CMUnitTest tests[] = {
         T(test_openai_ok_with_key_and_usage),
+        T(test_large_prompt_body),
         T(test_anthropic_headers_and_n),
         T(test_retry_after_is_obeyed),
         T(test_retry_after_ms_is_preferred),
