@@ -68,6 +68,7 @@ typedef struct cg_ctx {
     int use_copy, use_lit_str, use_scalar, use_where;
     unsigned use_tool;          /* cg_tool.c's helpers, a bit each */
     int use_limits;             /* a range check names <limits.h> bounds */
+    int use_stdio, use_float;   /* tool helpers need <stdio.h>, <float.h> and <math.h> */
     dsp_error *err;
     int failed;
 } cg_ctx;

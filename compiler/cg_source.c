@@ -195,10 +195,14 @@ dsp_status cg_generate(const cg_input *in, cg_buf *c_out, cg_buf *h_out, dsp_err
     if (in->embed_runtime)
         /* The runtime uses POSIX and BSD calls; ask before any header. */
         cgb_puts(c_out, "#ifndef _DEFAULT_SOURCE\n#define _DEFAULT_SOURCE\n#endif\n");
-    /* <limits.h> and <sys/types.h> only when a tool call needs them, so other
+    /* The headers only some tool calls need are included only then, so other
      * programs generate the same bytes as before. */
-    cgb_printf(c_out, "#include \"%s\"\n\n%s#include <pthread.h>\n#include <stdlib.h>\n#include <string.h>\n%s\n",
-               in->h_name, g.use_limits ? "#include <limits.h>\n" : "", ssize ? "#include <sys/types.h>\n" : "");
+    cgb_printf(c_out, "#include \"%s\"\n\n", in->h_name);
+    const char *sys[] = {"float.h", "limits.h", "math.h", "pthread.h", "stdio.h", "stdlib.h", "string.h", "sys/types.h"};
+    int want[] = {g.use_float, g.use_limits, g.use_float, 1, g.use_stdio, 1, 1, ssize};
+    for (size_t i = 0; i < sizeof sys / sizeof sys[0]; i++)
+        if (want[i]) cgb_printf(c_out, "#include <%s>\n", sys[i]);
+    cgb_puts(c_out, "\n");
     if (in->embed_runtime) {
         cgb_printf(c_out, "/* ==== libdsprt %s (embedded: --embed-runtime; internal functions static) ==== */\n",
                    in->version);

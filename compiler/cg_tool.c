@@ -30,7 +30,8 @@ enum {
     CGT_OUT_STR = 1u << 3,   /* cg_out_str: a char * output */
     CGT_OUT_STRS = 1u << 4,  /* cg_out_strs, cg_free_strs: a char ** array output */
     CGT_OUT_LIST = 1u << 5,  /* cg_out_list: an array output */
-    CGT_STATUS = 1u << 6     /* cg_tool_status: a nonzero int status */
+    CGT_STATUS = 1u << 6,    /* cg_tool_status: a nonzero int status */
+    CGT_FLOAT_IN = 1u << 7   /* cg_float_in: a double passed as a C float */
 };
 
 static void ind(cg_buf *c, int n)
@@ -103,11 +104,23 @@ static void emit_int_in(cg_ctx *g, cg_buf *c, int lvl, const ir_tool *t, const i
     int_bounds b;
     if (!int_bounds_of(g, ctype, &b) || !b.lo) return;
     g->use_tool |= CGT_INT_IN;
+    g->use_stdio = 1;
     if (b.needs_limits) g->use_limits = 1;
     ind(c, lvl);
     /* In a list's loop, st is already DSP_OK. */
     cgb_printf(c, "%sst = cg_int_in(%s, %s, %s, \"%s\", \"%s\", \"%s\", %s, err);\n", idx ? "" : "if (st == DSP_OK) ", v,
                b.lo, b.hi, t->name, p->name, ctype, idx ? idx : "-1");
+}
+
+/* Emits the check of the double expression `v` passed as a C float. */
+static void emit_float_in(cg_ctx *g, cg_buf *c, int lvl, const ir_tool *t, const ir_tool_param *p, const char *v,
+                          const char *idx)
+{
+    g->use_tool |= CGT_FLOAT_IN;
+    g->use_stdio = g->use_float = 1;
+    ind(c, lvl);
+    cgb_printf(c, "%sst = cg_float_in(%s, \"%s\", \"%s\", %s, err);\n", idx ? "" : "if (st == DSP_OK) ", v, t->name,
+               p->name, idx ? idx : "-1");
 }
 
 /* The C value of an IN scalar argument args[i]. */
@@ -144,11 +157,17 @@ static void emit_list_in(cg_ctx *g, cg_buf *c, int lvl, const ir_tool *t, const 
     ind(c, lvl);
     cgb_printf(c, "for (size_t i = 0; %s && st == DSP_OK && i < args[%zu].as.list.len; i++)", arr, i);
     int_bounds b;
-    if (e && e->kind == IR_INT && int_bounds_of(g, et, &b) && b.lo) {
+    int narrow_int = e && e->kind == IR_INT && int_bounds_of(g, et, &b) && b.lo;
+    int narrow_float = e && e->kind == IR_FLOAT && strcmp(et, "float") == 0;
+    if (narrow_int || narrow_float) {
+        const char *field = narrow_int ? "i" : "f";
         cgb_puts(c, " {\n");
-        emit_int_in(g, c, lvl + 1, t, p, et, arena_printf(g->a, "%s.as.i", item), "(long long)i");
+        if (narrow_int)
+            emit_int_in(g, c, lvl + 1, t, p, et, arena_printf(g->a, "%s.as.i", item), "(long long)i");
+        else
+            emit_float_in(g, c, lvl + 1, t, p, arena_printf(g->a, "%s.as.f", item), "(long long)i");
         ind(c, lvl + 1);
-        cgb_printf(c, "if (st == DSP_OK) %s[i] = (%s)%s.as.i;\n", arr, et, item);
+        cgb_printf(c, "if (st == DSP_OK) %s[i] = (%s)%s.as.%s;\n", arr, et, item, field);
         ind(c, lvl);
         cgb_puts(c, "}\n");
         return;
@@ -206,8 +225,9 @@ static void emit_out_convert(cg_ctx *g, cg_buf *c, int lvl, const ir_tool *t, co
         case IR_INT:
             if (uns_check) {
                 g->use_tool |= CGT_U64_OUT;
-                cgb_printf(c, "if (st == DSP_OK) st = cg_u64_out(%s, (uint64_t)%s, \"%s\", \"output `%s`\", -1, err);\n", dst, o,
-                           t->name, p->name);
+                g->use_stdio = 1;
+                cgb_printf(c, "if (st == DSP_OK) st = cg_u64_out(%s, (uint64_t)%s, \"%s\", \"%s\", \"%s\", -1, err);\n", dst,
+                           o, t->name, p->name, unconst(p->elem_ctype));
             } else {
                 cgb_printf(c, "if (st == DSP_OK) %s = dsp_value_int((int64_t)%s);\n", slot, o);
             }
@@ -231,11 +251,13 @@ static void emit_out_convert(cg_ctx *g, cg_buf *c, int lvl, const ir_tool *t, co
     cgb_printf(c, "for (size_t i = 0; st == DSP_OK && i < %s; i++) ", n);
     if (e->kind == IR_INT && uns_check) {
         g->use_tool |= CGT_U64_OUT;
+        g->use_stdio = 1;
         cgb_puts(c, "{\n");
         ind(c, lvl + 1);
         cgb_puts(c, "dsp_value v = dsp_value_int(0);\n");
         ind(c, lvl + 1);
-        cgb_printf(c, "st = cg_u64_out(&v, (uint64_t)%s[i], \"%s\", \"%s\", (long long)i, err);\n", o, t->name, p->name);
+        cgb_printf(c, "st = cg_u64_out(&v, (uint64_t)%s[i], \"%s\", \"%s\", \"%s\", (long long)i, err);\n", o, t->name,
+                   p->name, unconst(p->elem_ctype));
         ind(c, lvl + 1);
         cgb_printf(c, "if (st == DSP_OK) st = dsp_value_list_append(%s, &v, err);\n", dst);
         ind(c, lvl);
@@ -266,7 +288,7 @@ static void emit_return_value(cg_ctx *g, cg_buf *c, int lvl, const ir_tool *t, c
         int owned = strstr(t->c_return, "const") == NULL;
         cgb_printf(c,
                    "if (!r)\n"
-                   "%*sst = dsp_error_set(err, DSP_ERR_INVALID, \"tool %s returned NULL\");\n"
+                   "%*sst = dsp_error_set(err, DSP_ERR_INVALID, \"tool `%s` returned NULL\");\n"
                    "%*selse\n"
                    "%*sst = dsp_value_set_string(&%s[0], r, strlen(r), err);\n",
                    4 * (lvl + 1), "", t->name, 4 * lvl, "", 4 * (lvl + 1), "", dst);
@@ -280,8 +302,9 @@ static void emit_return_value(cg_ctx *g, cg_buf *c, int lvl, const ir_tool *t, c
         int_bounds b;
         if (int_bounds_of(g, t->c_return, &b) && b.check_out) {
             g->use_tool |= CGT_U64_OUT;
-            cgb_printf(c, "st = cg_u64_out(&%s[0], (uint64_t)r, \"%s\", \"the return value\", -1, err);\n", dst,
-                       t->name);
+            g->use_stdio = 1;
+            cgb_printf(c, "st = cg_u64_out(&%s[0], (uint64_t)r, \"%s\", NULL, \"%s\", -1, err);\n", dst, t->name,
+                       unconst(t->c_return));
         } else {
             cgb_printf(c, "%s[0] = dsp_value_int((int64_t)r);\n", dst);
         }
@@ -304,6 +327,8 @@ void cg_emit_tool_call(cg_ctx *g, cg_buf *c, int lvl, const ir_tool *t, const ch
             emit_list_in(g, c, lvl, t, p, ai);
         else if (p->type->kind == IR_INT)
             emit_int_in(g, c, lvl, t, p, p->ctype, arena_printf(g->a, "args[%zu].as.i", ai), NULL);
+        else if (p->type->kind == IR_FLOAT && strcmp(unconst(p->ctype), "float") == 0)
+            emit_float_in(g, c, lvl, t, p, arena_printf(g->a, "args[%zu].as.f", ai), NULL);
         ai++;
     }
     for (size_t i = 0; i < t->n_params; i++)
@@ -398,32 +423,52 @@ void cg_emit_tool_call(cg_ctx *g, cg_buf *c, int lvl, const ir_tool *t, const ch
 void cg_emit_tool_helpers(cg_ctx *g, cg_buf *c)
 {
     unsigned u = g->use_tool;
+    /* The messages are the interpreter's (interp_tools.c), word for word. */
     if (u & CGT_INT_IN)
         cgb_puts(c, "/* A .dsp int (int64_t) passed to a C integer type of range lo..hi: out of\n"
                     " * range is an error, never a silent truncation. i: the list index, or -1. */\n"
                     "static dsp_status cg_int_in(int64_t v, int64_t lo, uint64_t hi, const char *tool, const char *param,\n"
                     "                            const char *ctype, long long i, dsp_error *err)\n{\n"
                     "    if (v >= lo && (v <= 0 || (uint64_t)v <= hi)) return DSP_OK;\n"
+                    "    char what[160], bounds[64] = \"\";\n"
                     "    if (i >= 0)\n"
-                    "        return dsp_error_set(err, DSP_ERR_INVALID, \"tool `%s`: parameter `%s`[%lld] = %lld does not fit \"\n"
-                    "                             \"the C type %s (%lld..%llu)\", tool, param, i, (long long)v, ctype,\n"
-                    "                             (long long)lo, (unsigned long long)hi);\n"
-                    "    return dsp_error_set(err, DSP_ERR_INVALID, \"tool `%s`: parameter `%s` = %lld does not fit \"\n"
-                    "                         \"the C type %s (%lld..%llu)\", tool, param, (long long)v, ctype, (long long)lo,\n"
-                    "                         (unsigned long long)hi);\n}\n\n");
+                    "        snprintf(what, sizeof what, \"element %lld of parameter `%s`\", i, param);\n"
+                    "    else\n"
+                    "        snprintf(what, sizeof what, \"parameter `%s`\", param);\n"
+                    "    if (lo == 0 && hi == UINT64_MAX)\n"
+                    "        snprintf(bounds, sizeof bounds, \" (it takes no negative number)\");\n"
+                    "    else if (lo != INT64_MIN || hi != (uint64_t)INT64_MAX)\n"
+                    "        snprintf(bounds, sizeof bounds, \" (%lld to %llu)\", (long long)lo, (unsigned long long)hi);\n"
+                    "    return dsp_error_set(err, DSP_ERR_INVALID, \"tool `%s`: %s is %lld, out of range for C type `%s`%s\", tool,\n"
+                    "                         what, (long long)v, ctype, bounds);\n}\n\n");
+    if (u & CGT_FLOAT_IN)
+        cgb_puts(c, "/* A .dsp float (double) passed as a C float: a finite value beyond FLT_MAX is\n"
+                    " * an error, not an infinity. i: the list index, or -1. */\n"
+                    "static dsp_status cg_float_in(double v, const char *tool, const char *param, long long i, dsp_error *err)\n{\n"
+                    "    if (!isfinite(v) || (v <= FLT_MAX && v >= -FLT_MAX)) return DSP_OK;\n"
+                    "    char what[160];\n"
+                    "    if (i >= 0)\n"
+                    "        snprintf(what, sizeof what, \"element %lld of parameter `%s`\", i, param);\n"
+                    "    else\n"
+                    "        snprintf(what, sizeof what, \"parameter `%s`\", param);\n"
+                    "    return dsp_error_set(err, DSP_ERR_INVALID, \"tool `%s`: %s is %.17g, out of range for C type `float`\",\n"
+                    "                         tool, what, v);\n}\n\n");
     if (u & CGT_U64_OUT)
-        cgb_puts(c, "/* An unsigned C result as a .dsp int (int64_t): above INT64_MAX is an error. */\n"
+        cgb_puts(c, "/* An unsigned C result as a .dsp int (int64_t): above INT64_MAX is an error.\n"
+                    " * out: the output's name, NULL for the return value; i: the list index, or -1. */\n"
                     "static dsp_status cg_u64_out(dsp_value *dst, uint64_t v, const char *tool, const char *out,\n"
-                    "                             long long i, dsp_error *err)\n{\n"
+                    "                             const char *ctype, long long i, dsp_error *err)\n{\n"
                     "    if (v <= (uint64_t)INT64_MAX) {\n"
                     "        *dst = dsp_value_int((int64_t)v);\n"
                     "        return DSP_OK;\n"
                     "    }\n"
-                    "    if (i >= 0)\n"
-                    "        return dsp_error_set(err, DSP_ERR_INVALID, \"tool `%s`: output `%s`[%lld] = %llu does not fit a .dsp \"\n"
-                    "                             \"int (int64_t)\", tool, out, i, (unsigned long long)v);\n"
-                    "    return dsp_error_set(err, DSP_ERR_INVALID, \"tool `%s`: %s = %llu does not fit a .dsp int (int64_t)\",\n"
-                    "                         tool, out, (unsigned long long)v);\n}\n\n");
+                    "    char what[160] = \"its result\";\n"
+                    "    if (out && i >= 0)\n"
+                    "        snprintf(what, sizeof what, \"element %lld of output `%s`\", i, out);\n"
+                    "    else if (out)\n"
+                    "        snprintf(what, sizeof what, \"output `%s`\", out);\n"
+                    "    return dsp_error_set(err, DSP_ERR_INVALID, \"tool `%s`: %s is %llu (C type `%s`), above the largest \"\n"
+                    "                         \".dsp int, %lld\", tool, what, (unsigned long long)v, ctype, (long long)INT64_MAX);\n}\n\n");
     if (u & CGT_ARRAY)
         cgb_puts(c, "/* A temporary C array for a list argument (never NULL on success, even for\n"
                     " * n == 0). n * size cannot overflow: the list already holds n larger values. */\n"
@@ -457,7 +502,8 @@ void cg_emit_tool_helpers(cg_ctx *g, cg_buf *c)
                     "    dsp_status st = cg_out_list(dst, a, n, tool, out, err);\n"
                     "    for (size_t i = 0; st == DSP_OK && i < n; i++) {\n"
                     "        if (!a[i]) {\n"
-                    "            st = dsp_error_set(err, DSP_ERR_INVALID, \"tool `%s` left output `%s`[%zu] NULL\", tool, out, i);\n"
+                    "            st = dsp_error_set(err, DSP_ERR_INVALID, \"tool `%s` left element %zu of output `%s` NULL\", tool, i,\n"
+                    "                               out);\n"
                     "            break;\n"
                     "        }\n"
                     "        dsp_value v;\n"

@@ -9,6 +9,7 @@
 
 #include <limits.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -152,13 +153,17 @@ static dsp_status cg_int_in(int64_t v, int64_t lo, uint64_t hi, const char *tool
                             const char *ctype, long long i, dsp_error *err)
 {
     if (v >= lo && (v <= 0 || (uint64_t)v <= hi)) return DSP_OK;
+    char what[160], bounds[64] = "";
     if (i >= 0)
-        return dsp_error_set(err, DSP_ERR_INVALID, "tool `%s`: parameter `%s`[%lld] = %lld does not fit "
-                             "the C type %s (%lld..%llu)", tool, param, i, (long long)v, ctype,
-                             (long long)lo, (unsigned long long)hi);
-    return dsp_error_set(err, DSP_ERR_INVALID, "tool `%s`: parameter `%s` = %lld does not fit "
-                         "the C type %s (%lld..%llu)", tool, param, (long long)v, ctype, (long long)lo,
-                         (unsigned long long)hi);
+        snprintf(what, sizeof what, "element %lld of parameter `%s`", i, param);
+    else
+        snprintf(what, sizeof what, "parameter `%s`", param);
+    if (lo == 0 && hi == UINT64_MAX)
+        snprintf(bounds, sizeof bounds, " (it takes no negative number)");
+    else if (lo != INT64_MIN || hi != (uint64_t)INT64_MAX)
+        snprintf(bounds, sizeof bounds, " (%lld to %llu)", (long long)lo, (unsigned long long)hi);
+    return dsp_error_set(err, DSP_ERR_INVALID, "tool `%s`: %s is %lld, out of range for C type `%s`%s", tool,
+                         what, (long long)v, ctype, bounds);
 }
 
 /* A plain value bound to an optional field becomes a present optional. */
@@ -233,7 +238,7 @@ static dsp_status m_MultiHop(dsp_client *c, const dsp_value *in, dsp_value *out,
             char *r = retrieve(args[0].as.s.data ? args[0].as.s.data : "", (long)args[1].as.i, args[2].as.s.data ? args[2].as.s.data : "");
             dsp_values_free(v_p1, 1);
             if (!r)
-                st = dsp_error_set(err, DSP_ERR_INVALID, "tool retrieve returned NULL");
+                st = dsp_error_set(err, DSP_ERR_INVALID, "tool `retrieve` returned NULL");
             else
                 st = dsp_value_set_string(&v_p1[0], r, strlen(r), err);
             free(r); /* the tool's result is malloc'ed and ours to free */
@@ -272,7 +277,7 @@ static dsp_status m_MultiHop(dsp_client *c, const dsp_value *in, dsp_value *out,
             char *r = retrieve(args[0].as.s.data ? args[0].as.s.data : "", (long)args[1].as.i, args[2].as.s.data ? args[2].as.s.data : "");
             dsp_values_free(v_p2, 1);
             if (!r)
-                st = dsp_error_set(err, DSP_ERR_INVALID, "tool retrieve returned NULL");
+                st = dsp_error_set(err, DSP_ERR_INVALID, "tool `retrieve` returned NULL");
             else
                 st = dsp_value_set_string(&v_p2[0], r, strlen(r), err);
             free(r); /* the tool's result is malloc'ed and ours to free */
