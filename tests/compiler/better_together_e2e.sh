@@ -1,0 +1,126 @@
+#!/bin/sh
+# `dspcc optimize` with better_together(strategy: "p -> w -> p") end to end
+# against build/dsp-refserver (a TEST FIXTURE: a deterministic in-context
+# learner whose "fine-tuned" models recall their training examples), on 30
+# training and 30 dev tickets:
+#  - a run killed with SIGKILL while its fine-tuning job trains, started
+#    again, resumes that job: one job is created in all;
+#  - the stages run, the summary lists each candidate's valset score and the
+#    one kept, the fine-tuned model beats zero-shot on dev;
+#  - the JSONL holds one chat example (system, user, assistant) per line;
+#  - the state records the fine-tuned model; `dspcc eval --state` runs on it
+#    and reproduces the score, `dspcc build --state` bakes it into the C;
+#  - a warm re-run makes no HTTP request (no job either) and writes the same
+#    state;
+#  - a job the provider fails stops the run with the provider's message.
+# Prints TAP.
+set -u
+: "${BUILD:=build}"
+dspcc="$BUILD/dspcc"
+here=$(pwd)
+tmp=$(mktemp -d)
+opt_pid=
+. tests/support/tap.sh
+. tests/support/refserver.sh
+cleanup() {
+    if [ -n "$opt_pid" ]; then kill -9 "$opt_pid" 2>/dev/null; wait "$opt_pid" 2>/dev/null; fi
+    rs_stop
+    rm -rf "$tmp"
+}
+trap cleanup EXIT INT TERM
+
+ge() { # a >= b + margin
+    awk -v a="$1" -v b="$2" -v m="$3" 'BEGIN { exit !(a != "" && b != "" && a + 0 >= b + m) }'
+}
+
+ln -s "$here/examples/tickets/data" "$tmp/data"
+sed 's/with mipro([^)]*)/with better_together(strategy: "p -> w -> p", prompt_optimizer: bootstrap_fewshot, max_bootstrapped_demos: 4, max_labeled_demos: 4, n_epochs: 2)/' \
+    examples/tickets/tickets.dsp >"$tmp/bt.dsp"
+
+export OPENAI_API_KEY=sk-test-not-a-key
+unset DSPCC_BASE_URL
+
+# Jobs train for 3 s, long enough to interrupt one.
+rs_start --threads 4 --ft-delay-ms 3000 --log "$tmp/requests.jsonl"
+url="http://127.0.0.1:$port/v1"
+check "the reference server (test fixture) started" test -n "$port"
+
+run() { # name limit: optimize into $tmp/bt.state.json, output in $tmp/name.{out,err}
+    "$dspcc" optimize "$tmp/bt.dsp" -o "$tmp/bt.state.json" --trainset-limit "$2" --valset-limit 30 -j 4 \
+        --base-url "$url" --cache-dir "$tmp/cache" >"$tmp/$1.out" 2>"$tmp/$1.err"
+}
+jobs_created() { grep -c '"method":"POST","path":"/v1/fine_tuning/jobs"' "$tmp/requests.jsonl"; }
+
+# 1. Killed while the job trains: the job is recorded before the first poll.
+run killed 30 &
+opt_pid=$!
+i=0
+while [ ! -s "$tmp/bt.finetune-jobs.json" ] && [ $i -lt 400 ] && kill -0 $opt_pid 2>/dev/null; do
+    sleep 0.05
+    i=$((i + 1))
+done
+kill -9 $opt_pid 2>/dev/null
+wait $opt_pid 2>/dev/null
+opt_pid=
+check "the job was recorded before the run was killed" grep -q '"job":' "$tmp/bt.finetune-jobs.json"
+check "the killed run wrote no state" test ! -e "$tmp/bt.state.json"
+job=$(sed -n 's/.*"job":[[:space:]]*"\([^"]*\)".*/\1/p' "$tmp/bt.finetune-jobs.json")
+
+# 2. Started again: the same job is polled, not a second one created.
+run resumed 30
+check "the resumed run exits 0" test $? -eq 0
+[ -s "$tmp/bt.state.json" ] || tail -n 5 "$tmp/resumed.err" | sed 's/^/# /'
+check "the resumed run polls the recorded job" grep -q "resuming fine-tuning job $job" "$tmp/resumed.err"
+check "one fine-tuning job was created in all" test "$(jobs_created)" -eq 1
+check "the stages ran in order" sh -c "grep -n 'stage [123]: [pw]' '$tmp/resumed.err' | cut -d: -f3 | tr -d ' ' |
+    tr '\n' ' ' | grep -qx 'stage1 stage2 stage3 '"
+sed -n '/^  /p' "$tmp/resumed.out" | sed 's/^/# /'
+check "the summary lists the five candidates' scores" test "$(grep -c '^  .* [01]\.[0-9]\{4\}' "$tmp/resumed.out")" -eq 5
+check "the summary marks the candidate kept" test "$(grep -c '(kept)$' "$tmp/resumed.out")" -eq 1
+base=$(json_key "$tmp/bt.state.json" baseline_score)
+final=$(json_key "$tmp/bt.state.json" final_score)
+ft_zero=$(sed -n 's/^  stage 2 (w): fine-tuned model, zero-shot *\([0-9.]*\).*/\1/p' "$tmp/resumed.out")
+echo "# better_together: zero-shot $base, fine-tuned zero-shot $ft_zero, kept $final"
+check "the chosen candidate's valset score is printed" grep -q "baseline .* -> final $final" "$tmp/resumed.out"
+check "the fine-tuned model alone beats zero-shot by 0.15 on dev" ge "$ft_zero" "$base" 0.15
+check "the final score is the best candidate's" ge "$final" "$ft_zero" 0
+
+# 3. The data: one chat example a line, as many as the summary says.
+n=$(sed -n 's/.* on \([0-9]*\) examples: .*/\1/p' "$tmp/resumed.out")
+check "the summary names the JSONL beside the state" grep -q "bt.finetune.jsonl" "$tmp/resumed.out"
+check "the JSONL has one line per example" test "$(wc -l <"$tmp/bt.finetune.jsonl")" -eq "${n:-0}"
+check "every line is system, user, assistant" test "$(grep -c '^{"messages":\[{"role":"system","content":"Your input fields are:.*},{"role":"user","content":"\[\[ ## ticket_text ## \]\].*},{"role":"assistant","content":"\[\[ ## reasoning ## \]\].*\[\[ ## completed ## \]\]"}\]}$' "$tmp/bt.finetune.jsonl")" -eq "${n:-0}"
+
+# 4. The state has the model; eval and build use it.
+model=$(sed -n 's/.*"model": "\(ft:[^"]*\)".*/\1/p' "$tmp/bt.state.json" | head -n 1)
+check "the state records the fine-tuned model" test -n "$model"
+check "the state's model is the job's" grep -q "\"fine_tuned_model\":[[:space:]]*\"$model\"" "$tmp/bt.finetune-jobs.json"
+# A cold cache, so every call reaches the fixture and its log shows the model.
+ft_calls() { grep -c "\"model\":\"$model\"" "$tmp/requests.jsonl"; }
+before=$(ft_calls)
+"$dspcc" eval "$tmp/bt.dsp" --state "$tmp/bt.state.json" --data dev --limit 30 --json --base-url "$url" \
+    --cache-dir "$tmp/cache_eval" >"$tmp/eval.json" 2>"$tmp/eval.err"
+ev=$(json_key "$tmp/eval.json" score)
+check "dspcc eval --state reproduces the final score" \
+    awk -v a="$ev" -v b="$final" 'BEGIN { d = a - b; exit !(a != "" && d < 1e-9 && d > -1e-9) }'
+check "dspcc eval --state ran on the fine-tuned model" test "$(ft_calls)" -eq $((before + 30))
+"$dspcc" build "$tmp/bt.dsp" --state "$tmp/bt.state.json" -o "$tmp/bt.c" >/dev/null 2>"$tmp/build.err"
+check "dspcc build --state bakes the fine-tuned model" grep -q "\"openai/$model\"" "$tmp/bt.c"
+
+# 5. Warm: the recorded model, the cache, not one request.
+cp "$tmp/bt.state.json" "$tmp/first.json"
+run warm 30
+check "a warm re-run exits 0" test $? -eq 0
+check "a warm re-run makes no HTTP request" grep -q 'http requests 0)' "$tmp/warm.out"
+check "a warm re-run takes the recorded model" grep -q "from an earlier run" "$tmp/warm.out"
+check "a warm re-run writes the same state" cmp -s "$tmp/first.json" "$tmp/bt.state.json"
+check "still one fine-tuning job" test "$(jobs_created)" -eq 1
+
+# 6. A job the provider fails (the fixture wants 10 examples, as OpenAI
+# does): the run stops with its message and forgets the job.
+rm -f "$tmp/bt.state.json"
+run failed 6
+check "a failed job fails the run" test $? -eq 1
+check "the provider's message is shown" grep -q "fine-tuning job .* failed: .*at least 10 examples" "$tmp/failed.err"
+check "the failed job is forgotten (one job left in the file)" test "$(grep -c '"job":' "$tmp/bt.finetune-jobs.json")" -eq 1
+check "no state after a failed job" test ! -e "$tmp/bt.state.json"
