@@ -4,7 +4,7 @@
  * figures; it asserts nothing.
  *
  *   bench_client [--url BASE_URL] [--calls N] [--rounds R] [--inflight K]
- *   bench_client [--url BASE_URL] [--calls N] --only plain|chat|predict
+ *   bench_client [--url BASE_URL] [--calls N] --only plain|bare|chat|predict
  *
  * The plain loop is what a careful program using libcurl and cJSON (the
  * libraries libdsprt uses) must at least do per call: post the same bytes
@@ -19,7 +19,9 @@
  * --only runs one path alone: a warm-up, then N calls inside measured(),
  * which bench_runtime.sh hands to callgrind (--toggle-collect=measured) to
  * count the client's instructions per call. Instruction counts repeat to a
- * fraction of a percent on a loaded machine, where wall time does not. */
+ * fraction of a percent on a loaded machine, where wall time does not.
+ * "bare" is the plain loop without even parsing the reply: printed for
+ * reference only, as no real client can skip finding its answer. */
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
@@ -93,6 +95,7 @@ typedef struct plain {
     char *buf; /* the reply, one buffer for the whole run */
     size_t len, cap;
     size_t content_bytes; /* summed, so the lookup cannot be optimised away */
+    bool bare;            /* --only bare: the reply is not even parsed */
 } plain;
 
 static size_t sink(char *d, size_t s, size_t n, void *u)
@@ -159,6 +162,8 @@ static double plain_loop(plain *p, int calls)
             fprintf(stderr, "bench: plain request %d failed (HTTP %ld)\n", i, code);
             exit(1);
         }
+        if (p->bare)
+            continue;
         cJSON *root = cJSON_ParseWithLength(p->buf, p->len);
         const cJSON *choice = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(root, "choices"), 0);
         const cJSON *content =
@@ -249,7 +254,7 @@ static void verdict(const char *what, double *ratio, int n)
            under, n, GOAL);
 }
 
-typedef enum mode { MODE_ALL, MODE_PLAIN, MODE_CHAT, MODE_PREDICT } mode;
+typedef enum mode { MODE_ALL, MODE_PLAIN, MODE_BARE, MODE_CHAT, MODE_PREDICT } mode;
 
 /* The calls callgrind counts (--toggle-collect=measured): kept out of line
  * so that the warm-up before it is not counted. */
@@ -257,7 +262,7 @@ __attribute__((noinline)) static void measured(mode m, plain *pl, dsp_client *c,
                                                const dsp_chat_request *req, const dsp_predictor *pred,
                                                const dsp_value *in, int calls)
 {
-    if (m == MODE_PLAIN)
+    if (m == MODE_PLAIN || m == MODE_BARE)
         plain_loop(pl, calls);
     else if (m == MODE_CHAT)
         dsp_loop(c, lm, req, calls);
@@ -276,11 +281,12 @@ int main(int argc, char **argv)
         else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc) {
             const char *m = argv[++i];
             only = strcmp(m, "plain") == 0 ? MODE_PLAIN
+                   : strcmp(m, "bare") == 0 ? MODE_BARE
                    : strcmp(m, "chat") == 0 ? MODE_CHAT
                    : strcmp(m, "predict") == 0 ? MODE_PREDICT
                                                : MODE_ALL;
             if (only == MODE_ALL) {
-                fprintf(stderr, "bench: --only takes plain, chat or predict, not %s\n", m);
+                fprintf(stderr, "bench: --only takes plain, bare, chat or predict, not %s\n", m);
                 return 2;
             }
         }
@@ -292,7 +298,8 @@ int main(int argc, char **argv)
             rounds = atoi(argv[++i]);
         else {
             fprintf(stderr,
-                    "usage: %s [--url BASE_URL] [--calls N] [--rounds R] [--inflight K | --only plain|chat|predict]\n",
+                    "usage: %s [--url BASE_URL] [--calls N] [--rounds R]\n"
+                    "       [--inflight K | --only plain|bare|chat|predict]\n",
                     argv[0]);
             return 2;
         }
@@ -361,9 +368,10 @@ int main(int argc, char **argv)
 
     plain pl;
     plain_open(&pl, url, body);
+    pl.bare = only == MODE_BARE;
     if (only != MODE_ALL) {
         /* Warm-up outside measured(): connection, lazy init, malloc arenas. */
-        if (only == MODE_PLAIN)
+        if (only == MODE_PLAIN || only == MODE_BARE)
             plain_loop(&pl, 20);
         else if (only == MODE_CHAT)
             dsp_loop(c, &lm, &req, 20);

@@ -67,13 +67,14 @@ ir_per_call() {
     sed -n 's/.*Collected : *\([0-9][0-9]*\).*/\1/p' "$tmp/err.$1" | head -n 1
 }
 ir_plain=$(ir_per_call plain) || exit 1
+ir_bare=$(ir_per_call bare) || exit 1
 ir_chat=$(ir_per_call chat) || exit 1
 ir_pred=$(ir_per_call predict) || exit 1
-if [ -z "$ir_plain" ] || [ -z "$ir_chat" ] || [ -z "$ir_pred" ]; then
+if [ -z "$ir_plain" ] || [ -z "$ir_bare" ] || [ -z "$ir_chat" ] || [ -z "$ir_pred" ]; then
     echo "bench: callgrind printed no instruction total" >&2
     exit 1
 fi
-awk -v p="$ir_plain" -v c="$ir_chat" -v d="$ir_pred" -v n="$BENCH_IR_CALLS" 'BEGIN {
+awk -v p="$ir_plain" -v b="$ir_bare" -v c="$ir_chat" -v d="$ir_pred" -v n="$BENCH_IR_CALLS" 'BEGIN {
     printf "client instructions/call (callgrind, %d calls after a warm-up; repeatable):\n", n
     printf "plain libcurl + find content:      %9.0f\n", p / n
     printf "dsp_chat (body + HTTP + parse):    %9.0f\n", c / n
@@ -81,4 +82,7 @@ awk -v p="$ir_plain" -v c="$ir_chat" -v d="$ir_pred" -v n="$BENCH_IR_CALLS" 'BEG
     rc = c / p; rd = d / p
     printf "instruction ratio, dsp_chat:       %7.2fx  %s (goal <= 1.2x)\n", rc, rc <= 1.2 ? "PASS" : "FAIL"
     printf "instruction ratio, dsp_predict:    %7.2fx  %s (goal <= 1.2x)\n", rd, rd <= 1.2 ? "PASS" : "FAIL"
+    printf "for reference, a loop that never parses the reply: %.0f/call; dsp_chat %.2fx, dsp_predict %.2fx\n",
+        b / n, c / b, d / b
+    printf "  (no verdict: a client cannot skip finding its answer)\n"
 }'
