@@ -198,8 +198,11 @@ static void not_found_job(rs_arena *a, const char *id, rs_answer *out)
           out);
 }
 
-static void method_not_allowed(rs_arena *a, const char *method, const char *url, const char *allow, rs_answer *out)
+static void method_not_allowed(rs_arena *a, const char *method, const char *url, const char *allow,
+                               const char **allow_out, rs_answer *out)
 {
+    if (allow_out)
+        *allow_out = allow;
     rs_buf m;
     rs_buf_init(&m, a);
     rs_buf_printf(&m, "Method %s is not allowed for %s; use %s.", method, url, allow);
@@ -207,19 +210,21 @@ static void method_not_allowed(rs_arena *a, const char *method, const char *url,
 }
 
 void rs_ft_answer(rs_ft_store *s, rs_arena *a, const char *method, const char *url, const char *body, size_t len,
-                  const rs_ft_upload *up, rs_answer *out)
+                  const rs_ft_upload *up, rs_answer *out, const char **allow)
 {
+    if (allow)
+        *allow = NULL;
     bool post = strcmp(method, "POST") == 0, get = strcmp(method, "GET") == 0;
     if (strcmp(url, k_files) == 0) {
         if (!post)
-            return method_not_allowed(a, method, url, "POST", out);
+            return method_not_allowed(a, method, url, "POST", allow, out);
         return upload(s, a, up, out);
     }
     if (strcmp(url, k_jobs) == 0) {
         if (post)
             return create(s, a, body, len, out);
         if (!get)
-            return method_not_allowed(a, method, url, "GET, POST", out);
+            return method_not_allowed(a, method, url, "GET, POST", allow, out);
         /* The list, newest first. */
         cJSON *root = cJSON_CreateObject();
         cJSON_AddStringToObject(root, "object", "list");
@@ -241,7 +246,7 @@ void rs_ft_answer(rs_ft_store *s, rs_arena *a, const char *method, const char *u
     const char *id = slash ? rs_strndup(a, rest, (size_t)(slash - rest)) : rest;
     if (!slash) {
         if (!get)
-            return method_not_allowed(a, method, url, "GET", out);
+            return method_not_allowed(a, method, url, "GET", allow, out);
         const rs_ft_job *j = rs_ft_store_job(s, id);
         if (!j)
             return not_found_job(a, id, out);
@@ -249,7 +254,7 @@ void rs_ft_answer(rs_ft_store *s, rs_arena *a, const char *method, const char *u
     }
     if (strcmp(slash, "/cancel") == 0) {
         if (!post)
-            return method_not_allowed(a, method, url, "POST", out);
+            return method_not_allowed(a, method, url, "POST", allow, out);
         const rs_ft_job *j = rs_ft_store_job(s, id);
         if (!j)
             return not_found_job(a, id, out);

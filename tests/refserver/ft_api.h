@@ -32,8 +32,9 @@ typedef struct rs_ft_upload {
 bool rs_ft_route(const char *url);
 
 /* The answer to one request on those paths. up: the decoded upload of a
- * POST /v1/files (NULL otherwise). */
+ * POST /v1/files (NULL otherwise). *allow (allow may be NULL): the methods
+ * a 405 names for its Allow header, else NULL. */
 void rs_ft_answer(rs_ft_store *s, rs_arena *a, const char *method, const char *url, const char *body, size_t len,
-                  const rs_ft_upload *up, rs_answer *out);
+                  const rs_ft_upload *up, rs_answer *out, const char **allow);
 
 #endif

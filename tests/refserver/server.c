@@ -261,7 +261,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
     } else if (st->route == ROUTE_FINE_TUNING) {
         rs_ft_upload up;
         rs_ft_decode_upload(conn, &a, st->body, st->len, &up);
-        rs_ft_answer(s->ft, &a, method, url, st->body, st->len, &up, &ans);
+        rs_ft_answer(s->ft, &a, method, url, st->body, st->len, &up, &ans, &allow);
     } else {
         const char *version_hdr = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "anthropic-version");
         uint64_t no = atomic_fetch_add(&s->requests, 1);

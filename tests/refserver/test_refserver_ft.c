@@ -122,7 +122,7 @@ static void upload(rs_arena *a, const char *purpose, const char *data, rs_answer
 {
     rs_ft_upload up = {.multipart = true, .purpose = purpose, .filename = "t.jsonl", .data = data,
                        .len = data ? strlen(data) : 0};
-    rs_ft_answer(g_store, a, "POST", "/v1/files", NULL, 0, &up, ans);
+    rs_ft_answer(g_store, a, "POST", "/v1/files", NULL, 0, &up, ans, NULL);
 }
 
 /* Uploads the first n tickets; returns the file id (in a). */
@@ -148,7 +148,7 @@ static const rs_ft_job *create_ok(rs_arena *a, const char *file_id, const char *
     snprintf(body, sizeof body, "{\"training_file\":\"%s\",\"model\":\"gpt-4o-mini\"%s%s}", file_id,
              extra ? "," : "", extra ? extra : "");
     rs_answer ans;
-    rs_ft_answer(g_store, a, "POST", "/v1/fine_tuning/jobs", body, strlen(body), NULL, &ans);
+    rs_ft_answer(g_store, a, "POST", "/v1/fine_tuning/jobs", body, strlen(body), NULL, &ans, NULL);
     assert_int_equal(ans.status, 200);
     cJSON *j = answer_json(&ans);
     assert_string_equal(cJSON_GetObjectItem(j, "object")->valuestring, "fine_tuning.job");
@@ -167,7 +167,7 @@ static void test_uploads_are_validated_like_openai(void **state)
     rs_arena_init(&a);
     rs_answer ans;
     rs_ft_upload plain = {.multipart = false};
-    rs_ft_answer(g_store, &a, "POST", "/v1/files", "{}", 2, &plain, &ans);
+    rs_ft_answer(g_store, &a, "POST", "/v1/files", "{}", 2, &plain, &ans, NULL);
     assert_int_equal(ans.status, 400);
     upload(&a, NULL, "x", &ans);
     assert_int_equal(ans.status, 400);
@@ -228,14 +228,14 @@ static void test_job_requests_are_validated(void **state)
         char body[512];
         snprintf(body, sizeof body, cases[i].body, file);
         rs_answer ans;
-        rs_ft_answer(g_store, &a, "POST", "/v1/fine_tuning/jobs", body, strlen(body), NULL, &ans);
+        rs_ft_answer(g_store, &a, "POST", "/v1/fine_tuning/jobs", body, strlen(body), NULL, &ans, NULL);
         assert_int_equal(ans.status, 400);
         cJSON *j = answer_json(&ans);
         assert_string_equal(err_field(j, "param"), cases[i].param);
         cJSON_Delete(j);
     }
     rs_answer ans;
-    rs_ft_answer(g_store, &a, "POST", "/v1/fine_tuning/jobs", "[oops", 5, NULL, &ans);
+    rs_ft_answer(g_store, &a, "POST", "/v1/fine_tuning/jobs", "[oops", 5, NULL, &ans, NULL);
     assert_int_equal(ans.status, 400);
     rs_arena_free(&a);
 }
@@ -269,7 +269,7 @@ static void test_a_job_validates_runs_and_succeeds(void **state)
     rs_answer ans;
     char url[96];
     snprintf(url, sizeof url, "/v1/fine_tuning/jobs/%s", j->id);
-    rs_ft_answer(g_store, &a, "GET", url, NULL, 0, NULL, &ans);
+    rs_ft_answer(g_store, &a, "GET", url, NULL, 0, NULL, &ans, NULL);
     assert_int_equal(ans.status, 200);
     cJSON *o = answer_json(&ans);
     assert_string_equal(cJSON_GetObjectItem(o, "id")->valuestring, j->id);
@@ -314,7 +314,7 @@ static void test_cancel_list_and_unknown_paths(void **state)
     char url[96];
     snprintf(url, sizeof url, "/v1/fine_tuning/jobs/%s/cancel", second->id);
     rs_answer ans;
-    rs_ft_answer(g_store, &a, "POST", url, "{}", 2, NULL, &ans);
+    rs_ft_answer(g_store, &a, "POST", url, "{}", 2, NULL, &ans, NULL);
     assert_int_equal(ans.status, 200);
     cJSON *o = answer_json(&ans);
     assert_string_equal(cJSON_GetObjectItem(o, "status")->valuestring, "cancelled");
@@ -322,13 +322,13 @@ static void test_cancel_list_and_unknown_paths(void **state)
     /* Cancelled stays cancelled, even past the delay; twice is a 400. */
     assert_int_equal(rs_ft_job_status(g_store, second, second->created_ms + 10 * DELAY_MS, &a, NULL, NULL),
                      RS_FT_CANCELLED);
-    rs_ft_answer(g_store, &a, "POST", url, "{}", 2, NULL, &ans);
+    rs_ft_answer(g_store, &a, "POST", url, "{}", 2, NULL, &ans, NULL);
     assert_int_equal(ans.status, 400);
-    rs_ft_answer(g_store, &a, "GET", url, NULL, 0, NULL, &ans);
+    rs_ft_answer(g_store, &a, "GET", url, NULL, 0, NULL, &ans, NULL);
     assert_int_equal(ans.status, 405);
 
     /* The list: newest first, every job of the store. */
-    rs_ft_answer(g_store, &a, "GET", "/v1/fine_tuning/jobs", NULL, 0, NULL, &ans);
+    rs_ft_answer(g_store, &a, "GET", "/v1/fine_tuning/jobs", NULL, 0, NULL, &ans, NULL);
     assert_int_equal(ans.status, 200);
     o = answer_json(&ans);
     const cJSON *data = cJSON_GetObjectItem(o, "data");
@@ -337,18 +337,22 @@ static void test_cancel_list_and_unknown_paths(void **state)
     assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(data, 1), "id")->valuestring, first->id);
     cJSON_Delete(o);
 
-    rs_ft_answer(g_store, &a, "GET", "/v1/fine_tuning/jobs/ftjob-nope", NULL, 0, NULL, &ans);
+    rs_ft_answer(g_store, &a, "GET", "/v1/fine_tuning/jobs/ftjob-nope", NULL, 0, NULL, &ans, NULL);
     assert_int_equal(ans.status, 404);
     o = answer_json(&ans);
     assert_string_equal(err_field(o, "code"), "fine_tune_job_not_found");
     cJSON_Delete(o);
-    rs_ft_answer(g_store, &a, "POST", "/v1/fine_tuning/jobs/ftjob-nope/cancel", NULL, 0, NULL, &ans);
+    rs_ft_answer(g_store, &a, "POST", "/v1/fine_tuning/jobs/ftjob-nope/cancel", NULL, 0, NULL, &ans, NULL);
     assert_int_equal(ans.status, 404);
-    rs_ft_answer(g_store, &a, "GET", "/v1/fine_tuning/jobs/x/events", NULL, 0, NULL, &ans);
+    rs_ft_answer(g_store, &a, "GET", "/v1/fine_tuning/jobs/x/events", NULL, 0, NULL, &ans, NULL);
     assert_int_equal(ans.status, 404);
-    rs_ft_answer(g_store, &a, "GET", "/v1/files", NULL, 0, NULL, &ans);
+    const char *allow = "unset";
+    rs_ft_answer(g_store, &a, "GET", "/v1/files", NULL, 0, NULL, &ans, &allow);
     assert_int_equal(ans.status, 405);
-    rs_ft_answer(g_store, &a, "DELETE", "/v1/fine_tuning/jobs", NULL, 0, NULL, &ans);
+    assert_string_equal(allow, "POST");
+    rs_ft_answer(g_store, &a, "GET", "/v1/fine_tuning/jobs", NULL, 0, NULL, &ans, &allow);
+    assert_null(allow);
+    rs_ft_answer(g_store, &a, "DELETE", "/v1/fine_tuning/jobs", NULL, 0, NULL, &ans, NULL);
     assert_int_equal(ans.status, 405);
     assert_true(rs_ft_route("/v1/files"));
     assert_true(rs_ft_route("/v1/fine_tuning/jobs/x"));
@@ -462,6 +466,55 @@ static void test_chat_with_a_fine_tuned_model(void **state)
     rs_arena_free(&a);
 }
 
+/* Cut and byte-flipped training files and job bodies: every answer is a
+ * 200 or a 400 with a JSON body, never a crash (ASan+UBSan in check-asan). */
+static void test_mutated_uploads_and_bodies_get_200_or_400(void **state)
+{
+    (void)state;
+    char err[128];
+    rs_ft_store *s = rs_ft_store_new(DELAY_MS, 3, NULL, err, sizeof err);
+    assert_non_null(s);
+    char *good = training(12);
+    size_t glen = strlen(good);
+    char *buf = malloc(glen + 1);
+    uint64_t rng = 0x9e3779b97f4a7c15ull;
+    size_t ok = 0, refused = 0;
+    for (int i = 0; i < 400; i++) {
+        rs_arena a;
+        rs_arena_init(&a);
+        memcpy(buf, good, glen + 1);
+        size_t len = glen;
+        int flips = 1 + i % 4;
+        for (int f = 0; f < flips; f++) {
+            rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+            buf[rng % len] = (char)(rng >> 24);
+        }
+        if (i % 3 == 0) {
+            rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+            len = rng % glen;
+        }
+        rs_ft_upload up = {.multipart = true, .purpose = "fine-tune", .data = buf, .len = len};
+        rs_answer ans;
+        rs_ft_answer(s, &a, "POST", "/v1/files", NULL, 0, &up, &ans, NULL);
+        assert_true(ans.status == 200 || ans.status == 400);
+        cJSON *j = answer_json(&ans);
+        ok += ans.status == 200;
+        refused += ans.status == 400;
+        /* The same bytes as a job request body. */
+        rs_ft_answer(s, &a, "POST", "/v1/fine_tuning/jobs", buf, len, NULL, &ans, NULL);
+        assert_int_equal(ans.status, 400);
+        cJSON_Delete(j);
+        j = answer_json(&ans);
+        cJSON_Delete(j);
+        rs_arena_free(&a);
+    }
+    print_message("mutated uploads: %zu accepted, %zu refused\n", ok, refused);
+    assert_true(ok > 0 && refused > 0);
+    free(buf);
+    free(good);
+    rs_ft_store_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -472,6 +525,7 @@ int main(void)
         cmocka_unit_test(test_cancel_list_and_unknown_paths),
         cmocka_unit_test(test_examples_become_demos_by_field_name),
         cmocka_unit_test(test_chat_with_a_fine_tuned_model),
+        cmocka_unit_test(test_mutated_uploads_and_bodies_get_200_or_400),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
