@@ -12,4 +12,7 @@ char *search(text query, int64_t k, double min_score, bool exact);
 struct index;
 int open_index(struct index *ix, const char *path);
 int rank(const char *const *docs, size_t n_docs);
+
+/* Logs a line; nothing comes back. */
+void notify(const char *line);
 #endif

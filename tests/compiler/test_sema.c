@@ -49,7 +49,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *f = *state;
-    const char *names[] = { "qa.jsonl", "qa.csv", "bom.csv", "bad.csv", "a.dsp", "b.dsp", "main.dsp" };
+    const char *names[] = { "qa.jsonl", "qa.csv", "bom.csv", "bad.csv", "a.dsp", "b.dsp", "main.dsp",
+                            "tools.h" };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         char path[256];
         snprintf(path, sizeof path, "%s/%s", f->dir, names[i]);
@@ -431,6 +432,361 @@ static void test_paths_and_suggestions(void **state)
     assert_null(diag_suggest("a", names, 3));
 }
 
+
+/* ---- tools that pass lists and write results through pointers ---- */
+
+/* Checks text from scratch: diagnostics of an earlier check are dropped. */
+static ir_program *recheck(fixture *f, const char *text)
+{
+    diag_init(&f->d, &f->a, NULL);
+    return check(f, text);
+}
+
+static const ir_tool_param *param(const ir_tool *t, const char *name)
+{
+    for (size_t i = 0; i < t->n_params; i++)
+        if (strcmp(t->params[i].name, name) == 0)
+            return &t->params[i];
+    fail_msg("tool %s has no parameter %s", t->name, name);
+    return NULL;
+}
+
+static const ir_var *var(const ir_module *m, const char *name)
+{
+    for (size_t i = 0; i < m->n_vars; i++)
+        if (strcmp(m->vars[i].name, name) == 0)
+            return &m->vars[i];
+    fail_msg("module %s has no variable %s", m->name, name);
+    return NULL;
+}
+
+static void expect_param(const ir_tool *t, const char *name, ir_param_role role, const char *ctype,
+                         const char *elem_ctype, const char *type)
+{
+    const ir_tool_param *p = param(t, name);
+    char buf[128];
+    assert_int_equal(p->role, role);
+    assert_string_equal(p->ctype, ctype);
+    if (elem_ctype)
+        assert_string_equal(p->elem_ctype, elem_ctype);
+    else
+        assert_null(p->elem_ctype);
+    if (type)
+        assert_string_equal(ir_type_str(p->type, buf, sizeof buf), type);
+    else
+        assert_null(p->type);
+}
+
+static void test_tool_list_inputs(void **state)
+{
+    fixture *f = *state;
+    ir_program *p = recheck(f,
+        "tool long pick(const char *const *words, size_t n_words, const int64_t *ids, size_t ids_len,\n"
+        "               const double *scores, size_t scores_count, const bool *flags, size_t n_flags,\n"
+        "               const char **more, size_t n_more, const char *sep) from \"x.so\"\n"
+        "module M(words: list<string>, ids: list<int>, scores: list<float>, flags: list<bool>)\n"
+        "    -> (n: int) {\n"
+        "  k = pick(words: words, ids: ids, scores: scores, flags: flags, more: words, sep: \",\")\n"
+        "  return (n: k)\n"
+        "}\n");
+    assert_int_equal(f->d.errors, 0);
+    assert_non_null(p);
+    const ir_tool *t = p->tools[0];
+    assert_int_equal(t->n_params, 11);
+    expect_param(t, "words", IR_PARAM_IN, "const char *const *", "const char *", "list<string>");
+    expect_param(t, "n_words", IR_PARAM_LEN, "size_t", NULL, NULL);
+    expect_param(t, "ids", IR_PARAM_IN, "const int64_t *", "int64_t", "list<int>");
+    expect_param(t, "ids_len", IR_PARAM_LEN, "size_t", NULL, NULL);
+    expect_param(t, "scores", IR_PARAM_IN, "const double *", "double", "list<float>");
+    expect_param(t, "scores_count", IR_PARAM_LEN, "size_t", NULL, NULL);
+    expect_param(t, "flags", IR_PARAM_IN, "const bool *", "bool", "list<bool>");
+    expect_param(t, "more", IR_PARAM_IN, "const char **", "const char *", "list<string>");
+    expect_param(t, "sep", IR_PARAM_IN, "const char *", NULL, "string");
+    assert_int_equal(t->n_outputs, 0);
+    assert_int_equal(t->ret_status, 0);
+    assert_string_equal(t->c_return, "long");
+    assert_int_equal(t->type->kind, IR_INT);
+    /* The call binds the six inputs, in C order; k is a single value. */
+    const ir_step *st = &p->modules[0]->steps[0];
+    assert_int_equal(st->kind, IR_STEP_TOOL);
+    assert_int_equal(st->n_bindings, 6);
+    assert_string_equal(st->bindings[0].field, "words");
+    assert_string_equal(st->bindings[5].field, "sep");
+    const ir_var *k = var(p->modules[0], "k");
+    assert_int_equal(k->n_fields, 0);
+    assert_int_equal(k->type->kind, IR_INT);
+    assert_int_equal(ir_var_slots(k), 1);
+}
+
+static void test_tool_outputs(void **state)
+{
+    fixture *f = *state;
+    ir_program *p = recheck(f,
+        "tool int all(const char *text, char **s, int64_t *i, double *x, bool *b,\n"
+        "             char ***words, size_t *n_words, int64_t **ids, size_t *n_ids,\n"
+        "             double **xs, size_t *xs_len, bool **bs, size_t *bs_count) from \"x.so\"\n"
+        "tool void lens(const char *const *words, size_t n_words, uint32_t **lens, size_t *n_lens) from \"x.so\"\n"
+        "module M(text: string) -> (s: string, n: int, words: list<string>, lens: list<int>,\n"
+        "                           x: float, flag: bool) {\n"
+        "  a = all(text: text)\n"
+        "  l = lens(words: a.words)\n"
+        "  return (s: a.s, n: a.i, words: a.words, lens: l.lens, x: a.x, flag: a.b)\n"
+        "}\n");
+    assert_int_equal(f->d.errors, 0);
+    assert_non_null(p);
+    const ir_tool *t = p->tools[0];
+    assert_int_equal(t->ret_status, 1);
+    assert_string_equal(t->c_return, "int");
+    assert_null(t->type);
+    expect_param(t, "text", IR_PARAM_IN, "const char *", NULL, "string");
+    expect_param(t, "s", IR_PARAM_OUT, "char **", "char *", "string");
+    expect_param(t, "i", IR_PARAM_OUT, "int64_t *", "int64_t", "int");
+    expect_param(t, "x", IR_PARAM_OUT, "double *", "double", "float");
+    expect_param(t, "b", IR_PARAM_OUT, "bool *", "bool", "bool");
+    expect_param(t, "words", IR_PARAM_OUT, "char ***", "char *", "list<string>");
+    expect_param(t, "n_words", IR_PARAM_LEN, "size_t *", NULL, NULL);
+    expect_param(t, "ids", IR_PARAM_OUT, "int64_t **", "int64_t", "list<int>");
+    expect_param(t, "xs", IR_PARAM_OUT, "double **", "double", "list<float>");
+    expect_param(t, "xs_len", IR_PARAM_LEN, "size_t *", NULL, NULL);
+    expect_param(t, "bs", IR_PARAM_OUT, "bool **", "bool", "list<bool>");
+    /* The outputs are a record in C order, named like the parameters. */
+    const char *outs[] = { "s", "i", "x", "b", "words", "ids", "xs", "bs" };
+    assert_int_equal(t->n_outputs, 8);
+    for (size_t i = 0; i < 8; i++) {
+        assert_string_equal(t->outputs[i].name, outs[i]);
+        assert_ptr_equal(t->outputs[i].type, param(t, outs[i])->type);
+    }
+    /* void with outputs: no status. */
+    const ir_tool *l = p->tools[1];
+    assert_int_equal(l->ret_status, 0);
+    assert_string_equal(l->c_return, "void");
+    assert_null(l->type);
+    expect_param(l, "lens", IR_PARAM_OUT, "uint32_t **", "uint32_t", "list<int>");
+    /* A tool var with outputs is a record; `a.words` is a field. */
+    const ir_module *m = p->modules[0];
+    const ir_var *a = var(m, "a");
+    assert_int_equal(a->kind, IR_VAR_TOOL);
+    assert_int_equal(a->n_fields, 8);
+    assert_int_equal(ir_var_slots(a), 8);
+    assert_string_equal(a->fields[4].name, "words");
+    const ir_step *call = &m->steps[1];
+    assert_int_equal(call->n_bindings, 1);
+    assert_int_equal(call->bindings[0].value.kind, IR_VAL_FIELD);
+    assert_string_equal(call->bindings[0].value.name, "a");
+    assert_string_equal(call->bindings[0].value.field, "words");
+    const ir_step *ret = &m->steps[m->n_steps - 1];
+    assert_int_equal(ret->bindings[3].value.kind, IR_VAL_FIELD);
+    assert_string_equal(ret->bindings[3].value.field, "lens");
+    /* `return a` takes the record's fields by name. */
+    p = recheck(f,
+        "tool int st(const double *xs, size_t n_xs, int64_t *count, double *mean) from \"x.so\"\n"
+        "module M(xs: list<float>) -> (count: int, mean: float) {\n"
+        "  r = st(xs: xs)\n"
+        "  return r\n"
+        "}\n");
+    assert_int_equal(f->d.errors, 0);
+    assert_non_null(p);
+    assert_int_equal(p->modules[0]->steps[1].n_bindings, 2);
+}
+
+/* A header and an inline prototype go through one mapping: the same text
+ * gives the same tool. */
+static void test_tool_header_equals_inline(void **state)
+{
+    fixture *f = *state;
+    static const char *const protos[] = {
+        "int stats(const double *xs, size_t n_xs, int64_t *count, double *mean, bool *any_negative)",
+        "char *join(const char *const *words, size_t n_words, const char *sep)",
+        "void lengths(const char *const *words, size_t words_len, uint32_t **lens, size_t *lens_len)",
+        "long long total(const int64_t *xs, size_t xs_count)",
+        "int may_fail(bool fail, char **message)",
+        "const char *name(unsigned short id, const char *const prefix)",
+    };
+    for (size_t i = 0; i < sizeof protos / sizeof protos[0]; i++) {
+        char header[512], inl[512];
+        snprintf(header, sizeof header, "#include <stdbool.h>\n%s;\n", protos[i]);
+        write_file(f, "tools.h", header);
+        const char *name = strchr(protos[i], '(');
+        while (name[-1] != ' ' && name[-1] != '*')
+            name--;
+        char fn[32];
+        snprintf(fn, sizeof fn, "%.*s", (int)(strchr(name, '(') - name), name);
+        char text[700];
+        snprintf(text, sizeof text, "tool %s from \"x.so\" header \"tools.h\"\n", fn);
+        ir_program *h = recheck(f, text);
+        assert_int_equal(f->d.errors, 0);
+        snprintf(inl, sizeof inl, "tool %s from \"x.so\"\n", protos[i]);
+        ir_program *n = recheck(f, inl);
+        assert_int_equal(f->d.errors, 0);
+        assert_non_null(h);
+        assert_non_null(n);
+        const ir_tool *a = h->tools[0], *b = n->tools[0];
+        assert_string_equal(a->c_return, b->c_return);
+        assert_int_equal(a->ret_status, b->ret_status);
+        assert_true(ir_type_equal(a->type, b->type) || (!a->type && !b->type));
+        assert_int_equal(a->n_params, b->n_params);
+        assert_int_equal(a->n_outputs, b->n_outputs);
+        for (size_t k = 0; k < a->n_params; k++) {
+            const ir_tool_param *x = &a->params[k], *y = &b->params[k];
+            assert_string_equal(x->name, y->name);
+            assert_string_equal(x->ctype, y->ctype);
+            assert_int_equal(x->role, y->role);
+            assert_true((!x->type && !y->type) || ir_type_equal(x->type, y->type));
+            assert_true((!x->elem_ctype && !y->elem_ctype) ||
+                        (x->elem_ctype && y->elem_ctype && strcmp(x->elem_ctype, y->elem_ctype) == 0));
+        }
+        if (i == 5) {  /* the outermost const says nothing about the call */
+            assert_string_equal(a->params[1].ctype, "const char *");
+            assert_string_equal(a->c_return, "const char *");
+        }
+    }
+}
+
+/* The first diagnostic of a program that must be refused. */
+static const char *first_error(fixture *f, const char *text)
+{
+    ir_program *p = recheck(f, text);
+    assert_null(p);
+    return msg(f, 0);
+}
+
+static void test_tool_errors(void **state)
+{
+    fixture *f = *state;
+#define LIST_TOOL "tool int top(const char *text, int64_t k, char ***words, size_t *n_words) from \"x.so\"\n"
+    assert_string_equal(first_error(f, LIST_TOOL
+        "module M(t: string) -> (w: list<string>) {\n"
+        "  r = top(text: t, k: 2, words: t)\n"
+        "  return (w: r.words)\n"
+        "}\n"),
+        "main.dsp:3:26: error: `words` is an output of tool `top`, not an input; only inputs are bound in a call");
+    assert_string_equal(first_error(f,
+        "tool long total(const int64_t *xs, size_t n_xs) from \"x.so\"\n"
+        "module M(xs: list<int>) -> (n: int) {\n"
+        "  r = total(xs: xs, n_xs: 3)\n"
+        "  return (n: r)\n"
+        "}\n"),
+        "main.dsp:3:21: error: `n_xs` is the length of list `xs` of tool `total`; it is filled in from "
+        "the list, so bind only `xs`");
+    assert_string_equal(first_error(f,
+        "tool long total(const int64_t *xs, size_t n_xs) from \"x.so\"\n"
+        "module M(x: string) -> (n: int) {\n"
+        "  r = total(xs: x)\n"
+        "  return (n: r)\n"
+        "}\n"),
+        "main.dsp:3:17: error: cannot pass `x` (string) to input `xs` of tool `total`, which is list<int>");
+    assert_string_equal(first_error(f,
+        "tool long total(const int64_t *xs, size_t n_xs) from \"x.so\"\n"
+        "module M(xs: list<float>) -> (n: int) {\n"
+        "  r = total(xs: xs)\n"
+        "  return (n: r)\n"
+        "}\n"),
+        "main.dsp:3:17: error: cannot pass `xs` (list<float>) to input `xs` of tool `total`, which is list<int>");
+    assert_string_equal(first_error(f, LIST_TOOL
+        "module M(t: string) -> (w: list<string>) {\n"
+        "  r = top(text: t, k: 2)\n"
+        "  return (w: r)\n"
+        "}\n"),
+        "main.dsp:4:14: error: `r` holds the outputs of tool `top` (words); pick one, e.g. `r.words`");
+    assert_string_equal(first_error(f, LIST_TOOL
+        "module M(t: string) -> (w: list<string>) {\n"
+        "  r = top(text: t, k: 2)\n"
+        "  return (w: r.word)\n"
+        "}\n"),
+        "main.dsp:4:16: error: unknown field `word` of `r` (the outputs of tool `top`); did you mean `words`?");
+    assert_string_equal(first_error(f, "tool int f(const char *const *xs, long k) from \"x.so\"\n"),
+        "main.dsp:1:12: error: list parameter 'xs' of 'f' must be followed by its length, 'size_t n_xs'");
+    assert_string_equal(first_error(f, "tool int f(char ***xs, size_t n) from \"x.so\"\n"),
+        "main.dsp:1:12: error: output list parameter 'xs' of 'f' must be followed by 'size_t *n_xs', "
+        "where 'f' stores the number of elements");
+    assert_string_equal(first_error(f, "tool int f(char *text) from \"x.so\"\n"),
+        "main.dsp:1:12: error: cannot map parameter type 'char *' of 'f' to a .dsp type; use 'const "
+        "char *' for an input string, or 'char **' for a string the function allocates with malloc "
+        "and returns");
+    assert_string_equal(first_error(f, "tool double f(double *mean) from \"x.so\"\n"),
+        "main.dsp:1:6: error: 'f' has output parameters, so it must return int (a status, 0 = "
+        "success) or void, not 'double'");
+    assert_string_equal(first_error(f, "tool void f(const char *text) from \"x.so\"\n"),
+        "main.dsp:1:6: error: tool `f` returns nothing and has no output parameters, so a .dsp "
+        "program has nothing to use; return a value, or write results through pointers (`char "
+        "**out`, `int64_t *out`, ...) and return an int status");
+    assert_string_equal(first_error(f, "tool int f(const char *text, char **out) from \"x.so\"\n"),
+        "main.dsp:1:30: error: parameter `out` of `f` is named like a .dsp keyword, so a call could "
+        "not read it; rename it in the prototype (C does not care about parameter names)");
+    assert_string_equal(first_error(f, "tool int f(long a,\n           long a) from \"x.so\"\n"),
+        "main.dsp:2:17: error: parameter `a` is declared twice");
+    /* The same rules for a header, pointing into it. */
+    write_file(f, "tools.h", "#include <stdint.h>\n\nvoid f(const char *text);\n"
+                             "int g(const int64_t *xs);\n");
+    assert_string_equal(first_error(f, "tool f from \"x.so\" header \"tools.h\"\n"),
+        "tools.h:3:1: error: tool `f` returns nothing and has no output parameters, so a .dsp "
+        "program has nothing to use; return a value, or write results through pointers (`char "
+        "**out`, `int64_t *out`, ...) and return an int status");
+    assert_string_equal(first_error(f, "tool g from \"x.so\" header \"tools.h\"\n"),
+        "tools.h:4:7: error: list parameter 'xs' of 'g' must be followed by its length, 'size_t n_xs'");
+#undef LIST_TOOL
+}
+
+/* A tool whose declaration failed is still a name: its calls and the uses
+ * of what they assign say nothing more. */
+static void test_tool_error_does_not_cascade(void **state)
+{
+    fixture *f = *state;
+    ir_program *p = recheck(f,
+        "tool int top(const char *text, char ***words) from \"x.so\"\n"
+        "tool char *join(const char *const *words, size_t n_words) from \"x.so\"\n"
+        "module M(t: string) -> (w: list<string>, j: string) {\n"
+        "  r = top(text: t)\n"
+        "  j = join(words: r.words)\n"
+        "  if j == \"x\" {\n"
+        "    r = top(text: j)\n"
+        "  }\n"
+        "  return (w: r.words, j: j)\n"
+        "}\n");
+    assert_null(p);
+    assert_int_equal(f->d.errors, 1);
+    assert_int_equal(f->d.warnings, 0);
+    assert_string_equal(msg(f, 0), "main.dsp:1:32: error: output list parameter 'words' of 'top' "
+                                   "must be followed by 'size_t *n_words', where 'top' stores the "
+                                   "number of elements");
+}
+
+static void test_metric_tools(void **state)
+{
+    fixture *f = *state;
+    /* List inputs: a gold list from the data, a list literal. */
+    ir_program *p = recheck(f, QA_MODULE
+        "tool double best(const char *answer, const char *const *aliases, size_t n_aliases,\n"
+        "                 const double *weights, size_t n_weights) from \"libm.so\"\n"
+        "data train = jsonl(\"qa.jsonl\")\n"
+        "metric m(ex, pred) = best(pred.answer, ex.aliases, [1, 0.5])\n"
+        "optimize M with bootstrap_fewshot { metric: m trainset: train lm: l }\n");
+    assert_int_equal(f->d.errors, 0);
+    assert_non_null(p);
+    const ir_expr *e = p->metrics[0]->expr;
+    assert_int_equal(e->kind, IR_E_TOOL);
+    assert_int_equal(e->n_args, 3);
+    assert_string_equal(e->args[1].name, "aliases");
+    assert_int_equal(e->args[1].value->type->kind, IR_LIST);
+    assert_string_equal(e->args[2].name, "weights");
+    assert_int_equal(e->args[2].value->kind, IR_E_LIST);
+    /* A tool with outputs cannot be a score. */
+    assert_string_equal(first_error(f, QA_MODULE
+        "tool int grade(const char *answer, double *score) from \"libm.so\"\n"
+        "data train = jsonl(\"qa.jsonl\")\n"
+        "metric m(ex, pred) = grade(pred.answer)\n"
+        "optimize M with bootstrap_fewshot { metric: m trainset: train lm: l }\n"),
+        "main.dsp:9:22: error: tool `grade` writes its results through output parameters (score); "
+        "a metric needs a tool that returns its score, e.g. `double grade(...)`");
+    /* Its length is not an argument. */
+    assert_string_equal(first_error(f, QA_MODULE
+        "tool double n(const double *xs, size_t n_xs) from \"libm.so\"\n"
+        "data train = jsonl(\"qa.jsonl\")\n"
+        "metric m(ex, pred) = n([1, 2], 2)\n"
+        "optimize M with bootstrap_fewshot { metric: m trainset: train lm: l }\n"),
+        "main.dsp:9:22: error: tool `n` takes 1 argument, got 2");
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -449,6 +805,12 @@ int main(void)
         T(test_lm_options),
         T(test_imports_and_cycles),
         T(test_paths_and_suggestions),
+        T(test_tool_list_inputs),
+        T(test_tool_outputs),
+        T(test_tool_header_equals_inline),
+        T(test_tool_errors),
+        T(test_tool_error_does_not_cascade),
+        T(test_metric_tools),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
