@@ -15,3 +15,4 @@ $(IT_LIST_SO): tests/compiler/fixtures/interp_list_tools.c
 	$(CC) $(CFLAGS) -fPIC -shared $(LDFLAGS) -o $@ $<
 $(BUILD)/obj/tests/compiler/test_interp_tools.o: CPPFLAGS += $(RT_CPPFLAGS)
 $(BUILD)/tests/compiler/test_interp_tools: $(IT_WORDS_SO) $(IT_LIST_SO)
+TEST_SCRIPTS += tests/compiler/interp_list_tools.sh
