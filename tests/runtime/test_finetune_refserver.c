@@ -28,6 +28,18 @@ static char g_bin[512];
 static rs_proc g_srv;
 static char g_base[64];
 static dsp_client *g_client;
+static char g_state_dir[64]; /* the restart test's; removed by the teardown if a failure left it */
+
+static void remove_state_dir(void)
+{
+    if (!g_state_dir[0])
+        return;
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_state_dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", g_state_dir);
+    g_state_dir[0] = '\0';
+}
 
 static int setup(void **state)
 {
@@ -52,6 +64,7 @@ static int teardown(void **state)
 {
     (void)state;
     dsp_client_free(g_client);
+    remove_state_dir();
     /* A clean exit: no crash, and no leak under LeakSanitizer. */
     if (g_srv.pid > 0 && rs_proc_stop(&g_srv, 10000, NULL) != 0)
         return -1;
@@ -352,6 +365,7 @@ static void test_a_restarted_fixture_keeps_its_models(void **state)
     SKIP_WITHOUT_FIXTURE();
     char dir[] = "/tmp/dsp-ft-state-XXXXXX";
     assert_non_null(mkdtemp(dir));
+    snprintf(g_state_dir, sizeof g_state_dir, "%s", dir);
     const char *args[] = {"--ft-delay-ms", "100", "--state-dir", dir, NULL};
     rs_proc p;
     assert_true(rs_proc_start(&p, args));
@@ -393,9 +407,7 @@ static void test_a_restarted_fixture_keeps_its_models(void **state)
     dsp_chat_response_free(&resp);
     rs_proc_stop(&p, 10000, NULL);
 
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
+    remove_state_dir();
     free(user);
     free(id);
     free(data);
