@@ -108,8 +108,8 @@ static void emit_int_in(cg_ctx *g, cg_buf *c, int lvl, const ir_tool *t, const i
     if (b.needs_limits) g->use_limits = 1;
     ind(c, lvl);
     /* In a list's loop, st is already DSP_OK. */
-    cgb_printf(c, "%sst = cg_int_in(%s, %s, %s, \"%s\", \"%s\", \"%s\", %s, err);\n", idx ? "" : "if (st == DSP_OK) ", v,
-               b.lo, b.hi, t->name, p->name, ctype, idx ? idx : "-1");
+    cgb_printf(c, "%sst = cg_int_in(%s, %s, %s, \"%s\", \"%s\", \"%s\", %s, err);\n",
+               idx ? "" : "if (st == DSP_OK) ", v, b.lo, b.hi, t->name, p->name, ctype, idx ? idx : "-1");
 }
 
 /* Emits the check of the double expression `v` passed as a C float. */
@@ -200,6 +200,12 @@ static void emit_out_slot(cg_ctx *g, cg_buf *c, int lvl, const ir_tool_param *p)
     }
 }
 
+/* An output the tool mallocs: a string or an array. */
+static int allocated_output(const ir_tool_param *p)
+{
+    return p->role == IR_PARAM_OUT && (list_elem(p->type) || p->type->kind == IR_STRING);
+}
+
 /* The LEN parameter after parameter i, if any. */
 static const ir_tool_param *len_of(const ir_tool *t, size_t i)
 {
@@ -220,14 +226,15 @@ static void emit_out_convert(cg_ctx *g, cg_buf *c, int lvl, const ir_tool *t, co
         switch (p->type->kind) {
         case IR_STRING:
             g->use_tool |= CGT_OUT_STR;
-            cgb_printf(c, "if (st == DSP_OK) st = cg_out_str(%s, %s, \"%s\", \"%s\", err);\n", dst, o, t->name, p->name);
+            cgb_printf(c, "if (st == DSP_OK) st = cg_out_str(%s, %s, \"%s\", \"%s\", err);\n", dst, o, t->name,
+                       p->name);
             return;
         case IR_INT:
             if (uns_check) {
                 g->use_tool |= CGT_U64_OUT;
                 g->use_stdio = 1;
-                cgb_printf(c, "if (st == DSP_OK) st = cg_u64_out(%s, (uint64_t)%s, \"%s\", \"%s\", \"%s\", -1, err);\n", dst,
-                           o, t->name, p->name, unconst(p->elem_ctype));
+                cgb_printf(c, "if (st == DSP_OK) st = cg_u64_out(%s, (uint64_t)%s, \"%s\", \"%s\", \"%s\", -1, err);\n",
+                           dst, o, t->name, p->name, unconst(p->elem_ctype));
             } else {
                 cgb_printf(c, "if (st == DSP_OK) %s = dsp_value_int((int64_t)%s);\n", slot, o);
             }
@@ -394,14 +401,22 @@ void cg_emit_tool_call(cg_ctx *g, cg_buf *c, int lvl, const ir_tool *t, const ch
             cgb_printf(c, "if (r != 0) st = cg_tool_status(\"%s\", r, err);\n", t->name);
         }
         size_t k = 0;
-        for (size_t i = 0; i < t->n_params; i++)
-            if (t->params[i].role == IR_PARAM_OUT)
-                emit_out_convert(g, c, lvl + 1, t, &t->params[i], len_of(t, i), arena_printf(g->a, "%s[%zu]", dst, k++));
+        for (size_t i = 0; i < t->n_params; i++) {
+            if (t->params[i].role != IR_PARAM_OUT) continue;
+            const char *slot = arena_printf(g->a, "%s[%zu]", dst, k++);
+            emit_out_convert(g, c, lvl + 1, t, &t->params[i], len_of(t, i), slot);
+        }
     }
     ind(c, lvl);
     cgb_puts(c, "}\n");
 
     /* Every temporary and every output, once, whatever happened. */
+    for (size_t i = 0; i < t->n_params; i++)
+        if (allocated_output(&t->params[i])) {
+            ind(c, lvl);
+            cgb_puts(c, "/* The tool malloc'ed its outputs: ours to free, also after a failure. */\n");
+            break;
+        }
     for (size_t i = 0; i < t->n_params; i++) {
         const ir_tool_param *p = &t->params[i];
         const char *id = cg_ident(g->a, p->name, 0);

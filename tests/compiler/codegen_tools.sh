@@ -52,6 +52,7 @@ gen stats "$T/words/words.dsp" Stats
 gen narrow "$T/range/range.dsp" Narrow
 gen mix "$T/range/range.dsp" Mix
 gen sizes "$T/range/range.dsp" Sizes
+gen ints "$T/range/range.dsp" Ints
 [ $gen_failed -eq 0 ] || exit 1
 
 # The prototypes are the exact C types of the header.
@@ -61,23 +62,25 @@ grep -qxF 'extern int top_words(const char *text, int64_t k, char ***words, size
     grep -qxF 'extern int stats(const double *xs, size_t n_xs, int64_t *count, double *mean, bool *any_negative);' \
         "$T/gen/gen_stats.c"
 check $? "tool prototypes carry the exact C types (lists, lengths, outputs)"
-# Helpers only where used: Stats needs no string helpers, Sizes no arrays.
+# Helpers and headers only where used: Stats needs no string helpers, Sizes
+# no arrays, only Ints names ssize_t.
 ! grep -q 'cg_out_strs\|cg_free_strs\|cg_int_in' "$T/gen/gen_stats.c" && ! grep -q 'cg_array\|<limits.h>' "$T/gen/gen_sizes.c" &&
-    grep -q '^#include <limits.h>$' "$T/gen/gen_narrow.c" && ! grep -q '<limits.h>' "$T/gen/gen_words.c"
+    grep -q '^#include <limits.h>$' "$T/gen/gen_narrow.c" && ! grep -q '<limits.h>' "$T/gen/gen_words.c" &&
+    grep -q '^#include <sys/types.h>$' "$T/gen/gen_ints.c" && ! grep -q '<sys/types.h>' "$T/gen/gen_narrow.c"
 check $? "static helpers and <limits.h> appear only in programs that use them"
 
 for cc in gcc clang; do
     r=0
-    for p in words stats narrow mix sizes; do
+    for p in words stats narrow mix sizes ints; do
         $cc $STRICT -I"$T/gen" -c "$T/gen/gen_$p.c" -o "$T/gen/$p.$cc.o" 2>"$T/cc.err" || { r=1; sed 's/^/#   /' "$T/cc.err" | head -20; }
     done
     check $r "generated code compiles with $cc -std=c17 -pedantic -Wall -Wextra -Werror"
     $cc $STRICT $SAN -I"$T/gen" -o "$T/tools_$cc" "$T/range/tools_main.c" "$T/gen/gen_words.c" "$T/gen/gen_stats.c" \
-        "$T/gen/gen_narrow.c" "$T/gen/gen_mix.c" "$T/gen/gen_sizes.c" "$T/words/build/libwords.so" "$T/range/build/librange.so" \
+        "$T/gen/gen_narrow.c" "$T/gen/gen_mix.c" "$T/gen/gen_sizes.c" "$T/gen/gen_ints.c" "$T/words/build/libwords.so" "$T/range/build/librange.so" \
         -Wl,-rpath,"$T/words/build:$T/range/build" $RTLIBS 2>"$T/cc.err"
     r=$?
     [ $r -ne 0 ] && sed 's/^/#   /' "$T/cc.err" | head -20
-    check $r "tools_main links the five programs and the fixture libraries ($cc)"
+    check $r "tools_main links the six programs and the fixture libraries ($cc)"
     [ $r -ne 0 ] && continue
     TOOLS_CC=$cc ASAN_OPTIONS=detect_leaks=1 "$T/tools_$cc" 2>"$T/run.err"
     r=$?
