@@ -71,6 +71,7 @@ $(FE_OWN_TESTS): $(BUILD)/tests/compiler/%: $(BUILD)/obj/tests/compiler/%.o $(FE
 $(BUILD)/obj/tests/compiler/test_opt_%.o: CPPFLAGS += $(RT_CPPFLAGS)
 # dspcc optimize end to end against the reference server (a test fixture).
 TEST_SCRIPTS += tests/compiler/optimize_e2e.sh
+TEST_SCRIPTS += tests/compiler/optimize_copro_e2e.sh
 TEST_SCRIPTS += tests/compiler/better_together_e2e.sh
 $(BUILD)/obj/tests/compiler/test_interp.o $(BUILD)/obj/tests/compiler/test_dataset.o \
 $(BUILD)/obj/tests/compiler/test_metric_eval.o $(BUILD)/obj/tests/compiler/test_interp_live.o: CPPFLAGS += $(RT_CPPFLAGS)

@@ -43,10 +43,10 @@ const bi_optimizer bi_optimizers[] = {
         { "n_epochs", BI_OPT_INT, 1, 50, NULL, "fine-tuning epochs (default: the provider's)" } },
       "prompt optimization and fine-tuning, alternated (BetterTogether)" },
     { "copro",
-      { { "breadth", BI_OPT_INT, 1, 64, NULL, "candidates per round" },
-        { "depth", BI_OPT_INT, 1, 16, NULL, "rounds" },
-        { "init_temperature", BI_OPT_FLOAT, 0, 2, NULL, "temperature of proposals" } },
-      "coordinate ascent over instructions" },
+      { { "breadth", BI_OPT_INT, 2, 64, NULL, "instruction candidates per predictor and round" },
+        { "depth", BI_OPT_INT, 1, 16, NULL, "rounds of proposals" },
+        { "init_temperature", BI_OPT_FLOAT, 0, 2, NULL, "temperature of the teacher's proposals" } },
+      "coordinate ascent over instructions (COPRO)" },
 };
 const size_t bi_n_optimizers = sizeof bi_optimizers / sizeof bi_optimizers[0];
 

@@ -168,8 +168,3 @@ check "and writes no state" test ! -e "$tmp/none.json"
 check "no file is a usage error (2)" test $? -eq 2
 "$dspcc" optimize "$tmp/bs.dsp" --frobnicate >/dev/null 2>"$tmp/usage.err"
 check "an unknown option is a usage error (2)" test $? -eq 2
-sed 's/with mipro([^)]*)/with copro(depth: 2)/' examples/tickets/tickets.dsp >"$tmp/copro.dsp"
-"$dspcc" optimize "$tmp/copro.dsp" -o "$tmp/copro.json" --base-url "$url" --cache-dir "$tmp/cache3" \
-    >/dev/null 2>"$tmp/copro.err"
-check "an optimizer dspcc optimize lacks is an error naming the ones it has" \
-    sh -c "grep -q 'copro' '$tmp/copro.err' && grep -q 'bootstrap_fewshot' '$tmp/copro.err' && test ! -e '$tmp/copro.json'"

@@ -410,9 +410,10 @@ static void errors_propagate(void **state)
     b.n_val = 0;
     assert_int_equal(opt_optimize(&p, &b, &a, &r, &err), DSP_ERR_INVALID);
     assert_non_null(strstr(err.message, "valset is empty"));
-    opt_params bad = params("copro");
+    opt_params bad = params("simba");
     b.n_val = 5;
     assert_int_equal(opt_optimize(&bad, &b, &a, &r, &err), DSP_ERR_INVALID);
+    assert_non_null(strstr(err.message, "simba"));
     arena_free(&a);
 }
 
@@ -440,10 +441,10 @@ static void params_from_ir_fill_defaults(void **state)
     o.optimizer = "random_search";
     assert_int_equal(opt_params_from_ir(&o, &p, NULL), DSP_OK);
     assert_int_equal(p.num_candidates, 16);
-    o.optimizer = "copro";
+    o.optimizer = "simba"; /* not one dspcc optimize implements */
     dsp_error err = { 0 };
     assert_int_equal(opt_params_from_ir(&o, &p, &err), DSP_ERR_INVALID);
-    assert_non_null(strstr(err.message, "copro"));
+    assert_non_null(strstr(err.message, "simba"));
 }
 
 static void presets_and_trial_counts(void **state)

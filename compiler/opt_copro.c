@@ -1,0 +1,263 @@
+/* opt_copro.c — copro(breadth, depth, init_temperature): DSPy's COPRO,
+ * coordinate ascent over each predictor's instruction. Demos: none (COPRO
+ * tunes instructions only; every candidate is zero-shot).
+ *
+ * The program as written is scored first on the whole valset (the
+ * baseline). Then, for each of `depth` rounds and each predictor in
+ * program order, the teacher proposes candidates at init_temperature:
+ * `breadth - 1` in round 1 (the signature's own instruction is the
+ * breadth-th), `breadth` in later rounds, where it is also shown the best
+ * `breadth` attempts so far for that predictor with their scores, worst
+ * first. Each candidate replaces that predictor's instruction in the
+ * current program (the others keep their best so far) and is scored on the
+ * whole valset; a candidate that scores strictly higher than the current
+ * program becomes the current one (greedy, earliest wins ties). A proposal
+ * identical to an earlier candidate of its predictor is not scored again.
+ *
+ * Differences from DSPy: candidates are scored on the held-out valset (DSPy
+ * scores COPRO on the trainset); proposals see labelled training rows (see
+ * opt_exec_copro.c); a predictor's proposals for a round are asked just
+ * before its turn, so they see the scores of this round's earlier
+ * predictors; old candidates are not re-scored when another predictor
+ * changes (the current program's score is always known, so the ascent
+ * never goes down).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "opt.h"
+#include "rng.h"
+
+enum { STREAM_DEMOS = 0x6364, SHOW = 24 };
+
+typedef struct cp_cand {
+    const char *instr;      /* NULL: the signature's own */
+    double score;           /* valset mean when it was scored */
+    unsigned round;         /* 0: the signature's */
+    size_t index;           /* 1-based within its round */
+} cp_cand;
+
+typedef struct cp_pred {
+    cp_cand *items;
+    size_t n;
+    size_t best;            /* the current choice */
+} cp_pred;
+
+typedef struct copro {
+    const opt_params *p;
+    const opt_backend *b;
+    arena *a;
+    size_t breadth;
+    unsigned depth;
+    const size_t *val;
+    size_t n_val;
+    cp_pred *preds;
+    double score;           /* of the current program */
+} copro;
+
+static const char *text_of(const copro *c, size_t pred, const cp_cand *x)
+{
+    return x->instr ? x->instr : c->b->base_instructions[pred];
+}
+
+static const char *cand_label(const copro *c, size_t pred, const cp_cand *x)
+{
+    if (x->round == 0)
+        return arena_printf(c->a, "%s: the signature's instruction", c->b->pred_names[pred]);
+    return arena_printf(c->a, "%s: round %u candidate %zu", c->b->pred_names[pred], x->round, x->index);
+}
+
+/* The current program: every predictor's best so far, zero-shot. */
+static opt_program current(const copro *c)
+{
+    opt_program prog = opt_program_zero_shot(c->b, c->a);
+    for (size_t p = 0; p < c->b->n_preds; p++)
+        ((const char **)prog.instructions)[p] = c->preds[p].items[c->preds[p].best].instr;
+    return prog;
+}
+
+/* `input -> label` lines of up to SHOW labelled training rows, a seeded
+ * sample of its own for every candidate. */
+static dsp_status task_demos(copro *c, size_t pred, unsigned round, size_t cand, const char **out, dsp_error *err)
+{
+    const opt_backend *b = c->b;
+    size_t *rows = arena_array(c->a, b->n_train + 1, sizeof *rows);
+    for (size_t i = 0; i < b->n_train; i++)
+        rows[i] = i;
+    rng r;
+    rng_derive(&r, c->p->seed ^ ((uint64_t)round << 40) ^ ((uint64_t)pred << 24) ^ (uint64_t)cand, STREAM_DEMOS);
+    rng_shuffle(&r, rows, b->n_train);
+    opt_demo *items = arena_array(c->a, SHOW, sizeof *items);
+    opt_demos shown = { items, 0 };
+    for (size_t i = 0; i < b->n_train && shown.n < SHOW; i++) {
+        int ok = 0;
+        dsp_status st = b->labeled_demo(b->ctx, c->a, rows[i], pred, &items[shown.n], &ok, err);
+        if (st != DSP_OK)
+            return st;
+        shown.n += ok != 0;
+    }
+    *out = opt_demos_text(c->a, &shown, SHOW);
+    return DSP_OK;
+}
+
+static int by_score_desc(const cp_cand *x, const cp_cand *y)
+{
+    return x->score > y->score;
+}
+
+/* DSPy's attempts: the best `breadth` candidates of the predictor, listed
+ * worst first so the best is last, with their scores. */
+static const char *attempts_text(copro *c, size_t pred)
+{
+    const cp_pred *cp = &c->preds[pred];
+    size_t *order = arena_array(c->a, cp->n + 1, sizeof *order);
+    for (size_t i = 0; i < cp->n; i++)
+        order[i] = i;
+    /* Stable insertion sort, best first: earlier candidates win ties. */
+    for (size_t i = 1; i < cp->n; i++)
+        for (size_t j = i; j > 0 && by_score_desc(&cp->items[order[j]], &cp->items[order[j - 1]]); j--) {
+            size_t t = order[j];
+            order[j] = order[j - 1];
+            order[j - 1] = t;
+        }
+    size_t k = cp->n < c->breadth ? cp->n : c->breadth;
+    char *s = "";
+    for (size_t i = 0; i < k; i++) {
+        const cp_cand *x = &cp->items[order[k - 1 - i]];
+        s = arena_printf(c->a, "%sInstruction #%zu: %s\nResulting Score #%zu: %.3f\n", s, i + 1, text_of(c, pred, x),
+                         i + 1, x->score);
+    }
+    return s;
+}
+
+static void progress(const copro *c, const char *msg)
+{
+    if (c->b->progress)
+        c->b->progress(c->b->ctx, msg);
+}
+
+static int seen(const copro *c, size_t pred, const char *instr)
+{
+    const cp_pred *cp = &c->preds[pred];
+    for (size_t i = 0; i < cp->n; i++)
+        if (strcmp(text_of(c, pred, &cp->items[i]), instr) == 0)
+            return 1;
+    return 0;
+}
+
+/* One predictor's turn in a round: propose, score, keep the best. */
+static dsp_status turn(copro *c, size_t pred, unsigned round, opt_result *out, dsp_error *err)
+{
+    const opt_backend *b = c->b;
+    cp_pred *cp = &c->preds[pred];
+    size_t n = round == 1 ? c->breadth - 1 : c->breadth;
+    const char *attempts = round == 1 ? NULL : attempts_text(c, pred);
+    for (size_t i = 1; i <= n; i++) {
+        char msg[256];
+        snprintf(msg, sizeof msg, "round %u/%u: proposing instruction %zu/%zu for %s", round, c->depth, i, n,
+                 b->pred_names[pred]);
+        progress(c, msg);
+        opt_copro_proposal req;
+        memset(&req, 0, sizeof req);
+        req.pred = pred;
+        req.basic_instruction = b->base_instructions[pred];
+        req.attempts = attempts;
+        req.temperature = c->p->init_temperature;
+        /* Distinct per predictor, round and candidate, so the cache keeps
+         * every sample apart. */
+        req.rollout = ((uint64_t)round << 32) + ((uint64_t)i << 16) + pred + 1;
+        dsp_status st = task_demos(c, pred, round, i, &req.task_demos, err);
+        if (st != DSP_OK)
+            return st;
+        const char *instr = NULL;
+        st = b->propose_copro(b->ctx, c->a, &req, &instr, err);
+        if (st != DSP_OK)
+            return st;
+        if (seen(c, pred, instr)) {
+            snprintf(msg, sizeof msg, "round %u/%u: %s candidate %zu repeats an earlier one; not scored again",
+                     round, c->depth, b->pred_names[pred], i);
+            progress(c, msg);
+            continue;
+        }
+        cp_cand *x = &cp->items[cp->n];
+        *x = (cp_cand){ instr, 0, round, i };
+        opt_program prog = current(c);
+        ((const char **)prog.instructions)[pred] = instr;
+        snprintf(msg, sizeof msg, "round %u/%u: %s candidate %zu/%zu on the valset (best %.3f)", round, c->depth,
+                 b->pred_names[pred], i, n, c->score);
+        progress(c, msg);
+        st = b->evaluate(b->ctx, &prog, c->val, c->n_val, &x->score, err);
+        if (st != DSP_OK)
+            return st;
+        int better = x->score > c->score;
+        const char *label = cand_label(c, pred, x);
+        opt_result_add_trial(out, c->a, x->score, 1, better ? arena_printf(c->a, "%s (new best)", label) : label);
+        if (better) {
+            cp->best = cp->n;
+            c->score = x->score;
+        }
+        cp->n++;
+    }
+    return DSP_OK;
+}
+
+/* "round 2/3: best 0.717 (M.a: round 2 candidate 4; M.b: the signature's instruction)" */
+static void round_summary(const copro *c, unsigned round)
+{
+    if (!c->b->progress)
+        return;
+    char msg[1024];
+    int len = snprintf(msg, sizeof msg, "round %u/%u: best %.3f (", round, c->depth, c->score);
+    for (size_t p = 0; p < c->b->n_preds && len > 0 && (size_t)len < sizeof msg; p++)
+        len += snprintf(msg + len, sizeof msg - (size_t)len, "%s%s", p ? "; " : "",
+                        cand_label(c, p, &c->preds[p].items[c->preds[p].best]));
+    if (len > 0 && (size_t)len < sizeof msg)
+        snprintf(msg + len, sizeof msg - (size_t)len, ")");
+    progress(c, msg);
+}
+
+dsp_status opt_copro(const opt_params *p, const opt_backend *b, arena *a, opt_result *out, dsp_error *err)
+{
+    if (!b->propose_copro)
+        return dsp_error_set(err, DSP_ERR_INVALID, "copro: this backend cannot propose instructions");
+    if (p->breadth < 2)
+        /* DSPy's rule: round 1 would have no candidate but the signature's. */
+        return dsp_error_set(err, DSP_ERR_INVALID, "copro: breadth must be at least 2 (it is %d)", p->breadth);
+    if (p->depth < 1)
+        return dsp_error_set(err, DSP_ERR_INVALID, "copro: depth must be at least 1 (it is %d)", p->depth);
+    copro c = { 0 };
+    c.p = p;
+    c.b = b;
+    c.a = a;
+    c.breadth = (size_t)p->breadth;
+    c.depth = (unsigned)p->depth;
+    c.val = opt_val_rows(b, a, p->seed, 0, &c.n_val);
+    size_t per_pred = 1 + (c.breadth - 1) + (size_t)(c.depth - 1) * c.breadth;
+    c.preds = arena_array(a, b->n_preds + 1, sizeof *c.preds);
+    for (size_t i = 0; i < b->n_preds; i++)
+        c.preds[i].items = arena_array(a, per_pred + 1, sizeof *c.preds[i].items);
+
+    progress(&c, "round 0: the unoptimized program on the valset");
+    opt_program prog = opt_program_zero_shot(b, a);
+    dsp_status st = b->evaluate(b->ctx, &prog, c.val, c.n_val, &c.score, err);
+    if (st != DSP_OK)
+        return st;
+    out->baseline_score = c.score;
+    opt_result_add_trial(out, a, c.score, 1, "the signatures' instructions (baseline)");
+    for (size_t i = 0; i < b->n_preds; i++) {
+        c.preds[i].items[0] = (cp_cand){ NULL, c.score, 0, 0 };
+        c.preds[i].n = 1;
+    }
+    for (unsigned round = 1; round <= c.depth; round++) {
+        for (size_t i = 0; i < b->n_preds; i++) {
+            st = turn(&c, i, round, out, err);
+            if (st != DSP_OK)
+                return st;
+        }
+        round_summary(&c, round);
+    }
+    out->best = current(&c);
+    out->final_score = c.score;
+    out->n_instruction_candidates = per_pred;
+    return DSP_OK;
+}

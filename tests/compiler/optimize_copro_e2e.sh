@@ -1,0 +1,124 @@
+#!/bin/sh
+# `dspcc optimize` with copro end to end against build/dsp-refserver (a TEST
+# FIXTURE, a deterministic in-context learner, not a language model) on
+# 127.0.0.1, on the ticket classifier with 60 training and 60 dev examples:
+#  - copro beats the zero-shot baseline on the dev split by a margin, with
+#    an instruction and no demos, one valset score per candidate and a
+#    progress line with each round's best;
+#  - later rounds show the teacher the attempts so far with their scores;
+#  - `dspcc eval --state` reproduces the final score;
+#  - a re-run with a warm cache writes the same state and makes no HTTP
+#    request; a run killed with SIGKILL, started again, completes from the
+#    cache with the same result;
+#  - a breadth below 2 is an error at check time.
+# Prints TAP.
+set -u
+: "${BUILD:=build}"
+dspcc="$BUILD/dspcc"
+here=$(pwd)
+tmp=$(mktemp -d)
+opt_pid=
+. tests/support/tap.sh
+. tests/support/refserver.sh
+cleanup() {
+    if [ -n "$opt_pid" ]; then kill -9 "$opt_pid" 2>/dev/null; wait "$opt_pid" 2>/dev/null; fi
+    rs_stop
+    rm -rf "$tmp"
+}
+trap cleanup EXIT INT TERM
+
+ge() { # a >= b + margin
+    awk -v a="$1" -v b="$2" -v m="$3" 'BEGIN { exit !(a != "" && b != "" && a + 0 >= b + m) }'
+}
+
+# The example's program with copro in its optimize block, beside a link to
+# its data.
+ln -s "$here/examples/tickets/data" "$tmp/data"
+sed 's/with mipro([^)]*)/with copro(breadth: 5, depth: 2)/' examples/tickets/tickets.dsp >"$tmp/copro.dsp"
+
+export OPENAI_API_KEY=sk-test-not-a-key
+unset DSPCC_BASE_URL
+limits="--trainset-limit 60 --valset-limit 60 -j 4"
+
+opt() { # name cache extra...
+    name=$1 cache=$2
+    shift 2
+    # shellcheck disable=SC2086
+    "$dspcc" optimize "$tmp/copro.dsp" -o "$tmp/$name.json" $limits --base-url "$url" --cache-dir "$tmp/$cache" "$@" \
+        >"$tmp/$name.out" 2>"$tmp/$name.err"
+    rc=$?
+    [ $rc -eq 0 ] || tail -n 5 "$tmp/$name.err" | sed 's/^/# /'
+    return $rc
+}
+
+rs_start --threads 4 --log "$tmp/requests.log"
+url="http://127.0.0.1:$port/v1"
+check "the reference server (test fixture) started" test -n "$port"
+
+opt copro cache --report "$tmp/copro.html"
+check "copro exits 0" test $? -eq 0
+base=$(json_key "$tmp/copro.json" baseline_score)
+final=$(json_key "$tmp/copro.json" final_score)
+echo "# copro(breadth: 5, depth: 2): baseline $base, final $final"
+check "copro beats zero-shot by 0.15 on dev" ge "$final" "$base" 0.15
+check "the state has an instruction with label hints" grep -q '"instructions": "Classify.*Label hints' "$tmp/copro.json"
+check "and no demos (copro tunes instructions only)" \
+    sh -c "grep -q '\"demos\": \[\]' '$tmp/copro.json' && ! grep -q '\"inputs\": {' '$tmp/copro.json'"
+# The baseline, then breadth - 1 candidates in round 1 and breadth in round 2
+# (fewer if the teacher repeats itself), each scored on the whole valset.
+n=$(grep -c '"trial":' "$tmp/copro.json")
+echo "# $n trials"
+check "one trial per distinct candidate (at most 1 + 4 + 5)" test "$n" -ge 6 -a "$n" -le 10
+check "every trial is a full valset score" sh -c "! grep -q '\"full_eval\": false' '$tmp/copro.json'"
+check "the trials name round and candidate" grep -q 'TicketClassifier.r: round 2 candidate' "$tmp/copro.json"
+check "progress lines give each round's best" \
+    sh -c "grep -q '^dspcc optimize: round 1/2: best ' '$tmp/copro.err' && grep -q '^dspcc optimize: round 2/2: best ' '$tmp/copro.err'"
+check "the report has the trials and the plot" \
+    sh -c "grep -q '<svg' '$tmp/copro.html' && grep -q 'round 1 candidate 1' '$tmp/copro.html'"
+# Round 2's proposals show the teacher the attempts, worst first, with scores.
+check "round 1 proposals ground on labelled rows" grep -q 'task_demos ## ]].* -> billing' "$tmp/requests.log"
+check "round 2 proposals show the attempts with their scores" \
+    sh -c "grep 'attempted_instructions ## ]]' '$tmp/requests.log' | grep -q 'Instruction #1: .*Resulting Score #1: 0\.'"
+
+"$dspcc" eval "$tmp/copro.dsp" --state "$tmp/copro.json" --data dev --limit 60 --json --base-url "$url" \
+    --cache-dir "$tmp/cache" >"$tmp/eval.json" 2>"$tmp/eval.err"
+ev=$(json_key "$tmp/eval.json" score)
+echo "# dspcc eval with the copro state: $ev"
+check "dspcc eval --state reproduces copro's final score" \
+    awk -v a="$ev" -v b="$final" 'BEGIN { d = a - b; exit !(a != "" && d < 1e-9 && d > -1e-9) }'
+
+opt warm cache
+check "a warm re-run exits 0" test $? -eq 0
+check "a warm re-run makes no HTTP request" grep -q 'http requests 0)' "$tmp/warm.out"
+check "a warm re-run writes the same state" cmp -s "$tmp/copro.json" "$tmp/warm.json"
+
+# Resume: a slow server, a kill -9 in round 2, then a re-run.
+rs_start --threads 4 --latency-ms 10
+url="http://127.0.0.1:$port/v1"
+"$dspcc" optimize "$tmp/copro.dsp" -o "$tmp/killed.json" $limits --base-url "$url" --cache-dir "$tmp/cache2" \
+    >"$tmp/killed.out" 2>"$tmp/killed.err" &
+opt_pid=$!
+i=0
+while ! grep -q 'round 2/2: proposing' "$tmp/killed.err" 2>/dev/null && [ $i -lt 400 ]; do sleep 0.05; i=$((i + 1)); done
+alive=0
+kill -0 "$opt_pid" 2>/dev/null && alive=1
+kill -9 "$opt_pid" 2>/dev/null
+wait "$opt_pid" 2>/dev/null
+opt_pid=
+check "the first run was killed in round 2" test "$alive" -eq 1
+check "a killed run leaves no state behind" test ! -e "$tmp/killed.json"
+opt resumed cache2
+check "the re-run after SIGKILL completes" test $? -eq 0
+hits=$(sed -n 's/.*cache hits \([0-9]*\),.*/\1/p' "$tmp/resumed.out")
+echo "# resumed run: ${hits:-?} calls from the cache"
+check "the re-run reused the killed run's calls" awk -v h="${hits:-0}" 'BEGIN { exit !(h > 0) }'
+check "the resumed run finds the same state" cmp -s "$tmp/copro.json" "$tmp/resumed.json"
+
+# Bad input: DSPy's COPRO needs a breadth of at least 2.
+sed 's/with mipro([^)]*)/with copro(breadth: 1)/' examples/tickets/tickets.dsp >"$tmp/bad.dsp"
+"$dspcc" optimize "$tmp/bad.dsp" -o "$tmp/bad.json" --base-url "$url" --cache-dir "$tmp/cache3" \
+    >/dev/null 2>"$tmp/bad.err"
+rc=$?
+check "copro(breadth: 1) fails with status 1" test "$rc" -eq 1
+check "and says breadth's range" grep -q 'breadth.*between 2 and 64' "$tmp/bad.err"
+check "and writes no state" test ! -e "$tmp/bad.json"
