@@ -118,6 +118,9 @@ void cg_emit_helpers(cg_ctx *g, cg_buf *c);
  * status check, the results into dst[0..n_slots) (the variable's slots),
  * and frees of every temporary and output. Leaves st set on failure. */
 void cg_emit_tool_call(cg_ctx *g, cg_buf *c, int lvl, const ir_tool *t, const char *dst, size_t n_slots);
+/* Does the program (its module and callees) call t? Only those tools are
+ * declared, and named in the header: linking must not need the others. */
+int cg_tool_called(cg_ctx *g, const ir_tool *t);
 /* The static helpers the emitted calls used. */
 void cg_emit_tool_helpers(cg_ctx *g, cg_buf *c);
 

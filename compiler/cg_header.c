@@ -100,14 +100,26 @@ void cg_emit_header(cg_ctx *g, cg_buf *h)
                " * with %s_output_free. %s\n"
                " *     cc app.c %s %s\n"
                " * DSPCC_BASE_URL=http://host:port/v1 points every LM call at one endpoint;\n"
-               " * API keys come from the environment variables named in %s, never from this file.\n"
-               " */\n",
+               " * API keys come from the environment variables named in %s, never from this file.\n",
                g->prefix, g->prefix, g->prefix, g->prefix,
                in->embed_runtime ? "The runtime (libdsprt) is inside; link its dependencies:" : "Link with libdsprt:",
                in->c_name,
                in->embed_runtime ? "$(pkg-config --cflags --libs libcurl libcjson sqlite3 libcrypto) -lpthread -lm"
                                  : "$(pkg-config --cflags --libs dsprt)",
                in->c_name);
+    /* The tools are the application's to link: name them and where the
+     * optimizer loaded them from. */
+    int any_tool = 0;
+    for (size_t i = 0; i < in->prog->n_tools; i++) {
+        const ir_tool *t = in->prog->tools[i];
+        if (!cg_tool_called(g, t)) continue;
+        if (!any_tool) cgb_puts(h, " * It calls C functions (tools) the application links too:\n");
+        any_tool = 1;
+        cgb_printf(h, " *   %s (the .dsp loads it from ", t->name);
+        cg_comment_text(h, t->library, "");
+        cgb_puts(h, ")\n");
+    }
+    cgb_puts(h, " */\n");
     cgb_printf(h, "#ifndef %s\n#define %s\n\n", guard, guard);
     cgb_puts(h, "#include <stdbool.h>\n#include <stddef.h>\n#include <stdint.h>\n\n");
     if (in->embed_runtime) {

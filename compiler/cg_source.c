@@ -34,15 +34,6 @@ static void emit_banner(cg_ctx *g, cg_buf *c)
     cgb_puts(c, " */\n");
 }
 
-static int steps_call(const ir_step *s, size_t n, const ir_tool *t)
-{
-    for (size_t i = 0; i < n; i++) {
-        if (s[i].kind == IR_STEP_TOOL && s[i].tool == t) return 1;
-        if (steps_call(s[i].body, s[i].n_body, t) || steps_call(s[i].else_body, s[i].n_else, t)) return 1;
-    }
-    return 0;
-}
-
 /* The prototypes of the tools the program calls, with the exact C types of
  * the IR (docs/c-headers.md): `const char *const *words, size_t n_words`,
  * `char ***words, size_t *n_words`, `int64_t *count`. Returns whether one
@@ -51,15 +42,11 @@ static int emit_tool_protos(cg_ctx *g, cg_buf *c)
 {
     int ssize = 0;
     const ir_program *p = g->in->prog;
-    const ir_module **mods;
-    size_t nm = cg_modules(g, &mods);
     int any = 0;
     for (size_t i = 0; i < p->n_tools; i++) {
         const ir_tool *t = p->tools[i];
         /* Only tools the program calls: linking must not need the others. */
-        int used = 0;
-        for (size_t m = 0; m < nm && !used; m++) used = steps_call(mods[m]->steps, mods[m]->n_steps, t);
-        if (!used) continue;
+        if (!cg_tool_called(g, t)) continue;
         if (!any) cgb_puts(c, "/* Tools: C functions the application links (declared in the .dsp). */\n");
         any = 1;
         size_t rl = strlen(t->c_return);

@@ -435,6 +435,24 @@ void cg_emit_tool_call(cg_ctx *g, cg_buf *c, int lvl, const ir_tool *t, const ch
     }
 }
 
+static int steps_call(const ir_step *s, size_t n, const ir_tool *t)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (s[i].kind == IR_STEP_TOOL && s[i].tool == t) return 1;
+        if (steps_call(s[i].body, s[i].n_body, t) || steps_call(s[i].else_body, s[i].n_else, t)) return 1;
+    }
+    return 0;
+}
+
+int cg_tool_called(cg_ctx *g, const ir_tool *t)
+{
+    const ir_module **mods;
+    size_t nm = cg_modules(g, &mods);
+    for (size_t m = 0; m < nm; m++)
+        if (steps_call(mods[m]->steps, mods[m]->n_steps, t)) return 1;
+    return 0;
+}
+
 void cg_emit_tool_helpers(cg_ctx *g, cg_buf *c)
 {
     unsigned u = g->use_tool;

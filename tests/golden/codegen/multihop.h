@@ -13,6 +13,8 @@
  *     cc app.c multihop.c $(pkg-config --cflags --libs dsprt)
  * DSPCC_BASE_URL=http://host:port/v1 points every LM call at one endpoint;
  * API keys come from the environment variables named in multihop.c, never from this file.
+ * It calls C functions (tools) the application links too:
+ *   retrieve (the .dsp loads it from build/libretriever.so)
  */
 #ifndef MULTIHOP_H_INCLUDED
 #define MULTIHOP_H_INCLUDED
