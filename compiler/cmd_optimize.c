@@ -319,6 +319,7 @@ static int run(int argc, char **argv)
             rp[i].name = x.b.pred_names[i];
             rp[i].instructions = res.best.instructions[i];
             rp[i].n_demos = res.best.demos[i].n;
+            rp[i].model = res.best.model;
             for (size_t d = 0; d < res.best.demos[i].n; d++)
                 rp[i].n_bootstrapped += res.best.demos[i].items[d].bootstrapped != 0;
         }

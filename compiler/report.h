@@ -14,6 +14,7 @@ typedef struct report_predictor {
     const char *name;
     const char *instructions;    /* NULL: the signature's */
     size_t n_demos, n_bootstrapped;
+    const char *model;           /* a fine-tuned model it runs on; NULL: the lm's */
 } report_predictor;
 
 typedef struct report_info {

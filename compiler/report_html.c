@@ -175,6 +175,11 @@ char *report_html(const report_info *r)
         esc(&b, p->name);
         printf_(&b, "</h3>\n<p>%zu demos (%zu bootstrapped from teacher traces, %zu labelled)</p>\n", p->n_demos,
                 p->n_bootstrapped, p->n_demos - p->n_bootstrapped);
+        if (p->model) {
+            puts_(&b, "<p>runs on the fine-tuned model <code>");
+            esc(&b, p->model);
+            puts_(&b, "</code></p>\n");
+        }
         puts_(&b, "<pre>");
         esc(&b, p->instructions ? p->instructions : "(the signature's instructions)");
         puts_(&b, "</pre>\n");

@@ -12,7 +12,9 @@
 #    and reproduces the score, `dspcc build --state` bakes it into the C;
 #  - a warm re-run makes no HTTP request (no job either) and writes the same
 #    state;
-#  - a job the provider fails stops the run with the provider's message.
+#  - a job the provider fails stops the run with the provider's message;
+#  - a recorded job the provider does not know (a restarted fixture) is
+#    forgotten with a clear error, and the next run starts a new one.
 # Prints TAP.
 set -u
 : "${BUILD:=build}"
@@ -45,9 +47,11 @@ rs_start --threads 4 --ft-delay-ms 3000 --log "$tmp/requests.jsonl"
 url="http://127.0.0.1:$port/v1"
 check "the reference server (test fixture) started" test -n "$port"
 
-run() { # name limit: optimize into $tmp/bt.state.json, output in $tmp/name.{out,err}
-    "$dspcc" optimize "$tmp/bt.dsp" -o "$tmp/bt.state.json" --trainset-limit "$2" --valset-limit 30 -j 4 \
-        --base-url "$url" --cache-dir "$tmp/cache" >"$tmp/$1.out" 2>"$tmp/$1.err"
+run() { # name limit extra...: optimize into $tmp/bt.state.json, output in $tmp/name.{out,err}
+    name=$1 limit=$2
+    shift 2
+    "$dspcc" optimize "$tmp/bt.dsp" -o "$tmp/bt.state.json" --trainset-limit "$limit" --valset-limit 30 -j 4 \
+        --base-url "$url" --cache-dir "$tmp/cache" "$@" >"$tmp/$name.out" 2>"$tmp/$name.err"
 }
 jobs_created() { grep -c '"method":"POST","path":"/v1/fine_tuning/jobs"' "$tmp/requests.jsonl"; }
 
@@ -109,8 +113,10 @@ check "dspcc build --state bakes the fine-tuned model" grep -q "\"openai/$model\
 
 # 5. Warm: the recorded model, the cache, not one request.
 cp "$tmp/bt.state.json" "$tmp/first.json"
-run warm 30
+run warm 30 --report "$tmp/bt.html"
 check "a warm re-run exits 0" test $? -eq 0
+check "the report names the fine-tuned model and the stages" \
+    sh -c "grep -q 'fine-tuned model <code>$model</code>' '$tmp/bt.html' && grep -q 'stage 3 (p)' '$tmp/bt.html'"
 check "a warm re-run makes no HTTP request" grep -q 'http requests 0)' "$tmp/warm.out"
 check "a warm re-run takes the recorded model" grep -q "from an earlier run" "$tmp/warm.out"
 check "a warm re-run writes the same state" cmp -s "$tmp/first.json" "$tmp/bt.state.json"
@@ -124,3 +130,26 @@ check "a failed job fails the run" test $? -eq 1
 check "the provider's message is shown" grep -q "fine-tuning job .* failed: .*at least 10 examples" "$tmp/failed.err"
 check "the failed job is forgotten (one job left in the file)" test "$(grep -c '"job":' "$tmp/bt.finetune-jobs.json")" -eq 1
 check "no state after a failed job" test ! -e "$tmp/bt.state.json"
+
+# 7. A recorded job the provider does not know: the fixture restarted
+# without --state-dir (another seed, so other ids) forgot it.
+run lost 20 &
+opt_pid=$!
+i=0
+while [ "$(grep -c '"job":' "$tmp/bt.finetune-jobs.json")" -lt 2 ] && [ $i -lt 400 ] && kill -0 $opt_pid 2>/dev/null; do
+    sleep 0.05
+    i=$((i + 1))
+done
+kill -9 $opt_pid 2>/dev/null
+wait $opt_pid 2>/dev/null
+opt_pid=
+check "a second job was recorded before the kill" test "$(grep -c '"job":' "$tmp/bt.finetune-jobs.json")" -eq 2
+rs_start --threads 4 --seed 2 --log "$tmp/requests2.jsonl"
+url="http://127.0.0.1:$port/v1"
+run lost2 20
+check "an unknown recorded job fails the run" test $? -eq 1
+check "the error says the job is unknown and forgotten" grep -q "is unknown to the provider; it is forgotten" "$tmp/lost2.err"
+check "the unknown job is dropped from the file" test "$(grep -c '"job":' "$tmp/bt.finetune-jobs.json")" -eq 1
+run lost3 20
+check "the next run starts a new job and succeeds" \
+    sh -c "test $? -eq 0 && test \"\$(grep -c '\"method\":\"POST\",\"path\":\"/v1/fine_tuning/jobs\"' '$tmp/requests2.jsonl')\" -eq 1"

@@ -25,7 +25,7 @@ static report_info sample(opt_trial *trials, report_predictor *preds)
     trials[0] = (opt_trial){ 1, 0.25, 1, "instr 0, demos 0" };
     trials[1] = (opt_trial){ 2, 0.5, 0, "instr 1, demos <2>" };
     trials[2] = (opt_trial){ 3, 0.75, 1, "instr 1, demos <2>" };
-    preds[0] = (report_predictor){ "M.r", "Say \"billing\" & <nothing> else", 6, 4 };
+    preds[0] = (report_predictor){ "M.r", "Say \"billing\" & <nothing> else", 6, 4, NULL };
     report_info r = { 0 };
     r.program = "M<1>";
     r.source = "m.dsp";
@@ -66,11 +66,25 @@ static void escapes_and_reports_the_figures(void **state)
     assert_non_null(strstr(html, "100 (40 answered from the cache, 60 HTTP requests)"));
     assert_non_null(strstr(html, "6 demos (4 bootstrapped from teacher traces, 2 labelled)"));
     assert_non_null(strstr(html, "a test fixture"));
+    assert_null(strstr(html, "fine-tuned model"));
     assert_int_equal(count(html, "<circle"), 3);
     assert_int_equal(count(html, "fill=\"none\" stroke=\"#36c\""), 1); /* the minibatch trial */
     assert_int_equal(count(html, "<tr><td class=\"n\">"), 3);
     assert_non_null(strstr(html, "<svg"));
     assert_non_null(strstr(html, "</html>\n"));
+    free(html);
+}
+
+static void names_the_fine_tuned_model(void **state)
+{
+    (void)state;
+    opt_trial t[3];
+    report_predictor p[1];
+    report_info r = sample(t, p);
+    p[0].model = "ft:base:<dspcc>:1";
+    char *html = report_html(&r);
+    assert_non_null(html);
+    assert_non_null(strstr(html, "runs on the fine-tuned model <code>ft:base:&lt;dspcc&gt;:1</code>"));
     free(html);
 }
 
@@ -136,6 +150,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(escapes_and_reports_the_figures),
+        cmocka_unit_test(names_the_fine_tuned_model),
         cmocka_unit_test(same_input_same_bytes),
         cmocka_unit_test(no_trials_still_renders),
         cmocka_unit_test(writes_atomically_and_reports_bad_paths),
