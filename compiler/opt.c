@@ -73,7 +73,7 @@ static dsp_status optimizer_defaults(const char *name, opt_params *out, dsp_erro
     }
     return dsp_error_set(err, DSP_ERR_INVALID,
                          "optimizer `%s` is not implemented by `dspcc optimize`; use labeled_fewshot, "
-                         "bootstrap_fewshot, random_search, mipro or better_together",
+                         "bootstrap_fewshot, random_search, mipro, copro or better_together",
                          name);
 }
 
@@ -114,6 +114,14 @@ dsp_status opt_params_from_ir(const ir_optimize *o, opt_params *out, dsp_error *
         /* The prompt optimizer's own defaults (candidates, preset). */
         return optimizer_defaults(out->prompt_optimizer, out, err);
     }
+    if (strcmp(o->optimizer, "copro") == 0) {
+        /* DSPy's defaults. */
+        out->breadth = int_param(o, "breadth", 10);
+        out->depth = int_param(o, "depth", 3);
+        const ir_option *t = find_param(o, "init_temperature");
+        out->init_temperature = !t ? 1.4 : t->kind == IR_OPT_INT ? (double)t->i : t->f;
+        return DSP_OK;
+    }
     return optimizer_defaults(o->optimizer, out, err);
 }
 
@@ -132,6 +140,8 @@ dsp_status opt_optimize(const opt_params *p, const opt_backend *b, arena *a, opt
         return opt_random_search(p, b, a, out, err);
     if (strcmp(p->optimizer, "mipro") == 0)
         return opt_mipro(p, b, a, out, err);
+    if (strcmp(p->optimizer, "copro") == 0)
+        return opt_copro(p, b, a, out, err);
     if (strcmp(p->optimizer, "better_together") == 0)
         return opt_better_together(p, b, a, out, err);
     return dsp_error_set(err, DSP_ERR_INVALID, "unknown optimizer `%s`", p->optimizer);

@@ -1,5 +1,5 @@
 /* opt.h — the optimizers: labeled_fewshot, bootstrap_fewshot,
- * random_search, mipro (MIPROv2) and better_together (prompts,
+ * random_search, mipro (MIPROv2), copro and better_together (prompts,
  * then fine-tuning, then prompts again).
  *
  * The search logic (which demos, which instructions, which trial next) is
@@ -98,6 +98,18 @@ typedef struct opt_proposal {
     uint64_t rollout;            /* distinct per candidate so replies differ */
 } opt_proposal;
 
+/* What COPRO asks the teacher for one instruction candidate (opt_copro.c):
+ * the signature's instruction, labelled training rows and, after the first
+ * round, the best attempts so far with their valset scores. */
+typedef struct opt_copro_proposal {
+    size_t pred;
+    const char *basic_instruction;
+    const char *task_demos;      /* lines `input -> label` */
+    const char *attempts;        /* NULL in round 1; else `Instruction #i:` / `Resulting Score #i:` lines, best last */
+    double temperature;          /* sampling temperature of the proposal */
+    uint64_t rollout;            /* distinct per candidate so replies differ */
+} opt_copro_proposal;
+
 typedef struct opt_backend {
     void *ctx;
     size_t n_preds;
@@ -120,6 +132,9 @@ typedef struct opt_backend {
                                dsp_error *err);
     /* One instruction proposal (allocated in a). */
     dsp_status (*propose)(void *ctx, arena *a, const opt_proposal *req, const char **instruction, dsp_error *err);
+    /* One COPRO proposal (allocated in a); NULL: copro is unavailable. */
+    dsp_status (*propose_copro)(void *ctx, arena *a, const opt_copro_proposal *req, const char **instruction,
+                                dsp_error *err);
     /* Progress: a short message per phase or trial; may be NULL. */
     void (*progress)(void *ctx, const char *msg);
     /* better_together only (NULL for the other optimizers). One predictor
@@ -138,7 +153,7 @@ typedef struct opt_backend {
 
 /* The optimizer's arguments, defaults filled in (opt_params_from_ir). */
 typedef struct opt_params {
-    const char *optimizer;       /* labeled_fewshot, bootstrap_fewshot, random_search, mipro,
+    const char *optimizer;       /* labeled_fewshot, bootstrap_fewshot, random_search, mipro, copro,
                                     better_together */
     uint64_t seed;
     int k;                       /* labeled_fewshot */
@@ -154,6 +169,9 @@ typedef struct opt_params {
     int full_eval_steps;         /* 5 */
     const char *preset;          /* mipro auto: light, medium, heavy */
     size_t valset_cap;           /* mipro: the preset's valset size; 0 = all */
+    int breadth;                 /* copro: candidates per predictor and round (10) */
+    int depth;                   /* copro: rounds (3) */
+    double init_temperature;     /* copro: temperature of the proposals (1.4) */
     const char *strategy;        /* better_together: "p -> w -> p" (p: prompts, w: weights) */
     const char *prompt_optimizer;/* better_together's p: random_search (default), bootstrap_fewshot, mipro */
     int n_epochs;                /* better_together's w: 0 = the provider's default */
@@ -182,11 +200,10 @@ typedef struct opt_result {
     double final_score;          /* best on the valset */
     opt_trial *trials;
     size_t n_trials;
-    size_t n_instruction_candidates; /* mipro, copro: per predictor */
+    size_t n_instruction_candidates; /* mipro, per predictor */
     size_t n_demo_candidates;
     /* better_together: the candidates in the order scored (the first is
-     * the zero-shot baseline), and the fine-tuning it did; copro: the
-     * baseline, then each round's best. The summary prints them. */
+     * the zero-shot baseline), and the fine-tuning it did. */
     opt_stage *stages;
     size_t n_stages;
     size_t n_finetune_examples;
@@ -264,6 +281,7 @@ dsp_status opt_bootstrap_fewshot(const opt_params *p, const opt_backend *b, aren
 dsp_status opt_random_search(const opt_params *p, const opt_backend *b, arena *a, opt_result *out,
                              dsp_error *err);
 dsp_status opt_mipro(const opt_params *p, const opt_backend *b, arena *a, opt_result *out, dsp_error *err);
+dsp_status opt_copro(const opt_params *p, const opt_backend *b, arena *a, opt_result *out, dsp_error *err);
 dsp_status opt_better_together(const opt_params *p, const opt_backend *b, arena *a, opt_result *out,
                                dsp_error *err);
 

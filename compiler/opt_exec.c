@@ -454,6 +454,7 @@ dsp_status opt_exec_init(opt_exec *x, const ir_program *p, const ir_optimize *o,
     x->b.run_train = be_run_train;
     x->b.labeled_demo = be_labeled;
     x->b.propose = be_propose;
+    x->b.propose_copro = opt_exec_propose_copro;
     x->b.progress = be_progress;
     x->b.finetune_example = be_finetune_example;
     x->b.finetune = be_finetune;

@@ -41,6 +41,10 @@ dsp_status opt_exec_init(opt_exec *x, const ir_program *p, const ir_optimize *o,
                          const size_t *val_rows, size_t n_val, int concurrency, dsp_error *err);
 void opt_exec_free(opt_exec *x);
 
+/* The backend's propose_copro (opt_exec_copro.c); ctx is the opt_exec. */
+dsp_status opt_exec_propose_copro(void *ctx, arena *a, const opt_copro_proposal *req, const char **instruction,
+                                  dsp_error *err);
+
 /* The optimized state for a result: every predictor (sorted by name) with
  * its instructions (absent when the signature's) and demos. Strings live in
  * a; do not st_free the result. */
