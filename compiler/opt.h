@@ -200,10 +200,11 @@ typedef struct opt_result {
     double final_score;          /* best on the valset */
     opt_trial *trials;
     size_t n_trials;
-    size_t n_instruction_candidates; /* mipro, per predictor */
+    size_t n_instruction_candidates; /* mipro, copro: per predictor */
     size_t n_demo_candidates;
     /* better_together: the candidates in the order scored (the first is
-     * the zero-shot baseline), and the fine-tuning it did. */
+     * the zero-shot baseline), and the fine-tuning it did; copro: the
+     * baseline, then each round's best. The summary prints them. */
     opt_stage *stages;
     size_t n_stages;
     size_t n_finetune_examples;

@@ -201,19 +201,27 @@ static dsp_status turn(copro *c, size_t pred, unsigned round, opt_result *out, d
     return DSP_OK;
 }
 
-/* "round 2/3: best 0.717 (M.a: round 2 candidate 4; M.b: the signature's instruction)" */
-static void round_summary(const copro *c, unsigned round)
+static void add_stage(copro *c, opt_result *out, const char *label)
 {
-    if (!c->b->progress)
-        return;
-    char msg[1024];
-    int len = snprintf(msg, sizeof msg, "round %u/%u: best %.3f (", round, c->depth, c->score);
-    for (size_t p = 0; p < c->b->n_preds && len > 0 && (size_t)len < sizeof msg; p++)
-        len += snprintf(msg + len, sizeof msg - (size_t)len, "%s%s", p ? "; " : "",
-                        cand_label(c, p, &c->preds[p].items[c->preds[p].best]));
-    if (len > 0 && (size_t)len < sizeof msg)
-        snprintf(msg + len, sizeof msg - (size_t)len, ")");
-    progress(c, msg);
+    opt_stage *s = arena_array(c->a, out->n_stages + 1, sizeof *s);
+    if (out->n_stages)
+        memcpy(s, out->stages, out->n_stages * sizeof *s);
+    s[out->n_stages++] = (opt_stage){ label, c->score };
+    out->stages = s;
+}
+
+/* After each round, its best: a progress line ("round 2/3: best 0.717
+ * (M.a: round 2 candidate 4; M.b: the signature's instruction)") and a
+ * stage of the result, which the summary prints. */
+static void round_summary(copro *c, unsigned round, opt_result *out)
+{
+    char *who = "";
+    for (size_t p = 0; p < c->b->n_preds; p++)
+        who = arena_printf(c->a, "%s%s%s", who, p ? "; " : "",
+                           cand_label(c, p, &c->preds[p].items[c->preds[p].best]));
+    add_stage(c, out, arena_printf(c->a, "round %u best: %s", round, who));
+    if (c->b->progress)
+        progress(c, arena_printf(c->a, "round %u/%u: best %.3f (%s)", round, c->depth, c->score, who));
 }
 
 dsp_status opt_copro(const opt_params *p, const opt_backend *b, arena *a, opt_result *out, dsp_error *err)
@@ -244,6 +252,7 @@ dsp_status opt_copro(const opt_params *p, const opt_backend *b, arena *a, opt_re
         return st;
     out->baseline_score = c.score;
     opt_result_add_trial(out, a, c.score, 1, "the signatures' instructions (baseline)");
+    add_stage(&c, out, "baseline: the signatures' instructions");
     for (size_t i = 0; i < b->n_preds; i++) {
         c.preds[i].items[0] = (cp_cand){ NULL, c.score, 0, 0 };
         c.preds[i].n = 1;
@@ -254,10 +263,14 @@ dsp_status opt_copro(const opt_params *p, const opt_backend *b, arena *a, opt_re
             if (st != DSP_OK)
                 return st;
         }
-        round_summary(&c, round);
+        round_summary(&c, round, out);
     }
     out->best = current(&c);
     out->final_score = c.score;
-    out->n_instruction_candidates = per_pred;
+    /* Distinct candidates scored per predictor (the most of any), the
+     * signature's included. */
+    for (size_t i = 0; i < b->n_preds; i++)
+        if (c.preds[i].n > out->n_instruction_candidates)
+            out->n_instruction_candidates = c.preds[i].n;
     return DSP_OK;
 }

@@ -3,8 +3,8 @@
 # FIXTURE, a deterministic in-context learner, not a language model) on
 # 127.0.0.1, on the ticket classifier with 60 training and 60 dev examples:
 #  - copro beats the zero-shot baseline on the dev split by a margin, with
-#    an instruction and no demos, one valset score per candidate and a
-#    progress line with each round's best;
+#    an instruction and no demos, one valset score per candidate, and each
+#    round's best in a progress line and in the summary;
 #  - later rounds show the teacher the attempts so far with their scores;
 #  - `dspcc eval --state` reproduces the final score;
 #  - a re-run with a warm cache writes the same state and makes no HTTP
@@ -73,6 +73,8 @@ check "every trial is a full valset score" sh -c "! grep -q '\"full_eval\": fals
 check "the trials name round and candidate" grep -q 'TicketClassifier.r: round 2 candidate' "$tmp/copro.json"
 check "progress lines give each round's best" \
     sh -c "grep -q '^dspcc optimize: round 1/2: best ' '$tmp/copro.err' && grep -q '^dspcc optimize: round 2/2: best ' '$tmp/copro.err'"
+check "the summary lists the baseline and each round's best, and marks the one kept" \
+    sh -c "grep -q '^  baseline: ' '$tmp/copro.out' && grep -q '^  round 1 best: TicketClassifier.r: round 1 candidate' '$tmp/copro.out' && grep -q '^  round [12] best: .*(kept)\$' '$tmp/copro.out'"
 check "the report has the trials and the plot" \
     sh -c "grep -q '<svg' '$tmp/copro.html' && grep -q 'round 1 candidate 1' '$tmp/copro.html'"
 # Round 2's proposals show the teacher the attempts, worst first, with scores.

@@ -164,6 +164,7 @@ static void ascends_to_each_predictors_best_instruction(void **state)
     /* The baseline, then one evaluation per (distinct) proposal. */
     assert_int_equal(f.evals, 1 + 10);
     assert_int_equal(r.n_trials, 11);
+    assert_int_equal(r.n_instruction_candidates, 1 + 5);
     assert_null(f.instr[0][0]);
     assert_null(f.instr[0][1]);
     assert_true(r.baseline_score > 0.2 - 1e-9 && r.baseline_score < 0.2 + 1e-9);
@@ -187,6 +188,13 @@ static void ascends_to_each_predictors_best_instruction(void **state)
         assert_int_equal(r.trials[i].full_eval, 1);
     assert_non_null(strstr(r.trials[1].config, "M.a: round 1 candidate 1 (new best)"));
     assert_non_null(strstr(r.trials[3].config, "M.b: round 1 candidate 1"));
+    /* The summary's stages: the baseline, then each round's best. */
+    assert_int_equal(r.n_stages, 3);
+    assert_string_equal(r.stages[0].label, "baseline: the signatures' instructions");
+    assert_true(r.stages[0].score == r.baseline_score);
+    assert_string_equal(r.stages[1].label, "round 1 best: M.a: round 1 candidate 2; M.b: round 1 candidate 2");
+    assert_true(r.stages[1].score == r.final_score);
+    assert_true(r.stages[2].score == r.final_score);
     arena_free(&a);
     arena_free(&f.mem);
 }
@@ -246,6 +254,7 @@ static void repeated_proposals_are_not_scored_again(void **state)
     /* Baseline + #1 and #2 of each predictor. */
     assert_int_equal(f.evals, 1 + 2 * 2);
     assert_int_equal(r.n_trials, 5);
+    assert_int_equal(r.n_instruction_candidates, 3);
     arena_free(&a);
     arena_free(&f.mem);
 }
