@@ -37,6 +37,11 @@ typedef struct sema {
     ptr_vec optimizes;        /* ast_decl * of the main file */
     ptr_vec modules_done;     /* ir_module * in dependency order */
     ir_type t_string, t_int, t_float, t_bool;
+    /* Where each line of one source file starts, for reading inline tool
+     * prototypes by position (sema_tool_header.c); rebuilt per file. */
+    const source_file *lines_of;
+    size_t *line_starts;
+    size_t n_lines;
 } sema;
 
 /* sema.c */

@@ -218,48 +218,67 @@ int sema_tool_from_header(sema *s, sym *sy, ir_tool *t)
     return ok;
 }
 
-/* The byte offset of line:col (1-based, col in bytes) in text. */
-static size_t offset_of(const source_file *f, int line, int col)
+/* The byte offset of line:col (1-based, col in bytes) in f. The line
+ * starts are computed once per file, so many inline tools stay linear. */
+static size_t offset_of(sema *s, const source_file *f, int line, int col)
 {
-    size_t o = 0;
-    for (int l = 1; l < line && o < f->len; o++)
-        if (f->text[o] == '\n')
-            l++;
-    o += (size_t)(col - 1);
+    if (s->lines_of != f) {
+        size_t n = 1;
+        for (size_t i = 0; i < f->len; i++)
+            n += f->text[i] == '\n';
+        s->line_starts = arena_array(s->a, n, sizeof *s->line_starts);
+        s->line_starts[0] = 0;
+        n = 1;
+        for (size_t i = 0; i < f->len; i++)
+            if (f->text[i] == '\n')
+                s->line_starts[n++] = i + 1;
+        s->n_lines = n;
+        s->lines_of = f;
+    }
+    if (line < 1 || (size_t)line > s->n_lines || col < 1)
+        return f->len;
+    size_t o = s->line_starts[line - 1] + (size_t)(col - 1);
     return o < f->len ? o : f->len;
 }
 
 /* `tool int stats(const double *xs, size_t n_xs, double *mean) from "x.so"`:
- * the prototype is C, so cheader reads it as C. It gets a copy of the .dsp
- * file with every byte outside the prototype blanked (newlines kept) and a
- * `;` appended: line and column of anything it reports are those of the
- * .dsp file. */
+ * the prototype is C, so cheader reads it as C: its bytes, after as many
+ * spaces as its column has before it, and a `;`. Positions cheader reports
+ * are then those of the .dsp file once shifted down to the prototype's
+ * first line (its later lines keep their own columns). */
 int sema_tool_from_inline(sema *s, sym *sy, ir_tool *t)
 {
     ast_decl *d = sy->decl;
     const source_file *f = d->cfunc->loc.file;
-    size_t start = offset_of(f, d->cfunc->loc.line, d->cfunc->loc.col);
-    size_t end = offset_of(f, d->proto_end.line, d->proto_end.col) + 1;
-    char *text = arena_alloc(s->a, f->len + 2);
-    for (size_t i = 0; i < f->len; i++)
-        text[i] = (i >= start && i < end) || f->text[i] == '\n' ? f->text[i] : ' ';
-    text[f->len] = ';';
+    size_t start = offset_of(s, f, d->cfunc->loc.line, d->cfunc->loc.col);
+    size_t end = offset_of(s, f, d->proto_end.line, d->proto_end.col) + 1;
+    if (end > f->len)
+        end = f->len;
+    if (end < start)
+        end = start;
+    size_t pad = (size_t)(d->cfunc->loc.col - 1), n = pad + (end - start) + 1;
+    int shift = d->cfunc->loc.line - 1;
+    char *text = arena_alloc(s->a, n + 1);
+    memset(text, ' ', pad);
+    memcpy(text + pad, f->text + start, end - start);
+    text[n - 1] = ';';
     ch_header *h;
     ch_prototype p;
     ch_diag cd;
-    ch_status st = ch_header_open_text(f->path, text, f->len + 1, &h, &cd);
+    ch_status st = ch_header_open_text(f->path, text, n, &h, &cd);
     if (st == CH_OK) {
         st = ch_header_find(h, sy->name, &p, &cd);
         ch_header_close(h);
     }
     if (st != CH_OK) {
-        src_loc at = cd.line > 0 ? src_loc_make(f, cd.line, cd.col) : d->cfunc->loc;
+        src_loc at = cd.line > 0 ? src_loc_make(f, cd.line + shift, cd.col) : d->cfunc->loc;
         diag_error(s->d, at, "%s", cd.message);
         return 0;
     }
     const ch_param *kw = keyword_param(&p);
     if (kw) {
-        diag_error(s->d, src_loc_make(f, kw->line, kw->col), "%s", keyword_message(s, &p, kw));
+        diag_error(s->d, src_loc_make(f, kw->line + shift, kw->col), "%s",
+                   keyword_message(s, &p, kw));
         ch_prototype_free(&p);
         return 0;
     }
