@@ -98,8 +98,8 @@ ch_status ch_header_find(const ch_header *h, const char *func_name, ch_prototype
                          ch_diag *diag);
 
 /* Like ch_header_open, for C text held in memory (copied); path only names
- * it in diagnostics. A .dsp file's inline prototype is read this way, with
- * the rest of the file blanked so positions match the .dsp file. */
+ * it in diagnostics. A .dsp file's inline prototype is read this way
+ * (padded to its column, so positions map back to the .dsp file). */
 ch_status ch_header_open_text(const char *path, const char *text, size_t len, ch_header **out,
                               ch_diag *diag);
 
