@@ -153,3 +153,12 @@ check "the unknown job is dropped from the file" test "$(grep -c '"job":' "$tmp/
 run lost3 20
 check "the next run starts a new job and succeeds" \
     sh -c "test $? -eq 0 && test \"\$(grep -c '\"method\":\"POST\",\"path\":\"/v1/fine_tuning/jobs\"' '$tmp/requests2.jsonl')\" -eq 1"
+
+# 8. A jobs file that is not one is an error that says what to do, and is
+# left as it is (it may record jobs that cost money).
+echo '[1, 2]' >"$tmp/bt.finetune-jobs.json"
+run garbled 30
+check "a garbled jobs file fails the run" test $? -eq 1
+check "the error names the file and what to do" \
+    grep -q "bt.finetune-jobs.json is not a dspcc fine-tuning jobs file.*repair it, or move it away" "$tmp/garbled.err"
+check "the garbled file is left as it was" test "$(cat "$tmp/bt.finetune-jobs.json")" = "[1, 2]"
