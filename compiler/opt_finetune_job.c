@@ -273,15 +273,26 @@ dsp_status opt_ft_run_job(dsp_client *c, const dsp_lm_config *lm, const opt_ft_j
             }
             if (st == DSP_OK)
                 st = write_jobs(o->jobs_path, root, err);
-            if (st == DSP_OK)
-                say(o, "fine-tuning job %s: %s", id, job.status ? job.status : "created");
+            if (st != DSP_OK) {
+                /* Not recorded: a re-run would not find it, so say so
+                 * rather than "run again to resume it". */
+                char why[DSP_ERROR_MESSAGE_MAX];
+                snprintf(why, sizeof why, "%s", err ? err->message : "");
+                dsp_finetune_job_free(&job);
+                cJSON_Delete(root);
+                return dsp_error_set(err, st,
+                                     "fine-tuning job %s was started but could not be recorded (%s); wait for it "
+                                     "with the provider's tools, or cancel it, before running again",
+                                     id, why);
+            }
+            say(o, "fine-tuning job %s: %s", id, job.status ? job.status : "created");
         }
     }
     if (st == DSP_OK)
         st = poll_job(c, lm, o, id, &job, err);
     char why[DSP_ERROR_MESSAGE_MAX];
     snprintf(why, sizeof why, "%s", st != DSP_OK && err ? err->message : "");
-    if (st != DSP_OK && recorded && err && err->http_status == 404 && entry) {
+    if (st != DSP_OK && recorded && err && err->status == DSP_ERR_HTTP && err->http_status == 404 && entry) {
         /* The provider does not know the job (another endpoint or account,
          * or it was deleted): forget it so the next run starts one. */
         drop_job(root, entry);
