@@ -324,7 +324,9 @@ static dsp_status call_tool(run_ctx *c, frame *f, const ir_step *st, dsp_value *
     if (rc != DSP_OK && rc != DSP_ERR_NOMEM) {
         char msg[DSP_ERROR_MESSAGE_MAX];
         snprintf(msg, sizeof msg, "%s", err ? err->message : "");
-        dsp_error_set(err, rc, "%s (%s:%d): %s", t->name, st->loc.file ? st->loc.file : "?", st->loc.line, msg);
+        /* Named like the generated code names it: the module's variable. */
+        dsp_error_set(err, rc, "%s.%s (%s:%d): %s", f->m->name, st->var, st->loc.file ? st->loc.file : "?",
+                      st->loc.line, msg);
     }
     if (args)
         dsp_values_free(args, na);

@@ -72,9 +72,9 @@ check "Words: the two good rows score 1" test "$(json_key "$tmp/words.json" scor
 check "Words: two rows failed" test "$(json_key "$tmp/words.json" failed)" = 2
 check "Words: no LM was called" test "$(json_key "$tmp/words.json" lm_calls)" = 0
 check "a nonzero status names the tool, the status and the call site" \
-    grep -q '"may_fail (words.dsp:18): tool `may_fail` failed with status 3"' "$tmp/words.json"
+    grep -q '"Words.m (words.dsp:18): tool `may_fail` failed with status 3"' "$tmp/words.json"
 check "k: -1 fails top_words with status 2" \
-    grep -q '"top_words (words.dsp:14): tool `top_words` failed with status 2"' "$tmp/words.json"
+    grep -q '"Words.t (words.dsp:14): tool `top_words` failed with status 2"' "$tmp/words.json"
 
 "$dspcc" eval "$w/words.dsp" --data sd --module Stats --json --no-cache >"$tmp/stats.json" 2>"$tmp/stats.err"
 check "eval Stats exits 0" test $? -eq 0
@@ -84,7 +84,7 @@ check "Stats: count, mean and any_negative as expected on every row" \
 "$dspcc" eval "$w/words.dsp" --data zd --module Size --json --no-cache >"$tmp/size.json" 2>"$tmp/size.err"
 check "an inline size_t tool takes INT64_MAX" test "$(json_key "$tmp/size.json" score)" = 0.5
 check "a negative size_t is refused with the parameter, value and C type" \
-    grep -q 'size_id (words.dsp:[0-9]*): tool `size_id`: parameter `x` is -1, out of range for C type `size_t`' \
+    grep -q 'Size.s (words.dsp:[0-9]*): tool `size_id`: parameter `x` is -1, out of range for C type `size_t`' \
     "$tmp/size.json"
 
 # The same failure in the table for people.
