@@ -1,6 +1,6 @@
 /* cmd_optimize.c — `dspcc optimize FILE.dsp`: runs the program's optimize
- * block (labeled_fewshot, bootstrap_fewshot, random_search, mipro or
- * better_together)
+ * block (labeled_fewshot, bootstrap_fewshot, random_search, mipro, copro
+ * or better_together)
  * through the interpreter against the LM, then writes the optimized state
  * (NAME.state.json, for `dspcc build --state`) and optionally an HTML
  * report.
@@ -382,12 +382,13 @@ const dspcc_cmd cmd_optimize = {
     "usage: dspcc optimize FILE.dsp [-o STATE.json] [--report R.html] [options]\n\n"
     "Runs the optimize block of FILE.dsp: executes the program on the trainset\n"
     "through the same runtime the generated C uses, picks demos and instructions\n"
-    "(labeled_fewshot, bootstrap_fewshot, random_search, mipro), or also fine-tunes\n"
-    "the lm (better_together), scores candidates on the valset with the metric, and\n"
-    "writes the winner as an optimized state for `dspcc build --state`. The\n"
-    "trainset is never used for the scores. better_together writes its training\n"
-    "data to NAME.finetune.jsonl and records its job in NAME.finetune-jobs.json,\n"
-    "beside the state, so that a re-run never starts the same job twice.\n\n"
+    "(labeled_fewshot, bootstrap_fewshot, random_search, mipro, copro), or also\n"
+    "fine-tunes the lm (better_together), scores candidates on the valset with\n"
+    "the metric, and writes the winner as an optimized state for\n"
+    "`dspcc build --state`. The trainset is never used for the scores.\n"
+    "better_together writes its training data to NAME.finetune.jsonl and records\n"
+    "its job in NAME.finetune-jobs.json, beside the state, so that a re-run never\n"
+    "starts the same job twice.\n\n"
     "  -o FILE              the state to write (default: NAME.state.json here)\n"
     "  --report FILE        also write an HTML report: scores, trials, a plot\n"
     "  --seed N             override the optimize block's seed\n"
