@@ -256,7 +256,15 @@ dsp_status opt_ft_run_job(dsp_client *c, const dsp_lm_config *lm, const opt_ft_j
         say(o, "fine-tuning %s on %zu examples (%s)", lm->model, args->n_examples, o->data_path);
         dsp_finetune_params fp = { "dspcc", args->n_epochs, true, args->seed };
         st = dsp_finetune_create(c, lm, jsonl, len, &fp, &job, err);
-        if (st == DSP_OK && !job.id)
+        if (st != DSP_OK) {
+            /* The data is written: name it, for fine-tuning elsewhere. */
+            char why[DSP_ERROR_MESSAGE_MAX];
+            snprintf(why, sizeof why, "%s", err ? err->message : "");
+            dsp_finetune_job_free(&job);
+            cJSON_Delete(root);
+            return dsp_error_set(err, st, "%s (the training data is in %s)", why, o->data_path);
+        }
+        if (!job.id)
             st = dsp_error_set(err, DSP_ERR_INVALID, "fine-tuning: the provider created a job without an id");
         if (st == DSP_OK) {
             id = arena_strdup(a, job.id);
