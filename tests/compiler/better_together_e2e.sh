@@ -14,7 +14,9 @@
 #    state;
 #  - a job the provider fails stops the run with the provider's message;
 #  - a recorded job the provider does not know (a restarted fixture) is
-#    forgotten with a clear error, and the next run starts a new one.
+#    forgotten with a clear error, and the next run starts a new one;
+#  - an lm without a fine-tuning API (Anthropic) fails the w stage at once,
+#    naming the JSONL it wrote for fine-tuning elsewhere.
 # Prints TAP.
 set -u
 : "${BUILD:=build}"
@@ -162,3 +164,12 @@ check "a garbled jobs file fails the run" test $? -eq 1
 check "the error names the file and what to do" \
     grep -q "bt.finetune-jobs.json is not a dspcc fine-tuning jobs file.*repair it, or move it away" "$tmp/garbled.err"
 check "the garbled file is left as it was" test "$(cat "$tmp/bt.finetune-jobs.json")" = "[1, 2]"
+
+# 9. No fine-tuning API: the error says so and names the data written.
+sed 's#"openai/gpt-4o-mini"#"anthropic/claude-3-5-haiku-latest"#' "$tmp/bt.dsp" >"$tmp/anth.dsp"
+"$dspcc" optimize "$tmp/anth.dsp" -o "$tmp/anth.state.json" --trainset-limit 20 --valset-limit 10 -j 4 \
+    --base-url "$url" --cache-dir "$tmp/cache" >"$tmp/anth.out" 2>"$tmp/anth.err"
+check "an lm without fine-tuning fails the run" test $? -eq 1
+check "the error names the provider and the JSONL written" \
+    grep -q "fine-tun.*Anthropic.*(the training data is in $tmp/anth.finetune.jsonl)" "$tmp/anth.err"
+check "the JSONL is there" test -s "$tmp/anth.finetune.jsonl"
