@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <poll.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -191,8 +192,10 @@ static void test_resolve_dir_precedence(void **state)
     }
 }
 
-/* Child process body: open the cache and write n rows named prefix-i. */
-static void child_write(const char *dir, const char *prefix, int n, int forever)
+/* Child process body: open the cache and write n rows named prefix-i.
+ * ready_fd >= 0 gets one byte once the first row is in, so a parent can
+ * kill the writer mid-run without racing the cache's creation. */
+static void child_write(const char *dir, const char *prefix, int n, int forever, int ready_fd)
 {
     dsp_cache *c = NULL;
     dsp_error err = {0};
@@ -208,6 +211,11 @@ static void child_write(const char *dir, const char *prefix, int n, int forever)
         dsp_chat_response r = {.choices = &choice, .n_choices = 1, .usage = {i, i}};
         if (dsp_cache_put(c, key, &r, &err) != DSP_OK)
             _exit(3);
+        if (i == 0 && ready_fd >= 0) {
+            if (write(ready_fd, "r", 1) != 1)
+                _exit(4);
+            close(ready_fd);
+        }
     }
     dsp_cache_close(c);
     _exit(0);
@@ -242,11 +250,11 @@ static void test_two_processes_write_at_once(void **state)
     pid_t a = fork();
     assert_true(a >= 0);
     if (a == 0)
-        child_write(dir, "a", n, 0);
+        child_write(dir, "a", n, 0, -1);
     pid_t b = fork();
     assert_true(b >= 0);
     if (b == 0)
-        child_write(dir, "b", n, 0);
+        child_write(dir, "b", n, 0, -1);
     int sa, sb;
     assert_int_equal(waitpid(a, &sa, 0), a);
     assert_int_equal(waitpid(b, &sb, 0), b);
@@ -274,11 +282,22 @@ static void test_sigkill_mid_write_leaves_consistent_cache(void **state)
     snprintf(dir, sizeof dir, "%s/killed", tmpdir);
     char integrity[64];
     for (int round = 0; round < 3; round++) {
+        int ready[2];
+        assert_int_equal(pipe(ready), 0);
         pid_t w = fork();
         assert_true(w >= 0);
-        if (w == 0)
-            child_write(dir, round == 0 ? "r0" : round == 1 ? "r1" : "r2", 0, 1);
-        /* Let it write for a while, then kill it without warning. */
+        if (w == 0) {
+            close(ready[0]);
+            child_write(dir, round == 0 ? "r0" : round == 1 ? "r1" : "r2", 0, 1, ready[1]);
+        }
+        close(ready[1]);
+        /* Wait for its first row (a loaded machine may take a while to
+         * start it), let it write for a while, then kill it without warning. */
+        struct pollfd pfd = { .fd = ready[0], .events = POLLIN };
+        assert_int_equal(poll(&pfd, 1, 30000), 1);
+        char byte;
+        assert_int_equal(read(ready[0], &byte, 1), 1);
+        close(ready[0]);
         struct timespec ts = {0, (long)(60 + 40 * round) * 1000000L};
         nanosleep(&ts, NULL);
         assert_int_equal(kill(w, SIGKILL), 0);
