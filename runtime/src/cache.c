@@ -288,7 +288,7 @@ static bool decode_value(const char *text, int len, dsp_chat_response *resp)
     size_t i = 0;
     if (ok) {
         resp->n_choices = (size_t)n;
-        cJSON_ArrayForEach(ch, choices) {
+        for (ch = choices ? choices->child : NULL; ch; ch = ch->next) {
             if (!cJSON_IsString(ch) || !(resp->choices[i++] = strdup(ch->valuestring))) {
                 ok = false;
                 break;

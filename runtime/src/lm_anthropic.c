@@ -126,7 +126,7 @@ dsp_status dsp_anthropic_parse_reply(const char *body, size_t len, dsp_chat_resp
     size_t total = 0;
     int n_text = 0;
     const cJSON *block;
-    cJSON_ArrayForEach(block, content) {
+    for (block = content ? content->child : NULL; block; block = block->next) {
         const cJSON *type = cJSON_GetObjectItemCaseSensitive(block, "type");
         const cJSON *text = cJSON_GetObjectItemCaseSensitive(block, "text");
         if (cJSON_IsString(type) && strcmp(type->valuestring, "text") == 0) {
@@ -150,7 +150,7 @@ dsp_status dsp_anthropic_parse_reply(const char *body, size_t len, dsp_chat_resp
         goto done;
     }
     size_t at = 0;
-    cJSON_ArrayForEach(block, content) {
+    for (block = content ? content->child : NULL; block; block = block->next) {
         const cJSON *type = cJSON_GetObjectItemCaseSensitive(block, "type");
         const cJSON *text = cJSON_GetObjectItemCaseSensitive(block, "text");
         if (cJSON_IsString(type) && strcmp(type->valuestring, "text") == 0) {

@@ -154,7 +154,7 @@ dsp_status dsp_openai_parse_reply(const char *body, size_t len, dsp_chat_respons
     resp->n_choices = (size_t)n;
     int pos = 0;
     const cJSON *choice;
-    cJSON_ArrayForEach(choice, choices) {
+    for (choice = choices ? choices->child : NULL; choice; choice = choice->next) {
         /* Servers may list choices out of order; "index" says where each goes. */
         const cJSON *idx = cJSON_GetObjectItemCaseSensitive(choice, "index");
         int at = pos;

@@ -1,6 +1,6 @@
 /* tests/tools/cshape.h — dsp-cshape, the checker of generated C's shape.
  *
- *   dsp-cshape [--prefix PREFIX] FILE.c FILE.h ...
+ *   dsp-cshape [--prefix PREFIX]... FILE.c FILE.h ...
  *
  * Reads every file with tree-sitter-c (grammar/csource.h) and reports, as
  * `file:line:col: error: ...`:
@@ -19,8 +19,14 @@
 
 #include "csource.h"
 
+#define CSHAPE_MAX_PREFIXES 4
+
 typedef struct cshape {
-    const char *prefix;   /* NULL: the prefix check is off */
+    /* An external symbol must start with one of these (--prefix, repeatable:
+     * --embed-runtime output also defines the runtime's dsp_ symbols).
+     * None: the prefix check is off. */
+    const char *prefixes[CSHAPE_MAX_PREFIXES];
+    size_t n_prefixes;
     int errors;
 } cshape;
 

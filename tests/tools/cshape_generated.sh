@@ -40,3 +40,21 @@ if "$cshape" --prefix wrong_ "$tmp/tickets.c" "$tmp/tickets.h" >/dev/null 2>&1; 
 else
     echo "ok - a wrong prefix is reported"
 fi
+
+# --embed-runtime: the runtime's sources come along, so dsp_ symbols are
+# external too; the runtime is written without statement macros (no
+# cJSON_ArrayForEach) so the file parses without a preprocessor.
+if "$dspcc" build examples/tickets/tickets.dsp --no-opt --embed-runtime -o "$tmp/emb.c" >"$tmp/emb.build" 2>&1; then
+    if "$cshape" --prefix ticket_classifier_ --prefix dsp_ "$tmp/emb.c" "$tmp/emb.h" >"$tmp/emb.shape" 2>&1; then
+        echo "ok - embedded runtime: parses, and every external symbol is the program's or dsp_"
+    else
+        echo "not ok - embedded runtime shape"; sed 's/^/#   /' "$tmp/emb.shape" | head -20
+    fi
+    if "$cshape" --prefix ticket_classifier_ "$tmp/emb.c" "$tmp/emb.h" >/dev/null 2>&1; then
+        echo "not ok - with one --prefix, the embedded dsp_ symbols are reported"
+    else
+        echo "ok - with one --prefix, the embedded dsp_ symbols are reported"
+    fi
+else
+    echo "not ok - build --embed-runtime"; sed 's/^/#   /' "$tmp/emb.build"
+fi

@@ -8,10 +8,10 @@
 static int usage(FILE *to)
 {
     fprintf(to,
-            "usage: dsp-cshape [--prefix PREFIX] FILE.c|FILE.h...\n"
+            "usage: dsp-cshape [--prefix PREFIX]... FILE.c|FILE.h...\n"
             "Checks the shape of generated C: every file parses; every function declared in a\n"
             ".h is defined in one of the .c files; every external symbol defined in a .c starts\n"
-            "with PREFIX; no literal or comment holds an absolute path or an API key.\n"
+            "with a PREFIX (--prefix may be given up to 4 times); no literal or comment holds an absolute path or an API key.\n"
             "Exit status: 0 clean, 1 violations (listed as file:line:col), 2 usage error.\n");
     return 2;
 }
@@ -20,6 +20,16 @@ static int ends_with(const char *s, const char *suffix)
 {
     size_t n = strlen(s), m = strlen(suffix);
     return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+static int add_prefix(cshape *cs, const char *p)
+{
+    if (cs->n_prefixes == CSHAPE_MAX_PREFIXES) {
+        fprintf(stderr, "dsp-cshape: at most %d --prefix options\n", CSHAPE_MAX_PREFIXES);
+        return 0;
+    }
+    cs->prefixes[cs->n_prefixes++] = p;
+    return 1;
 }
 
 int main(int argc, char **argv)
@@ -39,9 +49,16 @@ int main(int argc, char **argv)
                 free(files);
                 return 2;
             }
-            cs.prefix = argv[++i];
+            const char *p = argv[++i];
+            if (!add_prefix(&cs, p)) {
+                free(files);
+                return 2;
+            }
         } else if (strncmp(argv[i], "--prefix=", 9) == 0 && argv[i][9]) {
-            cs.prefix = argv[i] + 9;
+            if (!add_prefix(&cs, argv[i] + 9)) {
+                free(files);
+                return 2;
+            }
         } else if (argv[i][0] == '-' && argv[i][1]) {
             fprintf(stderr, "dsp-cshape: unknown option '%s'\n", argv[i]);
             free(files);

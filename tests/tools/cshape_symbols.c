@@ -80,15 +80,19 @@ typedef struct visit_ctx {
 
 static void check_prefix(visit_ctx *v, const cs_file *f, TSNode name, int is_function)
 {
-    if (!v->cs->prefix) return;
+    if (v->cs->n_prefixes == 0) return;
     char *text = cs_node_text(f, name);
     if (!text) { v->s->oom = 1; return; }
-    if (strncmp(text, v->cs->prefix, strlen(v->cs->prefix)) != 0) {
+    int ok = 0;
+    for (size_t i = 0; i < v->cs->n_prefixes && !ok; i++)
+        ok = strncmp(text, v->cs->prefixes[i], strlen(v->cs->prefixes[i])) == 0;
+    if (!ok) {
         int line, col;
         cs_position(name, &line, &col);
         cshape_report(v->cs, f->path, line, col,
-                      "external %s '%s' does not start with the prefix '%s'; prefix it or make it "
-                      "static", is_function ? "function" : "variable", text, v->cs->prefix);
+                      "external %s '%s' does not start with the prefix '%s'%s; prefix it or make it "
+                      "static", is_function ? "function" : "variable", text, v->cs->prefixes[0],
+                      v->cs->n_prefixes > 1 ? " (or another --prefix)" : "");
     }
     free(text);
 }
