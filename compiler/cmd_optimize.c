@@ -281,9 +281,13 @@ static int run(int argc, char **argv)
     x.progress_ctx = &pc;
     const char *out_path = a.out ? a.out : default_out(&mem, a.file);
     finetune_paths(&mem, out_path, &x.ft_data_path, &x.ft_jobs_path);
+    /* better_together: its stages and what each p runs. */
+    const char *what = params.strategy ? arena_printf(&mem, "%s (%s, p: %s)", params.optimizer, params.strategy,
+                                                      params.prompt_optimizer)
+                                       : params.optimizer;
     if (!a.quiet)
         fprintf(stderr, "dspcc optimize: %s with %s on %s (%zu examples), scored on %s (%zu examples), seed %llu\n",
-                o->module->name, params.optimizer, o->trainset->name, n_train,
+                o->module->name, what, o->trainset->name, n_train,
                 have_val ? o->valset->name : "a holdout of the trainset", n_val, (unsigned long long)params.seed);
 
     opt_result res;
