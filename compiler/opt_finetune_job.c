@@ -252,6 +252,8 @@ dsp_status opt_ft_run_job(dsp_client *c, const dsp_lm_config *lm, const opt_ft_j
         id = arena_strdup(a, recorded);
         say(o, "resuming fine-tuning job %s (recorded in %s)", id, o->jobs_path);
         st = dsp_finetune_get(c, lm, id, &job, err);
+        if (st == DSP_OK)
+            say(o, "fine-tuning job %s: %s", id, job.status ? job.status : "(no status)");
     } else {
         say(o, "fine-tuning %s on %zu examples (%s)", lm->model, args->n_examples, o->data_path);
         dsp_finetune_params fp = { "dspcc", args->n_epochs, true, args->seed };

@@ -78,6 +78,8 @@ check "the resumed run exits 0" test $? -eq 0
 [ -s "$tmp/bt.state.json" ] || tail -n 5 "$tmp/resumed.err" | sed 's/^/# /'
 check "the resumed run polls the recorded job" grep -q "resuming fine-tuning job $job" "$tmp/resumed.err"
 check "one fine-tuning job was created in all" test "$(jobs_created)" -eq 1
+check "polling shows the job's progress to success" \
+    sh -c "grep -q 'fine-tuning job $job: [a-z_]* \[lm calls' '$tmp/resumed.err' && grep -q 'fine-tuning job $job: succeeded, model ft:' '$tmp/resumed.err'"
 check "the stages ran in order" sh -c "grep -n 'stage [123]: [pw]' '$tmp/resumed.err' | cut -d: -f3 | tr -d ' ' |
     tr '\n' ' ' | grep -qx 'stage1 stage2 stage3 '"
 sed -n '/^  /p' "$tmp/resumed.out" | sed 's/^/# /'
