@@ -41,6 +41,21 @@ $(BUILD)/tests/runtime/%: $(BUILD)/obj/tests/runtime/%.o $(RT_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $< $(RT_LIB) $(CMOCKA_LIBS) $(RT_DEPLIBS)
 
+# The JSON writer's tests again with its portable string scan (the one
+# CPUs without SSE2 use): both objects built with -DDSP_JW_PORTABLE under
+# $(BUILD)/obj/portable, linked ahead of the library so its json_write.o
+# is not used.
+RT_PORTABLE_OBJS := $(BUILD)/obj/portable/tests/runtime/test_json_write.o \
+                    $(BUILD)/obj/portable/runtime/src/json_write.o
+$(RT_PORTABLE_OBJS): CPPFLAGS += $(RT_CPPFLAGS) -DDSP_JW_PORTABLE
+$(BUILD)/obj/portable/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(CPPFLAGS) -c $< -o $@
+$(BUILD)/tests/runtime/test_json_write_portable: $(RT_PORTABLE_OBJS) $(RT_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $(RT_PORTABLE_OBJS) $(RT_LIB) $(CMOCKA_LIBS) $(RT_DEPLIBS)
+TEST_BINS += $(BUILD)/tests/runtime/test_json_write_portable
+
 # The client's end-to-end test runs its own fault-injecting stub server.
 # tests/support/stub_http.c: the daemon and request bodies of their stubs.
 RT_STUB_TESTS := $(BUILD)/tests/runtime/test_client_e2e $(BUILD)/tests/runtime/test_predict \

@@ -7,9 +7,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#ifdef __SSE2__
+/* DSP_JW_PORTABLE forces the scan every target has (two 8-byte words with
+ * bit tests) where SSE2 would be used: the tests build it once that way, so
+ * the path other CPUs take is tested on x86-64 too. */
+#if defined(__SSE2__) && !defined(DSP_JW_PORTABLE)
+#define DSP_JW_SSE2 1
 #include <emmintrin.h>
+#else
+#define DSP_JW_SSE2 0
 #endif
+
+const char *dsp_jw_scan_kind(void) { return DSP_JW_SSE2 ? "sse2" : "portable"; }
 
 void dsp_jw_init(dsp_jw *w, size_t hint)
 {
@@ -81,7 +89,7 @@ static const unsigned char needs_escape[256] = {
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0,
 };
 
-#ifndef __SSE2__
+#if !DSP_JW_SSE2
 /* True when none of the 8 bytes in x needs an escape (below 0x20, '"' or
  * '\\'): the classic "has a zero / has a byte less than n" bit tests, exact
  * for the word as a whole. Prompts are long and mostly plain, so scanning
@@ -101,7 +109,7 @@ static inline bool word_is_plain(uint64_t x)
  * of 8 with the bit tests above. */
 static inline unsigned first_escape16(const unsigned char *p)
 {
-#ifdef __SSE2__
+#if DSP_JW_SSE2
     __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
     const __m128i ctl_max = _mm_set1_epi8(0x1f);
     __m128i ctl = _mm_cmpeq_epi8(_mm_max_epu8(x, ctl_max), ctl_max); /* x <= 0x1f */

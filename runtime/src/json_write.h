@@ -51,5 +51,8 @@ void dsp_jw_double(dsp_jw *w, double v);
 /* The text (owned by the caller, NUL-terminated; copied out of the
  * caller's storage), or NULL after a failure. */
 char *dsp_jw_take(dsp_jw *w);
+/* Which string scan this build uses: "sse2" or "portable" (built with
+ * -DDSP_JW_PORTABLE, or a CPU without SSE2). For the tests. */
+const char *dsp_jw_scan_kind(void);
 
 #endif
