@@ -19,14 +19,20 @@ static enum MHD_Result on_field(void *cls, enum MHD_ValueKind kind, const char *
 {
     (void)kind, (void)content_type, (void)transfer_encoding, (void)off;
     form *f = cls;
+    /* A part whose Content-Disposition is missing or garbled has no name:
+     * MHD passes NULL. It is no field of ours. */
+    if (!key)
+        return MHD_YES;
     if (strcmp(key, "purpose") == 0) {
         f->has_purpose = true;
-        rs_buf_add(&f->purpose, data, size);
+        if (size > 0) /* MHD may pass no data for an empty value */
+            rs_buf_add(&f->purpose, data, size);
     } else if (strcmp(key, "file") == 0) {
         f->has_file = true;
         if (filename && !f->filename)
             f->filename = rs_strdup(f->a, filename);
-        rs_buf_add(&f->file, data, size);
+        if (size > 0)
+            rs_buf_add(&f->file, data, size);
     }
     return MHD_YES;
 }

@@ -826,6 +826,135 @@ static void test_sigterm_stops_cleanly_even_with_a_hanging_request(void **state)
     assert_true(took < 2000);
 }
 
+/* --- multipart uploads ---------------------------------------------------- */
+
+static response post_raw(const rs_proc *s, const char *path, const char *content_type, const char *body, size_t len)
+{
+    response r = {0};
+    r.body = calloc(1, 1);
+    char url[256];
+    snprintf(url, sizeof url, "http://127.0.0.1:%u%s", s->port, path);
+    CURL *c = g_curl;
+    curl_easy_reset(c);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 20000L);
+    curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)len);
+    char ct[256];
+    snprintf(ct, sizeof ct, "Content-Type: %s", content_type);
+    struct curl_slist *hl = curl_slist_append(NULL, ct);
+    hl = curl_slist_append(hl, "Expect:");
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
+    r.rc = curl_easy_perform(c);
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
+    curl_slist_free_all(hl);
+    return r;
+}
+
+/* Mutated multipart/form-data uploads to POST /v1/files (the post processor
+ * of ft_multipart.c reads them): byte flips, cuts, repeated and dropped
+ * spans, and a Content-Type whose boundary is changed, cut or missing. Each
+ * gets a JSON 200 or 400, and the server still takes a good upload after
+ * (a crash would show as a failed request; ASan+UBSan in check-asan). */
+static void test_mutated_multipart_uploads_get_200_or_400(void **state)
+{
+    (void)state;
+    static const char boundary[] = "dspB0undary7MA4YWxkTrZu0gW";
+    static const char line[] = "{\"messages\":[{\"role\":\"user\",\"content\":\"hi \\u00e9 \xe2\x82\xac\"},"
+                               "{\"role\":\"assistant\",\"content\":\"billing\"}]}\n";
+    char good[2048];
+    int glen = snprintf(good, sizeof good,
+                        "--%s\r\nContent-Disposition: form-data; name=\"purpose\"\r\n\r\nfine-tune\r\n"
+                        "--%s\r\nContent-Disposition: form-data; name=\"file\"; filename=\"t.jsonl\"\r\n"
+                        "Content-Type: application/jsonl\r\n\r\n%s%s%s\r\n--%s--\r\n",
+                        boundary, boundary, line, line, line, boundary);
+    assert_true(glen > 0 && (size_t)glen < sizeof good);
+    char ct_good[128];
+    snprintf(ct_good, sizeof ct_good, "multipart/form-data; boundary=%s", boundary);
+    response r = post_raw(&g_srv, "/v1/files", ct_good, good, (size_t)glen);
+    assert_int_equal(r.status, 200);
+    free(r.body);
+
+    uint64_t rng = 0x243F6A8885A308D3ull;
+#define NEXT() (rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17, rng)
+    char buf[4096];
+    size_t n200 = 0, n400 = 0;
+    for (int i = 0; i < 600; i++) {
+        size_t len = (size_t)glen;
+        memcpy(buf, good, len);
+        int edits = 1 + (int)(NEXT() % 4);
+        for (int e = 0; e < edits && len > 0; e++) {
+            size_t at = NEXT() % len;
+            switch (NEXT() % 5) {
+            case 0: /* a byte flipped, often to one the format cares about */
+                buf[at] = "-\r\n\"=;:\0x"[NEXT() % 9];
+                if (NEXT() % 2)
+                    buf[at] = (char)NEXT();
+                break;
+            case 1: /* cut */
+                len = at;
+                break;
+            case 2: { /* a span dropped */
+                size_t n = NEXT() % 40;
+                if (at + n > len)
+                    n = len - at;
+                memmove(buf + at, buf + at + n, len - at - n);
+                len -= n;
+                break;
+            }
+            case 3: { /* a span repeated */
+                size_t n = NEXT() % 80;
+                if (at + n > len)
+                    n = len - at;
+                if (len + n <= sizeof buf) {
+                    memmove(buf + at + n, buf + at, len - at);
+                    len += n;
+                }
+                break;
+            }
+            default: /* a whole part repeated */
+                if (len + (size_t)glen <= sizeof buf) {
+                    memcpy(buf + len, good, (size_t)glen);
+                    len += (size_t)glen;
+                }
+            }
+        }
+        const char *ct = ct_good;
+        char ct_bad[128];
+        switch (NEXT() % 8) {
+        case 0: ct = "multipart/form-data"; break; /* no boundary */
+        case 1:
+            snprintf(ct_bad, sizeof ct_bad, "multipart/form-data; boundary=%.*s", (int)(NEXT() % sizeof boundary),
+                     boundary);
+            ct = ct_bad;
+            break;
+        case 2: ct = "multipart/form-data; boundary=\"\""; break;
+        default: break;
+        }
+        r = post_raw(&g_srv, "/v1/files", ct, buf, len);
+        if (r.rc != CURLE_OK)
+            fail_msg("case %d: %s (Content-Type: %s, %zu bytes)", i, curl_easy_strerror(r.rc), ct, len);
+        if (r.status != 200 && r.status != 400)
+            fail_msg("case %d: HTTP %ld: %s", i, r.status, r.body);
+        n200 += r.status == 200;
+        n400 += r.status == 400;
+        cJSON *j = cJSON_Parse(r.body);
+        assert_non_null(j);
+        assert_true(cJSON_IsObject(j));
+        cJSON_Delete(j);
+        free(r.body);
+    }
+#undef NEXT
+    print_message("mutated multipart uploads: %zu accepted, %zu refused\n", n200, n400);
+    assert_true(n200 > 0 && n400 > 0);
+    r = post_raw(&g_srv, "/v1/files", ct_good, good, (size_t)glen);
+    assert_int_equal(r.status, 200);
+    free(r.body);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -842,6 +971,7 @@ int main(void)
         cmocka_unit_test(test_log_has_requests_but_no_credentials),
         cmocka_unit_test(test_demos_and_hints_measurably_help),
         cmocka_unit_test(test_sigterm_stops_cleanly_even_with_a_hanging_request),
+        cmocka_unit_test(test_mutated_multipart_uploads_get_200_or_400),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
