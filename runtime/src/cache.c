@@ -299,8 +299,11 @@ static bool decode_value(const char *text, int len, dsp_chat_response *resp)
     const cJSON *pt = cJSON_GetObjectItemCaseSensitive(usage, "prompt_tokens");
     const cJSON *ct = cJSON_GetObjectItemCaseSensitive(usage, "completion_tokens");
     if (ok) {
-        resp->usage.prompt_tokens = cJSON_IsNumber(pt) ? (int64_t)pt->valuedouble : 0;
-        resp->usage.completion_tokens = cJSON_IsNumber(ct) ? (int64_t)ct->valuedouble : 0;
+        /* Bounded before the cast (a damaged row must not make it undefined). */
+        resp->usage.prompt_tokens =
+            cJSON_IsNumber(pt) && pt->valuedouble >= 0 && pt->valuedouble < 9e15 ? (int64_t)pt->valuedouble : 0;
+        resp->usage.completion_tokens =
+            cJSON_IsNumber(ct) && ct->valuedouble >= 0 && ct->valuedouble < 9e15 ? (int64_t)ct->valuedouble : 0;
     }
     cJSON_Delete(root);
     if (!ok)

@@ -131,7 +131,9 @@ static dsp_status protocol_error(dsp_error *err, const char *body, size_t len, c
 static int64_t usage_field(const cJSON *usage, const char *name)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(usage, name);
-    return cJSON_IsNumber(v) && v->valuedouble >= 0 ? (int64_t)v->valuedouble : 0;
+    /* Bounded before the cast: a count past int64 (1e300, or 1e999 read as
+     * infinity) would make it undefined; no real count is that large. */
+    return cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble < 9e15 ? (int64_t)v->valuedouble : 0;
 }
 
 dsp_status dsp_openai_parse_reply(const char *body, size_t len, dsp_chat_response *resp, dsp_error *err)

@@ -5,6 +5,7 @@
 #include "ft_store.h"
 
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -175,7 +176,9 @@ static const char *str_of(const cJSON *o, const char *k)
 static long long num_of(const cJSON *o, const char *k)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    return cJSON_IsNumber(v) ? (long long)v->valuedouble : 0;
+    /* Bounded before the cast: an edited state file must not make it
+     * undefined. */
+    return cJSON_IsNumber(v) && fabs(v->valuedouble) < 9e15 ? (long long)v->valuedouble : 0;
 }
 
 static char *read_all(const char *path, size_t *len)
