@@ -66,6 +66,7 @@ typedef struct cg_ctx {
     size_t n_types, cap_types;
     /* Helpers used by module bodies (emitted only when used: -Wunused-function). */
     int use_copy, use_lit_str, use_scalar, use_where;
+    int use_conv;               /* cg_convert: a value held differently from its target */
     unsigned use_tool;          /* cg_tool.c's helpers, a bit each */
     int use_limits;             /* a range check names <limits.h> bounds */
     int use_stdio, use_float;   /* tool helpers need <stdio.h>, <float.h> and <math.h> */
@@ -121,6 +122,11 @@ void cg_emit_tool_call(cg_ctx *g, cg_buf *c, int lvl, const ir_tool *t, const ch
 /* Does the program (its module and callees) call t? Only those tools are
  * declared, and named in the header: linking must not need the others. */
 int cg_tool_called(cg_ctx *g, const ir_tool *t);
+/* The name a module function calls tool t by: its C name, or, when a
+ * parameter or local of the generated function (c, err, st, args, r, ...)
+ * would hide that name, "cg_fn_NAME", a file-scope pointer to it that
+ * cg_source.c emits beside the prototype. */
+const char *cg_tool_callee(cg_ctx *g, const ir_tool *t);
 /* The static helpers the emitted calls used. */
 void cg_emit_tool_helpers(cg_ctx *g, cg_buf *c);
 

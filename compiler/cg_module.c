@@ -19,6 +19,7 @@ typedef struct mctx {
     const ir_module *m;
     int used_goto;
     int n_loops;
+    int n_conv;         /* cg_conv descriptors emitted in this function */
 } mctx;
 
 static void ind(cg_buf *c, int n)
@@ -58,6 +59,84 @@ static size_t enum_index(const ir_type *t, const char *s)
     return 0;
 }
 
+/* Whether two enums number their values alike (same names, same order). */
+static int same_enum(const ir_type *a, const ir_type *b)
+{
+    if (a == b) return 1;
+    if (a->n_values != b->n_values) return 0;
+    for (size_t i = 0; i < a->n_values; i++)
+        if (strcmp(a->values[i], b->values[i]) != 0) return 0;
+    return 1;
+}
+
+/* Whether a value of type `from` is represented differently as a `to`
+ * (int -> float, enum -> string, an enum into another enum's numbering),
+ * also inside lists and optionals. A plain copy would read the wrong
+ * member of the union: the interpreter converts (it_convert), so must we. */
+static int needs_conv(const ir_type *from, const ir_type *to)
+{
+    if (!from || !to) return 0;
+    if (to->kind == IR_OPTIONAL) return needs_conv(from->kind == IR_OPTIONAL ? from->elem : from, to->elem);
+    if (from->kind == IR_OPTIONAL) return 0; /* refused by sema */
+    switch (to->kind) {
+    case IR_FLOAT: return from->kind == IR_INT;
+    case IR_STRING: return from->kind == IR_ENUM;
+    case IR_ENUM: return from->kind == IR_ENUM && !same_enum(from, to);
+    case IR_LIST: return from->kind == IR_LIST && needs_conv(from->elem, to->elem);
+    default: return 0;
+    }
+}
+
+/* Emits the block-scope static cg_conv descriptors that turn a `from` into
+ * a `to` (children first) and returns the outermost one's name. */
+static const char *emit_conv(mctx *x, int lvl, const ir_type *from, const ir_type *to)
+{
+    cg_ctx *g = x->g;
+    cg_buf *c = x->c;
+    const char *name = arena_printf(g->a, "cv%d", x->n_conv++);
+    if (to->kind == IR_OPTIONAL || to->kind == IR_LIST) {
+        const ir_type *fe = to->kind == IR_OPTIONAL && from->kind != IR_OPTIONAL ? from : from->elem;
+        const char *elem = needs_conv(fe, to->elem) ? emit_conv(x, lvl, fe, to->elem) : NULL;
+        ind(c, lvl);
+        cgb_printf(c, "static const cg_conv %s = { %s, NULL, NULL, 0, %s%s };\n", name,
+                   to->kind == IR_OPTIONAL ? "CG_CONV_OPTIONAL" : "CG_CONV_LIST", elem ? "&" : "NULL",
+                   elem ? elem : "");
+        return name;
+    }
+    if (to->kind == IR_FLOAT) {
+        ind(c, lvl);
+        cgb_printf(c, "static const cg_conv %s = { CG_CONV_INT_FLOAT, NULL, NULL, 0, NULL };\n", name);
+        return name;
+    }
+    /* From an enum: its names (to a string) or each value's index in `to`. */
+    ind(c, lvl);
+    if (to->kind == IR_STRING) {
+        cgb_printf(c, "static const char *const %s_names[] = { ", name);
+        for (size_t i = 0; i < from->n_values; i++) {
+            if (i) cgb_puts(c, ", ");
+            cg_cstr(g, c, from->values[i], strlen(from->values[i]), 4 * lvl + 8);
+        }
+        cgb_puts(c, " };\n");
+        ind(c, lvl);
+        cgb_printf(c, "static const cg_conv %s = { CG_CONV_ENUM_STRING, %s_names, NULL, %zu, NULL };\n", name, name,
+                   from->n_values);
+    } else {
+        cgb_printf(c, "static const size_t %s_map[] = { ", name);
+        for (size_t i = 0; i < from->n_values; i++)
+            cgb_printf(c, "%s%zu", i ? ", " : "", enum_index(to, from->values[i]));
+        cgb_printf(c, " }; /* ");
+        for (size_t i = 0; i < from->n_values; i++) {
+            cg_comment_text(c, from->values[i], "");
+            cgb_puts(c, i + 1 < from->n_values ? ", " : "");
+        }
+        cgb_puts(c, " */\n");
+        ind(c, lvl);
+        cgb_printf(c, "static const cg_conv %s = { CG_CONV_ENUM_ENUM, NULL, %s_map, %zu, NULL };\n", name, name,
+                   from->n_values);
+    }
+    return name;
+}
+
 /* `if (st == DSP_OK) st = ...;` setting dst to the value v, converted to
  * target (may be NULL): a plain value bound to an optional is wrapped. */
 static void emit_value(mctx *x, int lvl, const ir_value *v, const ir_type *target, const char *dst)
@@ -65,6 +144,24 @@ static void emit_value(mctx *x, int lvl, const ir_value *v, const ir_type *targe
     cg_ctx *g = x->g;
     cg_buf *c = x->c;
     int wrap = target && target->kind == IR_OPTIONAL && v->type && v->type->kind != IR_OPTIONAL;
+    if ((v->kind == IR_VAL_PARAM || v->kind == IR_VAL_FIELD || v->kind == IR_VAL_VAR) && needs_conv(v->type, target)) {
+        const char *cv = emit_conv(x, lvl, v->type, target);
+        const char *src;
+        if (v->kind == IR_VAL_PARAM) {
+            src = arena_printf(g->a, "&in[%zu]", param_index(x->m, v->name));
+        } else if (v->kind == IR_VAL_FIELD) {
+            const ir_var *var = var_of(x->m, v->name);
+            src = arena_printf(g->a, "&%s[%zu]", var_sym(x, v->name),
+                               var ? field_index(var->fields, var->n_fields, v->field) : 0);
+        } else {
+            src = arena_printf(g->a, "&%s[0]", var_sym(x, v->name));
+        }
+        g->use_conv = 1;
+        ind(c, lvl);
+        cgb_printf(c, "if (st == DSP_OK) st = cg_convert(%s, %s, &%s, err); /* %s%s%s */\n", dst, src, cv, v->name,
+                   v->kind == IR_VAL_FIELD ? "." : "", v->kind == IR_VAL_FIELD ? v->field : "");
+        return;
+    }
     ind(c, lvl);
     cgb_puts(c, "if (st == DSP_OK) st = ");
     switch (v->kind) {
@@ -324,7 +421,7 @@ static void emit_steps(mctx *x, int lvl, const ir_step *steps, size_t n)
 
 static void emit_module(cg_ctx *g, cg_buf *c, const ir_module *m)
 {
-    mctx x = {g, NULL, m, 0, 0};
+    mctx x = {g, NULL, m, 0, 0, 0};
     cg_buf body = {0};
     x.c = &body;
     emit_steps(&x, 1, m->steps, m->n_steps);
@@ -376,6 +473,60 @@ void cg_emit_helpers(cg_ctx *g, cg_buf *c)
                     "    memcpy(err->message + w, \": \", 2);\n"
                     "    err->message[w + 2 + m] = '\\0';\n}\n\n");
     cg_emit_tool_helpers(g, c);
+    if (g->use_conv)
+        cgb_puts(c, "/* How a value becomes the type it is bound to, where the two are held\n"
+                    " * differently (as the interpreter converts them): an int as a float, an enum\n"
+                    " * as its name or as the same value of a wider enum, inside lists and optionals. */\n"
+                    "typedef enum cg_conv_op {\n"
+                    "    CG_CONV_INT_FLOAT, CG_CONV_ENUM_STRING, CG_CONV_ENUM_ENUM, CG_CONV_LIST, CG_CONV_OPTIONAL\n"
+                    "} cg_conv_op;\n\n"
+                    "typedef struct cg_conv {\n"
+                    "    cg_conv_op op;\n"
+                    "    const char *const *names;   /* ENUM_STRING: the source enum's names */\n"
+                    "    const size_t *map;          /* ENUM_ENUM: each source value's index in the target */\n"
+                    "    size_t n;                   /* ENUM_*: the source enum's number of values */\n"
+                    "    const struct cg_conv *elem; /* LIST, OPTIONAL: the element's (NULL: a copy) */\n"
+                    "} cg_conv;\n\n"
+                    "static dsp_status cg_convert(dsp_value *dst, const dsp_value *src, const cg_conv *cv, dsp_error *err)\n{\n"
+                    "    memset(dst, 0, sizeof *dst);\n"
+                    "    if (!cv) return dsp_value_copy(dst, src, err);\n"
+                    "    switch (cv->op) {\n"
+                    "    case CG_CONV_INT_FLOAT:\n"
+                    "        *dst = dsp_value_float((double)src->as.i);\n"
+                    "        return DSP_OK;\n"
+                    "    case CG_CONV_ENUM_STRING: {\n"
+                    "        const char *s = src->as.e < cv->n ? cv->names[src->as.e] : \"\";\n"
+                    "        return dsp_value_set_string(dst, s, strlen(s), err);\n"
+                    "    }\n"
+                    "    case CG_CONV_ENUM_ENUM:\n"
+                    "        *dst = dsp_value_enum(src->as.e < cv->n ? cv->map[src->as.e] : 0);\n"
+                    "        return DSP_OK;\n"
+                    "    case CG_CONV_LIST:\n"
+                    "        *dst = dsp_value_list();\n"
+                    "        for (size_t i = 0; i < src->as.list.len; i++) {\n"
+                    "            dsp_value item;\n"
+                    "            dsp_status st = cg_convert(&item, &src->as.list.items[i], cv->elem, err);\n"
+                    "            if (st == DSP_OK) st = dsp_value_list_append(dst, &item, err);\n"
+                    "            if (st != DSP_OK) {\n"
+                    "                dsp_value_free(&item);\n"
+                    "                dsp_value_free(dst);\n"
+                    "                return st;\n"
+                    "            }\n"
+                    "        }\n"
+                    "        return DSP_OK;\n"
+                    "    case CG_CONV_OPTIONAL: {\n"
+                    "        if (src->kind == DSP_TYPE_OPTIONAL && !src->as.some) {\n"
+                    "            *dst = dsp_value_none();\n"
+                    "            return DSP_OK;\n"
+                    "        }\n"
+                    "        dsp_value inner;\n"
+                    "        dsp_status st = cg_convert(&inner, src->kind == DSP_TYPE_OPTIONAL ? src->as.some : src, cv->elem, err);\n"
+                    "        if (st == DSP_OK) st = dsp_value_some(dst, &inner, err);\n"
+                    "        dsp_value_free(&inner);\n"
+                    "        return st;\n"
+                    "    }\n"
+                    "    }\n"
+                    "    return dsp_value_copy(dst, src, err);\n}\n\n");
     if (!g->use_copy && !g->use_lit_str && !g->use_scalar) return;
     cgb_puts(c, "/* A plain value bound to an optional field becomes a present optional. */\n"
                 "static dsp_status cg_wrap(dsp_value *v, int wrap, dsp_error *err)\n{\n"

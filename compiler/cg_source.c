@@ -59,6 +59,15 @@ static int emit_tool_protos(cg_ctx *g, cg_buf *c)
             cgb_printf(c, "%s%s%s%s", k ? ", " : "", ct, ct[strlen(ct) - 1] == '*' ? "" : " ", t->params[k].name);
         }
         cgb_puts(c, ");\n");
+        const char *callee = cg_tool_callee(g, t);
+        if (strcmp(callee, t->name) != 0) {
+            /* A local of the module functions has this name: they call it
+             * through a pointer that cannot be hidden. */
+            cgb_printf(c, "static %s%s(*const %s)(", t->c_return, t->c_return[rl - 1] == '*' ? "" : " ", callee);
+            if (!t->n_params) cgb_puts(c, "void");
+            for (size_t k = 0; k < t->n_params; k++) cgb_printf(c, "%s%s", k ? ", " : "", t->params[k].ctype);
+            cgb_printf(c, ") = %s;\n", t->name);
+        }
     }
     if (any) cgb_puts(c, "\n");
     return ssize;

@@ -351,7 +351,7 @@ void cg_emit_tool_call(cg_ctx *g, cg_buf *c, int lvl, const ir_tool *t, const ch
                          ? arena_printf(g->a, "%s%sr = ", t->c_return,
                                         t->c_return[strlen(t->c_return) - 1] == '*' ? "" : " ")
                          : "";
-    head = arena_printf(g->a, "%s%s(", head, t->name);
+    head = arena_printf(g->a, "%s%s(", head, cg_tool_callee(g, t));
     const char **argv = arena_array(g->a, t->n_params + 1, sizeof *argv);
     int wrap = t->n_outputs > 0;
     size_t width = 4 * (size_t)(lvl + 1) + strlen(head) + 2;
@@ -433,6 +433,25 @@ void cg_emit_tool_call(cg_ctx *g, cg_buf *c, int lvl, const ir_tool *t, const ch
             cgb_printf(c, "free(o_%s);\n", id);
         }
     }
+}
+
+/* Whether name is a digit run after prefix ("i2", "cv0"): a generated local. */
+static int numbered(const char *name, const char *prefix)
+{
+    size_t n = strlen(prefix);
+    if (strncmp(name, prefix, n) != 0 || !name[n]) return 0;
+    return strspn(name + n, "0123456789") == strlen(name + n);
+}
+
+const char *cg_tool_callee(cg_ctx *g, const ir_tool *t)
+{
+    /* What a module function (cg_module.c) and a call (above) declare. */
+    static const char *const locals[] = { "c", "in", "out", "err", "st", "args", "r", "i", "v", "lhs", "rhs", "cond" };
+    const char *n = t->name;
+    int hidden = strncmp(n, "v_", 2) == 0 || strncmp(n, "a_", 2) == 0 || strncmp(n, "o_", 2) == 0 ||
+                 numbered(n, "i") || strncmp(n, "cv", 2) == 0;
+    for (size_t k = 0; !hidden && k < sizeof locals / sizeof locals[0]; k++) hidden = strcmp(n, locals[k]) == 0;
+    return hidden ? arena_printf(g->a, "cg_fn_%s", n) : n;
 }
 
 static int steps_call(const ir_step *s, size_t n, const ir_tool *t)

@@ -16,6 +16,8 @@ $(CG_TEST_SRCS:%.c=$(BUILD)/obj/%.o): CPPFLAGS += $(RT_CPPFLAGS)
 TEST_SCRIPTS += tests/compiler/codegen.sh
 # Tools with lists and output parameters (fixtures list_tools, codegen_tools).
 TEST_SCRIPTS += tests/compiler/codegen_tools.sh
+# The interpreter and the generated C on the same tool calls (fixture tools_parity).
+TEST_SCRIPTS += tests/compiler/tools_parity.sh
 
 # --embed-runtime: libdsprt's sources, made into text blobs at build time
 # by compiler/tools/rt_amalgam.c and linked into dspcc (cg_rt_public,

@@ -14,6 +14,7 @@
 #include <dlfcn.h>
 #include <ffi.h>
 #include <float.h>
+#include <limits.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -316,19 +317,58 @@ static void narrow_result(const ch_scalar *sc, c_slot *s)
     }
 }
 
-#define IT_MAX_TOOL_ARGS 16
-
 /* Everything one call passes and gets back, so every way out frees the
- * same things. */
+ * same things. Each array has one entry per C parameter (as many as the
+ * prototype has: the generated code has no limit either). */
 typedef struct tool_call {
     const ir_tool *t;
-    ffi_type *types[IT_MAX_TOOL_ARGS];
-    c_slot args[IT_MAX_TOOL_ARGS];      /* what is passed: a value or a pointer */
-    c_slot outs[IT_MAX_TOOL_ARGS];      /* what output pointers point at (zeroed) */
-    void *ptrs[IT_MAX_TOOL_ARGS];
-    void *temps[IT_MAX_TOOL_ARGS];      /* C arrays built from list arguments */
-    size_t lens[IT_MAX_TOOL_ARGS];      /* an input list's length, for its LEN */
+    ffi_type **types;
+    c_slot *args;                       /* what is passed: a value or a pointer */
+    c_slot *outs;                       /* what output pointers point at (zeroed) */
+    void **ptrs;
+    void **temps;                       /* C arrays built from list arguments */
+    size_t *lens;                       /* an input list's length, for its LEN */
 } tool_call;
+
+/* A zeroed call of t's parameters, or NULL when out of memory. */
+static tool_call *call_new(const ir_tool *t)
+{
+    size_t n = t->n_params ? t->n_params : 1;
+    tool_call *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->t = t;
+    c->types = calloc(n, sizeof *c->types);
+    c->args = calloc(n, sizeof *c->args);
+    c->outs = calloc(n, sizeof *c->outs);
+    c->ptrs = calloc(n, sizeof *c->ptrs);
+    c->temps = calloc(n, sizeof *c->temps);
+    c->lens = calloc(n, sizeof *c->lens);
+    if (c->types && c->args && c->outs && c->ptrs && c->temps && c->lens)
+        return c;
+    free(c->types);
+    free(c->args);
+    free(c->outs);
+    free(c->ptrs);
+    free(c->temps);
+    free(c->lens);
+    free(c);
+    return NULL;
+}
+
+/* Frees the temporary arrays and the call itself. */
+static void call_free(tool_call *c)
+{
+    for (size_t i = 0; i < c->t->n_params; i++)
+        free(c->temps[i]);
+    free(c->types);
+    free(c->args);
+    free(c->outs);
+    free(c->ptrs);
+    free(c->temps);
+    free(c->lens);
+    free(c);
+}
 
 /* A list argument as a temporary C array of its element type. */
 static dsp_status pass_list(tool_call *c, size_t i, const dsp_value *arg, dsp_error *err)
@@ -593,9 +633,9 @@ dsp_status it_tool_call(const ex_runner *r, const ir_tool *tool, const dsp_value
 {
     size_t n_res = it_tool_n_results(tool);
     memset(outs, 0, n_res * sizeof *outs);
-    if (tool->n_params > IT_MAX_TOOL_ARGS)
-        return dsp_error_set(err, DSP_ERR_INVALID, "tool `%s` takes %zu parameters; the interpreter passes at most %d",
-                             tool->name, tool->n_params, IT_MAX_TOOL_ARGS);
+    if (tool->n_params > UINT_MAX)
+        return dsp_error_set(err, DSP_ERR_INVALID, "tool `%s` takes %zu parameters; libffi passes at most %u",
+                             tool->name, tool->n_params, UINT_MAX);
     void *sym = tool_symbol(r, tool, err);
     if (!sym)
         return err ? err->status : DSP_ERR_INVALID;
@@ -608,10 +648,9 @@ dsp_status it_tool_call(const ex_runner *r, const ir_tool *tool, const dsp_value
         (tool->n_outputs > 0 && !tool->ret_status && !is_void))
         return dsp_error_set(err, DSP_ERR_INVALID, "tool `%s` returns C type `%s`, which the interpreter cannot "
                              "read", tool->name, tool->c_return);
-    tool_call *c = calloc(1, sizeof *c);
+    tool_call *c = call_new(tool);
     if (!c)
         return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory calling tool `%s`", tool->name);
-    c->t = tool;
     dsp_status rc = DSP_OK;
     size_t a = 0;
     for (size_t i = 0; i < tool->n_params && rc == DSP_OK; i++)
@@ -638,9 +677,7 @@ dsp_status it_tool_call(const ex_runner *r, const ir_tool *tool, const dsp_value
         if (rc == DSP_OK && tool->n_outputs == 0 && !is_void)
             rc = take_return(tool, rsc, &result, &outs[0], err);
     }
-    for (size_t i = 0; i < tool->n_params; i++)
-        free(c->temps[i]);
-    free(c);
+    call_free(c);
     if (rc != DSP_OK)
         dsp_values_free(outs, n_res);
     return rc;
