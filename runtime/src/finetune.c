@@ -135,13 +135,31 @@ static void redact(char *s, const char *secret)
         memset(p, '*', n);
 }
 
-/* One API call with the client's retries: method on base+path with a JSON
- * body (json, may be NULL) or a multipart form (parts). On DSP_OK *out is
- * the parsed reply, a JSON object (the caller deletes it). */
-static dsp_status api_call(const ft_call *k, const char *method, const char *path, const char *json,
-                           const dsp_http_part *parts, size_t n_parts, cJSON **out, dsp_error *err)
+static void redact_error(dsp_error *err, const char *secret)
+{
+    if (err) {
+        redact(err->message, secret);
+        redact(err->raw, secret);
+    }
+}
+
+/* One attempt of an API call: method on base+path with a JSON body (json,
+ * may be NULL) or a multipart form (parts). On DSP_OK *out is the parsed
+ * reply, a JSON object (the caller deletes it). Otherwise *transient says
+ * whether the same request may succeed later, *retry_after is the server's
+ * Retry-After (-1: none) and *http_status the reply's status (0: none came).
+ * A key the server echoed is redacted here, before the message can be
+ * cleared for the next attempt: dsp_error_clear only ends the message at its
+ * first byte, so an unredacted message would leave the key in the record's
+ * bytes after it. */
+static dsp_status api_attempt(const ft_call *k, const char *method, const char *path, const char *json,
+                              const dsp_http_part *parts, size_t n_parts, cJSON **out, bool *transient,
+                              double *retry_after, int *http_status, dsp_error *err)
 {
     *out = NULL;
+    *transient = false;
+    *retry_after = -1;
+    *http_status = 0;
     size_t ul = strlen(k->base) + strlen(path) + 1;
     char *url = malloc(ul);
     if (!url)
@@ -156,61 +174,78 @@ static dsp_status api_call(const ft_call *k, const char *method, const char *pat
     dsp_http_request rq = {.method = method, .url = url, .headers = headers, .n_headers = nh,
                            .body = json, .len = json ? strlen(json) : 0, .parts = parts, .n_parts = n_parts,
                            .connect_timeout_s = k->opts.connect_timeout_s, .timeout_s = k->opts.timeout_s};
-    uint64_t rng = ((uint64_t)time(NULL) * 0x9E3779B97F4A7C15ull) ^ (uint64_t)(uintptr_t)url;
-    rng |= 1;
+    dsp_http_reply reply;
+    dsp_error_clear(err);
+    dsp_status st = dsp_http_send(&rq, &reply, err);
+    if (st == DSP_OK) {
+        *http_status = (int)reply.status;
+        if (*http_status >= 200 && *http_status < 300) {
+            cJSON *root = cJSON_ParseWithLength(reply.body, reply.len);
+            if (cJSON_IsObject(root)) {
+                *out = root;
+            } else {
+                cJSON_Delete(root);
+                st = dsp_error_set(err, DSP_ERR_PROTOCOL, "%s: %s %s answered HTTP %d with no JSON object",
+                                   k->model_spec, method, url, *http_status);
+                dsp_error_set_raw(err, reply.body, reply.len);
+            }
+        } else {
+            char msg[600];
+            dsp_provider_error_message(reply.body, reply.len, msg, sizeof msg);
+            st = dsp_error_set(err, DSP_ERR_HTTP, "%s: HTTP %d from %s %s: %s", k->model_spec, *http_status,
+                               method, url, msg);
+            if (err)
+                err->http_status = *http_status;
+        }
+    }
+    /* A 2xx body that is not JSON may have been cut on the way; valid
+     * JSON of the wrong shape would come back the same. */
+    *transient = dsp_retry_is_transient(st, *http_status);
+    if (st == DSP_ERR_PROTOCOL && dsp_json_is_valid(reply.body, reply.len))
+        *transient = false;
+    *retry_after = reply.retry_after_s;
+    dsp_http_reply_free(&reply);
+    if (st != DSP_OK)
+        redact_error(err, k->key);
+    free(url);
+    return st;
+}
+
+static void gave_up(dsp_error *err, int attempts)
+{
+    if (!err)
+        return;
+    size_t used = strlen(err->message);
+    snprintf(err->message + used, sizeof err->message - used, " (gave up after %d attempts)", attempts);
+}
+
+static uint64_t jitter_seed(const void *salt)
+{
+    return (((uint64_t)time(NULL) * 0x9E3779B97F4A7C15ull) ^ (uint64_t)(uintptr_t)salt) | 1;
+}
+
+/* One API call with the client's retries (see api_attempt). For requests
+ * that may be repeated: reads, the upload (a second copy of the file is
+ * harmless) and cancel. */
+static dsp_status api_call(const ft_call *k, const char *method, const char *path, const char *json,
+                           const dsp_http_part *parts, size_t n_parts, cJSON **out, dsp_error *err)
+{
+    uint64_t rng = jitter_seed(path);
     int max_attempts = k->opts.max_retries + 1;
     dsp_status st = DSP_ERR_NETWORK;
     for (int attempt = 0; attempt < max_attempts; attempt++) {
-        dsp_http_reply reply;
-        int http_status = 0;
         bool transient;
-        dsp_error_clear(err);
-        st = dsp_http_send(&rq, &reply, err);
-        if (st == DSP_OK) {
-            http_status = (int)reply.status;
-            if (http_status >= 200 && http_status < 300) {
-                cJSON *root = cJSON_ParseWithLength(reply.body, reply.len);
-                if (cJSON_IsObject(root)) {
-                    *out = root;
-                } else {
-                    cJSON_Delete(root);
-                    st = dsp_error_set(err, DSP_ERR_PROTOCOL, "%s: %s %s answered HTTP %d with no JSON object",
-                                       k->model_spec, method, url, http_status);
-                    dsp_error_set_raw(err, reply.body, reply.len);
-                }
-            } else {
-                char msg[600];
-                dsp_provider_error_message(reply.body, reply.len, msg, sizeof msg);
-                st = dsp_error_set(err, DSP_ERR_HTTP, "%s: HTTP %d from %s %s: %s", k->model_spec, http_status,
-                                   method, url, msg);
-                if (err)
-                    err->http_status = http_status;
-            }
-        }
-        /* A 2xx body that is not JSON may have been cut on the way; valid
-         * JSON of the wrong shape would come back the same. */
-        transient = dsp_retry_is_transient(st, http_status);
-        if (st == DSP_ERR_PROTOCOL && dsp_json_is_valid(reply.body, reply.len))
-            transient = false;
-        double retry_after = reply.retry_after_s;
-        dsp_http_reply_free(&reply);
+        double retry_after;
+        int http_status;
+        st = api_attempt(k, method, path, json, parts, n_parts, out, &transient, &retry_after, &http_status, err);
         if (st == DSP_OK || !transient)
             break;
         if (attempt + 1 >= max_attempts) {
-            if (err) {
-                size_t used = strlen(err->message);
-                snprintf(err->message + used, sizeof err->message - used, " (gave up after %d attempts)",
-                         max_attempts);
-            }
+            gave_up(err, max_attempts);
             break;
         }
         dsp_sleep_s(dsp_retry_delay(attempt, k->opts.backoff_base_s, retry_after, &rng));
     }
-    if (err) {
-        redact(err->message, k->key);
-        redact(err->raw, k->key);
-    }
-    free(url);
     return st;
 }
 
@@ -283,7 +318,9 @@ static dsp_status check_training(const char *data, size_t len, dsp_error *err)
                                      line_no);
             lines++;
         }
-        p = e + 1;
+        if (!nl)
+            break;
+        p = nl + 1;
     }
     if (lines == 0)
         return dsp_error_set(err, DSP_ERR_INVALID, "the training data holds no examples (JSONL, one chat example a line)");
@@ -297,6 +334,10 @@ static dsp_status check_id(const char *id, dsp_error *err)
     if (n == 0 || n > DSP_FINETUNE_MAX_ID)
         return dsp_error_set(err, DSP_ERR_INVALID, "a fine-tuning job id is required (1 to %d characters)",
                              DSP_FINETUNE_MAX_ID);
+    /* "." and ".." are path segments of their own: the URL would name
+     * another resource. */
+    if (strspn(id, ".") == n)
+        return dsp_error_set(err, DSP_ERR_INVALID, "fine-tuning job id \"%s\" is not an id", id);
     for (size_t i = 0; i < n; i++) {
         char ch = id[i];
         bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '-' ||
@@ -337,6 +378,82 @@ static dsp_status job_request_body(const char *file_id, const char *model, const
     return *out ? DSP_OK : dsp_error_set(err, DSP_ERR_NOMEM, "out of memory building a fine-tuning request");
 }
 
+/* Looks for a job on training file file_id among the provider's recent jobs
+ * (GET /fine_tuning/jobs, newest first). *out is that job (the caller
+ * deletes it) or NULL when there is none. */
+static dsp_status find_job_on_file(const ft_call *k, const char *file_id, cJSON **out, dsp_error *err)
+{
+    *out = NULL;
+    cJSON *list = NULL;
+    dsp_status st = api_call(k, "GET", "/fine_tuning/jobs?limit=100", NULL, NULL, 0, &list, err);
+    if (st != DSP_OK)
+        return st;
+    cJSON *data = cJSON_GetObjectItemCaseSensitive(list, "data");
+    for (cJSON *j = cJSON_IsArray(data) ? data->child : NULL; j; j = j->next) {
+        const cJSON *tf = cJSON_GetObjectItemCaseSensitive(j, "training_file");
+        if (cJSON_IsObject(j) && cJSON_IsString(tf) && strcmp(tf->valuestring, file_id) == 0) {
+            *out = cJSON_DetachItemViaPointer(data, j);
+            break;
+        }
+    }
+    cJSON_Delete(list);
+    return DSP_OK;
+}
+
+/* POST /fine_tuning/jobs, which starts a job (and its bill) each time it is
+ * received. OpenAI documents no idempotency key for it, so a retry after a
+ * failure that may have reached the server (a timeout, a dropped connection,
+ * a 5xx) could start a second job. Before each such retry the provider's
+ * jobs are searched for one on this upload's file (a file id is unique to
+ * its upload, so such a job is this call's): found, it is the result; not
+ * found, the request is sent again. A 429 is refused before any work and is
+ * retried as it is. If the search itself fails, nothing is retried and the
+ * error says what to check. */
+static dsp_status create_job(const ft_call *k, const char *file_id, const char *body, cJSON **out, dsp_error *err)
+{
+    uint64_t rng = jitter_seed(body);
+    int max_attempts = k->opts.max_retries + 1;
+    dsp_status st = DSP_ERR_NETWORK;
+    for (int attempt = 0; attempt < max_attempts; attempt++) {
+        bool transient;
+        double retry_after;
+        int http_status;
+        st = api_attempt(k, "POST", "/fine_tuning/jobs", body, NULL, 0, out, &transient, &retry_after,
+                         &http_status, err);
+        if (st == DSP_OK || !transient)
+            return st;
+        if (http_status != 429) {
+            char first[DSP_ERROR_MESSAGE_MAX];
+            snprintf(first, sizeof first, "%s", err ? err->message : "the request failed");
+            dsp_status fst = st;
+            cJSON *found = NULL;
+            dsp_status lst = find_job_on_file(k, file_id, &found, err);
+            if (lst != DSP_OK) {
+                char why[DSP_ERROR_MESSAGE_MAX / 2];
+                snprintf(why, sizeof why, "%.300s", err ? err->message : "");
+                dsp_error_clear(err);
+                return dsp_error_set(err, fst,
+                                     "%.400s; the job may have started all the same, and listing the jobs to "
+                                     "find out failed (%.300s): look for a job on training file %s before "
+                                     "starting another",
+                                     first, why, file_id);
+            }
+            if (found) {
+                *out = found;
+                return DSP_OK;
+            }
+            /* Not started: the error of the create stands for the retry. */
+            dsp_error_set(err, fst, "%s", first);
+        }
+        if (attempt + 1 >= max_attempts) {
+            gave_up(err, max_attempts);
+            break;
+        }
+        dsp_sleep_s(dsp_retry_delay(attempt, k->opts.backoff_base_s, retry_after, &rng));
+    }
+    return st;
+}
+
 dsp_status dsp_finetune_create(dsp_client *c, const dsp_lm_config *lm, const char *training_jsonl, size_t len,
                                const dsp_finetune_params *p, dsp_finetune_job *job, dsp_error *err)
 {
@@ -370,9 +487,11 @@ dsp_status dsp_finetune_create(dsp_client *c, const dsp_lm_config *lm, const cha
             st = job_request_body(fid->valuestring, k.model_name, p, &body, err);
     }
     if (st == DSP_OK)
-        st = api_call(&k, "POST", "/fine_tuning/jobs", body, NULL, 0, &created, err);
+        st = create_job(&k, cJSON_GetObjectItemCaseSensitive(file, "id")->valuestring, body, &created, err);
     if (st == DSP_OK)
         st = parse_job(&k, created, job, err);
+    if (st != DSP_OK) /* parse_job quotes the reply */
+        redact_error(err, k.key);
     free(body);
     cJSON_Delete(file);
     cJSON_Delete(created);
@@ -398,6 +517,8 @@ dsp_status dsp_finetune_get(dsp_client *c, const dsp_lm_config *lm, const char *
         st = api_call(&k, "GET", path, NULL, NULL, 0, &root, err);
     if (st == DSP_OK)
         st = parse_job(&k, root, job, err);
+    if (st != DSP_OK) /* parse_job quotes the reply */
+        redact_error(err, k.key);
     cJSON_Delete(root);
     ft_call_free(&k);
     return st;
@@ -433,8 +554,10 @@ dsp_status dsp_finetune_wait(dsp_client *c, const dsp_lm_config *lm, const char 
     if (!job)
         return dsp_error_set(err, DSP_ERR_INVALID, "dsp_finetune_wait: job is NULL");
     job_reset(job);
-    if (poll_s <= 0)
+    if (!(poll_s > 0)) /* also NaN */
         poll_s = 10;
+    /* The job's error message is the provider's text: it could quote the key. */
+    const char *key = lm && lm->api_key_env ? getenv(lm->api_key_env) : NULL;
     double start = now_s();
     for (;;) {
         dsp_finetune_job cur;
@@ -449,18 +572,26 @@ dsp_status dsp_finetune_wait(dsp_client *c, const dsp_lm_config *lm, const char 
                                      job->id);
             return DSP_OK;
         }
-        if (dsp_finetune_status_is_terminal(job->status))
-            return dsp_error_set(err, DSP_ERR_INVALID, "fine-tuning job %s %s: %s", job->id, job->status,
-                                 job->error_message ? job->error_message
-                                 : strcmp(job->status, "cancelled") == 0 ? "it was cancelled"
-                                                                          : "the provider gave no reason");
+        if (dsp_finetune_status_is_terminal(job->status)) {
+            dsp_error_set(err, DSP_ERR_INVALID, "fine-tuning job %s %s: %s", job->id, job->status,
+                          job->error_message ? job->error_message
+                          : strcmp(job->status, "cancelled") == 0 ? "it was cancelled"
+                                                                   : "the provider gave no reason");
+            redact_error(err, key);
+            return DSP_ERR_INVALID;
+        }
+        /* The last poll falls on the deadline, not a whole interval before
+         * it: a job that finishes in the last seconds is still seen. */
         double waited = now_s() - start;
-        if (timeout_s > 0 && waited + poll_s > timeout_s)
+        if (timeout_s > 0 && waited >= timeout_s)
             return dsp_error_set(err, DSP_ERR_TIMEOUT,
-                                 "fine-tuning job %s is still %s after %.0f s; it goes on: poll it again later or "
-                                 "cancel it",
-                                 job->id, job->status, waited);
-        dsp_sleep_s(poll_s);
+                                 "fine-tuning job %s is still %s after %.1f s (the wait's limit is %g s); it goes "
+                                 "on: wait for it again later, or cancel it",
+                                 job->id, job->status, waited, timeout_s);
+        double nap = poll_s;
+        if (timeout_s > 0 && nap > timeout_s - waited)
+            nap = timeout_s - waited;
+        dsp_sleep_s(nap);
     }
 }
 

@@ -46,6 +46,7 @@ static struct {
     seen reqs[MAX_SEEN];
     int n;          /* requests recorded (at most MAX_SEEN kept) */
     int polls;      /* GETs of the "seq" job */
+    int job_posts;  /* POSTs to /fine_tuning/jobs */
 } S;
 
 static enum MHD_Result respond(struct MHD_Connection *conn, unsigned code, const char *body)
@@ -108,6 +109,10 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
         s->len = u->len;
     }
     int polls = strstr(url, "/ftjob-seq") ? S.polls++ : 0;
+    static const char jobs[] = "/fine_tuning/jobs";
+    size_t ul = strlen(url);
+    bool job_post = strcmp(method, "POST") == 0 && ul >= sizeof jobs - 1 && strcmp(url + ul - (sizeof jobs - 1), jobs) == 0;
+    int job_posts = job_post ? S.job_posts++ : -1;
     pthread_mutex_unlock(&S.lock);
 
     /* Scenario: the first path segment. */
@@ -130,6 +135,45 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
         return respond(conn, 503, "{\"error\":{\"message\":\"The engine is currently overloaded\",\"type\":\"server_error\"}}");
     if (strcmp(scen, "notjson") == 0)
         return respond(conn, 200, "[1,2]");
+    /* Job creates whose reply is lost: "lost" started the job before its
+     * 500, "lostnone" did not; "nolist" cannot list jobs either; "busy" is
+     * rate limited once (refused before any work). */
+    bool list = strcmp(path, "/v1/fine_tuning/jobs") == 0 && strcmp(method, "GET") == 0;
+    if (strcmp(scen, "lost") == 0 || strcmp(scen, "lostnone") == 0 || strcmp(scen, "nolist") == 0) {
+        if (job_posts == 0)
+            return respond(conn, 500, "{\"error\":{\"message\":\"The server had an error while processing your "
+                                      "request\",\"type\":\"server_error\"}}");
+        if (list && strcmp(scen, "nolist") == 0)
+            return respond(conn, 503, "{\"error\":{\"message\":\"Service unavailable\",\"type\":\"server_error\"}}");
+        if (list) {
+            /* Newest first: someone else's job, then (for "lost") ours. */
+            char *other = job_json("ftjob-other", "running", NULL, NULL, -1);
+            char *ours = job_json("ftjob-lost", "validating_files", NULL, NULL, -1);
+            char *p = strstr(other, "file-abc123");
+            memcpy(p, "file-zzz999", 11);
+            char body[4200];
+            snprintf(body, sizeof body, "{\"object\":\"list\",\"data\":[%s%s%s],\"has_more\":false}", other,
+                     strcmp(scen, "lost") == 0 ? "," : "", strcmp(scen, "lost") == 0 ? ours : "");
+            free(other);
+            free(ours);
+            return respond(conn, 200, body);
+        }
+    }
+    if (strcmp(scen, "busy") == 0 && job_posts == 0)
+        return respond(conn, 429, "{\"error\":{\"message\":\"Rate limit reached\",\"type\":\"requests\"}}");
+    /* "echo": the first reply quotes the Authorization header in a 503,
+     * and ftjob-leak failed with the header in its error message. */
+    if (strcmp(scen, "echo") == 0 && nth == 0) {
+        char body[512];
+        snprintf(body, sizeof body, "{\"error\":{\"message\":\"overloaded (you sent %s)\",\"type\":\"server_error\"}}",
+                 auth ? auth : "");
+        return respond(conn, 503, body);
+    }
+    if (strcmp(path, "/v1/fine_tuning/jobs/ftjob-leak") == 0 && strcmp(method, "GET") == 0) {
+        char msg[256];
+        snprintf(msg, sizeof msg, "Training failed; request had %s", auth ? auth : "");
+        return respond_job(conn, "ftjob-leak", "failed", NULL, msg, -1);
+    }
     if (strcmp(path, "/v1/files") == 0 && strcmp(method, "POST") == 0)
         return respond(conn, 200,
                        "{\"id\":\"file-abc123\",\"object\":\"file\",\"bytes\":120000,\"created_at\":1677610602,"
@@ -167,6 +211,7 @@ static void forget(void)
     }
     S.n = 0;
     S.polls = 0;
+    S.job_posts = 0;
     pthread_mutex_unlock(&S.lock);
 }
 
@@ -473,7 +518,7 @@ static void test_wait_gives_up_after_its_timeout(void **state)
     assert_int_equal(dsp_finetune_wait(c, &lm, "ftjob-run", 0.02, 0.1, &job, &err), DSP_ERR_TIMEOUT);
     assert_non_null(strstr(err.message, "still running"));
     assert_string_equal(job.status, "running");
-    assert_true(recorded() >= 2 && recorded() <= 6);
+    assert_true(recorded() >= 2 && recorded() <= 8); /* about every 0.02 s, the last at 0.1 s */
     dsp_finetune_job_free(&job);
     dsp_error_clear(&err);
     dsp_client_free(c);
@@ -516,6 +561,8 @@ static void test_bad_arguments_send_nothing(void **state)
     dsp_finetune_params p = {.suffix = "a-suffix-that-is-far-too-long-for-any-provider-to-accept-as-a-name-part"};
     assert_int_equal(dsp_finetune_create(c, &lm, k_train, strlen(k_train), &p, &job, &err), DSP_ERR_INVALID);
     assert_int_equal(dsp_finetune_get(c, &lm, "../files", &job, &err), DSP_ERR_INVALID);
+    assert_int_equal(dsp_finetune_get(c, &lm, "..", &job, &err), DSP_ERR_INVALID);
+    assert_int_equal(dsp_finetune_cancel(c, &lm, ".", &err), DSP_ERR_INVALID);
     assert_int_equal(dsp_finetune_get(c, &lm, "", &job, &err), DSP_ERR_INVALID);
     assert_int_equal(dsp_finetune_get(c, &lm, NULL, &job, &err), DSP_ERR_INVALID);
     assert_int_equal(dsp_finetune_cancel(c, &lm, "a b", &err), DSP_ERR_INVALID);
@@ -553,6 +600,128 @@ static void test_example_json_is_one_chat_example(void **state)
     dsp_error_clear(&err);
 }
 
+static int count(const char *method, const char *url_end)
+{
+    int n = 0;
+    pthread_mutex_lock(&S.lock);
+    for (int i = 0; i < S.n && i < MAX_SEEN; i++) {
+        size_t ul = strlen(S.reqs[i].url), el = strlen(url_end);
+        n += strcmp(S.reqs[i].method, method) == 0 && ul >= el && strcmp(S.reqs[i].url + ul - el, url_end) == 0;
+    }
+    pthread_mutex_unlock(&S.lock);
+    return n;
+}
+
+/* A create whose reply was lost after the job started is not sent again:
+ * the job on this upload's file is found in the list and returned, so one
+ * call starts one job. */
+static void test_a_lost_create_reply_does_not_start_a_second_job(void **state)
+{
+    (void)state;
+    dsp_client *c = client();
+    dsp_lm_config lm = lm_for("lost");
+    dsp_finetune_job job;
+    dsp_error err = {0};
+    assert_int_equal(dsp_finetune_create(c, &lm, k_train, strlen(k_train), NULL, &job, &err), DSP_OK);
+    assert_string_equal(job.id, "ftjob-lost"); /* not ftjob-other, on another file */
+    assert_int_equal(count("POST", "/fine_tuning/jobs"), 1);
+    assert_int_equal(count("GET", "/fine_tuning/jobs"), 1);
+    dsp_finetune_job_free(&job);
+    dsp_client_free(c);
+}
+
+/* When the list shows no job on the file, the create is sent again. */
+static void test_a_create_that_started_nothing_is_retried(void **state)
+{
+    (void)state;
+    dsp_client *c = client();
+    dsp_lm_config lm = lm_for("lostnone");
+    dsp_finetune_job job;
+    dsp_error err = {0};
+    assert_int_equal(dsp_finetune_create(c, &lm, k_train, strlen(k_train), NULL, &job, &err), DSP_OK);
+    assert_string_equal(job.id, "ftjob-abc123");
+    assert_int_equal(count("POST", "/fine_tuning/jobs"), 2);
+    assert_int_equal(count("GET", "/fine_tuning/jobs"), 1);
+    dsp_finetune_job_free(&job);
+    dsp_client_free(c);
+}
+
+/* A 429 is refused before any work: retried without a look at the list. */
+static void test_a_rate_limited_create_is_retried_as_it_is(void **state)
+{
+    (void)state;
+    dsp_client *c = client();
+    dsp_lm_config lm = lm_for("busy");
+    dsp_finetune_job job;
+    dsp_error err = {0};
+    assert_int_equal(dsp_finetune_create(c, &lm, k_train, strlen(k_train), NULL, &job, &err), DSP_OK);
+    assert_int_equal(count("POST", "/fine_tuning/jobs"), 2);
+    assert_int_equal(count("GET", "/fine_tuning/jobs"), 0);
+    dsp_finetune_job_free(&job);
+    dsp_client_free(c);
+}
+
+/* When the list cannot be read either, nothing is sent again and the error
+ * says the job may exist and which file to look for. */
+static void test_an_unknown_create_outcome_is_not_retried(void **state)
+{
+    (void)state;
+    dsp_client *c = client();
+    dsp_lm_config lm = lm_for("nolist");
+    dsp_finetune_job job;
+    dsp_error err = {0};
+    assert_int_equal(dsp_finetune_create(c, &lm, k_train, strlen(k_train), NULL, &job, &err), DSP_ERR_HTTP);
+    assert_int_equal(count("POST", "/fine_tuning/jobs"), 1);
+    assert_non_null(strstr(err.message, "HTTP 500"));
+    assert_non_null(strstr(err.message, "may have started"));
+    assert_non_null(strstr(err.message, "file-abc123"));
+    assert_null(job.id);
+    dsp_error_clear(&err);
+    dsp_client_free(c);
+}
+
+/* A key a server echoes never stays in the error record: not in the
+ * message of a failed job, and not in the bytes of the message buffer after
+ * a retry cleared an attempt's message that quoted it. */
+static void test_an_echoed_key_never_stays_in_the_error(void **state)
+{
+    (void)state;
+    dsp_client *c = client();
+    dsp_lm_config lm = lm_for("echo");
+    dsp_finetune_job job;
+    dsp_error err = {0};
+    assert_int_equal(dsp_finetune_get(c, &lm, "ftjob-done", &job, &err), DSP_OK); /* a 503, then the job */
+    assert_int_equal(recorded(), 2);
+    assert_null(memmem(err.message, sizeof err.message, TEST_KEY, strlen(TEST_KEY)));
+    dsp_finetune_job_free(&job);
+    assert_int_equal(dsp_finetune_wait(c, &lm, "ftjob-leak", 0.01, 5, &job, &err), DSP_ERR_INVALID);
+    assert_non_null(strstr(err.message, "Training failed"));
+    assert_null(memmem(err.message, sizeof err.message, TEST_KEY, strlen(TEST_KEY)));
+    dsp_finetune_job_free(&job);
+    dsp_error_clear(&err);
+    dsp_client_free(c);
+}
+
+/* The wait's last poll falls on its deadline, and the timeout says how long
+ * it waited and what its limit was. */
+static void test_wait_polls_at_its_deadline(void **state)
+{
+    (void)state;
+    dsp_client *c = client();
+    dsp_lm_config lm = lm_for("ok");
+    dsp_finetune_job job;
+    dsp_error err = {0};
+    /* A poll interval longer than the limit: one poll at the start, one at
+     * the deadline (before: only the first). */
+    assert_int_equal(dsp_finetune_wait(c, &lm, "ftjob-run", 30, 0.05, &job, &err), DSP_ERR_TIMEOUT);
+    assert_int_equal(recorded(), 2);
+    assert_non_null(strstr(err.message, "ftjob-run is still running after 0."));
+    assert_non_null(strstr(err.message, "limit is 0.05 s"));
+    dsp_finetune_job_free(&job);
+    dsp_error_clear(&err);
+    dsp_client_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -571,6 +740,12 @@ int main(void)
         cmocka_unit_test_setup(test_providers_without_fine_tuning_fail_at_once, before),
         cmocka_unit_test_setup(test_bad_arguments_send_nothing, before),
         cmocka_unit_test_setup(test_example_json_is_one_chat_example, before),
+        cmocka_unit_test_setup(test_a_lost_create_reply_does_not_start_a_second_job, before),
+        cmocka_unit_test_setup(test_a_create_that_started_nothing_is_retried, before),
+        cmocka_unit_test_setup(test_a_rate_limited_create_is_retried_as_it_is, before),
+        cmocka_unit_test_setup(test_an_unknown_create_outcome_is_not_retried, before),
+        cmocka_unit_test_setup(test_an_echoed_key_never_stays_in_the_error, before),
+        cmocka_unit_test_setup(test_wait_polls_at_its_deadline, before),
     };
     return cmocka_run_group_tests(tests, start, stop);
 }

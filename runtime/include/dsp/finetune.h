@@ -17,6 +17,9 @@
  * error message. Transient failures (connection errors, timeouts, 408, 409,
  * 429, 5xx) are retried with the client's backoff; 400, 401, 403 and 404
  * fail at once with the provider's message (DSP_ERR_HTTP, err->http_status).
+ * The job create is not resent blindly (each one received starts a job):
+ * after a failure that may have reached the server, the provider's job list
+ * is searched for a job on the uploaded file first (see docs/runtime.md).
  *
  * Only OpenAI-compatible endpoints that serve this API can fine-tune
  * ("openai/..." models, with a base URL for other servers). Anthropic, Ollama
@@ -83,8 +86,8 @@ dsp_status dsp_finetune_cancel(dsp_client *c, const dsp_lm_config *lm, const cha
  * job succeeded with a fine_tuned_model. A failed or cancelled job is
  * DSP_ERR_INVALID (usually the training data: the message carries the
  * provider's error); running out of time is DSP_ERR_TIMEOUT (the job goes
- * on: cancel it or poll again). *job holds the last state seen, or is zeroed
- * when no state was read. */
+ * on: cancel it or poll again); the last poll falls on the deadline. *job
+ * holds the last state seen, or is zeroed when no state was read. */
 dsp_status dsp_finetune_wait(dsp_client *c, const dsp_lm_config *lm, const char *job_id, double poll_s,
                              double timeout_s, dsp_finetune_job *job, dsp_error *err);
 
