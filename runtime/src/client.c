@@ -244,6 +244,13 @@ static dsp_status exchange(dsp_client *c, call *k, dsp_chat_response *resp, usag
         if (st == DSP_ERR_PROTOCOL && dsp_json_is_valid(reply.body, reply.len))
             transient = false;
         dsp_http_reply_free(&reply);
+        /* Redacted now, not only at the end: the next attempt's
+         * dsp_error_clear only ends the message at its first byte, so an
+         * echoed key would stay in the bytes after it. */
+        if (st != DSP_OK && err) {
+            redact(err->message, k->key);
+            redact(err->raw, k->key);
+        }
         if (st == DSP_OK || !transient)
             break;
         if (attempt + 1 >= max_attempts) {

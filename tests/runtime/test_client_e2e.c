@@ -171,6 +171,12 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
                  "{\"error\":{\"message\":\"Incorrect API key provided: %s.\",\"type\":\"invalid_request_error\"}}",
                  auth ? auth : "");
         r = respond(conn, 401, body, NULL);
+    } else if (strncmp(url, "/echo503/", 9) == 0 && nth == 0) {
+        /* Overloaded, quoting the request's key; the retry then succeeds. */
+        char body[512];
+        snprintf(body, sizeof body, "{\"error\":{\"message\":\"overloaded (key %s)\",\"type\":\"server_error\"}}",
+                 auth ? auth : "");
+        r = respond(conn, 503, body, NULL);
     } else if (strncmp(url, "/e404/", 6) == 0) {
         r = respond(conn, 404,
                     "{\"type\":\"error\",\"error\":{\"type\":\"not_found_error\",\"message\":\"model: nope\"}}", NULL);
@@ -468,6 +474,25 @@ static void test_permanent_errors_not_retried_and_key_redacted(void **state)
     assert_int_equal(err.http_status, 404);
     assert_non_null(strstr(err.message, "not_found_error: model: nope"));
     assert_int_equal(atomic_load(&S.requests), 2);
+    dsp_error_clear(&err);
+    dsp_client_free(c);
+}
+
+/* A key echoed by an attempt that is then retried is in no byte of the
+ * error record after the call, though the call succeeded: the retry's
+ * dsp_error_clear ends the message at its first byte and leaves the rest. */
+static void test_key_echoed_before_a_retry_leaves_no_trace(void **state)
+{
+    (void)state;
+    dsp_client *c = client(0.01, 2, 5, false);
+    dsp_lm_config lm = lm_for("openai/m", "echo503");
+    dsp_chat_request req = request();
+    dsp_chat_response resp;
+    dsp_error err = {0};
+    assert_int_equal(dsp_chat(c, &lm, &req, &resp, &err), DSP_OK);
+    assert_int_equal(atomic_load(&S.requests), 2);
+    assert_null(memmem(err.message, sizeof err.message, TEST_KEY, strlen(TEST_KEY)));
+    dsp_chat_response_free(&resp);
     dsp_error_clear(&err);
     dsp_client_free(c);
 }
@@ -818,6 +843,7 @@ int main(void)
         T(test_5xx_retried_with_backoff),
         T(test_gives_up_after_max_retries),
         T(test_permanent_errors_not_retried_and_key_redacted),
+        T(test_key_echoed_before_a_retry_leaves_no_trace),
         T(test_missing_key_variable),
         T(test_timeout),
         T(test_bad_and_truncated_replies_are_retried),
