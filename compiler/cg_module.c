@@ -377,8 +377,14 @@ static void emit_step(mctx *x, int lvl, const ir_step *s)
         cgb_puts(c, "memset(&lhs, 0, sizeof lhs);\n");
         ind(c, lvl + 1);
         cgb_puts(c, "memset(&rhs, 0, sizeof rhs);\n");
-        emit_value(x, lvl + 1, &s->lhs, NULL, "&lhs");
-        emit_value(x, lvl + 1, &s->rhs, s->lhs.type, "&rhs");
+        /* Two enums that number their values differently compare by name
+         * (a value of one need not exist in the other); anything else as
+         * the left side's type. */
+        static const ir_type by_name = { IR_STRING, NULL, NULL, 0, NULL };
+        const ir_type *lt = s->lhs.type, *rt = s->rhs.type;
+        int names = lt && rt && lt->kind == IR_ENUM && rt->kind == IR_ENUM && !same_enum(lt, rt);
+        emit_value(x, lvl + 1, &s->lhs, names ? &by_name : NULL, "&lhs");
+        emit_value(x, lvl + 1, &s->rhs, names ? &by_name : s->lhs.type, "&rhs");
         ind(c, lvl + 1);
         cgb_printf(c, "int cond = st == DSP_OK && %sdsp_value_equal(&lhs, &rhs);\n", s->negate ? "!" : "");
         ind(c, lvl + 1);

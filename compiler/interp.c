@@ -378,9 +378,18 @@ static dsp_status exec_step(run_ctx *c, frame *f, const ir_step *st, dsp_value *
         dsp_status rc = resolve(f, &st->lhs, &lt, &l, &ltype, err);
         if (rc == DSP_OK)
             rc = resolve(f, &st->rhs, &rt, &r, &rtype, err);
-        if (rc == DSP_OK)
-            rc = it_convert(r, rtype, ltype, &conv, err);
-        bool eq = rc == DSP_OK && dsp_value_equal(l, &conv);
+        bool eq = false;
+        if (rc == DSP_OK && ltype->kind == IR_ENUM && rtype->kind == IR_ENUM) {
+            /* Two enums compare by name: a value of one need not exist in
+             * the other (that is "not equal", not an error). */
+            const char *ln = l->as.e < ltype->n_values ? ltype->values[l->as.e] : "";
+            const char *rn = r->as.e < rtype->n_values ? rtype->values[r->as.e] : "";
+            eq = strcmp(ln, rn) == 0;
+        } else {
+            if (rc == DSP_OK)
+                rc = it_convert(r, rtype, ltype, &conv, err);
+            eq = rc == DSP_OK && dsp_value_equal(l, &conv);
+        }
         dsp_value_free(&lt);
         dsp_value_free(&rt);
         dsp_value_free(&conv);
