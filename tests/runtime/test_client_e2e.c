@@ -626,6 +626,90 @@ static void test_batch_64_in_flight_in_order(void **state)
     dsp_client_free(c);
 }
 
+/* One client from many threads at once, each calling dsp_chat itself (not
+ * through a batch): both wire formats, bodies in the stack buffer and past
+ * it, and a reader of the usage totals. Every reply is the one for its own
+ * request, and the totals add up. Run under ThreadSanitizer by hand (see
+ * docs/runtime.md) to check the pooled handles and the shared caches. */
+enum { MT_THREADS = 8, MT_CALLS = 24 };
+
+typedef struct mt_arg {
+    dsp_client *c;
+    const dsp_lm_config *lms; /* [0] OpenAI, [1] Anthropic: lm_for's buffer is not for threads */
+    int id;
+    int ok;
+} mt_arg;
+
+static void *mt_worker(void *p)
+{
+    mt_arg *a = p;
+    char big[9000];
+    for (int i = 0; i < MT_CALLS; i++) {
+        const dsp_lm_config *lm = &a->lms[(a->id + i) % 2];
+        char text[64];
+        snprintf(text, sizeof text, "t%d-%d", a->id, i);
+        const char *content = text;
+        if (i % 3 == 0) { /* a body past the 8 KiB stack buffer */
+            memset(big, 'z', sizeof big - 1);
+            big[sizeof big - 1] = '\0';
+            memcpy(big, text, strlen(text));
+            big[strlen(text)] = ' ';
+            content = big;
+        }
+        dsp_message msgs[] = {{DSP_ROLE_SYSTEM, "sys"}, {DSP_ROLE_USER, (char *)content}};
+        dsp_chat_request req = request();
+        req.messages = msgs;
+        req.n_messages = 2;
+        dsp_chat_response resp;
+        dsp_error err = {0};
+        if (dsp_chat(a->c, lm, &req, &resp, &err) == DSP_OK) {
+            char want[80];
+            snprintf(want, sizeof want, "echo:%s%s", text, i % 3 == 0 ? " " : "");
+            if (resp.n_choices == 1 && strncmp(resp.choices[0], want, strlen(want)) == 0)
+                a->ok++;
+            dsp_chat_response_free(&resp);
+        }
+        dsp_error_clear(&err);
+    }
+    return NULL;
+}
+
+static void *mt_reader(void *p)
+{
+    mt_arg *a = p;
+    for (int i = 0; i < 200; i++) {
+        dsp_usage_totals u = dsp_client_usage(a->c);
+        if (u.calls <= MT_THREADS * MT_CALLS)
+            a->ok++;
+    }
+    return NULL;
+}
+
+static void test_one_client_many_threads(void **state)
+{
+    (void)state;
+    dsp_client *c = client(0.01, 2, 10, false);
+    static char anthropic_base[128];
+    dsp_lm_config lms[2] = {lm_for("openai/m", "ok"), lm_for("anthropic/m", "ok")};
+    snprintf(anthropic_base, sizeof anthropic_base, "%s", lms[1].base_url);
+    lms[0].base_url = lms[1].base_url = anthropic_base; /* the same scenario: one copy, read only */
+    pthread_t t[MT_THREADS + 1];
+    mt_arg args[MT_THREADS + 1];
+    for (int i = 0; i <= MT_THREADS; i++) {
+        args[i] = (mt_arg){.c = c, .lms = lms, .id = i};
+        assert_int_equal(pthread_create(&t[i], NULL, i < MT_THREADS ? mt_worker : mt_reader, &args[i]), 0);
+    }
+    for (int i = 0; i <= MT_THREADS; i++)
+        pthread_join(t[i], NULL);
+    for (int i = 0; i < MT_THREADS; i++)
+        assert_int_equal(args[i].ok, MT_CALLS);
+    assert_int_equal(args[MT_THREADS].ok, 200);
+    dsp_usage_totals u = dsp_client_usage(c);
+    assert_int_equal(u.calls, MT_THREADS * MT_CALLS);
+    assert_int_equal(u.http_requests, MT_THREADS * MT_CALLS);
+    dsp_client_free(c);
+}
+
 static void test_batch_with_cache_from_many_threads(void **state)
 {
     (void)state;
@@ -844,6 +928,7 @@ int main(void)
         T(test_gives_up_after_max_retries),
         T(test_permanent_errors_not_retried_and_key_redacted),
         T(test_key_echoed_before_a_retry_leaves_no_trace),
+        T(test_one_client_many_threads),
         T(test_missing_key_variable),
         T(test_timeout),
         T(test_bad_and_truncated_replies_are_retried),
