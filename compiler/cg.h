@@ -69,7 +69,7 @@ typedef struct cg_ctx {
     int use_conv;               /* cg_convert: a value held differently from its target */
     unsigned use_tool;          /* cg_tool.c's helpers, a bit each */
     int use_limits;             /* a range check names <limits.h> bounds */
-    int use_stdio, use_float;   /* tool helpers need <stdio.h>, <float.h> and <math.h> */
+    int use_stdio, use_float;   /* tool helpers need <stdio.h>, <float.h> */
     dsp_error *err;
     int failed;
 } cg_ctx;

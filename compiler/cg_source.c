@@ -194,8 +194,10 @@ dsp_status cg_generate(const cg_input *in, cg_buf *c_out, cg_buf *h_out, dsp_err
     /* The headers only some tool calls need are included only then, so other
      * programs generate the same bytes as before. */
     cgb_printf(c_out, "#include \"%s\"\n\n", in->h_name);
-    const char *sys[] = {"float.h", "limits.h", "math.h", "pthread.h", "stdio.h", "stdlib.h", "string.h", "sys/types.h"};
-    int want[] = {g.use_float, g.use_limits, g.use_float, 1, g.use_stdio, 1, 1, ssize};
+    /* No <math.h>: its functions' names (log, round, ...) are likely tool
+     * names, which the tools' prototypes would contradict. */
+    const char *sys[] = {"float.h", "limits.h", "pthread.h", "stdio.h", "stdlib.h", "string.h", "sys/types.h"};
+    int want[] = {g.use_float, g.use_limits, 1, g.use_stdio, 1, 1, ssize};
     for (size_t i = 0; i < sizeof sys / sizeof sys[0]; i++)
         if (want[i]) cgb_printf(c_out, "#include <%s>\n", sys[i]);
     cgb_puts(c_out, "\n");

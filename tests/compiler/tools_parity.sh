@@ -62,3 +62,32 @@ for cc in gcc clang; do
     [ $r -ne 0 ] && sed 's/^/#   /' "$T/run.err" | head -30
     check $r "parity_main exits 0 with no sanitizer report ($cc)"
 done
+
+# A tool named like a <math.h> function, in a program whose float argument
+# needs the FLT_MAX check: the generated C includes no <math.h>, so only
+# the compilers' built-in warnings remain (silenced here), no conflict.
+mkdir -p "$T/m"
+cat >"$T/m/m.dsp" <<'DSP'
+tool int log(const char *msg) from "libm_tools.so"
+tool double scale(float f) from "libm_tools.so"
+
+module L(m: string, f: float) -> (r: int, s: float) {
+  a = log(msg: m)
+  b = scale(f: f)
+  return (r: a, s: b)
+}
+DSP
+"$DSPCC" build "$T/m/m.dsp" --no-opt -o "$T/m/gen_m.c" 2>"$T/m.err"
+check $? "dspcc build of a program calling a tool named log"
+! grep -q '^#include <math.h>' "$T/m/gen_m.c"
+check $? "the generated C does not include <math.h>"
+for cc in gcc clang; do
+    case $cc in
+        gcc) quiet=-Wno-builtin-declaration-mismatch ;;
+        *) quiet=-Wno-incompatible-library-redeclaration ;;
+    esac
+    $cc $STRICT $quiet -c "$T/m/gen_m.c" -o "$T/m/gen_m.$cc.o" 2>"$T/cc.err"
+    r=$?
+    [ $r -ne 0 ] && sed 's/^/#   /' "$T/cc.err" | head -10
+    check $r "a tool named log compiles beside the float range check ($cc)"
+done
