@@ -14,3 +14,15 @@ export function lexerKeywords(lexerPath = path.join(root, 'grammar/lexer.l')) {
     }
     return words;
 }
+
+// The optimizers an `optimize` block may name, read from stdlib/optimizers.c
+// (the registry sema checks against): every entry that opens with its name
+// on a line of its own,  { "mipro",
+export function stdlibOptimizers(registryPath = path.join(root, 'stdlib/optimizers.c')) {
+    const names = [];
+    for (const line of readFileSync(registryPath, 'utf8').split('\n')) {
+        const m = /^    \{ "([a-z_]+)",\s*$/.exec(line);
+        if (m) names.push(m[1]);
+    }
+    return names;
+}

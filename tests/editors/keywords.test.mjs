@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { lexerKeywords } from './keywords.mjs';
+import { lexerKeywords, stdlibOptimizers } from './keywords.mjs';
 import { root } from './tmgrammar.mjs';
 import { loadTreeSitterGrammar, walk } from './treesitter_dsl.mjs';
 
@@ -59,4 +59,17 @@ test('keywords: each is captured by editors/tree-sitter-dsp/queries/highlights.s
     const captured = (w) => scm.includes(`"${w}"`) ||
         (scm.includes(`(${w})`) && g.rules[w] && g.rules[w].type === 'STRING' && g.rules[w].value === w);
     assert.deepEqual(keywords.filter((w) => !captured(w)), []);
+});
+
+test('optimizers: each of stdlib/optimizers.c is highlighted by the TextMate, Sublime and Vim grammars', () => {
+    const names = stdlibOptimizers();
+    for (const w of ['labeled_fewshot', 'mipro', 'copro'])
+        assert.ok(names.includes(w), `${w} not extracted from stdlib/optimizers.c`);
+    const word = (w) => new RegExp(`(^|[^A-Za-z0-9_])${w}([^A-Za-z0-9_]|$)`);
+    const tm = read('editors/dsp.tmLanguage.json');
+    const sublime = read('editors/sublime/DSP.tmLanguage');
+    const vim = read('editors/vim/syntax/dsp.vim').split('\n').filter((l) => /dspOptimizer/.test(l)).join('\n');
+    assert.deepEqual(names.filter((w) => !word(w).test(tm)), [], 'missing in editors/dsp.tmLanguage.json');
+    assert.deepEqual(names.filter((w) => !word(w).test(sublime)), [], 'missing in editors/sublime/DSP.tmLanguage');
+    assert.deepEqual(names.filter((w) => !word(w).test(vim)), [], 'missing in editors/vim/syntax/dsp.vim');
 });
