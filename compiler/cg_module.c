@@ -381,10 +381,17 @@ static void emit_step(mctx *x, int lvl, const ir_step *s)
          * (a value of one need not exist in the other); anything else as
          * the left side's type. */
         static const ir_type by_name = { IR_STRING, NULL, NULL, 0, NULL };
+        static const ir_type as_float = { IR_FLOAT, NULL, NULL, 0, NULL };
         const ir_type *lt = s->lhs.type, *rt = s->rhs.type;
         int names = lt && rt && lt->kind == IR_ENUM && rt->kind == IR_ENUM && !same_enum(lt, rt);
-        emit_value(x, lvl + 1, &s->lhs, names ? &by_name : NULL, "&lhs");
-        emit_value(x, lvl + 1, &s->rhs, names ? &by_name : s->lhs.type, "&rhs");
+        /* An int against a float compares as floats (2 == 2.0), a value
+         * against an optional as optionals (an absent one equals nothing),
+         * as the interpreter does. */
+        int floats = lt && rt && lt->kind == IR_INT && rt->kind == IR_FLOAT;
+        int opt = lt && rt && lt->kind != IR_OPTIONAL && rt->kind == IR_OPTIONAL;
+        const ir_type *common = names ? &by_name : floats ? &as_float : opt ? rt : NULL;
+        emit_value(x, lvl + 1, &s->lhs, common, "&lhs");
+        emit_value(x, lvl + 1, &s->rhs, common ? common : s->lhs.type, "&rhs");
         ind(c, lvl + 1);
         cgb_printf(c, "int cond = st == DSP_OK && %sdsp_value_equal(&lhs, &rhs);\n", s->negate ? "!" : "");
         ind(c, lvl + 1);

@@ -372,7 +372,7 @@ static dsp_status exec_step(run_ctx *c, frame *f, const ir_step *st, dsp_value *
         }
         return DSP_OK;
     case IR_STEP_IF: {
-        dsp_value lt = { 0 }, rt = { 0 }, conv = { 0 };
+        dsp_value lt = { 0 }, rt = { 0 }, lconv = { 0 }, conv = { 0 };
         const dsp_value *l, *r;
         const ir_type *ltype, *rtype;
         dsp_status rc = resolve(f, &st->lhs, &lt, &l, &ltype, err);
@@ -385,13 +385,23 @@ static dsp_status exec_step(run_ctx *c, frame *f, const ir_step *st, dsp_value *
             const char *ln = l->as.e < ltype->n_values ? ltype->values[l->as.e] : "";
             const char *rn = r->as.e < rtype->n_values ? rtype->values[r->as.e] : "";
             eq = strcmp(ln, rn) == 0;
-        } else {
+        } else if (rc == DSP_OK) {
+            /* An int against a float compares as floats (2 == 2.0), as
+             * metrics do, a value against an optional as optionals (an
+             * absent one equals nothing), anything else as the left
+             * side's type. cg_module.c picks the same. */
+            const ir_type *common = (ltype->kind == IR_INT && rtype->kind == IR_FLOAT) ||
+                                            (ltype->kind != IR_OPTIONAL && rtype->kind == IR_OPTIONAL)
+                                        ? rtype
+                                        : ltype;
+            rc = it_convert(l, ltype, common, &lconv, err);
             if (rc == DSP_OK)
-                rc = it_convert(r, rtype, ltype, &conv, err);
-            eq = rc == DSP_OK && dsp_value_equal(l, &conv);
+                rc = it_convert(r, rtype, common, &conv, err);
+            eq = rc == DSP_OK && dsp_value_equal(&lconv, &conv);
         }
         dsp_value_free(&lt);
         dsp_value_free(&rt);
+        dsp_value_free(&lconv);
         dsp_value_free(&conv);
         if (rc != DSP_OK)
             return rc;

@@ -7,7 +7,8 @@
 # float, an enum as a string or as a wider enum, lists of them, an int
 # returned as a float), tools and parameters named like the generated
 # code's locals (st, r, args, c, err, i1, cv0, ...), a tool with 20
-# parameters, and tools that fail (range, NULL element, status). Prints TAP.
+# parameters, tools that fail (range, NULL element, status), and `if`
+# comparing an int with a float or with an optional. Prints TAP.
 set -u
 : "${BUILD:=build}"
 root=$(pwd)
@@ -30,7 +31,7 @@ cc -shared -fPIC -o "$P/build/libparity.so" "$P/parity.c"
 check $? "libparity.so builds"
 
 # The interpreter: one eval per module, its JSON beside the rows.
-for m in conv names pick; do
+for m in conv names pick cmp; do
     M=$(printf '%s' "$m" | sed 's/^./\U&/')
     "$DSPCC" eval "$P/parity.dsp" --data "${m}_rows" --module "$M" --json --no-cache >"$P/$m.eval.json" 2>"$T/$m.err"
     r=$?
@@ -51,7 +52,7 @@ check $? "tools named st, r, args, c, err are called through cg_fn_ pointers, ot
 
 for cc in gcc clang; do
     $cc $STRICT $SAN -I"$T/gen" -o "$T/parity_$cc" "$P/parity_main.c" "$T/gen/gen_conv.c" "$T/gen/gen_names.c" \
-        "$T/gen/gen_pick.c" "$P/build/libparity.so" -Wl,-rpath,"$P/build" $RTLIBS 2>"$T/cc.err"
+        "$T/gen/gen_pick.c" "$T/gen/gen_cmp.c" "$P/build/libparity.so" -Wl,-rpath,"$P/build" $RTLIBS 2>"$T/cc.err"
     r=$?
     [ $r -ne 0 ] && sed 's/^/#   /' "$T/cc.err" | head -20
     check $r "the generated programs compile strictly and link with parity_main ($cc)"
