@@ -48,7 +48,9 @@ static bool reserve(dsp_jw *w, size_t extra)
         return false;
     if (w->len + extra + 1 <= w->cap)
         return true;
-    size_t cap = w->cap;
+    /* A writer emptied by dsp_jw_take or dsp_jw_free (or given no storage)
+     * has cap 0, which doubling would never grow: it starts over at 64. */
+    size_t cap = w->cap ? w->cap : 64;
     while (cap < w->len + extra + 1) {
         if (cap > SIZE_MAX / 2) {
             w->failed = true;

@@ -147,6 +147,29 @@ static void test_caller_storage(void **state)
     free(text);
 }
 
+/* A writer emptied by take (or free) and written again starts over on the
+ * heap; it used to loop for ever doubling a capacity of 0. */
+static void test_writer_reused_after_take(void **state)
+{
+    (void)state;
+    dsp_jw w;
+    dsp_jw_init(&w, 8);
+    dsp_jw_lit(&w, "[1]");
+    char *a = dsp_jw_take(&w);
+    assert_string_equal(a, "[1]");
+    dsp_jw_lit(&w, "[");
+    dsp_jw_str(&w, "again\n");
+    dsp_jw_lit(&w, "]");
+    char *b = dsp_jw_take(&w);
+    assert_string_equal(b, "[\"again\\n\"]");
+    dsp_jw_free(&w);
+    assert_true(dsp_jw_finish(&w)); /* an empty text */
+    assert_string_equal(w.buf, "");
+    dsp_jw_free(&w);
+    free(a);
+    free(b);
+}
+
 /* This binary is built twice: plainly (SSE2 on x86-64) and with
  * -DDSP_JW_PORTABLE (the word scan other CPUs use); each run must test the
  * scan it was built for, or the second build proves nothing. */
@@ -273,6 +296,7 @@ int main(void)
         cmocka_unit_test(test_caller_storage),
         cmocka_unit_test(test_numbers),
         cmocka_unit_test(test_scan_kind),
+        cmocka_unit_test(test_writer_reused_after_take),
         cmocka_unit_test(test_random_strings_exact_buffers),
         cmocka_unit_test(test_storage_exact_fit),
     };
