@@ -15,6 +15,8 @@ void dsp_tb_init(dsp_textbuf *b)
 void dsp_tb_init_in(dsp_textbuf *b, char *store, size_t cap)
 {
     memset(b, 0, sizeof *b);
+    if (!store || cap == 0)
+        return; /* no room even for the NUL: a heap-only buffer */
     b->data = b->store = store;
     b->cap = b->store_cap = cap;
     store[0] = '\0';

@@ -97,6 +97,29 @@ static void test_textbuf_edges(void **state)
     }
 }
 
+/* Storage of no bytes (or none at all) is a heap-only buffer: nothing is
+ * written to it, not even the NUL. */
+static void test_textbuf_without_storage(void **state)
+{
+    (void)state;
+    char *one = malloc(1);
+    assert_non_null(one);
+    dsp_textbuf b;
+    dsp_tb_init_in(&b, one + 1, 0); /* one past the end: ASan reports a write */
+    dsp_tb_puts(&b, "abc");
+    char *out = dsp_tb_take(&b, NULL);
+    assert_string_equal(out, "abc");
+    free(out);
+    dsp_tb_free(&b);
+    dsp_tb_init_in(&b, NULL, 16);
+    dsp_tb_printf(&b, "%d", 7);
+    out = dsp_tb_take(&b, NULL);
+    assert_string_equal(out, "7");
+    free(out);
+    dsp_tb_free(&b);
+    free(one);
+}
+
 /* ---- request bodies in the client's body buffer ------------------------- */
 
 typedef dsp_status (*write_fn)(dsp_jw *, const char *, const dsp_message *, size_t, const dsp_lm_params *,
@@ -281,6 +304,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_textbuf_edges),
+        cmocka_unit_test(test_textbuf_without_storage),
         cmocka_unit_test(test_openai_body_edges),
         cmocka_unit_test(test_anthropic_body_edges),
         cmocka_unit_test(test_render_message_edges),
