@@ -18,6 +18,9 @@
 
 /* OpenAI's limit on the suffix of a fine-tuned model's name. */
 #define DSP_FINETUNE_MAX_SUFFIX 64
+/* Bytes a second an upload is allowed at the least: a training file's
+ * request gets the client's timeout plus its size at this rate. */
+#define DSP_FINETUNE_MIN_UPLOAD_RATE (64.0 * 1024)
 /* Job ids go into URL paths: anything longer is not an id. */
 #define DSP_FINETUNE_MAX_ID 256
 
@@ -174,6 +177,15 @@ static dsp_status api_attempt(const ft_call *k, const char *method, const char *
     dsp_http_request rq = {.method = method, .url = url, .headers = headers, .n_headers = nh,
                            .body = json, .len = json ? strlen(json) : 0, .parts = parts, .n_parts = n_parts,
                            .connect_timeout_s = k->opts.connect_timeout_s, .timeout_s = k->opts.timeout_s};
+    /* The client's timeout is sized for a chat call; a training file of
+     * hundreds of MB takes longer to send. Each byte uploaded adds the time
+     * it takes at DSP_FINETUNE_MIN_UPLOAD_RATE, so a slow but working link
+     * finishes while a stalled one still fails. */
+    size_t upload = 0;
+    for (size_t i = 0; i < n_parts; i++)
+        upload += parts[i].len;
+    if (rq.timeout_s > 0)
+        rq.timeout_s += (double)upload / DSP_FINETUNE_MIN_UPLOAD_RATE;
     dsp_http_reply reply;
     dsp_error_clear(err);
     dsp_status st = dsp_http_send(&rq, &reply, err);

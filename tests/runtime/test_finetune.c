@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "dsp/finetune.h"
 #include "../support/stub_http.h"
@@ -159,6 +160,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
             return respond(conn, 200, body);
         }
     }
+    if (strcmp(scen, "slowup") == 0 && strcmp(path, "/v1/files") == 0)
+        usleep(600 * 1000); /* as if a large file took its time to arrive */
     if (strcmp(scen, "busy") == 0 && job_posts == 0)
         return respond(conn, 429, "{\"error\":{\"message\":\"Rate limit reached\",\"type\":\"requests\"}}");
     /* "echo": the first reply quotes the Authorization header in a 503,
@@ -722,6 +725,39 @@ static void test_wait_polls_at_its_deadline(void **state)
     dsp_client_free(c);
 }
 
+/* A training file's upload gets more time than a chat call: the client's
+ * timeout plus the file's size at 64 KiB/s. With a 0.3 s timeout, 128 KiB
+ * that take the stub 0.6 s to take in still go through. */
+static void test_a_large_upload_gets_time_for_its_size(void **state)
+{
+    (void)state;
+    dsp_client_options o = dsp_client_options_default();
+    o.no_cache = true;
+    o.max_retries = 0;
+    o.timeout_s = 0.3;
+    dsp_client *c = NULL;
+    dsp_error err = {0};
+    assert_int_equal(dsp_client_new(&o, &c, &err), DSP_OK);
+    static const char line[] = "{\"messages\":[{\"role\":\"user\",\"content\":\"padding padding padding padding\"},"
+                               "{\"role\":\"assistant\",\"content\":\"billing\"}]}\n";
+    size_t n = 128 * 1024 / (sizeof line - 1) + 1, len = n * (sizeof line - 1);
+    char *train = malloc(len + 1);
+    assert_non_null(train);
+    for (size_t i = 0; i < n; i++)
+        memcpy(train + i * (sizeof line - 1), line, sizeof line - 1);
+    train[len] = '\0';
+    dsp_lm_config lm = lm_for("slowup");
+    dsp_finetune_job job;
+    assert_int_equal(dsp_finetune_create(c, &lm, train, len, NULL, &job, &err), DSP_OK);
+    assert_string_equal(job.id, "ftjob-abc123");
+    dsp_finetune_job_free(&job);
+    /* A small file gets no such time: the same delay is a timeout. */
+    assert_int_equal(dsp_finetune_create(c, &lm, k_train, strlen(k_train), NULL, &job, &err), DSP_ERR_TIMEOUT);
+    dsp_error_clear(&err);
+    free(train);
+    dsp_client_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -746,6 +782,7 @@ int main(void)
         cmocka_unit_test_setup(test_an_unknown_create_outcome_is_not_retried, before),
         cmocka_unit_test_setup(test_an_echoed_key_never_stays_in_the_error, before),
         cmocka_unit_test_setup(test_wait_polls_at_its_deadline, before),
+        cmocka_unit_test_setup(test_a_large_upload_gets_time_for_its_size, before),
     };
     return cmocka_run_group_tests(tests, start, stop);
 }
