@@ -130,6 +130,48 @@ static const ch_param *keyword_param(const ch_prototype *p)
     return NULL;
 }
 
+/* Whether name is a keyword of C17 or C23 (or a <stdbool.h> macro): the
+ * generated C could not declare a function or parameter of that name.
+ * tree-sitter reads `int f(int default);` without complaint. */
+static int is_c_keyword(const char *name)
+{
+    static const char *const keywords[] = {
+        "auto", "break", "case", "char", "const", "continue", "default", "do", "double", "else", "enum",
+        "extern", "float", "for", "goto", "if", "inline", "int", "long", "register", "restrict", "return",
+        "short", "signed", "sizeof", "static", "struct", "switch", "typedef", "union", "unsigned", "void",
+        "volatile", "while", "_Alignas", "_Alignof", "_Atomic", "_BitInt", "_Bool", "_Complex",
+        "_Decimal128", "_Decimal32", "_Decimal64", "_Generic", "_Imaginary", "_Noreturn",
+        "_Static_assert", "_Thread_local", "alignas", "alignof", "bool", "constexpr", "false", "nullptr",
+        "static_assert", "thread_local", "true", "typeof", "typeof_unqual"
+    };
+    for (size_t k = 0; k < sizeof keywords / sizeof keywords[0]; k++)
+        if (strcmp(name, keywords[k]) == 0)
+            return 1;
+    return 0;
+}
+
+/* The first parameter (lengths too: the prototype declares them) named
+ * like a C keyword, or NULL. */
+static const ch_param *c_keyword_param(const ch_prototype *p)
+{
+    for (size_t i = 0; i < p->n_params; i++)
+        if (is_c_keyword(p->params[i].name))
+            return &p->params[i];
+    return NULL;
+}
+
+static const char *c_keyword_message(sema *s, const ch_prototype *p, const ch_param *c)
+{
+    return arena_printf(s->a, "parameter `%s` of `%s` is named like a C keyword, so the generated C could not "
+                        "declare it; rename it in the prototype", c->name, p->name);
+}
+
+static const char *c_keyword_tool_message(sema *s, const char *name)
+{
+    return arena_printf(s->a, "tool `%s` is named like a C keyword, which no C function can be; name the "
+                        "function something else", name);
+}
+
 static const char *keyword_message(sema *s, const ch_prototype *p, const ch_param *c)
 {
     return arena_printf(s->a, "parameter `%s` of `%s` is named like a .dsp keyword, so a call "
@@ -199,9 +241,14 @@ int sema_tool_from_header(sema *s, sym *sy, ir_tool *t)
         header_error(s, d, path, cd.line, cd.col, cd.message);
         return 0;
     }
-    const ch_param *kw = keyword_param(&p);
-    if (kw) {
-        header_error(s, d, path, kw->line, kw->col, keyword_message(s, &p, kw));
+    const ch_param *kw = keyword_param(&p), *ckw = c_keyword_param(&p);
+    if (kw || ckw || is_c_keyword(p.name)) {
+        if (is_c_keyword(p.name))
+            header_error(s, d, path, p.line, p.col, c_keyword_tool_message(s, p.name));
+        else if (kw)
+            header_error(s, d, path, kw->line, kw->col, keyword_message(s, &p, kw));
+        else
+            header_error(s, d, path, ckw->line, ckw->col, c_keyword_message(s, &p, ckw));
         ch_prototype_free(&p);
         return 0;
     }
@@ -275,10 +322,16 @@ int sema_tool_from_inline(sema *s, sym *sy, ir_tool *t)
         diag_error(s->d, at, "%s", cd.message);
         return 0;
     }
-    const ch_param *kw = keyword_param(&p);
-    if (kw) {
-        diag_error(s->d, src_loc_make(f, kw->line + shift, kw->col), "%s",
-                   keyword_message(s, &p, kw));
+    const ch_param *kw = keyword_param(&p), *ckw = c_keyword_param(&p);
+    if (is_c_keyword(p.name)) {
+        diag_error(s->d, d->cfunc->name.loc, "%s", c_keyword_tool_message(s, p.name));
+        ch_prototype_free(&p);
+        return 0;
+    }
+    if (kw || ckw) {
+        const ch_param *c = kw ? kw : ckw;
+        diag_error(s->d, src_loc_make(f, c->line + shift, c->col), "%s",
+                   kw ? keyword_message(s, &p, kw) : c_keyword_message(s, &p, ckw));
         ch_prototype_free(&p);
         return 0;
     }

@@ -15,4 +15,7 @@ int rank(const char *const *docs, size_t n_docs);
 
 /* Logs a line; nothing comes back. */
 void notify(const char *line);
+
+/* Fine in a header tree-sitter reads, not in a C compiler. */
+int64_t clip(int64_t x, int64_t default);
 #endif
