@@ -828,6 +828,10 @@ static void test_sigterm_stops_cleanly_even_with_a_hanging_request(void **state)
 
 /* --- multipart uploads ---------------------------------------------------- */
 
+#ifndef MULTIPART_CASES /* more by hand: -DMULTIPART_CASES=20000 */
+#define MULTIPART_CASES 600
+#endif
+
 static response post_raw(const rs_proc *s, const char *path, const char *content_type, const char *body, size_t len)
 {
     response r = {0};
@@ -882,7 +886,7 @@ static void test_mutated_multipart_uploads_get_200_or_400(void **state)
 #define NEXT() (rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17, rng)
     char buf[4096];
     size_t n200 = 0, n400 = 0;
-    for (int i = 0; i < 600; i++) {
+    for (int i = 0; i < MULTIPART_CASES; i++) {
         size_t len = (size_t)glen;
         memcpy(buf, good, len);
         int edits = 1 + (int)(NEXT() % 4);
