@@ -41,6 +41,10 @@ for m in conv names pick cmp; do
     r=$?
     [ $r -ne 0 ] && sed 's/^/#   /' "$T/$m.err"
     check $r "dspcc build --program $M"
+    "$root/$BUILD/dsp-cshape" --prefix "${m}_" "$T/gen/gen_$m.c" "$T/gen/gen_$m.h" >"$T/$m.shape" 2>&1
+    r=$?
+    [ $r -ne 0 ] && sed 's/^/#   /' "$T/$m.shape"
+    check $r "$M: dsp-cshape finds the generated C well formed"
 done
 
 # A tool named like a local of the generated function is called through a
