@@ -172,6 +172,56 @@ static const char *c_keyword_tool_message(sema *s, const char *name)
                         "function something else", name);
 }
 
+/* The header the generated C includes that declares `name` (C17 and the
+ * POSIX names glibc adds by default), or NULL. A tool of that name gets a
+ * second prototype there, which C compilers reject unless the two match. */
+static const char *libc_header_of(const char *name)
+{
+    static const struct {
+        const char *header;
+        const char *names;
+    } libc[] = {
+        { "stdlib.h", " abort abs aligned_alloc at_quick_exit atexit atof atoi atol atoll bsearch calloc div exit free "
+                      "getenv labs ldiv llabs lldiv malloc mblen mbstowcs mbtowc mkstemp qsort quick_exit rand random "
+                      "realloc realpath setenv srand srandom strtod strtof strtol strtold strtoll strtoul strtoull system "
+                      "unsetenv wcstombs wctomb " },
+        { "string.h", " memchr memcmp memcpy memmove memset stpcpy strcat strchr strcmp strcoll strcpy strcspn strdup "
+                      "strerror strlen strncat strncmp strncpy strndup strnlen strpbrk strrchr strsignal strspn strstr "
+                      "strtok strtok_r strxfrm index rindex strcasecmp strncasecmp " },
+        { "stdio.h", " clearerr fclose fdopen feof ferror fflush fgetc fgetpos fgets fileno fopen fprintf fputc fputs "
+                     "fread freopen fscanf fseek fsetpos ftell fwrite getc getchar getline gets pclose perror popen "
+                     "printf putc putchar puts remove rename rewind scanf setbuf setvbuf snprintf sprintf sscanf "
+                     "tmpfile tmpnam ungetc vfprintf vprintf vsnprintf vsprintf " },
+        { "time.h (through pthread.h)", " asctime clock ctime difftime gmtime localtime mktime nanosleep strftime "
+                                        "time timespec_get " },
+    };
+    size_t n = strlen(name);
+    for (size_t i = 0; n && i < sizeof libc / sizeof libc[0]; i++) {
+        for (const char *p = strstr(libc[i].names, name); p; p = strstr(p + 1, name))
+            if (p[-1] == ' ' && p[n] == ' ')
+                return libc[i].header;
+    }
+    if (strncmp(name, "pthread_", 8) == 0 || strncmp(name, "sched_", 6) == 0)
+        return "pthread.h";
+    return NULL;
+}
+
+/* Warns about a tool the generated C will declare beside a function of the
+ * same name: from the C library, the runtime (dsp_) or the generated
+ * helpers (cg_). The interpreter finds the tool's own symbol either way. */
+static void warn_taken_name(sema *s, const ast_decl *d, const char *name)
+{
+    const char *h = libc_header_of(name);
+    if (h)
+        diag_warning(s->d, d->name.loc, "tool `%s` is named like a function of <%s>, which the generated C "
+                     "includes: unless the two prototypes match, the generated C will not compile; give the C "
+                     "function another name, or wrap it", name, h);
+    else if (strncmp(name, "dsp_", 4) == 0 || strncmp(name, "cg_", 3) == 0)
+        diag_warning(s->d, d->name.loc, "tool `%s` starts with `%.*s`, which names the runtime's and the "
+                     "generated C's own functions; give the C function another name if the generated C does "
+                     "not compile", name, name[0] == 'd' ? 4 : 3, name);
+}
+
 static const char *keyword_message(sema *s, const ch_prototype *p, const ch_param *c)
 {
     return arena_printf(s->a, "parameter `%s` of `%s` is named like a .dsp keyword, so a call "
@@ -261,6 +311,8 @@ int sema_tool_from_header(sema *s, sym *sy, ir_tool *t)
                  sy->name);
         header_error(s, d, path, p.line, p.col, msg);
     }
+    if (ok)
+        warn_taken_name(s, d, sy->name);
     ch_prototype_free(&p);
     return ok;
 }
@@ -340,6 +392,8 @@ int sema_tool_from_inline(sema *s, sym *sy, ir_tool *t)
         diag_error(s->d, d->cfunc->loc, "tool `%s` returns nothing and has no output parameters, "
                    "so a .dsp program has nothing to use; return a value, or write results through "
                    "pointers (`char **out`, `int64_t *out`, ...) and return an int status", sy->name);
+    else
+        warn_taken_name(s, d, sy->name);
     ch_prototype_free(&p);
     return ok;
 }

@@ -727,6 +727,38 @@ static void test_tool_errors(void **state)
 #undef LIST_TOOL
 }
 
+/* Names the generated C cannot declare are refused (C keywords, which
+ * tree-sitter reads as names); a name the generated C would declare twice
+ * (the C library's, dsp_, cg_) is a warning: the interpreter is fine. */
+static void test_tool_names_c_cannot_take(void **state)
+{
+    fixture *f = *state;
+    assert_string_equal(first_error(f, "tool int while(int x) from \"x.so\"\n"),
+        "main.dsp:1:10: error: tool `while` is named like a C keyword, which no C function can be; name "
+        "the function something else");
+    assert_string_equal(first_error(f, "tool int f(int64_t x, int64_t default) from \"x.so\"\n"),
+        "main.dsp:1:23: error: parameter `default` of `f` is named like a C keyword, so the generated C "
+        "could not declare it; rename it in the prototype");
+    write_file(f, "kw.h", "#include <stdbool.h>\nint g(bool bool);\n");
+    assert_string_equal(first_error(f, "tool g from \"x.so\" header \"kw.h\"\n"),
+        "kw.h:2:7: error: parameter `bool` of `g` is named like a C keyword, so the generated C could not "
+        "declare it; rename it in the prototype");
+    ir_program *p = recheck(f, "tool int free(const char *s) from \"x.so\"\n"
+                               "tool int64_t cg_step(int64_t x) from \"x.so\"\n"
+                               "tool int64_t freely(int64_t x) from \"x.so\"\n"
+                               "module M(a: string) -> (y: int, z: int, w: int) {\n"
+                               "  r = free(s: a)\n  q = cg_step(x: 1)\n  u = freely(x: 2)\n"
+                               "  return (y: r, z: q, w: u)\n}\n");
+    assert_non_null(p);
+    assert_int_equal(f->d.warnings, 2);
+    assert_string_equal(msg(f, 0), "main.dsp:1:10: warning: tool `free` is named like a function of <stdlib.h>, "
+                                   "which the generated C includes: unless the two prototypes match, the generated "
+                                   "C will not compile; give the C function another name, or wrap it");
+    assert_string_equal(msg(f, 1), "main.dsp:2:14: warning: tool `cg_step` starts with `cg_`, which names the "
+                                   "runtime's and the generated C's own functions; give the C function another "
+                                   "name if the generated C does not compile");
+}
+
 /* A tool whose declaration failed is still a name: its calls and the uses
  * of what they assign say nothing more. */
 static void test_tool_error_does_not_cascade(void **state)
@@ -810,6 +842,7 @@ int main(void)
         T(test_tool_header_equals_inline),
         T(test_tool_errors),
         T(test_tool_error_does_not_cascade),
+        T(test_tool_names_c_cannot_take),
         T(test_metric_tools),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
