@@ -160,6 +160,18 @@ static const ch_param *c_keyword_param(const ch_prototype *p)
     return NULL;
 }
 
+/* The first parameter whose name an earlier one has, or NULL. C refuses
+ * the prototype; tree-sitter reads it. (Inline prototypes are checked on
+ * the .dsp side, sema_decls.c.) */
+static const ch_param *dup_param(const ch_prototype *p)
+{
+    for (size_t i = 0; i < p->n_params; i++)
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(p->params[i].name, p->params[j].name) == 0)
+                return &p->params[i];
+    return NULL;
+}
+
 static const char *c_keyword_message(sema *s, const ch_prototype *p, const ch_param *c)
 {
     return arena_printf(s->a, "parameter `%s` of `%s` is named like a C keyword, so the generated C could not "
@@ -291,10 +303,13 @@ int sema_tool_from_header(sema *s, sym *sy, ir_tool *t)
         header_error(s, d, path, cd.line, cd.col, cd.message);
         return 0;
     }
-    const ch_param *kw = keyword_param(&p), *ckw = c_keyword_param(&p);
-    if (kw || ckw || is_c_keyword(p.name)) {
+    const ch_param *kw = keyword_param(&p), *ckw = c_keyword_param(&p), *dup = dup_param(&p);
+    if (kw || ckw || dup || is_c_keyword(p.name)) {
         if (is_c_keyword(p.name))
             header_error(s, d, path, p.line, p.col, c_keyword_tool_message(s, p.name));
+        else if (dup)
+            header_error(s, d, path, dup->line, dup->col,
+                         arena_printf(s->a, "parameter `%s` of `%s` is declared twice", dup->name, p.name));
         else if (kw)
             header_error(s, d, path, kw->line, kw->col, keyword_message(s, &p, kw));
         else
