@@ -422,7 +422,7 @@ static ch_status map_prototype(const ch_header *h, const entry *e, ch_prototype 
         TSNode name = ts_node_is_null(dn) ? NO_NODE : cs_declarator_name(dn, &is_fn, NULL);
         if (ts_node_is_null(name)) {
             st = fail(d, path, CH_ERR_UNMAPPABLE, pn, "parameter %zu of '%s' has no name; .dsp passes "
-                      "arguments by name, so name it in the header", np + 1, fn);
+                      "arguments by name, so name it in the prototype", np + 1, fn);
             break;
         }
         p->name = cs_node_text(&h->file, name);

@@ -739,6 +739,10 @@ static void test_tool_names_c_cannot_take(void **state)
     assert_string_equal(first_error(f, "tool int f(int64_t x, int64_t default) from \"x.so\"\n"),
         "main.dsp:1:23: error: parameter `default` of `f` is named like a C keyword, so the generated C "
         "could not declare it; rename it in the prototype");
+    /* `restrict` qualifies the type, so this parameter has no name. */
+    assert_string_equal(first_error(f, "tool int f(int64_t restrict) from \"x.so\"\n"),
+        "main.dsp:1:12: error: parameter 1 of 'f' has no name; .dsp passes arguments by name, so name it in "
+        "the prototype");
     write_file(f, "dup.h", "#include <stdint.h>\nint64_t f(int64_t a,\n          int64_t a);\n");
     assert_string_equal(first_error(f, "tool f from \"x.so\" header \"dup.h\"\n"),
         "dup.h:3:11: error: parameter `a` of `f` is declared twice");
