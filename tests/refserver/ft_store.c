@@ -103,7 +103,7 @@ static rs_ft_file *put_file(rs_ft_store *s, const char *id, const char *filename
         snprintf(f->id, sizeof f->id, "%s", id);
     else
         snprintf(f->id, sizeof f->id, "file-%016llx",
-                 (unsigned long long)rs_mix(s->seed ^ 0xf11e0000u ^ (uint64_t)(s->n_files + 1)));
+                 (unsigned long long)rs_mix(rs_mix(s->seed ^ 0xf11e0000u) + (uint64_t)(s->n_files + 1)));
     f->arena = *arena; /* taken over: mem and the strings live in it */
     memset(arena, 0, sizeof *arena);
     f->filename = rs_strdup(&f->arena, filename ? filename : "training.jsonl");
@@ -130,7 +130,10 @@ static rs_ft_job *put_job(rs_ft_store *s, const char *id, const char *base, cons
     rs_ft_job *j = calloc(1, sizeof *j);
     if (!j)
         abort();
-    uint64_t h = rs_mix(s->seed ^ 0xf70b0000u ^ (uint64_t)(s->n_jobs + 1));
+    /* The seed is mixed before the count is added: seed ^ count would give
+     * seed 0's third job the id of seed 2's first (0 ^ 3 == 2 ^ 1), and a
+     * restarted fixture with another seed must not know the old ids. */
+    uint64_t h = rs_mix(rs_mix(s->seed ^ 0xf70b0000u) + (uint64_t)(s->n_jobs + 1));
     if (id)
         snprintf(j->id, sizeof j->id, "%s", id);
     else

@@ -468,6 +468,39 @@ static void test_chat_with_a_fine_tuned_model(void **state)
 
 /* Cut and byte-flipped training files and job bodies: every answer is a
  * 200 or a 400 with a JSON body, never a crash (ASan+UBSan in check-asan). */
+/* Stores with other seeds know none of each other's ids: a restarted
+ * fixture with another seed must answer 404 for the jobs and files of the
+ * old one (with seed ^ count, seed 0's third job was seed 2's first). */
+static void test_other_seeds_give_other_ids(void **state)
+{
+    (void)state;
+    enum { SEEDS = 4, N = 4 };
+    char ids[SEEDS][2 * N][40];
+    rs_ft_store *keep = g_store;
+    for (int sd = 0; sd < SEEDS; sd++) {
+        char err[256];
+        g_store = rs_ft_store_new(DELAY_MS, (uint64_t)sd, NULL, err, sizeof err);
+        assert_non_null(g_store);
+        rs_arena a;
+        rs_arena_init(&a);
+        for (int i = 0; i < N; i++) {
+            const char *fid = upload_ok(&a, 12);
+            const rs_ft_job *j = create_ok(&a, fid, NULL);
+            snprintf(ids[sd][2 * i], sizeof ids[sd][2 * i], "%s", fid);
+            snprintf(ids[sd][2 * i + 1], sizeof ids[sd][2 * i + 1], "%s", j->id);
+        }
+        rs_arena_free(&a);
+        rs_ft_store_free(g_store);
+    }
+    g_store = keep;
+    for (int s1 = 0; s1 < SEEDS; s1++)
+        for (int s2 = s1 + 1; s2 < SEEDS; s2++)
+            for (int i = 0; i < 2 * N; i++)
+                for (int k = 0; k < 2 * N; k++)
+                    if (strcmp(ids[s1][i], ids[s2][k]) == 0)
+                        fail_msg("seed %d and seed %d both have %s", s1, s2, ids[s1][i]);
+}
+
 static void test_mutated_uploads_and_bodies_get_200_or_400(void **state)
 {
     (void)state;
@@ -526,6 +559,7 @@ int main(void)
         cmocka_unit_test(test_examples_become_demos_by_field_name),
         cmocka_unit_test(test_chat_with_a_fine_tuned_model),
         cmocka_unit_test(test_mutated_uploads_and_bodies_get_200_or_400),
+        cmocka_unit_test(test_other_seeds_give_other_ids),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
