@@ -444,11 +444,13 @@ static dsp_status create_job(const ft_call *k, const char *file_id, const char *
                 char why[DSP_ERROR_MESSAGE_MAX / 2];
                 snprintf(why, sizeof why, "%.300s", err ? err->message : "");
                 dsp_error_clear(err);
-                return dsp_error_set(err, fst,
-                                     "%.400s; the job may have started all the same, and listing the jobs to "
-                                     "find out failed (%.300s): look for a job on training file %s before "
-                                     "starting another",
-                                     first, why, file_id);
+                dsp_error_set(err, fst,
+                              "%.400s; the job may have started all the same, and listing the jobs to find out "
+                              "failed (%.300s): look for a job on training file %s before starting another",
+                              first, why, file_id);
+                if (err)
+                    err->http_status = http_status; /* the create's, as the status is */
+                return fst;
             }
             if (found) {
                 *out = found;
@@ -456,6 +458,8 @@ static dsp_status create_job(const ft_call *k, const char *file_id, const char *
             }
             /* Not started: the error of the create stands for the retry. */
             dsp_error_set(err, fst, "%s", first);
+            if (err)
+                err->http_status = http_status;
         }
         if (attempt + 1 >= max_attempts) {
             gave_up(err, max_attempts);

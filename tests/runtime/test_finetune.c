@@ -674,6 +674,7 @@ static void test_an_unknown_create_outcome_is_not_retried(void **state)
     dsp_finetune_job job;
     dsp_error err = {0};
     assert_int_equal(dsp_finetune_create(c, &lm, k_train, strlen(k_train), NULL, &job, &err), DSP_ERR_HTTP);
+    assert_int_equal(err.http_status, 500); /* the create's, not the list's */
     assert_int_equal(count("POST", "/fine_tuning/jobs"), 1);
     assert_non_null(strstr(err.message, "HTTP 500"));
     assert_non_null(strstr(err.message, "may have started"));
