@@ -281,6 +281,8 @@ static int run(int argc, char **argv)
     x.progress_ctx = &pc;
     const char *out_path = a.out ? a.out : default_out(&mem, a.file);
     finetune_paths(&mem, out_path, &x.ft_data_path, &x.ft_jobs_path);
+    /* The endpoint the client calls, as it chooses it (a job is keyed by it). */
+    x.ft_base_url = a.base_url ? a.base_url : getenv("DSPCC_BASE_URL");
     /* better_together: its stages and what each p runs. */
     const char *what = params.strategy ? arena_printf(&mem, "%s (%s, p: %s)", params.optimizer, params.strategy,
                                                       params.prompt_optimizer)
@@ -391,8 +393,8 @@ const dspcc_cmd cmd_optimize = {
     "the metric, and writes the winner as an optimized state for\n"
     "`dspcc build --state`. The trainset is never used for the scores.\n"
     "better_together writes its training data to NAME.finetune.jsonl and records\n"
-    "its job in NAME.finetune-jobs.json, beside the state, so that a re-run never\n"
-    "starts the same job twice.\n\n"
+    "its job in NAME.finetune-jobs.json, beside the state, so that neither a\n"
+    "re-run nor a run at the same time starts the same job twice.\n\n"
     "  -o FILE              the state to write (default: NAME.state.json here)\n"
     "  --report FILE        also write an HTML report: scores, trials, a plot\n"
     "  --seed N             override the optimize block's seed\n"

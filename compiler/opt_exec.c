@@ -267,6 +267,7 @@ static dsp_status be_finetune(void *ctx, arena *a, const char *jsonl, size_t len
     opt_ft_job_options jo = { 0 };
     jo.data_path = x->ft_data_path ? x->ft_data_path : "finetune.jsonl";
     jo.jobs_path = x->ft_jobs_path ? x->ft_jobs_path : "finetune-jobs.json";
+    jo.base_url = x->ft_base_url;
     jo.progress = x->progress;
     jo.progress_ctx = x->progress_ctx;
     return opt_ft_run_job(ex_runner_client(x->runner), lm, &jo, a, jsonl, len, args, out, err);

@@ -33,6 +33,7 @@ typedef struct opt_exec {
     void *progress_ctx;
     const char *ft_data_path;    /* better_together: the fine-tuning JSONL (borrowed) */
     const char *ft_jobs_path;    /* and the sidecar of its jobs (opt_finetune_job.c) */
+    const char *ft_base_url;     /* the client's base URL override, NULL: none (part of a job's key) */
 } opt_exec;
 
 /* Fills x->b. train_rows/val_rows are borrowed and must outlive x. */

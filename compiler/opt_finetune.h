@@ -36,17 +36,21 @@ dsp_status opt_ft_example(const dsp_predictor *p, const char *instructions, cons
 /* Where a fine-tuning run keeps its files and says how it goes. */
 typedef struct opt_ft_job_options {
     const char *data_path;       /* the JSONL is written here */
-    const char *jobs_path;       /* the sidecar recording jobs by data hash */
+    const char *jobs_path;       /* the sidecar recording jobs by data hash; locked through jobs_path.lock */
+    const char *base_url;        /* the client's override of every lm's base URL (--base-url,
+                                    $DSPCC_BASE_URL), NULL or "" for none: part of a job's key */
     void (*progress)(void *ctx, const char *msg); /* may be NULL */
     void *progress_ctx;
     double poll_max_s;           /* longest wait between polls; <= 0: 30 */
 } opt_ft_job_options;
 
 /* Writes the data, then fine-tunes lm's base model on it and waits for the
- * model. A job is keyed by the SHA-256 of (base model, arguments, data
- * bytes) in the sidecar: a key with a model answers at once, a key with a
- * job is polled (an interrupted run resumes it), else a job is created and
- * recorded before the first poll. A failed or cancelled job is an error
+ * model. A job is keyed by the SHA-256 of (provider, base URL, base model,
+ * arguments, data bytes) in the sidecar: a key with a model answers at
+ * once, a key with a job is polled (an interrupted run, or one running at
+ * the same time, resumes it), else a job is created and recorded before the
+ * first poll, under an flock that makes a concurrent run on the same
+ * sidecar wait and then poll that job. A failed or cancelled job is an error
  * carrying the provider's message, and its key is dropped so that the next
  * run starts afresh. Strings of *out live in a. */
 dsp_status opt_ft_run_job(dsp_client *c, const dsp_lm_config *lm, const opt_ft_job_options *o, arena *a,

@@ -11,20 +11,34 @@
  *   {
  *     "dspcc_finetune_jobs": 1,
  *     "jobs": [
- *       { "key": "9f86d0...", "base_model": "openai/gpt-4o-mini", "data": "t.finetune.jsonl",
+ *       { "key": "9f86d0...", "provider": "openai", "base_url": "https://api.openai.com/v1",
+ *         "base_model": "openai/gpt-4o-mini", "data": "t.finetune.jsonl",
  *         "job": "ftjob-abc", "fine_tuned_model": "ft:gpt-4o-mini:dspcc:abc" }
  *     ]
  *   }
+ *
+ * The endpoint is part of the key: a job id means nothing to another
+ * provider or server. Two dspcc processes on the same data at once (make -j)
+ * must not both pay for a job, so every read-modify-write of the file holds
+ * an flock on NAME.finetune-jobs.json.lock (not on the file itself, which a
+ * rename replaces), and job creation holds it from the look-up until the job
+ * is recorded: the second process waits, then finds and polls the first
+ * one's job. The kernel drops the lock of a killed process. The file is
+ * only ever replaced by a rename of a complete, fsync'ed temporary file, so
+ * a kill -9 leaves the old file or the new one.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "dsp/finetune.h"
 #include "opt_finetune.h"
@@ -55,13 +69,35 @@ static void sleep_s(double s)
         ;
 }
 
-/* What determines the job: the base model, the arguments and the data. */
-static dsp_status job_key(const dsp_lm_config *lm, const opt_finetune_args *args, const char *jsonl, size_t len,
-                          char hex[65], dsp_error *err)
+/* The endpoint a job lives on: the provider (the model's prefix) and the
+ * base URL without trailing slashes (the override, else the lm's). Never
+ * the API key. */
+typedef struct ft_endpoint {
+    char provider[32];
+    const char *base_url; /* borrowed */
+    size_t base_len;
+} ft_endpoint;
+
+static void endpoint_of(const dsp_lm_config *lm, const opt_ft_job_options *o, ft_endpoint *ep)
 {
-    char head[512];
-    int n = snprintf(head, sizeof head, "dspcc finetune 1\nmodel %s\nn_epochs %d\nseed %llu\n", lm->model,
-                     args->n_epochs, (unsigned long long)args->seed);
+    const char *slash = lm->model ? strchr(lm->model, '/') : NULL;
+    int n = slash ? (int)(slash - lm->model) : 0;
+    snprintf(ep->provider, sizeof ep->provider, "%.*s", n, n ? lm->model : "");
+    ep->base_url = o->base_url && *o->base_url ? o->base_url : lm->base_url ? lm->base_url : "";
+    ep->base_len = strlen(ep->base_url);
+    while (ep->base_len > 0 && ep->base_url[ep->base_len - 1] == '/')
+        ep->base_len--;
+}
+
+/* What determines the job: the endpoint, the base model, the arguments and
+ * the data. */
+static dsp_status job_key(const dsp_lm_config *lm, const ft_endpoint *ep, const opt_finetune_args *args,
+                          const char *jsonl, size_t len, char hex[65], dsp_error *err)
+{
+    char head[2048];
+    int n = snprintf(head, sizeof head, "dspcc finetune 2\nprovider %s\nbase_url %.*s\nmodel %s\nn_epochs %d\nseed %llu\n",
+                     ep->provider, (int)ep->base_len, ep->base_url, lm->model, args->n_epochs,
+                     (unsigned long long)args->seed);
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mlen = 0;
@@ -70,32 +106,88 @@ static dsp_status job_key(const dsp_lm_config *lm, const opt_finetune_args *args
              EVP_DigestFinal_ex(ctx, md, &mlen) == 1 && mlen == 32;
     EVP_MD_CTX_free(ctx);
     if (!ok)
-        return dsp_error_set(err, DSP_ERR_INVALID, "fine-tuning: cannot hash the training data (model name too long?)");
+        return dsp_error_set(err, DSP_ERR_INVALID,
+                             "fine-tuning: cannot hash the training data (model name or base URL too long?)");
     for (unsigned i = 0; i < 32; i++)
         snprintf(hex + 2 * i, 3, "%02x", md[i]);
     return DSP_OK;
 }
 
-/* Writes len bytes to path through a temporary file and a rename, so a
- * reader never sees half a file. */
+/* Writes len bytes to path through a temporary file of this process, its
+ * fsync and a rename, so a reader (or a run after a kill -9 or a crash)
+ * sees the old file or the new one, never half of one; two processes
+ * writing the same path do not share a temporary file. */
 static dsp_status write_atomic(const char *path, const char *data, size_t len, dsp_error *err)
 {
-    size_t n = strlen(path) + 8;
+    size_t n = strlen(path) + 32;
     char *tmp = malloc(n);
     if (!tmp)
         return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory");
-    snprintf(tmp, n, "%s.tmp", path);
-    FILE *f = fopen(tmp, "wb");
-    int ok = f && fwrite(data, 1, len, f) == len;
-    ok = f && fclose(f) == 0 && ok;
-    ok = ok && rename(tmp, path) == 0;
+    snprintf(tmp, n, "%s.tmp.%ld", path, (long)getpid());
+    /* A file of that name is left by a killed process that had our pid. */
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    int ok = fd >= 0;
+    for (size_t off = 0; ok && off < len;) {
+        ssize_t w = write(fd, data + off, len - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        ok = w > 0;
+        off += ok ? (size_t)w : 0;
+    }
+    ok = ok && fsync(fd) == 0;
+    int saved = errno;
+    if (fd >= 0 && close(fd) != 0 && ok) {
+        ok = 0;
+        saved = errno;
+    }
+    if (ok && rename(tmp, path) != 0) {
+        ok = 0;
+        saved = errno;
+    }
     dsp_status st = DSP_OK;
     if (!ok) {
-        st = dsp_error_set(err, DSP_ERR_IO, "cannot write %s: %s", path, strerror(errno));
+        st = dsp_error_set(err, DSP_ERR_IO, "cannot write %s: %s", path, strerror(saved ? saved : EIO));
         remove(tmp);
     }
     free(tmp);
     return st;
+}
+
+/* Takes the exclusive lock of the jobs file (path.lock, created if need
+ * be), waiting for another process that holds it; *fd is -1 on failure. */
+static dsp_status lock_jobs(const opt_ft_job_options *o, int *fd, dsp_error *err)
+{
+    size_t n = strlen(o->jobs_path) + 8;
+    char *lp = malloc(n);
+    if (!lp)
+        return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory");
+    snprintf(lp, n, "%s.lock", o->jobs_path);
+    *fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    int rc = *fd < 0 ? -1 : flock(*fd, LOCK_EX | LOCK_NB);
+    if (rc != 0 && *fd >= 0 && (errno == EWOULDBLOCK || errno == EINTR)) {
+        say(o, "waiting for another dspcc that holds %s (it may be starting this fine-tuning job)", lp);
+        while ((rc = flock(*fd, LOCK_EX)) != 0 && errno == EINTR)
+            ;
+    }
+    dsp_status st = DSP_OK;
+    if (rc != 0) {
+        st = dsp_error_set(err, DSP_ERR_IO,
+                           "cannot lock %s: %s (it keeps two runs from starting the same fine-tuning job; the "
+                           "directory of the state must be writable and support flock)",
+                           lp, strerror(errno));
+        if (*fd >= 0)
+            close(*fd);
+        *fd = -1;
+    }
+    free(lp);
+    return st;
+}
+
+static void unlock_jobs(int *fd)
+{
+    if (*fd >= 0)
+        close(*fd); /* closing the last descriptor releases the flock */
+    *fd = -1;
 }
 
 /* The sidecar's jobs, or a new empty document when there is no file. */
@@ -219,6 +311,61 @@ static dsp_status poll_job(dsp_client *c, const dsp_lm_config *lm, const opt_ft_
     return DSP_OK;
 }
 
+/* A new entry recording job id of key. */
+static cJSON *new_entry(const char *key, const ft_endpoint *ep, const dsp_lm_config *lm, const opt_ft_job_options *o,
+                        const char *id)
+{
+    char *base = malloc(ep->base_len + 1);
+    cJSON *entry = base ? cJSON_CreateObject() : NULL;
+    if (base) {
+        memcpy(base, ep->base_url, ep->base_len);
+        base[ep->base_len] = '\0';
+    }
+    if (!entry || !cJSON_AddStringToObject(entry, "key", key) ||
+        !cJSON_AddStringToObject(entry, "provider", ep->provider) || !cJSON_AddStringToObject(entry, "base_url", base) ||
+        !cJSON_AddStringToObject(entry, "base_model", lm->model) ||
+        !cJSON_AddStringToObject(entry, "data", o->data_path) || !cJSON_AddStringToObject(entry, "job", id)) {
+        cJSON_Delete(entry);
+        entry = NULL;
+    }
+    free(base);
+    return entry;
+}
+
+/* Records the model of job id under key (model != NULL) or forgets the
+ * job, on the file as it is now: another process may have written it since
+ * this one read it. An entry that no longer records job id (another run
+ * dropped or replaced it) is left alone. */
+static dsp_status update_job(const opt_ft_job_options *o, const char *key, const char *id, const char *model,
+                             dsp_error *err)
+{
+    int fd = -1;
+    dsp_status st = lock_jobs(o, &fd, err);
+    if (st != DSP_OK)
+        return st;
+    cJSON *root = NULL;
+    if ((st = read_jobs(o->jobs_path, &root, err)) != DSP_OK) {
+        unlock_jobs(&fd);
+        return st;
+    }
+    cJSON *entry = find_job(root, key);
+    const char *job = entry ? str_of(entry, "job") : NULL;
+    if (job && strcmp(job, id) == 0) {
+        if (model) {
+            cJSON_DeleteItemFromObjectCaseSensitive(entry, "fine_tuned_model");
+            if (!cJSON_AddStringToObject(entry, "fine_tuned_model", model))
+                st = dsp_error_set(err, DSP_ERR_NOMEM, "out of memory");
+        } else {
+            drop_job(root, entry);
+        }
+        if (st == DSP_OK)
+            st = write_jobs(o->jobs_path, root, err);
+    }
+    cJSON_Delete(root);
+    unlock_jobs(&fd);
+    return st;
+}
+
 dsp_status opt_ft_run_job(dsp_client *c, const dsp_lm_config *lm, const opt_ft_job_options *o, arena *a,
                           const char *jsonl, size_t len, const opt_finetune_args *args, opt_finetune_outcome *out,
                           dsp_error *err)
@@ -227,29 +374,40 @@ dsp_status opt_ft_run_job(dsp_client *c, const dsp_lm_config *lm, const opt_ft_j
     dsp_status st = write_atomic(o->data_path, jsonl, len, err);
     if (st != DSP_OK)
         return st;
+    ft_endpoint ep;
+    endpoint_of(lm, o, &ep);
     char key[65];
-    if ((st = job_key(lm, args, jsonl, len, key, err)) != DSP_OK)
+    if ((st = job_key(lm, &ep, args, jsonl, len, key, err)) != DSP_OK)
+        return st;
+    /* Held from the look-up until a new job is recorded. */
+    int lock = -1;
+    if ((st = lock_jobs(o, &lock, err)) != DSP_OK)
         return st;
     cJSON *root = NULL;
-    if ((st = read_jobs(o->jobs_path, &root, err)) != DSP_OK)
+    if ((st = read_jobs(o->jobs_path, &root, err)) != DSP_OK) {
+        unlock_jobs(&lock);
         return st;
+    }
     cJSON *entry = find_job(root, key);
     const char *model = entry ? str_of(entry, "fine_tuned_model") : NULL;
     const char *recorded = entry ? str_of(entry, "job") : NULL;
     dsp_finetune_job job = { 0 };
     job.trained_tokens = -1;
-    char *id = NULL;
+    char *id = recorded ? arena_strdup(a, recorded) : NULL;
     if (model && recorded) {
         out->model = arena_strdup(a, model);
-        out->job_id = arena_strdup(a, recorded);
+        out->job_id = id;
         out->resumed = 1;
         say(o, "fine-tuned model %s of job %s, recorded in %s for this data", model, recorded, o->jobs_path);
         cJSON_Delete(root);
+        unlock_jobs(&lock);
         return DSP_OK;
     }
-    if (recorded) {
+    if (id) {
+        /* Recorded by an interrupted run, or by one running now: poll it. */
+        cJSON_Delete(root);
+        unlock_jobs(&lock);
         out->resumed = 1;
-        id = arena_strdup(a, recorded);
         say(o, "resuming fine-tuning job %s (recorded in %s)", id, o->jobs_path);
         st = dsp_finetune_get(c, lm, id, &job, err);
         if (st == DSP_OK)
@@ -264,6 +422,7 @@ dsp_status opt_ft_run_job(dsp_client *c, const dsp_lm_config *lm, const opt_ft_j
             snprintf(why, sizeof why, "%s", err ? err->message : "");
             dsp_finetune_job_free(&job);
             cJSON_Delete(root);
+            unlock_jobs(&lock);
             return dsp_error_set(err, st, "%s (the training data is in %s)", why, o->data_path);
         }
         if (!job.id)
@@ -272,13 +431,9 @@ dsp_status opt_ft_run_job(dsp_client *c, const dsp_lm_config *lm, const opt_ft_j
             id = arena_strdup(a, job.id);
             /* Recorded before the first poll: from here on an interrupted
              * run resumes this job instead of paying for another. */
-            entry = cJSON_CreateObject();
-            if (!entry || !cJSON_AddStringToObject(entry, "key", key) ||
-                !cJSON_AddStringToObject(entry, "base_model", lm->model) ||
-                !cJSON_AddStringToObject(entry, "data", o->data_path) || !cJSON_AddStringToObject(entry, "job", id) ||
-                !cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(root, "jobs"), entry)) {
+            entry = new_entry(key, &ep, lm, o, id);
+            if (!entry || !cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(root, "jobs"), entry)) {
                 cJSON_Delete(entry);
-                entry = NULL;
                 st = dsp_error_set(err, DSP_ERR_NOMEM, "out of memory");
             }
             if (st == DSP_OK)
@@ -290,6 +445,7 @@ dsp_status opt_ft_run_job(dsp_client *c, const dsp_lm_config *lm, const opt_ft_j
                 snprintf(why, sizeof why, "%s", err ? err->message : "");
                 dsp_finetune_job_free(&job);
                 cJSON_Delete(root);
+                unlock_jobs(&lock);
                 return dsp_error_set(err, st,
                                      "fine-tuning job %s was started but could not be recorded (%s); wait for it "
                                      "with the provider's tools, or cancel it, before running again",
@@ -297,16 +453,17 @@ dsp_status opt_ft_run_job(dsp_client *c, const dsp_lm_config *lm, const opt_ft_j
             }
             say(o, "fine-tuning job %s: %s", id, job.status ? job.status : "created");
         }
+        cJSON_Delete(root);
+        unlock_jobs(&lock);
     }
     if (st == DSP_OK)
         st = poll_job(c, lm, o, id, &job, err);
     char why[DSP_ERROR_MESSAGE_MAX];
     snprintf(why, sizeof why, "%s", st != DSP_OK && err ? err->message : "");
-    if (st != DSP_OK && recorded && err && err->status == DSP_ERR_HTTP && err->http_status == 404 && entry) {
-        /* The provider does not know the job (another endpoint or account,
-         * or it was deleted): forget it so the next run starts one. */
-        drop_job(root, entry);
-        write_jobs(o->jobs_path, root, NULL);
+    if (st != DSP_OK && recorded && err && err->status == DSP_ERR_HTTP && err->http_status == 404) {
+        /* The provider does not know the job (deleted, or another account
+         * on this endpoint): forget it so the next run starts one. */
+        update_job(o, key, id, NULL, NULL);
         st = dsp_error_set(err, DSP_ERR_INVALID,
                            "fine-tuning job %s, recorded in %s, is unknown to the provider; it is forgotten now, "
                            "run again to start a new job",
@@ -317,22 +474,14 @@ dsp_status opt_ft_run_job(dsp_client *c, const dsp_lm_config *lm, const opt_ft_j
         snprintf(why, sizeof why, "%s", job.error_message ? job.error_message : "the provider gave no reason");
         st = dsp_error_set(err, DSP_ERR_INVALID, "fine-tuning job %s %s: %s; run again to start a new job", id,
                            strcmp(job.status, "succeeded") == 0 ? "succeeded without a model" : job.status, why);
-        if (entry) {
-            drop_job(root, entry);
-            write_jobs(o->jobs_path, root, NULL);
-        }
+        update_job(o, key, id, NULL, NULL);
     } else if (st == DSP_OK) {
         out->model = arena_strdup(a, job.fine_tuned_model);
         out->job_id = id;
-        cJSON_DeleteItemFromObjectCaseSensitive(entry, "fine_tuned_model");
-        if (!cJSON_AddStringToObject(entry, "fine_tuned_model", out->model))
-            st = dsp_error_set(err, DSP_ERR_NOMEM, "out of memory");
-        if (st == DSP_OK)
-            st = write_jobs(o->jobs_path, root, err);
+        st = update_job(o, key, id, out->model, err);
         if (st == DSP_OK)
             say(o, "fine-tuning job %s: succeeded, model %s", id, out->model);
     }
     dsp_finetune_job_free(&job);
-    cJSON_Delete(root);
     return st;
 }

@@ -19,55 +19,30 @@
 #    naming the JSONL it wrote for fine-tuning elsewhere.
 # Prints TAP.
 set -u
-: "${BUILD:=build}"
-dspcc="$BUILD/dspcc"
-here=$(pwd)
-tmp=$(mktemp -d)
-opt_pid=
-. tests/support/tap.sh
-. tests/support/refserver.sh
-cleanup() {
-    if [ -n "$opt_pid" ]; then kill -9 "$opt_pid" 2>/dev/null; wait "$opt_pid" 2>/dev/null; fi
-    rs_stop
-    rm -rf "$tmp"
-}
-trap cleanup EXIT INT TERM
+. tests/support/optimize_e2e.sh
 
-ge() { # a >= b + margin
-    awk -v a="$1" -v b="$2" -v m="$3" 'BEGIN { exit !(a != "" && b != "" && a + 0 >= b + m) }'
-}
-
-ln -s "$here/examples/tickets/data" "$tmp/data"
-sed 's/with mipro([^)]*)/with better_together(strategy: "p -> w -> p", prompt_optimizer: bootstrap_fewshot, max_bootstrapped_demos: 4, max_labeled_demos: 4, n_epochs: 2)/' \
-    examples/tickets/tickets.dsp >"$tmp/bt.dsp"
-
-export OPENAI_API_KEY=sk-test-not-a-key
-unset DSPCC_BASE_URL
+tickets_with 'better_together(strategy: "p -> w -> p", prompt_optimizer: bootstrap_fewshot, max_bootstrapped_demos: 4, max_labeled_demos: 4, n_epochs: 2)' bt.dsp
 
 # Jobs train for 3 s, long enough to interrupt one.
-rs_start --threads 4 --ft-delay-ms 3000 --log "$tmp/requests.jsonl"
-url="http://127.0.0.1:$port/v1"
+serve --ft-delay-ms 3000 --log "$tmp/requests.jsonl"
 check "the reference server (test fixture) started" test -n "$port"
 
 run() { # name limit extra...: optimize into $tmp/bt.state.json, output in $tmp/name.{out,err}
     name=$1 limit=$2
     shift 2
-    "$dspcc" optimize "$tmp/bt.dsp" -o "$tmp/bt.state.json" --trainset-limit "$limit" --valset-limit 30 -j 4 \
-        --base-url "$url" --cache-dir "$tmp/cache" "$@" >"$tmp/$name.out" 2>"$tmp/$name.err"
+    optimize_into "$name" bt.dsp bt.state.json --trainset-limit "$limit" --valset-limit 30 -j 4 \
+        --cache-dir "$tmp/cache" "$@"
 }
-jobs_created() { grep -c '"method":"POST","path":"/v1/fine_tuning/jobs"' "$tmp/requests.jsonl"; }
+jobs_created() { # [log]: the jobs the fixture created, from its request log
+    grep -c '"method":"POST","path":"/v1/fine_tuning/jobs"' "${1:-$tmp/requests.jsonl}"
+}
+jobs_recorded() { grep -c '"job":' "$tmp/bt.finetune-jobs.json"; }
 
 # 1. Killed while the job trains: the job is recorded before the first poll.
-run killed 30 &
+"$dspcc" optimize "$tmp/bt.dsp" -o "$tmp/bt.state.json" --trainset-limit 30 --valset-limit 30 -j 4 \
+    --base-url "$url" --cache-dir "$tmp/cache" >"$tmp/killed.out" 2>"$tmp/killed.err" &
 opt_pid=$!
-i=0
-while [ ! -s "$tmp/bt.finetune-jobs.json" ] && [ $i -lt 400 ] && kill -0 $opt_pid 2>/dev/null; do
-    sleep 0.05
-    i=$((i + 1))
-done
-kill -9 $opt_pid 2>/dev/null
-wait $opt_pid 2>/dev/null
-opt_pid=
+kill_when test -s "$tmp/bt.finetune-jobs.json"
 check "the job was recorded before the run was killed" grep -q '"job":' "$tmp/bt.finetune-jobs.json"
 check "the killed run wrote no state" test ! -e "$tmp/bt.state.json"
 job=$(sed -n 's/.*"job":[[:space:]]*"\([^"]*\)".*/\1/p' "$tmp/bt.finetune-jobs.json")
@@ -106,11 +81,8 @@ check "the state's model is the job's" grep -q "\"fine_tuned_model\":[[:space:]]
 # A cold cache, so every call reaches the fixture and its log shows the model.
 ft_calls() { grep -c "\"model\":\"$model\"" "$tmp/requests.jsonl"; }
 before=$(ft_calls)
-"$dspcc" eval "$tmp/bt.dsp" --state "$tmp/bt.state.json" --data dev --limit 30 --json --base-url "$url" \
-    --cache-dir "$tmp/cache_eval" >"$tmp/eval.json" 2>"$tmp/eval.err"
-ev=$(json_key "$tmp/eval.json" score)
-check "dspcc eval --state reproduces the final score" \
-    awk -v a="$ev" -v b="$final" 'BEGIN { d = a - b; exit !(a != "" && d < 1e-9 && d > -1e-9) }'
+ev=$(eval_score eval bt.dsp bt.state.json 30 --cache-dir "$tmp/cache_eval")
+check "dspcc eval --state reproduces the final score" same_score "$ev" "$final"
 check "dspcc eval --state ran on the fine-tuned model" test "$(ft_calls)" -eq $((before + 30))
 "$dspcc" build "$tmp/bt.dsp" --state "$tmp/bt.state.json" -o "$tmp/bt.c" >/dev/null 2>"$tmp/build.err"
 check "dspcc build --state bakes the fine-tuned model" grep -q "\"openai/$model\"" "$tmp/bt.c"
@@ -135,30 +107,82 @@ check "the provider's message is shown" grep -q "fine-tuning job .* failed: .*at
 check "the failed job is forgotten (one job left in the file)" test "$(grep -c '"job":' "$tmp/bt.finetune-jobs.json")" -eq 1
 check "no state after a failed job" test ! -e "$tmp/bt.state.json"
 
-# 7. A recorded job the provider does not know: the fixture restarted
-# without --state-dir (another seed, so other ids) forgot it.
-run lost 20 &
+# 7. A job is keyed by its endpoint as well as its data. A run killed
+# while its second job trains leaves that job recorded for this fixture.
+"$dspcc" optimize "$tmp/bt.dsp" -o "$tmp/bt.state.json" --trainset-limit 20 --valset-limit 30 -j 4 \
+    --base-url "$url" --cache-dir "$tmp/cache" >"$tmp/lost.out" 2>"$tmp/lost.err" &
 opt_pid=$!
-i=0
-while [ "$(grep -c '"job":' "$tmp/bt.finetune-jobs.json")" -lt 2 ] && [ $i -lt 400 ] && kill -0 $opt_pid 2>/dev/null; do
-    sleep 0.05
-    i=$((i + 1))
-done
-kill -9 $opt_pid 2>/dev/null
-wait $opt_pid 2>/dev/null
-opt_pid=
-check "a second job was recorded before the kill" test "$(grep -c '"job":' "$tmp/bt.finetune-jobs.json")" -eq 2
-rs_start --threads 4 --seed 2 --log "$tmp/requests2.jsonl"
-url="http://127.0.0.1:$port/v1"
+two_jobs() { test "$(jobs_recorded)" -ge 2; }
+kill_when two_jobs
+check "a second job was recorded before the kill" test "$(jobs_recorded)" -eq 2
+first_port=$port
+first_url=$url
+# The same data on another fixture (another port, another seed, so other
+# ids): a job of its own there, not a poll of the first fixture's job.
+serve --seed 2 --log "$tmp/requests2.jsonl"
+run moved 20
+check "the same data on another endpoint succeeds" test $? -eq 0
+check "it does not poll the job recorded for the first endpoint" not grep -q 'resuming fine-tuning job' "$tmp/moved.err"
+check "it starts a job of its own there" test "$(jobs_created "$tmp/requests2.jsonl")" -eq 1
+check "the jobs file names each job's provider and base URL" \
+    test "$(grep -c "\"base_url\":[[:space:]]*\"$first_url\"" "$tmp/bt.finetune-jobs.json")" -eq 2 -a \
+    "$(grep -c "\"base_url\":[[:space:]]*\"$url\"" "$tmp/bt.finetune-jobs.json")" -eq 1 -a \
+    "$(grep -c '"provider":[[:space:]]*"openai"' "$tmp/bt.finetune-jobs.json")" -eq 3
+check "and never the API key" not grep -q "$OPENAI_API_KEY" "$tmp/bt.finetune-jobs.json"
+
+# A recorded job the provider does not know: the first fixture restarted
+# on its port without --state-dir (another seed, so other ids) forgot it.
+serve --port "$first_port" --seed 3 --log "$tmp/requests3.jsonl"
+check "the first fixture restarted on its port" test "$url" = "$first_url"
 run lost2 20
 check "an unknown recorded job fails the run" test $? -eq 1
 check "the error says the job is unknown and forgotten" grep -q "is unknown to the provider; it is forgotten" "$tmp/lost2.err"
-check "the unknown job is dropped from the file" test "$(grep -c '"job":' "$tmp/bt.finetune-jobs.json")" -eq 1
+check "the unknown job is dropped from the file" test "$(jobs_recorded)" -eq 2
 run lost3 20
-check "the next run starts a new job and succeeds" \
-    sh -c "test $? -eq 0 && test \"\$(grep -c '\"method\":\"POST\",\"path\":\"/v1/fine_tuning/jobs\"' '$tmp/requests2.jsonl')\" -eq 1"
+check "the next run starts a new job and succeeds" test $? -eq 0 -a "$(jobs_created "$tmp/requests3.jsonl")" -eq 1
 
-# 8. A jobs file that is not one is an error that says what to do, and is
+# 8. Two runs on the same data at once (make -j): creating a job is
+# exclusive, so the second waits for the first to record its job, then
+# polls it. An flock(1) on the jobs file's lock lines both runs up at the
+# w stage, so that neither can be done before the other gets there.
+cc_run() { # name: optimize into $tmp/cc.state.json, both runs on one cache
+    "$dspcc" optimize "$tmp/bt.dsp" -o "$tmp/cc.state.json" --trainset-limit 25 --valset-limit 30 -j 4 \
+        --base-url "$url" --cache-dir "$tmp/cache_cc" >"$tmp/$1.out" 2>"$tmp/$1.err"
+}
+waiting() { grep -q 'waiting for another dspcc that holds .*/cc.finetune-jobs.json.lock' "$tmp/$1.err"; }
+both_waiting() { waiting cc1 && waiting cc2; }
+before=$(jobs_created "$tmp/requests3.jsonl")
+flock "$tmp/cc.finetune-jobs.json.lock" sh -c ': >"$1/held"; i=0
+    while [ ! -e "$1/release" ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i + 1)); done' _ "$tmp" &
+holder=$!
+i=0
+while [ ! -e "$tmp/held" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+cc_run cc1 &
+cc1=$!
+cc_run cc2 &
+opt_pid=$!
+one_gone() { ! kill -0 "$cc1" 2>/dev/null || ! kill -0 "$opt_pid" 2>/dev/null; }
+i=0
+while ! both_waiting && ! one_gone && [ $i -lt 600 ]; do sleep 0.05; i=$((i + 1)); done
+check "both runs wait while another process holds the jobs lock" both_waiting
+: >"$tmp/release"
+wait "$holder"
+wait "$cc1"
+cc1_rc=$?
+wait "$opt_pid"
+cc2_rc=$?
+opt_pid=
+check "two runs on the same data at once both succeed" test "$cc1_rc" -eq 0 -a "$cc2_rc" -eq 0
+check "they created one fine-tuning job between them" test $(($(jobs_created "$tmp/requests3.jsonl") - before)) -eq 1
+check "one of them polled the other's job" \
+    test "$(grep -l 'resuming fine-tuning job' "$tmp/cc1.err" "$tmp/cc2.err" | wc -l)" -eq 1
+check "the jobs file records that one job, with its model" \
+    test "$(grep -c '"job":' "$tmp/cc.finetune-jobs.json")" -eq 1 -a \
+    "$(grep -c '"fine_tuned_model":[[:space:]]*"ft:' "$tmp/cc.finetune-jobs.json")" -eq 1
+no_tmp() { for f in "$tmp"/*.finetune-jobs.json.tmp.*; do test ! -e "$f" || return 1; done; }
+check "no temporary jobs file is left behind" no_tmp
+
+# 9. A jobs file that is not one is an error that says what to do, and is
 # left as it is (it may record jobs that cost money).
 echo '[1, 2]' >"$tmp/bt.finetune-jobs.json"
 run garbled 30
@@ -167,7 +191,7 @@ check "the error names the file and what to do" \
     grep -q "bt.finetune-jobs.json is not a dspcc fine-tuning jobs file.*repair it, or move it away" "$tmp/garbled.err"
 check "the garbled file is left as it was" test "$(cat "$tmp/bt.finetune-jobs.json")" = "[1, 2]"
 
-# 9. No fine-tuning API: the error says so and names the data written.
+# 10. No fine-tuning API: the error says so and names the data written.
 sed 's#"openai/gpt-4o-mini"#"anthropic/claude-3-5-haiku-latest"#' "$tmp/bt.dsp" >"$tmp/anth.dsp"
 "$dspcc" optimize "$tmp/anth.dsp" -o "$tmp/anth.state.json" --trainset-limit 20 --valset-limit 10 -j 4 \
     --base-url "$url" --cache-dir "$tmp/cache" >"$tmp/anth.out" 2>"$tmp/anth.err"

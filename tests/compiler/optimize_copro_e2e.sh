@@ -13,46 +13,21 @@
 #  - a breadth below 2 is an error at check time.
 # Prints TAP.
 set -u
-: "${BUILD:=build}"
-dspcc="$BUILD/dspcc"
-here=$(pwd)
-tmp=$(mktemp -d)
-opt_pid=
-. tests/support/tap.sh
-. tests/support/refserver.sh
-cleanup() {
-    if [ -n "$opt_pid" ]; then kill -9 "$opt_pid" 2>/dev/null; wait "$opt_pid" 2>/dev/null; fi
-    rs_stop
-    rm -rf "$tmp"
-}
-trap cleanup EXIT INT TERM
+. tests/support/optimize_e2e.sh
 
-ge() { # a >= b + margin
-    awk -v a="$1" -v b="$2" -v m="$3" 'BEGIN { exit !(a != "" && b != "" && a + 0 >= b + m) }'
-}
-
-# The example's program with copro in its optimize block, beside a link to
-# its data.
-ln -s "$here/examples/tickets/data" "$tmp/data"
-sed 's/with mipro([^)]*)/with copro(breadth: 5, depth: 2)/' examples/tickets/tickets.dsp >"$tmp/copro.dsp"
-
-export OPENAI_API_KEY=sk-test-not-a-key
-unset DSPCC_BASE_URL
+# The example's program with copro in its optimize block, beside the link
+# to its data.
+tickets_with 'copro(breadth: 5, depth: 2)' copro.dsp
 limits="--trainset-limit 60 --valset-limit 60 -j 4"
 
 opt() { # name cache extra...
     name=$1 cache=$2
     shift 2
     # shellcheck disable=SC2086
-    "$dspcc" optimize "$tmp/copro.dsp" -o "$tmp/$name.json" $limits --base-url "$url" --cache-dir "$tmp/$cache" "$@" \
-        >"$tmp/$name.out" 2>"$tmp/$name.err"
-    rc=$?
-    [ $rc -eq 0 ] || tail -n 5 "$tmp/$name.err" | sed 's/^/# /'
-    return $rc
+    optimize_into "$name" copro.dsp "$name.json" $limits --cache-dir "$tmp/$cache" "$@"
 }
 
-rs_start --threads 4 --log "$tmp/requests.log"
-url="http://127.0.0.1:$port/v1"
+serve --log "$tmp/requests.log"
 check "the reference server (test fixture) started" test -n "$port"
 
 opt copro cache --report "$tmp/copro.html"
@@ -82,12 +57,9 @@ check "round 1 proposals ground on labelled rows" grep -q 'task_demos ## ]].* ->
 check "round 2 proposals show the attempts with their scores" \
     sh -c "grep 'attempted_instructions ## ]]' '$tmp/requests.log' | grep -q 'Instruction #1: .*Resulting Score #1: 0\.'"
 
-"$dspcc" eval "$tmp/copro.dsp" --state "$tmp/copro.json" --data dev --limit 60 --json --base-url "$url" \
-    --cache-dir "$tmp/cache" >"$tmp/eval.json" 2>"$tmp/eval.err"
-ev=$(json_key "$tmp/eval.json" score)
+ev=$(eval_score eval copro.dsp copro.json 60 --cache-dir "$tmp/cache")
 echo "# dspcc eval with the copro state: $ev"
-check "dspcc eval --state reproduces copro's final score" \
-    awk -v a="$ev" -v b="$final" 'BEGIN { d = a - b; exit !(a != "" && d < 1e-9 && d > -1e-9) }'
+check "dspcc eval --state reproduces copro's final score" same_score "$ev" "$final"
 
 opt warm cache
 check "a warm re-run exits 0" test $? -eq 0
@@ -95,18 +67,11 @@ check "a warm re-run makes no HTTP request" grep -q 'http requests 0)' "$tmp/war
 check "a warm re-run writes the same state" cmp -s "$tmp/copro.json" "$tmp/warm.json"
 
 # Resume: a slow server, a kill -9 in round 2, then a re-run.
-rs_start --threads 4 --latency-ms 10
-url="http://127.0.0.1:$port/v1"
+serve --latency-ms 10
 "$dspcc" optimize "$tmp/copro.dsp" -o "$tmp/killed.json" $limits --base-url "$url" --cache-dir "$tmp/cache2" \
     >"$tmp/killed.out" 2>"$tmp/killed.err" &
 opt_pid=$!
-i=0
-while ! grep -q 'round 2/2: proposing' "$tmp/killed.err" 2>/dev/null && [ $i -lt 400 ]; do sleep 0.05; i=$((i + 1)); done
-alive=0
-kill -0 "$opt_pid" 2>/dev/null && alive=1
-kill -9 "$opt_pid" 2>/dev/null
-wait "$opt_pid" 2>/dev/null
-opt_pid=
+kill_when grep -q 'round 2/2: proposing' "$tmp/killed.err"
 check "the first run was killed in round 2" test "$alive" -eq 1
 check "a killed run leaves no state behind" test ! -e "$tmp/killed.json"
 opt resumed cache2
@@ -117,7 +82,7 @@ check "the re-run reused the killed run's calls" awk -v h="${hits:-0}" 'BEGIN { 
 check "the resumed run finds the same state" cmp -s "$tmp/copro.json" "$tmp/resumed.json"
 
 # Bad input: DSPy's COPRO needs a breadth of at least 2.
-sed 's/with mipro([^)]*)/with copro(breadth: 1)/' examples/tickets/tickets.dsp >"$tmp/bad.dsp"
+tickets_with 'copro(breadth: 1)' bad.dsp
 "$dspcc" optimize "$tmp/bad.dsp" -o "$tmp/bad.json" --base-url "$url" --cache-dir "$tmp/cache3" \
     >/dev/null 2>"$tmp/bad.err"
 rc=$?

@@ -13,54 +13,24 @@
 #  - the report is HTML with an SVG plot and names the fixture.
 # Prints TAP.
 set -u
-: "${BUILD:=build}"
-dspcc="$BUILD/dspcc"
-here=$(pwd)
-tmp=$(mktemp -d)
-opt_pid=
-. tests/support/tap.sh
-. tests/support/refserver.sh
-cleanup() {
-    if [ -n "$opt_pid" ]; then kill -9 "$opt_pid" 2>/dev/null; wait "$opt_pid" 2>/dev/null; fi
-    rs_stop
-    rm -rf "$tmp"
-}
-trap cleanup EXIT INT TERM
+. tests/support/optimize_e2e.sh
 
-start_server() {
-    rs_start --threads 4 "$@"
-    url="http://127.0.0.1:$port/v1"
-}
-
-ge() { # a >= b + margin
-    awk -v a="$1" -v b="$2" -v m="$3" 'BEGIN { exit !(a != "" && b != "" && a + 0 >= b + m) }'
-}
-
-# Programs in a scratch directory beside a link to the example's data, so
-# each optimizer can be named in the optimize block without touching the
+# Programs in the scratch directory beside its link to the example's data,
+# so each optimizer can be named in the optimize block without touching the
 # example.
-ln -s "$here/examples/tickets/data" "$tmp/data"
-sed 's/with mipro([^)]*)/with bootstrap_fewshot()/' examples/tickets/tickets.dsp >"$tmp/bs.dsp"
-sed 's/with mipro([^)]*)/with random_search(num_candidates: 3)/' examples/tickets/tickets.dsp >"$tmp/rs.dsp"
+tickets_with 'bootstrap_fewshot()' bs.dsp
+tickets_with 'random_search(num_candidates: 3)' rs.dsp
 cp examples/tickets/tickets.dsp "$tmp/mipro.dsp"
-
-export OPENAI_API_KEY=sk-test-not-a-key
-unset DSPCC_BASE_URL
 limits="--trainset-limit 60 --valset-limit 60 -j 4"
 
 opt() { # name dsp cache extra...
     name=$1 dsp=$2 cache=$3
     shift 3
     # shellcheck disable=SC2086
-    "$dspcc" optimize "$tmp/$dsp" -o "$tmp/$name.json" $limits --base-url "$url" --cache-dir "$tmp/$cache" "$@" \
-        >"$tmp/$name.out" 2>"$tmp/$name.err"
-    rc=$?
-    # On failure, the end of stderr as TAP comments says why.
-    [ $rc -eq 0 ] || tail -n 5 "$tmp/$name.err" | sed 's/^/# /'
-    return $rc
+    optimize_into "$name" "$dsp" "$name.json" $limits --cache-dir "$tmp/$cache" "$@"
 }
 
-start_server
+serve
 check "the reference server (test fixture) started" test -n "$port"
 
 opt bs bs.dsp cache
@@ -88,12 +58,9 @@ check "progress lines went to stderr" grep -q '^dspcc optimize: trial' "$tmp/mip
 
 # What the optimizer measured is what ships: `dspcc eval` with the state
 # scores the same on the same dev rows.
-"$dspcc" eval "$tmp/mipro.dsp" --state "$tmp/mipro.json" --data dev --limit 60 --json --base-url "$url" \
-    --cache-dir "$tmp/cache" >"$tmp/eval.json" 2>"$tmp/eval.err"
-ev=$(json_key "$tmp/eval.json" score)
+ev=$(eval_score eval mipro.dsp mipro.json 60 --cache-dir "$tmp/cache")
 echo "# dspcc eval with the mipro state: $ev"
-check "dspcc eval --state reproduces mipro's final score" \
-    awk -v a="$ev" -v b="$mp_final" 'BEGIN { d = a - b; exit !(a != "" && d < 1e-9 && d > -1e-9) }'
+check "dspcc eval --state reproduces mipro's final score" same_score "$ev" "$mp_final"
 
 # Warm cache: the same state, byte for byte, and not one request.
 opt mipro2 mipro.dsp cache --report "$tmp/mipro2.html"
@@ -128,24 +95,18 @@ check "labeled_fewshot keeps 8 demos" test "$(grep -c '"inputs": {' "$tmp/nv.jso
 
 # Faults: replies that lack a field or have a wrong type fail those examples
 # (scored 0, after the JSON fallback), never the run.
-start_server --fail-rate 0.2 --fail-kinds missing-field,wrong-type --seed 5
+serve --fail-rate 0.2 --fail-kinds missing-field,wrong-type --seed 5
 opt faulty bs.dsp cache4
 check "bootstrap_fewshot completes when the server injects faults" test $? -eq 0
 echo "# with faults: baseline $(json_key "$tmp/faulty.json" baseline_score), final $(json_key "$tmp/faulty.json" final_score)"
 check "and still improves on zero-shot" ge "$(json_key "$tmp/faulty.json" final_score)" "$(json_key "$tmp/faulty.json" baseline_score)" 0.1
 
 # Resume: a slow server, a kill -9 in the middle, then a re-run.
-start_server --latency-ms 15
+serve --latency-ms 15
 "$dspcc" optimize "$tmp/mipro.dsp" -o "$tmp/killed.json" $limits --base-url "$url" --cache-dir "$tmp/cache2" \
     >"$tmp/killed.out" 2>"$tmp/killed.err" &
 opt_pid=$!
-i=0
-while ! grep -q 'trial 2/' "$tmp/killed.err" 2>/dev/null && [ $i -lt 400 ]; do sleep 0.05; i=$((i + 1)); done
-alive=0
-kill -0 "$opt_pid" 2>/dev/null && alive=1
-kill -9 "$opt_pid" 2>/dev/null
-wait "$opt_pid" 2>/dev/null
-opt_pid=
+kill_when grep -q 'trial 2/' "$tmp/killed.err"
 check "the first run was killed mid-way" test "$alive" -eq 1
 check "a killed run leaves no state behind" test ! -e "$tmp/killed.json"
 opt resumed mipro.dsp cache2
