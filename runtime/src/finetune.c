@@ -418,9 +418,11 @@ static dsp_status find_job_on_file(const ft_call *k, const char *file_id, cJSON 
  * a 5xx) could start a second job. Before each such retry the provider's
  * jobs are searched for one on this upload's file (a file id is unique to
  * its upload, so such a job is this call's): found, it is the result; not
- * found, the request is sent again. A 429 is refused before any work and is
- * retried as it is. If the search itself fails, nothing is retried and the
- * error says what to check. */
+ * found, the request is sent again. The last failure is looked up too (a
+ * job it started is returned), and every look-up waits out the backoff
+ * first. A 429 is refused before any work and is retried as it is. If the
+ * search itself fails, nothing is retried and the error says what to
+ * check. */
 static dsp_status create_job(const ft_call *k, const char *file_id, const char *body, cJSON **out, dsp_error *err)
 {
     uint64_t rng = jitter_seed(body);
@@ -434,6 +436,12 @@ static dsp_status create_job(const ft_call *k, const char *file_id, const char *
                          &http_status, err);
         if (st == DSP_OK || !transient)
             return st;
+        /* The backoff comes before the look at the list, not after: a create
+         * still being processed when its reply was lost has that long to
+         * show up there. */
+        bool last = attempt + 1 >= max_attempts;
+        if (http_status != 429 || !last)
+            dsp_sleep_s(dsp_retry_delay(attempt, k->opts.backoff_base_s, retry_after, &rng));
         if (http_status != 429) {
             char first[DSP_ERROR_MESSAGE_MAX];
             snprintf(first, sizeof first, "%s", err ? err->message : "the request failed");
@@ -461,11 +469,10 @@ static dsp_status create_job(const ft_call *k, const char *file_id, const char *
             if (err)
                 err->http_status = http_status;
         }
-        if (attempt + 1 >= max_attempts) {
+        if (last) {
             gave_up(err, max_attempts);
             break;
         }
-        dsp_sleep_s(dsp_retry_delay(attempt, k->opts.backoff_base_s, retry_after, &rng));
     }
     return st;
 }

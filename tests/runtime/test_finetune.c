@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "dsp/finetune.h"
@@ -48,7 +49,15 @@ static struct {
     int n;          /* requests recorded (at most MAX_SEEN kept) */
     int polls;      /* GETs of the "seq" job */
     int job_posts;  /* POSTs to /fine_tuning/jobs */
+    double lost_at; /* "late": when the create's reply was lost */
 } S;
+
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 static enum MHD_Result respond(struct MHD_Connection *conn, unsigned code, const char *body)
 {
@@ -140,6 +149,24 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
      * 500, "lostnone" did not; "nolist" cannot list jobs either; "busy" is
      * rate limited once (refused before any work). */
     bool list = strcmp(path, "/v1/fine_tuning/jobs") == 0 && strcmp(method, "GET") == 0;
+    /* "late": the job lost with the first create's reply shows in the list
+     * only 150 ms later (the server was still at it). */
+    if (strcmp(scen, "late") == 0 && job_posts == 0) {
+        pthread_mutex_lock(&S.lock);
+        S.lost_at = mono_s();
+        pthread_mutex_unlock(&S.lock);
+        return respond(conn, 502, "{\"error\":{\"message\":\"Bad gateway\",\"type\":\"server_error\"}}");
+    }
+    if (strcmp(scen, "late") == 0 && list) {
+        pthread_mutex_lock(&S.lock);
+        bool shown = mono_s() - S.lost_at >= 0.15;
+        pthread_mutex_unlock(&S.lock);
+        char *ours = job_json("ftjob-late", "queued", NULL, NULL, -1);
+        char body[2200];
+        snprintf(body, sizeof body, "{\"object\":\"list\",\"data\":[%s],\"has_more\":false}", shown ? ours : "");
+        free(ours);
+        return respond(conn, 200, body);
+    }
     if (strcmp(scen, "lost") == 0 || strcmp(scen, "lostnone") == 0 || strcmp(scen, "nolist") == 0) {
         if (job_posts == 0)
             return respond(conn, 500, "{\"error\":{\"message\":\"The server had an error while processing your "
@@ -631,6 +658,40 @@ static void test_a_lost_create_reply_does_not_start_a_second_job(void **state)
     assert_int_equal(count("GET", "/fine_tuning/jobs"), 1);
     dsp_finetune_job_free(&job);
     dsp_client_free(c);
+    /* With no retries at all, the one failure is still looked up. */
+    forget();
+    dsp_client_options o = dsp_client_options_default();
+    o.no_cache = true;
+    o.max_retries = 0;
+    o.backoff_base_s = 0.01;
+    assert_int_equal(dsp_client_new(&o, &c, &err), DSP_OK);
+    assert_int_equal(dsp_finetune_create(c, &lm, k_train, strlen(k_train), NULL, &job, &err), DSP_OK);
+    assert_string_equal(job.id, "ftjob-lost");
+    assert_int_equal(count("POST", "/fine_tuning/jobs"), 1);
+    dsp_finetune_job_free(&job);
+    dsp_client_free(c);
+}
+
+/* The look at the list waits out the backoff first: a job the server was
+ * still creating when the reply was lost has that long to show up (a look
+ * straight away would miss it and start a second job). */
+static void test_the_list_is_read_after_the_backoff(void **state)
+{
+    (void)state;
+    dsp_client_options o = dsp_client_options_default();
+    o.no_cache = true;
+    o.max_retries = 2;
+    o.backoff_base_s = 0.3; /* the first delay: 0.3 to 0.45 s */
+    dsp_client *c = NULL;
+    dsp_error err = {0};
+    assert_int_equal(dsp_client_new(&o, &c, &err), DSP_OK);
+    dsp_lm_config lm = lm_for("late");
+    dsp_finetune_job job;
+    assert_int_equal(dsp_finetune_create(c, &lm, k_train, strlen(k_train), NULL, &job, &err), DSP_OK);
+    assert_string_equal(job.id, "ftjob-late");
+    assert_int_equal(count("POST", "/fine_tuning/jobs"), 1);
+    dsp_finetune_job_free(&job);
+    dsp_client_free(c);
 }
 
 /* When the list shows no job on the file, the create is sent again. */
@@ -779,6 +840,7 @@ int main(void)
         cmocka_unit_test_setup(test_example_json_is_one_chat_example, before),
         cmocka_unit_test_setup(test_a_lost_create_reply_does_not_start_a_second_job, before),
         cmocka_unit_test_setup(test_a_create_that_started_nothing_is_retried, before),
+        cmocka_unit_test_setup(test_the_list_is_read_after_the_backoff, before),
         cmocka_unit_test_setup(test_a_rate_limited_create_is_retried_as_it_is, before),
         cmocka_unit_test_setup(test_an_unknown_create_outcome_is_not_retried, before),
         cmocka_unit_test_setup(test_an_echoed_key_never_stays_in_the_error, before),
