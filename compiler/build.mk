@@ -69,6 +69,13 @@ $(FE_OWN_TESTS): $(BUILD)/tests/compiler/%: $(BUILD)/obj/tests/compiler/%.o $(FE
 
 # The optimizer tests include exec.h/opt.h, which use libdsprt's headers.
 $(BUILD)/obj/tests/compiler/test_opt_%.o: CPPFLAGS += $(RT_CPPFLAGS)
+# Two of them search over one fake program (tests/support/opt_fake.c).
+OPT_FAKE_OBJ := $(BUILD)/obj/tests/support/opt_fake.o
+$(OPT_FAKE_OBJ): CPPFLAGS += $(DSPCC_CPPFLAGS) $(RT_CPPFLAGS)
+$(OPT_FAKE_OBJ): | $(GRAM_HEADERS)
+$(BUILD)/obj/tests/compiler/test_opt_core.o $(BUILD)/obj/tests/compiler/test_opt_better_together.o: CPPFLAGS += -Itests/support
+$(BUILD)/tests/compiler/test_opt_core $(BUILD)/tests/compiler/test_opt_better_together: $(OPT_FAKE_OBJ)
+$(BUILD)/tests/compiler/test_opt_core $(BUILD)/tests/compiler/test_opt_better_together: DSPCC_LIBS += $(OPT_FAKE_OBJ)
 # dspcc optimize end to end against the reference server (a test fixture).
 TEST_SCRIPTS += tests/compiler/optimize_e2e.sh
 TEST_SCRIPTS += tests/compiler/optimize_copro_e2e.sh

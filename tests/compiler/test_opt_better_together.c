@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "opt.h"
+#include "opt_fake.h"
 
 /* One predictor. Training row i passes the teacher when i is even. A
  * program scores 0.2, +0.1 with demos; the fine-tuned model adds `ft_gain`
@@ -29,8 +30,6 @@ typedef struct fake {
     opt_finetune_args args;
 } fake;
 
-static const char *const names[] = { "M.r" };
-static const char *const base[] = { "Classify." };
 static const char *const k_model = "ft:base:dspcc:1";
 
 static dsp_status fake_evaluate(void *ctx, const opt_program *prog, const size_t *rows, size_t n, double *mean,
@@ -57,27 +56,15 @@ static dsp_status fake_run_train(void *ctx, arena *a, const opt_program *prog, c
     fake *f = ctx;
     f->train_calls++;
     f->train_calls_on_ft += prog->model != NULL;
-    for (size_t i = 0; i < n; i++) {
-        size_t r = rows[i];
-        opt_step *st = arena_alloc(a, sizeof *st);
-        const char **in = arena_array(a, 1, sizeof *in), **out = arena_array(a, 1, sizeof *out);
-        in[0] = arena_printf(a, "text %zu", r);
-        out[0] = arena_printf(a, "L%zu", r % 4);
-        st->pred = 0;
-        st->demo = (opt_demo){ in, 1, out, 1, r, 1 };
-        int pass = !f->nobody_passes && r % 2 == 0;
-        runs[i] = (opt_run){ 1, pass ? 1.0 : 0.0, st, 1 };
-    }
+    for (size_t i = 0; i < n; i++)
+        runs[i] = opt_fake_run(a, rows[i], 1, NULL, !f->nobody_passes && rows[i] % 2 == 0);
     return DSP_OK;
 }
 
 static dsp_status fake_labeled(void *ctx, arena *a, size_t row, size_t pred, opt_demo *out, int *ok, dsp_error *err)
 {
     (void)ctx, (void)err, (void)pred;
-    const char **in = arena_array(a, 1, sizeof *in), **o = arena_array(a, 1, sizeof *o);
-    in[0] = arena_printf(a, "text %zu", row);
-    o[0] = arena_printf(a, "L%zu", row % 4);
-    *out = (opt_demo){ in, 1, o, 1, row, 0 };
+    *out = opt_fake_demo(a, row, 1, NULL, 0);
     *ok = 1;
     return DSP_OK;
 }
@@ -123,15 +110,7 @@ static opt_backend make_backend(fake *f, size_t n_train, size_t n_val)
     f->n_train = n_train;
     f->n_val = n_val;
     f->ft_gain = 0.3;
-    opt_backend b = { 0 };
-    b.ctx = f;
-    b.n_preds = 1;
-    b.pred_names = names;
-    b.base_instructions = base;
-    b.program_description = "module M: r = predict(Classify)";
-    b.dataset_description = "fake data";
-    b.n_train = n_train;
-    b.n_val = n_val;
+    opt_backend b = opt_fake_backend(f, n_train, n_val);
     b.evaluate = fake_evaluate;
     b.run_train = fake_run_train;
     b.labeled_demo = fake_labeled;

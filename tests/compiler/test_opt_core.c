@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "opt.h"
+#include "opt_fake.h"
 
 /* The fake program has one predictor (ticket_text -> reasoning, category).
  * Training row i has label "L<i%4>"; rows with i % 10 == 9 have no label
@@ -25,9 +26,6 @@ typedef struct fake {
     int proposals;
     int fail_propose;
 } fake;
-
-static const char *const names[] = { "M.r" };
-static const char *const base[] = { "Classify." };
 
 static dsp_status fake_evaluate(void *ctx, const opt_program *prog, const size_t *rows, size_t n, double *mean,
                                 dsp_error *err)
@@ -67,14 +65,7 @@ static dsp_status fake_run_train(void *ctx, arena *a, const opt_program *prog, c
     for (size_t i = 0; i < n; i++) {
         size_t r = rows[i];
         int pass = round == 0 ? r % 3 != 0 : r % 2 == 0;
-        opt_step *st = arena_alloc(a, sizeof *st);
-        const char **in = arena_array(a, 1, sizeof *in), **out = arena_array(a, 2, sizeof *out);
-        in[0] = arena_printf(a, "text %zu", r);
-        out[0] = "because";
-        out[1] = arena_printf(a, "L%zu", r % 4);
-        st->pred = 0;
-        st->demo = (opt_demo){ in, 1, out, 2, r, 1 };
-        runs[i] = (opt_run){ 1, pass ? 1.0 : 0.0, st, 1 };
+        runs[i] = opt_fake_run(a, r, 2, "because", pass);
     }
     return DSP_OK;
 }
@@ -88,11 +79,7 @@ static dsp_status fake_labeled(void *ctx, arena *a, size_t row, size_t pred, opt
         *ok = 0;
         return DSP_OK;
     }
-    const char **in = arena_array(a, 1, sizeof *in), **o = arena_array(a, 2, sizeof *o);
-    in[0] = arena_printf(a, "text %zu", row);
-    o[0] = NULL; /* no gold reasoning: a partial demo */
-    o[1] = arena_printf(a, "L%zu", row % 4);
-    *out = (opt_demo){ in, 1, o, 2, row, 0 };
+    *out = opt_fake_demo(a, row, 2, NULL, 0); /* no gold reasoning: a partial demo */
     *ok = 1;
     return DSP_OK;
 }
@@ -117,15 +104,7 @@ static opt_backend make_backend(fake *f, size_t n_train, size_t n_val)
     memset(f, 0, sizeof *f);
     f->n_train = n_train;
     f->n_val = n_val;
-    opt_backend b = { 0 };
-    b.ctx = f;
-    b.n_preds = 1;
-    b.pred_names = names;
-    b.base_instructions = base;
-    b.program_description = "module M: r = predict(Classify)";
-    b.dataset_description = "fake data";
-    b.n_train = n_train;
-    b.n_val = n_val;
+    opt_backend b = opt_fake_backend(f, n_train, n_val);
     b.evaluate = fake_evaluate;
     b.run_train = fake_run_train;
     b.labeled_demo = fake_labeled;
