@@ -382,14 +382,20 @@ static void emit_step(mctx *x, int lvl, const ir_step *s)
          * the left side's type. */
         static const ir_type by_name = { IR_STRING, NULL, NULL, 0, NULL };
         static const ir_type as_float = { IR_FLOAT, NULL, NULL, 0, NULL };
+        static const ir_type as_opt_float = { IR_OPTIONAL, NULL, NULL, 0, &as_float };
         const ir_type *lt = s->lhs.type, *rt = s->rhs.type;
         int names = lt && rt && lt->kind == IR_ENUM && rt->kind == IR_ENUM && !same_enum(lt, rt);
-        /* An int against a float compares as floats (2 == 2.0), a value
-         * against an optional as optionals (an absent one equals nothing),
-         * as the interpreter does. */
-        int floats = lt && rt && lt->kind == IR_INT && rt->kind == IR_FLOAT;
+        /* An int against a float compares as floats (2 == 2.0), also inside
+         * optionals; a value against an optional as optionals (an absent
+         * one equals nothing), as the interpreter does. */
+        const ir_type *lb = lt && lt->kind == IR_OPTIONAL ? lt->elem : lt;
+        const ir_type *rb = rt && rt->kind == IR_OPTIONAL ? rt->elem : rt;
+        int floats = lb && rb && lb->kind == IR_INT && rb->kind == IR_FLOAT;
         int opt = lt && rt && lt->kind != IR_OPTIONAL && rt->kind == IR_OPTIONAL;
-        const ir_type *common = names ? &by_name : floats ? &as_float : opt ? rt : NULL;
+        const ir_type *common = names ? &by_name
+                              : floats ? (lt->kind == IR_OPTIONAL || rt->kind == IR_OPTIONAL ? &as_opt_float : &as_float)
+                              : opt ? rt
+                                    : NULL;
         emit_value(x, lvl + 1, &s->lhs, common, "&lhs");
         emit_value(x, lvl + 1, &s->rhs, common ? common : s->lhs.type, "&rhs");
         ind(c, lvl + 1);

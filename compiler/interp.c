@@ -387,13 +387,19 @@ static dsp_status exec_step(run_ctx *c, frame *f, const ir_step *st, dsp_value *
             eq = strcmp(ln, rn) == 0;
         } else if (rc == DSP_OK) {
             /* An int against a float compares as floats (2 == 2.0), as
-             * metrics do, a value against an optional as optionals (an
-             * absent one equals nothing), anything else as the left
-             * side's type. cg_module.c picks the same. */
-            const ir_type *common = (ltype->kind == IR_INT && rtype->kind == IR_FLOAT) ||
-                                            (ltype->kind != IR_OPTIONAL && rtype->kind == IR_OPTIONAL)
-                                        ? rtype
-                                        : ltype;
+             * metrics do, also inside optionals; a value against an
+             * optional as optionals (an absent one equals nothing);
+             * anything else as the left side's type. cg_module.c picks the
+             * same. */
+            static const ir_type t_float = { IR_FLOAT, NULL, NULL, 0, NULL };
+            static const ir_type t_opt_float = { IR_OPTIONAL, NULL, NULL, 0, &t_float };
+            const ir_type *lb = ltype->kind == IR_OPTIONAL ? ltype->elem : ltype;
+            const ir_type *rb = rtype->kind == IR_OPTIONAL ? rtype->elem : rtype;
+            const ir_type *common = ltype;
+            if (lb->kind == IR_INT && rb->kind == IR_FLOAT)
+                common = ltype->kind == IR_OPTIONAL || rtype->kind == IR_OPTIONAL ? &t_opt_float : &t_float;
+            else if (ltype->kind != IR_OPTIONAL && rtype->kind == IR_OPTIONAL)
+                common = rtype;
             rc = it_convert(l, ltype, common, &lconv, err);
             if (rc == DSP_OK)
                 rc = it_convert(r, rtype, common, &conv, err);
