@@ -449,6 +449,13 @@ static ch_status map_prototype(const ch_header *h, const entry *e, ch_prototype 
             c->kind = CH_STRING;
             break;
         case CM_STR_OUT:
+            if (next && cm_is_size(&next->t, 0) && is_length_name(next->name, p->name)) {
+                /* `char **xs, size_t n_xs`: meant as a list of strings. */
+                st = fail(d, path, CH_ERR_UNMAPPABLE, p->node, "parameter '%s' of '%s' is followed by its "
+                          "length like an input list, but 'char **' is a string the function writes; write "
+                          "'const char *const *%s' for an input list of strings", p->name, fn, p->name);
+                break;
+            }
             c->role = CH_ROLE_OUT;
             c->kind = CH_STRING;
             has_out = 1;

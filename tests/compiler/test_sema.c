@@ -739,6 +739,11 @@ static void test_tool_names_c_cannot_take(void **state)
     assert_string_equal(first_error(f, "tool int f(int64_t x, int64_t default) from \"x.so\"\n"),
         "main.dsp:1:23: error: parameter `default` of `f` is named like a C keyword, so the generated C "
         "could not declare it; rename it in the prototype");
+    /* `char **xs` before `size_t n_xs` was meant as a list of strings. */
+    assert_string_equal(first_error(f, "tool int64_t g(char **xs, size_t n_xs) from \"x.so\"\n"),
+        "main.dsp:1:16: error: parameter 'xs' of 'g' is followed by its length like an input list, but "
+        "'char **' is a string the function writes; write 'const char *const *xs' for an input list of "
+        "strings");
     /* `restrict` qualifies the type, so this parameter has no name. */
     assert_string_equal(first_error(f, "tool int f(int64_t restrict) from \"x.so\"\n"),
         "main.dsp:1:12: error: parameter 1 of 'f' has no name; .dsp passes arguments by name, so name it in "
