@@ -47,6 +47,11 @@ for m in conv names pick cmp; do
     check $r "$M: dsp-cshape finds the generated C well formed"
 done
 
+# A program without LM calls says so in its header (no empty list of predictors).
+grep -qxF ' * The program Names makes no LM call: it has no prompts to optimize.' "$T/gen/gen_names.h" &&
+    ! grep -q 'LM call sites\|prompts are unoptimized' "$T/gen/gen_names.h"
+check $? "the header of a program without LM calls says so"
+
 # A tool named like a local of the generated function is called through a
 # file-scope pointer; the others directly.
 grep -qxF 'static int64_t (*const cg_fn_st)(int64_t) = st;' "$T/gen/gen_names.c" &&
