@@ -560,6 +560,27 @@ dsp_status dsp_finetune_cancel(dsp_client *c, const dsp_lm_config *lm, const cha
     if (st == DSP_OK)
         st = api_call(&k, "POST", path, "{}", NULL, 0, &root, err);
     cJSON_Delete(root);
+    root = NULL;
+    if (st == DSP_ERR_HTTP && err && err->http_status == 400) {
+        /* A cancel whose reply was lost and that was retried meets its own
+         * success as a 400 ("already cancelled"): a job that is cancelled
+         * now is what was asked for. */
+        char first[DSP_ERROR_MESSAGE_MAX];
+        snprintf(first, sizeof first, "%s", err->message);
+        char gpath[DSP_FINETUNE_MAX_ID + 32];
+        snprintf(gpath, sizeof gpath, "/fine_tuning/jobs/%s", job_id);
+        const cJSON *status = NULL;
+        if (api_call(&k, "GET", gpath, NULL, NULL, 0, &root, err) == DSP_OK &&
+            cJSON_IsString(status = cJSON_GetObjectItemCaseSensitive(root, "status")) &&
+            strcmp(status->valuestring, "cancelled") == 0) {
+            dsp_error_clear(err);
+            st = DSP_OK;
+        } else {
+            dsp_error_set(err, DSP_ERR_HTTP, "%s", first);
+            err->http_status = 400;
+        }
+        cJSON_Delete(root);
+    }
     ft_call_free(&k);
     return st;
 }

@@ -189,6 +189,14 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
     }
     if (strcmp(scen, "slowup") == 0 && strcmp(path, "/v1/files") == 0)
         usleep(600 * 1000); /* as if a large file took its time to arrive */
+    /* "cxl": the first cancel of ftjob-run cancels it but its reply is
+     * lost (502); after that the job is cancelled, and a cancel is a 400. */
+    if (strcmp(scen, "cxl") == 0 && strcmp(path, "/v1/fine_tuning/jobs/ftjob-run/cancel") == 0)
+        return nth == 0 ? respond(conn, 502, "{\"error\":{\"message\":\"Bad gateway\",\"type\":\"server_error\"}}")
+                        : respond(conn, 400, "{\"error\":{\"message\":\"Job has already been cancelled: ftjob-run\","
+                                             "\"type\":\"invalid_request_error\",\"param\":null,\"code\":null}}");
+    if (strcmp(scen, "cxl") == 0 && strcmp(path, "/v1/fine_tuning/jobs/ftjob-run") == 0)
+        return respond_job(conn, "ftjob-run", "cancelled", NULL, NULL, -1);
     if (strcmp(scen, "busy") == 0 && job_posts == 0)
         return respond(conn, 429, "{\"error\":{\"message\":\"Rate limit reached\",\"type\":\"requests\"}}");
     /* "echo": the first reply quotes the Authorization header in a 503,
@@ -767,6 +775,22 @@ static void test_an_echoed_key_never_stays_in_the_error(void **state)
     dsp_client_free(c);
 }
 
+/* A cancel whose reply was lost is retried and meets a 400 "already
+ * cancelled": the job is cancelled, so the call succeeds. A finished job's
+ * 400 stays an error (test_cancel_posts_to_the_job). */
+static void test_a_retried_cancel_that_had_worked_succeeds(void **state)
+{
+    (void)state;
+    dsp_client *c = client();
+    dsp_lm_config lm = lm_for("cxl");
+    dsp_error err = {0};
+    assert_int_equal(dsp_finetune_cancel(c, &lm, "ftjob-run", &err), DSP_OK);
+    assert_int_equal(count("POST", "/ftjob-run/cancel"), 2);
+    assert_int_equal(count("GET", "/ftjob-run"), 1);
+    assert_int_equal(err.status, DSP_OK);
+    dsp_client_free(c);
+}
+
 /* The wait's last poll falls on its deadline, and the timeout says how long
  * it waited and what its limit was. */
 static void test_wait_polls_at_its_deadline(void **state)
@@ -845,6 +869,7 @@ int main(void)
         cmocka_unit_test_setup(test_an_unknown_create_outcome_is_not_retried, before),
         cmocka_unit_test_setup(test_an_echoed_key_never_stays_in_the_error, before),
         cmocka_unit_test_setup(test_wait_polls_at_its_deadline, before),
+        cmocka_unit_test_setup(test_a_retried_cancel_that_had_worked_succeeds, before),
         cmocka_unit_test_setup(test_a_large_upload_gets_time_for_its_size, before),
     };
     return cmocka_run_group_tests(tests, start, stop);
