@@ -271,6 +271,14 @@ static dsp_status call_module(run_ctx *c, frame *f, const ir_step *st, dsp_value
                 rc = it_convert(&results[ri], m->results[ri].type, var->fields[k].type, &dst[k], err);
         }
     }
+    if (rc != DSP_OK && rc != DSP_ERR_NOMEM) {
+        /* The call site in front of the callee's own, as the generated
+         * code says it: "Outer.n (x.dsp:9): Inner.t (x.dsp:3): ...". */
+        char msg[DSP_ERROR_MESSAGE_MAX];
+        snprintf(msg, sizeof msg, "%s", err ? err->message : "");
+        dsp_error_set(err, rc, "%s.%s (%s:%d): %s", f->m->name, st->var, st->loc.file ? st->loc.file : "?",
+                      st->loc.line, msg);
+    }
     dsp_values_free(params, m->n_params);
     dsp_values_free(results, m->n_results);
     free(params);

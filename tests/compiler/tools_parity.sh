@@ -8,7 +8,8 @@
 # returned as a float), tools and parameters named like the generated
 # code's locals (st, r, args, c, err, i1, cv0, ...), a tool with 20
 # parameters, tools that fail (range, NULL element, status), and `if`
-# comparing an int with a float or with an optional. Prints TAP.
+# comparing an int with a float or with an optional, and a failure inside a
+# module call (both call sites named). Prints TAP.
 set -u
 : "${BUILD:=build}"
 root=$(pwd)
@@ -31,7 +32,7 @@ cc -shared -fPIC -o "$P/build/libparity.so" "$P/parity.c"
 check $? "libparity.so builds"
 
 # The interpreter: one eval per module, its JSON beside the rows.
-for m in conv names pick cmp; do
+for m in conv names pick cmp nest; do
     M=$(printf '%s' "$m" | sed 's/^./\U&/')
     "$DSPCC" eval "$P/parity.dsp" --data "${m}_rows" --module "$M" --json --no-cache >"$P/$m.eval.json" 2>"$T/$m.err"
     r=$?
@@ -61,7 +62,7 @@ check $? "tools named st, r, args, c, err are called through cg_fn_ pointers, ot
 
 for cc in gcc clang; do
     $cc $STRICT $SAN -I"$T/gen" -o "$T/parity_$cc" "$P/parity_main.c" "$T/gen/gen_conv.c" "$T/gen/gen_names.c" \
-        "$T/gen/gen_pick.c" "$T/gen/gen_cmp.c" "$P/build/libparity.so" -Wl,-rpath,"$P/build" $RTLIBS 2>"$T/cc.err"
+        "$T/gen/gen_pick.c" "$T/gen/gen_cmp.c" "$T/gen/gen_nest.c" "$P/build/libparity.so" -Wl,-rpath,"$P/build" $RTLIBS 2>"$T/cc.err"
     r=$?
     [ $r -ne 0 ] && sed 's/^/#   /' "$T/cc.err" | head -20
     check $r "the generated programs compile strictly and link with parity_main ($cc)"
