@@ -236,16 +236,18 @@ static uint64_t jitter_seed(const void *salt)
     return (((uint64_t)time(NULL) * 0x9E3779B97F4A7C15ull) ^ (uint64_t)(uintptr_t)salt) | 1;
 }
 
-/* One API call with the client's retries (see api_attempt). For requests
- * that may be repeated: reads, the upload (a second copy of the file is
- * harmless) and cancel. */
-static dsp_status api_call(const ft_call *k, const char *method, const char *path, const char *json,
-                           const dsp_http_part *parts, size_t n_parts, cJSON **out, dsp_error *err)
+/* One API call with the client's retries (see api_attempt); *tries is the
+ * number of attempts made. For requests that may be repeated: reads, the
+ * upload (a second copy of the file is harmless) and cancel. */
+static dsp_status api_call_counted(const ft_call *k, const char *method, const char *path, const char *json,
+                                   const dsp_http_part *parts, size_t n_parts, cJSON **out, int *tries,
+                                   dsp_error *err)
 {
     uint64_t rng = jitter_seed(path);
     int max_attempts = k->opts.max_retries + 1;
     dsp_status st = DSP_ERR_NETWORK;
     for (int attempt = 0; attempt < max_attempts; attempt++) {
+        *tries = attempt + 1;
         bool transient;
         double retry_after;
         int http_status;
@@ -259,6 +261,13 @@ static dsp_status api_call(const ft_call *k, const char *method, const char *pat
         dsp_sleep_s(dsp_retry_delay(attempt, k->opts.backoff_base_s, retry_after, &rng));
     }
     return st;
+}
+
+static dsp_status api_call(const ft_call *k, const char *method, const char *path, const char *json,
+                           const dsp_http_part *parts, size_t n_parts, cJSON **out, dsp_error *err)
+{
+    int tries;
+    return api_call_counted(k, method, path, json, parts, n_parts, out, &tries, err);
 }
 
 static char *dup_string(const cJSON *obj, const char *name)
@@ -557,14 +566,16 @@ dsp_status dsp_finetune_cancel(dsp_client *c, const dsp_lm_config *lm, const cha
     char path[DSP_FINETUNE_MAX_ID + 32];
     snprintf(path, sizeof path, "/fine_tuning/jobs/%s/cancel", job_id);
     cJSON *root = NULL;
+    int tries = 0;
     if (st == DSP_OK)
-        st = api_call(&k, "POST", path, "{}", NULL, 0, &root, err);
+        st = api_call_counted(&k, "POST", path, "{}", NULL, 0, &root, &tries, err);
     cJSON_Delete(root);
     root = NULL;
-    if (st == DSP_ERR_HTTP && err && err->http_status == 400) {
-        /* A cancel whose reply was lost and that was retried meets its own
-         * success as a 400 ("already cancelled"): a job that is cancelled
-         * now is what was asked for. */
+    if (st == DSP_ERR_HTTP && tries > 1 && err && err->http_status == 400) {
+        /* A retried cancel whose first reply was lost meets its own success
+         * as a 400 ("already cancelled"): if the job is cancelled now, that
+         * is what was asked for. A cancel that was not retried keeps the
+         * provider's 400 for a job cancelled before. */
         char first[DSP_ERROR_MESSAGE_MAX];
         snprintf(first, sizeof first, "%s", err->message);
         char gpath[DSP_FINETUNE_MAX_ID + 32];

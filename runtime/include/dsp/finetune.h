@@ -78,9 +78,9 @@ dsp_status dsp_finetune_get(dsp_client *c, const dsp_lm_config *lm, const char *
                             dsp_error *err);
 
 /* Asks the provider to cancel a job (a finished job cannot be cancelled:
- * the provider's 400 comes back as DSP_ERR_HTTP). A job that is cancelled
- * already is DSP_OK: a retried cancel whose first reply was lost meets its
- * own success as a 400. */
+ * the provider's 400 comes back as DSP_ERR_HTTP, as for a second cancel).
+ * A retried cancel whose first reply was lost meets its own success as a
+ * 400: then the job is looked up, and DSP_OK if it is cancelled. */
 dsp_status dsp_finetune_cancel(dsp_client *c, const dsp_lm_config *lm, const char *job_id, dsp_error *err);
 
 /* Polls every poll_s seconds (<= 0: 10) until the job reaches a terminal
