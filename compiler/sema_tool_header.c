@@ -328,6 +328,15 @@ int sema_tool_from_header(sema *s, sym *sy, ir_tool *t)
     }
     if (ok)
         warn_taken_name(s, d, sy->name);
+    if (ok && p.is_static) {
+        const source_file *hf = header_source(s, path);
+        src_loc at = hf ? src_loc_make(hf, p.line, p.col) : d->header_loc;
+        diag_warning(s->d, at, "`%s` is declared `static` in `%s`, so no shared object exports it: "
+                     "`dspcc eval` and the generated C would find no symbol; declare an exported function",
+                     sy->name, d->header);
+        if (hf)
+            diag_note(s->d, d->header_loc, "the header is named here");
+    }
     ch_prototype_free(&p);
     return ok;
 }
@@ -409,6 +418,9 @@ int sema_tool_from_inline(sema *s, sym *sy, ir_tool *t)
                    "pointers (`char **out`, `int64_t *out`, ...) and return an int status", sy->name);
     else
         warn_taken_name(s, d, sy->name);
+    if (ok && p.is_static)
+        diag_warning(s->d, d->cfunc->loc, "`%s` is declared `static`, so no shared object exports it: `dspcc "
+                     "eval` and the generated C would find no symbol; drop `static`", sy->name);
     ch_prototype_free(&p);
     return ok;
 }

@@ -556,6 +556,16 @@ static ch_status map_prototype(const ch_header *h, const entry *e, ch_prototype 
     for (size_t i = 0; i < np; i++) free(ps[i].name);
     free(ps);
     if (st == CH_OK) {
+        /* `static` (a `static inline` definition): not exported. */
+        uint32_t nc = ts_node_named_child_count(e->decl);
+        for (uint32_t i = 0; i < nc && !out->is_static; i++) {
+            TSNode k = ts_node_named_child(e->decl, i);
+            if (!cs_is(k, "storage_class_specifier"))
+                continue;
+            char *text = cs_node_text(&h->file, k);
+            out->is_static = text && strcmp(text, "static") == 0;
+            free(text);
+        }
         out->name = xstrdup(fn);
         cs_position(e->decl, &out->line, &out->col);
         if (!out->name) st = fail(d, path, CH_ERR_NOMEM, NO_NODE, "out of memory");

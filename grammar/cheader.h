@@ -57,6 +57,8 @@ typedef struct ch_prototype {
     int ret_is_status;    /* 1: the int return is a status, 0 = success, and
                              the results come through CH_ROLE_OUT params */
     int ret_owned;        /* 1: a `char *` result the caller must free() */
+    int is_static;        /* 1: declared `static` (e.g. `static inline` in the
+                             header): no shared object exports it */
     ch_param *params;     /* every C parameter, in C order */
     size_t n_params;
 } ch_prototype;

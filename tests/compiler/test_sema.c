@@ -755,7 +755,16 @@ static void test_tool_names_c_cannot_take(void **state)
     assert_string_equal(first_error(f, "tool g from \"x.so\" header \"kw.h\"\n"),
         "kw.h:2:7: error: parameter `bool` of `g` is named like a C keyword, so the generated C could not "
         "declare it; rename it in the prototype");
-    ir_program *p = recheck(f, "tool int free(const char *s) from \"x.so\"\n"
+    /* A static function is found but cannot be called: no library exports it. */
+    write_file(f, "si.h", "#include <stdint.h>\nstatic inline int64_t twice(int64_t x) { return 2 * x; }\n");
+    ir_program *p = recheck(f, "tool twice from \"x.so\" header \"si.h\"\n"
+                               "module M(x: int) -> (y: int) {\n  r = twice(x: x)\n  return (y: r)\n}\n");
+    assert_non_null(p);
+    assert_int_equal(f->d.warnings, 1);
+    assert_string_equal(msg(f, 0), "si.h:2:1: warning: `twice` is declared `static` in `si.h`, so no shared "
+                                   "object exports it: `dspcc eval` and the generated C would find no symbol; "
+                                   "declare an exported function");
+    p = recheck(f, "tool int free(const char *s) from \"x.so\"\n"
                                "tool int64_t cg_step(int64_t x) from \"x.so\"\n"
                                "tool int64_t freely(int64_t x) from \"x.so\"\n"
                                "module M(a: string) -> (y: int, z: int, w: int) {\n"
