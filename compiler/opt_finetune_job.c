@@ -332,6 +332,23 @@ static cJSON *new_entry(const char *key, const ft_endpoint *ep, const dsp_lm_con
     return entry;
 }
 
+/* Takes the lock of the jobs file, then reads it (*fd is the lock, -1 on
+ * failure; close_jobs ends what this starts). */
+static dsp_status open_jobs(const opt_ft_job_options *o, int *fd, cJSON **root, dsp_error *err)
+{
+    *root = NULL;
+    dsp_status st = lock_jobs(o, fd, err);
+    if (st == DSP_OK && (st = read_jobs(o->jobs_path, root, err)) != DSP_OK)
+        unlock_jobs(fd);
+    return st;
+}
+
+static void close_jobs(int *fd, cJSON *root)
+{
+    cJSON_Delete(root);
+    unlock_jobs(fd);
+}
+
 /* Records the model of job id under key (model != NULL) or forgets the
  * job, on the file as it is now: another process may have written it since
  * this one read it. An entry that no longer records job id (another run
@@ -340,14 +357,10 @@ static dsp_status update_job(const opt_ft_job_options *o, const char *key, const
                              dsp_error *err)
 {
     int fd = -1;
-    dsp_status st = lock_jobs(o, &fd, err);
+    cJSON *root = NULL;
+    dsp_status st = open_jobs(o, &fd, &root, err);
     if (st != DSP_OK)
         return st;
-    cJSON *root = NULL;
-    if ((st = read_jobs(o->jobs_path, &root, err)) != DSP_OK) {
-        unlock_jobs(&fd);
-        return st;
-    }
     cJSON *entry = find_job(root, key);
     const char *job = entry ? str_of(entry, "job") : NULL;
     if (job && strcmp(job, id) == 0) {
@@ -361,8 +374,7 @@ static dsp_status update_job(const opt_ft_job_options *o, const char *key, const
         if (st == DSP_OK)
             st = write_jobs(o->jobs_path, root, err);
     }
-    cJSON_Delete(root);
-    unlock_jobs(&fd);
+    close_jobs(&fd, root);
     return st;
 }
 
@@ -381,13 +393,9 @@ dsp_status opt_ft_run_job(dsp_client *c, const dsp_lm_config *lm, const opt_ft_j
         return st;
     /* Held from the look-up until a new job is recorded. */
     int lock = -1;
-    if ((st = lock_jobs(o, &lock, err)) != DSP_OK)
-        return st;
     cJSON *root = NULL;
-    if ((st = read_jobs(o->jobs_path, &root, err)) != DSP_OK) {
-        unlock_jobs(&lock);
+    if ((st = open_jobs(o, &lock, &root, err)) != DSP_OK)
         return st;
-    }
     cJSON *entry = find_job(root, key);
     const char *model = entry ? str_of(entry, "fine_tuned_model") : NULL;
     const char *recorded = entry ? str_of(entry, "job") : NULL;
@@ -399,14 +407,12 @@ dsp_status opt_ft_run_job(dsp_client *c, const dsp_lm_config *lm, const opt_ft_j
         out->job_id = id;
         out->resumed = 1;
         say(o, "fine-tuned model %s of job %s, recorded in %s for this data", model, recorded, o->jobs_path);
-        cJSON_Delete(root);
-        unlock_jobs(&lock);
+        close_jobs(&lock, root);
         return DSP_OK;
     }
     if (id) {
         /* Recorded by an interrupted run, or by one running now: poll it. */
-        cJSON_Delete(root);
-        unlock_jobs(&lock);
+        close_jobs(&lock, root);
         out->resumed = 1;
         say(o, "resuming fine-tuning job %s (recorded in %s)", id, o->jobs_path);
         st = dsp_finetune_get(c, lm, id, &job, err);
@@ -421,8 +427,7 @@ dsp_status opt_ft_run_job(dsp_client *c, const dsp_lm_config *lm, const opt_ft_j
             char why[DSP_ERROR_MESSAGE_MAX];
             snprintf(why, sizeof why, "%s", err ? err->message : "");
             dsp_finetune_job_free(&job);
-            cJSON_Delete(root);
-            unlock_jobs(&lock);
+            close_jobs(&lock, root);
             return dsp_error_set(err, st, "%s (the training data is in %s)", why, o->data_path);
         }
         if (!job.id)
@@ -444,8 +449,7 @@ dsp_status opt_ft_run_job(dsp_client *c, const dsp_lm_config *lm, const opt_ft_j
                 char why[DSP_ERROR_MESSAGE_MAX];
                 snprintf(why, sizeof why, "%s", err ? err->message : "");
                 dsp_finetune_job_free(&job);
-                cJSON_Delete(root);
-                unlock_jobs(&lock);
+                close_jobs(&lock, root);
                 return dsp_error_set(err, st,
                                      "fine-tuning job %s was started but could not be recorded (%s); wait for it "
                                      "with the provider's tools, or cancel it, before running again",
@@ -453,8 +457,7 @@ dsp_status opt_ft_run_job(dsp_client *c, const dsp_lm_config *lm, const opt_ft_j
             }
             say(o, "fine-tuning job %s: %s", id, job.status ? job.status : "created");
         }
-        cJSON_Delete(root);
-        unlock_jobs(&lock);
+        close_jobs(&lock, root);
     }
     if (st == DSP_OK)
         st = poll_job(c, lm, o, id, &job, err);

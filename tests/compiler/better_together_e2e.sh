@@ -39,9 +39,7 @@ jobs_created() { # [log]: the jobs the fixture created, from its request log
 jobs_recorded() { grep -c '"job":' "$tmp/bt.finetune-jobs.json"; }
 
 # 1. Killed while the job trains: the job is recorded before the first poll.
-"$dspcc" optimize "$tmp/bt.dsp" -o "$tmp/bt.state.json" --trainset-limit 30 --valset-limit 30 -j 4 \
-    --base-url "$url" --cache-dir "$tmp/cache" >"$tmp/killed.out" 2>"$tmp/killed.err" &
-opt_pid=$!
+optimize_bg killed bt.dsp bt.state.json --trainset-limit 30 --valset-limit 30 -j 4 --cache-dir "$tmp/cache"
 kill_when test -s "$tmp/bt.finetune-jobs.json"
 check "the job was recorded before the run was killed" grep -q '"job":' "$tmp/bt.finetune-jobs.json"
 check "the killed run wrote no state" test ! -e "$tmp/bt.state.json"
@@ -109,9 +107,7 @@ check "no state after a failed job" test ! -e "$tmp/bt.state.json"
 
 # 7. A job is keyed by its endpoint as well as its data. A run killed
 # while its second job trains leaves that job recorded for this fixture.
-"$dspcc" optimize "$tmp/bt.dsp" -o "$tmp/bt.state.json" --trainset-limit 20 --valset-limit 30 -j 4 \
-    --base-url "$url" --cache-dir "$tmp/cache" >"$tmp/lost.out" 2>"$tmp/lost.err" &
-opt_pid=$!
+optimize_bg lost bt.dsp bt.state.json --trainset-limit 20 --valset-limit 30 -j 4 --cache-dir "$tmp/cache"
 two_jobs() { test "$(jobs_recorded)" -ge 2; }
 kill_when two_jobs
 check "a second job was recorded before the kill" test "$(jobs_recorded)" -eq 2
@@ -145,10 +141,6 @@ check "the next run starts a new job and succeeds" test $? -eq 0 -a "$(jobs_crea
 # exclusive, so the second waits for the first to record its job, then
 # polls it. An flock(1) on the jobs file's lock lines both runs up at the
 # w stage, so that neither can be done before the other gets there.
-cc_run() { # name: optimize into $tmp/cc.state.json, both runs on one cache
-    "$dspcc" optimize "$tmp/bt.dsp" -o "$tmp/cc.state.json" --trainset-limit 25 --valset-limit 30 -j 4 \
-        --base-url "$url" --cache-dir "$tmp/cache_cc" >"$tmp/$1.out" 2>"$tmp/$1.err"
-}
 waiting() { grep -q 'waiting for another dspcc that holds .*/cc.finetune-jobs.json.lock' "$tmp/$1.err"; }
 both_waiting() { waiting cc1 && waiting cc2; }
 before=$(jobs_created "$tmp/requests3.jsonl")
@@ -157,10 +149,9 @@ flock "$tmp/cc.finetune-jobs.json.lock" sh -c ': >"$1/held"; i=0
 holder=$!
 i=0
 while [ ! -e "$tmp/held" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
-cc_run cc1 &
-cc1=$!
-cc_run cc2 &
-opt_pid=$!
+optimize_bg cc1 bt.dsp cc.state.json --trainset-limit 25 --valset-limit 30 -j 4 --cache-dir "$tmp/cache_cc"
+cc1=$opt_pid
+optimize_bg cc2 bt.dsp cc.state.json --trainset-limit 25 --valset-limit 30 -j 4 --cache-dir "$tmp/cache_cc"
 one_gone() { ! kill -0 "$cc1" 2>/dev/null || ! kill -0 "$opt_pid" 2>/dev/null; }
 i=0
 while ! both_waiting && ! one_gone && [ $i -lt 600 ]; do sleep 0.05; i=$((i + 1)); done

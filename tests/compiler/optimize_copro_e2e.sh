@@ -18,19 +18,11 @@ set -u
 # The example's program with copro in its optimize block, beside the link
 # to its data.
 tickets_with 'copro(breadth: 5, depth: 2)' copro.dsp
-limits="--trainset-limit 60 --valset-limit 60 -j 4"
-
-opt() { # name cache extra...
-    name=$1 cache=$2
-    shift 2
-    # shellcheck disable=SC2086
-    optimize_into "$name" copro.dsp "$name.json" $limits --cache-dir "$tmp/$cache" "$@"
-}
 
 serve --log "$tmp/requests.log"
 check "the reference server (test fixture) started" test -n "$port"
 
-opt copro cache --report "$tmp/copro.html"
+opt copro copro.dsp cache --report "$tmp/copro.html"
 check "copro exits 0" test $? -eq 0
 base=$(json_key "$tmp/copro.json" baseline_score)
 final=$(json_key "$tmp/copro.json" final_score)
@@ -61,20 +53,19 @@ ev=$(eval_score eval copro.dsp copro.json 60 --cache-dir "$tmp/cache")
 echo "# dspcc eval with the copro state: $ev"
 check "dspcc eval --state reproduces copro's final score" same_score "$ev" "$final"
 
-opt warm cache
+opt warm copro.dsp cache
 check "a warm re-run exits 0" test $? -eq 0
 check "a warm re-run makes no HTTP request" grep -q 'http requests 0)' "$tmp/warm.out"
 check "a warm re-run writes the same state" cmp -s "$tmp/copro.json" "$tmp/warm.json"
 
 # Resume: a slow server, a kill -9 in round 2, then a re-run.
 serve --latency-ms 10
-"$dspcc" optimize "$tmp/copro.dsp" -o "$tmp/killed.json" $limits --base-url "$url" --cache-dir "$tmp/cache2" \
-    >"$tmp/killed.out" 2>"$tmp/killed.err" &
-opt_pid=$!
+# shellcheck disable=SC2086
+optimize_bg killed copro.dsp killed.json $limits --cache-dir "$tmp/cache2"
 kill_when grep -q 'round 2/2: proposing' "$tmp/killed.err"
 check "the first run was killed in round 2" test "$alive" -eq 1
 check "a killed run leaves no state behind" test ! -e "$tmp/killed.json"
-opt resumed cache2
+opt resumed copro.dsp cache2
 check "the re-run after SIGKILL completes" test $? -eq 0
 hits=$(sed -n 's/.*cache hits \([0-9]*\),.*/\1/p' "$tmp/resumed.out")
 echo "# resumed run: ${hits:-?} calls from the cache"

@@ -21,14 +21,6 @@ set -u
 tickets_with 'bootstrap_fewshot()' bs.dsp
 tickets_with 'random_search(num_candidates: 3)' rs.dsp
 cp examples/tickets/tickets.dsp "$tmp/mipro.dsp"
-limits="--trainset-limit 60 --valset-limit 60 -j 4"
-
-opt() { # name dsp cache extra...
-    name=$1 dsp=$2 cache=$3
-    shift 3
-    # shellcheck disable=SC2086
-    optimize_into "$name" "$dsp" "$name.json" $limits --cache-dir "$tmp/$cache" "$@"
-}
 
 serve
 check "the reference server (test fixture) started" test -n "$port"
@@ -103,9 +95,8 @@ check "and still improves on zero-shot" ge "$(json_key "$tmp/faulty.json" final_
 
 # Resume: a slow server, a kill -9 in the middle, then a re-run.
 serve --latency-ms 15
-"$dspcc" optimize "$tmp/mipro.dsp" -o "$tmp/killed.json" $limits --base-url "$url" --cache-dir "$tmp/cache2" \
-    >"$tmp/killed.out" 2>"$tmp/killed.err" &
-opt_pid=$!
+# shellcheck disable=SC2086
+optimize_bg killed mipro.dsp killed.json $limits --cache-dir "$tmp/cache2"
 kill_when grep -q 'trial 2/' "$tmp/killed.err"
 check "the first run was killed mid-way" test "$alive" -eq 1
 check "a killed run leaves no state behind" test ! -e "$tmp/killed.json"

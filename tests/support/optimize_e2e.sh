@@ -56,6 +56,27 @@ optimize_into() {
     return $oi_rc
 }
 
+# The rows most runs optimize on, and opt NAME DSP CACHE ARGS...: a run on
+# them into $tmp/NAME.json with the response cache $tmp/CACHE.
+limits="--trainset-limit 60 --valset-limit 60 -j 4"
+opt() {
+    o_name=$1 o_dsp=$2 o_cache=$3
+    shift 3
+    # shellcheck disable=SC2086
+    optimize_into "$o_name" "$o_dsp" "$o_name.json" $limits --cache-dir "$tmp/$o_cache" "$@"
+}
+
+# optimize_bg NAME DSP STATE ARGS...: the same run in the background, the
+# dspcc process itself (not a subshell, which a SIGKILL would leave it
+# running without), its pid in $opt_pid.
+optimize_bg() {
+    ob_name=$1 ob_dsp=$2 ob_state=$3
+    shift 3
+    "$dspcc" optimize "$tmp/$ob_dsp" -o "$tmp/$ob_state" --base-url "$url" "$@" \
+        >"$tmp/$ob_name.out" 2>"$tmp/$ob_name.err" &
+    opt_pid=$!
+}
+
 # kill_when COMMAND...: waits (up to 20 s, while the background run
 # $opt_pid lives) until COMMAND succeeds, then kills the run with SIGKILL.
 # $alive says whether it was still running when killed.
