@@ -13,8 +13,15 @@
 #  - a warm re-run makes no HTTP request (no job either) and writes the same
 #    state;
 #  - a job the provider fails stops the run with the provider's message;
-#  - a recorded job the provider does not know (a restarted fixture) is
-#    forgotten with a clear error, and the next run starts a new one;
+#  - a job is keyed by its endpoint: the same data on another fixture
+#    starts a job there; the jobs file names provider and base URL, never
+#    the key;
+#  - a recorded job the provider does not know (the fixture restarted on
+#    its port) is forgotten with a clear error, and the next run starts a
+#    new one;
+#  - two runs on the same state at once create one job between them: the
+#    second waits for the lock, then polls the first one's job;
+#  - a garbled jobs file is an error and is left as it is;
 #  - an lm without a fine-tuning API (Anthropic) fails the w stage at once,
 #    naming the JSONL it wrote for fine-tuning elsewhere.
 # Prints TAP.
@@ -95,6 +102,11 @@ check "a warm re-run makes no HTTP request" grep -q 'http requests 0)' "$tmp/war
 check "a warm re-run takes the recorded model" grep -q "from an earlier run" "$tmp/warm.out"
 check "a warm re-run writes the same state" cmp -s "$tmp/first.json" "$tmp/bt.state.json"
 check "still one fine-tuning job" test "$(jobs_created)" -eq 1
+# The base URL is keyed without trailing slashes: the same endpoint.
+run slash 30 --base-url "$url/"
+check "a trailing slash on the base URL finds the same recorded model" \
+    sh -c "test $? -eq 0 && grep -q 'from an earlier run' '$tmp/slash.out'"
+check "and starts no job" test "$(jobs_created)" -eq 1
 
 # 6. A job the provider fails (the fixture wants 10 examples, as OpenAI
 # does): the run stops with its message and forgets the job.
