@@ -153,9 +153,13 @@ check "the next run starts a new job and succeeds" test $? -eq 0 -a "$(jobs_crea
 # exclusive, so the second waits for the first to record its job, then
 # polls it. An flock(1) on the jobs file's lock lines both runs up at the
 # w stage, so that neither can be done before the other gets there.
+jobs_listed() { # the jobs the fixture lists (GET /v1/fine_tuning/jobs)
+    curl -s -H "Authorization: Bearer $OPENAI_API_KEY" "$url/fine_tuning/jobs" | grep -o '"object":"fine_tuning.job"' | wc -l
+}
 waiting() { grep -q 'waiting for another dspcc that holds .*/cc.finetune-jobs.json.lock' "$tmp/$1.err"; }
 both_waiting() { waiting cc1 && waiting cc2; }
 before=$(jobs_created "$tmp/requests3.jsonl")
+listed_before=$(jobs_listed)
 flock "$tmp/cc.finetune-jobs.json.lock" sh -c ': >"$1/held"; i=0
     while [ ! -e "$1/release" ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i + 1)); done' _ "$tmp" &
 holder=$!
@@ -177,6 +181,7 @@ cc2_rc=$?
 opt_pid=
 check "two runs on the same data at once both succeed" test "$cc1_rc" -eq 0 -a "$cc2_rc" -eq 0
 check "they created one fine-tuning job between them" test $(($(jobs_created "$tmp/requests3.jsonl") - before)) -eq 1
+check "the fixture lists one more job" test $(($(jobs_listed) - listed_before)) -eq 1
 check "one of them polled the other's job" \
     test "$(grep -l 'resuming fine-tuning job' "$tmp/cc1.err" "$tmp/cc2.err" | wc -l)" -eq 1
 check "the jobs file records that one job, with its model" \
