@@ -402,6 +402,7 @@ dsp_status opt_ft_run_job(dsp_client *c, const dsp_lm_config *lm, const opt_ft_j
     dsp_finetune_job job = { 0 };
     job.trained_tokens = -1;
     char *id = recorded ? arena_strdup(a, recorded) : NULL;
+    int resuming = id != NULL; /* recorded points into root, freed before the poll */
     if (model && recorded) {
         out->model = arena_strdup(a, model);
         out->job_id = id;
@@ -463,7 +464,7 @@ dsp_status opt_ft_run_job(dsp_client *c, const dsp_lm_config *lm, const opt_ft_j
         st = poll_job(c, lm, o, id, &job, err);
     char why[DSP_ERROR_MESSAGE_MAX];
     snprintf(why, sizeof why, "%s", st != DSP_OK && err ? err->message : "");
-    if (st != DSP_OK && recorded && err && err->status == DSP_ERR_HTTP && err->http_status == 404) {
+    if (st != DSP_OK && resuming && err && err->status == DSP_ERR_HTTP && err->http_status == 404) {
         /* The provider does not know the job (deleted, or another account
          * on this endpoint): forget it so the next run starts one. */
         update_job(o, key, id, NULL, NULL);
