@@ -105,6 +105,8 @@ dsp_status opt_params_from_ir(const ir_optimize *o, opt_params *out, dsp_error *
         /* DSPy's default prompt optimizer is BootstrapFewShotWithRandomSearch. */
         out->prompt_optimizer = po ? po->s : "random_search";
         out->n_epochs = int_param(o, "n_epochs", 0);
+        const ir_option *w = find_param(o, "finetune_wait_minutes");
+        out->ft_wait_minutes = !w ? 0 : w->kind == IR_OPT_INT ? (double)w->i : w->f;
         if (strcmp(out->prompt_optimizer, "random_search") != 0 &&
             strcmp(out->prompt_optimizer, "bootstrap_fewshot") != 0 && strcmp(out->prompt_optimizer, "mipro") != 0)
             return dsp_error_set(err, DSP_ERR_INVALID,

@@ -77,6 +77,7 @@ typedef struct opt_finetune_args {
     int n_epochs;                /* <= 0: the provider's default */
     uint64_t seed;
     size_t n_examples;           /* lines of the JSONL */
+    double max_wait_s;           /* give up waiting for the job after this; <= 0: a day */
 } opt_finetune_args;
 
 /* What a fine-tuning run gave. */
@@ -175,6 +176,7 @@ typedef struct opt_params {
     const char *strategy;        /* better_together: "p -> w -> p" (p: prompts, w: weights) */
     const char *prompt_optimizer;/* better_together's p: random_search (default), bootstrap_fewshot, mipro */
     int n_epochs;                /* better_together's w: 0 = the provider's default */
+    double ft_wait_minutes;      /* better_together's w: how long to wait for the job; 0 = a day */
 } opt_params;
 
 /* Reads an optimize block's optimizer name, arguments and seed. Unknown

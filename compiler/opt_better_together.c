@@ -236,7 +236,7 @@ static dsp_status stage_w(bt *t, int k, opt_program *cur, dsp_error *err)
     dsp_status st = training_data(t, cur, &jsonl, &len, &n, err);
     if (st != DSP_OK)
         return st;
-    opt_finetune_args args = { t->p->n_epochs, t->p->seed, n };
+    opt_finetune_args args = { t->p->n_epochs, t->p->seed, n, 60 * t->p->ft_wait_minutes };
     opt_finetune_outcome ft;
     memset(&ft, 0, sizeof ft);
     st = b->finetune(b->ctx, t->a, jsonl, len, &args, &ft, err);

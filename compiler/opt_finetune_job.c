@@ -288,13 +288,23 @@ static const char *str_of(cJSON *entry, const char *name)
 /* Polls until the job is over, one progress line per status change and
  * one a minute while it trains. */
 static dsp_status poll_job(dsp_client *c, const dsp_lm_config *lm, const opt_ft_job_options *o, const char *id,
-                           dsp_finetune_job *job, dsp_error *err)
+                           double max_wait_s, dsp_finetune_job *job, dsp_error *err)
 {
     double wait = 0.25, max_wait = o->poll_max_s > 0 ? o->poll_max_s : 30;
     double start = now_s(), last_said = start;
+    /* A job stuck at the provider must not hang a Makefile for ever; it is
+     * left recorded, so the next run goes on waiting for the same job. */
+    double limit = max_wait_s > 0 ? max_wait_s : 24 * 3600.0;
     char last[64];
     snprintf(last, sizeof last, "%s", job->status ? job->status : "");
     while (!dsp_finetune_status_is_terminal(job->status)) {
+        double left = limit - (now_s() - start);
+        if (left <= 0)
+            return dsp_error_set(err, DSP_ERR_TIMEOUT,
+                                 "still %s after %.0f s (finetune_wait_minutes: %g); it goes on at the provider",
+                                 job->status ? job->status : "unfinished", now_s() - start, limit / 60);
+        if (wait > left)
+            wait = left;
         sleep_s(wait);
         wait = wait * 2 > max_wait ? max_wait : wait * 2;
         dsp_finetune_job_free(job);
@@ -461,7 +471,7 @@ dsp_status opt_ft_run_job(dsp_client *c, const dsp_lm_config *lm, const opt_ft_j
         close_jobs(&lock, root);
     }
     if (st == DSP_OK)
-        st = poll_job(c, lm, o, id, &job, err);
+        st = poll_job(c, lm, o, id, args->max_wait_s, &job, err);
     char why[DSP_ERROR_MESSAGE_MAX];
     snprintf(why, sizeof why, "%s", st != DSP_OK && err ? err->message : "");
     if (st != DSP_OK && resuming && err && err->status == DSP_ERR_HTTP && err->http_status == 404) {

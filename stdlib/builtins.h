@@ -54,7 +54,7 @@ typedef struct bi_option {
     const char *doc;
 } bi_option;
 
-#define BI_MAX_OPTIONS 8
+#define BI_MAX_OPTIONS 10
 typedef struct bi_optimizer {
     const char *name;
     bi_option options[BI_MAX_OPTIONS]; /* ends at the first NULL name */

@@ -23,7 +23,9 @@
 #    second waits for the lock, then polls the first one's job;
 #  - a garbled jobs file is an error and is left as it is;
 #  - an lm without a fine-tuning API (Anthropic) fails the w stage at once,
-#    naming the JSONL it wrote for fine-tuning elsewhere.
+#    naming the JSONL it wrote for fine-tuning elsewhere;
+#  - a job that outlasts finetune_wait_minutes stops the run with a clear
+#    error and stays recorded: the next run waits for the same job.
 # Prints TAP.
 set -u
 . tests/support/optimize_e2e.sh
@@ -207,3 +209,20 @@ check "an lm without fine-tuning fails the run" test $? -eq 1
 check "the error names the provider and the JSONL written" \
     grep -q "fine-tun.*Anthropic.*(the training data is in $tmp/anth.finetune.jsonl)" "$tmp/anth.err"
 check "the JSONL is there" test -s "$tmp/anth.finetune.jsonl"
+
+# 11. A job that takes longer than finetune_wait_minutes: the run stops
+# instead of hanging a build for ever, and the job stays recorded, so the
+# next run (with more patience) waits for that same job.
+serve --ft-delay-ms 2500 --log "$tmp/requests4.jsonl"
+tickets_with 'better_together(strategy: "p -> w", prompt_optimizer: bootstrap_fewshot, max_bootstrapped_demos: 2, max_labeled_demos: 2, finetune_wait_minutes: 0.01)' wait.dsp
+optimize_into waited wait.dsp wait.state.json --trainset-limit 30 --valset-limit 10 -j 4 --cache-dir "$tmp/cache"
+check "a job that outlasts finetune_wait_minutes fails the run" test $? -eq 1
+check "the error says the job goes on and how to resume" \
+    grep -q "fine-tuning job ftjob-[0-9a-f]*: still [a-z_]* after [0-9]* s (finetune_wait_minutes: 0.01); it goes on at the provider (run again to resume it)" "$tmp/waited.err"
+check "the job stays recorded" grep -q '"job":' "$tmp/wait.finetune-jobs.json"
+wjob=$(sed -n 's/.*"job":[[:space:]]*"\([^"]*\)".*/\1/p' "$tmp/wait.finetune-jobs.json")
+sed -i 's/finetune_wait_minutes: 0.01/finetune_wait_minutes: 10/' "$tmp/wait.dsp"
+optimize_into waited2 wait.dsp wait.state.json --trainset-limit 30 --valset-limit 10 -j 4 --cache-dir "$tmp/cache"
+check "the next run succeeds" test $? -eq 0
+check "it waits for the recorded job" grep -q "resuming fine-tuning job $wjob" "$tmp/waited2.err"
+check "no second job was created" test "$(jobs_created "$tmp/requests4.jsonl")" -eq 1
