@@ -9,7 +9,8 @@
 # code's locals (st, r, args, c, err, i1, cv0, ...), a tool with 20
 # parameters, tools that fail (range, NULL element, status), and `if`
 # comparing an int with a float or with an optional, and a failure inside a
-# module call (both call sites named). Prints TAP.
+# module call (both call sites named), and doubles passed as C floats (out
+# of range is an error). Prints TAP.
 set -u
 : "${BUILD:=build}"
 root=$(pwd)
@@ -32,7 +33,7 @@ cc -shared -fPIC -o "$P/build/libparity.so" "$P/parity.c"
 check $? "libparity.so builds"
 
 # The interpreter: one eval per module, its JSON beside the rows.
-for m in conv names pick cmp nest; do
+for m in conv names pick cmp nest wid; do
     M=$(printf '%s' "$m" | sed 's/^./\U&/')
     "$DSPCC" eval "$P/parity.dsp" --data "${m}_rows" --module "$M" --json --no-cache >"$P/$m.eval.json" 2>"$T/$m.err"
     r=$?
@@ -62,7 +63,7 @@ check $? "tools named st, r, args, c, err are called through cg_fn_ pointers, ot
 
 for cc in gcc clang; do
     $cc $STRICT $SAN -I"$T/gen" -o "$T/parity_$cc" "$P/parity_main.c" "$T/gen/gen_conv.c" "$T/gen/gen_names.c" \
-        "$T/gen/gen_pick.c" "$T/gen/gen_cmp.c" "$T/gen/gen_nest.c" "$P/build/libparity.so" -Wl,-rpath,"$P/build" $RTLIBS 2>"$T/cc.err"
+        "$T/gen/gen_pick.c" "$T/gen/gen_cmp.c" "$T/gen/gen_nest.c" "$T/gen/gen_wid.c" "$P/build/libparity.so" -Wl,-rpath,"$P/build" $RTLIBS 2>"$T/cc.err"
     r=$?
     [ $r -ne 0 ] && sed 's/^/#   /' "$T/cc.err" | head -20
     check $r "the generated programs compile strictly and link with parity_main ($cc)"
@@ -76,7 +77,8 @@ done
 
 # A tool named like a <math.h> function, in a program whose float argument
 # needs the FLT_MAX check: the generated C includes no <math.h>, so only
-# the compilers' built-in warnings remain (silenced here), no conflict.
+# the compilers' built-in warnings remain (silenced here), no conflict; and
+# the finiteness test compares no floats for equality (-Wfloat-equal).
 mkdir -p "$T/m"
 cat >"$T/m/m.dsp" <<'DSP'
 tool int log(const char *msg) from "libm_tools.so"
@@ -97,7 +99,7 @@ for cc in gcc clang; do
         gcc) quiet=-Wno-builtin-declaration-mismatch ;;
         *) quiet=-Wno-incompatible-library-redeclaration ;;
     esac
-    $cc $STRICT $quiet -c "$T/m/gen_m.c" -o "$T/m/gen_m.$cc.o" 2>"$T/cc.err"
+    $cc $STRICT $quiet -Wfloat-equal -c "$T/m/gen_m.c" -o "$T/m/gen_m.$cc.o" 2>"$T/cc.err"
     r=$?
     [ $r -ne 0 ] && sed 's/^/#   /' "$T/cc.err" | head -10
     check $r "a tool named log compiles beside the float range check ($cc)"
