@@ -84,6 +84,7 @@ $(BUILD)/obj/tests/compiler/test_interp.o $(BUILD)/obj/tests/compiler/test_datas
 $(BUILD)/obj/tests/compiler/test_metric_eval.o $(BUILD)/obj/tests/compiler/test_interp_live.o: CPPFLAGS += $(RT_CPPFLAGS)
 TEST_BINS    += $(FE_TEST_BINS) $(FE_FUZZ)
 TEST_SCRIPTS += tests/compiler/cli.sh tests/compiler/bad_programs.sh tests/compiler/golden.sh
+TEST_SCRIPTS += tests/compiler/cli_errors.sh
 
 # The interpreter's tests load tools from a shared object built here.
 INTERP_TOOLS_SO := $(BUILD)/tests/compiler/libinterp_tools.so

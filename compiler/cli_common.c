@@ -3,8 +3,12 @@
 #include "cli_common.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 int cli_parse_whole(const char *cmd, const char *opt, const char *s, long long min, long long *out)
 {
@@ -32,7 +36,16 @@ int cli_option_value(const char *cmd, int argc, char **argv, int *i, const char 
 int cli_operand(const char *cmd, const char *arg, const char **file)
 {
     if (arg[0] == '-' && arg[1]) {
-        fprintf(stderr, "dspcc %s: unknown option `%s`; see `dspcc %s --help`\n", cmd, arg, cmd);
+        const char *eq = strchr(arg, '=');
+        if (arg[1] == '-' && eq)
+            /* GNU style --opt=value: say how dspcc spells it. */
+            fprintf(stderr, "dspcc %s: unknown option `%s`; give the value as its own argument: `%.*s %s`\n", cmd,
+                    arg, (int)(eq - arg), arg, eq + 1);
+        else if (strcmp(arg, "--out") == 0 && strcmp(cmd, "optimize") == 0)
+            fprintf(stderr, "dspcc %s: unknown option `--out`; the output is `-o FILE` (or `--output FILE`)\n",
+                    cmd);
+        else
+            fprintf(stderr, "dspcc %s: unknown option `%s`; see `dspcc %s --help`\n", cmd, arg, cmd);
         return 0;
     }
     if (*file) {
@@ -41,6 +54,64 @@ int cli_operand(const char *cmd, const char *arg, const char **file)
     }
     *file = arg;
     return 1;
+}
+
+int cli_check_output(const char *cmd, const char *opt, const char *out)
+{
+    struct stat st;
+    if (stat(out, &st) == 0 && S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "dspcc %s: cannot write %s (%s): it is a directory; give a file name\n", cmd, out, opt);
+        return 0;
+    }
+    const char *slash = strrchr(out, '/');
+    char *dir = slash ? strndup(out, slash == out ? 1 : (size_t)(slash - out)) : strdup(".");
+    if (!dir) {
+        fprintf(stderr, "dspcc %s: out of memory\n", cmd);
+        return 0;
+    }
+    int ok = 1;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "dspcc %s: cannot write %s (%s): directory %s does not exist; create it (mkdir -p %s)\n",
+                cmd, out, opt, dir, dir);
+        ok = 0;
+    } else if (access(dir, W_OK | X_OK) != 0) {
+        fprintf(stderr, "dspcc %s: cannot write %s (%s): directory %s is not writable: %s\n", cmd, out, opt, dir,
+                strerror(errno));
+        ok = 0;
+    }
+    free(dir);
+    return ok;
+}
+
+/* The one message the handler writes: a handler may only call
+ * async-signal-safe functions (write, _exit), so it is made beforehand. */
+static char interrupt_msg[256];
+static size_t interrupt_len;
+
+static void on_interrupt(int sig)
+{
+    ssize_t w = write(STDERR_FILENO, interrupt_msg, interrupt_len);
+    (void)w;
+    _exit(128 + sig);
+}
+
+void cli_on_interrupt(const char *cmd)
+{
+    int n = snprintf(interrupt_msg, sizeof interrupt_msg,
+                     "\ndspcc %s: interrupted; the LM responses so far are kept in the response cache, "
+                     "run the same command again to resume from it\n",
+                     cmd);
+    interrupt_len = n > 0 && (size_t)n < sizeof interrupt_msg ? (size_t)n : 0;
+    struct sigaction sa, old;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_interrupt;
+    sigemptyset(&sa.sa_mask);
+    /* A signal ignored on entry (a background job of a non-interactive
+     * shell, nohup) stays ignored, as the shell meant. */
+    int sigs[] = { SIGINT, SIGTERM };
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+        if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler != SIG_IGN)
+            sigaction(sigs[i], &sa, NULL);
 }
 
 int cli_client_new(const char *cmd, const cli_client_args *a, dsp_client **out, dsp_error *err)

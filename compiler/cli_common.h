@@ -20,6 +20,19 @@ int cli_option_value(const char *cmd, int argc, char **argv, int *i, const char 
  * returns 0. */
 int cli_operand(const char *cmd, const char *arg, const char **file);
 
+/* Checks before a long run that OUT (given to option OPT, e.g. "-o") can
+ * be written: its directory exists and is writable, and OUT is not a
+ * directory. Else prints "dspcc CMD: cannot write OUT (OPT): why; fix"
+ * and returns 0. Finding that out after an hour of LM calls is too late. */
+int cli_check_output(const char *cmd, const char *opt, const char *out);
+
+/* Ctrl-C (SIGINT) or SIGTERM during a long run: prints "dspcc CMD:
+ * interrupted; ..." saying that the LM responses so far are kept in the
+ * response cache and the same command resumes from it, then exits
+ * 128 + the signal (130 for Ctrl-C). Outputs are written through a temporary file and a
+ * rename, so an interrupted run leaves no half file behind. */
+void cli_on_interrupt(const char *cmd);
+
 /* The client options both commands take; retries < 0 means the default. */
 typedef struct cli_client_args {
     const char *base_url, *cache_dir;

@@ -14,6 +14,7 @@
 
 #include "arena.h"
 #include "cg.h"
+#include "cli_common.h"
 #include "cmd.h"
 #include "diag.h"
 #include "sema.h"
@@ -167,10 +168,17 @@ static int write_depfile(arena *a, const char *dep_path, const char *c_path, con
     for (size_t i = 0; i < p->n_data; i++) sl_add(a, &deps, join(a, dir, p->data[i]->path));
     if (state_path) sl_add(a, &deps, state_path);
 
-    char *tmp = arena_printf(a, "%s.tmp", dep_path);
-    FILE *f = fopen(tmp, "w");
+    /* A temporary name of its own (not DEP.tmp): two builds of the same
+     * output at once (make -j) must not rename each other's file away. */
+    char *tmp = arena_printf(a, "%s.XXXXXX", dep_path);
+    int fd = mkstemp(tmp);
+    FILE *f = fd < 0 ? NULL : fdopen(fd, "w");
     if (!f) {
         fprintf(stderr, "dspcc build: cannot write %s: %s\n", dep_path, strerror(errno));
+        if (fd >= 0) {
+            close(fd);
+            unlink(tmp);
+        }
         return -1;
     }
     dep_escape(f, c_path);
@@ -188,7 +196,7 @@ static int write_depfile(arena *a, const char *dep_path, const char *c_path, con
         dep_escape(f, deps.v[i]);
         fputs(":\n", f);
     }
-    if (fclose(f) != 0 || rename(tmp, dep_path) != 0) {
+    if (fclose(f) != 0 || chmod(tmp, 0644) != 0 || rename(tmp, dep_path) != 0) {
         fprintf(stderr, "dspcc build: cannot write %s: %s\n", dep_path, strerror(errno));
         unlink(tmp);
         return -1;
@@ -243,6 +251,9 @@ static int run(int argc, char **argv)
             md = 1;
         } else if (strcmp(a, "--embed-runtime") == 0) {
             embed = 1;
+        } else if (strcmp(a, "--out") == 0 || strcmp(a, "--output") == 0) {
+            fprintf(stderr, "dspcc build: unknown option `%s`; the output is `-o OUT.c`\n", a);
+            return 2;
         } else if (a[0] == '-' && a[1]) {
             fprintf(stderr, "dspcc build: unknown option `%s`; see dspcc build --help\n", a);
             return 2;
@@ -272,6 +283,8 @@ static int run(int argc, char **argv)
         fputs("dspcc build: --no-opt and --state exclude each other\n", stderr);
         return 2;
     }
+    if (!cli_check_output("build", "-o", out_c) || (dep_path && !cli_check_output("build", "-MF", dep_path)))
+        return 1;
     /* Without --no-opt or --state the build runs the optimize block first,
      * through `dspcc optimize` in this process, and keeps its state and
      * report beside the output (OUT.state.json, OUT.report.html) for

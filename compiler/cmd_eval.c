@@ -206,6 +206,7 @@ static int run(int argc, char **argv)
     int rc = parse_args(argc, argv, &a);
     if (rc)
         return rc < 0 ? 0 : rc;
+    cli_on_interrupt("eval");
 
     arena mem;
     arena_init(&mem);
@@ -300,6 +301,16 @@ static int run(int argc, char **argv)
         print_failures(&res, &data, a.max_failures);
     }
     status = 0;
+    if (res.n > 0 && res.n_failed == res.n) {
+        /* Nothing was scored: a missing API key, an endpoint that is down,
+         * a wrong model name. A script must not read that as a score of 0. */
+        const ex_result *r0 = &res.results[0];
+        fprintf(stderr,
+                "dspcc eval: every example failed, so there is no score; the first: %s: %.300s\n"
+                "  fix that (the API key variable, --base-url, the lm declaration) and run again\n",
+                dsp_status_name(r0->status), r0->error ? r0->error : "");
+        status = 1;
+    }
 out:
     free(rows);
     ex_eval_result_free(&res);
@@ -334,6 +345,7 @@ const dspcc_cmd cmd_eval = {
     "  --retries N        retries of a failed LM call (default 5, with backoff)\n"
     "  --module NAME      the module to run (default: the optimize block's)\n"
     "  --metric NAME      the metric (default: the optimize block's)\n\n"
-    "Exit status: 0 evaluated (failed examples included), 1 errors, 2 bad usage.\n",
+    "Exit status: 0 evaluated (failed examples included), 1 errors (also when every\n"
+    "example failed: there is no score), 2 bad usage.\n",
     run,
 };

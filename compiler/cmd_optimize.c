@@ -184,6 +184,7 @@ static int run(int argc, char **argv)
     int rc = parse_args(argc, argv, &a);
     if (rc)
         return rc < 0 ? 0 : rc;
+    cli_on_interrupt("optimize");
 
     arena mem;
     arena_init(&mem);
@@ -201,6 +202,10 @@ static int run(int argc, char **argv)
 
     ir_program *p = sema_check_file(&mem, &dg, a.file);
     if (!p)
+        goto out;
+    const char *out_path = a.out ? a.out : default_out(&mem, a.file);
+    if (!cli_check_output("optimize", "-o", out_path) ||
+        (a.report && !cli_check_output("optimize", "--report", a.report)))
         goto out;
     const ir_optimize *o = pick_optimize(p, &a);
     if (!o)
@@ -279,7 +284,6 @@ static int run(int argc, char **argv)
     x.bar = !a.quiet;
     x.progress = progress;
     x.progress_ctx = &pc;
-    const char *out_path = a.out ? a.out : default_out(&mem, a.file);
     finetune_paths(&mem, out_path, &x.ft_data_path, &x.ft_jobs_path);
     /* The endpoint the client calls, as it chooses it (a job is keyed by it). */
     x.ft_base_url = a.base_url ? a.base_url : getenv("DSPCC_BASE_URL");

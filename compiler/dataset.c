@@ -170,7 +170,17 @@ static dsp_status load_jsonl(ds_ctx *c, const char *text, size_t len, dsp_error 
             blank = q[i] == ' ' || q[i] == '\t' || q[i] == '\r';
         if (blank)
             continue;
-        cJSON *obj = cJSON_ParseWithLength(q, n);
+        const char *bad = NULL;
+        cJSON *obj = cJSON_ParseWithLengthOpts(q, n, &bad, 0);
+        if (!obj) {
+            /* Where cJSON stopped, as a column, so a typo in row 1000 is found
+             * without counting characters. */
+            int col = bad && bad >= q && bad <= q + n ? (int)(bad - q) + 1 : 1;
+            return dsp_error_set(err, DSP_ERR_INVALID,
+                                 "%s:%d:%d: not valid JSON (JSONL holds one object a line; a string or "
+                                 "object that goes on past the line?)",
+                                 c->path, line, col);
+        }
         if (!cJSON_IsObject(obj)) {
             cJSON_Delete(obj);
             return dsp_error_set(err, DSP_ERR_INVALID, "%s:%d: not a JSON object (JSONL holds one object a line)",

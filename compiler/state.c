@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <cjson/cJSON.h>
 
@@ -276,6 +277,12 @@ dsp_status st_read_file(const char *path, st_state *out, dsp_error *err)
     memset(out, 0, sizeof *out);
     FILE *f = fopen(path, "rb");
     if (!f) return dsp_error_set(err, DSP_ERR_IO, "%s: cannot open the state file: %s", path, strerror(errno));
+    struct stat sb;
+    if (fstat(fileno(f), &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        fclose(f);
+        return dsp_error_set(err, DSP_ERR_IO, "%s: is a directory; give the state file dspcc optimize wrote "
+                                              "(NAME.state.json)", path);
+    }
     size_t cap = 4096, len = 0;
     char *text = malloc(cap);
     size_t got;

@@ -1,0 +1,133 @@
+#!/bin/sh
+# What a first-time user gets wrong on the dspcc command line, and what
+# they must get back: a message naming the place and the fix, the
+# documented exit status (1 errors, 2 bad usage), and no half files.
+# Option spellings (--out, --opt=value), an output directory that does not
+# exist (found before any LM call), a JSONL syntax error deep in a file, a
+# directory given as the state, an eval where every example fails (a
+# missing API key), two builds of one output at once (make -j), and Ctrl-C
+# during eval and optimize against build/dsp-refserver (a TEST FIXTURE,
+# not a language model) with a latency, then a resume from the cache.
+# Prints TAP.
+set -u
+: "${BUILD:=build}"
+dspcc="$BUILD/dspcc"
+tmp=$(mktemp -d)
+. tests/support/tap.sh
+. tests/support/refserver.sh
+trap 'rs_stop; rm -rf "$tmp"' EXIT INT TERM
+unset DSPCC_BASE_URL
+export DSPCC_CACHE_DIR="$tmp/cache"
+
+# A one-predictor program whose key lives in a variable nobody sets.
+mkdir -p "$tmp/p/data"
+cat >"$tmp/p/qa.dsp" <<'DSP'
+lm main = "openai/m" { api_key_env: "DSPCC_TEST_UNSET_KEY" }
+signature Answer "Answer." { in question: string out answer: string }
+module QA(question: string) -> (answer: string) {
+  r = predict(Answer)(question: question)
+  return r
+}
+metric em(ex, pred) = exact_match(pred.answer, ex.answer)
+data train = jsonl("data/train.jsonl")
+optimize QA with labeled_fewshot() { metric: em  trainset: train  lm: main }
+DSP
+i=0
+while [ $i -lt 1200 ]; do
+    echo "{\"question\": \"q$i\", \"answer\": \"a$i\"}"
+    i=$((i + 1))
+done >"$tmp/p/data/train.jsonl"
+prog="$tmp/p/qa.dsp"
+unset DSPCC_TEST_UNSET_KEY
+
+# status NAME WANT CMD...: runs CMD (stderr to $tmp/err) and checks its status.
+status() {
+    name=$1 want=$2
+    shift 2
+    "$@" >"$tmp/out" 2>"$tmp/err"
+    rc=$?
+    check "$name (exit $want)" test "$rc" -eq "$want"
+}
+
+# ---- option spellings -------------------------------------------------
+status "optimize --out" 2 "$dspcc" optimize "$prog" --out x.json
+check "--out points to -o" grep -q 'the output is `-o FILE`' "$tmp/err"
+status "build --out" 2 "$dspcc" build "$prog" --out x.c
+check "build --out points to -o" grep -q 'the output is `-o OUT.c`' "$tmp/err"
+status "eval --data=train" 2 "$dspcc" eval "$prog" --data=train
+check "--opt=value says how to write it" grep -q 'give the value as its own argument: `--data train`' "$tmp/err"
+status "optimize -o without a value" 2 "$dspcc" optimize "$prog" -o
+status "optimize --seed abc" 2 "$dspcc" optimize "$prog" --seed abc
+check "--seed abc names the option" grep -q -- '--seed needs a whole number >= 0, got `abc`' "$tmp/err"
+status "eval --limit -1" 2 "$dspcc" eval "$prog" --data train --limit -1
+
+# ---- outputs that cannot be written, found before the run -------------
+status "build -o into a missing directory" 1 "$dspcc" build "$prog" -o "$tmp/none/qa.c"
+check "it names the directory and the fix" grep -q "directory $tmp/none does not exist; create it" "$tmp/err"
+check "no optimization ran first" sh -c "! grep -q 'dspcc optimize' '$tmp/err'"
+status "build -MF into a missing directory" 1 \
+    "$dspcc" build "$prog" --no-opt -o "$tmp/qa.c" -MD -MF "$tmp/none/qa.d"
+check "nothing was written" test ! -e "$tmp/qa.c"
+status "optimize -o a directory" 1 "$dspcc" optimize "$prog" -o "$tmp"
+check "it says the output is a directory" grep -q "cannot write $tmp (-o): it is a directory" "$tmp/err"
+status "optimize --report into a missing directory" 1 \
+    "$dspcc" optimize "$prog" -o "$tmp/s.json" --report "$tmp/none/r.html"
+check "no state was written" test ! -e "$tmp/s.json"
+
+# ---- bad inputs ---------------------------------------------------------
+cp "$tmp/p/data/train.jsonl" "$tmp/bad.jsonl"
+sed -i '1000s/.*/{"question": "q", "answer": /' "$tmp/bad.jsonl"
+status "a JSONL syntax error on line 1000" 1 "$dspcc" eval "$prog" --data "$tmp/bad.jsonl"
+check "it names file:line:col" grep -q "bad.jsonl:1000:28: not valid JSON" "$tmp/err"
+status "a directory as the state" 1 "$dspcc" eval "$prog" --data train --state "$tmp"
+check "it says it is a directory" grep -q "$tmp: is a directory; give the state file" "$tmp/err"
+
+# ---- every example failed: no score, exit 1 ----------------------------
+status "eval without the API key variable" 1 "$dspcc" eval "$prog" --data train --limit 3
+check "the summary is still printed" grep -q '^failed    3$' "$tmp/out"
+check "it says why there is no score" \
+    grep -q 'every example failed, so there is no score; the first: environment: .*DSPCC_TEST_UNSET_KEY' "$tmp/err"
+status "eval --json without the API key variable" 1 "$dspcc" eval "$prog" --data train --limit 3 --json
+check "the JSON is still printed" test "$(json_key "$tmp/out" failed)" = 3
+
+# ---- two builds of one output at once (make -j) -------------------------
+mkdir -p "$tmp/par"
+i=0
+while [ $i -lt 15 ]; do
+    "$dspcc" build "$prog" --no-opt -o "$tmp/par/qa.c" -MD -MF "$tmp/par/qa.d" 2>>"$tmp/par.err" &
+    "$dspcc" build "$prog" --no-opt -o "$tmp/par/qa.c" -MD -MF "$tmp/par/qa.d" 2>>"$tmp/par.err" &
+    wait
+    i=$((i + 1))
+done
+check "parallel builds of one output all succeed" test ! -s "$tmp/par.err"
+check "and leave only qa.c, qa.h, qa.d" test "$(ls "$tmp/par" | tr '\n' ' ')" = "qa.c qa.d qa.h "
+
+# ---- Ctrl-C during eval and optimize -----------------------------------
+export DSPCC_TEST_UNSET_KEY=fixture-needs-no-key
+rs_start --latency-ms 100
+check "the reference server started" test -n "$port"
+url="http://127.0.0.1:$port/v1"
+# interrupt NAME SIG STATUS CMD...: starts CMD, sends SIG after a second,
+# checks the exit status and the message. A background job of sh starts
+# with SIGINT ignored (and dspcc leaves it so); env --default-signal gives
+# it the SIGINT of a terminal's Ctrl-C.
+interrupt() {
+    name=$1 sig=$2 want=$3
+    shift 3
+    env --default-signal=INT "$@" >"$tmp/out" 2>"$tmp/err" &
+    job=$!
+    sleep 1
+    kill -"$sig" "$job"
+    wait "$job"
+    rc=$?
+    check "$name: SIG$sig exits $want" test "$rc" -eq "$want"
+    check "$name: it says the cache keeps what was done" \
+        grep -q 'interrupted; the LM responses so far are kept in the response cache' "$tmp/err"
+}
+interrupt eval INT 130 "$dspcc" eval "$prog" --data train --base-url "$url" -j 2
+interrupt optimize INT 130 "$dspcc" optimize "$prog" -o "$tmp/p/qa.state.json" --base-url "$url" -j 2
+interrupt "optimize (SIGTERM)" TERM 143 "$dspcc" optimize "$prog" -o "$tmp/p/qa.state.json" --base-url "$url"
+check "no state or temporary file is left" test "$(ls "$tmp/p" | tr '\n' ' ')" = "data qa.dsp "
+"$dspcc" eval "$prog" --data train --limit 20 --json --base-url "$url" -j 2 >"$tmp/resume.json" 2>"$tmp/err"
+check "a run after Ctrl-C resumes from the cache" \
+    awk -v h="$(json_key "$tmp/resume.json" cache_hits)" 'BEGIN { exit !(h > 0) }'
