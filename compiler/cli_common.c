@@ -1,5 +1,5 @@
-/* cli_common.c — command-line pieces shared by `dspcc eval` and
- * `dspcc optimize` (cli_common.h). */
+/* cli_common.c — command-line pieces shared by the dspcc subcommands
+ * (cli_common.h). */
 #include "cli_common.h"
 
 #include <errno.h>
@@ -9,6 +9,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "parse.h"
+#include "sema.h"
 
 int cli_parse_whole(const char *cmd, const char *opt, const char *s, long long min, long long *out)
 {
@@ -54,6 +57,14 @@ int cli_operand(const char *cmd, const char *arg, const char **file)
     }
     *file = arg;
     return 1;
+}
+
+ir_program *cli_check_input(arena *a, diag *d, const char *path)
+{
+    if (strcmp(path, "-") != 0)
+        return sema_check_file(a, d, path);
+    source_file *src = source_read_stream(a, d, stdin, "<stdin>", "standard input", src_loc_make(NULL, 0, 0));
+    return src ? sema_check_source(a, d, src) : NULL;
 }
 
 int cli_check_output(const char *cmd, const char *opt, const char *out)

@@ -1,10 +1,14 @@
-/* cli_common.h — what `dspcc eval` and `dspcc optimize` both do with their
- * command lines: whole-number options, the LM client they build from
- * --base-url/--cache-dir, and the LM usage of one run. */
+/* cli_common.h — what the dspcc subcommands share on their command lines:
+ * whole-number options, the input (a file or `-`), outputs checked before
+ * a long run, Ctrl-C, the LM client built from --base-url/--cache-dir, and
+ * the LM usage of one run. */
 #ifndef DSPCC_CLI_COMMON_H
 #define DSPCC_CLI_COMMON_H
 
+#include "arena.h"
+#include "diag.h"
 #include "dsp/client.h"
+#include "ir.h"
 
 /* Reads s as a whole number >= min into *out. On bad input (or a missing
  * value, s NULL) prints "dspcc CMD: OPT needs a whole number >= MIN, got `S`"
@@ -19,6 +23,11 @@ int cli_option_value(const char *cmd, int argc, char **argv, int *i, const char 
  * and not an option; else prints why (unknown option, a second file) and
  * returns 0. */
 int cli_operand(const char *cmd, const char *arg, const char **file);
+
+/* Parses and checks PATH, or standard input when PATH is `-` (named
+ * <stdin> in diagnostics, imports relative to the current directory), so
+ * an editor can check the buffer it holds. NULL on errors (reported). */
+ir_program *cli_check_input(arena *a, diag *d, const char *path);
 
 /* Checks before a long run that OUT (given to option OPT, e.g. "-o") can
  * be written: its directory exists and is writable, and OUT is not a

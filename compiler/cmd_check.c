@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "arena.h"
+#include "cli_common.h"
 #include "cmd.h"
 #include "diag.h"
 #include "sema.h"
@@ -29,7 +30,7 @@ static int run(int argc, char **argv)
         arena_init(&a);
         diag d;
         diag_init(&d, &a, stderr);
-        sema_check_file(&a, &d, argv[i]);
+        cli_check_input(&a, &d, argv[i]);
         if (d.errors || (werror && d.warnings))
             status = 1;
         arena_free(&a);
@@ -44,9 +45,12 @@ static int run(int argc, char **argv)
 const dspcc_cmd cmd_check = {
     "check",
     "parse and check .dsp files; print diagnostics",
-    "usage: dspcc check [--werror] FILE.dsp...\n\n"
+    "usage: dspcc check [--werror] FILE.dsp...\n"
+    "       dspcc check [--werror] -\n\n"
     "Parses and checks each file and its imports. Diagnostics go to stderr as\n"
-    "file:line:col: error: message, with the source line and a caret.\n\n"
+    "file:line:col: error: message, with the source line and a caret. `-` reads\n"
+    "the program from standard input (named <stdin>; imports are relative to\n"
+    "the current directory).\n\n"
     "  --werror   treat warnings as errors\n\n"
     "Exit status: 0 no errors, 1 errors, 2 bad usage.\n",
     run,

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "arena.h"
+#include "cli_common.h"
 #include "cmd.h"
 #include "diag.h"
 #include "ir_json.h"
@@ -33,7 +34,7 @@ static int run(int argc, char **argv)
     diag d;
     diag_init(&d, &a, stderr);
     int status = 1;
-    ir_program *p = sema_check_file(&a, &d, path);
+    ir_program *p = cli_check_input(&a, &d, path);
     if (p) {
         char *json = ir_to_json(p);
         if (json) {
@@ -51,9 +52,11 @@ static int run(int argc, char **argv)
 const dspcc_cmd cmd_dump_ir = {
     "dump-ir",
     "print the checked IR as JSON (sorted keys, relative paths)",
-    "usage: dspcc dump-ir FILE.dsp\n\n"
+    "usage: dspcc dump-ir FILE.dsp|-\n\n"
     "Checks the file and prints its intermediate representation as JSON on\n"
     "stdout: object keys sorted, arrays in declaration order, paths relative\n"
-    "to the file's directory. Used by golden tests and for debugging.\n",
+    "to the file's directory. Used by golden tests and for debugging.\n"
+    "FILE `-` reads the program from standard input.\n\n"
+    "Exit status: 0 printed, 1 errors in the input, 2 bad usage.\n",
     run,
 };

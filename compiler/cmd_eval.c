@@ -87,7 +87,13 @@ static int pick_target(const ir_program *p, const eval_args *a, const st_state *
     if (mname) {
         t->module = ir_module_find(p, mname);
         if (!t->module) {
-            fprintf(stderr, "dspcc eval: %s has no module `%s`\n", a->file, mname);
+            if (a->module)
+                fprintf(stderr, "dspcc eval: %s has no module `%s`\n", a->file, mname);
+            else
+                fprintf(stderr,
+                        "dspcc eval: the state %s optimizes module `%s`, which %s does not have; give the state "
+                        "of this program, or re-run dspcc optimize\n",
+                        a->state, mname, a->file);
             return 0;
         }
     }

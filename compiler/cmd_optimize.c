@@ -71,6 +71,14 @@ static int parse_args(int argc, char **argv, optimize_args *a)
             return 2;
         }
     }
+    if (a->out && strcmp(a->out, "-") == 0) {
+        /* The state is read back by build --state and eval --state, and
+         * better_together keeps files beside it: it needs a name. */
+        fputs("dspcc optimize: -o - (standard output) is not supported; the state is a file for "
+              "`dspcc build --state`: give its name, e.g. -o NAME.state.json\n",
+              stderr);
+        return 2;
+    }
     if (!a->file) {
         fputs("dspcc optimize: usage: dspcc optimize FILE.dsp [-o STATE.json] [--report R.html]; see --help\n",
               stderr);

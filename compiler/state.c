@@ -212,6 +212,13 @@ static dsp_status read_trial(rd *r, const cJSON *o, size_t i, st_trial *t)
 static dsp_status read_root(rd *r, const cJSON *root, st_state *s)
 {
     if (!cJSON_IsObject(root)) return bad(r, "(top level)", "expected a JSON object");
+    /* A JSON file from another program (package.json, a report): say so,
+     * rather than complain about its first key. */
+    if (!cJSON_GetObjectItemCaseSensitive(root, "dspcc_state"))
+        return dsp_error_set(r->err, DSP_ERR_PARSE,
+                             "%s: not a dspcc state file (no `dspcc_state` key); give the NAME.state.json that "
+                             "`dspcc optimize -o` wrote",
+                             r->file);
     static const char *const allowed[] = {"dspcc_state", "program",    "source",         "source_sha256",
                                           "optimizer",   "seed",       "metric",         "valset",
                                           "baseline_score", "final_score", "lm_calls",
@@ -310,12 +317,19 @@ dsp_status st_read_file(const char *path, st_state *out, dsp_error *err)
     cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
     if (!root) {
         size_t off = end && end >= text ? (size_t)(end - text) : 0;
-        size_t line = 1;
-        for (size_t k = 0; k < off && k < len; k++)
-            if (text[k] == '\n') line++;
+        size_t line = 1, col = 1;
+        for (size_t k = 0; k < off && k < len; k++) {
+            col++;
+            if (text[k] == '\n') {
+                line++;
+                col = 1;
+            }
+        }
         free(text);
-        return dsp_error_set(err, DSP_ERR_PARSE, "%s:%zu: not valid JSON (a state file written by dspcc optimize)",
-                             path, line);
+        return dsp_error_set(err, DSP_ERR_PARSE,
+                             "%s:%zu:%zu: not valid JSON (a state file written by dspcc optimize; a hand edit "
+                             "that left a stray or missing comma, quote or brace?)",
+                             path, line, col);
     }
     free(text);
     rd r = {path, err};

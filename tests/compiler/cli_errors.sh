@@ -82,6 +82,31 @@ check "it names file:line:col" grep -q "bad.jsonl:1000:28: not valid JSON" "$tmp
 status "a directory as the state" 1 "$dspcc" eval "$prog" --data train --state "$tmp"
 check "it says it is a directory" grep -q "$tmp: is a directory; give the state file" "$tmp/err"
 
+echo '{"name": "package", "version": "1.0"}' >"$tmp/package.json"
+status "a JSON file of another program as the state" 1 "$dspcc" eval "$prog" --data train --state "$tmp/package.json"
+check "it says it is no dspcc state" grep -q "package.json: not a dspcc state file (no \`dspcc_state\` key)" "$tmp/err"
+printf '{\n  "dspcc_state": 1,\n  "program": "QA",,\n}\n' >"$tmp/edited.json"
+status "a hand-edited state with a stray comma" 1 "$dspcc" build "$prog" --state "$tmp/edited.json" -o "$tmp/qa.c"
+check "it names file:line:col" grep -q "edited.json:3:20: not valid JSON" "$tmp/err"
+"$dspcc" build "$prog" --no-opt -o "$tmp/base.c" 2>"$tmp/err"
+cat >"$tmp/other.json" <<'JSON'
+{"dspcc_state": 1, "program": "Other", "source": "o.dsp", "source_sha256": "00", "optimizer": "mipro",
+ "seed": 1, "metric": "em", "baseline_score": 0, "final_score": 0, "lm_calls": 0, "predictors": [], "trials": []}
+JSON
+status "the state of another module" 1 "$dspcc" eval "$prog" --data train --state "$tmp/other.json"
+check "it names the state and its module" \
+    grep -q "the state $tmp/other.json optimizes module \`Other\`, which $prog does not have" "$tmp/err"
+
+# ---- `-`: standard input where it makes sense, a clear no elsewhere -----
+printf 'signature A "x" {\n  in q string\n  out a: string\n}\n' >"$tmp/typo.dsp"
+status "check - with an error" 1 sh -c "'$dspcc' check - <'$tmp/typo.dsp'"
+check "check - names <stdin>:line:col" grep -q "^<stdin>:2:8: error: expected \`:\`" "$tmp/err"
+sed 's/q string/q: string/' "$tmp/typo.dsp" >"$tmp/fixed.dsp"
+status "dump-ir -" 0 sh -c "'$dspcc' dump-ir - <'$tmp/fixed.dsp'"
+check "dump-ir - prints the IR" grep -q '"source":.*"<stdin>"' "$tmp/out"
+status "optimize -o -" 2 "$dspcc" optimize "$prog" -o -
+check "optimize -o - asks for a file name" grep -q "give its name, e.g. -o NAME.state.json" "$tmp/err"
+
 # ---- every example failed: no score, exit 1 ----------------------------
 status "eval without the API key variable" 1 "$dspcc" eval "$prog" --data train --limit 3
 check "the summary is still printed" grep -q '^failed    3$' "$tmp/out"
