@@ -73,6 +73,55 @@ static dsp_status from_text(const ds_ctx *c, int line, size_t f, const char *tex
     return DSP_OK;
 }
 
+/* The shortest text that reads back as exactly d. cJSON prints 15 digits
+ * whenever they read back within an epsilon, which would turn
+ * 0.30000000000000004 into 0.3 and 9007199254740992 into 9.00719925474099e+15. */
+static void exact_number(double d, char buf[32])
+{
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(buf, 32, "%.*g", prec, d);
+        if (strtod(buf, NULL) == d)
+            return;
+    }
+}
+
+/* item as JSON text with every number spelled exactly (malloc'ed): numbers
+ * inside lists become raw nodes holding their exact text. */
+static char *print_exact(const cJSON *item)
+{
+    char num[32];
+    if (cJSON_IsNumber(item)) {
+        exact_number(item->valuedouble, num);
+        return strdup(num);
+    }
+    cJSON *copy = cJSON_Duplicate(item, 1);
+    if (!copy)
+        return NULL;
+    int ok = 1;
+    cJSON *stack[64];
+    size_t depth = 0;
+    stack[depth++] = copy;
+    while (depth > 0 && ok) {
+        cJSON *parent = stack[--depth];
+        for (cJSON *ch = parent->child, *next; ch && ok; ch = next) {
+            next = ch->next;
+            if (cJSON_IsNumber(ch)) {
+                exact_number(ch->valuedouble, num);
+                cJSON *raw = cJSON_CreateRaw(num);
+                ok = raw && cJSON_ReplaceItemViaPointer(parent, ch, raw);
+            } else if (ch->child) {
+                if (depth == sizeof stack / sizeof stack[0])
+                    ok = 0;
+                else
+                    stack[depth++] = ch;
+            }
+        }
+    }
+    char *json = ok ? cJSON_PrintUnformatted(copy) : NULL;
+    cJSON_Delete(copy);
+    return json;
+}
+
 static dsp_status from_json(const ds_ctx *c, int line, size_t f, const cJSON *item, dsp_value *out,
                             bool *present, dsp_error *err)
 {
@@ -91,9 +140,10 @@ static dsp_status from_json(const ds_ctx *c, int line, size_t f, const cJSON *it
     }
     if (base->kind == IR_STRING && !cJSON_IsString(item) && !cJSON_IsNumber(item))
         return cell_error(c, line, f, err, "expected a JSON string");
-    char *json = cJSON_PrintUnformatted(item);
+    char *json = print_exact(item);
     if (!json)
-        return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory reading `%s`", c->path);
+        return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory reading `%s` (or a value nested more than 64 deep)",
+                             c->path);
     dsp_status rc;
     if (base->kind == IR_STRING && cJSON_IsNumber(item)) {
         /* An id-like number in a string field reads as its digits. */
@@ -101,8 +151,10 @@ static dsp_status from_json(const ds_ctx *c, int line, size_t f, const cJSON *it
         rc = dsp_value_set_string(&inner, json, strlen(json), err);
         if (rc == DSP_OK && t->kind == IR_OPTIONAL)
             rc = dsp_value_some(out, &inner, err);
-        else if (rc == DSP_OK)
-            *out = inner;
+        else if (rc == DSP_OK) {
+            *out = inner;             /* ownership moves to *out */
+            memset(&inner, 0, sizeof inner);
+        }
         dsp_value_free(&inner);
     } else {
         dsp_error perr = { 0 };

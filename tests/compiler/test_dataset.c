@@ -90,6 +90,39 @@ static void test_jsonl_typed(void **state)
     ex_dataset_free(&d);
 }
 
+/* Numbers keep every bit: a float that needs 17 digits, inside a list too,
+ * and an id-like integer read into a string field. */
+static void test_jsonl_numbers_exact(void **state)
+{
+    (void)state;
+    xfix *f = xfix_new();
+    xfix_write(f, "n.jsonl",
+               "{\"x\": 0.30000000000000004, \"xs\": [0.1, 0.30000000000000004], \"id\": 9007199254740992, "
+               "\"y\": 1}\n");
+    ir_program *p = xfix_program(f,
+        "lm local = \"compatible/test\" { base_url: \"http://127.0.0.1:9/v1\" }\n"
+        "signature S { in x: float in xs: list<float> in id: string out y: int }\n"
+        "module M(x: float, xs: list<float>, id: string) -> (y: int) {\n"
+        "  r = predict(S)(x: x, xs: xs, id: id)\n"
+        "  return r\n"
+        "}\n"
+        "metric m(ex, pred) = pred.y == ex.y\n"
+        "data d = jsonl(\"n.jsonl\") { x -> x, xs -> xs, id -> id, y -> y }\n"
+        "optimize M with labeled_fewshot(k: 1) { metric: m trainset: d lm: local }\n");
+    assert_non_null(p);
+    ex_dataset d;
+    dsp_error err = { 0 };
+    assert_int_equal(ex_dataset_open(p, ir_module_find(p, "M"), "d", &d, &err), DSP_OK);
+    const ex_example *r = &d.rows[0];
+    assert_true(r->values[0].as.f == 0.30000000000000004);
+    assert_true(r->values[0].as.f != 0.3);
+    assert_int_equal(r->values[1].as.list.len, 2);
+    assert_true(r->values[1].as.list.items[1].as.f == 0.30000000000000004);
+    assert_string_equal(r->values[2].as.s.data, "9007199254740992");
+    ex_dataset_free(&d);
+    xfix_free(f);
+}
+
 static void test_csv_quoting(void **state)
 {
     fx *x = *state;
@@ -229,6 +262,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_jsonl_typed),
+        cmocka_unit_test(test_jsonl_numbers_exact),
         cmocka_unit_test(test_csv_quoting),
         cmocka_unit_test(test_csv_byte_order_mark),
         cmocka_unit_test(test_bad_rows_name_file_line_column),
