@@ -145,6 +145,51 @@ static int pick_target(const ir_program *p, const eval_args *a, const st_state *
     return 1;
 }
 
+/* Failures that every example would repeat: no API key, no endpoint. */
+static int fails_everywhere(dsp_status s)
+{
+    return s == DSP_ERR_ENV || s == DSP_ERR_NETWORK;
+}
+
+/* Moves rest's results after res's and sums what ex_evaluate sums, in the
+ * same order, so two parts give the numbers one run would. rest is
+ * emptied either way; 0 when out of memory (res unchanged). */
+static int append_results(ex_eval_result *res, ex_eval_result *rest)
+{
+    size_t n = res->n + rest->n;
+    ex_result *results = malloc((n + 1) * sizeof *results);
+    size_t *rows = malloc((n + 1) * sizeof *rows);
+    if (!results || !rows) {
+        free(results);
+        free(rows);
+        ex_eval_result_free(rest);
+        return 0;
+    }
+    memcpy(results, res->results, res->n * sizeof *results);
+    memcpy(results + res->n, rest->results, rest->n * sizeof *results);
+    memcpy(rows, res->rows, res->n * sizeof *rows);
+    memcpy(rows + res->n, rest->rows, rest->n * sizeof *rows);
+    free(res->results);
+    free(res->rows);
+    free(rest->results);
+    free(rest->rows);
+    res->results = results;
+    res->rows = rows;
+    res->n = n;
+    res->n_failed += rest->n_failed;
+    res->usage.lm_calls += rest->usage.lm_calls;
+    res->usage.cache_hits += rest->usage.cache_hits;
+    res->usage.prompt_tokens += rest->usage.prompt_tokens;
+    res->usage.completion_tokens += rest->usage.completion_tokens;
+    res->seconds += rest->seconds;
+    double sum = 0;
+    for (size_t i = 0; i < n; i++)
+        sum += results[i].score;
+    res->mean = n ? sum / (double)n : 0;
+    memset(rest, 0, sizeof *rest);
+    return 1;
+}
+
 static void print_failures(const ex_eval_result *res, const ex_dataset *d, int max)
 {
     if (!res->n_failed)
@@ -267,27 +312,54 @@ static int run(int argc, char **argv)
     }
     ex_eval_options eo = ex_eval_options_default();
     eo.concurrency = a.concurrency;
-    if (a.limit > 0 && (size_t)a.limit < data.n_rows) {
-        /* The first rows, so a limited run is a prefix of the full one. */
-        rows = malloc((size_t)a.limit * sizeof *rows);
-        if (!rows) {
+    /* The first rows, so a limited run is a prefix of the full one. */
+    size_t n_all = a.limit > 0 && (size_t)a.limit < data.n_rows ? (size_t)a.limit : data.n_rows;
+    rows = malloc((n_all + 1) * sizeof *rows);
+    if (!rows) {
+        fputs("dspcc eval: out of memory\n", stderr);
+        goto out;
+    }
+    for (size_t i = 0; i < n_all; i++)
+        rows[i] = i;
+    ex_progress pg;
+    ex_progress_init(&pg, "eval");
+    dsp_usage_totals before = dsp_client_usage(client);
+    /* The first example alone, first: when it fails because the key
+     * variable is missing or the endpoint cannot be reached (after its
+     * retries), every other example would fail the same way, each after
+     * retries of its own: minutes of waiting for nothing. */
+    ex_eval_options e1 = eo;
+    e1.indices = rows;
+    e1.n_indices = n_all ? 1 : 0;
+    if (ex_evaluate(runner, &cfg, &data, &e1, &res, &err) != DSP_OK) {
+        fprintf(stderr, "dspcc eval: %s\n", err.message);
+        goto out;
+    }
+    if (res.n == 1 && n_all > 1 && fails_everywhere(res.results[0].status)) {
+        fprintf(stderr,
+                "dspcc eval: the first example failed with %s: %.400s\n"
+                "  the other %zu would fail the same way, so they were not run; fix that (the API key\n"
+                "  variable, --base-url, the lm declaration) and run again\n",
+                dsp_status_name(res.results[0].status), res.results[0].error ? res.results[0].error : "",
+                n_all - 1);
+        goto out;
+    }
+    if (n_all > 1) {
+        ex_eval_result rest;
+        eo.indices = rows + 1;
+        eo.n_indices = n_all - 1;
+        eo.progress = ex_progress_update;
+        eo.progress_ctx = &pg;
+        if (ex_evaluate(runner, &cfg, &data, &eo, &rest, &err) != DSP_OK) {
+            ex_progress_done(&pg);
+            fprintf(stderr, "dspcc eval: %s\n", err.message);
+            goto out;
+        }
+        if (!append_results(&res, &rest)) {
+            ex_progress_done(&pg);
             fputs("dspcc eval: out of memory\n", stderr);
             goto out;
         }
-        for (long i = 0; i < a.limit; i++)
-            rows[i] = (size_t)i;
-        eo.indices = rows;
-        eo.n_indices = (size_t)a.limit;
-    }
-    ex_progress pg;
-    ex_progress_init(&pg, "eval");
-    eo.progress = ex_progress_update;
-    eo.progress_ctx = &pg;
-    dsp_usage_totals before = dsp_client_usage(client);
-    if (ex_evaluate(runner, &cfg, &data, &eo, &res, &err) != DSP_OK) {
-        ex_progress_done(&pg);
-        fprintf(stderr, "dspcc eval: %s\n", err.message);
-        goto out;
     }
     ex_progress_done(&pg);
     dsp_usage_totals u = cli_usage_since(before, dsp_client_usage(client));
@@ -351,6 +423,8 @@ const dspcc_cmd cmd_eval = {
     "  --retries N        retries of a failed LM call (default 5, with backoff)\n"
     "  --module NAME      the module to run (default: the optimize block's)\n"
     "  --metric NAME      the metric (default: the optimize block's)\n\n"
+    "The first example runs alone first; if it fails for a missing API key\n"
+    "variable or an endpoint that cannot be reached, the others are not run.\n\n"
     "Exit status: 0 evaluated (failed examples included), 1 errors (also when every\n"
     "example failed: there is no score), 2 bad usage.\n",
     run,

@@ -4,8 +4,8 @@
 # documented exit status (1 errors, 2 bad usage), and no half files.
 # Option spellings (--out, --opt=value), an output directory that does not
 # exist (found before any LM call), a JSONL syntax error deep in a file, a
-# directory given as the state, an eval where every example fails (a
-# missing API key), two builds of one output at once (make -j), and Ctrl-C
+# directory given as the state, an eval with no API key or no endpoint
+# (stopped after the first example), an eval where every example fails, two builds of one output at once (make -j), and Ctrl-C
 # during eval and optimize against build/dsp-refserver (a TEST FIXTURE,
 # not a language model) with a latency, then a resume from the cache.
 # Prints TAP.
@@ -107,13 +107,25 @@ check "dump-ir - prints the IR" grep -q '"source":.*"<stdin>"' "$tmp/out"
 status "optimize -o -" 2 "$dspcc" optimize "$prog" -o -
 check "optimize -o - asks for a file name" grep -q "give its name, e.g. -o NAME.state.json" "$tmp/err"
 
+# ---- no key, no endpoint: stop after the first example -----------------
+status "eval without the API key variable" 1 "$dspcc" eval "$prog" --data train
+check "it stops after the first example and says why" \
+    grep -q 'the first example failed with environment: .*DSPCC_TEST_UNSET_KEY' "$tmp/err"
+check "and that the other 1199 were not run" grep -q 'the other 1199 would fail the same way' "$tmp/err"
+export DSPCC_TEST_UNSET_KEY=fixture-needs-no-key
+status "eval against an endpoint that refuses connections" 1 \
+    "$dspcc" eval "$prog" --data train --base-url http://127.0.0.1:1/v1 --retries 0
+check "it stops after the first example with the network error" \
+    grep -q 'the first example failed with network: .*127.0.0.1:1' "$tmp/err"
+unset DSPCC_TEST_UNSET_KEY
+
 # ---- every example failed: no score, exit 1 ----------------------------
-status "eval without the API key variable" 1 "$dspcc" eval "$prog" --data train --limit 3
-check "the summary is still printed" grep -q '^failed    3$' "$tmp/out"
+status "eval of one example without the API key variable" 1 "$dspcc" eval "$prog" --data train --limit 1
+check "the summary is still printed" grep -q '^failed    1$' "$tmp/out"
 check "it says why there is no score" \
     grep -q 'every example failed, so there is no score; the first: environment: .*DSPCC_TEST_UNSET_KEY' "$tmp/err"
-status "eval --json without the API key variable" 1 "$dspcc" eval "$prog" --data train --limit 3 --json
-check "the JSON is still printed" test "$(json_key "$tmp/out" failed)" = 3
+status "eval --json of one example without the API key variable" 1 "$dspcc" eval "$prog" --data train --limit 1 --json
+check "the JSON is still printed" test "$(json_key "$tmp/out" failed)" = 1
 
 # ---- two builds of one output at once (make -j) -------------------------
 mkdir -p "$tmp/par"
