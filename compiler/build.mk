@@ -48,7 +48,8 @@ FE_FUZZ      := $(BUILD)/tests/compiler/fuzz_check
 $(FE_TEST_SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/tests/compiler/fuzz_check.o: CPPFLAGS += $(DSPCC_CPPFLAGS)
 $(FE_TEST_SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/tests/compiler/fuzz_check.o: | $(GRAM_HEADERS)
 
-$(BUILD)/tests/compiler/%: $(BUILD)/obj/tests/compiler/%.o $(CC_LIB)
+# libdsprt.a by name: runtime/build.mk, which defines RT_LIB, is read after this file.
+$(BUILD)/tests/compiler/%: $(BUILD)/obj/tests/compiler/%.o $(CC_LIB) $(BUILD)/libdsprt.a $(CHEADER_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $< $(CC_LIB) $(CMOCKA_LIBS) $(DSPCC_LIBS)
 
