@@ -211,7 +211,8 @@ static void chain_operand(fmt_printer *p, const ast_expr *e, int col)
 /* `metric m(ex, pred) = expr` on one line if it fits; else the expression
  * on the next line, indented 4; if that is still too long and the
  * expression is a chain of one operator level, one operand a line with
- * the operator in front, operands aligned (an operand that is still too
+ * the operator in front (a one-character operator hangs so the operands
+ * align; a longer one starts at column 4) (an operand that is still too
  * long and a chain itself is broken the same way, further in). */
 void fmt_metric_body(fmt_printer *p, const ast_expr *e)
 {
@@ -236,7 +237,10 @@ void fmt_metric_body(fmt_printer *p, const ast_expr *e)
     for (size_t i = 1; i < ops.len; i++) {
         const ast_expr *b = ops.items[i];
         int w = (int)strlen(ast_op_text(b->op)) + 1;
-        fp_line(p, w < 4 ? 4 - w : 0);
+        /* `+ ` hangs in the margin, operands aligned; a word (`and `, `or `)
+         * or a two-character operator would reach column 0 or 1, where it
+         * reads as a new declaration, so it starts at column 4. */
+        fp_line(p, w <= 2 ? 4 - w : 4);
         fp_tok(p, -1);
         fp_space(p);
         chain_operand(p, b->b, p->indent + 4);

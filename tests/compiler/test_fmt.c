@@ -214,8 +214,15 @@ static void test_metric_layouts(void **state)
            "and exact_match(pred.x, ex.x) and pred.confidence > 0.5",
            "metric m(ex, pred) =\n"
            "    f1(pred.answer_with_a_long_name, ex.answer_with_a_long_name)\n"
-           "and exact_match(pred.x, ex.x)\n"
-           "and pred.confidence > 0.5\n");
+           "    and exact_match(pred.x, ex.x)\n"
+           "    and pred.confidence > 0.5\n");
+    /* `or` and two-character operators do not reach column 0 or 1 either. */
+    FMT_EQ("metric m(ex, pred) = f1(pred.answer_with_a_long_name, ex.answer_with_a_long_name) "
+           "or exact_match(pred.x, ex.x) or pred.confidence > 0.5",
+           "metric m(ex, pred) =\n"
+           "    f1(pred.answer_with_a_long_name, ex.answer_with_a_long_name)\n"
+           "    or exact_match(pred.x, ex.x)\n"
+           "    or pred.confidence > 0.5\n");
 }
 
 static void test_parentheses_as_written(void **state)
