@@ -273,6 +273,25 @@ static dsp_status load_csv(ds_ctx *c, const char *text, size_t len, dsp_error *e
             if (strcmp(header.cells[h], c->columns[f]) == 0)
                 c->csv_index[f] = (int)h;
     }
+    /* A required input the header lacks would fail on every row: say so
+     * once, at the header, with the columns it does have. */
+    for (size_t f = 0; f < c->d->n_inputs; f++) {
+        if (c->csv_index[f] >= 0 || !c->columns[f] || c->d->fields[f]->type->kind == IR_OPTIONAL)
+            continue;
+        char have[512] = "";
+        size_t used = 0;
+        for (size_t h = 0; h < header.n_cells && used + 1 < sizeof have; h++) {
+            int w = snprintf(have + used, sizeof have - used, "%s%s", h ? ", " : "", header.cells[h]);
+            if (w < 0)
+                break;
+            used += (size_t)w;
+        }
+        dsp_status st = dsp_error_set(err, DSP_ERR_INVALID,
+                                      "%s:%d: the header has no column `%s` (input `%s`); it has: %.400s",
+                                      c->path, header.line, c->columns[f], c->d->fields[f]->name, have);
+        csv_record_free(&header);
+        return st;
+    }
     size_t width = header.n_cells;
     csv_record_free(&header);
     for (;;) {

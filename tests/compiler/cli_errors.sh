@@ -79,6 +79,10 @@ cp "$tmp/p/data/train.jsonl" "$tmp/bad.jsonl"
 sed -i '1000s/.*/{"question": "q", "answer": /' "$tmp/bad.jsonl"
 status "a JSONL syntax error on line 1000" 1 "$dspcc" eval "$prog" --data "$tmp/bad.jsonl"
 check "it names file:line:col" grep -q "bad.jsonl:1000:28: not valid JSON" "$tmp/err"
+printf 'text,answer\nq0,a0\n' >"$tmp/wrongcol.csv"
+status "a CSV whose header lacks an input column" 1 "$dspcc" eval "$prog" --data "$tmp/wrongcol.csv"
+check "it names the header line, the column and the columns it has" \
+    grep -q "wrongcol.csv:1: the header has no column \`question\` (input \`question\`); it has: text, answer" "$tmp/err"
 status "a directory as the state" 1 "$dspcc" eval "$prog" --data train --state "$tmp"
 check "it says it is a directory" grep -q "$tmp: is a directory; give the state file" "$tmp/err"
 
