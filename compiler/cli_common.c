@@ -3,6 +3,7 @@
 #include "cli_common.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,17 +14,26 @@
 #include "parse.h"
 #include "sema.h"
 
-int cli_parse_whole(const char *cmd, const char *opt, const char *s, long long min, long long *out)
+int cli_parse_range(const char *cmd, const char *opt, const char *s, long long min, long long max, long long *out)
 {
     char *end;
     errno = 0;
     long long v = strtoll(s ? s : "", &end, 10);
-    if (!s || !*s || *end || errno || v < min) {
-        fprintf(stderr, "dspcc %s: %s needs a whole number >= %lld, got `%s`\n", cmd, opt, min, s ? s : "");
+    if (!s || !*s || *end || errno || v < min || v > max) {
+        if (max == LLONG_MAX)
+            fprintf(stderr, "dspcc %s: %s needs a whole number >= %lld, got `%s`\n", cmd, opt, min, s ? s : "");
+        else
+            fprintf(stderr, "dspcc %s: %s needs a whole number from %lld to %lld, got `%s`\n", cmd, opt, min, max,
+                    s ? s : "");
         return 0;
     }
     *out = v;
     return 1;
+}
+
+int cli_parse_whole(const char *cmd, const char *opt, const char *s, long long min, long long *out)
+{
+    return cli_parse_range(cmd, opt, s, min, LLONG_MAX, out);
 }
 
 int cli_option_value(const char *cmd, int argc, char **argv, int *i, const char **out)

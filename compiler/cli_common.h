@@ -15,6 +15,10 @@
  * and returns 0; else 1. */
 int cli_parse_whole(const char *cmd, const char *opt, const char *s, long long min, long long *out);
 
+/* The same for a whole number from min to max ("needs a whole number from
+ * MIN to MAX, got `S`"). */
+int cli_parse_range(const char *cmd, const char *opt, const char *s, long long min, long long max, long long *out);
+
 /* argv[*i] is an option that takes a value: moves *i to it and sets
  * *out. Without one prints "dspcc CMD: OPT needs a value" and returns 0. */
 int cli_option_value(const char *cmd, int argc, char **argv, int *i, const char **out);

@@ -48,11 +48,11 @@ static int parse_args(int argc, char **argv, eval_args *a)
         } else if (strcmp(o, "--no-cache") == 0) {
             a->no_cache = 1;
         } else if (strcmp(o, "--concurrency") == 0 || strcmp(o, "-j") == 0) {
-            if (!cli_parse_whole("eval", o, i + 1 < argc ? argv[++i] : NULL, 1, &v) || v > 1024)
+            if (!cli_parse_range("eval", o, i + 1 < argc ? argv[++i] : NULL, 1, 1024, &v))
                 return 2;
             a->concurrency = (int)v;
         } else if (strcmp(o, "--retries") == 0) {
-            if (!cli_parse_whole("eval", o, i + 1 < argc ? argv[++i] : NULL, 0, &v) || v > 20)
+            if (!cli_parse_range("eval", o, i + 1 < argc ? argv[++i] : NULL, 0, 20, &v))
                 return 2;
             a->retries = (int)v;
         } else if (strcmp(o, "--limit") == 0) {

@@ -62,7 +62,7 @@ static int parse_args(int argc, char **argv, optimize_args *a)
                 return 2;
             *(o[2] == 'v' ? &a->valset_limit : &a->trainset_limit) = (long)v;
         } else if (strcmp(o, "--concurrency") == 0 || strcmp(o, "-j") == 0) {
-            if (!cli_parse_whole("optimize", o, i + 1 < argc ? argv[++i] : NULL, 1, &v) || v > 1024)
+            if (!cli_parse_range("optimize", o, i + 1 < argc ? argv[++i] : NULL, 1, 1024, &v))
                 return 2;
             a->concurrency = (int)v;
         } else if (strcmp(o, "--quiet") == 0 || strcmp(o, "-q") == 0) {

@@ -60,6 +60,12 @@ status "optimize -o without a value" 2 "$dspcc" optimize "$prog" -o
 status "optimize --seed abc" 2 "$dspcc" optimize "$prog" --seed abc
 check "--seed abc names the option" grep -q -- '--seed needs a whole number >= 0, got `abc`' "$tmp/err"
 status "eval --limit -1" 2 "$dspcc" eval "$prog" --data train --limit -1
+status "eval -j 5000" 2 "$dspcc" eval "$prog" --data train -j 5000
+check "a number out of range gives the range" grep -q -- '-j needs a whole number from 1 to 1024, got `5000`' "$tmp/err"
+status "eval --retries 50" 2 "$dspcc" eval "$prog" --data train --retries 50
+check "--retries gives its range" grep -q -- '--retries needs a whole number from 0 to 20' "$tmp/err"
+status "optimize --concurrency 0" 2 "$dspcc" optimize "$prog" --concurrency 0
+check "--concurrency gives its range" grep -q -- '--concurrency needs a whole number from 1 to 1024' "$tmp/err"
 
 # ---- outputs that cannot be written, found before the run -------------
 status "build -o into a missing directory" 1 "$dspcc" build "$prog" -o "$tmp/none/qa.c"
