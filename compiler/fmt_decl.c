@@ -237,7 +237,8 @@ static void cwords_until(fmt_printer *p, int stop1, int stop2)
 {
     int first = 1, prev_star = 0;
     while (!p->error && fp_peek(p) != stop1 && fp_peek(p) != stop2 && fp_peek(p) != 0) {
-        if (!first && !prev_star)
+        /* `const char *xs[]`: no space after a star or inside the brackets. */
+        if (!first && !prev_star && fp_peek(p) != '[' && fp_peek(p) != ']')
             fp_space(p);
         prev_star = fp_peek(p) == '*';
         fp_tok(p, -1);

@@ -42,6 +42,15 @@ static ast_ident ident(struct parse_ctx *pc, const char *name, DSP_YYLTYPE l)
     return id;
 }
 
+/* A .dsp keyword standing as a word of a C declaration. */
+static ast_cword *kw_word(struct parse_ctx *pc, const char *text, src_loc loc)
+{
+    ast_cword *w = NEW(ast_cword);
+    w->text = text;
+    w->loc = loc;
+    return w;
+}
+
 static ast_expr *expr_new(struct parse_ctx *pc, ast_expr_kind k, DSP_YYLTYPE l)
 {
     ast_expr *e = NEW(ast_expr);
@@ -133,9 +142,9 @@ static char *concat(struct parse_ctx *pc, const char *a, const char *b)
 %type <expr> expr postfix primary
 %type <arg> arg
 %type <decl> decl import lm enum_decl signature tool module metric data optimize
-%type <cword> cword
+%type <cword> cword pword
 %type <mapping> mapping
-%type <vec> kvs lm_block idents fields cwords cparams cparam_list params_opt params stmts
+%type <vec> kvs lm_block idents fields cwords pwords cparam_words cparams cparam_list params_opt params stmts
 %type <vec> bindings_opt bindings args_opt args exprs_opt exprs mappings opt_args
 %type <op> cmp
 
@@ -350,8 +359,53 @@ cword
     : IDENT                   { $$ = NEW(ast_cword); $$->text = $1; $$->loc = LOC(@1); }
     | '*'                     { $$ = NEW(ast_cword); $$->text = "*"; $$->loc = LOC(@1); }
     /* `in` and `out` are .dsp keywords but common C names (`char **out`). */
-    | IN                      { $$ = NEW(ast_cword); $$->text = "in"; $$->loc = LOC(@1); }
-    | OUT                     { $$ = NEW(ast_cword); $$->text = "out"; $$->loc = LOC(@1); }
+    | IN                      { $$ = kw_word(pc, "in", LOC(@1)); }
+    | OUT                     { $$ = kw_word(pc, "out", LOC(@1)); }
+    ;
+
+/* A parameter's words. Any .dsp keyword may stand in them, so that a C
+   parameter named `data` or `from` parses (sema then asks to rename the
+   ones a call could not bind), and `name[]` is a pointer, as in C. */
+cparam_words
+    : pwords                  { $$ = $1; }
+    | pwords '[' ']'          {
+                                  $$ = $1;
+                                  ast_cword *name = $$.items[$$.len - 1];
+                                  ast_cword *star = NEW(ast_cword);
+                                  star->text = "*";
+                                  star->loc = LOC(@2);
+                                  $$.items[$$.len - 1] = star;
+                                  PUSH($$, name);
+                              }
+    ;
+
+pwords
+    : pword                   { memset(&$$, 0, sizeof $$); PUSH($$, $1); }
+    | pwords pword            { $$ = $1; PUSH($$, $2); }
+    ;
+
+pword
+    : cword                   { $$ = $1; }
+    | IMPORT                  { $$ = kw_word(pc, "import", LOC(@1)); }
+    | LM                      { $$ = kw_word(pc, "lm", LOC(@1)); }
+    | ENUM                    { $$ = kw_word(pc, "enum", LOC(@1)); }
+    | SIGNATURE               { $$ = kw_word(pc, "signature", LOC(@1)); }
+    | TOOL                    { $$ = kw_word(pc, "tool", LOC(@1)); }
+    | FROM                    { $$ = kw_word(pc, "from", LOC(@1)); }
+    | MODULE                  { $$ = kw_word(pc, "module", LOC(@1)); }
+    | RETURN                  { $$ = kw_word(pc, "return", LOC(@1)); }
+    | REPEAT                  { $$ = kw_word(pc, "repeat", LOC(@1)); }
+    | IF                      { $$ = kw_word(pc, "if", LOC(@1)); }
+    | ELSE                    { $$ = kw_word(pc, "else", LOC(@1)); }
+    | METRIC                  { $$ = kw_word(pc, "metric", LOC(@1)); }
+    | DATA                    { $$ = kw_word(pc, "data", LOC(@1)); }
+    | OPTIMIZE                { $$ = kw_word(pc, "optimize", LOC(@1)); }
+    | WITH                    { $$ = kw_word(pc, "with", LOC(@1)); }
+    | TRUE                    { $$ = kw_word(pc, "true", LOC(@1)); }
+    | FALSE                   { $$ = kw_word(pc, "false", LOC(@1)); }
+    | AND                     { $$ = kw_word(pc, "and", LOC(@1)); }
+    | OR                      { $$ = kw_word(pc, "or", LOC(@1)); }
+    | NOT                     { $$ = kw_word(pc, "not", LOC(@1)); }
     ;
 
 cparams
@@ -360,7 +414,7 @@ cparams
     ;
 
 cparam_list
-    : cwords                  {
+    : cparam_words            {
                                   memset(&$$, 0, sizeof $$);
                                   /* `(void)` declares no parameters, as in C. */
                                   if (!($1.len == 1 && strcmp(((ast_cword *)$1.items[0])->text, "void") == 0)) {
@@ -368,7 +422,7 @@ cparam_list
                                       if (c) PUSH($$, c);
                                   }
                               }
-    | cparam_list ',' cwords  {
+    | cparam_list ',' cparam_words {
                                   $$ = $1;
                                   ast_cdecl *c = ast_cdecl_from_words(pc->arena, pc->diag, &$3, LOC(@3));
                                   if (c) PUSH($$, c);

@@ -118,6 +118,9 @@ static void test_tool_declarations(void **state)
     (void)state;
     FMT_EQ("tool char*  *  f(const char * a , long b) from \"lib.so\"",
            "tool char **f(const char *a, long b) from \"lib.so\"\n");
+    /* An array parameter keeps its brackets, against its name. */
+    FMT_EQ("tool long f(const char * xs [ ] , size_t n_xs) from \"lib.so\"",
+           "tool long f(const char *xs[], size_t n_xs) from \"lib.so\"\n");
     FMT_EQ("tool double now( void )from \"t.so\"", "tool double now(void) from \"t.so\"\n");
     /* Too long: one parameter a line, no trailing comma (C has none). */
     FMT_EQ("tool char *search_documents(const char *query, long k, const char *corpus, "
