@@ -36,6 +36,17 @@ int cli_parse_whole(const char *cmd, const char *opt, const char *s, long long m
     return cli_parse_range(cmd, opt, s, min, LLONG_MAX, out);
 }
 
+int cli_check_url(const char *cmd, const char *url)
+{
+    if (strncmp(url, "http://", 7) == 0 || strncmp(url, "https://", 8) == 0)
+        return 1;
+    fprintf(stderr,
+            "dspcc %s: --base-url needs an http:// or https:// URL of an OpenAI-compatible server, "
+            "got `%s` (e.g. --base-url http://127.0.0.1:8080/v1)\n",
+            cmd, url);
+    return 0;
+}
+
 int cli_option_value(const char *cmd, int argc, char **argv, int *i, const char **out)
 {
     if (*i + 1 >= argc) {

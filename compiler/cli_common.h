@@ -19,6 +19,10 @@ int cli_parse_whole(const char *cmd, const char *opt, const char *s, long long m
  * MIN to MAX, got `S`"). */
 int cli_parse_range(const char *cmd, const char *opt, const char *s, long long min, long long max, long long *out);
 
+/* A --base-url value: an http:// or https:// URL. Else prints "dspcc CMD:
+ * --base-url needs an http:// or https:// URL ..." and returns 0. */
+int cli_check_url(const char *cmd, const char *url);
+
 /* argv[*i] is an option that takes a value: moves *i to it and sets
  * *out. Without one prints "dspcc CMD: OPT needs a value" and returns 0. */
 int cli_option_value(const char *cmd, int argc, char **argv, int *i, const char **out);

@@ -275,6 +275,8 @@ static int run(int argc, char **argv)
         fprintf(stderr, "dspcc build: the output must be a .c file (got %s); the header goes beside it\n", out_c);
         return 2;
     }
+    if (base_url && !cli_check_url("build", base_url))
+        return 2;
     if (md && !dep_path) {
         fputs("dspcc build: -MD needs -MF FILE.d\n", stderr);
         return 2;
@@ -337,7 +339,7 @@ static int run(int argc, char **argv)
     st_state st;
     memset(&st, 0, sizeof st);
     int have_state = 0;
-    cg_buf c = {0}, h = {0};
+    strbuf c = {0}, h = {0};
     ir_program *p = sema_check_file(&a, &d, input);
     if (!p) goto out;
     const ir_module *m = pick_module(p, program);
@@ -397,8 +399,8 @@ static int run(int argc, char **argv)
         goto out;
     status = 0;
 out:
-    cgb_free(&c);
-    cgb_free(&h);
+    sb_free(&c);
+    sb_free(&h);
     if (have_state) st_free(&st);
     arena_free(&a);
     free(made_state);

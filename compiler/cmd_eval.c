@@ -63,6 +63,8 @@ static int parse_args(int argc, char **argv, eval_args *a)
             return 2;
         }
     }
+    if (a->base_url && !cli_check_url("eval", a->base_url))
+        return 2;
     if (!a->file || !a->data) {
         fprintf(stderr, "dspcc eval: usage: dspcc eval FILE.dsp --data NAME|PATH [options]; see --help\n");
         return 2;

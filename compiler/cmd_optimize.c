@@ -71,6 +71,8 @@ static int parse_args(int argc, char **argv, optimize_args *a)
             return 2;
         }
     }
+    if (a->base_url && !cli_check_url("optimize", a->base_url))
+        return 2;
     if (a->out && strcmp(a->out, "-") == 0) {
         /* The state is read back by build --state and eval --state, and
          * better_together keeps files beside it: it needs a name. */

@@ -56,6 +56,9 @@ status "build --out" 2 "$dspcc" build "$prog" --out x.c
 check "build --out points to -o" grep -q 'the output is `-o OUT.c`' "$tmp/err"
 status "eval --data=train" 2 "$dspcc" eval "$prog" --data=train
 check "--opt=value says how to write it" grep -q 'give the value as its own argument: `--data train`' "$tmp/err"
+status "eval --base-url without a scheme" 2 "$dspcc" eval "$prog" --data train --base-url 127.0.0.1:8080
+check "it asks for an http(s) URL" grep -q -- '--base-url needs an http:// or https:// URL' "$tmp/err"
+status "build --base-url without a scheme" 2 "$dspcc" build "$prog" -o "$tmp/qa.c" --base-url localhost
 status "optimize -o without a value" 2 "$dspcc" optimize "$prog" -o
 status "optimize --seed abc" 2 "$dspcc" optimize "$prog" --seed abc
 check "--seed abc names the option" grep -q -- '--seed needs a whole number >= 0, got `abc`' "$tmp/err"
