@@ -1,10 +1,11 @@
 /* cg.h — the C backend: a checked program (ir.h) plus an optional
  * optimized state (state.h) in, a generated .c and .h out.
  *
- * Internal to the compiler. cg_buf.c holds the output buffer and the C
- * literal escaper, cg_types.c the C types of program fields, cg_tables.c
- * the static const runtime tables, cg_module.c module bodies as straight C,
- * cg_header.c the .h and cg_source.c the .c. Everything generated is a
+ * Internal to the compiler. cg_text.c holds the C literal and comment
+ * escapers and identifier names (the output buffer is strbuf.h),
+ * cg_types.c the C types of program fields, cg_tables.c the static const
+ * runtime tables, cg_module.c module bodies as straight C, cg_tool.c tool
+ * calls, cg_header.c the .h and cg_source.c the .c. Everything generated is a
  * function of the inputs only: no dates, no absolute paths, stable order.
  */
 #ifndef DSPCC_CG_H
@@ -16,21 +17,8 @@
 #include "dsp/error.h"
 #include "ir.h"
 #include "state.h"
+#include "strbuf.h"
 
-typedef struct cg_buf {
-    char *p;
-    size_t len, cap;
-    int oom;
-} cg_buf;
-
-void cgb_put(cg_buf *b, const char *s, size_t n);
-void cgb_puts(cg_buf *b, const char *s);
-void cgb_printf(cg_buf *b, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
-void cgb_free(cg_buf *b);
 
 /* What the backend is asked to generate. */
 typedef struct cg_input {
@@ -59,7 +47,7 @@ typedef struct cg_ctx {
     arena *a;
     const char *prefix;         /* snake_case of the module: ticket_classifier */
     const char *PREFIX;         /* TICKET_CLASSIFIER */
-    cg_buf pool;                /* long strings as char arrays, emitted first */
+    strbuf pool;                /* long strings as char arrays, emitted first */
     int n_pool;
     /* Boundary types (fields of the input and output structs). */
     const ir_type **types;
@@ -79,12 +67,12 @@ typedef struct cg_ctx {
  * trigraph forms), or, past what C17 promises for one literal (4095), the
  * name of a char array added to the pool. indent: spaces for continuation
  * lines. */
-void cg_cstr(cg_ctx *g, cg_buf *b, const char *s, size_t len, int indent);
+void cg_cstr(cg_ctx *g, strbuf *b, const char *s, size_t len, int indent);
 /* Same, or NULL for a NULL string. */
-void cg_cstr_or_null(cg_ctx *g, cg_buf *b, const char *s, int indent);
+void cg_cstr_or_null(cg_ctx *g, strbuf *b, const char *s, int indent);
 /* Text for inside a comment: printable ASCII, no comment terminators or
  * trigraphs, newlines continued with `prefix`. */
-void cg_comment_text(cg_buf *b, const char *s, const char *prefix);
+void cg_comment_text(strbuf *b, const char *s, const char *prefix);
 /* An identifier made of s: [A-Za-z0-9_] kept, others `_`; upper: uppercased. */
 char *cg_ident(arena *a, const char *s, int upper);
 /* snake_case of a CamelCase name. */
@@ -99,26 +87,26 @@ const char *cg_mangle(cg_ctx *g, const ir_type *t);
 /* Does the C form hold a pointer the caller must free (output side)? */
 int cg_type_is_string(const ir_type *t);
 /* Typedefs for the registered types (enums, lists, optionals) into the header. */
-void cg_emit_type_decls(cg_ctx *g, cg_buf *h);
+void cg_emit_type_decls(cg_ctx *g, strbuf *h);
 /* Enum name tables and converters (dsp_value <-> C) into the source. */
-void cg_emit_type_defs(cg_ctx *g, cg_buf *c);
+void cg_emit_type_defs(cg_ctx *g, strbuf *c);
 
 /* cg_tables.c: the runtime tables of every predictor of the program. */
-void cg_emit_tables(cg_ctx *g, cg_buf *c);
+void cg_emit_tables(cg_ctx *g, strbuf *c);
 /* The table name of a predictor's dsp_predictor. */
 const char *cg_predictor_sym(cg_ctx *g, const ir_predictor *p);
 /* The modules the program runs, callees first (the program last). */
 size_t cg_modules(cg_ctx *g, const ir_module ***out);
 
 /* cg_module.c: `static dsp_status m_NAME(...)` for each module. */
-void cg_emit_modules(cg_ctx *g, cg_buf *c);
-void cg_emit_helpers(cg_ctx *g, cg_buf *c);
+void cg_emit_modules(cg_ctx *g, strbuf *c);
+void cg_emit_helpers(cg_ctx *g, strbuf *c);
 
 /* cg_tool.c: the call of tool t, its IN parameters already in args[0..]
  * (C order): range checks and C arrays for the arguments, the call, the
  * status check, the results into dst[0..n_slots) (the variable's slots),
  * and frees of every temporary and output. Leaves st set on failure. */
-void cg_emit_tool_call(cg_ctx *g, cg_buf *c, int lvl, const ir_tool *t, const char *dst, size_t n_slots);
+void cg_emit_tool_call(cg_ctx *g, strbuf *c, int lvl, const ir_tool *t, const char *dst, size_t n_slots);
 /* Does the program (its module and callees) call t? Only those tools are
  * declared, and named in the header: linking must not need the others. */
 int cg_tool_called(cg_ctx *g, const ir_tool *t);
@@ -128,13 +116,13 @@ int cg_tool_called(cg_ctx *g, const ir_tool *t);
  * cg_source.c emits beside the prototype. */
 const char *cg_tool_callee(cg_ctx *g, const ir_tool *t);
 /* The static helpers the emitted calls used. */
-void cg_emit_tool_helpers(cg_ctx *g, cg_buf *c);
+void cg_emit_tool_helpers(cg_ctx *g, strbuf *c);
 
 /* cg_header.c / cg_source.c */
-void cg_emit_header(cg_ctx *g, cg_buf *h);
-void cg_emit_source(cg_ctx *g, cg_buf *c);
+void cg_emit_header(cg_ctx *g, strbuf *h);
+void cg_emit_source(cg_ctx *g, strbuf *c);
 
 /* Generates both files' text. On failure fills err. */
-dsp_status cg_generate(const cg_input *in, cg_buf *c_out, cg_buf *h_out, dsp_error *err);
+dsp_status cg_generate(const cg_input *in, strbuf *c_out, strbuf *h_out, dsp_error *err);
 
 #endif

@@ -15,16 +15,16 @@
 
 typedef struct mctx {
     cg_ctx *g;
-    cg_buf *c;
+    strbuf *c;
     const ir_module *m;
     int used_goto;
     int n_loops;
     int n_conv;         /* cg_conv descriptors emitted in this function */
 } mctx;
 
-static void ind(cg_buf *c, int n)
+static void ind(strbuf *c, int n)
 {
-    for (int i = 0; i < n; i++) cgb_puts(c, "    ");
+    for (int i = 0; i < n; i++) sb_puts(c, "    ");
 }
 
 static const ir_var *var_of(const ir_module *m, const char *name)
@@ -92,46 +92,46 @@ static int needs_conv(const ir_type *from, const ir_type *to)
 static const char *emit_conv(mctx *x, int lvl, const ir_type *from, const ir_type *to)
 {
     cg_ctx *g = x->g;
-    cg_buf *c = x->c;
+    strbuf *c = x->c;
     const char *name = arena_printf(g->a, "cv%d", x->n_conv++);
     if (to->kind == IR_OPTIONAL || to->kind == IR_LIST) {
         const ir_type *fe = to->kind == IR_OPTIONAL && from->kind != IR_OPTIONAL ? from : from->elem;
         const char *elem = needs_conv(fe, to->elem) ? emit_conv(x, lvl, fe, to->elem) : NULL;
         ind(c, lvl);
-        cgb_printf(c, "static const cg_conv %s = { %s, NULL, NULL, 0, %s%s };\n", name,
+        sb_printf(c, "static const cg_conv %s = { %s, NULL, NULL, 0, %s%s };\n", name,
                    to->kind == IR_OPTIONAL ? "CG_CONV_OPTIONAL" : "CG_CONV_LIST", elem ? "&" : "NULL",
                    elem ? elem : "");
         return name;
     }
     if (to->kind == IR_FLOAT) {
         ind(c, lvl);
-        cgb_printf(c, "static const cg_conv %s = { CG_CONV_INT_FLOAT, NULL, NULL, 0, NULL };\n", name);
+        sb_printf(c, "static const cg_conv %s = { CG_CONV_INT_FLOAT, NULL, NULL, 0, NULL };\n", name);
         return name;
     }
     /* From an enum: its names (to a string) or each value's index in `to`. */
     ind(c, lvl);
     if (to->kind == IR_STRING) {
-        cgb_printf(c, "static const char *const %s_names[] = { ", name);
+        sb_printf(c, "static const char *const %s_names[] = { ", name);
         for (size_t i = 0; i < from->n_values; i++) {
-            if (i) cgb_puts(c, ", ");
+            if (i) sb_puts(c, ", ");
             cg_cstr(g, c, from->values[i], strlen(from->values[i]), 4 * lvl + 8);
         }
-        cgb_puts(c, " };\n");
+        sb_puts(c, " };\n");
         ind(c, lvl);
-        cgb_printf(c, "static const cg_conv %s = { CG_CONV_ENUM_STRING, %s_names, NULL, %zu, NULL };\n", name, name,
+        sb_printf(c, "static const cg_conv %s = { CG_CONV_ENUM_STRING, %s_names, NULL, %zu, NULL };\n", name, name,
                    from->n_values);
     } else {
-        cgb_printf(c, "static const size_t %s_map[] = { ", name);
+        sb_printf(c, "static const size_t %s_map[] = { ", name);
         for (size_t i = 0; i < from->n_values; i++)
-            cgb_printf(c, "%s%zu", i ? ", " : "", enum_index(to, from->values[i]));
-        cgb_printf(c, " }; /* ");
+            sb_printf(c, "%s%zu", i ? ", " : "", enum_index(to, from->values[i]));
+        sb_printf(c, " }; /* ");
         for (size_t i = 0; i < from->n_values; i++) {
             cg_comment_text(c, from->values[i], "");
-            cgb_puts(c, i + 1 < from->n_values ? ", " : "");
+            sb_puts(c, i + 1 < from->n_values ? ", " : "");
         }
-        cgb_puts(c, " */\n");
+        sb_puts(c, " */\n");
         ind(c, lvl);
-        cgb_printf(c, "static const cg_conv %s = { CG_CONV_ENUM_ENUM, NULL, %s_map, %zu, NULL };\n", name, name,
+        sb_printf(c, "static const cg_conv %s = { CG_CONV_ENUM_ENUM, NULL, %s_map, %zu, NULL };\n", name, name,
                    from->n_values);
     }
     return name;
@@ -142,7 +142,7 @@ static const char *emit_conv(mctx *x, int lvl, const ir_type *from, const ir_typ
 static void emit_value(mctx *x, int lvl, const ir_value *v, const ir_type *target, const char *dst)
 {
     cg_ctx *g = x->g;
-    cg_buf *c = x->c;
+    strbuf *c = x->c;
     int wrap = target && target->kind == IR_OPTIONAL && v->type && v->type->kind != IR_OPTIONAL;
     if ((v->kind == IR_VAL_PARAM || v->kind == IR_VAL_FIELD || v->kind == IR_VAL_VAR) && needs_conv(v->type, target)) {
         const char *cv = emit_conv(x, lvl, v->type, target);
@@ -158,42 +158,42 @@ static void emit_value(mctx *x, int lvl, const ir_value *v, const ir_type *targe
         }
         g->use_conv = 1;
         ind(c, lvl);
-        cgb_printf(c, "if (st == DSP_OK) st = cg_convert(%s, %s, &%s, err); /* %s%s%s */\n", dst, src, cv, v->name,
+        sb_printf(c, "if (st == DSP_OK) st = cg_convert(%s, %s, &%s, err); /* %s%s%s */\n", dst, src, cv, v->name,
                    v->kind == IR_VAL_FIELD ? "." : "", v->kind == IR_VAL_FIELD ? v->field : "");
         return;
     }
     ind(c, lvl);
-    cgb_puts(c, "if (st == DSP_OK) st = ");
+    sb_puts(c, "if (st == DSP_OK) st = ");
     switch (v->kind) {
     case IR_VAL_PARAM:
         g->use_copy = 1;
-        cgb_printf(c, "cg_copy(%s, &in[%zu], %d, err);", dst, param_index(x->m, v->name), wrap);
-        cgb_printf(c, " /* %s */\n", v->name);
+        sb_printf(c, "cg_copy(%s, &in[%zu], %d, err);", dst, param_index(x->m, v->name), wrap);
+        sb_printf(c, " /* %s */\n", v->name);
         return;
     case IR_VAL_FIELD: {
         const ir_var *var = var_of(x->m, v->name);
         size_t k = var ? field_index(var->fields, var->n_fields, v->field) : 0;
         g->use_copy = 1;
-        cgb_printf(c, "cg_copy(%s, &%s[%zu], %d, err); /* %s.%s */\n", dst, var_sym(x, v->name), k, wrap, v->name,
+        sb_printf(c, "cg_copy(%s, &%s[%zu], %d, err); /* %s.%s */\n", dst, var_sym(x, v->name), k, wrap, v->name,
                    v->field);
         return;
     }
     case IR_VAL_VAR:
         g->use_copy = 1;
-        cgb_printf(c, "cg_copy(%s, &%s[0], %d, err);\n", dst, var_sym(x, v->name), wrap);
+        sb_printf(c, "cg_copy(%s, &%s[0], %d, err);\n", dst, var_sym(x, v->name), wrap);
         return;
     case IR_VAL_STRING:
         g->use_lit_str = 1;
-        cgb_printf(c, "cg_lit_str(%s, ", dst);
+        sb_printf(c, "cg_lit_str(%s, ", dst);
         cg_cstr(g, c, v->s, strlen(v->s), 4 * lvl + 8);
-        cgb_printf(c, ", %zu, %d, err);\n", strlen(v->s), wrap);
+        sb_printf(c, ", %zu, %d, err);\n", strlen(v->s), wrap);
         return;
     case IR_VAL_INT:
         g->use_scalar = 1;
         if (target && (target->kind == IR_FLOAT || (target->kind == IR_OPTIONAL && target->elem->kind == IR_FLOAT)))
-            cgb_printf(c, "cg_scalar(%s, dsp_value_float(%lld.0), %d, err);\n", dst, v->i, wrap);
+            sb_printf(c, "cg_scalar(%s, dsp_value_float(%lld.0), %d, err);\n", dst, v->i, wrap);
         else
-            cgb_printf(c, "cg_scalar(%s, dsp_value_int(INT64_C(%lld)), %d, err);\n", dst, v->i, wrap);
+            sb_printf(c, "cg_scalar(%s, dsp_value_int(INT64_C(%lld)), %d, err);\n", dst, v->i, wrap);
         return;
     case IR_VAL_FLOAT: {
         char tmp[40];
@@ -203,19 +203,19 @@ static void emit_value(mctx *x, int lvl, const ir_value *v, const ir_type *targe
         }
         if (!strpbrk(tmp, ".eE")) strcat(tmp, ".0");
         g->use_scalar = 1;
-        cgb_printf(c, "cg_scalar(%s, dsp_value_float(%s), %d, err);\n", dst, tmp, wrap);
+        sb_printf(c, "cg_scalar(%s, dsp_value_float(%s), %d, err);\n", dst, tmp, wrap);
         return;
     }
     case IR_VAL_BOOL:
         g->use_scalar = 1;
-        cgb_printf(c, "cg_scalar(%s, dsp_value_bool(%s), %d, err);\n", dst, v->i ? "true" : "false", wrap);
+        sb_printf(c, "cg_scalar(%s, dsp_value_bool(%s), %d, err);\n", dst, v->i ? "true" : "false", wrap);
         return;
     case IR_VAL_ENUM:
         g->use_scalar = 1;
-        cgb_printf(c, "cg_scalar(%s, dsp_value_enum(%zu), %d, err); /* ", dst,
+        sb_printf(c, "cg_scalar(%s, dsp_value_enum(%zu), %d, err); /* ", dst,
                    enum_index(v->type ? v->type : target, v->s), wrap);
         cg_comment_text(c, v->s, "");
-        cgb_puts(c, " */\n");
+        sb_puts(c, " */\n");
         return;
     }
 }
@@ -230,18 +230,18 @@ static const ir_binding *binding_of(const ir_step *s, const char *field)
 /* Declares `args` and fills it from the step's bindings in field order. */
 static void emit_args(mctx *x, int lvl, const ir_step *s, const ir_field *fields, size_t n)
 {
-    cg_buf *c = x->c;
+    strbuf *c = x->c;
     ind(c, lvl);
-    cgb_printf(c, "dsp_value args[%zu];\n", n ? n : 1);
+    sb_printf(c, "dsp_value args[%zu];\n", n ? n : 1);
     ind(c, lvl);
-    cgb_puts(c, "memset(args, 0, sizeof args);\n");
+    sb_puts(c, "memset(args, 0, sizeof args);\n");
     for (size_t i = 0; i < n; i++) {
         const ir_binding *b = binding_of(s, fields[i].name);
         char dst[32];
         snprintf(dst, sizeof dst, "&args[%zu]", i);
         if (!b) {
             ind(c, lvl);
-            cgb_printf(c, "args[%zu] = dsp_value_none(); /* %s: not bound */\n", i, fields[i].name);
+            sb_printf(c, "args[%zu] = dsp_value_none(); /* %s: not bound */\n", i, fields[i].name);
             continue;
         }
         emit_value(x, lvl, &b->value, fields[i].type, dst);
@@ -255,18 +255,18 @@ static void emit_fail(mctx *x, int lvl, const ir_step *s, const char *where)
     ind(x->c, lvl);
     if (where) {
         x->g->use_where = 1;
-        cgb_puts(x->c, "if (st != DSP_OK) {\n");
+        sb_puts(x->c, "if (st != DSP_OK) {\n");
         ind(x->c, lvl + 1);
-        cgb_puts(x->c, "cg_where(err, ");
+        sb_puts(x->c, "cg_where(err, ");
         const char *w = s->loc.file ? arena_printf(x->g->a, "%s (%s:%d)", where, s->loc.file, s->loc.line) : where;
         cg_cstr(x->g, x->c, w, strlen(w), 4 * (lvl + 1));
-        cgb_puts(x->c, ");\n");
+        sb_puts(x->c, ");\n");
         ind(x->c, lvl + 1);
-        cgb_puts(x->c, "goto done;\n");
+        sb_puts(x->c, "goto done;\n");
         ind(x->c, lvl);
-        cgb_puts(x->c, "}\n");
+        sb_puts(x->c, "}\n");
     } else {
-        cgb_puts(x->c, "if (st != DSP_OK) goto done;\n");
+        sb_puts(x->c, "if (st != DSP_OK) goto done;\n");
     }
     x->used_goto = 1;
 }
@@ -274,14 +274,14 @@ static void emit_fail(mctx *x, int lvl, const ir_step *s, const char *where)
 static void emit_loc_comment(mctx *x, int lvl, const ir_step *s, const char *what)
 {
     ind(x->c, lvl);
-    cgb_puts(x->c, "/* ");
+    sb_puts(x->c, "/* ");
     cg_comment_text(x->c, what, "");
     if (s->loc.file) {
-        cgb_puts(x->c, " (");
+        sb_puts(x->c, " (");
         cg_comment_text(x->c, s->loc.file, "");
-        cgb_printf(x->c, ":%d)", s->loc.line);
+        sb_printf(x->c, ":%d)", s->loc.line);
     }
-    cgb_puts(x->c, " */\n");
+    sb_puts(x->c, " */\n");
 }
 
 static void emit_steps(mctx *x, int lvl, const ir_step *steps, size_t n);
@@ -289,49 +289,49 @@ static void emit_steps(mctx *x, int lvl, const ir_step *steps, size_t n);
 static void emit_step(mctx *x, int lvl, const ir_step *s)
 {
     cg_ctx *g = x->g;
-    cg_buf *c = x->c;
+    strbuf *c = x->c;
     switch (s->kind) {
     case IR_STEP_PREDICT: {
         const ir_predictor *pr = s->predictor;
         const ir_var *v = var_of(x->m, s->var);
         emit_loc_comment(x, lvl, s, arena_printf(g->a, "%s = %s(%s)", s->var, pr->strategy, pr->signature->name));
         ind(c, lvl);
-        cgb_puts(c, "{\n");
+        sb_puts(c, "{\n");
         emit_args(x, lvl + 1, s, pr->signature->inputs, pr->signature->n_inputs);
         ind(c, lvl + 1);
-        cgb_puts(c, "if (st == DSP_OK) {\n");
+        sb_puts(c, "if (st == DSP_OK) {\n");
         ind(c, lvl + 2);
-        cgb_printf(c, "dsp_values_free(%s, %zu);\n", var_sym(x, s->var), v ? ir_var_slots(v) : pr->n_outputs);
+        sb_printf(c, "dsp_values_free(%s, %zu);\n", var_sym(x, s->var), v ? ir_var_slots(v) : pr->n_outputs);
         ind(c, lvl + 2);
-        cgb_printf(c, "st = dsp_predict(c, &%s, args, %s, NULL, err);\n", cg_predictor_sym(g, pr), var_sym(x, s->var));
+        sb_printf(c, "st = dsp_predict(c, &%s, args, %s, NULL, err);\n", cg_predictor_sym(g, pr), var_sym(x, s->var));
         ind(c, lvl + 1);
-        cgb_puts(c, "}\n");
+        sb_puts(c, "}\n");
         ind(c, lvl + 1);
-        cgb_printf(c, "dsp_values_free(args, %zu);\n", pr->signature->n_inputs);
+        sb_printf(c, "dsp_values_free(args, %zu);\n", pr->signature->n_inputs);
         emit_fail(x, lvl + 1, s, pr->name);
         ind(c, lvl);
-        cgb_puts(c, "}\n");
+        sb_puts(c, "}\n");
         return;
     }
     case IR_STEP_MODULE: {
         const ir_module *callee = s->module;
         emit_loc_comment(x, lvl, s, arena_printf(g->a, "%s = %s(...)", s->var, callee->name));
         ind(c, lvl);
-        cgb_puts(c, "{\n");
+        sb_puts(c, "{\n");
         emit_args(x, lvl + 1, s, callee->params, callee->n_params);
         ind(c, lvl + 1);
-        cgb_puts(c, "if (st == DSP_OK) {\n");
+        sb_puts(c, "if (st == DSP_OK) {\n");
         ind(c, lvl + 2);
-        cgb_printf(c, "dsp_values_free(%s, %zu);\n", var_sym(x, s->var), callee->n_results);
+        sb_printf(c, "dsp_values_free(%s, %zu);\n", var_sym(x, s->var), callee->n_results);
         ind(c, lvl + 2);
-        cgb_printf(c, "st = m_%s(c, args, %s, err);\n", cg_ident(g->a, callee->name, 0), var_sym(x, s->var));
+        sb_printf(c, "st = m_%s(c, args, %s, err);\n", cg_ident(g->a, callee->name, 0), var_sym(x, s->var));
         ind(c, lvl + 1);
-        cgb_puts(c, "}\n");
+        sb_puts(c, "}\n");
         ind(c, lvl + 1);
-        cgb_printf(c, "dsp_values_free(args, %zu);\n", callee->n_params);
+        sb_printf(c, "dsp_values_free(args, %zu);\n", callee->n_params);
         emit_fail(x, lvl + 1, s, arena_printf(g->a, "%s.%s", x->m->name, s->var));
         ind(c, lvl);
-        cgb_puts(c, "}\n");
+        sb_puts(c, "}\n");
         return;
     }
     case IR_STEP_TOOL: {
@@ -339,7 +339,7 @@ static void emit_step(mctx *x, int lvl, const ir_step *s)
         const ir_var *v = var_of(x->m, s->var);
         emit_loc_comment(x, lvl, s, arena_printf(g->a, "%s = %s(...), a C function", s->var, t->name));
         ind(c, lvl);
-        cgb_puts(c, "{\n");
+        sb_puts(c, "{\n");
         /* args: the IN parameters in C order (lengths and outputs are not arguments). */
         ir_field *pf = arena_array(g->a, t->n_params + 1, sizeof *pf);
         size_t n_in = 0;
@@ -351,32 +351,32 @@ static void emit_step(mctx *x, int lvl, const ir_step *s)
         emit_args(x, lvl + 1, s, pf, n_in);
         cg_emit_tool_call(g, c, lvl + 1, t, var_sym(x, s->var), v ? ir_var_slots(v) : 1);
         ind(c, lvl + 1);
-        cgb_printf(c, "dsp_values_free(args, %zu);\n", n_in);
+        sb_printf(c, "dsp_values_free(args, %zu);\n", n_in);
         emit_fail(x, lvl + 1, s, arena_printf(g->a, "%s.%s", x->m->name, s->var));
         ind(c, lvl);
-        cgb_puts(c, "}\n");
+        sb_puts(c, "}\n");
         return;
     }
     case IR_STEP_REPEAT: {
         int id = ++x->n_loops;
         emit_loc_comment(x, lvl, s, arena_printf(g->a, "repeat %lld", s->count));
         ind(c, lvl);
-        cgb_printf(c, "for (long long i%d = 0; i%d < %lldLL; i%d++) {\n", id, id, s->count, id);
+        sb_printf(c, "for (long long i%d = 0; i%d < %lldLL; i%d++) {\n", id, id, s->count, id);
         emit_steps(x, lvl + 1, s->body, s->n_body);
         ind(c, lvl);
-        cgb_puts(c, "}\n");
+        sb_puts(c, "}\n");
         return;
     }
     case IR_STEP_IF: {
         emit_loc_comment(x, lvl, s, "if");
         ind(c, lvl);
-        cgb_puts(c, "{\n");
+        sb_puts(c, "{\n");
         ind(c, lvl + 1);
-        cgb_puts(c, "dsp_value lhs, rhs;\n");
+        sb_puts(c, "dsp_value lhs, rhs;\n");
         ind(c, lvl + 1);
-        cgb_puts(c, "memset(&lhs, 0, sizeof lhs);\n");
+        sb_puts(c, "memset(&lhs, 0, sizeof lhs);\n");
         ind(c, lvl + 1);
-        cgb_puts(c, "memset(&rhs, 0, sizeof rhs);\n");
+        sb_puts(c, "memset(&rhs, 0, sizeof rhs);\n");
         /* Two enums that number their values differently compare by name
          * (a value of one need not exist in the other); anything else as
          * the left side's type. */
@@ -399,24 +399,24 @@ static void emit_step(mctx *x, int lvl, const ir_step *s)
         emit_value(x, lvl + 1, &s->lhs, common, "&lhs");
         emit_value(x, lvl + 1, &s->rhs, common ? common : s->lhs.type, "&rhs");
         ind(c, lvl + 1);
-        cgb_printf(c, "int cond = st == DSP_OK && %sdsp_value_equal(&lhs, &rhs);\n", s->negate ? "!" : "");
+        sb_printf(c, "int cond = st == DSP_OK && %sdsp_value_equal(&lhs, &rhs);\n", s->negate ? "!" : "");
         ind(c, lvl + 1);
-        cgb_puts(c, "dsp_value_free(&lhs);\n");
+        sb_puts(c, "dsp_value_free(&lhs);\n");
         ind(c, lvl + 1);
-        cgb_puts(c, "dsp_value_free(&rhs);\n");
+        sb_puts(c, "dsp_value_free(&rhs);\n");
         emit_fail(x, lvl + 1, s, NULL);
         ind(c, lvl + 1);
-        cgb_puts(c, "if (cond) {\n");
+        sb_puts(c, "if (cond) {\n");
         emit_steps(x, lvl + 2, s->body, s->n_body);
         if (s->n_else) {
             ind(c, lvl + 1);
-            cgb_puts(c, "} else {\n");
+            sb_puts(c, "} else {\n");
             emit_steps(x, lvl + 2, s->else_body, s->n_else);
         }
         ind(c, lvl + 1);
-        cgb_puts(c, "}\n");
+        sb_puts(c, "}\n");
         ind(c, lvl);
-        cgb_puts(c, "}\n");
+        sb_puts(c, "}\n");
         return;
     }
     case IR_STEP_RETURN: {
@@ -438,50 +438,50 @@ static void emit_steps(mctx *x, int lvl, const ir_step *steps, size_t n)
     for (size_t i = 0; i < n; i++) emit_step(x, lvl, &steps[i]);
 }
 
-static void emit_module(cg_ctx *g, cg_buf *c, const ir_module *m)
+static void emit_module(cg_ctx *g, strbuf *c, const ir_module *m)
 {
     mctx x = {g, NULL, m, 0, 0, 0};
-    cg_buf body = {0};
+    strbuf body = {0};
     x.c = &body;
     emit_steps(&x, 1, m->steps, m->n_steps);
 
-    cgb_printf(c, "/* module %s(", m->name);
-    for (size_t i = 0; i < m->n_params; i++) cgb_printf(c, "%s%s", i ? ", " : "", m->params[i].name);
-    cgb_puts(c, ") -> (");
-    for (size_t i = 0; i < m->n_results; i++) cgb_printf(c, "%s%s", i ? ", " : "", m->results[i].name);
-    cgb_puts(c, ") */\n");
-    cgb_printf(c, "static dsp_status m_%s(dsp_client *c, const dsp_value *in, dsp_value *out, dsp_error *err)\n{\n",
+    sb_printf(c, "/* module %s(", m->name);
+    for (size_t i = 0; i < m->n_params; i++) sb_printf(c, "%s%s", i ? ", " : "", m->params[i].name);
+    sb_puts(c, ") -> (");
+    for (size_t i = 0; i < m->n_results; i++) sb_printf(c, "%s%s", i ? ", " : "", m->results[i].name);
+    sb_puts(c, ") */\n");
+    sb_printf(c, "static dsp_status m_%s(dsp_client *c, const dsp_value *in, dsp_value *out, dsp_error *err)\n{\n",
                cg_ident(g->a, m->name, 0));
-    cgb_puts(c, "    dsp_status st = DSP_OK;\n");
+    sb_puts(c, "    dsp_status st = DSP_OK;\n");
     /* Unused-parameter warnings: a module need not use all of these. */
-    cgb_puts(c, "    (void)c;\n    (void)in;\n");
+    sb_puts(c, "    (void)c;\n    (void)in;\n");
     for (size_t i = 0; i < m->n_vars; i++) {
         const ir_var *v = &m->vars[i];
         const char *sym = var_sym(&x, v->name);
         size_t n = ir_var_slots(v);
-        cgb_printf(c, "    dsp_value %s[%zu];\n    memset(%s, 0, sizeof %s);\n", sym, n ? n : 1, sym, sym);
+        sb_printf(c, "    dsp_value %s[%zu];\n    memset(%s, 0, sizeof %s);\n", sym, n ? n : 1, sym, sym);
     }
-    if (body.p) cgb_puts(c, body.p);
+    if (body.p) sb_puts(c, body.p);
     if (body.oom) c->oom = 1;
-    cgb_free(&body);
-    if (x.used_goto) cgb_puts(c, "done:\n");
+    sb_free(&body);
+    if (x.used_goto) sb_puts(c, "done:\n");
     for (size_t i = 0; i < m->n_vars; i++)
-        cgb_printf(c, "    dsp_values_free(%s, %zu);\n", var_sym(&x, m->vars[i].name), ir_var_slots(&m->vars[i]));
-    cgb_printf(c, "    if (st != DSP_OK) dsp_values_free(out, %zu);\n", m->n_results);
-    cgb_puts(c, "    return st;\n}\n\n");
+        sb_printf(c, "    dsp_values_free(%s, %zu);\n", var_sym(&x, m->vars[i].name), ir_var_slots(&m->vars[i]));
+    sb_printf(c, "    if (st != DSP_OK) dsp_values_free(out, %zu);\n", m->n_results);
+    sb_puts(c, "    return st;\n}\n\n");
 }
 
-void cg_emit_modules(cg_ctx *g, cg_buf *c)
+void cg_emit_modules(cg_ctx *g, strbuf *c)
 {
     const ir_module **mods;
     size_t n = cg_modules(g, &mods);
     for (size_t i = 0; i < n; i++) emit_module(g, c, mods[i]);
 }
 
-void cg_emit_helpers(cg_ctx *g, cg_buf *c)
+void cg_emit_helpers(cg_ctx *g, strbuf *c)
 {
     if (g->use_where)
-        cgb_puts(c, "/* Puts \"where: \" in front of the error message (truncating its end). */\n"
+        sb_puts(c, "/* Puts \"where: \" in front of the error message (truncating its end). */\n"
                     "static void cg_where(dsp_error *err, const char *where)\n{\n"
                     "    if (!err) return;\n"
                     "    size_t w = strlen(where), m = strlen(err->message), room = sizeof err->message - 1;\n"
@@ -493,7 +493,7 @@ void cg_emit_helpers(cg_ctx *g, cg_buf *c)
                     "    err->message[w + 2 + m] = '\\0';\n}\n\n");
     cg_emit_tool_helpers(g, c);
     if (g->use_conv)
-        cgb_puts(c, "/* How a value becomes the type it is bound to, where the two are held\n"
+        sb_puts(c, "/* How a value becomes the type it is bound to, where the two are held\n"
                     " * differently (as the interpreter converts them): an int as a float, an enum\n"
                     " * as its name or as the same value of a wider enum, inside lists and optionals. */\n"
                     "typedef enum cg_conv_op {\n"
@@ -547,7 +547,7 @@ void cg_emit_helpers(cg_ctx *g, cg_buf *c)
                     "    }\n"
                     "    return dsp_value_copy(dst, src, err);\n}\n\n");
     if (!g->use_copy && !g->use_lit_str && !g->use_scalar) return;
-    cgb_puts(c, "/* A plain value bound to an optional field becomes a present optional. */\n"
+    sb_puts(c, "/* A plain value bound to an optional field becomes a present optional. */\n"
                 "static dsp_status cg_wrap(dsp_value *v, int wrap, dsp_error *err)\n{\n"
                 "    if (!wrap) return DSP_OK;\n"
                 "    dsp_value inner = *v;\n"
@@ -556,15 +556,15 @@ void cg_emit_helpers(cg_ctx *g, cg_buf *c)
                 "    dsp_value_free(&inner);\n"
                 "    return st;\n}\n\n");
     if (g->use_copy)
-        cgb_puts(c, "static dsp_status cg_copy(dsp_value *dst, const dsp_value *src, int wrap, dsp_error *err)\n{\n"
+        sb_puts(c, "static dsp_status cg_copy(dsp_value *dst, const dsp_value *src, int wrap, dsp_error *err)\n{\n"
                     "    dsp_status st = dsp_value_copy(dst, src, err);\n"
                     "    return st == DSP_OK ? cg_wrap(dst, wrap, err) : st;\n}\n\n");
     if (g->use_lit_str)
-        cgb_puts(c, "static dsp_status cg_lit_str(dsp_value *dst, const char *s, size_t len, int wrap, dsp_error *err)\n{\n"
+        sb_puts(c, "static dsp_status cg_lit_str(dsp_value *dst, const char *s, size_t len, int wrap, dsp_error *err)\n{\n"
                     "    dsp_status st = dsp_value_set_string(dst, s, len, err);\n"
                     "    return st == DSP_OK ? cg_wrap(dst, wrap, err) : st;\n}\n\n");
     if (g->use_scalar)
-        cgb_puts(c, "static dsp_status cg_scalar(dsp_value *dst, dsp_value v, int wrap, dsp_error *err)\n{\n"
+        sb_puts(c, "static dsp_status cg_scalar(dsp_value *dst, dsp_value v, int wrap, dsp_error *err)\n{\n"
                     "    *dst = v;\n"
                     "    return cg_wrap(dst, wrap, err);\n}\n\n");
 }

@@ -60,7 +60,7 @@ typedef struct rt_types {
     size_t n, cap;
 } rt_types;
 
-static const char *rt_type(cg_ctx *g, cg_buf *c, rt_types *rt, const ir_type *t)
+static const char *rt_type(cg_ctx *g, strbuf *c, rt_types *rt, const ir_type *t)
 {
     switch (t->kind) {
     case IR_STRING: return "&dsp_type_string";
@@ -90,36 +90,36 @@ static const char *rt_type(cg_ctx *g, cg_buf *c, rt_types *rt, const ir_type *t)
     rt->t[id] = t;
     rt->sym[id] = arena_printf(g->a, "&%s", sym);
     char buf[256];
-    cgb_printf(c, "/* %s */\n", ir_type_str(t, buf, sizeof buf));
+    sb_printf(c, "/* %s */\n", ir_type_str(t, buf, sizeof buf));
     if (t->kind == IR_ENUM) {
-        cgb_printf(c, "static const char *const %s_values[%zu] = {", sym, t->n_values);
+        sb_printf(c, "static const char *const %s_values[%zu] = {", sym, t->n_values);
         for (size_t k = 0; k < t->n_values; k++) {
-            cgb_puts(c, k ? ", " : " ");
+            sb_puts(c, k ? ", " : " ");
             cg_cstr(g, c, t->values[k], strlen(t->values[k]), 4);
         }
-        cgb_printf(c, " };\nstatic const dsp_type %s = { DSP_TYPE_ENUM, %s_values, %zu, NULL };\n\n", sym, sym,
+        sb_printf(c, " };\nstatic const dsp_type %s = { DSP_TYPE_ENUM, %s_values, %zu, NULL };\n\n", sym, sym,
                    t->n_values);
     } else {
-        cgb_printf(c, "static const dsp_type %s = { %s, NULL, 0, %s };\n\n", sym,
+        sb_printf(c, "static const dsp_type %s = { %s, NULL, 0, %s };\n\n", sym,
                    t->kind == IR_LIST ? "DSP_TYPE_LIST" : "DSP_TYPE_OPTIONAL", elem);
     }
     return rt->sym[id];
 }
 
-static void emit_fields(cg_ctx *g, cg_buf *c, rt_types *rt, const char *sym, const ir_field *f, size_t n)
+static void emit_fields(cg_ctx *g, strbuf *c, rt_types *rt, const char *sym, const ir_field *f, size_t n)
 {
     if (!n) return;
     const char **types = arena_array(g->a, n, sizeof *types);
     for (size_t i = 0; i < n; i++) types[i] = rt_type(g, c, rt, f[i].type);
-    cgb_printf(c, "static const dsp_field %s[%zu] = {\n", sym, n);
+    sb_printf(c, "static const dsp_field %s[%zu] = {\n", sym, n);
     for (size_t i = 0; i < n; i++) {
-        cgb_puts(c, "    { ");
+        sb_puts(c, "    { ");
         cg_cstr(g, c, f[i].name, strlen(f[i].name), 6);
-        cgb_printf(c, ", %s, ", types[i]);
+        sb_printf(c, ", %s, ", types[i]);
         cg_cstr_or_null(g, c, f[i].desc, 6);
-        cgb_puts(c, " },\n");
+        sb_puts(c, " },\n");
     }
-    cgb_puts(c, "};\n");
+    sb_puts(c, "};\n");
 }
 
 /* ---- LMs ------------------------------------------------------------- */
@@ -147,7 +147,7 @@ static const ir_lm *lm_of(cg_ctx *g, const st_predictor *sp)
     return p->n_lms ? p->lms[0] : NULL;
 }
 
-static void put_double(cg_buf *b, double d)
+static void put_double(strbuf *b, double d)
 {
     char tmp[40];
     for (int prec = 1; prec <= 17; prec++) {
@@ -155,11 +155,11 @@ static void put_double(cg_buf *b, double d)
         if (strtod(tmp, NULL) == d) break;
     }
     if (!strpbrk(tmp, ".eEn")) strcat(tmp, ".0");
-    cgb_puts(b, tmp);
+    sb_puts(b, tmp);
 }
 
 /* Returns the model string baked in ("provider/model"), or NULL (no LM). */
-static const char *emit_lm(cg_ctx *g, cg_buf *c, const char *sym, const ir_lm *lm, const st_predictor *sp)
+static const char *emit_lm(cg_ctx *g, strbuf *c, const char *sym, const ir_lm *lm, const st_predictor *sp)
 {
     dsp_lm_config *cfg = NULL;
     dsp_error e = {0};
@@ -174,31 +174,31 @@ static const char *emit_lm(cg_ctx *g, cg_buf *c, const char *sym, const ir_lm *l
         const char *slash = strchr(cfg->model, '/');
         model = arena_printf(g->a, "%.*s/%s", (int)(slash - cfg->model), cfg->model, sp->model);
     }
-    cgb_printf(c, "/* lm %s", lm->name);
-    if (sp && sp->model) cgb_puts(c, ", fine-tuned model from the optimizer");
+    sb_printf(c, "/* lm %s", lm->name);
+    if (sp && sp->model) sb_puts(c, ", fine-tuned model from the optimizer");
     if (cfg->api_key_env)
-        cgb_printf(c, ". The key is read at run time from $%s; it is never stored here", cfg->api_key_env);
-    cgb_puts(c, ". */\n");
-    cgb_printf(c, "static const dsp_lm_config %s = {\n    ", sym);
+        sb_printf(c, ". The key is read at run time from $%s; it is never stored here", cfg->api_key_env);
+    sb_puts(c, ". */\n");
+    sb_printf(c, "static const dsp_lm_config %s = {\n    ", sym);
     cg_cstr(g, c, model, strlen(model), 4);
-    cgb_puts(c, ",\n    ");
+    sb_puts(c, ",\n    ");
     cg_cstr_or_null(g, c, cfg->base_url, 4);
-    cgb_puts(c, ",\n    ");
+    sb_puts(c, ",\n    ");
     cg_cstr_or_null(g, c, cfg->api_key_env, 4);
-    cgb_puts(c, ",\n    { .temperature = ");
+    sb_puts(c, ",\n    { .temperature = ");
     put_double(c, cfg->params.temperature);
-    cgb_printf(c, ", .max_tokens = %d, .n = %d, .has_seed = %s, .seed = %lld,\n      .stop = {",
+    sb_printf(c, ", .max_tokens = %d, .n = %d, .has_seed = %s, .seed = %lld,\n      .stop = {",
                cfg->params.max_tokens, cfg->params.n, cfg->params.has_seed ? "true" : "false",
                (long long)cfg->params.seed);
     int any = 0;
     for (size_t k = 0; k < DSP_MAX_STOP && cfg->params.stop[k]; k++, any = 1) {
-        cgb_puts(c, k ? ", " : " ");
+        sb_puts(c, k ? ", " : " ");
         cg_cstr(g, c, cfg->params.stop[k], strlen(cfg->params.stop[k]), 8);
     }
-    cgb_puts(c, any ? " }" : " NULL }");
-    cgb_puts(c, ", .json_schema = ");
+    sb_puts(c, any ? " }" : " NULL }");
+    sb_puts(c, ", .json_schema = ");
     cg_cstr_or_null(g, c, cfg->params.json_schema, 8);
-    cgb_puts(c, " },\n};\n");
+    sb_puts(c, " },\n};\n");
     return model;
 }
 
@@ -211,7 +211,7 @@ static size_t name_index(char *const *names, size_t n, const char *name)
     return n;
 }
 
-static size_t emit_demos(cg_ctx *g, cg_buf *c, const char *sym, const ir_predictor *pr, const st_predictor *sp)
+static size_t emit_demos(cg_ctx *g, strbuf *c, const char *sym, const ir_predictor *pr, const st_predictor *sp)
 {
     if (!sp || !sp->n_demos) return 0;
     const ir_signature *sig = pr->signature;
@@ -237,63 +237,63 @@ static size_t emit_demos(cg_ctx *g, cg_buf *c, const char *sym, const ir_predict
     for (size_t d = 0; d < sp->n_demos; d++) {
         const st_demo *dm = &sp->demos[d];
         if (sig->n_inputs) {
-            cgb_printf(c, "static const char *const %s_d%zu_in[%zu] = {\n", sym, d, sig->n_inputs);
+            sb_printf(c, "static const char *const %s_d%zu_in[%zu] = {\n", sym, d, sig->n_inputs);
             for (size_t i = 0; i < sig->n_inputs; i++) {
                 size_t k = name_index(sp->input_names, sp->n_input_names, sig->inputs[i].name);
                 const char *v = k < dm->n_inputs ? dm->inputs[k] : NULL;
-                cgb_printf(c, "    /* %s */ ", sig->inputs[i].name);
+                sb_printf(c, "    /* %s */ ", sig->inputs[i].name);
                 cg_cstr_or_null(g, c, v, 4);
-                cgb_puts(c, ",\n");
+                sb_puts(c, ",\n");
             }
-            cgb_puts(c, "};\n");
+            sb_puts(c, "};\n");
         }
-        cgb_printf(c, "static const char *const %s_d%zu_out[%zu] = {\n", sym, d, pr->n_outputs);
+        sb_printf(c, "static const char *const %s_d%zu_out[%zu] = {\n", sym, d, pr->n_outputs);
         for (size_t i = 0; i < pr->n_outputs; i++) {
             size_t k = name_index(sp->output_names, sp->n_output_names, pr->outputs[i].name);
             const char *v = k < dm->n_outputs ? dm->outputs[k] : NULL;
-            cgb_printf(c, "    /* %s */ ", pr->outputs[i].name);
+            sb_printf(c, "    /* %s */ ", pr->outputs[i].name);
             cg_cstr_or_null(g, c, v, 4);
-            cgb_puts(c, ",\n");
+            sb_puts(c, ",\n");
         }
-        cgb_puts(c, "};\n");
+        sb_puts(c, "};\n");
     }
-    cgb_printf(c, "static const dsp_demo %s_demos[%zu] = {\n", sym, sp->n_demos);
+    sb_printf(c, "static const dsp_demo %s_demos[%zu] = {\n", sym, sp->n_demos);
     for (size_t d = 0; d < sp->n_demos; d++) {
         if (sig->n_inputs)
-            cgb_printf(c, "    { %s_d%zu_in, %s_d%zu_out },\n", sym, d, sym, d);
+            sb_printf(c, "    { %s_d%zu_in, %s_d%zu_out },\n", sym, d, sym, d);
         else
-            cgb_printf(c, "    { NULL, %s_d%zu_out },\n", sym, d);
+            sb_printf(c, "    { NULL, %s_d%zu_out },\n", sym, d);
     }
-    cgb_puts(c, "};\n");
+    sb_puts(c, "};\n");
     return sp->n_demos;
 }
 
 /* ---- predictors ------------------------------------------------------ */
 
-void cg_emit_tables(cg_ctx *g, cg_buf *c)
+void cg_emit_tables(cg_ctx *g, strbuf *c)
 {
     const ir_module **mods;
     size_t nm = cg_modules(g, &mods), idx = 0;
     rt_types rt = {0};
-    cg_buf refs = {0};
+    strbuf refs = {0};
     for (size_t i = 0; i < nm; i++) {
         for (size_t k = 0; k < mods[i]->n_predictors; k++, idx++) {
             const ir_predictor *pr = mods[i]->predictors[k];
             const ir_signature *sig = pr->signature;
             const st_predictor *sp = g->in->state ? st_predictor_find(g->in->state, pr->name) : NULL;
             const char *sym = arena_printf(g->a, "k_p%zu", idx);
-            cgb_printf(c, "/* ---- %s: %s(%s) ---- */\n\n", pr->name, pr->strategy, sig->name);
+            sb_printf(c, "/* ---- %s: %s(%s) ---- */\n\n", pr->name, pr->strategy, sig->name);
             const char *in_sym = arena_printf(g->a, "%s_in", sym), *out_sym = arena_printf(g->a, "%s_out", sym);
             emit_fields(g, c, &rt, in_sym, sig->inputs, sig->n_inputs);
             emit_fields(g, c, &rt, out_sym, sig->outputs, sig->n_outputs);
             const char *instr = sp && sp->instructions ? sp->instructions : sig->instructions;
             if (sp && sp->instructions)
-                cgb_puts(c, "/* The instructions are the optimizer's (see the state file), not the signature's. */\n");
-            cgb_printf(c, "static const dsp_signature %s_sig = {\n    ", sym);
+                sb_puts(c, "/* The instructions are the optimizer's (see the state file), not the signature's. */\n");
+            sb_printf(c, "static const dsp_signature %s_sig = {\n    ", sym);
             cg_cstr(g, c, sig->name, strlen(sig->name), 4);
-            cgb_puts(c, ",\n    ");
+            sb_puts(c, ",\n    ");
             cg_cstr_or_null(g, c, instr, 4);
-            cgb_printf(c, ",\n    %s, %zu, %s, %zu\n};\n", sig->n_inputs ? in_sym : "NULL", sig->n_inputs,
+            sb_printf(c, ",\n    %s, %zu, %s, %zu\n};\n", sig->n_inputs ? in_sym : "NULL", sig->n_inputs,
                        sig->n_outputs ? out_sym : "NULL", sig->n_outputs);
             size_t n_demos = emit_demos(g, c, sym, pr, sp);
             const ir_lm *lm = lm_of(g, sp);
@@ -311,25 +311,25 @@ void cg_emit_tables(cg_ctx *g, cg_buf *c)
                 g->failed = 1;
                 strategy = "DSP_STRATEGY_PREDICT";
             }
-            cgb_printf(c, "static const dsp_predictor %s = {\n    ", sym);
+            sb_printf(c, "static const dsp_predictor %s = {\n    ", sym);
             cg_cstr(g, c, pr->name, strlen(pr->name), 4);
-            cgb_printf(c, ", &%s_sig, %s,\n    %s%s, %zu, %s%s\n};\n\n", sym, strategy, n_demos ? sym : "NULL",
+            sb_printf(c, ", &%s_sig, %s,\n    %s%s, %zu, %s%s\n};\n\n", sym, strategy, n_demos ? sym : "NULL",
                        n_demos ? "_demos" : "", n_demos, lm && model ? "&" : "NULL", lm && model ? lm_sym : "");
 
-            cgb_puts(&refs, "    { ");
+            sb_puts(&refs, "    { ");
             cg_cstr(g, &refs, pr->name, strlen(pr->name), 6);
-            cgb_puts(&refs, ", ");
+            sb_puts(&refs, ", ");
             cg_cstr_or_null(g, &refs, model, 6);
-            cgb_puts(&refs, ", ");
+            sb_puts(&refs, ", ");
             cg_cstr_or_null(g, &refs, sp ? sp->adapter_path : NULL, 6);
-            cgb_puts(&refs, ", ");
+            sb_puts(&refs, ", ");
             cg_cstr_or_null(g, &refs, sp ? sp->adapter_sha256 : NULL, 6);
-            cgb_puts(&refs, " },\n");
+            sb_puts(&refs, " },\n");
         }
     }
-    cgb_printf(c, "const %s_model_ref %s_models[%s_N_PREDICTORS + 1] = {\n", g->prefix, g->prefix, g->PREFIX);
-    if (refs.p) cgb_puts(c, refs.p);
-    cgb_puts(c, "    { NULL, NULL, NULL, NULL },\n};\n\n");
+    sb_printf(c, "const %s_model_ref %s_models[%s_N_PREDICTORS + 1] = {\n", g->prefix, g->prefix, g->PREFIX);
+    if (refs.p) sb_puts(c, refs.p);
+    sb_puts(c, "    { NULL, NULL, NULL, NULL },\n};\n\n");
     if (refs.oom) c->oom = 1;
-    cgb_free(&refs);
+    sb_free(&refs);
 }

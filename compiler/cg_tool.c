@@ -34,15 +34,15 @@ enum {
     CGT_FLOAT_IN = 1u << 7   /* cg_float_in: a double passed as a C float */
 };
 
-static void ind(cg_buf *c, int n)
+static void ind(strbuf *c, int n)
 {
-    for (int i = 0; i < n; i++) cgb_puts(c, "    ");
+    for (int i = 0; i < n; i++) sb_puts(c, "    ");
 }
 
 /* "T *name" / "T name" for a C type that may end in '*'. */
-static void decl(cg_buf *c, const char *ctype, const char *name)
+static void decl(strbuf *c, const char *ctype, const char *name)
 {
-    cgb_printf(c, "%s%s%s", ctype, ctype[strlen(ctype) - 1] == '*' ? "" : " ", name);
+    sb_printf(c, "%s%s%s", ctype, ctype[strlen(ctype) - 1] == '*' ? "" : " ", name);
 }
 
 /* A scalar C type without a leading `const` (as an element or pointee). */
@@ -98,7 +98,7 @@ static int int_bounds_of(cg_ctx *g, const char *ctype, int_bounds *b)
 
 /* Emits the range check of the int64 expression `v` against the C type of
  * a parameter (idx: the list element's index expression, or NULL). */
-static void emit_int_in(cg_ctx *g, cg_buf *c, int lvl, const ir_tool *t, const ir_tool_param *p, const char *ctype,
+static void emit_int_in(cg_ctx *g, strbuf *c, int lvl, const ir_tool *t, const ir_tool_param *p, const char *ctype,
                         const char *v, const char *idx)
 {
     int_bounds b;
@@ -108,18 +108,18 @@ static void emit_int_in(cg_ctx *g, cg_buf *c, int lvl, const ir_tool *t, const i
     if (b.needs_limits) g->use_limits = 1;
     ind(c, lvl);
     /* In a list's loop, st is already DSP_OK. */
-    cgb_printf(c, "%sst = cg_int_in(%s, %s, %s, \"%s\", \"%s\", \"%s\", %s, err);\n",
+    sb_printf(c, "%sst = cg_int_in(%s, %s, %s, \"%s\", \"%s\", \"%s\", %s, err);\n",
                idx ? "" : "if (st == DSP_OK) ", v, b.lo, b.hi, t->name, p->name, ctype, idx ? idx : "-1");
 }
 
 /* Emits the check of the double expression `v` passed as a C float. */
-static void emit_float_in(cg_ctx *g, cg_buf *c, int lvl, const ir_tool *t, const ir_tool_param *p, const char *v,
+static void emit_float_in(cg_ctx *g, strbuf *c, int lvl, const ir_tool *t, const ir_tool_param *p, const char *v,
                           const char *idx)
 {
     g->use_tool |= CGT_FLOAT_IN;
     g->use_stdio = g->use_float = 1;
     ind(c, lvl);
-    cgb_printf(c, "%sst = cg_float_in(%s, \"%s\", \"%s\", %s, err);\n", idx ? "" : "if (st == DSP_OK) ", v, t->name,
+    sb_printf(c, "%sst = cg_float_in(%s, \"%s\", \"%s\", %s, err);\n", idx ? "" : "if (st == DSP_OK) ", v, t->name,
                p->name, idx ? idx : "-1");
 }
 
@@ -143,7 +143,7 @@ static const ir_type *list_elem(const ir_type *t)
 
 /* A list argument args[i] as a temporary C array `a_NAME` of elem_ctype:
  * strings point into the values (no copies), numbers are converted. */
-static void emit_list_in(cg_ctx *g, cg_buf *c, int lvl, const ir_tool *t, const ir_tool_param *p, size_t i)
+static void emit_list_in(cg_ctx *g, strbuf *c, int lvl, const ir_tool *t, const ir_tool_param *p, size_t i)
 {
     const ir_type *e = list_elem(p->type);
     const char *et = unconst(p->elem_ctype);
@@ -153,50 +153,50 @@ static void emit_list_in(cg_ctx *g, cg_buf *c, int lvl, const ir_tool *t, const 
     g->use_tool |= CGT_ARRAY;
     ind(c, lvl);
     decl(c, et, arena_printf(g->a, "*%s", arr));
-    cgb_printf(c, " = st == DSP_OK ? cg_array(args[%zu].as.list.len, sizeof *%s, &st, err) : NULL;\n", i, arr);
+    sb_printf(c, " = st == DSP_OK ? cg_array(args[%zu].as.list.len, sizeof *%s, &st, err) : NULL;\n", i, arr);
     ind(c, lvl);
-    cgb_printf(c, "for (size_t i = 0; %s && st == DSP_OK && i < args[%zu].as.list.len; i++)", arr, i);
+    sb_printf(c, "for (size_t i = 0; %s && st == DSP_OK && i < args[%zu].as.list.len; i++)", arr, i);
     int_bounds b;
     int narrow_int = e && e->kind == IR_INT && int_bounds_of(g, et, &b) && b.lo;
     int narrow_float = e && e->kind == IR_FLOAT && strcmp(et, "float") == 0;
     if (narrow_int || narrow_float) {
         const char *field = narrow_int ? "i" : "f";
-        cgb_puts(c, " {\n");
+        sb_puts(c, " {\n");
         if (narrow_int)
             emit_int_in(g, c, lvl + 1, t, p, et, arena_printf(g->a, "%s.as.i", item), "(long long)i");
         else
             emit_float_in(g, c, lvl + 1, t, p, arena_printf(g->a, "%s.as.f", item), "(long long)i");
         ind(c, lvl + 1);
-        cgb_printf(c, "if (st == DSP_OK) %s[i] = (%s)%s.as.%s;\n", arr, et, item, field);
+        sb_printf(c, "if (st == DSP_OK) %s[i] = (%s)%s.as.%s;\n", arr, et, item, field);
         ind(c, lvl);
-        cgb_puts(c, "}\n");
+        sb_puts(c, "}\n");
         return;
     }
-    cgb_puts(c, "\n");
+    sb_puts(c, "\n");
     ind(c, lvl + 1);
     if (!e || e->kind == IR_STRING)
-        cgb_printf(c, "%s[i] = dsp_value_cstr(&%s);\n", arr, item);
+        sb_printf(c, "%s[i] = dsp_value_cstr(&%s);\n", arr, item);
     else if (e->kind == IR_INT)
-        cgb_printf(c, "%s[i] = (%s)%s.as.i;\n", arr, et, item);
+        sb_printf(c, "%s[i] = (%s)%s.as.i;\n", arr, et, item);
     else if (e->kind == IR_FLOAT)
-        cgb_printf(c, "%s[i] = (%s)%s.as.f;\n", arr, et, item);
+        sb_printf(c, "%s[i] = (%s)%s.as.f;\n", arr, et, item);
     else
-        cgb_printf(c, "%s[i] = %s.as.b;\n", arr, item);
+        sb_printf(c, "%s[i] = %s.as.b;\n", arr, item);
 }
 
 /* The zeroed local an OUT (or an output list's LEN) parameter writes to. */
-static void emit_out_slot(cg_ctx *g, cg_buf *c, int lvl, const ir_tool_param *p)
+static void emit_out_slot(cg_ctx *g, strbuf *c, int lvl, const ir_tool_param *p)
 {
     const char *slot = arena_printf(g->a, "o_%s", cg_ident(g->a, p->name, 0));
     ind(c, lvl);
     if (p->role == IR_PARAM_LEN) {
-        cgb_printf(c, "size_t %s = 0;\n", slot);
+        sb_printf(c, "size_t %s = 0;\n", slot);
     } else if (list_elem(p->type)) {
         decl(c, unconst(p->elem_ctype), arena_printf(g->a, "*%s", slot));
-        cgb_puts(c, " = NULL;\n");
+        sb_puts(c, " = NULL;\n");
     } else {
         decl(c, unconst(p->elem_ctype), slot);
-        cgb_puts(c, p->type->kind == IR_STRING ? " = NULL;\n" : " = 0;\n");
+        sb_puts(c, p->type->kind == IR_STRING ? " = NULL;\n" : " = 0;\n");
     }
 }
 
@@ -213,7 +213,7 @@ static const ir_tool_param *len_of(const ir_tool *t, size_t i)
 }
 
 /* OUT parameter p (with its LEN) into slot, e.g. `v_r[1]`, of the variable. */
-static void emit_out_convert(cg_ctx *g, cg_buf *c, int lvl, const ir_tool *t, const ir_tool_param *p,
+static void emit_out_convert(cg_ctx *g, strbuf *c, int lvl, const ir_tool *t, const ir_tool_param *p,
                              const ir_tool_param *len, const char *slot)
 {
     const char *dst = arena_printf(g->a, "&%s", slot);
@@ -226,74 +226,74 @@ static void emit_out_convert(cg_ctx *g, cg_buf *c, int lvl, const ir_tool *t, co
         switch (p->type->kind) {
         case IR_STRING:
             g->use_tool |= CGT_OUT_STR;
-            cgb_printf(c, "if (st == DSP_OK) st = cg_out_str(%s, %s, \"%s\", \"%s\", err);\n", dst, o, t->name,
+            sb_printf(c, "if (st == DSP_OK) st = cg_out_str(%s, %s, \"%s\", \"%s\", err);\n", dst, o, t->name,
                        p->name);
             return;
         case IR_INT:
             if (uns_check) {
                 g->use_tool |= CGT_U64_OUT;
                 g->use_stdio = 1;
-                cgb_printf(c, "if (st == DSP_OK) st = cg_u64_out(%s, (uint64_t)%s, \"%s\", \"%s\", \"%s\", -1, err);\n",
+                sb_printf(c, "if (st == DSP_OK) st = cg_u64_out(%s, (uint64_t)%s, \"%s\", \"%s\", \"%s\", -1, err);\n",
                            dst, o, t->name, p->name, unconst(p->elem_ctype));
             } else {
-                cgb_printf(c, "if (st == DSP_OK) %s = dsp_value_int((int64_t)%s);\n", slot, o);
+                sb_printf(c, "if (st == DSP_OK) %s = dsp_value_int((int64_t)%s);\n", slot, o);
             }
             return;
-        case IR_FLOAT: cgb_printf(c, "if (st == DSP_OK) %s = dsp_value_float((double)%s);\n", slot, o); return;
-        default: cgb_printf(c, "if (st == DSP_OK) %s = dsp_value_bool(%s);\n", slot, o); return;
+        case IR_FLOAT: sb_printf(c, "if (st == DSP_OK) %s = dsp_value_float((double)%s);\n", slot, o); return;
+        default: sb_printf(c, "if (st == DSP_OK) %s = dsp_value_bool(%s);\n", slot, o); return;
         }
     }
     const char *n = len ? arena_printf(g->a, "o_%s", cg_ident(g->a, len->name, 0)) : "0";
     ind(c, lvl);
     if (e->kind == IR_STRING) {
         g->use_tool |= CGT_OUT_STRS;
-        cgb_printf(c, "if (st == DSP_OK) st = cg_out_strs(%s, %s, %s, \"%s\", \"%s\", err);\n", dst, o, n, t->name,
+        sb_printf(c, "if (st == DSP_OK) st = cg_out_strs(%s, %s, %s, \"%s\", \"%s\", err);\n", dst, o, n, t->name,
                    p->name);
         return;
     }
     g->use_tool |= CGT_OUT_LIST;
-    cgb_printf(c, "if (st == DSP_OK) st = cg_out_list(%s, %s, %s, \"%s\", \"%s\", err);\n", dst, o, n, t->name,
+    sb_printf(c, "if (st == DSP_OK) st = cg_out_list(%s, %s, %s, \"%s\", \"%s\", err);\n", dst, o, n, t->name,
                p->name);
     ind(c, lvl);
-    cgb_printf(c, "for (size_t i = 0; st == DSP_OK && i < %s; i++) ", n);
+    sb_printf(c, "for (size_t i = 0; st == DSP_OK && i < %s; i++) ", n);
     if (e->kind == IR_INT && uns_check) {
         g->use_tool |= CGT_U64_OUT;
         g->use_stdio = 1;
-        cgb_puts(c, "{\n");
+        sb_puts(c, "{\n");
         ind(c, lvl + 1);
-        cgb_puts(c, "dsp_value v = dsp_value_int(0);\n");
+        sb_puts(c, "dsp_value v = dsp_value_int(0);\n");
         ind(c, lvl + 1);
-        cgb_printf(c, "st = cg_u64_out(&v, (uint64_t)%s[i], \"%s\", \"%s\", \"%s\", (long long)i, err);\n", o, t->name,
+        sb_printf(c, "st = cg_u64_out(&v, (uint64_t)%s[i], \"%s\", \"%s\", \"%s\", (long long)i, err);\n", o, t->name,
                    p->name, unconst(p->elem_ctype));
         ind(c, lvl + 1);
-        cgb_printf(c, "if (st == DSP_OK) st = dsp_value_list_append(%s, &v, err);\n", dst);
+        sb_printf(c, "if (st == DSP_OK) st = dsp_value_list_append(%s, &v, err);\n", dst);
         ind(c, lvl);
-        cgb_puts(c, "}\n");
+        sb_puts(c, "}\n");
         return;
     }
-    cgb_puts(c, "{\n");
+    sb_puts(c, "{\n");
     ind(c, lvl + 1);
     if (e->kind == IR_INT)
-        cgb_printf(c, "dsp_value v = dsp_value_int((int64_t)%s[i]);\n", o);
+        sb_printf(c, "dsp_value v = dsp_value_int((int64_t)%s[i]);\n", o);
     else if (e->kind == IR_FLOAT)
-        cgb_printf(c, "dsp_value v = dsp_value_float((double)%s[i]);\n", o);
+        sb_printf(c, "dsp_value v = dsp_value_float((double)%s[i]);\n", o);
     else
-        cgb_printf(c, "dsp_value v = dsp_value_bool(%s[i]);\n", o);
+        sb_printf(c, "dsp_value v = dsp_value_bool(%s[i]);\n", o);
     ind(c, lvl + 1);
-    cgb_printf(c, "st = dsp_value_list_append(%s, &v, err);\n", dst);
+    sb_printf(c, "st = dsp_value_list_append(%s, &v, err);\n", dst);
     ind(c, lvl);
-    cgb_puts(c, "}\n");
+    sb_puts(c, "}\n");
 }
 
 /* A tool without outputs: its return value is the variable's one slot. */
-static void emit_return_value(cg_ctx *g, cg_buf *c, int lvl, const ir_tool *t, const char *dst)
+static void emit_return_value(cg_ctx *g, strbuf *c, int lvl, const ir_tool *t, const char *dst)
 {
     if (!t->type || strcmp(t->c_return, "void") == 0) return;
     ind(c, lvl);
     switch (t->type->kind) {
     case IR_STRING: {
         int owned = strstr(t->c_return, "const") == NULL;
-        cgb_printf(c,
+        sb_printf(c,
                    "if (!r)\n"
                    "%*sst = dsp_error_set(err, DSP_ERR_INVALID, \"tool `%s` returned NULL\");\n"
                    "%*selse\n"
@@ -301,7 +301,7 @@ static void emit_return_value(cg_ctx *g, cg_buf *c, int lvl, const ir_tool *t, c
                    4 * (lvl + 1), "", t->name, 4 * lvl, "", 4 * (lvl + 1), "", dst);
         if (owned) {
             ind(c, lvl);
-            cgb_puts(c, "free(r); /* the tool's result is malloc'ed and ours to free */\n");
+            sb_puts(c, "free(r); /* the tool's result is malloc'ed and ours to free */\n");
         }
         return;
     }
@@ -310,20 +310,20 @@ static void emit_return_value(cg_ctx *g, cg_buf *c, int lvl, const ir_tool *t, c
         if (int_bounds_of(g, t->c_return, &b) && b.check_out) {
             g->use_tool |= CGT_U64_OUT;
             g->use_stdio = 1;
-            cgb_printf(c, "st = cg_u64_out(&%s[0], (uint64_t)r, \"%s\", NULL, \"%s\", -1, err);\n", dst, t->name,
+            sb_printf(c, "st = cg_u64_out(&%s[0], (uint64_t)r, \"%s\", NULL, \"%s\", -1, err);\n", dst, t->name,
                        unconst(t->c_return));
         } else {
-            cgb_printf(c, "%s[0] = dsp_value_int((int64_t)r);\n", dst);
+            sb_printf(c, "%s[0] = dsp_value_int((int64_t)r);\n", dst);
         }
         return;
     }
-    case IR_FLOAT: cgb_printf(c, "%s[0] = dsp_value_float((double)r);\n", dst); return;
-    case IR_BOOL: cgb_printf(c, "%s[0] = dsp_value_bool(r != 0);\n", dst); return;
-    default: cgb_printf(c, "(void)r;\n"); return;
+    case IR_FLOAT: sb_printf(c, "%s[0] = dsp_value_float((double)r);\n", dst); return;
+    case IR_BOOL: sb_printf(c, "%s[0] = dsp_value_bool(r != 0);\n", dst); return;
+    default: sb_printf(c, "(void)r;\n"); return;
     }
 }
 
-void cg_emit_tool_call(cg_ctx *g, cg_buf *c, int lvl, const ir_tool *t, const char *dst, size_t n_slots)
+void cg_emit_tool_call(cg_ctx *g, strbuf *c, int lvl, const ir_tool *t, const char *dst, size_t n_slots)
 {
     /* Arguments: range checks of scalars, C arrays of lists. */
     size_t ai = 0;
@@ -345,7 +345,7 @@ void cg_emit_tool_call(cg_ctx *g, cg_buf *c, int lvl, const ir_tool *t, const ch
 
     /* The call. */
     ind(c, lvl);
-    cgb_puts(c, "if (st == DSP_OK) {\n");
+    sb_puts(c, "if (st == DSP_OK) {\n");
     const char *head = t->n_outputs && t->ret_status ? "int r = "
                      : !t->n_outputs && strcmp(t->c_return, "void") != 0
                          ? arena_printf(g->a, "%s%sr = ", t->c_return,
@@ -374,31 +374,31 @@ void cg_emit_tool_call(cg_ctx *g, cg_buf *c, int lvl, const ir_tool *t, const ch
      * form stays on one line, as it always was. */
     wrap = wrap && width > 110;
     ind(c, lvl + 1);
-    cgb_puts(c, head);
+    sb_puts(c, head);
     size_t col = 4 * (size_t)(lvl + 1) + strlen(head);
     for (size_t i = 0; i < t->n_params; i++) {
         size_t need = strlen(argv[i]) + (i + 1 < t->n_params ? 1 : 2);
         if (i && wrap && col + 1 + need > 110) {
-            cgb_puts(c, ",\n");
+            sb_puts(c, ",\n");
             ind(c, lvl + 2);
             col = 4 * (size_t)(lvl + 2);
         } else if (i) {
-            cgb_puts(c, ", ");
+            sb_puts(c, ", ");
             col += 2;
         }
-        cgb_puts(c, argv[i]);
+        sb_puts(c, argv[i]);
         col += strlen(argv[i]);
     }
-    cgb_puts(c, ");\n");
+    sb_puts(c, ");\n");
     ind(c, lvl + 1);
-    cgb_printf(c, "dsp_values_free(%s, %zu);\n", dst, n_slots);
+    sb_printf(c, "dsp_values_free(%s, %zu);\n", dst, n_slots);
     if (!t->n_outputs) {
         emit_return_value(g, c, lvl + 1, t, dst);
     } else {
         if (t->ret_status) {
             g->use_tool |= CGT_STATUS;
             ind(c, lvl + 1);
-            cgb_printf(c, "if (r != 0) st = cg_tool_status(\"%s\", r, err);\n", t->name);
+            sb_printf(c, "if (r != 0) st = cg_tool_status(\"%s\", r, err);\n", t->name);
         }
         size_t k = 0;
         for (size_t i = 0; i < t->n_params; i++) {
@@ -408,13 +408,13 @@ void cg_emit_tool_call(cg_ctx *g, cg_buf *c, int lvl, const ir_tool *t, const ch
         }
     }
     ind(c, lvl);
-    cgb_puts(c, "}\n");
+    sb_puts(c, "}\n");
 
     /* Every temporary and every output, once, whatever happened. */
     for (size_t i = 0; i < t->n_params; i++)
         if (allocated_output(&t->params[i])) {
             ind(c, lvl);
-            cgb_puts(c, "/* The tool malloc'ed its outputs: ours to free, also after a failure. */\n");
+            sb_puts(c, "/* The tool malloc'ed its outputs: ours to free, also after a failure. */\n");
             break;
         }
     for (size_t i = 0; i < t->n_params; i++) {
@@ -423,14 +423,14 @@ void cg_emit_tool_call(cg_ctx *g, cg_buf *c, int lvl, const ir_tool *t, const ch
         const ir_type *e = list_elem(p->type);
         if (p->role == IR_PARAM_IN && e) {
             ind(c, lvl);
-            cgb_printf(c, "free(a_%s);\n", id);
+            sb_printf(c, "free(a_%s);\n", id);
         } else if (p->role == IR_PARAM_OUT && e && e->kind == IR_STRING) {
             const ir_tool_param *len = len_of(t, i);
             ind(c, lvl);
-            cgb_printf(c, "cg_free_strs(o_%s, %s%s);\n", id, len ? "o_" : "0", len ? cg_ident(g->a, len->name, 0) : "");
+            sb_printf(c, "cg_free_strs(o_%s, %s%s);\n", id, len ? "o_" : "0", len ? cg_ident(g->a, len->name, 0) : "");
         } else if (p->role == IR_PARAM_OUT && (e || p->type->kind == IR_STRING)) {
             ind(c, lvl);
-            cgb_printf(c, "free(o_%s);\n", id);
+            sb_printf(c, "free(o_%s);\n", id);
         }
     }
 }
@@ -472,12 +472,12 @@ int cg_tool_called(cg_ctx *g, const ir_tool *t)
     return 0;
 }
 
-void cg_emit_tool_helpers(cg_ctx *g, cg_buf *c)
+void cg_emit_tool_helpers(cg_ctx *g, strbuf *c)
 {
     unsigned u = g->use_tool;
     /* The messages are the interpreter's (interp_tools.c), word for word. */
     if (u & CGT_INT_IN)
-        cgb_puts(c, "/* A .dsp int (int64_t) passed to a C integer type of range lo..hi: out of\n"
+        sb_puts(c, "/* A .dsp int (int64_t) passed to a C integer type of range lo..hi: out of\n"
                     " * range is an error, never a silent truncation. i: the list index, or -1. */\n"
                     "static dsp_status cg_int_in(int64_t v, int64_t lo, uint64_t hi, const char *tool, const char *param,\n"
                     "                            const char *ctype, long long i, dsp_error *err)\n{\n"
@@ -494,7 +494,7 @@ void cg_emit_tool_helpers(cg_ctx *g, cg_buf *c)
                     "    return dsp_error_set(err, DSP_ERR_INVALID, \"tool `%s`: %s is %lld, out of range for C type `%s`%s\", tool,\n"
                     "                         what, (long long)v, ctype, bounds);\n}\n\n");
     if (u & CGT_FLOAT_IN)
-        cgb_puts(c, "/* A .dsp float (double) passed as a C float: a finite value beyond FLT_MAX is\n"
+        sb_puts(c, "/* A .dsp float (double) passed as a C float: a finite value beyond FLT_MAX is\n"
                     " * an error, not an infinity. i: the list index, or -1. */\n"
                     "static dsp_status cg_float_in(double v, const char *tool, const char *param, long long i, dsp_error *err)\n{\n"
                     "    /* Finite is within +-DBL_MAX: isfinite() without <math.h>, whose names\n"
@@ -508,7 +508,7 @@ void cg_emit_tool_helpers(cg_ctx *g, cg_buf *c)
                     "    return dsp_error_set(err, DSP_ERR_INVALID, \"tool `%s`: %s is %.17g, out of range for C type `float`\",\n"
                     "                         tool, what, v);\n}\n\n");
     if (u & CGT_U64_OUT)
-        cgb_puts(c, "/* An unsigned C result as a .dsp int (int64_t): above INT64_MAX is an error.\n"
+        sb_puts(c, "/* An unsigned C result as a .dsp int (int64_t): above INT64_MAX is an error.\n"
                     " * out: the output's name, NULL for the return value; i: the list index, or -1. */\n"
                     "static dsp_status cg_u64_out(dsp_value *dst, uint64_t v, const char *tool, const char *out,\n"
                     "                             const char *ctype, long long i, dsp_error *err)\n{\n"
@@ -524,24 +524,24 @@ void cg_emit_tool_helpers(cg_ctx *g, cg_buf *c)
                     "    return dsp_error_set(err, DSP_ERR_INVALID, \"tool `%s`: %s is %llu (C type `%s`), above the largest \"\n"
                     "                         \".dsp int, %lld\", tool, what, (unsigned long long)v, ctype, (long long)INT64_MAX);\n}\n\n");
     if (u & CGT_ARRAY)
-        cgb_puts(c, "/* A temporary C array for a list argument (never NULL on success, even for\n"
+        sb_puts(c, "/* A temporary C array for a list argument (never NULL on success, even for\n"
                     " * n == 0). n * size cannot overflow: the list already holds n larger values. */\n"
                     "static void *cg_array(size_t n, size_t size, dsp_status *st, dsp_error *err)\n{\n"
                     "    void *p = malloc((n ? n : 1) * size);\n"
                     "    if (!p) *st = dsp_error_set(err, DSP_ERR_NOMEM, \"out of memory passing a list to a tool\");\n"
                     "    return p;\n}\n\n");
     if (u & CGT_STATUS)
-        cgb_puts(c, "/* A tool's nonzero int status fails the call. */\n"
+        sb_puts(c, "/* A tool's nonzero int status fails the call. */\n"
                     "static dsp_status cg_tool_status(const char *tool, int status, dsp_error *err)\n{\n"
                     "    return dsp_error_set(err, DSP_ERR_INVALID, \"tool `%s` failed with status %d\", tool, status);\n}\n\n");
     if (u & CGT_OUT_STR)
-        cgb_puts(c, "/* A string output: copied (the caller frees the tool's); NULL is an error. */\n"
+        sb_puts(c, "/* A string output: copied (the caller frees the tool's); NULL is an error. */\n"
                     "static dsp_status cg_out_str(dsp_value *dst, const char *s, const char *tool, const char *out,\n"
                     "                             dsp_error *err)\n{\n"
                     "    if (!s) return dsp_error_set(err, DSP_ERR_INVALID, \"tool `%s` left output `%s` NULL\", tool, out);\n"
                     "    return dsp_value_set_string(dst, s, strlen(s), err);\n}\n\n");
     if (u & (CGT_OUT_LIST | CGT_OUT_STRS))
-        cgb_puts(c, "/* An array output starts an empty list; NULL is empty only with length 0. */\n"
+        sb_puts(c, "/* An array output starts an empty list; NULL is empty only with length 0. */\n"
                     "static dsp_status cg_out_list(dsp_value *dst, const void *a, size_t n, const char *tool, const char *out,\n"
                     "                              dsp_error *err)\n{\n"
                     "    if (!a && n)\n"
@@ -550,7 +550,7 @@ void cg_emit_tool_helpers(cg_ctx *g, cg_buf *c)
                     "    *dst = dsp_value_list();\n"
                     "    return DSP_OK;\n}\n\n");
     if (u & CGT_OUT_STRS)
-        cgb_puts(c, "/* A string array output: each string copied; a NULL string is an error. */\n"
+        sb_puts(c, "/* A string array output: each string copied; a NULL string is an error. */\n"
                     "static dsp_status cg_out_strs(dsp_value *dst, char *const *a, size_t n, const char *tool, const char *out,\n"
                     "                              dsp_error *err)\n{\n"
                     "    dsp_status st = cg_out_list(dst, a, n, tool, out, err);\n"

@@ -103,7 +103,7 @@ static void mark(cg_ctx *g, const ir_type *t, int out)
     if (t->kind == IR_LIST || t->kind == IR_OPTIONAL) mark(g, t->elem, out);
 }
 
-void cg_emit_type_decls(cg_ctx *g, cg_buf *h)
+void cg_emit_type_decls(cg_ctx *g, strbuf *h)
 {
     const ir_module *m = g->in->module;
     for (size_t i = 0; i < m->n_params; i++) mark(g, m->params[i].type, 0);
@@ -114,25 +114,25 @@ void cg_emit_type_decls(cg_ctx *g, cg_buf *h)
         if (t->kind == IR_ENUM) {
             const char *up = cg_ident(g->a, e->ctype, 1);
             char buf[256];
-            cgb_printf(h, "/* %s: the values the LM may answer, in declaration order. */\n",
+            sb_printf(h, "/* %s: the values the LM may answer, in declaration order. */\n",
                        ir_type_str(t, buf, sizeof buf));
-            cgb_printf(h, "typedef enum %s {\n", e->ctype);
+            sb_printf(h, "typedef enum %s {\n", e->ctype);
             for (size_t k = 0; k < t->n_values; k++)
-                cgb_printf(h, "    %s_%s = %zu,\n", up, cg_ident(g->a, t->values[k], 1), k);
-            cgb_printf(h, "} %s;\n", e->ctype);
-            cgb_printf(h, "#define %s_COUNT %zu\n", up, t->n_values);
-            cgb_printf(h, "/* Each value's name as the LM writes it, e.g. %s_names[%s_%s] is \"",
+                sb_printf(h, "    %s_%s = %zu,\n", up, cg_ident(g->a, t->values[k], 1), k);
+            sb_printf(h, "} %s;\n", e->ctype);
+            sb_printf(h, "#define %s_COUNT %zu\n", up, t->n_values);
+            sb_printf(h, "/* Each value's name as the LM writes it, e.g. %s_names[%s_%s] is \"",
                        e->ctype, up, cg_ident(g->a, t->values[0], 1));
             cg_comment_text(h, t->values[0], "");
-            cgb_printf(h, "\". */\nextern const char *const %s_names[%s_COUNT];\n\n", e->ctype, up);
+            sb_printf(h, "\". */\nextern const char *const %s_names[%s_COUNT];\n\n", e->ctype, up);
         } else if (t->kind == IR_LIST) {
-            cgb_printf(h, "/* A list of %s: items[0..len). */\n", cg_mangle(g, t->elem));
-            cgb_printf(h, "typedef struct %s {\n    %s%s*items;\n    size_t len;\n} %s;\n\n", e->ctype,
+            sb_printf(h, "/* A list of %s: items[0..len). */\n", cg_mangle(g, t->elem));
+            sb_printf(h, "typedef struct %s {\n    %s%s*items;\n    size_t len;\n} %s;\n\n", e->ctype,
                        cg_ctype(g, t->elem), cg_type_is_string(t->elem) ? "" : " ", e->ctype);
         } else if (t->kind == IR_OPTIONAL && t->elem->kind != IR_STRING) {
-            cgb_printf(h, "/* An optional %s: value is meaningful only when present. */\n", cg_mangle(g, t->elem));
+            sb_printf(h, "/* An optional %s: value is meaningful only when present. */\n", cg_mangle(g, t->elem));
             const char *ect = cg_ctype(g, t->elem);
-            cgb_printf(h, "typedef struct %s {\n    bool present;\n    %s%svalue;\n} %s;\n\n", e->ctype, ect,
+            sb_printf(h, "typedef struct %s {\n    bool present;\n    %s%svalue;\n} %s;\n\n", e->ctype, ect,
                        cg_type_is_string(t->elem) ? "" : " ", e->ctype);
         }
     }
@@ -150,21 +150,21 @@ static const char *in_arg(const ir_type *t, const char *expr, arena *a)
     return cg_type_is_string(t) ? expr : arena_printf(a, "&%s", expr);
 }
 
-static void emit_in(cg_ctx *g, cg_buf *c, const cg_tentry *e)
+static void emit_in(cg_ctx *g, strbuf *c, const cg_tentry *e)
 {
     const ir_type *t = e->t;
-    cgb_printf(c, "static dsp_status in_%s(%s, dsp_value *v, dsp_error *err)\n{\n", e->mangle, in_param(g, t));
+    sb_printf(c, "static dsp_status in_%s(%s, dsp_value *v, dsp_error *err)\n{\n", e->mangle, in_param(g, t));
     switch (t->kind) {
     case IR_STRING:
-        cgb_puts(c, "    if (!x) return dsp_error_set(err, DSP_ERR_INVALID, \"a string input is NULL\");\n"
+        sb_puts(c, "    if (!x) return dsp_error_set(err, DSP_ERR_INVALID, \"a string input is NULL\");\n"
                     "    return dsp_value_set_string(v, x, strlen(x), err);\n");
         break;
-    case IR_INT: cgb_puts(c, "    (void)err;\n    *v = dsp_value_int(*x);\n    return DSP_OK;\n"); break;
-    case IR_FLOAT: cgb_puts(c, "    (void)err;\n    *v = dsp_value_float(*x);\n    return DSP_OK;\n"); break;
-    case IR_BOOL: cgb_puts(c, "    (void)err;\n    *v = dsp_value_bool(*x);\n    return DSP_OK;\n"); break;
+    case IR_INT: sb_puts(c, "    (void)err;\n    *v = dsp_value_int(*x);\n    return DSP_OK;\n"); break;
+    case IR_FLOAT: sb_puts(c, "    (void)err;\n    *v = dsp_value_float(*x);\n    return DSP_OK;\n"); break;
+    case IR_BOOL: sb_puts(c, "    (void)err;\n    *v = dsp_value_bool(*x);\n    return DSP_OK;\n"); break;
     case IR_ENUM: {
         const char *up = cg_ident(g->a, e->ctype, 1);
-        cgb_printf(c,
+        sb_printf(c,
                    "    if ((unsigned)*x >= %s_COUNT)\n"
                    "        return dsp_error_set(err, DSP_ERR_INVALID, \"%s value %%u is out of range\", (unsigned)*x);\n"
                    "    *v = dsp_value_enum((size_t)*x);\n    return DSP_OK;\n",
@@ -173,7 +173,7 @@ static void emit_in(cg_ctx *g, cg_buf *c, const cg_tentry *e)
     }
     case IR_LIST: {
         const char *em = cg_mangle(g, t->elem);
-        cgb_printf(c,
+        sb_printf(c,
                    "    *v = dsp_value_list();\n"
                    "    for (size_t i = 0; i < x->len; i++) {\n"
                    "        dsp_value item = {0};\n"
@@ -191,7 +191,7 @@ static void emit_in(cg_ctx *g, cg_buf *c, const cg_tentry *e)
     case IR_OPTIONAL: {
         const char *em = cg_mangle(g, t->elem);
         const int s = t->elem->kind == IR_STRING;
-        cgb_printf(c,
+        sb_printf(c,
                    "    if (%s) {\n        *v = dsp_value_none();\n        return DSP_OK;\n    }\n"
                    "    dsp_value inner = {0};\n"
                    "    dsp_status st = in_%s(%s, &inner, err);\n"
@@ -201,45 +201,45 @@ static void emit_in(cg_ctx *g, cg_buf *c, const cg_tentry *e)
         break;
     }
     }
-    cgb_puts(c, "}\n\n");
+    sb_puts(c, "}\n\n");
 }
 
-static void emit_free(cg_ctx *g, cg_buf *c, const cg_tentry *e)
+static void emit_free(cg_ctx *g, strbuf *c, const cg_tentry *e)
 {
     const ir_type *t = e->t;
     if (!has_free(t)) return;
-    cgb_printf(c, "static void free_%s(%s%s*x)\n{\n", e->mangle, e->ctype, cg_type_is_string(t) ? "" : " ");
+    sb_printf(c, "static void free_%s(%s%s*x)\n{\n", e->mangle, e->ctype, cg_type_is_string(t) ? "" : " ");
     if (cg_type_is_string(t)) {
-        cgb_puts(c, "    free(*x);\n    *x = NULL;\n");
+        sb_puts(c, "    free(*x);\n    *x = NULL;\n");
     } else if (t->kind == IR_LIST) {
         if (has_free(t->elem))
-            cgb_printf(c, "    for (size_t i = 0; i < x->len; i++) free_%s(&x->items[i]);\n", cg_mangle(g, t->elem));
-        cgb_puts(c, "    free(x->items);\n    x->items = NULL;\n    x->len = 0;\n");
+            sb_printf(c, "    for (size_t i = 0; i < x->len; i++) free_%s(&x->items[i]);\n", cg_mangle(g, t->elem));
+        sb_puts(c, "    free(x->items);\n    x->items = NULL;\n    x->len = 0;\n");
     } else {
-        cgb_printf(c, "    if (x->present) free_%s(&x->value);\n    x->present = false;\n", cg_mangle(g, t->elem));
+        sb_printf(c, "    if (x->present) free_%s(&x->value);\n    x->present = false;\n", cg_mangle(g, t->elem));
     }
-    cgb_puts(c, "}\n\n");
+    sb_puts(c, "}\n\n");
 }
 
-static void emit_out(cg_ctx *g, cg_buf *c, const cg_tentry *e)
+static void emit_out(cg_ctx *g, strbuf *c, const cg_tentry *e)
 {
     const ir_type *t = e->t;
-    cgb_printf(c, "static dsp_status out_%s(const dsp_value *v, %s%s*x, dsp_error *err)\n{\n", e->mangle, e->ctype,
+    sb_printf(c, "static dsp_status out_%s(const dsp_value *v, %s%s*x, dsp_error *err)\n{\n", e->mangle, e->ctype,
                cg_type_is_string(t) ? "" : " ");
     switch (t->kind) {
     case IR_STRING:
-        cgb_puts(c, "    *x = malloc(v->as.s.len + 1);\n"
+        sb_puts(c, "    *x = malloc(v->as.s.len + 1);\n"
                     "    if (!*x) return dsp_error_set(err, DSP_ERR_NOMEM, \"out of memory copying an output\");\n"
                     "    if (v->as.s.len) memcpy(*x, v->as.s.data, v->as.s.len);\n"
                     "    (*x)[v->as.s.len] = '\\0';\n    return DSP_OK;\n");
         break;
-    case IR_INT: cgb_puts(c, "    (void)err;\n    *x = v->as.i;\n    return DSP_OK;\n"); break;
-    case IR_FLOAT: cgb_puts(c, "    (void)err;\n    *x = v->as.f;\n    return DSP_OK;\n"); break;
-    case IR_BOOL: cgb_puts(c, "    (void)err;\n    *x = v->as.b;\n    return DSP_OK;\n"); break;
-    case IR_ENUM: cgb_printf(c, "    (void)err;\n    *x = (%s)v->as.e;\n    return DSP_OK;\n", e->ctype); break;
+    case IR_INT: sb_puts(c, "    (void)err;\n    *x = v->as.i;\n    return DSP_OK;\n"); break;
+    case IR_FLOAT: sb_puts(c, "    (void)err;\n    *x = v->as.f;\n    return DSP_OK;\n"); break;
+    case IR_BOOL: sb_puts(c, "    (void)err;\n    *x = v->as.b;\n    return DSP_OK;\n"); break;
+    case IR_ENUM: sb_printf(c, "    (void)err;\n    *x = (%s)v->as.e;\n    return DSP_OK;\n", e->ctype); break;
     case IR_LIST: {
         const char *em = cg_mangle(g, t->elem);
-        cgb_printf(c,
+        sb_printf(c,
                    "    x->len = 0;\n"
                    "    x->items = calloc(v->as.list.len ? v->as.list.len : 1, sizeof *x->items);\n"
                    "    if (!x->items) return dsp_error_set(err, DSP_ERR_NOMEM, \"out of memory copying an output\");\n"
@@ -257,10 +257,10 @@ static void emit_out(cg_ctx *g, cg_buf *c, const cg_tentry *e)
     case IR_OPTIONAL: {
         const char *em = cg_mangle(g, t->elem);
         if (t->elem->kind == IR_STRING)
-            cgb_printf(c, "    *x = NULL;\n    if (v->kind != DSP_TYPE_OPTIONAL || !v->as.some) return DSP_OK;\n"
+            sb_printf(c, "    *x = NULL;\n    if (v->kind != DSP_TYPE_OPTIONAL || !v->as.some) return DSP_OK;\n"
                           "    return out_%s(v->as.some, x, err);\n", em);
         else
-            cgb_printf(c,
+            sb_printf(c,
                        "    x->present = v->kind == DSP_TYPE_OPTIONAL && v->as.some;\n"
                        "    if (!x->present) return DSP_OK;\n"
                        "    return out_%s(v->as.some, &x->value, err);\n",
@@ -268,20 +268,20 @@ static void emit_out(cg_ctx *g, cg_buf *c, const cg_tentry *e)
         break;
     }
     }
-    cgb_puts(c, "}\n\n");
+    sb_puts(c, "}\n\n");
 }
 
-void cg_emit_type_defs(cg_ctx *g, cg_buf *c)
+void cg_emit_type_defs(cg_ctx *g, strbuf *c)
 {
     for (size_t i = 0; i < g->n_types; i++) {
         const cg_tentry *e = &entries(g)[i];
         if (e->t->kind != IR_ENUM) continue;
-        cgb_printf(c, "const char *const %s_names[%s_COUNT] = {", e->ctype, cg_ident(g->a, e->ctype, 1));
+        sb_printf(c, "const char *const %s_names[%s_COUNT] = {", e->ctype, cg_ident(g->a, e->ctype, 1));
         for (size_t k = 0; k < e->t->n_values; k++) {
-            cgb_puts(c, k ? ", " : " ");
+            sb_puts(c, k ? ", " : " ");
             cg_cstr(g, c, e->t->values[k], strlen(e->t->values[k]), 4);
         }
-        cgb_puts(c, " };\n\n");
+        sb_puts(c, " };\n\n");
     }
     for (size_t i = 0; i < g->n_types; i++) {
         const cg_tentry *e = &entries(g)[i];

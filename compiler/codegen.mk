@@ -11,7 +11,7 @@ $(CC_LIB): $(CG_OBJS)
 
 # tests/compiler/test_*.c are built and registered by compiler/build.mk;
 # ours need the runtime headers too.
-CG_TEST_SRCS := tests/compiler/test_state.c tests/compiler/test_cg_buf.c
+CG_TEST_SRCS := tests/compiler/test_state.c tests/compiler/test_cg_text.c
 $(CG_TEST_SRCS:%.c=$(BUILD)/obj/%.o): CPPFLAGS += $(RT_CPPFLAGS)
 TEST_SCRIPTS += tests/compiler/codegen.sh
 # Tools with lists and output parameters (fixtures list_tools, codegen_tools).

@@ -22,7 +22,7 @@ static void print_file(fmt_printer *p, const ast_file *file)
     if (!p->error && fp_peek(p) != 0)
         fp_fail(p, "the formatter stopped before the end of the file");
     p->pending = SP_NONE;
-    if (p->len > 0)
+    if (p->out.len > 0)
         fp_text(p, "\n");
 }
 
@@ -70,18 +70,18 @@ int fmt_file(arena *a, diag *d, const ast_file *file, char **out, size_t *len)
         fp_free(&p);
         return -1;
     }
-    if (!p.buf) {
-        p.buf = malloc(1);
-        if (!p.buf) {
+    if (!p.out.p) {
+        p.out.p = malloc(1);
+        if (!p.out.p) {
             diag_error(d, src_loc_make(src, 0, 0), "out of memory");
             return -1;
         }
-        p.buf[0] = '\0';
+        p.out.p[0] = '\0';
     }
 
     diag quiet;
     diag_init(&quiet, a, NULL);
-    source_file *again = source_from_string(a, src->path, p.buf, p.len);
+    source_file *again = source_from_string(a, src->path, p.out.p, p.out.len);
     (void)parse_source(a, &quiet, again);
     fmt_tokens tk2;
     const char *bug = NULL;
@@ -99,7 +99,7 @@ int fmt_file(arena *a, diag *d, const ast_file *file, char **out, size_t *len)
         fp_free(&p);
         return -1;
     }
-    *out = p.buf;
-    *len = p.len;
+    *out = p.out.p;
+    *len = p.out.len;
     return 0;
 }

@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include "ast.h"
+#include "strbuf.h"
 #include "fmt.h"
 
 typedef struct fmt_comment {
@@ -54,8 +55,7 @@ typedef struct fmt_printer {
     const fmt_tokens *tk;
     size_t cur;             /* next source token */
     size_t next_comment;    /* next comment not printed yet */
-    char *buf;
-    size_t len, cap;
+    strbuf out;             /* the formatted text */
     int col;                /* column of the next byte, 0 at a line start */
     int indent;             /* indentation of new lines */
     int line_indent;        /* indentation of the current line, written lazily */

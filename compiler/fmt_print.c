@@ -19,8 +19,7 @@ void fp_init(fmt_printer *p, const fmt_tokens *tk)
 
 void fp_free(fmt_printer *p)
 {
-    free(p->buf);
-    p->buf = NULL;
+    sb_free(&p->out);
 }
 
 void fp_fail(fmt_printer *p, const char *what)
@@ -50,27 +49,15 @@ int fp_peek_at(const fmt_printer *p, size_t ahead)
 
 static void put(fmt_printer *p, const char *s, size_t n)
 {
-    if (p->len + n + 1 > p->cap) {
-        size_t ncap = p->cap ? p->cap * 2 : 4096;
-        while (ncap < p->len + n + 1)
-            ncap *= 2;
-        char *nb = realloc(p->buf, ncap);
-        if (!nb) {
-            fp_fail(p, "out of memory");
-            return;
-        }
-        p->buf = nb;
-        p->cap = ncap;
-    }
-    memcpy(p->buf + p->len, s, n);
-    p->len += n;
-    p->buf[p->len] = '\0';
+    sb_put(&p->out, s, n);
+    if (p->out.oom)
+        fp_fail(p, "out of memory");
 }
 
 /* Text without line breaks of its own, after the line's indentation. */
 static void put_text(fmt_printer *p, const char *s, size_t n)
 {
-    if (p->col == 0 && p->len > 0) {
+    if (p->col == 0 && p->out.len > 0) {
         for (int i = 0; i < p->line_indent; i++)
             put(p, " ", 1);
         p->col = p->line_indent;
@@ -93,7 +80,7 @@ static void newline(fmt_printer *p, int blank, int indent)
 {
     if (p->flat)
         p->flat_failed = 1;
-    if (p->len > 0) {
+    if (p->out.len > 0) {
         put(p, "\n", 1);
         if (blank)
             put(p, "\n", 1);
@@ -180,7 +167,7 @@ void fp_flush_comments(fmt_printer *p)
         if (own && (p->pending >= SP_LINE || p->col == 0)) {
             if (p->pending >= SP_LINE)
                 realize(p, c->blank_before);
-            else if (p->len > 0)
+            else if (p->out.len > 0)
                 newline(p, 0, p->indent);
             put_text(p, c->text, c->len);
             p->line_comment_open = c->is_line;
@@ -304,7 +291,7 @@ void fp_save(const fmt_printer *p, fmt_snapshot *s)
 {
     s->cur = p->cur;
     s->next_comment = p->next_comment;
-    s->len = p->len;
+    s->len = p->out.len;
     s->col = p->col;
     s->indent = p->indent;
     s->line_indent = p->line_indent;
@@ -319,9 +306,9 @@ void fp_restore(fmt_printer *p, const fmt_snapshot *s)
 {
     p->cur = s->cur;
     p->next_comment = s->next_comment;
-    p->len = s->len;
-    if (p->buf)
-        p->buf[p->len] = '\0';
+    p->out.len = s->len;
+    if (p->out.p)
+        p->out.p[p->out.len] = '\0';
     p->col = s->col;
     p->indent = s->indent;
     p->line_indent = s->line_indent;
@@ -348,7 +335,7 @@ int fp_flat_only(fmt_printer *p, fmt_layout_fn fn, const void *ctx, int reserve)
     fn(p, ctx, 1);
     p->flat--;
     int fits = !p->flat_failed && !p->error && p->col + reserve <= FMT_WIDTH &&
-               !(p->len > s.len && memchr(p->buf + s.len, '\n', p->len - s.len));
+               !(p->out.len > s.len && memchr(p->out.p + s.len, '\n', p->out.len - s.len));
     if (fits) {
         p->flat_failed = s.flat_failed;
         return 1;

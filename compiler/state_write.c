@@ -17,45 +17,14 @@
 #include <unistd.h>
 
 #include "state.h"
+#include "strbuf.h"
 
-typedef struct sbuf {
-    char *p;
-    size_t len, cap;
-    int oom;
-} sbuf;
-
-static void sb_grow(sbuf *b, size_t extra)
-{
-    if (b->oom) return;
-    if (b->len + extra + 1 <= b->cap) return;
-    size_t cap = b->cap ? b->cap : 1024;
-    while (cap < b->len + extra + 1) cap *= 2;
-    char *p = realloc(b->p, cap);
-    if (!p) {
-        b->oom = 1;
-        return;
-    }
-    b->p = p;
-    b->cap = cap;
-}
-
-static void sb_put(sbuf *b, const char *s, size_t n)
-{
-    sb_grow(b, n);
-    if (b->oom) return;
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void sb_puts(sbuf *b, const char *s) { sb_put(b, s, strlen(s)); }
-
-static void sb_indent(sbuf *b, int level)
+static void sb_indent(strbuf *b, int level)
 {
     for (int i = 0; i < level; i++) sb_put(b, "  ", 2);
 }
 
-static void sb_jstr(sbuf *b, const char *s)
+static void sb_jstr(strbuf *b, const char *s)
 {
     sb_put(b, "\"", 1);
     for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
@@ -79,7 +48,7 @@ static void sb_jstr(sbuf *b, const char *s)
 }
 
 /* The shortest %g form that parses back to the same double. */
-static void sb_double(sbuf *b, double d)
+static void sb_double(strbuf *b, double d)
 {
     char tmp[40];
     for (int prec = 1; prec <= 17; prec++) {
@@ -91,7 +60,7 @@ static void sb_double(sbuf *b, double d)
     sb_puts(b, tmp);
 }
 
-static void sb_ll(sbuf *b, long long v)
+static void sb_ll(strbuf *b, long long v)
 {
     char tmp[32];
     snprintf(tmp, sizeof tmp, "%lld", v);
@@ -99,14 +68,14 @@ static void sb_ll(sbuf *b, long long v)
 }
 
 /* `"key": ` at an indentation level. */
-static void sb_key(sbuf *b, int level, const char *key)
+static void sb_key(strbuf *b, int level, const char *key)
 {
     sb_indent(b, level);
     sb_jstr(b, key);
     sb_put(b, ": ", 2);
 }
 
-static void sb_name_list(sbuf *b, char *const *names, size_t n)
+static void sb_name_list(strbuf *b, char *const *names, size_t n)
 {
     sb_put(b, "[", 1);
     for (size_t i = 0; i < n; i++) {
@@ -117,7 +86,7 @@ static void sb_name_list(sbuf *b, char *const *names, size_t n)
 }
 
 /* { "name": "value", ... } with one field per line, absent fields left out. */
-static void sb_demo_fields(sbuf *b, int level, char *const *names, char *const *values, size_t n)
+static void sb_demo_fields(strbuf *b, int level, char *const *names, char *const *values, size_t n)
 {
     int any = 0;
     for (size_t i = 0; i < n; i++)
@@ -185,7 +154,7 @@ static dsp_status check_state(const st_state *s, dsp_error *err)
     return DSP_OK;
 }
 
-static void write_predictor(sbuf *b, const st_predictor *p)
+static void write_predictor(strbuf *b, const st_predictor *p)
 {
     sb_indent(b, 2);
     sb_puts(b, "{\n");
@@ -256,7 +225,7 @@ dsp_status st_write_text(const st_state *s, char **out, size_t *len, dsp_error *
     dsp_status st = check_state(s, err);
     if (st != DSP_OK) return st;
 
-    sbuf b = {0};
+    strbuf b = {0};
     sb_puts(&b, "{\n");
     sb_key(&b, 1, "dspcc_state");
     sb_puts(&b, "1,\n");

@@ -1,5 +1,6 @@
-/* cg_buf.c — the backend's output buffer and the escapers that make any
- * bytes safe in generated C: string literals and comment text. */
+/* cg_text.c — the escapers that make any bytes safe in generated C (string
+ * literals and comment text) and the names of generated identifiers. The
+ * text itself goes into a strbuf (strbuf.h). */
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -7,57 +8,6 @@
 #include <string.h>
 
 #include "cg.h"
-
-void cgb_put(cg_buf *b, const char *s, size_t n)
-{
-    if (b->oom) return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->len + n + 1) cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p) {
-            b->oom = 1;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-void cgb_puts(cg_buf *b, const char *s) { cgb_put(b, s, strlen(s)); }
-
-void cgb_printf(cg_buf *b, const char *fmt, ...)
-{
-    char small[512];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(small, sizeof small, fmt, ap);
-    va_end(ap);
-    if (n < 0) return;
-    if ((size_t)n < sizeof small) {
-        cgb_put(b, small, (size_t)n);
-        return;
-    }
-    char *big = malloc((size_t)n + 1);
-    if (!big) {
-        b->oom = 1;
-        return;
-    }
-    va_start(ap, fmt);
-    vsnprintf(big, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    cgb_put(b, big, (size_t)n);
-    free(big);
-}
-
-void cgb_free(cg_buf *b)
-{
-    free(b->p);
-    memset(b, 0, sizeof *b);
-}
 
 /* C17 5.2.4.1: a string literal of 4095 characters is all a conforming
  * compiler must accept (gcc -pedantic warns past it). Stay well below. */
@@ -86,79 +36,79 @@ static size_t esc_byte(unsigned char c, unsigned char prev, char out[8])
     }
 }
 
-static void put_indent(cg_buf *b, int indent)
+static void put_indent(strbuf *b, int indent)
 {
-    for (int i = 0; i < indent; i++) cgb_put(b, " ", 1);
+    for (int i = 0; i < indent; i++) sb_put(b, " ", 1);
 }
 
-void cg_cstr(cg_ctx *g, cg_buf *b, const char *s, size_t len, int indent)
+void cg_cstr(cg_ctx *g, strbuf *b, const char *s, size_t len, int indent)
 {
     if (len > CG_LITERAL_MAX) {
         /* A char array: no length limit, every byte as a number. */
         char name[32];
         snprintf(name, sizeof name, "k_str_%d", g->n_pool++);
-        cgb_printf(&g->pool, "static const char %s[%zu] = {", name, len + 1);
+        sb_printf(&g->pool, "static const char %s[%zu] = {", name, len + 1);
         for (size_t i = 0; i < len; i++) {
-            if (i % 16 == 0) cgb_puts(&g->pool, "\n   ");
-            cgb_printf(&g->pool, " %d,", (int)(unsigned char)s[i]);
+            if (i % 16 == 0) sb_puts(&g->pool, "\n   ");
+            sb_printf(&g->pool, " %d,", (int)(unsigned char)s[i]);
         }
-        cgb_puts(&g->pool, "\n    0\n};\n\n");
-        cgb_puts(b, name);
+        sb_puts(&g->pool, "\n    0\n};\n\n");
+        sb_puts(b, name);
         return;
     }
     if (len == 0) {
-        cgb_puts(b, "\"\"");
+        sb_puts(b, "\"\"");
         return;
     }
     size_t line = 0;
     int first = 1;
-    cgb_puts(b, "\"");
+    sb_puts(b, "\"");
     for (size_t i = 0; i < len; i++) {
         if (line >= CG_LINE_BYTES && !first) {
-            cgb_puts(b, "\"\n");
+            sb_puts(b, "\"\n");
             put_indent(b, indent);
-            cgb_puts(b, "\"");
+            sb_puts(b, "\"");
             line = 0;
         }
         char e[8];
         size_t n = esc_byte((unsigned char)s[i], i ? (unsigned char)s[i - 1] : 0, e);
-        cgb_put(b, e, n);
+        sb_put(b, e, n);
         line += n;
         first = 0;
         /* Break after a newline so multi-line prompts read as lines. */
         if (s[i] == '\n' && i + 1 < len) line = CG_LINE_BYTES;
     }
-    cgb_puts(b, "\"");
+    sb_puts(b, "\"");
 }
 
-void cg_cstr_or_null(cg_ctx *g, cg_buf *b, const char *s, int indent)
+void cg_cstr_or_null(cg_ctx *g, strbuf *b, const char *s, int indent)
 {
     if (!s)
-        cgb_puts(b, "NULL");
+        sb_puts(b, "NULL");
     else
         cg_cstr(g, b, s, strlen(s), indent);
 }
 
-void cg_comment_text(cg_buf *b, const char *s, const char *prefix)
+void cg_comment_text(strbuf *b, const char *s, const char *prefix)
 {
     if (!s) return;
     for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
         if (*c == '\n') {
-            cgb_puts(b, "\n");
-            cgb_puts(b, prefix);
+            sb_puts(b, "\n");
+            sb_puts(b, prefix);
         } else if (*c == '*' && c[1] == '/') {
-            cgb_puts(b, "* ");
+            sb_puts(b, "* ");
         } else if (*c == '/' && c[1] == '*') {
-            cgb_puts(b, "/ ");
+            sb_puts(b, "/ ");
         } else if (*c == '?' && c[1] == '?') {
-            cgb_puts(b, "? ");
+            sb_puts(b, "? ");
         } else if (*c == '\\') {
             /* a backslash before a newline would splice lines */
-            cgb_puts(b, "\\ ");
+            sb_puts(b, "\\ ");
         } else if (*c >= 0x20 && *c < 0x7f) {
-            cgb_put(b, (const char *)c, 1);
+            sb_put(b, (const char *)c, 1);
         } else {
-            cgb_puts(b, ".");
+            sb_puts(b, ".");
         }
     }
 }

@@ -1,4 +1,4 @@
-/* test_cg_buf.c — the C backend's escapers and names: any bytes become a
+/* test_cg_text.c — the C backend's escapers and names: any bytes become a
  * valid C literal (split for review, pooled past C17's literal limit, no
  * trigraphs), comment text cannot end a comment, names become identifiers. */
 #include <setjmp.h>
@@ -14,7 +14,7 @@
 typedef struct fx {
     arena a;
     cg_ctx g;
-    cg_buf b;
+    strbuf b;
 } fx;
 
 static int setup(void **state)
@@ -30,8 +30,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fx *f = *state;
-    cgb_free(&f->b);
-    cgb_free(&f->g.pool);
+    sb_free(&f->b);
+    sb_free(&f->g.pool);
     arena_free(&f->a);
     free(f);
     return 0;
