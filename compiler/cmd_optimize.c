@@ -409,7 +409,7 @@ const dspcc_cmd cmd_optimize = {
     "better_together writes its training data to NAME.finetune.jsonl and records\n"
     "its job in NAME.finetune-jobs.json, beside the state, so that neither a\n"
     "re-run nor a run at the same time starts the same job twice.\n\n"
-    "  -o FILE              the state to write (default: NAME.state.json here)\n"
+    "  -o, --output FILE    the state to write (default: NAME.state.json here)\n"
     "  --report FILE        also write an HTML report: scores, trials, a plot\n"
     "  --seed N             override the optimize block's seed\n"
     "  --trainset-limit N   only the first N training examples (quick runs)\n"

@@ -25,7 +25,8 @@ static void usage(FILE *out)
     for (size_t i = 0; i < N_COMMANDS; i++)
         fprintf(out, "  %-10s %s\n", commands[i]->name, commands[i]->summary);
     fprintf(out, "\noptions:\n"
-                 "  --help     show this help; `dspcc <command> --help` for a command\n"
+                 "  --help     show this help; `dspcc <command> --help` (or `dspcc help <command>`)\n"
+                 "             for a command\n"
                  "  --version  print the version\n");
 }
 
@@ -45,6 +46,16 @@ int main(int argc, char **argv)
     }
     const char *name = argv[1];
     if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0 || strcmp(name, "help") == 0) {
+        /* `dspcc help eval` is `dspcc eval --help`, as with git. */
+        if (argc > 2 && strcmp(name, "help") == 0) {
+            for (size_t i = 0; i < N_COMMANDS; i++)
+                if (strcmp(commands[i]->name, argv[2]) == 0) {
+                    fputs(commands[i]->usage, stdout);
+                    return 0;
+                }
+            fprintf(stderr, "dspcc: no command `%s`; run `dspcc --help` for the list\n", argv[2]);
+            return 2;
+        }
         usage(stdout);
         return 0;
     }

@@ -17,6 +17,8 @@ check "--version prints the Makefile's VERSION" sh -c "'$dspcc' --version | grep
 check "no arguments is a usage error (2)" sh -c "'$dspcc' >/dev/null 2>&1; test \$? -eq 2"
 check "unknown command is a usage error (2)" sh -c "'$dspcc' frobnicate >/dev/null 2>&1; test \$? -eq 2"
 check "check --help" sh -c "'$dspcc' check --help | grep -q 'usage: dspcc check'"
+check "help CMD is CMD --help" sh -c "'$dspcc' help eval | grep -q 'usage: dspcc eval'"
+check "help of an unknown command is a usage error (2)" sh -c "'$dspcc' help frob >/dev/null 2>&1; test \$? -eq 2"
 check "check without a file is a usage error (2)" sh -c "'$dspcc' check 2>/dev/null; test \$? -eq 2"
 check "a missing file is an error (1)" sh -c "'$dspcc' check '$tmp/none.dsp' 2>'$tmp/err'; test \$? -eq 1 && grep -q 'cannot open' '$tmp/err'"
 
