@@ -344,8 +344,14 @@ static int run(int argc, char **argv)
     if (!p) goto out;
     const ir_module *m = pick_module(p, program);
     if (!m) {
-        fprintf(stderr, "dspcc build: %s: %s\n", input,
-                program ? "no module of that name" : "the program declares no module");
+        if (!program) {
+            fprintf(stderr, "dspcc build: %s: the program declares no module\n", input);
+        } else {
+            fprintf(stderr, "dspcc build: %s has no module `%s` (--program); its modules:", input, program);
+            for (size_t i = 0; i < p->n_modules; i++)
+                fprintf(stderr, "%s %s", i ? "," : "", p->modules[i]->name);
+            fputs(p->n_modules ? "\n" : " none\n", stderr);
+        }
         goto out;
     }
     char sha[65];

@@ -110,6 +110,9 @@ status "the state of another module" 1 "$dspcc" eval "$prog" --data train --stat
 check "it names the state and its module" \
     grep -q "the state $tmp/other.json optimizes module \`Other\`, which $prog does not have" "$tmp/err"
 
+status "build --program of a module that is not there" 1 "$dspcc" build "$prog" --no-opt --program Nope -o "$tmp/qa.c"
+check "it lists the modules there are" grep -q "qa.dsp has no module \`Nope\` (--program); its modules: QA$" "$tmp/err"
+
 # ---- `-`: standard input where it makes sense, a clear no elsewhere -----
 printf 'signature A "x" {\n  in q string\n  out a: string\n}\n' >"$tmp/typo.dsp"
 status "check - with an error" 1 sh -c "'$dspcc' check - <'$tmp/typo.dsp'"
