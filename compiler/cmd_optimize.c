@@ -309,6 +309,11 @@ static int run(int argc, char **argv)
     opt_result res;
     if (opt_optimize(&params, &x.b, &mem, &res, &err) != DSP_OK) {
         fprintf(stderr, "dspcc optimize: %s\n", err.message);
+        if (err.status == DSP_ERR_ENV && o->lm->api_key_env)
+            /* Where the name comes from, so the fix is one look away. */
+            fprintf(stderr, "  the lm `%s` (%s:%d) reads its key from %s; export it (a local test server takes "
+                            "any value) and run again\n",
+                    o->lm->name, o->lm->loc.file ? o->lm->loc.file : a.file, o->lm->loc.line, o->lm->api_key_env);
         goto out;
     }
     dsp_usage_totals u = cli_usage_since(pc.start, dsp_client_usage(client));

@@ -128,6 +128,9 @@ status "eval without the API key variable" 1 "$dspcc" eval "$prog" --data train
 check "it stops after the first example and says why" \
     grep -q 'the first example failed with environment: .*DSPCC_TEST_UNSET_KEY' "$tmp/err"
 check "and that the other 1199 were not run" grep -q 'the other 1199 would fail the same way' "$tmp/err"
+status "optimize without the API key variable" 1 "$dspcc" optimize "$prog" -o "$tmp/nokey.json" -q
+check "it names the lm, where it is declared, and the variable" \
+    grep -q "the lm \`main\` (qa.dsp:1) reads its key from DSPCC_TEST_UNSET_KEY; export it" "$tmp/err"
 export DSPCC_TEST_UNSET_KEY=fixture-needs-no-key
 status "eval against an endpoint that refuses connections" 1 \
     "$dspcc" eval "$prog" --data train --base-url http://127.0.0.1:1/v1 --retries 0
