@@ -5,7 +5,7 @@
 # The front end's files are listed (not wildcarded) so work in progress by
 # other components in compiler/ does not land in the library by accident;
 # add yours to CC_SRCS.
-FE_SRCS    := arena.c strbuf.c diag.c ast.c parse.c sema.c sema_decls.c sema_data.c datafile.c sema_module.c \
+FE_SRCS    := arena.c strbuf.c file_write.c diag.c ast.c parse.c sema.c sema_decls.c sema_data.c datafile.c sema_module.c \
               sema_metric.c sema_optimize.c sema_tool_header.c ir.c ir_json.c cmd_check.c cmd_dump_ir.c
 # The optimizers (opt*.c, tpe.c, rng.c, report*.c, cmd_optimize.c).
 OPT_SRCS   := $(wildcard compiler/opt*.c compiler/report*.c) compiler/tpe.c compiler/rng.c compiler/cmd_optimize.c

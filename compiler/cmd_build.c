@@ -17,6 +17,7 @@
 #include "cli_common.h"
 #include "cmd.h"
 #include "diag.h"
+#include "file_write.h"
 #include "sema.h"
 #include "state.h"
 
@@ -63,32 +64,14 @@ static int sha256_file(const char *path, char hex[65])
     return 0;
 }
 
-/* Writes bytes to path through a temporary file and a rename, so a reader
- * (or make) never sees half a file. */
+/* Writes an output through file_write.h (never half a file). */
 static int write_file(const char *path, const char *data, size_t len)
 {
-    size_t pl = strlen(path);
-    char *tmp = malloc(pl + 8);
-    if (!tmp) return -1;
-    memcpy(tmp, path, pl);
-    memcpy(tmp + pl, ".XXXXXX", 8);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        fprintf(stderr, "dspcc build: cannot write %s: %s\n", path, strerror(errno));
-        free(tmp);
+    char why[FW_WHY_MAX];
+    if (fw_write_file(path, data, len, 0644, why) != 0) {
+        fprintf(stderr, "dspcc build: %s\n", why);
         return -1;
     }
-    FILE *f = fdopen(fd, "wb");
-    int bad = !f || fwrite(data, 1, len, f) != len;
-    if (f) bad |= fclose(f) != 0;
-    else close(fd);
-    if (bad || chmod(tmp, 0644) != 0 || rename(tmp, path) != 0) {
-        fprintf(stderr, "dspcc build: cannot write %s: %s\n", path, strerror(errno));
-        unlink(tmp);
-        free(tmp);
-        return -1;
-    }
-    free(tmp);
     return 0;
 }
 
@@ -139,12 +122,12 @@ static const char *join(arena *a, const char *dir, const char *rel)
     return arena_printf(a, "%s%s%s", dir, dir[n - 1] == '/' ? "" : "/", rel);
 }
 
-static void dep_escape(FILE *f, const char *s)
+static void dep_escape(strbuf *b, const char *s)
 {
     for (; *s; s++) {
-        if (*s == ' ' || *s == '#' || *s == '\\') fputc('\\', f);
-        if (*s == '$') fputc('$', f);
-        fputc(*s, f);
+        if (*s == ' ' || *s == '#' || *s == '\\') sb_put(b, "\\", 1);
+        if (*s == '$') sb_put(b, "$", 1);
+        sb_put(b, s, 1);
     }
 }
 
@@ -168,40 +151,26 @@ static int write_depfile(arena *a, const char *dep_path, const char *c_path, con
     for (size_t i = 0; i < p->n_data; i++) sl_add(a, &deps, join(a, dir, p->data[i]->path));
     if (state_path) sl_add(a, &deps, state_path);
 
-    /* A temporary name of its own (not DEP.tmp): two builds of the same
-     * output at once (make -j) must not rename each other's file away. */
-    char *tmp = arena_printf(a, "%s.XXXXXX", dep_path);
-    int fd = mkstemp(tmp);
-    FILE *f = fd < 0 ? NULL : fdopen(fd, "w");
-    if (!f) {
-        fprintf(stderr, "dspcc build: cannot write %s: %s\n", dep_path, strerror(errno));
-        if (fd >= 0) {
-            close(fd);
-            unlink(tmp);
-        }
-        return -1;
-    }
-    dep_escape(f, c_path);
-    fputc(' ', f);
-    dep_escape(f, h_path);
-    fputc(':', f);
+    strbuf b = {0};
+    dep_escape(&b, c_path);
+    sb_put(&b, " ", 1);
+    dep_escape(&b, h_path);
+    sb_put(&b, ":", 1);
     for (size_t i = 0; i < deps.n; i++) {
-        fputs(" \\\n  ", f);
-        dep_escape(f, deps.v[i]);
+        sb_puts(&b, " \\\n  ");
+        dep_escape(&b, deps.v[i]);
     }
-    fputc('\n', f);
+    sb_put(&b, "\n", 1);
     /* Like gcc -MP: a deleted input does not break the next make. */
     for (size_t i = 0; i < deps.n; i++) {
-        fputc('\n', f);
-        dep_escape(f, deps.v[i]);
-        fputs(":\n", f);
+        sb_put(&b, "\n", 1);
+        dep_escape(&b, deps.v[i]);
+        sb_puts(&b, ":\n");
     }
-    if (fclose(f) != 0 || chmod(tmp, 0644) != 0 || rename(tmp, dep_path) != 0) {
-        fprintf(stderr, "dspcc build: cannot write %s: %s\n", dep_path, strerror(errno));
-        unlink(tmp);
-        return -1;
-    }
-    return 0;
+    int rc = b.oom ? -1 : write_file(dep_path, b.p, b.len);
+    if (b.oom) fprintf(stderr, "dspcc build: out of memory writing %s\n", dep_path);
+    sb_free(&b);
+    return rc;
 }
 
 /* ---- the command ----------------------------------------------------- */

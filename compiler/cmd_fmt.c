@@ -13,6 +13,7 @@
 #include "arena.h"
 #include "cmd.h"
 #include "diag.h"
+#include "file_write.h"
 #include "fmt.h"
 #include "parse.h"
 
@@ -22,69 +23,24 @@ static source_file *read_stdin(arena *a, diag *d)
     return source_read_stream(a, d, stdin, "<stdin>", "standard input", src_loc_make(NULL, 0, 0));
 }
 
-/* Writes text over path through a temporary file in the same directory,
- * so a reader (or a crash) sees the old file or the new one, never half. */
+/* Writes text over path atomically (file_write.h), keeping its mode. */
 static int write_atomically(const char *path, const char *text, size_t len)
 {
     /* Through a symbolic link, the file it names is the one replaced. */
     char *real = realpath(path, NULL);
     const char *target = real ? real : path;
     struct stat st;
+    int rc = 0;
+    char why[FW_WHY_MAX];
     if (stat(target, &st) != 0) {
         fprintf(stderr, "dspcc fmt: cannot stat `%s`: %s\n", path, strerror(errno));
-        free(real);
-        return -1;
+        rc = -1;
+    } else if (fw_write_file(target, text, len, st.st_mode & 07777, why) != 0) {
+        fprintf(stderr, "dspcc fmt: %s; `%s` is left as it was\n", why, path);
+        rc = -1;
     }
-    size_t tl = strlen(target);
-    char *tmp = malloc(tl + 32);
-    if (!tmp) {
-        fprintf(stderr, "dspcc fmt: out of memory\n");
-        free(real);
-        return -1;
-    }
-    const char *slash = strrchr(target, '/');
-    size_t dl = slash ? (size_t)(slash - target) + 1 : 0;
-    snprintf(tmp, tl + 32, "%.*s.%s.fmt-XXXXXX", (int)dl, target, target + dl);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        fprintf(stderr, "dspcc fmt: cannot create a temporary file next to `%s`: %s\n", path,
-                strerror(errno));
-        free(tmp);
-        free(real);
-        return -1;
-    }
-    int ok = 1;
-    size_t off = 0;
-    while (ok && off < len) {
-        ssize_t n = write(fd, text + off, len - off);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            ok = 0;
-        else
-            off += (size_t)n;
-    }
-    if (ok && fchmod(fd, st.st_mode & 07777) != 0)
-        ok = 0;
-    if (ok && fsync(fd) != 0)
-        ok = 0;
-    int err = errno;
-    if (close(fd) != 0 && ok) {
-        ok = 0;
-        err = errno;
-    }
-    if (ok && rename(tmp, target) != 0) {
-        ok = 0;
-        err = errno;
-    }
-    if (!ok) {
-        fprintf(stderr, "dspcc fmt: cannot write `%s`: %s; the file is left as it was\n", path,
-                strerror(err));
-        unlink(tmp);
-    }
-    free(tmp);
     free(real);
-    return ok ? 0 : -1;
+    return rc;
 }
 
 /* 0: formatted (or already canonical), 1: would change (--check) or an

@@ -41,6 +41,7 @@
 #include <unistd.h>
 
 #include "dsp/finetune.h"
+#include "file_write.h"
 #include "opt_finetune.h"
 
 static void say(const opt_ft_job_options *o, const char *fmt, ...)
@@ -113,44 +114,14 @@ static dsp_status job_key(const dsp_lm_config *lm, const ft_endpoint *ep, const 
     return DSP_OK;
 }
 
-/* Writes len bytes to path through a temporary file of this process, its
- * fsync and a rename, so a reader (or a run after a kill -9 or a crash)
- * sees the old file or the new one, never half of one; two processes
- * writing the same path do not share a temporary file. */
-static dsp_status write_atomic(const char *path, const char *data, size_t len, dsp_error *err)
+/* Writes a file atomically (file_write.h): a run killed at any moment
+ * leaves the old jobs file or the new one. */
+static dsp_status write_file(const char *path, const char *data, size_t len, dsp_error *err)
 {
-    size_t n = strlen(path) + 32;
-    char *tmp = malloc(n);
-    if (!tmp)
-        return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory");
-    snprintf(tmp, n, "%s.tmp.%ld", path, (long)getpid());
-    /* A file of that name is left by a killed process that had our pid. */
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-    int ok = fd >= 0;
-    for (size_t off = 0; ok && off < len;) {
-        ssize_t w = write(fd, data + off, len - off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        ok = w > 0;
-        off += ok ? (size_t)w : 0;
-    }
-    ok = ok && fsync(fd) == 0;
-    int saved = errno;
-    if (fd >= 0 && close(fd) != 0 && ok) {
-        ok = 0;
-        saved = errno;
-    }
-    if (ok && rename(tmp, path) != 0) {
-        ok = 0;
-        saved = errno;
-    }
-    dsp_status st = DSP_OK;
-    if (!ok) {
-        st = dsp_error_set(err, DSP_ERR_IO, "cannot write %s: %s", path, strerror(saved ? saved : EIO));
-        remove(tmp);
-    }
-    free(tmp);
-    return st;
+    char why[FW_WHY_MAX];
+    if (fw_write_file(path, data, len, 0644, why) != 0)
+        return dsp_error_set(err, DSP_ERR_IO, "%s", why);
+    return DSP_OK;
 }
 
 /* Takes the exclusive lock of the jobs file (path.lock, created if need
@@ -258,7 +229,7 @@ static dsp_status write_jobs(const char *path, cJSON *root, dsp_error *err)
     }
     withnl[len] = '\n';
     withnl[len + 1] = '\0';
-    dsp_status st = write_atomic(path, withnl, len + 1, err);
+    dsp_status st = write_file(path, withnl, len + 1, err);
     free(withnl);
     return st;
 }
@@ -393,7 +364,7 @@ dsp_status opt_ft_run_job(dsp_client *c, const dsp_lm_config *lm, const opt_ft_j
                           dsp_error *err)
 {
     memset(out, 0, sizeof *out);
-    dsp_status st = write_atomic(o->data_path, jsonl, len, err);
+    dsp_status st = write_file(o->data_path, jsonl, len, err);
     if (st != DSP_OK)
         return st;
     ft_endpoint ep;

@@ -1,5 +1,6 @@
 /* report_html.c — the optimization report as HTML with an inline SVG plot
  * of the score of every trial (see report.h). */
+#include "file_write.h"
 #include "report.h"
 #include "strbuf.h"
 
@@ -157,29 +158,10 @@ dsp_status report_write_html(const report_info *r, const char *path, dsp_error *
     char *html = report_html(r);
     if (!html)
         return dsp_error_set(err, DSP_ERR_NOMEM, "report: out of memory");
-    size_t n = strlen(path) + 16;
-    char *tmp = malloc(n);
-    if (!tmp) {
-        free(html);
-        return dsp_error_set(err, DSP_ERR_NOMEM, "report: out of memory");
-    }
-    snprintf(tmp, n, "%s.tmp", path);
-    FILE *f = fopen(tmp, "wb");
+    char why[FW_WHY_MAX];
     dsp_status st = DSP_OK;
-    if (!f) {
-        st = dsp_error_set(err, DSP_ERR_IO, "report: cannot write %s", tmp);
-    } else {
-        size_t len = strlen(html);
-        int bad = fwrite(html, 1, len, f) != len;
-        bad |= fclose(f) != 0;
-        if (bad)
-            st = dsp_error_set(err, DSP_ERR_IO, "report: cannot write %s", tmp);
-        else if (rename(tmp, path) != 0)
-            st = dsp_error_set(err, DSP_ERR_IO, "report: cannot rename %s to %s", tmp, path);
-        if (st != DSP_OK)
-            remove(tmp);
-    }
-    free(tmp);
+    if (fw_write_file(path, html, strlen(html), 0644, why) != 0)
+        st = dsp_error_set(err, DSP_ERR_IO, "report: %s", why);
     free(html);
     return st;
 }

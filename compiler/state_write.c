@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "file_write.h"
 #include "state.h"
 #include "strbuf.h"
 
@@ -310,46 +311,10 @@ dsp_status st_write_file(const st_state *s, const char *path, dsp_error *err)
     dsp_status st = st_write_text(s, &text, &len, err);
     if (st != DSP_OK) return st;
 
-    size_t plen = strlen(path);
-    char *tmp = malloc(plen + 8);
-    if (!tmp) {
-        free(text);
-        return dsp_error_set(err, DSP_ERR_NOMEM, "state: out of memory");
-    }
-    memcpy(tmp, path, plen);
-    memcpy(tmp + plen, ".XXXXXX", 8);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        st = dsp_error_set(err, DSP_ERR_IO, "%s: cannot create a temporary file beside it: %s", path,
-                           strerror(errno));
-        goto out;
-    }
-    /* mkstemp makes the file 0600; a state is an ordinary source file. */
-    (void)fchmod(fd, 0644);
-    size_t off = 0;
-    while (off < len) {
-        ssize_t w = write(fd, text + off, len - off);
-        if (w < 0) {
-            if (errno == EINTR) continue;
-            st = dsp_error_set(err, DSP_ERR_IO, "%s: write failed: %s", tmp, strerror(errno));
-            close(fd);
-            unlink(tmp);
-            goto out;
-        }
-        off += (size_t)w;
-    }
-    if (fsync(fd) != 0 || close(fd) != 0) {
-        st = dsp_error_set(err, DSP_ERR_IO, "%s: cannot flush: %s", tmp, strerror(errno));
-        unlink(tmp);
-        goto out;
-    }
-    if (rename(tmp, path) != 0) {
-        st = dsp_error_set(err, DSP_ERR_IO, "%s: cannot rename %s into place: %s", path, tmp, strerror(errno));
-        unlink(tmp);
-        goto out;
-    }
-out:
-    free(tmp);
+    /* A state is an ordinary source file, reviewed in version control. */
+    char why[FW_WHY_MAX];
+    if (fw_write_file(path, text, len, 0644, why) != 0)
+        st = dsp_error_set(err, DSP_ERR_IO, "%s", why);
     free(text);
     return st;
 }

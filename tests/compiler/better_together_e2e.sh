@@ -189,7 +189,8 @@ check "one of them polled the other's job" \
 check "the jobs file records that one job, with its model" \
     test "$(grep -c '"job":' "$tmp/cc.finetune-jobs.json")" -eq 1 -a \
     "$(grep -c '"fine_tuned_model":[[:space:]]*"ft:' "$tmp/cc.finetune-jobs.json")" -eq 1
-no_tmp() { for f in "$tmp"/*.finetune-jobs.json.tmp.*; do test ! -e "$f" || return 1; done; }
+# file_write.h's temporaries are .NAME.XXXXXX beside the file.
+no_tmp() { for f in "$tmp"/.cc.finetune-jobs.json.* "$tmp"/.cc.finetune.jsonl.*; do test ! -e "$f" || return 1; done; }
 check "no temporary jobs file is left behind" no_tmp
 
 # 9. A jobs file that is not one is an error that says what to do, and is

@@ -104,7 +104,7 @@ mode1=$(stat -c %a "$tmp/messy.dsp")
 check "fmt FILE: exit 0" "$dspcc" fmt "$tmp/messy.dsp"
 check "fmt FILE writes what fmt - prints" cmp -s "$tmp/messy.dsp" "$tmp/clean.dsp"
 check "fmt FILE keeps the mode ($mode1)" test "$(stat -c %a "$tmp/messy.dsp")" = "$mode1"
-check "fmt FILE leaves no temporary file" sh -c "! ls -A '$tmp' | grep -q 'fmt-'"
+check "fmt FILE leaves no temporary file" sh -c "! ls -A '$tmp' | grep -q '^\\..*\\.[A-Za-z0-9]\\{6\\}\$'"
 ino1=$(stat -c %i "$tmp/clean.dsp")
 "$dspcc" fmt "$tmp/clean.dsp"
 check "an already formatted file is not rewritten" test "$(stat -c %i "$tmp/clean.dsp")" = "$ino1"
