@@ -36,6 +36,9 @@ static const char *line_bounds(const source_file *f, int line, size_t *len)
     }
     const char *nl = memchr(p, '\n', (size_t)(end - p));
     *len = (size_t)((nl ? nl : end) - p);
+    /* A CRLF file's '\r' ends the line; it is not shown as '?'. */
+    if (*len > 0 && p[*len - 1] == '\r')
+        (*len)--;
     return p;
 }
 

@@ -87,7 +87,10 @@ source_file *source_read_stream(arena *a, diag *d, FILE *fp, const char *path, c
         free(buf);
         return NULL;
     }
-    source_file *f = source_from_string(a, path, buf ? buf : "", len);
+    /* A UTF-8 byte order mark (some Windows editors write one) is not
+     * part of the program; columns on line 1 then count from after it. */
+    size_t skip = len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0 ? 3 : 0;
+    source_file *f = source_from_string(a, path, buf ? buf + skip : "", len - skip);
     free(buf);
     return f;
 }

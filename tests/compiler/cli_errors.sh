@@ -183,7 +183,16 @@ interrupt() {
 interrupt eval INT 130 "$dspcc" eval "$prog" --data train --base-url "$url" -j 2
 interrupt optimize INT 130 "$dspcc" optimize "$prog" -o "$tmp/p/qa.state.json" --base-url "$url" -j 2
 interrupt "optimize (SIGTERM)" TERM 143 "$dspcc" optimize "$prog" -o "$tmp/p/qa.state.json" --base-url "$url"
-check "no state or temporary file is left" test "$(ls "$tmp/p" | tr '\n' ' ')" = "data qa.dsp "
+check "no state or temporary file is left" test "$(ls -A "$tmp/p" | tr '\n' ' ')" = "data qa.dsp "
 "$dspcc" eval "$prog" --data train --limit 20 --json --base-url "$url" -j 2 >"$tmp/resume.json" 2>"$tmp/err"
 check "a run after Ctrl-C resumes from the cache" \
     awk -v h="$(json_key "$tmp/resume.json" cache_hits)" 'BEGIN { exit !(h > 0) }'
+
+# A file saved by a Windows editor: a UTF-8 byte order mark and CRLF line
+# ends. The mark is not part of the program, and a quoted line shows no \r.
+printf '\357\273\277lm x = "openai/m"\r\nsignature S "x" { in a: strin out b: string }\r\n' >"$tmp/win.dsp"
+"$dspcc" check "$tmp/win.dsp" >/dev/null 2>"$tmp/err"
+check "a BOM and CRLF file: the first error is the real one, at 2:25" \
+    sh -c "head -n 1 '$tmp/err' | grep -q 'win.dsp:2:25: error: unknown type .strin.'"
+check "the quoted line ends without a stray character" \
+    sh -c "sed -n 2p '$tmp/err' | grep -q 'b: string }\$'"
