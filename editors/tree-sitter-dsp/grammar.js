@@ -130,7 +130,18 @@ module.exports = grammar({
     c_type_word: ($) => $.identifier,
     pointer: ($) => '*',
     c_parameters: ($) => seq('(', optional(seq($.c_parameter, repeat(seq(',', $.c_parameter)))), ')'),
-    c_parameter: ($) => seq(optional(field('type', $.c_type)), field('name', $.identifier)),
+    // A parameter may be named like a .dsp keyword (dspcc then asks to
+    // rename it) and written as an array, `const char *xs[]` (parser.y:
+    // cparam_words).
+    c_parameter: ($) => seq(
+      optional(field('type', $.c_type)),
+      field('name', choice($.identifier, alias($._keyword_as_name, $.identifier))),
+      optional(seq('[', ']')),
+    ),
+    _keyword_as_name: ($) => choice(
+      'import', 'lm', 'enum', 'signature', 'in', 'out', 'tool', 'from', 'module', 'return', 'repeat',
+      'if', 'else', 'metric', 'data', 'optimize', 'with', 'true', 'false', 'and', 'or', 'not',
+    ),
 
     // module NAME(params) -> (results) { statements }
     module_declaration: ($) => seq(
