@@ -281,6 +281,27 @@ static void load_ast(sema *s, ast_file *f, int imported)
         p->nfield = n;                                                \
     } while (0)
 
+/* A metric no optimize block uses can still score a run of `dspcc eval
+ * --metric NAME`: it is checked, quietly, against the program's last module
+ * (the one eval runs by default) and kept if it types there. */
+static void check_unused_metrics(sema *s)
+{
+    if (s->modules_done.len == 0)
+        return;
+    const ir_module *top = s->modules_done.items[s->modules_done.len - 1];
+    for (size_t i = 0; i < s->syms.len; i++) {
+        sym *sy = s->syms.items[i];
+        if (sy->kind != SYM_METRIC || sy->used || sy->from_import || sy->instances.len > 0)
+            continue;
+        diag quiet;
+        diag_init(&quiet, s->a, NULL);
+        diag *loud = s->d;
+        s->d = &quiet;
+        (void)sema_check_metric(s, sy, top, NULL, &sy->decl->name);
+        s->d = loud;
+    }
+}
+
 static void warn_unused(sema *s)
 {
     for (size_t i = 0; i < s->syms.len; i++) {
@@ -289,10 +310,17 @@ static void warn_unused(sema *s)
          * files are libraries: not using all of one is normal. */
         if (sy->used || sy->from_import || sy->kind == SYM_MODULE)
             continue;
-        if (sy->kind == SYM_METRIC)
+        if (sy->kind == SYM_METRIC && sy->instances.len == 0 && s->modules_done.len == 0)
+            diag_warning(s->d, sy->decl->name.loc, "metric `%s` is never used: there is no module "
+                         "for it to score", sy->name);
+        else if (sy->kind == SYM_METRIC && sy->instances.len == 0)
             diag_warning(s->d, sy->decl->name.loc,
-                         "metric `%s` is never used by an `optimize` block, so it is not checked "
-                         "against a module", sy->name);
+                         "metric `%s` is never used by an `optimize` block, and it does not fit module "
+                         "`%s`, the one `dspcc eval` runs by default; use it in an `optimize` block to "
+                         "see why", sy->name,
+                         ((const ir_module *)s->modules_done.items[s->modules_done.len - 1])->name);
+        else if (sy->kind == SYM_METRIC)
+            continue;  /* checked against the last module: `dspcc eval --metric` can use it */
         else
             diag_warning(s->d, sy->decl->name.loc, "%s `%s` is declared but never used",
                          sym_kind_name(sy->kind), sy->name);
@@ -362,6 +390,7 @@ static ir_program *check(sema *s, const source_file *src)
      * then be wrong, so it is only reported for programs that check. */
     if (s->d->errors > errors_before)
         return NULL;
+    check_unused_metrics(s);
     warn_unused(s);
 
     ir_program *p = arena_alloc(s->a, sizeof *p);
