@@ -61,6 +61,13 @@ static dsp_status om_propose(void *ctx, arena *a, const opt_proposal *req, const
     return m->inner->propose(m->inner->ctx, a, req, instruction, err);
 }
 
+static dsp_status om_propose_copro(void *ctx, arena *a, const opt_copro_proposal *req, const char **instruction,
+                                   dsp_error *err)
+{
+    on_model *m = ctx;
+    return m->inner->propose_copro(m->inner->ctx, a, req, instruction, err);
+}
+
 static void om_progress(void *ctx, const char *msg)
 {
     on_model *m = ctx;
@@ -78,6 +85,9 @@ static void on_model_init(on_model *m, const opt_backend *inner, const char *mod
     m->b.run_train = om_run_train;
     m->b.labeled_demo = om_labeled;
     m->b.propose = om_propose;
+    /* Every function of the copy gets this ctx: one left unwrapped would
+     * get the wrong one. */
+    m->b.propose_copro = inner->propose_copro ? om_propose_copro : NULL;
     m->b.progress = inner->progress ? om_progress : NULL;
     m->b.finetune_example = NULL;
     m->b.finetune = NULL;
@@ -275,6 +285,13 @@ static dsp_status parse_strategy(const char *s, char *out, dsp_error *err)
             q++;
         if (*q == '\0') {
             out[n] = '\0';
+            /* Checked here, before any stage runs: found at the second w,
+             * it came after a paid fine-tuning job and lost its model. */
+            if (strchr(out, 'w') != strrchr(out, 'w'))
+                return dsp_error_set(err, DSP_ERR_INVALID,
+                                     "better_together: strategy \"%s\" fine-tunes more than once; it fine-tunes only "
+                                     "once (one w stage), e.g. \"p -> w -> p\"",
+                                     s);
             return DSP_OK;
         }
         if (q[0] != '-' || q[1] != '>')

@@ -25,6 +25,7 @@ typedef struct fake {
     int train_calls, train_calls_on_ft;
     int finetunes;
     int fail_finetune;
+    int copro_proposals;
     int nobody_passes;
     char jsonl[4096];
     opt_finetune_args args;
@@ -77,6 +78,16 @@ static dsp_status fake_propose(void *ctx, arena *a, const opt_proposal *req, con
     return DSP_OK;
 }
 
+static dsp_status fake_propose_copro(void *ctx, arena *a, const opt_copro_proposal *req, const char **instruction,
+                                     dsp_error *err)
+{
+    (void)err;
+    fake *f = ctx;
+    f->copro_proposals++; /* a ctx that is not the fake's would not count here */
+    *instruction = arena_printf(a, "copro instruction %llu", (unsigned long long)req->rollout);
+    return DSP_OK;
+}
+
 static dsp_status fake_example(void *ctx, arena *a, const opt_program *prog, const opt_step *step,
                                const char **line, dsp_error *err)
 {
@@ -115,6 +126,7 @@ static opt_backend make_backend(fake *f, size_t n_train, size_t n_val)
     b.run_train = fake_run_train;
     b.labeled_demo = fake_labeled;
     b.propose = fake_propose;
+    b.propose_copro = fake_propose_copro;
     b.finetune_example = fake_example;
     b.finetune = fake_finetune;
     return b;
@@ -240,6 +252,15 @@ static void errors_say_what_went_wrong(void **state)
     assert_non_null(strstr(err.message, "\"p -> x\""));
     assert_int_equal(f.evals, 0);
 
+    /* Fine-tuning twice is refused before anything runs: found at the
+     * second w, it came after a paid job and lost its model. */
+    p = params("p -> w -> p -> w");
+    assert_int_equal(opt_optimize(&p, &b, &a, &r, &err), DSP_ERR_INVALID);
+    assert_non_null(strstr(err.message, "fine-tunes only once"));
+    assert_int_equal(f.evals, 0);
+    assert_int_equal(f.train_calls, 0);
+    assert_int_equal(f.finetunes, 0);
+
     p = params("w -> p");
     f.nobody_passes = 1;
     assert_int_equal(opt_optimize(&p, &b, &a, &r, &err), DSP_ERR_INVALID);
@@ -257,6 +278,29 @@ static void errors_say_what_went_wrong(void **state)
     assert_int_equal(opt_optimize(&p, &b, &a, &r, &err), DSP_ERR_INVALID);
     assert_non_null(strstr(err.message, "cannot fine-tune"));
     assert_int_equal(f.evals, 0);
+    arena_free(&a);
+}
+
+/* The p stage runs its optimizer on a copy of the backend whose ctx is its
+ * own; every function of the copy must reach the real backend's ctx (the
+ * front end offers copro as no prompt_optimizer, but the backend must not
+ * hand copro's proposer a ctx of another type). */
+static void p_stage_reaches_the_backend_for_every_proposal(void **state)
+{
+    (void)state;
+    fake f;
+    opt_backend b = make_backend(&f, 4, 3);
+    arena a;
+    arena_init(&a);
+    opt_result r;
+    dsp_error err = { 0 };
+    opt_params p = params("p");
+    p.prompt_optimizer = "copro";
+    p.breadth = 2;
+    p.depth = 1;
+    p.init_temperature = 1.0;
+    assert_int_equal(opt_optimize(&p, &b, &a, &r, &err), DSP_OK);
+    assert_int_equal(f.copro_proposals, 1);
     arena_free(&a);
 }
 
@@ -298,6 +342,7 @@ int main(void)
         cmocka_unit_test(fine_tuning_that_does_not_help_is_not_kept),
         cmocka_unit_test(w_first_fine_tunes_the_zero_shot_program),
         cmocka_unit_test(errors_say_what_went_wrong),
+        cmocka_unit_test(p_stage_reaches_the_backend_for_every_proposal),
         cmocka_unit_test(params_read_the_block),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
