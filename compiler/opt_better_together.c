@@ -286,7 +286,9 @@ static dsp_status parse_strategy(const char *s, char *out, dsp_error *err)
         if (*q == '\0') {
             out[n] = '\0';
             /* Checked here, before any stage runs: found at the second w,
-             * it came after a paid fine-tuning job and lost its model. */
+             * it came after a paid fine-tuning job and lost its model.
+             * (sema lets a .dsp name only the four strategies of
+             * stdlib/optimizers.c; this guards every other caller.) */
             if (strchr(out, 'w') != strrchr(out, 'w'))
                 return dsp_error_set(err, DSP_ERR_INVALID,
                                      "better_together: strategy \"%s\" fine-tunes more than once; it fine-tunes only "
