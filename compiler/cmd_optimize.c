@@ -37,7 +37,7 @@ typedef struct optimize_args {
 static int parse_args(int argc, char **argv, optimize_args *a)
 {
     memset(a, 0, sizeof *a);
-    a->concurrency = 8;
+    a->concurrency = 0;  /* 0: the optimize block's, else 8 */
     for (int i = 1; i < argc; i++) {
         const char *o = argv[i];
         if (cmd_wants_help(&cmd_optimize, o))
@@ -271,7 +271,9 @@ static int run(int argc, char **argv)
     if (a.valset_limit > 0 && (size_t)a.valset_limit < n_val)
         n_val = (size_t)a.valset_limit;
 
-    cli_client_args ca = { a.base_url, a.cache_dir, 0, a.concurrency, -1 };
+    /* -j, else the block's `concurrency`, else 8: the rule dspcc eval has. */
+    int conc = a.concurrency > 0 ? a.concurrency : o->concurrency > 0 ? (int)o->concurrency : 8;
+    cli_client_args ca = { a.base_url, a.cache_dir, 0, conc, -1 };
     if (!cli_client_new("optimize", &ca, &client, &err))
         goto out;
     ex_runner_options ro = ex_runner_options_default();
@@ -283,7 +285,6 @@ static int run(int argc, char **argv)
         fprintf(stderr, "dspcc optimize: %s\n", err.message);
         goto out;
     }
-    int conc = o->concurrency > 1 && a.concurrency == 8 ? (int)o->concurrency : a.concurrency;
     if (opt_exec_init(&x, p, o, runner, &train, train_rows, n_train, have_val ? &val : &train, val_rows, n_val,
                       conc, &err) != DSP_OK) {
         fprintf(stderr, "dspcc optimize: %s\n", err.message);

@@ -290,7 +290,7 @@ typedef struct ir_optimize {
     const ir_lm *lm;              /* runs the program */
     const ir_lm *teacher;         /* proposes demos and instructions; NULL: lm */
     long long seed;
-    long long concurrency;
+    long long concurrency;        /* examples in flight; 0: not set (the commands' default, 8) */
     ir_loc loc;
 } ir_optimize;
 

@@ -138,7 +138,7 @@ ir_optimize *sema_check_optimize(sema *s, ast_decl *d)
 {
     ir_optimize *o = arena_alloc(s->a, sizeof *o);
     o->loc = sema_loc(s, d->loc);
-    o->concurrency = 1;
+    o->concurrency = 0;  /* unset: dspcc eval and optimize run 8 at once */
     int ok = 1;
     sym *msym = sema_expect(s, &d->name, SYM_MODULE);
     if (!msym || !msym->ir)
