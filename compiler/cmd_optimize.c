@@ -383,11 +383,12 @@ static int run(int argc, char **argv)
         }
     }
     printf("%s: %s baseline %.4f -> final %.4f on %s (%zu examples); %zu trials; lm calls %lld (cache hits %lld, "
-           "http requests %lld)\nwrote %s%s%s\n",
+           "http requests %lld)\n",
            o->module->name, params.optimizer, res.baseline_score, res.final_score, st.valset, n_val, res.n_trials,
-           (long long)u.calls, (long long)u.cache_hits, (long long)u.http_requests, out_path,
-           a.report ? " and " : "", a.report ? a.report : "");
+           (long long)u.calls, (long long)u.cache_hits, (long long)u.http_requests);
+    /* The stages belong to the summary line above; what was written comes last. */
     print_stages(&res, x.ft_data_path, x.ft_jobs_path);
+    printf("wrote %s%s%s\n", out_path, a.report ? " and " : "", a.report ? a.report : "");
     status = 0;
 out:
     if (have_exec)
