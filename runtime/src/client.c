@@ -177,6 +177,23 @@ static void call_free(call *k)
     }
 }
 
+dsp_status dsp_api_key_from_env(const char *env, const char *model_spec, const char **key, dsp_error *err)
+{
+    *key = NULL;
+    const char *v = getenv(env);
+    if (!v || !*v)
+        return dsp_error_set(err, DSP_ERR_ENV, "environment variable %s is not set; it must hold the API key for %s",
+                             env, model_spec);
+    for (const unsigned char *p = (const unsigned char *)v; *p; p++)
+        if (*p < 0x20 || *p == 0x7f)
+            return dsp_error_set(err, DSP_ERR_ENV,
+                                 "environment variable %s holds a control character (a trailing newline?); "
+                                 "it must hold the API key alone",
+                                 env);
+    *key = v;
+    return DSP_OK;
+}
+
 static dsp_status set_auth(call *k, const dsp_lm_config *lm, dsp_error *err)
 {
     k->headers[k->n_headers++] = "Content-Type: application/json";
@@ -184,19 +201,10 @@ static dsp_status set_auth(call *k, const dsp_lm_config *lm, dsp_error *err)
         k->headers[k->n_headers++] = "anthropic-version: " DSP_ANTHROPIC_VERSION;
     if (!lm->api_key_env)
         return DSP_OK;
-    const char *key = getenv(lm->api_key_env);
-    if (!key || !*key)
-        return dsp_error_set(err, DSP_ERR_ENV,
-                             "environment variable %s is not set; it must hold the API key for %s",
-                             lm->api_key_env, k->model_spec);
-    /* A newline in the key would end the header early and let the rest
-     * of the variable inject headers of its own. */
-    for (const unsigned char *p = (const unsigned char *)key; *p; p++)
-        if (*p < 0x20 || *p == 0x7f)
-            return dsp_error_set(err, DSP_ERR_ENV,
-                                 "environment variable %s holds a control character (a trailing newline?); "
-                                 "it must hold the API key alone",
-                                 lm->api_key_env);
+    const char *key = NULL;
+    dsp_status st = dsp_api_key_from_env(lm->api_key_env, k->model_spec, &key, err);
+    if (st != DSP_OK)
+        return st;
     k->key = key;
     const char *prefix = k->provider == DSP_PROVIDER_ANTHROPIC ? "x-api-key: " : "Authorization: Bearer ";
     size_t n = strlen(prefix) + strlen(key) + 1;

@@ -9,4 +9,10 @@
  * override of every config's base URL (or NULL), borrowed from c. */
 dsp_client_options dsp_client_settings(const dsp_client *c);
 
+/* The API key in environment variable env, checked: set, not empty, and
+ * free of control characters (a newline would end the header it goes into
+ * and let the rest of the variable inject headers of its own). *key is
+ * borrowed from the environment. model_spec names the LM in messages. */
+dsp_status dsp_api_key_from_env(const char *env, const char *model_spec, const char **key, dsp_error *err);
+
 #endif

@@ -104,18 +104,10 @@ static dsp_status ft_call_init(ft_call *k, dsp_client *c, const dsp_lm_config *l
     st = api_base(base, &k->base, err);
     if (st != DSP_OK || !lm->api_key_env)
         return st;
-    const char *key = getenv(lm->api_key_env);
-    if (!key || !*key)
-        return dsp_error_set(err, DSP_ERR_ENV, "environment variable %s is not set; it must hold the API key for %s",
-                             lm->api_key_env, k->model_spec);
-    /* A newline in the key would end the header early and let the rest of
-     * the variable inject headers of its own. */
-    for (const unsigned char *p = (const unsigned char *)key; *p; p++)
-        if (*p < 0x20 || *p == 0x7f)
-            return dsp_error_set(err, DSP_ERR_ENV,
-                                 "environment variable %s holds a control character (a trailing newline?); "
-                                 "it must hold the API key alone",
-                                 lm->api_key_env);
+    const char *key = NULL;
+    st = dsp_api_key_from_env(lm->api_key_env, k->model_spec, &key, err);
+    if (st != DSP_OK)
+        return st;
     static const char prefix[] = "Authorization: Bearer ";
     size_t n = sizeof prefix + strlen(key);
     if (!(k->auth_header = malloc(n)))
@@ -372,6 +364,19 @@ static dsp_status check_id(const char *id, dsp_error *err)
     return DSP_OK;
 }
 
+/* Prints root (built when ok; freed here) as compact JSON into *out, which
+ * the caller frees with free(): cJSON_free and free are the same allocator
+ * only unless hooks say otherwise, so the text is copied. what names the
+ * text in an out-of-memory message. */
+static dsp_status print_json(cJSON *root, bool ok, const char *what, char **out, dsp_error *err)
+{
+    char *s = ok ? cJSON_PrintUnformatted(root) : NULL;
+    cJSON_Delete(root);
+    *out = s ? strdup(s) : NULL;
+    cJSON_free(s);
+    return *out ? DSP_OK : dsp_error_set(err, DSP_ERR_NOMEM, "out of memory building %s", what);
+}
+
 static dsp_status job_request_body(const char *file_id, const char *model, const dsp_finetune_params *p, char **out,
                                    dsp_error *err)
 {
@@ -388,15 +393,7 @@ static dsp_status job_request_body(const char *file_id, const char *model, const
         cJSON *hp = cJSON_AddObjectToObject(root, "hyperparameters");
         ok = hp && cJSON_AddNumberToObject(hp, "n_epochs", p->n_epochs);
     }
-    char *s = ok ? cJSON_PrintUnformatted(root) : NULL;
-    cJSON_Delete(root);
-    if (!s)
-        return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory building a fine-tuning request");
-    /* cJSON_free and free are the same allocator unless hooks say otherwise;
-     * copy so the caller frees with free(). */
-    *out = strdup(s);
-    cJSON_free(s);
-    return *out ? DSP_OK : dsp_error_set(err, DSP_ERR_NOMEM, "out of memory building a fine-tuning request");
+    return print_json(root, ok, "a fine-tuning request", out, err);
 }
 
 /* Looks for a job on training file file_id among the provider's recent jobs
@@ -678,13 +675,7 @@ dsp_status dsp_finetune_example_json(const dsp_message *msgs, size_t n_msgs, cha
         ok = cJSON_AddStringToObject(m, "role", role) &&
              cJSON_AddStringToObject(m, "content", msgs[i].content ? msgs[i].content : "");
     }
-    char *s = ok ? cJSON_PrintUnformatted(root) : NULL;
-    cJSON_Delete(root);
-    if (!s)
-        return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory writing a training example");
-    *out = strdup(s);
-    cJSON_free(s);
-    return *out ? DSP_OK : dsp_error_set(err, DSP_ERR_NOMEM, "out of memory writing a training example");
+    return print_json(root, ok, "a training example", out, err);
 }
 
 void dsp_finetune_job_free(dsp_finetune_job *job)
