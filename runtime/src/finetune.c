@@ -55,31 +55,6 @@ static dsp_status unsupported(const char *spec, const char *provider, dsp_error 
                          spec, provider);
 }
 
-/* The provider's base URL with the API version: what /files and
- * /fine_tuning/jobs are relative to. A bare scheme://host gets "/v1", as
- * the chat endpoint does (model_spec.c). */
-static dsp_status api_base(const char *base_url, char **out, dsp_error *err)
-{
-    *out = NULL;
-    if (!base_url || (strncmp(base_url, "http://", 7) != 0 && strncmp(base_url, "https://", 8) != 0))
-        return dsp_error_set(err, DSP_ERR_INVALID, "base URL \"%s\" must start with http:// or https://",
-                             base_url ? base_url : "(none)");
-    size_t len = strlen(base_url);
-    while (len > 0 && base_url[len - 1] == '/')
-        len--;
-    const char *host = strstr(base_url, "://") + 3;
-    bool has_path = memchr(host, '/', len - (size_t)(host - base_url)) != NULL;
-    const char *suffix = has_path ? "" : "/v1";
-    size_t n = len + strlen(suffix) + 1;
-    char *s = malloc(n);
-    if (!s)
-        return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory building a URL");
-    memcpy(s, base_url, len);
-    memcpy(s + len, suffix, strlen(suffix) + 1);
-    *out = s;
-    return DSP_OK;
-}
-
 static dsp_status ft_call_init(ft_call *k, dsp_client *c, const dsp_lm_config *lm, const char *what,
                                dsp_error *err)
 {
@@ -101,7 +76,7 @@ static dsp_status ft_call_init(ft_call *k, dsp_client *c, const dsp_lm_config *l
     const char *base = k->opts.base_url ? k->opts.base_url
                        : lm->base_url   ? lm->base_url
                                         : dsp_provider_default_base_url(provider);
-    st = api_base(base, &k->base, err);
+    st = dsp_api_base_url(base, &k->base, err);
     if (st != DSP_OK || !lm->api_key_env)
         return st;
     const char *key = NULL;

@@ -24,6 +24,11 @@ const char *dsp_provider_default_base_url(dsp_provider p);
  * NULL means the provider's default. */
 dsp_status dsp_endpoint_url(dsp_provider p, const char *base_url, char **out, dsp_error *err);
 
+/* An OpenAI-style API's base with its version, what /files and
+ * /fine_tuning/jobs are relative to: base_url, plus "/v1" when it has no
+ * path (as the chat endpoint gets). *out is owned by the caller. */
+dsp_status dsp_api_base_url(const char *base_url, char **out, dsp_error *err);
+
 /* Per-call parameters override the LM's defaults field by field. */
 dsp_lm_params dsp_params_merge(const dsp_lm_params *defaults, const dsp_lm_params *call);
 

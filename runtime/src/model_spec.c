@@ -81,25 +81,22 @@ static int ends_with(const char *s, size_t len, const char *suffix)
     return len >= n && memcmp(s + len - n, suffix, n) == 0;
 }
 
-/* One base URL has to work for both kinds of endpoint, because
- * DSPCC_BASE_URL overrides every LM of a program: "http://host:port" and
- * "http://host:port/v1" both reach /v1/chat/completions and /v1/messages. */
-dsp_status dsp_endpoint_url(dsp_provider p, const char *base_url, char **out, dsp_error *err)
+/* base_url's length without trailing slashes, once its scheme is checked. */
+static dsp_status base_len(const char *base_url, size_t *len, dsp_error *err)
 {
-    *out = NULL;
-    if (!base_url)
-        base_url = dsp_provider_default_base_url(p);
     if (!base_url || (strncmp(base_url, "http://", 7) != 0 && strncmp(base_url, "https://", 8) != 0))
         return dsp_error_set(err, DSP_ERR_INVALID, "base URL \"%s\" must start with http:// or https://",
                              base_url ? base_url : "(none)");
-    size_t len = strlen(base_url);
-    while (len > 0 && base_url[len - 1] == '/')
-        len--;
-    const char *suffix;
-    if (p == DSP_PROVIDER_ANTHROPIC)
-        suffix = ends_with(base_url, len, "/v1") ? "/messages" : "/v1/messages";
-    else
-        suffix = url_has_no_path(base_url, len) ? "/v1/chat/completions" : "/chat/completions";
+    size_t n = strlen(base_url);
+    while (n > 0 && base_url[n - 1] == '/')
+        n--;
+    *len = n;
+    return DSP_OK;
+}
+
+/* The first len bytes of base_url, then suffix, malloc'ed into *out. */
+static dsp_status url_join(const char *base_url, size_t len, const char *suffix, char **out, dsp_error *err)
+{
     size_t sl = strlen(suffix);
     char *url = malloc(len + sl + 1);
     if (!url)
@@ -109,6 +106,36 @@ dsp_status dsp_endpoint_url(dsp_provider p, const char *base_url, char **out, ds
     memcpy(url + len, suffix, sl + 1);
     *out = url;
     return DSP_OK;
+}
+
+/* One base URL has to work for both kinds of endpoint, because
+ * DSPCC_BASE_URL overrides every LM of a program: "http://host:port" and
+ * "http://host:port/v1" both reach /v1/chat/completions and /v1/messages. */
+dsp_status dsp_endpoint_url(dsp_provider p, const char *base_url, char **out, dsp_error *err)
+{
+    *out = NULL;
+    if (!base_url)
+        base_url = dsp_provider_default_base_url(p);
+    size_t len = 0;
+    dsp_status st = base_len(base_url, &len, err);
+    if (st != DSP_OK)
+        return st;
+    const char *suffix;
+    if (p == DSP_PROVIDER_ANTHROPIC)
+        suffix = ends_with(base_url, len, "/v1") ? "/messages" : "/v1/messages";
+    else
+        suffix = url_has_no_path(base_url, len) ? "/v1/chat/completions" : "/chat/completions";
+    return url_join(base_url, len, suffix, out, err);
+}
+
+dsp_status dsp_api_base_url(const char *base_url, char **out, dsp_error *err)
+{
+    *out = NULL;
+    size_t len = 0;
+    dsp_status st = base_len(base_url, &len, err);
+    if (st != DSP_OK)
+        return st;
+    return url_join(base_url, len, url_has_no_path(base_url, len) ? "/v1" : "", out, err);
 }
 
 /* Per-call parameters win field by field over the LM's defaults. */
