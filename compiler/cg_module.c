@@ -195,17 +195,12 @@ static void emit_value(mctx *x, int lvl, const ir_value *v, const ir_type *targe
         else
             sb_printf(c, "cg_scalar(%s, dsp_value_int(INT64_C(%lld)), %d, err);\n", dst, v->i, wrap);
         return;
-    case IR_VAL_FLOAT: {
-        char tmp[40];
-        for (int prec = 1; prec <= 17; prec++) {
-            snprintf(tmp, sizeof tmp, "%.*g", prec, v->f);
-            if (strtod(tmp, NULL) == v->f) break;
-        }
-        if (!strpbrk(tmp, ".eE")) strcat(tmp, ".0");
+    case IR_VAL_FLOAT:
         g->use_scalar = 1;
-        sb_printf(c, "cg_scalar(%s, dsp_value_float(%s), %d, err);\n", dst, tmp, wrap);
+        sb_printf(c, "cg_scalar(%s, dsp_value_float(", dst);
+        sb_put_double(c, v->f);
+        sb_printf(c, "), %d, err);\n", wrap);
         return;
-    }
     case IR_VAL_BOOL:
         g->use_scalar = 1;
         sb_printf(c, "cg_scalar(%s, dsp_value_bool(%s), %d, err);\n", dst, v->i ? "true" : "false", wrap);

@@ -147,17 +147,6 @@ static const ir_lm *lm_of(cg_ctx *g, const st_predictor *sp)
     return p->n_lms ? p->lms[0] : NULL;
 }
 
-static void put_double(strbuf *b, double d)
-{
-    char tmp[40];
-    for (int prec = 1; prec <= 17; prec++) {
-        snprintf(tmp, sizeof tmp, "%.*g", prec, d);
-        if (strtod(tmp, NULL) == d) break;
-    }
-    if (!strpbrk(tmp, ".eEn")) strcat(tmp, ".0");
-    sb_puts(b, tmp);
-}
-
 /* Returns the model string baked in ("provider/model"), or NULL (no LM). */
 static const char *emit_lm(cg_ctx *g, strbuf *c, const char *sym, const ir_lm *lm, const st_predictor *sp)
 {
@@ -186,7 +175,7 @@ static const char *emit_lm(cg_ctx *g, strbuf *c, const char *sym, const ir_lm *l
     sb_puts(c, ",\n    ");
     cg_cstr_or_null(g, c, cfg->api_key_env, 4);
     sb_puts(c, ",\n    { .temperature = ");
-    put_double(c, cfg->params.temperature);
+    sb_put_double(c, cfg->params.temperature);
     sb_printf(c, ", .max_tokens = %d, .n = %d, .has_seed = %s, .seed = %lld,\n      .stop = {",
                cfg->params.max_tokens, cfg->params.n, cfg->params.has_seed ? "true" : "false",
                (long long)cfg->params.seed);

@@ -48,19 +48,6 @@ static void sb_jstr(strbuf *b, const char *s)
     sb_put(b, "\"", 1);
 }
 
-/* The shortest %g form that parses back to the same double. */
-static void sb_double(strbuf *b, double d)
-{
-    char tmp[40];
-    for (int prec = 1; prec <= 17; prec++) {
-        snprintf(tmp, sizeof tmp, "%.*g", prec, d);
-        if (strtod(tmp, NULL) == d) break;
-    }
-    /* Keep it a JSON number that reads as a float. */
-    if (!strpbrk(tmp, ".eEn")) strcat(tmp, ".0");
-    sb_puts(b, tmp);
-}
-
 static void sb_ll(strbuf *b, long long v)
 {
     char tmp[32];
@@ -254,10 +241,10 @@ dsp_status st_write_text(const st_state *s, char **out, size_t *len, dsp_error *
         sb_puts(&b, ",\n");
     }
     sb_key(&b, 1, "baseline_score");
-    sb_double(&b, s->baseline_score);
+    sb_put_double(&b, s->baseline_score);
     sb_puts(&b, ",\n");
     sb_key(&b, 1, "final_score");
-    sb_double(&b, s->final_score);
+    sb_put_double(&b, s->final_score);
     sb_puts(&b, ",\n");
     sb_key(&b, 1, "lm_calls");
     sb_ll(&b, s->lm_calls);
@@ -285,7 +272,7 @@ dsp_status st_write_text(const st_state *s, char **out, size_t *len, dsp_error *
             sb_puts(&b, "{ \"trial\": ");
             sb_ll(&b, t->trial);
             sb_puts(&b, ", \"score\": ");
-            sb_double(&b, t->score);
+            sb_put_double(&b, t->score);
             sb_puts(&b, t->full_eval ? ", \"full_eval\": true" : ", \"full_eval\": false");
             sb_puts(&b, ", \"config\": ");
             sb_jstr(&b, t->config ? t->config : "");

@@ -52,6 +52,17 @@ void sb_printf(strbuf *b, const char *fmt, ...)
     free(big);
 }
 
+void sb_put_double(strbuf *b, double d)
+{
+    char tmp[40];
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(tmp, sizeof tmp, "%.*g", prec, d);
+        if (strtod(tmp, NULL) == d) break;
+    }
+    if (!strpbrk(tmp, ".eEn")) strcat(tmp, ".0");
+    sb_puts(b, tmp);
+}
+
 void sb_free(strbuf *b)
 {
     free(b->p);

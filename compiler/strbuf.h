@@ -30,4 +30,9 @@ void sb_printf(strbuf *b, const char *fmt, ...)
     ;
 void sb_free(strbuf *b);
 
+/* d as a floating literal that C and JSON both read back as exactly d: the
+ * shortest %g text that does, with ".0" when it would read as an integer.
+ * Used for generated C, state files and anything else reviewed as text. */
+void sb_put_double(strbuf *b, double d);
+
 #endif
