@@ -78,3 +78,6 @@ $(RT_BENCH): $(BUILD)/obj/tests/bench/bench_client.o $(RT_LIB)
 .PHONY: bench-runtime
 bench-runtime: $(RT_BENCH) $(if $(wildcard tests/refserver/main.c),$(BUILD)/dsp-refserver)
 	BUILD=$(BUILD) sh tests/bench/bench_runtime.sh
+
+# Only replies that parsed are cached, through eval and a generated program.
+TEST_SCRIPTS += tests/runtime/cache_heal.sh

@@ -328,6 +328,10 @@ dsp_status dsp_chat(dsp_client *c, const dsp_lm_config *lm, const dsp_chat_reque
             st = dsp_cache_get(c->cache, key, resp, &found, err);
         if (st != DSP_OK)
             return st;
+        if (found && req->keep && !req->keep(req->keep_ctx, resp)) {
+            dsp_chat_response_free(resp); /* a row stored before replies were checked: heal it */
+            found = false;
+        }
         if (found) {
             resp->cache_hit = true;
             u.cache_hits = 1;
@@ -376,7 +380,8 @@ dsp_status dsp_chat(dsp_client *c, const dsp_lm_config *lm, const dsp_chat_reque
     add_usage(c, &u, 1);
     /* The answer is good even if storing it fails (disk full, say): the
      * call succeeds and the next run asks the LM again. */
-    if (use_cache)
+    bool keep = !req->keep || req->keep(req->keep_ctx, resp);
+    if (use_cache && keep)
         (void)dsp_cache_put(c->cache, key, resp, NULL);
     return DSP_OK;
 }

@@ -52,6 +52,7 @@ void dsp_predict_trace_free(dsp_predict_trace *t)
 
 /* The state of one call as it goes through the two rounds. */
 typedef struct call {
+    const dsp_prompt_spec *spec;
     const dsp_value *inputs;
     dsp_value *outputs;
     dsp_messages msgs;
@@ -60,9 +61,28 @@ typedef struct call {
     bool cache_hit;
     bool fallback;
     bool pending;  /* rendered, waiting for the LM in this round */
+    dsp_status parse_st; /* of the reply dsp_chat returned, set by parse_reply */
     dsp_status st;
     dsp_error err;
 } call;
+
+/* dsp_chat's keep hook: parses the reply with the round's adapter into the
+ * call's outputs (zeroed again when it fails), so that only replies that
+ * parsed are cached and a cached one that does not parse is asked for
+ * again. It runs on the thread of this call's request only. */
+static bool parse_reply(void *ctx, const dsp_chat_response *r)
+{
+    call *cl = ctx;
+    dsp_error_clear(&cl->err);
+    if (r->n_choices == 0 || !r->choices[0])
+        cl->parse_st = dsp_error_set(&cl->err, DSP_ERR_PROTOCOL, "the LM returned no choices");
+    else if (cl->fallback)
+        cl->parse_st = dsp_json_adapter_parse(cl->spec, r->choices[0], strlen(r->choices[0]), cl->outputs, &cl->err);
+    else
+        cl->parse_st =
+            dsp_chat_adapter_parse_checked(cl->spec, r->choices[0], strlen(r->choices[0]), cl->outputs, &cl->err);
+    return cl->parse_st == DSP_OK;
+}
 
 /* Sends every pending call of a round and keeps each reply. One call goes
  * through dsp_chat (no batch machinery on the common path), several through
@@ -104,6 +124,8 @@ static dsp_status send_round(dsp_client *c, const dsp_lm_config *lm, const dsp_c
         reqs[j] = *base;
         reqs[j].messages = calls[i].msgs.items;
         reqs[j].n_messages = calls[i].msgs.len;
+        reqs[j].keep = parse_reply;
+        reqs[j].keep_ctx = &calls[i];
         idx[j++] = i;
     }
     if (k == 1)
@@ -125,12 +147,11 @@ static dsp_status send_round(dsp_client *c, const dsp_lm_config *lm, const dsp_c
         cl->usage.prompt_tokens += resps[j].usage.prompt_tokens;
         cl->usage.completion_tokens += resps[j].usage.completion_tokens;
         cl->cache_hit = resps[j].cache_hit;
-        if (resps[j].n_choices == 0 || !resps[j].choices[0]) {
-            cl->st = dsp_error_set(&cl->err, DSP_ERR_PROTOCOL, "the LM returned no choices");
-        } else {
+        /* parse_reply has run on this reply and left its verdict. */
+        cl->st = cl->parse_st;
+        if (resps[j].n_choices > 0 && resps[j].choices[0]) {
             cl->reply = resps[j].choices[0];
             resps[j].choices[0] = NULL; /* ours now */
-            cl->st = DSP_OK;
         }
         dsp_chat_response_free(&resps[j]);
     }
@@ -179,6 +200,7 @@ static dsp_status run(dsp_client *c, const dsp_predictor *p, const dsp_predict_o
 
     /* Round 1: the chat adapter. */
     for (size_t i = 0; i < n; i++) {
+        calls[i].spec = &spec;
         calls[i].st = dsp_chat_adapter_render(&spec, calls[i].inputs, &calls[i].msgs, &calls[i].err);
         calls[i].pending = calls[i].st == DSP_OK;
     }
@@ -187,11 +209,8 @@ static dsp_status run(dsp_client *c, const dsp_predictor *p, const dsp_predict_o
     size_t retry = 0;
     for (size_t i = 0; i < n; i++) {
         call *cl = &calls[i];
-        if (cl->st != DSP_OK || !cl->reply)
-            continue;
-        /* The render above checked the spec; the reply is not NULL. */
-        cl->st = dsp_chat_adapter_parse_checked(&spec, cl->reply, strlen(cl->reply), cl->outputs, &cl->err);
-        if (cl->st != DSP_ERR_PARSE || !fallback_allowed)
+        /* send_round left the parse's verdict in cl->st. */
+        if (cl->st != DSP_ERR_PARSE || !cl->reply || !fallback_allowed)
             continue;
         /* Round 2 for this call: the JSON adapter. The chat error stays in
          * cl->err until the JSON attempt succeeds or fails in turn. */
@@ -236,12 +255,6 @@ static dsp_status run(dsp_client *c, const dsp_predictor *p, const dsp_predict_o
         call *cl = &calls[i];
         if (!cl->fallback)
             continue;
-        if (cl->st == DSP_OK && cl->reply) {
-            dsp_error_clear(&cl->err);
-            cl->st = dsp_json_adapter_parse(&spec, cl->reply, strlen(cl->reply), cl->outputs, &cl->err);
-            if (cl->st == DSP_OK)
-                continue;
-        }
         if (cl->st != DSP_OK)
             dsp_error_prefix(&cl->err, cl->st, "%s; then, retrying with the JSON adapter", chat_msgs[i]);
     }

@@ -57,6 +57,13 @@ typedef struct dsp_usage {
     int64_t completion_tokens;
 } dsp_usage;
 
+typedef struct dsp_chat_response {
+    char **choices;     /* n_choices owned strings (assistant text) */
+    size_t n_choices;
+    dsp_usage usage;
+    bool cache_hit;
+} dsp_chat_response;
+
 typedef struct dsp_chat_request {
     const dsp_message *messages;
     size_t n_messages;
@@ -65,14 +72,16 @@ typedef struct dsp_chat_request {
      * optimizer sampling the same prompt several times). 0 = none. */
     uint64_t rollout_id;
     bool bypass_cache;  /* neither read nor write the cache for this call */
+    /* Asked about every reply dsp_chat is about to return, fresh or cached:
+     * false keeps a fresh reply out of the cache, and makes a cached one a
+     * miss (asked for again, and replaced when the new one is kept), so a
+     * reply that could not be used is never served again. When dsp_chat
+     * returns DSP_OK, the last call of keep was about the returned reply.
+     * dsp_predict parses here: only replies that parsed into the
+     * signature's outputs are cached. NULL: every reply is kept. */
+    bool (*keep)(void *ctx, const dsp_chat_response *resp);
+    void *keep_ctx;
 } dsp_chat_request;
-
-typedef struct dsp_chat_response {
-    char **choices;     /* n_choices owned strings (assistant text) */
-    size_t n_choices;
-    dsp_usage usage;
-    bool cache_hit;
-} dsp_chat_response;
 
 void dsp_chat_response_free(dsp_chat_response *r);
 
