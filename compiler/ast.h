@@ -14,6 +14,7 @@
 typedef struct ast_ident {
     const char *name;
     src_loc loc;
+    int quoted;              /* an enum value written as a string: "HR Support" */
 } ast_ident;
 
 typedef enum ast_type_kind { AT_NAME, AT_LIST, AT_OPTIONAL, AT_ENUM, AT_GENERIC } ast_type_kind;
@@ -25,7 +26,7 @@ typedef struct ast_type {
     src_loc loc;
     const char *name;        /* AT_NAME, AT_GENERIC */
     struct ast_type *elem;   /* AT_LIST, AT_OPTIONAL, AT_GENERIC */
-    ptr_vec values;          /* AT_ENUM: ast_ident * */
+    ptr_vec values;          /* AT_ENUM: ast_ident *, names or strings */
 } ast_type;
 
 typedef enum ast_value_kind {

@@ -105,4 +105,6 @@ $(FMT_OBJS): CPPFLAGS += $(DSPCC_CPPFLAGS)
 $(FMT_OBJS): | $(GRAM_HEADERS)
 $(CC_LIB): $(FMT_OBJS)
 TEST_SCRIPTS += tests/compiler/fmt.sh
+# Enum values written as strings: check, fmt, generated C, eval against the fixture.
+TEST_SCRIPTS += tests/compiler/enum_strings.sh
 TEST_SCRIPTS += tests/compiler/examples_e2e.sh

@@ -103,6 +103,12 @@ static void mark(cg_ctx *g, const ir_type *t, int out)
     if (t->kind == IR_LIST || t->kind == IR_OPTIONAL) mark(g, t->elem, out);
 }
 
+/* An enumerator's suffix: "HR Support" -> HR_SUPPORT (ir_enum_ident's rule). */
+static const char *value_ident(cg_ctx *g, const char *value)
+{
+    return ir_enum_ident(value, arena_alloc(g->a, strlen(value) + 1));
+}
+
 void cg_emit_type_decls(cg_ctx *g, strbuf *h)
 {
     const ir_module *m = g->in->module;
@@ -118,11 +124,11 @@ void cg_emit_type_decls(cg_ctx *g, strbuf *h)
                        ir_type_str(t, buf, sizeof buf));
             sb_printf(h, "typedef enum %s {\n", e->ctype);
             for (size_t k = 0; k < t->n_values; k++)
-                sb_printf(h, "    %s_%s = %zu,\n", up, cg_ident(g->a, t->values[k], 1), k);
+                sb_printf(h, "    %s_%s = %zu,\n", up, value_ident(g, t->values[k]), k);
             sb_printf(h, "} %s;\n", e->ctype);
             sb_printf(h, "#define %s_COUNT %zu\n", up, t->n_values);
             sb_printf(h, "/* Each value's name as the LM writes it, e.g. %s_names[%s_%s] is \"",
-                       e->ctype, up, cg_ident(g->a, t->values[0], 1));
+                       e->ctype, up, value_ident(g, t->values[0]));
             cg_comment_text(h, t->values[0], "");
             sb_printf(h, "\". */\nextern const char *const %s_names[%s_COUNT];\n\n", e->ctype, up);
         } else if (t->kind == IR_LIST) {

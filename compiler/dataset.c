@@ -41,7 +41,8 @@ static dsp_status check_enum(const ds_ctx *c, int line, size_t f, const char *te
     char why[DSP_ERROR_MESSAGE_MAX / 2];
     int n = snprintf(why, sizeof why, "\"%.60s\" is not one of", text);
     for (size_t i = 0; i < t->n_values && n > 0 && (size_t)n < sizeof why; i++)
-        n += snprintf(why + n, sizeof why - (size_t)n, "%s %s", i ? "," : "", t->values[i]);
+        n += snprintf(why + n, sizeof why - (size_t)n, ir_is_name(t->values[i]) ? "%s %s" : "%s \"%s\"",
+                      i ? "," : "", t->values[i]);
     return cell_error(c, line, f, err, why);
 }
 

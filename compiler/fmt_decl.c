@@ -84,10 +84,21 @@ static void value(fmt_printer *p, const ast_value *v)
     }
 }
 
-static void ident_item(fmt_printer *p, const void *item)
+/* An enum value: a name, or a string as the source wrote it. */
+static void enum_value_item(fmt_printer *p, const void *item)
 {
-    (void)item;
-    fp_tok(p, IDENT);
+    fp_tok(p, ((const ast_ident *)item)->quoted ? STRING : IDENT);
+}
+
+/* Columns an enum value takes: a string with its quotes and escapes. */
+static int enum_value_width(const ast_ident *id)
+{
+    if (!id->quoted)
+        return (int)strlen(id->name);
+    int w = 2;
+    for (const char *c = id->name; *c; c++)
+        w += (*c == '"' || *c == '\\' || *c == '\n' || *c == '\t') ? 2 : 1;
+    return w;
 }
 
 static void type(fmt_printer *p, const ast_type *t)
@@ -107,7 +118,7 @@ static void type(fmt_printer *p, const ast_type *t)
     case AT_ENUM:
         fp_tok(p, ENUM);
         fp_space(p);
-        comma_list_print(p, '{', '}', &t->values, ident_item, 1, 0);
+        comma_list_print(p, '{', '}', &t->values, enum_value_item, 1, 0);
         break;
     }
 }
@@ -121,7 +132,7 @@ static int type_width(const ast_type *t)
     case AT_ENUM: {
         int w = (int)strlen("enum {  }");
         for (size_t i = 0; i < t->values.len; i++)
-            w += (int)strlen(((ast_ident *)t->values.items[i])->name) + (i ? 2 : 0);
+            w += enum_value_width(t->values.items[i]) + (i ? 2 : 0);
         return w;
     }
     default:
@@ -583,7 +594,7 @@ void fmt_decl(fmt_printer *p, const ast_decl *d)
         fp_space(p);
         fp_tok(p, IDENT);
         fp_space(p);
-        comma_list_print(p, '{', '}', &d->values, ident_item, 1, 0);
+        comma_list_print(p, '{', '}', &d->values, enum_value_item, 1, 0);
         break;
     case D_SIGNATURE:
         fp_tok(p, SIGNATURE);

@@ -1,6 +1,7 @@
 /* ir.c — small queries over the checked IR. */
 #include "ir.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -37,6 +38,32 @@ int ir_enum_has(const ir_type *t, const char *value)
     return 0;
 }
 
+int ir_is_name(const char *s)
+{
+    if (!s || !(isalpha((unsigned char)*s) || *s == '_'))
+        return 0;
+    for (s++; *s; s++)
+        if (!isalnum((unsigned char)*s) && *s != '_')
+            return 0;
+    return 1;
+}
+
+char *ir_enum_ident(const char *value, char *buf)
+{
+    size_t k = 0;
+    int in_run = 0;
+    for (const unsigned char *c = (const unsigned char *)value; *c; c++) {
+        int keep = isalnum(*c) || *c == '_';
+        if (keep)
+            buf[k++] = (char)toupper(*c);
+        else if (!in_run)
+            buf[k++] = '_';
+        in_run = !keep;
+    }
+    buf[k] = '\0';
+    return buf;
+}
+
 static size_t type_write(const ir_type *t, char *buf, size_t size, size_t n)
 {
 #define PUT(...) (n += (size_t)snprintf(buf + (n < size ? n : size), n < size ? size - n : 0, __VA_ARGS__))
@@ -56,7 +83,7 @@ static size_t type_write(const ir_type *t, char *buf, size_t size, size_t n)
         }
         PUT("enum {");
         for (size_t i = 0; i < t->n_values; i++)
-            PUT("%s%s", i ? ", " : "", t->values[i]);
+            PUT(ir_is_name(t->values[i]) ? "%s%s" : "%s\"%s\"", i ? ", " : "", t->values[i]);
         PUT("}");
         break;
     case IR_LIST:

@@ -319,9 +319,18 @@ typedef struct ir_program {
 /* ---- helpers (ir.c) ------------------------------------------------ */
 
 int ir_type_equal(const ir_type *a, const ir_type *b);
-/* "enum {billing, account}", "list<string>", the enum's name if it has one. */
+/* "enum {billing, account, \"HR Support\"}", "list<string>", the enum's name if it has one. */
 const char *ir_type_str(const ir_type *t, char *buf, size_t size);
 int ir_enum_has(const ir_type *t, const char *value);
+/* Whether s is spelled like a name ([A-Za-z_][A-Za-z0-9_]*); enum values
+ * that are not are shown quoted, as the .dsp writes them. */
+int ir_is_name(const char *s);
+/* The identifier an enum value gets in generated C, after the enum's
+ * `NAME_` prefix: ASCII letters and digits upper-cased, `_` kept, and each
+ * run of other bytes (spaces, punctuation, non-ASCII) one `_`:
+ * "HR Support" -> HR_SUPPORT, "C++" -> C_. buf holds strlen(value) + 1
+ * bytes. Sema refuses an enum whose values derive the same identifier. */
+char *ir_enum_ident(const char *value, char *buf);
 const ir_field *ir_field_find(const ir_field *fields, size_t n, const char *name);
 const ir_module *ir_module_find(const ir_program *p, const char *name);
 const ir_signature *ir_signature_find(const ir_program *p, const char *name);

@@ -70,6 +70,14 @@ const char *sema_did_you_mean(sema *s, const char *name, const char *const *name
     return best ? arena_printf(s->a, "; did you mean `%s`?", best) : "";
 }
 
+const char *sema_enum_did_you_mean(sema *s, const char *value, const ir_type *t)
+{
+    const char *best = diag_suggest(value, t->values, t->n_values);
+    if (!best)
+        return "";
+    return arena_printf(s->a, ir_is_name(best) ? "; did you mean `%s`?" : "; did you mean \"%s\"?", best);
+}
+
 const char *sema_field_names_hint(sema *s, const char *name, const ir_field *f, size_t n)
 {
     const char **names = arena_array(s->a, n + 1, sizeof *names);

@@ -112,6 +112,19 @@ static const ir_type *field_type(const ir_module *m, const char *name)
     return f ? f->type : NULL;
 }
 
+/* A label the data spells with spaces or punctuation ("HR Support") is
+ * best declared as the data spells it, so the fix offered is the enum's,
+ * not a rewrite of the data. */
+static const char *enum_hint(sema *s, const char *v, const ir_type *et)
+{
+    if (ir_is_name(v))
+        return sema_enum_did_you_mean(s, v, et);
+    const char *near = diag_suggest(v, et->values, et->n_values);
+    if (near)
+        return arena_printf(s->a, "; to match the data, write the enum's `%s` as the string \"%s\"", near, v);
+    return arena_printf(s->a, "; if it is a label, add it to the enum as the string \"%s\"", v);
+}
+
 /* Reports the first value outside the enum, per column. */
 void sema_data_check_enums(sema *s, const ir_data *data, const ir_module *m, src_loc at)
 {
@@ -185,8 +198,7 @@ void sema_data_check_enums(sema *s, const ir_data *data, const ir_module *m, src
             if (!ir_enum_has(et, v)) {
                 diag_error(s->d, at, "data `%s` (%s line %d): `%s` is \"%.60s\", which is not a "
                            "value of %s%s", data->name, data->path, line, data->columns[c].field, v,
-                           sema_type_str(s, et),
-                           sema_did_you_mean(s, v, et->values, et->n_values));
+                           sema_type_str(s, et), enum_hint(s, v, et));
                 reported[c] = 1;
             }
         }

@@ -7,15 +7,50 @@
 
 static const char *const builtin_types[] = { "string", "int", "float", "bool", "list", "optional" };
 
+/* A value as the .dsp writes it: `Hardware`, "HR Support". */
+static const char *shown(sema *s, const char *v)
+{
+    return arena_printf(s->a, ir_is_name(v) ? "`%s`" : "\"%s\"", v);
+}
+
+/* A value written as a string must be usable as a label: the runtime
+ * matches the LM's answer against it after trimming, and the prompt lists
+ * values on one line. Returns 0 after reporting. */
+static int enum_string_ok(sema *s, const ast_ident *id)
+{
+    const char *v = id->name;
+    size_t n = strlen(v);
+    if (n == 0) {
+        diag_error(s->d, id->loc, "an enum value cannot be empty");
+        return 0;
+    }
+    if (isspace((unsigned char)v[0]) || isspace((unsigned char)v[n - 1])) {
+        diag_error(s->d, id->loc, "enum value \"%s\" starts or ends with white space; the answer is matched "
+                                  "after trimming, so drop the space", v);
+        return 0;
+    }
+    for (const unsigned char *c = (const unsigned char *)v; *c; c++)
+        if (*c < 0x20 || *c == 0x7f) {
+            diag_error(s->d, id->loc, "enum value \"%s\" holds a control character (a newline or tab); "
+                                      "the prompt lists values on one line", v);
+            return 0;
+        }
+    return 1;
+}
+
 static const ir_type *enum_from_idents(sema *s, const ptr_vec *values, const char *name)
 {
     ir_type *t = arena_alloc(s->a, sizeof *t);
     t->kind = IR_ENUM;
     t->name = name;
     const char **vals = arena_array(s->a, values->len + 1, sizeof *vals);
+    const char **idents = arena_array(s->a, values->len + 1, sizeof *idents);
+    const ast_ident **from = arena_array(s->a, values->len + 1, sizeof *from);
     size_t n = 0;
     for (size_t i = 0; i < values->len; i++) {
         ast_ident *id = values->items[i];
+        if (id->quoted && !enum_string_ok(s, id))
+            continue;
         int dup = 0;
         for (size_t j = 0; j < n; j++)
             dup |= strcmp(vals[j], id->name) == 0;
@@ -23,6 +58,19 @@ static const ir_type *enum_from_idents(sema *s, const ptr_vec *values, const cha
             diag_warning(s->d, id->loc, "enum value `%s` is listed twice", id->name);
             continue;
         }
+        const char *cid = ir_enum_ident(id->name, arena_alloc(s->a, strlen(id->name) + 1));
+        size_t j = 0;
+        while (j < n && strcmp(idents[j], cid) != 0)
+            j++;
+        if (j < n) {
+            diag_error(s->d, id->loc, "enum values %s and %s both become `%s` in generated C "
+                                      "(letters and digits upper-cased, each run of other characters "
+                                      "one `_`); rename one", shown(s, vals[j]), shown(s, id->name), cid);
+            diag_note(s->d, from[j]->loc, "%s is here", shown(s, vals[j]));
+            continue;
+        }
+        from[n] = id;
+        idents[n] = cid;
         vals[n++] = id->name;
     }
     t->values = vals;

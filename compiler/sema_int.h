@@ -55,6 +55,9 @@ ir_loc sema_loc(sema *s, src_loc l);
 const char *sema_type_str(sema *s, const ir_type *t);
 /* Suggestion over a vector of names, as " did you mean `x`?" or "". */
 const char *sema_did_you_mean(sema *s, const char *name, const char *const *names, size_t n);
+/* The same for an enum value: the suggestion is one of t's values, quoted
+ * when it is not spelled like a name ("HR Support"). */
+const char *sema_enum_did_you_mean(sema *s, const char *value, const ir_type *t);
 const char *sema_field_names_hint(sema *s, const char *name, const ir_field *f, size_t n);
 char *sema_path_join(arena *a, const char *dir, const char *rel);
 int sema_vec_has(const ptr_vec *v, const char *str);

@@ -98,7 +98,7 @@ static const ir_expr *check_name(xctx *x, const ast_expr *e, const ir_type *hint
             return r;
         }
         diag_error(s->d, e->loc, "`%s` is not a value of %s%s", e->s, sema_type_str(s, et),
-                   sema_did_you_mean(s, e->s, et->values, et->n_values));
+                   sema_enum_did_you_mean(s, e->s, et));
         return NULL;
     }
     diag_error(s->d, e->loc, "unknown name `%s`%s", e->s, builtin_names_hint(x, e->s));
@@ -184,7 +184,7 @@ static const ir_expr *check_judge(xctx *x, const ast_expr *call, const char *fie
         return NULL;
     }
     const ast_expr *sig_name = ((ast_arg *)head->args.items[0])->value;
-    ast_ident sid = { sig_name->s, sig_name->loc };
+    ast_ident sid = { .name = sig_name->s, .loc = sig_name->loc };
     sym *sig_sym = sema_expect(s, &sid, SYM_SIGNATURE);
     if (!sig_sym || !sig_sym->ir)
         return NULL;
@@ -196,7 +196,7 @@ static const ir_expr *check_judge(xctx *x, const ast_expr *call, const char *fie
             diag_error(s->d, a->value->loc, "judge takes a signature and optionally `lm: name`");
             return NULL;
         }
-        ast_ident lid = { a->value->s, a->value->loc };
+        ast_ident lid = { .name = a->value->s, .loc = a->value->loc };
         sym *lsym = sema_expect(s, &lid, SYM_LM);
         if (!lsym || !lsym->ir)
             return NULL;
@@ -523,7 +523,7 @@ static const ir_expr *check(xctx *x, const ast_expr *e, const ir_type *hint)
         if (et && et->kind == IR_ENUM) {
             if (!ir_enum_has(et, e->s)) {
                 diag_error(s->d, e->loc, "\"%s\" is not a value of %s%s", e->s, sema_type_str(s, et),
-                           sema_did_you_mean(s, e->s, et->values, et->n_values));
+                           sema_enum_did_you_mean(s, e->s, et));
                 return NULL;
             }
             ir_expr *r = new_expr(x, IR_E_ENUM, et);

@@ -108,7 +108,7 @@ static int resolve_value(mctx *mc, const ast_value *v, const ir_type *expected, 
             if (!ir_enum_has(enum_t, v->s)) {
                 diag_error(s->d, v->loc, "\"%s\" is not a value of %s%s", v->s,
                            sema_type_str(s, enum_t),
-                           sema_did_you_mean(s, v->s, enum_t->values, enum_t->n_values));
+                           sema_enum_did_you_mean(s, v->s, enum_t));
                 return 0;
             }
             out->kind = IR_VAL_ENUM;
@@ -180,7 +180,7 @@ static int resolve_value(mctx *mc, const ast_value *v, const ir_type *expected, 
         if (enum_t) {
             diag_error(s->d, v->loc, "`%s` is neither a name in scope nor a value of %s%s", v->s,
                        sema_type_str(s, enum_t),
-                       sema_did_you_mean(s, v->s, enum_t->values, enum_t->n_values));
+                       sema_enum_did_you_mean(s, v->s, enum_t));
             return 0;
         }
         diag_error(s->d, v->loc, "unknown name `%s`%s", v->s, visible_hint(mc, v->s));

@@ -128,7 +128,7 @@ static sym *ref(sema *s, const ast_kv *kv, sym_kind kind)
                    kind == SYM_METRIC ? "accuracy" : kind == SYM_DATA ? "train" : "teacher");
         return NULL;
     }
-    ast_ident id = { kv->value->s, kv->value->loc };
+    ast_ident id = { .name = kv->value->s, .loc = kv->value->loc };
     sym *sy = sema_expect(s, &id, kind);
     /* Metrics get their IR per module, later; the others must have checked. */
     return sy && (sy->ir || kind == SYM_METRIC) ? sy : NULL;

@@ -38,7 +38,7 @@ static void dsp_yyerror(DSP_YYLTYPE *loc, void *scanner, struct parse_ctx *pc, c
 
 static ast_ident ident(struct parse_ctx *pc, const char *name, DSP_YYLTYPE l)
 {
-    ast_ident id = { name, LOC(l) };
+    ast_ident id = { .name = name, .loc = LOC(l) };
     return id;
 }
 
@@ -117,6 +117,7 @@ static char *concat(struct parse_ctx *pc, const char *a, const char *b)
     ast_decl *decl;
     ast_cword *cword;
     ast_mapping *mapping;
+    ast_ident *ident;
     ptr_vec vec;
     int op;
 }
@@ -144,7 +145,8 @@ static char *concat(struct parse_ctx *pc, const char *a, const char *b)
 %type <decl> decl import lm enum_decl signature tool module metric data optimize
 %type <cword> cword pword
 %type <mapping> mapping
-%type <vec> kvs lm_block idents fields cwords pwords cparam_words cparams cparam_list params_opt params stmts
+%type <ident> enum_value
+%type <vec> kvs lm_block enum_values fields cwords pwords cparam_words cparams cparam_list params_opt params stmts
 %type <vec> bindings_opt bindings args_opt args exprs_opt exprs mappings opt_args
 %type <op> cmp
 
@@ -238,26 +240,23 @@ value
     ;
 
 enum_decl
-    : ENUM IDENT '{' idents opt_comma '}' {
+    : ENUM IDENT '{' enum_values opt_comma '}' {
                                   $$ = decl_new(pc, D_ENUM, @1);
                                   $$->name = ident(pc, $2, @2);
                                   $$->values = $4;
                               }
     ;
 
-idents
-    : IDENT                   {
-                                  memset(&$$, 0, sizeof $$);
-                                  ast_ident *id = NEW(ast_ident);
-                                  *id = ident(pc, $1, @1);
-                                  PUSH($$, id);
-                              }
-    | idents ',' IDENT        {
-                                  $$ = $1;
-                                  ast_ident *id = NEW(ast_ident);
-                                  *id = ident(pc, $3, @3);
-                                  PUSH($$, id);
-                              }
+enum_values
+    : enum_value              { memset(&$$, 0, sizeof $$); PUSH($$, $1); }
+    | enum_values ',' enum_value { $$ = $1; PUSH($$, $3); }
+    ;
+
+/* A value as the data spells it: a name, or a string for a label with
+ * spaces or punctuation ("HR Support"). */
+enum_value
+    : IDENT                   { $$ = NEW(ast_ident); *$$ = ident(pc, $1, @1); }
+    | STRING                  { $$ = NEW(ast_ident); *$$ = ident(pc, $1, @1); $$->quoted = 1; }
     ;
 
 signature
@@ -308,7 +307,7 @@ type
                                            : strcmp($1, "optional") == 0 ? AT_OPTIONAL
                                            : AT_GENERIC;
                               }
-    | ENUM '{' idents opt_comma '}' {
+    | ENUM '{' enum_values opt_comma '}' {
                                   $$ = NEW(ast_type);
                                   $$->kind = AT_ENUM;
                                   $$->loc = LOC(@1);

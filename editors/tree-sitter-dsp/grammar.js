@@ -84,10 +84,10 @@ module.exports = grammar({
     negative_number: ($) => seq('-', choice($.integer, $.float)),
     field_value: ($) => seq(field('object', $.identifier), '.', field('field', $.identifier)),
 
-    // enum NAME { a, b, c }
+    // enum NAME { a, b, "HR Support" }: a value is a name or a string (a label with spaces)
     enum_declaration: ($) => seq('enum', field('name', $.identifier), field('values', $.enum_values)),
     enum_values: ($) => seq('{', commaSep1($.enumerator), '}'),
-    enumerator: ($) => $.identifier,
+    enumerator: ($) => choice($.identifier, $.string),
 
     // signature NAME "instructions" { in x: T "desc"  out y: T }
     signature_declaration: ($) => seq(

@@ -190,6 +190,8 @@ test('declarations: keywords are storage.type, names are entity.name', () => {
     expectScope(10, 'enum', 'storage.type.enum.dsp');
     expectScope(10, 'Level', 'entity.name.type.enum.dsp');
     expectScope(10, 'high', 'variable.other.enummember.dsp');
+    // A value written as a string (a label with a space) is a string, not names.
+    expectScope(10, 'very high', 'string.quoted.double.dsp');
     expectScope(12, 'signature', 'storage.type.signature.dsp');
     expectScope(12, 'Triage', 'entity.name.type.signature.dsp');
     expectScope(21, 'tool', 'storage.type.tool.dsp');
