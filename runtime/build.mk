@@ -81,3 +81,5 @@ bench-runtime: $(RT_BENCH) $(if $(wildcard tests/refserver/main.c),$(BUILD)/dsp-
 
 # Only replies that parsed are cached, through eval and a generated program.
 TEST_SCRIPTS += tests/runtime/cache_heal.sh
+# No piece of the API key in any output, against a fixture that echoes it.
+TEST_SCRIPTS += tests/runtime/key_leak.sh

@@ -7,6 +7,7 @@
 #include "http.h"
 #include "lm_wire.h"
 #include "retry.h"
+#include "secret.h"
 
 #include <curl/curl.h>
 #include <pthread.h>
@@ -143,18 +144,6 @@ static void add_usage(dsp_client *c, const usage_delta *d, int completed)
     pthread_mutex_unlock(&c->usage_lock);
 }
 
-/* Overwrites every occurrence of secret in s, in place, so that a server
- * echoing the key (OpenAI does, partly masked) cannot leak it. */
-static void redact(char *s, const char *secret)
-{
-    if (!s || !secret || strlen(secret) < 4)
-        return;
-    size_t n = strlen(secret);
-    char *p;
-    while ((p = strstr(s, secret)) != NULL)
-        memset(p, '*', n);
-}
-
 /* Everything one call needs, resolved once. */
 typedef struct call {
     dsp_provider provider;
@@ -216,6 +205,17 @@ static dsp_status set_auth(call *k, const dsp_lm_config *lm, dsp_error *err)
     return DSP_OK;
 }
 
+/* Whether any choice of a reply holds a piece of the key: such a reply is
+ * refused, so the key never reaches the cache, a trace, a state file or
+ * generated C. */
+static bool holds_key(const dsp_chat_response *resp, const char *key)
+{
+    for (size_t i = 0; key && i < resp->n_choices; i++)
+        if (resp->choices[i] && dsp_secret_found(resp->choices[i], strlen(resp->choices[i]), key))
+            return true;
+    return false;
+}
+
 /* One HTTP exchange with retries; on DSP_OK resp holds its choices. */
 static dsp_status exchange(dsp_client *c, call *k, dsp_chat_response *resp, usage_delta *u, uint64_t *rng,
                            dsp_error *err)
@@ -236,6 +236,14 @@ static dsp_status exchange(dsp_client *c, call *k, dsp_chat_response *resp, usag
                 st = k->provider == DSP_PROVIDER_ANTHROPIC
                          ? dsp_anthropic_parse_reply(reply.body, reply.len, resp, err)
                          : dsp_openai_parse_reply(reply.body, reply.len, resp, err);
+                if (st == DSP_OK && holds_key(resp, k->key)) {
+                    dsp_chat_response_free(resp);
+                    st = dsp_error_set(err, DSP_ERR_PROTOCOL,
+                                       "%s: the reply from %s holds the API key or a piece of it (%d or more "
+                                       "characters); it was refused and not stored (the server echoes "
+                                       "credentials: check the endpoint)",
+                                       k->model_spec, k->url, DSP_SECRET_MIN_PIECE);
+                }
             } else {
                 char msg[600];
                 dsp_provider_error_message(reply.body, reply.len, msg, sizeof msg);
@@ -255,10 +263,8 @@ static dsp_status exchange(dsp_client *c, call *k, dsp_chat_response *resp, usag
         /* Redacted now, not only at the end: the next attempt's
          * dsp_error_clear only ends the message at its first byte, so an
          * echoed key would stay in the bytes after it. */
-        if (st != DSP_OK && err) {
-            redact(err->message, k->key);
-            redact(err->raw, k->key);
-        }
+        if (st != DSP_OK)
+            dsp_secret_redact_error(err, k->key);
         if (st == DSP_OK || !transient)
             break;
         if (attempt + 1 >= max_attempts) {
@@ -272,10 +278,7 @@ static dsp_status exchange(dsp_client *c, call *k, dsp_chat_response *resp, usag
         u->retries++;
         dsp_sleep_s(dsp_retry_delay(attempt, c->opts.backoff_base_s, retry_after, rng));
     }
-    if (err) {
-        redact(err->message, k->key);
-        redact(err->raw, k->key);
-    }
+    dsp_secret_redact_error(err, k->key);
     return st;
 }
 

@@ -8,6 +8,7 @@
 #include "http_request.h"
 #include "lm_wire.h"
 #include "retry.h"
+#include "secret.h"
 
 #include <cjson/cJSON.h>
 #include <stdint.h>
@@ -93,26 +94,6 @@ static dsp_status ft_call_init(ft_call *k, dsp_client *c, const dsp_lm_config *l
     return DSP_OK;
 }
 
-/* Overwrites every occurrence of secret in s, so that a server echoing the
- * key cannot leak it into an error. */
-static void redact(char *s, const char *secret)
-{
-    if (!s || !secret || strlen(secret) < 4)
-        return;
-    size_t n = strlen(secret);
-    char *p;
-    while ((p = strstr(s, secret)) != NULL)
-        memset(p, '*', n);
-}
-
-static void redact_error(dsp_error *err, const char *secret)
-{
-    if (err) {
-        redact(err->message, secret);
-        redact(err->raw, secret);
-    }
-}
-
 /* One attempt of an API call: method on base+path with a JSON body (json,
  * may be NULL) or a multipart form (parts). On DSP_OK *out is the parsed
  * reply, a JSON object (the caller deletes it). Otherwise *transient says
@@ -185,7 +166,7 @@ static dsp_status api_attempt(const ft_call *k, const char *method, const char *
     *retry_after = reply.retry_after_s;
     dsp_http_reply_free(&reply);
     if (st != DSP_OK)
-        redact_error(err, k->key);
+        dsp_secret_redact_error(err, k->key);
     free(url);
     return st;
 }
@@ -495,7 +476,7 @@ dsp_status dsp_finetune_create(dsp_client *c, const dsp_lm_config *lm, const cha
     if (st == DSP_OK)
         st = parse_job(&k, created, job, err);
     if (st != DSP_OK) /* parse_job quotes the reply */
-        redact_error(err, k.key);
+        dsp_secret_redact_error(err, k.key);
     free(body);
     cJSON_Delete(file);
     cJSON_Delete(created);
@@ -522,7 +503,7 @@ dsp_status dsp_finetune_get(dsp_client *c, const dsp_lm_config *lm, const char *
     if (st == DSP_OK)
         st = parse_job(&k, root, job, err);
     if (st != DSP_OK) /* parse_job quotes the reply */
-        redact_error(err, k.key);
+        dsp_secret_redact_error(err, k.key);
     cJSON_Delete(root);
     ft_call_free(&k);
     return st;
@@ -604,7 +585,7 @@ dsp_status dsp_finetune_wait(dsp_client *c, const dsp_lm_config *lm, const char 
                           job->error_message ? job->error_message
                           : strcmp(job->status, "cancelled") == 0 ? "it was cancelled"
                                                                    : "the provider gave no reason");
-            redact_error(err, key);
+            dsp_secret_redact_error(err, key);
             return DSP_ERR_INVALID;
         }
         /* The last poll falls on the deadline, not a whole interval before

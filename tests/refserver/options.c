@@ -45,6 +45,9 @@ static void usage(FILE *out)
         "                        until N ms after its creation (default 1500)\n"
         "  --state-dir DIR       keep fine-tuning files and jobs in DIR, so a\n"
         "                        restarted fixture still serves its fine-tuned models\n"
+        "  --echo-key MODE       quote the request's API key back, as a broken or\n"
+        "                        hostile server might: error (401 quoting it cut at\n"
+        "                        200 bytes) or reply (inside every chat reply)\n"
         "  --help                this text\n"
         "\n"
         "Stops cleanly on SIGTERM or SIGINT.\n",
@@ -102,7 +105,7 @@ int rs_options_parse(int argc, char **argv, rs_options *o)
     for (int i = 1; i < RS_FAULT_COUNT; i++)
         o->kinds[o->n_kinds++] = (rs_fault)i;
 
-    enum { O_PORT = 256, O_THREADS, O_LAT, O_RATE, O_KINDS, O_HANG, O_RETRY, O_SEED, O_LOG, O_BODY, O_FT_DELAY, O_STATE, O_HELP };
+    enum { O_PORT = 256, O_THREADS, O_LAT, O_RATE, O_KINDS, O_HANG, O_RETRY, O_SEED, O_LOG, O_BODY, O_FT_DELAY, O_STATE, O_ECHO, O_HELP };
     static const struct option longs[] = {
         {"port", required_argument, NULL, O_PORT},
         {"threads", required_argument, NULL, O_THREADS},
@@ -116,6 +119,7 @@ int rs_options_parse(int argc, char **argv, rs_options *o)
         {"max-body-bytes", required_argument, NULL, O_BODY},
         {"ft-delay-ms", required_argument, NULL, O_FT_DELAY},
         {"state-dir", required_argument, NULL, O_STATE},
+        {"echo-key", required_argument, NULL, O_ECHO},
         {"help", no_argument, NULL, O_HELP},
         {NULL, 0, NULL, 0},
     };
@@ -199,6 +203,14 @@ int rs_options_parse(int argc, char **argv, rs_options *o)
             if (!*optarg)
                 return bad("--state-dir", optarg, "a directory");
             o->state_dir = optarg;
+            break;
+        case O_ECHO:
+            if (strcmp(optarg, "error") == 0)
+                o->echo_key = RS_ECHO_ERROR;
+            else if (strcmp(optarg, "reply") == 0)
+                o->echo_key = RS_ECHO_REPLY;
+            else
+                return bad("--echo-key", optarg, "error or reply");
             break;
         case O_HELP:
             usage(stdout);

@@ -19,6 +19,12 @@ typedef enum rs_fault {
     RS_FAULT_COUNT
 } rs_fault;
 
+typedef enum rs_echo {
+    RS_ECHO_NONE = 0,
+    RS_ECHO_ERROR, /* every chat request: 401 quoting the key, cut short */
+    RS_ECHO_REPLY  /* every chat reply holds the key */
+} rs_echo;
+
 typedef struct rs_options {
     unsigned port;            /* 0: any free port */
     unsigned threads;         /* worker threads of the HTTP server */
@@ -34,6 +40,7 @@ typedef struct rs_options {
     size_t max_body;          /* bigger request bodies get 413 */
     unsigned ft_delay_ms;     /* a fine-tuning job's time from creation to success */
     const char *state_dir;    /* NULL: fine-tuning files and jobs do not persist */
+    rs_echo echo_key;         /* quote the request's API key back (echo_key.c) */
 } rs_options;
 
 /* 0: run; 1: exit 0 (--help printed); 2: usage error (message printed). */
