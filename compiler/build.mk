@@ -11,7 +11,7 @@ FE_SRCS    := arena.c strbuf.c file_write.c diag.c ast.c parse.c sema.c sema_dec
 OPT_SRCS   := $(wildcard compiler/opt*.c compiler/report*.c) compiler/tpe.c compiler/rng.c compiler/cmd_optimize.c
 # The interpreter, data sets, metrics and evaluation (exec.h, cmd_eval.c).
 EXEC_SRCS  := $(wildcard compiler/interp*.c compiler/dataset*.c compiler/metric_*.c compiler/eval*.c) \
-              compiler/ir_runtime.c compiler/progress.c compiler/cmd_eval.c compiler/cli_common.c
+              compiler/ir_runtime.c compiler/progress.c compiler/cmd_eval.c compiler/cmd_prompt.c compiler/cli_common.c
 CC_SRCS    := $(FE_SRCS:%=compiler/%) $(OPT_SRCS) $(EXEC_SRCS) $(wildcard stdlib/*.c)
 CC_OBJS    := $(CC_SRCS:%.c=$(BUILD)/obj/%.o)
 CC_LIB     := $(BUILD)/libdspcc.a
@@ -96,7 +96,7 @@ $(BUILD)/tests/compiler/test_interp $(BUILD)/tests/compiler/test_metric_eval: $(
 # It runs predictors against the fixture server.
 $(BUILD)/tests/compiler/test_interp_live: $(BUILD)/dsp-refserver $(BUILD)/obj/tests/support/refserver_proc.o
 $(BUILD)/tests/compiler/test_interp_live: DSPCC_LIBS += $(BUILD)/obj/tests/support/refserver_proc.o
-TEST_SCRIPTS += tests/compiler/eval_e2e.sh
+TEST_SCRIPTS += tests/compiler/eval_e2e.sh tests/compiler/prompt.sh
 TEST_SCRIPTS += tests/compiler/tool_header.sh
 
 # dspcc fmt: the canonical layout printer (compiler/fmt*.c, cmd_fmt.c), in libdspcc.a.

@@ -173,3 +173,37 @@ dsp_usage_totals cli_usage_since(dsp_usage_totals before, dsp_usage_totals after
     u.completion_tokens -= before.completion_tokens;
     return u;
 }
+
+int cli_pick_module(const char *cmd, const ir_program *p, const char *file, const char *module,
+                    const char *state_path, const char *state_program, const ir_module **m,
+                    const ir_optimize **opt)
+{
+    *m = NULL;
+    *opt = NULL;
+    const char *mname = module ? module : state_program;
+    if (mname) {
+        *m = ir_module_find(p, mname);
+        if (!*m) {
+            if (module)
+                fprintf(stderr, "dspcc %s: %s has no module `%s`\n", cmd, file, mname);
+            else
+                fprintf(stderr,
+                        "dspcc %s: the state %s optimizes module `%s`, which %s does not have; give the state "
+                        "of this program, or re-run dspcc optimize\n",
+                        cmd, state_path, mname, file);
+            return 0;
+        }
+    }
+    for (size_t i = 0; i < p->n_optimizes && !*opt; i++)
+        if (!*m || p->optimizes[i]->module == *m)
+            *opt = p->optimizes[i];
+    if (!*m && *opt)
+        *m = (*opt)->module;
+    if (!*m && p->n_modules)
+        *m = p->modules[p->n_modules - 1]; /* callees come first: the last is the top */
+    if (!*m) {
+        fprintf(stderr, "dspcc %s: %s declares no module\n", cmd, file);
+        return 0;
+    }
+    return 1;
+}

@@ -50,6 +50,15 @@ int cli_check_output(const char *cmd, const char *opt, const char *out);
  * rename, so an interrupted run leaves no half file behind. */
 void cli_on_interrupt(const char *cmd);
 
+/* The module a command runs and its optimize block (NULL if none): module
+ * (--module) if given, else state_program (the program an optimized
+ * state at state_path is for), else the first optimize block's module, else
+ * the last module (callees come first: the top one). Else prints why
+ * ("dspcc CMD: FILE has no module `X`", ...) and returns 0. */
+int cli_pick_module(const char *cmd, const ir_program *p, const char *file, const char *module,
+                    const char *state_path, const char *state_program, const ir_module **m,
+                    const ir_optimize **opt);
+
 /* The client options both commands take; retries < 0 means the default. */
 typedef struct cli_client_args {
     const char *base_url, *cache_dir;

@@ -16,6 +16,7 @@ extern const dspcc_cmd cmd_check;
 extern const dspcc_cmd cmd_dump_ir;
 extern const dspcc_cmd cmd_build;
 extern const dspcc_cmd cmd_eval;
+extern const dspcc_cmd cmd_prompt;
 extern const dspcc_cmd cmd_optimize;
 extern const dspcc_cmd cmd_fmt;
 

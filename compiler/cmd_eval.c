@@ -85,33 +85,9 @@ typedef struct eval_target {
 static int pick_target(const ir_program *p, const eval_args *a, const st_state *st, eval_target *t)
 {
     memset(t, 0, sizeof *t);
-    const char *mname = a->module ? a->module : st ? st->program : NULL;
-    if (mname) {
-        t->module = ir_module_find(p, mname);
-        if (!t->module) {
-            if (a->module)
-                fprintf(stderr, "dspcc eval: %s has no module `%s`\n", a->file, mname);
-            else
-                fprintf(stderr,
-                        "dspcc eval: the state %s optimizes module `%s`, which %s does not have; give the state "
-                        "of this program, or re-run dspcc optimize\n",
-                        a->state, mname, a->file);
-            return 0;
-        }
-    }
-    const ir_optimize *opt = NULL;
-    for (size_t i = 0; i < p->n_optimizes && !opt; i++)
-        if (!t->module || p->optimizes[i]->module == t->module)
-            opt = p->optimizes[i];
-    if (!t->module && opt)
-        t->module = opt->module;
-    t->opt = opt;
-    if (!t->module && p->n_modules)
-        t->module = p->modules[p->n_modules - 1];  /* callees come first: the last is the top */
-    if (!t->module) {
-        fprintf(stderr, "dspcc eval: %s declares no module\n", a->file);
+    if (!cli_pick_module("eval", p, a->file, a->module, a->state, st ? st->program : NULL, &t->module, &t->opt))
         return 0;
-    }
+    const ir_optimize *opt = t->opt;
     const char *metric = a->metric ? a->metric : st && st->metric ? st->metric : NULL;
     if (metric) {
         for (size_t i = 0; i < p->n_metrics; i++)

@@ -333,9 +333,10 @@ static const char *join_path(arena *a, const char *dir, const char *path)
     return arena_printf(a, "%s%s%s", dir, dir[n - 1] == '/' ? "" : "/", path);
 }
 
-/* columns: the ir_data mapping, or NULL for same-name columns. */
+/* columns: the ir_data mapping, or NULL for same-name columns. inline_text:
+ * the rows themselves (path only names them), or NULL to read path. */
 static dsp_status load(const ir_module *m, const char *name, const char *path, const char *format,
-                       const ir_column *map, size_t n_map, ex_dataset *out, dsp_error *err)
+                       const ir_column *map, size_t n_map, const char *inline_text, ex_dataset *out, dsp_error *err)
 {
     memset(out, 0, sizeof *out);
     arena_init(&out->mem);
@@ -362,9 +363,15 @@ static dsp_status load(const ir_module *m, const char *name, const char *path, c
     ds_ctx c = { d, d->path, columns, idx };
     char *text;
     size_t len;
-    dsp_status rc = ds_read_file(path, &text, &len, err);
+    dsp_status rc = inline_text ? DSP_OK : ds_read_file(path, &text, &len, err);
     if (rc != DSP_OK)
         return rc;
+    if (inline_text) {
+        len = strlen(inline_text);
+        if (!(text = malloc(len + 1)))
+            return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory");
+        memcpy(text, inline_text, len + 1);
+    }
     size_t skip = df_bom_len(text, len);
     if (strcmp(format, "csv") == 0)
         rc = load_csv(&c, text + skip, len - skip, err);
@@ -383,7 +390,7 @@ dsp_status ex_dataset_load(const ir_program *p, const ir_module *m, const ir_dat
     arena_init(&tmp);
     const char *path = join_path(&tmp, p->base_dir, data->path);
     dsp_status rc = load(m, data->name, path, data->format, data->n_columns ? data->columns : NULL,
-                         data->n_columns, out, err);
+                         data->n_columns, NULL, out, err);
     arena_free(&tmp);
     if (rc != DSP_OK)
         ex_dataset_free(out);
@@ -412,7 +419,7 @@ dsp_status ex_dataset_load_path(const ir_program *p, const ir_module *m, const c
                              "file, or the name of a `data` declaration",
                              path);
     }
-    dsp_status rc = load(m, path, path, format, NULL, 0, out, err);
+    dsp_status rc = load(m, path, path, format, NULL, 0, NULL, out, err);
     if (rc != DSP_OK)
         ex_dataset_free(out);
     return rc;
@@ -435,6 +442,20 @@ dsp_status ex_dataset_open(const ir_program *p, const ir_module *m, const char *
                              "path to a .jsonl or .csv file", name_or_path, p->n_data ? names : "none");
     }
     return ex_dataset_load_path(p, m, name_or_path, out, err);
+}
+
+dsp_status ex_dataset_from_json(const ir_module *m, const char *label, const char *json, ex_dataset *out,
+                                dsp_error *err)
+{
+    /* One line: a newline inside the object would read as a second row. */
+    if (strchr(json, '\n')) {
+        memset(out, 0, sizeof *out);
+        return dsp_error_set(err, DSP_ERR_INVALID, "%s: give the JSON object on one line", label);
+    }
+    dsp_status rc = load(m, label, label, "jsonl", NULL, 0, json, out, err);
+    if (rc != DSP_OK)
+        ex_dataset_free(out);
+    return rc;
 }
 
 void ex_dataset_free(ex_dataset *d)

@@ -90,6 +90,12 @@ dsp_status ex_dataset_load_path(const ir_program *p, const ir_module *m, const c
 dsp_status ex_dataset_open(const ir_program *p, const ir_module *m, const char *name_or_path, ex_dataset *out,
                            dsp_error *err);
 
+/* One example from a JSON object given as text (fields named like the
+ * module's; gold fields may be left out), e.g. `--input '{"q": "..."}'`;
+ * errors name label (e.g. "--input"). */
+dsp_status ex_dataset_from_json(const ir_module *m, const char *label, const char *json, ex_dataset *out,
+                                dsp_error *err);
+
 void ex_dataset_free(ex_dataset *d);
 
 /* The index of a field in the example's values, or -1. */
@@ -202,6 +208,25 @@ dsp_status ex_run(const ex_runner *r, const ex_config *cfg, const ex_dataset *d,
 /* Scores module results against an example with the runner's metric. */
 dsp_status ex_score(const ex_runner *r, const ex_dataset *d, size_t row, const dsp_value *outputs,
                     double *score, ex_usage *usage, dsp_error *err);
+
+/* ---- prompts (interp_prompt.c) ---------------------------------------- */
+
+/* What the first call of a predictor sends: the chat adapter's messages and
+ * the request (sampling parameters) for lm. */
+typedef struct ex_prompt {
+    dsp_messages messages;
+    dsp_chat_request request;   /* messages point into `messages` */
+    const dsp_lm_config *lm;    /* borrowed from the runner or the config */
+    size_t n_placeholders;      /* inputs shown as `{name}` */
+} ex_prompt;
+
+/* Renders predictor ip's first call site with cfg (instructions, demos,
+ * lm), without calling the LM. Inputs bound from literals, or from the run
+ * module's parameters when params (one value per module parameter) is not
+ * NULL, are filled in; every other input is the placeholder `{name}`. */
+dsp_status ex_prompt_render(const ex_runner *r, const ex_config *cfg, const ir_predictor *ip,
+                            const dsp_value *params, ex_prompt *out, dsp_error *err);
+void ex_prompt_free(ex_prompt *pr);
 
 /* ---- evaluation (eval*.c) --------------------------------------------- */
 

@@ -200,19 +200,7 @@ static dsp_status call_predictor(run_ctx *c, frame *f, const ir_step *st, dsp_va
     }
     dsp_status rc = bind(f, st->bindings, st->n_bindings, sig->inputs, sig->n_inputs, in, err);
     if (rc == DSP_OK) {
-        dsp_predict_options o = dsp_predict_options_default();
-        const ex_pred_config *pc = ex_config_get(c->cfg, ip);
-        if (pc) {
-            o.instructions = pc->instructions;
-            o.override_demos = pc->override_demos;
-            o.demos = pc->demos;
-            o.n_demos = pc->n_demos;
-            o.lm = pc->lm;
-            o.has_temperature = pc->has_temperature;
-            o.temperature = pc->temperature;
-            o.rollout_id = pc->rollout_id;
-        }
-        o.bypass_cache = c->r->bypass_cache;
+        dsp_predict_options o = it_predict_options(c->r, c->cfg, ip);
         dsp_predict_trace tr;
         dsp_predict_trace_init(&tr);
         rc = dsp_predict_ex(c->r->client, p, &o, in, out, &tr, err);

@@ -72,6 +72,10 @@ dsp_status it_convert(const dsp_value *src, const ir_type *from, const ir_type *
 /* A literal IR value (STRING, INT, FLOAT, BOOL, ENUM) as a runtime value. */
 dsp_status it_literal(const ir_value *v, dsp_value *out, dsp_error *err);
 
+/* The options a call of ip runs with under cfg (instructions, demos, lm,
+ * temperature, rollout) and the runner's cache setting. */
+dsp_predict_options it_predict_options(const ex_runner *r, const ex_config *cfg, const ir_predictor *ip);
+
 /* ---- usage ---- */
 void it_usage_add_trace(ex_usage *u, const dsp_predict_trace *t);
 

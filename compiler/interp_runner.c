@@ -271,3 +271,21 @@ dsp_status ex_config_apply_state(const ex_runner *r, ex_config *cfg, const st_st
     }
     return DSP_OK;
 }
+
+dsp_predict_options it_predict_options(const ex_runner *r, const ex_config *cfg, const ir_predictor *ip)
+{
+    dsp_predict_options o = dsp_predict_options_default();
+    const ex_pred_config *pc = cfg ? ex_config_get(cfg, ip) : NULL;
+    if (pc) {
+        o.instructions = pc->instructions;
+        o.override_demos = pc->override_demos;
+        o.demos = pc->demos;
+        o.n_demos = pc->n_demos;
+        o.lm = pc->lm;
+        o.has_temperature = pc->has_temperature;
+        o.temperature = pc->temperature;
+        o.rollout_id = pc->rollout_id;
+    }
+    o.bypass_cache = r->bypass_cache;
+    return o;
+}

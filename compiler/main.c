@@ -13,6 +13,7 @@ static const dspcc_cmd *const commands[] = {
     &cmd_dump_ir,
     &cmd_build,
     &cmd_eval,
+    &cmd_prompt,
     &cmd_optimize,
     &cmd_fmt,
 };

@@ -5,7 +5,7 @@ set -eu
 
 PACKAGES="build-essential clang pkg-config flex bison curl wrk
 libcurl4-openssl-dev libcjson-dev libsqlite3-dev libmicrohttpd-dev
-libtree-sitter-dev libcmocka-dev libssl-dev libffi-dev nodejs vim valgrind"
+libtree-sitter-dev libcmocka-dev libssl-dev libffi-dev nodejs vim valgrind jq"
 
 missing=""
 for p in $PACKAGES; do

@@ -7,7 +7,8 @@
 
 #include "error_context.h"
 
-dsp_status dsp_adapter_check(const dsp_prompt_spec *spec, const dsp_value *inputs, dsp_error *err)
+/* The signature and the demos. */
+static dsp_status check_spec(const dsp_prompt_spec *spec, dsp_error *err)
 {
     if (!spec)
         return dsp_error_set(err, DSP_ERR_INVALID, "no prompt to render");
@@ -22,6 +23,15 @@ dsp_status dsp_adapter_check(const dsp_prompt_spec *spec, const dsp_value *input
         if ((sig->n_inputs && !spec->demos[d].input_texts) || !spec->demos[d].output_texts)
             return dsp_error_set(err, DSP_ERR_INVALID, "signature %s: demo %zu lacks its input or output texts",
                                  sig->name ? sig->name : "?", d + 1);
+    return DSP_OK;
+}
+
+dsp_status dsp_adapter_check(const dsp_prompt_spec *spec, const dsp_value *inputs, dsp_error *err)
+{
+    dsp_status st = check_spec(spec, err);
+    if (st != DSP_OK)
+        return st;
+    const dsp_signature *sig = spec->signature;
     if (sig->n_inputs && !inputs)
         return dsp_error_set(err, DSP_ERR_INVALID, "signature %s: no input values given", sig->name ? sig->name : "?");
     for (size_t i = 0; i < sig->n_inputs; i++) {
@@ -242,9 +252,17 @@ void dsp_adapter_truncate(dsp_messages *out, size_t keep)
 dsp_status dsp_adapter_render(const dsp_adapter_style *style, const dsp_prompt_spec *spec, const dsp_value *inputs,
                               dsp_messages *out, dsp_error *err)
 {
-    dsp_status st = dsp_adapter_check(spec, inputs, err);
+    return dsp_adapter_render_ex(style, spec, inputs, NULL, out, err);
+}
+
+dsp_status dsp_adapter_render_ex(const dsp_adapter_style *style, const dsp_prompt_spec *spec, const dsp_value *inputs,
+                                 const char *const *input_texts, dsp_messages *out, dsp_error *err)
+{
+    dsp_status st = input_texts ? check_spec(spec, err) : dsp_adapter_check(spec, inputs, err);
     if (st != DSP_OK)
         return st;
+    /* The final user message from texts is written as a demo's inputs are. */
+    dsp_demo as_demo = { input_texts, NULL };
     size_t first = out->len;
     /* Each message is built here and then copied out at its exact size: no
      * buffer grown by doubling on every call, and a small message lands in
@@ -262,10 +280,13 @@ dsp_status dsp_adapter_render(const dsp_adapter_style *style, const dsp_prompt_s
         if (st == DSP_OK)
             st = dsp_adapter_push(out, DSP_ROLE_ASSISTANT, &b, err);
     }
-    if (st == DSP_OK)
+    size_t blocks = spec->signature->n_inputs;
+    if (st == DSP_OK && input_texts)
+        blocks = dsp_adapter_demo_input_blocks(&b, spec, &as_demo);
+    else if (st == DSP_OK)
         st = dsp_adapter_input_blocks(&b, spec, inputs, err);
     if (st == DSP_OK) {
-        if (spec->signature->n_inputs)
+        if (blocks)
             dsp_tb_puts(&b, "\n\n");
         style->respond(&b, spec);
         st = dsp_adapter_push(out, DSP_ROLE_USER, &b, err);

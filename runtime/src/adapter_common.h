@@ -53,6 +53,11 @@ typedef struct dsp_adapter_style {
 dsp_status dsp_adapter_render(const dsp_adapter_style *style, const dsp_prompt_spec *spec, const dsp_value *inputs,
                               dsp_messages *out, dsp_error *err);
 
+/* The same, where input_texts (when not NULL) gives each input as the
+ * adapter text of its block (what dsp_value_format writes; a NULL entry
+ * leaves the block out), as a demo's inputs are given; inputs is unused. */
+dsp_status dsp_adapter_render_ex(const dsp_adapter_style *style, const dsp_prompt_spec *spec, const dsp_value *inputs,
+                                 const char *const *input_texts, dsp_messages *out, dsp_error *err);
 /* Drops the messages appended after the first `keep`, so a failed render
  * leaves the caller's list as it was. */
 void dsp_adapter_truncate(dsp_messages *out, size_t keep);

@@ -300,6 +300,49 @@ static dsp_status absorb(dsp_chat_response *all, dsp_chat_response *part, dsp_er
     return DSP_OK;
 }
 
+/* Anthropic has no n: n choices are n requests, each asking for one.
+ * Returns how many requests to send and sets p->n for each. */
+static int anthropic_reps(dsp_provider provider, dsp_lm_params *p)
+{
+    if (provider != DSP_PROVIDER_ANTHROPIC || p->n <= 1)
+        return 1;
+    int reps = p->n;
+    p->n = 1;
+    return reps;
+}
+
+static dsp_status write_body(dsp_jw *w, dsp_provider provider, const char *model_name, const dsp_chat_request *req,
+                             const dsp_lm_params *p, dsp_error *err)
+{
+    return provider == DSP_PROVIDER_ANTHROPIC
+               ? dsp_anthropic_request_write(w, model_name, req->messages, req->n_messages, p, err)
+               : dsp_openai_request_write(w, model_name, req->messages, req->n_messages, p, err);
+}
+
+dsp_status dsp_chat_request_body(const dsp_lm_config *lm, const dsp_chat_request *req, char **body, dsp_error *err)
+{
+    *body = NULL;
+    if (!lm || !req)
+        return dsp_error_set(err, DSP_ERR_INVALID, "dsp_chat_request_body: LM config and request are required");
+    dsp_provider provider;
+    const char *model_name;
+    dsp_status st = dsp_parse_model(lm->model, &provider, &model_name, err);
+    if (st != DSP_OK)
+        return st;
+    dsp_lm_params p = dsp_params_merge(&lm->params, &req->params);
+    (void)anthropic_reps(provider, &p);
+    dsp_jw w;
+    dsp_jw_init(&w, dsp_body_size_hint(req->messages, req->n_messages, &p));
+    st = write_body(&w, provider, model_name, req, &p, err);
+    if (st == DSP_OK) {
+        *body = dsp_jw_take(&w);
+        if (!*body)
+            st = dsp_error_set(err, DSP_ERR_NOMEM, "out of memory writing a request body");
+    }
+    dsp_jw_free(&w);
+    return st;
+}
+
 dsp_status dsp_chat(dsp_client *c, const dsp_lm_config *lm, const dsp_chat_request *req, dsp_chat_response *resp,
                     dsp_error *err)
 {
@@ -343,12 +386,7 @@ dsp_status dsp_chat(dsp_client *c, const dsp_lm_config *lm, const dsp_chat_reque
         }
         u.cache_misses = 1;
     }
-    /* Anthropic has no n: n choices are n requests. */
-    int reps = 1;
-    if (k.provider == DSP_PROVIDER_ANTHROPIC && p.n > 1) {
-        reps = p.n;
-        p.n = 1;
-    }
+    int reps = anthropic_reps(k.provider, &p);
     /* The body is sent and dropped within this call: it is written here,
      * on the stack, unless it is larger. */
     char body_store[DSP_BODY_INLINE];
@@ -361,9 +399,7 @@ dsp_status dsp_chat(dsp_client *c, const dsp_lm_config *lm, const dsp_chat_reque
     if (st == DSP_OK)
         st = set_auth(&k, lm, err);
     if (st == DSP_OK)
-        st = k.provider == DSP_PROVIDER_ANTHROPIC
-                 ? dsp_anthropic_request_write(&k.body, k.model_name, req->messages, req->n_messages, &p, err)
-                 : dsp_openai_request_write(&k.body, k.model_name, req->messages, req->n_messages, &p, err);
+        st = write_body(&k.body, k.provider, k.model_name, req, &p, err);
     uint64_t rng = atomic_fetch_add(&c->rng_counter, 0x9E3779B97F4A7C15ull) | 1;
     for (int r = 0; st == DSP_OK && r < reps; r++) {
         dsp_chat_response part;

@@ -35,6 +35,24 @@ dsp_prompt_spec dsp_prompt_spec_of(const dsp_predictor *p, const dsp_predict_opt
     return s;
 }
 
+const dsp_lm_config *dsp_predict_lm_of(const dsp_predictor *p, const dsp_predict_options *opts)
+{
+    return opts && opts->lm ? opts->lm : p ? p->lm : NULL;
+}
+
+dsp_chat_request dsp_predict_request_of(const dsp_predictor *p, const dsp_predict_options *opts)
+{
+    dsp_chat_request base;
+    memset(&base, 0, sizeof base);
+    const dsp_lm_config *lm = dsp_predict_lm_of(p, opts);
+    base.params = lm ? lm->params : dsp_lm_params_default();
+    if (opts && opts->has_temperature)
+        base.params.temperature = opts->temperature;
+    base.rollout_id = opts ? opts->rollout_id : 0;
+    base.bypass_cache = opts && opts->bypass_cache;
+    return base;
+}
+
 void dsp_predict_trace_init(dsp_predict_trace *t)
 {
     memset(t, 0, sizeof *t);
@@ -188,14 +206,8 @@ static void finish(call *cl, dsp_predict_trace *trace, dsp_error *err)
 static dsp_status run(dsp_client *c, const dsp_predictor *p, const dsp_predict_options *opts, call *calls, size_t n)
 {
     dsp_prompt_spec spec = dsp_prompt_spec_of(p, opts);
-    const dsp_lm_config *lm = opts && opts->lm ? opts->lm : p->lm;
-    dsp_chat_request base;
-    memset(&base, 0, sizeof base);
-    base.params = lm->params;
-    if (opts && opts->has_temperature)
-        base.params.temperature = opts->temperature;
-    base.rollout_id = opts ? opts->rollout_id : 0;
-    base.bypass_cache = opts && opts->bypass_cache;
+    const dsp_lm_config *lm = dsp_predict_lm_of(p, opts);
+    dsp_chat_request base = dsp_predict_request_of(p, opts);
     bool fallback_allowed = !(opts && opts->no_json_fallback);
 
     /* Round 1: the chat adapter. */

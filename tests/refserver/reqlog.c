@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <cjson/cJSON.h>
 
@@ -38,7 +39,8 @@ static void add_str(cJSON *o, const char *k, const char *v)
         cJSON_AddNullToObject(o, k);
 }
 
-void rs_reqlog_write(rs_reqlog *l, const char *method, const char *path, const rs_answer *ans)
+void rs_reqlog_write(rs_reqlog *l, const char *method, const char *path, const rs_answer *ans, const char *body,
+                     size_t len)
 {
     if (!l)
         return;
@@ -51,6 +53,15 @@ void rs_reqlog_write(rs_reqlog *l, const char *method, const char *path, const r
     add_str(o, "prompt", ans->prompt);
     add_str(o, "reply", ans->reply);
     add_str(o, "fault", ans->fault ? rs_fault_name(ans->fault) : NULL);
+    /* cJSON needs a NUL-terminated string; the body may hold NULs (a
+     * fuzzed request), which then end the logged text early. */
+    char *req = body ? malloc(len + 1) : NULL;
+    if (req) {
+        memcpy(req, body, len);
+        req[len] = '\0';
+    }
+    add_str(o, "request", req);
+    free(req);
     char *s = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     if (!s)

@@ -1,6 +1,8 @@
 /* reqlog.h — the --log file: one JSON object per line and request.
  *
- * Fields: method, path, status, model, n_messages, prompt, reply, fault.
+ * Fields: method, path, status, model, n_messages, prompt, reply, fault,
+ * and request: a chat request's body as received (null for other
+ * requests), so a test can compare what a client sent byte for byte.
  * Request headers are never written, so no Authorization or x-api-key
  * value can leak into a log.
  */
@@ -8,6 +10,7 @@
 #define RS_REQLOG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "answer.h"
 
@@ -15,7 +18,9 @@ typedef struct rs_reqlog rs_reqlog;
 
 /* NULL path: a log that writes nothing. */
 bool rs_reqlog_open(const char *path, rs_reqlog **out);
-void rs_reqlog_write(rs_reqlog *l, const char *method, const char *path, const rs_answer *ans);
+/* body: the chat request's body (len bytes), or NULL. */
+void rs_reqlog_write(rs_reqlog *l, const char *method, const char *path, const rs_answer *ans, const char *body,
+                     size_t len);
 void rs_reqlog_close(rs_reqlog *l);
 
 #endif

@@ -220,7 +220,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
             rs_answer ans;
             rs_answer_error(&a, api, 413, "Request body too large for this test fixture (see --max-body-bytes).",
                             "request_too_large", &ans);
-            rs_reqlog_write(s->log, method, url, &ans);
+            rs_reqlog_write(s->log, method, url, &ans, NULL, 0);
             enum MHD_Result ret = send_answer(conn, &ans, NULL);
             rs_arena_free(&a);
             return ret;
@@ -275,7 +275,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
                                        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "x-api-key")),
                         &ans);
     }
-    rs_reqlog_write(s->log, method, url, &ans);
+    rs_reqlog_write(s->log, method, url, &ans, chat && !st->too_big ? st->body : NULL, st->len);
     enum MHD_Result ret;
     if (ans.delay_ms && !atomic_load(&s->stopping)) {
         st->pending = make_response(&ans);

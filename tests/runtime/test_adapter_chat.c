@@ -100,6 +100,33 @@ static void test_chat_format_example_byte_for_byte(void **state)
     dsp_value_free(&in);
 }
 
+/* Inputs given as adapter text render the same bytes as the values they
+ * format to; a NULL text leaves its block out, as in a demo. */
+static void test_render_texts_equals_values(void **state)
+{
+    (void)state;
+    dsp_prompt_spec spec = dsp_prompt_spec_of(&ticket, NULL);
+    const char *const texts[] = { "I was charged twice this month." };
+    dsp_messages m;
+    dsp_messages_init(&m);
+    dsp_error err = { 0 };
+    assert_int_equal(dsp_chat_adapter_render_texts(&spec, texts, &m, &err), DSP_OK);
+    assert_int_equal(m.len, 4);
+    assert_string_equal(m.items[0].content, expected_system);
+    assert_string_equal(m.items[2].content, expected_demo_assistant);
+    assert_string_equal(m.items[3].content, expected_user);
+    dsp_messages_free(&m);
+    const char *const none[] = { NULL };
+    dsp_messages_init(&m);
+    assert_int_equal(dsp_chat_adapter_render_texts(&spec, none, &m, &err), DSP_OK);
+    assert_ptr_equal(strstr(m.items[3].content, "Respond with"), m.items[3].content);
+    dsp_messages_free(&m);
+    dsp_messages_init(&m);
+    assert_int_equal(dsp_chat_adapter_render_texts(&spec, NULL, &m, &err), DSP_ERR_INVALID);
+    assert_int_equal(m.len, 0);
+    dsp_messages_free(&m);
+}
+
 /* An input far larger than the render's stack buffer (4 KiB): the messages
  * move to the heap whole, and the messages before and after it are the
  * same bytes as with a short input. */
@@ -634,6 +661,7 @@ int main(void)
         cmocka_unit_test(test_optional_output_may_be_missing),
         cmocka_unit_test(test_bad_replies_name_field_and_keep_raw),
         cmocka_unit_test(test_bad_descriptors_and_inputs_are_invalid),
+        cmocka_unit_test(test_render_texts_equals_values),
         cmocka_unit_test(test_random_replies_never_crash),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -47,6 +47,39 @@ static void test_body_minimal_sends_no_unset_params(void **state)
     cJSON_Delete(j);
 }
 
+/* dsp_chat_request_body: the lm's defaults merged with the call's, the
+ * provider's writer picked from the model string; Anthropic's n > 1 goes
+ * as n requests of one choice each. */
+static void test_chat_request_body(void **state)
+{
+    (void)state;
+    dsp_lm_config lm = { "openai/gpt-4o-mini", NULL, "OPENAI_API_KEY", dsp_lm_params_default() };
+    lm.params.max_tokens = 64;
+    dsp_chat_request req = { two_msgs, 2, dsp_lm_params_default(), 0, false };
+    req.params.temperature = 0.5;
+    char *body = NULL, *direct = NULL;
+    dsp_error err = { 0 };
+    assert_int_equal(dsp_chat_request_body(&lm, &req, &body, &err), DSP_OK);
+    dsp_lm_params merged = dsp_params_merge(&lm.params, &req.params);
+    assert_int_equal(dsp_openai_request_body("gpt-4o-mini", two_msgs, 2, &merged, &direct, &err), DSP_OK);
+    assert_string_equal(body, direct);
+    assert_null(strstr(body, "OPENAI_API_KEY"));
+    free(body);
+    free(direct);
+    lm.model = "anthropic/claude-x";
+    req.params.n = 3;
+    assert_int_equal(dsp_chat_request_body(&lm, &req, &body, &err), DSP_OK);
+    merged = dsp_params_merge(&lm.params, &req.params);
+    merged.n = 1;
+    assert_int_equal(dsp_anthropic_request_body("claude-x", two_msgs, 2, &merged, &direct, &err), DSP_OK);
+    assert_string_equal(body, direct);
+    free(body);
+    free(direct);
+    lm.model = "nope";
+    assert_int_not_equal(dsp_chat_request_body(&lm, &req, &body, &err), DSP_OK);
+    assert_null(body);
+}
+
 static void test_body_all_params(void **state)
 {
     (void)state;
@@ -258,6 +291,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_body_minimal_sends_no_unset_params),
         cmocka_unit_test(test_body_all_params),
+        cmocka_unit_test(test_chat_request_body),
         cmocka_unit_test(test_body_rejects_bad_schema_and_no_messages),
         cmocka_unit_test(test_parse_documented_reply),
         cmocka_unit_test(test_parse_choices_by_index),

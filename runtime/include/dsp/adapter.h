@@ -41,6 +41,12 @@ typedef struct dsp_prompt_spec {
 dsp_status dsp_chat_adapter_render(const dsp_prompt_spec *spec, const dsp_value *inputs, dsp_messages *out,
                                    dsp_error *err);
 
+/* The same messages with each input given as the text of its block (what
+ * dsp_value_format writes for a value, as dsp_demo holds them; a NULL
+ * entry leaves the block out), e.g. to show a prompt with placeholders
+ * where no value is known yet. */
+dsp_status dsp_chat_adapter_render_texts(const dsp_prompt_spec *spec, const char *const *input_texts,
+                                         dsp_messages *out, dsp_error *err);
 /* Parses a reply into outputs[0 .. dsp_strategy_n_outputs-1] (expected
  * zeroed). On failure (DSP_ERR_PARSE) the message names the field and the
  * problem, err->raw holds the reply, and outputs are left zeroed. */

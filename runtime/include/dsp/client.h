@@ -58,6 +58,12 @@ typedef struct dsp_client dsp_client;
 dsp_status dsp_client_new(const dsp_client_options *opts, dsp_client **out, dsp_error *err);
 void dsp_client_free(dsp_client *c);
 
+/* The JSON body dsp_chat sends for req on lm (for Anthropic with n > 1,
+ * each of the n requests), as malloc'ed text: the same writer, no key (the
+ * key travels in a header, never in the body) and no network. For showing
+ * exactly what goes over the wire. */
+dsp_status dsp_chat_request_body(const dsp_lm_config *lm, const dsp_chat_request *req, char **body, dsp_error *err);
+
 /* One chat completion. On DSP_OK, *resp holds the choices (free with
  * dsp_chat_response_free). Retries transient failures (connection errors,
  * timeouts, 408, 409, 429, 5xx) with backoff, honouring Retry-After; 400,

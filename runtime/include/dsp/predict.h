@@ -46,6 +46,14 @@ dsp_predict_options dsp_predict_options_default(void);
 /* The prompt a call renders: the predictor with opts (may be NULL) applied. */
 dsp_prompt_spec dsp_prompt_spec_of(const dsp_predictor *p, const dsp_predict_options *opts);
 
+/* The lm a call runs on: opts->lm, else the predictor's. */
+const dsp_lm_config *dsp_predict_lm_of(const dsp_predictor *p, const dsp_predict_options *opts);
+/* The request of a call without its messages: the sampling parameters,
+ * rollout id and cache flag dsp_predict sends the chat adapter's messages
+ * with. With dsp_prompt_spec_of, dsp_chat_adapter_render and
+ * dsp_chat_request_body it gives the exact body of a call's first request. */
+dsp_chat_request dsp_predict_request_of(const dsp_predictor *p, const dsp_predict_options *opts);
+
 /* What happened in one call, for bootstrapping demos and for reports. */
 typedef struct dsp_predict_trace {
     dsp_messages messages; /* the messages of the last attempt sent */

@@ -1,0 +1,298 @@
+/* cmd_prompt.c — `dspcc prompt FILE.dsp`: the exact messages (or request
+ * bodies) each predictor of a program would send, before any LM call. The
+ * messages come from the runtime's chat adapter and the bodies from the
+ * client's own writer (ex_prompt_render, dsp_chat_request_body), so what is
+ * shown is what goes over the wire. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arena.h"
+#include "cli_common.h"
+#include "cmd.h"
+#include "diag.h"
+#include "exec.h"
+#include "sema.h"
+#include "state.h"
+
+typedef struct prompt_args {
+    const char *file, *state, *predictor, *data, *input, *wire, *module;
+    long long example;
+    int has_example;
+} prompt_args;
+
+enum { OPT_STATE = 256, OPT_PREDICTOR, OPT_EXAMPLE, OPT_DATA, OPT_INPUT, OPT_WIRE, OPT_MODULE, OPT_HELP };
+
+static const struct option options[] = {
+    { "state", required_argument, NULL, OPT_STATE },
+    { "predictor", required_argument, NULL, OPT_PREDICTOR },
+    { "example", required_argument, NULL, OPT_EXAMPLE },
+    { "data", required_argument, NULL, OPT_DATA },
+    { "input", required_argument, NULL, OPT_INPUT },
+    { "wire", required_argument, NULL, OPT_WIRE },
+    { "module", required_argument, NULL, OPT_MODULE },
+    { "help", no_argument, NULL, OPT_HELP },
+    { NULL, 0, NULL, 0 },
+};
+
+/* 0: go on; -1: help was printed; else the exit status. */
+static int parse_args(int argc, char **argv, prompt_args *a)
+{
+    memset(a, 0, sizeof *a);
+    optind = 1;
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
+        switch (c) {
+        case OPT_STATE: a->state = optarg; break;
+        case OPT_PREDICTOR: a->predictor = optarg; break;
+        case OPT_DATA: a->data = optarg; break;
+        case OPT_INPUT: a->input = optarg; break;
+        case OPT_WIRE: a->wire = optarg; break;
+        case OPT_MODULE: a->module = optarg; break;
+        case OPT_EXAMPLE:
+            if (!cli_parse_whole("prompt", "--example", optarg, 0, &a->example))
+                return 2;
+            a->has_example = 1;
+            break;
+        case 'h':
+        case OPT_HELP: fputs(cmd_prompt.usage, stdout); return -1;
+        case ':': fprintf(stderr, "dspcc prompt: %s needs a value\n", argv[optind - 1]); return 2;
+        default: fprintf(stderr, "dspcc prompt: unknown option `%s`; see --help\n", argv[optind - 1]); return 2;
+        }
+    }
+    for (int i = optind; i < argc; i++)
+        if (!cli_operand("prompt", argv[i], &a->file))
+            return 2;
+    if (!a->file) {
+        fputs("dspcc prompt: usage: dspcc prompt FILE.dsp [options]; see --help\n", stderr);
+        return 2;
+    }
+    if (a->wire && strcmp(a->wire, "openai") != 0 && strcmp(a->wire, "anthropic") != 0) {
+        fprintf(stderr, "dspcc prompt: --wire takes openai or anthropic, got `%s`\n", a->wire);
+        return 2;
+    }
+    if (a->input && (a->data || a->has_example)) {
+        fputs("dspcc prompt: give the inputs either with --input JSON or with --example N --data NAME, not both\n",
+              stderr);
+        return 2;
+    }
+    if (a->has_example && !a->data) {
+        fputs("dspcc prompt: --example N needs --data NAME|PATH (the data set it numbers)\n", stderr);
+        return 2;
+    }
+    return 0;
+}
+
+/* Whether module m is `top` or called (directly or not) from it. */
+static int reaches(const ir_module *top, const ir_module *m);
+
+static int steps_reach(const ir_step *steps, size_t n, const ir_module *m)
+{
+    for (size_t i = 0; i < n; i++) {
+        const ir_step *st = &steps[i];
+        if (st->kind == IR_STEP_MODULE && reaches(st->module, m))
+            return 1;
+        if ((st->kind == IR_STEP_REPEAT || st->kind == IR_STEP_IF) && steps_reach(st->body, st->n_body, m))
+            return 1;
+        if (st->kind == IR_STEP_IF && steps_reach(st->else_body, st->n_else, m))
+            return 1;
+    }
+    return 0;
+}
+
+static int reaches(const ir_module *top, const ir_module *m)
+{
+    return top == m || steps_reach(top->steps, top->n_steps, m);
+}
+
+static const char *role_name(dsp_role r)
+{
+    return r == DSP_ROLE_SYSTEM ? "system" : r == DSP_ROLE_USER ? "user" : "assistant";
+}
+
+/* The lm as the other wire would see it: the same model, declared with
+ * that provider. The model string lives in mem. */
+static const dsp_lm_config *on_wire(arena *mem, const dsp_lm_config *lm, const char *wire, dsp_error *err)
+{
+    dsp_provider prov;
+    const char *name;
+    if (dsp_parse_model(lm->model, &prov, &name, err) != DSP_OK)
+        return NULL;
+    int is_anthropic = prov == DSP_PROVIDER_ANTHROPIC;
+    if (is_anthropic == (strcmp(wire, "anthropic") == 0))
+        return lm;
+    dsp_lm_config *c = arena_alloc(mem, sizeof *c);
+    *c = *lm;
+    c->model = arena_printf(mem, "%s/%s", wire, name);
+    return c;
+}
+
+/* Prints one predictor's prompt; 0 on an error (reported). */
+static int show(arena *mem, const ex_runner *r, const ex_config *cfg, const ir_predictor *ip, const dsp_value *params,
+                const prompt_args *a, int heading)
+{
+    ex_prompt pr;
+    dsp_error err = { 0 };
+    if (ex_prompt_render(r, cfg, ip, params, &pr, &err) != DSP_OK) {
+        fprintf(stderr, "dspcc prompt: %s: %s\n", ip->name, err.message);
+        dsp_error_clear(&err);
+        return 0;
+    }
+    int ok = 1;
+    if (heading)
+        printf("=== %s: %s(%s) on %s, %zu messages%s ===\n", ip->name, ip->strategy, ip->signature->name,
+               pr.lm ? pr.lm->model : "?", pr.messages.len,
+               pr.n_placeholders ? "; {name}: an input known only when the program runs" : "");
+    if (a->wire) {
+        const dsp_lm_config *lm = pr.lm ? on_wire(mem, pr.lm, a->wire, &err) : NULL;
+        char *body = NULL;
+        if (!lm || dsp_chat_request_body(lm, &pr.request, &body, &err) != DSP_OK) {
+            fprintf(stderr, "dspcc prompt: %s: %s\n", ip->name, lm ? err.message : "no lm to send to");
+            ok = 0;
+        } else {
+            puts(body);
+        }
+        free(body);
+    } else {
+        /* The same layout as the fixture's request log: "[role]\ntext",
+         * messages separated by a blank line. */
+        for (size_t i = 0; i < pr.messages.len; i++)
+            printf("%s[%s]\n%s", i ? "\n\n" : "", role_name(pr.messages.items[i].role), pr.messages.items[i].content);
+        putchar('\n');
+    }
+    dsp_error_clear(&err);
+    ex_prompt_free(&pr);
+    return ok;
+}
+
+static int run(int argc, char **argv)
+{
+    prompt_args a;
+    int rc = parse_args(argc, argv, &a);
+    if (rc)
+        return rc < 0 ? 0 : rc;
+    arena mem;
+    arena_init(&mem);
+    diag dg;
+    diag_init(&dg, &mem, stderr);
+    int status = 1;
+    dsp_error err = { 0 };
+    st_state st;
+    memset(&st, 0, sizeof st);
+    int have_state = 0;
+    dsp_client *client = NULL;
+    ex_runner *runner = NULL;
+    ex_dataset data;
+    memset(&data, 0, sizeof data);
+    int have_data = 0;
+    ex_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+
+    ir_program *p = sema_check_file(&mem, &dg, a.file);
+    if (!p)
+        goto out;
+    if (a.state) {
+        if (st_read_file(a.state, &st, &err) != DSP_OK) {
+            fprintf(stderr, "dspcc prompt: %s\n", err.message);
+            goto out;
+        }
+        have_state = 1;
+    }
+    const ir_module *m;
+    const ir_optimize *opt;
+    if (!cli_pick_module("prompt", p, a.file, a.module, a.state, have_state ? st.program : NULL, &m, &opt))
+        goto out;
+    const ir_lm *lm = opt ? opt->lm : p->n_lms ? p->lms[0] : NULL;
+    if (!lm) {
+        fprintf(stderr, "dspcc prompt: %s declares no lm to run the program on\n", a.file);
+        goto out;
+    }
+    const dsp_value *params = NULL;
+    if (a.data || a.input) {
+        dsp_status ds = a.input ? ex_dataset_from_json(m, "--input", a.input, &data, &err)
+                                : ex_dataset_open(p, m, a.data, &data, &err);
+        if (ds != DSP_OK) {
+            fprintf(stderr, "dspcc prompt: %s\n", err.message);
+            goto out;
+        }
+        have_data = 1;
+        if ((size_t)a.example >= data.n_rows) {
+            fprintf(stderr, "dspcc prompt: --example %lld: %s has %zu examples, numbered 0 to %zu\n", a.example,
+                    data.name, data.n_rows, data.n_rows - 1);
+            goto out;
+        }
+        params = data.rows[a.example].values;
+    }
+    /* No call is made: the client only completes the runner. */
+    cli_client_args ca = { NULL, NULL, 1, 1, 0 };
+    if (!cli_client_new("prompt", &ca, &client, &err))
+        goto out;
+    ex_runner_options ro = ex_runner_options_default();
+    ro.client = client;
+    ro.lm = lm;
+    if (ex_runner_new(p, m, &ro, &runner, &err) != DSP_OK || ex_config_init(runner, &cfg, &err) != DSP_OK ||
+        (have_state && ex_config_apply_state(runner, &cfg, &st, &err) != DSP_OK)) {
+        fprintf(stderr, "dspcc prompt: %s\n", err.message);
+        goto out;
+    }
+    size_t shown = 0;
+    status = 0;
+    for (size_t i = 0; i < cfg.n_preds; i++) {
+        const ir_predictor *ip = cfg.preds[i].predictor;
+        const ir_module *pm = ir_module_find(p, ip->module);
+        if (a.predictor ? strcmp(ip->name, a.predictor) != 0 : !(pm && reaches(m, pm)))
+            continue;
+        if (shown++ && !a.wire)
+            putchar('\n');
+        if (!show(&mem, runner, &cfg, ip, params, &a, !a.predictor))
+            status = 1;
+    }
+    if (a.predictor && !shown) {
+        fprintf(stderr, "dspcc prompt: %s has no predictor `%s`; its predictors are:", a.file, a.predictor);
+        for (size_t i = 0; i < cfg.n_preds; i++)
+            fprintf(stderr, "%s %s", i ? "," : "", cfg.preds[i].predictor->name);
+        fputs(" (Module.variable)\n", stderr);
+        status = 1;
+    }
+out:
+    ex_config_free(&cfg);
+    ex_runner_free(runner);
+    if (have_data)
+        ex_dataset_free(&data);
+    dsp_client_free(client);
+    if (have_state)
+        st_free(&st);
+    dsp_error_clear(&err);
+    arena_free(&mem);
+    return status;
+}
+
+const dspcc_cmd cmd_prompt = {
+    "prompt",
+    "print the exact messages or request bodies each predictor would send",
+    "usage: dspcc prompt FILE.dsp [--state STATE] [--predictor Module.var]\n"
+    "                    [--example N --data NAME|PATH | --input JSON] [--wire openai|anthropic]\n\n"
+    "Prints, without calling any LM, the messages each predictor of the program\n"
+    "would send: the system message, one user/assistant pair per demo and the\n"
+    "final user message, each as `[role]` and its text, rendered by the same\n"
+    "runtime code the generated C and `dspcc eval` use. Inputs bound from the\n"
+    "module's parameters are filled in from --example or --input; inputs that\n"
+    "come from an earlier step (a predictor's or tool's result) show as {name}.\n\n"
+    "  --state FILE          an optimized state: its instructions, demos and lm\n"
+    "  --predictor M.var     only this predictor (as named in the state and in\n"
+    "                        `dspcc dump-ir`); its output has no heading line\n"
+    "  --example N           the inputs of example N (0 is the first) of --data\n"
+    "  --data NAME|PATH      a `data` declaration, or a .jsonl/.csv file\n"
+    "  --input JSON          the module's inputs as one JSON object, e.g.\n"
+    "                        '{\"ticket_text\": \"I was charged twice\"}'\n"
+    "  --wire openai|anthropic\n"
+    "                        print each request body, one JSON line each, exactly\n"
+    "                        as it is sent (the key travels in a header, never\n"
+    "                        here); the other provider's wire shows what the same\n"
+    "                        model would get from an lm declared with it\n"
+    "  --module NAME         the module (default: the optimize block's)\n\n"
+    "Exit status: 0 printed, 1 errors, 2 bad usage.\n",
+    run,
+};
