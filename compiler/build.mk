@@ -82,7 +82,8 @@ TEST_SCRIPTS += tests/compiler/optimize_e2e.sh
 TEST_SCRIPTS += tests/compiler/optimize_copro_e2e.sh
 TEST_SCRIPTS += tests/compiler/better_together_e2e.sh
 $(BUILD)/obj/tests/compiler/test_interp.o $(BUILD)/obj/tests/compiler/test_dataset.o \
-$(BUILD)/obj/tests/compiler/test_metric_eval.o $(BUILD)/obj/tests/compiler/test_interp_live.o: CPPFLAGS += $(RT_CPPFLAGS)
+$(BUILD)/obj/tests/compiler/test_metric_eval.o $(BUILD)/obj/tests/compiler/test_interp_live.o \
+$(BUILD)/obj/tests/compiler/test_eval_classes.o: CPPFLAGS += $(RT_CPPFLAGS)
 TEST_BINS    += $(FE_TEST_BINS) $(FE_FUZZ)
 TEST_SCRIPTS += tests/compiler/cli.sh tests/compiler/bad_programs.sh tests/compiler/golden.sh
 TEST_SCRIPTS += tests/compiler/cli_errors.sh
@@ -96,7 +97,7 @@ $(BUILD)/tests/compiler/test_interp $(BUILD)/tests/compiler/test_metric_eval: $(
 # It runs predictors against the fixture server.
 $(BUILD)/tests/compiler/test_interp_live: $(BUILD)/dsp-refserver $(BUILD)/obj/tests/support/refserver_proc.o
 $(BUILD)/tests/compiler/test_interp_live: DSPCC_LIBS += $(BUILD)/obj/tests/support/refserver_proc.o
-TEST_SCRIPTS += tests/compiler/eval_e2e.sh tests/compiler/prompt.sh
+TEST_SCRIPTS += tests/compiler/eval_e2e.sh tests/compiler/prompt.sh tests/compiler/eval_predictions.sh
 TEST_SCRIPTS += tests/compiler/tool_header.sh
 
 # dspcc fmt: the canonical layout printer (compiler/fmt*.c, cmd_fmt.c), in libdspcc.a.

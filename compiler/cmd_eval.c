@@ -16,7 +16,7 @@
 #include "state.h"
 
 typedef struct eval_args {
-    const char *file, *state, *data, *base_url, *cache_dir, *module, *metric;
+    const char *file, *state, *data, *base_url, *cache_dir, *module, *metric, *predictions;
     int json, no_cache, concurrency, max_failures, retries;
     long limit;
 } eval_args;
@@ -38,6 +38,7 @@ static int parse_args(int argc, char **argv, eval_args *a)
                            : strcmp(o, "--cache-dir") == 0 ? &a->cache_dir
                            : strcmp(o, "--module") == 0    ? &a->module
                            : strcmp(o, "--metric") == 0    ? &a->metric
+                           : strcmp(o, "--predictions") == 0 ? &a->predictions
                                                            : NULL;
         long long v;
         if (str) {
@@ -64,6 +65,8 @@ static int parse_args(int argc, char **argv, eval_args *a)
         }
     }
     if (a->base_url && !cli_check_url("eval", a->base_url))
+        return 2;
+    if (a->predictions && !cli_check_output("eval", "--predictions", a->predictions))
         return 2;
     if (!a->file || !a->data) {
         fprintf(stderr, "dspcc eval: usage: dspcc eval FILE.dsp --data NAME|PATH [options]; see --help\n");
@@ -188,7 +191,7 @@ static void print_failures(const ex_eval_result *res, const ex_dataset *d, int m
 }
 
 static int print_json(const ex_eval_result *res, const ex_dataset *d, const eval_target *t, const eval_args *a,
-                      const dsp_usage_totals *u)
+                      const dsp_usage_totals *u, const ex_class_report *cr)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "program", t->module->name);
@@ -218,6 +221,9 @@ static int print_json(const ex_eval_result *res, const ex_dataset *d, const eval
         cJSON_AddStringToObject(f, "error", r->error ? r->error : "");
         cJSON_AddItemToArray(fails, f);
     }
+    cJSON *classes = ex_class_report_json(cr);
+    if (classes)
+        cJSON_AddItemToObject(o, "per_class", classes);
     char *s = cJSON_Print(o);
     cJSON_Delete(o);
     if (!s) {
@@ -255,6 +261,8 @@ static int run(int argc, char **argv)
     ex_eval_result res;
     memset(&res, 0, sizeof res);
     size_t *rows = NULL;
+    ex_class_report classes;
+    memset(&classes, 0, sizeof classes);
 
     ir_program *p = sema_check_file(&mem, &dg, a.file);
     if (!p)
@@ -290,6 +298,7 @@ static int run(int argc, char **argv)
     }
     ex_eval_options eo = ex_eval_options_default();
     eo.concurrency = a.concurrency;
+    eo.keep_outputs = true; /* for --predictions and the per-class scores */
     /* The first rows, so a limited run is a prefix of the full one. */
     size_t n_all = a.limit > 0 && (size_t)a.limit < data.n_rows ? (size_t)a.limit : data.n_rows;
     rows = malloc((n_all + 1) * sizeof *rows);
@@ -341,8 +350,19 @@ static int run(int argc, char **argv)
     }
     ex_progress_done(&pg);
     dsp_usage_totals u = cli_usage_since(before, dsp_client_usage(client));
+    if (a.predictions) {
+        char why[1024];
+        if (ex_write_predictions(a.predictions, &data, &res, why) != 0) {
+            fprintf(stderr, "dspcc eval: %s\n", why);
+            goto out;
+        }
+    }
+    if (ex_class_report_build(t.metric, &data, &res, &classes, &err) != DSP_OK) {
+        fprintf(stderr, "dspcc eval: %s\n", err.message);
+        goto out;
+    }
     if (a.json) {
-        if (!print_json(&res, &data, &t, &a, &u))
+        if (!print_json(&res, &data, &t, &a, &u, &classes))
             goto out;
     } else {
         printf("%s on %s (%zu examples), metric %s%s%s\n", t.module->name, data.name, res.n, t.metric->name,
@@ -354,6 +374,7 @@ static int run(int argc, char **argv)
         printf("tokens    %lld prompt, %lld completion\n", (long long)u.prompt_tokens,
                (long long)u.completion_tokens);
         printf("time      %.2fs\n", res.seconds);
+        ex_class_report_print(stdout, &classes);
         print_failures(&res, &data, a.max_failures);
     }
     status = 0;
@@ -368,6 +389,7 @@ static int run(int argc, char **argv)
         status = 1;
     }
 out:
+    ex_class_report_free(&classes);
     free(rows);
     ex_eval_result_free(&res);
     ex_config_free(&cfg);
@@ -384,7 +406,7 @@ out:
 const dspcc_cmd cmd_eval = {
     "eval",
     "run a program over a data set and report its metric",
-    "usage: dspcc eval FILE.dsp --data NAME|PATH [options]\n\n"
+    "usage: dspcc eval FILE.dsp --data NAME|PATH [--predictions FILE.jsonl] [options]\n\n"
     "Runs the program (as written, or with an optimized state) on every example of\n"
     "a data set through the same runtime the generated C uses, scores each with\n"
     "the metric and prints the mean score, the failed examples (scored 0), LM\n"
@@ -400,7 +422,12 @@ const dspcc_cmd cmd_eval = {
     "  --no-cache         neither read nor write the cache\n"
     "  --retries N        retries of a failed LM call (default 5, with backoff)\n"
     "  --module NAME      the module to run (default: the optimize block's)\n"
-    "  --metric NAME      the metric (default: the optimize block's)\n\n"
+    "  --metric NAME      the metric (default: the optimize block's)\n"
+    "  --predictions FILE write one JSON line per example, in data order: inputs,\n"
+    "                     gold fields, outputs, score, error, tokens, seconds and\n"
+    "                     whether the cache answered (docs/inspect.md)\n\n"
+    "When the metric compares an enum output, precision, recall, F1 and support\n"
+    "per class and the confusion matrix follow the score (`per_class` in --json).\n\n"
     "The first example runs alone first; if it fails for a missing API key\n"
     "variable or an endpoint that cannot be reached, the others are not run.\n\n"
     "Exit status: 0 evaluated (failed examples included), 1 errors (also when every\n"

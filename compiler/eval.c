@@ -20,6 +20,13 @@ typedef struct eval_job {
     double sum;
 } eval_job;
 
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static void *worker(void *arg)
 {
     eval_job *j = arg;
@@ -30,7 +37,9 @@ static void *worker(void *arg)
         if (i >= j->out->n)
             return NULL;
         ex_result *res = &j->out->results[i];
+        double t0 = now();
         ex_run(j->r, j->cfg, j->d, j->out->rows[i], res);
+        res->seconds = now() - t0;
         if (!j->o->keep_outputs && res->outputs) {
             dsp_values_free(res->outputs, res->n_outputs);
             free(res->outputs);
@@ -45,13 +54,6 @@ static void *worker(void *arg)
             j->o->progress(j->o->progress_ctx, j->done, j->out->n, j->sum / (double)j->done);
         pthread_mutex_unlock(&j->lock);
     }
-}
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 dsp_status ex_evaluate(const ex_runner *r, const ex_config *cfg, const ex_dataset *d, const ex_eval_options *o,

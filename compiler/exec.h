@@ -39,6 +39,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "arena.h"
 #include "ir.h"
@@ -196,6 +197,7 @@ typedef struct ex_result {
     double score;               /* the metric; 0 on failure */
     ex_trace trace;             /* every predictor call that succeeded, in order */
     ex_usage usage;
+    double seconds;             /* wall time of running and scoring it (ex_evaluate) */
 } ex_result;
 
 void ex_result_free(ex_result *res);
@@ -259,6 +261,45 @@ typedef struct ex_eval_result {
 dsp_status ex_evaluate(const ex_runner *r, const ex_config *cfg, const ex_dataset *d, const ex_eval_options *o,
                        ex_eval_result *out, dsp_error *err);
 void ex_eval_result_free(ex_eval_result *res);
+
+/* Writes one JSON line per result of res (run with keep_outputs), in its
+ * order: row, line, inputs and gold fields (those the row has), outputs
+ * (null on failure), score, status, error (null on success), lm_calls,
+ * cache_hits, cache_hit (every call answered from the cache),
+ * prompt_tokens, completion_tokens, seconds. Written atomically; returns 0,
+ * or -1 with why filled. */
+int ex_write_predictions(const char *path, const ex_dataset *d, const ex_eval_result *res, char why[1024]);
+
+/* ---- per-class scores (eval_classes.c) --------------------------------- */
+
+/* When the metric reads a module output of (optional) enum type, the first
+ * such output: per class precision, recall, F1 and support, and the
+ * confusion matrix of gold label against prediction. */
+typedef struct ex_class_report {
+    const char *field;          /* the enum output; NULL: the metric compares none */
+    const char *const *labels;  /* n_labels: the enum's values, in declaration order */
+    size_t n_labels;
+    size_t *confusion;          /* n_labels rows (gold) x n_labels + 1 columns
+                                 * (predicted; the last: no valid prediction) */
+    size_t *support;            /* per class: examples with that gold label */
+    double *precision, *recall, *f1; /* per class; 0 where undefined */
+    double accuracy, macro_f1;  /* macro F1 over the classes with support */
+    size_t n;                   /* examples with a gold label */
+    size_t n_unlabelled;        /* examples left out: no gold label */
+} ex_class_report;
+
+/* Builds the report from res (run with keep_outputs) over d. Leaves
+ * out->field NULL, and succeeds, when the metric compares no enum output. */
+dsp_status ex_class_report_build(const ir_metric *metric, const ex_dataset *d, const ex_eval_result *res,
+                                 ex_class_report *out, dsp_error *err);
+void ex_class_report_free(ex_class_report *cr);
+/* A table per class and the confusion matrix, for people; nothing when the
+ * report has no field. */
+void ex_class_report_print(FILE *f, const ex_class_report *cr);
+/* {field, n, accuracy, macro_f1, classes: [{label, precision, recall, f1,
+ * support}], columns: [labels..., "(failed)"], confusion: [[...]]}, or
+ * NULL when the report has no field. */
+struct cJSON *ex_class_report_json(const ex_class_report *cr);
 
 /* ---- progress on stderr (progress.c) ---------------------------------- */
 

@@ -55,7 +55,7 @@ static void test_chat_request_body(void **state)
     (void)state;
     dsp_lm_config lm = { "openai/gpt-4o-mini", NULL, "OPENAI_API_KEY", dsp_lm_params_default() };
     lm.params.max_tokens = 64;
-    dsp_chat_request req = { two_msgs, 2, dsp_lm_params_default(), 0, false };
+    dsp_chat_request req = { .messages = two_msgs, .n_messages = 2, .params = dsp_lm_params_default() };
     req.params.temperature = 0.5;
     char *body = NULL, *direct = NULL;
     dsp_error err = { 0 };
