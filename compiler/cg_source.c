@@ -5,6 +5,26 @@
 
 #include "cg.h"
 
+/* ": 0.41 unoptimized, 0.83 optimized": whole-valset means, as `dspcc eval
+ * --state` prints them, and what shipped when it is not the optimizer's
+ * better program. States from before the guard have no examples count. */
+static void emit_scores(strbuf *c, const st_state *s)
+{
+    if (!s->has_scores_detail) {
+        sb_printf(c, ": %.4f unoptimized, %.4f optimized\n", s->baseline_score, s->final_score);
+        return;
+    }
+    sb_printf(c, " (%lld examples): %.4f unoptimized, ", s->valset_examples, s->baseline_score);
+    if (s->shipped && strcmp(s->shipped, "unoptimized") == 0)
+        sb_printf(c, "shipped\n *            unchanged: the optimizer's program scored %.4f, not better\n",
+                  s->optimized_score);
+    else if (s->shipped && strcmp(s->shipped, "optimized") != 0)
+        sb_printf(c, "%.4f optimized,\n *            shipped though not better (--allow-regression)\n",
+                  s->optimized_score);
+    else
+        sb_printf(c, "%.4f optimized\n", s->final_score);
+}
+
 static void emit_banner(cg_ctx *g, strbuf *c)
 {
     const cg_input *in = g->in;
@@ -20,7 +40,7 @@ static void emit_banner(cg_ctx *g, strbuf *c)
         cg_comment_text(c, s->metric, "");
         sb_puts(c, " on ");
         cg_comment_text(c, s->valset ? s->valset : "a held-out split", "");
-        sb_printf(c, ": %.4f unoptimized, %.4f optimized\n", s->baseline_score, s->final_score);
+        emit_scores(c, s);
         /* Not the cache hits: they depend on the cache, not the inputs, and a
          * warm rebuild must give the same bytes. */
         sb_printf(c, " *            (%lld LM calls, %zu trials)\n", s->lm_calls, s->n_trials);

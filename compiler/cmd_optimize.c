@@ -28,7 +28,7 @@
 
 typedef struct optimize_args {
     const char *file, *out, *report, *base_url, *cache_dir, *module;
-    int concurrency, quiet, has_seed;
+    int concurrency, quiet, has_seed, allow_regression;
     long long seed;
     long valset_limit, trainset_limit;
 } optimize_args;
@@ -67,6 +67,8 @@ static int parse_args(int argc, char **argv, optimize_args *a)
             a->concurrency = (int)v;
         } else if (strcmp(o, "--quiet") == 0 || strcmp(o, "-q") == 0) {
             a->quiet = 1;
+        } else if (strcmp(o, "--allow-regression") == 0) {
+            a->allow_regression = 1;
         } else if (!cli_operand("optimize", o, &a->file)) {
             return 2;
         }
@@ -183,6 +185,27 @@ static void print_stages(const opt_result *res, const char *data_path, const cha
                res->n_finetune_examples, data_path, jobs_path);
 }
 
+/* What a user needs to trust the summary's scores: what shipped and why,
+ * the optimizer's notes (a sampled search, skipped candidates) and the
+ * failures behind the scores. */
+static void print_trust(const opt_result *res, const opt_exec *x)
+{
+    if (res->shipped != OPT_SHIPPED_OPTIMIZED)
+        printf("%s\n", res->shipped_reason);
+    for (size_t i = 0; i < res->n_notes; i++)
+        printf("  %s\n", res->notes[i]);
+    size_t scored = 0;
+    for (size_t i = 0; i < res->n_trials; i++)
+        scored += res->trials[i].n_examples;
+    printf("failed examples: %zu of %zu scored over %zu trials", res->n_failed, scored, res->n_trials);
+    if (res->n_failed)
+        printf(", in %zu of them", res->n_failed_trials);
+    if (x->n_teacher_runs)
+        printf("; failed teacher runs: %zu of %zu", x->n_teacher_failed, x->n_teacher_runs);
+    printf("%s\n", res->n_failed || x->n_teacher_failed ? " (they score 0; the state and report list them per trial)"
+                                                         : "");
+}
+
 static int is_local(const char *url)
 {
     return url && (strstr(url, "://127.0.0.1") || strstr(url, "://localhost") || strstr(url, "://[::1]"));
@@ -227,6 +250,7 @@ static int run(int argc, char **argv)
     }
     if (a.has_seed)
         params.seed = (uint64_t)a.seed;
+    params.allow_regression = a.allow_regression;
 
     if (ex_dataset_load(p, o->module, o->trainset, &train, &err) != DSP_OK) {
         fprintf(stderr, "dspcc optimize: %s\n", err.message);
@@ -291,6 +315,8 @@ static int run(int argc, char **argv)
         goto out;
     }
     have_exec = 1;
+    const char *valset_name = have_val ? o->valset->name : "trainset holdout";
+    x.b.valset_name = valset_name;
     progress_ctx pc = { client, a.quiet, dsp_client_usage(client) };
     x.bar = !a.quiet;
     x.progress = progress;
@@ -332,7 +358,7 @@ static int run(int argc, char **argv)
     st.optimizer = (char *)params.optimizer;
     st.seed = (long long)params.seed;
     st.metric = (char *)o->metric->name;
-    st.valset = have_val ? (char *)o->valset->name : "trainset holdout";
+    st.valset = (char *)valset_name;
     st.lm_calls = u.calls;
     if (st_write_file(&st, out_path, &err) != DSP_OK) {
         fprintf(stderr, "dspcc optimize: %s\n", err.message);
@@ -364,6 +390,15 @@ static int run(int argc, char **argv)
         ri.n_val = n_val;
         ri.baseline_score = res.baseline_score;
         ri.final_score = res.final_score;
+        ri.optimized_score = res.optimized_score;
+        ri.shipped_reason = res.shipped_reason;
+        ri.n_search = res.n_search;
+        ri.notes = res.notes;
+        ri.n_notes = res.n_notes;
+        ri.n_failed = res.n_failed;
+        ri.n_failed_trials = res.n_failed_trials;
+        ri.teacher_runs = x.n_teacher_runs;
+        ri.failed_teacher_runs = x.n_teacher_failed;
         ri.trials = res.trials;
         ri.n_trials = res.n_trials;
         ri.preds = rp;
@@ -386,7 +421,8 @@ static int run(int argc, char **argv)
            "http requests %lld)\n",
            o->module->name, params.optimizer, res.baseline_score, res.final_score, st.valset, n_val, res.n_trials,
            (long long)u.calls, (long long)u.cache_hits, (long long)u.http_requests);
-    /* The stages belong to the summary line above; what was written comes last. */
+    /* The lines below belong to the summary line above; what was written comes last. */
+    print_trust(&res, &x);
     print_stages(&res, x.ft_data_path, x.ft_jobs_path);
     printf("wrote %s%s%s\n", out_path, a.report ? " and " : "", a.report ? a.report : "");
     status = 0;
@@ -425,7 +461,14 @@ const dspcc_cmd cmd_optimize = {
     "  --base-url URL       send every LM call to this OpenAI-compatible server\n"
     "  --cache-dir DIR      the response cache (default $DSPCC_CACHE_DIR or ~/.cache/dspcc)\n"
     "  --module NAME        which optimize block, when there are several\n"
+    "  --allow-regression   ship the optimizer's program even when it does not beat\n"
+    "                       the unoptimized one on the valset (default: keep the\n"
+    "                       unoptimized program and say so)\n"
     "  -q, --quiet          no progress lines on stderr\n\n"
+    "Every score printed and recorded is the mean metric over the whole valset,\n"
+    "the score `dspcc eval --data VALSET --state STATE` prints. mipro's auto presets\n"
+    "search on a seeded sample of the valset (light: 100, as DSPy) and then score\n"
+    "the unoptimized program and the top 3 candidates on all of it.\n\n"
     "Same program, data, seed and a warm cache give the same state. An interrupted\n"
     "run, started again, only makes the LM calls the cache does not hold.\n\n"
     "Exit status: 0 written, 1 errors, 2 bad usage.\n",

@@ -127,26 +127,103 @@ dsp_status opt_params_from_ir(const ir_optimize *o, opt_params *out, dsp_error *
     return optimizer_defaults(o->optimizer, out, err);
 }
 
-dsp_status opt_optimize(const opt_params *p, const opt_backend *b, arena *a, opt_result *out, dsp_error *err)
+dsp_status opt_search(const opt_params *p, const opt_backend *b, arena *a, opt_result *out, dsp_error *err)
 {
     memset(out, 0, sizeof *out);
     if (b->n_train == 0)
         return dsp_error_set(err, DSP_ERR_INVALID, "%s: the trainset is empty", p->optimizer);
     if (b->n_val == 0)
         return dsp_error_set(err, DSP_ERR_INVALID, "%s: the valset is empty", p->optimizer);
+    out->n_val = b->n_val;
+    dsp_status st;
     if (strcmp(p->optimizer, "labeled_fewshot") == 0)
-        return opt_labeled_fewshot(p, b, a, out, err);
-    if (strcmp(p->optimizer, "bootstrap_fewshot") == 0)
-        return opt_bootstrap_fewshot(p, b, a, out, err);
-    if (strcmp(p->optimizer, "random_search") == 0)
-        return opt_random_search(p, b, a, out, err);
-    if (strcmp(p->optimizer, "mipro") == 0)
-        return opt_mipro(p, b, a, out, err);
-    if (strcmp(p->optimizer, "copro") == 0)
-        return opt_copro(p, b, a, out, err);
-    if (strcmp(p->optimizer, "better_together") == 0)
-        return opt_better_together(p, b, a, out, err);
-    return dsp_error_set(err, DSP_ERR_INVALID, "unknown optimizer `%s`", p->optimizer);
+        st = opt_labeled_fewshot(p, b, a, out, err);
+    else if (strcmp(p->optimizer, "bootstrap_fewshot") == 0)
+        st = opt_bootstrap_fewshot(p, b, a, out, err);
+    else if (strcmp(p->optimizer, "random_search") == 0)
+        st = opt_random_search(p, b, a, out, err);
+    else if (strcmp(p->optimizer, "mipro") == 0)
+        st = opt_mipro(p, b, a, out, err);
+    else if (strcmp(p->optimizer, "copro") == 0)
+        st = opt_copro(p, b, a, out, err);
+    else if (strcmp(p->optimizer, "better_together") == 0)
+        st = opt_better_together(p, b, a, out, err);
+    else
+        return dsp_error_set(err, DSP_ERR_INVALID, "unknown optimizer `%s`", p->optimizer);
+    if (out->n_search == 0)
+        out->n_search = b->n_val;
+    return st;
+}
+
+dsp_status opt_optimize(const opt_params *p, const opt_backend *b, arena *a, opt_result *out, dsp_error *err)
+{
+    dsp_status st = opt_search(p, b, a, out, err);
+    if (st == DSP_OK)
+        opt_guard(p, b, a, out);
+    return st;
+}
+
+void opt_guard(const opt_params *p, const opt_backend *b, arena *a, opt_result *out)
+{
+    out->optimized = out->best;
+    out->optimized_score = out->final_score;
+    out->shipped = OPT_SHIPPED_OPTIMIZED;
+    out->shipped_reason = NULL;
+    if (out->final_score > out->baseline_score)
+        return;
+    opt_program zero = opt_program_zero_shot(b, a);
+    const char *scores = arena_printf(a, "%.4f, not above the unoptimized program's %.4f, on all %zu %s examples",
+                                      out->final_score, out->baseline_score, out->n_val, opt_valset_name(b));
+    if (opt_program_same(b, &out->best, &zero)) {
+        /* The search itself kept the program as written. */
+        out->shipped = OPT_SHIPPED_UNOPTIMIZED;
+        out->shipped_reason = arena_printf(a, "kept the unoptimized program: no %s candidate scored above its %.4f "
+                                              "on all %zu %s examples",
+                                           p->optimizer, out->baseline_score, out->n_val, opt_valset_name(b));
+    } else if (p->allow_regression) {
+        out->shipped = OPT_SHIPPED_REGRESSION;
+        out->shipped_reason = arena_printf(a, "shipped %s's program as asked (--allow-regression): it scored %s",
+                                           p->optimizer, scores);
+    } else {
+        out->shipped = OPT_SHIPPED_UNOPTIMIZED;
+        out->shipped_reason = arena_printf(a, "kept the unoptimized program: %s's program scored %s "
+                                              "(--allow-regression ships it anyway)",
+                                           p->optimizer, scores);
+        out->best = zero;
+        out->final_score = out->baseline_score;
+    }
+}
+
+static int same_text(const char *x, const char *y)
+{
+    return x == y || (x && y && strcmp(x, y) == 0);
+}
+
+static int same_texts(const char *const *x, const char *const *y, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!same_text(x[i], y[i]))
+            return 0;
+    return 1;
+}
+
+int opt_program_same(const opt_backend *b, const opt_program *x, const opt_program *y)
+{
+    if (!same_text(x->model, y->model))
+        return 0;
+    for (size_t p = 0; p < b->n_preds; p++) {
+        if (!same_text(x->instructions[p], y->instructions[p]) || x->demos[p].n != y->demos[p].n)
+            return 0;
+        for (size_t i = 0; i < x->demos[p].n; i++) {
+            const opt_demo *dx = &x->demos[p].items[i], *dy = &y->demos[p].items[i];
+            /* The texts the prompt shows, not where they came from. */
+            if (dx->n_inputs != dy->n_inputs || dx->n_outputs != dy->n_outputs ||
+                !same_texts(dx->inputs, dy->inputs, dx->n_inputs) ||
+                !same_texts(dx->outputs, dy->outputs, dx->n_outputs))
+                return 0;
+        }
+    }
+    return 1;
 }
 
 opt_program opt_program_zero_shot(const opt_backend *b, arena *a)
@@ -180,14 +257,37 @@ size_t *opt_val_rows(const opt_backend *b, arena *a, uint64_t seed, size_t cap, 
     return rows;
 }
 
-void opt_result_add_trial(opt_result *r, arena *a, double score, int full_eval, const char *config)
+void opt_result_add_trial(opt_result *r, arena *a, const opt_score *s, int full_eval, const char *config)
 {
     opt_trial *t = arena_array(a, r->n_trials + 1, sizeof *t);
     if (r->n_trials)
         memcpy(t, r->trials, r->n_trials * sizeof *t);
-    t[r->n_trials] = (opt_trial){ (int)r->n_trials + 1, score, full_eval, arena_strdup(a, config) };
+    t[r->n_trials] = (opt_trial){ (int)r->n_trials + 1, s->mean, full_eval, arena_strdup(a, config), s->n, s->n_failed };
     r->trials = t;
     r->n_trials++;
+    r->n_failed += s->n_failed;
+    r->n_failed_trials += s->n_failed != 0;
+}
+
+const char *opt_valset_name(const opt_backend *b)
+{
+    return b->valset_name ? b->valset_name : "valset";
+}
+
+void opt_result_add_note(opt_result *r, arena *a, const char *note)
+{
+    const char **n = arena_array(a, r->n_notes + 1, sizeof *n);
+    if (r->n_notes)
+        memcpy(n, r->notes, r->n_notes * sizeof *n);
+    n[r->n_notes++] = arena_strdup(a, note);
+    r->notes = n;
+}
+
+const char *opt_failed_text(arena *a, const opt_score *s)
+{
+    if (!s->n_failed)
+        return "";
+    return arena_printf(a, " (%zu of %zu examples failed)", s->n_failed, s->n);
 }
 
 /* Appends s to the buffer with newlines folded, so each demo stays one line. */

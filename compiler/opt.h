@@ -17,8 +17,13 @@
  * optimize block's seed, and every backend call is keyed by what it asks
  * (config, rows, round), so a warm cache replays a run exactly.
  *
- * The trainset is only used for demos and proposals; baseline and final
- * scores are valset scores.
+ * The trainset is only used for demos and proposals. The headline scores
+ * (baseline_score, optimized_score, final_score) are means over the WHOLE
+ * valset, what `dspcc eval --data VALSET --state STATE` prints: an
+ * optimizer that searches on a sample (mipro's auto presets) scores the
+ * unoptimized program and its best candidates on the whole valset at the
+ * end and chooses by that. opt_optimize then ships the optimizer's program
+ * only if it beats the unoptimized one (see opt_guard).
  */
 #ifndef DSPCC_OPT_H
 #define DSPCC_OPT_H
@@ -111,6 +116,13 @@ typedef struct opt_copro_proposal {
     uint64_t rollout;            /* distinct per candidate so replies differ */
 } opt_copro_proposal;
 
+/* What scoring a program on rows gave (backend evaluate). */
+typedef struct opt_score {
+    double mean;                 /* failed examples score 0 */
+    size_t n;                    /* examples scored */
+    size_t n_failed;             /* of which failed: the LM call, parsing or the metric */
+} opt_score;
+
 typedef struct opt_backend {
     void *ctx;
     size_t n_preds;
@@ -119,8 +131,9 @@ typedef struct opt_backend {
     const char *program_description;     /* the module's structure, for proposals (no " -> ": that marks demos) */
     const char *dataset_description;     /* a summary of the trainset, for proposals */
     size_t n_train, n_val;
-    /* Mean score of prog over valset rows (failures score 0). */
-    dsp_status (*evaluate)(void *ctx, const opt_program *prog, const size_t *rows, size_t n, double *mean,
+    const char *valset_name;             /* for messages ("dev"); NULL: "valset" */
+    /* Scores prog over valset rows (failures score 0 and are counted). */
+    dsp_status (*evaluate)(void *ctx, const opt_program *prog, const size_t *rows, size_t n, opt_score *out,
                            dsp_error *err);
     /* Runs prog (the teacher) on training rows; round 0 is the plain call,
      * later rounds sample at temperature 1 with a distinct rollout. Fills
@@ -177,6 +190,8 @@ typedef struct opt_params {
     const char *prompt_optimizer;/* better_together's p: random_search (default), bootstrap_fewshot, mipro */
     int n_epochs;                /* better_together's w: 0 = the provider's default */
     double ft_wait_minutes;      /* better_together's w: how long to wait for the job; 0 = a day */
+    int allow_regression;        /* ship the optimizer's program even when it does not beat the
+                                    unoptimized one (optimize --allow-regression) */
 } opt_params;
 
 /* Reads an optimize block's optimizer name, arguments and seed. Unknown
@@ -186,8 +201,10 @@ dsp_status opt_params_from_ir(const ir_optimize *o, opt_params *out, dsp_error *
 typedef struct opt_trial {
     int trial;
     double score;
-    int full_eval;
+    int full_eval;               /* every row the search scores on (the valset or its sample), not a minibatch */
     const char *config;          /* e.g. "instr 2, demos 1" */
+    size_t n_examples;           /* examples scored */
+    size_t n_failed;             /* of which failed */
 } opt_trial;
 
 /* A stage of better_together and the valset score of its program. */
@@ -196,12 +213,30 @@ typedef struct opt_stage {
     double score;
 } opt_stage;
 
+/* What opt_optimize shipped (opt_guard). */
+typedef enum opt_shipped {
+    OPT_SHIPPED_OPTIMIZED,       /* the optimizer's program: it beat the unoptimized one */
+    OPT_SHIPPED_UNOPTIMIZED,     /* the unoptimized program: the optimizer's did not beat it */
+    OPT_SHIPPED_REGRESSION,      /* the optimizer's program, not better, shipped on request (allow_regression) */
+} opt_shipped;
+
 typedef struct opt_result {
-    opt_program best;
-    double baseline_score;       /* zero-shot on the valset */
-    double final_score;          /* best on the valset */
+    opt_program best;            /* what ships */
+    double baseline_score;       /* the unoptimized (zero-shot) program on the whole valset */
+    double final_score;          /* best, on the whole valset */
+    opt_program optimized;       /* the optimizer's answer (best, unless the guard kept the unoptimized) */
+    double optimized_score;      /* and its score on the whole valset */
+    opt_shipped shipped;
+    const char *shipped_reason;  /* one line when shipped != OPT_SHIPPED_OPTIMIZED, else NULL */
+    size_t n_val;                /* examples behind the three scores above: the whole valset */
+    size_t n_search;             /* examples the search chose on: n_val, or a sample (mipro's presets) */
+    size_t n_rescored;           /* sampled search: candidates scored again on the whole valset */
     opt_trial *trials;
     size_t n_trials;
+    size_t n_failed;             /* failed examples over all trials */
+    size_t n_failed_trials;      /* trials with at least one failed example */
+    const char **notes;          /* lines for the summary and the report (skipped candidates, ...) */
+    size_t n_notes;
     size_t n_instruction_candidates; /* mipro, copro: per predictor */
     size_t n_demo_candidates;
     /* better_together: the candidates in the order scored (the first is
@@ -213,8 +248,22 @@ typedef struct opt_result {
     opt_finetune_outcome finetune; /* model NULL: no fine-tuning ran */
 } opt_result;
 
-/* Runs the optimizer p->optimizer. */
+/* Runs the optimizer p->optimizer (opt_search), then opt_guard. */
 dsp_status opt_optimize(const opt_params *p, const opt_backend *b, arena *a, opt_result *out, dsp_error *err);
+
+/* Runs the optimizer p->optimizer alone: out->best is its answer, scored
+ * on the whole valset, baseline_score the unoptimized program's. */
+dsp_status opt_search(const opt_params *p, const opt_backend *b, arena *a, opt_result *out, dsp_error *err);
+
+/* No silent regression: unless out->final_score beats out->baseline_score
+ * (both on the whole valset), the unoptimized program replaces out->best
+ * (p->allow_regression: it does not, and the result says so). Sets
+ * optimized, optimized_score, shipped and shipped_reason. */
+void opt_guard(const opt_params *p, const opt_backend *b, arena *a, opt_result *out);
+
+/* Whether two programs send the same prompts (instructions, demo texts,
+ * model): a candidate identical to one already scored need not be scored. */
+int opt_program_same(const opt_backend *b, const opt_program *x, const opt_program *y);
 
 /* ---- building blocks (shared by the optimizers, tested on their own) -- */
 
@@ -273,8 +322,17 @@ extern const size_t opt_n_tips;
  * output as the label), newlines in values folded to spaces. */
 char *opt_demos_text(arena *a, const opt_demos *d, size_t max);
 
-/* Records a trial (the array grows in the arena). */
-void opt_result_add_trial(opt_result *r, arena *a, double score, int full_eval, const char *config);
+/* Records a trial (the array grows in the arena) and counts its failures. */
+void opt_result_add_trial(opt_result *r, arena *a, const opt_score *s, int full_eval, const char *config);
+
+/* The backend's valset name for messages: "dev", or "valset". */
+const char *opt_valset_name(const opt_backend *b);
+
+/* Adds a line to r->notes (copied into a). */
+void opt_result_add_note(opt_result *r, arena *a, const char *note);
+
+/* " (3 of 60 examples failed)" when s has failures, else "" (in a). */
+const char *opt_failed_text(arena *a, const opt_score *s);
 
 /* The individual optimizers (opt_optimize dispatches). */
 dsp_status opt_labeled_fewshot(const opt_params *p, const opt_backend *b, arena *a, opt_result *out,

@@ -31,13 +31,13 @@ typedef struct on_model {
     const char *model;
 } on_model;
 
-static dsp_status om_evaluate(void *ctx, const opt_program *prog, const size_t *rows, size_t n, double *mean,
+static dsp_status om_evaluate(void *ctx, const opt_program *prog, const size_t *rows, size_t n, opt_score *out,
                               dsp_error *err)
 {
     on_model *m = ctx;
     opt_program q = *prog;
     q.model = m->model;
-    return m->inner->evaluate(m->inner->ctx, &q, rows, n, mean, err);
+    return m->inner->evaluate(m->inner->ctx, &q, rows, n, out, err);
 }
 
 static dsp_status om_run_train(void *ctx, arena *a, const opt_program *prog, const size_t *rows, size_t n,
@@ -116,17 +116,18 @@ static void say(const bt *t, const char *msg)
 /* Scores a candidate on the whole valset and keeps it if it is the best. */
 static dsp_status candidate(bt *t, const opt_program *prog, const char *label, dsp_error *err)
 {
-    double score;
+    opt_score sc;
     say(t, arena_printf(t->a, "%s on the valset", label));
-    dsp_status st = t->b->evaluate(t->b->ctx, prog, t->val, t->n_val, &score, err);
+    dsp_status st = t->b->evaluate(t->b->ctx, prog, t->val, t->n_val, &sc, err);
     if (st != DSP_OK)
         return st;
+    double score = sc.mean;
     opt_stage *s = arena_array(t->a, t->out->n_stages + 1, sizeof *s);
     if (t->out->n_stages)
         memcpy(s, t->out->stages, t->out->n_stages * sizeof *s);
     s[t->out->n_stages++] = (opt_stage){ arena_strdup(t->a, label), score };
     t->out->stages = s;
-    opt_result_add_trial(t->out, t->a, score, 1, label);
+    opt_result_add_trial(t->out, t->a, &sc, 1, label);
     if (!t->have_best || score > t->best_score) {
         t->best = *prog;
         t->best_score = score;
@@ -153,14 +154,23 @@ static dsp_status stage_p(bt *t, int k, opt_program *cur, dsp_error *err)
     const char *where = cur->model ? "the fine-tuned model" : "the base model";
     say(t, arena_printf(t->a, "stage %d: p, %s on %s", k, sub.optimizer, where));
     opt_result r;
-    dsp_status st = opt_optimize(&sub, &m.b, t->a, &r, err);
+    /* The search alone: this run judges every candidate itself, and the
+     * guard applies once, to its answer. */
+    dsp_status st = opt_search(&sub, &m.b, t->a, &r, err);
     if (st != DSP_OK)
         return st;
     /* The prompt optimizer's trials, named by stage, then its answer as a
      * candidate of this run. */
-    for (size_t i = 0; i < r.n_trials; i++)
-        opt_result_add_trial(t->out, t->a, r.trials[i].score, r.trials[i].full_eval,
-                             arena_printf(t->a, "stage %d (p): %s", k, r.trials[i].config));
+    for (size_t i = 0; i < r.n_trials; i++) {
+        const opt_trial *x = &r.trials[i];
+        opt_score s = { x->score, x->n_examples, x->n_failed };
+        opt_result_add_trial(t->out, t->a, &s, x->full_eval, arena_printf(t->a, "stage %d (p): %s", k, x->config));
+    }
+    for (size_t i = 0; i < r.n_notes; i++)
+        opt_result_add_note(t->out, t->a, arena_printf(t->a, "stage %d (p): %s", k, r.notes[i]));
+    if (r.n_search < t->b->n_val && r.n_search)
+        t->out->n_search = r.n_search;
+    t->out->n_rescored += r.n_rescored;
     t->out->n_instruction_candidates = r.n_instruction_candidates;
     t->out->n_demo_candidates = r.n_demo_candidates;
     opt_program prog = r.best;

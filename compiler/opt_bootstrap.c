@@ -13,10 +13,12 @@ dsp_status opt_bootstrap_fewshot(const opt_params *p, const opt_backend *b, aren
     opt_program zero = opt_program_zero_shot(b, a);
     if (b->progress)
         b->progress(b->ctx, "baseline (zero-shot) on the valset");
-    dsp_status st = b->evaluate(b->ctx, &zero, val, n_val, &out->baseline_score, err);
+    opt_score s;
+    dsp_status st = b->evaluate(b->ctx, &zero, val, n_val, &s, err);
     if (st != DSP_OK)
         return st;
-    opt_result_add_trial(out, a, out->baseline_score, 1, "zero-shot");
+    out->baseline_score = s.mean;
+    opt_result_add_trial(out, a, &s, 1, "zero-shot");
     opt_bootstrap_args args = opt_bootstrap_args_from(p);
     if (b->progress)
         b->progress(b->ctx, "bootstrapping demos on the trainset");
@@ -25,12 +27,13 @@ dsp_status opt_bootstrap_fewshot(const opt_params *p, const opt_backend *b, aren
         return st;
     if (b->progress)
         b->progress(b->ctx, "bootstrapped program on the valset");
-    st = b->evaluate(b->ctx, &out->best, val, n_val, &out->final_score, err);
+    st = b->evaluate(b->ctx, &out->best, val, n_val, &s, err);
     if (st != DSP_OK)
         return st;
+    out->final_score = s.mean;
     char label[96];
     snprintf(label, sizeof label, "bootstrap %d + labeled %d", p->max_bootstrapped_demos, p->max_labeled_demos);
-    opt_result_add_trial(out, a, out->final_score, 1, label);
+    opt_result_add_trial(out, a, &s, 1, label);
     out->n_demo_candidates = 1;
     return DSP_OK;
 }

@@ -186,12 +186,14 @@ static dsp_status turn(copro *c, size_t pred, unsigned round, opt_result *out, d
         snprintf(msg, sizeof msg, "round %u/%u: %s candidate %zu/%zu on the valset (best %.3f)", round, c->depth,
                  b->pred_names[pred], i, n, c->score);
         progress(c, msg);
-        st = b->evaluate(b->ctx, &prog, c->val, c->n_val, &x->score, err);
+        opt_score s;
+        st = b->evaluate(b->ctx, &prog, c->val, c->n_val, &s, err);
         if (st != DSP_OK)
             return st;
+        x->score = s.mean;
         int better = x->score > c->score;
         const char *label = cand_label(c, pred, x);
-        opt_result_add_trial(out, c->a, x->score, 1, better ? arena_printf(c->a, "%s (new best)", label) : label);
+        opt_result_add_trial(out, c->a, &s, 1, better ? arena_printf(c->a, "%s (new best)", label) : label);
         if (better) {
             cp->best = cp->n;
             c->score = x->score;
@@ -247,11 +249,13 @@ dsp_status opt_copro(const opt_params *p, const opt_backend *b, arena *a, opt_re
 
     progress(&c, "round 0: the unoptimized program on the valset");
     opt_program prog = opt_program_zero_shot(b, a);
-    dsp_status st = b->evaluate(b->ctx, &prog, c.val, c.n_val, &c.score, err);
+    opt_score s;
+    dsp_status st = b->evaluate(b->ctx, &prog, c.val, c.n_val, &s, err);
     if (st != DSP_OK)
         return st;
+    c.score = s.mean;
     out->baseline_score = c.score;
-    opt_result_add_trial(out, a, c.score, 1, "the signatures' instructions (baseline)");
+    opt_result_add_trial(out, a, &s, 1, "the signatures' instructions (baseline)");
     add_stage(&c, out, "baseline: the signatures' instructions");
     for (size_t i = 0; i < b->n_preds; i++) {
         c.preds[i].items[0] = (cp_cand){ NULL, c.score, 0, 0 };

@@ -179,17 +179,22 @@ dsp_status opt_demo_candidates(const opt_backend *b, arena *a, const opt_params 
         } else {
             opt_bootstrap_args args = opt_bootstrap_args_from(p);
             if (seed >= 0) {
-                /* A shuffled trainset and a random number of demos, both
-                 * from this candidate's own seed. */
+                /* DSPy shuffles the trainset with the candidate's own seed
+                 * and bootstraps from it: the order of the traces, the
+                 * teacher's labelled demos and the labelled top-up all
+                 * come from this seed, as does the number of demos. */
+                uint64_t own = p->seed ^ ((uint64_t)seed << 20);
                 size_t *order = arena_array(a, b->n_train + 1, sizeof *order);
                 for (size_t i = 0; i < b->n_train; i++)
                     order[i] = i;
                 rng r;
-                rng_derive(&r, p->seed ^ ((uint64_t)seed << 20), STREAM_SHUFFLE);
+                rng_derive(&r, own, STREAM_SHUFFLE);
                 rng_shuffle(&r, order, b->n_train);
                 args.order = order;
                 args.n_order = b->n_train;
-                rng_derive(&r, p->seed ^ ((uint64_t)seed << 20), STREAM_SIZE);
+                args.seed = own;
+                args.teacher_seed = own;
+                rng_derive(&r, own, STREAM_SIZE);
                 if (p->max_bootstrapped_demos > 1)
                     args.max_bootstrapped = 1 + (int)rng_below(&r, (size_t)p->max_bootstrapped_demos);
             }

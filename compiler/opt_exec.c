@@ -100,7 +100,9 @@ static dsp_status run_split(opt_exec *x, const opt_program *prog, int teacher, u
     return st;
 }
 
-static dsp_status be_evaluate(void *ctx, const opt_program *prog, const size_t *rows, size_t n, double *mean,
+static void be_progress(void *ctx, const char *msg);
+
+static dsp_status be_evaluate(void *ctx, const opt_program *prog, const size_t *rows, size_t n, opt_score *out,
                               dsp_error *err)
 {
     opt_exec *x = X(ctx);
@@ -112,8 +114,21 @@ static dsp_status be_evaluate(void *ctx, const opt_program *prog, const size_t *
          * wrong model. Scoring on would optimize noise; stop and say why. */
         st = dsp_error_set(err, res.results[0].status, "every valset example failed; the first: %s",
                            res.results[0].error ? res.results[0].error : dsp_status_name(res.results[0].status));
-    if (st == DSP_OK)
-        *mean = res.mean;
+    if (st == DSP_OK) {
+        *out = (opt_score){ res.mean, n, res.n_failed };
+        if (res.n_failed) {
+            /* A score with failures in it says so, with the first reason. */
+            const ex_result *first = NULL;
+            for (size_t i = 0; i < res.n && !first; i++)
+                if (res.results[i].status != DSP_OK)
+                    first = &res.results[i];
+            char msg[512];
+            snprintf(msg, sizeof msg, "  scored %.4f with %zu of %zu examples failed (they score 0; the first: %s)",
+                     res.mean, res.n_failed, n,
+                     first && first->error ? first->error : first ? dsp_status_name(first->status) : "?");
+            be_progress(x, msg);
+        }
+    }
     ex_eval_result_free(&res);
     return st;
 }
@@ -154,6 +169,8 @@ static dsp_status be_run_train(void *ctx, arena *a, const opt_program *prog, con
             m++;
         }
         runs[i] = (opt_run){ r->status == DSP_OK, r->score, steps, m };
+        x->n_teacher_runs++;
+        x->n_teacher_failed += r->status != DSP_OK;
     }
     ex_eval_result_free(&res);
     return st;
@@ -487,6 +504,17 @@ void opt_exec_state(const opt_exec *x, const opt_result *r, arena *a, st_state *
     memset(out, 0, sizeof *out);
     out->baseline_score = r->baseline_score;
     out->final_score = r->final_score;
+    out->has_scores_detail = 1;
+    out->optimized_score = r->optimized_score;
+    out->shipped = r->shipped == OPT_SHIPPED_OPTIMIZED     ? "optimized"
+                   : r->shipped == OPT_SHIPPED_UNOPTIMIZED ? "unoptimized"
+                                                           : "optimized, regression allowed";
+    out->shipped_reason = (char *)r->shipped_reason;
+    out->valset_examples = (long long)r->n_val;
+    out->search_examples = r->n_search < r->n_val ? (long long)r->n_search : 0;
+    out->failed_examples = (long long)r->n_failed;
+    out->teacher_runs = (long long)x->n_teacher_runs;
+    out->failed_teacher_runs = (long long)x->n_teacher_failed;
     out->n_predictors = x->b.n_preds;
     out->predictors = arena_array(a, x->b.n_preds + 1, sizeof *out->predictors);
     for (size_t p = 0; p < x->b.n_preds; p++) {
@@ -521,6 +549,11 @@ void opt_exec_state(const opt_exec *x, const opt_result *r, arena *a, st_state *
     out->n_trials = r->n_trials;
     out->trials = arena_array(a, r->n_trials + 1, sizeof *out->trials);
     for (size_t i = 0; i < r->n_trials; i++)
-        out->trials[i] = (st_trial){ r->trials[i].trial, r->trials[i].score, r->trials[i].full_eval,
-                                     (char *)r->trials[i].config };
+        out->trials[i] = (st_trial){ r->trials[i].trial,
+                                     r->trials[i].score,
+                                     r->trials[i].full_eval,
+                                     (char *)r->trials[i].config,
+                                     1,
+                                     (long long)r->trials[i].n_examples,
+                                     (long long)r->trials[i].n_failed };
 }

@@ -34,6 +34,8 @@ typedef struct opt_exec {
     const char *ft_data_path;    /* better_together: the fine-tuning JSONL (borrowed) */
     const char *ft_jobs_path;    /* and the sidecar of its jobs (opt_finetune_job.c) */
     const char *ft_base_url;     /* the client's base URL override, NULL: none (part of a job's key) */
+    size_t n_teacher_runs;       /* teacher runs on training rows (bootstrapping, fine-tuning data) */
+    size_t n_teacher_failed;     /* of which failed */
 } opt_exec;
 
 /* Fills x->b. train_rows/val_rows are borrowed and must outlive x. */

@@ -10,6 +10,11 @@
  *    minibatches, and every full_eval_steps trials the best-averaging
  *    configuration not yet fully scored gets a full evaluation. The answer
  *    is the best fully-evaluated configuration.
+ * 4. When the preset caps the valset (auto: light searches on a seeded
+ *    sample of 100, as DSPy does), "full" above means the whole sample; the
+ *    unoptimized program and the top RESCORE configurations by sample score
+ *    are then scored on the whole valset, and the best there is the answer:
+ *    every score the result carries is a whole-valset score.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,12 +26,17 @@
 
 enum { STREAM_TIPS = 0x7470, STREAM_MINIBATCH = 0x6d62, STREAM_TPE = 0x7470e };
 
+/* Configurations scored again on the whole valset after a sampled search
+ * (the issue's "at least the top 3"). */
+enum { RESCORE = 3 };
+
 typedef struct mp_config {
     size_t *choice;         /* 2 per predictor: instruction, demo set */
     double mb_sum;
     size_t mb_n;
     int full_done;
-    double full;
+    double full;            /* on every search row (the valset, or its sample) */
+    opt_score full_score;
 } mp_config;
 
 typedef struct mipro {
@@ -150,13 +160,93 @@ static dsp_status full_eval(mipro *m, mp_config *c, const size_t *val, size_t n_
                             mp_config **best, dsp_error *err)
 {
     opt_program prog = program_of(m, c->choice);
-    dsp_status st = m->b->evaluate(m->b->ctx, &prog, val, n_val, &c->full, err);
+    dsp_status st = m->b->evaluate(m->b->ctx, &prog, val, n_val, &c->full_score, err);
     if (st != DSP_OK)
         return st;
+    c->full = c->full_score.mean;
     c->full_done = 1;
-    opt_result_add_trial(out, m->a, c->full, 1, config_label(m, c->choice));
+    opt_result_add_trial(out, m->a, &c->full_score, 1, config_label(m, c->choice));
     if (!*best || c->full > (*best)->full)
         *best = c;
+    return DSP_OK;
+}
+
+/* The search score of a configuration for ranking after a sampled search:
+ * its score on the sample when it had one, else its minibatch mean. */
+static double sample_rank_score(const mp_config *c)
+{
+    return c->full_done ? c->full : c->mb_sum / (double)c->mb_n;
+}
+
+/* Whether x ranks above y: scored on the whole sample first, then by score;
+ * earlier configurations first on ties (the sort is stable). */
+static int ranks_above(const mp_config *x, const mp_config *y)
+{
+    if (x->full_done != y->full_done)
+        return x->full_done;
+    return sample_rank_score(x) > sample_rank_score(y);
+}
+
+/* After a search on a sample: the unoptimized program and the RESCORE best
+ * other configurations (scored on the whole sample first, by that score;
+ * then by minibatch mean), on the whole valset (all[n_all]); the best
+ * there is the answer (higher rank wins ties). */
+static dsp_status rescore(mipro *m, const size_t *all, size_t n_all, size_t n_sample, opt_result *out,
+                          dsp_error *err)
+{
+    const opt_backend *b = m->b;
+    arena *a = m->a;
+    size_t *rank = arena_array(a, m->n_configs + 1, sizeof *rank), n_rank = 0;
+    for (size_t i = 1; i < m->n_configs; i++) /* 0: the unoptimized program, scored anyway */
+        if (m->configs[i].full_done || m->configs[i].mb_n)
+            rank[n_rank++] = i;
+    for (size_t i = 1; i < n_rank; i++)
+        for (size_t j = i; j > 0 && ranks_above(&m->configs[rank[j]], &m->configs[rank[j - 1]]); j--) {
+            size_t t = rank[j];
+            rank[j] = rank[j - 1];
+            rank[j - 1] = t;
+        }
+    size_t k = n_rank < RESCORE ? n_rank : RESCORE;
+    if (b->progress)
+        b->progress(b->ctx, arena_printf(a, "the unoptimized program and the top %zu candidates, on all %zu %s "
+                                            "examples",
+                                         k, n_all, opt_valset_name(b)));
+    opt_program zero = program_of(m, m->configs[0].choice);
+    opt_score s0;
+    dsp_status st = b->evaluate(b->ctx, &zero, all, n_all, &s0, err);
+    if (st != DSP_OK)
+        return st;
+    opt_result_add_trial(out, a, &s0, 1, "the unoptimized program, on the whole valset");
+    out->baseline_score = s0.mean;
+    out->best = zero;
+    out->final_score = s0.mean;
+    char *ranked = "", *whole = "";
+    size_t best = 0;
+    for (size_t i = 0; i < k; i++) {
+        mp_config *c = &m->configs[rank[i]];
+        opt_program prog = program_of(m, c->choice);
+        opt_score s;
+        st = b->evaluate(b->ctx, &prog, all, n_all, &s, err);
+        if (st != DSP_OK)
+            return st;
+        opt_result_add_trial(out, a, &s, 1, arena_printf(a, "%s, on the whole valset", config_label(m, c->choice)));
+        if (i == 0 || s.mean > out->final_score) {
+            best = i;
+            out->best = prog;
+            out->final_score = s.mean;
+        }
+        ranked = arena_printf(a, "%s%s%.4f%s", ranked, i ? ", " : "", sample_rank_score(c),
+                              c->full_done ? "" : " (minibatch mean)");
+        whole = arena_printf(a, "%s%s%.4f", whole, i ? ", " : "", s.mean);
+    }
+    out->n_rescored = k;
+    opt_result_add_note(out, a,
+                        arena_printf(a, "mipro searched on %zu of %zu %s examples (a seeded sample: auto: %s caps "
+                                        "it, as DSPy does); the unoptimized program scored %.4f on all %zu, and "
+                                        "the top %zu candidates by search score (%s) scored %s; the best there "
+                                        "was chosen (#%zu)",
+                                     n_sample, n_all, opt_valset_name(b), m->p->preset ? m->p->preset : "?",
+                                     s0.mean, n_all, k, ranked, whole, best + 1));
     return DSP_OK;
 }
 
@@ -169,8 +259,14 @@ dsp_status opt_mipro(const opt_params *p, const opt_backend *b, arena *a, opt_re
     m.n_params = 2 * b->n_preds;
     size_t n_cand = (size_t)(p->num_candidates > 0 ? p->num_candidates : 6);
     m.n_instr = n_cand;
-    size_t n_val;
+    size_t n_val, n_all;
     size_t *val = opt_val_rows(b, a, p->seed, p->valset_cap, &n_val);
+    size_t *all = opt_val_rows(b, a, p->seed, 0, &n_all);
+    out->n_search = n_val;
+    if (n_val < n_all && b->progress)
+        b->progress(b->ctx, arena_printf(a, "searching on %zu of %zu %s examples (a seeded sample: auto: %s caps "
+                                            "it, as DSPy does); the best candidates are scored on all %zu at the end",
+                                         n_val, n_all, opt_valset_name(b), p->preset ? p->preset : "?", n_all));
 
     /* 1. demo sets */
     if (p->max_bootstrapped_demos == 0 && p->max_labeled_demos == 0)
@@ -214,7 +310,8 @@ dsp_status opt_mipro(const opt_params *p, const opt_backend *b, arena *a, opt_re
     /* Trial 1: the program as written, on the whole valset: the baseline. */
     memset(choice, 0, m.n_params * sizeof *choice);
     if (b->progress)
-        b->progress(b->ctx, "trial 1: the unoptimized program on the valset");
+        b->progress(b->ctx, n_val < n_all ? "trial 1: the unoptimized program on the sample"
+                                          : "trial 1: the unoptimized program on the valset");
     mp_config *c0 = config_for(&m, choice);
     st = full_eval(&m, c0, val, n_val, out, &best, err);
     if (st != DSP_OK)
@@ -239,12 +336,14 @@ dsp_status opt_mipro(const opt_params *p, const opt_backend *b, arena *a, opt_re
             memcpy(mb, val, n_val * sizeof *mb);
             rng_shuffle(&mr, mb, n_val);
             opt_program prog = program_of(&m, choice);
-            st = b->evaluate(b->ctx, &prog, mb, mb_n, &score, err);
+            opt_score s;
+            st = b->evaluate(b->ctx, &prog, mb, mb_n, &s, err);
             if (st != DSP_OK)
                 goto done;
+            score = s.mean;
             c->mb_sum += score;
             c->mb_n++;
-            opt_result_add_trial(out, a, score, 0, config_label(&m, choice));
+            opt_result_add_trial(out, a, &s, 0, config_label(&m, choice));
             if (trial % steps == 0 || trial == trials) {
                 mp_config *cand = best_unscored(&m);
                 if (cand) {
@@ -258,7 +357,7 @@ dsp_status opt_mipro(const opt_params *p, const opt_backend *b, arena *a, opt_re
         } else {
             if (c->full_done) {
                 score = c->full;
-                opt_result_add_trial(out, a, score, 1, config_label(&m, choice));
+                opt_result_add_trial(out, a, &c->full_score, 1, config_label(&m, choice));
             } else {
                 st = full_eval(&m, c, val, n_val, out, &best, err);
                 if (st != DSP_OK)
@@ -273,7 +372,7 @@ dsp_status opt_mipro(const opt_params *p, const opt_backend *b, arena *a, opt_re
     }
     out->best = program_of(&m, best->choice);
     out->final_score = best->full;
-    st = DSP_OK;
+    st = n_val < n_all ? rescore(&m, all, n_all, n_val, out, err) : DSP_OK;
 done:
     tpe_free(&t);
     return st;

@@ -1,7 +1,12 @@
 /* opt_random_search.c — random_search(num_candidates): the candidate
  * programs of DSPy's BootstrapFewShotWithRandomSearch (zero-shot, labelled
- * only, unshuffled bootstrap, then shuffled bootstraps of random sizes),
- * each scored on the whole valset; the best (earliest on ties) wins. */
+ * only, unshuffled bootstrap, then shuffled bootstraps of random sizes,
+ * each on the trainset shuffled with its own seed, so its traces, its
+ * teacher's demos and its labelled demos all differ), each scored on the
+ * whole valset; the best (earliest on ties) wins. A candidate that sends
+ * the very prompts of an earlier one (on a hard task, several shuffles can
+ * bootstrap nothing and fall back to the same labels) is not scored
+ * again: the progress and the result's notes say which. */
 #include <stdio.h>
 
 #include "opt.h"
@@ -26,26 +31,45 @@ dsp_status opt_random_search(const opt_params *p, const opt_backend *b, arena *a
     dsp_status st = opt_demo_candidates(b, a, p, n, cands, err);
     if (st != DSP_OK)
         return st;
-    size_t best = 0;
+    size_t best = 0, skipped = 0;
+    const char *which = "";
     for (size_t c = 0; c < n; c++) {
-        double score;
+        size_t same = 0;
+        while (same < c && !opt_program_same(b, &cands[same], &cands[c]))
+            same++;
+        if (same < c) {
+            const char *msg = arena_printf(a, "candidate %zu/%zu (%s) is the same program as candidate %zu (%s); "
+                                              "not scored again",
+                                           c + 1, n, candidate_label(a, c), same + 1, candidate_label(a, same));
+            if (b->progress)
+                b->progress(b->ctx, msg);
+            which = arena_printf(a, "%s%s%zu", which, skipped ? ", " : "", c + 1);
+            skipped++;
+            continue;
+        }
         if (b->progress) {
             char msg[96];
             snprintf(msg, sizeof msg, "candidate %zu/%zu on the valset", c + 1, n);
             b->progress(b->ctx, msg);
         }
-        st = b->evaluate(b->ctx, &cands[c], val, n_val, &score, err);
+        opt_score s;
+        st = b->evaluate(b->ctx, &cands[c], val, n_val, &s, err);
         if (st != DSP_OK)
             return st;
-        opt_result_add_trial(out, a, score, 1, candidate_label(a, c));
+        opt_result_add_trial(out, a, &s, 1, candidate_label(a, c));
         if (c == 0)
-            out->baseline_score = score;
-        if (c == 0 || score > out->final_score) {
-            out->final_score = score;
+            out->baseline_score = s.mean;
+        if (c == 0 || s.mean > out->final_score) {
+            out->final_score = s.mean;
             best = c;
         }
     }
+    if (skipped)
+        opt_result_add_note(out, a,
+                            arena_printf(a, "random_search: %zu of %zu candidates (%s) were the same program as an "
+                                            "earlier one and were not scored again",
+                                         skipped, n, which));
     out->best = cands[best];
-    out->n_demo_candidates = n;
+    out->n_demo_candidates = n - skipped;
     return DSP_OK;
 }

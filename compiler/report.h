@@ -22,6 +22,13 @@ typedef struct report_info {
     long long seed;
     size_t n_train, n_val;
     double baseline_score, final_score;
+    double optimized_score;      /* the optimizer's program (final_score unless the unoptimized one was kept) */
+    const char *shipped_reason;  /* NULL: the optimizer's program shipped, being better */
+    size_t n_search;             /* examples the search chose on; < n_val: a sample */
+    const char *const *notes;
+    size_t n_notes;
+    size_t n_failed, n_failed_trials;
+    size_t teacher_runs, failed_teacher_runs;
     const opt_trial *trials;
     size_t n_trials;
     const report_predictor *preds;

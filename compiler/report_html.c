@@ -79,7 +79,7 @@ static void plot(strbuf *b, const report_info *r)
         const opt_trial *t = &r->trials[i];
         sb_printf(b, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" %s><title>trial %d: %.3f%s</title></circle>\n",
                 px(i, n), py(t->score), t->full_eval ? "fill=\"#2a7\"" : "fill=\"none\" stroke=\"#36c\"",
-                t->trial, t->score, t->full_eval ? " (full valset)" : " (minibatch)");
+                t->trial, t->score, !t->full_eval ? " (minibatch)" : t->n_examples < r->n_val ? " (sample)" : " (full valset)");
     }
     sb_puts(b, "</svg>\n");
 }
@@ -110,15 +110,40 @@ char *report_html(const report_info *r)
     esc(&b, r->trainset);
     sb_printf(&b, " (%zu examples, for demos and proposals only)</td></tr>\n<tr><th>valset</th><td>", r->n_train);
     esc(&b, r->valset);
-    sb_printf(&b, " (%zu examples, every score below)</td></tr>\n", r->n_val);
-    sb_printf(&b, "<tr><th>baseline score</th><td>%.4f</td></tr>\n", r->baseline_score);
-    sb_printf(&b, "<tr><th>final score</th><td><b>%.4f</b> (%+.4f)</td></tr>\n", r->final_score,
-            r->final_score - r->baseline_score);
+    sb_printf(&b, " (%zu examples: the baseline, optimized and final scores are means over all of them)</td></tr>\n",
+              r->n_val);
+    if (r->n_search && r->n_search < r->n_val)
+        sb_printf(&b, "<tr><th>search</th><td>on a seeded sample of %zu of the %zu examples; the best candidates "
+                      "were then scored on all of them</td></tr>\n",
+                  r->n_search, r->n_val);
+    sb_printf(&b, "<tr><th>baseline score</th><td>%.4f (the unoptimized program)</td></tr>\n", r->baseline_score);
+    sb_printf(&b, "<tr><th>optimized score</th><td>%.4f (the optimizer's program)</td></tr>\n", r->optimized_score);
+    sb_printf(&b, "<tr><th>final score</th><td><b>%.4f</b> (%+.4f)", r->final_score,
+              r->final_score - r->baseline_score);
+    if (r->shipped_reason) {
+        sb_puts(&b, "<br>");
+        esc(&b, r->shipped_reason);
+    }
+    sb_puts(&b, "</td></tr>\n");
+    sb_printf(&b, "<tr><th>failed examples</th><td>%zu, in %zu of %zu trials (failed examples score 0)", r->n_failed,
+              r->n_failed_trials, r->n_trials);
+    if (r->teacher_runs)
+        sb_printf(&b, "; teacher runs: %zu of %zu failed", r->failed_teacher_runs, r->teacher_runs);
+    sb_puts(&b, "</td></tr>\n");
     sb_printf(&b, "<tr><th>LM calls</th><td>%lld (%lld answered from the cache, %lld HTTP requests)</td></tr>\n",
             r->lm_calls, r->cache_hits, r->http_requests);
     sb_printf(&b, "<tr><th>tokens</th><td>%lld prompt, %lld completion (cache hits excluded)</td></tr>\n</table>\n",
             r->prompt_tokens, r->completion_tokens);
-    sb_puts(&b, "<h2>Score per trial</h2>\n<p>Filled: scored on the whole valset; hollow: on a minibatch. "
+    if (r->n_notes) {
+        sb_puts(&b, "<ul>\n");
+        for (size_t i = 0; i < r->n_notes; i++) {
+            sb_puts(&b, "<li>");
+            esc(&b, r->notes[i]);
+            sb_puts(&b, "</li>\n");
+        }
+        sb_puts(&b, "</ul>\n");
+    }
+    sb_puts(&b, "<h2>Score per trial</h2>\n<p>Filled: scored on the whole valset (or the search's sample); hollow: on a minibatch. "
               "Dashed: the baseline; green line: the best full score so far.</p>\n");
     plot(&b, r);
     sb_puts(&b, "<h2>Chosen program</h2>\n");
@@ -137,11 +162,14 @@ char *report_html(const report_info *r)
         esc(&b, p->instructions ? p->instructions : "(the signature's instructions)");
         sb_puts(&b, "</pre>\n");
     }
-    sb_puts(&b, "<h2>Trials</h2>\n<table>\n<tr><th>trial</th><th>score</th><th>scored on</th><th>configuration</th></tr>\n");
+    sb_puts(&b, "<h2>Trials</h2>\n<table>\n<tr><th>trial</th><th>score</th><th>scored on</th><th>failed</th>"
+                "<th>configuration</th></tr>\n");
     for (size_t i = 0; i < r->n_trials; i++) {
         const opt_trial *t = &r->trials[i];
-        sb_printf(&b, "<tr><td class=\"n\">%d</td><td class=\"n\">%.4f</td><td>%s</td><td>", t->trial, t->score,
-                t->full_eval ? "valset" : "minibatch");
+        const char *on = !t->full_eval ? "minibatch" : t->n_examples < r->n_val ? "sample" : "valset";
+        sb_printf(&b, "<tr><td class=\"n\">%d</td><td class=\"n\">%.4f</td><td>%s (%zu)</td><td class=\"n\">%zu"
+                      "</td><td>",
+                  t->trial, t->score, on, t->n_examples, t->n_failed);
         esc(&b, t->config);
         sb_puts(&b, "</td></tr>\n");
     }

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -192,7 +193,7 @@ static dsp_status read_trial(rd *r, const cJSON *o, size_t i, st_trial *t)
     char path[64], key[128];
     snprintf(path, sizeof path, "trials[%zu]", i);
     if (!cJSON_IsObject(o)) return bad(r, path, "expected an object");
-    static const char *const allowed[] = {"trial", "score", "full_eval", "config", NULL};
+    static const char *const allowed[] = {"trial", "score", "full_eval", "examples", "failed", "config", NULL};
     dsp_status st = only_keys(r, o, path, allowed);
     if (st != DSP_OK) return st;
     long long n;
@@ -205,8 +206,53 @@ static dsp_status read_trial(rd *r, const cJSON *o, size_t i, st_trial *t)
     const cJSON *fe = cJSON_GetObjectItemCaseSensitive(o, "full_eval");
     if (!cJSON_IsBool(fe)) return bad(r, key, "expected true or false");
     t->full_eval = cJSON_IsTrue(fe);
+    const cJSON *ex = cJSON_GetObjectItemCaseSensitive(o, "examples");
+    const cJSON *fl = cJSON_GetObjectItemCaseSensitive(o, "failed");
+    if (ex || fl) {
+        /* Written together; a state from before them has neither. */
+        t->has_counts = 1;
+        snprintf(key, sizeof key, "%s.examples", path);
+        if ((st = get_int(r, ex, key, &t->examples)) != DSP_OK) return st;
+        snprintf(key, sizeof key, "%s.failed", path);
+        if ((st = get_int(r, fl, key, &t->failed)) != DSP_OK) return st;
+    }
     snprintf(key, sizeof key, "%s.config", path);
     return get_str(r, cJSON_GetObjectItemCaseSensitive(o, "config"), key, &t->config);
+}
+
+/* optimized_score .. failed_teacher_runs: all or none (older states). */
+static dsp_status read_scores_detail(rd *r, const cJSON *root, st_state *s)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, "optimized_score");
+    if (!v) return DSP_OK;
+    s->has_scores_detail = 1;
+    dsp_status st;
+    if ((st = get_num(r, v, "optimized_score", &s->optimized_score)) != DSP_OK) return st;
+    if ((st = get_str(r, cJSON_GetObjectItemCaseSensitive(root, "shipped"), "shipped", &s->shipped)) != DSP_OK)
+        return st;
+    if (strcmp(s->shipped, "optimized") != 0 && strcmp(s->shipped, "unoptimized") != 0 &&
+        strcmp(s->shipped, "optimized, regression allowed") != 0)
+        return bad(r, "shipped", "expected \"optimized\", \"unoptimized\" or \"optimized, regression allowed\"");
+    if ((v = cJSON_GetObjectItemCaseSensitive(root, "shipped_reason")) &&
+        (st = get_str(r, v, "shipped_reason", &s->shipped_reason)) != DSP_OK)
+        return st;
+    static const struct {
+        const char *key;
+        size_t off;
+        int optional;
+    } counts[] = {
+        { "valset_examples", offsetof(st_state, valset_examples), 0 },
+        { "search_examples", offsetof(st_state, search_examples), 1 },
+        { "failed_examples", offsetof(st_state, failed_examples), 0 },
+        { "teacher_runs", offsetof(st_state, teacher_runs), 0 },
+        { "failed_teacher_runs", offsetof(st_state, failed_teacher_runs), 0 },
+    };
+    for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++) {
+        v = cJSON_GetObjectItemCaseSensitive(root, counts[i].key);
+        if (!v && counts[i].optional) continue;
+        if ((st = get_int(r, v, counts[i].key, (long long *)((char *)s + counts[i].off))) != DSP_OK) return st;
+    }
+    return DSP_OK;
 }
 
 static dsp_status read_root(rd *r, const cJSON *root, st_state *s)
@@ -221,7 +267,10 @@ static dsp_status read_root(rd *r, const cJSON *root, st_state *s)
                              r->file);
     static const char *const allowed[] = {"dspcc_state", "program",    "source",         "source_sha256",
                                           "optimizer",   "seed",       "metric",         "valset",
-                                          "baseline_score", "final_score", "lm_calls",
+                                          "baseline_score", "final_score", "optimized_score",
+                                          "shipped",     "shipped_reason", "valset_examples",
+                                          "search_examples", "failed_examples", "teacher_runs",
+                                          "failed_teacher_runs", "lm_calls",
                                           "predictors",  "trials",     NULL};
     dsp_status st = only_keys(r, root, "", allowed);
     if (st != DSP_OK) return st;
@@ -248,6 +297,8 @@ static dsp_status read_root(rd *r, const cJSON *root, st_state *s)
         DSP_OK)
         return st;
     if ((st = get_int(r, cJSON_GetObjectItemCaseSensitive(root, "lm_calls"), "lm_calls", &s->lm_calls)) != DSP_OK)
+        return st;
+    if ((st = read_scores_detail(r, root, s)) != DSP_OK)
         return st;
 
     const cJSON *preds = cJSON_GetObjectItemCaseSensitive(root, "predictors");
@@ -374,6 +425,8 @@ void st_free(st_state *s)
     free(s->optimizer);
     free(s->metric);
     free(s->valset);
+    free(s->shipped);
+    free(s->shipped_reason);
     memset(s, 0, sizeof *s);
 }
 

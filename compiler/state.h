@@ -15,8 +15,17 @@
  *     "seed": 7,
  *     "metric": "accuracy",
  *     "valset": "dev",
- *     "baseline_score": 0.41,
- *     "final_score": 0.83,
+ *     "baseline_score": 0.41,                  (the unoptimized program, whole valset)
+ *     "final_score": 0.83,                     (what ships, whole valset: dspcc eval --state prints it)
+ *     "optimized_score": 0.83,                 (the optimizer's program, whole valset)
+ *     "shipped": "optimized",                  (or "unoptimized": the optimizer's did not beat it; or
+ *                                               "optimized, regression allowed": --allow-regression)
+ *     "shipped_reason": "...",                 (absent when "optimized")
+ *     "valset_examples": 459,                  (behind the three scores)
+ *     "search_examples": 100,                  (absent: the search chose on the whole valset)
+ *     "failed_examples": 3,                    (summed over the trials)
+ *     "teacher_runs": 60,
+ *     "failed_teacher_runs": 0,
  *     "lm_calls": 1234,
  *     "predictors": [
  *       {
@@ -33,8 +42,13 @@
  *         ]
  *       }
  *     ],
- *     "trials": [ { "trial": 1, "score": 0.5, "full_eval": true, "config": "i2 d0 ..." } ]
+ *     "trials": [ { "trial": 1, "score": 0.5, "full_eval": true, "examples": 100, "failed": 0,
+ *                   "config": "i2 d0 ..." } ]
  *   }
+ *
+ * The keys from optimized_score to failed_teacher_runs, and a trial's
+ * examples and failed, are written by every dspcc that has them; states
+ * written before lack them and read as before.
  *
  * Demo values are the exact text the chat adapter writes in each
  * `[[ ## field ## ]]` block (dsp_value_format), keyed by field name; a field
@@ -76,8 +90,12 @@ typedef struct st_predictor {
 typedef struct st_trial {
     int trial;
     double score;
-    int full_eval;          /* scored on the whole valset, not a minibatch */
+    int full_eval;          /* scored on every row the search scores on (the valset or its sample), not a
+                               minibatch */
     char *config;           /* human-readable choice, e.g. "TicketClassifier.r: instr 2, demos 1" */
+    int has_counts;         /* examples and failed are known */
+    long long examples;     /* examples scored */
+    long long failed;       /* of which failed (they score 0) */
 } st_trial;
 
 typedef struct st_state {
@@ -90,6 +108,14 @@ typedef struct st_state {
     char *valset;
     double baseline_score;
     double final_score;
+    int has_scores_detail;  /* the keys below are known (older states lack them) */
+    double optimized_score;
+    char *shipped;          /* "optimized", "unoptimized", "optimized, regression allowed" */
+    char *shipped_reason;   /* NULL when "optimized" */
+    long long valset_examples;
+    long long search_examples; /* 0: the search chose on the whole valset */
+    long long failed_examples;
+    long long teacher_runs, failed_teacher_runs;
     long long lm_calls;     /* predictor calls the search made, cache hits included:
                                the same for a cold and a warm run, so the
                                file does not change when only the cache did */

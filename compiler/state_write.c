@@ -102,7 +102,8 @@ static dsp_status check_state(const st_state *s, dsp_error *err)
     if (!s->program || !s->source || !s->source_sha256 || !s->optimizer || !s->metric)
         return dsp_error_set(err, DSP_ERR_INVALID,
                              "state: program, source, source_sha256, optimizer and metric must be set");
-    if (!isfinite(s->baseline_score) || !isfinite(s->final_score))
+    if (!isfinite(s->baseline_score) || !isfinite(s->final_score) ||
+        (s->has_scores_detail && !isfinite(s->optimized_score)))
         return dsp_error_set(err, DSP_ERR_INVALID, "state: scores must be finite numbers");
     for (size_t i = 0; i < s->n_predictors; i++) {
         const st_predictor *p = &s->predictors[i];
@@ -206,6 +207,36 @@ static void write_predictor(strbuf *b, const st_predictor *p)
     sb_puts(b, "}");
 }
 
+/* `"key": N,` on a line of its own. */
+static void sb_ll_line(strbuf *b, const char *key, long long v)
+{
+    sb_key(b, 1, key);
+    sb_ll(b, v);
+    sb_puts(b, ",\n");
+}
+
+/* What shipped and why, the examples behind the scores, and the failures. */
+static void write_scores_detail(strbuf *b, const st_state *s)
+{
+    sb_key(b, 1, "optimized_score");
+    sb_put_double(b, s->optimized_score);
+    sb_puts(b, ",\n");
+    sb_key(b, 1, "shipped");
+    sb_jstr(b, s->shipped ? s->shipped : "optimized");
+    sb_puts(b, ",\n");
+    if (s->shipped_reason) {
+        sb_key(b, 1, "shipped_reason");
+        sb_jstr(b, s->shipped_reason);
+        sb_puts(b, ",\n");
+    }
+    sb_ll_line(b, "valset_examples", s->valset_examples);
+    if (s->search_examples)
+        sb_ll_line(b, "search_examples", s->search_examples);
+    sb_ll_line(b, "failed_examples", s->failed_examples);
+    sb_ll_line(b, "teacher_runs", s->teacher_runs);
+    sb_ll_line(b, "failed_teacher_runs", s->failed_teacher_runs);
+}
+
 dsp_status st_write_text(const st_state *s, char **out, size_t *len, dsp_error *err)
 {
     *out = NULL;
@@ -246,6 +277,8 @@ dsp_status st_write_text(const st_state *s, char **out, size_t *len, dsp_error *
     sb_key(&b, 1, "final_score");
     sb_put_double(&b, s->final_score);
     sb_puts(&b, ",\n");
+    if (s->has_scores_detail)
+        write_scores_detail(&b, s);
     sb_key(&b, 1, "lm_calls");
     sb_ll(&b, s->lm_calls);
     sb_puts(&b, ",\n");
@@ -274,6 +307,12 @@ dsp_status st_write_text(const st_state *s, char **out, size_t *len, dsp_error *
             sb_puts(&b, ", \"score\": ");
             sb_put_double(&b, t->score);
             sb_puts(&b, t->full_eval ? ", \"full_eval\": true" : ", \"full_eval\": false");
+            if (t->has_counts) {
+                sb_puts(&b, ", \"examples\": ");
+                sb_ll(&b, t->examples);
+                sb_puts(&b, ", \"failed\": ");
+                sb_ll(&b, t->failed);
+            }
             sb_puts(&b, ", \"config\": ");
             sb_jstr(&b, t->config ? t->config : "");
             sb_puts(&b, i + 1 < s->n_trials ? " },\n" : " }\n");

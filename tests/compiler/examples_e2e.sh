@@ -4,7 +4,8 @@
 # for tickets, multihop and extract, `dspcc optimize` with small limits and
 # a private cache exits 0 with scores in [0, 1] and a final score no worse
 # than the baseline, and `dspcc eval --state` on the result scores the
-# optimizer's final score with no failed example.
+# optimizer's final score with no failed example, `dspcc eval` without a
+# state its baseline: both are means over every dev row it scored.
 #
 # The multihop example loads examples/multihop/build/libretriever.so (built
 # by the top-level make) and passes a relative corpus path: it is optimized
@@ -87,18 +88,33 @@ evaluate() {
     check "$ex: no example failed ($tag)" test "$(key "$tmp/$ex.$tag.json" failed)" = 0
     check "$ex: eval reproduces the optimizer's final score ($tag)" \
         same "$score" "$(key "$tmp/$ex.state.json" final_score)"
+    check "$ex: the state's scores are over all $limit dev examples ($tag)" \
+        test "$(key "$tmp/$ex.state.json" valset_examples)" = "$limit"
+}
+
+# evaluate_baseline NAME: dspcc eval without a state (the program as
+# written) prints the baseline score the state records.
+evaluate_baseline() {
+    ex=$1
+    "$dspcc" eval "$here/examples/$ex/$ex.dsp" --data dev --limit $limit --json --base-url "$url" \
+        --cache-dir "$tmp/cache-$ex" >"$tmp/$ex.base.json" 2>"$tmp/$ex.base.err"
+    check "$ex: eval of the unoptimized program reproduces the recorded baseline" \
+        same "$(key "$tmp/$ex.base.json" score)" "$(key "$tmp/$ex.state.json" baseline_score)"
 }
 
 optimize tickets "$here"
 evaluate tickets "$here" "from the repository root"
+evaluate_baseline tickets
 
 optimize extract "$here"
 evaluate extract "$here" "from the repository root"
+evaluate_baseline extract
 # The fixture's confidences stay in range, so the penalty cannot dominate:
 # the scores above are in [0, 1]; a real LM's odd value is clamped by the
 # metric itself (see extract.dsp).
 
 optimize multihop "$here"
 evaluate multihop "$here/examples/multihop" "from the example folder"
+(cd examples/multihop && evaluate_baseline multihop)
 mkdir -p "$tmp/elsewhere"
 evaluate multihop "$tmp/elsewhere" "from another directory"

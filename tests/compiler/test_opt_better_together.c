@@ -33,7 +33,7 @@ typedef struct fake {
 
 static const char *const k_model = "ft:base:dspcc:1";
 
-static dsp_status fake_evaluate(void *ctx, const opt_program *prog, const size_t *rows, size_t n, double *mean,
+static dsp_status fake_evaluate(void *ctx, const opt_program *prog, const size_t *rows, size_t n, opt_score *out,
                                 dsp_error *err)
 {
     (void)err, (void)rows;
@@ -46,7 +46,7 @@ static dsp_status fake_evaluate(void *ctx, const opt_program *prog, const size_t
         f->evals_on_ft++;
         s += f->ft_gain + (prog->demos[0].n ? 0.05 : 0);
     }
-    *mean = s;
+    *out = (opt_score){ s, n, 0 };
     return DSP_OK;
 }
 

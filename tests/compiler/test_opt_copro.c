@@ -48,7 +48,7 @@ static double quality(const char *instr)
     return q ? atof(q + 2) : 0;
 }
 
-static dsp_status fake_evaluate(void *ctx, const opt_program *prog, const size_t *rows, size_t n, double *mean,
+static dsp_status fake_evaluate(void *ctx, const opt_program *prog, const size_t *rows, size_t n, opt_score *out,
                                 dsp_error *err)
 {
     fake *f = ctx;
@@ -65,7 +65,7 @@ static dsp_status fake_evaluate(void *ctx, const opt_program *prog, const size_t
         f->instr[f->evals][p] = prog->instructions[p] ? arena_strdup(&f->mem, prog->instructions[p]) : NULL;
     }
     f->score[f->evals++] = s;
-    *mean = s;
+    *out = (opt_score){ s, n, 0 };
     return DSP_OK;
 }
 

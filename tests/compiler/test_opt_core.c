@@ -25,9 +25,13 @@ typedef struct fake {
     int train_calls;
     int proposals;
     int fail_propose;
+    int demos_hurt;         /* every demo lowers the score */
+    size_t failed_per_eval; /* examples each evaluation reports failed */
+    size_t n_teacher_firsts;
+    size_t teacher_first[256]; /* the first demo row of each teacher run */
 } fake;
 
-static dsp_status fake_evaluate(void *ctx, const opt_program *prog, const size_t *rows, size_t n, double *mean,
+static dsp_status fake_evaluate(void *ctx, const opt_program *prog, const size_t *rows, size_t n, opt_score *out,
                                 dsp_error *err)
 {
     (void)err;
@@ -47,8 +51,10 @@ static dsp_status fake_evaluate(void *ctx, const opt_program *prog, const size_t
         s += prog->demos[0].items[d].bootstrapped ? 0.05 : 0.01;
     if (prog->instructions[0] && strstr(prog->instructions[0], "good"))
         s += 0.4;
+    if (f->demos_hurt)
+        s = 0.5 - 0.05 * (double)prog->demos[0].n;
     s += (double)(rows[0] % 3) * 0.001;
-    *mean = s > 1 ? 1 : s;
+    *out = (opt_score){ s > 1 ? 1 : s, n, f->failed_per_eval < n ? f->failed_per_eval : n };
     return DSP_OK;
 }
 
@@ -58,6 +64,8 @@ static dsp_status fake_run_train(void *ctx, arena *a, const opt_program *prog, c
     (void)err;
     fake *f = ctx;
     f->train_calls++;
+    if (prog->demos[0].n && f->n_teacher_firsts < 256)
+        f->teacher_first[f->n_teacher_firsts++] = prog->demos[0].items[0].row;
     /* The teacher never sees its own demo rows' answers. */
     for (size_t i = 0; i < n; i++)
         for (size_t d = 0; d < prog->demos[0].n; d++)
@@ -263,6 +271,158 @@ static void demo_candidates_follow_dspy_list(void **state)
             assert_int_equal(c[k].demos[0].items[i].row, c2[k].demos[0].items[i].row);
     }
     assert_true(shuffled_differ);
+    /* DSPy's shuffle per candidate: the labelled top-up and the teacher's
+     * demos come from the candidate's own seed too, not one for all. */
+    int labelled_differ = 0;
+    for (size_t k = 4; k < 8; k++) {
+        const opt_demos *x = &c[k].demos[0], *y = &c[3].demos[0];
+        for (size_t i = 0; i < x->n && i < y->n; i++)
+            if (!x->items[i].bootstrapped && !y->items[i].bootstrapped)
+                labelled_differ |= x->items[i].row != y->items[i].row;
+    }
+    assert_true(labelled_differ);
+    int teachers_differ = 0;
+    for (size_t i = 1; i < f.n_teacher_firsts; i++)
+        teachers_differ |= f.teacher_first[i] != f.teacher_first[0];
+    assert_true(teachers_differ);
+    arena_free(&a);
+}
+
+/* On two training rows every bootstrap falls back to the same two labels
+ * in one of two orders: the repeats are not scored, and the result says
+ * which were skipped. */
+static void random_search_skips_repeated_candidates(void **state)
+{
+    (void)state;
+    fake f;
+    opt_backend b = make_backend(&f, 2, 10);
+    arena a;
+    arena_init(&a);
+    opt_params p = params("random_search");
+    p.num_candidates = 8;
+    opt_result r;
+    assert_int_equal(opt_optimize(&p, &b, &a, &r, NULL), DSP_OK);
+    assert_true(r.n_trials >= 2 && r.n_trials <= 3); /* zero-shot and at most two orders */
+    assert_int_equal(f.evals, (int)r.n_trials);
+    assert_int_equal(r.n_demo_candidates, r.n_trials);
+    assert_int_equal(r.n_notes, 1);
+    assert_non_null(strstr(r.notes[0], "were the same program as an earlier one and were not scored again"));
+    assert_non_null(strstr(r.notes[0], arena_printf(&a, "%zu of 11 candidates", 11 - r.n_trials)));
+    /* No two scored candidates are the same program. */
+    opt_program c[11];
+    assert_int_equal(opt_demo_candidates(&b, &a, &p, 11, c, NULL), DSP_OK);
+    assert_true(opt_program_same(&b, &c[3], &c[4]) || opt_program_same(&b, &c[3], &c[5]) ||
+                opt_program_same(&b, &c[4], &c[5]));
+    assert_false(opt_program_same(&b, &c[0], &c[1]));
+    arena_free(&a);
+}
+
+/* No silent regression: demos that lower the score are not shipped unless
+ * asked for, and the result says why. */
+static void guard_keeps_the_unoptimized_program_when_not_better(void **state)
+{
+    (void)state;
+    fake f;
+    opt_backend b = make_backend(&f, 80, 20);
+    f.demos_hurt = 1;
+    b.valset_name = "dev";
+    arena a;
+    arena_init(&a);
+    opt_params p = params("labeled_fewshot");
+    opt_result r;
+    assert_int_equal(opt_optimize(&p, &b, &a, &r, NULL), DSP_OK);
+    assert_int_equal(r.shipped, OPT_SHIPPED_UNOPTIMIZED);
+    assert_int_equal(r.best.demos[0].n, 0);
+    assert_null(r.best.instructions[0]);
+    assert_true(r.final_score == r.baseline_score);
+    assert_true(r.optimized_score < r.baseline_score);
+    assert_true(r.optimized.demos[0].n > 0);
+    assert_string_equal(r.shipped_reason,
+                        arena_printf(&a, "kept the unoptimized program: labeled_fewshot's program scored %.4f, not "
+                                         "above the unoptimized program's %.4f, on all 20 dev examples "
+                                         "(--allow-regression ships it anyway)",
+                                     r.optimized_score, r.baseline_score));
+    /* Asked for: the optimizer's program ships, and the result says so. */
+    p.allow_regression = 1;
+    assert_int_equal(opt_optimize(&p, &b, &a, &r, NULL), DSP_OK);
+    assert_int_equal(r.shipped, OPT_SHIPPED_REGRESSION);
+    assert_true(r.best.demos[0].n > 0);
+    assert_true(r.final_score == r.optimized_score && r.final_score < r.baseline_score);
+    assert_non_null(strstr(r.shipped_reason, "as asked (--allow-regression)"));
+    /* A search whose best is the program as written says that. */
+    opt_params rs = params("random_search");
+    rs.num_candidates = 2;
+    assert_int_equal(opt_optimize(&rs, &b, &a, &r, NULL), DSP_OK);
+    assert_int_equal(r.shipped, OPT_SHIPPED_UNOPTIMIZED);
+    assert_non_null(strstr(r.shipped_reason, "no random_search candidate scored above"));
+    /* Better: shipped as found, no reason. */
+    f.demos_hurt = 0;
+    p.allow_regression = 0;
+    assert_int_equal(opt_optimize(&p, &b, &a, &r, NULL), DSP_OK);
+    assert_int_equal(r.shipped, OPT_SHIPPED_OPTIMIZED);
+    assert_null(r.shipped_reason);
+    assert_true(r.final_score == r.optimized_score && r.final_score > r.baseline_score);
+    arena_free(&a);
+}
+
+/* mipro's light preset searches on 100 rows of a bigger valset, then
+ * scores the unoptimized program and its top 3 on all of it. */
+static void mipro_sampled_search_is_rescored_on_the_whole_valset(void **state)
+{
+    (void)state;
+    fake f;
+    opt_backend b = make_backend(&f, 80, 150);
+    arena a;
+    arena_init(&a);
+    opt_params p = params("mipro");
+    p.preset = "light";
+    p.valset_cap = 100;
+    opt_result r;
+    assert_int_equal(opt_optimize(&p, &b, &a, &r, NULL), DSP_OK);
+    assert_int_equal(r.n_val, 150);
+    assert_int_equal(r.n_search, 100);
+    assert_int_equal(r.n_rescored, 3);
+    assert_int_equal(f.max_eval_n, 150);
+    size_t whole = 0;
+    int baseline_seen = 0, final_seen = 0;
+    for (size_t i = 0; i < r.n_trials; i++) {
+        const opt_trial *t = &r.trials[i];
+        assert_true(t->n_examples == 35 || t->n_examples == 100 || t->n_examples == 150);
+        if (t->n_examples != 150)
+            continue;
+        whole++;
+        assert_true(i >= r.n_trials - 4); /* the last ones */
+        if (strcmp(t->config, "the unoptimized program, on the whole valset") == 0)
+            baseline_seen = t->score == r.baseline_score;
+        final_seen |= t->score == r.final_score;
+    }
+    assert_true(whole >= 3 && whole <= 4);
+    assert_true(baseline_seen && final_seen);
+    assert_non_null(strstr(r.notes[0], "mipro searched on 100 of 150 valset examples"));
+    assert_non_null(strstr(r.best.instructions[0], "good"));
+    arena_free(&a);
+}
+
+/* Failures are counted per trial and in total. */
+static void failures_are_counted_per_trial(void **state)
+{
+    (void)state;
+    fake f;
+    opt_backend b = make_backend(&f, 80, 20);
+    f.failed_per_eval = 3;
+    arena a;
+    arena_init(&a);
+    opt_params p = params("random_search");
+    p.num_candidates = 3;
+    opt_result r;
+    assert_int_equal(opt_optimize(&p, &b, &a, &r, NULL), DSP_OK);
+    assert_true(r.n_trials >= 2);
+    for (size_t i = 0; i < r.n_trials; i++) {
+        assert_int_equal(r.trials[i].n_failed, 3);
+        assert_int_equal(r.trials[i].n_examples, 20);
+    }
+    assert_int_equal(r.n_failed, 3 * r.n_trials);
+    assert_int_equal(r.n_failed_trials, r.n_trials);
     arena_free(&a);
 }
 
@@ -466,6 +626,10 @@ int main(void)
         cmocka_unit_test(bootstrap_rounds_retry_failures),
         cmocka_unit_test(demo_candidates_follow_dspy_list),
         cmocka_unit_test(random_search_keeps_the_best),
+        cmocka_unit_test(random_search_skips_repeated_candidates),
+        cmocka_unit_test(guard_keeps_the_unoptimized_program_when_not_better),
+        cmocka_unit_test(mipro_sampled_search_is_rescored_on_the_whole_valset),
+        cmocka_unit_test(failures_are_counted_per_trial),
         cmocka_unit_test(bootstrap_and_labeled_report_valset_scores),
         cmocka_unit_test(mipro_searches_instructions_and_demos),
         cmocka_unit_test(mipro_without_minibatch_scores_every_trial_fully),

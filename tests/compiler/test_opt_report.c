@@ -22,9 +22,9 @@ static size_t count(const char *hay, const char *needle)
 
 static report_info sample(opt_trial *trials, report_predictor *preds)
 {
-    trials[0] = (opt_trial){ 1, 0.25, 1, "instr 0, demos 0" };
-    trials[1] = (opt_trial){ 2, 0.5, 0, "instr 1, demos <2>" };
-    trials[2] = (opt_trial){ 3, 0.75, 1, "instr 1, demos <2>" };
+    trials[0] = (opt_trial){ 1, 0.25, 1, "instr 0, demos 0", 40, 0 };
+    trials[1] = (opt_trial){ 2, 0.5, 0, "instr 1, demos <2>", 35, 2 };
+    trials[2] = (opt_trial){ 3, 0.75, 1, "instr 1, demos <2>", 40, 1 };
     preds[0] = (report_predictor){ "M.r", "Say \"billing\" & <nothing> else", 6, 4, NULL };
     report_info r = { 0 };
     r.program = "M<1>";
@@ -38,6 +38,10 @@ static report_info sample(opt_trial *trials, report_predictor *preds)
     r.n_val = 40;
     r.baseline_score = 0.25;
     r.final_score = 0.75;
+    r.optimized_score = 0.75;
+    r.n_search = 40;
+    r.n_failed = 3;
+    r.n_failed_trials = 2;
     r.trials = trials;
     r.n_trials = 3;
     r.preds = preds;
@@ -72,6 +76,44 @@ static void escapes_and_reports_the_figures(void **state)
     assert_int_equal(count(html, "<tr><td class=\"n\">"), 3);
     assert_non_null(strstr(html, "<svg"));
     assert_non_null(strstr(html, "</html>\n"));
+    free(html);
+}
+
+static void says_what_shipped_what_was_sampled_and_what_failed(void **state)
+{
+    (void)state;
+    opt_trial t[3];
+    report_predictor p[1];
+    report_info r = sample(t, p);
+    char *html = report_html(&r);
+    assert_non_null(html);
+    /* Every trial's failures, and the total. */
+    assert_non_null(strstr(html, "<td>minibatch (35)</td><td class=\"n\">2</td>"));
+    assert_non_null(strstr(html, "<td>valset (40)</td><td class=\"n\">1</td>"));
+    assert_non_null(strstr(html, "<tr><th>failed examples</th><td>3, in 2 of 3 trials"));
+    assert_null(strstr(html, "teacher runs"));
+    assert_null(strstr(html, "<th>search</th>"));
+    free(html);
+
+    /* A sampled search, the unoptimized program kept, notes, teacher runs. */
+    const char *notes[] = { "candidate 5 <same> as 4" };
+    t[1].full_eval = 1; /* on the sample of 35 */
+    r.n_search = 35;
+    r.final_score = r.baseline_score;
+    r.optimized_score = 0.2;
+    r.shipped_reason = "kept the unoptimized program: mipro's program scored 0.2000, not above 0.2500";
+    r.notes = notes;
+    r.n_notes = 1;
+    r.teacher_runs = 60;
+    r.failed_teacher_runs = 4;
+    html = report_html(&r);
+    assert_non_null(html);
+    assert_non_null(strstr(html, "<td>sample (35)</td>"));
+    assert_non_null(strstr(html, "on a seeded sample of 35 of the 40 examples"));
+    assert_non_null(strstr(html, "<tr><th>optimized score</th><td>0.2000"));
+    assert_non_null(strstr(html, "<b>0.2500</b> (+0.0000)<br>kept the unoptimized program: mipro&#39;s program"));
+    assert_non_null(strstr(html, "<li>candidate 5 &lt;same&gt; as 4</li>"));
+    assert_non_null(strstr(html, "teacher runs: 4 of 60 failed"));
     free(html);
 }
 
@@ -150,6 +192,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(escapes_and_reports_the_figures),
+        cmocka_unit_test(says_what_shipped_what_was_sampled_and_what_failed),
         cmocka_unit_test(names_the_fine_tuned_model),
         cmocka_unit_test(same_input_same_bytes),
         cmocka_unit_test(no_trials_still_renders),

@@ -47,8 +47,9 @@ static void make_state(fixture *f)
                                  .demos = f->demos,
                                  .n_demos = 2};
     f->preds[1] = (st_predictor){.name = "Zeta.q", .lm = "teacher"};
-    f->trials[0] = (st_trial){1, 0.5, 0, "TicketClassifier.r: instr 0, demos 0"};
-    f->trials[1] = (st_trial){2, 0.8333333333333334, 1, "TicketClassifier.r: instr 2, demos 1"};
+    f->trials[0] = (st_trial){.trial = 1, .score = 0.5, .config = "TicketClassifier.r: instr 0, demos 0"};
+    f->trials[1] = (st_trial){.trial = 2, .score = 0.8333333333333334, .full_eval = 1,
+                              .config = "TicketClassifier.r: instr 2, demos 1"};
     f->s = (st_state){.program = "TicketClassifier",
                       .source = "tickets.dsp",
                       .source_sha256 = "9f86d0",
@@ -169,6 +170,64 @@ static void test_round_trip(void **state)
     cleanup(&f);
 }
 
+/* What shipped and why, the examples behind the scores and the failures
+ * round-trip; a state without them (above) reads as before. */
+static void test_scores_detail_round_trips(void **state)
+{
+    (void)state;
+    fixture f;
+    make_state(&f);
+    f.s.has_scores_detail = 1;
+    f.s.final_score = f.s.baseline_score;
+    f.s.optimized_score = 0.25;
+    f.s.shipped = "unoptimized";
+    f.s.shipped_reason = "kept the unoptimized program: mipro's program scored 0.2500, not above 0.4100";
+    f.s.valset_examples = 459;
+    f.s.search_examples = 100;
+    f.s.failed_examples = 3;
+    f.s.teacher_runs = 60;
+    f.s.failed_teacher_runs = 1;
+    f.trials[1].has_counts = 1;
+    f.trials[1].examples = 100;
+    f.trials[1].failed = 3;
+    char *text = NULL;
+    dsp_error err = {0};
+    assert_int_equal(st_write_text(&f.s, &text, NULL, &err), DSP_OK);
+    const char *want = "  \"final_score\": 0.41,\n  \"optimized_score\": 0.25,\n  \"shipped\": \"unoptimized\",\n"
+                       "  \"shipped_reason\": \"kept the unoptimized program: mipro's program scored 0.2500, not "
+                       "above 0.4100\",\n  \"valset_examples\": 459,\n  \"search_examples\": 100,\n"
+                       "  \"failed_examples\": 3,\n  \"teacher_runs\": 60,\n  \"failed_teacher_runs\": 1,\n"
+                       "  \"lm_calls\": 1234,\n";
+    assert_non_null(strstr(text, want));
+    assert_non_null(strstr(text, "\"full_eval\": true, \"examples\": 100, \"failed\": 3, \"config\""));
+    assert_non_null(strstr(text, "\"full_eval\": false, \"config\"")); /* trial 1 has no counts */
+    char path[128];
+    snprintf(path, sizeof path, "%s/d.state.json", f.dir);
+    write_raw(path, text);
+    st_state r;
+    assert_int_equal(st_read_file(path, &r, &err), DSP_OK);
+    assert_true(r.has_scores_detail);
+    assert_true(r.optimized_score == 0.25);
+    assert_string_equal(r.shipped, "unoptimized");
+    assert_string_equal(r.shipped_reason, f.s.shipped_reason);
+    assert_int_equal(r.valset_examples, 459);
+    assert_int_equal(r.search_examples, 100);
+    assert_int_equal(r.failed_examples, 3);
+    assert_int_equal(r.teacher_runs, 60);
+    assert_int_equal(r.failed_teacher_runs, 1);
+    assert_false(r.trials[0].has_counts);
+    assert_true(r.trials[1].has_counts);
+    assert_int_equal(r.trials[1].examples, 100);
+    assert_int_equal(r.trials[1].failed, 3);
+    char *back = NULL;
+    assert_int_equal(st_write_text(&r, &back, NULL, &err), DSP_OK);
+    assert_string_equal(text, back);
+    free(back);
+    st_free(&r);
+    free(text);
+    cleanup(&f);
+}
+
 static void expect_read_error(const char *dir, const char *text, const char *needle)
 {
     char path[128];
@@ -208,6 +267,15 @@ static void test_read_errors_name_file_and_key(void **state)
     expect_read_error(f.dir, "{\"dspcc_state\":2}", "unsupported state version");
     expect_read_error(f.dir, HEAD "\"predictors\":[],\"trials\":[{\"trial\":1,\"score\":\"x\"}]}",
                       "trials[0].score");
+    expect_read_error(f.dir, HEAD "\"optimized_score\":1,\"predictors\":[]}", "key `shipped`: expected a string");
+    expect_read_error(f.dir, HEAD "\"optimized_score\":1,\"shipped\":\"maybe\",\"predictors\":[]}",
+                      "key `shipped`: expected \"optimized\"");
+    expect_read_error(f.dir, HEAD "\"optimized_score\":1,\"shipped\":\"optimized\",\"predictors\":[]}",
+                      "key `valset_examples`: expected a number");
+    expect_read_error(f.dir,
+                      HEAD "\"predictors\":[],\"trials\":[{\"trial\":1,\"score\":1,\"full_eval\":true,"
+                           "\"examples\":4,\"config\":\"x\"}]}",
+                      "trials[0].failed");
     /* A missing file says so. */
     st_state r;
     dsp_error err = {0};
@@ -248,6 +316,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_text_is_canonical),
         cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_scores_detail_round_trips),
         cmocka_unit_test(test_read_errors_name_file_and_key),
         cmocka_unit_test(test_write_rejects_inconsistent_state),
     };
