@@ -13,6 +13,7 @@
 #include <openssl/evp.h>
 
 #include "arena.h"
+#include "file_read.h"
 #include "cg.h"
 #include "cli_common.h"
 #include "cmd.h"
@@ -27,7 +28,7 @@
 
 static char *read_all(const char *path, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
+    FILE *f = fr_open_regular(path, NULL);
     if (!f) return NULL;
     size_t cap = 8192, n = 0;
     char *buf = malloc(cap);

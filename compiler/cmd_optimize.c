@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "arena.h"
+#include "file_read.h"
 #include "cli_common.h"
 #include "cmd.h"
 #include "diag.h"
@@ -93,7 +94,7 @@ static int parse_args(int argc, char **argv, optimize_args *a)
 
 static int sha256_file(const char *path, char hex[65])
 {
-    FILE *f = fopen(path, "rb");
+    FILE *f = fr_open_regular(path, NULL);
     if (!f)
         return 0;
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();

@@ -1,6 +1,8 @@
 /* datafile.c — a data set's file and its CSV records (datafile.h). */
 #include "datafile.h"
 
+#include "file_read.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -8,17 +10,11 @@
 #include <string.h>
 #include <sys/stat.h>
 
-df_status df_read_file(const char *path, int regular_only, char **text, size_t *len)
+df_status df_read_file(const char *path, char **text, size_t *len, const char **why)
 {
-    FILE *fp = fopen(path, "rb");
+    FILE *fp = fr_open_regular(path, why);
     if (!fp)
         return DF_OPEN;
-    struct stat st;
-    if (regular_only && (fstat(fileno(fp), &st) != 0 || !S_ISREG(st.st_mode))) {
-        fclose(fp);
-        errno = EINVAL;
-        return DF_OPEN;
-    }
     size_t cap = 65536, n = 0;
     char *buf = malloc(cap + 1);
     while (buf) {
@@ -40,6 +36,7 @@ df_status df_read_file(const char *path, int regular_only, char **text, size_t *
         return DF_NOMEM;
     if (bad) {
         free(buf);
+        *why = "a read error";
         return DF_READ;
     }
     buf[n] = '\0';

@@ -15,9 +15,10 @@ typedef enum df_status {
     DF_INVALID,  /* malformed CSV: the message says where */
 } df_status;
 
-/* The whole file, NUL-terminated, malloc'ed. With regular_only a device or
- * FIFO is refused (DF_OPEN, errno EINVAL): it could block or never end. */
-df_status df_read_file(const char *path, int regular_only, char **text, size_t *len);
+/* The whole file, NUL-terminated, malloc'ed. Only a regular file is read
+ * (fr_open_regular): a FIFO, directory or device is DF_OPEN. On DF_OPEN and
+ * DF_READ, *why (not NULL) says why, to print after the path. */
+df_status df_read_file(const char *path, char **text, size_t *len, const char **why);
 
 /* Spreadsheets often save CSV with a UTF-8 byte order mark, which would
  * otherwise become part of the first column's name: its length (3) or 0. */

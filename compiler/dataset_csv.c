@@ -20,14 +20,15 @@ dsp_status csv_next(csv_reader *r, csv_record *out, int *done, dsp_error *err)
 
 dsp_status ds_read_file(const char *path, char **text, size_t *len, dsp_error *err)
 {
-    switch (df_read_file(path, 0, text, len)) {
+    const char *why = "";
+    switch (df_read_file(path, text, len, &why)) {
     case DF_OK:
         return DSP_OK;
     case DF_OPEN:
-        return dsp_error_set(err, DSP_ERR_IO, "cannot open data file `%s`: %s", path, strerror(errno));
+        return dsp_error_set(err, DSP_ERR_IO, "cannot open data file `%s`: %s", path, why);
     case DF_NOMEM:
         return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory reading `%s`", path);
     default:
-        return dsp_error_set(err, DSP_ERR_IO, "cannot read data file `%s`", path);
+        return dsp_error_set(err, DSP_ERR_IO, "cannot read data file `%s`: %s", path, why);
     }
 }

@@ -10,6 +10,7 @@
  * of grammar/cheader.h's one table (ch_scalar_find), with the range checks
  * C would skip. */
 #include "interp_int.h"
+#include "file_read.h"
 
 #include <dlfcn.h>
 #include <ffi.h>
@@ -48,7 +49,12 @@ static void *open_library(it_tools *t, const char *path, const char *tool, dsp_e
     for (size_t i = 0; i < t->n_libs; i++)
         if (strcmp(t->libs[i].path, path) == 0)
             h = t->libs[i].handle;
-    if (!h) {
+    const char *not_file = NULL;
+    /* dlopen of a FIFO would wait for a writer for ever. A name without a
+     * slash is searched for by the loader, so only a path is checked. */
+    if (!h && strchr(path, '/') && fr_check_regular(path, &not_file) != 0) {
+        dsp_error_set(err, DSP_ERR_INVALID, "tool `%s`: cannot load library `%s`: %s", tool, path, not_file);
+    } else if (!h) {
         h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
         if (!h) {
             const char *why = dlerror();

@@ -41,6 +41,7 @@
 #include <unistd.h>
 
 #include "dsp/finetune.h"
+#include "file_read.h"
 #include "file_write.h"
 #include "opt_finetune.h"
 
@@ -165,10 +166,11 @@ static void unlock_jobs(int *fd)
 static dsp_status read_jobs(const char *path, cJSON **out, dsp_error *err)
 {
     *out = NULL;
-    FILE *f = fopen(path, "rb");
+    const char *why;
+    FILE *f = fr_open_regular(path, &why);
     if (!f) {
         if (errno != ENOENT)
-            return dsp_error_set(err, DSP_ERR_IO, "cannot read %s: %s", path, strerror(errno));
+            return dsp_error_set(err, DSP_ERR_IO, "cannot read %s: %s", path, why);
         cJSON *root = cJSON_CreateObject();
         if (!root || !cJSON_AddNumberToObject(root, "dspcc_finetune_jobs", 1) || !cJSON_AddArrayToObject(root, "jobs")) {
             cJSON_Delete(root);

@@ -1,5 +1,6 @@
 /* parse.c — loads source files and runs the scanner and parser over them. */
 #include "parse.h"
+#include "file_read.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -35,16 +36,11 @@ source_file *source_from_string(arena *a, const char *path, const char *text, si
 
 source_file *source_load(arena *a, diag *d, const char *path, src_loc from)
 {
-    FILE *fp = fopen(path, "rb");
+    const char *why;
+    FILE *fp = fr_open_regular(path, &why);
     if (!fp) {
-        diag_error(d, from, "cannot open `%s`: %s", path, strerror(errno));
-        return NULL;
-    }
-    /* A FIFO or device could block or never end; sources are files. */
-    struct stat st;
-    if (fstat(fileno(fp), &st) != 0 || !S_ISREG(st.st_mode)) {
-        diag_error(d, from, "`%s` is not a regular file", path);
-        fclose(fp);
+        diag_error(d, from, errno == EINVAL ? "`%s` %s; a source must be a file" : "cannot open `%s`: %s", path,
+                   why);
         return NULL;
     }
     char what[PATH_MAX + 8];

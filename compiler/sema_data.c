@@ -13,11 +13,12 @@
 #include <string.h>
 
 /* The data file's text (NUL-terminated, malloc'ed) past any byte order
- * mark, as the loader reads it; 0 with errno set if it cannot be read. */
-static int read_data(const char *path, char **buf, const char **text, size_t *len)
+ * mark, as the loader reads it; 0 with *why set if it cannot be read. */
+static int read_data(const char *path, char **buf, const char **text, size_t *len, const char **why)
 {
     size_t n;
-    if (df_read_file(path, 1, buf, &n) != DF_OK)
+    *why = "out of memory";
+    if (df_read_file(path, buf, &n, why) != DF_OK)
         return 0;
     size_t skip = df_bom_len(*buf, n);
     *text = *buf + skip;
@@ -36,9 +37,9 @@ int sema_data_columns(sema *s, const ir_data *data, src_loc at, ptr_vec *columns
     char *buf;
     const char *text;
     size_t text_len;
-    if (!read_data(path, &buf, &text, &text_len)) {
-        diag_error(s->d, at, "cannot read data file `%s`: %s (paths are relative to the .dsp file)",
-                   path, strerror(errno ? errno : EIO));
+    const char *why;
+    if (!read_data(path, &buf, &text, &text_len, &why)) {
+        diag_error(s->d, at, "cannot read data file `%s`: %s (paths are relative to the .dsp file)", path, why);
         return 0;
     }
     int ok = 1;
@@ -137,7 +138,8 @@ void sema_data_check_enums(sema *s, const ir_data *data, const ir_module *m, src
     char *buf;
     const char *text;
     size_t text_len;
-    if (!read_data(path, &buf, &text, &text_len))
+    const char *unread;
+    if (!read_data(path, &buf, &text, &text_len, &unread))
         return;
     const char *p = text, *end = text + text_len;
     int is_csv = strcmp(data->format, "csv") == 0;
@@ -225,7 +227,8 @@ const ir_type *sema_data_field_type(sema *s, const ir_data *data, const char *fi
     char *buf;
     const char *text;
     size_t text_len;
-    if (!read_data(data_file(s, data), &buf, &text, &text_len))
+    const char *unread;
+    if (!read_data(data_file(s, data), &buf, &text, &text_len, &unread))
         return NULL;
     const ir_type *t = NULL;
     const char *p = text, *end = text + text_len;

@@ -10,10 +10,12 @@
  * used with a location inside the header, so the user is shown the line to
  * change.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cheader.h"
+#include "file_read.h"
 #include "parse.h"
 #include "sema_int.h"
 
@@ -291,6 +293,11 @@ int sema_tool_from_header(sema *s, sym *sy, ir_tool *t)
     const char *path = sema_path_join(s->a, d->loc.file->dir, d->header);
     ch_prototype p;
     ch_diag cd;
+    const char *not_file;
+    if (fr_check_regular(path, &not_file) != 0 && errno == EINVAL) {
+        diag_error(s->d, d->header_loc, "cannot read header `%s`: `%s` %s", d->header, path, not_file);
+        return 0;
+    }
     ch_status st = ch_find_function(path, sy->name, &p, &cd);
     if (st == CH_ERR_IO) {
         /* cheader's hint assumes paths relative to the working directory;

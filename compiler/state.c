@@ -15,6 +15,7 @@
 #include <cjson/cJSON.h>
 
 #include "state.h"
+#include "file_read.h"
 
 typedef struct rd {
     const char *file;
@@ -333,14 +334,12 @@ static dsp_status read_root(rd *r, const cJSON *root, st_state *s)
 dsp_status st_read_file(const char *path, st_state *out, dsp_error *err)
 {
     memset(out, 0, sizeof *out);
-    FILE *f = fopen(path, "rb");
-    if (!f) return dsp_error_set(err, DSP_ERR_IO, "%s: cannot open the state file: %s", path, strerror(errno));
-    struct stat sb;
-    if (fstat(fileno(f), &sb) == 0 && S_ISDIR(sb.st_mode)) {
-        fclose(f);
-        return dsp_error_set(err, DSP_ERR_IO, "%s: is a directory; give the state file dspcc optimize wrote "
-                                              "(NAME.state.json)", path);
-    }
+    const char *why;
+    FILE *f = fr_open_regular(path, &why);
+    if (!f && errno == EINVAL)
+        return dsp_error_set(err, DSP_ERR_IO, "%s: %s; give the state file dspcc optimize wrote (NAME.state.json)",
+                             path, why);
+    if (!f) return dsp_error_set(err, DSP_ERR_IO, "%s: cannot open the state file: %s", path, why);
     size_t cap = 4096, len = 0;
     char *text = malloc(cap);
     size_t got;

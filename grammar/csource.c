@@ -3,10 +3,13 @@
 #include "csource.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* Copies the bytes of [s, s+n) into out without comments and whitespace,
  * so `extern "C" {  // x` compares equal to `extern"C"{`. Returns 0 when
@@ -143,9 +146,34 @@ int cs_open_text(cs_file *f, const char *path, const char *text, size_t len,
 int cs_open(cs_file *f, const char *path, char *err, size_t errlen)
 {
     memset(f, 0, sizeof *f);
-    FILE *fp = fopen(path, "rb");
+    /* Regular files only, checked on the descriptor before any read: the
+     * open does not wait, so a FIFO named as a header cannot hang dspcc. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot open: %s", strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        snprintf(err, errlen, "cannot open: %s", strerror(errno));
+        close(fd);
+        return -1;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        snprintf(err, errlen, "cannot open: %s",
+                 S_ISFIFO(st.st_mode)  ? "it is a FIFO (named pipe), not a regular file"
+                 : S_ISDIR(st.st_mode) ? "it is a directory, not a regular file"
+                                       : "it is not a regular file");
+        close(fd);
+        return -1;
+    }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0)
+        (void)fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+    FILE *fp = fdopen(fd, "rb");
     if (!fp) {
         snprintf(err, errlen, "cannot open: %s", strerror(errno));
+        close(fd);
         return -1;
     }
     size_t cap = 8192, len = 0;

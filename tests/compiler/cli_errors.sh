@@ -93,7 +93,7 @@ status "a CSV whose header lacks an input column" 1 "$dspcc" eval "$prog" --data
 check "it names the header line, the column and the columns it has" \
     grep -q "wrongcol.csv:1: the header has no column \`question\` (input \`question\`); it has: text, answer" "$tmp/err"
 status "a directory as the state" 1 "$dspcc" eval "$prog" --data train --state "$tmp"
-check "it says it is a directory" grep -q "$tmp: is a directory; give the state file" "$tmp/err"
+check "it says it is a directory" grep -q "$tmp: is a directory, not a regular file; give the state file" "$tmp/err"
 
 echo '{"name": "package", "version": "1.0"}' >"$tmp/package.json"
 status "a JSON file of another program as the state" 1 "$dspcc" eval "$prog" --data train --state "$tmp/package.json"
