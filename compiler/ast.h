@@ -17,15 +17,17 @@ typedef struct ast_ident {
     int quoted;              /* an enum value written as a string: "HR Support" */
 } ast_ident;
 
-typedef enum ast_type_kind { AT_NAME, AT_LIST, AT_OPTIONAL, AT_ENUM, AT_GENERIC } ast_type_kind;
+typedef enum ast_type_kind { AT_NAME, AT_LIST, AT_OPTIONAL, AT_MAP, AT_ENUM, AT_GENERIC } ast_type_kind;
 
-/* `string`, `Category`, `list<T>`, `optional<T>`, `enum { a, b }`.
- * AT_GENERIC is an unknown `name<T>` kept for a good error message. */
+/* `string`, `Category`, `Entity`, `list<T>`, `optional<T>`, `map<K, V>`,
+ * `enum { a, b }`. AT_GENERIC is an unknown `name<T>` (or `name<K, V>`)
+ * kept for a good error message. */
 typedef struct ast_type {
     ast_type_kind kind;
     src_loc loc;
     const char *name;        /* AT_NAME, AT_GENERIC */
-    struct ast_type *elem;   /* AT_LIST, AT_OPTIONAL, AT_GENERIC */
+    struct ast_type *elem;   /* AT_LIST, AT_OPTIONAL, AT_GENERIC; AT_MAP: the value type */
+    struct ast_type *key;    /* AT_MAP (and a two-argument AT_GENERIC): the key type */
     ptr_vec values;          /* AT_ENUM: ast_ident *, names or strings */
 } ast_type;
 
@@ -42,6 +44,7 @@ typedef struct ast_value {
     long long i;             /* AV_INT, AV_BOOL */
     double f;                /* AV_FLOAT */
     ast_ident field;         /* AV_FIELD: `name.field` */
+    ptr_vec path;            /* AV_FIELD into records: `name.field.a.b`: ast_ident * a, b */
 } ast_value;
 
 /* `key: value` in lm blocks, optimizer arguments and optimize bodies. */
@@ -144,18 +147,19 @@ typedef struct ast_mapping {
 } ast_mapping;
 
 typedef enum ast_decl_kind {
-    D_IMPORT, D_LM, D_ENUM, D_SIGNATURE, D_TOOL, D_MODULE, D_METRIC, D_DATA, D_OPTIMIZE
+    D_IMPORT, D_LM, D_ENUM, D_RECORD, D_SIGNATURE, D_TOOL, D_MODULE, D_METRIC, D_DATA, D_OPTIMIZE
 } ast_decl_kind;
 
 typedef struct ast_decl {
     ast_decl_kind kind;
     src_loc loc;
     ast_ident name;          /* D_OPTIMIZE: the module optimized */
-    const char *str;         /* import path, lm model, instructions, data path, tool library */
+    const char *str;         /* import path, lm model, instructions, record description,
+                                data path, tool library */
     src_loc str_loc;
     ptr_vec kvs;             /* D_LM options, D_OPTIMIZE body: ast_kv * */
     ptr_vec values;          /* D_ENUM: ast_ident * */
-    ptr_vec fields;          /* D_SIGNATURE: ast_field * */
+    ptr_vec fields;          /* D_SIGNATURE, D_RECORD: ast_field * */
     ptr_vec params, results; /* D_MODULE: ast_param *; D_TOOL params: ast_cdecl * */
     ptr_vec body;            /* D_MODULE: ast_stmt * */
     ast_cdecl *cfunc;        /* D_TOOL: return type and name; NULL with a header */

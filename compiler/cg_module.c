@@ -137,6 +137,44 @@ static const char *emit_conv(mctx *x, int lvl, const ir_type *from, const ir_typ
     return name;
 }
 
+/* Where a parameter, field or tool result lives, as a `const dsp_value *`
+ * expression; a path into records (`v.person.name`) follows the fields,
+ * whose positions are known here. */
+static const char *value_src(mctx *x, const ir_value *v)
+{
+    arena *a = x->g->a;
+    const char *src;
+    const ir_type *t;
+    if (v->kind == IR_VAL_PARAM) {
+        size_t i = param_index(x->m, v->name);
+        src = arena_printf(a, "in[%zu]", i);
+        t = x->m->params[i].type;
+    } else if (v->kind == IR_VAL_FIELD) {
+        const ir_var *var = var_of(x->m, v->name);
+        size_t k = var ? field_index(var->fields, var->n_fields, v->field) : 0;
+        src = arena_printf(a, "%s[%zu]", var_sym(x, v->name), k);
+        t = var ? var->fields[k].type : v->type;
+    } else {
+        const ir_var *var = var_of(x->m, v->name);
+        src = arena_printf(a, "%s[0]", var_sym(x, v->name));
+        t = var ? var->type : v->type;
+    }
+    for (size_t p = 0; p < v->n_path && t && t->kind == IR_RECORD; p++) {
+        size_t k = field_index(t->fields, t->n_fields, v->path[p]);
+        src = arena_printf(a, "%s.as.record.fields[%zu]", src, k);
+        t = t->fields[k].type;
+    }
+    return arena_printf(a, "&%s", src);
+}
+
+/* `name`, `v.field`, `v.field.sub` for comments. */
+static const char *value_name(mctx *x, const ir_value *v)
+{
+    const char *s = v->kind == IR_VAL_FIELD ? arena_printf(x->g->a, "%s.%s", v->name, v->field) : v->name;
+    for (size_t p = 0; p < v->n_path; p++) s = arena_printf(x->g->a, "%s.%s", s, v->path[p]);
+    return s;
+}
+
 /* `if (st == DSP_OK) st = ...;` setting dst to the value v, converted to
  * target (may be NULL): a plain value bound to an optional is wrapped. */
 static void emit_value(mctx *x, int lvl, const ir_value *v, const ir_type *target, const char *dst)
@@ -144,44 +182,23 @@ static void emit_value(mctx *x, int lvl, const ir_value *v, const ir_type *targe
     cg_ctx *g = x->g;
     strbuf *c = x->c;
     int wrap = target && target->kind == IR_OPTIONAL && v->type && v->type->kind != IR_OPTIONAL;
-    if ((v->kind == IR_VAL_PARAM || v->kind == IR_VAL_FIELD || v->kind == IR_VAL_VAR) && needs_conv(v->type, target)) {
-        const char *cv = emit_conv(x, lvl, v->type, target);
-        const char *src;
-        if (v->kind == IR_VAL_PARAM) {
-            src = arena_printf(g->a, "&in[%zu]", param_index(x->m, v->name));
-        } else if (v->kind == IR_VAL_FIELD) {
-            const ir_var *var = var_of(x->m, v->name);
-            src = arena_printf(g->a, "&%s[%zu]", var_sym(x, v->name),
-                               var ? field_index(var->fields, var->n_fields, v->field) : 0);
-        } else {
-            src = arena_printf(g->a, "&%s[0]", var_sym(x, v->name));
-        }
-        g->use_conv = 1;
+    if (v->kind == IR_VAL_PARAM || v->kind == IR_VAL_FIELD || v->kind == IR_VAL_VAR) {
+        const char *src = value_src(x, v);
+        const char *what = value_name(x, v);
         ind(c, lvl);
-        sb_printf(c, "if (st == DSP_OK) st = cg_convert(%s, %s, &%s, err); /* %s%s%s */\n", dst, src, cv, v->name,
-                   v->kind == IR_VAL_FIELD ? "." : "", v->kind == IR_VAL_FIELD ? v->field : "");
+        if (needs_conv(v->type, target)) {
+            const char *cv = emit_conv(x, lvl, v->type, target);
+            g->use_conv = 1;
+            sb_printf(c, "if (st == DSP_OK) st = cg_convert(%s, %s, &%s, err); /* %s */\n", dst, src, cv, what);
+        } else {
+            g->use_copy = 1;
+            sb_printf(c, "if (st == DSP_OK) st = cg_copy(%s, %s, %d, err); /* %s */\n", dst, src, wrap, what);
+        }
         return;
     }
     ind(c, lvl);
     sb_puts(c, "if (st == DSP_OK) st = ");
     switch (v->kind) {
-    case IR_VAL_PARAM:
-        g->use_copy = 1;
-        sb_printf(c, "cg_copy(%s, &in[%zu], %d, err);", dst, param_index(x->m, v->name), wrap);
-        sb_printf(c, " /* %s */\n", v->name);
-        return;
-    case IR_VAL_FIELD: {
-        const ir_var *var = var_of(x->m, v->name);
-        size_t k = var ? field_index(var->fields, var->n_fields, v->field) : 0;
-        g->use_copy = 1;
-        sb_printf(c, "cg_copy(%s, &%s[%zu], %d, err); /* %s.%s */\n", dst, var_sym(x, v->name), k, wrap, v->name,
-                   v->field);
-        return;
-    }
-    case IR_VAL_VAR:
-        g->use_copy = 1;
-        sb_printf(c, "cg_copy(%s, &%s[0], %d, err);\n", dst, var_sym(x, v->name), wrap);
-        return;
     case IR_VAL_STRING:
         g->use_lit_str = 1;
         sb_printf(c, "cg_lit_str(%s, ", dst);
@@ -212,6 +229,10 @@ static void emit_value(mctx *x, int lvl, const ir_value *v, const ir_type *targe
         cg_comment_text(c, v->s, "");
         sb_puts(c, " */\n");
         return;
+    case IR_VAL_PARAM:
+    case IR_VAL_FIELD:
+    case IR_VAL_VAR:
+        return; /* handled above */
     }
 }
 
@@ -375,9 +396,9 @@ static void emit_step(mctx *x, int lvl, const ir_step *s)
         /* Two enums that number their values differently compare by name
          * (a value of one need not exist in the other); anything else as
          * the left side's type. */
-        static const ir_type by_name = { IR_STRING, NULL, NULL, 0, NULL };
-        static const ir_type as_float = { IR_FLOAT, NULL, NULL, 0, NULL };
-        static const ir_type as_opt_float = { IR_OPTIONAL, NULL, NULL, 0, &as_float };
+        static const ir_type by_name = { .kind = IR_STRING };
+        static const ir_type as_float = { .kind = IR_FLOAT };
+        static const ir_type as_opt_float = { .kind = IR_OPTIONAL, .elem = &as_float };
         const ir_type *lt = s->lhs.type, *rt = s->rhs.type;
         int names = lt && rt && lt->kind == IR_ENUM && rt->kind == IR_ENUM && !same_enum(lt, rt);
         /* An int against a float compares as floats (2 == 2.0), also inside

@@ -60,6 +60,8 @@ typedef struct rt_types {
     size_t n, cap;
 } rt_types;
 
+static void emit_fields(cg_ctx *g, strbuf *c, rt_types *rt, const char *sym, const ir_field *f, size_t n);
+
 static const char *rt_type(cg_ctx *g, strbuf *c, rt_types *rt, const ir_type *t)
 {
     switch (t->kind) {
@@ -71,8 +73,13 @@ static const char *rt_type(cg_ctx *g, strbuf *c, rt_types *rt, const ir_type *t)
     }
     for (size_t i = 0; i < rt->n; i++)
         if (rt->t[i] == t || ir_type_equal(rt->t[i], t)) return rt->sym[i];
-    const char *elem = NULL;
-    if (t->kind != IR_ENUM) elem = rt_type(g, c, rt, t->elem);
+    const char *elem = NULL, *fields = NULL;
+    if (t->kind == IR_RECORD) {
+        fields = arena_printf(g->a, "k_record_%s_fields", cg_snake(g->a, t->name));
+        emit_fields(g, c, rt, fields, t->fields, t->n_fields);
+    } else if (t->kind != IR_ENUM) {
+        elem = rt_type(g, c, rt, t->elem);
+    }
     if (rt->n == rt->cap) {
         size_t cap = rt->cap ? rt->cap * 2 : 8;
         const ir_type **nt = arena_array(g->a, cap, sizeof *nt);
@@ -97,11 +104,22 @@ static const char *rt_type(cg_ctx *g, strbuf *c, rt_types *rt, const ir_type *t)
             sb_puts(c, k ? ", " : " ");
             cg_cstr(g, c, t->values[k], strlen(t->values[k]), 4);
         }
-        sb_printf(c, " };\nstatic const dsp_type %s = { DSP_TYPE_ENUM, %s_values, %zu, NULL };\n\n", sym, sym,
-                   t->n_values);
+        sb_printf(c, " };\nstatic const dsp_type %s = { .kind = DSP_TYPE_ENUM, .enum_values = %s_values, "
+                      ".n_enum_values = %zu", sym, sym, t->n_values);
+        if (t->name) {
+            sb_puts(c, ", .name = ");
+            cg_cstr(g, c, t->name, strlen(t->name), 4);
+        }
+        sb_puts(c, " };\n\n");
+    } else if (t->kind == IR_RECORD) {
+        sb_printf(c, "static const dsp_type %s = { .kind = DSP_TYPE_RECORD, .fields = %s, .n_fields = %zu, .name = ",
+                   sym, fields, t->n_fields);
+        cg_cstr(g, c, t->name, strlen(t->name), 4);
+        sb_puts(c, " };\n\n");
     } else {
-        sb_printf(c, "static const dsp_type %s = { %s, NULL, 0, %s };\n\n", sym,
-                   t->kind == IR_LIST ? "DSP_TYPE_LIST" : "DSP_TYPE_OPTIONAL", elem);
+        sb_printf(c, "static const dsp_type %s = { .kind = %s, .elem = %s };\n\n", sym,
+                   t->kind == IR_LIST ? "DSP_TYPE_LIST" : t->kind == IR_MAP ? "DSP_TYPE_MAP" : "DSP_TYPE_OPTIONAL",
+                   elem);
     }
     return rt->sym[id];
 }

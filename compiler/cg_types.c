@@ -7,6 +7,8 @@
  *   list<T>           struct { T *items; size_t len; }
  *   optional<string>  char *, NULL when absent
  *   optional<T>       struct { bool present; T value; }
+ *   record R          PREFIX_r struct, one member per field, named like it
+ *   map<string, T>    struct { char **keys; T *values; size_t len; }
  */
 #include <string.h>
 
@@ -32,6 +34,11 @@ static int has_free(const ir_type *t)
     case IR_STRING: return 1;
     case IR_LIST: return 1;
     case IR_OPTIONAL: return t->elem->kind == IR_STRING || has_free(t->elem);
+    case IR_MAP: return 1;
+    case IR_RECORD:
+        for (size_t i = 0; i < t->n_fields; i++)
+            if (has_free(t->fields[i].type)) return 1;
+        return 0;
     default: return 0;
     }
 }
@@ -74,6 +81,18 @@ static cg_tentry *reg(cg_ctx *g, const ir_type *t)
         ct = t->elem->kind == IR_STRING ? "char *" : arena_printf(g->a, "%s_%s", g->prefix, m);
         break;
     }
+    case IR_MAP: {
+        cg_tentry *el = reg(g, t->elem);
+        m = arena_printf(g->a, "map_%s", el->mangle);
+        ct = arena_printf(g->a, "%s_%s", g->prefix, m);
+        break;
+    }
+    case IR_RECORD:
+        /* Fields first: their types are declared before the struct. */
+        for (size_t i = 0; i < t->n_fields; i++) reg(g, t->fields[i].type);
+        m = cg_snake(g->a, t->name);
+        ct = arena_printf(g->a, "%s_%s", g->prefix, m);
+        break;
     }
     if (g->n_types == g->cap_types) {
         size_t cap = g->cap_types ? 2 * g->cap_types : 16;
@@ -100,7 +119,14 @@ static void mark(cg_ctx *g, const ir_type *t, int out)
         e->need_out = 1;
     else
         e->need_in = 1;
-    if (t->kind == IR_LIST || t->kind == IR_OPTIONAL) mark(g, t->elem, out);
+    if (t->kind == IR_LIST || t->kind == IR_OPTIONAL || t->kind == IR_MAP) mark(g, t->elem, out);
+    for (size_t i = 0; t->kind == IR_RECORD && i < t->n_fields; i++) mark(g, t->fields[i].type, out);
+}
+
+/* `T name;` with the pointer star against the name. */
+static void member(strbuf *h, const char *ct, const char *name)
+{
+    sb_printf(h, "    %s%s%s;\n", ct, ct[strlen(ct) - 1] == '*' ? "" : " ", name);
 }
 
 /* An enumerator's suffix: "HR Support" -> HR_SUPPORT (ir_enum_ident's rule). */
@@ -135,6 +161,35 @@ void cg_emit_type_decls(cg_ctx *g, strbuf *h)
             sb_printf(h, "/* A list of %s: items[0..len). */\n", cg_mangle(g, t->elem));
             sb_printf(h, "typedef struct %s {\n    %s%s*items;\n    size_t len;\n} %s;\n\n", e->ctype,
                        cg_ctype(g, t->elem), cg_type_is_string(t->elem) ? "" : " ", e->ctype);
+        } else if (t->kind == IR_MAP) {
+            const char *ect = cg_ctype(g, t->elem);
+            sb_printf(h, "/* A map from strings to %s: keys[i] holds values[i], for i in [0, len). */\n",
+                       cg_mangle(g, t->elem));
+            sb_printf(h, "typedef struct %s {\n    char **keys;\n    %s%s*values;\n    size_t len;\n} %s;\n\n",
+                       e->ctype, ect, cg_type_is_string(t->elem) ? "" : " ", e->ctype);
+        } else if (t->kind == IR_RECORD) {
+            sb_printf(h, "/* record %s", t->name);
+            if (t->desc) {
+                sb_puts(h, ": ");
+                cg_comment_text(h, t->desc, "   ");
+            }
+            sb_printf(h, ".\n * In an output every string, list and map inside is malloc'ed and freed\n"
+                          " * by %s_output_free; in an input everything is borrowed for the call. */\n",
+                       g->prefix);
+            sb_printf(h, "typedef struct %s {\n", e->ctype);
+            for (size_t k = 0; k < t->n_fields; k++) {
+                const ir_field *f = &t->fields[k];
+                char buf[256];
+                sb_printf(h, "    /* %s", ir_type_str(f->type, buf, sizeof buf));
+                if (f->desc) {
+                    sb_puts(h, ": ");
+                    cg_comment_text(h, f->desc, "       ");
+                }
+                if (f->type->kind == IR_OPTIONAL && cg_type_is_string(f->type)) sb_puts(h, ". NULL when absent");
+                sb_puts(h, " */\n");
+                member(h, cg_ctype(g, f->type), cg_ident(g->a, f->name, 0));
+            }
+            sb_printf(h, "} %s;\n\n", e->ctype);
         } else if (t->kind == IR_OPTIONAL && t->elem->kind != IR_STRING) {
             sb_printf(h, "/* An optional %s: value is meaningful only when present. */\n", cg_mangle(g, t->elem));
             const char *ect = cg_ctype(g, t->elem);
@@ -206,6 +261,31 @@ static void emit_in(cg_ctx *g, strbuf *c, const cg_tentry *e)
                    s ? "!x" : "!x->present", em, s ? "x" : in_arg(t->elem, "x->value", g->a));
         break;
     }
+    case IR_MAP:
+        sb_printf(c,
+                   "    *v = dsp_value_map();\n"
+                   "    for (size_t i = 0; i < x->len; i++) {\n"
+                   "        dsp_value item = {0};\n"
+                   "        dsp_status st = x->keys[i] ? in_%s(%s, &item, err)\n"
+                   "                                   : dsp_error_set(err, DSP_ERR_INVALID, \"map key %%zu is NULL\", i);\n"
+                   "        if (st == DSP_OK) st = dsp_value_map_put(v, x->keys[i], &item, err);\n"
+                   "        if (st != DSP_OK) {\n"
+                   "            dsp_value_free(&item);\n"
+                   "            dsp_value_free(v);\n"
+                   "            return st;\n"
+                   "        }\n"
+                   "    }\n    return DSP_OK;\n",
+                   cg_mangle(g, t->elem), in_arg(t->elem, "x->values[i]", g->a));
+        break;
+    case IR_RECORD:
+        sb_printf(c, "    dsp_status st = dsp_value_record(v, %zu, err);\n", t->n_fields);
+        for (size_t k = 0; k < t->n_fields; k++) {
+            const ir_type *ft = t->fields[k].type;
+            sb_printf(c, "    if (st == DSP_OK) st = in_%s(%s, &v->as.record.fields[%zu], err);\n", cg_mangle(g, ft),
+                       in_arg(ft, arena_printf(g->a, "x->%s", cg_ident(g->a, t->fields[k].name, 0)), g->a), k);
+        }
+        sb_puts(c, "    if (st != DSP_OK) dsp_value_free(v);\n    return st;\n");
+        break;
     }
     sb_puts(c, "}\n\n");
 }
@@ -221,6 +301,17 @@ static void emit_free(cg_ctx *g, strbuf *c, const cg_tentry *e)
         if (has_free(t->elem))
             sb_printf(c, "    for (size_t i = 0; i < x->len; i++) free_%s(&x->items[i]);\n", cg_mangle(g, t->elem));
         sb_puts(c, "    free(x->items);\n    x->items = NULL;\n    x->len = 0;\n");
+    } else if (t->kind == IR_MAP) {
+        sb_puts(c, "    for (size_t i = 0; i < x->len; i++) {\n        if (x->keys) free(x->keys[i]);\n");
+        if (has_free(t->elem))
+            sb_printf(c, "        if (x->values) free_%s(&x->values[i]);\n", cg_mangle(g, t->elem));
+        sb_puts(c, "    }\n    free(x->keys);\n    free(x->values);\n"
+                   "    x->keys = NULL;\n    x->values = NULL;\n    x->len = 0;\n");
+    } else if (t->kind == IR_RECORD) {
+        for (size_t k = 0; k < t->n_fields; k++)
+            if (has_free(t->fields[k].type))
+                sb_printf(c, "    free_%s(&x->%s);\n", cg_mangle(g, t->fields[k].type),
+                           cg_ident(g->a, t->fields[k].name, 0));
     } else {
         sb_printf(c, "    if (x->present) free_%s(&x->value);\n    x->present = false;\n", cg_mangle(g, t->elem));
     }
@@ -271,6 +362,45 @@ static void emit_out(cg_ctx *g, strbuf *c, const cg_tentry *e)
                        "    if (!x->present) return DSP_OK;\n"
                        "    return out_%s(v->as.some, &x->value, err);\n",
                        em);
+        break;
+    }
+    case IR_MAP: {
+        const char *em = cg_mangle(g, t->elem);
+        sb_printf(c,
+                   "    size_t n = v->as.map.len ? v->as.map.len : 1;\n"
+                   "    x->len = 0;\n"
+                   "    x->keys = calloc(n, sizeof *x->keys);\n"
+                   "    x->values = calloc(n, sizeof *x->values);\n"
+                   "    if (!x->keys || !x->values) {\n"
+                   "        free_%s(x);\n"
+                   "        return dsp_error_set(err, DSP_ERR_NOMEM, \"out of memory copying an output\");\n"
+                   "    }\n"
+                   "    for (size_t i = 0; i < v->as.map.len; i++) {\n"
+                   "        size_t kn = strlen(v->as.map.keys[i]);\n"
+                   "        x->len = i + 1;\n"
+                   "        x->keys[i] = malloc(kn + 1);\n"
+                   "        dsp_status st = x->keys[i] ? out_%s(&v->as.map.vals[i], &x->values[i], err)\n"
+                   "                                   : dsp_error_set(err, DSP_ERR_NOMEM, \"out of memory copying an output\");\n"
+                   "        if (x->keys[i]) memcpy(x->keys[i], v->as.map.keys[i], kn + 1);\n"
+                   "        if (st != DSP_OK) {\n"
+                   "            free_%s(x);\n"
+                   "            return st;\n"
+                   "        }\n"
+                   "    }\n    return DSP_OK;\n",
+                   e->mangle, em, e->mangle);
+        break;
+    }
+    case IR_RECORD: {
+        sb_printf(c, "    memset(x, 0, sizeof *x);\n"
+                      "    if (v->kind != DSP_TYPE_RECORD || v->as.record.len != %zu)\n"
+                      "        return dsp_error_set(err, DSP_ERR_INVALID, \"internal: a %s value has the wrong shape\");\n"
+                      "    dsp_status st = DSP_OK;\n", t->n_fields, t->name);
+        for (size_t k = 0; k < t->n_fields; k++)
+            sb_printf(c, "    if (st == DSP_OK) st = out_%s(&v->as.record.fields[%zu], &x->%s, err);\n",
+                       cg_mangle(g, t->fields[k].type), k, cg_ident(g->a, t->fields[k].name, 0));
+        if (has_free(t))
+            sb_printf(c, "    if (st != DSP_OK) free_%s(x);\n", e->mangle);
+        sb_puts(c, "    return st;\n");
         break;
     }
     }

@@ -18,6 +18,9 @@ TEST_SCRIPTS += tests/compiler/codegen.sh
 TEST_SCRIPTS += tests/compiler/codegen_tools.sh
 # The interpreter and the generated C on the same tool calls (fixture tools_parity).
 TEST_SCRIPTS += tests/compiler/tools_parity.sh
+# Records, maps and optionals: checker, loader, interpreter, set metrics,
+# generated C and their parity (fixture records).
+TEST_SCRIPTS += tests/compiler/records.sh
 
 # --embed-runtime: libdsprt's sources, made into text blobs at build time
 # by compiler/tools/rt_amalgam.c and linked into dspcc (cg_rt_public,

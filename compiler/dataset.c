@@ -257,8 +257,25 @@ static dsp_status load_jsonl(ds_ctx *c, const char *text, size_t len, dsp_error 
     return DSP_OK;
 }
 
+/* Whether a type holds a record or a map somewhere inside. */
+static bool has_object(const ir_type *t)
+{
+    if (t->kind == IR_RECORD || t->kind == IR_MAP)
+        return true;
+    return (t->kind == IR_LIST || t->kind == IR_OPTIONAL) && has_object(t->elem);
+}
+
 static dsp_status load_csv(ds_ctx *c, const char *text, size_t len, dsp_error *err)
 {
+    for (size_t f = 0; f < c->d->n_fields; f++) {
+        char tb[128];
+        if (c->columns[f] && has_object(c->d->fields[f]->type))
+            return dsp_error_set(err, DSP_ERR_INVALID,
+                                 "%s: field `%s` is %s, which a CSV cell cannot hold (records and maps are "
+                                 "nested JSON); store this data set as JSONL, one JSON object a line",
+                                 c->path, c->d->fields[f]->name,
+                                 ir_type_str(c->d->fields[f]->type, tb, sizeof tb));
+    }
     csv_reader rd;
     csv_reader_init(&rd, text, len, c->path);
     csv_record header;

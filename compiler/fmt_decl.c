@@ -77,7 +77,7 @@ static void value(fmt_printer *p, const ast_value *v)
         fp_string(p);
     } else {
         fp_tok(p, -1);
-        if (v->kind == AV_FIELD) {
+        for (size_t i = 0; v->kind == AV_FIELD && i < 1 + v->path.len; i++) {
             fp_tok(p, '.');
             fp_tok(p, IDENT);
         }
@@ -109,9 +109,15 @@ static void type(fmt_printer *p, const ast_type *t)
         break;
     case AT_LIST:
     case AT_OPTIONAL:
+    case AT_MAP:
     case AT_GENERIC:
         fp_tok(p, IDENT);
         fp_tok(p, '<');
+        if (t->key) {
+            type(p, t->key);
+            fp_tok(p, ',');
+            fp_space(p);
+        }
         type(p, t->elem);
         fp_tok(p, '>');
         break;
@@ -136,7 +142,7 @@ static int type_width(const ast_type *t)
         return w;
     }
     default:
-        return (int)strlen(t->name) + 2 + type_width(t->elem);
+        return (int)strlen(t->name) + 2 + (t->key ? type_width(t->key) + 2 : 0) + type_width(t->elem);
     }
 }
 
@@ -175,17 +181,21 @@ static void kv_block(fmt_printer *p, const ptr_vec *kvs)
 
 /* ---- signatures ---- */
 
-static size_t field_first_tok(const fmt_printer *p, const ast_field *f)
+/* record: a record's field, which starts with its name (a signature's
+ * starts with `in` or `out`). */
+static size_t field_first_tok(const fmt_printer *p, const ast_field *f, int record)
 {
     size_t i = fmt_tok_at(p->tk, f->name.loc);
+    if (record)
+        return i;
     return i > 0 ? i - 1 : 0;   /* the `in` or `out` before the name */
 }
 
 /* A field starts a new alignment group after an empty line or a comment
  * on its own line. */
-static int starts_group(const fmt_printer *p, const ast_field *f)
+static int starts_group(const fmt_printer *p, const ast_field *f, int record)
 {
-    const fmt_tok *t = &p->tk->toks[field_first_tok(p, f)];
+    const fmt_tok *t = &p->tk->toks[field_first_tok(p, f, record)];
     if (t->blank_before)
         return 1;
     for (size_t c = 0; c < t->n_comments; c++)
@@ -194,12 +204,14 @@ static int starts_group(const fmt_printer *p, const ast_field *f)
     return 0;
 }
 
-static int field_prefix_width(const ast_field *f)
+static int field_prefix_width(const ast_field *f, int record)
 {
-    return 4 + (int)strlen(f->name.name) + 2 + type_width(f->type);
+    return (record ? 0 : 4) + (int)strlen(f->name.name) + 2 + type_width(f->type);
 }
 
-static void fields_block(fmt_printer *p, const ptr_vec *fields)
+/* The fields of a signature or (record) of a record: one a line, the
+ * optional commas between record fields dropped. */
+static void fields_block(fmt_printer *p, const ptr_vec *fields, int record)
 {
     if (fp_empty_brackets(p)) {
         fp_tok(p, '{');
@@ -210,16 +222,16 @@ static void fields_block(fmt_printer *p, const ptr_vec *fields)
     int desc_col = 0;
     for (size_t i = 0; i < fields->len; i++) {
         const ast_field *f = fields->items[i];
-        if (i == 0 || starts_group(p, f)) {
+        if (i == 0 || starts_group(p, f, record)) {
             /* Descriptions of a group start in one column, two spaces
              * after its longest field that has one. */
             int w = 0;
             for (size_t j = i; j < fields->len; j++) {
                 const ast_field *g = fields->items[j];
-                if (j > i && starts_group(p, g))
+                if (j > i && starts_group(p, g, record))
                     break;
-                if (g->desc && field_prefix_width(g) > w)
-                    w = field_prefix_width(g);
+                if (g->desc && field_prefix_width(g, record) > w)
+                    w = field_prefix_width(g, record);
             }
             desc_col = p->indent + w + 2;
         }
@@ -227,8 +239,10 @@ static void fields_block(fmt_printer *p, const ptr_vec *fields)
             fp_line(p, 0);
         else
             fp_item(p);
-        fp_tok(p, -1);          /* in / out */
-        fp_pad_to(p, p->indent + 4);
+        if (!record) {
+            fp_tok(p, -1);      /* in / out */
+            fp_pad_to(p, p->indent + 4);
+        }
         fp_tok(p, IDENT);
         fp_tok(p, ':');
         fp_space(p);
@@ -237,6 +251,8 @@ static void fields_block(fmt_printer *p, const ptr_vec *fields)
             fp_pad_to(p, desc_col);
             fp_string(p);
         }
+        if (record && fp_peek(p) == ',')
+            fp_skip(p, ',');
     }
     fp_close(p, '}');
 }
@@ -605,7 +621,18 @@ void fmt_decl(fmt_printer *p, const ast_decl *d)
             fp_string(p);
             fp_space(p);
         }
-        fields_block(p, &d->fields);
+        fields_block(p, &d->fields, 0);
+        break;
+    case D_RECORD:
+        fp_tok(p, RECORD);
+        fp_space(p);
+        fp_tok(p, IDENT);
+        fp_space(p);
+        if (fp_peek(p) == STRING) {
+            fp_string(p);
+            fp_space(p);
+        }
+        fields_block(p, &d->fields, 1);
         break;
     case D_TOOL:
         tool(p, d);

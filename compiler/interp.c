@@ -72,8 +72,25 @@ static int field_index(const ir_field *fs, size_t n, const char *name)
     return -1;
 }
 
-/* Where a value lives: *out points into the frame or at *tmp (a literal). */
+static dsp_status resolve_base(const frame *f, const ir_value *v, dsp_value *tmp, const dsp_value **out,
+                               const ir_type **type, dsp_error *err);
+
+/* Where a value lives: *out points into the frame or at *tmp (a literal);
+ * a path into records is followed. */
 static dsp_status resolve(const frame *f, const ir_value *v, dsp_value *tmp, const dsp_value **out,
+                          const ir_type **type, dsp_error *err)
+{
+    dsp_status rc = resolve_base(f, v, tmp, out, type, err);
+    if (rc != DSP_OK || v->n_path == 0)
+        return rc;
+    *out = it_value_at(*out, *type, v->path, v->n_path, type);
+    if (!*out)
+        return dsp_error_set(err, DSP_ERR_INVALID, "module `%s`: internal: `%s` has no field path of %zu steps",
+                             f->m->name, v->name, v->n_path);
+    return DSP_OK;
+}
+
+static dsp_status resolve_base(const frame *f, const ir_value *v, dsp_value *tmp, const dsp_value **out,
                           const ir_type **type, dsp_error *err)
 {
     *type = v->type;
@@ -387,8 +404,8 @@ static dsp_status exec_step(run_ctx *c, frame *f, const ir_step *st, dsp_value *
              * optional as optionals (an absent one equals nothing);
              * anything else as the left side's type. cg_module.c picks the
              * same. */
-            static const ir_type t_float = { IR_FLOAT, NULL, NULL, 0, NULL };
-            static const ir_type t_opt_float = { IR_OPTIONAL, NULL, NULL, 0, &t_float };
+            static const ir_type t_float = { .kind = IR_FLOAT };
+            static const ir_type t_opt_float = { .kind = IR_OPTIONAL, .elem = &t_float };
             const ir_type *lb = ltype->kind == IR_OPTIONAL ? ltype->elem : ltype;
             const ir_type *rb = rtype->kind == IR_OPTIONAL ? rtype->elem : rtype;
             const ir_type *common = ltype;

@@ -69,6 +69,11 @@ size_t it_tool_n_results(const ir_tool *tool);
  * and out of optionals, maps enums by name, widens int to float. */
 dsp_status it_convert(const dsp_value *src, const ir_type *from, const ir_type *to, dsp_value *dst,
                       dsp_error *err);
+/* The value n fields into records from v (of type t): `path` as in
+ * ir_value/ir_expr. Sets *t_out to its type; NULL if v does not have that
+ * shape (sema makes sure it does). Borrowed from v. */
+const dsp_value *it_value_at(const dsp_value *v, const ir_type *t, const char *const *path, size_t n,
+                             const ir_type **t_out);
 /* A literal IR value (STRING, INT, FLOAT, BOOL, ENUM) as a runtime value. */
 dsp_status it_literal(const ir_value *v, dsp_value *out, dsp_error *err);
 

@@ -73,10 +73,42 @@ dsp_status it_convert(const dsp_value *src, const ir_type *from, const ir_type *
         }
         return DSP_OK;
     }
+    if (to->kind == IR_MAP && from->kind == IR_MAP) {
+        *dst = dsp_value_map();
+        for (size_t i = 0; i < src->as.map.len; i++) {
+            dsp_value item;
+            dsp_status rc = it_convert(&src->as.map.vals[i], from->elem, to->elem, &item, err);
+            if (rc == DSP_OK)
+                rc = dsp_value_map_put(dst, src->as.map.keys[i], &item, err);
+            if (rc != DSP_OK) {
+                dsp_value_free(&item);
+                dsp_value_free(dst);
+                return rc;
+            }
+        }
+        return DSP_OK;
+    }
     if (to->kind != from->kind)
         return dsp_error_set(err, DSP_ERR_INVALID, "cannot pass %s where %s is expected",
                              ir_type_str(from, fb, sizeof fb), ir_type_str(to, tb, sizeof tb));
     return dsp_value_copy(dst, src, err);
+}
+
+const dsp_value *it_value_at(const dsp_value *v, const ir_type *t, const char *const *path, size_t n,
+                             const ir_type **t_out)
+{
+    for (size_t k = 0; k < n; k++) {
+        if (!v || t->kind != IR_RECORD || v->kind != DSP_TYPE_RECORD)
+            return NULL;
+        const ir_field *f = ir_field_find(t->fields, t->n_fields, path[k]);
+        size_t i = f ? (size_t)(f - t->fields) : t->n_fields;
+        if (i >= v->as.record.len)
+            return NULL;
+        v = &v->as.record.fields[i];
+        t = f->type;
+    }
+    *t_out = t;
+    return v;
 }
 
 dsp_status it_literal(const ir_value *v, dsp_value *out, dsp_error *err)

@@ -22,7 +22,11 @@ int ir_type_equal(const ir_type *a, const ir_type *b)
         return 1;
     case IR_LIST:
     case IR_OPTIONAL:
+    case IR_MAP:
         return ir_type_equal(a->elem, b->elem);
+    case IR_RECORD:
+        /* Records are nominal: one declaration, one type. */
+        return a->name && b->name && strcmp(a->name, b->name) == 0;
     default:
         return 1;
     }
@@ -89,6 +93,12 @@ static size_t type_write(const ir_type *t, char *buf, size_t size, size_t n)
     case IR_LIST:
     case IR_OPTIONAL:
         PUT("%s<", t->kind == IR_LIST ? "list" : "optional");
+        n = type_write(t->elem, buf, size, n);
+        PUT(">");
+        break;
+    case IR_RECORD: PUT("%s", t->name); break;
+    case IR_MAP:
+        PUT("map<string, ");
         n = type_write(t->elem, buf, size, n);
         PUT(">");
         break;

@@ -18,15 +18,22 @@
 /* ---- types --------------------------------------------------------- */
 
 typedef enum ir_type_kind {
-    IR_STRING, IR_INT, IR_FLOAT, IR_BOOL, IR_ENUM, IR_LIST, IR_OPTIONAL
+    IR_STRING, IR_INT, IR_FLOAT, IR_BOOL, IR_ENUM, IR_LIST, IR_OPTIONAL,
+    IR_RECORD,                    /* `record Name { field: T ... }`: named, nominal */
+    IR_MAP                        /* `map<string, T>`: string keys, elem values */
 } ir_type_kind;
+
+struct ir_field;
 
 typedef struct ir_type {
     ir_type_kind kind;
-    const char *name;             /* IR_ENUM declared as `enum Name {..}`, else NULL */
+    const char *name;             /* IR_ENUM declared as `enum Name {..}`, IR_RECORD; else NULL */
     const char *const *values;    /* IR_ENUM: the values, in declaration order */
     size_t n_values;
-    const struct ir_type *elem;   /* IR_LIST, IR_OPTIONAL */
+    const struct ir_type *elem;   /* IR_LIST, IR_OPTIONAL; IR_MAP: the value type */
+    const struct ir_field *fields;/* IR_RECORD: in declaration order */
+    size_t n_fields;
+    const char *desc;             /* IR_RECORD: its description, NULL if none */
 } ir_type;
 
 typedef struct ir_field {
@@ -150,9 +157,12 @@ typedef enum ir_value_kind {
 
 typedef struct ir_value {
     ir_value_kind kind;
-    const ir_type *type;          /* the value's own type */
+    const ir_type *type;          /* the value's own type (at the end of the path) */
     const char *name;             /* PARAM, VAR: the name; FIELD: the variable */
     const char *field;            /* FIELD */
+    const char *const *path;      /* PARAM, FIELD, VAR: fields read further into records
+                                     (`v.person.name`: path = {"name"}); NULL when none */
+    size_t n_path;
     const char *s;                /* STRING, ENUM */
     long long i;                  /* INT, BOOL */
     double f;                     /* FLOAT */
@@ -247,6 +257,9 @@ typedef struct ir_expr {
     int b;                        /* BOOL */
     ir_source source;             /* FIELD */
     const char *field;            /* FIELD; JUDGE: the output read */
+    const char *const *path;      /* FIELD: fields read further into records
+                                     (`pred.person.name`: field "person", path {"name"}) */
+    size_t n_path;
     const ir_tool *tool;          /* TOOL */
     const ir_signature *judge;    /* JUDGE */
     const ir_lm *judge_lm;        /* JUDGE: NULL means the optimize block's lm */
@@ -300,6 +313,8 @@ typedef struct ir_program {
                                      (not in dump-ir): join it with relative paths */
     const ir_type *const *enums;  /* named enums */
     size_t n_enums;
+    const ir_type *const *records;/* records, each after the records its fields use */
+    size_t n_records;
     const ir_signature *const *signatures;
     size_t n_signatures;
     const ir_lm *const *lms;

@@ -30,8 +30,28 @@ static cJSON *type_json(const ir_type *t)
         cJSON_AddItemToObject(o, t->kind == IR_LIST ? "list" : "optional", type_json(t->elem));
         return o;
     }
+    case IR_MAP: {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddItemToObject(o, "map", type_json(t->elem));
+        return o;
+    }
+    case IR_RECORD: {
+        /* By name: the program's "records" list holds the fields once. */
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "record", t->name);
+        return o;
+    }
     }
     return cJSON_CreateNull();
+}
+
+static void add_path(cJSON *o, const char *const *path, size_t n)
+{
+    if (n == 0)
+        return;
+    cJSON *a = cJSON_AddArrayToObject(o, "path");
+    for (size_t i = 0; i < n; i++)
+        cJSON_AddItemToArray(a, cJSON_CreateString(path[i]));
 }
 
 static void add_loc(cJSON *o, ir_loc l)
@@ -86,10 +106,12 @@ static cJSON *value_json(const ir_value *v)
     case IR_VAL_PARAM:
     case IR_VAL_VAR:
         cJSON_AddStringToObject(o, "name", v->name);
+        add_path(o, v->path, v->n_path);
         break;
     case IR_VAL_FIELD:
         cJSON_AddStringToObject(o, "var", v->name);
         cJSON_AddStringToObject(o, "field", v->field);
+        add_path(o, v->path, v->n_path);
         break;
     case IR_VAL_STRING:
     case IR_VAL_ENUM:
@@ -175,6 +197,7 @@ static cJSON *expr_json(const ir_expr *e)
     case IR_E_FIELD:
         cJSON_AddStringToObject(o, "source", e->source == IR_SRC_EXAMPLE ? "example" : "prediction");
         cJSON_AddStringToObject(o, "field", e->field);
+        add_path(o, e->path, e->n_path);
         break;
     case IR_E_BUILTIN: cJSON_AddStringToObject(o, "function", e->s); break;
     case IR_E_TOOL: cJSON_AddStringToObject(o, "tool", e->tool->name); break;
@@ -258,6 +281,18 @@ char *ir_to_json(const ir_program *p)
     cJSON *a = cJSON_AddArrayToObject(root, "enums");
     for (size_t i = 0; i < p->n_enums; i++)
         cJSON_AddItemToArray(a, type_json(p->enums[i]));
+
+    /* Only programs that declare records have the key, so older dumps read the same. */
+    if (p->n_records) {
+        a = cJSON_AddArrayToObject(root, "records");
+        for (size_t i = 0; i < p->n_records; i++) {
+            cJSON *r = cJSON_CreateObject();
+            cJSON_AddStringToObject(r, "name", p->records[i]->name);
+            add_opt_string(r, "desc", p->records[i]->desc);
+            cJSON_AddItemToObject(r, "fields", fields_json(p->records[i]->fields, p->records[i]->n_fields));
+            cJSON_AddItemToArray(a, r);
+        }
+    }
 
     a = cJSON_AddArrayToObject(root, "signatures");
     for (size_t i = 0; i < p->n_signatures; i++) {

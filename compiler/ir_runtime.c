@@ -17,6 +17,15 @@ const dsp_type *irt_type(arena *a, const ir_type *t)
         d->kind = DSP_TYPE_ENUM;
         d->enum_values = t->values;
         d->n_enum_values = t->n_values;
+        d->name = t->name;
+    } else if (t->kind == IR_RECORD) {
+        d->kind = DSP_TYPE_RECORD;
+        d->name = t->name;
+        d->fields = irt_fields(a, t->fields, t->n_fields);
+        d->n_fields = t->n_fields;
+    } else if (t->kind == IR_MAP) {
+        d->kind = DSP_TYPE_MAP;
+        d->elem = irt_type(a, t->elem);
     } else {
         d->kind = t->kind == IR_LIST ? DSP_TYPE_LIST : DSP_TYPE_OPTIONAL;
         d->elem = irt_type(a, t->elem);

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef enum mv_kind { MV_ABSENT, MV_NUM, MV_BOOL, MV_STR, MV_LIST } mv_kind;
+typedef enum mv_kind { MV_ABSENT, MV_NUM, MV_BOOL, MV_STR, MV_LIST, MV_RECORD, MV_MAP } mv_kind;
 
 /* A metric value: numbers are doubles, enums read as their names. */
 typedef struct mval {
@@ -18,8 +18,10 @@ typedef struct mval {
     double num;
     bool b;
     char *s;                    /* owned */
-    struct mval *items;         /* owned */
+    struct mval *items;         /* owned: LIST items, RECORD fields, MAP values */
     size_t n;
+    const ir_type *rtype;       /* RECORD: its type (field names) */
+    char **keys;                /* MAP: owned, keys[i] for items[i] */
 } mval;
 
 typedef struct mctx {
@@ -33,9 +35,13 @@ typedef struct mctx {
 static void mv_free(mval *v)
 {
     free(v->s);
-    for (size_t i = 0; i < v->n; i++)
+    for (size_t i = 0; i < v->n; i++) {
         mv_free(&v->items[i]);
+        if (v->keys)
+            free(v->keys[i]);
+    }
     free(v->items);
+    free(v->keys);
     memset(v, 0, sizeof *v);
 }
 
@@ -78,6 +84,35 @@ static dsp_status from_value(const dsp_value *v, const ir_type *t, mval *out, ds
             return nomem(err);
         for (size_t i = 0; i < v->as.list.len; i++, out->n++) {
             dsp_status rc = from_value(&v->as.list.items[i], t->elem, &out->items[i], err);
+            if (rc != DSP_OK)
+                return rc;
+        }
+        return DSP_OK;
+    case IR_RECORD:
+        out->kind = MV_RECORD;
+        out->rtype = t;
+        out->items = calloc(t->n_fields + 1, sizeof *out->items);
+        if (!out->items)
+            return nomem(err);
+        for (size_t i = 0; i < t->n_fields && i < v->as.record.len; i++, out->n++) {
+            dsp_status rc = from_value(&v->as.record.fields[i], t->fields[i].type, &out->items[i], err);
+            if (rc != DSP_OK)
+                return rc;
+        }
+        return DSP_OK;
+    case IR_MAP:
+        out->kind = MV_MAP;
+        out->items = calloc(v->as.map.len + 1, sizeof *out->items);
+        out->keys = calloc(v->as.map.len + 1, sizeof *out->keys);
+        if (!out->items || !out->keys)
+            return nomem(err);
+        for (size_t i = 0; i < v->as.map.len; i++, out->n++) {
+            size_t kl = strlen(v->as.map.keys[i]);
+            out->keys[i] = malloc(kl + 1);
+            if (!out->keys[i])
+                return nomem(err);
+            memcpy(out->keys[i], v->as.map.keys[i], kl + 1);
+            dsp_status rc = from_value(&v->as.map.vals[i], t->elem, &out->items[i], err);
             if (rc != DSP_OK)
                 return rc;
         }
@@ -151,6 +186,32 @@ static dsp_status to_value(const mval *v, const ir_type *t, dsp_value *out, dsp_
             }
         }
         return DSP_OK;
+    case IR_RECORD: {
+        if (v->kind != MV_RECORD || !v->rtype || strcmp(v->rtype->name, t->name) != 0)
+            break;
+        dsp_status rc = dsp_value_record(out, t->n_fields, err);
+        for (size_t i = 0; rc == DSP_OK && i < t->n_fields; i++)
+            rc = to_value(&v->items[i], t->fields[i].type, &out->as.record.fields[i], err);
+        if (rc != DSP_OK)
+            dsp_value_free(out);
+        return rc;
+    }
+    case IR_MAP:
+        if (v->kind != MV_MAP)
+            break;
+        *out = dsp_value_map();
+        for (size_t i = 0; i < v->n; i++) {
+            dsp_value item;
+            dsp_status rc = to_value(&v->items[i], t->elem, &item, err);
+            if (rc == DSP_OK)
+                rc = dsp_value_map_put(out, v->keys[i], &item, err);
+            if (rc != DSP_OK) {
+                dsp_value_free(&item);
+                dsp_value_free(out);
+                return rc;
+            }
+        }
+        return DSP_OK;
     default: break;
     }
     char tb[128];
@@ -173,7 +234,9 @@ static bool truthy(const mval *v)
     case MV_BOOL: return v->b;
     case MV_NUM: return v->num != 0;
     case MV_STR: return v->s[0] != '\0';
-    case MV_LIST: return v->n != 0;
+    case MV_LIST:
+    case MV_MAP: return v->n != 0;
+    case MV_RECORD: return true;
     default: return false;
     }
 }
@@ -194,6 +257,17 @@ static bool mv_equal(const mval *a, const mval *b, bool loose)
         return loose ? mt_text_equal(a->s, b->s) : strcmp(a->s, b->s) == 0;
     if (a->n != b->n)
         return false;
+    if (a->kind == MV_MAP) {
+        /* The same keys (exactly) with equal values, in any order. */
+        for (size_t i = 0; i < a->n; i++) {
+            size_t j = 0;
+            while (j < b->n && strcmp(a->keys[i], b->keys[j]) != 0)
+                j++;
+            if (j == b->n || !mv_equal(&a->items[i], &b->items[j], loose))
+                return false;
+        }
+        return true;
+    }
     for (size_t i = 0; i < a->n; i++)
         if (!mv_equal(&a->items[i], &b->items[i], loose))
             return false;
@@ -202,6 +276,81 @@ static bool mv_equal(const mval *a, const mval *b, bool loose)
 
 static void set_num(mval *out, double x) { memset(out, 0, sizeof *out); out->kind = MV_NUM; out->num = x; }
 static void set_bool(mval *out, bool b) { memset(out, 0, sizeof *out); out->kind = MV_BOOL; out->b = b; }
+
+/* Items of set metrics match when equal after f1's normalization for text
+ * (numbers and bools by value); records on the fields `by` names (all of
+ * them when by is empty). -1 when out of memory. */
+static int item_match(const mval *p, const mval *g, const mval *by, size_t n_by)
+{
+    if (p->kind == MV_RECORD && g->kind == MV_RECORD && p->rtype && p->n == g->n) {
+        for (size_t i = 0; i < p->n; i++) {
+            bool keyed = n_by == 0;
+            for (size_t k = 0; k < n_by && !keyed; k++)
+                keyed = by[k].kind == MV_STR && strcmp(by[k].s, p->rtype->fields[i].name) == 0;
+            if (!keyed)
+                continue;
+            int m = item_match(&p->items[i], &g->items[i], NULL, 0);
+            if (m != 1)
+                return m;
+        }
+        return 1;
+    }
+    if (p->kind == MV_STR && g->kind == MV_STR)
+        return mt_norm_equal(p->s, g->s);
+    if ((p->kind == MV_LIST && g->kind == MV_LIST) || (p->kind == MV_MAP && g->kind == MV_MAP)) {
+        if (p->n != g->n)
+            return 0;
+        for (size_t i = 0; i < p->n; i++) {
+            if (p->kind == MV_MAP && strcmp(p->keys[i], g->keys[i]) != 0)
+                return 0;
+            int m = item_match(&p->items[i], &g->items[i], NULL, 0);
+            if (m != 1)
+                return m;
+        }
+        return 1;
+    }
+    return mv_equal(p, g, false);
+}
+
+/* set_f1 / set_precision / set_recall: the lists as multisets; each gold
+ * item matches at most one predicted item. Two empty lists score 1 (nothing
+ * to find, nothing wrongly found); one empty list scores 0. */
+static dsp_status set_metric(const char *which, const mval *a, size_t n, mval *out, dsp_error *err)
+{
+    size_t np = a[0].kind == MV_LIST ? a[0].n : 0, ng = a[1].kind == MV_LIST ? a[1].n : 0;
+    if (np == 0 || ng == 0) {
+        set_num(out, np == ng ? 1.0 : 0.0);
+        return DSP_OK;
+    }
+    char *used = calloc(ng, 1);
+    if (!used)
+        return nomem(err);
+    size_t tp = 0;
+    for (size_t i = 0; i < np; i++)
+        for (size_t j = 0; j < ng; j++) {
+            if (used[j])
+                continue;
+            int m = item_match(&a[0].items[i], &a[1].items[j], a + 2, n - 2);
+            if (m < 0) {
+                free(used);
+                return nomem(err);
+            }
+            if (m) {
+                used[j] = 1;
+                tp++;
+                break;
+            }
+        }
+    free(used);
+    double prec = (double)tp / (double)np, rec = (double)tp / (double)ng;
+    if (strcmp(which, "precision") == 0)
+        set_num(out, prec);
+    else if (strcmp(which, "recall") == 0)
+        set_num(out, rec);
+    else
+        set_num(out, tp ? 2 * prec * rec / (prec + rec) : 0.0);
+    return DSP_OK;
+}
 
 static dsp_status builtin(mctx *c, const ir_expr *e, mval *a, size_t n, mval *out, dsp_error *err)
 {
@@ -267,9 +416,12 @@ static dsp_status builtin(mctx *c, const ir_expr *e, mval *a, size_t n, mval *ou
         return DSP_OK;
     }
     if (strcmp(f, "len") == 0 && n == 1) {
-        set_num(out, a[0].kind == MV_STR ? (double)strlen(a[0].s) : a[0].kind == MV_LIST ? (double)a[0].n : 0);
+        set_num(out, a[0].kind == MV_STR ? (double)strlen(a[0].s)
+                     : a[0].kind == MV_LIST || a[0].kind == MV_MAP ? (double)a[0].n : 0);
         return DSP_OK;
     }
+    if (strncmp(f, "set_", 4) == 0 && n >= 2)
+        return set_metric(f + 4, a, n, out, err);
     return dsp_error_set(err, DSP_ERR_INVALID, "metric: the interpreter does not know function `%s` with %zu "
                          "arguments", f, n);
 }
@@ -365,13 +517,24 @@ static dsp_status tool(mctx *c, const ir_expr *e, dsp_error *err, mval *out)
     return rc;
 }
 
+/* A field's value, or with a path (`pred.person.name`) the value inside it. */
+static dsp_status from_path(const dsp_value *v, const ir_type *t, const ir_expr *e, mval *out, dsp_error *err)
+{
+    const ir_type *at = t;
+    const dsp_value *x = it_value_at(v, t, e->path, e->n_path, &at);
+    if (!x)
+        return dsp_error_set(err, DSP_ERR_INVALID, "internal: `%s` has no field path of %zu steps", e->field,
+                             e->n_path);
+    return from_value(x, at, out, err);
+}
+
 static dsp_status field(mctx *c, const ir_expr *e, mval *out, dsp_error *err)
 {
     const ir_module *m = c->r->module;
     if (e->source == IR_SRC_PREDICTION) {
         for (size_t i = 0; i < m->n_results; i++)
             if (strcmp(m->results[i].name, e->field) == 0)
-                return from_value(&c->outputs[i], m->results[i].type, out, err);
+                return from_path(&c->outputs[i], m->results[i].type, e, out, err);
         return dsp_error_set(err, DSP_ERR_INVALID, "internal: module `%s` has no result `%s`", m->name, e->field);
     }
     int fi = ex_dataset_field(c->d, e->field);
@@ -385,7 +548,7 @@ static dsp_status field(mctx *c, const ir_expr *e, mval *out, dsp_error *err)
         return dsp_error_set(err, DSP_ERR_INVALID, "%s:%d: the example has no `%s`, which the metric reads",
                              c->d->path, c->ex->line, e->field);
     }
-    return from_value(&c->ex->values[fi], c->d->fields[fi]->type, out, err);
+    return from_path(&c->ex->values[fi], c->d->fields[fi]->type, e, out, err);
 }
 
 static dsp_status binary(mctx *c, const ir_expr *e, mval *out, dsp_error *err)

@@ -135,3 +135,18 @@ double mt_f1(const char *pred, const char *gold)
     tokens_free(&g);
     return f1;
 }
+
+int mt_norm_equal(const char *a, const char *b)
+{
+    tokens x, y;
+    int ok = tokenize(a, &x) & tokenize(b, &y);
+    int eq = -1;
+    if (ok) {
+        eq = x.n == y.n;
+        for (size_t i = 0; eq && i < x.n; i++)
+            eq = strcmp(x.tok[i], y.tok[i]) == 0;
+    }
+    tokens_free(&x);
+    tokens_free(&y);
+    return eq;
+}

@@ -15,5 +15,8 @@ bool mt_text_contains(const char *hay, const char *needle);
  * tokens score 1 when both are empty, else 0. Returns -1 when out of
  * memory. */
 double mt_f1(const char *pred, const char *gold);
+/* Equal after SQuAD normalization (the tokens mt_f1 compares): "The Beatles"
+ * equals "beatles". Returns -1 when out of memory, else 1 or 0. */
+int mt_norm_equal(const char *a, const char *b);
 
 #endif

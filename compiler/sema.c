@@ -55,7 +55,8 @@ sym *sema_lookup(sema *s, const char *name)
 
 const char *sym_kind_name(sym_kind k)
 {
-    static const char *const names[] = { "enum", "signature", "lm", "tool", "module", "metric", "data set" };
+    static const char *const names[] = { "enum", "signature", "lm", "tool", "module", "metric", "data set",
+                                         "record" };
     return names[k];
 }
 
@@ -231,6 +232,7 @@ static sym_kind decl_sym_kind(ast_decl_kind k)
     case D_TOOL: return SYM_TOOL;
     case D_MODULE: return SYM_MODULE;
     case D_METRIC: return SYM_METRIC;
+    case D_RECORD: return SYM_RECORD;
     default: return SYM_DATA;
     }
 }
@@ -361,6 +363,10 @@ static ir_program *check(sema *s, const source_file *src)
     }
     for (size_t i = 0; i < s->syms.len; i++) {
         sym *sy = s->syms.items[i];
+        if (sy->kind == SYM_RECORD) (void)sema_check_record(s, sy);
+    }
+    for (size_t i = 0; i < s->syms.len; i++) {
+        sym *sy = s->syms.items[i];
         switch (sy->kind) {
         case SYM_SIGNATURE: sema_check_signature(s, sy); break;
         case SYM_LM: sema_check_lm(s, sy); break;
@@ -406,6 +412,8 @@ static ir_program *check(sema *s, const source_file *src)
     p->source = slash ? slash + 1 : src->path;
     p->base_dir = src->dir;
     COLLECT(SYM_ENUM, ir_type, enums, n_enums);
+    p->records = (const ir_type *const *)s->records_done.items;
+    p->n_records = s->records_done.len;
     COLLECT(SYM_SIGNATURE, ir_signature, signatures, n_signatures);
     COLLECT(SYM_LM, ir_lm, lms, n_lms);
     COLLECT(SYM_TOOL, ir_tool, tools, n_tools);

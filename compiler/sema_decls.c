@@ -5,7 +5,8 @@
 #include <ctype.h>
 #include <string.h>
 
-static const char *const builtin_types[] = { "string", "int", "float", "bool", "list", "optional" };
+static const char *const builtin_types[] = { "string", "int", "float", "bool", "list", "optional", "map" };
+#define N_BUILTIN_TYPES (sizeof builtin_types / sizeof builtin_types[0])
 
 /* A value as the .dsp writes it: `Hardware`, "HR Support". */
 static const char *shown(sema *s, const char *v)
@@ -98,9 +99,30 @@ const ir_type *sema_resolve_type(sema *s, const ast_type *t)
         r->elem = elem;
         return r;
     }
+    case AT_MAP: {
+        const ir_type *key = sema_resolve_type(s, t->key);
+        const ir_type *elem = sema_resolve_type(s, t->elem);
+        if (!key || !elem)
+            return NULL;
+        if (key->kind != IR_STRING) {
+            diag_error(s->d, t->key->loc, "map keys are strings (JSON object keys are): write "
+                                          "`map<string, %s>`", sema_type_str(s, elem));
+            return NULL;
+        }
+        ir_type *r = arena_alloc(s->a, sizeof *r);
+        r->kind = IR_MAP;
+        r->elem = elem;
+        return r;
+    }
     case AT_GENERIC:
-        diag_error(s->d, t->loc, "unknown generic type `%s<...>`; the generic types are "
-                                 "`list<T>` and `optional<T>`", t->name);
+        if (t->key && (strcmp(t->name, "list") == 0 || strcmp(t->name, "optional") == 0))
+            diag_error(s->d, t->loc, "`%s` takes one type, e.g. `%s<string>`; for key/value pairs "
+                                     "use `map<string, T>`", t->name, t->name);
+        else if (!t->key && strcmp(t->name, "map") == 0)
+            diag_error(s->d, t->loc, "`map` takes a key and a value type: `map<string, T>`");
+        else
+            diag_error(s->d, t->loc, "unknown generic type `%s<...>`; the generic types are "
+                                     "`list<T>`, `optional<T>` and `map<string, T>`", t->name);
         return NULL;
     case AT_NAME:
         break;
@@ -113,23 +135,37 @@ const ir_type *sema_resolve_type(sema *s, const ast_type *t)
         diag_error(s->d, t->loc, "`%s` needs an element type, e.g. `%s<string>`", t->name, t->name);
         return NULL;
     }
+    if (strcmp(t->name, "map") == 0) {
+        diag_error(s->d, t->loc, "`map` needs its key and value types, e.g. `map<string, int>`");
+        return NULL;
+    }
     sym *sy = sema_lookup(s, t->name);
     if (sy && sy->kind == SYM_ENUM) {
         sy->used = 1;
         return sy->ir;
+    }
+    if (sy && sy->kind == SYM_RECORD) {
+        sy->used = 1;
+        if (sy->state == 1) {
+            diag_error(s->d, t->loc, "record `%s` contains itself through this field; a record "
+                                     "cannot be recursive (not even through list, optional or map): "
+                                     "give the inner level its own record type", t->name);
+            return NULL;
+        }
+        return sema_check_record(s, sy);
     }
     if (sy) {
         diag_error(s->d, t->loc, "`%s` is %s %s, not a type", t->name, sym_kind_article(sy->kind),
                    sym_kind_name(sy->kind));
         return NULL;
     }
-    const char **names = arena_array(s->a, s->syms.len + 6, sizeof *names);
+    const char **names = arena_array(s->a, s->syms.len + N_BUILTIN_TYPES, sizeof *names);
     size_t n = 0;
-    for (size_t i = 0; i < 6; i++)
+    for (size_t i = 0; i < N_BUILTIN_TYPES; i++)
         names[n++] = builtin_types[i];
     for (size_t i = 0; i < s->syms.len; i++) {
         sym *o = s->syms.items[i];
-        if (o->kind == SYM_ENUM)
+        if (o->kind == SYM_ENUM || o->kind == SYM_RECORD)
             names[n++] = o->name;
     }
     diag_error(s->d, t->loc, "unknown type `%s`%s", t->name, sema_did_you_mean(s, t->name, names, n));
@@ -139,6 +175,101 @@ const ir_type *sema_resolve_type(sema *s, const ast_type *t)
 void sema_check_enum(sema *s, sym *sy)
 {
     sy->ir = (void *)enum_from_idents(s, &sy->decl->values, sy->name);
+}
+
+const ir_field *sema_record_field(sema *s, const ir_type *t, const char *name, src_loc loc, const char *what)
+{
+    if (!t)
+        return NULL;
+    if (t->kind != IR_RECORD) {
+        if (t->kind == IR_OPTIONAL && t->elem->kind == IR_RECORD)
+            diag_error(s->d, loc, "%s is %s: it may be absent, so it has no field `%s` to read; "
+                                  "make it a required `%s`", what, sema_type_str(s, t), name, t->elem->name);
+        else if (t->kind == IR_LIST && t->elem->kind == IR_RECORD)
+            diag_error(s->d, loc, "%s is %s: a list has no field `%s`, its items do", what,
+                       sema_type_str(s, t), name);
+        else
+            diag_error(s->d, loc, "%s is %s, not a record: it has no field `%s`", what, sema_type_str(s, t),
+                       name);
+        return NULL;
+    }
+    const ir_field *f = ir_field_find(t->fields, t->n_fields, name);
+    if (!f)
+        diag_error(s->d, loc, "record `%s` (%s) has no field `%s`%s", t->name, what, name,
+                   sema_field_names_hint(s, name, t->fields, t->n_fields));
+    return f;
+}
+
+/* How deep a type nests; the runtime bounds it (dsp_type_check). */
+static int type_depth(const ir_type *t)
+{
+    int d = 0;
+    if (t->kind == IR_LIST || t->kind == IR_OPTIONAL || t->kind == IR_MAP)
+        d = type_depth(t->elem);
+    for (size_t i = 0; t->kind == IR_RECORD && i < t->n_fields; i++) {
+        int fd = type_depth(t->fields[i].type);
+        if (fd > d)
+            d = fd;
+    }
+    return d + 1;
+}
+
+const ir_type *sema_check_record(sema *s, sym *sy)
+{
+    if (sy->state == 2)
+        return sy->ir;
+    sy->state = 1;
+    ast_decl *d = sy->decl;
+    ir_field *fields = arena_array(s->a, d->fields.len + 1, sizeof *fields);
+    size_t n = 0;
+    int ok = 1;
+    for (size_t i = 0; i < d->fields.len; i++) {
+        ast_field *f = d->fields.items[i];
+        if (ir_field_find(fields, n, f->name.name)) {
+            diag_error(s->d, f->name.loc, "field `%s` is declared twice in record `%s`", f->name.name,
+                       sy->name);
+            ok = 0;
+            continue;
+        }
+        if (sema_is_c_keyword(f->name.name)) {
+            diag_error(s->d, f->name.loc, "field `%s` of record `%s` is named like a C keyword, and "
+                       "each field becomes a member of a C struct; rename it (e.g. `%s_`)",
+                       f->name.name, sy->name, f->name.name);
+            ok = 0;
+            continue;
+        }
+        const ir_type *t = sema_resolve_type(s, f->type);
+        if (!t) {
+            ok = 0;
+            continue;
+        }
+        fields[n].name = f->name.name;
+        fields[n].type = t;
+        fields[n].desc = f->desc;
+        n++;
+    }
+    if (ok && n == 0) {
+        diag_error(s->d, d->name.loc, "record `%s` has no fields; give it at least one "
+                                      "(`name: string`)", sy->name);
+        ok = 0;
+    }
+    sy->state = 2;
+    if (!ok)
+        return NULL;
+    ir_type *t = arena_alloc(s->a, sizeof *t);
+    t->kind = IR_RECORD;
+    t->name = sy->name;
+    t->fields = fields;
+    t->n_fields = n;
+    t->desc = d->str;
+    if (type_depth(t) > 16) {
+        diag_error(s->d, d->name.loc, "record `%s` nests types more than 16 levels deep, which the "
+                   "runtime does not parse; flatten it", sy->name);
+        return NULL;
+    }
+    sy->ir = t;
+    ptr_vec_push(s->a, &s->records_done, t);
+    return t;
 }
 
 /* Fields of one direction; duplicates are errors (a prompt cannot have two

@@ -8,7 +8,7 @@
 #include "sema.h"
 
 typedef enum sym_kind {
-    SYM_ENUM, SYM_SIGNATURE, SYM_LM, SYM_TOOL, SYM_MODULE, SYM_METRIC, SYM_DATA
+    SYM_ENUM, SYM_SIGNATURE, SYM_LM, SYM_TOOL, SYM_MODULE, SYM_METRIC, SYM_DATA, SYM_RECORD
 } sym_kind;
 
 typedef struct sym {
@@ -17,7 +17,8 @@ typedef struct sym {
     ast_decl *decl;
     int from_import;
     int used;
-    int state;                /* modules: 0 new, 1 header done, 3 body checked */
+    int state;                /* modules: 0 new, 1 header done, 3 body checked;
+                                 records: 0 new, 1 being resolved, 2 done */
     int body_ok;              /* modules: the body checked without errors */
     ptr_vec calls;            /* modules: call_edge * to the modules the body calls */
     void *ir;                 /* the resolved IR object, NULL if it had errors */
@@ -36,6 +37,7 @@ typedef struct sema {
     size_t table_cap;
     ptr_vec optimizes;        /* ast_decl * of the main file */
     ptr_vec modules_done;     /* ir_module * in dependency order */
+    ptr_vec records_done;     /* ir_type * of records, each after those it uses */
     ir_type t_string, t_int, t_float, t_bool;
     /* Where each line of one source file starts, for reading inline tool
      * prototypes by position (sema_tool_header.c); rebuilt per file. */
@@ -65,6 +67,14 @@ int sema_vec_has(const ptr_vec *v, const char *str);
 /* sema_decls.c: enums, signatures, lms, tools, data, module headers. */
 const ir_type *sema_resolve_type(sema *s, const ast_type *t);
 void sema_check_enum(sema *s, sym *sy);
+/* The field `name` of a value of type t that `what` (e.g. "`p.person`")
+ * names, reporting at loc when t is not a record or has no such field. */
+const ir_field *sema_record_field(sema *s, const ir_type *t, const char *name, src_loc loc, const char *what);
+/* Whether name is a keyword of C17 or C23 (or a <stdbool.h> macro). */
+int sema_is_c_keyword(const char *name);
+/* Resolves a record declaration (once; on first use or in declaration
+ * order) and refuses recursive ones. NULL after an error. */
+const ir_type *sema_check_record(sema *s, sym *sy);
 void sema_check_signature(sema *s, sym *sy);
 void sema_check_lm(sema *s, sym *sy);
 void sema_check_tool(sema *s, sym *sy);

@@ -105,10 +105,43 @@ static const ir_expr *check_name(xctx *x, const ast_expr *e, const ir_type *hint
     return NULL;
 }
 
+static const ir_expr *check_field(xctx *x, const ast_expr *e);
+
+/* `pred.person.name`: a field of a record-typed field, kept as one field
+ * expression with a path. */
+static const ir_expr *check_record_field(xctx *x, const ast_expr *e)
+{
+    sema *s = x->s;
+    const ir_expr *base = check_field(x, e->a);
+    if (!base)
+        return NULL;
+    /* The text the user wrote up to here, for messages. */
+    const ast_expr *o = e->a;
+    const char *t = o->s;
+    for (o = o->a; o && o->kind == AE_FIELD; o = o->a)
+        t = arena_printf(s->a, "%s.%s", o->s, t);
+    const char *what = arena_printf(s->a, "`%s.%s`", o && o->kind == AE_NAME ? o->s : "?", t);
+    const ir_field *f = sema_record_field(s, base->type, e->s, e->loc, what);
+    if (!f)
+        return NULL;
+    ir_expr *r = new_expr(x, IR_E_FIELD, f->type);
+    r->source = base->source;
+    r->field = base->field;
+    const char **path = arena_array(s->a, base->n_path + 2, sizeof *path);
+    for (size_t i = 0; i < base->n_path; i++)
+        path[i] = base->path[i];
+    path[base->n_path] = f->name;
+    r->path = path;
+    r->n_path = base->n_path + 1;
+    return r;
+}
+
 static const ir_expr *check_field(xctx *x, const ast_expr *e)
 {
     sema *s = x->s;
     const ast_expr *obj = e->a;
+    if (obj->kind == AE_FIELD && obj->a->kind != AE_CALL)
+        return check_record_field(x, e);
     if (obj->kind == AE_CALL && obj->a->kind == AE_CALL && obj->a->a->kind == AE_NAME &&
         strcmp(obj->a->a->s, "judge") == 0)
         return NULL;  /* handled by check_judge through check_call */
@@ -356,12 +389,22 @@ static const ir_expr *check_call(xctx *x, const ast_expr *e, const char *field, 
                    builtin_names_hint(x, callee->s));
         return NULL;
     }
-    if (e->args.len != fn->n_args) {
+    const ast_arg *by = NULL;
+    if (strncmp(fn->name, "set_", 4) == 0 && e->args.len == fn->n_args + 1) {
+        by = e->args.items[fn->n_args];
+        if (!by->name.name || strcmp(by->name.name, "by") != 0) {
+            diag_error(s->d, by->value->loc, "`%s` takes two lists and optionally `by: field` (or "
+                       "`by: [field, ...]`), the record fields items match on", fn->name);
+            return NULL;
+        }
+    } else if (e->args.len != fn->n_args) {
         diag_error(s->d, e->loc, "`%s` takes %zu argument%s, got %zu", fn->name, fn->n_args,
                    fn->n_args == 1 ? "" : "s", e->args.len);
         return NULL;
     }
-    ir_expr_arg *args = arena_array(s->a, fn->n_args + 1, sizeof *args);
+    const ptr_vec by_names = by ? (by->value->kind == AE_LIST ? by->value->args : (ptr_vec){ 0 }) : (ptr_vec){ 0 };
+    size_t n_by = by ? (by->value->kind == AE_LIST ? by_names.len : 1) : 0;
+    ir_expr_arg *args = arena_array(s->a, fn->n_args + n_by + 1, sizeof *args);
     const ir_type *any_t = NULL;
     /* Check non-literal arguments first so literals can take their type. */
     for (int pass = 0; pass < 2; pass++) {
@@ -383,6 +426,22 @@ static const ir_expr *check_call(xctx *x, const ast_expr *e, const char *field, 
             case BI_TEXT: good = is_text(v->type); want = "text (string or enum)"; break;
             case BI_TEXTS: good = is_texts(v->type); want = "text or a list of text"; break;
             case BI_NUMBER: good = is_number(v->type); want = "a number"; break;
+            case BI_SIZED: {
+                const ir_type *b = strip_optional(v->type);
+                good = is_text(b) || b->kind == IR_LIST || b->kind == IR_MAP;
+                want = "text, a list or a map";
+                break;
+            }
+            case BI_LIST:
+                good = strip_optional(v->type)->kind == IR_LIST;
+                want = "a list";
+                if (good && any_t && !compatible(any_t, v->type)) {
+                    good = 0;
+                    want = arena_printf(s->a, "a list comparable with %s", sema_type_str(s, any_t));
+                }
+                if (good && !any_t)
+                    any_t = v->type;
+                break;
             case BI_ANY:
                 if (any_t && !compatible(any_t, v->type)) {
                     good = 0;
@@ -400,10 +459,34 @@ static const ir_expr *check_call(xctx *x, const ast_expr *e, const char *field, 
             args[i].value = v;
         }
     }
+    if (by) {
+        /* The fields named must be fields of the items' record type. */
+        const ir_type *elem = any_t ? strip_optional(any_t)->elem : NULL;
+        for (size_t k = 0; k < n_by; k++) {
+            const ast_expr *f = by->value->kind == AE_LIST ? by_names.items[k] : by->value;
+            if (f->kind != AE_NAME) {
+                diag_error(s->d, f->loc, "`by:` names record fields: `by: text` or `by: [text, type]`");
+                return NULL;
+            }
+            if (!elem || elem->kind != IR_RECORD) {
+                diag_error(s->d, f->loc, "`by:` picks fields of records, but the items are %s",
+                           elem ? sema_type_str(s, elem) : "not records");
+                return NULL;
+            }
+            const ir_field *rf = sema_record_field(s, elem, f->s, f->loc,
+                                                   arena_printf(s->a, "an item of the lists of `%s`", fn->name));
+            if (!rf)
+                return NULL;
+            ir_expr *name = new_expr(x, IR_E_STRING, &s->t_string);
+            name->s = rf->name;
+            args[fn->n_args + k].name = "by";
+            args[fn->n_args + k].value = name;
+        }
+    }
     ir_expr *r = new_expr(x, IR_E_BUILTIN, fn->result == BI_RESULT_BOOL ? &s->t_bool : &s->t_float);
     r->s = fn->name;
     r->args = args;
-    r->n_args = fn->n_args;
+    r->n_args = fn->n_args + n_by;
     return r;
 }
 

@@ -55,7 +55,8 @@ int sema_assignable(const ir_type *from, const ir_type *to)
     case IR_INT:
         return to->kind == IR_FLOAT;
     case IR_LIST:
-        return to->kind == IR_LIST && sema_assignable(from->elem, to->elem);
+    case IR_MAP:
+        return to->kind == from->kind && sema_assignable(from->elem, to->elem);
     default:
         return 0;
     }
@@ -95,6 +96,31 @@ static const char *visible_hint(mctx *mc, const char *name)
 
 /* Resolves a value; `expected` (may be NULL) lets a bare name or a string
  * literal stand for an enum value. Returns 0 after reporting an error. */
+/* Follows `a.b.c` into records: the idents after the variable are
+ * v->field then v->path; from the `start`th of them, starting at type t.
+ * Sets out->path and out->type. */
+static int record_path(mctx *mc, const ast_value *v, const ir_type *t, size_t start, const char *what,
+                       ir_value *out)
+{
+    sema *s = mc->s;
+    size_t n = 1 + v->path.len;
+    const char **path = arena_array(s->a, n + 1, sizeof *path);
+    size_t k = 0;
+    for (size_t i = start; i < n; i++) {
+        const ast_ident *id = i == 0 ? &v->field : v->path.items[i - 1];
+        const ir_field *f = sema_record_field(s, t, id->name, id->loc, arena_printf(s->a, "`%s`", what));
+        if (!f)
+            return 0;
+        path[k++] = f->name;
+        t = f->type;
+        what = arena_printf(s->a, "%s.%s", what, f->name);
+    }
+    out->path = path;
+    out->n_path = k;
+    out->type = t;
+    return 1;
+}
+
 static int resolve_value(mctx *mc, const ast_value *v, const ir_type *expected, ir_value *out)
 {
     sema *s = mc->s;
@@ -188,8 +214,15 @@ static int resolve_value(mctx *mc, const ast_value *v, const ir_type *expected, 
     }
     case AV_FIELD: {
         var_info *var = find_visible(mc, v->s);
+        const ir_field *param = var ? NULL : ir_field_find(mc->m->params, mc->m->n_params, v->s);
+        if (param && param->type->kind == IR_RECORD) {
+            /* `person.name` of a record parameter: the whole dotted path. */
+            out->kind = IR_VAL_PARAM;
+            out->name = param->name;
+            return record_path(mc, v, param->type, 0, v->s, out);
+        }
         if (!var) {
-            if (ir_field_find(mc->m->params, mc->m->n_params, v->s))
+            if (param)
                 diag_error(s->d, v->loc, "parameter `%s` is a single value; write `%s` without "
                            "`.%s`", v->s, v->s, v->field.name);
             else
@@ -214,7 +247,9 @@ static int resolve_value(mctx *mc, const ast_value *v, const ir_type *expected, 
         out->type = f->type;
         out->name = var->name;
         out->field = f->name;
-        return 1;
+        if (v->path.len == 0)
+            return 1;
+        return record_path(mc, v, f->type, 1, arena_printf(s->a, "%s.%s", v->s, f->name), out);
     }
     }
     return 0;
@@ -224,7 +259,12 @@ static const char *value_text(sema *s, const ast_value *v)
 {
     switch (v->kind) {
     case AV_NAME: return v->s;
-    case AV_FIELD: return arena_printf(s->a, "%s.%s", v->s, v->field.name);
+    case AV_FIELD: {
+        const char *t = arena_printf(s->a, "%s.%s", v->s, v->field.name);
+        for (size_t i = 0; i < v->path.len; i++)
+            t = arena_printf(s->a, "%s.%s", t, ((ast_ident *)v->path.items[i])->name);
+        return t;
+    }
     case AV_STRING: return arena_printf(s->a, "\"%.40s\"", v->s);
     default: return "this value";
     }

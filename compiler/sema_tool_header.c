@@ -135,7 +135,7 @@ static const ch_param *keyword_param(const ch_prototype *p)
 /* Whether name is a keyword of C17 or C23 (or a <stdbool.h> macro): the
  * generated C could not declare a function or parameter of that name.
  * tree-sitter reads `int f(int default);` without complaint. */
-static int is_c_keyword(const char *name)
+int sema_is_c_keyword(const char *name)
 {
     static const char *const keywords[] = {
         "auto", "break", "case", "char", "const", "continue", "default", "do", "double", "else", "enum",
@@ -157,7 +157,7 @@ static int is_c_keyword(const char *name)
 static const ch_param *c_keyword_param(const ch_prototype *p)
 {
     for (size_t i = 0; i < p->n_params; i++)
-        if (is_c_keyword(p->params[i].name))
+        if (sema_is_c_keyword(p->params[i].name))
             return &p->params[i];
     return NULL;
 }
@@ -311,8 +311,8 @@ int sema_tool_from_header(sema *s, sym *sy, ir_tool *t)
         return 0;
     }
     const ch_param *kw = keyword_param(&p), *ckw = c_keyword_param(&p), *dup = dup_param(&p);
-    if (kw || ckw || dup || is_c_keyword(p.name)) {
-        if (is_c_keyword(p.name))
+    if (kw || ckw || dup || sema_is_c_keyword(p.name)) {
+        if (sema_is_c_keyword(p.name))
             header_error(s, d, path, p.line, p.col, c_keyword_tool_message(s, p.name));
         else if (dup)
             header_error(s, d, path, dup->line, dup->col,
@@ -406,7 +406,7 @@ int sema_tool_from_inline(sema *s, sym *sy, ir_tool *t)
         return 0;
     }
     const ch_param *kw = keyword_param(&p), *ckw = c_keyword_param(&p);
-    if (is_c_keyword(p.name)) {
+    if (sema_is_c_keyword(p.name)) {
         diag_error(s->d, d->cfunc->name.loc, "%s", c_keyword_tool_message(s, p.name));
         ch_prototype_free(&p);
         return 0;

@@ -125,7 +125,7 @@ static char *concat(struct parse_ctx *pc, const char *a, const char *b)
 %token <str> IDENT "identifier" STRING "string"
 %token <ival> INT "integer"
 %token <fval> FLOAT "number"
-%token IMPORT "import" LM "lm" ENUM "enum" SIGNATURE "signature" IN "in" OUT "out"
+%token IMPORT "import" LM "lm" ENUM "enum" RECORD "record" SIGNATURE "signature" IN "in" OUT "out"
 %token TOOL "tool" FROM "from" MODULE "module" RETURN "return" REPEAT "repeat"
 %token IF "if" ELSE "else" METRIC "metric" DATA "data" OPTIMIZE "optimize" WITH "with"
 %token TRUE "true" FALSE "false" AND "and" OR "or" NOT "not"
@@ -133,20 +133,20 @@ static char *concat(struct parse_ctx *pc, const char *a, const char *b)
 
 %type <str> string string_opt key column
 %type <type> type
-%type <value> value
+%type <value> value field_path
 %type <kv> kv
-%type <field> field
+%type <field> field rfield
 %type <param> param
 %type <binding> binding
 %type <call> call
 %type <stmt> stmt if_stmt
 %type <expr> expr postfix primary
 %type <arg> arg
-%type <decl> decl import lm enum_decl signature tool module metric data optimize
+%type <decl> decl import lm enum_decl record_decl signature tool module metric data optimize
 %type <cword> cword pword
 %type <mapping> mapping
 %type <ident> enum_value
-%type <vec> kvs lm_block enum_values fields cwords pwords cparam_words cparams cparam_list params_opt params stmts
+%type <vec> kvs lm_block enum_values fields rfields cwords pwords cparam_words cparams cparam_list params_opt params stmts
 %type <vec> bindings_opt bindings args_opt args exprs_opt exprs mappings opt_args
 %type <op> cmp
 
@@ -166,7 +166,7 @@ file
     | file error
     ;
 
-decl: import | lm | enum_decl | signature | tool | module | metric | data | optimize ;
+decl: import | lm | enum_decl | record_decl | signature | tool | module | metric | data | optimize ;
 
 string
     : STRING                  { $$ = $1; }
@@ -232,10 +232,22 @@ value
     | TRUE                    { $$ = value_new(pc, AV_BOOL, @1); $$->i = 1; }
     | FALSE                   { $$ = value_new(pc, AV_BOOL, @1); $$->i = 0; }
     | IDENT                   { $$ = value_new(pc, AV_NAME, @1); $$->s = $1; }
-    | IDENT '.' IDENT         {
+    | field_path              { $$ = $1; }
+    ;
+
+/* `v.field` and, into records, `v.field.sub...`: the first field in
+ * `field`, the rest in `path`. */
+field_path
+    : IDENT '.' IDENT         {
                                   $$ = value_new(pc, AV_FIELD, @1);
                                   $$->s = $1;
                                   $$->field = ident(pc, $3, @3);
+                              }
+    | field_path '.' IDENT    {
+                                  $$ = $1;
+                                  ast_ident *id = NEW(ast_ident);
+                                  *id = ident(pc, $3, @3);
+                                  PUSH($$->path, id);
                               }
     ;
 
@@ -257,6 +269,31 @@ enum_values
 enum_value
     : IDENT                   { $$ = NEW(ast_ident); *$$ = ident(pc, $1, @1); }
     | STRING                  { $$ = NEW(ast_ident); *$$ = ident(pc, $1, @1); $$->quoted = 1; }
+    ;
+
+record_decl
+    : RECORD IDENT string_opt '{' rfields '}' {
+                                  $$ = decl_new(pc, D_RECORD, @1);
+                                  $$->name = ident(pc, $2, @2);
+                                  $$->str = $3;
+                                  $$->str_loc = LOC(@3);
+                                  $$->fields = $5;
+                              }
+    ;
+
+rfields
+    : %empty                  { memset(&$$, 0, sizeof $$); }
+    | rfields rfield opt_comma { $$ = $1; PUSH($$, $2); }
+    | rfields error           { $$ = $1; }
+    ;
+
+rfield
+    : IDENT ':' type string_opt {
+                                  $$ = NEW(ast_field);
+                                  $$->name = ident(pc, $1, @1);
+                                  $$->type = $3;
+                                  $$->desc = $4;
+                              }
     ;
 
 signature
@@ -306,6 +343,14 @@ type
                                   $$->kind = strcmp($1, "list") == 0 ? AT_LIST
                                            : strcmp($1, "optional") == 0 ? AT_OPTIONAL
                                            : AT_GENERIC;
+                              }
+    | IDENT '<' type ',' type '>' {
+                                  $$ = NEW(ast_type);
+                                  $$->loc = LOC(@1);
+                                  $$->name = $1;
+                                  $$->key = $3;
+                                  $$->elem = $5;
+                                  $$->kind = strcmp($1, "map") == 0 ? AT_MAP : AT_GENERIC;
                               }
     | ENUM '{' enum_values opt_comma '}' {
                                   $$ = NEW(ast_type);

@@ -25,7 +25,11 @@ typedef enum bi_arg_kind {
     BI_TEXT,                      /* string or enum (optional allowed) */
     BI_TEXTS,                     /* string or list<string> */
     BI_NUMBER,                    /* int, float or bool */
-    BI_ANY                        /* any type; all BI_ANY arguments must match */
+    BI_ANY,                       /* any type; all BI_ANY arguments must match */
+    BI_SIZED,                     /* string, list or map */
+    BI_LIST                       /* any list; all BI_LIST arguments must match. A function
+                                     whose name starts with set_ also takes `by: field` or
+                                     `by: [f1, f2]` naming the record fields that match */
 } bi_arg_kind;
 
 typedef enum bi_result { BI_RESULT_BOOL, BI_RESULT_NUMBER } bi_result;

@@ -17,7 +17,12 @@ const bi_function bi_functions[] = {
     { "abs", 1, { BI_NUMBER }, BI_RESULT_NUMBER, "absolute value" },
     { "min", 2, { BI_NUMBER, BI_NUMBER }, BI_RESULT_NUMBER, "the smaller number" },
     { "max", 2, { BI_NUMBER, BI_NUMBER }, BI_RESULT_NUMBER, "the larger number" },
-    { "len", 1, { BI_TEXTS }, BI_RESULT_NUMBER, "characters of a text, items of a list" },
+    { "len", 1, { BI_SIZED }, BI_RESULT_NUMBER, "characters of a text, items of a list or map" },
+    { "set_f1", 2, { BI_LIST, BI_LIST }, BI_RESULT_NUMBER,
+      "F1 of two lists as sets of items (records match on all fields, or on `by:`)" },
+    { "set_precision", 2, { BI_LIST, BI_LIST }, BI_RESULT_NUMBER,
+      "share of the predicted items that match a gold item" },
+    { "set_recall", 2, { BI_LIST, BI_LIST }, BI_RESULT_NUMBER, "share of the gold items that a predicted item matches" },
 };
 const size_t bi_n_functions = sizeof bi_functions / sizeof bi_functions[0];
 

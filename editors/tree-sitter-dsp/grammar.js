@@ -41,6 +41,7 @@ module.exports = grammar({
       $.import_declaration,
       $.lm_declaration,
       $.enum_declaration,
+      $.record_declaration,
       $.signature_declaration,
       $.tool_declaration,
       $.module_declaration,
@@ -82,12 +83,24 @@ module.exports = grammar({
       $.field_value,
     ),
     negative_number: ($) => seq('-', choice($.integer, $.float)),
-    field_value: ($) => seq(field('object', $.identifier), '.', field('field', $.identifier)),
+    // v.field, and into records v.field.sub...
+    field_value: ($) => seq(field('object', $.identifier), repeat1(seq('.', field('field', $.identifier)))),
 
     // enum NAME { a, b, "HR Support" }: a value is a name or a string (a label with spaces)
     enum_declaration: ($) => seq('enum', field('name', $.identifier), field('values', $.enum_values)),
     enum_values: ($) => seq('{', commaSep1($.enumerator), '}'),
     enumerator: ($) => choice($.identifier, $.string),
+
+    // record NAME "description" { name: T "desc"  other: T }
+    record_declaration: ($) => seq(
+      'record', field('name', $.identifier),
+      optional(field('description', $._strings)),
+      '{', repeat(seq($.record_field, optional(','))), '}',
+    ),
+    record_field: ($) => seq(
+      field('name', $.identifier), ':', field('type', $._type),
+      optional(field('description', $._strings)),
+    ),
 
     // signature NAME "instructions" { in x: T "desc"  out y: T }
     signature_declaration: ($) => seq(
@@ -103,7 +116,9 @@ module.exports = grammar({
 
     _type: ($) => choice($.type_identifier, $.generic_type, $.enum_type),
     type_identifier: ($) => $.identifier,
-    generic_type: ($) => seq(field('name', $.type_identifier), '<', field('argument', $._type), '>'),
+    // list<T>, optional<T>, map<string, T>
+    generic_type: ($) => seq(field('name', $.type_identifier), '<', field('argument', $._type),
+      optional(seq(',', field('argument', $._type))), '>'),
     enum_type: ($) => seq('enum', field('values', $.enum_values)),
 
     // tool char *f(const char *q, long k) from "lib.so"
@@ -139,7 +154,7 @@ module.exports = grammar({
       optional(seq('[', ']')),
     ),
     _keyword_as_name: ($) => choice(
-      'import', 'lm', 'enum', 'signature', 'in', 'out', 'tool', 'from', 'module', 'return', 'repeat',
+      'import', 'lm', 'enum', 'record', 'signature', 'in', 'out', 'tool', 'from', 'module', 'return', 'repeat',
       'if', 'else', 'metric', 'data', 'optimize', 'with', 'true', 'false', 'and', 'or', 'not',
     ),
 

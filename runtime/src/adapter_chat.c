@@ -35,7 +35,9 @@ static void type_note(dsp_textbuf *b, const dsp_type *t)
             dsp_tb_puts(b, t->enum_values[i]);
         }
         return;
-    case DSP_TYPE_LIST: {
+    case DSP_TYPE_LIST:
+    case DSP_TYPE_RECORD:
+    case DSP_TYPE_MAP: {
         cJSON *schema = dsp_type_schema_cjson(t);
         char *text = schema ? cJSON_PrintUnformatted(schema) : NULL;
         cJSON_Delete(schema);

@@ -191,6 +191,8 @@ static const char *hint_word(const dsp_type *t)
     case DSP_TYPE_BOOL: return "bool";
     case DSP_TYPE_ENUM: return "enum value";
     case DSP_TYPE_LIST: return "JSON array";
+    case DSP_TYPE_RECORD:
+    case DSP_TYPE_MAP: return "JSON object";
     default: return NULL;
     }
 }

@@ -17,6 +17,7 @@ void dsp_error_clear(dsp_error *err)
     err->http_status = 0;
     err->message[0] = '\0';
     err->raw = NULL;
+    err->path_len = 0;
 }
 
 dsp_status dsp_error_set(dsp_error *err, dsp_status status, const char *fmt, ...)
@@ -24,6 +25,7 @@ dsp_status dsp_error_set(dsp_error *err, dsp_status status, const char *fmt, ...
     if (!err)
         return status;
     err->status = status;
+    err->path_len = 0;
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(err->message, sizeof err->message, fmt, ap);

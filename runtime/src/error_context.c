@@ -17,16 +17,61 @@ dsp_status dsp_error_prefix(dsp_error *err, dsp_status status, const char *fmt, 
     char inner[DSP_ERROR_MESSAGE_MAX];
     memcpy(inner, err->message, sizeof inner);
     inner[sizeof inner - 1] = '\0';
+    size_t plen = strlen(prefix);
+    const char *path = "", *rest = inner;
+    char pathbuf[DSP_ERROR_MESSAGE_MAX];
+    if (err->path_len && err->path_len < sizeof pathbuf && plen && prefix[plen - 1] == '`') {
+        /* "output `x`" + "[2].a: msg" -> "output `x[2].a`: msg" */
+        memcpy(pathbuf, inner, err->path_len);
+        pathbuf[err->path_len] = '\0';
+        path = pathbuf;
+        rest = inner + err->path_len;
+        if (rest[0] == ':' && rest[1] == ' ')
+            rest += 2;
+        prefix[--plen] = '\0';
+    }
     /* Joined by hand: the result is cut to the message size on purpose. */
     size_t o = 0, cap = sizeof err->message - 1;
-    for (const char *parts[] = { prefix, ": ", inner }, **p = parts; p < parts + 3; p++) {
-        size_t n = strlen(*p);
+    const char *parts[] = { prefix, path, *path ? "`: " : ": ", rest };
+    for (size_t p = 0; p < sizeof parts / sizeof parts[0]; p++) {
+        size_t n = strlen(parts[p]);
         if (n > cap - o)
             n = cap - o;
-        memcpy(err->message + o, *p, n);
+        memcpy(err->message + o, parts[p], n);
         o += n;
     }
     err->message[o] = '\0';
     err->status = status;
+    err->path_len = 0;
+    return status;
+}
+
+dsp_status dsp_error_path(dsp_error *err, dsp_status status, const char *fmt, ...)
+{
+    if (!err)
+        return status;
+    char step[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(step, sizeof step, fmt, ap);
+    va_end(ap);
+    char inner[DSP_ERROR_MESSAGE_MAX];
+    memcpy(inner, err->message, sizeof inner);
+    inner[sizeof inner - 1] = '\0';
+    size_t slen = strlen(step), o = 0, cap = sizeof err->message - 1;
+    const char *parts[] = { step, err->path_len ? "" : ": ", inner };
+    for (size_t p = 0; p < sizeof parts / sizeof parts[0]; p++) {
+        size_t n = strlen(parts[p]);
+        if (n > cap - o)
+            n = cap - o;
+        memcpy(err->message + o, parts[p], n);
+        o += n;
+    }
+    err->message[o] = '\0';
+    err->status = status;
+    if (err->path_len + slen < o)
+        err->path_len += slen;
+    else
+        err->path_len = 0; /* cut: no longer a reliable path */
     return status;
 }

@@ -37,6 +37,40 @@ cJSON *dsp_type_schema_cjson(const dsp_type *t)
             cJSON_AddItemToObject(s, "items", items);
         break;
     }
+    case DSP_TYPE_RECORD: {
+        /* Every key required and no others, as OpenAI's strict structured
+         * outputs demand; an optional field is required but nullable. */
+        ok = cJSON_AddStringToObject(s, "type", "object") != NULL;
+        cJSON *props = ok ? cJSON_AddObjectToObject(s, "properties") : NULL;
+        cJSON *req = props ? cJSON_AddArrayToObject(s, "required") : NULL;
+        ok = req != NULL;
+        for (size_t i = 0; ok && i < t->n_fields; i++) {
+            const dsp_field *f = &t->fields[i];
+            cJSON *fs = dsp_type_schema_cjson(f->type);
+            cJSON *name = fs ? cJSON_CreateString(f->name) : NULL;
+            ok = name != NULL;
+            if (ok && f->description && *f->description)
+                ok = cJSON_AddStringToObject(fs, "description", f->description) != NULL;
+            if (ok) {
+                cJSON_AddItemToObject(props, f->name, fs);
+                cJSON_AddItemToArray(req, name);
+            } else {
+                cJSON_Delete(fs);
+                cJSON_Delete(name);
+            }
+        }
+        if (ok)
+            ok = cJSON_AddFalseToObject(s, "additionalProperties") != NULL;
+        break;
+    }
+    case DSP_TYPE_MAP: {
+        ok = cJSON_AddStringToObject(s, "type", "object") != NULL;
+        cJSON *vals = ok ? dsp_type_schema_cjson(t->elem) : NULL;
+        ok = vals != NULL;
+        if (ok)
+            cJSON_AddItemToObject(s, "additionalProperties", vals);
+        break;
+    }
     case DSP_TYPE_OPTIONAL: {
         cJSON *any = cJSON_AddArrayToObject(s, "anyOf");
         cJSON *inner = any ? dsp_type_schema_cjson(t->elem) : NULL;

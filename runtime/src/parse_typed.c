@@ -148,18 +148,42 @@ static dsp_status parse_enum(const dsp_type *t, const char *raw, size_t raw_n, d
         dsp_tb_printf(&names, "%s%s", i ? "; " : "", t->enum_values[i]);
     char q[EXCERPT * 4 + 8];
     dsp_quote_excerpt(s, n, EXCERPT, q, sizeof q);
-    dsp_status st = dsp_error_set(err, DSP_ERR_PARSE, "\"%s\" is not one of: %s", q,
-                                  dsp_tb_ok(&names) && names.data ? names.data : "(the enum values)");
+    const char *list = dsp_tb_ok(&names) && names.data ? names.data : "(the enum values)";
+    dsp_status st = t->name ? dsp_error_set(err, DSP_ERR_PARSE, "\"%s\" is not a value of %s (one of: %s)", q,
+                                            t->name, list)
+                            : dsp_error_set(err, DSP_ERR_PARSE, "\"%s\" is not one of: %s", q, list);
     dsp_tb_free(&names);
     return st;
 }
 
-static dsp_status parse_list(const dsp_type *t, const char *s, size_t n, dsp_value *out, dsp_error *err)
+/* Strips a Markdown code fence (```json ... ```) that LMs often put around
+ * JSON in a reply section. */
+static void strip_fence(const char **s, size_t *n)
 {
+    if (*n < 6 || memcmp(*s, "```", 3) != 0 || memcmp(*s + *n - 3, "```", 3) != 0)
+        return;
+    const char *nl = memchr(*s, '\n', *n - 3);
+    if (!nl)
+        return;
+    size_t skip = (size_t)(nl + 1 - *s);
+    *n -= skip + 3;
+    *s += skip;
+    trim(s, n);
+}
+
+/* Lists, records and maps: JSON arrays and objects. */
+static dsp_status parse_json_text(const dsp_type *t, const char *s, size_t n, dsp_value *out, dsp_error *err)
+{
+    strip_fence(&s, &n);
+    bool want_array = t->kind == DSP_TYPE_LIST;
     cJSON *j = cJSON_ParseWithLength(s, n);
-    if (!j || !cJSON_IsArray(j)) {
+    if (!j || (want_array ? !cJSON_IsArray(j) : !cJSON_IsObject(j))) {
         cJSON_Delete(j);
-        return bad(err, "a JSON array", s, n);
+        if (want_array)
+            return bad(err, "a JSON array", s, n);
+        char want[160];
+        snprintf(want, sizeof want, "a JSON object (%s)", dsp_type_name(t, (char[128]){ 0 }, 128));
+        return bad(err, want, s, n);
     }
     dsp_status st = dsp_value_from_cjson(t, j, out, err);
     cJSON_Delete(j);
@@ -177,7 +201,9 @@ static dsp_status parse_text(const dsp_type *t, const char *raw, size_t raw_n, d
     case DSP_TYPE_ENUM:
         return parse_enum(t, raw, raw_n, out, err);
     case DSP_TYPE_LIST:
-        return parse_list(t, s, n, out, err);
+    case DSP_TYPE_RECORD:
+    case DSP_TYPE_MAP:
+        return parse_json_text(t, s, n, out, err);
     case DSP_TYPE_OPTIONAL: {
         if (n == 0 || (n == 4 && (strncasecmp(s, "none", 4) == 0 || strncasecmp(s, "null", 4) == 0))) {
             *out = dsp_value_none();
@@ -233,6 +259,41 @@ static dsp_status wrong_json(const dsp_type *t, const cJSON *j, dsp_error *err)
     char want[128];
     return dsp_error_set(err, DSP_ERR_PARSE, "expected a value of type %s, got %s", dsp_type_name(t, want, sizeof want),
                          json_kind(j));
+}
+
+/* A JSON object into a record: every required field present and not null,
+ * optional ones absent when missing or null, unknown keys ignored (an LM
+ * adding a field it was not asked for is harmless). */
+static dsp_status record_from_cjson(const dsp_type *t, const cJSON *j, dsp_value *out, dsp_error *err)
+{
+    if (!cJSON_IsObject(j))
+        return wrong_json(t, j, err);
+    dsp_value rec;
+    dsp_status st = dsp_value_record(&rec, t->n_fields, err);
+    for (size_t i = 0; st == DSP_OK && i < t->n_fields; i++) {
+        const dsp_field *f = &t->fields[i];
+        const cJSON *item = cJSON_GetObjectItemCaseSensitive(j, f->name);
+        bool optional = f->type->kind == DSP_TYPE_OPTIONAL;
+        if (!item || (cJSON_IsNull(item) && !optional)) {
+            if (optional) {
+                rec.as.record.fields[i] = dsp_value_none();
+                continue;
+            }
+            st = dsp_error_set(err, DSP_ERR_PARSE, "%s, but it is a required field of %s",
+                               item ? "null" : "missing", t->name);
+            st = dsp_error_path(err, st, ".%s", f->name);
+            break;
+        }
+        st = dsp_value_from_cjson(f->type, item, &rec.as.record.fields[i], err);
+        if (st == DSP_ERR_PARSE)
+            st = dsp_error_path(err, st, ".%s", f->name);
+    }
+    if (st != DSP_OK) {
+        dsp_value_free(&rec);
+        return st;
+    }
+    *out = rec;
+    return DSP_OK;
 }
 
 dsp_status dsp_value_from_cjson(const dsp_type *t, const cJSON *j, dsp_value *out, dsp_error *err)
@@ -314,10 +375,31 @@ dsp_status dsp_value_from_cjson(const dsp_type *t, const cJSON *j, dsp_value *ou
             if (st != DSP_OK) {
                 dsp_value_free(&v);
                 dsp_value_free(&list);
-                return st == DSP_ERR_PARSE ? dsp_error_prefix(err, st, "list element %zu", i + 1) : st;
+                return st == DSP_ERR_PARSE ? dsp_error_path(err, st, "[%zu]", i) : st;
             }
         }
         *out = list;
+        return DSP_OK;
+    }
+    case DSP_TYPE_RECORD:
+        return record_from_cjson(t, j, out, err);
+    case DSP_TYPE_MAP: {
+        if (!cJSON_IsObject(j))
+            return wrong_json(t, j, err);
+        dsp_value map = dsp_value_map();
+        for (const cJSON *item = j->child; item; item = item->next) {
+            dsp_value v;
+            dsp_status st = dsp_value_from_cjson(t->elem, item, &v, err);
+            if (st == DSP_OK)
+                st = dsp_value_map_put(&map, item->string ? item->string : "", &v, err);
+            if (st != DSP_OK) {
+                dsp_value_free(&v);
+                dsp_value_free(&map);
+                return st == DSP_ERR_PARSE ? dsp_error_path(err, st, "[\"%.64s\"]", item->string ? item->string : "")
+                                           : st;
+            }
+        }
+        *out = map;
         return DSP_OK;
     }
     default:

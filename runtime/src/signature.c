@@ -7,10 +7,10 @@
 
 #include "error_context.h"
 
-const dsp_type dsp_type_string = { DSP_TYPE_STRING, NULL, 0, NULL };
-const dsp_type dsp_type_int = { DSP_TYPE_INT, NULL, 0, NULL };
-const dsp_type dsp_type_float = { DSP_TYPE_FLOAT, NULL, 0, NULL };
-const dsp_type dsp_type_bool = { DSP_TYPE_BOOL, NULL, 0, NULL };
+const dsp_type dsp_type_string = { .kind = DSP_TYPE_STRING };
+const dsp_type dsp_type_int = { .kind = DSP_TYPE_INT };
+const dsp_type dsp_type_float = { .kind = DSP_TYPE_FLOAT };
+const dsp_type dsp_type_bool = { .kind = DSP_TYPE_BOOL };
 
 /* An empty description: CHAT_FORMAT's example lists it as "(string):". */
 const dsp_field dsp_reasoning_field = { "reasoning", &dsp_type_string, NULL };
@@ -53,6 +53,14 @@ const char *dsp_type_name(const dsp_type *t, char *buf, size_t size)
         snprintf(buf, size, "%s[%s]", t->kind == DSP_TYPE_LIST ? "list" : "optional", inner);
         break;
     }
+    case DSP_TYPE_MAP: {
+        /* DSPy's name for a str-keyed dict. */
+        char inner[128];
+        dsp_type_name(t->elem, inner, sizeof inner);
+        snprintf(buf, size, "dict[str, %s]", inner);
+        break;
+    }
+    case DSP_TYPE_RECORD: scalar = t->name ? t->name : "object"; break;
     default: scalar = "?"; break;
     }
     if (scalar) {
@@ -63,6 +71,18 @@ const char *dsp_type_name(const dsp_type *t, char *buf, size_t size)
         buf[n] = '\0';
     }
     return buf;
+}
+
+static bool valid_name(const char *s)
+{
+    if (!s || !*s)
+        return false;
+    for (; *s; s++) {
+        char c = *s;
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'))
+            return false;
+    }
+    return true;
 }
 
 static dsp_status type_check(const dsp_type *t, int depth, dsp_error *err)
@@ -98,6 +118,25 @@ static dsp_status type_check(const dsp_type *t, int depth, dsp_error *err)
             return dsp_error_set(err, DSP_ERR_INVALID,
                                  "optional of optional cannot tell absent from absent-inside; use one optional");
         return type_check(t->elem, depth + 1, err);
+    case DSP_TYPE_MAP:
+        return type_check(t->elem, depth + 1, err);
+    case DSP_TYPE_RECORD:
+        if (!valid_name(t->name))
+            return dsp_error_set(err, DSP_ERR_INVALID, "a record type has no valid name");
+        if (t->n_fields == 0 || !t->fields)
+            return dsp_error_set(err, DSP_ERR_INVALID, "record %s has no fields", t->name);
+        for (size_t i = 0; i < t->n_fields; i++) {
+            const char *a = t->fields[i].name;
+            if (!valid_name(a))
+                return dsp_error_set(err, DSP_ERR_INVALID, "record %s: field %zu has no valid name", t->name, i + 1);
+            for (size_t j = 0; j < i; j++)
+                if (strcmp(a, t->fields[j].name) == 0)
+                    return dsp_error_set(err, DSP_ERR_INVALID, "record %s: field `%s` appears twice", t->name, a);
+            dsp_status st = type_check(t->fields[i].type, depth + 1, err);
+            if (st != DSP_OK)
+                return dsp_error_prefix(err, st, "record %s, field `%s`", t->name, a);
+        }
+        return DSP_OK;
     }
     return dsp_error_set(err, DSP_ERR_INVALID, "unknown type kind %d", (int)t->kind);
 }
@@ -107,17 +146,6 @@ dsp_status dsp_type_check(const dsp_type *t, dsp_error *err)
     return type_check(t, 0, err);
 }
 
-static bool valid_name(const char *s)
-{
-    if (!s || !*s)
-        return false;
-    for (; *s; s++) {
-        char c = *s;
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'))
-            return false;
-    }
-    return true;
-}
 
 static dsp_status check_fields(const dsp_signature *sig, const dsp_field *fields, size_t n, const char *kind,
                                dsp_error *err)

@@ -46,6 +46,84 @@ dsp_value dsp_value_none(void)
     return v;
 }
 
+dsp_value dsp_value_map(void)
+{
+    dsp_value v = { .kind = DSP_TYPE_MAP };
+    return v;
+}
+
+dsp_status dsp_value_record(dsp_value *out, size_t n_fields, dsp_error *err)
+{
+    memset(out, 0, sizeof *out);
+    out->kind = DSP_TYPE_RECORD;
+    if (n_fields == 0)
+        return DSP_OK;
+    out->as.record.fields = calloc(n_fields, sizeof *out->as.record.fields);
+    if (!out->as.record.fields)
+        return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory making a record of %zu fields", n_fields);
+    out->as.record.len = n_fields;
+    return DSP_OK;
+}
+
+dsp_status dsp_value_map_put(dsp_value *map, const char *key, dsp_value *val, dsp_error *err)
+{
+    if (map->kind != DSP_TYPE_MAP)
+        return dsp_error_set(err, DSP_ERR_INVALID, "putting a key into a value that is not a map");
+    if (!key)
+        return dsp_error_set(err, DSP_ERR_INVALID, "a map key is NULL");
+    for (size_t i = 0; i < map->as.map.len; i++) {
+        if (strcmp(map->as.map.keys[i], key) == 0) {
+            dsp_value_free(&map->as.map.vals[i]);
+            map->as.map.vals[i] = *val;
+            memset(val, 0, sizeof *val);
+            return DSP_OK;
+        }
+    }
+    if (map->as.map.len == map->as.map.cap) {
+        size_t cap = map->as.map.cap ? map->as.map.cap * 2 : 4;
+        if (cap > SIZE_MAX / sizeof(dsp_value))
+            return dsp_error_set(err, DSP_ERR_NOMEM, "map too large");
+        char **keys = realloc(map->as.map.keys, cap * sizeof *keys);
+        if (!keys)
+            return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory growing a map");
+        map->as.map.keys = keys;
+        dsp_value *vals = realloc(map->as.map.vals, cap * sizeof *vals);
+        if (!vals)
+            return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory growing a map");
+        map->as.map.vals = vals;
+        map->as.map.cap = cap;
+    }
+    size_t klen = strlen(key);
+    char *k = malloc(klen + 1);
+    if (!k)
+        return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory copying a map key");
+    memcpy(k, key, klen + 1);
+    map->as.map.keys[map->as.map.len] = k;
+    map->as.map.vals[map->as.map.len++] = *val;
+    memset(val, 0, sizeof *val);
+    return DSP_OK;
+}
+
+const dsp_value *dsp_value_map_get(const dsp_value *map, const char *key)
+{
+    if (!map || map->kind != DSP_TYPE_MAP)
+        return NULL;
+    for (size_t i = 0; i < map->as.map.len; i++)
+        if (strcmp(map->as.map.keys[i], key) == 0)
+            return &map->as.map.vals[i];
+    return NULL;
+}
+
+const dsp_value *dsp_value_record_get(const dsp_value *rec, const dsp_type *t, const char *field)
+{
+    if (!rec || rec->kind != DSP_TYPE_RECORD || !t || t->kind != DSP_TYPE_RECORD)
+        return NULL;
+    for (size_t i = 0; i < t->n_fields && i < rec->as.record.len; i++)
+        if (strcmp(t->fields[i].name, field) == 0)
+            return &rec->as.record.fields[i];
+    return NULL;
+}
+
 dsp_status dsp_value_set_string(dsp_value *out, const char *s, size_t len, dsp_error *err)
 {
     memset(out, 0, sizeof *out);
@@ -121,6 +199,17 @@ void dsp_value_free(dsp_value *v)
             free(v->as.some);
         }
         break;
+    case DSP_TYPE_RECORD:
+        dsp_values_free(v->as.record.fields, v->as.record.len);
+        free(v->as.record.fields);
+        break;
+    case DSP_TYPE_MAP:
+        for (size_t i = 0; i < v->as.map.len; i++)
+            free(v->as.map.keys[i]);
+        dsp_values_free(v->as.map.vals, v->as.map.len);
+        free(v->as.map.keys);
+        free(v->as.map.vals);
+        break;
     default:
         break;
     }
@@ -168,6 +257,34 @@ dsp_status dsp_value_copy(dsp_value *out, const dsp_value *src, dsp_error *err)
             dsp_value_free(&inner);
         return st;
     }
+    case DSP_TYPE_RECORD: {
+        dsp_value rec;
+        dsp_status st = dsp_value_record(&rec, src->as.record.len, err);
+        for (size_t i = 0; st == DSP_OK && i < src->as.record.len; i++)
+            st = dsp_value_copy(&rec.as.record.fields[i], &src->as.record.fields[i], err);
+        if (st != DSP_OK) {
+            dsp_value_free(&rec);
+            return st;
+        }
+        *out = rec;
+        return DSP_OK;
+    }
+    case DSP_TYPE_MAP: {
+        dsp_value map = dsp_value_map();
+        for (size_t i = 0; i < src->as.map.len; i++) {
+            dsp_value item;
+            dsp_status st = dsp_value_copy(&item, &src->as.map.vals[i], err);
+            if (st == DSP_OK)
+                st = dsp_value_map_put(&map, src->as.map.keys[i], &item, err);
+            if (st != DSP_OK) {
+                dsp_value_free(&item);
+                dsp_value_free(&map);
+                return st;
+            }
+        }
+        *out = map;
+        return DSP_OK;
+    }
     default:
         *out = *src;
         return DSP_OK;
@@ -200,6 +317,23 @@ bool dsp_value_equal(const dsp_value *a, const dsp_value *b)
         if (!a->as.some || !b->as.some)
             return !a->as.some && !b->as.some;
         return dsp_value_equal(a->as.some, b->as.some);
+    case DSP_TYPE_RECORD:
+        if (a->as.record.len != b->as.record.len)
+            return false;
+        for (size_t i = 0; i < a->as.record.len; i++)
+            if (!dsp_value_equal(&a->as.record.fields[i], &b->as.record.fields[i]))
+                return false;
+        return true;
+    case DSP_TYPE_MAP:
+        /* The same keys with equal values, in any order. */
+        if (a->as.map.len != b->as.map.len)
+            return false;
+        for (size_t i = 0; i < a->as.map.len; i++) {
+            const dsp_value *o = dsp_value_map_get(b, a->as.map.keys[i]);
+            if (!o || !dsp_value_equal(&a->as.map.vals[i], o))
+                return false;
+        }
+        return true;
     }
     return false;
 }
@@ -214,6 +348,8 @@ static const char *kind_name(dsp_type_kind k)
     case DSP_TYPE_ENUM: return "enum";
     case DSP_TYPE_LIST: return "list";
     case DSP_TYPE_OPTIONAL: return "optional";
+    case DSP_TYPE_RECORD: return "record";
+    case DSP_TYPE_MAP: return "map";
     }
     return "unknown";
 }
@@ -253,6 +389,27 @@ dsp_status dsp_value_check(const dsp_value *v, const dsp_type *t, const char *wh
         return DSP_OK;
     case DSP_TYPE_OPTIONAL:
         return v->as.some ? dsp_value_check(v->as.some, t->elem, what, err) : DSP_OK;
+    case DSP_TYPE_RECORD:
+        if (v->as.record.len != t->n_fields)
+            return dsp_error_set(err, DSP_ERR_INVALID, "%s: record %s has %zu fields, the value %zu", what,
+                                 t->name ? t->name : "", t->n_fields, v->as.record.len);
+        for (size_t i = 0; i < t->n_fields; i++) {
+            char sub[256];
+            snprintf(sub, sizeof sub, "%s.%s", what, t->fields[i].name);
+            dsp_status st = dsp_value_check(&v->as.record.fields[i], t->fields[i].type, sub, err);
+            if (st != DSP_OK)
+                return st;
+        }
+        return DSP_OK;
+    case DSP_TYPE_MAP:
+        for (size_t i = 0; i < v->as.map.len; i++) {
+            char sub[256];
+            snprintf(sub, sizeof sub, "%s[\"%.64s\"]", what, v->as.map.keys[i]);
+            dsp_status st = dsp_value_check(&v->as.map.vals[i], t->elem, sub, err);
+            if (st != DSP_OK)
+                return st;
+        }
+        return DSP_OK;
     default:
         return DSP_OK;
     }

@@ -64,6 +64,33 @@ cJSON *dsp_value_to_cjson(const dsp_value *v, const dsp_type *t, dsp_error *err)
         else
             return dsp_value_to_cjson(v->as.some, t->elem, err);
         break;
+    case DSP_TYPE_RECORD:
+        j = cJSON_CreateObject();
+        for (size_t i = 0; j && i < t->n_fields && i < v->as.record.len; i++) {
+            const dsp_value *f = &v->as.record.fields[i];
+            /* An absent optional field is left out, as a data file or an LM
+             * would write it; parsing reads a missing key back as absent. */
+            if (f->kind == DSP_TYPE_OPTIONAL && !f->as.some)
+                continue;
+            cJSON *item = dsp_value_to_cjson(f, t->fields[i].type, err);
+            if (!item) {
+                cJSON_Delete(j);
+                return NULL;
+            }
+            cJSON_AddItemToObject(j, t->fields[i].name, item);
+        }
+        break;
+    case DSP_TYPE_MAP:
+        j = cJSON_CreateObject();
+        for (size_t i = 0; j && i < v->as.map.len; i++) {
+            cJSON *item = dsp_value_to_cjson(&v->as.map.vals[i], t->elem, err);
+            if (!item) {
+                cJSON_Delete(j);
+                return NULL;
+            }
+            cJSON_AddItemToObject(j, v->as.map.keys[i], item);
+        }
+        break;
     }
     if (!j)
         dsp_error_set(err, DSP_ERR_NOMEM, "out of memory building JSON");
@@ -120,7 +147,7 @@ dsp_status dsp_value_format(const dsp_value *v, const dsp_type *t, char **out, s
         }
         return dsp_value_format(v->as.some, t->elem, out, out_len, err);
     }
-    if (t->kind == DSP_TYPE_LIST)
+    if (t->kind == DSP_TYPE_LIST || t->kind == DSP_TYPE_RECORD || t->kind == DSP_TYPE_MAP)
         return print_json(v, t, out, out_len, err);
 
     dsp_textbuf b;

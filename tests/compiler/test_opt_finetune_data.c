@@ -17,7 +17,7 @@
 #include "opt_finetune.h"
 
 static const char *const k_categories[] = { "billing", "account" };
-static const dsp_type k_category = { DSP_TYPE_ENUM, k_categories, 2, NULL };
+static const dsp_type k_category = { .kind = DSP_TYPE_ENUM, .enum_values = k_categories, .n_enum_values = 2 };
 static const dsp_field k_in[] = {
     { "ticket_text", &dsp_type_string, "The ticket" },
     { "priority", &dsp_type_int, NULL },

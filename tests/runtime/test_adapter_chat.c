@@ -19,7 +19,7 @@
 /* ---- the ticket classifier of CHAT_FORMAT.md ---------------------------- */
 
 static const char *const queues[] = { "billing", "account", "orders", "general" };
-static const dsp_type queue_t = { DSP_TYPE_ENUM, queues, 4, NULL };
+static const dsp_type queue_t = { .kind = DSP_TYPE_ENUM, .enum_values = queues, .n_enum_values = 4 };
 static const dsp_field ticket_in[] = { { "ticket_text", &dsp_type_string, "Raw text of the customer support ticket" } };
 static const dsp_field ticket_out[] = { { "category", &queue_t, "One of the four queues" } };
 static const dsp_signature ticket_sig = { "ClassifyTicket", "Classify a customer support ticket.", ticket_in, 1,
@@ -216,10 +216,10 @@ static void test_parse_example_reply(void **state)
 /* ---- defaults, notes and hints for every type --------------------------- */
 
 static const char *const colours[] = { "red", "green" };
-static const dsp_type colour_t = { DSP_TYPE_ENUM, colours, 2, NULL };
-static const dsp_type strings_t = { DSP_TYPE_LIST, NULL, 0, &dsp_type_string };
-static const dsp_type opt_int_t = { DSP_TYPE_OPTIONAL, NULL, 0, &dsp_type_int };
-static const dsp_type opt_str_t = { DSP_TYPE_OPTIONAL, NULL, 0, &dsp_type_string };
+static const dsp_type colour_t = { .kind = DSP_TYPE_ENUM, .enum_values = colours, .n_enum_values = 2 };
+static const dsp_type strings_t = { .kind = DSP_TYPE_LIST, .elem = &dsp_type_string };
+static const dsp_type opt_int_t = { .kind = DSP_TYPE_OPTIONAL, .elem = &dsp_type_int };
+static const dsp_type opt_str_t = { .kind = DSP_TYPE_OPTIONAL, .elem = &dsp_type_string };
 static const dsp_field all_in[] = { { "question", &dsp_type_string, NULL }, { "limit", &dsp_type_int, "" } };
 static const dsp_field all_out[] = {
     { "answer", &dsp_type_string, "The answer" },
@@ -548,7 +548,7 @@ static void test_bad_replies_name_field_and_keep_raw(void **state)
     expect_parse_error(&spec,
                        GOOD_HEAD "[[ ## count ## ]]\n1\n[[ ## colour ## ]]\nred\n[[ ## tags ## ]]\n[\"a\", {\"b\": 1}]\n"
                                  "[[ ## ok ## ]]\nTrue\n",
-                       "tags", "list element 2: expected a value of type string, got a JSON object");
+                       "tags[1]", "expected a value of type string, got a JSON object");
     expect_parse_error(&spec,
                        GOOD_HEAD "[[ ## count ## ]]\n1\n[[ ## colour ## ]]\nred\n[[ ## tags ## ]]\n[]\n"
                                  "[[ ## ok ## ]]\nmaybe\n",

@@ -16,9 +16,9 @@
 #include "../support/random_reply.h"
 
 static const char *const queues[] = { "billing", "account", "orders", "general" };
-static const dsp_type queue_t = { DSP_TYPE_ENUM, queues, 4, NULL };
-static const dsp_type strings_t = { DSP_TYPE_LIST, NULL, 0, &dsp_type_string };
-static const dsp_type opt_float_t = { DSP_TYPE_OPTIONAL, NULL, 0, &dsp_type_float };
+static const dsp_type queue_t = { .kind = DSP_TYPE_ENUM, .enum_values = queues, .n_enum_values = 4 };
+static const dsp_type strings_t = { .kind = DSP_TYPE_LIST, .elem = &dsp_type_string };
+static const dsp_type opt_float_t = { .kind = DSP_TYPE_OPTIONAL, .elem = &dsp_type_float };
 static const dsp_field in[] = { { "ticket_text", &dsp_type_string, "Raw text" } };
 static const dsp_field out[] = {
     { "category", &queue_t, "One of the four queues" },

@@ -220,9 +220,9 @@ static void test_fuzz_error_bodies(void **state)
 /* ---- adapter replies ---------------------------------------------------- */
 
 static const char *const colors[] = {"red", "green", "blue"};
-static const dsp_type color_t = {DSP_TYPE_ENUM, colors, 3, NULL};
-static const dsp_type ints_t = {DSP_TYPE_LIST, NULL, 0, &dsp_type_int};
-static const dsp_type maybe_t = {DSP_TYPE_OPTIONAL, NULL, 0, &dsp_type_string};
+static const dsp_type color_t = { .kind = DSP_TYPE_ENUM, .enum_values = colors, .n_enum_values = 3 };
+static const dsp_type ints_t = { .kind = DSP_TYPE_LIST, .elem = &dsp_type_int };
+static const dsp_type maybe_t = { .kind = DSP_TYPE_OPTIONAL, .elem = &dsp_type_string };
 static const dsp_field outs[] = {
     {"answer", &dsp_type_string, NULL}, {"n", &dsp_type_int, NULL},   {"f", &dsp_type_float, NULL},
     {"b", &dsp_type_bool, NULL},        {"color", &color_t, NULL},     {"ids", &ints_t, NULL},

@@ -14,13 +14,13 @@
 #include "dsp/value.h"
 
 static const char *const colours[] = { "red", "Green", "light blue" };
-static const dsp_type colour_t = { DSP_TYPE_ENUM, colours, 3, NULL };
-static const dsp_type ints_t = { DSP_TYPE_LIST, NULL, 0, &dsp_type_int };
-static const dsp_type strings_t = { DSP_TYPE_LIST, NULL, 0, &dsp_type_string };
-static const dsp_type opt_int_t = { DSP_TYPE_OPTIONAL, NULL, 0, &dsp_type_int };
-static const dsp_type opt_str_t = { DSP_TYPE_OPTIONAL, NULL, 0, &dsp_type_string };
-static const dsp_type colours_t = { DSP_TYPE_LIST, NULL, 0, &colour_t };
-static const dsp_type nested_t = { DSP_TYPE_LIST, NULL, 0, &ints_t };
+static const dsp_type colour_t = { .kind = DSP_TYPE_ENUM, .enum_values = colours, .n_enum_values = 3 };
+static const dsp_type ints_t = { .kind = DSP_TYPE_LIST, .elem = &dsp_type_int };
+static const dsp_type strings_t = { .kind = DSP_TYPE_LIST, .elem = &dsp_type_string };
+static const dsp_type opt_int_t = { .kind = DSP_TYPE_OPTIONAL, .elem = &dsp_type_int };
+static const dsp_type opt_str_t = { .kind = DSP_TYPE_OPTIONAL, .elem = &dsp_type_string };
+static const dsp_type colours_t = { .kind = DSP_TYPE_LIST, .elem = &colour_t };
+static const dsp_type nested_t = { .kind = DSP_TYPE_LIST, .elem = &ints_t };
 
 static dsp_value ok(const dsp_type *t, const char *text)
 {
@@ -117,7 +117,7 @@ static void test_enum_exact_first(void **state)
 {
     (void)state;
     static const char *const names[] = { "Yes", "yes" };
-    static const dsp_type t = { DSP_TYPE_ENUM, names, 2, NULL };
+    static const dsp_type t = { .kind = DSP_TYPE_ENUM, .enum_values = names, .n_enum_values = 2 };
     assert_int_equal(ok(&t, "yes").as.e, 1);
     assert_int_equal(ok(&t, "Yes").as.e, 0);
 }
@@ -147,12 +147,12 @@ static void test_lists(void **state)
     bad(&ints_t, "[1, 2", "expected a JSON array, got \"[1, 2\"");
     bad(&ints_t, "1, 2", "expected a JSON array");
     bad(&ints_t, "{\"a\": 1}", "expected a JSON array");
-    bad(&ints_t, "[1, 2.5]", "list element 2: expected an integer");
-    bad(&ints_t, "[1, \"x\"]", "list element 2: expected an integer, got \"x\"");
-    bad(&ints_t, "[1e300]", "list element 1: integer 1e+300 is beyond");
+    bad(&ints_t, "[1, 2.5]", "[1]: expected an integer");
+    bad(&ints_t, "[1, \"x\"]", "[1]: expected an integer, got \"x\"");
+    bad(&ints_t, "[1e300]", "[0]: integer 1e+300 is beyond");
     bad(&ints_t, "[12345678901234567890]", "beyond");
-    bad(&colours_t, "[\"red\", \"pink\"]", "list element 2: \"pink\" is not one of");
-    bad(&nested_t, "[[1], 2]", "list element 2: expected a value of type list[int], got a JSON number");
+    bad(&colours_t, "[\"red\", \"pink\"]", "[1]: \"pink\" is not one of");
+    bad(&nested_t, "[[1], 2]", "[1]: expected a value of type list[int], got a JSON number");
     bad(&strings_t, "[null]", "got null");
 }
 

@@ -25,7 +25,7 @@
 /* ---- the task: CHAT_FORMAT.md's ticket classifier ----------------------- */
 
 static const char *const queues[] = { "billing", "account", "orders", "general" };
-static const dsp_type queue_t = { DSP_TYPE_ENUM, queues, 4, NULL };
+static const dsp_type queue_t = { .kind = DSP_TYPE_ENUM, .enum_values = queues, .n_enum_values = 4 };
 static const dsp_field t_in[] = { { "ticket_text", &dsp_type_string, "Raw text of the customer support ticket" } };
 static const dsp_field t_out[] = { { "category", &queue_t, "One of the four queues" } };
 static const dsp_signature t_sig = { "ClassifyTicket", "Classify a customer support ticket.", t_in, 1, t_out, 1 };

@@ -13,13 +13,13 @@
 #include "dsp/value.h"
 
 static const char *const colours[] = { "red", "green", "blue" };
-static const dsp_type colour_t = { DSP_TYPE_ENUM, colours, 3, NULL };
-static const dsp_type ints_t = { DSP_TYPE_LIST, NULL, 0, &dsp_type_int };
-static const dsp_type opt_int_t = { DSP_TYPE_OPTIONAL, NULL, 0, &dsp_type_int };
-static const dsp_type opt_ints_t = { DSP_TYPE_LIST, NULL, 0, &opt_int_t };
-static const dsp_type floats_t = { DSP_TYPE_LIST, NULL, 0, &dsp_type_float };
-static const dsp_type colours_t = { DSP_TYPE_LIST, NULL, 0, &colour_t };
-static const dsp_type strings_t = { DSP_TYPE_LIST, NULL, 0, &dsp_type_string };
+static const dsp_type colour_t = { .kind = DSP_TYPE_ENUM, .enum_values = colours, .n_enum_values = 3 };
+static const dsp_type ints_t = { .kind = DSP_TYPE_LIST, .elem = &dsp_type_int };
+static const dsp_type opt_int_t = { .kind = DSP_TYPE_OPTIONAL, .elem = &dsp_type_int };
+static const dsp_type opt_ints_t = { .kind = DSP_TYPE_LIST, .elem = &opt_int_t };
+static const dsp_type floats_t = { .kind = DSP_TYPE_LIST, .elem = &dsp_type_float };
+static const dsp_type colours_t = { .kind = DSP_TYPE_LIST, .elem = &colour_t };
+static const dsp_type strings_t = { .kind = DSP_TYPE_LIST, .elem = &dsp_type_string };
 
 static char *fmt(const dsp_value *v, const dsp_type *t)
 {
@@ -259,14 +259,14 @@ static void test_type_checks(void **state)
     (void)state;
     dsp_error err = { 0 };
     static const char *const dup[] = { "a", "b", "a" };
-    static const dsp_type dup_t = { DSP_TYPE_ENUM, dup, 3, NULL };
+    static const dsp_type dup_t = { .kind = DSP_TYPE_ENUM, .enum_values = dup, .n_enum_values = 3 };
     assert_int_equal(dsp_type_check(&dup_t, &err), DSP_ERR_INVALID);
     assert_non_null(strstr(err.message, "\"a\" appears twice"));
-    static const dsp_type empty_enum = { DSP_TYPE_ENUM, NULL, 0, NULL };
+    static const dsp_type empty_enum = { .kind = DSP_TYPE_ENUM };
     assert_int_equal(dsp_type_check(&empty_enum, &err), DSP_ERR_INVALID);
-    static const dsp_type no_elem = { DSP_TYPE_LIST, NULL, 0, NULL };
+    static const dsp_type no_elem = { .kind = DSP_TYPE_LIST };
     assert_int_equal(dsp_type_check(&no_elem, &err), DSP_ERR_INVALID);
-    static const dsp_type opt_opt = { DSP_TYPE_OPTIONAL, NULL, 0, &opt_int_t };
+    static const dsp_type opt_opt = { .kind = DSP_TYPE_OPTIONAL, .elem = &opt_int_t };
     assert_int_equal(dsp_type_check(&opt_opt, &err), DSP_ERR_INVALID);
     assert_int_equal(dsp_type_check(&opt_ints_t, &err), DSP_OK);
     char buf[64];

@@ -10,6 +10,7 @@
 [
   "lm"
   "enum"
+  "record"
   "signature"
   "tool"
   "module"
@@ -46,6 +47,8 @@
 (data_declaration name: (identifier) @constant)
 (enum_declaration name: (identifier) @type.definition)
 (signature_declaration name: (identifier) @type.definition)
+(record_declaration name: (identifier) @type.definition)
+(record_field name: (identifier) @variable.member)
 (module_declaration name: (identifier) @function)
 (metric_declaration name: (identifier) @function)
 (tool_declaration name: (identifier) @function)

@@ -35,7 +35,7 @@ syn keyword dspBoolean       true false
 syn keyword dspOperatorWord  and or not
 syn match   dspOperatorWord  "\<in\>"
 syn keyword dspDeclaration   tool
-syn match   dspDeclaration   "\<\%(lm\|enum\|signature\|module\|metric\|data\|optimize\)\>\%(\s*:\)\@!" nextgroup=dspDeclName skipwhite skipempty
+syn match   dspDeclaration   "\<\%(lm\|enum\|record\|signature\|module\|metric\|data\|optimize\)\>\%(\s*:\)\@!" nextgroup=dspDeclName skipwhite skipempty
 syn match   dspDirection     "\<\%(in\|out\)\>\ze\s\+\h\w*\s*:" nextgroup=dspFieldName skipwhite
 
 " The name a declaration introduces, and the field a signature line declares.
@@ -49,7 +49,7 @@ syn match   dspKey           "\<\h\w*\>\ze\s*:"
 " Calls; then types, strategies, builtin metric functions, data formats and
 " optimizers (later matches win at the same place).
 syn match   dspCall          "\<\h\w*\>\ze\s*("
-syn keyword dspType          string int float bool list optional
+syn keyword dspType          string int float bool list optional map
 syn match   dspStrategy      "\<\%(predict\|chain_of_thought\)\>\ze\s*("
 syn match   dspBuiltin       "\<\%(exact_match\|contains\|f1\|approx\|abs\|min\|max\|len\|judge\)\>\ze\s*("
 syn match   dspDataFormat    "\<\%(jsonl\|csv\)\>\ze\s*("

@@ -43,6 +43,8 @@ typedef struct dsp_error {
     int http_status;                     /* 0 unless status == DSP_ERR_HTTP */
     char message[DSP_ERROR_MESSAGE_MAX]; /* never holds an API key */
     char *raw;                           /* owned: raw LM reply for DSP_ERR_PARSE, else NULL */
+    size_t path_len;                     /* the message starts with a path of this many bytes
+                                            inside a value (`[2].type`), 0 when none */
 } dsp_error;
 
 /* Frees err->raw and resets err to DSP_OK. Safe on a zeroed error. */

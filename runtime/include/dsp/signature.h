@@ -7,7 +7,7 @@
  * call that uses the descriptor.
  *
  *     static const char *const k_queues[] = { "billing", "account", "orders", "general" };
- *     static const dsp_type k_queue = { DSP_TYPE_ENUM, k_queues, 4, NULL };
+ *     static const dsp_type k_queue = { .kind = DSP_TYPE_ENUM, .enum_values = k_queues, .n_enum_values = 4 };
  *     static const dsp_field k_in[] = { { "ticket_text", &dsp_type_string, "Raw text of the ticket" } };
  *     static const dsp_field k_out[] = { { "category", &k_queue, "One of the four queues" } };
  *     static const dsp_signature k_sig = { "ClassifyTicket", "Classify a customer support ticket.",
@@ -33,14 +33,23 @@ typedef enum dsp_type_kind {
     DSP_TYPE_BOOL,
     DSP_TYPE_ENUM,       /* an index into enum_values */
     DSP_TYPE_LIST,       /* of elem */
-    DSP_TYPE_OPTIONAL    /* elem, or absent */
+    DSP_TYPE_OPTIONAL,   /* elem, or absent */
+    DSP_TYPE_RECORD,     /* named fields, a JSON object in prompts and replies */
+    DSP_TYPE_MAP         /* string keys to values of elem, a JSON object */
 } dsp_type_kind;
 
+struct dsp_field;
+
+/* Initialise with designated initializers; members may be added at the end. */
 typedef struct dsp_type {
     dsp_type_kind kind;
     const char *const *enum_values; /* DSP_TYPE_ENUM: the value names, in order */
     size_t n_enum_values;
-    const struct dsp_type *elem;    /* DSP_TYPE_LIST and DSP_TYPE_OPTIONAL */
+    const struct dsp_type *elem;    /* DSP_TYPE_LIST and DSP_TYPE_OPTIONAL; DSP_TYPE_MAP: values */
+    const struct dsp_field *fields; /* DSP_TYPE_RECORD: in order; an optional one may be absent */
+    size_t n_fields;
+    const char *name;               /* DSP_TYPE_RECORD (required) and DSP_TYPE_ENUM (may be
+                                       NULL): the .dsp name, for schemas and messages */
 } dsp_type;
 
 /* Ready-made scalar types, for tables and tests. */
@@ -98,11 +107,13 @@ size_t dsp_strategy_n_outputs(const dsp_signature *sig, dsp_strategy strategy);
 const dsp_field *dsp_strategy_output(const dsp_signature *sig, dsp_strategy strategy, size_t i);
 
 /* The name a type goes by in prompts and messages: "string", "int", "float",
- * "bool", "enum", "list[string]", "optional[int]" (written into buf). */
+ * "bool", "enum", "list[string]", "optional[int]", "dict[str, int]", a
+ * record's name (written into buf). */
 const char *dsp_type_name(const dsp_type *t, char *buf, size_t size);
 
 /* Checks that a type is well formed (enums have distinct non-empty names,
- * lists and optionals have an element type, no optional of optional). */
+ * lists and optionals have an element type, no optional of optional,
+ * records have a name and distinct valid field names, at most 16 levels). */
 dsp_status dsp_type_check(const dsp_type *t, dsp_error *err);
 
 /* Checks a signature for a strategy: field names are valid and unique, types

@@ -40,6 +40,15 @@ typedef struct dsp_value {
             size_t len, cap;
         } list;
         struct dsp_value *some;      /* DSP_TYPE_OPTIONAL: owned; NULL = absent */
+        struct {
+            struct dsp_value *fields; /* owned: one per field of the type, in its order */
+            size_t len;
+        } record;
+        struct {
+            char **keys;             /* owned, NUL-terminated, distinct, in insertion order */
+            struct dsp_value *vals;  /* owned: vals[i] belongs to keys[i] */
+            size_t len, cap;
+        } map;
     } as;
 } dsp_value;
 
@@ -50,6 +59,18 @@ dsp_value dsp_value_bool(bool b);
 dsp_value dsp_value_enum(size_t index);
 dsp_value dsp_value_list(void); /* empty list */
 dsp_value dsp_value_none(void); /* absent optional */
+dsp_value dsp_value_map(void);  /* empty map */
+
+/* A record of n fields, each a zeroed value (an empty string) for the
+ * caller to replace: free the old field before storing a new one. */
+dsp_status dsp_value_record(dsp_value *out, size_t n_fields, dsp_error *err);
+/* Adds key -> *val to a map, taking ownership of *val (zeroed); a key that
+ * is already there gets the new value (the old one is freed). */
+dsp_status dsp_value_map_put(dsp_value *map, const char *key, dsp_value *val, dsp_error *err);
+/* The value stored under key, or NULL. */
+const dsp_value *dsp_value_map_get(const dsp_value *map, const char *key);
+/* A record's field by name (t is the record's type), or NULL. */
+const dsp_value *dsp_value_record_get(const dsp_value *rec, const dsp_type *t, const char *field);
 
 /* A copy of len bytes (any bytes, NUL included). */
 dsp_status dsp_value_set_string(dsp_value *out, const char *s, size_t len, dsp_error *err);
@@ -76,8 +97,9 @@ dsp_status dsp_value_check(const dsp_value *v, const dsp_type *t, const char *wh
 
 /* The text the chat adapter writes for v inside a `[[ ## f ## ]]` block:
  * strings as is, int/float as numbers (floats in the shortest form that reads
- * back exactly), bools True/False, enums by name, lists as compact JSON,
- * an absent optional as None. *out is malloc'ed and NUL-terminated. */
+ * back exactly), bools True/False, enums by name, lists, records and maps
+ * as compact JSON (an absent optional field of a record is left out), an
+ * absent optional as None. *out is malloc'ed and NUL-terminated. */
 dsp_status dsp_value_format(const dsp_value *v, const dsp_type *t, char **out, size_t *out_len, dsp_error *err);
 
 /* v as JSON text (strings as JSON strings, absent optionals as null). Fails
@@ -88,9 +110,13 @@ dsp_status dsp_value_to_json(const dsp_value *v, const dsp_type *t, char **out, 
 /* Parses the text of a reply section (surrounding whitespace ignored) as a
  * value of type t: enums exactly, then case-insensitively with quotes
  * stripped; int64 and finite numbers in full; bools True/False/true/false/
- * yes/no; lists as JSON arrays; optionals: empty, None or null is absent.
- * Failure is DSP_ERR_PARSE with a message saying what was expected and
- * quoting what was found. */
+ * yes/no; lists as JSON arrays; records and maps as JSON objects (a record's
+ * optional fields may be missing or null, its required ones may not;
+ * unknown keys are ignored); optionals: empty, None or null is absent.
+ * A ```json fence around JSON is stripped. Failure is DSP_ERR_PARSE with a
+ * message that starts with the path to the bad part inside the value
+ * (`[2].type: "persn" is not a value of EntityType`; err->path_len says how
+ * long the path is) and quotes what was found. */
 dsp_status dsp_value_parse(const dsp_type *t, const char *text, size_t len, dsp_value *out, dsp_error *err);
 
 /* Parses JSON text (e.g. one row of a data set) as a value of type t. */

@@ -22,10 +22,10 @@ static const dsp_field k_p0_in[2] = {
     { "context", &dsp_type_string, "A paragraph from Wikipedia" },
 };
 /* list<string> */
-static const dsp_type k_type0 = { DSP_TYPE_LIST, NULL, 0, &dsp_type_string };
+static const dsp_type k_type0 = { .kind = DSP_TYPE_LIST, .elem = &dsp_type_string };
 
 /* optional<string> */
-static const dsp_type k_type1 = { DSP_TYPE_OPTIONAL, NULL, 0, &dsp_type_string };
+static const dsp_type k_type1 = { .kind = DSP_TYPE_OPTIONAL, .elem = &dsp_type_string };
 
 static const dsp_field k_p0_out[3] = {
     { "spans", &k_type0, "Each answer phrase, copied verbatim; most questions have one to three" },

@@ -78,7 +78,7 @@ static const dsp_predictor k_p1 = {
 /* ---- MultiHop.a: chain_of_thought(AnswerQuestion) ---- */
 
 /* optional<string> */
-static const dsp_type k_type0 = { DSP_TYPE_OPTIONAL, NULL, 0, &dsp_type_string };
+static const dsp_type k_type0 = { .kind = DSP_TYPE_OPTIONAL, .elem = &dsp_type_string };
 
 static const dsp_field k_p2_in[3] = {
     { "question", &dsp_type_string, NULL },
@@ -254,7 +254,7 @@ static dsp_status m_MultiHop(dsp_client *c, const dsp_value *in, dsp_value *out,
         dsp_value args[2];
         memset(args, 0, sizeof args);
         if (st == DSP_OK) st = cg_copy(&args[0], &in[0], 0, err); /* question */
-        if (st == DSP_OK) st = cg_copy(&args[1], &v_p1[0], 0, err);
+        if (st == DSP_OK) st = cg_copy(&args[1], &v_p1[0], 0, err); /* p1 */
         if (st == DSP_OK) {
             dsp_values_free(v_q2, 1);
             st = dsp_predict(c, &k_p1, args, v_q2, NULL, err);
@@ -293,8 +293,8 @@ static dsp_status m_MultiHop(dsp_client *c, const dsp_value *in, dsp_value *out,
         dsp_value args[3];
         memset(args, 0, sizeof args);
         if (st == DSP_OK) st = cg_copy(&args[0], &in[0], 0, err); /* question */
-        if (st == DSP_OK) st = cg_copy(&args[1], &v_p1[0], 0, err);
-        if (st == DSP_OK) st = cg_copy(&args[2], &v_p2[0], 1, err);
+        if (st == DSP_OK) st = cg_copy(&args[1], &v_p1[0], 0, err); /* p1 */
+        if (st == DSP_OK) st = cg_copy(&args[2], &v_p2[0], 1, err); /* p2 */
         if (st == DSP_OK) {
             dsp_values_free(v_a, 2);
             st = dsp_predict(c, &k_p2, args, v_a, NULL, err);

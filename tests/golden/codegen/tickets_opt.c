@@ -24,7 +24,7 @@ static const dsp_field k_p0_in[1] = {
 };
 /* Category */
 static const char *const k_type0_values[4] = { "billing", "account", "orders", "general" };
-static const dsp_type k_type0 = { DSP_TYPE_ENUM, k_type0_values, 4, NULL };
+static const dsp_type k_type0 = { .kind = DSP_TYPE_ENUM, .enum_values = k_type0_values, .n_enum_values = 4, .name = "Category" };
 
 static const dsp_field k_p0_out[1] = {
     { "category", &k_type0, "The queue that should handle the ticket" },
