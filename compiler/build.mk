@@ -6,7 +6,7 @@
 # other components in compiler/ does not land in the library by accident;
 # add yours to CC_SRCS.
 FE_SRCS    := arena.c strbuf.c file_write.c file_read.c diag.c ast.c parse.c sema.c sema_decls.c sema_data.c datafile.c sema_module.c \
-              sema_metric.c sema_optimize.c sema_tool_header.c ir.c ir_json.c cmd_check.c cmd_dump_ir.c
+              sema_metric.c sema_optimize.c sema_tool_header.c ir.c ir_json.c cmd_check.c cmd_dump_ir.c diag_format.c
 # The optimizers (opt*.c, tpe.c, rng.c, report*.c, cmd_optimize.c).
 OPT_SRCS   := $(wildcard compiler/opt*.c compiler/report*.c) compiler/tpe.c compiler/rng.c compiler/cmd_optimize.c
 # The interpreter, data sets, metrics and evaluation (exec.h, cmd_eval.c).
@@ -87,7 +87,7 @@ $(BUILD)/obj/tests/compiler/test_metric_eval.o $(BUILD)/obj/tests/compiler/test_
 $(BUILD)/obj/tests/compiler/test_eval_classes.o: CPPFLAGS += $(RT_CPPFLAGS)
 TEST_BINS    += $(FE_TEST_BINS) $(FE_FUZZ)
 TEST_SCRIPTS += tests/compiler/cli.sh tests/compiler/bad_programs.sh tests/compiler/golden.sh
-TEST_SCRIPTS += tests/compiler/cli_errors.sh tests/compiler/fifo_inputs.sh
+TEST_SCRIPTS += tests/compiler/cli_errors.sh tests/compiler/fifo_inputs.sh tests/compiler/check_formats.sh
 
 # The interpreter's tests load tools from a shared object built here.
 INTERP_TOOLS_SO := $(BUILD)/tests/compiler/libinterp_tools.so

@@ -2,7 +2,9 @@
 #include "diag.h"
 
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* A line longer than this is shown as a window around the column, so a
  * 10 MB line does not end up on the terminal. */
@@ -76,7 +78,34 @@ static void print_span(FILE *out, const char *p, size_t start, size_t end, int c
     }
 }
 
-static void print_source_line(FILE *out, src_loc loc)
+/* GCC's default colours (GCC_COLORS): error bold red, warning bold
+ * magenta, note bold cyan, locus bold, caret bold green. */
+#define C_BOLD "\033[1m"
+#define C_RESET "\033[m"
+#define C_CARET "\033[01;32m"
+
+static const char *severity_color(diag_severity s)
+{
+    return s == DIAG_ERROR ? "\033[01;31m" : s == DIAG_WARNING ? "\033[01;35m" : "\033[01;36m";
+}
+
+int diag_color_wanted(const char *when, FILE *out)
+{
+    if (strcmp(when, "always") == 0)
+        return 1;
+    if (strcmp(when, "never") == 0)
+        return 0;
+    if (strcmp(when, "auto") != 0)
+        return -1;
+    const char *no = getenv("NO_COLOR"), *term = getenv("TERM");
+    if (no && *no)
+        return 0;
+    if (term && strcmp(term, "dumb") == 0)
+        return 0;
+    return out && isatty(fileno(out));
+}
+
+static void print_source_line(FILE *out, src_loc loc, int color)
 {
     if (!loc.file || loc.line < 1)
         return;
@@ -104,7 +133,7 @@ static void print_source_line(FILE *out, src_loc loc)
     fprintf(out, "%s\n", end < len ? "..." : "");
     fprintf(out, "%*s | %s", gw, "", start ? "   " : "");
     print_span(out, p, start, col, 1);
-    fputs("^\n", out);
+    fputs(color ? C_CARET "^" C_RESET "\n" : "^\n", out);
 }
 
 void diag_report(diag *d, diag_severity sev, src_loc loc, const char *fmt, ...)
@@ -132,9 +161,16 @@ void diag_report(diag *d, diag_severity sev, src_loc loc, const char *fmt, ...)
     else
         m->line = arena_printf(d->arena, "dspcc: %s: %s", severity_name(sev), buf);
     ptr_vec_push(d->arena, &d->msgs, m);
-    if (d->out) {
+    if (d->out && d->color) {
+        if (loc.file)
+            fprintf(d->out, C_BOLD "%s:%d:%d:" C_RESET " ", loc.file->path, loc.line, loc.col);
+        else
+            fputs(C_BOLD "dspcc:" C_RESET " ", d->out);
+        fprintf(d->out, "%s%s:" C_RESET " %s\n", severity_color(sev), severity_name(sev), buf);
+        print_source_line(d->out, loc, 1);
+    } else if (d->out) {
         fprintf(d->out, "%s\n", m->line);
-        print_source_line(d->out, loc);
+        print_source_line(d->out, loc, 0);
     }
     if (d->errors >= DIAG_MAX_ERRORS) {
         d->suppressed = 1;

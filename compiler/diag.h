@@ -53,6 +53,7 @@ typedef struct diag {
     ptr_vec msgs;         /* diag_msg * */
     int errors, warnings;
     int suppressed;       /* set once DIAG_MAX_ERRORS is reached */
+    int color;            /* print with ANSI colours, as GCC does (diag_color_wanted) */
 } diag;
 
 void diag_init(diag *d, arena *a, FILE *out);
@@ -65,6 +66,12 @@ void diag_report(diag *d, diag_severity sev, src_loc loc, const char *fmt, ...)
 #define diag_error(d, loc, ...)   diag_report((d), DIAG_ERROR, (loc), __VA_ARGS__)
 #define diag_warning(d, loc, ...) diag_report((d), DIAG_WARNING, (loc), __VA_ARGS__)
 #define diag_note(d, loc, ...)    diag_report((d), DIAG_NOTE, (loc), __VA_ARGS__)
+
+/* Whether to colour diagnostics on out for a --color value: "always",
+ * "never", or "auto": out is a terminal, NO_COLOR is unset or empty (see
+ * no-color.org) and TERM is not "dumb". Returns -1 for another value. An
+ * explicit "always" wins over NO_COLOR, as a command-line flag should. */
+int diag_color_wanted(const char *when, FILE *out);
 
 /* The closest candidate to `name` by edit distance, or NULL if none is
  * close enough to be a plausible typo. */
