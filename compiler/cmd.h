@@ -19,6 +19,7 @@ extern const dspcc_cmd cmd_eval;
 extern const dspcc_cmd cmd_prompt;
 extern const dspcc_cmd cmd_optimize;
 extern const dspcc_cmd cmd_fmt;
+extern const dspcc_cmd cmd_init;
 
 /* Shared by subcommands: `--help` handling. Returns 1 if argv[i] asked for help. */
 int cmd_wants_help(const dspcc_cmd *cmd, const char *arg);

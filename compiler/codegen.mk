@@ -3,7 +3,7 @@
 # after compiler/build.mk and runtime/build.mk. The objects join libdspcc.a
 # as extra prerequisites (its recipe archives $^).
 
-CG_SRCS := $(wildcard compiler/state*.c compiler/cg_*.c compiler/cmd_build.c)
+CG_SRCS := $(wildcard compiler/state*.c compiler/cg_*.c compiler/cmd_build.c compiler/cmd_init.c)
 CG_OBJS := $(CG_SRCS:%.c=$(BUILD)/obj/%.o)
 $(CG_OBJS): CPPFLAGS += $(DSPCC_CPPFLAGS) $(RT_CPPFLAGS)
 $(CG_OBJS): | $(GRAM_HEADERS)

@@ -16,6 +16,7 @@ static const dspcc_cmd *const commands[] = {
     &cmd_prompt,
     &cmd_optimize,
     &cmd_fmt,
+    &cmd_init,
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
