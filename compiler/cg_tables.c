@@ -205,7 +205,13 @@ static const char *emit_lm(cg_ctx *g, strbuf *c, const char *sym, const ir_lm *l
     sb_puts(c, any ? " }" : " NULL }");
     sb_puts(c, ", .json_schema = ");
     cg_cstr_or_null(g, c, cfg->params.json_schema, 8);
-    sb_puts(c, " },\n};\n");
+    if (cfg->params.has_top_p) {
+        sb_puts(c, ",\n      .has_top_p = true, .top_p = ");
+        sb_put_double(c, cfg->params.top_p);
+    }
+    /* Every field, so that -Wmissing-field-initializers stays quiet. */
+    sb_printf(c, " },\n    .timeout_ms = %d, .has_retries = %s, .retries = %d, .no_cache = %s,\n};\n", cfg->timeout_ms,
+              cfg->has_retries ? "true" : "false", cfg->retries, cfg->no_cache ? "true" : "false");
     return model;
 }
 

@@ -146,6 +146,36 @@ void cli_on_interrupt(const char *cmd)
             sigaction(sigs[i], &sa, NULL);
 }
 
+void cli_client_args_init(cli_client_args *a)
+{
+    memset(a, 0, sizeof *a);
+    a->retries = -1;
+}
+
+int cli_client_flag(const char *cmd, int argc, char **argv, int *i, cli_client_args *a)
+{
+    const char *o = argv[*i];
+    long long v;
+    const char *val = *i + 1 < argc ? argv[*i + 1] : NULL;
+    int ok;
+    if (strcmp(o, "--retries") == 0) {
+        if ((ok = cli_parse_range(cmd, o, val, 0, 20, &v)))
+            a->retries = (int)v;
+    } else if (strcmp(o, "--timeout") == 0) {
+        if ((ok = cli_parse_range(cmd, o, val, 1, 3600, &v)))
+            a->timeout_s = (long)v;
+    } else if (strcmp(o, "--deadline") == 0) {
+        if ((ok = cli_parse_range(cmd, o, val, 1, 86400, &v)))
+            a->deadline_s = (long)v;
+    } else {
+        return 0;
+    }
+    if (!ok)
+        return -1;
+    ++*i;
+    return 1;
+}
+
 int cli_client_new(const char *cmd, const cli_client_args *a, dsp_client **out, dsp_error *err)
 {
     dsp_client_options co = dsp_client_options_default();
@@ -153,7 +183,16 @@ int cli_client_new(const char *cmd, const cli_client_args *a, dsp_client **out, 
     co.no_cache = a->no_cache != 0;
     co.base_url = a->base_url;
     co.max_in_flight = a->max_in_flight;
-    co.max_retries = a->retries;
+    if (a->retries >= 0) {
+        co.max_retries = a->retries;
+        co.retries_over_lm = true;
+    }
+    if (a->timeout_s > 0) {
+        co.timeout_s = (double)a->timeout_s;
+        co.timeout_over_lm = true;
+    }
+    if (a->deadline_s > 0)
+        co.deadline_s = (double)a->deadline_s;
     if (dsp_client_new(&co, out, err) != DSP_OK) {
         fprintf(stderr, "dspcc %s: %s\n", cmd, err->message);
         return 0;

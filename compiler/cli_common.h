@@ -59,11 +59,31 @@ int cli_pick_module(const char *cmd, const ir_program *p, const char *file, cons
                     const char *state_path, const char *state_program, const ir_module **m,
                     const ir_optimize **opt);
 
-/* The client options both commands take; retries < 0 means the default. */
+/* The client options both commands take; retries < 0, timeout_s and
+ * deadline_s 0 mean the default (each lm's own, else the client's). */
 typedef struct cli_client_args {
     const char *base_url, *cache_dir;
     int no_cache, max_in_flight, retries;
+    long timeout_s, deadline_s;
 } cli_client_args;
+
+/* Sets the args fields with no default (retries -1, the rest zero). */
+void cli_client_args_init(cli_client_args *a);
+
+/* argv[*i] as one of the limits both commands take (--retries N,
+ * --timeout SECONDS, --deadline SECONDS): 1 when it was one and its value
+ * is good (*i moved past the value), -1 when its value is bad (the error
+ * is printed), 0 when it is another option. */
+int cli_client_flag(const char *cmd, int argc, char **argv, int *i, cli_client_args *a);
+
+/* The --help lines of those flags. */
+#define CLI_CLIENT_FLAGS_HELP \
+    "  --retries N        retries of a failed LM call, over every lm's `retries`\n" \
+    "                     (default: the lm's, else 5, with backoff)\n" \
+    "  --timeout S        seconds one attempt may take, connecting included, over\n" \
+    "                     every lm's `timeout_ms` (default: the lm's, else 120)\n" \
+    "  --deadline S       seconds one LM call may take, all retries and waits\n" \
+    "                     included (default 300)\n"
 
 /* A client for those options; on failure prints "dspcc CMD: why" and
  * returns 0 (err is filled too). */

@@ -17,8 +17,9 @@
 
 typedef struct eval_args {
     const char *file, *state, *data, *base_url, *cache_dir, *module, *metric, *predictions;
-    int json, no_cache, concurrency, max_failures, retries;
+    int json, no_cache, concurrency, max_failures;
     long limit;
+    cli_client_args limits; /* --retries, --timeout, --deadline */
 } eval_args;
 
 /* 0: go on; else the exit status. */
@@ -27,7 +28,7 @@ static int parse_args(int argc, char **argv, eval_args *a)
     memset(a, 0, sizeof *a);
     a->concurrency = 0;  /* 0: the optimize block's, else 8 */
     a->max_failures = 20;
-    a->retries = -1;
+    cli_client_args_init(&a->limits);
     for (int i = 1; i < argc; i++) {
         const char *o = argv[i];
         if (cmd_wants_help(&cmd_eval, o))
@@ -41,7 +42,12 @@ static int parse_args(int argc, char **argv, eval_args *a)
                            : strcmp(o, "--predictions") == 0 ? &a->predictions
                                                            : NULL;
         long long v;
-        if (str) {
+        int lim = str ? 0 : cli_client_flag("eval", argc, argv, &i, &a->limits);
+        if (lim < 0)
+            return 2;
+        if (lim > 0) {
+            continue;
+        } else if (str) {
             if (!cli_option_value("eval", argc, argv, &i, str))
                 return 2;
         } else if (strcmp(o, "--json") == 0) {
@@ -52,10 +58,6 @@ static int parse_args(int argc, char **argv, eval_args *a)
             if (!cli_parse_range("eval", o, i + 1 < argc ? argv[++i] : NULL, 1, 1024, &v))
                 return 2;
             a->concurrency = (int)v;
-        } else if (strcmp(o, "--retries") == 0) {
-            if (!cli_parse_range("eval", o, i + 1 < argc ? argv[++i] : NULL, 0, 20, &v))
-                return 2;
-            a->retries = (int)v;
         } else if (strcmp(o, "--limit") == 0) {
             if (!cli_parse_whole("eval", o, i + 1 < argc ? argv[++i] : NULL, 1, &v))
                 return 2;
@@ -283,7 +285,11 @@ static int run(int argc, char **argv)
     }
     if (a.concurrency <= 0)
         a.concurrency = t.opt && t.opt->concurrency > 0 ? (int)t.opt->concurrency : 8;
-    cli_client_args ca = { a.base_url, a.cache_dir, a.no_cache, a.concurrency, a.retries };
+    cli_client_args ca = a.limits;
+    ca.base_url = a.base_url;
+    ca.cache_dir = a.cache_dir;
+    ca.no_cache = a.no_cache;
+    ca.max_in_flight = a.concurrency;
     if (!cli_client_new("eval", &ca, &client, &err))
         goto out;
     ex_runner_options ro = ex_runner_options_default();
@@ -420,7 +426,7 @@ const dspcc_cmd cmd_eval = {
     "  --base-url URL     send every LM call to this OpenAI-compatible server\n"
     "  --cache-dir DIR    the response cache (default $DSPCC_CACHE_DIR or ~/.cache/dspcc)\n"
     "  --no-cache         neither read nor write the cache\n"
-    "  --retries N        retries of a failed LM call (default 5, with backoff)\n"
+    CLI_CLIENT_FLAGS_HELP
     "  --module NAME      the module to run (default: the optimize block's)\n"
     "  --metric NAME      the metric (default: the optimize block's)\n"
     "  --predictions FILE write one JSON line per example, in data order: inputs,\n"

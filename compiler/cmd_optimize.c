@@ -32,6 +32,7 @@ typedef struct optimize_args {
     int concurrency, quiet, has_seed, allow_regression;
     long long seed;
     long valset_limit, trainset_limit;
+    cli_client_args limits; /* --retries, --timeout, --deadline */
 } optimize_args;
 
 /* 0: go on; -1: help was printed; else the exit status. */
@@ -39,6 +40,7 @@ static int parse_args(int argc, char **argv, optimize_args *a)
 {
     memset(a, 0, sizeof *a);
     a->concurrency = 0;  /* 0: the optimize block's, else 8 */
+    cli_client_args_init(&a->limits);
     for (int i = 1; i < argc; i++) {
         const char *o = argv[i];
         if (cmd_wants_help(&cmd_optimize, o))
@@ -50,7 +52,12 @@ static int parse_args(int argc, char **argv, optimize_args *a)
                            : strcmp(o, "--module") == 0                      ? &a->module
                                                                              : NULL;
         long long v;
-        if (str) {
+        int lim = str ? 0 : cli_client_flag("optimize", argc, argv, &i, &a->limits);
+        if (lim < 0)
+            return 2;
+        if (lim > 0) {
+            continue;
+        } else if (str) {
             if (!cli_option_value("optimize", argc, argv, &i, str))
                 return 2;
         } else if (strcmp(o, "--seed") == 0) {
@@ -298,7 +305,10 @@ static int run(int argc, char **argv)
 
     /* -j, else the block's `concurrency`, else 8: the rule dspcc eval has. */
     int conc = a.concurrency > 0 ? a.concurrency : o->concurrency > 0 ? (int)o->concurrency : 8;
-    cli_client_args ca = { a.base_url, a.cache_dir, 0, conc, -1 };
+    cli_client_args ca = a.limits;
+    ca.base_url = a.base_url;
+    ca.cache_dir = a.cache_dir;
+    ca.max_in_flight = conc;
     if (!cli_client_new("optimize", &ca, &client, &err))
         goto out;
     ex_runner_options ro = ex_runner_options_default();
@@ -465,6 +475,7 @@ const dspcc_cmd cmd_optimize = {
     "  --allow-regression   ship the optimizer's program even when it does not beat\n"
     "                       the unoptimized one on the valset (default: keep the\n"
     "                       unoptimized program and say so)\n"
+    CLI_CLIENT_FLAGS_HELP
     "  -q, --quiet          no progress lines on stderr\n\n"
     "Every score printed and recorded is the mean metric over the whole valset,\n"
     "the score `dspcc eval --data VALSET --state STATE` prints. mipro's auto presets\n"

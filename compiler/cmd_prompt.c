@@ -226,7 +226,11 @@ static int run(int argc, char **argv)
         params = data.rows[a.example].values;
     }
     /* No call is made: the client only completes the runner. */
-    cli_client_args ca = { NULL, NULL, 1, 1, 0 };
+    cli_client_args ca;
+    cli_client_args_init(&ca);
+    ca.no_cache = 1;
+    ca.max_in_flight = 1;
+    ca.retries = 0;
     if (!cli_client_new("prompt", &ca, &client, &err))
         goto out;
     ex_runner_options ro = ex_runner_options_default();

@@ -114,6 +114,18 @@ dsp_status irt_lm(arena *a, const ir_lm *lm, dsp_lm_config **out, dsp_error *err
         c->params.temperature = number(o);
     if ((o = param(lm, "max_tokens")))
         c->params.max_tokens = (int)number(o);
+    if ((o = param(lm, "top_p"))) {
+        c->params.has_top_p = true;
+        c->params.top_p = number(o);
+    }
+    if ((o = param(lm, "timeout_ms")))
+        c->timeout_ms = (int)number(o);
+    if ((o = param(lm, "retries"))) {
+        c->has_retries = true;
+        c->retries = (int)number(o);
+    }
+    if ((o = param(lm, "cache")))
+        c->no_cache = o->i == 0;
     *out = c;
     return DSP_OK;
 }

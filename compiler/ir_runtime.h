@@ -18,9 +18,10 @@ const dsp_signature *irt_signature(arena *a, const ir_signature *s);
  * unknown strategy. */
 dsp_status irt_predictor(arena *a, const ir_predictor *p, const dsp_lm_config *lm, dsp_predictor **out,
                          dsp_error *err);
-/* "provider/model" with the lm's base URL, key variable and sampling
- * options (temperature, max_tokens, top_p is not sent: the runtime has no
- * field for it). A provider the runtime does not know is an error. */
+/* "provider/model" with every option of the lm block: base URL, key
+ * variable, sampling (temperature, top_p, max_tokens) and the call's
+ * limits (timeout_ms, retries, cache). A provider the runtime does not know
+ * is an error. */
 dsp_status irt_lm(arena *a, const ir_lm *lm, dsp_lm_config **out, dsp_error *err);
 
 #endif

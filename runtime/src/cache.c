@@ -220,6 +220,12 @@ dsp_status dsp_cache_key(const char *provider, const char *base_url, const char 
         dsp_jw_int(&w, p->max_tokens);
         sep = ",";
     }
+    if (p->has_top_p) {
+        dsp_jw_lit(&w, sep);
+        dsp_jw_lit(&w, "\"top_p\":");
+        dsp_jw_double(&w, p->top_p);
+        sep = ",";
+    }
     if (p->n > 1) {
         dsp_jw_lit(&w, sep);
         dsp_jw_lit(&w, "\"n\":");

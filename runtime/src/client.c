@@ -21,6 +21,9 @@
 /* Request bodies up to this size are built on the stack (most prompts are
  * a few KiB); larger ones on the heap. */
 #define DSP_BODY_INLINE 8192
+/* The longest one call may take, retries and waits included, unless the
+ * client's options say otherwise: 2.5 attempts at the default timeout. */
+#define DSP_DEFAULT_DEADLINE_S 300.0
 
 struct dsp_client {
     dsp_client_options opts; /* defaults resolved; strings below are owned */
@@ -41,6 +44,7 @@ dsp_client_options dsp_client_options_default(void)
     o.connect_timeout_s = 10;
     o.timeout_s = 120;
     o.backoff_base_s = 0.5;
+    o.deadline_s = DSP_DEFAULT_DEADLINE_S;
     return o;
 }
 
@@ -60,6 +64,8 @@ dsp_status dsp_client_new(const dsp_client_options *opts, dsp_client **out, dsp_
         o.timeout_s = 120;
     if (o.backoff_base_s <= 0)
         o.backoff_base_s = 0.5;
+    if (o.deadline_s <= 0)
+        o.deadline_s = DSP_DEFAULT_DEADLINE_S;
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         return dsp_error_set(err, DSP_ERR_NETWORK, "libcurl failed to initialise");
     dsp_client *c = calloc(1, sizeof *c);
@@ -154,7 +160,26 @@ typedef struct call {
     size_t n_headers;
     char *auth_header; /* holds the key: freed (and wiped) after the call */
     const char *key;
+    int max_attempts;
+    double attempt_s;  /* each attempt's limit */
+    double deadline;   /* on the monotonic clock: no attempt or wait goes past it */
 } call;
+
+static double monotonic_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Appends a parenthesised note on why the retries stopped. */
+static void note_gave_up(dsp_error *err, const char *fmt, int a, double b)
+{
+    if (!err)
+        return;
+    size_t used = strlen(err->message);
+    snprintf(err->message + used, sizeof err->message - used, fmt, a, b);
+}
 
 static void call_free(call *k)
 {
@@ -221,14 +246,24 @@ static dsp_status exchange(dsp_client *c, call *k, dsp_chat_response *resp, usag
                            dsp_error *err)
 {
     dsp_status st = DSP_ERR_NETWORK;
-    int max_attempts = c->opts.max_retries + 1;
+    int max_attempts = k->max_attempts;
     for (int attempt = 0; attempt < max_attempts; attempt++) {
         dsp_http_reply reply;
         double retry_after = -1;
         int http_status = 0;
         dsp_error_clear(err);
+        /* Each attempt gets its own limit, cut to what is left of the
+         * call's deadline; connecting gets no more than the attempt. */
+        double left = k->deadline - monotonic_s();
+        double t = k->attempt_s < left ? k->attempt_s : left;
+        dsp_http_limits lim;
+        lim.total_ms = t > 0.001 ? (long)(t * 1000) : 1;
+        lim.connect_ms = (long)(c->opts.connect_timeout_s * 1000);
+        if (lim.connect_ms > lim.total_ms)
+            lim.connect_ms = lim.total_ms;
         u->http_requests++;
-        st = dsp_http_post(c->http, k->url, k->headers, k->n_headers, k->body.buf, k->body.len, &reply, err);
+        st = dsp_http_post(c->http, k->url, k->headers, k->n_headers, k->body.buf, k->body.len, &lim, &reply,
+                           err);
         if (st == DSP_OK) {
             http_status = (int)reply.status;
             retry_after = reply.retry_after_s;
@@ -268,15 +303,17 @@ static dsp_status exchange(dsp_client *c, call *k, dsp_chat_response *resp, usag
         if (st == DSP_OK || !transient)
             break;
         if (attempt + 1 >= max_attempts) {
-            if (err) {
-                size_t used = strlen(err->message);
-                snprintf(err->message + used, sizeof err->message - used, " (gave up after %d attempts)",
-                         max_attempts);
-            }
+            note_gave_up(err, " (gave up after %d attempts)", max_attempts, 0);
+            break;
+        }
+        double wait = dsp_retry_delay(attempt, c->opts.backoff_base_s, retry_after, rng);
+        if (monotonic_s() + wait >= k->deadline) {
+            note_gave_up(err, " (gave up after %d attempts: the call's deadline of %g s would pass before the next)",
+                         attempt + 1, c->opts.deadline_s);
             break;
         }
         u->retries++;
-        dsp_sleep_s(dsp_retry_delay(attempt, c->opts.backoff_base_s, retry_after, rng));
+        dsp_sleep_s(wait);
     }
     dsp_secret_redact_error(err, k->key);
     return st;
@@ -365,7 +402,7 @@ dsp_status dsp_chat(dsp_client *c, const dsp_lm_config *lm, const dsp_chat_reque
                                 : dsp_provider_default_base_url(k.provider);
     usage_delta u = {0};
     char key[DSP_CACHE_KEY_HEX];
-    bool use_cache = c->cache && !req->bypass_cache;
+    bool use_cache = c->cache && !req->bypass_cache && !lm->no_cache;
     if (use_cache) {
         st = dsp_cache_key(dsp_provider_name(k.provider), k.base_url, k.model_name, req->messages, req->n_messages,
                            &p, req->rollout_id, key, err);
@@ -400,6 +437,10 @@ dsp_status dsp_chat(dsp_client *c, const dsp_lm_config *lm, const dsp_chat_reque
         st = set_auth(&k, lm, err);
     if (st == DSP_OK)
         st = write_body(&k.body, k.provider, k.model_name, req, &p, err);
+    k.attempt_s = lm->timeout_ms > 0 && !c->opts.timeout_over_lm ? lm->timeout_ms / 1000.0 : c->opts.timeout_s;
+    k.max_attempts = 1 + (lm->has_retries && !c->opts.retries_over_lm ? (lm->retries > 0 ? lm->retries : 0)
+                                                                       : c->opts.max_retries);
+    k.deadline = monotonic_s() + c->opts.deadline_s;
     uint64_t rng = atomic_fetch_add(&c->rng_counter, 0x9E3779B97F4A7C15ull) | 1;
     for (int r = 0; st == DSP_OK && r < reps; r++) {
         dsp_chat_response part;

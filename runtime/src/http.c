@@ -205,7 +205,8 @@ static dsp_status curl_failure(CURLcode rc, const char *errbuf, const char *url,
 }
 
 dsp_status dsp_http_post(dsp_http *h, const char *url, const char *const *headers, size_t n_headers,
-                         const char *body, size_t len, dsp_http_reply *out, dsp_error *err)
+                         const char *body, size_t len, const dsp_http_limits *lim, dsp_http_reply *out,
+                         dsp_error *err)
 {
     /* Not memset: the inline body storage needs no zeroing. */
     out->status = 0;
@@ -237,6 +238,8 @@ dsp_status dsp_http_post(dsp_http *h, const char *url, const char *const *header
     char errbuf[CURL_ERROR_SIZE];
     errbuf[0] = '\0';
     curl_easy_setopt(e, CURLOPT_URL, url);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, lim ? lim->connect_ms : h->connect_timeout_ms);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, lim ? lim->total_ms : h->timeout_ms);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdrs);
     curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
     curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);

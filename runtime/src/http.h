@@ -35,11 +35,19 @@ typedef struct dsp_http_reply {
 
 void dsp_http_reply_free(dsp_http_reply *r);
 
-/* POSTs body to url with the extra header lines given. DSP_OK when an HTTP
- * reply arrived, whatever its status; DSP_ERR_NETWORK or DSP_ERR_TIMEOUT when
- * none did; DSP_ERR_INVALID for a URL libcurl cannot use. Header values never
- * reach err. */
+/* Limits of one request, in milliseconds (> 0). */
+typedef struct dsp_http_limits {
+    long connect_ms; /* connecting (DNS, TCP, TLS) */
+    long total_ms;   /* the whole request, connecting included */
+} dsp_http_limits;
+
+/* POSTs body to url with the extra header lines given, within lim (NULL:
+ * the transport's defaults). DSP_OK when an HTTP reply arrived, whatever
+ * its status; DSP_ERR_NETWORK or DSP_ERR_TIMEOUT when none did;
+ * DSP_ERR_INVALID for a URL libcurl cannot use. Header values never reach
+ * err. */
 dsp_status dsp_http_post(dsp_http *h, const char *url, const char *const *headers, size_t n_headers,
-                         const char *body, size_t len, dsp_http_reply *out, dsp_error *err);
+                         const char *body, size_t len, const dsp_http_limits *lim, dsp_http_reply *out,
+                         dsp_error *err);
 
 #endif

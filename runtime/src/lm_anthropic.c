@@ -81,6 +81,10 @@ dsp_status dsp_anthropic_request_write(dsp_jw *wp, const char *model, const dsp_
         dsp_jw_lit(&w, ",\"temperature\":");
         dsp_jw_double(&w, p->temperature);
     }
+    if (p->has_top_p) {
+        dsp_jw_lit(&w, ",\"top_p\":");
+        dsp_jw_double(&w, p->top_p);
+    }
     if (p->stop[0]) {
         dsp_jw_lit(&w, ",\"stop_sequences\":[");
         for (int i = 0; i < DSP_MAX_STOP && p->stop[i]; i++) {

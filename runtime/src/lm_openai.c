@@ -86,6 +86,10 @@ dsp_status dsp_openai_request_write(dsp_jw *wp, const char *model, const dsp_mes
         dsp_jw_lit(&w, ",\"temperature\":");
         dsp_jw_double(&w, p->temperature);
     }
+    if (p->has_top_p) {
+        dsp_jw_lit(&w, ",\"top_p\":");
+        dsp_jw_double(&w, p->top_p);
+    }
     if (p->max_tokens > 0) {
         dsp_jw_lit(&w, ",\"max_tokens\":");
         dsp_jw_int(&w, p->max_tokens);

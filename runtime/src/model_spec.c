@@ -156,5 +156,9 @@ dsp_lm_params dsp_params_merge(const dsp_lm_params *defaults, const dsp_lm_param
         memcpy(p.stop, call->stop, sizeof p.stop);
     if (call->json_schema)
         p.json_schema = call->json_schema;
+    if (call->has_top_p) {
+        p.has_top_p = true;
+        p.top_p = call->top_p;
+    }
     return p;
 }

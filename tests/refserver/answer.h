@@ -7,6 +7,7 @@
 #ifndef RS_ANSWER_H
 #define RS_ANSWER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,6 +28,7 @@ typedef struct rs_answer {
     size_t n_messages;
     const char *prompt;
     const char *reply;          /* the first choice's text, or NULL */
+    bool auth;                  /* it carried an Authorization or x-api-key header */
 } rs_answer;
 
 /* request_no numbers requests from 0; with the seed it decides faults. */

@@ -62,6 +62,8 @@ void rs_reqlog_write(rs_reqlog *l, const char *method, const char *path, const r
     }
     add_str(o, "request", req);
     free(req);
+    if (body)
+        cJSON_AddBoolToObject(o, "auth", ans->auth);
     char *s = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     if (!s)

@@ -1,10 +1,10 @@
 /* reqlog.h — the --log file: one JSON object per line and request.
  *
  * Fields: method, path, status, model, n_messages, prompt, reply, fault,
- * and request: a chat request's body as received (null for other
- * requests), so a test can compare what a client sent byte for byte.
- * Request headers are never written, so no Authorization or x-api-key
- * value can leak into a log.
+ * and for chat requests `request`, the body as received (null for other
+ * requests), so a test can compare what a client sent byte for byte, and
+ * `auth`, whether it carried an Authorization or x-api-key header. Header
+ * values are never written, so no key can leak into a log.
  */
 #ifndef RS_REQLOG_H
 #define RS_REQLOG_H

@@ -269,11 +269,11 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
         uint64_t no = atomic_fetch_add(&s->requests, 1);
         rs_answer_chat_ft(&a, &s->opts, s->ft, st->api, st->body ? st->body : "", st->len, version_hdr, no,
                           &ans);
+        const char *auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
+        const char *x_key = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "x-api-key");
         if (s->opts.echo_key != RS_ECHO_NONE)
-            rs_echo_key(&a, &s->opts, st->api,
-                        rs_request_key(MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization"),
-                                       MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "x-api-key")),
-                        &ans);
+            rs_echo_key(&a, &s->opts, st->api, rs_request_key(auth, x_key), &ans);
+        ans.auth = auth || x_key;
     }
     rs_reqlog_write(s->log, method, url, &ans, chat && !st->too_big ? st->body : NULL, st->len);
     enum MHD_Result ret;

@@ -53,7 +53,7 @@ static void test_body_minimal_sends_no_unset_params(void **state)
 static void test_chat_request_body(void **state)
 {
     (void)state;
-    dsp_lm_config lm = { "openai/gpt-4o-mini", NULL, "OPENAI_API_KEY", dsp_lm_params_default() };
+    dsp_lm_config lm = { .model = "openai/gpt-4o-mini", .api_key_env = "OPENAI_API_KEY", .params = dsp_lm_params_default() };
     lm.params.max_tokens = 64;
     dsp_chat_request req = { .messages = two_msgs, .n_messages = 2, .params = dsp_lm_params_default() };
     req.params.temperature = 0.5;

@@ -47,6 +47,8 @@ typedef struct dsp_lm_params {
     int64_t seed;
     const char *stop[DSP_MAX_STOP]; /* NULL-terminated early */
     const char *json_schema;        /* JSON text of a schema: ask for JSON output (response_format) */
+    bool has_top_p;                 /* false: unset */
+    double top_p;                   /* nucleus sampling, 0..1 */
 } dsp_lm_params;
 
 /* The unset values of every field. */

@@ -35,6 +35,12 @@ typedef struct dsp_lm_config {
     const char *base_url;     /* NULL: the provider's default */
     const char *api_key_env;  /* NAME of the environment variable holding the key; NULL: none */
     dsp_lm_params params;     /* defaults for calls that use this LM */
+    /* Limits of this LM's calls; zero values leave the client's options in
+     * force (dsp_client_options: timeout_s, max_retries, the cache). */
+    int timeout_ms;           /* > 0: each attempt's limit, connecting included */
+    bool has_retries;         /* true: `retries` replaces the client's max_retries */
+    int retries;
+    bool no_cache;            /* neither read nor write the cache for this LM */
 } dsp_lm_config;
 
 /* Splits "provider/model" into a provider and the model name the API expects. */
@@ -49,6 +55,11 @@ typedef struct dsp_client_options {
     double connect_timeout_s;  /* <= 0: 10 */
     double timeout_s;          /* <= 0: 120 (total per attempt) */
     double backoff_base_s;     /* <= 0: 0.5; attempt k waits base*2^k plus jitter, capped at 30 s */
+    double deadline_s;         /* <= 0: 300; one call, all its attempts and waits together */
+    /* An LM's own timeout_ms and retries win over timeout_s and
+     * max_retries, unless these say otherwise (the command line's
+     * --timeout and --retries set them). */
+    bool timeout_over_lm, retries_over_lm;
 } dsp_client_options;
 
 dsp_client_options dsp_client_options_default(void);

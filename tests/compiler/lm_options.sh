@@ -1,0 +1,209 @@
+#!/bin/sh
+# Every documented lm option reaches the requests. Walks the option table
+# of stdlib/lm_options.c (and requires docs/language.md's table to list the
+# same options), and for each option runs `dspcc eval` against
+# build/dsp-refserver (a TEST FIXTURE, not a language model) with and
+# without it, proving from the fixture's --log (what each request sent) or
+# from the client's behaviour (requests, wall time) that the option is
+# used. An option added to the table without a case here fails the test.
+# Also: the command line's --retries/--timeout win over an lm's own, a
+# call's deadline bounds its retries, and the generated C carries every
+# option. Prints TAP.
+set -u
+: "${BUILD:=build}"
+dspcc="$BUILD/dspcc"
+tmp=$(mktemp -d)
+. tests/support/tap.sh
+. tests/support/refserver.sh
+trap 'rs_stop; rm -rf "$tmp"' EXIT INT TERM
+unset DSPCC_BASE_URL
+export DSPCC_CACHE_DIR="$tmp/cache-default"
+
+table=$(sed -n 's/^ *{ "\([a-z_]*\)", BI_OPT_.*/\1/p' stdlib/lm_options.c | sort | tr '\n' ' ')
+documented=$(sed -n '/^| option | value |/,/^$/s/^| `\([a-z_]*\)` |.*/\1/p' docs/language.md | sort | tr '\n' ' ')
+check "the option table lists options ($table)" test -n "$table"
+check "docs/language.md's lm table lists the same options as stdlib/lm_options.c" test "$table" = "$documented"
+
+head -n 3 examples/tickets/data/dev.jsonl >"$tmp/dev.jsonl"
+
+# prog FILE OPTION-LINES: a one-predictor program on lm m (compatible,
+# pointed at the fixture unless the options give base_url themselves).
+prog() {
+    {
+        echo 'lm m = "compatible/fixture" {'
+        printf '%s\n' "$2"
+        echo '}'
+        cat <<'DSP'
+enum Category { billing, account, orders, general }
+
+signature Classify "Classify a customer support ticket." {
+  in ticket_text: string "The ticket"
+  out category: Category "The queue"
+}
+
+module M(ticket_text: string) -> (category: Category) {
+  r = predict(Classify)(ticket_text: ticket_text)
+  return r
+}
+
+metric accuracy(ex, pred) = exact_match(pred.category, ex.category)
+
+data dev = jsonl("dev.jsonl") { text -> ticket_text, category -> category }
+DSP
+    } >"$tmp/$1"
+}
+
+# run NAME LIMIT [ARGS...]: dspcc eval of $tmp/NAME.dsp on the first LIMIT
+# rows; sets $rc, $ms (wall time) and $reqs (requests the log gained).
+run() {
+    n0=$(wc -l <"$tmp/log" 2>/dev/null || echo 0)
+    t0=$(date +%s%N)
+    name=$1 limit=$2
+    shift 2
+    "$dspcc" eval "$tmp/$name.dsp" --data dev --limit "$limit" --json "$@" >"$tmp/$name.json" 2>"$tmp/$name.err"
+    rc=$?
+    ms=$((($(date +%s%N) - t0) / 1000000))
+    reqs=$(($(wc -l <"$tmp/log") - n0))
+}
+last_line() { tail -n 1 "$tmp/log"; }
+start() { : >"$tmp/log"; rs_start --log "$tmp/log" "$@"; url="http://127.0.0.1:$port/v1"; }
+# has/hasnt TEXT: the last request's body (JSON-escaped in the log) holds TEXT.
+has() { last_line | grep -qF "$1"; }
+hasnt() { ! last_line | grep -qF "$1"; }
+
+start
+check "the fixture started" test -n "$port"
+base="  base_url: \"$url\""
+
+covered=
+case_base_url() {
+    prog nourl.dsp '  cache: false'
+    run nourl 1
+    check "base_url: without it a compatible lm is refused (no request)" sh -c "test $rc -ne 0 && test $reqs -eq 0"
+    prog url.dsp "$base
+  cache: false"
+    run url 2
+    check "base_url: with it the requests reach that server" sh -c "test $rc -eq 0 && test $reqs -eq 2"
+}
+case_api_key_env() {
+    prog key.dsp "$base
+  api_key_env: \"LMOPT_TEST_KEY\"
+  cache: false"
+    export LMOPT_TEST_KEY=sk-lmopt-not-a-key
+    run key 1
+    check "api_key_env: the key in that variable is sent" sh -c "test $rc -eq 0 && tail -n 1 '$tmp/log' | grep -q '\"auth\":true'"
+    prog nokey.dsp "$base
+  cache: false"
+    run nokey 1
+    unset LMOPT_TEST_KEY
+    check "api_key_env: without it no key is sent" sh -c "test $rc -eq 0 && tail -n 1 '$tmp/log' | grep -q '\"auth\":false'"
+}
+case_temperature() {
+    prog t.dsp "$base
+  temperature: 0.7
+  cache: false"
+    run t 1
+    check "temperature: 0.7 is sent" has '\"temperature\":0.7'
+}
+case_top_p() {
+    prog p.dsp "$base
+  top_p: 0.3
+  cache: false"
+    run p 1
+    check "top_p: 0.3 is sent" has '\"top_p\":0.3'
+    prog nop.dsp "$base
+  cache: false"
+    run nop 1
+    check "top_p: not sent when not given" hasnt '\"top_p\"'
+}
+case_max_tokens() {
+    prog mt.dsp "$base
+  max_tokens: 77
+  cache: false"
+    run mt 1
+    check "max_tokens: 77 is sent" has '\"max_tokens\":77'
+}
+case_cache() {
+    prog c.dsp "$base"
+    run c 2
+    run c 2
+    check "cache: on by default, a second run sends nothing" test "$reqs" -eq 0
+    prog nc.dsp "$base
+  cache: false"
+    run nc 2
+    run nc 2
+    check "cache: false neither reads nor writes the cache (the second run asks again)" test "$reqs" -eq 2
+}
+case_retries() {
+    start --fail-rate 1 --fail-kinds 500
+    base="  base_url: \"$url\""
+    prog r2.dsp "$base
+  retries: 2
+  cache: false"
+    run r2 1
+    check "retries: 2 makes 3 attempts at a failing server" test "$reqs" -eq 3
+    prog r0.dsp "$base
+  retries: 0
+  cache: false"
+    run r0 1
+    check "retries: 0 makes 1 attempt" test "$reqs" -eq 1
+    run r2 1 --retries 0
+    check "--retries 0 wins over the lm's retries: 2" test "$reqs" -eq 1
+    start
+    base="  base_url: \"$url\""
+}
+case_timeout_ms() {
+    start --fail-rate 1 --fail-kinds hang --hang-ms 60000
+    base="  base_url: \"$url\""
+    prog h.dsp "$base
+  timeout_ms: 2000
+  retries: 0
+  cache: false"
+    run h 1
+    check "timeout_ms: 2000, retries: 0 against a hanging server gives up in about 2 s (took ${ms} ms)" \
+        sh -c "test $ms -ge 1900 && test $ms -lt 5000 && test $reqs -eq 1 && grep -q 'timed out' '$tmp/h.err'"
+    prog hl.dsp "$base
+  timeout_ms: 60000
+  retries: 0
+  cache: false"
+    run hl 1 --timeout 1
+    check "--timeout 1 wins over the lm's timeout_ms: 60000 (took ${ms} ms)" sh -c "test $ms -lt 4000 && test $reqs -eq 1"
+    prog hd.dsp "$base
+  timeout_ms: 1500
+  retries: 10
+  cache: false"
+    run hd 1 --deadline 4
+    check "--deadline 4 bounds a call's retries together (took ${ms} ms, $reqs requests)" \
+        sh -c "test $ms -lt 6500 && test $reqs -ge 2 && test $reqs -le 3 && grep -q 'deadline' '$tmp/hd.err'"
+    start
+    base="  base_url: \"$url\""
+}
+
+for opt in $table; do
+    if command -v "case_$opt" >/dev/null 2>&1; then
+        "case_$opt"
+    else
+        echo "not ok - lm option $opt has no case in tests/compiler/lm_options.sh proving that it is used"
+    fi
+done
+
+# The generated C carries every option.
+prog g.dsp "$base
+  temperature: 0.5
+  top_p: 0.25
+  max_tokens: 64
+  timeout_ms: 2000
+  retries: 0
+  cache: false
+  api_key_env: \"LMOPT_TEST_KEY\""
+"$dspcc" build "$tmp/g.dsp" --no-opt -o "$tmp/gen_g.c" 2>"$tmp/g.err"
+check "dspcc build of a program with every lm option" test $? -eq 0
+grep -q '.has_top_p = true, .top_p = 0.25 },$' "$tmp/gen_g.c"
+r=$?
+grep -q '.timeout_ms = 2000, .has_retries = true, .retries = 0, .no_cache = true,$' "$tmp/gen_g.c"
+check "the generated lm has top_p, timeout_ms, retries and cache" test $r -eq 0 -a $? -eq 0
+cc -std=c17 -Wall -Wextra -Werror -pedantic -Iruntime/include -I/usr/include/cjson -c "$tmp/gen_g.c" \
+    -o "$tmp/gen_g.o" 2>"$tmp/cc.err"
+r=$?
+[ $r -ne 0 ] && sed 's/^/#   /' "$tmp/cc.err" | head -10
+check "the generated C compiles" test $r -eq 0
