@@ -233,9 +233,14 @@ static dsp_status set_auth(call *k, const dsp_lm_config *lm, dsp_error *err)
 /* Whether any choice of a reply holds a piece of the key: such a reply is
  * refused, so the key never reaches the cache, a trace, a state file or
  * generated C. */
+/* A key shorter than DSP_SECRET_MIN_PIECE is a placeholder ("x", "ollama"
+ * for a local server), not a secret: ordinary text holds it, so refusing
+ * such replies would refuse them all. */
 static bool holds_key(const dsp_chat_response *resp, const char *key)
 {
-    for (size_t i = 0; key && i < resp->n_choices; i++)
+    if (!key || strlen(key) < DSP_SECRET_MIN_PIECE)
+        return false;
+    for (size_t i = 0; i < resp->n_choices; i++)
         if (resp->choices[i] && dsp_secret_found(resp->choices[i], strlen(resp->choices[i]), key))
             return true;
     return false;

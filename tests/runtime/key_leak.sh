@@ -96,3 +96,14 @@ no_piece "no piece of an echoed key in any output, state, report, generated C or
 check "nothing was cached" sh -c "test \"\$(sqlite3 '$out/cache/responses.sqlite3' 'select count(*) from responses' 2>/dev/null || echo 0)\" = 0"
 check "optimize wrote no state from replies it refused, or one without the key" \
     sh -c "test ! -f '$out/state.json' || ! grep -q 'sk-canar' '$out/state.json'"
+
+# ---- a placeholder key ---------------------------------------------------------
+# A key shorter than 8 bytes ("x", as users set for a local server) is no
+# secret: ordinary replies hold it, and they must not be refused.
+rs_start
+url="http://127.0.0.1:$port/v1"
+OPENAI_API_KEY=x "$dspcc" eval "$prog" --data dev --limit 3 --json --base-url "$url" --no-cache \
+    >"$tmp/eval_short.json" 2>"$tmp/eval_short.err"
+rc=$?
+check "a placeholder key of one byte refuses no reply" \
+    test "$rc/$(json_key "$tmp/eval_short.json" failed)" = "0/0"
