@@ -73,12 +73,22 @@ typedef struct ast_binding {
 
 typedef enum ast_call_kind { CALL_STRATEGY, CALL_PLAIN } ast_call_kind;
 
-/* `strategy(Sig)(bindings)` or `callee(bindings)` (module or tool). */
+/* An option of a strategy: `max_iters: 6` or `tools: [search, lookup]`. */
+typedef struct ast_sopt {
+    ast_ident key;
+    ast_value *value;        /* NULL for a list */
+    int is_list;
+    ptr_vec names;           /* the list: ast_ident * */
+    src_loc loc;             /* of the value or the `[` */
+} ast_sopt;
+
+/* `strategy(Sig, opts)(bindings)` or `callee(bindings)` (module or tool). */
 typedef struct ast_call {
     ast_call_kind kind;
     src_loc loc;
     ast_ident callee;        /* the strategy, module or tool */
     ast_ident sig;           /* CALL_STRATEGY */
+    ptr_vec opts;            /* CALL_STRATEGY: ast_sopt * */
     ptr_vec bindings;        /* ast_binding * */
 } ast_call;
 

@@ -58,6 +58,7 @@ typedef struct cg_ctx {
     unsigned use_tool;          /* cg_tool.c's helpers, a bit each */
     int use_limits;             /* a range check names <limits.h> bounds */
     int use_stdio, use_float;   /* tool helpers need <stdio.h>, <float.h> */
+    struct rt_types *rt;        /* cg_tables.c's runtime types, while it runs */
     dsp_error *err;
     int failed;
 } cg_ctx;
@@ -117,6 +118,20 @@ int cg_tool_called(cg_ctx *g, const ir_tool *t);
 const char *cg_tool_callee(cg_ctx *g, const ir_tool *t);
 /* The static helpers the emitted calls used. */
 void cg_emit_tool_helpers(cg_ctx *g, strbuf *c);
+
+/* cg_tables.c: a `static const dsp_field sym[n]` table (runtime types
+ * shared with the predictors' tables); only while cg_emit_tables runs. */
+void cg_emit_field_table(cg_ctx *g, strbuf *c, const char *sym, const ir_field *f, size_t n);
+
+/* cg_react.c: react call sites. The tables (tool prototypes, each tool's
+ * fields, the dsp_tool array and the dsp_react) after the predictors'; the
+ * typed tool functions with the modules. */
+void cg_emit_react_tables(cg_ctx *g, strbuf *c);
+void cg_emit_react_glue(cg_ctx *g, strbuf *c);
+/* The table name of a react site's dsp_react. */
+const char *cg_react_sym(cg_ctx *g, const ir_react *r);
+int cg_has_react(cg_ctx *g);
+int cg_react_uses_tool(cg_ctx *g, const ir_tool *t);
 
 /* cg_header.c / cg_source.c */
 void cg_emit_header(cg_ctx *g, strbuf *h);

@@ -373,6 +373,32 @@ static void emit_step(mctx *x, int lvl, const ir_step *s)
         sb_puts(c, "}\n");
         return;
     }
+    case IR_STEP_REACT: {
+        /* The loop is libdsprt's; the tables are cg_react.c's. */
+        const ir_react *r = s->react;
+        const ir_signature *sig = r->extract->signature;
+        size_t n_in = sig->n_inputs - 1;
+        const ir_var *v = var_of(x->m, s->var);
+        emit_loc_comment(x, lvl, s, arena_printf(g->a, "%s = react(%s), an agent over C tools", s->var,
+                                                 r->extract->signature->name));
+        ind(c, lvl);
+        sb_puts(c, "{\n");
+        emit_args(x, lvl + 1, s, sig->inputs, n_in);
+        ind(c, lvl + 1);
+        sb_puts(c, "if (st == DSP_OK) {\n");
+        ind(c, lvl + 2);
+        sb_printf(c, "dsp_values_free(%s, %zu);\n", var_sym(x, s->var), v ? ir_var_slots(v) : r->extract->n_outputs + 1);
+        ind(c, lvl + 2);
+        sb_printf(c, "st = dsp_react_run(c, &%s, NULL, args, %s, err);\n", cg_react_sym(g, r), var_sym(x, s->var));
+        ind(c, lvl + 1);
+        sb_puts(c, "}\n");
+        ind(c, lvl + 1);
+        sb_printf(c, "dsp_values_free(args, %zu);\n", n_in);
+        emit_fail(x, lvl + 1, s, arena_printf(g->a, "%s.%s", x->m->name, s->var));
+        ind(c, lvl);
+        sb_puts(c, "}\n");
+        return;
+    }
     case IR_STEP_REPEAT: {
         int id = ++x->n_loops;
         emit_loc_comment(x, lvl, s, arena_printf(g->a, "repeat %lld", s->count));
@@ -491,6 +517,7 @@ void cg_emit_modules(cg_ctx *g, strbuf *c)
 {
     const ir_module **mods;
     size_t n = cg_modules(g, &mods);
+    cg_emit_react_glue(g, c);
     for (size_t i = 0; i < n; i++) emit_module(g, c, mods[i]);
 }
 

@@ -229,7 +229,9 @@ dsp_status cg_generate(const cg_input *in, strbuf *c_out, strbuf *h_out, dsp_err
         sb_put(c_out, cg_rt_private, cg_rt_private_len);
         sb_puts(c_out, "#pragma GCC diagnostic pop\n/* ==== end of libdsprt ==== */\n\n");
     } else {
-        sb_puts(c_out, "#include \"dsp/predict.h\"\n#include \"dsp/signature.h\"\n#include \"dsp/value.h\"\n\n");
+        sb_puts(c_out, "#include \"dsp/predict.h\"\n");
+        if (cg_has_react(&g)) sb_puts(c_out, "#include \"dsp/react.h\"\n");
+        sb_puts(c_out, "#include \"dsp/signature.h\"\n#include \"dsp/value.h\"\n\n");
     }
     if (g.pool.p) {
         sb_puts(c_out, "/* Strings longer than C promises for one literal, as char arrays. */\n");

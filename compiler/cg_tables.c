@@ -140,6 +140,11 @@ static void emit_fields(cg_ctx *g, strbuf *c, rt_types *rt, const char *sym, con
     sb_puts(c, "};\n");
 }
 
+void cg_emit_field_table(cg_ctx *g, strbuf *c, const char *sym, const ir_field *f, size_t n)
+{
+    emit_fields(g, c, g->rt, sym, f, n);
+}
+
 /* ---- LMs ------------------------------------------------------------- */
 
 static const ir_optimize *optimize_of(const cg_input *in)
@@ -289,6 +294,7 @@ void cg_emit_tables(cg_ctx *g, strbuf *c)
     size_t nm = cg_modules(g, &mods), idx = 0;
     rt_types rt = {0};
     strbuf refs = {0};
+    g->rt = &rt;
     for (size_t i = 0; i < nm; i++) {
         for (size_t k = 0; k < mods[i]->n_predictors; k++, idx++) {
             const ir_predictor *pr = mods[i]->predictors[k];
@@ -340,6 +346,8 @@ void cg_emit_tables(cg_ctx *g, strbuf *c)
             sb_puts(&refs, " },\n");
         }
     }
+    cg_emit_react_tables(g, c);
+    g->rt = NULL;
     sb_printf(c, "const %s_model_ref %s_models[%s_N_PREDICTORS + 1] = {\n", g->prefix, g->prefix, g->PREFIX);
     if (refs.p) sb_puts(c, refs.p);
     sb_puts(c, "    { NULL, NULL, NULL, NULL },\n};\n\n");

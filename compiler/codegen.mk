@@ -21,6 +21,8 @@ TEST_SCRIPTS += tests/compiler/tools_parity.sh
 # Records, maps and optionals: checker, loader, interpreter, set metrics,
 # generated C and their parity (fixture records).
 TEST_SCRIPTS += tests/compiler/records.sh
+# react over C tools: the interpreter and the generated C give the same trajectories (fixture react).
+TEST_SCRIPTS += tests/compiler/react_parity.sh
 
 # --embed-runtime: libdsprt's sources, made into text blobs at build time
 # by compiler/tools/rt_amalgam.c and linked into dspcc (cg_rt_public,

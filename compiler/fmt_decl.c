@@ -417,6 +417,27 @@ static void stmt(fmt_printer *p, const ast_stmt *s)
         if (s->call->kind == CALL_STRATEGY) {
             fp_tok(p, '(');
             fp_tok(p, IDENT);
+            for (size_t i = 0; i < s->call->opts.len; i++) {
+                const ast_sopt *o = s->call->opts.items[i];
+                fp_tok(p, ',');
+                fp_space(p);
+                fp_tok(p, IDENT);
+                fp_tok(p, ':');
+                fp_space(p);
+                if (!o->is_list) {
+                    value(p, o->value);
+                    continue;
+                }
+                fp_tok(p, '[');
+                for (size_t k = 0; k < o->names.len; k++) {
+                    if (k) {
+                        fp_tok(p, ',');
+                        fp_space(p);
+                    }
+                    fp_tok(p, IDENT);
+                }
+                fp_tok(p, ']');
+            }
             fp_tok(p, ')');
         }
         comma_list_print(p, '(', ')', &s->call->bindings, binding, 0, 0);

@@ -201,6 +201,52 @@ static dsp_status trace_step(run_ctx *c, const ir_predictor *ip, const dsp_predi
     return rc;
 }
 
+/* Every LM call of a react loop counts and is traced like a predictor call. */
+typedef struct react_obs {
+    run_ctx *c;
+    const ir_react *ir;
+} react_obs;
+
+static dsp_status observe_react(void *ctx, const dsp_predictor *p, dsp_status status, const dsp_value *in,
+                                const dsp_value *out, const dsp_predict_trace *tr, dsp_error *err)
+{
+    react_obs *x = ctx;
+    it_usage_add_trace(x->c->usage, tr);
+    if (status != DSP_OK)
+        return DSP_OK;
+    const ir_predictor *ip = p == ex_runner_predictor(x->c->r, x->ir->step) ? x->ir->step : x->ir->extract;
+    return trace_step(x->c, ip, p, in, out, err);
+}
+
+/* `v = react(Sig, tools: [...])(...)`: dsp_react_run over the runner's
+ * descriptors; the variable's fields are the extract's outputs, then the
+ * trajectory, in the order the loop fills them. */
+static dsp_status call_react(run_ctx *c, frame *f, const ir_step *st, dsp_value *dst, dsp_error *err)
+{
+    const ir_react *ir = st->react;
+    const ir_signature *sig = ir->extract->signature;
+    size_t n_in = sig->n_inputs - 1; /* without the trajectory */
+    dsp_value *in = calloc(n_in + 1, sizeof *in);
+    if (!in)
+        return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory");
+    dsp_status rc = bind(f, st->bindings, st->n_bindings, sig->inputs, n_in, in, err);
+    if (rc == DSP_OK) {
+        dsp_predict_options so = it_predict_options(c->r, c->cfg, ir->step), eo = it_predict_options(c->r, c->cfg, ir->extract);
+        react_obs obs = { c, ir };
+        dsp_react_options o = { &so, &eo, NULL, observe_react, &obs };
+        rc = it_react_run(c->r, ir, &o, in, dst, err);
+        if (rc != DSP_OK && rc != DSP_ERR_NOMEM) {
+            char msg[DSP_ERROR_MESSAGE_MAX];
+            snprintf(msg, sizeof msg, "%s", err ? err->message : "");
+            dsp_error_set(err, rc, "%s.%s (%s:%d): %s", f->m->name, st->var, st->loc.file ? st->loc.file : "?",
+                          st->loc.line, msg);
+        }
+    }
+    dsp_values_free(in, n_in);
+    free(in);
+    return rc;
+}
+
 static dsp_status call_predictor(run_ctx *c, frame *f, const ir_step *st, dsp_value *dst, dsp_error *err)
 {
     const ir_predictor *ip = st->predictor;
@@ -360,7 +406,8 @@ static dsp_status exec_step(run_ctx *c, frame *f, const ir_step *st, dsp_value *
     switch (st->kind) {
     case IR_STEP_PREDICT:
     case IR_STEP_MODULE:
-    case IR_STEP_TOOL: {
+    case IR_STEP_TOOL:
+    case IR_STEP_REACT: {
         int vi = var_index(f->m, st->var);
         if (vi < 0)
             return dsp_error_set(err, DSP_ERR_INVALID, "internal: module `%s` has no variable `%s`", f->m->name,
@@ -369,6 +416,7 @@ static dsp_status exec_step(run_ctx *c, frame *f, const ir_step *st, dsp_value *
         clear_var(f, (size_t)vi);
         dsp_status rc = st->kind == IR_STEP_PREDICT  ? call_predictor(c, f, st, f->vars[vi], err)
                         : st->kind == IR_STEP_MODULE ? call_module(c, f, st, f->vars[vi], err)
+                        : st->kind == IR_STEP_REACT  ? call_react(c, f, st, f->vars[vi], err)
                                                      : call_tool(c, f, st, f->vars[vi], err);
         if (rc != DSP_OK) {
             clear_var(f, (size_t)vi);

@@ -7,6 +7,7 @@
 #include <pthread.h>
 
 #include "exec.h"
+#include "dsp/react.h"
 
 /* Opened shared objects, shared by every thread of a runner. */
 typedef struct it_library {
@@ -26,6 +27,12 @@ typedef struct it_judge {
     const dsp_predictor *pred;
 } it_judge;
 
+/* A react call site's runtime descriptors (interp_react.c). */
+typedef struct it_react {
+    const ir_react *ir;
+    dsp_react rt;
+} it_react;
+
 struct ex_runner {
     arena mem;
     const ir_program *prog;
@@ -44,6 +51,8 @@ struct ex_runner {
     it_judge *judges;
     size_t n_judges;
     it_tools tools;
+    it_react *reacts;               /* every react call site of the program */
+    size_t n_reacts;
 };
 
 /* ---- tools (interp_tools.c) ---- */
@@ -63,6 +72,15 @@ dsp_status it_tool_call(const ex_runner *r, const ir_tool *tool, const dsp_value
 /* How many arguments it_tool_call takes, and how many results it gives. */
 size_t it_tool_n_args(const ir_tool *tool);
 size_t it_tool_n_results(const ir_tool *tool);
+
+/* ---- react (interp_react.c) ---- */
+/* Builds the runtime descriptors of every react call site of the program
+ * (after the predictors), in r->mem. */
+dsp_status it_react_build(ex_runner *r, dsp_error *err);
+/* Runs the react call site with the inputs of its signature; out gets the
+ * extract's outputs, then the trajectory. observe sees every LM call. */
+dsp_status it_react_run(const ex_runner *r, const ir_react *ir, const dsp_react_options *o, const dsp_value *in,
+                        dsp_value *out, dsp_error *err);
 
 /* ---- values (interp_values.c) ---- */
 /* A deep copy of src (of type `from`) as a value of type `to`: wraps into

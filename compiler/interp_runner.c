@@ -123,6 +123,8 @@ dsp_status ex_runner_new(const ir_program *p, const ir_module *m, const ex_runne
             r->n_preds++;
         }
 
+    if (rc == DSP_OK)
+        rc = it_react_build(r, err);
     if (rc == DSP_OK && r->metric) {
         r->judges = arena_array(&r->mem, count_judges(r->metric->expr) + 1, sizeof *r->judges);
         rc = build_judges(r, r->metric->expr, err);

@@ -176,17 +176,35 @@ typedef struct ir_binding {
 } ir_binding;
 
 typedef enum ir_step_kind {
-    IR_STEP_PREDICT, IR_STEP_MODULE, IR_STEP_TOOL, IR_STEP_REPEAT, IR_STEP_IF, IR_STEP_RETURN
+    IR_STEP_PREDICT, IR_STEP_MODULE, IR_STEP_TOOL, IR_STEP_REPEAT, IR_STEP_IF, IR_STEP_RETURN,
+    IR_STEP_REACT
 } ir_step_kind;
+
+/* A `react(Sig, tools: [...])` call site (DSPy's ReAct; dsp/react.h): two
+ * predictors the optimizers tune like any other, and the tools the LM may
+ * pick. `step` ("Module.var.react") takes Sig's inputs and `trajectory` and
+ * gives next_thought, next_tool_name, next_tool_args; `extract`
+ * ("Module.var.extract", chain of thought) takes the same inputs and gives
+ * Sig's outputs. The variable holds the extract's outputs, then
+ * `trajectory`. */
+typedef struct ir_react {
+    const ir_predictor *step;
+    const ir_predictor *extract;
+    const ir_tool *const *tools;
+    size_t n_tools;
+    long long max_iters;          /* 1 to 100, default 5 */
+    long long max_observation;    /* bytes of one observation, default 4000 */
+} ir_react;
 
 typedef struct ir_step {
     ir_step_kind kind;
     ir_loc loc;
-    const char *var;              /* PREDICT, MODULE, TOOL: the result variable */
+    const char *var;              /* PREDICT, MODULE, TOOL, REACT: the result variable */
     const ir_predictor *predictor;/* PREDICT */
     const struct ir_module *module; /* MODULE */
     const ir_tool *tool;          /* TOOL */
-    const ir_binding *bindings;   /* PREDICT, MODULE, TOOL: inputs; RETURN: results */
+    const ir_react *react;        /* REACT (the bindings bind Sig's inputs) */
+    const ir_binding *bindings;   /* PREDICT, MODULE, TOOL, REACT: inputs; RETURN: results */
     size_t n_bindings;
     long long count;              /* REPEAT: iterations, >= 1 */
     const struct ir_step *body;   /* REPEAT body; IF then-branch */

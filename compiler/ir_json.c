@@ -144,7 +144,7 @@ static cJSON *bindings_json(const ir_binding *b, size_t n)
 
 static cJSON *steps_json(const ir_step *s, size_t n)
 {
-    static const char *const kinds[] = { "predict", "module", "tool", "repeat", "if", "return" };
+    static const char *const kinds[] = { "predict", "module", "tool", "repeat", "if", "return", "react" };
     cJSON *a = cJSON_CreateArray();
     for (size_t i = 0; i < n; i++) {
         cJSON *o = cJSON_CreateObject();
@@ -160,6 +160,19 @@ static cJSON *steps_json(const ir_step *s, size_t n)
                                                                                : s[i].tool->name);
             cJSON_AddItemToObject(o, "bindings", bindings_json(s[i].bindings, s[i].n_bindings));
             break;
+        case IR_STEP_REACT: {
+            const ir_react *r = s[i].react;
+            cJSON_AddStringToObject(o, "var", s[i].var);
+            cJSON_AddStringToObject(o, "callee", r->step->name);
+            cJSON_AddStringToObject(o, "extract", r->extract->name);
+            cJSON *tools = cJSON_AddArrayToObject(o, "tools");
+            for (size_t k = 0; k < r->n_tools; k++)
+                cJSON_AddItemToArray(tools, cJSON_CreateString(r->tools[k]->name));
+            cJSON_AddNumberToObject(o, "max_iters", (double)r->max_iters);
+            cJSON_AddNumberToObject(o, "max_observation", (double)r->max_observation);
+            cJSON_AddItemToObject(o, "bindings", bindings_json(s[i].bindings, s[i].n_bindings));
+            break;
+        }
         case IR_STEP_RETURN:
             cJSON_AddItemToObject(o, "bindings", bindings_json(s[i].bindings, s[i].n_bindings));
             break;

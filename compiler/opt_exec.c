@@ -324,6 +324,12 @@ static void describe_steps(arena *a, char **buf, const ir_step *steps, size_t n,
             describe_steps(a, buf, s->body, s->n_body, depth + 1);
             describe_steps(a, buf, s->else_body, s->n_else, depth + 1);
             break;
+        case IR_STEP_REACT:
+            line = arena_printf(a, "%*s%s = react(%s) over C tools  (an agent: %s picks a tool each step, "
+                                "%s answers from the trajectory)\n", 2 * depth, "", s->var,
+                                s->react->extract->signature->name, s->react->step->name,
+                                s->react->extract->name);
+            break;
         case IR_STEP_RETURN:
             line = arena_printf(a, "%*sreturn\n", 2 * depth, "");
             break;

@@ -106,6 +106,12 @@ void sema_order_modules(sema *s);
 /* Is a value of type `from` accepted where `to` is expected? */
 int sema_assignable(const ir_type *from, const ir_type *to);
 
+/* sema_react.c: the options of `react(Sig, tools: [...], ...)` and its step
+ * and extract predictors, named base + ".react" / ".extract"; NULL after
+ * reporting errors. */
+ir_react *sema_react_build(sema *s, const ast_call *c, const ir_signature *sig, const char *base,
+                           const char *module);
+
 /* sema_metric.c: a metric checked against the module it scores; NULL on error. */
 const ir_metric *sema_check_metric(sema *s, sym *metric, const ir_module *m, const ir_data *train,
                                    const ast_ident *use);

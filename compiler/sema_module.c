@@ -376,8 +376,12 @@ static const char *predictor_name(mctx *mc, const char *var)
     const char *name = base;
     for (int k = 2;; k++) {
         int taken = 0;
-        for (size_t i = 0; i < mc->predictors.len; i++)
-            taken |= strcmp(((ir_predictor *)mc->predictors.items[i])->name, name) == 0;
+        size_t nl = strlen(name);
+        for (size_t i = 0; i < mc->predictors.len; i++) {
+            /* "M.v.react" and "M.v.extract" of a react call take "M.v" too. */
+            const char *pn = ((ir_predictor *)mc->predictors.items[i])->name;
+            taken |= strncmp(pn, name, nl) == 0 && (pn[nl] == '\0' || pn[nl] == '.');
+        }
         if (!taken)
             return name;
         name = arena_printf(mc->s->a, "%s_%d", base, k);
@@ -397,6 +401,45 @@ static const void *pred_shape_of(mctx *mc, const ir_signature *sig, const bi_str
     return NULL;
 }
 
+/* `v = react(Sig, tools: [...])(inputs)`: the variable holds the extract
+ * predictor's outputs (reasoning, then Sig's), then `trajectory`. */
+static int check_react(mctx *mc, const ast_stmt *st, ir_step *step, const ir_signature *sig)
+{
+    sema *s = mc->s;
+    const ast_call *c = st->call;
+    const char *callee = arena_printf(s->a, "signature `%s`", sig->name);
+    size_t nb;
+    const ir_binding *b = check_bindings(mc, &c->bindings, callee, sig->inputs, sig->n_inputs, sig->outputs,
+                                         sig->n_outputs, c->loc, &nb);
+    const char *base = predictor_name(mc, st->var.name);
+    ir_react *r = sema_react_build(s, c, sig, base, mc->m->name);
+    if (!r)
+        return 0;
+    const char *origin = arena_printf(s->a, "the outputs of react(%s)", sig->name);
+    const ir_field *fields = NULL;
+    for (size_t i = 0; i < mc->vars.len && !fields; i++) {
+        var_info *v = mc->vars.items[i];
+        if (v->origin && strcmp(v->origin, origin) == 0)
+            fields = v->fields;  /* same signature: same shape */
+    }
+    size_t n_fields = r->extract->n_outputs + 1;
+    if (!fields) {
+        ir_field *f = arena_array(s->a, n_fields + 1, sizeof *f);
+        memcpy(f, r->extract->outputs, r->extract->n_outputs * sizeof *f);
+        f[n_fields - 1] = (ir_field){ "trajectory", &s->t_string, "The agent's thoughts, tool calls and observations" };
+        fields = f;
+    }
+    if (!assign_var(mc, &st->var, IR_VAR_PREDICT, fields, fields, n_fields, NULL, origin))
+        return 0;
+    ptr_vec_push(s->a, &mc->predictors, (void *)r->step);
+    ptr_vec_push(s->a, &mc->predictors, (void *)r->extract);
+    step->kind = IR_STEP_REACT;
+    step->react = r;
+    step->bindings = b;
+    step->n_bindings = nb;
+    return 1;
+}
+
 static int check_assign(mctx *mc, const ast_stmt *st, ir_step *step)
 {
     sema *s = mc->s;
@@ -409,7 +452,7 @@ static int check_assign(mctx *mc, const ast_stmt *st, ir_step *step)
             for (size_t i = 0; i < bi_n_strategies && i < 16; i++)
                 names[i] = bi_strategies[i].name;
             diag_error(s->d, c->callee.loc, "unknown predictor strategy `%s`%s (known: predict, "
-                       "chain_of_thought)", c->callee.name,
+                       "chain_of_thought, react)", c->callee.name,
                        sema_did_you_mean(s, c->callee.name, names, bi_n_strategies));
             return 0;
         }
@@ -417,6 +460,14 @@ static int check_assign(mctx *mc, const ast_stmt *st, ir_step *step)
         if (!sig_sym || !sig_sym->ir)
             return 0;
         const ir_signature *sig = sig_sym->ir;
+        if (strcmp(strat->name, "react") == 0)
+            return check_react(mc, st, step, sig);
+        if (c->opts.len) {
+            const ast_sopt *o = c->opts.items[0];
+            diag_error(s->d, o->key.loc, "`%s` takes no options, only the signature: `%s(%s)`", strat->name,
+                       strat->name, sig->name);
+            return 0;
+        }
         if (strat->adds_reasoning && ir_field_find(sig->outputs, sig->n_outputs, "reasoning")) {
             diag_error(s->d, c->callee.loc, "`%s` adds an output `reasoning`, but signature `%s` "
                        "already has one; rename that field or use `predict`", strat->name, sig->name);

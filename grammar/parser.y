@@ -111,6 +111,7 @@ static char *concat(struct parse_ctx *pc, const char *a, const char *b)
     ast_param *param;
     ast_binding *binding;
     ast_call *call;
+    ast_sopt *sopt;
     ast_stmt *stmt;
     ast_expr *expr;
     ast_arg *arg;
@@ -139,6 +140,7 @@ static char *concat(struct parse_ctx *pc, const char *a, const char *b)
 %type <param> param
 %type <binding> binding
 %type <call> call
+%type <sopt> sopt
 %type <stmt> stmt if_stmt
 %type <expr> expr postfix primary
 %type <arg> arg
@@ -147,6 +149,7 @@ static char *concat(struct parse_ctx *pc, const char *a, const char *b)
 %type <mapping> mapping
 %type <ident> enum_value
 %type <vec> kvs lm_block enum_values fields rfields cwords pwords cparam_words cparams cparam_list params_opt params stmts
+%type <vec> sopts_opt sopts names_opt names
 %type <vec> bindings_opt bindings args_opt args exprs_opt exprs mappings opt_args
 %type <op> cmp
 
@@ -579,13 +582,14 @@ cmp
     ;
 
 call
-    : IDENT '(' IDENT ')' '(' bindings_opt ')' {
+    : IDENT '(' IDENT sopts_opt ')' '(' bindings_opt ')' {
                                   $$ = NEW(ast_call);
                                   $$->kind = CALL_STRATEGY;
                                   $$->loc = LOC(@1);
                                   $$->callee = ident(pc, $1, @1);
                                   $$->sig = ident(pc, $3, @3);
-                                  $$->bindings = $6;
+                                  $$->opts = $4;
+                                  $$->bindings = $7;
                               }
     | IDENT '(' bindings_opt ')' {
                                   $$ = NEW(ast_call);
@@ -593,6 +597,53 @@ call
                                   $$->loc = LOC(@1);
                                   $$->callee = ident(pc, $1, @1);
                                   $$->bindings = $3;
+                              }
+    ;
+
+/* Strategy options after the signature: `react(Sig, tools: [a, b], max_iters: 6)`. */
+sopts_opt
+    : %empty                  { memset(&$$, 0, sizeof $$); }
+    | ',' sopts               { $$ = $2; }
+    ;
+
+sopts
+    : sopt                    { memset(&$$, 0, sizeof $$); PUSH($$, $1); }
+    | sopts ',' sopt          { $$ = $1; PUSH($$, $3); }
+    ;
+
+sopt
+    : IDENT ':' value         {
+                                  $$ = NEW(ast_sopt);
+                                  $$->key = ident(pc, $1, @1);
+                                  $$->value = $3;
+                                  $$->loc = LOC(@3);
+                              }
+    | IDENT ':' '[' names_opt ']' {
+                                  $$ = NEW(ast_sopt);
+                                  $$->key = ident(pc, $1, @1);
+                                  $$->is_list = 1;
+                                  $$->names = $4;
+                                  $$->loc = LOC(@3);
+                              }
+    ;
+
+names_opt
+    : %empty                  { memset(&$$, 0, sizeof $$); }
+    | names                   { $$ = $1; }
+    ;
+
+names
+    : IDENT                   {
+                                  memset(&$$, 0, sizeof $$);
+                                  ast_ident *id = NEW(ast_ident);
+                                  *id = ident(pc, $1, @1);
+                                  PUSH($$, id);
+                              }
+    | names ',' IDENT         {
+                                  $$ = $1;
+                                  ast_ident *id = NEW(ast_ident);
+                                  *id = ident(pc, $3, @3);
+                                  PUSH($$, id);
                               }
     ;
 

@@ -6,6 +6,8 @@
 const bi_strategy bi_strategies[] = {
     { "predict", 0, "ask the LM for the signature's outputs directly" },
     { "chain_of_thought", 1, "ask for a step-by-step `reasoning` before the outputs" },
+    { "react", 0, "an agent: the LM picks C tools and their arguments step by step, then the outputs are "
+                  "extracted from the trajectory (options: tools, max_iters, max_observation)" },
 };
 const size_t bi_n_strategies = sizeof bi_strategies / sizeof bi_strategies[0];
 

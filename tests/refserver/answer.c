@@ -1,5 +1,6 @@
 /* answer.c — request in, answer out (see answer.h). */
 #include "answer.h"
+#include "agent.h"
 
 #include <string.h>
 
@@ -159,6 +160,7 @@ void rs_answer_chat_ft(rs_arena *a, const rs_options *o, rs_ft_store *ft, rs_api
     rs_task_parse(a, req.msgs, req.n_msgs, &task);
     apply_schema_enums(a, &task, req.schema);
     rs_ft_memory_add_demos(a, memory, &task);
+    rs_agent_prepare(a, &task);
     rs_damage damage = fault == RS_FAULT_MISSING_FIELD ? RS_DAMAGE_MISSING_FIELD
                        : fault == RS_FAULT_WRONG_TYPE  ? RS_DAMAGE_WRONG_TYPE
                                                        : RS_DAMAGE_NONE;
@@ -173,7 +175,10 @@ void rs_answer_chat_ft(rs_arena *a, const rs_options *o, rs_ft_store *ft, rs_api
                                                 rs_mix((uint64_t)req.seed + 0x51ed * req.has_seed) ^
                                                 rs_mix(i + 0xc401ce))};
             const char **values = rs_alloc(a, (task.n_out + 1) * sizeof *values);
-            rs_learn(a, &task, &g, values);
+            if (rs_agent_is_step(&task))
+                rs_agent_step(a, &task, &g, values);
+            else
+                rs_learn(a, &task, &g, values);
             text = rs_render_reply(a, &task, values, json, req.schema, damage);
         } else {
             text = rs_render_unstructured(a, task.last_user, json, req.schema);

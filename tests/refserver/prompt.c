@@ -333,10 +333,23 @@ static const char **section_values(rs_arena *a, const rs_field *fields, size_t n
     const char **vals = rs_alloc(a, (nf + 1) * sizeof *vals);
     size_t ns;
     rs_section *secs = rs_sections(a, text, &ns);
+    int last = -1;
     for (size_t i = 0; i < ns; i++) {
         int k = rs_field_index(fields, nf, secs[i].name);
-        if (k >= 0 && !vals[k])
+        if (k >= 0 && !vals[k]) {
             vals[k] = secs[i].value; /* the first block of a name wins */
+            last = k;
+        } else if (k < 0 && last >= 0 && strcmp(secs[i].name, "completed") != 0) {
+            /* A block no field is named after belongs to the text of the
+             * field before it: a react trajectory holds `[[ ## thought_0 ## ]]`
+             * and the like. */
+            rs_buf b;
+            rs_buf_init(&b, a);
+            rs_buf_printf(&b, "%s\n\n[[ ## %s ## ]]\n%s", vals[last], secs[i].name, secs[i].value);
+            vals[last] = rs_buf_str(&b);
+        } else {
+            last = -1;
+        }
     }
     return vals;
 }
