@@ -25,6 +25,7 @@ include tests/build.mk
 include tests/editors/build.mk
 include compiler/codegen.mk
 include examples/multihop/build.mk
+include examples/agent/build.mk
 include mk/install.mk
 
 .PHONY: all test test-plain check-asan bench demo clean

@@ -112,3 +112,5 @@ TEST_SCRIPTS += tests/compiler/fmt.sh
 # Enum values written as strings: check, fmt, generated C, eval against the fixture.
 TEST_SCRIPTS += tests/compiler/enum_strings.sh
 TEST_SCRIPTS += tests/compiler/examples_e2e.sh
+# examples/agent: react over a C search tool, optimized, shipped as agent_cli.
+TEST_SCRIPTS += tests/compiler/agent_example.sh

@@ -171,10 +171,16 @@ module.exports = grammar({
     _statement: ($) => choice($.assignment, $.repeat_statement, $.if_statement, $.return_statement),
 
     assignment: ($) => seq(field('left', $.identifier), '=', field('right', choice($.strategy_call, $.call))),
-    // strategy(Signature)(bindings): a predictor call site.
+    // strategy(Signature, options)(bindings): a predictor call site;
+    // options as in react(Sig, tools: [search, lookup], max_iters: 6).
     strategy_call: ($) => seq(
-      field('strategy', $.identifier), '(', field('signature', $.identifier), ')',
+      field('strategy', $.identifier), '(', field('signature', $.identifier),
+      repeat(seq(',', field('option', $.strategy_option))), ')',
       field('arguments', $.bindings),
+    ),
+    strategy_option: ($) => seq(
+      field('name', $.identifier), ':',
+      field('value', choice($._value, seq('[', optional(seq($.identifier, repeat(seq(',', $.identifier)))), ']'))),
     ),
     call: ($) => seq(field('function', $.identifier), field('arguments', $.bindings)),
     bindings: ($) => seq('(', commaSep($.binding), ')'),

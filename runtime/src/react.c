@@ -219,7 +219,7 @@ static int output_index(const dsp_predictor *p, const char *name)
     return -1;
 }
 
-static dsp_status call(dsp_client *c, const dsp_predictor *p, const dsp_predict_options *po,
+static dsp_status predict_observed(dsp_client *c, const dsp_predictor *p, const dsp_predict_options *po,
                        const dsp_react_options *o, const dsp_value *in, dsp_value *out, dsp_error *err)
 {
     dsp_predict_trace tr;
@@ -244,7 +244,7 @@ static dsp_status call(dsp_client *c, const dsp_predictor *p, const dsp_predict_
     return st;
 }
 
-static dsp_status check(const dsp_react *r, dsp_error *err)
+static dsp_status check_react(const dsp_react *r, dsp_error *err)
 {
     if (!r || !r->step || !r->extract || r->max_iters < 1 || (r->n_tools && !r->tools))
         return dsp_error_set(err, DSP_ERR_INVALID, "react: a step and an extract predictor and max_iters >= 1 are required");
@@ -269,7 +269,7 @@ static dsp_status check(const dsp_react *r, dsp_error *err)
 dsp_status dsp_react_run(dsp_client *c, const dsp_react *r, const dsp_react_options *o, const dsp_value *inputs,
                          dsp_value *outputs, dsp_error *err)
 {
-    dsp_status st = check(r, err);
+    dsp_status st = check_react(r, err);
     if (st != DSP_OK)
         return st;
     size_t n_in = r->step->signature->n_inputs; /* with the trajectory */
@@ -289,7 +289,7 @@ dsp_status dsp_react_run(dsp_client *c, const dsp_react *r, const dsp_react_opti
         in[i] = inputs[i];
     for (int it = 0; st == DSP_OK && it < r->max_iters; it++) {
         in[n_in - 1] = borrow(&traj);
-        st = call(c, r->step, o ? o->step_opts : NULL, o, in, out, err);
+        st = predict_observed(c, r->step, o ? o->step_opts : NULL, o, in, out, err);
         if (st == DSP_ERR_PARSE) {
             /* DSPy ends the loop on a step it cannot read; the extract step
              * still answers from what was gathered. */
@@ -338,7 +338,7 @@ dsp_status dsp_react_run(dsp_client *c, const dsp_react *r, const dsp_react_opti
         dsp_values_free(out, n_step);
     if (st == DSP_OK) {
         in[n_in - 1] = borrow(&traj);
-        st = call(c, r->extract, o ? o->extract_opts : NULL, o, in, outputs, err);
+        st = predict_observed(c, r->extract, o ? o->extract_opts : NULL, o, in, outputs, err);
     }
     if (st == DSP_OK)
         st = dsp_value_set_string(&outputs[n_ext], traj.len ? traj.data : "", traj.len, err);

@@ -1,0 +1,58 @@
+#!/bin/sh
+# examples/agent end to end against build/dsp-refserver (a TEST FIXTURE):
+# the top-level make built its C search tool; `make scores` prints token F1
+# on dev zero-shot and optimized, and optimizing helps; the optimized state
+# has whole trajectories as demos of the react step; the generated C
+# program agent_cli answers questions from stdin; the tool reads the corpus
+# $AGENT_CORPUS names at run time. Prints TAP.
+set -u
+: "${BUILD:=build}"
+root=$(pwd)
+dspcc="$root/$BUILD/dspcc"
+tmp=$(mktemp -d)
+. tests/support/tap.sh
+. tests/support/refserver.sh
+trap 'rs_stop; rm -rf "$tmp"' EXIT INT TERM
+
+check "the top-level make built the agent's search tool" test -f examples/agent/build/libsearch.so
+
+make -s -C examples/agent scores BUILD="$BUILD" >"$tmp/scores.txt" 2>"$tmp/scores.err"
+check "make scores runs" test $? -eq 0
+line=$(grep '^dev token F1 (fixture LM): zero-shot' "$tmp/scores.txt")
+echo "# $line"
+zero=$(printf '%s' "$line" | sed 's/.*zero-shot \([0-9.]*\),.*/\1/')
+opt=$(printf '%s' "$line" | sed 's/.*optimized \([0-9.]*\)$/\1/')
+check "optimizing the agent raises its dev F1" awk -v z="$zero" -v o="$opt" 'BEGIN { exit !(o > z + 0.05) }'
+
+rs_start
+check "the reference server started" test -n "$port"
+url="http://127.0.0.1:$port/v1"
+"$dspcc" optimize examples/agent/agent.dsp -o "$tmp/agent.state.json" --base-url "$url" --cache-dir "$tmp/cache" \
+    >/dev/null 2>"$tmp/opt.err"
+check "dspcc optimize writes a state" test -s "$tmp/agent.state.json"
+check "the react step's demos are trajectories with tool calls" \
+    grep -q '"next_tool_name":[[:space:]]*"search"' "$tmp/agent.state.json"
+
+"$dspcc" build examples/agent/agent.dsp --state "$tmp/agent.state.json" -o "$tmp/agent.c" 2>"$tmp/build.err"
+check "dspcc build with the optimized state" test $? -eq 0
+cc -std=c17 -D_DEFAULT_SOURCE -Wall -Wextra -Werror -I"$root/runtime/include" -I"$tmp" \
+    -DSEARCH_DIR="\"$root/examples/agent\"" -o "$tmp/agent_cli" examples/agent/agent_cli.c "$tmp/agent.c" \
+    examples/agent/search.c "$BUILD/libdsprt.a" -lcurl -lcjson -lsqlite3 -lcrypto -lpthread -lm 2>"$tmp/cc.err"
+check "agent_cli compiles and links with the C tool" test $? -eq 0
+q=$(sed -n '1s/.*"question": *"\([^"]*\)".*/\1/p' examples/agent/data/dev.jsonl)
+printf '%s\n%s\n' "$q" "Who ruled Normandy in the 10th century?" |
+    DSPCC_BASE_URL=$url DSPCC_CACHE_DIR="$tmp/cache" "$tmp/agent_cli" >"$tmp/answers.txt" 2>"$tmp/cli.err"
+check "agent_cli answers each question on stdin" sh -c "test \$(grep -c . '$tmp/answers.txt') -eq 2"
+
+# The corpus is named at run time: the same binary searches another file.
+printf 'Zorblax is the capital of the planet Qwerty.\nThe sky is blue.\n' >"$tmp/corpus.txt"
+cat >"$tmp/s.c" <<'C'
+#include <stdio.h>
+#include <stdlib.h>
+#include "search.h"
+int main(void) { char *r = search("capital of Qwerty", 1); printf("%s\n", r ? r : "(null)"); free(r); return 0; }
+C
+cc -std=c17 -D_DEFAULT_SOURCE -DSEARCH_DIR="\"$root/examples/agent\"" -Iexamples/agent -o "$tmp/s" "$tmp/s.c" examples/agent/search.c -lm
+check "search reads the corpus \$AGENT_CORPUS names" \
+    sh -c "AGENT_CORPUS='$tmp/corpus.txt' '$tmp/s' | grep -qx 'Zorblax is the capital of the planet Qwerty.'"
+check "without it, the example's passages" sh -c "'$tmp/s' | grep -q 'capital' && ! '$tmp/s' | grep -q Zorblax"
