@@ -97,10 +97,8 @@ static double number(const ir_option *o)
 
 dsp_status irt_lm(arena *a, const ir_lm *lm, dsp_lm_config **out, dsp_error *err)
 {
-    /* Every OpenAI-compatible server speaks the openai wire format. */
-    const char *provider = strcmp(lm->provider, "compatible") == 0 ? "openai" : lm->provider;
     dsp_lm_config *c = arena_alloc(a, sizeof *c);
-    c->model = arena_printf(a, "%s/%s", provider, lm->model);
+    c->model = arena_printf(a, "%s/%s", lm->provider, lm->model);
     dsp_provider prov;
     const char *model_name;
     dsp_status rc = dsp_parse_model(c->model, &prov, &model_name, err);

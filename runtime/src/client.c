@@ -172,6 +172,26 @@ static double monotonic_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* Puts "MODEL_SPEC: " before a transport error's message, so that it
+ * names the lm as declared (compatible/..., not the wire format's name). */
+static void name_lm(dsp_error *err, const char *model_spec)
+{
+    if (!err)
+        return;
+    char msg[DSP_ERROR_MESSAGE_MAX];
+    size_t n = strlen(model_spec);
+    if (n + 2 >= sizeof msg)
+        return;
+    memcpy(msg, model_spec, n);
+    memcpy(msg + n, ": ", 2);
+    /* The end of a long message is cut, never the name. */
+    size_t room = sizeof msg - n - 3;
+    size_t len = strnlen(err->message, room);
+    memcpy(msg + n + 2, err->message, len);
+    msg[n + 2 + len] = '\0';
+    memcpy(err->message, msg, sizeof msg);
+}
+
 /* Appends a parenthesised note on why the retries stopped. */
 static void note_gave_up(dsp_error *err, const char *fmt, int a, double b)
 {
@@ -214,6 +234,11 @@ static dsp_status set_auth(call *k, const dsp_lm_config *lm, dsp_error *err)
     if (k->provider == DSP_PROVIDER_ANTHROPIC)
         k->headers[k->n_headers++] = "anthropic-version: " DSP_ANTHROPIC_VERSION;
     if (!lm->api_key_env)
+        return DSP_OK;
+    /* A local server or a provider that needs no key gets one only when
+     * its variable holds one. */
+    const char *set = getenv(lm->api_key_env);
+    if ((!set || !*set) && !dsp_provider_needs_key(k->provider, k->base_url))
         return DSP_OK;
     const char *key = NULL;
     dsp_status st = dsp_api_key_from_env(lm->api_key_env, k->model_spec, &key, err);
@@ -269,6 +294,8 @@ static dsp_status exchange(dsp_client *c, call *k, dsp_chat_response *resp, usag
         u->http_requests++;
         st = dsp_http_post(c->http, k->url, k->headers, k->n_headers, k->body.buf, k->body.len, &lim, &reply,
                            err);
+        if (st != DSP_OK)
+            name_lm(err, k->model_spec);
         if (st == DSP_OK) {
             http_status = (int)reply.status;
             retry_after = reply.retry_after_s;
@@ -296,7 +323,7 @@ static dsp_status exchange(dsp_client *c, call *k, dsp_chat_response *resp, usag
         /* A 2xx body that is not JSON was cut or garbled on the way and may
          * come whole next time; well-formed JSON that does not follow the
          * API (a refusal, no choices) would come back the same. */
-        bool transient = dsp_retry_is_transient(st, http_status);
+        bool transient = dsp_retry_is_transient(st, http_status) && !reply.permanent;
         if (st == DSP_ERR_PROTOCOL && dsp_json_is_valid(reply.body, reply.len))
             transient = false;
         dsp_http_reply_free(&reply);
@@ -409,7 +436,10 @@ dsp_status dsp_chat(dsp_client *c, const dsp_lm_config *lm, const dsp_chat_reque
     char key[DSP_CACHE_KEY_HEX];
     bool use_cache = c->cache && !req->bypass_cache && !lm->no_cache;
     if (use_cache) {
-        st = dsp_cache_key(dsp_provider_name(k.provider), k.base_url, k.model_name, req->messages, req->n_messages,
+        /* A compatible server speaks OpenAI's API and was keyed "openai"
+         * before it had a provider of its own: caches stay valid. */
+        st = dsp_cache_key(dsp_provider_name(k.provider == DSP_PROVIDER_COMPATIBLE ? DSP_PROVIDER_OPENAI : k.provider),
+                           k.base_url, k.model_name, req->messages, req->n_messages,
                            &p, req->rollout_id, key, err);
         bool found = false;
         if (st == DSP_OK)

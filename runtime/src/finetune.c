@@ -69,7 +69,8 @@ static dsp_status ft_call_init(ft_call *k, dsp_client *c, const dsp_lm_config *l
     if (st != DSP_OK)
         return st;
     switch (provider) {
-    case DSP_PROVIDER_OPENAI: break;
+    case DSP_PROVIDER_OPENAI:
+    case DSP_PROVIDER_COMPATIBLE: break;
     case DSP_PROVIDER_ANTHROPIC: return unsupported(k->model_spec, "Anthropic's API", err);
     case DSP_PROVIDER_OLLAMA: return unsupported(k->model_spec, "Ollama", err);
     case DSP_PROVIDER_VLLM: return unsupported(k->model_spec, "vLLM's server", err);

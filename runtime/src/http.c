@@ -192,6 +192,9 @@ static dsp_status curl_failure(CURLcode rc, const char *errbuf, const char *url,
         return dsp_error_set(err, DSP_ERR_NETWORK, "reply from %s is larger than %u bytes; refused", url,
                              DSP_HTTP_MAX_BODY);
     switch (rc) {
+    case CURLE_COULDNT_RESOLVE_HOST:
+        return dsp_error_set(err, DSP_ERR_NETWORK, "cannot resolve the host of %s: %s; check the base URL (not retried)",
+                             url, why);
     case CURLE_OPERATION_TIMEDOUT:
         return dsp_error_set(err, DSP_ERR_TIMEOUT, "timed out talking to %s: %s", url, why);
     case CURLE_UNSUPPORTED_PROTOCOL:
@@ -213,6 +216,7 @@ dsp_status dsp_http_post(dsp_http *h, const char *url, const char *const *header
     out->body = NULL;
     out->len = 0;
     out->retry_after_s = -1;
+    out->permanent = false;
     out->inline_body[0] = '\0';
     /* The header list lives on the stack for this call: struct curl_slist is
      * public, libcurl only reads the list, and building it with
@@ -249,6 +253,7 @@ dsp_status dsp_http_post(dsp_http *h, const char *url, const char *const *header
     dsp_status st = DSP_OK;
     if (rc != CURLE_OK) {
         st = curl_failure(rc, errbuf, url, s.too_big, err);
+        out->permanent = rc == CURLE_COULDNT_RESOLVE_HOST;
         if (s.buf != s.inline_buf)
             free(s.buf);
     } else {

@@ -5,6 +5,7 @@
 #ifndef DSP_HTTP_H
 #define DSP_HTTP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "dsp/error.h"
@@ -28,6 +29,9 @@ typedef struct dsp_http_reply {
     char *body;           /* NUL-terminated; inline_body or owned heap memory */
     size_t len;
     double retry_after_s; /* from a Retry-After header; < 0 when there was none */
+    /* Set with a failure that would only repeat: a host that does not
+     * resolve. Callers do not retry it. */
+    bool permanent;
     /* Storage for small bodies. body may point here, so a reply must not
      * be copied or moved while in use. */
     char inline_body[DSP_HTTP_INLINE_BODY];

@@ -1,6 +1,8 @@
 /* model_spec.c — "provider/model" strings, provider defaults and endpoint URLs. */
 #include "lm_wire.h"
 
+#include <curl/curl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +15,7 @@ static const struct {
     {"anthropic", DSP_PROVIDER_ANTHROPIC},
     {"ollama", DSP_PROVIDER_OLLAMA},
     {"vllm", DSP_PROVIDER_VLLM},
+    {"compatible", DSP_PROVIDER_COMPATIBLE},
 };
 
 dsp_status dsp_parse_model(const char *spec, dsp_provider *provider, const char **model_name, dsp_error *err)
@@ -23,7 +26,7 @@ dsp_status dsp_parse_model(const char *spec, dsp_provider *provider, const char 
     if (!slash)
         return dsp_error_set(err, DSP_ERR_INVALID,
                              "model \"%s\" has no provider: write \"provider/model\" with provider one of "
-                             "openai, anthropic, ollama, vllm",
+                             "openai, anthropic, ollama, vllm, compatible",
                              spec);
     size_t plen = (size_t)(slash - spec);
     for (size_t i = 0; i < sizeof provider_names / sizeof provider_names[0]; i++) {
@@ -39,7 +42,7 @@ dsp_status dsp_parse_model(const char *spec, dsp_provider *provider, const char 
     }
     return dsp_error_set(err, DSP_ERR_INVALID,
                          "model \"%s\": unknown provider \"%.*s\" (known: openai, anthropic, ollama, vllm; "
-                         "any OpenAI-compatible server is \"openai/...\" with a base URL)",
+                         "any OpenAI-compatible server is \"compatible/...\" with a base URL)",
                          spec, (int)plen, spec);
 }
 
@@ -50,6 +53,7 @@ const char *dsp_provider_name(dsp_provider p)
     case DSP_PROVIDER_ANTHROPIC: return "anthropic";
     case DSP_PROVIDER_OLLAMA: return "ollama";
     case DSP_PROVIDER_VLLM: return "vllm";
+    case DSP_PROVIDER_COMPATIBLE: return "compatible";
     }
     return "unknown";
 }
@@ -61,6 +65,7 @@ const char *dsp_provider_default_base_url(dsp_provider p)
     case DSP_PROVIDER_ANTHROPIC: return "https://api.anthropic.com";
     case DSP_PROVIDER_OLLAMA: return "http://localhost:11434/v1";
     case DSP_PROVIDER_VLLM: return "http://localhost:8000/v1";
+    case DSP_PROVIDER_COMPATIBLE: return NULL; /* only the lm's base URL says where */
     }
     return NULL;
 }
@@ -116,6 +121,10 @@ dsp_status dsp_endpoint_url(dsp_provider p, const char *base_url, char **out, ds
     *out = NULL;
     if (!base_url)
         base_url = dsp_provider_default_base_url(p);
+    if (!base_url)
+        return dsp_error_set(err, DSP_ERR_INVALID,
+                             "a %s lm has no default base URL: give the server's, e.g. \"http://127.0.0.1:8080/v1\"",
+                             dsp_provider_name(p));
     size_t len = 0;
     dsp_status st = base_len(base_url, &len, err);
     if (st != DSP_OK)
@@ -136,6 +145,27 @@ dsp_status dsp_api_base_url(const char *base_url, char **out, dsp_error *err)
     if (st != DSP_OK)
         return st;
     return url_join(base_url, len, url_has_no_path(base_url, len) ? "/v1" : "", out, err);
+}
+
+bool dsp_provider_needs_key(dsp_provider p, const char *base_url)
+{
+    if (p == DSP_PROVIDER_OLLAMA || p == DSP_PROVIDER_VLLM || p == DSP_PROVIDER_COMPATIBLE)
+        return false;
+    if (!base_url)
+        return true;
+    /* The host of a loopback URL is a server on this machine (the fixture,
+     * a local vLLM behind an openai/... lm): no key to demand. */
+    CURLU *u = curl_url();
+    char *host = NULL;
+    bool local = false;
+    if (u && curl_url_set(u, CURLUPART_URL, base_url, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK && host) {
+        local = strcmp(host, "localhost") == 0 || strcmp(host, "[::1]") == 0 || strcmp(host, "::1") == 0 ||
+                (strncmp(host, "127.", 4) == 0 && strspn(host, "0123456789.") == strlen(host));
+    }
+    curl_free(host);
+    curl_url_cleanup(u);
+    return !local;
 }
 
 /* Per-call parameters win field by field over the LM's defaults. */

@@ -15,6 +15,7 @@ dspcc="$BUILD/dspcc"
 tmp=$(mktemp -d)
 . tests/support/tap.sh
 . tests/support/refserver.sh
+. tests/support/lm_program.sh
 trap 'rs_stop; rm -rf "$tmp"' EXIT INT TERM
 unset DSPCC_BASE_URL
 export DSPCC_CACHE_DIR="$tmp/cache-default"
@@ -26,56 +27,10 @@ check "docs/language.md's lm table lists the same options as stdlib/lm_options.c
 
 head -n 3 examples/tickets/data/dev.jsonl >"$tmp/dev.jsonl"
 
-# prog FILE OPTION-LINES: a one-predictor program on lm m (compatible,
-# pointed at the fixture unless the options give base_url themselves).
-prog() {
-    {
-        echo 'lm m = "compatible/fixture" {'
-        printf '%s\n' "$2"
-        echo '}'
-        cat <<'DSP'
-enum Category { billing, account, orders, general }
-
-signature Classify "Classify a customer support ticket." {
-  in ticket_text: string "The ticket"
-  out category: Category "The queue"
-}
-
-module M(ticket_text: string) -> (category: Category) {
-  r = predict(Classify)(ticket_text: ticket_text)
-  return r
-}
-
-metric accuracy(ex, pred) = exact_match(pred.category, ex.category)
-
-data dev = jsonl("dev.jsonl") { text -> ticket_text, category -> category }
-DSP
-    } >"$tmp/$1"
-}
-
-# run NAME LIMIT [ARGS...]: dspcc eval of $tmp/NAME.dsp on the first LIMIT
-# rows; sets $rc, $ms (wall time) and $reqs (requests the log gained).
-run() {
-    n0=$(wc -l <"$tmp/log" 2>/dev/null || echo 0)
-    t0=$(date +%s%N)
-    name=$1 limit=$2
-    shift 2
-    "$dspcc" eval "$tmp/$name.dsp" --data dev --limit "$limit" --json "$@" >"$tmp/$name.json" 2>"$tmp/$name.err"
-    rc=$?
-    ms=$((($(date +%s%N) - t0) / 1000000))
-    reqs=$(($(wc -l <"$tmp/log") - n0))
-}
-last_line() { tail -n 1 "$tmp/log"; }
-start() { : >"$tmp/log"; rs_start --log "$tmp/log" "$@"; url="http://127.0.0.1:$port/v1"; }
-# has/hasnt TEXT: the last request's body (JSON-escaped in the log) holds TEXT.
-has() { last_line | grep -qF "$1"; }
-hasnt() { ! last_line | grep -qF "$1"; }
-
 start
 check "the fixture started" test -n "$port"
 base="  base_url: \"$url\""
 
-covered=
 case_base_url() {
     prog nourl.dsp '  cache: false'
     run nourl 1

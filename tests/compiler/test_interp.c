@@ -271,7 +271,7 @@ static void test_runtime_descriptors(void **state)
     assert_int_equal(dsp_strategy_n_outputs(dp->signature, dp->strategy), 2);
     const dsp_lm_config *lm = ex_runner_lm(r, p->lms[0]);
     assert_non_null(lm);
-    assert_string_equal(lm->model, "openai/test");  /* compatible speaks the OpenAI API */
+    assert_string_equal(lm->model, "compatible/test");  /* named as declared; it speaks the OpenAI API */
     assert_string_equal(lm->base_url, "http://127.0.0.1:9/v1");
     assert_true(lm->params.temperature == 0.0);
     assert_int_equal(lm->params.max_tokens, 64);
@@ -322,7 +322,7 @@ static void test_config_from_state(void **state)
     assert_null(pc->demos[0].input_texts[1]);
     assert_string_equal(pc->demos[0].output_texts[1], "yes");
     assert_non_null(pc->lm);
-    assert_string_equal(pc->lm->model, "openai/ft:test:1");
+    assert_string_equal(pc->lm->model, "compatible/ft:test:1");
     assert_ptr_not_equal(pc->demos[0].input_texts[0], in[0]);  /* copied */
 
     /* Demo fields named differently from the program's are refused. */

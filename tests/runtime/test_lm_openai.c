@@ -92,6 +92,8 @@ static void test_body_all_params(void **state)
     p.stop[0] = "[[ ## completed ## ]]";
     p.stop[1] = "\n\n";
     p.json_schema = "{\"type\":\"object\",\"properties\":{\"answer\":{\"type\":\"string\"}}}";
+    p.has_top_p = true;
+    p.top_p = 0.25;
     char *body = NULL;
     dsp_error err = {0};
     assert_int_equal(dsp_openai_request_body("m", two_msgs, 2, &p, &body, &err), DSP_OK);
@@ -99,6 +101,7 @@ static void test_body_all_params(void **state)
     cJSON *j = cJSON_Parse(body);
     free(body);
     assert_true(cJSON_GetObjectItem(j, "temperature")->valuedouble == 0.7);
+    assert_true(cJSON_GetObjectItem(j, "top_p")->valuedouble == 0.25);
     assert_int_equal(cJSON_GetObjectItem(j, "max_tokens")->valueint, 256);
     assert_int_equal(cJSON_GetObjectItem(j, "n")->valueint, 3);
     cJSON *stop = cJSON_GetObjectItem(j, "stop");
@@ -230,12 +233,35 @@ static void test_parse_model(void **state)
     assert_string_equal(name, "meta-llama/Llama-3.1-8B");
     assert_int_equal(dsp_parse_model("anthropic/claude-3-5-haiku-latest", &p, &name, &err), DSP_OK);
     assert_int_equal(p, DSP_PROVIDER_ANTHROPIC);
+    /* A compatible server keeps its name: messages say compatible/... */
+    assert_int_equal(dsp_parse_model("compatible/qwen2.5-7b", &p, &name, &err), DSP_OK);
+    assert_int_equal(p, DSP_PROVIDER_COMPATIBLE);
+    assert_string_equal(dsp_provider_name(p), "compatible");
     assert_int_equal(dsp_parse_model("gpt-4o", &p, &name, &err), DSP_ERR_INVALID);
     assert_non_null(strstr(err.message, "provider/model"));
     assert_int_equal(dsp_parse_model("mistral/large", &p, &name, &err), DSP_ERR_INVALID);
     assert_non_null(strstr(err.message, "unknown provider \"mistral\""));
     assert_int_equal(dsp_parse_model("openai/", &p, &name, &err), DSP_ERR_INVALID);
     assert_int_equal(dsp_parse_model(NULL, &p, &name, &err), DSP_ERR_INVALID);
+}
+
+/* Which endpoints must have a key: only openai and anthropic, and not on
+ * this machine. */
+static void test_provider_needs_key(void **state)
+{
+    (void)state;
+    assert_true(dsp_provider_needs_key(DSP_PROVIDER_OPENAI, NULL));
+    assert_true(dsp_provider_needs_key(DSP_PROVIDER_OPENAI, "https://api.openai.com/v1"));
+    assert_true(dsp_provider_needs_key(DSP_PROVIDER_ANTHROPIC, "https://api.anthropic.com"));
+    assert_true(dsp_provider_needs_key(DSP_PROVIDER_OPENAI, "http://127.example.com/v1"));
+    assert_true(dsp_provider_needs_key(DSP_PROVIDER_OPENAI, "http://localhost.example.com/v1"));
+    assert_false(dsp_provider_needs_key(DSP_PROVIDER_OPENAI, "http://127.0.0.1:8080/v1"));
+    assert_false(dsp_provider_needs_key(DSP_PROVIDER_OPENAI, "http://127.1.2.3/v1"));
+    assert_false(dsp_provider_needs_key(DSP_PROVIDER_ANTHROPIC, "http://localhost:9000"));
+    assert_false(dsp_provider_needs_key(DSP_PROVIDER_OPENAI, "http://[::1]:8080/v1"));
+    assert_false(dsp_provider_needs_key(DSP_PROVIDER_OLLAMA, NULL));
+    assert_false(dsp_provider_needs_key(DSP_PROVIDER_VLLM, "https://vllm.example.com/v1"));
+    assert_false(dsp_provider_needs_key(DSP_PROVIDER_COMPATIBLE, "https://llm.example.com/v1"));
 }
 
 static void expect_url(dsp_provider p, const char *base, const char *want)
@@ -254,6 +280,7 @@ static void test_endpoint_urls(void **state)
     expect_url(DSP_PROVIDER_OLLAMA, NULL, "http://localhost:11434/v1/chat/completions");
     expect_url(DSP_PROVIDER_VLLM, NULL, "http://localhost:8000/v1/chat/completions");
     expect_url(DSP_PROVIDER_ANTHROPIC, NULL, "https://api.anthropic.com/v1/messages");
+    expect_url(DSP_PROVIDER_COMPATIBLE, "http://127.0.0.1:8080/v1", "http://127.0.0.1:8080/v1/chat/completions");
     /* One override URL serves both providers, with or without /v1. */
     expect_url(DSP_PROVIDER_OPENAI, "http://127.0.0.1:9999", "http://127.0.0.1:9999/v1/chat/completions");
     expect_url(DSP_PROVIDER_OPENAI, "http://127.0.0.1:9999/v1/", "http://127.0.0.1:9999/v1/chat/completions");
@@ -291,6 +318,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_body_minimal_sends_no_unset_params),
         cmocka_unit_test(test_body_all_params),
+        cmocka_unit_test(test_provider_needs_key),
         cmocka_unit_test(test_chat_request_body),
         cmocka_unit_test(test_body_rejects_bad_schema_and_no_messages),
         cmocka_unit_test(test_parse_documented_reply),

@@ -24,7 +24,8 @@ typedef enum dsp_provider {
     DSP_PROVIDER_OPENAI,     /* OpenAI chat completions and every compatible server */
     DSP_PROVIDER_ANTHROPIC,  /* Anthropic Messages API */
     DSP_PROVIDER_OLLAMA,     /* OpenAI-compatible, default base URL http://localhost:11434/v1 */
-    DSP_PROVIDER_VLLM        /* OpenAI-compatible, default base URL http://localhost:8000/v1 */
+    DSP_PROVIDER_VLLM,       /* OpenAI-compatible, default base URL http://localhost:8000/v1 */
+    DSP_PROVIDER_COMPATIBLE  /* any OpenAI-compatible server; no default base URL */
 } dsp_provider;
 
 /* One LM endpoint, as a program declares it. All strings are borrowed and

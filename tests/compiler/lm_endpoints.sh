@@ -1,0 +1,63 @@
+#!/bin/sh
+# Local endpoints need no key, and a host that does not resolve fails at
+# once. Runs `dspcc eval` against build/dsp-refserver (a TEST FIXTURE, not
+# a language model) on 127.0.0.1: an openai/... lm pointed at a loopback
+# server, and ollama/vllm/compatible lms with a key variable that is not
+# set, run without the key (and send it when it is set); an openai/... lm
+# at a non-local URL still demands it, before any request. A compatible lm
+# at a host that does not resolve fails within a second, without retries,
+# and its message names `compatible`, the provider as declared. Prints TAP.
+set -u
+: "${BUILD:=build}"
+dspcc="$BUILD/dspcc"
+tmp=$(mktemp -d)
+. tests/support/tap.sh
+. tests/support/refserver.sh
+. tests/support/lm_program.sh
+trap 'rs_stop; rm -rf "$tmp"' EXIT INT TERM
+unset DSPCC_BASE_URL OPENAI_API_KEY LMEP_KEY
+export DSPCC_CACHE_DIR="$tmp/cache"
+
+head -n 2 examples/tickets/data/dev.jsonl >"$tmp/dev.jsonl"
+start
+check "the fixture started" test -n "$port"
+
+# openai/... reads OPENAI_API_KEY by default; at a loopback server it is optional.
+prog oa.dsp "  cache: false" openai/gpt-4o-mini
+run oa 1 --base-url "$url"
+check "an openai lm at 127.0.0.1 runs without OPENAI_API_KEY, and sends no key" \
+    sh -c "test $rc -eq 0 && tail -n 1 '$tmp/log' | grep -q '\"auth\":false'"
+run oa 1 --base-url "http://localhost:$port/v1"
+check "... and at localhost" test "$rc" -eq 0
+OPENAI_API_KEY=sk-lmep-not-a-key
+export OPENAI_API_KEY
+run oa 1 --base-url "$url"
+check "with OPENAI_API_KEY set, the key is sent to the local server" \
+    sh -c "test $rc -eq 0 && tail -n 1 '$tmp/log' | grep -q '\"auth\":true'"
+unset OPENAI_API_KEY
+
+for provider in ollama vllm compatible; do
+    prog "$provider.dsp" "  base_url: \"$url\"
+  api_key_env: \"LMEP_KEY\"
+  cache: false" "$provider/fixture"
+    run "$provider" 1
+    check "lm $provider/fixture, whose key variable is not set runs without a key" \
+        sh -c "test $rc -eq 0 && tail -n 1 '$tmp/log' | grep -q '\"auth\":false'"
+done
+
+# A non-local openai endpoint still needs its key: refused before any request.
+prog remote.dsp "  base_url: \"https://api.openai.com/v1\"
+  cache: false" openai/gpt-4o-mini
+run remote 1
+check "an openai lm at api.openai.com without OPENAI_API_KEY is refused, nothing sent" \
+    sh -c "test $rc -ne 0 && test $reqs -eq 0 && grep -q 'OPENAI_API_KEY is not set' '$tmp/remote.err'"
+
+# A host that does not resolve (.invalid never does, RFC 2606).
+prog dns.dsp "  base_url: \"http://no-such-host.invalid/v1\"
+  cache: false" compatible/fixture
+run dns 2
+check "a host that does not resolve fails at once, not after retries (took ${ms} ms)" \
+    sh -c "test $rc -ne 0 && test $ms -lt 3000 && grep -q 'cannot resolve the host' '$tmp/dns.err'"
+check "its message names the provider as declared (compatible/fixture, not openai)" \
+    sh -c "grep -q 'compatible/fixture: cannot resolve' '$tmp/dns.err' && ! grep -q 'openai' '$tmp/dns.err'"
+check "and it is not retried" sh -c "! grep -q 'gave up after' '$tmp/dns.err'"
