@@ -81,6 +81,7 @@ $(BUILD)/tests/compiler/test_opt_core $(BUILD)/tests/compiler/test_opt_better_to
 TEST_SCRIPTS += tests/compiler/optimize_e2e.sh
 TEST_SCRIPTS += tests/compiler/optimize_copro_e2e.sh
 TEST_SCRIPTS += tests/compiler/optimize_trust_e2e.sh
+TEST_SCRIPTS += tests/compiler/optimize_gepa_e2e.sh
 TEST_SCRIPTS += tests/compiler/better_together_e2e.sh
 $(BUILD)/obj/tests/compiler/test_interp.o $(BUILD)/obj/tests/compiler/test_dataset.o \
 $(BUILD)/obj/tests/compiler/test_metric_eval.o $(BUILD)/obj/tests/compiler/test_interp_live.o \

@@ -195,6 +195,7 @@ typedef struct ex_result {
     dsp_value *outputs;         /* the module's results (n_outputs = module->n_results); NULL on failure */
     size_t n_outputs;
     double score;               /* the metric; 0 on failure */
+    char *feedback;             /* malloc'ed: the metric's feedback text; NULL when it gives none */
     ex_trace trace;             /* every predictor call that succeeded, in order */
     ex_usage usage;
     double seconds;             /* wall time of running and scoring it (ex_evaluate) */

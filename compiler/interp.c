@@ -49,6 +49,7 @@ void ex_result_free(ex_result *res)
     if (!res)
         return;
     free(res->error);
+    free(res->feedback);
     if (res->outputs)
         dsp_values_free(res->outputs, res->n_outputs);
     free(res->outputs);

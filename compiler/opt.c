@@ -73,7 +73,7 @@ static dsp_status optimizer_defaults(const char *name, opt_params *out, dsp_erro
     }
     return dsp_error_set(err, DSP_ERR_INVALID,
                          "optimizer `%s` is not implemented by `dspcc optimize`; use labeled_fewshot, "
-                         "bootstrap_fewshot, random_search, mipro, copro or better_together",
+                         "bootstrap_fewshot, random_search, mipro, copro, gepa or better_together",
                          name);
 }
 
@@ -116,6 +116,22 @@ dsp_status opt_params_from_ir(const ir_optimize *o, opt_params *out, dsp_error *
         /* The prompt optimizer's own defaults (candidates, preset). */
         return optimizer_defaults(out->prompt_optimizer, out, err);
     }
+    if (strcmp(o->optimizer, "gepa") == 0) {
+        /* DSPy's defaults: a light budget unless max_metric_calls is given. */
+        out->max_metric_calls = int_param(o, "max_metric_calls", 0);
+        if (!out->preset && !out->max_metric_calls)
+            out->preset = "light";
+        out->reflection_minibatch_size = int_param(o, "reflection_minibatch_size", 3);
+        const ir_option *cs = find_param(o, "candidate_selection");
+        out->candidate_selection = cs ? cs->s : "pareto";
+        out->use_merge = int_param(o, "use_merge", 1);
+        out->max_merge_invocations = int_param(o, "max_merge_invocations", 5);
+        if (strcmp(out->candidate_selection, "pareto") != 0 && strcmp(out->candidate_selection, "current_best") != 0)
+            return dsp_error_set(err, DSP_ERR_INVALID,
+                                 "gepa: `candidate_selection: %s` is not one of pareto, current_best",
+                                 out->candidate_selection);
+        return DSP_OK;
+    }
     if (strcmp(o->optimizer, "copro") == 0) {
         /* DSPy's defaults. */
         out->breadth = int_param(o, "breadth", 10);
@@ -146,6 +162,8 @@ dsp_status opt_search(const opt_params *p, const opt_backend *b, arena *a, opt_r
         st = opt_mipro(p, b, a, out, err);
     else if (strcmp(p->optimizer, "copro") == 0)
         st = opt_copro(p, b, a, out, err);
+    else if (strcmp(p->optimizer, "gepa") == 0)
+        st = opt_gepa(p, b, a, out, err);
     else if (strcmp(p->optimizer, "better_together") == 0)
         st = opt_better_together(p, b, a, out, err);
     else

@@ -75,6 +75,7 @@ typedef struct opt_run {
     double score;
     const opt_step *steps;
     size_t n_steps;
+    const char *feedback;        /* run_feedback only: the metric's text, or a caption with the score */
 } opt_run;
 
 /* What fine-tuning asks for (better_together's weight step). */
@@ -122,6 +123,16 @@ typedef struct opt_score {
     size_t n;                    /* examples scored */
     size_t n_failed;             /* of which failed: the LM call, parsing or the metric */
 } opt_score;
+/* What GEPA asks the reflection LM (the teacher) for one predictor: an
+ * improved instruction, given the current one and the predictor's calls on
+ * a minibatch with each run's score and feedback (opt_gepa.c). */
+typedef struct opt_reflection {
+    size_t pred;
+    const char *current_instruction;
+    const opt_run *runs;         /* the minibatch's runs; their steps of `pred` are shown */
+    size_t n_runs;
+    uint64_t rollout;            /* distinct per proposal so replies differ */
+} opt_reflection;
 
 typedef struct opt_backend {
     void *ctx;
@@ -149,6 +160,17 @@ typedef struct opt_backend {
     /* One COPRO proposal (allocated in a); NULL: copro is unavailable. */
     dsp_status (*propose_copro)(void *ctx, arena *a, const opt_copro_proposal *req, const char **instruction,
                                 dsp_error *err);
+    /* GEPA only (NULL: gepa is unavailable). evaluate, and each valset
+     * row's score of prog (failures score 0) in scores[n]. */
+    dsp_status (*evaluate_each)(void *ctx, const opt_program *prog, const size_t *rows, size_t n, double *scores,
+                                opt_score *out, dsp_error *err);
+    /* Runs prog as it is (not the teacher) on training rows with traces
+     * and the metric's feedback; fills runs[n] (allocated in a). */
+    dsp_status (*run_feedback)(void *ctx, arena *a, const opt_program *prog, const size_t *rows, size_t n,
+                               opt_run *runs, dsp_error *err);
+    /* One reflective instruction proposal (allocated in a). */
+    dsp_status (*reflect)(void *ctx, arena *a, const opt_reflection *req, const char **instruction,
+                          dsp_error *err);
     /* Progress: a short message per phase or trial; may be NULL. */
     void (*progress)(void *ctx, const char *msg);
     /* better_together only (NULL for the other optimizers). One predictor
@@ -192,6 +214,11 @@ typedef struct opt_params {
     double ft_wait_minutes;      /* better_together's w: how long to wait for the job; 0 = a day */
     int allow_regression;        /* ship the optimizer's program even when it does not beat the
                                     unoptimized one (optimize --allow-regression) */
+    int max_metric_calls;        /* gepa: the budget of program runs scored; 0 = from the preset */
+    int reflection_minibatch_size; /* gepa: training rows per reflection (3) */
+    const char *candidate_selection; /* gepa: pareto (default) or current_best */
+    int use_merge;               /* gepa: 1 (default): also merge candidates of different frontier branches */
+    int max_merge_invocations;   /* gepa: 5 */
 } opt_params;
 
 /* Reads an optimize block's optimizer name, arguments and seed. Unknown
@@ -314,6 +341,11 @@ size_t *opt_val_rows(const opt_backend *b, arena *a, uint64_t seed, size_t cap, 
 int opt_mipro_preset(const char *name, int *num_candidates, size_t *valset_cap);
 int opt_mipro_num_trials(size_t n_vars, size_t n_candidates);
 
+/* GEPA's budget of metric calls for a preset (DSPy's auto_budget: the
+ * preset's candidates give MIPRO-like trials of a minibatch each, plus
+ * periodic full valset evaluations); -1 for an unknown preset. */
+long opt_gepa_budget(const char *preset, size_t n_preds, size_t n_val);
+
 /* The tips MIPRO varies proposals with. */
 extern const char *const opt_tips[];
 extern const size_t opt_n_tips;
@@ -343,6 +375,7 @@ dsp_status opt_random_search(const opt_params *p, const opt_backend *b, arena *a
                              dsp_error *err);
 dsp_status opt_mipro(const opt_params *p, const opt_backend *b, arena *a, opt_result *out, dsp_error *err);
 dsp_status opt_copro(const opt_params *p, const opt_backend *b, arena *a, opt_result *out, dsp_error *err);
+dsp_status opt_gepa(const opt_params *p, const opt_backend *b, arena *a, opt_result *out, dsp_error *err);
 dsp_status opt_better_together(const opt_params *p, const opt_backend *b, arena *a, opt_result *out,
                                dsp_error *err);
 

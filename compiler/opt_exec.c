@@ -66,9 +66,9 @@ static dsp_status to_config(const opt_exec *x, const opt_program *prog, int teac
  * the split whose data set rows map holds, with a progress bar named
  * label; res is filled (free it with ex_eval_result_free) unless the run
  * fails before evaluating. */
-static dsp_status run_split(opt_exec *x, const opt_program *prog, int teacher, unsigned round, const ex_dataset *d,
-                            const size_t *map, const size_t *rows, size_t n, const char *label, ex_eval_result *res,
-                            dsp_error *err)
+static dsp_status run_split(opt_exec *x, const opt_program *prog, int teacher, unsigned round, int traces,
+                            const ex_dataset *d, const size_t *map, const size_t *rows, size_t n, const char *label,
+                            ex_eval_result *res, dsp_error *err)
 {
     ex_config cfg;
     dsp_status st = to_config(x, prog, teacher, round, &cfg, err);
@@ -87,7 +87,7 @@ static dsp_status run_split(opt_exec *x, const opt_program *prog, int teacher, u
     eo.indices = idx;
     eo.n_indices = n;
     eo.concurrency = x->concurrency;
-    eo.keep_traces = teacher != 0;
+    eo.keep_traces = traces != 0;
     ex_progress pg;
     ex_progress_init(&pg, label);
     pg.enabled = pg.enabled && x->bar;
@@ -102,13 +102,14 @@ static dsp_status run_split(opt_exec *x, const opt_program *prog, int teacher, u
 
 static void be_progress(void *ctx, const char *msg);
 
-static dsp_status be_evaluate(void *ctx, const opt_program *prog, const size_t *rows, size_t n, opt_score *out,
-                              dsp_error *err)
+/* Runs prog on valset rows: *out and, when scores is not NULL, each
+ * row's score. */
+static dsp_status eval_val(opt_exec *x, const opt_program *prog, const size_t *rows, size_t n, opt_score *out,
+                           double *scores, dsp_error *err)
 {
-    opt_exec *x = X(ctx);
     ex_eval_result res;
     memset(&res, 0, sizeof res);
-    dsp_status st = run_split(x, prog, 0, 0, x->val, x->val_rows, rows, n, "  valset", &res, err);
+    dsp_status st = run_split(x, prog, 0, 0, 0, x->val, x->val_rows, rows, n, "  valset", &res, err);
     if (st == DSP_OK && n && res.n_failed == n)
         /* Not one example ran: a missing key, a server that is down or a
          * wrong model. Scoring on would optimize noise; stop and say why. */
@@ -129,8 +130,22 @@ static dsp_status be_evaluate(void *ctx, const opt_program *prog, const size_t *
             be_progress(x, msg);
         }
     }
+    for (size_t i = 0; st == DSP_OK && scores && i < n; i++)
+        scores[i] = res.results[i].status == DSP_OK ? res.results[i].score : 0;
     ex_eval_result_free(&res);
     return st;
+}
+
+static dsp_status be_evaluate(void *ctx, const opt_program *prog, const size_t *rows, size_t n, opt_score *out,
+                              dsp_error *err)
+{
+    return eval_val(X(ctx), prog, rows, n, out, NULL, err);
+}
+
+static dsp_status be_evaluate_each(void *ctx, const opt_program *prog, const size_t *rows, size_t n, double *scores,
+                                   opt_score *out, dsp_error *err)
+{
+    return eval_val(X(ctx), prog, rows, n, out, scores, err);
 }
 
 static const char *const *copy_texts(arena *a, char *const *texts, size_t n)
@@ -141,13 +156,41 @@ static const char *const *copy_texts(arena *a, char *const *texts, size_t n)
     return out;
 }
 
-static dsp_status be_run_train(void *ctx, arena *a, const opt_program *prog, const size_t *rows, size_t n,
-                               unsigned round, opt_run *runs, dsp_error *err)
+/* The caption of a run whose metric gave no feedback: its score (or its
+ * error) and the example's gold outputs, so a reflection can still see
+ * what was expected. */
+static const char *caption(opt_exec *x, arena *a, size_t row, const ex_result *r)
 {
-    opt_exec *x = X(ctx);
+    if (r->status != DSP_OK)
+        return arena_printf(a, "The run failed: %s", r->error ? r->error : dsp_status_name(r->status));
+    char *s = arena_printf(a, "This run scored %.3f (metric `%s`).", r->score, x->o->metric->name);
+    const ex_dataset *d = x->train;
+    const ex_example *ex = &d->rows[x->train_rows[row]];
+    size_t shown = 0;
+    for (size_t f = d->n_inputs; f < d->n_fields; f++) {
+        char *t = NULL;
+        size_t len = 0;
+        dsp_error e = { 0 };
+        if (!ex->present[f] || dsp_value_format(&ex->values[f], d->types[f], &t, &len, &e) != DSP_OK) {
+            dsp_error_clear(&e);
+            continue;
+        }
+        s = arena_printf(a, "%s%s%s: %.*s", s, shown++ ? "; " : " The expected outputs: ", d->fields[f]->name,
+                         (int)len, t);
+        free(t);
+    }
+    return shown ? arena_printf(a, "%s.", s) : s;
+}
+
+/* Runs prog (as the teacher in `round`, or as it is) on training rows
+ * with traces; with feedback, each run's metric feedback or caption. */
+static dsp_status train_runs(opt_exec *x, arena *a, const opt_program *prog, int teacher, unsigned round,
+                             int feedback, const size_t *rows, size_t n, opt_run *runs, dsp_error *err)
+{
     ex_eval_result res;
     memset(&res, 0, sizeof res);
-    dsp_status st = run_split(x, prog, 1, round, x->train, x->train_rows, rows, n, "  teacher", &res, err);
+    dsp_status st = run_split(x, prog, teacher, round, 1, x->train, x->train_rows, rows, n,
+                              teacher ? "  teacher" : "  minibatch", &res, err);
     for (size_t i = 0; st == DSP_OK && i < n; i++) {
         const ex_result *r = &res.results[i];
         opt_step *steps = arena_array(a, r->trace.n_steps + 1, sizeof *steps);
@@ -168,12 +211,28 @@ static dsp_status be_run_train(void *ctx, arena *a, const opt_program *prog, con
             steps[m].demo.bootstrapped = 1;
             m++;
         }
-        runs[i] = (opt_run){ r->status == DSP_OK, r->score, steps, m };
-        x->n_teacher_runs++;
-        x->n_teacher_failed += r->status != DSP_OK;
+        if (teacher) {
+            x->n_teacher_runs++;
+            x->n_teacher_failed += r->status != DSP_OK;
+        }
+        runs[i] = (opt_run){ r->status == DSP_OK, r->score, steps, m, NULL };
+        if (feedback)
+            runs[i].feedback = r->feedback ? arena_strdup(a, r->feedback) : caption(x, a, rows[i], r);
     }
     ex_eval_result_free(&res);
     return st;
+}
+
+static dsp_status be_run_train(void *ctx, arena *a, const opt_program *prog, const size_t *rows, size_t n,
+                               unsigned round, opt_run *runs, dsp_error *err)
+{
+    return train_runs(X(ctx), a, prog, 1, round, 0, rows, n, runs, err);
+}
+
+static dsp_status be_run_feedback(void *ctx, arena *a, const opt_program *prog, const size_t *rows, size_t n,
+                                  opt_run *runs, dsp_error *err)
+{
+    return train_runs(X(ctx), a, prog, 0, 0, 1, rows, n, runs, err);
 }
 
 /* The adapter text of a present field of a training row, or NULL. */
@@ -479,6 +538,9 @@ dsp_status opt_exec_init(opt_exec *x, const ir_program *p, const ir_optimize *o,
     x->b.labeled_demo = be_labeled;
     x->b.propose = be_propose;
     x->b.propose_copro = opt_exec_propose_copro;
+    x->b.evaluate_each = be_evaluate_each;
+    x->b.run_feedback = be_run_feedback;
+    x->b.reflect = opt_exec_reflect;
     x->b.progress = be_progress;
     x->b.finetune_example = be_finetune_example;
     x->b.finetune = be_finetune;

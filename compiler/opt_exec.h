@@ -48,6 +48,9 @@ void opt_exec_free(opt_exec *x);
 dsp_status opt_exec_propose_copro(void *ctx, arena *a, const opt_copro_proposal *req, const char **instruction,
                                   dsp_error *err);
 
+/* The backend's reflect (opt_exec_gepa.c); ctx is the opt_exec. */
+dsp_status opt_exec_reflect(void *ctx, arena *a, const opt_reflection *req, const char **instruction, dsp_error *err);
+
 /* The optimized state for a result: every predictor (sorted by name) with
  * its instructions (absent when the signature's) and demos. Strings live in
  * a; do not st_free the result. */

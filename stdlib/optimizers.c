@@ -7,6 +7,7 @@
 static const char *const mipro_auto[] = { "light", "medium", "heavy", NULL };
 /* DSPy's strategies: p optimizes prompts, w fine-tunes the weights. */
 static const char *const bt_strategies[] = { "p -> w -> p", "p -> w", "w -> p", "w", NULL };
+static const char *const gepa_selection[] = { "pareto", "current_best", NULL };
 static const char *const bt_prompt_optimizers[] = { "random_search", "bootstrap_fewshot", "mipro", NULL };
 
 #define DEMOS \
@@ -49,6 +50,14 @@ const bi_optimizer bi_optimizers[] = {
         { "depth", BI_OPT_INT, 1, 16, NULL, "rounds of proposals" },
         { "init_temperature", BI_OPT_FLOAT, 0, 2, NULL, "temperature of the teacher's proposals" } },
       "coordinate ascent over instructions (COPRO)" },
+    { "gepa",
+      { { "auto", BI_OPT_CHOICE, 0, 0, mipro_auto, "search budget preset (default light)" },
+        { "max_metric_calls", BI_OPT_INT, 1, 1000000, NULL, "budget: scored program runs (replaces auto)" },
+        { "reflection_minibatch_size", BI_OPT_INT, 1, 64, NULL, "training examples per reflection (3)" },
+        { "candidate_selection", BI_OPT_CHOICE, 0, 0, gepa_selection, "parent choice (pareto)" },
+        { "use_merge", BI_OPT_BOOL, 0, 0, NULL, "merge candidates of different frontier branches (true)" },
+        { "max_merge_invocations", BI_OPT_INT, 0, 100, NULL, "merges tried at most (5)" } },
+      "reflective instruction evolution with a Pareto frontier (GEPA)" },
 };
 const size_t bi_n_optimizers = sizeof bi_optimizers / sizeof bi_optimizers[0];
 

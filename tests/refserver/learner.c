@@ -11,6 +11,7 @@
 #include <cjson/cJSON.h>
 
 #include "propose.h"
+#include "reflect.h"
 
 enum {
     KNN_K = 5,         /* neighbours that vote */
@@ -881,6 +882,8 @@ void rs_learn(rs_arena *a, const rs_task *t, const rs_gen *g, const char **value
             continue;
         if (strcmp(fd->name, "proposed_instruction") == 0)
             values[f] = rs_propose_instruction(a, t, g);
+        else if (strcmp(fd->name, "new_instruction") == 0)
+            values[f] = rs_reflect_instruction(a, t);
         else if (is_reasoning(fd))
             continue;
         else if (fd->kind == RS_INT || fd->kind == RS_FLOAT)

@@ -1,0 +1,494 @@
+/* opt_gepa.c — gepa(auto, max_metric_calls, reflection_minibatch_size,
+ * candidate_selection, use_merge): reflective prompt evolution with a
+ * Pareto frontier (GEPA, Agrawal et al. 2025, arXiv 2507.19457).
+ *
+ * The pool starts with the program as written, scored on every valset row.
+ * Each iteration:
+ *   1. picks a parent: with `pareto` (the default), each valset row's best
+ *      candidates form its front; candidates dominated by another (winning
+ *      on a subset of its rows) are dropped, and a parent is drawn with
+ *      probability proportional to the number of rows it leads on, so a
+ *      candidate that is best on a few rows no other solves stays in play;
+ *      with `current_best`, the best mean;
+ *   2. runs the parent on the next `reflection_minibatch_size` training
+ *      rows (an epoch-shuffled order) with traces and the metric's
+ *      feedback; a minibatch it already solves perfectly is skipped;
+ *   3. asks the reflection LM (the teacher) for a new instruction of one
+ *      predictor (round robin per candidate), shown its current
+ *      instruction and, for each run, that predictor's inputs, outputs and
+ *      the feedback;
+ *   4. runs the child on the same minibatch; only when its sum there beats
+ *      the parent's is it scored on the valset and added to the pool.
+ * Merge (use_merge): after an accepted child, two frontier candidates
+ * descended from a common ancestor, each having changed predictors the
+ * other kept from it, are combined (each predictor from the side that
+ * changed it); the merge is checked on a few valset rows first and joins
+ * the pool only when it scores there at least as well as both parents.
+ *
+ * Budget: every program run that is scored counts as one metric call;
+ * the search stops before an iteration that could exceed the budget. The
+ * result is the candidate with the best valset mean (the earliest on ties).
+ *
+ * Determinism: minibatch order, parent draws and merges come from rng
+ * streams of the seed; each proposal has its own rollout id, so a warm
+ * cache replays a run exactly (and a killed run resumes from the cache).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "opt.h"
+#include "rng.h"
+
+enum { STREAM_BATCH = 0x6762, STREAM_PICK = 0x6770, STREAM_MERGE = 0x676d, MERGE_ROWS = 5 };
+
+typedef struct gp_cand {
+    const char **instr;     /* n_preds; NULL: the signature's */
+    double *scores;         /* n_val */
+    double mean;
+    int parent, parent2;    /* -1: none; parent2 >= 0 only for merges */
+    size_t next_pred;       /* round robin of its reflections */
+    const char *origin;
+} gp_cand;
+
+typedef struct gepa {
+    const opt_params *p;
+    const opt_backend *b;
+    arena *a;
+    const size_t *val;
+    size_t n_val;
+    gp_cand *c;
+    size_t n, cap;
+    long used, budget;
+    size_t *order;          /* the trainset, shuffled per epoch */
+    size_t pos;
+    unsigned epoch;
+    rng pick, merge;
+    int merges_left;
+    unsigned long proposals;
+} gepa;
+
+long opt_gepa_budget(const char *preset, size_t n_preds, size_t n_val)
+{
+    int n = 0;
+    size_t cap = 0;
+    if (opt_mipro_preset(preset, &n, &cap) != 0)
+        return -1;
+    /* DSPy's auto_budget with its minibatch of 35 and a full evaluation
+     * every 5 trials. */
+    enum { MB = 35, FULL_EVERY = 5 };
+    long trials = opt_mipro_num_trials(2 * n_preds, (size_t)n);
+    long total = (long)n_val + (long)n * 5 + trials * MB;
+    long fulls = (trials + 1) / FULL_EVERY + 1 + (trials < FULL_EVERY);
+    return total + fulls * (long)n_val;
+}
+
+static void progress(const gepa *g, const char *msg)
+{
+    if (g->b->progress)
+        g->b->progress(g->b->ctx, msg);
+}
+
+static const char *instr_of(const gepa *g, const gp_cand *c, size_t pred)
+{
+    return c->instr[pred] ? c->instr[pred] : g->b->base_instructions[pred];
+}
+
+static opt_program program_of(const gepa *g, const gp_cand *c)
+{
+    opt_program prog = opt_program_zero_shot(g->b, g->a);
+    for (size_t p = 0; p < g->b->n_preds; p++)
+        ((const char **)prog.instructions)[p] = c->instr[p];
+    return prog;
+}
+
+static gp_cand *new_cand(gepa *g, const gp_cand *from)
+{
+    if (g->n == g->cap) {
+        size_t cap = g->cap ? 2 * g->cap : 16;
+        gp_cand *c = arena_array(g->a, cap, sizeof *c);
+        if (g->n)
+            memcpy(c, g->c, g->n * sizeof *c);
+        g->c = c;
+        g->cap = cap;
+    }
+    gp_cand *c = &g->c[g->n];
+    memset(c, 0, sizeof *c);
+    c->instr = arena_array(g->a, g->b->n_preds + 1, sizeof *c->instr);
+    if (from)
+        memcpy(c->instr, from->instr, g->b->n_preds * sizeof *c->instr);
+    c->scores = arena_array(g->a, g->n_val + 1, sizeof *c->scores);
+    c->parent = c->parent2 = -1;
+    return c;
+}
+
+/* Scores the candidate being built (g->c[g->n]) on the valset and adds it. */
+static dsp_status admit(gepa *g, opt_result *out, dsp_error *err)
+{
+    gp_cand *c = &g->c[g->n];
+    opt_program prog = program_of(g, c);
+    opt_score sc;
+    dsp_status st = g->b->evaluate_each(g->b->ctx, &prog, g->val, g->n_val, c->scores, &sc, err);
+    if (st != DSP_OK)
+        return st;
+    g->used += (long)g->n_val;
+    c->mean = sc.mean;
+    opt_result_add_trial(out, g->a, &sc, 1, arena_printf(g->a, "candidate %zu: %s", g->n, c->origin));
+    progress(g, arena_printf(g->a, "candidate %zu: %s: valset %.3f (%ld of %ld metric calls)", g->n, c->origin,
+                             c->mean, g->used, g->budget));
+    g->n++;
+    return DSP_OK;
+}
+
+static size_t best_index(const gepa *g)
+{
+    size_t best = 0;
+    for (size_t i = 1; i < g->n; i++)
+        if (g->c[i].mean > g->c[best].mean)
+            best = i;
+    return best;
+}
+
+/* wins[i]: on how many valset rows candidate i ties the best score (rows
+ * where every candidate scores 0 do not count); a
+ * candidate whose set of such rows lies inside another's (and is smaller,
+ * or equal and later) is dominated and gets 0. */
+static size_t *frontier(const gepa *g)
+{
+    size_t *wins = arena_array(g->a, g->n + 1, sizeof *wins);
+    unsigned char *lead = arena_array(g->a, g->n * g->n_val + 1, 1);
+    for (size_t r = 0; r < g->n_val; r++) {
+        double top = g->c[0].scores[r];
+        for (size_t i = 1; i < g->n; i++)
+            if (g->c[i].scores[r] > top)
+                top = g->c[i].scores[r];
+        if (top <= 0)
+            continue; /* a row no candidate scores on tells them apart in nothing */
+        for (size_t i = 0; i < g->n; i++)
+            if (g->c[i].scores[r] >= top) {
+                lead[i * g->n_val + r] = 1;
+                wins[i]++;
+            }
+    }
+    for (size_t i = 0; i < g->n; i++) {
+        if (!wins[i])
+            continue;
+        for (size_t j = 0; j < g->n && wins[i]; j++) {
+            if (j == i || !wins[j] || wins[j] < wins[i] || (wins[j] == wins[i] && j > i))
+                continue;
+            size_t r = 0;
+            while (r < g->n_val && (!lead[i * g->n_val + r] || lead[j * g->n_val + r]))
+                r++;
+            if (r == g->n_val)
+                wins[i] = 0; /* every row i leads on, j leads on too */
+        }
+    }
+    return wins;
+}
+
+static size_t pick_parent(gepa *g)
+{
+    if (strcmp(g->p->candidate_selection, "current_best") == 0)
+        return best_index(g);
+    size_t *wins = frontier(g);
+    size_t total = 0;
+    for (size_t i = 0; i < g->n; i++)
+        total += wins[i];
+    if (!total)
+        return best_index(g);
+    size_t x = rng_below(&g->pick, total);
+    for (size_t i = 0; i < g->n; i++) {
+        if (x < wins[i])
+            return i;
+        x -= wins[i];
+    }
+    return best_index(g);
+}
+
+/* The next minibatch of training rows, epoch by epoch. */
+static void next_batch(gepa *g, size_t *rows, size_t k)
+{
+    for (size_t i = 0; i < k; i++) {
+        if (g->pos == 0 || g->pos >= g->b->n_train) {
+            for (size_t j = 0; j < g->b->n_train; j++)
+                g->order[j] = j;
+            rng r;
+            rng_derive(&r, g->p->seed ^ ((uint64_t)g->epoch << 32), STREAM_BATCH);
+            rng_shuffle(&r, g->order, g->b->n_train);
+            g->epoch++;
+            g->pos = 0;
+        }
+        rows[i] = g->order[g->pos++];
+    }
+}
+
+static double sum_runs(const opt_run *runs, size_t n)
+{
+    double s = 0;
+    for (size_t i = 0; i < n; i++)
+        s += runs[i].ok ? runs[i].score : 0;
+    return s;
+}
+
+static int has_step(const opt_run *runs, size_t n, size_t pred)
+{
+    for (size_t i = 0; i < n; i++)
+        for (size_t s = 0; s < runs[i].n_steps; s++)
+            if (runs[i].steps[s].pred == pred)
+                return 1;
+    return 0;
+}
+
+/* 1: candidate a descends from b (or is b). */
+static int descends(const gepa *g, int a, int b)
+{
+    if (a < 0)
+        return 0;
+    if (a == b)
+        return 1;
+    return descends(g, g->c[a].parent, b) || descends(g, g->c[a].parent2, b);
+}
+
+static int same_instr(const gepa *g, const gp_cand *x, const gp_cand *y, size_t pred)
+{
+    return strcmp(instr_of(g, x, pred), instr_of(g, y, pred)) == 0;
+}
+
+/* Tries one merge of two frontier candidates with a common ancestor;
+ * *done is 1 when a merge was scored (whether or not it was kept). */
+static dsp_status try_merge(gepa *g, opt_result *out, int *done, dsp_error *err)
+{
+    *done = 0;
+    size_t *wins = frontier(g);
+    size_t n_pairs = 0;
+    size_t *pi = arena_array(g->a, g->n * g->n + 1, sizeof *pi), *pj = arena_array(g->a, g->n * g->n + 1, sizeof *pj),
+           *pa = arena_array(g->a, g->n * g->n + 1, sizeof *pa);
+    for (size_t i = 0; i < g->n; i++)
+        for (size_t j = i + 1; j < g->n; j++) {
+            if (!wins[i] || !wins[j] || descends(g, (int)i, (int)j) || descends(g, (int)j, (int)i))
+                continue;
+            /* The latest common ancestor where each side changed a
+             * predictor the other kept. */
+            for (size_t an = j; an-- > 0;) {
+                if (!descends(g, (int)i, (int)an) || !descends(g, (int)j, (int)an))
+                    continue;
+                int i_only = 0, j_only = 0;
+                for (size_t p = 0; p < g->b->n_preds; p++) {
+                    int ci = !same_instr(g, &g->c[i], &g->c[an], p), cj = !same_instr(g, &g->c[j], &g->c[an], p);
+                    i_only |= ci && !cj;
+                    j_only |= cj && !ci;
+                }
+                if (i_only && j_only) {
+                    pi[n_pairs] = i, pj[n_pairs] = j, pa[n_pairs] = an;
+                    n_pairs++;
+                }
+                break;
+            }
+        }
+    if (!n_pairs)
+        return DSP_OK;
+    size_t k = rng_below(&g->merge, n_pairs);
+    const gp_cand *x = &g->c[pi[k]], *y = &g->c[pj[k]], *an = &g->c[pa[k]];
+    gp_cand *m = new_cand(g, an);
+    x = &g->c[pi[k]], y = &g->c[pj[k]], an = &g->c[pa[k]]; /* new_cand may move the pool */
+    for (size_t p = 0; p < g->b->n_preds; p++) {
+        int cx = !same_instr(g, x, an, p), cy = !same_instr(g, y, an, p);
+        if (cx && (!cy || x->mean >= y->mean))
+            m->instr[p] = x->instr[p];
+        else if (cy)
+            m->instr[p] = y->instr[p];
+    }
+    m->parent = (int)pi[k];
+    m->parent2 = (int)pj[k];
+    m->origin = arena_printf(g->a, "merge of %zu and %zu (common ancestor %zu)", pi[k], pj[k], pa[k]);
+    /* A few valset rows first, where both parents' scores are known. */
+    size_t nr = g->n_val < MERGE_ROWS ? g->n_val : MERGE_ROWS;
+    size_t *idx = arena_array(g->a, g->n_val + 1, sizeof *idx);
+    for (size_t i = 0; i < g->n_val; i++)
+        idx[i] = i;
+    rng_shuffle(&g->merge, idx, g->n_val);
+    size_t *rows = arena_array(g->a, nr + 1, sizeof *rows);
+    double *sc = arena_array(g->a, nr + 1, sizeof *sc);
+    double sx = 0, sy = 0, sm = 0;
+    for (size_t i = 0; i < nr; i++) {
+        rows[i] = g->val[idx[i]];
+        sx += x->scores[idx[i]];
+        sy += y->scores[idx[i]];
+    }
+    opt_program prog = program_of(g, m);
+    opt_score check;
+    dsp_status st = g->b->evaluate_each(g->b->ctx, &prog, rows, nr, sc, &check, err);
+    if (st != DSP_OK)
+        return st;
+    g->used += (long)nr;
+    g->merges_left--;
+    *done = 1;
+    for (size_t i = 0; i < nr; i++)
+        sm += sc[i];
+    if (sm < sx || sm < sy) {
+        progress(g, arena_printf(g->a, "%s: %.0f on %zu valset rows, parents %.0f and %.0f; not kept", m->origin, sm,
+                                 nr, sx, sy));
+        opt_result_add_trial(out, g->a, &check, 0, arena_printf(g->a, "%s (not kept)", m->origin));
+        return DSP_OK;
+    }
+    return admit(g, out, err);
+}
+
+/* One reflective mutation; *spent is 1 when it used any budget. */
+static dsp_status reflect_step(gepa *g, size_t it, opt_result *out, dsp_error *err)
+{
+    const opt_backend *b = g->b;
+    size_t k = (size_t)g->p->reflection_minibatch_size;
+    size_t parent = pick_parent(g);
+    gp_cand *pc = &g->c[parent];
+    size_t pred = pc->next_pred++ % b->n_preds;
+    size_t *rows = arena_array(g->a, k + 1, sizeof *rows);
+    next_batch(g, rows, k);
+    opt_program prog = program_of(g, pc);
+    opt_run *runs = arena_array(g->a, k + 1, sizeof *runs);
+    dsp_status st = b->run_feedback(b->ctx, g->a, &prog, rows, k, runs, err);
+    if (st != DSP_OK)
+        return st;
+    g->used += (long)k;
+    double before = sum_runs(runs, k);
+    int perfect = 1;
+    for (size_t i = 0; i < k; i++)
+        perfect &= runs[i].ok && runs[i].score >= 1.0;
+    if (perfect) {
+        progress(g, arena_printf(g->a, "iteration %zu: candidate %zu solves its minibatch; skipped", it, parent));
+        return DSP_OK;
+    }
+    if (!has_step(runs, k, pred)) {
+        progress(g, arena_printf(g->a, "iteration %zu: %s did not run on the minibatch; skipped", it,
+                                 b->pred_names[pred]));
+        return DSP_OK;
+    }
+    opt_reflection req = { pred, instr_of(g, pc, pred), runs, k, ++g->proposals };
+    progress(g, arena_printf(g->a, "iteration %zu: reflecting on %s of candidate %zu", it, b->pred_names[pred], parent));
+    const char *instr = NULL;
+    st = b->reflect(b->ctx, g->a, &req, &instr, err);
+    if (st != DSP_OK)
+        return st;
+    if (strcmp(instr, instr_of(g, &g->c[parent], pred)) == 0) {
+        progress(g, arena_printf(g->a, "iteration %zu: the proposal repeats the instruction; rejected", it));
+        return DSP_OK;
+    }
+    gp_cand *child = new_cand(g, &g->c[parent]);
+    child->instr[pred] = instr;
+    opt_program cprog = program_of(g, child);
+    opt_run *cruns = arena_array(g->a, k + 1, sizeof *cruns);
+    st = b->run_feedback(b->ctx, g->a, &cprog, rows, k, cruns, err);
+    if (st != DSP_OK)
+        return st;
+    g->used += (long)k;
+    double after = sum_runs(cruns, k);
+    child->parent = (int)parent;
+    child->origin = arena_printf(g->a, "%s reflected from candidate %zu (minibatch %.2f -> %.2f)",
+                                 b->pred_names[pred], parent, before, after);
+    if (after <= before) {
+        progress(g, arena_printf(g->a, "iteration %zu: %s; rejected", it, child->origin));
+        opt_score ms = { after / (double)k, k, 0 };
+        for (size_t i = 0; i < k; i++)
+            ms.n_failed += !cruns[i].ok;
+        opt_result_add_trial(out, g->a, &ms, 0, arena_printf(g->a, "%s (rejected)", child->origin));
+        return DSP_OK;
+    }
+    st = admit(g, out, err);
+    if (st != DSP_OK || !g->p->use_merge)
+        return st;
+    /* DSPy schedules a merge after a new candidate is found. */
+    int merged = 0;
+    if (g->merges_left > 0 && g->used + (long)MERGE_ROWS + (long)g->n_val <= g->budget)
+        st = try_merge(g, out, &merged, err);
+    return st;
+}
+
+static void add_stage(gepa *g, opt_result *out, const char *label, double score)
+{
+    opt_stage *s = arena_array(g->a, out->n_stages + 1, sizeof *s);
+    if (out->n_stages)
+        memcpy(s, out->stages, out->n_stages * sizeof *s);
+    s[out->n_stages++] = (opt_stage){ label, score };
+    out->stages = s;
+}
+
+/* text on one line: line breaks as " / ". */
+static const char *folded(arena *a, const char *text)
+{
+    char *s = "";
+    for (const char *p = text; *p;) {
+        size_t n = strcspn(p, "\n");
+        s = arena_printf(a, "%s%s%.*s", s, *s ? " / " : "", (int)n, p);
+        p += n;
+        while (*p == '\n')
+            p++;
+    }
+    return s;
+}
+
+/* The stages the summary and report print: every candidate with its
+ * lineage, frontier share and instructions. */
+static void describe(gepa *g, opt_result *out)
+{
+    size_t *wins = frontier(g);
+    for (size_t i = 0; i < g->n; i++) {
+        const gp_cand *c = &g->c[i];
+        char *s = arena_printf(g->a, "candidate %zu", i);
+        if (c->parent2 >= 0)
+            s = arena_printf(g->a, "%s <- %d + %d", s, c->parent, c->parent2);
+        else if (c->parent >= 0)
+            s = arena_printf(g->a, "%s <- %d", s, c->parent);
+        s = arena_printf(g->a, wins[i] ? "%s, frontier (best on %zu valset rows)" : "%s", s, wins[i]);
+        for (size_t p = 0; p < g->b->n_preds; p++)
+            if (c->instr[p])
+                s = arena_printf(g->a, "%s; %s: %s", s, g->b->pred_names[p], folded(g->a, c->instr[p]));
+        add_stage(g, out, i ? s : arena_printf(g->a, "%s (the program as written)", s), c->mean);
+    }
+}
+
+dsp_status opt_gepa(const opt_params *p, const opt_backend *b, arena *a, opt_result *out, dsp_error *err)
+{
+    if (!b->evaluate_each || !b->run_feedback || !b->reflect)
+        return dsp_error_set(err, DSP_ERR_INVALID, "gepa: this backend cannot run reflections");
+    if (p->reflection_minibatch_size < 1)
+        return dsp_error_set(err, DSP_ERR_INVALID, "gepa: reflection_minibatch_size must be at least 1");
+    gepa g;
+    memset(&g, 0, sizeof g);
+    g.p = p;
+    g.b = b;
+    g.a = a;
+    g.val = opt_val_rows(b, a, p->seed, 0, &g.n_val);
+    g.order = arena_array(a, b->n_train + 1, sizeof *g.order);
+    g.budget = p->max_metric_calls > 0 ? p->max_metric_calls : opt_gepa_budget(p->preset, b->n_preds, g.n_val);
+    if (g.budget < 0)
+        return dsp_error_set(err, DSP_ERR_INVALID, "gepa: unknown preset `auto: %s` (light, medium, heavy)",
+                             p->preset);
+    if (g.budget < (long)g.n_val)
+        return dsp_error_set(err, DSP_ERR_INVALID,
+                             "gepa: max_metric_calls %ld is below the valset's %zu rows; the program as written "
+                             "could not even be scored once (raise it, or use a smaller valset)",
+                             g.budget, g.n_val);
+    g.merges_left = p->use_merge ? p->max_merge_invocations : 0;
+    rng_derive(&g.pick, p->seed, STREAM_PICK);
+    rng_derive(&g.merge, p->seed, STREAM_MERGE);
+
+    progress(&g, "the program as written on the valset");
+    gp_cand *c0 = new_cand(&g, NULL);
+    c0->origin = "the program as written (baseline)";
+    dsp_status st = admit(&g, out, err);
+    if (st != DSP_OK)
+        return st;
+    out->baseline_score = g.c[0].mean;
+    long step = 2L * p->reflection_minibatch_size + (long)g.n_val;
+    for (size_t it = 1; st == DSP_OK && g.used + step <= g.budget; it++)
+        st = reflect_step(&g, it, out, err);
+    if (st != DSP_OK)
+        return st;
+    size_t best = best_index(&g);
+    out->best = program_of(&g, &g.c[best]);
+    out->final_score = g.c[best].mean;
+    out->n_instruction_candidates = g.n;
+    describe(&g, out);
+    progress(&g, arena_printf(a, "kept candidate %zu (valset %.3f) after %ld metric calls", best, g.c[best].mean,
+                              g.used));
+    return DSP_OK;
+}
