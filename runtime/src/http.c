@@ -5,13 +5,11 @@
 
 #include <curl/curl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-/* Replies larger than this are refused: no chat completion is this big, and
- * a broken server must not make the client eat all memory. */
-#define DSP_HTTP_MAX_BODY (64u * 1024u * 1024u)
 /* Header lines a request may carry (the client sends three at most). */
 #define DSP_HTTP_MAX_HEADERS 8
 
@@ -23,6 +21,7 @@ struct dsp_http {
     size_t n_idle, cap_idle;
     long connect_timeout_ms, timeout_ms;
     long max_connections;
+    atomic_size_t held; /* heap bytes of replies in flight (DSP_HTTP_MAX_HELD) */
 };
 
 static void share_lock(CURL *easy, curl_lock_data data, curl_lock_access access, void *userp)
@@ -50,6 +49,7 @@ dsp_status dsp_http_new(double connect_timeout_s, double timeout_s, int max_conn
     h->connect_timeout_ms = (long)(connect_timeout_s * 1000);
     h->timeout_ms = (long)(timeout_s * 1000);
     h->max_connections = max_connections > 0 ? max_connections : 16;
+    atomic_init(&h->held, 0);
     for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
         pthread_mutex_init(&h->locks[i], NULL);
     pthread_mutex_init(&h->pool_lock, NULL);
@@ -110,6 +110,8 @@ static CURL *acquire(dsp_http *h)
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, h->timeout_ms);
     curl_easy_setopt(e, CURLOPT_USERAGENT, "libdsprt/0.1");
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_data);
+    /* A Content-Length over the limit fails before the body is read. */
+    curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)DSP_HTTP_MAX_BODY);
     /* Each handle keeps its own idle connections (one per host it talked
      * to); libcurl's default of 5 would close and reopen connections for a
      * client that talks to more hosts than that. */
@@ -139,8 +141,22 @@ typedef struct sink {
     char *buf;    /* inline (the reply's own storage) until a body outgrows it */
     char *inline_buf;
     size_t len, cap;
-    int too_big;
+    int too_big, over_budget;
+    dsp_http *h;
+    size_t charged; /* heap bytes counted in h->held */
 } sink;
+
+/* Counts n more heap bytes against the budget of replies in flight. */
+static int charge(sink *s, size_t n)
+{
+    size_t before = atomic_fetch_add(&s->h->held, n);
+    if (before + n > DSP_HTTP_MAX_HELD) {
+        atomic_fetch_sub(&s->h->held, n);
+        return 0;
+    }
+    s->charged += n;
+    return 1;
+}
 
 static size_t on_data(char *data, size_t size, size_t nmemb, void *userp)
 {
@@ -154,6 +170,11 @@ static size_t on_data(char *data, size_t size, size_t nmemb, void *userp)
         size_t cap = s->cap ? s->cap : 4096;
         while (cap < s->len + n + 1)
             cap *= 2;
+        size_t more = s->buf == s->inline_buf ? cap : cap - s->cap;
+        if (!charge(s, more)) {
+            s->over_budget = 1;
+            return 0;
+        }
         char *b;
         if (s->buf == s->inline_buf) {
             b = malloc(cap);
@@ -162,8 +183,11 @@ static size_t on_data(char *data, size_t size, size_t nmemb, void *userp)
         } else {
             b = realloc(s->buf, cap);
         }
-        if (!b)
+        if (!b) {
+            atomic_fetch_sub(&s->h->held, more);
+            s->charged -= more;
             return 0;
+        }
         s->buf = b;
         s->cap = cap;
     }
@@ -179,18 +203,27 @@ void dsp_http_reply_free(dsp_http_reply *r)
         return;
     if (r->body != r->inline_body)
         free(r->body);
+    if (r->charged && r->owner)
+        atomic_fetch_sub(&r->owner->held, r->charged);
+    r->charged = 0;
     r->body = NULL;
     r->len = 0;
     r->status = 0;
     r->retry_after_s = -1;
 }
 
-static dsp_status curl_failure(CURLcode rc, const char *errbuf, const char *url, int too_big, dsp_error *err)
+static dsp_status curl_failure(CURLcode rc, const char *errbuf, const char *url, const sink *s, dsp_error *err)
 {
     const char *why = errbuf[0] ? errbuf : curl_easy_strerror(rc);
-    if (too_big)
-        return dsp_error_set(err, DSP_ERR_NETWORK, "reply from %s is larger than %u bytes; refused", url,
-                             DSP_HTTP_MAX_BODY);
+    if (s->too_big || rc == CURLE_FILESIZE_EXCEEDED)
+        return dsp_error_set(err, DSP_ERR_PROTOCOL,
+                             "the reply from %s is larger than %u MiB (%s); refused, and not asked for again", url,
+                             DSP_HTTP_MAX_BODY >> 20, s->too_big ? "found while reading" : "its Content-Length says so");
+    if (s->over_budget)
+        return dsp_error_set(err, DSP_ERR_NETWORK,
+                             "the replies in flight hold %u MiB together, the most a client holds; the reply from "
+                             "%s was dropped (it is asked for again once others are done)",
+                             DSP_HTTP_MAX_HELD >> 20, url);
     switch (rc) {
     case CURLE_COULDNT_RESOLVE_HOST:
         return dsp_error_set(err, DSP_ERR_NETWORK, "cannot resolve the host of %s: %s; check the base URL (not retried)",
@@ -217,6 +250,8 @@ dsp_status dsp_http_post(dsp_http *h, const char *url, const char *const *header
     out->len = 0;
     out->retry_after_s = -1;
     out->permanent = false;
+    out->charged = 0;
+    out->owner = h;
     out->inline_body[0] = '\0';
     /* The header list lives on the stack for this call: struct curl_slist is
      * public, libcurl only reads the list, and building it with
@@ -238,7 +273,7 @@ dsp_status dsp_http_post(dsp_http *h, const char *url, const char *const *header
     CURL *e = acquire(h);
     if (!e)
         return dsp_error_set(err, DSP_ERR_NOMEM, "libcurl could not create a handle");
-    sink s = {.buf = out->inline_body, .inline_buf = out->inline_body, .cap = sizeof out->inline_body};
+    sink s = {.buf = out->inline_body, .inline_buf = out->inline_body, .cap = sizeof out->inline_body, .h = h};
     char errbuf[CURL_ERROR_SIZE];
     errbuf[0] = '\0';
     curl_easy_setopt(e, CURLOPT_URL, url);
@@ -252,10 +287,12 @@ dsp_status dsp_http_post(dsp_http *h, const char *url, const char *const *header
     CURLcode rc = curl_easy_perform(e);
     dsp_status st = DSP_OK;
     if (rc != CURLE_OK) {
-        st = curl_failure(rc, errbuf, url, s.too_big, err);
-        out->permanent = rc == CURLE_COULDNT_RESOLVE_HOST;
+        st = curl_failure(rc, errbuf, url, &s, err);
+        out->permanent = rc == CURLE_COULDNT_RESOLVE_HOST || rc == CURLE_FILESIZE_EXCEEDED || s.too_big;
         if (s.buf != s.inline_buf)
             free(s.buf);
+        if (s.charged)
+            atomic_fetch_sub(&h->held, s.charged);
     } else {
         curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &out->status);
         /* OpenAI's retry-after-ms is more precise than Retry-After, whose
@@ -274,6 +311,7 @@ dsp_status dsp_http_post(dsp_http *h, const char *url, const char *const *header
             out->retry_after_s = dsp_retry_after_parse(ra->value, time(NULL));
         out->body = s.buf; /* NUL-terminated even when empty */
         out->len = s.len;
+        out->charged = s.charged;
     }
     /* The handle must not keep pointers to this call's headers and buffers. */
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, NULL);

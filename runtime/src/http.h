@@ -19,6 +19,16 @@ dsp_status dsp_http_new(double connect_timeout_s, double timeout_s, int max_conn
                         dsp_error *err);
 void dsp_http_free(dsp_http *h);
 
+/* A reply larger than this is refused, announced by Content-Length or
+ * found while reading (a permanent error: no chat completion is this big,
+ * and fetching it again would not make it smaller). */
+#define DSP_HTTP_MAX_BODY (64u * 1024u * 1024u)
+/* The heap memory all replies of one transport in flight may hold
+ * together (bodies being read and bodies not yet freed). A reply that
+ * would pass it fails (DSP_ERR_NETWORK, retried once others are done), so
+ * N requests at once never hold N x DSP_HTTP_MAX_BODY. */
+#define DSP_HTTP_MAX_HELD (256u * 1024u * 1024u)
+
 /* Bodies up to this size land in the reply itself, which callers keep on
  * the stack: a typical chat completion then costs no allocation (and no
  * free) per call. */
@@ -30,8 +40,12 @@ typedef struct dsp_http_reply {
     size_t len;
     double retry_after_s; /* from a Retry-After header; < 0 when there was none */
     /* Set with a failure that would only repeat: a host that does not
-     * resolve. Callers do not retry it. */
+     * resolve, a reply over DSP_HTTP_MAX_BODY. Callers do not retry it. */
     bool permanent;
+    /* Heap bytes of body counted against the transport's budget for
+     * replies in flight, given back by dsp_http_reply_free. */
+    size_t charged;
+    dsp_http *owner;
     /* Storage for small bodies. body may point here, so a reply must not
      * be copied or moved while in use. */
     char inline_body[DSP_HTTP_INLINE_BODY];

@@ -109,6 +109,8 @@ dsp_status dsp_http_send(const dsp_http_request *rq, dsp_http_reply *out, dsp_er
     out->len = 0;
     out->retry_after_s = -1;
     out->permanent = false;
+    out->charged = 0;
+    out->owner = NULL;
     out->inline_body[0] = '\0';
     if (rq->n_headers > DSP_HTTP_REQUEST_MAX_HEADERS)
         return dsp_error_set(err, DSP_ERR_INVALID, "%zu request header lines given; at most %d are supported",

@@ -155,6 +155,14 @@ void rs_answer_chat_ft(rs_arena *a, const rs_options *o, rs_ft_store *ft, rs_api
     }
     if (fault == RS_FAULT_HANG)
         out->delay_ms = o->hang_ms;
+    if (fault == RS_FAULT_OVERSIZE || fault == RS_FAULT_OVERSIZE_CHUNKED) {
+        out->status = 200;
+        out->body = "";
+        out->send_len = 0;
+        out->oversize = o->oversize_bytes;
+        cJSON_Delete(root);
+        return;
+    }
 
     rs_task task;
     rs_task_parse(a, req.msgs, req.n_msgs, &task);

@@ -23,6 +23,7 @@ typedef struct rs_answer {
     rs_fault fault;             /* the fault injected, RS_FAULT_NONE if none */
     unsigned delay_ms;          /* latency, or the hang */
     unsigned retry_after_ms;    /* 429: the Retry-After to send */
+    uint64_t oversize;          /* > 0: send this many bytes instead of body */
     /* For the request log. */
     const char *model;
     size_t n_messages;

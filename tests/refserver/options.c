@@ -8,7 +8,8 @@
 #include <string.h>
 
 static const char *const k_fault_names[RS_FAULT_COUNT] = {
-    "none", "429", "500", "503", "hang", "truncate", "badjson", "missing-field", "wrong-type",
+    "none", "429", "500", "503", "hang", "truncate", "badjson", "missing-field", "wrong-type", "oversize",
+    "oversize-chunked",
 };
 
 const char *rs_fault_name(rs_fault f)
@@ -35,7 +36,10 @@ static void usage(FILE *out)
         "  --latency-ms N[:J]    wait N ms (plus 0..J ms of jitter) before each reply\n"
         "  --fail-rate P         share of chat requests (0..1) that get a fault\n"
         "  --fail-kinds LIST     comma list among 429,500,503,hang,truncate,badjson,\n"
-        "                        missing-field,wrong-type (default: all)\n"
+        "                        missing-field,wrong-type (default: these), and\n"
+        "                        oversize,oversize-chunked (a huge 200 reply, with and\n"
+        "                        without Content-Length; only when named)\n"
+        "  --oversize-bytes N    the size of an oversize reply (default 100000000)\n"
         "  --hang-ms N           how long a hang holds the connection (default 10000)\n"
         "  --retry-after-ms N    the wait a 429 asks for (default 1000)\n"
         "  --seed N              seed of faults and sampling (default 0)\n"
@@ -102,10 +106,11 @@ int rs_options_parse(int argc, char **argv, rs_options *o)
     o->retry_after_ms = 1000;
     o->max_body = 8u << 20;
     o->ft_delay_ms = 1500;
-    for (int i = 1; i < RS_FAULT_COUNT; i++)
+    o->oversize_bytes = 100000000;
+    for (int i = 1; i <= RS_FAULT_LAST_DEFAULT; i++)
         o->kinds[o->n_kinds++] = (rs_fault)i;
 
-    enum { O_PORT = 256, O_THREADS, O_LAT, O_RATE, O_KINDS, O_HANG, O_RETRY, O_SEED, O_LOG, O_BODY, O_FT_DELAY, O_STATE, O_ECHO, O_HELP };
+    enum { O_PORT = 256, O_THREADS, O_LAT, O_RATE, O_KINDS, O_HANG, O_RETRY, O_SEED, O_LOG, O_BODY, O_FT_DELAY, O_STATE, O_ECHO, O_OVERSIZE, O_HELP };
     static const struct option longs[] = {
         {"port", required_argument, NULL, O_PORT},
         {"threads", required_argument, NULL, O_THREADS},
@@ -120,6 +125,7 @@ int rs_options_parse(int argc, char **argv, rs_options *o)
         {"ft-delay-ms", required_argument, NULL, O_FT_DELAY},
         {"state-dir", required_argument, NULL, O_STATE},
         {"echo-key", required_argument, NULL, O_ECHO},
+        {"oversize-bytes", required_argument, NULL, O_OVERSIZE},
         {"help", no_argument, NULL, O_HELP},
         {NULL, 0, NULL, 0},
     };
@@ -169,7 +175,8 @@ int rs_options_parse(int argc, char **argv, rs_options *o)
         case O_KINDS:
             if (!parse_kinds(optarg, o))
                 return bad("--fail-kinds", optarg,
-                           "a comma list among 429,500,503,hang,truncate,badjson,missing-field,wrong-type");
+                           "a comma list among 429,500,503,hang,truncate,badjson,missing-field,wrong-type,"
+                           "oversize,oversize-chunked");
             break;
         case O_HANG:
             if (!parse_uint(optarg, 600000, &v))
@@ -211,6 +218,11 @@ int rs_options_parse(int argc, char **argv, rs_options *o)
                 o->echo_key = RS_ECHO_REPLY;
             else
                 return bad("--echo-key", optarg, "error or reply");
+            break;
+        case O_OVERSIZE:
+            if (!parse_uint(optarg, 1ull << 40, &v) || v == 0)
+                return bad("--oversize-bytes", optarg, "1..2^40");
+            o->oversize_bytes = v;
             break;
         case O_HELP:
             usage(stdout);

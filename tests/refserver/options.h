@@ -16,8 +16,15 @@ typedef enum rs_fault {
     RS_FAULT_BADJSON,
     RS_FAULT_MISSING_FIELD,
     RS_FAULT_WRONG_TYPE,
+    /* Only when named in --fail-kinds: a 200 reply of --oversize-bytes
+     * bytes, announced by Content-Length or sent chunked without one. */
+    RS_FAULT_OVERSIZE,
+    RS_FAULT_OVERSIZE_CHUNKED,
     RS_FAULT_COUNT
 } rs_fault;
+
+/* The kinds --fail-kinds defaults to: 429 up to wrong-type. */
+#define RS_FAULT_LAST_DEFAULT RS_FAULT_WRONG_TYPE
 
 typedef enum rs_echo {
     RS_ECHO_NONE = 0,
@@ -37,6 +44,7 @@ typedef struct rs_options {
     const char *log_path;     /* NULL: no request log */
     unsigned hang_ms;         /* how long a "hang" holds the connection */
     unsigned retry_after_ms;  /* what a 429 asks the client to wait */
+    uint64_t oversize_bytes;  /* the size of an oversize reply */
     size_t max_body;          /* bigger request bodies get 413 */
     unsigned ft_delay_ms;     /* a fine-tuning job's time from creation to success */
     const char *state_dir;    /* NULL: fine-tuning files and jobs do not persist */

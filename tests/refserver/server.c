@@ -85,11 +85,38 @@ static void truncated_free(void *cls)
     free(t);
 }
 
+/* An oversize reply: spaces, generated as they are sent, so the fixture
+ * never holds it; chunked or not, it ends after size bytes. */
+typedef struct oversize {
+    uint64_t size;
+} oversize;
+
+static ssize_t oversize_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    const oversize *o = cls;
+    if (pos >= o->size)
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    size_t n = o->size - pos < max ? (size_t)(o->size - pos) : max;
+    memset(buf, ' ', n);
+    return (ssize_t)n;
+}
+
 static struct MHD_Response *make_response(const rs_answer *ans)
 {
     size_t len = strlen(ans->body);
     struct MHD_Response *r;
-    if (ans->send_len < len) {
+    if (ans->oversize) {
+        oversize *o = malloc(sizeof *o);
+        if (!o)
+            return NULL;
+        o->size = ans->oversize;
+        r = MHD_create_response_from_callback(ans->fault == RS_FAULT_OVERSIZE_CHUNKED ? MHD_SIZE_UNKNOWN : o->size,
+                                              64 * 1024, oversize_read, o, free);
+        if (!r) {
+            free(o);
+            return NULL;
+        }
+    } else if (ans->send_len < len) {
         truncated *t = malloc(sizeof *t);
         char *data = malloc(len);
         if (!t || !data) {
