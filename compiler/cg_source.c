@@ -107,7 +107,9 @@ static void emit_api(cg_ctx *g, strbuf *c)
     }
     sb_puts(c, "    memset(out, 0, sizeof *out);\n}\n\n");
 
-    sb_printf(c, "int %s_run(dsp_client *client, const %s_input *in, %s_output *out, dsp_error *err)\n{\n", P, P, P);
+    /* example: the index in a batch, for traces (dsp/trace.h); -1 for one call. */
+    sb_printf(c, "static int cg_run(dsp_client *client, const %s_input *in, %s_output *out, dsp_error *err, "
+                  "int64_t example)\n{\n", P, P);
     sb_printf(c, "    if (!client || !in || !out)\n"
                   "        return (int)dsp_error_set(err, DSP_ERR_INVALID, \"%s_run: client, in and out must not be NULL\");\n",
                P);
@@ -125,12 +127,16 @@ static void emit_api(cg_ctx *g, strbuf *c)
         sb_printf(c, "    if (st == DSP_OK) st = in_%s(%sin->%s, &args[%zu], err);\n", cg_mangle(g, f->type),
                    cg_type_is_string(f->type) ? "" : "&", id, i);
     }
+    sb_printf(c, "    dsp_span span;\n    dsp_trace_module_begin(client, \"%s\", example, &span);\n", m->name);
     sb_printf(c, "    if (st == DSP_OK) st = m_%s(client, args, res, err);\n", cg_ident(g->a, m->name, 0));
+    sb_puts(c, "    dsp_trace_module_end(&span, st, err);\n");
     for (size_t i = 0; i < nr; i++)
         sb_printf(c, "    if (st == DSP_OK) st = out_%s(&res[%zu], &out->%s, err);\n", cg_mangle(g, m->results[i].type),
                    i, cg_ident(g->a, m->results[i].name, 0));
     sb_printf(c, "    if (st != DSP_OK) %s_output_free(out);\n", P);
     sb_printf(c, "    dsp_values_free(args, %zu);\n    dsp_values_free(res, %zu);\n    return (int)st;\n}\n\n", np, nr);
+    sb_printf(c, "int %s_run(dsp_client *client, const %s_input *in, %s_output *out, dsp_error *err)\n{\n"
+                  "    return cg_run(client, in, out, err, -1);\n}\n\n", P, P, P);
 
     sb_printf(c,
                "/* The batch: workers take the next index under a mutex until none is left;\n"
@@ -149,7 +155,7 @@ static void emit_api(cg_ctx *g, strbuf *c)
                "        if (i >= j->n) return NULL;\n"
                "        dsp_error local = {0};\n"
                "        dsp_error *e = j->errs ? &j->errs[i] : &local;\n"
-               "        int s = %s_run(j->client, &j->in[i], &j->out[i], e);\n"
+               "        int s = cg_run(j->client, &j->in[i], &j->out[i], e, (int64_t)i);\n"
                "        dsp_error_clear(&local);\n"
                "        if (j->statuses) j->statuses[i] = s;\n"
                "        if (s != 0) {\n"
@@ -159,7 +165,7 @@ static void emit_api(cg_ctx *g, strbuf *c)
                "            pthread_mutex_unlock(&j->mu);\n"
                "        }\n"
                "    }\n}\n\n",
-               P, P, P);
+               P, P);
     sb_printf(c,
                "int %s_run_batch(dsp_client *client, const %s_input *in, size_t n, %s_output *out,\n"
                "    int *statuses, dsp_error *errs, int max_threads)\n{\n"
@@ -231,7 +237,7 @@ dsp_status cg_generate(const cg_input *in, strbuf *c_out, strbuf *h_out, dsp_err
     } else {
         sb_puts(c_out, "#include \"dsp/predict.h\"\n");
         if (cg_has_react(&g)) sb_puts(c_out, "#include \"dsp/react.h\"\n");
-        sb_puts(c_out, "#include \"dsp/signature.h\"\n#include \"dsp/value.h\"\n\n");
+        sb_puts(c_out, "#include \"dsp/signature.h\"\n#include \"dsp/trace.h\"\n#include \"dsp/value.h\"\n\n");
     }
     if (g.pool.p) {
         sb_puts(c_out, "/* Strings longer than C promises for one literal, as char arrays. */\n");

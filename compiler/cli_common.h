@@ -65,6 +65,7 @@ typedef struct cli_client_args {
     const char *base_url, *cache_dir;
     int no_cache, max_in_flight, retries;
     long timeout_s, deadline_s;
+    const char *trace;          /* --trace FILE, or NULL ($DSPCC_TRACE applies) */
 } cli_client_args;
 
 /* Sets the args fields with no default (retries -1, the rest zero). */

@@ -16,7 +16,7 @@
 #include "state.h"
 
 typedef struct eval_args {
-    const char *file, *state, *data, *base_url, *cache_dir, *module, *metric, *predictions;
+    const char *file, *state, *data, *base_url, *cache_dir, *module, *metric, *predictions, *trace;
     int json, no_cache, concurrency, max_failures;
     long limit;
     cli_client_args limits; /* --retries, --timeout, --deadline */
@@ -40,6 +40,7 @@ static int parse_args(int argc, char **argv, eval_args *a)
                            : strcmp(o, "--module") == 0    ? &a->module
                            : strcmp(o, "--metric") == 0    ? &a->metric
                            : strcmp(o, "--predictions") == 0 ? &a->predictions
+                           : strcmp(o, "--trace") == 0     ? &a->trace
                                                            : NULL;
         long long v;
         int lim = str ? 0 : cli_client_flag("eval", argc, argv, &i, &a->limits);
@@ -290,6 +291,7 @@ static int run(int argc, char **argv)
     ca.cache_dir = a.cache_dir;
     ca.no_cache = a.no_cache;
     ca.max_in_flight = a.concurrency;
+    ca.trace = a.trace;
     if (!cli_client_new("eval", &ca, &client, &err))
         goto out;
     ex_runner_options ro = ex_runner_options_default();
@@ -431,7 +433,9 @@ const dspcc_cmd cmd_eval = {
     "  --metric NAME      the metric (default: the optimize block's)\n"
     "  --predictions FILE write one JSON line per example, in data order: inputs,\n"
     "                     gold fields, outputs, score, error, tokens, seconds and\n"
-    "                     whether the cache answered (docs/inspect.md)\n\n"
+    "                     whether the cache answered (docs/inspect.md)\n"
+    "  --trace FILE       append a JSON line per LM call and per module call\n"
+    "                     (docs/inspect.md; $DSPCC_TRACE does the same)\n\n"
     "When the metric compares an enum output, precision, recall, F1 and support\n"
     "per class and the confusion matrix follow the score (`per_class` in --json).\n\n"
     "The first example runs alone first; if it fails for a missing API key\n"

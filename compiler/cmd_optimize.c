@@ -28,7 +28,7 @@
 #include "state.h"
 
 typedef struct optimize_args {
-    const char *file, *out, *report, *base_url, *cache_dir, *module;
+    const char *file, *out, *report, *base_url, *cache_dir, *module, *trace;
     int concurrency, quiet, has_seed, allow_regression;
     long long seed;
     long valset_limit, trainset_limit;
@@ -50,6 +50,7 @@ static int parse_args(int argc, char **argv, optimize_args *a)
                            : strcmp(o, "--base-url") == 0                    ? &a->base_url
                            : strcmp(o, "--cache-dir") == 0                   ? &a->cache_dir
                            : strcmp(o, "--module") == 0                      ? &a->module
+                           : strcmp(o, "--trace") == 0                       ? &a->trace
                                                                              : NULL;
         long long v;
         int lim = str ? 0 : cli_client_flag("optimize", argc, argv, &i, &a->limits);
@@ -309,6 +310,7 @@ static int run(int argc, char **argv)
     ca.base_url = a.base_url;
     ca.cache_dir = a.cache_dir;
     ca.max_in_flight = conc;
+    ca.trace = a.trace;
     if (!cli_client_new("optimize", &ca, &client, &err))
         goto out;
     ex_runner_options ro = ex_runner_options_default();
@@ -472,6 +474,8 @@ const dspcc_cmd cmd_optimize = {
     "  --base-url URL       send every LM call to this OpenAI-compatible server\n"
     "  --cache-dir DIR      the response cache (default $DSPCC_CACHE_DIR or ~/.cache/dspcc)\n"
     "  --module NAME        which optimize block, when there are several\n"
+    "  --trace FILE         append a JSON line per LM call and per module call\n"
+    "                       (docs/inspect.md; $DSPCC_TRACE does the same)\n"
     "  --allow-regression   ship the optimizer's program even when it does not beat\n"
     "                       the unoptimized one on the valset (default: keep the\n"
     "                       unoptimized program and say so)\n"

@@ -231,6 +231,7 @@ static int run(int argc, char **argv)
     ca.no_cache = 1;
     ca.max_in_flight = 1;
     ca.retries = 0;
+    ca.trace = ""; /* "": no trace either, not even $DSPCC_TRACE */
     if (!cli_client_new("prompt", &ca, &client, &err))
         goto out;
     ex_runner_options ro = ex_runner_options_default();

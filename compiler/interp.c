@@ -4,6 +4,8 @@
  * predictor call as adapter text for bootstrapping demos. */
 #include "interp_int.h"
 
+#include "dsp/trace.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -309,8 +311,12 @@ static dsp_status call_module(run_ctx *c, frame *f, const ir_step *st, dsp_value
         return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory");
     }
     dsp_status rc = bind(f, st->bindings, st->n_bindings, m->params, m->n_params, params, err);
-    if (rc == DSP_OK)
+    if (rc == DSP_OK) {
+        dsp_span span; /* a child of the caller's: the example is inherited */
+        dsp_trace_module_begin(c->r->client, m->name, -1, &span);
         rc = exec_module(c, m, params, results, err);
+        dsp_trace_module_end(&span, rc, err);
+    }
     if (rc == DSP_OK) {
         int vi = var_index(f->m, st->var);
         const ir_var *var = vi >= 0 ? &f->m->vars[vi] : NULL;
@@ -562,6 +568,10 @@ dsp_status ex_run(const ex_runner *r, const ex_config *cfg, const ex_dataset *d,
         rc = dsp_value_copy(&params[i], &ex->values[i], &err);
     }
     run_ctx c = { r, cfg, &out->trace, &out->usage };
+    /* One trace span per example (dsp/trace.h): its LM calls, the metric's
+     * judges included, are its children. */
+    dsp_span span;
+    dsp_trace_module_begin(r->client, m->name, (int64_t)row, &span);
     if (rc == DSP_OK)
         rc = exec_module(&c, m, params, out->outputs, &err);
     if (params)
@@ -569,6 +579,7 @@ dsp_status ex_run(const ex_runner *r, const ex_config *cfg, const ex_dataset *d,
     free(params);
     if (rc == DSP_OK && r->metric)
         rc = it_metric_score(r, d, row, out->outputs, &out->score, &out->usage, &err);
+    dsp_trace_module_end(&span, rc, &err);
     if (rc != DSP_OK) {
         fail(out, rc, &err);
         if (out->outputs)

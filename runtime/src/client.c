@@ -7,6 +7,7 @@
 #include "http.h"
 #include "lm_wire.h"
 #include "retry.h"
+#include "trace_int.h"
 #include "secret.h"
 
 #include <curl/curl.h>
@@ -33,7 +34,13 @@ struct dsp_client {
     pthread_mutex_t usage_lock;
     dsp_usage_totals usage;
     atomic_uint_fast64_t rng_counter; /* seeds each call's jitter differently */
+    dsp_tracer *tracer;      /* NULL: no trace */
 };
+
+dsp_tracer *dsp_client_tracer(const dsp_client *c)
+{
+    return c ? c->tracer : NULL;
+}
 
 dsp_client_options dsp_client_options_default(void)
 {
@@ -45,6 +52,7 @@ dsp_client_options dsp_client_options_default(void)
     o.timeout_s = 120;
     o.backoff_base_s = 0.5;
     o.deadline_s = DSP_DEFAULT_DEADLINE_S;
+    o.trace_content = -1;
     return o;
 }
 
@@ -81,6 +89,13 @@ dsp_status dsp_client_new(const dsp_client_options *opts, dsp_client **out, dsp_
         st = dsp_error_set(err, DSP_ERR_NOMEM, "out of memory creating a client");
     o.base_url = c->base_url;
     o.cache_dir = NULL; /* borrowed by the caller; not kept */
+    const char *trace = o.trace_path ? o.trace_path : getenv("DSPCC_TRACE");
+    if (st == DSP_OK && trace && *trace) {
+        const char *tc = getenv("DSPCC_TRACE_CONTENT");
+        bool content = o.trace_content >= 0 ? o.trace_content > 0 : (tc && strcmp(tc, "1") == 0);
+        st = dsp_tracer_open(trace, content, &c->tracer, err);
+    }
+    o.trace_path = NULL;
     c->opts = o;
     if (st == DSP_OK)
         st = dsp_http_new(o.connect_timeout_s, o.timeout_s, o.max_in_flight + 4, &c->http, err);
@@ -110,6 +125,7 @@ void dsp_client_free(dsp_client *c)
         return;
     dsp_cache_close(c->cache);
     dsp_http_free(c->http);
+    dsp_tracer_close(c->tracer);
     pthread_mutex_destroy(&c->usage_lock);
     free(c->base_url);
     free(c);
@@ -412,8 +428,37 @@ dsp_status dsp_chat_request_body(const dsp_lm_config *lm, const dsp_chat_request
     return st;
 }
 
+/* What a call was, as far as it got, for its trace line. */
+typedef struct chat_seen {
+    dsp_provider provider;
+    const char *model_name, *base_url;
+    dsp_lm_params params;
+    int64_t retries;
+    bool parsed_model;
+} chat_seen;
+
+static dsp_status chat(dsp_client *c, const dsp_lm_config *lm, const dsp_chat_request *req, dsp_chat_response *resp,
+                       dsp_error *err, chat_seen *seen);
+
 dsp_status dsp_chat(dsp_client *c, const dsp_lm_config *lm, const dsp_chat_request *req, dsp_chat_response *resp,
                     dsp_error *err)
+{
+    dsp_tracer *t = c ? c->tracer : NULL;
+    if (!t)
+        return chat(c, lm, req, resp, err, NULL);
+    chat_seen seen;
+    memset(&seen, 0, sizeof seen);
+    uint64_t t0 = dsp_trace_now_ns();
+    dsp_status st = chat(c, lm, req, resp, err, &seen);
+    dsp_lm_call_trace lc = { seen.parsed_model ? dsp_provider_name(seen.provider) : NULL,
+                             seen.model_name, seen.base_url, req, &seen.params,
+                             st == DSP_OK ? resp : NULL, st, err, seen.retries, t0, dsp_trace_now_ns() };
+    dsp_trace_lm_call(t, &lc);
+    return st;
+}
+
+static dsp_status chat(dsp_client *c, const dsp_lm_config *lm, const dsp_chat_request *req, dsp_chat_response *resp,
+                       dsp_error *err, chat_seen *seen)
 {
     if (!resp)
         return dsp_error_set(err, DSP_ERR_INVALID, "dsp_chat: resp is NULL");
@@ -433,6 +478,13 @@ dsp_status dsp_chat(dsp_client *c, const dsp_lm_config *lm, const dsp_chat_reque
                  : lm->base_url ? lm->base_url
                                 : dsp_provider_default_base_url(k.provider);
     usage_delta u = {0};
+    if (seen) {
+        seen->provider = k.provider;
+        seen->parsed_model = true;
+        seen->model_name = k.model_name;
+        seen->base_url = k.base_url;
+        seen->params = p;
+    }
     char key[DSP_CACHE_KEY_HEX];
     bool use_cache = c->cache && !req->bypass_cache && !lm->no_cache;
     if (use_cache) {
@@ -485,6 +537,8 @@ dsp_status dsp_chat(dsp_client *c, const dsp_lm_config *lm, const dsp_chat_reque
             st = absorb(resp, &part, err);
     }
     call_free(&k);
+    if (seen)
+        seen->retries = u.retries;
     if (st != DSP_OK) {
         dsp_chat_response_free(resp);
         add_usage(c, &u, 0);
@@ -510,11 +564,13 @@ typedef struct batch {
     dsp_error *errs;
     size_t n;
     atomic_size_t next;
+    const dsp_span *span; /* the caller's module call, the parent of every call's trace */
 } batch;
 
 static void *batch_worker(void *arg)
 {
     batch *b = arg;
+    dsp_trace_set_current(b->span);
     for (;;) {
         size_t i = atomic_fetch_add(&b->next, 1);
         if (i >= b->n)
@@ -544,7 +600,8 @@ dsp_status dsp_chat_batch(dsp_client *c, const dsp_lm_config *lm, const dsp_chat
     dsp_status *sts = statuses ? statuses : calloc(n, sizeof *sts);
     if (!sts)
         return DSP_ERR_NOMEM;
-    batch b = {.c = c, .lm = lm, .reqs = reqs, .resps = resps, .statuses = sts, .errs = errs, .n = n};
+    batch b = {.c = c, .lm = lm, .reqs = reqs, .resps = resps, .statuses = sts, .errs = errs, .n = n,
+               .span = dsp_trace_current()};
     atomic_init(&b.next, 0);
     size_t workers = n < (size_t)c->opts.max_in_flight ? n : (size_t)c->opts.max_in_flight;
     /* Each worker is a thread; past a few hundred, more threads only cost

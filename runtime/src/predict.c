@@ -50,6 +50,7 @@ dsp_chat_request dsp_predict_request_of(const dsp_predictor *p, const dsp_predic
         base.params.temperature = opts->temperature;
     base.rollout_id = opts ? opts->rollout_id : 0;
     base.bypass_cache = opts && opts->bypass_cache;
+    base.label = p ? p->name : NULL;
     return base;
 }
 

@@ -83,6 +83,9 @@ typedef struct dsp_chat_request {
      * signature's outputs are cached. NULL: every reply is kept. */
     bool (*keep)(void *ctx, const dsp_chat_response *resp);
     void *keep_ctx;
+    /* What made the call, for traces (dsp/trace.h): dsp_predict puts the
+     * predictor's name here. NULL: nothing. Not sent, not in the cache key. */
+    const char *label;
 } dsp_chat_request;
 
 void dsp_chat_response_free(dsp_chat_response *r);

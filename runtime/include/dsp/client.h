@@ -61,6 +61,10 @@ typedef struct dsp_client_options {
      * max_retries, unless these say otherwise (the command line's
      * --timeout and --retries set them). */
     bool timeout_over_lm, retries_over_lm;
+    const char *trace_path;    /* append a JSON line per LM and module call here (dsp/trace.h);
+                                * NULL: $DSPCC_TRACE if set, else no trace */
+    int trace_content;         /* 1: traces hold message contents; 0: not; < 0 (the default):
+                                * $DSPCC_TRACE_CONTENT=1 says */
 } dsp_client_options;
 
 dsp_client_options dsp_client_options_default(void);

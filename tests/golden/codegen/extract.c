@@ -13,6 +13,7 @@
 
 #include "dsp/predict.h"
 #include "dsp/signature.h"
+#include "dsp/trace.h"
 #include "dsp/value.h"
 
 /* ---- Extractor.e: predict(ExtractSpans) ---- */
@@ -194,7 +195,7 @@ void extractor_output_free(extractor_output *out)
     memset(out, 0, sizeof *out);
 }
 
-int extractor_run(dsp_client *client, const extractor_input *in, extractor_output *out, dsp_error *err)
+static int cg_run(dsp_client *client, const extractor_input *in, extractor_output *out, dsp_error *err, int64_t example)
 {
     if (!client || !in || !out)
         return (int)dsp_error_set(err, DSP_ERR_INVALID, "extractor_run: client, in and out must not be NULL");
@@ -209,7 +210,10 @@ int extractor_run(dsp_client *client, const extractor_input *in, extractor_outpu
     if (st == DSP_OK && !in->context)
         st = dsp_error_set(err, DSP_ERR_INVALID, "extractor_run: input `context` is NULL");
     if (st == DSP_OK) st = in_string(in->context, &args[1], err);
+    dsp_span span;
+    dsp_trace_module_begin(client, "Extractor", example, &span);
     if (st == DSP_OK) st = m_Extractor(client, args, res, err);
+    dsp_trace_module_end(&span, st, err);
     if (st == DSP_OK) st = out_list_string(&res[0], &out->spans, err);
     if (st == DSP_OK) st = out_opt_string(&res[1], &out->topic, err);
     if (st == DSP_OK) st = out_float(&res[2], &out->confidence, err);
@@ -217,6 +221,11 @@ int extractor_run(dsp_client *client, const extractor_input *in, extractor_outpu
     dsp_values_free(args, 2);
     dsp_values_free(res, 3);
     return (int)st;
+}
+
+int extractor_run(dsp_client *client, const extractor_input *in, extractor_output *out, dsp_error *err)
+{
+    return cg_run(client, in, out, err, -1);
 }
 
 /* The batch: workers take the next index under a mutex until none is left;
@@ -243,7 +252,7 @@ static void *cg_batch_worker(void *arg)
         if (i >= j->n) return NULL;
         dsp_error local = {0};
         dsp_error *e = j->errs ? &j->errs[i] : &local;
-        int s = extractor_run(j->client, &j->in[i], &j->out[i], e);
+        int s = cg_run(j->client, &j->in[i], &j->out[i], e, (int64_t)i);
         dsp_error_clear(&local);
         if (j->statuses) j->statuses[i] = s;
         if (s != 0) {

@@ -15,6 +15,7 @@
 
 #include "dsp/predict.h"
 #include "dsp/signature.h"
+#include "dsp/trace.h"
 #include "dsp/value.h"
 
 /* Tools: C functions the application links (declared in the .dsp). */
@@ -327,7 +328,7 @@ void multi_hop_output_free(multi_hop_output *out)
     memset(out, 0, sizeof *out);
 }
 
-int multi_hop_run(dsp_client *client, const multi_hop_input *in, multi_hop_output *out, dsp_error *err)
+static int cg_run(dsp_client *client, const multi_hop_input *in, multi_hop_output *out, dsp_error *err, int64_t example)
 {
     if (!client || !in || !out)
         return (int)dsp_error_set(err, DSP_ERR_INVALID, "multi_hop_run: client, in and out must not be NULL");
@@ -339,12 +340,20 @@ int multi_hop_run(dsp_client *client, const multi_hop_input *in, multi_hop_outpu
     if (st == DSP_OK && !in->question)
         st = dsp_error_set(err, DSP_ERR_INVALID, "multi_hop_run: input `question` is NULL");
     if (st == DSP_OK) st = in_string(in->question, &args[0], err);
+    dsp_span span;
+    dsp_trace_module_begin(client, "MultiHop", example, &span);
     if (st == DSP_OK) st = m_MultiHop(client, args, res, err);
+    dsp_trace_module_end(&span, st, err);
     if (st == DSP_OK) st = out_string(&res[0], &out->answer, err);
     if (st != DSP_OK) multi_hop_output_free(out);
     dsp_values_free(args, 1);
     dsp_values_free(res, 1);
     return (int)st;
+}
+
+int multi_hop_run(dsp_client *client, const multi_hop_input *in, multi_hop_output *out, dsp_error *err)
+{
+    return cg_run(client, in, out, err, -1);
 }
 
 /* The batch: workers take the next index under a mutex until none is left;
@@ -371,7 +380,7 @@ static void *cg_batch_worker(void *arg)
         if (i >= j->n) return NULL;
         dsp_error local = {0};
         dsp_error *e = j->errs ? &j->errs[i] : &local;
-        int s = multi_hop_run(j->client, &j->in[i], &j->out[i], e);
+        int s = cg_run(j->client, &j->in[i], &j->out[i], e, (int64_t)i);
         dsp_error_clear(&local);
         if (j->statuses) j->statuses[i] = s;
         if (s != 0) {

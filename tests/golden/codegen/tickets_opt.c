@@ -15,6 +15,7 @@
 
 #include "dsp/predict.h"
 #include "dsp/signature.h"
+#include "dsp/trace.h"
 #include "dsp/value.h"
 
 /* ---- TicketClassifier.r: chain_of_thought(ClassifyTicket) ---- */
@@ -175,7 +176,7 @@ void ticket_classifier_output_free(ticket_classifier_output *out)
     memset(out, 0, sizeof *out);
 }
 
-int ticket_classifier_run(dsp_client *client, const ticket_classifier_input *in, ticket_classifier_output *out, dsp_error *err)
+static int cg_run(dsp_client *client, const ticket_classifier_input *in, ticket_classifier_output *out, dsp_error *err, int64_t example)
 {
     if (!client || !in || !out)
         return (int)dsp_error_set(err, DSP_ERR_INVALID, "ticket_classifier_run: client, in and out must not be NULL");
@@ -187,13 +188,21 @@ int ticket_classifier_run(dsp_client *client, const ticket_classifier_input *in,
     if (st == DSP_OK && !in->ticket_text)
         st = dsp_error_set(err, DSP_ERR_INVALID, "ticket_classifier_run: input `ticket_text` is NULL");
     if (st == DSP_OK) st = in_string(in->ticket_text, &args[0], err);
+    dsp_span span;
+    dsp_trace_module_begin(client, "TicketClassifier", example, &span);
     if (st == DSP_OK) st = m_TicketClassifier(client, args, res, err);
+    dsp_trace_module_end(&span, st, err);
     if (st == DSP_OK) st = out_category(&res[0], &out->category, err);
     if (st == DSP_OK) st = out_string(&res[1], &out->reasoning, err);
     if (st != DSP_OK) ticket_classifier_output_free(out);
     dsp_values_free(args, 1);
     dsp_values_free(res, 2);
     return (int)st;
+}
+
+int ticket_classifier_run(dsp_client *client, const ticket_classifier_input *in, ticket_classifier_output *out, dsp_error *err)
+{
+    return cg_run(client, in, out, err, -1);
 }
 
 /* The batch: workers take the next index under a mutex until none is left;
@@ -220,7 +229,7 @@ static void *cg_batch_worker(void *arg)
         if (i >= j->n) return NULL;
         dsp_error local = {0};
         dsp_error *e = j->errs ? &j->errs[i] : &local;
-        int s = ticket_classifier_run(j->client, &j->in[i], &j->out[i], e);
+        int s = cg_run(j->client, &j->in[i], &j->out[i], e, (int64_t)i);
         dsp_error_clear(&local);
         if (j->statuses) j->statuses[i] = s;
         if (s != 0) {
