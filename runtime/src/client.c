@@ -570,7 +570,8 @@ typedef struct batch {
 static void *batch_worker(void *arg)
 {
     batch *b = arg;
-    dsp_trace_set_current(b->span);
+    if (b->span)
+        dsp_trace_set_current(b->span);
     for (;;) {
         size_t i = atomic_fetch_add(&b->next, 1);
         if (i >= b->n)
@@ -601,7 +602,7 @@ dsp_status dsp_chat_batch(dsp_client *c, const dsp_lm_config *lm, const dsp_chat
     if (!sts)
         return DSP_ERR_NOMEM;
     batch b = {.c = c, .lm = lm, .reqs = reqs, .resps = resps, .statuses = sts, .errs = errs, .n = n,
-               .span = dsp_trace_current()};
+               .span = c->tracer ? dsp_trace_current() : NULL};
     atomic_init(&b.next, 0);
     size_t workers = n < (size_t)c->opts.max_in_flight ? n : (size_t)c->opts.max_in_flight;
     /* Each worker is a thread; past a few hundred, more threads only cost

@@ -23,13 +23,28 @@ struct dsp_tracer {
     atomic_uint_fast64_t counter;
 };
 
-/* The module call a thread is in. Per thread, as OpenTelemetry's context
- * is: a span is begun and ended on one thread, and nothing is shared
- * between threads (batch workers copy their caller's). */
-static _Thread_local const dsp_span *current_span;
+/* The module call a thread is in, in thread-specific data: per thread, as
+ * OpenTelemetry's context is. A span is begun and ended on one thread, and
+ * nothing is shared between threads (batch workers copy their caller's). */
+static pthread_key_t span_key;
+static pthread_once_t span_once = PTHREAD_ONCE_INIT;
 
-const dsp_span *dsp_trace_current(void) { return current_span; }
-void dsp_trace_set_current(const dsp_span *s) { current_span = s; }
+static void make_span_key(void)
+{
+    (void)pthread_key_create(&span_key, NULL);
+}
+
+const dsp_span *dsp_trace_current(void)
+{
+    pthread_once(&span_once, make_span_key);
+    return pthread_getspecific(span_key);
+}
+
+void dsp_trace_set_current(const dsp_span *s)
+{
+    pthread_once(&span_once, make_span_key);
+    (void)pthread_setspecific(span_key, (const void *)s);
+}
 
 uint64_t dsp_trace_now_ns(void)
 {
@@ -142,7 +157,7 @@ void dsp_trace_module_begin(dsp_client *c, const char *module, int64_t example, 
     s->tracer = t;
     s->name = module;
     s->example = example;
-    s->outer = current_span;
+    s->outer = dsp_trace_current();
     if (s->outer && s->outer->tracer) {
         memcpy(s->trace_id, s->outer->trace_id, sizeof s->trace_id);
         memcpy(s->parent_id, s->outer->span_id, sizeof s->parent_id);
@@ -153,14 +168,14 @@ void dsp_trace_module_begin(dsp_client *c, const char *module, int64_t example, 
     }
     new_id(t, s->span_id, 16);
     s->start_ns = dsp_trace_now_ns();
-    current_span = s;
+    dsp_trace_set_current(s);
 }
 
 void dsp_trace_module_end(dsp_span *s, dsp_status st, const dsp_error *err)
 {
     if (!s->tracer)
         return;
-    current_span = s->outer;
+    dsp_trace_set_current(s->outer);
     char name[256];
     snprintf(name, sizeof name, "module %s", s->name ? s->name : "?");
     cJSON *o = span_object("module", name, s->trace_id, s->span_id, s->parent_id, s->start_ns, dsp_trace_now_ns(),
@@ -195,7 +210,8 @@ void dsp_trace_lm_call(dsp_tracer *t, const dsp_lm_call_trace *lc)
 {
     if (!t)
         return;
-    const dsp_span *parent = current_span && current_span->tracer == t ? current_span : NULL;
+    const dsp_span *cur = dsp_trace_current();
+    const dsp_span *parent = cur && cur->tracer == t ? cur : NULL;
     char trace_id[33], span_id[17];
     if (parent)
         memcpy(trace_id, parent->trace_id, sizeof trace_id);
