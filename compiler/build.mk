@@ -112,6 +112,8 @@ $(CC_LIB): $(FMT_OBJS)
 TEST_SCRIPTS += tests/compiler/fmt.sh
 # Enum values written as strings: check, fmt, generated C, eval against the fixture.
 TEST_SCRIPTS += tests/compiler/enum_strings.sh
+# A predictor result fed back into its own call: interpreter and generated C agree.
+TEST_SCRIPTS += tests/compiler/refine_parity.sh
 TEST_SCRIPTS += tests/compiler/examples_e2e.sh
 # examples/agent: react over a C search tool, optimized, shipped as agent_cli.
 TEST_SCRIPTS += tests/compiler/agent_example.sh

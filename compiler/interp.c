@@ -419,18 +419,26 @@ static dsp_status exec_step(run_ctx *c, frame *f, const ir_step *st, dsp_value *
         if (vi < 0)
             return dsp_error_set(err, DSP_ERR_INVALID, "internal: module `%s` has no variable `%s`", f->m->name,
                                  st->var);
-        /* In a repeat, each pass replaces the previous pass's value. */
+        /* The call reads its arguments before its result replaces the
+         * variable, as the generated C does, so `s = predict(S)(draft:
+         * s.summary)` in a repeat reads the previous pass's `s`. */
+        size_t slots = ir_var_slots(&f->m->vars[vi]);
+        dsp_value *next = calloc(slots + 1, sizeof *next);
+        if (!next)
+            return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory");
+        dsp_status rc = st->kind == IR_STEP_PREDICT  ? call_predictor(c, f, st, next, err)
+                        : st->kind == IR_STEP_MODULE ? call_module(c, f, st, next, err)
+                        : st->kind == IR_STEP_REACT  ? call_react(c, f, st, next, err)
+                                                     : call_tool(c, f, st, next, err);
         clear_var(f, (size_t)vi);
-        dsp_status rc = st->kind == IR_STEP_PREDICT  ? call_predictor(c, f, st, f->vars[vi], err)
-                        : st->kind == IR_STEP_MODULE ? call_module(c, f, st, f->vars[vi], err)
-                        : st->kind == IR_STEP_REACT  ? call_react(c, f, st, f->vars[vi], err)
-                                                     : call_tool(c, f, st, f->vars[vi], err);
-        if (rc != DSP_OK) {
-            clear_var(f, (size_t)vi);
-            return rc;
+        if (rc == DSP_OK) {
+            memcpy(f->vars[vi], next, slots * sizeof *next);
+            f->assigned[vi] = true;
+        } else {
+            dsp_values_free(next, slots);
         }
-        f->assigned[vi] = true;
-        return DSP_OK;
+        free(next);
+        return rc;
     }
     case IR_STEP_REPEAT:
         for (long long k = 0; k < st->count && !*returned; k++) {

@@ -9,7 +9,9 @@
 # code's locals (st, r, args, c, err, i1, cv0, ...), a tool with 20
 # parameters, tools that fail (range, NULL element, status), and `if`
 # comparing an int with a float or with an optional, and a failure inside a
-# module call (both call sites named), and doubles passed as C floats (out
+# module call (both call sites named), results fed back into the call that
+# replaces them in a `repeat` (tool value, module result, tool output),
+# and doubles passed as C floats (out
 # of range is an error). Prints TAP.
 set -u
 : "${BUILD:=build}"
@@ -33,7 +35,7 @@ cc -shared -fPIC -o "$P/build/libparity.so" "$P/parity.c"
 check $? "libparity.so builds"
 
 # The interpreter: one eval per module, its JSON beside the rows.
-for m in conv names pick cmp nest wid; do
+for m in conv names pick cmp nest wid loop; do
     M=$(printf '%s' "$m" | sed 's/^./\U&/')
     "$DSPCC" eval "$P/parity.dsp" --data "${m}_rows" --module "$M" --json --no-cache >"$P/$m.eval.json" 2>"$T/$m.err"
     r=$?
@@ -63,7 +65,7 @@ check $? "tools named st, r, args, c, err are called through cg_fn_ pointers, ot
 
 for cc in gcc clang; do
     $cc $STRICT $SAN -I"$T/gen" -o "$T/parity_$cc" "$P/parity_main.c" "$T/gen/gen_conv.c" "$T/gen/gen_names.c" \
-        "$T/gen/gen_pick.c" "$T/gen/gen_cmp.c" "$T/gen/gen_nest.c" "$T/gen/gen_wid.c" "$P/build/libparity.so" -Wl,-rpath,"$P/build" $RTLIBS 2>"$T/cc.err"
+        "$T/gen/gen_pick.c" "$T/gen/gen_cmp.c" "$T/gen/gen_nest.c" "$T/gen/gen_wid.c" "$T/gen/gen_loop.c" "$P/build/libparity.so" -Wl,-rpath,"$P/build" $RTLIBS 2>"$T/cc.err"
     r=$?
     [ $r -ne 0 ] && sed 's/^/#   /' "$T/cc.err" | head -20
     check $r "the generated programs compile strictly and link with parity_main ($cc)"
