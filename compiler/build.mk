@@ -114,6 +114,8 @@ TEST_SCRIPTS += tests/compiler/fmt.sh
 TEST_SCRIPTS += tests/compiler/enum_strings.sh
 # A predictor result fed back into its own call: interpreter and generated C agree.
 TEST_SCRIPTS += tests/compiler/refine_parity.sh
+# Gold-only fields, fields checked before any LM call, --data NAME=PATH.
+TEST_SCRIPTS += tests/compiler/data_fields.sh
 TEST_SCRIPTS += tests/compiler/examples_e2e.sh
 # examples/agent: react over a C search tool, optimized, shipped as agent_cli.
 TEST_SCRIPTS += tests/compiler/agent_example.sh

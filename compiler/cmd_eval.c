@@ -280,7 +280,8 @@ static int run(int argc, char **argv)
     eval_target t;
     if (!pick_target(p, &a, have_state ? &st : NULL, &t))
         goto out;
-    if (ex_dataset_open(p, t.module, a.data, &data, &err) != DSP_OK) {
+    if (ex_dataset_open(p, t.module, a.data, &data, &err) != DSP_OK ||
+        ex_dataset_require(&data, t.metric, &err) != DSP_OK) {
         fprintf(stderr, "dspcc eval: %s\n", err.message);
         goto out;
     }
@@ -421,6 +422,7 @@ const dspcc_cmd cmd_eval = {
     "calls, cache hits and tokens.\n\n"
     "  --data NAME|PATH   a `data` declaration, or a .jsonl/.csv file whose columns\n"
     "                     are named like the module's fields\n"
+    "  --data NAME=PATH   the file PATH read with declaration NAME's column mapping\n"
     "  --state FILE       an optimized state (NAME.state.json) to run with\n"
     "  --json             print a JSON summary; its `score` is the mean metric\n"
     "  --limit N          only the first N examples\n"

@@ -261,12 +261,14 @@ static int run(int argc, char **argv)
         params.seed = (uint64_t)a.seed;
     params.allow_regression = a.allow_regression;
 
-    if (ex_dataset_load(p, o->module, o->trainset, &train, &err) != DSP_OK) {
+    if (ex_dataset_load(p, o->module, o->trainset, &train, &err) != DSP_OK ||
+        ex_dataset_require(&train, o->metric, &err) != DSP_OK) {
         fprintf(stderr, "dspcc optimize: %s\n", err.message);
         goto out;
     }
     if (o->valset) {
-        if (ex_dataset_load(p, o->module, o->valset, &val, &err) != DSP_OK) {
+        if (ex_dataset_load(p, o->module, o->valset, &val, &err) != DSP_OK ||
+            ex_dataset_require(&val, o->metric, &err) != DSP_OK) {
             fprintf(stderr, "dspcc optimize: %s\n", err.message);
             goto out;
         }

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Where each field's value comes from in a row. */
 typedef struct ds_ctx {
@@ -181,8 +182,11 @@ static dsp_status check_required(const ds_ctx *c, int line, const ex_example *ro
                                  "data set `%s` maps no column to input `%s` of module `%s`; add "
                                  "`{ column -> %s }` to its declaration",
                                  c->d->name, c->d->fields[f]->name, c->d->module->name, c->d->fields[f]->name);
-        return dsp_error_set(err, DSP_ERR_INVALID, "%s:%d: column `%s` (input `%s`) is missing or null",
-                             c->path, line, c->columns[f], c->d->fields[f]->name);
+        char have[512];
+        ds_row_columns(c->d, line, have, sizeof have);
+        return dsp_error_set(err, DSP_ERR_INVALID,
+                             "%s:%d: column `%s` (input `%s`) is missing or null; this row has columns: %.400s",
+                             c->path, line, c->columns[f], c->d->fields[f]->name, have);
     }
     return DSP_OK;
 }
@@ -350,10 +354,49 @@ static const char *join_path(arena *a, const char *dir, const char *path)
     return arena_printf(a, "%s%s%s", dir, dir[n - 1] == '/' ? "" : "/", path);
 }
 
+/* The fields metrics of module m read from `ex` that are none of m's
+ * parameters or results (gold-only: `ex.answers`), typed as sema checked
+ * the metric (from the data, see sema_data_field_type). */
+typedef struct gold_set {
+    arena *a;
+    const ir_module *m;
+    const ir_field **f;
+    size_t n, cap;
+} gold_set;
+
+static void gold_collect(gold_set *g, const ir_expr *e)
+{
+    if (e->kind == IR_E_FIELD && e->source == IR_SRC_EXAMPLE &&
+        !ir_field_find(g->m->params, g->m->n_params, e->field) &&
+        !ir_field_find(g->m->results, g->m->n_results, e->field)) {
+        int seen = 0;
+        for (size_t i = 0; i < g->n; i++)
+            seen |= strcmp(g->f[i]->name, e->field) == 0;
+        if (!seen) {
+            if (g->n == g->cap) {
+                size_t cap = g->cap ? 2 * g->cap : 4;
+                const ir_field **n = arena_array(g->a, cap, sizeof *n);
+                if (g->n)
+                    memcpy(n, g->f, g->n * sizeof *n);
+                g->f = n;
+                g->cap = cap;
+            }
+            ir_field *f = arena_alloc(g->a, sizeof *f);
+            f->name = e->field;
+            f->type = e->type;
+            g->f[g->n++] = f;
+        }
+    }
+    for (size_t i = 0; i < e->n_args; i++)
+        gold_collect(g, e->args[i].value);
+}
+
 /* columns: the ir_data mapping, or NULL for same-name columns. inline_text:
- * the rows themselves (path only names them), or NULL to read path. */
-static dsp_status load(const ir_module *m, const char *name, const char *path, const char *format,
-                       const ir_column *map, size_t n_map, const char *inline_text, ex_dataset *out, dsp_error *err)
+ * the rows themselves (path only names them), or NULL to read path. p:
+ * the program whose metrics may read gold-only fields, or NULL. */
+static dsp_status load(const ir_program *p, const ir_module *m, const char *name, const char *path,
+                       const char *format, const ir_column *map, size_t n_map, const char *inline_text,
+                       ex_dataset *out, dsp_error *err)
 {
     memset(out, 0, sizeof *out);
     arena_init(&out->mem);
@@ -362,13 +405,18 @@ static dsp_status load(const ir_module *m, const char *name, const char *path, c
     d->path = arena_strdup(&d->mem, path);
     d->module = m;
     d->n_inputs = m->n_params;
-    d->n_fields = m->n_params + m->n_results;
+    gold_set gold = { .a = &d->mem, .m = m };
+    for (size_t i = 0; p && i < p->n_metrics; i++)
+        if (strcmp(p->metrics[i]->module, m->name) == 0)
+            gold_collect(&gold, p->metrics[i]->expr);
+    d->n_fields = m->n_params + m->n_results + gold.n;
     const ir_field **fields = arena_array(&d->mem, d->n_fields + 1, sizeof *fields);
     const dsp_type **types = arena_array(&d->mem, d->n_fields + 1, sizeof *types);
     const char **columns = arena_array(&d->mem, d->n_fields + 1, sizeof *columns);
     int *idx = arena_array(&d->mem, d->n_fields + 1, sizeof *idx);
     for (size_t f = 0; f < d->n_fields; f++) {
-        fields[f] = f < m->n_params ? &m->params[f] : &m->results[f - m->n_params];
+        size_t nm = m->n_params + m->n_results;
+        fields[f] = f < m->n_params ? &m->params[f] : f < nm ? &m->results[f - m->n_params] : gold.f[f - nm];
         types[f] = irt_type(&d->mem, fields[f]->type);
         columns[f] = map ? NULL : fields[f]->name;
         for (size_t k = 0; map && k < n_map; k++)
@@ -377,6 +425,8 @@ static dsp_status load(const ir_module *m, const char *name, const char *path, c
     }
     d->fields = fields;
     d->types = types;
+    d->columns = columns;
+    d->csv = strcmp(format, "csv") == 0;
     ds_ctx c = { d, d->path, columns, idx };
     char *text;
     size_t len;
@@ -406,7 +456,7 @@ dsp_status ex_dataset_load(const ir_program *p, const ir_module *m, const ir_dat
     arena tmp;
     arena_init(&tmp);
     const char *path = join_path(&tmp, p->base_dir, data->path);
-    dsp_status rc = load(m, data->name, path, data->format, data->n_columns ? data->columns : NULL,
+    dsp_status rc = load(p, m, data->name, path, data->format, data->n_columns ? data->columns : NULL,
                          data->n_columns, NULL, out, err);
     arena_free(&tmp);
     if (rc != DSP_OK)
@@ -420,23 +470,72 @@ static int ends_with(const char *s, const char *suffix)
     return n >= k && strcmp(s + n - k, suffix) == 0;
 }
 
+/* The format a file's name says (.jsonl, .json, .ndjson, .csv), or NULL. */
+static const char *format_of(const char *path)
+{
+    if (ends_with(path, ".csv"))
+        return "csv";
+    if (ends_with(path, ".jsonl") || ends_with(path, ".json") || ends_with(path, ".ndjson"))
+        return "jsonl";
+    return NULL;
+}
+
 dsp_status ex_dataset_load_path(const ir_program *p, const ir_module *m, const char *path, ex_dataset *out,
                                 dsp_error *err)
 {
-    (void)p;
-    const char *format;
-    if (ends_with(path, ".csv"))
-        format = "csv";
-    else if (ends_with(path, ".jsonl") || ends_with(path, ".json") || ends_with(path, ".ndjson"))
-        format = "jsonl";
-    else {
+    const char *format = format_of(path);
+    if (!format) {
         memset(out, 0, sizeof *out);
         return dsp_error_set(err, DSP_ERR_INVALID,
                              "`%s`: cannot tell the format of a data file from its name; use a .jsonl or .csv "
                              "file, or the name of a `data` declaration",
                              path);
     }
-    dsp_status rc = load(m, path, path, format, NULL, 0, NULL, out, err);
+    dsp_status rc = load(p, m, path, path, format, NULL, 0, NULL, out, err);
+    if (rc != DSP_OK)
+        ex_dataset_free(out);
+    return rc;
+}
+
+static const ir_data *data_named(const ir_program *p, const char *name, size_t len)
+{
+    for (size_t i = 0; i < p->n_data; i++)
+        if (strlen(p->data[i]->name) == len && strncmp(p->data[i]->name, name, len) == 0)
+            return p->data[i];
+    return NULL;
+}
+
+static dsp_status no_such_data(const ir_program *p, const char *name, int len, ex_dataset *out, dsp_error *err)
+{
+    memset(out, 0, sizeof *out);
+    char names[512];
+    size_t n = 0;
+    names[0] = '\0';
+    for (size_t i = 0; i < p->n_data && n < sizeof names; i++)
+        n += (size_t)snprintf(names + n, sizeof names - n, "%s%s", i ? ", " : "", p->data[i]->name);
+    return dsp_error_set(err, DSP_ERR_INVALID, "no data set named `%.*s` (declared: %s); give a name, a "
+                         "path to a .jsonl or .csv file, or NAME=PATH", len, name, p->n_data ? names : "none");
+}
+
+/* NAME=PATH: the file at PATH (as given, not relative to the .dsp) read
+ * with declaration NAME's column mapping, in the format its name says,
+ * else NAME's. */
+static dsp_status open_mapped(const ir_program *p, const ir_module *m, const char *arg, const char *eq,
+                              ex_dataset *out, dsp_error *err)
+{
+    const ir_data *data = data_named(p, arg, (size_t)(eq - arg));
+    if (!data && access(arg, F_OK) == 0)
+        return ex_dataset_load_path(p, m, arg, out, err);   /* a file named a=b.jsonl */
+    if (!data)
+        return no_such_data(p, arg, (int)(eq - arg), out, err);
+    const char *path = eq + 1;
+    if (!*path) {
+        memset(out, 0, sizeof *out);
+        return dsp_error_set(err, DSP_ERR_INVALID, "`%s`: no path after `=`; write NAME=PATH", arg);
+    }
+    const char *format = format_of(path);
+    dsp_status rc = load(p, m, arg, path, format ? format : data->format, data->n_columns ? data->columns : NULL,
+                         data->n_columns, NULL, out, err);
     if (rc != DSP_OK)
         ex_dataset_free(out);
     return rc;
@@ -445,19 +544,14 @@ dsp_status ex_dataset_load_path(const ir_program *p, const ir_module *m, const c
 dsp_status ex_dataset_open(const ir_program *p, const ir_module *m, const char *name_or_path, ex_dataset *out,
                            dsp_error *err)
 {
-    for (size_t i = 0; i < p->n_data; i++)
-        if (strcmp(p->data[i]->name, name_or_path) == 0)
-            return ex_dataset_load(p, m, p->data[i], out, err);
-    if (!strchr(name_or_path, '/') && !strchr(name_or_path, '.')) {
-        memset(out, 0, sizeof *out);
-        char names[512];
-        size_t n = 0;
-        names[0] = '\0';
-        for (size_t i = 0; i < p->n_data && n < sizeof names; i++)
-            n += (size_t)snprintf(names + n, sizeof names - n, "%s%s", i ? ", " : "", p->data[i]->name);
-        return dsp_error_set(err, DSP_ERR_INVALID, "no data set named `%s` (declared: %s); give a name or a "
-                             "path to a .jsonl or .csv file", name_or_path, p->n_data ? names : "none");
-    }
+    const ir_data *data = data_named(p, name_or_path, strlen(name_or_path));
+    if (data)
+        return ex_dataset_load(p, m, data, out, err);
+    const char *eq = strchr(name_or_path, '=');
+    if (eq && eq > name_or_path && !memchr(name_or_path, '/', (size_t)(eq - name_or_path)))
+        return open_mapped(p, m, name_or_path, eq, out, err);
+    if (!strchr(name_or_path, '/') && !strchr(name_or_path, '.'))
+        return no_such_data(p, name_or_path, (int)strlen(name_or_path), out, err);
     return ex_dataset_load_path(p, m, name_or_path, out, err);
 }
 
@@ -469,7 +563,7 @@ dsp_status ex_dataset_from_json(const ir_module *m, const char *label, const cha
         memset(out, 0, sizeof *out);
         return dsp_error_set(err, DSP_ERR_INVALID, "%s: give the JSON object on one line", label);
     }
-    dsp_status rc = load(m, label, label, "jsonl", NULL, 0, json, out, err);
+    dsp_status rc = load(NULL, m, label, label, "jsonl", NULL, 0, json, out, err);
     if (rc != DSP_OK)
         ex_dataset_free(out);
     return rc;

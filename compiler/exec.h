@@ -65,8 +65,11 @@ typedef struct ex_dataset {
     char *name;                 /* the `data` name, or the path as given */
     char *path;                 /* the file read */
     const ir_module *module;
-    const ir_field *const *fields; /* n_fields: params then results (borrowed from the IR) */
+    const ir_field *const *fields; /* n_fields: params, results, then the gold-only fields the
+                                      module's metrics read (ex.answers); borrowed from the IR */
     const dsp_type *const *types;  /* n_fields: their runtime types */
+    const char *const *columns; /* n_fields: the column each is read from; NULL when unmapped */
+    bool csv;                   /* read as CSV (else JSONL) */
     size_t n_fields;
     size_t n_inputs;            /* = module->n_params; values[0 .. n_inputs-1] are the inputs */
     ex_example *rows;
@@ -76,7 +79,8 @@ typedef struct ex_dataset {
 
 /* Loads a declared data set for module m: JSONL (one JSON object a line)
  * or CSV (RFC 4180: header row, quoted fields, "" inside quotes, CRLF).
- * Values are typed per the module's fields; enum values must be declared.
+ * Values are typed per the module's fields, and per the metrics' types for
+ * gold-only fields a metric of m reads; enum values must be declared.
  * A bad row is DSP_ERR_INVALID naming file:line and the column. */
 dsp_status ex_dataset_load(const ir_program *p, const ir_module *m, const ir_data *d, ex_dataset *out,
                            dsp_error *err);
@@ -87,7 +91,10 @@ dsp_status ex_dataset_load(const ir_program *p, const ir_module *m, const ir_dat
 dsp_status ex_dataset_load_path(const ir_program *p, const ir_module *m, const char *path, ex_dataset *out,
                                 dsp_error *err);
 
-/* `--data NAME|PATH`: a declared data set by name, else a file path. */
+/* `--data NAME|PATH|NAME=PATH`: a declared data set by name; a file read
+ * with declaration NAME's column mapping (PATH as given, its format from
+ * its extension, else NAME's); else a file path whose columns are named
+ * like the fields. */
 dsp_status ex_dataset_open(const ir_program *p, const ir_module *m, const char *name_or_path, ex_dataset *out,
                            dsp_error *err);
 
@@ -96,6 +103,13 @@ dsp_status ex_dataset_open(const ir_program *p, const ir_module *m, const char *
  * errors name label (e.g. "--input"). */
 dsp_status ex_dataset_from_json(const ir_module *m, const char *label, const char *json, ex_dataset *out,
                                 dsp_error *err);
+
+/* Before the first LM call: every example must hold each field the metric
+ * reads from `ex` (module results and gold-only fields), unless optional.
+ * DSP_ERR_INVALID names the field, the first row without it and the
+ * columns that row has. A NULL metric checks nothing. (The module's
+ * inputs are checked as the rows load.) */
+dsp_status ex_dataset_require(const ex_dataset *d, const ir_metric *metric, dsp_error *err);
 
 void ex_dataset_free(ex_dataset *d);
 

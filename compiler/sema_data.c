@@ -211,9 +211,10 @@ void sema_data_check_enums(sema *s, const ir_data *data, const ir_module *m, src
     free(buf);
 }
 
-/* The type of a data column that is not a module field (an extra gold
- * field an example carries, like a list of aliases), from the first
- * record: text, number, bool, or a list of those. NULL if unknown. */
+/* The type of a data column that is not a module field (a gold-only
+ * field an example carries, like a list of aliases), from the first record
+ * that holds a value for it: text, number (float), bool, or a list of
+ * those (typed by its first item). CSV cells are text. NULL if unknown. */
 const ir_type *sema_data_field_type(sema *s, const ir_data *data, const char *field)
 {
     const char *column = NULL;
@@ -232,11 +233,16 @@ const ir_type *sema_data_field_type(sema *s, const ir_data *data, const char *fi
         return NULL;
     const ir_type *t = NULL;
     const char *p = text, *end = text + text_len;
-    while (p < end && (*p == '\n' || *p == '\r' || *p == ' ' || *p == '\t'))
-        p++;
-    const char *nl = memchr(p, '\n', (size_t)(end - p));
-    cJSON *obj = cJSON_ParseWithLength(p, (size_t)((nl ? nl : end) - p));
-    cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, column);
+    cJSON *obj = NULL, *item = NULL;
+    /* The first record that holds a value for the column: a row without
+     * one (null, or no key) says nothing about its type. */
+    while (p < end && (!item || cJSON_IsNull(item))) {
+        cJSON_Delete(obj);
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        obj = cJSON_ParseWithLength(p, (size_t)((nl ? nl : end) - p));
+        item = cJSON_GetObjectItemCaseSensitive(obj, column);
+        p = nl ? nl + 1 : end;
+    }
     const cJSON *scalar = cJSON_IsArray(item) ? item->child : item;
     const ir_type *elem = NULL;
     if (cJSON_IsString(scalar))

@@ -136,6 +136,21 @@ static const ir_expr *check_record_field(xctx *x, const ast_expr *e)
     return r;
 }
 
+/* A metric no optimize block uses has no trainset: a gold-only field is
+ * typed from the first data declaration that maps a column to it, so
+ * `dspcc eval --metric NAME --data SET` reads it. */
+static const ir_data *data_mapping(sema *s, const char *field)
+{
+    for (size_t i = 0; i < s->syms.len; i++) {
+        const sym *sy = s->syms.items[i];
+        const ir_data *d = sy->kind == SYM_DATA ? sy->ir : NULL;
+        for (size_t k = 0; d && k < d->n_columns; k++)
+            if (strcmp(d->columns[k].field, field) == 0)
+                return d;
+    }
+    return NULL;
+}
+
 static const ir_expr *check_field(xctx *x, const ast_expr *e)
 {
     sema *s = x->s;
@@ -155,9 +170,10 @@ static const ir_expr *check_field(xctx *x, const ast_expr *e)
     const ir_field *f = ir_field_find(x->m->results, x->m->n_results, e->s);
     if (!f && !is_pred)
         f = ir_field_find(x->m->params, x->m->n_params, e->s);
-    if (!f && !is_pred && x->train) {
+    const ir_data *gold = x->train ? x->train : data_mapping(s, e->s);
+    if (!f && !is_pred && gold) {
         /* An extra gold field the data carries (aliases, a rationale). */
-        const ir_type *t = sema_data_field_type(s, x->train, e->s);
+        const ir_type *t = sema_data_field_type(s, gold, e->s);
         if (t) {
             ir_expr *r = new_expr(x, IR_E_FIELD, t);
             r->source = IR_SRC_EXAMPLE;
