@@ -133,6 +133,38 @@ static sym *ref(sema *s, const ast_kv *kv, sym_kind kind)
     /* Metrics get their IR per module, later; the others must have checked. */
     return sy && (sy->ir || kind == SYM_METRIC) ? sy : NULL;
 }
+/* The metric was checked against the trainset; the valset must provide
+ * the same fields, gold-only ones (ex.answers) with the same type, or
+ * every validation example would fail at run time. Returns 0 after
+ * reporting. */
+static int valset_has_reads(sema *s, const ir_metric *metric, const ir_module *m, const ir_data *val,
+                            const ir_expr *e, src_loc at)
+{
+    int ok = 1;
+    for (size_t i = 0; i < e->n_args; i++)
+        ok &= valset_has_reads(s, metric, m, val, e->args[i].value, at);
+    if (e->kind != IR_E_FIELD || e->source != IR_SRC_EXAMPLE)
+        return ok;
+    int mapped = 0;
+    for (size_t c = 0; c < val->n_columns; c++)
+        mapped |= strcmp(val->columns[c].field, e->field) == 0;
+    if (!mapped) {
+        diag_error(s->d, at, "data set `%s` provides no field `%s`, which metric `%s` reads (ex.%s); map a "
+                   "column to it: `{ column -> %s }`", val->name, e->field, metric->name, e->field, e->field);
+        return 0;
+    }
+    if (ir_field_find(m->params, m->n_params, e->field) || ir_field_find(m->results, m->n_results, e->field))
+        return ok;
+    const ir_type *t = sema_data_field_type(s, val, e->field);
+    if (t && !ir_type_equal(t, e->type)) {
+        diag_error(s->d, at, "data set `%s` holds `%s` as %s, but the trainset holds it as %s (metric `%s` "
+                   "reads ex.%s); make the two files agree", val->name, e->field, sema_type_str(s, t),
+                   sema_type_str(s, e->type), metric->name, e->field);
+        return 0;
+    }
+    return ok;
+}
+
 
 ir_optimize *sema_check_optimize(sema *s, ast_decl *d)
 {
@@ -263,6 +295,9 @@ ir_optimize *sema_check_optimize(sema *s, ast_decl *d)
                      "hold out separate data");
     o->metric = sema_check_metric(s, metric, m, o->trainset, &metric_kv->key);
     if (!o->metric || !ok)
+        return NULL;
+    if (o->valset && o->valset != o->trainset &&
+        !valset_has_reads(s, o->metric, m, o->valset, o->metric->expr, val_kv->value->loc))
         return NULL;
     return o;
 }

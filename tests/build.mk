@@ -16,3 +16,6 @@ $(IT_LIST_SO): tests/compiler/fixtures/interp_list_tools.c
 $(BUILD)/obj/tests/compiler/test_interp_tools.o: CPPFLAGS += $(RT_CPPFLAGS)
 $(BUILD)/tests/compiler/test_interp_tools: $(IT_WORDS_SO) $(IT_LIST_SO)
 TEST_SCRIPTS += tests/compiler/interp_list_tools.sh
+
+# Every ```dsp block of README.md and docs/*.md is checked (and formatted) as shown.
+TEST_SCRIPTS += tests/docs/dsp_blocks.sh
