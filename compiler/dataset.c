@@ -366,7 +366,8 @@ typedef struct gold_set {
 
 static void gold_collect(gold_set *g, const ir_expr *e)
 {
-    if (e->kind == IR_E_FIELD && e->source == IR_SRC_EXAMPLE &&
+    /* ex.meta.id reads into a record: e->type is the leaf's, not the field's. */
+    if (e->kind == IR_E_FIELD && e->source == IR_SRC_EXAMPLE && e->n_path == 0 &&
         !ir_field_find(g->m->params, g->m->n_params, e->field) &&
         !ir_field_find(g->m->results, g->m->n_results, e->field)) {
         int seen = 0;
