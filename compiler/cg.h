@@ -133,6 +133,15 @@ const char *cg_react_sym(cg_ctx *g, const ir_react *r);
 int cg_has_react(cg_ctx *g);
 int cg_react_uses_tool(cg_ctx *g, const ir_tool *t);
 
+/* cg_sample.c: best_of_n, refine and majority call sites: a static
+ * dsp_sampling each (after the predictors' tables) and reward functions
+ * (with the modules). */
+void cg_emit_sampling_tables(cg_ctx *g, strbuf *c);
+void cg_emit_sampling_glue(cg_ctx *g, strbuf *c);
+const char *cg_sampling_sym(cg_ctx *g, const ir_sampling *sm);
+int cg_has_sampling(cg_ctx *g);
+int cg_sampling_uses_tool(cg_ctx *g, const ir_tool *t);
+
 /* cg_header.c / cg_source.c */
 void cg_emit_header(cg_ctx *g, strbuf *h);
 void cg_emit_source(cg_ctx *g, strbuf *c);

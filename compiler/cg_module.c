@@ -310,7 +310,8 @@ static void emit_step(mctx *x, int lvl, const ir_step *s)
     case IR_STEP_PREDICT: {
         const ir_predictor *pr = s->predictor;
         const ir_var *v = var_of(x->m, s->var);
-        emit_loc_comment(x, lvl, s, arena_printf(g->a, "%s = %s(%s)", s->var, pr->strategy, pr->signature->name));
+        emit_loc_comment(x, lvl, s, arena_printf(g->a, "%s = %s(%s)", s->var,
+                                                 s->sampling ? s->sampling->name : pr->strategy, pr->signature->name));
         ind(c, lvl);
         sb_puts(c, "{\n");
         emit_args(x, lvl + 1, s, pr->signature->inputs, pr->signature->n_inputs);
@@ -319,7 +320,11 @@ static void emit_step(mctx *x, int lvl, const ir_step *s)
         ind(c, lvl + 2);
         sb_printf(c, "dsp_values_free(%s, %zu);\n", var_sym(x, s->var), v ? ir_var_slots(v) : pr->n_outputs);
         ind(c, lvl + 2);
-        sb_printf(c, "st = dsp_predict(c, &%s, args, %s, NULL, err);\n", cg_predictor_sym(g, pr), var_sym(x, s->var));
+        if (s->sampling)
+            sb_printf(c, "st = dsp_sample_run(c, &%s, &%s, NULL, args, %s, err);\n", cg_predictor_sym(g, pr),
+                       cg_sampling_sym(g, s->sampling), var_sym(x, s->var));
+        else
+            sb_printf(c, "st = dsp_predict(c, &%s, args, %s, NULL, err);\n", cg_predictor_sym(g, pr), var_sym(x, s->var));
         ind(c, lvl + 1);
         sb_puts(c, "}\n");
         ind(c, lvl + 1);
@@ -518,6 +523,7 @@ void cg_emit_modules(cg_ctx *g, strbuf *c)
     const ir_module **mods;
     size_t n = cg_modules(g, &mods);
     cg_emit_react_glue(g, c);
+    cg_emit_sampling_glue(g, c);
     for (size_t i = 0; i < n; i++) emit_module(g, c, mods[i]);
 }
 

@@ -347,6 +347,7 @@ void cg_emit_tables(cg_ctx *g, strbuf *c)
         }
     }
     cg_emit_react_tables(g, c);
+    cg_emit_sampling_tables(g, c);
     g->rt = NULL;
     sb_printf(c, "const %s_model_ref %s_models[%s_N_PREDICTORS + 1] = {\n", g->prefix, g->prefix, g->PREFIX);
     if (refs.p) sb_puts(c, refs.p);

@@ -447,7 +447,7 @@ const char *cg_tool_callee(cg_ctx *g, const ir_tool *t)
 {
     /* What a module function (cg_module.c) and a call (above) declare. */
     static const char *const locals[] = { "c", "in", "out", "err", "st", "args", "r", "i", "v", "lhs", "rhs", "cond",
-                                          "ctx", "tool" };
+                                          "ctx", "tool", "outs", "score", "res" };
     const char *n = t->name;
     int hidden = strncmp(n, "v_", 2) == 0 || strncmp(n, "a_", 2) == 0 || strncmp(n, "o_", 2) == 0 ||
                  numbered(n, "i") || strncmp(n, "cv", 2) == 0;
@@ -470,7 +470,7 @@ int cg_tool_called(cg_ctx *g, const ir_tool *t)
     size_t nm = cg_modules(g, &mods);
     for (size_t m = 0; m < nm; m++)
         if (steps_call(mods[m]->steps, mods[m]->n_steps, t)) return 1;
-    return cg_react_uses_tool(g, t);
+    return cg_react_uses_tool(g, t) || cg_sampling_uses_tool(g, t);
 }
 
 void cg_emit_tool_helpers(cg_ctx *g, strbuf *c)

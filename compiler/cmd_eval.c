@@ -96,8 +96,11 @@ static int pick_target(const ir_program *p, const eval_args *a, const st_state *
     const ir_optimize *opt = t->opt;
     const char *metric = a->metric ? a->metric : st && st->metric ? st->metric : NULL;
     if (metric) {
+        /* A metric several optimize blocks use is checked once per module:
+         * take the instance of the module run. */
         for (size_t i = 0; i < p->n_metrics; i++)
-            if (strcmp(p->metrics[i]->name, metric) == 0)
+            if (strcmp(p->metrics[i]->name, metric) == 0 &&
+                (!t->metric || strcmp(p->metrics[i]->module, t->module->name) == 0))
                 t->metric = p->metrics[i];
         if (!t->metric) {
             fprintf(stderr, "dspcc eval: %s has no metric `%s`\n", a->file, metric);

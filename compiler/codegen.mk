@@ -23,6 +23,8 @@ TEST_SCRIPTS += tests/compiler/tools_parity.sh
 TEST_SCRIPTS += tests/compiler/records.sh
 # react over C tools: the interpreter and the generated C give the same trajectories (fixture react).
 TEST_SCRIPTS += tests/compiler/react_parity.sh
+# best_of_n, refine, majority: the interpreter and the generated C keep the same samples (fixture sample).
+TEST_SCRIPTS += tests/compiler/sample_parity.sh
 
 # --embed-runtime: libdsprt's sources, made into text blobs at build time
 # by compiler/tools/rt_amalgam.c and linked into dspcc (cg_rt_public,

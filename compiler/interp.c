@@ -267,11 +267,15 @@ static dsp_status call_predictor(run_ctx *c, frame *f, const ir_step *st, dsp_va
     dsp_status rc = bind(f, st->bindings, st->n_bindings, sig->inputs, sig->n_inputs, in, err);
     if (rc == DSP_OK) {
         dsp_predict_options o = it_predict_options(c->r, c->cfg, ip);
-        dsp_predict_trace tr;
-        dsp_predict_trace_init(&tr);
-        rc = dsp_predict_ex(c->r->client, p, &o, in, out, &tr, err);
-        it_usage_add_trace(c->usage, &tr);
-        dsp_predict_trace_free(&tr);
+        if (st->sampling) {
+            rc = it_sample_run(c->r, st->sampling, p, &o, c->usage, in, out, err);
+        } else {
+            dsp_predict_trace tr;
+            dsp_predict_trace_init(&tr);
+            rc = dsp_predict_ex(c->r->client, p, &o, in, out, &tr, err);
+            it_usage_add_trace(c->usage, &tr);
+            dsp_predict_trace_free(&tr);
+        }
         if (rc != DSP_OK) {
             char msg[DSP_ERROR_MESSAGE_MAX];
             snprintf(msg, sizeof msg, "%s", err ? err->message : "");

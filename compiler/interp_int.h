@@ -8,6 +8,7 @@
 
 #include "exec.h"
 #include "dsp/react.h"
+#include "dsp/sample.h"
 
 /* Opened shared objects, shared by every thread of a runner. */
 typedef struct it_library {
@@ -81,6 +82,14 @@ dsp_status it_react_build(ex_runner *r, dsp_error *err);
  * extract's outputs, then the trajectory. observe sees every LM call. */
 dsp_status it_react_run(const ex_runner *r, const ir_react *ir, const dsp_react_options *o, const dsp_value *in,
                         dsp_value *out, dsp_error *err);
+
+/* ---- best_of_n, refine, majority (interp_sample.c) ---- */
+/* Runs predictor p n times per sm (dsp_sample_run) with opts, the reward
+ * tool called through libffi; every sample's usage is added to usage. out
+ * gets the kept sample's outputs. */
+dsp_status it_sample_run(const ex_runner *r, const ir_sampling *sm, const dsp_predictor *p,
+                         const dsp_predict_options *opts, ex_usage *usage, const dsp_value *in, dsp_value *out,
+                         dsp_error *err);
 
 /* ---- values (interp_values.c) ---- */
 /* A deep copy of src (of type `from`) as a value of type `to`: wraps into

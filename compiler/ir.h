@@ -196,6 +196,32 @@ typedef struct ir_react {
     long long max_observation;    /* bytes of one observation, default 4000 */
 } ir_react;
 
+/* best_of_n, refine or majority over a predictor call (dsp/sample.h): n
+ * samples, one kept. The reward is a C tool returning a number whose input
+ * parameters are named like the signature's inputs or the predictor's
+ * outputs; reward_args says where each comes from, in C order. */
+typedef enum ir_pick { IR_PICK_BEST_OF_N, IR_PICK_REFINE, IR_PICK_MAJORITY } ir_pick;
+
+typedef struct ir_reward_arg {
+    int from_output;              /* 0: a signature input; 1: a predictor output */
+    size_t index;
+    const ir_type *from;          /* the field's type */
+    const ir_type *to;            /* the parameter's: the same, or string for an enum,
+                                     float for an int */
+} ir_reward_arg;
+
+typedef struct ir_sampling {
+    ir_pick pick;
+    const char *name;             /* best_of_n, refine, majority */
+    long long n;                  /* 1 to 100, default 5 */
+    const ir_tool *reward;        /* BEST_OF_N, REFINE */
+    const ir_reward_arg *reward_args;
+    size_t n_reward_args;
+    int has_threshold;
+    double threshold;
+    size_t field;                 /* MAJORITY: the voted output (predictor output index) */
+} ir_sampling;
+
 typedef struct ir_step {
     ir_step_kind kind;
     ir_loc loc;
@@ -204,6 +230,7 @@ typedef struct ir_step {
     const struct ir_module *module; /* MODULE */
     const ir_tool *tool;          /* TOOL */
     const ir_react *react;        /* REACT (the bindings bind Sig's inputs) */
+    const ir_sampling *sampling;  /* PREDICT: n samples, one kept; NULL: one call */
     const ir_binding *bindings;   /* PREDICT, MODULE, TOOL, REACT: inputs; RETURN: results */
     size_t n_bindings;
     long long count;              /* REPEAT: iterations, >= 1 */

@@ -159,6 +159,18 @@ static cJSON *steps_json(const ir_step *s, size_t n)
                                                  : s[i].kind == IR_STEP_MODULE ? s[i].module->name
                                                                                : s[i].tool->name);
             cJSON_AddItemToObject(o, "bindings", bindings_json(s[i].bindings, s[i].n_bindings));
+            if (s[i].kind == IR_STEP_PREDICT && s[i].sampling) {
+                const ir_sampling *sm = s[i].sampling;
+                cJSON *x = cJSON_AddObjectToObject(o, "sampling");
+                cJSON_AddStringToObject(x, "pick", sm->name);
+                cJSON_AddNumberToObject(x, "n", (double)sm->n);
+                if (sm->reward)
+                    cJSON_AddStringToObject(x, "reward", sm->reward->name);
+                if (sm->has_threshold)
+                    cJSON_AddNumberToObject(x, "threshold", sm->threshold);
+                if (sm->pick == IR_PICK_MAJORITY)
+                    cJSON_AddStringToObject(x, "field", s[i].predictor->outputs[sm->field].name);
+            }
             break;
         case IR_STEP_REACT: {
             const ir_react *r = s[i].react;

@@ -112,6 +112,16 @@ int sema_assignable(const ir_type *from, const ir_type *to);
 ir_react *sema_react_build(sema *s, const ast_call *c, const ir_signature *sig, const char *base,
                            const char *module);
 
+/* sema_sample.c: best_of_n, refine and majority. sema_sampling_options
+ * checks the options (*reasoning: sample with chain of thought);
+ * sema_sampling_bind binds the reward tool's parameters to the signature's
+ * inputs and the predictor's outputs (or majority's field). Both report
+ * errors and return NULL / 0. */
+int sema_is_sampling(const char *strategy);
+ir_sampling *sema_sampling_options(sema *s, const ast_call *c, int *reasoning);
+int sema_sampling_bind(sema *s, ir_sampling *sm, const ast_call *c, const ir_signature *sig, const ir_field *outs,
+                       size_t n_outs);
+
 /* sema_metric.c: a metric checked against the module it scores; NULL on error. */
 const ir_metric *sema_check_metric(sema *s, sym *metric, const ir_module *m, const ir_data *train,
                                    const ast_ident *use);

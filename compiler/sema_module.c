@@ -452,7 +452,7 @@ static int check_assign(mctx *mc, const ast_stmt *st, ir_step *step)
             for (size_t i = 0; i < bi_n_strategies && i < 16; i++)
                 names[i] = bi_strategies[i].name;
             diag_error(s->d, c->callee.loc, "unknown predictor strategy `%s`%s (known: predict, "
-                       "chain_of_thought, react)", c->callee.name,
+                       "chain_of_thought, react, best_of_n, refine, majority)", c->callee.name,
                        sema_did_you_mean(s, c->callee.name, names, bi_n_strategies));
             return 0;
         }
@@ -462,7 +462,15 @@ static int check_assign(mctx *mc, const ast_stmt *st, ir_step *step)
         const ir_signature *sig = sig_sym->ir;
         if (strcmp(strat->name, "react") == 0)
             return check_react(mc, st, step, sig);
-        if (c->opts.len) {
+        ir_sampling *sampling = NULL;
+        if (sema_is_sampling(strat->name)) {
+            /* n samples of predict (or chain of thought) over Sig, one kept. */
+            int reasoning;
+            sampling = sema_sampling_options(s, c, &reasoning);
+            if (!sampling)
+                return 0;
+            strat = bi_strategy_find(reasoning ? "chain_of_thought" : "predict");
+        } else if (c->opts.len) {
             const ast_sopt *o = c->opts.items[0];
             diag_error(s->d, o->key.loc, "`%s` takes no options, only the signature: `%s(%s)`", strat->name,
                        strat->name, sig->name);
@@ -500,10 +508,13 @@ static int check_assign(mctx *mc, const ast_stmt *st, ir_step *step)
         if (!assign_var(mc, &st->var, IR_VAR_PREDICT, outs, outs, n_outs, NULL,
                         arena_printf(s->a, "the outputs of %s(%s)", strat->name, sig->name)))
             return 0;
+        if (sampling && !sema_sampling_bind(s, sampling, c, sig, outs, n_outs))
+            return 0;
         p->name = predictor_name(mc, st->var.name);
         ptr_vec_push(s->a, &mc->predictors, p);
         step->kind = IR_STEP_PREDICT;
         step->predictor = p;
+        step->sampling = sampling;
         step->bindings = b;
         step->n_bindings = nb;
         return 1;

@@ -6,6 +6,11 @@
 const bi_strategy bi_strategies[] = {
     { "predict", 0, "ask the LM for the signature's outputs directly" },
     { "chain_of_thought", 1, "ask for a step-by-step `reasoning` before the outputs" },
+    { "best_of_n", 0, "n samples, the first whose reward (a C tool) reaches the threshold, else the best "
+                      "(options: n, reward, threshold, reasoning)" },
+    { "refine", 0, "like best_of_n, and each attempt after one that falls short is told its reward and answer "
+                   "(options: n, reward, threshold, reasoning)" },
+    { "majority", 0, "n samples, the most common value of one output wins (options: n, field, reasoning)" },
     { "react", 0, "an agent: the LM picks C tools and their arguments step by step, then the outputs are "
                   "extracted from the trajectory (options: tools, max_iters, max_observation)" },
 };

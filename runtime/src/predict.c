@@ -48,6 +48,10 @@ dsp_chat_request dsp_predict_request_of(const dsp_predictor *p, const dsp_predic
     base.params = lm ? lm->params : dsp_lm_params_default();
     if (opts && opts->has_temperature)
         base.params.temperature = opts->temperature;
+    if (opts && opts->has_seed) {
+        base.params.has_seed = true;
+        base.params.seed = opts->seed;
+    }
     base.rollout_id = opts ? opts->rollout_id : 0;
     base.bypass_cache = opts && opts->bypass_cache;
     base.label = p ? p->name : NULL;

@@ -11,93 +11,27 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <cjson/cJSON.h>
-#include <microhttpd.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "dsp/react.h"
-#include "../support/stub_http.h"
+#include "../support/stub_script.h"
 
-/* ---- the stub: the next reply of the script per request ---- */
-
-static struct {
-    struct MHD_Daemon *d;
-    unsigned port;
-    pthread_mutex_t lock;
-    const char *const *script;
-    size_t n, next;
-    char *bodies[16];
-} S;
-
-static enum MHD_Result respond(struct MHD_Connection *conn, unsigned code, const char *body)
-{
-    struct MHD_Response *r = MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
-    MHD_add_response_header(r, "Content-Type", "application/json");
-    enum MHD_Result ret = MHD_queue_response(conn, code, r);
-    MHD_destroy_response(r);
-    return ret;
-}
-
-static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
-                              const char *version, const char *data, size_t *data_size, void **con_cls)
-{
-    (void)cls, (void)url, (void)method, (void)version;
-    enum MHD_Result more;
-    stub_upload *u = stub_http_body(con_cls, data, data_size, &more);
-    if (!u)
-        return more;
-    pthread_mutex_lock(&S.lock);
-    size_t i = S.next++;
-    if (i < 16)
-        S.bodies[i] = strndup(u->buf ? u->buf : "", u->len);
-    const char *content = i < S.n ? S.script[i] : NULL;
-    pthread_mutex_unlock(&S.lock);
-    if (!content || strcmp(content, "HTTP500") == 0)
-        return respond(conn, 500, "{\"error\":{\"message\":\"boom\",\"type\":\"server_error\"}}");
-    cJSON *root = cJSON_CreateObject();
-    cJSON *c = cJSON_CreateObject();
-    cJSON *m = cJSON_AddObjectToObject(c, "message");
-    cJSON_AddStringToObject(m, "role", "assistant");
-    cJSON_AddStringToObject(m, "content", content);
-    cJSON_AddStringToObject(c, "finish_reason", "stop");
-    cJSON_AddItemToArray(cJSON_AddArrayToObject(root, "choices"), c);
-    char *body = cJSON_PrintUnformatted(root);
-    cJSON_Delete(root);
-    enum MHD_Result r = respond(conn, 200, body);
-    cJSON_free(body);
-    return r;
-}
-
-static void play(const char *const *script, size_t n)
-{
-    pthread_mutex_lock(&S.lock);
-    S.script = script;
-    S.n = n;
-    S.next = 0;
-    for (size_t i = 0; i < 16; i++) {
-        free(S.bodies[i]);
-        S.bodies[i] = NULL;
-    }
-    pthread_mutex_unlock(&S.lock);
-}
+static unsigned port;
 
 static int start(void **state)
 {
     (void)state;
-    pthread_mutex_init(&S.lock, NULL);
-    S.d = stub_http_start(handle, NULL, &S.port);
     unsetenv("DSPCC_BASE_URL");
-    return S.d ? 0 : -1;
+    port = stub_script_start();
+    return port ? 0 : -1;
 }
 
 static int stop(void **state)
 {
     (void)state;
-    MHD_stop_daemon(S.d);
-    play(NULL, 0);
+    stub_script_stop();
     return 0;
 }
 
@@ -147,7 +81,7 @@ static const char *step_reply(const char *tool, const char *args)
 
 static dsp_status run(int max_iters, dsp_value *outs, dsp_error *err)
 {
-    snprintf(base, sizeof base, "http://127.0.0.1:%u/v1", S.port);
+    snprintf(base, sizeof base, "http://127.0.0.1:%u/v1", port);
     memset(&lm, 0, sizeof lm);
     lm.model = "openai/stub";
     lm.base_url = base;
@@ -180,7 +114,7 @@ static void test_every_misstep_is_an_observation(void **state)
         step_reply("finish", "{}"),
         EXTRACT,
     };
-    play(script, 9);
+    stub_script_play(script, 9);
     dsp_value outs[3] = { 0 };
     dsp_error err = { 0 };
     assert_int_equal(run(10, outs, &err), DSP_OK);
@@ -202,9 +136,9 @@ static void test_every_misstep_is_an_observation(void **state)
         if (!strstr(t, want[i]))
             fail_msg("the trajectory lacks:\n%s\n--- it is:\n%s", want[i], t);
     /* The extract step saw the whole trajectory; each step the part before it. */
-    assert_non_null(strstr(S.bodies[8], "observation_7"));
-    assert_null(strstr(S.bodies[1], "observation_1"));
-    assert_non_null(strstr(S.bodies[1], "observation_0"));
+    assert_non_null(strstr(stub_script_body(8), "observation_7"));
+    assert_null(strstr(stub_script_body(1), "observation_1"));
+    assert_non_null(strstr(stub_script_body(1), "observation_0"));
     dsp_values_free(outs, 3);
 }
 
@@ -213,11 +147,11 @@ static void test_max_iters_bounds_the_loop(void **state)
     (void)state;
     const char *script[] = { step_reply("add", "{\"a\": 1, \"b\": 1}"), step_reply("add", "{\"a\": 1, \"b\": 2}"),
                              EXTRACT, step_reply("add", "{}") };
-    play(script, 4);
+    stub_script_play(script, 4);
     dsp_value outs[3] = { 0 };
     dsp_error err = { 0 };
     assert_int_equal(run(2, outs, &err), DSP_OK);
-    assert_int_equal(S.next, 3); /* two steps, then the extract */
+    assert_int_equal(stub_script_requests(), 3); /* two steps, then the extract */
     assert_non_null(strstr(dsp_value_cstr(&outs[2]), "observation_1 ## ]]\n3"));
     assert_null(strstr(dsp_value_cstr(&outs[2]), "thought_2"));
     dsp_values_free(outs, 3);
@@ -228,7 +162,7 @@ static void test_unreadable_step_ends_the_loop(void **state)
     (void)state;
     const char *script[] = { step_reply("add", "{\"a\": 1, \"b\": 1}"), "I refuse to use the format.",
                              "{\"bad\": true}", EXTRACT };
-    play(script, 4);
+    stub_script_play(script, 4);
     dsp_value outs[3] = { 0 };
     dsp_error err = { 0 };
     assert_int_equal(run(5, outs, &err), DSP_OK);
@@ -242,7 +176,7 @@ static void test_http_failure_fails_the_call(void **state)
 {
     (void)state;
     const char *script[] = { step_reply("add", "{\"a\": 1, \"b\": 1}"), "HTTP500" };
-    play(script, 2);
+    stub_script_play(script, 2);
     dsp_value outs[3] = { 0 };
     dsp_error err = { 0 };
     assert_int_equal(run(5, outs, &err), DSP_ERR_HTTP);

@@ -39,6 +39,8 @@ typedef struct dsp_predict_options {
     uint64_t rollout_id;        /* distinguishes otherwise identical calls in the cache; 0: none */
     bool bypass_cache;
     bool no_json_fallback;      /* report a chat-adapter parse error instead of retrying with JSON */
+    bool has_seed;              /* send this sampling seed (OpenAI's `seed`): samples of one call */
+    int64_t seed;               /* that must differ on the wire, not only in the cache */
 } dsp_predict_options;
 
 dsp_predict_options dsp_predict_options_default(void);

@@ -1,0 +1,186 @@
+/* sample.c — best_of_n, refine and majority over one predictor (dsp/sample.h). */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dsp/sample.h"
+#include "textbuf.h"
+
+/* Trimmed, case-insensitive equality of two texts. */
+static bool same_text(const char *a, const char *b)
+{
+    while (isspace((unsigned char)*a))
+        a++;
+    while (isspace((unsigned char)*b))
+        b++;
+    size_t la = strlen(a), lb = strlen(b);
+    while (la && isspace((unsigned char)a[la - 1]))
+        la--;
+    while (lb && isspace((unsigned char)b[lb - 1]))
+        lb--;
+    if (la != lb)
+        return false;
+    for (size_t i = 0; i < la; i++)
+        if (tolower((unsigned char)a[i]) != tolower((unsigned char)b[i]))
+            return false;
+    return true;
+}
+
+size_t dsp_majority_index(const char *const *texts, size_t n)
+{
+    size_t best = n, best_votes = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!texts[i])
+            continue;
+        size_t votes = 0;
+        for (size_t k = 0; k < n; k++)
+            votes += texts[k] && same_text(texts[i], texts[k]);
+        if (votes > best_votes)
+            best = i, best_votes = votes;
+    }
+    return best;
+}
+
+/* The note refine adds to the instructions after a sample fell short. */
+static char *feedback(const dsp_predictor *p, const char *base, const dsp_value *out, double reward, double threshold)
+{
+    dsp_textbuf tb;
+    dsp_tb_init(&tb);
+    if (base && *base) {
+        dsp_tb_puts(&tb, base);
+        dsp_tb_puts(&tb, "\n\n");
+    }
+    dsp_tb_printf(&tb, "A previous attempt scored %g, below the %g needed. It answered:", reward, threshold);
+    size_t n = dsp_strategy_n_outputs(p->signature, p->strategy);
+    for (size_t i = 0; i < n; i++) {
+        const dsp_field *f = dsp_strategy_output(p->signature, p->strategy, i);
+        char *text = NULL;
+        if (dsp_value_format(&out[i], f->type, &text, NULL, NULL) == DSP_OK) {
+            dsp_tb_printf(&tb, "\n%s: ", f->name);
+            dsp_tb_puts(&tb, text);
+        }
+        free(text);
+    }
+    dsp_tb_puts(&tb, "\nGive a better answer.");
+    return dsp_tb_take(&tb, NULL);
+}
+
+static bool parse_failure(dsp_status st)
+{
+    return st == DSP_ERR_PARSE;
+}
+
+dsp_status dsp_sample_run(dsp_client *c, const dsp_predictor *p, const dsp_sampling *s, const dsp_sample_options *o,
+                          const dsp_value *inputs, dsp_value *outputs, dsp_error *err)
+{
+    if (!p || !s || s->n < 1 || s->n > 100 || (s->pick != DSP_PICK_MAJORITY && !s->reward))
+        return dsp_error_set(err, DSP_ERR_INVALID, "sampling %s: n must be 1 to 100, and best_of_n and refine need a reward",
+                             p && p->name ? p->name : "?");
+    size_t n_out = dsp_strategy_n_outputs(p->signature, p->strategy);
+    if (s->pick == DSP_PICK_MAJORITY && s->field >= n_out)
+        return dsp_error_set(err, DSP_ERR_INVALID, "majority %s: no output %zu", p->name ? p->name : "?", s->field);
+    dsp_predict_options base = o && o->predict ? *o->predict : dsp_predict_options_default();
+    if (!base.has_temperature || base.temperature <= 0) {
+        base.has_temperature = true;
+        base.temperature = 1.0;
+    }
+    const char *instructions = base.instructions ? base.instructions : p->signature->instructions;
+    size_t n = (size_t)s->n;
+    dsp_value *rows = calloc(n * n_out + 1, sizeof *rows);
+    char **texts = calloc(n + 1, sizeof *texts);
+    char *note = NULL;
+    dsp_status st = DSP_OK, last_fail = DSP_OK;
+    dsp_error fail_err = { 0 };
+    if (!rows || !texts)
+        st = dsp_error_set(err, DSP_ERR_NOMEM, "out of memory");
+    size_t best = n;
+    double best_reward = 0;
+    for (size_t i = 0; i < n && st == DSP_OK; i++) {
+        dsp_predict_options po = base;
+        po.rollout_id = base.rollout_id * 1000 + i + 1;
+        po.has_seed = true;
+        po.seed = (int64_t)i + 1;
+        if (note)
+            po.instructions = note;
+        dsp_value *out = &rows[i * n_out];
+        dsp_predict_trace tr;
+        dsp_predict_trace_init(&tr);
+        dsp_error e = { 0 };
+        dsp_status ps = dsp_predict_ex(c, p, &po, inputs, out, o && o->observe ? &tr : NULL, &e);
+        if (o && o->observe) {
+            dsp_status os = o->observe(o->observe_ctx, p, ps, inputs, ps == DSP_OK ? out : NULL, &tr, err);
+            if (os != DSP_OK)
+                st = os;
+        }
+        dsp_predict_trace_free(&tr);
+        if (st != DSP_OK) {
+            dsp_error_clear(&e);
+            break;
+        }
+        if (ps != DSP_OK) {
+            if (!parse_failure(ps)) {
+                st = ps;
+                if (err) {
+                    dsp_error_clear(err);
+                    *err = e;
+                } else {
+                    dsp_error_clear(&e);
+                }
+                break;
+            }
+            last_fail = ps;
+            dsp_error_clear(&fail_err);
+            fail_err = e;
+            continue;
+        }
+        dsp_error_clear(&e);
+        if (s->pick == DSP_PICK_MAJORITY) {
+            const dsp_field *f = dsp_strategy_output(p->signature, p->strategy, s->field);
+            if (dsp_value_format(&out[s->field], f->type, &texts[i], NULL, err) != DSP_OK)
+                st = err ? err->status : DSP_ERR_NOMEM;
+            continue;
+        }
+        double r = 0;
+        st = s->reward(o ? o->reward_ctx : NULL, inputs, out, &r, err);
+        if (st != DSP_OK)
+            break;
+        if (best == n || r > best_reward)
+            best = i, best_reward = r;
+        if (s->has_threshold && r >= s->threshold)
+            break;
+        if (s->pick == DSP_PICK_REFINE && s->has_threshold) {
+            free(note);
+            note = feedback(p, instructions, out, r, s->threshold);
+            if (!note)
+                st = dsp_error_set(err, DSP_ERR_NOMEM, "out of memory");
+        }
+    }
+    if (st == DSP_OK && s->pick == DSP_PICK_MAJORITY)
+        best = dsp_majority_index((const char *const *)texts, n);
+    if (st == DSP_OK && best == n) {
+        st = last_fail != DSP_OK ? last_fail : DSP_ERR_PARSE;
+        if (err) {
+            dsp_error_clear(err);
+            *err = fail_err;
+            memset(&fail_err, 0, sizeof fail_err);
+            if (!err->message[0])
+                dsp_error_set(err, st, "%s: no sample could be read", p->name ? p->name : "?");
+        }
+    }
+    if (st == DSP_OK) {
+        /* Hand over the chosen sample's values. */
+        memcpy(outputs, &rows[best * n_out], n_out * sizeof *outputs);
+        memset(&rows[best * n_out], 0, n_out * sizeof *rows);
+    }
+    for (size_t i = 0; rows && i < n; i++) {
+        dsp_values_free(&rows[i * n_out], n_out);
+        if (texts)
+            free(texts[i]);
+    }
+    dsp_error_clear(&fail_err);
+    free(rows);
+    free(texts);
+    free(note);
+    return st;
+}

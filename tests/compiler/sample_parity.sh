@@ -1,0 +1,80 @@
+#!/bin/sh
+# best_of_n, refine and majority against build/dsp-refserver (a TEST
+# FIXTURE that samples at temperature > 0 with the seed each sample sends):
+# the generated C (rewards called directly) and `dspcc eval` (rewards
+# through libffi) run the same dsp_sample_run and keep the same samples:
+# the rows the generated programs print are the data, and the metric
+# requires the same outputs. Also: how many requests each strategy makes
+# (best_of_n and refine stop at the threshold, majority always samples n),
+# that samples are distinct requests, and refine's feedback. Prints TAP.
+set -u
+: "${BUILD:=build}"
+root=$(pwd)
+DSPCC=$root/$BUILD/dspcc
+tmp=$(mktemp -d)
+. tests/support/tap.sh
+. tests/support/refserver.sh
+if [ -n "${KEEP:-}" ]; then echo "# kept in $tmp"; trap 'rs_stop' EXIT INT TERM
+else trap 'rs_stop; rm -rf "$tmp"' EXIT INT TERM; fi
+
+SAN=
+if nm "$BUILD/libdsprt.a" 2>/dev/null | grep -q __asan; then SAN="-fsanitize=address,undefined"; fi
+RTLIBS="$root/$BUILD/libdsprt.a -lcurl -lcjson -lsqlite3 -lcrypto -lpthread -lm"
+STRICT="-std=c17 -Wall -Wextra -Werror -pedantic -I$root/runtime/include -I/usr/include/cjson"
+
+P=$tmp/p
+cp -r tests/compiler/fixtures/sample "$P"
+mkdir -p "$P/build" "$tmp/gen"
+cc -Wall -Wextra -Werror -shared -fPIC -o "$P/build/libreward.so" "$P/reward.c"
+check "libreward.so builds" test $? -eq 0
+echo '{"text": "q", "category": "general"}' >"$P/rows.jsonl"
+echo '{"text": "q", "category": "general", "reasoning": "r"}' >"$P/rows_cot.jsonl"
+
+progs="best:Best fix:Fix vote:Vote vote_cot:VoteCot longest:Longest"
+for pm in $progs; do
+    l=${pm%%:*} m=${pm#*:}
+    "$DSPCC" build "$P/sample.dsp" --no-opt --program "$m" -o "$tmp/gen/gen_$l.c" 2>"$tmp/$l.err"
+    r=$?
+    [ $r -ne 0 ] && sed 's/^/#   /' "$tmp/$l.err"
+    check "dspcc build --program $m" test $r -eq 0
+done
+check "the generated C calls dsp_sample_run with a static dsp_sampling and a reward function" \
+    sh -c "grep -q 'st = dsp_sample_run(c, &k_p0, &k_sample0, NULL, args, v_r, err);' '$tmp/gen/gen_best.c' &&
+           grep -q 'static const dsp_sampling k_sample0 = { DSP_PICK_BEST_OF_N, 4, cg_reward0, true, 1.0, 0 };' '$tmp/gen/gen_best.c' &&
+           grep -q 'static const dsp_sampling k_sample0 = { DSP_PICK_MAJORITY, 5, NULL, false, 0.0, 0 };' '$tmp/gen/gen_vote.c'"
+for cc in gcc clang; do
+    $cc $STRICT $SAN -I"$tmp/gen" -o "$tmp/sample_$cc" "$P/sample_main.c" "$tmp"/gen/gen_*.c \
+        "$P/build/libreward.so" -Wl,-rpath,"$P/build" $RTLIBS 2>"$tmp/cc.err"
+    r=$?
+    [ $r -ne 0 ] && sed 's/^/#   /' "$tmp/cc.err" | head -20
+    check "the generated programs compile strictly and link with the reward tools ($cc)" test $r -eq 0
+done
+
+rs_start --log "$tmp/requests.log"
+check "the reference server started" test -n "$port"
+url="http://127.0.0.1:$port/v1"
+
+n=$(wc -l <"$P/tickets.txt")
+for pm in $progs; do
+    l=${pm%%:*} m=${pm#*:}
+    metric=same data=rows
+    [ "$l" = vote_cot ] && metric=same_reasoned data=rows_cot
+    DSPCC_BASE_URL=$url "$tmp/sample_gcc" "$l" <"$P/tickets.txt" >"$P/$data.jsonl" 2>"$tmp/run.err"
+    r=$?
+    [ $r -ne 0 ] && sed 's/^/#   /' "$tmp/run.err" | head -5
+    check "$m: the generated program answers every ticket" sh -c "test $r -eq 0 && test \$(wc -l <'$P/$data.jsonl') -eq $n"
+    cp "$P/$data.jsonl" "$tmp/$l.rows"
+    "$DSPCC" eval "$P/sample.dsp" --data $data --module "$m" --metric $metric --json --no-cache --base-url "$url" \
+        >"$tmp/$l.json" 2>"$tmp/$l.eval.err"
+    r=$?
+    [ $r -ne 0 ] && sed 's/^/#   /' "$tmp/$l.eval.err" | head -5
+    check "$m: eval and the generated C keep the same samples (score 1)" test "$(json_key "$tmp/$l.json" score)" = 1
+    eval "calls_$l=\$(json_key '$tmp/$l.json' lm_calls)"
+done
+check "majority samples n times for every ticket (5 x $n)" test "$calls_vote" = $((5 * n))
+check "best_of_n makes at most n calls a ticket, and stops early at the threshold" \
+    sh -c "test $calls_best -le $((4 * n)) && test $calls_best -lt $((4 * n))"
+check "best_of_n without a threshold always samples n" test "$calls_longest" = $((3 * n))
+check "refine makes at most n calls a ticket" test "$calls_fix" -le $((3 * n))
+check "samples are distinct requests: each sends its own seed" \
+    sh -c "grep -q 'seed..:1[,}]' '$tmp/requests.log' && grep -q 'seed..:5[,}]' '$tmp/requests.log'"

@@ -1,0 +1,23 @@
+/* stub_script.h — an OpenAI-compatible stub LM on 127.0.0.1 that answers
+ * each request with the next reply of a script (for tests of loops over LM
+ * calls: react, sampling). A reply "HTTP500" answers with a server error;
+ * past the end of the script every request gets one. Request bodies are
+ * kept for checks. */
+#ifndef TESTS_STUB_SCRIPT_H
+#define TESTS_STUB_SCRIPT_H
+
+#include <stddef.h>
+
+#define STUB_SCRIPT_KEEP 16
+
+/* Starts the stub (once per test program); its port, or 0 on failure. */
+unsigned stub_script_start(void);
+void stub_script_stop(void);
+/* Replaces the script (borrowed) and forgets earlier requests. */
+void stub_script_play(const char *const *replies, size_t n);
+/* Requests answered since the last play. */
+size_t stub_script_requests(void);
+/* The body of request i (0-based, i < STUB_SCRIPT_KEEP), or "". */
+const char *stub_script_body(size_t i);
+
+#endif
