@@ -132,6 +132,14 @@ typedef struct ast_expr {
     int depth;               /* nesting depth, bounded by the parser */
 } ast_expr;
 
+/* One arm of a metric's feedback: `if cond: text`, `else: text`, or a
+ * lone `text` (cond NULL for the last two). */
+typedef struct ast_feedback {
+    ast_expr *cond;
+    ast_expr *text;
+    src_loc loc;
+} ast_feedback;
+
 typedef struct ast_arg {
     ast_ident name;          /* name.name == NULL for a positional argument */
     ast_expr *value;
@@ -179,6 +187,8 @@ typedef struct ast_decl {
     src_loc header_loc;
     ast_ident ex, pred;      /* D_METRIC parameter names */
     ast_expr *expr;          /* D_METRIC */
+    ptr_vec feedback;        /* D_METRIC: ast_feedback *, in order (empty: none) */
+    src_loc feedback_loc;    /* D_METRIC: the word `feedback` */
     ast_ident format;        /* D_DATA: jsonl or csv */
     ast_ident optimizer;     /* D_OPTIMIZE: bootstrap_fewshot, mipro, ... */
     ptr_vec mapping;         /* D_DATA: ast_mapping * */

@@ -82,6 +82,7 @@ TEST_SCRIPTS += tests/compiler/optimize_e2e.sh
 TEST_SCRIPTS += tests/compiler/optimize_copro_e2e.sh
 TEST_SCRIPTS += tests/compiler/optimize_trust_e2e.sh
 TEST_SCRIPTS += tests/compiler/optimize_gepa_e2e.sh
+TEST_SCRIPTS += tests/compiler/metric_feedback.sh
 TEST_SCRIPTS += tests/compiler/better_together_e2e.sh
 $(BUILD)/obj/tests/compiler/test_interp.o $(BUILD)/obj/tests/compiler/test_dataset.o \
 $(BUILD)/obj/tests/compiler/test_metric_eval.o $(BUILD)/obj/tests/compiler/test_interp_live.o \

@@ -56,6 +56,11 @@ static cJSON *line_of(const ex_dataset *d, const ex_result *r, size_t row)
         cJSON_AddNullToObject(o, "outputs");
     }
     cJSON_AddNumberToObject(o, "score", r->score);
+    /* The metric's feedback text, when it has one (null otherwise). */
+    if (r->feedback)
+        cJSON_AddStringToObject(o, "feedback", r->feedback);
+    else
+        cJSON_AddNullToObject(o, "feedback");
     cJSON_AddStringToObject(o, "status", dsp_status_name(r->status));
     if (r->status != DSP_OK)
         cJSON_AddStringToObject(o, "error", r->error ? r->error : "");

@@ -563,6 +563,38 @@ static void mappings_layout(fmt_printer *p, const void *vd, int flat)
     fp_close(p, '}');
 }
 
+/* `feedback "text"` on one line; with conditions, `feedback` on its own
+ * line and each arm on the next ones. */
+static void metric_feedback(fmt_printer *p, const ast_decl *d)
+{
+    if (!d->feedback.len)
+        return;
+    fp_line(p, 2);
+    fp_tok(p, IDENT);
+    const ast_feedback *first = d->feedback.items[0];
+    if (d->feedback.len == 1 && !first->cond) {
+        fp_space(p);
+        fmt_expr(p, first->text);
+        return;
+    }
+    for (size_t i = 0; i < d->feedback.len; i++) {
+        const ast_feedback *a = d->feedback.items[i];
+        fp_line(p, 4);
+        if (a->cond) {
+            fp_tok(p, IF);
+            fp_space(p);
+            fmt_expr(p, a->cond);
+            fp_tok(p, ':');
+            fp_space(p);
+        } else if (d->feedback.len > 1) {
+            fp_tok(p, ELSE);
+            fp_tok(p, ':');
+            fp_space(p);
+        }
+        fmt_expr(p, a->text);
+    }
+}
+
 static void data(fmt_printer *p, const ast_decl *d)
 {
     fp_tok(p, DATA);
@@ -674,6 +706,7 @@ void fmt_decl(fmt_printer *p, const ast_decl *d)
         fp_space(p);
         fp_tok(p, '=');
         fmt_metric_body(p, d->expr);
+        metric_feedback(p, d);
         break;
     case D_DATA:
         data(p, d);

@@ -591,6 +591,8 @@ dsp_status ex_run(const ex_runner *r, const ex_config *cfg, const ex_dataset *d,
     free(params);
     if (rc == DSP_OK && r->metric)
         rc = it_metric_score(r, d, row, out->outputs, &out->score, &out->usage, &err);
+    if (rc == DSP_OK && r->metric && r->metric->n_feedback)
+        out->feedback = it_metric_feedback(r, d, row, out->outputs, &out->usage);
     dsp_trace_module_end(&span, rc, &err);
     if (rc != DSP_OK) {
         fail(out, rc, &err);

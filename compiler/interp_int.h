@@ -118,5 +118,9 @@ const it_judge *it_judge_of(const ex_runner *r, const ir_expr *e);
 /* Scores module outputs on row of d with the runner's metric. */
 dsp_status it_metric_score(const ex_runner *r, const ex_dataset *d, size_t row, const dsp_value *outputs,
                            double *score, ex_usage *usage, dsp_error *err);
+/* The metric's feedback for the same (malloc'ed), or NULL when it has none
+ * or no arm applies; an arm that fails gives a text saying so. */
+char *it_metric_feedback(const ex_runner *r, const ex_dataset *d, size_t row, const dsp_value *outputs,
+                         ex_usage *usage);
 
 #endif

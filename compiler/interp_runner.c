@@ -126,8 +126,19 @@ dsp_status ex_runner_new(const ir_program *p, const ir_module *m, const ex_runne
     if (rc == DSP_OK)
         rc = it_react_build(r, err);
     if (rc == DSP_OK && r->metric) {
-        r->judges = arena_array(&r->mem, count_judges(r->metric->expr) + 1, sizeof *r->judges);
+        /* The score's judges, then those of the feedback arms. */
+        size_t n = count_judges(r->metric->expr);
+        for (size_t k = 0; k < r->metric->n_feedback; k++)
+            n += (r->metric->feedback[k].cond ? count_judges(r->metric->feedback[k].cond) : 0) +
+                 count_judges(r->metric->feedback[k].text);
+        r->judges = arena_array(&r->mem, n + 1, sizeof *r->judges);
         rc = build_judges(r, r->metric->expr, err);
+        for (size_t k = 0; rc == DSP_OK && k < r->metric->n_feedback; k++) {
+            if (r->metric->feedback[k].cond)
+                rc = build_judges(r, r->metric->feedback[k].cond, err);
+            if (rc == DSP_OK)
+                rc = build_judges(r, r->metric->feedback[k].text, err);
+        }
     }
     if (rc != DSP_OK) {
         ex_runner_free(r);

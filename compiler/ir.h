@@ -278,7 +278,8 @@ typedef enum ir_expr_kind {
     IR_E_BUILTIN,                 /* exact_match(a, b), f1, ... (stdlib/metric_functions.c) */
     IR_E_TOOL,                    /* a C function from a shared object */
     IR_E_JUDGE,                   /* judge(Sig, lm: x)(in: ...).out */
-    IR_E_UNARY, IR_E_BINARY
+    IR_E_UNARY, IR_E_BINARY,
+    IR_E_FORMAT                   /* a feedback text: args' texts joined ("{ex.f}" in a string) */
 } ir_expr_kind;
 
 typedef enum ir_source { IR_SRC_EXAMPLE, IR_SRC_PREDICTION } ir_source;
@@ -314,10 +315,18 @@ typedef struct ir_expr {
 
 /* A metric checked against the module it scores: `ex` holds the example
  * (module inputs and gold results), `pred` the module's results. */
+/* One arm of a metric's feedback: the first whose cond holds gives text. */
+typedef struct ir_feedback {
+    const ir_expr *cond;          /* bool; NULL: always */
+    const ir_expr *text;          /* string */
+} ir_feedback;
+
 typedef struct ir_metric {
     const char *name;
     const char *module;
     const ir_expr *expr;          /* type bool or float; a bool scores 1 or 0 */
+    const ir_feedback *feedback;  /* n_feedback arms, in order; none: no feedback */
+    size_t n_feedback;
     ir_loc loc;
 } ir_metric;
 

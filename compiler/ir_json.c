@@ -208,7 +208,7 @@ static cJSON *steps_json(const ir_step *s, size_t n)
 static cJSON *expr_json(const ir_expr *e)
 {
     static const char *const kinds[] = { "number", "string", "bool", "enum", "field", "list",
-                                         "builtin", "tool", "judge", "unary", "binary" };
+                                         "builtin", "tool", "judge", "unary", "binary", "format" };
     static const char *const ops[] = { "or", "and", "not", "==", "!=", "<", "<=", ">", ">=",
                                        "in", "+", "-", "*", "/", "neg" };
     cJSON *o = cJSON_CreateObject();
@@ -412,6 +412,16 @@ char *ir_to_json(const ir_program *p)
         cJSON_AddStringToObject(o, "name", m->name);
         cJSON_AddStringToObject(o, "module", m->module);
         cJSON_AddItemToObject(o, "expr", expr_json(m->expr));
+        if (m->n_feedback) {
+            cJSON *fb = cJSON_AddArrayToObject(o, "feedback");
+            for (size_t k = 0; k < m->n_feedback; k++) {
+                cJSON *arm = cJSON_CreateObject();
+                if (m->feedback[k].cond)
+                    cJSON_AddItemToObject(arm, "if", expr_json(m->feedback[k].cond));
+                cJSON_AddItemToObject(arm, "text", expr_json(m->feedback[k].text));
+                cJSON_AddItemToArray(fb, arm);
+            }
+        }
         add_loc(o, m->loc);
         cJSON_AddItemToArray(a, o);
     }

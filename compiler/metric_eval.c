@@ -219,6 +219,7 @@ static dsp_status to_value(const mval *v, const ir_type *t, dsp_value *out, dsp_
 }
 
 static dsp_status eval(mctx *c, const ir_expr *e, mval *out, dsp_error *err);
+static dsp_status format(mctx *c, const ir_expr *e, mval *out, dsp_error *err);
 
 static dsp_status want_num(const mval *v, const char *what, double *out, dsp_error *err)
 {
@@ -608,6 +609,72 @@ static dsp_status binary(mctx *c, const ir_expr *e, mval *out, dsp_error *err)
     return rc;
 }
 
+/* Appends t to the malloc'ed *s. */
+static dsp_status put_text(char **s, const char *t, dsp_error *err)
+{
+    size_t a = *s ? strlen(*s) : 0, b = strlen(t);
+    char *n = realloc(*s, a + b + 1);
+    if (!n)
+        return nomem(err);
+    memcpy(n + a, t, b + 1);
+    *s = n;
+    return DSP_OK;
+}
+
+/* Appends the text of v to the malloc'ed *s: numbers as %g, lists joined
+ * with ", ", records and maps as `name: value` pairs in braces, an absent
+ * value as "(none)". */
+static dsp_status append_text(char **s, const mval *v, dsp_error *err)
+{
+    char num[64] = "";
+    dsp_status rc = DSP_OK;
+    switch (v->kind) {
+    case MV_STR: return put_text(s, v->s, err);
+    case MV_NUM: snprintf(num, sizeof num, "%g", v->num); return put_text(s, num, err);
+    case MV_BOOL: return put_text(s, v->b ? "true" : "false", err);
+    case MV_ABSENT: return put_text(s, "(none)", err);
+    case MV_LIST:
+        for (size_t i = 0; i < v->n && rc == DSP_OK; i++)
+            if ((rc = put_text(s, i ? ", " : "", err)) == DSP_OK)
+                rc = append_text(s, &v->items[i], err);
+        return rc;
+    case MV_RECORD:
+    case MV_MAP:
+        rc = put_text(s, "{", err);
+        for (size_t i = 0; i < v->n && rc == DSP_OK; i++) {
+            const char *key = v->kind == MV_MAP ? v->keys[i] : v->rtype->fields[i].name;
+            if ((rc = put_text(s, i ? ", " : "", err)) == DSP_OK && (rc = put_text(s, key, err)) == DSP_OK &&
+                (rc = put_text(s, ": ", err)) == DSP_OK)
+                rc = append_text(s, &v->items[i], err);
+        }
+        return rc == DSP_OK ? put_text(s, "}", err) : rc;
+    }
+    return DSP_OK;
+}
+
+/* A feedback text: its parts' texts joined. */
+static dsp_status format(mctx *c, const ir_expr *e, mval *out, dsp_error *err)
+{
+    char *s = calloc(1, 1);
+    if (!s)
+        return nomem(err);
+    dsp_status rc = DSP_OK;
+    for (size_t i = 0; i < e->n_args && rc == DSP_OK; i++) {
+        mval v;
+        rc = eval(c, e->args[i].value, &v, err);
+        if (rc == DSP_OK)
+            rc = append_text(&s, &v, err);
+        mv_free(&v);
+    }
+    if (rc != DSP_OK) {
+        free(s);
+        return rc;
+    }
+    out->kind = MV_STR;
+    out->s = s;
+    return DSP_OK;
+}
+
 static dsp_status eval(mctx *c, const ir_expr *e, mval *out, dsp_error *err)
 {
     memset(out, 0, sizeof *out);
@@ -653,6 +720,7 @@ static dsp_status eval(mctx *c, const ir_expr *e, mval *out, dsp_error *err)
         return rc;
     }
     case IR_E_BINARY: return binary(c, e, out, err);
+    case IR_E_FORMAT: return format(c, e, out, err);
     }
     return dsp_error_set(err, DSP_ERR_INVALID, "internal: metric expression kind %d", (int)e->kind);
 }
@@ -680,4 +748,38 @@ dsp_status it_metric_score(const ex_runner *r, const ex_dataset *d, size_t row, 
         dsp_error_set(err, rc, "metric `%s`: %s", r->metric->name, msg);
     }
     return rc;
+}
+
+char *it_metric_feedback(const ex_runner *r, const ex_dataset *d, size_t row, const dsp_value *outputs,
+                         ex_usage *usage)
+{
+    const ir_metric *m = r->metric;
+    mctx c = { r, d, &d->rows[row], outputs, usage };
+    dsp_error err = { 0 };
+    char *text = NULL;
+    for (size_t k = 0; k < m->n_feedback && !text; k++) {
+        mval v;
+        dsp_status rc = DSP_OK;
+        bool take = true;
+        if (m->feedback[k].cond) {
+            rc = eval(&c, m->feedback[k].cond, &v, &err);
+            take = rc == DSP_OK && truthy(&v);
+            mv_free(&v);
+        }
+        if (rc == DSP_OK && take) {
+            rc = eval(&c, m->feedback[k].text, &v, &err);
+            if (rc == DSP_OK)
+                text = v.kind == MV_STR ? v.s : NULL, v.s = NULL;
+            mv_free(&v);
+        }
+        if (rc != DSP_OK) {
+            /* Feedback explains a score; failing to write it leaves the
+             * score alone and says why in its place. */
+            char buf[DSP_ERROR_MESSAGE_MAX + 64];
+            snprintf(buf, sizeof buf, "(the feedback of metric `%s` failed: %s)", m->name, err.message);
+            text = strdup(buf);
+        }
+        dsp_error_clear(&err);
+    }
+    return text;
 }

@@ -692,6 +692,92 @@ static const ir_expr *check(xctx *x, const ast_expr *e, const ir_type *hint)
     return NULL;
 }
 
+/* A string literal with `{ex.f}` / `{pred.f}` placeholders as a FORMAT of
+ * its pieces (`{{` and `}}` are braces); a string without any stays one. */
+static const ir_expr *check_template(xctx *x, const ast_expr *e)
+{
+    sema *s = x->s;
+    ptr_vec parts = { 0 };
+    char *lit = arena_alloc(s->a, strlen(e->s) + 1);
+    size_t n = 0;
+    for (const char *p = e->s;; p++) {
+        int brace = *p == '{' && p[1] != '{';
+        if ((*p == '\0' || brace) && n) {
+            lit[n] = '\0';
+            ir_expr *t = new_expr(x, IR_E_STRING, &s->t_string);
+            t->s = arena_strdup(s->a, lit);
+            ptr_vec_push(s->a, &parts, t);
+            n = 0;
+        }
+        if (*p == '\0')
+            break;
+        if ((*p == '{' || *p == '}') && p[1] == *p) {
+            lit[n++] = *p++;
+            continue;
+        }
+        if (!brace) {
+            lit[n++] = *p;
+            continue;
+        }
+        const char *end = strchr(p, '}');
+        const char *dot = end ? memchr(p, '.', (size_t)(end - p)) : NULL;
+        if (!dot || dot == p + 1 || dot + 1 == end) {
+            diag_error(s->d, e->loc, "feedback text: a placeholder is `{%s.FIELD}` or `{%s.FIELD}`; write `{{` "
+                       "for a brace", x->decl->ex.name, x->decl->pred.name);
+            return NULL;
+        }
+        ast_expr *obj = arena_alloc(s->a, sizeof *obj), *f = arena_alloc(s->a, sizeof *f);
+        *obj = (ast_expr){ .kind = AE_NAME, .loc = e->loc, .s = arena_strndup(s->a, p + 1, (size_t)(dot - p - 1)) };
+        *f = (ast_expr){ .kind = AE_FIELD, .loc = e->loc, .s = arena_strndup(s->a, dot + 1, (size_t)(end - dot - 1)),
+                         .a = obj };
+        const ir_expr *v = check(x, f, NULL);
+        if (!v)
+            return NULL;
+        ptr_vec_push(s->a, &parts, (void *)v);
+        p = end;
+    }
+    if (parts.len == 1 && ((const ir_expr *)parts.items[0])->kind == IR_E_STRING)
+        return parts.items[0];
+    ir_expr *fmt = new_expr(x, IR_E_FORMAT, &s->t_string);
+    ir_expr_arg *args = arena_array(s->a, parts.len + 1, sizeof *args);
+    for (size_t i = 0; i < parts.len; i++)
+        args[i].value = parts.items[i];
+    fmt->args = args;
+    fmt->n_args = parts.len;
+    return fmt;
+}
+
+/* The feedback arms: bool conditions, text values. */
+static int check_feedback(xctx *x, ir_metric *mi)
+{
+    sema *s = x->s;
+    const ast_decl *d = x->decl;
+    ir_feedback *fb = arena_array(s->a, d->feedback.len + 1, sizeof *fb);
+    int ok = 1;
+    for (size_t i = 0; i < d->feedback.len; i++) {
+        const ast_feedback *a = d->feedback.items[i];
+        if (a->cond) {
+            fb[i].cond = check(x, a->cond, NULL);
+            if (fb[i].cond && strip_optional(fb[i].cond->type)->kind != IR_BOOL) {
+                diag_error(s->d, a->cond->loc, "a feedback condition must be a bool, not %s",
+                           sema_type_str(s, fb[i].cond->type));
+                fb[i].cond = NULL;
+            }
+            ok &= fb[i].cond != NULL;
+        }
+        fb[i].text = a->text->kind == AE_STRING ? check_template(x, a->text) : check(x, a->text, NULL);
+        if (fb[i].text && !is_texts(fb[i].text->type)) {
+            diag_error(s->d, a->text->loc, "feedback must be text (a string, `{...}` placeholders, or a judge's "
+                       "string output), not %s", sema_type_str(s, fb[i].text->type));
+            fb[i].text = NULL;
+        }
+        ok &= fb[i].text != NULL;
+    }
+    mi->feedback = fb;
+    mi->n_feedback = d->feedback.len;
+    return ok;
+}
+
 const ir_metric *sema_check_metric(sema *s, sym *metric, const ir_module *m, const ir_data *train,
                                    const ast_ident *use)
 {
@@ -724,6 +810,10 @@ const ir_metric *sema_check_metric(sema *s, sym *metric, const ir_module *m, con
     mi->name = metric->name;
     mi->module = m->name;
     mi->expr = e;
+    if (!check_feedback(&x, mi)) {
+        diag_note(s->d, use->loc, "metric `%s` is checked against module `%s` here", metric->name, m->name);
+        return NULL;
+    }
     mi->loc = sema_loc(s, d->loc);
     ptr_vec_push(s->a, &metric->instances, mi);
     return mi;

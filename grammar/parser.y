@@ -90,6 +90,14 @@ static ast_decl *decl_new(struct parse_ctx *pc, ast_decl_kind k, DSP_YYLTYPE l)
     return d;
 }
 
+/* The word before a metric's feedback arms must be `feedback`. */
+static void feedback_word(struct parse_ctx *pc, const char *word, DSP_YYLTYPE l)
+{
+    if (strcmp(word, "feedback") != 0)
+        diag_error(pc->diag, LOC(l), "unexpected `%s` after the metric's expression; a metric may end with "
+                   "`feedback \"text\"` or `feedback if COND: \"text\" ... else: \"text\"`", word);
+}
+
 static char *concat(struct parse_ctx *pc, const char *a, const char *b)
 {
     size_t la = strlen(a), lb = strlen(b);
@@ -119,6 +127,7 @@ static char *concat(struct parse_ctx *pc, const char *a, const char *b)
     ast_cword *cword;
     ast_mapping *mapping;
     ast_ident *ident;
+    ast_feedback *fb;
     ptr_vec vec;
     int op;
 }
@@ -150,7 +159,8 @@ static char *concat(struct parse_ctx *pc, const char *a, const char *b)
 %type <ident> enum_value
 %type <vec> kvs lm_block enum_values fields rfields cwords pwords cparam_words cparams cparam_list params_opt params stmts
 %type <vec> sopts_opt sopts names_opt names
-%type <vec> bindings_opt bindings args_opt args exprs_opt exprs mappings opt_args
+%type <vec> bindings_opt bindings args_opt args exprs_opt exprs mappings opt_args feedback_opt fb_ifs
+%type <fb> fb_if
 %type <op> cmp
 
 %left OR
@@ -666,18 +676,57 @@ binding
     ;
 
 metric
-    : METRIC IDENT '(' IDENT ',' IDENT ')' '=' expr {
+    : METRIC IDENT '(' IDENT ',' IDENT ')' '=' expr feedback_opt {
                                   $$ = decl_new(pc, D_METRIC, @1);
                                   $$->name = ident(pc, $2, @2);
                                   $$->ex = ident(pc, $4, @4);
                                   $$->pred = ident(pc, $6, @6);
                                   $$->expr = $9;
+                                  $$->feedback = $10;
+                                  $$->feedback_loc = LOC(@10);
                                   if ($9->depth > EXPR_MAX_DEPTH) {
                                       diag_error(pc->diag, LOC(@9),
                                                  "metric expression nested deeper than %d levels; "
                                                  "split it into several metrics", EXPR_MAX_DEPTH);
                                       $$ = NULL;
                                   }
+                              }
+    ;
+
+ /* `feedback` is a word only here (after a metric's expression), not a
+  * reserved one. */
+feedback_opt
+    : %empty                  { memset(&$$, 0, sizeof $$); }
+    | IDENT expr              {
+                                  feedback_word(pc, $1, @1);
+                                  memset(&$$, 0, sizeof $$);
+                                  ast_feedback *f = NEW(ast_feedback);
+                                  f->text = $2;
+                                  f->loc = LOC(@2);
+                                  PUSH($$, f);
+                              }
+    | IDENT fb_ifs            { feedback_word(pc, $1, @1); $$ = $2; }
+    | IDENT fb_ifs ELSE ':' expr {
+                                  feedback_word(pc, $1, @1);
+                                  $$ = $2;
+                                  ast_feedback *f = NEW(ast_feedback);
+                                  f->text = $5;
+                                  f->loc = LOC(@3);
+                                  PUSH($$, f);
+                              }
+    ;
+
+fb_ifs
+    : fb_if                   { memset(&$$, 0, sizeof $$); PUSH($$, $1); }
+    | fb_ifs fb_if            { $$ = $1; PUSH($$, $2); }
+    ;
+
+fb_if
+    : IF expr ':' expr        {
+                                  $$ = NEW(ast_feedback);
+                                  $$->cond = $2;
+                                  $$->text = $4;
+                                  $$->loc = LOC(@1);
                               }
     ;
 

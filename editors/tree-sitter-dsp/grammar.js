@@ -194,11 +194,24 @@ module.exports = grammar({
     ),
     return_statement: ($) => seq('return', choice(field('value', $.identifier), field('results', $.bindings))),
 
-    // metric NAME(ex, pred) = expression
+    // metric NAME(ex, pred) = expression [feedback ...]
     metric_declaration: ($) => seq(
       'metric', field('name', $.identifier),
       '(', field('example', $.identifier), ',', field('prediction', $.identifier), ')',
       '=', field('body', $._expression),
+      optional(field('feedback', $.metric_feedback)),
+    ),
+    // `feedback "text"` or `feedback if COND: TEXT ... [else: TEXT]`; the
+    // word is not reserved (parser.y reads an identifier and checks it).
+    metric_feedback: ($) => seq(
+      alias('feedback', $.identifier),
+      choice(
+        field('text', $._expression),
+        seq(
+          repeat1(seq('if', field('condition', $._expression), ':', field('text', $._expression))),
+          optional(seq('else', ':', field('text', $._expression))),
+        ),
+      ),
     ),
 
     _expression: ($) => choice($.binary_expression, $.unary_expression, $._postfix),
