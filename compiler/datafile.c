@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 df_status df_read_file(const char *path, char **text, size_t *len, const char **why)
 {

@@ -211,6 +211,34 @@ static dsp_status add_row(ex_dataset *d, ex_example **row, dsp_error *err)
     return DSP_OK;
 }
 
+/* Data keeps the runtime's rule for text (dsp/value.h): a NUL (a raw byte,
+ * or \u0000 in JSONL) or bytes that are not UTF-8 are an error at their
+ * line and column, never a value cut at the NUL or sent on as a request
+ * that is not JSON. */
+static dsp_status check_text(const char *path, const char *text, size_t len, int json, dsp_error *err)
+{
+    size_t nul = json ? dsp_json_nul_at(text, len) : len;
+    size_t bad = dsp_text_invalid_at(text, len);
+    size_t at = nul < bad ? nul : bad;
+    if (at == len)
+        return DSP_OK;
+    size_t line = 1, col = 1;
+    for (size_t i = 0; i < at; i++) {
+        col++;
+        if (text[i] == '\n') {
+            line++;
+            col = 1;
+        }
+    }
+    if (text[at] == '\0' || at == nul)
+        return dsp_error_set(err, DSP_ERR_INVALID, "%s:%zu:%zu: a NUL character%s; text in data must not hold NULs",
+                             path, line, col, text[at] == '\0' ? "" : " (\\u0000)");
+    return dsp_error_set(err, DSP_ERR_INVALID,
+                         "%s:%zu:%zu: not valid UTF-8 (byte 0x%02x); data files must be UTF-8 (convert one in "
+                         "another encoding with iconv, e.g. iconv -f LATIN1 -t UTF-8)",
+                         path, line, col, (unsigned)(unsigned char)text[at]);
+}
+
 static dsp_status load_jsonl(ds_ctx *c, const char *text, size_t len, dsp_error *err)
 {
     const char *p = text, *end = text + len;
@@ -441,6 +469,11 @@ static dsp_status load(const ir_program *p, const ir_module *m, const char *name
         memcpy(text, inline_text, len + 1);
     }
     size_t skip = df_bom_len(text, len);
+    rc = check_text(path, text + skip, len - skip, strcmp(format, "csv") != 0, err);
+    if (rc != DSP_OK) {
+        free(text);
+        return rc;
+    }
     if (strcmp(format, "csv") == 0)
         rc = load_csv(&c, text + skip, len - skip, err);
     else

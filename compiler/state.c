@@ -10,12 +10,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <cjson/cJSON.h>
 
 #include "state.h"
 #include "file_read.h"
+#include "dsp/value.h"
 
 typedef struct rd {
     const char *file;
@@ -362,6 +362,14 @@ dsp_status st_read_file(const char *path, st_state *out, dsp_error *err)
     if (rerr) {
         free(text);
         return dsp_error_set(err, DSP_ERR_IO, "%s: read error", path);
+    }
+    /* cJSON would cut a string at a \u0000 without a word; dspcc never
+     * writes one (its strings are C strings), so it is a hand edit. */
+    size_t at = dsp_json_nul_at(text, len);
+    if (at < len) {
+        free(text);
+        return dsp_error_set(err, DSP_ERR_INVALID,
+                             "%s: byte %zu: a NUL character (\\u0000); text in a state must not hold NULs", path, at);
     }
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, 0);

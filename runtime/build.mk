@@ -89,3 +89,5 @@ bench-runtime: $(RT_BENCH) $(if $(wildcard tests/refserver/main.c),$(BUILD)/dsp-
 TEST_SCRIPTS += tests/runtime/cache_heal.sh
 # No piece of the API key in any output, against a fixture that echoes it.
 TEST_SCRIPTS += tests/runtime/key_leak.sh
+# Text keeps its exact bytes or is refused (UTF-8, no NULs), in eval and generated programs.
+TEST_SCRIPTS += tests/runtime/exact_text.sh

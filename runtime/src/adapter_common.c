@@ -126,6 +126,23 @@ void dsp_adapter_marker(dsp_textbuf *b, const char *name)
     dsp_tb_puts(b, " ## ]]\n");
 }
 
+/* An input's text keeps the rule of dsp/value.h (UTF-8, no NUL): a NUL
+ * would end the text in C and cannot go in a chat message, and bytes that
+ * are not UTF-8 would make the request body invalid JSON. */
+static dsp_status check_input_text(const char *field, const char *s, size_t len, dsp_error *err)
+{
+    size_t at = dsp_text_invalid_at(s, len);
+    if (at == len)
+        return DSP_OK;
+    if (s[at] == '\0')
+        return dsp_error_set(err, DSP_ERR_INVALID,
+                             "input `%s` holds a NUL byte at offset %zu, which a chat message cannot carry", field, at);
+    return dsp_error_set(err, DSP_ERR_INVALID,
+                         "input `%s`: not valid UTF-8 at byte %zu (0x%02x); text must be UTF-8 (convert it, e.g. with "
+                         "iconv)",
+                         field, at, (unsigned)(unsigned char)s[at]);
+}
+
 dsp_status dsp_adapter_input_blocks(dsp_textbuf *b, const dsp_prompt_spec *spec, const dsp_value *inputs,
                                     dsp_error *err)
 {
@@ -135,11 +152,8 @@ dsp_status dsp_adapter_input_blocks(dsp_textbuf *b, const dsp_prompt_spec *spec,
         if (f->type->kind == DSP_TYPE_STRING) {
             /* The common case, without a formatted copy. */
             const dsp_value *v = &inputs[i];
-            const char *nul = v->as.s.len ? memchr(v->as.s.data, '\0', v->as.s.len) : NULL;
-            if (nul)
-                return dsp_error_set(err, DSP_ERR_INVALID,
-                                     "input `%s` holds a NUL byte at offset %zu, which a chat message cannot carry",
-                                     f->name, (size_t)(nul - v->as.s.data));
+            if (v->as.s.len && check_input_text(f->name, v->as.s.data, v->as.s.len, err) != DSP_OK)
+                return DSP_ERR_INVALID;
             if (i)
                 dsp_tb_puts(b, "\n\n");
             dsp_adapter_marker(b, f->name);
@@ -151,13 +165,9 @@ dsp_status dsp_adapter_input_blocks(dsp_textbuf *b, const dsp_prompt_spec *spec,
         dsp_status st = dsp_value_format(&inputs[i], f->type, &text, &len, err);
         if (st != DSP_OK)
             return dsp_error_prefix(err, st, "input `%s`", f->name);
-        const char *nul = memchr(text, '\0', len);
-        if (nul) {
-            size_t at = (size_t)(nul - text);
+        if (check_input_text(f->name, text, len, err) != DSP_OK) {
             free(text);
-            return dsp_error_set(err, DSP_ERR_INVALID,
-                                 "input `%s` holds a NUL byte at offset %zu, which a chat message cannot carry", f->name,
-                                 at);
+            return DSP_ERR_INVALID;
         }
         if (i)
             dsp_tb_puts(b, "\n\n");

@@ -149,8 +149,16 @@ dsp_status dsp_json_adapter_parse(const dsp_prompt_spec *spec, const char *reply
     const char *start;
     size_t span;
     cJSON *obj = NULL;
-    if (object_span(reply, len, &start, &span))
+    if (object_span(reply, len, &start, &span)) {
+        size_t at = dsp_json_nul_at(start, span);
+        if (at < span) {
+            dsp_error_set(err, DSP_ERR_PARSE,
+                          "a NUL character (\\u0000) at byte %zu of the JSON object; text with NULs is refused, not cut",
+                          (size_t)(start - reply) + at);
+            return dsp_adapter_parse_failed(err, "JSON", NULL, reply, len, outputs, 0);
+        }
         obj = cJSON_ParseWithLength(start, span);
+    }
     if (!cJSON_IsObject(obj)) {
         cJSON_Delete(obj);
         dsp_error_set(err, DSP_ERR_PARSE, "the reply is not a JSON object");

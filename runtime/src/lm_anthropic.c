@@ -118,6 +118,10 @@ static int64_t usage_field(const cJSON *usage, const char *name)
 
 dsp_status dsp_anthropic_parse_reply(const char *body, size_t len, dsp_chat_response *resp, dsp_error *err)
 {
+    char why[160];
+    const char *problem = body ? dsp_reply_text_problem(body, len, why, sizeof why) : NULL;
+    if (problem)
+        return protocol_error(err, body, len, problem);
     cJSON *root = cJSON_ParseWithLength(body, len);
     if (!root)
         return protocol_error(err, body, len, "the body is not JSON");

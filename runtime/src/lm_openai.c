@@ -3,6 +3,7 @@
  * other compatible servers take the same shapes. */
 #include "lm_wire.h"
 
+#include "dsp/value.h"
 #include "json_write.h"
 
 #include <cjson/cJSON.h>
@@ -142,6 +143,10 @@ static int64_t usage_field(const cJSON *usage, const char *name)
 
 dsp_status dsp_openai_parse_reply(const char *body, size_t len, dsp_chat_response *resp, dsp_error *err)
 {
+    char why[160];
+    const char *problem = body ? dsp_reply_text_problem(body, len, why, sizeof why) : NULL;
+    if (problem)
+        return protocol_error(err, body, len, problem);
     cJSON *root = cJSON_ParseWithLength(body, len);
     if (!root)
         return protocol_error(err, body, len, "the body is not JSON");
@@ -203,6 +208,21 @@ done:
     if (st != DSP_OK)
         dsp_chat_response_free(resp);
     return st;
+}
+
+const char *dsp_reply_text_problem(const char *body, size_t len, char *buf, size_t bufsz)
+{
+    size_t at = dsp_json_nul_at(body, len);
+    if (at < len) {
+        snprintf(buf, bufsz, "a NUL character (\\u0000) at byte %zu; text with NULs is refused, not cut there", at);
+        return buf;
+    }
+    at = dsp_text_invalid_at(body, len);
+    if (at < len) {
+        snprintf(buf, bufsz, "not valid UTF-8 at byte %zu (0x%02x)", at, (unsigned)(unsigned char)body[at]);
+        return buf;
+    }
+    return NULL;
 }
 
 bool dsp_json_is_valid(const char *body, size_t len)

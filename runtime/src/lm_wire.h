@@ -60,6 +60,11 @@ dsp_status dsp_anthropic_request_write(dsp_jw *w, const char *model, const dsp_m
 dsp_status dsp_openai_parse_reply(const char *body, size_t len, dsp_chat_response *resp, dsp_error *err);
 dsp_status dsp_anthropic_parse_reply(const char *body, size_t len, dsp_chat_response *resp, dsp_error *err);
 
+/* NULL when a reply body keeps dsp/value.h's rule for text, else why not
+ * (written into buf): a \u0000 would decode to a NUL that cuts the text,
+ * and a body that is not UTF-8 is not JSON. */
+const char *dsp_reply_text_problem(const char *body, size_t len, char *buf, size_t bufsz);
+
 /* True when body is one well-formed JSON value. */
 bool dsp_json_is_valid(const char *body, size_t len);
 

@@ -156,6 +156,17 @@ static dsp_status parse_enum(const dsp_type *t, const char *raw, size_t raw_n, d
     return st;
 }
 
+/* A NUL that JSON text would decode to (\u0000) is refused: cJSON's strings
+ * end at it, so the value would be cut there without a word. */
+static dsp_status nul_refused(const char *s, size_t n, dsp_error *err)
+{
+    size_t at = dsp_json_nul_at(s, n);
+    if (at < n)
+        return dsp_error_set(err, DSP_ERR_PARSE,
+                             "a NUL character (\\u0000) at byte %zu; text with NULs is refused, not cut", at);
+    return DSP_OK;
+}
+
 /* Strips a Markdown code fence (```json ... ```) that LMs often put around
  * JSON in a reply section. */
 static void strip_fence(const char **s, size_t *n)
@@ -175,6 +186,8 @@ static void strip_fence(const char **s, size_t *n)
 static dsp_status parse_json_text(const dsp_type *t, const char *s, size_t n, dsp_value *out, dsp_error *err)
 {
     strip_fence(&s, &n);
+    if (nul_refused(s, n, err) != DSP_OK)
+        return DSP_ERR_PARSE;
     bool want_array = t->kind == DSP_TYPE_LIST;
     cJSON *j = cJSON_ParseWithLength(s, n);
     if (!j || (want_array ? !cJSON_IsArray(j) : !cJSON_IsObject(j))) {
@@ -415,6 +428,8 @@ dsp_status dsp_value_parse_json(const dsp_type *t, const char *json, size_t len,
         return st;
     if (!json)
         return dsp_error_set(err, DSP_ERR_INVALID, "no JSON text");
+    if (nul_refused(json, len, err) != DSP_OK)
+        return DSP_ERR_PARSE;
     cJSON *j = cJSON_ParseWithLength(json, len);
     if (!j)
         return bad(err, "JSON", json, len);

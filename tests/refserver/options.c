@@ -52,6 +52,8 @@ static void usage(FILE *out)
         "  --echo-key MODE       quote the request's API key back, as a broken or\n"
         "                        hostile server might: error (401 quoting it cut at\n"
         "                        200 bytes) or reply (inside every chat reply)\n"
+        "  --inject-nul          end the first field of every chat reply with\n"
+        "                        \\u0000hacked (a NUL character, as JSON escapes it)\n"
         "  --help                this text\n"
         "\n"
         "Stops cleanly on SIGTERM or SIGINT.\n",
@@ -110,7 +112,7 @@ int rs_options_parse(int argc, char **argv, rs_options *o)
     for (int i = 1; i <= RS_FAULT_LAST_DEFAULT; i++)
         o->kinds[o->n_kinds++] = (rs_fault)i;
 
-    enum { O_PORT = 256, O_THREADS, O_LAT, O_RATE, O_KINDS, O_HANG, O_RETRY, O_SEED, O_LOG, O_BODY, O_FT_DELAY, O_STATE, O_ECHO, O_OVERSIZE, O_HELP };
+    enum { O_PORT = 256, O_THREADS, O_LAT, O_RATE, O_KINDS, O_HANG, O_RETRY, O_SEED, O_LOG, O_BODY, O_FT_DELAY, O_STATE, O_ECHO, O_OVERSIZE, O_NUL, O_HELP };
     static const struct option longs[] = {
         {"port", required_argument, NULL, O_PORT},
         {"threads", required_argument, NULL, O_THREADS},
@@ -126,6 +128,7 @@ int rs_options_parse(int argc, char **argv, rs_options *o)
         {"state-dir", required_argument, NULL, O_STATE},
         {"echo-key", required_argument, NULL, O_ECHO},
         {"oversize-bytes", required_argument, NULL, O_OVERSIZE},
+        {"inject-nul", no_argument, NULL, O_NUL},
         {"help", no_argument, NULL, O_HELP},
         {NULL, 0, NULL, 0},
     };
@@ -223,6 +226,9 @@ int rs_options_parse(int argc, char **argv, rs_options *o)
             if (!parse_uint(optarg, 1ull << 40, &v) || v == 0)
                 return bad("--oversize-bytes", optarg, "1..2^40");
             o->oversize_bytes = v;
+            break;
+        case O_NUL:
+            o->inject_nul = true;
             break;
         case O_HELP:
             usage(stdout);

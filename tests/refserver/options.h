@@ -48,7 +48,8 @@ typedef struct rs_options {
     size_t max_body;          /* bigger request bodies get 413 */
     unsigned ft_delay_ms;     /* a fine-tuning job's time from creation to success */
     const char *state_dir;    /* NULL: fine-tuning files and jobs do not persist */
-    rs_echo echo_key;         /* quote the request's API key back (echo_key.c) */
+    rs_echo echo_key;         /* quote the request's API key back (hostile.c) */
+    bool inject_nul;          /* a NUL character (\u0000) in every reply's text (hostile.c) */
 } rs_options;
 
 /* 0: run; 1: exit 0 (--help printed); 2: usage error (message printed). */

@@ -7,7 +7,7 @@
  */
 #include "server.h"
 
-#include "echo_key.h"
+#include "hostile.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -298,6 +298,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
                           &ans);
         const char *auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
         const char *x_key = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "x-api-key");
+        rs_inject_nul(&a, &s->opts, st->api, &ans);
         if (s->opts.echo_key != RS_ECHO_NONE)
             rs_echo_key(&a, &s->opts, st->api, rs_request_key(auth, x_key), &ans);
         ans.auth = auth || x_key;

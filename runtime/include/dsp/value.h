@@ -95,6 +95,19 @@ bool dsp_value_equal(const dsp_value *a, const dsp_value *b);
  * and so on). `what` names the value in the message, e.g. "input `question`". */
 dsp_status dsp_value_check(const dsp_value *v, const dsp_type *t, const char *what, dsp_error *err);
 
+/* The rule for text: UTF-8 without NUL characters. Strings cross C APIs as
+ * `char *`, where a NUL would end them silently, and requests are JSON,
+ * which must be UTF-8; so text breaking the rule is refused (in inputs,
+ * data rows, replies and states) with where it breaks it, never cut or
+ * passed on. Rendering a prompt applies it to every input.
+ *
+ * dsp_text_invalid_at: the offset of the first byte of text[0..len) that
+ * breaks it (a NUL, or the start of an invalid or cut-off UTF-8 sequence),
+ * or len when none does. dsp_json_nul_at: the offset of the first NUL a
+ * JSON text decodes to (a \u0000 escape, or a raw NUL byte), or len. */
+size_t dsp_text_invalid_at(const char *text, size_t len);
+size_t dsp_json_nul_at(const char *json, size_t len);
+
 /* The text the chat adapter writes for v inside a `[[ ## f ## ]]` block:
  * strings as is, int/float as numbers (floats in the shortest form that reads
  * back exactly), bools True/False, enums by name, lists, records and maps

@@ -1,5 +1,5 @@
-/* echo_key.c — --echo-key (see echo_key.h). */
-#include "echo_key.h"
+/* hostile.c — --echo-key and --inject-nul (see hostile.h). */
+#include "hostile.h"
 
 #include <cjson/cJSON.h>
 #include <string.h>
@@ -26,9 +26,9 @@ static char *with_key(rs_arena *a, const char *text, const char *key)
     return (char *)rs_buf_str(&b);
 }
 
-static void echo_in_reply(rs_arena *a, rs_api api, const char *key, rs_answer *ans)
+/* The first choice's text item of a reply body (root). */
+static cJSON *first_text(cJSON *root, rs_api api)
 {
-    cJSON *root = cJSON_Parse(ans->body);
     cJSON *text = NULL;
     if (api == RS_API_ANTHROPIC) {
         cJSON *content = cJSON_GetObjectItemCaseSensitive(root, "content");
@@ -38,7 +38,14 @@ static void echo_in_reply(rs_arena *a, rs_api api, const char *key, rs_answer *a
         cJSON *msg = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(choices, 0), "message");
         text = cJSON_GetObjectItemCaseSensitive(msg, "content");
     }
-    if (cJSON_IsString(text)) {
+    return cJSON_IsString(text) ? text : NULL;
+}
+
+static void echo_in_reply(rs_arena *a, rs_api api, const char *key, rs_answer *ans)
+{
+    cJSON *root = cJSON_Parse(ans->body);
+    cJSON *text = first_text(root, api);
+    if (text) {
         cJSON_SetValuestring(text, with_key(a, text->valuestring, key));
         char *s = cJSON_PrintUnformatted(root);
         if (s) {
@@ -73,4 +80,43 @@ void rs_echo_key(rs_arena *a, const rs_options *o, rs_api api, const char *key, 
     ans->model = model;
     ans->prompt = prompt;
     ans->n_messages = nm;
+}
+
+void rs_inject_nul(rs_arena *a, const rs_options *o, rs_api api, rs_answer *ans)
+{
+    if (!o->inject_nul || ans->status != 200)
+        return;
+    cJSON *root = cJSON_Parse(ans->body);
+    cJSON *text = first_text(root, api);
+    if (!text) {
+        cJSON_Delete(root);
+        return;
+    }
+    /* A marker cJSON prints as itself, replaced by the escape afterwards
+     * (a C string cannot hold the NUL). */
+    static const char mark[] = "@@NUL-MARK@@";
+    const char *t = text->valuestring;
+    const char *head = strstr(t, "]]\n");
+    const char *at = head ? strstr(head, "\n\n[[ ## ") : NULL;
+    size_t cut = at ? (size_t)(at - t) : 0;
+    rs_buf b;
+    rs_buf_init(&b, a);
+    rs_buf_add(&b, t, cut);
+    rs_buf_puts(&b, mark);
+    rs_buf_puts(&b, "hacked");
+    rs_buf_puts(&b, t + cut);
+    cJSON_SetValuestring(text, rs_buf_str(&b));
+    char *s = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    if (!s)
+        return;
+    const char *m = strstr(s, mark);
+    rs_buf out;
+    rs_buf_init(&out, a);
+    rs_buf_add(&out, s, (size_t)(m - s));
+    rs_buf_puts(&out, "\\u0000");
+    rs_buf_puts(&out, m + sizeof mark - 1);
+    cJSON_free(s);
+    ans->body = rs_buf_str(&out);
+    ans->send_len = strlen(ans->body);
 }

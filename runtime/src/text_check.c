@@ -1,0 +1,86 @@
+/* text_check.c — the rule for text libdsprt takes in and hands out: UTF-8
+ * without NUL characters (dsp/value.h). Strings cross C APIs as `char *`,
+ * where a NUL would silently end them (`billing\u0000hacked` read as
+ * `billing`), and a JSON request body must be UTF-8, so text that breaks
+ * the rule is refused with the place it breaks it, never cut or passed on. */
+#include "dsp/value.h"
+
+#include <stdint.h>
+#include <string.h>
+
+/* The length of the valid UTF-8 sequence at s[0..n), or 0 (RFC 3629: no
+ * overlong forms, no surrogates, nothing past U+10FFFF). */
+static size_t sequence_len(const unsigned char *s, size_t n)
+{
+    unsigned c = s[0];
+    if (c < 0x80)
+        return 1;
+    size_t k;
+    unsigned lo = 0x80, hi = 0xBF; /* the range of the second byte */
+    if (c >= 0xC2 && c <= 0xDF)
+        k = 2;
+    else if (c >= 0xE0 && c <= 0xEF) {
+        k = 3;
+        if (c == 0xE0)
+            lo = 0xA0; /* overlong */
+        else if (c == 0xED)
+            hi = 0x9F; /* surrogates */
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        k = 4;
+        if (c == 0xF0)
+            lo = 0x90; /* overlong */
+        else if (c == 0xF4)
+            hi = 0x8F; /* past U+10FFFF */
+    } else {
+        return 0;
+    }
+    if (n < k || s[1] < lo || s[1] > hi)
+        return 0;
+    for (size_t i = 2; i < k; i++)
+        if (s[i] < 0x80 || s[i] > 0xBF)
+            return 0;
+    return k;
+}
+
+size_t dsp_text_invalid_at(const char *text, size_t len)
+{
+    const unsigned char *s = (const unsigned char *)text;
+    size_t i = 0;
+    while (i < len) {
+        /* Eight ASCII bytes without a NUL at a time: the common case. */
+        if (i + 8 <= len) {
+            uint64_t w;
+            memcpy(&w, s + i, sizeof w);
+            uint64_t zero = (w - 0x0101010101010101ull) & ~w & 0x8080808080808080ull;
+            if (!(w & 0x8080808080808080ull) && !zero) {
+                i += 8;
+                continue;
+            }
+        }
+        if (s[i] == 0)
+            return i;
+        size_t k = sequence_len(s + i, len - i);
+        if (k == 0)
+            return i;
+        i += k;
+    }
+    return len;
+}
+
+size_t dsp_json_nul_at(const char *json, size_t len)
+{
+    const char *p = json, *end = json + len;
+    while (p < end) {
+        const char *q = memchr(p, '\\', (size_t)(end - p));
+        const char *z = memchr(p, '\0', (size_t)((q ? q : end) - p));
+        if (z)
+            return (size_t)(z - json);
+        if (!q)
+            return len;
+        /* q starts an escape (an escaped backslash is skipped whole below). */
+        if (end - q >= 6 && memcmp(q + 1, "u0000", 5) == 0)
+            return (size_t)(q - json);
+        p = end - q > 2 ? q + 2 : end;
+    }
+    return len;
+}

@@ -1,0 +1,137 @@
+/* test_text_check.c — the rule for text (dsp/value.h: UTF-8 without NUL
+ * characters) and where libdsprt applies it: input values
+ * (dsp_value_check), provider reply bodies, the JSON adapter and JSON-typed
+ * fields. `billing\u0000hacked` is refused, never read as `billing`. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "dsp/adapter.h"
+#include "dsp/predict.h"
+#include "../../runtime/src/lm_wire.h"
+
+#define INVALID_AT(lit) dsp_text_invalid_at(lit, sizeof lit - 1)
+#define NUL_AT(lit) dsp_json_nul_at(lit, sizeof lit - 1)
+#define ALL_VALID(lit) assert_int_equal(INVALID_AT(lit), sizeof lit - 1)
+#define NO_NUL(lit) assert_int_equal(NUL_AT(lit), sizeof lit - 1)
+
+static void test_utf8_rule(void **state)
+{
+    (void)state;
+    assert_int_equal(INVALID_AT(""), 0);
+    ALL_VALID("plain ascii text, longer than eight");
+    ALL_VALID("caf\xc3\xa9 \xe2\x9c\x93 \xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\x99\x82");
+    assert_int_equal(INVALID_AT("\xff"), 0);
+    assert_int_equal(INVALID_AT("0123456789ab\xffz"), 12); /* past the 8-byte fast path */
+    assert_int_equal(INVALID_AT("ab\xc3"), 2);             /* cut short */
+    assert_int_equal(INVALID_AT("\xc0\xaf"), 0);           /* overlong '/' */
+    assert_int_equal(INVALID_AT("x\xed\xa0\x80"), 1);      /* a surrogate */
+    assert_int_equal(INVALID_AT("\xf4\x90\x80\x80"), 0);   /* past U+10FFFF */
+    assert_int_equal(INVALID_AT("\xc3\xa9\x80"), 2);       /* a stray continuation byte */
+    assert_int_equal(INVALID_AT("ab\0cd"), 2);             /* NUL */
+    assert_int_equal(INVALID_AT("0123456789\0"), 10);
+}
+
+static void test_json_nul(void **state)
+{
+    (void)state;
+    assert_int_equal(NUL_AT("{\"a\":\"billing\\u0000hacked\"}"), 13);
+    NO_NUL("{\"a\":\"an escaped backslash: \\\\u0000\"}");
+    assert_int_equal(NUL_AT("{\"a\":\"\\\\\\u0000\"}"), 8);
+    assert_int_equal(NUL_AT("{\"a\":\"\\u00001\"}"), 6);
+    NO_NUL("{\"a\":\"\\u0001\"}");
+    assert_int_equal(NUL_AT("{\"a\":1}\0"), 7);
+    NO_NUL("\"cut \\");
+}
+
+static void test_replies_with_nul(void **state)
+{
+    (void)state;
+    static const char openai[] = "{\"choices\":[{\"index\":0,\"message\":{\"content\":"
+                                 "\"[[ ## category ## ]]\\nbilling\\u0000hacked\\n\\n[[ ## completed ## ]]\"}}]}";
+    static const char anthropic[] = "{\"content\":[{\"type\":\"text\",\"text\":\"billing\\u0000hacked\"}]}";
+    static const char latin1[] = "{\"choices\":[{\"index\":0,\"message\":{\"content\":\"caf\xe9\"}}]}";
+    dsp_chat_response r = {0};
+    dsp_error err = {0};
+    assert_int_equal(dsp_openai_parse_reply(openai, sizeof openai - 1, &r, &err), DSP_ERR_PROTOCOL);
+    assert_non_null(strstr(err.message, "a NUL character (\\u0000) at byte"));
+    assert_int_equal(r.n_choices, 0);
+    assert_int_equal(dsp_anthropic_parse_reply(anthropic, sizeof anthropic - 1, &r, &err), DSP_ERR_PROTOCOL);
+    assert_non_null(strstr(err.message, "NUL character"));
+    assert_int_equal(dsp_openai_parse_reply(latin1, sizeof latin1 - 1, &r, &err), DSP_ERR_PROTOCOL);
+    assert_non_null(strstr(err.message, "not valid UTF-8 at byte"));
+    dsp_error_clear(&err);
+}
+
+static const char *const queues[] = {"billing", "account"};
+static const dsp_type queue_t = {.kind = DSP_TYPE_ENUM, .enum_values = queues, .n_enum_values = 2};
+static const dsp_type words_t = {.kind = DSP_TYPE_LIST, .elem = &dsp_type_string};
+static const dsp_field ins[] = {{.name = "text", .type = &dsp_type_string}};
+static const dsp_field outs[] = {{.name = "note", .type = &dsp_type_string}, {.name = "queue", .type = &queue_t},
+                                 {.name = "words", .type = &words_t}};
+static const dsp_signature sig = {.name = "S", .inputs = ins, .n_inputs = 1, .outputs = outs, .n_outputs = 3};
+
+static void test_adapters_refuse_nul(void **state)
+{
+    (void)state;
+    dsp_predictor pred = {.name = "p", .signature = &sig, .strategy = DSP_STRATEGY_PREDICT};
+    dsp_prompt_spec spec = dsp_prompt_spec_of(&pred, NULL);
+    dsp_value out[3];
+    memset(out, 0, sizeof out);
+    dsp_error err = {0};
+    static const char json[] = "{\"note\":\"billing\\u0000hacked\",\"queue\":\"billing\",\"words\":[]}";
+    assert_int_equal(dsp_json_adapter_parse(&spec, json, sizeof json - 1, out, &err), DSP_ERR_PARSE);
+    assert_non_null(strstr(err.message, "NUL character"));
+    /* A list field of the chat format is JSON too. */
+    static const char chat[] = "[[ ## note ## ]]\nfine\n\n[[ ## queue ## ]]\nbilling\n\n[[ ## words ## ]]\n"
+                               "[\"a\\u0000b\"]\n\n[[ ## completed ## ]]";
+    assert_int_equal(dsp_chat_adapter_parse(&spec, chat, sizeof chat - 1, out, &err), DSP_ERR_PARSE);
+    assert_non_null(strstr(err.message, "NUL character"));
+    /* Escaped text that only looks like one is kept exactly. */
+    static const char kept[] = "[[ ## note ## ]]\nbilling\\u0000hacked\n\n[[ ## queue ## ]]\nbilling\n\n"
+                               "[[ ## words ## ]]\n[\"a\\\\u0000b\"]\n\n[[ ## completed ## ]]";
+    assert_int_equal(dsp_chat_adapter_parse(&spec, kept, sizeof kept - 1, out, &err), DSP_OK);
+    assert_string_equal(dsp_value_cstr(&out[0]), "billing\\u0000hacked");
+    assert_string_equal(dsp_value_cstr(&out[2].as.list.items[0]), "a\\u0000b");
+    dsp_values_free(out, 3);
+    dsp_error_clear(&err);
+}
+
+/* Inputs are checked when the prompt is rendered, before any request, in
+ * eval and in generated programs alike (both render through here). */
+static void test_inputs_refused_at_render(void **state)
+{
+    (void)state;
+    dsp_predictor pred = {.name = "p", .signature = &sig, .strategy = DSP_STRATEGY_PREDICT};
+    dsp_prompt_spec spec = dsp_prompt_spec_of(&pred, NULL);
+    dsp_messages m;
+    dsp_messages_init(&m);
+    dsp_error err = {0};
+    dsp_value in = {0};
+    assert_int_equal(dsp_value_set_string(&in, "ok caf\xc3\xa9", 8, &err), DSP_OK);
+    assert_int_equal(dsp_chat_adapter_render(&spec, &in, &m, &err), DSP_OK);
+    dsp_messages_free(&m);
+    dsp_value_free(&in);
+    assert_int_equal(dsp_value_set_string(&in, "abc\xff", 4, &err), DSP_OK);
+    assert_int_equal(dsp_chat_adapter_render(&spec, &in, &m, &err), DSP_ERR_INVALID);
+    assert_non_null(strstr(err.message, "input `text`: not valid UTF-8 at byte 3 (0xff)"));
+    assert_int_equal(dsp_json_adapter_render(&spec, &in, &m, &err), DSP_ERR_INVALID);
+    assert_int_equal(m.len, 0);
+    dsp_value_free(&in);
+    dsp_error_clear(&err);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_utf8_rule),
+        cmocka_unit_test(test_json_nul),
+        cmocka_unit_test(test_replies_with_nul),
+        cmocka_unit_test(test_adapters_refuse_nul),
+        cmocka_unit_test(test_inputs_refused_at_render),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
