@@ -5,6 +5,7 @@
 #   make test         unit and end-to-end tests, then again under ASan+UBSan
 #   make check-asan   the tests under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make bench        benchmarks that print figures and ratios
+#   make fuzz         the libFuzzer harnesses of tests/fuzz, FUZZ_SECONDS (60) s each
 #   make install PREFIX=/usr/local
 #   make clean
 
@@ -22,6 +23,7 @@ include compiler/build.mk
 include runtime/build.mk
 include tests/refserver/build.mk
 include tests/build.mk
+include tests/fuzz/build.mk
 include tests/editors/build.mk
 include compiler/codegen.mk
 include examples/multihop/build.mk

@@ -5,7 +5,8 @@ set -eu
 
 PACKAGES="build-essential clang pkg-config flex bison curl wrk
 libcurl4-openssl-dev libcjson-dev libsqlite3-dev libmicrohttpd-dev
-libtree-sitter-dev libcmocka-dev libssl-dev libffi-dev nodejs vim valgrind jq"
+libtree-sitter-dev libcmocka-dev libssl-dev libffi-dev nodejs vim valgrind jq
+libclang-rt-14-dev sqlite3"
 
 missing=""
 for p in $PACKAGES; do

@@ -1,0 +1,108 @@
+/* fuzz_replies.c — libFuzzer harness for everything that reads an LM
+ * server's bytes: OpenAI and Anthropic reply bodies (lm_openai.c,
+ * lm_anthropic.c), provider error bodies, and the text of a reply read by
+ * the chat and JSON adapters into typed outputs (adapter_*.c,
+ * parse_typed.c). The first byte picks the reader, the rest is its input,
+ * handed over as an exact-size heap copy so ASan sees any read past it.
+ * A reader must end in a whole value or a clear error, never a crash, a
+ * sanitizer report or a leak. Seeds: tests/fuzz/corpus/fuzz_replies. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dsp/adapter.h"
+#include "dsp/predict.h"
+#include "../../runtime/src/lm_wire.h"
+
+static const char *const colors[] = {"red", "green", "blue"};
+static const dsp_type color_t = {.kind = DSP_TYPE_ENUM, .enum_values = colors, .n_enum_values = 3};
+static const dsp_type ints_t = {.kind = DSP_TYPE_LIST, .elem = &dsp_type_int};
+static const dsp_type maybe_t = {.kind = DSP_TYPE_OPTIONAL, .elem = &dsp_type_string};
+static const dsp_field outs[] = {
+    {.name = "answer", .type = &dsp_type_string}, {.name = "n", .type = &dsp_type_int},
+    {.name = "f", .type = &dsp_type_float},       {.name = "b", .type = &dsp_type_bool},
+    {.name = "color", .type = &color_t},          {.name = "ids", .type = &ints_t},
+    {.name = "note", .type = &maybe_t},
+};
+#define N_OUT (sizeof outs / sizeof outs[0])
+static const dsp_field ins[] = {{.name = "q", .type = &dsp_type_string}};
+static const dsp_signature sig = {
+    .name = "Fuzz", .instructions = "Answer.", .inputs = ins, .n_inputs = 1, .outputs = outs, .n_outputs = N_OUT};
+
+static void die_if(int bad)
+{
+    if (bad)
+        abort(); /* libFuzzer saves the input that got here */
+}
+
+static void check_error(dsp_status st, const dsp_error *err)
+{
+    die_if(err->status != st || err->message[0] == '\0');
+}
+
+static void wire(int anthropic, const char *body, size_t len)
+{
+    dsp_chat_response resp;
+    memset(&resp, 0, sizeof resp);
+    dsp_error err = {0};
+    dsp_status st = anthropic ? dsp_anthropic_parse_reply(body, len, &resp, &err)
+                              : dsp_openai_parse_reply(body, len, &resp, &err);
+    if (st == DSP_OK) {
+        die_if(resp.n_choices == 0);
+        for (size_t i = 0; i < resp.n_choices; i++)
+            die_if(resp.choices[i] == NULL);
+        die_if(resp.usage.prompt_tokens < 0 || resp.usage.completion_tokens < 0);
+    } else {
+        check_error(st, &err);
+        die_if(resp.n_choices != 0 || resp.choices != NULL);
+    }
+    dsp_chat_response_free(&resp);
+    dsp_error_clear(&err);
+}
+
+static void adapter(int json, const char *reply, size_t len)
+{
+    dsp_predictor pred = {.name = "fuzz", .signature = &sig, .strategy = DSP_STRATEGY_PREDICT};
+    dsp_prompt_spec spec = dsp_prompt_spec_of(&pred, NULL);
+    dsp_value got[N_OUT];
+    memset(got, 0, sizeof got);
+    dsp_error err = {0};
+    dsp_status st = json ? dsp_json_adapter_parse(&spec, reply, len, got, &err)
+                         : dsp_chat_adapter_parse(&spec, reply, len, got, &err);
+    if (st == DSP_OK) {
+        for (size_t k = 0; k < N_OUT; k++)
+            die_if(got[k].kind != outs[k].type->kind);
+        dsp_values_free(got, N_OUT);
+    } else {
+        check_error(st, &err);
+    }
+    dsp_error_clear(&err);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size < 1)
+        return 0;
+    size_t len = size - 1;
+    char *body = malloc(len ? len : 1);
+    if (!body)
+        return 0;
+    memcpy(body, data + 1, len);
+    switch (data[0] % 5) {
+    case 0: wire(0, body, len); break;
+    case 1: wire(1, body, len); break;
+    case 2: {
+        char out[128];
+        size_t outsz = 1 + (size_t)(data[0] / 5) % sizeof out;
+        dsp_provider_error_message(body, len, out, outsz);
+        die_if(memchr(out, '\0', outsz) == NULL);
+        break;
+    }
+    case 3: adapter(0, body, len); break;
+    default: adapter(1, body, len); break;
+    }
+    free(body);
+    return 0;
+}
