@@ -10,7 +10,8 @@ if ! sh tests/fuzz/have_libfuzzer.sh clang; then
     echo "ok - # SKIP clang's libFuzzer is missing (install clang and libclang-rt-14-dev: scripts/setup.sh)"
     exit 0
 fi
-if ! make -j2 -s --no-print-directory fuzz-build >/tmp/fuzz_smoke.$$.log 2>&1; then
+# Not the make test run's settings (BUILD, SANITIZE, OPT): build/fuzz has its own.
+if ! env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -j2 -s --no-print-directory fuzz-build >/tmp/fuzz_smoke.$$.log 2>&1; then
     tail -20 /tmp/fuzz_smoke.$$.log | sed 's/^/# /'
     rm -f /tmp/fuzz_smoke.$$.log
     check "the libFuzzer harnesses build" false

@@ -11,19 +11,24 @@ const char *rs_request_key(const char *authorization, const char *x_api_key)
     return x_api_key && *x_api_key ? x_api_key : NULL;
 }
 
-/* The text with key put after the first "]]\n" (a field header of the chat
- * format), or in front when there is none. */
-static char *with_key(rs_arena *a, const char *text, const char *key)
+/* text with piece and then tail put in at byte at. */
+static const char *splice(rs_arena *a, const char *text, size_t at, const char *piece, const char *tail)
 {
-    const char *at = strstr(text, "]]\n");
-    size_t head = at ? (size_t)(at + 3 - text) : 0;
     rs_buf b;
     rs_buf_init(&b, a);
-    rs_buf_add(&b, text, head);
-    rs_buf_puts(&b, key);
-    rs_buf_puts(&b, " ");
-    rs_buf_puts(&b, text + head);
-    return (char *)rs_buf_str(&b);
+    rs_buf_add(&b, text, at);
+    rs_buf_puts(&b, piece);
+    rs_buf_puts(&b, tail);
+    rs_buf_puts(&b, text + at);
+    return rs_buf_str(&b);
+}
+
+/* The text with key put after the first "]]\n" (a field header of the chat
+ * format), or in front when there is none. */
+static const char *with_key(rs_arena *a, const char *text, const char *key)
+{
+    const char *at = strstr(text, "]]\n");
+    return splice(a, text, at ? (size_t)(at + 3 - text) : 0, key, " ");
 }
 
 /* The first choice's text item of a reply body (root). */
@@ -98,14 +103,7 @@ void rs_inject_nul(rs_arena *a, const rs_options *o, rs_api api, rs_answer *ans)
     const char *t = text->valuestring;
     const char *head = strstr(t, "]]\n");
     const char *at = head ? strstr(head, "\n\n[[ ## ") : NULL;
-    size_t cut = at ? (size_t)(at - t) : 0;
-    rs_buf b;
-    rs_buf_init(&b, a);
-    rs_buf_add(&b, t, cut);
-    rs_buf_puts(&b, mark);
-    rs_buf_puts(&b, "hacked");
-    rs_buf_puts(&b, t + cut);
-    cJSON_SetValuestring(text, rs_buf_str(&b));
+    cJSON_SetValuestring(text, splice(a, t, at ? (size_t)(at - t) : 0, mark, "hacked"));
     char *s = cJSON_PrintUnformatted(root);
     cJSON_Delete(root);
     if (!s)

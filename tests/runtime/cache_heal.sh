@@ -14,6 +14,7 @@ prog=examples/tickets/tickets.dsp
 tmp=$(mktemp -d)
 . tests/support/tap.sh
 . tests/support/refserver.sh
+. tests/support/ticket_cli.sh
 trap 'rs_stop; rm -rf "$tmp"' EXIT INT TERM
 
 export OPENAI_API_KEY=sk-test-not-a-key
@@ -79,13 +80,7 @@ else
 fi
 
 # ---- a generated program -------------------------------------------------
-SAN=
-if nm "$BUILD/libdsprt.a" 2>/dev/null | grep -q __asan; then SAN="-fsanitize=address,undefined"; fi
-"$dspcc" build "$prog" --no-opt -o "$tmp/tickets.c" 2>"$tmp/build.err" &&
-    cc -std=c17 -D_DEFAULT_SOURCE -Wall -Wextra -Werror $SAN -Iruntime/include -I"$tmp" -o "$tmp/ticket_cli" \
-        examples/tickets/ticket_cli.c "$tmp/tickets.c" "$BUILD/libdsprt.a" \
-        -lcurl -lcjson -lsqlite3 -lcrypto -lpthread -lm 2>"$tmp/cc.err"
-check "the generated ticket classifier builds" test $? -eq 0
+build_ticket_cli "$tmp"
 head -n 30 examples/tickets/data/dev.jsonl | sed 's/.*"text": *"\([^"]*\)".*/\1/' >"$tmp/tickets.txt"
 cli_run() { # NAME
     DSPCC_BASE_URL="http://127.0.0.1:$port/v1" DSPCC_CACHE_DIR="$tmp/cli-cache" \

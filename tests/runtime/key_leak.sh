@@ -14,6 +14,7 @@ prog=examples/tickets/tickets.dsp
 tmp=$(mktemp -d)
 . tests/support/tap.sh
 . tests/support/refserver.sh
+. tests/support/ticket_cli.sh
 trap 'rs_stop; rm -rf "$tmp"' EXIT INT TERM
 
 # A long key, so that a quote cut at 200 bytes keeps only its start.
@@ -40,13 +41,7 @@ no_piece() {
     fi
 }
 
-SAN=
-if nm "$BUILD/libdsprt.a" 2>/dev/null | grep -q __asan; then SAN="-fsanitize=address,undefined"; fi
-"$dspcc" build "$prog" --no-opt -o "$out/tickets.c" 2>"$out/build.err" &&
-    cc -std=c17 -D_DEFAULT_SOURCE -Wall -Wextra -Werror $SAN -Iruntime/include -I"$out" -o "$tmp/ticket_cli" \
-        examples/tickets/ticket_cli.c "$out/tickets.c" "$BUILD/libdsprt.a" \
-        -lcurl -lcjson -lsqlite3 -lcrypto -lpthread -lm 2>"$tmp/cc.err"
-check "the generated ticket classifier builds" test $? -eq 0
+build_ticket_cli "$out"
 head -n 3 examples/tickets/data/dev.jsonl | sed 's/.*"text": *"\([^"]*\)".*/\1/' >"$tmp/tickets.txt"
 
 # ---- an error that quotes the key cut short --------------------------------
@@ -68,7 +63,7 @@ grep -q 'HTTP 401' "$out/eval_error.json" "$out/eval_error.err"
 check "and says so" test $? -eq 0
 "$dspcc" eval "$prog" --data dev --limit 3 --base-url "$url" --cache-dir "$out/cache" \
     >"$out/eval_error.txt" 2>&1
-DSPCC_BASE_URL="$url" DSPCC_CACHE_DIR="$out/cli-cache" "$tmp/ticket_cli" <"$tmp/tickets.txt" \
+DSPCC_BASE_URL="$url" DSPCC_CACHE_DIR="$out/cli-cache" "$out/ticket_cli" <"$tmp/tickets.txt" \
     >"$out/cli_error.out" 2>"$out/cli_error.err"
 grep -q 'HTTP 401' "$out/cli_error.err"
 check "the generated program reports the 401" test $? -eq 0
@@ -88,7 +83,7 @@ check "eval's examples fail: the replies hold the key" \
 if [ -f "$out/state.json" ]; then
     "$dspcc" build "$prog" --state "$out/state.json" -o "$out/tickets_opt.c" >"$out/build_opt.out" 2>&1
 fi
-DSPCC_BASE_URL="$url" DSPCC_CACHE_DIR="$out/cli-cache" "$tmp/ticket_cli" <"$tmp/tickets.txt" \
+DSPCC_BASE_URL="$url" DSPCC_CACHE_DIR="$out/cli-cache" "$out/ticket_cli" <"$tmp/tickets.txt" \
     >"$out/cli_reply.out" 2>"$out/cli_reply.err"
 check "the generated program fails each line: the replies hold the key" \
     test "$(grep -c 'holds the API key' "$out/cli_reply.err")" -ge 3

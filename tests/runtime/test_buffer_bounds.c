@@ -231,11 +231,17 @@ static void test_render_message_edges(void **state)
     for (size_t total = RENDER_INLINE - 3; total <= RENDER_INLINE + 2; total++) {
         size_t n = total - head - tail;
         for (unsigned salt = 0; salt < 10; salt++) {
-            char *text = mixed_text(n, salt);
             /* A string input is the text itself: no control characters at
-             * its ends, which a renderer may trim. */
+             * its ends, which a renderer may trim, and whole UTF-8
+             * sequences (an input that is not UTF-8 is refused). */
+            char *inner = mixed_text(n - 2, salt);
+            char *text = malloc(n + 1);
+            assert_non_null(text);
             text[0] = 'x';
+            memcpy(text + 1, inner, n - 2);
             text[n - 1] = 'y';
+            text[n] = '\0';
+            free(inner);
             assert_int_equal(dsp_value_set_string(&v, text, n, NULL), DSP_OK);
             dsp_messages_init(&m);
             assert_int_equal(dsp_chat_adapter_render(&spec, &v, &m, NULL), DSP_OK);
