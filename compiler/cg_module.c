@@ -404,6 +404,33 @@ static void emit_step(mctx *x, int lvl, const ir_step *s)
         sb_puts(c, "}\n");
         return;
     }
+    case IR_STEP_MCC: {
+        const ir_mcc *mc = s->mcc;
+        const ir_signature *sig = mc->attempt->signature;
+        const ir_var *v = var_of(x->m, s->var);
+        emit_loc_comment(x, lvl, s, arena_printf(g->a, "%s = multi_chain_comparison(%s, m: %lld)", s->var, sig->name,
+                                                 mc->m));
+        ind(c, lvl);
+        sb_puts(c, "{\n");
+        emit_args(x, lvl + 1, s, sig->inputs, sig->n_inputs);
+        ind(c, lvl + 1);
+        sb_puts(c, "if (st == DSP_OK) {\n");
+        ind(c, lvl + 2);
+        sb_printf(c, "static const dsp_mcc mcc = { &%s, &%s, %lld };\n", cg_predictor_sym(g, mc->attempt),
+                   cg_predictor_sym(g, mc->compare), mc->m);
+        ind(c, lvl + 2);
+        sb_printf(c, "dsp_values_free(%s, %zu);\n", var_sym(x, s->var), v ? ir_var_slots(v) : mc->compare->n_outputs);
+        ind(c, lvl + 2);
+        sb_printf(c, "st = dsp_mcc_run(c, &mcc, NULL, NULL, args, %s, err);\n", var_sym(x, s->var));
+        ind(c, lvl + 1);
+        sb_puts(c, "}\n");
+        ind(c, lvl + 1);
+        sb_printf(c, "dsp_values_free(args, %zu);\n", sig->n_inputs);
+        emit_fail(x, lvl + 1, s, arena_printf(g->a, "%s.%s", x->m->name, s->var));
+        ind(c, lvl);
+        sb_puts(c, "}\n");
+        return;
+    }
     case IR_STEP_REPEAT: {
         int id = ++x->n_loops;
         emit_loc_comment(x, lvl, s, arena_printf(g->a, "repeat %lld", s->count));

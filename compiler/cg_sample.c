@@ -48,10 +48,21 @@ const char *cg_sampling_sym(cg_ctx *g, const ir_sampling *sm)
     return arena_printf(g->a, "k_sample%zu", f.found);
 }
 
+static int has_mcc(const ir_step *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (s[i].kind == IR_STEP_MCC || has_mcc(s[i].body, s[i].n_body) || has_mcc(s[i].else_body, s[i].n_else))
+            return 1;
+    return 0;
+}
+
 int cg_has_sampling(cg_ctx *g)
 {
     find_ctx f = { NULL, 0, NULL, 0 };
     each_sampling(g, NULL, find_fn, &f);
+    const ir_module **mods;
+    size_t nm = cg_modules(g, &mods);
+    for (size_t m = 0; m < nm && !f.any; m++) f.any = has_mcc(mods[m]->steps, mods[m]->n_steps);
     return f.any;
 }
 

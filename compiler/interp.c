@@ -250,6 +250,52 @@ static dsp_status call_react(run_ctx *c, frame *f, const ir_step *st, dsp_value 
     return rc;
 }
 
+/* Every LM call of a multi_chain_comparison counts and is traced. */
+typedef struct mcc_obs {
+    run_ctx *c;
+    const ir_mcc *ir;
+} mcc_obs;
+
+static dsp_status observe_mcc(void *ctx, const dsp_predictor *p, dsp_status status, const dsp_value *in,
+                              const dsp_value *out, const dsp_predict_trace *tr, dsp_error *err)
+{
+    mcc_obs *x = ctx;
+    it_usage_add_trace(x->c->usage, tr);
+    if (status != DSP_OK)
+        return DSP_OK;
+    const ir_predictor *ip = p == ex_runner_predictor(x->c->r, x->ir->attempt) ? x->ir->attempt : x->ir->compare;
+    return trace_step(x->c, ip, p, in, out, err);
+}
+
+/* `v = multi_chain_comparison(Sig, m: 3)(...)`: dsp_mcc_run over the
+ * runner's two predictors; the variable is the compare step's outputs. */
+static dsp_status call_mcc(run_ctx *c, frame *f, const ir_step *st, dsp_value *dst, dsp_error *err)
+{
+    const ir_mcc *ir = st->mcc;
+    const ir_signature *sig = ir->attempt->signature;
+    dsp_value *in = calloc(sig->n_inputs + 1, sizeof *in);
+    if (!in)
+        return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory");
+    dsp_status rc = bind(f, st->bindings, st->n_bindings, sig->inputs, sig->n_inputs, in, err);
+    if (rc == DSP_OK) {
+        dsp_predict_options ao = it_predict_options(c->r, c->cfg, ir->attempt),
+                            co = it_predict_options(c->r, c->cfg, ir->compare);
+        mcc_obs obs = { c, ir };
+        dsp_sample_options so = { &ao, NULL, observe_mcc, &obs };
+        dsp_mcc x = { ex_runner_predictor(c->r, ir->attempt), ex_runner_predictor(c->r, ir->compare), (int)ir->m };
+        rc = dsp_mcc_run(c->r->client, &x, &so, &co, in, dst, err);
+        if (rc != DSP_OK && rc != DSP_ERR_NOMEM) {
+            char msg[DSP_ERROR_MESSAGE_MAX];
+            snprintf(msg, sizeof msg, "%s", err ? err->message : "");
+            dsp_error_set(err, rc, "%s.%s (%s:%d): %s", f->m->name, st->var, st->loc.file ? st->loc.file : "?",
+                          st->loc.line, msg);
+        }
+    }
+    dsp_values_free(in, sig->n_inputs);
+    free(in);
+    return rc;
+}
+
 static dsp_status call_predictor(run_ctx *c, frame *f, const ir_step *st, dsp_value *dst, dsp_error *err)
 {
     const ir_predictor *ip = st->predictor;
@@ -418,7 +464,8 @@ static dsp_status exec_step(run_ctx *c, frame *f, const ir_step *st, dsp_value *
     case IR_STEP_PREDICT:
     case IR_STEP_MODULE:
     case IR_STEP_TOOL:
-    case IR_STEP_REACT: {
+    case IR_STEP_REACT:
+    case IR_STEP_MCC: {
         int vi = var_index(f->m, st->var);
         if (vi < 0)
             return dsp_error_set(err, DSP_ERR_INVALID, "internal: module `%s` has no variable `%s`", f->m->name,
@@ -433,6 +480,7 @@ static dsp_status exec_step(run_ctx *c, frame *f, const ir_step *st, dsp_value *
         dsp_status rc = st->kind == IR_STEP_PREDICT  ? call_predictor(c, f, st, next, err)
                         : st->kind == IR_STEP_MODULE ? call_module(c, f, st, next, err)
                         : st->kind == IR_STEP_REACT  ? call_react(c, f, st, next, err)
+                        : st->kind == IR_STEP_MCC    ? call_mcc(c, f, st, next, err)
                                                      : call_tool(c, f, st, next, err);
         clear_var(f, (size_t)vi);
         if (rc == DSP_OK) {

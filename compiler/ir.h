@@ -177,8 +177,19 @@ typedef struct ir_binding {
 
 typedef enum ir_step_kind {
     IR_STEP_PREDICT, IR_STEP_MODULE, IR_STEP_TOOL, IR_STEP_REPEAT, IR_STEP_IF, IR_STEP_RETURN,
-    IR_STEP_REACT
+    IR_STEP_REACT, IR_STEP_MCC
 } ir_step_kind;
+
+/* `multi_chain_comparison(Sig, m: 3)` (DSPy's MultiChainComparison;
+ * dsp_mcc in dsp/sample.h): `attempt` ("Module.var.attempt", chain of
+ * thought over Sig) is sampled m times, then `compare` ("Module.var.compare")
+ * takes Sig's inputs and reasoning_attempt_1..m and gives `rationale` and
+ * Sig's outputs, which the variable holds. */
+typedef struct ir_mcc {
+    const ir_predictor *attempt;
+    const ir_predictor *compare;
+    long long m;                  /* 1 to 20, default 3 */
+} ir_mcc;
 
 /* A `react(Sig, tools: [...])` call site (DSPy's ReAct; dsp/react.h): two
  * predictors the optimizers tune like any other, and the tools the LM may
@@ -230,6 +241,7 @@ typedef struct ir_step {
     const struct ir_module *module; /* MODULE */
     const ir_tool *tool;          /* TOOL */
     const ir_react *react;        /* REACT (the bindings bind Sig's inputs) */
+    const ir_mcc *mcc;            /* MCC (the bindings bind Sig's inputs) */
     const ir_sampling *sampling;  /* PREDICT: n samples, one kept; NULL: one call */
     const ir_binding *bindings;   /* PREDICT, MODULE, TOOL, REACT: inputs; RETURN: results */
     size_t n_bindings;

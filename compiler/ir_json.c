@@ -144,7 +144,7 @@ static cJSON *bindings_json(const ir_binding *b, size_t n)
 
 static cJSON *steps_json(const ir_step *s, size_t n)
 {
-    static const char *const kinds[] = { "predict", "module", "tool", "repeat", "if", "return", "react" };
+    static const char *const kinds[] = { "predict", "module", "tool", "repeat", "if", "return", "react", "multi_chain_comparison" };
     cJSON *a = cJSON_CreateArray();
     for (size_t i = 0; i < n; i++) {
         cJSON *o = cJSON_CreateObject();
@@ -185,6 +185,13 @@ static cJSON *steps_json(const ir_step *s, size_t n)
             cJSON_AddItemToObject(o, "bindings", bindings_json(s[i].bindings, s[i].n_bindings));
             break;
         }
+        case IR_STEP_MCC:
+            cJSON_AddStringToObject(o, "var", s[i].var);
+            cJSON_AddStringToObject(o, "callee", s[i].mcc->compare->name);
+            cJSON_AddStringToObject(o, "attempt", s[i].mcc->attempt->name);
+            cJSON_AddNumberToObject(o, "m", (double)s[i].mcc->m);
+            cJSON_AddItemToObject(o, "bindings", bindings_json(s[i].bindings, s[i].n_bindings));
+            break;
         case IR_STEP_RETURN:
             cJSON_AddItemToObject(o, "bindings", bindings_json(s[i].bindings, s[i].n_bindings));
             break;

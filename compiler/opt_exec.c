@@ -389,6 +389,11 @@ static void describe_steps(arena *a, char **buf, const ir_step *steps, size_t n,
                                 s->react->extract->signature->name, s->react->step->name,
                                 s->react->extract->name);
             break;
+        case IR_STEP_MCC:
+            line = arena_printf(a, "%*s%s = multi_chain_comparison(%s, m: %lld)  (%s reasons m times, %s compares "
+                                "the attempts and answers)\n", 2 * depth, "", s->var, s->mcc->attempt->signature->name,
+                                s->mcc->m, s->mcc->attempt->name, s->mcc->compare->name);
+            break;
         case IR_STEP_RETURN:
             line = arena_printf(a, "%*sreturn\n", 2 * depth, "");
             break;

@@ -121,6 +121,9 @@ int sema_is_sampling(const char *strategy);
 ir_sampling *sema_sampling_options(sema *s, const ast_call *c, int *reasoning);
 int sema_sampling_bind(sema *s, ir_sampling *sm, const ast_call *c, const ir_signature *sig, const ir_field *outs,
                        size_t n_outs);
+/* multi_chain_comparison's options and its attempt and compare predictors,
+ * named base + ".attempt" / ".compare"; NULL after reporting errors. */
+ir_mcc *sema_mcc_build(sema *s, const ast_call *c, const ir_signature *sig, const char *base, const char *module);
 
 /* sema_metric.c: a metric checked against the module it scores; NULL on error. */
 const ir_metric *sema_check_metric(sema *s, sym *metric, const ir_module *m, const ir_data *train,

@@ -440,6 +440,37 @@ static int check_react(mctx *mc, const ast_stmt *st, ir_step *step, const ir_sig
     return 1;
 }
 
+/* `v = multi_chain_comparison(Sig, m: 3)(inputs)`: the variable holds the
+ * compare predictor's outputs (rationale, then Sig's). */
+static int check_mcc(mctx *mc, const ast_stmt *st, ir_step *step, const ir_signature *sig)
+{
+    sema *s = mc->s;
+    const ast_call *c = st->call;
+    const char *callee = arena_printf(s->a, "signature `%s`", sig->name);
+    size_t nb;
+    const ir_binding *b = check_bindings(mc, &c->bindings, callee, sig->inputs, sig->n_inputs, sig->outputs,
+                                         sig->n_outputs, c->loc, &nb);
+    ir_mcc *x = sema_mcc_build(s, c, sig, predictor_name(mc, st->var.name), mc->m->name);
+    if (!x)
+        return 0;
+    const char *origin = arena_printf(s->a, "the outputs of multi_chain_comparison(%s)", sig->name);
+    const ir_field *fields = x->compare->outputs;
+    for (size_t i = 0; i < mc->vars.len; i++) {
+        var_info *v = mc->vars.items[i];
+        if (v->origin && strcmp(v->origin, origin) == 0)
+            fields = v->fields;  /* same signature: same shape */
+    }
+    if (!assign_var(mc, &st->var, IR_VAR_PREDICT, fields, fields, x->compare->n_outputs, NULL, origin))
+        return 0;
+    ptr_vec_push(s->a, &mc->predictors, (void *)x->attempt);
+    ptr_vec_push(s->a, &mc->predictors, (void *)x->compare);
+    step->kind = IR_STEP_MCC;
+    step->mcc = x;
+    step->bindings = b;
+    step->n_bindings = nb;
+    return 1;
+}
+
 static int check_assign(mctx *mc, const ast_stmt *st, ir_step *step)
 {
     sema *s = mc->s;
@@ -452,7 +483,7 @@ static int check_assign(mctx *mc, const ast_stmt *st, ir_step *step)
             for (size_t i = 0; i < bi_n_strategies && i < 16; i++)
                 names[i] = bi_strategies[i].name;
             diag_error(s->d, c->callee.loc, "unknown predictor strategy `%s`%s (known: predict, "
-                       "chain_of_thought, react, best_of_n, refine, majority)", c->callee.name,
+                       "chain_of_thought, react, best_of_n, refine, majority, multi_chain_comparison)", c->callee.name,
                        sema_did_you_mean(s, c->callee.name, names, bi_n_strategies));
             return 0;
         }
@@ -462,6 +493,8 @@ static int check_assign(mctx *mc, const ast_stmt *st, ir_step *step)
         const ir_signature *sig = sig_sym->ir;
         if (strcmp(strat->name, "react") == 0)
             return check_react(mc, st, step, sig);
+        if (strcmp(strat->name, "multi_chain_comparison") == 0)
+            return check_mcc(mc, st, step, sig);
         ir_sampling *sampling = NULL;
         if (sema_is_sampling(strat->name)) {
             /* n samples of predict (or chain of thought) over Sig, one kept. */

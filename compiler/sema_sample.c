@@ -161,3 +161,72 @@ int sema_sampling_bind(sema *s, ir_sampling *sm, const ast_call *c, const ir_sig
     sm->n_reward_args = n;
     return 1;
 }
+
+ir_mcc *sema_mcc_build(sema *s, const ast_call *c, const ir_signature *sig, const char *base, const char *module)
+{
+    int ok = 1;
+    ir_mcc *x = arena_alloc(s->a, sizeof *x);
+    x->m = 3;
+    for (size_t i = 0; i < c->opts.len; i++) {
+        const ast_sopt *o = c->opts.items[i];
+        if (strcmp(o->key.name, "m") != 0) {
+            diag_error(s->d, o->key.loc, "multi_chain_comparison has no option `%s` (it takes m)", o->key.name);
+            ok = 0;
+        } else if (o->is_list || o->value->kind != AV_INT || o->value->i < 1 || o->value->i > 20) {
+            diag_error(s->d, o->loc, "multi_chain_comparison option `m` takes an integer from 1 to 20");
+            ok = 0;
+        } else {
+            x->m = o->value->i;
+        }
+    }
+    const ir_field *fs[2] = { sig->inputs, sig->outputs };
+    size_t ns[2] = { sig->n_inputs, sig->n_outputs };
+    for (int k = 0; k < 2; k++)
+        for (size_t i = 0; i < ns[k]; i++)
+            if (strcmp(fs[k][i].name, "rationale") == 0 || strcmp(fs[k][i].name, "reasoning") == 0 ||
+                strncmp(fs[k][i].name, "reasoning_attempt_", 18) == 0) {
+                diag_error(s->d, c->sig.loc, "multi_chain_comparison uses the field name `%s` itself; rename it in "
+                           "signature `%s`", fs[k][i].name, sig->name);
+                ok = 0;
+            }
+    if (!ok)
+        return NULL;
+    ir_predictor *att = arena_alloc(s->a, sizeof *att);
+    ir_field *ao = arena_array(s->a, sig->n_outputs + 2, sizeof *ao);
+    ao[0] = (ir_field){ "reasoning", &s->t_string, NULL };
+    memcpy(ao + 1, sig->outputs, sig->n_outputs * sizeof *ao);
+    att->name = arena_printf(s->a, "%s.attempt", base);
+    att->module = module;
+    att->strategy = "chain_of_thought";
+    att->signature = sig;
+    att->outputs = ao;
+    att->n_outputs = sig->n_outputs + 1;
+
+    ir_field *ins = arena_array(s->a, sig->n_inputs + (size_t)x->m + 1, sizeof *ins);
+    memcpy(ins, sig->inputs, sig->n_inputs * sizeof *ins);
+    for (long long i = 0; i < x->m; i++)
+        ins[sig->n_inputs + (size_t)i] = (ir_field){ arena_printf(s->a, "reasoning_attempt_%lld", i + 1), &s->t_string,
+                                                     arena_printf(s->a, "Student attempt #%lld", i + 1) };
+    ir_field *co = arena_array(s->a, sig->n_outputs + 2, sizeof *co);
+    co[0] = (ir_field){ "rationale", &s->t_string,
+                        "Accurate reasoning: compare the attempts holistically and correct them" };
+    memcpy(co + 1, sig->outputs, sig->n_outputs * sizeof *co);
+    ir_signature *cs = arena_alloc(s->a, sizeof *cs);
+    cs->name = arena_printf(s->a, "%s.compare", sig->name);
+    cs->instructions = sig->instructions;
+    cs->inputs = ins;
+    cs->n_inputs = sig->n_inputs + (size_t)x->m;
+    cs->outputs = co;
+    cs->n_outputs = sig->n_outputs + 1;
+    cs->loc = sig->loc;
+    ir_predictor *cmp = arena_alloc(s->a, sizeof *cmp);
+    cmp->name = arena_printf(s->a, "%s.compare", base);
+    cmp->module = module;
+    cmp->strategy = "predict";
+    cmp->signature = cs;
+    cmp->outputs = co;
+    cmp->n_outputs = cs->n_outputs;
+    x->attempt = att;
+    x->compare = cmp;
+    return x;
+}

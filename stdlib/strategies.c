@@ -11,6 +11,7 @@ const bi_strategy bi_strategies[] = {
     { "refine", 0, "like best_of_n, and each attempt after one that falls short is told its reward and answer "
                    "(options: n, reward, threshold, reasoning)" },
     { "majority", 0, "n samples, the most common value of one output wins (options: n, field, reasoning)" },
+    { "multi_chain_comparison", 0, "m reasoning attempts, then one call that compares them and answers (option: m)" },
     { "react", 0, "an agent: the LM picks C tools and their arguments step by step, then the outputs are "
                   "extracted from the trajectory (options: tools, max_iters, max_observation)" },
 };

@@ -7,6 +7,15 @@
 #include "dsp/sample.h"
 #include "textbuf.h"
 
+static char *dup_or_null(const char *s)
+{
+    size_t n = strlen(s);
+    char *d = malloc(n + 1);
+    if (d)
+        memcpy(d, s, n + 1);
+    return d;
+}
+
 /* Trimmed, case-insensitive equality of two texts. */
 static bool same_text(const char *a, const char *b)
 {
@@ -71,6 +80,43 @@ static bool parse_failure(dsp_status st)
     return st == DSP_ERR_PARSE;
 }
 
+/* The options of sample i (0-based): its own temperature, rollout id and seed. */
+static dsp_predict_options sample_options(const dsp_predict_options *base, size_t i)
+{
+    dsp_predict_options po = base ? *base : dsp_predict_options_default();
+    if (!po.has_temperature || po.temperature <= 0) {
+        po.has_temperature = true;
+        po.temperature = 1.0;
+    }
+    po.rollout_id = po.rollout_id * 1000 + i + 1;
+    po.has_seed = true;
+    po.seed = (int64_t)i + 1;
+    return po;
+}
+
+/* One call with its trace shown to the observer; a failure of the observer
+ * wins over the call's status. */
+static dsp_status observed(dsp_client *c, const dsp_predictor *p, const dsp_predict_options *po,
+                           const dsp_sample_options *o, const dsp_value *in, dsp_value *out, dsp_error *e,
+                           dsp_error *err, bool *observer_failed)
+{
+    dsp_predict_trace tr;
+    dsp_predict_trace_init(&tr);
+    dsp_status ps = dsp_predict_ex(c, p, po, in, out, o && o->observe ? &tr : NULL, e);
+    *observer_failed = false;
+    if (o && o->observe) {
+        dsp_status os = o->observe(o->observe_ctx, p, ps, in, ps == DSP_OK ? out : NULL, &tr, err);
+        if (os != DSP_OK) {
+            if (ps == DSP_OK)
+                dsp_values_free(out, dsp_strategy_n_outputs(p->signature, p->strategy));
+            *observer_failed = true;
+            ps = os;
+        }
+    }
+    dsp_predict_trace_free(&tr);
+    return ps;
+}
+
 dsp_status dsp_sample_run(dsp_client *c, const dsp_predictor *p, const dsp_sampling *s, const dsp_sample_options *o,
                           const dsp_value *inputs, dsp_value *outputs, dsp_error *err)
 {
@@ -80,12 +126,8 @@ dsp_status dsp_sample_run(dsp_client *c, const dsp_predictor *p, const dsp_sampl
     size_t n_out = dsp_strategy_n_outputs(p->signature, p->strategy);
     if (s->pick == DSP_PICK_MAJORITY && s->field >= n_out)
         return dsp_error_set(err, DSP_ERR_INVALID, "majority %s: no output %zu", p->name ? p->name : "?", s->field);
-    dsp_predict_options base = o && o->predict ? *o->predict : dsp_predict_options_default();
-    if (!base.has_temperature || base.temperature <= 0) {
-        base.has_temperature = true;
-        base.temperature = 1.0;
-    }
-    const char *instructions = base.instructions ? base.instructions : p->signature->instructions;
+    const dsp_predict_options *given = o ? o->predict : NULL;
+    const char *instructions = given && given->instructions ? given->instructions : p->signature->instructions;
     size_t n = (size_t)s->n;
     dsp_value *rows = calloc(n * n_out + 1, sizeof *rows);
     char **texts = calloc(n + 1, sizeof *texts);
@@ -97,24 +139,15 @@ dsp_status dsp_sample_run(dsp_client *c, const dsp_predictor *p, const dsp_sampl
     size_t best = n;
     double best_reward = 0;
     for (size_t i = 0; i < n && st == DSP_OK; i++) {
-        dsp_predict_options po = base;
-        po.rollout_id = base.rollout_id * 1000 + i + 1;
-        po.has_seed = true;
-        po.seed = (int64_t)i + 1;
+        dsp_predict_options po = sample_options(given, i);
         if (note)
             po.instructions = note;
         dsp_value *out = &rows[i * n_out];
-        dsp_predict_trace tr;
-        dsp_predict_trace_init(&tr);
         dsp_error e = { 0 };
-        dsp_status ps = dsp_predict_ex(c, p, &po, inputs, out, o && o->observe ? &tr : NULL, &e);
-        if (o && o->observe) {
-            dsp_status os = o->observe(o->observe_ctx, p, ps, inputs, ps == DSP_OK ? out : NULL, &tr, err);
-            if (os != DSP_OK)
-                st = os;
-        }
-        dsp_predict_trace_free(&tr);
-        if (st != DSP_OK) {
+        bool obs_failed;
+        dsp_status ps = observed(c, p, &po, o, inputs, out, &e, err, &obs_failed);
+        if (obs_failed) {
+            st = ps;
             dsp_error_clear(&e);
             break;
         }
@@ -182,5 +215,94 @@ dsp_status dsp_sample_run(dsp_client *c, const dsp_predictor *p, const dsp_sampl
     free(rows);
     free(texts);
     free(note);
+    return st;
+}
+
+/* "«REASONING I'm not sure but my prediction is OUT1; OUT2»" (NULL: out of memory). */
+static char *attempt_text(const dsp_predictor *p, const dsp_value *out)
+{
+    dsp_textbuf tb;
+    dsp_tb_init(&tb);
+    size_t n = dsp_strategy_n_outputs(p->signature, p->strategy);
+    dsp_tb_puts(&tb, "\u00ab");
+    for (size_t i = 0; i < n; i++) {
+        char *text = NULL;
+        if (dsp_value_format(&out[i], dsp_strategy_output(p->signature, p->strategy, i)->type, &text, NULL, NULL) !=
+            DSP_OK) {
+            dsp_tb_free(&tb);
+            return NULL;
+        }
+        dsp_tb_puts(&tb, i == 0 ? "" : i == 1 ? " I'm not sure but my prediction is " : "; ");
+        dsp_tb_puts(&tb, text);
+        free(text);
+    }
+    dsp_tb_puts(&tb, "\u00bb");
+    return dsp_tb_take(&tb, NULL);
+}
+
+dsp_status dsp_mcc_run(dsp_client *c, const dsp_mcc *x, const dsp_sample_options *o,
+                       const dsp_predict_options *compare_opts, const dsp_value *inputs, dsp_value *outputs,
+                       dsp_error *err)
+{
+    if (!x || !x->attempt || !x->compare || x->m < 1 || x->m > 20 ||
+        x->attempt->strategy != DSP_STRATEGY_CHAIN_OF_THOUGHT ||
+        x->compare->signature->n_inputs != x->attempt->signature->n_inputs + (size_t)x->m)
+        return dsp_error_set(err, DSP_ERR_INVALID,
+                             "multi_chain_comparison: a chain-of-thought attempt predictor, m from 1 to 20 and a "
+                             "compare predictor taking the inputs and m attempts are required");
+    size_t n_in = x->attempt->signature->n_inputs, m = (size_t)x->m;
+    size_t n_out = dsp_strategy_n_outputs(x->attempt->signature, x->attempt->strategy);
+    dsp_value *in = calloc(n_in + m + 1, sizeof *in);
+    dsp_value *out = calloc(n_out + 1, sizeof *out);
+    dsp_status st = in && out ? DSP_OK : dsp_error_set(err, DSP_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; in && i < n_in; i++)
+        in[i] = inputs[i]; /* borrowed: only the attempts' slots are ours */
+    size_t read = 0;
+    dsp_status last_fail = DSP_ERR_PARSE;
+    for (size_t i = 0; i < m && st == DSP_OK; i++) {
+        dsp_predict_options po = sample_options(o ? o->predict : NULL, i);
+        dsp_error e = { 0 };
+        bool obs_failed;
+        dsp_status ps = observed(c, x->attempt, &po, o, inputs, out, &e, err, &obs_failed);
+        if (obs_failed || (ps != DSP_OK && !parse_failure(ps))) {
+            st = ps;
+            if (!obs_failed && err) {
+                dsp_error_clear(err);
+                *err = e;
+            } else {
+                dsp_error_clear(&e);
+            }
+            break;
+        }
+        char *text = NULL;
+        if (ps == DSP_OK) {
+            text = attempt_text(x->attempt, out);
+            dsp_values_free(out, n_out);
+            read++;
+        } else {
+            last_fail = ps;
+            text = dup_or_null("\u00abthis attempt could not be read\u00bb");
+        }
+        dsp_error_clear(&e);
+        if (!text)
+            st = dsp_error_set(err, DSP_ERR_NOMEM, "out of memory");
+        else
+            st = dsp_value_set_string(&in[n_in + i], text, strlen(text), err);
+        free(text);
+    }
+    if (st == DSP_OK && read == 0)
+        st = dsp_error_set(err, last_fail, "%s: none of the %zu attempts could be read",
+                           x->attempt->name ? x->attempt->name : "?", m);
+    if (st == DSP_OK) {
+        dsp_sample_options co = { compare_opts, NULL, o ? o->observe : NULL, o ? o->observe_ctx : NULL };
+        dsp_error e = { 0 };
+        bool obs_failed;
+        st = observed(c, x->compare, compare_opts, &co, in, outputs, err ? err : &e, err ? err : &e, &obs_failed);
+        dsp_error_clear(&e);
+    }
+    if (in)
+        dsp_values_free(in + n_in, m);
+    free(in);
+    free(out);
     return st;
 }

@@ -1,5 +1,5 @@
 #!/bin/sh
-# best_of_n, refine and majority against build/dsp-refserver (a TEST
+# best_of_n, refine, majority and multi_chain_comparison against build/dsp-refserver (a TEST
 # FIXTURE that samples at temperature > 0 with the seed each sample sends):
 # the generated C (rewards called directly) and `dspcc eval` (rewards
 # through libffi) run the same dsp_sample_run and keep the same samples:
@@ -29,8 +29,9 @@ cc -Wall -Wextra -Werror -shared -fPIC -o "$P/build/libreward.so" "$P/reward.c"
 check "libreward.so builds" test $? -eq 0
 echo '{"text": "q", "category": "general"}' >"$P/rows.jsonl"
 echo '{"text": "q", "category": "general", "reasoning": "r"}' >"$P/rows_cot.jsonl"
+echo '{"text": "q", "category": "general", "rationale": "r"}' >"$P/rows_mcc.jsonl"
 
-progs="best:Best fix:Fix vote:Vote vote_cot:VoteCot longest:Longest"
+progs="best:Best fix:Fix vote:Vote vote_cot:VoteCot longest:Longest compare:Compare"
 for pm in $progs; do
     l=${pm%%:*} m=${pm#*:}
     "$DSPCC" build "$P/sample.dsp" --no-opt --program "$m" -o "$tmp/gen/gen_$l.c" 2>"$tmp/$l.err"
@@ -59,6 +60,7 @@ for pm in $progs; do
     l=${pm%%:*} m=${pm#*:}
     metric=same data=rows
     [ "$l" = vote_cot ] && metric=same_reasoned data=rows_cot
+    [ "$l" = compare ] && metric=same_rationale data=rows_mcc
     DSPCC_BASE_URL=$url "$tmp/sample_gcc" "$l" <"$P/tickets.txt" >"$P/$data.jsonl" 2>"$tmp/run.err"
     r=$?
     [ $r -ne 0 ] && sed 's/^/#   /' "$tmp/run.err" | head -5
@@ -76,5 +78,7 @@ check "best_of_n makes at most n calls a ticket, and stops early at the threshol
     sh -c "test $calls_best -le $((4 * n)) && test $calls_best -lt $((4 * n))"
 check "best_of_n without a threshold always samples n" test "$calls_longest" = $((3 * n))
 check "refine makes at most n calls a ticket" test "$calls_fix" -le $((3 * n))
+check "multi_chain_comparison makes m attempts and one comparison a ticket" test "$calls_compare" = $((4 * n))
+check "the comparison sees the attempts" grep -q 'reasoning_attempt_3 ## ]].*I.m not sure but my prediction is' "$tmp/requests.log"
 check "samples are distinct requests: each sends its own seed" \
     sh -c "grep -q 'seed..:1[,}]' '$tmp/requests.log' && grep -q 'seed..:5[,}]' '$tmp/requests.log'"

@@ -4,7 +4,9 @@
  * refine tells the next attempt about the one that fell short; majority
  * keeps the most common value (the earliest on ties) with the rest of that
  * sample's outputs; unreadable samples are skipped, all unreadable is an
- * error; every sample is its own request (seed and temperature). */
+ * error; every sample is its own request (seed and temperature); and
+ * multi_chain_comparison shows the compare step every attempt, an
+ * unreadable one as such. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -181,6 +183,62 @@ static void test_transport_failure_fails_at_once(void **state)
     dsp_error_clear(&err);
 }
 
+static const dsp_field cmp_in[] = { { "question", &dsp_type_string, NULL },
+                                    { "reasoning_attempt_1", &dsp_type_string, NULL },
+                                    { "reasoning_attempt_2", &dsp_type_string, NULL } };
+static const dsp_field cmp_out[] = { { "rationale", &dsp_type_string, NULL }, { "answer", &dsp_type_string, NULL },
+                                     { "note", &dsp_type_string, NULL } };
+static const dsp_signature cmp_sig = { "QA.compare", "Answer.", cmp_in, 3, cmp_out, 3 };
+
+static dsp_status run_mcc(dsp_value *outs, dsp_error *err)
+{
+    static const dsp_predictor attempt = { "M.a.attempt", &sig, DSP_STRATEGY_CHAIN_OF_THOUGHT, NULL, 0, &lm };
+    static const dsp_predictor compare = { "M.a.compare", &cmp_sig, DSP_STRATEGY_PREDICT, NULL, 0, &lm };
+    snprintf(base, sizeof base, "http://127.0.0.1:%u/v1", port);
+    memset(&lm, 0, sizeof lm);
+    lm.model = "openai/stub";
+    lm.base_url = base;
+    lm.params = dsp_lm_params_default();
+    dsp_client_options o = dsp_client_options_default();
+    o.no_cache = true;
+    o.max_retries = 0;
+    dsp_client *c = NULL;
+    assert_int_equal(dsp_client_new(&o, &c, err), DSP_OK);
+    dsp_value q;
+    assert_int_equal(dsp_value_set_string(&q, "q?", 2, NULL), DSP_OK);
+    dsp_mcc x = { &attempt, &compare, 2 };
+    dsp_status st = dsp_mcc_run(c, &x, NULL, NULL, &q, outs, err);
+    dsp_value_free(&q);
+    dsp_client_free(c);
+    return st;
+}
+
+#define A(r, a, n) "[[ ## reasoning ## ]]\n" r "\n\n" R(a, n)
+
+static void test_mcc_compares_the_attempts(void **state)
+{
+    (void)state;
+    const char *script[] = { A("It is 4.", "4", "sure"), "prose", "{}",
+                             "[[ ## rationale ## ]]\nThe first is right.\n\n" R("4", "checked") };
+    stub_script_play(script, 4);
+    dsp_value outs[3] = { 0 };
+    dsp_error err = { 0 };
+    assert_int_equal(run_mcc(outs, &err), DSP_OK);
+    assert_string_equal(dsp_value_cstr(&outs[0]), "The first is right.");
+    assert_string_equal(dsp_value_cstr(&outs[2]), "checked");
+    const char *body = stub_script_body(3);
+    assert_non_null(strstr(body, "reasoning_attempt_1 ## ]]\\n\u00abIt is 4. I'm not sure but my prediction is 4; sure\u00bb"));
+    assert_non_null(strstr(body, "reasoning_attempt_2 ## ]]\\n\u00abthis attempt could not be read\u00bb"));
+    dsp_values_free(outs, 3);
+
+    const char *none[] = { "prose", "{}", "prose", "{}" };
+    stub_script_play(none, 4);
+    assert_int_equal(run_mcc(outs, &err), DSP_ERR_PARSE);
+    assert_non_null(strstr(err.message, "none of the 2 attempts could be read"));
+    assert_int_equal(stub_script_requests(), 4);
+    dsp_error_clear(&err);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -191,6 +249,7 @@ int main(void)
         cmocka_unit_test(test_majority_ties_go_to_the_earliest),
         cmocka_unit_test(test_all_unreadable_is_an_error),
         cmocka_unit_test(test_transport_failure_fails_at_once),
+        cmocka_unit_test(test_mcc_compares_the_attempts),
     };
     return cmocka_run_group_tests(tests, start, stop);
 }

@@ -50,7 +50,7 @@ syn match   dspKey           "\<\h\w*\>\ze\s*:"
 " optimizers (later matches win at the same place).
 syn match   dspCall          "\<\h\w*\>\ze\s*("
 syn keyword dspType          string int float bool list optional map
-syn match   dspStrategy      "\<\%(predict\|chain_of_thought\|react\|best_of_n\|refine\|majority\)\>\ze\s*("
+syn match   dspStrategy      "\<\%(predict\|chain_of_thought\|react\|best_of_n\|refine\|majority\|multi_chain_comparison\)\>\ze\s*("
 syn match   dspBuiltin       "\<\%(exact_match\|contains\|f1\|approx\|abs\|min\|max\|len\|judge\)\>\ze\s*("
 syn match   dspDataFormat    "\<\%(jsonl\|csv\)\>\ze\s*("
 syn keyword dspOptimizer     labeled_fewshot bootstrap_fewshot random_search mipro better_together copro gepa

@@ -73,6 +73,27 @@ typedef struct dsp_sample_options {
 dsp_status dsp_sample_run(dsp_client *c, const dsp_predictor *p, const dsp_sampling *s, const dsp_sample_options *o,
                           const dsp_value *inputs, dsp_value *outputs, dsp_error *err);
 
+/* multi_chain_comparison (DSPy's MultiChainComparison): m reasoning
+ * attempts of `attempt` (chain of thought over the signature; sampled as
+ * above), then one call of `compare`, whose inputs are the signature's
+ * followed by reasoning_attempt_1 .. reasoning_attempt_m, each
+ * "«REASONING I'm not sure but my prediction is OUTPUTS»", and whose outputs
+ * (`rationale`, then the signature's) are the call's. An attempt that
+ * cannot be parsed is shown as "«this attempt could not be read»"; if none
+ * can, the call fails. */
+typedef struct dsp_mcc {
+    const dsp_predictor *attempt;
+    const dsp_predictor *compare;
+    int m;                  /* 1 to 20 */
+} dsp_mcc;
+
+/* inputs: one per signature input; outputs: the compare predictor's
+ * outputs (zeroed). Only o->predict of an attempt's options is used for
+ * the attempts; compare_opts (may be NULL) for the comparison. */
+dsp_status dsp_mcc_run(dsp_client *c, const dsp_mcc *x, const dsp_sample_options *o,
+                       const dsp_predict_options *compare_opts, const dsp_value *inputs, dsp_value *outputs,
+                       dsp_error *err);
+
 /* The index of the majority value among n formatted values (trimmed,
  * case-insensitive; NULL entries never win); the earliest on ties; n if all
  * are NULL. */
