@@ -119,7 +119,8 @@ static void test_inputs_refused_at_render(void **state)
     assert_int_equal(dsp_chat_adapter_render(&spec, &in, &m, &err), DSP_ERR_INVALID);
     assert_non_null(strstr(err.message, "input `text`: not valid UTF-8 at byte 3 (0xff)"));
     assert_int_equal(dsp_json_adapter_render(&spec, &in, &m, &err), DSP_ERR_INVALID);
-    assert_int_equal(m.len, 0);
+    assert_int_equal(m.len, 0); /* nothing left behind */
+    dsp_messages_free(&m);
     dsp_value_free(&in);
     dsp_error_clear(&err);
 }
