@@ -139,5 +139,8 @@ size_t sema_check_options(sema *s, const ptr_vec *kvs, const bi_option *table, s
 int sema_data_columns(sema *s, const ir_data *data, src_loc at, ptr_vec *columns);
 void sema_data_check_enums(sema *s, const ir_data *data, const ir_module *m, src_loc at);
 const ir_type *sema_data_field_type(sema *s, const ir_data *data, const char *field);
+/* sema_data_shapes.c: the first rows' values of record and map fields
+ * against their declared types; a CSV data set with such a field. */
+void sema_data_check_shapes(sema *s, const ir_data *data, const ir_module *m, src_loc at);
 
 #endif

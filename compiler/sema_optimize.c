@@ -289,6 +289,7 @@ ir_optimize *sema_check_optimize(sema *s, ast_decl *d)
             }
         }
         sema_data_check_enums(s, data, m, set_kvs[k]->value->loc);
+        sema_data_check_shapes(s, data, m, set_kvs[k]->value->loc);
     }
     if (o->valset && o->valset == o->trainset)
         diag_warning(s->d, val_kv->value->loc, "valset is the trainset: scores will be optimistic; "

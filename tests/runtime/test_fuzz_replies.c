@@ -223,10 +223,17 @@ static const char *const colors[] = {"red", "green", "blue"};
 static const dsp_type color_t = { .kind = DSP_TYPE_ENUM, .enum_values = colors, .n_enum_values = 3 };
 static const dsp_type ints_t = { .kind = DSP_TYPE_LIST, .elem = &dsp_type_int };
 static const dsp_type maybe_t = { .kind = DSP_TYPE_OPTIONAL, .elem = &dsp_type_string };
+static const dsp_type maybe_f_t = { .kind = DSP_TYPE_OPTIONAL, .elem = &dsp_type_float };
+static const dsp_field ent_fields[] = {
+    {"text", &dsp_type_string, NULL}, {"kind", &color_t, NULL}, {"score", &maybe_f_t, NULL}, {"ids", &ints_t, NULL},
+};
+static const dsp_type ent_t = { .kind = DSP_TYPE_RECORD, .fields = ent_fields, .n_fields = 4, .name = "Ent" };
+static const dsp_type ents_t = { .kind = DSP_TYPE_LIST, .elem = &ent_t };
+static const dsp_type counts_t = { .kind = DSP_TYPE_MAP, .elem = &ints_t };
 static const dsp_field outs[] = {
     {"answer", &dsp_type_string, NULL}, {"n", &dsp_type_int, NULL},   {"f", &dsp_type_float, NULL},
     {"b", &dsp_type_bool, NULL},        {"color", &color_t, NULL},     {"ids", &ints_t, NULL},
-    {"note", &maybe_t, NULL},
+    {"note", &maybe_t, NULL},           {"ents", &ents_t, NULL},       {"counts", &counts_t, NULL},
 };
 #define N_OUT (sizeof outs / sizeof outs[0])
 static const dsp_field ins[] = {{"q", &dsp_type_string, NULL}};
@@ -253,6 +260,19 @@ static void assert_value_sane(const dsp_type *t, const dsp_value *v, int i)
     case DSP_TYPE_OPTIONAL:
         if (v->as.some)
             assert_value_sane(t->elem, v->as.some, i);
+        break;
+    case DSP_TYPE_RECORD:
+        assert_int_equal(v->as.record.len, t->n_fields);
+        for (size_t k = 0; k < t->n_fields; k++)
+            assert_value_sane(t->fields[k].type, &v->as.record.fields[k], i);
+        break;
+    case DSP_TYPE_MAP:
+        for (size_t k = 0; k < v->as.map.len; k++) {
+            assert_non_null(v->as.map.keys[k]);
+            for (size_t j = 0; j < k; j++) /* keys are distinct */
+                assert_true(strcmp(v->as.map.keys[j], v->as.map.keys[k]) != 0);
+            assert_value_sane(t->elem, &v->as.map.vals[k], i);
+        }
         break;
     default: break;
     }
@@ -300,6 +320,9 @@ static void test_fuzz_chat_adapter_replies(void **state)
     fuzz_adapter(dsp_chat_adapter_parse,
                  "[[ ## answer ## ]]\nhello \xc3\xa9\n\n[[ ## n ## ]]\n42\n\n[[ ## f ## ]]\n3.5\n\n[[ ## b ## ]]\n"
                  "true\n\n[[ ## color ## ]]\nred\n\n[[ ## ids ## ]]\n[1, 2, 3]\n\n[[ ## note ## ]]\nfine\n\n"
+                 "[[ ## ents ## ]]\n[{\"text\": \"a\", \"kind\": \"blue\", \"ids\": [4]}, "
+                 "{\"text\": \"b\", \"kind\": \"red\", \"score\": 0.5, \"ids\": []}]\n\n"
+                 "[[ ## counts ## ]]\n{\"x\": [1], \"y\": [2, 3]}\n\n"
                  "[[ ## completed ## ]]",
                  0x2545F4914F6CDD1Dull);
 }
@@ -309,7 +332,8 @@ static void test_fuzz_json_adapter_replies(void **state)
     (void)state;
     fuzz_adapter(dsp_json_adapter_parse,
                  "{\"answer\":\"hello \\u00e9\",\"n\":42,\"f\":3.5,\"b\":true,\"color\":\"red\",\"ids\":[1,2,3],"
-                 "\"note\":null}",
+                 "\"note\":null,\"ents\":[{\"text\":\"a\",\"kind\":\"green\",\"score\":null,\"ids\":[1]}],"
+                 "\"counts\":{\"k\":[7]}}",
                  0xBF58476D1CE4E5B9ull);
 }
 
