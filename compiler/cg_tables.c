@@ -215,8 +215,9 @@ static const char *emit_lm(cg_ctx *g, strbuf *c, const char *sym, const ir_lm *l
         sb_put_double(c, cfg->params.top_p);
     }
     /* Every field, so that -Wmissing-field-initializers stays quiet. */
-    sb_printf(c, " },\n    .timeout_ms = %d, .has_retries = %s, .retries = %d, .no_cache = %s,\n};\n", cfg->timeout_ms,
-              cfg->has_retries ? "true" : "false", cfg->retries, cfg->no_cache ? "true" : "false");
+    sb_printf(c, " },\n    .timeout_ms = %d, .has_retries = %s, .retries = %d, .no_cache = %s,\n    .adapter = %s,\n};\n",
+              cfg->timeout_ms, cfg->has_retries ? "true" : "false", cfg->retries, cfg->no_cache ? "true" : "false",
+              cfg->adapter == DSP_ADAPTER_JSON ? "DSP_ADAPTER_JSON" : "DSP_ADAPTER_CHAT");
     return model;
 }
 

@@ -105,6 +105,8 @@ dsp_status irt_lm(arena *a, const ir_lm *lm, dsp_lm_config **out, dsp_error *err
     if (rc != DSP_OK)
         return rc;
     c->base_url = lm->base_url;
+    const ir_option *ad = param(lm, "adapter");
+    c->adapter = ad && ad->s && strcmp(ad->s, "json") == 0 ? DSP_ADAPTER_JSON : DSP_ADAPTER_CHAT;
     c->api_key_env = lm->api_key_env;
     c->params = dsp_lm_params_default();
     const ir_option *o;

@@ -20,6 +20,8 @@ const bi_provider *bi_provider_find(const char *name)
     return NULL;
 }
 
+static const char *const adapters[] = { "chat", "json", NULL };
+
 const bi_option bi_lm_options[] = {
     { "base_url", BI_OPT_STRING, 0, 0, NULL, "http(s) URL of the API, ending before /chat/completions" },
     { "api_key_env", BI_OPT_STRING, 0, 0, NULL, "NAME of the environment variable with the key" },
@@ -29,5 +31,7 @@ const bi_option bi_lm_options[] = {
     { "timeout_ms", BI_OPT_INT, 1, 3.6e6, NULL, "per-request timeout" },
     { "retries", BI_OPT_INT, 0, 20, NULL, "retries on transient failures" },
     { "cache", BI_OPT_BOOL, 0, 0, NULL, "cache replies on disk" },
+    { "adapter", BI_OPT_CHOICE, 0, 0, adapters,
+      "chat ([[ ## field ## ]] sections, the default) or json (a JSON object the API enforces)" },
 };
 const size_t bi_n_lm_options = sizeof bi_lm_options / sizeof bi_lm_options[0];

@@ -161,3 +161,24 @@ dsp_status dsp_json_adapter_schema(const dsp_prompt_spec *spec, char **out, dsp_
     }
     return print_owned(s, out, err);
 }
+
+static bool has_map(const dsp_type *t, int depth)
+{
+    if (!t || depth > 16)
+        return false;
+    if (t->kind == DSP_TYPE_MAP)
+        return true;
+    for (size_t i = 0; t->kind == DSP_TYPE_RECORD && i < t->n_fields; i++)
+        if (has_map(t->fields[i].type, depth + 1))
+            return true;
+    return (t->kind == DSP_TYPE_LIST || t->kind == DSP_TYPE_OPTIONAL) && has_map(t->elem, depth + 1);
+}
+
+bool dsp_json_adapter_strict_ok(const dsp_prompt_spec *spec)
+{
+    size_t n = dsp_strategy_n_outputs(spec->signature, spec->strategy);
+    for (size_t i = 0; i < n; i++)
+        if (has_map(dsp_strategy_output(spec->signature, spec->strategy, i)->type, 0))
+            return false;
+    return true;
+}

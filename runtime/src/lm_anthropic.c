@@ -2,8 +2,9 @@
  * bodies and replies. System messages go to the top-level "system" field;
  * other turns carry their text as content blocks; max_tokens is required.
  * The API has no n, seed or response_format: n > 1 is served by the client
- * with several requests, and seed and json_schema are not sent (the JSON
- * adapter asks for JSON in the prompt). */
+ * with several requests, seed is not sent, and a json_schema becomes a tool
+ * (`output`, its input_schema the schema) that tool_choice forces, whose
+ * `tool_use` block's input is the reply (as compact JSON text). */
 #include "lm_wire.h"
 
 #include "json_write.h"
@@ -94,6 +95,19 @@ dsp_status dsp_anthropic_request_write(dsp_jw *wp, const char *model, const dsp_
         }
         dsp_jw_lit(&w, "]");
     }
+    if (p->json_schema) {
+        char *schema = NULL;
+        dsp_status st = dsp_schema_text(p->json_schema, &schema, err);
+        if (st != DSP_OK) {
+            *wp = w;
+            return st;
+        }
+        dsp_jw_lit(&w, ",\"tools\":[{\"name\":\"output\",\"description\":"
+                       "\"Record the output fields, each of its declared type.\",\"input_schema\":");
+        dsp_jw_lit(&w, schema);
+        dsp_jw_lit(&w, "}],\"tool_choice\":{\"type\":\"tool\",\"name\":\"output\"}");
+        free(schema);
+    }
     dsp_jw_lit(&w, "}");
     *wp = w;
     if (!dsp_jw_finish(wp))
@@ -131,11 +145,40 @@ dsp_status dsp_anthropic_parse_reply(const char *body, size_t len, dsp_chat_resp
         st = protocol_error(err, body, len, "no \"content\" array");
         goto done;
     }
+    /* A forced tool's call (the JSON adapter's schema) is the answer: its
+     * input object, as JSON text. */
+    const cJSON *block;
+    for (block = content->child; block; block = block->next) {
+        const cJSON *type = cJSON_GetObjectItemCaseSensitive(block, "type");
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive(block, "name");
+        if (!cJSON_IsString(type) || strcmp(type->valuestring, "tool_use") != 0 || !cJSON_IsString(name) ||
+            strcmp(name->valuestring, "output") != 0)
+            continue;
+        const cJSON *input = cJSON_GetObjectItemCaseSensitive(block, "input");
+        if (!cJSON_IsObject(input)) {
+            st = protocol_error(err, body, len, "a tool_use block has no \"input\" object");
+            goto done;
+        }
+        char *text = cJSON_PrintUnformatted(input);
+        size_t tl = text ? strlen(text) : 0;
+        char *s = text ? malloc(tl + 1) : NULL;
+        resp->choices = s ? calloc(1, sizeof *resp->choices) : NULL;
+        if (!resp->choices) {
+            free(s);
+            cJSON_free(text);
+            st = dsp_error_set(err, DSP_ERR_NOMEM, "out of memory copying a reply");
+            goto done;
+        }
+        memcpy(s, text, tl + 1);
+        cJSON_free(text);
+        resp->choices[0] = s;
+        resp->n_choices = 1;
+        goto usage;
+    }
     /* The reply's text is the concatenation of its text blocks; other
      * blocks (tool use, thinking) carry no answer text. */
     size_t total = 0;
     int n_text = 0;
-    const cJSON *block;
     for (block = content ? content->child : NULL; block; block = block->next) {
         const cJSON *type = cJSON_GetObjectItemCaseSensitive(block, "type");
         const cJSON *text = cJSON_GetObjectItemCaseSensitive(block, "text");
@@ -172,6 +215,7 @@ dsp_status dsp_anthropic_parse_reply(const char *body, size_t len, dsp_chat_resp
     s[at] = '\0';
     resp->choices[0] = s;
     resp->n_choices = 1;
+usage:;
     const cJSON *usage = cJSON_GetObjectItemCaseSensitive(root, "usage");
     resp->usage.prompt_tokens = usage_field(usage, "input_tokens");
     resp->usage.completion_tokens = usage_field(usage, "output_tokens");

@@ -116,7 +116,9 @@ dsp_status dsp_openai_request_write(dsp_jw *wp, const char *model, const dsp_mes
     if (schema) {
         dsp_jw_lit(&w, ",\"response_format\":{\"type\":\"json_schema\",\"json_schema\":{\"name\":\"output\",\"schema\":");
         dsp_jw_lit(&w, schema);
-        dsp_jw_lit(&w, "}}");
+        /* Strict decoding where the schema allows it: OpenAI's strict mode
+         * takes no free-form objects (maps). */
+        dsp_jw_lit(&w, p->json_strict ? ",\"strict\":true}}" : "}}");
         free(schema);
     }
     dsp_jw_lit(&w, "}");

@@ -40,6 +40,14 @@ const dsp_lm_config *dsp_predict_lm_of(const dsp_predictor *p, const dsp_predict
     return opts && opts->lm ? opts->lm : p ? p->lm : NULL;
 }
 
+dsp_adapter_kind dsp_predict_adapter_of(const dsp_predictor *p, const dsp_predict_options *opts)
+{
+    if (opts && opts->adapter != DSP_ADAPTER_DEFAULT)
+        return opts->adapter;
+    const dsp_lm_config *lm = dsp_predict_lm_of(p, opts);
+    return lm && lm->adapter == DSP_ADAPTER_JSON ? DSP_ADAPTER_JSON : DSP_ADAPTER_CHAT;
+}
+
 dsp_chat_request dsp_predict_request_of(const dsp_predictor *p, const dsp_predict_options *opts)
 {
     dsp_chat_request base;
@@ -83,6 +91,7 @@ typedef struct call {
     dsp_usage usage;
     bool cache_hit;
     bool fallback;
+    bool json;     /* the JSON adapter from the start */
     bool pending;  /* rendered, waiting for the LM in this round */
     dsp_status parse_st; /* of the reply dsp_chat returned, set by parse_reply */
     dsp_status st;
@@ -99,7 +108,7 @@ static bool parse_reply(void *ctx, const dsp_chat_response *r)
     dsp_error_clear(&cl->err);
     if (r->n_choices == 0 || !r->choices[0])
         cl->parse_st = dsp_error_set(&cl->err, DSP_ERR_PROTOCOL, "the LM returned no choices");
-    else if (cl->fallback)
+    else if (cl->fallback || cl->json)
         cl->parse_st = dsp_json_adapter_parse(cl->spec, r->choices[0], strlen(r->choices[0]), cl->outputs, &cl->err);
     else
         cl->parse_st =
@@ -195,6 +204,7 @@ static void finish(call *cl, dsp_predict_trace *trace, dsp_error *err)
         trace->usage = cl->usage;
         trace->cache_hit = cl->cache_hit;
         trace->json_fallback = cl->fallback;
+        trace->json_adapter = cl->json;
     }
     dsp_messages_free(&cl->msgs);
     free(cl->reply);
@@ -208,12 +218,46 @@ static void finish(call *cl, dsp_predict_trace *trace, dsp_error *err)
     memset(&cl->err, 0, sizeof cl->err);
 }
 
+/* The JSON adapter from the start: one round, the schema sent for the
+ * provider to enforce; a reply that does not parse is the call's error. */
+static dsp_status run_json(dsp_client *c, const dsp_prompt_spec *spec, const dsp_lm_config *lm,
+                           dsp_chat_request *base, call *calls, size_t n)
+{
+    char *schema = NULL;
+    dsp_error schema_err = { 0 };
+    for (size_t i = 0; i < n; i++) {
+        calls[i].spec = spec;
+        calls[i].json = true;
+        calls[i].st = dsp_json_adapter_render(spec, calls[i].inputs, &calls[i].msgs, &calls[i].err);
+        calls[i].pending = calls[i].st == DSP_OK;
+    }
+    if (dsp_json_adapter_schema(spec, &schema, &schema_err) != DSP_OK) {
+        for (size_t i = 0; i < n; i++) {
+            if (!calls[i].pending)
+                continue;
+            calls[i].pending = false;
+            dsp_error_clear(&calls[i].err);
+            calls[i].st = dsp_error_set(&calls[i].err, schema_err.status, "%s", schema_err.message);
+        }
+        dsp_error_clear(&schema_err);
+        return DSP_OK;
+    }
+    base->params.json_schema = schema;
+    base->params.json_strict = dsp_json_adapter_strict_ok(spec);
+    dsp_status st = send_round(c, lm, base, calls, n);
+    base->params.json_schema = NULL;
+    free(schema);
+    return st;
+}
+
 static dsp_status run(dsp_client *c, const dsp_predictor *p, const dsp_predict_options *opts, call *calls, size_t n)
 {
     dsp_prompt_spec spec = dsp_prompt_spec_of(p, opts);
     const dsp_lm_config *lm = dsp_predict_lm_of(p, opts);
     dsp_chat_request base = dsp_predict_request_of(p, opts);
     bool fallback_allowed = !(opts && opts->no_json_fallback);
+    if (dsp_predict_adapter_of(p, opts) == DSP_ADAPTER_JSON)
+        return run_json(c, &spec, lm, &base, calls, n);
 
     /* Round 1: the chat adapter. */
     for (size_t i = 0; i < n; i++) {
@@ -254,6 +298,7 @@ static dsp_status run(dsp_client *c, const dsp_predictor *p, const dsp_predict_o
         schema = NULL; /* ask for JSON without a schema rather than not at all */
     }
     base.params.json_schema = schema;
+    base.params.json_strict = schema && dsp_json_adapter_strict_ok(&spec);
     /* The chat errors, kept to explain a fallback that fails too. */
     char (*chat_msgs)[DSP_ERROR_MESSAGE_MAX] = calloc(n, sizeof *chat_msgs);
     if (!chat_msgs) {

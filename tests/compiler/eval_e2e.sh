@@ -122,4 +122,18 @@ check "eval without --data is a usage error (2)" test $? -eq 2
 "$dspcc" eval "$prog" --data nosuch --base-url "$url" >/dev/null 2>"$tmp/nosuch.err"
 rc=$?
 check "an unknown data set is an error naming it" sh -c "test $rc -eq 1 && grep -q 'nosuch' '$tmp/nosuch.err'"
+
+# `adapter: json` on the lm: one JSON request per example with the schema
+# sent as response_format (strict), parsed as JSON; it classifies as well.
+start_server --seed 3
+url="http://127.0.0.1:$port/v1"
+mkdir -p "$tmp/json"
+cp -r examples/tickets/data "$tmp/json/"
+sed 's/^  max_tokens: 512$/  max_tokens: 512\n  adapter: json/' "$prog" >"$tmp/json/tickets.dsp"
+"$dspcc" eval "$tmp/json/tickets.dsp" --data dev --limit 20 --json --base-url "$url" --no-cache \
+    >"$tmp/json.json" 2>"$tmp/json.err"
+check "eval with adapter: json exits 0" test $? -eq 0
+check "adapter: json: every example answered, one call each" \
+    sh -c "test '$(json_key "$tmp/json.json" failed)' = 0 && test '$(json_key "$tmp/json.json" lm_calls)' = 20"
+check "adapter: json classifies too" awk -v s="$(json_key "$tmp/json.json" score)" 'BEGIN { exit !(s > 0.05) }'
 rs_stop

@@ -32,6 +32,8 @@ typedef struct rs_request {
     size_t n_stop;
     bool json;           /* response_format json_object or json_schema */
     const cJSON *schema; /* json_schema.schema, borrowed from the request */
+    const char *tool;    /* Anthropic: the tool tool_choice forces (its input_schema is
+                            `schema`); the reply is its tool_use block. NULL: none */
 } rs_request;
 
 typedef struct rs_wire_error {

@@ -49,6 +49,8 @@ static bool blocks_text(rs_arena *a, const cJSON *content, const char *what, con
     return true;
 }
 
+static bool parse_tools(const cJSON *root, rs_request *req, rs_wire_error *err);
+
 bool rs_anthropic_parse(rs_arena *a, const cJSON *root, const char *version, rs_request *req,
                         rs_wire_error *err)
 {
@@ -122,7 +124,61 @@ bool rs_anthropic_parse(rs_arena *a, const cJSON *root, const char *version, rs_
     }
     if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "stream")))
         return fail(err, "stream: this test fixture does not implement streaming");
-    return true;
+    return parse_tools(root, req, err);
+}
+
+/* tools: [{name, description?, input_schema}], tool_choice: {type: auto|any|
+ * tool|none, name (with tool)}, as the Messages API documents them. A
+ * forced tool (type tool, or any with one tool) makes the reply that tool's
+ * call, its input shaped by the input_schema. */
+static bool parse_tools(const cJSON *root, rs_request *req, rs_wire_error *err)
+{
+    const cJSON *tools = cJSON_GetObjectItemCaseSensitive(root, "tools");
+    const cJSON *choice = cJSON_GetObjectItemCaseSensitive(root, "tool_choice");
+    if (!tools || cJSON_IsNull(tools)) {
+        if (choice && !cJSON_IsNull(choice))
+            return fail(err, "tool_choice: may only be specified while providing tools");
+        return true;
+    }
+    if (!cJSON_IsArray(tools))
+        return fail(err, "tools: Input should be a valid list");
+    const cJSON *t;
+    cJSON_ArrayForEach(t, tools) {
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive(t, "name");
+        if (!cJSON_IsObject(t) || !cJSON_IsString(name) || !*name->valuestring)
+            return fail(err, "tools.name: Field required");
+        if (!cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(t, "input_schema")))
+            return fail(err, "tools.input_schema: Field required");
+    }
+    if (!choice || cJSON_IsNull(choice))
+        return true;
+    const cJSON *type = cJSON_GetObjectItemCaseSensitive(choice, "type");
+    if (!cJSON_IsObject(choice) || !cJSON_IsString(type))
+        return fail(err, "tool_choice: Input should be an object with a 'type'");
+    const char *want = NULL;
+    if (strcmp(type->valuestring, "tool") == 0) {
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive(choice, "name");
+        if (!cJSON_IsString(name))
+            return fail(err, "tool_choice.tool.name: Field required");
+        want = name->valuestring;
+    } else if (strcmp(type->valuestring, "any") == 0 && cJSON_GetArraySize(tools) == 1) {
+        want = cJSON_GetObjectItemCaseSensitive(tools->child, "name")->valuestring;
+    } else if (strcmp(type->valuestring, "auto") != 0 && strcmp(type->valuestring, "any") != 0 &&
+               strcmp(type->valuestring, "none") != 0) {
+        return fail(err, "tool_choice.type: Input tag does not match any of the expected tags: 'auto', 'any', "
+                         "'tool', 'none'");
+    }
+    if (!want)
+        return true;
+    cJSON_ArrayForEach(t, tools) {
+        if (strcmp(cJSON_GetObjectItemCaseSensitive(t, "name")->valuestring, want) == 0) {
+            req->tool = want;
+            req->json = true;
+            req->schema = cJSON_GetObjectItemCaseSensitive(t, "input_schema");
+            return true;
+        }
+    }
+    return fail(err, "tool_choice.name: the tool named is not in tools");
 }
 
 const char *rs_anthropic_reply(rs_arena *a, const rs_request *req, const rs_choice *choice,
@@ -135,6 +191,24 @@ const char *rs_anthropic_reply(rs_arena *a, const rs_request *req, const rs_choi
     rs_buf_puts(&b, idbuf);
     rs_buf_puts(&b, ",\"type\":\"message\",\"role\":\"assistant\",\"model\":");
     rs_buf_json_string(&b, req->model);
+    /* A forced tool answers with its call; a reply that is not a JSON
+     * object (an injected fault) stays text, as a broken model's would. */
+    cJSON *input = req->tool ? cJSON_Parse(choice->text) : NULL;
+    if (input && cJSON_IsObject(input) && !choice->hit_length) {
+        char *in = cJSON_PrintUnformatted(input);
+        snprintf(idbuf, sizeof idbuf, "\"toolu_refserver%016llx\"", (unsigned long long)id);
+        rs_buf_puts(&b, ",\"content\":[{\"type\":\"tool_use\",\"id\":");
+        rs_buf_puts(&b, idbuf);
+        rs_buf_puts(&b, ",\"name\":");
+        rs_buf_json_string(&b, req->tool);
+        rs_buf_puts(&b, ",\"input\":");
+        rs_buf_puts(&b, in ? in : "{}");
+        rs_buf_puts(&b, "}],\"stop_reason\":\"tool_use\",\"stop_sequence\":null");
+        cJSON_free(in);
+        cJSON_Delete(input);
+        goto usage;
+    }
+    cJSON_Delete(input);
     rs_buf_puts(&b, ",\"content\":[{\"type\":\"text\",\"text\":");
     rs_buf_json_string(&b, choice->text);
     rs_buf_puts(&b, "}],\"stop_reason\":");
@@ -146,6 +220,7 @@ const char *rs_anthropic_reply(rs_arena *a, const rs_request *req, const rs_choi
     } else {
         rs_buf_puts(&b, "\"end_turn\",\"stop_sequence\":null");
     }
+usage:
     rs_buf_puts(&b, ",\"usage\":{\"input_tokens\":");
     rs_buf_int(&b, prompt_tokens);
     rs_buf_puts(&b, ",\"output_tokens\":");

@@ -61,6 +61,15 @@ static void test_body_shape(void **state)
     assert_null(cJSON_GetObjectItem(j, "seed"));
     assert_null(cJSON_GetObjectItem(j, "n"));
     assert_null(cJSON_GetObjectItem(j, "response_format"));
+    /* The schema is a tool the model must call (Anthropic's structured output). */
+    cJSON *tools = cJSON_GetObjectItem(j, "tools");
+    assert_int_equal(cJSON_GetArraySize(tools), 1);
+    cJSON *tool = cJSON_GetArrayItem(tools, 0);
+    assert_string_equal(cJSON_GetObjectItem(tool, "name")->valuestring, "output");
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(tool, "input_schema"), "type")->valuestring, "object");
+    cJSON *choice = cJSON_GetObjectItem(j, "tool_choice");
+    assert_string_equal(cJSON_GetObjectItem(choice, "type")->valuestring, "tool");
+    assert_string_equal(cJSON_GetObjectItem(choice, "name")->valuestring, "output");
     cJSON_Delete(j);
 }
 
@@ -116,6 +125,24 @@ static void test_parse_joins_text_blocks_skips_others(void **state)
     dsp_chat_response_free(&r);
 }
 
+/* The forced tool's call is the reply: its input as JSON text (a text
+ * block beside it, which models sometimes add, is not the answer). */
+static void test_parse_tool_use_is_the_answer(void **state)
+{
+    (void)state;
+    const char *body = "{\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\",\"content\":["
+                       "{\"type\":\"text\",\"text\":\"Here it is.\"},"
+                       "{\"type\":\"tool_use\",\"id\":\"toolu_01\",\"name\":\"output\","
+                       "\"input\":{\"entities\":[{\"text\":\"Oslo\",\"type\":\"location\"}]}}],"
+                       "\"stop_reason\":\"tool_use\",\"usage\":{\"input_tokens\":9,\"output_tokens\":4}}";
+    dsp_chat_response r = {0};
+    dsp_error err = {0};
+    assert_int_equal(dsp_anthropic_parse_reply(body, strlen(body), &r, &err), DSP_OK);
+    assert_string_equal(r.choices[0], "{\"entities\":[{\"text\":\"Oslo\",\"type\":\"location\"}]}");
+    assert_int_equal(r.usage.completion_tokens, 4);
+    dsp_chat_response_free(&r);
+}
+
 static void expect_protocol_error(const char *body, const char *needle)
 {
     dsp_chat_response r = {0};
@@ -134,6 +161,8 @@ static void test_parse_bad_replies(void **state)
     expect_protocol_error("{\"type\":\"message\"}", "content");
     expect_protocol_error("{\"content\":[]}", "no text");
     expect_protocol_error("{\"content\":[{\"type\":\"text\"}]}", "text");
+    expect_protocol_error("{\"content\":[{\"type\":\"tool_use\",\"name\":\"output\",\"input\":[1]}]}",
+                          "no \"input\" object");
 }
 
 static void test_error_body(void **state)
@@ -155,6 +184,7 @@ int main(void)
         cmocka_unit_test(test_body_max_tokens_and_no_system),
         cmocka_unit_test(test_parse_documented_reply),
         cmocka_unit_test(test_parse_joins_text_blocks_skips_others),
+        cmocka_unit_test(test_parse_tool_use_is_the_answer),
         cmocka_unit_test(test_parse_bad_replies),
         cmocka_unit_test(test_error_body),
     };

@@ -113,6 +113,16 @@ static void test_body_all_params(void **state)
     assert_string_equal(cJSON_GetObjectItem(js, "name")->valuestring, "output");
     cJSON *schema = cJSON_GetObjectItem(js, "schema");
     assert_string_equal(cJSON_GetObjectItem(schema, "type")->valuestring, "object");
+    assert_null(cJSON_GetObjectItem(js, "strict"));
+    cJSON_Delete(j);
+
+    /* strict: true when the schema allows it (every object closed). */
+    p.json_strict = true;
+    assert_int_equal(dsp_openai_request_body("m", two_msgs, 2, &p, &body, &err), DSP_OK);
+    j = cJSON_Parse(body);
+    free(body);
+    js = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "response_format"), "json_schema");
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(js, "strict")));
     cJSON_Delete(j);
 }
 

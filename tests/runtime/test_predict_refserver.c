@@ -134,6 +134,51 @@ static void test_fixture_reads_our_prompts(void **state)
     rs_proc_stop(&s, 3000, NULL);
 }
 
+/* The JSON adapter chosen on the lm: one request whose schema the API
+ * enforces (OpenAI response_format json_schema, strict; Anthropic a forced
+ * tool read back from its tool_use block), for both wire formats. */
+static void test_json_adapter_both_apis(void **state)
+{
+    (void)state;
+    NEED_FIXTURE();
+    rs_proc s;
+    assert_true(rs_proc_start(&s, NULL));
+    use_server(&s);
+    dsp_client *c = client();
+    const char *models[] = { "openai/refserver", "anthropic/refserver" };
+    for (int m = 0; m < 2; m++) {
+        lm.model = models[m];
+        lm.adapter = DSP_ADAPTER_JSON;
+        dsp_predictor p = { "classify", &t_sig, DSP_STRATEGY_PREDICT, t_demos, 4, &lm };
+        for (size_t i = 0; i < 4; i++) {
+            dsp_value in = str(queries[i]);
+            dsp_value out[1] = { 0 };
+            dsp_predict_trace tr;
+            dsp_predict_trace_init(&tr);
+            dsp_error err = { 0 };
+            if (dsp_predict(c, &p, &in, out, &tr, &err) != DSP_OK)
+                fail_msg("%s %s: %s\nraw: %s", models[m], queries[i], err.message, err.raw ? err.raw : "");
+            assert_true(tr.json_adapter);
+            assert_false(tr.json_fallback);
+            assert_true(tr.raw_reply[0] == '{'); /* a JSON object, not chat sections */
+            if (out[0].as.e != want[i])
+                fail_msg("%s: \"%s\" -> %s, want %s\nreply: %s", models[m], queries[i], queues[out[0].as.e],
+                         queues[want[i]], tr.raw_reply);
+            dsp_predict_trace_free(&tr);
+            dsp_values_free(out, 1);
+            dsp_value_free(&in);
+        }
+        /* A per-call choice overrides the lm's. */
+        dsp_predict_options o = dsp_predict_options_default();
+        o.adapter = DSP_ADAPTER_CHAT;
+        assert_int_equal(dsp_predict_adapter_of(&p, &o), DSP_ADAPTER_CHAT);
+        assert_int_equal(dsp_predict_adapter_of(&p, NULL), DSP_ADAPTER_JSON);
+    }
+    lm.adapter = DSP_ADAPTER_DEFAULT;
+    dsp_client_free(c);
+    rs_proc_stop(&s, 3000, NULL);
+}
+
 /* Injected malformed replies: the chat parse fails, the JSON fallback
  * recovers some calls, and every other call fails as DSP_ERR_PARSE with the
  * raw reply; nothing else happens. */
@@ -196,6 +241,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fixture_reads_our_prompts),
         cmocka_unit_test(test_malformed_replies),
+        cmocka_unit_test(test_json_adapter_both_apis),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -69,6 +69,10 @@ dsp_status dsp_json_adapter_parse(const dsp_prompt_spec *spec, const char *reply
 dsp_status dsp_json_adapter_schema(const dsp_prompt_spec *spec, char **out, dsp_error *err);
 
 /* The JSON schema of one type, e.g. {"type":"array","items":{"type":"string"}}. */
+/* Whether the JSON adapter's schema suits OpenAI's strict structured
+ * outputs: every object closed, so no map among the outputs. */
+bool dsp_json_adapter_strict_ok(const dsp_prompt_spec *spec);
+
 dsp_status dsp_type_json_schema(const dsp_type *t, char **out, dsp_error *err);
 
 #ifdef __cplusplus

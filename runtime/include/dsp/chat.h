@@ -46,7 +46,9 @@ typedef struct dsp_lm_params {
     bool has_seed;
     int64_t seed;
     const char *stop[DSP_MAX_STOP]; /* NULL-terminated early */
-    const char *json_schema;        /* JSON text of a schema: ask for JSON output (response_format) */
+    const char *json_schema;        /* JSON text of a schema: ask for JSON output (OpenAI response_format,
+                                       Anthropic a forced tool) */
+    bool json_strict;               /* with json_schema: OpenAI strict mode (every object closed) */
     bool has_top_p;                 /* false: unset */
     double top_p;                   /* nucleus sampling, 0..1 */
 } dsp_lm_params;

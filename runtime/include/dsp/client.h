@@ -31,6 +31,15 @@ typedef enum dsp_provider {
 /* One LM endpoint, as a program declares it. All strings are borrowed and
  * must outlive every call that uses the config (generated code keeps them in
  * static const tables). */
+/* How a predictor call asks for its outputs (docs/runtime.md):
+ *   CHAT: `[[ ## field ## ]]` sections (DSPy's ChatAdapter); a reply that
+ *         does not parse is asked again with JSON.
+ *   JSON: one JSON object with a key per output, enforced natively where
+ *         the API can: OpenAI-compatible `response_format` json_schema with
+ *         `strict: true`, Anthropic a forced tool whose input is the object.
+ * DEFAULT: in an lm config, CHAT; in dsp_predict_options, the lm's. */
+typedef enum dsp_adapter_kind { DSP_ADAPTER_DEFAULT = 0, DSP_ADAPTER_CHAT, DSP_ADAPTER_JSON } dsp_adapter_kind;
+
 typedef struct dsp_lm_config {
     const char *model;        /* "provider/model", e.g. "openai/gpt-4o-mini" */
     const char *base_url;     /* NULL: the provider's default */
@@ -42,6 +51,7 @@ typedef struct dsp_lm_config {
     bool has_retries;         /* true: `retries` replaces the client's max_retries */
     int retries;
     bool no_cache;            /* neither read nor write the cache for this LM */
+    dsp_adapter_kind adapter; /* DEFAULT or CHAT: the chat adapter; JSON: the JSON adapter */
 } dsp_lm_config;
 
 /* Splits "provider/model" into a provider and the model name the API expects. */

@@ -41,12 +41,16 @@ typedef struct dsp_predict_options {
     bool no_json_fallback;      /* report a chat-adapter parse error instead of retrying with JSON */
     bool has_seed;              /* send this sampling seed (OpenAI's `seed`): samples of one call */
     int64_t seed;               /* that must differ on the wire, not only in the cache */
+    dsp_adapter_kind adapter;   /* DEFAULT: the lm's (dsp_lm_config.adapter) */
 } dsp_predict_options;
 
 dsp_predict_options dsp_predict_options_default(void);
 
 /* The prompt a call renders: the predictor with opts (may be NULL) applied. */
 dsp_prompt_spec dsp_prompt_spec_of(const dsp_predictor *p, const dsp_predict_options *opts);
+
+/* The adapter a call uses: opts->adapter, else its lm's; CHAT or JSON. */
+dsp_adapter_kind dsp_predict_adapter_of(const dsp_predictor *p, const dsp_predict_options *opts);
 
 /* The lm a call runs on: opts->lm, else the predictor's. */
 const dsp_lm_config *dsp_predict_lm_of(const dsp_predictor *p, const dsp_predict_options *opts);
@@ -63,6 +67,7 @@ typedef struct dsp_predict_trace {
     dsp_usage usage;       /* summed over attempts */
     bool cache_hit;        /* the last attempt was answered from the cache */
     bool json_fallback;    /* the chat reply did not parse and the JSON adapter was used */
+    bool json_adapter;     /* the call used the JSON adapter from the start */
 } dsp_predict_trace;
 
 void dsp_predict_trace_init(dsp_predict_trace *t);

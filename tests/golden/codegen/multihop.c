@@ -43,6 +43,7 @@ static const dsp_lm_config k_p0_lm = {
     { .temperature = 0.0, .max_tokens = 256, .n = 0, .has_seed = false, .seed = 0,
       .stop = { NULL }, .json_schema = NULL },
     .timeout_ms = 0, .has_retries = false, .retries = 0, .no_cache = false,
+    .adapter = DSP_ADAPTER_CHAT,
 };
 static const dsp_predictor k_p0 = {
     "MultiHop.q1", &k_p0_sig, DSP_STRATEGY_PREDICT,
@@ -72,6 +73,7 @@ static const dsp_lm_config k_p1_lm = {
     { .temperature = 0.0, .max_tokens = 256, .n = 0, .has_seed = false, .seed = 0,
       .stop = { NULL }, .json_schema = NULL },
     .timeout_ms = 0, .has_retries = false, .retries = 0, .no_cache = false,
+    .adapter = DSP_ADAPTER_CHAT,
 };
 static const dsp_predictor k_p1 = {
     "MultiHop.q2", &k_p1_sig, DSP_STRATEGY_PREDICT,
@@ -104,6 +106,7 @@ static const dsp_lm_config k_p2_lm = {
     { .temperature = 0.0, .max_tokens = 256, .n = 0, .has_seed = false, .seed = 0,
       .stop = { NULL }, .json_schema = NULL },
     .timeout_ms = 0, .has_retries = false, .retries = 0, .no_cache = false,
+    .adapter = DSP_ADAPTER_CHAT,
 };
 static const dsp_predictor k_p2 = {
     "MultiHop.a", &k_p2_sig, DSP_STRATEGY_CHAIN_OF_THOUGHT,

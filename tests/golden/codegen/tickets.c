@@ -41,6 +41,7 @@ static const dsp_lm_config k_p0_lm = {
     { .temperature = 0.0, .max_tokens = 512, .n = 0, .has_seed = false, .seed = 0,
       .stop = { NULL }, .json_schema = NULL },
     .timeout_ms = 0, .has_retries = false, .retries = 0, .no_cache = false,
+    .adapter = DSP_ADAPTER_CHAT,
 };
 static const dsp_predictor k_p0 = {
     "TicketClassifier.r", &k_p0_sig, DSP_STRATEGY_CHAIN_OF_THOUGHT,
