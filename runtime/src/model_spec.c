@@ -184,8 +184,10 @@ dsp_lm_params dsp_params_merge(const dsp_lm_params *defaults, const dsp_lm_param
     }
     if (call->stop[0])
         memcpy(p.stop, call->stop, sizeof p.stop);
-    if (call->json_schema)
+    if (call->json_schema) {
         p.json_schema = call->json_schema;
+        p.json_strict = call->json_strict;
+    }
     if (call->has_top_p) {
         p.has_top_p = true;
         p.top_p = call->top_p;

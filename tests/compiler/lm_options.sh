@@ -71,6 +71,20 @@ case_top_p() {
     run nop 1
     check "top_p: not sent when not given" hasnt '\"top_p\"'
 }
+case_adapter() {
+    prog js.dsp "$base
+  adapter: json
+  cache: false"
+    run js 1
+    check "adapter: json sends the outputs' schema, strict, in one request" \
+        sh -c "test $rc -eq 0 && test $reqs -eq 1"
+    check "adapter: json: the request carries response_format json_schema with strict" has '\"strict\":true'
+    prog ch.dsp "$base
+  adapter: chat
+  cache: false"
+    run ch 1
+    check "adapter: chat sends no response_format" hasnt '\"response_format\"'
+}
 case_max_tokens() {
     prog mt.dsp "$base
   max_tokens: 77

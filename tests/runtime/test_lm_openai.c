@@ -321,6 +321,12 @@ static void test_params_merge(void **state)
     assert_int_equal(m.seed, 7);
     assert_string_equal(m.stop[0], "END");
     assert_null(m.json_schema);
+    /* A call's schema comes with its strictness. */
+    call.json_schema = "{\"type\":\"object\"}";
+    call.json_strict = true;
+    m = dsp_params_merge(&lm, &call);
+    assert_string_equal(m.json_schema, call.json_schema);
+    assert_true(m.json_strict);
 }
 
 int main(void)
