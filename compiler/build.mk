@@ -122,3 +122,4 @@ TEST_SCRIPTS += tests/compiler/data_fields.sh
 TEST_SCRIPTS += tests/compiler/examples_e2e.sh
 # examples/agent: react over a C search tool, optimized, shipped as agent_cli.
 TEST_SCRIPTS += tests/compiler/agent_example.sh
+TEST_SCRIPTS += tests/compiler/entities_example.sh

@@ -1,5 +1,7 @@
 /* answer.c — request in, answer out (see answer.h). */
 #include "answer.h"
+
+#include "extract.h"
 #include "agent.h"
 
 #include <string.h>
@@ -44,6 +46,12 @@ static void apply_schema_enums(rs_arena *a, rs_task *t, const cJSON *schema)
     const cJSON *props = cJSON_GetObjectItemCaseSensitive(schema, "properties");
     for (size_t f = 0; cJSON_IsObject(props) && f < t->n_out; f++) {
         const cJSON *p = cJSON_GetObjectItemCaseSensitive(props, t->out[f].name);
+        const cJSON *items = cJSON_GetObjectItemCaseSensitive(p, "items");
+        const cJSON *it = cJSON_GetObjectItemCaseSensitive(items, "type");
+        if (cJSON_IsString(it) && strcmp(it->valuestring, "object") == 0) {
+            t->out[f].kind = RS_LIST;
+            rs_extract_set_items(a, &t->out[f], items);
+        }
         const cJSON *en = cJSON_GetObjectItemCaseSensitive(p, "enum");
         if (!cJSON_IsArray(en) || cJSON_GetArraySize(en) == 0)
             continue;

@@ -10,6 +10,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "extract.h"
 #include "propose.h"
 #include "reflect.h"
 
@@ -888,6 +889,8 @@ void rs_learn(rs_arena *a, const rs_task *t, const rs_gen *g, const char **value
             continue;
         else if (fd->kind == RS_INT || fd->kind == RS_FLOAT)
             values[f] = number(&c, f);
+        else if (rs_extract_applies(fd))
+            values[f] = rs_extract(a, t, f);
         else if (fd->kind == RS_LIST)
             values[f] = list_value(&c, f, &rng);
         else if (fd->kind == RS_OBJECT)

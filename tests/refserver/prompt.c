@@ -1,6 +1,8 @@
 /* prompt.c — parse a chat-format prompt into a task (see prompt.h). */
 #include "prompt.h"
 
+#include "extract.h"
+
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
@@ -241,7 +243,7 @@ static void parse_enum_note(rs_arena *a, rs_field *f, const char *note, const ch
     }
 }
 
-static void parse_schema_note(rs_field *f, const char *json, const char *end)
+static void parse_schema_note(rs_arena *a, rs_field *f, const char *json, const char *end)
 {
     cJSON *schema = cJSON_ParseWithLength(json, (size_t)(end - json));
     if (!schema)
@@ -253,6 +255,8 @@ static void parse_schema_note(rs_field *f, const char *json, const char *end)
             const cJSON *items = cJSON_GetObjectItemCaseSensitive(schema, "items");
             const cJSON *it = cJSON_GetObjectItemCaseSensitive(items, "type");
             f->elem = RS_STRING;
+            if (cJSON_IsString(it) && strcmp(it->valuestring, "object") == 0)
+                rs_extract_set_items(a, f, items);
             if (cJSON_IsString(it)) {
                 if (strcmp(it->valuestring, "integer") == 0)
                     f->elem = RS_INT;
@@ -297,7 +301,7 @@ static void parse_notes(rs_arena *a, rs_task *t, const char *sys)
                 if (strstr(note, "one of:") && strstr(note, "one of:") < ne)
                     parse_enum_note(a, f, note, ne);
                 else if (brace && brace < ne)
-                    parse_schema_note(f, brace, ne);
+                    parse_schema_note(a, f, brace, ne);
             }
         }
         p = after;

@@ -34,6 +34,9 @@ typedef struct rs_field {
     rs_kind elem;            /* RS_LIST: the element kind */
     const char **enum_values;
     size_t n_enum;
+    /* RS_LIST of records the extractor fills (extract.h): the item schema
+     * as JSON text and its text and type properties; NULL otherwise. */
+    const char *item_schema, *item_text, *item_type;
 } rs_field;
 
 typedef struct rs_example {

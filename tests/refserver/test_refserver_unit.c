@@ -710,6 +710,73 @@ static void test_mutated_requests_never_crash(void **state)
     assert_true(ok > 100 && bad > 100);
 }
 
+/* Lists of records: spans and types come from demos, instructions and
+ * capitalisation; demos teach which capitalised words are no entity. */
+static const char *k_ner_system =
+    "Your input fields are:\n1. `sentence` (string): A post\n"
+    "Your output fields are:\n1. `entities` (list[Entity]): The entities\n\n"
+    "All interactions will be structured in the following way, with the appropriate values filled in.\n\n"
+    "[[ ## sentence ## ]]\n{sentence}\n\n"
+    "[[ ## entities ## ]]\n{entities}        # note: the value you produce must adhere to the JSON schema: "
+    "{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"text\":{\"type\":\"string\"},"
+    "\"type\":{\"type\":\"string\",\"enum\":[\"person\",\"location\"]},\"note\":{\"anyOf\":[{\"type\":\"string\"},"
+    "{\"type\":\"null\"}]}},\"required\":[\"text\",\"type\",\"note\"],\"additionalProperties\":false}}\n\n"
+    "[[ ## completed ## ]]\nIn adhering to this structure, your objective is: \n        ";
+
+static const char *ner(rs_arena *a, const char *instructions, const rs_message *demos, size_t n_demos,
+                       const char *sentence)
+{
+    rs_message msgs[8];
+    size_t n = 0;
+    rs_buf b;
+    rs_buf_init(&b, a);
+    rs_buf_printf(&b, "%s%s", k_ner_system, instructions);
+    msgs[n].role = "system";
+    msgs[n++].text = rs_buf_str(&b);
+    for (size_t i = 0; i < n_demos; i++)
+        msgs[n++] = demos[i];
+    rs_buf_init(&b, a);
+    rs_buf_printf(&b, "[[ ## sentence ## ]]\n%s\n\nRespond with the corresponding output fields.", sentence);
+    msgs[n].role = "user";
+    msgs[n++].text = rs_buf_str(&b);
+    rs_task t;
+    rs_task_parse(a, msgs, n, &t);
+    assert_true(t.out[0].item_schema != NULL);
+    rs_gen g = {0, 0};
+    const char *v[1] = {0};
+    rs_learn(a, &t, &g, v);
+    return v[0];
+}
+
+static void test_records_extracted_from_demos_hints_and_cues(void **state)
+{
+    (void)state;
+    rs_arena a;
+    rs_arena_init(&a);
+    /* Zero-shot: every capitalised run is a span of the first type; other
+     * properties get a neutral value. */
+    assert_string_equal(ner(&a, "Find them.", NULL, 0, "Today I met Ann Lee in Oslo"),
+                        "[{\"text\":\"Today I\",\"type\":\"person\",\"note\":null},"
+                        "{\"text\":\"Ann Lee\",\"type\":\"person\",\"note\":null},{\"text\":\"Oslo\",\"type\":\"person\",\"note\":null}]");
+    /* Demos: "I" and "Today" are no entity, oslo is a location (found in
+     * any case), "with" before a span votes person; without evidence
+     * (Tromso) the demos' most common type. */
+    rs_message demos[] = {
+        {"user", "[[ ## sentence ## ]]\nToday I flew to oslo"},
+        {"assistant", "[[ ## entities ## ]]\n[{\"text\": \"oslo\", \"type\": \"location\"}]\n\n[[ ## completed ## ]]"},
+        {"user", "[[ ## sentence ## ]]\nToday I stayed in Bergen with Kim"},
+        {"assistant", "[[ ## entities ## ]]\n[{\"text\": \"Bergen\", \"type\": \"location\"}, {\"text\": \"Kim\", \"type\": \"person\"}]"
+                      "\n\n[[ ## completed ## ]]"},
+    };
+    assert_string_equal(ner(&a, "Find them.", demos, 4, "Today I was with Ann Lee in Oslo and Tromso"),
+                        "[{\"text\":\"Ann Lee\",\"type\":\"person\",\"note\":null},{\"text\":\"Oslo\",\"type\":\"location\","
+                        "\"note\":null},{\"text\":\"Tromso\",\"type\":\"location\",\"note\":null}]");
+    /* A hint in the instructions: a lower-case span with its type. */
+    assert_string_equal(ner(&a, "Tag people such as \"mr bean\" (person).", demos, 4, "Today I saw mr bean"),
+                        "[{\"text\":\"mr bean\",\"type\":\"person\",\"note\":null}]");
+    rs_arena_free(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -722,6 +789,7 @@ int main(void)
         cmocka_unit_test(test_learner_is_deterministic_at_zero_and_samples_above),
         cmocka_unit_test(test_json_adapter_prompts_get_json),
         cmocka_unit_test(test_json_adapter_enums_from_demos_or_schema),
+        cmocka_unit_test(test_records_extracted_from_demos_hints_and_cues),
         cmocka_unit_test(test_proposal_lists_distinctive_words_per_label),
         cmocka_unit_test(test_extractive_fields_take_a_span_of_the_input),
         cmocka_unit_test(test_numbers_follow_demos_and_stated_ranges),
