@@ -104,7 +104,8 @@ $(BUILD)/tests/compiler/test_interp_live: $(BUILD)/dsp-refserver $(BUILD)/obj/te
 $(BUILD)/tests/compiler/test_interp_live: DSPCC_LIBS += $(BUILD)/obj/tests/support/refserver_proc.o
 TEST_SCRIPTS += tests/compiler/eval_e2e.sh tests/compiler/prompt.sh tests/compiler/eval_predictions.sh tests/compiler/trace.sh
 # Every documented lm option reaches the requests (against the fixture).
-TEST_SCRIPTS += tests/compiler/lm_options.sh tests/compiler/lm_endpoints.sh tests/compiler/reply_limits.sh
+TEST_SCRIPTS += tests/compiler/lm_options.sh tests/compiler/lm_endpoints.sh tests/compiler/reply_limits.sh \
+                tests/compiler/breaker.sh
 TEST_SCRIPTS += tests/compiler/tool_header.sh
 
 # dspcc fmt: the canonical layout printer (compiler/fmt*.c, cmd_fmt.c), in libdspcc.a.

@@ -93,4 +93,11 @@ int cli_client_new(const char *cmd, const cli_client_args *a, dsp_client **out, 
 /* The usage between two snapshots of the same client's totals. */
 dsp_usage_totals cli_usage_since(dsp_usage_totals before, dsp_usage_totals after);
 
+/* When the client's breaker stopped it (LM calls kept failing the same
+ * way), prints the one error the run ends with: what failed, the HTTP
+ * requests the run sent since `before`, and that the response cache keeps
+ * the calls that succeeded, so the same command resumes. Returns 1 then,
+ * else 0. */
+int cli_stopped(const char *cmd, dsp_client *c, dsp_usage_totals before);
+
 #endif

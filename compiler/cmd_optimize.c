@@ -349,12 +349,15 @@ static int run(int argc, char **argv)
                 have_val ? o->valset->name : "a holdout of the trainset", n_val, (unsigned long long)params.seed);
 
     opt_result res;
-    if (opt_optimize(&params, &x.b, &mem, &res, &err) != DSP_OK) {
+    dsp_status ost = opt_optimize(&params, &x.b, &mem, &res, &err);
+    /* Stopped by the breaker: one error, no state from failed calls. */
+    if (cli_stopped("optimize", client, pc.start))
+        goto out;
+    if (ost != DSP_OK) {
         fprintf(stderr, "dspcc optimize: %s\n", err.message);
         if (err.status == DSP_ERR_ENV && o->lm->api_key_env)
             /* Where the name comes from, so the fix is one look away. */
-            fprintf(stderr, "  the lm `%s` (%s:%d) reads its key from %s; export it (a local test server takes "
-                            "any value) and run again\n",
+            fprintf(stderr, "  the lm `%s` (%s:%d) reads its key from %s; export it and run again\n",
                     o->lm->name, o->lm->loc.file ? o->lm->loc.file : a.file, o->lm->loc.line, o->lm->api_key_env);
         goto out;
     }

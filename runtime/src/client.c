@@ -2,6 +2,7 @@
  * retries, reply), batches over a pool of threads, and usage totals. */
 #include "dsp/client.h"
 
+#include "breaker.h"
 #include "cache.h"
 #include "client_settings.h"
 #include "http.h"
@@ -35,6 +36,7 @@ struct dsp_client {
     dsp_usage_totals usage;
     atomic_uint_fast64_t rng_counter; /* seeds each call's jitter differently */
     dsp_tracer *tracer;      /* NULL: no trace */
+    dsp_breaker breaker;
 };
 
 dsp_tracer *dsp_client_tracer(const dsp_client *c)
@@ -74,6 +76,10 @@ dsp_status dsp_client_new(const dsp_client_options *opts, dsp_client **out, dsp_
         o.backoff_base_s = 0.5;
     if (o.deadline_s <= 0)
         o.deadline_s = DSP_DEFAULT_DEADLINE_S;
+    if (o.breaker_after == 0)
+        o.breaker_after = DSP_BREAKER_DEFAULT_AFTER;
+    if (o.breaker_rate == 0)
+        o.breaker_rate = DSP_BREAKER_DEFAULT_RATE;
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         return dsp_error_set(err, DSP_ERR_NETWORK, "libcurl failed to initialise");
     dsp_client *c = calloc(1, sizeof *c);
@@ -82,6 +88,7 @@ dsp_status dsp_client_new(const dsp_client_options *opts, dsp_client **out, dsp_
         return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory creating a client");
     }
     pthread_mutex_init(&c->usage_lock, NULL);
+    dsp_breaker_init(&c->breaker, o.breaker_after, o.breaker_rate);
     atomic_init(&c->rng_counter, (uint_fast64_t)time(NULL) * 0x9E3779B97F4A7C15ull + (uintptr_t)c);
     const char *base = o.base_url ? o.base_url : getenv("DSPCC_BASE_URL");
     dsp_status st = DSP_OK;
@@ -127,6 +134,7 @@ void dsp_client_free(dsp_client *c)
     dsp_http_free(c->http);
     dsp_tracer_close(c->tracer);
     pthread_mutex_destroy(&c->usage_lock);
+    dsp_breaker_destroy(&c->breaker);
     free(c->base_url);
     free(c);
     curl_global_cleanup();
@@ -147,6 +155,18 @@ dsp_usage_totals dsp_client_usage(dsp_client *c)
     u = c->usage;
     pthread_mutex_unlock(&c->usage_lock);
     return u;
+}
+
+bool dsp_client_stopped(dsp_client *c, char *why, size_t n)
+{
+    if (!c || !dsp_breaker_tripped(&c->breaker))
+        return false;
+    if (why && n) {
+        pthread_mutex_lock(&c->breaker.lock);
+        snprintf(why, n, "%s", c->breaker.why);
+        pthread_mutex_unlock(&c->breaker.lock);
+    }
+    return true;
 }
 
 typedef struct usage_delta {
@@ -179,6 +199,7 @@ typedef struct call {
     int max_attempts;
     double attempt_s;  /* each attempt's limit */
     double deadline;   /* on the monotonic clock: no attempt or wait goes past it */
+    int http_status;   /* of the last attempt's reply, 0 if none came */
 } call;
 
 static double monotonic_s(void)
@@ -314,6 +335,7 @@ static dsp_status exchange(dsp_client *c, call *k, dsp_chat_response *resp, usag
             name_lm(err, k->model_spec);
         if (st == DSP_OK) {
             http_status = (int)reply.status;
+            k->http_status = http_status;
             retry_after = reply.retry_after_s;
             if (reply.status >= 200 && reply.status < 300) {
                 st = k->provider == DSP_PROVIDER_ANTHROPIC
@@ -354,6 +376,9 @@ static dsp_status exchange(dsp_client *c, call *k, dsp_chat_response *resp, usag
             note_gave_up(err, " (gave up after %d attempts)", max_attempts, 0);
             break;
         }
+        /* Other calls found the LM failing for good: no more tries. */
+        if (dsp_breaker_tripped(&c->breaker))
+            break;
         double wait = dsp_retry_delay(attempt, c->opts.backoff_base_s, retry_after, rng);
         if (monotonic_s() + wait >= k->deadline) {
             note_gave_up(err, " (gave up after %d attempts: the call's deadline of %g s would pass before the next)",
@@ -510,6 +535,10 @@ static dsp_status chat(dsp_client *c, const dsp_lm_config *lm, const dsp_chat_re
         }
         u.cache_misses = 1;
     }
+    if (dsp_breaker_tripped(&c->breaker)) {
+        add_usage(c, &u, 0);
+        return dsp_breaker_error(&c->breaker, err);
+    }
     int reps = anthropic_reps(k.provider, &p);
     /* The body is sent and dropped within this call: it is written here,
      * on the stack, unless it is larger. */
@@ -542,6 +571,8 @@ static dsp_status chat(dsp_client *c, const dsp_lm_config *lm, const dsp_chat_re
     if (st != DSP_OK) {
         dsp_chat_response_free(resp);
         add_usage(c, &u, 0);
+        dsp_breaker_record(&c->breaker, st, k.http_status, false, u.http_requests,
+                           err ? err->message : NULL);
         return st;
     }
     u.prompt_tokens = resp->usage.prompt_tokens;
@@ -550,6 +581,7 @@ static dsp_status chat(dsp_client *c, const dsp_lm_config *lm, const dsp_chat_re
     /* The answer is good even if storing it fails (disk full, say): the
      * call succeeds and the next run asks the LM again. */
     bool keep = !req->keep || req->keep(req->keep_ctx, resp);
+    dsp_breaker_record(&c->breaker, DSP_OK, 0, !keep, u.http_requests, NULL);
     if (use_cache && keep)
         (void)dsp_cache_put(c->cache, key, resp, NULL);
     return DSP_OK;

@@ -59,6 +59,7 @@ const char *dsp_status_name(dsp_status status)
     case DSP_ERR_PARSE: return "parse";
     case DSP_ERR_CACHE: return "cache";
     case DSP_ERR_ENV: return "environment";
+    case DSP_ERR_STOPPED: return "stopped";
     }
     return "unknown";
 }

@@ -453,6 +453,58 @@ static void test_gives_up_after_max_retries(void **state)
     dsp_client_free(c);
 }
 
+/* The breaker: after breaker_after calls in a row failed the same way the
+ * client stops sending, and says why; "ok" replies reset the count, and a
+ * negative breaker_after turns it off. */
+static void test_breaker_stops_after_repeated_failures(void **state)
+{
+    (void)state;
+    dsp_client_options o = dsp_client_options_default();
+    o.backoff_base_s = 0.01;
+    o.max_retries = 1;
+    o.no_cache = true;
+    o.breaker_after = 3;
+    dsp_client *c = NULL;
+    dsp_error err = {0};
+    assert_int_equal(dsp_client_new(&o, &c, &err), DSP_OK);
+    /* base_for's URL is in one static buffer: the bad one is copied. */
+    dsp_lm_config bad = lm_for("openai/m", "always503");
+    char bad_base[128];
+    snprintf(bad_base, sizeof bad_base, "%s", bad.base_url);
+    bad.base_url = bad_base;
+    dsp_lm_config good = lm_for("openai/m", "ok");
+    dsp_chat_request req = request();
+    dsp_chat_response resp;
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(dsp_chat(c, &bad, &req, &resp, &err), DSP_ERR_HTTP);
+    assert_int_equal(dsp_chat(c, &good, &req, &resp, &err), DSP_OK); /* a success: the count starts again */
+    dsp_chat_response_free(&resp);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(dsp_chat(c, &bad, &req, &resp, &err), DSP_ERR_HTTP);
+    assert_true(dsp_client_stopped(c, NULL, 0));
+    int sent = atomic_load(&S.requests);
+    assert_int_equal(sent, 2 * 2 + 1 + 3 * 2);
+    /* Stopped: nothing more is sent, to any endpoint. */
+    assert_int_equal(dsp_chat(c, &good, &req, &resp, &err), DSP_ERR_STOPPED);
+    assert_int_equal(atomic_load(&S.requests), sent);
+    assert_non_null(strstr(err.message, "3 LM calls in a row failed with a server error (HTTP 5xx)"));
+    assert_non_null(strstr(err.message, "after 6 HTTP requests"));
+    char why[DSP_ERROR_MESSAGE_MAX];
+    assert_true(dsp_client_stopped(c, why, sizeof why));
+    assert_non_null(strstr(why, "HTTP 503"));
+    dsp_error_clear(&err);
+    dsp_client_free(c);
+
+    o.breaker_after = -1;
+    o.breaker_rate = -1;
+    assert_int_equal(dsp_client_new(&o, &c, &err), DSP_OK);
+    for (int i = 0; i < 60; i++)
+        assert_int_equal(dsp_chat(c, &bad, &req, &resp, &err), DSP_ERR_HTTP);
+    assert_false(dsp_client_stopped(c, NULL, 0));
+    dsp_error_clear(&err);
+    dsp_client_free(c);
+}
+
 static void test_permanent_errors_not_retried_and_key_redacted(void **state)
 {
     (void)state;
@@ -936,6 +988,7 @@ int main(void)
         T(test_retry_after_ms_is_preferred),
         T(test_5xx_retried_with_backoff),
         T(test_gives_up_after_max_retries),
+        T(test_breaker_stops_after_repeated_failures),
         T(test_permanent_errors_not_retried_and_key_redacted),
         T(test_key_echoed_before_a_retry_leaves_no_trace),
         T(test_one_client_many_threads),

@@ -75,6 +75,15 @@ typedef struct dsp_client_options {
                                 * NULL: $DSPCC_TRACE if set, else no trace */
     int trace_content;         /* 1: traces hold message contents; 0: not; < 0 (the default):
                                 * $DSPCC_TRACE_CONTENT=1 says */
+    /* The breaker: after breaker_after LM calls in a row failed with the
+     * same kind of error (HTTP 429, 5xx, another HTTP error, connection
+     * errors, timeouts, malformed replies; replies the caller could not
+     * parse after 3 x as many), or once more than breaker_rate of the last
+     * 50 calls failed (unparseable replies aside), the client stops: every
+     * later call that is not a cache hit fails at once with
+     * DSP_ERR_STOPPED, saying why. 0: 8 calls and 0.8; < 0: off. */
+    int breaker_after;
+    double breaker_rate;
 } dsp_client_options;
 
 dsp_client_options dsp_client_options_default(void);
@@ -115,6 +124,10 @@ typedef struct dsp_usage_totals {
 
 /* A consistent snapshot of the running totals. */
 dsp_usage_totals dsp_client_usage(dsp_client *c);
+
+/* Whether the client's breaker stopped it (see breaker_after); if so and
+ * why is not NULL, why gets the reason (at most n bytes, NUL-terminated). */
+bool dsp_client_stopped(dsp_client *c, char *why, size_t n);
 
 #ifdef __cplusplus
 }
