@@ -162,6 +162,7 @@ typedef struct ast_mapping {
     const char *column;
     src_loc loc;
     ast_ident field;
+    struct ast_type *type;   /* `column -> field: type`, or NULL (typed from the data) */
 } ast_mapping;
 
 typedef enum ast_decl_kind {

@@ -511,8 +511,8 @@ static void module(fmt_printer *p, const ast_decl *d)
 
 /* ---- data ---- */
 
-/* `column -> field`; pad_col > 0 aligns the arrow. */
-static void mapping(fmt_printer *p, int pad_col)
+/* `column -> field` or `column -> field: type`; pad_col > 0 aligns the arrow. */
+static void mapping(fmt_printer *p, const ast_mapping *item, int pad_col)
 {
     if (fp_peek(p) == STRING)
         fp_string(p);
@@ -525,12 +525,16 @@ static void mapping(fmt_printer *p, int pad_col)
     fp_tok(p, ARROW);
     fp_space(p);
     fp_tok(p, IDENT);
+    if (fp_peek(p) == ':') {
+        fp_tok(p, ':');
+        fp_space(p);
+        type(p, ((const ast_mapping *)item)->type);
+    }
 }
 
 static void mapping_item(fmt_printer *p, const void *item)
 {
-    (void)item;
-    mapping(p, 0);
+    mapping(p, item, 0);
 }
 
 /* `{ col -> field, ... }` on one line if it fits; else one mapping a
@@ -556,7 +560,7 @@ static void mappings_layout(fmt_printer *p, const void *vd, int flat)
             fp_line(p, 0);
         else
             fp_item(p);
-        mapping(p, p->indent + w + 1);
+        mapping(p, d->mapping.items[i], p->indent + w + 1);
         if (fp_peek(p) == ',')
             fp_skip(p, ',');
     }

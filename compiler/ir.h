@@ -347,6 +347,8 @@ typedef struct ir_metric {
 typedef struct ir_column {
     const char *column;           /* in the file */
     const char *field;            /* in the program */
+    const struct ir_type *type;   /* declared (`column -> field: T`), or NULL: a module field
+                                     has the module's type, a gold-only one the data's */
 } ir_column;
 
 typedef struct ir_data {

@@ -445,6 +445,10 @@ char *ir_to_json(const ir_program *p)
             cJSON *c = cJSON_CreateObject();
             cJSON_AddStringToObject(c, "column", d->columns[j].column);
             cJSON_AddStringToObject(c, "field", d->columns[j].field);
+            if (d->columns[j].type) {
+                char tb[512];
+                cJSON_AddStringToObject(c, "type", ir_type_str(d->columns[j].type, tb, sizeof tb));
+            }
             cJSON_AddItemToArray(cols, c);
         }
         add_loc(o, d->loc);

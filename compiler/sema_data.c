@@ -212,15 +212,19 @@ void sema_data_check_enums(sema *s, const ir_data *data, const ir_module *m, src
 }
 
 /* The type of a data column that is not a module field (a gold-only
- * field an example carries, like a list of aliases), from the first record
- * that holds a value for it: text, number (float), bool, or a list of
- * those (typed by its first item). CSV cells are text. NULL if unknown. */
+ * field an example carries, like a list of aliases): the type its mapping
+ * declares, else from the first record that holds a value for it: text,
+ * number (float), bool, or a list of those (typed by its first item). CSV
+ * cells are text. NULL if unknown. */
 const ir_type *sema_data_field_type(sema *s, const ir_data *data, const char *field)
 {
     const char *column = NULL;
     for (size_t i = 0; i < data->n_columns; i++)
-        if (strcmp(data->columns[i].field, field) == 0)
+        if (strcmp(data->columns[i].field, field) == 0) {
+            if (data->columns[i].type)
+                return data->columns[i].type;   /* declared: `gold -> answers: list<string>` */
             column = data->columns[i].column;
+        }
     if (!column)
         return NULL;
     if (strcmp(data->format, "csv") == 0)

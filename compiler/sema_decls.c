@@ -517,6 +517,8 @@ void sema_check_data(sema *s, sym *sy)
                 }
             cols[n].column = m->column;
             cols[n].field = m->field.name;
+            if (m->type && !(cols[n].type = sema_resolve_type(s, m->type)))
+                ok = 0;
             n++;
         }
     } else {

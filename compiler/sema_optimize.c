@@ -288,6 +288,20 @@ ir_optimize *sema_check_optimize(sema *s, ast_decl *d)
                 ok = 0;
             }
         }
+        /* A declared type is for gold-only fields; a module field keeps the module's. */
+        for (size_t c = 0; c < data->n_columns; c++) {
+            const ir_column *col = &data->columns[c];
+            const ir_field *f = ir_field_find(m->params, m->n_params, col->field);
+            if (!f)
+                f = ir_field_find(m->results, m->n_results, col->field);
+            if (col->type && f && !ir_type_equal(col->type, f->type)) {
+                diag_error(s->d, set_kvs[k]->value->loc, "data set `%s` declares `%s` as %s, but module `%s` "
+                           "has it as %s; drop the type from the mapping (a module field has the module's type)",
+                           data->name, col->field, sema_type_str(s, col->type), m->name,
+                           sema_type_str(s, f->type));
+                ok = 0;
+            }
+        }
         sema_data_check_enums(s, data, m, set_kvs[k]->value->loc);
         sema_data_check_shapes(s, data, m, set_kvs[k]->value->loc);
     }

@@ -850,6 +850,13 @@ mapping
                                   $$->loc = LOC(@1);
                                   $$->field = ident(pc, $3, @3);
                               }
+    | column ARROW IDENT ':' type {
+                                  $$ = NEW(ast_mapping);
+                                  $$->column = $1;
+                                  $$->loc = LOC(@1);
+                                  $$->field = ident(pc, $3, @3);
+                                  $$->type = $5;
+                              }
     ;
 
 column

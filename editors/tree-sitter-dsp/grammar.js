@@ -249,7 +249,11 @@ module.exports = grammar({
       optional(field('mapping', $.mapping_block)),
     ),
     mapping_block: ($) => seq('{', repeat(seq($.mapping, optional(','))), '}'),
-    mapping: ($) => seq(field('column', choice($.identifier, $._strings)), '->', field('field', $.identifier)),
+    // column -> field, or column -> field: type (a gold-only field's declared type)
+    mapping: ($) => seq(
+      field('column', choice($.identifier, $._strings)), '->', field('field', $.identifier),
+      optional(seq(':', field('type', $._type))),
+    ),
 
     // optimize MODULE with optimizer(args) { settings }
     optimize_declaration: ($) => seq(

@@ -3,7 +3,8 @@
 # (a TEST FIXTURE, not a language model):
 # - a metric reads a gold-only field the data block maps (`gold -> answers`,
 #   a list the module never returns), in eval and optimize, also through a
-#   metric no optimize block uses (`eval --metric`);
+#   metric no optimize block uses (`eval --metric`); a mapping may declare
+#   its type (`id -> ref: string`);
 # - a file without a field the metric or the module reads fails before the
 #   first LM call, naming the field, the row and the columns it has;
 # - `--data NAME=PATH` reads another file with declaration NAME's mapping.
@@ -47,6 +48,19 @@ r=$?
 [ $r -ne 0 ] && sed 's/^/#   /' "$tmp/opt.out" | tail -5
 check "optimize runs with the gold-only field" test $r -eq 0
 
+# A declared type: `id -> ref: string` reads the numbers of `id` as text.
+check "fmt keeps a mapping's declared type" "$dspcc" fmt --check "$P/qa.dsp"
+"$dspcc" eval "$P/qa.dsp" --data dev --metric has_ref --json --no-cache --base-url "$url" \
+    >"$tmp/ref.json" 2>"$tmp/ref.err"
+r=$?
+[ $r -ne 0 ] && sed 's/^/#   /' "$tmp/ref.err"
+check "a gold-only field declared string reads the file's numbers as text (len(\"1000\") == 4)" \
+    sh -c "test $r -eq 0 && test '$(json_key "$tmp/ref.json" score)' = 1"
+sed 's/  id   -> ref: string/  id   -> ref/; s/, id -> ref: string }/, id -> ref }/' "$P/qa.dsp" >"$P/undeclared.dsp"
+"$dspcc" eval "$P/undeclared.dsp" --data dev --metric has_ref --base-url "$url" >/dev/null 2>"$tmp/undeclared.err"
+check "without the declaration the numbers are floats, and has_ref (len of a number) does not fit" \
+    grep -q "metric \`has_ref\` is never used by an \`optimize\` block, and it does not fit" "$tmp/undeclared.err"
+
 # NAME=PATH: a held-out file laid out like `dev`, read with dev's mapping.
 head -n 2 "$P/dev.jsonl" >"$tmp/heldout.jsonl"
 "$dspcc" eval "$P/qa.dsp" --data "dev=$tmp/heldout.jsonl" --json --no-cache --base-url "$url" \
@@ -73,7 +87,7 @@ sed 's/"gold"/"golden"/' "$P/dev.jsonl" >"$tmp/renamed.jsonl"
 r=$?
 check "a gold column named otherwise fails with status 1" test $r -eq 1
 check "before any LM call, naming the field, the first row and its columns" \
-    grep -qF "renamed.jsonl:1: no \`answers\` for metric \`f1_score\` (it reads ex.answers from column \`gold\`, missing or null here); this row has columns: ctx, q, golden." \
+    grep -qF "renamed.jsonl:1: no \`answers\` for metric \`f1_score\` (it reads ex.answers from column \`gold\`, missing or null here); this row has columns: ctx, q, golden, id." \
     "$tmp/renamed.out"
 check "and says nothing of API keys or connections" sh -c "! grep -qi 'api key\|connect' '$tmp/renamed.out'"
 

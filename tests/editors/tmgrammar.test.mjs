@@ -299,6 +299,10 @@ test('options and data: keys, mappings, formats, optimizers', () => {
     expectScope(46, '->', 'keyword.operator.arrow.dsp');
     expectScope(46, 'level', 'variable.other.member.dsp');
     expectScope(46, 'Ticket Level', 'string.quoted.double.dsp');
+    // A mapping's declared type is a type, not a key.
+    expectScope(46, 'refs', 'variable.other.member.dsp');
+    expectScope(46, 'list', 'storage.type.generic.dsp');
+    expectScope(46, 'string', 'storage.type.primitive.dsp');
     expectScope(47, 'csv', 'support.function.data-format.dsp');
     expectScope(49, 'mipro', 'support.function.optimizer.dsp');
     expectScope(49, 'auto', 'support.type.property-name.dsp');
