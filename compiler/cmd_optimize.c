@@ -419,6 +419,8 @@ static int run(int argc, char **argv)
         ri.failed_teacher_runs = x.n_teacher_failed;
         ri.trials = res.trials;
         ri.n_trials = res.n_trials;
+        ri.stages = res.stages;
+        ri.n_stages = res.n_stages;
         ri.preds = rp;
         ri.n_preds = x.b.n_preds;
         ri.lm_calls = u.calls;

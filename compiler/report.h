@@ -31,6 +31,8 @@ typedef struct report_info {
     size_t teacher_runs, failed_teacher_runs;
     const opt_trial *trials;
     size_t n_trials;
+    const opt_stage *stages;     /* copro's rounds, gepa's candidates (lineage, frontier), better_together's stages */
+    size_t n_stages;
     const report_predictor *preds;
     size_t n_preds;
     long long lm_calls, cache_hits, http_requests;

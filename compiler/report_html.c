@@ -162,6 +162,15 @@ char *report_html(const report_info *r)
         esc(&b, p->instructions ? p->instructions : "(the signature's instructions)");
         sb_puts(&b, "</pre>\n");
     }
+    if (r->n_stages) {
+        sb_puts(&b, "<h2>Stages and candidates</h2>\n<table>\n<tr><th>score</th><th>what</th></tr>\n");
+        for (size_t i = 0; i < r->n_stages; i++) {
+            sb_printf(&b, "<tr><td class=\"n\">%.4f</td><td>", r->stages[i].score);
+            esc(&b, r->stages[i].label);
+            sb_puts(&b, "</td></tr>\n");
+        }
+        sb_puts(&b, "</table>\n");
+    }
     sb_puts(&b, "<h2>Trials</h2>\n<table>\n<tr><th>trial</th><th>score</th><th>scored on</th><th>failed</th>"
                 "<th>configuration</th></tr>\n");
     for (size_t i = 0; i < r->n_trials; i++) {

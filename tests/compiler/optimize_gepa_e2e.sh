@@ -8,8 +8,9 @@
 #  - the reflection prompt shows the current instruction and examples with
 #    their outputs and feedback (the caption with the expected outputs, the
 #    metric having no feedback of its own);
-#  - the summary lists every candidate with its parent and marks the
-#    frontier; the state records the lineage in its trials;
+#  - the summary and the HTML report list every candidate with its parent,
+#    instruction and place on the frontier; the state records the lineage
+#    in its trials;
 #  - the budget holds; `dspcc eval --state` reproduces the final score;
 #  - a warm re-run writes the same state without HTTP requests; a run
 #    killed with SIGKILL, started again, completes from the cache with the
@@ -24,7 +25,7 @@ tickets_with 'gepa(max_metric_calls: 400)' gepa.dsp
 serve --log "$tmp/requests.log"
 check "the reference server (test fixture) started" test -n "$port"
 
-opt gepa gepa.dsp cache
+opt gepa gepa.dsp cache --report "$tmp/gepa.html"
 check "gepa exits 0" test $? -eq 0
 base=$(json_key "$tmp/gepa.json" baseline_score)
 final=$(json_key "$tmp/gepa.json" final_score)
@@ -37,6 +38,8 @@ check "the trials record each candidate's parent" \
     grep -q '"config": "candidate 1: TicketClassifier.r reflected from candidate 0 (minibatch' "$tmp/gepa.json"
 check "the summary lists candidates with their parents and the frontier" \
     sh -c "grep -q '^  candidate 0 (the program as written)' '$tmp/gepa.out' && grep -q '^  candidate [1-9][0-9]* <- [0-9]*, frontier (best on [0-9]* valset rows)' '$tmp/gepa.out' && grep -q '(kept)\$' '$tmp/gepa.out'"
+check "the report lists the candidates with lineage, frontier and instructions" \
+    sh -c "grep -q 'Stages and candidates' '$tmp/gepa.html' && grep -q 'candidate [0-9]* &lt;- [0-9]*, frontier (best on [0-9]* valset rows); TicketClassifier.r: Classify' '$tmp/gepa.html'"
 used=$(sed -n 's/.*after \([0-9]*\) metric calls.*/\1/p' "$tmp/gepa.err" | tail -n 1)
 echo "# metric calls used: ${used:-?}"
 check "the budget of 400 metric calls holds" awk -v u="${used:-9999}" 'BEGIN { exit !(u <= 400 && u >= 60) }'
