@@ -183,8 +183,10 @@ ir_react *sema_react_build(sema *s, const ast_call *c, const ir_signature *sig, 
 
     const char *names = "";
     const char *list = "";
+    const char *takes = "";
     for (size_t i = 0; i < n; i++) {
         names = arena_printf(s->a, "%s%s, ", names, tools[i]->name);
+        takes = arena_printf(s->a, "%s%s takes %s; ", takes, tools[i]->name, args_schema(s, tools[i]));
         list = arena_printf(s->a, "%s(%zu) %s%s%s. Arguments: %s\n", list, i + 1, tools[i]->name,
                             docs[i] ? ": " : "", docs[i] ? docs[i] : "", args_schema(s, tools[i]));
     }
@@ -193,8 +195,10 @@ ir_react *sema_react_build(sema *s, const ast_call *c, const ir_signature *sig, 
     ir_field *souts = arena_array(s->a, 4, sizeof *souts);
     souts[0] = (ir_field){ "next_thought", &s->t_string, "Your reasoning about what to do next" };
     souts[1] = (ir_field){ "next_tool_name", &s->t_string, arena_printf(s->a, "One of: %sfinish", names) };
+    /* The schemas are in this description too: an optimizer may rewrite the
+     * instructions, never the field descriptions. */
     souts[2] = (ir_field){ "next_tool_args", &s->t_string,
-                           "The tool's arguments as a JSON object, e.g. {\"query\": \"...\"}; {} for finish" };
+                           arena_printf(s->a, "The tool's arguments as a JSON object: %sfinish takes {}", takes) };
 
     ir_signature *ss = arena_alloc(s->a, sizeof *ss);
     ss->name = arena_printf(s->a, "%s.react", sig->name);

@@ -33,6 +33,22 @@ check "dspcc optimize writes a state" test -s "$tmp/agent.state.json"
 check "the react step's demos are trajectories with tool calls" \
     grep -q '"next_tool_name":[[:space:]]*"search"' "$tmp/agent.state.json"
 
+# mipro proposes instructions for both predictors of the react call; the
+# step predictor's field descriptions keep the tools and their schemas, so
+# rewritten instructions still leave the agent its tools.
+sed 's/with bootstrap_fewshot(max_bootstrapped_demos: 3, max_labeled_demos: 0)/with mipro(auto: light, max_bootstrapped_demos: 2, max_labeled_demos: 0)/' \
+    examples/agent/agent.dsp >examples/agent/.agent_mipro.dsp
+"$dspcc" optimize examples/agent/.agent_mipro.dsp -o "$tmp/mipro.state.json" --base-url "$url" \
+    --cache-dir "$tmp/cache" >"$tmp/mipro.out" 2>&1
+rm -f examples/agent/.agent_mipro.dsp
+line=$(grep 'mipro baseline' "$tmp/mipro.out")
+echo "# $line"
+check "mipro tunes the react and extract predictors' instructions and improves the agent" \
+    sh -c "grep -A3 '\"name\":[[:space:]]*\"Agent.r.react\"' '$tmp/mipro.state.json' | grep -q instructions &&
+           grep -A3 '\"name\":[[:space:]]*\"Agent.r.extract\"' '$tmp/mipro.state.json' | grep -q instructions &&
+           echo '$line' | awk '{ for (i = 1; i <= NF; i++) if (\$i == \"baseline\") b = \$(i + 1); else if (\$i == \"final\") f = \$(i + 1) }
+                               END { exit !(f > b) }'"
+
 "$dspcc" build examples/agent/agent.dsp --state "$tmp/agent.state.json" -o "$tmp/agent.c" 2>"$tmp/build.err"
 check "dspcc build with the optimized state" test $? -eq 0
 cc -std=c17 -D_DEFAULT_SOURCE -Wall -Wextra -Werror -I"$root/runtime/include" -I"$tmp" \

@@ -106,7 +106,28 @@ static size_t parse_tools(rs_arena *a, const rs_task *t, tool *tools, size_t max
     }
     if (n)
         return n;
-    /* Instructions rewritten: the names from the field's description. */
+    /* Instructions rewritten: the names and schemas from the fields'
+     * descriptions ("search takes {...}; finish takes {}"). */
+    int fa = rs_field_index(t->out, t->n_out, "next_tool_args");
+    for (const char *p = fa >= 0 && t->out[fa].desc ? strstr(t->out[fa].desc, "JSON object: ") : NULL; p && *p && n < max;) {
+        p += p[0] == 'J' ? 13 : 0;
+        const char *e = p;
+        while (isalnum((unsigned char)*e) || *e == '_')
+            e++;
+        if (e == p || strncmp(e, " takes ", 7) != 0)
+            break;
+        const char *js = e + 7, *end = strstr(js, "; ");
+        size_t jl = end ? (size_t)(end - js) : strlen(js);
+        if (!(e - p == 6 && strncmp(p, "finish", 6) == 0)) {
+            tools[n].name = rs_strndup(a, p, (size_t)(e - p));
+            tools[n].desc = "";
+            tools[n++].schema = cJSON_ParseWithLength(js, jl);
+        }
+        p = end ? end + 2 : NULL;
+    }
+    if (n)
+        return n;
+    /* Else the names from the next_tool_name description. */
     int f = rs_field_index(t->out, t->n_out, "next_tool_name");
     const char *d = f >= 0 && t->out[f].desc ? strstr(t->out[f].desc, "One of: ") : NULL;
     for (const char *p = d ? d + 8 : NULL; p && *p && n < max;) {
