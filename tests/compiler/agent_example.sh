@@ -12,6 +12,7 @@ dspcc="$root/$BUILD/dspcc"
 tmp=$(mktemp -d)
 . tests/support/tap.sh
 . tests/support/refserver.sh
+. tests/support/rt_link.sh
 trap 'rs_stop; rm -rf "$tmp"' EXIT INT TERM
 
 check "the top-level make built the agent's search tool" test -f examples/agent/build/libsearch.so
@@ -51,9 +52,9 @@ check "mipro tunes the react and extract predictors' instructions and improves t
 
 "$dspcc" build examples/agent/agent.dsp --state "$tmp/agent.state.json" -o "$tmp/agent.c" 2>"$tmp/build.err"
 check "dspcc build with the optimized state" test $? -eq 0
-cc -std=c17 -D_DEFAULT_SOURCE -Wall -Wextra -Werror -I"$root/runtime/include" -I"$tmp" \
+cc -std=c17 -D_DEFAULT_SOURCE -Wall -Wextra -Werror $RT_SAN -I"$root/runtime/include" -I"$tmp" \
     -DSEARCH_DIR="\"$root/examples/agent\"" -o "$tmp/agent_cli" examples/agent/agent_cli.c "$tmp/agent.c" \
-    examples/agent/search.c "$BUILD/libdsprt.a" -lcurl -lcjson -lsqlite3 -lcrypto -lpthread -lm 2>"$tmp/cc.err"
+    examples/agent/search.c "$BUILD/libdsprt.a" $RT_LIBS 2>"$tmp/cc.err"
 check "agent_cli compiles and links with the C tool" test $? -eq 0
 q=$(sed -n '1s/.*"question": *"\([^"]*\)".*/\1/p' examples/agent/data/dev.jsonl)
 printf '%s\n%s\n' "$q" "Who ruled Normandy in the 10th century?" |

@@ -13,9 +13,8 @@ dspcc="$root/$BUILD/dspcc"
 tmp=$(mktemp -d)
 . tests/support/tap.sh
 . tests/support/refserver.sh
+. tests/support/rt_link.sh
 trap 'rs_stop; rm -rf "$tmp"' EXIT INT TERM
-SAN=
-if nm "$BUILD/libdsprt.a" 2>/dev/null | grep -q __asan; then SAN="-fsanitize=address,undefined"; fi
 P=$tmp/p
 cp -r tests/compiler/fixtures/enum_strings "$P"
 
@@ -36,8 +35,8 @@ check "fmt is idempotent on string enums" cmp -s "$tmp/fmt1.dsp" "$tmp/fmt2.dsp"
 check "dspcc build --no-opt" test $? -eq 0
 check "the names table holds the exact strings" \
     grep -qF '{ "HR Support", "Hardware", "Internal Project", "C++ / Build" };' "$P/queues.c"
-cc -std=c17 -Wall -Wextra -Werror -pedantic $SAN -I"$root/runtime/include" -I"$P" -o "$tmp/main" "$P/main.c" "$P/queues.c" \
-    "$root/$BUILD/libdsprt.a" -lcurl -lcjson -lsqlite3 -lcrypto -lpthread -lm 2>"$tmp/cc.err"
+cc -std=c17 -Wall -Wextra -Werror -pedantic $RT_SAN -I"$root/runtime/include" -I"$P" -o "$tmp/main" "$P/main.c" "$P/queues.c" \
+    "$root/$BUILD/libdsprt.a" $RT_LIBS 2>"$tmp/cc.err"
 r=$?
 [ $r -ne 0 ] && sed 's/^/#   /' "$tmp/cc.err" | head -20
 check "the generated C compiles strictly with an application that uses the derived identifiers" test $r -eq 0
