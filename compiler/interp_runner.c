@@ -54,7 +54,8 @@ static dsp_status build_judges(ex_runner *r, const ir_expr *e, dsp_error *err)
 {
     if (e->kind == IR_E_JUDGE) {
         const dsp_lm_config *lm = e->judge_lm ? it_lm_of(r, e->judge_lm) : r->judge_lm;
-        ir_predictor ip = { "judge", "metric", "predict", e->judge, e->judge->outputs, e->judge->n_outputs };
+        ir_predictor ip = { .name = "judge", .module = "metric", .strategy = "predict", .signature = e->judge,
+                            .outputs = e->judge->outputs, .n_outputs = e->judge->n_outputs };
         dsp_predictor *p;
         dsp_status rc = irt_predictor(&r->mem, &ip, lm, &p, err);
         if (rc != DSP_OK)
@@ -288,6 +289,8 @@ dsp_status ex_config_apply_state(const ex_runner *r, ex_config *cfg, const st_st
 dsp_predict_options it_predict_options(const ex_runner *r, const ex_config *cfg, const ir_predictor *ip)
 {
     dsp_predict_options o = dsp_predict_options_default();
+    if (ip->adapter)
+        o.adapter = strcmp(ip->adapter, "json") == 0 ? DSP_ADAPTER_JSON : DSP_ADAPTER_CHAT;
     const ex_pred_config *pc = cfg ? ex_config_get(cfg, ip) : NULL;
     if (pc) {
         o.instructions = pc->instructions;

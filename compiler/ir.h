@@ -145,6 +145,8 @@ typedef struct ir_predictor {
     const ir_field *outputs;      /* what the LM produces: the signature's
                                      outputs, after `reasoning` for chain_of_thought */
     size_t n_outputs;
+    const char *adapter;          /* "chat" or "json" from `predict(Sig, adapter: json)`;
+                                     NULL: the lm's (its `adapter` option, else chat) */
 } ir_predictor;
 
 typedef enum ir_value_kind {

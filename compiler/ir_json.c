@@ -403,6 +403,8 @@ char *ir_to_json(const ir_program *p)
             cJSON *x = cJSON_CreateObject();
             cJSON_AddStringToObject(x, "name", pr->name);
             cJSON_AddStringToObject(x, "strategy", pr->strategy);
+            if (pr->adapter) /* only when the call chose one, so other dumps read the same */
+                cJSON_AddStringToObject(x, "adapter", pr->adapter);
             cJSON_AddStringToObject(x, "signature", pr->signature->name);
             cJSON_AddItemToObject(x, "outputs", fields_json(pr->outputs, pr->n_outputs));
             cJSON_AddItemToArray(preds, x);

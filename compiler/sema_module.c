@@ -471,6 +471,34 @@ static int check_mcc(mctx *mc, const ast_stmt *st, ir_step *step, const ir_signa
     return 1;
 }
 
+/* The one option predict and chain_of_thought take: `adapter: chat|json`,
+ * how this call asks for its outputs (the lm's `adapter` otherwise).
+ * NULL after reporting anything else. */
+static const char *call_adapter(sema *s, const ast_call *c, const char *strategy, const char *sig)
+{
+    const char *adapter = NULL;
+    for (size_t i = 0; i < c->opts.len; i++) {
+        const ast_sopt *o = c->opts.items[i];
+        if (strcmp(o->key.name, "adapter") != 0) {
+            diag_error(s->d, o->key.loc, "`%s` takes one option, `adapter: chat` or `adapter: json`: "
+                       "`%s(%s, adapter: json)`", strategy, strategy, sig);
+            return NULL;
+        }
+        const ast_value *v = o->value;
+        if (o->is_list || !v || (v->kind != AV_NAME && v->kind != AV_STRING) ||
+            (strcmp(v->s, "chat") != 0 && strcmp(v->s, "json") != 0)) {
+            diag_error(s->d, o->loc, "`adapter` is `chat` or `json`");
+            return NULL;
+        }
+        if (adapter) {
+            diag_error(s->d, o->key.loc, "`adapter` is given twice");
+            return NULL;
+        }
+        adapter = v->s;
+    }
+    return adapter;
+}
+
 static int check_assign(mctx *mc, const ast_stmt *st, ir_step *step)
 {
     sema *s = mc->s;
@@ -496,6 +524,7 @@ static int check_assign(mctx *mc, const ast_stmt *st, ir_step *step)
         if (strcmp(strat->name, "multi_chain_comparison") == 0)
             return check_mcc(mc, st, step, sig);
         ir_sampling *sampling = NULL;
+        const char *adapter = NULL;
         if (sema_is_sampling(strat->name)) {
             /* n samples of predict (or chain of thought) over Sig, one kept. */
             int reasoning;
@@ -504,10 +533,9 @@ static int check_assign(mctx *mc, const ast_stmt *st, ir_step *step)
                 return 0;
             strat = bi_strategy_find(reasoning ? "chain_of_thought" : "predict");
         } else if (c->opts.len) {
-            const ast_sopt *o = c->opts.items[0];
-            diag_error(s->d, o->key.loc, "`%s` takes no options, only the signature: `%s(%s)`", strat->name,
-                       strat->name, sig->name);
-            return 0;
+            adapter = call_adapter(s, c, strat->name, sig->name);
+            if (!adapter)
+                return 0;
         }
         if (strat->adds_reasoning && ir_field_find(sig->outputs, sig->n_outputs, "reasoning")) {
             diag_error(s->d, c->callee.loc, "`%s` adds an output `reasoning`, but signature `%s` "
@@ -535,6 +563,7 @@ static int check_assign(mctx *mc, const ast_stmt *st, ir_step *step)
             outs = shape;  /* same pair: share the outputs so shapes compare equal */
         p->module = mc->m->name;
         p->strategy = strat->name;
+        p->adapter = adapter;
         p->signature = sig;
         p->outputs = outs;
         p->n_outputs = n_outs;

@@ -136,4 +136,20 @@ check "eval with adapter: json exits 0" test $? -eq 0
 check "adapter: json: every example answered, one call each" \
     sh -c "test '$(json_key "$tmp/json.json" failed)' = 0 && test '$(json_key "$tmp/json.json" lm_calls)' = 20"
 check "adapter: json classifies too" awk -v s="$(json_key "$tmp/json.json" score)" 'BEGIN { exit !(s > 0.05) }'
+
+# `adapter: json` on one call: that call sends response_format, the
+# generated C bakes the choice into that predictor's lm config.
+: >"$tmp/call.log"
+start_server --seed 3 --log "$tmp/call.log"
+url="http://127.0.0.1:$port/v1"
+sed 's/chain_of_thought(ClassifyTicket)(/chain_of_thought(ClassifyTicket, adapter: json)(/' "$prog" >"$tmp/json/call.dsp"
+"$dspcc" eval "$tmp/json/call.dsp" --data dev --limit 5 --json --base-url "$url" --no-cache \
+    >"$tmp/call.json" 2>"$tmp/call.err"
+check "a call with adapter: json runs" test $? -eq 0
+check "adapter: json on the call: each of its requests carries the schema, strict" \
+    sh -c "test \$(grep -c '\\\\\"strict\\\\\":true' '$tmp/call.log') -eq 5"
+"$dspcc" build "$tmp/json/call.dsp" --no-opt -o "$tmp/call.c" 2>/dev/null
+check "the generated C bakes the call's adapter in" grep -q '\.adapter = DSP_ADAPTER_JSON' "$tmp/call.c"
+"$dspcc" build "$prog" --no-opt -o "$tmp/plain.c" 2>/dev/null
+check "without it, the chat adapter" grep -q '\.adapter = DSP_ADAPTER_CHAT' "$tmp/plain.c"
 rs_stop
