@@ -4,7 +4,8 @@
 # zero-shot and optimized, and optimizing helps; the optimized state has
 # demos whose outputs are lists of records; the chat and JSON adapters
 # (OpenAI response_format, Anthropic forced tool) score the same; the
-# generated C program entities_cli prints each line's entities as JSON.
+# generated C program entities_cli prints each line's entities as JSON, the
+# same lists of records the interpreter gives on the same replies.
 # Prints TAP.
 set -u
 : "${BUILD:=build}"
@@ -64,3 +65,19 @@ check "the entities of the first sentence, in order, each with one of the six ty
     grep -qE '"entities": \[\{"text": "Redondo Beach Blvd", "type": "(person|location|corporation|product|creative-work|group)"\}, \{"text": "Compton", "type": "[a-z-]+"\}\]' \
     "$tmp/ents.jsonl"
 check "a sentence without entities gets []" grep -qF '{"sentence": "nothing to see here", "entities": []}' "$tmp/ents.jsonl"
+
+# Parity on the same replies: the interpreter (eval --predictions) and the
+# generated C (entities_cli) give the same lists of records on 60 dev rows.
+jq -r '.text' examples/entities/data/dev.jsonl | head -n 60 >"$tmp/dev60.txt"
+head -n 60 examples/entities/data/dev.jsonl >"$tmp/json/dev60.jsonl"
+sed 's|"data/dev.jsonl"|"dev60.jsonl"|' examples/entities/entities.dsp >"$tmp/json/parity.dsp"
+"$dspcc" eval "$tmp/json/parity.dsp" --state "$tmp/entities.state.json" --data dev --base-url "$url" \
+    --cache-dir "$tmp/cache" --predictions "$tmp/interp.jsonl" >/dev/null 2>"$tmp/interp.err"
+check "eval --predictions of the optimized program" test $? -eq 0
+DSPCC_BASE_URL=$url DSPCC_CACHE_DIR="$tmp/cache" "$tmp/entities_cli" <"$tmp/dev60.txt" >"$tmp/c.jsonl" 2>"$tmp/c.err"
+check "entities_cli on the same rows" test $? -eq 0
+jq -c '.outputs.entities' "$tmp/interp.jsonl" >"$tmp/interp.ents"
+jq -c '.entities' "$tmp/c.jsonl" >"$tmp/c.ents"
+check "interpreter and generated C give identical entities on every row" \
+    sh -c "test \$(wc -l <'$tmp/c.ents') -eq 60 && cmp -s '$tmp/interp.ents' '$tmp/c.ents'"
+check "and not all of them empty" sh -c "test \$(grep -vcx '\\[\\]' '$tmp/c.ents') -gt 10"
