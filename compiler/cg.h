@@ -86,6 +86,9 @@ const char *cg_ctype(cg_ctx *g, const ir_type *t);
 /* The mangled suffix of a type (string, int, list_string, ...). */
 const char *cg_mangle(cg_ctx *g, const ir_type *t);
 /* Does the C form hold a pointer the caller must free (output side)? */
+/* Whether a value of type t owns memory that output_free must release
+ * (strings, lists, maps, and records or optionals holding any). */
+int cg_type_has_free(const ir_type *t);
 int cg_type_is_string(const ir_type *t);
 /* Typedefs for the registered types (enums, lists, optionals) into the header. */
 void cg_emit_type_decls(cg_ctx *g, strbuf *h);

@@ -101,8 +101,7 @@ static void emit_api(cg_ctx *g, strbuf *c)
     sb_printf(c, "void %s_output_free(%s_output *out)\n{\n    if (!out) return;\n", P, P);
     for (size_t i = 0; i < nr; i++) {
         const ir_type *t = m->results[i].type;
-        if (t->kind == IR_STRING || t->kind == IR_LIST ||
-            (t->kind == IR_OPTIONAL && (t->elem->kind == IR_STRING || t->elem->kind == IR_LIST)))
+        if (cg_type_has_free(t))
             sb_printf(c, "    free_%s(&out->%s);\n", cg_mangle(g, t), cg_ident(g->a, m->results[i].name, 0));
     }
     sb_puts(c, "    memset(out, 0, sizeof *out);\n}\n\n");

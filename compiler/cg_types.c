@@ -28,16 +28,16 @@ int cg_type_is_string(const ir_type *t)
     return t->kind == IR_STRING || (t->kind == IR_OPTIONAL && t->elem->kind == IR_STRING);
 }
 
-static int has_free(const ir_type *t)
+int cg_type_has_free(const ir_type *t)
 {
     switch (t->kind) {
     case IR_STRING: return 1;
     case IR_LIST: return 1;
-    case IR_OPTIONAL: return t->elem->kind == IR_STRING || has_free(t->elem);
+    case IR_OPTIONAL: return t->elem->kind == IR_STRING || cg_type_has_free(t->elem);
     case IR_MAP: return 1;
     case IR_RECORD:
         for (size_t i = 0; i < t->n_fields; i++)
-            if (has_free(t->fields[i].type)) return 1;
+            if (cg_type_has_free(t->fields[i].type)) return 1;
         return 0;
     default: return 0;
     }
@@ -293,23 +293,23 @@ static void emit_in(cg_ctx *g, strbuf *c, const cg_tentry *e)
 static void emit_free(cg_ctx *g, strbuf *c, const cg_tentry *e)
 {
     const ir_type *t = e->t;
-    if (!has_free(t)) return;
+    if (!cg_type_has_free(t)) return;
     sb_printf(c, "static void free_%s(%s%s*x)\n{\n", e->mangle, e->ctype, cg_type_is_string(t) ? "" : " ");
     if (cg_type_is_string(t)) {
         sb_puts(c, "    free(*x);\n    *x = NULL;\n");
     } else if (t->kind == IR_LIST) {
-        if (has_free(t->elem))
+        if (cg_type_has_free(t->elem))
             sb_printf(c, "    for (size_t i = 0; i < x->len; i++) free_%s(&x->items[i]);\n", cg_mangle(g, t->elem));
         sb_puts(c, "    free(x->items);\n    x->items = NULL;\n    x->len = 0;\n");
     } else if (t->kind == IR_MAP) {
         sb_puts(c, "    for (size_t i = 0; i < x->len; i++) {\n        if (x->keys) free(x->keys[i]);\n");
-        if (has_free(t->elem))
+        if (cg_type_has_free(t->elem))
             sb_printf(c, "        if (x->values) free_%s(&x->values[i]);\n", cg_mangle(g, t->elem));
         sb_puts(c, "    }\n    free(x->keys);\n    free(x->values);\n"
                    "    x->keys = NULL;\n    x->values = NULL;\n    x->len = 0;\n");
     } else if (t->kind == IR_RECORD) {
         for (size_t k = 0; k < t->n_fields; k++)
-            if (has_free(t->fields[k].type))
+            if (cg_type_has_free(t->fields[k].type))
                 sb_printf(c, "    free_%s(&x->%s);\n", cg_mangle(g, t->fields[k].type),
                            cg_ident(g->a, t->fields[k].name, 0));
     } else {
@@ -398,7 +398,7 @@ static void emit_out(cg_ctx *g, strbuf *c, const cg_tentry *e)
         for (size_t k = 0; k < t->n_fields; k++)
             sb_printf(c, "    if (st == DSP_OK) st = out_%s(&v->as.record.fields[%zu], &x->%s, err);\n",
                        cg_mangle(g, t->fields[k].type), k, cg_ident(g->a, t->fields[k].name, 0));
-        if (has_free(t))
+        if (cg_type_has_free(t))
             sb_printf(c, "    if (st != DSP_OK) free_%s(x);\n", e->mangle);
         sb_puts(c, "    return st;\n");
         break;

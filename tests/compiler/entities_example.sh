@@ -16,6 +16,8 @@ tmp=$(mktemp -d)
 . tests/support/refserver.sh
 trap 'rs_stop; rm -rf "$tmp"' EXIT INT TERM
 unset DSPCC_BASE_URL
+SAN=
+if nm "$BUILD/libdsprt.a" 2>/dev/null | grep -q __asan; then SAN="-fsanitize=address,undefined"; fi
 
 make -s -C examples/entities scores BUILD="$BUILD" >"$tmp/scores.txt" 2>"$tmp/scores.err"
 check "make scores runs" test $? -eq 0
@@ -53,7 +55,7 @@ done
 
 "$dspcc" build examples/entities/entities.dsp --state "$tmp/entities.state.json" -o "$tmp/entities.c" 2>"$tmp/build.err"
 check "dspcc build with the optimized state" test $? -eq 0
-cc -std=c17 -D_DEFAULT_SOURCE -Wall -Wextra -Werror -pedantic -I"$root/runtime/include" -I"$tmp" \
+cc -std=c17 -D_DEFAULT_SOURCE -Wall -Wextra -Werror -pedantic $SAN -I"$root/runtime/include" -I"$tmp" \
     -o "$tmp/entities_cli" examples/entities/entities_cli.c "$tmp/entities.c" \
     "$BUILD/libdsprt.a" -lcurl -lcjson -lsqlite3 -lcrypto -lpthread -lm 2>"$tmp/cc.err"
 check "entities_cli compiles with -pedantic and links" test $? -eq 0

@@ -100,5 +100,8 @@ for cc in gcc clang; do
     r=$?
     [ $r -ne 0 ] && head -20 "$T/cc.err" | sed 's/^/#   /'
     check $r "pass_main links with the generated Pass ($cc)"
-    [ $r -eq 0 ] && DSPCC_CACHE_DIR="$T/cache" "$T/pass_main"
+    if [ $r -eq 0 ]; then
+        DSPCC_CACHE_DIR="$T/cache" "$T/pass_main"
+        check $? "pass_main ($cc) exits 0: every check passed, nothing leaked under ASan"
+    fi
 done
