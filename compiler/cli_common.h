@@ -77,14 +77,15 @@ void cli_client_args_init(cli_client_args *a);
  * is printed), 0 when it is another option. */
 int cli_client_flag(const char *cmd, int argc, char **argv, int *i, cli_client_args *a);
 
-/* The --help lines of those flags. */
-#define CLI_CLIENT_FLAGS_HELP \
-    "  --retries N        retries of a failed LM call, over every lm's `retries`\n" \
-    "                     (default: the lm's, else 5, with backoff)\n" \
-    "  --timeout S        seconds one attempt may take, connecting included, over\n" \
-    "                     every lm's `timeout_ms` (default: the lm's, else 120)\n" \
-    "  --deadline S       seconds one LM call may take, all retries and waits\n" \
-    "                     included (default 300)\n"
+/* The --help lines of those flags; PAD ("" or spaces) widens the option
+ * column to the command's. */
+#define CLI_CLIENT_FLAGS_HELP(PAD) \
+    "  --retries N        " PAD "retries of a failed LM call, over every lm's `retries`\n" \
+    "                     " PAD "(default: the lm's, else 5, with backoff)\n" \
+    "  --timeout S        " PAD "seconds one attempt may take, connecting included, over\n" \
+    "                     " PAD "every lm's `timeout_ms` (default: the lm's, else 120)\n" \
+    "  --deadline S       " PAD "seconds one LM call may take, all retries and waits\n" \
+    "                     " PAD "included (default 300)\n"
 
 /* A client for those options; on failure prints "dspcc CMD: why" and
  * returns 0 (err is filled too). */

@@ -436,7 +436,7 @@ const dspcc_cmd cmd_eval = {
     "  --base-url URL     send every LM call to this OpenAI-compatible server\n"
     "  --cache-dir DIR    the response cache (default $DSPCC_CACHE_DIR or ~/.cache/dspcc)\n"
     "  --no-cache         neither read nor write the cache\n"
-    CLI_CLIENT_FLAGS_HELP
+    CLI_CLIENT_FLAGS_HELP("")
     "  --module NAME      the module to run (default: the optimize block's)\n"
     "  --metric NAME      the metric (default: the optimize block's)\n"
     "  --predictions FILE write one JSON line per example, in data order: inputs,\n"

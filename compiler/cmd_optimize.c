@@ -486,7 +486,7 @@ const dspcc_cmd cmd_optimize = {
     "  --allow-regression   ship the optimizer's program even when it does not beat\n"
     "                       the unoptimized one on the valset (default: keep the\n"
     "                       unoptimized program and say so)\n"
-    CLI_CLIENT_FLAGS_HELP
+    CLI_CLIENT_FLAGS_HELP("  ")
     "  -q, --quiet          no progress lines on stderr\n\n"
     "Every score printed and recorded is the mean metric over the whole valset,\n"
     "the score `dspcc eval --data VALSET --state STATE` prints. mipro's auto presets\n"

@@ -10,14 +10,11 @@
 # state. Prints TAP.
 set -u
 : "${BUILD:=build}"
-dspcc="$BUILD/dspcc"
 tmp=$(mktemp -d)
 . tests/support/tap.sh
 . tests/support/refserver.sh
 . tests/support/lm_program.sh
 trap 'rs_stop; rm -rf "$tmp"' EXIT INT TERM
-unset DSPCC_BASE_URL
-export DSPCC_CACHE_DIR="$tmp/cache"
 head -n 60 examples/tickets/data/dev.jsonl >"$tmp/dev.jsonl"
 
 # 4 examples in flight, 2 attempts a call: at most (8 + 4) x 2 requests.

@@ -9,14 +9,12 @@
 # and its message names `compatible`, the provider as declared. Prints TAP.
 set -u
 : "${BUILD:=build}"
-dspcc="$BUILD/dspcc"
 tmp=$(mktemp -d)
 . tests/support/tap.sh
 . tests/support/refserver.sh
 . tests/support/lm_program.sh
 trap 'rs_stop; rm -rf "$tmp"' EXIT INT TERM
-unset DSPCC_BASE_URL OPENAI_API_KEY LMEP_KEY
-export DSPCC_CACHE_DIR="$tmp/cache"
+unset OPENAI_API_KEY LMEP_KEY
 
 head -n 2 examples/tickets/data/dev.jsonl >"$tmp/dev.jsonl"
 start

@@ -11,14 +11,11 @@
 # option. Prints TAP.
 set -u
 : "${BUILD:=build}"
-dspcc="$BUILD/dspcc"
 tmp=$(mktemp -d)
 . tests/support/tap.sh
 . tests/support/refserver.sh
 . tests/support/lm_program.sh
 trap 'rs_stop; rm -rf "$tmp"' EXIT INT TERM
-unset DSPCC_BASE_URL
-export DSPCC_CACHE_DIR="$tmp/cache-default"
 
 table=$(sed -n 's/^ *{ "\([a-z_]*\)", BI_OPT_.*/\1/p' stdlib/lm_options.c | sort | tr '\n' ' ')
 documented=$(sed -n '/^| option | value |/,/^$/s/^| `\([a-z_]*\)` |.*/\1/p' docs/language.md | sort | tr '\n' ' ')

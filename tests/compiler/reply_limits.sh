@@ -6,14 +6,11 @@
 # not a language model) answering every request with 100 MB. Prints TAP.
 set -u
 : "${BUILD:=build}"
-dspcc="$BUILD/dspcc"
 tmp=$(mktemp -d)
 . tests/support/tap.sh
 . tests/support/refserver.sh
 . tests/support/lm_program.sh
 trap 'rs_stop; rm -rf "$tmp"' EXIT INT TERM
-unset DSPCC_BASE_URL
-export DSPCC_CACHE_DIR="$tmp/cache"
 head -n 1 examples/tickets/data/dev.jsonl >"$tmp/dev.jsonl"
 
 for kind in oversize oversize-chunked; do

@@ -1,8 +1,13 @@
 # tests/support/lm_program.sh — sourced by shell tests of lm declarations
-# (tests/compiler/lm_options.sh, lm_endpoints.sh) that run them with
-# `dspcc eval` against the fixture. Needs $tmp, $dspcc and
-# tests/support/refserver.sh.
-#
+# (tests/compiler/lm_options.sh, lm_endpoints.sh, reply_limits.sh,
+# breaker.sh) that run them with
+# `dspcc eval` against the fixture. Needs $BUILD, $tmp and
+# tests/support/refserver.sh; sets $dspcc, a cache in $tmp/cache, and no
+# DSPCC_BASE_URL (each test says where its calls go).
+dspcc="$BUILD/dspcc"
+unset DSPCC_BASE_URL
+export DSPCC_CACHE_DIR="$tmp/cache"
+
 # prog FILE OPTION-LINES [MODEL]: $tmp/FILE, a one-predictor program on
 # lm m = MODEL (default "compatible/fixture") with those option lines,
 # reading $tmp/dev.jsonl (ticket rows) as data set dev.
