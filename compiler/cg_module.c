@@ -300,6 +300,37 @@ static void emit_loc_comment(mctx *x, int lvl, const ir_step *s, const char *wha
     sb_puts(x->c, " */\n");
 }
 
+/* A step that hands its inputs to one runtime call and gets the variable's
+ * values back: `{ args; if (st == DSP_OK) { decl; free the variable; st =
+ * call; } free args; on failure say where }`. decl (or NULL) is a line put
+ * before the call. */
+static void emit_rt_call(mctx *x, int lvl, const ir_step *s, const char *what, const ir_field *ins, size_t n_in,
+                         size_t n_slots, const char *decl, const char *call, const char *where)
+{
+    strbuf *c = x->c;
+    emit_loc_comment(x, lvl, s, what);
+    ind(c, lvl);
+    sb_puts(c, "{\n");
+    emit_args(x, lvl + 1, s, ins, n_in);
+    ind(c, lvl + 1);
+    sb_puts(c, "if (st == DSP_OK) {\n");
+    if (decl) {
+        ind(c, lvl + 2);
+        sb_printf(c, "%s\n", decl);
+    }
+    ind(c, lvl + 2);
+    sb_printf(c, "dsp_values_free(%s, %zu);\n", var_sym(x, s->var), n_slots);
+    ind(c, lvl + 2);
+    sb_printf(c, "st = %s;\n", call);
+    ind(c, lvl + 1);
+    sb_puts(c, "}\n");
+    ind(c, lvl + 1);
+    sb_printf(c, "dsp_values_free(args, %zu);\n", n_in);
+    emit_fail(x, lvl + 1, s, where);
+    ind(c, lvl);
+    sb_puts(c, "}\n");
+}
+
 static void emit_steps(mctx *x, int lvl, const ir_step *steps, size_t n);
 
 static void emit_step(mctx *x, int lvl, const ir_step *s)
@@ -310,28 +341,16 @@ static void emit_step(mctx *x, int lvl, const ir_step *s)
     case IR_STEP_PREDICT: {
         const ir_predictor *pr = s->predictor;
         const ir_var *v = var_of(x->m, s->var);
-        emit_loc_comment(x, lvl, s, arena_printf(g->a, "%s = %s(%s)", s->var,
-                                                 s->sampling ? s->sampling->name : pr->strategy, pr->signature->name));
-        ind(c, lvl);
-        sb_puts(c, "{\n");
-        emit_args(x, lvl + 1, s, pr->signature->inputs, pr->signature->n_inputs);
-        ind(c, lvl + 1);
-        sb_puts(c, "if (st == DSP_OK) {\n");
-        ind(c, lvl + 2);
-        sb_printf(c, "dsp_values_free(%s, %zu);\n", var_sym(x, s->var), v ? ir_var_slots(v) : pr->n_outputs);
-        ind(c, lvl + 2);
-        if (s->sampling)
-            sb_printf(c, "st = dsp_sample_run(c, &%s, &%s, NULL, args, %s, err);\n", cg_predictor_sym(g, pr),
-                       cg_sampling_sym(g, s->sampling), var_sym(x, s->var));
-        else
-            sb_printf(c, "st = dsp_predict(c, &%s, args, %s, NULL, err);\n", cg_predictor_sym(g, pr), var_sym(x, s->var));
-        ind(c, lvl + 1);
-        sb_puts(c, "}\n");
-        ind(c, lvl + 1);
-        sb_printf(c, "dsp_values_free(args, %zu);\n", pr->signature->n_inputs);
-        emit_fail(x, lvl + 1, s, pr->name);
-        ind(c, lvl);
-        sb_puts(c, "}\n");
+        const char *vs = var_sym(x, s->var);
+        const char *call = s->sampling
+            ? arena_printf(g->a, "dsp_sample_run(c, &%s, &%s, NULL, args, %s, err)", cg_predictor_sym(g, pr),
+                           cg_sampling_sym(g, s->sampling), vs)
+            : arena_printf(g->a, "dsp_predict(c, &%s, args, %s, NULL, err)", cg_predictor_sym(g, pr), vs);
+        emit_rt_call(x, lvl, s,
+                     arena_printf(g->a, "%s = %s(%s)", s->var, s->sampling ? s->sampling->name : pr->strategy,
+                                  pr->signature->name),
+                     pr->signature->inputs, pr->signature->n_inputs, v ? ir_var_slots(v) : pr->n_outputs, NULL, call,
+                     pr->name);
         return;
     }
     case IR_STEP_MODULE: {
@@ -382,53 +401,24 @@ static void emit_step(mctx *x, int lvl, const ir_step *s)
         /* The loop is libdsprt's; the tables are cg_react.c's. */
         const ir_react *r = s->react;
         const ir_signature *sig = r->extract->signature;
-        size_t n_in = sig->n_inputs - 1;
         const ir_var *v = var_of(x->m, s->var);
-        emit_loc_comment(x, lvl, s, arena_printf(g->a, "%s = react(%s), an agent over C tools", s->var,
-                                                 r->extract->signature->name));
-        ind(c, lvl);
-        sb_puts(c, "{\n");
-        emit_args(x, lvl + 1, s, sig->inputs, n_in);
-        ind(c, lvl + 1);
-        sb_puts(c, "if (st == DSP_OK) {\n");
-        ind(c, lvl + 2);
-        sb_printf(c, "dsp_values_free(%s, %zu);\n", var_sym(x, s->var), v ? ir_var_slots(v) : r->extract->n_outputs + 1);
-        ind(c, lvl + 2);
-        sb_printf(c, "st = dsp_react_run(c, &%s, NULL, args, %s, err);\n", cg_react_sym(g, r), var_sym(x, s->var));
-        ind(c, lvl + 1);
-        sb_puts(c, "}\n");
-        ind(c, lvl + 1);
-        sb_printf(c, "dsp_values_free(args, %zu);\n", n_in);
-        emit_fail(x, lvl + 1, s, arena_printf(g->a, "%s.%s", x->m->name, s->var));
-        ind(c, lvl);
-        sb_puts(c, "}\n");
+        emit_rt_call(x, lvl, s, arena_printf(g->a, "%s = react(%s), an agent over C tools", s->var, sig->name),
+                     sig->inputs, sig->n_inputs - 1, v ? ir_var_slots(v) : r->extract->n_outputs + 1, NULL,
+                     arena_printf(g->a, "dsp_react_run(c, &%s, NULL, args, %s, err)", cg_react_sym(g, r),
+                                  var_sym(x, s->var)),
+                     arena_printf(g->a, "%s.%s", x->m->name, s->var));
         return;
     }
     case IR_STEP_MCC: {
         const ir_mcc *mc = s->mcc;
         const ir_signature *sig = mc->attempt->signature;
         const ir_var *v = var_of(x->m, s->var);
-        emit_loc_comment(x, lvl, s, arena_printf(g->a, "%s = multi_chain_comparison(%s, m: %lld)", s->var, sig->name,
-                                                 mc->m));
-        ind(c, lvl);
-        sb_puts(c, "{\n");
-        emit_args(x, lvl + 1, s, sig->inputs, sig->n_inputs);
-        ind(c, lvl + 1);
-        sb_puts(c, "if (st == DSP_OK) {\n");
-        ind(c, lvl + 2);
-        sb_printf(c, "static const dsp_mcc mcc = { &%s, &%s, %lld };\n", cg_predictor_sym(g, mc->attempt),
-                   cg_predictor_sym(g, mc->compare), mc->m);
-        ind(c, lvl + 2);
-        sb_printf(c, "dsp_values_free(%s, %zu);\n", var_sym(x, s->var), v ? ir_var_slots(v) : mc->compare->n_outputs);
-        ind(c, lvl + 2);
-        sb_printf(c, "st = dsp_mcc_run(c, &mcc, NULL, NULL, args, %s, err);\n", var_sym(x, s->var));
-        ind(c, lvl + 1);
-        sb_puts(c, "}\n");
-        ind(c, lvl + 1);
-        sb_printf(c, "dsp_values_free(args, %zu);\n", sig->n_inputs);
-        emit_fail(x, lvl + 1, s, arena_printf(g->a, "%s.%s", x->m->name, s->var));
-        ind(c, lvl);
-        sb_puts(c, "}\n");
+        emit_rt_call(x, lvl, s, arena_printf(g->a, "%s = multi_chain_comparison(%s, m: %lld)", s->var, sig->name, mc->m),
+                     sig->inputs, sig->n_inputs, v ? ir_var_slots(v) : mc->compare->n_outputs,
+                     arena_printf(g->a, "static const dsp_mcc mcc = { &%s, &%s, %lld };", cg_predictor_sym(g, mc->attempt),
+                                  cg_predictor_sym(g, mc->compare), mc->m),
+                     arena_printf(g->a, "dsp_mcc_run(c, &mcc, NULL, NULL, args, %s, err)", var_sym(x, s->var)),
+                     arena_printf(g->a, "%s.%s", x->m->name, s->var));
         return;
     }
     case IR_STEP_REPEAT: {

@@ -401,6 +401,19 @@ static const void *pred_shape_of(mctx *mc, const ir_signature *sig, const bi_str
     return NULL;
 }
 
+/* The fields of an earlier variable made by the same strategy over the
+ * same signature (origin names both): one shape, so the name may be
+ * assigned again. NULL if there is none. */
+static const ir_field *shape_by_origin(mctx *mc, const char *origin)
+{
+    for (size_t i = 0; i < mc->vars.len; i++) {
+        var_info *v = mc->vars.items[i];
+        if (v->origin && strcmp(v->origin, origin) == 0)
+            return v->fields;
+    }
+    return NULL;
+}
+
 /* `v = react(Sig, tools: [...])(inputs)`: the variable holds the extract
  * predictor's outputs (reasoning, then Sig's), then `trajectory`. */
 static int check_react(mctx *mc, const ast_stmt *st, ir_step *step, const ir_signature *sig)
@@ -416,12 +429,7 @@ static int check_react(mctx *mc, const ast_stmt *st, ir_step *step, const ir_sig
     if (!r)
         return 0;
     const char *origin = arena_printf(s->a, "the outputs of react(%s)", sig->name);
-    const ir_field *fields = NULL;
-    for (size_t i = 0; i < mc->vars.len && !fields; i++) {
-        var_info *v = mc->vars.items[i];
-        if (v->origin && strcmp(v->origin, origin) == 0)
-            fields = v->fields;  /* same signature: same shape */
-    }
+    const ir_field *fields = shape_by_origin(mc, origin);
     size_t n_fields = r->extract->n_outputs + 1;
     if (!fields) {
         ir_field *f = arena_array(s->a, n_fields + 1, sizeof *f);
@@ -454,12 +462,9 @@ static int check_mcc(mctx *mc, const ast_stmt *st, ir_step *step, const ir_signa
     if (!x)
         return 0;
     const char *origin = arena_printf(s->a, "the outputs of multi_chain_comparison(%s)", sig->name);
-    const ir_field *fields = x->compare->outputs;
-    for (size_t i = 0; i < mc->vars.len; i++) {
-        var_info *v = mc->vars.items[i];
-        if (v->origin && strcmp(v->origin, origin) == 0)
-            fields = v->fields;  /* same signature: same shape */
-    }
+    const ir_field *fields = shape_by_origin(mc, origin);
+    if (!fields)
+        fields = x->compare->outputs;
     if (!assign_var(mc, &st->var, IR_VAR_PREDICT, fields, fields, x->compare->n_outputs, NULL, origin))
         return 0;
     ptr_vec_push(s->a, &mc->predictors, (void *)x->attempt);

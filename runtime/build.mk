@@ -67,7 +67,7 @@ $(RT_STUB_TESTS): RT_DEPLIBS += $(BUILD)/obj/tests/support/stub_http.o $(MHD_LIB
 RT_SCRIPT_TESTS := $(BUILD)/tests/runtime/test_react $(BUILD)/tests/runtime/test_sample
 $(RT_SCRIPT_TESTS): $(BUILD)/obj/tests/support/stub_script.o
 $(RT_SCRIPT_TESTS): RT_DEPLIBS += $(BUILD)/obj/tests/support/stub_script.o
-$(BUILD)/obj/tests/support/stub_script.o: CPPFLAGS += $(CJSON_CFLAGS)
+$(BUILD)/obj/tests/support/stub_script.o: CPPFLAGS += $(RT_CPPFLAGS)
 # The tests against dsp-refserver start it with tests/support/refserver_proc.c.
 RT_RS_TESTS := $(BUILD)/tests/runtime/test_client_refserver $(BUILD)/tests/runtime/test_predict_refserver \
                $(BUILD)/tests/runtime/test_finetune_refserver

@@ -18,23 +18,6 @@
 #include "dsp/react.h"
 #include "../support/stub_script.h"
 
-static unsigned port;
-
-static int start(void **state)
-{
-    (void)state;
-    unsetenv("DSPCC_BASE_URL");
-    port = stub_script_start();
-    return port ? 0 : -1;
-}
-
-static int stop(void **state)
-{
-    (void)state;
-    stub_script_stop();
-    return 0;
-}
-
 /* ---- the program: Answer(question) -> answer, with add and fail ---- */
 
 static dsp_status add(void *ctx, const dsp_tool *tool, const dsp_value *args, dsp_value *out, dsp_error *err)
@@ -63,7 +46,6 @@ static const dsp_field step_out[] = { { "next_thought", &dsp_type_string, NULL }
 static const dsp_field ext_out[] = { { "answer", &dsp_type_string, NULL } };
 static const dsp_signature step_sig = { "Answer.react", "Use the tools.", in, 2, step_out, 3 };
 static const dsp_signature ext_sig = { "Answer.extract", "Answer.", in, 2, ext_out, 1 };
-static char base[96];
 static dsp_lm_config lm;
 static dsp_predictor step_p = { "A.r.react", &step_sig, DSP_STRATEGY_PREDICT, NULL, 0, &lm };
 static dsp_predictor ext_p = { "A.r.extract", &ext_sig, DSP_STRATEGY_CHAIN_OF_THOUGHT, NULL, 0, &lm };
@@ -81,16 +63,8 @@ static const char *step_reply(const char *tool, const char *args)
 
 static dsp_status run(int max_iters, dsp_value *outs, dsp_error *err)
 {
-    snprintf(base, sizeof base, "http://127.0.0.1:%u/v1", port);
-    memset(&lm, 0, sizeof lm);
-    lm.model = "openai/stub";
-    lm.base_url = base;
-    lm.params = dsp_lm_params_default();
-    dsp_client_options o = dsp_client_options_default();
-    o.no_cache = true;
-    o.max_retries = 0;
-    dsp_client *c = NULL;
-    assert_int_equal(dsp_client_new(&o, &c, err), DSP_OK);
+    dsp_client *c = stub_script_client(&lm);
+    assert_non_null(c);
     dsp_react r = { &step_p, &ext_p, tools, 2, max_iters, 0 };
     dsp_value q;
     assert_int_equal(dsp_value_set_string(&q, "What is 2 + 3?", 14, NULL), DSP_OK);
@@ -243,5 +217,5 @@ int main(void)
         cmocka_unit_test(test_truncate_keeps_characters_whole),
         cmocka_unit_test(test_observation_of_several_results),
     };
-    return cmocka_run_group_tests(tests, start, stop);
+    return cmocka_run_group_tests(tests, stub_script_setup, stub_script_teardown);
 }

@@ -20,27 +20,9 @@
 #include "dsp/sample.h"
 #include "../support/stub_script.h"
 
-static unsigned port;
-
-static int start(void **state)
-{
-    (void)state;
-    unsetenv("DSPCC_BASE_URL");
-    port = stub_script_start();
-    return port ? 0 : -1;
-}
-
-static int stop(void **state)
-{
-    (void)state;
-    stub_script_stop();
-    return 0;
-}
-
 static const dsp_field in[] = { { "question", &dsp_type_string, NULL } };
 static const dsp_field out[] = { { "answer", &dsp_type_string, NULL }, { "note", &dsp_type_string, NULL } };
 static const dsp_signature sig = { "QA", "Answer.", in, 1, out, 2 };
-static char base[96];
 static dsp_lm_config lm;
 static const dsp_predictor pred = { "M.a", &sig, DSP_STRATEGY_PREDICT, NULL, 0, &lm };
 
@@ -56,16 +38,8 @@ static dsp_status length(void *ctx, const dsp_value *inputs, const dsp_value *ou
 
 static dsp_status run(const dsp_sampling *s, dsp_value *outs, dsp_error *err)
 {
-    snprintf(base, sizeof base, "http://127.0.0.1:%u/v1", port);
-    memset(&lm, 0, sizeof lm);
-    lm.model = "openai/stub";
-    lm.base_url = base;
-    lm.params = dsp_lm_params_default();
-    dsp_client_options o = dsp_client_options_default();
-    o.no_cache = true;
-    o.max_retries = 0;
-    dsp_client *c = NULL;
-    assert_int_equal(dsp_client_new(&o, &c, err), DSP_OK);
+    dsp_client *c = stub_script_client(&lm);
+    assert_non_null(c);
     dsp_value q;
     assert_int_equal(dsp_value_set_string(&q, "q?", 2, NULL), DSP_OK);
     dsp_status st = dsp_sample_run(c, &pred, s, NULL, &q, outs, err);
@@ -194,16 +168,8 @@ static dsp_status run_mcc(dsp_value *outs, dsp_error *err)
 {
     static const dsp_predictor attempt = { "M.a.attempt", &sig, DSP_STRATEGY_CHAIN_OF_THOUGHT, NULL, 0, &lm };
     static const dsp_predictor compare = { "M.a.compare", &cmp_sig, DSP_STRATEGY_PREDICT, NULL, 0, &lm };
-    snprintf(base, sizeof base, "http://127.0.0.1:%u/v1", port);
-    memset(&lm, 0, sizeof lm);
-    lm.model = "openai/stub";
-    lm.base_url = base;
-    lm.params = dsp_lm_params_default();
-    dsp_client_options o = dsp_client_options_default();
-    o.no_cache = true;
-    o.max_retries = 0;
-    dsp_client *c = NULL;
-    assert_int_equal(dsp_client_new(&o, &c, err), DSP_OK);
+    dsp_client *c = stub_script_client(&lm);
+    assert_non_null(c);
     dsp_value q;
     assert_int_equal(dsp_value_set_string(&q, "q?", 2, NULL), DSP_OK);
     dsp_mcc x = { &attempt, &compare, 2 };
@@ -251,5 +217,5 @@ int main(void)
         cmocka_unit_test(test_transport_failure_fails_at_once),
         cmocka_unit_test(test_mcc_compares_the_attempts),
     };
-    return cmocka_run_group_tests(tests, start, stop);
+    return cmocka_run_group_tests(tests, stub_script_setup, stub_script_teardown);
 }

@@ -5,6 +5,7 @@
 #include <microhttpd.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "stub_http.h"
@@ -82,6 +83,38 @@ void stub_script_stop(void)
         MHD_stop_daemon(S.d);
     S.d = NULL;
     stub_script_play(NULL, 0);
+}
+
+static unsigned port;
+static char base[64];
+
+int stub_script_setup(void **state)
+{
+    (void)state;
+    unsetenv("DSPCC_BASE_URL");
+    port = stub_script_start();
+    snprintf(base, sizeof base, "http://127.0.0.1:%u/v1", port);
+    return port ? 0 : -1;
+}
+
+int stub_script_teardown(void **state)
+{
+    (void)state;
+    stub_script_stop();
+    return 0;
+}
+
+dsp_client *stub_script_client(dsp_lm_config *lm)
+{
+    memset(lm, 0, sizeof *lm);
+    lm->model = "openai/stub";
+    lm->base_url = base;
+    lm->params = dsp_lm_params_default();
+    dsp_client_options o = dsp_client_options_default();
+    o.no_cache = true;
+    o.max_retries = 0;
+    dsp_client *c = NULL;
+    return dsp_client_new(&o, &c, NULL) == DSP_OK ? c : NULL;
 }
 
 size_t stub_script_requests(void)

@@ -8,11 +8,20 @@
 
 #include <stddef.h>
 
+#include "dsp/client.h"
+
 #define STUB_SCRIPT_KEEP 16
 
 /* Starts the stub (once per test program); its port, or 0 on failure. */
 unsigned stub_script_start(void);
 void stub_script_stop(void);
+/* cmocka group setup and teardown: start (unsetting DSPCC_BASE_URL) and stop. */
+int stub_script_setup(void **state);
+int stub_script_teardown(void **state);
+/* An uncached client with no retries, and lm pointed at the stub
+ * ("openai/stub"); lm must outlive the calls. */
+dsp_client *stub_script_client(dsp_lm_config *lm);
+
 /* Replaces the script (borrowed) and forgets earlier requests. */
 void stub_script_play(const char *const *replies, size_t n);
 /* Requests answered since the last play. */
