@@ -225,6 +225,11 @@ dsp_usage_totals cli_usage_since(dsp_usage_totals before, dsp_usage_totals after
     u.cache_misses -= before.cache_misses;
     u.prompt_tokens -= before.prompt_tokens;
     u.completion_tokens -= before.completion_tokens;
+    u.cost_usd -= before.cost_usd;
+    u.cached_prompt_tokens -= before.cached_prompt_tokens;
+    u.cached_completion_tokens -= before.cached_completion_tokens;
+    u.cached_cost_usd -= before.cached_cost_usd;
+    u.unpriced_calls -= before.unpriced_calls;
     return u;
 }
 
@@ -260,4 +265,20 @@ int cli_pick_module(const char *cmd, const ir_program *p, const char *file, cons
         return 0;
     }
     return 1;
+}
+
+const char *cli_cost_text(const dsp_usage_totals *u, char *buf, size_t n)
+{
+    if (u->calls > 0 && u->unpriced_calls >= u->calls)
+        snprintf(buf, n, "unknown (give the lm input_usd_per_mtok and output_usd_per_mtok)");
+    else if (u->calls > 0 && u->cache_hits >= u->calls)
+        snprintf(buf, n, "$0.0000 (every call from the cache; $%.4f uncached)", u->cached_cost_usd);
+    else if (u->unpriced_calls > 0)
+        snprintf(buf, n, "$%.4f, not counting %lld calls to an lm without prices", u->cost_usd,
+                 (long long)u->unpriced_calls);
+    else if (u->cache_hits > 0)
+        snprintf(buf, n, "$%.4f ($%.4f uncached)", u->cost_usd, u->cost_usd + u->cached_cost_usd);
+    else
+        snprintf(buf, n, "$%.4f", u->cost_usd);
+    return buf;
 }

@@ -91,6 +91,11 @@ int cli_client_flag(const char *cmd, int argc, char **argv, int *i, cli_client_a
  * returns 0 (err is filled too). */
 int cli_client_new(const char *cmd, const cli_client_args *a, dsp_client **out, dsp_error *err);
 
+/* The cost of usage u for people: "$0.0123", with "($X uncached)" when
+ * the cache answered some calls, "unknown (give the lm ...)" when no call
+ * had a price, or the cost with how many calls it leaves out. Returns buf. */
+const char *cli_cost_text(const dsp_usage_totals *u, char *buf, size_t n);
+
 /* The usage between two snapshots of the same client's totals. */
 dsp_usage_totals cli_usage_since(dsp_usage_totals before, dsp_usage_totals after);
 

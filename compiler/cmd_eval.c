@@ -214,6 +214,15 @@ static int print_json(const ex_eval_result *res, const ex_dataset *d, const eval
     cJSON_AddNumberToObject(o, "retries", (double)u->retries);
     cJSON_AddNumberToObject(o, "prompt_tokens", (double)u->prompt_tokens);
     cJSON_AddNumberToObject(o, "completion_tokens", (double)u->completion_tokens);
+    /* null when no call that reached an LM had a price */
+    if (u->calls > 0 && u->unpriced_calls >= u->calls) {
+        cJSON_AddNullToObject(o, "cost_usd");
+        cJSON_AddNullToObject(o, "cost_usd_uncached");
+    } else {
+        cJSON_AddNumberToObject(o, "cost_usd", u->cost_usd);
+        cJSON_AddNumberToObject(o, "cost_usd_uncached", u->cost_usd + u->cached_cost_usd);
+    }
+    cJSON_AddNumberToObject(o, "unpriced_calls", (double)u->unpriced_calls);
     cJSON_AddNumberToObject(o, "seconds", res->seconds);
     cJSON *fails = cJSON_AddArrayToObject(o, "failures");
     for (size_t i = 0; i < res->n; i++) {
@@ -386,8 +395,10 @@ static int run(int argc, char **argv)
         printf("failed    %zu\n", res.n_failed);
         printf("lm calls  %lld (cache hits %lld, http requests %lld, retries %lld)\n", (long long)u.calls,
                (long long)u.cache_hits, (long long)u.http_requests, (long long)u.retries);
+        char cost[160];
         printf("tokens    %lld prompt, %lld completion\n", (long long)u.prompt_tokens,
                (long long)u.completion_tokens);
+        printf("cost      %s\n", cli_cost_text(&u, cost, sizeof cost));
         printf("time      %.2fs\n", res.seconds);
         ex_class_report_print(stdout, &classes);
         print_failures(&res, &data, a.max_failures);

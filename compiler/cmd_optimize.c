@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "arena.h"
 #include "file_read.h"
@@ -21,6 +22,7 @@
 #include "diag.h"
 #include "exec.h"
 #include "opt.h"
+#include "opt_estimate.h"
 #include "opt_exec.h"
 #include "report.h"
 #include "rng.h"
@@ -29,7 +31,7 @@
 
 typedef struct optimize_args {
     const char *file, *out, *report, *base_url, *cache_dir, *module, *trace;
-    int concurrency, quiet, has_seed, allow_regression;
+    int concurrency, quiet, has_seed, allow_regression, estimate;
     long long seed;
     long valset_limit, trainset_limit;
     cli_client_args limits; /* --retries, --timeout, --deadline */
@@ -76,6 +78,8 @@ static int parse_args(int argc, char **argv, optimize_args *a)
             a->concurrency = (int)v;
         } else if (strcmp(o, "--quiet") == 0 || strcmp(o, "-q") == 0) {
             a->quiet = 1;
+        } else if (strcmp(o, "--estimate") == 0) {
+            a->estimate = 1;
         } else if (strcmp(o, "--allow-regression") == 0) {
             a->allow_regression = 1;
         } else if (!cli_operand("optimize", o, &a->file)) {
@@ -215,6 +219,67 @@ static void print_trust(const opt_result *res, const opt_exec *x)
                                                          : "");
 }
 
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* One line per trial: its score and what it cost (usage since the
+ * previous trial, its own scoring included). */
+static void print_trials(const opt_result *res)
+{
+    if (!res->n_trials || !res->trials[0].usage.known)
+        return;
+    printf("  %-5s %-8s %10s %10s %10s %8s  %s\n", "trial", "score", "prompt", "completion", "cost", "time",
+           "candidate");
+    for (size_t i = 0; i < res->n_trials; i++) {
+        const opt_trial *t = &res->trials[i];
+        char cost[32];
+        if (t->usage.priced)
+            snprintf(cost, sizeof cost, "$%.4f", t->usage.cost_usd);
+        else
+            snprintf(cost, sizeof cost, "?");
+        printf("  %-5d %-8.4f %10lld %10lld %10s %7.1fs  %s\n", t->trial, t->score, t->usage.prompt_tokens,
+               t->usage.completion_tokens, cost, t->usage.seconds, t->config ? t->config : "");
+    }
+}
+
+/* --estimate: the calls, tokens and cost the optimizer and its budget
+ * imply, without an LM call. 0 on an error (reported). */
+static int print_estimate(opt_exec *x, const opt_params *params, arena *mem, const ir_optimize *o, size_t n_train,
+                          size_t n_val)
+{
+    opt_estimate e;
+    dsp_error err = { 0 };
+    if (opt_estimate_run(x, params, mem, &e, &err) != DSP_OK) {
+        fprintf(stderr, "dspcc optimize --estimate: %s\n", err.message);
+        dsp_error_clear(&err);
+        return 0;
+    }
+    printf("estimate for %s with %s on %s (%zu examples), scored on %zu examples, seed %llu; no LM was called\n",
+           o->module->name, params->optimizer, o->trainset->name, n_train, n_val, (unsigned long long)params->seed);
+    printf("  trials         %zu\n", e.trials);
+    printf("  program runs   %lld (scoring candidates), %lld teacher runs (bootstrapping), %lld proposals\n",
+           e.program_runs, e.teacher_runs, e.proposals);
+    printf("  lm calls       %lld\n", e.lm_calls);
+    printf("  tokens         %lld prompt, %lld completion\n", e.prompt_tokens, e.completion_tokens);
+    if (e.unpriced_calls >= e.lm_calls)
+        printf("  cost           unknown (give the lm input_usd_per_mtok and output_usd_per_mtok)\n");
+    else if (e.unpriced_calls)
+        printf("  cost           $%.4f, not counting %lld calls to an lm without prices\n", e.cost_usd,
+               e.unpriced_calls);
+    else
+        printf("  cost           $%.4f\n", e.cost_usd);
+    if (e.finetune_jobs)
+        printf("  fine-tuning    %lld job(s) on about %lld examples, billed by the provider apart from the above\n",
+               e.finetune_jobs, e.finetune_examples);
+    printf("  the search ran on stand-in scores, and cache hits are not foreseen: real runs differ; "
+           "docs/inspect.md says by how much\n");
+    return 1;
+}
+
 static int is_local(const char *url)
 {
     return url && (strstr(url, "://127.0.0.1") || strstr(url, "://localhost") || strstr(url, "://[::1]"));
@@ -222,6 +287,7 @@ static int is_local(const char *url)
 
 static int run(int argc, char **argv)
 {
+    double t_start = now_s();
     optimize_args a;
     int rc = parse_args(argc, argv, &a);
     if (rc)
@@ -330,6 +396,10 @@ static int run(int argc, char **argv)
         goto out;
     }
     have_exec = 1;
+    if (a.estimate) {
+        status = print_estimate(&x, &params, &mem, o, n_train, n_val) ? 0 : 1;
+        goto out;
+    }
     const char *valset_name = have_val ? o->valset->name : "trainset holdout";
     x.b.valset_name = valset_name;
     progress_ctx pc = { client, a.quiet, dsp_client_usage(client) };
@@ -378,6 +448,11 @@ static int run(int argc, char **argv)
     st.metric = (char *)o->metric->name;
     st.valset = (char *)valset_name;
     st.lm_calls = u.calls;
+    /* Cache hits count as first made: a warm re-run writes the same state. */
+    st.has_usage = 1;
+    st.prompt_tokens = u.prompt_tokens + u.cached_prompt_tokens;
+    st.completion_tokens = u.completion_tokens + u.cached_completion_tokens;
+    st.cost_usd = u.unpriced_calls ? -1 : u.cost_usd + u.cached_cost_usd;
     if (st_write_file(&st, out_path, &err) != DSP_OK) {
         fprintf(stderr, "dspcc optimize: %s\n", err.message);
         goto out;
@@ -441,6 +516,14 @@ static int run(int argc, char **argv)
            "http requests %lld)\n",
            o->module->name, params.optimizer, res.baseline_score, res.final_score, st.valset, n_val, res.n_trials,
            (long long)u.calls, (long long)u.cache_hits, (long long)u.http_requests);
+    {
+        char cost[200];
+        printf("  tokens %lld prompt, %lld completion (cache hits counted as first made); cost %s; %.1fs\n",
+               (long long)(u.prompt_tokens + u.cached_prompt_tokens),
+               (long long)(u.completion_tokens + u.cached_completion_tokens), cli_cost_text(&u, cost, sizeof cost),
+               now_s() - t_start);
+        print_trials(&res);
+    }
     /* The lines below belong to the summary line above; what was written comes last. */
     print_trust(&res, &x);
     print_stages(&res, x.ft_data_path, x.ft_jobs_path);
@@ -483,6 +566,9 @@ const dspcc_cmd cmd_optimize = {
     "  --module NAME        which optimize block, when there are several\n"
     "  --trace FILE         append a JSON line per LM call and per module call\n"
     "                       (docs/inspect.md; $DSPCC_TRACE does the same)\n"
+    "  --estimate           print the LM calls, tokens and cost this run implies\n"
+    "                       (from the rendered prompts' sizes) and exit without\n"
+    "                       calling any LM (docs/inspect.md)\n"
     "  --allow-regression   ship the optimizer's program even when it does not beat\n"
     "                       the unoptimized one on the valset (default: keep the\n"
     "                       unoptimized program and say so)\n"

@@ -126,6 +126,10 @@ dsp_status irt_lm(arena *a, const ir_lm *lm, dsp_lm_config **out, dsp_error *err
     }
     if ((o = param(lm, "cache")))
         c->no_cache = o->i == 0;
+    if ((o = param(lm, "input_usd_per_mtok")))
+        c->usd_per_mtok_in = number(o);
+    if ((o = param(lm, "output_usd_per_mtok")))
+        c->usd_per_mtok_out = number(o);
     *out = c;
     return DSP_OK;
 }

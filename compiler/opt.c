@@ -280,7 +280,8 @@ void opt_result_add_trial(opt_result *r, arena *a, const opt_score *s, int full_
     opt_trial *t = arena_array(a, r->n_trials + 1, sizeof *t);
     if (r->n_trials)
         memcpy(t, r->trials, r->n_trials * sizeof *t);
-    t[r->n_trials] = (opt_trial){ (int)r->n_trials + 1, s->mean, full_eval, arena_strdup(a, config), s->n, s->n_failed };
+    t[r->n_trials] = (opt_trial){ (int)r->n_trials + 1, s->mean, full_eval, arena_strdup(a, config), s->n, s->n_failed,
+                                  s->usage };
     r->trials = t;
     r->n_trials++;
     r->n_failed += s->n_failed;

@@ -118,10 +118,23 @@ typedef struct opt_copro_proposal {
 } opt_copro_proposal;
 
 /* What scoring a program on rows gave (backend evaluate). */
+/* LM usage since the previous scoring ended, this scoring included: what
+ * one trial cost (its proposals, bootstrapping and evaluation). Calls the
+ * cache answered count with what they used when first made, so tokens and
+ * cost are the same on a warm re-run; seconds is wall time and is not. */
+typedef struct opt_usage {
+    int known;                   /* 0: the backend does not meter */
+    long long lm_calls, prompt_tokens, completion_tokens;
+    double cost_usd;             /* at the lms' prices; see priced */
+    int priced;                  /* every call that reached an LM had a price */
+    double seconds;
+} opt_usage;
+
 typedef struct opt_score {
     double mean;                 /* failed examples score 0 */
     size_t n;                    /* examples scored */
     size_t n_failed;             /* of which failed: the LM call, parsing or the metric */
+    opt_usage usage;             /* filled by backends that meter (opt_exec.c) */
 } opt_score;
 /* What GEPA asks the reflection LM (the teacher) for one predictor: an
  * improved instruction, given the current one and the predictor's calls on
@@ -232,6 +245,7 @@ typedef struct opt_trial {
     const char *config;          /* e.g. "instr 2, demos 1" */
     size_t n_examples;           /* examples scored */
     size_t n_failed;             /* of which failed */
+    opt_usage usage;             /* what the trial cost (opt_score.usage) */
 } opt_trial;
 
 /* A stage of better_together and the valset score of its program. */

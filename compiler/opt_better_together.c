@@ -163,7 +163,7 @@ static dsp_status stage_p(bt *t, int k, opt_program *cur, dsp_error *err)
      * candidate of this run. */
     for (size_t i = 0; i < r.n_trials; i++) {
         const opt_trial *x = &r.trials[i];
-        opt_score s = { x->score, x->n_examples, x->n_failed };
+        opt_score s = { .mean = x->score, .n = x->n_examples, .n_failed = x->n_failed, .usage = x->usage };
         opt_result_add_trial(t->out, t->a, &s, x->full_eval, arena_printf(t->a, "stage %d (p): %s", k, x->config));
     }
     for (size_t i = 0; i < r.n_notes; i++)

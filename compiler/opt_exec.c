@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static opt_exec *X(void *ctx)
 {
@@ -104,6 +105,40 @@ static void be_progress(void *ctx, const char *msg);
 
 /* Runs prog on valset rows: *out and, when scores is not NULL, each
  * row's score. */
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* The usage since the last scoring ended (or the start), and a new mark. */
+static opt_usage meter(opt_exec *x)
+{
+    dsp_usage_totals now = dsp_client_usage(ex_runner_client(x->runner));
+    double t = now_s();
+    /* Cache hits count with the tokens they used when first made, so the
+     * numbers (and the state) are the same cold or warm. */
+    const dsp_usage_totals *b = &x->metered;
+    opt_usage u = { 1,
+                    now.calls - b->calls,
+                    now.prompt_tokens + now.cached_prompt_tokens - b->prompt_tokens - b->cached_prompt_tokens,
+                    now.completion_tokens + now.cached_completion_tokens - b->completion_tokens -
+                        b->cached_completion_tokens,
+                    now.cost_usd + now.cached_cost_usd - b->cost_usd - b->cached_cost_usd,
+                    now.unpriced_calls == b->unpriced_calls,
+                    x->metered_at > 0 ? t - x->metered_at : 0 };
+    x->metered = now;
+    x->metered_at = t;
+    return u;
+}
+
+void opt_exec_meter_start(opt_exec *x)
+{
+    x->metered = dsp_client_usage(ex_runner_client(x->runner));
+    x->metered_at = now_s();
+}
+
 static dsp_status eval_val(opt_exec *x, const opt_program *prog, const size_t *rows, size_t n, opt_score *out,
                            double *scores, dsp_error *err)
 {
@@ -116,7 +151,7 @@ static dsp_status eval_val(opt_exec *x, const opt_program *prog, const size_t *r
         st = dsp_error_set(err, res.results[0].status, "every valset example failed; the first: %s",
                            res.results[0].error ? res.results[0].error : dsp_status_name(res.results[0].status));
     if (st == DSP_OK) {
-        *out = (opt_score){ res.mean, n, res.n_failed };
+        *out = (opt_score){ res.mean, n, res.n_failed, meter(x) };
         if (res.n_failed) {
             /* A score with failures in it says so, with the first reason. */
             const ex_result *first = NULL;
@@ -558,6 +593,7 @@ dsp_status opt_exec_init(opt_exec *x, const ir_program *p, const ir_optimize *o,
                                       k_propose_in, 5, k_propose_out, 1 };
     x->propose_pred = (dsp_predictor){ "optimizer.propose_instruction", &x->propose_sig, DSP_STRATEGY_PREDICT,
                                        NULL, 0, x->teacher };
+    opt_exec_meter_start(x); /* the first trial's usage counts from here */
     return DSP_OK;
 }
 
@@ -628,5 +664,10 @@ void opt_exec_state(const opt_exec *x, const opt_result *r, arena *a, st_state *
                                      (char *)r->trials[i].config,
                                      1,
                                      (long long)r->trials[i].n_examples,
-                                     (long long)r->trials[i].n_failed };
+                                     (long long)r->trials[i].n_failed,
+                                     r->trials[i].usage.known,
+                                     r->trials[i].usage.prompt_tokens,
+                                     r->trials[i].usage.completion_tokens,
+                                     r->trials[i].usage.priced ? r->trials[i].usage.cost_usd : -1,
+                                     r->trials[i].usage.seconds };
 }

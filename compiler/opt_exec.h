@@ -36,6 +36,8 @@ typedef struct opt_exec {
     const char *ft_base_url;     /* the client's base URL override, NULL: none (part of a job's key) */
     size_t n_teacher_runs;       /* teacher runs on training rows (bootstrapping, fine-tuning data) */
     size_t n_teacher_failed;     /* of which failed */
+    dsp_usage_totals metered;    /* the client's totals when the last scoring ended */
+    double metered_at;           /* and the time then (monotonic seconds) */
 } opt_exec;
 
 /* Fills x->b. train_rows/val_rows are borrowed and must outlive x. */
@@ -55,5 +57,8 @@ dsp_status opt_exec_reflect(void *ctx, arena *a, const opt_reflection *req, cons
  * its instructions (absent when the signature's) and demos. Strings live in
  * a; do not st_free the result. */
 void opt_exec_state(const opt_exec *x, const opt_result *r, arena *a, st_state *out);
+
+/* Marks the start of the run for the first trial's usage. */
+void opt_exec_meter_start(opt_exec *x);
 
 #endif

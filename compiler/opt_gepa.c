@@ -386,7 +386,7 @@ static dsp_status reflect_step(gepa *g, size_t it, opt_result *out, dsp_error *e
                                  b->pred_names[pred], parent, before, after);
     if (after <= before) {
         progress(g, arena_printf(g->a, "iteration %zu: %s; rejected", it, child->origin));
-        opt_score ms = { after / (double)k, k, 0 };
+        opt_score ms = { .mean = after / (double)k, .n = k };
         for (size_t i = 0; i < k; i++)
             ms.n_failed += !cruns[i].ok;
         opt_result_add_trial(out, g->a, &ms, 0, arena_printf(g->a, "%s (rejected)", child->origin));

@@ -189,12 +189,32 @@ static dsp_status read_predictor(rd *r, const cJSON *o, size_t i, st_predictor *
     return DSP_OK;
 }
 
+/* prompt_tokens, completion_tokens and cost_usd (a number, or null when
+ * some call had no price: *cost is then -1) of object o at path. */
+static dsp_status read_usage(rd *r, const cJSON *o, const char *path, long long *pt, long long *ct, double *cost)
+{
+    char key[128];
+    dsp_status st;
+    snprintf(key, sizeof key, "%s%sprompt_tokens", path, *path ? "." : "");
+    if ((st = get_int(r, cJSON_GetObjectItemCaseSensitive(o, "prompt_tokens"), key, pt)) != DSP_OK) return st;
+    snprintf(key, sizeof key, "%s%scompletion_tokens", path, *path ? "." : "");
+    if ((st = get_int(r, cJSON_GetObjectItemCaseSensitive(o, "completion_tokens"), key, ct)) != DSP_OK) return st;
+    const cJSON *c = cJSON_GetObjectItemCaseSensitive(o, "cost_usd");
+    if (cJSON_IsNull(c)) {
+        *cost = -1;
+        return DSP_OK;
+    }
+    snprintf(key, sizeof key, "%s%scost_usd", path, *path ? "." : "");
+    return get_num(r, c, key, cost);
+}
+
 static dsp_status read_trial(rd *r, const cJSON *o, size_t i, st_trial *t)
 {
     char path[64], key[128];
     snprintf(path, sizeof path, "trials[%zu]", i);
     if (!cJSON_IsObject(o)) return bad(r, path, "expected an object");
-    static const char *const allowed[] = {"trial", "score", "full_eval", "examples", "failed", "config", NULL};
+    static const char *const allowed[] = {"trial",         "score",             "full_eval", "examples", "failed",
+                                          "prompt_tokens", "completion_tokens", "cost_usd",  "config",   NULL};
     dsp_status st = only_keys(r, o, path, allowed);
     if (st != DSP_OK) return st;
     long long n;
@@ -216,6 +236,13 @@ static dsp_status read_trial(rd *r, const cJSON *o, size_t i, st_trial *t)
         if ((st = get_int(r, ex, key, &t->examples)) != DSP_OK) return st;
         snprintf(key, sizeof key, "%s.failed", path);
         if ((st = get_int(r, fl, key, &t->failed)) != DSP_OK) return st;
+    }
+    const cJSON *pt = cJSON_GetObjectItemCaseSensitive(o, "prompt_tokens");
+    if (pt) {
+        /* Written together; a state from before them has none. */
+        t->has_usage = 1;
+        if ((st = read_usage(r, o, path, &t->prompt_tokens, &t->completion_tokens, &t->cost_usd)) != DSP_OK)
+            return st;
     }
     snprintf(key, sizeof key, "%s.config", path);
     return get_str(r, cJSON_GetObjectItemCaseSensitive(o, "config"), key, &t->config);
@@ -271,7 +298,8 @@ static dsp_status read_root(rd *r, const cJSON *root, st_state *s)
                                           "baseline_score", "final_score", "optimized_score",
                                           "shipped",     "shipped_reason", "valset_examples",
                                           "search_examples", "failed_examples", "teacher_runs",
-                                          "failed_teacher_runs", "lm_calls",
+                                          "failed_teacher_runs", "lm_calls", "prompt_tokens",
+                                          "completion_tokens", "cost_usd",
                                           "predictors",  "trials",     NULL};
     dsp_status st = only_keys(r, root, "", allowed);
     if (st != DSP_OK) return st;
@@ -299,6 +327,11 @@ static dsp_status read_root(rd *r, const cJSON *root, st_state *s)
         return st;
     if ((st = get_int(r, cJSON_GetObjectItemCaseSensitive(root, "lm_calls"), "lm_calls", &s->lm_calls)) != DSP_OK)
         return st;
+    if (cJSON_GetObjectItemCaseSensitive(root, "prompt_tokens")) {
+        s->has_usage = 1;
+        if ((st = read_usage(r, root, "", &s->prompt_tokens, &s->completion_tokens, &s->cost_usd)) != DSP_OK)
+            return st;
+    }
     if ((st = read_scores_detail(r, root, s)) != DSP_OK)
         return st;
 

@@ -96,6 +96,10 @@ typedef struct st_trial {
     int has_counts;         /* examples and failed are known */
     long long examples;     /* examples scored */
     long long failed;       /* of which failed (they score 0) */
+    int has_usage;          /* the four below are known */
+    long long prompt_tokens, completion_tokens; /* LM usage since the previous trial, its scoring included */
+    double cost_usd;        /* at the lms' prices; < 0: some call had no price */
+    double seconds;
 } st_trial;
 
 typedef struct st_state {
@@ -119,6 +123,9 @@ typedef struct st_state {
     long long lm_calls;     /* predictor calls the search made, cache hits included:
                                the same for a cold and a warm run, so the
                                file does not change when only the cache did */
+    int has_usage;          /* the three below are known (states before them lack them) */
+    long long prompt_tokens, completion_tokens; /* the run's, cache hits counted as first made */
+    double cost_usd;        /* those at the lms' prices; < 0: some call had no price */
     st_predictor *predictors; /* sorted by name */
     size_t n_predictors;
     st_trial *trials;

@@ -282,6 +282,20 @@ dsp_status st_write_text(const st_state *s, char **out, size_t *len, dsp_error *
     sb_key(&b, 1, "lm_calls");
     sb_ll(&b, s->lm_calls);
     sb_puts(&b, ",\n");
+    if (s->has_usage) {
+        sb_key(&b, 1, "prompt_tokens");
+        sb_ll(&b, s->prompt_tokens);
+        sb_puts(&b, ",\n");
+        sb_key(&b, 1, "completion_tokens");
+        sb_ll(&b, s->completion_tokens);
+        sb_puts(&b, ",\n");
+        sb_key(&b, 1, "cost_usd");
+        if (s->cost_usd < 0)
+            sb_puts(&b, "null");
+        else
+            sb_put_double(&b, s->cost_usd);
+        sb_puts(&b, ",\n");
+    }
     sb_key(&b, 1, "predictors");
     if (!s->n_predictors) {
         sb_puts(&b, "[],\n");
@@ -312,6 +326,17 @@ dsp_status st_write_text(const st_state *s, char **out, size_t *len, dsp_error *
                 sb_ll(&b, t->examples);
                 sb_puts(&b, ", \"failed\": ");
                 sb_ll(&b, t->failed);
+            }
+            if (t->has_usage) {
+                sb_puts(&b, ", \"prompt_tokens\": ");
+                sb_ll(&b, t->prompt_tokens);
+                sb_puts(&b, ", \"completion_tokens\": ");
+                sb_ll(&b, t->completion_tokens);
+                sb_puts(&b, ", \"cost_usd\": ");
+                if (t->cost_usd < 0)
+                    sb_puts(&b, "null");
+                else
+                    sb_put_double(&b, t->cost_usd);
             }
             sb_puts(&b, ", \"config\": ");
             sb_jstr(&b, t->config ? t->config : "");

@@ -33,5 +33,7 @@ const bi_option bi_lm_options[] = {
     { "cache", BI_OPT_BOOL, 0, 0, NULL, "cache replies on disk" },
     { "adapter", BI_OPT_CHOICE, 0, 0, adapters,
       "chat ([[ ## field ## ]] sections, the default) or json (a JSON object the API enforces)" },
+    { "input_usd_per_mtok", BI_OPT_FLOAT, 0, 1e6, NULL, "price of a million prompt tokens, for cost reports" },
+    { "output_usd_per_mtok", BI_OPT_FLOAT, 0, 1e6, NULL, "price of a million completion tokens, for cost reports" },
 };
 const size_t bi_n_lm_options = sizeof bi_lm_options / sizeof bi_lm_options[0];

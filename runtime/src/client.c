@@ -12,6 +12,7 @@
 #include "secret.h"
 
 #include <curl/curl.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -37,6 +38,7 @@ struct dsp_client {
     atomic_uint_fast64_t rng_counter; /* seeds each call's jitter differently */
     dsp_tracer *tracer;      /* NULL: no trace */
     dsp_breaker breaker;
+    int64_t cost_pusd, cached_cost_pusd; /* usage's two costs, exact (under usage_lock) */
 };
 
 dsp_tracer *dsp_client_tracer(const dsp_client *c)
@@ -153,6 +155,8 @@ dsp_usage_totals dsp_client_usage(dsp_client *c)
         return u;
     pthread_mutex_lock(&c->usage_lock);
     u = c->usage;
+    u.cost_usd = (double)c->cost_pusd / 1e12;
+    u.cached_cost_usd = (double)c->cached_cost_pusd / 1e12;
     pthread_mutex_unlock(&c->usage_lock);
     return u;
 }
@@ -171,7 +175,28 @@ bool dsp_client_stopped(dsp_client *c, char *why, size_t n)
 
 typedef struct usage_delta {
     int64_t http_requests, retries, cache_hits, cache_misses, prompt_tokens, completion_tokens;
+    int64_t cost_pusd; /* picodollars: integer sums are the same in any order */
+    int64_t cached_prompt_tokens, cached_completion_tokens;
+    int64_t cached_cost_pusd;
+    int64_t unpriced;
 } usage_delta;
+
+static int64_t pico_usd(const dsp_lm_config *lm, int64_t prompt_tokens, int64_t completion_tokens)
+{
+    return llround(dsp_lm_cost(lm, prompt_tokens, completion_tokens) * 1e12);
+}
+
+static bool priced(const dsp_lm_config *lm)
+{
+    return lm->usd_per_mtok_in > 0 || lm->usd_per_mtok_out > 0;
+}
+
+double dsp_lm_cost(const dsp_lm_config *lm, int64_t prompt_tokens, int64_t completion_tokens)
+{
+    if (!lm)
+        return 0;
+    return ((double)prompt_tokens * lm->usd_per_mtok_in + (double)completion_tokens * lm->usd_per_mtok_out) / 1e6;
+}
 
 static void add_usage(dsp_client *c, const usage_delta *d, int completed)
 {
@@ -183,6 +208,11 @@ static void add_usage(dsp_client *c, const usage_delta *d, int completed)
     c->usage.cache_misses += d->cache_misses;
     c->usage.prompt_tokens += d->prompt_tokens;
     c->usage.completion_tokens += d->completion_tokens;
+    c->cost_pusd += d->cost_pusd;
+    c->usage.cached_prompt_tokens += d->cached_prompt_tokens;
+    c->usage.cached_completion_tokens += d->cached_completion_tokens;
+    c->cached_cost_pusd += d->cached_cost_pusd;
+    c->usage.unpriced_calls += d->unpriced;
     pthread_mutex_unlock(&c->usage_lock);
 }
 
@@ -476,7 +506,7 @@ dsp_status dsp_chat(dsp_client *c, const dsp_lm_config *lm, const dsp_chat_reque
     uint64_t t0 = dsp_trace_now_ns();
     dsp_status st = chat(c, lm, req, resp, err, &seen);
     dsp_lm_call_trace lc = { seen.parsed_model ? dsp_provider_name(seen.provider) : NULL,
-                             seen.model_name, seen.base_url, req, &seen.params,
+                             seen.model_name, seen.base_url, lm, req, &seen.params,
                              st == DSP_OK ? resp : NULL, st, err, seen.retries, t0, dsp_trace_now_ns() };
     dsp_trace_lm_call(t, &lc);
     return st;
@@ -530,6 +560,12 @@ static dsp_status chat(dsp_client *c, const dsp_lm_config *lm, const dsp_chat_re
         if (found) {
             resp->cache_hit = true;
             u.cache_hits = 1;
+            u.cached_prompt_tokens = resp->usage.prompt_tokens;
+            u.cached_completion_tokens = resp->usage.completion_tokens;
+            if (priced(lm))
+                u.cached_cost_pusd = pico_usd(lm, u.cached_prompt_tokens, u.cached_completion_tokens);
+            else
+                u.unpriced = 1;
             add_usage(c, &u, 1);
             return DSP_OK;
         }
@@ -577,6 +613,10 @@ static dsp_status chat(dsp_client *c, const dsp_lm_config *lm, const dsp_chat_re
     }
     u.prompt_tokens = resp->usage.prompt_tokens;
     u.completion_tokens = resp->usage.completion_tokens;
+    if (priced(lm))
+        u.cost_pusd = pico_usd(lm, u.prompt_tokens, u.completion_tokens);
+    else
+        u.unpriced = 1;
     add_usage(c, &u, 1);
     /* The answer is good even if storing it fails (disk full, say): the
      * call succeeds and the next run asks the LM again. */

@@ -241,6 +241,11 @@ void dsp_trace_lm_call(dsp_tracer *t, const dsp_lm_call_trace *lc)
         cJSON_AddNumberToObject(a, "gen_ai.usage.input_tokens", (double)lc->resp->usage.prompt_tokens);
         cJSON_AddNumberToObject(a, "gen_ai.usage.output_tokens", (double)lc->resp->usage.completion_tokens);
     }
+    if (lc->resp && lc->lm && (lc->lm->usd_per_mtok_in > 0 || lc->lm->usd_per_mtok_out > 0))
+        cJSON_AddNumberToObject(a, "dspcc.cost_usd",
+                                lc->resp->cache_hit ? 0
+                                                    : dsp_lm_cost(lc->lm, lc->resp->usage.prompt_tokens,
+                                                                  lc->resp->usage.completion_tokens));
     if (lc->req && lc->req->label)
         cJSON_AddStringToObject(a, "dspcc.predictor", lc->req->label);
     if (parent) {

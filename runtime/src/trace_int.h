@@ -33,6 +33,7 @@ typedef struct dsp_lm_call_trace {
     const char *provider;       /* openai, anthropic, ... */
     const char *model;          /* as the API names it */
     const char *base_url;
+    const dsp_lm_config *lm;    /* its prices */
     const dsp_chat_request *req;
     const dsp_lm_params *params; /* as sent */
     const dsp_chat_response *resp; /* NULL on failure */

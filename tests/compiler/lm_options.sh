@@ -118,6 +118,29 @@ case_retries() {
     start
     base="  base_url: \"$url\""
 }
+# Prices reach eval's cost: the tokens the run reports at the prices given.
+price_case() { # option-lines expected-awk-expression-over-p-and-c
+    prog price.dsp "$base
+  cache: false
+$1"
+    run price 2
+    p=$(json_key "$tmp/price.json" prompt_tokens)
+    c=$(json_key "$tmp/price.json" completion_tokens)
+    cost=$(json_key "$tmp/price.json" cost_usd)
+    check "$3 (cost $cost for $p prompt, $c completion tokens)" \
+        awk -v p="$p" -v c="$c" -v x="$cost" "BEGIN { e = $2; exit !(p > 0 && x > 0 && x - e < 1e-9 && e - x < 1e-9) }"
+}
+case_input_usd_per_mtok() {
+    price_case "  input_usd_per_mtok: 2.5" "p * 2.5 / 1e6" "input_usd_per_mtok prices the prompt tokens"
+}
+case_output_usd_per_mtok() {
+    price_case "  input_usd_per_mtok: 1
+  output_usd_per_mtok: 10" "(p * 1 + c * 10) / 1e6" "output_usd_per_mtok prices the completion tokens"
+    prog noprice.dsp "$base
+  cache: false"
+    run noprice 1
+    check "without prices the cost is null, not 0" grep -q '"cost_usd":[[:space:]]*null' "$tmp/noprice.json"
+}
 case_timeout_ms() {
     start --fail-rate 1 --fail-kinds hang --hang-ms 60000
     base="  base_url: \"$url\""

@@ -46,7 +46,7 @@ static dsp_status fake_evaluate(void *ctx, const opt_program *prog, const size_t
         f->evals_on_ft++;
         s += f->ft_gain + (prog->demos[0].n ? 0.05 : 0);
     }
-    *out = (opt_score){ s, n, 0 };
+    *out = (opt_score){ .mean = s, .n = n };
     return DSP_OK;
 }
 

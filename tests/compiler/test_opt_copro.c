@@ -65,7 +65,7 @@ static dsp_status fake_evaluate(void *ctx, const opt_program *prog, const size_t
         f->instr[f->evals][p] = prog->instructions[p] ? arena_strdup(&f->mem, prog->instructions[p]) : NULL;
     }
     f->score[f->evals++] = s;
-    *out = (opt_score){ s, n, 0 };
+    *out = (opt_score){ .mean = s, .n = n };
     return DSP_OK;
 }
 

@@ -54,7 +54,7 @@ static dsp_status fake_evaluate(void *ctx, const opt_program *prog, const size_t
     if (f->demos_hurt)
         s = 0.5 - 0.05 * (double)prog->demos[0].n;
     s += (double)(rows[0] % 3) * 0.001;
-    *out = (opt_score){ s > 1 ? 1 : s, n, f->failed_per_eval < n ? f->failed_per_eval : n };
+    *out = (opt_score){ .mean = s > 1 ? 1 : s, .n = n, .n_failed = f->failed_per_eval < n ? f->failed_per_eval : n };
     return DSP_OK;
 }
 

@@ -50,7 +50,7 @@ static dsp_status fake_each(void *ctx, const opt_program *prog, const size_t *ro
         scores[i] = row_score(prog, rows[i]);
         sum += scores[i];
     }
-    *out = (opt_score){ sum / (double)n, n, 0 };
+    *out = (opt_score){ .mean = sum / (double)n, .n = n };
     return DSP_OK;
 }
 

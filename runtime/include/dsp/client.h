@@ -52,7 +52,13 @@ typedef struct dsp_lm_config {
     int retries;
     bool no_cache;            /* neither read nor write the cache for this LM */
     dsp_adapter_kind adapter; /* DEFAULT or CHAT: the chat adapter; JSON: the JSON adapter */
+    /* Prices in US dollars per million tokens, for cost reports (0: not
+     * known). A call answered from the cache costs nothing. */
+    double usd_per_mtok_in, usd_per_mtok_out;
 } dsp_lm_config;
+
+/* What tokens cost on lm: prompt and completion tokens at its prices. */
+double dsp_lm_cost(const dsp_lm_config *lm, int64_t prompt_tokens, int64_t completion_tokens);
 
 /* Splits "provider/model" into a provider and the model name the API expects. */
 dsp_status dsp_parse_model(const char *spec, dsp_provider *provider, const char **model_name, dsp_error *err);
@@ -120,6 +126,13 @@ typedef struct dsp_usage_totals {
     int64_t cache_misses;
     int64_t prompt_tokens;  /* from the endpoint's usage reports, cache hits excluded */
     int64_t completion_tokens;
+    double cost_usd;        /* the tokens above at their lm's prices (dsp_lm_config): money spent */
+    /* What the calls answered from the cache used when first made, and what
+     * that costs at the prices: with the fields above, the same numbers
+     * whether or not the cache was warm. */
+    int64_t cached_prompt_tokens, cached_completion_tokens;
+    double cached_cost_usd;
+    int64_t unpriced_calls; /* completed calls (cached too) whose lm has no price: in no cost */
 } dsp_usage_totals;
 
 /* A consistent snapshot of the running totals. */

@@ -1,0 +1,381 @@
+/* opt_estimate.c — `dspcc optimize --estimate`: what a run would cost,
+ * before any LM call. The chosen optimizer runs as it would, with its
+ * parameters, seed and budget, against a backend that makes no LM call:
+ * every evaluation, teacher run and proposal it asks for is counted, its
+ * prompt tokens are taken from the sizes of the prompts the chat adapter
+ * renders for the program (instructions and demos included), and stand-in
+ * scores (a hash of the candidate) keep the search going. Where the real
+ * search would stop early or go on differently with real scores, the
+ * estimate differs; docs/inspect.md states by how much it may. */
+#include "opt_estimate.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "interp_int.h"
+
+/* Characters per token: the usual rule of thumb for English text with
+ * BPE tokenizers (OpenAI's documentation gives ~4). */
+#define CHARS_PER_TOKEN 4.0
+/* Completion tokens: a guess per output field, and per proposal. */
+#define TOKENS_PER_OUTPUT 15
+/* An input known only when the program runs (a tool's result, an earlier
+ * predictor's output), here or in a demo: a guess of a few retrieved
+ * passages' size. */
+#define TOKENS_PER_UNKNOWN_INPUT 400
+#define TOKENS_PER_PROPOSAL 120
+
+typedef struct est {
+    opt_exec *x;
+    opt_estimate *out;
+    arena *a;
+    size_t *site_pred;          /* predictor index of each call site of one run */
+    size_t n_sites;
+    double *base_tokens;        /* per predictor: prompt tokens without demos, base instructions */
+    size_t *n_outputs;          /* per predictor */
+    const dsp_lm_config *lm, *teacher;
+    size_t n_proposals_made;
+} est;
+
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *s = p;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ s[i]) * 1099511628211ull;
+    return h;
+}
+
+static uint64_t prog_hash(const est *e, const opt_program *prog)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < e->x->b.n_preds; i++) {
+        const char *ins = prog->instructions && prog->instructions[i] ? prog->instructions[i] : "";
+        h = fnv(h, ins, strlen(ins));
+        size_t nd = prog->demos ? prog->demos[i].n : 0;
+        h = fnv(h, &nd, sizeof nd);
+        for (size_t d = 0; d < nd; d++)
+            h = fnv(h, &prog->demos[i].items[d].row, sizeof(size_t));
+    }
+    return h;
+}
+
+/* A stand-in score in [0.3, 0.9), the same for the same candidate. */
+/* The row's own values as a demo: no LM call, so the real backend's. */
+static dsp_status labeled(void *ctx, arena *a, size_t row, size_t pred, opt_demo *out, int *ok, dsp_error *err)
+{
+    est *e = ctx;
+    return e->x->b.labeled_demo(e->x->b.ctx, a, row, pred, out, ok, err);
+}
+
+static double stand_in(uint64_t h)
+{
+    return 0.3 + 0.6 * (double)(h % 1000) / 1000.0;
+}
+
+static double demo_tokens(const opt_demos *d)
+{
+    double chars = 0;
+    for (size_t k = 0; d && k < d->n; k++) {
+        const opt_demo *x = &d->items[k];
+        for (size_t i = 0; i < x->n_inputs; i++)
+            chars += (x->inputs[i] ? (double)strlen(x->inputs[i]) : TOKENS_PER_UNKNOWN_INPUT * CHARS_PER_TOKEN) +
+                     20; /* the [[ ## field ## ]] marker */
+        for (size_t i = 0; i < x->n_outputs; i++)
+            chars += (x->outputs[i] ? strlen(x->outputs[i]) : 0) + 20;
+        chars += 40; /* the [[ ## completed ## ]] line and the role turns */
+    }
+    return chars / CHARS_PER_TOKEN;
+}
+
+/* Prompt tokens of one call of predictor i in prog. */
+static double call_tokens(const est *e, const opt_program *prog, size_t i)
+{
+    double t = e->base_tokens[i];
+    const char *ins = prog->instructions ? prog->instructions[i] : NULL;
+    if (ins)
+        t += ((double)strlen(ins) - (double)strlen(e->x->b.base_instructions[i])) / CHARS_PER_TOKEN;
+    if (prog->demos)
+        t += demo_tokens(&prog->demos[i]);
+    return t > 1 ? t : 1;
+}
+
+static void count_call(est *e, const dsp_lm_config *lm, double prompt, double completion)
+{
+    long long pt = (long long)(prompt + 0.5), ct = (long long)(completion + 0.5);
+    e->out->lm_calls++;
+    e->out->prompt_tokens += pt;
+    e->out->completion_tokens += ct;
+    if (lm && (lm->usd_per_mtok_in > 0 || lm->usd_per_mtok_out > 0))
+        e->out->cost_usd += dsp_lm_cost(lm, pt, ct);
+    else
+        e->out->unpriced_calls++;
+}
+
+/* n runs of prog on lm: every call site of the module, each row. */
+static void count_runs(est *e, const opt_program *prog, size_t n, const dsp_lm_config *lm)
+{
+    for (size_t r = 0; r < n; r++)
+        for (size_t s = 0; s < e->n_sites; s++) {
+            size_t i = e->site_pred[s];
+            count_call(e, lm, call_tokens(e, prog, i), (double)(TOKENS_PER_OUTPUT * e->n_outputs[i]));
+        }
+}
+
+static dsp_status ev(void *ctx, const opt_program *prog, const size_t *rows, size_t n, opt_score *out,
+                     dsp_error *err)
+{
+    (void)rows;
+    (void)err;
+    est *e = ctx;
+    count_runs(e, prog, n, e->lm);
+    e->out->program_runs += (long long)n;
+    *out = (opt_score){ .mean = stand_in(prog_hash(e, prog)), .n = n };
+    return DSP_OK;
+}
+
+static dsp_status ev_each(void *ctx, const opt_program *prog, const size_t *rows, size_t n, double *scores,
+                          opt_score *out, dsp_error *err)
+{
+    est *e = ctx;
+    dsp_status st = ev(ctx, prog, rows, n, out, err);
+    uint64_t h = prog_hash(e, prog);
+    for (size_t i = 0; i < n; i++)
+        scores[i] = stand_in(fnv(h, &rows[i], sizeof rows[i])) > 0.6 ? 1.0 : 0.0;
+    return st;
+}
+
+/* Runs with one step per predictor, the row's own values as the demo; a
+ * stand-in share of them pass. */
+static dsp_status runs_of(est *e, arena *a, const opt_program *prog, const size_t *rows, size_t n, unsigned salt,
+                          opt_run *runs, int feedback, dsp_error *err)
+{
+    uint64_t h = prog_hash(e, prog) ^ salt;
+    for (size_t r = 0; r < n; r++) {
+        opt_step *steps = arena_array(a, e->x->b.n_preds + 1, sizeof *steps);
+        size_t k = 0;
+        for (size_t i = 0; i < e->x->b.n_preds; i++) {
+            int ok = 0;
+            dsp_status st = e->x->b.labeled_demo(e->x->b.ctx, a, rows[r], i, &steps[k].demo, &ok, err);
+            if (st != DSP_OK)
+                return st;
+            if (ok) {
+                steps[k].pred = i;
+                steps[k].demo.bootstrapped = 1;
+                k++;
+            }
+        }
+        double s = stand_in(fnv(h, &rows[r], sizeof rows[r]));
+        runs[r] = (opt_run){ k > 0, s > 0.45 ? 1.0 : 0.0, steps, k,
+                             feedback ? arena_printf(a, "This run scored %.1f.", s > 0.45 ? 1.0 : 0.0) : NULL };
+    }
+    return DSP_OK;
+}
+
+static dsp_status train(void *ctx, arena *a, const opt_program *prog, const size_t *rows, size_t n, unsigned round,
+                        opt_run *runs, dsp_error *err)
+{
+    est *e = ctx;
+    count_runs(e, prog, n, e->teacher);
+    e->out->teacher_runs += (long long)n;
+    return runs_of(e, a, prog, rows, n, round, runs, 0, err);
+}
+
+static dsp_status feedback(void *ctx, arena *a, const opt_program *prog, const size_t *rows, size_t n,
+                           opt_run *runs, dsp_error *err)
+{
+    est *e = ctx;
+    count_runs(e, prog, n, e->lm);
+    e->out->program_runs += (long long)n;
+    return runs_of(e, a, prog, rows, n, 0x66, runs, 1, err);
+}
+
+static size_t len0(const char *s)
+{
+    return s ? strlen(s) : 0;
+}
+
+/* One proposal call: its prompt holds the descriptions, demos and
+ * attempts it is given, plus the proposer's own instructions. */
+static const char *proposal(est *e, arena *a, size_t chars)
+{
+    count_call(e, e->teacher, 300 + (double)chars / CHARS_PER_TOKEN, TOKENS_PER_PROPOSAL);
+    e->out->proposals++;
+    return arena_printf(a, "Stand-in instruction %zu for the estimate.", ++e->n_proposals_made);
+}
+
+static dsp_status propose(void *ctx, arena *a, const opt_proposal *q, const char **ins, dsp_error *err)
+{
+    (void)err;
+    *ins = proposal(ctx, a,
+                    len0(q->dataset_description) + len0(q->program_description) + len0(q->basic_instruction) +
+                        len0(q->task_demos) + len0(q->tip));
+    return DSP_OK;
+}
+
+static dsp_status propose_copro(void *ctx, arena *a, const opt_copro_proposal *q, const char **ins, dsp_error *err)
+{
+    (void)err;
+    *ins = proposal(ctx, a, len0(q->basic_instruction) + len0(q->task_demos) + len0(q->attempts));
+    return DSP_OK;
+}
+
+static dsp_status reflect(void *ctx, arena *a, const opt_reflection *q, const char **ins, dsp_error *err)
+{
+    (void)err;
+    size_t chars = len0(q->current_instruction);
+    for (size_t r = 0; r < q->n_runs; r++)
+        for (size_t s = 0; s < q->runs[r].n_steps; s++) {
+            const opt_demo *d = &q->runs[r].steps[s].demo;
+            for (size_t i = 0; i < d->n_inputs; i++)
+                chars += len0(d->inputs[i]);
+            for (size_t i = 0; i < d->n_outputs; i++)
+                chars += len0(d->outputs[i]);
+        }
+    *ins = proposal(ctx, a, chars);
+    return DSP_OK;
+}
+
+static dsp_status ft_example(void *ctx, arena *a, const opt_program *prog, const opt_step *step, const char **line,
+                             dsp_error *err)
+{
+    (void)ctx;
+    (void)prog;
+    (void)step;
+    (void)err;
+    *line = arena_strdup(a, "{}");
+    return DSP_OK;
+}
+
+static dsp_status finetune(void *ctx, arena *a, const char *jsonl, size_t len, const opt_finetune_args *args,
+                           opt_finetune_outcome *out, dsp_error *err)
+{
+    (void)jsonl;
+    (void)len;
+    (void)err;
+    est *e = ctx;
+    e->out->finetune_jobs++;
+    e->out->finetune_examples += (long long)args->n_examples;
+    memset(out, 0, sizeof *out);
+    out->model = arena_strdup(a, "ft:estimate");
+    out->job_id = "estimate";
+    return DSP_OK;
+}
+
+/* The predictor call sites one run of module m makes, in order (repeat
+ * bodies as often as they repeat; of an if, the longer branch). */
+static void sites(est *e, const ir_step *steps, size_t n, size_t mult, size_t **out, size_t *n_out, size_t *cap);
+
+static void add_site(est *e, const ir_predictor *ip, size_t mult, size_t **out, size_t *n_out, size_t *cap)
+{
+    size_t idx = 0;
+    while (idx < e->x->b.n_preds && e->x->preds[idx] != ip)
+        idx++;
+    if (idx == e->x->b.n_preds)
+        return;
+    for (size_t k = 0; k < mult; k++) {
+        if (*n_out == *cap) {
+            size_t c = *cap ? *cap * 2 : 8;
+            size_t *p = arena_array(e->a, c, sizeof *p);
+            if (*n_out)
+                memcpy(p, *out, *n_out * sizeof *p);
+            *out = p;
+            *cap = c;
+        }
+        (*out)[(*n_out)++] = idx;
+    }
+}
+
+static size_t count_sites(const ir_step *steps, size_t n)
+{
+    size_t c = 0;
+    for (size_t i = 0; i < n; i++) {
+        const ir_step *st = &steps[i];
+        if (st->kind == IR_STEP_PREDICT)
+            c++;
+        else if (st->kind == IR_STEP_MODULE)
+            c += count_sites(st->module->steps, st->module->n_steps);
+        else if (st->kind == IR_STEP_REPEAT)
+            c += (size_t)st->count * count_sites(st->body, st->n_body);
+        else if (st->kind == IR_STEP_IF) {
+            size_t a = count_sites(st->body, st->n_body), b = count_sites(st->else_body, st->n_else);
+            c += a > b ? a : b;
+        }
+    }
+    return c;
+}
+
+static void sites(est *e, const ir_step *steps, size_t n, size_t mult, size_t **out, size_t *n_out, size_t *cap)
+{
+    for (size_t i = 0; i < n; i++) {
+        const ir_step *st = &steps[i];
+        if (st->kind == IR_STEP_PREDICT)
+            add_site(e, st->predictor, mult, out, n_out, cap);
+        else if (st->kind == IR_STEP_MODULE)
+            sites(e, st->module->steps, st->module->n_steps, mult, out, n_out, cap);
+        else if (st->kind == IR_STEP_REPEAT)
+            sites(e, st->body, st->n_body, mult * (size_t)st->count, out, n_out, cap);
+        else if (st->kind == IR_STEP_IF) {
+            if (count_sites(st->body, st->n_body) >= count_sites(st->else_body, st->n_else))
+                sites(e, st->body, st->n_body, mult, out, n_out, cap);
+            else
+                sites(e, st->else_body, st->n_else, mult, out, n_out, cap);
+        }
+    }
+}
+
+dsp_status opt_estimate_run(opt_exec *x, const opt_params *p, arena *a, opt_estimate *out, dsp_error *err)
+{
+    memset(out, 0, sizeof *out);
+    est e;
+    memset(&e, 0, sizeof e);
+    e.x = x;
+    e.out = out;
+    e.a = a;
+    e.lm = ex_runner_lm(x->runner, x->o->lm);
+    e.teacher = x->teacher ? x->teacher : e.lm;
+    size_t cap = 0;
+    sites(&e, x->o->module->steps, x->o->module->n_steps, 1, &e.site_pred, &e.n_sites, &cap);
+    size_t np = x->b.n_preds;
+    e.base_tokens = arena_array(a, np + 1, sizeof *e.base_tokens);
+    e.n_outputs = arena_array(a, np + 1, sizeof *e.n_outputs);
+    /* Each predictor's prompt as the adapter renders it, with the first
+     * valset example's inputs where the call takes a module input. */
+    ex_config cfg;
+    dsp_status st = ex_config_init(x->runner, &cfg, err);
+    if (st != DSP_OK)
+        return st;
+    const dsp_value *params = x->val->n_rows ? x->val->rows[x->val_rows[0]].values : NULL;
+    for (size_t i = 0; i < np && st == DSP_OK; i++) {
+        ex_prompt pr;
+        st = ex_prompt_render(x->runner, &cfg, x->preds[i], params, &pr, err);
+        if (st != DSP_OK)
+            break;
+        size_t chars = 0;
+        for (size_t m = 0; m < pr.messages.len; m++)
+            chars += strlen(pr.messages.items[m].content) + 8;
+        e.base_tokens[i] = (double)chars / CHARS_PER_TOKEN + (double)pr.n_placeholders * TOKENS_PER_UNKNOWN_INPUT;
+        e.n_outputs[i] = x->preds[i]->n_outputs;
+        ex_prompt_free(&pr);
+    }
+    ex_config_free(&cfg);
+    if (st != DSP_OK)
+        return st;
+    opt_backend b = x->b;
+    b.ctx = &e;
+    b.labeled_demo = labeled;
+    b.evaluate = ev;
+    b.evaluate_each = x->b.evaluate_each ? ev_each : NULL;
+    b.run_train = train;
+    b.run_feedback = x->b.run_feedback ? feedback : NULL;
+    b.propose = propose;
+    b.propose_copro = x->b.propose_copro ? propose_copro : NULL;
+    b.reflect = x->b.reflect ? reflect : NULL;
+    b.finetune_example = x->b.finetune_example ? ft_example : NULL;
+    b.finetune = x->b.finetune ? finetune : NULL;
+    b.progress = NULL;
+    opt_result res;
+    st = opt_optimize(p, &b, a, &res, err);
+    out->trials = res.n_trials;
+    return st;
+}

@@ -1,0 +1,80 @@
+#!/bin/sh
+# dspcc optimize --estimate: it prints calls, tokens and cost without any
+# LM call (the endpoint given refuses connections), and a real run against
+# build/dsp-refserver (a TEST FIXTURE) lands within the factor of 2 that
+# docs/inspect.md states, for mipro on the tickets example (with prices) and
+# bootstrap_fewshot on multihop (three predictors and a tool). Also the cost
+# arithmetic of the state and the summary. Prints TAP.
+set -u
+: "${BUILD:=build}"
+here=$(pwd)
+case "$BUILD" in
+    /*) bin=$BUILD ;;
+    *) bin=$here/$BUILD ;;
+esac
+dspcc="$bin/dspcc"
+tmp=$(mktemp -d)
+. tests/support/tap.sh
+. tests/support/refserver.sh
+trap 'rs_stop; rm -rf "$tmp"' EXIT INT TERM
+export OPENAI_API_KEY=sk-test-not-a-key
+unset DSPCC_BASE_URL
+
+# within A B: A and B are within a factor of 2 of each other (both > 0).
+within() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a > 0 && b > 0 && a <= 2 * b && b <= 2 * a) }'; }
+num() { sed -n "s/^  $2 *\\([0-9.]*\\).*/\\1/p" "$1" | head -n 1; }
+
+# The tickets program with prices, beside links to its data.
+mkdir -p "$tmp/t"
+ln -s "$here/examples/tickets/data" "$tmp/t/data"
+sed 's/  api_key_env: "OPENAI_API_KEY"/  api_key_env: "OPENAI_API_KEY"\n  input_usd_per_mtok: 0.15\n  output_usd_per_mtok: 0.6/' \
+    examples/tickets/tickets.dsp >"$tmp/t/tickets.dsp"
+limits="--trainset-limit 20 --valset-limit 20"
+
+# Port 9 (discard) refuses: an estimate that called the LM would fail.
+"$dspcc" optimize "$tmp/t/tickets.dsp" $limits --estimate --base-url http://127.0.0.1:9/v1 --cache-dir "$tmp/c0" \
+    -o "$tmp/none.json" >"$tmp/est.txt" 2>"$tmp/est.err"
+check "--estimate exits 0 without reaching any LM" test $? -eq 0
+check "--estimate writes no state" test ! -e "$tmp/none.json"
+check "--estimate says no LM was called" grep -q 'no LM was called' "$tmp/est.txt"
+e_calls=$(num "$tmp/est.txt" "lm calls")
+e_prompt=$(sed -n 's/^  tokens *\([0-9]*\) prompt.*/\1/p' "$tmp/est.txt")
+e_cost=$(sed -n 's/^  cost *\$\([0-9.]*\).*/\1/p' "$tmp/est.txt")
+check "it prints calls, tokens and a cost ($e_calls, $e_prompt, \$$e_cost)" \
+    sh -c "test -n '$e_calls' && test -n '$e_prompt' && test -n '$e_cost'"
+
+rs_start --seed 7
+url="http://127.0.0.1:$port/v1"
+"$dspcc" optimize "$tmp/t/tickets.dsp" $limits -q --base-url "$url" --cache-dir "$tmp/c1" -o "$tmp/t.json" \
+    >"$tmp/run.txt" 2>"$tmp/run.err"
+check "the real run exits 0" test $? -eq 0
+a_calls=$(json_key "$tmp/t.json" lm_calls)
+a_prompt=$(json_key "$tmp/t.json" prompt_tokens)
+a_completion=$(json_key "$tmp/t.json" completion_tokens)
+a_cost=$(json_key "$tmp/t.json" cost_usd)
+check "mipro: estimated calls $e_calls within 2x of the run's $a_calls" within "$e_calls" "$a_calls"
+check "mipro: estimated prompt tokens $e_prompt within 2x of the run's $a_prompt" within "$e_prompt" "$a_prompt"
+check "mipro: estimated cost \$$e_cost within 2x of the run's \$$a_cost" within "$e_cost" "$a_cost"
+check "the state's cost is its tokens at the prices" awk -v p="$a_prompt" -v c="$a_completion" -v x="$a_cost" \
+    'BEGIN { e = (p * 0.15 + c * 0.6) / 1e6; exit !(x - e < 1e-9 && e - x < 1e-9) }'
+check "the summary shows the cost next to the tokens" grep -q "^  tokens .* cost \\\$" "$tmp/run.txt"
+check "and a line per trial with its cost" grep -qE '^  1 +[0-9.]+ +[0-9]+ +[0-9]+ +\$[0-9.]+' "$tmp/run.txt"
+check "the state's trials carry tokens and cost" sh -c "grep -q '\"trial\": 1, .*\"prompt_tokens\": [0-9]*, \"completion_tokens\": [0-9]*, \"cost_usd\": [0-9]' '$tmp/t.json'"
+"$dspcc" optimize "$tmp/t/tickets.dsp" $limits -q --base-url "$url" --cache-dir "$tmp/c1" -o "$tmp/t2.json" \
+    >"$tmp/run2.txt" 2>&1
+check "a warm re-run (all cache hits) writes the same state, costs included" cmp -s "$tmp/t.json" "$tmp/t2.json"
+check "and says it spent nothing" grep -q 'every call from the cache' "$tmp/run2.txt"
+
+# multihop: three predictors and a tool; its lm has no price.
+"$dspcc" optimize examples/multihop/multihop.dsp --trainset-limit 10 --valset-limit 10 --estimate \
+    --base-url http://127.0.0.1:9/v1 --cache-dir "$tmp/c0" >"$tmp/mest.txt" 2>&1
+m_calls=$(num "$tmp/mest.txt" "lm calls")
+m_prompt=$(sed -n 's/^  tokens *\([0-9]*\) prompt.*/\1/p' "$tmp/mest.txt")
+check "an lm without prices: the estimate's cost is unknown" grep -q '^  cost *unknown' "$tmp/mest.txt"
+"$dspcc" optimize examples/multihop/multihop.dsp --trainset-limit 10 --valset-limit 10 -q --base-url "$url" \
+    --cache-dir "$tmp/c2" -o "$tmp/m.json" >"$tmp/mrun.txt" 2>&1
+check "multihop: estimated calls $m_calls within 2x of the run's $(json_key "$tmp/m.json" lm_calls)" \
+    within "$m_calls" "$(json_key "$tmp/m.json" lm_calls)"
+check "multihop: estimated prompt tokens $m_prompt within 2x of the run's $(json_key "$tmp/m.json" prompt_tokens)" \
+    within "$m_prompt" "$(json_key "$tmp/m.json" prompt_tokens)"
+check "an lm without prices: the state's cost is null" grep -q '"cost_usd": null' "$tmp/m.json"
