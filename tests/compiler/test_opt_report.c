@@ -22,9 +22,9 @@ static size_t count(const char *hay, const char *needle)
 
 static report_info sample(opt_trial *trials, report_predictor *preds)
 {
-    trials[0] = (opt_trial){ 1, 0.25, 1, "instr 0, demos 0", 40, 0 };
-    trials[1] = (opt_trial){ 2, 0.5, 0, "instr 1, demos <2>", 35, 2 };
-    trials[2] = (opt_trial){ 3, 0.75, 1, "instr 1, demos <2>", 40, 1 };
+    trials[0] = (opt_trial){ 1, 0.25, 1, "instr 0, demos 0", 40, 0, { 1, 40, 5000, 400, 0.00099, 1, 1.5 } };
+    trials[1] = (opt_trial){ 2, 0.5, 0, "instr 1, demos <2>", 35, 2, { 1, 35, 6100, 380, 0.00114, 1, 1.25 } };
+    trials[2] = (opt_trial){ 3, 0.75, 1, "instr 1, demos <2>", 40, 1, { 1, 40, 7000, 420, 0.00130, 1, 2 } };
     preds[0] = (report_predictor){ "M.r", "Say \"billing\" & <nothing> else", 6, 4, NULL };
     report_info r = { 0 };
     r.program = "M<1>";
