@@ -107,7 +107,7 @@ dsp_status dsp_client_new(const dsp_client_options *opts, dsp_client **out, dsp_
     o.trace_path = NULL;
     c->opts = o;
     if (st == DSP_OK)
-        st = dsp_http_new(o.connect_timeout_s, o.timeout_s, o.max_in_flight + 4, &c->http, err);
+        st = dsp_http_new(o.connect_timeout_s, o.timeout_s, o.max_in_flight + 4, 0, &c->http, err);
     if (st == DSP_OK && !o.no_cache) {
         char *dir = NULL;
         st = dsp_cache_resolve_dir(opts ? opts->cache_dir : NULL, &dir, err);

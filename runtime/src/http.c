@@ -21,7 +21,8 @@ struct dsp_http {
     size_t n_idle, cap_idle;
     long connect_timeout_ms, timeout_ms;
     long max_connections;
-    atomic_size_t held; /* heap bytes of replies in flight (DSP_HTTP_MAX_HELD) */
+    atomic_size_t held; /* heap bytes of replies in flight */
+    size_t max_held;    /* ... and their budget (DSP_HTTP_MAX_HELD) */
 };
 
 static void share_lock(CURL *easy, curl_lock_data data, curl_lock_access access, void *userp)
@@ -39,8 +40,8 @@ static void share_unlock(CURL *easy, curl_lock_data data, void *userp)
     pthread_mutex_unlock(&h->locks[data]);
 }
 
-dsp_status dsp_http_new(double connect_timeout_s, double timeout_s, int max_connections, dsp_http **out,
-                        dsp_error *err)
+dsp_status dsp_http_new(double connect_timeout_s, double timeout_s, int max_connections, size_t max_held,
+                        dsp_http **out, dsp_error *err)
 {
     *out = NULL;
     dsp_http *h = calloc(1, sizeof *h);
@@ -50,6 +51,7 @@ dsp_status dsp_http_new(double connect_timeout_s, double timeout_s, int max_conn
     h->timeout_ms = (long)(timeout_s * 1000);
     h->max_connections = max_connections > 0 ? max_connections : 16;
     atomic_init(&h->held, 0);
+    h->max_held = max_held ? max_held : DSP_HTTP_MAX_HELD;
     for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
         pthread_mutex_init(&h->locks[i], NULL);
     pthread_mutex_init(&h->pool_lock, NULL);
@@ -150,7 +152,7 @@ typedef struct sink {
 static int charge(sink *s, size_t n)
 {
     size_t before = atomic_fetch_add(&s->h->held, n);
-    if (before + n > DSP_HTTP_MAX_HELD) {
+    if (before + n > s->h->max_held) {
         atomic_fetch_sub(&s->h->held, n);
         return 0;
     }
@@ -221,9 +223,9 @@ static dsp_status curl_failure(CURLcode rc, const char *errbuf, const char *url,
                              DSP_HTTP_MAX_BODY >> 20, s->too_big ? "found while reading" : "its Content-Length says so");
     if (s->over_budget)
         return dsp_error_set(err, DSP_ERR_NETWORK,
-                             "the replies in flight hold %u MiB together, the most a client holds; the reply from "
-                             "%s was dropped (it is asked for again once others are done)",
-                             DSP_HTTP_MAX_HELD >> 20, url);
+                             "the replies in flight would hold more than %zu KiB together, the most a client "
+                             "holds; the reply from %s was dropped (it is asked for again once others are done)",
+                             s->h->max_held >> 10, url);
     switch (rc) {
     case CURLE_COULDNT_RESOLVE_HOST:
         return dsp_error_set(err, DSP_ERR_NETWORK, "cannot resolve the host of %s: %s; check the base URL (not retried)",

@@ -14,9 +14,10 @@ typedef struct dsp_http dsp_http;
 
 /* max_connections: how many idle connections one pooled handle keeps
  * open (one per host it talks to; the pool holds a handle per request
- * the client ran at once). */
-dsp_status dsp_http_new(double connect_timeout_s, double timeout_s, int max_connections, dsp_http **out,
-                        dsp_error *err);
+ * the client ran at once). max_held: the budget of heap memory for
+ * replies in flight (0: DSP_HTTP_MAX_HELD). */
+dsp_status dsp_http_new(double connect_timeout_s, double timeout_s, int max_connections, size_t max_held,
+                        dsp_http **out, dsp_error *err);
 void dsp_http_free(dsp_http *h);
 
 /* A reply larger than this is refused, announced by Content-Length or
