@@ -99,7 +99,7 @@ int cg_react_uses_tool(cg_ctx *g, const ir_tool *t)
 
 static const char *glue_name(cg_ctx *g, const ir_tool *t)
 {
-    return arena_printf(g->a, "cg_tool_%s", cg_ident(g->a, t->name, 0));
+    return arena_printf(g->a, "cg_react_tool_%s", cg_ident(g->a, t->name, 0));
 }
 
 static void glue_proto(cg_ctx *g, strbuf *c, const ir_tool *t)
@@ -177,6 +177,8 @@ void cg_emit_react_glue(cg_ctx *g, strbuf *c)
         sb_puts(c, "(void)tool;\n");
         ind(c, 1);
         sb_puts(c, "(void)args;\n");
+        ind(c, 1);
+        sb_puts(c, "(void)err;\n");
         cg_emit_tool_call(g, c, 1, t, "out", t->n_outputs ? t->n_outputs : 1);
         ind(c, 1);
         sb_puts(c, "return st;\n}\n\n");

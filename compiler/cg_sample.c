@@ -120,7 +120,7 @@ static void glue_fn(cg_ctx *g, strbuf *c, const ir_step *s, size_t idx, void *ct
         if (t->params[i].role == IR_PARAM_IN) sb_printf(c, "%s%s", k++ ? ", " : "", t->params[i].name);
     sb_puts(c, ") over a sample's fields. */\n");
     proto(c, idx);
-    sb_puts(c, "\n{\n    dsp_status st = DSP_OK;\n    (void)ctx;\n    (void)in;\n    (void)outs;\n");
+    sb_puts(c, "\n{\n    dsp_status st = DSP_OK;\n    (void)ctx;\n    (void)in;\n    (void)outs;\n    (void)err;\n");
     sb_printf(c, "    dsp_value args[%zu], res[1];\n    memset(args, 0, sizeof args);\n    memset(res, 0, sizeof res);\n",
                sm->n_reward_args ? sm->n_reward_args : 1);
     for (size_t i = 0; i < sm->n_reward_args; i++) {

@@ -46,6 +46,11 @@ check "the generated C calls dsp_react_run over a static table of tools" \
     sh -c "grep -q 'st = dsp_react_run(c, &k_react0, NULL, args, v_r, err);' '$tmp/gen/gen_agent.c' &&
            grep -q 'static const dsp_tool k_react0_tools\[2\]' '$tmp/gen/gen_agent.c'"
 
+"$DSPCC" build "$P/agent.dsp" --no-opt --program Named -o "$tmp/named.c" 2>"$tmp/named.err" &&
+    cc $STRICT -c -o "$tmp/named.o" "$tmp/named.c" 2>>"$tmp/named.err"
+r=$?
+[ $r -ne 0 ] && sed 's/^/#   /' "$tmp/named.err" | head
+check "a react tool named status (and a status-returning lookup) compiles beside the tool helpers" test $r -eq 0
 for cc in gcc clang; do
     $cc $STRICT $SAN -I"$tmp/gen" -o "$tmp/agent_$cc" "$P/agent_main.c" "$tmp/gen/gen_agent.c" "$tmp/gen/gen_dumper.c" \
         "$P/build/libagent.so" -Wl,-rpath,"$P/build" $RTLIBS 2>"$tmp/cc.err"
