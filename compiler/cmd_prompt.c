@@ -290,6 +290,7 @@ const dspcc_cmd cmd_prompt = {
     "                        `dspcc dump-ir`); its output has no heading line\n"
     "  --example N           the inputs of example N (0 is the first) of --data\n"
     "  --data NAME|PATH      a `data` declaration, or a .jsonl/.csv file\n"
+    "  --data NAME=PATH      the file PATH read with declaration NAME's mapping\n"
     "  --input JSON          the module's inputs as one JSON object, e.g.\n"
     "                        '{\"ticket_text\": \"I was charged twice\"}'\n"
     "  --wire openai|anthropic\n"

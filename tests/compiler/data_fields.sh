@@ -69,6 +69,9 @@ r=$?
 [ $r -ne 0 ] && sed 's/^/#   /' "$tmp/held.err"
 check "--data dev=PATH evaluates a file with dev's column mapping" \
     sh -c "test $r -eq 0 && test '$(json_key "$tmp/held.json" n)' = 2 && test '$(json_key "$tmp/held.json" failed)' = 0"
+"$dspcc" prompt "$P/qa.dsp" --example 1 --data "dev=$tmp/heldout.jsonl" >"$tmp/prompt.out" 2>&1
+check "dspcc prompt --data dev=PATH takes example 1's inputs through dev's mapping" \
+    grep -qF "What is the capital of Australia?" "$tmp/prompt.out"
 "$dspcc" eval "$P/qa.dsp" --data "$tmp/heldout.jsonl" --no-cache --base-url "$url" >/dev/null 2>"$tmp/plain.err"
 check "the same file by plain path has no field named like the module's and fails" \
     grep -q "column \`context\` (input \`context\`) is missing or null; this row has columns: ctx, q, gold" \
