@@ -307,6 +307,8 @@ static int run(int argc, char **argv)
     memset(&val, 0, sizeof val);
     int have_val = 0, have_exec = 0;
     opt_exec x;
+    ex_class_report classes;
+    memset(&classes, 0, sizeof classes);
 
     ir_program *p = sema_check_file(&mem, &dg, a.file);
     if (!p)
@@ -465,6 +467,20 @@ static int run(int argc, char **argv)
             rp[i].instructions = res.best.instructions[i];
             rp[i].n_demos = res.best.demos[i].n;
             rp[i].model = res.best.model;
+            rp[i].demos = &res.best.demos[i];
+            const ir_predictor *ip = x.preds[i];
+            const char **in = arena_array(&mem, ip->signature->n_inputs + 1, sizeof *in);
+            for (size_t k = 0; k < ip->signature->n_inputs; k++)
+                in[k] = ip->signature->inputs[k].name;
+            const char **outn = arena_array(&mem, ip->n_outputs + 1, sizeof *outn);
+            for (size_t k = 0; k < ip->n_outputs; k++)
+                outn[k] = ip->outputs[k].name;
+            rp[i].input_names = in;
+            rp[i].output_names = outn;
+            if (res.candidates && res.n_candidates) {
+                rp[i].candidates = res.candidates[i];
+                rp[i].n_candidates = res.n_candidates[i];
+            }
             for (size_t d = 0; d < res.best.demos[i].n; d++)
                 rp[i].n_bootstrapped += res.best.demos[i].items[d].bootstrapped != 0;
         }
@@ -503,6 +519,15 @@ static int run(int argc, char **argv)
         ri.http_requests = u.http_requests;
         ri.prompt_tokens = u.prompt_tokens;
         ri.completion_tokens = u.completion_tokens;
+        /* As the state counts them: the same page cold or warm. */
+        ri.prompt_tokens = st.prompt_tokens;
+        ri.completion_tokens = st.completion_tokens;
+        ri.cost_usd = st.cost_usd;
+        if (opt_exec_class_report(&x, &res.best, &classes, &err) != DSP_OK) {
+            fprintf(stderr, "dspcc optimize: %s\n", err.message);
+            goto out;
+        }
+        ri.classes = &classes;
         if (is_local(url))
             ri.lm_note = "The LM endpoint is a local server on this machine. In this project's tests that is "
                          "dsp-refserver, a deterministic reference model that is a test fixture, not a real LM: "
@@ -530,6 +555,7 @@ static int run(int argc, char **argv)
     printf("wrote %s%s%s\n", out_path, a.report ? " and " : "", a.report ? a.report : "");
     status = 0;
 out:
+    ex_class_report_free(&classes);
     if (have_exec)
         opt_exec_free(&x);
     ex_runner_free(runner);

@@ -279,6 +279,11 @@ typedef struct opt_result {
     const char **notes;          /* lines for the summary and the report (skipped candidates, ...) */
     size_t n_notes;
     size_t n_instruction_candidates; /* mipro, copro: per predictor */
+    /* mipro, copro: every instruction candidate of each predictor, in the
+     * order proposed (the labels trials use: mipro's "instr i" is
+     * candidates[p][i]); a NULL text is the signature's own. NULL: none. */
+    const char *const *const *candidates;
+    const size_t *n_candidates;  /* per predictor */
     size_t n_demo_candidates;
     /* better_together: the candidates in the order scored (the first is
      * the zero-shot baseline), and the fine-tuning it did; copro: the

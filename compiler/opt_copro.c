@@ -276,5 +276,15 @@ dsp_status opt_copro(const opt_params *p, const opt_backend *b, arena *a, opt_re
     for (size_t i = 0; i < b->n_preds; i++)
         if (c.preds[i].n > out->n_instruction_candidates)
             out->n_instruction_candidates = c.preds[i].n;
+    const char ***cands = arena_array(c.a, b->n_preds + 1, sizeof *cands);
+    size_t *nc = arena_array(c.a, b->n_preds + 1, sizeof *nc);
+    for (size_t i = 0; i < b->n_preds; i++) {
+        cands[i] = arena_array(c.a, c.preds[i].n + 1, sizeof **cands);
+        for (size_t k = 0; k < c.preds[i].n; k++)
+            cands[i][k] = c.preds[i].items[k].instr;
+        nc[i] = c.preds[i].n;
+    }
+    out->candidates = (const char *const *const *)cands;
+    out->n_candidates = nc;
     return DSP_OK;
 }

@@ -89,6 +89,7 @@ static dsp_status run_split(opt_exec *x, const opt_program *prog, int teacher, u
     eo.n_indices = n;
     eo.concurrency = x->concurrency;
     eo.keep_traces = traces != 0;
+    eo.keep_outputs = true; /* for per-class scores (opt_exec_class_report) */
     ex_progress pg;
     ex_progress_init(&pg, label);
     pg.enabled = pg.enabled && x->bar;
@@ -103,8 +104,6 @@ static dsp_status run_split(opt_exec *x, const opt_program *prog, int teacher, u
 
 static void be_progress(void *ctx, const char *msg);
 
-/* Runs prog on valset rows: *out and, when scores is not NULL, each
- * row's score. */
 static double now_s(void)
 {
     struct timespec ts;
@@ -133,12 +132,14 @@ static opt_usage meter(opt_exec *x)
     return u;
 }
 
-void opt_exec_meter_start(opt_exec *x)
+static void meter_start(opt_exec *x)
 {
     x->metered = dsp_client_usage(ex_runner_client(x->runner));
     x->metered_at = now_s();
 }
 
+/* Runs prog on valset rows: *out and, when scores is not NULL, each
+ * row's score. */
 static dsp_status eval_val(opt_exec *x, const opt_program *prog, const size_t *rows, size_t n, opt_score *out,
                            double *scores, dsp_error *err)
 {
@@ -593,7 +594,7 @@ dsp_status opt_exec_init(opt_exec *x, const ir_program *p, const ir_optimize *o,
                                       k_propose_in, 5, k_propose_out, 1 };
     x->propose_pred = (dsp_predictor){ "optimizer.propose_instruction", &x->propose_sig, DSP_STRATEGY_PREDICT,
                                        NULL, 0, x->teacher };
-    opt_exec_meter_start(x); /* the first trial's usage counts from here */
+    meter_start(x); /* the first trial's usage counts from here */
     return DSP_OK;
 }
 
@@ -670,4 +671,23 @@ void opt_exec_state(const opt_exec *x, const opt_result *r, arena *a, st_state *
                                      r->trials[i].usage.completion_tokens,
                                      r->trials[i].usage.priced ? r->trials[i].usage.cost_usd : -1,
                                      r->trials[i].usage.seconds };
+}
+
+dsp_status opt_exec_class_report(opt_exec *x, const opt_program *prog, ex_class_report *out, dsp_error *err)
+{
+    memset(out, 0, sizeof *out);
+    size_t n = x->b.n_val;
+    size_t *rows = malloc((n + 1) * sizeof *rows);
+    if (!rows)
+        return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++)
+        rows[i] = i;
+    ex_eval_result res;
+    memset(&res, 0, sizeof res);
+    dsp_status st = run_split(x, prog, 0, 0, 0, x->val, x->val_rows, rows, n, "  per class", &res, err);
+    if (st == DSP_OK)
+        st = ex_class_report_build(x->o->metric, x->val, &res, out, err);
+    ex_eval_result_free(&res);
+    free(rows);
+    return st;
 }

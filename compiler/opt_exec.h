@@ -58,7 +58,9 @@ dsp_status opt_exec_reflect(void *ctx, arena *a, const opt_reflection *req, cons
  * a; do not st_free the result. */
 void opt_exec_state(const opt_exec *x, const opt_result *r, arena *a, st_state *out);
 
-/* Marks the start of the run for the first trial's usage. */
-void opt_exec_meter_start(opt_exec *x);
+/* Per-class scores of prog on the whole valset (exec.h), when the metric
+ * compares an enum output; else out->field stays NULL. The program's calls
+ * were made when it was scored, so the cache answers them. */
+dsp_status opt_exec_class_report(opt_exec *x, const opt_program *prog, ex_class_report *out, dsp_error *err);
 
 #endif

@@ -282,6 +282,11 @@ dsp_status opt_mipro(const opt_params *p, const opt_backend *b, arena *a, opt_re
     if (st != DSP_OK)
         return st;
     out->n_instruction_candidates = m.n_instr;
+    out->candidates = (const char *const *const *)m.instr;
+    size_t *nc = arena_array(a, b->n_preds + 1, sizeof *nc);
+    for (size_t i = 0; i < b->n_preds; i++)
+        nc[i] = m.n_instr;
+    out->n_candidates = nc;
     out->n_demo_candidates = m.n_sets;
 
     /* 3. search */

@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include "dsp/error.h"
+#include "exec.h"
 #include "opt.h"
 
 typedef struct report_predictor {
@@ -15,6 +16,10 @@ typedef struct report_predictor {
     const char *instructions;    /* NULL: the signature's */
     size_t n_demos, n_bootstrapped;
     const char *model;           /* a fine-tuned model it runs on; NULL: the lm's */
+    const opt_demos *demos;      /* the chosen demos, shown in full; NULL: none */
+    const char *const *input_names, *const *output_names; /* the demo fields' names */
+    const char *const *candidates; /* every instruction candidate (NULL entry: the signature's); may be NULL */
+    size_t n_candidates;
 } report_predictor;
 
 typedef struct report_info {
@@ -38,6 +43,8 @@ typedef struct report_info {
     long long lm_calls, cache_hits, http_requests;
     long long prompt_tokens, completion_tokens;
     const char *lm_note;         /* e.g. that the LM is the reference server, a test fixture; NULL: none */
+    double cost_usd;             /* the run's cost, cache hits counted as first made; < 0: unknown */
+    const ex_class_report *classes; /* per-class scores of the final program on the valset; NULL: none */
 } report_info;
 
 /* The page in a malloc'ed NUL-terminated buffer, or NULL when out of memory. */

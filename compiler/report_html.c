@@ -24,7 +24,7 @@ static void esc(strbuf *b, const char *s)
     }
 }
 
-enum { W = 640, H = 280, ML = 48, MR = 16, MT = 16, MB = 36 };
+enum { W = 640, H = 300, ML = 64, MR = 16, MT = 16, MB = 56 };
 
 static double px(size_t i, size_t n)
 {
@@ -52,8 +52,23 @@ static void plot(strbuf *b, const report_info *r)
                 t / 4.0);
     }
     size_t n = r->n_trials;
-    sb_printf(b, "<text x=\"%d\" y=\"%d\" font-size=\"11\" text-anchor=\"middle\">trial (1 to %zu)</text>\n",
-            (W + ML - MR) / 2, H - 8, n);
+    /* Axis titles, and a legend under the x axis. */
+    sb_printf(b, "<text x=\"%d\" y=\"%d\" font-size=\"12\" text-anchor=\"middle\">trial (1 to %zu)</text>\n",
+            (W + ML - MR) / 2, H - MB + 26, n);
+    sb_printf(b, "<text x=\"14\" y=\"%d\" font-size=\"12\" text-anchor=\"middle\" transform=\"rotate(-90 14 %d)\">"
+                 "score: mean ", (MT + H - MB) / 2, (MT + H - MB) / 2);
+    esc(b, r->metric);
+    sb_puts(b, "</text>\n");
+    int ly = H - 10, lx = ML;
+    sb_printf(b, "<g font-size=\"11\" class=\"legend\">"
+                 "<circle cx=\"%d\" cy=\"%d\" r=\"4\" fill=\"#2a7\"/><text x=\"%d\" y=\"%d\">whole valset or sample</text>"
+                 "<circle cx=\"%d\" cy=\"%d\" r=\"4\" fill=\"none\" stroke=\"#36c\"/><text x=\"%d\" y=\"%d\">minibatch</text>"
+                 "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#999\" stroke-dasharray=\"4 3\"/>"
+                 "<text x=\"%d\" y=\"%d\">baseline</text>"
+                 "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#2a7\" stroke-width=\"2\"/>"
+                 "<text x=\"%d\" y=\"%d\">best so far</text></g>\n",
+              lx, ly - 4, lx + 8, ly, lx + 170, ly - 4, lx + 178, ly, lx + 260, ly - 4, lx + 284, ly - 4, lx + 290, ly,
+              lx + 360, ly - 4, lx + 384, ly - 4, lx + 390, ly);
     /* Baseline: dashed; best full evaluation so far: a step line. */
     sb_printf(b, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#999\" stroke-dasharray=\"4 3\"/>\n", ML,
             py(r->baseline_score), W - MR, py(r->baseline_score));
@@ -82,6 +97,84 @@ static void plot(strbuf *b, const report_info *r)
                 t->trial, t->score, !t->full_eval ? " (minibatch)" : t->n_examples < r->n_val ? " (sample)" : " (full valset)");
     }
     sb_puts(b, "</svg>\n");
+}
+
+static void predictor_section(strbuf *b, const report_predictor *p)
+{
+    sb_puts(b, "<section class=\"predictor\">\n<h3>");
+    esc(b, p->name);
+    sb_printf(b, "</h3>\n<p>%zu demos (%zu bootstrapped from teacher traces, %zu labelled)</p>\n", p->n_demos,
+              p->n_bootstrapped, p->n_demos - p->n_bootstrapped);
+    if (p->model) {
+        sb_puts(b, "<p>runs on the fine-tuned model <code>");
+        esc(b, p->model);
+        sb_puts(b, "</code></p>\n");
+    }
+    sb_puts(b, "<h4>Instructions</h4>\n<pre>");
+    esc(b, p->instructions ? p->instructions : "(the signature's instructions)");
+    sb_puts(b, "</pre>\n");
+    for (size_t d = 0; p->demos && d < p->demos->n; d++) {
+        const opt_demo *x = &p->demos->items[d];
+        sb_printf(b, "<h4>Demo %zu (%s, training row %zu)</h4>\n<pre>", d + 1,
+                  x->bootstrapped ? "bootstrapped" : "labelled", x->row);
+        for (size_t k = 0; k < x->n_inputs + x->n_outputs; k++) {
+            const char *name = k < x->n_inputs ? (p->input_names ? p->input_names[k] : "input")
+                                               : (p->output_names ? p->output_names[k - x->n_inputs] : "output");
+            const char *text = k < x->n_inputs ? x->inputs[k] : x->outputs[k - x->n_inputs];
+            if (!text)
+                continue;
+            sb_puts(b, k ? "\n\n[[ ## " : "[[ ## ");
+            esc(b, name);
+            sb_puts(b, " ## ]]\n");
+            esc(b, text);
+        }
+        sb_puts(b, "</pre>\n");
+    }
+    if (p->n_candidates) {
+        sb_printf(b, "<h4>Instruction candidates (%zu)</h4>\n<ol start=\"0\">\n", p->n_candidates);
+        for (size_t k = 0; k < p->n_candidates; k++) {
+            sb_puts(b, "<li><pre>");
+            esc(b, p->candidates[k] ? p->candidates[k] : "(the signature's instructions)");
+            sb_puts(b, "</pre></li>\n");
+        }
+        sb_puts(b, "</ol>\n");
+    }
+    sb_puts(b, "</section>\n");
+}
+
+static void class_section(strbuf *b, const ex_class_report *cr)
+{
+    sb_puts(b, "<h2>Per class: <code>");
+    esc(b, cr->field);
+    sb_printf(b, "</code></h2>\n<p>The final program on the valset (%zu labelled examples): accuracy %.4f, macro F1 "
+                 "%.4f.</p>\n<table class=\"classes\">\n<tr><th>class</th><th>precision</th><th>recall</th><th>F1</th>"
+                 "<th>support</th></tr>\n",
+              cr->n, cr->accuracy, cr->macro_f1);
+    for (size_t c = 0; c < cr->n_labels; c++) {
+        sb_puts(b, "<tr><td>");
+        esc(b, cr->labels[c]);
+        sb_printf(b, "</td><td class=\"n\">%.4f</td><td class=\"n\">%.4f</td><td class=\"n\">%.4f</td>"
+                     "<td class=\"n\">%zu</td></tr>\n",
+                  cr->precision[c], cr->recall[c], cr->f1[c], cr->support[c]);
+    }
+    sb_puts(b, "</table>\n<h3>Confusion matrix</h3>\n<p>Rows: gold label; columns: predicted; (failed): no valid "
+               "prediction.</p>\n<table class=\"confusion\">\n<tr><th></th>");
+    size_t cols = cr->n_labels + 1;
+    for (size_t c = 0; c < cols; c++) {
+        sb_puts(b, "<th>");
+        esc(b, c < cr->n_labels ? cr->labels[c] : "(failed)");
+        sb_puts(b, "</th>");
+    }
+    sb_puts(b, "</tr>\n");
+    for (size_t g = 0; g < cr->n_labels; g++) {
+        sb_puts(b, "<tr><th>");
+        esc(b, cr->labels[g]);
+        sb_puts(b, "</th>");
+        for (size_t c = 0; c < cols; c++)
+            sb_printf(b, "<td class=\"n\">%zu</td>", cr->confusion[g * cols + c]);
+        sb_puts(b, "</tr>\n");
+    }
+    sb_puts(b, "</table>\n");
 }
 
 char *report_html(const report_info *r)
@@ -132,8 +225,16 @@ char *report_html(const report_info *r)
     sb_puts(&b, "</td></tr>\n");
     sb_printf(&b, "<tr><th>LM calls</th><td>%lld (%lld answered from the cache, %lld HTTP requests)</td></tr>\n",
             r->lm_calls, r->cache_hits, r->http_requests);
-    sb_printf(&b, "<tr><th>tokens</th><td>%lld prompt, %lld completion (cache hits excluded)</td></tr>\n</table>\n",
+    sb_printf(&b, "<tr><th>tokens</th><td>%lld prompt, %lld completion (calls the cache answered counted as first "
+                  "made)</td></tr>\n",
             r->prompt_tokens, r->completion_tokens);
+    if (r->cost_usd >= 0)
+        sb_printf(&b, "<tr><th>cost</th><td>$%.4f at the lm's prices (input_usd_per_mtok, output_usd_per_mtok)"
+                      "</td></tr>\n", r->cost_usd);
+    else
+        sb_puts(&b, "<tr><th>cost</th><td>unknown: give the lm input_usd_per_mtok and output_usd_per_mtok"
+                    "</td></tr>\n");
+    sb_puts(&b, "</table>\n");
     if (r->n_notes) {
         sb_puts(&b, "<ul>\n");
         for (size_t i = 0; i < r->n_notes; i++) {
@@ -146,22 +247,11 @@ char *report_html(const report_info *r)
     sb_puts(&b, "<h2>Score per trial</h2>\n<p>Filled: scored on the whole valset (or the search's sample); hollow: on a minibatch. "
               "Dashed: the baseline; green line: the best full score so far.</p>\n");
     plot(&b, r);
-    sb_puts(&b, "<h2>Chosen program</h2>\n");
-    for (size_t i = 0; i < r->n_preds; i++) {
-        const report_predictor *p = &r->preds[i];
-        sb_puts(&b, "<h3>");
-        esc(&b, p->name);
-        sb_printf(&b, "</h3>\n<p>%zu demos (%zu bootstrapped from teacher traces, %zu labelled)</p>\n", p->n_demos,
-                p->n_bootstrapped, p->n_demos - p->n_bootstrapped);
-        if (p->model) {
-            sb_puts(&b, "<p>runs on the fine-tuned model <code>");
-            esc(&b, p->model);
-            sb_puts(&b, "</code></p>\n");
-        }
-        sb_puts(&b, "<pre>");
-        esc(&b, p->instructions ? p->instructions : "(the signature's instructions)");
-        sb_puts(&b, "</pre>\n");
-    }
+    sb_puts(&b, "<h2>Chosen program, one section per predictor</h2>\n");
+    for (size_t i = 0; i < r->n_preds; i++)
+        predictor_section(&b, &r->preds[i]);
+    if (r->classes && r->classes->field)
+        class_section(&b, r->classes);
     if (r->n_stages) {
         sb_puts(&b, "<h2>Stages and candidates</h2>\n<table>\n<tr><th>score</th><th>what</th></tr>\n");
         for (size_t i = 0; i < r->n_stages; i++) {
@@ -171,14 +261,27 @@ char *report_html(const report_info *r)
         }
         sb_puts(&b, "</table>\n");
     }
-    sb_puts(&b, "<h2>Trials</h2>\n<table>\n<tr><th>trial</th><th>score</th><th>scored on</th><th>failed</th>"
-                "<th>configuration</th></tr>\n");
+    sb_puts(&b, "<h2>Trials</h2>\n<p>Tokens and cost of a trial: its LM calls since the previous trial was scored "
+                "(proposals, bootstrapping, its own scoring), calls the cache answered counted as first made. "
+                "Wall time per trial is in the optimize summary: this page is the same on a re-run.</p>\n"
+                "<table>\n<tr><th>trial</th><th>score</th><th>scored on</th><th>failed</th>"
+                "<th>prompt tokens</th><th>completion tokens</th><th>cost</th><th>configuration</th></tr>\n");
     for (size_t i = 0; i < r->n_trials; i++) {
         const opt_trial *t = &r->trials[i];
         const char *on = !t->full_eval ? "minibatch" : t->n_examples < r->n_val ? "sample" : "valset";
         sb_printf(&b, "<tr><td class=\"n\">%d</td><td class=\"n\">%.4f</td><td>%s (%zu)</td><td class=\"n\">%zu"
-                      "</td><td>",
+                      "</td>",
                   t->trial, t->score, on, t->n_examples, t->n_failed);
+        if (t->usage.known) {
+            sb_printf(&b, "<td class=\"n\">%lld</td><td class=\"n\">%lld</td>", t->usage.prompt_tokens,
+                      t->usage.completion_tokens);
+            if (t->usage.priced)
+                sb_printf(&b, "<td class=\"n\">$%.4f</td><td>", t->usage.cost_usd);
+            else
+                sb_puts(&b, "<td>unknown</td><td>");
+        } else {
+            sb_puts(&b, "<td></td><td></td><td></td><td>");
+        }
         esc(&b, t->config);
         sb_puts(&b, "</td></tr>\n");
     }

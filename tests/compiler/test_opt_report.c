@@ -25,7 +25,8 @@ static report_info sample(opt_trial *trials, report_predictor *preds)
     trials[0] = (opt_trial){ 1, 0.25, 1, "instr 0, demos 0", 40, 0, { 1, 40, 5000, 400, 0.00099, 1, 1.5 } };
     trials[1] = (opt_trial){ 2, 0.5, 0, "instr 1, demos <2>", 35, 2, { 1, 35, 6100, 380, 0.00114, 1, 1.25 } };
     trials[2] = (opt_trial){ 3, 0.75, 1, "instr 1, demos <2>", 40, 1, { 1, 40, 7000, 420, 0.00130, 1, 2 } };
-    preds[0] = (report_predictor){ "M.r", "Say \"billing\" & <nothing> else", 6, 4, NULL };
+    preds[0] = (report_predictor){ .name = "M.r", .instructions = "Say \"billing\" & <nothing> else", .n_demos = 6,
+                                   .n_bootstrapped = 4 };
     report_info r = { 0 };
     r.program = "M<1>";
     r.source = "m.dsp";
@@ -71,11 +72,56 @@ static void escapes_and_reports_the_figures(void **state)
     assert_non_null(strstr(html, "6 demos (4 bootstrapped from teacher traces, 2 labelled)"));
     assert_non_null(strstr(html, "a test fixture"));
     assert_null(strstr(html, "fine-tuned model"));
-    assert_int_equal(count(html, "<circle"), 3);
-    assert_int_equal(count(html, "fill=\"none\" stroke=\"#36c\""), 1); /* the minibatch trial */
+    assert_int_equal(count(html, "</circle>"), 3); /* the trials (the legend's are self-closed) */
+    assert_int_equal(count(html, "fill=\"none\" stroke=\"#36c\">"), 1); /* the minibatch trial */
     assert_int_equal(count(html, "<tr><td class=\"n\">"), 3);
     assert_non_null(strstr(html, "<svg"));
     assert_non_null(strstr(html, "</html>\n"));
+    free(html);
+}
+
+/* What a reviewer reads: axis titles and a legend, tokens and cost per
+ * trial, every candidate and demo in full, per-class scores. */
+static void shows_candidates_demos_costs_and_classes(void **state)
+{
+    (void)state;
+    opt_trial t[3];
+    report_predictor p[1];
+    report_info r = sample(t, p);
+    static const char *const cands[] = { NULL, "Route <billing> first." };
+    static const char *const in0[] = { "I was charged twice" }, *const out0[] = { "charge", "billing" };
+    static const char *const in_names[] = { "ticket" }, *const out_names[] = { "reasoning", "queue" };
+    opt_demo demo = { in0, 1, out0, 2, 17, 1 };
+    opt_demos demos = { &demo, 1 };
+    p[0].candidates = cands;
+    p[0].n_candidates = 2;
+    p[0].demos = &demos;
+    p[0].input_names = in_names;
+    p[0].output_names = out_names;
+    r.cost_usd = 0.0123;
+    static const char *const labels[] = { "billing", "other" };
+    size_t conf[] = { 3, 1, 0, 0, 2, 1 }, support[] = { 4, 3 };
+    double prec[] = { 1, 2.0 / 3 }, rec[] = { 0.75, 2.0 / 3 }, f1[] = { 6.0 / 7, 2.0 / 3 };
+    ex_class_report cr = { "queue", labels, 2, conf, support, prec, rec, f1, 5.0 / 7, 0.7619, 7, 0 };
+    r.classes = &cr;
+    char *html = report_html(&r);
+    assert_non_null(html);
+    assert_non_null(strstr(html, ">score: mean accuracy</text>"));
+    assert_non_null(strstr(html, "class=\"legend\""));
+    assert_non_null(strstr(html, "<td class=\"n\">5000</td><td class=\"n\">400</td><td class=\"n\">$0.0010</td>"));
+    assert_non_null(strstr(html, "<tr><th>cost</th><td>$0.0123"));
+    assert_non_null(strstr(html, "<h4>Instruction candidates (2)</h4>"));
+    assert_non_null(strstr(html, "<li><pre>Route &lt;billing&gt; first.</pre></li>"));
+    assert_non_null(strstr(html, "<h4>Demo 1 (bootstrapped, training row 17)</h4>\n<pre>[[ ## ticket ## ]]\n"
+                                 "I was charged twice\n\n[[ ## reasoning ## ]]\ncharge\n\n[[ ## queue ## ]]\nbilling</pre>"));
+    assert_non_null(strstr(html, "<h2>Per class: <code>queue</code></h2>"));
+    assert_non_null(strstr(html, "<tr><td>billing</td><td class=\"n\">1.0000</td><td class=\"n\">0.7500</td>"));
+    assert_non_null(strstr(html, "<tr><th>other</th><td class=\"n\">0</td><td class=\"n\">2</td><td class=\"n\">1</td>"));
+    assert_int_equal(count(html, "<section class=\"predictor\">"), 1);
+    r.cost_usd = -1;
+    free(html);
+    html = report_html(&r);
+    assert_non_null(strstr(html, "<tr><th>cost</th><td>unknown"));
     free(html);
 }
 
@@ -157,7 +203,7 @@ static void no_trials_still_renders(void **state)
     r.lm_note = NULL;
     char *html = report_html(&r);
     assert_non_null(html);
-    assert_int_equal(count(html, "<circle"), 0);
+    assert_int_equal(count(html, "</circle>"), 0);
     assert_null(strstr(html, "class=\"note\""));
     free(html);
 }
@@ -193,6 +239,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(escapes_and_reports_the_figures),
         cmocka_unit_test(says_what_shipped_what_was_sampled_and_what_failed),
+        cmocka_unit_test(shows_candidates_demos_costs_and_classes),
         cmocka_unit_test(names_the_fine_tuned_model),
         cmocka_unit_test(same_input_same_bytes),
         cmocka_unit_test(no_trials_still_renders),

@@ -1,0 +1,78 @@
+#!/bin/sh
+# The optimize report a reviewer reads, from runs against build/dsp-refserver
+# (a TEST FIXTURE): the plot has axis titles and a legend, the trials table
+# has tokens and cost per trial, every instruction candidate and every chosen
+# demo is there in full, the enum output has per-class scores and a
+# confusion matrix, and a multi-predictor program gets one section per
+# predictor. Where headless Chromium is installed it renders the page
+# (--dump-dom and --screenshot) and fails on a blank or broken one; where it
+# is not, that part says SKIP. Prints TAP.
+set -u
+: "${BUILD:=build}"
+here=$(pwd)
+case "$BUILD" in
+    /*) bin=$BUILD ;;
+    *) bin=$here/$BUILD ;;
+esac
+dspcc="$bin/dspcc"
+tmp=$(mktemp -d)
+. tests/support/tap.sh
+. tests/support/refserver.sh
+trap 'rs_stop; rm -rf "$tmp"' EXIT INT TERM
+export OPENAI_API_KEY=sk-test-not-a-key
+unset DSPCC_BASE_URL
+rs_start --seed 7
+url="http://127.0.0.1:$port/v1"
+
+mkdir -p "$tmp/t"
+ln -s "$here/examples/tickets/data" "$tmp/t/data"
+sed 's/  api_key_env: "OPENAI_API_KEY"/  api_key_env: "OPENAI_API_KEY"\n  input_usd_per_mtok: 0.15\n  output_usd_per_mtok: 0.6/' \
+    examples/tickets/tickets.dsp >"$tmp/t/tickets.dsp"
+"$dspcc" optimize "$tmp/t/tickets.dsp" --trainset-limit 20 --valset-limit 20 -q --base-url "$url" \
+    --cache-dir "$tmp/c" -o "$tmp/t.json" --report "$tmp/t.html" >"$tmp/t.out" 2>&1
+check "optimize --report exits 0" test $? -eq 0
+h="$tmp/t.html"
+check "the plot's y axis is titled with the metric" grep -q 'rotate(-90[^>]*>score: mean accuracy</text>' "$h"
+check "the plot's x axis is titled" grep -q '>trial (1 to [0-9]*)</text>' "$h"
+check "the plot has a legend" sh -c "grep -q 'class=\"legend\"' '$h' && grep -q '>minibatch</text>' '$h' && grep -q '>best so far</text>' '$h'"
+check "the trials table has tokens and cost per trial" \
+    sh -c "grep -q '<th>prompt tokens</th><th>completion tokens</th><th>cost</th>' '$h' && grep -qE '<td class=\"n\">\\\$0\\.[0-9]{4}</td>' '$h'"
+check "the run's cost is shown" grep -q '<th>cost</th><td>\$' "$h"
+ncand=$(sed -n 's/.*<h4>Instruction candidates (\([0-9]*\))<\/h4>.*/\1/p' "$h")
+check "every instruction candidate is listed in full ($ncand)" \
+    sh -c "test -n '$ncand' && test \$(sed -n '/Instruction candidates/,/<\/ol>/p' '$h' | grep -c '<li><pre>') -eq $ncand"
+check "the chosen demos are shown in full, field by field" \
+    sh -c "grep -q '<h4>Demo 1 (' '$h' && grep -q '<pre>\[\[ ## ticket_text ## \]\]' '$h' && grep -q '^\[\[ ## category ## \]\]' '$h'"
+check "per-class scores of the enum output" sh -c "grep -q '<h2>Per class: <code>category</code></h2>' '$h' && grep -q '<table class=\"classes\">' '$h'"
+check "and its confusion matrix" sh -c "grep -q '<h3>Confusion matrix</h3>' '$h' && grep -q '<th>(failed)</th>' '$h'"
+# Two warm re-runs (the cold run's page differs only in its HTTP request count).
+for k in 2 3; do
+    "$dspcc" optimize "$tmp/t/tickets.dsp" --trainset-limit 20 --valset-limit 20 -q --base-url "$url" \
+        --cache-dir "$tmp/c" -o "$tmp/t$k.json" --report "$tmp/t$k.html" >/dev/null 2>&1
+done
+check "warm re-runs write the same report, tokens and costs included" cmp -s "$tmp/t2.html" "$tmp/t3.html"
+check "and the cold run's tokens and cost rows are the warm run's" \
+    test "$(grep -E '<th>(tokens|cost)</th>|<td class="n">\$' "$h" | md5sum)" = "$(grep -E '<th>(tokens|cost)</th>|<td class="n">\$' "$tmp/t2.html" | md5sum)"
+
+"$dspcc" optimize examples/multihop/multihop.dsp --trainset-limit 8 --valset-limit 8 -q --base-url "$url" \
+    --cache-dir "$tmp/c" -o "$tmp/m.json" --report "$tmp/m.html" >"$tmp/m.out" 2>&1
+check "multihop: one section per predictor" test "$(grep -c '<section class="predictor">' "$tmp/m.html")" -eq 3
+check "multihop: no per-class section (its output is a string)" sh -c "! grep -q 'Per class' '$tmp/m.html'"
+check "multihop: cost unknown without prices" grep -q '<th>cost</th><td>unknown' "$tmp/m.html"
+
+browser=
+for b in chromium chromium-browser google-chrome; do
+    if command -v "$b" >/dev/null 2>&1; then browser=$b; break; fi
+done
+if [ -z "$browser" ]; then
+    echo "ok - # SKIP headless Chromium is not installed (Debian: apt-get install chromium); the page was checked as text only"
+else
+    flags="--headless --no-sandbox --disable-gpu --disable-background-networking --disable-extensions --no-first-run"
+    timeout 60 "$browser" $flags --dump-dom "file://$h" >"$tmp/dom.html" 2>"$tmp/browser.err"
+    check "$browser renders the report (the DOM has the title, plot and tables)" \
+        sh -c "grep -q '<svg' '$tmp/dom.html' && grep -q 'Confusion matrix' '$tmp/dom.html' && grep -q 'Trials' '$tmp/dom.html'"
+    timeout 60 "$browser" $flags --window-size=1000,2400 --screenshot="$tmp/shot.png" "file://$h" >/dev/null 2>&1
+    size=$(wc -c <"$tmp/shot.png" 2>/dev/null || echo 0)
+    # A blank page compresses to a few KB; this one has text, tables and a plot.
+    check "the screenshot is not a blank page ($size bytes)" test "$size" -gt 20000
+fi
