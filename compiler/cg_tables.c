@@ -190,7 +190,8 @@ static const char *emit_lm(cg_ctx *g, strbuf *c, const char *sym, const ir_lm *l
         model = arena_printf(g->a, "%.*s/%s", (int)(slash - cfg->model), cfg->model, sp->model);
     }
     sb_printf(c, "/* lm %s", lm->name);
-    if (sp && sp->model) sb_puts(c, ", fine-tuned model from the optimizer");
+    if (sp && sp->adapter_path) sb_puts(c, ", with the optimizer's LoRA adapter (see the models table)");
+    else if (sp && sp->model) sb_puts(c, ", fine-tuned model from the optimizer");
     if (cfg->api_key_env)
         sb_printf(c, ". The key is read at run time from $%s; it is never stored here", cfg->api_key_env);
     sb_puts(c, ". */\n");
@@ -216,6 +217,12 @@ static const char *emit_lm(cg_ctx *g, strbuf *c, const char *sym, const ir_lm *l
     if (cfg->params.has_top_p) {
         sb_puts(c, ",\n      .has_top_p = true, .top_p = ");
         sb_put_double(c, cfg->params.top_p);
+    }
+    if (sp && sp->adapter_sha256 && irt_lm_llama_cpp(lm)) {
+        /* llama.cpp's server selects the adapter per request. */
+        const dsp_lm_config *sel = irt_lm_with_adapter(g->a, lm, cfg, sp->adapter_name, sp->adapter_sha256);
+        sb_printf(c, ",\n      .has_lora = true, .lora_id = %d, .lora_sha256 = ", sel->params.lora_id);
+        cg_cstr(g, c, sp->adapter_sha256, strlen(sp->adapter_sha256), 8);
     }
     /* Every field, so that -Wmissing-field-initializers stays quiet. */
     sb_printf(c, " },\n    .timeout_ms = %d, .has_retries = %s, .retries = %d, .no_cache = %s,\n    .adapter = %s,\n};\n",

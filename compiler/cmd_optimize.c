@@ -171,7 +171,8 @@ static char *default_out(arena *m, const char *file)
 
 /* NAME.finetune.jsonl and NAME.finetune-jobs.json beside the state
  * NAME.state.json (or NAME.json, or NAME). */
-static void finetune_paths(arena *m, const char *state, const char **data, const char **jobs)
+static void finetune_paths(arena *m, const char *state, const char **data, const char **jobs,
+                           const char **adapters)
 {
     size_t n = strlen(state);
     if (n > 11 && strcmp(state + n - 11, ".state.json") == 0)
@@ -180,6 +181,7 @@ static void finetune_paths(arena *m, const char *state, const char **data, const
         n -= 5;
     *data = arena_printf(m, "%.*s.finetune.jsonl", (int)n, state);
     *jobs = arena_printf(m, "%.*s.finetune-jobs.json", (int)n, state);
+    *adapters = arena_printf(m, "%.*s.adapters", (int)n, state);
 }
 
 /* better_together: each candidate's valset score, the one kept, and the
@@ -192,7 +194,11 @@ static void print_stages(const opt_result *res, const char *data_path, const cha
             kept = i;
     for (size_t i = 0; i < res->n_stages; i++)
         printf("  %-62s %.4f%s\n", res->stages[i].label, res->stages[i].score, i == kept ? "  (kept)" : "");
-    if (res->finetune.model)
+    if (res->finetune.adapter_path)
+        printf("LoRA adapter %s (served as %s, SHA-256 %s%s) trained on %zu examples: %s\n",
+               res->finetune.adapter_path, res->finetune.adapter_name, res->finetune.adapter_sha256,
+               res->finetune.resumed ? ", from an earlier run" : "", res->n_finetune_examples, data_path);
+    else if (res->finetune.model)
         printf("fine-tuned model %s (job %s%s) on %zu examples: %s (jobs in %s)\n", res->finetune.model,
                res->finetune.job_id ? res->finetune.job_id : "?", res->finetune.resumed ? ", from an earlier run" : "",
                res->n_finetune_examples, data_path, jobs_path);
@@ -408,7 +414,8 @@ static int run(int argc, char **argv)
     x.bar = !a.quiet;
     x.progress = progress;
     x.progress_ctx = &pc;
-    finetune_paths(&mem, out_path, &x.ft_data_path, &x.ft_jobs_path);
+    finetune_paths(&mem, out_path, &x.ft_data_path, &x.ft_jobs_path, &x.ft_adapters_dir);
+    x.quiet = a.quiet;
     /* The endpoint the client calls, as it chooses it (a job is keyed by it). */
     x.ft_base_url = a.base_url ? a.base_url : getenv("DSPCC_BASE_URL");
     /* better_together: its stages and what each p runs. */
@@ -580,7 +587,10 @@ const dspcc_cmd cmd_optimize = {
     "`dspcc build --state`. The trainset is never used for the scores.\n"
     "better_together writes its training data to NAME.finetune.jsonl and records\n"
     "its job in NAME.finetune-jobs.json, beside the state, so that neither a\n"
-    "re-run nor a run at the same time starts the same job twice.\n\n"
+    "re-run nor a run at the same time starts the same job twice. With a\n"
+    "`trainer` on the student lm it trains a LoRA adapter locally instead, into\n"
+    "NAME.adapters/KEY, reused by a re-run on the same data while its SHA-256\n"
+    "matches (docs/optimize.md).\n\n"
     "  -o, --output FILE    the state to write (default: NAME.state.json here)\n"
     "  --report FILE        also write an HTML report: scores, trials, a plot\n"
     "  --seed N             override the optimize block's seed\n"

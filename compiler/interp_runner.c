@@ -282,6 +282,15 @@ dsp_status ex_config_apply_state(const ex_runner *r, ex_config *cfg, const st_st
             c->model = arena_printf(&cfg->mem, "%.*s/%s", plen, base->model, sp->model);
             pc->lm = c;
         }
+        /* llama.cpp selects a LoRA adapter per request (vLLM's is the
+         * model, above). */
+        const ir_lm *il = lm;
+        for (size_t i = 0; !il && i < r->n_lms; i++)
+            if (r->rt_lms[i] == r->lm)
+                il = r->lms[i];
+        if (sp->adapter_sha256 && irt_lm_llama_cpp(il))
+            pc->lm = irt_lm_with_adapter(&cfg->mem, il, pc->lm ? pc->lm : r->lm, sp->adapter_name,
+                                         sp->adapter_sha256);
     }
     return DSP_OK;
 }

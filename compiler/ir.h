@@ -372,6 +372,7 @@ typedef struct ir_optimize {
     const ir_data *valset;        /* NULL: the optimizer holds out part of trainset */
     const ir_lm *lm;              /* runs the program */
     const ir_lm *teacher;         /* proposes demos and instructions; NULL: lm */
+    const ir_lm *student;         /* better_together's w stage fine-tunes it; NULL: lm */
     long long seed;
     long long concurrency;        /* examples in flight; 0: not set (the commands' default, 8) */
     ir_loc loc;

@@ -133,3 +133,41 @@ dsp_status irt_lm(arena *a, const ir_lm *lm, dsp_lm_config **out, dsp_error *err
     *out = c;
     return DSP_OK;
 }
+
+const char *irt_lm_str(const ir_lm *lm, const char *key)
+{
+    const ir_option *o = lm ? param(lm, key) : NULL;
+    return o && (o->kind == IR_OPT_STRING || o->kind == IR_OPT_NAME) ? o->s : NULL;
+}
+
+int irt_lm_llama_cpp(const ir_lm *lm)
+{
+    const char *s = irt_lm_str(lm, "lora_serving");
+    return s && strcmp(s, "llama.cpp") == 0;
+}
+
+const dsp_lm_config *irt_lm_with_adapter(arena *a, const ir_lm *lm, const dsp_lm_config *base, const char *name,
+                                         const char *sha256)
+{
+    dsp_lm_config *c = arena_alloc(a, sizeof *c);
+    *c = *base;
+    if (irt_lm_llama_cpp(lm)) {
+        const ir_option *o = param(lm, "lora_id");
+        c->params.has_lora = true;
+        c->params.lora_id = o ? (int)number(o) : 0;
+        c->params.lora_sha256 = sha256 ? arena_strdup(a, sha256) : NULL;
+    } else {
+        const char *slash = strchr(base->model, '/');
+        int plen = slash ? (int)(slash - base->model) : 0;
+        c->model = arena_printf(a, "%.*s/%s", plen, base->model, name);
+    }
+    return c;
+}
+
+int irt_lm_prices(const ir_lm *lm, double *in, double *out)
+{
+    const ir_option *i = lm ? param(lm, "price_input") : NULL, *o = lm ? param(lm, "price_output") : NULL;
+    *in = i ? number(i) : 0;
+    *out = o ? number(o) : 0;
+    return i && o;
+}

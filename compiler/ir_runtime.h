@@ -24,4 +24,17 @@ dsp_status irt_predictor(arena *a, const ir_predictor *p, const dsp_lm_config *l
  * is an error. */
 dsp_status irt_lm(arena *a, const ir_lm *lm, dsp_lm_config **out, dsp_error *err);
 
+/* A string option of lm ("trainer", "lora_serving"), or NULL. */
+const char *irt_lm_str(const ir_lm *lm, const char *key);
+/* Whether lm's server selects adapters as llama.cpp's does (lora_serving: "llama.cpp"). */
+int irt_lm_llama_cpp(const ir_lm *lm);
+/* base, lm's config, running with the LoRA adapter name (SHA-256 sha256):
+ * for vLLM (the default) the model is "provider/name"; for llama.cpp each
+ * request carries lora [{id: lm's lora_id, scale: 1}]. Allocated in a. */
+const dsp_lm_config *irt_lm_with_adapter(arena *a, const ir_lm *lm, const dsp_lm_config *base, const char *name,
+                                         const char *sha256);
+/* lm's prices per million input and output tokens (0 when not given);
+ * whether both are given. */
+int irt_lm_prices(const ir_lm *lm, double *in, double *out);
+
 #endif

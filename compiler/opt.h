@@ -91,6 +91,12 @@ typedef struct opt_finetune_outcome {
     const char *model;           /* the fine-tuned model, as the provider names it */
     const char *job_id;
     int resumed;                 /* 1: the job (or its model) came from an earlier run */
+    /* A local LoRA adapter (a trainer on the lm; NULL: a provider's job).
+     * model is then adapter_name, the name the server serves it by. */
+    const char *adapter_name;    /* "dspcc-" and the first 16 hex digits of its SHA-256 */
+    const char *adapter_path;    /* relative to the .dsp's directory */
+    const char *adapter_abs;     /* absolute, for a server loading it */
+    const char *adapter_sha256;
 } opt_finetune_outcome;
 
 /* What the teacher is asked when proposing an instruction for a predictor

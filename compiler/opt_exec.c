@@ -6,6 +6,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "dsp/lora.h"
+#include "ir_runtime.h"
+
 static opt_exec *X(void *ctx)
 {
     return ctx;
@@ -25,16 +28,30 @@ static const dsp_lm_config *finetuned_lm(const dsp_lm_config *base, const char *
     return c;
 }
 
+/* What a program whose model is `model` runs on: the student lm with
+ * its LoRA adapter (by its serving name), or with a provider's fine-tuned
+ * model. */
+static const dsp_lm_config *student_lm(const opt_exec *x, const char *model, arena *a)
+{
+    const dsp_lm_config *base = ex_runner_lm(x->runner, x->student);
+    if (!base)
+        return NULL;
+    if (x->ft.adapter_name && strcmp(model, x->ft.adapter_name) == 0)
+        return irt_lm_with_adapter(a, x->student, base, x->ft.adapter_name, x->ft.adapter_sha256);
+    return finetuned_lm(base, model, a);
+}
+
 static dsp_status to_config(const opt_exec *x, const opt_program *prog, int teacher, unsigned round,
                             ex_config *cfg, dsp_error *err)
 {
     dsp_status st = ex_config_init(x->runner, cfg, err);
     if (st != DSP_OK)
         return st;
-    /* A fine-tuned model replaces the program's lm, and the teacher's when
-     * the teacher is that lm (DSPy's student teaching itself). */
+    /* A fine-tuned model (or a LoRA adapter of the student) replaces the
+     * program's lm, and the teacher's when the teacher is that lm (DSPy's
+     * student teaching itself). */
     const dsp_lm_config *lm = ex_runner_lm(x->runner, x->o->lm);
-    const dsp_lm_config *ft = prog->model && lm ? finetuned_lm(lm, prog->model, &cfg->mem) : NULL;
+    const dsp_lm_config *ft = prog->model ? student_lm(x, prog->model, &cfg->mem) : NULL;
     for (size_t p = 0; p < cfg->n_preds && p < x->b.n_preds; p++) {
         ex_pred_config *pc = &cfg->preds[p];
         pc->instructions = prog->instructions[p];
@@ -369,20 +386,71 @@ static dsp_status be_finetune_example(void *ctx, arena *a, const opt_program *pr
     return st;
 }
 
+/* The w stage on the student lm's own trainer: train (or reuse) the
+ * adapter, then make the server serve it. */
+static dsp_status local_finetune(opt_exec *x, arena *a, const char *trainer, const dsp_lm_config *lm,
+                                 const char *jsonl, size_t len, const opt_finetune_args *args,
+                                 opt_finetune_outcome *out, dsp_error *err)
+{
+    opt_ft_local_options lo = { 0 };
+    lo.lm_name = x->student->name;
+    lo.trainer = trainer;
+    lo.base_model = x->student->model;
+    lo.base_dir = x->prog->base_dir;
+    lo.data_path = x->ft_data_path ? x->ft_data_path : "finetune.jsonl";
+    lo.adapters_dir = x->ft_adapters_dir ? x->ft_adapters_dir : "adapters";
+    lo.quiet = x->quiet;
+    lo.progress = x->progress;
+    lo.progress_ctx = x->progress_ctx;
+    dsp_status st = opt_ft_run_local(&lo, a, jsonl, len, args, out, err);
+    if (st != DSP_OK)
+        return st;
+    if (irt_lm_llama_cpp(x->student)) {
+        /* llama.cpp's server reads adapters only at start-up. */
+        const dsp_lm_config *sel = irt_lm_with_adapter(a, x->student, lm, out->adapter_name, out->adapter_sha256);
+        be_progress(x, arena_printf(a, "llama.cpp serving: requests select adapter id %d; the server must run "
+                                       "with --lora %s in that place",
+                                    sel->params.lora_id, out->adapter_abs));
+        return DSP_OK;
+    }
+    dsp_error e = { 0 };
+    if (dsp_lora_load(ex_runner_client(x->runner), lm, out->adapter_name, out->adapter_abs, &e) == DSP_OK)
+        be_progress(x, arena_printf(a, "loaded LoRA adapter %s into the server (POST /v1/load_lora_adapter)",
+                                    out->adapter_name));
+    else
+        /* A server started with --lora-modules NAME=PATH serves it without
+         * the runtime endpoint; the evaluation that follows tells. */
+        be_progress(x, arena_printf(a, "could not load LoRA adapter %s at run time (%s); the server must serve it "
+                                       "as --lora-modules %s=%s",
+                                    out->adapter_name, e.message, out->adapter_name, out->adapter_abs));
+    dsp_error_clear(&e);
+    return DSP_OK;
+}
+
 static dsp_status be_finetune(void *ctx, arena *a, const char *jsonl, size_t len, const opt_finetune_args *args,
                               opt_finetune_outcome *out, dsp_error *err)
 {
     opt_exec *x = X(ctx);
-    const dsp_lm_config *lm = ex_runner_lm(x->runner, x->o->lm);
+    const dsp_lm_config *lm = ex_runner_lm(x->runner, x->student);
     if (!lm)
-        return dsp_error_set(err, DSP_ERR_INVALID, "fine-tuning: the program's lm is not declared");
+        return dsp_error_set(err, DSP_ERR_INVALID, "fine-tuning: the student lm is not declared");
+    const char *trainer = irt_lm_str(x->student, "trainer");
+    if (trainer) {
+        dsp_status st = local_finetune(x, a, trainer, lm, jsonl, len, args, out, err);
+        if (st == DSP_OK)
+            x->ft = *out;
+        return st;
+    }
     opt_ft_job_options jo = { 0 };
     jo.data_path = x->ft_data_path ? x->ft_data_path : "finetune.jsonl";
     jo.jobs_path = x->ft_jobs_path ? x->ft_jobs_path : "finetune-jobs.json";
     jo.base_url = x->ft_base_url;
     jo.progress = x->progress;
     jo.progress_ctx = x->progress_ctx;
-    return opt_ft_run_job(ex_runner_client(x->runner), lm, &jo, a, jsonl, len, args, out, err);
+    dsp_status st = opt_ft_run_job(ex_runner_client(x->runner), lm, &jo, a, jsonl, len, args, out, err);
+    if (st == DSP_OK)
+        x->ft = *out;
+    return st;
 }
 
 static void be_progress(void *ctx, const char *msg)
@@ -535,6 +603,7 @@ dsp_status opt_exec_init(opt_exec *x, const ir_program *p, const ir_optimize *o,
     x->train_rows = train_rows;
     x->val_rows = val_rows;
     x->concurrency = concurrency;
+    x->student = o->student ? o->student : o->lm;
     const ir_lm *teacher = o->teacher ? o->teacher : o->lm;
     x->teacher = ex_runner_lm(r, teacher);
     if (!x->teacher)
@@ -632,6 +701,17 @@ void opt_exec_state(const opt_exec *x, const opt_result *r, arena *a, st_state *
         st_predictor *sp = &out->predictors[p];
         sp->name = arena_strdup(a, ip->name);
         sp->model = r->best.model ? arena_strdup(a, r->best.model) : NULL;
+        if (r->best.model && x->student != x->o->lm)
+            sp->lm = (char *)x->student->name;
+        if (r->best.model && x->ft.adapter_name && strcmp(r->best.model, x->ft.adapter_name) == 0) {
+            sp->adapter_name = (char *)x->ft.adapter_name;
+            sp->adapter_path = (char *)x->ft.adapter_path;
+            sp->adapter_sha256 = (char *)x->ft.adapter_sha256;
+            /* vLLM serves the adapter as a model of its own; llama.cpp
+             * keeps the base model and selects the adapter per request. */
+            if (irt_lm_llama_cpp(x->student))
+                sp->model = NULL;
+        }
         const char *instr = r->best.instructions[p];
         sp->instructions = instr ? arena_strdup(a, instr) : NULL;
         const opt_demos *d = &r->best.demos[p];

@@ -34,6 +34,10 @@ typedef struct opt_exec {
     const char *ft_data_path;    /* better_together: the fine-tuning JSONL (borrowed) */
     const char *ft_jobs_path;    /* and the sidecar of its jobs (opt_finetune_job.c) */
     const char *ft_base_url;     /* the client's base URL override, NULL: none (part of a job's key) */
+    const char *ft_adapters_dir; /* a local trainer's adapters (opt_finetune_local.c) */
+    int quiet;                   /* a local trainer's output is not copied to stderr */
+    const ir_lm *student;        /* what the w stage fine-tunes: the block's student, else its lm */
+    opt_finetune_outcome ft;     /* the w stage's result (model NULL: none yet) */
     size_t n_teacher_runs;       /* teacher runs on training rows (bootstrapping, fine-tuning data) */
     size_t n_teacher_failed;     /* of which failed */
     dsp_usage_totals metered;    /* the client's totals when the last scoring ended */

@@ -57,4 +57,38 @@ dsp_status opt_ft_run_job(dsp_client *c, const dsp_lm_config *lm, const opt_ft_j
                           const char *jsonl, size_t len, const opt_finetune_args *args, opt_finetune_outcome *out,
                           dsp_error *err);
 
+/* The values of a trainer command's placeholders. */
+typedef struct opt_ft_trainer_values {
+    const char *data, *base_model, *output, *epochs, *seed;
+} opt_ft_trainer_values;
+
+/* The argv of the trainer template tmpl with v substituted (see
+ * opt_finetune_local.c: words split first, then placeholders replaced, no
+ * shell), allocated in a and NULL-terminated. {data} and {output} are
+ * required; an unknown placeholder or an unclosed quote is an error. */
+dsp_status opt_ft_trainer_argv(const char *tmpl, const opt_ft_trainer_values *v, arena *a, char ***argv,
+                               dsp_error *err);
+
+/* Where a local LoRA training run keeps its files. */
+typedef struct opt_ft_local_options {
+    const char *lm_name;         /* for messages */
+    const char *trainer;         /* the command template */
+    const char *base_model;      /* {base_model}: the lm's model name, without the provider */
+    const char *base_dir;        /* the .dsp's directory: the trainer runs there, adapter paths are relative to it */
+    const char *data_path;       /* the JSONL is written here */
+    const char *adapters_dir;    /* adapters go to adapters_dir/KEY (created if need be) */
+    int quiet;                   /* do not copy the trainer's output to stderr */
+    void (*progress)(void *ctx, const char *msg); /* may be NULL */
+    void *progress_ctx;
+} opt_ft_local_options;
+
+/* Writes the data, then trains a LoRA adapter on it with the trainer, or
+ * takes the one trained before on the same data and settings when its
+ * SHA-256 still matches the record (opt_finetune_local.c). On success
+ * out->adapter_* describe it and out->model is its serving name. A trainer
+ * that fails, crashes or writes nothing is an error quoting its last lines.
+ * Strings of *out live in a. */
+dsp_status opt_ft_run_local(const opt_ft_local_options *o, arena *a, const char *jsonl, size_t len,
+                            const opt_finetune_args *args, opt_finetune_outcome *out, dsp_error *err);
+
 #endif

@@ -5,6 +5,8 @@
 #include <ctype.h>
 #include <string.h>
 
+#include "opt_finetune.h"
+
 static const char *const builtin_types[] = { "string", "int", "float", "bool", "list", "optional", "map" };
 #define N_BUILTIN_TYPES (sizeof builtin_types / sizeof builtin_types[0])
 
@@ -327,6 +329,24 @@ void sema_check_signature(sema *s, sym *sy)
 
 /* ---- lm ---- */
 
+/* A trainer template is checked here, so that a typo is not found after
+ * the teacher's runs over the trainset (opt_finetune_local.c runs it). */
+static int check_trainer(sema *s, const ast_decl *d, const char *tmpl)
+{
+    opt_ft_trainer_values v = { "d", "m", "o", "1", "0" };
+    char **argv;
+    dsp_error e = { 0 };
+    if (opt_ft_trainer_argv(tmpl, &v, s->a, &argv, &e) == DSP_OK)
+        return 1;
+    const ast_kv *kv = NULL;
+    for (size_t j = 0; j < d->kvs.len; j++)
+        if (strcmp(((ast_kv *)d->kvs.items[j])->key.name, "trainer") == 0)
+            kv = d->kvs.items[j];
+    diag_error(s->d, kv ? kv->value->loc : d->loc, "%s", e.message);
+    dsp_error_clear(&e);
+    return 0;
+}
+
 static int is_env_name(const char *s)
 {
     if (!*s || !(isalpha((unsigned char)*s) || *s == '_'))
@@ -421,6 +441,8 @@ void sema_check_lm(sema *s, sym *sy)
                 ok = 0;
             }
         } else {
+            if (strcmp(opts[i].key, "trainer") == 0)
+                ok &= check_trainer(s, d, opts[i].s);
             params[np++] = opts[i];
         }
     }

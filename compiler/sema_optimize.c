@@ -115,7 +115,7 @@ size_t sema_check_options(sema *s, const ptr_vec *kvs, const bi_option *table, s
 }
 
 static const char *const body_keys[] = {
-    "metric", "trainset", "valset", "lm", "teacher", "seed", "concurrency"
+    "metric", "trainset", "valset", "lm", "teacher", "seed", "concurrency", "student"
 };
 #define N_BODY_KEYS (sizeof body_keys / sizeof body_keys[0])
 
@@ -207,7 +207,7 @@ ir_optimize *sema_check_optimize(sema *s, ast_decl *d)
             k++;
         if (k == N_BODY_KEYS) {
             diag_error(s->d, kv->key.loc, "unknown optimize setting `%s`%s (settings: metric, "
-                       "trainset, valset, lm, teacher, seed, concurrency)", kv->key.name,
+                       "trainset, valset, lm, teacher, seed, concurrency, student)", kv->key.name,
                        sema_did_you_mean(s, kv->key.name, body_keys, N_BODY_KEYS));
             ok = 0;
             continue;
@@ -245,6 +245,12 @@ ir_optimize *sema_check_optimize(sema *s, ast_decl *d)
                 o->lm = sy->ir;
             else if (sy)
                 o->teacher = sy->ir;
+            break;
+        case 7:
+            sy = ref(s, kv, SYM_LM);
+            ok &= sy != NULL;
+            if (sy)
+                o->student = sy->ir;
             break;
         default:
             if (kv->value->kind != AV_INT || kv->value->i < (k == 5 ? 0 : 1) ||

@@ -143,8 +143,12 @@ static dsp_status read_predictor(rd *r, const cJSON *o, size_t i, st_predictor *
     if ((v = cJSON_GetObjectItemCaseSensitive(o, "adapter"))) {
         snprintf(key, sizeof key, "%s.adapter", path);
         if (!cJSON_IsObject(v)) return bad(r, key, "expected an object with path and sha256");
-        static const char *const ad_keys[] = {"path", "sha256", NULL};
+        static const char *const ad_keys[] = {"name", "path", "sha256", NULL};
         if ((st = only_keys(r, v, key, ad_keys)) != DSP_OK) return st;
+        cJSON *nm = cJSON_GetObjectItemCaseSensitive(v, "name");
+        snprintf(key, sizeof key, "%s.adapter.name", path);
+        if (nm && (st = get_str(r, nm, key, &p->adapter_name)) != DSP_OK)
+            return st;
         snprintf(key, sizeof key, "%s.adapter.path", path);
         if ((st = get_str(r, cJSON_GetObjectItemCaseSensitive(v, "path"), key, &p->adapter_path)) != DSP_OK)
             return st;
@@ -446,6 +450,7 @@ void st_free(st_state *s)
         free(p->instructions);
         free(p->lm);
         free(p->model);
+        free(p->adapter_name);
         free(p->adapter_path);
         free(p->adapter_sha256);
         free_strs(p->input_names, p->n_input_names);

@@ -33,7 +33,7 @@
  *         "instructions": "Classify ...",
  *         "lm": "teacher",                      (name of an `lm` declaration; absent: the program's)
  *         "model": "ft:gpt-4o-mini:acme::abc",  (absent: the lm's model; a fine-tuned model reference)
- *         "adapter": { "path": "lora/x.safetensors", "sha256": "..." },   (absent: none)
+ *         "adapter": { "name": "dspcc-0a1b...", "path": "lora/x", "sha256": "..." },  (absent: none)
  *         "inputs": ["ticket_text"],             (present with demos: the keys demos use)
  *         "outputs": ["reasoning", "category"],
  *         "demos": [
@@ -73,6 +73,7 @@ typedef struct st_predictor {
     char *instructions;     /* NULL: the signature's */
     char *lm;               /* NULL: the optimize block's lm */
     char *model;            /* NULL: the lm's model; else a fine-tuned model reference */
+    char *adapter_name;     /* the name its server serves it by (vLLM: the request's model); may be NULL */
     char *adapter_path;     /* LoRA adapter, relative to the .dsp directory; NULL: none */
     char *adapter_sha256;   /* hex, with adapter_path */
     /* The field names demo values are keyed by on disk ("inputs"/"outputs"

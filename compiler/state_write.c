@@ -167,7 +167,13 @@ static void write_predictor(strbuf *b, const st_predictor *p)
     if (p->adapter_path) {
         sb_puts(b, ",\n");
         sb_key(b, 3, "adapter");
-        sb_puts(b, "{ \"path\": ");
+        sb_puts(b, "{ ");
+        if (p->adapter_name) {
+            sb_puts(b, "\"name\": ");
+            sb_jstr(b, p->adapter_name);
+            sb_puts(b, ", ");
+        }
+        sb_puts(b, "\"path\": ");
         sb_jstr(b, p->adapter_path);
         sb_puts(b, ", \"sha256\": ");
         sb_jstr(b, p->adapter_sha256);

@@ -82,6 +82,8 @@ extern const size_t bi_n_providers;
 const bi_provider *bi_provider_find(const char *name);
 
 extern const bi_option bi_lm_options[];
+/* The values of the lm option lora_serving. */
+extern const char *const bi_lora_servings[];
 extern const size_t bi_n_lm_options;
 
 #endif

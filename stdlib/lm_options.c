@@ -21,6 +21,7 @@ const bi_provider *bi_provider_find(const char *name)
 }
 
 static const char *const adapters[] = { "chat", "json", NULL };
+const char *const bi_lora_servings[] = { "vllm", "llama.cpp", NULL };
 
 const bi_option bi_lm_options[] = {
     { "base_url", BI_OPT_STRING, 0, 0, NULL, "http(s) URL of the API, ending before /chat/completions" },
@@ -35,5 +36,10 @@ const bi_option bi_lm_options[] = {
       "chat ([[ ## field ## ]] sections, the default) or json (a JSON object the API enforces)" },
     { "input_usd_per_mtok", BI_OPT_FLOAT, 0, 1e6, NULL, "price of a million prompt tokens, for cost reports" },
     { "output_usd_per_mtok", BI_OPT_FLOAT, 0, 1e6, NULL, "price of a million completion tokens, for cost reports" },
+    { "trainer", BI_OPT_STRING, 0, 0, NULL,
+      "local LoRA trainer: a command with {data}, {base_model}, {output} (and {epochs}, {seed})" },
+    { "lora_serving", BI_OPT_CHOICE, 0, 0, bi_lora_servings,
+      "how the server selects a LoRA adapter: vllm (as the model) or llama.cpp (lora: [{id, scale}])" },
+    { "lora_id", BI_OPT_INT, 0, 1e6, NULL, "llama.cpp: the adapter's index in the server's --lora list" },
 };
 const size_t bi_n_lm_options = sizeof bi_lm_options / sizeof bi_lm_options[0];

@@ -226,6 +226,17 @@ dsp_status dsp_cache_key(const char *provider, const char *base_url, const char 
         dsp_jw_double(&w, p->top_p);
         sep = ",";
     }
+    if (p->has_lora) {
+        dsp_jw_lit(&w, sep);
+        dsp_jw_lit(&w, "\"lora\":[");
+        dsp_jw_int(&w, p->lora_id);
+        dsp_jw_lit(&w, ",");
+        dsp_jw_double(&w, p->lora_scale > 0 ? p->lora_scale : 1.0);
+        dsp_jw_lit(&w, ",");
+        dsp_jw_str(&w, p->lora_sha256 ? p->lora_sha256 : "");
+        dsp_jw_lit(&w, "]");
+        sep = ",";
+    }
     if (p->n > 1) {
         dsp_jw_lit(&w, sep);
         dsp_jw_lit(&w, "\"n\":");

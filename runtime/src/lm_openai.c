@@ -113,6 +113,13 @@ dsp_status dsp_openai_request_write(dsp_jw *wp, const char *model, const dsp_mes
         }
         dsp_jw_lit(&w, "]");
     }
+    if (p->has_lora) {
+        dsp_jw_lit(&w, ",\"lora\":[{\"id\":");
+        dsp_jw_int(&w, p->lora_id);
+        dsp_jw_lit(&w, ",\"scale\":");
+        dsp_jw_double(&w, p->lora_scale > 0 ? p->lora_scale : 1.0);
+        dsp_jw_lit(&w, "}]");
+    }
     if (schema) {
         dsp_jw_lit(&w, ",\"response_format\":{\"type\":\"json_schema\",\"json_schema\":{\"name\":\"output\",\"schema\":");
         dsp_jw_lit(&w, schema);

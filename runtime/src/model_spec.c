@@ -192,5 +192,11 @@ dsp_lm_params dsp_params_merge(const dsp_lm_params *defaults, const dsp_lm_param
         p.has_top_p = true;
         p.top_p = call->top_p;
     }
+    if (call->has_lora) {
+        p.has_lora = true;
+        p.lora_id = call->lora_id;
+        p.lora_scale = call->lora_scale;
+        p.lora_sha256 = call->lora_sha256;
+    }
     return p;
 }

@@ -168,6 +168,47 @@ case_timeout_ms() {
     base="  base_url: \"$url\""
 }
 
+# A state whose predictor runs with a LoRA adapter (ad.bin), for the
+# adapter options: `dspcc prompt --wire openai` prints the bodies sent.
+printf abc >"$tmp/ad.bin"
+cat >"$tmp/ad.state.json" <<'JSON'
+{
+  "dspcc_state": 1, "program": "M", "source": "x.dsp", "source_sha256": "x", "optimizer": "better_together",
+  "seed": 0, "metric": "accuracy", "baseline_score": 0, "final_score": 0, "lm_calls": 0,
+  "predictors": [
+    { "name": "M.r", "model": "dspcc-ba7816bf8f01cfea",
+      "adapter": { "name": "dspcc-ba7816bf8f01cfea", "path": "ad.bin",
+                   "sha256": "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad" } }
+  ]
+}
+JSON
+case_lora_serving() {
+    prog lv.dsp "$base
+  lora_serving: \"vllm\""
+    "$dspcc" prompt "$tmp/lv.dsp" --state "$tmp/ad.state.json" --wire openai --input '{"ticket_text":"hi"}' \
+        2>/dev/null | grep '^{' >"$tmp/lv.body"
+    check "lora_serving: \"vllm\" names the adapter as the request's model, no lora field" \
+        sh -c "grep -qF '{\"model\":\"dspcc-ba7816bf8f01cfea\"' '$tmp/lv.body' && ! grep -qF '\"lora\"' '$tmp/lv.body'"
+    prog ll.dsp "$base
+  lora_serving: \"llama.cpp\""
+    check "lora_serving: \"llama.cpp\" sends lora: [{id: 0, scale: 1}]" \
+        sh -c "dspcc='$dspcc'; '$dspcc' prompt '$tmp/ll.dsp' --state '$tmp/ad.state.json' --wire openai --input '{\"ticket_text\":\"hi\"}' 2>/dev/null | grep -qF '\"lora\":[{\"id\":0,\"scale\":1}]'"
+}
+case_lora_id() {
+    prog li.dsp "$base
+  lora_serving: \"llama.cpp\"
+  lora_id: 3"
+    check "lora_id: 3 selects adapter 3" \
+        sh -c "'$dspcc' prompt '$tmp/li.dsp' --state '$tmp/ad.state.json' --wire openai --input '{\"ticket_text\":\"hi\"}' 2>/dev/null | grep -qF '\"lora\":[{\"id\":3,\"scale\":1}]'"
+}
+case_trainer() {
+    # Run end to end in tests/compiler/lora_e2e.sh; here: it is read and checked.
+    prog tr.dsp "$base
+  trainer: \"sh train.sh {data} {model}\""
+    "$dspcc" check "$tmp/tr.dsp" >/dev/null 2>"$tmp/tr.err"
+    check "trainer: a template is checked (unknown placeholder {model})" grep -q 'tr.dsp:[0-9]*:[0-9]*: error: trainer: unknown placeholder {model}' "$tmp/tr.err"
+}
+
 for opt in $table; do
     if command -v "case_$opt" >/dev/null 2>&1; then
         "case_$opt"

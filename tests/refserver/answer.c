@@ -117,7 +117,33 @@ void rs_answer_chat_ft(rs_arena *a, const rs_options *o, rs_ft_store *ft, rs_api
 
     /* A fine-tuned model recalls what it was trained on. */
     const rs_ft_memory *memory = NULL;
-    if (strncmp(req.model, "ft:", 3) == 0 && !(ft && (memory = rs_ft_store_model(ft, req.model)))) {
+    /* A LoRA adapter: named as the model (vLLM), or selected by
+     * "lora": [{"id", "scale"}] (llama.cpp's server; scale 0 is off). */
+    rs_lora_set *loras = ft ? rs_ft_store_loras(ft) : NULL;
+    if (loras)
+        memory = rs_lora_by_name(loras, req.model);
+    const cJSON *sel;
+    cJSON_ArrayForEach(sel, cJSON_GetObjectItemCaseSensitive(root, "lora"))
+    {
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(sel, "id");
+        const cJSON *scale = cJSON_GetObjectItemCaseSensitive(sel, "scale");
+        const rs_ft_memory *m = loras && cJSON_IsNumber(id) ? rs_lora_by_id(loras, (long)id->valuedouble) : NULL;
+        if (!m || (cJSON_IsNumber(scale) && scale->valuedouble <= 0)) {
+            if (!m) {
+                rs_buf b;
+                rs_buf_init(&b, a);
+                rs_buf_printf(&b, "invalid adapter id %ld: this test fixture serves no LoRA adapter with that id "
+                                  "(start it with --lora NAME=PATH)",
+                              cJSON_IsNumber(id) ? (long)id->valuedouble : -1L);
+                rs_answer_error(a, api, 400, rs_buf_str(&b), "invalid_request_error", out);
+                cJSON_Delete(root);
+                return;
+            }
+            continue;
+        }
+        memory = m;
+    }
+    if (!memory && strncmp(req.model, "ft:", 3) == 0 && !(ft && (memory = rs_ft_store_model(ft, req.model)))) {
         rs_buf m;
         rs_buf_init(&m, a);
         rs_buf_printf(&m, "The model `%s` does not exist or you do not have access to it (no fine-tuning job of "

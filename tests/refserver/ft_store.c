@@ -19,6 +19,7 @@
 
 struct rs_ft_store {
     pthread_mutex_t lock;
+    rs_lora_set *loras;
     unsigned delay_ms;
     uint64_t seed;
     char *dir; /* NULL: nothing persists */
@@ -288,6 +289,11 @@ rs_ft_store *rs_ft_store_new(unsigned delay_ms, uint64_t seed, const char *state
         return NULL;
     }
     pthread_mutex_init(&s->lock, NULL);
+    if (!(s->loras = rs_lora_set_new())) {
+        snprintf(err, err_size, "out of memory");
+        free(s);
+        return NULL;
+    }
     s->delay_ms = delay_ms;
     s->seed = seed;
     if (state_dir) {
@@ -322,6 +328,7 @@ void rs_ft_store_free(rs_ft_store *s)
     free(s->jobs);
     free(s->files);
     free(s->dir);
+    rs_lora_set_free(s->loras);
     pthread_mutex_destroy(&s->lock);
     free(s);
 }
@@ -459,4 +466,9 @@ const rs_ft_memory *rs_ft_store_model(rs_ft_store *s, const char *name)
             m = &s->jobs[i]->file->mem;
     pthread_mutex_unlock(&s->lock);
     return m;
+}
+
+rs_lora_set *rs_ft_store_loras(rs_ft_store *s)
+{
+    return s->loras;
 }

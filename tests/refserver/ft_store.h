@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "arena.h"
+#include "ft_lora.h"
 #include "ft_memory.h"
 
 /* OpenAI's minimum number of training examples. */
@@ -87,5 +88,8 @@ bool rs_ft_store_cancel(rs_ft_store *s, const rs_ft_job *j);
 /* What the fine-tuned model `name` learned, once its job succeeded; NULL
  * for a name no succeeded job produced. */
 const rs_ft_memory *rs_ft_store_model(rs_ft_store *s, const char *name);
+
+/* The LoRA adapters served (ft_lora.h). */
+rs_lora_set *rs_ft_store_loras(rs_ft_store *s);
 
 #endif

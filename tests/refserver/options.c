@@ -54,6 +54,9 @@ static void usage(FILE *out)
         "                        200 bytes) or reply (inside every chat reply)\n"
         "  --inject-nul          end the first field of every chat reply with\n"
         "                        \\u0000hacked (a NUL character, as JSON escapes it)\n"
+        "  --lora NAME=PATH      serve the LoRA adapter at PATH (what tiny_trainer.sh\n"
+        "                        writes) as NAME, id 0, 1, ... in order; repeatable.\n"
+        "                        POST /v1/load_lora_adapter adds more at run time\n"
         "  --help                this text\n"
         "\n"
         "Stops cleanly on SIGTERM or SIGINT.\n",
@@ -112,7 +115,7 @@ int rs_options_parse(int argc, char **argv, rs_options *o)
     for (int i = 1; i <= RS_FAULT_LAST_DEFAULT; i++)
         o->kinds[o->n_kinds++] = (rs_fault)i;
 
-    enum { O_PORT = 256, O_THREADS, O_LAT, O_RATE, O_KINDS, O_HANG, O_RETRY, O_SEED, O_LOG, O_BODY, O_FT_DELAY, O_STATE, O_ECHO, O_OVERSIZE, O_NUL, O_HELP };
+    enum { O_PORT = 256, O_THREADS, O_LAT, O_RATE, O_KINDS, O_HANG, O_RETRY, O_SEED, O_LOG, O_BODY, O_FT_DELAY, O_STATE, O_ECHO, O_OVERSIZE, O_NUL, O_LORA, O_HELP };
     static const struct option longs[] = {
         {"port", required_argument, NULL, O_PORT},
         {"threads", required_argument, NULL, O_THREADS},
@@ -129,6 +132,7 @@ int rs_options_parse(int argc, char **argv, rs_options *o)
         {"echo-key", required_argument, NULL, O_ECHO},
         {"oversize-bytes", required_argument, NULL, O_OVERSIZE},
         {"inject-nul", no_argument, NULL, O_NUL},
+        {"lora", required_argument, NULL, O_LORA},
         {"help", no_argument, NULL, O_HELP},
         {NULL, 0, NULL, 0},
     };
@@ -229,6 +233,13 @@ int rs_options_parse(int argc, char **argv, rs_options *o)
             break;
         case O_NUL:
             o->inject_nul = true;
+            break;
+        case O_LORA:
+            if (!strchr(optarg, '=') || optarg[0] == '=' || !strchr(optarg, '=')[1])
+                return bad("--lora", optarg, "NAME=PATH");
+            if (o->n_loras == RS_MAX_LORA_OPTS)
+                return bad("--lora", optarg, "at most 16 adapters at start-up");
+            o->loras[o->n_loras++] = optarg;
             break;
         case O_HELP:
             usage(stdout);

@@ -32,6 +32,8 @@ typedef enum rs_echo {
     RS_ECHO_REPLY  /* every chat reply holds the key */
 } rs_echo;
 
+#define RS_MAX_LORA_OPTS 16
+
 typedef struct rs_options {
     unsigned port;            /* 0: any free port */
     unsigned threads;         /* worker threads of the HTTP server */
@@ -50,6 +52,8 @@ typedef struct rs_options {
     const char *state_dir;    /* NULL: fine-tuning files and jobs do not persist */
     rs_echo echo_key;         /* quote the request's API key back (hostile.c) */
     bool inject_nul;          /* a NUL character (\u0000) in every reply's text (hostile.c) */
+    const char *loras[RS_MAX_LORA_OPTS]; /* --lora NAME=PATH, in order */
+    size_t n_loras;
 } rs_options;
 
 /* 0: run; 1: exit 0 (--help printed); 2: usage error (message printed). */

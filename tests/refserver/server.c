@@ -44,6 +44,7 @@ typedef enum route {
     ROUTE_ANTHROPIC,
     ROUTE_MODELS,
     ROUTE_FINE_TUNING, /* /v1/files and /v1/fine_tuning/jobs... (ft_api.c) */
+    ROUTE_LORA_LOAD,   /* /v1/load_lora_adapter (vLLM's, ft_lora.h) */
     ROUTE_NOT_FOUND,
     ROUTE_TOO_LARGE /* any path, when the body exceeded --max-body-bytes */
 } route;
@@ -174,6 +175,8 @@ static route route_of(const char *url, rs_api *api)
         return ROUTE_MODELS;
     if (rs_ft_route(url))
         return ROUTE_FINE_TUNING;
+    if (strcmp(url, "/v1/load_lora_adapter") == 0)
+        return ROUTE_LORA_LOAD;
     if (strncmp(url, "/v1/messages/", 13) == 0)
         *api = RS_API_ANTHROPIC;
     return ROUTE_NOT_FOUND;
@@ -206,6 +209,42 @@ static void answer_plain(rs_arena *a, const char *url, const char *method, route
         rs_buf_printf(&m, "Method %s is not allowed for %s; use %s.", method, url, *allow);
         rs_answer_error(a, api, 405, rs_buf_str(&m), "method_not_allowed", ans);
     }
+}
+
+/* vLLM's POST /v1/load_lora_adapter {"lora_name", "lora_path"}: 200 with
+ * a plain-text line, or 400 as vLLM answers (an ErrorResponse object). */
+static void load_lora(rs_server *s, rs_arena *a, const char *body, size_t len, rs_answer *ans)
+{
+    memset(ans, 0, sizeof *ans);
+    cJSON *root = cJSON_ParseWithLength(body, len);
+    const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(root, "lora_name"));
+    const char *path = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(root, "lora_path"));
+    const char *msg = NULL;
+    rs_lora_rc rc = name && path ? rs_lora_load(rs_ft_store_loras(s->ft), name, path, a, &msg) : RS_LORA_BAD;
+    rs_buf b;
+    rs_buf_init(&b, a);
+    if (rc == RS_LORA_OK) {
+        rs_buf_printf(&b, "Success: LoRA adapter '%s' added successfully.", name);
+        ans->status = 200;
+        ans->body = rs_buf_str(&b);
+    } else {
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddStringToObject(e, "object", "error");
+        if (rc == RS_LORA_EXISTS)
+            rs_buf_printf(&b, "The lora adapter '%s' has already been loaded.", name);
+        else
+            rs_buf_printf(&b, "%s", msg ? msg : "the body must be a JSON object with lora_name and lora_path");
+        cJSON_AddStringToObject(e, "message", rs_buf_str(&b));
+        cJSON_AddStringToObject(e, "type", "BadRequestError");
+        cJSON_AddNumberToObject(e, "code", 400);
+        char *t = cJSON_PrintUnformatted(e);
+        ans->status = 400;
+        ans->body = rs_strdup(a, t ? t : "{}");
+        cJSON_free(t);
+        cJSON_Delete(e);
+    }
+    ans->send_len = strlen(ans->body);
+    cJSON_Delete(root);
 }
 
 static bool append_body(rs_server *s, req_state *st, const char *data, size_t n)
@@ -285,8 +324,11 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
     rs_answer ans;
     const char *allow = NULL;
     bool chat = (st->route == ROUTE_OPENAI_CHAT || st->route == ROUTE_ANTHROPIC) && strcmp(method, "POST") == 0;
-    if (st->too_big || (!chat && st->route != ROUTE_FINE_TUNING)) {
+    bool load = st->route == ROUTE_LORA_LOAD && strcmp(method, "POST") == 0;
+    if (st->too_big || (!chat && !load && st->route != ROUTE_FINE_TUNING)) {
         answer_plain(&a, url, method, st->too_big ? ROUTE_TOO_LARGE : st->route, st->api, &ans, &allow);
+    } else if (load) {
+        load_lora(s, &a, st->body ? st->body : "", st->len, &ans);
     } else if (st->route == ROUTE_FINE_TUNING) {
         rs_ft_upload up;
         rs_ft_decode_upload(conn, &a, st->body, st->len, &up);
@@ -359,6 +401,24 @@ rs_server *rs_server_start(const rs_options *o, char *err, size_t err_size)
         rs_reqlog_close(s->log);
         free(s);
         return NULL;
+    }
+    for (size_t i = 0; i < o->n_loras; i++) {
+        const char *eq = strchr(o->loras[i], '=');
+        rs_arena la;
+        rs_arena_init(&la);
+        char *name = rs_strdup(&la, o->loras[i]);
+        name[eq - o->loras[i]] = '\0';
+        const char *msg = NULL;
+        rs_lora_rc rc = rs_lora_load(rs_ft_store_loras(s->ft), name, eq + 1, &la, &msg);
+        if (rc != RS_LORA_OK)
+            snprintf(err, err_size, "--lora %s: %s", o->loras[i], rc == RS_LORA_EXISTS ? "the name is given twice" : msg);
+        rs_arena_free(&la);
+        if (rc != RS_LORA_OK) {
+            rs_ft_store_free(s->ft);
+            rs_reqlog_close(s->log);
+            free(s);
+            return NULL;
+        }
     }
     if (!rs_delay_start(&s->delay)) {
         snprintf(err, err_size, "cannot start the delay thread");

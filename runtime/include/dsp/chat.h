@@ -51,6 +51,14 @@ typedef struct dsp_lm_params {
     bool json_strict;               /* with json_schema: OpenAI strict mode (every object closed) */
     bool has_top_p;                 /* false: unset */
     double top_p;                   /* nucleus sampling, 0..1 */
+    /* A LoRA adapter selected per request, as llama.cpp's server takes it:
+     * "lora": [{"id": lora_id, "scale": lora_scale}] (OpenAI wire only).
+     * lora_sha256 (may be NULL) is never sent; it keys the response cache,
+     * since after a restart the same id may hold another adapter. */
+    bool has_lora;                  /* false: unset */
+    int lora_id;                    /* the adapter's index in the server's --lora list */
+    double lora_scale;              /* <= 0: 1.0 */
+    const char *lora_sha256;
 } dsp_lm_params;
 
 /* The unset values of every field. */
