@@ -57,18 +57,6 @@ dsp_status opt_ft_run_job(dsp_client *c, const dsp_lm_config *lm, const opt_ft_j
                           const char *jsonl, size_t len, const opt_finetune_args *args, opt_finetune_outcome *out,
                           dsp_error *err);
 
-/* The values of a trainer command's placeholders. */
-typedef struct opt_ft_trainer_values {
-    const char *data, *base_model, *output, *epochs, *seed;
-} opt_ft_trainer_values;
-
-/* The argv of the trainer template tmpl with v substituted (see
- * opt_finetune_local.c: words split first, then placeholders replaced, no
- * shell), allocated in a and NULL-terminated. {data} and {output} are
- * required; an unknown placeholder or an unclosed quote is an error. */
-dsp_status opt_ft_trainer_argv(const char *tmpl, const opt_ft_trainer_values *v, arena *a, char ***argv,
-                               dsp_error *err);
-
 /* Where a local LoRA training run keeps its files. */
 typedef struct opt_ft_local_options {
     const char *lm_name;         /* for messages */

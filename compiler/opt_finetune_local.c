@@ -42,8 +42,9 @@
 #include "file_read.h"
 #include "file_write.h"
 #include "opt_finetune.h"
+#include "trainer_argv.h"
 
-enum { TAIL_LINES = 12, MAX_WORDS = 256 };
+enum { TAIL_LINES = 12 };
 
 static void say(const opt_ft_local_options *o, const char *fmt, ...)
 {
@@ -58,109 +59,6 @@ static void say(const opt_ft_local_options *o, const char *fmt, ...)
 }
 
 /* ---- the command ------------------------------------------------------ */
-
-/* Appends s[0..n) to the word being built in a. */
-static char *word_add(arena *a, char *w, const char *s, size_t n)
-{
-    size_t l = w ? strlen(w) : 0;
-    char *r = arena_alloc(a, l + n + 1);
-    if (l)
-        memcpy(r, w, l);
-    memcpy(r + l, s, n);
-    r[l + n] = '\0';
-    return r;
-}
-
-static const char *placeholder(const opt_ft_trainer_values *v, const char *name, size_t n)
-{
-    static const char *const names[] = { "data", "base_model", "output", "epochs", "seed" };
-    const char *vals[] = { v->data, v->base_model, v->output, v->epochs, v->seed };
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (strlen(names[i]) == n && strncmp(names[i], name, n) == 0)
-            return vals[i];
-    return NULL;
-}
-
-dsp_status opt_ft_trainer_argv(const char *tmpl, const opt_ft_trainer_values *v, arena *a, char ***argv,
-                               dsp_error *err)
-{
-    char **out = arena_array(a, MAX_WORDS + 1, sizeof *out);
-    size_t n = 0;
-    int seen_data = 0, seen_output = 0;
-    const char *p = tmpl;
-    for (;;) {
-        while (*p == ' ' || *p == '\t' || *p == '\n')
-            p++;
-        if (!*p)
-            break;
-        if (n == MAX_WORDS)
-            return dsp_error_set(err, DSP_ERR_INVALID, "trainer: more than %d words", MAX_WORDS);
-        char *w = word_add(a, NULL, "", 0);
-        while (*p && *p != ' ' && *p != '\t' && *p != '\n') {
-            if (*p == '\'' || *p == '"') {
-                char q = *p++;
-                const char *start = p;
-                while (*p && *p != q)
-                    p++;
-                if (!*p)
-                    return dsp_error_set(err, DSP_ERR_INVALID, "trainer: the quote %c opened at column %zu is not "
-                                                               "closed",
-                                         q, (size_t)(start - tmpl));
-                /* Placeholders work inside quotes too: quoting groups
-                 * words, it does not change what is substituted. */
-                w = word_add(a, w, "\x01", 1);
-                w = word_add(a, w, start, (size_t)(p - start));
-                w = word_add(a, w, "\x02", 1);
-                p++;
-            } else if (*p == '\\' && p[1]) {
-                w = word_add(a, w, "\x03", 1);
-                w = word_add(a, w, p + 1, 1);
-                p += 2;
-            } else {
-                w = word_add(a, w, p, 1);
-                p++;
-            }
-        }
-        /* Substitute, dropping the markers (a backslash-escaped brace is
-         * literal). */
-        char *r = word_add(a, NULL, "", 0);
-        for (const char *s = w; *s;) {
-            if (*s == '\x01' || *s == '\x02') {
-                s++;
-            } else if (*s == '\x03') {
-                r = word_add(a, r, s + 1, 1);
-                s += 2;
-            } else if (*s == '{') {
-                const char *e = strchr(s, '}');
-                const char *val = e ? placeholder(v, s + 1, (size_t)(e - s - 1)) : NULL;
-                if (!val)
-                    return dsp_error_set(err, DSP_ERR_INVALID,
-                                         "trainer: unknown placeholder %.*s; the placeholders are {data}, "
-                                         "{base_model}, {output}, {epochs} and {seed} (write \\{ for a brace)",
-                                         e ? (int)(e - s + 1) : (int)strlen(s), s);
-                seen_data |= strncmp(s, "{data}", 6) == 0;
-                seen_output |= strncmp(s, "{output}", 8) == 0;
-                r = word_add(a, r, val, strlen(val));
-                s = e + 1;
-            } else {
-                r = word_add(a, r, s, 1);
-                s++;
-            }
-        }
-        out[n++] = r;
-    }
-    if (n == 0)
-        return dsp_error_set(err, DSP_ERR_INVALID, "trainer: the command is empty");
-    if (!seen_data || !seen_output)
-        return dsp_error_set(err, DSP_ERR_INVALID,
-                             "trainer: the command must name {data} (the training JSONL) and {output} (the "
-                             "directory the adapter goes to)%s",
-                             !seen_data && !seen_output ? "" : !seen_data ? "; {data} is missing"
-                                                                           : "; {output} is missing");
-    out[n] = NULL;
-    *argv = out;
-    return DSP_OK;
-}
 
 /* ---- running it ------------------------------------------------------- */
 
@@ -423,14 +321,13 @@ dsp_status opt_ft_run_local(const opt_ft_local_options *o, arena *a, const char 
         rm_tree(tmp);
         return dsp_error_set(err, DSP_ERR_IO, "trainer: %s: %s", tmp, strerror(errno));
     }
-    opt_ft_trainer_values v = { data_abs, o->base_model, out_abs, arena_printf(a, "%d", args->n_epochs > 0 ? args->n_epochs : 3),
+    trainer_values v = { data_abs, o->base_model, out_abs, arena_printf(a, "%d", args->n_epochs > 0 ? args->n_epochs : 3),
                                 arena_printf(a, "%llu", (unsigned long long)args->seed) };
     char **argv = NULL;
-    if ((st = opt_ft_trainer_argv(o->trainer, &v, a, &argv, err)) != DSP_OK) {
-        char why[DSP_ERROR_MESSAGE_MAX];
-        snprintf(why, sizeof why, "%s", err ? err->message : "");
+    char bad[TRAINER_WHY_MAX];
+    if (trainer_argv(o->trainer, &v, a, &argv, bad) != 0) {
         rm_tree(tmp);
-        return dsp_error_set(err, st, "lm `%s`: %s", o->lm_name, why);
+        return dsp_error_set(err, DSP_ERR_INVALID, "lm `%s`: %s", o->lm_name, bad);
     }
     say(o, "training a LoRA adapter of %s on %zu examples with %s (in %s)", o->base_model, args->n_examples, argv[0],
         o->base_dir && *o->base_dir ? o->base_dir : ".");

@@ -5,7 +5,7 @@
 #include <ctype.h>
 #include <string.h>
 
-#include "opt_finetune.h"
+#include "trainer_argv.h"
 
 static const char *const builtin_types[] = { "string", "int", "float", "bool", "list", "optional", "map" };
 #define N_BUILTIN_TYPES (sizeof builtin_types / sizeof builtin_types[0])
@@ -333,17 +333,16 @@ void sema_check_signature(sema *s, sym *sy)
  * the teacher's runs over the trainset (opt_finetune_local.c runs it). */
 static int check_trainer(sema *s, const ast_decl *d, const char *tmpl)
 {
-    opt_ft_trainer_values v = { "d", "m", "o", "1", "0" };
+    trainer_values v = { "d", "m", "o", "1", "0" };
     char **argv;
-    dsp_error e = { 0 };
-    if (opt_ft_trainer_argv(tmpl, &v, s->a, &argv, &e) == DSP_OK)
+    char why[TRAINER_WHY_MAX];
+    if (trainer_argv(tmpl, &v, s->a, &argv, why) == 0)
         return 1;
     const ast_kv *kv = NULL;
     for (size_t j = 0; j < d->kvs.len; j++)
         if (strcmp(((ast_kv *)d->kvs.items[j])->key.name, "trainer") == 0)
             kv = d->kvs.items[j];
-    diag_error(s->d, kv ? kv->value->loc : d->loc, "%s", e.message);
-    dsp_error_clear(&e);
+    diag_error(s->d, kv ? kv->value->loc : d->loc, "%s", why);
     return 0;
 }
 
