@@ -25,6 +25,7 @@ typedef struct cg_input {
     const ir_program *prog;
     const ir_module *module;    /* the program: its run function */
     const st_state *state;      /* NULL: unoptimized */
+    const st_state *shadow_state; /* a second variant for shadow mode (--shadow-state); NULL: none */
     const char *source_path;    /* the .dsp as named in the output (relative) */
     const char *source_sha256;  /* hex */
     const char *version;        /* dspcc version */

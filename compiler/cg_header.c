@@ -130,7 +130,9 @@ void cg_emit_header(cg_ctx *g, strbuf *h)
         sb_put(h, cg_rt_public, cg_rt_public_len);
         sb_puts(h, "/* ==== end of libdsprt public API ==== */\n\n");
     } else {
-        sb_puts(h, "#include \"dsp/client.h\"\n#include \"dsp/error.h\"\n\n");
+        sb_puts(h, "#include \"dsp/client.h\"\n#include \"dsp/error.h\"\n");
+        if (in->shadow_state) sb_puts(h, "#include \"dsp/signature.h\"\n");
+        sb_puts(h, "\n");
     }
     sb_puts(h, "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n");
     cg_emit_type_decls(g, h);
@@ -162,15 +164,53 @@ void cg_emit_header(cg_ctx *g, strbuf *h)
                g->prefix, g->prefix, g->prefix, g->prefix);
     sb_printf(h,
                "/* What each LM call site runs on, as baked in: the predictor (\"Module.var\"),\n"
-               " * the model (\"provider/model\", possibly a fine-tuned model), and a LoRA\n"
-               " * adapter path (relative to the .dsp) with its SHA-256, or NULL. The last\n"
-               " * entry, after N_PREDICTORS, is all NULL. */\n"
+               " * the model (\"provider/model\", possibly a fine-tuned model or a LoRA\n"
+               " * adapter's serving name), and a LoRA adapter: its path (relative to the\n"
+               " * .dsp), SHA-256 and serving name, or NULL. The last entry, after\n"
+               " * N_PREDICTORS, is all NULL. */\n"
                "typedef struct %s_model_ref {\n"
                "    const char *predictor;\n    const char *model;\n"
                "    const char *adapter_path;\n    const char *adapter_sha256;\n"
+               "    const char *adapter_name;\n"
                "} %s_model_ref;\n"
                "#define %s_N_PREDICTORS %zu\n"
                "extern const %s_model_ref %s_models[%s_N_PREDICTORS + 1];\n\n",
                g->prefix, g->prefix, g->PREFIX, n_pred, g->prefix, g->prefix, g->PREFIX);
+    sb_printf(h,
+               "/* Re-hashes every LoRA adapter in the models tables (dsp_adapter_sha256),\n"
+               " * each path joined to base_dir (the .dsp's directory as deployed; NULL or\n"
+               " * \"\": as it is), and compares with the SHA-256 built in. Returns 0, or\n"
+               " * the status of the first adapter missing or changed, err naming it. */\n"
+               "int %s_verify_adapters(const char *base_dir, dsp_error *err);\n\n",
+               g->prefix);
+    sb_printf(h,
+               "/* Shadow mode: called once per input on which the shadow disagreed with\n"
+               " * the primary: shadow is its output, or NULL when it failed (shadow_err\n"
+               " * says why). Outputs agree when their enum, bool, int and float fields are\n"
+               " * equal, or, for outputs with none of these, their string fields. */\n"
+               "typedef void (*%s_disagree_fn)(void *ctx, const %s_input *in, const %s_output *primary,\n"
+               "    const %s_output *shadow, const dsp_error *shadow_err);\n\n"
+               "/* Runs the program on client (the primary) and on shadow (a client whose\n"
+               " * options name another variant: dsp_client_options.variant, e.g.\n"
+               " * %s_shadow_variant, or another endpoint) for the same input; returns\n"
+               " * the primary's result in *out, as %s_run does, and reports a\n"
+               " * disagreement through on_disagree (may be NULL). The shadow's failure\n"
+               " * never fails the call. *agreed (may be NULL) is 1 when both ran and\n"
+               " * agree. */\n"
+               "int %s_run_shadow(dsp_client *client, const %s_input *in, %s_output *out, dsp_client *shadow,\n"
+               "    %s_disagree_fn on_disagree, void *ctx, int *agreed, dsp_error *err);\n\n",
+               g->prefix, g->prefix, g->prefix, g->prefix, g->prefix, g->prefix, g->prefix, g->prefix, g->prefix,
+               g->prefix);
+    if (g->in->shadow_state)
+        sb_printf(h,
+                   "/* The shadow variant built in (dspcc build --shadow-state): give it to a\n"
+                   " * client as dsp_client_options.variant with n_variant = %s_N_PREDICTORS,\n"
+                   " * and pass that client to %s_run_shadow. Its lms and adapters are in\n"
+                   " * %s_shadow_models. */\n"
+                   "#define %s_HAS_SHADOW 1\n"
+                   "extern const dsp_predictor *const %s_shadow_variant[%s_N_PREDICTORS + 1];\n"
+                   "extern const %s_model_ref %s_shadow_models[%s_N_PREDICTORS + 1];\n\n",
+                   g->PREFIX, g->prefix, g->prefix, g->PREFIX, g->prefix, g->PREFIX, g->prefix, g->prefix,
+                   g->PREFIX);
     sb_printf(h, "#ifdef __cplusplus\n}\n#endif\n#endif\n");
 }

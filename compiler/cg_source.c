@@ -93,6 +93,8 @@ static int emit_tool_protos(cg_ctx *g, strbuf *c)
     return ssize;
 }
 
+static void emit_adapters_and_shadow(cg_ctx *g, strbuf *c);
+
 static void emit_api(cg_ctx *g, strbuf *c)
 {
     const ir_module *m = g->in->module;
@@ -136,6 +138,8 @@ static void emit_api(cg_ctx *g, strbuf *c)
     sb_printf(c, "    dsp_values_free(args, %zu);\n    dsp_values_free(res, %zu);\n    return (int)st;\n}\n\n", np, nr);
     sb_printf(c, "int %s_run(dsp_client *client, const %s_input *in, %s_output *out, dsp_error *err)\n{\n"
                   "    return cg_run(client, in, out, err, -1);\n}\n\n", P, P, P);
+
+    emit_adapters_and_shadow(g, c);
 
     sb_printf(c,
                "/* The batch: workers take the next index under a mutex until none is left;\n"
@@ -190,6 +194,65 @@ static void emit_api(cg_ctx *g, strbuf *c)
                P, P, P, P, P);
 }
 
+/* NAME_verify_adapters and shadow mode: thin glue over libdsprt's
+ * dsp_adapter_verify and two NAME_run calls. */
+static void emit_adapters_and_shadow(cg_ctx *g, strbuf *c)
+{
+    const char *P = g->prefix;
+    const ir_module *m = g->in->module;
+    sb_printf(c, "int %s_verify_adapters(const char *base_dir, dsp_error *err)\n{\n", P);
+    sb_printf(c, "    const %s_model_ref *tables[] = { %s_models%s%s };\n", P, P,
+              g->in->shadow_state ? ", " : "", g->in->shadow_state ? arena_printf(g->a, "%s_shadow_models", P) : "");
+    sb_puts(c, "    for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++)\n"
+               "        for (const ");
+    sb_printf(c, "%s_model_ref *r = tables[t]; r->predictor; r++)\n", P);
+    sb_puts(c, "            if (r->adapter_path) {\n"
+               "                dsp_status st = dsp_adapter_verify(base_dir, r->adapter_path, r->adapter_sha256, err);\n"
+               "                if (st != DSP_OK) return (int)st;\n"
+               "            }\n"
+               "    return 0;\n}\n\n");
+    /* Agreement: the fields a program decides (enum, bool, int, float);
+     * free text (a reasoning) differs between any two models, so strings
+     * count only when there is nothing else. */
+    int decided = 0;
+    for (size_t i = 0; i < m->n_results; i++) {
+        ir_type_kind k = m->results[i].type->kind;
+        decided += k == IR_ENUM || k == IR_BOOL || k == IR_INT || k == IR_FLOAT;
+    }
+    sb_printf(c, "static int cg_outputs_agree(const %s_output *a, const %s_output *b)\n{\n", P, P);
+    int any = 0;
+    for (size_t i = 0; i < m->n_results; i++) {
+        ir_type_kind k = m->results[i].type->kind;
+        const char *id = cg_ident(g->a, m->results[i].name, 0);
+        if (k == IR_ENUM || k == IR_BOOL || k == IR_INT || k == IR_FLOAT) {
+            sb_printf(c, "    if (a->%s != b->%s) return 0;\n", id, id);
+            any = 1;
+        } else if (k == IR_STRING && !decided) {
+            sb_printf(c, "    if (!a->%s || !b->%s ? a->%s != b->%s : strcmp(a->%s, b->%s) != 0) return 0;\n", id, id,
+                      id, id, id, id);
+            any = 1;
+        }
+    }
+    if (!any) sb_puts(c, "    (void)a;\n    (void)b;\n");
+    sb_puts(c, "    return 1;\n}\n\n");
+    sb_printf(c,
+              "int %s_run_shadow(dsp_client *client, const %s_input *in, %s_output *out, dsp_client *shadow,\n"
+              "    %s_disagree_fn on_disagree, void *ctx, int *agreed, dsp_error *err)\n{\n"
+              "    if (agreed) *agreed = 0;\n"
+              "    int st = %s_run(client, in, out, err);\n"
+              "    if (st != 0 || !shadow) return st;\n"
+              "    %s_output s;\n"
+              "    dsp_error serr = {0};\n"
+              "    int sst = %s_run(shadow, in, &s, &serr);\n"
+              "    int same = sst == 0 && cg_outputs_agree(out, &s);\n"
+              "    if (agreed) *agreed = same;\n"
+              "    if (!same && on_disagree) on_disagree(ctx, in, out, sst == 0 ? &s : NULL, &serr);\n"
+              "    %s_output_free(&s);\n"
+              "    dsp_error_clear(&serr);\n"
+              "    return 0;\n}\n\n",
+              P, P, P, P, P, P, P, P);
+}
+
 dsp_status cg_generate(const cg_input *in, strbuf *c_out, strbuf *h_out, dsp_error *err)
 {
     arena a;
@@ -234,7 +297,7 @@ dsp_status cg_generate(const cg_input *in, strbuf *c_out, strbuf *h_out, dsp_err
         sb_put(c_out, cg_rt_private, cg_rt_private_len);
         sb_puts(c_out, "#pragma GCC diagnostic pop\n/* ==== end of libdsprt ==== */\n\n");
     } else {
-        sb_puts(c_out, "#include \"dsp/predict.h\"\n");
+        sb_puts(c_out, "#include \"dsp/lora.h\"\n#include \"dsp/predict.h\"\n");
         if (cg_has_react(&g)) sb_puts(c_out, "#include \"dsp/react.h\"\n");
         if (cg_has_sampling(&g)) sb_puts(c_out, "#include \"dsp/sample.h\"\n");
         sb_puts(c_out, "#include \"dsp/signature.h\"\n#include \"dsp/trace.h\"\n#include \"dsp/value.h\"\n\n");

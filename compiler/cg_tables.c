@@ -299,23 +299,23 @@ static size_t emit_demos(cg_ctx *g, strbuf *c, const char *sym, const ir_predict
 
 /* ---- predictors ------------------------------------------------------ */
 
-void cg_emit_tables(cg_ctx *g, strbuf *c)
+/* The predictors of one variant of the program, with the prompts and lms of
+ * state (NULL: as written), as symbols symp0, symp1, ...; refs gets the
+ * models table's rows, preds (may be NULL) the predictors' addresses. */
+static void emit_variant(cg_ctx *g, strbuf *c, const st_state *state, const char *symp, strbuf *refs, strbuf *preds)
 {
     const ir_module **mods;
     size_t nm = cg_modules(g, &mods), idx = 0;
-    rt_types rt = {0};
-    strbuf refs = {0};
-    g->rt = &rt;
     for (size_t i = 0; i < nm; i++) {
         for (size_t k = 0; k < mods[i]->n_predictors; k++, idx++) {
             const ir_predictor *pr = mods[i]->predictors[k];
             const ir_signature *sig = pr->signature;
-            const st_predictor *sp = g->in->state ? st_predictor_find(g->in->state, pr->name) : NULL;
-            const char *sym = arena_printf(g->a, "k_p%zu", idx);
+            const st_predictor *sp = state ? st_predictor_find(state, pr->name) : NULL;
+            const char *sym = arena_printf(g->a, "%s%zu", symp, idx);
             sb_printf(c, "/* ---- %s: %s(%s) ---- */\n\n", pr->name, pr->strategy, sig->name);
             const char *in_sym = arena_printf(g->a, "%s_in", sym), *out_sym = arena_printf(g->a, "%s_out", sym);
-            emit_fields(g, c, &rt, in_sym, sig->inputs, sig->n_inputs);
-            emit_fields(g, c, &rt, out_sym, sig->outputs, sig->n_outputs);
+            emit_fields(g, c, g->rt, in_sym, sig->inputs, sig->n_inputs);
+            emit_fields(g, c, g->rt, out_sym, sig->outputs, sig->n_outputs);
             const char *instr = sp && sp->instructions ? sp->instructions : sig->instructions;
             if (sp && sp->instructions)
                 sb_puts(c, "/* The instructions are the optimizer's (see the state file), not the signature's. */\n");
@@ -346,23 +346,54 @@ void cg_emit_tables(cg_ctx *g, strbuf *c)
             sb_printf(c, ", &%s_sig, %s,\n    %s%s, %zu, %s%s\n};\n\n", sym, strategy, n_demos ? sym : "NULL",
                        n_demos ? "_demos" : "", n_demos, lm && model ? "&" : "NULL", lm && model ? lm_sym : "");
 
-            sb_puts(&refs, "    { ");
-            cg_cstr(g, &refs, pr->name, strlen(pr->name), 6);
-            sb_puts(&refs, ", ");
-            cg_cstr_or_null(g, &refs, model, 6);
-            sb_puts(&refs, ", ");
-            cg_cstr_or_null(g, &refs, sp ? sp->adapter_path : NULL, 6);
-            sb_puts(&refs, ", ");
-            cg_cstr_or_null(g, &refs, sp ? sp->adapter_sha256 : NULL, 6);
-            sb_puts(&refs, " },\n");
+            sb_puts(refs, "    { ");
+            cg_cstr(g, refs, pr->name, strlen(pr->name), 6);
+            sb_puts(refs, ", ");
+            cg_cstr_or_null(g, refs, model, 6);
+            sb_puts(refs, ", ");
+            cg_cstr_or_null(g, refs, sp ? sp->adapter_path : NULL, 6);
+            sb_puts(refs, ", ");
+            cg_cstr_or_null(g, refs, sp ? sp->adapter_sha256 : NULL, 6);
+            sb_puts(refs, ", ");
+            cg_cstr_or_null(g, refs, sp ? sp->adapter_name : NULL, 6);
+            sb_puts(refs, " },\n");
+            if (preds) sb_printf(preds, "    &%s,\n", sym);
         }
     }
+}
+
+static void emit_models(cg_ctx *g, strbuf *c, const char *name, strbuf *refs)
+{
+    sb_printf(c, "const %s_model_ref %s_%s[%s_N_PREDICTORS + 1] = {\n", g->prefix, g->prefix, name, g->PREFIX);
+    if (refs->p) sb_puts(c, refs->p);
+    sb_puts(c, "    { NULL, NULL, NULL, NULL, NULL },\n};\n\n");
+    if (refs->oom) c->oom = 1;
+    sb_free(refs);
+}
+
+void cg_emit_tables(cg_ctx *g, strbuf *c)
+{
+    rt_types rt = {0};
+    strbuf refs = {0};
+    g->rt = &rt;
+    emit_variant(g, c, g->in->state, "k_p", &refs, NULL);
     cg_emit_react_tables(g, c);
     cg_emit_sampling_tables(g, c);
     g->rt = NULL;
-    sb_printf(c, "const %s_model_ref %s_models[%s_N_PREDICTORS + 1] = {\n", g->prefix, g->prefix, g->PREFIX);
-    if (refs.p) sb_puts(c, refs.p);
-    sb_puts(c, "    { NULL, NULL, NULL, NULL },\n};\n\n");
-    if (refs.oom) c->oom = 1;
-    sb_free(&refs);
+    emit_models(g, c, "models", &refs);
+    if (g->in->shadow_state) {
+        /* Shadow mode's variant: the same predictors with the shadow
+         * state's prompts and lms, which a client given them in its
+         * options (variant) runs instead of the program's own. */
+        strbuf preds = {0};
+        g->rt = &rt;
+        emit_variant(g, c, g->in->shadow_state, "k_s_p", &refs, &preds);
+        g->rt = NULL;
+        emit_models(g, c, "shadow_models", &refs);
+        sb_printf(c, "const dsp_predictor *const %s_shadow_variant[%s_N_PREDICTORS + 1] = {\n", g->prefix, g->PREFIX);
+        if (preds.p) sb_puts(c, preds.p);
+        sb_puts(c, "    NULL,\n};\n\n");
+        if (preds.oom) c->oom = 1;
+        sb_free(&preds);
+    }
 }

@@ -133,7 +133,8 @@ static void dep_escape(strbuf *b, const char *s)
 }
 
 static int write_depfile(arena *a, const char *dep_path, const char *c_path, const char *h_path,
-                         const char *dsp_path, const ir_program *p, const char *state_path)
+                         const char *dsp_path, const ir_program *p, const char *state_path,
+                         const char *shadow_path)
 {
     const char *dir = p->base_dir;
     strlist deps = {0};
@@ -151,6 +152,7 @@ static int write_depfile(arena *a, const char *dep_path, const char *c_path, con
 #undef LOC
     for (size_t i = 0; i < p->n_data; i++) sl_add(a, &deps, join(a, dir, p->data[i]->path));
     if (state_path) sl_add(a, &deps, state_path);
+    if (shadow_path) sl_add(a, &deps, shadow_path);
 
     strbuf b = {0};
     dep_escape(&b, c_path);
@@ -183,9 +185,32 @@ static const ir_module *pick_module(const ir_program *p, const char *name)
     return p->n_modules ? p->modules[p->n_modules - 1] : NULL;
 }
 
+/* A state built into the program must be for it: its module and
+ * predictors. Another version of the .dsp is only a warning. */
+static int check_state(const char *path, const st_state *st, const ir_program *p, const ir_module *m,
+                       const char *input, const char *sha)
+{
+    if (strcmp(st->program, m->name) != 0) {
+        fprintf(stderr, "dspcc build: %s optimizes %s, but the program built is %s\n", path, st->program, m->name);
+        return 0;
+    }
+    for (size_t i = 0; i < st->n_predictors; i++)
+        if (!ir_predictor_find(p, st->predictors[i].name)) {
+            fprintf(stderr, "dspcc build: %s has prompts for `%s`, which %s does not have; re-run dspcc optimize\n",
+                    path, st->predictors[i].name, input);
+            return 0;
+        }
+    if (strcmp(st->source_sha256, sha) != 0)
+        fprintf(stderr, "dspcc build: warning: %s was optimized for another version of %s "
+                        "(SHA-256 differs); re-run dspcc optimize to refresh it\n",
+                path, input);
+    return 1;
+}
+
 static int run(int argc, char **argv)
 {
     const char *input = NULL, *out_c = NULL, *state_path = NULL, *dep_path = NULL, *program = NULL;
+    const char *shadow_path = NULL;
     const char *base_url = NULL;
     int no_opt = 0, md = 0, embed = 0;
     for (int i = 1; i < argc; i++) {
@@ -204,6 +229,9 @@ static int run(int argc, char **argv)
         } else if (strcmp(a, "--state") == 0) {
             NEED_ARG();
             state_path = argv[++i];
+        } else if (strcmp(a, "--shadow-state") == 0) {
+            NEED_ARG();
+            shadow_path = argv[++i];
         } else if (strcmp(a, "-MF") == 0) {
             NEED_ARG();
             dep_path = argv[++i];
@@ -306,9 +334,10 @@ static int run(int argc, char **argv)
     diag d;
     diag_init(&d, &a, stderr);
     int status = 1;
-    st_state st;
+    st_state st, shadow;
     memset(&st, 0, sizeof st);
-    int have_state = 0;
+    memset(&shadow, 0, sizeof shadow);
+    int have_state = 0, have_shadow = 0;
     strbuf c = {0}, h = {0};
     ir_program *p = sema_check_file(&a, &d, input);
     if (!p) goto out;
@@ -330,27 +359,21 @@ static int run(int argc, char **argv)
         goto out;
     }
     dsp_error err = {0};
+    if (shadow_path) {
+        if (st_read_file(shadow_path, &shadow, &err) != DSP_OK) {
+            fprintf(stderr, "dspcc build: %s\n", err.message);
+            goto out;
+        }
+        have_shadow = 1;
+        if (!check_state(shadow_path, &shadow, p, m, input, sha)) goto out;
+    }
     if (state_path) {
         if (st_read_file(state_path, &st, &err) != DSP_OK) {
             fprintf(stderr, "dspcc build: %s\n", err.message);
             goto out;
         }
         have_state = 1;
-        if (strcmp(st.program, m->name) != 0) {
-            fprintf(stderr, "dspcc build: %s optimizes %s, but the program built is %s\n", state_path, st.program,
-                    m->name);
-            goto out;
-        }
-        for (size_t i = 0; i < st.n_predictors; i++)
-            if (!ir_predictor_find(p, st.predictors[i].name)) {
-                fprintf(stderr, "dspcc build: %s has prompts for `%s`, which %s does not have; re-run dspcc optimize\n",
-                        state_path, st.predictors[i].name, input);
-                goto out;
-            }
-        if (strcmp(st.source_sha256, sha) != 0)
-            fprintf(stderr, "dspcc build: warning: %s was optimized for another version of %s "
-                            "(SHA-256 differs); re-run dspcc optimize to refresh it\n",
-                    state_path, input);
+        if (!check_state(state_path, &st, p, m, input, sha)) goto out;
     }
 
     const char *out_h = arena_printf(&a, "%.*s.h", (int)(ol - 2), out_c);
@@ -358,6 +381,7 @@ static int run(int argc, char **argv)
         .prog = p,
         .module = m,
         .state = have_state ? &st : NULL,
+        .shadow_state = have_shadow ? &shadow : NULL,
         .source_path = display_path(&a, input),
         .source_sha256 = sha,
         .version = DSPCC_VERSION,
@@ -371,13 +395,15 @@ static int run(int argc, char **argv)
     }
     if (write_file(out_h, h.p, h.len) != 0 || write_file(out_c, c.p, c.len) != 0) goto out;
     /* A state this build made is an output, not an input. */
-    if (dep_path && write_depfile(&a, dep_path, out_c, out_h, input, p, made_state ? NULL : state_path) != 0)
+    if (dep_path && write_depfile(&a, dep_path, out_c, out_h, input, p, made_state ? NULL : state_path,
+                                  shadow_path) != 0)
         goto out;
     status = 0;
 out:
     sb_free(&c);
     sb_free(&h);
     if (have_state) st_free(&st);
+    if (have_shadow) st_free(&shadow);
     arena_free(&a);
     free(made_state);
     return status;
@@ -386,7 +412,7 @@ out:
 const dspcc_cmd cmd_build = {
     "build",
     "generate C (OUT.c and OUT.h) with the prompts baked in",
-    "usage: dspcc build FILE.dsp -o OUT.c [--no-opt | --state STATE.json] [-MD -MF FILE.d]\n"
+    "usage: dspcc build FILE.dsp -o OUT.c [--no-opt | --state STATE.json] [--shadow-state S.json] [-MD -MF FILE.d]\n"
     "                   [--program MODULE] [--base-url URL]\n\n"
     "Writes OUT.c and OUT.h: the program (the optimize block's module, or\n"
     "--program) as a C function with its instructions, demos and LM settings\n"
@@ -395,6 +421,8 @@ const dspcc_cmd cmd_build = {
     "Without --state or --no-opt it first runs the optimize block (as\n"
     "`dspcc optimize` does) and keeps OUT.state.json and OUT.report.html.\n\n"
     "  --state STATE.json  prompts from `dspcc optimize -o STATE.json`\n"
+    "  --shadow-state S.json  also build the variant S (e.g. the fine-tuned\n"
+    "                      student) for shadow mode: NAME_shadow_variant\n"
     "  --no-opt            the unoptimized baseline: signature instructions, no demos\n"
     "  -MD -MF FILE.d      also write a Make dependency file (the .dsp, imports, data)\n"
     "  --program MODULE    the module to generate (default: the optimized one, else the last)\n"

@@ -1,6 +1,7 @@
 /* client.c — dsp_client: one chat call end to end (cache, key, request,
  * retries, reply), batches over a pool of threads, and usage totals. */
 #include "dsp/client.h"
+#include "dsp/signature.h"
 
 #include "breaker.h"
 #include "cache.h"
@@ -699,4 +700,14 @@ dsp_status dsp_chat_batch(dsp_client *c, const dsp_lm_config *lm, const dsp_chat
     if (!statuses)
         free(b.statuses);
     return first;
+}
+
+const dsp_predictor *dsp_client_predictor(const dsp_client *c, const dsp_predictor *p)
+{
+    if (!c || !c->opts.variant || !p || !p->name)
+        return p;
+    for (size_t i = 0; i < c->opts.n_variant && c->opts.variant[i]; i++)
+        if (c->opts.variant[i]->name && strcmp(c->opts.variant[i]->name, p->name) == 0)
+            return c->opts.variant[i];
+    return p;
 }

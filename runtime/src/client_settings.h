@@ -15,4 +15,8 @@ dsp_client_options dsp_client_settings(const dsp_client *c);
  * borrowed from the environment. model_spec names the LM in messages. */
 dsp_status dsp_api_key_from_env(const char *env, const char *model_spec, const char **key, dsp_error *err);
 
+/* The predictor a call of p runs on c: the variant's of the same name
+ * (dsp_client_options.variant), else p itself. */
+const struct dsp_predictor *dsp_client_predictor(const dsp_client *c, const struct dsp_predictor *p);
+
 #endif

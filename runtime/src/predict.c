@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "adapter_common.h"
+#include "client_settings.h"
 #include "error_context.h"
 
 dsp_predict_options dsp_predict_options_default(void)
@@ -341,6 +342,7 @@ static dsp_status check_call(const dsp_predictor *p, const dsp_predict_options *
 dsp_status dsp_predict_ex(dsp_client *c, const dsp_predictor *p, const dsp_predict_options *opts,
                           const dsp_value *inputs, dsp_value *outputs, dsp_predict_trace *trace, dsp_error *err)
 {
+    p = dsp_client_predictor(c, p);
     dsp_status st = check_call(p, opts, outputs, err);
     if (st != DSP_OK)
         return st;
@@ -368,6 +370,7 @@ dsp_status dsp_predict_batch(dsp_client *c, const dsp_predictor *p, const dsp_pr
                              const dsp_value *inputs, size_t n, dsp_value *outputs, dsp_status *statuses,
                              dsp_error *errs, dsp_predict_trace *traces)
 {
+    p = dsp_client_predictor(c, p);
     dsp_error first = { 0 };
     dsp_status st = check_call(p, opts, outputs, &first);
     if (st != DSP_OK) {

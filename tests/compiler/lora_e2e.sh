@@ -94,6 +94,43 @@ check "a changed adapter is reported and trained again" \
     sh -c "grep -q 'has changed since it was trained' '$tmp/changed.err' && grep -q '^trainer| tiny_trainer: wrote' '$tmp/changed.err'"
 check "the retrained adapter has the original hash again" test "$(dir_sha "$tmp/$path")" = "$sha"
 
+# 3b. The generated C: the teacher as written (primary) with the student as
+# its shadow, ticket_cli built against it; its adapter verified, and shadow
+# mode over dev tickets.
+mkdir -p "$tmp/c"
+"$dspcc" build "$tmp/lora.dsp" --no-opt --shadow-state "$tmp/lora.state.json" -o "$tmp/c/tickets.c" 2>"$tmp/build.err"
+check "dspcc build --shadow-state writes the shadow variant" grep -q 'ticket_classifier_shadow_variant\[' "$tmp/c/tickets.c"
+check "the shadow models table carries the adapter's name, path and SHA-256" \
+    grep -q "\"TicketClassifier.r\", \"vllm/$adname\", \"$path\", \"$sha\", \"$adname\"" "$tmp/c/tickets.c"
+cc -std=c17 -D_DEFAULT_SOURCE -Wall -Wextra -Werror -pedantic -O1 -Iruntime/include -I"$tmp/c" -o "$tmp/c/ticket_cli" \
+    examples/tickets/ticket_cli.c "$tmp/c/tickets.c" "$BUILD/libdsprt.a" -lcurl -lcjson -lsqlite3 -lcrypto -lpthread -lm \
+    2>"$tmp/cc.err"
+check "ticket_cli builds against the teacher with the student as shadow" test -x "$tmp/c/ticket_cli"
+head -n 20 examples/tickets/data/dev.jsonl | sed 's/^{"text": *"\([^"]*\)".*/\1/' >"$tmp/tickets.txt"
+cli() { # ARGS...: ticket_cli on the 20 tickets against the fixture; stdout/stderr in $tmp/cli.{out,err}
+    DSPCC_BASE_URL="$url" DSPCC_CACHE_DIR="$tmp/cache-cli" "$tmp/c/ticket_cli" "$@" <"$tmp/tickets.txt" \
+        >"$tmp/cli.out" 2>"$tmp/cli.err"
+}
+cli --verify-adapters "$tmp" --shadow
+check "shadow mode exits 0" test $? -eq 0
+check "shadow mode prints the primary's 20 answers" test "$(grep -c . "$tmp/cli.out")" -eq 20
+agreed=$(sed -n 's/.*shadow: agreed on \([0-9]*\) of \([0-9]*\) tickets.*/\1/p' "$tmp/cli.err")
+compared=$(sed -n 's/.*shadow: agreed on \([0-9]*\) of \([0-9]*\) tickets.*/\2/p' "$tmp/cli.err")
+disagreed=$(grep -c 'shadow: line [0-9]*: primary [a-z]*, shadow [a-z]*$' "$tmp/cli.err")
+echo "# shadow mode: the student agreed with the teacher on $agreed of $compared tickets (fixture figures)"
+check "shadow mode prints the agreement rate" test -n "$agreed" -a "$compared" = 20
+check "each disagreement is reported with both outputs ($disagreed)" test "$disagreed" -eq $((compared - agreed)) -a "$disagreed" -gt 0
+check "the shadow's calls name the adapter" grep -q "\"model\":\"$adname\"" "$tmp/requests.jsonl"
+cp -r "$tmp/$path" "$tmp/saved-adapter"
+echo tampered >>"$tmp/$path/adapter_config.json"
+cli --verify-adapters "$tmp"
+check "a changed adapter fails --verify-adapters" test $? -ne 0
+check "... naming the file and both hashes" sh -c "grep -q 'LoRA adapter .*$path has changed: its SHA-256 is [0-9a-f]*, the program was built with $sha' '$tmp/cli.err'"
+rm -rf "$tmp/${path:?}"
+cli --verify-adapters "$tmp"
+check "a missing adapter fails --verify-adapters, naming it" sh -c "test $? -ne 0 && grep -q '$path is missing' '$tmp/cli.err'"
+mv "$tmp/saved-adapter" "$tmp/$path"
+
 # 4. Trainers that fail. A fresh state name, so nothing is reused.
 fail_run() { # mode
     TINY_TRAINER_FAIL=$1 run "fail_$1" lora.dsp "fail_$1.state.json" >/dev/null
@@ -145,3 +182,6 @@ check "llama.cpp serving: the state records the adapter" grep -q '"adapter": { "
     --cache-dir "$tmp/cache2" >"$tmp/leval.out" 2>"$tmp/leval.err"
 check "dspcc eval --state runs the llama.cpp adapter" test $? -eq 0
 check "... sending the adapter selection" grep -q '\\"lora\\":\[{\\"id\\":0,\\"scale\\":1}\]' "$tmp/requests2.jsonl"
+"$dspcc" build "$tmp/llama.dsp" --state "$tmp/llama.state.json" -o "$tmp/c/llama.c" 2>/dev/null
+check "llama.cpp serving: the generated C selects the adapter per request" \
+    grep -q '\.has_lora = true, \.lora_id = 0, \.lora_sha256 = ' "$tmp/c/llama.c"

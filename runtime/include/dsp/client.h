@@ -63,6 +63,8 @@ double dsp_lm_cost(const dsp_lm_config *lm, int64_t prompt_tokens, int64_t compl
 /* Splits "provider/model" into a provider and the model name the API expects. */
 dsp_status dsp_parse_model(const char *spec, dsp_provider *provider, const char **model_name, dsp_error *err);
 
+struct dsp_predictor; /* dsp/signature.h */
+
 typedef struct dsp_client_options {
     const char *cache_dir;     /* NULL: $DSPCC_CACHE_DIR, else $XDG_CACHE_HOME/dspcc, else ~/.cache/dspcc */
     bool no_cache;             /* disable the response cache entirely */
@@ -90,6 +92,13 @@ typedef struct dsp_client_options {
      * DSP_ERR_STOPPED, saying why. 0: 8 calls and 0.8; < 0: off. */
     int breaker_after;
     double breaker_rate;
+    /* A variant of the program, for shadow mode: predictors that replace,
+     * in every call on this client, the program's predictor of the same
+     * name (its instructions, demos, lm). NULL entries end it early.
+     * Borrowed: must outlive the client (generated code's
+     * NAME_shadow_variant is static). NULL: none. */
+    const struct dsp_predictor *const *variant;
+    size_t n_variant;
 } dsp_client_options;
 
 dsp_client_options dsp_client_options_default(void);

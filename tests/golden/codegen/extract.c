@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dsp/lora.h"
 #include "dsp/predict.h"
 #include "dsp/signature.h"
 #include "dsp/trace.h"
@@ -55,8 +56,8 @@ static const dsp_predictor k_p0 = {
 };
 
 const extractor_model_ref extractor_models[EXTRACTOR_N_PREDICTORS + 1] = {
-    { "Extractor.e", "openai/gpt-4o-mini", NULL, NULL },
-    { NULL, NULL, NULL, NULL },
+    { "Extractor.e", "openai/gpt-4o-mini", NULL, NULL, NULL },
+    { NULL, NULL, NULL, NULL, NULL },
 };
 
 static dsp_status in_string(const char *x, dsp_value *v, dsp_error *err)
@@ -227,6 +228,41 @@ static int cg_run(dsp_client *client, const extractor_input *in, extractor_outpu
 int extractor_run(dsp_client *client, const extractor_input *in, extractor_output *out, dsp_error *err)
 {
     return cg_run(client, in, out, err, -1);
+}
+
+int extractor_verify_adapters(const char *base_dir, dsp_error *err)
+{
+    const extractor_model_ref *tables[] = { extractor_models };
+    for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++)
+        for (const extractor_model_ref *r = tables[t]; r->predictor; r++)
+            if (r->adapter_path) {
+                dsp_status st = dsp_adapter_verify(base_dir, r->adapter_path, r->adapter_sha256, err);
+                if (st != DSP_OK) return (int)st;
+            }
+    return 0;
+}
+
+static int cg_outputs_agree(const extractor_output *a, const extractor_output *b)
+{
+    if (a->confidence != b->confidence) return 0;
+    return 1;
+}
+
+int extractor_run_shadow(dsp_client *client, const extractor_input *in, extractor_output *out, dsp_client *shadow,
+    extractor_disagree_fn on_disagree, void *ctx, int *agreed, dsp_error *err)
+{
+    if (agreed) *agreed = 0;
+    int st = extractor_run(client, in, out, err);
+    if (st != 0 || !shadow) return st;
+    extractor_output s;
+    dsp_error serr = {0};
+    int sst = extractor_run(shadow, in, &s, &serr);
+    int same = sst == 0 && cg_outputs_agree(out, &s);
+    if (agreed) *agreed = same;
+    if (!same && on_disagree) on_disagree(ctx, in, out, sst == 0 ? &s : NULL, &serr);
+    extractor_output_free(&s);
+    dsp_error_clear(&serr);
+    return 0;
 }
 
 /* The batch: workers take the next index under a mutex until none is left;

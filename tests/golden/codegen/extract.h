@@ -69,17 +69,42 @@ int extractor_run_batch(dsp_client *client, const extractor_input *in, size_t n,
     int *statuses, dsp_error *errs, int max_threads);
 
 /* What each LM call site runs on, as baked in: the predictor ("Module.var"),
- * the model ("provider/model", possibly a fine-tuned model), and a LoRA
- * adapter path (relative to the .dsp) with its SHA-256, or NULL. The last
- * entry, after N_PREDICTORS, is all NULL. */
+ * the model ("provider/model", possibly a fine-tuned model or a LoRA
+ * adapter's serving name), and a LoRA adapter: its path (relative to the
+ * .dsp), SHA-256 and serving name, or NULL. The last entry, after
+ * N_PREDICTORS, is all NULL. */
 typedef struct extractor_model_ref {
     const char *predictor;
     const char *model;
     const char *adapter_path;
     const char *adapter_sha256;
+    const char *adapter_name;
 } extractor_model_ref;
 #define EXTRACTOR_N_PREDICTORS 1
 extern const extractor_model_ref extractor_models[EXTRACTOR_N_PREDICTORS + 1];
+
+/* Re-hashes every LoRA adapter in the models tables (dsp_adapter_sha256),
+ * each path joined to base_dir (the .dsp's directory as deployed; NULL or
+ * "": as it is), and compares with the SHA-256 built in. Returns 0, or
+ * the status of the first adapter missing or changed, err naming it. */
+int extractor_verify_adapters(const char *base_dir, dsp_error *err);
+
+/* Shadow mode: called once per input on which the shadow disagreed with
+ * the primary: shadow is its output, or NULL when it failed (shadow_err
+ * says why). Outputs agree when their enum, bool, int and float fields are
+ * equal, or, for outputs with none of these, their string fields. */
+typedef void (*extractor_disagree_fn)(void *ctx, const extractor_input *in, const extractor_output *primary,
+    const extractor_output *shadow, const dsp_error *shadow_err);
+
+/* Runs the program on client (the primary) and on shadow (a client whose
+ * options name another variant: dsp_client_options.variant, e.g.
+ * extractor_shadow_variant, or another endpoint) for the same input; returns
+ * the primary's result in *out, as extractor_run does, and reports a
+ * disagreement through on_disagree (may be NULL). The shadow's failure
+ * never fails the call. *agreed (may be NULL) is 1 when both ran and
+ * agree. */
+int extractor_run_shadow(dsp_client *client, const extractor_input *in, extractor_output *out, dsp_client *shadow,
+    extractor_disagree_fn on_disagree, void *ctx, int *agreed, dsp_error *err);
 
 #ifdef __cplusplus
 }

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dsp/lora.h"
 #include "dsp/predict.h"
 #include "dsp/signature.h"
 #include "dsp/trace.h"
@@ -114,10 +115,10 @@ static const dsp_predictor k_p2 = {
 };
 
 const multi_hop_model_ref multi_hop_models[MULTI_HOP_N_PREDICTORS + 1] = {
-    { "MultiHop.q1", "ollama/llama3.1:8b", NULL, NULL },
-    { "MultiHop.q2", "ollama/llama3.1:8b", NULL, NULL },
-    { "MultiHop.a", "ollama/llama3.1:8b", NULL, NULL },
-    { NULL, NULL, NULL, NULL },
+    { "MultiHop.q1", "ollama/llama3.1:8b", NULL, NULL, NULL },
+    { "MultiHop.q2", "ollama/llama3.1:8b", NULL, NULL, NULL },
+    { "MultiHop.a", "ollama/llama3.1:8b", NULL, NULL, NULL },
+    { NULL, NULL, NULL, NULL, NULL },
 };
 
 static dsp_status in_string(const char *x, dsp_value *v, dsp_error *err)
@@ -357,6 +358,41 @@ static int cg_run(dsp_client *client, const multi_hop_input *in, multi_hop_outpu
 int multi_hop_run(dsp_client *client, const multi_hop_input *in, multi_hop_output *out, dsp_error *err)
 {
     return cg_run(client, in, out, err, -1);
+}
+
+int multi_hop_verify_adapters(const char *base_dir, dsp_error *err)
+{
+    const multi_hop_model_ref *tables[] = { multi_hop_models };
+    for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++)
+        for (const multi_hop_model_ref *r = tables[t]; r->predictor; r++)
+            if (r->adapter_path) {
+                dsp_status st = dsp_adapter_verify(base_dir, r->adapter_path, r->adapter_sha256, err);
+                if (st != DSP_OK) return (int)st;
+            }
+    return 0;
+}
+
+static int cg_outputs_agree(const multi_hop_output *a, const multi_hop_output *b)
+{
+    if (!a->answer || !b->answer ? a->answer != b->answer : strcmp(a->answer, b->answer) != 0) return 0;
+    return 1;
+}
+
+int multi_hop_run_shadow(dsp_client *client, const multi_hop_input *in, multi_hop_output *out, dsp_client *shadow,
+    multi_hop_disagree_fn on_disagree, void *ctx, int *agreed, dsp_error *err)
+{
+    if (agreed) *agreed = 0;
+    int st = multi_hop_run(client, in, out, err);
+    if (st != 0 || !shadow) return st;
+    multi_hop_output s;
+    dsp_error serr = {0};
+    int sst = multi_hop_run(shadow, in, &s, &serr);
+    int same = sst == 0 && cg_outputs_agree(out, &s);
+    if (agreed) *agreed = same;
+    if (!same && on_disagree) on_disagree(ctx, in, out, sst == 0 ? &s : NULL, &serr);
+    multi_hop_output_free(&s);
+    dsp_error_clear(&serr);
+    return 0;
 }
 
 /* The batch: workers take the next index under a mutex until none is left;

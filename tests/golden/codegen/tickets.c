@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dsp/lora.h"
 #include "dsp/predict.h"
 #include "dsp/signature.h"
 #include "dsp/trace.h"
@@ -49,8 +50,8 @@ static const dsp_predictor k_p0 = {
 };
 
 const ticket_classifier_model_ref ticket_classifier_models[TICKET_CLASSIFIER_N_PREDICTORS + 1] = {
-    { "TicketClassifier.r", "openai/gpt-4o-mini", NULL, NULL },
-    { NULL, NULL, NULL, NULL },
+    { "TicketClassifier.r", "openai/gpt-4o-mini", NULL, NULL, NULL },
+    { NULL, NULL, NULL, NULL, NULL },
 };
 
 const char *const ticket_classifier_category_names[TICKET_CLASSIFIER_CATEGORY_COUNT] = { "billing", "account", "orders", "general" };
@@ -179,6 +180,41 @@ static int cg_run(dsp_client *client, const ticket_classifier_input *in, ticket_
 int ticket_classifier_run(dsp_client *client, const ticket_classifier_input *in, ticket_classifier_output *out, dsp_error *err)
 {
     return cg_run(client, in, out, err, -1);
+}
+
+int ticket_classifier_verify_adapters(const char *base_dir, dsp_error *err)
+{
+    const ticket_classifier_model_ref *tables[] = { ticket_classifier_models };
+    for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++)
+        for (const ticket_classifier_model_ref *r = tables[t]; r->predictor; r++)
+            if (r->adapter_path) {
+                dsp_status st = dsp_adapter_verify(base_dir, r->adapter_path, r->adapter_sha256, err);
+                if (st != DSP_OK) return (int)st;
+            }
+    return 0;
+}
+
+static int cg_outputs_agree(const ticket_classifier_output *a, const ticket_classifier_output *b)
+{
+    if (a->category != b->category) return 0;
+    return 1;
+}
+
+int ticket_classifier_run_shadow(dsp_client *client, const ticket_classifier_input *in, ticket_classifier_output *out, dsp_client *shadow,
+    ticket_classifier_disagree_fn on_disagree, void *ctx, int *agreed, dsp_error *err)
+{
+    if (agreed) *agreed = 0;
+    int st = ticket_classifier_run(client, in, out, err);
+    if (st != 0 || !shadow) return st;
+    ticket_classifier_output s;
+    dsp_error serr = {0};
+    int sst = ticket_classifier_run(shadow, in, &s, &serr);
+    int same = sst == 0 && cg_outputs_agree(out, &s);
+    if (agreed) *agreed = same;
+    if (!same && on_disagree) on_disagree(ctx, in, out, sst == 0 ? &s : NULL, &serr);
+    ticket_classifier_output_free(&s);
+    dsp_error_clear(&serr);
+    return 0;
 }
 
 /* The batch: workers take the next index under a mutex until none is left;
