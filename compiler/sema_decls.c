@@ -370,6 +370,15 @@ static int looks_like_key(const char *v)
     return n >= 24 && lower > 0 && digit > 0;
 }
 
+static int has_key_word(const char *v)
+{
+    for (const char *w = v; *w; w++)
+        if ((w == v || w[-1] == ' ' || w[-1] == '=' || w[-1] == '\'' || w[-1] == '"') &&
+            (strncmp(w, "sk-", 3) == 0 || strncmp(w, "sk_", 3) == 0 || strncmp(w, "Bearer ", 7) == 0))
+            return 1;
+    return 0;
+}
+
 void sema_check_lm(sema *s, sym *sy)
 {
     ast_decl *d = sy->decl;
@@ -397,7 +406,10 @@ void sema_check_lm(sema *s, sym *sy)
     }
     for (size_t i = 0; i < d->kvs.len; i++) {
         ast_kv *kv = d->kvs.items[i];
-        if (kv->value->kind == AV_STRING && looks_like_key(kv->value->s) &&
+        /* A trainer is a command line: long, with digits in its paths;
+         * only a word that starts like a key is one there. */
+        int trainer = strcmp(kv->key.name, "trainer") == 0;
+        if (kv->value->kind == AV_STRING && (trainer ? has_key_word(kv->value->s) : looks_like_key(kv->value->s)) &&
             strcmp(kv->key.name, "base_url") != 0) {
             diag_error(s->d, kv->value->loc, "this looks like an API key; never put a key in a "
                        ".dsp file: set `api_key_env: \"OPENAI_API_KEY\"` (the NAME of an environment "

@@ -207,6 +207,13 @@ case_trainer() {
   trainer: \"sh train.sh {data} {model}\""
     "$dspcc" check "$tmp/tr.dsp" >/dev/null 2>"$tmp/tr.err"
     check "trainer: a template is checked (unknown placeholder {model})" grep -q 'tr.dsp:[0-9]*:[0-9]*: error: trainer: unknown placeholder {model}' "$tmp/tr.err"
+    prog trk.dsp "$base
+  trainer: \"sh train.sh {data} {output} --token sk-abcdefabcdef\""
+    "$dspcc" check "$tmp/trk.dsp" >/dev/null 2>"$tmp/trk.err"
+    check "trainer: a key in the command is refused" grep -q 'error: this looks like an API key' "$tmp/trk.err"
+    prog trl.dsp "$base
+  trainer: \"python3 /opt/models/llama-3.1-8b-instruct-v2/train.py {data} {output}\""
+    check "trainer: a long path with digits is not taken for a key" "$dspcc" check "$tmp/trl.dsp"
 }
 
 for opt in $table; do
