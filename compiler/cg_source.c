@@ -224,7 +224,11 @@ static void emit_adapters_and_shadow(cg_ctx *g, strbuf *c)
     for (size_t i = 0; i < m->n_results; i++) {
         ir_type_kind k = m->results[i].type->kind;
         const char *id = cg_ident(g->a, m->results[i].name, 0);
-        if (k == IR_ENUM || k == IR_BOOL || k == IR_INT || k == IR_FLOAT) {
+        if (k == IR_FLOAT) {
+            /* Not != : -Wfloat-equal; the same value is neither below nor above. */
+            sb_printf(c, "    if (a->%s < b->%s || a->%s > b->%s) return 0;\n", id, id, id, id);
+            any = 1;
+        } else if (k == IR_ENUM || k == IR_BOOL || k == IR_INT) {
             sb_printf(c, "    if (a->%s != b->%s) return 0;\n", id, id);
             any = 1;
         } else if (k == IR_STRING && !decided) {

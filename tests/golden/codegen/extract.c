@@ -244,7 +244,7 @@ int extractor_verify_adapters(const char *base_dir, dsp_error *err)
 
 static int cg_outputs_agree(const extractor_output *a, const extractor_output *b)
 {
-    if (a->confidence != b->confidence) return 0;
+    if (a->confidence < b->confidence || a->confidence > b->confidence) return 0;
     return 1;
 }
 
