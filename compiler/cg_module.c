@@ -363,8 +363,16 @@ static void emit_step(mctx *x, int lvl, const ir_step *s)
         sb_puts(c, "if (st == DSP_OK) {\n");
         ind(c, lvl + 2);
         sb_printf(c, "dsp_values_free(%s, %zu);\n", var_sym(x, s->var), callee->n_results);
+        /* A trace span of its own, a child of the caller's (dsp/trace.h). */
+        const char *sp = arena_printf(g->a, "span_%s", var_sym(x, s->var));
+        ind(c, lvl + 2);
+        sb_printf(c, "dsp_span %s;\n", sp);
+        ind(c, lvl + 2);
+        sb_printf(c, "dsp_trace_module_begin(c, \"%s\", -1, &%s);\n", callee->name, sp);
         ind(c, lvl + 2);
         sb_printf(c, "st = m_%s(c, args, %s, err);\n", cg_ident(g->a, callee->name, 0), var_sym(x, s->var));
+        ind(c, lvl + 2);
+        sb_printf(c, "dsp_trace_module_end(&%s, st, err);\n", sp);
         ind(c, lvl + 1);
         sb_puts(c, "}\n");
         ind(c, lvl + 1);

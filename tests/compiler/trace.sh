@@ -94,6 +94,69 @@ check "and one module line per input, numbered" \
     test "$(jq -s -c '[.[] | select(.kind == "module") | .attributes."dspcc.example"] | sort' "$tmp/gen.jsonl")" = "[0,1,2]"
 check "parents are valid in the generated program's trace" test "$(links "$tmp/gen.jsonl")" = 0
 check "no key in the generated program's trace" sh -c "! grep -q 'sk-trace' '$tmp/gen.jsonl'"
+# Nested module calls: each is a span, a child of its caller's, in the
+# interpreter and in generated C alike.
+cat >"$tmp/nested.dsp" <<'DSP'
+lm m = "compatible/fixture" {
+  base_url: "http://127.0.0.1:9/v1"
+}
+
+signature S "Answer the question." {
+  in  question: string
+  out answer: string
+}
+
+module Inner(question: string) -> (answer: string) {
+  r = predict(S)(question: question)
+  return r
+}
+
+module Outer(question: string) -> (answer: string) {
+  a = Inner(question: question)
+  b = Inner(question: a.answer)
+  return b
+}
+
+metric same(ex, pred) = exact_match(pred.answer, ex.answer)
+DSP
+head -n 2 examples/multihop/data/dev.jsonl >"$tmp/q.jsonl"
+# nested FILE: Outer spans have no parent, Inner spans have an Outer parent,
+# LM spans an Inner parent.
+nested() {
+    jq -s -c '(map({key: .span_id, value: .attributes."dspcc.module"}) | from_entries) as $m
+        | [.[] | [.kind, .attributes."dspcc.module" // "", $m[.parent_span_id // ""] // "-"]] | unique' "$1"
+}
+"$dspcc" eval "$tmp/nested.dsp" --module Outer --data "$tmp/q.jsonl" --base-url "$url" --no-cache \
+    --trace "$tmp/nested.jsonl" >/dev/null 2>"$tmp/nested.err"
+check "eval: nested module calls are spans under their caller" test "$(nested "$tmp/nested.jsonl")" = \
+    '[["lm","Inner","Inner"],["module","Inner","Outer"],["module","Outer","-"]]'
+"$dspcc" build "$tmp/nested.dsp" --no-opt --program Outer -o "$tmp/nested.c" >/dev/null 2>&1
+cat >"$tmp/nested_main.c" <<'C'
+#include <stdio.h>
+#include "nested.h"
+int main(void)
+{
+    dsp_client *c = NULL;
+    dsp_error err = { 0 };
+    dsp_client_options o = dsp_client_options_default();
+    if (dsp_client_new(&o, &c, &err) != DSP_OK)
+        return 1;
+    outer_input in = { "Who wrote it?" };
+    outer_output out;
+    int rc = outer_run(c, &in, &out, &err);
+    if (rc == 0)
+        outer_output_free(&out);
+    dsp_error_clear(&err);
+    dsp_client_free(c);
+    return rc;
+}
+C
+cc -std=c17 -D_DEFAULT_SOURCE $SAN -Iruntime/include -I"$tmp" -o "$tmp/nested_app" "$tmp/nested_main.c" "$tmp/nested.c" \
+    "$bin/libdsprt.a" -lcurl -lcjson -lsqlite3 -lcrypto -lpthread -lm 2>"$tmp/ncc.err"
+DSPCC_TRACE="$tmp/gnested.jsonl" DSPCC_BASE_URL="$url" DSPCC_CACHE_DIR="$tmp/gencache" "$tmp/nested_app" 2>/dev/null
+check "generated C: nested module calls are spans under their caller" test "$(nested "$tmp/gnested.jsonl")" = \
+    '[["lm","Inner","Inner"],["module","Inner","Outer"],["module","Outer","-"]]'
+
 "$dspcc" eval examples/tickets/tickets.dsp --data dev --limit 1 --base-url "$url" --trace "$tmp/no/such/dir/t.jsonl" \
     >/dev/null 2>"$tmp/e1"
 check "an unwritable --trace names the file" grep -q 'trace file' "$tmp/e1"
