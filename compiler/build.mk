@@ -84,6 +84,7 @@ TEST_SCRIPTS += tests/compiler/optimize_e2e.sh
 TEST_SCRIPTS += tests/compiler/optimize_copro_e2e.sh
 TEST_SCRIPTS += tests/compiler/optimize_trust_e2e.sh
 TEST_SCRIPTS += tests/compiler/optimize_gepa_e2e.sh
+TEST_SCRIPTS += tests/compiler/optimize_simba_e2e.sh
 TEST_SCRIPTS += tests/compiler/metric_feedback.sh
 TEST_SCRIPTS += tests/compiler/better_together_e2e.sh
 # better_together with a local LoRA trainer, served as vLLM and llama.cpp serve adapters.

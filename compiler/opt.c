@@ -73,7 +73,7 @@ static dsp_status optimizer_defaults(const char *name, opt_params *out, dsp_erro
     }
     return dsp_error_set(err, DSP_ERR_INVALID,
                          "optimizer `%s` is not implemented by `dspcc optimize`; use labeled_fewshot, "
-                         "bootstrap_fewshot, random_search, mipro, copro, gepa or better_together",
+                         "bootstrap_fewshot, random_search, mipro, copro, gepa, simba or better_together",
                          name);
 }
 
@@ -132,6 +132,16 @@ dsp_status opt_params_from_ir(const ir_optimize *o, opt_params *out, dsp_error *
                                  out->candidate_selection);
         return DSP_OK;
     }
+    if (strcmp(o->optimizer, "simba") == 0) {
+        /* DSPy's defaults. */
+        out->bsize = int_param(o, "bsize", 32);
+        out->num_candidates = int_param(o, "num_candidates", 6);
+        out->max_steps = int_param(o, "max_steps", 8);
+        out->max_demos = int_param(o, "max_demos", 4);
+        const ir_option *t = find_param(o, "temperature_for_sampling");
+        out->temperature_for_sampling = !t ? 0.2 : t->kind == IR_OPT_INT ? (double)t->i : t->f;
+        return DSP_OK;
+    }
     if (strcmp(o->optimizer, "copro") == 0) {
         /* DSPy's defaults. */
         out->breadth = int_param(o, "breadth", 10);
@@ -164,6 +174,8 @@ dsp_status opt_search(const opt_params *p, const opt_backend *b, arena *a, opt_r
         st = opt_copro(p, b, a, out, err);
     else if (strcmp(p->optimizer, "gepa") == 0)
         st = opt_gepa(p, b, a, out, err);
+    else if (strcmp(p->optimizer, "simba") == 0)
+        st = opt_simba(p, b, a, out, err);
     else if (strcmp(p->optimizer, "better_together") == 0)
         st = opt_better_together(p, b, a, out, err);
     else

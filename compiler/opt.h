@@ -187,6 +187,11 @@ typedef struct opt_backend {
      * and the metric's feedback; fills runs[n] (allocated in a). */
     dsp_status (*run_feedback)(void *ctx, arena *a, const opt_program *prog, const size_t *rows, size_t n,
                                opt_run *runs, dsp_error *err);
+    /* SIMBA only: runs prog as it is on training rows with traces and
+     * feedback, sampling at `temperature` (< 0: the lm's own) with the
+     * rollout id (0: none); fills runs[n] (allocated in a). */
+    dsp_status (*run_sampled)(void *ctx, arena *a, const opt_program *prog, const size_t *rows, size_t n,
+                              double temperature, uint64_t rollout, opt_run *runs, dsp_error *err);
     /* One reflective instruction proposal (allocated in a). */
     dsp_status (*reflect)(void *ctx, arena *a, const opt_reflection *req, const char **instruction,
                           dsp_error *err);
@@ -238,6 +243,10 @@ typedef struct opt_params {
     const char *candidate_selection; /* gepa: pareto (default) or current_best */
     int use_merge;               /* gepa: 1 (default): also merge candidates of different frontier branches */
     int max_merge_invocations;   /* gepa: 5 */
+    int bsize;                   /* simba: training rows per minibatch (32) */
+    int max_steps;               /* simba: steps (8) */
+    int max_demos;               /* simba: demos per predictor at most (4) */
+    double temperature_for_sampling; /* simba: softmax temperature of the pool draws (0.2) */
 } opt_params;
 
 /* Reads an optimize block's optimizer name, arguments and seed. Unknown
@@ -400,6 +409,7 @@ dsp_status opt_random_search(const opt_params *p, const opt_backend *b, arena *a
                              dsp_error *err);
 dsp_status opt_mipro(const opt_params *p, const opt_backend *b, arena *a, opt_result *out, dsp_error *err);
 dsp_status opt_copro(const opt_params *p, const opt_backend *b, arena *a, opt_result *out, dsp_error *err);
+dsp_status opt_simba(const opt_params *p, const opt_backend *b, arena *a, opt_result *out, dsp_error *err);
 dsp_status opt_gepa(const opt_params *p, const opt_backend *b, arena *a, opt_result *out, dsp_error *err);
 dsp_status opt_better_together(const opt_params *p, const opt_backend *b, arena *a, opt_result *out,
                                dsp_error *err);

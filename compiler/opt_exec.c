@@ -41,8 +41,15 @@ static const dsp_lm_config *student_lm(const opt_exec *x, const char *model, are
     return finetuned_lm(base, model, a);
 }
 
+/* temperature >= 0 with rollout: a sampled run of the program as it is
+ * (SIMBA); see train_runs. */
+typedef struct sampling {
+    double temperature;
+    uint64_t rollout;
+} sampling;
+
 static dsp_status to_config(const opt_exec *x, const opt_program *prog, int teacher, unsigned round,
-                            ex_config *cfg, dsp_error *err)
+                            const sampling *sm, ex_config *cfg, dsp_error *err)
 {
     dsp_status st = ex_config_init(x->runner, cfg, err);
     if (st != DSP_OK)
@@ -66,6 +73,11 @@ static dsp_status to_config(const opt_exec *x, const opt_program *prog, int teac
         pc->n_demos = d->n;
         if (ft)
             pc->lm = ft;
+        if (sm) {
+            pc->has_temperature = sm->temperature >= 0;
+            pc->temperature = sm->temperature >= 0 ? sm->temperature : 0;
+            pc->rollout_id = sm->rollout;
+        }
         if (teacher) {
             pc->lm = ft && x->teacher == lm ? ft : x->teacher;
             if (round > 0) {
@@ -85,11 +97,11 @@ static dsp_status to_config(const opt_exec *x, const opt_program *prog, int teac
  * label; res is filled (free it with ex_eval_result_free) unless the run
  * fails before evaluating. */
 static dsp_status run_split(opt_exec *x, const opt_program *prog, int teacher, unsigned round, int traces,
-                            const ex_dataset *d, const size_t *map, const size_t *rows, size_t n, const char *label,
+                            const sampling *sm, const ex_dataset *d, const size_t *map, const size_t *rows, size_t n, const char *label,
                             ex_eval_result *res, dsp_error *err)
 {
     ex_config cfg;
-    dsp_status st = to_config(x, prog, teacher, round, &cfg, err);
+    dsp_status st = to_config(x, prog, teacher, round, sm, &cfg, err);
     if (st != DSP_OK) {
         ex_config_free(&cfg);
         return st;
@@ -162,7 +174,7 @@ static dsp_status eval_val(opt_exec *x, const opt_program *prog, const size_t *r
 {
     ex_eval_result res;
     memset(&res, 0, sizeof res);
-    dsp_status st = run_split(x, prog, 0, 0, 0, x->val, x->val_rows, rows, n, "  valset", &res, err);
+    dsp_status st = run_split(x, prog, 0, 0, 0, NULL, x->val, x->val_rows, rows, n, "  valset", &res, err);
     if (st == DSP_OK && n && res.n_failed == n)
         /* Not one example ran: a missing key, a server that is down or a
          * wrong model. Scoring on would optimize noise; stop and say why. */
@@ -238,11 +250,11 @@ static const char *caption(opt_exec *x, arena *a, size_t row, const ex_result *r
 /* Runs prog (as the teacher in `round`, or as it is) on training rows
  * with traces; with feedback, each run's metric feedback or caption. */
 static dsp_status train_runs(opt_exec *x, arena *a, const opt_program *prog, int teacher, unsigned round,
-                             int feedback, const size_t *rows, size_t n, opt_run *runs, dsp_error *err)
+                             const sampling *sm, int feedback, const size_t *rows, size_t n, opt_run *runs, dsp_error *err)
 {
     ex_eval_result res;
     memset(&res, 0, sizeof res);
-    dsp_status st = run_split(x, prog, teacher, round, 1, x->train, x->train_rows, rows, n,
+    dsp_status st = run_split(x, prog, teacher, round, 1, sm, x->train, x->train_rows, rows, n,
                               teacher ? "  teacher" : "  minibatch", &res, err);
     for (size_t i = 0; st == DSP_OK && i < n; i++) {
         const ex_result *r = &res.results[i];
@@ -279,13 +291,20 @@ static dsp_status train_runs(opt_exec *x, arena *a, const opt_program *prog, int
 static dsp_status be_run_train(void *ctx, arena *a, const opt_program *prog, const size_t *rows, size_t n,
                                unsigned round, opt_run *runs, dsp_error *err)
 {
-    return train_runs(X(ctx), a, prog, 1, round, 0, rows, n, runs, err);
+    return train_runs(X(ctx), a, prog, 1, round, NULL, 0, rows, n, runs, err);
 }
 
 static dsp_status be_run_feedback(void *ctx, arena *a, const opt_program *prog, const size_t *rows, size_t n,
                                   opt_run *runs, dsp_error *err)
 {
-    return train_runs(X(ctx), a, prog, 0, 0, 1, rows, n, runs, err);
+    return train_runs(X(ctx), a, prog, 0, 0, NULL, 1, rows, n, runs, err);
+}
+
+static dsp_status be_run_sampled(void *ctx, arena *a, const opt_program *prog, const size_t *rows, size_t n,
+                                 double temperature, uint64_t rollout, opt_run *runs, dsp_error *err)
+{
+    sampling sm = { temperature, rollout };
+    return train_runs(X(ctx), a, prog, 0, 0, &sm, 1, rows, n, runs, err);
 }
 
 /* The adapter text of a present field of a training row, or NULL. */
@@ -650,6 +669,7 @@ dsp_status opt_exec_init(opt_exec *x, const ir_program *p, const ir_optimize *o,
     x->b.propose_copro = opt_exec_propose_copro;
     x->b.evaluate_each = be_evaluate_each;
     x->b.run_feedback = be_run_feedback;
+    x->b.run_sampled = be_run_sampled;
     x->b.reflect = opt_exec_reflect;
     x->b.progress = be_progress;
     x->b.finetune_example = be_finetune_example;
@@ -764,7 +784,7 @@ dsp_status opt_exec_class_report(opt_exec *x, const opt_program *prog, ex_class_
         rows[i] = i;
     ex_eval_result res;
     memset(&res, 0, sizeof res);
-    dsp_status st = run_split(x, prog, 0, 0, 0, x->val, x->val_rows, rows, n, "  per class", &res, err);
+    dsp_status st = run_split(x, prog, 0, 0, 0, NULL, x->val, x->val_rows, rows, n, "  per class", &res, err);
     if (st == DSP_OK)
         st = ex_class_report_build(x->o->metric, x->val, &res, out, err);
     ex_eval_result_free(&res);

@@ -58,6 +58,13 @@ const bi_optimizer bi_optimizers[] = {
         { "use_merge", BI_OPT_BOOL, 0, 0, NULL, "merge candidates of different frontier branches (true)" },
         { "max_merge_invocations", BI_OPT_INT, 0, 100, NULL, "merges tried at most (5)" } },
       "reflective instruction evolution with a Pareto frontier (GEPA)" },
+    { "simba",
+      { { "bsize", BI_OPT_INT, 1, 1024, NULL, "training examples per minibatch (32)" },
+        { "num_candidates", BI_OPT_INT, 1, 64, NULL, "sampled runs and new candidates per step (6)" },
+        { "max_steps", BI_OPT_INT, 1, 1000, NULL, "steps (8)" },
+        { "max_demos", BI_OPT_INT, 0, 32, NULL, "demos per predictor at most; 0: rules only (4)" },
+        { "temperature_for_sampling", BI_OPT_FLOAT, 0, 10, NULL, "softmax temperature of program draws (0.2)" } },
+      "stochastic mini-batch ascent with demos and self-reflective rules (SIMBA)" },
 };
 const size_t bi_n_optimizers = sizeof bi_optimizers / sizeof bi_optimizers[0];
 
