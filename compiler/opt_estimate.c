@@ -190,6 +190,18 @@ static dsp_status feedback(void *ctx, arena *a, const opt_program *prog, const s
     return runs_of(e, a, prog, rows, n, 0x66, runs, 1, err);
 }
 
+static dsp_status sampled(void *ctx, arena *a, const opt_program *prog, const size_t *rows, size_t n,
+                          double temperature, uint64_t rollout, opt_run *runs, dsp_error *err)
+{
+    (void)temperature;
+    est *e = ctx;
+    count_runs(e, prog, n, e->lm);
+    e->out->program_runs += (long long)n;
+    /* Each rollout its own stand-in scores, so sampled runs disagree as
+     * real ones would. */
+    return runs_of(e, a, prog, rows, n, 0x73u ^ (unsigned)rollout, runs, 1, err);
+}
+
 static size_t len0(const char *s)
 {
     return s ? strlen(s) : 0;
@@ -368,6 +380,7 @@ dsp_status opt_estimate_run(opt_exec *x, const opt_params *p, arena *a, opt_esti
     b.evaluate_each = x->b.evaluate_each ? ev_each : NULL;
     b.run_train = train;
     b.run_feedback = x->b.run_feedback ? feedback : NULL;
+    b.run_sampled = x->b.run_sampled ? sampled : NULL;
     b.propose = propose;
     b.propose_copro = x->b.propose_copro ? propose_copro : NULL;
     b.reflect = x->b.reflect ? reflect : NULL;

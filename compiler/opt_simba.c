@@ -288,7 +288,7 @@ static dsp_status step(simba *s, unsigned st_no, opt_result *out, dsp_error *err
         dsp_status st = b->run_sampled(b->ctx, s->a, &s->c[i].prog, rows, k, -1, 0, r, err);
         if (st != DSP_OK)
             return st;
-        opt_score sc = { 0, k, 0 };
+        opt_score sc = { .n = k };
         for (size_t j = 0; j < k; j++) {
             sc.mean += run_score(&r[j]) / (double)k;
             sc.n_failed += !r[j].ok;

@@ -53,3 +53,11 @@ tickets_with 'simba(num_candidates: 0)' bad.dsp
 rc=$?
 check "simba(num_candidates: 0) fails with status 1" test "$rc" -eq 1
 check "and says the range" grep -q 'num_candidates.*between 1 and 64' "$tmp/bad.err"
+
+# --estimate runs simba's search on stand-in scores and calls no LM (port 9
+# refuses every connection).
+# shellcheck disable=SC2086
+"$dspcc" optimize "$tmp/simba.dsp" $limits --estimate --base-url http://127.0.0.1:9/v1 --cache-dir "$tmp/cache4" \
+    >"$tmp/est.txt" 2>&1
+check "simba --estimate exits 0 without reaching any LM" test $? -eq 0
+check "and counts its sampled runs and rules" grep -q 'program runs *[1-9][0-9]*.*proposals' "$tmp/est.txt"

@@ -50,7 +50,7 @@ static dsp_status fake_evaluate(void *ctx, const opt_program *prog, const size_t
     double s = 0;
     for (size_t i = 0; i < n; i++)
         s += solves(prog, rows[i]);
-    *out = (opt_score){ s / (double)n, n, 0 };
+    *out = (opt_score){ .mean = s / (double)n, .n = n };
     return DSP_OK;
 }
 
