@@ -580,10 +580,23 @@ static void params_from_ir_fill_defaults(void **state)
     o.optimizer = "random_search";
     assert_int_equal(opt_params_from_ir(&o, &p, NULL), DSP_OK);
     assert_int_equal(p.num_candidates, 16);
-    o.optimizer = "simba"; /* not one dspcc optimize implements */
+    o.optimizer = "simba"; /* DSPy's defaults */
+    assert_int_equal(opt_params_from_ir(&o, &p, NULL), DSP_OK);
+    assert_int_equal(p.bsize, 32);
+    assert_int_equal(p.num_candidates, 6);
+    assert_int_equal(p.max_steps, 8);
+    assert_int_equal(p.max_demos, 4);
+    assert_true(p.temperature_for_sampling == 0.2);
+    o.optimizer = "gepa";
+    assert_int_equal(opt_params_from_ir(&o, &p, NULL), DSP_OK);
+    assert_string_equal(p.preset, "light");
+    assert_int_equal(p.reflection_minibatch_size, 3);
+    assert_string_equal(p.candidate_selection, "pareto");
+    assert_int_equal(p.use_merge, 1);
+    o.optimizer = "knn_fewshot"; /* not one dspcc optimize implements */
     dsp_error err = { 0 };
     assert_int_equal(opt_params_from_ir(&o, &p, &err), DSP_ERR_INVALID);
-    assert_non_null(strstr(err.message, "simba"));
+    assert_non_null(strstr(err.message, "knn_fewshot"));
 }
 
 static void presets_and_trial_counts(void **state)
