@@ -89,6 +89,8 @@ TEST_SCRIPTS += tests/compiler/metric_feedback.sh
 TEST_SCRIPTS += tests/compiler/better_together_e2e.sh
 # better_together with a local LoRA trainer, served as vLLM and llama.cpp serve adapters.
 TEST_SCRIPTS += tests/compiler/lora_e2e.sh
+# examples/tickets/bettertogether.sh: the seed workflow, teacher and student side by side, shadow mode.
+TEST_SCRIPTS += tests/compiler/bettertogether_example.sh
 $(BUILD)/obj/tests/compiler/test_interp.o $(BUILD)/obj/tests/compiler/test_dataset.o \
 $(BUILD)/obj/tests/compiler/test_metric_eval.o $(BUILD)/obj/tests/compiler/test_interp_live.o \
 $(BUILD)/obj/tests/compiler/test_eval_classes.o: CPPFLAGS += $(RT_CPPFLAGS)

@@ -23,6 +23,7 @@
 #include "exec.h"
 #include "opt.h"
 #include "opt_estimate.h"
+#include "opt_cost.h"
 #include "opt_exec.h"
 #include "report.h"
 #include "rng.h"
@@ -444,6 +445,9 @@ static int run(int argc, char **argv)
 
     st_state st;
     opt_exec_state(&x, &res, &mem, &st);
+    /* better_together: the prompted teacher and the fine-tuned student. */
+    opt_cost_row cost[2];
+    size_t n_cost = res.finetune.model ? opt_cost_rows(&res, o->lm, x.student, cost) : 0;
     char hex[65] = "";
     if (!sha256_file(a.file, hex)) {
         fprintf(stderr, "dspcc optimize: cannot read %s to hash it\n", a.file);
@@ -526,6 +530,8 @@ static int run(int argc, char **argv)
         ri.http_requests = u.http_requests;
         ri.prompt_tokens = u.prompt_tokens;
         ri.completion_tokens = u.completion_tokens;
+        ri.cost = cost;
+        ri.n_cost = n_cost;
         /* As the state counts them: the same page cold or warm. */
         ri.prompt_tokens = st.prompt_tokens;
         ri.completion_tokens = st.completion_tokens;
@@ -559,6 +565,7 @@ static int run(int argc, char **argv)
     /* The lines below belong to the summary line above; what was written comes last. */
     print_trust(&res, &x);
     print_stages(&res, x.ft_data_path, x.ft_jobs_path);
+    opt_cost_print(stdout, cost, n_cost, st.valset, n_val);
     printf("wrote %s%s%s\n", out_path, a.report ? " and " : "", a.report ? a.report : "");
     status = 0;
 out:

@@ -163,11 +163,3 @@ const dsp_lm_config *irt_lm_with_adapter(arena *a, const ir_lm *lm, const dsp_lm
     }
     return c;
 }
-
-int irt_lm_prices(const ir_lm *lm, double *in, double *out)
-{
-    const ir_option *i = lm ? param(lm, "price_input") : NULL, *o = lm ? param(lm, "price_output") : NULL;
-    *in = i ? number(i) : 0;
-    *out = o ? number(o) : 0;
-    return i && o;
-}

@@ -33,8 +33,5 @@ int irt_lm_llama_cpp(const ir_lm *lm);
  * request carries lora [{id: lm's lora_id, scale: 1}]. Allocated in a. */
 const dsp_lm_config *irt_lm_with_adapter(arena *a, const ir_lm *lm, const dsp_lm_config *base, const char *name,
                                          const char *sha256);
-/* lm's prices per million input and output tokens (0 when not given);
- * whether both are given. */
-int irt_lm_prices(const ir_lm *lm, double *in, double *out);
 
 #endif

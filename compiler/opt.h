@@ -141,6 +141,9 @@ typedef struct opt_score {
     size_t n;                    /* examples scored */
     size_t n_failed;             /* of which failed: the LM call, parsing or the metric */
     opt_usage usage;             /* filled by backends that meter (opt_exec.c) */
+    /* The tokens of this scoring alone, replies from the cache included
+     * (usage also holds what came before it: proposals, bootstrapping). */
+    double eval_prompt_tokens, eval_completion_tokens;
 } opt_score;
 /* What GEPA asks the reflection LM (the teacher) for one predictor: an
  * improved instruction, given the current one and the predictor's calls on
@@ -267,6 +270,11 @@ typedef struct opt_trial {
 typedef struct opt_stage {
     const char *label;           /* e.g. "p (random_search) on the base model" */
     double score;
+    /* better_together: the candidate runs on the fine-tuned model (the
+     * student), and what its valset evaluation cost (opt_cost.h). */
+    int on_finetuned;
+    size_t n;
+    double prompt_tokens, completion_tokens;
 } opt_stage;
 
 /* What opt_optimize shipped (opt_guard). */

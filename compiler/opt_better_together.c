@@ -125,7 +125,8 @@ static dsp_status candidate(bt *t, const opt_program *prog, const char *label, d
     opt_stage *s = arena_array(t->a, t->out->n_stages + 1, sizeof *s);
     if (t->out->n_stages)
         memcpy(s, t->out->stages, t->out->n_stages * sizeof *s);
-    s[t->out->n_stages++] = (opt_stage){ arena_strdup(t->a, label), score };
+    s[t->out->n_stages++] = (opt_stage){ arena_strdup(t->a, label), score, prog->model != NULL, sc.n,
+                                         sc.eval_prompt_tokens, sc.eval_completion_tokens };
     t->out->stages = s;
     opt_result_add_trial(t->out, t->a, &sc, 1, label);
     if (!t->have_best || score > t->best_score) {

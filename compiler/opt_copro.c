@@ -208,7 +208,7 @@ static void add_stage(copro *c, opt_result *out, const char *label)
     opt_stage *s = arena_array(c->a, out->n_stages + 1, sizeof *s);
     if (out->n_stages)
         memcpy(s, out->stages, out->n_stages * sizeof *s);
-    s[out->n_stages++] = (opt_stage){ label, c->score };
+    s[out->n_stages++] = (opt_stage){ .label = label, .score = c->score };
     out->stages = s;
 }
 

@@ -181,7 +181,8 @@ static dsp_status eval_val(opt_exec *x, const opt_program *prog, const size_t *r
         st = dsp_error_set(err, res.results[0].status, "every valset example failed; the first: %s",
                            res.results[0].error ? res.results[0].error : dsp_status_name(res.results[0].status));
     if (st == DSP_OK) {
-        *out = (opt_score){ res.mean, n, res.n_failed, meter(x) };
+        *out = (opt_score){ res.mean, n, res.n_failed, meter(x), (double)res.usage.prompt_tokens,
+                            (double)res.usage.completion_tokens };
         if (res.n_failed) {
             /* A score with failures in it says so, with the first reason. */
             const ex_result *first = NULL;

@@ -407,7 +407,7 @@ static void add_stage(gepa *g, opt_result *out, const char *label, double score)
     opt_stage *s = arena_array(g->a, out->n_stages + 1, sizeof *s);
     if (out->n_stages)
         memcpy(s, out->stages, out->n_stages * sizeof *s);
-    s[out->n_stages++] = (opt_stage){ label, score };
+    s[out->n_stages++] = (opt_stage){ .label = label, .score = score };
     out->stages = s;
 }
 

@@ -10,6 +10,7 @@
 #include "dsp/error.h"
 #include "exec.h"
 #include "opt.h"
+#include "opt_cost.h"
 
 typedef struct report_predictor {
     const char *name;
@@ -42,6 +43,8 @@ typedef struct report_info {
     size_t n_preds;
     long long lm_calls, cache_hits, http_requests;
     long long prompt_tokens, completion_tokens;
+    const opt_cost_row *cost;    /* better_together: teacher and student (opt_cost.h); n_cost 0: none */
+    size_t n_cost;
     const char *lm_note;         /* e.g. that the LM is the reference server, a test fixture; NULL: none */
     double cost_usd;             /* the run's cost, cache hits counted as first made; < 0: unknown */
     const ex_class_report *classes; /* per-class scores of the final program on the valset; NULL: none */

@@ -247,6 +247,31 @@ char *report_html(const report_info *r)
     sb_puts(&b, "<h2>Score per trial</h2>\n<p>Filled: scored on the whole valset (or the search's sample); hollow: on a minibatch. "
               "Dashed: the baseline; green line: the best full score so far.</p>\n");
     plot(&b, r);
+    if (r->n_cost == 2) {
+        /* The cost case: what the fine-tuned student saves against the
+         * prompted teacher, at what score. */
+        sb_puts(&b, "<h2>Teacher and student</h2>\n<table>\n<tr><th></th><th>lm</th><th>valset score</th>"
+                    "<th>tokens per call (in + out)</th><th>cost per 1,000 calls (USD)</th><th>candidate</th></tr>\n");
+        for (size_t i = 0; i < 2; i++) {
+            const opt_cost_row *c = &r->cost[i];
+            sb_printf(&b, "<tr><td>%s</td><td>", c->role);
+            esc(&b, c->lm);
+            sb_printf(&b, "</td><td class=\"n\">%.4f</td><td class=\"n\">%.0f + %.0f</td><td class=\"n\">", c->score,
+                      c->in_per_call, c->out_per_call);
+            if (c->priced)
+                sb_printf(&b, "$%.4f", c->per_1k);
+            else
+                sb_puts(&b, "no prices on this lm");
+            sb_puts(&b, "</td><td>");
+            esc(&b, c->candidate);
+            sb_puts(&b, "</td></tr>\n");
+        }
+        const opt_cost_row *t = &r->cost[0], *s = &r->cost[1];
+        sb_printf(&b, "</table>\n<p>student/teacher: score %.2fx", t->score > 0 ? s->score / t->score : 0);
+        if (t->priced && s->priced && t->per_1k > 0)
+            sb_printf(&b, ", cost %.3fx (%.1f%% of the teacher's)", s->per_1k / t->per_1k, 100 * s->per_1k / t->per_1k);
+        sb_puts(&b, "</p>\n");
+    }
     sb_puts(&b, "<h2>Chosen program, one section per predictor</h2>\n");
     for (size_t i = 0; i < r->n_preds; i++)
         predictor_section(&b, &r->preds[i]);

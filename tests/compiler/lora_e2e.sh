@@ -78,6 +78,9 @@ ft=$(sed -n 's/^  stage 2 (w): fine-tuned model, zero-shot *\([0-9.]*\).*/\1/p' 
 echo "# zero-shot $base, student with its adapter $ft (fixture figures)"
 check "the student with its adapter beats zero-shot on dev" ge "$ft" "$base" 0.1
 check "the summary names the adapter" grep -q "LoRA adapter $path (served as $adname" "$tmp/first.out"
+check "the summary puts teacher and student side by side" \
+    sh -c "grep -q '^teacher and student on dev (30 examples' '$tmp/first.out' && grep -q '^  student lm student .*score 0.6000' '$tmp/first.out'"
+check "... and says which lm lacks prices" grep -q 'cost unknown (give lm teacher input_usd_per_mtok and output_usd_per_mtok)' "$tmp/first.out"
 
 # 2. The same data again: nothing trained.
 run again lora.dsp lora.state.json
@@ -102,9 +105,10 @@ mkdir -p "$tmp/c"
 check "dspcc build --shadow-state writes the shadow variant" grep -q 'ticket_classifier_shadow_variant\[' "$tmp/c/tickets.c"
 check "the shadow models table carries the adapter's name, path and SHA-256" \
     grep -q "\"TicketClassifier.r\", \"vllm/$adname\", \"$path\", \"$sha\", \"$adname\"" "$tmp/c/tickets.c"
-cc -std=c17 -D_DEFAULT_SOURCE -Wall -Wextra -Werror -pedantic -O1 -Iruntime/include -I"$tmp/c" -o "$tmp/c/ticket_cli" \
-    examples/tickets/ticket_cli.c "$tmp/c/tickets.c" "$BUILD/libdsprt.a" -lcurl -lcjson -lsqlite3 -lcrypto -lpthread -lm \
-    2>"$tmp/cc.err"
+. tests/support/rt_link.sh
+# shellcheck disable=SC2086
+cc -std=c17 -D_DEFAULT_SOURCE -Wall -Wextra -Werror -pedantic -O1 $RT_SAN -Iruntime/include -I"$tmp/c" \
+    -o "$tmp/c/ticket_cli" examples/tickets/ticket_cli.c "$tmp/c/tickets.c" "$BUILD/libdsprt.a" $RT_LIBS 2>"$tmp/cc.err"
 check "ticket_cli builds against the teacher with the student as shadow" test -x "$tmp/c/ticket_cli"
 head -n 20 examples/tickets/data/dev.jsonl | sed 's/^{"text": *"\([^"]*\)".*/\1/' >"$tmp/tickets.txt"
 cli() { # ARGS...: ticket_cli on the 20 tickets against the fixture; stdout/stderr in $tmp/cli.{out,err}
