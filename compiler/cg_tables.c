@@ -225,9 +225,18 @@ static const char *emit_lm(cg_ctx *g, strbuf *c, const char *sym, const ir_lm *l
         cg_cstr(g, c, sp->adapter_sha256, strlen(sp->adapter_sha256), 8);
     }
     /* Every field, so that -Wmissing-field-initializers stays quiet. */
-    sb_printf(c, " },\n    .timeout_ms = %d, .has_retries = %s, .retries = %d, .no_cache = %s,\n    .adapter = %s,\n};\n",
+    sb_printf(c, " },\n    .timeout_ms = %d, .has_retries = %s, .retries = %d, .no_cache = %s,\n    .adapter = %s,\n",
               cfg->timeout_ms, cfg->has_retries ? "true" : "false", cfg->retries, cfg->no_cache ? "true" : "false",
               cfg->adapter == DSP_ADAPTER_JSON ? "DSP_ADAPTER_JSON" : "DSP_ADAPTER_CHAT");
+    /* Prices, for the cost in traces (dspcc.cost_usd); only when declared. */
+    if (cfg->usd_per_mtok_in > 0 || cfg->usd_per_mtok_out > 0) {
+        sb_puts(c, "    .usd_per_mtok_in = ");
+        sb_put_double(c, cfg->usd_per_mtok_in);
+        sb_puts(c, ", .usd_per_mtok_out = ");
+        sb_put_double(c, cfg->usd_per_mtok_out);
+        sb_puts(c, ",\n");
+    }
+    sb_puts(c, "};\n");
     return model;
 }
 

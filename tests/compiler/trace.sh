@@ -94,6 +94,21 @@ check "and one module line per input, numbered" \
     test "$(jq -s -c '[.[] | select(.kind == "module") | .attributes."dspcc.example"] | sort' "$tmp/gen.jsonl")" = "[0,1,2]"
 check "parents are valid in the generated program's trace" test "$(links "$tmp/gen.jsonl")" = 0
 check "no key in the generated program's trace" sh -c "! grep -q 'sk-trace' '$tmp/gen.jsonl'"
+# Prices declared on the lm reach the generated program's trace.
+sed 's/  api_key_env: "OPENAI_API_KEY"/  api_key_env: "OPENAI_API_KEY"\n  input_usd_per_mtok: 0.15\n  output_usd_per_mtok: 0.6/' \
+    examples/tickets/tickets.dsp >"$tmp/priced.dsp"
+mkdir -p "$tmp/priced"
+ln -s "$here/examples/tickets/data" "$tmp/data"
+"$dspcc" build "$tmp/priced.dsp" --no-opt -o "$tmp/priced/tickets.c" >/dev/null 2>&1 &&
+    cc -std=c17 -D_DEFAULT_SOURCE $SAN -Iruntime/include -I"$tmp/priced" -o "$tmp/priced_cli" examples/tickets/ticket_cli.c \
+        "$tmp/priced/tickets.c" "$bin/libdsprt.a" -lcurl -lcjson -lsqlite3 -lcrypto -lpthread -lm 2>"$tmp/pcc.err"
+echo 'I was charged twice' | DSPCC_TRACE="$tmp/priced.jsonl" DSPCC_BASE_URL="$url" DSPCC_CACHE_DIR="$tmp/pcache" \
+    "$tmp/priced_cli" >/dev/null 2>&1
+check "a priced lm's calls carry dspcc.cost_usd in the generated program's trace" \
+    test "$(jq -s '[.[] | select(.kind == "lm") | .attributes | select(."dspcc.cost_usd" > 0 and
+        ((."dspcc.cost_usd" - (."gen_ai.usage.input_tokens" * 0.15 + ."gen_ai.usage.output_tokens" * 0.6) / 1e6)
+         | if . < 0 then -. else . end) < 1e-12)] | length' "$tmp/priced.jsonl")" = 1
+
 # Nested module calls: each is a span, a child of its caller's, in the
 # interpreter and in generated C alike.
 cat >"$tmp/nested.dsp" <<'DSP'
