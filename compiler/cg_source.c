@@ -142,56 +142,28 @@ static void emit_api(cg_ctx *g, strbuf *c)
     emit_adapters_and_shadow(g, c);
 
     sb_printf(c,
-               "/* The batch: workers take the next index under a mutex until none is left;\n"
-               " * the calling thread works too, so a failed pthread_create only slows it. */\n"
-               "typedef struct cg_batch_job {\n"
+               "/* The batch: one item per job of libdsprt's thread pool (dsp/batch.h). */\n"
+               "typedef struct cg_batch {\n"
                "    dsp_client *client;\n    const %s_input *in;\n    %s_output *out;\n"
-               "    int *statuses;\n    dsp_error *errs;\n    size_t n, next;\n    int first_failed;\n"
-               "    size_t first_index;\n    pthread_mutex_t mu;\n"
-               "} cg_batch_job;\n\n"
-               "static void *cg_batch_worker(void *arg)\n{\n"
-               "    cg_batch_job *j = arg;\n"
-               "    for (;;) {\n"
-               "        pthread_mutex_lock(&j->mu);\n"
-               "        size_t i = j->next < j->n ? j->next++ : j->n;\n"
-               "        pthread_mutex_unlock(&j->mu);\n"
-               "        if (i >= j->n) return NULL;\n"
-               "        dsp_error local = {0};\n"
-               "        dsp_error *e = j->errs ? &j->errs[i] : &local;\n"
-               "        int s = cg_run(j->client, &j->in[i], &j->out[i], e, (int64_t)i);\n"
-               "        dsp_error_clear(&local);\n"
-               "        if (j->statuses) j->statuses[i] = s;\n"
-               "        if (s != 0) {\n"
-               "            pthread_mutex_lock(&j->mu);\n"
-               "            if (!j->first_failed || i < j->first_index) {\n"
-               "                j->first_failed = s;\n                j->first_index = i;\n            }\n"
-               "            pthread_mutex_unlock(&j->mu);\n"
-               "        }\n"
-               "    }\n}\n\n",
+               "    int *statuses;\n    dsp_error *errs;\n"
+               "} cg_batch;\n\n"
+               "static int cg_batch_item(void *arg, size_t i)\n{\n"
+               "    cg_batch *b = arg;\n"
+               "    dsp_error local = {0};\n"
+               "    dsp_error *e = b->errs ? &b->errs[i] : &local;\n"
+               "    int s = cg_run(b->client, &b->in[i], &b->out[i], e, (int64_t)i);\n"
+               "    dsp_error_clear(&local);\n"
+               "    if (b->statuses) b->statuses[i] = s;\n"
+               "    return s;\n}\n\n",
                P, P);
     sb_printf(c,
                "int %s_run_batch(dsp_client *client, const %s_input *in, size_t n, %s_output *out,\n"
                "    int *statuses, dsp_error *errs, int max_threads)\n{\n"
                "    if (!client || (n && (!in || !out)))\n"
                "        return (int)dsp_error_set(errs, DSP_ERR_INVALID, \"%s_run_batch: client, in and out must not be NULL\");\n"
-               "    cg_batch_job j;\n"
-               "    memset(&j, 0, sizeof j);\n"
-               "    j.client = client;\n    j.in = in;\n    j.out = out;\n    j.statuses = statuses;\n"
-               "    j.errs = errs;\n    j.n = n;\n"
-               "    if (pthread_mutex_init(&j.mu, NULL) != 0)\n"
-               "        return (int)dsp_error_set(errs, DSP_ERR_NOMEM, \"%s_run_batch: cannot create a mutex\");\n"
-               "    size_t want = max_threads > 0 ? (size_t)max_threads : 8;\n"
-               "    if (want > n) want = n;\n"
-               "    pthread_t tids[64];\n"
-               "    size_t started = 0;\n"
-               "    while (started + 1 < want && started < sizeof tids / sizeof tids[0] &&\n"
-               "           pthread_create(&tids[started], NULL, cg_batch_worker, &j) == 0)\n"
-               "        started++;\n"
-               "    cg_batch_worker(&j);\n"
-               "    for (size_t t = 0; t < started; t++) pthread_join(tids[t], NULL);\n"
-               "    pthread_mutex_destroy(&j.mu);\n"
-               "    return j.first_failed;\n}\n",
-               P, P, P, P, P);
+               "    cg_batch b = {client, in, out, statuses, errs};\n"
+               "    return dsp_run_each(n, max_threads, cg_batch_item, &b);\n}\n",
+               P, P, P, P);
 }
 
 /* NAME_verify_adapters and shadow mode: thin glue over libdsprt's
@@ -288,8 +260,8 @@ dsp_status cg_generate(const cg_input *in, strbuf *c_out, strbuf *h_out, dsp_err
     sb_printf(c_out, "#include \"%s\"\n\n", in->h_name);
     /* No <math.h>: its functions' names (log, round, ...) are likely tool
      * names, which the tools' prototypes would contradict. */
-    const char *sys[] = {"float.h", "limits.h", "pthread.h", "stdio.h", "stdlib.h", "string.h", "sys/types.h"};
-    int want[] = {g.use_float, g.use_limits, 1, g.use_stdio, 1, 1, ssize};
+    const char *sys[] = {"float.h", "limits.h", "stdio.h", "stdlib.h", "string.h", "sys/types.h"};
+    int want[] = {g.use_float, g.use_limits, g.use_stdio, 1, 1, ssize};
     for (size_t i = 0; i < sizeof sys / sizeof sys[0]; i++)
         if (want[i]) sb_printf(c_out, "#include <%s>\n", sys[i]);
     sb_puts(c_out, "\n");
@@ -301,7 +273,7 @@ dsp_status cg_generate(const cg_input *in, strbuf *c_out, strbuf *h_out, dsp_err
         sb_put(c_out, cg_rt_private, cg_rt_private_len);
         sb_puts(c_out, "#pragma GCC diagnostic pop\n/* ==== end of libdsprt ==== */\n\n");
     } else {
-        sb_puts(c_out, "#include \"dsp/lora.h\"\n#include \"dsp/predict.h\"\n");
+        sb_puts(c_out, "#include \"dsp/batch.h\"\n#include \"dsp/lora.h\"\n#include \"dsp/predict.h\"\n");
         if (cg_has_react(&g)) sb_puts(c_out, "#include \"dsp/react.h\"\n");
         if (cg_has_sampling(&g)) sb_puts(c_out, "#include \"dsp/sample.h\"\n");
         sb_puts(c_out, "#include \"dsp/signature.h\"\n#include \"dsp/trace.h\"\n#include \"dsp/value.h\"\n\n");

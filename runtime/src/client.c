@@ -3,6 +3,8 @@
 #include "dsp/client.h"
 #include "dsp/signature.h"
 
+#include "dsp/batch.h"
+
 #include "breaker.h"
 #include "cache.h"
 #include "client_settings.h"
@@ -13,6 +15,7 @@
 #include "secret.h"
 
 #include <curl/curl.h>
+#include <errno.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -40,6 +43,11 @@ struct dsp_client {
     dsp_tracer *tracer;      /* NULL: no trace */
     dsp_breaker breaker;
     int64_t cost_pusd, cached_cost_pusd; /* usage's two costs, exact (under usage_lock) */
+    /* max_in_flight: requests on the wire at once, over every thread and
+     * batch that shares the client. */
+    pthread_mutex_t slot_lock;
+    pthread_cond_t slot_free; /* on CLOCK_MONOTONIC, as call deadlines are */
+    int in_flight;
 };
 
 dsp_tracer *dsp_client_tracer(const dsp_client *c)
@@ -91,6 +99,12 @@ dsp_status dsp_client_new(const dsp_client_options *opts, dsp_client **out, dsp_
         return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory creating a client");
     }
     pthread_mutex_init(&c->usage_lock, NULL);
+    pthread_mutex_init(&c->slot_lock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&c->slot_free, &ca);
+    pthread_condattr_destroy(&ca);
     dsp_breaker_init(&c->breaker, o.breaker_after, o.breaker_rate);
     atomic_init(&c->rng_counter, (uint_fast64_t)time(NULL) * 0x9E3779B97F4A7C15ull + (uintptr_t)c);
     const char *base = o.base_url ? o.base_url : getenv("DSPCC_BASE_URL");
@@ -137,6 +151,8 @@ void dsp_client_free(dsp_client *c)
     dsp_http_free(c->http);
     dsp_tracer_close(c->tracer);
     pthread_mutex_destroy(&c->usage_lock);
+    pthread_cond_destroy(&c->slot_free);
+    pthread_mutex_destroy(&c->slot_lock);
     dsp_breaker_destroy(&c->breaker);
     free(c->base_url);
     free(c);
@@ -339,6 +355,41 @@ static bool holds_key(const dsp_chat_response *resp, const char *key)
     return false;
 }
 
+/* Waits for one of the client's max_in_flight request slots, at most
+ * until the call's deadline. */
+static dsp_status take_slot(dsp_client *c, const call *k, dsp_error *err)
+{
+    struct timespec until;
+    double whole;
+    double frac = modf(k->deadline, &whole);
+    until.tv_sec = (time_t)whole;
+    until.tv_nsec = (long)(frac * 1e9);
+    dsp_status st = DSP_OK;
+    pthread_mutex_lock(&c->slot_lock);
+    while (c->in_flight >= c->opts.max_in_flight) {
+        if (pthread_cond_timedwait(&c->slot_free, &c->slot_lock, &until) == ETIMEDOUT &&
+            c->in_flight >= c->opts.max_in_flight) {
+            st = dsp_error_set(err, DSP_ERR_TIMEOUT,
+                               "%s: no request could be sent within the call's deadline of %g s: the client's "
+                               "%d requests in flight (max_in_flight) stayed busy",
+                               k->model_spec, c->opts.deadline_s, c->opts.max_in_flight);
+            break;
+        }
+    }
+    if (st == DSP_OK)
+        c->in_flight++;
+    pthread_mutex_unlock(&c->slot_lock);
+    return st;
+}
+
+static void give_slot(dsp_client *c)
+{
+    pthread_mutex_lock(&c->slot_lock);
+    c->in_flight--;
+    pthread_cond_signal(&c->slot_free);
+    pthread_mutex_unlock(&c->slot_lock);
+}
+
 /* One HTTP exchange with retries; on DSP_OK resp holds its choices. */
 static dsp_status exchange(dsp_client *c, call *k, dsp_chat_response *resp, usage_delta *u, uint64_t *rng,
                            dsp_error *err)
@@ -350,6 +401,9 @@ static dsp_status exchange(dsp_client *c, call *k, dsp_chat_response *resp, usag
         double retry_after = -1;
         int http_status = 0;
         dsp_error_clear(err);
+        st = take_slot(c, k, err);
+        if (st != DSP_OK)
+            break;
         /* Each attempt gets its own limit, cut to what is left of the
          * call's deadline; connecting gets no more than the attempt. */
         double left = k->deadline - monotonic_s();
@@ -362,6 +416,7 @@ static dsp_status exchange(dsp_client *c, call *k, dsp_chat_response *resp, usag
         u->http_requests++;
         st = dsp_http_post(c->http, k->url, k->headers, k->n_headers, k->body.buf, k->body.len, &lim, &reply,
                            err);
+        give_slot(c);
         if (st != DSP_OK)
             name_lm(err, k->model_spec);
         if (st == DSP_OK) {
@@ -635,28 +690,21 @@ typedef struct batch {
     dsp_chat_response *resps;
     dsp_status *statuses;
     dsp_error *errs;
-    size_t n;
-    atomic_size_t next;
     const dsp_span *span; /* the caller's module call, the parent of every call's trace */
 } batch;
 
-static void *batch_worker(void *arg)
+static int batch_item(void *arg, size_t i)
 {
     batch *b = arg;
     if (b->span)
         dsp_trace_set_current(b->span);
-    for (;;) {
-        size_t i = atomic_fetch_add(&b->next, 1);
-        if (i >= b->n)
-            break;
-        dsp_error local;
-        memset(&local, 0, sizeof local);
-        dsp_error *e = b->errs ? &b->errs[i] : &local;
-        dsp_status st = dsp_chat(b->c, b->lm, &b->reqs[i], &b->resps[i], e);
-        b->statuses[i] = st;
-        dsp_error_clear(&local);
-    }
-    return NULL;
+    dsp_error local;
+    memset(&local, 0, sizeof local);
+    dsp_error *e = b->errs ? &b->errs[i] : &local;
+    dsp_status st = dsp_chat(b->c, b->lm, &b->reqs[i], &b->resps[i], e);
+    b->statuses[i] = st;
+    dsp_error_clear(&local);
+    return (int)st;
 }
 
 dsp_status dsp_chat_batch(dsp_client *c, const dsp_lm_config *lm, const dsp_chat_request *reqs, size_t n,
@@ -674,29 +722,12 @@ dsp_status dsp_chat_batch(dsp_client *c, const dsp_lm_config *lm, const dsp_chat
     dsp_status *sts = statuses ? statuses : calloc(n, sizeof *sts);
     if (!sts)
         return DSP_ERR_NOMEM;
-    batch b = {.c = c, .lm = lm, .reqs = reqs, .resps = resps, .statuses = sts, .errs = errs, .n = n,
+    batch b = {.c = c, .lm = lm, .reqs = reqs, .resps = resps, .statuses = sts, .errs = errs,
                .span = c->tracer ? dsp_trace_current() : NULL};
-    atomic_init(&b.next, 0);
-    size_t workers = n < (size_t)c->opts.max_in_flight ? n : (size_t)c->opts.max_in_flight;
-    /* Each worker is a thread; past a few hundred, more threads only cost
-     * memory (the server cannot answer faster). */
-    if (workers > DSP_MAX_BATCH_THREADS)
-        workers = DSP_MAX_BATCH_THREADS;
-    /* The calling thread is one of the workers. */
-    pthread_t *tids = workers > 1 ? calloc(workers - 1, sizeof *tids) : NULL;
-    size_t started = 0;
-    for (size_t i = 0; tids && i + 1 < workers; i++) {
-        if (pthread_create(&tids[i], NULL, batch_worker, &b) != 0)
-            break; /* fewer threads still finish the batch */
-        started++;
-    }
-    batch_worker(&b);
-    for (size_t i = 0; i < started; i++)
-        pthread_join(tids[i], NULL);
-    free(tids);
-    dsp_status first = DSP_OK;
-    for (size_t i = 0; i < n && first == DSP_OK; i++)
-        first = b.statuses[i];
+    /* A thread per request in flight; past a few hundred, more threads
+     * only cost memory (the server cannot answer faster). */
+    int threads = c->opts.max_in_flight < DSP_MAX_BATCH_THREADS ? c->opts.max_in_flight : DSP_MAX_BATCH_THREADS;
+    dsp_status first = (dsp_status)dsp_run_each(n, threads, batch_item, &b);
     if (!statuses)
         free(b.statuses);
     return first;

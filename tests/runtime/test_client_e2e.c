@@ -688,6 +688,128 @@ static void test_batch_64_in_flight_in_order(void **state)
     dsp_client_free(c);
 }
 
+/* max_in_flight bounds the requests on the wire over every thread that
+ * shares the client, not only within one batch: 8 threads calling dsp_chat
+ * on their own and a batch of 9, on a client allowing 3. */
+typedef struct mif_arg {
+    dsp_client *c;
+    const dsp_lm_config *lm;
+    int ok;
+} mif_arg;
+
+static void *mif_worker(void *p)
+{
+    mif_arg *a = p;
+    dsp_chat_request req = request();
+    req.bypass_cache = true;
+    dsp_chat_response resp;
+    dsp_error err = {0};
+    a->ok = dsp_chat(a->c, a->lm, &req, &resp, &err) == DSP_OK;
+    if (a->ok)
+        dsp_chat_response_free(&resp);
+    dsp_error_clear(&err);
+    return NULL;
+}
+
+static void test_max_in_flight_is_enforced(void **state)
+{
+    (void)state;
+    dsp_client_options o = dsp_client_options_default();
+    o.no_cache = true;
+    o.max_in_flight = 3;
+    dsp_client *c = NULL;
+    dsp_error err = {0};
+    assert_int_equal(dsp_client_new(&o, &c, &err), DSP_OK);
+    dsp_lm_config lm = lm_for("openai/m", "slow");
+    enum { THREADS = 8 };
+    pthread_t tids[THREADS];
+    mif_arg args[THREADS];
+    for (int i = 0; i < THREADS; i++) {
+        args[i] = (mif_arg){c, &lm, 0};
+        assert_int_equal(pthread_create(&tids[i], NULL, mif_worker, &args[i]), 0);
+    }
+    for (int i = 0; i < THREADS; i++) {
+        pthread_join(tids[i], NULL);
+        assert_true(args[i].ok);
+    }
+    assert_int_equal(atomic_load(&S.peak), 3);
+
+    atomic_store(&S.peak, 0);
+    enum { N = 9 };
+    dsp_chat_request reqs[N];
+    for (int i = 0; i < N; i++)
+        reqs[i] = request();
+    dsp_chat_response resps[N];
+    assert_int_equal(dsp_chat_batch(c, &lm, reqs, N, resps, NULL, NULL), DSP_OK);
+    for (int i = 0; i < N; i++)
+        dsp_chat_response_free(&resps[i]);
+    assert_int_equal(atomic_load(&S.peak), 3);
+    assert_int_equal(atomic_load(&S.requests), THREADS + N);
+    dsp_client_free(c);
+}
+
+/* A call that finds every slot taken until its deadline fails saying so,
+ * without sending anything: one slot, ten callers of 200 ms each and a
+ * deadline of 0.5 s (a caller that gets the slot late times out on the wire). */
+typedef struct slot_arg {
+    dsp_client *c;
+    const dsp_lm_config *lm;
+    dsp_status st;
+    bool said_why;
+} slot_arg;
+
+static void *slot_worker(void *p)
+{
+    slot_arg *a = p;
+    dsp_chat_request req = request();
+    dsp_chat_response resp;
+    dsp_error err = {0};
+    a->st = dsp_chat(a->c, a->lm, &req, &resp, &err);
+    if (a->st == DSP_OK)
+        dsp_chat_response_free(&resp);
+    a->said_why = strstr(err.message, "max_in_flight") != NULL;
+    dsp_error_clear(&err);
+    return NULL;
+}
+
+static void test_waiting_for_a_slot_ends_at_the_deadline(void **state)
+{
+    (void)state;
+    dsp_client_options o = dsp_client_options_default();
+    o.no_cache = true;
+    o.max_in_flight = 1;
+    o.max_retries = 0;
+    o.deadline_s = 0.5;
+    dsp_client *c = NULL;
+    dsp_error err = {0};
+    assert_int_equal(dsp_client_new(&o, &c, &err), DSP_OK);
+    dsp_lm_config lm = lm_for("openai/m", "slow");
+    enum { THREADS = 10 };
+    pthread_t tids[THREADS];
+    slot_arg args[THREADS];
+    double t0 = now_s();
+    for (int i = 0; i < THREADS; i++) {
+        args[i] = (slot_arg){c, &lm, DSP_OK, false};
+        assert_int_equal(pthread_create(&tids[i], NULL, slot_worker, &args[i]), 0);
+    }
+    int ok = 0, waited_out = 0;
+    for (int i = 0; i < THREADS; i++) {
+        pthread_join(tids[i], NULL);
+        if (args[i].st == DSP_OK)
+            ok++;
+        else /* waited for a slot, or got one too late to finish in time */
+            assert_int_equal(args[i].st, DSP_ERR_TIMEOUT);
+        waited_out += args[i].said_why;
+    }
+    double dt = now_s() - t0;
+    assert_true(ok <= 3);
+    assert_true(waited_out >= THREADS - 4);
+    /* Those that waited out sent nothing. */
+    assert_int_equal(atomic_load(&S.requests), THREADS - waited_out);
+    assert_true(dt < 2.0);
+    dsp_client_free(c);
+}
+
 /* One client from many threads at once, each calling dsp_chat itself (not
  * through a batch): both wire formats, bodies in the stack buffer and past
  * it, and a reader of the usage totals. Every reply is the one for its own
@@ -997,6 +1119,8 @@ int main(void)
         T(test_bad_and_truncated_replies_are_retried),
         T(test_well_formed_but_wrong_reply_not_retried),
         T(test_batch_64_in_flight_in_order),
+        T(test_max_in_flight_is_enforced),
+        T(test_waiting_for_a_slot_ends_at_the_deadline),
         T(test_batch_with_cache_from_many_threads),
         T(test_batch_reports_each_failure),
         T(test_cache_hit_bypass_and_no_key_in_file),

@@ -7,10 +7,10 @@
  */
 #include "extract.h"
 
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "dsp/batch.h"
 #include "dsp/lora.h"
 #include "dsp/predict.h"
 #include "dsp/signature.h"
@@ -265,42 +265,24 @@ int extractor_run_shadow(dsp_client *client, const extractor_input *in, extracto
     return 0;
 }
 
-/* The batch: workers take the next index under a mutex until none is left;
- * the calling thread works too, so a failed pthread_create only slows it. */
-typedef struct cg_batch_job {
+/* The batch: one item per job of libdsprt's thread pool (dsp/batch.h). */
+typedef struct cg_batch {
     dsp_client *client;
     const extractor_input *in;
     extractor_output *out;
     int *statuses;
     dsp_error *errs;
-    size_t n, next;
-    int first_failed;
-    size_t first_index;
-    pthread_mutex_t mu;
-} cg_batch_job;
+} cg_batch;
 
-static void *cg_batch_worker(void *arg)
+static int cg_batch_item(void *arg, size_t i)
 {
-    cg_batch_job *j = arg;
-    for (;;) {
-        pthread_mutex_lock(&j->mu);
-        size_t i = j->next < j->n ? j->next++ : j->n;
-        pthread_mutex_unlock(&j->mu);
-        if (i >= j->n) return NULL;
-        dsp_error local = {0};
-        dsp_error *e = j->errs ? &j->errs[i] : &local;
-        int s = cg_run(j->client, &j->in[i], &j->out[i], e, (int64_t)i);
-        dsp_error_clear(&local);
-        if (j->statuses) j->statuses[i] = s;
-        if (s != 0) {
-            pthread_mutex_lock(&j->mu);
-            if (!j->first_failed || i < j->first_index) {
-                j->first_failed = s;
-                j->first_index = i;
-            }
-            pthread_mutex_unlock(&j->mu);
-        }
-    }
+    cg_batch *b = arg;
+    dsp_error local = {0};
+    dsp_error *e = b->errs ? &b->errs[i] : &local;
+    int s = cg_run(b->client, &b->in[i], &b->out[i], e, (int64_t)i);
+    dsp_error_clear(&local);
+    if (b->statuses) b->statuses[i] = s;
+    return s;
 }
 
 int extractor_run_batch(dsp_client *client, const extractor_input *in, size_t n, extractor_output *out,
@@ -308,25 +290,6 @@ int extractor_run_batch(dsp_client *client, const extractor_input *in, size_t n,
 {
     if (!client || (n && (!in || !out)))
         return (int)dsp_error_set(errs, DSP_ERR_INVALID, "extractor_run_batch: client, in and out must not be NULL");
-    cg_batch_job j;
-    memset(&j, 0, sizeof j);
-    j.client = client;
-    j.in = in;
-    j.out = out;
-    j.statuses = statuses;
-    j.errs = errs;
-    j.n = n;
-    if (pthread_mutex_init(&j.mu, NULL) != 0)
-        return (int)dsp_error_set(errs, DSP_ERR_NOMEM, "extractor_run_batch: cannot create a mutex");
-    size_t want = max_threads > 0 ? (size_t)max_threads : 8;
-    if (want > n) want = n;
-    pthread_t tids[64];
-    size_t started = 0;
-    while (started + 1 < want && started < sizeof tids / sizeof tids[0] &&
-           pthread_create(&tids[started], NULL, cg_batch_worker, &j) == 0)
-        started++;
-    cg_batch_worker(&j);
-    for (size_t t = 0; t < started; t++) pthread_join(tids[t], NULL);
-    pthread_mutex_destroy(&j.mu);
-    return j.first_failed;
+    cg_batch b = {client, in, out, statuses, errs};
+    return dsp_run_each(n, max_threads, cg_batch_item, &b);
 }
