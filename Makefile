@@ -52,8 +52,9 @@ demo: all
 	@BUILD=$(BUILD) sh examples/tickets/demo.sh
 
 # Figures and ratios, not pass/fail timing: the fixture's throughput, then
-# the runtime's per-call overhead against plain libcurl.
-bench: bench-refserver bench-runtime
+# the runtime's per-call overhead against plain libcurl, and code generation
+# against checking on a large generated program.
+bench: bench-refserver bench-runtime bench-codegen
 
 clean:
 	rm -rf build

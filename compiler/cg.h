@@ -60,6 +60,13 @@ typedef struct cg_ctx {
     int use_limits;             /* a range check names <limits.h> bounds */
     int use_stdio, use_float;   /* tool helpers need <stdio.h>, <float.h> */
     struct rt_types *rt;        /* cg_tables.c's runtime types, while it runs */
+    /* cg_tables.c's, made once on first use (generation is linear in the
+     * program): the modules the program runs, and its predictors' names
+     * sorted, each with its table index. */
+    const ir_module **mods;
+    size_t n_mods;
+    struct cg_pred_index *pred_index;
+    size_t n_pred_index;
     dsp_error *err;
     int failed;
 } cg_ctx;

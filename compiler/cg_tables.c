@@ -3,6 +3,7 @@
  * instructions, demos, the LM config and the dsp_predictor itself. The
  * same descriptors the interpreter builds at run time (ir_runtime.c), so
  * the generated program sends exactly the prompts the optimizer measured. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,43 +13,94 @@
 
 /* ---- which modules and predictors ---------------------------------- */
 
-static void mark_steps(const ir_program *p, const ir_step *s, size_t n, unsigned char *used)
+/* A module's place in the program's list, found by address. */
+typedef struct mod_slot {
+    const ir_module *m;
+    size_t k;
+} mod_slot;
+
+static int mod_slot_cmp(const void *a, const void *b)
+{
+    uintptr_t x = (uintptr_t)((const mod_slot *)a)->m, y = (uintptr_t)((const mod_slot *)b)->m;
+    return x < y ? -1 : x > y;
+}
+
+static void mark_steps(const mod_slot *slots, size_t n_slots, const ir_step *s, size_t n, unsigned char *used)
 {
     for (size_t i = 0; i < n; i++) {
         if (s[i].kind == IR_STEP_MODULE) {
-            for (size_t k = 0; k < p->n_modules; k++)
-                if (p->modules[k] == s[i].module && !used[k]) {
-                    used[k] = 1;
-                    mark_steps(p, s[i].module->steps, s[i].module->n_steps, used);
-                }
+            mod_slot key = { s[i].module, 0 };
+            const mod_slot *hit = bsearch(&key, slots, n_slots, sizeof *slots, mod_slot_cmp);
+            if (hit && !used[hit->k]) {
+                used[hit->k] = 1;
+                mark_steps(slots, n_slots, s[i].module->steps, s[i].module->n_steps, used);
+            }
         }
-        mark_steps(p, s[i].body, s[i].n_body, used);
-        mark_steps(p, s[i].else_body, s[i].n_else, used);
+        mark_steps(slots, n_slots, s[i].body, s[i].n_body, used);
+        mark_steps(slots, n_slots, s[i].else_body, s[i].n_else, used);
     }
 }
 
 size_t cg_modules(cg_ctx *g, const ir_module ***out)
 {
+    if (g->mods) {
+        *out = g->mods;
+        return g->n_mods;
+    }
     const ir_program *p = g->in->prog;
     unsigned char *used = arena_array(g->a, p->n_modules + 1, 1);
     const ir_module **list = arena_array(g->a, p->n_modules + 1, sizeof *list);
-    mark_steps(p, g->in->module->steps, g->in->module->n_steps, used);
+    mod_slot *slots = arena_array(g->a, p->n_modules + 1, sizeof *slots);
+    for (size_t k = 0; k < p->n_modules; k++) slots[k] = (mod_slot){ p->modules[k], k };
+    qsort(slots, p->n_modules, sizeof *slots, mod_slot_cmp);
+    mark_steps(slots, p->n_modules, g->in->module->steps, g->in->module->n_steps, used);
     size_t n = 0;
     for (size_t k = 0; k < p->n_modules; k++)
         if (used[k] && p->modules[k] != g->in->module) list[n++] = p->modules[k];
     list[n++] = g->in->module;
+    g->mods = list;
+    g->n_mods = n;
     *out = list;
     return n;
 }
 
+/* A predictor's name and its table index (k_pN). */
+typedef struct cg_pred_index {
+    const char *name;
+    size_t idx;
+} cg_pred_index;
+
+static int pred_index_cmp(const void *a, const void *b)
+{
+    const cg_pred_index *x = a, *y = b;
+    int c = strcmp(x->name, y->name);
+    return c ? c : (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+/* A predictor is the first of the program's predictors with its name
+ * (the same object has the same name). */
 const char *cg_predictor_sym(cg_ctx *g, const ir_predictor *pr)
 {
-    const ir_module **mods;
-    size_t nm = cg_modules(g, &mods), idx = 0;
-    for (size_t i = 0; i < nm; i++)
-        for (size_t k = 0; k < mods[i]->n_predictors; k++, idx++)
-            if (mods[i]->predictors[k] == pr || strcmp(mods[i]->predictors[k]->name, pr->name) == 0)
-                return arena_printf(g->a, "k_p%zu", idx);
+    if (!g->pred_index) {
+        const ir_module **mods;
+        size_t nm = cg_modules(g, &mods), n = 0;
+        for (size_t i = 0; i < nm; i++) n += mods[i]->n_predictors;
+        cg_pred_index *ix = arena_array(g->a, n + 1, sizeof *ix);
+        n = 0;
+        for (size_t i = 0; i < nm; i++)
+            for (size_t k = 0; k < mods[i]->n_predictors; k++, n++) ix[n] = (cg_pred_index){ mods[i]->predictors[k]->name, n };
+        qsort(ix, n, sizeof *ix, pred_index_cmp);
+        g->pred_index = ix;
+        g->n_pred_index = n;
+    }
+    size_t lo = 0, hi = g->n_pred_index;
+    while (lo < hi) { /* the first entry not below pr->name */
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(g->pred_index[mid].name, pr->name) < 0) lo = mid + 1;
+        else hi = mid;
+    }
+    if (lo < g->n_pred_index && strcmp(g->pred_index[lo].name, pr->name) == 0)
+        return arena_printf(g->a, "k_p%zu", g->pred_index[lo].idx);
     return "k_p_unknown";
 }
 

@@ -49,3 +49,9 @@ $(CG_RT_BLOB_OBJ): $(CG_RT_BLOB)
 	$(CC) $(CFLAGS) -c $< -o $@
 
 $(CC_LIB): $(CG_RT_BLOB_OBJ)
+
+# make bench-codegen: `dspcc build` against `dspcc check` on a generated
+# 800-module program (issue 18's target: build <= 3x check).
+.PHONY: bench-codegen
+bench-codegen: $(BUILD)/dspcc
+	BUILD=$(BUILD) sh tests/bench/bench_codegen.sh
