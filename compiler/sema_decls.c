@@ -2,6 +2,8 @@
  * enums, field types, signatures, lms, tools and data sets. */
 #include "sema_int.h"
 
+#include "dsp/client.h"
+
 #include <ctype.h>
 #include <string.h>
 
@@ -394,14 +396,22 @@ void sema_check_lm(sema *s, sym *sy)
     }
     lm->provider = arena_strndup(s->a, d->str, (size_t)(slash - d->str));
     lm->model = slash + 1;
-    const bi_provider *prov = bi_provider_find(lm->provider);
+    const dsp_provider_info *prov = dsp_provider_find(lm->provider, strlen(lm->provider));
     if (!prov) {
-        const char *names[16];
-        for (size_t i = 0; i < bi_n_providers && i < 16; i++)
-            names[i] = bi_providers[i].name;
-        diag_error(s->d, d->str_loc, "unknown provider `%s`%s (known: openai, anthropic, ollama, "
-                                     "vllm, compatible)", lm->provider,
-                   sema_did_you_mean(s, lm->provider, names, bi_n_providers));
+        size_t n_prov = 0;
+        const dsp_provider_info *all = dsp_provider_table(&n_prov);
+        const char *names[32];
+        char known[320];
+        size_t used = 0;
+        known[0] = '\0';
+        for (size_t i = 0; i < n_prov && i < 32; i++) {
+            names[i] = all[i].name;
+            int w = snprintf(known + used, sizeof known - used, "%s%s", i ? ", " : "", all[i].name);
+            if (w > 0 && (size_t)w < sizeof known - used)
+                used += (size_t)w;
+        }
+        diag_error(s->d, d->str_loc, "unknown provider `%s`%s (known: %s)", lm->provider,
+                   sema_did_you_mean(s, lm->provider, names, n_prov < 32 ? n_prov : 32), known);
         return;
     }
     for (size_t i = 0; i < d->kvs.len; i++) {
@@ -457,7 +467,7 @@ void sema_check_lm(sema *s, sym *sy)
             params[np++] = opts[i];
         }
     }
-    if (!lm->base_url) {
+    if (!lm->base_url || (prov->dsp_needs_base_url && lm->base_url == prov->base_url)) {
         diag_error(s->d, d->str_loc, "provider `%s` has no default address; add "
                    "`base_url: \"http://host:port/v1\"` to the lm block", lm->provider);
         ok = 0;

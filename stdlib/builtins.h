@@ -70,17 +70,6 @@ extern const size_t bi_n_optimizers;
 const bi_optimizer *bi_optimizer_find(const char *name);
 const bi_option *bi_option_find(const bi_option *opts, size_t n, const char *name);
 
-typedef struct bi_provider {
-    const char *name;
-    const char *base_url;         /* default; NULL: the lm must give base_url */
-    const char *api_key_env;      /* default; NULL: no key */
-    const char *doc;
-} bi_provider;
-
-extern const bi_provider bi_providers[];
-extern const size_t bi_n_providers;
-const bi_provider *bi_provider_find(const char *name);
-
 extern const bi_option bi_lm_options[];
 /* The values of the lm option lora_serving. */
 extern const char *const bi_lora_servings[];

@@ -3,22 +3,8 @@
 
 #include <string.h>
 
-const bi_provider bi_providers[] = {
-    { "openai", "https://api.openai.com/v1", "OPENAI_API_KEY", "OpenAI chat completions" },
-    { "anthropic", "https://api.anthropic.com/v1", "ANTHROPIC_API_KEY", "Anthropic messages" },
-    { "ollama", "http://127.0.0.1:11434/v1", NULL, "a local Ollama server" },
-    { "vllm", NULL, NULL, "a vLLM server (give base_url)" },
-    { "compatible", NULL, NULL, "any OpenAI-compatible server (give base_url)" },
-};
-const size_t bi_n_providers = sizeof bi_providers / sizeof bi_providers[0];
-
-const bi_provider *bi_provider_find(const char *name)
-{
-    for (size_t i = 0; i < bi_n_providers; i++)
-        if (strcmp(bi_providers[i].name, name) == 0)
-            return &bi_providers[i];
-    return NULL;
-}
+/* The providers and their defaults are libdsprt's table (dsp_provider_find),
+ * shared with the runtime. */
 
 static const char *const adapters[] = { "chat", "json", NULL };
 const char *const bi_lora_servings[] = { "vllm", "llama.cpp", NULL };

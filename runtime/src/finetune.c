@@ -74,6 +74,8 @@ static dsp_status ft_call_init(ft_call *k, dsp_client *c, const dsp_lm_config *l
     case DSP_PROVIDER_ANTHROPIC: return unsupported(k->model_spec, "Anthropic's API", err);
     case DSP_PROVIDER_OLLAMA: return unsupported(k->model_spec, "Ollama", err);
     case DSP_PROVIDER_VLLM: return unsupported(k->model_spec, "vLLM's server", err);
+    default: /* the presets: OpenAI's chat API, not its fine-tuning API */
+        return unsupported(k->model_spec, "an OpenAI-compatible preset", err);
     }
     const char *base = k->opts.base_url ? k->opts.base_url
                        : lm->base_url   ? lm->base_url

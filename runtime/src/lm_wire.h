@@ -20,7 +20,8 @@
 const char *dsp_provider_name(dsp_provider p);
 const char *dsp_provider_default_base_url(dsp_provider p);
 /* Whether calls to p at base_url (NULL: its default) must carry a key:
- * not for ollama, vllm and compatible servers, nor for any server on a
+ * not for providers with no default key variable (ollama, vllm, compatible,
+ * lmstudio, llamacpp), nor for any server on a
  * loopback address (localhost, 127.0.0.0/8, ::1). There a key is sent when
  * its variable is set, and nothing is demanded when it is not. */
 bool dsp_provider_needs_key(dsp_provider p, const char *base_url);

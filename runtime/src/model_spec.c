@@ -7,67 +7,103 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const struct {
-    const char *prefix;
-    dsp_provider provider;
-} provider_names[] = {
-    {"openai", DSP_PROVIDER_OPENAI},
-    {"anthropic", DSP_PROVIDER_ANTHROPIC},
-    {"ollama", DSP_PROVIDER_OLLAMA},
-    {"vllm", DSP_PROVIDER_VLLM},
-    {"compatible", DSP_PROVIDER_COMPATIBLE},
+/* The one table of providers: the compiler resolves a .dsp lm's defaults
+ * from it and the runtime its prefixes. Base URLs and key variables are the
+ * ones each service documents for OpenAI-compatible clients. */
+static const dsp_provider_info providers[] = {
+    {"openai", DSP_PROVIDER_OPENAI, "https://api.openai.com/v1", "OPENAI_API_KEY", false, "OpenAI chat completions"},
+    {"anthropic", DSP_PROVIDER_ANTHROPIC, "https://api.anthropic.com", "ANTHROPIC_API_KEY", false,
+     "Anthropic messages"},
+    {"ollama", DSP_PROVIDER_OLLAMA, "http://127.0.0.1:11434/v1", NULL, false, "a local Ollama server"},
+    {"vllm", DSP_PROVIDER_VLLM, "http://localhost:8000/v1", NULL, true, "a vLLM server (give base_url)"},
+    {"compatible", DSP_PROVIDER_COMPATIBLE, NULL, NULL, false, "any OpenAI-compatible server (give base_url)"},
+    {"mistral", DSP_PROVIDER_MISTRAL, "https://api.mistral.ai/v1", "MISTRAL_API_KEY", false, "Mistral AI"},
+    {"groq", DSP_PROVIDER_GROQ, "https://api.groq.com/openai/v1", "GROQ_API_KEY", false, "Groq"},
+    {"together", DSP_PROVIDER_TOGETHER, "https://api.together.xyz/v1", "TOGETHER_API_KEY", false, "Together AI"},
+    {"deepseek", DSP_PROVIDER_DEEPSEEK, "https://api.deepseek.com/v1", "DEEPSEEK_API_KEY", false, "DeepSeek"},
+    {"openrouter", DSP_PROVIDER_OPENROUTER, "https://openrouter.ai/api/v1", "OPENROUTER_API_KEY", false,
+     "OpenRouter"},
+    {"fireworks", DSP_PROVIDER_FIREWORKS, "https://api.fireworks.ai/inference/v1", "FIREWORKS_API_KEY", false,
+     "Fireworks AI"},
+    {"cohere", DSP_PROVIDER_COHERE, "https://api.cohere.ai/compatibility/v1", "CO_API_KEY", false,
+     "Cohere's OpenAI compatibility API"},
+    {"lmstudio", DSP_PROVIDER_LMSTUDIO, "http://localhost:1234/v1", NULL, false, "a local LM Studio server"},
+    {"llamacpp", DSP_PROVIDER_LLAMACPP, "http://localhost:8080/v1", NULL, false, "a local llama.cpp server"},
 };
+#define N_PROVIDERS (sizeof providers / sizeof providers[0])
+
+const dsp_provider_info *dsp_provider_find(const char *name, size_t len)
+{
+    for (size_t i = 0; name && i < N_PROVIDERS; i++)
+        if (strlen(providers[i].name) == len && strncmp(name, providers[i].name, len) == 0)
+            return &providers[i];
+    return NULL;
+}
+
+const dsp_provider_info *dsp_provider_table(size_t *n)
+{
+    *n = N_PROVIDERS;
+    return providers;
+}
+
+static const dsp_provider_info *info_of(dsp_provider p)
+{
+    for (size_t i = 0; i < N_PROVIDERS; i++)
+        if (providers[i].provider == p)
+            return &providers[i];
+    return NULL;
+}
+
+/* "openai, anthropic, ..." into buf, for messages. */
+static const char *known_names(char *buf, size_t size)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < N_PROVIDERS && used < size; i++) {
+        int w = snprintf(buf + used, size - used, "%s%s", i ? ", " : "", providers[i].name);
+        if (w < 0)
+            break;
+        used += (size_t)w;
+    }
+    return buf;
+}
 
 dsp_status dsp_parse_model(const char *spec, dsp_provider *provider, const char **model_name, dsp_error *err)
 {
+    char known[256];
     if (!spec || !*spec)
         return dsp_error_set(err, DSP_ERR_INVALID, "empty model: write \"provider/model\", e.g. \"openai/gpt-4o-mini\"");
     const char *slash = strchr(spec, '/');
     if (!slash)
         return dsp_error_set(err, DSP_ERR_INVALID,
-                             "model \"%s\" has no provider: write \"provider/model\" with provider one of "
-                             "openai, anthropic, ollama, vllm, compatible",
-                             spec);
+                             "model \"%s\" has no provider: write \"provider/model\" with provider one of %s", spec,
+                             known_names(known, sizeof known));
     size_t plen = (size_t)(slash - spec);
-    for (size_t i = 0; i < sizeof provider_names / sizeof provider_names[0]; i++) {
-        if (strlen(provider_names[i].prefix) == plen && strncmp(spec, provider_names[i].prefix, plen) == 0) {
-            if (!slash[1])
-                return dsp_error_set(err, DSP_ERR_INVALID, "model \"%s\" names no model after the provider", spec);
-            if (provider)
-                *provider = provider_names[i].provider;
-            if (model_name)
-                *model_name = slash + 1;
-            return DSP_OK;
-        }
-    }
-    return dsp_error_set(err, DSP_ERR_INVALID,
-                         "model \"%s\": unknown provider \"%.*s\" (known: openai, anthropic, ollama, vllm; "
-                         "any OpenAI-compatible server is \"compatible/...\" with a base URL)",
-                         spec, (int)plen, spec);
+    const dsp_provider_info *info = dsp_provider_find(spec, plen);
+    if (!info)
+        return dsp_error_set(err, DSP_ERR_INVALID,
+                             "model \"%s\": unknown provider \"%.*s\" (known: %s; any other OpenAI-compatible "
+                             "server is \"compatible/...\" with a base URL)",
+                             spec, (int)plen, spec, known_names(known, sizeof known));
+    if (!slash[1])
+        return dsp_error_set(err, DSP_ERR_INVALID, "model \"%s\" names no model after the provider", spec);
+    if (provider)
+        *provider = info->provider;
+    if (model_name)
+        *model_name = slash + 1;
+    return DSP_OK;
 }
 
 const char *dsp_provider_name(dsp_provider p)
 {
-    switch (p) {
-    case DSP_PROVIDER_OPENAI: return "openai";
-    case DSP_PROVIDER_ANTHROPIC: return "anthropic";
-    case DSP_PROVIDER_OLLAMA: return "ollama";
-    case DSP_PROVIDER_VLLM: return "vllm";
-    case DSP_PROVIDER_COMPATIBLE: return "compatible";
-    }
-    return "unknown";
+    const dsp_provider_info *i = info_of(p);
+    return i ? i->name : "unknown";
 }
 
 const char *dsp_provider_default_base_url(dsp_provider p)
 {
-    switch (p) {
-    case DSP_PROVIDER_OPENAI: return "https://api.openai.com/v1";
-    case DSP_PROVIDER_ANTHROPIC: return "https://api.anthropic.com";
-    case DSP_PROVIDER_OLLAMA: return "http://localhost:11434/v1";
-    case DSP_PROVIDER_VLLM: return "http://localhost:8000/v1";
-    case DSP_PROVIDER_COMPATIBLE: return NULL; /* only the lm's base URL says where */
-    }
-    return NULL;
+    const dsp_provider_info *i = info_of(p);
+    return i ? i->base_url : NULL;
 }
 
 /* True when the URL is just scheme://host[:port], with no path. */
@@ -149,7 +185,9 @@ dsp_status dsp_api_base_url(const char *base_url, char **out, dsp_error *err)
 
 bool dsp_provider_needs_key(dsp_provider p, const char *base_url)
 {
-    if (p == DSP_PROVIDER_OLLAMA || p == DSP_PROVIDER_VLLM || p == DSP_PROVIDER_COMPATIBLE)
+    /* Servers that are local by nature (or of unknown kind) get no demand. */
+    const dsp_provider_info *info = info_of(p);
+    if (!info || !info->api_key_env)
         return false;
     if (!base_url)
         return true;

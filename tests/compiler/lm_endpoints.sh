@@ -6,7 +6,8 @@
 # set, run without the key (and send it when it is set); an openai/... lm
 # at a non-local URL still demands it, before any request. A compatible lm
 # at a host that does not resolve fails within a second, without retries,
-# and its message names `compatible`, the provider as declared. Prints TAP.
+# and its message names `compatible`, the provider as declared. The
+# OpenAI-compatible presets use their own key variables. Prints TAP.
 set -u
 : "${BUILD:=build}"
 tmp=$(mktemp -d)
@@ -59,3 +60,27 @@ check "a host that does not resolve fails at once, not after retries (took ${ms}
 check "its message names the provider as declared (compatible/fixture, not openai)" \
     sh -c "grep -q 'compatible/fixture: cannot resolve' '$tmp/dns.err' && ! grep -q 'openai' '$tmp/dns.err'"
 check "and it is not retried" sh -c "! grep -q 'gave up after' '$tmp/dns.err'"
+
+# OpenAI-compatible presets: a remote one demands its own key variable,
+# before any request; pointed at the fixture it sends that key; a local
+# one (lmstudio, llamacpp) runs without a key.
+unset MISTRAL_API_KEY GROQ_API_KEY
+prog mistral.dsp "  cache: false" mistral/mistral-small-latest
+run mistral 1
+check "a mistral lm without MISTRAL_API_KEY is refused naming that variable, nothing sent" \
+    sh -c "test $rc -ne 0 && test $reqs -eq 0 && grep -q 'MISTRAL_API_KEY is not set' '$tmp/mistral.err'"
+prog groq.dsp "  cache: false" groq/llama-3.1-8b-instant
+GROQ_API_KEY=gsk-lmep-not-a-key
+export GROQ_API_KEY
+run groq 1 --base-url "http://127.0.0.1:$port"
+unset GROQ_API_KEY
+check "a groq lm sent to the fixture with --base-url (no path) reaches /v1/chat/completions with GROQ_API_KEY" \
+    sh -c "test $rc -eq 0 && tail -n 1 '$tmp/log' | grep -q '\"auth\":true' &&
+           tail -n 1 '$tmp/log' | grep -q '\"path\":\"/v1/chat/completions\"'"
+for provider in lmstudio llamacpp; do
+    prog "$provider.dsp" "  base_url: \"$url\"
+  cache: false" "$provider/fixture"
+    run "$provider" 1
+    check "lm $provider/fixture runs without a key" \
+        sh -c "test $rc -eq 0 && tail -n 1 '$tmp/log' | grep -q '\"auth\":false'"
+done

@@ -249,13 +249,13 @@ static void test_parse_model(void **state)
     assert_string_equal(dsp_provider_name(p), "compatible");
     assert_int_equal(dsp_parse_model("gpt-4o", &p, &name, &err), DSP_ERR_INVALID);
     assert_non_null(strstr(err.message, "provider/model"));
-    assert_int_equal(dsp_parse_model("mistral/large", &p, &name, &err), DSP_ERR_INVALID);
-    assert_non_null(strstr(err.message, "unknown provider \"mistral\""));
+    assert_int_equal(dsp_parse_model("mistrall/large", &p, &name, &err), DSP_ERR_INVALID);
+    assert_non_null(strstr(err.message, "unknown provider \"mistrall\""));
     assert_int_equal(dsp_parse_model("openai/", &p, &name, &err), DSP_ERR_INVALID);
     assert_int_equal(dsp_parse_model(NULL, &p, &name, &err), DSP_ERR_INVALID);
 }
 
-/* Which endpoints must have a key: only openai and anthropic, and not on
+/* Which endpoints must have a key: providers with a key variable, and not on
  * this machine. */
 static void test_provider_needs_key(void **state)
 {
@@ -287,7 +287,7 @@ static void test_endpoint_urls(void **state)
 {
     (void)state;
     expect_url(DSP_PROVIDER_OPENAI, NULL, "https://api.openai.com/v1/chat/completions");
-    expect_url(DSP_PROVIDER_OLLAMA, NULL, "http://localhost:11434/v1/chat/completions");
+    expect_url(DSP_PROVIDER_OLLAMA, NULL, "http://127.0.0.1:11434/v1/chat/completions");
     expect_url(DSP_PROVIDER_VLLM, NULL, "http://localhost:8000/v1/chat/completions");
     expect_url(DSP_PROVIDER_ANTHROPIC, NULL, "https://api.anthropic.com/v1/messages");
     expect_url(DSP_PROVIDER_COMPATIBLE, "http://127.0.0.1:8080/v1", "http://127.0.0.1:8080/v1/chat/completions");
@@ -301,6 +301,60 @@ static void test_endpoint_urls(void **state)
     dsp_error err = {0};
     assert_int_equal(dsp_endpoint_url(DSP_PROVIDER_OPENAI, "ftp://x", &url, &err), DSP_ERR_INVALID);
     assert_null(url);
+}
+
+/* Each OpenAI-compatible preset: its documented base URL and key variable,
+ * the chat endpoint under it, and whether a key is demanded. */
+static void test_presets(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *spec, *url, *key_env;
+        bool needs_key;
+    } want[] = {
+        {"mistral/mistral-small-latest", "https://api.mistral.ai/v1/chat/completions", "MISTRAL_API_KEY", true},
+        {"groq/llama-3.1-8b-instant", "https://api.groq.com/openai/v1/chat/completions", "GROQ_API_KEY", true},
+        {"together/meta-llama/Llama-3.3-70B-Instruct-Turbo", "https://api.together.xyz/v1/chat/completions",
+         "TOGETHER_API_KEY", true},
+        {"deepseek/deepseek-chat", "https://api.deepseek.com/v1/chat/completions", "DEEPSEEK_API_KEY", true},
+        {"openrouter/openai/gpt-4o-mini", "https://openrouter.ai/api/v1/chat/completions", "OPENROUTER_API_KEY",
+         true},
+        {"fireworks/accounts/fireworks/models/llama-v3p1-8b-instruct",
+         "https://api.fireworks.ai/inference/v1/chat/completions", "FIREWORKS_API_KEY", true},
+        {"cohere/command-r7b-12-2024", "https://api.cohere.ai/compatibility/v1/chat/completions", "CO_API_KEY",
+         true},
+        {"lmstudio/qwen2.5-7b-instruct", "http://localhost:1234/v1/chat/completions", NULL, false},
+        {"llamacpp/default", "http://localhost:8080/v1/chat/completions", NULL, false},
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        dsp_provider p;
+        const char *name = NULL;
+        dsp_error err = {0};
+        assert_int_equal(dsp_parse_model(want[i].spec, &p, &name, &err), DSP_OK);
+        assert_string_equal(name, strchr(want[i].spec, '/') + 1);
+        size_t plen = (size_t)(strchr(want[i].spec, '/') - want[i].spec);
+        const dsp_provider_info *info = dsp_provider_find(want[i].spec, plen);
+        assert_non_null(info);
+        assert_int_equal(info->provider, p);
+        assert_int_equal(strlen(dsp_provider_name(p)), plen);
+        assert_memory_equal(dsp_provider_name(p), want[i].spec, plen);
+        if (want[i].key_env)
+            assert_string_equal(info->api_key_env, want[i].key_env);
+        else
+            assert_null(info->api_key_env);
+        expect_url(p, NULL, want[i].url);
+        assert_true(dsp_provider_needs_key(p, NULL) == want[i].needs_key);
+        /* An lm's own base URL wins: the preset is only a default. */
+        expect_url(p, "http://127.0.0.1:9999/v1", "http://127.0.0.1:9999/v1/chat/completions");
+        dsp_error_clear(&err);
+    }
+    /* Every table entry parses back to itself. */
+    size_t n = 0;
+    const dsp_provider_info *all = dsp_provider_table(&n);
+    assert_true(n >= 14);
+    for (size_t i = 0; i < n; i++)
+        assert_ptr_equal(dsp_provider_find(all[i].name, strlen(all[i].name)), &all[i]);
+    assert_null(dsp_provider_find("mistra", 6));
 }
 
 static void test_params_merge(void **state)
@@ -343,6 +397,7 @@ int main(void)
         cmocka_unit_test(test_error_bodies),
         cmocka_unit_test(test_parse_model),
         cmocka_unit_test(test_endpoint_urls),
+        cmocka_unit_test(test_presets),
         cmocka_unit_test(test_params_merge),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -25,8 +25,35 @@ typedef enum dsp_provider {
     DSP_PROVIDER_ANTHROPIC,  /* Anthropic Messages API */
     DSP_PROVIDER_OLLAMA,     /* OpenAI-compatible, default base URL http://localhost:11434/v1 */
     DSP_PROVIDER_VLLM,       /* OpenAI-compatible, default base URL http://localhost:8000/v1 */
-    DSP_PROVIDER_COMPATIBLE  /* any OpenAI-compatible server; no default base URL */
+    DSP_PROVIDER_COMPATIBLE, /* any OpenAI-compatible server; no default base URL */
+    /* Presets: OpenAI-compatible services with their own default base URL
+     * and key variable (dsp_provider_find lists them). */
+    DSP_PROVIDER_MISTRAL,
+    DSP_PROVIDER_GROQ,
+    DSP_PROVIDER_TOGETHER,
+    DSP_PROVIDER_DEEPSEEK,
+    DSP_PROVIDER_OPENROUTER,
+    DSP_PROVIDER_FIREWORKS,
+    DSP_PROVIDER_COHERE,     /* Cohere's OpenAI compatibility API */
+    DSP_PROVIDER_LMSTUDIO,
+    DSP_PROVIDER_LLAMACPP
 } dsp_provider;
+
+/* What a provider prefix means: the one table of providers, which both the
+ * compiler (lm strings in .dsp files) and the runtime read. */
+typedef struct dsp_provider_info {
+    const char *name;           /* the prefix of "name/model" */
+    dsp_provider provider;
+    const char *base_url;       /* default; NULL: the lm must give one */
+    const char *api_key_env;    /* default key variable; NULL: no key */
+    bool dsp_needs_base_url;    /* a .dsp lm must name its server (vllm: no one address is usual) */
+    const char *doc;
+} dsp_provider_info;
+
+/* The entry for the first len bytes of name, or NULL. */
+const dsp_provider_info *dsp_provider_find(const char *name, size_t len);
+/* The whole table (*n entries), in the order docs list it. */
+const dsp_provider_info *dsp_provider_table(size_t *n);
 
 /* One LM endpoint, as a program declares it. All strings are borrowed and
  * must outlive every call that uses the config (generated code keeps them in
