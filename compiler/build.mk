@@ -59,6 +59,8 @@ $(BUILD)/tests/compiler/%: $(BUILD)/obj/tests/compiler/%.o $(CC_LIB) $(BUILD)/li
 # build and run whatever state the rest of compiler/ is in.
 FE_LIB       := $(BUILD)/libdspcc_fe.a
 FE_LIB_OBJS  := $(FE_SRCS:%.c=$(BUILD)/obj/compiler/%.o) $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard stdlib/*.c))
+# The provider table (lm strings) is libdsprt's, in a file that needs nothing else.
+FE_LIB_OBJS  += $(BUILD)/obj/runtime/src/providers.o
 FE_OWN_TESTS := $(addprefix $(BUILD)/tests/compiler/,test_lexer test_parser test_sema test_ir fuzz_check)
 
 $(FE_LIB): $(FE_LIB_OBJS) $(GRAM_OBJS)

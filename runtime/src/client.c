@@ -312,6 +312,12 @@ dsp_status dsp_api_key_from_env(const char *env, const char *model_spec, const c
     return DSP_OK;
 }
 
+static bool ends_with_token(const char *env)
+{
+    size_t n = strlen(env);
+    return n >= 6 && strcmp(env + n - 6, "_TOKEN") == 0;
+}
+
 static dsp_status set_auth(call *k, const dsp_lm_config *lm, dsp_error *err)
 {
     k->headers[k->n_headers++] = "Content-Type: application/json";
@@ -330,6 +336,11 @@ static dsp_status set_auth(call *k, const dsp_lm_config *lm, dsp_error *err)
         return st;
     k->key = key;
     const char *prefix = k->provider == DSP_PROVIDER_ANTHROPIC ? "x-api-key: " : "Authorization: Bearer ";
+    /* Azure takes a key in api-key; a variable named ..._TOKEN holds a
+     * Microsoft Entra ID token instead (AZURE_OPENAI_AD_TOKEN in the
+     * official SDKs), which goes as a bearer token. */
+    if (k->provider == DSP_PROVIDER_AZURE && !ends_with_token(lm->api_key_env))
+        prefix = "api-key: ";
     size_t n = strlen(prefix) + strlen(key) + 1;
     k->auth_header = malloc(n);
     if (!k->auth_header)
@@ -640,7 +651,7 @@ static dsp_status chat(dsp_client *c, const dsp_lm_config *lm, const dsp_chat_re
         dsp_jw_init(&k.body, hint);
     else
         dsp_jw_init_in(&k.body, body_store, sizeof body_store);
-    st = dsp_endpoint_url(k.provider, k.base_url, &k.url, err);
+    st = dsp_model_endpoint_url(k.provider, k.base_url, k.model_name, &k.url, err);
     if (st == DSP_OK)
         st = set_auth(&k, lm, err);
     if (st == DSP_OK)

@@ -14,6 +14,8 @@
 
 /* Version of the Anthropic Messages API the client speaks. */
 #define DSP_ANTHROPIC_VERSION "2023-06-01"
+/* Azure OpenAI's latest GA data-plane version (structured outputs included). */
+#define DSP_AZURE_API_VERSION "2024-10-21"
 /* Anthropic requires max_tokens; sent when the caller left it unset. */
 #define DSP_ANTHROPIC_DEFAULT_MAX_TOKENS 1024
 
@@ -29,6 +31,15 @@ bool dsp_provider_needs_key(dsp_provider p, const char *base_url);
 /* The full URL of the chat endpoint; *out is owned by the caller. base_url
  * NULL means the provider's default. */
 dsp_status dsp_endpoint_url(dsp_provider p, const char *base_url, char **out, dsp_error *err);
+
+/* The endpoint of one model: dsp_endpoint_url, except for providers whose
+ * path names the model (azure: BASE/openai/deployments/MODEL/chat/
+ * completions?api-version=V). The model is escaped as one path segment. */
+dsp_status dsp_model_endpoint_url(dsp_provider p, const char *base_url, const char *model, char **out,
+                                  dsp_error *err);
+/* Azure's api-version query: $OPENAI_API_VERSION (the official SDKs'
+ * variable) when set, else DSP_AZURE_API_VERSION. */
+const char *dsp_azure_api_version(void);
 
 /* An OpenAI-style API's base with its version, what /files and
  * /fine_tuning/jobs are relative to: base_url, plus "/v1" when it has no

@@ -7,60 +7,24 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The one table of providers: the compiler resolves a .dsp lm's defaults
- * from it and the runtime its prefixes. Base URLs and key variables are the
- * ones each service documents for OpenAI-compatible clients. */
-static const dsp_provider_info providers[] = {
-    {"openai", DSP_PROVIDER_OPENAI, "https://api.openai.com/v1", "OPENAI_API_KEY", false, "OpenAI chat completions"},
-    {"anthropic", DSP_PROVIDER_ANTHROPIC, "https://api.anthropic.com", "ANTHROPIC_API_KEY", false,
-     "Anthropic messages"},
-    {"ollama", DSP_PROVIDER_OLLAMA, "http://127.0.0.1:11434/v1", NULL, false, "a local Ollama server"},
-    {"vllm", DSP_PROVIDER_VLLM, "http://localhost:8000/v1", NULL, true, "a vLLM server (give base_url)"},
-    {"compatible", DSP_PROVIDER_COMPATIBLE, NULL, NULL, false, "any OpenAI-compatible server (give base_url)"},
-    {"mistral", DSP_PROVIDER_MISTRAL, "https://api.mistral.ai/v1", "MISTRAL_API_KEY", false, "Mistral AI"},
-    {"groq", DSP_PROVIDER_GROQ, "https://api.groq.com/openai/v1", "GROQ_API_KEY", false, "Groq"},
-    {"together", DSP_PROVIDER_TOGETHER, "https://api.together.xyz/v1", "TOGETHER_API_KEY", false, "Together AI"},
-    {"deepseek", DSP_PROVIDER_DEEPSEEK, "https://api.deepseek.com/v1", "DEEPSEEK_API_KEY", false, "DeepSeek"},
-    {"openrouter", DSP_PROVIDER_OPENROUTER, "https://openrouter.ai/api/v1", "OPENROUTER_API_KEY", false,
-     "OpenRouter"},
-    {"fireworks", DSP_PROVIDER_FIREWORKS, "https://api.fireworks.ai/inference/v1", "FIREWORKS_API_KEY", false,
-     "Fireworks AI"},
-    {"cohere", DSP_PROVIDER_COHERE, "https://api.cohere.ai/compatibility/v1", "CO_API_KEY", false,
-     "Cohere's OpenAI compatibility API"},
-    {"lmstudio", DSP_PROVIDER_LMSTUDIO, "http://localhost:1234/v1", NULL, false, "a local LM Studio server"},
-    {"llamacpp", DSP_PROVIDER_LLAMACPP, "http://localhost:8080/v1", NULL, false, "a local llama.cpp server"},
-};
-#define N_PROVIDERS (sizeof providers / sizeof providers[0])
-
-const dsp_provider_info *dsp_provider_find(const char *name, size_t len)
-{
-    for (size_t i = 0; name && i < N_PROVIDERS; i++)
-        if (strlen(providers[i].name) == len && strncmp(name, providers[i].name, len) == 0)
-            return &providers[i];
-    return NULL;
-}
-
-const dsp_provider_info *dsp_provider_table(size_t *n)
-{
-    *n = N_PROVIDERS;
-    return providers;
-}
-
 static const dsp_provider_info *info_of(dsp_provider p)
 {
-    for (size_t i = 0; i < N_PROVIDERS; i++)
-        if (providers[i].provider == p)
-            return &providers[i];
+    size_t n = 0;
+    const dsp_provider_info *all = dsp_provider_table(&n);
+    for (size_t i = 0; i < n; i++)
+        if (all[i].provider == p)
+            return &all[i];
     return NULL;
 }
 
 /* "openai, anthropic, ..." into buf, for messages. */
 static const char *known_names(char *buf, size_t size)
 {
-    size_t used = 0;
+    size_t used = 0, n = 0;
+    const dsp_provider_info *all = dsp_provider_table(&n);
     buf[0] = '\0';
-    for (size_t i = 0; i < N_PROVIDERS && used < size; i++) {
-        int w = snprintf(buf + used, size - used, "%s%s", i ? ", " : "", providers[i].name);
+    for (size_t i = 0; i < n && used < size; i++) {
+        int w = snprintf(buf + used, size - used, "%s%s", i ? ", " : "", all[i].name);
         if (w < 0)
             break;
         used += (size_t)w;
@@ -171,6 +135,64 @@ dsp_status dsp_endpoint_url(dsp_provider p, const char *base_url, char **out, ds
     else
         suffix = url_has_no_path(base_url, len) ? "/v1/chat/completions" : "/chat/completions";
     return url_join(base_url, len, suffix, out, err);
+}
+
+/* The model name as one path segment: ':' and '/' escaped (Bedrock's ids
+ * hold ':', a deployment or model name may hold anything). */
+static dsp_status path_segment(const char *model, char **out, dsp_error *err)
+{
+    char *e = curl_easy_escape(NULL, model, 0);
+    if (!e)
+        return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory building an endpoint URL");
+    *out = strdup(e);
+    curl_free(e);
+    return *out ? DSP_OK : dsp_error_set(err, DSP_ERR_NOMEM, "out of memory building an endpoint URL");
+}
+
+const char *dsp_azure_api_version(void)
+{
+    const char *v = getenv("OPENAI_API_VERSION");
+    return v && *v ? v : DSP_AZURE_API_VERSION;
+}
+
+dsp_status dsp_model_endpoint_url(dsp_provider p, const char *base_url, const char *model, char **out,
+                                  dsp_error *err)
+{
+    if (p != DSP_PROVIDER_AZURE)
+        return dsp_endpoint_url(p, base_url, out, err);
+    *out = NULL;
+    if (!base_url)
+        return dsp_error_set(err, DSP_ERR_INVALID,
+                             "an azure lm has no default base URL: give the resource endpoint, e.g. "
+                             "\"https://RESOURCE.openai.azure.com\"");
+    size_t len = 0;
+    dsp_status st = base_len(base_url, &len, err);
+    if (st != DSP_OK)
+        return st;
+    const char *version = dsp_azure_api_version();
+    for (const char *c = version; *c; c++)
+        if (!((*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'z') || *c == '-'))
+            return dsp_error_set(err, DSP_ERR_INVALID,
+                                 "OPENAI_API_VERSION \"%s\" is not an Azure API version like \"%s\"", version,
+                                 DSP_AZURE_API_VERSION);
+    char *seg = NULL;
+    st = path_segment(model, &seg, err);
+    if (st != DSP_OK)
+        return st;
+    /* A base that already ends in /openai (as Azure's portal shows some
+     * endpoints) gets the rest of the path only. */
+    const char *prefix = ends_with(base_url, len, "/openai") ? "" : "/openai";
+    size_t n = len + strlen(prefix) + strlen(seg) + strlen(version) + 64;
+    char *url = malloc(n);
+    if (!url) {
+        free(seg);
+        return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory building an endpoint URL");
+    }
+    snprintf(url, n, "%.*s%s/deployments/%s/chat/completions?api-version=%s", (int)len, base_url, prefix, seg,
+             version);
+    free(seg);
+    *out = url;
+    return DSP_OK;
 }
 
 dsp_status dsp_api_base_url(const char *base_url, char **out, dsp_error *err)

@@ -84,3 +84,38 @@ for provider in lmstudio llamacpp; do
     check "lm $provider/fixture runs without a key" \
         sh -c "test $rc -eq 0 && tail -n 1 '$tmp/log' | grep -q '\"auth\":false'"
 done
+
+# Azure OpenAI: the deployment in the path with ?api-version= (the fixture
+# answers 404 "Resource not found" without it, as Azure does), the key in
+# an api-key header; a variable named ..._TOKEN is an Entra ID bearer token.
+unset AZURE_OPENAI_API_KEY AZURE_OPENAI_AD_TOKEN
+prog azure.dsp "  base_url: \"http://127.0.0.1:$port\"
+  cache: false" azure/fixture
+AZURE_OPENAI_API_KEY=azure-lmep-not-a-key
+export AZURE_OPENAI_API_KEY
+run azure 1
+check "an azure lm reaches /openai/deployments/fixture/chat/completions with its key in api-key" \
+    sh -c "test $rc -eq 0 && tail -n 1 '$tmp/log' | grep -q '\"path\":\"/openai/deployments/fixture/chat/completions\"' &&
+           tail -n 1 '$tmp/log' | grep -q '\"auth_header\":\"api-key\"'"
+run azure 1 --base-url "$url"
+check "... and through a --base-url with a path (/v1/openai/deployments/...)" \
+    sh -c "test $rc -eq 0 && tail -n 1 '$tmp/log' | grep -q '\"path\":\"/v1/openai/deployments/fixture/chat/completions\"'"
+unset AZURE_OPENAI_API_KEY
+prog azure_entra.dsp "  base_url: \"http://127.0.0.1:$port\"
+  api_key_env: \"AZURE_OPENAI_AD_TOKEN\"
+  cache: false" azure/fixture
+AZURE_OPENAI_AD_TOKEN=entra-lmep-not-a-token
+export AZURE_OPENAI_AD_TOKEN
+run azure_entra 1
+unset AZURE_OPENAI_AD_TOKEN
+check "an azure lm whose api_key_env ends in _TOKEN sends an Entra ID bearer token" \
+    sh -c "test $rc -eq 0 && tail -n 1 '$tmp/log' | grep -q '\"auth_header\":\"authorization\"'"
+prog azure_remote.dsp "  base_url: \"https://lmep.openai.azure.com\"
+  cache: false" azure/gpt-4o-mini
+run azure_remote 1
+check "an azure lm at a remote endpoint without AZURE_OPENAI_API_KEY is refused, nothing sent" \
+    sh -c "test $rc -ne 0 && test $reqs -eq 0 && grep -q 'AZURE_OPENAI_API_KEY is not set' '$tmp/azure_remote.err'"
+prog azure_nourl.dsp "" azure/gpt-4o-mini
+"$dspcc" check "$tmp/azure_nourl.dsp" >/dev/null 2>"$tmp/azure_nourl.err"
+check "an azure lm without base_url is refused at check time, asking for it" \
+    grep -q "provider \`azure\` has no default address" "$tmp/azure_nourl.err"

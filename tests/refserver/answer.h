@@ -29,7 +29,8 @@ typedef struct rs_answer {
     size_t n_messages;
     const char *prompt;
     const char *reply;          /* the first choice's text, or NULL */
-    bool auth;                  /* it carried an Authorization or x-api-key header */
+    bool auth;                  /* it carried an Authorization, x-api-key or api-key header */
+    const char *auth_header;    /* which of them ("authorization", "x-api-key", "api-key"), or NULL */
 } rs_answer;
 
 /* request_no numbers requests from 0; with the seed it decides faults. */

@@ -64,6 +64,8 @@ void rs_reqlog_write(rs_reqlog *l, const char *method, const char *path, const r
     free(req);
     if (body)
         cJSON_AddBoolToObject(o, "auth", ans->auth);
+    if (body && ans->auth_header)
+        add_str(o, "auth_header", ans->auth_header);
     char *s = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     if (!s)

@@ -41,6 +41,7 @@ struct rs_server {
 
 typedef enum route {
     ROUTE_OPENAI_CHAT,
+    ROUTE_AZURE_CHAT, /* OpenAI's body at Azure's path, with ?api-version= (wire_azure.c) */
     ROUTE_ANTHROPIC,
     ROUTE_MODELS,
     ROUTE_FINE_TUNING, /* /v1/files and /v1/fine_tuning/jobs... (ft_api.c) */
@@ -173,6 +174,8 @@ static route route_of(const char *url, rs_api *api)
     }
     if (strcmp(url, "/v1/models") == 0)
         return ROUTE_MODELS;
+    if (rs_azure_route(url))
+        return ROUTE_AZURE_CHAT;
     if (rs_ft_route(url))
         return ROUTE_FINE_TUNING;
     if (strcmp(url, "/v1/load_lora_adapter") == 0)
@@ -199,7 +202,8 @@ static void answer_plain(rs_arena *a, const char *url, const char *method, route
         rs_buf m;
         rs_buf_init(&m, a);
         rs_buf_printf(&m, "Unknown request URL: %s %s. This test fixture serves POST /v1/chat/completions, "
-                          "GET /v1/models, POST /v1/messages and the fine-tuning endpoints /v1/files and "
+                          "GET /v1/models, POST /v1/messages, Azure's POST /openai/deployments/{deployment}/chat/"
+                          "completions?api-version=... and the fine-tuning endpoints /v1/files and "
                           "/v1/fine_tuning/jobs.", method, url);
         rs_answer_error(a, api, 404, rs_buf_str(&m), "unknown_url", ans);
     } else {
@@ -323,9 +327,14 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
     rs_arena_init(&a);
     rs_answer ans;
     const char *allow = NULL;
-    bool chat = (st->route == ROUTE_OPENAI_CHAT || st->route == ROUTE_ANTHROPIC) && strcmp(method, "POST") == 0;
+    bool chat = (st->route == ROUTE_OPENAI_CHAT || st->route == ROUTE_AZURE_CHAT || st->route == ROUTE_ANTHROPIC) &&
+                strcmp(method, "POST") == 0;
     bool load = st->route == ROUTE_LORA_LOAD && strcmp(method, "POST") == 0;
-    if (st->too_big || (!chat && !load && st->route != ROUTE_FINE_TUNING)) {
+    if (chat && st->route == ROUTE_AZURE_CHAT && !st->too_big &&
+        !MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "api-version")) {
+        /* What Azure answers a data-plane call without its version. */
+        rs_answer_error(&a, st->api, 404, "Resource not found", "404", &ans);
+    } else if (st->too_big || (!chat && !load && st->route != ROUTE_FINE_TUNING)) {
         answer_plain(&a, url, method, st->too_big ? ROUTE_TOO_LARGE : st->route, st->api, &ans, &allow);
     } else if (load) {
         load_lora(s, &a, st->body ? st->body : "", st->len, &ans);
@@ -340,6 +349,12 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
                           &ans);
         const char *auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
         const char *x_key = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "x-api-key");
+        ans.auth_header = auth ? "authorization" : x_key ? "x-api-key" : NULL;
+        if (!x_key) {
+            x_key = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "api-key"); /* Azure's */
+            if (x_key && !auth)
+                ans.auth_header = "api-key";
+        }
         rs_inject_nul(&a, &s->opts, st->api, &ans);
         if (s->opts.echo_key != RS_ECHO_NONE)
             rs_echo_key(&a, &s->opts, st->api, rs_request_key(auth, x_key), &ans);

@@ -66,6 +66,10 @@ void rs_buf_json_string(rs_buf *b, const char *s);
 /* Appends a decimal integer. */
 void rs_buf_int(rs_buf *b, long long v);
 
+/* Whether url is Azure OpenAI's chat path, .../openai/deployments/D/chat/
+ * completions (any prefix, so a base URL with a path works too). */
+bool rs_azure_route(const char *url);
+
 /* The error body of either provider for err. */
 const char *rs_wire_error_body(rs_arena *a, rs_api api, const rs_wire_error *err);
 

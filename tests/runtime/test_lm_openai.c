@@ -357,6 +357,47 @@ static void test_presets(void **state)
     assert_null(dsp_provider_find("mistra", 6));
 }
 
+static void expect_model_url(dsp_provider p, const char *base, const char *model, const char *want)
+{
+    char *url = NULL;
+    dsp_error err = {0};
+    assert_int_equal(dsp_model_endpoint_url(p, base, model, &url, &err), DSP_OK);
+    assert_string_equal(url, want);
+    free(url);
+}
+
+/* Azure: the deployment as one escaped path segment, api-version from
+ * OPENAI_API_VERSION or the default; no default resource endpoint. */
+static void test_azure_urls(void **state)
+{
+    (void)state;
+    unsetenv("OPENAI_API_VERSION");
+    expect_model_url(DSP_PROVIDER_AZURE, "https://res.openai.azure.com/", "gpt-4o-mini",
+                     "https://res.openai.azure.com/openai/deployments/gpt-4o-mini/chat/completions?api-version="
+                     DSP_AZURE_API_VERSION);
+    expect_model_url(DSP_PROVIDER_AZURE, "https://res.openai.azure.com/openai", "my dep/x",
+                     "https://res.openai.azure.com/openai/deployments/my%20dep%2Fx/chat/completions?api-version="
+                     DSP_AZURE_API_VERSION);
+    setenv("OPENAI_API_VERSION", "2025-01-01-preview", 1);
+    expect_model_url(DSP_PROVIDER_AZURE, "http://127.0.0.1:9/v1", "d",
+                     "http://127.0.0.1:9/v1/openai/deployments/d/chat/completions?api-version=2025-01-01-preview");
+    char *url = NULL;
+    dsp_error err = {0};
+    setenv("OPENAI_API_VERSION", "2024&x=1", 1);
+    assert_int_equal(dsp_model_endpoint_url(DSP_PROVIDER_AZURE, "https://r.openai.azure.com", "d", &url, &err),
+                     DSP_ERR_INVALID);
+    assert_non_null(strstr(err.message, "OPENAI_API_VERSION"));
+    unsetenv("OPENAI_API_VERSION");
+    assert_int_equal(dsp_model_endpoint_url(DSP_PROVIDER_AZURE, NULL, "d", &url, &err), DSP_ERR_INVALID);
+    assert_non_null(strstr(err.message, "resource endpoint"));
+    assert_null(url);
+    /* Other providers keep their paths. */
+    expect_model_url(DSP_PROVIDER_GROQ, NULL, "llama", "https://api.groq.com/openai/v1/chat/completions");
+    assert_true(dsp_provider_needs_key(DSP_PROVIDER_AZURE, "https://res.openai.azure.com"));
+    assert_string_equal(dsp_provider_find("azure", 5)->api_key_env, "AZURE_OPENAI_API_KEY");
+    dsp_error_clear(&err);
+}
+
 static void test_params_merge(void **state)
 {
     (void)state;
@@ -398,6 +439,7 @@ int main(void)
         cmocka_unit_test(test_parse_model),
         cmocka_unit_test(test_endpoint_urls),
         cmocka_unit_test(test_presets),
+        cmocka_unit_test(test_azure_urls),
         cmocka_unit_test(test_params_merge),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
