@@ -287,6 +287,27 @@ size_t *opt_val_rows(const opt_backend *b, arena *a, uint64_t seed, size_t cap, 
     return rows;
 }
 
+void opt_batcher_init(opt_batcher *bt, arena *a, size_t n, uint64_t seed, uint64_t stream)
+{
+    *bt = (opt_batcher){ arena_array(a, n + 1, sizeof *bt->order), n, 0, 0, seed, stream };
+}
+
+void opt_batcher_next(opt_batcher *bt, size_t *rows, size_t k)
+{
+    for (size_t i = 0; i < k && bt->n; i++) {
+        if (bt->epoch == 0 || bt->pos >= bt->n) {
+            for (size_t j = 0; j < bt->n; j++)
+                bt->order[j] = j;
+            rng r;
+            rng_derive(&r, bt->seed ^ ((uint64_t)bt->epoch << 32), bt->stream);
+            rng_shuffle(&r, bt->order, bt->n);
+            bt->epoch++;
+            bt->pos = 0;
+        }
+        rows[i] = bt->order[bt->pos++];
+    }
+}
+
 void opt_result_add_trial(opt_result *r, arena *a, const opt_score *s, int full_eval, const char *config)
 {
     opt_trial *t = arena_array(a, r->n_trials + 1, sizeof *t);

@@ -383,6 +383,20 @@ size_t *opt_val_rows(const opt_backend *b, arena *a, uint64_t seed, size_t cap, 
 int opt_mipro_preset(const char *name, int *num_candidates, size_t *valset_cap);
 int opt_mipro_num_trials(size_t n_vars, size_t n_candidates);
 
+/* Training rows in minibatches, epoch by epoch: each epoch a fresh
+ * shuffle of all n rows from (seed, epoch, stream), so every row is used
+ * once per epoch (gepa's and simba's minibatches). */
+typedef struct opt_batcher {
+    size_t *order;
+    size_t n, pos;
+    unsigned epoch;
+    uint64_t seed, stream;
+} opt_batcher;
+
+void opt_batcher_init(opt_batcher *bt, arena *a, size_t n, uint64_t seed, uint64_t stream);
+/* The next k rows (k may exceed n: an epoch ends inside the batch). */
+void opt_batcher_next(opt_batcher *bt, size_t *rows, size_t k);
+
 /* GEPA's budget of metric calls for a preset (DSPy's auto_budget: the
  * preset's candidates give MIPRO-like trials of a minibatch each, plus
  * periodic full valset evaluations); -1 for an unknown preset. */

@@ -59,9 +59,7 @@ typedef struct gepa {
     gp_cand *c;
     size_t n, cap;
     long used, budget;
-    size_t *order;          /* the trainset, shuffled per epoch */
-    size_t pos;
-    unsigned epoch;
+    opt_batcher batches;    /* the trainset, shuffled per epoch */
     rng pick, merge;
     int merges_left;
     unsigned long proposals;
@@ -204,23 +202,6 @@ static size_t pick_parent(gepa *g)
     return best_index(g);
 }
 
-/* The next minibatch of training rows, epoch by epoch. */
-static void next_batch(gepa *g, size_t *rows, size_t k)
-{
-    for (size_t i = 0; i < k; i++) {
-        if (g->pos == 0 || g->pos >= g->b->n_train) {
-            for (size_t j = 0; j < g->b->n_train; j++)
-                g->order[j] = j;
-            rng r;
-            rng_derive(&r, g->p->seed ^ ((uint64_t)g->epoch << 32), STREAM_BATCH);
-            rng_shuffle(&r, g->order, g->b->n_train);
-            g->epoch++;
-            g->pos = 0;
-        }
-        rows[i] = g->order[g->pos++];
-    }
-}
-
 static double sum_runs(const opt_run *runs, size_t n)
 {
     double s = 0;
@@ -342,7 +323,7 @@ static dsp_status reflect_step(gepa *g, size_t it, opt_result *out, dsp_error *e
     gp_cand *pc = &g->c[parent];
     size_t pred = pc->next_pred++ % b->n_preds;
     size_t *rows = arena_array(g->a, k + 1, sizeof *rows);
-    next_batch(g, rows, k);
+    opt_batcher_next(&g->batches, rows, k);
     opt_program prog = program_of(g, pc);
     opt_run *runs = arena_array(g->a, k + 1, sizeof *runs);
     dsp_status st = b->run_feedback(b->ctx, g->a, &prog, rows, k, runs, err);
@@ -457,7 +438,7 @@ dsp_status opt_gepa(const opt_params *p, const opt_backend *b, arena *a, opt_res
     g.b = b;
     g.a = a;
     g.val = opt_val_rows(b, a, p->seed, 0, &g.n_val);
-    g.order = arena_array(a, b->n_train + 1, sizeof *g.order);
+    opt_batcher_init(&g.batches, a, b->n_train, p->seed, STREAM_BATCH);
     g.budget = p->max_metric_calls > 0 ? p->max_metric_calls : opt_gepa_budget(p->preset, b->n_preds, g.n_val);
     if (g.budget < 0)
         return dsp_error_set(err, DSP_ERR_INVALID, "gepa: unknown preset `auto: %s` (light, medium, heavy)",

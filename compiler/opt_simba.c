@@ -51,9 +51,7 @@ typedef struct simba {
     arena *a;
     sm_cand *c;
     size_t n, cap;
-    size_t *order;
-    size_t pos;
-    unsigned epoch;
+    opt_batcher batches;    /* the trainset, shuffled per epoch */
     rng draw, move;
     uint64_t rollouts;
 } simba;
@@ -111,22 +109,6 @@ static size_t draw_program(simba *s)
         x -= w[i];
     }
     return s->n - 1;
-}
-
-static void next_batch(simba *s, size_t *rows, size_t k)
-{
-    for (size_t i = 0; i < k; i++) {
-        if (s->pos == 0 || s->pos >= s->b->n_train) {
-            for (size_t j = 0; j < s->b->n_train; j++)
-                s->order[j] = j;
-            rng r;
-            rng_derive(&r, s->p->seed ^ ((uint64_t)s->epoch << 32), STREAM_BATCH);
-            rng_shuffle(&r, s->order, s->b->n_train);
-            s->epoch++;
-            s->pos = 0;
-        }
-        rows[i] = s->order[s->pos++];
-    }
 }
 
 static double run_score(const opt_run *r)
@@ -210,7 +192,7 @@ static dsp_status step(simba *s, unsigned st_no, opt_result *out, dsp_error *err
     size_t k = (size_t)s->p->bsize < b->n_train ? (size_t)s->p->bsize : b->n_train;
     size_t nc = (size_t)s->p->num_candidates;
     size_t *rows = arena_array(s->a, k + 1, sizeof *rows);
-    next_batch(s, rows, k);
+    opt_batcher_next(&s->batches, rows, k);
     /* 2. Trajectories: nc sampled runs of pool programs on the batch. */
     opt_run **runs = arena_array(s->a, nc + 1, sizeof *runs);
     for (size_t j = 0; j < nc; j++) {
@@ -313,7 +295,7 @@ dsp_status opt_simba(const opt_params *p, const opt_backend *b, arena *a, opt_re
     s.p = p;
     s.b = b;
     s.a = a;
-    s.order = arena_array(a, b->n_train + 1, sizeof *s.order);
+    opt_batcher_init(&s.batches, a, b->n_train, p->seed, STREAM_BATCH);
     rng_derive(&s.draw, p->seed, STREAM_DRAW);
     rng_derive(&s.move, p->seed, STREAM_MOVE);
     add(&s, NULL, "the program as written");

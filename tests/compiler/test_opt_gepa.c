@@ -223,9 +223,40 @@ static void test_budget_errors_and_presets(void **state)
     arena_free(&a);
 }
 
+/* Minibatches cover every training row once per epoch, in a seeded order
+ * that differs between epochs and streams and repeats for a seed. */
+static void test_batcher_epochs(void **state)
+{
+    (void)state;
+    arena a = { 0 };
+    opt_batcher x, y, z;
+    opt_batcher_init(&x, &a, 7, 5, 1);
+    opt_batcher_init(&y, &a, 7, 5, 1);
+    opt_batcher_init(&z, &a, 7, 5, 2);
+    size_t r1[14], r2[14], r3[14];
+    opt_batcher_next(&x, r1, 3); /* batches that straddle an epoch */
+    opt_batcher_next(&x, r1 + 3, 11);
+    opt_batcher_next(&y, r2, 14);
+    opt_batcher_next(&z, r3, 14);
+    int seen[2][7] = { { 0 } }, same_stream = 1, same_epochs = 1;
+    for (size_t i = 0; i < 14; i++) {
+        seen[i / 7][r1[i]]++;
+        same_stream &= r1[i] == r3[i];
+        same_epochs &= r1[i % 7] == r1[7 + i % 7];
+        assert_int_equal(r1[i], r2[i]);
+    }
+    for (size_t e = 0; e < 2; e++)
+        for (size_t i = 0; i < 7; i++)
+            assert_int_equal(seen[e][i], 1);
+    assert_false(same_stream);
+    assert_false(same_epochs);
+    arena_free(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_batcher_epochs),
         cmocka_unit_test(test_improves_within_budget),
         cmocka_unit_test(test_merge_combines_branches),
         cmocka_unit_test(test_deterministic_and_current_best),
