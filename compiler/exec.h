@@ -228,13 +228,15 @@ dsp_status ex_score(const ex_runner *r, const ex_dataset *d, size_t row, const d
 
 /* ---- prompts (interp_prompt.c) ---------------------------------------- */
 
-/* What the first call of a predictor sends: the chat adapter's messages and
- * the request (sampling parameters) for lm. */
+/* What the first call of a predictor sends: the messages of its adapter
+ * (the chat adapter, or the JSON one for an lm with `adapter: json`) and
+ * the request (sampling parameters, the JSON schema) for lm. */
 typedef struct ex_prompt {
     dsp_messages messages;
     dsp_chat_request request;   /* messages point into `messages` */
     const dsp_lm_config *lm;    /* borrowed from the runner or the config */
     size_t n_placeholders;      /* inputs shown as `{name}` */
+    char *schema;               /* the JSON adapter's reply schema (request.params.json_schema), or NULL */
 } ex_prompt;
 
 /* Renders predictor ip's first call site with cfg (instructions, demos,

@@ -51,6 +51,10 @@ static dsp_status input_text(const ir_module *m, const dsp_value *params, const 
             return DSP_OK;
         src = &params[pi];
         from = m->params[pi].type;
+        if (b->value.n_path) /* `ticket.body`: a field of a record parameter */
+            src = it_value_at(src, from, b->value.path, b->value.n_path, &from);
+        if (!src)
+            return DSP_OK; /* an absent optional on the way: a placeholder */
     } else if (b->value.kind == IR_VAL_VAR || b->value.kind == IR_VAL_FIELD) {
         return DSP_OK;
     } else {
@@ -102,15 +106,24 @@ dsp_status ex_prompt_render(const ex_runner *r, const ex_config *cfg, const ir_p
         }
     }
     dsp_predict_options o = it_predict_options(r, cfg, ip);
-    if (rc == DSP_OK) {
-        dsp_prompt_spec spec = dsp_prompt_spec_of(p, &o);
-        rc = dsp_chat_adapter_render_texts(&spec, (const char *const *)texts, &out->messages, err);
-    }
+    dsp_prompt_spec spec = dsp_prompt_spec_of(p, &o);
+    /* As dsp_predict's first round: the lm's adapter; the JSON one sends
+     * its schema for the provider to enforce. */
+    int json = dsp_predict_adapter_of(p, &o) == DSP_ADAPTER_JSON;
+    if (rc == DSP_OK)
+        rc = json ? dsp_json_adapter_render_texts(&spec, (const char *const *)texts, &out->messages, err)
+                  : dsp_chat_adapter_render_texts(&spec, (const char *const *)texts, &out->messages, err);
+    if (rc == DSP_OK && json)
+        rc = dsp_json_adapter_schema(&spec, &out->schema, err);
     if (rc == DSP_OK) {
         out->lm = dsp_predict_lm_of(p, &o);
         out->request = dsp_predict_request_of(p, &o);
         out->request.messages = out->messages.items;
         out->request.n_messages = out->messages.len;
+        if (json) {
+            out->request.params.json_schema = out->schema;
+            out->request.params.json_strict = dsp_json_adapter_strict_ok(&spec);
+        }
     }
     for (size_t i = 0; i < sig->n_inputs; i++)
         free(texts[i]);
@@ -123,5 +136,6 @@ dsp_status ex_prompt_render(const ex_runner *r, const ex_config *cfg, const ir_p
 void ex_prompt_free(ex_prompt *pr)
 {
     dsp_messages_free(&pr->messages);
+    free(pr->schema);
     memset(pr, 0, sizeof *pr);
 }

@@ -71,6 +71,24 @@ golden tickets-state examples/tickets/tickets.dsp TicketClassifier.r --state tes
 check "the state's demos are in its prompt" grep -q '^\[assistant\]' "$tmp/tickets-state.shown"
 golden extract examples/extract/extract.dsp Extractor.e
 golden multihop examples/multihop/multihop.dsp MultiHop.q1
+golden entities examples/entities/entities.dsp Entities.e
+
+# A call with the JSON adapter: its messages and its body (with the schema
+# the provider enforces) are what was sent.
+mkdir -p "$tmp/ej"
+ln -s "$(pwd)/examples/entities/data" "$tmp/ej/data"
+sed 's/predict(ExtractEntities)/predict(ExtractEntities, adapter: json)/' examples/entities/entities.dsp >"$tmp/ej/e.dsp"
+: >"$tmp/log.jsonl"
+"$dspcc" eval "$tmp/ej/e.dsp" --data dev --limit 1 --no-cache --retries 0 --base-url "$url" >/dev/null 2>&1
+logged 1 prompt >"$tmp/ej.logged"
+printf '\n' >>"$tmp/ej.logged"
+"$dspcc" prompt "$tmp/ej/e.dsp" --predictor Entities.e --example 0 --data dev >"$tmp/ej.shown" 2>&1
+check "adapter json: dspcc prompt prints the JSON adapter's messages" cmp -s "$tmp/ej.logged" "$tmp/ej.shown"
+logged 1 request >"$tmp/ej.body.logged"
+printf '\n' >>"$tmp/ej.body.logged"
+"$dspcc" prompt "$tmp/ej/e.dsp" --predictor Entities.e --example 0 --data dev --wire openai >"$tmp/ej.body" 2>&1
+check "adapter json: --wire openai prints the body, schema included" \
+    sh -c "cmp -s '$tmp/ej.body.logged' '$tmp/ej.body' && grep -q 'json_schema' '$tmp/ej.body'"
 
 # Later predictors get inputs from earlier steps: the part of the prompt
 # that does not depend on them (every message before the last) is what was

@@ -58,6 +58,9 @@ dsp_status dsp_chat_adapter_parse(const dsp_prompt_spec *spec, const char *reply
 dsp_status dsp_json_adapter_render(const dsp_prompt_spec *spec, const dsp_value *inputs, dsp_messages *out,
                                    dsp_error *err);
 
+/* dsp_chat_adapter_render_texts for the JSON adapter. */
+dsp_status dsp_json_adapter_render_texts(const dsp_prompt_spec *spec, const char *const *input_texts,
+                                         dsp_messages *out, dsp_error *err);
 /* Parses a JSON object reply (a ```json fence or prose around the object is
  * tolerated). Same error contract as dsp_chat_adapter_parse. */
 dsp_status dsp_json_adapter_parse(const dsp_prompt_spec *spec, const char *reply, size_t len, dsp_value *outputs,
