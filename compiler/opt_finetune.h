@@ -79,4 +79,13 @@ typedef struct opt_ft_local_options {
 dsp_status opt_ft_run_local(const opt_ft_local_options *o, arena *a, const char *jsonl, size_t len,
                             const opt_finetune_args *args, opt_finetune_outcome *out, dsp_error *err);
 
+/* A progress line, formatted (nothing when progress is NULL). */
+void opt_ft_say(void (*progress)(void *ctx, const char *msg), void *ctx, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* The SHA-256 of head[0..head_len) then data[0..len) as 64 hex digits:
+ * what keys a fine-tuning run. 0 when it cannot be computed (head_len <= 0:
+ * the head did not fit its buffer). */
+int opt_ft_key(const char *head, int head_len, const char *data, size_t len, char hex[65]);
+
 #endif

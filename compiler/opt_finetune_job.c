@@ -45,17 +45,7 @@
 #include "file_write.h"
 #include "opt_finetune.h"
 
-static void say(const opt_ft_job_options *o, const char *fmt, ...)
-{
-    if (!o->progress)
-        return;
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    o->progress(o->progress_ctx, msg);
-}
+#define say(o, ...) opt_ft_say((o)->progress, (o)->progress_ctx, __VA_ARGS__)
 
 static double now_s(void)
 {
@@ -100,18 +90,9 @@ static dsp_status job_key(const dsp_lm_config *lm, const ft_endpoint *ep, const 
     int n = snprintf(head, sizeof head, "dspcc finetune 2\nprovider %s\nbase_url %.*s\nmodel %s\nn_epochs %d\nseed %llu\n",
                      ep->provider, (int)ep->base_len, ep->base_url, lm->model, args->n_epochs,
                      (unsigned long long)args->seed);
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mlen = 0;
-    int ok = ctx && n > 0 && (size_t)n < sizeof head && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
-             EVP_DigestUpdate(ctx, head, (size_t)n) == 1 && EVP_DigestUpdate(ctx, jsonl, len) == 1 &&
-             EVP_DigestFinal_ex(ctx, md, &mlen) == 1 && mlen == 32;
-    EVP_MD_CTX_free(ctx);
-    if (!ok)
+    if (!opt_ft_key(head, n < (int)sizeof head ? n : -1, jsonl, len, hex))
         return dsp_error_set(err, DSP_ERR_INVALID,
                              "fine-tuning: cannot hash the training data (model name or base URL too long?)");
-    for (unsigned i = 0; i < 32; i++)
-        snprintf(hex + 2 * i, 3, "%02x", md[i]);
     return DSP_OK;
 }
 

@@ -46,19 +46,7 @@
 
 enum { TAIL_LINES = 12 };
 
-static void say(const opt_ft_local_options *o, const char *fmt, ...)
-{
-    if (!o->progress)
-        return;
-    char msg[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    o->progress(o->progress_ctx, msg);
-}
-
-/* ---- the command ------------------------------------------------------ */
+#define say(o, ...) opt_ft_say((o)->progress, (o)->progress_ctx, __VA_ARGS__)
 
 /* ---- running it ------------------------------------------------------- */
 
@@ -212,17 +200,8 @@ static dsp_status key_of(const opt_ft_local_options *o, const opt_finetune_args 
     char head[8192];
     int n = snprintf(head, sizeof head, "dspcc lora 1\ntrainer %s\nbase_model %s\nn_epochs %d\nseed %llu\n",
                      o->trainer, o->base_model, args->n_epochs, (unsigned long long)args->seed);
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mlen = 0;
-    int ok = ctx && n > 0 && (size_t)n < sizeof head && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
-             EVP_DigestUpdate(ctx, head, (size_t)n) == 1 && EVP_DigestUpdate(ctx, jsonl, len) == 1 &&
-             EVP_DigestFinal_ex(ctx, md, &mlen) == 1 && mlen == 32;
-    EVP_MD_CTX_free(ctx);
-    if (!ok)
+    if (!opt_ft_key(head, n < (int)sizeof head ? n : -1, jsonl, len, hex))
         return dsp_error_set(err, DSP_ERR_INVALID, "trainer: cannot hash the training data (trainer too long?)");
-    for (unsigned i = 0; i < 32; i++)
-        snprintf(hex + 2 * i, 3, "%02x", md[i]);
     return DSP_OK;
 }
 
