@@ -1,9 +1,9 @@
 #!/bin/sh
 # Metric feedback end to end: `feedback` arms after a metric's expression
 # (conditions, `{ex.f}` / `{pred.f}` placeholders, `{{` braces, a judge's
-# string output) are checked by `dspcc check` with clear errors, kept by
-# `dspcc fmt`, shown by dump-ir, written per example by `dspcc eval
-# --predictions`, and shown to GEPA's reflection LM, here build/dsp-refserver
+# string output, a C tool returning char *) are checked by `dspcc check`
+# with clear errors, kept by `dspcc fmt`, shown by dump-ir, written per
+# example by `dspcc eval --predictions`, and shown to GEPA's reflection LM, here build/dsp-refserver
 # (a TEST FIXTURE, not a language model) on 127.0.0.1. Prints TAP.
 set -u
 : "${BUILD:=build}"
@@ -120,3 +120,16 @@ check "a judge's string output can be the feedback" test $? -eq 0
 check "each example's feedback is the judge's text" \
     sh -c "test \$(grep -c '\"feedback\":\"[^\"]' '$tmp/jpreds.jsonl') -eq 5"
 check "the judge was asked with the Critique signature" grep -q 'critique' "$tmp/requests.log"
+
+# A C tool returning char * as the feedback (the interpreter's test tools:
+# shout() upper-cases its text and adds '!').
+so="$(cd "$BUILD" && pwd)/tests/compiler/libinterp_tools.so"
+program "tool char *shout(const char *text) from \"$so\"
+metric loud(ex, pred) = exact_match(pred.category, ex.category)
+  feedback shout(ex.category)" >"$tmp/tool.dsp"
+sed -i 's/^  metric: accuracy$/  metric: loud/' "$tmp/tool.dsp"
+"$dspcc" eval "$tmp/tool.dsp" --data dev --limit 3 --predictions "$tmp/tpreds.jsonl" --base-url "$url" \
+    --cache-dir "$tmp/cache" >"$tmp/tool.out" 2>"$tmp/tool.err"
+check "a C tool returning char * can be the feedback" test $? -eq 0
+check "each example's feedback is the tool's text" \
+    sh -c "test \$(grep -c '\"feedback\":\"[A-Z_]*!\"' '$tmp/tpreds.jsonl') -eq 3"
