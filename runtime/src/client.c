@@ -273,7 +273,7 @@ static void name_lm(dsp_error *err, const char *model_spec)
     size_t len = strnlen(err->message, room);
     memcpy(msg + n + 2, err->message, len);
     msg[n + 2 + len] = '\0';
-    memcpy(err->message, msg, sizeof msg);
+    memcpy(err->message, msg, n + 2 + len + 1); /* not past the NUL: the rest of msg is unset */
 }
 
 /* Appends a parenthesised note on why the retries stopped. */

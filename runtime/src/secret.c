@@ -60,9 +60,11 @@ static bool window_in_key(const key_windows *kw, const char *p)
 static void scan(const char *s, size_t len, const char *key, bool (*mark)(const char *, size_t, size_t, void *),
                  void *ctx)
 {
-    if (!s || !key || !*key)
+    if (!s || !key)
         return;
     size_t klen = strlen(key);
+    if (klen < DSP_SECRET_MIN_KEY)
+        return; /* a placeholder: ordinary text is full of it */
     if (klen < DSP_SECRET_MIN_PIECE) {
         for (size_t i = 0; i + klen <= len; i++)
             if (memcmp(s + i, key, klen) == 0 && !mark(s, i, klen, ctx))

@@ -71,6 +71,20 @@ static void test_short_key_matches_whole(void **state)
     assert_false(dsp_secret_found("abc1", 4, "abc12"));
 }
 
+/* A one-byte placeholder key (OPENAI_API_KEY=x for a local server) is no
+ * secret: error messages keep their x's. */
+static void test_placeholder_key_left_alone(void **state)
+{
+    (void)state;
+    char s[] = "max_tokens exceeded: x";
+    dsp_secret_redact(s, strlen(s), "x");
+    assert_string_equal(s, "max_tokens exceeded: x");
+    assert_false(dsp_secret_found(s, strlen(s), "x"));
+    char t[] = "key abcd here";
+    dsp_secret_redact(t, strlen(t), "abcd");
+    assert_string_equal(t, "key **** here");
+}
+
 static void test_error_record(void **state)
 {
     (void)state;
@@ -96,6 +110,7 @@ int main(void)
         cmocka_unit_test(test_middle_piece_and_short_runs),
         cmocka_unit_test(test_touching_pieces),
         cmocka_unit_test(test_short_key_matches_whole),
+        cmocka_unit_test(test_placeholder_key_left_alone),
         cmocka_unit_test(test_error_record),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
