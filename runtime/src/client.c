@@ -688,7 +688,8 @@ static dsp_status chat(dsp_client *c, const dsp_lm_config *lm, const dsp_chat_re
     /* The answer is good even if storing it fails (disk full, say): the
      * call succeeds and the next run asks the LM again. */
     bool keep = !req->keep || req->keep(req->keep_ctx, resp);
-    dsp_breaker_record(&c->breaker, DSP_OK, 0, !keep, u.http_requests, NULL);
+    if (keep || !req->keep_refusal_retried)
+        dsp_breaker_record(&c->breaker, DSP_OK, 0, !keep, u.http_requests, NULL);
     if (use_cache && keep)
         (void)dsp_cache_put(c->cache, key, resp, NULL);
     return DSP_OK;

@@ -266,6 +266,10 @@ static dsp_status run(dsp_client *c, const dsp_predictor *p, const dsp_predict_o
         calls[i].st = dsp_chat_adapter_render(&spec, calls[i].inputs, &calls[i].msgs, &calls[i].err);
         calls[i].pending = calls[i].st == DSP_OK;
     }
+    /* A chat reply that does not parse gets the JSON fallback: not yet a
+     * failure for the breaker (a model that always needs the fallback sent
+     * a batch's whole first round unparsed, and tripped it). */
+    base.keep_refusal_retried = fallback_allowed;
     if (send_round(c, lm, &base, calls, n) != DSP_OK)
         return DSP_ERR_NOMEM;
     size_t retry = 0;
@@ -300,6 +304,7 @@ static dsp_status run(dsp_client *c, const dsp_predictor *p, const dsp_predict_o
     }
     base.params.json_schema = schema;
     base.params.json_strict = schema && dsp_json_adapter_strict_ok(&spec);
+    base.keep_refusal_retried = false;
     /* The chat errors, kept to explain a fallback that fails too. */
     char (*chat_msgs)[DSP_ERROR_MESSAGE_MAX] = calloc(n, sizeof *chat_msgs);
     if (!chat_msgs) {

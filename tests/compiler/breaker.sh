@@ -18,11 +18,12 @@ trap 'rs_stop; rm -rf "$tmp"' EXIT INT TERM
 head -n 60 examples/tickets/data/dev.jsonl >"$tmp/dev.jsonl"
 
 # 4 examples in flight, 2 attempts a call: at most (8 + 4) x 2 requests.
-# Unparseable replies (one attempt each; the JSON fallback is a second
-# call) need 24 in a row: at most 24 + 4 x 2.
+# Unparseable replies need 24 calls in a row; a chat reply the JSON
+# fallback asks again for is not counted, only the fallback's: each call
+# is two requests, at most (24 + 4) x 2.
 for case in "429:8:24:HTTP 429 (rate limited)" "500:8:24:a server error (HTTP 5xx)" \
     "503:8:24:a server error (HTTP 5xx)" "badjson:8:24:a malformed reply" \
-    "wrong-type:24:32:a reply that does not parse into the signature"; do
+    "wrong-type:24:56:a reply that does not parse into the signature"; do
     kind=${case%%:*} rest=${case#*:}
     n=${rest%%:*} rest=${rest#*:}
     budget=${rest%%:*} said=${rest#*:}

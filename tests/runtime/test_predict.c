@@ -512,6 +512,34 @@ static void test_batch_with_fallback(void **state)
     dsp_client_free(c);
 }
 
+/* A model that always needs the JSON fallback: a batch sends every chat
+ * round first, so far more than 3 x breaker_after replies in a row fail the
+ * chat format; each is then answered by the fallback, so none is a failure
+ * of the call and the breaker must not stop the client. */
+static void test_batch_fallback_does_not_trip_breaker(void **state)
+{
+    (void)state;
+    enum { NB = 40 };
+    dsp_predictor p = { "echo", &q_sig, DSP_STRATEGY_PREDICT, NULL, 0, lm_for("jsononly") };
+    dsp_client *c = client(false);
+    dsp_value in[NB];
+    char q[NB][16];
+    for (int i = 0; i < NB; i++) {
+        snprintf(q[i], sizeof q[i], "b%d", i);
+        in[i] = str(q[i]);
+    }
+    dsp_value out[2 * NB];
+    memset(out, 0, sizeof out);
+    dsp_status st[NB];
+    assert_int_equal(dsp_predict_batch(c, &p, NULL, in, NB, out, st, NULL, NULL), DSP_OK);
+    for (int i = 0; i < NB; i++)
+        assert_int_equal(st[i], DSP_OK);
+    assert_false(dsp_client_stopped(c, NULL, 0));
+    dsp_values_free(out, 2 * NB);
+    dsp_values_free(in, NB);
+    dsp_client_free(c);
+}
+
 /* One client shared by several threads, as generated code may do. */
 typedef struct worker {
     dsp_client *c;
@@ -601,6 +629,7 @@ int main(void)
         cmocka_unit_test(test_cache_hit_is_traced),
         cmocka_unit_test(test_batch_in_order),
         cmocka_unit_test(test_batch_with_fallback),
+        cmocka_unit_test(test_batch_fallback_does_not_trip_breaker),
         cmocka_unit_test(test_threads_share_a_client),
     };
     return cmocka_run_group_tests(tests, start, stop);

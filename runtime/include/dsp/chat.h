@@ -93,6 +93,10 @@ typedef struct dsp_chat_request {
      * signature's outputs are cached. NULL: every reply is kept. */
     bool (*keep)(void *ctx, const dsp_chat_response *resp);
     void *keep_ctx;
+    /* true: a reply keep refuses is not the call's end (dsp_predict asks
+     * again with the JSON adapter), so the client's breaker does not count
+     * it as a reply that does not parse; the second attempt is counted. */
+    bool keep_refusal_retried;
     /* What made the call, for traces (dsp/trace.h): dsp_predict puts the
      * predictor's name here. NULL: nothing. Not sent, not in the cache key. */
     const char *label;
