@@ -201,17 +201,18 @@ int cli_client_new(const char *cmd, const cli_client_args *a, dsp_client **out, 
     return 1;
 }
 
-int cli_stopped(const char *cmd, dsp_client *c, dsp_usage_totals before)
+int cli_stopped(const char *cmd, dsp_client *c, dsp_usage_totals before, int no_cache)
 {
     char why[DSP_ERROR_MESSAGE_MAX];
     if (!dsp_client_stopped(c, why, sizeof why))
         return 0;
     dsp_usage_totals u = cli_usage_since(before, dsp_client_usage(c));
-    fprintf(stderr,
-            "dspcc %s: stopped: %s\n"
-            "  the run sent %lld HTTP requests (%lld of them retries); every reply that worked is kept in the\n"
-            "  response cache, so the same command, run again once the endpoint works, resumes from them\n",
-            cmd, why, (long long)u.http_requests, (long long)u.retries);
+    fprintf(stderr, "dspcc %s: stopped: %s\n  the run sent %lld HTTP requests (%lld of them retries); %s\n", cmd, why,
+            (long long)u.http_requests, (long long)u.retries,
+            no_cache ? "nothing was kept (--no-cache): run again once the endpoint works, and every call\n"
+                       "  is made again"
+                     : "every reply that worked is kept in the\n"
+                       "  response cache, so the same command, run again once the endpoint works, resumes from them");
     return 1;
 }
 

@@ -102,8 +102,8 @@ dsp_usage_totals cli_usage_since(dsp_usage_totals before, dsp_usage_totals after
 /* When the client's breaker stopped it (LM calls kept failing the same
  * way), prints the one error the run ends with: what failed, the HTTP
  * requests the run sent since `before`, and that the response cache keeps
- * the calls that succeeded, so the same command resumes. Returns 1 then,
- * else 0. */
-int cli_stopped(const char *cmd, dsp_client *c, dsp_usage_totals before);
+ * the calls that succeeded, so the same command resumes (with no_cache,
+ * that nothing was kept). Returns 1 then, else 0. */
+int cli_stopped(const char *cmd, dsp_client *c, dsp_usage_totals before, int no_cache);
 
 #endif

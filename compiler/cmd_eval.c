@@ -371,7 +371,7 @@ static int run(int argc, char **argv)
     }
     ex_progress_done(&pg);
     /* Stopped by the breaker: the failures it cut short are no score. */
-    if (cli_stopped("eval", client, before))
+    if (cli_stopped("eval", client, before, a.no_cache))
         goto out;
     dsp_usage_totals u = cli_usage_since(before, dsp_client_usage(client));
     if (a.predictions) {

@@ -431,7 +431,7 @@ static int run(int argc, char **argv)
     opt_result res;
     dsp_status ost = opt_optimize(&params, &x.b, &mem, &res, &err);
     /* Stopped by the breaker: one error, no state from failed calls. */
-    if (cli_stopped("optimize", client, pc.start))
+    if (cli_stopped("optimize", client, pc.start, ca.no_cache))
         goto out;
     if (ost != DSP_OK) {
         fprintf(stderr, "dspcc optimize: %s\n", err.message);

@@ -33,9 +33,10 @@ for case in "429:8:24:HTTP 429 (rate limited)" "500:8:24:a server error (HTTP 5x
     run "b$kind" 60 -j 4 --no-cache
     check "$kind on every request: eval stops with status 1 after $reqs requests (budget $budget), in ${ms} ms" \
         sh -c "test $rc -eq 1 && test $reqs -le $budget && test $reqs -ge 8"
-    check "$kind: one error says what failed, what it cost and that the cache keeps the rest" \
+    check "$kind: one error says what failed, what it cost and that --no-cache kept nothing" \
         sh -c "grep -q 'dspcc eval: stopped: $n LM calls in a row failed with $said' '$tmp/b$kind.err' &&
-               grep -q 'the run sent [0-9]* HTTP requests' '$tmp/b$kind.err' && grep -q 'response cache' '$tmp/b$kind.err' &&
+               grep -q 'the run sent [0-9]* HTTP requests' '$tmp/b$kind.err' &&
+               grep -q 'nothing was kept (--no-cache)' '$tmp/b$kind.err' && ! grep -q 'response cache' '$tmp/b$kind.err' &&
                test \$(grep -c 'dspcc eval' '$tmp/b$kind.err') -eq 1 && ! grep -q '\"score\"' '$tmp/b$kind.json'"
 done
 
@@ -82,3 +83,4 @@ reqs=$(($(wc -l <"$tmp/log") - n0))
 check "optimize against a server failing every request stops with status 1 after $reqs requests" \
     sh -c "test $rc -eq 1 && test $reqs -le 24 && grep -q 'dspcc optimize: stopped: 8 LM calls in a row failed' '$tmp/opt.err'"
 check "and writes no state" test ! -e "$tmp/opt.state.json"
+check "and says the response cache keeps what worked" grep -q 'kept in the' "$tmp/opt.err"
