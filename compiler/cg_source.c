@@ -162,7 +162,9 @@ static void emit_api(cg_ctx *g, strbuf *c)
                "    if (!client || (n && (!in || !out)))\n"
                "        return (int)dsp_error_set(errs, DSP_ERR_INVALID, \"%s_run_batch: client, in and out must not be NULL\");\n"
                "    cg_batch b = {client, in, out, statuses, errs};\n"
-               "    return dsp_run_each(n, max_threads, cg_batch_item, &b);\n}\n",
+               "    int rc = dsp_run_each(n, max_threads, cg_batch_item, &b);\n"
+               "    (void)dsp_client_flush(client, NULL); /* the batch's replies survive a kill from here */\n"
+               "    return rc;\n}\n",
                P, P, P, P);
 }
 

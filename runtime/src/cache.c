@@ -1,11 +1,21 @@
 /* cache.c — the response cache: SQLite in WAL mode, one row per request.
  *
- * Why this is safe with many processes and kill -9: every write is one
- * SQLite transaction, so a killed writer leaves either the whole row or
- * nothing; WAL lets readers go on while one process writes, and the busy
- * timeout makes concurrent writers (make -j) wait for each other instead of
- * failing. synchronous=NORMAL keeps a committed row across a process crash
- * (only a power loss can drop the last commits, never corrupt the file). */
+ * Off the hot path: a put only queues the row in memory; the queue is
+ * written as one transaction (a flush) once it holds DSP_CACHE_FLUSH_ROWS
+ * rows, at the first put or get DSP_CACHE_FLUSH_MS after its oldest row,
+ * when dsp_cache_flush is called (the client does at the end of every
+ * batch) and at dsp_cache_close. Until then a get finds queued rows in
+ * memory. Reads go through a second connection with a lock of their own,
+ * so they never wait for a flush (WAL lets a reader go on while a writer
+ * commits), and the SHA-256 method is fetched once per cache.
+ *
+ * Why this is safe with many processes and kill -9: every flush is one
+ * SQLite transaction, so a killed writer leaves either all of its rows or
+ * none; rows queued since the last flush are lost (the next run asks the LM
+ * again), never half written. The busy timeout makes concurrent writers
+ * (make -j) wait for each other instead of failing. synchronous=NORMAL
+ * keeps a committed flush across a process crash (only a power loss can
+ * drop the last commits, never corrupt the file). */
 #include "cache.h"
 
 #include "json_write.h"
@@ -20,16 +30,51 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define DSP_CACHE_BUSY_MS 30000
+/* How many prepared digests a cache keeps, and the shortest start worth one. */
+#define DSP_CACHE_KEY_MEMOS 8
+#define DSP_CACHE_MEMO_MIN 256
+
+/* A row waiting for the next flush. */
+typedef struct queued_row {
+    char key[DSP_CACHE_KEY_HEX];
+    char *value; /* the stored JSON text */
+} queued_row;
 
 struct dsp_cache {
-    sqlite3 *db;
-    sqlite3_stmt *get, *put;
-    pthread_mutex_t lock; /* a statement is stepped by one thread at a time */
+    sqlite3 *db;          /* writes (flushes) */
+    sqlite3 *rdb;         /* reads: a connection of their own */
+    sqlite3_stmt *get, *put, *begin, *commit, *rollback;
+    pthread_mutex_t wlock; /* the writer connection, one flush at a time */
+    pthread_mutex_t rlock; /* the reader's statement, one step at a time */
+    pthread_mutex_t qlock; /* the queue */
+    queued_row *queue;
+    size_t n_queued, cap_queued;
+    double oldest_s;      /* when the oldest queued row was queued (monotonic) */
+    EVP_MD *sha256;       /* fetched once */
+    /* Digests prepared once: the SHA-256 state after the key text's start
+     * (everything before the last message's content: the model, the
+     * instructions, the demos), for the last few such starts. Calls of one
+     * predictor share it, so each hashes its own input alone. */
+    pthread_mutex_t klock;
+    struct key_memo {
+        char *text;
+        size_t len;
+        EVP_MD_CTX *ctx;
+    } memo[DSP_CACHE_KEY_MEMOS];
+    unsigned next_memo;
     char *path;
 };
+
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 static char *join(const char *a, const char *b)
 {
@@ -90,10 +135,10 @@ static dsp_status make_dirs(const char *dir, dsp_error *err)
     return DSP_OK;
 }
 
-static dsp_status db_error(dsp_cache *c, dsp_error *err, const char *what)
+static dsp_status db_error(dsp_cache *c, sqlite3 *db, dsp_error *err, const char *what)
 {
     return dsp_error_set(err, DSP_ERR_CACHE, "response cache %s: %s: %s", c->path, what,
-                         c->db ? sqlite3_errmsg(c->db) : "cannot open");
+                         db ? sqlite3_errmsg(db) : "cannot open");
 }
 
 static const char *const schema_sql =
@@ -127,16 +172,20 @@ dsp_status dsp_cache_open(const char *dir, dsp_cache **out, dsp_error *err)
     dsp_cache *c = calloc(1, sizeof *c);
     if (!c)
         return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory opening the cache");
-    pthread_mutex_init(&c->lock, NULL);
+    pthread_mutex_init(&c->wlock, NULL);
+    pthread_mutex_init(&c->rlock, NULL);
+    pthread_mutex_init(&c->qlock, NULL);
+    pthread_mutex_init(&c->klock, NULL);
     c->path = join(dir, DSP_CACHE_FILE);
-    if (!c->path) {
+    c->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+    if (!c->path || !c->sha256) {
         dsp_cache_close(c);
         return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory opening the cache");
     }
     int rc = sqlite3_open_v2(c->path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
                              NULL);
     if (rc != SQLITE_OK) {
-        st = db_error(c, err, "cannot open");
+        st = db_error(c, c->db, err, "cannot open");
         dsp_cache_close(c);
         return st;
     }
@@ -147,12 +196,27 @@ dsp_status dsp_cache_open(const char *dir, dsp_cache **out, dsp_error *err)
     if (rc == SQLITE_OK)
         rc = exec_patiently(c->db, schema_sql);
     if (rc == SQLITE_OK)
-        rc = sqlite3_prepare_v2(c->db, "SELECT value FROM responses WHERE key = ?1", -1, &c->get, NULL);
-    if (rc == SQLITE_OK)
         rc = sqlite3_prepare_v2(c->db, "INSERT OR REPLACE INTO responses(key, value) VALUES (?1, ?2)", -1,
                                 &c->put, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_prepare_v2(c->db, "BEGIN IMMEDIATE", -1, &c->begin, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_prepare_v2(c->db, "COMMIT", -1, &c->commit, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_prepare_v2(c->db, "ROLLBACK", -1, &c->rollback, NULL);
     if (rc != SQLITE_OK) {
-        st = db_error(c, err, "cannot set up");
+        st = db_error(c, c->db, err, "cannot set up");
+        dsp_cache_close(c);
+        return st;
+    }
+    /* The file exists and is in WAL mode now: the reader only reads. */
+    rc = sqlite3_open_v2(c->path, &c->rdb, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_busy_timeout(c->rdb, DSP_CACHE_BUSY_MS);
+        rc = sqlite3_prepare_v2(c->rdb, "SELECT value FROM responses WHERE key = ?1", -1, &c->get, NULL);
+    }
+    if (rc != SQLITE_OK) {
+        st = db_error(c, c->rdb, err, "cannot set up reading");
         dsp_cache_close(c);
         return st;
     }
@@ -164,10 +228,27 @@ void dsp_cache_close(dsp_cache *c)
 {
     if (!c)
         return;
+    if (c->db)
+        (void)dsp_cache_flush(c, NULL);
+    for (size_t i = 0; i < c->n_queued; i++)
+        free(c->queue[i].value);
+    free(c->queue);
     sqlite3_finalize(c->get);
     sqlite3_finalize(c->put);
+    sqlite3_finalize(c->begin);
+    sqlite3_finalize(c->commit);
+    sqlite3_finalize(c->rollback);
+    sqlite3_close(c->rdb);
     sqlite3_close(c->db);
-    pthread_mutex_destroy(&c->lock);
+    pthread_mutex_destroy(&c->wlock);
+    pthread_mutex_destroy(&c->rlock);
+    pthread_mutex_destroy(&c->qlock);
+    pthread_mutex_destroy(&c->klock);
+    for (size_t i = 0; i < DSP_CACHE_KEY_MEMOS; i++) {
+        free(c->memo[i].text);
+        EVP_MD_CTX_free(c->memo[i].ctx);
+    }
+    EVP_MD_free(c->sha256);
     free(c->path);
     free(c);
 }
@@ -182,17 +263,26 @@ static const char *role_name(dsp_role r)
     return r == DSP_ROLE_SYSTEM ? "system" : r == DSP_ROLE_ASSISTANT ? "assistant" : "user";
 }
 
-dsp_status dsp_cache_key(const char *provider, const char *base_url, const char *model, const dsp_message *msgs,
-                         size_t n_msgs, const dsp_lm_params *p, uint64_t rollout_id, char out[DSP_CACHE_KEY_HEX],
-                         dsp_error *err)
+static dsp_status digest_text(dsp_cache *c, const EVP_MD *md, const char *text, size_t len, size_t start,
+                              unsigned char *digest, unsigned int *md_len);
+
+static dsp_status cache_key(dsp_cache *c, const EVP_MD *md, const char *provider, const char *base_url, const char *model,
+                            const dsp_message *msgs, size_t n_msgs, const dsp_lm_params *p, uint64_t rollout_id,
+                            char out[DSP_CACHE_KEY_HEX], dsp_error *err)
 {
     /* Fixed key order and only the fields that are set: equal requests give
      * equal text. Version 1 of this layout; change "v" if it ever changes. */
     size_t hint = 256 + (p->json_schema ? strlen(p->json_schema) : 0) + strlen(base_url) + strlen(model);
     for (size_t i = 0; i < n_msgs; i++)
         hint += 32 + (msgs[i].content ? strlen(msgs[i].content) : 0);
+    /* The text is hashed and dropped: on the stack unless it is larger. */
+    char store[8192];
     dsp_jw w;
-    dsp_jw_init(&w, hint + hint / 16);
+    if (hint + hint / 16 > sizeof store)
+        dsp_jw_init(&w, hint + hint / 16);
+    else
+        dsp_jw_init_in(&w, store, sizeof store);
+    size_t start = 0; /* where the last message's content begins */
     dsp_jw_lit(&w, "{\"v\":1,\"provider\":");
     dsp_jw_str(&w, provider);
     dsp_jw_lit(&w, ",\"base_url\":");
@@ -204,6 +294,7 @@ dsp_status dsp_cache_key(const char *provider, const char *base_url, const char 
         dsp_jw_lit(&w, i ? ",{\"role\":" : "{\"role\":");
         dsp_jw_str(&w, role_name(msgs[i].role));
         dsp_jw_lit(&w, ",\"content\":");
+        start = w.len;
         dsp_jw_str(&w, msgs[i].content ? msgs[i].content : "");
         dsp_jw_lit(&w, "}");
     }
@@ -270,23 +361,81 @@ dsp_status dsp_cache_key(const char *provider, const char *base_url, const char 
     snprintf(buf, sizeof buf, "%" PRIu64, rollout_id);
     dsp_jw_lit(&w, buf);
     dsp_jw_lit(&w, "\"}");
-    size_t text_len = w.len;
-    char *text = dsp_jw_take(&w);
-    if (!text)
+    if (!dsp_jw_finish(&w)) {
+        dsp_jw_free(&w);
         return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory computing a cache key");
-    unsigned char md[EVP_MAX_MD_SIZE];
+    }
+    unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned int md_len = 0;
-    int ok = EVP_Digest(text, text_len, md, &md_len, EVP_sha256(), NULL);
-    free(text);
-    if (!ok || md_len != 32)
+    dsp_status st = digest_text(c, md, w.buf, w.len, start, digest, &md_len);
+    dsp_jw_free(&w);
+    if (st != DSP_OK || md_len != 32)
         return dsp_error_set(err, DSP_ERR_CACHE, "SHA-256 of a cache key failed (libcrypto)");
     static const char hex[] = "0123456789abcdef";
     for (unsigned i = 0; i < 32; i++) {
-        out[2 * i] = hex[md[i] >> 4];
-        out[2 * i + 1] = hex[md[i] & 15];
+        out[2 * i] = hex[digest[i] >> 4];
+        out[2 * i + 1] = hex[digest[i] & 15];
     }
     out[64] = '\0';
     return DSP_OK;
+}
+
+dsp_status dsp_cache_key(const char *provider, const char *base_url, const char *model, const dsp_message *msgs,
+                         size_t n_msgs, const dsp_lm_params *p, uint64_t rollout_id, char out[DSP_CACHE_KEY_HEX],
+                         dsp_error *err)
+{
+    return cache_key(NULL, EVP_sha256(), provider, base_url, model, msgs, n_msgs, p, rollout_id, out, err);
+}
+
+dsp_status dsp_cache_key_in(dsp_cache *c, const char *provider, const char *base_url, const char *model,
+                            const dsp_message *msgs, size_t n_msgs, const dsp_lm_params *p, uint64_t rollout_id,
+                            char out[DSP_CACHE_KEY_HEX], dsp_error *err)
+{
+    return cache_key(c, c->sha256, provider, base_url, model, msgs, n_msgs, p, rollout_id, out, err);
+}
+
+/* SHA-256 of text[0..len). With a cache, text[0..start) is taken from (or
+ * left in) a prepared digest when it is long enough to be worth one: the
+ * same bytes hash to the same key either way. */
+static dsp_status digest_text(dsp_cache *c, const EVP_MD *md, const char *text, size_t len, size_t start,
+                              unsigned char *digest, unsigned int *md_len)
+{
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    if (!ctx)
+        return DSP_ERR_NOMEM;
+    bool ok = true, have = false;
+    if (c && start >= DSP_CACHE_MEMO_MIN) {
+        pthread_mutex_lock(&c->klock);
+        for (size_t i = 0; i < DSP_CACHE_KEY_MEMOS && !have; i++) {
+            const struct key_memo *m = &c->memo[i];
+            if (m->ctx && m->len == start && memcmp(m->text, text, start) == 0)
+                have = ok = EVP_MD_CTX_copy_ex(ctx, m->ctx) == 1;
+        }
+        pthread_mutex_unlock(&c->klock);
+        if (!have && ok) {
+            ok = EVP_DigestInit_ex(ctx, md, NULL) == 1 && EVP_DigestUpdate(ctx, text, start) == 1;
+            struct key_memo fresh = { malloc(start), start, EVP_MD_CTX_new() };
+            if (ok && fresh.text && fresh.ctx && EVP_MD_CTX_copy_ex(fresh.ctx, ctx) == 1) {
+                memcpy(fresh.text, text, start);
+                pthread_mutex_lock(&c->klock);
+                struct key_memo *slot = &c->memo[c->next_memo++ % DSP_CACHE_KEY_MEMOS];
+                struct key_memo old = *slot;
+                *slot = fresh;
+                pthread_mutex_unlock(&c->klock);
+                fresh = old;
+            }
+            free(fresh.text);
+            EVP_MD_CTX_free(fresh.ctx);
+            have = ok;
+        }
+    }
+    if (!have) {
+        ok = ok && EVP_DigestInit_ex(ctx, md, NULL) == 1;
+        start = 0;
+    }
+    ok = ok && EVP_DigestUpdate(ctx, text + start, len - start) == 1 && EVP_DigestFinal_ex(ctx, digest, md_len) == 1;
+    EVP_MD_CTX_free(ctx);
+    return ok ? DSP_OK : DSP_ERR_CACHE;
 }
 
 /* A stored value that does not read back (it never should) is a miss, and
@@ -328,11 +477,88 @@ static bool decode_value(const char *text, int len, dsp_chat_response *resp)
     return ok;
 }
 
+/* Writes the first n queued rows in one transaction, then drops them from
+ * the queue (until then gets find them there). Called with wlock held. */
+static dsp_status write_queued(dsp_cache *c, dsp_error *err)
+{
+    pthread_mutex_lock(&c->qlock);
+    size_t n = c->n_queued;
+    queued_row *rows = n ? malloc(n * sizeof *rows) : NULL;
+    if (rows)
+        memcpy(rows, c->queue, n * sizeof *rows); /* the values stay owned by the queue */
+    pthread_mutex_unlock(&c->qlock);
+    if (n == 0)
+        return DSP_OK;
+    if (!rows)
+        return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory writing to the cache");
+    dsp_status st = DSP_OK;
+    int rc = sqlite3_step(c->begin);
+    sqlite3_reset(c->begin);
+    if (rc != SQLITE_DONE)
+        st = db_error(c, c->db, err, "write failed");
+    for (size_t i = 0; st == DSP_OK && i < n; i++) {
+        sqlite3_bind_text(c->put, 1, rows[i].key, -1, SQLITE_STATIC);
+        sqlite3_bind_text(c->put, 2, rows[i].value, -1, SQLITE_STATIC);
+        if (sqlite3_step(c->put) != SQLITE_DONE)
+            st = db_error(c, c->db, err, "write failed");
+        sqlite3_reset(c->put);
+        sqlite3_clear_bindings(c->put);
+    }
+    if (rc == SQLITE_DONE) {
+        sqlite3_stmt *end = st == DSP_OK ? c->commit : c->rollback;
+        if (sqlite3_step(end) != SQLITE_DONE && st == DSP_OK)
+            st = db_error(c, c->db, err, "write failed");
+        sqlite3_reset(end);
+    }
+    free(rows);
+    /* Written or not, the rows leave the queue: a row that cannot be
+     * written is asked of the LM again next run, as before. */
+    pthread_mutex_lock(&c->qlock);
+    for (size_t i = 0; i < n; i++)
+        free(c->queue[i].value);
+    memmove(c->queue, c->queue + n, (c->n_queued - n) * sizeof *c->queue);
+    c->n_queued -= n;
+    c->oldest_s = mono_s();
+    pthread_mutex_unlock(&c->qlock);
+    return st;
+}
+
+dsp_status dsp_cache_flush(dsp_cache *c, dsp_error *err)
+{
+    if (!c)
+        return DSP_OK;
+    pthread_mutex_lock(&c->wlock);
+    dsp_status st = write_queued(c, err);
+    pthread_mutex_unlock(&c->wlock);
+    return st;
+}
+
+/* Whether the queue is due for a flush (qlock held). */
+static bool due(const dsp_cache *c)
+{
+    return c->n_queued >= DSP_CACHE_FLUSH_ROWS ||
+           (c->n_queued > 0 && mono_s() - c->oldest_s >= DSP_CACHE_FLUSH_MS / 1000.0);
+}
+
 dsp_status dsp_cache_get(dsp_cache *c, const char *key, dsp_chat_response *resp, bool *found, dsp_error *err)
 {
     *found = false;
+    /* The newest queued row for key wins: it replaces any stored one. */
+    pthread_mutex_lock(&c->qlock);
+    bool flush = due(c);
+    for (size_t i = c->n_queued; i-- > 0;) {
+        if (strcmp(c->queue[i].key, key) == 0) {
+            *found = decode_value(c->queue[i].value, (int)strlen(c->queue[i].value), resp);
+            break;
+        }
+    }
+    pthread_mutex_unlock(&c->qlock);
+    if (flush)
+        (void)dsp_cache_flush(c, NULL);
+    if (*found)
+        return DSP_OK;
     dsp_status st = DSP_OK;
-    pthread_mutex_lock(&c->lock);
+    pthread_mutex_lock(&c->rlock);
     sqlite3_bind_text(c->get, 1, key, -1, SQLITE_STATIC);
     int rc = sqlite3_step(c->get);
     if (rc == SQLITE_ROW) {
@@ -341,37 +567,57 @@ dsp_status dsp_cache_get(dsp_cache *c, const char *key, dsp_chat_response *resp,
         if (text)
             *found = decode_value(text, len, resp);
     } else if (rc != SQLITE_DONE) {
-        st = db_error(c, err, "lookup failed");
+        st = db_error(c, c->rdb, err, "lookup failed");
     }
     sqlite3_reset(c->get);
     sqlite3_clear_bindings(c->get);
-    pthread_mutex_unlock(&c->lock);
+    pthread_mutex_unlock(&c->rlock);
     return st;
 }
 
 dsp_status dsp_cache_put(dsp_cache *c, const char *key, const dsp_chat_response *resp, dsp_error *err)
 {
-    cJSON *root = cJSON_CreateObject();
-    cJSON *choices = cJSON_AddArrayToObject(root, "choices");
-    for (size_t i = 0; choices && i < resp->n_choices; i++)
-        cJSON_AddItemToArray(choices, cJSON_CreateString(resp->choices[i]));
-    cJSON *usage = cJSON_AddObjectToObject(root, "usage");
-    cJSON_AddNumberToObject(usage, "prompt_tokens", (double)resp->usage.prompt_tokens);
-    cJSON_AddNumberToObject(usage, "completion_tokens", (double)resp->usage.completion_tokens);
-    char *text = root ? cJSON_PrintUnformatted(root) : NULL;
-    cJSON_Delete(root);
+    if (strlen(key) >= DSP_CACHE_KEY_HEX)
+        return dsp_error_set(err, DSP_ERR_INVALID, "a cache key is at most %d characters", DSP_CACHE_KEY_HEX - 1);
+    /* {"choices":[...],"usage":{"prompt_tokens":N,"completion_tokens":M}} */
+    size_t hint = 96;
+    for (size_t i = 0; i < resp->n_choices; i++)
+        hint += 8 + strlen(resp->choices[i]) + strlen(resp->choices[i]) / 8;
+    dsp_jw w;
+    dsp_jw_init(&w, hint);
+    dsp_jw_lit(&w, "{\"choices\":[");
+    for (size_t i = 0; i < resp->n_choices; i++) {
+        if (i)
+            dsp_jw_lit(&w, ",");
+        dsp_jw_str(&w, resp->choices[i]);
+    }
+    dsp_jw_lit(&w, "],\"usage\":{\"prompt_tokens\":");
+    dsp_jw_int(&w, resp->usage.prompt_tokens);
+    dsp_jw_lit(&w, ",\"completion_tokens\":");
+    dsp_jw_int(&w, resp->usage.completion_tokens);
+    dsp_jw_lit(&w, "}}");
+    char *text = dsp_jw_take(&w);
+    dsp_jw_free(&w);
     if (!text)
         return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory writing to the cache");
-    dsp_status st = DSP_OK;
-    pthread_mutex_lock(&c->lock);
-    sqlite3_bind_text(c->put, 1, key, -1, SQLITE_STATIC);
-    sqlite3_bind_text(c->put, 2, text, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(c->put);
-    if (rc != SQLITE_DONE)
-        st = db_error(c, err, "write failed");
-    sqlite3_reset(c->put);
-    sqlite3_clear_bindings(c->put);
-    pthread_mutex_unlock(&c->lock);
-    free(text);
-    return st;
+    pthread_mutex_lock(&c->qlock);
+    if (c->n_queued == c->cap_queued) {
+        size_t cap = c->cap_queued ? c->cap_queued * 2 : DSP_CACHE_FLUSH_ROWS;
+        queued_row *q = realloc(c->queue, cap * sizeof *q);
+        if (!q) {
+            pthread_mutex_unlock(&c->qlock);
+            free(text);
+            return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory writing to the cache");
+        }
+        c->queue = q;
+        c->cap_queued = cap;
+    }
+    if (c->n_queued == 0)
+        c->oldest_s = mono_s();
+    queued_row *r = &c->queue[c->n_queued++];
+    snprintf(r->key, sizeof r->key, "%s", key);
+    r->value = text;
+    bool flush = due(c);
+    pthread_mutex_unlock(&c->qlock);
+    return flush ? dsp_cache_flush(c, err) : DSP_OK;
 }

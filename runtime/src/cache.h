@@ -12,6 +12,11 @@
 
 #define DSP_CACHE_FILE "responses.sqlite3"
 #define DSP_CACHE_KEY_HEX 65 /* 64 hex digits of SHA-256 and a NUL */
+/* Puts are queued and written together (cache.c): when this many wait,
+ * or this long after the oldest was queued (checked at the next put or
+ * get), at dsp_cache_flush and at dsp_cache_close. */
+#define DSP_CACHE_FLUSH_ROWS 64
+#define DSP_CACHE_FLUSH_MS 1000
 
 typedef struct dsp_cache dsp_cache;
 
@@ -30,8 +35,20 @@ dsp_status dsp_cache_key(const char *provider, const char *base_url, const char 
                          size_t n_msgs, const dsp_lm_params *p, uint64_t rollout_id, char out[DSP_CACHE_KEY_HEX],
                          dsp_error *err);
 
-/* Looks key up; on a hit fills resp (zeroed by the caller) and sets *found. */
+/* The same key, with the SHA-256 method c fetched once and the digest of
+ * the request's start (all but the last message's content) prepared once
+ * per predictor, not per call. */
+dsp_status dsp_cache_key_in(dsp_cache *c, const char *provider, const char *base_url, const char *model,
+                            const dsp_message *msgs, size_t n_msgs, const dsp_lm_params *p, uint64_t rollout_id,
+                            char out[DSP_CACHE_KEY_HEX], dsp_error *err);
+
+/* Looks key up (queued rows first); on a hit fills resp (zeroed by the
+ * caller) and sets *found. */
 dsp_status dsp_cache_get(dsp_cache *c, const char *key, dsp_chat_response *resp, bool *found, dsp_error *err);
+/* Queues the row (keys up to DSP_CACHE_KEY_HEX - 1 characters); it is
+ * durable once flushed. */
 dsp_status dsp_cache_put(dsp_cache *c, const char *key, const dsp_chat_response *resp, dsp_error *err);
+/* Writes every queued row in one transaction. */
+dsp_status dsp_cache_flush(dsp_cache *c, dsp_error *err);
 
 #endif

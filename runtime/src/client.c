@@ -159,6 +159,11 @@ void dsp_client_free(dsp_client *c)
     curl_global_cleanup();
 }
 
+dsp_status dsp_client_flush(dsp_client *c, dsp_error *err)
+{
+    return c ? dsp_cache_flush(c->cache, err) : DSP_OK;
+}
+
 dsp_client_options dsp_client_settings(const dsp_client *c)
 {
     return c->opts;
@@ -612,8 +617,9 @@ static dsp_status chat(dsp_client *c, const dsp_lm_config *lm, const dsp_chat_re
     if (use_cache) {
         /* A compatible server speaks OpenAI's API and was keyed "openai"
          * before it had a provider of its own: caches stay valid. */
-        st = dsp_cache_key(dsp_provider_name(k.provider == DSP_PROVIDER_COMPATIBLE ? DSP_PROVIDER_OPENAI : k.provider),
-                           k.base_url, k.model_name, req->messages, req->n_messages,
+        st = dsp_cache_key_in(c->cache,
+                              dsp_provider_name(k.provider == DSP_PROVIDER_COMPATIBLE ? DSP_PROVIDER_OPENAI : k.provider),
+                              k.base_url, k.model_name, req->messages, req->n_messages,
                            &p, req->rollout_id, key, err);
         bool found = false;
         if (st == DSP_OK)
@@ -740,6 +746,7 @@ dsp_status dsp_chat_batch(dsp_client *c, const dsp_lm_config *lm, const dsp_chat
      * only cost memory (the server cannot answer faster). */
     int threads = c->opts.max_in_flight < DSP_MAX_BATCH_THREADS ? c->opts.max_in_flight : DSP_MAX_BATCH_THREADS;
     dsp_status first = (dsp_status)dsp_run_each(n, threads, batch_item, &b);
+    (void)dsp_client_flush(c, NULL);
     if (!statuses)
         free(b.statuses);
     return first;

@@ -4,7 +4,7 @@
  * figures; it asserts nothing.
  *
  *   bench_client [--url BASE_URL] [--calls N] [--rounds R] [--inflight K]
- *   bench_client [--url BASE_URL] [--calls N] --only plain|bare|chat|predict
+ *   bench_client [--url BASE_URL] [--calls N] --only plain|bare|chat|predict|predict-cache
  *
  * The plain loop is what a careful program using libcurl and cJSON (the
  * libraries libdsprt uses) must at least do per call: post the same bytes
@@ -21,7 +21,9 @@
  * count the client's instructions per call. Instruction counts repeat to a
  * fraction of a percent on a loaded machine, where wall time does not.
  * "bare" is the plain loop without even parsing the reply: printed for
- * reference only, as no real client can skip finding its answer. */
+ * reference only, as no real client can skip finding its answer.
+ * "predict-cache" is dsp_predict with the response cache on, as programs
+ * ship: every call a new request (key, lookup, miss, queued write). */
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
@@ -193,6 +195,11 @@ static const dsp_signature sig = {.name = "ClassifyTicket",
 static const char ticket[] =
     "I was charged twice for my subscription this month, please refund one of the payments.";
 
+/* Each call of a client with its cache on is a new request (a miss, whose
+ * reply is then stored), as every call of a program over new inputs is:
+ * the rollout id makes it one without changing a byte on the wire. */
+static uint64_t next_rollout = 1;
+
 static double predict_loop(dsp_client *c, const dsp_predictor *p, const dsp_value *in, int calls)
 {
     double t0 = now_s();
@@ -200,7 +207,9 @@ static double predict_loop(dsp_client *c, const dsp_predictor *p, const dsp_valu
         dsp_value out[1];
         memset(out, 0, sizeof out);
         dsp_error err = {0};
-        if (dsp_predict(c, p, in, out, NULL, &err) != DSP_OK) {
+        dsp_predict_options o = dsp_predict_options_default();
+        o.rollout_id = next_rollout++;
+        if (dsp_predict_ex(c, p, &o, in, out, NULL, &err) != DSP_OK) {
             fprintf(stderr, "bench: dsp_predict %d failed: %s\n", i, err.message);
             exit(1);
         }
@@ -254,7 +263,7 @@ static void verdict(const char *what, double *ratio, int n)
            under, n, GOAL);
 }
 
-typedef enum mode { MODE_ALL, MODE_PLAIN, MODE_BARE, MODE_CHAT, MODE_PREDICT } mode;
+typedef enum mode { MODE_ALL, MODE_PLAIN, MODE_BARE, MODE_CHAT, MODE_PREDICT, MODE_PREDICT_CACHE } mode;
 
 /* The calls callgrind counts (--toggle-collect=measured): kept out of line
  * so that the warm-up before it is not counted. */
@@ -284,9 +293,10 @@ int main(int argc, char **argv)
                    : strcmp(m, "bare") == 0 ? MODE_BARE
                    : strcmp(m, "chat") == 0 ? MODE_CHAT
                    : strcmp(m, "predict") == 0 ? MODE_PREDICT
+                   : strcmp(m, "predict-cache") == 0 ? MODE_PREDICT_CACHE
                                                : MODE_ALL;
             if (only == MODE_ALL) {
-                fprintf(stderr, "bench: --only takes plain, bare, chat or predict, not %s\n", m);
+                fprintf(stderr, "bench: --only takes plain, bare, chat, predict or predict-cache, not %s\n", m);
                 return 2;
             }
         }
@@ -299,7 +309,7 @@ int main(int argc, char **argv)
         else {
             fprintf(stderr,
                     "usage: %s [--url BASE_URL] [--calls N] [--rounds R]\n"
-                    "       [--inflight K | --only plain|bare|chat|predict]\n",
+                    "       [--inflight K | --only plain|bare|chat|predict|predict-cache]\n",
                     argv[0]);
             return 2;
         }
@@ -360,6 +370,17 @@ int main(int argc, char **argv)
     o.no_cache = true;
     o.max_in_flight = inflight;
     o.base_url = base;
+    /* --only predict-cache: the configuration that ships, the cache on
+     * (in a directory of its own, removed at the end). */
+    char cache_dir[] = "/tmp/dsp_bench_cache_XXXXXX";
+    if (only == MODE_PREDICT_CACHE) {
+        if (!mkdtemp(cache_dir)) {
+            fprintf(stderr, "bench: cannot create a cache directory\n");
+            return 1;
+        }
+        o.no_cache = false;
+        o.cache_dir = cache_dir;
+    }
     dsp_client *c = NULL;
     if (dsp_client_new(&o, &c, &err) != DSP_OK) {
         fprintf(stderr, "bench: %s\n", err.message);
@@ -381,6 +402,12 @@ int main(int argc, char **argv)
         printf("calls: %d\n", calls);
         plain_close(&pl);
         dsp_client_free(c);
+        if (only == MODE_PREDICT_CACHE) {
+            char cmd[128];
+            snprintf(cmd, sizeof cmd, "rm -rf '%s'", cache_dir);
+            if (system(cmd) != 0)
+                fprintf(stderr, "bench: could not remove %s\n", cache_dir);
+        }
         free(url);
         free(body);
         dsp_messages_free(&msgs);

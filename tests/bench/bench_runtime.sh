@@ -70,11 +70,12 @@ ir_plain=$(ir_per_call plain) || exit 1
 ir_bare=$(ir_per_call bare) || exit 1
 ir_chat=$(ir_per_call chat) || exit 1
 ir_pred=$(ir_per_call predict) || exit 1
-if [ -z "$ir_plain" ] || [ -z "$ir_bare" ] || [ -z "$ir_chat" ] || [ -z "$ir_pred" ]; then
+ir_cache=$(ir_per_call predict-cache) || exit 1
+if [ -z "$ir_plain" ] || [ -z "$ir_bare" ] || [ -z "$ir_chat" ] || [ -z "$ir_pred" ] || [ -z "$ir_cache" ]; then
     echo "bench: callgrind printed no instruction total" >&2
     exit 1
 fi
-awk -v p="$ir_plain" -v b="$ir_bare" -v c="$ir_chat" -v d="$ir_pred" -v n="$BENCH_IR_CALLS" 'BEGIN {
+awk -v p="$ir_plain" -v b="$ir_bare" -v c="$ir_chat" -v d="$ir_pred" -v k="$ir_cache" -v n="$BENCH_IR_CALLS" 'BEGIN {
     printf "client instructions/call (callgrind, %d calls after a warm-up; repeatable):\n", n
     printf "plain libcurl + find content:      %9.0f\n", p / n
     printf "dsp_chat (body + HTTP + parse):    %9.0f\n", c / n
@@ -85,4 +86,8 @@ awk -v p="$ir_plain" -v b="$ir_bare" -v c="$ir_chat" -v d="$ir_pred" -v n="$BENC
     printf "for reference, a loop that never parses the reply: %.0f/call; dsp_chat %.2fx, dsp_predict %.2fx\n",
         b / n, c / b, d / b
     printf "  (no verdict: a client cannot skip finding its answer)\n"
+    printf "dsp_predict, cache on (as shipped;\n  each call a miss, then stored):   %9.0f\n", k / n
+    rk = k / p
+    printf "issue 18, cache off (dsp_predict): %7.2fx  %s (target <= 1.1x)\n", rd, rd <= 1.1 ? "PASS" : "FAIL"
+    printf "issue 18, cache on:                %7.2fx  %s (target <= 1.3x)\n", rk, rk <= 1.3 ? "PASS" : "FAIL"
 }'

@@ -193,8 +193,9 @@ static void test_resolve_dir_precedence(void **state)
 }
 
 /* Child process body: open the cache and write n rows named prefix-i.
- * ready_fd >= 0 gets one byte once the first row is in, so a parent can
- * kill the writer mid-run without racing the cache's creation. */
+ * ready_fd >= 0 gets one byte once the first row is in the file (flushed),
+ * so a parent can kill the writer mid-run without racing the cache's
+ * creation. */
 static void child_write(const char *dir, const char *prefix, int n, int forever, int ready_fd)
 {
     dsp_cache *c = NULL;
@@ -211,6 +212,8 @@ static void child_write(const char *dir, const char *prefix, int n, int forever,
         dsp_chat_response r = {.choices = &choice, .n_choices = 1, .usage = {i, i}};
         if (dsp_cache_put(c, key, &r, &err) != DSP_OK)
             _exit(3);
+        if (i == 0 && ready_fd >= 0 && dsp_cache_flush(c, &err) != DSP_OK)
+            _exit(5);
         if (i == 0 && ready_fd >= 0) {
             if (write(ready_fd, "r", 1) != 1)
                 _exit(4);
@@ -326,6 +329,145 @@ static void test_sigkill_mid_write_leaves_consistent_cache(void **state)
     dsp_cache_close(c);
 }
 
+/* A cache prepares the digest of a request's start once (per predictor)
+ * and hashes only the rest per call: the keys are the very same. */
+static void test_prepared_digest_gives_the_same_keys(void **state)
+{
+    (void)state;
+    char dir[400];
+    snprintf(dir, sizeof dir, "%s/memo", tmpdir);
+    dsp_cache *c = NULL;
+    dsp_error err = {0};
+    assert_int_equal(dsp_cache_open(dir, &c, &err), DSP_OK);
+    static char sys[3000];
+    memset(sys, 's', sizeof sys - 1);
+    dsp_lm_params p = dsp_lm_params_default();
+    for (int round = 0; round < 3; round++) {
+        for (int i = 0; i < 12; i++) { /* more starts than the cache keeps */
+            sys[0] = (char)('a' + i);
+            char user[32];
+            snprintf(user, sizeof user, "input %d/%d", round, i);
+            dsp_message m[2] = {{DSP_ROLE_SYSTEM, sys}, {DSP_ROLE_USER, user}};
+            char plain[DSP_CACHE_KEY_HEX], prepared[DSP_CACHE_KEY_HEX];
+            assert_int_equal(dsp_cache_key("openai", "http://x/v1", "m", m, 2, &p, 0, plain, &err), DSP_OK);
+            assert_int_equal(dsp_cache_key_in(c, "openai", "http://x/v1", "m", m, 2, &p, 0, prepared, &err), DSP_OK);
+            assert_string_equal(plain, prepared);
+            /* A different model with the same messages is another key. */
+            assert_int_equal(dsp_cache_key_in(c, "openai", "http://x/v1", "n", m, 2, &p, 0, prepared, &err), DSP_OK);
+            assert_string_not_equal(plain, prepared);
+        }
+    }
+    dsp_cache_close(c);
+}
+
+/* Puts are queued and written together: a get finds a queued row at once;
+ * another connection (another process) sees it after the flush. */
+static void test_puts_are_queued_until_a_flush(void **state)
+{
+    (void)state;
+    char dir[400];
+    snprintf(dir, sizeof dir, "%s/queued", tmpdir);
+    dsp_cache *c = NULL, *other = NULL;
+    dsp_error err = {0};
+    assert_int_equal(dsp_cache_open(dir, &c, &err), DSP_OK);
+    assert_int_equal(dsp_cache_open(dir, &other, &err), DSP_OK);
+    put_text(c, "q1", "first");
+    put_text(c, "q1", "second"); /* the newest queued row wins */
+    dsp_chat_response r = {0};
+    bool found = false;
+    assert_int_equal(dsp_cache_get(c, "q1", &r, &found, &err), DSP_OK);
+    assert_true(found);
+    assert_string_equal(r.choices[0], "second");
+    dsp_chat_response_free(&r);
+    assert_int_equal(dsp_cache_get(other, "q1", &r, &found, &err), DSP_OK);
+    assert_false(found);
+    assert_int_equal(dsp_cache_flush(c, &err), DSP_OK);
+    assert_int_equal(dsp_cache_get(other, "q1", &r, &found, &err), DSP_OK);
+    assert_true(found);
+    assert_string_equal(r.choices[0], "second");
+    dsp_chat_response_free(&r);
+    /* DSP_CACHE_FLUSH_ROWS queued rows flush themselves. */
+    for (int i = 0; i < DSP_CACHE_FLUSH_ROWS; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "n-%d", i);
+        put_text(c, key, "x");
+    }
+    assert_int_equal(dsp_cache_get(other, "n-0", &r, &found, &err), DSP_OK);
+    assert_true(found);
+    dsp_chat_response_free(&r);
+    /* So does a queue older than DSP_CACHE_FLUSH_MS, at the next access. */
+    put_text(c, "late", "y");
+    struct timespec ts = {DSP_CACHE_FLUSH_MS / 1000, (DSP_CACHE_FLUSH_MS % 1000) * 1000000L + 50000000L};
+    nanosleep(&ts, NULL);
+    assert_int_equal(dsp_cache_get(c, "nothing", &r, &found, &err), DSP_OK);
+    assert_false(found);
+    assert_int_equal(dsp_cache_get(other, "late", &r, &found, &err), DSP_OK);
+    assert_true(found);
+    dsp_chat_response_free(&r);
+    dsp_cache_close(other);
+    dsp_cache_close(c);
+}
+
+/* The documented durability: after a kill -9, every row flushed before it
+ * is in the file, and rows queued since are not (nor half of one). */
+static void test_sigkill_keeps_what_was_flushed(void **state)
+{
+    (void)state;
+    char dir[400];
+    snprintf(dir, sizeof dir, "%s/flushed", tmpdir);
+    int ready[2];
+    assert_int_equal(pipe(ready), 0);
+    pid_t w = fork();
+    assert_true(w >= 0);
+    if (w == 0) {
+        close(ready[0]);
+        dsp_cache *c = NULL;
+        dsp_error err = {0};
+        if (dsp_cache_open(dir, &c, &err) != DSP_OK)
+            _exit(2);
+        for (int i = 0; i < 15; i++) {
+            char key[32], text[32];
+            snprintf(key, sizeof key, "k-%d", i);
+            snprintf(text, sizeof text, "v-%d", i);
+            char *choice = text;
+            dsp_chat_response r = {.choices = &choice, .n_choices = 1};
+            if (dsp_cache_put(c, key, &r, &err) != DSP_OK)
+                _exit(3);
+            if (i == 9 && dsp_cache_flush(c, &err) != DSP_OK)
+                _exit(4);
+        }
+        if (write(ready[1], "r", 1) != 1)
+            _exit(5);
+        pause(); /* killed here, 5 rows queued */
+        _exit(6);
+    }
+    close(ready[1]);
+    struct pollfd pfd = { .fd = ready[0], .events = POLLIN };
+    assert_int_equal(poll(&pfd, 1, 30000), 1);
+    char byte;
+    assert_int_equal(read(ready[0], &byte, 1), 1);
+    close(ready[0]);
+    assert_int_equal(kill(w, SIGKILL), 0);
+    int st;
+    assert_int_equal(waitpid(w, &st, 0), w);
+    assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+    char integrity[64];
+    assert_int_equal(count_rows(dir, integrity, sizeof integrity), 10);
+    assert_string_equal(integrity, "ok");
+    dsp_cache *c = NULL;
+    dsp_error err = {0};
+    assert_int_equal(dsp_cache_open(dir, &c, &err), DSP_OK);
+    dsp_chat_response r = {0};
+    bool found = false;
+    assert_int_equal(dsp_cache_get(c, "k-9", &r, &found, &err), DSP_OK);
+    assert_true(found);
+    assert_string_equal(r.choices[0], "v-9");
+    dsp_chat_response_free(&r);
+    assert_int_equal(dsp_cache_get(c, "k-10", &r, &found, &err), DSP_OK);
+    assert_false(found);
+    dsp_cache_close(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -336,6 +478,9 @@ int main(void)
         cmocka_unit_test(test_resolve_dir_precedence),
         cmocka_unit_test_setup_teardown(test_two_processes_write_at_once, make_tmp, remove_tmp),
         cmocka_unit_test_setup_teardown(test_sigkill_mid_write_leaves_consistent_cache, make_tmp, remove_tmp),
+        cmocka_unit_test_setup_teardown(test_prepared_digest_gives_the_same_keys, make_tmp, remove_tmp),
+        cmocka_unit_test_setup_teardown(test_puts_are_queued_until_a_flush, make_tmp, remove_tmp),
+        cmocka_unit_test_setup_teardown(test_sigkill_keeps_what_was_flushed, make_tmp, remove_tmp),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

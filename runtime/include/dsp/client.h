@@ -134,7 +134,13 @@ dsp_client_options dsp_client_options_default(void);
 typedef struct dsp_client dsp_client;
 
 dsp_status dsp_client_new(const dsp_client_options *opts, dsp_client **out, dsp_error *err);
+/* Writes what the response cache still holds in memory (docs/runtime.md,
+ * "The response cache") to its file, then frees the client. */
 void dsp_client_free(dsp_client *c);
+/* Writes the cache's queued replies to its file now, in one transaction:
+ * they then survive a kill -9. dsp_chat_batch and every generated
+ * NAME_run_batch do at their end. DSP_OK when there is no cache. */
+dsp_status dsp_client_flush(dsp_client *c, dsp_error *err);
 
 /* The JSON body dsp_chat sends for req on lm (for Anthropic with n > 1,
  * each of the n requests), as malloc'ed text: the same writer, no key (the

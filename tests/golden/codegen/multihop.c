@@ -421,5 +421,7 @@ int multi_hop_run_batch(dsp_client *client, const multi_hop_input *in, size_t n,
     if (!client || (n && (!in || !out)))
         return (int)dsp_error_set(errs, DSP_ERR_INVALID, "multi_hop_run_batch: client, in and out must not be NULL");
     cg_batch b = {client, in, out, statuses, errs};
-    return dsp_run_each(n, max_threads, cg_batch_item, &b);
+    int rc = dsp_run_each(n, max_threads, cg_batch_item, &b);
+    (void)dsp_client_flush(client, NULL); /* the batch's replies survive a kill from here */
+    return rc;
 }

@@ -243,5 +243,7 @@ int ticket_classifier_run_batch(dsp_client *client, const ticket_classifier_inpu
     if (!client || (n && (!in || !out)))
         return (int)dsp_error_set(errs, DSP_ERR_INVALID, "ticket_classifier_run_batch: client, in and out must not be NULL");
     cg_batch b = {client, in, out, statuses, errs};
-    return dsp_run_each(n, max_threads, cg_batch_item, &b);
+    int rc = dsp_run_each(n, max_threads, cg_batch_item, &b);
+    (void)dsp_client_flush(client, NULL); /* the batch's replies survive a kill from here */
+    return rc;
 }
