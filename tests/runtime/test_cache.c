@@ -278,6 +278,24 @@ static void test_two_processes_write_at_once(void **state)
     dsp_cache_close(c);
 }
 
+/* The parent's side of a kill: waits (up to 30 s) for the child's byte on
+ * ready[0], then ns nanoseconds more, and kills it with SIGKILL. */
+static void kill_when_ready(pid_t w, int ready[2], long ns)
+{
+    close(ready[1]);
+    struct pollfd pfd = { .fd = ready[0], .events = POLLIN };
+    assert_int_equal(poll(&pfd, 1, 30000), 1);
+    char byte;
+    assert_int_equal(read(ready[0], &byte, 1), 1);
+    close(ready[0]);
+    struct timespec ts = {0, ns};
+    nanosleep(&ts, NULL);
+    assert_int_equal(kill(w, SIGKILL), 0);
+    int st;
+    assert_int_equal(waitpid(w, &st, 0), w);
+    assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+}
+
 static void test_sigkill_mid_write_leaves_consistent_cache(void **state)
 {
     (void)state;
@@ -293,20 +311,9 @@ static void test_sigkill_mid_write_leaves_consistent_cache(void **state)
             close(ready[0]);
             child_write(dir, round == 0 ? "r0" : round == 1 ? "r1" : "r2", 0, 1, ready[1]);
         }
-        close(ready[1]);
         /* Wait for its first row (a loaded machine may take a while to
          * start it), let it write for a while, then kill it without warning. */
-        struct pollfd pfd = { .fd = ready[0], .events = POLLIN };
-        assert_int_equal(poll(&pfd, 1, 30000), 1);
-        char byte;
-        assert_int_equal(read(ready[0], &byte, 1), 1);
-        close(ready[0]);
-        struct timespec ts = {0, (long)(60 + 40 * round) * 1000000L};
-        nanosleep(&ts, NULL);
-        assert_int_equal(kill(w, SIGKILL), 0);
-        int st;
-        assert_int_equal(waitpid(w, &st, 0), w);
-        assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+        kill_when_ready(w, ready, (60 + 40 * round) * 1000000L);
         int rows = count_rows(dir, integrity, sizeof integrity);
         assert_string_equal(integrity, "ok");
         assert_true(rows > 0);
@@ -441,16 +448,7 @@ static void test_sigkill_keeps_what_was_flushed(void **state)
         pause(); /* killed here, 5 rows queued */
         _exit(6);
     }
-    close(ready[1]);
-    struct pollfd pfd = { .fd = ready[0], .events = POLLIN };
-    assert_int_equal(poll(&pfd, 1, 30000), 1);
-    char byte;
-    assert_int_equal(read(ready[0], &byte, 1), 1);
-    close(ready[0]);
-    assert_int_equal(kill(w, SIGKILL), 0);
-    int st;
-    assert_int_equal(waitpid(w, &st, 0), w);
-    assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+    kill_when_ready(w, ready, 0);
     char integrity[64];
     assert_int_equal(count_rows(dir, integrity, sizeof integrity), 10);
     assert_string_equal(integrity, "ok");

@@ -804,8 +804,9 @@ static void test_waiting_for_a_slot_ends_at_the_deadline(void **state)
     double dt = now_s() - t0;
     assert_true(ok <= 3);
     assert_true(waited_out >= THREADS - 4);
-    /* Those that waited out sent nothing. */
-    assert_int_equal(atomic_load(&S.requests), THREADS - waited_out);
+    /* Those that waited out sent nothing (one that got a slot with a few
+     * ms left may time out before its request reaches the stub, too). */
+    assert_true(atomic_load(&S.requests) <= THREADS - waited_out);
     assert_true(dt < 2.0);
     dsp_client_free(c);
 }
