@@ -346,6 +346,8 @@ static dsp_status set_auth(call *k, const dsp_lm_config *lm, dsp_error *err)
      * official SDKs), which goes as a bearer token. */
     if (k->provider == DSP_PROVIDER_AZURE && !ends_with_token(lm->api_key_env))
         prefix = "api-key: ";
+    if (k->provider == DSP_PROVIDER_GEMINI)
+        prefix = "x-goog-api-key: ";
     size_t n = strlen(prefix) + strlen(key) + 1;
     k->auth_header = malloc(n);
     if (!k->auth_header)
@@ -440,9 +442,9 @@ static dsp_status exchange(dsp_client *c, call *k, dsp_chat_response *resp, usag
             k->http_status = http_status;
             retry_after = reply.retry_after_s;
             if (reply.status >= 200 && reply.status < 300) {
-                st = k->provider == DSP_PROVIDER_ANTHROPIC
-                         ? dsp_anthropic_parse_reply(reply.body, reply.len, resp, err)
-                         : dsp_openai_parse_reply(reply.body, reply.len, resp, err);
+                st = k->provider == DSP_PROVIDER_ANTHROPIC ? dsp_anthropic_parse_reply(reply.body, reply.len, resp, err)
+                     : k->provider == DSP_PROVIDER_GEMINI  ? dsp_gemini_parse_reply(reply.body, reply.len, resp, err)
+                                                           : dsp_openai_parse_reply(reply.body, reply.len, resp, err);
                 if (st == DSP_OK && holds_key(resp, k->key)) {
                     dsp_chat_response_free(resp);
                     st = dsp_error_set(err, DSP_ERR_PROTOCOL,
@@ -526,6 +528,8 @@ static int anthropic_reps(dsp_provider provider, dsp_lm_params *p)
 static dsp_status write_body(dsp_jw *w, dsp_provider provider, const char *model_name, const dsp_chat_request *req,
                              const dsp_lm_params *p, dsp_error *err)
 {
+    if (provider == DSP_PROVIDER_GEMINI)
+        return dsp_gemini_request_write(w, req->messages, req->n_messages, p, err);
     return provider == DSP_PROVIDER_ANTHROPIC
                ? dsp_anthropic_request_write(w, model_name, req->messages, req->n_messages, p, err)
                : dsp_openai_request_write(w, model_name, req->messages, req->n_messages, p, err);

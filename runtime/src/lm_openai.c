@@ -252,6 +252,8 @@ void dsp_provider_error_message(const char *body, size_t len, char *out, size_t 
     const cJSON *e = cJSON_GetObjectItemCaseSensitive(root, "error");
     const cJSON *msg = cJSON_GetObjectItemCaseSensitive(e, "message");
     const cJSON *type = cJSON_GetObjectItemCaseSensitive(e, "type");
+    if (!cJSON_IsString(type))
+        type = cJSON_GetObjectItemCaseSensitive(e, "status"); /* Google's google.rpc status name */
     if (cJSON_IsString(msg)) {
         if (cJSON_IsString(type) && type->valuestring[0])
             snprintf(out, outsz, "%s: %s", type->valuestring, msg->valuestring);

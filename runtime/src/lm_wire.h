@@ -34,7 +34,9 @@ dsp_status dsp_endpoint_url(dsp_provider p, const char *base_url, char **out, ds
 
 /* The endpoint of one model: dsp_endpoint_url, except for providers whose
  * path names the model (azure: BASE/openai/deployments/MODEL/chat/
- * completions?api-version=V). The model is escaped as one path segment. */
+ * completions?api-version=V; gemini: BASE/v1beta/models/MODEL:generateContent,
+ * or BASE/models/... when the base has a path). The model is escaped as
+ * one path segment. */
 dsp_status dsp_model_endpoint_url(dsp_provider p, const char *base_url, const char *model, char **out,
                                   dsp_error *err);
 /* Azure's api-version query: $OPENAI_API_VERSION (the official SDKs'
@@ -66,6 +68,13 @@ dsp_status dsp_openai_request_write(dsp_jw *w, const char *model, const dsp_mess
                                     const dsp_lm_params *p, dsp_error *err);
 dsp_status dsp_anthropic_request_write(dsp_jw *w, const char *model, const dsp_message *msgs, size_t n_msgs,
                                        const dsp_lm_params *p, dsp_error *err);
+
+/* Gemini's generateContent body (the model is in the URL). */
+dsp_status dsp_gemini_request_body(const dsp_message *msgs, size_t n_msgs, const dsp_lm_params *p, char **body,
+                                   dsp_error *err);
+dsp_status dsp_gemini_request_write(dsp_jw *w, const dsp_message *msgs, size_t n_msgs, const dsp_lm_params *p,
+                                    dsp_error *err);
+dsp_status dsp_gemini_parse_reply(const char *body, size_t len, dsp_chat_response *resp, dsp_error *err);
 
 /* Parse a 2xx reply into resp (which must be zeroed). A reply that does not
  * follow the API is DSP_ERR_PROTOCOL with the raw body attached. */

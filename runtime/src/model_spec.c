@@ -155,9 +155,37 @@ const char *dsp_azure_api_version(void)
     return v && *v ? v : DSP_AZURE_API_VERSION;
 }
 
+/* Gemini: BASE/v1beta/models/MODEL:generateContent for a base without a
+ * path (the API's own), BASE/models/MODEL:generateContent under a path
+ * (".../v1beta", or a proxy's prefix). */
+static dsp_status gemini_url(const char *base_url, const char *model, char **out, dsp_error *err)
+{
+    *out = NULL;
+    size_t len = 0;
+    dsp_status st = base_len(base_url, &len, err);
+    if (st != DSP_OK)
+        return st;
+    char *seg = NULL;
+    st = path_segment(model, &seg, err);
+    if (st != DSP_OK)
+        return st;
+    const char *version = url_has_no_path(base_url, len) ? "/v1beta" : "";
+    size_t n = len + strlen(version) + strlen(seg) + 40;
+    char *url = malloc(n);
+    if (url)
+        snprintf(url, n, "%.*s%s/models/%s:generateContent", (int)len, base_url, version, seg);
+    free(seg);
+    if (!url)
+        return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory building an endpoint URL");
+    *out = url;
+    return DSP_OK;
+}
+
 dsp_status dsp_model_endpoint_url(dsp_provider p, const char *base_url, const char *model, char **out,
                                   dsp_error *err)
 {
+    if (p == DSP_PROVIDER_GEMINI)
+        return gemini_url(base_url ? base_url : dsp_provider_default_base_url(p), model, out, err);
     if (p != DSP_PROVIDER_AZURE)
         return dsp_endpoint_url(p, base_url, out, err);
     *out = NULL;

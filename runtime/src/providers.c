@@ -32,6 +32,9 @@ static const dsp_provider_info providers[] = {
      * user's own: no default. AZURE_OPENAI_API_KEY is the official SDKs'. */
     {"azure", DSP_PROVIDER_AZURE, NULL, "AZURE_OPENAI_API_KEY", false,
      "Azure OpenAI (give base_url: the resource endpoint)"},
+    /* GEMINI_API_KEY is the variable Google's own SDKs read. */
+    {"gemini", DSP_PROVIDER_GEMINI, "https://generativelanguage.googleapis.com", "GEMINI_API_KEY", false,
+     "Google's Gemini API (generateContent)"},
 };
 #define N_PROVIDERS (sizeof providers / sizeof providers[0])
 

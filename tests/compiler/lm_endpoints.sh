@@ -119,3 +119,34 @@ prog azure_nourl.dsp "" azure/gpt-4o-mini
 "$dspcc" check "$tmp/azure_nourl.dsp" >/dev/null 2>"$tmp/azure_nourl.err"
 check "an azure lm without base_url is refused at check time, asking for it" \
     grep -q "provider \`azure\` has no default address" "$tmp/azure_nourl.err"
+
+# Gemini: generateContent at /v1beta/models/MODEL (the base URL has no
+# path), the key in x-goog-api-key, structured output as responseSchema,
+# and Gemini's error shape kept in the message.
+unset GEMINI_API_KEY
+prog gemini.dsp "  base_url: \"http://127.0.0.1:$port\"
+  cache: false" gemini/fixture
+GEMINI_API_KEY=gem-lmep-not-a-key
+export GEMINI_API_KEY
+run gemini 2
+check "a gemini lm reaches /v1beta/models/fixture:generateContent with its key in x-goog-api-key" \
+    sh -c "test $rc -eq 0 && tail -n 1 '$tmp/log' | grep -q '\"path\":\"/v1beta/models/fixture:generateContent\"' &&
+           tail -n 1 '$tmp/log' | grep -q '\"auth_header\":\"x-goog-api-key\"' && tail -n 1 '$tmp/log' | grep -q systemInstruction"
+check "... every reply parsed, usage read from usageMetadata" \
+    sh -c "grep -q '\"failed\":[[:space:]]*0,' '$tmp/gemini.json' && grep -q '\"completion_tokens\":[[:space:]]*[1-9]' '$tmp/gemini.json'"
+prog gemini_json.dsp "  base_url: \"http://127.0.0.1:$port\"
+  adapter: json
+  cache: false" gemini/fixture
+run gemini_json 1
+check "with adapter: json the request carries responseMimeType and responseSchema, and the reply parses" \
+    sh -c "test $rc -eq 0 && tail -n 1 '$tmp/log' | grep -q 'responseSchema' && tail -n 1 '$tmp/log' | grep -q 'application/json'"
+prog gemini_ft.dsp "  base_url: \"http://127.0.0.1:$port\"
+  cache: false" gemini/ft:missing
+run gemini_ft 1
+check "a Gemini error keeps its status and message (404 NOT_FOUND: The model ...)" \
+    sh -c "test $rc -ne 0 && grep -q 'HTTP 404 from http://127.0.0.1:$port/v1beta/models/ft%3Amissing:generateContent: NOT_FOUND: The model' '$tmp/gemini_ft.err'"
+unset GEMINI_API_KEY
+prog gemini_remote.dsp "  cache: false" gemini/gemini-2.0-flash
+run gemini_remote 1
+check "a gemini lm at Google without GEMINI_API_KEY is refused, nothing sent" \
+    sh -c "test $rc -ne 0 && test $reqs -eq 0 && grep -q 'GEMINI_API_KEY is not set' '$tmp/gemini_remote.err'"

@@ -42,6 +42,7 @@ struct rs_server {
 typedef enum route {
     ROUTE_OPENAI_CHAT,
     ROUTE_AZURE_CHAT, /* OpenAI's body at Azure's path, with ?api-version= (wire_azure.c) */
+    ROUTE_GEMINI,     /* .../models/MODEL:generateContent (wire_gemini.c) */
     ROUTE_ANTHROPIC,
     ROUTE_MODELS,
     ROUTE_FINE_TUNING, /* /v1/files and /v1/fine_tuning/jobs... (ft_api.c) */
@@ -176,6 +177,10 @@ static route route_of(const char *url, rs_api *api)
         return ROUTE_MODELS;
     if (rs_azure_route(url))
         return ROUTE_AZURE_CHAT;
+    if (rs_gemini_route(NULL, url, NULL)) {
+        *api = RS_API_GEMINI;
+        return ROUTE_GEMINI;
+    }
     if (rs_ft_route(url))
         return ROUTE_FINE_TUNING;
     if (strcmp(url, "/v1/load_lora_adapter") == 0)
@@ -203,7 +208,7 @@ static void answer_plain(rs_arena *a, const char *url, const char *method, route
         rs_buf_init(&m, a);
         rs_buf_printf(&m, "Unknown request URL: %s %s. This test fixture serves POST /v1/chat/completions, "
                           "GET /v1/models, POST /v1/messages, Azure's POST /openai/deployments/{deployment}/chat/"
-                          "completions?api-version=... and the fine-tuning endpoints /v1/files and "
+                          "completions?api-version=..., Gemini's POST /v1beta/models/{model}:generateContent and the fine-tuning endpoints /v1/files and "
                           "/v1/fine_tuning/jobs.", method, url);
         rs_answer_error(a, api, 404, rs_buf_str(&m), "unknown_url", ans);
     } else {
@@ -327,7 +332,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
     rs_arena_init(&a);
     rs_answer ans;
     const char *allow = NULL;
-    bool chat = (st->route == ROUTE_OPENAI_CHAT || st->route == ROUTE_AZURE_CHAT || st->route == ROUTE_ANTHROPIC) &&
+    bool chat = (st->route == ROUTE_OPENAI_CHAT || st->route == ROUTE_AZURE_CHAT || st->route == ROUTE_ANTHROPIC ||
+                 st->route == ROUTE_GEMINI) &&
                 strcmp(method, "POST") == 0;
     bool load = st->route == ROUTE_LORA_LOAD && strcmp(method, "POST") == 0;
     if (chat && st->route == ROUTE_AZURE_CHAT && !st->too_big &&
@@ -343,7 +349,10 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
         rs_ft_decode_upload(conn, &a, st->body, st->len, &up);
         rs_ft_answer(s->ft, &a, method, url, st->body, st->len, &up, &ans, &allow);
     } else {
+        /* Anthropic's version header, or the model Gemini's path names. */
         const char *version_hdr = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "anthropic-version");
+        if (st->route == ROUTE_GEMINI)
+            rs_gemini_route(&a, url, &version_hdr);
         uint64_t no = atomic_fetch_add(&s->requests, 1);
         rs_answer_chat_ft(&a, &s->opts, s->ft, st->api, st->body ? st->body : "", st->len, version_hdr, no,
                           &ans);
@@ -354,6 +363,11 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
             x_key = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "api-key"); /* Azure's */
             if (x_key && !auth)
                 ans.auth_header = "api-key";
+        }
+        if (!x_key) {
+            x_key = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "x-goog-api-key"); /* Gemini's */
+            if (x_key && !auth)
+                ans.auth_header = "x-goog-api-key";
         }
         rs_inject_nul(&a, &s->opts, st->api, &ans);
         if (s->opts.echo_key != RS_ECHO_NONE)

@@ -16,7 +16,7 @@
 #include "arena.h"
 #include "prompt.h"
 
-typedef enum rs_api { RS_API_OPENAI = 0, RS_API_ANTHROPIC } rs_api;
+typedef enum rs_api { RS_API_OPENAI = 0, RS_API_ANTHROPIC, RS_API_GEMINI } rs_api;
 
 typedef struct rs_request {
     rs_api api;
@@ -65,6 +65,15 @@ const char *rs_anthropic_reply(rs_arena *a, const rs_request *req, const rs_choi
 void rs_buf_json_string(rs_buf *b, const char *s);
 /* Appends a decimal integer. */
 void rs_buf_int(rs_buf *b, long long v);
+
+/* Gemini (wire_gemini.c): whether url is .../models/MODEL:generateContent,
+ * and MODEL (copied into a); the request's model is the path's. */
+bool rs_gemini_route(rs_arena *a, const char *url, const char **model);
+bool rs_gemini_parse(rs_arena *a, const cJSON *root, const char *model, rs_request *req, rs_wire_error *err);
+const char *rs_gemini_reply(rs_arena *a, const rs_request *req, const rs_choice *choices, size_t n,
+                            long prompt_tokens, uint64_t id);
+/* The google.rpc status name of an HTTP status, for error bodies. */
+const char *rs_gemini_status(int status);
 
 /* Whether url is Azure OpenAI's chat path, .../openai/deployments/D/chat/
  * completions (any prefix, so a base URL with a path works too). */

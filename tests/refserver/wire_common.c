@@ -63,7 +63,12 @@ const char *rs_wire_error_body(rs_arena *a, rs_api api, const rs_wire_error *err
 {
     cJSON *root = cJSON_CreateObject();
     cJSON *e = cJSON_CreateObject();
-    if (api == RS_API_ANTHROPIC) {
+    if (api == RS_API_GEMINI) {
+        /* {"error":{"code":400,"message":"...","status":"INVALID_ARGUMENT"}} */
+        cJSON_AddNumberToObject(e, "code", err->status);
+        cJSON_AddStringToObject(e, "message", err->message);
+        cJSON_AddStringToObject(e, "status", rs_gemini_status(err->status));
+    } else if (api == RS_API_ANTHROPIC) {
         cJSON_AddStringToObject(root, "type", "error");
         cJSON_AddStringToObject(e, "type", anthropic_type(err->status));
         cJSON_AddStringToObject(e, "message", err->message);

@@ -37,7 +37,8 @@ typedef enum dsp_provider {
     DSP_PROVIDER_COHERE,     /* Cohere's OpenAI compatibility API */
     DSP_PROVIDER_LMSTUDIO,
     DSP_PROVIDER_LLAMACPP,
-    DSP_PROVIDER_AZURE       /* Azure OpenAI: the model part is the deployment */
+    DSP_PROVIDER_AZURE,      /* Azure OpenAI: the model part is the deployment */
+    DSP_PROVIDER_GEMINI      /* Google's Gemini API, generateContent */
 } dsp_provider;
 
 /* What a provider prefix means: the one table of providers, which both the

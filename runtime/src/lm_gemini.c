@@ -1,0 +1,319 @@
+/* lm_gemini.c — Google's Gemini API (POST {base}/v1beta/models/{model}:
+ * generateContent): request bodies and replies. System messages become
+ * `systemInstruction`, the other turns `contents` with roles user and
+ * model; sampling goes in `generationConfig`, and a json_schema becomes
+ * `responseMimeType: application/json` with `responseSchema`, Gemini's
+ * OpenAPI subset of JSON Schema (keywords outside it are dropped, a
+ * ["T","null"] type becomes T with nullable). A reply's text is each
+ * candidate's text parts (thought parts left out); usage comes from
+ * `usageMetadata`. */
+#include "lm_wire.h"
+
+#include "json_write.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The Schema object's fields (ai.google.dev/api/caching#Schema). */
+static const char *const schema_keys[] = {
+    "type", "format", "title", "description", "nullable", "enum", "maxItems", "minItems", "properties",
+    "required", "minProperties", "maxProperties", "minLength", "maxLength", "pattern", "example", "anyOf",
+    "propertyOrdering", "default", "items", "minimum", "maximum", NULL,
+};
+
+static bool schema_key(const char *k)
+{
+    for (int i = 0; schema_keys[i]; i++)
+        if (strcmp(schema_keys[i], k) == 0)
+            return true;
+    return false;
+}
+
+/* s as a Gemini Schema (a new tree, NULL when out of memory). */
+static cJSON *gemini_schema(const cJSON *s)
+{
+    cJSON *out = cJSON_CreateObject();
+    if (!out || !cJSON_IsObject(s))
+        return out;
+    for (const cJSON *kv = s->child; kv; kv = kv->next) {
+        if (!schema_key(kv->string))
+            continue;
+        cJSON *v = NULL;
+        if (strcmp(kv->string, "properties") == 0 && cJSON_IsObject(kv)) {
+            v = cJSON_CreateObject();
+            cJSON *order = cJSON_CreateArray();
+            for (const cJSON *p = kv->child; v && order && p; p = p->next) {
+                cJSON_AddItemToObject(v, p->string, gemini_schema(p));
+                cJSON_AddItemToArray(order, cJSON_CreateString(p->string));
+            }
+            /* Gemini orders a reply's keys alphabetically unless told:
+             * the declared order is the signature's. */
+            if (order && !cJSON_GetObjectItemCaseSensitive(s, "propertyOrdering"))
+                cJSON_AddItemToObject(out, "propertyOrdering", order);
+            else
+                cJSON_Delete(order);
+        } else if (strcmp(kv->string, "items") == 0 && cJSON_IsObject(kv)) {
+            v = gemini_schema(kv);
+        } else if (strcmp(kv->string, "anyOf") == 0 && cJSON_IsArray(kv)) {
+            v = cJSON_CreateArray();
+            for (const cJSON *e = kv->child; v && e; e = e->next)
+                cJSON_AddItemToArray(v, gemini_schema(e));
+        } else if (strcmp(kv->string, "type") == 0 && cJSON_IsArray(kv)) {
+            /* ["string","null"]: OpenAPI 3.0 says nullable instead. */
+            const cJSON *t;
+            cJSON_ArrayForEach(t, kv) {
+                if (cJSON_IsString(t) && strcmp(t->valuestring, "null") == 0)
+                    cJSON_AddTrueToObject(out, "nullable");
+                else if (cJSON_IsString(t) && !v)
+                    v = cJSON_CreateString(t->valuestring);
+            }
+        } else {
+            v = cJSON_Duplicate(kv, true);
+        }
+        if (v)
+            cJSON_AddItemToObject(out, kv->string, v);
+    }
+    return out;
+}
+
+dsp_status dsp_gemini_request_body(const dsp_message *msgs, size_t n_msgs, const dsp_lm_params *p, char **body,
+                                   dsp_error *err)
+{
+    *body = NULL;
+    dsp_jw w;
+    dsp_jw_init(&w, dsp_body_size_hint(msgs, n_msgs, p));
+    dsp_status st = dsp_gemini_request_write(&w, msgs, n_msgs, p, err);
+    if (st == DSP_OK && !(*body = dsp_jw_take(&w)))
+        st = dsp_error_set(err, DSP_ERR_NOMEM, "out of memory building a request");
+    dsp_jw_free(&w);
+    return st;
+}
+
+static void write_stop(dsp_jw *w, const dsp_lm_params *p)
+{
+    dsp_jw_lit(w, ",\"stopSequences\":[");
+    for (int i = 0; i < DSP_MAX_STOP && p->stop[i]; i++) {
+        if (i)
+            dsp_jw_lit(w, ",");
+        dsp_jw_str(w, p->stop[i]);
+    }
+    dsp_jw_lit(w, "]");
+}
+
+/* generationConfig's fields after its "{", each with a leading comma. */
+static dsp_status write_config(dsp_jw *w, const dsp_lm_params *p, dsp_error *err)
+{
+    if (p->temperature >= 0) {
+        dsp_jw_lit(w, ",\"temperature\":");
+        dsp_jw_double(w, p->temperature);
+    }
+    if (p->has_top_p) {
+        dsp_jw_lit(w, ",\"topP\":");
+        dsp_jw_double(w, p->top_p);
+    }
+    if (p->max_tokens > 0) {
+        dsp_jw_lit(w, ",\"maxOutputTokens\":");
+        dsp_jw_int(w, p->max_tokens);
+    }
+    if (p->n > 1) {
+        dsp_jw_lit(w, ",\"candidateCount\":");
+        dsp_jw_int(w, p->n);
+    }
+    if (p->has_seed) {
+        /* An int32 in the API: a larger seed is folded into range. */
+        dsp_jw_lit(w, ",\"seed\":");
+        dsp_jw_int(w, (int64_t)(int32_t)(uint32_t)(uint64_t)p->seed);
+    }
+    if (p->stop[0])
+        write_stop(w, p);
+    if (p->json_schema) {
+        cJSON *src = cJSON_Parse(p->json_schema);
+        if (!cJSON_IsObject(src)) {
+            cJSON_Delete(src);
+            return dsp_error_set(err, DSP_ERR_INVALID, "json_schema is not a JSON object");
+        }
+        cJSON *g = gemini_schema(src);
+        cJSON_Delete(src);
+        char *text = g ? cJSON_PrintUnformatted(g) : NULL;
+        cJSON_Delete(g);
+        if (!text)
+            return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory writing responseSchema");
+        dsp_jw_lit(w, ",\"responseMimeType\":\"application/json\",\"responseSchema\":");
+        dsp_jw_lit(w, text);
+        cJSON_free(text);
+    }
+    return DSP_OK;
+}
+
+dsp_status dsp_gemini_request_write(dsp_jw *wp, const dsp_message *msgs, size_t n_msgs, const dsp_lm_params *p,
+                                    dsp_error *err)
+{
+    size_t n_turns = 0, n_sys = 0;
+    for (size_t i = 0; i < n_msgs; i++) {
+        if (msgs[i].role == DSP_ROLE_SYSTEM)
+            n_sys++;
+        else
+            n_turns++;
+    }
+    if (n_turns == 0)
+        return dsp_error_set(err, DSP_ERR_INVALID, "a Gemini request needs at least one user message");
+    dsp_jw w = *wp;
+    dsp_jw_lit(&w, "{");
+    if (n_sys > 0) {
+        /* One part per system message, in order. */
+        dsp_jw_lit(&w, "\"systemInstruction\":{\"parts\":[");
+        size_t k = 0;
+        for (size_t i = 0; i < n_msgs; i++) {
+            if (msgs[i].role != DSP_ROLE_SYSTEM)
+                continue;
+            dsp_jw_lit(&w, k++ ? ",{\"text\":" : "{\"text\":");
+            dsp_jw_str(&w, msgs[i].content ? msgs[i].content : "");
+            dsp_jw_lit(&w, "}");
+        }
+        dsp_jw_lit(&w, "]},");
+    }
+    dsp_jw_lit(&w, "\"contents\":[");
+    size_t k = 0;
+    for (size_t i = 0; i < n_msgs; i++) {
+        if (msgs[i].role == DSP_ROLE_SYSTEM)
+            continue;
+        dsp_jw_lit(&w, k++ ? ",{\"role\":\"" : "{\"role\":\"");
+        dsp_jw_lit(&w, msgs[i].role == DSP_ROLE_ASSISTANT ? "model" : "user");
+        dsp_jw_lit(&w, "\",\"parts\":[{\"text\":");
+        dsp_jw_str(&w, msgs[i].content ? msgs[i].content : "");
+        dsp_jw_lit(&w, "}]}");
+    }
+    dsp_jw_lit(&w, "]");
+    /* The config's fields are written with a leading comma each; the
+     * first one's is dropped (no config at all: no generationConfig). */
+    dsp_jw cfg;
+    dsp_jw_init(&cfg, 256);
+    dsp_status st = write_config(&cfg, p, err);
+    if (st == DSP_OK && !dsp_jw_finish(&cfg))
+        st = dsp_error_set(err, DSP_ERR_NOMEM, "out of memory building a request");
+    if (st == DSP_OK && cfg.len > 0) {
+        dsp_jw_lit(&w, ",\"generationConfig\":{");
+        dsp_jw_raw(&w, cfg.buf + 1, cfg.len - 1);
+        dsp_jw_lit(&w, "}");
+    }
+    dsp_jw_free(&cfg);
+    dsp_jw_lit(&w, "}");
+    *wp = w;
+    if (st != DSP_OK)
+        return st;
+    if (!dsp_jw_finish(wp))
+        return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory building a request");
+    return DSP_OK;
+}
+
+static dsp_status protocol_error(dsp_error *err, const char *body, size_t len, const char *what)
+{
+    dsp_error_set(err, DSP_ERR_PROTOCOL, "Gemini reply does not follow the generateContent API: %s", what);
+    dsp_error_set_raw(err, body, len);
+    return DSP_ERR_PROTOCOL;
+}
+
+static int64_t count_field(const cJSON *usage, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(usage, name);
+    return cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble < 9e15 ? (int64_t)v->valuedouble : 0;
+}
+
+/* A candidate's answer: its text parts joined, thought parts left out.
+ * NULL with *why set when it has none. */
+static char *candidate_text(const cJSON *cand, char *why, size_t whysz)
+{
+    const cJSON *content = cJSON_GetObjectItemCaseSensitive(cand, "content");
+    const cJSON *parts = cJSON_GetObjectItemCaseSensitive(content, "parts");
+    size_t total = 0;
+    int n_text = 0;
+    const cJSON *part;
+    cJSON_ArrayForEach(part, parts) {
+        const cJSON *text = cJSON_GetObjectItemCaseSensitive(part, "text");
+        if (cJSON_IsString(text) && !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(part, "thought"))) {
+            total += strlen(text->valuestring);
+            n_text++;
+        }
+    }
+    if (n_text == 0) {
+        const cJSON *fr = cJSON_GetObjectItemCaseSensitive(cand, "finishReason");
+        snprintf(why, whysz, "a candidate has no text part (finishReason %s)",
+                 cJSON_IsString(fr) ? fr->valuestring : "missing");
+        return NULL;
+    }
+    char *s = malloc(total + 1);
+    if (!s) {
+        snprintf(why, whysz, "out of memory");
+        return NULL;
+    }
+    size_t at = 0;
+    cJSON_ArrayForEach(part, parts) {
+        const cJSON *text = cJSON_GetObjectItemCaseSensitive(part, "text");
+        if (cJSON_IsString(text) && !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(part, "thought"))) {
+            size_t l = strlen(text->valuestring);
+            memcpy(s + at, text->valuestring, l);
+            at += l;
+        }
+    }
+    s[at] = '\0';
+    return s;
+}
+
+dsp_status dsp_gemini_parse_reply(const char *body, size_t len, dsp_chat_response *resp, dsp_error *err)
+{
+    char why[200];
+    const char *problem = body ? dsp_reply_text_problem(body, len, why, sizeof why) : NULL;
+    if (problem)
+        return protocol_error(err, body, len, problem);
+    cJSON *root = cJSON_ParseWithLength(body, len);
+    if (!root)
+        return protocol_error(err, body, len, "the body is not JSON");
+    dsp_status st = DSP_OK;
+    const cJSON *cands = cJSON_GetObjectItemCaseSensitive(root, "candidates");
+    int n = cJSON_IsArray(cands) ? cJSON_GetArraySize(cands) : 0;
+    if (n == 0) {
+        /* A prompt blocked by safety settings has promptFeedback instead. */
+        const cJSON *fb = cJSON_GetObjectItemCaseSensitive(root, "promptFeedback");
+        const cJSON *br = cJSON_GetObjectItemCaseSensitive(fb, "blockReason");
+        snprintf(why, sizeof why, "no candidates%s%s", cJSON_IsString(br) ? " (promptFeedback.blockReason " : "",
+                 cJSON_IsString(br) ? br->valuestring : "");
+        if (cJSON_IsString(br))
+            strncat(why, ")", sizeof why - strlen(why) - 1);
+        st = protocol_error(err, body, len, why);
+        goto done;
+    }
+    resp->choices = calloc((size_t)n, sizeof *resp->choices);
+    if (!resp->choices) {
+        st = dsp_error_set(err, DSP_ERR_NOMEM, "out of memory copying a reply");
+        goto done;
+    }
+    resp->n_choices = (size_t)n;
+    int i = 0;
+    const cJSON *cand;
+    cJSON_ArrayForEach(cand, cands) {
+        /* Placed by index when the candidate has one. */
+        const cJSON *ix = cJSON_GetObjectItemCaseSensitive(cand, "index");
+        int at = cJSON_IsNumber(ix) ? (int)ix->valuedouble : i;
+        if (at < 0 || at >= n || resp->choices[at]) {
+            st = protocol_error(err, body, len, "candidate indexes are not 0..n-1, each once");
+            goto done;
+        }
+        resp->choices[at] = candidate_text(cand, why, sizeof why);
+        if (!resp->choices[at]) {
+            st = protocol_error(err, body, len, why);
+            goto done;
+        }
+        i++;
+    }
+    const cJSON *usage = cJSON_GetObjectItemCaseSensitive(root, "usageMetadata");
+    resp->usage.prompt_tokens = count_field(usage, "promptTokenCount");
+    /* Thinking tokens are billed as output. */
+    resp->usage.completion_tokens = count_field(usage, "candidatesTokenCount") + count_field(usage, "thoughtsTokenCount");
+done:
+    cJSON_Delete(root);
+    if (st != DSP_OK)
+        dsp_chat_response_free(resp);
+    return st;
+}
