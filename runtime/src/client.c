@@ -248,6 +248,12 @@ typedef struct call {
     size_t n_headers;
     char *auth_header; /* holds the key: freed (and wiped) after the call */
     const char *key;
+    /* Bedrock: the other credentials (access key id, session token),
+     * redacted like key; the SigV4 scope and "ID:SECRET" for libcurl. */
+    const char *more_keys[2];
+    char sigv4[64];
+    char *userpwd;
+    char *token_header;
     int max_attempts;
     double attempt_s;  /* each attempt's limit */
     double deadline;   /* on the monotonic clock: no attempt or wait goes past it */
@@ -290,9 +296,29 @@ static void note_gave_up(dsp_error *err, const char *fmt, int a, double b)
     snprintf(err->message + used, sizeof err->message - used, fmt, a, b);
 }
 
+static void wipe_free(char *s)
+{
+    if (s) {
+        memset(s, 0, strlen(s));
+        free(s);
+    }
+}
+
+/* Redacts every credential of the call from err (the key, then Bedrock's
+ * access key id and session token). */
+static void redact_all(dsp_error *err, const call *k)
+{
+    dsp_secret_redact_error(err, k->key);
+    for (int i = 0; i < 2; i++)
+        if (k->more_keys[i])
+            dsp_secret_redact_error(err, k->more_keys[i]);
+}
+
 static void call_free(call *k)
 {
     free(k->url);
+    wipe_free(k->userpwd);
+    wipe_free(k->token_header);
     dsp_jw_free(&k->body);
     if (k->auth_header) {
         memset(k->auth_header, 0, strlen(k->auth_header));
@@ -323,9 +349,51 @@ static bool ends_with_token(const char *env)
     return n >= 6 && strcmp(env + n - 6, "_TOKEN") == 0;
 }
 
+/* Bedrock: SigV4 with AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (and
+ * AWS_SESSION_TOKEN, sent as x-amz-security-token, which is signed too),
+ * for the region of the endpoint. A loopback endpoint without credentials
+ * gets unsigned requests, as other local servers get no key. */
+static dsp_status set_aws_auth(call *k, const char *url, dsp_error *err)
+{
+    const char *id = getenv("AWS_ACCESS_KEY_ID"), *secret = getenv("AWS_SECRET_ACCESS_KEY");
+    if ((!id || !*id) && (!secret || !*secret) && !dsp_provider_needs_key(k->provider, k->base_url))
+        return DSP_OK;
+    dsp_status st = dsp_api_key_from_env("AWS_ACCESS_KEY_ID", k->model_spec, &id, err);
+    if (st == DSP_OK)
+        st = dsp_api_key_from_env("AWS_SECRET_ACCESS_KEY", k->model_spec, &secret, err);
+    if (st != DSP_OK)
+        return st;
+    k->key = secret;
+    k->more_keys[0] = id;
+    const char *token = getenv("AWS_SESSION_TOKEN");
+    if (token && *token) {
+        st = dsp_api_key_from_env("AWS_SESSION_TOKEN", k->model_spec, &token, err);
+        if (st != DSP_OK)
+            return st;
+        k->more_keys[1] = token;
+        size_t n = strlen(token) + 32;
+        if (!(k->token_header = malloc(n)))
+            return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory building request headers");
+        snprintf(k->token_header, n, "x-amz-security-token: %s", token);
+        k->headers[k->n_headers++] = k->token_header;
+    }
+    char region[DSP_AWS_REGION_MAX];
+    st = dsp_bedrock_region(url, region, err);
+    if (st != DSP_OK)
+        return st;
+    snprintf(k->sigv4, sizeof k->sigv4, "aws:amz:%s:bedrock", region);
+    size_t n = strlen(id) + strlen(secret) + 2;
+    if (!(k->userpwd = malloc(n)))
+        return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory building request headers");
+    snprintf(k->userpwd, n, "%s:%s", id, secret);
+    return DSP_OK;
+}
+
 static dsp_status set_auth(call *k, const dsp_lm_config *lm, dsp_error *err)
 {
     k->headers[k->n_headers++] = "Content-Type: application/json";
+    if (k->provider == DSP_PROVIDER_BEDROCK)
+        return set_aws_auth(k, k->url, err);
     if (k->provider == DSP_PROVIDER_ANTHROPIC)
         k->headers[k->n_headers++] = "anthropic-version: " DSP_ANTHROPIC_VERSION;
     if (!lm->api_key_env)
@@ -429,6 +497,8 @@ static dsp_status exchange(dsp_client *c, call *k, dsp_chat_response *resp, usag
         dsp_http_limits lim;
         lim.total_ms = t > 0.001 ? (long)(t * 1000) : 1;
         lim.connect_ms = (long)(c->opts.connect_timeout_s * 1000);
+        lim.aws_sigv4 = k->userpwd ? k->sigv4 : NULL;
+        lim.aws_userpwd = k->userpwd;
         if (lim.connect_ms > lim.total_ms)
             lim.connect_ms = lim.total_ms;
         u->http_requests++;
@@ -443,9 +513,11 @@ static dsp_status exchange(dsp_client *c, call *k, dsp_chat_response *resp, usag
             retry_after = reply.retry_after_s;
             if (reply.status >= 200 && reply.status < 300) {
                 st = k->provider == DSP_PROVIDER_ANTHROPIC ? dsp_anthropic_parse_reply(reply.body, reply.len, resp, err)
+                     : k->provider == DSP_PROVIDER_BEDROCK ? dsp_bedrock_parse_reply(reply.body, reply.len, resp, err)
                      : k->provider == DSP_PROVIDER_GEMINI  ? dsp_gemini_parse_reply(reply.body, reply.len, resp, err)
                                                            : dsp_openai_parse_reply(reply.body, reply.len, resp, err);
-                if (st == DSP_OK && holds_key(resp, k->key)) {
+                if (st == DSP_OK && (holds_key(resp, k->key) || holds_key(resp, k->more_keys[0]) ||
+                                     holds_key(resp, k->more_keys[1]))) {
                     dsp_chat_response_free(resp);
                     st = dsp_error_set(err, DSP_ERR_PROTOCOL,
                                        "%s: the reply from %s holds the API key or a piece of it (%d or more "
@@ -473,7 +545,7 @@ static dsp_status exchange(dsp_client *c, call *k, dsp_chat_response *resp, usag
          * dsp_error_clear only ends the message at its first byte, so an
          * echoed key would stay in the bytes after it. */
         if (st != DSP_OK)
-            dsp_secret_redact_error(err, k->key);
+            redact_all(err, k);
         if (st == DSP_OK || !transient)
             break;
         if (attempt + 1 >= max_attempts) {
@@ -492,7 +564,7 @@ static dsp_status exchange(dsp_client *c, call *k, dsp_chat_response *resp, usag
         u->retries++;
         dsp_sleep_s(wait);
     }
-    dsp_secret_redact_error(err, k->key);
+    redact_all(err, k);
     return st;
 }
 
@@ -518,7 +590,8 @@ static dsp_status absorb(dsp_chat_response *all, dsp_chat_response *part, dsp_er
  * Returns how many requests to send and sets p->n for each. */
 static int anthropic_reps(dsp_provider provider, dsp_lm_params *p)
 {
-    if (provider != DSP_PROVIDER_ANTHROPIC || p->n <= 1)
+    /* Bedrock's Converse has no n either. */
+    if ((provider != DSP_PROVIDER_ANTHROPIC && provider != DSP_PROVIDER_BEDROCK) || p->n <= 1)
         return 1;
     int reps = p->n;
     p->n = 1;
@@ -530,6 +603,8 @@ static dsp_status write_body(dsp_jw *w, dsp_provider provider, const char *model
 {
     if (provider == DSP_PROVIDER_GEMINI)
         return dsp_gemini_request_write(w, req->messages, req->n_messages, p, err);
+    if (provider == DSP_PROVIDER_BEDROCK)
+        return dsp_bedrock_request_write(w, req->messages, req->n_messages, p, err);
     return provider == DSP_PROVIDER_ANTHROPIC
                ? dsp_anthropic_request_write(w, model_name, req->messages, req->n_messages, p, err)
                : dsp_openai_request_write(w, model_name, req->messages, req->n_messages, p, err);

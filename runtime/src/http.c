@@ -286,6 +286,10 @@ dsp_status dsp_http_post(dsp_http *h, const char *url, const char *const *header
     curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, &s);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf);
+    if (lim && lim->aws_sigv4) {
+        curl_easy_setopt(e, CURLOPT_AWS_SIGV4, lim->aws_sigv4);
+        curl_easy_setopt(e, CURLOPT_USERPWD, lim->aws_userpwd);
+    }
     CURLcode rc = curl_easy_perform(e);
     dsp_status st = DSP_OK;
     if (rc != CURLE_OK) {
@@ -320,6 +324,11 @@ dsp_status dsp_http_post(dsp_http *h, const char *url, const char *const *header
     curl_easy_setopt(e, CURLOPT_POSTFIELDS, NULL);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, NULL);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, NULL);
+    if (lim && lim->aws_sigv4) {
+        /* A pooled handle signs no later request, nor keeps the secret. */
+        curl_easy_setopt(e, CURLOPT_AWS_SIGV4, NULL);
+        curl_easy_setopt(e, CURLOPT_USERPWD, NULL);
+    }
     release(h, e);
     return st;
 }

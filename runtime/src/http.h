@@ -58,6 +58,11 @@ void dsp_http_reply_free(dsp_http_reply *r);
 typedef struct dsp_http_limits {
     long connect_ms; /* connecting (DNS, TCP, TLS) */
     long total_ms;   /* the whole request, connecting included */
+    /* AWS Signature Version 4 by libcurl (CURLOPT_AWS_SIGV4), e.g.
+     * "aws:amz:us-east-1:bedrock", with aws_userpwd "ACCESS_KEY_ID:SECRET";
+     * NULL: unsigned. */
+    const char *aws_sigv4;
+    const char *aws_userpwd;
 } dsp_http_limits;
 
 /* POSTs body to url with the extra header lines given, within lim (NULL:

@@ -259,6 +259,13 @@ void dsp_provider_error_message(const char *body, size_t len, char *out, size_t 
             snprintf(out, outsz, "%s: %s", type->valuestring, msg->valuestring);
         else
             snprintf(out, outsz, "%s", msg->valuestring);
+    } else if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(root, "message")) ||
+               cJSON_IsString(cJSON_GetObjectItemCaseSensitive(root, "Message"))) {
+        /* AWS's {"message":"..."}; its error type is in a header. */
+        const cJSON *m = cJSON_GetObjectItemCaseSensitive(root, "message");
+        if (!cJSON_IsString(m))
+            m = cJSON_GetObjectItemCaseSensitive(root, "Message");
+        snprintf(out, outsz, "%s", m->valuestring);
     } else if (cJSON_IsString(e)) {
         snprintf(out, outsz, "%s", e->valuestring); /* some servers send {"error":"text"} */
     } else if (body && len > 0) {

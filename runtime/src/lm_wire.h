@@ -69,6 +69,19 @@ dsp_status dsp_openai_request_write(dsp_jw *w, const char *model, const dsp_mess
 dsp_status dsp_anthropic_request_write(dsp_jw *w, const char *model, const dsp_message *msgs, size_t n_msgs,
                                        const dsp_lm_params *p, dsp_error *err);
 
+/* Bedrock's Converse body (the model is in the URL) and reply. */
+dsp_status dsp_bedrock_request_body(const dsp_message *msgs, size_t n_msgs, const dsp_lm_params *p, char **body,
+                                    dsp_error *err);
+dsp_status dsp_bedrock_request_write(dsp_jw *w, const dsp_message *msgs, size_t n_msgs, const dsp_lm_params *p,
+                                     dsp_error *err);
+dsp_status dsp_bedrock_parse_reply(const char *body, size_t len, dsp_chat_response *resp, dsp_error *err);
+#define DSP_AWS_REGION_MAX 32
+#define DSP_BEDROCK_DEFAULT_REGION "us-east-1"
+/* The region a Bedrock call is signed for: the base URL's host's
+ * (bedrock-runtime.REGION.amazonaws.com), else $AWS_REGION, else
+ * $AWS_DEFAULT_REGION, else us-east-1. */
+dsp_status dsp_bedrock_region(const char *base_url, char out[DSP_AWS_REGION_MAX], dsp_error *err);
+
 /* Gemini's generateContent body (the model is in the URL). */
 dsp_status dsp_gemini_request_body(const dsp_message *msgs, size_t n_msgs, const dsp_lm_params *p, char **body,
                                    dsp_error *err);

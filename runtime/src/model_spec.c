@@ -155,6 +155,39 @@ const char *dsp_azure_api_version(void)
     return v && *v ? v : DSP_AZURE_API_VERSION;
 }
 
+/* Bedrock: BASE/model/MODEL/converse. The default endpoint (us-east-1's)
+ * moves to $AWS_REGION's region when that is set. */
+static dsp_status bedrock_url(const char *base_url, const char *model, char **out, dsp_error *err)
+{
+    *out = NULL;
+    char host[96];
+    if (strcmp(base_url, dsp_provider_default_base_url(DSP_PROVIDER_BEDROCK)) == 0) {
+        char region[DSP_AWS_REGION_MAX];
+        dsp_status st = dsp_bedrock_region(NULL, region, err);
+        if (st != DSP_OK)
+            return st;
+        snprintf(host, sizeof host, "https://bedrock-runtime.%s.amazonaws.com", region);
+        base_url = host;
+    }
+    size_t len = 0;
+    dsp_status st = base_len(base_url, &len, err);
+    if (st != DSP_OK)
+        return st;
+    char *seg = NULL;
+    st = path_segment(model, &seg, err);
+    if (st != DSP_OK)
+        return st;
+    size_t n = len + strlen(seg) + 32;
+    char *url = malloc(n);
+    if (url)
+        snprintf(url, n, "%.*s/model/%s/converse", (int)len, base_url, seg);
+    free(seg);
+    if (!url)
+        return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory building an endpoint URL");
+    *out = url;
+    return DSP_OK;
+}
+
 /* Gemini: BASE/v1beta/models/MODEL:generateContent for a base without a
  * path (the API's own), BASE/models/MODEL:generateContent under a path
  * (".../v1beta", or a proxy's prefix). */
@@ -184,6 +217,8 @@ static dsp_status gemini_url(const char *base_url, const char *model, char **out
 dsp_status dsp_model_endpoint_url(dsp_provider p, const char *base_url, const char *model, char **out,
                                   dsp_error *err)
 {
+    if (p == DSP_PROVIDER_BEDROCK)
+        return bedrock_url(base_url ? base_url : dsp_provider_default_base_url(p), model, out, err);
     if (p == DSP_PROVIDER_GEMINI)
         return gemini_url(base_url ? base_url : dsp_provider_default_base_url(p), model, out, err);
     if (p != DSP_PROVIDER_AZURE)

@@ -35,6 +35,11 @@ static const dsp_provider_info providers[] = {
     /* GEMINI_API_KEY is the variable Google's own SDKs read. */
     {"gemini", DSP_PROVIDER_GEMINI, "https://generativelanguage.googleapis.com", "GEMINI_API_KEY", false,
      "Google's Gemini API (generateContent)"},
+    /* Credentials are AWS's standard variables (AWS_ACCESS_KEY_ID with
+     * this one, AWS_SESSION_TOKEN when set); the region is the base URL's,
+     * else AWS_REGION's (client.c). */
+    {"bedrock", DSP_PROVIDER_BEDROCK, "https://bedrock-runtime.us-east-1.amazonaws.com", "AWS_SECRET_ACCESS_KEY",
+     false, "Amazon Bedrock (Converse API, AWS SigV4)"},
 };
 #define N_PROVIDERS (sizeof providers / sizeof providers[0])
 

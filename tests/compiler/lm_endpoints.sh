@@ -150,3 +150,38 @@ prog gemini_remote.dsp "  cache: false" gemini/gemini-2.0-flash
 run gemini_remote 1
 check "a gemini lm at Google without GEMINI_API_KEY is refused, nothing sent" \
     sh -c "test $rc -ne 0 && test $reqs -eq 0 && grep -q 'GEMINI_API_KEY is not set' '$tmp/gemini_remote.err'"
+
+# Bedrock: Converse at /model/ID/converse, signed with AWS SigV4 by libcurl
+# (the fixture checks the signature's documented form: credential scope,
+# signed headers, the session token signed); credentials never logged.
+unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_REGION AWS_DEFAULT_REGION
+prog bedrock.dsp "  base_url: \"http://127.0.0.1:$port\"
+  cache: false" "bedrock/anthropic.claude-3-haiku-20240307-v1:0"
+AWS_ACCESS_KEY_ID=AKIDLMEPEXAMPLE AWS_SECRET_ACCESS_KEY=lmep-secret-not-a-real-one AWS_SESSION_TOKEN=lmep-session-token-x
+AWS_REGION=eu-west-3
+export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_REGION
+run bedrock 2
+check "a bedrock lm reaches /model/ID/converse signed with SigV4 (session token signed), replies parsed" \
+    sh -c "test $rc -eq 0 && tail -n 1 '$tmp/log' | grep -q '\"path\":\"/model/anthropic.claude-3-haiku-20240307-v1:0/converse\"' &&
+           tail -n 1 '$tmp/log' | grep -q '\"auth_header\":\"aws-sigv4\"' && grep -q '\"failed\":[[:space:]]*0,' '$tmp/bedrock.json' &&
+           grep -q '\"completion_tokens\":[[:space:]]*[1-9]' '$tmp/bedrock.json'"
+check "no AWS credential reaches the fixture's log" \
+    sh -c "! grep -q -e lmep-secret -e lmep-session -e AKIDLMEP '$tmp/log'"
+prog bedrock_json.dsp "  base_url: \"http://127.0.0.1:$port\"
+  adapter: json
+  cache: false" bedrock/fixture
+run bedrock_json 1
+check "with adapter: json the Converse request forces the output tool and its toolUse input is the reply" \
+    sh -c "test $rc -eq 0 && tail -n 1 '$tmp/log' | grep -q 'toolConfig' && grep -q '\"failed\":[[:space:]]*0,' '$tmp/bedrock_json.json'"
+prog bedrock_ft.dsp "  base_url: \"http://127.0.0.1:$port\"
+  cache: false" bedrock/ft:missing
+run bedrock_ft 1
+check "a Bedrock error keeps AWS's message ({\"message\":...})" \
+    sh -c "test $rc -ne 0 && grep -q 'HTTP 404 from .*/converse: The model' '$tmp/bedrock_ft.err' &&
+           ! grep -q -e lmep-secret -e lmep-session '$tmp/bedrock_ft.err'"
+unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN
+prog bedrock_remote.dsp "  cache: false" bedrock/amazon.nova-lite-v1:0
+run bedrock_remote 1
+check "a bedrock lm at AWS without credentials is refused naming AWS_ACCESS_KEY_ID, nothing sent" \
+    sh -c "test $rc -ne 0 && test $reqs -eq 0 && grep -q 'AWS_ACCESS_KEY_ID is not set' '$tmp/bedrock_remote.err'"
+unset AWS_REGION

@@ -102,6 +102,7 @@ void rs_answer_chat_ft(rs_arena *a, const rs_options *o, rs_ft_store *ft, rs_api
     rs_wire_error err;
     bool ok = api == RS_API_ANTHROPIC ? rs_anthropic_parse(a, root, anthropic_version, &req, &err)
               : api == RS_API_GEMINI  ? rs_gemini_parse(a, root, anthropic_version, &req, &err)
+              : api == RS_API_BEDROCK ? rs_bedrock_parse(a, root, anthropic_version, &req, &err)
                                       : rs_openai_parse(a, root, &req, &err);
     if (!ok) {
         memset(out, 0, sizeof *out);
@@ -234,6 +235,7 @@ void rs_answer_chat_ft(rs_arena *a, const rs_options *o, rs_ft_store *ft, rs_api
     out->status = 200;
     out->body = api == RS_API_ANTHROPIC ? rs_anthropic_reply(a, &req, &choices[0], prompt_tokens, id)
                 : api == RS_API_GEMINI  ? rs_gemini_reply(a, &req, choices, n, prompt_tokens, id)
+                : api == RS_API_BEDROCK ? rs_bedrock_reply(a, &req, &choices[0], prompt_tokens)
                                         : rs_openai_reply(a, &req, choices, n, prompt_tokens, id);
     out->send_len = strlen(out->body);
     if (fault == RS_FAULT_TRUNCATE) {

@@ -43,6 +43,7 @@ typedef enum route {
     ROUTE_OPENAI_CHAT,
     ROUTE_AZURE_CHAT, /* OpenAI's body at Azure's path, with ?api-version= (wire_azure.c) */
     ROUTE_GEMINI,     /* .../models/MODEL:generateContent (wire_gemini.c) */
+    ROUTE_BEDROCK,    /* .../model/ID/converse (wire_bedrock.c) */
     ROUTE_ANTHROPIC,
     ROUTE_MODELS,
     ROUTE_FINE_TUNING, /* /v1/files and /v1/fine_tuning/jobs... (ft_api.c) */
@@ -177,6 +178,10 @@ static route route_of(const char *url, rs_api *api)
         return ROUTE_MODELS;
     if (rs_azure_route(url))
         return ROUTE_AZURE_CHAT;
+    if (rs_bedrock_route(NULL, url, NULL)) {
+        *api = RS_API_BEDROCK;
+        return ROUTE_BEDROCK;
+    }
     if (rs_gemini_route(NULL, url, NULL)) {
         *api = RS_API_GEMINI;
         return ROUTE_GEMINI;
@@ -332,14 +337,24 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
     rs_arena_init(&a);
     rs_answer ans;
     const char *allow = NULL;
+    const char *sig_problem = NULL;
     bool chat = (st->route == ROUTE_OPENAI_CHAT || st->route == ROUTE_AZURE_CHAT || st->route == ROUTE_ANTHROPIC ||
-                 st->route == ROUTE_GEMINI) &&
+                 st->route == ROUTE_GEMINI || st->route == ROUTE_BEDROCK) &&
                 strcmp(method, "POST") == 0;
     bool load = st->route == ROUTE_LORA_LOAD && strcmp(method, "POST") == 0;
     if (chat && st->route == ROUTE_AZURE_CHAT && !st->too_big &&
         !MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "api-version")) {
         /* What Azure answers a data-plane call without its version. */
         rs_answer_error(&a, st->api, 404, "Resource not found", "404", &ans);
+    } else if (chat && st->route == ROUTE_BEDROCK && !st->too_big &&
+               MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization") &&
+               (sig_problem = rs_bedrock_check_signature(
+                    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization"),
+                    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "x-amz-date"),
+                    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "x-amz-security-token"),
+                    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "x-amz-security-token") != NULL))) {
+        /* A signed request whose signature is malformed: AWS's 403. */
+        rs_answer_error(&a, st->api, 403, sig_problem, NULL, &ans);
     } else if (st->too_big || (!chat && !load && st->route != ROUTE_FINE_TUNING)) {
         answer_plain(&a, url, method, st->too_big ? ROUTE_TOO_LARGE : st->route, st->api, &ans, &allow);
     } else if (load) {
@@ -353,6 +368,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
         const char *version_hdr = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "anthropic-version");
         if (st->route == ROUTE_GEMINI)
             rs_gemini_route(&a, url, &version_hdr);
+        if (st->route == ROUTE_BEDROCK)
+            rs_bedrock_route(&a, url, &version_hdr);
         uint64_t no = atomic_fetch_add(&s->requests, 1);
         rs_answer_chat_ft(&a, &s->opts, s->ft, st->api, st->body ? st->body : "", st->len, version_hdr, no,
                           &ans);
@@ -369,6 +386,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
             if (x_key && !auth)
                 ans.auth_header = "x-goog-api-key";
         }
+        if (st->route == ROUTE_BEDROCK && auth)
+            ans.auth_header = "aws-sigv4"; /* its form checked above */
         rs_inject_nul(&a, &s->opts, st->api, &ans);
         if (s->opts.echo_key != RS_ECHO_NONE)
             rs_echo_key(&a, &s->opts, st->api, rs_request_key(auth, x_key), &ans);

@@ -16,7 +16,7 @@
 #include "arena.h"
 #include "prompt.h"
 
-typedef enum rs_api { RS_API_OPENAI = 0, RS_API_ANTHROPIC, RS_API_GEMINI } rs_api;
+typedef enum rs_api { RS_API_OPENAI = 0, RS_API_ANTHROPIC, RS_API_GEMINI, RS_API_BEDROCK } rs_api;
 
 typedef struct rs_request {
     rs_api api;
@@ -74,6 +74,20 @@ const char *rs_gemini_reply(rs_arena *a, const rs_request *req, const rs_choice 
                             long prompt_tokens, uint64_t id);
 /* The google.rpc status name of an HTTP status, for error bodies. */
 const char *rs_gemini_status(int status);
+
+/* Bedrock's Converse (wire_bedrock.c): whether url is .../model/ID/
+ * converse, and ID (copied into a). */
+bool rs_bedrock_route(rs_arena *a, const char *url, const char **model);
+bool rs_bedrock_parse(rs_arena *a, const cJSON *root, const char *model, rs_request *req, rs_wire_error *err);
+const char *rs_bedrock_reply(rs_arena *a, const rs_request *req, const rs_choice *choice, long prompt_tokens);
+/* NULL when the request's AWS SigV4 headers have the documented form
+ * (Authorization AWS4-HMAC-SHA256 with a Credential scoped to x-amz-date's
+ * day and the bedrock service, SignedHeaders with host and x-amz-date, and
+ * x-amz-security-token when want_token, a 64-hex Signature), else AWS's
+ * message for what is wrong. The fixture has no secret: it checks the
+ * form, not the HMAC. */
+const char *rs_bedrock_check_signature(const char *authorization, const char *amz_date, const char *token,
+                                       bool want_token);
 
 /* Whether url is Azure OpenAI's chat path, .../openai/deployments/D/chat/
  * completions (any prefix, so a base URL with a path works too). */

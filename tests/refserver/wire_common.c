@@ -63,6 +63,16 @@ const char *rs_wire_error_body(rs_arena *a, rs_api api, const rs_wire_error *err
 {
     cJSON *root = cJSON_CreateObject();
     cJSON *e = cJSON_CreateObject();
+    if (api == RS_API_BEDROCK) {
+        /* {"message":"..."}; the type goes in the x-amzn-ErrorType header. */
+        cJSON_Delete(e);
+        cJSON_AddStringToObject(root, "message", err->message);
+        char *s = cJSON_PrintUnformatted(root);
+        cJSON_Delete(root);
+        const char *out = rs_strdup(a, s ? s : "{}");
+        cJSON_free(s);
+        return out;
+    }
     if (api == RS_API_GEMINI) {
         /* {"error":{"code":400,"message":"...","status":"INVALID_ARGUMENT"}} */
         cJSON_AddNumberToObject(e, "code", err->status);

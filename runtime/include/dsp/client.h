@@ -38,7 +38,8 @@ typedef enum dsp_provider {
     DSP_PROVIDER_LMSTUDIO,
     DSP_PROVIDER_LLAMACPP,
     DSP_PROVIDER_AZURE,      /* Azure OpenAI: the model part is the deployment */
-    DSP_PROVIDER_GEMINI      /* Google's Gemini API, generateContent */
+    DSP_PROVIDER_GEMINI,     /* Google's Gemini API, generateContent */
+    DSP_PROVIDER_BEDROCK     /* Amazon Bedrock's Converse API, signed with AWS SigV4 */
 } dsp_provider;
 
 /* What a provider prefix means: the one table of providers, which both the

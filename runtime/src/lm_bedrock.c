@@ -1,0 +1,267 @@
+/* lm_bedrock.c — Amazon Bedrock's Converse API (POST {base}/model/
+ * {modelId}/converse): request bodies, replies and the region. System
+ * messages become `system` text blocks, the other turns `messages` with
+ * text content blocks; sampling goes in `inferenceConfig`. The API has no
+ * n or seed: n > 1 is served by the client with several requests, seed is
+ * not sent. A json_schema becomes a tool (`output`, inputSchema.json the
+ * schema) that toolChoice forces; its toolUse input is the reply. Requests
+ * are signed with AWS Signature Version 4 by libcurl (client.c). */
+#include "lm_wire.h"
+
+#include "json_write.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+dsp_status dsp_bedrock_request_body(const dsp_message *msgs, size_t n_msgs, const dsp_lm_params *p, char **body,
+                                    dsp_error *err)
+{
+    *body = NULL;
+    dsp_jw w;
+    dsp_jw_init(&w, dsp_body_size_hint(msgs, n_msgs, p));
+    dsp_status st = dsp_bedrock_request_write(&w, msgs, n_msgs, p, err);
+    if (st == DSP_OK && !(*body = dsp_jw_take(&w)))
+        st = dsp_error_set(err, DSP_ERR_NOMEM, "out of memory building a request");
+    dsp_jw_free(&w);
+    return st;
+}
+
+dsp_status dsp_bedrock_request_write(dsp_jw *wp, const dsp_message *msgs, size_t n_msgs, const dsp_lm_params *p,
+                                     dsp_error *err)
+{
+    size_t n_turns = 0, n_sys = 0;
+    for (size_t i = 0; i < n_msgs; i++) {
+        if (msgs[i].role == DSP_ROLE_SYSTEM)
+            n_sys++;
+        else
+            n_turns++;
+    }
+    if (n_turns == 0)
+        return dsp_error_set(err, DSP_ERR_INVALID, "a Bedrock Converse request needs at least one user message");
+    char *schema = NULL;
+    if (p->json_schema) {
+        dsp_status st = dsp_schema_text(p->json_schema, &schema, err);
+        if (st != DSP_OK)
+            return st;
+    }
+    dsp_jw w = *wp;
+    dsp_jw_lit(&w, "{\"messages\":[");
+    size_t k = 0;
+    for (size_t i = 0; i < n_msgs; i++) {
+        if (msgs[i].role == DSP_ROLE_SYSTEM)
+            continue;
+        dsp_jw_lit(&w, k++ ? ",{\"role\":\"" : "{\"role\":\"");
+        dsp_jw_lit(&w, msgs[i].role == DSP_ROLE_ASSISTANT ? "assistant" : "user");
+        dsp_jw_lit(&w, "\",\"content\":[{\"text\":");
+        dsp_jw_str(&w, msgs[i].content ? msgs[i].content : "");
+        dsp_jw_lit(&w, "}]}");
+    }
+    dsp_jw_lit(&w, "]");
+    if (n_sys > 0) {
+        dsp_jw_lit(&w, ",\"system\":[");
+        k = 0;
+        for (size_t i = 0; i < n_msgs; i++) {
+            if (msgs[i].role != DSP_ROLE_SYSTEM)
+                continue;
+            dsp_jw_lit(&w, k++ ? ",{\"text\":" : "{\"text\":");
+            dsp_jw_str(&w, msgs[i].content ? msgs[i].content : "");
+            dsp_jw_lit(&w, "}");
+        }
+        dsp_jw_lit(&w, "]");
+    }
+    if (p->max_tokens > 0 || p->temperature >= 0 || p->has_top_p || p->stop[0]) {
+        const char *sep = "";
+        dsp_jw_lit(&w, ",\"inferenceConfig\":{");
+        if (p->max_tokens > 0) {
+            dsp_jw_lit(&w, "\"maxTokens\":");
+            dsp_jw_int(&w, p->max_tokens);
+            sep = ",";
+        }
+        if (p->temperature >= 0) {
+            dsp_jw_lit(&w, sep);
+            dsp_jw_lit(&w, "\"temperature\":");
+            dsp_jw_double(&w, p->temperature);
+            sep = ",";
+        }
+        if (p->has_top_p) {
+            dsp_jw_lit(&w, sep);
+            dsp_jw_lit(&w, "\"topP\":");
+            dsp_jw_double(&w, p->top_p);
+            sep = ",";
+        }
+        if (p->stop[0]) {
+            dsp_jw_lit(&w, sep);
+            dsp_jw_lit(&w, "\"stopSequences\":[");
+            for (int i = 0; i < DSP_MAX_STOP && p->stop[i]; i++) {
+                if (i)
+                    dsp_jw_lit(&w, ",");
+                dsp_jw_str(&w, p->stop[i]);
+            }
+            dsp_jw_lit(&w, "]");
+        }
+        dsp_jw_lit(&w, "}");
+    }
+    if (schema) {
+        dsp_jw_lit(&w, ",\"toolConfig\":{\"tools\":[{\"toolSpec\":{\"name\":\"output\",\"description\":"
+                       "\"Record the output fields, each of its declared type.\",\"inputSchema\":{\"json\":");
+        dsp_jw_lit(&w, schema);
+        dsp_jw_lit(&w, "}}}],\"toolChoice\":{\"tool\":{\"name\":\"output\"}}}");
+        free(schema);
+    }
+    dsp_jw_lit(&w, "}");
+    *wp = w;
+    if (!dsp_jw_finish(wp))
+        return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory building a request");
+    return DSP_OK;
+}
+
+static dsp_status protocol_error(dsp_error *err, const char *body, size_t len, const char *what)
+{
+    dsp_error_set(err, DSP_ERR_PROTOCOL, "Bedrock reply does not follow the Converse API: %s", what);
+    dsp_error_set_raw(err, body, len);
+    return DSP_ERR_PROTOCOL;
+}
+
+static int64_t count_field(const cJSON *usage, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(usage, name);
+    return cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble < 9e15 ? (int64_t)v->valuedouble : 0;
+}
+
+/* The answer: the forced tool's input as JSON text when there is one,
+ * else the text blocks joined. NULL with *why set when neither. */
+static char *answer_text(const cJSON *content, const char **why)
+{
+    const cJSON *blk;
+    cJSON_ArrayForEach(blk, content) {
+        const cJSON *tu = cJSON_GetObjectItemCaseSensitive(blk, "toolUse");
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive(tu, "name");
+        if (!cJSON_IsString(name) || strcmp(name->valuestring, "output") != 0)
+            continue;
+        const cJSON *input = cJSON_GetObjectItemCaseSensitive(tu, "input");
+        if (!cJSON_IsObject(input)) {
+            *why = "a toolUse block has no \"input\" object";
+            return NULL;
+        }
+        char *t = cJSON_PrintUnformatted(input);
+        char *s = t ? strdup(t) : NULL;
+        cJSON_free(t);
+        if (!s)
+            *why = "out of memory";
+        return s;
+    }
+    size_t total = 0;
+    int n = 0;
+    cJSON_ArrayForEach(blk, content) {
+        const cJSON *text = cJSON_GetObjectItemCaseSensitive(blk, "text");
+        if (cJSON_IsString(text)) {
+            total += strlen(text->valuestring);
+            n++;
+        }
+    }
+    if (n == 0) {
+        *why = "no text content block";
+        return NULL;
+    }
+    char *s = malloc(total + 1);
+    if (!s) {
+        *why = "out of memory";
+        return NULL;
+    }
+    size_t at = 0;
+    cJSON_ArrayForEach(blk, content) {
+        const cJSON *text = cJSON_GetObjectItemCaseSensitive(blk, "text");
+        if (cJSON_IsString(text)) {
+            size_t l = strlen(text->valuestring);
+            memcpy(s + at, text->valuestring, l);
+            at += l;
+        }
+    }
+    s[at] = '\0';
+    return s;
+}
+
+dsp_status dsp_bedrock_parse_reply(const char *body, size_t len, dsp_chat_response *resp, dsp_error *err)
+{
+    char buf[160];
+    const char *problem = body ? dsp_reply_text_problem(body, len, buf, sizeof buf) : NULL;
+    if (problem)
+        return protocol_error(err, body, len, problem);
+    cJSON *root = cJSON_ParseWithLength(body, len);
+    if (!root)
+        return protocol_error(err, body, len, "the body is not JSON");
+    dsp_status st = DSP_OK;
+    const cJSON *msg = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(root, "output"), "message");
+    const cJSON *content = cJSON_GetObjectItemCaseSensitive(msg, "content");
+    if (!cJSON_IsArray(content)) {
+        st = protocol_error(err, body, len, "no \"output.message.content\" array");
+        goto done;
+    }
+    const char *why = NULL;
+    char *text = answer_text(content, &why);
+    if (!text) {
+        const cJSON *sr = cJSON_GetObjectItemCaseSensitive(root, "stopReason");
+        snprintf(buf, sizeof buf, "%s (stopReason %s)", why, cJSON_IsString(sr) ? sr->valuestring : "missing");
+        st = protocol_error(err, body, len, buf);
+        goto done;
+    }
+    resp->choices = calloc(1, sizeof *resp->choices);
+    if (!resp->choices) {
+        free(text);
+        st = dsp_error_set(err, DSP_ERR_NOMEM, "out of memory copying a reply");
+        goto done;
+    }
+    resp->choices[0] = text;
+    resp->n_choices = 1;
+    const cJSON *usage = cJSON_GetObjectItemCaseSensitive(root, "usage");
+    resp->usage.prompt_tokens = count_field(usage, "inputTokens");
+    resp->usage.completion_tokens = count_field(usage, "outputTokens");
+done:
+    cJSON_Delete(root);
+    if (st != DSP_OK)
+        dsp_chat_response_free(resp);
+    return st;
+}
+
+static bool region_ok(const char *r, size_t n)
+{
+    if (n == 0 || n >= DSP_AWS_REGION_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!((r[i] >= 'a' && r[i] <= 'z') || (r[i] >= '0' && r[i] <= '9') || r[i] == '-'))
+            return false;
+    return true;
+}
+
+dsp_status dsp_bedrock_region(const char *base_url, char out[DSP_AWS_REGION_MAX], dsp_error *err)
+{
+    /* https://bedrock-runtime[-fips].REGION.amazonaws.com[...] names it. */
+    const char *h = base_url ? strstr(base_url, "://") : NULL;
+    if (h) {
+        h += 3;
+        const char *dot = strchr(h, '.');
+        const char *rest = dot ? strchr(dot + 1, '.') : NULL;
+        if (dot && rest && strncmp(h, "bedrock-runtime", 15) == 0 && strncmp(rest, ".amazonaws.com", 14) == 0 &&
+            region_ok(dot + 1, (size_t)(rest - dot - 1))) {
+            memcpy(out, dot + 1, (size_t)(rest - dot - 1));
+            out[rest - dot - 1] = '\0';
+            return DSP_OK;
+        }
+    }
+    const char *env = getenv("AWS_REGION");
+    const char *name = "AWS_REGION";
+    if (!env || !*env) {
+        env = getenv("AWS_DEFAULT_REGION");
+        name = "AWS_DEFAULT_REGION";
+    }
+    if (!env || !*env) {
+        snprintf(out, DSP_AWS_REGION_MAX, "%s", DSP_BEDROCK_DEFAULT_REGION);
+        return DSP_OK;
+    }
+    if (!region_ok(env, strlen(env)))
+        return dsp_error_set(err, DSP_ERR_ENV, "%s \"%.40s\" is not an AWS region like \"us-east-1\"", name, env);
+    snprintf(out, DSP_AWS_REGION_MAX, "%s", env);
+    return DSP_OK;
+}
