@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define NOT_API "Bedrock reply does not follow the Converse API"
+
 dsp_status dsp_bedrock_request_body(const dsp_message *msgs, size_t n_msgs, const dsp_lm_params *p, char **body,
                                     dsp_error *err)
 {
@@ -117,19 +119,6 @@ dsp_status dsp_bedrock_request_write(dsp_jw *wp, const dsp_message *msgs, size_t
     return DSP_OK;
 }
 
-static dsp_status protocol_error(dsp_error *err, const char *body, size_t len, const char *what)
-{
-    dsp_error_set(err, DSP_ERR_PROTOCOL, "Bedrock reply does not follow the Converse API: %s", what);
-    dsp_error_set_raw(err, body, len);
-    return DSP_ERR_PROTOCOL;
-}
-
-static int64_t count_field(const cJSON *usage, const char *name)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(usage, name);
-    return cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble < 9e15 ? (int64_t)v->valuedouble : 0;
-}
-
 /* The answer: the forced tool's input as JSON text when there is one,
  * else the text blocks joined. NULL with *why set when neither. */
 static char *answer_text(const cJSON *content, const char **why)
@@ -188,15 +177,15 @@ dsp_status dsp_bedrock_parse_reply(const char *body, size_t len, dsp_chat_respon
     char buf[160];
     const char *problem = body ? dsp_reply_text_problem(body, len, buf, sizeof buf) : NULL;
     if (problem)
-        return protocol_error(err, body, len, problem);
+        return dsp_reply_protocol_error(err, body, len, NOT_API, problem);
     cJSON *root = cJSON_ParseWithLength(body, len);
     if (!root)
-        return protocol_error(err, body, len, "the body is not JSON");
+        return dsp_reply_protocol_error(err, body, len, NOT_API, "the body is not JSON");
     dsp_status st = DSP_OK;
     const cJSON *msg = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(root, "output"), "message");
     const cJSON *content = cJSON_GetObjectItemCaseSensitive(msg, "content");
     if (!cJSON_IsArray(content)) {
-        st = protocol_error(err, body, len, "no \"output.message.content\" array");
+        st = dsp_reply_protocol_error(err, body, len, NOT_API, "no \"output.message.content\" array");
         goto done;
     }
     const char *why = NULL;
@@ -204,7 +193,7 @@ dsp_status dsp_bedrock_parse_reply(const char *body, size_t len, dsp_chat_respon
     if (!text) {
         const cJSON *sr = cJSON_GetObjectItemCaseSensitive(root, "stopReason");
         snprintf(buf, sizeof buf, "%s (stopReason %s)", why, cJSON_IsString(sr) ? sr->valuestring : "missing");
-        st = protocol_error(err, body, len, buf);
+        st = dsp_reply_protocol_error(err, body, len, NOT_API, buf);
         goto done;
     }
     resp->choices = calloc(1, sizeof *resp->choices);
@@ -216,8 +205,8 @@ dsp_status dsp_bedrock_parse_reply(const char *body, size_t len, dsp_chat_respon
     resp->choices[0] = text;
     resp->n_choices = 1;
     const cJSON *usage = cJSON_GetObjectItemCaseSensitive(root, "usage");
-    resp->usage.prompt_tokens = count_field(usage, "inputTokens");
-    resp->usage.completion_tokens = count_field(usage, "outputTokens");
+    resp->usage.prompt_tokens = dsp_reply_count(usage, "inputTokens");
+    resp->usage.completion_tokens = dsp_reply_count(usage, "outputTokens");
 done:
     cJSON_Delete(root);
     if (st != DSP_OK)

@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define NOT_API "Gemini reply does not follow the generateContent API"
+
 /* The Schema object's fields (ai.google.dev/api/caching#Schema). */
 static const char *const schema_keys[] = {
     "type", "format", "title", "description", "nullable", "enum", "maxItems", "minItems", "properties",
@@ -208,19 +210,6 @@ dsp_status dsp_gemini_request_write(dsp_jw *wp, const dsp_message *msgs, size_t 
     return DSP_OK;
 }
 
-static dsp_status protocol_error(dsp_error *err, const char *body, size_t len, const char *what)
-{
-    dsp_error_set(err, DSP_ERR_PROTOCOL, "Gemini reply does not follow the generateContent API: %s", what);
-    dsp_error_set_raw(err, body, len);
-    return DSP_ERR_PROTOCOL;
-}
-
-static int64_t count_field(const cJSON *usage, const char *name)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(usage, name);
-    return cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble < 9e15 ? (int64_t)v->valuedouble : 0;
-}
-
 /* A candidate's answer: its text parts joined, thought parts left out.
  * NULL with *why set when it has none. */
 static char *candidate_text(const cJSON *cand, char *why, size_t whysz)
@@ -266,10 +255,10 @@ dsp_status dsp_gemini_parse_reply(const char *body, size_t len, dsp_chat_respons
     char why[200];
     const char *problem = body ? dsp_reply_text_problem(body, len, why, sizeof why) : NULL;
     if (problem)
-        return protocol_error(err, body, len, problem);
+        return dsp_reply_protocol_error(err, body, len, NOT_API, problem);
     cJSON *root = cJSON_ParseWithLength(body, len);
     if (!root)
-        return protocol_error(err, body, len, "the body is not JSON");
+        return dsp_reply_protocol_error(err, body, len, NOT_API, "the body is not JSON");
     dsp_status st = DSP_OK;
     const cJSON *cands = cJSON_GetObjectItemCaseSensitive(root, "candidates");
     int n = cJSON_IsArray(cands) ? cJSON_GetArraySize(cands) : 0;
@@ -281,7 +270,7 @@ dsp_status dsp_gemini_parse_reply(const char *body, size_t len, dsp_chat_respons
                  cJSON_IsString(br) ? br->valuestring : "");
         if (cJSON_IsString(br))
             strncat(why, ")", sizeof why - strlen(why) - 1);
-        st = protocol_error(err, body, len, why);
+        st = dsp_reply_protocol_error(err, body, len, NOT_API, why);
         goto done;
     }
     resp->choices = calloc((size_t)n, sizeof *resp->choices);
@@ -297,20 +286,20 @@ dsp_status dsp_gemini_parse_reply(const char *body, size_t len, dsp_chat_respons
         const cJSON *ix = cJSON_GetObjectItemCaseSensitive(cand, "index");
         int at = cJSON_IsNumber(ix) ? (int)ix->valuedouble : i;
         if (at < 0 || at >= n || resp->choices[at]) {
-            st = protocol_error(err, body, len, "candidate indexes are not 0..n-1, each once");
+            st = dsp_reply_protocol_error(err, body, len, NOT_API, "candidate indexes are not 0..n-1, each once");
             goto done;
         }
         resp->choices[at] = candidate_text(cand, why, sizeof why);
         if (!resp->choices[at]) {
-            st = protocol_error(err, body, len, why);
+            st = dsp_reply_protocol_error(err, body, len, NOT_API, why);
             goto done;
         }
         i++;
     }
     const cJSON *usage = cJSON_GetObjectItemCaseSensitive(root, "usageMetadata");
-    resp->usage.prompt_tokens = count_field(usage, "promptTokenCount");
+    resp->usage.prompt_tokens = dsp_reply_count(usage, "promptTokenCount");
     /* Thinking tokens are billed as output. */
-    resp->usage.completion_tokens = count_field(usage, "candidatesTokenCount") + count_field(usage, "thoughtsTokenCount");
+    resp->usage.completion_tokens = dsp_reply_count(usage, "candidatesTokenCount") + dsp_reply_count(usage, "thoughtsTokenCount");
 done:
     cJSON_Delete(root);
     if (st != DSP_OK)

@@ -219,6 +219,20 @@ done:
     return st;
 }
 
+dsp_status dsp_reply_protocol_error(dsp_error *err, const char *body, size_t len, const char *api, const char *why)
+{
+    dsp_error_set(err, DSP_ERR_PROTOCOL, "%s: %s", api, why);
+    dsp_error_set_raw(err, body, len);
+    return DSP_ERR_PROTOCOL;
+}
+
+int64_t dsp_reply_count(const cJSON *usage, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(usage, name);
+    /* Bounded before the cast: a count past int64 would make it undefined. */
+    return cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble < 9e15 ? (int64_t)v->valuedouble : 0;
+}
+
 const char *dsp_reply_text_problem(const char *body, size_t len, char *buf, size_t bufsz)
 {
     size_t at = dsp_json_nul_at(body, len);

@@ -99,6 +99,15 @@ dsp_status dsp_anthropic_parse_reply(const char *body, size_t len, dsp_chat_resp
  * and a body that is not UTF-8 is not JSON. */
 const char *dsp_reply_text_problem(const char *body, size_t len, char *buf, size_t bufsz);
 
+/* DSP_ERR_PROTOCOL "API: why" with the body as raw text, api saying what
+ * the reply does not follow: how a wire format reports a reply it cannot
+ * read. */
+dsp_status dsp_reply_protocol_error(dsp_error *err, const char *body, size_t len, const char *api, const char *why);
+/* A token count field of a usage object (a cJSON *), 0 when absent or not
+ * a plausible count. */
+struct cJSON;
+int64_t dsp_reply_count(const struct cJSON *usage, const char *name);
+
 /* True when body is one well-formed JSON value. */
 bool dsp_json_is_valid(const char *body, size_t len);
 

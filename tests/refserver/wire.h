@@ -93,6 +93,9 @@ const char *rs_bedrock_check_signature(const char *authorization, const char *am
  * completions (any prefix, so a base URL with a path works too). */
 bool rs_azure_route(const char *url);
 
+/* Sets err to a 400 with message (no param, no code); returns false. */
+bool rs_wire_fail(rs_wire_error *err, const char *message);
+
 /* The error body of either provider for err. */
 const char *rs_wire_error_body(rs_arena *a, rs_api api, const rs_wire_error *err);
 

@@ -10,15 +10,6 @@
 #include <stdio.h>
 #include <string.h>
 
-static bool fail(rs_wire_error *err, const char *message)
-{
-    err->status = 400;
-    err->param = NULL;
-    err->code = NULL;
-    err->message = message;
-    return false;
-}
-
 bool rs_bedrock_route(rs_arena *a, const char *url, const char **model)
 {
     static const char verb[] = "/converse";
@@ -79,7 +70,7 @@ static bool blocks_text(rs_arena *a, const cJSON *blocks, const char *what, cons
         rs_buf_init(&m, a);
         rs_buf_printf(&m, "1 validation error detected: Value at '%s' failed to satisfy constraint: Member must "
                           "not be null", what);
-        return fail(err, rs_buf_str(&m));
+        return rs_wire_fail(err, rs_buf_str(&m));
     }
     rs_buf b;
     rs_buf_init(&b, a);
@@ -87,11 +78,11 @@ static bool blocks_text(rs_arena *a, const cJSON *blocks, const char *what, cons
     cJSON_ArrayForEach(blk, blocks) {
         const cJSON *text = cJSON_GetObjectItemCaseSensitive(blk, "text");
         if (!cJSON_IsObject(blk))
-            return fail(err, "Malformed input request: content blocks must be objects");
+            return rs_wire_fail(err, "Malformed input request: content blocks must be objects");
         if (!text)
             continue;
         if (!cJSON_IsString(text))
-            return fail(err, "Malformed input request: a text block's text must be a string");
+            return rs_wire_fail(err, "Malformed input request: a text block's text must be a string");
         if (b.len)
             rs_buf_add(&b, "\n", 1);
         rs_buf_puts(&b, text->valuestring);
@@ -107,7 +98,7 @@ static bool parse_tools(const cJSON *root, rs_request *req, rs_wire_error *err)
         return true;
     const cJSON *tools = cJSON_GetObjectItemCaseSensitive(tc, "tools");
     if (!cJSON_IsArray(tools) || cJSON_GetArraySize(tools) == 0)
-        return fail(err, "1 validation error detected: Value at 'toolConfig.tools' failed to satisfy constraint: "
+        return rs_wire_fail(err, "1 validation error detected: Value at 'toolConfig.tools' failed to satisfy constraint: "
                          "Member must have length greater than or equal to 1");
     const cJSON *name = cJSON_GetObjectItemCaseSensitive(
         cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(tc, "toolChoice"), "tool"), "name");
@@ -120,14 +111,14 @@ static bool parse_tools(const cJSON *root, rs_request *req, rs_wire_error *err)
         const cJSON *js = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(spec, "inputSchema"), "json");
         if (cJSON_IsString(tn) && strcmp(tn->valuestring, name->valuestring) == 0) {
             if (!cJSON_IsObject(js))
-                return fail(err, "The value at toolConfig.tools.0.toolSpec.inputSchema.json is not a JSON object.");
+                return rs_wire_fail(err, "The value at toolConfig.tools.0.toolSpec.inputSchema.json is not a JSON object.");
             req->tool = tn->valuestring;
             req->json = true;
             req->schema = js;
             return true;
         }
     }
-    return fail(err, "The tool named in toolChoice is not in toolConfig.tools.");
+    return rs_wire_fail(err, "The tool named in toolChoice is not in toolConfig.tools.");
 }
 
 bool rs_bedrock_parse(rs_arena *a, const cJSON *root, const char *model, rs_request *req, rs_wire_error *err)
@@ -138,11 +129,11 @@ bool rs_bedrock_parse(rs_arena *a, const cJSON *root, const char *model, rs_requ
     req->n = 1;
     req->model = model ? model : "";
     if (!cJSON_IsObject(root))
-        return fail(err, "Malformed input request: the body must be a JSON object");
+        return rs_wire_fail(err, "Malformed input request: the body must be a JSON object");
     const cJSON *msgs = cJSON_GetObjectItemCaseSensitive(root, "messages");
     int n = cJSON_IsArray(msgs) ? cJSON_GetArraySize(msgs) : 0;
     if (n == 0)
-        return fail(err, "A conversation must start with a user message. Try again with a conversation that starts "
+        return rs_wire_fail(err, "A conversation must start with a user message. Try again with a conversation that starts "
                          "with a user message.");
     req->msgs = rs_alloc(a, ((size_t)n + 1) * sizeof *req->msgs);
     const cJSON *sys = cJSON_GetObjectItemCaseSensitive(root, "system");
@@ -159,7 +150,7 @@ bool rs_bedrock_parse(rs_arena *a, const cJSON *root, const char *model, rs_requ
         const cJSON *role = cJSON_GetObjectItemCaseSensitive(m, "role");
         if (!cJSON_IsString(role) || (strcmp(role->valuestring, "user") != 0 &&
                                       strcmp(role->valuestring, "assistant") != 0))
-            return fail(err, "1 validation error detected: Value at 'messages.role' failed to satisfy constraint: "
+            return rs_wire_fail(err, "1 validation error detected: Value at 'messages.role' failed to satisfy constraint: "
                              "Member must satisfy enum value set: [user, assistant]");
         const char *text;
         if (!blocks_text(a, cJSON_GetObjectItemCaseSensitive(m, "content"), "messages.content", &text, err))
@@ -172,26 +163,26 @@ bool rs_bedrock_parse(rs_arena *a, const cJSON *root, const char *model, rs_requ
     const cJSON *mt = cJSON_GetObjectItemCaseSensitive(ic, "maxTokens");
     if (mt) {
         if (!cJSON_IsNumber(mt) || mt->valuedouble != floor(mt->valuedouble) || mt->valuedouble < 1)
-            return fail(err, "1 validation error detected: Value at 'inferenceConfig.maxTokens' failed to satisfy "
+            return rs_wire_fail(err, "1 validation error detected: Value at 'inferenceConfig.maxTokens' failed to satisfy "
                              "constraint: Member must have value greater than or equal to 1");
         req->max_tokens = (long)mt->valuedouble;
     }
     const cJSON *t = cJSON_GetObjectItemCaseSensitive(ic, "temperature");
     if (t) {
         if (!cJSON_IsNumber(t) || t->valuedouble < 0 || t->valuedouble > 1)
-            return fail(err, "1 validation error detected: Value at 'inferenceConfig.temperature' failed to "
+            return rs_wire_fail(err, "1 validation error detected: Value at 'inferenceConfig.temperature' failed to "
                              "satisfy constraint: Member must have value less than or equal to 1");
         req->temperature = t->valuedouble;
     }
     const cJSON *stop = cJSON_GetObjectItemCaseSensitive(ic, "stopSequences");
     if (stop) {
         if (!cJSON_IsArray(stop))
-            return fail(err, "Malformed input request: stopSequences must be a list of strings");
+            return rs_wire_fail(err, "Malformed input request: stopSequences must be a list of strings");
         req->stop = rs_alloc(a, ((size_t)cJSON_GetArraySize(stop) + 1) * sizeof *req->stop);
         const cJSON *s;
         cJSON_ArrayForEach(s, stop) {
             if (!cJSON_IsString(s))
-                return fail(err, "Malformed input request: stopSequences must be a list of strings");
+                return rs_wire_fail(err, "Malformed input request: stopSequences must be a list of strings");
             req->stop[req->n_stop++] = s->valuestring;
         }
     }

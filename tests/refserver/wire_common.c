@@ -36,6 +36,15 @@ void rs_buf_int(rs_buf *b, long long v)
     rs_buf_add(b, buf, (size_t)n);
 }
 
+bool rs_wire_fail(rs_wire_error *err, const char *message)
+{
+    err->status = 400;
+    err->param = NULL;
+    err->code = NULL;
+    err->message = message;
+    return false;
+}
+
 static const char *openai_type(int status)
 {
     switch (status) {

@@ -9,15 +9,6 @@
 #include <stdio.h>
 #include <string.h>
 
-static bool fail(rs_wire_error *err, const char *message)
-{
-    err->status = 400;
-    err->param = NULL;
-    err->code = NULL;
-    err->message = message;
-    return false;
-}
-
 bool rs_gemini_route(rs_arena *a, const char *url, const char **model)
 {
     static const char verb[] = ":generateContent";
@@ -42,7 +33,7 @@ static bool parts_text(rs_arena *a, const cJSON *content, const char *what, cons
         rs_buf m;
         rs_buf_init(&m, a);
         rs_buf_printf(&m, "Invalid value at '%s' : a Content needs a 'parts' list", what);
-        return fail(err, rs_buf_str(&m));
+        return rs_wire_fail(err, rs_buf_str(&m));
     }
     rs_buf b;
     rs_buf_init(&b, a);
@@ -50,11 +41,11 @@ static bool parts_text(rs_arena *a, const cJSON *content, const char *what, cons
     cJSON_ArrayForEach(p, parts) {
         const cJSON *text = cJSON_GetObjectItemCaseSensitive(p, "text");
         if (!cJSON_IsObject(p))
-            return fail(err, "Invalid value at 'parts' : each part must be an object");
+            return rs_wire_fail(err, "Invalid value at 'parts' : each part must be an object");
         if (!text)
             continue; /* inline data, function calls: no text for the fixture */
         if (!cJSON_IsString(text))
-            return fail(err, "Invalid value at 'parts.text' : must be a string");
+            return rs_wire_fail(err, "Invalid value at 'parts.text' : must be a string");
         if (b.len)
             rs_buf_add(&b, "\n", 1);
         rs_buf_puts(&b, text->valuestring);
@@ -69,37 +60,37 @@ static bool parse_config(const cJSON *root, rs_request *req, rs_wire_error *err)
     if (!gc)
         return true;
     if (!cJSON_IsObject(gc))
-        return fail(err, "Invalid value at 'generation_config' : must be an object");
+        return rs_wire_fail(err, "Invalid value at 'generation_config' : must be an object");
     const cJSON *t = cJSON_GetObjectItemCaseSensitive(gc, "temperature");
     if (t) {
         if (!cJSON_IsNumber(t) || t->valuedouble < 0 || t->valuedouble > 2)
-            return fail(err, "* GenerateContentRequest.generation_config.temperature: must be in [0.0, 2.0]");
+            return rs_wire_fail(err, "* GenerateContentRequest.generation_config.temperature: must be in [0.0, 2.0]");
         req->temperature = t->valuedouble;
     }
     const cJSON *mt = cJSON_GetObjectItemCaseSensitive(gc, "maxOutputTokens");
     if (mt) {
         if (!cJSON_IsNumber(mt) || mt->valuedouble != floor(mt->valuedouble) || mt->valuedouble < 1)
-            return fail(err, "* GenerateContentRequest.generation_config.max_output_tokens: must be a positive "
+            return rs_wire_fail(err, "* GenerateContentRequest.generation_config.max_output_tokens: must be a positive "
                              "integer");
         req->max_tokens = (long)mt->valuedouble;
     }
     const cJSON *cc = cJSON_GetObjectItemCaseSensitive(gc, "candidateCount");
     if (cc) {
         if (!cJSON_IsNumber(cc) || cc->valuedouble < 1 || cc->valuedouble > 8)
-            return fail(err, "* GenerateContentRequest.generation_config.candidate_count: must be in [1, 8]");
+            return rs_wire_fail(err, "* GenerateContentRequest.generation_config.candidate_count: must be in [1, 8]");
         req->n = (int)cc->valuedouble;
     }
     const cJSON *seed = cJSON_GetObjectItemCaseSensitive(gc, "seed");
     if (seed) {
         if (!cJSON_IsNumber(seed) || fabs(seed->valuedouble) > 2147483648.0)
-            return fail(err, "Invalid value at 'generation_config.seed' (TYPE_INT32)");
+            return rs_wire_fail(err, "Invalid value at 'generation_config.seed' (TYPE_INT32)");
         req->has_seed = true;
         req->seed = (int64_t)seed->valuedouble;
     }
     const cJSON *stop = cJSON_GetObjectItemCaseSensitive(gc, "stopSequences");
     if (stop) {
         if (!cJSON_IsArray(stop) || cJSON_GetArraySize(stop) > 5)
-            return fail(err, "* GenerateContentRequest.generation_config.stop_sequences: at most 5 strings");
+            return rs_wire_fail(err, "* GenerateContentRequest.generation_config.stop_sequences: at most 5 strings");
         req->stop = NULL;
         req->n_stop = 0;
     }
@@ -108,20 +99,20 @@ static bool parse_config(const cJSON *root, rs_request *req, rs_wire_error *err)
     if (mime && (!cJSON_IsString(mime) || (strcmp(mime->valuestring, "text/plain") != 0 &&
                                            strcmp(mime->valuestring, "application/json") != 0 &&
                                            strcmp(mime->valuestring, "text/x.enum") != 0)))
-        return fail(err, "* GenerateContentRequest.generation_config.response_mime_type: allowed mimetypes are "
+        return rs_wire_fail(err, "* GenerateContentRequest.generation_config.response_mime_type: allowed mimetypes are "
                          "`text/plain`, `application/json`, `application/xml`, `application/yaml` and "
                          "`text/x.enum`.");
     if (schema) {
         if (!cJSON_IsString(mime) || strcmp(mime->valuestring, "application/json") != 0)
-            return fail(err, "* GenerateContentRequest.generation_config.response_schema: response_mime_type "
+            return rs_wire_fail(err, "* GenerateContentRequest.generation_config.response_schema: response_mime_type "
                              "must be application/json when response_schema is set");
         if (!cJSON_IsObject(schema))
-            return fail(err, "Invalid value at 'generation_config.response_schema' : must be a Schema object");
+            return rs_wire_fail(err, "Invalid value at 'generation_config.response_schema' : must be a Schema object");
         /* The Schema object is OpenAPI's subset: JSON Schema's own
          * keywords are refused, as the API refuses them. */
         if (cJSON_GetObjectItemCaseSensitive(schema, "additionalProperties") ||
             cJSON_GetObjectItemCaseSensitive(schema, "$schema"))
-            return fail(err, "Invalid JSON payload received. Unknown name \"additionalProperties\" at "
+            return rs_wire_fail(err, "Invalid JSON payload received. Unknown name \"additionalProperties\" at "
                              "'generation_config.response_schema': Cannot find field.");
         req->schema = schema;
     }
@@ -137,11 +128,11 @@ bool rs_gemini_parse(rs_arena *a, const cJSON *root, const char *model, rs_reque
     req->n = 1;
     req->model = model ? model : "";
     if (!cJSON_IsObject(root))
-        return fail(err, "Invalid JSON payload received. Expected an object.");
+        return rs_wire_fail(err, "Invalid JSON payload received. Expected an object.");
     const cJSON *contents = cJSON_GetObjectItemCaseSensitive(root, "contents");
     int n = cJSON_IsArray(contents) ? cJSON_GetArraySize(contents) : 0;
     if (n == 0)
-        return fail(err, "* GenerateContentRequest.contents: contents is not specified");
+        return rs_wire_fail(err, "* GenerateContentRequest.contents: contents is not specified");
     req->msgs = rs_alloc(a, ((size_t)n + 1) * sizeof *req->msgs);
     const cJSON *sys = cJSON_GetObjectItemCaseSensitive(root, "systemInstruction");
     if (sys) {
@@ -157,7 +148,7 @@ bool rs_gemini_parse(rs_arena *a, const cJSON *root, const char *model, rs_reque
         const cJSON *role = cJSON_GetObjectItemCaseSensitive(c, "role");
         const char *r = cJSON_IsString(role) ? role->valuestring : "user";
         if (strcmp(r, "user") != 0 && strcmp(r, "model") != 0)
-            return fail(err, "Please use a valid role: user, model.");
+            return rs_wire_fail(err, "Please use a valid role: user, model.");
         const char *text;
         if (!parts_text(a, c, "contents", &text, err))
             return false;
@@ -175,7 +166,7 @@ bool rs_gemini_parse(rs_arena *a, const cJSON *root, const char *model, rs_reque
         const cJSON *s;
         cJSON_ArrayForEach(s, stop) {
             if (!cJSON_IsString(s))
-                return fail(err, "Invalid value at 'generation_config.stop_sequences' (TYPE_STRING)");
+                return rs_wire_fail(err, "Invalid value at 'generation_config.stop_sequences' (TYPE_STRING)");
             req->stop[req->n_stop++] = s->valuestring;
         }
     }
