@@ -185,3 +185,26 @@ run bedrock_remote 1
 check "a bedrock lm at AWS without credentials is refused naming AWS_ACCESS_KEY_ID, nothing sent" \
     sh -c "test $rc -ne 0 && test $reqs -eq 0 && grep -q 'AWS_ACCESS_KEY_ID is not set' '$tmp/bedrock_remote.err'"
 unset AWS_REGION
+
+# Retries and error text per provider, through DSPCC_BASE_URL (a URL
+# without a path: each provider keeps its own paths): a fixture failing
+# every request with 503 answers in Gemini's and Bedrock's own error
+# shapes; both are retried (503 is retryable for each) and keep the text.
+start --fail-rate 1 --fail-kinds 503
+for spec in gemini/fixture bedrock/fixture azure/fixture; do
+    pv=$(echo "$spec" | cut -d/ -f1)
+    prog "retry_$pv.dsp" "  base_url: \"https://example.invalid\"
+  retries: 1
+  cache: false" "$spec"
+    DSPCC_BASE_URL="http://127.0.0.1:$port"
+    export DSPCC_BASE_URL
+    AZURE_OPENAI_API_KEY=azure-lmep-not-a-key GEMINI_API_KEY=gem-lmep-not-a-key
+    export AZURE_OPENAI_API_KEY GEMINI_API_KEY
+    run "retry_$pv" 1
+    unset DSPCC_BASE_URL AZURE_OPENAI_API_KEY GEMINI_API_KEY
+    check "$spec through DSPCC_BASE_URL: a 503 is retried once more, then reported with the provider's text" \
+        sh -c "test $rc -ne 0 && test $reqs -eq 2 && grep -q 'HTTP 503 from http://127.0.0.1:$port/' '$tmp/retry_$pv.err' &&
+               grep -q 'overloaded or not ready' '$tmp/retry_$pv.err' && grep -q 'gave up after 2 attempts' '$tmp/retry_$pv.err'"
+done
+grep -q 'UNAVAILABLE: The server is overloaded' "$tmp/retry_gemini.err"
+check "Gemini's error reads as STATUS: message" test $? -eq 0
