@@ -25,6 +25,7 @@ include tests/refserver/build.mk
 include tests/build.mk
 include tests/fuzz/build.mk
 include tests/editors/build.mk
+include tests/wire_clients/build.mk
 include compiler/codegen.mk
 include examples/multihop/build.mk
 include examples/agent/build.mk

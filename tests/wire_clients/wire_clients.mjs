@@ -1,0 +1,91 @@
+// wire_clients.mjs PORT — the providers' official clients against the
+// fixture (build/dsp-refserver, a test fixture, not a model): each sends a
+// request in its wire format and must parse the reply and the error.
+// Prints TAP lines ("ok - ..." / "not ok - ...").
+import { AzureOpenAI } from 'openai';
+import { GoogleGenAI } from '@google/genai';
+import { BedrockRuntimeClient, ConverseCommand } from '@aws-sdk/client-bedrock-runtime';
+// The fixture speaks HTTP/1.1; the client's default handler is HTTP/2 (for
+// its event streams), so Converse goes through the HTTP/1.1 one.
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+
+const base = `http://127.0.0.1:${process.argv[2]}`;
+let failed = 0;
+async function check(name, fn) {
+    try {
+        const why = await fn();
+        if (why === true) console.log(`ok - ${name}`);
+        else { failed++; console.log(`not ok - ${name}\n#   ${why}`); }
+    } catch (e) {
+        failed++;
+        console.log(`not ok - ${name}\n#   ${String(e && e.stack || e).split('\n').slice(0, 3).join('\n#   ')}`);
+    }
+}
+const ask = 'Say hello.';
+
+await check('openai AzureOpenAI: chat.completions at /openai/deployments/D?api-version=...', async () => {
+    const c = new AzureOpenAI({ endpoint: base, apiKey: 'azure-wire-not-a-key', apiVersion: '2024-10-21',
+                                deployment: 'fixture', maxRetries: 0 });
+    const r = await c.chat.completions.create({ model: 'fixture', messages: [{ role: 'user', content: ask }] });
+    return typeof r.choices[0].message.content === 'string' && r.usage.prompt_tokens > 0 || JSON.stringify(r);
+});
+
+await check('@google/genai: models.generateContent, text and usageMetadata', async () => {
+    const g = new GoogleGenAI({ apiKey: 'gem-wire-not-a-key', httpOptions: { baseUrl: base } });
+    const r = await g.models.generateContent({ model: 'fixture', contents: ask,
+                                               config: { systemInstruction: 'Be terse.', temperature: 0 } });
+    return (typeof r.text === 'string' && r.text.length > 0 && r.usageMetadata.promptTokenCount > 0) ||
+           JSON.stringify(r);
+});
+
+await check('@google/genai: responseSchema with application/json', async () => {
+    const g = new GoogleGenAI({ apiKey: 'gem-wire-not-a-key', httpOptions: { baseUrl: base } });
+    const r = await g.models.generateContent({ model: 'fixture', contents: ask, config: {
+        responseMimeType: 'application/json',
+        responseSchema: { type: 'OBJECT', properties: { answer: { type: 'STRING' } }, required: ['answer'] } } });
+    return typeof JSON.parse(r.text) === 'object' || r.text;
+});
+
+await check("@google/genai: an error is Gemini's (ApiError with status 404)", async () => {
+    const g = new GoogleGenAI({ apiKey: 'gem-wire-not-a-key', httpOptions: { baseUrl: base } });
+    try {
+        await g.models.generateContent({ model: 'ft:missing', contents: ask });
+        return 'no error';
+    } catch (e) {
+        return (e.status === 404 && /does not exist/.test(e.message)) || `${e.status} ${e.message}`;
+    }
+});
+
+const bedrock = () => new BedrockRuntimeClient({ region: 'eu-west-3', endpoint: base, maxAttempts: 1, requestHandler: new NodeHttpHandler(),
+    credentials: { accessKeyId: 'AKIDWIREEXAMPLE', secretAccessKey: 'wire-secret-not-real', sessionToken: 'wire-token' } });
+
+await check('@aws-sdk/client-bedrock-runtime: Converse, signed with SigV4 (the fixture checks its form)', async () => {
+    const r = await bedrock().send(new ConverseCommand({ modelId: 'anthropic.claude-3-haiku-20240307-v1:0',
+        system: [{ text: 'Be terse.' }], messages: [{ role: 'user', content: [{ text: ask }] }],
+        inferenceConfig: { maxTokens: 64, temperature: 0 } }));
+    return (typeof r.output.message.content[0].text === 'string' && r.usage.inputTokens > 0 &&
+            r.stopReason === 'end_turn') ||
+           JSON.stringify(r);
+});
+
+await check('@aws-sdk/client-bedrock-runtime: a forced tool answers with toolUse', async () => {
+    const r = await bedrock().send(new ConverseCommand({ modelId: 'fixture',
+        messages: [{ role: 'user', content: [{ text: ask }] }],
+        toolConfig: { tools: [{ toolSpec: { name: 'output', inputSchema: { json: { type: 'object',
+            properties: { answer: { type: 'string' } }, required: ['answer'] } } } }],
+                      toolChoice: { tool: { name: 'output' } } } }));
+    const tu = r.output.message.content.find((b) => b.toolUse);
+    return (tu && typeof tu.toolUse.input === 'object' && r.stopReason === 'tool_use') || JSON.stringify(r.output);
+});
+
+await check("@aws-sdk/client-bedrock-runtime: an error carries AWS's message", async () => {
+    try {
+        await bedrock().send(new ConverseCommand({ modelId: 'ft:missing',
+            messages: [{ role: 'user', content: [{ text: ask }] }] }));
+        return 'no error';
+    } catch (e) {
+        return (e.$metadata.httpStatusCode === 404 && /does not exist/.test(e.message)) ||
+               `${e.$metadata && e.$metadata.httpStatusCode} ${e.message}`;
+    }
+});
+process.exit(failed ? 1 : 0);
