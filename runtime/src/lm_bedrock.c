@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NOT_API "Bedrock reply does not follow the Converse API"
+#define BEDROCK_NOT_API "Bedrock reply does not follow the Converse API"
 
 dsp_status dsp_bedrock_request_body(const dsp_message *msgs, size_t n_msgs, const dsp_lm_params *p, char **body,
                                     dsp_error *err)
@@ -124,7 +124,7 @@ dsp_status dsp_bedrock_request_write(dsp_jw *wp, const dsp_message *msgs, size_t
 static char *answer_text(const cJSON *content, const char **why)
 {
     const cJSON *blk;
-    cJSON_ArrayForEach(blk, content) {
+    for (blk = content ? content->child : NULL; blk; blk = blk->next) {
         const cJSON *tu = cJSON_GetObjectItemCaseSensitive(blk, "toolUse");
         const cJSON *name = cJSON_GetObjectItemCaseSensitive(tu, "name");
         if (!cJSON_IsString(name) || strcmp(name->valuestring, "output") != 0)
@@ -143,7 +143,7 @@ static char *answer_text(const cJSON *content, const char **why)
     }
     size_t total = 0;
     int n = 0;
-    cJSON_ArrayForEach(blk, content) {
+    for (blk = content ? content->child : NULL; blk; blk = blk->next) {
         const cJSON *text = cJSON_GetObjectItemCaseSensitive(blk, "text");
         if (cJSON_IsString(text)) {
             total += strlen(text->valuestring);
@@ -160,7 +160,7 @@ static char *answer_text(const cJSON *content, const char **why)
         return NULL;
     }
     size_t at = 0;
-    cJSON_ArrayForEach(blk, content) {
+    for (blk = content ? content->child : NULL; blk; blk = blk->next) {
         const cJSON *text = cJSON_GetObjectItemCaseSensitive(blk, "text");
         if (cJSON_IsString(text)) {
             size_t l = strlen(text->valuestring);
@@ -175,17 +175,14 @@ static char *answer_text(const cJSON *content, const char **why)
 dsp_status dsp_bedrock_parse_reply(const char *body, size_t len, dsp_chat_response *resp, dsp_error *err)
 {
     char buf[160];
-    const char *problem = body ? dsp_reply_text_problem(body, len, buf, sizeof buf) : NULL;
-    if (problem)
-        return dsp_reply_protocol_error(err, body, len, NOT_API, problem);
-    cJSON *root = cJSON_ParseWithLength(body, len);
+    cJSON *root = dsp_reply_json(body, len, BEDROCK_NOT_API, err);
     if (!root)
-        return dsp_reply_protocol_error(err, body, len, NOT_API, "the body is not JSON");
+        return DSP_ERR_PROTOCOL;
     dsp_status st = DSP_OK;
     const cJSON *msg = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(root, "output"), "message");
     const cJSON *content = cJSON_GetObjectItemCaseSensitive(msg, "content");
     if (!cJSON_IsArray(content)) {
-        st = dsp_reply_protocol_error(err, body, len, NOT_API, "no \"output.message.content\" array");
+        st = dsp_reply_protocol_error(err, body, len, BEDROCK_NOT_API, "no \"output.message.content\" array");
         goto done;
     }
     const char *why = NULL;
@@ -193,7 +190,7 @@ dsp_status dsp_bedrock_parse_reply(const char *body, size_t len, dsp_chat_respon
     if (!text) {
         const cJSON *sr = cJSON_GetObjectItemCaseSensitive(root, "stopReason");
         snprintf(buf, sizeof buf, "%s (stopReason %s)", why, cJSON_IsString(sr) ? sr->valuestring : "missing");
-        st = dsp_reply_protocol_error(err, body, len, NOT_API, buf);
+        st = dsp_reply_protocol_error(err, body, len, BEDROCK_NOT_API, buf);
         goto done;
     }
     resp->choices = calloc(1, sizeof *resp->choices);

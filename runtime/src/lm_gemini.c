@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NOT_API "Gemini reply does not follow the generateContent API"
+#define GEMINI_NOT_API "Gemini reply does not follow the generateContent API"
 
 /* The Schema object's fields (ai.google.dev/api/caching#Schema). */
 static const char *const schema_keys[] = {
@@ -65,7 +65,7 @@ static cJSON *gemini_schema(const cJSON *s)
         } else if (strcmp(kv->string, "type") == 0 && cJSON_IsArray(kv)) {
             /* ["string","null"]: OpenAPI 3.0 says nullable instead. */
             const cJSON *t;
-            cJSON_ArrayForEach(t, kv) {
+            for (t = kv ? kv->child : NULL; t; t = t->next) {
                 if (cJSON_IsString(t) && strcmp(t->valuestring, "null") == 0)
                     cJSON_AddTrueToObject(out, "nullable");
                 else if (cJSON_IsString(t) && !v)
@@ -219,7 +219,7 @@ static char *candidate_text(const cJSON *cand, char *why, size_t whysz)
     size_t total = 0;
     int n_text = 0;
     const cJSON *part;
-    cJSON_ArrayForEach(part, parts) {
+    for (part = parts ? parts->child : NULL; part; part = part->next) {
         const cJSON *text = cJSON_GetObjectItemCaseSensitive(part, "text");
         if (cJSON_IsString(text) && !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(part, "thought"))) {
             total += strlen(text->valuestring);
@@ -238,7 +238,7 @@ static char *candidate_text(const cJSON *cand, char *why, size_t whysz)
         return NULL;
     }
     size_t at = 0;
-    cJSON_ArrayForEach(part, parts) {
+    for (part = parts ? parts->child : NULL; part; part = part->next) {
         const cJSON *text = cJSON_GetObjectItemCaseSensitive(part, "text");
         if (cJSON_IsString(text) && !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(part, "thought"))) {
             size_t l = strlen(text->valuestring);
@@ -253,12 +253,9 @@ static char *candidate_text(const cJSON *cand, char *why, size_t whysz)
 dsp_status dsp_gemini_parse_reply(const char *body, size_t len, dsp_chat_response *resp, dsp_error *err)
 {
     char why[200];
-    const char *problem = body ? dsp_reply_text_problem(body, len, why, sizeof why) : NULL;
-    if (problem)
-        return dsp_reply_protocol_error(err, body, len, NOT_API, problem);
-    cJSON *root = cJSON_ParseWithLength(body, len);
+    cJSON *root = dsp_reply_json(body, len, GEMINI_NOT_API, err);
     if (!root)
-        return dsp_reply_protocol_error(err, body, len, NOT_API, "the body is not JSON");
+        return DSP_ERR_PROTOCOL;
     dsp_status st = DSP_OK;
     const cJSON *cands = cJSON_GetObjectItemCaseSensitive(root, "candidates");
     int n = cJSON_IsArray(cands) ? cJSON_GetArraySize(cands) : 0;
@@ -270,7 +267,7 @@ dsp_status dsp_gemini_parse_reply(const char *body, size_t len, dsp_chat_respons
                  cJSON_IsString(br) ? br->valuestring : "");
         if (cJSON_IsString(br))
             strncat(why, ")", sizeof why - strlen(why) - 1);
-        st = dsp_reply_protocol_error(err, body, len, NOT_API, why);
+        st = dsp_reply_protocol_error(err, body, len, GEMINI_NOT_API, why);
         goto done;
     }
     resp->choices = calloc((size_t)n, sizeof *resp->choices);
@@ -281,17 +278,17 @@ dsp_status dsp_gemini_parse_reply(const char *body, size_t len, dsp_chat_respons
     resp->n_choices = (size_t)n;
     int i = 0;
     const cJSON *cand;
-    cJSON_ArrayForEach(cand, cands) {
+    for (cand = cands ? cands->child : NULL; cand; cand = cand->next) {
         /* Placed by index when the candidate has one. */
         const cJSON *ix = cJSON_GetObjectItemCaseSensitive(cand, "index");
         int at = cJSON_IsNumber(ix) ? (int)ix->valuedouble : i;
         if (at < 0 || at >= n || resp->choices[at]) {
-            st = dsp_reply_protocol_error(err, body, len, NOT_API, "candidate indexes are not 0..n-1, each once");
+            st = dsp_reply_protocol_error(err, body, len, GEMINI_NOT_API, "candidate indexes are not 0..n-1, each once");
             goto done;
         }
         resp->choices[at] = candidate_text(cand, why, sizeof why);
         if (!resp->choices[at]) {
-            st = dsp_reply_protocol_error(err, body, len, NOT_API, why);
+            st = dsp_reply_protocol_error(err, body, len, GEMINI_NOT_API, why);
             goto done;
         }
         i++;

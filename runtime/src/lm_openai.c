@@ -226,6 +226,16 @@ dsp_status dsp_reply_protocol_error(dsp_error *err, const char *body, size_t len
     return DSP_ERR_PROTOCOL;
 }
 
+cJSON *dsp_reply_json(const char *body, size_t len, const char *api, dsp_error *err)
+{
+    char why[160];
+    const char *problem = body ? dsp_reply_text_problem(body, len, why, sizeof why) : NULL;
+    cJSON *root = problem ? NULL : cJSON_ParseWithLength(body, len);
+    if (!root)
+        dsp_reply_protocol_error(err, body, len, api, problem ? problem : "the body is not JSON");
+    return root;
+}
+
 int64_t dsp_reply_count(const cJSON *usage, const char *name)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(usage, name);

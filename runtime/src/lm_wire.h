@@ -108,6 +108,10 @@ dsp_status dsp_reply_protocol_error(dsp_error *err, const char *body, size_t len
 struct cJSON;
 int64_t dsp_reply_count(const struct cJSON *usage, const char *name);
 
+/* The reply body parsed (the caller cJSON_Deletes it), or NULL with the
+ * protocol error set: text dsp/value.h refuses, or not JSON. */
+struct cJSON *dsp_reply_json(const char *body, size_t len, const char *api, dsp_error *err);
+
 /* True when body is one well-formed JSON value. */
 bool dsp_json_is_valid(const char *body, size_t len);
 
