@@ -476,6 +476,17 @@ static void give_slot(dsp_client *c)
     pthread_mutex_unlock(&c->slot_lock);
 }
 
+/* Whether a cached reply holds a piece of a credential this call would
+ * send: rows stored before replies were checked for the key must not reach
+ * the caller (and from there a state file or generated C). */
+static bool cached_holds_key(const dsp_lm_config *lm, dsp_provider provider, const dsp_chat_response *resp)
+{
+    if (provider == DSP_PROVIDER_BEDROCK)
+        return holds_key(resp, getenv("AWS_SECRET_ACCESS_KEY")) || holds_key(resp, getenv("AWS_ACCESS_KEY_ID")) ||
+               holds_key(resp, getenv("AWS_SESSION_TOKEN"));
+    return lm->api_key_env && holds_key(resp, getenv(lm->api_key_env));
+}
+
 /* One HTTP exchange with retries; on DSP_OK resp holds its choices. */
 static dsp_status exchange(dsp_client *c, call *k, dsp_chat_response *resp, usage_delta *u, uint64_t *rng,
                            dsp_error *err)
@@ -705,7 +716,7 @@ static dsp_status chat(dsp_client *c, const dsp_lm_config *lm, const dsp_chat_re
             st = dsp_cache_get(c->cache, key, resp, &found, err);
         if (st != DSP_OK)
             return st;
-        if (found && req->keep && !req->keep(req->keep_ctx, resp)) {
+        if (found && ((req->keep && !req->keep(req->keep_ctx, resp)) || cached_holds_key(lm, k.provider, resp))) {
             dsp_chat_response_free(resp); /* a row stored before replies were checked: heal it */
             found = false;
         }

@@ -164,7 +164,7 @@ static dsp_status api_attempt(const ft_call *k, const char *method, const char *
     /* A 2xx body that is not JSON may have been cut on the way; valid
      * JSON of the wrong shape would come back the same. */
     *transient = dsp_retry_is_transient(st, *http_status);
-    if (st == DSP_ERR_PROTOCOL && dsp_json_is_valid(reply.body, reply.len))
+    if ((st == DSP_ERR_PROTOCOL && dsp_json_is_valid(reply.body, reply.len)) || reply.permanent)
         *transient = false;
     *retry_after = reply.retry_after_s;
     dsp_http_reply_free(&reply);

@@ -51,11 +51,14 @@ static dsp_status transfer_failure(CURLcode rc, const char *errbuf, const char *
 {
     const char *why = errbuf[0] ? errbuf : curl_easy_strerror(rc);
     if (s->too_big)
-        return dsp_error_set(err, DSP_ERR_NETWORK, "reply from %s is larger than %u bytes; refused", url,
-                             DSP_HTTP_REQUEST_MAX_BODY);
+        return dsp_error_set(err, DSP_ERR_NETWORK, "reply from %s is larger than %u bytes; refused, and not asked for again",
+                             url, DSP_HTTP_REQUEST_MAX_BODY);
     if (s->no_mem || rc == CURLE_OUT_OF_MEMORY)
         return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory talking to %s", url);
     switch (rc) {
+    case CURLE_COULDNT_RESOLVE_HOST:
+        return dsp_error_set(err, DSP_ERR_NETWORK, "cannot resolve the host of %s: %s; check the base URL (not retried)",
+                             url, why);
     case CURLE_OPERATION_TIMEDOUT:
         return dsp_error_set(err, DSP_ERR_TIMEOUT, "timed out talking to %s: %s", url, why);
     case CURLE_UNSUPPORTED_PROTOCOL:
@@ -160,6 +163,8 @@ dsp_status dsp_http_send(const dsp_http_request *rq, dsp_http_reply *out, dsp_er
         CURLcode rc = curl_easy_perform(e);
         if (rc != CURLE_OK) {
             st = transfer_failure(rc, errbuf, rq->url, &s, err);
+            /* Asking again would only repeat these (as on the chat path). */
+            out->permanent = rc == CURLE_COULDNT_RESOLVE_HOST || s.too_big;
             free(s.buf);
         } else {
             curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &out->status);

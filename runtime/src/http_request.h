@@ -36,8 +36,10 @@ typedef struct dsp_http_request {
 
 /* Sends rq. DSP_OK when an HTTP reply arrived, whatever its status (the
  * reply's body is NUL-terminated; free with dsp_http_reply_free);
- * DSP_ERR_NETWORK or DSP_ERR_TIMEOUT when none did; DSP_ERR_INVALID for a URL
- * libcurl cannot use. Header values never reach err. */
+ * DSP_ERR_NETWORK or DSP_ERR_TIMEOUT when none did (out->permanent set when
+ * asking again would only repeat it: a host that does not resolve, a reply
+ * over DSP_HTTP_REQUEST_MAX_BODY); DSP_ERR_INVALID for a URL libcurl cannot
+ * use. Header values never reach err. */
 dsp_status dsp_http_send(const dsp_http_request *rq, dsp_http_reply *out, dsp_error *err);
 
 #endif

@@ -102,3 +102,15 @@ OPENAI_API_KEY=x "$dspcc" eval "$prog" --data dev --limit 3 --json --base-url "$
 rc=$?
 check "a placeholder key of one byte refuses no reply" \
     test "$rc/$(json_key "$tmp/eval_short.json" failed)" = "0/0"
+
+# ---- a cached reply that holds the key ----------------------------------------
+# Rows stored before replies were checked may hold a key. Here the "key" is
+# text every chat-adapter reply holds, so the rows cached under one key hold
+# the next: they must be asked for again (and refused), never served.
+OPENAI_API_KEY=x "$dspcc" eval "$prog" --data dev --limit 3 --json --base-url "$url" --cache-dir "$tmp/kcache" \
+    >"$tmp/eval_fill.json" 2>&1
+check "a first run fills the cache" test "$(json_key "$tmp/eval_fill.json" failed)" = 0
+OPENAI_API_KEY="[[ ## completed ## ]]" "$dspcc" eval "$prog" --data dev --limit 3 --json --base-url "$url" \
+    --cache-dir "$tmp/kcache" >"$tmp/eval_cached_key.json" 2>"$tmp/eval_cached_key.err"
+check "cached replies holding the key are not served: asked again and refused" \
+    sh -c "test '$(json_key "$tmp/eval_cached_key.json" failed)' = 3 && grep -q 'holds the API key' '$tmp/eval_cached_key.json'"

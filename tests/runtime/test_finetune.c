@@ -500,6 +500,23 @@ static void test_transient_failures_are_retried(void **state)
     dsp_client_free(c);
 }
 
+/* A host that does not resolve would not resolve on a second try either:
+ * one attempt, and the error says so (the chat path does the same). */
+static void test_an_unresolvable_host_is_not_retried(void **state)
+{
+    (void)state;
+    dsp_client *c = client();
+    dsp_lm_config lm = {.model = "openai/gpt-4o-mini", .base_url = "http://dspcc-no-such-host.invalid/v1",
+                        .params = dsp_lm_params_default()};
+    dsp_finetune_job job;
+    dsp_error err = {0};
+    assert_int_equal(dsp_finetune_get(c, &lm, "ftjob-done", &job, &err), DSP_ERR_NETWORK);
+    assert_non_null(strstr(err.message, "cannot resolve the host"));
+    assert_null(strstr(err.message, "gave up after"));
+    dsp_error_clear(&err);
+    dsp_client_free(c);
+}
+
 static void test_a_reply_that_is_no_object_is_a_protocol_error(void **state)
 {
     (void)state;
@@ -855,6 +872,7 @@ int main(void)
         cmocka_unit_test_setup(test_unknown_job_is_a_404_with_the_provider_message, before),
         cmocka_unit_test_setup(test_a_400_fails_at_once_without_the_key, before),
         cmocka_unit_test_setup(test_transient_failures_are_retried, before),
+        cmocka_unit_test_setup(test_an_unresolvable_host_is_not_retried, before),
         cmocka_unit_test_setup(test_a_reply_that_is_no_object_is_a_protocol_error, before),
         cmocka_unit_test_setup(test_cancel_posts_to_the_job, before),
         cmocka_unit_test_setup(test_wait_polls_until_succeeded, before),
