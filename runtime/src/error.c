@@ -1,5 +1,6 @@
 /* error.c — the dsp_error record. */
 #include "dsp/error.h"
+#include "dsp/value.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -30,6 +31,14 @@ dsp_status dsp_error_set(dsp_error *err, dsp_status status, const char *fmt, ...
     va_start(ap, fmt);
     vsnprintf(err->message, sizeof err->message, fmt, ap);
     va_end(ap);
+    /* A message may quote bytes of a reply or an input that are not UTF-8,
+     * or be cut inside a sequence; it is printed as text and into JSON
+     * (eval --json, --predictions, traces), which must be UTF-8: such bytes
+     * become '?'. The exact bytes stay in raw. */
+    size_t len = strlen(err->message);
+    for (size_t at = dsp_text_invalid_at(err->message, len); at < len;
+         at += 1 + dsp_text_invalid_at(err->message + at + 1, len - at - 1))
+        err->message[at] = '?';
     return status;
 }
 

@@ -125,6 +125,29 @@ static void test_inputs_refused_at_render(void **state)
     dsp_error_clear(&err);
 }
 
+/* Error messages are printed and written into JSON: they are UTF-8 even
+ * when they quote bytes that are not, or are cut inside a sequence. */
+static void test_error_messages_are_utf8(void **state)
+{
+    (void)state;
+    dsp_error err = {0};
+    dsp_error_set(&err, DSP_ERR_PARSE, "reply \"%s\" caf\xc3\xa9", "a\xe9" "b\xff");
+    assert_string_equal(err.message, "reply \"a?b?\" caf\xc3\xa9");
+    char long_text[DSP_ERROR_MESSAGE_MAX + 8];
+    memset(long_text, 'x', sizeof long_text);
+    /* "é" straddles the end of the message buffer: its first byte is kept
+     * by vsnprintf, its second is cut. */
+    long_text[DSP_ERROR_MESSAGE_MAX - 2] = '\xc3';
+    long_text[DSP_ERROR_MESSAGE_MAX - 1] = '\xa9';
+    long_text[sizeof long_text - 1] = '\0';
+    dsp_error_set(&err, DSP_ERR_PARSE, "%s", long_text);
+    size_t len = strlen(err.message);
+    assert_int_equal(len, DSP_ERROR_MESSAGE_MAX - 1);
+    assert_int_equal(dsp_text_invalid_at(err.message, len), len);
+    assert_int_equal(err.message[len - 1], '?');
+    dsp_error_clear(&err);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -133,6 +156,7 @@ int main(void)
         cmocka_unit_test(test_replies_with_nul),
         cmocka_unit_test(test_adapters_refuse_nul),
         cmocka_unit_test(test_inputs_refused_at_render),
+        cmocka_unit_test(test_error_messages_are_utf8),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
