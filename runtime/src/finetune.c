@@ -74,8 +74,15 @@ static dsp_status ft_call_init(ft_call *k, dsp_client *c, const dsp_lm_config *l
     case DSP_PROVIDER_ANTHROPIC: return unsupported(k->model_spec, "Anthropic's API", err);
     case DSP_PROVIDER_OLLAMA: return unsupported(k->model_spec, "Ollama", err);
     case DSP_PROVIDER_VLLM: return unsupported(k->model_spec, "vLLM's server", err);
-    default: /* the presets: OpenAI's chat API, not its fine-tuning API */
-        return unsupported(k->model_spec, "an OpenAI-compatible preset", err);
+    default:
+        /* The presets, azure, gemini and bedrock: dspcc speaks their chat
+         * APIs, and fine-tunes only through OpenAI's /fine_tuning/jobs. */
+        return dsp_error_set(err, DSP_ERR_INVALID,
+                             "cannot fine-tune %s: dspcc fine-tunes only through OpenAI's /fine_tuning/jobs API "
+                             "(an \"openai/...\" model, with that endpoint's base URL); fine-tune a %s model with "
+                             "its provider's own tools, from the training JSONL the optimizer writes, and use the "
+                             "resulting model",
+                             k->model_spec, dsp_provider_name(provider));
     }
     const char *base = k->opts.base_url ? k->opts.base_url
                        : lm->base_url   ? lm->base_url

@@ -597,6 +597,20 @@ static void test_providers_without_fine_tuning_fail_at_once(void **state)
         assert_int_equal(dsp_finetune_cancel(c, &lm, "ftjob-done", &err), DSP_ERR_INVALID);
         dsp_error_clear(&err);
     }
+    /* Providers dspcc speaks only the chat API of: refused naming them. */
+    const char *chat_only[] = {"gemini/gemini-2.0-flash", "azure/dep", "bedrock/amazon.nova-lite-v1:0", "groq/llama"};
+    for (size_t i = 0; i < 4; i++) {
+        dsp_lm_config lm = lm_for("ok");
+        lm.model = chat_only[i];
+        dsp_finetune_job job;
+        dsp_error err = {0};
+        assert_int_equal(dsp_finetune_create(c, &lm, k_train, strlen(k_train), NULL, &job, &err), DSP_ERR_INVALID);
+        assert_non_null(strstr(err.message, "only through OpenAI's /fine_tuning/jobs"));
+        char want[64];
+        snprintf(want, sizeof want, "fine-tune a %.*s model", (int)strcspn(chat_only[i], "/"), chat_only[i]);
+        assert_non_null(strstr(err.message, want));
+        dsp_error_clear(&err);
+    }
     assert_int_equal(recorded(), 0);
     dsp_client_free(c);
 }
