@@ -5,6 +5,7 @@
 #include "dsp/value.h"
 
 #include <ctype.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -309,6 +310,52 @@ static dsp_status record_from_cjson(const dsp_type *t, const cJSON *j, dsp_value
     return DSP_OK;
 }
 
+typedef struct keyed_item {
+    const char *key;
+    size_t index;
+} keyed_item;
+
+static int by_key_then_index(const void *a, const void *b)
+{
+    const keyed_item *x = a, *y = b;
+    int c = strcmp(x->key, y->key);
+    if (c)
+        return c;
+    return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/* For a JSON object's members, *later[i] says whether member i's key
+ * appears again after it (*later stays NULL when no key repeats). Sorting
+ * keeps a hostile reply of millions of keys at n log n, where a search per
+ * key would take hours. */
+static dsp_status later_duplicates(const cJSON *obj, bool **later, dsp_error *err)
+{
+    *later = NULL;
+    size_t n = 0;
+    for (const cJSON *item = obj->child; item; item = item->next)
+        n++;
+    if (n < 2)
+        return DSP_OK;
+    keyed_item *items = malloc(n * sizeof *items);
+    if (!items)
+        return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory reading a map of %zu keys", n);
+    size_t i = 0;
+    for (const cJSON *item = obj->child; item; item = item->next, i++)
+        items[i] = (keyed_item){item->string ? item->string : "", i};
+    qsort(items, n, sizeof *items, by_key_then_index);
+    for (i = 0; i + 1 < n; i++) {
+        if (strcmp(items[i].key, items[i + 1].key) != 0)
+            continue;
+        if (!*later && !(*later = calloc(n, sizeof **later))) {
+            free(items);
+            return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory reading a map of %zu keys", n);
+        }
+        (*later)[items[i].index] = true;
+    }
+    free(items);
+    return DSP_OK;
+}
+
 dsp_status dsp_value_from_cjson(const dsp_type *t, const cJSON *j, dsp_value *out, dsp_error *err)
 {
     memset(out, 0, sizeof *out);
@@ -399,19 +446,28 @@ dsp_status dsp_value_from_cjson(const dsp_type *t, const cJSON *j, dsp_value *ou
     case DSP_TYPE_MAP: {
         if (!cJSON_IsObject(j))
             return wrong_json(t, j, err);
+        bool *later = NULL;
+        dsp_status st = later_duplicates(j, &later, err);
+        if (st != DSP_OK)
+            return st;
         dsp_value map = dsp_value_map();
-        for (const cJSON *item = j->child; item; item = item->next) {
+        size_t i = 0;
+        for (const cJSON *item = j->child; item; item = item->next, i++) {
+            if (later && later[i])
+                continue; /* the key appears again further on: as a JSON reader does, the last one wins */
             dsp_value v;
-            dsp_status st = dsp_value_from_cjson(t->elem, item, &v, err);
+            st = dsp_value_from_cjson(t->elem, item, &v, err);
             if (st == DSP_OK)
-                st = dsp_value_map_put(&map, item->string ? item->string : "", &v, err);
+                st = dsp_value_map_append(&map, item->string ? item->string : "", &v, err);
             if (st != DSP_OK) {
                 dsp_value_free(&v);
                 dsp_value_free(&map);
+                free(later);
                 return st == DSP_ERR_PARSE ? dsp_error_path(err, st, "[\"%.64s\"]", item->string ? item->string : "")
                                            : st;
             }
         }
+        free(later);
         *out = map;
         return DSP_OK;
     }

@@ -1,5 +1,6 @@
 /* value.c — dsp_value: construction, ownership, copy, equality, type check. */
 #include "dsp/value.h"
+#include "value_json.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -79,6 +80,15 @@ dsp_status dsp_value_map_put(dsp_value *map, const char *key, dsp_value *val, ds
             return DSP_OK;
         }
     }
+    return dsp_value_map_append(map, key, val, err);
+}
+
+dsp_status dsp_value_map_append(dsp_value *map, const char *key, dsp_value *val, dsp_error *err)
+{
+    if (map->kind != DSP_TYPE_MAP)
+        return dsp_error_set(err, DSP_ERR_INVALID, "putting a key into a value that is not a map");
+    if (!key)
+        return dsp_error_set(err, DSP_ERR_INVALID, "a map key is NULL");
     if (map->as.map.len == map->as.map.cap) {
         size_t cap = map->as.map.cap ? map->as.map.cap * 2 : 4;
         if (cap > SIZE_MAX / sizeof(dsp_value))
@@ -274,8 +284,8 @@ dsp_status dsp_value_copy(dsp_value *out, const dsp_value *src, dsp_error *err)
         for (size_t i = 0; i < src->as.map.len; i++) {
             dsp_value item;
             dsp_status st = dsp_value_copy(&item, &src->as.map.vals[i], err);
-            if (st == DSP_OK)
-                st = dsp_value_map_put(&map, src->as.map.keys[i], &item, err);
+            if (st == DSP_OK) /* a map's keys are unique: no search (a search per key is quadratic) */
+                st = dsp_value_map_append(&map, src->as.map.keys[i], &item, err);
             if (st != DSP_OK) {
                 dsp_value_free(&item);
                 dsp_value_free(&map);

@@ -245,6 +245,49 @@ static void test_map_put_replaces_and_frees(void **state)
     assert_int_equal(m.kind, DSP_TYPE_STRING);
 }
 
+/* A repeated key in a reply's object: the last one wins, as JSON readers
+ * do, and the map keeps the keys in their first order otherwise. */
+static void test_map_duplicate_keys_last_wins(void **state)
+{
+    (void)state;
+    dsp_value v = parse_ok(&scores_t, "{\"a\": 1, \"b\": 2, \"a\": 3, \"c\": 4, \"b\": 5}");
+    assert_int_equal(v.as.map.len, 3);
+    assert_string_equal(v.as.map.keys[0], "a");
+    assert_true(v.as.map.vals[0].as.f == 3.0);
+    assert_string_equal(v.as.map.keys[1], "c");
+    assert_string_equal(v.as.map.keys[2], "b");
+    assert_true(v.as.map.vals[2].as.f == 5.0);
+    dsp_value_free(&v);
+}
+
+/* 200,000 keys (a hostile reply can hold millions): read and copied with
+ * no search per key, which made this ~2x10^10 comparisons. */
+static void test_large_map_reads_and_copies(void **state)
+{
+    (void)state;
+    enum { N = 200000 };
+    char *text = malloc((size_t)N * 24 + 8);
+    assert_non_null(text);
+    size_t len = 0;
+    text[len++] = '{';
+    for (int i = 0; i < N; i++)
+        len += (size_t)sprintf(text + len, "%s\"k%d\": %d", i ? "," : "", i, i);
+    text[len++] = '}';
+    text[len] = '\0';
+    dsp_value v = parse_ok(&scores_t, text);
+    free(text);
+    assert_int_equal(v.as.map.len, N);
+    assert_string_equal(v.as.map.keys[N - 1], "k199999");
+    assert_true(v.as.map.vals[N - 1].as.f == 199999.0);
+    dsp_value copy;
+    dsp_error err = { 0 };
+    assert_int_equal(dsp_value_copy(&copy, &v, &err), DSP_OK);
+    assert_int_equal(copy.as.map.len, N);
+    assert_string_equal(copy.as.map.keys[12345], "k12345");
+    dsp_value_free(&copy);
+    dsp_value_free(&v);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -256,6 +299,8 @@ int main(void)
         cmocka_unit_test(test_schema),
         cmocka_unit_test(test_prompt_renders_records_as_json),
         cmocka_unit_test(test_map_put_replaces_and_frees),
+        cmocka_unit_test(test_map_duplicate_keys_last_wins),
+        cmocka_unit_test(test_large_map_reads_and_copies),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
