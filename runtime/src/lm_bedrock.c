@@ -141,34 +141,10 @@ static char *answer_text(const cJSON *content, const char **why)
             *why = "out of memory";
         return s;
     }
-    size_t total = 0;
-    int n = 0;
-    for (blk = content ? content->child : NULL; blk; blk = blk->next) {
-        const cJSON *text = cJSON_GetObjectItemCaseSensitive(blk, "text");
-        if (cJSON_IsString(text)) {
-            total += strlen(text->valuestring);
-            n++;
-        }
-    }
-    if (n == 0) {
-        *why = "no text content block";
-        return NULL;
-    }
-    char *s = malloc(total + 1);
-    if (!s) {
-        *why = "out of memory";
-        return NULL;
-    }
-    size_t at = 0;
-    for (blk = content ? content->child : NULL; blk; blk = blk->next) {
-        const cJSON *text = cJSON_GetObjectItemCaseSensitive(blk, "text");
-        if (cJSON_IsString(text)) {
-            size_t l = strlen(text->valuestring);
-            memcpy(s + at, text->valuestring, l);
-            at += l;
-        }
-    }
-    s[at] = '\0';
+    int n;
+    char *s = dsp_reply_join_texts(content, false, &n);
+    if (!s)
+        *why = n ? "out of memory" : "no text content block";
     return s;
 }
 

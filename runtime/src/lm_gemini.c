@@ -216,37 +216,15 @@ static char *candidate_text(const cJSON *cand, char *why, size_t whysz)
 {
     const cJSON *content = cJSON_GetObjectItemCaseSensitive(cand, "content");
     const cJSON *parts = cJSON_GetObjectItemCaseSensitive(content, "parts");
-    size_t total = 0;
-    int n_text = 0;
-    const cJSON *part;
-    for (part = parts ? parts->child : NULL; part; part = part->next) {
-        const cJSON *text = cJSON_GetObjectItemCaseSensitive(part, "text");
-        if (cJSON_IsString(text) && !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(part, "thought"))) {
-            total += strlen(text->valuestring);
-            n_text++;
-        }
-    }
-    if (n_text == 0) {
+    int n_text;
+    char *s = dsp_reply_join_texts(parts, true, &n_text);
+    if (!s && n_text == 0) {
         const cJSON *fr = cJSON_GetObjectItemCaseSensitive(cand, "finishReason");
         snprintf(why, whysz, "a candidate has no text part (finishReason %s)",
                  cJSON_IsString(fr) ? fr->valuestring : "missing");
-        return NULL;
-    }
-    char *s = malloc(total + 1);
-    if (!s) {
+    } else if (!s) {
         snprintf(why, whysz, "out of memory");
-        return NULL;
     }
-    size_t at = 0;
-    for (part = parts ? parts->child : NULL; part; part = part->next) {
-        const cJSON *text = cJSON_GetObjectItemCaseSensitive(part, "text");
-        if (cJSON_IsString(text) && !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(part, "thought"))) {
-            size_t l = strlen(text->valuestring);
-            memcpy(s + at, text->valuestring, l);
-            at += l;
-        }
-    }
-    s[at] = '\0';
     return s;
 }
 

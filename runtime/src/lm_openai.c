@@ -226,6 +226,46 @@ dsp_status dsp_reply_protocol_error(dsp_error *err, const char *body, size_t len
     return DSP_ERR_PROTOCOL;
 }
 
+static const char *reply_part_text(const cJSON *part, bool skip_thoughts)
+{
+    const cJSON *text = cJSON_GetObjectItemCaseSensitive(part, "text");
+    if (!cJSON_IsString(text))
+        return NULL;
+    if (skip_thoughts && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(part, "thought")))
+        return NULL;
+    return text->valuestring;
+}
+
+char *dsp_reply_join_texts(const cJSON *items, bool skip_thoughts, int *n_text)
+{
+    size_t total = 0;
+    *n_text = 0;
+    const cJSON *part;
+    for (part = items ? items->child : NULL; part; part = part->next) {
+        const char *t = reply_part_text(part, skip_thoughts);
+        if (t) {
+            total += strlen(t);
+            (*n_text)++;
+        }
+    }
+    if (*n_text == 0)
+        return NULL;
+    char *s = malloc(total + 1);
+    if (!s)
+        return NULL;
+    size_t at = 0;
+    for (part = items->child; part; part = part->next) {
+        const char *t = reply_part_text(part, skip_thoughts);
+        if (t) {
+            size_t l = strlen(t);
+            memcpy(s + at, t, l);
+            at += l;
+        }
+    }
+    s[at] = '\0';
+    return s;
+}
+
 cJSON *dsp_reply_json(const char *body, size_t len, const char *api, dsp_error *err)
 {
     char why[160];

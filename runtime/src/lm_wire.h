@@ -112,6 +112,13 @@ int64_t dsp_reply_count(const struct cJSON *usage, const char *name);
  * protocol error set: text dsp/value.h refuses, or not JSON. */
 struct cJSON *dsp_reply_json(const char *body, size_t len, const char *api, dsp_error *err);
 
+/* The "text" strings of the items of a JSON array (a reply's content
+ * blocks or parts) joined into one malloc'd string; items marked
+ * "thought": true are left out when skip_thoughts. *n_text is the number
+ * joined: NULL with *n_text 0 when there is none, NULL with *n_text > 0
+ * when out of memory. */
+char *dsp_reply_join_texts(const struct cJSON *items, bool skip_thoughts, int *n_text);
+
 /* True when body is one well-formed JSON value. */
 bool dsp_json_is_valid(const char *body, size_t len);
 
