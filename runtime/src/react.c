@@ -8,15 +8,6 @@
 #include "textbuf.h"
 #include "value_json.h"
 
-static char *dup_text(const char *s)
-{
-    size_t n = strlen(s);
-    char *d = malloc(n + 1);
-    if (d)
-        memcpy(d, s, n + 1);
-    return d;
-}
-
 char *dsp_tool_args_schema(const dsp_tool *t)
 {
     cJSON *o = cJSON_CreateObject();
@@ -319,7 +310,7 @@ dsp_status dsp_react_run(dsp_client *c, const dsp_react *r, const dsp_react_opti
         put_block(&traj, "tool_name", idx, tool, strlen(tool));
         put_block(&traj, "tool_args", idx, args->as.s.data, args->as.s.len);
         int finished = strcmp(tool, "finish") == 0;
-        char *obs = finished ? dup_text("Completed.") : act(r, o, tool, args);
+        char *obs = finished ? strdup("Completed.") : act(r, o, tool, args);
         free(tool);
         obs = dsp_react_truncate(obs, max_obs);
         if (!obs) {

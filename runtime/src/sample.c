@@ -7,15 +7,6 @@
 #include "dsp/sample.h"
 #include "textbuf.h"
 
-static char *dup_or_null(const char *s)
-{
-    size_t n = strlen(s);
-    char *d = malloc(n + 1);
-    if (d)
-        memcpy(d, s, n + 1);
-    return d;
-}
-
 /* Trimmed, case-insensitive equality of two texts. */
 static bool same_text(const char *a, const char *b)
 {
@@ -281,7 +272,7 @@ dsp_status dsp_mcc_run(dsp_client *c, const dsp_mcc *x, const dsp_sample_options
             read++;
         } else {
             last_fail = ps;
-            text = dup_or_null("\u00abthis attempt could not be read\u00bb");
+            text = strdup("\u00abthis attempt could not be read\u00bb");
         }
         dsp_error_clear(&e);
         if (!text)
