@@ -95,6 +95,12 @@ dsp_status ex_evaluate(const ex_runner *r, const ex_config *cfg, const ex_datase
         pthread_join(th[i], NULL);
     free(th);
     pthread_mutex_destroy(&j.lock);
+    /* Every evaluation is a phase (eval's run, each optimizer trial, a
+     * bootstrap round): its replies become durable here, so a kill in the
+     * next phase keeps them (the cache would otherwise hold up to a
+     * flush's worth of rows in memory until the 1 s timer or the client's
+     * end). A failed flush costs only a later cache miss. */
+    (void)dsp_client_flush(r->client, NULL);
     double sum = 0;
     for (size_t i = 0; i < n; i++) {
         const ex_result *res = &out->results[i];

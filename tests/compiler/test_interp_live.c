@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "../support/refserver_proc.h"
 #include "exec_fixture.h"
@@ -146,6 +147,44 @@ static void test_run_and_trace(void **state)
     ex_config_free(&cfg);
 }
 
+/* The rows in the cache file, read through a connection of our own, as
+ * another process (or this one after a kill -9) would see them. */
+static int64_t rows_on_disk(live *l)
+{
+    sqlite3 *db = NULL;
+    int64_t n = -1;
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_open_v2(xfix_path(l->f, "cache/responses.sqlite3"), &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+        sqlite3_prepare_v2(db, "SELECT count(*) FROM responses", -1, &q, NULL) == SQLITE_OK &&
+        sqlite3_step(q) == SQLITE_ROW)
+        n = sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+    return n;
+}
+
+/* An evaluation is a phase of eval and optimize: its replies are on disk
+ * when it returns, not held for the next flush (64 rows, 1 s, or the
+ * client's end), so a kill during the next phase keeps them. */
+static void test_evaluate_leaves_its_replies_on_disk(void **state)
+{
+    live *l = *state;
+    ex_config cfg;
+    assert_int_equal(ex_config_init(l->r, &cfg, NULL), DSP_OK);
+    cfg.preds[0].instructions = "A prompt no other test sends, so every call is a miss.";
+    ex_eval_options o = ex_eval_options_default();
+    o.concurrency = 3;
+    ex_eval_result a;
+    assert_int_equal(ex_evaluate(l->r, &cfg, &l->d, &o, &a, NULL), DSP_OK);
+    assert_int_equal(a.n_failed, 0);
+    dsp_usage_totals u = dsp_client_usage(l->client);
+    assert_true(u.cache_misses >= (int64_t)l->d.n_rows);
+    /* Every miss of this fixture parsed, so every one was stored. */
+    assert_int_equal(rows_on_disk(l), u.cache_misses);
+    ex_eval_result_free(&a);
+    ex_config_free(&cfg);
+}
+
 static void test_evaluate_deterministic_and_cached(void **state)
 {
     live *l = *state;
@@ -189,6 +228,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_run_and_trace),
         cmocka_unit_test(test_evaluate_deterministic_and_cached),
+        cmocka_unit_test(test_evaluate_leaves_its_replies_on_disk),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
