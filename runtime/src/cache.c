@@ -61,7 +61,7 @@ struct dsp_cache {
      * predictor share it, so each hashes its own input alone. */
     pthread_mutex_t klock;
     struct key_memo {
-        char *text;
+        char *raw; /* the start's inputs as they came (raw_start), not as JSON */
         size_t len;
         EVP_MD_CTX *ctx;
     } memo[DSP_CACHE_KEY_MEMOS];
@@ -145,7 +145,11 @@ static const char *const schema_sql =
     "CREATE TABLE IF NOT EXISTS responses ("
     " key TEXT PRIMARY KEY,"
     " value TEXT NOT NULL,"
-    " created INTEGER NOT NULL DEFAULT (strftime('%s','now')))";
+    " created INTEGER NOT NULL DEFAULT (strftime('%s','now')))"
+    /* A new file keeps its rows in the key's own b-tree: one insert writes
+     * one b-tree, not a rowid table and an index (files made before keep
+     * their layout; the statements below work on both). */
+    " WITHOUT ROWID";
 
 /* Switching to WAL (and creating the table) needs a moment alone with the
  * file; when other processes open the same new cache at the same time,
@@ -196,7 +200,7 @@ dsp_status dsp_cache_open(const char *dir, dsp_cache **out, dsp_error *err)
     if (rc == SQLITE_OK)
         rc = exec_patiently(c->db, schema_sql);
     if (rc == SQLITE_OK)
-        rc = sqlite3_prepare_v2(c->db, "INSERT OR REPLACE INTO responses(key, value) VALUES (?1, ?2)", -1,
+        rc = sqlite3_prepare_v2(c->db, "INSERT OR REPLACE INTO responses(key, value, created) VALUES (?1, ?2, ?3)", -1,
                                 &c->put, NULL);
     if (rc == SQLITE_OK)
         rc = sqlite3_prepare_v2(c->db, "BEGIN IMMEDIATE", -1, &c->begin, NULL);
@@ -245,7 +249,7 @@ void dsp_cache_close(dsp_cache *c)
     pthread_mutex_destroy(&c->qlock);
     pthread_mutex_destroy(&c->klock);
     for (size_t i = 0; i < DSP_CACHE_KEY_MEMOS; i++) {
-        free(c->memo[i].text);
+        free(c->memo[i].raw);
         EVP_MD_CTX_free(c->memo[i].ctx);
     }
     EVP_MD_free(c->sha256);
@@ -263,18 +267,222 @@ static const char *role_name(dsp_role r)
     return r == DSP_ROLE_SYSTEM ? "system" : r == DSP_ROLE_ASSISTANT ? "assistant" : "user";
 }
 
-static dsp_status digest_text(dsp_cache *c, const EVP_MD *md, const char *text, size_t len, size_t start,
-                              unsigned char *digest, unsigned int *md_len);
+/* The key text up to the last message's content (its start): provider,
+ * endpoint, model and every message before, then the last one's role. */
+static void write_start(dsp_jw *w, const char *provider, const char *base_url, const char *model,
+                        const dsp_message *msgs, size_t n_msgs)
+{
+    dsp_jw_lit(w, "{\"v\":1,\"provider\":");
+    dsp_jw_str(w, provider);
+    dsp_jw_lit(w, ",\"base_url\":");
+    dsp_jw_str(w, base_url);
+    dsp_jw_lit(w, ",\"model\":");
+    dsp_jw_str(w, model);
+    dsp_jw_lit(w, ",\"messages\":[");
+    for (size_t i = 0; i < n_msgs; i++) {
+        dsp_jw_lit(w, i ? ",{\"role\":" : "{\"role\":");
+        dsp_jw_str(w, role_name(msgs[i].role));
+        dsp_jw_lit(w, ",\"content\":");
+        if (i + 1 == n_msgs)
+            return;
+        dsp_jw_str(w, msgs[i].content ? msgs[i].content : "");
+        dsp_jw_lit(w, "}");
+    }
+}
+
+/* The rest of the key text: the last message's content (when there is
+ * one), the parameters and the rollout id. */
+static void write_rest(dsp_jw *w, const dsp_message *msgs, size_t n_msgs, const dsp_lm_params *p, uint64_t rollout_id)
+{
+    if (n_msgs) {
+        dsp_jw_str(w, msgs[n_msgs - 1].content ? msgs[n_msgs - 1].content : "");
+        dsp_jw_lit(w, "}");
+    }
+    dsp_jw_lit(w, "],\"params\":{");
+    const char *sep = "";
+    if (p->temperature >= 0) {
+        dsp_jw_lit(w, "\"temperature\":");
+        dsp_jw_double(w, p->temperature);
+        sep = ",";
+    }
+    if (p->max_tokens > 0) {
+        dsp_jw_lit(w, sep);
+        dsp_jw_lit(w, "\"max_tokens\":");
+        dsp_jw_int(w, p->max_tokens);
+        sep = ",";
+    }
+    if (p->has_top_p) {
+        dsp_jw_lit(w, sep);
+        dsp_jw_lit(w, "\"top_p\":");
+        dsp_jw_double(w, p->top_p);
+        sep = ",";
+    }
+    if (p->has_lora) {
+        dsp_jw_lit(w, sep);
+        dsp_jw_lit(w, "\"lora\":[");
+        dsp_jw_int(w, p->lora_id);
+        dsp_jw_lit(w, ",");
+        dsp_jw_double(w, p->lora_scale > 0 ? p->lora_scale : 1.0);
+        dsp_jw_lit(w, ",");
+        dsp_jw_str(w, p->lora_sha256 ? p->lora_sha256 : "");
+        dsp_jw_lit(w, "]");
+        sep = ",";
+    }
+    if (p->n > 1) {
+        dsp_jw_lit(w, sep);
+        dsp_jw_lit(w, "\"n\":");
+        dsp_jw_int(w, p->n);
+        sep = ",";
+    }
+    if (p->has_seed) {
+        dsp_jw_lit(w, sep);
+        dsp_jw_lit(w, "\"seed\":");
+        dsp_jw_int(w, p->seed);
+        sep = ",";
+    }
+    if (p->stop[0]) {
+        dsp_jw_lit(w, sep);
+        dsp_jw_lit(w, "\"stop\":[");
+        for (int i = 0; i < DSP_MAX_STOP && p->stop[i]; i++) {
+            if (i)
+                dsp_jw_lit(w, ",");
+            dsp_jw_str(w, p->stop[i]);
+        }
+        dsp_jw_lit(w, "]");
+        sep = ",";
+    }
+    if (p->json_schema) {
+        dsp_jw_lit(w, sep);
+        dsp_jw_lit(w, "\"json_schema\":");
+        dsp_jw_str(w, p->json_schema);
+    }
+    dsp_jw_lit(w, "},\"rollout_id\":\"");
+    char buf[32];
+    snprintf(buf, sizeof buf, "%" PRIu64, rollout_id);
+    dsp_jw_lit(w, buf);
+    dsp_jw_lit(w, "\"}");
+}
+
+/* The inputs of the key text's start, as they came: each string with its
+ * NUL, each message's role as one byte, the last message's role alone.
+ * Comparing these costs a memcmp; writing the start as JSON costs an
+ * escape scan of every byte. */
+static size_t raw_start_len(const char *provider, const char *base_url, const char *model, const dsp_message *msgs,
+                            size_t n_msgs)
+{
+    size_t n = strlen(provider) + strlen(base_url) + strlen(model) + 3 + n_msgs;
+    for (size_t i = 0; i + 1 < n_msgs; i++)
+        n += (msgs[i].content ? strlen(msgs[i].content) : 0) + 1;
+    return n;
+}
+
+static char *put_raw(char *p, const char *s)
+{
+    size_t n = strlen(s) + 1;
+    memcpy(p, s, n);
+    return p + n;
+}
+
+static void raw_start(char *p, const char *provider, const char *base_url, const char *model,
+                      const dsp_message *msgs, size_t n_msgs)
+{
+    p = put_raw(p, provider);
+    p = put_raw(p, base_url);
+    p = put_raw(p, model);
+    for (size_t i = 0; i < n_msgs; i++) {
+        *p++ = (char)('0' + (int)msgs[i].role);
+        if (i + 1 < n_msgs)
+            p = put_raw(p, msgs[i].content ? msgs[i].content : "");
+    }
+}
+
+/* Whether raw[0..len) holds these inputs (see raw_start). */
+static bool raw_same(const char *raw, size_t len, const char *provider, const char *base_url, const char *model,
+                     const dsp_message *msgs, size_t n_msgs)
+{
+    const char *end = raw + len;
+#define RAW_EAT(s)                                                                                                     \
+    do {                                                                                                               \
+        size_t k_ = strlen(s) + 1;                                                                                     \
+        if ((size_t)(end - raw) < k_ || memcmp(raw, (s), k_) != 0)                                                     \
+            return false;                                                                                              \
+        raw += k_;                                                                                                     \
+    } while (0)
+    RAW_EAT(provider);
+    RAW_EAT(base_url);
+    RAW_EAT(model);
+    for (size_t i = 0; i < n_msgs; i++) {
+        if (raw == end || *raw++ != (char)('0' + (int)msgs[i].role))
+            return false;
+        if (i + 1 < n_msgs)
+            RAW_EAT(msgs[i].content ? msgs[i].content : "");
+    }
+#undef RAW_EAT
+    return raw == end;
+}
+
+/* A copy of the prepared digest of these inputs' start, or NULL. */
+static EVP_MD_CTX *memo_find(dsp_cache *c, const char *provider, const char *base_url, const char *model,
+                             const dsp_message *msgs, size_t n_msgs, size_t raw_len)
+{
+    EVP_MD_CTX *ctx = NULL;
+    pthread_mutex_lock(&c->klock);
+    for (size_t i = 0; i < DSP_CACHE_KEY_MEMOS && !ctx; i++) {
+        const struct key_memo *m = &c->memo[i];
+        if (m->ctx && m->len == raw_len && raw_same(m->raw, m->len, provider, base_url, model, msgs, n_msgs)) {
+            ctx = EVP_MD_CTX_new();
+            if (ctx && EVP_MD_CTX_copy_ex(ctx, m->ctx) != 1) {
+                EVP_MD_CTX_free(ctx);
+                ctx = NULL;
+                break;
+            }
+        }
+    }
+    pthread_mutex_unlock(&c->klock);
+    return ctx;
+}
+
+/* Keeps a copy of ctx (the digest of the start) under these inputs,
+ * replacing the oldest memo; on any failure keeps nothing. */
+static void memo_keep(dsp_cache *c, const EVP_MD_CTX *ctx, const char *provider, const char *base_url,
+                      const char *model, const dsp_message *msgs, size_t n_msgs, size_t raw_len)
+{
+    struct key_memo fresh = { malloc(raw_len), raw_len, EVP_MD_CTX_new() };
+    if (fresh.raw && fresh.ctx && EVP_MD_CTX_copy_ex(fresh.ctx, ctx) == 1) {
+        raw_start(fresh.raw, provider, base_url, model, msgs, n_msgs);
+        pthread_mutex_lock(&c->klock);
+        struct key_memo *slot = &c->memo[c->next_memo++ % DSP_CACHE_KEY_MEMOS];
+        struct key_memo old = *slot;
+        *slot = fresh;
+        pthread_mutex_unlock(&c->klock);
+        fresh = old;
+    }
+    free(fresh.raw);
+    EVP_MD_CTX_free(fresh.ctx);
+}
 
 static dsp_status cache_key(dsp_cache *c, const EVP_MD *md, const char *provider, const char *base_url, const char *model,
                             const dsp_message *msgs, size_t n_msgs, const dsp_lm_params *p, uint64_t rollout_id,
                             char out[DSP_CACHE_KEY_HEX], dsp_error *err)
 {
     /* Fixed key order and only the fields that are set: equal requests give
-     * equal text. Version 1 of this layout; change "v" if it ever changes. */
-    size_t hint = 256 + (p->json_schema ? strlen(p->json_schema) : 0) + strlen(base_url) + strlen(model);
-    for (size_t i = 0; i < n_msgs; i++)
-        hint += 32 + (msgs[i].content ? strlen(msgs[i].content) : 0);
+     * equal text. Version 1 of this layout; change "v" if it ever changes.
+     * With a cache, the digest of the text's start (everything before the
+     * last message's content) is prepared once for the inputs it came from
+     * and reused while they are the same: the same bytes are hashed to the
+     * same key either way, but a call writes and hashes only its own rest. */
+    size_t raw_len = c && n_msgs ? raw_start_len(provider, base_url, model, msgs, n_msgs) : 0;
+    bool memo = raw_len >= DSP_CACHE_MEMO_MIN;
+    EVP_MD_CTX *ctx = memo ? memo_find(c, provider, base_url, model, msgs, n_msgs, raw_len) : NULL;
+    bool have = ctx != NULL;
+    size_t hint = 256 + (p->json_schema ? strlen(p->json_schema) : 0);
+    if (n_msgs && msgs[n_msgs - 1].content)
+        hint += strlen(msgs[n_msgs - 1].content);
+    if (!have) {
+        hint += strlen(base_url) + strlen(model);
+        for (size_t i = 0; i < n_msgs; i++)
+            hint += 32 + (msgs[i].content ? strlen(msgs[i].content) : 0);
+    }
     /* The text is hashed and dropped: on the stack unless it is larger. */
     char store[8192];
     dsp_jw w;
@@ -282,94 +490,30 @@ static dsp_status cache_key(dsp_cache *c, const EVP_MD *md, const char *provider
         dsp_jw_init(&w, hint + hint / 16);
     else
         dsp_jw_init_in(&w, store, sizeof store);
-    size_t start = 0; /* where the last message's content begins */
-    dsp_jw_lit(&w, "{\"v\":1,\"provider\":");
-    dsp_jw_str(&w, provider);
-    dsp_jw_lit(&w, ",\"base_url\":");
-    dsp_jw_str(&w, base_url);
-    dsp_jw_lit(&w, ",\"model\":");
-    dsp_jw_str(&w, model);
-    dsp_jw_lit(&w, ",\"messages\":[");
-    for (size_t i = 0; i < n_msgs; i++) {
-        dsp_jw_lit(&w, i ? ",{\"role\":" : "{\"role\":");
-        dsp_jw_str(&w, role_name(msgs[i].role));
-        dsp_jw_lit(&w, ",\"content\":");
+    size_t start = 0;
+    if (!have) {
+        write_start(&w, provider, base_url, model, msgs, n_msgs);
         start = w.len;
-        dsp_jw_str(&w, msgs[i].content ? msgs[i].content : "");
-        dsp_jw_lit(&w, "}");
     }
-    dsp_jw_lit(&w, "],\"params\":{");
-    const char *sep = "";
-    if (p->temperature >= 0) {
-        dsp_jw_lit(&w, "\"temperature\":");
-        dsp_jw_double(&w, p->temperature);
-        sep = ",";
-    }
-    if (p->max_tokens > 0) {
-        dsp_jw_lit(&w, sep);
-        dsp_jw_lit(&w, "\"max_tokens\":");
-        dsp_jw_int(&w, p->max_tokens);
-        sep = ",";
-    }
-    if (p->has_top_p) {
-        dsp_jw_lit(&w, sep);
-        dsp_jw_lit(&w, "\"top_p\":");
-        dsp_jw_double(&w, p->top_p);
-        sep = ",";
-    }
-    if (p->has_lora) {
-        dsp_jw_lit(&w, sep);
-        dsp_jw_lit(&w, "\"lora\":[");
-        dsp_jw_int(&w, p->lora_id);
-        dsp_jw_lit(&w, ",");
-        dsp_jw_double(&w, p->lora_scale > 0 ? p->lora_scale : 1.0);
-        dsp_jw_lit(&w, ",");
-        dsp_jw_str(&w, p->lora_sha256 ? p->lora_sha256 : "");
-        dsp_jw_lit(&w, "]");
-        sep = ",";
-    }
-    if (p->n > 1) {
-        dsp_jw_lit(&w, sep);
-        dsp_jw_lit(&w, "\"n\":");
-        dsp_jw_int(&w, p->n);
-        sep = ",";
-    }
-    if (p->has_seed) {
-        dsp_jw_lit(&w, sep);
-        dsp_jw_lit(&w, "\"seed\":");
-        dsp_jw_int(&w, p->seed);
-        sep = ",";
-    }
-    if (p->stop[0]) {
-        dsp_jw_lit(&w, sep);
-        dsp_jw_lit(&w, "\"stop\":[");
-        for (int i = 0; i < DSP_MAX_STOP && p->stop[i]; i++) {
-            if (i)
-                dsp_jw_lit(&w, ",");
-            dsp_jw_str(&w, p->stop[i]);
-        }
-        dsp_jw_lit(&w, "]");
-        sep = ",";
-    }
-    if (p->json_schema) {
-        dsp_jw_lit(&w, sep);
-        dsp_jw_lit(&w, "\"json_schema\":");
-        dsp_jw_str(&w, p->json_schema);
-    }
-    dsp_jw_lit(&w, "},\"rollout_id\":\"");
-    char buf[32];
-    snprintf(buf, sizeof buf, "%" PRIu64, rollout_id);
-    dsp_jw_lit(&w, buf);
-    dsp_jw_lit(&w, "\"}");
-    if (!dsp_jw_finish(&w)) {
+    write_rest(&w, msgs, n_msgs, p, rollout_id);
+    bool ok = dsp_jw_finish(&w);
+    if (!ok) {
         dsp_jw_free(&w);
+        EVP_MD_CTX_free(ctx);
         return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory computing a cache key");
+    }
+    if (!have) {
+        ctx = EVP_MD_CTX_new();
+        ok = ctx && EVP_DigestInit_ex(ctx, md, NULL) == 1 && EVP_DigestUpdate(ctx, w.buf, start) == 1;
+        if (ok && memo)
+            memo_keep(c, ctx, provider, base_url, model, msgs, n_msgs, raw_len);
     }
     unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned int md_len = 0;
-    dsp_status st = digest_text(c, md, w.buf, w.len, start, digest, &md_len);
+    ok = ok && EVP_DigestUpdate(ctx, w.buf + start, w.len - start) == 1 && EVP_DigestFinal_ex(ctx, digest, &md_len) == 1;
+    EVP_MD_CTX_free(ctx);
     dsp_jw_free(&w);
-    if (st != DSP_OK || md_len != 32)
+    if (!ok || md_len != 32)
         return dsp_error_set(err, DSP_ERR_CACHE, "SHA-256 of a cache key failed (libcrypto)");
     static const char hex[] = "0123456789abcdef";
     for (unsigned i = 0; i < 32; i++) {
@@ -392,50 +536,6 @@ dsp_status dsp_cache_key_in(dsp_cache *c, const char *provider, const char *base
                             char out[DSP_CACHE_KEY_HEX], dsp_error *err)
 {
     return cache_key(c, c->sha256, provider, base_url, model, msgs, n_msgs, p, rollout_id, out, err);
-}
-
-/* SHA-256 of text[0..len). With a cache, text[0..start) is taken from (or
- * left in) a prepared digest when it is long enough to be worth one: the
- * same bytes hash to the same key either way. */
-static dsp_status digest_text(dsp_cache *c, const EVP_MD *md, const char *text, size_t len, size_t start,
-                              unsigned char *digest, unsigned int *md_len)
-{
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    if (!ctx)
-        return DSP_ERR_NOMEM;
-    bool ok = true, have = false;
-    if (c && start >= DSP_CACHE_MEMO_MIN) {
-        pthread_mutex_lock(&c->klock);
-        for (size_t i = 0; i < DSP_CACHE_KEY_MEMOS && !have; i++) {
-            const struct key_memo *m = &c->memo[i];
-            if (m->ctx && m->len == start && memcmp(m->text, text, start) == 0)
-                have = ok = EVP_MD_CTX_copy_ex(ctx, m->ctx) == 1;
-        }
-        pthread_mutex_unlock(&c->klock);
-        if (!have && ok) {
-            ok = EVP_DigestInit_ex(ctx, md, NULL) == 1 && EVP_DigestUpdate(ctx, text, start) == 1;
-            struct key_memo fresh = { malloc(start), start, EVP_MD_CTX_new() };
-            if (ok && fresh.text && fresh.ctx && EVP_MD_CTX_copy_ex(fresh.ctx, ctx) == 1) {
-                memcpy(fresh.text, text, start);
-                pthread_mutex_lock(&c->klock);
-                struct key_memo *slot = &c->memo[c->next_memo++ % DSP_CACHE_KEY_MEMOS];
-                struct key_memo old = *slot;
-                *slot = fresh;
-                pthread_mutex_unlock(&c->klock);
-                fresh = old;
-            }
-            free(fresh.text);
-            EVP_MD_CTX_free(fresh.ctx);
-            have = ok;
-        }
-    }
-    if (!have) {
-        ok = ok && EVP_DigestInit_ex(ctx, md, NULL) == 1;
-        start = 0;
-    }
-    ok = ok && EVP_DigestUpdate(ctx, text + start, len - start) == 1 && EVP_DigestFinal_ex(ctx, digest, md_len) == 1;
-    EVP_MD_CTX_free(ctx);
-    return ok ? DSP_OK : DSP_ERR_CACHE;
 }
 
 /* A stored value that does not read back (it never should) is a miss, and
@@ -496,9 +596,13 @@ static dsp_status write_queued(dsp_cache *c, dsp_error *err)
     sqlite3_reset(c->begin);
     if (rc != SQLITE_DONE)
         st = db_error(c, c->db, err, "write failed");
+    /* The time is bound, not the column's strftime default: SQLite would
+     * evaluate that date function once per row. */
+    sqlite3_int64 now = (sqlite3_int64)time(NULL);
     for (size_t i = 0; st == DSP_OK && i < n; i++) {
         sqlite3_bind_text(c->put, 1, rows[i].key, -1, SQLITE_STATIC);
         sqlite3_bind_text(c->put, 2, rows[i].value, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(c->put, 3, now);
         if (sqlite3_step(c->put) != SQLITE_DONE)
             st = db_error(c, c->db, err, "write failed");
         sqlite3_reset(c->put);

@@ -364,6 +364,29 @@ static void test_prepared_digest_gives_the_same_keys(void **state)
             assert_string_not_equal(plain, prepared);
         }
     }
+    /* The prepared start is found by what it was made of: the same bytes
+     * moved between messages, another role of the last message, or a demo
+     * that differs are other starts, each with the plain key. */
+    char *demo_a = sys + 1000, *demo_b = sys + 999;
+    dsp_message variants[][4] = {
+        {{DSP_ROLE_SYSTEM, sys}, {DSP_ROLE_USER, demo_a}, {DSP_ROLE_ASSISTANT, "x"}, {DSP_ROLE_USER, "q"}},
+        {{DSP_ROLE_SYSTEM, sys}, {DSP_ROLE_USER, demo_b}, {DSP_ROLE_ASSISTANT, "x"}, {DSP_ROLE_USER, "q"}},
+        {{DSP_ROLE_SYSTEM, sys}, {DSP_ROLE_USER, demo_a}, {DSP_ROLE_ASSISTANT, "x"}, {DSP_ROLE_ASSISTANT, "q"}},
+        {{DSP_ROLE_SYSTEM, sys}, {DSP_ROLE_USER, demo_a}, {DSP_ROLE_ASSISTANT, "xq"}, {DSP_ROLE_USER, ""}},
+        {{DSP_ROLE_USER, sys}, {DSP_ROLE_USER, demo_a}, {DSP_ROLE_ASSISTANT, "x"}, {DSP_ROLE_USER, "q"}},
+    };
+    char seen[5][DSP_CACHE_KEY_HEX];
+    for (int round = 0; round < 2; round++)
+        for (int v = 0; v < 5; v++) {
+            char plain[DSP_CACHE_KEY_HEX], prepared[DSP_CACHE_KEY_HEX];
+            assert_int_equal(dsp_cache_key("openai", "http://x/v1", "m", variants[v], 4, &p, 0, plain, &err), DSP_OK);
+            assert_int_equal(dsp_cache_key_in(c, "openai", "http://x/v1", "m", variants[v], 4, &p, 0, prepared, &err),
+                             DSP_OK);
+            assert_string_equal(plain, prepared);
+            for (int u = 0; u < v; u++)
+                assert_string_not_equal(seen[u], plain);
+            memcpy(seen[v], plain, sizeof plain);
+        }
     dsp_cache_close(c);
 }
 
@@ -412,6 +435,77 @@ static void test_puts_are_queued_until_a_flush(void **state)
     assert_true(found);
     dsp_chat_response_free(&r);
     dsp_cache_close(other);
+    dsp_cache_close(c);
+}
+
+/* One value of a query on the cache file, through a connection of our own. */
+static long long query_int(const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *q = NULL;
+    long long v = -1;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+        sqlite3_prepare_v2(db, sql, -1, &q, NULL) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW)
+        v = sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+    return v;
+}
+
+/* A new file keys its rows without a rowid table, each row stamped with
+ * the time it was written; a file made by an older dspcc (a rowid table
+ * and its key index) keeps its layout and is read and written as before. */
+static void test_new_and_old_file_layouts(void **state)
+{
+    (void)state;
+    char dir[400], old_dir[400], path[500];
+    snprintf(dir, sizeof dir, "%s/new", tmpdir);
+    dsp_cache *c = NULL;
+    dsp_error err = {0};
+    long long t0 = (long long)time(NULL);
+    assert_int_equal(dsp_cache_open(dir, &c, &err), DSP_OK);
+    put_text(c, "n1", "one");
+    assert_int_equal(dsp_cache_flush(c, &err), DSP_OK);
+    snprintf(path, sizeof path, "%s", dsp_cache_file_path(c));
+    assert_int_equal(query_int(path, "SELECT count(*) FROM sqlite_schema WHERE name = 'responses' AND sql LIKE "
+                                     "'%WITHOUT ROWID'"), 1);
+    long long created = query_int(path, "SELECT created FROM responses WHERE key = 'n1'");
+    assert_true(created >= t0 && created <= (long long)time(NULL));
+    dsp_cache_close(c);
+
+    snprintf(old_dir, sizeof old_dir, "%s/old", tmpdir);
+    assert_int_equal(mkdir(old_dir, 0700), 0);
+    snprintf(path, sizeof path, "%s/%s", old_dir, DSP_CACHE_FILE);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db,
+                                  "CREATE TABLE responses (key TEXT PRIMARY KEY, value TEXT NOT NULL, created INTEGER "
+                                  "NOT NULL DEFAULT (strftime('%s','now')));"
+                                  "INSERT INTO responses(key, value) VALUES ('o1', "
+                                  "'{\"choices\":[\"stored before\"],\"usage\":{\"prompt_tokens\":1,"
+                                  "\"completion_tokens\":2}}')",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+    assert_int_equal(dsp_cache_open(old_dir, &c, &err), DSP_OK);
+    dsp_chat_response r = {0};
+    bool found = false;
+    assert_int_equal(dsp_cache_get(c, "o1", &r, &found, &err), DSP_OK);
+    assert_true(found);
+    assert_string_equal(r.choices[0], "stored before");
+    dsp_chat_response_free(&r);
+    put_text(c, "o2", "two");
+    assert_int_equal(dsp_cache_flush(c, &err), DSP_OK);
+    dsp_cache_close(c);
+    assert_int_equal(query_int(path, "SELECT count(*) FROM sqlite_schema WHERE name = 'responses' AND sql LIKE "
+                                     "'%WITHOUT ROWID'"), 0);
+    assert_int_equal(query_int(path, "SELECT count(*) FROM responses"), 2);
+    assert_true(query_int(path, "SELECT created FROM responses WHERE key = 'o2'") >= t0);
+    assert_int_equal(dsp_cache_open(old_dir, &c, &err), DSP_OK);
+    assert_int_equal(dsp_cache_get(c, "o2", &r, &found, &err), DSP_OK);
+    assert_true(found);
+    assert_string_equal(r.choices[0], "two");
+    dsp_chat_response_free(&r);
     dsp_cache_close(c);
 }
 
@@ -479,6 +573,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_prepared_digest_gives_the_same_keys, make_tmp, remove_tmp),
         cmocka_unit_test_setup_teardown(test_puts_are_queued_until_a_flush, make_tmp, remove_tmp),
         cmocka_unit_test_setup_teardown(test_sigkill_keeps_what_was_flushed, make_tmp, remove_tmp),
+        cmocka_unit_test_setup_teardown(test_new_and_old_file_layouts, make_tmp, remove_tmp),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
