@@ -865,7 +865,8 @@ static void check_stmts(mctx *mc, const ptr_vec *stmts, int top, const ir_step *
 }
 
 static ir_field *check_params(sema *s, const ptr_vec *params, size_t *n_out, int *ok,
-                              const ir_field *others, size_t n_others)
+                              const ir_field *others, size_t n_others, const char *module,
+                              const char *what)
 {
     ir_field *out = arena_array(s->a, params->len + 1, sizeof *out);
     size_t n = 0;
@@ -879,6 +880,13 @@ static ir_field *check_params(sema *s, const ptr_vec *params, size_t *n_out, int
         if (ir_field_find(others, n_others, p->name.name)) {
             diag_error(s->d, p->name.loc, "`%s` is both a parameter and a result; results need "
                        "their own names", p->name.name);
+            *ok = 0;
+            continue;
+        }
+        if (sema_is_c_keyword(p->name.name)) {
+            diag_error(s->d, p->name.loc, "%s `%s` of module `%s` is named like a C keyword, and "
+                       "each %s becomes a member of a C struct; rename it (e.g. `%s_`)",
+                       what, p->name.name, module, what, p->name.name);
             *ok = 0;
             continue;
         }
@@ -903,9 +911,9 @@ void sema_check_module_header(sema *s, sym *sy)
     m->loc = sema_loc(s, d->loc);
     int ok = 1;
     size_t np, nr;
-    m->params = check_params(s, &d->params, &np, &ok, NULL, 0);
+    m->params = check_params(s, &d->params, &np, &ok, NULL, 0, sy->name, "parameter");
     m->n_params = np;
-    m->results = check_params(s, &d->results, &nr, &ok, m->params, np);
+    m->results = check_params(s, &d->results, &nr, &ok, m->params, np, sy->name, "result");
     m->n_results = nr;
     if (ok && nr == 0) {
         diag_error(s->d, d->name.loc, "module `%s` has no results; declare them, e.g. "

@@ -214,11 +214,11 @@ static void test_borrowed_and_null_results(void **state)
         "tool const char *greeting() from \"%s\"\n"
         "tool char *maybe_null(const char *text) from \"%s\"\n"
         "tool bool longer_than(const char *text, long n) from \"%s\"\n"
-        "module G(text: string) -> (hello: string, copy: string, long: bool) {\n"
+        "module G(text: string) -> (hello: string, copy: string, is_long: bool) {\n"
         "  g = greeting()\n"
         "  c = maybe_null(text: text)\n"
         "  b = longer_than(text: text, n: 2)\n"
-        "  return (hello: g, copy: c, long: b)\n"
+        "  return (hello: g, copy: c, is_long: b)\n"
         "}\n", lib, lib, lib));
     assert_non_null(p);
     xfix_write(f, "d.jsonl", "{\"text\": \"abc\"}\n{\"text\": \"\"}\n");
