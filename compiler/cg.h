@@ -54,8 +54,6 @@ typedef struct cg_ctx {
     const ir_type **types;
     size_t n_types, cap_types;
     /* Helpers used by module bodies (emitted only when used: -Wunused-function). */
-    int use_copy, use_lit_str, use_scalar, use_where;
-    int use_conv;               /* cg_convert: a value held differently from its target */
     unsigned use_tool;          /* cg_tool.c's helpers, a bit each */
     int use_limits;             /* a range check names <limits.h> bounds */
     int use_stdio, use_float;   /* tool helpers need <stdio.h>, <float.h> */
@@ -93,6 +91,9 @@ char *cg_snake(arena *a, const char *s);
 const char *cg_ctype(cg_ctx *g, const ir_type *t);
 /* The mangled suffix of a type (string, int, list_string, ...). */
 const char *cg_mangle(cg_ctx *g, const ir_type *t);
+/* The converter `what` ("in", "out" or "free") of type t: libdsprt's
+ * dsp_glue_WHAT_string for a plain string, else the generated WHAT_MANGLE. */
+const char *cg_fn(cg_ctx *g, const char *what, const ir_type *t);
 /* Does the C form hold a pointer the caller must free (output side)? */
 /* Whether a value of type t owns memory that output_free must release
  * (strings, lists, maps, and records or optionals holding any). */

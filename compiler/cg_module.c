@@ -19,7 +19,7 @@ typedef struct mctx {
     const ir_module *m;
     int used_goto;
     int n_loops;
-    int n_conv;         /* cg_conv descriptors emitted in this function */
+    int n_conv;         /* dsp_conv descriptors emitted in this function */
 } mctx;
 
 static void ind(strbuf *c, int n)
@@ -87,7 +87,7 @@ static int needs_conv(const ir_type *from, const ir_type *to)
     }
 }
 
-/* Emits the block-scope static cg_conv descriptors that turn a `from` into
+/* Emits the block-scope static dsp_conv descriptors that turn a `from` into
  * a `to` (children first) and returns the outermost one's name. */
 static const char *emit_conv(mctx *x, int lvl, const ir_type *from, const ir_type *to)
 {
@@ -98,14 +98,14 @@ static const char *emit_conv(mctx *x, int lvl, const ir_type *from, const ir_typ
         const ir_type *fe = to->kind == IR_OPTIONAL && from->kind != IR_OPTIONAL ? from : from->elem;
         const char *elem = needs_conv(fe, to->elem) ? emit_conv(x, lvl, fe, to->elem) : NULL;
         ind(c, lvl);
-        sb_printf(c, "static const cg_conv %s = { %s, NULL, NULL, 0, %s%s };\n", name,
-                   to->kind == IR_OPTIONAL ? "CG_CONV_OPTIONAL" : "CG_CONV_LIST", elem ? "&" : "NULL",
+        sb_printf(c, "static const dsp_conv %s = { %s, NULL, NULL, 0, %s%s };\n", name,
+                   to->kind == IR_OPTIONAL ? "DSP_CONV_OPTIONAL" : "DSP_CONV_LIST", elem ? "&" : "NULL",
                    elem ? elem : "");
         return name;
     }
     if (to->kind == IR_FLOAT) {
         ind(c, lvl);
-        sb_printf(c, "static const cg_conv %s = { CG_CONV_INT_FLOAT, NULL, NULL, 0, NULL };\n", name);
+        sb_printf(c, "static const dsp_conv %s = { DSP_CONV_INT_FLOAT, NULL, NULL, 0, NULL };\n", name);
         return name;
     }
     /* From an enum: its names (to a string) or each value's index in `to`. */
@@ -118,7 +118,7 @@ static const char *emit_conv(mctx *x, int lvl, const ir_type *from, const ir_typ
         }
         sb_puts(c, " };\n");
         ind(c, lvl);
-        sb_printf(c, "static const cg_conv %s = { CG_CONV_ENUM_STRING, %s_names, NULL, %zu, NULL };\n", name, name,
+        sb_printf(c, "static const dsp_conv %s = { DSP_CONV_ENUM_STRING, %s_names, NULL, %zu, NULL };\n", name, name,
                    from->n_values);
     } else {
         sb_printf(c, "static const size_t %s_map[] = { ", name);
@@ -131,7 +131,7 @@ static const char *emit_conv(mctx *x, int lvl, const ir_type *from, const ir_typ
         }
         sb_puts(c, " */\n");
         ind(c, lvl);
-        sb_printf(c, "static const cg_conv %s = { CG_CONV_ENUM_ENUM, NULL, %s_map, %zu, NULL };\n", name, name,
+        sb_printf(c, "static const dsp_conv %s = { DSP_CONV_ENUM_ENUM, NULL, %s_map, %zu, NULL };\n", name, name,
                    from->n_values);
     }
     return name;
@@ -188,11 +188,9 @@ static void emit_value(mctx *x, int lvl, const ir_value *v, const ir_type *targe
         ind(c, lvl);
         if (needs_conv(v->type, target)) {
             const char *cv = emit_conv(x, lvl, v->type, target);
-            g->use_conv = 1;
-            sb_printf(c, "if (st == DSP_OK) st = cg_convert(%s, %s, &%s, err); /* %s */\n", dst, src, cv, what);
+            sb_printf(c, "if (st == DSP_OK) st = dsp_glue_convert(%s, %s, &%s, err); /* %s */\n", dst, src, cv, what);
         } else {
-            g->use_copy = 1;
-            sb_printf(c, "if (st == DSP_OK) st = cg_copy(%s, %s, %d, err); /* %s */\n", dst, src, wrap, what);
+            sb_printf(c, "if (st == DSP_OK) st = dsp_glue_copy(%s, %s, %d, err); /* %s */\n", dst, src, wrap, what);
         }
         return;
     }
@@ -200,31 +198,26 @@ static void emit_value(mctx *x, int lvl, const ir_value *v, const ir_type *targe
     sb_puts(c, "if (st == DSP_OK) st = ");
     switch (v->kind) {
     case IR_VAL_STRING:
-        g->use_lit_str = 1;
-        sb_printf(c, "cg_lit_str(%s, ", dst);
+        sb_printf(c, "dsp_glue_string(%s, ", dst);
         cg_cstr(g, c, v->s, strlen(v->s), 4 * lvl + 8);
         sb_printf(c, ", %zu, %d, err);\n", strlen(v->s), wrap);
         return;
     case IR_VAL_INT:
-        g->use_scalar = 1;
         if (target && (target->kind == IR_FLOAT || (target->kind == IR_OPTIONAL && target->elem->kind == IR_FLOAT)))
-            sb_printf(c, "cg_scalar(%s, dsp_value_float(%lld.0), %d, err);\n", dst, v->i, wrap);
+            sb_printf(c, "dsp_glue_scalar(%s, dsp_value_float(%lld.0), %d, err);\n", dst, v->i, wrap);
         else
-            sb_printf(c, "cg_scalar(%s, dsp_value_int(INT64_C(%lld)), %d, err);\n", dst, v->i, wrap);
+            sb_printf(c, "dsp_glue_scalar(%s, dsp_value_int(INT64_C(%lld)), %d, err);\n", dst, v->i, wrap);
         return;
     case IR_VAL_FLOAT:
-        g->use_scalar = 1;
-        sb_printf(c, "cg_scalar(%s, dsp_value_float(", dst);
+        sb_printf(c, "dsp_glue_scalar(%s, dsp_value_float(", dst);
         sb_put_double(c, v->f);
         sb_printf(c, "), %d, err);\n", wrap);
         return;
     case IR_VAL_BOOL:
-        g->use_scalar = 1;
-        sb_printf(c, "cg_scalar(%s, dsp_value_bool(%s), %d, err);\n", dst, v->i ? "true" : "false", wrap);
+        sb_printf(c, "dsp_glue_scalar(%s, dsp_value_bool(%s), %d, err);\n", dst, v->i ? "true" : "false", wrap);
         return;
     case IR_VAL_ENUM:
-        g->use_scalar = 1;
-        sb_printf(c, "cg_scalar(%s, dsp_value_enum(%zu), %d, err); /* ", dst,
+        sb_printf(c, "dsp_glue_scalar(%s, dsp_value_enum(%zu), %d, err); /* ", dst,
                    enum_index(v->type ? v->type : target, v->s), wrap);
         cg_comment_text(c, v->s, "");
         sb_puts(c, " */\n");
@@ -270,10 +263,9 @@ static void emit_fail(mctx *x, int lvl, const ir_step *s, const char *where)
 {
     ind(x->c, lvl);
     if (where) {
-        x->g->use_where = 1;
         sb_puts(x->c, "if (st != DSP_OK) {\n");
         ind(x->c, lvl + 1);
-        sb_puts(x->c, "cg_where(err, ");
+        sb_puts(x->c, "dsp_glue_where(err, ");
         const char *w = s->loc.file ? arena_printf(x->g->a, "%s (%s:%d)", where, s->loc.file, s->loc.line) : where;
         cg_cstr(x->g, x->c, w, strlen(w), 4 * (lvl + 1));
         sb_puts(x->c, ");\n");
@@ -554,91 +546,7 @@ void cg_emit_modules(cg_ctx *g, strbuf *c)
 
 void cg_emit_helpers(cg_ctx *g, strbuf *c)
 {
-    if (g->use_where)
-        sb_puts(c, "/* Puts \"where: \" in front of the error message (truncating its end). */\n"
-                    "static void cg_where(dsp_error *err, const char *where)\n{\n"
-                    "    if (!err) return;\n"
-                    "    size_t w = strlen(where), m = strlen(err->message), room = sizeof err->message - 1;\n"
-                    "    if (w + 2 > room) return;\n"
-                    "    if (w + 2 + m > room) m = room - w - 2;\n"
-                    "    memmove(err->message + w + 2, err->message, m);\n"
-                    "    memcpy(err->message, where, w);\n"
-                    "    memcpy(err->message + w, \": \", 2);\n"
-                    "    err->message[w + 2 + m] = '\\0';\n}\n\n");
+    /* Error prefixing, value copies and conversions are libdsprt's
+     * (dsp/glue.h); only the tools' range checks are per program. */
     cg_emit_tool_helpers(g, c);
-    if (g->use_conv)
-        sb_puts(c, "/* How a value becomes the type it is bound to, where the two are held\n"
-                    " * differently (as the interpreter converts them): an int as a float, an enum\n"
-                    " * as its name or as the same value of a wider enum, inside lists and optionals. */\n"
-                    "typedef enum cg_conv_op {\n"
-                    "    CG_CONV_INT_FLOAT, CG_CONV_ENUM_STRING, CG_CONV_ENUM_ENUM, CG_CONV_LIST, CG_CONV_OPTIONAL\n"
-                    "} cg_conv_op;\n\n"
-                    "typedef struct cg_conv {\n"
-                    "    cg_conv_op op;\n"
-                    "    const char *const *names;   /* ENUM_STRING: the source enum's names */\n"
-                    "    const size_t *map;          /* ENUM_ENUM: each source value's index in the target */\n"
-                    "    size_t n;                   /* ENUM_*: the source enum's number of values */\n"
-                    "    const struct cg_conv *elem; /* LIST, OPTIONAL: the element's (NULL: a copy) */\n"
-                    "} cg_conv;\n\n"
-                    "static dsp_status cg_convert(dsp_value *dst, const dsp_value *src, const cg_conv *cv, dsp_error *err)\n{\n"
-                    "    memset(dst, 0, sizeof *dst);\n"
-                    "    if (!cv) return dsp_value_copy(dst, src, err);\n"
-                    "    switch (cv->op) {\n"
-                    "    case CG_CONV_INT_FLOAT:\n"
-                    "        *dst = dsp_value_float((double)src->as.i);\n"
-                    "        return DSP_OK;\n"
-                    "    case CG_CONV_ENUM_STRING: {\n"
-                    "        const char *s = src->as.e < cv->n ? cv->names[src->as.e] : \"\";\n"
-                    "        return dsp_value_set_string(dst, s, strlen(s), err);\n"
-                    "    }\n"
-                    "    case CG_CONV_ENUM_ENUM:\n"
-                    "        *dst = dsp_value_enum(src->as.e < cv->n ? cv->map[src->as.e] : 0);\n"
-                    "        return DSP_OK;\n"
-                    "    case CG_CONV_LIST:\n"
-                    "        *dst = dsp_value_list();\n"
-                    "        for (size_t i = 0; i < src->as.list.len; i++) {\n"
-                    "            dsp_value item;\n"
-                    "            dsp_status st = cg_convert(&item, &src->as.list.items[i], cv->elem, err);\n"
-                    "            if (st == DSP_OK) st = dsp_value_list_append(dst, &item, err);\n"
-                    "            if (st != DSP_OK) {\n"
-                    "                dsp_value_free(&item);\n"
-                    "                dsp_value_free(dst);\n"
-                    "                return st;\n"
-                    "            }\n"
-                    "        }\n"
-                    "        return DSP_OK;\n"
-                    "    case CG_CONV_OPTIONAL: {\n"
-                    "        if (src->kind == DSP_TYPE_OPTIONAL && !src->as.some) {\n"
-                    "            *dst = dsp_value_none();\n"
-                    "            return DSP_OK;\n"
-                    "        }\n"
-                    "        dsp_value inner;\n"
-                    "        dsp_status st = cg_convert(&inner, src->kind == DSP_TYPE_OPTIONAL ? src->as.some : src, cv->elem, err);\n"
-                    "        if (st == DSP_OK) st = dsp_value_some(dst, &inner, err);\n"
-                    "        dsp_value_free(&inner);\n"
-                    "        return st;\n"
-                    "    }\n"
-                    "    }\n"
-                    "    return dsp_value_copy(dst, src, err);\n}\n\n");
-    if (!g->use_copy && !g->use_lit_str && !g->use_scalar) return;
-    sb_puts(c, "/* A plain value bound to an optional field becomes a present optional. */\n"
-                "static dsp_status cg_wrap(dsp_value *v, int wrap, dsp_error *err)\n{\n"
-                "    if (!wrap) return DSP_OK;\n"
-                "    dsp_value inner = *v;\n"
-                "    memset(v, 0, sizeof *v);\n"
-                "    dsp_status st = dsp_value_some(v, &inner, err);\n"
-                "    dsp_value_free(&inner);\n"
-                "    return st;\n}\n\n");
-    if (g->use_copy)
-        sb_puts(c, "static dsp_status cg_copy(dsp_value *dst, const dsp_value *src, int wrap, dsp_error *err)\n{\n"
-                    "    dsp_status st = dsp_value_copy(dst, src, err);\n"
-                    "    return st == DSP_OK ? cg_wrap(dst, wrap, err) : st;\n}\n\n");
-    if (g->use_lit_str)
-        sb_puts(c, "static dsp_status cg_lit_str(dsp_value *dst, const char *s, size_t len, int wrap, dsp_error *err)\n{\n"
-                    "    dsp_status st = dsp_value_set_string(dst, s, len, err);\n"
-                    "    return st == DSP_OK ? cg_wrap(dst, wrap, err) : st;\n}\n\n");
-    if (g->use_scalar)
-        sb_puts(c, "static dsp_status cg_scalar(dsp_value *dst, dsp_value v, int wrap, dsp_error *err)\n{\n"
-                    "    *dst = v;\n"
-                    "    return cg_wrap(dst, wrap, err);\n}\n\n");
 }

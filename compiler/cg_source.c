@@ -104,13 +104,13 @@ static void emit_api(cg_ctx *g, strbuf *c)
     for (size_t i = 0; i < nr; i++) {
         const ir_type *t = m->results[i].type;
         if (cg_type_has_free(t))
-            sb_printf(c, "    free_%s(&out->%s);\n", cg_mangle(g, t), cg_ident(g->a, m->results[i].name, 0));
+            sb_printf(c, "    %s(&out->%s);\n", cg_fn(g, "free", t), cg_ident(g->a, m->results[i].name, 0));
     }
     sb_puts(c, "    memset(out, 0, sizeof *out);\n}\n\n");
 
     /* example: the index in a batch, for traces (dsp/trace.h); -1 for one call. */
-    sb_printf(c, "static int cg_run(dsp_client *client, const %s_input *in, %s_output *out, dsp_error *err, "
-                  "int64_t example)\n{\n", P, P);
+    sb_printf(c, "static int cg_run(dsp_client *client, const void *in_, void *out_, dsp_error *err, int64_t example)\n"
+                  "{\n    const %s_input *in = in_;\n    %s_output *out = out_;\n", P, P);
     sb_printf(c, "    if (!client || !in || !out)\n"
                   "        return (int)dsp_error_set(err, DSP_ERR_INVALID, \"%s_run: client, in and out must not be NULL\");\n",
                P);
@@ -125,14 +125,14 @@ static void emit_api(cg_ctx *g, strbuf *c)
             sb_printf(c, "    if (st == DSP_OK && !in->%s)\n"
                           "        st = dsp_error_set(err, DSP_ERR_INVALID, \"%s_run: input `%s` is NULL\");\n",
                        id, P, id);
-        sb_printf(c, "    if (st == DSP_OK) st = in_%s(%sin->%s, &args[%zu], err);\n", cg_mangle(g, f->type),
+        sb_printf(c, "    if (st == DSP_OK) st = %s(%sin->%s, &args[%zu], err);\n", cg_fn(g, "in", f->type),
                    cg_type_is_string(f->type) ? "" : "&", id, i);
     }
     sb_printf(c, "    dsp_span span;\n    dsp_trace_module_begin(client, \"%s\", example, &span);\n", m->name);
     sb_printf(c, "    if (st == DSP_OK) st = m_%s(client, args, res, err);\n", cg_ident(g->a, m->name, 0));
     sb_puts(c, "    dsp_trace_module_end(&span, st, err);\n");
     for (size_t i = 0; i < nr; i++)
-        sb_printf(c, "    if (st == DSP_OK) st = out_%s(&res[%zu], &out->%s, err);\n", cg_mangle(g, m->results[i].type),
+        sb_printf(c, "    if (st == DSP_OK) st = %s(&res[%zu], &out->%s, err);\n", cg_fn(g, "out", m->results[i].type),
                    i, cg_ident(g->a, m->results[i].name, 0));
     sb_printf(c, "    if (st != DSP_OK) %s_output_free(out);\n", P);
     sb_printf(c, "    dsp_values_free(args, %zu);\n    dsp_values_free(res, %zu);\n    return (int)st;\n}\n\n", np, nr);
@@ -142,29 +142,10 @@ static void emit_api(cg_ctx *g, strbuf *c)
     emit_adapters_and_shadow(g, c);
 
     sb_printf(c,
-               "/* The batch: one item per job of libdsprt's thread pool (dsp/batch.h). */\n"
-               "typedef struct cg_batch {\n"
-               "    dsp_client *client;\n    const %s_input *in;\n    %s_output *out;\n"
-               "    int *statuses;\n    dsp_error *errs;\n"
-               "} cg_batch;\n\n"
-               "static int cg_batch_item(void *arg, size_t i)\n{\n"
-               "    cg_batch *b = arg;\n"
-               "    dsp_error local = {0};\n"
-               "    dsp_error *e = b->errs ? &b->errs[i] : &local;\n"
-               "    int s = cg_run(b->client, &b->in[i], &b->out[i], e, (int64_t)i);\n"
-               "    dsp_error_clear(&local);\n"
-               "    if (b->statuses) b->statuses[i] = s;\n"
-               "    return s;\n}\n\n",
-               P, P);
-    sb_printf(c,
                "int %s_run_batch(dsp_client *client, const %s_input *in, size_t n, %s_output *out,\n"
                "    int *statuses, dsp_error *errs, int max_threads)\n{\n"
-               "    if (!client || (n && (!in || !out)))\n"
-               "        return (int)dsp_error_set(errs, DSP_ERR_INVALID, \"%s_run_batch: client, in and out must not be NULL\");\n"
-               "    cg_batch b = {client, in, out, statuses, errs};\n"
-               "    int rc = dsp_run_each(n, max_threads, cg_batch_item, &b);\n"
-               "    (void)dsp_client_flush(client, NULL); /* the batch's replies survive a kill from here */\n"
-               "    return rc;\n}\n",
+               "    return dsp_run_batch(client, \"%s_run_batch\", cg_run, in, sizeof *in, out, sizeof *out, n, statuses, errs,\n"
+               "                         max_threads);\n}\n",
                P, P, P, P);
 }
 
@@ -275,7 +256,7 @@ dsp_status cg_generate(const cg_input *in, strbuf *c_out, strbuf *h_out, dsp_err
         sb_put(c_out, cg_rt_private, cg_rt_private_len);
         sb_puts(c_out, "#pragma GCC diagnostic pop\n/* ==== end of libdsprt ==== */\n\n");
     } else {
-        sb_puts(c_out, "#include \"dsp/batch.h\"\n#include \"dsp/lora.h\"\n#include \"dsp/predict.h\"\n");
+        sb_puts(c_out, "#include \"dsp/batch.h\"\n#include \"dsp/glue.h\"\n#include \"dsp/lora.h\"\n#include \"dsp/predict.h\"\n");
         if (cg_has_react(&g)) sb_puts(c_out, "#include \"dsp/react.h\"\n");
         if (cg_has_sampling(&g)) sb_puts(c_out, "#include \"dsp/sample.h\"\n");
         sb_puts(c_out, "#include \"dsp/signature.h\"\n#include \"dsp/trace.h\"\n#include \"dsp/value.h\"\n\n");

@@ -211,6 +211,12 @@ static const char *in_arg(const ir_type *t, const char *expr, arena *a)
     return cg_type_is_string(t) ? expr : arena_printf(a, "&%s", expr);
 }
 
+const char *cg_fn(cg_ctx *g, const char *what, const ir_type *t)
+{
+    if (t->kind == IR_STRING) return arena_printf(g->a, "dsp_glue_%s_string", what);
+    return arena_printf(g->a, "%s_%s", what, cg_mangle(g, t));
+}
+
 static void emit_in(cg_ctx *g, strbuf *c, const cg_tentry *e)
 {
     const ir_type *t = e->t;
@@ -233,12 +239,12 @@ static void emit_in(cg_ctx *g, strbuf *c, const cg_tentry *e)
         break;
     }
     case IR_LIST: {
-        const char *em = cg_mangle(g, t->elem);
+        const char *em = cg_fn(g, "in", t->elem);
         sb_printf(c,
                    "    *v = dsp_value_list();\n"
                    "    for (size_t i = 0; i < x->len; i++) {\n"
                    "        dsp_value item = {0};\n"
-                   "        dsp_status st = in_%s(%s, &item, err);\n"
+                   "        dsp_status st = %s(%s, &item, err);\n"
                    "        if (st == DSP_OK) st = dsp_value_list_append(v, &item, err);\n"
                    "        if (st != DSP_OK) {\n"
                    "            dsp_value_free(&item);\n"
@@ -250,12 +256,12 @@ static void emit_in(cg_ctx *g, strbuf *c, const cg_tentry *e)
         break;
     }
     case IR_OPTIONAL: {
-        const char *em = cg_mangle(g, t->elem);
+        const char *em = cg_fn(g, "in", t->elem);
         const int s = t->elem->kind == IR_STRING;
         sb_printf(c,
                    "    if (%s) {\n        *v = dsp_value_none();\n        return DSP_OK;\n    }\n"
                    "    dsp_value inner = {0};\n"
-                   "    dsp_status st = in_%s(%s, &inner, err);\n"
+                   "    dsp_status st = %s(%s, &inner, err);\n"
                    "    if (st == DSP_OK) st = dsp_value_some(v, &inner, err);\n"
                    "    dsp_value_free(&inner);\n    return st;\n",
                    s ? "!x" : "!x->present", em, s ? "x" : in_arg(t->elem, "x->value", g->a));
@@ -266,7 +272,7 @@ static void emit_in(cg_ctx *g, strbuf *c, const cg_tentry *e)
                    "    *v = dsp_value_map();\n"
                    "    for (size_t i = 0; i < x->len; i++) {\n"
                    "        dsp_value item = {0};\n"
-                   "        dsp_status st = x->keys[i] ? in_%s(%s, &item, err)\n"
+                   "        dsp_status st = x->keys[i] ? %s(%s, &item, err)\n"
                    "                                   : dsp_error_set(err, DSP_ERR_INVALID, \"map key %%zu is NULL\", i);\n"
                    "        if (st == DSP_OK) st = dsp_value_map_put(v, x->keys[i], &item, err);\n"
                    "        if (st != DSP_OK) {\n"
@@ -275,13 +281,13 @@ static void emit_in(cg_ctx *g, strbuf *c, const cg_tentry *e)
                    "            return st;\n"
                    "        }\n"
                    "    }\n    return DSP_OK;\n",
-                   cg_mangle(g, t->elem), in_arg(t->elem, "x->values[i]", g->a));
+                   cg_fn(g, "in", t->elem), in_arg(t->elem, "x->values[i]", g->a));
         break;
     case IR_RECORD:
         sb_printf(c, "    dsp_status st = dsp_value_record(v, %zu, err);\n", t->n_fields);
         for (size_t k = 0; k < t->n_fields; k++) {
             const ir_type *ft = t->fields[k].type;
-            sb_printf(c, "    if (st == DSP_OK) st = in_%s(%s, &v->as.record.fields[%zu], err);\n", cg_mangle(g, ft),
+            sb_printf(c, "    if (st == DSP_OK) st = %s(%s, &v->as.record.fields[%zu], err);\n", cg_fn(g, "in", ft),
                        in_arg(ft, arena_printf(g->a, "x->%s", cg_ident(g->a, t->fields[k].name, 0)), g->a), k);
         }
         sb_puts(c, "    if (st != DSP_OK) dsp_value_free(v);\n    return st;\n");
@@ -299,21 +305,21 @@ static void emit_free(cg_ctx *g, strbuf *c, const cg_tentry *e)
         sb_puts(c, "    free(*x);\n    *x = NULL;\n");
     } else if (t->kind == IR_LIST) {
         if (cg_type_has_free(t->elem))
-            sb_printf(c, "    for (size_t i = 0; i < x->len; i++) free_%s(&x->items[i]);\n", cg_mangle(g, t->elem));
+            sb_printf(c, "    for (size_t i = 0; i < x->len; i++) %s(&x->items[i]);\n", cg_fn(g, "free", t->elem));
         sb_puts(c, "    free(x->items);\n    x->items = NULL;\n    x->len = 0;\n");
     } else if (t->kind == IR_MAP) {
         sb_puts(c, "    for (size_t i = 0; i < x->len; i++) {\n        if (x->keys) free(x->keys[i]);\n");
         if (cg_type_has_free(t->elem))
-            sb_printf(c, "        if (x->values) free_%s(&x->values[i]);\n", cg_mangle(g, t->elem));
+            sb_printf(c, "        if (x->values) %s(&x->values[i]);\n", cg_fn(g, "free", t->elem));
         sb_puts(c, "    }\n    free(x->keys);\n    free(x->values);\n"
                    "    x->keys = NULL;\n    x->values = NULL;\n    x->len = 0;\n");
     } else if (t->kind == IR_RECORD) {
         for (size_t k = 0; k < t->n_fields; k++)
             if (cg_type_has_free(t->fields[k].type))
-                sb_printf(c, "    free_%s(&x->%s);\n", cg_mangle(g, t->fields[k].type),
+                sb_printf(c, "    %s(&x->%s);\n", cg_fn(g, "free", t->fields[k].type),
                            cg_ident(g->a, t->fields[k].name, 0));
     } else {
-        sb_printf(c, "    if (x->present) free_%s(&x->value);\n    x->present = false;\n", cg_mangle(g, t->elem));
+        sb_printf(c, "    if (x->present) %s(&x->value);\n    x->present = false;\n", cg_fn(g, "free", t->elem));
     }
     sb_puts(c, "}\n\n");
 }
@@ -335,13 +341,13 @@ static void emit_out(cg_ctx *g, strbuf *c, const cg_tentry *e)
     case IR_BOOL: sb_puts(c, "    (void)err;\n    *x = v->as.b;\n    return DSP_OK;\n"); break;
     case IR_ENUM: sb_printf(c, "    (void)err;\n    *x = (%s)v->as.e;\n    return DSP_OK;\n", e->ctype); break;
     case IR_LIST: {
-        const char *em = cg_mangle(g, t->elem);
+        const char *em = cg_fn(g, "out", t->elem);
         sb_printf(c,
                    "    x->len = 0;\n"
                    "    x->items = calloc(v->as.list.len ? v->as.list.len : 1, sizeof *x->items);\n"
                    "    if (!x->items) return dsp_error_set(err, DSP_ERR_NOMEM, \"out of memory copying an output\");\n"
                    "    for (size_t i = 0; i < v->as.list.len; i++) {\n"
-                   "        dsp_status st = out_%s(&v->as.list.items[i], &x->items[i], err);\n"
+                   "        dsp_status st = %s(&v->as.list.items[i], &x->items[i], err);\n"
                    "        x->len = i + 1;\n"
                    "        if (st != DSP_OK) {\n"
                    "            free_%s(x);\n"
@@ -352,20 +358,20 @@ static void emit_out(cg_ctx *g, strbuf *c, const cg_tentry *e)
         break;
     }
     case IR_OPTIONAL: {
-        const char *em = cg_mangle(g, t->elem);
+        const char *em = cg_fn(g, "out", t->elem);
         if (t->elem->kind == IR_STRING)
             sb_printf(c, "    *x = NULL;\n    if (v->kind != DSP_TYPE_OPTIONAL || !v->as.some) return DSP_OK;\n"
-                          "    return out_%s(v->as.some, x, err);\n", em);
+                          "    return %s(v->as.some, x, err);\n", em);
         else
             sb_printf(c,
                        "    x->present = v->kind == DSP_TYPE_OPTIONAL && v->as.some;\n"
                        "    if (!x->present) return DSP_OK;\n"
-                       "    return out_%s(v->as.some, &x->value, err);\n",
+                       "    return %s(v->as.some, &x->value, err);\n",
                        em);
         break;
     }
     case IR_MAP: {
-        const char *em = cg_mangle(g, t->elem);
+        const char *em = cg_fn(g, "out", t->elem);
         sb_printf(c,
                    "    size_t n = v->as.map.len ? v->as.map.len : 1;\n"
                    "    x->len = 0;\n"
@@ -379,7 +385,7 @@ static void emit_out(cg_ctx *g, strbuf *c, const cg_tentry *e)
                    "        size_t kn = strlen(v->as.map.keys[i]);\n"
                    "        x->len = i + 1;\n"
                    "        x->keys[i] = malloc(kn + 1);\n"
-                   "        dsp_status st = x->keys[i] ? out_%s(&v->as.map.vals[i], &x->values[i], err)\n"
+                   "        dsp_status st = x->keys[i] ? %s(&v->as.map.vals[i], &x->values[i], err)\n"
                    "                                   : dsp_error_set(err, DSP_ERR_NOMEM, \"out of memory copying an output\");\n"
                    "        if (x->keys[i]) memcpy(x->keys[i], v->as.map.keys[i], kn + 1);\n"
                    "        if (st != DSP_OK) {\n"
@@ -396,8 +402,8 @@ static void emit_out(cg_ctx *g, strbuf *c, const cg_tentry *e)
                       "        return dsp_error_set(err, DSP_ERR_INVALID, \"internal: a %s value has the wrong shape\");\n"
                       "    dsp_status st = DSP_OK;\n", t->n_fields, t->name);
         for (size_t k = 0; k < t->n_fields; k++)
-            sb_printf(c, "    if (st == DSP_OK) st = out_%s(&v->as.record.fields[%zu], &x->%s, err);\n",
-                       cg_mangle(g, t->fields[k].type), k, cg_ident(g->a, t->fields[k].name, 0));
+            sb_printf(c, "    if (st == DSP_OK) st = %s(&v->as.record.fields[%zu], &x->%s, err);\n",
+                       cg_fn(g, "out", t->fields[k].type), k, cg_ident(g->a, t->fields[k].name, 0));
         if (cg_type_has_free(t))
             sb_printf(c, "    if (st != DSP_OK) free_%s(x);\n", e->mangle);
         sb_puts(c, "    return st;\n");
@@ -421,12 +427,13 @@ void cg_emit_type_defs(cg_ctx *g, strbuf *c)
     }
     for (size_t i = 0; i < g->n_types; i++) {
         const cg_tentry *e = &entries(g)[i];
-        if (e->need_in) emit_in(g, c, e);
+        /* A plain string's converters are libdsprt's (dsp/glue.h). */
+        if (e->need_in && e->t->kind != IR_STRING) emit_in(g, c, e);
     }
     for (size_t i = 0; i < g->n_types; i++) {
         const cg_tentry *e = &entries(g)[i];
         /* free before out: out_list uses free_list on failure */
-        if (e->need_out) emit_free(g, c, e);
-        if (e->need_out) emit_out(g, c, e);
+        if (e->need_out && e->t->kind != IR_STRING) emit_free(g, c, e);
+        if (e->need_out && e->t->kind != IR_STRING) emit_out(g, c, e);
     }
 }

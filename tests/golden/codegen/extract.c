@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "dsp/batch.h"
+#include "dsp/glue.h"
 #include "dsp/lora.h"
 #include "dsp/predict.h"
 #include "dsp/signature.h"
@@ -60,30 +61,9 @@ const extractor_model_ref extractor_models[EXTRACTOR_N_PREDICTORS + 1] = {
     { NULL, NULL, NULL, NULL, NULL },
 };
 
-static dsp_status in_string(const char *x, dsp_value *v, dsp_error *err)
-{
-    if (!x) return dsp_error_set(err, DSP_ERR_INVALID, "a string input is NULL");
-    return dsp_value_set_string(v, x, strlen(x), err);
-}
-
-static void free_string(char **x)
-{
-    free(*x);
-    *x = NULL;
-}
-
-static dsp_status out_string(const dsp_value *v, char **x, dsp_error *err)
-{
-    *x = malloc(v->as.s.len + 1);
-    if (!*x) return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory copying an output");
-    if (v->as.s.len) memcpy(*x, v->as.s.data, v->as.s.len);
-    (*x)[v->as.s.len] = '\0';
-    return DSP_OK;
-}
-
 static void free_list_string(extractor_list_string *x)
 {
-    for (size_t i = 0; i < x->len; i++) free_string(&x->items[i]);
+    for (size_t i = 0; i < x->len; i++) dsp_glue_free_string(&x->items[i]);
     free(x->items);
     x->items = NULL;
     x->len = 0;
@@ -95,7 +75,7 @@ static dsp_status out_list_string(const dsp_value *v, extractor_list_string *x, 
     x->items = calloc(v->as.list.len ? v->as.list.len : 1, sizeof *x->items);
     if (!x->items) return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory copying an output");
     for (size_t i = 0; i < v->as.list.len; i++) {
-        dsp_status st = out_string(&v->as.list.items[i], &x->items[i], err);
+        dsp_status st = dsp_glue_out_string(&v->as.list.items[i], &x->items[i], err);
         x->len = i + 1;
         if (st != DSP_OK) {
             free_list_string(x);
@@ -115,7 +95,7 @@ static dsp_status out_opt_string(const dsp_value *v, char **x, dsp_error *err)
 {
     *x = NULL;
     if (v->kind != DSP_TYPE_OPTIONAL || !v->as.some) return DSP_OK;
-    return out_string(v->as.some, x, err);
+    return dsp_glue_out_string(v->as.some, x, err);
 }
 
 static dsp_status out_float(const dsp_value *v, double *x, dsp_error *err)
@@ -123,36 +103,6 @@ static dsp_status out_float(const dsp_value *v, double *x, dsp_error *err)
     (void)err;
     *x = v->as.f;
     return DSP_OK;
-}
-
-/* Puts "where: " in front of the error message (truncating its end). */
-static void cg_where(dsp_error *err, const char *where)
-{
-    if (!err) return;
-    size_t w = strlen(where), m = strlen(err->message), room = sizeof err->message - 1;
-    if (w + 2 > room) return;
-    if (w + 2 + m > room) m = room - w - 2;
-    memmove(err->message + w + 2, err->message, m);
-    memcpy(err->message, where, w);
-    memcpy(err->message + w, ": ", 2);
-    err->message[w + 2 + m] = '\0';
-}
-
-/* A plain value bound to an optional field becomes a present optional. */
-static dsp_status cg_wrap(dsp_value *v, int wrap, dsp_error *err)
-{
-    if (!wrap) return DSP_OK;
-    dsp_value inner = *v;
-    memset(v, 0, sizeof *v);
-    dsp_status st = dsp_value_some(v, &inner, err);
-    dsp_value_free(&inner);
-    return st;
-}
-
-static dsp_status cg_copy(dsp_value *dst, const dsp_value *src, int wrap, dsp_error *err)
-{
-    dsp_status st = dsp_value_copy(dst, src, err);
-    return st == DSP_OK ? cg_wrap(dst, wrap, err) : st;
 }
 
 /* module Extractor(question, context) -> (spans, topic, confidence) */
@@ -167,22 +117,22 @@ static dsp_status m_Extractor(dsp_client *c, const dsp_value *in, dsp_value *out
     {
         dsp_value args[2];
         memset(args, 0, sizeof args);
-        if (st == DSP_OK) st = cg_copy(&args[0], &in[0], 0, err); /* question */
-        if (st == DSP_OK) st = cg_copy(&args[1], &in[1], 0, err); /* context */
+        if (st == DSP_OK) st = dsp_glue_copy(&args[0], &in[0], 0, err); /* question */
+        if (st == DSP_OK) st = dsp_glue_copy(&args[1], &in[1], 0, err); /* context */
         if (st == DSP_OK) {
             dsp_values_free(v_e, 3);
             st = dsp_predict(c, &k_p0, args, v_e, NULL, err);
         }
         dsp_values_free(args, 2);
         if (st != DSP_OK) {
-            cg_where(err, "Extractor.e (extract.dsp:21)");
+            dsp_glue_where(err, "Extractor.e (extract.dsp:21)");
             goto done;
         }
     }
     /* return (extract.dsp:22) */
-    if (st == DSP_OK) st = cg_copy(&out[0], &v_e[0], 0, err); /* e.spans */
-    if (st == DSP_OK) st = cg_copy(&out[1], &v_e[1], 0, err); /* e.topic */
-    if (st == DSP_OK) st = cg_copy(&out[2], &v_e[2], 0, err); /* e.confidence */
+    if (st == DSP_OK) st = dsp_glue_copy(&out[0], &v_e[0], 0, err); /* e.spans */
+    if (st == DSP_OK) st = dsp_glue_copy(&out[1], &v_e[1], 0, err); /* e.topic */
+    if (st == DSP_OK) st = dsp_glue_copy(&out[2], &v_e[2], 0, err); /* e.confidence */
 done:
     dsp_values_free(v_e, 3);
     if (st != DSP_OK) dsp_values_free(out, 3);
@@ -197,8 +147,10 @@ void extractor_output_free(extractor_output *out)
     memset(out, 0, sizeof *out);
 }
 
-static int cg_run(dsp_client *client, const extractor_input *in, extractor_output *out, dsp_error *err, int64_t example)
+static int cg_run(dsp_client *client, const void *in_, void *out_, dsp_error *err, int64_t example)
 {
+    const extractor_input *in = in_;
+    extractor_output *out = out_;
     if (!client || !in || !out)
         return (int)dsp_error_set(err, DSP_ERR_INVALID, "extractor_run: client, in and out must not be NULL");
     memset(out, 0, sizeof *out);
@@ -208,10 +160,10 @@ static int cg_run(dsp_client *client, const extractor_input *in, extractor_outpu
     dsp_status st = DSP_OK;
     if (st == DSP_OK && !in->question)
         st = dsp_error_set(err, DSP_ERR_INVALID, "extractor_run: input `question` is NULL");
-    if (st == DSP_OK) st = in_string(in->question, &args[0], err);
+    if (st == DSP_OK) st = dsp_glue_in_string(in->question, &args[0], err);
     if (st == DSP_OK && !in->context)
         st = dsp_error_set(err, DSP_ERR_INVALID, "extractor_run: input `context` is NULL");
-    if (st == DSP_OK) st = in_string(in->context, &args[1], err);
+    if (st == DSP_OK) st = dsp_glue_in_string(in->context, &args[1], err);
     dsp_span span;
     dsp_trace_module_begin(client, "Extractor", example, &span);
     if (st == DSP_OK) st = m_Extractor(client, args, res, err);
@@ -265,33 +217,9 @@ int extractor_run_shadow(dsp_client *client, const extractor_input *in, extracto
     return 0;
 }
 
-/* The batch: one item per job of libdsprt's thread pool (dsp/batch.h). */
-typedef struct cg_batch {
-    dsp_client *client;
-    const extractor_input *in;
-    extractor_output *out;
-    int *statuses;
-    dsp_error *errs;
-} cg_batch;
-
-static int cg_batch_item(void *arg, size_t i)
-{
-    cg_batch *b = arg;
-    dsp_error local = {0};
-    dsp_error *e = b->errs ? &b->errs[i] : &local;
-    int s = cg_run(b->client, &b->in[i], &b->out[i], e, (int64_t)i);
-    dsp_error_clear(&local);
-    if (b->statuses) b->statuses[i] = s;
-    return s;
-}
-
 int extractor_run_batch(dsp_client *client, const extractor_input *in, size_t n, extractor_output *out,
     int *statuses, dsp_error *errs, int max_threads)
 {
-    if (!client || (n && (!in || !out)))
-        return (int)dsp_error_set(errs, DSP_ERR_INVALID, "extractor_run_batch: client, in and out must not be NULL");
-    cg_batch b = {client, in, out, statuses, errs};
-    int rc = dsp_run_each(n, max_threads, cg_batch_item, &b);
-    (void)dsp_client_flush(client, NULL); /* the batch's replies survive a kill from here */
-    return rc;
+    return dsp_run_batch(client, "extractor_run_batch", cg_run, in, sizeof *in, out, sizeof *out, n, statuses, errs,
+                         max_threads);
 }

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "dsp/batch.h"
+#include "dsp/glue.h"
 #include "dsp/lora.h"
 #include "dsp/predict.h"
 #include "dsp/signature.h"
@@ -121,40 +122,6 @@ const multi_hop_model_ref multi_hop_models[MULTI_HOP_N_PREDICTORS + 1] = {
     { NULL, NULL, NULL, NULL, NULL },
 };
 
-static dsp_status in_string(const char *x, dsp_value *v, dsp_error *err)
-{
-    if (!x) return dsp_error_set(err, DSP_ERR_INVALID, "a string input is NULL");
-    return dsp_value_set_string(v, x, strlen(x), err);
-}
-
-static void free_string(char **x)
-{
-    free(*x);
-    *x = NULL;
-}
-
-static dsp_status out_string(const dsp_value *v, char **x, dsp_error *err)
-{
-    *x = malloc(v->as.s.len + 1);
-    if (!*x) return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory copying an output");
-    if (v->as.s.len) memcpy(*x, v->as.s.data, v->as.s.len);
-    (*x)[v->as.s.len] = '\0';
-    return DSP_OK;
-}
-
-/* Puts "where: " in front of the error message (truncating its end). */
-static void cg_where(dsp_error *err, const char *where)
-{
-    if (!err) return;
-    size_t w = strlen(where), m = strlen(err->message), room = sizeof err->message - 1;
-    if (w + 2 > room) return;
-    if (w + 2 + m > room) m = room - w - 2;
-    memmove(err->message + w + 2, err->message, m);
-    memcpy(err->message, where, w);
-    memcpy(err->message + w, ": ", 2);
-    err->message[w + 2 + m] = '\0';
-}
-
 /* A .dsp int (int64_t) passed to a C integer type of range lo..hi: out of
  * range is an error, never a silent truncation. i: the list index, or -1. */
 static dsp_status cg_int_in(int64_t v, int64_t lo, uint64_t hi, const char *tool, const char *param,
@@ -172,35 +139,6 @@ static dsp_status cg_int_in(int64_t v, int64_t lo, uint64_t hi, const char *tool
         snprintf(bounds, sizeof bounds, " (%lld to %llu)", (long long)lo, (unsigned long long)hi);
     return dsp_error_set(err, DSP_ERR_INVALID, "tool `%s`: %s is %lld, out of range for C type `%s`%s", tool,
                          what, (long long)v, ctype, bounds);
-}
-
-/* A plain value bound to an optional field becomes a present optional. */
-static dsp_status cg_wrap(dsp_value *v, int wrap, dsp_error *err)
-{
-    if (!wrap) return DSP_OK;
-    dsp_value inner = *v;
-    memset(v, 0, sizeof *v);
-    dsp_status st = dsp_value_some(v, &inner, err);
-    dsp_value_free(&inner);
-    return st;
-}
-
-static dsp_status cg_copy(dsp_value *dst, const dsp_value *src, int wrap, dsp_error *err)
-{
-    dsp_status st = dsp_value_copy(dst, src, err);
-    return st == DSP_OK ? cg_wrap(dst, wrap, err) : st;
-}
-
-static dsp_status cg_lit_str(dsp_value *dst, const char *s, size_t len, int wrap, dsp_error *err)
-{
-    dsp_status st = dsp_value_set_string(dst, s, len, err);
-    return st == DSP_OK ? cg_wrap(dst, wrap, err) : st;
-}
-
-static dsp_status cg_scalar(dsp_value *dst, dsp_value v, int wrap, dsp_error *err)
-{
-    *dst = v;
-    return cg_wrap(dst, wrap, err);
 }
 
 /* module MultiHop(question) -> (answer) */
@@ -223,14 +161,14 @@ static dsp_status m_MultiHop(dsp_client *c, const dsp_value *in, dsp_value *out,
     {
         dsp_value args[1];
         memset(args, 0, sizeof args);
-        if (st == DSP_OK) st = cg_copy(&args[0], &in[0], 0, err); /* question */
+        if (st == DSP_OK) st = dsp_glue_copy(&args[0], &in[0], 0, err); /* question */
         if (st == DSP_OK) {
             dsp_values_free(v_q1, 1);
             st = dsp_predict(c, &k_p0, args, v_q1, NULL, err);
         }
         dsp_values_free(args, 1);
         if (st != DSP_OK) {
-            cg_where(err, "MultiHop.q1 (multihop.dsp:42)");
+            dsp_glue_where(err, "MultiHop.q1 (multihop.dsp:42)");
             goto done;
         }
     }
@@ -238,9 +176,9 @@ static dsp_status m_MultiHop(dsp_client *c, const dsp_value *in, dsp_value *out,
     {
         dsp_value args[3];
         memset(args, 0, sizeof args);
-        if (st == DSP_OK) st = cg_copy(&args[0], &v_q1[0], 0, err); /* q1.query */
-        if (st == DSP_OK) st = cg_scalar(&args[1], dsp_value_int(INT64_C(3)), 0, err);
-        if (st == DSP_OK) st = cg_lit_str(&args[2], "data/passages.txt", 17, 0, err);
+        if (st == DSP_OK) st = dsp_glue_copy(&args[0], &v_q1[0], 0, err); /* q1.query */
+        if (st == DSP_OK) st = dsp_glue_scalar(&args[1], dsp_value_int(INT64_C(3)), 0, err);
+        if (st == DSP_OK) st = dsp_glue_string(&args[2], "data/passages.txt", 17, 0, err);
         if (st == DSP_OK) st = cg_int_in(args[1].as.i, LONG_MIN, LONG_MAX, "retrieve", "k", "long", -1, err);
         if (st == DSP_OK) {
             char *r = retrieve(args[0].as.s.data ? args[0].as.s.data : "", (long)args[1].as.i, args[2].as.s.data ? args[2].as.s.data : "");
@@ -253,7 +191,7 @@ static dsp_status m_MultiHop(dsp_client *c, const dsp_value *in, dsp_value *out,
         }
         dsp_values_free(args, 3);
         if (st != DSP_OK) {
-            cg_where(err, "MultiHop.p1 (multihop.dsp:43)");
+            dsp_glue_where(err, "MultiHop.p1 (multihop.dsp:43)");
             goto done;
         }
     }
@@ -261,15 +199,15 @@ static dsp_status m_MultiHop(dsp_client *c, const dsp_value *in, dsp_value *out,
     {
         dsp_value args[2];
         memset(args, 0, sizeof args);
-        if (st == DSP_OK) st = cg_copy(&args[0], &in[0], 0, err); /* question */
-        if (st == DSP_OK) st = cg_copy(&args[1], &v_p1[0], 0, err); /* p1 */
+        if (st == DSP_OK) st = dsp_glue_copy(&args[0], &in[0], 0, err); /* question */
+        if (st == DSP_OK) st = dsp_glue_copy(&args[1], &v_p1[0], 0, err); /* p1 */
         if (st == DSP_OK) {
             dsp_values_free(v_q2, 1);
             st = dsp_predict(c, &k_p1, args, v_q2, NULL, err);
         }
         dsp_values_free(args, 2);
         if (st != DSP_OK) {
-            cg_where(err, "MultiHop.q2 (multihop.dsp:44)");
+            dsp_glue_where(err, "MultiHop.q2 (multihop.dsp:44)");
             goto done;
         }
     }
@@ -277,9 +215,9 @@ static dsp_status m_MultiHop(dsp_client *c, const dsp_value *in, dsp_value *out,
     {
         dsp_value args[3];
         memset(args, 0, sizeof args);
-        if (st == DSP_OK) st = cg_copy(&args[0], &v_q2[0], 0, err); /* q2.query */
-        if (st == DSP_OK) st = cg_scalar(&args[1], dsp_value_int(INT64_C(2)), 0, err);
-        if (st == DSP_OK) st = cg_lit_str(&args[2], "data/passages.txt", 17, 0, err);
+        if (st == DSP_OK) st = dsp_glue_copy(&args[0], &v_q2[0], 0, err); /* q2.query */
+        if (st == DSP_OK) st = dsp_glue_scalar(&args[1], dsp_value_int(INT64_C(2)), 0, err);
+        if (st == DSP_OK) st = dsp_glue_string(&args[2], "data/passages.txt", 17, 0, err);
         if (st == DSP_OK) st = cg_int_in(args[1].as.i, LONG_MIN, LONG_MAX, "retrieve", "k", "long", -1, err);
         if (st == DSP_OK) {
             char *r = retrieve(args[0].as.s.data ? args[0].as.s.data : "", (long)args[1].as.i, args[2].as.s.data ? args[2].as.s.data : "");
@@ -292,7 +230,7 @@ static dsp_status m_MultiHop(dsp_client *c, const dsp_value *in, dsp_value *out,
         }
         dsp_values_free(args, 3);
         if (st != DSP_OK) {
-            cg_where(err, "MultiHop.p2 (multihop.dsp:45)");
+            dsp_glue_where(err, "MultiHop.p2 (multihop.dsp:45)");
             goto done;
         }
     }
@@ -300,21 +238,21 @@ static dsp_status m_MultiHop(dsp_client *c, const dsp_value *in, dsp_value *out,
     {
         dsp_value args[3];
         memset(args, 0, sizeof args);
-        if (st == DSP_OK) st = cg_copy(&args[0], &in[0], 0, err); /* question */
-        if (st == DSP_OK) st = cg_copy(&args[1], &v_p1[0], 0, err); /* p1 */
-        if (st == DSP_OK) st = cg_copy(&args[2], &v_p2[0], 1, err); /* p2 */
+        if (st == DSP_OK) st = dsp_glue_copy(&args[0], &in[0], 0, err); /* question */
+        if (st == DSP_OK) st = dsp_glue_copy(&args[1], &v_p1[0], 0, err); /* p1 */
+        if (st == DSP_OK) st = dsp_glue_copy(&args[2], &v_p2[0], 1, err); /* p2 */
         if (st == DSP_OK) {
             dsp_values_free(v_a, 2);
             st = dsp_predict(c, &k_p2, args, v_a, NULL, err);
         }
         dsp_values_free(args, 3);
         if (st != DSP_OK) {
-            cg_where(err, "MultiHop.a (multihop.dsp:46)");
+            dsp_glue_where(err, "MultiHop.a (multihop.dsp:46)");
             goto done;
         }
     }
     /* return (multihop.dsp:47) */
-    if (st == DSP_OK) st = cg_copy(&out[0], &v_a[1], 0, err); /* a.answer */
+    if (st == DSP_OK) st = dsp_glue_copy(&out[0], &v_a[1], 0, err); /* a.answer */
 done:
     dsp_values_free(v_q1, 1);
     dsp_values_free(v_p1, 1);
@@ -328,12 +266,14 @@ done:
 void multi_hop_output_free(multi_hop_output *out)
 {
     if (!out) return;
-    free_string(&out->answer);
+    dsp_glue_free_string(&out->answer);
     memset(out, 0, sizeof *out);
 }
 
-static int cg_run(dsp_client *client, const multi_hop_input *in, multi_hop_output *out, dsp_error *err, int64_t example)
+static int cg_run(dsp_client *client, const void *in_, void *out_, dsp_error *err, int64_t example)
 {
+    const multi_hop_input *in = in_;
+    multi_hop_output *out = out_;
     if (!client || !in || !out)
         return (int)dsp_error_set(err, DSP_ERR_INVALID, "multi_hop_run: client, in and out must not be NULL");
     memset(out, 0, sizeof *out);
@@ -343,12 +283,12 @@ static int cg_run(dsp_client *client, const multi_hop_input *in, multi_hop_outpu
     dsp_status st = DSP_OK;
     if (st == DSP_OK && !in->question)
         st = dsp_error_set(err, DSP_ERR_INVALID, "multi_hop_run: input `question` is NULL");
-    if (st == DSP_OK) st = in_string(in->question, &args[0], err);
+    if (st == DSP_OK) st = dsp_glue_in_string(in->question, &args[0], err);
     dsp_span span;
     dsp_trace_module_begin(client, "MultiHop", example, &span);
     if (st == DSP_OK) st = m_MultiHop(client, args, res, err);
     dsp_trace_module_end(&span, st, err);
-    if (st == DSP_OK) st = out_string(&res[0], &out->answer, err);
+    if (st == DSP_OK) st = dsp_glue_out_string(&res[0], &out->answer, err);
     if (st != DSP_OK) multi_hop_output_free(out);
     dsp_values_free(args, 1);
     dsp_values_free(res, 1);
@@ -395,33 +335,9 @@ int multi_hop_run_shadow(dsp_client *client, const multi_hop_input *in, multi_ho
     return 0;
 }
 
-/* The batch: one item per job of libdsprt's thread pool (dsp/batch.h). */
-typedef struct cg_batch {
-    dsp_client *client;
-    const multi_hop_input *in;
-    multi_hop_output *out;
-    int *statuses;
-    dsp_error *errs;
-} cg_batch;
-
-static int cg_batch_item(void *arg, size_t i)
-{
-    cg_batch *b = arg;
-    dsp_error local = {0};
-    dsp_error *e = b->errs ? &b->errs[i] : &local;
-    int s = cg_run(b->client, &b->in[i], &b->out[i], e, (int64_t)i);
-    dsp_error_clear(&local);
-    if (b->statuses) b->statuses[i] = s;
-    return s;
-}
-
 int multi_hop_run_batch(dsp_client *client, const multi_hop_input *in, size_t n, multi_hop_output *out,
     int *statuses, dsp_error *errs, int max_threads)
 {
-    if (!client || (n && (!in || !out)))
-        return (int)dsp_error_set(errs, DSP_ERR_INVALID, "multi_hop_run_batch: client, in and out must not be NULL");
-    cg_batch b = {client, in, out, statuses, errs};
-    int rc = dsp_run_each(n, max_threads, cg_batch_item, &b);
-    (void)dsp_client_flush(client, NULL); /* the batch's replies survive a kill from here */
-    return rc;
+    return dsp_run_batch(client, "multi_hop_run_batch", cg_run, in, sizeof *in, out, sizeof *out, n, statuses, errs,
+                         max_threads);
 }

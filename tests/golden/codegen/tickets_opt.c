@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "dsp/batch.h"
+#include "dsp/glue.h"
 #include "dsp/lora.h"
 #include "dsp/predict.h"
 #include "dsp/signature.h"
@@ -81,62 +82,11 @@ const ticket_classifier_model_ref ticket_classifier_models[TICKET_CLASSIFIER_N_P
 
 const char *const ticket_classifier_category_names[TICKET_CLASSIFIER_CATEGORY_COUNT] = { "billing", "account", "orders", "general" };
 
-static dsp_status in_string(const char *x, dsp_value *v, dsp_error *err)
-{
-    if (!x) return dsp_error_set(err, DSP_ERR_INVALID, "a string input is NULL");
-    return dsp_value_set_string(v, x, strlen(x), err);
-}
-
-static void free_string(char **x)
-{
-    free(*x);
-    *x = NULL;
-}
-
-static dsp_status out_string(const dsp_value *v, char **x, dsp_error *err)
-{
-    *x = malloc(v->as.s.len + 1);
-    if (!*x) return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory copying an output");
-    if (v->as.s.len) memcpy(*x, v->as.s.data, v->as.s.len);
-    (*x)[v->as.s.len] = '\0';
-    return DSP_OK;
-}
-
 static dsp_status out_category(const dsp_value *v, ticket_classifier_category *x, dsp_error *err)
 {
     (void)err;
     *x = (ticket_classifier_category)v->as.e;
     return DSP_OK;
-}
-
-/* Puts "where: " in front of the error message (truncating its end). */
-static void cg_where(dsp_error *err, const char *where)
-{
-    if (!err) return;
-    size_t w = strlen(where), m = strlen(err->message), room = sizeof err->message - 1;
-    if (w + 2 > room) return;
-    if (w + 2 + m > room) m = room - w - 2;
-    memmove(err->message + w + 2, err->message, m);
-    memcpy(err->message, where, w);
-    memcpy(err->message + w, ": ", 2);
-    err->message[w + 2 + m] = '\0';
-}
-
-/* A plain value bound to an optional field becomes a present optional. */
-static dsp_status cg_wrap(dsp_value *v, int wrap, dsp_error *err)
-{
-    if (!wrap) return DSP_OK;
-    dsp_value inner = *v;
-    memset(v, 0, sizeof *v);
-    dsp_status st = dsp_value_some(v, &inner, err);
-    dsp_value_free(&inner);
-    return st;
-}
-
-static dsp_status cg_copy(dsp_value *dst, const dsp_value *src, int wrap, dsp_error *err)
-{
-    dsp_status st = dsp_value_copy(dst, src, err);
-    return st == DSP_OK ? cg_wrap(dst, wrap, err) : st;
 }
 
 /* module TicketClassifier(ticket_text) -> (category, reasoning) */
@@ -151,20 +101,20 @@ static dsp_status m_TicketClassifier(dsp_client *c, const dsp_value *in, dsp_val
     {
         dsp_value args[1];
         memset(args, 0, sizeof args);
-        if (st == DSP_OK) st = cg_copy(&args[0], &in[0], 0, err); /* ticket_text */
+        if (st == DSP_OK) st = dsp_glue_copy(&args[0], &in[0], 0, err); /* ticket_text */
         if (st == DSP_OK) {
             dsp_values_free(v_r, 2);
             st = dsp_predict(c, &k_p0, args, v_r, NULL, err);
         }
         dsp_values_free(args, 1);
         if (st != DSP_OK) {
-            cg_where(err, "TicketClassifier.r (tickets.dsp:21)");
+            dsp_glue_where(err, "TicketClassifier.r (tickets.dsp:21)");
             goto done;
         }
     }
     /* return (tickets.dsp:22) */
-    if (st == DSP_OK) st = cg_copy(&out[0], &v_r[1], 0, err); /* r.category */
-    if (st == DSP_OK) st = cg_copy(&out[1], &v_r[0], 0, err); /* r.reasoning */
+    if (st == DSP_OK) st = dsp_glue_copy(&out[0], &v_r[1], 0, err); /* r.category */
+    if (st == DSP_OK) st = dsp_glue_copy(&out[1], &v_r[0], 0, err); /* r.reasoning */
 done:
     dsp_values_free(v_r, 2);
     if (st != DSP_OK) dsp_values_free(out, 2);
@@ -174,12 +124,14 @@ done:
 void ticket_classifier_output_free(ticket_classifier_output *out)
 {
     if (!out) return;
-    free_string(&out->reasoning);
+    dsp_glue_free_string(&out->reasoning);
     memset(out, 0, sizeof *out);
 }
 
-static int cg_run(dsp_client *client, const ticket_classifier_input *in, ticket_classifier_output *out, dsp_error *err, int64_t example)
+static int cg_run(dsp_client *client, const void *in_, void *out_, dsp_error *err, int64_t example)
 {
+    const ticket_classifier_input *in = in_;
+    ticket_classifier_output *out = out_;
     if (!client || !in || !out)
         return (int)dsp_error_set(err, DSP_ERR_INVALID, "ticket_classifier_run: client, in and out must not be NULL");
     memset(out, 0, sizeof *out);
@@ -189,13 +141,13 @@ static int cg_run(dsp_client *client, const ticket_classifier_input *in, ticket_
     dsp_status st = DSP_OK;
     if (st == DSP_OK && !in->ticket_text)
         st = dsp_error_set(err, DSP_ERR_INVALID, "ticket_classifier_run: input `ticket_text` is NULL");
-    if (st == DSP_OK) st = in_string(in->ticket_text, &args[0], err);
+    if (st == DSP_OK) st = dsp_glue_in_string(in->ticket_text, &args[0], err);
     dsp_span span;
     dsp_trace_module_begin(client, "TicketClassifier", example, &span);
     if (st == DSP_OK) st = m_TicketClassifier(client, args, res, err);
     dsp_trace_module_end(&span, st, err);
     if (st == DSP_OK) st = out_category(&res[0], &out->category, err);
-    if (st == DSP_OK) st = out_string(&res[1], &out->reasoning, err);
+    if (st == DSP_OK) st = dsp_glue_out_string(&res[1], &out->reasoning, err);
     if (st != DSP_OK) ticket_classifier_output_free(out);
     dsp_values_free(args, 1);
     dsp_values_free(res, 2);
@@ -242,33 +194,9 @@ int ticket_classifier_run_shadow(dsp_client *client, const ticket_classifier_inp
     return 0;
 }
 
-/* The batch: one item per job of libdsprt's thread pool (dsp/batch.h). */
-typedef struct cg_batch {
-    dsp_client *client;
-    const ticket_classifier_input *in;
-    ticket_classifier_output *out;
-    int *statuses;
-    dsp_error *errs;
-} cg_batch;
-
-static int cg_batch_item(void *arg, size_t i)
-{
-    cg_batch *b = arg;
-    dsp_error local = {0};
-    dsp_error *e = b->errs ? &b->errs[i] : &local;
-    int s = cg_run(b->client, &b->in[i], &b->out[i], e, (int64_t)i);
-    dsp_error_clear(&local);
-    if (b->statuses) b->statuses[i] = s;
-    return s;
-}
-
 int ticket_classifier_run_batch(dsp_client *client, const ticket_classifier_input *in, size_t n, ticket_classifier_output *out,
     int *statuses, dsp_error *errs, int max_threads)
 {
-    if (!client || (n && (!in || !out)))
-        return (int)dsp_error_set(errs, DSP_ERR_INVALID, "ticket_classifier_run_batch: client, in and out must not be NULL");
-    cg_batch b = {client, in, out, statuses, errs};
-    int rc = dsp_run_each(n, max_threads, cg_batch_item, &b);
-    (void)dsp_client_flush(client, NULL); /* the batch's replies survive a kill from here */
-    return rc;
+    return dsp_run_batch(client, "ticket_classifier_run_batch", cg_run, in, sizeof *in, out, sizeof *out, n, statuses, errs,
+                         max_threads);
 }

@@ -1,0 +1,67 @@
+/* dsp/glue.h — what every generated program shares: error prefixing, the
+ * value copies of its module functions, the conversions between types held
+ * differently, and the string fields of its typed structs. Generated files
+ * hold their tables, module functions and typed wrappers and call these,
+ * so the logic has one tested implementation here (tests/runtime/test_glue.c)
+ * instead of a copy in every file. Application code rarely needs them. */
+#ifndef DSP_GLUE_H
+#define DSP_GLUE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "dsp/error.h"
+#include "dsp/value.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Puts "where: " in front of err's message, cutting the message's end to
+ * fit; the status is kept. Nothing happens when err is NULL or where does
+ * not fit with room to spare. */
+void dsp_glue_where(dsp_error *err, const char *where);
+
+/* *dst = a copy of src, as a present optional when wrap (a plain value
+ * bound to an optional field). *dst is written only on success. */
+dsp_status dsp_glue_copy(dsp_value *dst, const dsp_value *src, bool wrap, dsp_error *err);
+/* *dst = the string s[0..len), wrapped as above. */
+dsp_status dsp_glue_string(dsp_value *dst, const char *s, size_t len, bool wrap, dsp_error *err);
+/* *dst = v (a scalar: int, float, bool or enum), wrapped as above. */
+dsp_status dsp_glue_scalar(dsp_value *dst, dsp_value v, bool wrap, dsp_error *err);
+
+/* How a value becomes the type it is bound to, where the two are held
+ * differently (as the interpreter converts them): an int as a float, an
+ * enum as its name or as the same value of a wider enum, inside lists and
+ * optionals. Generated files hold these as const tables. */
+typedef enum dsp_conv_op {
+    DSP_CONV_INT_FLOAT,
+    DSP_CONV_ENUM_STRING,
+    DSP_CONV_ENUM_ENUM,
+    DSP_CONV_LIST,
+    DSP_CONV_OPTIONAL
+} dsp_conv_op;
+
+typedef struct dsp_conv {
+    dsp_conv_op op;
+    const char *const *names;    /* ENUM_STRING: the source enum's names */
+    const size_t *map;           /* ENUM_ENUM: each source value's index in the target */
+    size_t n;                    /* ENUM_*: the source enum's number of values */
+    const struct dsp_conv *elem; /* LIST, OPTIONAL: the element's (NULL: a copy) */
+} dsp_conv;
+
+/* *dst = src converted by cv (NULL: a copy). An enum value out of range
+ * becomes the first name or value. On failure *dst is empty. */
+dsp_status dsp_glue_convert(dsp_value *dst, const dsp_value *src, const dsp_conv *cv, dsp_error *err);
+
+/* A string field of a generated input struct as a value; NULL is an error. */
+dsp_status dsp_glue_in_string(const char *x, dsp_value *v, dsp_error *err);
+/* A string value as a NUL-terminated copy in *x (free with free()). */
+dsp_status dsp_glue_out_string(const dsp_value *v, char **x, dsp_error *err);
+/* free(*x) and *x = NULL. */
+void dsp_glue_free_string(char **x);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

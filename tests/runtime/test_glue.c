@@ -1,0 +1,232 @@
+/* test_glue.c — what every generated program shares (dsp/glue.h) and its
+ * batch (dsp_run_batch in dsp/batch.h): one implementation, tested here
+ * rather than once per generated file. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dsp/batch.h"
+#include "dsp/client.h"
+#include "dsp/glue.h"
+
+static void where_prefixes_and_cuts_to_fit(void **state)
+{
+    (void)state;
+    dsp_error e = {0};
+    dsp_error_set(&e, DSP_ERR_PARSE, "output `x`: expected an integer");
+    dsp_glue_where(&e, "M.p (a.dsp:3)");
+    assert_string_equal(e.message, "M.p (a.dsp:3): output `x`: expected an integer");
+    assert_int_equal(e.status, DSP_ERR_PARSE); /* the status is kept */
+    /* A long message loses its end, never the prefix, and stays terminated. */
+    memset(e.message, 'm', sizeof e.message - 1);
+    e.message[sizeof e.message - 1] = '\0';
+    dsp_glue_where(&e, "where");
+    assert_memory_equal(e.message, "where: mmm", 10);
+    assert_int_equal(strlen(e.message), sizeof e.message - 1);
+    /* A prefix with no room to spare changes nothing; NULL is a no-op. */
+    char huge[DSP_ERROR_MESSAGE_MAX + 8];
+    memset(huge, 'w', sizeof huge - 1);
+    huge[sizeof huge - 1] = '\0';
+    dsp_error_set(&e, DSP_ERR_PARSE, "inner");
+    dsp_glue_where(&e, huge);
+    assert_string_equal(e.message, "inner");
+    dsp_glue_where(NULL, "where");
+    dsp_error_clear(&e);
+}
+
+static void copies_wrap_as_present_optionals(void **state)
+{
+    (void)state;
+    dsp_value src = {0}, dst = {0};
+    assert_int_equal(dsp_value_set_string(&src, "abc", 3, NULL), DSP_OK);
+    assert_int_equal(dsp_glue_copy(&dst, &src, false, NULL), DSP_OK);
+    assert_int_equal(dst.kind, DSP_TYPE_STRING);
+    assert_string_equal(dst.as.s.data, "abc");
+    assert_ptr_not_equal(dst.as.s.data, src.as.s.data); /* a copy */
+    dsp_value_free(&dst);
+    assert_int_equal(dsp_glue_copy(&dst, &src, true, NULL), DSP_OK);
+    assert_int_equal(dst.kind, DSP_TYPE_OPTIONAL);
+    assert_non_null(dst.as.some);
+    assert_string_equal(dst.as.some->as.s.data, "abc");
+    dsp_value_free(&dst);
+    assert_int_equal(dsp_glue_string(&dst, "hi there", 2, true, NULL), DSP_OK);
+    assert_int_equal(dst.kind, DSP_TYPE_OPTIONAL);
+    assert_int_equal(dst.as.some->as.s.len, 2);
+    assert_memory_equal(dst.as.some->as.s.data, "hi", 2);
+    dsp_value_free(&dst);
+    assert_int_equal(dsp_glue_scalar(&dst, dsp_value_int(7), false, NULL), DSP_OK);
+    assert_int_equal(dst.as.i, 7);
+    assert_int_equal(dsp_glue_scalar(&dst, dsp_value_bool(true), true, NULL), DSP_OK);
+    assert_int_equal(dst.kind, DSP_TYPE_OPTIONAL);
+    assert_true(dst.as.some->as.b);
+    dsp_value_free(&dst);
+    dsp_value_free(&src);
+}
+
+static void converts_as_the_interpreter_does(void **state)
+{
+    (void)state;
+    static const char *const names[] = {"low", "high"};
+    static const size_t map[] = {2, 0};
+    static const dsp_conv to_float = {DSP_CONV_INT_FLOAT, NULL, NULL, 0, NULL};
+    static const dsp_conv to_name = {DSP_CONV_ENUM_STRING, names, NULL, 2, NULL};
+    static const dsp_conv wider = {DSP_CONV_ENUM_ENUM, NULL, map, 2, NULL};
+    static const dsp_conv list_of_names = {DSP_CONV_LIST, NULL, NULL, 0, &to_name};
+    static const dsp_conv opt_float = {DSP_CONV_OPTIONAL, NULL, NULL, 0, &to_float};
+    dsp_value v = dsp_value_int(3), out;
+    assert_int_equal(dsp_glue_convert(&out, &v, &to_float, NULL), DSP_OK);
+    assert_int_equal(out.kind, DSP_TYPE_FLOAT);
+    assert_true(out.as.f >= 3.0 && out.as.f <= 3.0);
+    v = dsp_value_enum(1);
+    assert_int_equal(dsp_glue_convert(&out, &v, &to_name, NULL), DSP_OK);
+    assert_string_equal(out.as.s.data, "high");
+    dsp_value_free(&out);
+    v = dsp_value_enum(9); /* out of range: the empty name, never a read past the table */
+    assert_int_equal(dsp_glue_convert(&out, &v, &to_name, NULL), DSP_OK);
+    assert_int_equal(out.as.s.len, 0);
+    dsp_value_free(&out);
+    v = dsp_value_enum(0);
+    assert_int_equal(dsp_glue_convert(&out, &v, &wider, NULL), DSP_OK);
+    assert_int_equal(out.as.e, 2);
+    dsp_value list = dsp_value_list(), item = dsp_value_enum(1);
+    assert_int_equal(dsp_value_list_append(&list, &item, NULL), DSP_OK);
+    item = dsp_value_enum(0);
+    assert_int_equal(dsp_value_list_append(&list, &item, NULL), DSP_OK);
+    assert_int_equal(dsp_glue_convert(&out, &list, &list_of_names, NULL), DSP_OK);
+    assert_int_equal(out.as.list.len, 2);
+    assert_string_equal(out.as.list.items[0].as.s.data, "high");
+    assert_string_equal(out.as.list.items[1].as.s.data, "low");
+    dsp_value_free(&out);
+    dsp_value_free(&list);
+    /* A plain int bound to optional<float> is present; an absent one stays absent. */
+    v = dsp_value_int(2);
+    assert_int_equal(dsp_glue_convert(&out, &v, &opt_float, NULL), DSP_OK);
+    assert_int_equal(out.kind, DSP_TYPE_OPTIONAL);
+    assert_int_equal(out.as.some->kind, DSP_TYPE_FLOAT);
+    dsp_value_free(&out);
+    v = dsp_value_none();
+    assert_int_equal(dsp_glue_convert(&out, &v, &opt_float, NULL), DSP_OK);
+    assert_int_equal(out.kind, DSP_TYPE_OPTIONAL);
+    assert_null(out.as.some);
+    /* No descriptor: a copy. */
+    dsp_value s = {0};
+    assert_int_equal(dsp_value_set_string(&s, "same", 4, NULL), DSP_OK);
+    assert_int_equal(dsp_glue_convert(&out, &s, NULL, NULL), DSP_OK);
+    assert_string_equal(out.as.s.data, "same");
+    dsp_value_free(&out);
+    dsp_value_free(&s);
+}
+
+static void strings_in_and_out(void **state)
+{
+    (void)state;
+    dsp_value v = {0};
+    dsp_error e = {0};
+    assert_int_equal(dsp_glue_in_string(NULL, &v, &e), DSP_ERR_INVALID);
+    assert_string_equal(e.message, "a string input is NULL");
+    dsp_error_clear(&e);
+    assert_int_equal(dsp_glue_in_string("ticket", &v, &e), DSP_OK);
+    char *s = NULL;
+    assert_int_equal(dsp_glue_out_string(&v, &s, &e), DSP_OK);
+    assert_string_equal(s, "ticket");
+    dsp_glue_free_string(&s);
+    assert_null(s);
+    dsp_value_free(&v);
+    dsp_value empty = {0};
+    assert_int_equal(dsp_value_set_string(&empty, "", 0, NULL), DSP_OK);
+    assert_int_equal(dsp_glue_out_string(&empty, &s, &e), DSP_OK);
+    assert_string_equal(s, "");
+    dsp_glue_free_string(&s);
+    dsp_value_free(&empty);
+}
+
+/* A program's input and output structs, as a generated file has them. */
+typedef struct in_t {
+    int x;
+    const char *pad;
+} in_t;
+typedef struct out_t {
+    long long doubled;
+    int64_t example;
+} out_t;
+
+static int run_one(dsp_client *client, const void *in_, void *out_, dsp_error *err, int64_t example)
+{
+    (void)client;
+    const in_t *in = in_;
+    out_t *out = out_;
+    out->example = example;
+    if (in->x < 0)
+        return (int)dsp_error_set(err, DSP_ERR_INVALID, "negative %d", in->x);
+    out->doubled = 2LL * in->x;
+    return 0;
+}
+
+static void run_batch_fills_each_slot(void **state)
+{
+    (void)state;
+    dsp_client_options o = dsp_client_options_default();
+    o.no_cache = true;
+    dsp_client *c = NULL;
+    assert_int_equal(dsp_client_new(&o, &c, NULL), DSP_OK);
+    enum { N = 100 };
+    in_t in[N];
+    out_t out[N];
+    int statuses[N];
+    dsp_error errs[N];
+    memset(out, 0, sizeof out);
+    memset(errs, 0, sizeof errs);
+    for (int i = 0; i < N; i++)
+        in[i] = (in_t){i % 7 == 3 ? -i : i, "p"};
+    int rc = dsp_run_batch(c, "x_run_batch", run_one, in, sizeof *in, out, sizeof *out, N, statuses, errs, 4);
+    assert_int_equal(rc, DSP_ERR_INVALID); /* the first failure by index, row 3 */
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(out[i].example, i);
+        if (i % 7 == 3) {
+            assert_int_equal(statuses[i], DSP_ERR_INVALID);
+            char want[32];
+            snprintf(want, sizeof want, "negative %d", -i);
+            assert_string_equal(errs[i].message, want);
+        } else {
+            assert_int_equal(statuses[i], 0);
+            assert_int_equal(out[i].doubled, 2LL * i);
+            assert_int_equal(errs[i].status, DSP_OK);
+        }
+        dsp_error_clear(&errs[i]);
+    }
+    /* statuses and errs are optional. */
+    for (int i = 0; i < N; i++)
+        in[i].x = i;
+    assert_int_equal(dsp_run_batch(c, "x_run_batch", run_one, in, sizeof *in, out, sizeof *out, N, NULL, NULL, 0), 0);
+    assert_int_equal(out[94].doubled, 188);
+    /* NULL arguments are an error naming the function. */
+    dsp_error e = {0};
+    assert_int_equal(dsp_run_batch(NULL, "x_run_batch", run_one, in, sizeof *in, out, sizeof *out, 1, NULL, &e, 0),
+                     DSP_ERR_INVALID);
+    assert_string_equal(e.message, "x_run_batch: client, in and out must not be NULL");
+    dsp_error_clear(&e);
+    assert_int_equal(dsp_run_batch(c, "x_run_batch", run_one, NULL, sizeof *in, out, sizeof *out, 1, NULL, &e, 0),
+                     DSP_ERR_INVALID);
+    dsp_error_clear(&e);
+    /* An empty batch needs no arrays. */
+    assert_int_equal(dsp_run_batch(c, "x_run_batch", run_one, NULL, sizeof *in, NULL, sizeof *out, 0, NULL, NULL, 0), 0);
+    dsp_client_free(c);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(where_prefixes_and_cuts_to_fit),
+        cmocka_unit_test(copies_wrap_as_present_optionals),
+        cmocka_unit_test(converts_as_the_interpreter_does),
+        cmocka_unit_test(strings_in_and_out),
+        cmocka_unit_test(run_batch_fills_each_slot),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
