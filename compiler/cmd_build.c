@@ -212,7 +212,7 @@ static int run(int argc, char **argv)
     const char *input = NULL, *out_c = NULL, *state_path = NULL, *dep_path = NULL, *program = NULL;
     const char *shadow_path = NULL;
     const char *base_url = NULL;
-    int no_opt = 0, md = 0, embed = 0;
+    int no_opt = 0, md = 0, embed = 0, allow_regression = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (cmd_wants_help(&cmd_build, a)) return 0;
@@ -245,6 +245,8 @@ static int run(int argc, char **argv)
             base_url = argv[++i];
         } else if (strcmp(a, "--no-opt") == 0) {
             no_opt = 1;
+        } else if (strcmp(a, "--allow-regression") == 0) {
+            allow_regression = 1;
         } else if (strcmp(a, "-MD") == 0) {
             md = 1;
         } else if (strcmp(a, "--embed-runtime") == 0) {
@@ -283,6 +285,12 @@ static int run(int argc, char **argv)
         fputs("dspcc build: --no-opt and --state exclude each other\n", stderr);
         return 2;
     }
+    if (allow_regression && (no_opt || state_path)) {
+        fprintf(stderr, "dspcc build: --allow-regression applies when the build optimizes; with %s the "
+                        "program is already chosen (pass it to dspcc optimize instead)\n",
+                no_opt ? "--no-opt" : "--state");
+        return 2;
+    }
     if (!cli_check_output("build", "-o", out_c) || (dep_path && !cli_check_output("build", "-MF", dep_path)))
         return 1;
     /* Without --no-opt or --state the build runs the optimize block first,
@@ -318,6 +326,8 @@ static int run(int argc, char **argv)
             oargv[oargc++] = (char *)"--module";
             oargv[oargc++] = (char *)program;
         }
+        if (allow_regression)
+            oargv[oargc++] = (char *)"--allow-regression";
         oargv[oargc] = NULL;
         int rc = cmd_optimize.run(oargc, oargv);
         free(report);
@@ -424,6 +434,8 @@ const dspcc_cmd cmd_build = {
     "  --shadow-state S.json  also build the variant S (e.g. the fine-tuned\n"
     "                      student) for shadow mode: NAME_shadow_variant\n"
     "  --no-opt            the unoptimized baseline: signature instructions, no demos\n"
+    "  --allow-regression  when the build optimizes, ship the optimizer's program even\n"
+    "                      if it does not beat the unoptimized one (as dspcc optimize)\n"
     "  -MD -MF FILE.d      also write a Make dependency file (the .dsp, imports, data)\n"
     "  --program MODULE    the module to generate (default: the optimized one, else the last)\n"
     "  --base-url URL      the endpoint for optimization during the build\n"

@@ -76,6 +76,19 @@ check "and its lower score as the final one" same_score "$(json_key "$tmp/allow.
 check "and says so" grep -q "^shipped labeled_fewshot's program as asked (--allow-regression)" "$tmp/allow.out"
 check "dspcc eval --state agrees" prints "$optd" "$(eval_on route.dsp 9 --state "$tmp/allow.json" --cache-dir "$tmp/c1")"
 
+# dspcc build optimizes when given no state, with the same guard and the
+# same way past it (the warm cache answers every call).
+DSPCC_CACHE_DIR="$tmp/c1" "$dspcc" build "$tmp/route.dsp" -o "$tmp/b_kept.c" --base-url "$url" >/dev/null 2>&1
+check "dspcc build keeps the unoptimized program too" \
+    test "$(str_key "$tmp/b_kept.state.json" shipped)" = "unoptimized"
+DSPCC_CACHE_DIR="$tmp/c1" "$dspcc" build "$tmp/route.dsp" -o "$tmp/b_allow.c" --base-url "$url" \
+    --allow-regression >/dev/null 2>&1
+check "dspcc build --allow-regression ships the optimizer's program" \
+    test "$(str_key "$tmp/b_allow.state.json" shipped)" = "optimized, regression allowed"
+"$dspcc" build "$tmp/route.dsp" --no-opt -o "$tmp/b_no.c" --allow-regression 2>"$tmp/b_no.err"
+check "dspcc build --allow-regression with --no-opt is a usage error naming why" \
+    sh -c "test $? -eq 2 && grep -q 'applies when the build optimizes' '$tmp/b_no.err'"
+
 # ---- whole-valset headline scores after a sampled search ----------------
 cp examples/tickets/tickets.dsp "$tmp/mipro.dsp"
 optimize_into mp mipro.dsp mp.json --trainset-limit 60 --valset-limit 130 -j 4 --cache-dir "$tmp/c2" --report "$tmp/mp.html"
