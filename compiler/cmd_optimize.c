@@ -194,6 +194,9 @@ static void print_stages(const opt_result *res, const char *data_path, const cha
         if (res->stages[i].score > res->stages[kept].score)
             kept = i;
     for (size_t i = 0; i < res->n_stages; i++)
+        if (res->stages[i].kept)
+            kept = i;
+    for (size_t i = 0; i < res->n_stages; i++)
         printf("  %-62s %.4f%s\n", res->stages[i].label, res->stages[i].score, i == kept ? "  (kept)" : "");
     if (res->finetune.adapter_path)
         printf("LoRA adapter %s (served as %s, SHA-256 %s%s) trained on %zu examples: %s\n",

@@ -121,6 +121,13 @@ dsp_status opt_params_from_ir(const ir_optimize *o, opt_params *out, dsp_error *
         out->max_metric_calls = int_param(o, "max_metric_calls", 0);
         if (!out->preset && !out->max_metric_calls)
             out->preset = "light";
+        /* A preset also sizes the Pareto set, as mipro's sizes its search
+         * sample: DSPy advises a small valset for GEPA, whose every
+         * accepted candidate is scored on all of it. */
+        int n = 0;
+        size_t cap = 0;
+        if (out->preset && opt_mipro_preset(out->preset, &n, &cap) == 0)
+            out->valset_cap = cap;
         out->reflection_minibatch_size = int_param(o, "reflection_minibatch_size", 3);
         const ir_option *cs = find_param(o, "candidate_selection");
         out->candidate_selection = cs ? cs->s : "pareto";

@@ -275,6 +275,7 @@ typedef struct opt_stage {
     int on_finetuned;
     size_t n;
     double prompt_tokens, completion_tokens;
+    int kept;                    /* the one shipped, when not simply the best score (gepa's sampled search) */
 } opt_stage;
 
 /* What opt_optimize shipped (opt_guard). */

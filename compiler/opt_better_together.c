@@ -126,7 +126,7 @@ static dsp_status candidate(bt *t, const opt_program *prog, const char *label, d
     if (t->out->n_stages)
         memcpy(s, t->out->stages, t->out->n_stages * sizeof *s);
     s[t->out->n_stages++] = (opt_stage){ arena_strdup(t->a, label), score, prog->model != NULL, sc.n,
-                                         sc.eval_prompt_tokens, sc.eval_completion_tokens };
+                                         sc.eval_prompt_tokens, sc.eval_completion_tokens, 0 };
     t->out->stages = s;
     opt_result_add_trial(t->out, t->a, &sc, 1, label);
     if (!t->have_best || score > t->best_score) {

@@ -39,7 +39,7 @@
 #include "opt.h"
 #include "rng.h"
 
-enum { STREAM_BATCH = 0x6762, STREAM_PICK = 0x6770, STREAM_MERGE = 0x676d, MERGE_ROWS = 5 };
+enum { STREAM_BATCH = 0x6762, STREAM_PICK = 0x6770, STREAM_MERGE = 0x676d, MERGE_ROWS = 5, RESCORE = 3 };
 
 typedef struct gp_cand {
     const char **instr;     /* n_preds; NULL: the signature's */
@@ -47,6 +47,8 @@ typedef struct gp_cand {
     double mean;
     int parent, parent2;    /* -1: none; parent2 >= 0 only for merges */
     size_t next_pred;       /* round robin of its reflections */
+    double whole;           /* its whole-valset mean, when a sampled search rescored it */
+    int rescored;
     const char *origin;
 } gp_cand;
 
@@ -383,12 +385,12 @@ static dsp_status reflect_step(gepa *g, size_t it, opt_result *out, dsp_error *e
     return st;
 }
 
-static void add_stage(gepa *g, opt_result *out, const char *label, double score)
+static void add_stage(gepa *g, opt_result *out, const char *label, double score, int kept)
 {
     opt_stage *s = arena_array(g->a, out->n_stages + 1, sizeof *s);
     if (out->n_stages)
         memcpy(s, out->stages, out->n_stages * sizeof *s);
-    s[out->n_stages++] = (opt_stage){ .label = label, .score = score };
+    s[out->n_stages++] = (opt_stage){ .label = label, .score = score, .kept = kept };
     out->stages = s;
 }
 
@@ -407,8 +409,9 @@ static const char *folded(arena *a, const char *text)
 }
 
 /* The stages the summary and report print: every candidate with its
- * lineage, frontier share and instructions. */
-static void describe(gepa *g, opt_result *out)
+ * lineage, frontier share, whole-valset score when a sampled search
+ * rescored it, and instructions; `kept` marks the one shipped. */
+static void describe(gepa *g, opt_result *out, size_t kept)
 {
     size_t *wins = frontier(g);
     for (size_t i = 0; i < g->n; i++) {
@@ -419,11 +422,64 @@ static void describe(gepa *g, opt_result *out)
         else if (c->parent >= 0)
             s = arena_printf(g->a, "%s <- %d", s, c->parent);
         s = arena_printf(g->a, wins[i] ? "%s, frontier (best on %zu valset rows)" : "%s", s, wins[i]);
+        if (c->rescored)
+            s = arena_printf(g->a, "%s, %.4f on the whole valset", s, c->whole);
         for (size_t p = 0; p < g->b->n_preds; p++)
             if (c->instr[p])
                 s = arena_printf(g->a, "%s; %s: %s", s, g->b->pred_names[p], folded(g->a, c->instr[p]));
-        add_stage(g, out, i ? s : arena_printf(g->a, "%s (the program as written)", s), c->mean);
+        add_stage(g, out, i ? s : arena_printf(g->a, "%s (the program as written)", s), c->mean, i == kept);
     }
+}
+
+/* After a search on a sample of the valset: the program as written and
+ * the RESCORE best other candidates (by their sample mean) are scored on
+ * the whole valset (all[n_all]), and the best there is kept (the earlier
+ * on ties), so the headline score is a whole-valset score. */
+static dsp_status rescore(gepa *g, const size_t *all, size_t n_all, opt_result *out, size_t *best, dsp_error *err)
+{
+    size_t *rank = arena_array(g->a, g->n + 1, sizeof *rank), k = 0;
+    rank[k++] = 0;
+    for (size_t r = 0; r < RESCORE && r + 1 < g->n; r++) {
+        size_t top = 0;
+        for (size_t i = 1; i < g->n; i++) {
+            int taken = 0;
+            for (size_t j = 0; j < k; j++)
+                taken |= rank[j] == i;
+            if (!taken && (!top || g->c[i].mean > g->c[top].mean))
+                top = i;
+        }
+        rank[k++] = top;
+    }
+    progress(g, arena_printf(g->a, "the program as written and the top %zu candidates, on all %zu %s examples", k - 1,
+                             n_all, opt_valset_name(g->b)));
+    char *whole = "";
+    for (size_t i = 0; i < k; i++) {
+        gp_cand *c = &g->c[rank[i]];
+        opt_program prog = program_of(g, c);
+        opt_score s;
+        double *each = arena_array(g->a, n_all + 1, sizeof *each);
+        dsp_status st = g->b->evaluate_each(g->b->ctx, &prog, all, n_all, each, &s, err);
+        if (st != DSP_OK)
+            return st;
+        opt_result_add_trial(out, g->a, &s, 1, arena_printf(g->a, "candidate %zu, on the whole valset", rank[i]));
+        whole = arena_printf(g->a, "%s%scandidate %zu %.4f", whole, i ? ", " : "", rank[i], s.mean);
+        c->whole = s.mean;
+        c->rescored = 1;
+        if (i == 0)
+            out->baseline_score = s.mean;
+        if (i == 0 || s.mean > out->final_score) {
+            *best = rank[i];
+            out->best = prog;
+            out->final_score = s.mean;
+        }
+    }
+    out->n_rescored = k - 1;
+    opt_result_add_note(out, g->a,
+                        arena_printf(g->a,
+                                     "gepa searched on %zu of %zu %s examples (a seeded sample: auto: %s caps the "
+                                     "Pareto set); on all %zu: %s; the best there was kept",
+                                     g->n_val, n_all, opt_valset_name(g->b), g->p->preset, n_all, whole));
+    return DSP_OK;
 }
 
 dsp_status opt_gepa(const opt_params *p, const opt_backend *b, arena *a, opt_result *out, dsp_error *err)
@@ -437,7 +493,14 @@ dsp_status opt_gepa(const opt_params *p, const opt_backend *b, arena *a, opt_res
     g.p = p;
     g.b = b;
     g.a = a;
-    g.val = opt_val_rows(b, a, p->seed, 0, &g.n_val);
+    size_t n_all;
+    const size_t *all = opt_val_rows(b, a, p->seed, 0, &n_all);
+    g.val = opt_val_rows(b, a, p->seed, p->valset_cap, &g.n_val);
+    out->n_search = g.n_val;
+    if (g.n_val < n_all)
+        progress(&g, arena_printf(a, "searching on %zu of %zu %s examples (a seeded sample: auto: %s caps the "
+                                     "Pareto set); the best candidates are scored on all %zu at the end",
+                                  g.n_val, n_all, opt_valset_name(b), p->preset, n_all));
     opt_batcher_init(&g.batches, a, b->n_train, p->seed, STREAM_BATCH);
     g.budget = p->max_metric_calls > 0 ? p->max_metric_calls : opt_gepa_budget(p->preset, b->n_preds, g.n_val);
     if (g.budget < 0)
@@ -468,8 +531,10 @@ dsp_status opt_gepa(const opt_params *p, const opt_backend *b, arena *a, opt_res
     out->best = program_of(&g, &g.c[best]);
     out->final_score = g.c[best].mean;
     out->n_instruction_candidates = g.n;
-    describe(&g, out);
-    progress(&g, arena_printf(a, "kept candidate %zu (valset %.3f) after %ld metric calls", best, g.c[best].mean,
+    if (g.n_val < n_all && (st = rescore(&g, all, n_all, out, &best, err)) != DSP_OK)
+        return st;
+    describe(&g, out, best);
+    progress(&g, arena_printf(a, "kept candidate %zu (valset %.3f) after %ld metric calls", best, out->final_score,
                               g.used));
     return DSP_OK;
 }

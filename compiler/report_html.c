@@ -282,7 +282,7 @@ char *report_html(const report_info *r)
         for (size_t i = 0; i < r->n_stages; i++) {
             sb_printf(&b, "<tr><td class=\"n\">%.4f</td><td>", r->stages[i].score);
             esc(&b, r->stages[i].label);
-            sb_puts(&b, "</td></tr>\n");
+            sb_puts(&b, r->stages[i].kept ? " (kept)</td></tr>\n" : "</td></tr>\n");
         }
         sb_puts(&b, "</table>\n");
     }

@@ -200,6 +200,36 @@ static void test_deterministic_and_current_best(void **state)
     arena_free(&a);
 }
 
+/* A capped Pareto set (a preset's): the search scores candidates on a
+ * seeded sample of the valset, then the program as written and the best
+ * candidates on all of it; the kept program's score is its whole-valset
+ * mean, and the baseline is the program as written on all rows. */
+static void test_sampled_pareto_set_rescored_on_all(void **state)
+{
+    (void)state;
+    arena a = { 0 };
+    fake f = { 0 };
+    opt_result res;
+    opt_params p = params(120, 0, "pareto");
+    p.valset_cap = 3;
+    run(&p, &f, &a, &res);
+    assert_int_equal(res.n_search, 3);
+    assert_true(res.n_rescored >= 1 && res.n_rescored <= 3);
+    double whole = 0;
+    for (size_t r = 0; r < ROWS; r++)
+        whole += row_score(&res.best, r);
+    assert_true(res.final_score == whole / ROWS);
+    assert_true(res.baseline_score == 0);
+    assert_true(res.final_score > 0);
+    int noted = 0;
+    for (size_t i = 0; i < res.n_notes; i++)
+        noted |= strstr(res.notes[i], "gepa searched on 3 of 6") != NULL;
+    assert_true(noted);
+    /* The rescoring trials are whole-valset scores of candidates. */
+    assert_non_null(strstr(res.trials[res.n_trials - 1].config, ", on the whole valset"));
+    arena_free(&a);
+}
+
 /* A budget below one valset pass, and the presets' budgets. */
 static void test_budget_errors_and_presets(void **state)
 {
@@ -258,6 +288,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_batcher_epochs),
         cmocka_unit_test(test_improves_within_budget),
+        cmocka_unit_test(test_sampled_pareto_set_rescored_on_all),
         cmocka_unit_test(test_merge_combines_branches),
         cmocka_unit_test(test_deterministic_and_current_best),
         cmocka_unit_test(test_budget_errors_and_presets),

@@ -378,6 +378,56 @@ static void test_proposal_lists_distinctive_words_per_label(void **state)
     rs_arena_free(&a);
 }
 
+static void test_reflection_hints_the_labels_it_got_wrong(void **state)
+{
+    (void)state;
+    rs_arena a;
+    rs_arena_init(&a);
+    const char *sys =
+        "Your input fields are:\n1. `current_instruction` (string): now\n2. `examples_with_feedback` (string): "
+        "runs\nYour output fields are:\n1. `new_instruction` (string): better\n\n"
+        "All interactions will be structured in the following way, with the appropriate values filled in.\n\n"
+        "[[ ## current_instruction ## ]]\n{current_instruction}\n\n[[ ## examples_with_feedback ## ]]\n"
+        "{examples_with_feedback}\n\n[[ ## new_instruction ## ]]\n{new_instruction}\n\n[[ ## completed ## ]]\n"
+        "In adhering to this structure, your objective is: \n        Improve the instruction.";
+    const char *user =
+        "[[ ## current_instruction ## ]]\nClassify a ticket.\nLabel hints (label: keywords that point to it):\n"
+        "Hardware: laptop, password\n\n"
+        "[[ ## examples_with_feedback ## ]]\n"
+        "# Example 1\n## Inputs\n### ticket_text\nhello remote vpn denied vpn thanks\n## Outputs\n### queue\n"
+        "Hardware\n## Feedback\nThis run scored 0.000 (metric `accuracy`). The expected outputs: queue: Access "
+        "Rights.\n\n"
+        "# Example 2\n## Inputs\n### ticket_text\nmonitor screen flickers\n## Outputs\n### queue\nHardware\n"
+        "## Feedback\nThis run scored 1.000 (metric `accuracy`). The expected outputs: queue: Hardware.\n\n"
+        "# Example 3\n## Inputs\n### ticket_text\npassword for the payroll portal on my laptop\n## Outputs\n"
+        "### queue\nHardware\n## Feedback\nWrong: the queue should be `HR Support`, not Hardware.\n\n"
+        "Respond with the corresponding output fields, starting with the field `[[ ## new_instruction ## ]]`, "
+        "and then ending with the marker for `[[ ## completed ## ]]`.";
+    rs_message msgs[] = {{"system", sys}, {"user", user}};
+    rs_task t;
+    rs_task_parse(&a, msgs, 2, &t);
+    rs_gen g = {0, 1};
+    const char *v[1] = {0};
+    rs_learn(&a, &t, &g, v);
+    assert_non_null(v[0]);
+    /* A label of two words; the word the input repeats first; no greeting. */
+    assert_non_null(strstr(v[0], "\nAccess Rights: vpn"));
+    assert_null(strstr(v[0], "hello"));
+    assert_null(strstr(v[0], "thanks"));
+    /* The hints that sent the payroll ticket to Hardware are taken back. */
+    assert_null(strstr(v[0], "Hardware: laptop"));
+    assert_non_null(strstr(v[0], "\nHR Support: payroll"));
+    assert_true(strncmp(v[0], "Classify a ticket.\nLabel hints", 30) == 0);
+    /* The learner reads every line back. */
+    rs_vocab voc;
+    rs_vocab_init(&voc, &a);
+    const char *labels[] = {"Access Rights", "Hardware", "HR Support"};
+    rs_tokens hints[3];
+    rs_parse_hints(&voc, v[0], labels, 3, hints);
+    assert_true(hints[0].n >= 2 && hints[1].n == 0 && hints[2].n >= 1);
+    rs_arena_free(&a);
+}
+
 static void test_extractive_fields_take_a_span_of_the_input(void **state)
 {
     (void)state;
@@ -791,6 +841,7 @@ int main(void)
         cmocka_unit_test(test_json_adapter_enums_from_demos_or_schema),
         cmocka_unit_test(test_records_extracted_from_demos_hints_and_cues),
         cmocka_unit_test(test_proposal_lists_distinctive_words_per_label),
+        cmocka_unit_test(test_reflection_hints_the_labels_it_got_wrong),
         cmocka_unit_test(test_extractive_fields_take_a_span_of_the_input),
         cmocka_unit_test(test_numbers_follow_demos_and_stated_ranges),
         cmocka_unit_test(test_extractive_question_is_the_shortest_input),
