@@ -133,13 +133,16 @@ static void tables_fn(cg_ctx *g, strbuf *c, const ir_react *r, size_t idx, void 
         const ir_tool *t = r->tools[k];
         size_t np = 0;
         for (size_t i = 0; i < t->n_params; i++) np += t->params[i].role == IR_PARAM_IN;
+        const char *doc = r->tool_docs ? r->tool_docs[k] : NULL;
         sb_puts(c, "    { ");
         cg_cstr(g, c, t->name, strlen(t->name), 6);
+        sb_puts(c, ", ");
+        cg_cstr_or_null(g, c, doc, 6);
         if (np)
-            sb_printf(c, ", NULL, %s_t%zu_args, %zu, %s_t%zu_results, %zu, %s, NULL },\n", sym, k, np, sym, k,
+            sb_printf(c, ", %s_t%zu_args, %zu, %s_t%zu_results, %zu, %s, NULL },\n", sym, k, np, sym, k,
                        t->n_outputs ? t->n_outputs : 1, glue_name(g, t));
         else
-            sb_printf(c, ", NULL, NULL, 0, %s_t%zu_results, %zu, %s, NULL },\n", sym, k,
+            sb_printf(c, ", NULL, 0, %s_t%zu_results, %zu, %s, NULL },\n", sym, k,
                        t->n_outputs ? t->n_outputs : 1, glue_name(g, t));
     }
     sb_puts(c, "};\n");

@@ -280,6 +280,8 @@ static const char *emit_lm(cg_ctx *g, strbuf *c, const char *sym, const ir_lm *l
     sb_printf(c, " },\n    .timeout_ms = %d, .has_retries = %s, .retries = %d, .no_cache = %s,\n    .adapter = %s,\n",
               cfg->timeout_ms, cfg->has_retries ? "true" : "false", cfg->retries, cfg->no_cache ? "true" : "false",
               cfg->adapter == DSP_ADAPTER_JSON ? "DSP_ADAPTER_JSON" : "DSP_ADAPTER_CHAT");
+    if (cfg->tool_calling == DSP_TOOL_CALLING_NATIVE)
+        sb_puts(c, "    .tool_calling = DSP_TOOL_CALLING_NATIVE,\n");
     /* Prices, for the cost in traces (dspcc.cost_usd); only when declared. */
     if (cfg->usd_per_mtok_in > 0 || cfg->usd_per_mtok_out > 0) {
         sb_puts(c, "    .usd_per_mtok_in = ");

@@ -109,7 +109,7 @@ static int reaches(const ir_module *top, const ir_module *m)
 
 static const char *role_name(dsp_role r)
 {
-    return r == DSP_ROLE_SYSTEM ? "system" : r == DSP_ROLE_USER ? "user" : "assistant";
+    return r == DSP_ROLE_SYSTEM ? "system" : r == DSP_ROLE_USER ? "user" : r == DSP_ROLE_TOOL ? "tool" : "assistant";
 }
 
 /* The lm as the other wire would see it: the same model, declared with

@@ -75,8 +75,10 @@ static dsp_status add_reacts(ex_runner *r, const ir_step *s, size_t n, dsp_error
         if (!x->rt.step || !x->rt.extract)
             return dsp_error_set(err, DSP_ERR_INVALID, "internal: react `%s` has no runtime predictors", ir->step->name);
         dsp_tool *tools = arena_array(&r->mem, ir->n_tools + 1, sizeof *tools);
-        for (size_t k = 0; k < ir->n_tools; k++)
+        for (size_t k = 0; k < ir->n_tools; k++) {
             tool_of(&r->mem, ir->tools[k], &tools[k]);
+            tools[k].description = ir->tool_docs ? ir->tool_docs[k] : NULL;
+        }
         x->rt.tools = tools;
         x->rt.n_tools = ir->n_tools;
         x->rt.max_iters = (int)ir->max_iters;

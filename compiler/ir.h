@@ -204,6 +204,7 @@ typedef struct ir_react {
     const ir_predictor *step;
     const ir_predictor *extract;
     const ir_tool *const *tools;
+    const char *const *tool_docs; /* each tool's doc comment, or NULL: its description */
     size_t n_tools;
     long long max_iters;          /* 1 to 100, default 5 */
     long long max_observation;    /* bytes of one observation, default 4000 */

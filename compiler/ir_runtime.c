@@ -107,6 +107,8 @@ dsp_status irt_lm(arena *a, const ir_lm *lm, dsp_lm_config **out, dsp_error *err
     c->base_url = lm->base_url;
     const ir_option *ad = param(lm, "adapter");
     c->adapter = ad && ad->s && strcmp(ad->s, "json") == 0 ? DSP_ADAPTER_JSON : DSP_ADAPTER_CHAT;
+    const ir_option *tc = param(lm, "tool_calling");
+    c->tool_calling = tc && tc->s && strcmp(tc->s, "native") == 0 ? DSP_TOOL_CALLING_NATIVE : DSP_TOOL_CALLING_TEXT;
     c->api_key_env = lm->api_key_env;
     c->params = dsp_lm_params_default();
     const ir_option *o;

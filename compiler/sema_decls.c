@@ -464,6 +464,17 @@ void sema_check_lm(sema *s, sym *sy)
         } else {
             if (strcmp(opts[i].key, "trainer") == 0)
                 ok &= check_trainer(s, d, opts[i].s);
+            if (strcmp(opts[i].key, "tool_calling") == 0 && strcmp(opts[i].s, "native") == 0 &&
+                (prov->provider == DSP_PROVIDER_GEMINI || prov->provider == DSP_PROVIDER_BEDROCK)) {
+                const ast_kv *kv = NULL;
+                for (size_t j = 0; j < d->kvs.len; j++)
+                    if (strcmp(((ast_kv *)d->kvs.items[j])->key.name, "tool_calling") == 0)
+                        kv = d->kvs.items[j];
+                diag_error(s->d, kv ? kv->value->loc : d->loc,
+                           "tool_calling: native is spoken with OpenAI-compatible and Anthropic lms, not `%s`; "
+                           "use tool_calling: text", lm->provider);
+                ok = 0;
+            }
             params[np++] = opts[i];
         }
     }

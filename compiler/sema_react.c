@@ -171,6 +171,7 @@ ir_react *sema_react_build(sema *s, const ast_call *c, const ir_signature *sig, 
     if (!ok)
         return NULL;
     r->tools = tools;
+    r->tool_docs = docs;
     r->n_tools = n;
 
     /* Inputs of both predictors: the signature's, then the trajectory. */

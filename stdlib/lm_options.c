@@ -7,6 +7,7 @@
  * shared with the runtime. */
 
 static const char *const adapters[] = { "chat", "json", NULL };
+static const char *const tool_callings[] = { "text", "native", NULL };
 const char *const bi_lora_servings[] = { "vllm", "llama.cpp", NULL };
 
 const bi_option bi_lm_options[] = {
@@ -20,6 +21,9 @@ const bi_option bi_lm_options[] = {
     { "cache", BI_OPT_BOOL, 0, 0, NULL, "cache replies on disk" },
     { "adapter", BI_OPT_CHOICE, 0, 0, adapters,
       "chat ([[ ## field ## ]] sections, the default) or json (a JSON object the API enforces)" },
+    { "tool_calling", BI_OPT_CHOICE, 0, 0, tool_callings,
+      "how react steps call tools: text (next_tool_name/next_tool_args fields, the default) or native "
+      "(the API's tools: OpenAI tool_calls, Anthropic tool_use)" },
     { "input_usd_per_mtok", BI_OPT_FLOAT, 0, 1e6, NULL, "price of a million prompt tokens, for cost reports" },
     { "output_usd_per_mtok", BI_OPT_FLOAT, 0, 1e6, NULL, "price of a million completion tokens, for cost reports" },
     { "trainer", BI_OPT_STRING, 0, 0, NULL,

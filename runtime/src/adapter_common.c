@@ -249,6 +249,7 @@ dsp_status dsp_adapter_push(dsp_messages *out, dsp_role role, dsp_textbuf *b, ds
     char *text = dsp_tb_take(b, NULL);
     if (!text)
         return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory rendering a prompt");
+    memset(&out->items[out->len], 0, sizeof out->items[out->len]);
     out->items[out->len].role = role;
     out->items[out->len].content = text;
     out->len++;
@@ -257,8 +258,12 @@ dsp_status dsp_adapter_push(dsp_messages *out, dsp_role role, dsp_textbuf *b, ds
 
 void dsp_adapter_truncate(dsp_messages *out, size_t keep)
 {
-    while (out->len > keep)
-        free(out->items[--out->len].content);
+    while (out->len > keep) {
+        dsp_message *m = &out->items[--out->len];
+        free(m->content);
+        dsp_tool_calls_free(m->tool_calls, m->n_tool_calls);
+        free(m->tool_call_id);
+    }
 }
 
 dsp_status dsp_adapter_render(const dsp_adapter_style *style, const dsp_prompt_spec *spec, const dsp_value *inputs,

@@ -264,7 +264,52 @@ const char *dsp_cache_file_path(const dsp_cache *c)
 
 static const char *role_name(dsp_role r)
 {
-    return r == DSP_ROLE_SYSTEM ? "system" : r == DSP_ROLE_ASSISTANT ? "assistant" : "user";
+    return r == DSP_ROLE_SYSTEM ? "system" : r == DSP_ROLE_ASSISTANT ? "assistant" : r == DSP_ROLE_TOOL ? "tool" : "user";
+}
+
+/* The tool calls of a stored reply or a key's turn: [[id, name, arguments], ...]
+ * with null for what is missing. */
+static void cache_write_calls(dsp_jw *w, const dsp_tool_call *calls, size_t n)
+{
+    dsp_jw_lit(w, "[");
+    for (size_t i = 0; i < n; i++) {
+        const char *f[3] = { calls[i].id, calls[i].name, calls[i].arguments };
+        dsp_jw_lit(w, i ? ",[" : "[");
+        for (int k = 0; k < 3; k++) {
+            dsp_jw_lit(w, k ? "," : "");
+            if (f[k])
+                dsp_jw_str(w, f[k]);
+            else
+                dsp_jw_lit(w, "null");
+        }
+        dsp_jw_lit(w, "]");
+    }
+    dsp_jw_lit(w, "]");
+}
+
+/* Native tool calling's part of a turn in the key: only written when set,
+ * so the keys of every other request are as they were. */
+static void cache_key_tool_turn(dsp_jw *w, const dsp_message *m)
+{
+    if (m->n_tool_calls) {
+        dsp_jw_lit(w, ",\"tool_calls\":");
+        cache_write_calls(w, m->tool_calls, m->n_tool_calls);
+    }
+    if (m->tool_call_id) {
+        dsp_jw_lit(w, ",\"tool_call_id\":");
+        dsp_jw_str(w, m->tool_call_id);
+        dsp_jw_lit(w, m->tool_error ? ",\"is_error\":true" : "");
+    }
+}
+
+/* Whether a turn carries tool calls or a tool result (the prepared digest
+ * of a key's start compares roles and contents only: not for these). */
+static bool has_tool_turns(const dsp_message *msgs, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (msgs[i].n_tool_calls || msgs[i].tool_call_id)
+            return true;
+    return false;
 }
 
 /* The key text up to the last message's content (its start): provider,
@@ -286,6 +331,7 @@ static void write_start(dsp_jw *w, const char *provider, const char *base_url, c
         if (i + 1 == n_msgs)
             return;
         dsp_jw_str(w, msgs[i].content ? msgs[i].content : "");
+        cache_key_tool_turn(w, &msgs[i]);
         dsp_jw_lit(w, "}");
     }
 }
@@ -296,6 +342,7 @@ static void write_rest(dsp_jw *w, const dsp_message *msgs, size_t n_msgs, const 
 {
     if (n_msgs) {
         dsp_jw_str(w, msgs[n_msgs - 1].content ? msgs[n_msgs - 1].content : "");
+        cache_key_tool_turn(w, &msgs[n_msgs - 1]);
         dsp_jw_lit(w, "}");
     }
     dsp_jw_lit(w, "],\"params\":{");
@@ -355,6 +402,12 @@ static void write_rest(dsp_jw *w, const dsp_message *msgs, size_t n_msgs, const 
         dsp_jw_lit(w, sep);
         dsp_jw_lit(w, "\"json_schema\":");
         dsp_jw_str(w, p->json_schema);
+        sep = ",";
+    }
+    if (p->tools) {
+        dsp_jw_lit(w, sep);
+        dsp_jw_lit(w, "\"tools\":");
+        dsp_jw_str(w, p->tools);
     }
     dsp_jw_lit(w, "},\"rollout_id\":\"");
     char buf[32];
@@ -472,7 +525,7 @@ static dsp_status cache_key(dsp_cache *c, const EVP_MD *md, const char *provider
      * and reused while they are the same: the same bytes are hashed to the
      * same key either way, but a call writes and hashes only its own rest. */
     size_t raw_len = c && n_msgs ? raw_start_len(provider, base_url, model, msgs, n_msgs) : 0;
-    bool memo = raw_len >= DSP_CACHE_MEMO_MIN;
+    bool memo = raw_len >= DSP_CACHE_MEMO_MIN && !has_tool_turns(msgs, n_msgs);
     EVP_MD_CTX *ctx = memo ? memo_find(c, provider, base_url, model, msgs, n_msgs, raw_len) : NULL;
     bool have = ctx != NULL;
     size_t hint = 256 + (p->json_schema ? strlen(p->json_schema) : 0);
@@ -558,6 +611,21 @@ static bool decode_value(const char *text, int len, dsp_chat_response *resp)
             if (!cJSON_IsString(ch) || !(resp->choices[i++] = strdup(ch->valuestring))) {
                 ok = false;
                 break;
+            }
+        }
+    }
+    const cJSON *calls = cJSON_GetObjectItemCaseSensitive(root, "tool_calls");
+    int nc = cJSON_GetArraySize(calls);
+    if (ok && cJSON_IsArray(calls) && nc > 0) {
+        ok = (resp->tool_calls = calloc((size_t)nc, sizeof *resp->tool_calls)) != NULL;
+        const cJSON *call;
+        for (call = calls->child; ok && call; call = call->next) {
+            dsp_tool_call *tc = &resp->tool_calls[resp->n_tool_calls++];
+            char **f[3] = { &tc->id, &tc->name, &tc->arguments };
+            ok = cJSON_IsArray(call) && cJSON_GetArraySize(call) == 3;
+            for (int k = 0; ok && k < 3; k++) {
+                const cJSON *v = cJSON_GetArrayItem(call, k);
+                ok = cJSON_IsNull(v) || (cJSON_IsString(v) && (*f[k] = strdup(v->valuestring)) != NULL);
             }
         }
     }
@@ -695,7 +763,12 @@ dsp_status dsp_cache_put(dsp_cache *c, const char *key, const dsp_chat_response 
             dsp_jw_lit(&w, ",");
         dsp_jw_str(&w, resp->choices[i]);
     }
-    dsp_jw_lit(&w, "],\"usage\":{\"prompt_tokens\":");
+    dsp_jw_lit(&w, "]");
+    if (resp->n_tool_calls) {
+        dsp_jw_lit(&w, ",\"tool_calls\":");
+        cache_write_calls(&w, resp->tool_calls, resp->n_tool_calls);
+    }
+    dsp_jw_lit(&w, ",\"usage\":{\"prompt_tokens\":");
     dsp_jw_int(&w, resp->usage.prompt_tokens);
     dsp_jw_lit(&w, ",\"completion_tokens\":");
     dsp_jw_int(&w, resp->usage.completion_tokens);

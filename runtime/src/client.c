@@ -593,6 +593,13 @@ static dsp_status absorb(dsp_chat_response *all, dsp_chat_response *part, dsp_er
     all->usage.prompt_tokens += part->usage.prompt_tokens;
     all->usage.completion_tokens += part->usage.completion_tokens;
     free(part->choices);
+    /* Tool calls are the first choice's: the first reply's. */
+    if (!all->tool_calls) {
+        all->tool_calls = part->tool_calls;
+        all->n_tool_calls = part->n_tool_calls;
+    } else {
+        dsp_tool_calls_free(part->tool_calls, part->n_tool_calls);
+    }
     memset(part, 0, sizeof *part);
     return DSP_OK;
 }

@@ -71,6 +71,11 @@ dsp_status dsp_anthropic_request_write(dsp_jw *wp, const char *model, const dsp_
     for (size_t i = 0; i < n_msgs; i++) {
         if (msgs[i].role == DSP_ROLE_SYSTEM)
             continue;
+        if (msgs[i].role == DSP_ROLE_TOOL || msgs[i].n_tool_calls) {
+            dsp_jw_lit(&w, k++ ? "," : "");
+            i += dsp_anthropic_write_tool_turn(&w, msgs, i, n_msgs) - 1;
+            continue;
+        }
         dsp_jw_lit(&w, k++ ? ",{\"role\":\"" : "{\"role\":\"");
         dsp_jw_lit(&w, msgs[i].role == DSP_ROLE_ASSISTANT ? "assistant" : "user");
         dsp_jw_lit(&w, "\",\"content\":[{\"type\":\"text\",\"text\":");
@@ -107,6 +112,12 @@ dsp_status dsp_anthropic_request_write(dsp_jw *wp, const char *model, const dsp_
         dsp_jw_lit(&w, schema);
         dsp_jw_lit(&w, "}],\"tool_choice\":{\"type\":\"tool\",\"name\":\"output\"}");
         free(schema);
+    } else if (p->tools) {
+        dsp_status st = dsp_tools_write(&w, true, p->tools, err);
+        if (st != DSP_OK) {
+            *wp = w;
+            return st;
+        }
     }
     dsp_jw_lit(&w, "}");
     *wp = w;
@@ -191,7 +202,10 @@ dsp_status dsp_anthropic_parse_reply(const char *body, size_t len, dsp_chat_resp
             n_text++;
         }
     }
-    if (n_text == 0) {
+    if ((st = dsp_anthropic_read_tool_uses(content, resp, err)) != DSP_OK)
+        goto done;
+    /* A turn that only calls tools has no text. */
+    if (n_text == 0 && resp->n_tool_calls == 0) {
         st = protocol_error(err, body, len, "no text content block");
         goto done;
     }

@@ -33,6 +33,10 @@ dsp_status dsp_bedrock_request_body(const dsp_message *msgs, size_t n_msgs, cons
 dsp_status dsp_bedrock_request_write(dsp_jw *wp, const dsp_message *msgs, size_t n_msgs, const dsp_lm_params *p,
                                      dsp_error *err)
 {
+    if (p->tools)
+        return dsp_error_set(err, DSP_ERR_INVALID,
+                             "native tool calling (tool_calling: native) is spoken with OpenAI-compatible and "
+                             "Anthropic lms, not %s yet; use tool_calling: text", "Bedrock");
     size_t n_turns = 0, n_sys = 0;
     for (size_t i = 0; i < n_msgs; i++) {
         if (msgs[i].role == DSP_ROLE_SYSTEM)

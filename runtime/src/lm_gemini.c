@@ -152,6 +152,10 @@ static dsp_status write_config(dsp_jw *w, const dsp_lm_params *p, dsp_error *err
 dsp_status dsp_gemini_request_write(dsp_jw *wp, const dsp_message *msgs, size_t n_msgs, const dsp_lm_params *p,
                                     dsp_error *err)
 {
+    if (p->tools)
+        return dsp_error_set(err, DSP_ERR_INVALID,
+                             "native tool calling (tool_calling: native) is spoken with OpenAI-compatible and "
+                             "Anthropic lms, not %s yet; use tool_calling: text", "Gemini");
     size_t n_turns = 0, n_sys = 0;
     for (size_t i = 0; i < n_msgs; i++) {
         if (msgs[i].role == DSP_ROLE_SYSTEM)

@@ -18,6 +18,7 @@ static const char *role_name(dsp_role r)
     case DSP_ROLE_SYSTEM: return "system";
     case DSP_ROLE_USER: return "user";
     case DSP_ROLE_ASSISTANT: return "assistant";
+    case DSP_ROLE_TOOL: return "tool";
     }
     return "user";
 }
@@ -76,6 +77,11 @@ dsp_status dsp_openai_request_write(dsp_jw *wp, const char *model, const dsp_mes
     dsp_jw_str(&w, model);
     dsp_jw_lit(&w, ",\"messages\":[");
     for (size_t i = 0; i < n_msgs; i++) {
+        if (msgs[i].role == DSP_ROLE_TOOL || msgs[i].n_tool_calls) {
+            dsp_jw_lit(&w, i ? "," : "");
+            dsp_openai_write_tool_turn(&w, &msgs[i]);
+            continue;
+        }
         dsp_jw_lit(&w, i ? ",{\"role\":\"" : "{\"role\":\"");
         dsp_jw_lit(&w, role_name(msgs[i].role));
         dsp_jw_lit(&w, "\",\"content\":");
@@ -127,6 +133,13 @@ dsp_status dsp_openai_request_write(dsp_jw *wp, const char *model, const dsp_mes
          * takes no free-form objects (maps). */
         dsp_jw_lit(&w, p->json_strict ? ",\"strict\":true}}" : "}}");
         free(schema);
+    }
+    if (p->tools) {
+        dsp_status st = dsp_tools_write(&w, false, p->tools, err);
+        if (st != DSP_OK) {
+            *wp = w;
+            return st;
+        }
     }
     dsp_jw_lit(&w, "}");
     *wp = w;
@@ -183,7 +196,10 @@ dsp_status dsp_openai_parse_reply(const char *body, size_t len, dsp_chat_respons
         pos++;
         const cJSON *msg = cJSON_GetObjectItemCaseSensitive(choice, "message");
         const cJSON *content = cJSON_GetObjectItemCaseSensitive(msg, "content");
-        if (!cJSON_IsString(content)) {
+        const cJSON *tool_calls = cJSON_GetObjectItemCaseSensitive(msg, "tool_calls");
+        /* A turn that only calls tools has content null. */
+        bool calls = cJSON_IsArray(tool_calls) && cJSON_GetArraySize(tool_calls) > 0;
+        if (!cJSON_IsString(content) && !calls) {
             const cJSON *refusal = cJSON_GetObjectItemCaseSensitive(msg, "refusal");
             char what[200];
             if (cJSON_IsString(refusal))
@@ -197,11 +213,13 @@ dsp_status dsp_openai_parse_reply(const char *body, size_t len, dsp_chat_respons
             st = protocol_error(err, body, len, "two choices share one index");
             goto done;
         }
-        resp->choices[at] = strdup(content->valuestring);
+        resp->choices[at] = strdup(cJSON_IsString(content) ? content->valuestring : "");
         if (!resp->choices[at]) {
             st = dsp_error_set(err, DSP_ERR_NOMEM, "out of memory copying a choice");
             goto done;
         }
+        if (calls && at == 0 && (st = dsp_openai_read_tool_calls(tool_calls, resp, err)) != DSP_OK)
+            goto done;
     }
     for (int i = 0; i < n; i++) {
         if (!resp->choices[i]) {

@@ -94,6 +94,20 @@ dsp_status dsp_gemini_parse_reply(const char *body, size_t len, dsp_chat_respons
 dsp_status dsp_openai_parse_reply(const char *body, size_t len, dsp_chat_response *resp, dsp_error *err);
 dsp_status dsp_anthropic_parse_reply(const char *body, size_t len, dsp_chat_response *resp, dsp_error *err);
 
+/* Native tool calling (lm_tools.c). dsp_tools_write appends `,"tools":[...]`
+ * from params.tools in OpenAI's or Anthropic's shape, and asks for one call
+ * a turn. The turn writers append one message: an assistant turn with
+ * tool_calls, or a tool result (Anthropic: the results of consecutive TOOL
+ * messages as one user turn; returns how many messages it wrote). The
+ * readers add a reply's tool calls to resp, keeping malformed ones as they
+ * came (a field the reply left out is NULL). */
+struct cJSON;
+dsp_status dsp_tools_write(dsp_jw *w, bool anthropic, const char *tools, dsp_error *err);
+void dsp_openai_write_tool_turn(dsp_jw *w, const dsp_message *m);
+size_t dsp_anthropic_write_tool_turn(dsp_jw *w, const dsp_message *msgs, size_t i, size_t n);
+dsp_status dsp_openai_read_tool_calls(const struct cJSON *tool_calls, dsp_chat_response *resp, dsp_error *err);
+dsp_status dsp_anthropic_read_tool_uses(const struct cJSON *content, dsp_chat_response *resp, dsp_error *err);
+
 /* NULL when a reply body keeps dsp/value.h's rule for text, else why not
  * (written into buf): a \u0000 would decode to a NUL that cuts the text,
  * and a body that is not UTF-8 is not JSON. */

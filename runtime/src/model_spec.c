@@ -321,5 +321,7 @@ dsp_lm_params dsp_params_merge(const dsp_lm_params *defaults, const dsp_lm_param
         p.lora_scale = call->lora_scale;
         p.lora_sha256 = call->lora_sha256;
     }
+    if (call->tools)
+        p.tools = call->tools;
     return p;
 }

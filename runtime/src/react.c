@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "dsp/react.h"
+#include "react_int.h"
 #include "textbuf.h"
 #include "value_json.h"
 
@@ -151,9 +152,8 @@ static const dsp_tool *find_tool(const dsp_react *r, const char *name)
     return NULL;
 }
 
-/* Runs one tool call on the LM's name and arguments; always gives an observation
- * (NULL only when out of memory). */
-static char *act(const dsp_react *r, const dsp_react_options *o, const char *name, const dsp_value *args_text)
+char *dsp_react_act(const dsp_react *r, const dsp_react_options *o, const char *name, const char *args_text,
+                    size_t args_len)
 {
     const dsp_tool *t = find_tool(r, name);
     dsp_textbuf tb;
@@ -174,8 +174,7 @@ static char *act(const dsp_react *r, const dsp_react_options *o, const char *nam
         free(res);
         return NULL;
     }
-    const char *text = args_text->as.s.data ? args_text->as.s.data : "";
-    if (dsp_tool_bind_args(t, text, args_text->as.s.len, args, &obs) == DSP_OK) {
+    if (dsp_tool_bind_args(t, args_text ? args_text : "", args_text ? args_len : 0, args, &obs) == DSP_OK) {
         dsp_error err = { 0 };
         if (t->call(o ? o->tool_ctx : NULL, t, args, res, &err) == DSP_OK) {
             obs = dsp_tool_observation(t, res);
@@ -193,12 +192,29 @@ static char *act(const dsp_react *r, const dsp_react_options *o, const char *nam
     return obs;
 }
 
-static void put_block(dsp_textbuf *tb, const char *name, size_t idx, const char *text, size_t len)
+void dsp_react_put_block(dsp_textbuf *tb, const char *name, size_t idx, const char *text, size_t len)
 {
     if (tb->len)
         dsp_tb_puts(tb, "\n\n");
     dsp_tb_printf(tb, "[[ ## %s_%zu ## ]]\n", name, idx);
     dsp_tb_put(tb, text ? text : "", text ? len : 0);
+}
+
+char *dsp_react_tool_name(const char *s, size_t len)
+{
+    /* The tool name is compared trimmed: models add spaces and quotes. */
+    const char *nm = s ? s : "";
+    size_t nb = 0, ne = s ? len : 0;
+    while (nb < ne && strchr(" \t\r\n\"'`", nm[nb]))
+        nb++;
+    while (ne > nb && strchr(" \t\r\n\"'`", nm[ne - 1]))
+        ne--;
+    char *tool = malloc(ne - nb + 1);
+    if (tool) {
+        memcpy(tool, nm + nb, ne - nb);
+        tool[ne - nb] = '\0';
+    }
+    return tool;
 }
 
 static int output_index(const dsp_predictor *p, const char *name)
@@ -211,28 +227,34 @@ static int output_index(const dsp_predictor *p, const char *name)
 }
 
 static dsp_status predict_observed(dsp_client *c, const dsp_predictor *p, const dsp_predict_options *po,
-                       const dsp_react_options *o, const dsp_value *in, dsp_value *out, dsp_error *err)
+                                   const dsp_react_options *o, const dsp_value *in, dsp_value *out, dsp_error *err)
 {
     dsp_predict_trace tr;
     dsp_predict_trace_init(&tr);
     dsp_status st = dsp_predict_ex(c, p, po, in, out, o && o->observe ? &tr : NULL, err);
-    if (o && o->observe) {
-        dsp_error oerr = { 0 };
-        dsp_status ost = o->observe(o->observe_ctx, p, st, in, st == DSP_OK ? out : NULL, &tr, &oerr);
-        if (ost != DSP_OK) {
-            if (st == DSP_OK)
-                dsp_values_free(out, dsp_strategy_n_outputs(p->signature, p->strategy));
-            if (err) {
-                dsp_error_clear(err);
-                *err = oerr;
-            } else {
-                dsp_error_clear(&oerr);
-            }
-            st = ost;
-        }
-    }
+    st = dsp_react_notify(o, p, st, in, out, &tr, err);
     dsp_predict_trace_free(&tr);
     return st;
+}
+
+dsp_status dsp_react_notify(const dsp_react_options *o, const dsp_predictor *p, dsp_status st, const dsp_value *in,
+                            dsp_value *out, const dsp_predict_trace *tr, dsp_error *err)
+{
+    if (!o || !o->observe)
+        return st;
+    dsp_error oerr = { 0 };
+    dsp_status ost = o->observe(o->observe_ctx, p, st, in, st == DSP_OK ? out : NULL, tr, &oerr);
+    if (ost == DSP_OK)
+        return st;
+    if (st == DSP_OK)
+        dsp_values_free(out, dsp_strategy_n_outputs(p->signature, p->strategy));
+    if (err) {
+        dsp_error_clear(err);
+        *err = oerr;
+    } else {
+        dsp_error_clear(&oerr);
+    }
+    return ost;
 }
 
 static dsp_status check_react(const dsp_react *r, dsp_error *err)
@@ -278,53 +300,49 @@ dsp_status dsp_react_run(dsp_client *c, const dsp_react *r, const dsp_react_opti
     /* The inputs are borrowed: only the trajectory slot is ours. */
     for (size_t i = 0; in && i + 1 < n_in; i++)
         in[i] = inputs[i];
-    for (int it = 0; st == DSP_OK && it < r->max_iters; it++) {
-        in[n_in - 1] = borrow(&traj);
-        st = predict_observed(c, r->step, o ? o->step_opts : NULL, o, in, out, err);
-        if (st == DSP_ERR_PARSE) {
-            /* DSPy ends the loop on a step it cannot read; the extract step
-             * still answers from what was gathered. */
-            dsp_error_clear(err);
-            st = DSP_OK;
-            break;
+    const dsp_lm_config *lm = dsp_predict_lm_of(r->step, o ? o->step_opts : NULL);
+    if (st == DSP_OK && lm && lm->tool_calling == DSP_TOOL_CALLING_NATIVE)
+        st = dsp_react_native_steps(c, r, o, in, &traj, err);
+    else
+        for (int it = 0; st == DSP_OK && it < r->max_iters; it++) {
+            in[n_in - 1] = borrow(&traj);
+            st = predict_observed(c, r->step, o ? o->step_opts : NULL, o, in, out, err);
+            if (st == DSP_ERR_PARSE) {
+                /* DSPy ends the loop on a step it cannot read; the extract step
+                 * still answers from what was gathered. */
+                dsp_error_clear(err);
+                st = DSP_OK;
+                break;
+            }
+            if (st != DSP_OK)
+                break;
+            const dsp_value *thought = &out[i_thought], *name = &out[i_name], *args = &out[i_args];
+            size_t idx = (size_t)it;
+            dsp_react_put_block(&traj, "thought", idx, thought->as.s.data, thought->as.s.len);
+            char *tool = dsp_react_tool_name(name->as.s.data, name->as.s.len);
+            if (!tool) {
+                st = dsp_error_set(err, DSP_ERR_NOMEM, "out of memory");
+                break;
+            }
+            dsp_react_put_block(&traj, "tool_name", idx, tool, strlen(tool));
+            dsp_react_put_block(&traj, "tool_args", idx, args->as.s.data, args->as.s.len);
+            int finished = strcmp(tool, "finish") == 0;
+            char *obs = finished ? strdup("Completed.")
+                                : dsp_react_act(r, o, tool, args->as.s.data, args->as.s.data ? args->as.s.len : 0);
+            free(tool);
+            obs = dsp_react_truncate(obs, max_obs);
+            if (!obs) {
+                st = dsp_error_set(err, DSP_ERR_NOMEM, "out of memory");
+                break;
+            }
+            dsp_react_put_block(&traj, "observation", idx, obs, strlen(obs));
+            free(obs);
+            dsp_values_free(out, n_step);
+            if (!dsp_tb_ok(&traj))
+                st = dsp_error_set(err, DSP_ERR_NOMEM, "out of memory");
+            if (finished)
+                break;
         }
-        if (st != DSP_OK)
-            break;
-        const dsp_value *thought = &out[i_thought], *name = &out[i_name], *args = &out[i_args];
-        size_t idx = (size_t)it;
-        put_block(&traj, "thought", idx, thought->as.s.data, thought->as.s.len);
-        /* The tool name is compared trimmed: models add spaces and quotes. */
-        const char *nm = name->as.s.data ? name->as.s.data : "";
-        size_t nb = 0, ne = name->as.s.len;
-        while (nb < ne && strchr(" \t\r\n\"'`", nm[nb]))
-            nb++;
-        while (ne > nb && strchr(" \t\r\n\"'`", nm[ne - 1]))
-            ne--;
-        char *tool = malloc(ne - nb + 1);
-        if (!tool) {
-            st = dsp_error_set(err, DSP_ERR_NOMEM, "out of memory");
-            break;
-        }
-        memcpy(tool, nm + nb, ne - nb);
-        tool[ne - nb] = '\0';
-        put_block(&traj, "tool_name", idx, tool, strlen(tool));
-        put_block(&traj, "tool_args", idx, args->as.s.data, args->as.s.len);
-        int finished = strcmp(tool, "finish") == 0;
-        char *obs = finished ? strdup("Completed.") : act(r, o, tool, args);
-        free(tool);
-        obs = dsp_react_truncate(obs, max_obs);
-        if (!obs) {
-            st = dsp_error_set(err, DSP_ERR_NOMEM, "out of memory");
-            break;
-        }
-        put_block(&traj, "observation", idx, obs, strlen(obs));
-        free(obs);
-        dsp_values_free(out, n_step);
-        if (!dsp_tb_ok(&traj))
-            st = dsp_error_set(err, DSP_ERR_NOMEM, "out of memory");
-        if (finished)
-            break;
-    }
     if (out)
         dsp_values_free(out, n_step);
     if (st == DSP_OK) {

@@ -190,7 +190,7 @@ void dsp_trace_module_end(dsp_span *s, dsp_status st, const dsp_error *err)
 
 static const char *role_name(dsp_role r)
 {
-    return r == DSP_ROLE_SYSTEM ? "system" : r == DSP_ROLE_USER ? "user" : "assistant";
+    return r == DSP_ROLE_SYSTEM ? "system" : r == DSP_ROLE_USER ? "user" : r == DSP_ROLE_TOOL ? "tool" : "assistant";
 }
 
 /* gen_ai.input.messages / gen_ai.output.messages: [{role, parts: [{type:

@@ -200,6 +200,11 @@ void rs_answer_chat_ft(rs_arena *a, const rs_options *o, rs_ft_store *ft, rs_api
         return;
     }
 
+    if (req.tools) {
+        rs_tools_rewrite(a, &req);
+        if (req.steps_done < o->tool_call_faults)
+            req.tool_fault = (int)(req.steps_done % 3) + 1;
+    }
     rs_task task;
     rs_task_parse(a, req.msgs, req.n_msgs, &task);
     apply_schema_enums(a, &task, req.schema);

@@ -54,6 +54,10 @@ static void usage(FILE *out)
         "                        200 bytes) or reply (inside every chat reply)\n"
         "  --inject-nul          end the first field of every chat reply with\n"
         "                        \\u0000hacked (a NUL character, as JSON escapes it)\n"
+        "  --tool-call-faults N  native tool calling: the first N steps of every\n"
+        "                        conversation get a damaged tool call, in turn:\n"
+        "                        arguments that are not JSON (OpenAI; Anthropic: an\n"
+        "                        unknown tool), an unknown tool, a call without an id\n"
         "  --lora NAME=PATH      serve the LoRA adapter at PATH (what tiny_trainer.sh\n"
         "                        writes) as NAME, id 0, 1, ... in order; repeatable.\n"
         "                        POST /v1/load_lora_adapter adds more at run time\n"
@@ -115,7 +119,7 @@ int rs_options_parse(int argc, char **argv, rs_options *o)
     for (int i = 1; i <= RS_FAULT_LAST_DEFAULT; i++)
         o->kinds[o->n_kinds++] = (rs_fault)i;
 
-    enum { O_PORT = 256, O_THREADS, O_LAT, O_RATE, O_KINDS, O_HANG, O_RETRY, O_SEED, O_LOG, O_BODY, O_FT_DELAY, O_STATE, O_ECHO, O_OVERSIZE, O_NUL, O_LORA, O_HELP };
+    enum { O_PORT = 256, O_THREADS, O_LAT, O_RATE, O_KINDS, O_HANG, O_RETRY, O_SEED, O_LOG, O_BODY, O_FT_DELAY, O_STATE, O_ECHO, O_OVERSIZE, O_NUL, O_LORA, O_TOOL_FAULTS, O_HELP };
     static const struct option longs[] = {
         {"port", required_argument, NULL, O_PORT},
         {"threads", required_argument, NULL, O_THREADS},
@@ -132,6 +136,7 @@ int rs_options_parse(int argc, char **argv, rs_options *o)
         {"echo-key", required_argument, NULL, O_ECHO},
         {"oversize-bytes", required_argument, NULL, O_OVERSIZE},
         {"inject-nul", no_argument, NULL, O_NUL},
+        {"tool-call-faults", required_argument, NULL, O_TOOL_FAULTS},
         {"lora", required_argument, NULL, O_LORA},
         {"help", no_argument, NULL, O_HELP},
         {NULL, 0, NULL, 0},
@@ -233,6 +238,11 @@ int rs_options_parse(int argc, char **argv, rs_options *o)
             break;
         case O_NUL:
             o->inject_nul = true;
+            break;
+        case O_TOOL_FAULTS:
+            if (!parse_uint(optarg, 100, &v))
+                return bad("--tool-call-faults", optarg, "a number of steps, 0 to 100");
+            o->tool_call_faults = (unsigned)v;
             break;
         case O_LORA:
             if (!strchr(optarg, '=') || optarg[0] == '=' || !strchr(optarg, '=')[1])

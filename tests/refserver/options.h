@@ -52,6 +52,7 @@ typedef struct rs_options {
     const char *state_dir;    /* NULL: fine-tuning files and jobs do not persist */
     rs_echo echo_key;         /* quote the request's API key back (hostile.c) */
     bool inject_nul;          /* a NUL character (\u0000) in every reply's text (hostile.c) */
+    unsigned tool_call_faults; /* native tool calling: damaged calls in the first N steps (wire_tools.c) */
     const char *loras[RS_MAX_LORA_OPTS]; /* --lora NAME=PATH, in order */
     size_t n_loras;
 } rs_options;

@@ -18,6 +18,12 @@
 
 typedef enum rs_api { RS_API_OPENAI = 0, RS_API_ANTHROPIC, RS_API_GEMINI, RS_API_BEDROCK } rs_api;
 
+/* Native tool calling: an assistant turn's (first) tool call, or, for a
+ * message of role "tool", the id of the call it answers. */
+typedef struct rs_call {
+    const char *id, *name, *args;
+} rs_call;
+
 typedef struct rs_request {
     rs_api api;
     const char *model;
@@ -34,6 +40,15 @@ typedef struct rs_request {
     const cJSON *schema; /* json_schema.schema, borrowed from the request */
     const char *tool;    /* Anthropic: the tool tool_choice forces (its input_schema is
                             `schema`); the reply is its tool_use block. NULL: none */
+    /* Native tool calling (wire_tools.c): the request's tools, when the
+     * model may choose among them (OpenAI function tools; Anthropic tools
+     * tool_choice does not force), borrowed; NULL: none. calls has one
+     * entry per message (zeroed where there is no call). */
+    const cJSON *tools;
+    rs_call *calls;
+    size_t steps_done;   /* with tools: the tool results of the last exchange */
+    int tool_fault;      /* --tool-call-faults: 0 none; 1 arguments not JSON (Anthropic:
+                            unknown tool), 2 unknown tool, 3 no id */
 } rs_request;
 
 typedef struct rs_wire_error {
@@ -92,6 +107,21 @@ const char *rs_bedrock_check_signature(const char *authorization, const char *am
 /* Whether url is Azure OpenAI's chat path, .../openai/deployments/D/chat/
  * completions (any prefix, so a base URL with a path works too). */
 bool rs_azure_route(const char *url);
+
+/* Native tool calling (wire_tools.c). rs_tools_rewrite turns a request
+ * with tools into the text loop's react step prompt (dsp/react.h): the
+ * tools as the instructions' list, earlier exchanges as demos, this one's
+ * tool calls and results as the trajectory, so the agent (agent.c) answers
+ * it. rs_tools_call reads the answer back: its thought, tool and arguments
+ * (arguments as an object for Anthropic, whose input must be one). */
+void rs_tools_rewrite(rs_arena *a, rs_request *req);
+typedef struct rs_tool_reply {
+    const char *thought, *name, *args;
+} rs_tool_reply;
+void rs_tools_call(rs_arena *a, const rs_request *req, const char *text, rs_tool_reply *out);
+/* The id of the fixture's call in a reply: call_<16 hex> (OpenAI),
+ * toolu_<16 hex> (Anthropic). */
+const char *rs_tools_call_id(rs_arena *a, rs_api api, uint64_t id);
 
 /* Sets err to a 400 with message (no param, no code); returns false. */
 bool rs_wire_fail(rs_wire_error *err, const char *message);

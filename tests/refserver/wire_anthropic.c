@@ -51,6 +51,52 @@ static bool blocks_text(rs_arena *a, const cJSON *content, const char *what, con
 
 static bool parse_tools(const cJSON *root, rs_request *req, rs_wire_error *err);
 
+/* tool_use blocks of an assistant turn (id, name, input object: the first
+ * is kept as the turn's call) and tool_result blocks of a user turn (each a
+ * message of role "tool" with its tool_use_id), as the API requires them. */
+static bool tool_blocks(rs_arena *a, const cJSON *content, const char *role, rs_request *req, rs_wire_error *err)
+{
+    const cJSON *blk;
+    bool user = strcmp(role, "user") == 0;
+    if (!cJSON_IsArray(content))
+        return true;
+    cJSON_ArrayForEach(blk, content) {
+        const char *type = cJSON_GetObjectItemCaseSensitive(blk, "type")->valuestring; /* checked by blocks_text */
+        if (strcmp(type, "tool_use") == 0) {
+            const cJSON *id = cJSON_GetObjectItemCaseSensitive(blk, "id");
+            const cJSON *name = cJSON_GetObjectItemCaseSensitive(blk, "name");
+            const cJSON *input = cJSON_GetObjectItemCaseSensitive(blk, "input");
+            if (user)
+                return fail(err, "messages: tool_use blocks may only be in assistant turns");
+            if (!cJSON_IsString(id) || !cJSON_IsString(name) || !cJSON_IsObject(input))
+                return fail(err, "messages.content.tool_use: `id`, `name` and an `input` object are required");
+            rs_call *c = &req->calls[req->n_msgs];
+            if (!c->name) {
+                c->id = id->valuestring;
+                c->name = name->valuestring;
+                char *args = cJSON_PrintUnformatted(input);
+                c->args = args ? rs_strdup(a, args) : "{}";
+                cJSON_free(args);
+            }
+        } else if (strcmp(type, "tool_result") == 0) {
+            const cJSON *id = cJSON_GetObjectItemCaseSensitive(blk, "tool_use_id");
+            const cJSON *rc = cJSON_GetObjectItemCaseSensitive(blk, "content");
+            if (!user)
+                return fail(err, "messages: tool_result blocks may only be in user turns");
+            if (!cJSON_IsString(id))
+                return fail(err, "messages.content.tool_result.tool_use_id: Field required");
+            const char *text = "";
+            if (rc && !blocks_text(a, rc, "tool_result.content", &text, err))
+                return false;
+            req->msgs[req->n_msgs].role = "tool";
+            req->msgs[req->n_msgs].text = text;
+            req->calls[req->n_msgs].id = id->valuestring;
+            req->n_msgs++;
+        }
+    }
+    return true;
+}
+
 bool rs_anthropic_parse(rs_arena *a, const cJSON *root, const char *version, rs_request *req,
                         rs_wire_error *err)
 {
@@ -80,7 +126,16 @@ bool rs_anthropic_parse(rs_arena *a, const cJSON *root, const char *version, rs_
     int n = cJSON_GetArraySize(msgs);
     if (n == 0)
         return fail(err, "messages: at least one message is required");
-    req->msgs = rs_alloc(a, ((size_t)n + 1) * sizeof *req->msgs);
+    /* Each tool_result block becomes a message of its own (role "tool"). */
+    size_t cap = (size_t)n + 1;
+    const cJSON *m;
+    cJSON_ArrayForEach(m, msgs) {
+        const cJSON *c = cJSON_GetObjectItemCaseSensitive(m, "content");
+        cap += cJSON_IsArray(c) ? (size_t)cJSON_GetArraySize(c) : 0;
+    }
+    req->msgs = rs_alloc(a, cap * sizeof *req->msgs);
+    req->calls = rs_alloc(a, cap * sizeof *req->calls);
+    memset(req->calls, 0, cap * sizeof *req->calls);
     const cJSON *sys = cJSON_GetObjectItemCaseSensitive(root, "system");
     if (sys && !cJSON_IsNull(sys)) {
         const char *text;
@@ -90,7 +145,6 @@ bool rs_anthropic_parse(rs_arena *a, const cJSON *root, const char *version, rs_
         req->msgs[0].text = text;
         req->n_msgs = 1;
     }
-    const cJSON *m;
     cJSON_ArrayForEach(m, msgs) {
         const cJSON *role = cJSON_GetObjectItemCaseSensitive(m, "role");
         if (!cJSON_IsObject(m) || !cJSON_IsString(role))
@@ -99,6 +153,8 @@ bool rs_anthropic_parse(rs_arena *a, const cJSON *root, const char *version, rs_
             return fail(err, "messages: Unexpected role. The Messages API accepts a top-level `system` parameter, not \"system\" as an input message role; roles must be \"user\" or \"assistant\"");
         const char *text;
         if (!blocks_text(a, cJSON_GetObjectItemCaseSensitive(m, "content"), "messages.content", &text, err))
+            return false;
+        if (!tool_blocks(a, cJSON_GetObjectItemCaseSensitive(m, "content"), role->valuestring, req, err))
             return false;
         req->msgs[req->n_msgs].role = strcmp(role->valuestring, "user") == 0 ? "user" : "assistant";
         req->msgs[req->n_msgs].text = text;
@@ -150,8 +206,10 @@ static bool parse_tools(const cJSON *root, rs_request *req, rs_wire_error *err)
         if (!cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(t, "input_schema")))
             return fail(err, "tools.input_schema: Field required");
     }
-    if (!choice || cJSON_IsNull(choice))
+    if (!choice || cJSON_IsNull(choice)) {
+        req->tools = cJSON_GetArraySize(tools) ? tools : NULL;
         return true;
+    }
     const cJSON *type = cJSON_GetObjectItemCaseSensitive(choice, "type");
     if (!cJSON_IsObject(choice) || !cJSON_IsString(type))
         return fail(err, "tool_choice: Input should be an object with a 'type'");
@@ -168,8 +226,15 @@ static bool parse_tools(const cJSON *root, rs_request *req, rs_wire_error *err)
         return fail(err, "tool_choice.type: Input tag does not match any of the expected tags: 'auto', 'any', "
                          "'tool', 'none'");
     }
-    if (!want)
+    const cJSON *dp = cJSON_GetObjectItemCaseSensitive(choice, "disable_parallel_tool_use");
+    if (dp && !cJSON_IsBool(dp))
+        return fail(err, "tool_choice.disable_parallel_tool_use: Input should be a valid boolean");
+    if (!want) {
+        /* The model chooses: native tool calling. */
+        if (strcmp(type->valuestring, "none") != 0 && cJSON_GetArraySize(tools))
+            req->tools = tools;
         return true;
+    }
     cJSON_ArrayForEach(t, tools) {
         if (strcmp(cJSON_GetObjectItemCaseSensitive(t, "name")->valuestring, want) == 0) {
             req->tool = want;
@@ -209,6 +274,29 @@ const char *rs_anthropic_reply(rs_arena *a, const rs_request *req, const rs_choi
         goto usage;
     }
     cJSON_Delete(input);
+    if (req->tools && !choice->hit_length) {
+        /* The agent's step as a tool_use block after its thought. */
+        rs_tool_reply tr;
+        rs_tools_call(a, req, choice->text, &tr);
+        rs_buf_puts(&b, ",\"content\":[");
+        if (tr.thought[0]) {
+            rs_buf_puts(&b, "{\"type\":\"text\",\"text\":");
+            rs_buf_json_string(&b, tr.thought);
+            rs_buf_puts(&b, "},");
+        }
+        rs_buf_puts(&b, "{\"type\":\"tool_use\",");
+        if (req->tool_fault != 3) {
+            rs_buf_puts(&b, "\"id\":");
+            rs_buf_json_string(&b, rs_tools_call_id(a, RS_API_ANTHROPIC, id));
+            rs_buf_puts(&b, ",");
+        }
+        rs_buf_puts(&b, "\"name\":");
+        rs_buf_json_string(&b, tr.name);
+        rs_buf_puts(&b, ",\"input\":");
+        rs_buf_puts(&b, tr.args);
+        rs_buf_puts(&b, "}],\"stop_reason\":\"tool_use\",\"stop_sequence\":null");
+        goto usage;
+    }
     rs_buf_puts(&b, ",\"content\":[{\"type\":\"text\",\"text\":");
     rs_buf_json_string(&b, choice->text);
     rs_buf_puts(&b, "}],\"stop_reason\":");

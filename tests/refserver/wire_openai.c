@@ -50,6 +50,66 @@ static bool content_text(rs_arena *a, const cJSON *content, bool allow_null, con
     return true;
 }
 
+/* A tool message's tool_call_id, or an assistant message's tool_calls
+ * (each an object with an id, type "function" and a function with a name
+ * and an arguments string, as the API requires); the first is kept. */
+static bool parse_call(const cJSON *m, const char *role, rs_call *c, rs_wire_error *err)
+{
+    if (strcmp(role, "tool") == 0) {
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(m, "tool_call_id");
+        if (!cJSON_IsString(id))
+            return fail(err, "messages", "Missing parameter 'tool_call_id': messages with role 'tool' must have a 'tool_call_id'.");
+        c->id = id->valuestring;
+        return true;
+    }
+    const cJSON *calls = cJSON_GetObjectItemCaseSensitive(m, "tool_calls");
+    if (!calls || cJSON_IsNull(calls))
+        return true;
+    if (strcmp(role, "assistant") != 0 || !cJSON_IsArray(calls))
+        return fail(err, "messages", "Invalid 'messages[].tool_calls': only assistant messages carry an array of tool calls.");
+    const cJSON *tc;
+    cJSON_ArrayForEach(tc, calls) {
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(tc, "id");
+        const cJSON *type = cJSON_GetObjectItemCaseSensitive(tc, "type");
+        const cJSON *fn = cJSON_GetObjectItemCaseSensitive(tc, "function");
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive(fn, "name");
+        const cJSON *args = cJSON_GetObjectItemCaseSensitive(fn, "arguments");
+        if (!cJSON_IsString(id) || !cJSON_IsString(type) || strcmp(type->valuestring, "function") != 0 ||
+            !cJSON_IsString(name) || !cJSON_IsString(args))
+            return fail(err, "messages", "Invalid 'messages[].tool_calls[]': each needs an 'id', 'type': 'function' and a 'function' with a 'name' and an 'arguments' string.");
+        if (!c->name) {
+            c->id = id->valuestring;
+            c->name = name->valuestring;
+            c->args = args->valuestring;
+        }
+    }
+    return true;
+}
+
+/* tools: [{type: "function", function: {name, description?, parameters?}}]. */
+static bool parse_tools(const cJSON *root, rs_request *req, rs_wire_error *err)
+{
+    const cJSON *tools = cJSON_GetObjectItemCaseSensitive(root, "tools");
+    if (!tools || cJSON_IsNull(tools))
+        return true;
+    if (!cJSON_IsArray(tools) || cJSON_GetArraySize(tools) > 128)
+        return fail(err, "tools", "Invalid 'tools': expected an array of at most 128 tools.");
+    const cJSON *t;
+    cJSON_ArrayForEach(t, tools) {
+        const cJSON *type = cJSON_GetObjectItemCaseSensitive(t, "type");
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(t, "function"), "name");
+        if (!cJSON_IsString(type) || strcmp(type->valuestring, "function") != 0 || !cJSON_IsString(name) ||
+            !*name->valuestring)
+            return fail(err, "tools", "Invalid 'tools[]': each tool needs 'type': 'function' and a 'function' with a 'name'.");
+    }
+    const cJSON *ptc = cJSON_GetObjectItemCaseSensitive(root, "parallel_tool_calls");
+    if (ptc && !cJSON_IsBool(ptc))
+        return fail(err, "parallel_tool_calls", "Invalid 'parallel_tool_calls': expected a boolean.");
+    if (cJSON_GetArraySize(tools) > 0)
+        req->tools = tools;
+    return true;
+}
+
 static bool parse_messages(rs_arena *a, const cJSON *msgs, rs_request *req, rs_wire_error *err)
 {
     if (!cJSON_IsArray(msgs))
@@ -58,6 +118,8 @@ static bool parse_messages(rs_arena *a, const cJSON *msgs, rs_request *req, rs_w
     if (n == 0)
         return fail(err, "messages", "Invalid 'messages': empty array. Expected an array with minimum length 1.");
     req->msgs = rs_alloc(a, (size_t)n * sizeof *req->msgs);
+    req->calls = rs_alloc(a, (size_t)n * sizeof *req->calls);
+    memset(req->calls, 0, (size_t)n * sizeof *req->calls);
     const cJSON *m;
     cJSON_ArrayForEach(m, msgs) {
         const cJSON *role = cJSON_GetObjectItemCaseSensitive(m, "role");
@@ -72,6 +134,8 @@ static bool parse_messages(rs_arena *a, const cJSON *msgs, rs_request *req, rs_w
         const char *text;
         if (!content_text(a, cJSON_GetObjectItemCaseSensitive(m, "content"), strcmp(r, "assistant") == 0,
                           &text, err))
+            return false;
+        if (!parse_call(m, r, &req->calls[req->n_msgs], err))
             return false;
         req->msgs[req->n_msgs].role = r;
         req->msgs[req->n_msgs].text = text;
@@ -184,6 +248,8 @@ bool rs_openai_parse(rs_arena *a, const cJSON *root, rs_request *req, rs_wire_er
         return fail(err, "stream", "This test fixture does not implement streaming; send 'stream': false.");
     if (!parse_stop(a, cJSON_GetObjectItemCaseSensitive(root, "stop"), req, err))
         return false;
+    if (!parse_tools(root, req, err))
+        return false;
     return parse_response_format(cJSON_GetObjectItemCaseSensitive(root, "response_format"), req, err);
 }
 
@@ -205,9 +271,30 @@ const char *rs_openai_reply(rs_arena *a, const rs_request *req, const rs_choice 
         rs_buf_puts(&b, i ? ",{\"index\":" : "{\"index\":");
         rs_buf_int(&b, (long long)i);
         rs_buf_puts(&b, ",\"message\":{\"role\":\"assistant\",\"content\":");
-        rs_buf_json_string(&b, choices[i].text);
-        rs_buf_puts(&b, ",\"refusal\":null},\"logprobs\":null,\"finish_reason\":");
-        rs_buf_puts(&b, choices[i].hit_length ? "\"length\"}" : "\"stop\"}");
+        if (req->tools && !choices[i].hit_length) {
+            /* The agent's step as a tool call: its thought is the content. */
+            rs_tool_reply tr;
+            rs_tools_call(a, req, choices[i].text, &tr);
+            if (tr.thought[0])
+                rs_buf_json_string(&b, tr.thought);
+            else
+                rs_buf_puts(&b, "null");
+            rs_buf_puts(&b, ",\"refusal\":null,\"tool_calls\":[{");
+            if (req->tool_fault != 3) {
+                rs_buf_puts(&b, "\"id\":");
+                rs_buf_json_string(&b, rs_tools_call_id(a, RS_API_OPENAI, id + i));
+                rs_buf_puts(&b, ",");
+            }
+            rs_buf_puts(&b, "\"type\":\"function\",\"function\":{\"name\":");
+            rs_buf_json_string(&b, tr.name);
+            rs_buf_puts(&b, ",\"arguments\":");
+            rs_buf_json_string(&b, tr.args);
+            rs_buf_puts(&b, "}}]},\"logprobs\":null,\"finish_reason\":\"tool_calls\"}");
+        } else {
+            rs_buf_json_string(&b, choices[i].text);
+            rs_buf_puts(&b, ",\"refusal\":null},\"logprobs\":null,\"finish_reason\":");
+            rs_buf_puts(&b, choices[i].hit_length ? "\"length\"}" : "\"stop\"}");
+        }
         completion += choices[i].completion_tokens;
     }
     rs_buf_puts(&b, "],\"usage\":{\"prompt_tokens\":");

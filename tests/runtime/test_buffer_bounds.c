@@ -171,7 +171,7 @@ static void bodies_around_edge(write_fn write, body_fn body)
 {
     /* The body's length for a text of n bytes grows with n (plus escapes):
      * find the n whose body is closest to the edge, then go around it. */
-    dsp_message msgs[2] = {{DSP_ROLE_SYSTEM, (char *)"sys"}, {DSP_ROLE_USER, NULL}};
+    dsp_message msgs[2] = {{.role = DSP_ROLE_SYSTEM, .content = (char *)"sys"}, {.role = DSP_ROLE_USER, .content = NULL}};
     size_t hits = 0;
     for (size_t n = BODY_INLINE / 2; n < BODY_INLINE; n++) {
         char *text = mixed_text(n, 3);

@@ -20,8 +20,8 @@
 #include "../../runtime/src/cache.h"
 
 static const dsp_message msgs[] = {
-    {DSP_ROLE_SYSTEM, "sys"},
-    {DSP_ROLE_USER, "question"},
+    {.role = DSP_ROLE_SYSTEM, .content = "sys"},
+    {.role = DSP_ROLE_USER, .content = "question"},
 };
 
 static void key_of(const char *base, const char *model, const dsp_message *m, size_t n, const dsp_lm_params *p,
@@ -50,7 +50,7 @@ static void test_key_is_canonical_and_sensitive(void **state)
     assert_string_not_equal(a, b);
     key_of("http://x/v1", "m", msgs, 1, &p, 0, b);
     assert_string_not_equal(a, b);
-    dsp_message swapped[] = {{DSP_ROLE_USER, "sys"}, {DSP_ROLE_USER, "question"}};
+    dsp_message swapped[] = {{.role = DSP_ROLE_USER, .content = "sys"}, {.role = DSP_ROLE_USER, .content = "question"}};
     key_of("http://x/v1", "m", swapped, 2, &p, 0, b);
     assert_string_not_equal(a, b);
     dsp_lm_params q = p;
@@ -65,6 +65,24 @@ static void test_key_is_canonical_and_sensitive(void **state)
     q.json_schema = "{}";
     key_of("http://x/v1", "m", msgs, 2, &q, 0, b);
     assert_string_not_equal(a, b);
+    /* Native tool calling: the tools, each turn's calls and each result's id. */
+    q = p;
+    q.tools = "[]";
+    key_of("http://x/v1", "m", msgs, 2, &q, 0, b);
+    assert_string_not_equal(a, b);
+    dsp_tool_call call = { "call_1", "add", "{}" }, other = { "call_1", "add", "{\"a\":1}" };
+    dsp_message turns[3] = { msgs[0], msgs[1], { .role = DSP_ROLE_ASSISTANT, .content = "", .tool_calls = &call,
+                                                 .n_tool_calls = 1 } };
+    char c1[DSP_CACHE_KEY_HEX], c2[DSP_CACHE_KEY_HEX];
+    key_of("http://x/v1", "m", turns, 3, &p, 0, c1);
+    turns[2].tool_calls = &other;
+    key_of("http://x/v1", "m", turns, 3, &p, 0, c2);
+    assert_string_not_equal(c1, c2);
+    dsp_message res1[3] = { msgs[0], msgs[1], { .role = DSP_ROLE_TOOL, .content = "5", .tool_call_id = "call_1" } };
+    dsp_message res2[3] = { msgs[0], msgs[1], { .role = DSP_ROLE_TOOL, .content = "5", .tool_call_id = "call_2" } };
+    key_of("http://x/v1", "m", res1, 3, &p, 0, c1);
+    key_of("http://x/v1", "m", res2, 3, &p, 0, c2);
+    assert_string_not_equal(c1, c2);
 }
 
 static char tmpdir[256];
@@ -123,6 +141,34 @@ static void test_hit_after_miss_creates_dirs(void **state)
     assert_int_equal(dsp_cache_open(dir, &c, &err), DSP_OK);
     assert_int_equal(dsp_cache_get(c, "k1", &r, &found, &err), DSP_OK);
     assert_true(found);
+    dsp_chat_response_free(&r);
+    dsp_cache_close(c);
+}
+
+/* A reply's tool calls are stored with it, a missing field as missing. */
+static void test_tool_calls_round_trip(void **state)
+{
+    (void)state;
+    char dir[400];
+    snprintf(dir, sizeof dir, "%s/tools", tmpdir);
+    dsp_cache *c = NULL;
+    dsp_error err = {0};
+    assert_int_equal(dsp_cache_open(dir, &c, &err), DSP_OK);
+    char *choice = "thinking";
+    dsp_tool_call calls[2] = { { "call_1", "search", "{\"q\": \"x\"" }, { NULL, "add", NULL } };
+    dsp_chat_response in = { .choices = &choice, .n_choices = 1, .tool_calls = calls, .n_tool_calls = 2 };
+    assert_int_equal(dsp_cache_put(c, "t1", &in, &err), DSP_OK);
+    dsp_chat_response r = {0};
+    bool found = false;
+    assert_int_equal(dsp_cache_get(c, "t1", &r, &found, &err), DSP_OK);
+    assert_true(found);
+    assert_string_equal(r.choices[0], "thinking");
+    assert_int_equal(r.n_tool_calls, 2);
+    assert_string_equal(r.tool_calls[0].id, "call_1");
+    assert_string_equal(r.tool_calls[0].arguments, "{\"q\": \"x\"");
+    assert_null(r.tool_calls[1].id);
+    assert_string_equal(r.tool_calls[1].name, "add");
+    assert_null(r.tool_calls[1].arguments);
     dsp_chat_response_free(&r);
     dsp_cache_close(c);
 }
@@ -354,7 +400,7 @@ static void test_prepared_digest_gives_the_same_keys(void **state)
             sys[0] = (char)('a' + i);
             char user[32];
             snprintf(user, sizeof user, "input %d/%d", round, i);
-            dsp_message m[2] = {{DSP_ROLE_SYSTEM, sys}, {DSP_ROLE_USER, user}};
+            dsp_message m[2] = {{.role = DSP_ROLE_SYSTEM, .content = sys}, {.role = DSP_ROLE_USER, .content = user}};
             char plain[DSP_CACHE_KEY_HEX], prepared[DSP_CACHE_KEY_HEX];
             assert_int_equal(dsp_cache_key("openai", "http://x/v1", "m", m, 2, &p, 0, plain, &err), DSP_OK);
             assert_int_equal(dsp_cache_key_in(c, "openai", "http://x/v1", "m", m, 2, &p, 0, prepared, &err), DSP_OK);
@@ -565,6 +611,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_key_is_canonical_and_sensitive),
         cmocka_unit_test_setup_teardown(test_hit_after_miss_creates_dirs, make_tmp, remove_tmp),
+        cmocka_unit_test_setup_teardown(test_tool_calls_round_trip, make_tmp, remove_tmp),
         cmocka_unit_test_setup_teardown(test_open_fails_clearly_on_a_file, make_tmp, remove_tmp),
         cmocka_unit_test_setup_teardown(test_garbage_file_is_a_clear_error, make_tmp, remove_tmp),
         cmocka_unit_test(test_resolve_dir_precedence),

@@ -273,7 +273,7 @@ static dsp_lm_config lm_for(const char *model, const char *scenario)
     return lm;
 }
 
-static dsp_message one_msg[] = {{DSP_ROLE_SYSTEM, "sys"}, {DSP_ROLE_USER, "hello"}};
+static dsp_message one_msg[] = {{.role = DSP_ROLE_SYSTEM, .content = "sys"}, {.role = DSP_ROLE_USER, .content = "hello"}};
 
 static dsp_chat_request request(void)
 {
@@ -333,7 +333,7 @@ static void test_large_prompt_body(void **state)
     for (size_t i = 0; i < n; i++)
         text[i] = mix[i % (sizeof mix - 1)];
     text[n] = '\0';
-    dsp_message msgs[] = {{DSP_ROLE_SYSTEM, (char *)"be brief"}, {DSP_ROLE_USER, text}};
+    dsp_message msgs[] = {{.role = DSP_ROLE_SYSTEM, .content = (char *)"be brief"}, {.role = DSP_ROLE_USER, .content = text}};
     const char *models[] = {"openai/gpt-test", "anthropic/claude-test"};
     for (int m = 0; m < 2; m++) {
         dsp_lm_config lm = lm_for(models[m], "ok");
@@ -843,7 +843,7 @@ static void *mt_worker(void *p)
             big[strlen(text)] = ' ';
             content = big;
         }
-        dsp_message msgs[] = {{DSP_ROLE_SYSTEM, "sys"}, {DSP_ROLE_USER, (char *)content}};
+        dsp_message msgs[] = {{.role = DSP_ROLE_SYSTEM, .content = "sys"}, {.role = DSP_ROLE_USER, .content = (char *)content}};
         dsp_chat_request req = request();
         req.messages = msgs;
         req.n_messages = 2;

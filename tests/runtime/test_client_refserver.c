@@ -93,8 +93,8 @@ static void make_requests(void)
                  "with the field `[[ ## category ## ]]`, and then ending with the marker for "
                  "`[[ ## completed ## ]]`.",
                  tickets[i % 5], i);
-        msgs[i][0] = (dsp_message){DSP_ROLE_SYSTEM, (char *)sys_prompt};
-        msgs[i][1] = (dsp_message){DSP_ROLE_USER, user_text[i]};
+        msgs[i][0] = (dsp_message){.role = DSP_ROLE_SYSTEM, .content = (char *)sys_prompt};
+        msgs[i][1] = (dsp_message){.role = DSP_ROLE_USER, .content = user_text[i]};
         memset(&reqs[i], 0, sizeof reqs[i]);
         reqs[i].messages = msgs[i];
         reqs[i].n_messages = 2;
@@ -277,7 +277,7 @@ static void test_64_in_flight(void **state)
     static dsp_chat_response resps[M];
     for (int i = 0; i < M; i++) {
         snprintf(texts[i], sizeof texts[i], "ticket number %d", i);
-        m[i][0] = (dsp_message){DSP_ROLE_USER, texts[i]};
+        m[i][0] = (dsp_message){.role = DSP_ROLE_USER, .content = texts[i]};
         memset(&r[i], 0, sizeof r[i]);
         r[i].messages = m[i];
         r[i].n_messages = 1;

@@ -648,9 +648,9 @@ static void test_bad_arguments_send_nothing(void **state)
 static void test_example_json_is_one_chat_example(void **state)
 {
     (void)state;
-    dsp_message msgs[] = {{DSP_ROLE_SYSTEM, "Classify.\n\"quoted\""},
-                          {DSP_ROLE_USER, "[[ ## ticket_text ## ]]\nrefund?"},
-                          {DSP_ROLE_ASSISTANT, "[[ ## category ## ]]\nbilling"}};
+    dsp_message msgs[] = {{.role = DSP_ROLE_SYSTEM, .content = "Classify.\n\"quoted\""},
+                          {.role = DSP_ROLE_USER, .content = "[[ ## ticket_text ## ]]\nrefund?"},
+                          {.role = DSP_ROLE_ASSISTANT, .content = "[[ ## category ## ]]\nbilling"}};
     char *line = NULL;
     dsp_error err = {0};
     assert_int_equal(dsp_finetune_example_json(msgs, 3, &line, &err), DSP_OK);

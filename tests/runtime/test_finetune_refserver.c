@@ -151,8 +151,8 @@ static char *training_jsonl(const ticket *t, size_t n, size_t *len)
         char *user = user_message(t[i].text);
         char reply[128];
         snprintf(reply, sizeof reply, "[[ ## category ## ]]\n%s\n\n[[ ## completed ## ]]", t[i].category);
-        dsp_message msgs[] = {{DSP_ROLE_SYSTEM, (char *)k_system}, {DSP_ROLE_USER, user},
-                              {DSP_ROLE_ASSISTANT, reply}};
+        dsp_message msgs[] = {{.role = DSP_ROLE_SYSTEM, .content = (char *)k_system}, {.role = DSP_ROLE_USER, .content = user},
+                              {.role = DSP_ROLE_ASSISTANT, .content = reply}};
         char *line = NULL;
         dsp_error err = {0};
         assert_int_equal(dsp_finetune_example_json(msgs, 3, &line, &err), DSP_OK);
@@ -177,8 +177,8 @@ static double accuracy(const dsp_lm_config *lm, const ticket *dev, size_t n)
     dsp_message(*msgs)[2] = calloc(n, sizeof *msgs);
     dsp_chat_response *resps = calloc(n, sizeof *resps);
     for (size_t i = 0; i < n; i++) {
-        msgs[i][0] = (dsp_message){DSP_ROLE_SYSTEM, (char *)k_system};
-        msgs[i][1] = (dsp_message){DSP_ROLE_USER, user_message(dev[i].text)};
+        msgs[i][0] = (dsp_message){.role = DSP_ROLE_SYSTEM, .content = (char *)k_system};
+        msgs[i][1] = (dsp_message){.role = DSP_ROLE_USER, .content = user_message(dev[i].text)};
         reqs[i].messages = msgs[i];
         reqs[i].n_messages = 2;
         reqs[i].params = dsp_lm_params_default();
@@ -264,7 +264,7 @@ static void test_unknown_fine_tuned_model_is_a_404(void **state)
     (void)state;
     SKIP_WITHOUT_FIXTURE();
     dsp_lm_config lm = lm_named("openai/ft:dsp-refserver:nope:00000000", g_base);
-    dsp_message msgs[] = {{DSP_ROLE_SYSTEM, (char *)k_system}, {DSP_ROLE_USER, "[[ ## ticket_text ## ]]\nhi"}};
+    dsp_message msgs[] = {{.role = DSP_ROLE_SYSTEM, .content = (char *)k_system}, {.role = DSP_ROLE_USER, .content = "[[ ## ticket_text ## ]]\nhi"}};
     dsp_chat_request req = {.messages = msgs, .n_messages = 2, .params = dsp_lm_params_default()};
     dsp_chat_response resp;
     dsp_error err = {0};
@@ -397,7 +397,7 @@ static void test_a_restarted_fixture_keeps_its_models(void **state)
     /* The model answers as before the restart: the first training ticket. */
     dsp_lm_config tuned = lm_named(spec, base_url);
     char *user = user_message(train[0].text);
-    dsp_message msgs[] = {{DSP_ROLE_SYSTEM, (char *)k_system}, {DSP_ROLE_USER, user}};
+    dsp_message msgs[] = {{.role = DSP_ROLE_SYSTEM, .content = (char *)k_system}, {.role = DSP_ROLE_USER, .content = user}};
     dsp_chat_request req = {.messages = msgs, .n_messages = 2, .params = dsp_lm_params_default()};
     dsp_chat_response resp;
     assert_int_equal(dsp_chat(g_client, &tuned, &req, &resp, &err), DSP_OK);

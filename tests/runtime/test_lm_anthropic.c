@@ -14,11 +14,11 @@
 #include "../../runtime/src/lm_wire.h"
 
 static const dsp_message convo[] = {
-    {DSP_ROLE_SYSTEM, "Your input fields are:"},
-    {DSP_ROLE_USER, "demo question"},
-    {DSP_ROLE_ASSISTANT, "demo answer"},
-    {DSP_ROLE_SYSTEM, "Second system part."},
-    {DSP_ROLE_USER, "real question"},
+    {.role = DSP_ROLE_SYSTEM, .content = "Your input fields are:"},
+    {.role = DSP_ROLE_USER, .content = "demo question"},
+    {.role = DSP_ROLE_ASSISTANT, .content = "demo answer"},
+    {.role = DSP_ROLE_SYSTEM, .content = "Second system part."},
+    {.role = DSP_ROLE_USER, .content = "real question"},
 };
 
 static void test_body_shape(void **state)

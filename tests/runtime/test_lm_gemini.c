@@ -15,10 +15,10 @@
 #include "../../runtime/src/lm_wire.h"
 
 static const dsp_message msgs[] = {
-    {DSP_ROLE_SYSTEM, "You are terse."},
-    {DSP_ROLE_USER, "Say \"hi\""},
-    {DSP_ROLE_ASSISTANT, "hi"},
-    {DSP_ROLE_USER, "again"},
+    {.role = DSP_ROLE_SYSTEM, .content = "You are terse."},
+    {.role = DSP_ROLE_USER, .content = "Say \"hi\""},
+    {.role = DSP_ROLE_ASSISTANT, .content = "hi"},
+    {.role = DSP_ROLE_USER, .content = "again"},
 };
 
 static cJSON *body_of(const dsp_lm_params *p, size_t n)

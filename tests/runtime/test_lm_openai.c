@@ -14,8 +14,8 @@
 #include "../../runtime/src/lm_wire.h"
 
 static const dsp_message two_msgs[] = {
-    {DSP_ROLE_SYSTEM, "You are terse."},
-    {DSP_ROLE_USER, "Say \"hi\"\nplease"},
+    {.role = DSP_ROLE_SYSTEM, .content = "You are terse."},
+    {.role = DSP_ROLE_USER, .content = "Say \"hi\"\nplease"},
 };
 
 static cJSON *body_of(const dsp_lm_params *p)

@@ -132,7 +132,7 @@ static void test_verify_names_missing_and_changed(void **state)
 static void test_llama_cpp_selection_in_body_and_cache_key(void **state)
 {
     (void)state;
-    static const dsp_message msgs[] = { { DSP_ROLE_USER, "hi" } };
+    static const dsp_message msgs[] = { {.role = DSP_ROLE_USER, .content = "hi" } };
     dsp_lm_params p = dsp_lm_params_default();
     char *body = NULL;
     dsp_error err = { 0 };

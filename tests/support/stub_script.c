@@ -43,6 +43,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
     pthread_mutex_unlock(&S.lock);
     if (!content || strcmp(content, "HTTP500") == 0)
         return respond(conn, 500, "{\"error\":{\"message\":\"boom\",\"type\":\"server_error\"}}");
+    if (strncmp(content, "BODY:", 5) == 0)
+        return respond(conn, 200, content + 5);
     cJSON *root = cJSON_CreateObject();
     cJSON *c = cJSON_CreateObject();
     cJSON *m = cJSON_AddObjectToObject(c, "message");

@@ -1,6 +1,8 @@
 /* stub_script.h — an OpenAI-compatible stub LM on 127.0.0.1 that answers
  * each request with the next reply of a script (for tests of loops over LM
  * calls: react, sampling). A reply "HTTP500" answers with a server error;
+ * a reply "BODY:{...}" is the whole body as it is (a reply of another shape:
+ * tool calls, Anthropic's);
  * past the end of the script every request gets one. Request bodies are
  * kept for checks. */
 #ifndef TESTS_STUB_SCRIPT_H

@@ -17,11 +17,28 @@
 extern "C" {
 #endif
 
-typedef enum dsp_role { DSP_ROLE_SYSTEM, DSP_ROLE_USER, DSP_ROLE_ASSISTANT } dsp_role;
+/* DSP_ROLE_TOOL: the result of one native tool call (OpenAI's `tool`
+ * message; Anthropic's `tool_result` block in a user turn). */
+typedef enum dsp_role { DSP_ROLE_SYSTEM, DSP_ROLE_USER, DSP_ROLE_ASSISTANT, DSP_ROLE_TOOL } dsp_role;
+
+/* One tool call of an assistant turn, with native tool calling
+ * (docs/runtime.md, "Native tool calling"). Every string is owned and may
+ * be NULL when a reply left it out: a malformed call is kept as it came,
+ * for the caller to answer with an error observation. */
+typedef struct dsp_tool_call {
+    char *id;        /* OpenAI's tool_calls[].id, Anthropic's tool_use id */
+    char *name;      /* the tool */
+    char *arguments; /* JSON text as the model wrote it (OpenAI's arguments string,
+                        Anthropic's input object printed); not necessarily valid */
+} dsp_tool_call;
 
 typedef struct dsp_message {
     dsp_role role;
-    char *content; /* owned by the dsp_messages that holds it */
+    char *content;             /* owned by the dsp_messages that holds it */
+    dsp_tool_call *tool_calls; /* ASSISTANT: the calls it made (owned); NULL: none */
+    size_t n_tool_calls;
+    char *tool_call_id;        /* TOOL: the call this answers (owned) */
+    bool tool_error;           /* TOOL: the result reports an error (Anthropic's is_error) */
 } dsp_message;
 
 /* A growable list of messages; owns its strings. */
@@ -34,6 +51,16 @@ void dsp_messages_init(dsp_messages *m);
 void dsp_messages_free(dsp_messages *m);
 /* Appends a copy of content (len bytes; content need not be NUL-terminated). */
 dsp_status dsp_messages_push(dsp_messages *m, dsp_role role, const char *content, size_t len, dsp_error *err);
+/* Appends an assistant turn with its text (may be empty) and copies of its
+ * tool calls. */
+dsp_status dsp_messages_push_tool_calls(dsp_messages *m, const char *content, const dsp_tool_call *calls, size_t n,
+                                        dsp_error *err);
+/* Appends the result of the tool call `id`. */
+dsp_status dsp_messages_push_tool_result(dsp_messages *m, const char *id, const char *content, bool is_error,
+                                         dsp_error *err);
+
+/* Frees the strings of n calls and the array. */
+void dsp_tool_calls_free(dsp_tool_call *calls, size_t n);
 
 #define DSP_MAX_STOP 4
 
@@ -59,6 +86,11 @@ typedef struct dsp_lm_params {
     int lora_id;                    /* the adapter's index in the server's --lora list */
     double lora_scale;              /* <= 0: 1.0 */
     const char *lora_sha256;
+    /* Native tool calling: the tools as a JSON array of {"name",
+     * "description", "parameters" (a JSON schema object)}; OpenAI-compatible
+     * requests send them as `tools` of type function, Anthropic's as `tools`
+     * with an `input_schema`. One tool call a turn is asked for. NULL: none. */
+    const char *tools;
 } dsp_lm_params;
 
 /* The unset values of every field. */
@@ -74,6 +106,9 @@ typedef struct dsp_chat_response {
     size_t n_choices;
     dsp_usage usage;
     bool cache_hit;
+    /* Native tool calling: the tool calls of the first choice, in order. */
+    dsp_tool_call *tool_calls;
+    size_t n_tool_calls;
 } dsp_chat_response;
 
 typedef struct dsp_chat_request {

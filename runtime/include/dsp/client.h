@@ -70,6 +70,15 @@ const dsp_provider_info *dsp_provider_table(size_t *n);
  * DEFAULT: in an lm config, CHAT; in dsp_predict_options, the lm's. */
 typedef enum dsp_adapter_kind { DSP_ADAPTER_DEFAULT = 0, DSP_ADAPTER_CHAT, DSP_ADAPTER_JSON } dsp_adapter_kind;
 
+/* How a react step (dsp/react.h) asks the LM for its next tool:
+ *   TEXT:   the step's next_thought, next_tool_name and next_tool_args
+ *           fields, through the lm's adapter (DSPy's ReAct).
+ *   NATIVE: the API's own tool calling: OpenAI-compatible `tools` and
+ *           `tool_calls` (results as `role: tool` messages), Anthropic
+ *           `tools` and `tool_use` blocks (results as `tool_result`
+ *           blocks). Not spoken with Gemini or Bedrock. */
+typedef enum dsp_tool_calling { DSP_TOOL_CALLING_TEXT = 0, DSP_TOOL_CALLING_NATIVE } dsp_tool_calling;
+
 typedef struct dsp_lm_config {
     const char *model;        /* "provider/model", e.g. "openai/gpt-4o-mini" */
     const char *base_url;     /* NULL: the provider's default */
@@ -85,6 +94,7 @@ typedef struct dsp_lm_config {
     /* Prices in US dollars per million tokens, for cost reports (0: not
      * known). A call answered from the cache costs nothing. */
     double usd_per_mtok_in, usd_per_mtok_out;
+    dsp_tool_calling tool_calling; /* react steps on this lm: TEXT (the default) or NATIVE */
 } dsp_lm_config;
 
 /* What tokens cost on lm: prompt and completion tokens at its prices. */
