@@ -23,8 +23,7 @@ static cJSON *lmt_parse_tools(const char *tools, dsp_error *err)
         return NULL;
     }
     const cJSON *t;
-    cJSON_ArrayForEach(t, arr)
-    {
+    for (t = arr ? arr->child : NULL; t; t = t->next) {
         if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(t, "name")) ||
             !cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(t, "parameters"))) {
             cJSON_Delete(arr);
@@ -54,8 +53,7 @@ dsp_status dsp_tools_write(dsp_jw *w, bool anthropic, const char *tools, dsp_err
     dsp_jw_lit(w, ",\"tools\":[");
     const cJSON *t;
     int k = 0;
-    cJSON_ArrayForEach(t, arr)
-    {
+    for (t = arr ? arr->child : NULL; t; t = t->next) {
         const cJSON *desc = cJSON_GetObjectItemCaseSensitive(t, "description");
         dsp_jw_lit(w, k++ ? "," : "");
         dsp_jw_lit(w, anthropic ? "{\"name\":" : "{\"type\":\"function\",\"function\":{\"name\":");
@@ -187,8 +185,7 @@ static char *lmt_arguments_text(const cJSON *v)
 dsp_status dsp_openai_read_tool_calls(const cJSON *tool_calls, dsp_chat_response *resp, dsp_error *err)
 {
     const cJSON *tc;
-    cJSON_ArrayForEach(tc, tool_calls)
-    {
+    for (tc = tool_calls ? tool_calls->child : NULL; tc; tc = tc->next) {
         dsp_tool_call *c = lmt_add_call(resp);
         if (!c)
             return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory reading tool calls");
@@ -208,8 +205,7 @@ dsp_status dsp_openai_read_tool_calls(const cJSON *tool_calls, dsp_chat_response
 dsp_status dsp_anthropic_read_tool_uses(const cJSON *content, dsp_chat_response *resp, dsp_error *err)
 {
     const cJSON *b;
-    cJSON_ArrayForEach(b, content)
-    {
+    for (b = content ? content->child : NULL; b; b = b->next) {
         const cJSON *type = cJSON_GetObjectItemCaseSensitive(b, "type");
         if (!cJSON_IsString(type) || strcmp(type->valuestring, "tool_use") != 0)
             continue;

@@ -201,6 +201,26 @@ case_lora_id() {
     check "lora_id: 3 selects adapter 3" \
         sh -c "'$dspcc' prompt '$tmp/li.dsp' --state '$tmp/ad.state.json' --wire openai --input '{\"ticket_text\":\"hi\"}' 2>/dev/null | grep -qF '\"lora\":[{\"id\":3,\"scale\":1}]'"
 }
+case_tool_calling() {
+    # The requests of react steps are checked in tests/compiler/react_native.sh;
+    # here: the option reaches the generated lm table, and only its two values
+    # and the providers that speak it are taken.
+    prog tc.dsp "$base
+  tool_calling: native"
+    "$dspcc" build "$tmp/tc.dsp" --no-opt -o "$tmp/gen_tc.c" 2>"$tmp/tc.err"
+    check "tool_calling: native reaches the generated lm table" grep -q '.tool_calling = DSP_TOOL_CALLING_NATIVE,' "$tmp/gen_tc.c"
+    prog tct.dsp "$base
+  tool_calling: text"
+    "$dspcc" build "$tmp/tct.dsp" --no-opt -o "$tmp/gen_tct.c" 2>"$tmp/tct.err"
+    check "tool_calling: text (the default) leaves the table as it was" sh -c "test $? -eq 0 && ! grep -q tool_calling '$tmp/gen_tct.c'"
+    prog tcb.dsp "$base
+  tool_calling: json"
+    "$dspcc" check "$tmp/tcb.dsp" >/dev/null 2>"$tmp/tcb.err"
+    check "tool_calling: another value is refused, naming the two" grep -q 'tcb.dsp:[0-9]*:[0-9]*: error: .*text.*native' "$tmp/tcb.err"
+    prog tcg.dsp "  tool_calling: native" "bedrock/anthropic.claude-3-haiku-20240307-v1:0"
+    "$dspcc" check "$tmp/tcg.dsp" >/dev/null 2>"$tmp/tcg.err"
+    check "tool_calling: native is refused on bedrock" grep -q "error: tool_calling: native is spoken with OpenAI-compatible and Anthropic lms, not .bedrock." "$tmp/tcg.err"
+}
 case_trainer() {
     # Run end to end in tests/compiler/lora_e2e.sh; here: it is read and checked.
     prog tr.dsp "$base
