@@ -415,11 +415,11 @@ static void test_prepared_digest_gives_the_same_keys(void **state)
      * that differs are other starts, each with the plain key. */
     char *demo_a = sys + 1000, *demo_b = sys + 999;
     dsp_message variants[][4] = {
-        {{DSP_ROLE_SYSTEM, sys}, {DSP_ROLE_USER, demo_a}, {DSP_ROLE_ASSISTANT, "x"}, {DSP_ROLE_USER, "q"}},
-        {{DSP_ROLE_SYSTEM, sys}, {DSP_ROLE_USER, demo_b}, {DSP_ROLE_ASSISTANT, "x"}, {DSP_ROLE_USER, "q"}},
-        {{DSP_ROLE_SYSTEM, sys}, {DSP_ROLE_USER, demo_a}, {DSP_ROLE_ASSISTANT, "x"}, {DSP_ROLE_ASSISTANT, "q"}},
-        {{DSP_ROLE_SYSTEM, sys}, {DSP_ROLE_USER, demo_a}, {DSP_ROLE_ASSISTANT, "xq"}, {DSP_ROLE_USER, ""}},
-        {{DSP_ROLE_USER, sys}, {DSP_ROLE_USER, demo_a}, {DSP_ROLE_ASSISTANT, "x"}, {DSP_ROLE_USER, "q"}},
+        {{.role = DSP_ROLE_SYSTEM, .content = sys}, {.role = DSP_ROLE_USER, .content = demo_a}, {.role = DSP_ROLE_ASSISTANT, .content = "x"}, {.role = DSP_ROLE_USER, .content = "q"}},
+        {{.role = DSP_ROLE_SYSTEM, .content = sys}, {.role = DSP_ROLE_USER, .content = demo_b}, {.role = DSP_ROLE_ASSISTANT, .content = "x"}, {.role = DSP_ROLE_USER, .content = "q"}},
+        {{.role = DSP_ROLE_SYSTEM, .content = sys}, {.role = DSP_ROLE_USER, .content = demo_a}, {.role = DSP_ROLE_ASSISTANT, .content = "x"}, {.role = DSP_ROLE_ASSISTANT, .content = "q"}},
+        {{.role = DSP_ROLE_SYSTEM, .content = sys}, {.role = DSP_ROLE_USER, .content = demo_a}, {.role = DSP_ROLE_ASSISTANT, .content = "xq"}, {.role = DSP_ROLE_USER, .content = ""}},
+        {{.role = DSP_ROLE_USER, .content = sys}, {.role = DSP_ROLE_USER, .content = demo_a}, {.role = DSP_ROLE_ASSISTANT, .content = "x"}, {.role = DSP_ROLE_USER, .content = "q"}},
     };
     char seen[5][DSP_CACHE_KEY_HEX];
     for (int round = 0; round < 2; round++)
