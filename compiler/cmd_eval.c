@@ -17,7 +17,7 @@
 
 typedef struct eval_args {
     const char *file, *state, *data, *base_url, *cache_dir, *module, *metric, *predictions, *trace;
-    int json, no_cache, concurrency, max_failures;
+    int json, no_cache, concurrency, max_failures, holdout;
     long limit;
     cli_client_args limits; /* --retries, --timeout, --deadline */
 } eval_args;
@@ -55,6 +55,8 @@ static int parse_args(int argc, char **argv, eval_args *a)
             a->json = 1;
         } else if (strcmp(o, "--no-cache") == 0) {
             a->no_cache = 1;
+        } else if (strcmp(o, "--holdout") == 0) {
+            a->holdout = 1;
         } else if (strcmp(o, "--concurrency") == 0 || strcmp(o, "-j") == 0) {
             if (!cli_parse_range("eval", o, i + 1 < argc ? argv[++i] : NULL, 1, 1024, &v))
                 return 2;
@@ -71,7 +73,13 @@ static int parse_args(int argc, char **argv, eval_args *a)
         return 2;
     if (a->predictions && !cli_check_output("eval", "--predictions", a->predictions))
         return 2;
-    if (!a->file || !a->data) {
+    if (a->holdout && !a->state) {
+        fputs("dspcc eval: --holdout runs the trainset rows a state was scored on; give that state with "
+              "--state\n", stderr);
+        return 2;
+    }
+    /* --holdout defaults to the optimize block's trainset (run() knows it). */
+    if (!a->file || (!a->data && !a->holdout)) {
         fprintf(stderr, "dspcc eval: usage: dspcc eval FILE.dsp --data NAME|PATH [options]; see --help\n");
         return 2;
     }
@@ -87,6 +95,28 @@ typedef struct eval_target {
     const ir_lm *lm;
     const ir_lm *judge_lm;
 } eval_target;
+
+/* --holdout: the state must have been scored on a trainset holdout, and
+ * --data (default: the optimize block's trainset) names that trainset. */
+static int holdout_data(eval_args *a, const st_state *st, const eval_target *t)
+{
+    if (!st->n_holdout_rows) {
+        fprintf(stderr, "dspcc eval: %s was scored on %s%s, not on a holdout of the trainset; run "
+                        "`--data %s` instead of --holdout\n",
+                a->state, st->valset ? "the valset " : "a valset", st->valset ? st->valset : "",
+                st->valset ? st->valset : "VALSET");
+        return 0;
+    }
+    if (!a->data) {
+        if (!t->opt) {
+            fprintf(stderr, "dspcc eval: --holdout needs --data TRAINSET: %s has no optimize block for %s\n",
+                    a->file, t->module->name);
+            return 0;
+        }
+        a->data = t->opt->trainset->name;
+    }
+    return 1;
+}
 
 static int pick_target(const ir_program *p, const eval_args *a, const st_state *st, eval_target *t)
 {
@@ -292,6 +322,8 @@ static int run(int argc, char **argv)
     eval_target t;
     if (!pick_target(p, &a, have_state ? &st : NULL, &t))
         goto out;
+    if (a.holdout && !holdout_data(&a, &st, &t))
+        goto out;
     if (ex_dataset_open(p, t.module, a.data, &data, &err) != DSP_OK ||
         ex_dataset_require(&data, t.metric, &err) != DSP_OK) {
         fprintf(stderr, "dspcc eval: %s\n", err.message);
@@ -321,14 +353,21 @@ static int run(int argc, char **argv)
     eo.concurrency = a.concurrency;
     eo.keep_outputs = true; /* for --predictions and the per-class scores */
     /* The first rows, so a limited run is a prefix of the full one. */
-    size_t n_all = a.limit > 0 && (size_t)a.limit < data.n_rows ? (size_t)a.limit : data.n_rows;
+    size_t n_rows = a.holdout ? st.n_holdout_rows : data.n_rows;
+    size_t n_all = a.limit > 0 && (size_t)a.limit < n_rows ? (size_t)a.limit : n_rows;
     rows = malloc((n_all + 1) * sizeof *rows);
     if (!rows) {
         fputs("dspcc eval: out of memory\n", stderr);
         goto out;
     }
     for (size_t i = 0; i < n_all; i++)
-        rows[i] = i;
+        rows[i] = a.holdout ? (size_t)st.holdout_rows[i] : i;
+    if (a.holdout && n_all && rows[n_all - 1] >= data.n_rows) {
+        fprintf(stderr, "dspcc eval: %s holds out row %zu of %s, which has %zu rows; the data changed since "
+                        "the state was written: optimize again\n",
+                a.state, rows[n_all - 1], data.name, data.n_rows);
+        goto out;
+    }
     ex_progress pg;
     ex_progress_init(&pg, "eval");
     dsp_usage_totals before = dsp_client_usage(client);
@@ -441,6 +480,8 @@ const dspcc_cmd cmd_eval = {
     "                     are named like the module's fields\n"
     "  --data NAME=PATH   the file PATH read with declaration NAME's column mapping\n"
     "  --state FILE       an optimized state (NAME.state.json) to run with\n"
+    "  --holdout          only the trainset rows the state was scored on, when its\n"
+    "                     optimize block has no valset (--data defaults to the trainset)\n"
     "  --json             print a JSON summary; its `score` is the mean metric\n"
     "  --limit N          only the first N examples\n"
     "  --concurrency N    examples in flight (default: the optimize block's, else 8)\n"

@@ -229,6 +229,12 @@ static void print_trust(const opt_result *res, const opt_exec *x)
                                                          : "");
 }
 
+static int cmp_ll(const void *a, const void *b)
+{
+    long long x = *(const long long *)a, y = *(const long long *)b;
+    return (x > y) - (x < y);
+}
+
 static double now_s(void)
 {
     struct timespec ts;
@@ -463,6 +469,14 @@ static int run(int argc, char **argv)
     st.seed = (long long)params.seed;
     st.metric = (char *)o->metric->name;
     st.valset = (char *)valset_name;
+    if (!have_val) {
+        /* The rows behind the scores, so `dspcc eval --holdout` reruns them. */
+        st.holdout_rows = arena_array(&mem, n_val + 1, sizeof *st.holdout_rows);
+        for (size_t i = 0; i < n_val; i++)
+            st.holdout_rows[i] = (long long)val_rows[i];
+        qsort(st.holdout_rows, n_val, sizeof *st.holdout_rows, cmp_ll);
+        st.n_holdout_rows = n_val;
+    }
     st.lm_calls = u.calls;
     /* Cache hits count as first made: a warm re-run writes the same state. */
     st.has_usage = 1;
@@ -569,6 +583,9 @@ static int run(int argc, char **argv)
     print_trust(&res, &x);
     print_stages(&res, x.ft_data_path, x.ft_jobs_path);
     opt_cost_print(stdout, cost, n_cost, st.valset, n_val);
+    if (!have_val)
+        printf("no valset: the scores are on %zu held-out %s rows; `dspcc eval %s --state %s --holdout` "
+               "reruns them\n", n_val, o->trainset->name, a.file, out_path);
     printf("wrote %s%s%s\n", out_path, a.report ? " and " : "", a.report ? a.report : "");
     status = 0;
 out:

@@ -60,6 +60,24 @@ static dsp_status get_int(rd *r, const cJSON *v, const char *key, long long *out
     return DSP_OK;
 }
 
+/* holdout_rows: ascending row numbers from 0, so eval runs each once. */
+static dsp_status read_rows(rd *r, const cJSON *v, st_state *s)
+{
+    if (!cJSON_IsArray(v)) return bad(r, "holdout_rows", "expected an array of row numbers");
+    int n = cJSON_GetArraySize(v);
+    s->holdout_rows = calloc((size_t)n + 1, sizeof *s->holdout_rows);
+    if (!s->holdout_rows) return dsp_error_set(r->err, DSP_ERR_NOMEM, "%s: out of memory", r->file);
+    for (const cJSON *c = v->child; c; c = c->next) {
+        long long row;
+        dsp_status st = get_int(r, c, "holdout_rows", &row);
+        if (st != DSP_OK) return st;
+        if (row < 0 || (s->n_holdout_rows && row <= s->holdout_rows[s->n_holdout_rows - 1]))
+            return bad(r, "holdout_rows", "expected ascending row numbers from 0");
+        s->holdout_rows[s->n_holdout_rows++] = row;
+    }
+    return DSP_OK;
+}
+
 /* Checks that obj has only keys from `allowed` (NULL-terminated). */
 static dsp_status only_keys(rd *r, const cJSON *obj, const char *path, const char *const *allowed)
 {
@@ -299,6 +317,7 @@ static dsp_status read_root(rd *r, const cJSON *root, st_state *s)
                              r->file);
     static const char *const allowed[] = {"dspcc_state", "program",    "source",         "source_sha256",
                                           "optimizer",   "seed",       "metric",         "valset",
+                                          "holdout_rows",
                                           "baseline_score", "final_score", "optimized_score",
                                           "shipped",     "shipped_reason", "valset_examples",
                                           "search_examples", "failed_examples", "teacher_runs",
@@ -321,6 +340,8 @@ static dsp_status read_root(rd *r, const cJSON *root, st_state *s)
 #undef STR
     const cJSON *v;
     if ((v = cJSON_GetObjectItemCaseSensitive(root, "valset")) && (st = get_str(r, v, "valset", &s->valset)) != DSP_OK)
+        return st;
+    if ((v = cJSON_GetObjectItemCaseSensitive(root, "holdout_rows")) && (st = read_rows(r, v, s)) != DSP_OK)
         return st;
     if ((st = get_int(r, cJSON_GetObjectItemCaseSensitive(root, "seed"), "seed", &s->seed)) != DSP_OK) return st;
     if ((st = get_num(r, cJSON_GetObjectItemCaseSensitive(root, "baseline_score"), "baseline_score",
@@ -470,6 +491,7 @@ void st_free(st_state *s)
     free(s->optimizer);
     free(s->metric);
     free(s->valset);
+    free(s->holdout_rows);
     free(s->shipped);
     free(s->shipped_reason);
     memset(s, 0, sizeof *s);

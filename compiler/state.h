@@ -14,7 +14,9 @@
  *     "optimizer": "mipro",
  *     "seed": 7,
  *     "metric": "accuracy",
- *     "valset": "dev",
+ *     "valset": "dev",                         (or "trainset holdout": no valset was declared)
+ *     "holdout_rows": [3, 17, 42],             (then: the trainset rows scored, from 0, in data
+ *                                               order; dspcc eval --holdout runs them)
  *     "baseline_score": 0.41,                  (the unoptimized program, whole valset)
  *     "final_score": 0.83,                     (what ships, whole valset: dspcc eval --state prints it)
  *     "optimized_score": 0.83,                 (the optimizer's program, whole valset)
@@ -111,6 +113,8 @@ typedef struct st_state {
     long long seed;
     char *metric;
     char *valset;
+    long long *holdout_rows;   /* with valset "trainset holdout": the rows scored, ascending; else NULL */
+    size_t n_holdout_rows;
     double baseline_score;
     double final_score;
     int has_scores_detail;  /* the keys below are known (older states lack them) */

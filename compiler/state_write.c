@@ -277,6 +277,15 @@ dsp_status st_write_text(const st_state *s, char **out, size_t *len, dsp_error *
         sb_jstr(&b, s->valset);
         sb_puts(&b, ",\n");
     }
+    if (s->n_holdout_rows) {
+        sb_key(&b, 1, "holdout_rows");
+        sb_puts(&b, "[");
+        for (size_t i = 0; i < s->n_holdout_rows; i++) {
+            if (i) sb_puts(&b, ", ");
+            sb_ll(&b, s->holdout_rows[i]);
+        }
+        sb_puts(&b, "],\n");
+    }
     sb_key(&b, 1, "baseline_score");
     sb_put_double(&b, s->baseline_score);
     sb_puts(&b, ",\n");

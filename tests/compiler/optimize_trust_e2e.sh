@@ -89,6 +89,24 @@ check "dspcc build --allow-regression ships the optimizer's program" \
 check "dspcc build --allow-regression with --no-opt is a usage error naming why" \
     sh -c "test $? -eq 2 && grep -q 'applies when the build optimizes' '$tmp/b_no.err'"
 
+# ---- without a valset, eval --holdout reruns the held-out rows ----------
+tickets_with 'labeled_fewshot(k: 4)' nv.dsp
+sed -i '/^  valset: dev$/d' "$tmp/nv.dsp"
+optimize_into nv nv.dsp nv.json --trainset-limit 40 --valset-limit 25 --allow-regression --cache-dir "$tmp/c3"
+check "labeled_fewshot without a valset exits 0" test $? -eq 0
+check "the state lists the 25 held-out rows" \
+    test "$(sed -n 's/^  "holdout_rows": \[\(.*\)\],$/\1/p' "$tmp/nv.json" | tr ',' '\n' | wc -l)" -eq 25
+check "the summary says how to rerun them" grep -q "^no valset: the scores are on 25 held-out train rows; \`dspcc eval .*nv.dsp --state .*nv.json --holdout\` reruns them" "$tmp/nv.out"
+"$dspcc" eval "$tmp/nv.dsp" --state "$tmp/nv.json" --holdout --base-url "$url" --cache-dir "$tmp/c3" --json \
+    >"$tmp/nv_eval.json" 2>"$tmp/nv_eval.err"
+check "dspcc eval --holdout reproduces the final score" \
+    same_score "$(json_key "$tmp/nv_eval.json" score)" "$(json_key "$tmp/nv.json" final_score)"
+check "on the same 25 rows" test "$(json_key "$tmp/nv_eval.json" n)" = 25
+echo "# no valset: final $(json_key "$tmp/nv.json" final_score) on 25 held-out rows, eval --holdout $(json_key "$tmp/nv_eval.json" score)"
+"$dspcc" eval "$tmp/route.dsp" --state "$tmp/hurt.json" --holdout --base-url "$url" 2>"$tmp/nv_bad.err" >/dev/null
+check "--holdout with a state scored on a valset says to use --data" \
+    sh -c "test $? -eq 1 && grep -q 'not on a holdout of the trainset; run \`--data dev\`' '$tmp/nv_bad.err'"
+
 # ---- whole-valset headline scores after a sampled search ----------------
 cp examples/tickets/tickets.dsp "$tmp/mipro.dsp"
 optimize_into mp mipro.dsp mp.json --trainset-limit 60 --valset-limit 130 -j 4 --cache-dir "$tmp/c2" --report "$tmp/mp.html"
