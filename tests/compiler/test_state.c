@@ -228,6 +228,37 @@ static void test_scores_detail_round_trips(void **state)
     cleanup(&f);
 }
 
+/* Without a valset the held-out trainset rows are written on one line and
+ * read back, so `dspcc eval --holdout` runs exactly them. */
+static void test_holdout_rows_round_trip(void **state)
+{
+    (void)state;
+    fixture f;
+    make_state(&f);
+    long long rows[] = {0, 3, 17, 42};
+    f.s.valset = "trainset holdout";
+    f.s.holdout_rows = rows;
+    f.s.n_holdout_rows = 4;
+    char *text = NULL;
+    dsp_error err = {0};
+    assert_int_equal(st_write_text(&f.s, &text, NULL, &err), DSP_OK);
+    assert_non_null(strstr(text, "  \"valset\": \"trainset holdout\",\n  \"holdout_rows\": [0, 3, 17, 42],\n"));
+    char path[128];
+    snprintf(path, sizeof path, "%s/h.state.json", f.dir);
+    write_raw(path, text);
+    st_state r;
+    assert_int_equal(st_read_file(path, &r, &err), DSP_OK);
+    assert_int_equal(r.n_holdout_rows, 4);
+    assert_int_equal(r.holdout_rows[3], 42);
+    char *back = NULL;
+    assert_int_equal(st_write_text(&r, &back, NULL, &err), DSP_OK);
+    assert_string_equal(text, back);
+    free(back);
+    st_free(&r);
+    free(text);
+    cleanup(&f);
+}
+
 static void expect_read_error(const char *dir, const char *text, const char *needle)
 {
     char path[128];
@@ -265,6 +296,10 @@ static void test_read_errors_name_file_and_key(void **state)
     expect_read_error(f.dir, HEAD "\"predictors\":[{\"name\":\"P.b\"},{\"name\":\"P.a\"}]}",
                       "predictors[1].name");
     expect_read_error(f.dir, "{\"dspcc_state\":2}", "unsupported state version");
+    expect_read_error(f.dir, HEAD "\"holdout_rows\":[3,3],\"predictors\":[]}",
+                      "key `holdout_rows`: expected ascending row numbers from 0");
+    expect_read_error(f.dir, HEAD "\"holdout_rows\":[-1],\"predictors\":[]}", "key `holdout_rows`");
+    expect_read_error(f.dir, HEAD "\"holdout_rows\":{},\"predictors\":[]}", "expected an array of row numbers");
     expect_read_error(f.dir, HEAD "\"predictors\":[],\"trials\":[{\"trial\":1,\"score\":\"x\"}]}",
                       "trials[0].score");
     expect_read_error(f.dir, HEAD "\"optimized_score\":1,\"predictors\":[]}", "key `shipped`: expected a string");
@@ -317,6 +352,7 @@ int main(void)
         cmocka_unit_test(test_text_is_canonical),
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_scores_detail_round_trips),
+        cmocka_unit_test(test_holdout_rows_round_trip),
         cmocka_unit_test(test_read_errors_name_file_and_key),
         cmocka_unit_test(test_write_rejects_inconsistent_state),
     };
