@@ -55,7 +55,7 @@ demo: all
 # Figures and ratios, not pass/fail timing: the fixture's throughput, then
 # the runtime's per-call overhead against plain libcurl, and code generation
 # against checking on a large generated program.
-bench: bench-refserver bench-runtime bench-codegen
+bench: bench-refserver bench-runtime bench-codegen bench-mipro
 
 clean:
 	rm -rf build

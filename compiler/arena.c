@@ -34,6 +34,24 @@ void arena_free(arena *a)
     a->head = NULL;
 }
 
+void arena_adopt(arena *a, arena *child)
+{
+    arena_block *first = child->head;
+    if (!first)
+        return;
+    child->head = NULL;
+    if (!a->head) {
+        a->head = first;
+        return;
+    }
+    /* Behind a's current block, so a goes on filling that one. */
+    arena_block *last = first;
+    while (last->next)
+        last = last->next;
+    last->next = a->head->next;
+    a->head->next = first;
+}
+
 void *arena_alloc(arena *a, size_t size)
 {
     const size_t align = sizeof(max_align_t);

@@ -18,6 +18,10 @@ typedef struct arena {
 
 void arena_init(arena *a);
 void arena_free(arena *a);
+/* Moves everything child holds into a (it lives until a is freed) and
+ * leaves child empty: work done on other threads, each in an arena of its
+ * own, joins the caller's when it is done. */
+void arena_adopt(arena *a, arena *child);
 
 /* Zeroed, aligned for any object. */
 void *arena_alloc(arena *a, size_t size);

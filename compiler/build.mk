@@ -132,3 +132,9 @@ TEST_SCRIPTS += tests/compiler/examples_e2e.sh
 # examples/agent: react over a C search tool, optimized, shipped as agent_cli.
 TEST_SCRIPTS += tests/compiler/agent_example.sh
 TEST_SCRIPTS += tests/compiler/entities_example.sh
+
+# make bench-mipro: mipro at -j 64 against the fixture at 50 ms latency, its
+# wall time against the concurrency bound (issue 18's target: <= 1.5x).
+.PHONY: bench-mipro
+bench-mipro: $(BUILD)/dspcc $(BUILD)/dsp-refserver
+	BUILD=$(BUILD) sh tests/bench/bench_mipro.sh

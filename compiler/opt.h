@@ -165,6 +165,11 @@ typedef struct opt_backend {
     const char *dataset_description;     /* a summary of the trainset, for proposals */
     size_t n_train, n_val;
     const char *valset_name;             /* for messages ("dev"); NULL: "valset" */
+    /* How many independent tasks of a phase (demo sets, instruction
+     * proposals) opt_parallel may run at once; <= 1: one at a time. A
+     * backend that sets it more takes run_train, labeled_demo and propose
+     * calls from several threads at once (each with an arena of its own). */
+    int max_parallel;
     /* Scores prog over valset rows (failures score 0 and are counted). */
     dsp_status (*evaluate)(void *ctx, const opt_program *prog, const size_t *rows, size_t n, opt_score *out,
                            dsp_error *err);
@@ -213,6 +218,17 @@ typedef struct opt_backend {
     dsp_status (*finetune)(void *ctx, arena *a, const char *jsonl, size_t len, const opt_finetune_args *args,
                            opt_finetune_outcome *out, dsp_error *err);
 } opt_backend;
+
+/* One task of a phase: its work allocated in a (an arena of its own). */
+typedef dsp_status (*opt_task_fn)(void *ctx, size_t i, arena *a, dsp_error *err);
+
+/* Runs fn(ctx, i, ...) for every i in [0, n): up to b->max_parallel at once
+ * on a pool of threads, else one after another. Each task gets an arena of
+ * its own, adopted into a (in index order) when all are done, and an error
+ * of its own; the result is the status (and err the error) of the failed
+ * task with the lowest index, so it does not depend on which finished
+ * first. */
+dsp_status opt_parallel(const opt_backend *b, arena *a, size_t n, opt_task_fn fn, void *ctx, dsp_error *err);
 
 /* The optimizer's arguments, defaults filled in (opt_params_from_ir). */
 typedef struct opt_params {

@@ -161,47 +161,65 @@ dsp_status opt_bootstrap(const opt_backend *b, arena *a, const opt_bootstrap_arg
     return DSP_OK;
 }
 
+/* One demo set of opt_demo_candidates. */
+typedef struct cand_task {
+    const opt_backend *b;
+    const opt_params *p;
+    size_t n;
+    opt_program *out;
+} cand_task;
+
+static dsp_status one_candidate(void *ctx, size_t c, arena *a, dsp_error *err)
+{
+    const cand_task *t = ctx;
+    const opt_backend *b = t->b;
+    const opt_params *p = t->p;
+    long seed = (long)c - 3;
+    if (b->progress && b->max_parallel <= 1) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "demo candidate %zu/%zu", c + 1, t->n);
+        b->progress(b->ctx, msg);
+    }
+    if (seed == -3) {
+        t->out[c] = opt_program_zero_shot(b, a);
+        return DSP_OK;
+    }
+    if (seed == -2)
+        return opt_labeled(b, a, p->seed, (size_t)p->max_labeled_demos, NULL, &t->out[c], err);
+    opt_bootstrap_args args = opt_bootstrap_args_from(p);
+    if (seed >= 0) {
+        /* DSPy shuffles the trainset with the candidate's own seed and
+         * bootstraps from it: the order of the traces, the teacher's
+         * labelled demos and the labelled top-up all come from this seed,
+         * as does the number of demos. */
+        uint64_t own = p->seed ^ ((uint64_t)seed << 20);
+        size_t *order = arena_array(a, b->n_train + 1, sizeof *order);
+        for (size_t i = 0; i < b->n_train; i++)
+            order[i] = i;
+        rng r;
+        rng_derive(&r, own, STREAM_SHUFFLE);
+        rng_shuffle(&r, order, b->n_train);
+        args.order = order;
+        args.n_order = b->n_train;
+        args.seed = own;
+        args.teacher_seed = own;
+        rng_derive(&r, own, STREAM_SIZE);
+        if (p->max_bootstrapped_demos > 1)
+            args.max_bootstrapped = 1 + (int)rng_below(&r, (size_t)p->max_bootstrapped_demos);
+    }
+    return opt_bootstrap(b, a, &args, &t->out[c], err);
+}
+
 dsp_status opt_demo_candidates(const opt_backend *b, arena *a, const opt_params *p, size_t n, opt_program *out,
                                dsp_error *err)
 {
-    for (size_t c = 0; c < n; c++) {
-        long seed = (long)c - 3;
-        dsp_status st = DSP_OK;
-        if (b->progress) {
-            char msg[96];
-            snprintf(msg, sizeof msg, "demo candidate %zu/%zu", c + 1, n);
-            b->progress(b->ctx, msg);
-        }
-        if (seed == -3) {
-            out[c] = opt_program_zero_shot(b, a);
-        } else if (seed == -2) {
-            st = opt_labeled(b, a, p->seed, (size_t)p->max_labeled_demos, NULL, &out[c], err);
-        } else {
-            opt_bootstrap_args args = opt_bootstrap_args_from(p);
-            if (seed >= 0) {
-                /* DSPy shuffles the trainset with the candidate's own seed
-                 * and bootstraps from it: the order of the traces, the
-                 * teacher's labelled demos and the labelled top-up all
-                 * come from this seed, as does the number of demos. */
-                uint64_t own = p->seed ^ ((uint64_t)seed << 20);
-                size_t *order = arena_array(a, b->n_train + 1, sizeof *order);
-                for (size_t i = 0; i < b->n_train; i++)
-                    order[i] = i;
-                rng r;
-                rng_derive(&r, own, STREAM_SHUFFLE);
-                rng_shuffle(&r, order, b->n_train);
-                args.order = order;
-                args.n_order = b->n_train;
-                args.seed = own;
-                args.teacher_seed = own;
-                rng_derive(&r, own, STREAM_SIZE);
-                if (p->max_bootstrapped_demos > 1)
-                    args.max_bootstrapped = 1 + (int)rng_below(&r, (size_t)p->max_bootstrapped_demos);
-            }
-            st = opt_bootstrap(b, a, &args, &out[c], err);
-        }
-        if (st != DSP_OK)
-            return st;
+    /* Each set comes from its own seed alone: the sets are built at once
+     * (up to the backend's max_parallel) and come out the same either way. */
+    if (b->progress && b->max_parallel > 1 && n > 1) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "demo candidates: %zu sets, up to %d at once", n, b->max_parallel);
+        b->progress(b->ctx, msg);
     }
-    return DSP_OK;
+    cand_task t = { b, p, n, out };
+    return opt_parallel(b, a, n, one_candidate, &t, err);
 }

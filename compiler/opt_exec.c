@@ -121,11 +121,15 @@ static dsp_status run_split(opt_exec *x, const opt_program *prog, int teacher, u
     eo.keep_outputs = true; /* for per-class scores (opt_exec_class_report) */
     ex_progress pg;
     ex_progress_init(&pg, label);
-    pg.enabled = pg.enabled && x->bar;
+    /* Evaluations of parallel tasks (opt_parallel) would draw over each
+     * other's bars: only one that starts alone draws. */
+    int alone = atomic_fetch_add(&x->splits, 1) == 0;
+    pg.enabled = pg.enabled && x->bar && alone;
     eo.progress = ex_progress_update;
     eo.progress_ctx = &pg;
     st = ex_evaluate(x->runner, &cfg, d, &eo, res, err);
     ex_progress_done(&pg);
+    atomic_fetch_sub(&x->splits, 1);
     free(idx);
     ex_config_free(&cfg);
     return st;
@@ -278,8 +282,10 @@ static dsp_status train_runs(opt_exec *x, arena *a, const opt_program *prog, int
             m++;
         }
         if (teacher) {
+            pthread_mutex_lock(&x->lock);
             x->n_teacher_runs++;
             x->n_teacher_failed += r->status != DSP_OK;
+            pthread_mutex_unlock(&x->lock);
         }
         runs[i] = (opt_run){ r->status == DSP_OK, r->score, steps, m, NULL };
         if (feedback)
@@ -615,6 +621,8 @@ dsp_status opt_exec_init(opt_exec *x, const ir_program *p, const ir_optimize *o,
 {
     memset(x, 0, sizeof *x);
     arena_init(&x->mem);
+    pthread_mutex_init(&x->lock, NULL);
+    atomic_init(&x->splits, 0);
     x->prog = p;
     x->o = o;
     x->runner = r;
@@ -663,6 +671,9 @@ dsp_status opt_exec_init(opt_exec *x, const ir_program *p, const ir_optimize *o,
     x->b.base_instructions = base;
     x->b.n_train = n_train;
     x->b.n_val = n_val;
+    /* Demo sets and instruction proposals run at once, bounded by -j (the
+     * client's max_in_flight bounds the requests on the wire). */
+    x->b.max_parallel = concurrency > 0 ? concurrency : 8;
     x->b.evaluate = be_evaluate;
     x->b.run_train = be_run_train;
     x->b.labeled_demo = be_labeled;
@@ -691,6 +702,7 @@ dsp_status opt_exec_init(opt_exec *x, const ir_program *p, const ir_optimize *o,
 void opt_exec_free(opt_exec *x)
 {
     arena_free(&x->mem);
+    pthread_mutex_destroy(&x->lock);
     memset(x, 0, sizeof *x);
 }
 

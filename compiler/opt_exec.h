@@ -14,6 +14,9 @@
 #include "opt.h"
 #include "opt_finetune.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
+
 typedef struct opt_exec {
     opt_backend b;
     const ir_program *prog;
@@ -40,6 +43,8 @@ typedef struct opt_exec {
     opt_finetune_outcome ft;     /* the w stage's result (model NULL: none yet) */
     size_t n_teacher_runs;       /* teacher runs on training rows (bootstrapping, fine-tuning data) */
     size_t n_teacher_failed;     /* of which failed */
+    pthread_mutex_t lock;        /* the counts above: opt_parallel's tasks run at once */
+    atomic_int splits;           /* evaluations running now; only a lone one draws its bar */
     dsp_usage_totals metered;    /* the client's totals when the last scoring ended */
     double metered_at;           /* and the time then (monotonic seconds) */
 } opt_exec;

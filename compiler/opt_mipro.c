@@ -93,12 +93,35 @@ static mp_config *config_for(mipro *m, const size_t *choice)
     return c;
 }
 
+/* One instruction proposal of propose_instructions: which slot it fills. */
+typedef struct proposal_task {
+    mipro *m;
+    opt_proposal *reqs; /* [pred * (n_instr - 1) + i - 1] */
+} proposal_task;
+
+static dsp_status propose_one(void *ctx, size_t k, arena *a, dsp_error *err)
+{
+    proposal_task *t = ctx;
+    const mipro *m = t->m;
+    const opt_backend *b = m->b;
+    const opt_proposal *req = &t->reqs[k];
+    size_t i = k % (m->n_instr - 1) + 1;
+    if (b->progress && b->max_parallel <= 1) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "proposing instruction %zu/%zu for %s", i, m->n_instr - 1, b->pred_names[req->pred]);
+        b->progress(b->ctx, msg);
+    }
+    return b->propose(b->ctx, a, req, &m->instr[req->pred][i], err);
+}
+
 static dsp_status propose_instructions(mipro *m, dsp_error *err)
 {
     const opt_backend *b = m->b;
     rng r;
     rng_derive(&r, m->p->seed, STREAM_TIPS);
     m->instr = arena_array(m->a, b->n_preds + 1, sizeof *m->instr);
+    size_t per = m->n_instr - 1, n = b->n_preds * per;
+    opt_proposal *reqs = arena_array(m->a, n + 1, sizeof *reqs);
     for (size_t p = 0; p < b->n_preds; p++) {
         m->instr[p] = arena_array(m->a, m->n_instr + 1, sizeof **m->instr);
         m->instr[p][0] = NULL; /* the signature's own instructions */
@@ -119,26 +142,23 @@ static dsp_status propose_instructions(mipro *m, dsp_error *err)
                         items[shown.n++] = d->items[j];
                 }
             }
-            opt_proposal req;
-            req.pred = p;
-            req.dataset_description = b->dataset_description;
-            req.program_description = b->program_description;
-            req.basic_instruction = b->base_instructions[p];
-            req.task_demos = opt_demos_text(m->a, &shown, SHOW);
-            req.tip = opt_tips[rng_below(&r, opt_n_tips)];
-            req.rollout = (uint64_t)i;
-            if (b->progress) {
-                char msg[160];
-                snprintf(msg, sizeof msg, "proposing instruction %zu/%zu for %s", i, m->n_instr - 1,
-                         b->pred_names[p]);
-                b->progress(b->ctx, msg);
-            }
-            dsp_status st = b->propose(b->ctx, m->a, &req, &m->instr[p][i], err);
-            if (st != DSP_OK)
-                return st;
+            opt_proposal *req = &reqs[p * per + i - 1];
+            req->pred = p;
+            req->dataset_description = b->dataset_description;
+            req->program_description = b->program_description;
+            req->basic_instruction = b->base_instructions[p];
+            req->task_demos = opt_demos_text(m->a, &shown, SHOW);
+            /* Drawn in this order whatever order the proposals finish in. */
+            req->tip = opt_tips[rng_below(&r, opt_n_tips)];
+            req->rollout = (uint64_t)i;
         }
     }
-    return DSP_OK;
+    /* The proposals depend on nothing but their request: all at once. */
+    if (b->progress && b->max_parallel > 1 && n > 1)
+        b->progress(b->ctx, arena_printf(m->a, "proposing %zu instructions, up to %d at once", n,
+                                         b->max_parallel));
+    proposal_task t = { m, reqs };
+    return opt_parallel(b, m->a, n, propose_one, &t, err);
 }
 
 /* The configuration with the best minibatch mean that has not had a full

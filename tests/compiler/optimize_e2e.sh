@@ -48,6 +48,17 @@ check "the report has an SVG plot and a trial table" \
 check "the report says the LM is a test fixture" grep -q 'test fixture' "$tmp/mipro.html"
 check "progress lines went to stderr" grep -q '^dspcc optimize: trial' "$tmp/mipro.err"
 
+# mipro's demo sets and proposals run at once, up to -j: cold runs at -j 1
+# and -j 64 (each in a cache of its own, so every task asks the fixture and
+# they finish in whatever order) write the same state, byte for byte.
+opt mipro_j1 mipro.dsp cache_j1 -j 1
+check "mipro at -j 1 exits 0" test $? -eq 0
+opt mipro_j64 mipro.dsp cache_j64 -j 64
+check "mipro at -j 64 exits 0" test $? -eq 0
+check "mipro's state is the same at -j 1, 4 and 64 (completion order does not matter)" \
+    sh -c "cmp -s '$tmp/mipro.json' '$tmp/mipro_j1.json' && cmp -s '$tmp/mipro.json' '$tmp/mipro_j64.json'"
+check "the -j 64 run said it proposed the instructions at once" grep -q 'proposing .* instructions, up to 64 at once' "$tmp/mipro_j64.err"
+
 # What the optimizer measured is what ships: `dspcc eval` with the state
 # scores the same on the same dev rows.
 ev=$(eval_score eval mipro.dsp mipro.json 60 --cache-dir "$tmp/cache")

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <pthread.h>
+#include <time.h>
 
 #include "opt.h"
 #include "opt_fake.h"
@@ -29,7 +31,18 @@ typedef struct fake {
     size_t failed_per_eval; /* examples each evaluation reports failed */
     size_t n_teacher_firsts;
     size_t teacher_first[256]; /* the first demo row of each teacher run */
+    pthread_mutex_t lock;      /* the counts: opt_parallel may call from several threads */
+    int scramble;              /* sleep so that parallel tasks finish out of order */
 } fake;
+
+/* A few milliseconds, more for smaller k: later tasks finish first. */
+static void scramble(const fake *f, size_t k)
+{
+    if (!f->scramble)
+        return;
+    struct timespec ts = { 0, (long)((16 - k % 16) * 300000L) };
+    nanosleep(&ts, NULL);
+}
 
 static dsp_status fake_evaluate(void *ctx, const opt_program *prog, const size_t *rows, size_t n, opt_score *out,
                                 dsp_error *err)
@@ -63,9 +76,12 @@ static dsp_status fake_run_train(void *ctx, arena *a, const opt_program *prog, c
 {
     (void)err;
     fake *f = ctx;
+    scramble(f, rows[0]);
+    pthread_mutex_lock(&f->lock);
     f->train_calls++;
     if (prog->demos[0].n && f->n_teacher_firsts < 256)
         f->teacher_first[f->n_teacher_firsts++] = prog->demos[0].items[0].row;
+    pthread_mutex_unlock(&f->lock);
     /* The teacher never sees its own demo rows' answers. */
     for (size_t i = 0; i < n; i++)
         for (size_t d = 0; d < prog->demos[0].n; d++)
@@ -96,9 +112,12 @@ static dsp_status fake_propose(void *ctx, arena *a, const opt_proposal *req, con
                                dsp_error *err)
 {
     fake *f = ctx;
+    scramble(f, (size_t)req->rollout);
     if (f->fail_propose)
-        return dsp_error_set(err, DSP_ERR_HTTP, "teacher unavailable");
+        return dsp_error_set(err, DSP_ERR_HTTP, "teacher unavailable %llu", (unsigned long long)req->rollout);
+    pthread_mutex_lock(&f->lock);
     f->proposals++;
+    pthread_mutex_unlock(&f->lock);
     assert_non_null(req->task_demos);
     assert_non_null(req->tip);
     assert_string_equal(req->basic_instruction, "Classify.");
@@ -110,6 +129,7 @@ static dsp_status fake_propose(void *ctx, arena *a, const opt_proposal *req, con
 static opt_backend make_backend(fake *f, size_t n_train, size_t n_val)
 {
     memset(f, 0, sizeof *f);
+    pthread_mutex_init(&f->lock, NULL);
     f->n_train = n_train;
     f->n_val = n_val;
     opt_backend b = opt_fake_backend(f, n_train, n_val);
@@ -515,6 +535,86 @@ static void mipro_searches_instructions_and_demos(void **state)
     arena_free(&a);
 }
 
+/* The demo sets and instruction proposals run at once (max_parallel):
+ * finishing in any order, they give the same search, trial for trial. */
+static void mipro_is_the_same_whatever_order_its_tasks_finish(void **state)
+{
+    (void)state;
+    arena a;
+    arena_init(&a);
+    opt_params p = params("mipro");
+    fake f1, f2;
+    opt_backend one = make_backend(&f1, 80, 60);
+    opt_backend many = make_backend(&f2, 80, 60);
+    many.max_parallel = 8;
+    f2.scramble = 1;
+    opt_result r1, r2;
+    assert_int_equal(opt_optimize(&p, &one, &a, &r1, NULL), DSP_OK);
+    assert_int_equal(opt_optimize(&p, &many, &a, &r2, NULL), DSP_OK);
+    assert_int_equal(f1.proposals, f2.proposals);
+    assert_int_equal(f1.train_calls, f2.train_calls);
+    assert_int_equal(r1.n_trials, r2.n_trials);
+    for (size_t i = 0; i < r1.n_trials; i++) {
+        assert_string_equal(r1.trials[i].config, r2.trials[i].config);
+        assert_true(r1.trials[i].score == r2.trials[i].score);
+    }
+    assert_string_equal(r1.best.instructions[0], r2.best.instructions[0]);
+    assert_int_equal(r1.best.demos[0].n, r2.best.demos[0].n);
+    for (size_t d = 0; d < r1.best.demos[0].n; d++)
+        assert_int_equal(r1.best.demos[0].items[d].row, r2.best.demos[0].items[d].row);
+    for (size_t c = 1; c < r1.n_instruction_candidates; c++)
+        assert_string_equal(r1.candidates[0][c], r2.candidates[0][c]);
+    /* A failure is the first by index, however the tasks finished. */
+    f2.fail_propose = 1;
+    dsp_error err = { 0 };
+    assert_int_equal(opt_optimize(&p, &many, &a, &r2, &err), DSP_ERR_HTTP);
+    assert_string_equal(err.message, "teacher unavailable 1");
+    dsp_error_clear(&err);
+    arena_free(&a);
+}
+
+typedef struct par_ctx {
+    const char **slots;
+} par_ctx;
+
+static dsp_status par_task(void *ctx, size_t i, arena *a, dsp_error *err)
+{
+    par_ctx *c = ctx;
+    struct timespec ts = { 0, (long)((40 - i) * 50000L) };
+    nanosleep(&ts, NULL);
+    if (i % 10 == 7)
+        return dsp_error_set(err, DSP_ERR_PARSE, "task %zu failed", i);
+    c->slots[i] = arena_printf(a, "task %zu", i); /* lives in a after the phase */
+    return DSP_OK;
+}
+
+static void parallel_tasks_fill_their_slots(void **state)
+{
+    (void)state;
+    arena a;
+    arena_init(&a);
+    fake f;
+    opt_backend b = make_backend(&f, 10, 10);
+    const char *slots[40] = { 0 };
+    par_ctx c = { slots };
+    for (int par = 1; par <= 16; par += 15) {
+        memset(slots, 0, sizeof slots);
+        b.max_parallel = par;
+        dsp_error err = { 0 };
+        assert_int_equal(opt_parallel(&b, &a, 40, par_task, &c, &err), DSP_ERR_PARSE);
+        assert_string_equal(err.message, "task 7 failed"); /* the lowest index, though 37 finished first */
+        dsp_error_clear(&err);
+        for (size_t i = 0; i < 7; i++)
+            assert_string_equal(slots[i], arena_printf(&a, "task %zu", i));
+        if (par > 1) /* all ran; one at a time stops at the first failure */
+            assert_string_equal(slots[39], "task 39");
+        else
+            assert_null(slots[8]);
+    }
+    assert_int_equal(opt_parallel(&b, &a, 0, par_task, &c, NULL), DSP_OK);
+    arena_free(&a);
+}
+
 static void mipro_without_minibatch_scores_every_trial_fully(void **state)
 {
     (void)state;
@@ -645,6 +745,8 @@ int main(void)
         cmocka_unit_test(failures_are_counted_per_trial),
         cmocka_unit_test(bootstrap_and_labeled_report_valset_scores),
         cmocka_unit_test(mipro_searches_instructions_and_demos),
+        cmocka_unit_test(mipro_is_the_same_whatever_order_its_tasks_finish),
+        cmocka_unit_test(parallel_tasks_fill_their_slots),
         cmocka_unit_test(mipro_without_minibatch_scores_every_trial_fully),
         cmocka_unit_test(errors_propagate),
         cmocka_unit_test(params_from_ir_fill_defaults),
