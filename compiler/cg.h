@@ -54,9 +54,7 @@ typedef struct cg_ctx {
     const ir_type **types;
     size_t n_types, cap_types;
     /* Helpers used by module bodies (emitted only when used: -Wunused-function). */
-    unsigned use_tool;          /* cg_tool.c's helpers, a bit each */
     int use_limits;             /* a range check names <limits.h> bounds */
-    int use_stdio, use_float;   /* tool helpers need <stdio.h>, <float.h> */
     struct rt_types *rt;        /* cg_tables.c's runtime types, while it runs */
     /* cg_tables.c's, made once on first use (generation is linear in the
      * program): the modules the program runs, and its predictors' names
@@ -113,7 +111,6 @@ size_t cg_modules(cg_ctx *g, const ir_module ***out);
 
 /* cg_module.c: `static dsp_status m_NAME(...)` for each module. */
 void cg_emit_modules(cg_ctx *g, strbuf *c);
-void cg_emit_helpers(cg_ctx *g, strbuf *c);
 
 /* cg_tool.c: the call of tool t, its IN parameters already in args[0..]
  * (C order): range checks and C arrays for the arguments, the call, the
@@ -128,8 +125,6 @@ int cg_tool_called(cg_ctx *g, const ir_tool *t);
  * would hide that name, "cg_fn_NAME", a file-scope pointer to it that
  * cg_source.c emits beside the prototype. */
 const char *cg_tool_callee(cg_ctx *g, const ir_tool *t);
-/* The static helpers the emitted calls used. */
-void cg_emit_tool_helpers(cg_ctx *g, strbuf *c);
 
 /* cg_tables.c: a `static const dsp_field sym[n]` table (runtime types
  * shared with the predictors' tables); only while cg_emit_tables runs. */

@@ -543,10 +543,3 @@ void cg_emit_modules(cg_ctx *g, strbuf *c)
     cg_emit_sampling_glue(g, c);
     for (size_t i = 0; i < n; i++) emit_module(g, c, mods[i]);
 }
-
-void cg_emit_helpers(cg_ctx *g, strbuf *c)
-{
-    /* Error prefixing, value copies and conversions are libdsprt's
-     * (dsp/glue.h); only the tools' range checks are per program. */
-    cg_emit_tool_helpers(g, c);
-}

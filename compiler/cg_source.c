@@ -226,11 +226,10 @@ dsp_status cg_generate(const cg_input *in, strbuf *c_out, strbuf *h_out, dsp_err
 
     cg_emit_header(&g, h_out);
 
-    strbuf tables = {0}, types = {0}, mods = {0}, helpers = {0}, api = {0}, protos = {0};
+    strbuf tables = {0}, types = {0}, mods = {0}, api = {0}, protos = {0};
     cg_emit_tables(&g, &tables);
     cg_emit_type_defs(&g, &types);
     cg_emit_modules(&g, &mods);
-    cg_emit_helpers(&g, &helpers);
     emit_api(&g, &api);
     int ssize = emit_tool_protos(&g, &protos);
 
@@ -243,8 +242,8 @@ dsp_status cg_generate(const cg_input *in, strbuf *c_out, strbuf *h_out, dsp_err
     sb_printf(c_out, "#include \"%s\"\n\n", in->h_name);
     /* No <math.h>: its functions' names (log, round, ...) are likely tool
      * names, which the tools' prototypes would contradict. */
-    const char *sys[] = {"float.h", "limits.h", "stdio.h", "stdlib.h", "string.h", "sys/types.h"};
-    int want[] = {g.use_float, g.use_limits, g.use_stdio, 1, 1, ssize};
+    const char *sys[] = {"limits.h", "stdlib.h", "string.h", "sys/types.h"};
+    int want[] = {g.use_limits, 1, 1, ssize};
     for (size_t i = 0; i < sizeof sys / sizeof sys[0]; i++)
         if (want[i]) sb_printf(c_out, "#include <%s>\n", sys[i]);
     sb_puts(c_out, "\n");
@@ -265,7 +264,7 @@ dsp_status cg_generate(const cg_input *in, strbuf *c_out, strbuf *h_out, dsp_err
         sb_puts(c_out, "/* Strings longer than C promises for one literal, as char arrays. */\n");
         sb_puts(c_out, g.pool.p);
     }
-    strbuf *parts[] = {&protos, &tables, &types, &helpers, &mods, &api};
+    strbuf *parts[] = {&protos, &tables, &types, &mods, &api};
     for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
         if (parts[i]->p) sb_puts(c_out, parts[i]->p);
         if (parts[i]->oom) c_out->oom = 1;

@@ -22,18 +22,6 @@
 #include "cg.h"
 #include "cheader.h"
 
-/* Bits of cg_ctx.use_tool: the static helpers a call needed. */
-enum {
-    CGT_INT_IN = 1u << 0,    /* cg_int_in: int64 -> a narrower/unsigned C type */
-    CGT_U64_OUT = 1u << 1,   /* cg_u64_out: an unsigned C value -> int64 */
-    CGT_ARRAY = 1u << 2,     /* cg_array: a temporary C array for a list argument */
-    CGT_OUT_STR = 1u << 3,   /* cg_out_str: a char * output */
-    CGT_OUT_STRS = 1u << 4,  /* cg_out_strs, cg_free_strs: a char ** array output */
-    CGT_OUT_LIST = 1u << 5,  /* cg_out_list: an array output */
-    CGT_STATUS = 1u << 6,    /* cg_tool_status: a nonzero int status */
-    CGT_FLOAT_IN = 1u << 7   /* cg_float_in: a double passed as a C float */
-};
-
 static void ind(strbuf *c, int n)
 {
     for (int i = 0; i < n; i++) sb_puts(c, "    ");
@@ -103,23 +91,19 @@ static void emit_int_in(cg_ctx *g, strbuf *c, int lvl, const ir_tool *t, const i
 {
     int_bounds b;
     if (!int_bounds_of(g, ctype, &b) || !b.lo) return;
-    g->use_tool |= CGT_INT_IN;
-    g->use_stdio = 1;
     if (b.needs_limits) g->use_limits = 1;
     ind(c, lvl);
     /* In a list's loop, st is already DSP_OK. */
-    sb_printf(c, "%sst = cg_int_in(%s, %s, %s, \"%s\", \"%s\", \"%s\", %s, err);\n",
+    sb_printf(c, "%sst = dsp_glue_int_in(%s, %s, %s, \"%s\", \"%s\", \"%s\", %s, err);\n",
                idx ? "" : "if (st == DSP_OK) ", v, b.lo, b.hi, t->name, p->name, ctype, idx ? idx : "-1");
 }
 
 /* Emits the check of the double expression `v` passed as a C float. */
-static void emit_float_in(cg_ctx *g, strbuf *c, int lvl, const ir_tool *t, const ir_tool_param *p, const char *v,
+static void emit_float_in(strbuf *c, int lvl, const ir_tool *t, const ir_tool_param *p, const char *v,
                           const char *idx)
 {
-    g->use_tool |= CGT_FLOAT_IN;
-    g->use_stdio = g->use_float = 1;
     ind(c, lvl);
-    sb_printf(c, "%sst = cg_float_in(%s, \"%s\", \"%s\", %s, err);\n", idx ? "" : "if (st == DSP_OK) ", v, t->name,
+    sb_printf(c, "%sst = dsp_glue_float_in(%s, \"%s\", \"%s\", %s, err);\n", idx ? "" : "if (st == DSP_OK) ", v, t->name,
                p->name, idx ? idx : "-1");
 }
 
@@ -150,10 +134,9 @@ static void emit_list_in(cg_ctx *g, strbuf *c, int lvl, const ir_tool *t, const 
     const char *name = cg_ident(g->a, p->name, 0);
     const char *arr = arena_printf(g->a, "a_%s", name);
     const char *item = arena_printf(g->a, "args[%zu].as.list.items[i]", i);
-    g->use_tool |= CGT_ARRAY;
     ind(c, lvl);
     decl(c, et, arena_printf(g->a, "*%s", arr));
-    sb_printf(c, " = st == DSP_OK ? cg_array(args[%zu].as.list.len, sizeof *%s, &st, err) : NULL;\n", i, arr);
+    sb_printf(c, " = st == DSP_OK ? dsp_glue_array(args[%zu].as.list.len, sizeof *%s, &st, err) : NULL;\n", i, arr);
     ind(c, lvl);
     sb_printf(c, "for (size_t i = 0; %s && st == DSP_OK && i < args[%zu].as.list.len; i++)", arr, i);
     int_bounds b;
@@ -165,7 +148,7 @@ static void emit_list_in(cg_ctx *g, strbuf *c, int lvl, const ir_tool *t, const 
         if (narrow_int)
             emit_int_in(g, c, lvl + 1, t, p, et, arena_printf(g->a, "%s.as.i", item), "(long long)i");
         else
-            emit_float_in(g, c, lvl + 1, t, p, arena_printf(g->a, "%s.as.f", item), "(long long)i");
+            emit_float_in(c, lvl + 1, t, p, arena_printf(g->a, "%s.as.f", item), "(long long)i");
         ind(c, lvl + 1);
         sb_printf(c, "if (st == DSP_OK) %s[i] = (%s)%s.as.%s;\n", arr, et, item, field);
         ind(c, lvl);
@@ -225,15 +208,12 @@ static void emit_out_convert(cg_ctx *g, strbuf *c, int lvl, const ir_tool *t, co
         ind(c, lvl);
         switch (p->type->kind) {
         case IR_STRING:
-            g->use_tool |= CGT_OUT_STR;
-            sb_printf(c, "if (st == DSP_OK) st = cg_out_str(%s, %s, \"%s\", \"%s\", err);\n", dst, o, t->name,
+            sb_printf(c, "if (st == DSP_OK) st = dsp_glue_out_str(%s, %s, \"%s\", \"%s\", err);\n", dst, o, t->name,
                        p->name);
             return;
         case IR_INT:
             if (uns_check) {
-                g->use_tool |= CGT_U64_OUT;
-                g->use_stdio = 1;
-                sb_printf(c, "if (st == DSP_OK) st = cg_u64_out(%s, (uint64_t)%s, \"%s\", \"%s\", \"%s\", -1, err);\n",
+                sb_printf(c, "if (st == DSP_OK) st = dsp_glue_u64_out(%s, (uint64_t)%s, \"%s\", \"%s\", \"%s\", -1, err);\n",
                            dst, o, t->name, p->name, unconst(p->elem_ctype));
             } else {
                 sb_printf(c, "if (st == DSP_OK) %s = dsp_value_int((int64_t)%s);\n", slot, o);
@@ -246,24 +226,20 @@ static void emit_out_convert(cg_ctx *g, strbuf *c, int lvl, const ir_tool *t, co
     const char *n = len ? arena_printf(g->a, "o_%s", cg_ident(g->a, len->name, 0)) : "0";
     ind(c, lvl);
     if (e->kind == IR_STRING) {
-        g->use_tool |= CGT_OUT_STRS;
-        sb_printf(c, "if (st == DSP_OK) st = cg_out_strs(%s, %s, %s, \"%s\", \"%s\", err);\n", dst, o, n, t->name,
+        sb_printf(c, "if (st == DSP_OK) st = dsp_glue_out_strs(%s, %s, %s, \"%s\", \"%s\", err);\n", dst, o, n, t->name,
                    p->name);
         return;
     }
-    g->use_tool |= CGT_OUT_LIST;
-    sb_printf(c, "if (st == DSP_OK) st = cg_out_list(%s, %s, %s, \"%s\", \"%s\", err);\n", dst, o, n, t->name,
+    sb_printf(c, "if (st == DSP_OK) st = dsp_glue_out_list(%s, %s, %s, \"%s\", \"%s\", err);\n", dst, o, n, t->name,
                p->name);
     ind(c, lvl);
     sb_printf(c, "for (size_t i = 0; st == DSP_OK && i < %s; i++) ", n);
     if (e->kind == IR_INT && uns_check) {
-        g->use_tool |= CGT_U64_OUT;
-        g->use_stdio = 1;
         sb_puts(c, "{\n");
         ind(c, lvl + 1);
         sb_puts(c, "dsp_value v = dsp_value_int(0);\n");
         ind(c, lvl + 1);
-        sb_printf(c, "st = cg_u64_out(&v, (uint64_t)%s[i], \"%s\", \"%s\", \"%s\", (long long)i, err);\n", o, t->name,
+        sb_printf(c, "st = dsp_glue_u64_out(&v, (uint64_t)%s[i], \"%s\", \"%s\", \"%s\", (long long)i, err);\n", o, t->name,
                    p->name, unconst(p->elem_ctype));
         ind(c, lvl + 1);
         sb_printf(c, "if (st == DSP_OK) st = dsp_value_list_append(%s, &v, err);\n", dst);
@@ -308,9 +284,7 @@ static void emit_return_value(cg_ctx *g, strbuf *c, int lvl, const ir_tool *t, c
     case IR_INT: {
         int_bounds b;
         if (int_bounds_of(g, t->c_return, &b) && b.check_out) {
-            g->use_tool |= CGT_U64_OUT;
-            g->use_stdio = 1;
-            sb_printf(c, "st = cg_u64_out(&%s[0], (uint64_t)r, \"%s\", NULL, \"%s\", -1, err);\n", dst, t->name,
+            sb_printf(c, "st = dsp_glue_u64_out(&%s[0], (uint64_t)r, \"%s\", NULL, \"%s\", -1, err);\n", dst, t->name,
                        unconst(t->c_return));
         } else {
             sb_printf(c, "%s[0] = dsp_value_int((int64_t)r);\n", dst);
@@ -335,7 +309,7 @@ void cg_emit_tool_call(cg_ctx *g, strbuf *c, int lvl, const ir_tool *t, const ch
         else if (p->type->kind == IR_INT)
             emit_int_in(g, c, lvl, t, p, p->ctype, arena_printf(g->a, "args[%zu].as.i", ai), NULL);
         else if (p->type->kind == IR_FLOAT && strcmp(unconst(p->ctype), "float") == 0)
-            emit_float_in(g, c, lvl, t, p, arena_printf(g->a, "args[%zu].as.f", ai), NULL);
+            emit_float_in(c, lvl, t, p, arena_printf(g->a, "args[%zu].as.f", ai), NULL);
         ai++;
     }
     for (size_t i = 0; i < t->n_params; i++)
@@ -396,9 +370,8 @@ void cg_emit_tool_call(cg_ctx *g, strbuf *c, int lvl, const ir_tool *t, const ch
         emit_return_value(g, c, lvl + 1, t, dst);
     } else {
         if (t->ret_status) {
-            g->use_tool |= CGT_STATUS;
             ind(c, lvl + 1);
-            sb_printf(c, "if (r != 0) st = cg_tool_status(\"%s\", r, err);\n", t->name);
+            sb_printf(c, "if (r != 0) st = dsp_glue_tool_status(\"%s\", r, err);\n", t->name);
         }
         size_t k = 0;
         for (size_t i = 0; i < t->n_params; i++) {
@@ -427,7 +400,7 @@ void cg_emit_tool_call(cg_ctx *g, strbuf *c, int lvl, const ir_tool *t, const ch
         } else if (p->role == IR_PARAM_OUT && e && e->kind == IR_STRING) {
             const ir_tool_param *len = len_of(t, i);
             ind(c, lvl);
-            sb_printf(c, "cg_free_strs(o_%s, %s%s);\n", id, len ? "o_" : "0", len ? cg_ident(g->a, len->name, 0) : "");
+            sb_printf(c, "dsp_glue_free_strs(o_%s, %s%s);\n", id, len ? "o_" : "0", len ? cg_ident(g->a, len->name, 0) : "");
         } else if (p->role == IR_PARAM_OUT && (e || p->type->kind == IR_STRING)) {
             ind(c, lvl);
             sb_printf(c, "free(o_%s);\n", id);
@@ -473,104 +446,3 @@ int cg_tool_called(cg_ctx *g, const ir_tool *t)
     return cg_react_uses_tool(g, t) || cg_sampling_uses_tool(g, t);
 }
 
-void cg_emit_tool_helpers(cg_ctx *g, strbuf *c)
-{
-    unsigned u = g->use_tool;
-    /* The messages are the interpreter's (interp_tools.c), word for word. */
-    if (u & CGT_INT_IN)
-        sb_puts(c, "/* A .dsp int (int64_t) passed to a C integer type of range lo..hi: out of\n"
-                    " * range is an error, never a silent truncation. i: the list index, or -1. */\n"
-                    "static dsp_status cg_int_in(int64_t v, int64_t lo, uint64_t hi, const char *tool, const char *param,\n"
-                    "                            const char *ctype, long long i, dsp_error *err)\n{\n"
-                    "    if (v >= lo && (v <= 0 || (uint64_t)v <= hi)) return DSP_OK;\n"
-                    "    char what[160], bounds[64] = \"\";\n"
-                    "    if (i >= 0)\n"
-                    "        snprintf(what, sizeof what, \"element %lld of parameter `%s`\", i, param);\n"
-                    "    else\n"
-                    "        snprintf(what, sizeof what, \"parameter `%s`\", param);\n"
-                    "    if (lo == 0 && hi == UINT64_MAX)\n"
-                    "        snprintf(bounds, sizeof bounds, \" (it takes no negative number)\");\n"
-                    "    else if (lo != INT64_MIN || hi != (uint64_t)INT64_MAX)\n"
-                    "        snprintf(bounds, sizeof bounds, \" (%lld to %llu)\", (long long)lo, (unsigned long long)hi);\n"
-                    "    return dsp_error_set(err, DSP_ERR_INVALID, \"tool `%s`: %s is %lld, out of range for C type `%s`%s\", tool,\n"
-                    "                         what, (long long)v, ctype, bounds);\n}\n\n");
-    if (u & CGT_FLOAT_IN)
-        sb_puts(c, "/* A .dsp float (double) passed as a C float: a finite value beyond FLT_MAX is\n"
-                    " * an error, not an infinity. i: the list index, or -1. */\n"
-                    "static dsp_status cg_float_in(double v, const char *tool, const char *param, long long i, dsp_error *err)\n{\n"
-                    "    /* Finite is within +-DBL_MAX: isfinite() without <math.h>, whose names\n"
-                    "     * (log, round, ...) a tool may have. NaN and infinities pass as they are. */\n"
-                    "    if (!(v <= DBL_MAX && v >= -DBL_MAX) || (v <= FLT_MAX && v >= -FLT_MAX)) return DSP_OK;\n"
-                    "    char what[160];\n"
-                    "    if (i >= 0)\n"
-                    "        snprintf(what, sizeof what, \"element %lld of parameter `%s`\", i, param);\n"
-                    "    else\n"
-                    "        snprintf(what, sizeof what, \"parameter `%s`\", param);\n"
-                    "    return dsp_error_set(err, DSP_ERR_INVALID, \"tool `%s`: %s is %.17g, out of range for C type `float`\",\n"
-                    "                         tool, what, v);\n}\n\n");
-    if (u & CGT_U64_OUT)
-        sb_puts(c, "/* An unsigned C result as a .dsp int (int64_t): above INT64_MAX is an error.\n"
-                    " * out: the output's name, NULL for the return value; i: the list index, or -1. */\n"
-                    "static dsp_status cg_u64_out(dsp_value *dst, uint64_t v, const char *tool, const char *out,\n"
-                    "                             const char *ctype, long long i, dsp_error *err)\n{\n"
-                    "    if (v <= (uint64_t)INT64_MAX) {\n"
-                    "        *dst = dsp_value_int((int64_t)v);\n"
-                    "        return DSP_OK;\n"
-                    "    }\n"
-                    "    char what[160] = \"its result\";\n"
-                    "    if (out && i >= 0)\n"
-                    "        snprintf(what, sizeof what, \"element %lld of output `%s`\", i, out);\n"
-                    "    else if (out)\n"
-                    "        snprintf(what, sizeof what, \"output `%s`\", out);\n"
-                    "    return dsp_error_set(err, DSP_ERR_INVALID, \"tool `%s`: %s is %llu (C type `%s`), above the largest \"\n"
-                    "                         \".dsp int, %lld\", tool, what, (unsigned long long)v, ctype, (long long)INT64_MAX);\n}\n\n");
-    if (u & CGT_ARRAY)
-        sb_puts(c, "/* A temporary C array for a list argument (never NULL on success, even for\n"
-                    " * n == 0). n * size cannot overflow: the list already holds n larger values. */\n"
-                    "static void *cg_array(size_t n, size_t size, dsp_status *st, dsp_error *err)\n{\n"
-                    "    void *p = malloc((n ? n : 1) * size);\n"
-                    "    if (!p) *st = dsp_error_set(err, DSP_ERR_NOMEM, \"out of memory passing a list to a tool\");\n"
-                    "    return p;\n}\n\n");
-    if (u & CGT_STATUS)
-        sb_puts(c, "/* A tool's nonzero int status fails the call. */\n"
-                    "static dsp_status cg_tool_status(const char *tool, int status, dsp_error *err)\n{\n"
-                    "    return dsp_error_set(err, DSP_ERR_INVALID, \"tool `%s` failed with status %d\", tool, status);\n}\n\n");
-    if (u & CGT_OUT_STR)
-        sb_puts(c, "/* A string output: copied (the caller frees the tool's); NULL is an error. */\n"
-                    "static dsp_status cg_out_str(dsp_value *dst, const char *s, const char *tool, const char *out,\n"
-                    "                             dsp_error *err)\n{\n"
-                    "    if (!s) return dsp_error_set(err, DSP_ERR_INVALID, \"tool `%s` left output `%s` NULL\", tool, out);\n"
-                    "    return dsp_value_set_string(dst, s, strlen(s), err);\n}\n\n");
-    if (u & (CGT_OUT_LIST | CGT_OUT_STRS))
-        sb_puts(c, "/* An array output starts an empty list; NULL is empty only with length 0. */\n"
-                    "static dsp_status cg_out_list(dsp_value *dst, const void *a, size_t n, const char *tool, const char *out,\n"
-                    "                              dsp_error *err)\n{\n"
-                    "    if (!a && n)\n"
-                    "        return dsp_error_set(err, DSP_ERR_INVALID, \"tool `%s` left output `%s` NULL with length %zu\", tool,\n"
-                    "                             out, n);\n"
-                    "    *dst = dsp_value_list();\n"
-                    "    return DSP_OK;\n}\n\n");
-    if (u & CGT_OUT_STRS)
-        sb_puts(c, "/* A string array output: each string copied; a NULL string is an error. */\n"
-                    "static dsp_status cg_out_strs(dsp_value *dst, char *const *a, size_t n, const char *tool, const char *out,\n"
-                    "                              dsp_error *err)\n{\n"
-                    "    dsp_status st = cg_out_list(dst, a, n, tool, out, err);\n"
-                    "    for (size_t i = 0; st == DSP_OK && i < n; i++) {\n"
-                    "        if (!a[i]) {\n"
-                    "            st = dsp_error_set(err, DSP_ERR_INVALID, \"tool `%s` left element %zu of output `%s` NULL\", tool, i,\n"
-                    "                               out);\n"
-                    "            break;\n"
-                    "        }\n"
-                    "        dsp_value v;\n"
-                    "        memset(&v, 0, sizeof v);\n"
-                    "        st = dsp_value_set_string(&v, a[i], strlen(a[i]), err);\n"
-                    "        if (st == DSP_OK) st = dsp_value_list_append(dst, &v, err);\n"
-                    "        dsp_value_free(&v);\n"
-                    "    }\n"
-                    "    return st;\n}\n\n"
-                    "/* Frees a string array a tool malloc'ed: each string, then the array. */\n"
-                    "static void cg_free_strs(char **a, size_t n)\n{\n"
-                    "    if (!a) return;\n"
-                    "    for (size_t i = 0; i < n; i++) free(a[i]);\n"
-                    "    free(a);\n}\n\n");
-}

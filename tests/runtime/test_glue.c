@@ -146,6 +146,52 @@ static void strings_in_and_out(void **state)
     dsp_value_free(&empty);
 }
 
+static void tool_checks_name_the_tool_and_parameter(void **state)
+{
+    (void)state;
+    dsp_error e = {0};
+    assert_int_equal(dsp_glue_int_in(5, 0, 10, "t", "k", "unsigned char", -1, &e), DSP_OK);
+    assert_int_equal(dsp_glue_int_in(-1, 0, UINT64_MAX, "t", "k", "size_t", -1, &e), DSP_ERR_INVALID);
+    assert_string_equal(e.message, "tool `t`: parameter `k` is -1, out of range for C type `size_t` (it takes no "
+                                   "negative number)");
+    assert_int_equal(dsp_glue_int_in(300, 0, 255, "t", "xs", "unsigned char", 2, &e), DSP_ERR_INVALID);
+    assert_string_equal(e.message, "tool `t`: element 2 of parameter `xs` is 300, out of range for C type "
+                                   "`unsigned char` (0 to 255)");
+    assert_int_equal(dsp_glue_float_in(1e300, "t", "x", -1, &e), DSP_ERR_INVALID);
+    assert_non_null(strstr(e.message, "out of range for C type `float`"));
+    assert_int_equal(dsp_glue_float_in(1.5, "t", "x", -1, &e), DSP_OK);
+    dsp_value v = {0};
+    assert_int_equal(dsp_glue_u64_out(&v, 7, "t", NULL, "size_t", -1, &e), DSP_OK);
+    assert_int_equal(v.as.i, 7);
+    assert_int_equal(dsp_glue_u64_out(&v, UINT64_MAX, "t", "n", "size_t", -1, &e), DSP_ERR_INVALID);
+    assert_string_equal(e.message, "tool `t`: output `n` is 18446744073709551615 (C type `size_t`), above the "
+                                   "largest .dsp int, 9223372036854775807");
+    assert_int_equal(dsp_glue_tool_status("t", 3, &e), DSP_ERR_INVALID);
+    assert_string_equal(e.message, "tool `t` failed with status 3");
+    assert_int_equal(dsp_glue_out_str(&v, NULL, "t", "o", &e), DSP_ERR_INVALID);
+    assert_string_equal(e.message, "tool `t` left output `o` NULL");
+    assert_int_equal(dsp_glue_out_list(&v, NULL, 2, "t", "o", &e), DSP_ERR_INVALID);
+    assert_string_equal(e.message, "tool `t` left output `o` NULL with length 2");
+    char **strs = malloc(2 * sizeof *strs);
+    strs[0] = strdup("a");
+    strs[1] = NULL;
+    assert_int_equal(dsp_glue_out_strs(&v, strs, 2, "t", "o", &e), DSP_ERR_INVALID);
+    assert_string_equal(e.message, "tool `t` left element 1 of output `o` NULL");
+    dsp_value_free(&v);
+    strs[1] = strdup("b");
+    assert_int_equal(dsp_glue_out_strs(&v, strs, 2, "t", "o", &e), DSP_OK);
+    assert_int_equal(v.as.list.len, 2);
+    assert_string_equal(v.as.list.items[1].as.s.data, "b");
+    dsp_value_free(&v);
+    dsp_glue_free_strs(strs, 2);
+    dsp_status st = DSP_OK;
+    void *arr = dsp_glue_array(0, sizeof(int), &st, &e);
+    assert_non_null(arr); /* never NULL, even for no items */
+    assert_int_equal(st, DSP_OK);
+    free(arr);
+    dsp_error_clear(&e);
+}
+
 /* A program's input and output structs, as a generated file has them. */
 typedef struct in_t {
     int x;
@@ -226,6 +272,7 @@ int main(void)
         cmocka_unit_test(copies_wrap_as_present_optionals),
         cmocka_unit_test(converts_as_the_interpreter_does),
         cmocka_unit_test(strings_in_and_out),
+        cmocka_unit_test(tool_checks_name_the_tool_and_parameter),
         cmocka_unit_test(run_batch_fills_each_slot),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "dsp/error.h"
 #include "dsp/value.h"
@@ -60,6 +61,35 @@ dsp_status dsp_glue_in_string(const char *x, dsp_value *v, dsp_error *err);
 dsp_status dsp_glue_out_string(const dsp_value *v, char **x, dsp_error *err);
 /* free(*x) and *x = NULL. */
 void dsp_glue_free_string(char **x);
+
+/* Around a C tool call (the messages are dspcc eval's, word for word). i is
+ * a list element's index, or -1 for a plain argument or result. */
+/* A .dsp int passed to a C integer type of range lo..hi (`ctype`): out of
+ * range is an error naming the tool and parameter, never a truncation. */
+dsp_status dsp_glue_int_in(int64_t v, int64_t lo, uint64_t hi, const char *tool, const char *param, const char *ctype,
+                           long long i, dsp_error *err);
+/* A .dsp float passed as a C float: a finite value beyond FLT_MAX is an
+ * error, not an infinity. */
+dsp_status dsp_glue_float_in(double v, const char *tool, const char *param, long long i, dsp_error *err);
+/* An unsigned C result as a .dsp int: above INT64_MAX is an error. out: the
+ * output's name, NULL for the return value. */
+dsp_status dsp_glue_u64_out(dsp_value *dst, uint64_t v, const char *tool, const char *out, const char *ctype,
+                            long long i, dsp_error *err);
+/* A temporary C array of n items for a list argument (never NULL on
+ * success, even for n == 0); on failure *st is set. */
+void *dsp_glue_array(size_t n, size_t size, dsp_status *st, dsp_error *err);
+/* A tool's nonzero int status, as an error. */
+dsp_status dsp_glue_tool_status(const char *tool, int status, dsp_error *err);
+/* A string output, copied (the caller frees the tool's); NULL is an error. */
+dsp_status dsp_glue_out_str(dsp_value *dst, const char *s, const char *tool, const char *out, dsp_error *err);
+/* An array output starts an empty list; NULL is empty only with length 0. */
+dsp_status dsp_glue_out_list(dsp_value *dst, const void *a, size_t n, const char *tool, const char *out,
+                             dsp_error *err);
+/* A string array output: each string copied; a NULL string is an error. */
+dsp_status dsp_glue_out_strs(dsp_value *dst, char *const *a, size_t n, const char *tool, const char *out,
+                             dsp_error *err);
+/* Frees a string array a tool malloc'ed: each string, then the array. */
+void dsp_glue_free_strs(char **a, size_t n);
 
 #ifdef __cplusplus
 }

@@ -8,7 +8,6 @@
 #include "multihop.h"
 
 #include <limits.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -122,25 +121,6 @@ const multi_hop_model_ref multi_hop_models[MULTI_HOP_N_PREDICTORS + 1] = {
     { NULL, NULL, NULL, NULL, NULL },
 };
 
-/* A .dsp int (int64_t) passed to a C integer type of range lo..hi: out of
- * range is an error, never a silent truncation. i: the list index, or -1. */
-static dsp_status cg_int_in(int64_t v, int64_t lo, uint64_t hi, const char *tool, const char *param,
-                            const char *ctype, long long i, dsp_error *err)
-{
-    if (v >= lo && (v <= 0 || (uint64_t)v <= hi)) return DSP_OK;
-    char what[160], bounds[64] = "";
-    if (i >= 0)
-        snprintf(what, sizeof what, "element %lld of parameter `%s`", i, param);
-    else
-        snprintf(what, sizeof what, "parameter `%s`", param);
-    if (lo == 0 && hi == UINT64_MAX)
-        snprintf(bounds, sizeof bounds, " (it takes no negative number)");
-    else if (lo != INT64_MIN || hi != (uint64_t)INT64_MAX)
-        snprintf(bounds, sizeof bounds, " (%lld to %llu)", (long long)lo, (unsigned long long)hi);
-    return dsp_error_set(err, DSP_ERR_INVALID, "tool `%s`: %s is %lld, out of range for C type `%s`%s", tool,
-                         what, (long long)v, ctype, bounds);
-}
-
 /* module MultiHop(question) -> (answer) */
 static dsp_status m_MultiHop(dsp_client *c, const dsp_value *in, dsp_value *out, dsp_error *err)
 {
@@ -179,7 +159,7 @@ static dsp_status m_MultiHop(dsp_client *c, const dsp_value *in, dsp_value *out,
         if (st == DSP_OK) st = dsp_glue_copy(&args[0], &v_q1[0], 0, err); /* q1.query */
         if (st == DSP_OK) st = dsp_glue_scalar(&args[1], dsp_value_int(INT64_C(3)), 0, err);
         if (st == DSP_OK) st = dsp_glue_string(&args[2], "data/passages.txt", 17, 0, err);
-        if (st == DSP_OK) st = cg_int_in(args[1].as.i, LONG_MIN, LONG_MAX, "retrieve", "k", "long", -1, err);
+        if (st == DSP_OK) st = dsp_glue_int_in(args[1].as.i, LONG_MIN, LONG_MAX, "retrieve", "k", "long", -1, err);
         if (st == DSP_OK) {
             char *r = retrieve(args[0].as.s.data ? args[0].as.s.data : "", (long)args[1].as.i, args[2].as.s.data ? args[2].as.s.data : "");
             dsp_values_free(v_p1, 1);
@@ -218,7 +198,7 @@ static dsp_status m_MultiHop(dsp_client *c, const dsp_value *in, dsp_value *out,
         if (st == DSP_OK) st = dsp_glue_copy(&args[0], &v_q2[0], 0, err); /* q2.query */
         if (st == DSP_OK) st = dsp_glue_scalar(&args[1], dsp_value_int(INT64_C(2)), 0, err);
         if (st == DSP_OK) st = dsp_glue_string(&args[2], "data/passages.txt", 17, 0, err);
-        if (st == DSP_OK) st = cg_int_in(args[1].as.i, LONG_MIN, LONG_MAX, "retrieve", "k", "long", -1, err);
+        if (st == DSP_OK) st = dsp_glue_int_in(args[1].as.i, LONG_MIN, LONG_MAX, "retrieve", "k", "long", -1, err);
         if (st == DSP_OK) {
             char *r = retrieve(args[0].as.s.data ? args[0].as.s.data : "", (long)args[1].as.i, args[2].as.s.data ? args[2].as.s.data : "");
             dsp_values_free(v_p2, 1);
