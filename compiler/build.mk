@@ -86,6 +86,7 @@ TEST_SCRIPTS += tests/compiler/optimize_e2e.sh
 TEST_SCRIPTS += tests/compiler/optimize_copro_e2e.sh
 TEST_SCRIPTS += tests/compiler/optimize_trust_e2e.sh
 TEST_SCRIPTS += tests/compiler/optimize_gepa_e2e.sh
+TEST_SCRIPTS += tests/compiler/optimize_guard_gepa_simba.sh
 TEST_SCRIPTS += tests/compiler/optimize_simba_e2e.sh
 TEST_SCRIPTS += tests/compiler/metric_feedback.sh
 TEST_SCRIPTS += tests/compiler/better_together_e2e.sh
