@@ -224,7 +224,7 @@ static const ir_lm *lm_of(cg_ctx *g, const st_predictor *sp)
 
 /* Returns the model string baked in ("provider/model"), or NULL (no LM). */
 static const char *emit_lm(cg_ctx *g, strbuf *c, const char *sym, const ir_lm *lm, const st_predictor *sp,
-                           const char *adapter)
+                           const ir_predictor *pr)
 {
     dsp_lm_config *cfg = NULL;
     dsp_error e = {0};
@@ -234,8 +234,10 @@ static const char *emit_lm(cg_ctx *g, strbuf *c, const char *sym, const ir_lm *l
         g->failed = 1;
         return NULL;
     }
-    /* A call's `adapter:` wins over the lm's: each predictor has its own config. */
-    if (adapter) cfg->adapter = strcmp(adapter, "json") == 0 ? DSP_ADAPTER_JSON : DSP_ADAPTER_CHAT;
+    /* A call's `adapter:` and `temperature:` win over the lm's: each
+     * predictor has its own config. */
+    if (pr && pr->adapter) cfg->adapter = strcmp(pr->adapter, "json") == 0 ? DSP_ADAPTER_JSON : DSP_ADAPTER_CHAT;
+    if (pr && pr->has_temperature) cfg->params.temperature = pr->temperature;
     const char *model = cfg->model;
     if (sp && sp->model) {
         const char *slash = strchr(cfg->model, '/');
@@ -392,7 +394,7 @@ static void emit_variant(cg_ctx *g, strbuf *c, const st_state *state, const char
             const ir_lm *lm = lm_of(g, sp);
             const char *model = NULL;
             const char *lm_sym = arena_printf(g->a, "%s_lm", sym);
-            if (lm) model = emit_lm(g, c, lm_sym, lm, sp, pr->adapter);
+            if (lm) model = emit_lm(g, c, lm_sym, lm, sp, pr);
             const char *strategy;
             if (strcmp(pr->strategy, "predict") == 0)
                 strategy = "DSP_STRATEGY_PREDICT";

@@ -300,6 +300,10 @@ dsp_predict_options it_predict_options(const ex_runner *r, const ex_config *cfg,
     dsp_predict_options o = dsp_predict_options_default();
     if (ip->adapter)
         o.adapter = strcmp(ip->adapter, "json") == 0 ? DSP_ADAPTER_JSON : DSP_ADAPTER_CHAT;
+    /* The call's `temperature:` (generated code bakes it into the
+     * predictor's lm); an optimizer's own sampling temperature wins. */
+    o.has_temperature = ip->has_temperature != 0;
+    o.temperature = ip->temperature;
     const ex_pred_config *pc = cfg ? ex_config_get(cfg, ip) : NULL;
     if (pc) {
         o.instructions = pc->instructions;
@@ -307,8 +311,10 @@ dsp_predict_options it_predict_options(const ex_runner *r, const ex_config *cfg,
         o.demos = pc->demos;
         o.n_demos = pc->n_demos;
         o.lm = pc->lm;
-        o.has_temperature = pc->has_temperature;
-        o.temperature = pc->temperature;
+        if (pc->has_temperature) {
+            o.has_temperature = true;
+            o.temperature = pc->temperature;
+        }
         o.rollout_id = pc->rollout_id;
     }
     o.bypass_cache = r->bypass_cache;

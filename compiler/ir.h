@@ -147,6 +147,10 @@ typedef struct ir_predictor {
     size_t n_outputs;
     const char *adapter;          /* "chat" or "json" from `predict(Sig, adapter: json)`;
                                      NULL: the lm's (its `adapter` option, else chat) */
+    int has_temperature;          /* `predict(Sig, temperature: 0.7)`: this call's sampling
+                                     temperature, over the lm's (best_of_n, refine, majority:
+                                     their samples'); 0: the lm's */
+    double temperature;
 } ir_predictor;
 
 typedef enum ir_value_kind {
@@ -234,6 +238,8 @@ typedef struct ir_sampling {
     int has_threshold;
     double threshold;
     size_t field;                 /* MAJORITY: the voted output (predictor output index) */
+    int has_temperature;          /* `temperature:` of the call, copied to its predictor */
+    double temperature;
 } ir_sampling;
 
 typedef struct ir_step {

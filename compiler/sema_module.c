@@ -476,32 +476,54 @@ static int check_mcc(mctx *mc, const ast_stmt *st, ir_step *step, const ir_signa
     return 1;
 }
 
-/* The one option predict and chain_of_thought take: `adapter: chat|json`,
- * how this call asks for its outputs (the lm's `adapter` otherwise).
- * NULL after reporting anything else. */
-static const char *call_adapter(sema *s, const ast_call *c, const char *strategy, const char *sig)
+/* The options predict and chain_of_thought take: `adapter: chat|json`, how
+ * this call asks for its outputs (the lm's `adapter` otherwise), and
+ * `temperature: 0.7`, this call's sampling temperature (the lm's
+ * otherwise). Returns 0 after reporting anything else. */
+static int call_options(sema *s, const ast_call *c, const char *strategy, const char *sig, ir_predictor *p)
 {
     const char *adapter = NULL;
     for (size_t i = 0; i < c->opts.len; i++) {
         const ast_sopt *o = c->opts.items[i];
+        if (strcmp(o->key.name, "temperature") == 0) {
+            const ast_value *v = o->value;
+            double t = o->is_list || !v ? -1 : v->kind == AV_INT ? (double)v->i : v->kind == AV_FLOAT ? v->f : -1;
+            if (t < 0 || t > 2) {
+                diag_error(s->d, o->loc, "`temperature` takes a number from 0 to 2");
+                return 0;
+            }
+            if (p->has_temperature) {
+                diag_error(s->d, o->key.loc, "`temperature` is given twice");
+                return 0;
+            }
+            p->has_temperature = 1;
+            p->temperature = t;
+            continue;
+        }
+        if (strcmp(o->key.name, "n") == 0) {
+            diag_error(s->d, o->key.loc, "`%s` makes one call; for n samples with a rule to keep one, write "
+                       "`majority(%s, n: 5)` or `best_of_n(%s, n: 5, reward: ...)`", strategy, sig, sig);
+            return 0;
+        }
         if (strcmp(o->key.name, "adapter") != 0) {
-            diag_error(s->d, o->key.loc, "`%s` takes one option, `adapter: chat` or `adapter: json`: "
-                       "`%s(%s, adapter: json)`", strategy, strategy, sig);
-            return NULL;
+            diag_error(s->d, o->key.loc, "`%s` takes the options `adapter: chat|json` and `temperature: 0 to 2`: "
+                       "`%s(%s, adapter: json, temperature: 0.7)`", strategy, strategy, sig);
+            return 0;
         }
         const ast_value *v = o->value;
         if (o->is_list || !v || (v->kind != AV_NAME && v->kind != AV_STRING) ||
             (strcmp(v->s, "chat") != 0 && strcmp(v->s, "json") != 0)) {
             diag_error(s->d, o->loc, "`adapter` is `chat` or `json`");
-            return NULL;
+            return 0;
         }
         if (adapter) {
             diag_error(s->d, o->key.loc, "`adapter` is given twice");
-            return NULL;
+            return 0;
         }
         adapter = v->s;
     }
-    return adapter;
+    p->adapter = adapter;
+    return 1;
 }
 
 static int check_assign(mctx *mc, const ast_stmt *st, ir_step *step)
@@ -529,7 +551,7 @@ static int check_assign(mctx *mc, const ast_stmt *st, ir_step *step)
         if (strcmp(strat->name, "multi_chain_comparison") == 0)
             return check_mcc(mc, st, step, sig);
         ir_sampling *sampling = NULL;
-        const char *adapter = NULL;
+        ir_predictor *p = arena_alloc(s->a, sizeof *p);
         if (sema_is_sampling(strat->name)) {
             /* n samples of predict (or chain of thought) over Sig, one kept. */
             int reasoning;
@@ -537,10 +559,10 @@ static int check_assign(mctx *mc, const ast_stmt *st, ir_step *step)
             if (!sampling)
                 return 0;
             strat = bi_strategy_find(reasoning ? "chain_of_thought" : "predict");
-        } else if (c->opts.len) {
-            adapter = call_adapter(s, c, strat->name, sig->name);
-            if (!adapter)
-                return 0;
+            p->has_temperature = sampling->has_temperature;
+            p->temperature = sampling->temperature;
+        } else if (c->opts.len && !call_options(s, c, strat->name, sig->name, p)) {
+            return 0;
         }
         if (strat->adds_reasoning && ir_field_find(sig->outputs, sig->n_outputs, "reasoning")) {
             diag_error(s->d, c->callee.loc, "`%s` adds an output `reasoning`, but signature `%s` "
@@ -554,7 +576,6 @@ static int check_assign(mctx *mc, const ast_stmt *st, ir_step *step)
         const ir_field *outs = sig->outputs;
         size_t n_outs = sig->n_outputs;
         const void *shape = pred_shape_of(mc, sig, strat);
-        ir_predictor *p = arena_alloc(s->a, sizeof *p);
         if (strat->adds_reasoning) {
             ir_field *o = arena_array(s->a, n_outs + 1, sizeof *o);
             o[0].name = "reasoning";
@@ -568,7 +589,6 @@ static int check_assign(mctx *mc, const ast_stmt *st, ir_step *step)
             outs = shape;  /* same pair: share the outputs so shapes compare equal */
         p->module = mc->m->name;
         p->strategy = strat->name;
-        p->adapter = adapter;
         p->signature = sig;
         p->outputs = outs;
         p->n_outputs = n_outs;

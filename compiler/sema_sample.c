@@ -24,10 +24,10 @@ ir_sampling *sema_sampling_options(sema *s, const ast_call *c, int *reasoning)
 {
     const char *name = c->callee.name;
     int majority = strcmp(name, "majority") == 0;
-    static const char *const scored[] = { "n", "reward", "threshold", "reasoning" };
-    static const char *const voted[] = { "n", "field", "reasoning" };
+    static const char *const scored[] = { "n", "reward", "threshold", "reasoning", "temperature" };
+    static const char *const voted[] = { "n", "field", "reasoning", "temperature" };
     const char *const *known = majority ? voted : scored;
-    size_t n_known = majority ? 3 : 4;
+    size_t n_known = majority ? 4 : 5;
     int ok = 1;
     for (size_t i = 0; i < c->opts.len; i++) {
         const ast_sopt *o = c->opts.items[i];
@@ -42,7 +42,7 @@ ir_sampling *sema_sampling_options(sema *s, const ast_call *c, int *reasoning)
         if (!found) {
             diag_error(s->d, o->key.loc, "%s has no option `%s`%s (it takes %s)", name, o->key.name,
                        sema_did_you_mean(s, o->key.name, known, n_known),
-                       majority ? "n, field, reasoning" : "n, reward, threshold, reasoning");
+                       majority ? "n, field, reasoning, temperature" : "n, reward, threshold, reasoning, temperature");
             ok = 0;
         }
     }
@@ -51,6 +51,18 @@ ir_sampling *sema_sampling_options(sema *s, const ast_call *c, int *reasoning)
     sm->pick = majority ? IR_PICK_MAJORITY : strcmp(name, "refine") == 0 ? IR_PICK_REFINE : IR_PICK_BEST_OF_N;
     sm->n = 5;
     const ast_sopt *o;
+    if ((o = opt_of(c, "temperature"))) {
+        double t = o->is_list ? -1 : o->value->kind == AV_INT ? (double)o->value->i
+                                   : o->value->kind == AV_FLOAT ? o->value->f : -1;
+        if (t <= 0 || t > 2) {
+            diag_error(s->d, o->loc, "%s option `temperature` takes a number above 0, up to 2 (at 0 every sample "
+                       "would be the same answer)", name);
+            ok = 0;
+        } else {
+            sm->has_temperature = 1;
+            sm->temperature = t;
+        }
+    }
     if ((o = opt_of(c, "n"))) {
         if (o->is_list || o->value->kind != AV_INT || o->value->i < 1 || o->value->i > 100) {
             diag_error(s->d, o->loc, "%s option `n` takes an integer from 1 to 100", name);

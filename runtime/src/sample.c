@@ -71,13 +71,15 @@ static bool parse_failure(dsp_status st)
     return st == DSP_ERR_PARSE;
 }
 
-/* The options of sample i (0-based): its own temperature, rollout id and seed. */
-static dsp_predict_options sample_options(const dsp_predict_options *base, size_t i)
+/* The options of sample i (0-based): its own temperature (the options',
+ * else the lm's, when above 0, else 1.0), rollout id and seed. */
+static dsp_predict_options sample_options(const dsp_predictor *p, const dsp_predict_options *base, size_t i)
 {
     dsp_predict_options po = base ? *base : dsp_predict_options_default();
     if (!po.has_temperature || po.temperature <= 0) {
+        const dsp_lm_config *lm = dsp_predict_lm_of(p, &po);
         po.has_temperature = true;
-        po.temperature = 1.0;
+        po.temperature = lm && lm->params.temperature > 0 ? lm->params.temperature : 1.0;
     }
     po.rollout_id = po.rollout_id * 1000 + i + 1;
     po.has_seed = true;
@@ -130,7 +132,7 @@ dsp_status dsp_sample_run(dsp_client *c, const dsp_predictor *p, const dsp_sampl
     size_t best = n;
     double best_reward = 0;
     for (size_t i = 0; i < n && st == DSP_OK; i++) {
-        dsp_predict_options po = sample_options(given, i);
+        dsp_predict_options po = sample_options(p, given, i);
         if (note)
             po.instructions = note;
         dsp_value *out = &rows[i * n_out];
@@ -251,7 +253,7 @@ dsp_status dsp_mcc_run(dsp_client *c, const dsp_mcc *x, const dsp_sample_options
     size_t read = 0;
     dsp_status last_fail = DSP_ERR_PARSE;
     for (size_t i = 0; i < m && st == DSP_OK; i++) {
-        dsp_predict_options po = sample_options(o ? o->predict : NULL, i);
+        dsp_predict_options po = sample_options(x->attempt, o ? o->predict : NULL, i);
         dsp_error e = { 0 };
         bool obs_failed;
         dsp_status ps = observed(c, x->attempt, &po, o, inputs, out, &e, err, &obs_failed);

@@ -31,7 +31,7 @@ echo '{"text": "q", "category": "general"}' >"$P/rows.jsonl"
 echo '{"text": "q", "category": "general", "reasoning": "r"}' >"$P/rows_cot.jsonl"
 echo '{"text": "q", "category": "general", "rationale": "r"}' >"$P/rows_mcc.jsonl"
 
-progs="best:Best fix:Fix vote:Vote vote_cot:VoteCot longest:Longest compare:Compare"
+progs="best:Best fix:Fix vote:Vote vote_cot:VoteCot longest:Longest compare:Compare warm:Warm cool:Cool"
 for pm in $progs; do
     l=${pm%%:*} m=${pm#*:}
     "$DSPCC" build "$P/sample.dsp" --no-opt --program "$m" -o "$tmp/gen/gen_$l.c" 2>"$tmp/$l.err"
@@ -72,7 +72,14 @@ for pm in $progs; do
     [ $r -ne 0 ] && sed 's/^/#   /' "$tmp/$l.eval.err" | head -5
     check "$m: eval and the generated C keep the same samples (score 1)" test "$(json_key "$tmp/$l.json" score)" = 1
     eval "calls_$l=\$(json_key '$tmp/$l.json' lm_calls)"
+    [ "$l" = warm ] && cp "$tmp/requests.log" "$tmp/warm.log"
 done
+# Per-call temperature: in the generated C's and eval's requests alike.
+check "temperature: 0.5 on majority: every sample is sent at 0.5, each with its own seed" \
+    sh -c "test \$(jq -r '.request' '$tmp/warm.log' | grep -c '\"temperature\":0.5,.*\"seed\":[1-4][,}]') -eq $((2 * 4 * n))"
+check "temperature: 0.3 on predict is sent with the call" \
+    sh -c "jq -r '.request' '$tmp/requests.log' | tail -n $n | grep -q '\"temperature\":0.3[,}]' &&
+           test \$(jq -r '.request' '$tmp/requests.log' | tail -n $((2 * n)) | grep -c '\"temperature\":0.3[,}]') -eq $((2 * n))"
 check "majority samples n times for every ticket (5 x $n)" test "$calls_vote" = $((5 * n))
 check "best_of_n makes at most n calls a ticket, and stops early at the threshold" \
     sh -c "test $calls_best -le $((4 * n)) && test $calls_best -lt $((4 * n))"

@@ -1,8 +1,8 @@
 /* dsp/sample.h — inference-time strategies over one predictor: sample it n
  * times and keep one answer (DSPy's BestOfN, Refine and majority).
  *
- * Sample i (0-based) is a distinct request: temperature 1.0 unless the
- * options set one above 0, rollout id i + 1 (a distinct cache entry) and
+ * Sample i (0-based) is a distinct request: the options' temperature when
+ * above 0, else the lm's when above 0, else 1.0; rollout id i + 1 (a distinct cache entry) and
  * sampling seed i + 1 (so servers that honour seeds, and the reference
  * fixture, answer each differently). Samples run one after another, so
  * best_of_n and refine stop at the first that reaches the threshold, and
