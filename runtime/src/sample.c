@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "client_settings.h"
+#include "dsp/batch.h"
 #include "dsp/sample.h"
 #include "textbuf.h"
 
@@ -87,6 +89,92 @@ static dsp_predict_options sample_options(const dsp_predictor *p, const dsp_pred
     return po;
 }
 
+/* A sample made ahead, when a call's samples run at once. */
+typedef struct presample {
+    dsp_status st;
+    dsp_error err;
+    dsp_predict_trace tr;
+} presample;
+
+typedef struct sample_batch {
+    dsp_client *c;
+    const dsp_predictor *p;
+    const dsp_predict_options *given;
+    const dsp_value *inputs;
+    dsp_value *rows; /* n_out values a sample */
+    size_t n_out;
+    presample *pre;
+    bool trace;
+} sample_batch;
+
+static int sample_one(void *ctx, size_t i)
+{
+    sample_batch *b = ctx;
+    dsp_predict_options po = sample_options(b->p, b->given, i);
+    b->pre[i].st = dsp_predict_ex(b->c, b->p, &po, b->inputs, &b->rows[i * b->n_out], b->trace ? &b->pre[i].tr : NULL,
+                                  &b->pre[i].err);
+    return 0;
+}
+
+/* The n samples of a call made at once, up to the client's max_in_flight
+ * on the wire: each is its own request (rollout id, seed), so which one
+ * finishes first changes nothing, and the caller reads them in order.
+ * NULL when out of memory (the caller then samples one after another). */
+static presample *sample_all(dsp_client *c, const dsp_predictor *p, const dsp_predict_options *given,
+                             const dsp_sample_options *o, const dsp_value *inputs, dsp_value *rows, size_t n_out,
+                             size_t n)
+{
+    presample *pre = calloc(n, sizeof *pre);
+    if (!pre)
+        return NULL;
+    for (size_t i = 0; i < n; i++)
+        dsp_predict_trace_init(&pre[i].tr);
+    int threads = dsp_client_settings(c).max_in_flight;
+    sample_batch b = { c, p, given, inputs, rows, n_out, pre, o && o->observe };
+    (void)dsp_run_each(n, threads < (int)n ? threads : (int)n, sample_one, &b);
+    return pre;
+}
+
+static void presamples_free(presample *pre, size_t n)
+{
+    for (size_t i = 0; pre && i < n; i++) {
+        dsp_error_clear(&pre[i].err);
+        dsp_predict_trace_free(&pre[i].tr);
+    }
+    free(pre);
+}
+
+/* Whether a call's samples run at once: not refine's (each reads the
+ * feedback on the one before), and not on a client that sends one request
+ * at a time (there they go in order, and best_of_n stops at the first that
+ * reaches its threshold). The kept sample is the same either way. */
+static bool at_once(dsp_client *c, dsp_pick pick, size_t n)
+{
+    return pick != DSP_PICK_REFINE && n > 1 && c && dsp_client_settings(c).max_in_flight > 1;
+}
+
+/* Shows a sample made ahead to the observer, as observed() does; moves its
+ * error into *e. */
+static dsp_status observed_pre(presample *ps_, const dsp_predictor *p, const dsp_sample_options *o,
+                               const dsp_value *in, dsp_value *out, dsp_error *e, dsp_error *err,
+                               bool *observer_failed)
+{
+    dsp_status ps = ps_->st;
+    *e = ps_->err;
+    memset(&ps_->err, 0, sizeof ps_->err);
+    *observer_failed = false;
+    if (o && o->observe) {
+        dsp_status os = o->observe(o->observe_ctx, p, ps, in, ps == DSP_OK ? out : NULL, &ps_->tr, err);
+        if (os != DSP_OK) {
+            if (ps == DSP_OK)
+                dsp_values_free(out, dsp_strategy_n_outputs(p->signature, p->strategy));
+            *observer_failed = true;
+            ps = os;
+        }
+    }
+    return ps;
+}
+
 /* One call with its trace shown to the observer; a failure of the observer
  * wins over the call's status. */
 static dsp_status observed(dsp_client *c, const dsp_predictor *p, const dsp_predict_options *po,
@@ -131,6 +219,8 @@ dsp_status dsp_sample_run(dsp_client *c, const dsp_predictor *p, const dsp_sampl
         st = dsp_error_set(err, DSP_ERR_NOMEM, "out of memory");
     size_t best = n;
     double best_reward = 0;
+    presample *pre = st == DSP_OK && at_once(c, s->pick, n) ? sample_all(c, p, given, o, inputs, rows, n_out, n) : NULL;
+    size_t done = 0; /* samples shown to the observer */
     for (size_t i = 0; i < n && st == DSP_OK; i++) {
         dsp_predict_options po = sample_options(p, given, i);
         if (note)
@@ -138,7 +228,9 @@ dsp_status dsp_sample_run(dsp_client *c, const dsp_predictor *p, const dsp_sampl
         dsp_value *out = &rows[i * n_out];
         dsp_error e = { 0 };
         bool obs_failed;
-        dsp_status ps = observed(c, p, &po, o, inputs, out, &e, err, &obs_failed);
+        dsp_status ps = pre ? observed_pre(&pre[i], p, o, inputs, out, &e, err, &obs_failed)
+                            : observed(c, p, &po, o, inputs, out, &e, err, &obs_failed);
+        done = i + 1;
         if (obs_failed) {
             st = ps;
             dsp_error_clear(&e);
@@ -182,6 +274,23 @@ dsp_status dsp_sample_run(dsp_client *c, const dsp_predictor *p, const dsp_sampl
                 st = dsp_error_set(err, DSP_ERR_NOMEM, "out of memory");
         }
     }
+    /* Samples made ahead that the loop did not reach still count (usage). */
+    for (size_t i = done; pre && i < n; i++) {
+        dsp_error e = { 0 }, oerr = { 0 };
+        bool obs_failed;
+        (void)observed_pre(&pre[i], p, o, inputs, &rows[i * n_out], &e, &oerr, &obs_failed);
+        dsp_error_clear(&e);
+        if (obs_failed && st == DSP_OK) {
+            st = oerr.status;
+            if (err) {
+                dsp_error_clear(err);
+                *err = oerr;
+                memset(&oerr, 0, sizeof oerr);
+            }
+        }
+        dsp_error_clear(&oerr);
+    }
+    presamples_free(pre, n);
     if (st == DSP_OK && s->pick == DSP_PICK_MAJORITY)
         best = dsp_majority_index((const char *const *)texts, n);
     if (st == DSP_OK && best == n) {
@@ -246,17 +355,23 @@ dsp_status dsp_mcc_run(dsp_client *c, const dsp_mcc *x, const dsp_sample_options
     size_t n_in = x->attempt->signature->n_inputs, m = (size_t)x->m;
     size_t n_out = dsp_strategy_n_outputs(x->attempt->signature, x->attempt->strategy);
     dsp_value *in = calloc(n_in + m + 1, sizeof *in);
-    dsp_value *out = calloc(n_out + 1, sizeof *out);
+    dsp_value *out = calloc(n_out * m + 1, sizeof *out); /* one row a attempt */
     dsp_status st = in && out ? DSP_OK : dsp_error_set(err, DSP_ERR_NOMEM, "out of memory");
     for (size_t i = 0; in && i < n_in; i++)
         in[i] = inputs[i]; /* borrowed: only the attempts' slots are ours */
-    size_t read = 0;
+    size_t read = 0, done = 0;
     dsp_status last_fail = DSP_ERR_PARSE;
+    presample *pre = st == DSP_OK && at_once(c, DSP_PICK_BEST_OF_N, m)
+                         ? sample_all(c, x->attempt, o ? o->predict : NULL, o, inputs, out, n_out, m)
+                         : NULL;
     for (size_t i = 0; i < m && st == DSP_OK; i++) {
         dsp_predict_options po = sample_options(x->attempt, o ? o->predict : NULL, i);
         dsp_error e = { 0 };
         bool obs_failed;
-        dsp_status ps = observed(c, x->attempt, &po, o, inputs, out, &e, err, &obs_failed);
+        dsp_value *row = &out[i * n_out];
+        dsp_status ps = pre ? observed_pre(&pre[i], x->attempt, o, inputs, row, &e, err, &obs_failed)
+                            : observed(c, x->attempt, &po, o, inputs, row, &e, err, &obs_failed);
+        done = i + 1;
         if (obs_failed || (ps != DSP_OK && !parse_failure(ps))) {
             st = ps;
             if (!obs_failed && err) {
@@ -269,8 +384,8 @@ dsp_status dsp_mcc_run(dsp_client *c, const dsp_mcc *x, const dsp_sample_options
         }
         char *text = NULL;
         if (ps == DSP_OK) {
-            text = attempt_text(x->attempt, out);
-            dsp_values_free(out, n_out);
+            text = attempt_text(x->attempt, row);
+            dsp_values_free(row, n_out);
             read++;
         } else {
             last_fail = ps;
@@ -283,6 +398,17 @@ dsp_status dsp_mcc_run(dsp_client *c, const dsp_mcc *x, const dsp_sample_options
             st = dsp_value_set_string(&in[n_in + i], text, strlen(text), err);
         free(text);
     }
+    for (size_t i = done; pre && i < m; i++) {
+        /* Attempts made ahead that the loop did not reach still count. */
+        dsp_error e = { 0 }, oerr = { 0 };
+        bool obs_failed;
+        (void)observed_pre(&pre[i], x->attempt, o, inputs, &out[i * n_out], &e, &oerr, &obs_failed);
+        dsp_error_clear(&e);
+        dsp_error_clear(&oerr);
+    }
+    presamples_free(pre, m);
+    for (size_t i = 0; out && i < m; i++)
+        dsp_values_free(&out[i * n_out], n_out);
     if (st == DSP_OK && read == 0)
         st = dsp_error_set(err, last_fail, "%s: none of the %zu attempts could be read",
                            x->attempt->name ? x->attempt->name : "?", m);

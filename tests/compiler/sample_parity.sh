@@ -5,7 +5,8 @@
 # through libffi) run the same dsp_sample_run and keep the same samples:
 # the rows the generated programs print are the data, and the metric
 # requires the same outputs. Also: how many requests each strategy makes
-# (best_of_n and refine stop at the threshold, majority always samples n),
+# (best_of_n's and majority's samples run at once, refine's in order and
+# stop at the threshold; with -j 1 best_of_n's too),
 # that samples are distinct requests, and refine's feedback. Prints TAP.
 set -u
 : "${BUILD:=build}"
@@ -81,11 +82,28 @@ check "temperature: 0.3 on predict is sent with the call" \
     sh -c "jq -r '.request' '$tmp/requests.log' | tail -n $n | grep -q '\"temperature\":0.3[,}]' &&
            test \$(jq -r '.request' '$tmp/requests.log' | tail -n $((2 * n)) | grep -c '\"temperature\":0.3[,}]') -eq $((2 * n))"
 check "majority samples n times for every ticket (5 x $n)" test "$calls_vote" = $((5 * n))
-check "best_of_n makes at most n calls a ticket, and stops early at the threshold" \
-    sh -c "test $calls_best -le $((4 * n)) && test $calls_best -lt $((4 * n))"
+check "best_of_n samples all n at once (4 x $n)" test "$calls_best" = $((4 * n))
+# One request at a time (-j 1): samples go in order, best_of_n stops at the
+# threshold, and it keeps the same samples.
+cp "$tmp/best.rows" "$P/rows.jsonl"
+"$DSPCC" eval "$P/sample.dsp" --data rows --module Best --metric same --json --no-cache --base-url "$url" -j 1 \
+    >"$tmp/best1.json" 2>"$tmp/best1.err"
+check "best_of_n with -j 1 keeps the same samples (score 1)" test "$(json_key "$tmp/best1.json" score)" = 1
+check "best_of_n with -j 1 stops early at the threshold (fewer than 4 x $n calls)" \
+    test "$(json_key "$tmp/best1.json" lm_calls)" -lt $((4 * n))
 check "best_of_n without a threshold always samples n" test "$calls_longest" = $((3 * n))
 check "refine makes at most n calls a ticket" test "$calls_fix" -le $((3 * n))
 check "multi_chain_comparison makes m attempts and one comparison a ticket" test "$calls_compare" = $((4 * n))
 check "the comparison sees the attempts" grep -q 'reasoning_attempt_3 ## ]].*I.m not sure but my prediction is' "$tmp/requests.log"
 check "samples are distinct requests: each sends its own seed" \
     sh -c "grep -q 'seed..:1[,}]' '$tmp/requests.log' && grep -q 'seed..:5[,}]' '$tmp/requests.log'"
+
+# Samples run at once: 5 samples of a 300-400 ms fixture take well under
+# 5 x 300 ms, and whatever order they finish in, the same one is kept.
+rs_start --latency-ms 300:100
+url="http://127.0.0.1:$port/v1"
+t0=$(date +%s%N)
+head -n 1 "$P/tickets.txt" | DSPCC_BASE_URL=$url "$tmp/sample_gcc" vote >"$tmp/vote_slow.jsonl" 2>"$tmp/slow.err"
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+check "majority's 5 samples run at once (one ticket in $ms ms, under 1200)" test "$ms" -lt 1200
+check "with jittered latency the same sample is kept" sh -c "head -n 1 '$tmp/vote.rows' | cmp -s - '$tmp/vote_slow.jsonl'"

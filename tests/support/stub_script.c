@@ -115,6 +115,7 @@ dsp_client *stub_script_client(dsp_lm_config *lm)
     dsp_client_options o = dsp_client_options_default();
     o.no_cache = true;
     o.max_retries = 0;
+    o.max_in_flight = 1; /* one request at a time: the script is read in the loop's order */
     dsp_client *c = NULL;
     return dsp_client_new(&o, &c, NULL) == DSP_OK ? c : NULL;
 }

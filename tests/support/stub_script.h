@@ -20,8 +20,9 @@ void stub_script_stop(void);
 /* cmocka group setup and teardown: start (unsetting DSPCC_BASE_URL) and stop. */
 int stub_script_setup(void **state);
 int stub_script_teardown(void **state);
-/* An uncached client with no retries, and lm pointed at the stub
- * ("openai/stub"); lm must outlive the calls. */
+/* An uncached client with no retries and max_in_flight 1 (so a loop's
+ * requests, sampling's too, come in the loop's order), and lm pointed at
+ * the stub ("openai/stub"); lm must outlive the calls. */
 dsp_client *stub_script_client(dsp_lm_config *lm);
 
 /* Replaces the script (borrowed) and forgets earlier requests. */

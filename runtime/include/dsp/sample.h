@@ -4,9 +4,13 @@
  * Sample i (0-based) is a distinct request: the options' temperature when
  * above 0, else the lm's when above 0, else 1.0; rollout id i + 1 (a distinct cache entry) and
  * sampling seed i + 1 (so servers that honour seeds, and the reference
- * fixture, answer each differently). Samples run one after another, so
- * best_of_n and refine stop at the first that reaches the threshold, and
- * results are the same whatever the client's concurrency.
+ * fixture, answer each differently). best_of_n's and majority's samples
+ * (and dsp_mcc_run's attempts) are made at once on dsp_run_each's pool, up
+ * to the client's max_in_flight, then read in order, so the kept sample is
+ * the same whatever order they finish in; the observer sees every sample,
+ * in order, on the calling thread. refine's run one after another (each
+ * reads the feedback on the one before); on a client with max_in_flight 1
+ * all do, and best_of_n stops at the first that reaches the threshold.
  *
  *   - best_of_n: the first sample whose reward reaches the threshold, else
  *     the one with the highest reward (the earliest on ties).
