@@ -94,6 +94,8 @@ TEST_SCRIPTS += tests/compiler/better_together_e2e.sh
 TEST_SCRIPTS += tests/compiler/lora_e2e.sh
 # examples/tickets/bettertogether.sh: the seed workflow, teacher and student side by side, shadow mode.
 TEST_SCRIPTS += tests/compiler/bettertogether_example.sh
+# Shadow mode compares lists of records, maps and numbers whole.
+TEST_SCRIPTS += tests/compiler/shadow_records.sh
 $(BUILD)/obj/tests/compiler/test_interp.o $(BUILD)/obj/tests/compiler/test_dataset.o \
 $(BUILD)/obj/tests/compiler/test_metric_eval.o $(BUILD)/obj/tests/compiler/test_interp_live.o \
 $(BUILD)/obj/tests/compiler/test_eval_classes.o: CPPFLAGS += $(RT_CPPFLAGS)

@@ -186,8 +186,9 @@ void cg_emit_header(cg_ctx *g, strbuf *h)
     sb_printf(h,
                "/* Shadow mode: called once per input on which the shadow disagreed with\n"
                " * the primary: shadow is its output, or NULL when it failed (shadow_err\n"
-               " * says why). Outputs agree when their enum, bool, int and float fields are\n"
-               " * equal, or, for outputs with none of these, their string fields. */\n"
+               " * says why). Outputs agree when every result that is not free text (an\n"
+               " * enum, number, bool, list, record or map, compared whole) is equal; a\n"
+               " * program whose results are all strings compares its strings. */\n"
                "typedef void (*%s_disagree_fn)(void *ctx, const %s_input *in, const %s_output *primary,\n"
                "    const %s_output *shadow, const dsp_error *shadow_err);\n\n"
                "/* Runs the program on client (the primary) and on shadow (a client whose\n"

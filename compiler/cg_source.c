@@ -109,14 +109,10 @@ static void emit_api(cg_ctx *g, strbuf *c)
     sb_puts(c, "    memset(out, 0, sizeof *out);\n}\n\n");
 
     /* example: the index in a batch, for traces (dsp/trace.h); -1 for one call. */
-    sb_printf(c, "static int cg_run(dsp_client *client, const void *in_, void *out_, dsp_error *err, int64_t example)\n"
-                  "{\n    const %s_input *in = in_;\n    %s_output *out = out_;\n", P, P);
-    sb_printf(c, "    if (!client || !in || !out)\n"
-                  "        return (int)dsp_error_set(err, DSP_ERR_INVALID, \"%s_run: client, in and out must not be NULL\");\n",
-               P);
-    sb_puts(c, "    memset(out, 0, sizeof *out);\n");
-    sb_printf(c, "    dsp_value args[%zu], res[%zu];\n    memset(args, 0, sizeof args);\n    memset(res, 0, sizeof res);\n",
-               np ? np : 1, nr ? nr : 1);
+    sb_printf(c, "/* The module on *in; its results as values in res[0..%zu), which the caller frees. */\n"
+                  "static dsp_status cg_exec(dsp_client *client, const %s_input *in, dsp_value *res, dsp_error *err,\n"
+                  "    int64_t example)\n{\n", nr, P);
+    sb_printf(c, "    dsp_value args[%zu];\n    memset(args, 0, sizeof args);\n", np ? np : 1);
     sb_puts(c, "    dsp_status st = DSP_OK;\n");
     for (size_t i = 0; i < np; i++) {
         const ir_field *f = &m->params[i];
@@ -130,12 +126,25 @@ static void emit_api(cg_ctx *g, strbuf *c)
     }
     sb_printf(c, "    dsp_span span;\n    dsp_trace_module_begin(client, \"%s\", example, &span);\n", m->name);
     sb_printf(c, "    if (st == DSP_OK) st = m_%s(client, args, res, err);\n", cg_ident(g->a, m->name, 0));
-    sb_puts(c, "    dsp_trace_module_end(&span, st, err);\n");
+    sb_printf(c, "    dsp_trace_module_end(&span, st, err);\n    dsp_values_free(args, %zu);\n    return st;\n}\n\n",
+              np);
+    sb_printf(c, "/* res as the typed output; *out is left empty on failure. */\n"
+                  "static dsp_status cg_output(const dsp_value *res, %s_output *out, dsp_error *err)\n{\n"
+                  "    dsp_status st = DSP_OK;\n    memset(out, 0, sizeof *out);\n", P);
     for (size_t i = 0; i < nr; i++)
         sb_printf(c, "    if (st == DSP_OK) st = %s(&res[%zu], &out->%s, err);\n", cg_fn(g, "out", m->results[i].type),
                    i, cg_ident(g->a, m->results[i].name, 0));
-    sb_printf(c, "    if (st != DSP_OK) %s_output_free(out);\n", P);
-    sb_printf(c, "    dsp_values_free(args, %zu);\n    dsp_values_free(res, %zu);\n    return (int)st;\n}\n\n", np, nr);
+    sb_printf(c, "    if (st != DSP_OK) %s_output_free(out);\n    return st;\n}\n\n", P);
+    sb_printf(c, "static int cg_run(dsp_client *client, const void *in_, void *out_, dsp_error *err, int64_t example)\n"
+                  "{\n    const %s_input *in = in_;\n    %s_output *out = out_;\n", P, P);
+    sb_printf(c, "    if (!client || !in || !out)\n"
+                  "        return (int)dsp_error_set(err, DSP_ERR_INVALID, \"%s_run: client, in and out must not be NULL\");\n",
+               P);
+    sb_printf(c, "    memset(out, 0, sizeof *out);\n    dsp_value res[%zu];\n    memset(res, 0, sizeof res);\n"
+                  "    dsp_status st = cg_exec(client, in, res, err, example);\n"
+                  "    if (st == DSP_OK) st = cg_output(res, out, err);\n"
+                  "    dsp_values_free(res, %zu);\n    return (int)st;\n}\n\n",
+              nr ? nr : 1, nr);
     sb_printf(c, "int %s_run(dsp_client *client, const %s_input *in, %s_output *out, dsp_error *err)\n{\n"
                   "    return cg_run(client, in, out, err, -1);\n}\n\n", P, P, P);
 
@@ -149,8 +158,15 @@ static void emit_api(cg_ctx *g, strbuf *c)
                P, P, P, P);
 }
 
+/* Free text, which shadow mode compares only when a program has nothing
+ * else: a string, optional or not. */
+static int cg_shadow_free_text(const ir_type *t)
+{
+    return t->kind == IR_STRING || (t->kind == IR_OPTIONAL && t->elem->kind == IR_STRING);
+}
+
 /* NAME_verify_adapters and shadow mode: thin glue over libdsprt's
- * dsp_adapter_verify and two NAME_run calls. */
+ * dsp_adapter_verify, dsp_glue_agree and the module run twice. */
 static void emit_adapters_and_shadow(cg_ctx *g, strbuf *c)
 {
     const char *P = g->prefix;
@@ -166,50 +182,50 @@ static void emit_adapters_and_shadow(cg_ctx *g, strbuf *c)
                "                if (st != DSP_OK) return (int)st;\n"
                "            }\n"
                "    return 0;\n}\n\n");
-    /* Agreement: the fields a program decides (enum, bool, int, float);
-     * free text (a reasoning) differs between any two models, so strings
-     * count only when there is nothing else. */
+    /* Agreement: the results a program decides (every type but free text:
+     * enums, numbers, bools, lists, records, maps); free text (a reasoning)
+     * differs between any two models, so strings count only when there is
+     * nothing else. Compared as values by libdsprt (dsp_glue_agree). */
     int decided = 0;
-    for (size_t i = 0; i < m->n_results; i++) {
-        ir_type_kind k = m->results[i].type->kind;
-        decided += k == IR_ENUM || k == IR_BOOL || k == IR_INT || k == IR_FLOAT;
-    }
-    sb_printf(c, "static int cg_outputs_agree(const %s_output *a, const %s_output *b)\n{\n", P, P);
-    int any = 0;
-    for (size_t i = 0; i < m->n_results; i++) {
-        ir_type_kind k = m->results[i].type->kind;
-        const char *id = cg_ident(g->a, m->results[i].name, 0);
-        if (k == IR_FLOAT) {
-            /* Not != : -Wfloat-equal; the same value is neither below nor above. */
-            sb_printf(c, "    if (a->%s < b->%s || a->%s > b->%s) return 0;\n", id, id, id, id);
-            any = 1;
-        } else if (k == IR_ENUM || k == IR_BOOL || k == IR_INT) {
-            sb_printf(c, "    if (a->%s != b->%s) return 0;\n", id, id);
-            any = 1;
-        } else if (k == IR_STRING && !decided) {
-            sb_printf(c, "    if (!a->%s || !b->%s ? a->%s != b->%s : strcmp(a->%s, b->%s) != 0) return 0;\n", id, id,
-                      id, id, id, id);
-            any = 1;
-        }
-    }
-    if (!any) sb_puts(c, "    (void)a;\n    (void)b;\n");
-    sb_puts(c, "    return 1;\n}\n\n");
+    for (size_t i = 0; i < m->n_results; i++)
+        decided += !cg_shadow_free_text(m->results[i].type);
+    size_t nr = m->n_results;
+    sb_printf(c, "/* The results shadow mode compares (dsp_glue_agree). */\nstatic const unsigned char k_decides[%zu] = {",
+              nr ? nr : 1);
+    for (size_t i = 0; i < nr; i++)
+        sb_printf(c, "%s%d", i ? ", " : " ", decided ? !cg_shadow_free_text(m->results[i].type) : 1);
+    sb_puts(c, " };\n\n");
     sb_printf(c,
               "int %s_run_shadow(dsp_client *client, const %s_input *in, %s_output *out, dsp_client *shadow,\n"
               "    %s_disagree_fn on_disagree, void *ctx, int *agreed, dsp_error *err)\n{\n"
               "    if (agreed) *agreed = 0;\n"
-              "    int st = %s_run(client, in, out, err);\n"
-              "    if (st != 0 || !shadow) return st;\n"
-              "    %s_output s;\n"
-              "    dsp_error serr = {0};\n"
-              "    int sst = %s_run(shadow, in, &s, &serr);\n"
-              "    int same = sst == 0 && cg_outputs_agree(out, &s);\n"
-              "    if (agreed) *agreed = same;\n"
-              "    if (!same && on_disagree) on_disagree(ctx, in, out, sst == 0 ? &s : NULL, &serr);\n"
-              "    %s_output_free(&s);\n"
-              "    dsp_error_clear(&serr);\n"
-              "    return 0;\n}\n\n",
-              P, P, P, P, P, P, P, P);
+              "    if (!shadow) return %s_run(client, in, out, err);\n"
+              "    if (!client || !in || !out)\n"
+              "        return (int)dsp_error_set(err, DSP_ERR_INVALID, \"%s_run_shadow: client, in and out must not be NULL\");\n",
+              P, P, P, P, P, P);
+    sb_printf(c,
+              "    dsp_value res[%zu], sres[%zu];\n"
+              "    memset(res, 0, sizeof res);\n"
+              "    memset(sres, 0, sizeof sres);\n"
+              "    memset(out, 0, sizeof *out);\n"
+              "    dsp_status st = cg_exec(client, in, res, err, -1);\n"
+              "    if (st == DSP_OK) st = cg_output(res, out, err);\n"
+              "    if (st == DSP_OK) {\n"
+              "        %s_output s;\n"
+              "        dsp_error serr = {0};\n"
+              "        dsp_status sst = cg_exec(shadow, in, sres, &serr, -1);\n"
+              "        int same = sst == DSP_OK && dsp_glue_agree(res, sres, k_decides, %zu);\n"
+              "        if (agreed) *agreed = same;\n"
+              "        memset(&s, 0, sizeof s);\n"
+              "        if (!same && sst == DSP_OK) sst = cg_output(sres, &s, &serr);\n"
+              "        if (!same && on_disagree) on_disagree(ctx, in, out, sst == DSP_OK ? &s : NULL, &serr);\n"
+              "        %s_output_free(&s);\n"
+              "        dsp_error_clear(&serr);\n"
+              "    }\n"
+              "    dsp_values_free(res, %zu);\n"
+              "    dsp_values_free(sres, %zu);\n"
+              "    return (int)st;\n}\n\n",
+              nr ? nr : 1, nr ? nr : 1, P, nr, P, nr, nr);
 }
 
 dsp_status cg_generate(const cg_input *in, strbuf *c_out, strbuf *h_out, dsp_error *err)

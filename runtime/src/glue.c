@@ -118,3 +118,11 @@ void dsp_glue_free_string(char **x)
     free(*x);
     *x = NULL;
 }
+
+bool dsp_glue_agree(const dsp_value *a, const dsp_value *b, const unsigned char *decides, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (decides[i] && !dsp_value_equal(&a[i], &b[i]))
+            return false;
+    return true;
+}

@@ -265,6 +265,41 @@ static void run_batch_fills_each_slot(void **state)
     dsp_client_free(c);
 }
 
+/* Shadow mode's comparison: lists of records and maps whole, only where
+ * decides says; free text (not deciding) may differ. */
+static void agree_compares_the_deciding_results_whole(void **state)
+{
+    (void)state;
+    dsp_error err = {0};
+    dsp_value a[3], b[3];
+    for (int k = 0; k < 2; k++) {
+        dsp_value *v = k ? b : a;
+        memset(v, 0, 3 * sizeof *v);
+        v[0] = dsp_value_list();
+        dsp_value rec;
+        assert_int_equal(dsp_value_record(&rec, 2, &err), DSP_OK);
+        assert_int_equal(dsp_value_set_string(&rec.as.record.fields[0], "Ana Silva", 9, &err), DSP_OK);
+        rec.as.record.fields[1] = dsp_value_enum(1);
+        assert_int_equal(dsp_value_list_append(&v[0], &rec, &err), DSP_OK);
+        v[1] = dsp_value_map();
+        dsp_value x = dsp_value_float(0.5), y = dsp_value_int(3);
+        /* the same keys, put in another order */
+        assert_int_equal(dsp_value_map_put(&v[1], k ? "y" : "x", k ? &y : &x, &err), DSP_OK);
+        assert_int_equal(dsp_value_map_put(&v[1], k ? "x" : "y", k ? &x : &y, &err), DSP_OK);
+        assert_int_equal(dsp_value_set_string(&v[2], k ? "because B" : "because A", 9, &err), DSP_OK);
+    }
+    const unsigned char decides[3] = {1, 1, 0};
+    assert_true(dsp_glue_agree(a, b, decides, 3)); /* the reasonings differ, and do not count */
+    const unsigned char all[3] = {1, 1, 1};
+    assert_false(dsp_glue_agree(a, b, all, 3));
+    b[0].as.list.items[0].as.record.fields[1] = dsp_value_enum(2); /* one field of one record */
+    assert_false(dsp_glue_agree(a, b, decides, 3));
+    const unsigned char map_only[3] = {0, 1, 0};
+    assert_true(dsp_glue_agree(a, b, map_only, 3));
+    dsp_values_free(a, 3);
+    dsp_values_free(b, 3);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -274,6 +309,7 @@ int main(void)
         cmocka_unit_test(strings_in_and_out),
         cmocka_unit_test(tool_checks_name_the_tool_and_parameter),
         cmocka_unit_test(run_batch_fills_each_slot),
+        cmocka_unit_test(agree_compares_the_deciding_results_whole),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

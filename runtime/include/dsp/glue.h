@@ -55,6 +55,10 @@ typedef struct dsp_conv {
  * becomes the first name or value. On failure *dst is empty. */
 dsp_status dsp_glue_convert(dsp_value *dst, const dsp_value *src, const dsp_conv *cv, dsp_error *err);
 
+/* Shadow mode: whether two runs' results a[0..n) and b[0..n) are equal
+ * (dsp_value_equal) at every i where decides[i] is non-zero. */
+bool dsp_glue_agree(const dsp_value *a, const dsp_value *b, const unsigned char *decides, size_t n);
+
 /* A string field of a generated input struct as a value; NULL is an error. */
 dsp_status dsp_glue_in_string(const char *x, dsp_value *v, dsp_error *err);
 /* A string value as a NUL-terminated copy in *x (free with free()). */

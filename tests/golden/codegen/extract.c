@@ -147,16 +147,12 @@ void extractor_output_free(extractor_output *out)
     memset(out, 0, sizeof *out);
 }
 
-static int cg_run(dsp_client *client, const void *in_, void *out_, dsp_error *err, int64_t example)
+/* The module on *in; its results as values in res[0..3), which the caller frees. */
+static dsp_status cg_exec(dsp_client *client, const extractor_input *in, dsp_value *res, dsp_error *err,
+    int64_t example)
 {
-    const extractor_input *in = in_;
-    extractor_output *out = out_;
-    if (!client || !in || !out)
-        return (int)dsp_error_set(err, DSP_ERR_INVALID, "extractor_run: client, in and out must not be NULL");
-    memset(out, 0, sizeof *out);
-    dsp_value args[2], res[3];
+    dsp_value args[2];
     memset(args, 0, sizeof args);
-    memset(res, 0, sizeof res);
     dsp_status st = DSP_OK;
     if (st == DSP_OK && !in->question)
         st = dsp_error_set(err, DSP_ERR_INVALID, "extractor_run: input `question` is NULL");
@@ -168,11 +164,33 @@ static int cg_run(dsp_client *client, const void *in_, void *out_, dsp_error *er
     dsp_trace_module_begin(client, "Extractor", example, &span);
     if (st == DSP_OK) st = m_Extractor(client, args, res, err);
     dsp_trace_module_end(&span, st, err);
+    dsp_values_free(args, 2);
+    return st;
+}
+
+/* res as the typed output; *out is left empty on failure. */
+static dsp_status cg_output(const dsp_value *res, extractor_output *out, dsp_error *err)
+{
+    dsp_status st = DSP_OK;
+    memset(out, 0, sizeof *out);
     if (st == DSP_OK) st = out_list_string(&res[0], &out->spans, err);
     if (st == DSP_OK) st = out_opt_string(&res[1], &out->topic, err);
     if (st == DSP_OK) st = out_float(&res[2], &out->confidence, err);
     if (st != DSP_OK) extractor_output_free(out);
-    dsp_values_free(args, 2);
+    return st;
+}
+
+static int cg_run(dsp_client *client, const void *in_, void *out_, dsp_error *err, int64_t example)
+{
+    const extractor_input *in = in_;
+    extractor_output *out = out_;
+    if (!client || !in || !out)
+        return (int)dsp_error_set(err, DSP_ERR_INVALID, "extractor_run: client, in and out must not be NULL");
+    memset(out, 0, sizeof *out);
+    dsp_value res[3];
+    memset(res, 0, sizeof res);
+    dsp_status st = cg_exec(client, in, res, err, example);
+    if (st == DSP_OK) st = cg_output(res, out, err);
     dsp_values_free(res, 3);
     return (int)st;
 }
@@ -194,27 +212,37 @@ int extractor_verify_adapters(const char *base_dir, dsp_error *err)
     return 0;
 }
 
-static int cg_outputs_agree(const extractor_output *a, const extractor_output *b)
-{
-    if (a->confidence < b->confidence || a->confidence > b->confidence) return 0;
-    return 1;
-}
+/* The results shadow mode compares (dsp_glue_agree). */
+static const unsigned char k_decides[3] = { 1, 0, 1 };
 
 int extractor_run_shadow(dsp_client *client, const extractor_input *in, extractor_output *out, dsp_client *shadow,
     extractor_disagree_fn on_disagree, void *ctx, int *agreed, dsp_error *err)
 {
     if (agreed) *agreed = 0;
-    int st = extractor_run(client, in, out, err);
-    if (st != 0 || !shadow) return st;
-    extractor_output s;
-    dsp_error serr = {0};
-    int sst = extractor_run(shadow, in, &s, &serr);
-    int same = sst == 0 && cg_outputs_agree(out, &s);
-    if (agreed) *agreed = same;
-    if (!same && on_disagree) on_disagree(ctx, in, out, sst == 0 ? &s : NULL, &serr);
-    extractor_output_free(&s);
-    dsp_error_clear(&serr);
-    return 0;
+    if (!shadow) return extractor_run(client, in, out, err);
+    if (!client || !in || !out)
+        return (int)dsp_error_set(err, DSP_ERR_INVALID, "extractor_run_shadow: client, in and out must not be NULL");
+    dsp_value res[3], sres[3];
+    memset(res, 0, sizeof res);
+    memset(sres, 0, sizeof sres);
+    memset(out, 0, sizeof *out);
+    dsp_status st = cg_exec(client, in, res, err, -1);
+    if (st == DSP_OK) st = cg_output(res, out, err);
+    if (st == DSP_OK) {
+        extractor_output s;
+        dsp_error serr = {0};
+        dsp_status sst = cg_exec(shadow, in, sres, &serr, -1);
+        int same = sst == DSP_OK && dsp_glue_agree(res, sres, k_decides, 3);
+        if (agreed) *agreed = same;
+        memset(&s, 0, sizeof s);
+        if (!same && sst == DSP_OK) sst = cg_output(sres, &s, &serr);
+        if (!same && on_disagree) on_disagree(ctx, in, out, sst == DSP_OK ? &s : NULL, &serr);
+        extractor_output_free(&s);
+        dsp_error_clear(&serr);
+    }
+    dsp_values_free(res, 3);
+    dsp_values_free(sres, 3);
+    return (int)st;
 }
 
 int extractor_run_batch(dsp_client *client, const extractor_input *in, size_t n, extractor_output *out,

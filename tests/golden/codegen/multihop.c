@@ -250,16 +250,12 @@ void multi_hop_output_free(multi_hop_output *out)
     memset(out, 0, sizeof *out);
 }
 
-static int cg_run(dsp_client *client, const void *in_, void *out_, dsp_error *err, int64_t example)
+/* The module on *in; its results as values in res[0..1), which the caller frees. */
+static dsp_status cg_exec(dsp_client *client, const multi_hop_input *in, dsp_value *res, dsp_error *err,
+    int64_t example)
 {
-    const multi_hop_input *in = in_;
-    multi_hop_output *out = out_;
-    if (!client || !in || !out)
-        return (int)dsp_error_set(err, DSP_ERR_INVALID, "multi_hop_run: client, in and out must not be NULL");
-    memset(out, 0, sizeof *out);
-    dsp_value args[1], res[1];
+    dsp_value args[1];
     memset(args, 0, sizeof args);
-    memset(res, 0, sizeof res);
     dsp_status st = DSP_OK;
     if (st == DSP_OK && !in->question)
         st = dsp_error_set(err, DSP_ERR_INVALID, "multi_hop_run: input `question` is NULL");
@@ -268,9 +264,31 @@ static int cg_run(dsp_client *client, const void *in_, void *out_, dsp_error *er
     dsp_trace_module_begin(client, "MultiHop", example, &span);
     if (st == DSP_OK) st = m_MultiHop(client, args, res, err);
     dsp_trace_module_end(&span, st, err);
+    dsp_values_free(args, 1);
+    return st;
+}
+
+/* res as the typed output; *out is left empty on failure. */
+static dsp_status cg_output(const dsp_value *res, multi_hop_output *out, dsp_error *err)
+{
+    dsp_status st = DSP_OK;
+    memset(out, 0, sizeof *out);
     if (st == DSP_OK) st = dsp_glue_out_string(&res[0], &out->answer, err);
     if (st != DSP_OK) multi_hop_output_free(out);
-    dsp_values_free(args, 1);
+    return st;
+}
+
+static int cg_run(dsp_client *client, const void *in_, void *out_, dsp_error *err, int64_t example)
+{
+    const multi_hop_input *in = in_;
+    multi_hop_output *out = out_;
+    if (!client || !in || !out)
+        return (int)dsp_error_set(err, DSP_ERR_INVALID, "multi_hop_run: client, in and out must not be NULL");
+    memset(out, 0, sizeof *out);
+    dsp_value res[1];
+    memset(res, 0, sizeof res);
+    dsp_status st = cg_exec(client, in, res, err, example);
+    if (st == DSP_OK) st = cg_output(res, out, err);
     dsp_values_free(res, 1);
     return (int)st;
 }
@@ -292,27 +310,37 @@ int multi_hop_verify_adapters(const char *base_dir, dsp_error *err)
     return 0;
 }
 
-static int cg_outputs_agree(const multi_hop_output *a, const multi_hop_output *b)
-{
-    if (!a->answer || !b->answer ? a->answer != b->answer : strcmp(a->answer, b->answer) != 0) return 0;
-    return 1;
-}
+/* The results shadow mode compares (dsp_glue_agree). */
+static const unsigned char k_decides[1] = { 1 };
 
 int multi_hop_run_shadow(dsp_client *client, const multi_hop_input *in, multi_hop_output *out, dsp_client *shadow,
     multi_hop_disagree_fn on_disagree, void *ctx, int *agreed, dsp_error *err)
 {
     if (agreed) *agreed = 0;
-    int st = multi_hop_run(client, in, out, err);
-    if (st != 0 || !shadow) return st;
-    multi_hop_output s;
-    dsp_error serr = {0};
-    int sst = multi_hop_run(shadow, in, &s, &serr);
-    int same = sst == 0 && cg_outputs_agree(out, &s);
-    if (agreed) *agreed = same;
-    if (!same && on_disagree) on_disagree(ctx, in, out, sst == 0 ? &s : NULL, &serr);
-    multi_hop_output_free(&s);
-    dsp_error_clear(&serr);
-    return 0;
+    if (!shadow) return multi_hop_run(client, in, out, err);
+    if (!client || !in || !out)
+        return (int)dsp_error_set(err, DSP_ERR_INVALID, "multi_hop_run_shadow: client, in and out must not be NULL");
+    dsp_value res[1], sres[1];
+    memset(res, 0, sizeof res);
+    memset(sres, 0, sizeof sres);
+    memset(out, 0, sizeof *out);
+    dsp_status st = cg_exec(client, in, res, err, -1);
+    if (st == DSP_OK) st = cg_output(res, out, err);
+    if (st == DSP_OK) {
+        multi_hop_output s;
+        dsp_error serr = {0};
+        dsp_status sst = cg_exec(shadow, in, sres, &serr, -1);
+        int same = sst == DSP_OK && dsp_glue_agree(res, sres, k_decides, 1);
+        if (agreed) *agreed = same;
+        memset(&s, 0, sizeof s);
+        if (!same && sst == DSP_OK) sst = cg_output(sres, &s, &serr);
+        if (!same && on_disagree) on_disagree(ctx, in, out, sst == DSP_OK ? &s : NULL, &serr);
+        multi_hop_output_free(&s);
+        dsp_error_clear(&serr);
+    }
+    dsp_values_free(res, 1);
+    dsp_values_free(sres, 1);
+    return (int)st;
 }
 
 int multi_hop_run_batch(dsp_client *client, const multi_hop_input *in, size_t n, multi_hop_output *out,

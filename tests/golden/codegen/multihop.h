@@ -83,8 +83,9 @@ int multi_hop_verify_adapters(const char *base_dir, dsp_error *err);
 
 /* Shadow mode: called once per input on which the shadow disagreed with
  * the primary: shadow is its output, or NULL when it failed (shadow_err
- * says why). Outputs agree when their enum, bool, int and float fields are
- * equal, or, for outputs with none of these, their string fields. */
+ * says why). Outputs agree when every result that is not free text (an
+ * enum, number, bool, list, record or map, compared whole) is equal; a
+ * program whose results are all strings compares its strings. */
 typedef void (*multi_hop_disagree_fn)(void *ctx, const multi_hop_input *in, const multi_hop_output *primary,
     const multi_hop_output *shadow, const dsp_error *shadow_err);
 

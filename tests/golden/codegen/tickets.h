@@ -92,8 +92,9 @@ int ticket_classifier_verify_adapters(const char *base_dir, dsp_error *err);
 
 /* Shadow mode: called once per input on which the shadow disagreed with
  * the primary: shadow is its output, or NULL when it failed (shadow_err
- * says why). Outputs agree when their enum, bool, int and float fields are
- * equal, or, for outputs with none of these, their string fields. */
+ * says why). Outputs agree when every result that is not free text (an
+ * enum, number, bool, list, record or map, compared whole) is equal; a
+ * program whose results are all strings compares its strings. */
 typedef void (*ticket_classifier_disagree_fn)(void *ctx, const ticket_classifier_input *in, const ticket_classifier_output *primary,
     const ticket_classifier_output *shadow, const dsp_error *shadow_err);
 
