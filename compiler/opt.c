@@ -263,6 +263,19 @@ int opt_program_same(const opt_backend *b, const opt_program *x, const opt_progr
     return 1;
 }
 
+int opt_whole_run_demo(const opt_backend *b, size_t p)
+{
+    return b->whole_run_demo && p < b->n_preds && b->whole_run_demo[p];
+}
+
+int opt_later_step(const opt_run *r, size_t s)
+{
+    for (size_t k = s + 1; k < r->n_steps; k++)
+        if (r->steps[k].pred == r->steps[s].pred)
+            return 1;
+    return 0;
+}
+
 opt_program opt_program_zero_shot(const opt_backend *b, arena *a)
 {
     opt_program p;

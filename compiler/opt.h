@@ -161,6 +161,12 @@ typedef struct opt_backend {
     size_t n_preds;
     const char *const *pred_names;       /* n_preds, stable "Module.var" */
     const char *const *base_instructions;/* n_preds: the signatures' instructions (never NULL) */
+    /* n_preds flags (NULL: none): a predictor called several times in one
+     * run whose last call's demo holds the whole run: a react step, whose
+     * `trajectory` input holds every step before and whose outputs are the
+     * final choice. Bootstrapping takes only that call: a demo is a whole
+     * successful trajectory, not a partial one. */
+    const unsigned char *whole_run_demo;
     const char *program_description;     /* the module's structure, for proposals (no " -> ": that marks demos) */
     const char *dataset_description;     /* a summary of the trainset, for proposals */
     size_t n_train, n_val;
@@ -355,6 +361,11 @@ int opt_program_same(const opt_backend *b, const opt_program *x, const opt_progr
 
 /* A program with every predictor zero-shot and the signatures' instructions. */
 opt_program opt_program_zero_shot(const opt_backend *b, arena *a);
+
+/* Whether predictor p's demos are whole runs (opt_backend.whole_run_demo). */
+int opt_whole_run_demo(const opt_backend *b, size_t p);
+/* Whether run r calls step s's predictor again after step s. */
+int opt_later_step(const opt_run *r, size_t s);
 
 /* LabeledFewShot: k training rows drawn with the seed, as labelled demos
  * for every predictor (rows in `exclude`, a flag per training row or NULL,

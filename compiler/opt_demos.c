@@ -130,6 +130,9 @@ dsp_status opt_bootstrap(const opt_backend *b, arena *a, const opt_bootstrap_arg
             used[rows[i]] = 1;
             for (size_t s = 0; s < best[i].n_steps; s++) {
                 const opt_step *step = &best[i].steps[s];
+                if (step->pred < b->n_preds && opt_whole_run_demo(b, step->pred) &&
+                    opt_later_step(&best[i], s))
+                    continue; /* a react step: only its last call, the whole trajectory */
                 if (step->pred < b->n_preds && n_aug[step->pred] < max_bs) {
                     opt_demo d = step->demo;
                     d.row = rows[i];

@@ -647,10 +647,15 @@ dsp_status opt_exec_init(opt_exec *x, const ir_program *p, const ir_optimize *o,
     x->preds = arena_array(&x->mem, n + 1, sizeof *x->preds);
     const char **names = arena_array(&x->mem, n + 1, sizeof *names);
     const char **base = arena_array(&x->mem, n + 1, sizeof *base);
+    unsigned char *whole = arena_array(&x->mem, n + 1, 1);
     for (size_t i = 0; i < n; i++) {
         const ir_predictor *pr = cfg.preds[i].predictor;
         x->preds[i] = pr;
         names[i] = pr->name;
+        /* A react step (sema_react.c's shape: `trajectory` in, the next tool out). */
+        const ir_signature *sg = pr->signature;
+        whole[i] = sg->n_inputs && strcmp(sg->inputs[sg->n_inputs - 1].name, "trajectory") == 0 &&
+                   ir_field_find(pr->outputs, pr->n_outputs, "next_tool_name") != NULL;
         if (pr->signature->instructions && *pr->signature->instructions) {
             base[i] = pr->signature->instructions;
         } else {
@@ -669,6 +674,7 @@ dsp_status opt_exec_init(opt_exec *x, const ir_program *p, const ir_optimize *o,
     x->b.n_preds = n;
     x->b.pred_names = names;
     x->b.base_instructions = base;
+    x->b.whole_run_demo = whole;
     x->b.n_train = n_train;
     x->b.n_val = n_val;
     /* Demo sets and instruction proposals run at once, bounded by -j (the

@@ -122,7 +122,9 @@ static int append_demo(simba *s, sm_cand *c, const opt_run *best)
     int added = 0;
     for (size_t p = 0; p < s->b->n_preds; p++) {
         const opt_step *st = NULL;
-        for (size_t k = 0; k < best->n_steps && !st; k++)
+        /* The first call of a predictor, or a react step's last: the whole trajectory. */
+        int last = opt_whole_run_demo(s->b, p);
+        for (size_t k = 0; k < best->n_steps && (!st || last); k++)
             if (best->steps[k].pred == p)
                 st = &best->steps[k];
         if (!st)

@@ -4,7 +4,7 @@
 # on dev zero-shot and optimized, and optimizing helps; the optimized state
 # has whole trajectories as demos of the react step; the generated C
 # program agent_cli answers questions from stdin; the tool reads the corpus
-# $AGENT_CORPUS names at run time. Prints TAP.
+# $AGENT_CORPUS names at run time. Needs jq. Prints TAP.
 set -u
 : "${BUILD:=build}"
 root=$(pwd)
@@ -31,8 +31,16 @@ url="http://127.0.0.1:$port/v1"
 "$dspcc" optimize examples/agent/agent.dsp -o "$tmp/agent.state.json" --base-url "$url" --cache-dir "$tmp/cache" \
     >/dev/null 2>"$tmp/opt.err"
 check "dspcc optimize writes a state" test -s "$tmp/agent.state.json"
-check "the react step's demos are trajectories with tool calls" \
-    grep -q '"next_tool_name":[[:space:]]*"search"' "$tmp/agent.state.json"
+# A demo of the react step is a whole successful run: its trajectory holds
+# the tool calls, its outputs the closing `finish` (one demo an example).
+jq -r '.predictors[] | select(.name == "Agent.r.react") | .demos[] |
+       "\(.outputs.next_tool_name) \(.inputs.trajectory | test("tool_name_0 ## ]]\nsearch"))"' \
+    "$tmp/agent.state.json" >"$tmp/react_demos.txt" 2>/dev/null
+check "the react step's demos are whole trajectories: tool calls, then finish" \
+    sh -c "test -s '$tmp/react_demos.txt' && ! grep -qv '^finish true$' '$tmp/react_demos.txt'"
+check "each react demo comes from a different example" \
+    test "$(jq -r '.predictors[] | select(.name == "Agent.r.react") | .demos[].inputs.question' "$tmp/agent.state.json" | sort -u | wc -l)" \
+         = "$(wc -l <"$tmp/react_demos.txt")"
 
 # mipro proposes instructions for both predictors of the react call; the
 # step predictor's field descriptions keep the tools and their schemas, so
