@@ -111,6 +111,34 @@ static void put_text(dsp_cache *c, const char *key, const char *text)
     assert_int_equal(dsp_cache_put(c, key, &r, &err), DSP_OK);
 }
 
+/* Keys are the same from one version of dspcc to the next: a changed key
+ * would miss every reply stored before. These were computed by the
+ * session-3 implementation (the whole text written, then hashed). */
+static void test_keys_are_stable_across_versions(void **state)
+{
+    (void)state;
+    static const char *const want[] = {
+        "562a726326f9bd2ac7121a670ecc1eb943ca3cc203e798f9cae7e5aeccb15e87",
+        "d7271e892ca3f120e19e937d543c1b32e69ee45cad920a10b5abb4f3f1daa115",
+        "43b497511d96efd0b8df576cf6012b41fc92759841a936b9d75a6ed25a05683e",
+    };
+    dsp_message m[3] = {{.role = DSP_ROLE_SYSTEM, .content = "Your input fields are:\n1. `q` (str)"},
+                        {.role = DSP_ROLE_USER, .content = "[[ ## q ## ]]\nWhat is 2+2? \"quoted\"\n"},
+                        {.role = DSP_ROLE_ASSISTANT, .content = "4 \xc3\xa9"}};
+    dsp_lm_params p = dsp_lm_params_default();
+    p.temperature = 0.5;
+    p.max_tokens = 300;
+    char k[DSP_CACHE_KEY_HEX];
+    dsp_error err = {0};
+    assert_int_equal(dsp_cache_key("openai", "http://127.0.0.1:1/v1", "gpt-4o-mini", m, 3, &p, UINT64_MAX, k, &err),
+                     DSP_OK);
+    assert_string_equal(k, want[0]);
+    assert_int_equal(dsp_cache_key("openai", "http://127.0.0.1:1/v1", "gpt-4o-mini", m, 3, &p, 0, k, &err), DSP_OK);
+    assert_string_equal(k, want[1]);
+    assert_int_equal(dsp_cache_key("anthropic", "https://api.anthropic.com", "claude", m, 0, &p, 7, k, &err), DSP_OK);
+    assert_string_equal(k, want[2]);
+}
+
 static void test_hit_after_miss_creates_dirs(void **state)
 {
     (void)state;
@@ -621,6 +649,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_puts_are_queued_until_a_flush, make_tmp, remove_tmp),
         cmocka_unit_test_setup_teardown(test_sigkill_keeps_what_was_flushed, make_tmp, remove_tmp),
         cmocka_unit_test_setup_teardown(test_new_and_old_file_layouts, make_tmp, remove_tmp),
+        cmocka_unit_test(test_keys_are_stable_across_versions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
