@@ -13,7 +13,7 @@ FE_SRCS    += sema_data_shapes.c
 OPT_SRCS   := $(wildcard compiler/opt*.c compiler/report*.c) compiler/tpe.c compiler/rng.c compiler/cmd_optimize.c
 # The interpreter, data sets, metrics and evaluation (exec.h, cmd_eval.c).
 EXEC_SRCS  := $(wildcard compiler/interp*.c compiler/dataset*.c compiler/metric_*.c compiler/eval*.c) \
-              compiler/ir_runtime.c compiler/progress.c compiler/cmd_eval.c compiler/cmd_prompt.c compiler/cli_common.c
+              compiler/ir_runtime.c compiler/progress.c compiler/cmd_eval.c compiler/cmd_prompt.c compiler/cmd_prompt_run.c compiler/cli_common.c
 CC_SRCS    := $(FE_SRCS:%=compiler/%) $(OPT_SRCS) $(EXEC_SRCS) $(wildcard stdlib/*.c)
 CC_OBJS    := $(CC_SRCS:%.c=$(BUILD)/obj/%.o)
 CC_LIB     := $(BUILD)/libdspcc.a

@@ -66,6 +66,10 @@ typedef struct cli_client_args {
     int no_cache, max_in_flight, retries;
     long timeout_s, deadline_s;
     const char *trace;          /* --trace FILE, or NULL ($DSPCC_TRACE applies) */
+    /* dsp_client_options.observe: sees every LM call as sent; NULL: none. */
+    void (*observe)(void *ctx, const dsp_lm_config *lm, const dsp_chat_request *req,
+                    const dsp_chat_response *resp, dsp_status st);
+    void *observe_ctx;
 } cli_client_args;
 
 /* Sets the args fields with no default (retries -1, the rest zero). */

@@ -2,7 +2,8 @@
  * bodies) each predictor of a program would send, before any LM call. The
  * messages come from the runtime's chat adapter and the bodies from the
  * client's own writer (ex_prompt_render, dsp_chat_request_body), so what is
- * shown is what goes over the wire. */
+ * shown is what goes over the wire. With --run, cmd_prompt_run.c runs the
+ * program and shows every call it made instead. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,18 +12,16 @@
 #include "arena.h"
 #include "cli_common.h"
 #include "cmd.h"
+#include "cmd_prompt.h"
 #include "diag.h"
 #include "exec.h"
 #include "sema.h"
 #include "state.h"
 
-typedef struct prompt_args {
-    const char *file, *state, *predictor, *data, *input, *wire, *module;
-    long long example;
-    int has_example;
-} prompt_args;
-
-enum { OPT_STATE = 256, OPT_PREDICTOR, OPT_EXAMPLE, OPT_DATA, OPT_INPUT, OPT_WIRE, OPT_MODULE, OPT_HELP };
+enum {
+    OPT_STATE = 256, OPT_PREDICTOR, OPT_EXAMPLE, OPT_DATA, OPT_INPUT, OPT_WIRE, OPT_MODULE, OPT_HELP, OPT_RUN,
+    OPT_BASE_URL, OPT_CACHE_DIR, OPT_NO_CACHE, OPT_RETRIES, OPT_TIMEOUT
+};
 
 static const struct option options[] = {
     { "state", required_argument, NULL, OPT_STATE },
@@ -33,6 +32,12 @@ static const struct option options[] = {
     { "wire", required_argument, NULL, OPT_WIRE },
     { "module", required_argument, NULL, OPT_MODULE },
     { "help", no_argument, NULL, OPT_HELP },
+    { "run", no_argument, NULL, OPT_RUN },
+    { "base-url", required_argument, NULL, OPT_BASE_URL },
+    { "cache-dir", required_argument, NULL, OPT_CACHE_DIR },
+    { "no-cache", no_argument, NULL, OPT_NO_CACHE },
+    { "retries", required_argument, NULL, OPT_RETRIES },
+    { "timeout", required_argument, NULL, OPT_TIMEOUT },
     { NULL, 0, NULL, 0 },
 };
 
@@ -40,6 +45,9 @@ static const struct option options[] = {
 static int parse_args(int argc, char **argv, prompt_args *a)
 {
     memset(a, 0, sizeof *a);
+    cli_client_args_init(&a->client);
+    int client_flag = 0;
+    long long v;
     optind = 1;
     opterr = 0;
     int c;
@@ -51,6 +59,22 @@ static int parse_args(int argc, char **argv, prompt_args *a)
         case OPT_INPUT: a->input = optarg; break;
         case OPT_WIRE: a->wire = optarg; break;
         case OPT_MODULE: a->module = optarg; break;
+        case OPT_RUN: a->run = 1; break;
+        case OPT_BASE_URL: a->client.base_url = optarg; client_flag = 1; break;
+        case OPT_CACHE_DIR: a->client.cache_dir = optarg; client_flag = 1; break;
+        case OPT_NO_CACHE: a->client.no_cache = 1; client_flag = 1; break;
+        case OPT_RETRIES:
+            if (!cli_parse_range("prompt", "--retries", optarg, 0, 20, &v))
+                return 2;
+            a->client.retries = (int)v;
+            client_flag = 1;
+            break;
+        case OPT_TIMEOUT:
+            if (!cli_parse_range("prompt", "--timeout", optarg, 1, 3600, &v))
+                return 2;
+            a->client.timeout_s = (long)v;
+            client_flag = 1;
+            break;
         case OPT_EXAMPLE:
             if (!cli_parse_whole("prompt", "--example", optarg, 0, &a->example))
                 return 2;
@@ -75,6 +99,17 @@ static int parse_args(int argc, char **argv, prompt_args *a)
     }
     if (a->input && (a->data || a->has_example)) {
         fputs("dspcc prompt: give the inputs either with --input JSON or with --example N --data NAME, not both\n",
+              stderr);
+        return 2;
+    }
+    if (a->run && !a->data && !a->input) {
+        fputs("dspcc prompt: --run runs the program on one example: give --example N --data NAME or --input JSON\n",
+              stderr);
+        return 2;
+    }
+    if (client_flag && !a->run) {
+        fputs("dspcc prompt: --base-url, --cache-dir, --no-cache, --retries and --timeout go with --run (without it\n"
+              "  no LM is called)\n",
               stderr);
         return 2;
     }
@@ -112,9 +147,13 @@ static const char *role_name(dsp_role r)
     return r == DSP_ROLE_SYSTEM ? "system" : r == DSP_ROLE_USER ? "user" : r == DSP_ROLE_TOOL ? "tool" : "assistant";
 }
 
-/* The lm as the other wire would see it: the same model, declared with
- * that provider. The model string lives in mem. */
-static const dsp_lm_config *on_wire(arena *mem, const dsp_lm_config *lm, const char *wire, dsp_error *err)
+void prompt_messages_text(strbuf *b, const dsp_message *msgs, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        sb_printf(b, "%s[%s]\n%s", i ? "\n\n" : "", role_name(msgs[i].role), msgs[i].content);
+}
+
+const dsp_lm_config *prompt_on_wire(arena *mem, const dsp_lm_config *lm, const char *wire, dsp_error *err)
 {
     dsp_provider prov;
     const char *name;
@@ -144,9 +183,9 @@ static int show(arena *mem, const ex_runner *r, const ex_config *cfg, const ir_p
     if (heading)
         printf("=== %s: %s(%s) on %s, %zu messages%s ===\n", ip->name, ip->strategy, ip->signature->name,
                pr.lm ? pr.lm->model : "?", pr.messages.len,
-               pr.n_placeholders ? "; {name}: an input known only when the program runs" : "");
+               pr.n_placeholders ? "; {name}: an input known only when the program runs (--run fills it)" : "");
     if (a->wire) {
-        const dsp_lm_config *lm = pr.lm ? on_wire(mem, pr.lm, a->wire, &err) : NULL;
+        const dsp_lm_config *lm = pr.lm ? prompt_on_wire(mem, pr.lm, a->wire, &err) : NULL;
         char *body = NULL;
         if (!lm || dsp_chat_request_body(lm, &pr.request, &body, &err) != DSP_OK) {
             fprintf(stderr, "dspcc prompt: %s: %s\n", ip->name, lm ? err.message : "no lm to send to");
@@ -156,11 +195,11 @@ static int show(arena *mem, const ex_runner *r, const ex_config *cfg, const ir_p
         }
         free(body);
     } else {
-        /* The same layout as the fixture's request log: "[role]\ntext",
-         * messages separated by a blank line. */
-        for (size_t i = 0; i < pr.messages.len; i++)
-            printf("%s[%s]\n%s", i ? "\n\n" : "", role_name(pr.messages.items[i].role), pr.messages.items[i].content);
+        strbuf b = { 0 };
+        prompt_messages_text(&b, pr.messages.items, pr.messages.len);
+        fputs(b.p ? b.p : "", stdout);
         putchar('\n');
+        sb_free(&b);
     }
     dsp_error_clear(&err);
     ex_prompt_free(&pr);
@@ -225,6 +264,10 @@ static int run(int argc, char **argv)
         }
         params = data.rows[a.example].values;
     }
+    if (a.run) {
+        status = prompt_run(&a, p, m, lm, have_state ? &st : NULL, &data, (size_t)a.example);
+        goto out;
+    }
     /* No call is made: the client only completes the runner. */
     cli_client_args ca;
     cli_client_args_init(&ca);
@@ -278,13 +321,17 @@ const dspcc_cmd cmd_prompt = {
     "prompt",
     "print the exact messages or request bodies each predictor would send",
     "usage: dspcc prompt FILE.dsp [--state STATE] [--predictor Module.var]\n"
-    "                    [--example N --data NAME|PATH | --input JSON] [--wire openai|anthropic]\n\n"
+    "                    [--example N --data NAME|PATH | --input JSON] [--wire openai|anthropic]\n"
+    "                    [--run [--base-url URL] [--no-cache] [--cache-dir DIR] [--retries N] [--timeout S]]\n\n"
     "Prints, without calling any LM, the messages each predictor of the program\n"
     "would send: the system message, one user/assistant pair per demo and the\n"
     "final user message, each as `[role]` and its text, rendered by the same\n"
     "runtime code the generated C and `dspcc eval` use. Inputs bound from the\n"
     "module's parameters are filled in from --example or --input; inputs that\n"
-    "come from an earlier step (a predictor's or tool's result) show as {name}.\n\n"
+    "come from an earlier step (a predictor's or tool's result) show as {name}.\n"
+    "With --run, the program runs once on the inputs (as `dspcc eval` would:\n"
+    "the LM is called, through the response cache) and every call it made is\n"
+    "printed in order, each input filled in, exactly as it was sent.\n\n"
     "  --state FILE          an optimized state: its instructions, demos and lm\n"
     "  --predictor M.var     only this predictor (as named in the state and in\n"
     "                        `dspcc dump-ir`); its output has no heading line\n"
@@ -298,7 +345,13 @@ const dspcc_cmd cmd_prompt = {
     "                        as it is sent (the key travels in a header, never\n"
     "                        here); the other provider's wire shows what the same\n"
     "                        model would get from an lm declared with it\n"
-    "  --module NAME         the module (default: the optimize block's)\n\n"
+    "  --module NAME         the module (default: the optimize block's)\n"
+    "  --run                 run the program on the inputs and print every LM\n"
+    "                        call it made (later steps, react iterations, the\n"
+    "                        JSON fallback), headed `=== call N: Module.var ...`;\n"
+    "                        with --predictor, that predictor's calls, no headings\n"
+    "  --base-url URL, --no-cache, --cache-dir DIR, --retries N, --timeout S\n"
+    "                        with --run: as for `dspcc eval`\n\n"
     "Exit status: 0 printed, 1 errors, 2 bad usage.\n",
     run,
 };

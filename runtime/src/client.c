@@ -668,8 +668,12 @@ dsp_status dsp_chat(dsp_client *c, const dsp_lm_config *lm, const dsp_chat_reque
                     dsp_error *err)
 {
     dsp_tracer *t = c ? c->tracer : NULL;
-    if (!t)
-        return chat(c, lm, req, resp, err, NULL);
+    if (!t) {
+        dsp_status st = chat(c, lm, req, resp, err, NULL);
+        if (c && c->opts.observe)
+            c->opts.observe(c->opts.observe_ctx, lm, req, st == DSP_OK ? resp : NULL, st);
+        return st;
+    }
     chat_seen seen;
     memset(&seen, 0, sizeof seen);
     uint64_t t0 = dsp_trace_now_ns();
@@ -678,6 +682,8 @@ dsp_status dsp_chat(dsp_client *c, const dsp_lm_config *lm, const dsp_chat_reque
                              seen.model_name, seen.base_url, lm, req, &seen.params,
                              st == DSP_OK ? resp : NULL, st, err, seen.retries, t0, dsp_trace_now_ns() };
     dsp_trace_lm_call(t, &lc);
+    if (c->opts.observe)
+        c->opts.observe(c->opts.observe_ctx, lm, req, st == DSP_OK ? resp : NULL, st);
     return st;
 }
 

@@ -107,6 +107,44 @@ check "multihop: an input from an earlier step is a placeholder" grep -q '^{cont
 question=$(sed -n 1p examples/multihop/data/dev.jsonl | jq -r .question)
 check "multihop: a module input is filled in" grep -qF "$question" "$tmp/p2"
 
+# --run: every call of a multi-step program, later steps and react
+# iterations filled in, equals what the fixture received, and what
+# `dspcc eval` sent for the same example. prompts FILE: the log's messages
+# as --run --predictor prints them (calls separated by a blank line).
+prompts() { jq -s -j 'map(.prompt) | join("\n\n")' "$1"; printf '\n'; }
+bodies() { jq -j '.request + "\n"' "$1"; }
+run_golden() {
+    g=$1 prog=$2 pred=$3 calls=$4
+    : >"$tmp/log.jsonl"
+    "$dspcc" eval "$prog" --data dev --limit 1 --no-cache --retries 0 --base-url "$url" >/dev/null 2>&1
+    cp "$tmp/log.jsonl" "$tmp/$g.eval.log"
+    : >"$tmp/log.jsonl"
+    "$dspcc" prompt "$prog" --example 0 --data dev --run --no-cache --retries 0 --base-url "$url" \
+        >"$tmp/$g.run" 2>"$tmp/$g.run.err"
+    check "$g --run: ran and exited 0" test $? -eq 0
+    check "$g --run: $calls calls, each headed" test "$(grep -c '^=== call [0-9]*: ' "$tmp/$g.run")" = "$calls"
+    check "$g --run: the run made the calls eval made" \
+        sh -c "test \"\$(jq -c .prompt '$tmp/log.jsonl')\" = \"\$(jq -c .prompt '$tmp/$g.eval.log')\""
+    prompts "$tmp/log.jsonl" >"$tmp/$g.run.logged"
+    "$dspcc" prompt "$prog" --example 0 --data dev --run --predictor "$pred" --base-url "$url" >"$tmp/$g.run.shown" 2>&1
+    check "$g --run --predictor $pred: every call's messages as sent, byte for byte" \
+        cmp -s "$tmp/$g.run.logged" "$tmp/$g.run.shown"
+    : >"$tmp/log.jsonl"
+    "$dspcc" prompt "$prog" --example 0 --data dev --run --no-cache --wire openai --predictor "$pred" \
+        --base-url "$url" \
+        >"$tmp/$g.run.body" 2>&1
+    bodies "$tmp/log.jsonl" >"$tmp/$g.run.body.logged"
+    check "$g --run --wire openai: every body as sent" cmp -s "$tmp/$g.run.body.logged" "$tmp/$g.run.body"
+}
+run_golden multihop-run examples/multihop/multihop.dsp MultiHop 3
+run_golden agent-run examples/agent/agent.dsp Agent.r 3
+check "agent --run: the react loop's later calls carry the tool's observation" \
+    grep -q 'observation_0' "$tmp/agent-run.run"
+"$dspcc" prompt examples/multihop/multihop.dsp --run >/dev/null 2>"$tmp/e5"
+check "--run without inputs says to give them (exit 2)" sh -c "test $? -eq 2 && grep -q -- '--example N' '$tmp/e5'"
+"$dspcc" prompt examples/multihop/multihop.dsp --no-cache >/dev/null 2>"$tmp/e6"
+check "--no-cache without --run is a usage error" sh -c "test $? -eq 2 && grep -q -- 'go with --run' '$tmp/e6'"
+
 # Without inputs every input is a placeholder; the headings name each predictor.
 "$dspcc" prompt examples/multihop/multihop.dsp >"$tmp/all" 2>&1
 check "without --predictor every predictor has a heading" test "$(grep -c '^=== MultiHop\.' "$tmp/all")" = 3

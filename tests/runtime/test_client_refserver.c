@@ -242,6 +242,75 @@ static void test_permanent_errors_surface_at_once(void **state)
     stop(&s);
 }
 
+/* The observer sees every dsp_chat call as it ends: the request as sent
+ * (label included), the reply of a fresh call and of a cache hit, and a
+ * failure without a reply. */
+typedef struct observed {
+    int calls, hits, failed;
+    const dsp_chat_request *last;
+    const char *label;
+} observed;
+
+static void observe(void *ctx, const dsp_lm_config *lm, const dsp_chat_request *req, const dsp_chat_response *resp,
+                    dsp_status st)
+{
+    observed *o = ctx;
+    assert_non_null(lm);
+    o->calls++;
+    o->last = req;
+    o->label = req->label;
+    if (st != DSP_OK) {
+        assert_null(resp);
+        o->failed++;
+    } else if (resp->cache_hit) {
+        o->hits++;
+    }
+}
+
+static void test_observe_sees_each_call(void **state)
+{
+    (void)state;
+    NEED_REFSERVER();
+    make_requests();
+    server s;
+    start(&s, NULL);
+    char dir[] = "/tmp/dsp_observe_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    observed seen = {0};
+    dsp_client_options o = dsp_client_options_default();
+    o.cache_dir = dir;
+    o.max_retries = 0;
+    o.observe = observe;
+    o.observe_ctx = &seen;
+    dsp_client *c = NULL;
+    dsp_error err = {0};
+    assert_int_equal(dsp_client_new(&o, &c, &err), DSP_OK);
+    dsp_lm_config lm = lm_at("openai/fixture", s.base);
+    dsp_chat_request req = reqs[0];
+    req.label = "Tickets.r";
+    dsp_chat_response resp;
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(dsp_chat(c, &lm, &req, &resp, &err), DSP_OK);
+        dsp_chat_response_free(&resp);
+    }
+    assert_int_equal(seen.calls, 2);
+    assert_int_equal(seen.hits, 1);
+    assert_ptr_equal(seen.last, &req);
+    assert_string_equal(seen.label, "Tickets.r");
+    char wrong[96];
+    snprintf(wrong, sizeof wrong, "%s/nowhere", s.base);
+    lm = lm_at("openai/fixture", wrong);
+    assert_int_equal(dsp_chat(c, &lm, &reqs[1], &resp, &err), DSP_ERR_HTTP);
+    dsp_error_clear(&err);
+    assert_int_equal(seen.calls, 3);
+    assert_int_equal(seen.failed, 1);
+    dsp_client_free(c);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+    stop(&s);
+}
+
 static void test_hang_times_out(void **state)
 {
     (void)state;
@@ -305,6 +374,7 @@ int main(void)
         cmocka_unit_test(test_faults_are_retried_to_the_same_answers),
         cmocka_unit_test(test_429_waits_for_retry_after_then_reports),
         cmocka_unit_test(test_permanent_errors_surface_at_once),
+        cmocka_unit_test(test_observe_sees_each_call),
         cmocka_unit_test(test_hang_times_out),
         cmocka_unit_test(test_64_in_flight),
     };

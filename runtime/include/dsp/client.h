@@ -139,6 +139,14 @@ typedef struct dsp_client_options {
      * NAME_shadow_variant is static). NULL: none. */
     const struct dsp_predictor *const *variant;
     size_t n_variant;
+    /* Called once per dsp_chat call when it ends (a cache hit and a failure
+     * too), on the calling thread, with the lm and the request exactly as
+     * the call sent them and the reply (NULL unless st is DSP_OK). For
+     * seeing every prompt of a run as it went out (`dspcc prompt --run`).
+     * It must not call the client. NULL: none. */
+    void (*observe)(void *ctx, const dsp_lm_config *lm, const dsp_chat_request *req,
+                    const dsp_chat_response *resp, dsp_status st);
+    void *observe_ctx;
 } dsp_client_options;
 
 dsp_client_options dsp_client_options_default(void);

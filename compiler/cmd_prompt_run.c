@@ -1,0 +1,169 @@
+/* cmd_prompt_run.c — `dspcc prompt --run`: runs the module once on the
+ * given inputs and prints every LM call the run made, in order, exactly as
+ * the client sent it. Only a run knows what a later step receives (an
+ * earlier predictor's answer, a tool's result, a react loop's trajectory),
+ * so this is the one way to see those prompts filled in. The calls are
+ * seen through the client's observer (dsp_client_options.observe), after
+ * the chat adapter, the JSON fallback and the request writer, so nothing
+ * is rendered twice. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd_prompt.h"
+#include "strbuf.h"
+
+/* One LM call as it went out. */
+typedef struct seen_call {
+    char *predictor;            /* the request's label, or NULL */
+    char *model;
+    size_t n_messages;
+    int cache_hit;
+    dsp_status status;
+    strbuf text;                /* the messages as printed, or the body */
+} seen_call;
+
+typedef struct recorder {
+    pthread_mutex_t lock;
+    const char *wire;           /* NULL: messages */
+    seen_call *calls;
+    size_t n, cap;
+    int oom;
+    char why[DSP_ERROR_MESSAGE_MAX]; /* a body that could not be written */
+} recorder;
+
+static void record(void *ctx, const dsp_lm_config *lm, const dsp_chat_request *req, const dsp_chat_response *resp,
+                   dsp_status st)
+{
+    recorder *r = ctx;
+    pthread_mutex_lock(&r->lock);
+    if (r->n == r->cap) {
+        size_t cap = r->cap ? 2 * r->cap : 8;
+        seen_call *c = realloc(r->calls, cap * sizeof *c);
+        if (!c) {
+            r->oom = 1;
+            pthread_mutex_unlock(&r->lock);
+            return;
+        }
+        r->calls = c;
+        r->cap = cap;
+    }
+    seen_call *c = &r->calls[r->n++];
+    memset(c, 0, sizeof *c);
+    c->predictor = req->label ? strdup(req->label) : NULL;
+    c->model = strdup(lm->model ? lm->model : "?");
+    c->n_messages = req->n_messages;
+    c->cache_hit = resp && resp->cache_hit;
+    c->status = st;
+    if (r->wire) {
+        dsp_error err = { 0 };
+        arena mem;
+        arena_init(&mem);
+        const dsp_lm_config *w = prompt_on_wire(&mem, lm, r->wire, &err);
+        char *body = NULL;
+        if (w && dsp_chat_request_body(w, req, &body, &err) == DSP_OK)
+            sb_puts(&c->text, body);
+        else if (!r->why[0])
+            snprintf(r->why, sizeof r->why, "%s", err.message);
+        free(body);
+        arena_free(&mem);
+        dsp_error_clear(&err);
+    } else {
+        prompt_messages_text(&c->text, req->messages, req->n_messages);
+    }
+    r->oom |= c->text.oom;
+    pthread_mutex_unlock(&r->lock);
+}
+
+/* Whether a call labelled `label` is predictor `name`'s: the name itself,
+ * or one of its parts (a react predictor's Agent.r.react, Agent.r.extract). */
+static int is_of(const char *label, const char *name)
+{
+    size_t n = strlen(name);
+    return label && strncmp(label, name, n) == 0 && (label[n] == '\0' || label[n] == '.');
+}
+
+int prompt_run(const prompt_args *a, const ir_program *p, const ir_module *m, const ir_lm *lm, const st_state *st,
+               const ex_dataset *data, size_t row)
+{
+    recorder rec;
+    memset(&rec, 0, sizeof rec);
+    pthread_mutex_init(&rec.lock, NULL);
+    rec.wire = a->wire;
+    int status = 1;
+    dsp_error err = { 0 };
+    dsp_client *client = NULL;
+    ex_runner *runner = NULL;
+    ex_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    ex_result res;
+    memset(&res, 0, sizeof res);
+    int ran = 0;
+
+    cli_client_args ca = a->client;
+    ca.trace = a->client.trace ? a->client.trace : ""; /* "": no trace unless --trace */
+    ca.observe = record;
+    ca.observe_ctx = &rec;
+    if (!cli_client_new("prompt", &ca, &client, &err))
+        goto out;
+    ex_runner_options ro = ex_runner_options_default();
+    ro.client = client;
+    ro.lm = lm;
+    if (ex_runner_new(p, m, &ro, &runner, &err) != DSP_OK || ex_config_init(runner, &cfg, &err) != DSP_OK ||
+        (st && ex_config_apply_state(runner, &cfg, st, &err) != DSP_OK)) {
+        fprintf(stderr, "dspcc prompt: %s\n", err.message);
+        goto out;
+    }
+    ex_run(runner, &cfg, data, row, &res);
+    ran = 1;
+    if (rec.oom) {
+        fputs("dspcc prompt: out of memory recording the run's calls\n", stderr);
+        goto out;
+    }
+    status = 0;
+    size_t shown = 0;
+    for (size_t i = 0; i < rec.n; i++) {
+        const seen_call *c = &rec.calls[i];
+        if (a->predictor && !is_of(c->predictor, a->predictor))
+            continue;
+        if (shown++ && !a->wire)
+            putchar('\n');
+        if (!a->predictor)
+            printf("=== call %zu: %s on %s, %zu messages%s%s ===\n", i + 1, c->predictor ? c->predictor : "(unnamed)",
+                   c->model, c->n_messages, c->cache_hit ? "; answered from the cache" : "",
+                   c->status != DSP_OK ? "; the call failed" : "");
+        if (a->wire && !c->text.p) {
+            fprintf(stderr, "dspcc prompt: call %zu: %s\n", i + 1, rec.why);
+            status = 1;
+            continue;
+        }
+        fputs(c->text.p ? c->text.p : "", stdout);
+        putchar('\n');
+    }
+    if (a->predictor && !shown) {
+        fprintf(stderr, "dspcc prompt: the run made no call of predictor `%s` (%zu calls in all)\n", a->predictor,
+                rec.n);
+        status = 1;
+    }
+    if (res.status != DSP_OK) {
+        fprintf(stderr, "dspcc prompt: the run failed after %zu LM calls: %s\n", rec.n,
+                res.error ? res.error : dsp_status_name(res.status));
+        status = 1;
+    }
+out:
+    if (ran)
+        ex_result_free(&res);
+    ex_config_free(&cfg);
+    ex_runner_free(runner);
+    dsp_client_free(client);
+    dsp_error_clear(&err);
+    for (size_t i = 0; i < rec.n; i++) {
+        free(rec.calls[i].predictor);
+        free(rec.calls[i].model);
+        sb_free(&rec.calls[i].text);
+    }
+    free(rec.calls);
+    pthread_mutex_destroy(&rec.lock);
+    return status;
+}
