@@ -21,6 +21,7 @@ struct dsp_tracer {
     bool content;
     uint64_t seed;
     atomic_uint_fast64_t counter;
+    atomic_int_fast64_t runs;   /* top-level module calls begun */
 };
 
 /* The module call a thread is in, in thread-specific data: per thread, as
@@ -77,6 +78,7 @@ dsp_status dsp_tracer_open(const char *path, bool content, dsp_tracer **out, dsp
     /* Ids only need to be unique: the time, the process and this object. */
     t->seed = splitmix(dsp_trace_now_ns() ^ ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)t);
     atomic_init(&t->counter, 0);
+    atomic_init(&t->runs, 0);
     *out = t;
     return DSP_OK;
 }
@@ -163,8 +165,10 @@ void dsp_trace_module_begin(dsp_client *c, const char *module, int64_t example, 
         memcpy(s->parent_id, s->outer->span_id, sizeof s->parent_id);
         if (example < 0)
             s->example = s->outer->example;
+        s->run = s->outer->run;
     } else {
         new_id(t, s->trace_id, 32);
+        s->run = atomic_fetch_add(&t->runs, 1);
     }
     new_id(t, s->span_id, 16);
     s->start_ns = dsp_trace_now_ns();
@@ -184,6 +188,7 @@ void dsp_trace_module_end(dsp_span *s, dsp_status st, const dsp_error *err)
     cJSON_AddStringToObject(a, "dspcc.module", s->name ? s->name : "?");
     if (s->example >= 0)
         cJSON_AddNumberToObject(a, "dspcc.example", (double)s->example);
+    cJSON_AddNumberToObject(a, "dspcc.run", (double)s->run);
     write_line(s->tracer, o);
     s->tracer = NULL;
 }
@@ -252,6 +257,7 @@ void dsp_trace_lm_call(dsp_tracer *t, const dsp_lm_call_trace *lc)
         cJSON_AddStringToObject(a, "dspcc.module", parent->name ? parent->name : "?");
         if (parent->example >= 0)
             cJSON_AddNumberToObject(a, "dspcc.example", (double)parent->example);
+        cJSON_AddNumberToObject(a, "dspcc.run", (double)parent->run);
     }
     cJSON_AddBoolToObject(a, "dspcc.cache_hit", lc->resp && lc->resp->cache_hit);
     cJSON_AddNumberToObject(a, "dspcc.retries", (double)lc->retries);

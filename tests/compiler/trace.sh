@@ -156,11 +156,15 @@ int main(void)
     dsp_client_options o = dsp_client_options_default();
     if (dsp_client_new(&o, &c, &err) != DSP_OK)
         return 1;
-    outer_input in = { "Who wrote it?" };
-    outer_output out;
-    int rc = outer_run(c, &in, &out, &err);
-    if (rc == 0)
-        outer_output_free(&out);
+    /* Two single runs: their lines are told apart by dspcc.run. */
+    int rc = 0;
+    for (int i = 0; i < 2 && rc == 0; i++) {
+        outer_input in = { i ? "Who painted it?" : "Who wrote it?" };
+        outer_output out;
+        rc = outer_run(c, &in, &out, &err);
+        if (rc == 0)
+            outer_output_free(&out);
+    }
     dsp_error_clear(&err);
     dsp_client_free(c);
     return rc;
@@ -171,6 +175,16 @@ cc -std=c17 -D_DEFAULT_SOURCE $SAN -Iruntime/include -I"$tmp" -o "$tmp/nested_ap
 DSPCC_TRACE="$tmp/gnested.jsonl" DSPCC_BASE_URL="$url" DSPCC_CACHE_DIR="$tmp/gencache" "$tmp/nested_app" 2>/dev/null
 check "generated C: nested module calls are spans under their caller" test "$(nested "$tmp/gnested.jsonl")" = \
     '[["lm","Inner","Inner"],["module","Inner","Outer"],["module","Outer","-"]]'
+# runs FILE: per dspcc.run, the kinds of its lines and how many trace ids they share.
+runs() {
+    jq -s -c 'group_by(.attributes."dspcc.run") | map({run: .[0].attributes."dspcc.run",
+        lines: length, lm: map(select(.kind == "lm")) | length, traces: (map(.trace_id) | unique | length)})' "$1"
+}
+check "generated C: every line of one single _run carries its run number (two runs, 5 lines each)" \
+    test "$(runs "$tmp/gnested.jsonl")" = \
+    '[{"run":0,"lines":5,"lm":2,"traces":1},{"run":1,"lines":5,"lm":2,"traces":1}]'
+check "eval: runs are numbered too, beside the example index" \
+    test "$(jq -s -c '[.[] | select(.kind == "module") | .attributes."dspcc.run"] | sort' "$tmp/eval.jsonl")" = "[0,1,2]"
 
 "$dspcc" eval examples/tickets/tickets.dsp --data dev --limit 1 --base-url "$url" --trace "$tmp/no/such/dir/t.jsonl" \
     >/dev/null 2>"$tmp/e1"

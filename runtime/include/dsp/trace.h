@@ -18,7 +18,8 @@
  * (gen_ai.operation.name, gen_ai.provider.name, gen_ai.request.model,
  * gen_ai.usage.input_tokens, gen_ai.usage.output_tokens, ...) plus dspcc.*
  * ones of its own (dspcc.module, dspcc.predictor, dspcc.example,
- * dspcc.cache_hit, dspcc.retries, dspcc.status, dspcc.latency_ms).
+ * dspcc.run, dspcc.cache_hit, dspcc.retries, dspcc.status,
+ * dspcc.latency_ms).
  * docs/inspect.md lists them all.
  */
 #ifndef DSP_TRACE_H
@@ -39,6 +40,8 @@ typedef struct dsp_span {
     void *tracer;               /* NULL: the client does not trace (begin/end cost nothing) */
     const char *name;           /* the module */
     int64_t example;            /* the example's index, or -1 */
+    int64_t run;                /* the run it belongs to: the client's top-level module calls numbered 0, 1, ...
+                                   in the order they began; a nested call takes its caller's */
     char trace_id[33], span_id[17], parent_id[17];
     uint64_t start_ns;
     const struct dsp_span *outer; /* the span this thread was in before */
