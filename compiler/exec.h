@@ -228,6 +228,13 @@ dsp_status ex_score(const ex_runner *r, const ex_dataset *d, size_t row, const d
 
 /* ---- prompts (interp_prompt.c) ---------------------------------------- */
 
+/* An input a prompt could not fill in: known only when the program runs. */
+typedef struct ex_placeholder {
+    const char *name;           /* the signature input */
+    const ir_binding *binding;  /* where the call site takes it from (an earlier step's
+                                   result); NULL: nothing binds it (a react trajectory) */
+} ex_placeholder;
+
 /* What the first call of a predictor sends: the messages of its adapter
  * (the chat adapter, or the JSON one for an lm with `adapter: json`) and
  * the request (sampling parameters, the JSON schema) for lm. */
@@ -236,6 +243,9 @@ typedef struct ex_prompt {
     dsp_chat_request request;   /* messages point into `messages` */
     const dsp_lm_config *lm;    /* borrowed from the runner or the config */
     size_t n_placeholders;      /* inputs shown as `{name}` */
+    ex_placeholder *placeholders; /* n_placeholders, in signature order */
+    const ir_step *site;        /* the call site rendered (predict, react or
+                                   multi_chain_comparison step); NULL: none found */
     char *schema;               /* the JSON adapter's reply schema (request.params.json_schema), or NULL */
 } ex_prompt;
 
@@ -246,6 +256,10 @@ typedef struct ex_prompt {
 dsp_status ex_prompt_render(const ex_runner *r, const ex_config *cfg, const ir_predictor *ip,
                             const dsp_value *params, ex_prompt *out, dsp_error *err);
 void ex_prompt_free(ex_prompt *pr);
+
+/* The first step in steps (depth first, in source order) that calls ip: a
+ * predict step, or the react / multi_chain_comparison site ip is part of. */
+const ir_step *ex_prompt_call_site(const ir_step *steps, size_t n, const ir_predictor *ip);
 
 /* ---- evaluation (eval*.c) --------------------------------------------- */
 

@@ -9,12 +9,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The first PREDICT step of ip in steps (depth first, in source order). */
+/* Whether step st calls ip: a predict step, or a react or
+ * multi_chain_comparison site whose parts ip is (their bindings bind the
+ * signature's inputs, which those parts take too). */
+static int calls(const ir_step *st, const ir_predictor *ip)
+{
+    return (st->kind == IR_STEP_PREDICT && st->predictor == ip) ||
+           (st->kind == IR_STEP_REACT && (st->react->step == ip || st->react->extract == ip)) ||
+           (st->kind == IR_STEP_MCC && (st->mcc->attempt == ip || st->mcc->compare == ip));
+}
+
+/* The first step of ip in steps (depth first, in source order). */
 static const ir_step *find_call(const ir_step *steps, size_t n, const ir_predictor *ip)
 {
     for (size_t i = 0; i < n; i++) {
         const ir_step *st = &steps[i];
-        if (st->kind == IR_STEP_PREDICT && st->predictor == ip)
+        if (calls(st, ip))
             return st;
         const ir_step *in = NULL;
         if (st->kind == IR_STEP_REPEAT || st->kind == IR_STEP_IF)
@@ -25,6 +35,11 @@ static const ir_step *find_call(const ir_step *steps, size_t n, const ir_predict
             return in;
     }
     return NULL;
+}
+
+const ir_step *ex_prompt_call_site(const ir_step *steps, size_t n, const ir_predictor *ip)
+{
+    return find_call(steps, n, ip);
 }
 
 static int param_index(const ir_module *m, const char *name)
@@ -85,8 +100,14 @@ dsp_status ex_prompt_render(const ex_runner *r, const ex_config *cfg, const ir_p
     const dsp_value *known = m == r->module ? params : NULL;
     const ir_signature *sig = ip->signature;
     char **texts = calloc(sig->n_inputs + 1, sizeof *texts);
-    if (!texts)
+    out->placeholders = calloc(sig->n_inputs + 1, sizeof *out->placeholders);
+    if (!texts || !out->placeholders) {
+        free(texts);
+        free(out->placeholders);
+        out->placeholders = NULL;
         return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory");
+    }
+    out->site = st;
     dsp_status rc = DSP_OK;
     for (size_t i = 0; i < sig->n_inputs && rc == DSP_OK; i++) {
         const ir_binding *b = NULL;
@@ -102,7 +123,7 @@ dsp_status ex_prompt_render(const ex_runner *r, const ex_config *cfg, const ir_p
                 rc = dsp_error_set(err, DSP_ERR_NOMEM, "out of memory");
             else
                 snprintf(texts[i], n, "{%s}", sig->inputs[i].name);
-            out->n_placeholders++;
+            out->placeholders[out->n_placeholders++] = (ex_placeholder){ sig->inputs[i].name, b };
         }
     }
     dsp_predict_options o = it_predict_options(r, cfg, ip);
@@ -137,5 +158,6 @@ void ex_prompt_free(ex_prompt *pr)
 {
     dsp_messages_free(&pr->messages);
     free(pr->schema);
+    free(pr->placeholders);
     memset(pr, 0, sizeof *pr);
 }

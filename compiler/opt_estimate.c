@@ -20,10 +20,12 @@
 #define CHARS_PER_TOKEN 4.0
 /* Completion tokens: a guess per output field, and per proposal. */
 #define TOKENS_PER_OUTPUT 15
-/* An input known only when the program runs (a tool's result, an earlier
- * predictor's output), here or in a demo: a guess of a few retrieved
- * passages' size. */
-#define TOKENS_PER_UNKNOWN_INPUT 400
+/* A tool's result, which no prompt holds before the run: a guess of a few
+ * retrieved passages' size. Inside a react loop an observation is cut at
+ * the loop's max_observation characters, so it is the smaller of the two.
+ * An earlier predictor's output is the size its completion is guessed at
+ * (TOKENS_PER_OUTPUT). */
+#define TOKENS_PER_TOOL_RESULT 400
 #define TOKENS_PER_PROPOSAL 120
 
 typedef struct est {
@@ -79,7 +81,7 @@ static double demo_tokens(const opt_demos *d)
     for (size_t k = 0; d && k < d->n; k++) {
         const opt_demo *x = &d->items[k];
         for (size_t i = 0; i < x->n_inputs; i++)
-            chars += (x->inputs[i] ? (double)strlen(x->inputs[i]) : TOKENS_PER_UNKNOWN_INPUT * CHARS_PER_TOKEN) +
+            chars += (x->inputs[i] ? (double)strlen(x->inputs[i]) : TOKENS_PER_TOOL_RESULT * CHARS_PER_TOKEN) +
                      20; /* the [[ ## field ## ]] marker */
         for (size_t i = 0; i < x->n_outputs; i++)
             chars += (x->outputs[i] ? strlen(x->outputs[i]) : 0) + 20;
@@ -298,13 +300,31 @@ static void add_site(est *e, const ir_predictor *ip, size_t mult, size_t **out, 
     }
 }
 
+/* A react loop stops when the LM picks `finish`: the estimate takes half
+ * its max_iters rounds (rounded up), then the extract call. */
+static size_t react_rounds(const ir_react *r)
+{
+    return (size_t)((r->max_iters + 1) / 2);
+}
+
+/* LM calls of one predict step: n samples for best_of_n, refine (which may
+ * stop early) and majority; else one. */
+static size_t predict_calls(const ir_step *st)
+{
+    return st->sampling ? (size_t)st->sampling->n : 1;
+}
+
 static size_t count_sites(const ir_step *steps, size_t n)
 {
     size_t c = 0;
     for (size_t i = 0; i < n; i++) {
         const ir_step *st = &steps[i];
         if (st->kind == IR_STEP_PREDICT)
-            c++;
+            c += predict_calls(st);
+        else if (st->kind == IR_STEP_REACT)
+            c += react_rounds(st->react) + 1;
+        else if (st->kind == IR_STEP_MCC)
+            c += (size_t)st->mcc->m + 1;
         else if (st->kind == IR_STEP_MODULE)
             c += count_sites(st->module->steps, st->module->n_steps);
         else if (st->kind == IR_STEP_REPEAT)
@@ -321,9 +341,15 @@ static void sites(est *e, const ir_step *steps, size_t n, size_t mult, size_t **
 {
     for (size_t i = 0; i < n; i++) {
         const ir_step *st = &steps[i];
-        if (st->kind == IR_STEP_PREDICT)
-            add_site(e, st->predictor, mult, out, n_out, cap);
-        else if (st->kind == IR_STEP_MODULE)
+        if (st->kind == IR_STEP_PREDICT) {
+            add_site(e, st->predictor, mult * predict_calls(st), out, n_out, cap);
+        } else if (st->kind == IR_STEP_REACT) {
+            add_site(e, st->react->step, mult * react_rounds(st->react), out, n_out, cap);
+            add_site(e, st->react->extract, mult, out, n_out, cap);
+        } else if (st->kind == IR_STEP_MCC) {
+            add_site(e, st->mcc->attempt, mult * (size_t)st->mcc->m, out, n_out, cap);
+            add_site(e, st->mcc->compare, mult, out, n_out, cap);
+        } else if (st->kind == IR_STEP_MODULE)
             sites(e, st->module->steps, st->module->n_steps, mult, out, n_out, cap);
         else if (st->kind == IR_STEP_REPEAT)
             sites(e, st->body, st->n_body, mult * (size_t)st->count, out, n_out, cap);
@@ -334,6 +360,33 @@ static void sites(est *e, const ir_step *steps, size_t n, size_t mult, size_t **
                 sites(e, st->else_body, st->n_else, mult, out, n_out, cap);
         }
     }
+}
+
+/* The tokens an input known only at run time is guessed at (see the
+ * constants above), by where its call site takes it from. */
+static double unknown_tokens(const ir_program *prog, const ir_predictor *ip, const ex_prompt *pr,
+                             const ex_placeholder *ph)
+{
+    const ir_step *site = pr->site;
+    if (!ph->binding && site && site->kind == IR_STEP_REACT && strcmp(ph->name, "trajectory") == 0) {
+        /* Each round adds a thought, a tool name, its arguments and an
+         * observation; the step calls see 0, 1, ... rounds - 1 of them (on
+         * average half that), the extract all. */
+        const ir_react *r = site->react;
+        double obs = (double)r->max_observation / CHARS_PER_TOKEN;
+        if (obs > TOKENS_PER_TOOL_RESULT)
+            obs = TOKENS_PER_TOOL_RESULT;
+        double rounds = (double)react_rounds(r);
+        double seen = ip == r->extract ? rounds : (rounds - 1) / 2;
+        return seen * (obs + 3 * TOKENS_PER_OUTPUT);
+    }
+    if (ph->binding && (ph->binding->value.kind == IR_VAL_VAR || ph->binding->value.kind == IR_VAL_FIELD)) {
+        const ir_module *m = ir_module_find(prog, ip->module);
+        for (size_t v = 0; m && v < m->n_vars; v++)
+            if (strcmp(m->vars[v].name, ph->binding->value.name) == 0)
+                return m->vars[v].kind == IR_VAR_TOOL ? TOKENS_PER_TOOL_RESULT : TOKENS_PER_OUTPUT;
+    }
+    return TOKENS_PER_OUTPUT; /* a sampled attempt's reasoning, a caller's value */
 }
 
 dsp_status opt_estimate_run(opt_exec *x, const opt_params *p, arena *a, opt_estimate *out, dsp_error *err)
@@ -366,7 +419,9 @@ dsp_status opt_estimate_run(opt_exec *x, const opt_params *p, arena *a, opt_esti
         size_t chars = 0;
         for (size_t m = 0; m < pr.messages.len; m++)
             chars += strlen(pr.messages.items[m].content) + 8;
-        e.base_tokens[i] = (double)chars / CHARS_PER_TOKEN + (double)pr.n_placeholders * TOKENS_PER_UNKNOWN_INPUT;
+        e.base_tokens[i] = (double)chars / CHARS_PER_TOKEN;
+        for (size_t k = 0; k < pr.n_placeholders; k++)
+            e.base_tokens[i] += unknown_tokens(x->prog, x->preds[i], &pr, &pr.placeholders[k]);
         e.n_outputs[i] = x->preds[i]->n_outputs;
         ex_prompt_free(&pr);
     }

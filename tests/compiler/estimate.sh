@@ -3,7 +3,8 @@
 # LM call (the endpoint given refuses connections), and a real run against
 # build/dsp-refserver (a TEST FIXTURE) lands within the factor of 2 that
 # docs/inspect.md states, for mipro on the tickets example (with prices) and
-# bootstrap_fewshot on multihop (three predictors and a tool). Also the cost
+# bootstrap_fewshot on multihop (three predictors and a tool) and on the react
+# agent. Also the cost
 # arithmetic of the state and the summary. Prints TAP.
 set -u
 : "${BUILD:=build}"
@@ -78,3 +79,17 @@ check "multihop: estimated calls $m_calls within 2x of the run's $(json_key "$tm
 check "multihop: estimated prompt tokens $m_prompt within 2x of the run's $(json_key "$tmp/m.json" prompt_tokens)" \
     within "$m_prompt" "$(json_key "$tmp/m.json" prompt_tokens)"
 check "an lm without prices: the state's cost is null" grep -q '"cost_usd": null' "$tmp/m.json"
+
+# The agent: a react loop (its rounds, the extract, the trajectory's
+# observations cut at max_observation) over a C tool. Before, the estimate
+# counted no call of a react loop at all.
+"$dspcc" optimize examples/agent/agent.dsp --trainset-limit 10 --valset-limit 10 --estimate \
+    --base-url http://127.0.0.1:9/v1 --cache-dir "$tmp/c0" >"$tmp/aest.txt" 2>&1
+g_calls=$(num "$tmp/aest.txt" "lm calls")
+g_prompt=$(sed -n 's/^  tokens *\([0-9]*\) prompt.*/\1/p' "$tmp/aest.txt")
+"$dspcc" optimize examples/agent/agent.dsp --trainset-limit 10 --valset-limit 10 -q --base-url "$url" \
+    --cache-dir "$tmp/c3" -o "$tmp/g.json" >"$tmp/grun.txt" 2>&1
+check "agent: estimated calls $g_calls within 2x of the run's $(json_key "$tmp/g.json" lm_calls)" \
+    within "$g_calls" "$(json_key "$tmp/g.json" lm_calls)"
+check "agent: estimated prompt tokens $g_prompt within 2x of the run's $(json_key "$tmp/g.json" prompt_tokens)" \
+    within "$g_prompt" "$(json_key "$tmp/g.json" prompt_tokens)"
