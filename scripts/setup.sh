@@ -7,6 +7,8 @@ PACKAGES="build-essential clang pkg-config flex bison curl wrk
 libcurl4-openssl-dev libcjson-dev libsqlite3-dev libmicrohttpd-dev
 libtree-sitter-dev libcmocka-dev libssl-dev libffi-dev nodejs vim valgrind jq
 libclang-rt-14-dev sqlite3"
+# Headless browser check of the optimize report (tests/compiler/report_view.sh).
+PACKAGES="$PACKAGES chromium"
 
 missing=""
 for p in $PACKAGES; do

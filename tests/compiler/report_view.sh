@@ -4,9 +4,11 @@
 # has tokens and cost per trial, every instruction candidate and every chosen
 # demo is there in full, the enum output has per-class scores and a
 # confusion matrix, and a multi-predictor program gets one section per
-# predictor. Where headless Chromium is installed it renders the page
-# (--dump-dom and --screenshot) and fails on a blank or broken one; where it
-# is not, that part says SKIP. Prints TAP.
+# predictor. Headless Chromium (Debian's chromium, which scripts/setup.sh
+# installs) renders the page: no console error or failed load, the plot laid
+# out at its size with every trial's point inside it, axis titles and legend
+# drawn, every table laid out, and a screenshot that is not blank; where no
+# browser is installed, that part says SKIP. Prints TAP.
 set -u
 : "${BUILD:=build}"
 here=$(pwd)
@@ -65,12 +67,54 @@ for b in chromium chromium-browser google-chrome; do
     if command -v "$b" >/dev/null 2>&1; then browser=$b; break; fi
 done
 if [ -z "$browser" ]; then
-    echo "ok - # SKIP headless Chromium is not installed (Debian: apt-get install chromium); the page was checked as text only"
+    echo "ok - # SKIP headless Chromium is not installed (scripts/setup.sh installs Debian's chromium); the page was checked as text only"
 else
     flags="--headless --no-sandbox --disable-gpu --disable-background-networking --disable-extensions --no-first-run"
-    timeout 60 "$browser" $flags --dump-dom "file://$h" >"$tmp/dom.html" 2>"$tmp/browser.err"
+    timeout 60 "$browser" $flags --enable-logging=stderr --v=0 --dump-dom "file://$h" >"$tmp/dom.html" 2>"$tmp/browser.err"
     check "$browser renders the report (the DOM has the title, plot and tables)" \
         sh -c "grep -q '<svg' '$tmp/dom.html' && grep -q 'Confusion matrix' '$tmp/dom.html' && grep -q 'Trials' '$tmp/dom.html'"
+    check "and logs no page error (console errors, failed loads)" \
+        sh -c "! grep -E 'CONSOLE|Uncaught|Failed to load|ERR_FILE_NOT_FOUND' '$tmp/browser.err'"
+    # Layout as the browser computed it: a page beside the report loads it
+    # in a frame, measures it and writes what it found into its own DOM.
+    ntrials=$(grep -o '<circle [^>]*><title>trial ' "$h" | wc -l)
+    ncircles=$(grep -o '<circle ' "$h" | wc -l) # the trials' points and the legend's
+    cat >"$tmp/measure.html" <<HTML
+<!DOCTYPE html><html><body>
+<iframe id="f" src="file://$h" style="width:1000px;height:4000px"></iframe>
+<script>
+document.getElementById('f').onload = function () {
+  var d = this.contentDocument, out = [];
+  var svg = d.querySelector('svg'), r = svg.getBoundingClientRect();
+  out.push('plot ' + (r.width >= 300 && r.height >= 150 ? 'sized' : 'tiny ' + r.width + 'x' + r.height));
+  var dots = svg.querySelectorAll('circle title').length, inside = 0;
+  svg.querySelectorAll('circle').forEach(function (c) {
+    var b = c.getBoundingClientRect();
+    if (b.width > 0 && b.left >= r.left && b.right <= r.right && b.top >= r.top && b.bottom <= r.bottom) inside++;
+  });
+  out.push('points ' + dots + ' drawn ' + inside);
+  var labels = 0;
+  svg.querySelectorAll('text').forEach(function (t) { if (t.getBBox().width > 0) labels++; });
+  out.push('labels ' + (labels >= 4 ? 'drawn' : 'missing ' + labels));
+  var tables = d.querySelectorAll('table'), shown = 0;
+  tables.forEach(function (t) { var b = t.getBoundingClientRect(); if (b.width > 0 && b.height > 0) shown++; });
+  out.push('tables ' + tables.length + ' shown ' + shown);
+  out.push('text ' + (d.body.innerText.length > 2000 ? 'long' : 'short'));
+  var p = document.createElement('pre'); p.id = 'measured'; p.textContent = out.join('\\n');
+  document.body.appendChild(p);
+};
+</script></body></html>
+HTML
+    timeout 60 "$browser" $flags --allow-file-access-from-files --virtual-time-budget=10000 --dump-dom \
+        "file://$tmp/measure.html" >"$tmp/measured.html" 2>>"$tmp/browser.err"
+    m=$(sed -n '/<pre id="measured">/,/<\/pre>/p' "$tmp/measured.html")
+    check "the plot is laid out at its size" sh -c "echo '$m' | grep -q '^.*plot sized'"
+    ndrawn=$(echo "$m" | sed -n 's/.*points \([0-9]*\) drawn \([0-9]*\).*/\1 \2/p')
+    check "every trial's point ($ntrials) and the legend's are drawn inside the plot (points, drawn: $ndrawn)" \
+        sh -c "test '$ndrawn' = '$ntrials $ncircles' && test $ntrials -gt 0"
+    check "the axis titles and legend are drawn" sh -c "echo '$m' | grep -q 'labels drawn'"
+    ntab=$(grep -c '<table' "$h")
+    check "all $ntab tables are laid out with a size" sh -c "echo '$m' | grep -q 'tables $ntab shown $ntab'"
     timeout 60 "$browser" $flags --window-size=1000,2400 --screenshot="$tmp/shot.png" "file://$h" >/dev/null 2>&1
     size=$(wc -c <"$tmp/shot.png" 2>/dev/null || echo 0)
     # A blank page compresses to a few KB; this one has text, tables and a plot.
