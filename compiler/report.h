@@ -48,6 +48,9 @@ typedef struct report_info {
     const char *lm_note;         /* e.g. that the LM is the reference server, a test fixture; NULL: none */
     double cost_usd;             /* the run's cost, cache hits counted as first made; < 0: unknown */
     const ex_class_report *classes; /* per-class scores of the final program on the valset; NULL: none */
+    int times;                   /* show wall time per trial and in all (`--report-times`): the page then
+                                    differs from run to run, so it is off by default */
+    double seconds;              /* the run's wall time (with times) */
 } report_info;
 
 /* The page in a malloc'ed NUL-terminated buffer, or NULL when out of memory. */

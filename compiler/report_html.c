@@ -287,10 +287,17 @@ char *report_html(const report_info *r)
         sb_puts(&b, "</table>\n");
     }
     sb_puts(&b, "<h2>Trials</h2>\n<p>Tokens and cost of a trial: its LM calls since the previous trial was scored "
-                "(proposals, bootstrapping, its own scoring), calls the cache answered counted as first made. "
-                "Wall time per trial is in the optimize summary: this page is the same on a re-run.</p>\n"
-                "<table>\n<tr><th>trial</th><th>score</th><th>scored on</th><th>failed</th>"
-                "<th>prompt tokens</th><th>completion tokens</th><th>cost</th><th>configuration</th></tr>\n");
+                "(proposals, bootstrapping, its own scoring), calls the cache answered counted as first made. ");
+    if (r->times)
+        sb_printf(&b, "Seconds: a trial's wall time over the same span (written with --report-times: it differs from "
+                      "run to run, and a warm cache makes it short); the run took %.1f s.</p>\n",
+                  r->seconds);
+    else
+        sb_puts(&b, "Wall time per trial is in the optimize summary (or here with --report-times): this page is the "
+                    "same on a re-run.</p>\n");
+    sb_printf(&b, "<table>\n<tr><th>trial</th><th>score</th><th>scored on</th><th>failed</th>"
+                  "<th>prompt tokens</th><th>completion tokens</th><th>cost</th>%s<th>configuration</th></tr>\n",
+              r->times ? "<th>seconds</th>" : "");
     for (size_t i = 0; i < r->n_trials; i++) {
         const opt_trial *t = &r->trials[i];
         const char *on = !t->full_eval ? "minibatch" : t->n_examples < r->n_val ? "sample" : "valset";
@@ -307,6 +314,8 @@ char *report_html(const report_info *r)
         } else {
             sb_puts(&b, "<td></td><td></td><td></td><td>");
         }
+        if (r->times)
+            sb_printf(&b, "%.2f</td><td>", t->usage.seconds);
         esc(&b, t->config);
         sb_puts(&b, "</td></tr>\n");
     }

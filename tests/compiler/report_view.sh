@@ -47,6 +47,10 @@ check "the chosen demos are shown in full, field by field" \
     sh -c "grep -q '<h4>Demo 1 (' '$h' && grep -q '<pre>\[\[ ## ticket_text ## \]\]' '$h' && grep -q '^\[\[ ## category ## \]\]' '$h'"
 check "per-class scores of the enum output" sh -c "grep -q '<h2>Per class: <code>category</code></h2>' '$h' && grep -q '<table class=\"classes\">' '$h'"
 check "and its confusion matrix" sh -c "grep -q '<h3>Confusion matrix</h3>' '$h' && grep -q '<th>(failed)</th>' '$h'"
+check "the optimize summary prints the per-class scores and the confusion matrix too" \
+    sh -c "grep -q '^per class (\`category\`, 20 labelled examples' '$tmp/t.out' && grep -q '^confusion matrix' '$tmp/t.out'"
+check "with the same accuracy as the report" test "$(sed -n 's/^per class .*accuracy \([0-9.]*\),.*/\1/p' "$tmp/t.out")" = \
+    "$(sed -n 's/.*accuracy \([0-9.]*\).*/\1/p' "$h" | head -n 1)"
 # Two warm re-runs (the cold run's page differs only in its HTTP request count).
 for k in 2 3; do
     "$dspcc" optimize "$tmp/t/tickets.dsp" --trainset-limit 20 --valset-limit 20 -q --base-url "$url" \
@@ -55,11 +59,19 @@ done
 check "warm re-runs write the same report, tokens and costs included" cmp -s "$tmp/t2.html" "$tmp/t3.html"
 check "and the cold run's tokens and cost rows are the warm run's" \
     test "$(grep -E '<th>(tokens|cost)</th>|<td class="n">\$' "$h" | md5sum)" = "$(grep -E '<th>(tokens|cost)</th>|<td class="n">\$' "$tmp/t2.html" | md5sum)"
+check "without --report-times the page has no wall time" sh -c "! grep -q '<th>seconds</th>' '$h'"
+"$dspcc" optimize "$tmp/t/tickets.dsp" --trainset-limit 20 --valset-limit 20 -q --base-url "$url" \
+    --cache-dir "$tmp/c" -o "$tmp/tt.json" --report "$tmp/tt.html" --report-times >/dev/null 2>&1
+ntr=$(grep -c '^<tr><td class="n">[0-9]*</td><td class="n">[0-9.]*</td>' "$tmp/tt.html")
+check "--report-times: a seconds column with each trial's wall time ($ntr trials)" \
+    sh -c "grep -q '<th>cost</th><th>seconds</th>' '$tmp/tt.html' &&
+        test \$(grep -cE '<td class=\"n\">\\\$[0-9.]+</td><td>[0-9]+\\.[0-9][0-9]</td>' '$tmp/tt.html') -eq $ntr && test $ntr -gt 0"
+check "--report-times: and the run's wall time" grep -qE 'the run took [0-9]+\.[0-9] s' "$tmp/tt.html"
 
 "$dspcc" optimize examples/multihop/multihop.dsp --trainset-limit 8 --valset-limit 8 -q --base-url "$url" \
     --cache-dir "$tmp/c" -o "$tmp/m.json" --report "$tmp/m.html" >"$tmp/m.out" 2>&1
 check "multihop: one section per predictor" test "$(grep -c '<section class="predictor">' "$tmp/m.html")" -eq 3
-check "multihop: no per-class section (its output is a string)" sh -c "! grep -q 'Per class' '$tmp/m.html'"
+check "multihop: no per-class section (its output is a string)" sh -c "! grep -q 'Per class' '$tmp/m.html' && ! grep -q '^per class' '$tmp/m.out'"
 check "multihop: cost unknown without prices" grep -q '<th>cost</th><td>unknown' "$tmp/m.html"
 
 browser=
