@@ -79,7 +79,7 @@ dsp_status it_convert(const dsp_value *src, const ir_type *from, const ir_type *
             dsp_value item;
             dsp_status rc = it_convert(&src->as.map.vals[i], from->elem, to->elem, &item, err);
             if (rc == DSP_OK)
-                rc = dsp_value_map_put(dst, src->as.map.keys[i], &item, err);
+                rc = dsp_value_map_append(dst, src->as.map.keys[i], &item, err); /* keys already distinct */
             if (rc != DSP_OK) {
                 dsp_value_free(&item);
                 dsp_value_free(dst);

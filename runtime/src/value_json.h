@@ -16,10 +16,6 @@ cJSON *dsp_value_to_cjson(const dsp_value *v, const dsp_type *t, dsp_error *err)
  * non-string field is parsed with the text rules of dsp_value_parse. */
 dsp_status dsp_value_from_cjson(const dsp_type *t, const cJSON *item, dsp_value *out, dsp_error *err);
 
-/* dsp_value_map_put without the search for an existing key (which makes
- * building an n-key map O(n^2)): for callers that know key is new. */
-dsp_status dsp_value_map_append(dsp_value *map, const char *key, dsp_value *val, dsp_error *err);
-
 /* Shortest "%.*g" text of a finite double that reads back exactly. */
 void dsp_format_double(double d, char *buf, size_t size);
 

@@ -288,6 +288,46 @@ static void test_large_map_reads_and_copies(void **state)
     dsp_value_free(&v);
 }
 
+/* Map equality ignores key order and sees any difference; 200,000 keys
+ * in opposite orders compare in O(n log n) (a lookup per key made this
+ * ~2x10^10 comparisons, minutes; a metric compares every example's maps). */
+static void test_large_maps_compare_in_any_order(void **state)
+{
+    (void)state;
+    enum { N = 200000 };
+    dsp_value a = dsp_value_map(), b = dsp_value_map();
+    dsp_error err = { 0 };
+    char key[32];
+    for (int i = 0; i < N; i++) {
+        dsp_value x = dsp_value_float((double)i), y = dsp_value_float((double)(N - 1 - i));
+        snprintf(key, sizeof key, "k%d", i);
+        assert_int_equal(dsp_value_map_append(&a, key, &x, &err), DSP_OK);
+        snprintf(key, sizeof key, "k%d", N - 1 - i);
+        assert_int_equal(dsp_value_map_append(&b, key, &y, &err), DSP_OK);
+    }
+    assert_true(dsp_value_equal(&a, &b));
+    b.as.map.vals[7].as.f += 1; /* one value differs */
+    assert_false(dsp_value_equal(&a, &b));
+    b.as.map.vals[7].as.f -= 1;
+    free(b.as.map.keys[9]); /* one key differs, the count the same */
+    b.as.map.keys[9] = strdup("k-other");
+    assert_false(dsp_value_equal(&a, &b));
+    dsp_value_free(&a);
+    dsp_value_free(&b);
+    /* Small maps (a scan) obey the same rules. */
+    dsp_value s = dsp_value_map(), t = dsp_value_map();
+    dsp_value one = dsp_value_float(1), two = dsp_value_float(2), one2 = dsp_value_float(1), two2 = dsp_value_float(2);
+    assert_int_equal(dsp_value_map_append(&s, "a", &one, &err), DSP_OK);
+    assert_int_equal(dsp_value_map_append(&s, "b", &two, &err), DSP_OK);
+    assert_int_equal(dsp_value_map_append(&t, "b", &two2, &err), DSP_OK);
+    assert_int_equal(dsp_value_map_append(&t, "a", &one2, &err), DSP_OK);
+    assert_true(dsp_value_equal(&s, &t));
+    t.as.map.vals[0].as.f = 3;
+    assert_false(dsp_value_equal(&s, &t));
+    dsp_value_free(&s);
+    dsp_value_free(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -301,6 +341,7 @@ int main(void)
         cmocka_unit_test(test_map_put_replaces_and_frees),
         cmocka_unit_test(test_map_duplicate_keys_last_wins),
         cmocka_unit_test(test_large_map_reads_and_copies),
+        cmocka_unit_test(test_large_maps_compare_in_any_order),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -67,7 +67,13 @@ dsp_status dsp_value_record(dsp_value *out, size_t n_fields, dsp_error *err);
 /* Adds key -> *val to a map, taking ownership of *val (zeroed); a key that
  * is already there gets the new value (the old one is freed). */
 dsp_status dsp_value_map_put(dsp_value *map, const char *key, dsp_value *val, dsp_error *err);
-/* The value stored under key, or NULL. */
+/* dsp_value_map_put without the search for an existing key (a put is
+ * O(n), so building an n-key map by puts is O(n^2)): for a caller that
+ * knows key is new, e.g. copying another map's keys. O(1) amortized. */
+dsp_status dsp_value_map_append(dsp_value *map, const char *key, dsp_value *val, dsp_error *err);
+/* The value stored under key, or NULL: a scan of the keys, O(n) per
+ * lookup (dsp_value_equal compares two maps by sorting, not by a lookup
+ * per key). */
 const dsp_value *dsp_value_map_get(const dsp_value *map, const char *key);
 /* A record's field by name (t is the record's type), or NULL. */
 const dsp_value *dsp_value_record_get(const dsp_value *rec, const dsp_type *t, const char *field);
