@@ -171,7 +171,7 @@ static int fails_everywhere(dsp_status s)
 /* Moves rest's results after res's and sums what ex_evaluate sums, in the
  * same order, so two parts give the numbers one run would. rest is
  * emptied either way; 0 when out of memory (res unchanged). */
-static int append_results(ex_eval_result *res, ex_eval_result *rest)
+static int append_results(const ir_metric *metric, ex_eval_result *res, ex_eval_result *rest)
 {
     size_t n = res->n + rest->n;
     ex_result *results = malloc((n + 1) * sizeof *results);
@@ -199,10 +199,7 @@ static int append_results(ex_eval_result *res, ex_eval_result *rest)
     res->usage.prompt_tokens += rest->usage.prompt_tokens;
     res->usage.completion_tokens += rest->usage.completion_tokens;
     res->seconds += rest->seconds;
-    double sum = 0;
-    for (size_t i = 0; i < n; i++)
-        sum += results[i].score;
-    res->mean = n ? sum / (double)n : 0;
+    ex_eval_score(metric, res);
     memset(rest, 0, sizeof *rest);
     return 1;
 }
@@ -226,6 +223,16 @@ static void print_failures(const ex_eval_result *res, const ex_dataset *d, int m
         printf("  ... and %zu more (--json lists them all)\n", res->n_failed - (size_t)shown);
 }
 
+/* The mean of the examples' own scores (failures 0): the score, unless
+ * the metric pools items (`average: micro`). */
+static double example_mean(const ex_eval_result *res)
+{
+    double sum = 0;
+    for (size_t i = 0; i < res->n; i++)
+        sum += res->results[i].score;
+    return res->n ? sum / (double)res->n : 0;
+}
+
 static int print_json(const ex_eval_result *res, const ex_dataset *d, const eval_target *t, const eval_args *a,
                       const dsp_usage_totals *u, const ex_class_report *cr)
 {
@@ -236,6 +243,13 @@ static int print_json(const ex_eval_result *res, const ex_dataset *d, const eval
     if (a->state)
         cJSON_AddStringToObject(o, "state", a->state);
     cJSON_AddNumberToObject(o, "score", res->mean);
+    if (res->counts.counted) {
+        cJSON *m = cJSON_AddObjectToObject(o, "micro");
+        cJSON_AddNumberToObject(m, "matched", (double)res->counts.matched);
+        cJSON_AddNumberToObject(m, "predicted", (double)res->counts.predicted);
+        cJSON_AddNumberToObject(m, "gold", (double)res->counts.gold);
+        cJSON_AddNumberToObject(m, "example_mean", example_mean(res));
+    }
     cJSON_AddNumberToObject(o, "n", (double)res->n);
     cJSON_AddNumberToObject(o, "failed", (double)res->n_failed);
     cJSON_AddNumberToObject(o, "lm_calls", (double)u->calls);
@@ -402,7 +416,7 @@ static int run(int argc, char **argv)
             fprintf(stderr, "dspcc eval: %s\n", err.message);
             goto out;
         }
-        if (!append_results(&res, &rest)) {
+        if (!append_results(t.metric, &res, &rest)) {
             ex_progress_done(&pg);
             fputs("dspcc eval: out of memory\n", stderr);
             goto out;
@@ -431,6 +445,10 @@ static int run(int argc, char **argv)
         printf("%s on %s (%zu examples), metric %s%s%s\n", t.module->name, data.name, res.n, t.metric->name,
                a.state ? ", state " : "", a.state ? a.state : "");
         printf("score     %.4f\n", res.mean);
+        if (res.counts.counted)
+            printf("          micro-averaged over the pooled items: %zu matched of %zu predicted and %zu gold\n"
+                   "          (the mean of the examples' own scores is %.4f)\n",
+                   res.counts.matched, res.counts.predicted, res.counts.gold, example_mean(&res));
         printf("failed    %zu\n", res.n_failed);
         printf("lm calls  %lld (cache hits %lld, http requests %lld, retries %lld)\n", (long long)u.calls,
                (long long)u.cache_hits, (long long)u.http_requests, (long long)u.retries);

@@ -101,19 +101,51 @@ dsp_status ex_evaluate(const ex_runner *r, const ex_config *cfg, const ex_datase
      * flush's worth of rows in memory until the 1 s timer or the client's
      * end). A failed flush costs only a later cache miss. */
     (void)dsp_client_flush(r->client, NULL);
-    double sum = 0;
     for (size_t i = 0; i < n; i++) {
         const ex_result *res = &out->results[i];
-        sum += res->score;
         out->n_failed += res->status != DSP_OK;
         out->usage.lm_calls += res->usage.lm_calls;
         out->usage.cache_hits += res->usage.cache_hits;
         out->usage.prompt_tokens += res->usage.prompt_tokens;
         out->usage.completion_tokens += res->usage.completion_tokens;
     }
-    out->mean = n ? sum / (double)n : 0;
+    ex_eval_score(r->metric, out);
     out->seconds = now() - t0;
     return DSP_OK;
+}
+
+void ex_eval_score(const ir_metric *metric, ex_eval_result *res)
+{
+    double sum = 0;
+    for (size_t i = 0; i < res->n; i++)
+        sum += res->results[i].score;
+    res->mean = res->n ? sum / (double)res->n : 0;
+    memset(&res->counts, 0, sizeof res->counts);
+    /* `average: micro`: the metric over every example's items pooled, as
+     * seqeval and the WNUT shared tasks score spans (an example without
+     * entities then adds nothing, where its own score would be 1). */
+    if (metric && metric->expr->micro) {
+        ex_item_counts *t = &res->counts;
+        t->counted = true;
+        for (size_t i = 0; i < res->n; i++) {
+            t->matched += res->results[i].counts.matched;
+            t->predicted += res->results[i].counts.predicted;
+            t->gold += res->results[i].counts.gold;
+        }
+        res->mean = ex_micro_score(metric->expr->s, t);
+    }
+}
+
+double ex_micro_score(const char *fn, const ex_item_counts *t)
+{
+    if (t->predicted == 0 || t->gold == 0) /* as set_f1 scores one example */
+        return t->predicted == t->gold ? 1.0 : 0.0;
+    double p = (double)t->matched / (double)t->predicted, rec = (double)t->matched / (double)t->gold;
+    if (strcmp(fn, "set_precision") == 0)
+        return p;
+    if (strcmp(fn, "set_recall") == 0)
+        return rec;
+    return t->matched ? 2 * p * rec / (p + rec) : 0.0;
 }
 
 void ex_eval_result_free(ex_eval_result *res)

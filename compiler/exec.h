@@ -202,6 +202,14 @@ typedef struct ex_usage {
     int64_t prompt_tokens, completion_tokens;
 } ex_usage;
 
+/* A micro-averaged set metric's items in one example (`set_f1(...,
+ * average: micro)`): predicted, gold and matched, pooled over the data set
+ * by ex_evaluate. counted: false when the metric is not one. */
+typedef struct ex_item_counts {
+    bool counted;
+    size_t matched, predicted, gold;
+} ex_item_counts;
+
 /* The outcome of one example. */
 typedef struct ex_result {
     dsp_status status;          /* DSP_OK, or why the run or the scoring failed */
@@ -213,6 +221,7 @@ typedef struct ex_result {
     ex_trace trace;             /* every predictor call that succeeded, in order */
     ex_usage usage;
     double seconds;             /* wall time of running and scoring it (ex_evaluate) */
+    ex_item_counts counts;      /* a micro-averaged metric's items (a failed run: its gold ones) */
 } ex_result;
 
 void ex_result_free(ex_result *res);
@@ -281,7 +290,9 @@ typedef struct ex_eval_result {
     ex_result *results;         /* n, in the order of the indices */
     size_t *rows;               /* n: the dataset row of each result */
     size_t n;
-    double mean;                /* mean score; failures count as 0 */
+    double mean;                /* mean score; failures count as 0. With a micro-averaged metric
+                                   (`average: micro`): the metric over the pooled items */
+    ex_item_counts counts;      /* those pooled items (counted false: not such a metric) */
     size_t n_failed;
     ex_usage usage;             /* summed over the results */
     double seconds;
@@ -292,6 +303,13 @@ typedef struct ex_eval_result {
 dsp_status ex_evaluate(const ex_runner *r, const ex_config *cfg, const ex_dataset *d, const ex_eval_options *o,
                        ex_eval_result *out, dsp_error *err);
 void ex_eval_result_free(ex_eval_result *res);
+
+/* res->mean (and res->counts) from res's results: the mean score, or with
+ * a micro-averaged metric the metric over the pooled items. */
+void ex_eval_score(const ir_metric *metric, ex_eval_result *res);
+
+/* set_f1, set_precision or set_recall (fn) over pooled item counts. */
+double ex_micro_score(const char *fn, const ex_item_counts *t);
 
 /* Writes one JSON line per result of res (run with keep_outputs), in its
  * order: row, line, inputs and gold fields (those the row has), outputs

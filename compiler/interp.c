@@ -638,12 +638,17 @@ dsp_status ex_run(const ex_runner *r, const ex_config *cfg, const ex_dataset *d,
         dsp_values_free(params, m->n_params);
     free(params);
     if (rc == DSP_OK && r->metric)
-        rc = it_metric_score(r, d, row, out->outputs, &out->score, &out->usage, &err);
+        rc = it_metric_score(r, d, row, out->outputs, &out->score, &out->usage, &out->counts, &err);
     if (rc == DSP_OK && r->metric && r->metric->n_feedback)
         out->feedback = it_metric_feedback(r, d, row, out->outputs, &out->usage);
     dsp_trace_module_end(&span, rc, &err);
     if (rc != DSP_OK) {
         fail(out, rc, &err);
+        /* Pooled items: a failed run found none of its gold ones. */
+        dsp_error gerr = { 0 };
+        if (r->metric && it_metric_gold_count(r, d, row, &out->counts, &gerr) != DSP_OK)
+            memset(&out->counts, 0, sizeof out->counts);
+        dsp_error_clear(&gerr);
         if (out->outputs)
             dsp_values_free(out->outputs, out->n_outputs);
         free(out->outputs);
@@ -662,5 +667,5 @@ dsp_status ex_score(const ex_runner *r, const ex_dataset *d, size_t row, const d
         return dsp_error_set(err, DSP_ERR_INVALID, "no metric to score module `%s` with", r->module->name);
     if (row >= d->n_rows)
         return dsp_error_set(err, DSP_ERR_INVALID, "row %zu is out of range", row);
-    return it_metric_score(r, d, row, outputs, score, usage ? usage : &ignored, err);
+    return it_metric_score(r, d, row, outputs, score, usage ? usage : &ignored, NULL, err);
 }

@@ -332,6 +332,9 @@ typedef struct ir_expr {
     const ir_lm *judge_lm;        /* JUDGE: NULL means the optimize block's lm */
     const ir_expr_arg *args;      /* BUILTIN, TOOL, JUDGE, LIST, UNARY (1), BINARY (2) */
     size_t n_args;
+    int micro;                    /* BUILTIN set_f1/set_precision/set_recall with `average: micro`:
+                                     the whole metric; a data set scores the pooled items
+                                     (ex_evaluate), an example its own */
 } ir_expr;
 
 /* A metric checked against the module it scores: `ex` holds the example

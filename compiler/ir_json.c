@@ -231,7 +231,11 @@ static cJSON *expr_json(const ir_expr *e)
         cJSON_AddStringToObject(o, "field", e->field);
         add_path(o, e->path, e->n_path);
         break;
-    case IR_E_BUILTIN: cJSON_AddStringToObject(o, "function", e->s); break;
+    case IR_E_BUILTIN:
+        cJSON_AddStringToObject(o, "function", e->s);
+        if (e->micro)
+            cJSON_AddStringToObject(o, "average", "micro");
+        break;
     case IR_E_TOOL: cJSON_AddStringToObject(o, "tool", e->tool->name); break;
     case IR_E_JUDGE:
         cJSON_AddStringToObject(o, "signature", e->judge->name);

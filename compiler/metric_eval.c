@@ -30,6 +30,7 @@ typedef struct mctx {
     const ex_example *ex;
     const dsp_value *outputs;
     ex_usage *usage;
+    ex_item_counts *counts;       /* NULL, or where a set metric leaves its counts */
 } mctx;
 
 static void mv_free(mval *v)
@@ -316,9 +317,11 @@ static int item_match(const mval *p, const mval *g, const mval *by, size_t n_by)
 /* set_f1 / set_precision / set_recall: the lists as multisets; each gold
  * item matches at most one predicted item. Two empty lists score 1 (nothing
  * to find, nothing wrongly found); one empty list scores 0. */
-static dsp_status set_metric(const char *which, const mval *a, size_t n, mval *out, dsp_error *err)
+static dsp_status set_metric(mctx *c, const char *which, const mval *a, size_t n, mval *out, dsp_error *err)
 {
     size_t np = a[0].kind == MV_LIST ? a[0].n : 0, ng = a[1].kind == MV_LIST ? a[1].n : 0;
+    if (c->counts)
+        *c->counts = (ex_item_counts){ true, 0, np, ng };
     if (np == 0 || ng == 0) {
         set_num(out, np == ng ? 1.0 : 0.0);
         return DSP_OK;
@@ -343,6 +346,8 @@ static dsp_status set_metric(const char *which, const mval *a, size_t n, mval *o
             }
         }
     free(used);
+    if (c->counts)
+        c->counts->matched = tp;
     double prec = (double)tp / (double)np, rec = (double)tp / (double)ng;
     if (strcmp(which, "precision") == 0)
         set_num(out, prec);
@@ -355,7 +360,6 @@ static dsp_status set_metric(const char *which, const mval *a, size_t n, mval *o
 
 static dsp_status builtin(mctx *c, const ir_expr *e, mval *a, size_t n, mval *out, dsp_error *err)
 {
-    (void)c;
     const char *f = e->s;
     if (strcmp(f, "exact_match") == 0 && n == 2) {
         set_bool(out, mv_equal(&a[0], &a[1], true));
@@ -422,7 +426,7 @@ static dsp_status builtin(mctx *c, const ir_expr *e, mval *a, size_t n, mval *ou
         return DSP_OK;
     }
     if (strncmp(f, "set_", 4) == 0 && n >= 2)
-        return set_metric(f + 4, a, n, out, err);
+        return set_metric(c, f + 4, a, n, out, err);
     return dsp_error_set(err, DSP_ERR_INVALID, "metric: the interpreter does not know function `%s` with %zu "
                          "arguments", f, n);
 }
@@ -726,10 +730,10 @@ static dsp_status eval(mctx *c, const ir_expr *e, mval *out, dsp_error *err)
 }
 
 dsp_status it_metric_score(const ex_runner *r, const ex_dataset *d, size_t row, const dsp_value *outputs,
-                           double *score, ex_usage *usage, dsp_error *err)
+                           double *score, ex_usage *usage, ex_item_counts *counts, dsp_error *err)
 {
     *score = 0;
-    mctx c = { r, d, &d->rows[row], outputs, usage };
+    mctx c = { r, d, &d->rows[row], outputs, usage, r->metric->expr->micro ? counts : NULL };
     mval v;
     dsp_status rc = eval(&c, r->metric->expr, &v, err);
     if (rc == DSP_OK) {
@@ -750,11 +754,31 @@ dsp_status it_metric_score(const ex_runner *r, const ex_dataset *d, size_t row, 
     return rc;
 }
 
+dsp_status it_metric_gold_count(const ex_runner *r, const ex_dataset *d, size_t row, ex_item_counts *counts,
+                                dsp_error *err)
+{
+    const ir_expr *e = r->metric->expr;
+    memset(counts, 0, sizeof *counts);
+    /* The gold list is read from the example alone (a failed run has no
+     * prediction to read). */
+    const ir_expr *gold = e->micro ? e->args[1].value : NULL;
+    if (!gold || gold->kind != IR_E_FIELD || gold->source != IR_SRC_EXAMPLE)
+        return DSP_OK;
+    ex_usage usage = { 0 };
+    mctx c = { r, d, &d->rows[row], NULL, &usage, NULL };
+    mval g;
+    dsp_status rc = eval(&c, gold, &g, err);
+    if (rc == DSP_OK)
+        *counts = (ex_item_counts){ true, 0, 0, g.kind == MV_LIST ? g.n : 0 };
+    mv_free(&g);
+    return rc;
+}
+
 char *it_metric_feedback(const ex_runner *r, const ex_dataset *d, size_t row, const dsp_value *outputs,
                          ex_usage *usage)
 {
     const ir_metric *m = r->metric;
-    mctx c = { r, d, &d->rows[row], outputs, usage };
+    mctx c = { r, d, &d->rows[row], outputs, usage, NULL };
     dsp_error err = { 0 };
     char *text = NULL;
     for (size_t k = 0; k < m->n_feedback && !text; k++) {

@@ -12,6 +12,7 @@ typedef struct xctx {
     const ir_module *m;
     const ir_data *train;
     int ok;
+    const ast_expr *root;         /* the metric's whole expression */
 } xctx;
 
 static ir_expr *new_expr(xctx *x, ir_expr_kind k, const ir_type *t)
@@ -405,13 +406,19 @@ static const ir_expr *check_call(xctx *x, const ast_expr *e, const char *field, 
                    builtin_names_hint(x, callee->s));
         return NULL;
     }
-    const ast_arg *by = NULL;
-    if (strncmp(fn->name, "set_", 4) == 0 && e->args.len == fn->n_args + 1) {
-        by = e->args.items[fn->n_args];
-        if (!by->name.name || strcmp(by->name.name, "by") != 0) {
-            diag_error(s->d, by->value->loc, "`%s` takes two lists and optionally `by: field` (or "
-                       "`by: [field, ...]`), the record fields items match on", fn->name);
-            return NULL;
+    const ast_arg *by = NULL, *average = NULL;
+    if (strncmp(fn->name, "set_", 4) == 0 && e->args.len > fn->n_args && e->args.len <= fn->n_args + 2) {
+        for (size_t k = fn->n_args; k < e->args.len; k++) {
+            const ast_arg *o = e->args.items[k];
+            const char *nm = o->name.name;
+            const ast_arg **slot = !nm ? NULL : strcmp(nm, "by") == 0 ? &by : strcmp(nm, "average") == 0 ? &average : NULL;
+            if (!slot || *slot) {
+                diag_error(s->d, o->value->loc, "`%s` takes two lists and optionally `by: field` (or "
+                           "`by: [field, ...]`), the record fields items match on, and `average: micro`",
+                           fn->name);
+                return NULL;
+            }
+            *slot = o;
         }
     } else if (e->args.len != fn->n_args) {
         diag_error(s->d, e->loc, "`%s` takes %zu argument%s, got %zu", fn->name, fn->n_args,
@@ -503,6 +510,21 @@ static const ir_expr *check_call(xctx *x, const ast_expr *e, const char *field, 
     r->s = fn->name;
     r->args = args;
     r->n_args = fn->n_args + n_by;
+    if (average) {
+        const ast_expr *v = average->value;
+        if (v->kind != AE_NAME || (strcmp(v->s, "micro") != 0 && strcmp(v->s, "example") != 0)) {
+            diag_error(s->d, v->loc, "`average:` is `micro` (every example's items pooled into one score, as "
+                       "seqeval and WNUT report span F1) or `example` (the mean of each example's score, the default)");
+            return NULL;
+        }
+        r->micro = strcmp(v->s, "micro") == 0;
+        if (r->micro && e != x->root) {
+            diag_error(s->d, e->loc, "`%s(..., average: micro)` pools the items of every example into one score, "
+                       "so it must be the metric's whole expression: `metric m(ex, pred) = %s(..., average: micro)`",
+                       fn->name, fn->name);
+            return NULL;
+        }
+    }
     return r;
 }
 
@@ -792,7 +814,7 @@ const ir_metric *sema_check_metric(sema *s, sym *metric, const ir_module *m, con
                    "e.g. `(ex, pred)`", metric->name);
         return NULL;
     }
-    xctx x = { .s = s, .decl = d, .m = m, .train = train, .ok = 1 };
+    xctx x = { .s = s, .decl = d, .m = m, .train = train, .ok = 1, .root = d->expr };
     int before = s->d->errors;
     const ir_expr *e = check(&x, d->expr, NULL);
     if (e && !is_number(e->type)) {

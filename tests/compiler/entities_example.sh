@@ -25,7 +25,11 @@ line=$(grep '^dev span F1 (fixture LM): zero-shot' "$tmp/scores.txt")
 echo "# $line"
 zero=$(printf '%s' "$line" | sed 's/.*zero-shot \([0-9.]*\),.*/\1/')
 opt=$(printf '%s' "$line" | sed 's/.*optimized \([0-9.]*\)$/\1/')
-check "optimizing the extractor raises its dev span F1" awk -v z="$zero" -v o="$opt" 'BEGIN { exit !(o > z + 0.05) }'
+# The metric pools every sentence's entities (average: micro), so the empty
+# sentences the optimized program gets right no longer lift it: the fixture's
+# gain is 0.218 -> 0.253 (examples/entities/README.md).
+check "optimizing the extractor raises its dev span F1 (micro-averaged)" \
+    awk -v z="$zero" -v o="$opt" 'BEGIN { exit !(o > z + 0.02) }'
 
 rs_start
 check "the reference server started" test -n "$port"
@@ -34,6 +38,22 @@ url="http://127.0.0.1:$port/v1"
     --cache-dir "$tmp/cache" >/dev/null 2>"$tmp/opt.err"
 check "dspcc optimize writes a state" test -s "$tmp/entities.state.json"
 check "its demos' outputs are lists of records" grep -q '\[{\\"text\\":' "$tmp/entities.state.json"
+
+# average: micro pools the items: the score is 2 x matched / (predicted +
+# gold), gold counts every entity of the rows evaluated, and the mean of the
+# sentences' own scores (each empty sentence scoring 1) is printed apart.
+if command -v jq >/dev/null 2>&1; then
+    "$dspcc" eval examples/entities/entities.dsp --data dev --limit 100 --base-url "$url" --cache-dir "$tmp/cache" \
+        --json >"$tmp/micro.json" 2>/dev/null
+    check "the pooled score is 2 x matched / (predicted + gold)" \
+        sh -c "jq -e '(.score - 2 * .micro.matched / (.micro.predicted + .micro.gold)) | fabs < 1e-9' '$tmp/micro.json' >/dev/null"
+    check "its gold items are every entity of the 100 rows" test "$(jq -r .micro.gold "$tmp/micro.json")" = \
+        "$(head -n 100 examples/entities/data/dev.jsonl | jq -s 'map(.entities | length) | add')"
+    check "and the mean of the sentences' own scores differs (empty sentences score 1 there)" \
+        sh -c "jq -e '(.micro.example_mean - .score) | fabs > 0.001' '$tmp/micro.json' >/dev/null"
+else
+    echo "ok - # SKIP jq is not installed (scripts/setup.sh installs it)"
+fi
 
 # The same program with adapter: json, on OpenAI's and Anthropic's wire.
 mkdir -p "$tmp/json"
