@@ -65,10 +65,12 @@ check "polling shows the job's progress to success" \
 check "the stages ran in order" sh -c "grep -n 'stage [123]: [pw]' '$tmp/resumed.err' | cut -d: -f3 | tr -d ' ' |
     tr '\n' ' ' | grep -qx 'stage1 stage2 stage3 '"
 sed -n '/^  /p' "$tmp/resumed.out" | sed 's/^/# /'
-# (the per-trial cost table's rows, "  N  SCORE  TOKENS ...", and the teacher and
-# student rows of the cost case are not candidates)
+# (the per-trial cost table's rows, "  N  SCORE  TOKENS ...", the per-class
+# table's rows and the teacher and student rows of the cost case are not
+# candidates)
 check "the summary lists the five candidates' scores" \
-    test "$(grep '^  .* [01]\.[0-9]\{4\}' "$tmp/resumed.out" | grep -v '^  \(teacher\|student\) lm ' |
+    test "$(sed '/^per class/,/^$/d' "$tmp/resumed.out" | grep '^  .* [01]\.[0-9]\{4\}' |
+        grep -v '^  \(teacher\|student\) lm ' |
         grep -vc '^  [0-9][0-9]* *[01]\.[0-9]\{4\} ')" -eq 5
 check "the summary marks the candidate kept" test "$(grep -c '(kept)$' "$tmp/resumed.out")" -eq 1
 base=$(json_key "$tmp/bt.state.json" baseline_score)
