@@ -60,12 +60,13 @@ TEST_BINS += $(BUILD)/tests/runtime/test_json_write_portable
 # tests/support/stub_http.c: the daemon and request bodies of their stubs.
 RT_STUB_TESTS := $(BUILD)/tests/runtime/test_client_e2e $(BUILD)/tests/runtime/test_predict $(BUILD)/tests/runtime/test_react \
                  $(BUILD)/tests/runtime/test_react_native \
-                 $(BUILD)/tests/runtime/test_sample \
+                 $(BUILD)/tests/runtime/test_sample $(BUILD)/tests/runtime/test_reply_notes \
                  $(BUILD)/tests/runtime/test_finetune $(BUILD)/tests/runtime/test_http_budget
 $(RT_STUB_TESTS): $(BUILD)/obj/tests/support/stub_http.o
 $(RT_STUB_TESTS): RT_DEPLIBS += $(BUILD)/obj/tests/support/stub_http.o $(MHD_LIBS)
 # The loops over LM calls (react, sampling) answer from a scripted stub.
-RT_SCRIPT_TESTS := $(BUILD)/tests/runtime/test_react $(BUILD)/tests/runtime/test_react_native $(BUILD)/tests/runtime/test_sample
+RT_SCRIPT_TESTS := $(BUILD)/tests/runtime/test_react $(BUILD)/tests/runtime/test_react_native $(BUILD)/tests/runtime/test_sample \
+                   $(BUILD)/tests/runtime/test_reply_notes
 $(RT_SCRIPT_TESTS): $(BUILD)/obj/tests/support/stub_script.o
 $(RT_SCRIPT_TESTS): RT_DEPLIBS += $(BUILD)/obj/tests/support/stub_script.o
 $(BUILD)/obj/tests/support/stub_script.o: CPPFLAGS += $(RT_CPPFLAGS)

@@ -137,7 +137,7 @@ dsp_status dsp_chat_adapter_render_texts(const dsp_prompt_spec *spec, const char
 
 /* A section header: a line that starts with "[[ ## name ## ]]". Sets the
  * name span and where the section's text starts (after the marker). */
-static bool header_at(const char *s, size_t n, const char **name, size_t *name_len, size_t *text_start)
+bool dsp_adapter_header_at(const char *s, size_t n, const char **name, size_t *name_len, size_t *text_start)
 {
     static const char open[] = "[[ ## ", close[] = " ## ]]";
     const size_t lo = sizeof open - 1, lc = sizeof close - 1;
@@ -188,7 +188,7 @@ dsp_status dsp_chat_adapter_parse_checked(const dsp_prompt_spec *spec, const cha
         size_t eol = pos + dsp_adapter_line_end(reply + pos, len - pos);
         const char *name;
         size_t name_len, text_start;
-        if (header_at(reply + pos, eol - pos, &name, &name_len, &text_start)) {
+        if (dsp_adapter_header_at(reply + pos, eol - pos, &name, &name_len, &text_start)) {
             if (open)
                 open->len = (size_t)(reply + pos - open->text);
             open = NULL;

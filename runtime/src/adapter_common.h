@@ -3,6 +3,7 @@
 #ifndef DSP_ADAPTER_COMMON_H
 #define DSP_ADAPTER_COMMON_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "dsp/adapter.h"
@@ -61,6 +62,24 @@ dsp_status dsp_adapter_render_ex(const dsp_adapter_style *style, const dsp_promp
 /* Drops the messages appended after the first `keep`, so a failed render
  * leaves the caller's list as it was. */
 void dsp_adapter_truncate(dsp_messages *out, size_t keep);
+
+/* A chat reply's section header: a line that starts with "[[ ## name ##
+ * ]]". Sets the name span and where the section's text starts (after the
+ * marker). (adapter_chat.c) */
+bool dsp_adapter_header_at(const char *s, size_t n, const char **name, size_t *name_len, size_t *text_start);
+
+/* The span of the JSON object in a JSON-adapter reply: inside a ``` fence
+ * if there is one, from the first '{' to the last '}'. (adapter_json.c) */
+bool dsp_json_object_span(const char *s, size_t n, const char **start, size_t *len);
+
+/* After a reply parsed: the keys of its JSON objects that no field
+ * declares, which parsing ignored (an LM adding a field it was not asked
+ * for is harmless, but worth seeing), as "unknown keys ignored: path,
+ * path, ..." (entities[0].confidence; a JSON-adapter reply's extra
+ * top-level key by name) in out (cap bytes, NUL-terminated; "" when
+ * none). json: the reply is the JSON adapter's. (reply_notes.c) */
+void dsp_reply_unknown_keys(const dsp_prompt_spec *spec, const char *reply, size_t len, bool json, char *out,
+                            size_t cap);
 
 /* Finds the first "\n" at or after s[0..n); returns n when none. */
 size_t dsp_adapter_line_end(const char *s, size_t n);

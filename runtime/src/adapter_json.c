@@ -119,7 +119,7 @@ static const char *find_fence(const char *s, size_t n)
 /* The span of the JSON object in a reply: inside a ``` fence if there is
  * one, then from the first '{' to the last '}', since models like to wrap
  * the object in a sentence or two. */
-static bool object_span(const char *s, size_t n, const char **start, size_t *len)
+bool dsp_json_object_span(const char *s, size_t n, const char **start, size_t *len)
 {
     const char *fence = find_fence(s, n);
     if (fence) {
@@ -159,7 +159,7 @@ dsp_status dsp_json_adapter_parse(const dsp_prompt_spec *spec, const char *reply
     const char *start;
     size_t span;
     cJSON *obj = NULL;
-    if (object_span(reply, len, &start, &span)) {
+    if (dsp_json_object_span(reply, len, &start, &span)) {
         size_t at = dsp_json_nul_at(start, span);
         if (at < span) {
             dsp_error_set(err, DSP_ERR_PARSE,

@@ -9,6 +9,7 @@
 #include "adapter_common.h"
 #include "client_settings.h"
 #include "error_context.h"
+#include "trace_int.h"
 
 dsp_predict_options dsp_predict_options_default(void)
 {
@@ -97,6 +98,8 @@ typedef struct call {
     dsp_status parse_st; /* of the reply dsp_chat returned, set by parse_reply */
     dsp_status st;
     dsp_error err;
+    bool traced;   /* the client traces: parse_reply notes unknown keys */
+    char note[384]; /* for the trace line (dsp_chat_request.note) */
 } call;
 
 /* dsp_chat's keep hook: parses the reply with the round's adapter into the
@@ -114,6 +117,10 @@ static bool parse_reply(void *ctx, const dsp_chat_response *r)
     else
         cl->parse_st =
             dsp_chat_adapter_parse_checked(cl->spec, r->choices[0], strlen(r->choices[0]), cl->outputs, &cl->err);
+    cl->note[0] = '\0';
+    if (cl->traced && cl->parse_st == DSP_OK)
+        dsp_reply_unknown_keys(cl->spec, r->choices[0], strlen(r->choices[0]), cl->fallback || cl->json, cl->note,
+                               sizeof cl->note);
     return cl->parse_st == DSP_OK;
 }
 
@@ -159,6 +166,10 @@ static dsp_status send_round(dsp_client *c, const dsp_lm_config *lm, const dsp_c
         reqs[j].n_messages = calls[i].msgs.len;
         reqs[j].keep = parse_reply;
         reqs[j].keep_ctx = &calls[i];
+        calls[i].traced = dsp_client_tracer(c) != NULL;
+        calls[i].note[0] = '\0';
+        reqs[j].note = calls[i].note;
+        reqs[j].note_size = sizeof calls[i].note;
         idx[j++] = i;
     }
     if (k == 1)

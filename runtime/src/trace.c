@@ -259,6 +259,8 @@ void dsp_trace_lm_call(dsp_tracer *t, const dsp_lm_call_trace *lc)
             cJSON_AddNumberToObject(a, "dspcc.example", (double)parent->example);
         cJSON_AddNumberToObject(a, "dspcc.run", (double)parent->run);
     }
+    if (lc->req && lc->req->note && lc->req->note[0])
+        cJSON_AddStringToObject(a, "dspcc.note", lc->req->note);
     cJSON_AddBoolToObject(a, "dspcc.cache_hit", lc->resp && lc->resp->cache_hit);
     cJSON_AddNumberToObject(a, "dspcc.retries", (double)lc->retries);
     if (lc->err && lc->err->http_status)

@@ -135,6 +135,13 @@ typedef struct dsp_chat_request {
     /* What made the call, for traces (dsp/trace.h): dsp_predict puts the
      * predictor's name here. NULL: nothing. Not sent, not in the cache key. */
     const char *label;
+    /* What keep noticed in the reply and let pass, for the call's trace
+     * line (`dspcc.note`): dsp_predict notes the keys of a structured
+     * reply that no field declares, when the client traces. keep writes
+     * the text (NUL-terminated) into this buffer; NULL: no note. Not sent,
+     * not in the cache key. */
+    char *note;
+    size_t note_size;
 } dsp_chat_request;
 
 void dsp_chat_response_free(dsp_chat_response *r);
