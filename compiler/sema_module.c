@@ -321,6 +321,15 @@ static ir_binding *check_bindings(mctx *mc, const ptr_vec *bindings, const char 
             diag_error(s->d, b->value->loc, "cannot pass `%s` (%s) to input `%s` of %s, which is %s",
                        value_text(s, b->value), sema_type_str(s, v.type), inputs[i].name, callee,
                        sema_type_str(s, inputs[i].type));
+            const ir_type *rt = v.type->kind == IR_OPTIONAL ? v.type->elem : v.type;
+            if (strncmp(callee, "tool ", 5) == 0 && rt->kind == IR_RECORD && rt->n_fields)
+                /* C tools take scalars, strings and lists of them: a record
+                 * goes in field by field. */
+                diag_note(s->d, b->value->loc,
+                          "a C tool takes strings, integers, floats, bools and lists of them, not records: pass "
+                          "the fields one by one (`%s: %s.%s`, ...) to a wrapper whose parameters are the "
+                          "struct's fields and that builds the struct (docs/c-headers.md)",
+                          inputs[i].name, value_text(s, b->value), rt->fields[0].name);
             mc->ok = 0;
             continue;
         }

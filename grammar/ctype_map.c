@@ -287,8 +287,10 @@ void cm_hint(const cm_type *t, char *buf, size_t cap)
                  "quotes; declare it with its underlying type (const char *, an integer type, "
                  "double, bool)", b);
     else if (strncmp(b, "struct ", 7) == 0 || strncmp(b, "union ", 6) == 0)
-        snprintf(buf, cap, ".dsp passes only strings, integers, floats, bools and lists of them; "
-                 "declare a wrapper that takes those");
+        snprintf(buf, cap, ".dsp passes only strings, integers, floats, bools and lists of them, not "
+                 "structs; declare a wrapper that takes those (a .dsp record goes in field by field, "
+                 "`lat: p.lat`, and comes back through output parameters such as `double *lat`, read as "
+                 "`v.lat`)");
     else if (strncmp(b, "enum ", 5) == 0)
         snprintf(buf, cap, "use 'int' (the .dsp value is an integer)");
     else if (strcmp(b, "char") == 0 && t->nptr == 1)
