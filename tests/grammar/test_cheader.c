@@ -334,8 +334,8 @@ static void test_unmappable_types(void **state)
         "int r(volatile int x);\n");                      /* 15 */
     expect_error(h, "f", CH_ERR_UNMAPPABLE,
                  ":3:7: error: cannot map parameter type 'struct foo *' of 'f' to a .dsp type; "
-                 ".dsp passes only strings, integers, floats, bools and lists of them; declare a "
-                 "wrapper that takes those");
+                 ".dsp passes only strings, integers, floats, bools and lists of them, not structs; "
+                 "declare a wrapper that takes those (a .dsp record goes in field by field");
     expect_error(h, "g", CH_ERR_UNMAPPABLE,
                  ":4:7: error: cannot map parameter type 'char *' of 'g' to a .dsp type; use "
                  "'const char *' for an input string, or 'char **'");
