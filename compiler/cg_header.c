@@ -153,8 +153,9 @@ void cg_emit_header(cg_ctx *g, strbuf *h)
                "void %s_output_free(%s_output *out);\n\n",
                g->prefix, g->prefix, g->prefix);
     sb_printf(h,
-               "/* Runs in[0..n) concurrently on up to max_threads threads (<= 0: 8); the\n"
-               " * client bounds the requests in flight. out[i] gets the result of in[i].\n"
+               "/* Runs in[0..n) concurrently, up to max_threads items under way at once\n"
+               " * (<= 0: 8), all on the calling thread's event loop (dsp_loop_run_each);\n"
+               " * the client bounds the requests in flight. out[i] gets the result of in[i].\n"
                " * statuses and errs (arrays of n, each may be NULL) report every item; a\n"
                " * failed item's output is left empty. Returns 0 when all succeeded, else\n"
                " * the status of the first failed item. Free each out[i] with\n"

@@ -95,7 +95,7 @@ int dsp_run_batch(dsp_client *client, const char *name, dsp_run_fn run, const vo
         return (int)dsp_error_set(errs, DSP_ERR_INVALID, "%s: client, in and out must not be NULL",
                                   name ? name : "dsp_run_batch");
     run_batch b = {client, run, in, in_size, out, out_size, statuses, errs};
-    int rc = dsp_run_each(n, max_threads, batch_item, &b);
+    int rc = dsp_loop_run_each(n, max_threads, batch_item, &b);
     (void)dsp_client_flush(client, NULL); /* the batch's replies survive a kill from here */
     return rc;
 }

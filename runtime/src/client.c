@@ -1,5 +1,5 @@
 /* client.c — dsp_client: one chat call end to end (cache, key, request,
- * retries, reply), batches over a pool of threads, and usage totals. */
+ * retries, reply), batches on an event loop, and usage totals. */
 #include "dsp/client.h"
 #include "dsp/signature.h"
 
@@ -10,6 +10,7 @@
 #include "client_settings.h"
 #include "http.h"
 #include "lm_wire.h"
+#include "loop.h"
 #include "retry.h"
 #include "trace_int.h"
 #include "secret.h"
@@ -24,7 +25,6 @@
 #include <string.h>
 #include <time.h>
 
-#define DSP_MAX_BATCH_THREADS 512
 /* Request bodies up to this size are built on the stack (most prompts are
  * a few KiB); larger ones on the heap. */
 #define DSP_BODY_INLINE 8192
@@ -262,9 +262,7 @@ typedef struct call {
 
 static double monotonic_s(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    return dsp_monotonic_s();
 }
 
 /* Puts "MODEL_SPEC: " before a transport error's message, so that it
@@ -441,10 +439,40 @@ static bool holds_key(const dsp_chat_response *resp, const char *key)
     return false;
 }
 
+static dsp_status no_slot(const dsp_client *c, const call *k, dsp_error *err)
+{
+    return dsp_error_set(err, DSP_ERR_TIMEOUT,
+                         "%s: no request could be sent within the call's deadline of %g s: the client's "
+                         "%d requests in flight (max_in_flight) stayed busy",
+                         k->model_spec, c->opts.deadline_s, c->opts.max_in_flight);
+}
+
+/* In a job of an event loop: the job waits for a slot while the loop runs
+ * others, woken when one of its jobs gives a slot back, or after 20 ms for
+ * slots given back on other threads. */
+static dsp_status take_slot_in_loop(dsp_client *c, const call *k, dsp_error *err)
+{
+    for (;;) {
+        pthread_mutex_lock(&c->slot_lock);
+        bool got = c->in_flight < c->opts.max_in_flight;
+        if (got)
+            c->in_flight++;
+        pthread_mutex_unlock(&c->slot_lock);
+        if (got)
+            return DSP_OK;
+        double now = monotonic_s();
+        if (now >= k->deadline)
+            return no_slot(c, k, err);
+        dsp_loop_wait(now + 0.02 < k->deadline ? now + 0.02 : k->deadline);
+    }
+}
+
 /* Waits for one of the client's max_in_flight request slots, at most
  * until the call's deadline. */
 static dsp_status take_slot(dsp_client *c, const call *k, dsp_error *err)
 {
+    if (dsp_loop_active())
+        return take_slot_in_loop(c, k, err);
     struct timespec until;
     double whole;
     double frac = modf(k->deadline, &whole);
@@ -455,10 +483,7 @@ static dsp_status take_slot(dsp_client *c, const call *k, dsp_error *err)
     while (c->in_flight >= c->opts.max_in_flight) {
         if (pthread_cond_timedwait(&c->slot_free, &c->slot_lock, &until) == ETIMEDOUT &&
             c->in_flight >= c->opts.max_in_flight) {
-            st = dsp_error_set(err, DSP_ERR_TIMEOUT,
-                               "%s: no request could be sent within the call's deadline of %g s: the client's "
-                               "%d requests in flight (max_in_flight) stayed busy",
-                               k->model_spec, c->opts.deadline_s, c->opts.max_in_flight);
+            st = no_slot(c, k, err);
             break;
         }
     }
@@ -474,6 +499,7 @@ static void give_slot(dsp_client *c)
     c->in_flight--;
     pthread_cond_signal(&c->slot_free);
     pthread_mutex_unlock(&c->slot_lock);
+    dsp_loop_wake_waiter();
 }
 
 /* Whether a cached reply holds a piece of a credential this call would
@@ -845,10 +871,9 @@ dsp_status dsp_chat_batch(dsp_client *c, const dsp_lm_config *lm, const dsp_chat
         return DSP_ERR_NOMEM;
     batch b = {.c = c, .lm = lm, .reqs = reqs, .resps = resps, .statuses = sts, .errs = errs,
                .span = c->tracer ? dsp_trace_current() : NULL};
-    /* A thread per request in flight; past a few hundred, more threads
-     * only cost memory (the server cannot answer faster). */
-    int threads = c->opts.max_in_flight < DSP_MAX_BATCH_THREADS ? c->opts.max_in_flight : DSP_MAX_BATCH_THREADS;
-    dsp_status first = (dsp_status)dsp_run_each(n, threads, batch_item, &b);
+    /* One job per request on this thread's event loop, as many under way
+     * as the client lets onto the wire. */
+    dsp_status first = (dsp_status)dsp_loop_run_each(n, c->opts.max_in_flight, batch_item, &b);
     (void)dsp_client_flush(c, NULL);
     if (!statuses)
         free(b.statuses);

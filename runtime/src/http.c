@@ -1,6 +1,7 @@
 /* http.c — libcurl transport: pooled easy handles sharing connections. */
 #include "http.h"
 
+#include "loop.h"
 #include "retry.h"
 
 #include <curl/curl.h>
@@ -290,7 +291,9 @@ dsp_status dsp_http_post(dsp_http *h, const char *url, const char *const *header
         curl_easy_setopt(e, CURLOPT_AWS_SIGV4, lim->aws_sigv4);
         curl_easy_setopt(e, CURLOPT_USERPWD, lim->aws_userpwd);
     }
-    CURLcode rc = curl_easy_perform(e);
+    /* In a job of an event loop the transfer joins the loop's multi
+     * handle and the job waits for it while others run. */
+    CURLcode rc = dsp_loop_active() ? dsp_loop_perform(e) : curl_easy_perform(e);
     dsp_status st = DSP_OK;
     if (rc != CURLE_OK) {
         st = curl_failure(rc, errbuf, url, &s, err);

@@ -2,6 +2,8 @@
  * jitter, Retry-After. Pure functions; the client keeps the state. */
 #include "retry.h"
 
+#include "loop.h"
+
 #include <curl/curl.h>
 #include <ctype.h>
 #include <errno.h>
@@ -76,9 +78,20 @@ void dsp_sleep_s(double s)
 {
     if (!(s > 0))
         return;
+    if (dsp_loop_active()) {
+        dsp_loop_sleep(s);
+        return;
+    }
     struct timespec ts;
     ts.tv_sec = (time_t)s;
     ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
     }
+}
+
+double dsp_monotonic_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }

@@ -25,7 +25,11 @@ double dsp_retry_after_parse(const char *value, time_t now);
  * replaces it (capped too). rng is the caller's xorshift state (nonzero). */
 double dsp_retry_delay(int attempt, double base_s, double retry_after_s, uint64_t *rng);
 
-/* Sleeps for s seconds (not interrupted by signals). */
+/* Sleeps for s seconds (not interrupted by signals). In a job of an event
+ * loop (loop.h) only the job waits: the thread runs other jobs. */
 void dsp_sleep_s(double s);
+
+/* Seconds on the monotonic clock, the clock of deadlines and timers. */
+double dsp_monotonic_s(void);
 
 #endif

@@ -59,8 +59,9 @@ int extractor_run(dsp_client *client, const extractor_input *in, extractor_outpu
  * already freed output. */
 void extractor_output_free(extractor_output *out);
 
-/* Runs in[0..n) concurrently on up to max_threads threads (<= 0: 8); the
- * client bounds the requests in flight. out[i] gets the result of in[i].
+/* Runs in[0..n) concurrently, up to max_threads items under way at once
+ * (<= 0: 8), all on the calling thread's event loop (dsp_loop_run_each);
+ * the client bounds the requests in flight. out[i] gets the result of in[i].
  * statuses and errs (arrays of n, each may be NULL) report every item; a
  * failed item's output is left empty. Returns 0 when all succeeded, else
  * the status of the first failed item. Free each out[i] with

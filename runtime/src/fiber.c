@@ -1,0 +1,146 @@
+/* fiber.c — fibers on ucontext stacks (fiber.h). */
+#include "fiber.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#ifdef DSP_FIBER_ASAN
+#include <sanitizer/asan_interface.h>
+#include <sanitizer/common_interface_defs.h>
+#endif
+
+struct dsp_fiber {
+    ucontext_t ctx;    /* the fiber's */
+    ucontext_t caller; /* the scheduler's, while the fiber runs */
+    char *map;         /* guard page, then the stack */
+    size_t map_len;
+    void *stack; /* its lowest address, above the guard page */
+    dsp_fiber_fn fn;
+    void *arg;
+    bool done;
+#ifdef DSP_FIBER_ASAN
+    void *fake_stack;           /* ASan's fake frames of the fiber while it is away */
+    const void *caller_bottom;  /* the scheduler's stack, for switching back */
+    size_t caller_size;
+#endif
+};
+
+static size_t page_size(void)
+{
+    long p = sysconf(_SC_PAGESIZE);
+    return p > 0 ? (size_t)p : 4096;
+}
+
+/* Saves the running context in save and continues in to; returns when
+ * something later continues in save. getcontext and setcontext rather than
+ * swapcontext: ASan intercepts swapcontext to print a warning on stderr,
+ * which programs' output must not carry, and the switches here are
+ * announced to it anyway. */
+static void switch_to(ucontext_t *save, const ucontext_t *to)
+{
+    volatile bool resumed = false;
+    getcontext(save);
+    if (!resumed) {
+        resumed = true;
+        setcontext(to);
+    }
+}
+
+/* makecontext passes int arguments only: the pointer goes in two halves. */
+static void entry(unsigned lo, unsigned hi)
+{
+    dsp_fiber *f = (dsp_fiber *)(((uintptr_t)hi << 16 << 16) | (uintptr_t)lo);
+#ifdef DSP_FIBER_ASAN
+    __sanitizer_finish_switch_fiber(NULL, &f->caller_bottom, &f->caller_size);
+#endif
+    f->fn(f->arg);
+    f->done = true;
+#ifdef DSP_FIBER_ASAN
+    /* NULL: this stack is gone for good, its fake frames with it. */
+    __sanitizer_start_switch_fiber(NULL, f->caller_bottom, f->caller_size);
+#endif
+    setcontext(&f->caller);
+}
+
+/* Sets f's context to start in entry on its stack. getcontext returns
+ * twice in principle, hence a function of its own with f volatile (it
+ * returns once here: nothing ever switches to this saved point). */
+static int prepare(dsp_fiber *volatile f)
+{
+    if (getcontext(&f->ctx) != 0)
+        return -1;
+    f->ctx.uc_stack.ss_sp = f->stack;
+    f->ctx.uc_stack.ss_size = DSP_FIBER_STACK;
+    f->ctx.uc_link = NULL; /* entry never returns: it switches back itself */
+    uintptr_t p = (uintptr_t)f;
+    makecontext(&f->ctx, (void (*)(void))entry, 2, (unsigned)(p & 0xffffffffu), (unsigned)(p >> 16 >> 16));
+    return 0;
+}
+
+dsp_fiber *dsp_fiber_new(dsp_fiber_fn fn, void *arg)
+{
+    dsp_fiber *f = calloc(1, sizeof *f);
+    if (!f)
+        return NULL;
+    size_t guard = page_size();
+    f->map_len = DSP_FIBER_STACK + guard;
+    void *m = mmap(NULL, f->map_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK,
+                   -1, 0);
+    if (m == MAP_FAILED) {
+        free(f);
+        return NULL;
+    }
+    f->map = m;
+    /* A fiber that overflows its stack faults here instead of writing into
+     * whatever lies below. */
+    (void)mprotect(f->map, guard, PROT_NONE);
+    f->fn = fn;
+    f->arg = arg;
+    f->stack = f->map + guard;
+#ifdef DSP_FIBER_ASAN
+    /* The mapping may reuse addresses whose shadow an earlier stack left
+     * poisoned. */
+    __asan_unpoison_memory_region(f->stack, DSP_FIBER_STACK);
+#endif
+    if (prepare(f) != 0) {
+        dsp_fiber_free(f);
+        return NULL;
+    }
+    return f;
+}
+
+void dsp_fiber_free(dsp_fiber *f)
+{
+    if (!f)
+        return;
+    if (f->map)
+        munmap(f->map, f->map_len);
+    free(f);
+}
+
+bool dsp_fiber_resume(dsp_fiber *f)
+{
+#ifdef DSP_FIBER_ASAN
+    void *fake = NULL;
+    __sanitizer_start_switch_fiber(&fake, f->stack, DSP_FIBER_STACK);
+#endif
+    switch_to(&f->caller, &f->ctx);
+#ifdef DSP_FIBER_ASAN
+    __sanitizer_finish_switch_fiber(fake, NULL, NULL);
+#endif
+    return f->done;
+}
+
+void dsp_fiber_yield(dsp_fiber *f)
+{
+#ifdef DSP_FIBER_ASAN
+    __sanitizer_start_switch_fiber(&f->fake_stack, f->caller_bottom, f->caller_size);
+#endif
+    switch_to(&f->ctx, &f->caller);
+#ifdef DSP_FIBER_ASAN
+    __sanitizer_finish_switch_fiber(f->fake_stack, &f->caller_bottom, &f->caller_size);
+#endif
+}

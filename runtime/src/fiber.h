@@ -1,0 +1,48 @@
+/* fiber.h — internal: fibers, functions that run on a stack of their own
+ * and hand the thread back while they wait (ucontext). The event loop
+ * (loop.c) runs each job of a batch as a fiber, so that a synchronous
+ * chain of LM calls (a module, a react trajectory) waits for its replies
+ * without holding a thread: thousands of them share one.
+ *
+ * A fiber is resumed only from the thread's own stack (the scheduler) and
+ * yields only back to it. Under AddressSanitizer every switch is announced
+ * (__sanitizer_start_switch_fiber), so ASan follows the stacks. */
+#ifndef DSP_FIBER_H
+#define DSP_FIBER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct dsp_fiber dsp_fiber;
+typedef void (*dsp_fiber_fn)(void *arg);
+
+/* Whether AddressSanitizer is on (gcc says so one way, clang another). */
+#if defined(__SANITIZE_ADDRESS__)
+#define DSP_FIBER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define DSP_FIBER_ASAN 1
+#endif
+#endif
+
+/* The stack of each fiber: reserved, not committed (the pages a fiber
+ * touches are what it costs), with a guard page below it. ASan's redzones
+ * make frames several times larger. */
+#ifdef DSP_FIBER_ASAN
+#define DSP_FIBER_STACK (4u * 1024u * 1024u)
+#else
+#define DSP_FIBER_STACK (512u * 1024u)
+#endif
+
+/* A fiber that will run fn(arg) when first resumed; NULL when its stack
+ * could not be mapped. */
+dsp_fiber *dsp_fiber_new(dsp_fiber_fn fn, void *arg);
+/* Frees a fiber that finished or never started. */
+void dsp_fiber_free(dsp_fiber *f);
+/* From the scheduler: runs f until it yields or returns; true when f's
+ * function returned (then only dsp_fiber_free is left to do). */
+bool dsp_fiber_resume(dsp_fiber *f);
+/* From inside f: back to the scheduler that resumed it. */
+void dsp_fiber_yield(dsp_fiber *f);
+
+#endif

@@ -1,0 +1,343 @@
+/* loop.c — the event loop: fibers over one curl_multi handle (loop.h),
+ * and dsp_loop_run_each (dsp/batch.h). */
+#include "loop.h"
+
+#include "dsp/batch.h"
+
+#include "fiber.h"
+#include "retry.h"
+#include "trace_int.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef enum lf_state {
+    LF_READY, /* in the ready queue */
+    LF_XFER,  /* waiting for its transfer */
+    LF_TIMER, /* waiting for wake_at (and, when in the waiters list, for a wake-up) */
+    LF_JOIN   /* waiting for the jobs of a batch it started */
+} lf_state;
+
+struct loop_fiber;
+
+/* The jobs of one dsp_loop_run_each call. One thread touches them: no lock. */
+typedef struct each_job {
+    dsp_each_fn fn;
+    void *ctx;
+    size_t n, next;
+    int first_failed; /* the status of the failed job with the lowest index */
+    size_t first_index;
+    size_t live;                /* its fibers not finished yet */
+    struct loop_fiber *parent;  /* the fiber waiting for them, if nested */
+} each_job;
+
+typedef struct loop_fiber {
+    dsp_fiber *f;
+    struct dsp_loop *loop;
+    each_job *job;
+    lf_state state;
+    double wake_at;
+    bool waiting;                     /* in the waiters list */
+    CURLcode xfer_rc;
+    const dsp_span *span;             /* its trace context while it is parked */
+    struct loop_fiber *next;          /* ready queue */
+    struct loop_fiber *wprev, *wnext; /* waiters list */
+    size_t slot;                      /* its index in loop->all */
+} loop_fiber;
+
+typedef struct dsp_loop {
+    CURLM *multi;
+    loop_fiber **all; /* every fiber not finished */
+    size_t n_all, cap_all;
+    loop_fiber *ready_head, *ready_tail;
+    loop_fiber *wait_head, *wait_tail;
+    double next_timer; /* no LF_TIMER fiber wakes before this */
+    loop_fiber *current;
+} dsp_loop;
+
+/* The loop the calling thread runs, if any: the thread's context, as the
+ * trace's current span is, reached by code deep inside a job (http.c,
+ * retry.c) that has no loop argument. */
+static _Thread_local dsp_loop *tl_loop;
+
+bool dsp_loop_active(void)
+{
+    return tl_loop && tl_loop->current;
+}
+
+static void make_ready(dsp_loop *l, loop_fiber *lf)
+{
+    lf->state = LF_READY;
+    lf->next = NULL;
+    if (l->ready_tail)
+        l->ready_tail->next = lf;
+    else
+        l->ready_head = lf;
+    l->ready_tail = lf;
+}
+
+static void unlink_waiter(dsp_loop *l, loop_fiber *lf)
+{
+    if (!lf->waiting)
+        return;
+    if (lf->wprev)
+        lf->wprev->wnext = lf->wnext;
+    else
+        l->wait_head = lf->wnext;
+    if (lf->wnext)
+        lf->wnext->wprev = lf->wprev;
+    else
+        l->wait_tail = lf->wprev;
+    lf->wprev = lf->wnext = NULL;
+    lf->waiting = false;
+}
+
+/* Parks the current fiber in state s until the scheduler makes it ready. */
+static void park(dsp_loop *l, lf_state s)
+{
+    loop_fiber *lf = l->current;
+    lf->state = s;
+    dsp_fiber_yield(lf->f);
+}
+
+CURLcode dsp_loop_perform(CURL *e)
+{
+    dsp_loop *l = tl_loop;
+    loop_fiber *lf = l->current;
+    curl_easy_setopt(e, CURLOPT_PRIVATE, (void *)lf);
+    if (curl_multi_add_handle(l->multi, e) != CURLM_OK)
+        return curl_easy_perform(e); /* blocks the loop, but the call still happens */
+    park(l, LF_XFER);
+    return lf->xfer_rc;
+}
+
+static void timer_at(dsp_loop *l, double until)
+{
+    l->current->wake_at = until;
+    if (until < l->next_timer)
+        l->next_timer = until;
+}
+
+void dsp_loop_sleep(double s)
+{
+    dsp_loop *l = tl_loop;
+    timer_at(l, dsp_monotonic_s() + s);
+    park(l, LF_TIMER);
+}
+
+void dsp_loop_wait(double until)
+{
+    dsp_loop *l = tl_loop;
+    loop_fiber *lf = l->current;
+    timer_at(l, until);
+    lf->waiting = true;
+    lf->wnext = NULL;
+    lf->wprev = l->wait_tail;
+    if (l->wait_tail)
+        l->wait_tail->wnext = lf;
+    else
+        l->wait_head = lf;
+    l->wait_tail = lf;
+    park(l, LF_TIMER);
+    unlink_waiter(l, lf);
+}
+
+void dsp_loop_wake_waiter(void)
+{
+    dsp_loop *l = tl_loop;
+    if (!l || !l->wait_head)
+        return;
+    loop_fiber *lf = l->wait_head;
+    unlink_waiter(l, lf);
+    make_ready(l, lf);
+}
+
+static void record(each_job *j, size_t i, int s)
+{
+    if (s != 0 && (!j->first_failed || i < j->first_index)) {
+        j->first_failed = s;
+        j->first_index = i;
+    }
+}
+
+/* The jobs run one after another on the calling thread (no fiber could
+ * be made): slower, but every job still runs. */
+static void run_inline(each_job *j)
+{
+    while (j->next < j->n) {
+        size_t i = j->next++;
+        record(j, i, j->fn(j->ctx, i));
+    }
+}
+
+static void worker(void *arg)
+{
+    loop_fiber *lf = arg;
+    each_job *j = lf->job;
+    run_inline(j);
+    if (--j->live == 0 && j->parent)
+        make_ready(lf->loop, j->parent);
+}
+
+/* Starts up to k fibers working on j; they begin in the spawner's trace
+ * context. */
+static void spawn(dsp_loop *l, each_job *j, size_t k)
+{
+    const dsp_span *span = dsp_trace_current();
+    for (size_t s = 0; s < k; s++) {
+        if (l->n_all == l->cap_all) {
+            size_t cap = l->cap_all ? l->cap_all * 2 : 64;
+            loop_fiber **all = realloc(l->all, cap * sizeof *all);
+            if (!all)
+                return;
+            l->all = all;
+            l->cap_all = cap;
+        }
+        loop_fiber *lf = calloc(1, sizeof *lf);
+        if (!lf)
+            return;
+        lf->f = dsp_fiber_new(worker, lf);
+        if (!lf->f) {
+            free(lf);
+            return;
+        }
+        lf->loop = l;
+        lf->job = j;
+        lf->span = span;
+        lf->slot = l->n_all;
+        l->all[l->n_all++] = lf;
+        j->live++;
+        make_ready(l, lf);
+    }
+}
+
+static void finish(dsp_loop *l, loop_fiber *lf)
+{
+    loop_fiber *last = l->all[--l->n_all];
+    l->all[lf->slot] = last;
+    last->slot = lf->slot;
+    dsp_fiber_free(lf->f);
+    free(lf);
+}
+
+static void wake_timers(dsp_loop *l)
+{
+    double now = dsp_monotonic_s(), next = INFINITY;
+    for (size_t i = 0; i < l->n_all; i++) {
+        loop_fiber *lf = l->all[i];
+        if (lf->state != LF_TIMER)
+            continue;
+        if (lf->wake_at <= now) {
+            unlink_waiter(l, lf);
+            make_ready(l, lf);
+        } else if (lf->wake_at < next) {
+            next = lf->wake_at;
+        }
+    }
+    l->next_timer = next;
+}
+
+/* Waits for the next event (a transfer's progress or a timer) and makes
+ * the fibers it concerns ready. */
+static void poll_once(dsp_loop *l)
+{
+    long tmo = -1;
+    curl_multi_timeout(l->multi, &tmo);
+    if (l->next_timer < INFINITY) {
+        double ms = ceil((l->next_timer - dsp_monotonic_s()) * 1000.0);
+        long t = ms > 0 ? (long)ms : 0;
+        if (tmo < 0 || t < tmo)
+            tmo = t;
+    }
+    if (tmo < 0 || tmo > 1000)
+        tmo = 1000;
+    if (tmo > 0)
+        curl_multi_poll(l->multi, NULL, 0, (int)tmo, NULL);
+    int running = 0;
+    curl_multi_perform(l->multi, &running);
+    CURLMsg *m;
+    int left = 0;
+    while ((m = curl_multi_info_read(l->multi, &left))) {
+        if (m->msg != CURLMSG_DONE)
+            continue;
+        CURL *e = m->easy_handle;
+        CURLcode rc = m->data.result; /* m is gone once e leaves the multi handle */
+        void *p = NULL;
+        curl_easy_getinfo(e, CURLINFO_PRIVATE, &p);
+        curl_multi_remove_handle(l->multi, e);
+        curl_easy_setopt(e, CURLOPT_PRIVATE, NULL);
+        loop_fiber *lf = p;
+        if (lf) {
+            lf->xfer_rc = rc;
+            make_ready(l, lf);
+        }
+    }
+    if (l->next_timer <= dsp_monotonic_s())
+        wake_timers(l);
+}
+
+static void run(dsp_loop *l)
+{
+    const dsp_span *own = dsp_trace_current();
+    while (l->n_all > 0) {
+        while (l->ready_head) {
+            loop_fiber *lf = l->ready_head;
+            l->ready_head = lf->next;
+            if (!l->ready_head)
+                l->ready_tail = NULL;
+            l->current = lf;
+            dsp_trace_set_current(lf->span);
+            bool done = dsp_fiber_resume(lf->f);
+            lf->span = dsp_trace_current();
+            l->current = NULL;
+            if (done)
+                finish(l, lf);
+        }
+        dsp_trace_set_current(own);
+        if (l->n_all > 0)
+            poll_once(l);
+    }
+}
+
+int dsp_loop_run_each(size_t n, int max_jobs, dsp_each_fn fn, void *ctx)
+{
+    if (n == 0 || !fn)
+        return 0;
+    size_t k = max_jobs > 0 ? (size_t)max_jobs : 8;
+    if (k > n)
+        k = n;
+    each_job j = {.fn = fn, .ctx = ctx, .n = n};
+    dsp_loop *outer = tl_loop;
+    if (outer && outer->current) {
+        /* A batch inside a job (several samples of one predictor): its
+         * jobs join the loop as fibers of their own; this one waits. */
+        j.parent = outer->current;
+        spawn(outer, &j, k);
+        if (j.live > 0)
+            park(outer, LF_JOIN);
+        else
+            run_inline(&j);
+        return j.first_failed;
+    }
+    dsp_loop l;
+    memset(&l, 0, sizeof l);
+    l.next_timer = INFINITY;
+    l.multi = curl_multi_init();
+    if (l.multi) {
+        tl_loop = &l;
+        spawn(&l, &j, k);
+        run(&l);
+        tl_loop = outer;
+    }
+    /* No multi handle, or not one fiber: on this thread, one by one. */
+    run_inline(&j);
+    for (size_t i = 0; i < l.n_all; i++) {
+        dsp_fiber_free(l.all[i]->f);
+        free(l.all[i]);
+    }
+    free(l.all);
+    if (l.multi)
+        curl_multi_cleanup(l.multi);
+    return j.first_failed;
+}

@@ -1,0 +1,39 @@
+/* loop.h — internal: the event loop behind dsp_loop_run_each (dsp/batch.h).
+ *
+ * One thread runs each job of a batch as a fiber (fiber.h) and drives all
+ * their HTTP transfers through one curl_multi handle. Code inside a job
+ * stays synchronous: when it would block (a transfer, a backoff sleep, a
+ * wait for one of the client's request slots) it calls the functions
+ * below, which park its fiber and run others until the awaited event
+ * arrives. Outside a loop's fiber they are not called: callers check
+ * dsp_loop_active() and block as before. */
+#ifndef DSP_LOOP_H
+#define DSP_LOOP_H
+
+#include <stdbool.h>
+
+#include <curl/curl.h>
+
+/* True when the calling code runs in a fiber of an event loop. */
+bool dsp_loop_active(void);
+
+/* Runs the transfer set up on e on the loop's multi handle and returns its
+ * result, as curl_easy_perform would; other fibers run meanwhile. e is
+ * removed from the multi handle before this returns, its connection kept
+ * for the loop's later transfers. */
+CURLcode dsp_loop_perform(CURL *e);
+
+/* Parks the fiber for s seconds (backoff between attempts). */
+void dsp_loop_sleep(double s);
+
+/* Parks the fiber until the monotonic time `until` (dsp_monotonic_s) or
+ * until dsp_loop_wake_waiter picks it, whichever comes first. Waiters are
+ * woken oldest first. */
+void dsp_loop_wait(double until);
+
+/* Wakes the fiber of this thread's loop that has waited longest in
+ * dsp_loop_wait, if any (a request slot just came free). Does nothing
+ * outside a loop. */
+void dsp_loop_wake_waiter(void);
+
+#endif

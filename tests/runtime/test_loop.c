@@ -1,0 +1,249 @@
+/* test_loop.c — dsp_loop_run_each, the event loop behind dsp_chat_batch
+ * and every generated NAME_run_batch: each job exactly once, all on the
+ * calling thread, max_jobs of them waiting at once (thousands too), the
+ * failure with the lowest index reported, batches inside jobs, each job's
+ * own trace context, and the client's max_in_flight kept by jobs that wait
+ * for a request slot. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dsp/batch.h"
+#include "dsp/trace.h"
+
+#include "../../runtime/src/loop.h"
+#include "../../runtime/src/retry.h"
+#include "../../runtime/src/trace_int.h"
+
+typedef struct probe {
+    pthread_t caller;
+    int other_thread;   /* jobs that ran on a thread other than the caller's */
+    int now, peak;      /* jobs between their start and their end */
+    int *runs;          /* how often each index ran */
+    double sleep_s;     /* each job sleeps this long (dsp_sleep_s) */
+    size_t fail_from;   /* jobs at or past this index fail with their index + 100 */
+    int active_inside;  /* jobs that saw dsp_loop_active() */
+} probe;
+
+static int job(void *ctx, size_t i)
+{
+    probe *p = ctx;
+    p->runs[i]++;
+    if (!pthread_equal(pthread_self(), p->caller))
+        p->other_thread++;
+    p->active_inside += dsp_loop_active();
+    if (++p->now > p->peak)
+        p->peak = p->now;
+    dsp_sleep_s(p->sleep_s);
+    p->now--;
+    return i >= p->fail_from ? (int)i + 100 : 0;
+}
+
+static int run(size_t n, int max_jobs, double sleep_s, size_t fail_from, probe *p)
+{
+    memset(p, 0, sizeof *p);
+    p->caller = pthread_self();
+    p->runs = calloc(n ? n : 1, sizeof *p->runs);
+    assert_non_null(p->runs);
+    p->sleep_s = sleep_s;
+    p->fail_from = fail_from;
+    int rc = dsp_loop_run_each(n, max_jobs, job, p);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(p->runs[i], 1);
+    free(p->runs);
+    assert_int_equal(p->other_thread, 0);
+    return rc;
+}
+
+/* 2,000 jobs that each wait 100 ms, 2,000 at once, on one thread: every
+ * job waits at the same time (one after another they would take 200 s). */
+static void thousands_wait_at_once_on_one_thread(void **state)
+{
+    (void)state;
+    probe p;
+    assert_int_equal(run(2000, 2000, 0.1, SIZE_MAX, &p), 0);
+    assert_int_equal(p.peak, 2000);
+    assert_int_equal(p.active_inside, 2000);
+}
+
+static void never_more_than_max_jobs(void **state)
+{
+    (void)state;
+    probe p;
+    assert_int_equal(run(50, 7, 0.01, SIZE_MAX, &p), 0);
+    assert_int_equal(p.peak, 7);
+}
+
+static void reports_the_lowest_failed_index(void **state)
+{
+    (void)state;
+    probe p;
+    assert_int_equal(run(40, 6, 0.002, 17, &p), 117);
+    assert_int_equal(run(5, 0, 0, 0, &p), 100); /* max_jobs <= 0: 8 */
+    assert_int_equal(run(0, 4, 0, 0, &p), 0);
+}
+
+/* A job that runs a batch of its own (dsp_chat_batch inside a module):
+ * the inner jobs join the same loop and thread, and the outer job goes on
+ * once all of them are done. */
+typedef struct nest {
+    pthread_t caller;
+    int other_thread;
+    int inner_runs[8][5];
+    int inner_done_before_return[8];
+    int now, peak;
+} nest;
+
+typedef struct inner_ctx {
+    nest *n;
+    size_t outer;
+} inner_ctx;
+
+static int inner(void *ctx, size_t i)
+{
+    inner_ctx *c = ctx;
+    if (!pthread_equal(pthread_self(), c->n->caller))
+        c->n->other_thread++;
+    if (++c->n->now > c->n->peak)
+        c->n->peak = c->n->now;
+    dsp_sleep_s(0.05);
+    c->n->now--;
+    c->n->inner_runs[c->outer][i]++;
+    return i == 3 ? 7 : 0;
+}
+
+static int outer(void *ctx, size_t i)
+{
+    nest *n = ctx;
+    inner_ctx c = {n, i};
+    int rc = dsp_loop_run_each(5, 5, inner, &c);
+    int done = 0;
+    for (int k = 0; k < 5; k++)
+        done += n->inner_runs[i][k];
+    n->inner_done_before_return[i] = done;
+    return rc;
+}
+
+static void batches_inside_jobs_share_the_loop(void **state)
+{
+    (void)state;
+    nest n;
+    memset(&n, 0, sizeof n);
+    n.caller = pthread_self();
+    assert_int_equal(dsp_loop_run_each(8, 8, outer, &n), 7);
+    for (int i = 0; i < 8; i++) {
+        assert_int_equal(n.inner_done_before_return[i], 5);
+        for (int k = 0; k < 5; k++)
+            assert_int_equal(n.inner_runs[i][k], 1);
+    }
+    assert_int_equal(n.other_thread, 0);
+    assert_int_equal(n.peak, 40); /* 8 outer jobs x 5 inner ones, all waiting at once */
+}
+
+/* Each job keeps its own trace context (the module call its LM calls
+ * belong to) across its waits, though all share one thread; the caller's
+ * is back when the batch returns. */
+typedef struct spans {
+    dsp_span own[16];
+    int kept;
+    int started_in_callers;
+    const dsp_span *callers;
+} spans;
+
+static int span_job(void *ctx, size_t i)
+{
+    spans *s = ctx;
+    s->started_in_callers += dsp_trace_current() == s->callers;
+    dsp_trace_set_current(&s->own[i]);
+    dsp_sleep_s(0.01 * (double)(16 - i));
+    s->kept += dsp_trace_current() == &s->own[i];
+    return 0;
+}
+
+static void each_job_keeps_its_trace_context(void **state)
+{
+    (void)state;
+    spans s;
+    memset(&s, 0, sizeof s);
+    dsp_span mine;
+    memset(&mine, 0, sizeof mine);
+    s.callers = &mine;
+    dsp_trace_set_current(&mine);
+    assert_int_equal(dsp_loop_run_each(16, 16, span_job, &s), 0);
+    assert_int_equal(s.kept, 16);
+    assert_int_equal(s.started_in_callers, 16);
+    assert_ptr_equal(dsp_trace_current(), &mine);
+    dsp_trace_set_current(NULL);
+}
+
+/* Slot waits: a job parked in dsp_loop_wait wakes when another job of the
+ * loop wakes it, oldest first, or at its time limit. */
+typedef struct slots {
+    int free_slots;
+    int order[6], n_order;
+    int timed_out;
+} slots;
+
+static int slot_job(void *ctx, size_t i)
+{
+    slots *s = ctx;
+    if (i == 5) {
+        /* The last job waits only 20 ms and gives up: nobody wakes it. */
+        double until = dsp_monotonic_s() + 0.02;
+        dsp_loop_wait(until);
+        s->timed_out += dsp_monotonic_s() >= until;
+        return 0;
+    }
+    while (s->free_slots == 0)
+        dsp_loop_wait(dsp_monotonic_s() + 10.0);
+    s->free_slots--;
+    s->order[s->n_order++] = (int)i;
+    dsp_sleep_s(0.01);
+    s->free_slots++;
+    dsp_loop_wake_waiter();
+    return 0;
+}
+
+static void waiters_wake_oldest_first(void **state)
+{
+    (void)state;
+    slots s;
+    memset(&s, 0, sizeof s);
+    s.free_slots = 1;
+    double t0 = dsp_monotonic_s();
+    assert_int_equal(dsp_loop_run_each(6, 6, slot_job, &s), 0);
+    assert_int_equal(s.n_order, 5);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(s.order[i], i);
+    assert_int_equal(s.timed_out, 1);
+    /* Woken by each other, not by their 10 s limits. */
+    assert_true(dsp_monotonic_s() - t0 < 5.0);
+}
+
+static void outside_a_loop_nothing_is_active(void **state)
+{
+    (void)state;
+    assert_false(dsp_loop_active());
+    dsp_loop_wake_waiter(); /* no loop: does nothing */
+    dsp_sleep_s(0.001);     /* an ordinary sleep */
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(thousands_wait_at_once_on_one_thread),
+        cmocka_unit_test(never_more_than_max_jobs),
+        cmocka_unit_test(reports_the_lowest_failed_index),
+        cmocka_unit_test(batches_inside_jobs_share_the_loop),
+        cmocka_unit_test(each_job_keeps_its_trace_context),
+        cmocka_unit_test(waiters_wake_oldest_first),
+        cmocka_unit_test(outside_a_loop_nothing_is_active),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
