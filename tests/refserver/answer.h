@@ -31,6 +31,8 @@ typedef struct rs_answer {
     const char *reply;          /* the first choice's text, or NULL */
     bool auth;                  /* it carried an Authorization, x-api-key or api-key header */
     const char *auth_header;    /* which of them ("authorization", "x-api-key", "api-key"), or NULL */
+    int in_flight;              /* chat: the chat requests in the server when it arrived, itself included */
+    double t_ms;                /* chat: when it arrived, in ms since the server started */
 } rs_answer;
 
 /* request_no numbers requests from 0; with the seed it decides faults. */

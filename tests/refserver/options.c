@@ -42,6 +42,10 @@ static void usage(FILE *out)
         "  --oversize-bytes N    the size of an oversize reply (default 100000000)\n"
         "  --hang-ms N           how long a hang holds the connection (default 10000)\n"
         "  --retry-after-ms N    the wait a 429 asks for (default 1000)\n"
+        "  --max-concurrent N    a rate limit: a chat request that finds N others in\n"
+        "                        the server (latency included) gets 429 at once,\n"
+        "                        rate_limit_exceeded with Retry-After (default 0: none)\n"
+        "  --max-connections N   connections held at once (default 4000)\n"
         "  --seed N              seed of faults and sampling (default 0)\n"
         "  --log FILE            one JSON line per request (no credentials)\n"
         "  --max-body-bytes N    bigger bodies get 413 (default 8388608)\n"
@@ -116,10 +120,11 @@ int rs_options_parse(int argc, char **argv, rs_options *o)
     o->max_body = 8u << 20;
     o->ft_delay_ms = 1500;
     o->oversize_bytes = 100000000;
+    o->max_connections = 4000;
     for (int i = 1; i <= RS_FAULT_LAST_DEFAULT; i++)
         o->kinds[o->n_kinds++] = (rs_fault)i;
 
-    enum { O_PORT = 256, O_THREADS, O_LAT, O_RATE, O_KINDS, O_HANG, O_RETRY, O_SEED, O_LOG, O_BODY, O_FT_DELAY, O_STATE, O_ECHO, O_OVERSIZE, O_NUL, O_LORA, O_TOOL_FAULTS, O_HELP };
+    enum { O_PORT = 256, O_THREADS, O_LAT, O_RATE, O_KINDS, O_HANG, O_RETRY, O_SEED, O_LOG, O_BODY, O_FT_DELAY, O_STATE, O_ECHO, O_OVERSIZE, O_NUL, O_LORA, O_TOOL_FAULTS, O_MAXCONC, O_MAXCONN, O_HELP };
     static const struct option longs[] = {
         {"port", required_argument, NULL, O_PORT},
         {"threads", required_argument, NULL, O_THREADS},
@@ -138,6 +143,8 @@ int rs_options_parse(int argc, char **argv, rs_options *o)
         {"inject-nul", no_argument, NULL, O_NUL},
         {"tool-call-faults", required_argument, NULL, O_TOOL_FAULTS},
         {"lora", required_argument, NULL, O_LORA},
+        {"max-concurrent", required_argument, NULL, O_MAXCONC},
+        {"max-connections", required_argument, NULL, O_MAXCONN},
         {"help", no_argument, NULL, O_HELP},
         {NULL, 0, NULL, 0},
     };
@@ -250,6 +257,16 @@ int rs_options_parse(int argc, char **argv, rs_options *o)
             if (o->n_loras == RS_MAX_LORA_OPTS)
                 return bad("--lora", optarg, "at most 16 adapters at start-up");
             o->loras[o->n_loras++] = optarg;
+            break;
+        case O_MAXCONC:
+            if (!parse_uint(optarg, 1000000, &v))
+                return bad("--max-concurrent", optarg, "a count up to 1000000 (0: no limit)");
+            o->max_concurrent = (unsigned)v;
+            break;
+        case O_MAXCONN:
+            if (!parse_uint(optarg, 1000000, &v) || v == 0)
+                return bad("--max-connections", optarg, "1..1000000");
+            o->max_connections = (unsigned)v;
             break;
         case O_HELP:
             usage(stdout);

@@ -46,6 +46,8 @@ typedef struct rs_options {
     const char *log_path;     /* NULL: no request log */
     unsigned hang_ms;         /* how long a "hang" holds the connection */
     unsigned retry_after_ms;  /* what a 429 asks the client to wait */
+    unsigned max_concurrent;  /* > 0: chat requests past this many at once get 429 */
+    unsigned max_connections; /* libmicrohttpd's connection limit */
     uint64_t oversize_bytes;  /* the size of an oversize reply */
     size_t max_body;          /* bigger request bodies get 413 */
     unsigned ft_delay_ms;     /* a fine-tuning job's time from creation to success */

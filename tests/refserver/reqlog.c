@@ -1,6 +1,7 @@
 /* reqlog.c — JSON-lines request log (see reqlog.h). */
 #include "reqlog.h"
 
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,6 +67,10 @@ void rs_reqlog_write(rs_reqlog *l, const char *method, const char *path, const r
         cJSON_AddBoolToObject(o, "auth", ans->auth);
     if (body && ans->auth_header)
         add_str(o, "auth_header", ans->auth_header);
+    if (ans->in_flight > 0) {
+        cJSON_AddNumberToObject(o, "in_flight", ans->in_flight);
+        cJSON_AddNumberToObject(o, "t_ms", floor(ans->t_ms * 1000.0) / 1000.0);
+    }
     char *s = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     if (!s)

@@ -37,6 +37,8 @@ struct rs_server {
     atomic_int suspended;
     atomic_bool stopping;
     unsigned port;
+    atomic_int chat_in_flight; /* chat requests received and not yet answered */
+    struct timespec started;   /* t_ms in the log counts from here */
 };
 
 typedef enum route {
@@ -63,6 +65,7 @@ typedef struct req_state {
     bool too_big;
     struct MHD_Response *pending;
     unsigned pending_status;
+    bool counted; /* in chat_in_flight until the request ends */
 } req_state;
 
 typedef struct truncated {
@@ -370,9 +373,24 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
             rs_gemini_route(&a, url, &version_hdr);
         if (st->route == ROUTE_BEDROCK)
             rs_bedrock_route(&a, url, &version_hdr);
-        uint64_t no = atomic_fetch_add(&s->requests, 1);
-        rs_answer_chat_ft(&a, &s->opts, s->ft, st->api, st->body ? st->body : "", st->len, version_hdr, no,
-                          &ans);
+        int now_in = atomic_fetch_add(&s->chat_in_flight, 1) + 1;
+        st->counted = true;
+        if (s->opts.max_concurrent && (unsigned)now_in > s->opts.max_concurrent) {
+            /* --max-concurrent: what a provider's rate limiter answers, at once. */
+            rs_answer_error(&a, st->api, 429,
+                            "Rate limit reached: too many requests at once (dsp-refserver --max-concurrent). "
+                            "Please try again later.",
+                            "rate_limit_exceeded", &ans);
+            ans.retry_after_ms = s->opts.retry_after_ms;
+        } else {
+            uint64_t no = atomic_fetch_add(&s->requests, 1);
+            rs_answer_chat_ft(&a, &s->opts, s->ft, st->api, st->body ? st->body : "", st->len, version_hdr, no,
+                              &ans);
+        }
+        ans.in_flight = now_in;
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        ans.t_ms = (double)(ts.tv_sec - s->started.tv_sec) * 1e3 + (double)(ts.tv_nsec - s->started.tv_nsec) / 1e6;
         const char *auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
         const char *x_key = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "x-api-key");
         ans.auth_header = auth ? "authorization" : x_key ? "x-api-key" : NULL;
@@ -418,12 +436,13 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                       enum MHD_RequestTerminationCode toe)
 {
-    (void)cls;
     (void)conn;
     (void)toe;
     req_state *st = *con_cls;
     if (!st)
         return;
+    if (st->counted)
+        atomic_fetch_sub(&((rs_server *)cls)->chat_in_flight, 1);
     if (st->pending)
         MHD_destroy_response(st->pending);
     free(st->body);
@@ -439,6 +458,7 @@ rs_server *rs_server_start(const rs_options *o, char *err, size_t err_size)
         return NULL;
     }
     s->opts = *o;
+    clock_gettime(CLOCK_MONOTONIC, &s->started);
     if (!rs_reqlog_open(o->log_path, &s->log)) {
         snprintf(err, err_size, "cannot open log file '%s' for appending", o->log_path);
         free(s);
@@ -485,7 +505,7 @@ rs_server *rs_server_start(const rs_options *o, char *err, size_t err_size)
                                  MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
                                  MHD_OPTION_THREAD_POOL_SIZE, (unsigned)o->threads,
                                  MHD_OPTION_NOTIFY_COMPLETED, completed, s,
-                                 MHD_OPTION_CONNECTION_LIMIT, (unsigned)4000,
+                                 MHD_OPTION_CONNECTION_LIMIT, (unsigned)o->max_connections,
                                  /* Each request resets (zeroes) the pool: keep it small. */
                                  MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)16384,
                                  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
