@@ -9,6 +9,7 @@
 #include "trace_int.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -56,14 +57,33 @@ typedef struct dsp_loop {
     loop_fiber *current;
 } dsp_loop;
 
-/* The loop the calling thread runs, if any: the thread's context, as the
- * trace's current span is, reached by code deep inside a job (http.c,
- * retry.c) that has no loop argument. */
-static _Thread_local dsp_loop *tl_loop;
+/* The loop the calling thread runs, if any, in thread-specific data: the
+ * thread's context, as the trace's current span is, reached by code deep
+ * inside a job (http.c, retry.c) that has no loop argument. */
+static pthread_key_t loop_key;
+static pthread_once_t loop_once = PTHREAD_ONCE_INIT;
+
+static void make_loop_key(void)
+{
+    (void)pthread_key_create(&loop_key, NULL);
+}
+
+static dsp_loop *this_loop(void)
+{
+    pthread_once(&loop_once, make_loop_key);
+    return pthread_getspecific(loop_key);
+}
+
+static void set_loop(dsp_loop *l)
+{
+    pthread_once(&loop_once, make_loop_key);
+    (void)pthread_setspecific(loop_key, l);
+}
 
 bool dsp_loop_active(void)
 {
-    return tl_loop && tl_loop->current;
+    dsp_loop *l = this_loop();
+    return l && l->current;
 }
 
 static void make_ready(dsp_loop *l, loop_fiber *lf)
@@ -103,7 +123,7 @@ static void park(dsp_loop *l, lf_state s)
 
 CURLcode dsp_loop_perform(CURL *e)
 {
-    dsp_loop *l = tl_loop;
+    dsp_loop *l = this_loop();
     loop_fiber *lf = l->current;
     curl_easy_setopt(e, CURLOPT_PRIVATE, (void *)lf);
     if (curl_multi_add_handle(l->multi, e) != CURLM_OK)
@@ -121,14 +141,14 @@ static void timer_at(dsp_loop *l, double until)
 
 void dsp_loop_sleep(double s)
 {
-    dsp_loop *l = tl_loop;
+    dsp_loop *l = this_loop();
     timer_at(l, dsp_monotonic_s() + s);
     park(l, LF_TIMER);
 }
 
 void dsp_loop_wait(double until)
 {
-    dsp_loop *l = tl_loop;
+    dsp_loop *l = this_loop();
     loop_fiber *lf = l->current;
     timer_at(l, until);
     lf->waiting = true;
@@ -145,7 +165,7 @@ void dsp_loop_wait(double until)
 
 void dsp_loop_wake_waiter(void)
 {
-    dsp_loop *l = tl_loop;
+    dsp_loop *l = this_loop();
     if (!l || !l->wait_head)
         return;
     loop_fiber *lf = l->wait_head;
@@ -308,7 +328,7 @@ int dsp_loop_run_each(size_t n, int max_jobs, dsp_each_fn fn, void *ctx)
     if (k > n)
         k = n;
     each_job j = {.fn = fn, .ctx = ctx, .n = n};
-    dsp_loop *outer = tl_loop;
+    dsp_loop *outer = this_loop();
     if (outer && outer->current) {
         /* A batch inside a job (several samples of one predictor): its
          * jobs join the loop as fibers of their own; this one waits. */
@@ -325,10 +345,10 @@ int dsp_loop_run_each(size_t n, int max_jobs, dsp_each_fn fn, void *ctx)
     l.next_timer = INFINITY;
     l.multi = curl_multi_init();
     if (l.multi) {
-        tl_loop = &l;
+        set_loop(&l);
         spawn(&l, &j, k);
         run(&l);
-        tl_loop = outer;
+        set_loop(outer);
     }
     /* No multi handle, or not one fiber: on this thread, one by one. */
     run_inline(&j);
