@@ -54,14 +54,16 @@ demo: all
 
 # Figures and ratios, not pass/fail timing: the fixture's throughput, then
 # the runtime's per-call overhead against plain libcurl, code generation
-# against checking on a large generated program, and mipro at -j 64 against
-# its concurrency bound. One after another, also under -j: benches that
-# share the two cores would skew each other's wall times.
+# against checking on a large generated program, mipro at -j 64 against
+# its concurrency bound, and thousands of requests in flight and a cold
+# start against plain libcurl and curl(1). One after another, also under
+# -j: benches that share the two cores would skew each other's wall times.
 bench:
 	$(MAKE) --no-print-directory bench-refserver
 	$(MAKE) --no-print-directory bench-runtime
 	$(MAKE) --no-print-directory bench-codegen
 	$(MAKE) --no-print-directory bench-mipro
+	$(MAKE) --no-print-directory bench-inflight
 
 clean:
 	rm -rf build

@@ -1,0 +1,119 @@
+#!/bin/sh
+# make bench-inflight: the event loop under load, and a cold start.
+#
+# 1. Requests in flight: the tickets example's generated run_batch
+#    (bench_inflight.c) against a plain libcurl multi loop (bench_raw_multi.c)
+#    sending the same request body, at each of BENCH_INFLIGHT requests in
+#    flight, BENCH_ROUNDS x that many requests in all, against
+#    build/dsp-refserver (the FIXTURE) at BENCH_LATENCY_MS of latency per
+#    reply. Prints wall time and peak RSS of each process and their ratios
+#    (issue 18's targets: wall <= 1.15x, RSS <= 1.5x).
+# 2. Cold start, one call: the generated ticket_cli (cache on, as shipped,
+#    in an empty cache directory each run) against the curl command line
+#    tool POSTing the same body; median of BENCH_COLD_RUNS runs of each
+#    (target: wall and peak RSS <= 1.2x).
+#
+# Figures and ratios only: nothing is asserted on them (exit status 0
+# unless a program failed). Each connection is a file descriptor: the
+# largest in-flight count needs `ulimit -n` of at least that plus 256; the
+# script raises the soft limit when the hard limit allows, and otherwise
+# skips the counts it cannot run, saying so.
+#
+#   BENCH_INFLIGHT    in-flight counts (default "1024 4096")
+#   BENCH_ROUNDS      requests per in-flight slot (default 4)
+#   BENCH_LATENCY_MS  the fixture's latency (default 50)
+#   BENCH_COLD_RUNS   runs of each cold start (default 21)
+#   BENCH_THREADS     the fixture's worker threads (default 2)
+set -u
+: "${BUILD:=build}"
+: "${BENCH_INFLIGHT:=1024 4096}"
+: "${BENCH_ROUNDS:=4}"
+: "${BENCH_LATENCY_MS:=50}"
+: "${BENCH_COLD_RUNS:=21}"
+: "${BENCH_THREADS:=2}"
+tmp=$(mktemp -d)
+. tests/support/refserver.sh
+trap 'rs_stop; rm -rf "$tmp"' EXIT INT TERM
+
+. tests/support/rt_link.sh
+
+max=0
+for n in $BENCH_INFLIGHT; do [ "$n" -gt "$max" ] && max=$n; done
+need=$((max + 256))
+have=$(ulimit -n)
+if [ "$have" != unlimited ] && [ "$have" -lt "$need" ]; then
+    ulimit -n "$need" 2>/dev/null || true
+    have=$(ulimit -n)
+fi
+echo "file descriptors: ulimit -n is $have (the largest count, $max in flight, needs $need)"
+
+start_fixture() { # extra arguments for the fixture; sets url
+    rs_start --threads "$BENCH_THREADS" --max-connections "$need" "$@"
+    if [ -z "$port" ]; then
+        echo "bench: $BUILD/dsp-refserver printed no port" >&2
+        cat "$tmp/server.err" >&2
+        exit 1
+    fi
+    url="http://127.0.0.1:$port/v1"
+}
+stop_fixture() { rs_stop; }
+
+# The generated program and its drivers.
+"$BUILD/dspcc" build examples/tickets/tickets.dsp --no-opt -o "$tmp/tickets.c" || exit 1
+# shellcheck disable=SC2086 # RT_SAN and RT_LIBS are word lists
+cc -std=c17 -D_DEFAULT_SOURCE -O2 $RT_SAN -Iruntime/include -I"$tmp" -o "$tmp/bench_inflight" \
+    tests/bench/bench_inflight.c "$tmp/tickets.c" "$BUILD/libdsprt.a" $RT_LIBS || exit 1
+# shellcheck disable=SC2086
+cc -std=c17 -D_DEFAULT_SOURCE -O2 $RT_SAN -Iruntime/include -I"$tmp" -o "$tmp/ticket_cli" \
+    examples/tickets/ticket_cli.c "$tmp/tickets.c" "$BUILD/libdsprt.a" $RT_LIBS || exit 1
+raw="$BUILD/bench/bench_raw_multi"
+spawn="$BUILD/bench/bench_spawn"
+ticket="My invoice shows a charge I do not recognise; please refund it."
+
+# The body the generated program sends, from the fixture's log: the raw
+# loop and curl send exactly these bytes.
+start_fixture --log "$tmp/log.jsonl"
+"$tmp/bench_inflight" "$url" 1 1 "$ticket" >/dev/null || { echo "bench: the generated program failed" >&2; exit 1; }
+stop_fixture
+jq -j 'select(.in_flight != null) | .request' "$tmp/log.jsonl" | head -c 1000000 >"$tmp/body.json"
+if [ ! -s "$tmp/body.json" ]; then
+    echo "bench: no request body in the fixture's log" >&2
+    exit 1
+fi
+
+echo "requests in flight, against the fixture at ${BENCH_LATENCY_MS} ms latency ($BENCH_THREADS server threads),"
+echo "$BENCH_ROUNDS requests per slot; wall and peak RSS of each client process:"
+printf '%-9s %-9s %14s %14s %14s %14s %8s %8s\n' "in flight" requests "raw wall s" "dsp wall s" "raw RSS KiB" \
+    "dsp RSS KiB" "wall x" "RSS x"
+start_fixture --latency-ms "$BENCH_LATENCY_MS"
+for n in $BENCH_INFLIGHT; do
+    if [ "$have" != unlimited ] && [ "$have" -lt $((n + 256)) ]; then
+        echo "$n in flight: skipped, ulimit -n is $have (needs $((n + 256)))"
+        continue
+    fi
+    total=$((n * BENCH_ROUNDS))
+    # Interleaved, the raw loop first; each figure from its own process.
+    r=$("$raw" "$url/chat/completions" "$tmp/body.json" "$n" "$total") || { echo "bench: raw loop failed: $r" >&2; exit 1; }
+    d=$("$tmp/bench_inflight" "$url" "$n" "$total" "$ticket") || { echo "bench: generated batch failed: $d" >&2; exit 1; }
+    echo "$r $d" | awk -v n="$n" -v t="$total" '{
+        rw = $2; rr = $4; dw = $8; dr = $10
+        printf "%-9d %-9d %14.3f %14.3f %14d %14d %7.2fx %7.2fx\n", n, t, rw, dw, rr, dr, dw / rw, dr / rr
+    }'
+done
+stop_fixture
+echo "targets: wall <= 1.15x, RSS <= 1.5x (issue 18)"
+
+# Cold start: one call, a fresh process each run.
+start_fixture
+printf '%s\n' "$ticket" >"$tmp/one.txt"
+c=$("$spawn" -e "DSPCC_BASE_URL=$url" -e "DSPCC_CACHE_DIR=$tmp/cache.%d" "$BENCH_COLD_RUNS" "$tmp/one.txt" \
+    "$tmp/ticket_cli") || exit 1
+k=$("$spawn" "$BENCH_COLD_RUNS" - curl -sS -o /dev/null -X POST -H "Content-Type: application/json" \
+    --data-binary "@$tmp/body.json" "$url/chat/completions") || exit 1
+stop_fixture
+echo "cold start, one call (median of $BENCH_COLD_RUNS runs each; ticket_cli with its cache on, empty):"
+echo "$c $k" | awk '{
+    printf "  ticket_cli: %8.2f ms %8d KiB peak RSS\n", $2, $4
+    printf "  curl:       %8.2f ms %8d KiB peak RSS\n", $6, $8
+    printf "  ratio:      %8.2fx wall %6.2fx RSS (target <= 1.2x each)\n", $2 / $6, $4 / $8
+}'
