@@ -292,6 +292,9 @@ static const char *emit_lm(cg_ctx *g, strbuf *c, const char *sym, const ir_lm *l
         sb_put_double(c, cfg->usd_per_mtok_out);
         sb_puts(c, ",\n");
     }
+    /* Rate limits the client paces itself to; only when declared. */
+    if (cfg->rpm > 0 || cfg->tpm > 0)
+        sb_printf(c, "    .rpm = %d, .tpm = %d,\n", cfg->rpm, cfg->tpm);
     sb_puts(c, "};\n");
     return model;
 }

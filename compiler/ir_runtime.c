@@ -132,6 +132,10 @@ dsp_status irt_lm(arena *a, const ir_lm *lm, dsp_lm_config **out, dsp_error *err
         c->usd_per_mtok_in = number(o);
     if ((o = param(lm, "output_usd_per_mtok")))
         c->usd_per_mtok_out = number(o);
+    if ((o = param(lm, "rpm")))
+        c->rpm = (int)number(o);
+    if ((o = param(lm, "tpm")))
+        c->tpm = (int)number(o);
     *out = c;
     return DSP_OK;
 }

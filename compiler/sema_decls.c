@@ -5,6 +5,7 @@
 #include "dsp/client.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "trainer_argv.h"
@@ -348,6 +349,30 @@ static int check_trainer(sema *s, const ast_decl *d, const char *tmpl)
     return 0;
 }
 
+/* base_url: one http(s) URL, or several separated by spaces. 0 when
+ * good; 1 with the first bad one (or the empty text) in bad; 2 when there
+ * are more than DSP_MAX_BASE_URLS. */
+static int check_base_urls(const char *spec, char *bad, size_t n)
+{
+    size_t count = 0;
+    const char *p = spec;
+    snprintf(bad, n, "%s", spec);
+    for (;;) {
+        while (*p == ' ')
+            p++;
+        if (!*p)
+            return count ? 0 : 1;
+        size_t len = strcspn(p, " ");
+        if (strncmp(p, "http://", 7) != 0 && strncmp(p, "https://", 8) != 0) {
+            snprintf(bad, n, "%.*s", (int)len, p);
+            return 1;
+        }
+        if (++count > DSP_MAX_BASE_URLS)
+            return 2;
+        p += len;
+    }
+}
+
 static int is_env_name(const char *s)
 {
     if (!*s || !(isalpha((unsigned char)*s) || *s == '_'))
@@ -440,13 +465,21 @@ void sema_check_lm(sema *s, sym *sy)
     for (size_t i = 0; i < n; i++) {
         if (strcmp(opts[i].key, "base_url") == 0) {
             lm->base_url = opts[i].s;
-            if (strncmp(lm->base_url, "http://", 7) != 0 && strncmp(lm->base_url, "https://", 8) != 0) {
+            char bad[256];
+            int why = check_base_urls(lm->base_url, bad, sizeof bad);
+            if (why) {
                 const ast_kv *kv = NULL;
                 for (size_t j = 0; j < d->kvs.len; j++)
                     if (strcmp(((ast_kv *)d->kvs.items[j])->key.name, "base_url") == 0)
                         kv = d->kvs.items[j];
-                diag_error(s->d, kv ? kv->value->loc : d->loc,
-                           "base_url must start with http:// or https://, got \"%s\"", lm->base_url);
+                if (why == 2)
+                    diag_error(s->d, kv ? kv->value->loc : d->loc,
+                               "base_url lists more than %d URLs; an lm may list at most %d", DSP_MAX_BASE_URLS,
+                               DSP_MAX_BASE_URLS);
+                else
+                    diag_error(s->d, kv ? kv->value->loc : d->loc,
+                               "base_url must start with http:// or https://, got \"%s\"%s", bad,
+                               strchr(lm->base_url, ' ') ? " (several URLs are separated by spaces)" : "");
                 ok = 0;
             }
         } else if (strcmp(opts[i].key, "api_key_env") == 0) {

@@ -72,6 +72,7 @@ $(RT_SCRIPT_TESTS): RT_DEPLIBS += $(BUILD)/obj/tests/support/stub_script.o
 $(BUILD)/obj/tests/support/stub_script.o: CPPFLAGS += $(RT_CPPFLAGS)
 # The tests against dsp-refserver start it with tests/support/refserver_proc.c.
 RT_RS_TESTS := $(BUILD)/tests/runtime/test_client_refserver $(BUILD)/tests/runtime/test_predict_refserver \
+               $(BUILD)/tests/runtime/test_ratelimit_refserver \
                $(BUILD)/tests/runtime/test_finetune_refserver
 $(RT_RS_TESTS): $(BUILD)/obj/tests/support/refserver_proc.o
 $(RT_RS_TESTS): RT_DEPLIBS += $(BUILD)/obj/tests/support/refserver_proc.o
@@ -82,6 +83,24 @@ $(BUILD)/obj/tests/bench/bench_client.o: CPPFLAGS += $(RT_CPPFLAGS)
 $(RT_BENCH): $(BUILD)/obj/tests/bench/bench_client.o $(RT_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $< $(RT_LIB) $(RT_DEPLIBS) $(MHD_LIBS)
+
+# make bench-inflight: the event loop at 1,024 and 4,096 requests in flight
+# against a plain curl_multi loop, and a cold start against curl(1).
+BENCH_HELPERS := $(BUILD)/bench/bench_raw_multi $(BUILD)/bench/bench_spawn
+$(BUILD)/bench/bench_raw_multi: $(BUILD)/obj/tests/bench/bench_raw_multi.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $< $(CURL_LIBS) $(CJSON_LIBS)
+$(BUILD)/obj/tests/bench/bench_raw_multi.o: CPPFLAGS += $(CURL_CFLAGS) $(CJSON_CFLAGS)
+$(BUILD)/bench/bench_spawn: $(BUILD)/obj/tests/bench/bench_spawn.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $<
+BINS += $(BENCH_HELPERS)
+
+.PHONY: bench-inflight
+bench-inflight: $(BENCH_HELPERS) $(RT_LIB) $(BUILD)/dspcc $(BUILD)/dsp-refserver
+	BUILD=$(BUILD) sh tests/bench/bench_inflight.sh
+# make test runs it tiny (16 in flight, 3 cold starts): the bench keeps building and running.
+TEST_SCRIPTS += tests/bench/bench_inflight_smoke.sh
 
 .PHONY: bench-runtime
 bench-runtime: $(RT_BENCH) $(if $(wildcard tests/refserver/main.c),$(BUILD)/dsp-refserver)

@@ -11,7 +11,9 @@ static const char *const tool_callings[] = { "text", "native", NULL };
 const char *const bi_lora_servings[] = { "vllm", "llama.cpp", NULL };
 
 const bi_option bi_lm_options[] = {
-    { "base_url", BI_OPT_STRING, 0, 0, NULL, "http(s) URL of the API, ending before /chat/completions" },
+    { "base_url", BI_OPT_STRING, 0, 0, NULL,
+      "http(s) URL of the API, ending before /chat/completions; several separated by spaces: "
+      "calls go to each in turn and fail over" },
     { "api_key_env", BI_OPT_STRING, 0, 0, NULL, "NAME of the environment variable with the key" },
     { "temperature", BI_OPT_FLOAT, 0, 2, NULL, "sampling temperature" },
     { "top_p", BI_OPT_FLOAT, 0, 1, NULL, "nucleus sampling" },
@@ -24,6 +26,8 @@ const bi_option bi_lm_options[] = {
     { "tool_calling", BI_OPT_CHOICE, 0, 0, tool_callings,
       "how react steps call tools: text (next_tool_name/next_tool_args fields, the default) or native "
       "(the API's tools: OpenAI tool_calls, Anthropic tool_use)" },
+    { "rpm", BI_OPT_INT, 1, 1e9, NULL, "requests per minute the client paces itself to (the endpoint's rate limit)" },
+    { "tpm", BI_OPT_INT, 1, 1e12, NULL, "tokens per minute the client paces itself to (prompt bytes / 4 + max_tokens a request)" },
     { "input_usd_per_mtok", BI_OPT_FLOAT, 0, 1e6, NULL, "price of a million prompt tokens, for cost reports" },
     { "output_usd_per_mtok", BI_OPT_FLOAT, 0, 1e6, NULL, "price of a million completion tokens, for cost reports" },
     { "trainer", BI_OPT_STRING, 0, 0, NULL,

@@ -8,9 +8,11 @@
 #include "breaker.h"
 #include "cache.h"
 #include "client_settings.h"
+#include "endpoints.h"
 #include "http.h"
 #include "lm_wire.h"
 #include "loop.h"
+#include "ratelimit.h"
 #include "retry.h"
 #include "trace_int.h"
 #include "secret.h"
@@ -48,6 +50,8 @@ struct dsp_client {
     pthread_mutex_t slot_lock;
     pthread_cond_t slot_free; /* on CLOCK_MONOTONIC, as call deadlines are */
     int in_flight;
+    dsp_rates rates;         /* pacing and AIMD per endpoint and model */
+    dsp_endpoints endpoints; /* which base URLs of lms that list several are down */
 };
 
 dsp_tracer *dsp_client_tracer(const dsp_client *c)
@@ -106,6 +110,8 @@ dsp_status dsp_client_new(const dsp_client_options *opts, dsp_client **out, dsp_
     pthread_cond_init(&c->slot_free, &ca);
     pthread_condattr_destroy(&ca);
     dsp_breaker_init(&c->breaker, o.breaker_after, o.breaker_rate);
+    dsp_rates_init(&c->rates, o.max_in_flight);
+    dsp_endpoints_init(&c->endpoints);
     atomic_init(&c->rng_counter, (uint_fast64_t)time(NULL) * 0x9E3779B97F4A7C15ull + (uintptr_t)c);
     const char *base = o.base_url ? o.base_url : getenv("DSPCC_BASE_URL");
     dsp_status st = DSP_OK;
@@ -154,6 +160,8 @@ void dsp_client_free(dsp_client *c)
     pthread_cond_destroy(&c->slot_free);
     pthread_mutex_destroy(&c->slot_lock);
     dsp_breaker_destroy(&c->breaker);
+    dsp_rates_destroy(&c->rates);
+    dsp_endpoints_destroy(&c->endpoints);
     free(c->base_url);
     free(c);
     curl_global_cleanup();
@@ -241,8 +249,15 @@ static void add_usage(dsp_client *c, const usage_delta *d, int completed)
 /* Everything one call needs, resolved once. */
 typedef struct call {
     dsp_provider provider;
-    const char *model_spec, *model_name, *base_url;
-    char *url;
+    const char *model_spec, *model_name, *base_url; /* base_url: the first the lm lists */
+    /* The chat endpoint at each base URL the lm lists (owned), each's
+     * limiter, and the one the current attempt goes to. */
+    char *urls[DSP_MAX_BASE_URLS];
+    dsp_rate *rates[DSP_MAX_BASE_URLS];
+    size_t n_urls;
+    const char *url;
+    double est_tokens; /* what the request counts against a tpm limit */
+    bool in_loop;      /* in a job of an event loop: replies go to the heap */
     dsp_jw body; /* in the caller's stack buffer unless it outgrew it */
     const char *headers[4];
     size_t n_headers;
@@ -314,7 +329,8 @@ static void redact_all(dsp_error *err, const call *k)
 
 static void call_free(call *k)
 {
-    free(k->url);
+    for (size_t i = 0; i < k->n_urls; i++)
+        free(k->urls[i]);
     wipe_free(k->userpwd);
     wipe_free(k->token_header);
     dsp_jw_free(&k->body);
@@ -524,9 +540,18 @@ static dsp_status exchange(dsp_client *c, call *k, dsp_chat_response *resp, usag
         double retry_after = -1;
         int http_status = 0;
         dsp_error_clear(err);
-        st = take_slot(c, k, err);
+        /* Which of the lm's base URLs this attempt goes to, and its pace. */
+        size_t ei = dsp_endpoints_pick(&c->endpoints, (const char *const *)k->urls, k->n_urls, monotonic_s());
+        k->url = k->urls[ei];
+        uint64_t ticket = 0;
+        st = dsp_rates_acquire(&c->rates, k->rates[ei], k->est_tokens, k->deadline, k->model_spec, &ticket, err);
         if (st != DSP_OK)
             break;
+        st = take_slot(c, k, err);
+        if (st != DSP_OK) {
+            dsp_rates_release(&c->rates, k->rates[ei], ticket, 0, -1, k->est_tokens, 0);
+            break;
+        }
         /* Each attempt gets its own limit, cut to what is left of the
          * call's deadline; connecting gets no more than the attempt. */
         double left = k->deadline - monotonic_s();
@@ -534,6 +559,7 @@ static dsp_status exchange(dsp_client *c, call *k, dsp_chat_response *resp, usag
         dsp_http_limits lim;
         lim.total_ms = t > 0.001 ? (long)(t * 1000) : 1;
         lim.connect_ms = (long)(c->opts.connect_timeout_s * 1000);
+        lim.heap_only = k->in_loop;
         lim.aws_sigv4 = k->userpwd ? k->sigv4 : NULL;
         lim.aws_userpwd = k->userpwd;
         if (lim.connect_ms > lim.total_ms)
@@ -577,7 +603,19 @@ static dsp_status exchange(dsp_client *c, call *k, dsp_chat_response *resp, usag
         bool transient = dsp_retry_is_transient(st, http_status) && !reply.permanent;
         if (st == DSP_ERR_PROTOCOL && dsp_json_is_valid(reply.body, reply.len))
             transient = false;
+        /* An endpoint that cannot be reached or answers 5xx is left alone
+         * for a while; the retry goes to another at once. */
+        bool down = ((st == DSP_ERR_NETWORK || st == DSP_ERR_TIMEOUT) && http_status == 0 && !reply.permanent) ||
+                    (st == DSP_ERR_HTTP && http_status >= 500);
         dsp_http_reply_free(&reply);
+        dsp_rates_release(&c->rates, k->rates[ei], ticket, http_status, retry_after, k->est_tokens,
+                          st == DSP_OK ? (double)(resp->usage.prompt_tokens + resp->usage.completion_tokens) : 0);
+        bool failover = false;
+        if (k->n_urls > 1) {
+            double now = monotonic_s();
+            dsp_endpoints_report(&c->endpoints, k->url, down, now);
+            failover = down && dsp_endpoints_other_up(&c->endpoints, (const char *const *)k->urls, k->n_urls, ei, now);
+        }
         /* Redacted now, not only at the end: the next attempt's
          * dsp_error_clear only ends the message at its first byte, so an
          * echoed key would stay in the bytes after it. */
@@ -592,7 +630,7 @@ static dsp_status exchange(dsp_client *c, call *k, dsp_chat_response *resp, usag
         /* Other calls found the LM failing for good: no more tries. */
         if (dsp_breaker_tripped(&c->breaker))
             break;
-        double wait = dsp_retry_delay(attempt, c->opts.backoff_base_s, retry_after, rng);
+        double wait = failover ? 0 : dsp_retry_delay(attempt, c->opts.backoff_base_s, retry_after, rng);
         if (monotonic_s() + wait >= k->deadline) {
             note_gave_up(err, " (gave up after %d attempts: the call's deadline of %g s would pass before the next)",
                          attempt + 1, c->opts.deadline_s);
@@ -730,15 +768,31 @@ static dsp_status chat(dsp_client *c, const dsp_lm_config *lm, const dsp_chat_re
     if (st != DSP_OK)
         return st;
     dsp_lm_params p = dsp_params_merge(&lm->params, &req->params);
-    k.base_url = c->base_url ? c->base_url
-                 : lm->base_url ? lm->base_url
-                                : dsp_provider_default_base_url(k.provider);
+    const char *base_spec = c->base_url ? c->base_url
+                            : lm->base_url ? lm->base_url
+                                           : dsp_provider_default_base_url(k.provider);
+    /* Several base URLs, separated by spaces: the first names the lm (in
+     * cache keys); calls go to each in turn (endpoints.h). */
+    const char *bases[DSP_MAX_BASE_URLS] = {base_spec};
+    size_t n_bases = 1;
+    char *bases_buf = NULL;
+    if (base_spec && strchr(base_spec, ' ')) {
+        size_t need = strlen(base_spec) + 1;
+        if (!(bases_buf = malloc(need)))
+            return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory reading the base URLs of %s", k.model_spec);
+        n_bases = dsp_base_urls_split(base_spec, bases_buf, need, bases);
+        if (n_bases == 0) {
+            free(bases_buf);
+            return dsp_error_set(err, DSP_ERR_INVALID, "%s: its base_url holds no URL", k.model_spec);
+        }
+    }
+    k.base_url = bases[0];
     usage_delta u = {0};
     if (seen) {
         seen->provider = k.provider;
         seen->parsed_model = true;
         seen->model_name = k.model_name;
-        seen->base_url = k.base_url;
+        seen->base_url = base_spec;
         seen->params = p;
     }
     char key[DSP_CACHE_KEY_HEX];
@@ -753,8 +807,10 @@ static dsp_status chat(dsp_client *c, const dsp_lm_config *lm, const dsp_chat_re
         bool found = false;
         if (st == DSP_OK)
             st = dsp_cache_get(c->cache, key, resp, &found, err);
-        if (st != DSP_OK)
+        if (st != DSP_OK) {
+            free(bases_buf);
             return st;
+        }
         if (found && ((req->keep && !req->keep(req->keep_ctx, resp)) || cached_holds_key(lm, k.provider, resp))) {
             dsp_chat_response_free(resp); /* a row stored before replies were checked: heal it */
             found = false;
@@ -769,28 +825,42 @@ static dsp_status chat(dsp_client *c, const dsp_lm_config *lm, const dsp_chat_re
             else
                 u.unpriced = 1;
             add_usage(c, &u, 1);
+            free(bases_buf);
             return DSP_OK;
         }
         u.cache_misses = 1;
     }
     if (dsp_breaker_tripped(&c->breaker)) {
         add_usage(c, &u, 0);
+        free(bases_buf);
         return dsp_breaker_error(&c->breaker, err);
     }
     int reps = anthropic_reps(k.provider, &p);
     /* The body is sent and dropped within this call: it is written here,
-     * on the stack, unless it is larger. */
+     * on the stack, unless it is larger. In a job of an event loop it goes
+     * to the heap, sized to it: the job's stack stays resident while it
+     * waits, and each of its pages touched counts for every job in flight. */
     char body_store[DSP_BODY_INLINE];
     size_t hint = dsp_body_size_hint(req->messages, req->n_messages, &p);
-    if (hint > sizeof body_store)
+    bool in_loop = dsp_loop_active();
+    if (hint > sizeof body_store || in_loop)
         dsp_jw_init(&k.body, hint);
     else
         dsp_jw_init_in(&k.body, body_store, sizeof body_store);
-    st = dsp_model_endpoint_url(k.provider, k.base_url, k.model_name, &k.url, err);
+    k.in_loop = in_loop;
+    for (size_t i = 0; st == DSP_OK && i < n_bases; i++) {
+        st = dsp_model_endpoint_url(k.provider, bases[i], k.model_name, &k.urls[i], err);
+        if (st == DSP_OK)
+            k.rates[k.n_urls++] = dsp_rates_get(&c->rates, k.urls[i], k.model_name, lm->rpm, lm->tpm);
+    }
+    k.url = k.urls[0];
     if (st == DSP_OK)
         st = set_auth(&k, lm, err);
     if (st == DSP_OK)
         st = write_body(&k.body, k.provider, k.model_name, req, &p, err);
+    /* What a tpm limit counts: about 4 bytes of text a token, and the
+     * reply's longest, as providers reserve it. */
+    k.est_tokens = (double)k.body.len / 4.0 + (p.max_tokens > 0 ? (double)p.max_tokens : 0);
     k.attempt_s = lm->timeout_ms > 0 && !c->opts.timeout_over_lm ? lm->timeout_ms / 1000.0 : c->opts.timeout_s;
     k.max_attempts = 1 + (lm->has_retries && !c->opts.retries_over_lm ? (lm->retries > 0 ? lm->retries : 0)
                                                                        : c->opts.max_retries);
@@ -804,6 +874,7 @@ static dsp_status chat(dsp_client *c, const dsp_lm_config *lm, const dsp_chat_re
             st = absorb(resp, &part, err);
     }
     call_free(&k);
+    free(bases_buf);
     if (seen)
         seen->retries = u.retries;
     if (st != DSP_OK) {

@@ -277,6 +277,8 @@ dsp_status dsp_http_post(dsp_http *h, const char *url, const char *const *header
     if (!e)
         return dsp_error_set(err, DSP_ERR_NOMEM, "libcurl could not create a handle");
     sink s = {.buf = out->inline_body, .inline_buf = out->inline_body, .cap = sizeof out->inline_body, .h = h};
+    if (lim && lim->heap_only)
+        s.cap = 0; /* on_data allocates at the first byte */
     char errbuf[CURL_ERROR_SIZE];
     errbuf[0] = '\0';
     curl_easy_setopt(e, CURLOPT_URL, url);

@@ -63,6 +63,9 @@ typedef struct dsp_http_limits {
      * NULL: unsigned. */
     const char *aws_sigv4;
     const char *aws_userpwd;
+    /* The body goes to the heap, sized to it, never into the reply's own
+     * storage (a reply on a fiber's stack would keep that page resident). */
+    bool heap_only;
 } dsp_http_limits;
 
 /* POSTs body to url with the extra header lines given, within lim (NULL:

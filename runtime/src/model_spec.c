@@ -92,7 +92,9 @@ static dsp_status base_len(const char *base_url, size_t *len, dsp_error *err)
     if (!base_url || (strncmp(base_url, "http://", 7) != 0 && strncmp(base_url, "https://", 8) != 0))
         return dsp_error_set(err, DSP_ERR_INVALID, "base URL \"%s\" must start with http:// or https://",
                              base_url ? base_url : "(none)");
-    size_t n = strlen(base_url);
+    /* Of several base URLs (separated by spaces), the first: control-plane
+     * calls (fine-tuning, loading adapters) go there. */
+    size_t n = strcspn(base_url, " ");
     while (n > 0 && base_url[n - 1] == '/')
         n--;
     *len = n;

@@ -36,6 +36,43 @@ case_base_url() {
   cache: false"
     run url 2
     check "base_url: with it the requests reach that server" sh -c "test $rc -eq 0 && test $reqs -eq 2"
+    # Several URLs: a dead one first (nothing listens on port 9 of
+    # 127.0.0.1), then the fixture; every call ends on the fixture.
+    prog urls.dsp "  base_url: \"http://127.0.0.1:9/v1 $url\"
+  cache: false"
+    run urls 3
+    check "base_url: of two URLs, one dead, every call reaches the live one" sh -c "test $rc -eq 0 && test $reqs -eq 3"
+}
+# arrival_span N: ms between the first and the last of the log's last N
+# chat requests, as the fixture saw them (t_ms).
+arrival_span() {
+    tail -n "$1" "$tmp/log" | jq -s '[.[].t_ms] | (max - min)'
+}
+case_rpm() {
+    prog rpm.dsp "$base
+  rpm: 300
+  cache: false"
+    run rpm 3 --concurrency 3
+    span=$(arrival_span 3)
+    check "rpm: 300 spaces 3 concurrent calls 200 ms apart (the fixture saw them over $span ms)" \
+        sh -c "test $rc -eq 0 && test $reqs -eq 3 && awk 'BEGIN { exit !($span >= 360) }'"
+    prog norpm.dsp "$base
+  cache: false"
+    run norpm 3 --concurrency 3
+    span=$(arrival_span 3)
+    check "without rpm the same calls arrive together (over $span ms)" awk "BEGIN { exit !($span < 360) }"
+}
+case_tpm() {
+    # A request here counts about 250 tokens (body bytes / 4 + max_tokens
+    # 50); 6000 a minute is 100 a second: after the first, ~2.5 s apart.
+    prog tpm.dsp "$base
+  max_tokens: 50
+  tpm: 6000
+  cache: false"
+    run tpm 3 --concurrency 3
+    span=$(arrival_span 3)
+    check "tpm: 6000 spaces 3 concurrent calls by their tokens (the fixture saw them over $span ms)" \
+        sh -c "test $rc -eq 0 && test $reqs -eq 3 && awk 'BEGIN { exit !($span >= 2000) }'"
 }
 case_api_key_env() {
     prog key.dsp "$base
@@ -252,6 +289,8 @@ prog g.dsp "$base
   timeout_ms: 2000
   retries: 0
   cache: false
+  rpm: 600
+  tpm: 90000
   api_key_env: \"LMOPT_TEST_KEY\""
 "$dspcc" build "$tmp/g.dsp" --no-opt -o "$tmp/gen_g.c" 2>"$tmp/g.err"
 check "dspcc build of a program with every lm option" test $? -eq 0
@@ -259,6 +298,7 @@ grep -q '.has_top_p = true, .top_p = 0.25 },$' "$tmp/gen_g.c"
 r=$?
 grep -q '.timeout_ms = 2000, .has_retries = true, .retries = 0, .no_cache = true,$' "$tmp/gen_g.c"
 check "the generated lm has top_p, timeout_ms, retries and cache" test $r -eq 0 -a $? -eq 0
+check "the generated lm has rpm and tpm" grep -q '^    .rpm = 600, .tpm = 90000,$' "$tmp/gen_g.c"
 cc -std=c17 -Wall -Wextra -Werror -pedantic -Iruntime/include -I/usr/include/cjson -c "$tmp/gen_g.c" \
     -o "$tmp/gen_g.o" 2>"$tmp/cc.err"
 r=$?

@@ -78,10 +78,16 @@ typedef enum dsp_adapter_kind { DSP_ADAPTER_DEFAULT = 0, DSP_ADAPTER_CHAT, DSP_A
  *           `tools` and `tool_use` blocks (results as `tool_result`
  *           blocks). Not spoken with Gemini or Bedrock. */
 typedef enum dsp_tool_calling { DSP_TOOL_CALLING_TEXT = 0, DSP_TOOL_CALLING_NATIVE } dsp_tool_calling;
+/* The most base URLs one lm may list (dsp_lm_config.base_url). */
+#define DSP_MAX_BASE_URLS 8
 
 typedef struct dsp_lm_config {
     const char *model;        /* "provider/model", e.g. "openai/gpt-4o-mini" */
-    const char *base_url;     /* NULL: the provider's default */
+    /* NULL: the provider's default. Several URLs separated by spaces: the
+     * same model served at each; calls go to each in turn and fail over
+     * from one that cannot be reached or answers 5xx (docs/runtime.md,
+     * "Several endpoints"). The first names the lm in cache keys. */
+    const char *base_url;
     const char *api_key_env;  /* NAME of the environment variable holding the key; NULL: none */
     dsp_lm_params params;     /* defaults for calls that use this LM */
     /* Limits of this LM's calls; zero values leave the client's options in
@@ -95,6 +101,9 @@ typedef struct dsp_lm_config {
      * known). A call answered from the cache costs nothing. */
     double usd_per_mtok_in, usd_per_mtok_out;
     dsp_tool_calling tool_calling; /* react steps on this lm: TEXT (the default) or NATIVE */
+    /* Rate limits of the endpoint: requests and tokens per minute the
+     * client paces itself to (0: none; docs/runtime.md, "Rate limits"). */
+    int rpm, tpm;
 } dsp_lm_config;
 
 /* What tokens cost on lm: prompt and completion tokens at its prices. */
