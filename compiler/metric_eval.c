@@ -30,7 +30,11 @@ typedef struct mctx {
     const ex_example *ex;
     const dsp_value *outputs;
     ex_usage *usage;
+<<<<<<< HEAD
     ex_item_counts *counts;       /* NULL, or where a set metric leaves its counts */
+=======
+    char **tool_feedback;         /* a scoring tool's feedback output goes here (NULL: dropped) */
+>>>>>>> 1940ce8 (metric: a C tool can write both the score and the feedback text (int grade(..., double *score, char **feedback), as the whole metric), for eval --predictions and gepa's reflection; elsewhere in a metric such a tool is an error naming the form)
 } mctx;
 
 static void mv_free(mval *v)
@@ -481,13 +485,12 @@ static dsp_status judge(mctx *c, const ir_expr *e, dsp_error *err, mval *out)
     return rc;
 }
 
-/* A tool in a metric returns its score: sema refuses one with outputs.
+/* A tool in a metric returns its score, or (the whole metric, checked by
+ * sema) writes it through an output with, optionally, a feedback text.
  * Arguments are its IN parameters, by name (or by position). */
 static dsp_status tool(mctx *c, const ir_expr *e, dsp_error *err, mval *out)
 {
     const ir_tool *t = e->tool;
-    if (t->n_outputs > 0)
-        return dsp_error_set(err, DSP_ERR_INVALID, "internal: metric tool `%s` has outputs", t->name);
     size_t na = it_tool_n_args(t);
     dsp_value *args = calloc(na + 1, sizeof *args);
     dsp_status rc = args ? DSP_OK : nomem(err);
@@ -510,12 +513,27 @@ static dsp_status tool(mctx *c, const ir_expr *e, dsp_error *err, mval *out)
         mv_free(&v);
         k++;
     }
-    dsp_value res = { 0 };
+    size_t n_res = it_tool_n_results(t);
+    dsp_value *res = rc == DSP_OK ? calloc(n_res, sizeof *res) : NULL;
+    if (rc == DSP_OK && !res)
+        rc = nomem(err);
     if (rc == DSP_OK)
-        rc = it_tool_call(c->r, t, args, &res, err);
-    if (rc == DSP_OK)
-        rc = from_value(&res, t->type, out, err);
-    dsp_value_free(&res);
+        rc = it_tool_call(c->r, t, args, res, err);
+    if (rc == DSP_OK && !t->n_outputs)
+        rc = from_value(&res[0], t->type, out, err);
+    int scored = 0;
+    for (size_t i = 0; rc == DSP_OK && i < t->n_outputs; i++) {
+        if (t->outputs[i].type->kind != IR_STRING && !scored) {
+            rc = from_value(&res[i], t->outputs[i].type, out, err);
+            scored = 1;
+        } else if (t->outputs[i].type->kind == IR_STRING && c->tool_feedback && res[i].as.s.data) {
+            free(*c->tool_feedback);
+            *c->tool_feedback = strndup(res[i].as.s.data, res[i].as.s.len);
+        }
+    }
+    if (res)
+        dsp_values_free(res, n_res);
+    free(res);
     if (args)
         dsp_values_free(args, na);
     free(args);
@@ -732,8 +750,18 @@ static dsp_status eval(mctx *c, const ir_expr *e, mval *out, dsp_error *err)
 dsp_status it_metric_score(const ex_runner *r, const ex_dataset *d, size_t row, const dsp_value *outputs,
                            double *score, ex_usage *usage, ex_item_counts *counts, dsp_error *err)
 {
+    return it_metric_score_feedback(r, d, row, outputs, score, NULL, usage, err);
+}
+
+dsp_status it_metric_score_feedback(const ex_runner *r, const ex_dataset *d, size_t row, const dsp_value *outputs,
+                                    double *score, char **tool_feedback, ex_usage *usage, dsp_error *err)
+{
     *score = 0;
+<<<<<<< HEAD
     mctx c = { r, d, &d->rows[row], outputs, usage, r->metric->expr->micro ? counts : NULL };
+=======
+    mctx c = { r, d, &d->rows[row], outputs, usage, tool_feedback };
+>>>>>>> 1940ce8 (metric: a C tool can write both the score and the feedback text (int grade(..., double *score, char **feedback), as the whole metric), for eval --predictions and gepa's reflection; elsewhere in a metric such a tool is an error naming the form)
     mval v;
     dsp_status rc = eval(&c, r->metric->expr, &v, err);
     if (rc == DSP_OK) {

@@ -331,10 +331,24 @@ static const ir_expr *check_tool_call(xctx *x, const ast_expr *e, sym *tsym)
     const ir_tool *t = tsym->ir;
     if (!t)
         return NULL;
-    if (t->n_outputs) {
+    /* A tool with outputs scores only as the whole metric, writing its
+     * score (a number or bool) and, optionally, a feedback text. */
+    const ir_type *score_t = NULL;
+    size_t n_texts = 0;
+    for (size_t i = 0; i < t->n_outputs; i++) {
+        if (is_number(t->outputs[i].type) && !score_t)
+            score_t = t->outputs[i].type;
+        else if (t->outputs[i].type->kind == IR_STRING)
+            n_texts++;
+        else
+            score_t = NULL, n_texts = 2;
+    }
+    if (t->n_outputs && (e != x->root || !score_t || n_texts > 1)) {
         diag_error(s->d, e->loc, "tool `%s` writes its results through output parameters (%s%s); "
-                   "a metric needs a tool that returns its score, e.g. `double %s(...)`", t->name,
-                   t->outputs[0].name, t->n_outputs > 1 ? ", ..." : "", t->name);
+                   "a metric needs a tool that returns its score, e.g. `double %s(...)`, or, as the whole "
+                   "metric, one that writes a score and a feedback text, e.g. `int %s(..., double *score, "
+                   "char **feedback)`", t->name, t->outputs[0].name, t->n_outputs > 1 ? ", ..." : "", t->name,
+                   t->name);
         return NULL;
     }
     /* The arguments are the IN parameters, in C order: a list's length is
@@ -372,7 +386,8 @@ static const ir_expr *check_tool_call(xctx *x, const ast_expr *e, sym *tsym)
         args[i].name = p->name;
         args[i].value = v;
     }
-    const ir_type *rt = t->type->kind == IR_INT ? &s->t_float : t->type;
+    const ir_type *rt = score_t ? score_t : t->type;
+    rt = rt->kind == IR_INT ? &s->t_float : rt;
     ir_expr *r = new_expr(x, IR_E_TOOL, rt);
     r->tool = t;
     r->args = args;

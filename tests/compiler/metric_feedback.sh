@@ -133,3 +133,33 @@ sed -i 's/^  metric: accuracy$/  metric: loud/' "$tmp/tool.dsp"
 check "a C tool returning char * can be the feedback" test $? -eq 0
 check "each example's feedback is the tool's text" \
     sh -c "test \$(grep -c '\"feedback\":\"[A-Z_]*!\"' '$tmp/tpreds.jsonl') -eq 3"
+
+# A C tool that writes both the score and the feedback (grade(): 1 when its
+# two texts match, and "graded right: ..." or "graded wrong: expected ...,
+# got ..."), as the whole metric; eval and gepa's reflection get its text.
+program "tool int grade(const char *got, const char *want, double *score, char **feedback) from \"$so\"
+metric graded(ex, pred) = grade(pred.category, ex.category)" 'gepa(max_metric_calls: 60)' >"$tmp/grade.dsp"
+sed -i 's/^  metric: accuracy$/  metric: graded/' "$tmp/grade.dsp"
+"$dspcc" eval "$tmp/grade.dsp" --data dev --limit 6 --predictions "$tmp/gpreds.jsonl" --json --base-url "$url" \
+    --cache-dir "$tmp/cache" >"$tmp/grade.json" 2>"$tmp/grade.err"
+check "a C tool writing a score and a feedback can be the metric" test $? -eq 0
+"$dspcc" eval "$tmp/tool.dsp" --data dev --limit 6 --json --base-url "$url" --cache-dir "$tmp/cache" \
+    >"$tmp/loud6.json" 2>/dev/null
+check "its score is the tool's (exact match's, here)" \
+    test "$(grep -o '"score": *[0-9.e-]*' "$tmp/grade.json")" = "$(grep -o '"score": *[0-9.e-]*' "$tmp/loud6.json")"
+check "each example's feedback is the tool's text" \
+    test "$(grep -c '"feedback":"graded \(right: [a-z]*\|wrong: expected [a-z]*, got [a-z]*\)"' "$tmp/gpreds.jsonl")" -eq 6
+check "right and wrong rows get the tool's two texts" \
+    sh -c "grep -q 'graded right' '$tmp/gpreds.jsonl' && grep -q 'graded wrong' '$tmp/gpreds.jsonl'"
+: >"$tmp/requests.log"
+"$dspcc" optimize "$tmp/grade.dsp" -o "$tmp/grade_state.json" --base-url "$url" --cache-dir "$tmp/cache" \
+    --trainset-limit 30 --valset-limit 20 >"$tmp/gopt.out" 2>"$tmp/gopt.err"
+check "gepa with it exits 0" test $? -eq 0
+check "gepa's reflection prompt carries the tool's feedback" \
+    sh -c "grep 'examples_with_feedback ## ]]' '$tmp/requests.log' | grep -q '## Feedback.*graded wrong: expected '"
+program "tool int grade(const char *got, const char *want, double *score, char **feedback) from \"$so\"
+metric twice(ex, pred) = grade(pred.category, ex.category) * 2" >"$tmp/grade_bad.dsp"
+sed -i 's/^  metric: accuracy$/  metric: twice/' "$tmp/grade_bad.dsp"
+"$dspcc" check "$tmp/grade_bad.dsp" >/dev/null 2>"$tmp/grade_bad.err"
+check "inside a larger expression it is an error naming the form" \
+    sh -c "grep -q 'as the whole metric, one that writes a score and a feedback text' '$tmp/grade_bad.err'"
