@@ -27,6 +27,8 @@ TEST_SCRIPTS += tests/compiler/react_parity.sh
 TEST_SCRIPTS += tests/compiler/react_native.sh
 # best_of_n, refine, majority: the interpreter and the generated C keep the same samples (fixture sample).
 TEST_SCRIPTS += tests/compiler/sample_parity.sh
+# best_of_n, refine, majority and multi_chain_comparison optimized, then eval --state and the built C agree (fixture).
+TEST_SCRIPTS += tests/compiler/strategies_optimize.sh
 
 # --embed-runtime: libdsprt's sources, made into text blobs at build time
 # by compiler/tools/rt_amalgam.c and linked into dspcc (cg_rt_public,
