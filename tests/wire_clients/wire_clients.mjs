@@ -2,7 +2,7 @@
 // fixture (build/dsp-refserver, a test fixture, not a model): each sends a
 // request in its wire format and must parse the reply and the error.
 // Prints TAP lines ("ok - ..." / "not ok - ...").
-import { AzureOpenAI } from 'openai';
+import OpenAI, { AzureOpenAI } from 'openai';
 import { GoogleGenAI } from '@google/genai';
 import { BedrockRuntimeClient, ConverseCommand } from '@aws-sdk/client-bedrock-runtime';
 // The fixture speaks HTTP/1.1; the client's default handler is HTTP/2 (for
@@ -28,6 +28,29 @@ await check('openai AzureOpenAI: chat.completions at /openai/deployments/D?api-v
                                 deployment: 'fixture', maxRetries: 0 });
     const r = await c.chat.completions.create({ model: 'fixture', messages: [{ role: 'user', content: ask }] });
     return typeof r.choices[0].message.content === 'string' && r.usage.prompt_tokens > 0 || JSON.stringify(r);
+});
+
+// Native tool calling: the fixture answers a request with function tools
+// with a tool call (message.tool_calls, finish_reason "tool_calls") the
+// client reads, and takes the result back as a `tool` message.
+await check('openai: chat.completions with tools gets tool_calls, and a tool message answers them', async () => {
+    const c = new OpenAI({ baseURL: `${base}/v1`, apiKey: 'wire-not-a-key', maxRetries: 0 });
+    const tools = [
+        { type: 'function', function: { name: 'search', description: 'Finds passages about novels.',
+          parameters: { type: 'object', properties: { query: { type: 'string' } }, required: ['query'] } } },
+        { type: 'function', function: { name: 'finish', description: 'Ends the task.',
+          parameters: { type: 'object', properties: {} } } }];
+    const messages = [{ role: 'system', content: 'Answer the question about a novel.' },
+                      { role: 'user', content: '[[ ## question ## ]]\nWho wrote Dune?' }];
+    const r = await c.chat.completions.create({ model: 'fixture', messages, tools, parallel_tool_calls: false });
+    const m = r.choices[0].message, call = m.tool_calls && m.tool_calls[0];
+    if (r.choices[0].finish_reason !== 'tool_calls' || !call || call.type !== 'function' || !/^call_/.test(call.id) ||
+        call.function.name !== 'search' || typeof JSON.parse(call.function.arguments).query !== 'string')
+        return JSON.stringify(r);
+    messages.push(m, { role: 'tool', tool_call_id: call.id, content: 'Dune is a 1965 novel by Frank Herbert.' });
+    const r2 = await c.chat.completions.create({ model: 'fixture', messages, tools });
+    const c2 = r2.choices[0].message.tool_calls;
+    return (c2 && c2.length === 1 && c2[0].function.name === 'finish' && c2[0].id !== call.id) || JSON.stringify(r2);
 });
 
 await check('@google/genai: models.generateContent, text and usageMetadata', async () => {

@@ -1,6 +1,6 @@
 #!/bin/sh
 # The fixture speaks the real protocols: the providers' official npm
-# clients (openai's AzureOpenAI, @google/genai, @aws-sdk/client-bedrock-
+# clients (openai's OpenAI with tool calls and AzureOpenAI, @google/genai, @aws-sdk/client-bedrock-
 # runtime; tests/wire_clients/package-lock.json) send requests to
 # build/dsp-refserver (a TEST FIXTURE, not a model) and must parse its
 # replies and its error bodies; the Bedrock client signs with SigV4 and the
