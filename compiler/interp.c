@@ -639,12 +639,9 @@ dsp_status ex_run(const ex_runner *r, const ex_config *cfg, const ex_dataset *d,
     free(params);
     char *tool_feedback = NULL;
     if (rc == DSP_OK && r->metric)
-<<<<<<< HEAD
-        rc = it_metric_score(r, d, row, out->outputs, &out->score, &out->usage, &out->counts, &err);
-=======
-        rc = it_metric_score_feedback(r, d, row, out->outputs, &out->score, &tool_feedback, &out->usage, &err);
+        rc = it_metric_score_feedback(r, d, row, out->outputs, &out->score, &tool_feedback, &out->usage,
+                                      &out->counts, &err);
     /* The metric's feedback arms, else what its scoring tool wrote. */
->>>>>>> 1940ce8 (metric: a C tool can write both the score and the feedback text (int grade(..., double *score, char **feedback), as the whole metric), for eval --predictions and gepa's reflection; elsewhere in a metric such a tool is an error naming the form)
     if (rc == DSP_OK && r->metric && r->metric->n_feedback)
         out->feedback = it_metric_feedback(r, d, row, out->outputs, &out->usage);
     else if (rc == DSP_OK)

@@ -117,19 +117,16 @@ const it_judge *it_judge_of(const ex_runner *r, const ir_expr *e);
 /* ---- metric (metric_eval.c) ---- */
 /* Scores module outputs on row of d with the runner's metric. */
 dsp_status it_metric_score(const ex_runner *r, const ex_dataset *d, size_t row, const dsp_value *outputs,
-<<<<<<< HEAD
                            double *score, ex_usage *usage, ex_item_counts *counts, dsp_error *err);
+/* The same, with the feedback text a scoring C tool wrote (malloc'd, or
+ * NULL) in *tool_feedback when that is not NULL. */
+dsp_status it_metric_score_feedback(const ex_runner *r, const ex_dataset *d, size_t row, const dsp_value *outputs,
+                                    double *score, char **tool_feedback, ex_usage *usage, ex_item_counts *counts,
+                                    dsp_error *err);
 /* A micro-averaged set metric: the gold items of row (for a failed run,
  * whose gold items all count as missed); counts->counted false otherwise. */
 dsp_status it_metric_gold_count(const ex_runner *r, const ex_dataset *d, size_t row, ex_item_counts *counts,
                                 dsp_error *err);
-=======
-                           double *score, ex_usage *usage, dsp_error *err);
-/* The same, with the feedback text a scoring C tool wrote (malloc'd, or
- * NULL) in *tool_feedback when that is not NULL. */
-dsp_status it_metric_score_feedback(const ex_runner *r, const ex_dataset *d, size_t row, const dsp_value *outputs,
-                                    double *score, char **tool_feedback, ex_usage *usage, dsp_error *err);
->>>>>>> 1940ce8 (metric: a C tool can write both the score and the feedback text (int grade(..., double *score, char **feedback), as the whole metric), for eval --predictions and gepa's reflection; elsewhere in a metric such a tool is an error naming the form)
 /* The metric's feedback for the same (malloc'ed), or NULL when it has none
  * or no arm applies; an arm that fails gives a text saying so. */
 char *it_metric_feedback(const ex_runner *r, const ex_dataset *d, size_t row, const dsp_value *outputs,

@@ -30,11 +30,8 @@ typedef struct mctx {
     const ex_example *ex;
     const dsp_value *outputs;
     ex_usage *usage;
-<<<<<<< HEAD
     ex_item_counts *counts;       /* NULL, or where a set metric leaves its counts */
-=======
     char **tool_feedback;         /* a scoring tool's feedback output goes here (NULL: dropped) */
->>>>>>> 1940ce8 (metric: a C tool can write both the score and the feedback text (int grade(..., double *score, char **feedback), as the whole metric), for eval --predictions and gepa's reflection; elsewhere in a metric such a tool is an error naming the form)
 } mctx;
 
 static void mv_free(mval *v)
@@ -750,18 +747,15 @@ static dsp_status eval(mctx *c, const ir_expr *e, mval *out, dsp_error *err)
 dsp_status it_metric_score(const ex_runner *r, const ex_dataset *d, size_t row, const dsp_value *outputs,
                            double *score, ex_usage *usage, ex_item_counts *counts, dsp_error *err)
 {
-    return it_metric_score_feedback(r, d, row, outputs, score, NULL, usage, err);
+    return it_metric_score_feedback(r, d, row, outputs, score, NULL, usage, counts, err);
 }
 
 dsp_status it_metric_score_feedback(const ex_runner *r, const ex_dataset *d, size_t row, const dsp_value *outputs,
-                                    double *score, char **tool_feedback, ex_usage *usage, dsp_error *err)
+                                    double *score, char **tool_feedback, ex_usage *usage, ex_item_counts *counts,
+                                    dsp_error *err)
 {
     *score = 0;
-<<<<<<< HEAD
-    mctx c = { r, d, &d->rows[row], outputs, usage, r->metric->expr->micro ? counts : NULL };
-=======
-    mctx c = { r, d, &d->rows[row], outputs, usage, tool_feedback };
->>>>>>> 1940ce8 (metric: a C tool can write both the score and the feedback text (int grade(..., double *score, char **feedback), as the whole metric), for eval --predictions and gepa's reflection; elsewhere in a metric such a tool is an error naming the form)
+    mctx c = { r, d, &d->rows[row], outputs, usage, r->metric->expr->micro ? counts : NULL, tool_feedback };
     mval v;
     dsp_status rc = eval(&c, r->metric->expr, &v, err);
     if (rc == DSP_OK) {
@@ -793,7 +787,7 @@ dsp_status it_metric_gold_count(const ex_runner *r, const ex_dataset *d, size_t 
     if (!gold || gold->kind != IR_E_FIELD || gold->source != IR_SRC_EXAMPLE)
         return DSP_OK;
     ex_usage usage = { 0 };
-    mctx c = { r, d, &d->rows[row], NULL, &usage, NULL };
+    mctx c = { r, d, &d->rows[row], NULL, &usage, NULL, NULL };
     mval g;
     dsp_status rc = eval(&c, gold, &g, err);
     if (rc == DSP_OK)
@@ -806,7 +800,7 @@ char *it_metric_feedback(const ex_runner *r, const ex_dataset *d, size_t row, co
                          ex_usage *usage)
 {
     const ir_metric *m = r->metric;
-    mctx c = { r, d, &d->rows[row], outputs, usage, NULL };
+    mctx c = { r, d, &d->rows[row], outputs, usage, NULL, NULL };
     dsp_error err = { 0 };
     char *text = NULL;
     for (size_t k = 0; k < m->n_feedback && !text; k++) {
