@@ -69,6 +69,7 @@ const char *dsp_status_name(dsp_status status)
     case DSP_ERR_CACHE: return "cache";
     case DSP_ERR_ENV: return "environment";
     case DSP_ERR_STOPPED: return "stopped";
+    case DSP_ERR_CANCELLED: return "cancelled";
     }
     return "unknown";
 }

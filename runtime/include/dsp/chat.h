@@ -111,6 +111,11 @@ typedef struct dsp_chat_response {
     size_t n_tool_calls;
 } dsp_chat_response;
 
+/* A piece of a reply's text as it arrives (len bytes, whole UTF-8
+ * characters, not NUL-terminated). Returning nonzero cancels the call:
+ * the transfer is aborted and the call fails with DSP_ERR_CANCELLED. */
+typedef int (*dsp_chat_text_fn)(void *ctx, const char *text, size_t len);
+
 typedef struct dsp_chat_request {
     const dsp_message *messages;
     size_t n_messages;
