@@ -135,6 +135,7 @@ void cg_emit_header(cg_ctx *g, strbuf *h)
         sb_puts(h, "\n");
     }
     sb_puts(h, "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n");
+    sb_puts(h, "struct dsp_stream_callbacks; /* dsp/predict.h: for _run_stream */\n\n");
     cg_emit_type_decls(g, h);
     sb_printf(h, "/* The inputs of %s. Strings are borrowed for the call. */\n", m->name);
     emit_struct(g, h, "input", m->params, m->n_params, 0);
@@ -147,6 +148,19 @@ void cg_emit_header(cg_ctx *g, strbuf *h)
                " * Thread-safe: many threads may call it with one client. */\n"
                "int %s_run(dsp_client *client, const %s_input *in, %s_output *out, dsp_error *err);\n\n",
                g->prefix, g->prefix, g->prefix);
+    sb_printf(h,
+               "/* %s_run, streamed: every predictor call the run makes (on this thread)\n"
+               " * hands on each output field's text as it arrives (cb->on_delta) and each\n"
+               " * field once whole, typed as a dsp_value (cb->on_field), with the\n"
+               " * predictor's name (dsp/predict.h, dsp_stream_callbacks). *out then holds\n"
+               " * what %s_run returns for the same replies; a cached reply is replayed\n"
+               " * through cb. A callback returning nonzero cancels the run: it returns\n"
+               " * DSP_ERR_CANCELLED with *out empty. cb is borrowed for the call, and what\n"
+               " * a callback is given only for that callback; *out is the caller's, freed\n"
+               " * with %s_output_free. */\n"
+               "int %s_run_stream(dsp_client *client, const %s_input *in, const struct dsp_stream_callbacks *cb,\n"
+               "    %s_output *out, dsp_error *err);\n\n",
+               g->prefix, g->prefix, g->prefix, g->prefix, g->prefix, g->prefix);
     sb_printf(h,
                "/* Frees what %s_run allocated in *out and zeroes it; safe on a zeroed or\n"
                " * already freed output. */\n"

@@ -148,6 +148,13 @@ static void emit_api(cg_ctx *g, strbuf *c)
     sb_printf(c, "int %s_run(dsp_client *client, const %s_input *in, %s_output *out, dsp_error *err)\n{\n"
                   "    return cg_run(client, in, out, err, -1);\n}\n\n", P, P, P);
 
+    sb_printf(c, "int %s_run_stream(dsp_client *client, const %s_input *in, const struct dsp_stream_callbacks *cb,\n"
+                  "    %s_output *out, dsp_error *err)\n{\n"
+                  "    const dsp_stream_callbacks *was = dsp_stream_use(cb);\n"
+                  "    int st = cg_run(client, in, out, err, -1);\n"
+                  "    (void)dsp_stream_use(was);\n"
+                  "    return st;\n}\n\n", P, P, P);
+
     emit_adapters_and_shadow(g, c);
 
     sb_printf(c,

@@ -29,6 +29,8 @@ TEST_SCRIPTS += tests/compiler/react_native.sh
 TEST_SCRIPTS += tests/compiler/sample_parity.sh
 # best_of_n, refine, majority and multi_chain_comparison optimized, then eval --state and the built C agree (fixture).
 TEST_SCRIPTS += tests/compiler/strategies_optimize.sh
+# examples/tickets/ticket_stream: NAME_run_stream prints the reasoning as it arrives, equal to NAME_run (fixture).
+TEST_SCRIPTS += tests/compiler/stream_example.sh
 
 # --embed-runtime: libdsprt's sources, made into text blobs at build time
 # by compiler/tools/rt_amalgam.c and linked into dspcc (cg_rt_public,

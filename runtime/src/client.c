@@ -10,6 +10,7 @@
 #include "client_settings.h"
 #include "endpoints.h"
 #include "http.h"
+#include "lm_stream.h"
 #include "lm_wire.h"
 #include "loop.h"
 #include "ratelimit.h"
@@ -273,6 +274,11 @@ typedef struct call {
     double attempt_s;  /* each attempt's limit */
     double deadline;   /* on the monotonic clock: no attempt or wait goes past it */
     int http_status;   /* of the last attempt's reply, 0 if none came */
+    /* Streaming: the request's text callback, and whether this call asks
+     * for a stream (dsp_chat_request.on_text). */
+    dsp_chat_text_fn on_text;
+    void *on_text_ctx;
+    bool stream;
 } call;
 
 static double monotonic_s(void)
@@ -529,6 +535,11 @@ static bool cached_holds_key(const dsp_lm_config *lm, dsp_provider provider, con
     return lm->api_key_env && holds_key(resp, getenv(lm->api_key_env));
 }
 
+static bool read_stream(void *ctx, const char *data, size_t n)
+{
+    return dsp_stream_reader_feed(ctx, data, n);
+}
+
 /* One HTTP exchange with retries; on DSP_OK resp holds its choices. */
 static dsp_status exchange(dsp_client *c, call *k, dsp_chat_response *resp, usage_delta *u, uint64_t *rng,
                            dsp_error *err)
@@ -564,6 +575,17 @@ static dsp_status exchange(dsp_client *c, call *k, dsp_chat_response *resp, usag
         lim.aws_userpwd = k->userpwd;
         if (lim.connect_ms > lim.total_ms)
             lim.connect_ms = lim.total_ms;
+        dsp_stream_reader rd;
+        lim.on_body = NULL;
+        lim.body_ctx = NULL;
+        if (k->stream) {
+            dsp_stream_reader_init(&rd, k->provider, k->on_text, k->on_text_ctx);
+            rd.keys[0] = k->key;
+            rd.keys[1] = k->more_keys[0];
+            rd.keys[2] = k->more_keys[1];
+            lim.on_body = read_stream;
+            lim.body_ctx = &rd;
+        }
         u->http_requests++;
         st = dsp_http_post(c->http, k->url, k->headers, k->n_headers, k->body.buf, k->body.len, &lim, &reply,
                            err);
@@ -574,7 +596,11 @@ static dsp_status exchange(dsp_client *c, call *k, dsp_chat_response *resp, usag
             http_status = (int)reply.status;
             k->http_status = http_status;
             retry_after = reply.retry_after_s;
-            if (reply.status >= 200 && reply.status < 300) {
+            if (reply.status >= 200 && reply.status < 300 && k->stream) {
+                st = dsp_stream_reader_finish(&rd, k->url, resp, err);
+                if (st != DSP_OK && st != DSP_ERR_PROTOCOL)
+                    name_lm(err, k->model_spec);
+            } else if (reply.status >= 200 && reply.status < 300) {
                 st = k->provider == DSP_PROVIDER_ANTHROPIC ? dsp_anthropic_parse_reply(reply.body, reply.len, resp, err)
                      : k->provider == DSP_PROVIDER_BEDROCK ? dsp_bedrock_parse_reply(reply.body, reply.len, resp, err)
                      : k->provider == DSP_PROVIDER_GEMINI  ? dsp_gemini_parse_reply(reply.body, reply.len, resp, err)
@@ -603,6 +629,16 @@ static dsp_status exchange(dsp_client *c, call *k, dsp_chat_response *resp, usag
         bool transient = dsp_retry_is_transient(st, http_status) && !reply.permanent;
         if (st == DSP_ERR_PROTOCOL && dsp_json_is_valid(reply.body, reply.len))
             transient = false;
+        if (k->stream) {
+            /* Text already handed on would be handed on again: a stream
+             * that failed part way is not asked for again. */
+            bool handed_on = rd.text.len > 0;
+            if (st == DSP_ERR_CANCELLED || st == DSP_ERR_PROTOCOL || handed_on)
+                transient = false;
+            if (st != DSP_OK && st != DSP_ERR_CANCELLED && handed_on)
+                note_gave_up(err, " (not retried: %d bytes of its text were already handed on)", (int)rd.text.len, 0);
+            dsp_stream_reader_free(&rd);
+        }
         /* An endpoint that cannot be reached or answers 5xx is left alone
          * for a while; the retry goes to another at once. */
         bool down = ((st == DSP_ERR_NETWORK || st == DSP_ERR_TIMEOUT) && http_status == 0 && !reply.permanent) ||
@@ -728,6 +764,17 @@ typedef struct chat_seen {
 static dsp_status chat(dsp_client *c, const dsp_lm_config *lm, const dsp_chat_request *req, dsp_chat_response *resp,
                        dsp_error *err, chat_seen *seen);
 
+/* Hands a whole reply's choice 0 to a streaming caller (a cached reply, or
+ * one that could not be streamed); when it cancels, resp is freed. */
+static dsp_status hand_on(const dsp_chat_request *req, dsp_chat_response *resp, dsp_error *err)
+{
+    if (resp->n_choices == 0 || !resp->choices[0] || !*resp->choices[0] ||
+        req->on_text(req->on_text_ctx, resp->choices[0], strlen(resp->choices[0])) == 0)
+        return DSP_OK;
+    dsp_chat_response_free(resp);
+    return dsp_error_set(err, DSP_ERR_CANCELLED, "cancelled by the streaming callback");
+}
+
 dsp_status dsp_chat(dsp_client *c, const dsp_lm_config *lm, const dsp_chat_request *req, dsp_chat_response *resp,
                     dsp_error *err)
 {
@@ -826,7 +873,8 @@ static dsp_status chat(dsp_client *c, const dsp_lm_config *lm, const dsp_chat_re
                 u.unpriced = 1;
             add_usage(c, &u, 1);
             free(bases_buf);
-            return DSP_OK;
+            /* A cached reply is replayed as a stream of one piece. */
+            return req->on_text ? hand_on(req, resp, err) : DSP_OK;
         }
         u.cache_misses = 1;
     }
@@ -836,6 +884,13 @@ static dsp_status chat(dsp_client *c, const dsp_lm_config *lm, const dsp_chat_re
         return dsp_breaker_error(&c->breaker, err);
     }
     int reps = anthropic_reps(k.provider, &p);
+    /* One choice streams; Bedrock's ConverseStream speaks AWS's binary
+     * event-stream encoding, not server-sent events, and a reply that may
+     * be a native tool call is read whole: they get a plain call. */
+    k.on_text = req->on_text;
+    k.on_text_ctx = req->on_text_ctx;
+    k.stream = req->on_text && reps == 1 && p.n <= 1 && k.provider != DSP_PROVIDER_BEDROCK && !p.tools;
+    p.stream = k.stream;
     /* The body is sent and dropped within this call: it is written here,
      * on the stack, unless it is larger. In a job of an event loop it goes
      * to the heap, sized to it: the job's stack stays resident while it
@@ -850,6 +905,8 @@ static dsp_status chat(dsp_client *c, const dsp_lm_config *lm, const dsp_chat_re
     k.in_loop = in_loop;
     for (size_t i = 0; st == DSP_OK && i < n_bases; i++) {
         st = dsp_model_endpoint_url(k.provider, bases[i], k.model_name, &k.urls[i], err);
+        if (st == DSP_OK && k.stream && k.provider == DSP_PROVIDER_GEMINI)
+            st = dsp_gemini_stream_url(&k.urls[i], err);
         if (st == DSP_OK)
             k.rates[k.n_urls++] = dsp_rates_get(&c->rates, k.urls[i], k.model_name, lm->rpm, lm->tpm);
     }
@@ -880,8 +937,9 @@ static dsp_status chat(dsp_client *c, const dsp_lm_config *lm, const dsp_chat_re
     if (st != DSP_OK) {
         dsp_chat_response_free(resp);
         add_usage(c, &u, 0);
-        dsp_breaker_record(&c->breaker, st, k.http_status, false, u.http_requests,
-                           err ? err->message : NULL);
+        if (st != DSP_ERR_CANCELLED) /* the caller's choice, not the LM failing */
+            dsp_breaker_record(&c->breaker, st, k.http_status, false, u.http_requests,
+                               err ? err->message : NULL);
         return st;
     }
     u.prompt_tokens = resp->usage.prompt_tokens;
@@ -891,6 +949,8 @@ static dsp_status chat(dsp_client *c, const dsp_lm_config *lm, const dsp_chat_re
     else
         u.unpriced = 1;
     add_usage(c, &u, 1);
+    if (!k.stream && req->on_text && hand_on(req, resp, err) != DSP_OK)
+        return DSP_ERR_CANCELLED;
     /* The answer is good even if storing it fails (disk full, say): the
      * call succeeds and the next run asks the LM again. */
     bool keep = !req->keep || req->keep(req->keep_ctx, resp);

@@ -147,6 +147,10 @@ typedef struct sink {
     int too_big, over_budget;
     dsp_http *h;
     size_t charged; /* heap bytes counted in h->held */
+    CURL *e;
+    const dsp_http_limits *lim; /* with on_body: a stream */
+    int streaming;  /* -1: not known yet; 1: a 2xx body going to on_body */
+    int stopped;    /* on_body asked to stop */
 } sink;
 
 /* Counts n more heap bytes against the budget of replies in flight. */
@@ -168,6 +172,20 @@ static size_t on_data(char *data, size_t size, size_t nmemb, void *userp)
     if (s->len + n > DSP_HTTP_MAX_BODY) {
         s->too_big = 1;
         return 0; /* aborts the transfer */
+    }
+    if (s->streaming < 0) {
+        /* The status line is in by the first byte of the body. */
+        long code = 0;
+        curl_easy_getinfo(s->e, CURLINFO_RESPONSE_CODE, &code);
+        s->streaming = code >= 200 && code < 300;
+    }
+    if (s->streaming) {
+        s->len += n; /* counted, not kept: the reader keeps what it needs */
+        if (!s->lim->on_body(s->lim->body_ctx, data, n)) {
+            s->stopped = 1;
+            return 0;
+        }
+        return n;
     }
     if (s->len + n + 1 > s->cap) {
         size_t cap = s->cap ? s->cap : 4096;
@@ -276,7 +294,9 @@ dsp_status dsp_http_post(dsp_http *h, const char *url, const char *const *header
     CURL *e = acquire(h);
     if (!e)
         return dsp_error_set(err, DSP_ERR_NOMEM, "libcurl could not create a handle");
-    sink s = {.buf = out->inline_body, .inline_buf = out->inline_body, .cap = sizeof out->inline_body, .h = h};
+    out->stopped = false;
+    sink s = {.buf = out->inline_body, .inline_buf = out->inline_body, .cap = sizeof out->inline_body, .h = h,
+              .e = e, .lim = lim, .streaming = lim && lim->on_body ? -1 : 0};
     if (lim && lim->heap_only)
         s.cap = 0; /* on_data allocates at the first byte */
     char errbuf[CURL_ERROR_SIZE];
@@ -297,6 +317,10 @@ dsp_status dsp_http_post(dsp_http *h, const char *url, const char *const *header
      * handle and the job waits for it while others run. */
     CURLcode rc = dsp_loop_active() ? dsp_loop_perform(e) : curl_easy_perform(e);
     dsp_status st = DSP_OK;
+    if (rc == CURLE_WRITE_ERROR && s.stopped) {
+        rc = CURLE_OK; /* the reader stopped it: a reply came, and it has what it read */
+        out->stopped = true;
+    }
     if (rc != CURLE_OK) {
         st = curl_failure(rc, errbuf, url, &s, err);
         out->permanent = rc == CURLE_COULDNT_RESOLVE_HOST || rc == CURLE_FILESIZE_EXCEEDED || s.too_big;
@@ -321,7 +345,7 @@ dsp_status dsp_http_post(dsp_http *h, const char *url, const char *const *header
             curl_easy_header(e, "Retry-After", 0, CURLH_HEADER, -1, &ra) == CURLHE_OK && ra)
             out->retry_after_s = dsp_retry_after_parse(ra->value, time(NULL));
         out->body = s.buf; /* NUL-terminated even when empty */
-        out->len = s.len;
+        out->len = s.streaming ? 0 : s.len;
         out->charged = s.charged;
     }
     /* The handle must not keep pointers to this call's headers and buffers. */

@@ -43,6 +43,8 @@ typedef struct dsp_http_reply {
     /* Set with a failure that would only repeat: a host that does not
      * resolve, a reply over DSP_HTTP_MAX_BODY. Callers do not retry it. */
     bool permanent;
+    /* on_body (dsp_http_limits) stopped the transfer. */
+    bool stopped;
     /* Heap bytes of body counted against the transport's budget for
      * replies in flight, given back by dsp_http_reply_free. */
     size_t charged;
@@ -66,6 +68,13 @@ typedef struct dsp_http_limits {
     /* The body goes to the heap, sized to it, never into the reply's own
      * storage (a reply on a fiber's stack would keep that page resident). */
     bool heap_only;
+    /* Streaming: the pieces of a 2xx body go to on_body as they arrive
+     * and are not collected (the reply's body stays empty; their total is
+     * still held to DSP_HTTP_MAX_BODY). on_body returning false aborts the
+     * transfer: the post then returns DSP_OK with the reply's `stopped`
+     * set. Other statuses' bodies are collected as usual. NULL: none. */
+    bool (*on_body)(void *ctx, const char *data, size_t n);
+    void *body_ctx;
 } dsp_http_limits;
 
 /* POSTs body to url with the extra header lines given, within lim (NULL:

@@ -119,6 +119,8 @@ dsp_status dsp_anthropic_request_write(dsp_jw *wp, const char *model, const dsp_
             return st;
         }
     }
+    if (p->stream)
+        dsp_jw_lit(&w, ",\"stream\":true");
     dsp_jw_lit(&w, "}");
     *wp = w;
     if (!dsp_jw_finish(wp))

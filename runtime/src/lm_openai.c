@@ -141,6 +141,9 @@ dsp_status dsp_openai_request_write(dsp_jw *wp, const char *model, const dsp_mes
             return st;
         }
     }
+    /* Usage comes in a last chunk only when asked for. */
+    if (p->stream)
+        dsp_jw_lit(&w, ",\"stream\":true,\"stream_options\":{\"include_usage\":true}");
     dsp_jw_lit(&w, "}");
     *wp = w;
     if (!dsp_jw_finish(wp))

@@ -3,6 +3,7 @@
  * adapter. Single calls and batches share one path, so they behave alike. */
 #include "dsp/predict.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,6 +11,7 @@
 #include "client_settings.h"
 #include "error_context.h"
 #include "trace_int.h"
+#include "field_stream.h"
 
 dsp_predict_options dsp_predict_options_default(void)
 {
@@ -100,6 +102,7 @@ typedef struct call {
     dsp_error err;
     bool traced;   /* the client traces: parse_reply notes unknown keys */
     char note[384]; /* for the trace line (dsp_chat_request.note) */
+    dsp_field_stream *fs; /* dsp_predict_stream: the chat reply is streamed into it */
 } call;
 
 /* dsp_chat's keep hook: parses the reply with the round's adapter into the
@@ -170,6 +173,10 @@ static dsp_status send_round(dsp_client *c, const dsp_lm_config *lm, const dsp_c
         calls[i].note[0] = '\0';
         reqs[j].note = calls[i].note;
         reqs[j].note_size = sizeof calls[i].note;
+        if (calls[i].fs && !calls[i].fallback && !calls[i].json) {
+            reqs[j].on_text = dsp_field_stream_text;
+            reqs[j].on_text_ctx = calls[i].fs;
+        }
         idx[j++] = i;
     }
     if (k == 1)
@@ -355,25 +362,88 @@ static dsp_status check_call(const dsp_predictor *p, const dsp_predict_options *
     return DSP_OK;
 }
 
-dsp_status dsp_predict_ex(dsp_client *c, const dsp_predictor *p, const dsp_predict_options *opts,
-                          const dsp_value *inputs, dsp_value *outputs, dsp_predict_trace *trace, dsp_error *err)
+/* One call, streamed into cb when it is not NULL. */
+static dsp_status predict_one(dsp_client *c, const dsp_predictor *p, const dsp_predict_options *opts,
+                              const dsp_value *inputs, const dsp_stream_callbacks *cb, dsp_value *outputs,
+                              dsp_predict_trace *trace, dsp_error *err)
 {
     p = dsp_client_predictor(c, p);
     dsp_status st = check_call(p, opts, outputs, err);
     if (st != DSP_OK)
         return st;
+    size_t n_out = dsp_strategy_n_outputs(p->signature, p->strategy);
     call cl;
     memset(&cl, 0, sizeof cl);
     dsp_messages_init(&cl.msgs);
     cl.inputs = inputs;
     cl.outputs = outputs;
+    dsp_prompt_spec spec = dsp_prompt_spec_of(p, opts);
+    dsp_field_stream fs;
+    if (cb) {
+        st = dsp_field_stream_init(&fs, p->name, &spec, cb, err);
+        if (st != DSP_OK)
+            return st;
+        cl.fs = &fs;
+    }
     if (run(c, p, opts, &cl, 1) != DSP_OK) {
-        dsp_values_free(outputs, dsp_strategy_n_outputs(p->signature, p->strategy));
+        dsp_values_free(outputs, n_out);
         cl.st = dsp_error_set(&cl.err, DSP_ERR_NOMEM, "out of memory running predictor %s", p->name ? p->name : "?");
     }
+    if (cb && cl.st == DSP_OK) {
+        /* The last section, and outputs no section gave, once the reply
+         * parsed; a cancel there still cancels the call. */
+        dsp_error ferr = {0};
+        if (dsp_field_stream_finish(&fs, !cl.fallback && !cl.json, outputs, &ferr) != DSP_OK) {
+            dsp_values_free(outputs, n_out);
+            dsp_error_clear(&cl.err);
+            cl.err = ferr;
+            cl.st = ferr.status;
+        }
+    }
+    if (cb)
+        dsp_field_stream_free(&fs);
     st = cl.st;
     finish(&cl, trace, err);
     return st;
+}
+
+/* The callbacks this thread's calls stream into (dsp_stream_use), in
+ * thread-specific data as the current trace span is, so that a generated
+ * program streams without passing them through every module. */
+static pthread_key_t stream_key;
+static pthread_once_t stream_once = PTHREAD_ONCE_INIT;
+
+static void make_stream_key(void)
+{
+    (void)pthread_key_create(&stream_key, NULL);
+}
+
+const dsp_stream_callbacks *dsp_stream_use(const dsp_stream_callbacks *cb)
+{
+    pthread_once(&stream_once, make_stream_key);
+    const dsp_stream_callbacks *was = pthread_getspecific(stream_key);
+    (void)pthread_setspecific(stream_key, (const void *)cb);
+    return was;
+}
+
+static const dsp_stream_callbacks *thread_stream(void)
+{
+    pthread_once(&stream_once, make_stream_key);
+    return pthread_getspecific(stream_key);
+}
+
+dsp_status dsp_predict_ex(dsp_client *c, const dsp_predictor *p, const dsp_predict_options *opts,
+                          const dsp_value *inputs, dsp_value *outputs, dsp_predict_trace *trace, dsp_error *err)
+{
+    return predict_one(c, p, opts, inputs, thread_stream(), outputs, trace, err);
+}
+
+dsp_status dsp_predict_stream(dsp_client *c, const dsp_predictor *p, const dsp_predict_options *opts,
+                              const dsp_value *inputs, const dsp_stream_callbacks *cb, dsp_value *outputs,
+                              dsp_predict_trace *trace, dsp_error *err)
+{
+    static const dsp_stream_callbacks none = {0};
+    return predict_one(c, p, opts, inputs, cb ? cb : &none, outputs, trace, err);
 }
 
 dsp_status dsp_predict(dsp_client *c, const dsp_predictor *p, const dsp_value *inputs, dsp_value *outputs,

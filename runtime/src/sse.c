@@ -38,7 +38,7 @@ static int dispatch(dsp_sse *s)
 }
 
 /* One complete line (without its end). */
-static int line(dsp_sse *s, const char *l, size_t n)
+static int sse_line(dsp_sse *s, const char *l, size_t n)
 {
     if (n == 0)
         return dispatch(s);
@@ -102,10 +102,10 @@ int dsp_sse_feed(dsp_sse *s, const char *bytes, size_t n)
         int rc;
         if (s->line.len) {
             dsp_tb_put(&s->line, p, (size_t)(q - p));
-            rc = dsp_tb_ok(&s->line) ? line(s, s->line.data, s->line.len) : -1;
+            rc = dsp_tb_ok(&s->line) ? sse_line(s, s->line.data, s->line.len) : -1;
             s->line.len = 0;
         } else {
-            rc = line(s, p, (size_t)(q - p)); /* the whole line is here: no copy */
+            rc = sse_line(s, p, (size_t)(q - p)); /* the whole line is here: no copy */
         }
         s->after_cr = *q == '\r';
         p = q + 1;

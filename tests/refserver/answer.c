@@ -114,6 +114,8 @@ void rs_answer_chat_ft(rs_arena *a, const rs_options *o, rs_ft_store *ft, rs_api
     }
     out->model = rs_strdup(a, req.model);
     out->n_messages = req.n_msgs;
+    out->stream = req.stream;
+    out->stream_usage = req.include_usage;
     /* Only the log needs the flattened prompt; skip it on the fast path. */
     out->prompt = o->log_path ? prompt_text(a, &req) : NULL;
 

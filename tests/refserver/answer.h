@@ -24,6 +24,8 @@ typedef struct rs_answer {
     unsigned delay_ms;          /* latency, or the hang */
     unsigned retry_after_ms;    /* 429: the Retry-After to send */
     uint64_t oversize;          /* > 0: send this many bytes instead of body */
+    bool stream;                /* the request asked for a stream: a 200 goes as events (stream.h) */
+    bool stream_usage;          /* ... with OpenAI's usage chunk */
     /* For the request log. */
     const char *model;
     size_t n_messages;

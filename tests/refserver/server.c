@@ -6,6 +6,7 @@
  * thread resumes it, so latency never blocks a worker.
  */
 #include "server.h"
+#include "stream.h"
 
 #include "hostile.h"
 
@@ -108,10 +109,51 @@ static ssize_t oversize_read(void *cls, uint64_t pos, char *buf, size_t max)
     return (ssize_t)n;
 }
 
+/* An event stream, sent one event per chunk (chunked encoding), as the
+ * providers send theirs; cut off after `send` bytes when a fault says so. */
+static ssize_t events_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    truncated *t = cls;
+    size_t len = strlen(t->data);
+    if (pos >= t->send)
+        return t->send < len ? MHD_CONTENT_READER_END_WITH_ERROR : MHD_CONTENT_READER_END_OF_STREAM;
+    const char *end = strstr(t->data + pos, "\n\n");
+    size_t n = end ? (size_t)(end + 2 - (t->data + pos)) : len - (size_t)pos;
+    if (n > t->send - (size_t)pos)
+        n = t->send - (size_t)pos;
+    if (n > max)
+        n = max;
+    memcpy(buf, t->data + pos, n);
+    return (ssize_t)n;
+}
+
 static struct MHD_Response *make_response(const rs_answer *ans)
 {
     size_t len = strlen(ans->body);
     struct MHD_Response *r;
+    bool events = ans->stream && ans->status == 200 && !ans->oversize;
+    if (events) {
+        truncated *t = malloc(sizeof *t);
+        char *data = strdup(ans->body);
+        if (!t || !data) {
+            free(t);
+            free(data);
+            return NULL;
+        }
+        t->data = data;
+        t->send = ans->send_len;
+        /* Cut off, it announces its whole length and closes early (an
+         * unended chunked body would keep the connection waiting). */
+        r = MHD_create_response_from_callback(t->send < len ? len : MHD_SIZE_UNKNOWN, 64 * 1024, events_read, t,
+                                              truncated_free);
+        if (!r) {
+            truncated_free(t);
+            return NULL;
+        }
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream");
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+        return r;
+    }
     if (ans->oversize) {
         oversize *o = malloc(sizeof *o);
         if (!o)
@@ -166,6 +208,31 @@ static enum MHD_Result send_answer(struct MHD_Connection *conn, const rs_answer 
     enum MHD_Result ret = MHD_queue_response(conn, (unsigned)ans->status, r);
     MHD_destroy_response(r);
     return ret;
+}
+
+/* A 200 to a request that asked for a stream goes as the provider's
+ * events; a cut-off fault then cuts the stream half way, and a garbled one
+ * sends half of it, ended cleanly. Gemini streams only with alt=sse here. */
+static void stream_answer(rs_arena *a, rs_api api, struct MHD_Connection *conn, rs_answer *ans)
+{
+    if (!ans->stream || ans->status != 200 || ans->oversize)
+        return;
+    const char *alt = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "alt");
+    if (api == RS_API_GEMINI && (!alt || strcmp(alt, "sse") != 0)) {
+        rs_answer_error(a, api, 400,
+                        "This test fixture serves streamGenerateContent as server-sent events only: add ?alt=sse.",
+                        NULL, ans);
+        return;
+    }
+    size_t whole = strlen(ans->body);
+    const char *events = rs_stream_body(a, api, ans->body, ans->stream_usage);
+    if (!events)
+        return; /* not a reply (a garbled fault): sent as it is, which no reader takes for a whole stream */
+    bool cut = ans->send_len < whole;
+    ans->body = events;
+    ans->send_len = strlen(events);
+    if (cut)
+        ans->send_len /= 2;
 }
 
 static route route_of(const char *url, rs_api *api)
@@ -410,6 +477,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
         if (s->opts.echo_key != RS_ECHO_NONE)
             rs_echo_key(&a, &s->opts, st->api, rs_request_key(auth, x_key), &ans);
         ans.auth = auth || x_key;
+        if (st->route == ROUTE_GEMINI && rs_gemini_is_stream(url))
+            ans.stream = true;
+        stream_answer(&a, st->api, conn, &ans);
     }
     rs_reqlog_write(s->log, method, url, &ans, chat && !st->too_big ? st->body : NULL, st->len);
     enum MHD_Result ret;

@@ -49,6 +49,8 @@ typedef struct rs_request {
     size_t steps_done;   /* with tools: the tool results of the last exchange */
     int tool_fault;      /* --tool-call-faults: 0 none; 1 arguments not JSON (Anthropic:
                             unknown tool), 2 unknown tool, 3 no id */
+    bool stream;         /* `stream: true` (stream.h) */
+    bool include_usage;  /* OpenAI: stream_options.include_usage */
 } rs_request;
 
 typedef struct rs_wire_error {
@@ -81,9 +83,12 @@ void rs_buf_json_string(rs_buf *b, const char *s);
 /* Appends a decimal integer. */
 void rs_buf_int(rs_buf *b, long long v);
 
-/* Gemini (wire_gemini.c): whether url is .../models/MODEL:generateContent,
- * and MODEL (copied into a); the request's model is the path's. */
+/* Gemini (wire_gemini.c): whether url is .../models/MODEL:generateContent
+ * or :streamGenerateContent, and MODEL (copied into a); the request's model
+ * is the path's. */
 bool rs_gemini_route(rs_arena *a, const char *url, const char **model);
+/* Whether url is a Gemini model's :streamGenerateContent. */
+bool rs_gemini_is_stream(const char *url);
 bool rs_gemini_parse(rs_arena *a, const cJSON *root, const char *model, rs_request *req, rs_wire_error *err);
 const char *rs_gemini_reply(rs_arena *a, const rs_request *req, const rs_choice *choices, size_t n,
                             long prompt_tokens, uint64_t id);

@@ -178,8 +178,10 @@ bool rs_anthropic_parse(rs_arena *a, const cJSON *root, const char *version, rs_
             req->stop[req->n_stop++] = s->valuestring;
         }
     }
-    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "stream")))
-        return fail(err, "stream: this test fixture does not implement streaming");
+    const cJSON *stream = cJSON_GetObjectItemCaseSensitive(root, "stream");
+    if (stream && !cJSON_IsBool(stream))
+        return fail(err, "stream: Input should be a valid boolean");
+    req->stream = cJSON_IsTrue(stream);
     return parse_tools(root, req, err);
 }
 

@@ -9,12 +9,20 @@
 #include <stdio.h>
 #include <string.h>
 
+bool rs_gemini_is_stream(const char *url)
+{
+    static const char verb[] = ":streamGenerateContent";
+    size_t n = strlen(url), vn = sizeof verb - 1;
+    return n > vn && strcmp(url + n - vn, verb) == 0;
+}
+
 bool rs_gemini_route(rs_arena *a, const char *url, const char **model)
 {
-    static const char verb[] = ":generateContent";
-    size_t n = strlen(url), vn = sizeof verb - 1;
+    static const char plain[] = ":generateContent", stream[] = ":streamGenerateContent";
+    bool streamed = rs_gemini_is_stream(url);
+    size_t n = strlen(url), vn = streamed ? sizeof stream - 1 : sizeof plain - 1;
     const char *m = strstr(url, "/models/");
-    if (!m || n < vn || strcmp(url + n - vn, verb) != 0)
+    if (!m || n < vn || (!streamed && strcmp(url + n - vn, plain) != 0))
         return false;
     m += strlen("/models/");
     size_t ml = (size_t)(url + n - vn - m);

@@ -244,8 +244,18 @@ bool rs_openai_parse(rs_arena *a, const cJSON *root, rs_request *req, rs_wire_er
         req->seed = (int64_t)seed->valuedouble;
     }
     const cJSON *stream = cJSON_GetObjectItemCaseSensitive(root, "stream");
-    if (cJSON_IsTrue(stream))
-        return fail(err, "stream", "This test fixture does not implement streaming; send 'stream': false.");
+    if (stream && !cJSON_IsNull(stream) && !cJSON_IsBool(stream))
+        return fail(err, "stream", "Invalid type for 'stream': expected a boolean.");
+    req->stream = cJSON_IsTrue(stream);
+    const cJSON *so = cJSON_GetObjectItemCaseSensitive(root, "stream_options");
+    if (so && !cJSON_IsNull(so)) {
+        if (!req->stream)
+            return fail(err, "stream_options", "The 'stream_options' parameter is only allowed when 'stream' is enabled.");
+        const cJSON *iu = cJSON_GetObjectItemCaseSensitive(so, "include_usage");
+        if (!cJSON_IsObject(so) || (iu && !cJSON_IsBool(iu)))
+            return fail(err, "stream_options", "Invalid 'stream_options': expected an object with a boolean 'include_usage'.");
+        req->include_usage = cJSON_IsTrue(iu);
+    }
     if (!parse_stop(a, cJSON_GetObjectItemCaseSensitive(root, "stop"), req, err))
         return false;
     if (!parse_tools(root, req, err))

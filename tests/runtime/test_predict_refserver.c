@@ -235,6 +235,119 @@ static void test_malformed_replies(void **state)
     rs_proc_stop(&s, 3000, NULL);
 }
 
+/* dsp_predict_stream: reasoning arrives piece by piece, each output is
+ * handed on once with its final value, and the outputs equal dsp_predict's
+ * for the same reply, over each streaming wire format; a cached reply is
+ * replayed; a callback cancels. */
+typedef struct streamed {
+    char reasoning[4096];
+    int deltas;
+    int order[2];
+    int n_fields;
+    dsp_value values[2];
+    int cancel;
+} streamed;
+
+static int on_delta(void *ctx, const dsp_stream_field *sf, const char *text, size_t len)
+{
+    size_t field = sf->index;
+    const char *name = sf->name;
+    streamed *s = ctx;
+    if (field == 0) {
+        assert_string_equal(name, "reasoning");
+        strncat(s->reasoning, text, len);
+        s->deltas++;
+    }
+    return 0;
+}
+
+static int on_field(void *ctx, const dsp_stream_field *sf, const dsp_value *v)
+{
+    size_t field = sf->index;
+    const char *name = sf->name;
+    streamed *s = ctx;
+    (void)name;
+    assert_true(field < 2);
+    s->order[field] = ++s->n_fields;
+    assert_int_equal(dsp_value_copy(&s->values[field], v, NULL), DSP_OK);
+    return s->cancel;
+}
+
+static void test_stream_equals_predict(void **state)
+{
+    (void)state;
+    NEED_FIXTURE();
+    rs_proc s;
+    assert_true(rs_proc_start(&s, NULL));
+    use_server(&s);
+    char bare[64], dir[] = "/tmp/dsp-pstream-XXXXXX";
+    snprintf(bare, sizeof bare, "http://127.0.0.1:%u", s.port);
+    assert_non_null(mkdtemp(dir));
+    dsp_client_options o = dsp_client_options_default();
+    o.cache_dir = dir;
+    o.max_retries = 0;
+    dsp_client *c = NULL;
+    dsp_error err = { 0 };
+    assert_int_equal(dsp_client_new(&o, &c, &err), DSP_OK);
+    static const char *const models[] = { "openai/refserver", "anthropic/claude-3-5-haiku-latest",
+                                          "gemini/gemini-2.0-flash" };
+    for (size_t m = 0; m < 3; m++) {
+        dsp_lm_config l = lm;
+        l.model = models[m];
+        l.base_url = m ? bare : base;
+        dsp_predictor p = { "classify", &t_sig, DSP_STRATEGY_CHAIN_OF_THOUGHT, c_demos, 4, &l };
+        dsp_predict_options po = dsp_predict_options_default();
+        po.bypass_cache = true;
+        dsp_value in = str(queries[m]);
+        dsp_value plain[2] = { 0 };
+        if (dsp_predict_ex(c, &p, &po, &in, plain, NULL, &err) != DSP_OK)
+            fail_msg("%s: %s", models[m], err.message);
+        for (int replay = 0; replay < 2; replay++) {
+            streamed got;
+            memset(&got, 0, sizeof got);
+            dsp_stream_callbacks cb = { on_delta, on_field, &got };
+            dsp_value out[2] = { 0 };
+            dsp_predict_trace tr;
+            dsp_predict_trace_init(&tr);
+            if (dsp_predict_stream(c, &p, NULL, &in, &cb, out, &tr, &err) != DSP_OK)
+                fail_msg("%s: %s", models[m], err.message);
+            assert_int_equal(tr.cache_hit, replay == 1);
+            assert_true(dsp_value_equal(&out[0], &plain[0]));
+            assert_true(dsp_value_equal(&out[1], &plain[1]));
+            assert_int_equal(got.order[0], 1); /* reasoning first, then the category */
+            assert_int_equal(got.order[1], 2);
+            assert_true(dsp_value_equal(&got.values[0], &out[0]));
+            assert_true(dsp_value_equal(&got.values[1], &out[1]));
+            /* The deltas make the reasoning's text (before trimming). */
+            assert_non_null(strstr(got.reasoning, out[0].as.s.data));
+            if (replay == 0 && got.deltas < 2)
+                fail_msg("%s: the reasoning came in %d pieces", models[m], got.deltas);
+            dsp_values_free(out, 2);
+            dsp_values_free(got.values, 2);
+            dsp_predict_trace_free(&tr);
+        }
+        /* A cancel at the first field: the call fails, outputs stay empty. */
+        streamed got;
+        memset(&got, 0, sizeof got);
+        got.cancel = 1;
+        dsp_stream_callbacks cb = { NULL, on_field, &got };
+        dsp_value out[2] = { 0 };
+        assert_int_equal(dsp_predict_stream(c, &p, &po, &in, &cb, out, NULL, &err), DSP_ERR_CANCELLED);
+        assert_int_equal(got.n_fields, 1);
+        assert_int_equal(out[0].kind, 0);
+        assert_int_equal(out[1].kind, 0);
+        dsp_error_clear(&err);
+        dsp_values_free(got.values, 2);
+        dsp_values_free(plain, 2);
+        dsp_value_free(&in);
+    }
+    dsp_client_free(c);
+    rs_proc_stop(&s, 10000, NULL);
+    char cmd[96];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -242,6 +355,7 @@ int main(void)
         cmocka_unit_test(test_fixture_reads_our_prompts),
         cmocka_unit_test(test_malformed_replies),
         cmocka_unit_test(test_json_adapter_both_apis),
+        cmocka_unit_test(test_stream_equals_predict),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,9 @@
 // wire_clients.mjs PORT — the providers' official clients against the
 // fixture (build/dsp-refserver, a test fixture, not a model): each sends a
 // request in its wire format and must parse the reply and the error.
+// Streams (OpenAI's chat.completion.chunk events with include_usage, the
+// same through Azure, Gemini's streamGenerateContent?alt=sse) must parse
+// too, into the text and usage of the same request's plain reply.
 // Prints TAP lines ("ok - ..." / "not ok - ...").
 import OpenAI, { AzureOpenAI } from 'openai';
 import { GoogleGenAI } from '@google/genai';
@@ -51,6 +54,61 @@ await check('openai: chat.completions with tools gets tool_calls, and a tool mes
     const r2 = await c.chat.completions.create({ model: 'fixture', messages, tools });
     const c2 = r2.choices[0].message.tool_calls;
     return (c2 && c2.length === 1 && c2[0].function.name === 'finish' && c2[0].id !== call.id) || JSON.stringify(r2);
+// A stream's pieces joined, its usage, and the plain reply to compare.
+async function openaiStream(c, model) {
+    const req = { model, messages: [{ role: 'user', content: ask }], temperature: 0 };
+    const plain = await c.chat.completions.create(req);
+    const stream = await c.chat.completions.create({ ...req, stream: true, stream_options: { include_usage: true } });
+    let text = '', chunks = 0, usage = null, finish = null;
+    for await (const chunk of stream) {
+        chunks++;
+        if (chunk.object !== 'chat.completion.chunk') return `a chunk of object ${chunk.object}`;
+        if (chunk.choices.length) {
+            text += chunk.choices[0].delta.content || '';
+            finish = chunk.choices[0].finish_reason || finish;
+        }
+        if (chunk.usage) usage = chunk.usage;
+    }
+    return (text === plain.choices[0].message.content && chunks > 3 && finish === 'stop' && usage &&
+            usage.prompt_tokens === plain.usage.prompt_tokens &&
+            usage.completion_tokens === plain.usage.completion_tokens) ||
+           `${chunks} chunks, ${JSON.stringify(text)} vs ${JSON.stringify(plain.choices[0].message.content)}, ` +
+           `usage ${JSON.stringify(usage)}`;
+}
+
+await check('openai: a chat.completions stream with include_usage equals the plain reply', async () => {
+    const c = new OpenAI({ baseURL: `${base}/v1`, apiKey: 'openai-wire-not-a-key', maxRetries: 0 });
+    return openaiStream(c, 'fixture');
+});
+
+await check('openai AzureOpenAI: the same stream from a deployment', async () => {
+    const c = new AzureOpenAI({ endpoint: base, apiKey: 'azure-wire-not-a-key', apiVersion: '2024-10-21',
+                                deployment: 'fixture', maxRetries: 0 });
+    return openaiStream(c, 'fixture');
+});
+
+await check('openai: the stream helper (chat.completions.stream) assembles the final message', async () => {
+    const c = new OpenAI({ baseURL: `${base}/v1`, apiKey: 'openai-wire-not-a-key', maxRetries: 0 });
+    const req = { model: 'fixture', messages: [{ role: 'user', content: ask }], temperature: 0 };
+    const plain = await c.chat.completions.create(req);
+    const final = await c.chat.completions.stream(req).finalChatCompletion();
+    return final.choices[0].message.content === plain.choices[0].message.content ||
+           JSON.stringify(final.choices[0].message);
+});
+
+await check('@google/genai: models.generateContentStream equals generateContent', async () => {
+    const g = new GoogleGenAI({ apiKey: 'gem-wire-not-a-key', httpOptions: { baseUrl: base } });
+    const req = { model: 'fixture', contents: ask, config: { systemInstruction: 'Be terse.', temperature: 0 } };
+    const plain = await g.models.generateContent(req);
+    let text = '', chunks = 0, last = null;
+    for await (const chunk of await g.models.generateContentStream(req)) {
+        chunks++;
+        text += chunk.text || '';
+        last = chunk;
+    }
+    return (text === plain.text && chunks > 1 && last.candidates[0].finishReason === 'STOP' &&
+            last.usageMetadata.promptTokenCount === plain.usageMetadata.promptTokenCount) ||
+           `${chunks} chunks, ${JSON.stringify(text)} vs ${JSON.stringify(plain.text)}`;
 });
 
 await check('@google/genai: models.generateContent, text and usageMetadata', async () => {

@@ -3,7 +3,8 @@
 # clients (openai's OpenAI with tool calls and AzureOpenAI, @google/genai, @aws-sdk/client-bedrock-
 # runtime; tests/wire_clients/package-lock.json) send requests to
 # build/dsp-refserver (a TEST FIXTURE, not a model) and must parse its
-# replies and its error bodies; the Bedrock client signs with SigV4 and the
+# replies, its streams (openai, Azure, @google/genai) and its error bodies;
+# the Bedrock client signs with SigV4 and the
 # fixture checks the signature's form. Prints TAP. Without node or the
 # packages (scripts/setup.d/wire-clients-npm.sh) it skips, saying so.
 set -u

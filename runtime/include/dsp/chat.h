@@ -91,6 +91,10 @@ typedef struct dsp_lm_params {
      * requests send them as `tools` of type function, Anthropic's as `tools`
      * with an `input_schema`. One tool call a turn is asked for. NULL: none. */
     const char *tools;
+    /* Ask for the reply as a stream of server-sent events. Set by dsp_chat
+     * when the request has on_text (never an lm option, nor part of the
+     * cache key): the same reply, in pieces. */
+    bool stream;
 } dsp_lm_params;
 
 /* The unset values of every field. */
@@ -147,6 +151,18 @@ typedef struct dsp_chat_request {
      * not in the cache key. */
     char *note;
     size_t note_size;
+    /* Streaming: when set, dsp_chat asks for a stream (OpenAI-compatible
+     * and Azure `stream: true` with usage, Anthropic `stream: true`,
+     * Gemini streamGenerateContent) and hands on choice 0's text as it
+     * arrives, then returns the same response a plain call would. A reply
+     * from the cache is replayed through it in one piece; Bedrock, calls
+     * asking for n > 1 choices and calls with native tools get a plain
+     * request whose choice 0 is handed on once it is whole. Only a stream
+     * that reached its end is
+     * cached; one cut off or cancelled is not, and a stream that failed
+     * after text was handed on is not retried (the text would repeat). */
+    dsp_chat_text_fn on_text;
+    void *on_text_ctx;
 } dsp_chat_request;
 
 void dsp_chat_response_free(dsp_chat_response *r);

@@ -83,6 +83,50 @@ dsp_status dsp_predict(dsp_client *c, const dsp_predictor *p, const dsp_value *i
 dsp_status dsp_predict_ex(dsp_client *c, const dsp_predictor *p, const dsp_predict_options *opts,
                           const dsp_value *inputs, dsp_value *outputs, dsp_predict_trace *trace, dsp_error *err);
 
+/* Streaming: what dsp_predict_stream (and a generated NAME_run_stream)
+ * hands on as a reply arrives. Each callback returns 0 to go on, or
+ * nonzero to cancel the call (the transfer is aborted and the call fails
+ * with DSP_ERR_CANCELLED). Pointers passed in are borrowed for the
+ * duration of the callback. */
+typedef struct dsp_stream_field {
+    const char *predictor; /* the predictor's name ("Module.var" in a generated program) */
+    size_t index;          /* the field's index among its outputs (dsp_strategy_output:
+                              a chain of thought's reasoning first) */
+    const char *name;      /* the field's name */
+} dsp_stream_field;
+
+typedef struct dsp_stream_callbacks {
+    /* A piece of the output field being written, as it arrives: its raw
+     * section text (the `[[ ## name ## ]]` markers left out; whitespace the
+     * parsed value trims included). Only with the chat adapter: a JSON reply
+     * is one object, whose fields come whole. NULL: none. */
+    int (*on_delta)(void *ctx, const dsp_stream_field *field, const char *text, size_t len);
+    /* An output field complete, parsed into its typed value: as soon as the
+     * next section starts, else when the reply is whole. Each output is
+     * handed on once, in the order its section ends (outputs missing from
+     * the reply, optional ones, at the end). NULL: none. */
+    int (*on_field)(void *ctx, const dsp_stream_field *field, const dsp_value *value);
+    void *ctx;
+} dsp_stream_callbacks;
+
+/* dsp_predict_ex, streamed (dsp_chat_request.on_text): the outputs equal
+ * what dsp_predict_ex returns for the same reply, and a cached reply is
+ * replayed through the callbacks. A chat reply that does not parse still
+ * gets the JSON fallback: fields handed on from the chat reply before its
+ * bad one stay handed on, and the rest come from the JSON reply. cb NULL:
+ * as dsp_predict_ex. */
+dsp_status dsp_predict_stream(dsp_client *c, const dsp_predictor *p, const dsp_predict_options *opts,
+                              const dsp_value *inputs, const dsp_stream_callbacks *cb, dsp_value *outputs,
+                              dsp_predict_trace *trace, dsp_error *err);
+
+/* Makes every single predictor call on this thread (dsp_predict,
+ * dsp_predict_ex, and so every predictor, react step and sample a
+ * generated program runs on it) stream into cb until set again; NULL
+ * ends it. Returns the callbacks it replaces. A generated NAME_run_stream
+ * sets them around one run. Batches (dsp_predict_batch, NAME_run_batch)
+ * never stream. */
+const dsp_stream_callbacks *dsp_stream_use(const dsp_stream_callbacks *cb);
+
 /* n independent calls through dsp_chat_batch (up to the client's in-flight
  * limit at once). inputs is n rows of n_inputs values, outputs n rows of
  * n_outputs values (zeroed); statuses, errs and traces are arrays of n or

@@ -200,6 +200,15 @@ int extractor_run(dsp_client *client, const extractor_input *in, extractor_outpu
     return cg_run(client, in, out, err, -1);
 }
 
+int extractor_run_stream(dsp_client *client, const extractor_input *in, const struct dsp_stream_callbacks *cb,
+    extractor_output *out, dsp_error *err)
+{
+    const dsp_stream_callbacks *was = dsp_stream_use(cb);
+    int st = cg_run(client, in, out, err, -1);
+    (void)dsp_stream_use(was);
+    return st;
+}
+
 int extractor_verify_adapters(const char *base_dir, dsp_error *err)
 {
     const extractor_model_ref *tables[] = { extractor_models };

@@ -298,6 +298,15 @@ int multi_hop_run(dsp_client *client, const multi_hop_input *in, multi_hop_outpu
     return cg_run(client, in, out, err, -1);
 }
 
+int multi_hop_run_stream(dsp_client *client, const multi_hop_input *in, const struct dsp_stream_callbacks *cb,
+    multi_hop_output *out, dsp_error *err)
+{
+    const dsp_stream_callbacks *was = dsp_stream_use(cb);
+    int st = cg_run(client, in, out, err, -1);
+    (void)dsp_stream_use(was);
+    return st;
+}
+
 int multi_hop_verify_adapters(const char *base_dir, dsp_error *err)
 {
     const multi_hop_model_ref *tables[] = { multi_hop_models };

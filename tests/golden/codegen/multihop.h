@@ -30,6 +30,8 @@
 extern "C" {
 #endif
 
+struct dsp_stream_callbacks; /* dsp/predict.h: for _run_stream */
+
 /* The inputs of MultiHop. Strings are borrowed for the call. */
 typedef struct multi_hop_input {
     /* string */
@@ -46,6 +48,18 @@ typedef struct multi_hop_output {
  * dsp_status, leaves *out empty and fills err (may be NULL) with a message.
  * Thread-safe: many threads may call it with one client. */
 int multi_hop_run(dsp_client *client, const multi_hop_input *in, multi_hop_output *out, dsp_error *err);
+
+/* multi_hop_run, streamed: every predictor call the run makes (on this thread)
+ * hands on each output field's text as it arrives (cb->on_delta) and each
+ * field once whole, typed as a dsp_value (cb->on_field), with the
+ * predictor's name (dsp/predict.h, dsp_stream_callbacks). *out then holds
+ * what multi_hop_run returns for the same replies; a cached reply is replayed
+ * through cb. A callback returning nonzero cancels the run: it returns
+ * DSP_ERR_CANCELLED with *out empty. cb is borrowed for the call, and what
+ * a callback is given only for that callback; *out is the caller's, freed
+ * with multi_hop_output_free. */
+int multi_hop_run_stream(dsp_client *client, const multi_hop_input *in, const struct dsp_stream_callbacks *cb,
+    multi_hop_output *out, dsp_error *err);
 
 /* Frees what multi_hop_run allocated in *out and zeroes it; safe on a zeroed or
  * already freed output. */

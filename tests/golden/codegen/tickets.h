@@ -26,6 +26,8 @@
 extern "C" {
 #endif
 
+struct dsp_stream_callbacks; /* dsp/predict.h: for _run_stream */
+
 /* Category: the values the LM may answer, in declaration order. */
 typedef enum ticket_classifier_category {
     TICKET_CLASSIFIER_CATEGORY_BILLING = 0,
@@ -55,6 +57,18 @@ typedef struct ticket_classifier_output {
  * dsp_status, leaves *out empty and fills err (may be NULL) with a message.
  * Thread-safe: many threads may call it with one client. */
 int ticket_classifier_run(dsp_client *client, const ticket_classifier_input *in, ticket_classifier_output *out, dsp_error *err);
+
+/* ticket_classifier_run, streamed: every predictor call the run makes (on this thread)
+ * hands on each output field's text as it arrives (cb->on_delta) and each
+ * field once whole, typed as a dsp_value (cb->on_field), with the
+ * predictor's name (dsp/predict.h, dsp_stream_callbacks). *out then holds
+ * what ticket_classifier_run returns for the same replies; a cached reply is replayed
+ * through cb. A callback returning nonzero cancels the run: it returns
+ * DSP_ERR_CANCELLED with *out empty. cb is borrowed for the call, and what
+ * a callback is given only for that callback; *out is the caller's, freed
+ * with ticket_classifier_output_free. */
+int ticket_classifier_run_stream(dsp_client *client, const ticket_classifier_input *in, const struct dsp_stream_callbacks *cb,
+    ticket_classifier_output *out, dsp_error *err);
 
 /* Frees what ticket_classifier_run allocated in *out and zeroes it; safe on a zeroed or
  * already freed output. */

@@ -177,6 +177,15 @@ int ticket_classifier_run(dsp_client *client, const ticket_classifier_input *in,
     return cg_run(client, in, out, err, -1);
 }
 
+int ticket_classifier_run_stream(dsp_client *client, const ticket_classifier_input *in, const struct dsp_stream_callbacks *cb,
+    ticket_classifier_output *out, dsp_error *err)
+{
+    const dsp_stream_callbacks *was = dsp_stream_use(cb);
+    int st = cg_run(client, in, out, err, -1);
+    (void)dsp_stream_use(was);
+    return st;
+}
+
 int ticket_classifier_verify_adapters(const char *base_dir, dsp_error *err)
 {
     const ticket_classifier_model_ref *tables[] = { ticket_classifier_models };
