@@ -93,8 +93,9 @@ static int parse_args(int argc, char **argv, prompt_args *a)
         fputs("dspcc prompt: usage: dspcc prompt FILE.dsp [options]; see --help\n", stderr);
         return 2;
     }
-    if (a->wire && strcmp(a->wire, "openai") != 0 && strcmp(a->wire, "anthropic") != 0) {
-        fprintf(stderr, "dspcc prompt: --wire takes openai or anthropic, got `%s`\n", a->wire);
+    if (a->wire && strcmp(a->wire, "openai") != 0 && strcmp(a->wire, "anthropic") != 0 &&
+        strcmp(a->wire, "gemini") != 0 && strcmp(a->wire, "bedrock") != 0) {
+        fprintf(stderr, "dspcc prompt: --wire takes openai, anthropic, gemini or bedrock, got `%s`\n", a->wire);
         return 2;
     }
     if (a->input && (a->data || a->has_example)) {
@@ -153,14 +154,23 @@ void prompt_messages_text(strbuf *b, const dsp_message *msgs, size_t n)
         sb_printf(b, "%s[%s]\n%s", i ? "\n\n" : "", role_name(msgs[i].role), msgs[i].content);
 }
 
+/* The wire format a provider speaks: its own for Anthropic, Gemini and
+ * Bedrock; OpenAI's for every other (Azure and the presets included). */
+static const char *wire_of(dsp_provider p)
+{
+    return p == DSP_PROVIDER_ANTHROPIC ? "anthropic"
+           : p == DSP_PROVIDER_GEMINI  ? "gemini"
+           : p == DSP_PROVIDER_BEDROCK ? "bedrock"
+                                       : "openai";
+}
+
 const dsp_lm_config *prompt_on_wire(arena *mem, const dsp_lm_config *lm, const char *wire, dsp_error *err)
 {
     dsp_provider prov;
     const char *name;
     if (dsp_parse_model(lm->model, &prov, &name, err) != DSP_OK)
         return NULL;
-    int is_anthropic = prov == DSP_PROVIDER_ANTHROPIC;
-    if (is_anthropic == (strcmp(wire, "anthropic") == 0))
+    if (strcmp(wire_of(prov), wire) == 0)
         return lm;
     dsp_lm_config *c = arena_alloc(mem, sizeof *c);
     *c = *lm;
@@ -321,7 +331,8 @@ const dspcc_cmd cmd_prompt = {
     "prompt",
     "print the exact messages or request bodies each predictor would send",
     "usage: dspcc prompt FILE.dsp [--state STATE] [--predictor Module.var]\n"
-    "                    [--example N --data NAME|PATH | --input JSON] [--wire openai|anthropic]\n"
+    "                    [--example N --data NAME|PATH | --input JSON]\n"
+    "                    [--wire openai|anthropic|gemini|bedrock]\n"
     "                    [--run [--base-url URL] [--no-cache] [--cache-dir DIR] [--retries N] [--timeout S]]\n\n"
     "Prints, without calling any LM, the messages each predictor of the program\n"
     "would send: the system message, one user/assistant pair per demo and the\n"
@@ -340,11 +351,13 @@ const dspcc_cmd cmd_prompt = {
     "  --data NAME=PATH      the file PATH read with declaration NAME's mapping\n"
     "  --input JSON          the module's inputs as one JSON object, e.g.\n"
     "                        '{\"ticket_text\": \"I was charged twice\"}'\n"
-    "  --wire openai|anthropic\n"
+    "  --wire openai|anthropic|gemini|bedrock\n"
     "                        print each request body, one JSON line each, exactly\n"
     "                        as it is sent (the key travels in a header, never\n"
-    "                        here); the other provider's wire shows what the same\n"
-    "                        model would get from an lm declared with it\n"
+    "                        here; Gemini's and Bedrock's model is in the URL);\n"
+    "                        another provider's wire shows what the same model\n"
+    "                        would get from an lm declared with it (azure and the\n"
+    "                        OpenAI-compatible presets speak openai's)\n"
     "  --module NAME         the module (default: the optimize block's)\n"
     "  --run                 run the program on the inputs and print every LM\n"
     "                        call it made (later steps, react iterations, the\n"

@@ -17,8 +17,10 @@ typedef struct prompt_args {
     cli_client_args client;     /* --base-url, --no-cache, ... (with --run) */
 } prompt_args;
 
-/* lm as the other wire would see it: the same model declared with that
- * provider (wire: "openai" or "anthropic"). The copy lives in mem; NULL
+/* lm as another wire would see it: the same model declared with that
+ * provider (wire: "openai", "anthropic", "gemini" or "bedrock"; azure and
+ * the presets speak "openai"). The copy lives in mem, or lm itself when
+ * it speaks that wire already; NULL
  * with err filled when lm's model does not parse. */
 const dsp_lm_config *prompt_on_wire(arena *mem, const dsp_lm_config *lm, const char *wire, dsp_error *err);
 

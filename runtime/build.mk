@@ -61,7 +61,8 @@ TEST_BINS += $(BUILD)/tests/runtime/test_json_write_portable
 RT_STUB_TESTS := $(BUILD)/tests/runtime/test_client_e2e $(BUILD)/tests/runtime/test_predict $(BUILD)/tests/runtime/test_react \
                  $(BUILD)/tests/runtime/test_react_native \
                  $(BUILD)/tests/runtime/test_sample $(BUILD)/tests/runtime/test_reply_notes \
-                 $(BUILD)/tests/runtime/test_finetune $(BUILD)/tests/runtime/test_http_budget
+                 $(BUILD)/tests/runtime/test_finetune $(BUILD)/tests/runtime/test_http_budget \
+                 $(BUILD)/tests/runtime/test_sigv4
 $(RT_STUB_TESTS): $(BUILD)/obj/tests/support/stub_http.o
 $(RT_STUB_TESTS): RT_DEPLIBS += $(BUILD)/obj/tests/support/stub_http.o $(MHD_LIBS)
 # The loops over LM calls (react, sampling) answer from a scripted stub.
@@ -73,7 +74,7 @@ $(BUILD)/obj/tests/support/stub_script.o: CPPFLAGS += $(RT_CPPFLAGS)
 # The tests against dsp-refserver start it with tests/support/refserver_proc.c.
 RT_RS_TESTS := $(BUILD)/tests/runtime/test_client_refserver $(BUILD)/tests/runtime/test_predict_refserver \
                $(BUILD)/tests/runtime/test_ratelimit_refserver \
-               $(BUILD)/tests/runtime/test_stream_refserver \
+               $(BUILD)/tests/runtime/test_stream_refserver $(BUILD)/tests/runtime/test_trace_providers \
                $(BUILD)/tests/runtime/test_finetune_refserver
 $(RT_RS_TESTS): $(BUILD)/obj/tests/support/refserver_proc.o
 $(RT_RS_TESTS): RT_DEPLIBS += $(BUILD)/obj/tests/support/refserver_proc.o

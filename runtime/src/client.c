@@ -789,7 +789,8 @@ dsp_status dsp_chat(dsp_client *c, const dsp_lm_config *lm, const dsp_chat_reque
     memset(&seen, 0, sizeof seen);
     uint64_t t0 = dsp_trace_now_ns();
     dsp_status st = chat(c, lm, req, resp, err, &seen);
-    dsp_lm_call_trace lc = { seen.parsed_model ? dsp_provider_name(seen.provider) : NULL,
+    dsp_lm_call_trace lc = { seen.parsed_model ? dsp_provider_otel_name(seen.provider, dsp_provider_name(seen.provider))
+                                               : NULL,
                              seen.model_name, seen.base_url, lm, req, &seen.params,
                              st == DSP_OK ? resp : NULL, st, err, seen.retries, t0, dsp_trace_now_ns() };
     dsp_trace_lm_call(t, &lc);

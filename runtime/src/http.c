@@ -286,11 +286,20 @@ dsp_status dsp_http_post(dsp_http *h, const char *url, const char *const *header
         hdr_nodes[i].data = (char *)headers[i];
         hdr_nodes[i].next = &hdr_nodes[i + 1];
     }
-    /* No "Expect: 100-continue" round trip for large prompts. */
+    /* No "Expect: 100-continue" round trip for large prompts. Not for a
+     * signed request: libcurl's SigV4 signs the empty "Expect:" that only
+     * removes the header, as a header "expect" the server never receives,
+     * so AWS would find the signature wrong (tests/runtime/test_sigv4.c). */
     static const char no_expect[] = "Expect:";
     hdr_nodes[n_headers].data = (char *)no_expect;
     hdr_nodes[n_headers].next = NULL;
-    struct curl_slist *hdrs = hdr_nodes;
+    if (lim && lim->aws_sigv4) {
+        if (n_headers == 0)
+            hdr_nodes[0].data = NULL;
+        else
+            hdr_nodes[n_headers - 1].next = NULL;
+    }
+    struct curl_slist *hdrs = hdr_nodes[0].data ? hdr_nodes : NULL;
     CURL *e = acquire(h);
     if (!e)
         return dsp_error_set(err, DSP_ERR_NOMEM, "libcurl could not create a handle");

@@ -51,6 +51,20 @@ const dsp_provider_info *dsp_provider_find(const char *name, size_t len)
     return NULL;
 }
 
+const char *dsp_provider_otel_name(dsp_provider p, const char *name)
+{
+    /* OpenTelemetry's well-known gen_ai.provider.name values (semantic
+     * conventions for generative AI); a provider without one keeps its own
+     * name, as the conventions ask. */
+    switch (p) {
+    case DSP_PROVIDER_AZURE: return "azure.ai.openai";
+    case DSP_PROVIDER_GEMINI: return "gcp.gemini";
+    case DSP_PROVIDER_BEDROCK: return "aws.bedrock";
+    case DSP_PROVIDER_MISTRAL: return "mistral_ai";
+    default: return name;
+    }
+}
+
 const dsp_provider_info *dsp_provider_table(size_t *n)
 {
     *n = N_PROVIDERS;

@@ -230,6 +230,9 @@ void dsp_trace_lm_call(dsp_tracer *t, const dsp_lm_call_trace *lc)
     cJSON *a = cJSON_GetObjectItem(o, "attributes");
     cJSON_AddStringToObject(a, "gen_ai.operation.name", "chat");
     cJSON_AddStringToObject(a, "gen_ai.provider.name", lc->provider ? lc->provider : "?");
+    /* The attribute's name before semantic conventions 1.37, for backends
+     * that still read it. */
+    cJSON_AddStringToObject(a, "gen_ai.system", lc->provider ? lc->provider : "?");
     cJSON_AddStringToObject(a, "gen_ai.request.model", lc->model ? lc->model : "?");
     if (lc->base_url)
         cJSON_AddStringToObject(a, "server.address", lc->base_url);

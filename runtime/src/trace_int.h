@@ -30,7 +30,7 @@ uint64_t dsp_trace_now_ns(void);
 
 /* One LM call as dsp_chat saw it. */
 typedef struct dsp_lm_call_trace {
-    const char *provider;       /* openai, anthropic, ... */
+    const char *provider;       /* OpenTelemetry's name: openai, anthropic, aws.bedrock, ... */
     const char *model;          /* as the API names it */
     const char *base_url;
     const dsp_lm_config *lm;    /* its prices */

@@ -5,7 +5,8 @@
 # FIXTURE) with --log, and the first request's logged messages must equal
 # `dspcc prompt --example 0` byte for byte, its logged body must equal
 # `--wire openai`, and the body of the same program with its lm declared
-# as anthropic/... must equal `--wire anthropic`. Needs jq. Prints TAP.
+# as anthropic/..., gemini/... or bedrock/... must equal `--wire anthropic`,
+# `--wire gemini` or `--wire bedrock`. Needs jq. Prints TAP.
 set -u
 : "${BUILD:=build}"
 dspcc="$BUILD/dspcc"
@@ -20,7 +21,9 @@ if ! command -v jq >/dev/null 2>&1; then
 fi
 
 # The fixture ignores keys; the programs need the variables set.
-export OPENAI_API_KEY=sk-test-not-a-key ANTHROPIC_API_KEY=sk-ant-test-not-a-key
+export OPENAI_API_KEY=sk-test-not-a-key ANTHROPIC_API_KEY=sk-ant-test-not-a-key GEMINI_API_KEY=gem-test-not-a-key
+export BEDROCK_API_KEY=unused
+unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN
 unset DSPCC_BASE_URL
 
 rs_start --log "$tmp/log.jsonl"
@@ -48,22 +51,30 @@ golden() {
     "$dspcc" prompt "$prog" --predictor "$pred" --example 0 --data dev --wire openai "$@" >"$tmp/$g.body" 2>&1
     check "$g: --wire openai prints the body that was sent" cmp -s "$tmp/$g.body.logged" "$tmp/$g.body"
 
-    # The same program on Anthropic's API: what went over that wire.
-    # A copy beside links to the example's data and tools (paths in a .dsp
-    # are relative to it).
-    mkdir -p "$tmp/$g.a"
-    for f in "$(dirname "$prog")"/*; do ln -sf "$(pwd)/$f" "$tmp/$g.a/"; done
-    rm -f "$tmp/$g.a/$(basename "$prog")"
-    sed -e 's#= "[a-z]*/#= "anthropic/#' -e 's#OPENAI_API_KEY#ANTHROPIC_API_KEY#' "$prog" >"$tmp/$g.a/$(basename "$prog")"
-    : >"$tmp/log.jsonl"
-    "$dspcc" eval "$tmp/$g.a/$(basename "$prog")" --data dev --limit 1 --no-cache --retries 0 \
-        --base-url "$url" "$@" >"$tmp/$g.aeval" 2>&1
-    check "$g: the anthropic variant went to /v1/messages" \
-        sh -c "sed -n 1p '$tmp/log.jsonl' | jq -e '.path == \"/v1/messages\"' >/dev/null"
-    logged 1 request >"$tmp/$g.abody.logged"
-    printf '\n' >>"$tmp/$g.abody.logged"
-    "$dspcc" prompt "$prog" --predictor "$pred" --example 0 --data dev --wire anthropic "$@" >"$tmp/$g.abody" 2>&1
-    check "$g: --wire anthropic prints the body that was sent" cmp -s "$tmp/$g.abody.logged" "$tmp/$g.abody"
+    # The same program on Anthropic's, Gemini's and Bedrock's APIs: what
+    # went over each wire. A copy beside links to the example's data and
+    # tools (paths in a .dsp are relative to it).
+    for w in anthropic gemini bedrock; do
+        mkdir -p "$tmp/$g.$w"
+        for f in "$(dirname "$prog")"/*; do ln -sf "$(pwd)/$f" "$tmp/$g.$w/"; done
+        rm -f "$tmp/$g.$w/$(basename "$prog")"
+        key=$(echo "$w" | tr a-z A-Z)_API_KEY
+        sed -e "s#= \"[a-z]*/#= \"$w/#" -e "s#OPENAI_API_KEY#$key#" "$prog" >"$tmp/$g.$w/$(basename "$prog")"
+        : >"$tmp/log.jsonl"
+        "$dspcc" eval "$tmp/$g.$w/$(basename "$prog")" --data dev --limit 1 --no-cache --retries 0 \
+            --base-url "$url" "$@" >"$tmp/$g.$w.eval" 2>&1
+        case $w in
+        anthropic) want='/v1/messages' ;;
+        gemini) want=':generateContent' ;;
+        bedrock) want='/converse' ;;
+        esac
+        check "$g: the $w variant went to ...$want" \
+            sh -c "sed -n 1p '$tmp/log.jsonl' | jq -e '.path | endswith(\"$want\")' >/dev/null"
+        logged 1 request >"$tmp/$g.$w.body.logged"
+        printf '\n' >>"$tmp/$g.$w.body.logged"
+        "$dspcc" prompt "$prog" --predictor "$pred" --example 0 --data dev --wire $w "$@" >"$tmp/$g.$w.body" 2>&1
+        check "$g: --wire $w prints the body that was sent" cmp -s "$tmp/$g.$w.body.logged" "$tmp/$g.$w.body"
+    done
 }
 
 golden tickets examples/tickets/tickets.dsp TicketClassifier.r
@@ -156,7 +167,8 @@ check "--input fills the inputs" grep -q '^I was charged twice$' "$tmp/in"
 
 # Usage errors.
 "$dspcc" prompt examples/tickets/tickets.dsp --wire grpc >/dev/null 2>"$tmp/e1"
-check "--wire takes openai or anthropic (exit 2)" sh -c "test $? -eq 2 && grep -q 'openai or anthropic' '$tmp/e1'"
+check "--wire takes openai, anthropic, gemini or bedrock (exit 2)" \
+    sh -c "test $? -eq 2 && grep -q 'openai, anthropic, gemini or bedrock' '$tmp/e1'"
 "$dspcc" prompt examples/tickets/tickets.dsp --predictor Nope.x >/dev/null 2>"$tmp/e2"
 check "an unknown predictor lists the predictors" grep -q 'TicketClassifier.r' "$tmp/e2"
 "$dspcc" prompt examples/tickets/tickets.dsp --example 100000 --data dev >/dev/null 2>"$tmp/e3"
@@ -164,5 +176,6 @@ check "an example past the end says how many there are" grep -q 'numbered 0 to' 
 "$dspcc" prompt examples/tickets/tickets.dsp --input '{"ticket_text": 3' >/dev/null 2>"$tmp/e4"
 check "bad --input JSON names --input" grep -q -- '--input' "$tmp/e4"
 "$dspcc" prompt --help >"$tmp/help"
-check "--help names --wire" grep -q -- '--wire openai|anthropic' "$tmp/help"
-check "no key is printed by --wire" sh -c "test -s '$tmp/tickets.abody' && ! grep -q 'sk-' '$tmp/tickets.body' '$tmp/tickets.abody'"
+check "--help names --wire" grep -q -- '--wire openai|anthropic|gemini|bedrock' "$tmp/help"
+check "no key is printed by --wire" \
+    sh -c "test -s '$tmp/tickets.anthropic.body' && ! grep -q 'sk-' '$tmp/tickets.body' '$tmp/tickets.'*.body"

@@ -210,6 +210,28 @@ static enum MHD_Result send_answer(struct MHD_Connection *conn, const rs_answer 
     return ret;
 }
 
+/* The first header SignedHeaders names that the request does not carry
+ * (copied into a), or NULL: AWS recomputes a signature over the headers
+ * it received, so one signed but not sent fails as SignatureDoesNotMatch
+ * (libcurl signs an empty "Expect:" that it does not send). */
+static const char *signed_but_missing(rs_arena *a, struct MHD_Connection *conn, const char *authorization)
+{
+    const char *sh = authorization ? strstr(authorization, "SignedHeaders=") : NULL;
+    if (!sh)
+        return NULL;
+    sh += strlen("SignedHeaders=");
+    while (*sh && *sh != ',' && *sh != ' ') {
+        size_t n = strcspn(sh, ";, ");
+        const char *name = rs_strndup(a, sh, n);
+        if (strcmp(name, "host") != 0 && !MHD_lookup_connection_value(conn, MHD_HEADER_KIND, name))
+            return name;
+        sh += n;
+        if (*sh == ';')
+            sh++;
+    }
+    return NULL;
+}
+
 /* A 200 to a request that asked for a stream goes as the provider's
  * events; a cut-off fault then cuts the stream half way, and a garbled one
  * sends half of it, ended cleanly. Gemini streams only with alt=sse here. */
@@ -407,7 +429,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
     rs_arena_init(&a);
     rs_answer ans;
     const char *allow = NULL;
-    const char *sig_problem = NULL;
+    const char *sig_problem = NULL, *missing = NULL;
     bool chat = (st->route == ROUTE_OPENAI_CHAT || st->route == ROUTE_AZURE_CHAT || st->route == ROUTE_ANTHROPIC ||
                  st->route == ROUTE_GEMINI || st->route == ROUTE_BEDROCK) &&
                 strcmp(method, "POST") == 0;
@@ -425,6 +447,14 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
                     MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "x-amz-security-token") != NULL))) {
         /* A signed request whose signature is malformed: AWS's 403. */
         rs_answer_error(&a, st->api, 403, sig_problem, NULL, &ans);
+    } else if (chat && st->route == ROUTE_BEDROCK && !st->too_big &&
+               (missing = signed_but_missing(&a, conn, MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                                                    "Authorization")))) {
+        rs_buf m;
+        rs_buf_init(&m, &a);
+        rs_buf_printf(&m, "The request signature we calculated does not match the signature you provided: it signs "
+                          "a header `%s` the request does not carry.", missing);
+        rs_answer_error(&a, st->api, 403, rs_buf_str(&m), NULL, &ans);
     } else if (st->too_big || (!chat && !load && st->route != ROUTE_FINE_TUNING)) {
         answer_plain(&a, url, method, st->too_big ? ROUTE_TOO_LARGE : st->route, st->api, &ans, &allow);
     } else if (load) {

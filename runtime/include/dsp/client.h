@@ -57,6 +57,11 @@ typedef struct dsp_provider_info {
 const dsp_provider_info *dsp_provider_find(const char *name, size_t len);
 /* The whole table (*n entries), in the order docs list it. */
 const dsp_provider_info *dsp_provider_table(size_t *n);
+/* The provider as OpenTelemetry names it (gen_ai.provider.name):
+ * "azure.ai.openai", "gcp.gemini", "aws.bedrock", "mistral_ai"; openai,
+ * anthropic, groq, deepseek and cohere are already their names, and a
+ * provider with no well-known value keeps name (its prefix, e.g. ollama). */
+const char *dsp_provider_otel_name(dsp_provider p, const char *name);
 
 /* One LM endpoint, as a program declares it. All strings are borrowed and
  * must outlive every call that uses the config (generated code keeps them in
