@@ -1,6 +1,6 @@
 #!/bin/sh
 # Installs the providers' official npm clients the wire-format tests use
-# (openai, @google/genai, @aws-sdk/client-bedrock-runtime) into
+# (openai, @anthropic-ai/sdk, @google/genai, @aws-sdk/client-bedrock-runtime) into
 # tests/wire_clients/node_modules, exactly as tests/wire_clients/
 # package-lock.json pins them (`npm ci`, which checks each tarball's
 # integrity; no install scripts run). node_modules is not committed.

@@ -2,10 +2,12 @@
 // fixture (build/dsp-refserver, a test fixture, not a model): each sends a
 // request in its wire format and must parse the reply and the error.
 // Streams (OpenAI's chat.completion.chunk events with include_usage, the
-// same through Azure, Gemini's streamGenerateContent?alt=sse) must parse
-// too, into the text and usage of the same request's plain reply.
+// same through Azure, Anthropic's message_start ... message_stop events,
+// Gemini's streamGenerateContent?alt=sse) must parse too, into the text and
+// usage of the same request's plain reply.
 // Prints TAP lines ("ok - ..." / "not ok - ...").
 import OpenAI, { AzureOpenAI } from 'openai';
+import Anthropic from '@anthropic-ai/sdk';
 import { GoogleGenAI } from '@google/genai';
 import { BedrockRuntimeClient, ConverseCommand } from '@aws-sdk/client-bedrock-runtime';
 // The fixture speaks HTTP/1.1; the client's default handler is HTTP/2 (for
@@ -94,6 +96,53 @@ await check('openai: the stream helper (chat.completions.stream) assembles the f
     const final = await c.chat.completions.stream(req).finalChatCompletion();
     return final.choices[0].message.content === plain.choices[0].message.content ||
            JSON.stringify(final.choices[0].message);
+});
+
+const anthropic = () => new Anthropic({ baseURL: base, apiKey: 'anthropic-wire-not-a-key', maxRetries: 0 });
+
+await check('@anthropic-ai/sdk: messages.create, text and usage', async () => {
+    const r = await anthropic().messages.create({ model: 'fixture', max_tokens: 256, system: 'Be terse.',
+                                                  messages: [{ role: 'user', content: ask }] });
+    return (r.type === 'message' && r.content[0].type === 'text' && r.content[0].text.length > 0 &&
+            r.usage.input_tokens > 0 && r.stop_reason === 'end_turn') || JSON.stringify(r);
+});
+
+await check('@anthropic-ai/sdk: a message stream (raw events) equals the plain reply', async () => {
+    const req = { model: 'fixture', max_tokens: 256, messages: [{ role: 'user', content: ask }], temperature: 0 };
+    const plain = await anthropic().messages.create(req);
+    const stream = await anthropic().messages.create({ ...req, stream: true });
+    let text = '', types = [], usage = null, input = 0;
+    for await (const ev of stream) {
+        types.push(ev.type);
+        if (ev.type === 'message_start') input = ev.message.usage.input_tokens;
+        if (ev.type === 'content_block_delta' && ev.delta.type === 'text_delta') text += ev.delta.text;
+        if (ev.type === 'message_delta') usage = ev.usage;
+    }
+    return (text === plain.content[0].text && types[0] === 'message_start' && types.at(-1) === 'message_stop' &&
+            types.filter((t) => t === 'content_block_delta').length > 1 && input === plain.usage.input_tokens &&
+            usage.output_tokens === plain.usage.output_tokens) ||
+           `${types.join(',')}: ${JSON.stringify(text)} vs ${JSON.stringify(plain.content[0].text)}`;
+});
+
+await check("@anthropic-ai/sdk: messages.stream's finalMessage of a forced tool equals the plain tool_use", async () => {
+    const req = { model: 'fixture', max_tokens: 256, messages: [{ role: 'user', content: ask }],
+                  tools: [{ name: 'output', input_schema: { type: 'object', properties: { answer: { type: 'string' } },
+                                                            required: ['answer'] } }],
+                  tool_choice: { type: 'tool', name: 'output' } };
+    const plain = await anthropic().messages.create(req);
+    const final = await anthropic().messages.stream(req).finalMessage();
+    return (final.content[0].type === 'tool_use' &&
+            JSON.stringify(final.content[0].input) === JSON.stringify(plain.content[0].input) &&
+            final.stop_reason === 'tool_use') || JSON.stringify(final.content);
+});
+
+await check("@anthropic-ai/sdk: an error is Anthropic's (NotFoundError, 404)", async () => {
+    try {
+        await anthropic().messages.create({ model: 'ft:missing', max_tokens: 16, messages: [{ role: 'user', content: ask }] });
+        return 'no error';
+    } catch (e) {
+        return (e.status === 404 && /does not exist/.test(e.message)) || `${e.status} ${e.message}`;
+    }
 });
 
 await check('@google/genai: models.generateContentStream equals generateContent', async () => {

@@ -1,11 +1,11 @@
 #!/bin/sh
 # The fixture speaks the real protocols: the providers' official npm
-# clients (openai's OpenAI with tool calls and AzureOpenAI, @google/genai, @aws-sdk/client-bedrock-
-# runtime; tests/wire_clients/package-lock.json) send requests to
-# build/dsp-refserver (a TEST FIXTURE, not a model) and must parse its
-# replies, its streams (openai, Azure, @google/genai) and its error bodies;
-# the Bedrock client signs with SigV4 and the
-# fixture checks the signature's form. Prints TAP. Without node or the
+# clients (openai's OpenAI with tool calls and AzureOpenAI, @anthropic-ai/sdk, @google/genai,
+# @aws-sdk/client-bedrock-runtime; tests/wire_clients/package-lock.json)
+# send requests to build/dsp-refserver (a TEST FIXTURE, not a model) and
+# must parse its replies, its streams (openai, Azure, Anthropic, Gemini) and
+# its error bodies; the Bedrock client signs with SigV4 and the fixture
+# checks the signature's form. Prints TAP. Without node or the
 # packages (scripts/setup.d/wire-clients-npm.sh) it skips, saying so.
 set -u
 : "${BUILD:=build}"
