@@ -1,8 +1,11 @@
 /* fuzz_replies.c — libFuzzer harness for everything that reads an LM
  * server's bytes: OpenAI and Anthropic reply bodies (lm_openai.c,
- * lm_anthropic.c), provider error bodies, and the text of a reply read by
+ * lm_anthropic.c), provider error bodies, the text of a reply read by
  * the chat and JSON adapters into typed outputs (adapter_*.c,
- * parse_typed.c). The first byte picks the reader, the rest is its input,
+ * parse_typed.c), and streamed replies: OpenAI, Anthropic and Gemini
+ * server-sent events (sse.c, lm_stream.c) fed in pieces, their text handed
+ * to the field-by-field reader (field_stream.c). The first byte picks the
+ * reader (200 and up: a stream), the rest is its input,
  * handed over as an exact-size heap copy so ASan sees any read past it.
  * A reader must end in a whole value or a clear error, never a crash, a
  * sanitizer report or a leak. Seeds: tests/fuzz/corpus/fuzz_replies. */
@@ -12,6 +15,8 @@
 
 #include "dsp/adapter.h"
 #include "dsp/predict.h"
+#include "../../runtime/src/field_stream.h"
+#include "../../runtime/src/lm_stream.h"
 #include "../../runtime/src/lm_wire.h"
 
 static const char *const colors[] = {"red", "green", "blue"};
@@ -79,6 +84,46 @@ static void adapter(int json, const char *reply, size_t len)
     dsp_error_clear(&err);
 }
 
+/* A stream of provider p fed in pieces of `step` bytes; its text goes to
+ * a field reader of the signature, as dsp_predict_stream's does. */
+static void stream(dsp_provider p, size_t step, const char *body, size_t len)
+{
+    dsp_predictor pred = {.name = "fuzz", .signature = &sig, .strategy = DSP_STRATEGY_CHAIN_OF_THOUGHT};
+    dsp_prompt_spec spec = dsp_prompt_spec_of(&pred, NULL);
+    static const dsp_stream_callbacks cb = {0};
+    dsp_field_stream fs;
+    dsp_error err = {0};
+    if (dsp_field_stream_init(&fs, "fuzz", &spec, &cb, &err) != DSP_OK)
+        return;
+    dsp_stream_reader r;
+    dsp_stream_reader_init(&r, p, dsp_field_stream_text, &fs);
+    r.keys[0] = "sk-fuzz-0123456789";
+    for (size_t i = 0; i < len; i += step)
+        if (!dsp_stream_reader_feed(&r, body + i, i + step <= len ? step : len - i))
+            break;
+    dsp_chat_response resp;
+    memset(&resp, 0, sizeof resp);
+    dsp_status st = dsp_stream_reader_finish(&r, "http://fuzz/", &resp, &err);
+    if (st == DSP_OK) {
+        die_if(resp.n_choices != 1 || !resp.choices[0]);
+        /* What was handed on is the reply (Anthropic's forced tool input
+         * replaces text blocks before it, as in a plain reply). */
+        if (p != DSP_PROVIDER_ANTHROPIC)
+            die_if(strlen(resp.choices[0]) != fs.text.len ||
+                   (fs.text.len && memcmp(resp.choices[0], fs.text.data, fs.text.len) != 0));
+        die_if(strstr(resp.choices[0], "sk-fuzz-") != NULL);
+    } else {
+        check_error(st, &err);
+        die_if(resp.choices != NULL);
+    }
+    dsp_error_clear(&err);
+    (void)dsp_field_stream_finish(&fs, st == DSP_OK, NULL, &err);
+    dsp_error_clear(&err);
+    dsp_chat_response_free(&resp);
+    dsp_stream_reader_free(&r);
+    dsp_field_stream_free(&fs);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -90,6 +135,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!body)
         return 0;
     memcpy(body, data + 1, len);
+    if (data[0] >= 200) {
+        static const dsp_provider ps[] = {DSP_PROVIDER_OPENAI, DSP_PROVIDER_ANTHROPIC, DSP_PROVIDER_GEMINI};
+        unsigned k = data[0] - 200u;
+        stream(ps[k % 3], 1 + k / 3 % 19, body, len);
+        free(body);
+        return 0;
+    }
     switch (data[0] % 5) {
     case 0: wire(0, body, len); break;
     case 1: wire(1, body, len); break;
