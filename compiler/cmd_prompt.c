@@ -148,6 +148,23 @@ static const char *role_name(dsp_role r)
     return r == DSP_ROLE_SYSTEM ? "system" : r == DSP_ROLE_USER ? "user" : r == DSP_ROLE_TOOL ? "tool" : "assistant";
 }
 
+int prompt_setup(const cli_client_args *ca, const ir_program *p, const ir_module *m, const ir_lm *lm,
+                 const st_state *st, dsp_client **client, ex_runner **runner, ex_config *cfg)
+{
+    dsp_error err = { 0 };
+    if (!cli_client_new("prompt", ca, client, &err))
+        return 0;
+    ex_runner_options ro = ex_runner_options_default();
+    ro.client = *client;
+    ro.lm = lm;
+    int ok = ex_runner_new(p, m, &ro, runner, &err) == DSP_OK && ex_config_init(*runner, cfg, &err) == DSP_OK &&
+             (!st || ex_config_apply_state(*runner, cfg, st, &err) == DSP_OK);
+    if (!ok)
+        fprintf(stderr, "dspcc prompt: %s\n", err.message);
+    dsp_error_clear(&err);
+    return ok;
+}
+
 void prompt_messages_text(strbuf *b, const dsp_message *msgs, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -285,16 +302,8 @@ static int run(int argc, char **argv)
     ca.max_in_flight = 1;
     ca.retries = 0;
     ca.trace = ""; /* "": no trace either, not even $DSPCC_TRACE */
-    if (!cli_client_new("prompt", &ca, &client, &err))
+    if (!prompt_setup(&ca, p, m, lm, have_state ? &st : NULL, &client, &runner, &cfg))
         goto out;
-    ex_runner_options ro = ex_runner_options_default();
-    ro.client = client;
-    ro.lm = lm;
-    if (ex_runner_new(p, m, &ro, &runner, &err) != DSP_OK || ex_config_init(runner, &cfg, &err) != DSP_OK ||
-        (have_state && ex_config_apply_state(runner, &cfg, &st, &err) != DSP_OK)) {
-        fprintf(stderr, "dspcc prompt: %s\n", err.message);
-        goto out;
-    }
     size_t shown = 0;
     status = 0;
     for (size_t i = 0; i < cfg.n_preds; i++) {

@@ -24,6 +24,12 @@ typedef struct prompt_args {
  * with err filled when lm's model does not parse. */
 const dsp_lm_config *prompt_on_wire(arena *mem, const dsp_lm_config *lm, const char *wire, dsp_error *err);
 
+/* A client for ca, and a runner and configuration for module m on lm
+ * (with the state's instructions, demos and lm when st is not NULL); 0 on
+ * an error, printed. The caller frees what was made, also on failure. */
+int prompt_setup(const cli_client_args *ca, const ir_program *p, const ir_module *m, const ir_lm *lm,
+                 const st_state *st, dsp_client **client, ex_runner **runner, ex_config *cfg);
+
 /* Appends messages in the layout of the fixture's request log: "[role]",
  * a newline and the text, messages separated by a blank line. */
 void prompt_messages_text(strbuf *b, const dsp_message *msgs, size_t n);

@@ -92,7 +92,6 @@ int prompt_run(const prompt_args *a, const ir_program *p, const ir_module *m, co
     pthread_mutex_init(&rec.lock, NULL);
     rec.wire = a->wire;
     int status = 1;
-    dsp_error err = { 0 };
     dsp_client *client = NULL;
     ex_runner *runner = NULL;
     ex_config cfg;
@@ -105,16 +104,8 @@ int prompt_run(const prompt_args *a, const ir_program *p, const ir_module *m, co
     ca.trace = a->client.trace ? a->client.trace : ""; /* "": no trace unless --trace */
     ca.observe = record;
     ca.observe_ctx = &rec;
-    if (!cli_client_new("prompt", &ca, &client, &err))
+    if (!prompt_setup(&ca, p, m, lm, st, &client, &runner, &cfg))
         goto out;
-    ex_runner_options ro = ex_runner_options_default();
-    ro.client = client;
-    ro.lm = lm;
-    if (ex_runner_new(p, m, &ro, &runner, &err) != DSP_OK || ex_config_init(runner, &cfg, &err) != DSP_OK ||
-        (st && ex_config_apply_state(runner, &cfg, st, &err) != DSP_OK)) {
-        fprintf(stderr, "dspcc prompt: %s\n", err.message);
-        goto out;
-    }
     ex_run(runner, &cfg, data, row, &res);
     ran = 1;
     if (rec.oom) {
@@ -157,7 +148,6 @@ out:
     ex_config_free(&cfg);
     ex_runner_free(runner);
     dsp_client_free(client);
-    dsp_error_clear(&err);
     for (size_t i = 0; i < rec.n; i++) {
         free(rec.calls[i].predictor);
         free(rec.calls[i].model);

@@ -66,30 +66,28 @@ check "the state's trials carry tokens and cost" sh -c "grep -q '\"trial\": 1, .
 check "a warm re-run (all cache hits) writes the same state, costs included" cmp -s "$tmp/t.json" "$tmp/t2.json"
 check "and says it spent nothing" grep -q 'every call from the cache' "$tmp/run2.txt"
 
+# against NAME PROG STATE_CACHE: the estimate (10/10 examples) and a real
+# run of PROG; their LM calls and prompt tokens within 2x. Leaves the
+# estimate in $tmp/NAME.est and the state in $tmp/NAME.json.
+against() {
+    "$dspcc" optimize "$2" --trainset-limit 10 --valset-limit 10 --estimate \
+        --base-url http://127.0.0.1:9/v1 --cache-dir "$tmp/c0" >"$tmp/$1.est" 2>&1
+    e_c=$(num "$tmp/$1.est" "lm calls")
+    e_p=$(sed -n 's/^  tokens *\([0-9]*\) prompt.*/\1/p' "$tmp/$1.est")
+    "$dspcc" optimize "$2" --trainset-limit 10 --valset-limit 10 -q --base-url "$url" \
+        --cache-dir "$tmp/$3" -o "$tmp/$1.json" >"$tmp/$1.run" 2>&1
+    check "$1: estimated calls $e_c within 2x of the run's $(json_key "$tmp/$1.json" lm_calls)" \
+        within "$e_c" "$(json_key "$tmp/$1.json" lm_calls)"
+    check "$1: estimated prompt tokens $e_p within 2x of the run's $(json_key "$tmp/$1.json" prompt_tokens)" \
+        within "$e_p" "$(json_key "$tmp/$1.json" prompt_tokens)"
+}
+
 # multihop: three predictors and a tool; its lm has no price.
-"$dspcc" optimize examples/multihop/multihop.dsp --trainset-limit 10 --valset-limit 10 --estimate \
-    --base-url http://127.0.0.1:9/v1 --cache-dir "$tmp/c0" >"$tmp/mest.txt" 2>&1
-m_calls=$(num "$tmp/mest.txt" "lm calls")
-m_prompt=$(sed -n 's/^  tokens *\([0-9]*\) prompt.*/\1/p' "$tmp/mest.txt")
-check "an lm without prices: the estimate's cost is unknown" grep -q '^  cost *unknown' "$tmp/mest.txt"
-"$dspcc" optimize examples/multihop/multihop.dsp --trainset-limit 10 --valset-limit 10 -q --base-url "$url" \
-    --cache-dir "$tmp/c2" -o "$tmp/m.json" >"$tmp/mrun.txt" 2>&1
-check "multihop: estimated calls $m_calls within 2x of the run's $(json_key "$tmp/m.json" lm_calls)" \
-    within "$m_calls" "$(json_key "$tmp/m.json" lm_calls)"
-check "multihop: estimated prompt tokens $m_prompt within 2x of the run's $(json_key "$tmp/m.json" prompt_tokens)" \
-    within "$m_prompt" "$(json_key "$tmp/m.json" prompt_tokens)"
-check "an lm without prices: the state's cost is null" grep -q '"cost_usd": null' "$tmp/m.json"
+against multihop examples/multihop/multihop.dsp c2
+check "an lm without prices: the estimate's cost is unknown" grep -q '^  cost *unknown' "$tmp/multihop.est"
+check "an lm without prices: the state's cost is null" grep -q '"cost_usd": null' "$tmp/multihop.json"
 
 # The agent: a react loop (its rounds, the extract, the trajectory's
 # observations cut at max_observation) over a C tool. Before, the estimate
 # counted no call of a react loop at all.
-"$dspcc" optimize examples/agent/agent.dsp --trainset-limit 10 --valset-limit 10 --estimate \
-    --base-url http://127.0.0.1:9/v1 --cache-dir "$tmp/c0" >"$tmp/aest.txt" 2>&1
-g_calls=$(num "$tmp/aest.txt" "lm calls")
-g_prompt=$(sed -n 's/^  tokens *\([0-9]*\) prompt.*/\1/p' "$tmp/aest.txt")
-"$dspcc" optimize examples/agent/agent.dsp --trainset-limit 10 --valset-limit 10 -q --base-url "$url" \
-    --cache-dir "$tmp/c3" -o "$tmp/g.json" >"$tmp/grun.txt" 2>&1
-check "agent: estimated calls $g_calls within 2x of the run's $(json_key "$tmp/g.json" lm_calls)" \
-    within "$g_calls" "$(json_key "$tmp/g.json" lm_calls)"
-check "agent: estimated prompt tokens $g_prompt within 2x of the run's $(json_key "$tmp/g.json" prompt_tokens)" \
-    within "$g_prompt" "$(json_key "$tmp/g.json" prompt_tokens)"
+against agent examples/agent/agent.dsp c3
