@@ -152,22 +152,6 @@ size_t dsp_anthropic_write_tool_turn(dsp_jw *w, const dsp_message *msgs, size_t 
     return 1;
 }
 
-static char *lmt_dup_string(const cJSON *v)
-{
-    return cJSON_IsString(v) ? strdup(v->valuestring) : NULL;
-}
-
-/* Grows resp's tool calls by one; NULL when out of memory. */
-static dsp_tool_call *lmt_add_call(dsp_chat_response *resp)
-{
-    dsp_tool_call *calls = realloc(resp->tool_calls, (resp->n_tool_calls + 1) * sizeof *calls);
-    if (!calls)
-        return NULL;
-    resp->tool_calls = calls;
-    memset(&calls[resp->n_tool_calls], 0, sizeof *calls);
-    return &calls[resp->n_tool_calls++];
-}
-
 /* Arguments as text: a string as it is (OpenAI's documented form), any
  * other JSON value printed (servers that send an object); NULL when absent. */
 static char *lmt_arguments_text(const cJSON *v)
@@ -182,44 +166,45 @@ static char *lmt_arguments_text(const cJSON *v)
     return s;
 }
 
+/* Appends one call to resp, each field copied as the reply gave it (a
+ * field it left out, or of another type, stays NULL). */
+static dsp_status lmt_add_call(dsp_chat_response *resp, const cJSON *id, const cJSON *name, const cJSON *args,
+                               dsp_error *err)
+{
+    dsp_tool_call *calls = realloc(resp->tool_calls, (resp->n_tool_calls + 1) * sizeof *calls);
+    if (!calls)
+        return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory reading tool calls");
+    resp->tool_calls = calls;
+    dsp_tool_call *c = &calls[resp->n_tool_calls++];
+    memset(c, 0, sizeof *c);
+    c->id = cJSON_IsString(id) ? strdup(id->valuestring) : NULL;
+    c->name = cJSON_IsString(name) ? strdup(name->valuestring) : NULL;
+    c->arguments = lmt_arguments_text(args);
+    if ((cJSON_IsString(id) && !c->id) || (cJSON_IsString(name) && !c->name) ||
+        (args && !cJSON_IsNull(args) && !c->arguments))
+        return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory reading tool calls");
+    return DSP_OK;
+}
+
 dsp_status dsp_openai_read_tool_calls(const cJSON *tool_calls, dsp_chat_response *resp, dsp_error *err)
 {
-    const cJSON *tc;
-    for (tc = tool_calls ? tool_calls->child : NULL; tc; tc = tc->next) {
-        dsp_tool_call *c = lmt_add_call(resp);
-        if (!c)
-            return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory reading tool calls");
+    dsp_status st = DSP_OK;
+    for (const cJSON *tc = tool_calls ? tool_calls->child : NULL; tc && st == DSP_OK; tc = tc->next) {
         const cJSON *fn = cJSON_GetObjectItemCaseSensitive(tc, "function");
-        const cJSON *id = cJSON_GetObjectItemCaseSensitive(tc, "id");
-        const cJSON *name = cJSON_GetObjectItemCaseSensitive(fn, "name");
-        const cJSON *args = cJSON_GetObjectItemCaseSensitive(fn, "arguments");
-        c->id = lmt_dup_string(id);
-        c->name = lmt_dup_string(name);
-        c->arguments = lmt_arguments_text(args);
-        if ((cJSON_IsString(id) && !c->id) || (cJSON_IsString(name) && !c->name) || (args && !cJSON_IsNull(args) && !c->arguments))
-            return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory reading tool calls");
+        st = lmt_add_call(resp, cJSON_GetObjectItemCaseSensitive(tc, "id"), cJSON_GetObjectItemCaseSensitive(fn, "name"),
+                          cJSON_GetObjectItemCaseSensitive(fn, "arguments"), err);
     }
-    return DSP_OK;
+    return st;
 }
 
 dsp_status dsp_anthropic_read_tool_uses(const cJSON *content, dsp_chat_response *resp, dsp_error *err)
 {
-    const cJSON *b;
-    for (b = content ? content->child : NULL; b; b = b->next) {
+    dsp_status st = DSP_OK;
+    for (const cJSON *b = content ? content->child : NULL; b && st == DSP_OK; b = b->next) {
         const cJSON *type = cJSON_GetObjectItemCaseSensitive(b, "type");
-        if (!cJSON_IsString(type) || strcmp(type->valuestring, "tool_use") != 0)
-            continue;
-        dsp_tool_call *c = lmt_add_call(resp);
-        if (!c)
-            return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory reading tool calls");
-        const cJSON *id = cJSON_GetObjectItemCaseSensitive(b, "id");
-        const cJSON *name = cJSON_GetObjectItemCaseSensitive(b, "name");
-        const cJSON *input = cJSON_GetObjectItemCaseSensitive(b, "input");
-        c->id = lmt_dup_string(id);
-        c->name = lmt_dup_string(name);
-        c->arguments = lmt_arguments_text(input);
-        if ((cJSON_IsString(id) && !c->id) || (cJSON_IsString(name) && !c->name) || (input && !c->arguments))
-            return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory reading tool calls");
+        if (cJSON_IsString(type) && strcmp(type->valuestring, "tool_use") == 0)
+            st = lmt_add_call(resp, cJSON_GetObjectItemCaseSensitive(b, "id"), cJSON_GetObjectItemCaseSensitive(b, "name"),
+                              cJSON_GetObjectItemCaseSensitive(b, "input"), err);
     }
-    return DSP_OK;
+    return st;
 }
