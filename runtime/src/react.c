@@ -217,7 +217,7 @@ char *dsp_react_tool_name(const char *s, size_t len)
     return tool;
 }
 
-static int output_index(const dsp_predictor *p, const char *name)
+int dsp_react_output_index(const dsp_predictor *p, const char *name)
 {
     size_t n = dsp_strategy_n_outputs(p->signature, p->strategy);
     for (size_t i = 0; i < n; i++)
@@ -270,7 +270,7 @@ static dsp_status check_react(const dsp_react *r, dsp_error *err)
                              r->step->name ? r->step->name : "?");
     const char *need[] = { "next_thought", "next_tool_name", "next_tool_args" };
     for (size_t i = 0; i < 3; i++)
-        if (output_index(r->step, need[i]) < 0)
+        if (dsp_react_output_index(r->step, need[i]) < 0)
             return dsp_error_set(err, DSP_ERR_INVALID, "react %s: the step predictor has no output `%s`",
                                  r->step->name ? r->step->name : "?", need[i]);
     for (size_t i = 0; i < r->n_tools; i++)
@@ -289,8 +289,8 @@ dsp_status dsp_react_run(dsp_client *c, const dsp_react *r, const dsp_react_opti
     size_t n_step = dsp_strategy_n_outputs(r->step->signature, r->step->strategy);
     size_t n_ext = dsp_strategy_n_outputs(r->extract->signature, r->extract->strategy);
     size_t max_obs = r->max_observation ? r->max_observation : DSP_REACT_MAX_OBSERVATION;
-    int i_thought = output_index(r->step, "next_thought"), i_name = output_index(r->step, "next_tool_name"),
-        i_args = output_index(r->step, "next_tool_args");
+    int i_thought = dsp_react_output_index(r->step, "next_thought"), i_name = dsp_react_output_index(r->step, "next_tool_name"),
+        i_args = dsp_react_output_index(r->step, "next_tool_args");
     dsp_value *in = calloc(n_in + 1, sizeof *in);
     dsp_value *out = calloc(n_step + 1, sizeof *out);
     dsp_textbuf traj;

@@ -13,6 +13,9 @@
 char *dsp_react_act(const dsp_react *r, const dsp_react_options *o, const char *name, const char *args_text,
                     size_t args_len);
 
+/* The index of p's output called name, or -1. */
+int dsp_react_output_index(const dsp_predictor *p, const char *name);
+
 /* Appends "[[ ## name_idx ## ]]\ntext" to the trajectory, after a blank line. */
 void dsp_react_put_block(dsp_textbuf *tb, const char *name, size_t idx, const char *text, size_t len);
 

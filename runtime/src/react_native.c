@@ -142,15 +142,6 @@ static bool is_error_observation(const char *obs)
     return strncmp(obs, "Error", 5) == 0 || strncmp(obs, "Execution error", 15) == 0;
 }
 
-static int out_index(const dsp_predictor *p, const char *name)
-{
-    size_t n = dsp_strategy_n_outputs(p->signature, p->strategy);
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(dsp_strategy_output(p->signature, p->strategy, i)->name, name) == 0)
-            return (int)i;
-    return -1;
-}
-
 /* A demo as a whole trajectory: its inputs, its steps, and its chosen call.
  * A chosen call other than finish has no known result, so a demo ends at
  * the last step whose result it holds. */
@@ -175,8 +166,8 @@ static dsp_status push_demo(dsp_messages *m, const dsp_prompt_spec *view, const 
         st = push_step(m, steps[k].part[0], steps[k].len[0], id, steps[k].part[1], steps[k].len[1], steps[k].part[2],
                        steps[k].len[2], steps[k].part[3], steps[k].len[3], is_error_observation(steps[k].part[3]), err);
     }
-    int it = out_index(step, "next_thought"), in = out_index(step, "next_tool_name"),
-        ia = out_index(step, "next_tool_args");
+    int it = dsp_react_output_index(step, "next_thought"), in = dsp_react_output_index(step, "next_tool_name"),
+        ia = dsp_react_output_index(step, "next_tool_args");
     const char *name = demo->output_texts && in >= 0 ? demo->output_texts[in] : NULL;
     char *tool = name ? dsp_react_tool_name(name, strlen(name)) : NULL;
     if (st == DSP_OK && tool && strcmp(tool, "finish") == 0) {
@@ -221,7 +212,7 @@ static dsp_status step_outputs(const dsp_predictor *step, dsp_value *out, const 
     const char *names[3] = { "next_thought", "next_tool_name", "next_tool_args" };
     const char *vals[3] = { thought, name, args };
     for (int k = 0; k < 3; k++) {
-        int i = out_index(step, names[k]);
+        int i = dsp_react_output_index(step, names[k]);
         dsp_status st = dsp_value_set_string(&out[i], vals[k] ? vals[k] : "", vals[k] ? strlen(vals[k]) : 0, err);
         if (st != DSP_OK)
             return st;
