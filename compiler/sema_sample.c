@@ -179,10 +179,23 @@ ir_mcc *sema_mcc_build(sema *s, const ast_call *c, const ir_signature *sig, cons
     int ok = 1;
     ir_mcc *x = arena_alloc(s->a, sizeof *x);
     x->m = 3;
+    int has_temp = 0;
+    double temp = 0;
     for (size_t i = 0; i < c->opts.len; i++) {
         const ast_sopt *o = c->opts.items[i];
-        if (strcmp(o->key.name, "m") != 0) {
-            diag_error(s->d, o->key.loc, "multi_chain_comparison has no option `%s` (it takes m)", o->key.name);
+        if (strcmp(o->key.name, "temperature") == 0) {
+            double t = o->is_list ? -1 : o->value->kind == AV_INT ? (double)o->value->i
+                                       : o->value->kind == AV_FLOAT ? o->value->f : -1;
+            if (t <= 0 || t > 2) {
+                diag_error(s->d, o->loc, "multi_chain_comparison option `temperature` takes a number above 0, up to "
+                           "2 (the attempts' sampling temperature)");
+                ok = 0;
+            }
+            has_temp = 1;
+            temp = t;
+        } else if (strcmp(o->key.name, "m") != 0) {
+            diag_error(s->d, o->key.loc, "multi_chain_comparison has no option `%s` (it takes m, temperature)",
+                       o->key.name);
             ok = 0;
         } else if (o->is_list || o->value->kind != AV_INT || o->value->i < 1 || o->value->i > 20) {
             diag_error(s->d, o->loc, "multi_chain_comparison option `m` takes an integer from 1 to 20");
@@ -204,6 +217,8 @@ ir_mcc *sema_mcc_build(sema *s, const ast_call *c, const ir_signature *sig, cons
     if (!ok)
         return NULL;
     ir_predictor *att = arena_alloc(s->a, sizeof *att);
+    att->has_temperature = has_temp;
+    att->temperature = temp;
     ir_field *ao = arena_array(s->a, sig->n_outputs + 2, sizeof *ao);
     ao[0] = (ir_field){ "reasoning", &s->t_string, NULL };
     memcpy(ao + 1, sig->outputs, sig->n_outputs * sizeof *ao);

@@ -94,6 +94,8 @@ check "best_of_n with -j 1 stops early at the threshold (fewer than 4 x $n calls
 check "best_of_n without a threshold always samples n" test "$calls_longest" = $((3 * n))
 check "refine makes at most n calls a ticket" test "$calls_fix" -le $((3 * n))
 check "multi_chain_comparison makes m attempts and one comparison a ticket" test "$calls_compare" = $((4 * n))
+check "multi_chain_comparison's temperature: 0.9: its 3 attempts a ticket are sent at 0.9" \
+    test "$(jq -r '.request' "$tmp/requests.log" | grep -c '"temperature":0.9,')" -eq $((2 * 3 * n))
 check "the comparison sees the attempts" grep -q 'reasoning_attempt_3 ## ]].*I.m not sure but my prediction is' "$tmp/requests.log"
 check "samples are distinct requests: each sends its own seed" \
     sh -c "grep -q 'seed..:1[,}]' '$tmp/requests.log' && grep -q 'seed..:5[,}]' '$tmp/requests.log'"
