@@ -56,6 +56,8 @@ await check('openai: chat.completions with tools gets tool_calls, and a tool mes
     const r2 = await c.chat.completions.create({ model: 'fixture', messages, tools });
     const c2 = r2.choices[0].message.tool_calls;
     return (c2 && c2.length === 1 && c2[0].function.name === 'finish' && c2[0].id !== call.id) || JSON.stringify(r2);
+});
+
 // A stream's pieces joined, its usage, and the plain reply to compare.
 async function openaiStream(c, model) {
     const req = { model, messages: [{ role: 'user', content: ask }], temperature: 0 };
@@ -134,6 +136,29 @@ await check("@anthropic-ai/sdk: messages.stream's finalMessage of a forced tool 
     return (final.content[0].type === 'tool_use' &&
             JSON.stringify(final.content[0].input) === JSON.stringify(plain.content[0].input) &&
             final.stop_reason === 'tool_use') || JSON.stringify(final.content);
+});
+
+// Native tool calling: tools the model may choose among get a text block
+// (the thought) and a tool_use block; the result goes back as a
+// tool_result block in a user turn.
+await check('@anthropic-ai/sdk: tools get a tool_use block, and a tool_result answers it', async () => {
+    const tools = [{ name: 'search', description: 'Finds passages about novels.',
+                     input_schema: { type: 'object', properties: { query: { type: 'string' } }, required: ['query'] } },
+                   { name: 'finish', description: 'Ends the task.', input_schema: { type: 'object', properties: {} } }];
+    const messages = [{ role: 'user', content: '[[ ## question ## ]]\nWho wrote Dune?' }];
+    const req = { model: 'fixture', max_tokens: 256, system: 'Answer the question about a novel.', tools,
+                  tool_choice: { type: 'auto', disable_parallel_tool_use: true } };
+    const r = await anthropic().messages.create({ ...req, messages });
+    const use = r.content.find((b) => b.type === 'tool_use');
+    if (r.stop_reason !== 'tool_use' || !use || !/^toolu_/.test(use.id) || use.name !== 'search' ||
+        typeof use.input.query !== 'string')
+        return JSON.stringify(r);
+    messages.push({ role: 'assistant', content: r.content },
+                  { role: 'user', content: [{ type: 'tool_result', tool_use_id: use.id,
+                                              content: 'Dune is a 1965 novel by Frank Herbert.' }] });
+    const r2 = await anthropic().messages.create({ ...req, messages });
+    const use2 = r2.content.find((b) => b.type === 'tool_use');
+    return (use2 && use2.name === 'finish' && use2.id !== use.id) || JSON.stringify(r2);
 });
 
 await check("@anthropic-ai/sdk: an error is Anthropic's (NotFoundError, 404)", async () => {
