@@ -12,6 +12,7 @@
 #include "error_context.h"
 #include "trace_int.h"
 #include "field_stream.h"
+#include "loop.h"
 
 dsp_predict_options dsp_predict_options_default(void)
 {
@@ -435,7 +436,9 @@ static const dsp_stream_callbacks *thread_stream(void)
 dsp_status dsp_predict_ex(dsp_client *c, const dsp_predictor *p, const dsp_predict_options *opts,
                           const dsp_value *inputs, dsp_value *outputs, dsp_predict_trace *trace, dsp_error *err)
 {
-    return predict_one(c, p, opts, inputs, thread_stream(), outputs, trace, err);
+    /* A batch's jobs run as fibers of the caller's thread (loop.h): they
+     * see its callbacks but must not stream into them, interleaved. */
+    return predict_one(c, p, opts, inputs, dsp_loop_active() ? NULL : thread_stream(), outputs, trace, err);
 }
 
 dsp_status dsp_predict_stream(dsp_client *c, const dsp_predictor *p, const dsp_predict_options *opts,

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dsp/batch.h"
 #include "dsp/predict.h"
 
 #include "../support/refserver_proc.h"
@@ -348,6 +349,62 @@ static void test_stream_equals_predict(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* dsp_stream_use: a plain dsp_predict on this thread streams into the
+ * callbacks (as a generated NAME_run_stream's predictors do), and jobs of
+ * a batch's event loop, fibers of the same thread, do not. */
+typedef struct loop_ctx {
+    dsp_client *c;
+    const dsp_predictor *p;
+    int failed;
+} loop_ctx;
+
+static int loop_job(void *arg, size_t i)
+{
+    loop_ctx *x = arg;
+    dsp_value in = str(queries[i % 4]);
+    dsp_value out[2] = { 0 };
+    dsp_error err = { 0 };
+    if (dsp_predict(x->c, x->p, &in, out, NULL, &err) != DSP_OK)
+        x->failed++;
+    dsp_values_free(out, 2);
+    dsp_value_free(&in);
+    dsp_error_clear(&err);
+    return 0;
+}
+
+static void test_stream_use_reaches_plain_calls_not_batches(void **state)
+{
+    (void)state;
+    NEED_FIXTURE();
+    rs_proc s;
+    assert_true(rs_proc_start(&s, NULL));
+    use_server(&s);
+    dsp_client *c = client();
+    dsp_predictor p = { "classify", &t_sig, DSP_STRATEGY_CHAIN_OF_THOUGHT, c_demos, 4, &lm };
+    streamed got;
+    memset(&got, 0, sizeof got);
+    dsp_stream_callbacks cb = { on_delta, on_field, &got };
+    assert_null(dsp_stream_use(&cb));
+    dsp_value in = str(queries[0]);
+    dsp_value out[2] = { 0 };
+    dsp_error err = { 0 };
+    assert_int_equal(dsp_predict(c, &p, &in, out, NULL, &err), DSP_OK);
+    assert_int_equal(got.n_fields, 2);
+    assert_true(got.deltas > 0);
+    dsp_values_free(got.values, 2);
+    memset(&got, 0, sizeof got);
+    loop_ctx x = { c, &p, 0 };
+    (void)dsp_loop_run_each(4, 4, loop_job, &x);
+    assert_int_equal(x.failed, 0);
+    assert_int_equal(got.n_fields, 0);
+    assert_int_equal(got.deltas, 0);
+    assert_ptr_equal(dsp_stream_use(NULL), &cb);
+    dsp_values_free(out, 2);
+    dsp_value_free(&in);
+    dsp_client_free(c);
+    rs_proc_stop(&s, 10000, NULL);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -356,6 +413,7 @@ int main(void)
         cmocka_unit_test(test_malformed_replies),
         cmocka_unit_test(test_json_adapter_both_apis),
         cmocka_unit_test(test_stream_equals_predict),
+        cmocka_unit_test(test_stream_use_reaches_plain_calls_not_batches),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
