@@ -846,14 +846,32 @@ static void test_metric_tools(void **state)
     assert_int_equal(e->args[1].value->type->kind, IR_LIST);
     assert_string_equal(e->args[2].name, "weights");
     assert_int_equal(e->args[2].value->kind, IR_E_LIST);
-    /* A tool with outputs cannot be a score. */
+    /* A tool with outputs scores only as the whole metric... */
     assert_string_equal(first_error(f, QA_MODULE
         "tool int grade(const char *answer, double *score) from \"libm.so\"\n"
         "data train = jsonl(\"qa.jsonl\")\n"
-        "metric m(ex, pred) = grade(pred.answer)\n"
+        "metric m(ex, pred) = grade(pred.answer) * 2\n"
         "optimize M with bootstrap_fewshot { metric: m trainset: train lm: l }\n"),
         "main.dsp:9:22: error: tool `grade` writes its results through output parameters (score); "
-        "a metric needs a tool that returns its score, e.g. `double grade(...)`");
+        "a metric needs a tool that returns its score, e.g. `double grade(...)`, or, as the whole metric, one "
+        "that writes a score and a feedback text, e.g. `int grade(..., double *score, char **feedback)`");
+    /* ... with one number or bool output and at most one text. */
+    assert_non_null(strstr(first_error(f, QA_MODULE
+        "tool int grade(const char *answer, char **a, char **b) from \"libm.so\"\n"
+        "data train = jsonl(\"qa.jsonl\")\n"
+        "metric m(ex, pred) = grade(pred.answer)\n"
+        "optimize M with bootstrap_fewshot { metric: m trainset: train lm: l }\n"),
+        "as the whole metric, one that writes a score and a feedback text"));
+    p = recheck(f, QA_MODULE
+        "tool int grade(const char *answer, const char *gold, double *score, char **feedback) from \"libm.so\"\n"
+        "data train = jsonl(\"qa.jsonl\")\n"
+        "metric m(ex, pred) = grade(pred.answer, ex.answer)\n"
+        "optimize M with bootstrap_fewshot { metric: m trainset: train lm: l }\n");
+    assert_non_null(p);
+    e = p->metrics[0]->expr;
+    assert_int_equal(e->kind, IR_E_TOOL);
+    assert_int_equal(e->type->kind, IR_FLOAT);
+    assert_int_equal(e->n_args, 2);
     /* Its length is not an argument. */
     assert_string_equal(first_error(f, QA_MODULE
         "tool double n(const double *xs, size_t n_xs) from \"libm.so\"\n"
