@@ -18,11 +18,13 @@
 #include "trace_int.h"
 #include "secret.h"
 
+#include <alloca.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -546,8 +548,12 @@ static dsp_status exchange(dsp_client *c, call *k, dsp_chat_response *resp, usag
 {
     dsp_status st = DSP_ERR_NETWORK;
     int max_attempts = k->max_attempts;
+    /* The reply: on the stack, with room for a typical body (no allocation
+     * per call); in a job of an event loop only its head, its body going
+     * to the heap (http.h, heap_only), since every page of a parked job's
+     * stack stays resident. */
+    dsp_http_reply *reply = alloca(k->in_loop ? offsetof(dsp_http_reply, inline_body) + 1 : sizeof *reply);
     for (int attempt = 0; attempt < max_attempts; attempt++) {
-        dsp_http_reply reply;
         double retry_after = -1;
         int http_status = 0;
         dsp_error_clear(err);
@@ -587,24 +593,24 @@ static dsp_status exchange(dsp_client *c, call *k, dsp_chat_response *resp, usag
             lim.body_ctx = &rd;
         }
         u->http_requests++;
-        st = dsp_http_post(c->http, k->url, k->headers, k->n_headers, k->body.buf, k->body.len, &lim, &reply,
+        st = dsp_http_post(c->http, k->url, k->headers, k->n_headers, k->body.buf, k->body.len, &lim, reply,
                            err);
         give_slot(c);
         if (st != DSP_OK)
             name_lm(err, k->model_spec);
         if (st == DSP_OK) {
-            http_status = (int)reply.status;
+            http_status = (int)reply->status;
             k->http_status = http_status;
-            retry_after = reply.retry_after_s;
-            if (reply.status >= 200 && reply.status < 300 && k->stream) {
+            retry_after = reply->retry_after_s;
+            if (reply->status >= 200 && reply->status < 300 && k->stream) {
                 st = dsp_stream_reader_finish(&rd, k->url, resp, err);
                 if (st != DSP_OK && st != DSP_ERR_PROTOCOL)
                     name_lm(err, k->model_spec);
-            } else if (reply.status >= 200 && reply.status < 300) {
-                st = k->provider == DSP_PROVIDER_ANTHROPIC ? dsp_anthropic_parse_reply(reply.body, reply.len, resp, err)
-                     : k->provider == DSP_PROVIDER_BEDROCK ? dsp_bedrock_parse_reply(reply.body, reply.len, resp, err)
-                     : k->provider == DSP_PROVIDER_GEMINI  ? dsp_gemini_parse_reply(reply.body, reply.len, resp, err)
-                                                           : dsp_openai_parse_reply(reply.body, reply.len, resp, err);
+            } else if (reply->status >= 200 && reply->status < 300) {
+                st = k->provider == DSP_PROVIDER_ANTHROPIC ? dsp_anthropic_parse_reply(reply->body, reply->len, resp, err)
+                     : k->provider == DSP_PROVIDER_BEDROCK ? dsp_bedrock_parse_reply(reply->body, reply->len, resp, err)
+                     : k->provider == DSP_PROVIDER_GEMINI  ? dsp_gemini_parse_reply(reply->body, reply->len, resp, err)
+                                                           : dsp_openai_parse_reply(reply->body, reply->len, resp, err);
                 if (st == DSP_OK && (holds_key(resp, k->key) || holds_key(resp, k->more_keys[0]) ||
                                      holds_key(resp, k->more_keys[1]))) {
                     dsp_chat_response_free(resp);
@@ -616,7 +622,7 @@ static dsp_status exchange(dsp_client *c, call *k, dsp_chat_response *resp, usag
                 }
             } else {
                 char msg[600];
-                dsp_provider_error_message(reply.body, reply.len, msg, sizeof msg);
+                dsp_provider_error_message(reply->body, reply->len, msg, sizeof msg);
                 st = dsp_error_set(err, DSP_ERR_HTTP, "%s: HTTP %d from %s: %s", k->model_spec, http_status,
                                    k->url, msg);
                 if (err)
@@ -626,8 +632,8 @@ static dsp_status exchange(dsp_client *c, call *k, dsp_chat_response *resp, usag
         /* A 2xx body that is not JSON was cut or garbled on the way and may
          * come whole next time; well-formed JSON that does not follow the
          * API (a refusal, no choices) would come back the same. */
-        bool transient = dsp_retry_is_transient(st, http_status) && !reply.permanent;
-        if (st == DSP_ERR_PROTOCOL && dsp_json_is_valid(reply.body, reply.len))
+        bool transient = dsp_retry_is_transient(st, http_status) && !reply->permanent;
+        if (st == DSP_ERR_PROTOCOL && dsp_json_is_valid(reply->body, reply->len))
             transient = false;
         if (k->stream) {
             /* Text already handed on would be handed on again: a stream
@@ -641,9 +647,9 @@ static dsp_status exchange(dsp_client *c, call *k, dsp_chat_response *resp, usag
         }
         /* An endpoint that cannot be reached or answers 5xx is left alone
          * for a while; the retry goes to another at once. */
-        bool down = ((st == DSP_ERR_NETWORK || st == DSP_ERR_TIMEOUT) && http_status == 0 && !reply.permanent) ||
+        bool down = ((st == DSP_ERR_NETWORK || st == DSP_ERR_TIMEOUT) && http_status == 0 && !reply->permanent) ||
                     (st == DSP_ERR_HTTP && http_status >= 500);
-        dsp_http_reply_free(&reply);
+        dsp_http_reply_free(reply);
         dsp_rates_release(&c->rates, k->rates[ei], ticket, http_status, retry_after, k->est_tokens,
                           st == DSP_OK ? (double)(resp->usage.prompt_tokens + resp->usage.completion_tokens) : 0);
         bool failover = false;
@@ -896,13 +902,13 @@ static dsp_status chat(dsp_client *c, const dsp_lm_config *lm, const dsp_chat_re
      * on the stack, unless it is larger. In a job of an event loop it goes
      * to the heap, sized to it: the job's stack stays resident while it
      * waits, and each of its pages touched counts for every job in flight. */
-    char body_store[DSP_BODY_INLINE];
-    size_t hint = dsp_body_size_hint(req->messages, req->n_messages, &p);
     bool in_loop = dsp_loop_active();
-    if (hint > sizeof body_store || in_loop)
+    size_t hint = dsp_body_size_hint(req->messages, req->n_messages, &p);
+    size_t room = in_loop ? 0 : DSP_BODY_INLINE;
+    if (hint > room)
         dsp_jw_init(&k.body, hint);
     else
-        dsp_jw_init_in(&k.body, body_store, sizeof body_store);
+        dsp_jw_init_in(&k.body, alloca(room), room);
     k.in_loop = in_loop;
     for (size_t i = 0; st == DSP_OK && i < n_bases; i++) {
         st = dsp_model_endpoint_url(k.provider, bases[i], k.model_name, &k.urls[i], err);

@@ -24,6 +24,8 @@ struct dsp_http {
     long max_connections;
     atomic_size_t held; /* heap bytes of replies in flight */
     size_t max_held;    /* ... and their budget (DSP_HTTP_MAX_HELD) */
+    CURLM **multis;     /* multi handles no event loop uses now (under pool_lock) */
+    size_t n_multis, cap_multis;
 };
 
 static void share_lock(CURL *easy, curl_lock_data data, curl_lock_access access, void *userp)
@@ -79,7 +81,11 @@ void dsp_http_free(dsp_http *h)
 {
     if (!h)
         return;
-    /* Easy handles go first: they hold references into the share. */
+    /* Multi handles (with the connections they keep) and easy handles go
+     * first: they hold references into the share. */
+    for (size_t i = 0; i < h->n_multis; i++)
+        curl_multi_cleanup(h->multis[i]);
+    free(h->multis);
     for (size_t i = 0; i < h->n_idle; i++)
         curl_easy_cleanup(h->idle[i]);
     free(h->idle);
@@ -140,6 +146,36 @@ static void release(dsp_http *h, CURL *e)
     pthread_mutex_unlock(&h->pool_lock);
 }
 
+CURLM *dsp_http_multi_take(dsp_http *h)
+{
+    CURLM *m = NULL;
+    pthread_mutex_lock(&h->pool_lock);
+    if (h->n_multis > 0)
+        m = h->multis[--h->n_multis];
+    pthread_mutex_unlock(&h->pool_lock);
+    return m ? m : curl_multi_init();
+}
+
+void dsp_http_multi_give(dsp_http *h, CURLM *m)
+{
+    if (!m)
+        return;
+    pthread_mutex_lock(&h->pool_lock);
+    if (h->n_multis == h->cap_multis) {
+        size_t cap = h->cap_multis ? h->cap_multis * 2 : 4;
+        CURLM **ms = realloc(h->multis, cap * sizeof *ms);
+        if (!ms) {
+            pthread_mutex_unlock(&h->pool_lock);
+            curl_multi_cleanup(m);
+            return;
+        }
+        h->multis = ms;
+        h->cap_multis = cap;
+    }
+    h->multis[h->n_multis++] = m;
+    pthread_mutex_unlock(&h->pool_lock);
+}
+
 typedef struct sink {
     char *buf;    /* inline (the reply's own storage) until a body outgrows it */
     char *inline_buf;
@@ -151,6 +187,7 @@ typedef struct sink {
     const dsp_http_limits *lim; /* with on_body: a stream */
     int streaming;  /* -1: not known yet; 1: a 2xx body going to on_body */
     int stopped;    /* on_body asked to stop */
+    size_t first_cap; /* the first allocation's size */
 } sink;
 
 /* Counts n more heap bytes against the budget of replies in flight. */
@@ -188,7 +225,7 @@ static size_t on_data(char *data, size_t size, size_t nmemb, void *userp)
         return n;
     }
     if (s->len + n + 1 > s->cap) {
-        size_t cap = s->cap ? s->cap : 4096;
+        size_t cap = s->cap ? s->cap : s->first_cap;
         while (cap < s->len + n + 1)
             cap *= 2;
         size_t more = s->buf == s->inline_buf ? cap : cap - s->cap;
@@ -305,9 +342,13 @@ dsp_status dsp_http_post(dsp_http *h, const char *url, const char *const *header
         return dsp_error_set(err, DSP_ERR_NOMEM, "libcurl could not create a handle");
     out->stopped = false;
     sink s = {.buf = out->inline_body, .inline_buf = out->inline_body, .cap = sizeof out->inline_body, .h = h,
-              .e = e, .lim = lim, .streaming = lim && lim->on_body ? -1 : 0};
-    if (lim && lim->heap_only)
-        s.cap = 0; /* on_data allocates at the first byte */
+              .e = e, .lim = lim, .streaming = lim && lim->on_body ? -1 : 0, .first_cap = 4096};
+    if (lim && lim->heap_only) {
+        /* on_data allocates at the first byte, as much as a typical chat
+         * reply holds: thousands of them may wait in flight at once. */
+        s.cap = 0;
+        s.first_cap = 1024;
+    }
     char errbuf[CURL_ERROR_SIZE];
     errbuf[0] = '\0';
     curl_easy_setopt(e, CURLOPT_URL, url);
@@ -324,7 +365,7 @@ dsp_status dsp_http_post(dsp_http *h, const char *url, const char *const *header
     }
     /* In a job of an event loop the transfer joins the loop's multi
      * handle and the job waits for it while others run. */
-    CURLcode rc = dsp_loop_active() ? dsp_loop_perform(e) : curl_easy_perform(e);
+    CURLcode rc = dsp_loop_active() ? dsp_loop_perform(h, e) : curl_easy_perform(e);
     dsp_status st = DSP_OK;
     if (rc == CURLE_WRITE_ERROR && s.stopped) {
         rc = CURLE_OK; /* the reader stopped it: a reply came, and it has what it read */

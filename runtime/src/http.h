@@ -8,6 +8,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <curl/curl.h>
+
 #include "dsp/error.h"
 
 typedef struct dsp_http dsp_http;
@@ -19,6 +21,13 @@ typedef struct dsp_http dsp_http;
 dsp_status dsp_http_new(double connect_timeout_s, double timeout_s, int max_connections, size_t max_held,
                         dsp_http **out, dsp_error *err);
 void dsp_http_free(dsp_http *h);
+
+/* A libcurl multi handle for an event loop (loop.h), from h's pool or new
+ * (NULL when libcurl cannot make one), and back into the pool: a multi
+ * handle keeps the connections of its transfers alive, so batches that
+ * follow one another on a client reuse them. One loop uses it at a time. */
+CURLM *dsp_http_multi_take(dsp_http *h);
+void dsp_http_multi_give(dsp_http *h, CURLM *m);
 
 /* A reply larger than this is refused, announced by Content-Length or
  * found while reading (a permanent error: no chat completion is this big,
@@ -65,8 +74,10 @@ typedef struct dsp_http_limits {
      * NULL: unsigned. */
     const char *aws_sigv4;
     const char *aws_userpwd;
-    /* The body goes to the heap, sized to it, never into the reply's own
-     * storage (a reply on a fiber's stack would keep that page resident). */
+    /* The body goes to the heap (1 KiB first, doubling), never into the
+     * reply's own storage: out may then be only its head,
+     * offsetof(dsp_http_reply, inline_body) + 1 bytes (a job of an event
+     * loop keeps every page of its stack resident while it waits). */
     bool heap_only;
     /* Streaming: the pieces of a 2xx body go to on_body as they arrive
      * and are not collected (the reply's body stays empty; their total is

@@ -48,7 +48,8 @@ typedef struct loop_fiber {
 } loop_fiber;
 
 typedef struct dsp_loop {
-    CURLM *multi;
+    CURLM *multi;     /* lent by the transport of the first transfer, or NULL */
+    dsp_http *lender;
     loop_fiber **all; /* every fiber not finished */
     size_t n_all, cap_all;
     loop_fiber *ready_head, *ready_tail;
@@ -121,12 +122,14 @@ static void park(dsp_loop *l, lf_state s)
     dsp_fiber_yield(lf->f);
 }
 
-CURLcode dsp_loop_perform(CURL *e)
+CURLcode dsp_loop_perform(dsp_http *h, CURL *e)
 {
     dsp_loop *l = this_loop();
     loop_fiber *lf = l->current;
+    if (!l->multi && (l->multi = dsp_http_multi_take(h)))
+        l->lender = h;
     curl_easy_setopt(e, CURLOPT_PRIVATE, (void *)lf);
-    if (curl_multi_add_handle(l->multi, e) != CURLM_OK)
+    if (!l->multi || curl_multi_add_handle(l->multi, e) != CURLM_OK)
         return curl_easy_perform(e); /* blocks the loop, but the call still happens */
     park(l, LF_XFER);
     return lf->xfer_rc;
@@ -263,6 +266,13 @@ static void wake_timers(dsp_loop *l)
 static void poll_once(dsp_loop *l)
 {
     long tmo = -1;
+    if (!l->multi) {
+        /* No transfer yet: only timers (a paced or backed-off first call). */
+        double wait = l->next_timer - dsp_monotonic_s();
+        dsp_sleep_s(wait < 1.0 ? wait : 1.0);
+        wake_timers(l);
+        return;
+    }
     curl_multi_timeout(l->multi, &tmo);
     if (l->next_timer < INFINITY) {
         double ms = ceil((l->next_timer - dsp_monotonic_s()) * 1000.0);
@@ -343,21 +353,16 @@ int dsp_loop_run_each(size_t n, int max_jobs, dsp_each_fn fn, void *ctx)
     dsp_loop l;
     memset(&l, 0, sizeof l);
     l.next_timer = INFINITY;
-    l.multi = curl_multi_init();
-    if (l.multi) {
-        set_loop(&l);
-        spawn(&l, &j, k);
-        run(&l);
-        set_loop(outer);
-    }
-    /* No multi handle, or not one fiber: on this thread, one by one. */
+    set_loop(&l);
+    spawn(&l, &j, k);
+    run(&l);
+    set_loop(outer);
+    /* Not one fiber could be made: on this thread, one by one. */
     run_inline(&j);
-    for (size_t i = 0; i < l.n_all; i++) {
-        dsp_fiber_free(l.all[i]->f);
-        free(l.all[i]);
-    }
     free(l.all);
+    /* The multi handle goes back to the transport that lent it, with its
+     * connections: the next batch on the client reuses them. */
     if (l.multi)
-        curl_multi_cleanup(l.multi);
+        dsp_http_multi_give(l.lender, l.multi);
     return j.first_failed;
 }

@@ -14,14 +14,18 @@
 
 #include <curl/curl.h>
 
+#include "http.h"
+
 /* True when the calling code runs in a fiber of an event loop. */
 bool dsp_loop_active(void);
 
-/* Runs the transfer set up on e on the loop's multi handle and returns its
- * result, as curl_easy_perform would; other fibers run meanwhile. e is
- * removed from the multi handle before this returns, its connection kept
- * for the loop's later transfers. */
-CURLcode dsp_loop_perform(CURL *e);
+/* Runs the transfer set up on e (one of h's handles) on the loop's multi
+ * handle and returns its result, as curl_easy_perform would; other fibers
+ * run meanwhile. The loop's first transfer borrows the multi handle from
+ * h (dsp_http_multi_take) and the loop gives it back at its end, so the
+ * connections it keeps serve the client's next batch too. e is removed
+ * from the multi handle before this returns. */
+CURLcode dsp_loop_perform(dsp_http *h, CURL *e);
 
 /* Parks the fiber for s seconds (backoff between attempts). */
 void dsp_loop_sleep(double s);

@@ -609,7 +609,8 @@ rs_server *rs_server_start(const rs_options *o, char *err, size_t err_size)
                                  /* Each request resets (zeroes) the pool: keep it small. */
                                  MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)16384,
                                  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
-                                 MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
+                                 MHD_OPTION_LISTEN_BACKLOG_SIZE,
+                                 (unsigned)(o->max_connections > 1024 ? o->max_connections : 1024),
                                  MHD_OPTION_END);
     if (!s->daemon) {
         snprintf(err, err_size, "cannot listen on 127.0.0.1:%u (port in use?)", o->port);

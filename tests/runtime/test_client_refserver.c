@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -367,10 +368,62 @@ static void test_64_in_flight(void **state)
     stop(&s);
 }
 
+/* Sockets this process holds open (connections, libcurl's wake-up pair). */
+static int open_sockets(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    if (!d)
+        return -1;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        char path[300], target[64];
+        snprintf(path, sizeof path, "/proc/self/fd/%s", e->d_name);
+        ssize_t len = readlink(path, target, sizeof target - 1);
+        if (len > 0) {
+            target[len] = '\0';
+            n += strncmp(target, "socket:", 7) == 0;
+        }
+    }
+    closedir(d);
+    return n;
+}
+
+/* Batches run on an event loop whose multi handle the client lends and
+ * takes back: the connections of one batch stay open for the next, which
+ * opens none of its own. */
+static void test_batches_reuse_connections(void **state)
+{
+    (void)state;
+    NEED_REFSERVER();
+    make_requests();
+    server s;
+    start(&s, NULL);
+    dsp_client *c = client(0.01, 0, 10);
+    dsp_lm_config lm = lm_at("openai/fixture", s.base);
+    static dsp_chat_response resps[N];
+    int before = open_sockets();
+    assert_int_equal(dsp_chat_batch(c, &lm, reqs, 8, resps, NULL, NULL), DSP_OK);
+    int after_one = open_sockets();
+    for (int i = 0; i < 8; i++)
+        dsp_chat_response_free(&resps[i]);
+    assert_int_equal(dsp_chat_batch(c, &lm, reqs + 8, 8, resps, NULL, NULL), DSP_OK);
+    int after_two = open_sockets();
+    for (int i = 0; i < 8; i++)
+        dsp_chat_response_free(&resps[i]);
+    print_message("sockets: %d before, %d after one batch of 8, %d after two\n", before, after_one, after_two);
+    assert_true(after_one > before);      /* kept alive past the batch */
+    assert_int_equal(after_two, after_one); /* and reused: none added */
+    dsp_client_free(c);
+    assert_int_equal(open_sockets(), before);
+    stop(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_both_wire_formats),
+        cmocka_unit_test(test_batches_reuse_connections),
         cmocka_unit_test(test_faults_are_retried_to_the_same_answers),
         cmocka_unit_test(test_429_waits_for_retry_after_then_reports),
         cmocka_unit_test(test_permanent_errors_surface_at_once),
