@@ -131,7 +131,8 @@ static presample *sample_all(dsp_client *c, const dsp_predictor *p, const dsp_pr
         dsp_predict_trace_init(&pre[i].tr);
     int threads = dsp_client_settings(c).max_in_flight;
     sample_batch b = { c, p, given, inputs, rows, n_out, pre, o && o->observe };
-    (void)dsp_run_each(n, threads < (int)n ? threads : (int)n, sample_one, &b);
+    /* On the event loop: in a job of a batch the samples join its loop. */
+    (void)dsp_loop_run_each(n, threads < (int)n ? threads : (int)n, sample_one, &b);
     return pre;
 }
 
