@@ -505,6 +505,8 @@ const dspcc_cmd cmd_eval = {
     "  --concurrency N    examples in flight (default: the optimize block's, else 8)\n"
     "  --base-url URL     send every LM call to this OpenAI-compatible server\n"
     "  --cache-dir DIR    the response cache (default $DSPCC_CACHE_DIR or ~/.cache/dspcc)\n"
+    "                     (DSPCC_CACHE_URL=redis://HOST:PORT adds a Redis that\n"
+    "                     several machines share: docs/runtime.md)\n"
     "  --no-cache         neither read nor write the cache\n"
     CLI_CLIENT_FLAGS_HELP("")
     "  --module NAME      the module to run (default: the optimize block's)\n"

@@ -650,6 +650,8 @@ const dspcc_cmd cmd_optimize = {
     "  --concurrency N      examples in flight (default: the block's, else 8)\n"
     "  --base-url URL       send every LM call to this OpenAI-compatible server\n"
     "  --cache-dir DIR      the response cache (default $DSPCC_CACHE_DIR or ~/.cache/dspcc)\n"
+    "                       (DSPCC_CACHE_URL=redis://HOST:PORT adds a Redis that\n"
+    "                       several machines share: docs/runtime.md)\n"
     "  --module NAME        which optimize block, when there are several\n"
     "  --trace FILE         append a JSON line per LM call and per module call\n"
     "                       (docs/inspect.md; $DSPCC_TRACE does the same)\n"

@@ -30,6 +30,7 @@ CMOCKA_LIBS   := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null || echo -lcmock
 MHD_LIBS      := $(shell $(PKG_CONFIG) --libs libmicrohttpd 2>/dev/null || echo -lmicrohttpd)
 TS_LIBS       := $(shell $(PKG_CONFIG) --libs tree-sitter 2>/dev/null || echo -ltree-sitter)
 CRYPTO_LIBS   := $(shell $(PKG_CONFIG) --libs libcrypto 2>/dev/null || echo -lcrypto)
+HIREDIS_LIBS  := $(shell $(PKG_CONFIG) --libs hiredis 2>/dev/null || echo -lhiredis)
 
 # Every fragment adds to these.
 BINS         :=

@@ -7,7 +7,7 @@ RT_OBJS    := $(RT_SRCS:%.c=$(BUILD)/obj/%.o)
 RT_PIC_OBJS:= $(RT_SRCS:%.c=$(BUILD)/pic/%.o)
 RT_LIB     := $(BUILD)/libdsprt.a
 RT_SHLIB   := $(BUILD)/libdsprt.so
-RT_DEPLIBS := $(CURL_LIBS) $(CJSON_LIBS) $(SQLITE_LIBS) $(CRYPTO_LIBS) -lpthread -lm
+RT_DEPLIBS := $(CURL_LIBS) $(CJSON_LIBS) $(SQLITE_LIBS) $(HIREDIS_LIBS) $(CRYPTO_LIBS) -lpthread -lm
 RT_CPPFLAGS:= -Iruntime/include $(CURL_CFLAGS) $(CJSON_CFLAGS)
 
 $(RT_OBJS) $(RT_PIC_OBJS): CPPFLAGS += $(RT_CPPFLAGS)
@@ -110,6 +110,8 @@ bench-runtime: $(RT_BENCH) $(if $(wildcard tests/refserver/main.c),$(BUILD)/dsp-
 
 # Only replies that parsed are cached, through eval and a generated program.
 TEST_SCRIPTS += tests/runtime/cache_heal.sh
+# The shared cache (DSPCC_CACHE_URL, Redis) against a redis-server it starts, in eval and a generated program.
+TEST_SCRIPTS += tests/runtime/redis_cache.sh
 # No piece of the API key in any output, against a fixture that echoes it.
 TEST_SCRIPTS += tests/runtime/key_leak.sh
 # Text keeps its exact bytes or is refused (UTF-8, no NULs), in eval and generated programs.

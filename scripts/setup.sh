@@ -9,6 +9,8 @@ libtree-sitter-dev libcmocka-dev libssl-dev libffi-dev nodejs vim valgrind jq
 libclang-rt-14-dev sqlite3"
 # Headless browser check of the optimize report (tests/compiler/report_view.sh).
 PACKAGES="$PACKAGES chromium"
+# The shared response cache (DSPCC_CACHE_URL) and the Redis its test starts.
+PACKAGES="$PACKAGES libhiredis-dev redis-server"
 
 missing=""
 for p in $PACKAGES; do

@@ -18,6 +18,7 @@
  * drop the last commits, never corrupt the file). */
 #include "cache.h"
 
+#include "cache_remote.h"
 #include "json_write.h"
 
 #include <cjson/cJSON.h>
@@ -42,6 +43,7 @@
 typedef struct queued_row {
     char key[DSP_CACHE_KEY_HEX];
     char *value; /* the stored JSON text */
+    bool shared; /* read from the shared cache: not sent back to it */
 } queued_row;
 
 struct dsp_cache {
@@ -67,6 +69,7 @@ struct dsp_cache {
     } memo[DSP_CACHE_KEY_MEMOS];
     unsigned next_memo;
     char *path;
+    struct dsp_remote_cache *remote; /* the shared cache, or NULL */
 };
 
 static double mono_s(void)
@@ -234,6 +237,7 @@ void dsp_cache_close(dsp_cache *c)
         return;
     if (c->db)
         (void)dsp_cache_flush(c, NULL);
+    dsp_remote_cache_close(c->remote);
     for (size_t i = 0; i < c->n_queued; i++)
         free(c->queue[i].value);
     free(c->queue);
@@ -255,6 +259,16 @@ void dsp_cache_close(dsp_cache *c)
     EVP_MD_free(c->sha256);
     free(c->path);
     free(c);
+}
+
+void dsp_cache_set_remote(dsp_cache *c, struct dsp_remote_cache *remote)
+{
+    if (!c) {
+        dsp_remote_cache_close(remote);
+        return;
+    }
+    dsp_remote_cache_close(c->remote);
+    c->remote = remote;
 }
 
 const char *dsp_cache_file_path(const dsp_cache *c)
@@ -651,6 +665,26 @@ static bool decode_value(const char *text, int len, dsp_chat_response *resp)
     return ok;
 }
 
+/* Sends rows[0..n) to the shared cache in one round trip, all but those
+ * that came from it. */
+static void share_rows(dsp_cache *c, const queued_row *rows, size_t n)
+{
+    if (!c->remote)
+        return;
+    const char **keys = malloc(n * sizeof *keys);
+    const char **values = malloc(n * sizeof *values);
+    size_t m = 0;
+    for (size_t i = 0; keys && values && i < n; i++) {
+        if (!rows[i].shared) {
+            keys[m] = rows[i].key;
+            values[m++] = rows[i].value;
+        }
+    }
+    dsp_remote_cache_put_many(c->remote, keys, values, m);
+    free(keys);
+    free(values);
+}
+
 /* Writes the first n queued rows in one transaction, then drops them from
  * the queue (until then gets find them there). Called with wlock held. */
 static dsp_status write_queued(dsp_cache *c, dsp_error *err)
@@ -688,6 +722,7 @@ static dsp_status write_queued(dsp_cache *c, dsp_error *err)
             st = db_error(c, c->db, err, "write failed");
         sqlite3_reset(end);
     }
+    share_rows(c, rows, n);
     free(rows);
     /* Written or not, the rows leave the queue: a row that cannot be
      * written is asked of the LM again next run, as before. */
@@ -717,6 +752,8 @@ static bool due(const dsp_cache *c)
     return c->n_queued >= DSP_CACHE_FLUSH_ROWS ||
            (c->n_queued > 0 && mono_s() - c->oldest_s >= DSP_CACHE_FLUSH_MS / 1000.0);
 }
+
+static dsp_status enqueue(dsp_cache *c, const char *key, char *text, bool shared, dsp_error *err);
 
 dsp_status dsp_cache_get(dsp_cache *c, const char *key, dsp_chat_response *resp, bool *found, dsp_error *err)
 {
@@ -750,6 +787,15 @@ dsp_status dsp_cache_get(dsp_cache *c, const char *key, dsp_chat_response *resp,
     sqlite3_reset(c->get);
     sqlite3_clear_bindings(c->get);
     pthread_mutex_unlock(&c->rlock);
+    if (st == DSP_OK && !*found && c->remote) {
+        /* Another machine's reply: kept in the local file too, so the next
+         * run needs no network for it. */
+        char *text = dsp_remote_cache_get(c->remote, key);
+        if (text && (*found = decode_value(text, (int)strlen(text), resp)))
+            st = enqueue(c, key, text, true, err);
+        else
+            free(text);
+    }
     return st;
 }
 
@@ -783,6 +829,12 @@ dsp_status dsp_cache_put(dsp_cache *c, const char *key, const dsp_chat_response 
     dsp_jw_free(&w);
     if (!text)
         return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory writing to the cache");
+    return enqueue(c, key, text, false, err);
+}
+
+/* Queues text (owned from now on) under key; flushes when due. */
+static dsp_status enqueue(dsp_cache *c, const char *key, char *text, bool shared, dsp_error *err)
+{
     pthread_mutex_lock(&c->qlock);
     if (c->n_queued == c->cap_queued) {
         size_t cap = c->cap_queued ? c->cap_queued * 2 : DSP_CACHE_FLUSH_ROWS;
@@ -800,6 +852,7 @@ dsp_status dsp_cache_put(dsp_cache *c, const char *key, const dsp_chat_response 
     queued_row *r = &c->queue[c->n_queued++];
     memcpy(r->key, key, strlen(key) + 1); /* shorter than DSP_CACHE_KEY_HEX: checked above */
     r->value = text;
+    r->shared = shared;
     bool flush = due(c);
     pthread_mutex_unlock(&c->qlock);
     return flush ? dsp_cache_flush(c, err) : DSP_OK;

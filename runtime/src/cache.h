@@ -48,6 +48,12 @@ dsp_status dsp_cache_get(dsp_cache *c, const char *key, dsp_chat_response *resp,
 /* Queues the row (keys up to DSP_CACHE_KEY_HEX - 1 characters); it is
  * durable once flushed. */
 dsp_status dsp_cache_put(dsp_cache *c, const char *key, const dsp_chat_response *resp, dsp_error *err);
+/* Puts a shared cache (cache_remote.h) beside the file, owned from now on
+ * (NULL: none): a get that misses locally asks it, and a hit is stored
+ * locally too; every flush sends it the flushed rows. */
+struct dsp_remote_cache;
+void dsp_cache_set_remote(dsp_cache *c, struct dsp_remote_cache *remote);
+
 /* Writes every queued row in one transaction. */
 dsp_status dsp_cache_flush(dsp_cache *c, dsp_error *err);
 

@@ -7,6 +7,7 @@
 
 #include "breaker.h"
 #include "cache.h"
+#include "cache_remote.h"
 #include "client_settings.h"
 #include "endpoints.h"
 #include "http.h"
@@ -122,6 +123,7 @@ dsp_status dsp_client_new(const dsp_client_options *opts, dsp_client **out, dsp_
         st = dsp_error_set(err, DSP_ERR_NOMEM, "out of memory creating a client");
     o.base_url = c->base_url;
     o.cache_dir = NULL; /* borrowed by the caller; not kept */
+    o.cache_url = NULL; /* may hold a password: read once below, not kept */
     const char *trace = o.trace_path ? o.trace_path : getenv("DSPCC_TRACE");
     if (st == DSP_OK && trace && *trace) {
         const char *tc = getenv("DSPCC_TRACE_CONTENT");
@@ -138,6 +140,16 @@ dsp_status dsp_client_new(const dsp_client_options *opts, dsp_client **out, dsp_
         if (st == DSP_OK)
             st = dsp_cache_open(dir, &c->cache, err);
         free(dir);
+        const char *url = opts && opts->cache_url ? opts->cache_url : getenv("DSPCC_CACHE_URL");
+        if (st == DSP_OK && url && *url) {
+            dsp_remote_cache *remote = NULL;
+            st = dsp_remote_cache_open(url, o.warn, o.warn_ctx, &remote, err);
+            dsp_cache_set_remote(c->cache, remote);
+            if (st != DSP_OK) {
+                dsp_client_free(c);
+                return st;
+            }
+        }
         if (st != DSP_OK && err) {
             size_t used = strlen(err->message);
             snprintf(err->message + used, sizeof err->message - used,

@@ -119,9 +119,20 @@ dsp_status dsp_parse_model(const char *spec, dsp_provider *provider, const char 
 
 struct dsp_predictor; /* dsp/signature.h */
 
+/* Receives a warning the client gives once and goes on (a shared cache
+ * that cannot be reached): msg is one line without a newline. */
+typedef void (*dsp_warn_fn)(void *ctx, const char *msg);
+
 typedef struct dsp_client_options {
     const char *cache_dir;     /* NULL: $DSPCC_CACHE_DIR, else $XDG_CACHE_HOME/dspcc, else ~/.cache/dspcc */
     bool no_cache;             /* disable the response cache entirely */
+    /* A shared cache beside the local one, redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]
+     * (docs/runtime.md, "A shared cache"). NULL: $DSPCC_CACHE_URL if set,
+     * else none. A malformed URL fails dsp_client_new; a Redis that cannot
+     * be reached or fails later warns once and the local cache goes on alone. */
+    const char *cache_url;
+    dsp_warn_fn warn;          /* NULL: such warnings go to stderr as "warning: ..." */
+    void *warn_ctx;
     const char *base_url;      /* overrides every config's base URL; NULL: $DSPCC_BASE_URL if set */
     int max_in_flight;         /* <= 0: 16 */
     int max_retries;           /* < 0: 5 */

@@ -1,0 +1,44 @@
+/* cache_remote.h — internal: a shared response cache in Redis beside the
+ * local SQLite file (DSPCC_CACHE_URL=redis://HOST:PORT), so machines that
+ * ask the same requests share the replies, as ccache and sccache share
+ * objects. Best effort by design: a Redis that cannot be reached, answers
+ * an error or is too slow is dropped for the rest of the run with one
+ * warning, and the local cache goes on alone. */
+#ifndef DSP_CACHE_REMOTE_H
+#define DSP_CACHE_REMOTE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "dsp/client.h"
+#include "dsp/error.h"
+
+/* Short on purpose: a cache that makes a call slower than the LM is no cache. */
+#define DSP_REMOTE_CONNECT_MS 500
+#define DSP_REMOTE_COMMAND_MS 1000
+/* The largest value shared; larger replies stay local, and a larger value
+ * found in Redis is a miss (read no further than this). */
+#define DSP_REMOTE_MAX_VALUE (4u << 20)
+/* Every key is this prefix and the local cache's key (SHA-256 hex). */
+#define DSP_REMOTE_KEY_PREFIX "dspcc:v1:"
+
+typedef struct dsp_remote_cache dsp_remote_cache;
+
+/* Checks url (redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]) and connects.
+ * A malformed url is an error (DSP_ERR_ENV, naming what is wrong); an
+ * unreachable server is not: *out is then a remote that warned once and
+ * does nothing. warn (NULL: a line on stderr) says why, without the
+ * password. */
+dsp_status dsp_remote_cache_open(const char *url, dsp_warn_fn warn, void *warn_ctx, dsp_remote_cache **out,
+                                 dsp_error *err);
+void dsp_remote_cache_close(dsp_remote_cache *r);
+
+/* The value stored under key, malloc'ed and NUL-terminated, or NULL (a
+ * miss, a value over the bound, or a remote that is down). */
+char *dsp_remote_cache_get(dsp_remote_cache *r, const char *key);
+
+/* Stores n values in one round trip (pipelined); values over the bound
+ * are skipped. */
+void dsp_remote_cache_put_many(dsp_remote_cache *r, const char *const *keys, const char *const *values, size_t n);
+
+#endif
