@@ -11,14 +11,16 @@
 #include "cli_common.h"
 #include "cmd.h"
 #include "diag.h"
+#include "eval_batch.h"
 #include "exec.h"
 #include "sema.h"
 #include "state.h"
 
 typedef struct eval_args {
     const char *file, *state, *data, *base_url, *cache_dir, *module, *metric, *predictions, *trace;
-    int json, no_cache, concurrency, max_failures, holdout;
+    int json, no_cache, concurrency, max_failures, holdout, batch;
     long limit;
+    long long batch_poll_ms;
     cli_client_args limits; /* --retries, --timeout, --deadline */
 } eval_args;
 
@@ -28,6 +30,7 @@ static int parse_args(int argc, char **argv, eval_args *a)
     memset(a, 0, sizeof *a);
     a->concurrency = 0;  /* 0: the optimize block's, else 8 */
     a->max_failures = 20;
+    a->batch_poll_ms = 10000;
     cli_client_args_init(&a->limits);
     for (int i = 1; i < argc; i++) {
         const char *o = argv[i];
@@ -57,6 +60,11 @@ static int parse_args(int argc, char **argv, eval_args *a)
             a->no_cache = 1;
         } else if (strcmp(o, "--holdout") == 0) {
             a->holdout = 1;
+        } else if (strcmp(o, "--batch") == 0) {
+            a->batch = 1;
+        } else if (strcmp(o, "--batch-poll") == 0) {
+            if (!cli_parse_range("eval", o, i + 1 < argc ? argv[++i] : NULL, 10, 3600000, &a->batch_poll_ms))
+                return 2;
         } else if (strcmp(o, "--concurrency") == 0 || strcmp(o, "-j") == 0) {
             if (!cli_parse_range("eval", o, i + 1 < argc ? argv[++i] : NULL, 1, 1024, &v))
                 return 2;
@@ -71,6 +79,11 @@ static int parse_args(int argc, char **argv, eval_args *a)
     }
     if (a->base_url && !cli_check_url("eval", a->base_url))
         return 2;
+    if (a->batch && a->no_cache) {
+        fprintf(stderr, "dspcc eval: --batch puts the batches' replies in the response cache, which --no-cache "
+                        "turns off; drop one of them\n");
+        return 2;
+    }
     if (a->predictions && !cli_check_output("eval", "--predictions", a->predictions))
         return 2;
     if (a->holdout && !a->state) {
@@ -312,6 +325,7 @@ static int run(int argc, char **argv)
     memset(&st, 0, sizeof st);
     int have_state = 0;
     dsp_client *client = NULL;
+    dsp_lm_batch *batch = NULL;
     ex_runner *runner = NULL;
     ex_dataset data;
     memset(&data, 0, sizeof data);
@@ -382,6 +396,16 @@ static int run(int argc, char **argv)
                 a.state, rows[n_all - 1], data.name, data.n_rows);
         goto out;
     }
+    if (a.batch) {
+        eo.indices = rows;
+        eo.n_indices = n_all;
+        if (dsp_lm_batch_new(&batch, &err) != DSP_OK ||
+            ex_batch_prefill(runner, &cfg, &data, &eo, client, batch, (double)a.batch_poll_ms / 1000.0, &err) !=
+                DSP_OK) {
+            fprintf(stderr, "dspcc eval: %s\n", err.message);
+            goto out;
+        }
+    }
     ex_progress pg;
     ex_progress_init(&pg, "eval");
     dsp_usage_totals before = dsp_client_usage(client);
@@ -423,6 +447,9 @@ static int run(int argc, char **argv)
         }
     }
     ex_progress_done(&pg);
+    /* The cache holds the batches' replies now: their records can go. */
+    if (batch)
+        (void)dsp_lm_batch_finish(client, batch, NULL);
     /* Stopped by the breaker: the failures it cut short are no score. */
     if (cli_stopped("eval", client, before, a.no_cache))
         goto out;
@@ -478,6 +505,8 @@ out:
     ex_config_free(&cfg);
     ex_runner_free(runner);
     ex_dataset_free(&data);
+    dsp_client_attach_batch(client, NULL, false);
+    dsp_lm_batch_free(batch);
     dsp_client_free(client);
     if (have_state)
         st_free(&st);
@@ -508,6 +537,12 @@ const dspcc_cmd cmd_eval = {
     "                     (DSPCC_CACHE_URL=redis://HOST:PORT adds a Redis that\n"
     "                     several machines share: docs/runtime.md)\n"
     "  --no-cache         neither read nor write the cache\n"
+    "  --batch            send the LM requests the cache lacks through the provider's\n"
+    "                     batch API first (OpenAI Batch, Anthropic Message Batches:\n"
+    "                     half the price, answers within 24 h), one round per program\n"
+    "                     step, then evaluate from the cache; a killed run resumes\n"
+    "                     its batches (docs/runtime.md, \"Provider batch APIs\")\n"
+    "  --batch-poll MS    between two status requests of a batch (default 10000)\n"
     CLI_CLIENT_FLAGS_HELP("")
     "  --module NAME      the module to run (default: the optimize block's)\n"
     "  --metric NAME      the metric (default: the optimize block's)\n"

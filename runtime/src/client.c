@@ -4,6 +4,7 @@
 #include "dsp/signature.h"
 
 #include "dsp/batch.h"
+#include "dsp/lm_batch.h"
 
 #include "breaker.h"
 #include "cache.h"
@@ -12,6 +13,7 @@
 #include "endpoints.h"
 #include "http.h"
 #include "lm_stream.h"
+#include "lm_batch_int.h"
 #include "lm_wire.h"
 #include "loop.h"
 #include "ratelimit.h"
@@ -56,7 +58,23 @@ struct dsp_client {
     int in_flight;
     dsp_rates rates;         /* pacing and AIMD per endpoint and model */
     dsp_endpoints endpoints; /* which base URLs of lms that list several are down */
+    /* A provider batch (dsp/lm_batch.h): set between runs, not during. */
+    dsp_lm_batch *lm_batch;
+    bool batch_collect;
 };
+
+void dsp_client_attach_batch(dsp_client *c, dsp_lm_batch *b, bool collect)
+{
+    if (!c)
+        return;
+    c->lm_batch = b;
+    c->batch_collect = b && collect;
+}
+
+const char *dsp_client_cache_path(const dsp_client *c)
+{
+    return c && c->cache ? dsp_cache_file_path(c->cache) : NULL;
+}
 
 dsp_tracer *dsp_client_tracer(const dsp_client *c)
 {
@@ -770,6 +788,37 @@ dsp_status dsp_chat_request_body(const dsp_lm_config *lm, const dsp_chat_request
     return st;
 }
 
+/* A call under a provider batch (dsp/lm_batch.h): the reply the batch
+ * holds for key (*taken), checked like one from the wire; or, collecting,
+ * the request recorded and DSP_ERR_DEFERRED. Anything else goes on as a
+ * normal call: providers without a batch API here, Anthropic's n > 1, and
+ * requests a batch could not answer. */
+static dsp_status from_provider_batch(dsp_client *c, const call *k, const dsp_lm_config *lm, const char *key,
+                                      int reps, dsp_chat_response *resp, bool *taken, dsp_error *err)
+{
+    *taken = dsp_lm_batch_take(c->lm_batch, key, resp);
+    if (*taken) {
+        if (holds_key(resp, k->key)) {
+            dsp_chat_response_free(resp);
+            return dsp_error_set(err, DSP_ERR_PROTOCOL,
+                                 "%s: the batch reply for this request holds the API key or a piece of it (%d or "
+                                 "more characters); it was refused and not stored",
+                                 k->model_spec, DSP_SECRET_MIN_PIECE);
+        }
+        return DSP_OK;
+    }
+    bool batchable = k->provider != DSP_PROVIDER_GEMINI && k->provider != DSP_PROVIDER_BEDROCK &&
+                     k->provider != DSP_PROVIDER_AZURE && reps == 1;
+    if (!c->batch_collect || !batchable || dsp_lm_batch_failed(c->lm_batch, key))
+        return DSP_OK;
+    dsp_lm_batch_call bc = {k->provider == DSP_PROVIDER_ANTHROPIC, k->url, k->model_spec, lm->api_key_env, key,
+                            k->body.buf, k->body.len};
+    dsp_status st = dsp_lm_batch_defer(c->lm_batch, &bc, err);
+    if (st != DSP_OK)
+        return st;
+    return dsp_error_set(err, DSP_ERR_DEFERRED, "%s: recorded for a provider batch, not sent", k->model_spec);
+}
+
 /* What a call was, as far as it got, for its trace line. */
 typedef struct chat_seen {
     dsp_provider provider;
@@ -942,7 +991,15 @@ static dsp_status chat(dsp_client *c, const dsp_lm_config *lm, const dsp_chat_re
                                                                        : c->opts.max_retries);
     k.deadline = monotonic_s() + c->opts.deadline_s;
     uint64_t rng = atomic_fetch_add(&c->rng_counter, 0x9E3779B97F4A7C15ull) | 1;
-    for (int r = 0; st == DSP_OK && r < reps; r++) {
+    bool from_batch = false;
+    if (st == DSP_OK && use_cache && c->lm_batch) {
+        st = from_provider_batch(c, &k, lm, key, reps, resp, &from_batch, err);
+        if (st == DSP_ERR_DEFERRED) {
+            call_free(&k); /* not an LM call: no usage, no breaker */
+            return st;
+        }
+    }
+    for (int r = 0; st == DSP_OK && !from_batch && r < reps; r++) {
         dsp_chat_response part;
         memset(&part, 0, sizeof part);
         st = exchange(c, &k, &part, &u, &rng, err);

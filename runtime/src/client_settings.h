@@ -9,6 +9,10 @@
  * override of every config's base URL (or NULL), borrowed from c. */
 dsp_client_options dsp_client_settings(const dsp_client *c);
 
+/* The response cache's file (in the cache directory), or NULL when the
+ * cache is off. */
+const char *dsp_client_cache_path(const dsp_client *c);
+
 /* The API key in environment variable env, checked: set, not empty, and
  * free of control characters (a newline would end the header it goes into
  * and let the rest of the variable inject headers of its own). *key is

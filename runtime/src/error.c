@@ -70,6 +70,7 @@ const char *dsp_status_name(dsp_status status)
     case DSP_ERR_ENV: return "environment";
     case DSP_ERR_STOPPED: return "stopped";
     case DSP_ERR_CANCELLED: return "cancelled";
+    case DSP_ERR_DEFERRED: return "deferred";
     }
     return "unknown";
 }

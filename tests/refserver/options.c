@@ -51,6 +51,11 @@ static void usage(FILE *out)
         "  --max-body-bytes N    bigger bodies get 413 (default 8388608)\n"
         "  --ft-delay-ms N       a fine-tuning job validates for N/3 ms, then runs\n"
         "                        until N ms after its creation (default 1500)\n"
+        "  --batch-delay-ms N    a batch (OpenAI's /v1/batches, Anthropic's\n"
+        "                        /v1/messages/batches) ends N ms after its creation\n"
+        "                        (default 300)\n"
+        "  --batch-error-rate P  share of batched requests (0..1) that end errored\n"
+        "  --batch-expire-rate P share of batched requests (0..1) that expire\n"
         "  --state-dir DIR       keep fine-tuning files and jobs in DIR, so a\n"
         "                        restarted fixture still serves its fine-tuned models\n"
         "  --echo-key MODE       quote the request's API key back, as a broken or\n"
@@ -119,12 +124,13 @@ int rs_options_parse(int argc, char **argv, rs_options *o)
     o->retry_after_ms = 1000;
     o->max_body = 8u << 20;
     o->ft_delay_ms = 1500;
+    o->batch_delay_ms = 300;
     o->oversize_bytes = 100000000;
     o->max_connections = 4000;
     for (int i = 1; i <= RS_FAULT_LAST_DEFAULT; i++)
         o->kinds[o->n_kinds++] = (rs_fault)i;
 
-    enum { O_PORT = 256, O_THREADS, O_LAT, O_RATE, O_KINDS, O_HANG, O_RETRY, O_SEED, O_LOG, O_BODY, O_FT_DELAY, O_STATE, O_ECHO, O_OVERSIZE, O_NUL, O_LORA, O_TOOL_FAULTS, O_MAXCONC, O_MAXCONN, O_HELP };
+    enum { O_PORT = 256, O_THREADS, O_LAT, O_RATE, O_KINDS, O_HANG, O_RETRY, O_SEED, O_LOG, O_BODY, O_FT_DELAY, O_STATE, O_ECHO, O_OVERSIZE, O_NUL, O_LORA, O_TOOL_FAULTS, O_MAXCONC, O_MAXCONN, O_BDELAY, O_BERR, O_BEXP, O_HELP };
     static const struct option longs[] = {
         {"port", required_argument, NULL, O_PORT},
         {"threads", required_argument, NULL, O_THREADS},
@@ -137,6 +143,9 @@ int rs_options_parse(int argc, char **argv, rs_options *o)
         {"log", required_argument, NULL, O_LOG},
         {"max-body-bytes", required_argument, NULL, O_BODY},
         {"ft-delay-ms", required_argument, NULL, O_FT_DELAY},
+        {"batch-delay-ms", required_argument, NULL, O_BDELAY},
+        {"batch-error-rate", required_argument, NULL, O_BERR},
+        {"batch-expire-rate", required_argument, NULL, O_BEXP},
         {"state-dir", required_argument, NULL, O_STATE},
         {"echo-key", required_argument, NULL, O_ECHO},
         {"oversize-bytes", required_argument, NULL, O_OVERSIZE},
@@ -182,13 +191,16 @@ int rs_options_parse(int argc, char **argv, rs_options *o)
             }
             break;
         }
-        case O_RATE: {
+        case O_RATE:
+        case O_BERR:
+        case O_BEXP: {
+            const char *name = c == O_RATE ? "--fail-rate" : c == O_BERR ? "--batch-error-rate" : "--batch-expire-rate";
             char *end;
             errno = 0;
             double p = strtod(optarg, &end);
             if (errno || end == optarg || *end || !(p >= 0 && p <= 1))
-                return bad("--fail-rate", optarg, "a number from 0 to 1");
-            o->fail_rate = p;
+                return bad(name, optarg, "a number from 0 to 1");
+            *(c == O_RATE ? &o->fail_rate : c == O_BERR ? &o->batch_error_rate : &o->batch_expire_rate) = p;
             break;
         }
         case O_KINDS:
@@ -219,6 +231,11 @@ int rs_options_parse(int argc, char **argv, rs_options *o)
             if (!parse_uint(optarg, (size_t)1 << 30, &v) || v < 1024)
                 return bad("--max-body-bytes", optarg, "1024..1073741824");
             o->max_body = (size_t)v;
+            break;
+        case O_BDELAY:
+            if (!parse_uint(optarg, 3600000, &v))
+                return bad("--batch-delay-ms", optarg, "milliseconds up to 3600000");
+            o->batch_delay_ms = (unsigned)v;
             break;
         case O_FT_DELAY:
             if (!parse_uint(optarg, 3600000, &v))

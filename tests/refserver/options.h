@@ -52,6 +52,9 @@ typedef struct rs_options {
     size_t max_body;          /* bigger request bodies get 413 */
     unsigned ft_delay_ms;     /* a fine-tuning job's time from creation to success */
     const char *state_dir;    /* NULL: fine-tuning files and jobs do not persist */
+    unsigned batch_delay_ms;  /* a batch's time from creation to its end (batch_api.h) */
+    double batch_error_rate;  /* share of batched requests that end errored */
+    double batch_expire_rate; /* share of batched requests that expire */
     rs_echo echo_key;         /* quote the request's API key back (hostile.c) */
     bool inject_nul;          /* a NUL character (\u0000) in every reply's text (hostile.c) */
     unsigned tool_call_faults; /* native tool calling: damaged calls in the first N steps (wire_tools.c) */

@@ -23,6 +23,7 @@
 #include <microhttpd.h>
 
 #include "answer.h"
+#include "batch_api.h"
 #include "delay.h"
 #include "ft_api.h"
 #include "ft_multipart.h"
@@ -34,6 +35,7 @@ struct rs_server {
     rs_delay *delay;
     rs_reqlog *log;
     rs_ft_store *ft;
+    rs_batch_store *batches;
     atomic_uint_fast64_t requests;
     atomic_int suspended;
     atomic_bool stopping;
@@ -51,6 +53,7 @@ typedef enum route {
     ROUTE_MODELS,
     ROUTE_FINE_TUNING, /* /v1/files and /v1/fine_tuning/jobs... (ft_api.c) */
     ROUTE_LORA_LOAD,   /* /v1/load_lora_adapter (vLLM's, ft_lora.h) */
+    ROUTE_BATCH,       /* /v1/batches..., /v1/files/{id}/content, /v1/messages/batches... (batch_api.c) */
     ROUTE_NOT_FOUND,
     ROUTE_TOO_LARGE /* any path, when the body exceeded --max-body-bytes */
 } route;
@@ -280,6 +283,11 @@ static route route_of(const char *url, rs_api *api)
     }
     if (rs_ft_route(url))
         return ROUTE_FINE_TUNING;
+    if (rs_batch_route(url)) {
+        if (strncmp(url, "/v1/messages/", 13) == 0)
+            *api = RS_API_ANTHROPIC;
+        return ROUTE_BATCH;
+    }
     if (strcmp(url, "/v1/load_lora_adapter") == 0)
         return ROUTE_LORA_LOAD;
     if (strncmp(url, "/v1/messages/", 13) == 0)
@@ -455,14 +463,21 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
         rs_buf_printf(&m, "The request signature we calculated does not match the signature you provided: it signs "
                           "a header `%s` the request does not carry.", missing);
         rs_answer_error(&a, st->api, 403, rs_buf_str(&m), NULL, &ans);
-    } else if (st->too_big || (!chat && !load && st->route != ROUTE_FINE_TUNING)) {
+    } else if (st->too_big || (!chat && !load && st->route != ROUTE_FINE_TUNING && st->route != ROUTE_BATCH)) {
         answer_plain(&a, url, method, st->too_big ? ROUTE_TOO_LARGE : st->route, st->api, &ans, &allow);
     } else if (load) {
         load_lora(s, &a, st->body ? st->body : "", st->len, &ans);
     } else if (st->route == ROUTE_FINE_TUNING) {
         rs_ft_upload up;
         rs_ft_decode_upload(conn, &a, st->body, st->len, &up);
-        rs_ft_answer(s->ft, &a, method, url, st->body, st->len, &up, &ans, &allow);
+        /* One /v1/files serves both APIs, told apart by the purpose. */
+        if (up.multipart && up.purpose && strcmp(up.purpose, "batch") == 0 && strcmp(method, "POST") == 0)
+            rs_batch_upload(s->batches, &a, up.filename, up.data, up.len, &ans);
+        else
+            rs_ft_answer(s->ft, &a, method, url, st->body, st->len, &up, &ans, &allow);
+    } else if (st->route == ROUTE_BATCH) {
+        rs_batch_answer(s->batches, &a, method, url, MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Host"),
+                        st->body, st->len, &ans, &allow);
     } else {
         /* Anthropic's version header, or the model Gemini's path names. */
         const char *version_hdr = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "anthropic-version");
@@ -588,8 +603,10 @@ rs_server *rs_server_start(const rs_options *o, char *err, size_t err_size)
             return NULL;
         }
     }
+    s->batches = rs_batch_store_new(o, s->ft);
     if (!rs_delay_start(&s->delay)) {
         snprintf(err, err_size, "cannot start the delay thread");
+        rs_batch_store_free(s->batches);
         rs_ft_store_free(s->ft);
         rs_reqlog_close(s->log);
         free(s);
@@ -616,6 +633,7 @@ rs_server *rs_server_start(const rs_options *o, char *err, size_t err_size)
         snprintf(err, err_size, "cannot listen on 127.0.0.1:%u (port in use?)", o->port);
         rs_delay_stop(s->delay);
         rs_delay_free(s->delay);
+        rs_batch_store_free(s->batches);
         rs_ft_store_free(s->ft);
         rs_reqlog_close(s->log);
         free(s);
@@ -642,6 +660,7 @@ void rs_server_stop(rs_server *s)
     }
     MHD_stop_daemon(s->daemon);
     rs_delay_free(s->delay);
+    rs_batch_store_free(s->batches);
     rs_ft_store_free(s->ft);
     rs_reqlog_close(s->log);
     free(s);

@@ -35,7 +35,8 @@ typedef enum dsp_status {
     DSP_ERR_CACHE,     /* the response cache could not be opened or written */
     DSP_ERR_ENV,       /* a required environment variable is missing */
     DSP_ERR_STOPPED,   /* the client stopped: too many LM calls failed the same way (dsp_client_options.breaker_after) */
-    DSP_ERR_CANCELLED  /* a streaming callback asked to stop (dsp_chat_request.on_text, dsp/predict.h) */
+    DSP_ERR_CANCELLED, /* a streaming callback asked to stop (dsp_chat_request.on_text, dsp/predict.h) */
+    DSP_ERR_DEFERRED   /* not sent: recorded for a provider batch (dsp/lm_batch.h) */
 } dsp_status;
 
 #define DSP_ERROR_MESSAGE_MAX 1024

@@ -1,0 +1,878 @@
+/* lm_batch.c — provider batch APIs (see dsp/lm_batch.h): recording the
+ * requests a run defers, sending them as OpenAI batches or Anthropic
+ * message batches, recording each accepted batch under the cache directory
+ * so a killed run resumes it, polling, and keeping the replies for the
+ * calls that asked for them. */
+#include "dsp/lm_batch.h"
+
+#include "client_settings.h"
+#include "http_request.h"
+#include "json_write.h"
+#include "lm_batch_int.h"
+#include "lm_wire.h"
+#include "retry.h"
+#include "secret.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define LB_KEY 65 /* a cache key: 64 hex digits and a NUL */
+/* The largest result file read (OpenAI allows 200 MB of input). */
+#define LB_MAX_RESULTS ((size_t)512 << 20)
+
+/* A recorded request. */
+typedef struct lb_req {
+    char key[LB_KEY];
+    size_t group;
+    char *body;
+} lb_req;
+
+/* Requests that go in one batch: one endpoint, model and key variable. */
+typedef struct lb_group {
+    bool anthropic;
+    char *url;        /* the chat endpoint */
+    char *model_spec;
+    char *key_env;    /* NULL: no key */
+} lb_group;
+
+typedef struct lb_reply {
+    char key[LB_KEY];
+    dsp_chat_response resp;
+    bool taken;
+} lb_reply;
+
+struct dsp_lm_batch {
+    pthread_mutex_t lock;
+    lb_group *groups;
+    size_t n_groups;
+    lb_req *pending;
+    size_t n_pending;
+    lb_reply *replies;
+    size_t n_replies;
+    char (*failed)[LB_KEY];
+    size_t n_failed;
+    char **done_records; /* record files of batches whose replies were fetched */
+    size_t n_done;
+};
+
+static bool lb_grow(void **arr, size_t n, size_t elem)
+{
+    void *p = realloc(*arr, (n + 1) * elem);
+    if (p)
+        *arr = p;
+    return p != NULL;
+}
+
+static char *dup_or_null(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+dsp_status dsp_lm_batch_new(dsp_lm_batch **out, dsp_error *err)
+{
+    *out = calloc(1, sizeof **out);
+    if (!*out)
+        return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory creating a batch");
+    pthread_mutex_init(&(*out)->lock, NULL);
+    return DSP_OK;
+}
+
+void dsp_lm_batch_free(dsp_lm_batch *b)
+{
+    if (!b)
+        return;
+    for (size_t i = 0; i < b->n_groups; i++) {
+        free(b->groups[i].url);
+        free(b->groups[i].model_spec);
+        free(b->groups[i].key_env);
+    }
+    for (size_t i = 0; i < b->n_pending; i++)
+        free(b->pending[i].body);
+    for (size_t i = 0; i < b->n_replies; i++)
+        if (!b->replies[i].taken)
+            dsp_chat_response_free(&b->replies[i].resp);
+    for (size_t i = 0; i < b->n_done; i++)
+        free(b->done_records[i]);
+    free(b->groups);
+    free(b->pending);
+    free(b->replies);
+    free(b->failed);
+    free(b->done_records);
+    pthread_mutex_destroy(&b->lock);
+    free(b);
+}
+
+size_t dsp_lm_batch_pending(dsp_lm_batch *b)
+{
+    pthread_mutex_lock(&b->lock);
+    size_t n = b->n_pending;
+    pthread_mutex_unlock(&b->lock);
+    return n;
+}
+
+bool dsp_lm_batch_take(dsp_lm_batch *b, const char *key, dsp_chat_response *resp)
+{
+    bool got = false;
+    pthread_mutex_lock(&b->lock);
+    for (size_t i = 0; i < b->n_replies && !got; i++) {
+        if (!b->replies[i].taken && strcmp(b->replies[i].key, key) == 0) {
+            *resp = b->replies[i].resp;
+            b->replies[i].taken = got = true;
+        }
+    }
+    pthread_mutex_unlock(&b->lock);
+    return got;
+}
+
+static bool failed_locked(const dsp_lm_batch *b, const char *key)
+{
+    for (size_t i = 0; i < b->n_failed; i++)
+        if (strcmp(b->failed[i], key) == 0)
+            return true;
+    return false;
+}
+
+bool dsp_lm_batch_failed(dsp_lm_batch *b, const char *key)
+{
+    pthread_mutex_lock(&b->lock);
+    bool f = failed_locked(b, key);
+    pthread_mutex_unlock(&b->lock);
+    return f;
+}
+
+static bool lb_same(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+dsp_status dsp_lm_batch_defer(dsp_lm_batch *b, const dsp_lm_batch_call *call, dsp_error *err)
+{
+    dsp_status st = DSP_OK;
+    pthread_mutex_lock(&b->lock);
+    bool known = false; /* the same request from another example */
+    for (size_t i = 0; i < b->n_pending && !known; i++)
+        known = strcmp(b->pending[i].key, call->key) == 0;
+    size_t g = 0;
+    while (!known && g < b->n_groups && !(b->groups[g].anthropic == call->anthropic &&
+                                          strcmp(b->groups[g].url, call->url) == 0 &&
+                                          strcmp(b->groups[g].model_spec, call->model_spec) == 0 &&
+                                          lb_same(b->groups[g].key_env, call->key_env)))
+        g++;
+    if (!known && g == b->n_groups) {
+        lb_group ng = {call->anthropic, strdup(call->url), strdup(call->model_spec), dup_or_null(call->key_env)};
+        if (!ng.url || !ng.model_spec || (call->key_env && !ng.key_env) ||
+            !lb_grow((void **)&b->groups, b->n_groups, sizeof *b->groups)) {
+            free(ng.url);
+            free(ng.model_spec);
+            free(ng.key_env);
+            st = DSP_ERR_NOMEM;
+        } else {
+            b->groups[b->n_groups++] = ng;
+        }
+    }
+    if (!known && st == DSP_OK) {
+        lb_req r = {{0}, g, malloc(call->len + 1)};
+        snprintf(r.key, sizeof r.key, "%s", call->key);
+        if (!r.body || !lb_grow((void **)&b->pending, b->n_pending, sizeof *b->pending)) {
+            free(r.body);
+            st = DSP_ERR_NOMEM;
+        } else {
+            memcpy(r.body, call->body, call->len);
+            r.body[call->len] = '\0';
+            b->pending[b->n_pending++] = r;
+        }
+    }
+    pthread_mutex_unlock(&b->lock);
+    return st == DSP_OK ? st : dsp_error_set(err, st, "out of memory recording a request for a batch");
+}
+
+/* --- the provider's API ------------------------------------------------- */
+
+/* One group's endpoint, key and headers for the batch calls. */
+typedef struct lb_api {
+    const lb_group *g;
+    dsp_client_options opts;
+    char *base;        /* OpenAI: the API base (…/v1); Anthropic: …/v1/messages/batches */
+    char *auth_header; /* holds the key: wiped and freed */
+    const char *key;
+    const char *headers[3];
+    size_t n_headers;
+    void (*progress)(void *, const char *);
+    void *progress_ctx;
+} lb_api;
+
+static void lb_say(const lb_api *api, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void lb_say(const lb_api *api, const char *fmt, ...)
+{
+    char line[900];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (api->key)
+        dsp_secret_redact(line, strlen(line), api->key);
+    if (api->progress)
+        api->progress(api->progress_ctx, line);
+    else
+        fprintf(stderr, "batch: %s\n", line);
+}
+
+static void api_free(lb_api *api)
+{
+    free(api->base);
+    if (api->auth_header) {
+        memset(api->auth_header, 0, strlen(api->auth_header));
+        free(api->auth_header);
+    }
+}
+
+static dsp_status api_init(lb_api *api, dsp_client *c, const lb_group *g, dsp_error *err)
+{
+    api->g = g;
+    api->opts = dsp_client_settings(c);
+    size_t n = strlen(g->url);
+    if (g->anthropic) {
+        api->headers[api->n_headers++] = "anthropic-version: " DSP_ANTHROPIC_VERSION;
+        api->base = malloc(n + 9);
+        if (api->base)
+            snprintf(api->base, n + 9, "%s/batches", g->url);
+    } else {
+        static const char chat[] = "/chat/completions";
+        size_t cn = sizeof chat - 1;
+        if (n < cn || strcmp(g->url + n - cn, chat) != 0)
+            return dsp_error_set(err, DSP_ERR_INVALID, "%s: the endpoint %s does not end in %s, so its batch API "
+                                                       "cannot be found", g->model_spec, g->url, chat);
+        api->base = strndup(g->url, n - cn);
+    }
+    if (!api->base)
+        return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory preparing a batch");
+    const char *set = g->key_env ? getenv(g->key_env) : NULL;
+    if (!g->key_env || !set || !*set)
+        return DSP_OK; /* a local server that wants no key: the chat call decided so already */
+    dsp_status st = dsp_api_key_from_env(g->key_env, g->model_spec, &api->key, err);
+    if (st != DSP_OK)
+        return st;
+    const char *prefix = g->anthropic ? "x-api-key: " : "Authorization: Bearer ";
+    size_t hn = strlen(prefix) + strlen(api->key) + 1;
+    if (!(api->auth_header = malloc(hn)))
+        return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory building request headers");
+    snprintf(api->auth_header, hn, "%s%s", prefix, api->key);
+    api->headers[api->n_headers++] = api->auth_header;
+    return DSP_OK;
+}
+
+/* One call with the client's retries. On DSP_OK reply holds a 2xx reply. */
+static dsp_status api_send(const lb_api *api, const char *method, const char *url, const char *json,
+                           const dsp_http_part *parts, size_t n_parts, dsp_http_reply *reply, dsp_error *err)
+{
+    const char *headers[4];
+    size_t nh = 0;
+    for (size_t i = 0; i < api->n_headers; i++)
+        headers[nh++] = api->headers[i];
+    if (json)
+        headers[nh++] = "Content-Type: application/json";
+    size_t upload = json ? strlen(json) : 0;
+    for (size_t i = 0; i < n_parts; i++)
+        upload += parts[i].len;
+    /* Big uploads and result files get time for their size (64 KiB/s at least). */
+    dsp_http_request rq = {.method = method, .url = url, .headers = headers, .n_headers = nh, .body = json,
+                           .len = json ? strlen(json) : 0, .parts = parts, .n_parts = n_parts,
+                           .connect_timeout_s = api->opts.connect_timeout_s,
+                           .timeout_s = api->opts.timeout_s + (double)upload / 65536.0 + 60};
+    uint64_t rng = ((uint64_t)time(NULL) * 0x9E3779B97F4A7C15ull) | 1;
+    dsp_status st = DSP_ERR_NETWORK;
+    for (int attempt = 0; attempt <= api->opts.max_retries; attempt++) {
+        dsp_error_clear(err);
+        st = dsp_http_send(&rq, reply, err);
+        int status = st == DSP_OK ? (int)reply->status : 0;
+        if (st == DSP_OK && (status < 200 || status >= 300)) {
+            char msg[600];
+            dsp_provider_error_message(reply->body, reply->len, msg, sizeof msg);
+            st = dsp_error_set(err, DSP_ERR_HTTP, "%s: HTTP %d from %s %s: %s", api->g->model_spec, status, method,
+                               url, msg);
+            if (err)
+                err->http_status = status;
+        }
+        if (st == DSP_OK)
+            return st;
+        dsp_secret_redact_error(err, api->key);
+        bool transient = dsp_retry_is_transient(st, status) && !reply->permanent;
+        double after = reply->retry_after_s;
+        dsp_http_reply_free(reply);
+        if (!transient || attempt == api->opts.max_retries)
+            break;
+        dsp_sleep_s(dsp_retry_delay(attempt, api->opts.backoff_base_s, after, &rng));
+    }
+    return st;
+}
+
+/* A JSON object from a 2xx reply. */
+static dsp_status api_json(const lb_api *api, const char *method, const char *url, const char *json,
+                           const dsp_http_part *parts, size_t n_parts, cJSON **out, dsp_error *err)
+{
+    *out = NULL;
+    dsp_http_reply reply;
+    dsp_status st = api_send(api, method, url, json, parts, n_parts, &reply, err);
+    if (st != DSP_OK)
+        return st;
+    *out = cJSON_ParseWithLength(reply.body, reply.len);
+    if (!cJSON_IsObject(*out)) {
+        cJSON_Delete(*out);
+        *out = NULL;
+        st = dsp_error_set(err, DSP_ERR_PROTOCOL, "%s: %s %s answered with no JSON object", api->g->model_spec,
+                           method, url);
+    }
+    dsp_http_reply_free(&reply);
+    return st;
+}
+
+static char *join3(const char *a, const char *b, const char *c)
+{
+    size_t n = strlen(a) + strlen(b) + strlen(c) + 1;
+    char *s = malloc(n);
+    if (s)
+        snprintf(s, n, "%s%s%s", a, b, c);
+    return s;
+}
+
+/* Ids go into URL paths: only the characters providers use. */
+static bool plain_id(const char *id)
+{
+    size_t n = id ? strlen(id) : 0;
+    return n > 0 && n < 200 && strspn(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") == n;
+}
+
+/* Sends the group's requests; *id gets the batch's id (owned). */
+static dsp_status submit(const lb_api *api, const lb_req *const *reqs, size_t n, char **id, dsp_error *err)
+{
+    *id = NULL;
+    dsp_jw w;
+    size_t hint = 64;
+    for (size_t i = 0; i < n; i++)
+        hint += strlen(reqs[i]->body) + 128;
+    dsp_jw_init(&w, hint);
+    if (api->g->anthropic)
+        dsp_jw_lit(&w, "{\"requests\":[");
+    for (size_t i = 0; i < n; i++) {
+        /* The body is the very text dsp_chat would send: its JSON goes in whole. */
+        if (api->g->anthropic) {
+            dsp_jw_lit(&w, i ? ",{\"custom_id\":" : "{\"custom_id\":");
+            dsp_jw_str(&w, reqs[i]->key);
+            dsp_jw_lit(&w, ",\"params\":");
+        } else {
+            dsp_jw_lit(&w, "{\"custom_id\":");
+            dsp_jw_str(&w, reqs[i]->key);
+            dsp_jw_lit(&w, ",\"method\":\"POST\",\"url\":\"/v1/chat/completions\",\"body\":");
+        }
+        dsp_jw_lit(&w, reqs[i]->body);
+        dsp_jw_lit(&w, api->g->anthropic ? "}" : "}\n");
+    }
+    if (api->g->anthropic)
+        dsp_jw_lit(&w, "]}");
+    if (!dsp_jw_finish(&w)) {
+        dsp_jw_free(&w);
+        return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory writing a batch");
+    }
+    cJSON *root = NULL;
+    dsp_status st;
+    if (api->g->anthropic) {
+        st = api_json(api, "POST", api->base, w.buf, NULL, 0, &root, err);
+    } else {
+        dsp_http_part parts[2] = {{"purpose", "batch", 5, NULL, NULL},
+                                  {"file", w.buf, w.len, "dspcc-batch.jsonl", "application/jsonl"}};
+        char *url = join3(api->base, "/files", "");
+        st = url ? api_json(api, "POST", url, NULL, parts, 2, &root, err) : DSP_ERR_NOMEM;
+        free(url);
+        const char *file = st == DSP_OK ? cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(root, "id")) : NULL;
+        if (st == DSP_OK && !plain_id(file))
+            st = dsp_error_set(err, DSP_ERR_PROTOCOL, "%s: the uploaded batch file has no usable \"id\"",
+                               api->g->model_spec);
+        char *create = NULL;
+        if (st == DSP_OK) {
+            dsp_jw c;
+            dsp_jw_init(&c, 160);
+            dsp_jw_lit(&c, "{\"input_file_id\":");
+            dsp_jw_str(&c, file);
+            dsp_jw_lit(&c, ",\"endpoint\":\"/v1/chat/completions\",\"completion_window\":\"24h\"}");
+            create = dsp_jw_take(&c);
+            dsp_jw_free(&c);
+        }
+        cJSON_Delete(root);
+        root = NULL;
+        url = join3(api->base, "/batches", "");
+        if (st == DSP_OK)
+            st = create && url ? api_json(api, "POST", url, create, NULL, 0, &root, err) : DSP_ERR_NOMEM;
+        free(url);
+        free(create);
+    }
+    dsp_jw_free(&w);
+    const char *bid = st == DSP_OK ? cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(root, "id")) : NULL;
+    if (st == DSP_OK && !plain_id(bid))
+        st = dsp_error_set(err, DSP_ERR_PROTOCOL, "%s: the new batch has no usable \"id\"", api->g->model_spec);
+    if (st == DSP_OK && !(*id = strdup(bid)))
+        st = dsp_error_set(err, DSP_ERR_NOMEM, "out of memory");
+    cJSON_Delete(root);
+    return st;
+}
+
+/* --- records: which batch holds which requests -------------------------- */
+
+/* <cache dir>/batches/<SHA-256 of the group and its keys>.json */
+static char *record_path(dsp_client *c, const lb_group *g, const lb_req *const *reqs, size_t n)
+{
+    const char *cache = dsp_client_cache_path(c);
+    if (!cache)
+        return NULL;
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    unsigned char d[EVP_MAX_MD_SIZE];
+    unsigned int dn = 0;
+    bool ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1;
+    const char *parts[3] = {g->anthropic ? "anthropic" : "openai", g->url, g->model_spec};
+    for (size_t i = 0; ok && i < 3; i++)
+        ok = EVP_DigestUpdate(ctx, parts[i], strlen(parts[i]) + 1) == 1;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = EVP_DigestUpdate(ctx, reqs[i]->key, strlen(reqs[i]->key) + 1) == 1;
+    ok = ok && EVP_DigestFinal_ex(ctx, d, &dn) == 1 && dn == 32;
+    EVP_MD_CTX_free(ctx);
+    if (!ok)
+        return NULL;
+    const char *slash = strrchr(cache, '/');
+    size_t dir = slash ? (size_t)(slash - cache) : 1;
+    size_t len = dir + 9 + 64 + 6 + 1;
+    char *path = malloc(len);
+    if (!path)
+        return NULL;
+    int at = snprintf(path, len, "%.*s/batches/", (int)dir, slash ? cache : ".");
+    for (unsigned i = 0; i < 32; i++)
+        at += snprintf(path + at, len - (size_t)at, "%02x", d[i]);
+    snprintf(path + at, len - (size_t)at, ".json");
+    return path;
+}
+
+static char *read_record(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    char buf[1024];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    cJSON *root = cJSON_Parse(buf);
+    const char *id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(root, "batch_id"));
+    char *out = plain_id(id) ? strdup(id) : NULL;
+    cJSON_Delete(root);
+    return out;
+}
+
+/* Written whole or not at all (a temporary file renamed over it). */
+static dsp_status write_record(const char *path, const lb_group *g, const char *id, size_t n, dsp_error *err)
+{
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *slash = '\0';
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+        return dsp_error_set(err, DSP_ERR_IO, "cannot create %s: %s", dir, strerror(errno));
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    dsp_jw w;
+    dsp_jw_init(&w, 256);
+    dsp_jw_lit(&w, "{\"provider\":");
+    dsp_jw_str(&w, g->anthropic ? "anthropic" : "openai");
+    dsp_jw_lit(&w, ",\"endpoint\":");
+    dsp_jw_str(&w, g->url);
+    dsp_jw_lit(&w, ",\"lm\":");
+    dsp_jw_str(&w, g->model_spec);
+    dsp_jw_lit(&w, ",\"batch_id\":");
+    dsp_jw_str(&w, id);
+    dsp_jw_lit(&w, ",\"requests\":");
+    dsp_jw_int(&w, (int64_t)n);
+    dsp_jw_lit(&w, "}\n");
+    bool ok = dsp_jw_finish(&w);
+    FILE *f = ok ? fopen(tmp, "wb") : NULL;
+    ok = f && fwrite(w.buf, 1, w.len, f) == w.len;
+    if (f && fclose(f) != 0)
+        ok = false;
+    dsp_jw_free(&w);
+    if (!ok || rename(tmp, path) != 0) {
+        int e = errno;
+        unlink(tmp);
+        return dsp_error_set(err, DSP_ERR_IO, "cannot record the batch %s in %s: %s", id, path, strerror(e));
+    }
+    return DSP_OK;
+}
+
+/* --- results --------------------------------------------------------------- */
+
+typedef struct lb_outcome {
+    size_t ok, failed;
+    char first_failure[300];
+} lb_outcome;
+
+static void mark_failed(dsp_lm_batch *b, const char *key, lb_outcome *o, const char *why)
+{
+    pthread_mutex_lock(&b->lock);
+    if (!failed_locked(b, key) && lb_grow((void **)&b->failed, b->n_failed, sizeof *b->failed))
+        snprintf(b->failed[b->n_failed++], LB_KEY, "%s", key);
+    pthread_mutex_unlock(&b->lock);
+    o->failed++;
+    if (!o->first_failure[0] && why)
+        snprintf(o->first_failure, sizeof o->first_failure, "%s", why);
+}
+
+static void keep_reply(dsp_lm_batch *b, const char *key, dsp_chat_response *resp, lb_outcome *o)
+{
+    pthread_mutex_lock(&b->lock);
+    bool ok = lb_grow((void **)&b->replies, b->n_replies, sizeof *b->replies);
+    if (ok) {
+        lb_reply *r = &b->replies[b->n_replies++];
+        snprintf(r->key, sizeof r->key, "%s", key);
+        r->resp = *resp;
+        r->taken = false;
+    }
+    pthread_mutex_unlock(&b->lock);
+    if (ok)
+        o->ok++;
+    else {
+        dsp_chat_response_free(resp);
+        mark_failed(b, key, o, "out of memory keeping a reply");
+    }
+}
+
+/* Whether key is one of the batch's requests. */
+static bool lb_asked(const lb_req *const *reqs, size_t n, const char *key)
+{
+    for (size_t i = 0; key && i < n; i++)
+        if (strcmp(reqs[i]->key, key) == 0)
+            return true;
+    return false;
+}
+
+/* One line of a result file: OpenAI's {custom_id, response:{status_code,
+ * body}, error} or Anthropic's {custom_id, result:{type, message|error}}. */
+static void read_line(dsp_lm_batch *b, const lb_api *api, const lb_req *const *reqs, size_t n, const char *line,
+                      size_t len, lb_outcome *o)
+{
+    cJSON *root = cJSON_ParseWithLength(line, len);
+    const char *key = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(root, "custom_id"));
+    if (!lb_asked(reqs, n, key)) {
+        cJSON_Delete(root);
+        return; /* not ours: never stored */
+    }
+    char why[300] = "";
+    const cJSON *reply = NULL;
+    if (api->g->anthropic) {
+        const cJSON *res = cJSON_GetObjectItemCaseSensitive(root, "result");
+        const char *type = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(res, "type"));
+        if (type && strcmp(type, "succeeded") == 0)
+            reply = cJSON_GetObjectItemCaseSensitive(res, "message");
+        else {
+            const char *msg = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+                cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(res, "error"), "error"), "message"));
+            snprintf(why, sizeof why, "%s%s%.200s", type ? type : "no result", msg ? ": " : "", msg ? msg : "");
+        }
+    } else {
+        const cJSON *resp = cJSON_GetObjectItemCaseSensitive(root, "response");
+        const cJSON *code = cJSON_GetObjectItemCaseSensitive(resp, "status_code");
+        const cJSON *error = cJSON_GetObjectItemCaseSensitive(root, "error");
+        if (cJSON_IsNumber(code) && code->valuedouble == 200 && !cJSON_IsObject(error))
+            reply = cJSON_GetObjectItemCaseSensitive(resp, "body");
+        else {
+            const char *ec = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(error, "code"));
+            const char *msg = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(error, "message"));
+            if (!msg)
+                msg = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+                    cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(resp, "body"), "error"),
+                    "message"));
+            if (ec)
+                snprintf(why, sizeof why, "%s: %.200s", ec, msg ? msg : "");
+            else
+                snprintf(why, sizeof why, "HTTP %d: %.200s", cJSON_IsNumber(code) ? (int)code->valuedouble : 0,
+                         msg ? msg : "");
+        }
+    }
+    if (reply) {
+        char *text = cJSON_PrintUnformatted(reply);
+        dsp_chat_response resp;
+        memset(&resp, 0, sizeof resp);
+        dsp_error e = {0};
+        dsp_status st = !text ? DSP_ERR_NOMEM
+                        : api->g->anthropic ? dsp_anthropic_parse_reply(text, strlen(text), &resp, &e)
+                                            : dsp_openai_parse_reply(text, strlen(text), &resp, &e);
+        cJSON_free(text);
+        if (st == DSP_OK)
+            keep_reply(b, key, &resp, o);
+        else
+            snprintf(why, sizeof why, "the reply did not follow the API: %.200s", e.message);
+        dsp_error_clear(&e);
+    }
+    if (why[0])
+        mark_failed(b, key, o, why);
+    cJSON_Delete(root);
+}
+
+static dsp_status read_file(dsp_lm_batch *b, const lb_api *api, const char *url, const lb_req *const *reqs, size_t n,
+                            lb_outcome *o, dsp_error *err)
+{
+    dsp_http_reply reply;
+    dsp_status st = api_send(api, "GET", url, NULL, NULL, 0, &reply, err);
+    if (st != DSP_OK)
+        return st;
+    const char *p = reply.body, *end = reply.body + reply.len;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *stop = nl ? nl : end;
+        if (stop > p)
+            read_line(b, api, reqs, n, p, (size_t)(stop - p), o);
+        p = stop + 1;
+    }
+    dsp_http_reply_free(&reply);
+    return DSP_OK;
+}
+
+/* Whether URLs a and b share scheme, host and port. */
+static bool same_origin(const char *a, const char *b)
+{
+    const char *sa = strstr(a, "://"), *sb = strstr(b, "://");
+    if (!sa || !sb)
+        return false;
+    size_t na = (size_t)(sa - a) + 3 + strcspn(sa + 3, "/?#"), nb = (size_t)(sb - b) + 3 + strcspn(sb + 3, "/?#");
+    return na == nb && strncmp(a, b, na) == 0;
+}
+
+/* Polls batch id until it ends, then reads its results. */
+static dsp_status wait_and_read(dsp_lm_batch *b, const lb_api *api, const char *id, const lb_req *const *reqs,
+                                size_t n, const dsp_lm_batch_options *opt, lb_outcome *o, dsp_error *err)
+{
+    char *url = join3(api->base, api->g->anthropic ? "/" : "/batches/", id);
+    if (!url)
+        return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory");
+    double poll = opt && opt->poll_s > 0 ? opt->poll_s : 10;
+    double max_wait = opt && opt->max_wait_s > 0 ? opt->max_wait_s : 25 * 3600;
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    char last[200] = "";
+    cJSON *root = NULL;
+    dsp_status st;
+    for (;;) {
+        st = api_json(api, "GET", url, NULL, NULL, 0, &root, err);
+        if (st != DSP_OK)
+            break;
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        double waited = (double)(now.tv_sec - t0.tv_sec) + (double)(now.tv_nsec - t0.tv_nsec) / 1e9;
+        const cJSON *rc = cJSON_GetObjectItemCaseSensitive(root, "request_counts");
+        char state[200];
+        const char *status;
+        bool ended;
+        if (api->g->anthropic) {
+            status = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(root, "processing_status"));
+            ended = status && strcmp(status, "ended") == 0;
+            double ok = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(rc, "succeeded"));
+            double bad = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(rc, "errored")) +
+                         cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(rc, "expired")) +
+                         cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(rc, "canceled"));
+            snprintf(state, sizeof state, "%s, %.0f of %zu succeeded, %.0f failed", status ? status : "?",
+                     ok == ok ? ok : 0, n, bad == bad ? bad : 0);
+        } else {
+            status = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(root, "status"));
+            ended = status && (strcmp(status, "completed") == 0 || strcmp(status, "expired") == 0 ||
+                               strcmp(status, "failed") == 0 || strcmp(status, "cancelled") == 0);
+            double ok = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(rc, "completed"));
+            double bad = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(rc, "failed"));
+            snprintf(state, sizeof state, "%s, %.0f of %zu completed, %.0f failed", status ? status : "?",
+                     ok == ok ? ok : 0, n, bad == bad ? bad : 0);
+        }
+        if (strcmp(state, last) != 0) {
+            lb_say(api, "%s (%s, %zu requests): %s, %.0f s", id, api->g->model_spec, n, state, waited);
+            snprintf(last, sizeof last, "%s", state);
+        }
+        if (ended)
+            break;
+        if (waited + poll > max_wait) {
+            st = dsp_error_set(err, DSP_ERR_TIMEOUT,
+                               "batch %s did not end within %.0f s; it stays recorded: run the same command again "
+                               "to resume waiting for it",
+                               id, max_wait);
+            break;
+        }
+        cJSON_Delete(root);
+        root = NULL;
+        dsp_sleep_s(poll);
+    }
+    free(url);
+    if (st == DSP_OK && api->g->anthropic) {
+        /* The key goes with the request for the results: only to the
+         * origin (scheme, host and port) the batch was sent to. */
+        const char *results = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(root, "results_url"));
+        if (results && same_origin(results, api->base))
+            st = read_file(b, api, results, reqs, n, o, err);
+        else if (results)
+            snprintf(o->first_failure, sizeof o->first_failure,
+                     "its results_url is not on the endpoint's host, so it was not read");
+    } else if (st == DSP_OK) {
+        const char *files[2] = {cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(root, "output_file_id")),
+                                cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(root, "error_file_id"))};
+        for (int i = 0; st == DSP_OK && i < 2; i++) {
+            if (!plain_id(files[i]))
+                continue;
+            char *furl = join3(api->base, "/files/", files[i]);
+            char *content = furl ? join3(furl, "/content", "") : NULL;
+            st = content ? read_file(b, api, content, reqs, n, o, err) : DSP_ERR_NOMEM;
+            free(furl);
+            free(content);
+        }
+        const cJSON *errs = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(root, "errors"), "data");
+        const char *why = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(errs, 0), "message"));
+        if (why && !o->first_failure[0])
+            snprintf(o->first_failure, sizeof o->first_failure, "the batch failed: %.250s", why);
+    }
+    cJSON_Delete(root);
+    return st;
+}
+
+/* --- running ------------------------------------------------------------- */
+
+static void remove_done(dsp_lm_batch *b)
+{
+    for (size_t i = 0; i < b->n_done; i++) {
+        unlink(b->done_records[i]);
+        free(b->done_records[i]);
+    }
+    b->n_done = 0;
+}
+
+/* Sends (or resumes) one group's batch and reads its results. Failures of
+ * the batch itself mark its requests failed; only a timeout, or running
+ * out of memory, is returned. */
+static dsp_status run_group(dsp_client *c, dsp_lm_batch *b, size_t g, const lb_req *const *reqs, size_t n,
+                            const dsp_lm_batch_options *opt, dsp_lm_batch_report *rep, dsp_error *err)
+{
+    lb_api api;
+    memset(&api, 0, sizeof api);
+    api.progress = opt ? opt->progress : NULL;
+    api.progress_ctx = opt ? opt->progress_ctx : NULL;
+    lb_outcome o;
+    memset(&o, 0, sizeof o);
+    dsp_error e = {0};
+    char *path = record_path(c, &b->groups[g], reqs, n);
+    char *id = path ? read_record(path) : NULL;
+    dsp_status st = api_init(&api, c, &b->groups[g], &e);
+    rep->batches++;
+    rep->requests += n;
+    if (st == DSP_OK && id) {
+        rep->resumed++;
+        lb_say(&api, "resuming %s (%s, %zu requests), recorded in %s", id, api.g->model_spec, n, path);
+    } else if (st == DSP_OK) {
+        st = submit(&api, reqs, n, &id, &e);
+        if (st == DSP_OK && path)
+            st = write_record(path, api.g, id, n, &e);
+        if (st == DSP_OK)
+            lb_say(&api, "sent %s (%s, %zu requests)%s%s", id, api.g->model_spec, n, path ? ", recorded in " : "",
+                path ? path : "");
+    }
+    if (st == DSP_OK)
+        st = wait_and_read(b, &api, id, reqs, n, opt, &o, &e);
+    dsp_status out = DSP_OK;
+    if (st == DSP_ERR_TIMEOUT || st == DSP_ERR_NOMEM) {
+        out = st;
+        if (err)
+            *err = e;
+        else
+            dsp_error_clear(&e);
+        memset(&e, 0, sizeof e);
+    } else {
+        if (st != DSP_OK) {
+            lb_say(&api, "%s: the batch could not be %s: %s; its %zu requests are sent as normal calls",
+                api.g->model_spec, id ? "read" : "sent", e.message, n);
+            if (path && id)
+                unlink(path); /* a batch that cannot be read is not resumed */
+        }
+        /* Every request without a reply goes to the LM as a normal call. */
+        for (size_t i = 0; i < n; i++) {
+            pthread_mutex_lock(&b->lock);
+            bool have = false;
+            for (size_t j = 0; j < b->n_replies && !have; j++)
+                have = strcmp(b->replies[j].key, reqs[i]->key) == 0;
+            pthread_mutex_unlock(&b->lock);
+            if (!have && !dsp_lm_batch_failed(b, reqs[i]->key))
+                mark_failed(b, reqs[i]->key, &o, st == DSP_OK ? "no result for the request" : NULL);
+        }
+        if (st == DSP_OK) {
+            lb_say(&api, "%s: %zu replies kept%s", id, o.ok, o.failed ? "" : ", none failed");
+            if (o.failed)
+                lb_say(&api, "%s: %zu requests failed in the batch (the first: %s); they are sent as normal calls", id,
+                    o.failed, o.first_failure[0] ? o.first_failure : "no reason given");
+            pthread_mutex_lock(&b->lock);
+            if (path && lb_grow((void **)&b->done_records, b->n_done, sizeof *b->done_records)) {
+                b->done_records[b->n_done++] = path;
+                path = NULL;
+            }
+            pthread_mutex_unlock(&b->lock);
+        }
+        rep->succeeded += o.ok;
+        rep->failed += o.failed;
+    }
+    dsp_error_clear(&e);
+    free(id);
+    free(path);
+    api_free(&api);
+    return out;
+}
+
+dsp_status dsp_lm_batch_run(dsp_client *c, dsp_lm_batch *b, const dsp_lm_batch_options *o,
+                            dsp_lm_batch_report *rep, dsp_error *err)
+{
+    dsp_lm_batch_report local;
+    if (!rep) {
+        memset(&local, 0, sizeof local);
+        rep = &local;
+    }
+    /* The replies of the batches before this one were served by the pass
+     * in between: once the cache holds them, their records can go. */
+    dsp_status st = dsp_lm_batch_finish(c, b, err);
+    pthread_mutex_lock(&b->lock);
+    lb_req *pending = b->pending;
+    size_t n = b->n_pending;
+    b->pending = NULL;
+    b->n_pending = 0;
+    pthread_mutex_unlock(&b->lock);
+    const lb_req **group = n ? malloc(n * sizeof *group) : NULL;
+    if (n && !group)
+        st = dsp_error_set(err, DSP_ERR_NOMEM, "out of memory sending a batch");
+    for (size_t g = 0; st == DSP_OK && g < b->n_groups; g++) {
+        size_t m = 0;
+        for (size_t i = 0; i < n; i++)
+            if (pending[i].group == g)
+                group[m++] = &pending[i];
+        if (m)
+            st = run_group(c, b, g, group, m, o, rep, err);
+    }
+    free(group);
+    for (size_t i = 0; i < n; i++)
+        free(pending[i].body);
+    free(pending);
+    return st;
+}
+
+dsp_status dsp_lm_batch_finish(dsp_client *c, dsp_lm_batch *b, dsp_error *err)
+{
+    dsp_status st = dsp_client_flush(c, err);
+    if (st != DSP_OK)
+        return st;
+    pthread_mutex_lock(&b->lock);
+    remove_done(b);
+    pthread_mutex_unlock(&b->lock);
+    return DSP_OK;
+}

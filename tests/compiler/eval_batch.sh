@@ -1,0 +1,100 @@
+#!/bin/sh
+# dspcc eval --batch against build/dsp-refserver (a TEST FIXTURE, not a
+# language model) serving OpenAI's Batch API and Anthropic's Message
+# Batches: the same scores as a plain eval with no chat request sent; a
+# multi-step program takes one batch per step; a run killed while waiting
+# resumes its batch without sending another; expired and errored requests
+# are reported and sent as normal calls; records go once the cache holds
+# the replies. Prints TAP.
+set -u
+: "${BUILD:=build}"
+dspcc="$BUILD/dspcc"
+tmp=$(mktemp -d)
+. tests/support/tap.sh
+. tests/support/refserver.sh
+epid=
+trap '[ -n "$epid" ] && kill -9 "$epid" 2>/dev/null; rs_stop; rm -rf "$tmp"' EXIT INT TERM
+
+export OPENAI_API_KEY=sk-test-batch-key-0123456789
+export ANTHROPIC_API_KEY=sk-ant-test-batch-key-0123456789
+unset DSPCC_BASE_URL DSPCC_CACHE_URL
+count() { grep -c "\"method\":\"$1\",\"path\":\"$2\"" "$tmp/lm.log"; }
+ev() { # NAME FILE CACHE ARGS...: an eval of 20 dev rows, --json
+    n=$1 f=$2 c=$3
+    shift 3
+    "$dspcc" eval "$f" --data dev --limit 20 --json --base-url "$base" --cache-dir "$tmp/$c" "$@" \
+        >"$tmp/$n.json" 2>"$tmp/$n.err"
+}
+score() { json_key "$tmp/$1.json" score; }
+
+rs_start --log "$tmp/lm.log" --batch-delay-ms 300
+base="http://127.0.0.1:$port/v1"
+tickets=examples/tickets/tickets.dsp
+ev plain $tickets plain-cache
+check "a plain eval scores" test -n "$(score plain)"
+: >"$tmp/lm.log"
+ev batch $tickets batch-cache --batch --batch-poll 50
+check "eval --batch succeeds" test $? = 0
+check "eval --batch gives the plain eval's score" test "$(score batch)" = "$(score plain)"
+check "it sent no chat request" test "$(count POST /v1/chat/completions)" = 0
+check "one file upload and one batch" sh -c "test $(count POST /v1/files) = 1 && test $(count POST /v1/batches) = 1"
+check "the eval itself is all cache hits" test "$(json_key "$tmp/batch.json" cache_hits)" = 20
+check "progress on stderr" grep -q "batch: batch_.*(openai/gpt-4o-mini, 20 requests): completed, 20 of 20" "$tmp/batch.err"
+check "the batch's record is gone once the cache holds its replies" \
+    sh -c "test -d '$tmp/batch-cache/batches' && test -z \"\$(ls '$tmp/batch-cache/batches')\""
+: >"$tmp/lm.log"
+ev again $tickets batch-cache --batch --batch-poll 50
+check "run again, it sends nothing" sh -c "test $(count POST /v1/batches) = 0 && grep -q 'nothing to send' '$tmp/again.err'"
+
+# A program of three LM steps: a batch per step, the same score.
+: >"$tmp/lm.log"
+ev hop_plain examples/multihop/multihop.dsp hop-plain
+ev hop examples/multihop/multihop.dsp hop-cache --batch --batch-poll 50
+check "a three-step program: three rounds of batches" test "$(grep -c '^batch: round' "$tmp/hop.err")" = 3
+check "with the plain eval's score" test "$(score hop)" = "$(score hop_plain)"
+
+# Anthropic's Message Batches.
+sed -e 's#"openai/gpt-4o-mini"#"anthropic/claude-3-5-haiku-latest"#' -e 's#OPENAI_API_KEY#ANTHROPIC_API_KEY#' \
+    -e "s#\"data/#\"$PWD/examples/tickets/data/#" $tickets >"$tmp/anthropic.dsp"
+base="http://127.0.0.1:$port"
+ev an_plain "$tmp/anthropic.dsp" an-plain
+: >"$tmp/lm.log"
+ev an "$tmp/anthropic.dsp" an-cache --batch --batch-poll 50
+check "an Anthropic message batch gives the plain eval's score" test "$(score an)" = "$(score an_plain)"
+check "through /v1/messages/batches, with no message request" \
+    sh -c "test $(count POST /v1/messages/batches) = 1 && test $(count POST /v1/messages) = 0"
+base="http://127.0.0.1:$port/v1"
+
+# Killed while waiting, then run again: the recorded batch is resumed.
+rs_start --log "$tmp/lm.log" --batch-delay-ms 4000
+base="http://127.0.0.1:$port/v1"
+"$dspcc" eval $tickets --data dev --limit 20 --json --base-url "$base" --cache-dir "$tmp/kill-cache" --batch \
+    --batch-poll 50 >"$tmp/killed.json" 2>"$tmp/killed.err" &
+epid=$!
+i=0
+while [ $i -lt 100 ] && [ -z "$(ls "$tmp/kill-cache/batches" 2>/dev/null)" ]; do sleep 0.05; i=$((i + 1)); done
+kill -9 "$epid" 2>/dev/null
+wait "$epid" 2>/dev/null
+epid=
+check "the batch was recorded before the kill" test -n "$(ls "$tmp/kill-cache/batches" 2>/dev/null)"
+ev resumed $tickets kill-cache --batch --batch-poll 50
+check "the run after the kill resumes the recorded batch" grep -q "batch: resuming batch_" "$tmp/resumed.err"
+check "without sending another" sh -c "test $(count POST /v1/batches) = 1 && test $(count POST /v1/files) = 1"
+check "and gives the plain eval's score" test "$(score resumed)" = "$(score plain)"
+
+# Expired and errored requests: reported, then sent as normal calls.
+for kind in expire error; do
+    label=$( [ $kind = expire ] && echo expired || echo errored )
+    rs_start --log "$tmp/lm.log" --batch-delay-ms 200 --batch-$kind-rate 0.3
+    base="http://127.0.0.1:$port/v1"
+    : >"$tmp/lm.log"
+    ev $kind $tickets $kind-cache --batch --batch-poll 50
+    n=$(count POST /v1/chat/completions)
+    check "$label requests: the eval still gives the plain score" test "$(score $kind)" = "$(score plain)"
+    check "$label requests are sent as normal calls ($n)" sh -c "test $n -gt 0 && test $n -lt 20"
+    check "and reported" grep -q "batch: batch_.*: $n requests failed in the batch .*sent as normal calls" "$tmp/$kind.err"
+done
+check "an expired request says so" grep -q "batch_expired" "$tmp/expire.err"
+
+check "--batch with --no-cache is a usage error" sh -c \
+    "'$dspcc' eval $tickets --data dev --batch --no-cache 2>'$tmp/nc.err'; test \$? = 2 && grep -q 'no-cache' '$tmp/nc.err'"
