@@ -24,6 +24,7 @@
 #include "opt.h"
 #include "opt_estimate.h"
 #include "opt_cost.h"
+#include "dsp/lm_batch.h"
 #include "opt_exec.h"
 #include "report.h"
 #include "rng.h"
@@ -32,8 +33,8 @@
 
 typedef struct optimize_args {
     const char *file, *out, *report, *base_url, *cache_dir, *module, *trace;
-    int concurrency, quiet, has_seed, allow_regression, estimate, report_times;
-    long long seed;
+    int concurrency, quiet, has_seed, allow_regression, estimate, report_times, batch;
+    long long seed, batch_poll_ms;
     long valset_limit, trainset_limit;
     cli_client_args limits; /* --retries, --timeout, --deadline */
 } optimize_args;
@@ -43,6 +44,7 @@ static int parse_args(int argc, char **argv, optimize_args *a)
 {
     memset(a, 0, sizeof *a);
     a->concurrency = 0;  /* 0: the optimize block's, else 8 */
+    a->batch_poll_ms = 10000;
     cli_client_args_init(&a->limits);
     for (int i = 1; i < argc; i++) {
         const char *o = argv[i];
@@ -73,6 +75,11 @@ static int parse_args(int argc, char **argv, optimize_args *a)
             if (!cli_parse_whole("optimize", o, i + 1 < argc ? argv[++i] : NULL, 1, &v))
                 return 2;
             *(o[2] == 'v' ? &a->valset_limit : &a->trainset_limit) = (long)v;
+        } else if (strcmp(o, "--batch") == 0) {
+            a->batch = 1;
+        } else if (strcmp(o, "--batch-poll") == 0) {
+            if (!cli_parse_range("optimize", o, i + 1 < argc ? argv[++i] : NULL, 10, 3600000, &a->batch_poll_ms))
+                return 2;
         } else if (strcmp(o, "--concurrency") == 0 || strcmp(o, "-j") == 0) {
             if (!cli_parse_range("optimize", o, i + 1 < argc ? argv[++i] : NULL, 1, 1024, &v))
                 return 2;
@@ -333,6 +340,7 @@ static int run(int argc, char **argv)
     int status = 1;
     dsp_error err = { 0 };
     dsp_client *client = NULL;
+    dsp_lm_batch *batch = NULL;
     ex_runner *runner = NULL;
     ex_dataset train, val;
     memset(&train, 0, sizeof train);
@@ -413,8 +421,18 @@ static int run(int argc, char **argv)
     ca.cache_dir = a.cache_dir;
     ca.max_in_flight = conc;
     ca.trace = a.trace;
+    if (a.batch && ca.no_cache) {
+        fprintf(stderr, "dspcc optimize: --batch puts the batches' replies in the response cache, which --no-cache "
+                        "turns off; drop one of them\n");
+        status = 2;
+        goto out;
+    }
     if (!cli_client_new("optimize", &ca, &client, &err))
         goto out;
+    if (a.batch && dsp_lm_batch_new(&batch, &err) != DSP_OK) {
+        fprintf(stderr, "dspcc optimize: %s\n", err.message);
+        goto out;
+    }
     ex_runner_options ro = ex_runner_options_default();
     ro.client = client;
     ro.lm = o->lm;
@@ -430,6 +448,9 @@ static int run(int argc, char **argv)
         goto out;
     }
     have_exec = 1;
+    x.batch = batch;
+    x.batch_client = client;
+    x.batch_poll_s = (double)a.batch_poll_ms / 1000.0;
     if (a.estimate) {
         status = print_estimate(&x, &params, &mem, o, n_train, n_val) ? 0 : 1;
         goto out;
@@ -618,6 +639,8 @@ out:
     ex_dataset_free(&train);
     if (have_val)
         ex_dataset_free(&val);
+    dsp_client_attach_batch(client, NULL, false);
+    dsp_lm_batch_free(batch);
     dsp_client_free(client);
     dsp_error_clear(&err);
     arena_free(&mem);
@@ -652,6 +675,12 @@ const dspcc_cmd cmd_optimize = {
     "  --cache-dir DIR      the response cache (default $DSPCC_CACHE_DIR or ~/.cache/dspcc)\n"
     "                       (DSPCC_CACHE_URL=redis://HOST:PORT adds a Redis that\n"
     "                       several machines share: docs/runtime.md)\n"
+    "  --batch              bootstrapping (the teacher's runs over the trainset) sends\n"
+    "                       the requests the cache lacks through the provider's batch\n"
+    "                       API first and waits (OpenAI Batch, Anthropic Message\n"
+    "                       Batches: half the price; docs/runtime.md); scoring and\n"
+    "                       search run as usual\n"
+    "  --batch-poll MS      between two status requests of a batch (default 10000)\n"
     "  --module NAME        which optimize block, when there are several\n"
     "  --trace FILE         append a JSON line per LM call and per module call\n"
     "                       (docs/inspect.md; $DSPCC_TRACE does the same)\n"

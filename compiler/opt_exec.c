@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "dsp/lora.h"
+#include "eval_batch.h"
 #include "ir_runtime.h"
 
 static opt_exec *X(void *ctx)
@@ -119,6 +120,10 @@ static dsp_status run_split(opt_exec *x, const opt_program *prog, int teacher, u
     eo.concurrency = x->concurrency;
     eo.keep_traces = traces != 0;
     eo.keep_outputs = true; /* for per-class scores (opt_exec_class_report) */
+    /* Bootstrapping waits for the teacher alone: its requests can wait
+     * for a batch, at half the price, and the run below reads the cache. */
+    if (teacher && x->batch)
+        st = ex_batch_prefill(x->runner, &cfg, d, &eo, x->batch_client, x->batch, x->batch_poll_s, err);
     ex_progress pg;
     ex_progress_init(&pg, label);
     /* Evaluations of parallel tasks (opt_parallel) would draw over each
@@ -127,7 +132,10 @@ static dsp_status run_split(opt_exec *x, const opt_program *prog, int teacher, u
     pg.enabled = pg.enabled && x->bar && alone;
     eo.progress = ex_progress_update;
     eo.progress_ctx = &pg;
-    st = ex_evaluate(x->runner, &cfg, d, &eo, res, err);
+    if (st == DSP_OK)
+        st = ex_evaluate(x->runner, &cfg, d, &eo, res, err);
+    if (teacher && x->batch)
+        dsp_client_attach_batch(x->batch_client, NULL, false);
     ex_progress_done(&pg);
     atomic_fetch_sub(&x->splits, 1);
     free(idx);

@@ -47,6 +47,11 @@ typedef struct opt_exec {
     atomic_int splits;           /* evaluations running now; only a lone one draws its bar */
     dsp_usage_totals metered;    /* the client's totals when the last scoring ended */
     double metered_at;           /* and the time then (monotonic seconds) */
+    /* optimize --batch: the teacher's runs over training rows (bootstrapping)
+     * go through the provider's batch API first (eval_batch.h); NULL: not. */
+    struct dsp_lm_batch *batch;
+    struct dsp_client *batch_client;
+    double batch_poll_s;
 } opt_exec;
 
 /* Fills x->b. train_rows/val_rows are borrowed and must outlive x. */

@@ -348,7 +348,13 @@ static char *join3(const char *a, const char *b, const char *c)
 static bool plain_id(const char *id)
 {
     size_t n = id ? strlen(id) : 0;
-    return n > 0 && n < 200 && strspn(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") == n;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)id[i];
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_' ||
+              ch == '-' || ch == '.'))
+            return false;
+    }
+    return n > 0 && n < 200;
 }
 
 /* Sends the group's requests; *id gets the batch's id (owned). */

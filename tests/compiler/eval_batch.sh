@@ -98,3 +98,24 @@ check "an expired request says so" grep -q "batch_expired" "$tmp/expire.err"
 
 check "--batch with --no-cache is a usage error" sh -c \
     "'$dspcc' eval $tickets --data dev --batch --no-cache 2>'$tmp/nc.err'; test \$? = 2 && grep -q 'no-cache' '$tmp/nc.err'"
+
+# optimize --batch: bootstrapping's teacher runs go through batches; the
+# optimized program is the same (only the usage counts differ).
+rs_start --log "$tmp/lm.log" --batch-delay-ms 100
+base="http://127.0.0.1:$port/v1"
+opt() { # NAME ARGS...
+    n=$1
+    shift
+    "$dspcc" optimize examples/multihop/multihop.dsp --trainset-limit 8 --valset-limit 6 -q --base-url "$base" \
+        --cache-dir "$tmp/$n-cache" -o "$tmp/$n.state.json" "$@" >"$tmp/$n.out" 2>"$tmp/$n.err"
+}
+opt opt_plain
+: >"$tmp/lm.log"
+opt opt_batch --batch --batch-poll 50
+check "optimize --batch succeeds" test $? = 0
+check "its teacher runs went through batches" sh -c "test $(count POST /v1/batches) -ge 3"
+strip() { grep -v -E '"(lm_calls|prompt_tokens|completion_tokens)"|"trial": ' "$1"; }
+strip "$tmp/opt_plain.state.json" >"$tmp/a.state"
+strip "$tmp/opt_batch.state.json" >"$tmp/b.state"
+cmp -s "$tmp/a.state" "$tmp/b.state"
+check "and it chose the program a plain optimize chooses" test $? = 0

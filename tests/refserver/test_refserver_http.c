@@ -577,7 +577,7 @@ static void test_paths_methods_and_sizes(void **state)
     assert_int_equal(r.status, 404);
     assert_non_null(strstr(r.body, "\"error\":{\"message\""));
     free(r.body);
-    r = http(&g_srv, "GET", "/v1/messages/batches", NULL, NULL);
+    r = http(&g_srv, "GET", "/v1/messages/nothing", NULL, NULL);
     assert_int_equal(r.status, 404);
     assert_non_null(strstr(r.body, "\"not_found_error\""));
     free(r.body);
