@@ -800,6 +800,7 @@ static dsp_status from_provider_batch(dsp_client *c, const call *k, const dsp_lm
     if (*taken) {
         if (holds_key(resp, k->key)) {
             dsp_chat_response_free(resp);
+            dsp_lm_batch_refuse(c->lm_batch, key); /* not asked of a batch again */
             return dsp_error_set(err, DSP_ERR_PROTOCOL,
                                  "%s: the batch reply for this request holds the API key or a piece of it (%d or "
                                  "more characters); it was refused and not stored",

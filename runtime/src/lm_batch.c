@@ -15,6 +15,7 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <openssl/evp.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -464,11 +465,19 @@ static char *record_path(dsp_client *c, const lb_group *g, const lb_req *const *
     return path;
 }
 
+/* The batch id a record holds, or NULL. Only a regular file is read (a
+ * FIFO put there would block the run). */
 static char *read_record(const char *path)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0)
         return NULL;
+    FILE *f = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? fdopen(fd, "rb") : NULL;
+    if (!f) {
+        close(fd);
+        return NULL;
+    }
     char buf[1024];
     size_t n = fread(buf, 1, sizeof buf - 1, f);
     fclose(f);
@@ -535,6 +544,13 @@ static void mark_failed(dsp_lm_batch *b, const char *key, lb_outcome *o, const c
     o->failed++;
     if (!o->first_failure[0] && why)
         snprintf(o->first_failure, sizeof o->first_failure, "%s", why);
+}
+
+void dsp_lm_batch_refuse(dsp_lm_batch *b, const char *key)
+{
+    lb_outcome o;
+    memset(&o, 0, sizeof o);
+    mark_failed(b, key, &o, NULL);
 }
 
 static void keep_reply(dsp_lm_batch *b, const char *key, dsp_chat_response *resp, lb_outcome *o)

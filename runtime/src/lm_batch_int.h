@@ -13,6 +13,9 @@
  * caller); false when it holds none. */
 bool dsp_lm_batch_take(dsp_lm_batch *b, const char *key, dsp_chat_response *resp);
 
+/* Marks key as one a batch could not answer (its reply was refused). */
+void dsp_lm_batch_refuse(dsp_lm_batch *b, const char *key);
+
 /* Whether a batch could not answer key: the call goes to the LM. */
 bool dsp_lm_batch_failed(dsp_lm_batch *b, const char *key);
 

@@ -391,6 +391,16 @@ static cJSON *injected_error(rs_arena *a, bool anthropic)
     return cJSON_Parse(rs_wire_error_body(a, anthropic ? RS_API_ANTHROPIC : RS_API_OPENAI, &e));
 }
 
+/* Appends o as one JSONL line and deletes it. */
+static void add_line(rs_buf *out, cJSON *o)
+{
+    char *t = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    rs_buf_puts(out, t ? t : "{}");
+    rs_buf_puts(out, "\n");
+    cJSON_free(t);
+}
+
 /* OpenAI's output (errors false) or error file of an ended batch. */
 static const char *openai_file(rs_arena *a, const bbatch *b, bool errors)
 {
@@ -420,11 +430,7 @@ static const char *openai_file(rs_arena *a, const bbatch *b, bool errors)
             cJSON_AddItemToObject(resp, "body", r->fate == FATE_ERRORED ? injected_error(a, false) : answer_json(r));
             cJSON_AddNullToObject(o, "error");
         }
-        char *t = cJSON_PrintUnformatted(o);
-        cJSON_Delete(o);
-        rs_buf_puts(&out, t ? t : "{}");
-        rs_buf_puts(&out, "\n");
-        cJSON_free(t);
+        add_line(&out, o);
     }
     return rs_buf_str(&out);
 }
@@ -447,11 +453,7 @@ static const char *anthropic_results(rs_arena *a, const bbatch *b)
             cJSON_AddStringToObject(res, "type", "succeeded");
             cJSON_AddItemToObject(res, "message", answer_json(r));
         }
-        char *t = cJSON_PrintUnformatted(o);
-        cJSON_Delete(o);
-        rs_buf_puts(&out, t ? t : "{}");
-        rs_buf_puts(&out, "\n");
-        cJSON_free(t);
+        add_line(&out, o);
     }
     return rs_buf_str(&out);
 }

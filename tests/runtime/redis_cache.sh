@@ -128,6 +128,10 @@ redis_stop
 eval_run g "http://127.0.0.1:1"
 check "a URL that is not redis:// is an error" test "$rc" != 0
 check "naming DSPCC_CACHE_URL and the form to write" grep -q "DSPCC_CACHE_URL: .*redis://HOST:PORT" "$tmp/g.err"
+eval_run g "redis://127.0.0.1:99999"
+check "a port out of range is an error naming it" sh -c "test $rc != 0 && grep -q 'port is not a number from 1 to 65535' '$tmp/g.err'"
+eval_run g "rediss://127.0.0.1:6379"
+check "rediss:// says TLS is not supported" sh -c "test $rc != 0 && grep -q 'TLS' '$tmp/g.err'"
 
 # ---- a generated program -------------------------------------------------
 redis_start
