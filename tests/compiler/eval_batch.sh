@@ -72,11 +72,13 @@ base="http://127.0.0.1:$port/v1"
     --batch-poll 50 >"$tmp/killed.json" 2>"$tmp/killed.err" &
 epid=$!
 i=0
-while [ $i -lt 100 ] && [ -z "$(ls "$tmp/kill-cache/batches" 2>/dev/null)" ]; do sleep 0.05; i=$((i + 1)); done
+# The record itself (*.json), not the temporary file it is renamed from.
+recorded() { ls "$tmp/kill-cache/batches/"*.json >/dev/null 2>&1; }
+while [ $i -lt 300 ] && ! recorded; do sleep 0.05; i=$((i + 1)); done
 kill -9 "$epid" 2>/dev/null
 wait "$epid" 2>/dev/null
 epid=
-check "the batch was recorded before the kill" test -n "$(ls "$tmp/kill-cache/batches" 2>/dev/null)"
+check "the batch was recorded before the kill" recorded
 ev resumed $tickets kill-cache --batch --batch-poll 50
 check "the run after the kill resumes the recorded batch" grep -q "batch: resuming batch_" "$tmp/resumed.err"
 check "without sending another" sh -c "test $(count POST /v1/batches) = 1 && test $(count POST /v1/files) = 1"
