@@ -853,6 +853,11 @@ static dsp_status run_group(dsp_client *c, dsp_lm_batch *b, size_t g, const lb_r
     return out;
 }
 
+static int by_key(const void *a, const void *b)
+{
+    return strcmp((*(const lb_req *const *)a)->key, (*(const lb_req *const *)b)->key);
+}
+
 dsp_status dsp_lm_batch_run(dsp_client *c, dsp_lm_batch *b, const dsp_lm_batch_options *o,
                             dsp_lm_batch_report *rep, dsp_error *err)
 {
@@ -878,6 +883,10 @@ dsp_status dsp_lm_batch_run(dsp_client *c, dsp_lm_batch *b, const dsp_lm_batch_o
         for (size_t i = 0; i < n; i++)
             if (pending[i].group == g)
                 group[m++] = &pending[i];
+        /* In key order: the requests were recorded in the order the
+         * examples' threads reached them, and the same set must give the
+         * same record (and the same batch file) in every run. */
+        qsort(group, m, sizeof *group, by_key);
         if (m)
             st = run_group(c, b, g, group, m, o, rep, err);
     }
