@@ -997,6 +997,7 @@ static dsp_status chat(dsp_client *c, const dsp_lm_config *lm, const dsp_chat_re
         st = from_provider_batch(c, &k, lm, key, reps, resp, &from_batch, err);
         if (st == DSP_ERR_DEFERRED) {
             call_free(&k); /* not an LM call: no usage, no breaker */
+            free(bases_buf);
             return st;
         }
     }
