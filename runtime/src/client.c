@@ -993,7 +993,7 @@ static dsp_status chat(dsp_client *c, const dsp_lm_config *lm, const dsp_chat_re
     k.deadline = monotonic_s() + c->opts.deadline_s;
     uint64_t rng = atomic_fetch_add(&c->rng_counter, 0x9E3779B97F4A7C15ull) | 1;
     bool from_batch = false;
-    if (st == DSP_OK && use_cache && c->lm_batch) {
+    if (st == DSP_OK && use_cache && c->lm_batch && !req->on_text) { /* a stream is for now, not a batch */
         st = from_provider_batch(c, &k, lm, key, reps, resp, &from_batch, err);
         if (st == DSP_ERR_DEFERRED) {
             call_free(&k); /* not an LM call: no usage, no breaker */
