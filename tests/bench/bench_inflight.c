@@ -7,7 +7,8 @@
  *
  *   bench_inflight URL IN_FLIGHT REQUESTS TICKET_TEXT
  *
- * Prints one line: "wall_s W rss_kib R ok N", as bench_raw_multi does. */
+ * Prints one line: "wall_s W rss_kib R ok N cpu_s C", as bench_raw_multi
+ * does. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/resource.h>
@@ -62,7 +63,9 @@ int main(int argc, char **argv)
     double wall = now_s() - t0;
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    printf("wall_s %.4f rss_kib %ld ok %ld\n", wall, ru.ru_maxrss, ok);
+    double cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+                 (double)ru.ru_stime.tv_usec / 1e6;
+    printf("wall_s %.4f rss_kib %ld ok %ld cpu_s %.4f\n", wall, ru.ru_maxrss, ok, cpu);
     free(in);
     free(out);
     free(st);

@@ -9,10 +9,10 @@ out=$(BENCH_INFLIGHT="16 32" BENCH_ROUNDS=2 BENCH_LATENCY_MS=5 BENCH_COLD_RUNS=3
 rc=$?
 echo "$out"
 if [ $rc -eq 0 ]; then echo "ok - bench-inflight runs"; else echo "not ok - bench-inflight runs (exit $rc)"; fi
-if echo "$out" | grep -Eq '^32 +64 +[0-9.]+ +[0-9.]+ +[0-9]+ +[0-9]+ +[0-9.]+x +[0-9.]+x$'; then
-    echo "ok - bench-inflight prints wall and RSS ratios per in-flight count"
+if echo "$out" | grep -Eq '^32 +64 +[0-9.]+ +[0-9.]+ +[0-9]+ +[0-9]+ +[0-9.]+ +[0-9.]+ +[0-9.]+x +[0-9.]+x +[0-9.]+x$'; then
+    echo "ok - bench-inflight prints wall, RSS and CPU ratios per in-flight count"
 else
-    echo "not ok - bench-inflight prints wall and RSS ratios per in-flight count"
+    echo "not ok - bench-inflight prints wall, RSS and CPU ratios per in-flight count"
 fi
 if echo "$out" | grep -q '^  ratio: .*x wall .*x RSS'; then
     echo "ok - bench-inflight prints the cold-start ratios against curl"

@@ -6,8 +6,8 @@
  *
  *   bench_raw_multi URL BODY_FILE IN_FLIGHT REQUESTS
  *
- * Prints one line: "wall_s W rss_kib R ok N" (R: this process's peak
- * resident set, from getrusage). */
+ * Prints one line: "wall_s W rss_kib R ok N cpu_s C" (R: this process's
+ * peak resident set, C its user and system CPU time, from getrusage). */
 #include <curl/curl.h>
 #include <cjson/cJSON.h>
 
@@ -159,7 +159,9 @@ int main(int argc, char **argv)
     double wall = now_s() - t0;
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    printf("wall_s %.4f rss_kib %ld ok %ld\n", wall, ru.ru_maxrss, ok);
+    double cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+                 (double)ru.ru_stime.tv_usec / 1e6;
+    printf("wall_s %.4f rss_kib %ld ok %ld cpu_s %.4f\n", wall, ru.ru_maxrss, ok, cpu);
     for (long i = 0; i < in_flight; i++) {
         curl_easy_cleanup(xs[i].e);
         free(xs[i].buf);
