@@ -42,6 +42,24 @@ check "each react demo comes from a different example" \
     test "$(jq -r '.predictors[] | select(.name == "Agent.r.react") | .demos[].inputs.question' "$tmp/agent.state.json" | sort -u | wc -l)" \
          = "$(wc -l <"$tmp/react_demos.txt")"
 
+# The same agent with the API's own tool calling (tool_calling: native):
+# it optimizes as well, and its react demos are whole trajectories too.
+sed 's|^  max_tokens: 256$|&\n  tool_calling: native|' examples/agent/agent.dsp >examples/agent/.agent_native.dsp
+"$dspcc" eval examples/agent/.agent_native.dsp --data dev --base-url "$url" --cache-dir "$tmp/cache" --json \
+    >"$tmp/native_zero.json" 2>"$tmp/native_zero.err"
+"$dspcc" optimize examples/agent/.agent_native.dsp -o "$tmp/native.state.json" --base-url "$url" \
+    --cache-dir "$tmp/cache" >/dev/null 2>"$tmp/native_opt.err"
+"$dspcc" eval examples/agent/.agent_native.dsp --state "$tmp/native.state.json" --data dev --base-url "$url" \
+    --cache-dir "$tmp/cache" --json >"$tmp/native_opt.json" 2>>"$tmp/native_opt.err"
+rm -f examples/agent/.agent_native.dsp
+nz=$(json_key "$tmp/native_zero.json" score) no=$(json_key "$tmp/native_opt.json" score)
+echo "# native tool calling: dev token F1 zero-shot $nz, optimized $no"
+check "with tool_calling: native, optimizing the agent raises its dev F1" \
+    awk -v z="$nz" -v o="$no" 'BEGIN { exit !(o > z + 0.05) }'
+check "with tool_calling: native, the react demos are whole trajectories too" \
+    sh -c "jq -r '.predictors[] | select(.name == \"Agent.r.react\") | .demos[].outputs.next_tool_name' '$tmp/native.state.json' |
+           grep -qx finish && ! jq -r '.predictors[] | select(.name == \"Agent.r.react\") | .demos[].outputs.next_tool_name' '$tmp/native.state.json' | grep -qvx finish"
+
 # mipro proposes instructions for both predictors of the react call; the
 # step predictor's field descriptions keep the tools and their schemas, so
 # rewritten instructions still leave the agent its tools.
