@@ -27,8 +27,10 @@
 #include <unistd.h>
 
 #define LB_KEY 65 /* a cache key: 64 hex digits and a NUL */
-/* The largest result file read (OpenAI allows 200 MB of input). */
-#define LB_MAX_RESULTS ((size_t)512 << 20)
+/* Requests in one batch at most (OpenAI takes 50,000, Anthropic 100,000):
+ * its result file must stay under what one reply may hold (64 MiB,
+ * http_request.c), so a group of more goes as several batches. */
+#define LB_MAX_PER_BATCH 4000
 
 /* A recorded request. */
 typedef struct lb_req {
@@ -807,8 +809,17 @@ static dsp_status run_group(dsp_client *c, dsp_lm_batch *b, size_t g, const lb_r
     if (st == DSP_OK)
         st = wait_and_read(b, &api, id, reqs, n, opt, &o, &e);
     dsp_status out = DSP_OK;
-    if (st == DSP_ERR_TIMEOUT || st == DSP_ERR_NOMEM) {
+    /* A batch the provider accepted is paid for: while it may still be
+     * read (anything but a 404 for it), it stays recorded and the run
+     * stops, so the same command resumes it rather than asking again. */
+    bool keep = st == DSP_ERR_TIMEOUT || st == DSP_ERR_NOMEM || (st != DSP_OK && id && e.http_status != 404);
+    if (keep) {
         out = st;
+        if (st != DSP_ERR_TIMEOUT && id) {
+            size_t used = strlen(e.message);
+            snprintf(e.message + used, sizeof e.message - used,
+                     " (batch %s stays recorded: run the same command again to resume it)", id);
+        }
         if (err)
             *err = e;
         else
@@ -819,7 +830,7 @@ static dsp_status run_group(dsp_client *c, dsp_lm_batch *b, size_t g, const lb_r
             lb_say(&api, "%s: the batch could not be %s: %s; its %zu requests are sent as normal calls",
                 api.g->model_spec, id ? "read" : "sent", e.message, n);
             if (path && id)
-                unlink(path); /* a batch that cannot be read is not resumed */
+                unlink(path); /* the provider knows it no more */
         }
         /* Every request without a reply goes to the LM as a normal call. */
         for (size_t i = 0; i < n; i++) {
@@ -887,8 +898,9 @@ dsp_status dsp_lm_batch_run(dsp_client *c, dsp_lm_batch *b, const dsp_lm_batch_o
          * examples' threads reached them, and the same set must give the
          * same record (and the same batch file) in every run. */
         qsort(group, m, sizeof *group, by_key);
-        if (m)
-            st = run_group(c, b, g, group, m, o, rep, err);
+        for (size_t at = 0; st == DSP_OK && at < m; at += LB_MAX_PER_BATCH)
+            st = run_group(c, b, g, group + at, m - at < LB_MAX_PER_BATCH ? m - at : LB_MAX_PER_BATCH, o, rep,
+                           err);
     }
     free(group);
     for (size_t i = 0; i < n; i++)
