@@ -311,6 +311,7 @@ typedef struct call {
     dsp_chat_text_fn on_text;
     void *on_text_ctx;
     bool stream;
+    dsp_reply_parser parse; /* a 2xx body into resp; NULL: the provider's chat reply */
 } call;
 
 static double monotonic_s(void)
@@ -637,7 +638,8 @@ static dsp_status exchange(dsp_client *c, call *k, dsp_chat_response *resp, usag
                 if (st != DSP_OK && st != DSP_ERR_PROTOCOL)
                     name_lm(err, k->model_spec);
             } else if (reply->status >= 200 && reply->status < 300) {
-                st = k->provider == DSP_PROVIDER_ANTHROPIC ? dsp_anthropic_parse_reply(reply->body, reply->len, resp, err)
+                st = k->parse                              ? k->parse(reply->body, reply->len, resp, err)
+                     : k->provider == DSP_PROVIDER_ANTHROPIC ? dsp_anthropic_parse_reply(reply->body, reply->len, resp, err)
                      : k->provider == DSP_PROVIDER_BEDROCK ? dsp_bedrock_parse_reply(reply->body, reply->len, resp, err)
                      : k->provider == DSP_PROVIDER_GEMINI  ? dsp_gemini_parse_reply(reply->body, reply->len, resp, err)
                                                            : dsp_openai_parse_reply(reply->body, reply->len, resp, err);
@@ -1037,6 +1039,84 @@ static dsp_status chat(dsp_client *c, const dsp_lm_config *lm, const dsp_chat_re
     if (use_cache && keep)
         (void)dsp_cache_put(c->cache, key, resp, NULL);
     return DSP_OK;
+}
+
+dsp_status dsp_client_post_json(dsp_client *c, const dsp_lm_config *lm, const char *path, const char *body,
+                                size_t len, dsp_reply_parser parse, dsp_chat_response *resp, dsp_error *err)
+{
+    memset(resp, 0, sizeof *resp);
+    call k;
+    memset(&k, 0, sizeof k);
+    k.model_spec = lm->model ? lm->model : "(null)";
+    dsp_status st = dsp_parse_model(lm->model, &k.provider, &k.model_name, err);
+    if (st != DSP_OK)
+        return st;
+    k.base_url = c->base_url ? c->base_url : lm->base_url ? lm->base_url : dsp_provider_default_base_url(k.provider);
+    if (!k.base_url)
+        return dsp_error_set(err, DSP_ERR_INVALID,
+                             "%s has no default base URL: give the server's, e.g. \"http://127.0.0.1:8080/v1\"",
+                             k.model_spec);
+    if (dsp_breaker_tripped(&c->breaker))
+        return dsp_breaker_error(&c->breaker, err);
+    char *base = NULL;
+    st = dsp_api_base_url(k.base_url, &base, err);
+    if (st == DSP_OK) {
+        size_t n = strlen(base) + strlen(path) + 1;
+        if (!(k.url = malloc(n)))
+            st = dsp_error_set(err, DSP_ERR_NOMEM, "out of memory building an endpoint URL");
+        else
+            snprintf(k.url, n, "%s%s", base, path);
+    }
+    free(base);
+    if (st == DSP_OK)
+        st = set_auth(&k, lm, err);
+    /* The body is the caller's: the writer only points at it (its own
+     * storage, which dsp_jw_free leaves alone). */
+    dsp_jw_init_in(&k.body, (char *)body, len + 1);
+    k.body.len = len;
+    k.parse = parse;
+    k.attempt_s = lm->timeout_ms > 0 && !c->opts.timeout_over_lm ? lm->timeout_ms / 1000.0 : c->opts.timeout_s;
+    k.max_attempts = 1 + (lm->has_retries && !c->opts.retries_over_lm ? (lm->retries > 0 ? lm->retries : 0)
+                                                                       : c->opts.max_retries);
+    k.deadline = monotonic_s() + c->opts.deadline_s;
+    usage_delta u = {0};
+    uint64_t rng = atomic_fetch_add(&c->rng_counter, 0x9E3779B97F4A7C15ull) | 1;
+    if (st == DSP_OK)
+        st = exchange(c, &k, resp, &u, &rng, err);
+    call_free(&k);
+    if (st != DSP_OK) {
+        dsp_chat_response_free(resp);
+        add_usage(c, &u, 0);
+        if (u.http_requests)
+            dsp_breaker_record(&c->breaker, st, k.http_status, false, u.http_requests, err ? err->message : NULL);
+        return st;
+    }
+    u.prompt_tokens = resp->usage.prompt_tokens;
+    u.completion_tokens = resp->usage.completion_tokens;
+    if (priced(lm))
+        u.cost_pusd = pico_usd(lm, u.prompt_tokens, u.completion_tokens);
+    else
+        u.unpriced = 1;
+    add_usage(c, &u, 1);
+    dsp_breaker_record(&c->breaker, DSP_OK, 0, false, u.http_requests, NULL);
+    return DSP_OK;
+}
+
+struct dsp_cache *dsp_client_cache(const dsp_client *c)
+{
+    return c ? c->cache : NULL;
+}
+
+void dsp_client_count_cached(dsp_client *c, const dsp_lm_config *lm, int64_t prompt_tokens)
+{
+    usage_delta u = {0};
+    u.cache_hits = 1;
+    u.cached_prompt_tokens = prompt_tokens;
+    if (priced(lm))
+        u.cached_cost_pusd = pico_usd(lm, prompt_tokens, 0);
+    else
+        u.unpriced = 1;
+    add_usage(c, &u, 1);
 }
 
 typedef struct batch {

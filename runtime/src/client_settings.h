@@ -23,4 +23,25 @@ dsp_status dsp_api_key_from_env(const char *env, const char *model_spec, const c
  * (dsp_client_options.variant), else p itself. */
 const struct dsp_predictor *dsp_client_predictor(const dsp_client *c, const struct dsp_predictor *p);
 
+/* Reads a 2xx reply body into resp (zeroed): a non-chat endpoint's reply
+ * in the client's one record of replies (embeddings: one choice a vector). */
+typedef dsp_status (*dsp_reply_parser)(const char *body, size_t len, dsp_chat_response *resp, dsp_error *err);
+
+/* One POST of body (len bytes of JSON) to path under lm's API base
+ * (dsp_api_base_url: "/embeddings" goes to BASE/v1/embeddings), with
+ * everything a chat call has but the cache: the key header, each attempt's
+ * limit and the call's deadline, retries of transient failures, the
+ * in-flight slots, the breaker, the reply size bound, and the key redacted
+ * from errors and refused in replies. Counts in the usage totals as one
+ * call with resp->usage's tokens at lm's prices. */
+dsp_status dsp_client_post_json(dsp_client *c, const dsp_lm_config *lm, const char *path, const char *body,
+                                size_t len, dsp_reply_parser parse, dsp_chat_response *resp, dsp_error *err);
+
+/* The client's response cache (cache.h), NULL when it is off. */
+struct dsp_cache *dsp_client_cache(const dsp_client *c);
+
+/* Counts one call the cache answered, which used prompt_tokens when it was
+ * first made, as dsp_chat counts its hits. */
+void dsp_client_count_cached(dsp_client *c, const dsp_lm_config *lm, int64_t prompt_tokens);
+
 #endif

@@ -69,7 +69,7 @@ static void apply_schema_enums(rs_arena *a, rs_task *t, const cJSON *schema)
     }
 }
 
-static rs_fault pick_fault(const rs_options *o, uint64_t request_no)
+rs_fault rs_pick_fault(const rs_options *o, uint64_t request_no)
 {
     if (o->fail_rate <= 0 || o->n_kinds == 0)
         return RS_FAULT_NONE;
@@ -162,7 +162,7 @@ void rs_answer_chat_ft(rs_arena *a, const rs_options *o, rs_ft_store *ft, rs_api
         return;
     }
 
-    rs_fault fault = pick_fault(o, request_no);
+    rs_fault fault = rs_pick_fault(o, request_no);
     out->fault = fault;
     out->delay_ms = o->latency_ms;
     if (o->jitter_ms)

@@ -47,6 +47,10 @@ void rs_answer_chat(rs_arena *a, const rs_options *o, rs_api api, const char *bo
 void rs_answer_chat_ft(rs_arena *a, const rs_options *o, rs_ft_store *ft, rs_api api, const char *body,
                        size_t len, const char *anthropic_version, uint64_t request_no, rs_answer *out);
 
+/* The fault request_no gets (RS_FAULT_NONE: none): --fail-rate, --fail-kinds
+ * and the seed decide, for chat and embeddings alike. */
+rs_fault rs_pick_fault(const rs_options *o, uint64_t request_no);
+
 /* An error answer in the API's shape (404, 405, 413, ...). */
 void rs_answer_error(rs_arena *a, rs_api api, int status, const char *message, const char *code,
                      rs_answer *out);

@@ -37,7 +37,7 @@ int main(int argc, char **argv)
     fflush(stdout);
     fprintf(stderr,
             "dsp-refserver: TEST FIXTURE (a deterministic in-context learner, not a language model) "
-            "listening on http://127.0.0.1:%u (OpenAI /v1/chat/completions, /v1/models, /v1/files, "
+            "listening on http://127.0.0.1:%u (OpenAI /v1/chat/completions, /v1/embeddings, /v1/models, /v1/files, "
             "/v1/fine_tuning/jobs; Anthropic /v1/messages)\n",
             rs_server_port(s));
 

@@ -25,6 +25,7 @@
 #include "answer.h"
 #include "batch_api.h"
 #include "delay.h"
+#include "embed.h"
 #include "ft_api.h"
 #include "ft_multipart.h"
 #include "reqlog.h"
@@ -51,6 +52,7 @@ typedef enum route {
     ROUTE_BEDROCK,    /* .../model/ID/converse (wire_bedrock.c) */
     ROUTE_ANTHROPIC,
     ROUTE_MODELS,
+    ROUTE_EMBEDDINGS, /* /v1/embeddings (embed.c) */
     ROUTE_FINE_TUNING, /* /v1/files and /v1/fine_tuning/jobs... (ft_api.c) */
     ROUTE_LORA_LOAD,   /* /v1/load_lora_adapter (vLLM's, ft_lora.h) */
     ROUTE_BATCH,       /* /v1/batches..., /v1/files/{id}/content, /v1/messages/batches... (batch_api.c) */
@@ -271,6 +273,8 @@ static route route_of(const char *url, rs_api *api)
     }
     if (strcmp(url, "/v1/models") == 0)
         return ROUTE_MODELS;
+    if (strcmp(url, "/v1/embeddings") == 0)
+        return ROUTE_EMBEDDINGS;
     if (rs_azure_route(url))
         return ROUTE_AZURE_CHAT;
     if (rs_bedrock_route(NULL, url, NULL)) {
@@ -312,7 +316,7 @@ static void answer_plain(rs_arena *a, const char *url, const char *method, route
         rs_buf m;
         rs_buf_init(&m, a);
         rs_buf_printf(&m, "Unknown request URL: %s %s. This test fixture serves POST /v1/chat/completions, "
-                          "GET /v1/models, POST /v1/messages, Azure's POST /openai/deployments/{deployment}/chat/"
+                          "GET /v1/models, POST /v1/embeddings, POST /v1/messages, Azure's POST /openai/deployments/{deployment}/chat/"
                           "completions?api-version=..., Gemini's POST /v1beta/models/{model}:generateContent and the fine-tuning endpoints /v1/files and "
                           "/v1/fine_tuning/jobs.", method, url);
         rs_answer_error(a, api, 404, rs_buf_str(&m), "unknown_url", ans);
@@ -442,6 +446,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
                  st->route == ROUTE_GEMINI || st->route == ROUTE_BEDROCK) &&
                 strcmp(method, "POST") == 0;
     bool load = st->route == ROUTE_LORA_LOAD && strcmp(method, "POST") == 0;
+    bool embed = st->route == ROUTE_EMBEDDINGS && strcmp(method, "POST") == 0;
     if (chat && st->route == ROUTE_AZURE_CHAT && !st->too_big &&
         !MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "api-version")) {
         /* What Azure answers a data-plane call without its version. */
@@ -463,10 +468,19 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
         rs_buf_printf(&m, "The request signature we calculated does not match the signature you provided: it signs "
                           "a header `%s` the request does not carry.", missing);
         rs_answer_error(&a, st->api, 403, rs_buf_str(&m), NULL, &ans);
-    } else if (st->too_big || (!chat && !load && st->route != ROUTE_FINE_TUNING && st->route != ROUTE_BATCH)) {
+    } else if (st->too_big || (!chat && !load && !embed && st->route != ROUTE_FINE_TUNING && st->route != ROUTE_BATCH)) {
         answer_plain(&a, url, method, st->too_big ? ROUTE_TOO_LARGE : st->route, st->api, &ans, &allow);
     } else if (load) {
         load_lora(s, &a, st->body ? st->body : "", st->len, &ans);
+    } else if (embed) {
+        uint64_t no = atomic_fetch_add(&s->requests, 1);
+        rs_answer_embeddings(&a, &s->opts, st->body ? st->body : "", st->len, no, &ans);
+        const char *auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
+        ans.auth = auth != NULL;
+        ans.auth_header = auth ? "authorization" : NULL;
+        /* A vector holds no text to echo into: --echo-key error only. */
+        if (s->opts.echo_key == RS_ECHO_ERROR)
+            rs_echo_key(&a, &s->opts, RS_API_OPENAI, rs_request_key(auth, NULL), &ans);
     } else if (st->route == ROUTE_FINE_TUNING) {
         rs_ft_upload up;
         rs_ft_decode_upload(conn, &a, st->body, st->len, &up);
@@ -526,7 +540,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
             ans.stream = true;
         stream_answer(&a, st->api, conn, &ans);
     }
-    rs_reqlog_write(s->log, method, url, &ans, chat && !st->too_big ? st->body : NULL, st->len);
+    rs_reqlog_write(s->log, method, url, &ans, (chat || embed) && !st->too_big ? st->body : NULL, st->len);
     enum MHD_Result ret;
     if (ans.delay_ms && !atomic_load(&s->stopping)) {
         st->pending = make_response(&ans);

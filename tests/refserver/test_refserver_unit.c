@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "answer.h"
+#include "embed.h"
 #include "learner.h"
 #include "options.h"
 #include "prompt.h"
@@ -827,6 +828,68 @@ static void test_records_extracted_from_demos_hints_and_cues(void **state)
     rs_arena_free(&a);
 }
 
+/* /v1/embeddings: unit vectors, the same for the same text, closer for
+ * texts sharing words; OpenAI's reply shape with usage; 400s naming the
+ * parameter. */
+static void test_embeddings_are_deterministic_unit_bags_of_words(void **state)
+{
+    (void)state;
+    float a[128], b[128], c[128], a2[128];
+    const char *ta = "I was charged twice for my order", *tb = "charged twice on the order, refund please",
+               *tc = "where can I change the delivery address";
+    rs_embed_text(ta, strlen(ta), 128, a);
+    rs_embed_text(tb, strlen(tb), 128, b);
+    rs_embed_text(tc, strlen(tc), 128, c);
+    rs_embed_text(ta, strlen(ta), 128, a2);
+    assert_memory_equal(a, a2, sizeof a);
+    double aa = 0, ab = 0, ac = 0;
+    for (int i = 0; i < 128; i++) {
+        aa += (double)a[i] * a[i];
+        ab += (double)a[i] * b[i];
+        ac += (double)a[i] * c[i];
+    }
+    assert_true(aa > 0.9999 && aa < 1.0001);
+    assert_true(ab > ac + 0.3);
+    float z[8];
+    rs_embed_text("the and of", 10, 8, z); /* stop words only: all zero */
+    for (int i = 0; i < 8; i++)
+        assert_true(z[i] == 0.0f);
+
+    rs_options o;
+    memset(&o, 0, sizeof o);
+    rs_arena ar;
+    rs_arena_init(&ar);
+    rs_answer ans;
+    const char *body = "{\"model\":\"emb\",\"input\":[\"refund my order\",\"cancel it\"],\"dimensions\":4}";
+    rs_answer_embeddings(&ar, &o, body, strlen(body), 0, &ans);
+    assert_int_equal(ans.status, 200);
+    cJSON *root = cJSON_Parse(ans.body);
+    const cJSON *data = cJSON_GetObjectItemCaseSensitive(root, "data");
+    assert_int_equal(cJSON_GetArraySize(data), 2);
+    const cJSON *second = cJSON_GetArrayItem(data, 1);
+    assert_int_equal(cJSON_GetObjectItemCaseSensitive(second, "index")->valueint, 1);
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(second, "object")->valuestring, "embedding");
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(second, "embedding")), 4);
+    const cJSON *usage = cJSON_GetObjectItemCaseSensitive(root, "usage");
+    assert_true(cJSON_GetObjectItemCaseSensitive(usage, "prompt_tokens")->valueint > 0);
+    assert_int_equal(cJSON_GetObjectItemCaseSensitive(usage, "total_tokens")->valueint,
+                     cJSON_GetObjectItemCaseSensitive(usage, "prompt_tokens")->valueint);
+    cJSON_Delete(root);
+    const char *bad[] = {"{\"model\":\"emb\",\"input\":\"x\",\"dimensions\":0}", "{\"model\":\"emb\",\"input\":[]}",
+                         "{\"input\":\"x\"}", "{\"model\":\"emb\",\"input\":[1,2]}",
+                         "{\"model\":\"emb\",\"input\":\"x\",\"encoding_format\":\"int8\"}"};
+    const char *param[] = {"dimensions", "input", "model", "input", "encoding_format"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        rs_answer_embeddings(&ar, &o, bad[i], strlen(bad[i]), 0, &ans);
+        assert_int_equal(ans.status, 400);
+        cJSON *e = cJSON_Parse(ans.body);
+        const cJSON *p = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(e, "error"), "param");
+        assert_string_equal(cJSON_GetStringValue(p), param[i]);
+        cJSON_Delete(e);
+    }
+    rs_arena_free(&ar);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -851,6 +914,7 @@ int main(void)
         cmocka_unit_test(test_options_parse_and_reject),
         cmocka_unit_test(test_faults_happen_at_the_configured_rate),
         cmocka_unit_test(test_mutated_requests_never_crash),
+        cmocka_unit_test(test_embeddings_are_deterministic_unit_bags_of_words),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -185,6 +185,16 @@ await check('@google/genai: models.generateContentStream equals generateContent'
            `${chunks} chunks, ${JSON.stringify(text)} vs ${JSON.stringify(plain.text)}`;
 });
 
+await check('openai OpenAI: embeddings.create (base64 by default, and float), data[].embedding and usage', async () => {
+    const c = new OpenAI({ baseURL: `${base}/v1`, apiKey: 'emb-wire-not-a-key', maxRetries: 0 });
+    const input = ['refund my order', 'change my address'];
+    const r = await c.embeddings.create({ model: 'fixture-embed', input, dimensions: 8 });
+    const f = await c.embeddings.create({ model: 'fixture-embed', input, dimensions: 8, encoding_format: 'float' });
+    const same = r.data.every((d, i) => d.embedding.every((x, j) => Math.fround(x) === Math.fround(f.data[i].embedding[j])));
+    return (r.data.length === 2 && r.data[1].index === 1 && r.data[0].embedding.length === 8 && same &&
+            r.usage.prompt_tokens > 0 && r.usage.total_tokens === r.usage.prompt_tokens) || JSON.stringify([r, f]);
+});
+
 await check('@google/genai: models.generateContent, text and usageMetadata', async () => {
     const g = new GoogleGenAI({ apiKey: 'gem-wire-not-a-key', httpOptions: { baseUrl: base } });
     const r = await g.models.generateContent({ model: 'fixture', contents: ask,

@@ -1,0 +1,370 @@
+/* embed.c — dsp_embed: POST /v1/embeddings through the client's fault
+ * handling (dsp_client_post_json), one cache row per input. */
+#include "dsp/embed.h"
+
+#include "cache.h"
+#include "client_settings.h"
+#include "json_write.h"
+#include "lm_wire.h"
+
+#include "dsp/value.h"
+
+#include <cjson/cJSON.h>
+#include <inttypes.h>
+#include <math.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define EMBED_NOT_API "the embeddings reply does not follow OpenAI's API"
+
+void dsp_embeddings_free(dsp_embeddings *e)
+{
+    if (!e)
+        return;
+    free(e->vectors);
+    memset(e, 0, sizeof *e);
+}
+
+static void embed_write_body(dsp_jw *w, const char *model, const char *const *texts, size_t n, int dimensions)
+{
+    dsp_jw_lit(w, "{\"model\":");
+    dsp_jw_str(w, model);
+    dsp_jw_lit(w, ",\"input\":[");
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            dsp_jw_lit(w, ",");
+        dsp_jw_str(w, texts[i]);
+    }
+    dsp_jw_lit(w, "],\"encoding_format\":\"float\"");
+    if (dimensions > 0) {
+        dsp_jw_lit(w, ",\"dimensions\":");
+        dsp_jw_int(w, dimensions);
+    }
+    dsp_jw_lit(w, "}");
+}
+
+/* The provider and model name of an embedding lm: OpenAI's wire only. */
+static dsp_status embed_model(const dsp_lm_config *lm, dsp_provider *provider, const char **name, dsp_error *err)
+{
+    dsp_status st = dsp_parse_model(lm->model, provider, name, err);
+    if (st != DSP_OK)
+        return st;
+    if (*provider == DSP_PROVIDER_ANTHROPIC || *provider == DSP_PROVIDER_GEMINI || *provider == DSP_PROVIDER_BEDROCK ||
+        *provider == DSP_PROVIDER_AZURE)
+        return dsp_error_set(err, DSP_ERR_INVALID,
+                             "%s: embeddings go through OpenAI's POST /v1/embeddings, which a %s lm does not "
+                             "serve; use an openai/, ollama/, vllm/, llamacpp/ or compatible/ lm (with base_url) "
+                             "for the embedding model",
+                             lm->model, dsp_provider_name(*provider));
+    return DSP_OK;
+}
+
+dsp_status dsp_embed_request_body(const dsp_lm_config *lm, const char *const *texts, size_t n,
+                                  const dsp_embed_options *opts, char **body, dsp_error *err)
+{
+    *body = NULL;
+    if (!lm || (!texts && n))
+        return dsp_error_set(err, DSP_ERR_INVALID, "dsp_embed_request_body: lm and texts are required");
+    dsp_provider provider;
+    const char *name;
+    dsp_status st = embed_model(lm, &provider, &name, err);
+    if (st != DSP_OK)
+        return st;
+    dsp_jw w;
+    dsp_jw_init(&w, 256);
+    embed_write_body(&w, name, texts, n, opts ? opts->dimensions : 0);
+    *body = dsp_jw_take(&w);
+    return *body ? DSP_OK : dsp_error_set(err, DSP_ERR_NOMEM, "out of memory writing an embeddings request");
+}
+
+/* A vector as the text the cache keeps: a JSON array of floats, each in
+ * nine significant digits (which read back as the same float). */
+static char *embed_vector_text(const float *v, size_t dim)
+{
+    dsp_jw w;
+    dsp_jw_init(&w, 2 + dim * 16);
+    dsp_jw_lit(&w, "[");
+    for (size_t d = 0; d < dim; d++) {
+        char b[32];
+        int k = snprintf(b, sizeof b, d ? ",%.9g" : "%.9g", (double)v[d]);
+        dsp_jw_raw(&w, b, (size_t)k);
+    }
+    dsp_jw_lit(&w, "]");
+    return dsp_jw_take(&w);
+}
+
+/* Reads a JSON array of finite numbers into floats (malloc'ed, *dim of
+ * them); NULL with why set when it is not one. */
+static float *embed_read_vector(const cJSON *arr, size_t *dim, const char **why)
+{
+    int n = cJSON_GetArraySize(arr);
+    if (!cJSON_IsArray(arr) || n < 1 || n > DSP_EMBED_MAX_DIM) {
+        *why = "an \"embedding\" is not an array of 1 to 65536 numbers";
+        return NULL;
+    }
+    float *v = malloc((size_t)n * sizeof *v);
+    if (!v) {
+        *why = "out of memory reading a vector";
+        return NULL;
+    }
+    size_t i = 0;
+    for (const cJSON *x = arr->child; x; x = x->next, i++) {
+        if (!cJSON_IsNumber(x) || !isfinite(x->valuedouble) || fabs(x->valuedouble) > 3.4e38) {
+            free(v);
+            *why = "an \"embedding\" holds something other than a finite number";
+            return NULL;
+        }
+        v[i] = (float)x->valuedouble;
+    }
+    *dim = (size_t)n;
+    return v;
+}
+
+/* The reply's vectors, in index order, as one choice each (their cache
+ * text); the usage's prompt tokens. */
+static dsp_status embed_parse_reply(const char *body, size_t len, dsp_chat_response *resp, dsp_error *err)
+{
+    cJSON *root = dsp_reply_json(body, len, EMBED_NOT_API, err);
+    if (!root)
+        return DSP_ERR_PROTOCOL;
+    const cJSON *data = cJSON_GetObjectItemCaseSensitive(root, "data");
+    int n = cJSON_GetArraySize(data);
+    const char *why = NULL;
+    if (!cJSON_IsArray(data) || n < 1)
+        why = "no \"data\" array of embeddings";
+    if (!why && !(resp->choices = calloc((size_t)n, sizeof *resp->choices)))
+        why = "out of memory reading the reply";
+    if (!why)
+        resp->n_choices = (size_t)n;
+    int pos = 0;
+    for (const cJSON *item = why ? NULL : data->child; item && !why; item = item->next, pos++) {
+        const cJSON *index = cJSON_GetObjectItemCaseSensitive(item, "index");
+        int at = pos;
+        if (index) {
+            if (!cJSON_IsNumber(index) || index->valuedouble < 0 || index->valuedouble >= n ||
+                index->valuedouble != floor(index->valuedouble)) {
+                why = "an item's \"index\" is not one of the inputs";
+                break;
+            }
+            at = (int)index->valuedouble;
+        }
+        if (resp->choices[at]) {
+            why = "two items have the same \"index\"";
+            break;
+        }
+        size_t dim = 0;
+        float *v = embed_read_vector(cJSON_GetObjectItemCaseSensitive(item, "embedding"), &dim, &why);
+        if (!v)
+            break;
+        resp->choices[at] = embed_vector_text(v, dim);
+        free(v);
+        if (!resp->choices[at])
+            why = "out of memory reading the reply";
+    }
+    const cJSON *usage = cJSON_GetObjectItemCaseSensitive(root, "usage");
+    resp->usage.prompt_tokens = dsp_reply_count(usage, "prompt_tokens");
+    dsp_status st = DSP_OK;
+    if (why) {
+        dsp_chat_response_free(resp);
+        st = dsp_reply_protocol_error(err, body, len, EMBED_NOT_API, why);
+    }
+    cJSON_Delete(root);
+    return st;
+}
+
+/* The cache key of one input: SHA-256 of a canonical JSON text that no
+ * chat key's text can equal ("kind" comes where chat keys have "provider"). */
+static dsp_status embed_cache_key(const char *provider, const char *base_url, const char *model, int dimensions,
+                                  const char *text, char out[DSP_CACHE_KEY_HEX], dsp_error *err)
+{
+    dsp_jw w;
+    dsp_jw_init(&w, 128 + strlen(base_url) + strlen(model) + strlen(text) * 2);
+    dsp_jw_lit(&w, "{\"v\":1,\"kind\":\"embeddings\",\"provider\":");
+    dsp_jw_str(&w, provider);
+    dsp_jw_lit(&w, ",\"base_url\":");
+    dsp_jw_str(&w, base_url);
+    dsp_jw_lit(&w, ",\"model\":");
+    dsp_jw_str(&w, model);
+    dsp_jw_lit(&w, ",\"dimensions\":");
+    dsp_jw_int(&w, dimensions > 0 ? dimensions : 0);
+    dsp_jw_lit(&w, ",\"input\":");
+    dsp_jw_str(&w, text);
+    dsp_jw_lit(&w, "}");
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int md_len = 0;
+    bool ok = dsp_jw_finish(&w) && EVP_Digest(w.buf, w.len, digest, &md_len, EVP_sha256(), NULL) == 1 &&
+              md_len == 32;
+    dsp_jw_free(&w);
+    if (!ok)
+        return dsp_error_set(err, DSP_ERR_CACHE, "SHA-256 of an embeddings cache key failed");
+    static const char hex[] = "0123456789abcdef";
+    for (unsigned i = 0; i < 32; i++) {
+        out[2 * i] = hex[digest[i] >> 4];
+        out[2 * i + 1] = hex[digest[i] & 15];
+    }
+    out[64] = '\0';
+    return DSP_OK;
+}
+
+/* What dsp_embed holds per input while it works. */
+typedef struct embed_row {
+    float *v;
+    size_t dim;
+    int64_t tokens;
+    char key[DSP_CACHE_KEY_HEX];
+} embed_row;
+
+/* Reads a cached row's vector; false (a miss) when it does not read back. */
+static bool embed_from_cache(const dsp_chat_response *r, embed_row *row)
+{
+    if (r->n_choices != 1 || !r->choices[0])
+        return false;
+    cJSON *arr = cJSON_Parse(r->choices[0]);
+    const char *why = NULL;
+    row->v = embed_read_vector(arr, &row->dim, &why);
+    cJSON_Delete(arr);
+    row->tokens = r->usage.prompt_tokens;
+    return row->v != NULL;
+}
+
+/* Asks the server for rows[idx[0..m)]. */
+static dsp_status embed_fetch(dsp_client *c, const dsp_lm_config *lm, const char *name, const char *const *texts,
+                              const size_t *idx, size_t m, int dimensions, embed_row *rows, dsp_cache *cache,
+                              dsp_error *err)
+{
+    const char **batch = malloc(m * sizeof *batch);
+    if (!batch)
+        return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory sending embeddings");
+    for (size_t j = 0; j < m; j++)
+        batch[j] = texts[idx[j]];
+    dsp_jw w;
+    dsp_jw_init(&w, 256);
+    embed_write_body(&w, name, batch, m, dimensions);
+    free(batch);
+    if (!dsp_jw_finish(&w)) {
+        dsp_jw_free(&w);
+        return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory writing an embeddings request");
+    }
+    dsp_chat_response resp;
+    dsp_status st = dsp_client_post_json(c, lm, "/embeddings", w.buf, w.len, embed_parse_reply, &resp, err);
+    dsp_jw_free(&w);
+    if (st != DSP_OK)
+        return st;
+    if (resp.n_choices != m) {
+        st = dsp_error_set(err, DSP_ERR_PROTOCOL, "%s: %s: %zu inputs were sent and %zu vectors came back", lm->model,
+                           EMBED_NOT_API, m, resp.n_choices);
+    }
+    int64_t total = resp.usage.prompt_tokens;
+    for (size_t j = 0; st == DSP_OK && j < m; j++) {
+        embed_row *row = &rows[idx[j]];
+        dsp_chat_response one = { &resp.choices[j], 1, { 0, 0 }, false };
+        const char *why = NULL;
+        cJSON *arr = resp.choices[j] ? cJSON_Parse(resp.choices[j]) : NULL;
+        row->v = embed_read_vector(arr, &row->dim, &why);
+        cJSON_Delete(arr);
+        if (!row->v) {
+            st = dsp_error_set(err, DSP_ERR_PROTOCOL, "%s: %s: the vector of input %zu is missing", lm->model,
+                               EMBED_NOT_API, idx[j]);
+            break;
+        }
+        /* The request's tokens, shared out so the shares add up to it. */
+        row->tokens = total * (int64_t)(j + 1) / (int64_t)m - total * (int64_t)j / (int64_t)m;
+        one.usage.prompt_tokens = row->tokens;
+        if (cache)
+            (void)dsp_cache_put(cache, row->key, &one, NULL);
+    }
+    dsp_chat_response_free(&resp);
+    return st;
+}
+
+dsp_status dsp_embed(dsp_client *c, const dsp_lm_config *lm, const char *const *texts, size_t n,
+                     const dsp_embed_options *opts, dsp_embeddings *out, dsp_error *err)
+{
+    if (!out)
+        return dsp_error_set(err, DSP_ERR_INVALID, "dsp_embed: out is NULL");
+    memset(out, 0, sizeof *out);
+    if (!c || !lm || !texts || n == 0)
+        return dsp_error_set(err, DSP_ERR_INVALID, "dsp_embed: a client, an lm and at least one text are required");
+    dsp_provider provider;
+    const char *name;
+    dsp_status st = embed_model(lm, &provider, &name, err);
+    if (st != DSP_OK)
+        return st;
+    int dimensions = opts && opts->dimensions > 0 ? opts->dimensions : 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t len = texts[i] ? strlen(texts[i]) : 0;
+        if (len == 0)
+            return dsp_error_set(err, DSP_ERR_INVALID, "%s: text %zu to embed is empty (embedding APIs refuse it)",
+                                 lm->model, i);
+        size_t bad = dsp_text_invalid_at(texts[i], len);
+        if (bad < len)
+            return dsp_error_set(err, DSP_ERR_INVALID,
+                                 "%s: text %zu to embed is not UTF-8 without NUL at byte %zu", lm->model, i, bad);
+    }
+    dsp_client_options co = dsp_client_settings(c);
+    const char *base_url = co.base_url ? co.base_url : lm->base_url ? lm->base_url
+                                                                    : dsp_provider_default_base_url(provider);
+    dsp_cache *cache = opts && opts->bypass_cache ? NULL : lm->no_cache ? NULL : dsp_client_cache(c);
+    embed_row *rows = calloc(n, sizeof *rows);
+    size_t *miss = calloc(n, sizeof *miss);
+    if (!rows || !miss) {
+        free(rows);
+        free(miss);
+        return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory embedding %zu texts", n);
+    }
+    size_t n_miss = 0;
+    /* A compatible server is keyed "openai", as chat replies are. */
+    const char *pname = dsp_provider_name(provider == DSP_PROVIDER_COMPATIBLE ? DSP_PROVIDER_OPENAI : provider);
+    for (size_t i = 0; st == DSP_OK && i < n; i++) {
+        bool found = false;
+        if (cache) {
+            st = embed_cache_key(pname, base_url ? base_url : "", name, dimensions, texts[i], rows[i].key, err);
+            dsp_chat_response hit;
+            memset(&hit, 0, sizeof hit);
+            if (st == DSP_OK)
+                st = dsp_cache_get(cache, rows[i].key, &hit, &found, err);
+            if (found) {
+                found = embed_from_cache(&hit, &rows[i]);
+                dsp_chat_response_free(&hit);
+            }
+            if (found) {
+                out->cache_hits++;
+                dsp_client_count_cached(c, lm, rows[i].tokens);
+            }
+        }
+        if (st == DSP_OK && !found)
+            miss[n_miss++] = i;
+    }
+    for (size_t j = 0; st == DSP_OK && j < n_miss; j += DSP_EMBED_BATCH) {
+        size_t m = n_miss - j < DSP_EMBED_BATCH ? n_miss - j : DSP_EMBED_BATCH;
+        st = embed_fetch(c, lm, name, texts, miss + j, m, dimensions, rows, cache, err);
+    }
+    if (cache && n_miss)
+        (void)dsp_client_flush(c, NULL);
+    size_t dim = st == DSP_OK ? rows[0].dim : 0;
+    for (size_t i = 0; st == DSP_OK && i < n; i++)
+        if (rows[i].dim != dim)
+            st = dsp_error_set(err, DSP_ERR_PROTOCOL,
+                               "%s: vectors of different lengths came back (%zu for text 0, %zu for text %zu)",
+                               lm->model, dim, rows[i].dim, i);
+    if (st == DSP_OK && !(out->vectors = malloc(n * dim * sizeof *out->vectors)))
+        st = dsp_error_set(err, DSP_ERR_NOMEM, "out of memory embedding %zu texts", n);
+    for (size_t i = 0; i < n; i++) {
+        if (st == DSP_OK) {
+            memcpy(out->vectors + i * dim, rows[i].v, dim * sizeof *rows[i].v);
+            out->usage.prompt_tokens += rows[i].tokens;
+        }
+        free(rows[i].v);
+    }
+    free(rows);
+    free(miss);
+    if (st != DSP_OK) {
+        dsp_embeddings_free(out);
+        return st;
+    }
+    out->n = n;
+    out->dim = dim;
+    return DSP_OK;
+}
