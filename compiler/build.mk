@@ -88,6 +88,8 @@ TEST_SCRIPTS += tests/compiler/optimize_trust_e2e.sh
 TEST_SCRIPTS += tests/compiler/optimize_gepa_e2e.sh
 TEST_SCRIPTS += tests/compiler/optimize_guard_gepa_simba.sh
 TEST_SCRIPTS += tests/compiler/optimize_simba_e2e.sh
+# knn_fewshot: embeddings, the quality figure on a subset of the intents, the generated C against eval.
+TEST_SCRIPTS += tests/compiler/knn_e2e.sh
 TEST_SCRIPTS += tests/compiler/metric_feedback.sh
 TEST_SCRIPTS += tests/compiler/better_together_e2e.sh
 # better_together with a local LoRA trainer, served as vLLM and llama.cpp serve adapters.

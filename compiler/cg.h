@@ -106,6 +106,11 @@ void cg_emit_type_defs(cg_ctx *g, strbuf *c);
 void cg_emit_tables(cg_ctx *g, strbuf *c);
 /* The table name of a predictor's dsp_predictor. */
 const char *cg_predictor_sym(cg_ctx *g, const ir_predictor *p);
+/* knn_fewshot: the static dsp_predict_options a call of p passes (its
+ * knn), or NULL when the state gives p none. */
+const char *cg_knn_opts_sym(cg_ctx *g, const ir_predictor *p);
+/* Whether the state gives any predictor a knn (the C includes dsp/knn.h). */
+int cg_has_knn(cg_ctx *g);
 /* The modules the program runs, callees first (the program last). */
 size_t cg_modules(cg_ctx *g, const ir_module ***out);
 

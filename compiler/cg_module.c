@@ -334,10 +334,15 @@ static void emit_step(mctx *x, int lvl, const ir_step *s)
         const ir_predictor *pr = s->predictor;
         const ir_var *v = var_of(x->m, s->var);
         const char *vs = var_sym(x, s->var);
+        /* knn_fewshot: the call passes its knn, and libdsprt chooses the demos. */
+        const char *knn = cg_knn_opts_sym(g, pr);
         const char *call = s->sampling
-            ? arena_printf(g->a, "dsp_sample_run(c, &%s, &%s, NULL, args, %s, err)", cg_predictor_sym(g, pr),
-                           cg_sampling_sym(g, s->sampling), vs)
-            : arena_printf(g->a, "dsp_predict(c, &%s, args, %s, NULL, err)", cg_predictor_sym(g, pr), vs);
+            ? arena_printf(g->a, "dsp_sample_run(c, &%s, &%s, %s, args, %s, err)", cg_predictor_sym(g, pr),
+                           cg_sampling_sym(g, s->sampling),
+                           knn ? arena_printf(g->a, "&(const dsp_sample_options){ .predict = &%s }", knn) : "NULL", vs)
+            : knn ? arena_printf(g->a, "dsp_predict_ex(c, &%s, &%s, args, %s, NULL, err)", cg_predictor_sym(g, pr),
+                                 knn, vs)
+                  : arena_printf(g->a, "dsp_predict(c, &%s, args, %s, NULL, err)", cg_predictor_sym(g, pr), vs);
         emit_rt_call(x, lvl, s,
                      arena_printf(g->a, "%s = %s(%s)", s->var, s->sampling ? s->sampling->name : pr->strategy,
                                   pr->signature->name),

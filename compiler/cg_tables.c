@@ -365,6 +365,72 @@ static size_t emit_demos(cg_ctx *g, strbuf *c, const char *sym, const ir_predict
     return sp->n_demos;
 }
 
+/* ---- knn_fewshot -------------------------------------------------------- */
+
+/* A float as a C literal that reads back as the same float: nine
+ * significant digits, a point or exponent, the f suffix. */
+static void put_float_literal(strbuf *c, float f)
+{
+    char b[40];
+    snprintf(b, sizeof b, "%.9g", (double)f);
+    sb_puts(c, b);
+    if (!strpbrk(b, ".e")) sb_puts(c, ".0");
+    sb_puts(c, "f");
+}
+
+/* The pool's vectors, the embedder's lm, the dsp_knn and the options table
+ * a call passes it in (sym_knn_opts), for a predictor whose state has knn.
+ * The pool is the demo table sym_demos. Returns 0 when there is none. */
+static int emit_knn(cg_ctx *g, strbuf *c, const char *sym, const st_predictor *sp)
+{
+    if (!sp || sp->knn_k <= 0 || !sp->n_demos) return 0;
+    const ir_program *p = g->in->prog;
+    const ir_lm *el = NULL;
+    for (size_t i = 0; i < p->n_lms && !el; i++)
+        if (strcmp(p->lms[i]->name, sp->knn_embedder) == 0) el = p->lms[i];
+    if (!el) {
+        dsp_error_set(g->err, DSP_ERR_INVALID, "the state's knn of `%s` embeds with lm `%s`, which %s does not declare",
+                      sp->name, sp->knn_embedder, p->source);
+        g->failed = 1;
+        return 0;
+    }
+    const char *lm_sym = arena_printf(g->a, "%s_knn_lm", sym);
+    if (!emit_lm(g, c, lm_sym, el, NULL, NULL)) return 0;
+    sb_printf(c, "/* knn_fewshot: the embedder's vectors of the %zu demos above (unit length, %zu floats each);\n"
+                 "   each call takes its %d nearest as demos (dsp/knn.h). */\n",
+              sp->n_demos, sp->knn_dim, sp->knn_k);
+    sb_printf(c, "static const float %s_knn_vectors[%zu] = {\n", sym, sp->n_demos * sp->knn_dim);
+    for (size_t d = 0; d < sp->n_demos; d++) {
+        sb_puts(c, "   ");
+        for (size_t j = 0; j < sp->knn_dim; j++) {
+            sb_puts(c, " ");
+            put_float_literal(c, sp->knn_vectors[d * sp->knn_dim + j]);
+            sb_puts(c, ",");
+        }
+        sb_puts(c, "\n");
+    }
+    sb_puts(c, "};\n");
+    sb_printf(c, "static const dsp_knn %s_knn = {\n    &%s, %d, %d, %zu, %s_knn_vectors, %s_demos, %zu\n};\n", sym,
+              lm_sym, sp->knn_dimensions, sp->knn_k, sp->knn_dim, sym, sym, sp->n_demos);
+    sb_printf(c, "static const dsp_predict_options %s_knn_opts = { .knn = &%s_knn };\n", sym, sym);
+    return 1;
+}
+
+const char *cg_knn_opts_sym(cg_ctx *g, const ir_predictor *pr)
+{
+    const st_predictor *sp = g->in->state ? st_predictor_find(g->in->state, pr->name) : NULL;
+    if (!sp || sp->knn_k <= 0 || !sp->n_demos) return NULL;
+    return arena_printf(g->a, "%s_knn_opts", cg_predictor_sym(g, pr));
+}
+
+int cg_has_knn(cg_ctx *g)
+{
+    const st_state *s = g->in->state;
+    for (size_t i = 0; s && i < s->n_predictors; i++)
+        if (s->predictors[i].knn_k > 0) return 1;
+    return 0;
+}
+
 /* ---- predictors ------------------------------------------------------ */
 
 /* The predictors of one variant of the program, with the prompts and lms of
@@ -394,6 +460,8 @@ static void emit_variant(cg_ctx *g, strbuf *c, const st_state *state, const char
             sb_printf(c, ",\n    %s, %zu, %s, %zu\n};\n", sig->n_inputs ? in_sym : "NULL", sig->n_inputs,
                        sig->n_outputs ? out_sym : "NULL", sig->n_outputs);
             size_t n_demos = emit_demos(g, c, sym, pr, sp);
+            /* knn_fewshot: the demos are the pool, not the predictor's. */
+            if (emit_knn(g, c, sym, sp)) n_demos = 0;
             const ir_lm *lm = lm_of(g, sp);
             const char *model = NULL;
             const char *lm_sym = arena_printf(g->a, "%s_lm", sym);

@@ -46,6 +46,7 @@
 #include "state.h"
 #include "dsp/client.h"
 #include "dsp/error.h"
+#include "dsp/knn.h"
 #include "dsp/predict.h"
 #include "dsp/signature.h"
 #include "dsp/value.h"
@@ -131,6 +132,7 @@ typedef struct ex_pred_config {
     bool has_temperature;
     double temperature;
     uint64_t rollout_id;        /* 0: none; distinct ids sample distinct cached replies */
+    const dsp_knn *knn;         /* knn_fewshot: demos chosen per call (override_demos false); NULL: none */
 } ex_pred_config;
 
 typedef struct ex_config {
@@ -174,6 +176,10 @@ dsp_status ex_config_init(const ex_runner *r, ex_config *cfg, dsp_error *err);
  * strings are copied into cfg->mem. A predictor the program lacks, or a demo
  * whose field count does not match, is an error naming it. */
 dsp_status ex_config_apply_state(const ex_runner *r, ex_config *cfg, const st_state *s, dsp_error *err);
+/* A knn (dsp/knn.h) in a over pool[0..n_pool) and its vectors (borrowed:
+ * they must outlive it), choosing k demos with embedder. */
+const dsp_knn *ex_knn_new(arena *a, const dsp_demo *pool, size_t n_pool, const float *vectors, size_t dim, size_t k,
+                          const dsp_lm_config *embedder, int dimensions);
 ex_pred_config *ex_config_find(ex_config *cfg, const char *predictor_name);
 const ex_pred_config *ex_config_get(const ex_config *cfg, const ir_predictor *p);
 void ex_config_free(ex_config *cfg);

@@ -224,6 +224,14 @@ static const ir_lm *find_lm(const ir_program *p, const char *name)
     return NULL;
 }
 
+const dsp_knn *ex_knn_new(arena *a, const dsp_demo *pool, size_t n_pool, const float *vectors, size_t dim, size_t k,
+                          const dsp_lm_config *embedder, int dimensions)
+{
+    dsp_knn *knn = arena_alloc(a, sizeof *knn);
+    *knn = (dsp_knn){ embedder, dimensions, k, dim, vectors, pool, n_pool };
+    return knn;
+}
+
 dsp_status ex_config_apply_state(const ex_runner *r, ex_config *cfg, const st_state *s, dsp_error *err)
 {
     for (size_t i = 0; i < s->n_predictors; i++) {
@@ -265,6 +273,20 @@ dsp_status ex_config_apply_state(const ex_runner *r, ex_config *cfg, const st_st
         pc->override_demos = true;
         pc->demos = demos;
         pc->n_demos = sp->n_demos;
+        if (sp->knn_k > 0) {
+            /* The demos are knn_fewshot's pool: each call chooses its own. */
+            const ir_lm *el = find_lm(r->prog, sp->knn_embedder);
+            if (!el)
+                return dsp_error_set(err, DSP_ERR_INVALID, "predictor `%s` embeds its inputs with lm `%s`, which the "
+                                     "program does not declare", sp->name, sp->knn_embedder);
+            float *vectors = arena_array(&cfg->mem, sp->n_demos * sp->knn_dim, sizeof *vectors);
+            memcpy(vectors, sp->knn_vectors, sp->n_demos * sp->knn_dim * sizeof *vectors);
+            pc->knn = ex_knn_new(&cfg->mem, demos, sp->n_demos, vectors, sp->knn_dim, (size_t)sp->knn_k,
+                                 it_lm_of(r, el), sp->knn_dimensions);
+            pc->override_demos = false;
+            pc->demos = NULL;
+            pc->n_demos = 0;
+        }
         const ir_lm *lm = NULL;
         if (sp->lm) {
             lm = find_lm(r->prog, sp->lm);
@@ -316,6 +338,7 @@ dsp_predict_options it_predict_options(const ex_runner *r, const ex_config *cfg,
             o.temperature = pc->temperature;
         }
         o.rollout_id = pc->rollout_id;
+        o.knn = pc->knn;
     }
     o.bypass_cache = r->bypass_cache;
     return o;

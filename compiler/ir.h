@@ -383,6 +383,7 @@ typedef struct ir_optimize {
     const ir_lm *lm;              /* runs the program */
     const ir_lm *teacher;         /* proposes demos and instructions; NULL: lm */
     const ir_lm *student;         /* better_together's w stage fine-tunes it; NULL: lm */
+    const ir_lm *embedder;        /* knn_fewshot's embedding model; NULL: none */
     long long seed;
     long long concurrency;        /* examples in flight; 0: not set (the commands' default, 8) */
     ir_loc loc;

@@ -474,6 +474,8 @@ char *ir_to_json(const ir_program *p)
         cJSON_AddStringToObject(o, "lm", op->lm->name);
         add_opt_string(o, "teacher", op->teacher ? op->teacher->name : NULL);
         add_opt_string(o, "student", op->student ? op->student->name : NULL);
+        if (op->embedder)
+            cJSON_AddStringToObject(o, "embedder", op->embedder->name);
         cJSON_AddNumberToObject(o, "seed", (double)op->seed);
         cJSON_AddNumberToObject(o, "concurrency", (double)op->concurrency);
         add_loc(o, op->loc);

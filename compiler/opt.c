@@ -53,6 +53,12 @@ static dsp_status optimizer_defaults(const char *name, opt_params *out, dsp_erro
 {
     if (strcmp(name, "labeled_fewshot") == 0 || strcmp(name, "bootstrap_fewshot") == 0)
         return DSP_OK;
+    if (strcmp(name, "knn_fewshot") == 0) {
+        /* k: DSPy's KNNFewShot takes it; 3 when not given. */
+        if (out->k == 16)
+            out->k = 3;
+        return DSP_OK;
+    }
     if (strcmp(name, "random_search") == 0) {
         if (out->num_candidates == 0)
             out->num_candidates = 16;
@@ -73,7 +79,7 @@ static dsp_status optimizer_defaults(const char *name, opt_params *out, dsp_erro
     }
     return dsp_error_set(err, DSP_ERR_INVALID,
                          "optimizer `%s` is not implemented by `dspcc optimize`; use labeled_fewshot, "
-                         "bootstrap_fewshot, random_search, mipro, copro, gepa, simba or better_together",
+                         "knn_fewshot, bootstrap_fewshot, random_search, mipro, copro, gepa, simba or better_together",
                          name);
 }
 
@@ -83,6 +89,7 @@ dsp_status opt_params_from_ir(const ir_optimize *o, opt_params *out, dsp_error *
     out->optimizer = o->optimizer;
     out->seed = (uint64_t)o->seed;
     out->k = int_param(o, "k", 16);
+    out->dimensions = int_param(o, "dimensions", 0);
     out->max_bootstrapped_demos = int_param(o, "max_bootstrapped_demos", 4);
     out->max_labeled_demos = int_param(o, "max_labeled_demos", 16);
     out->max_rounds = int_param(o, "max_rounds", 1);
@@ -171,6 +178,8 @@ dsp_status opt_search(const opt_params *p, const opt_backend *b, arena *a, opt_r
     dsp_status st;
     if (strcmp(p->optimizer, "labeled_fewshot") == 0)
         st = opt_labeled_fewshot(p, b, a, out, err);
+    else if (strcmp(p->optimizer, "knn_fewshot") == 0)
+        st = opt_knn_fewshot(p, b, a, out, err);
     else if (strcmp(p->optimizer, "bootstrap_fewshot") == 0)
         st = opt_bootstrap_fewshot(p, b, a, out, err);
     else if (strcmp(p->optimizer, "random_search") == 0)
@@ -244,11 +253,21 @@ static int same_texts(const char *const *x, const char *const *y, size_t n)
     return 1;
 }
 
+static int same_knn(const opt_knn *x, const opt_knn *y)
+{
+    size_t kx = x ? x->k : 0, ky = y ? y->k : 0;
+    if (kx != ky)
+        return 0;
+    return kx == 0 || (x->pool.items == y->pool.items && x->pool.n == y->pool.n && x->vectors == y->vectors);
+}
+
 int opt_program_same(const opt_backend *b, const opt_program *x, const opt_program *y)
 {
     if (!same_text(x->model, y->model))
         return 0;
     for (size_t p = 0; p < b->n_preds; p++) {
+        if (!same_knn(x->knn ? &x->knn[p] : NULL, y->knn ? &y->knn[p] : NULL))
+            return 0;
         if (!same_text(x->instructions[p], y->instructions[p]) || x->demos[p].n != y->demos[p].n)
             return 0;
         for (size_t i = 0; i < x->demos[p].n; i++) {
@@ -282,6 +301,7 @@ opt_program opt_program_zero_shot(const opt_backend *b, arena *a)
     p.instructions = arena_array(a, b->n_preds + 1, sizeof *p.instructions);
     p.demos = arena_array(a, b->n_preds + 1, sizeof *p.demos);
     p.model = NULL;
+    p.knn = NULL;
     return p;
 }
 

@@ -1,4 +1,4 @@
-/* opt.h — the optimizers: labeled_fewshot, bootstrap_fewshot,
+/* opt.h — the optimizers: labeled_fewshot, knn_fewshot, bootstrap_fewshot,
  * random_search, mipro (MIPROv2), copro and better_together (prompts,
  * then fine-tuning, then prompts again).
  *
@@ -52,6 +52,15 @@ typedef struct opt_demos {
     size_t n;
 } opt_demos;
 
+/* knn_fewshot's per-predictor pool: the k nearest of its examples become
+ * each call's demos (dsp/knn.h). */
+typedef struct opt_knn {
+    size_t k;                        /* 0: no knn (the predictor's demos apply) */
+    opt_demos pool;                  /* labelled demos of training rows */
+    const float *vectors;            /* pool.n rows of dim floats, unit length */
+    size_t dim;
+} opt_knn;
+
 /* A candidate program: per predictor (in program order) its instructions
  * and its demos. Demos always override the predictor's own (zero demos is
  * zero-shot). */
@@ -61,6 +70,8 @@ typedef struct opt_program {
     const char *model;               /* NULL: the lm's model; else a fine-tuned model (the
                                         provider's name, e.g. "ft:gpt-4o-mini:dspcc:7") that
                                         every predictor runs on in place of the lm's */
+    const opt_knn *knn;              /* n_preds, or NULL: none; a predictor with k > 0
+                                        chooses its demos per input in place of demos */
 } opt_program;
 
 /* One predictor call of a teacher run. */
@@ -209,6 +220,11 @@ typedef struct opt_backend {
     /* One reflective instruction proposal (allocated in a). */
     dsp_status (*reflect)(void *ctx, arena *a, const opt_reflection *req, const char **instruction,
                           dsp_error *err);
+    /* knn_fewshot only (NULL: unavailable). The embedder's vectors of
+     * demos[0..n) of predictor pred (their inputs as dsp_knn_text writes
+     * them), unit length, n rows of *dim floats (allocated in a). */
+    dsp_status (*embed_demos)(void *ctx, arena *a, size_t pred, const opt_demo *demos, size_t n, float **vectors,
+                              size_t *dim, dsp_error *err);
     /* Progress: a short message per phase or trial; may be NULL. */
     void (*progress)(void *ctx, const char *msg);
     /* better_together only (NULL for the other optimizers). One predictor
@@ -272,6 +288,7 @@ typedef struct opt_params {
     int max_steps;               /* simba: steps (8) */
     int max_demos;               /* simba: demos per predictor at most (4) */
     double temperature_for_sampling; /* simba: softmax temperature of the pool draws (0.2) */
+    int dimensions;              /* knn_fewshot: vector length asked of the embedder; 0: the model's */
 } opt_params;
 
 /* Reads an optimize block's optimizer name, arguments and seed. Unknown
@@ -453,6 +470,7 @@ const char *opt_failed_text(arena *a, const opt_score *s);
 /* The individual optimizers (opt_optimize dispatches). */
 dsp_status opt_labeled_fewshot(const opt_params *p, const opt_backend *b, arena *a, opt_result *out,
                                dsp_error *err);
+dsp_status opt_knn_fewshot(const opt_params *p, const opt_backend *b, arena *a, opt_result *out, dsp_error *err);
 dsp_status opt_bootstrap_fewshot(const opt_params *p, const opt_backend *b, arena *a, opt_result *out,
                                  dsp_error *err);
 dsp_status opt_random_search(const opt_params *p, const opt_backend *b, arena *a, opt_result *out,

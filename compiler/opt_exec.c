@@ -72,6 +72,11 @@ static dsp_status to_config(const opt_exec *x, const opt_program *prog, int teac
         }
         pc->demos = demos;
         pc->n_demos = d->n;
+        const opt_knn *kn = prog->knn ? &prog->knn[p] : NULL;
+        if (kn && kn->k > 0 && kn->pool.n > 0 && !teacher) {
+            pc->knn = opt_exec_knn(x, &cfg->mem, kn);
+            pc->override_demos = false;
+        }
         if (ft)
             pc->lm = ft;
         if (sm) {
@@ -697,6 +702,7 @@ dsp_status opt_exec_init(opt_exec *x, const ir_program *p, const ir_optimize *o,
     x->b.run_feedback = be_run_feedback;
     x->b.run_sampled = be_run_sampled;
     x->b.reflect = opt_exec_reflect;
+    x->b.embed_demos = o->embedder ? opt_exec_embed_demos : NULL;
     x->b.progress = be_progress;
     x->b.finetune_example = be_finetune_example;
     x->b.finetune = be_finetune;
@@ -762,6 +768,16 @@ void opt_exec_state(const opt_exec *x, const opt_result *r, arena *a, st_state *
         const char *instr = r->best.instructions[p];
         sp->instructions = instr ? arena_strdup(a, instr) : NULL;
         const opt_demos *d = &r->best.demos[p];
+        const opt_knn *kn = r->best.knn ? &r->best.knn[p] : NULL;
+        if (kn && kn->k > 0 && kn->pool.n > 0) {
+            /* knn_fewshot: the pool is the demos, each with its vector. */
+            d = &kn->pool;
+            sp->knn_k = (int)kn->k;
+            sp->knn_embedder = (char *)x->o->embedder->name;
+            sp->knn_dimensions = opt_exec_knn_dimensions(x->o);
+            sp->knn_dim = kn->dim;
+            sp->knn_vectors = (float *)kn->vectors;
+        }
         if (d->n) {
             sp->n_input_names = ip->signature->n_inputs;
             sp->input_names = arena_array(a, sp->n_input_names + 1, sizeof *sp->input_names);

@@ -67,6 +67,15 @@ dsp_status opt_exec_propose_copro(void *ctx, arena *a, const opt_copro_proposal 
 /* The backend's reflect (opt_exec_gepa.c); ctx is the opt_exec. */
 dsp_status opt_exec_reflect(void *ctx, arena *a, const opt_reflection *req, const char **instruction, dsp_error *err);
 
+/* knn_fewshot (opt_exec_knn.c). The backend's embed_demos; ctx is the
+ * opt_exec. */
+dsp_status opt_exec_embed_demos(void *ctx, arena *a, size_t pred, const opt_demo *demos, size_t n, float **vectors,
+                                size_t *dim, dsp_error *err);
+/* The runtime knn of a candidate's pool (in a), on the block's embedder. */
+const dsp_knn *opt_exec_knn(const opt_exec *x, arena *a, const opt_knn *kn);
+/* The optimize block's `dimensions:` argument, 0 when not given. */
+int opt_exec_knn_dimensions(const ir_optimize *o);
+
 /* The optimized state for a result: every predictor (sorted by name) with
  * its instructions (absent when the signature's) and demos. Strings live in
  * a; do not st_free the result. */

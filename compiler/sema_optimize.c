@@ -115,7 +115,7 @@ size_t sema_check_options(sema *s, const ptr_vec *kvs, const bi_option *table, s
 }
 
 static const char *const body_keys[] = {
-    "metric", "trainset", "valset", "lm", "teacher", "seed", "concurrency", "student"
+    "metric", "trainset", "valset", "lm", "teacher", "seed", "concurrency", "student", "embedder"
 };
 #define N_BODY_KEYS (sizeof body_keys / sizeof body_keys[0])
 
@@ -207,7 +207,7 @@ ir_optimize *sema_check_optimize(sema *s, ast_decl *d)
             k++;
         if (k == N_BODY_KEYS) {
             diag_error(s->d, kv->key.loc, "unknown optimize setting `%s`%s (settings: metric, "
-                       "trainset, valset, lm, teacher, seed, concurrency, student)", kv->key.name,
+                       "trainset, valset, lm, teacher, seed, concurrency, student, embedder)", kv->key.name,
                        sema_did_you_mean(s, kv->key.name, body_keys, N_BODY_KEYS));
             ok = 0;
             continue;
@@ -247,10 +247,13 @@ ir_optimize *sema_check_optimize(sema *s, ast_decl *d)
                 o->teacher = sy->ir;
             break;
         case 7:
+        case 8:
             sy = ref(s, kv, SYM_LM);
             ok &= sy != NULL;
-            if (sy)
+            if (sy && k == 7)
                 o->student = sy->ir;
+            else if (sy)
+                o->embedder = sy->ir;
             break;
         default:
             if (kv->value->kind != AV_INT || kv->value->i < (k == 5 ? 0 : 1) ||
@@ -273,6 +276,24 @@ ir_optimize *sema_check_optimize(sema *s, ast_decl *d)
                        required[i]);
             ok = 0;
         }
+    /* knn_fewshot embeds inputs: it needs the embedding model's lm. */
+    if (o->optimizer && strcmp(o->optimizer, "knn_fewshot") == 0 && !seen[8]) {
+        diag_error(s->d, d->loc, "knn_fewshot needs `embedder: NAME`, an lm declaring the embedding model (e.g. "
+                   "`lm embed = \"openai/text-embedding-3-small\"`)");
+        ok = 0;
+    } else if (seen[8] && o->optimizer && strcmp(o->optimizer, "knn_fewshot") != 0) {
+        diag_error(s->d, seen[8]->key.loc, "`embedder` is knn_fewshot's setting; %s embeds nothing", o->optimizer);
+        ok = 0;
+    } else if (o->embedder && o->embedder->provider &&
+               (strcmp(o->embedder->provider, "anthropic") == 0 || strcmp(o->embedder->provider, "gemini") == 0 ||
+                strcmp(o->embedder->provider, "bedrock") == 0 || strcmp(o->embedder->provider, "azure") == 0)) {
+        /* dsp_embed speaks OpenAI's POST /v1/embeddings only. */
+        diag_error(s->d, seen[8]->value->loc,
+                   "embedder `%s` runs on %s, whose API has no OpenAI-style embeddings; they go through "
+                   "POST /v1/embeddings: use an openai/, ollama/, vllm/, llamacpp/ or compatible/ lm",
+                   o->embedder->name, o->embedder->provider);
+        ok = 0;
+    }
     if (!ok || !o->module)
         return NULL;
     const ir_module *m = o->module;

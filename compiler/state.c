@@ -134,13 +134,74 @@ static dsp_status read_demo_fields(rd *r, const cJSON *obj, const char *key, cha
     return DSP_OK;
 }
 
+/* knn_fewshot's "knn" object: k, the embedder, the vectors of the demos. */
+static dsp_status read_knn(rd *r, const cJSON *v, const char *path, st_predictor *p)
+{
+    char key[512];
+    snprintf(key, sizeof key, "%s.knn", path);
+    if (!cJSON_IsObject(v)) return bad(r, key, "expected an object with k, embedder, dim and vectors");
+    static const char *const knn_keys[] = {"k", "embedder", "dimensions", "dim", "vectors", NULL};
+    dsp_status st = only_keys(r, v, key, knn_keys);
+    if (st != DSP_OK) return st;
+    long long k = 0, dims = 0, dim = 0;
+    snprintf(key, sizeof key, "%s.knn.k", path);
+    if ((st = get_int(r, cJSON_GetObjectItemCaseSensitive(v, "k"), key, &k)) != DSP_OK) return st;
+    if (k < 1 || k > 64) return bad(r, key, "must be from 1 to 64");
+    snprintf(key, sizeof key, "%s.knn.embedder", path);
+    if ((st = get_str(r, cJSON_GetObjectItemCaseSensitive(v, "embedder"), key, &p->knn_embedder)) != DSP_OK)
+        return st;
+    const cJSON *dv = cJSON_GetObjectItemCaseSensitive(v, "dimensions");
+    snprintf(key, sizeof key, "%s.knn.dimensions", path);
+    if (dv && (st = get_int(r, dv, key, &dims)) != DSP_OK) return st;
+    if (dims < 0 || dims > 65536) return bad(r, key, "must be from 0 to 65536");
+    snprintf(key, sizeof key, "%s.knn.dim", path);
+    if ((st = get_int(r, cJSON_GetObjectItemCaseSensitive(v, "dim"), key, &dim)) != DSP_OK) return st;
+    if (dim < 1 || dim > 65536) return bad(r, key, "must be from 1 to 65536");
+    const cJSON *vs = cJSON_GetObjectItemCaseSensitive(v, "vectors");
+    snprintf(key, sizeof key, "%s.knn.vectors", path);
+    if (!cJSON_IsArray(vs) || (size_t)cJSON_GetArraySize(vs) != p->n_demos || p->n_demos == 0)
+        return bad(r, key, "expected an array with one vector per demo");
+    p->knn_vectors = malloc(p->n_demos * (size_t)dim * sizeof *p->knn_vectors);
+    if (!p->knn_vectors) return dsp_error_set(r->err, DSP_ERR_NOMEM, "%s: out of memory", r->file);
+    size_t d = 0;
+    for (const cJSON *row = vs->child; row; row = row->next, d++) {
+        snprintf(key, sizeof key, "%s.knn.vectors[%zu]", path, d);
+        if (!cJSON_IsArray(row) || cJSON_GetArraySize(row) != dim)
+            return bad(r, key, "expected an array of `dim` numbers");
+        size_t j = 0;
+        for (const cJSON *x = row->child; x; x = x->next, j++) {
+            if (!cJSON_IsNumber(x) || !isfinite(x->valuedouble) || fabs(x->valuedouble) > 1.0001)
+                return bad(r, key, "expected numbers from -1 to 1");
+            p->knn_vectors[d * (size_t)dim + j] = (float)x->valuedouble;
+        }
+    }
+    p->knn_k = (int)k;
+    p->knn_dimensions = (int)dims;
+    p->knn_dim = (size_t)dim;
+    return DSP_OK;
+}
+
+static dsp_status read_predictor_fields(rd *r, const cJSON *o, size_t i, st_predictor *p);
+
 static dsp_status read_predictor(rd *r, const cJSON *o, size_t i, st_predictor *p)
+{
+    dsp_status st = read_predictor_fields(r, o, i, p);
+    const cJSON *v = st == DSP_OK ? cJSON_GetObjectItemCaseSensitive(o, "knn") : NULL;
+    if (v) {
+        char path[128];
+        snprintf(path, sizeof path, "predictors[%zu]", i);
+        st = read_knn(r, v, path, p);
+    }
+    return st;
+}
+
+static dsp_status read_predictor_fields(rd *r, const cJSON *o, size_t i, st_predictor *p)
 {
     char path[128], key[512];
     snprintf(path, sizeof path, "predictors[%zu]", i);
     if (!cJSON_IsObject(o)) return bad(r, path, "expected an object");
     static const char *const allowed[] = {"name",   "instructions", "lm",    "model", "adapter",
-                                          "inputs", "outputs",      "demos", NULL};
+                                          "inputs", "outputs",      "demos", "knn",  NULL};
     dsp_status st = only_keys(r, o, path, allowed);
     if (st != DSP_OK) return st;
     const cJSON *v;
@@ -474,6 +535,8 @@ void st_free(st_state *s)
         free(p->adapter_name);
         free(p->adapter_path);
         free(p->adapter_sha256);
+        free(p->knn_embedder);
+        free(p->knn_vectors);
         free_strs(p->input_names, p->n_input_names);
         free_strs(p->output_names, p->n_output_names);
         for (size_t d = 0; d < p->n_demos; d++) {

@@ -41,7 +41,9 @@
  *         "demos": [
  *           { "inputs": { "ticket_text": "..." },
  *             "outputs": { "reasoning": "...", "category": "billing" } }
- *         ]
+ *         ],
+ *         "knn": { "k": 3, "embedder": "embed", "dimensions": 256, "dim": 256,   (knn_fewshot only:
+ *                  "vectors": [[0.0123, ...], ...] }       the demos are a pool, one vector each)
  *       }
  *     ],
  *     "trials": [ { "trial": 1, "score": 0.5, "full_eval": true, "examples": 100, "failed": 0,
@@ -88,6 +90,13 @@ typedef struct st_predictor {
     size_t n_output_names;
     st_demo *demos;
     size_t n_demos;
+    /* knn_fewshot (knn_k > 0): the demos are a pool; each call takes the
+     * knn_k nearest by knn_embedder's vectors (dsp/knn.h). */
+    int knn_k;
+    char *knn_embedder;     /* the embedding model's lm declaration */
+    int knn_dimensions;     /* sent as `dimensions`; 0: not sent */
+    size_t knn_dim;         /* floats per vector */
+    float *knn_vectors;     /* n_demos * knn_dim, unit length, the pool's in demo order */
 } st_predictor;
 
 typedef struct st_trial {

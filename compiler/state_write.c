@@ -126,6 +126,9 @@ static dsp_status check_state(const st_state *s, dsp_error *err)
             if (!p->output_names[k])
                 return dsp_error_set(err, DSP_ERR_INVALID, "state: predictor `%s`: output name %zu is NULL",
                                      p->name, k);
+        if (p->knn_k && (!p->n_demos || !p->knn_embedder || !p->knn_dim || !p->knn_vectors))
+            return dsp_error_set(err, DSP_ERR_INVALID,
+                                 "state: predictor `%s`: knn needs demos, an embedder and their vectors", p->name);
         for (size_t d = 0; d < p->n_demos; d++) {
             const st_demo *dm = &p->demos[d];
             if (dm->n_inputs != p->n_input_names || dm->n_outputs != p->n_output_names)
@@ -141,6 +144,37 @@ static dsp_status check_state(const st_state *s, dsp_error *err)
             return dsp_error_set(err, DSP_ERR_INVALID, "state: trial %d has a non-finite score",
                                  s->trials[i].trial);
     return DSP_OK;
+}
+
+/* A float as nine significant digits: the same float when read back. */
+static void sb_float(strbuf *b, float f)
+{
+    sb_printf(b, "%.9g", (double)f);
+}
+
+/* knn_fewshot's pool vectors, one demo's per line. */
+static void write_knn(strbuf *b, const st_predictor *p)
+{
+    sb_key(b, 3, "knn");
+    sb_printf(b, "{ \"k\": %d, \"embedder\": ", p->knn_k);
+    sb_jstr(b, p->knn_embedder);
+    if (p->knn_dimensions)
+        sb_printf(b, ", \"dimensions\": %d", p->knn_dimensions);
+    sb_printf(b, ", \"dim\": %zu,\n", p->knn_dim);
+    sb_indent(b, 4);
+    sb_puts(b, "\"vectors\": [\n");
+    for (size_t d = 0; d < p->n_demos; d++) {
+        sb_indent(b, 5);
+        sb_puts(b, "[");
+        for (size_t j = 0; j < p->knn_dim; j++) {
+            if (j)
+                sb_puts(b, ", ");
+            sb_float(b, p->knn_vectors[d * p->knn_dim + j]);
+        }
+        sb_puts(b, d + 1 < p->n_demos ? "],\n" : "]\n");
+    }
+    sb_indent(b, 4);
+    sb_puts(b, "] }\n");
 }
 
 static void write_predictor(strbuf *b, const st_predictor *p)
@@ -207,8 +241,10 @@ static void write_predictor(strbuf *b, const st_predictor *p)
             sb_puts(b, d + 1 < p->n_demos ? "},\n" : "}\n");
         }
         sb_indent(b, 3);
-        sb_puts(b, "]\n");
+        sb_puts(b, p->knn_k ? "],\n" : "]\n");
     }
+    if (p->knn_k)
+        write_knn(b, p);
     sb_indent(b, 2);
     sb_puts(b, "}");
 }

@@ -1042,7 +1042,8 @@ static dsp_status chat(dsp_client *c, const dsp_lm_config *lm, const dsp_chat_re
 }
 
 dsp_status dsp_client_post_json(dsp_client *c, const dsp_lm_config *lm, const char *path, const char *body,
-                                size_t len, dsp_reply_parser parse, dsp_chat_response *resp, dsp_error *err)
+                                size_t len, int calls, dsp_reply_parser parse, dsp_chat_response *resp,
+                                dsp_error *err)
 {
     memset(resp, 0, sizeof *resp);
     call k;
@@ -1097,7 +1098,7 @@ dsp_status dsp_client_post_json(dsp_client *c, const dsp_lm_config *lm, const ch
         u.cost_pusd = pico_usd(lm, u.prompt_tokens, u.completion_tokens);
     else
         u.unpriced = 1;
-    add_usage(c, &u, 1);
+    add_usage(c, &u, calls);
     dsp_breaker_record(&c->breaker, DSP_OK, 0, false, u.http_requests, NULL);
     return DSP_OK;
 }

@@ -32,10 +32,12 @@ typedef dsp_status (*dsp_reply_parser)(const char *body, size_t len, dsp_chat_re
  * everything a chat call has but the cache: the key header, each attempt's
  * limit and the call's deadline, retries of transient failures, the
  * in-flight slots, the breaker, the reply size bound, and the key redacted
- * from errors and refused in replies. Counts in the usage totals as one
- * call with resp->usage's tokens at lm's prices. */
+ * from errors and refused in replies. Counts in the usage totals as
+ * `calls` calls (an embeddings request: one per input, as the cache counts
+ * its hits) with resp->usage's tokens at lm's prices. */
 dsp_status dsp_client_post_json(dsp_client *c, const dsp_lm_config *lm, const char *path, const char *body,
-                                size_t len, dsp_reply_parser parse, dsp_chat_response *resp, dsp_error *err);
+                                size_t len, int calls, dsp_reply_parser parse, dsp_chat_response *resp,
+                                dsp_error *err);
 
 /* The client's response cache (cache.h), NULL when it is off. */
 struct dsp_cache *dsp_client_cache(const dsp_client *c);

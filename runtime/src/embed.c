@@ -54,7 +54,7 @@ static dsp_status embed_model(const dsp_lm_config *lm, dsp_provider *provider, c
     if (*provider == DSP_PROVIDER_ANTHROPIC || *provider == DSP_PROVIDER_GEMINI || *provider == DSP_PROVIDER_BEDROCK ||
         *provider == DSP_PROVIDER_AZURE)
         return dsp_error_set(err, DSP_ERR_INVALID,
-                             "%s: embeddings go through OpenAI's POST /v1/embeddings, which a %s lm does not "
+                             "%s: embeddings go through OpenAI's POST /v1/embeddings, which the %s API does not "
                              "serve; use an openai/, ollama/, vllm/, llamacpp/ or compatible/ lm (with base_url) "
                              "for the embedding model",
                              lm->model, dsp_provider_name(*provider));
@@ -248,7 +248,7 @@ static dsp_status embed_fetch(dsp_client *c, const dsp_lm_config *lm, const char
         return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory writing an embeddings request");
     }
     dsp_chat_response resp;
-    dsp_status st = dsp_client_post_json(c, lm, "/embeddings", w.buf, w.len, embed_parse_reply, &resp, err);
+    dsp_status st = dsp_client_post_json(c, lm, "/embeddings", w.buf, w.len, (int)m, embed_parse_reply, &resp, err);
     dsp_jw_free(&w);
     if (st != DSP_OK)
         return st;
@@ -308,18 +308,24 @@ dsp_status dsp_embed(dsp_client *c, const dsp_lm_config *lm, const char *const *
                                                                     : dsp_provider_default_base_url(provider);
     dsp_cache *cache = opts && opts->bypass_cache ? NULL : lm->no_cache ? NULL : dsp_client_cache(c);
     embed_row *rows = calloc(n, sizeof *rows);
-    size_t *miss = calloc(n, sizeof *miss);
-    if (!rows || !miss) {
+    size_t *idx = calloc(DSP_EMBED_BATCH, sizeof *idx);
+    if (!rows || !idx) {
         free(rows);
-        free(miss);
+        free(idx);
         return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory embedding %zu texts", n);
     }
-    size_t n_miss = 0;
+    size_t n_sent = 0;
     /* A compatible server is keyed "openai", as chat replies are. */
     const char *pname = dsp_provider_name(provider == DSP_PROVIDER_COMPATIBLE ? DSP_PROVIDER_OPENAI : provider);
-    for (size_t i = 0; st == DSP_OK && i < n; i++) {
-        bool found = false;
-        if (cache) {
+    /* Requests go by fixed chunks of the inputs, each whole or not at all:
+     * a chunk the cache holds only in part is asked again, so each input's
+     * share of its request's tokens is the same in a cold, warm or resumed
+     * run. */
+    for (size_t j = 0; st == DSP_OK && j < n; j += DSP_EMBED_BATCH) {
+        size_t m = n - j < DSP_EMBED_BATCH ? n - j : DSP_EMBED_BATCH;
+        bool all = cache != NULL;
+        for (size_t i = j; st == DSP_OK && all && i < j + m; i++) {
+            bool found = false;
             st = embed_cache_key(pname, base_url ? base_url : "", name, dimensions, texts[i], rows[i].key, err);
             dsp_chat_response hit;
             memset(&hit, 0, sizeof hit);
@@ -329,19 +335,28 @@ dsp_status dsp_embed(dsp_client *c, const dsp_lm_config *lm, const char *const *
                 found = embed_from_cache(&hit, &rows[i]);
                 dsp_chat_response_free(&hit);
             }
-            if (found) {
+            all = found;
+        }
+        if (st == DSP_OK && all) {
+            for (size_t i = j; i < j + m; i++) {
                 out->cache_hits++;
                 dsp_client_count_cached(c, lm, rows[i].tokens);
             }
+            continue;
         }
-        if (st == DSP_OK && !found)
-            miss[n_miss++] = i;
+        for (size_t i = j; i < j + m; i++) {
+            free(rows[i].v);
+            rows[i].v = NULL;
+            rows[i].dim = 0;
+            idx[i - j] = i;
+            if (cache && st == DSP_OK && !rows[i].key[0])
+                st = embed_cache_key(pname, base_url ? base_url : "", name, dimensions, texts[i], rows[i].key, err);
+        }
+        if (st == DSP_OK)
+            st = embed_fetch(c, lm, name, texts, idx, m, dimensions, rows, cache, err);
+        n_sent += m;
     }
-    for (size_t j = 0; st == DSP_OK && j < n_miss; j += DSP_EMBED_BATCH) {
-        size_t m = n_miss - j < DSP_EMBED_BATCH ? n_miss - j : DSP_EMBED_BATCH;
-        st = embed_fetch(c, lm, name, texts, miss + j, m, dimensions, rows, cache, err);
-    }
-    if (cache && n_miss)
+    if (cache && n_sent)
         (void)dsp_client_flush(c, NULL);
     size_t dim = st == DSP_OK ? rows[0].dim : 0;
     for (size_t i = 0; st == DSP_OK && i < n; i++)
@@ -359,7 +374,7 @@ dsp_status dsp_embed(dsp_client *c, const dsp_lm_config *lm, const char *const *
         free(rows[i].v);
     }
     free(rows);
-    free(miss);
+    free(idx);
     if (st != DSP_OK) {
         dsp_embeddings_free(out);
         return st;

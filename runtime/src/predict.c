@@ -3,6 +3,8 @@
  * adapter. Single calls and batches share one path, so they behave alike. */
 #include "dsp/predict.h"
 
+#include "dsp/knn.h"
+
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -363,6 +365,12 @@ static dsp_status check_call(const dsp_predictor *p, const dsp_predict_options *
     return DSP_OK;
 }
 
+/* The knn a call chooses its demos with, or NULL. */
+static const dsp_knn *knn_of(const dsp_predict_options *opts)
+{
+    return opts && !opts->override_demos ? opts->knn : NULL;
+}
+
 /* One call, streamed into cb when it is not NULL. */
 static dsp_status predict_one(dsp_client *c, const dsp_predictor *p, const dsp_predict_options *opts,
                               const dsp_value *inputs, const dsp_stream_callbacks *cb, dsp_value *outputs,
@@ -372,6 +380,24 @@ static dsp_status predict_one(dsp_client *c, const dsp_predictor *p, const dsp_p
     dsp_status st = check_call(p, opts, outputs, err);
     if (st != DSP_OK)
         return st;
+    const dsp_knn *knn = knn_of(opts);
+    if (knn && knn->k > 0 && knn->n_pool > 0) {
+        /* The nearest examples become this call's demos. */
+        dsp_demo *chosen = calloc(knn->k, sizeof *chosen);
+        if (!chosen)
+            return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory running predictor %s", p->name ? p->name : "?");
+        dsp_predict_options o = opts ? *opts : dsp_predict_options_default();
+        o.override_demos = true;
+        st = dsp_knn_choose(c, knn, p->signature, inputs, chosen, &o.n_demos, err);
+        if (st == DSP_OK) {
+            o.demos = chosen;
+            st = predict_one(c, p, &o, inputs, cb, outputs, trace, err);
+        } else {
+            dsp_error_prefix(err, st, "predictor %s, choosing its demos", p->name ? p->name : "?");
+        }
+        free(chosen);
+        return st;
+    }
     size_t n_out = dsp_strategy_n_outputs(p->signature, p->strategy);
     call cl;
     memset(&cl, 0, sizeof cl);
@@ -478,6 +504,27 @@ dsp_status dsp_predict_batch(dsp_client *c, const dsp_predictor *p, const dsp_pr
         return DSP_OK;
     size_t n_in = p->signature->n_inputs;
     size_t n_out = dsp_strategy_n_outputs(p->signature, p->strategy);
+    const dsp_knn *knn = knn_of(opts);
+    if (knn && knn->k > 0 && knn->n_pool > 0) {
+        /* Each call has demos of its own: one at a time. */
+        st = DSP_OK;
+        for (size_t i = 0; i < n; i++) {
+            dsp_error one = { 0 };
+            dsp_status s1 = dsp_predict_ex(c, p, opts, inputs ? inputs + i * n_in : NULL, outputs + i * n_out,
+                                           traces ? &traces[i] : NULL, &one);
+            if (statuses)
+                statuses[i] = s1;
+            if (errs) {
+                free(errs[i].raw);
+                errs[i] = one;
+            } else {
+                dsp_error_clear(&one);
+            }
+            if (st == DSP_OK)
+                st = s1;
+        }
+        return st;
+    }
     call *calls = calloc(n, sizeof *calls);
     if (!calls) {
         for (size_t i = 0; i < n; i++) {

@@ -9,8 +9,9 @@
  * client's in-flight limit and breaker, the reply size bound, the key
  * redacted from errors and refused in replies, usage at the lm's prices,
  * and the response cache: one row per (endpoint, model, dimensions, input
- * text), in a key space of its own beside chat replies. Inputs the cache
- * does not hold go DSP_EMBED_BATCH to a request.
+ * text), in a key space of its own beside chat replies. Requests go by
+ * fixed chunks of DSP_EMBED_BATCH inputs; a chunk the cache holds only in
+ * part is asked again whole, so every run counts the same tokens.
  */
 #ifndef DSP_EMBED_H
 #define DSP_EMBED_H

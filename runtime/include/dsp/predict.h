@@ -42,6 +42,11 @@ typedef struct dsp_predict_options {
     bool has_seed;              /* send this sampling seed (OpenAI's `seed`): samples of one call */
     int64_t seed;               /* that must differ on the wire, not only in the cache */
     dsp_adapter_kind adapter;   /* DEFAULT: the lm's (dsp_lm_config.adapter) */
+    /* knn_fewshot: demos chosen per call among a pool by nearest
+     * neighbours (dsp/knn.h), in place of the predictor's; NULL: none.
+     * override_demos wins: its demos are used as they are. Generated code
+     * passes a static const options table holding it. */
+    const struct dsp_knn *knn;
 } dsp_predict_options;
 
 dsp_predict_options dsp_predict_options_default(void);

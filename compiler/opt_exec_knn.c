@@ -1,0 +1,72 @@
+/* opt_exec_knn.c — knn_fewshot's part of the backend: the pool's vectors
+ * from the block's embedder, and the runtime knn a candidate runs with. */
+#include "opt_exec.h"
+
+#include "dsp/embed.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int opt_exec_knn_dimensions(const ir_optimize *o)
+{
+    for (size_t i = 0; i < o->n_params; i++)
+        if (strcmp(o->params[i].key, "dimensions") == 0)
+            return (int)o->params[i].i;
+    return 0;
+}
+
+dsp_status opt_exec_embed_demos(void *ctx, arena *a, size_t pred, const opt_demo *demos, size_t n, float **vectors,
+                                size_t *dim, dsp_error *err)
+{
+    opt_exec *x = ctx;
+    *vectors = NULL;
+    *dim = 0;
+    const dsp_predictor *rp = ex_runner_predictor(x->runner, x->preds[pred]);
+    const dsp_lm_config *lm = ex_runner_lm(x->runner, x->o->embedder);
+    if (!rp || !lm)
+        return dsp_error_set(err, DSP_ERR_INVALID, "internal: no runtime predictor or embedder for %s",
+                             x->b.pred_names[pred]);
+    char **texts = calloc(n + 1, sizeof *texts);
+    if (!texts)
+        return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory embedding the demo pool");
+    dsp_status st = DSP_OK;
+    for (size_t i = 0; i < n && st == DSP_OK; i++)
+        if (!(texts[i] = dsp_knn_text(rp->signature, demos[i].inputs)))
+            st = dsp_error_set(err, DSP_ERR_INVALID, "%s: training row %zu has no input text to embed",
+                               x->b.pred_names[pred], demos[i].row + 1);
+    dsp_embeddings e;
+    memset(&e, 0, sizeof e);
+    if (st == DSP_OK) {
+        dsp_embed_options eo = { .dimensions = opt_exec_knn_dimensions(x->o), .bypass_cache = false };
+        st = dsp_embed(ex_runner_client(x->runner), lm, (const char *const *)texts, n, &eo, &e, err);
+    }
+    for (size_t i = 0; i < n; i++)
+        free(texts[i]);
+    free(texts);
+    if (st != DSP_OK) {
+        char why[DSP_ERROR_MESSAGE_MAX];
+        snprintf(why, sizeof why, "%s", err ? err->message : "failed");
+        return dsp_error_set(err, st, "knn_fewshot: embedding the training examples of %s with lm `%s`: %s",
+                             x->b.pred_names[pred], x->o->embedder->name, why);
+    }
+    float *v = arena_array(a, e.n * e.dim + 1, sizeof *v);
+    memcpy(v, e.vectors, e.n * e.dim * sizeof *v);
+    for (size_t i = 0; i < e.n; i++)
+        dsp_knn_normalize(v + i * e.dim, e.dim);
+    *vectors = v;
+    *dim = e.dim;
+    dsp_embeddings_free(&e);
+    return DSP_OK;
+}
+
+const dsp_knn *opt_exec_knn(const opt_exec *x, arena *a, const opt_knn *kn)
+{
+    dsp_demo *pool = arena_array(a, kn->pool.n + 1, sizeof *pool);
+    for (size_t i = 0; i < kn->pool.n; i++) {
+        pool[i].input_texts = kn->pool.items[i].inputs;
+        pool[i].output_texts = kn->pool.items[i].outputs;
+    }
+    return ex_knn_new(a, pool, kn->pool.n, kn->vectors, kn->dim, kn->k, ex_runner_lm(x->runner, x->o->embedder),
+                      opt_exec_knn_dimensions(x->o));
+}
