@@ -1,5 +1,5 @@
 /* cmd_optimize.c — `dspcc optimize FILE.dsp`: runs the program's optimize
- * block (labeled_fewshot, bootstrap_fewshot, random_search, mipro, copro
+ * block (labeled_fewshot, knn_fewshot, bootstrap_fewshot, random_search, mipro, copro
  * or better_together)
  * through the interpreter against the LM, then writes the optimized state
  * (NAME.state.json, for `dspcc build --state`) and optionally an HTML
@@ -540,6 +540,11 @@ static int run(int argc, char **argv)
             rp[i].n_demos = res.best.demos[i].n;
             rp[i].model = res.best.model;
             rp[i].demos = &res.best.demos[i];
+            const opt_knn *kn = res.best.knn ? &res.best.knn[i] : NULL;
+            if (kn && kn->k > 0 && kn->pool.n > 0)
+                rp[i].knn = arena_printf(&mem, "demos chosen per input at run time: its %zu nearest of %zu training "
+                                               "rows by lm `%s`'s vectors (%zu numbers each; knn_fewshot)",
+                                         kn->k, kn->pool.n, o->embedder->name, kn->dim);
             const ir_predictor *ip = x.preds[i];
             const char **in = arena_array(&mem, ip->signature->n_inputs + 1, sizeof *in);
             for (size_t k = 0; k < ip->signature->n_inputs; k++)
@@ -654,7 +659,8 @@ const dspcc_cmd cmd_optimize = {
     "Runs the optimize block of FILE.dsp: executes the program on the trainset\n"
     "through the same runtime the generated C uses, picks demos and instructions\n"
     "(labeled_fewshot, bootstrap_fewshot, random_search, mipro, copro, gepa,\n"
-    "simba), or also fine-tunes the lm (better_together), scores candidates on\n"
+    "simba; knn_fewshot chooses each input's demos at run time by an embedding\n"
+    "model's vectors), or also fine-tunes the lm (better_together), scores candidates on\n"
     "the valset with the metric, and writes the winner as an optimized state for\n"
     "`dspcc build --state`. The trainset is never used for the scores.\n"
     "better_together writes its training data to NAME.finetune.jsonl and records\n"

@@ -295,7 +295,8 @@ static int run(int argc, char **argv)
         status = prompt_run(&a, p, m, lm, have_state ? &st : NULL, &data, (size_t)a.example);
         goto out;
     }
-    /* No call is made: the client only completes the runner. */
+    /* No call is made (but knn_fewshot's embeddings call, which finds an
+     * input's demos): the client only completes the runner. */
     cli_client_args ca;
     cli_client_args_init(&ca);
     ca.no_cache = 1;

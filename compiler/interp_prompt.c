@@ -127,6 +127,20 @@ dsp_status ex_prompt_render(const ex_runner *r, const ex_config *cfg, const ir_p
         }
     }
     dsp_predict_options o = it_predict_options(r, cfg, ip);
+    /* knn_fewshot: the demos are the input's nearest pool rows, which one
+     * embeddings call finds; with an input not known, none are shown. */
+    dsp_demo *chosen = NULL;
+    if (rc == DSP_OK && o.knn && o.knn->k > 0) {
+        o.override_demos = true;
+        o.n_demos = 0;
+        if (!out->n_placeholders) {
+            chosen = calloc(o.knn->k, sizeof *chosen);
+            rc = chosen ? dsp_knn_choose_texts(r->client, o.knn, p->signature, (const char *const *)texts, chosen,
+                                               &o.n_demos, err)
+                        : dsp_error_set(err, DSP_ERR_NOMEM, "out of memory");
+            o.demos = chosen;
+        }
+    }
     dsp_prompt_spec spec = dsp_prompt_spec_of(p, &o);
     /* As dsp_predict's first round: the lm's adapter; the JSON one sends
      * its schema for the provider to enforce. */
@@ -149,6 +163,7 @@ dsp_status ex_prompt_render(const ex_runner *r, const ex_config *cfg, const ir_p
     for (size_t i = 0; i < sig->n_inputs; i++)
         free(texts[i]);
     free(texts);
+    free(chosen);
     if (rc != DSP_OK)
         ex_prompt_free(out);
     return rc;

@@ -37,6 +37,7 @@ typedef struct est {
     double *base_tokens;        /* per predictor: prompt tokens without demos, base instructions */
     size_t *n_outputs;          /* per predictor */
     const dsp_lm_config *lm, *teacher;
+    const dsp_lm_config *embedder;  /* knn_fewshot's, or NULL */
     size_t n_proposals_made;
 } est;
 
@@ -99,6 +100,10 @@ static double call_tokens(const est *e, const opt_program *prog, size_t i)
         t += ((double)strlen(ins) - (double)strlen(e->x->b.base_instructions[i])) / CHARS_PER_TOKEN;
     if (prog->demos)
         t += demo_tokens(&prog->demos[i]);
+    /* knn_fewshot: k demos of the pool's average size. */
+    const opt_knn *kn = prog->knn ? &prog->knn[i] : NULL;
+    if (kn && kn->k > 0 && kn->pool.n > 0)
+        t += demo_tokens(&kn->pool) * (double)(kn->k < kn->pool.n ? kn->k : kn->pool.n) / (double)kn->pool.n;
     return t > 1 ? t : 1;
 }
 
@@ -114,14 +119,36 @@ static void count_call(est *e, const dsp_lm_config *lm, double prompt, double co
         e->out->unpriced_calls++;
 }
 
-/* n runs of prog on lm: every call site of the module, each row. */
+/* n runs of prog on lm: every call site of the module, each row (a
+ * knn_fewshot predictor's call also embeds its input, about a demo's
+ * input in size). */
 static void count_runs(est *e, const opt_program *prog, size_t n, const dsp_lm_config *lm)
 {
     for (size_t r = 0; r < n; r++)
         for (size_t s = 0; s < e->n_sites; s++) {
             size_t i = e->site_pred[s];
             count_call(e, lm, call_tokens(e, prog, i), (double)(TOKENS_PER_OUTPUT * e->n_outputs[i]));
+            const opt_knn *kn = prog->knn ? &prog->knn[i] : NULL;
+            if (kn && kn->k > 0 && kn->pool.n > 0)
+                count_call(e, e->embedder, demo_tokens(&kn->pool) / (2.0 * (double)kn->pool.n), 0);
         }
+}
+
+/* knn_fewshot's pool: one embedding per demo, counted; zero vectors of
+ * one number stand in. */
+static dsp_status embed_demos(void *ctx, arena *a, size_t pred, const opt_demo *demos, size_t n, float **vectors,
+                              size_t *dim, dsp_error *err)
+{
+    (void)pred;
+    (void)err;
+    est *e = ctx;
+    opt_demos d = { demos, n };
+    double per = n ? demo_tokens(&d) / (2.0 * (double)n) : 0;
+    for (size_t i = 0; i < n; i++)
+        count_call(e, e->embedder, per, 0);
+    *vectors = arena_array(a, n + 1, sizeof **vectors);
+    *dim = 1;
+    return DSP_OK;
 }
 
 static dsp_status ev(void *ctx, const opt_program *prog, const size_t *rows, size_t n, opt_score *out,
@@ -441,6 +468,8 @@ dsp_status opt_estimate_run(opt_exec *x, const opt_params *p, arena *a, opt_esti
     b.reflect = x->b.reflect ? reflect : NULL;
     b.finetune_example = x->b.finetune_example ? ft_example : NULL;
     b.finetune = x->b.finetune ? finetune : NULL;
+    b.embed_demos = x->b.embed_demos ? embed_demos : NULL;
+    e.embedder = x->o->embedder ? ex_runner_lm(x->runner, x->o->embedder) : NULL;
     b.progress = NULL;
     opt_result res;
     st = opt_optimize(p, &b, a, &res, err);

@@ -21,6 +21,7 @@ typedef struct report_predictor {
     const char *const *input_names, *const *output_names; /* the demo fields' names */
     const char *const *candidates; /* every instruction candidate (NULL entry: the signature's); may be NULL */
     size_t n_candidates;
+    const char *knn;             /* knn_fewshot: how its demos are chosen per input; NULL: fixed demos */
 } report_predictor;
 
 typedef struct report_info {

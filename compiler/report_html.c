@@ -103,8 +103,14 @@ static void predictor_section(strbuf *b, const report_predictor *p)
 {
     sb_puts(b, "<section class=\"predictor\">\n<h3>");
     esc(b, p->name);
-    sb_printf(b, "</h3>\n<p>%zu demos (%zu bootstrapped from teacher traces, %zu labelled)</p>\n", p->n_demos,
-              p->n_bootstrapped, p->n_demos - p->n_bootstrapped);
+    if (p->knn) {
+        sb_puts(b, "</h3>\n<p>");
+        esc(b, p->knn);
+        sb_puts(b, "</p>\n");
+    } else {
+        sb_printf(b, "</h3>\n<p>%zu demos (%zu bootstrapped from teacher traces, %zu labelled)</p>\n", p->n_demos,
+                  p->n_bootstrapped, p->n_demos - p->n_bootstrapped);
+    }
     if (p->model) {
         sb_puts(b, "<p>runs on the fine-tuned model <code>");
         esc(b, p->model);

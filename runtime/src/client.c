@@ -1097,13 +1097,13 @@ dsp_status dsp_client_post_json(dsp_client *c, const dsp_lm_config *lm, const ch
     if (priced(lm))
         u.cost_pusd = pico_usd(lm, u.prompt_tokens, u.completion_tokens);
     else
-        u.unpriced = 1;
+        u.unpriced = calls;
     add_usage(c, &u, calls);
     dsp_breaker_record(&c->breaker, DSP_OK, 0, false, u.http_requests, NULL);
     return DSP_OK;
 }
 
-struct dsp_cache *dsp_client_cache(const dsp_client *c)
+dsp_cache *dsp_client_cache(const dsp_client *c)
 {
     return c ? c->cache : NULL;
 }

@@ -89,8 +89,6 @@ dsp_status dsp_knn_choose(dsp_client *c, const dsp_knn *knn, const dsp_signature
     *n = 0;
     if (!knn || knn->k == 0 || knn->n_pool == 0)
         return DSP_OK;
-    if (!knn->embedder || !knn->vectors || !knn->pool || knn->dim == 0)
-        return dsp_error_set(err, DSP_ERR_INVALID, "knn: the embedder, the pool and its vectors are required");
     char **texts = calloc(sig->n_inputs + 1, sizeof *texts);
     if (!texts)
         return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory choosing demos");
@@ -99,14 +97,26 @@ dsp_status dsp_knn_choose(dsp_client *c, const dsp_knn *knn, const dsp_signature
         size_t len;
         st = dsp_value_format(&inputs[i], sig->inputs[i].type, &texts[i], &len, err);
     }
-    char *query = st == DSP_OK ? dsp_knn_text(sig, (const char *const *)texts) : NULL;
+    if (st == DSP_OK)
+        st = dsp_knn_choose_texts(c, knn, sig, (const char *const *)texts, demos, n, err);
     for (size_t i = 0; i < sig->n_inputs; i++)
         free(texts[i]);
     free(texts);
-    if (st != DSP_OK)
-        return st;
+    return st;
+}
+
+dsp_status dsp_knn_choose_texts(dsp_client *c, const dsp_knn *knn, const dsp_signature *sig,
+                                const char *const *texts, dsp_demo *demos, size_t *n, dsp_error *err)
+{
+    *n = 0;
+    if (!knn || knn->k == 0 || knn->n_pool == 0)
+        return DSP_OK;
+    if (!knn->embedder || !knn->vectors || !knn->pool || knn->dim == 0)
+        return dsp_error_set(err, DSP_ERR_INVALID, "knn: the embedder, the pool and its vectors are required");
+    char *query = dsp_knn_text(sig, texts);
     if (!query)
         return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory choosing demos");
+    dsp_status st;
     dsp_embed_options eo = { .dimensions = knn->dimensions, .bypass_cache = false };
     dsp_embeddings e;
     const char *one = query;

@@ -31,8 +31,10 @@ serve --log "$tmp/requests.log"
 check "the reference server (test fixture) started" test -n "$port"
 
 # shellcheck disable=SC2086
-optimize_into knn intents.dsp knn.json $sub --cache-dir "$tmp/cache"
+optimize_into knn intents.dsp knn.json $sub --cache-dir "$tmp/cache" --report "$tmp/knn.html"
 check "knn_fewshot exits 0" test $? -eq 0
+check "the report says how the demos are chosen" \
+    grep -q 'demos chosen per input at run time: its 3 nearest of 400 training rows by lm `embed`' "$tmp/knn.html"
 # shellcheck disable=SC2086
 optimize_into labeled labeled.dsp labeled.json $sub --cache-dir "$tmp/cache"
 check "labeled_fewshot exits 0" test $? -eq 0
@@ -47,6 +49,15 @@ check "the state holds the pool and a vector per demo, with the embedder" \
            test \$(grep -c '^          \[' '$tmp/knn.json') -eq 400 && test \$(grep -c '\"intent\": ' '$tmp/knn.json') -eq 400"
 check "the pool was embedded through POST /v1/embeddings with the dimensions asked" \
     sh -c "grep -q '\"path\":\"/v1/embeddings\"' '$tmp/requests.log' && grep -q 'dimensions.\":256' '$tmp/requests.log'"
+# --estimate counts the pool's and each call's embeddings, and sends nothing.
+lines=$(wc -l <"$tmp/requests.log")
+# shellcheck disable=SC2086
+"$dspcc" optimize "$tmp/intents.dsp" --estimate $sub --base-url "$url" --cache-dir "$tmp/cache4" >"$tmp/est.out" 2>&1
+check "optimize --estimate exits 0" test $? -eq 0
+est=$(sed -n 's/^  lm calls *\([0-9]*\).*/\1/p' "$tmp/est.out" | head -n 1)
+echo "# estimate: ${est:-?} lm calls (the run made $(json_key "$tmp/knn.json" lm_calls))"
+check "and counts what the run makes (700 calls: 200 predictions, 400 + 100 embeddings)" test "${est:-0}" = 700
+check "without a request" test "$(wc -l <"$tmp/requests.log")" = "$lines"
 ev=$(eval_score eval intents.dsp knn.json 100 --cache-dir "$tmp/cache")
 check "dspcc eval --state reproduces knn_fewshot's score" same_score "$ev" "$knn"
 
@@ -122,6 +133,15 @@ check "dspcc eval chooses the generated program's intent on every row (score 1)"
 right=$(head -n 100 "$here/examples/tickets/data/dev.jsonl" | sed 's/.*"label": "\([a-z_]*\)".*/\1/' |
         paste -d' ' - "$tmp/rows.jsonl" | awk '{ n++; if (index($0, "\"label\":\"" $1 "\"")) r++ } END { print r / n }')
 check "and the generated program's accuracy is the state's ($right)" same_score "$right" "$knn"
+
+# dspcc prompt shows the demos the input gets: its nearest training rows.
+DSPCC_BASE_URL=$url "$dspcc" prompt "$tmp/intents.dsp" --state "$tmp/knn.json" \
+    --input '{"text": "I need assistance with canceling my last order"}' >"$tmp/prompt.out" 2>"$tmp/prompt.err"
+check "dspcc prompt with the knn state exits 0" test $? -eq 0
+check "and shows 3 demos, the nearest first (the same message, cancel_order)" \
+    sh -c "test \$(grep -c '^\[assistant\]' '$tmp/prompt.out') -eq 3 &&
+           grep -A2 -m1 '^\[user\]' '$tmp/prompt.out' | grep -q 'canceling my last order' &&
+           grep -A2 -m1 '^\[assistant\]' '$tmp/prompt.out' | grep -q 'cancel_order'"
 
 # Bad input, before any call.
 sed '/embedder: embed/d' "$tmp/intents.dsp" >"$tmp/noemb.dsp"

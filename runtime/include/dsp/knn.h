@@ -55,6 +55,10 @@ size_t dsp_knn_nearest(const dsp_knn *knn, const float *query, size_t *idx);
  * A pool of no examples, or k 0, chooses none without a call. */
 dsp_status dsp_knn_choose(dsp_client *c, const dsp_knn *knn, const dsp_signature *sig, const dsp_value *inputs,
                           dsp_demo *demos, size_t *n, dsp_error *err);
+/* The same from the inputs' adapter texts (dsp_value_format's; a NULL
+ * text leaves its input out). */
+dsp_status dsp_knn_choose_texts(dsp_client *c, const dsp_knn *knn, const dsp_signature *sig,
+                                const char *const *texts, dsp_demo *demos, size_t *n, dsp_error *err);
 
 #ifdef __cplusplus
 }
