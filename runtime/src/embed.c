@@ -259,7 +259,7 @@ static dsp_status embed_fetch(dsp_client *c, const dsp_lm_config *lm, const char
     int64_t total = resp.usage.prompt_tokens;
     for (size_t j = 0; st == DSP_OK && j < m; j++) {
         embed_row *row = &rows[idx[j]];
-        dsp_chat_response one = { &resp.choices[j], 1, { 0, 0 }, false };
+        dsp_chat_response one = { .choices = &resp.choices[j], .n_choices = 1 };
         const char *why = NULL;
         cJSON *arr = resp.choices[j] ? cJSON_Parse(resp.choices[j]) : NULL;
         row->v = embed_read_vector(arr, &row->dim, &why);
