@@ -181,7 +181,7 @@ static void test_the_cache_answers_each_input_apart_from_chat(void **state)
     dsp_embed_options o8 = {.dimensions = 8};
     assert_int_not_equal(dsp_embed(c, &lm, texts, 1, &o8, &again, &err), DSP_OK);
     /* A chat call whose message is an embedded text is no hit. */
-    dsp_message m = {DSP_ROLE_USER, (char *)texts[0]};
+    dsp_message m = {.role = DSP_ROLE_USER, .content = (char *)texts[0]};
     dsp_chat_request req = {.messages = &m, .n_messages = 1, .params = dsp_lm_params_default()};
     dsp_chat_response r;
     assert_int_not_equal(dsp_chat(c, &lm, &req, &r, &err), DSP_OK);
