@@ -693,9 +693,14 @@ static void params_from_ir_fill_defaults(void **state)
     assert_int_equal(p.reflection_minibatch_size, 3);
     assert_string_equal(p.candidate_selection, "pareto");
     assert_int_equal(p.use_merge, 1);
-    o.optimizer = "knn_fewshot"; /* not one dspcc optimize implements */
+    o.optimizer = "knn_fewshot"; /* k 3 unless given; dimensions: the model's */
+    assert_int_equal(opt_params_from_ir(&o, &p, NULL), DSP_OK);
+    assert_int_equal(p.k, 3);
+    assert_int_equal(p.dimensions, 0);
+    o.optimizer = "signature_optimizer"; /* not one dspcc optimize implements */
     dsp_error err = { 0 };
     assert_int_equal(opt_params_from_ir(&o, &p, &err), DSP_ERR_INVALID);
+    assert_non_null(strstr(err.message, "signature_optimizer"));
     assert_non_null(strstr(err.message, "knn_fewshot"));
 }
 
