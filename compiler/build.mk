@@ -90,6 +90,8 @@ TEST_SCRIPTS += tests/compiler/optimize_guard_gepa_simba.sh
 TEST_SCRIPTS += tests/compiler/optimize_simba_e2e.sh
 # knn_fewshot: embeddings, the quality figure on a subset of the intents, the generated C against eval.
 TEST_SCRIPTS += tests/compiler/knn_e2e.sh
+# ensemble: the best random_search candidates voting, in eval and the generated C.
+TEST_SCRIPTS += tests/compiler/ensemble_e2e.sh
 TEST_SCRIPTS += tests/compiler/metric_feedback.sh
 TEST_SCRIPTS += tests/compiler/better_together_e2e.sh
 # better_together with a local LoRA trainer, served as vLLM and llama.cpp serve adapters.

@@ -111,6 +111,10 @@ const char *cg_predictor_sym(cg_ctx *g, const ir_predictor *p);
 const char *cg_knn_opts_sym(cg_ctx *g, const ir_predictor *p);
 /* Whether the state gives any predictor a knn (the C includes dsp/knn.h). */
 int cg_has_knn(cg_ctx *g);
+/* ensemble: the static dsp_ensemble a call of p runs, or NULL when the
+ * state gives p none; whether any predictor has one. */
+const char *cg_ensemble_sym(cg_ctx *g, const ir_predictor *p);
+int cg_has_ensemble(cg_ctx *g);
 /* The modules the program runs, callees first (the program last). */
 size_t cg_modules(cg_ctx *g, const ir_module ***out);
 

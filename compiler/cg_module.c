@@ -335,8 +335,11 @@ static void emit_step(mctx *x, int lvl, const ir_step *s)
         const ir_var *v = var_of(x->m, s->var);
         const char *vs = var_sym(x, s->var);
         /* knn_fewshot: the call passes its knn, and libdsprt chooses the demos. */
-        const char *knn = cg_knn_opts_sym(g, pr);
-        const char *call = s->sampling
+        const char *knn = cg_knn_opts_sym(g, pr), *ens = cg_ensemble_sym(g, pr);
+        const char *call = ens && !s->sampling
+            ? arena_printf(g->a, "dsp_ensemble_run(c, &%s, &%s, args, %s, NULL, err)", cg_predictor_sym(g, pr), ens,
+                           vs)
+            : s->sampling
             ? arena_printf(g->a, "dsp_sample_run(c, &%s, &%s, %s, args, %s, err)", cg_predictor_sym(g, pr),
                            cg_sampling_sym(g, s->sampling),
                            knn ? arena_printf(g->a, "&(const dsp_sample_options){ .predict = &%s }", knn) : "NULL", vs)

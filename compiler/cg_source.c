@@ -281,6 +281,7 @@ dsp_status cg_generate(const cg_input *in, strbuf *c_out, strbuf *h_out, dsp_err
         sb_puts(c_out, "#include \"dsp/batch.h\"\n#include \"dsp/glue.h\"\n#include \"dsp/lora.h\"\n#include \"dsp/predict.h\"\n");
         if (cg_has_react(&g)) sb_puts(c_out, "#include \"dsp/react.h\"\n");
         if (cg_has_sampling(&g)) sb_puts(c_out, "#include \"dsp/sample.h\"\n");
+        if (cg_has_ensemble(&g)) sb_puts(c_out, "#include \"dsp/ensemble.h\"\n");
         if (cg_has_knn(&g)) sb_puts(c_out, "#include \"dsp/knn.h\"\n");
         sb_puts(c_out, "#include \"dsp/signature.h\"\n#include \"dsp/trace.h\"\n#include \"dsp/value.h\"\n\n");
     }

@@ -416,6 +416,62 @@ static int emit_knn(cg_ctx *g, strbuf *c, const char *sym, const st_predictor *s
     return 1;
 }
 
+/* An ensemble's members (each its instructions and demo tables) and the
+ * dsp_ensemble a call passes (sym_ens), for a predictor whose state has
+ * one. Returns 0 when there is none. */
+static int emit_ensemble(cg_ctx *g, strbuf *c, const char *sym, const ir_predictor *pr, const st_predictor *sp)
+{
+    if (!sp || !sp->n_members) return 0;
+    size_t field = pr->n_outputs;
+    for (size_t k = 0; k < pr->n_outputs; k++)
+        if (strcmp(pr->outputs[k].name, sp->ensemble_field) == 0) field = k;
+    if (field == pr->n_outputs) {
+        dsp_error_set(g->err, DSP_ERR_INVALID, "the state's ensemble of `%s` votes on `%s`, which it does not produce; "
+                      "re-run dspcc optimize", pr->name, sp->ensemble_field);
+        g->failed = 1;
+        return 0;
+    }
+    size_t *n_demos = arena_array(g->a, sp->n_members + 1, sizeof *n_demos);
+    for (size_t m = 0; m < sp->n_members; m++) {
+        st_predictor one = *sp;
+        one.demos = sp->members[m].demos;
+        one.n_demos = sp->members[m].n_demos;
+        n_demos[m] = emit_demos(g, c, arena_printf(g->a, "%s_m%zu", sym, m), pr, &one);
+    }
+    sb_printf(c, "/* ensemble: %zu members, each with its own instructions and demos; every call runs them all\n"
+                 "   and they vote on `%s` (dsp/ensemble.h). */\n",
+              sp->n_members, sp->ensemble_field);
+    sb_printf(c, "static const dsp_predict_options %s_ens_m[%zu] = {\n", sym, sp->n_members);
+    for (size_t m = 0; m < sp->n_members; m++) {
+        const char *ins = sp->members[m].instructions ? sp->members[m].instructions : pr->signature->instructions;
+        sb_puts(c, "    { .instructions = ");
+        cg_cstr_or_null(g, c, ins, 8);
+        if (n_demos[m])
+            sb_printf(c, ",\n      .override_demos = true, .demos = %s_m%zu_demos, .n_demos = %zu },\n", sym, m,
+                      n_demos[m]);
+        else
+            sb_puts(c, ",\n      .override_demos = true, .demos = NULL, .n_demos = 0 },\n");
+    }
+    sb_puts(c, "};\n");
+    sb_printf(c, "static const dsp_ensemble %s_ens = { %s_ens_m, %zu, %zu };\n", sym, sym, sp->n_members, field);
+    return 1;
+}
+
+const char *cg_ensemble_sym(cg_ctx *g, const ir_predictor *pr)
+{
+    const st_predictor *sp = g->in->state ? st_predictor_find(g->in->state, pr->name) : NULL;
+    if (!sp || !sp->n_members) return NULL;
+    return arena_printf(g->a, "%s_ens", cg_predictor_sym(g, pr));
+}
+
+int cg_has_ensemble(cg_ctx *g)
+{
+    const st_state *s = g->in->state;
+    for (size_t i = 0; s && i < s->n_predictors; i++)
+        if (s->predictors[i].n_members) return 1;
+    return 0;
+}
+
 const char *cg_knn_opts_sym(cg_ctx *g, const ir_predictor *pr)
 {
     const st_predictor *sp = g->in->state ? st_predictor_find(g->in->state, pr->name) : NULL;
@@ -460,8 +516,12 @@ static void emit_variant(cg_ctx *g, strbuf *c, const st_state *state, const char
             sb_printf(c, ",\n    %s, %zu, %s, %zu\n};\n", sig->n_inputs ? in_sym : "NULL", sig->n_inputs,
                        sig->n_outputs ? out_sym : "NULL", sig->n_outputs);
             size_t n_demos = emit_demos(g, c, sym, pr, sp);
-            /* knn_fewshot: the demos are the pool, not the predictor's. */
-            if (emit_knn(g, c, sym, sp)) n_demos = 0;
+            /* knn_fewshot: the demos are the pool, not the predictor's. Its
+             * tables and an ensemble's are the program's only (a shadow
+             * variant runs the predictor as its state gives it). */
+            int main_variant = strcmp(symp, "k_p") == 0;
+            if (main_variant && emit_knn(g, c, sym, sp)) n_demos = 0;
+            if (main_variant) emit_ensemble(g, c, sym, pr, sp);
             const ir_lm *lm = lm_of(g, sp);
             const char *model = NULL;
             const char *lm_sym = arena_printf(g->a, "%s_lm", sym);

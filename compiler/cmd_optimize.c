@@ -1,5 +1,5 @@
 /* cmd_optimize.c — `dspcc optimize FILE.dsp`: runs the program's optimize
- * block (labeled_fewshot, knn_fewshot, bootstrap_fewshot, random_search, mipro, copro
+ * block (labeled_fewshot, knn_fewshot, bootstrap_fewshot, random_search, ensemble, mipro, copro
  * or better_together)
  * through the interpreter against the LM, then writes the optimized state
  * (NAME.state.json, for `dspcc build --state`) and optionally an HTML
@@ -660,7 +660,8 @@ const dspcc_cmd cmd_optimize = {
     "through the same runtime the generated C uses, picks demos and instructions\n"
     "(labeled_fewshot, bootstrap_fewshot, random_search, mipro, copro, gepa,\n"
     "simba; knn_fewshot chooses each input's demos at run time by an embedding\n"
-    "model's vectors), or also fine-tunes the lm (better_together), scores candidates on\n"
+    "model's vectors; ensemble has the best random_search candidates vote), or\n"
+    "also fine-tunes the lm (better_together), scores candidates on\n"
     "the valset with the metric, and writes the winner as an optimized state for\n"
     "`dspcc build --state`. The trainset is never used for the scores.\n"
     "better_together writes its training data to NAME.finetune.jsonl and records\n"

@@ -45,6 +45,7 @@
 #include "ir.h"
 #include "state.h"
 #include "dsp/client.h"
+#include "dsp/ensemble.h"
 #include "dsp/error.h"
 #include "dsp/knn.h"
 #include "dsp/predict.h"
@@ -133,6 +134,7 @@ typedef struct ex_pred_config {
     double temperature;
     uint64_t rollout_id;        /* 0: none; distinct ids sample distinct cached replies */
     const dsp_knn *knn;         /* knn_fewshot: demos chosen per call (override_demos false); NULL: none */
+    const dsp_ensemble *ensemble; /* ensemble: members' instructions and demos, voting; NULL: none */
 } ex_pred_config;
 
 typedef struct ex_config {
@@ -180,6 +182,11 @@ dsp_status ex_config_apply_state(const ex_runner *r, ex_config *cfg, const st_st
  * they must outlive it), choosing k demos with embedder. */
 const dsp_knn *ex_knn_new(arena *a, const dsp_demo *pool, size_t n_pool, const float *vectors, size_t dim, size_t k,
                           const dsp_lm_config *embedder, int dimensions);
+/* An ensemble (dsp/ensemble.h) in a of n members, each running with
+ * instructions[i] (NULL: the signature's) and demos[i][0..n_demos[i]),
+ * voting on output field. The texts are borrowed. */
+const dsp_ensemble *ex_ensemble_new(arena *a, size_t n, const char *const *instructions,
+                                    const dsp_demo *const *demos, const size_t *n_demos, size_t field);
 ex_pred_config *ex_config_find(ex_config *cfg, const char *predictor_name);
 const ex_pred_config *ex_config_get(const ex_config *cfg, const ir_predictor *p);
 void ex_config_free(ex_config *cfg);

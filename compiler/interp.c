@@ -296,6 +296,37 @@ static dsp_status call_mcc(run_ctx *c, frame *f, const ir_step *st, dsp_value *d
     return rc;
 }
 
+/* An ensemble's call: every member with the call's options (adapter,
+ * cache, sampling) and its own instructions and demos, voting. */
+static dsp_status run_ensemble(run_ctx *c, const dsp_ensemble *e, const dsp_predictor *p,
+                               const dsp_predict_options *o, const dsp_value *in, dsp_value *out, dsp_error *err)
+{
+    dsp_predict_options *members = calloc(e->n + 1, sizeof *members);
+    dsp_predict_trace *traces = calloc(e->n + 1, sizeof *traces);
+    if (!members || !traces) {
+        free(members);
+        free(traces);
+        return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < e->n; i++) {
+        members[i] = *o;
+        members[i].instructions = e->members[i].instructions;
+        members[i].override_demos = true;
+        members[i].demos = e->members[i].demos;
+        members[i].n_demos = e->members[i].n_demos;
+        dsp_predict_trace_init(&traces[i]);
+    }
+    dsp_ensemble with = { members, e->n, e->field };
+    dsp_status rc = dsp_ensemble_run(c->r->client, p, &with, in, out, traces, err);
+    for (size_t i = 0; i < e->n; i++) {
+        it_usage_add_trace(c->usage, &traces[i]);
+        dsp_predict_trace_free(&traces[i]);
+    }
+    free(traces);
+    free(members);
+    return rc;
+}
+
 static dsp_status call_predictor(run_ctx *c, frame *f, const ir_step *st, dsp_value *dst, dsp_error *err)
 {
     const ir_predictor *ip = st->predictor;
@@ -313,8 +344,11 @@ static dsp_status call_predictor(run_ctx *c, frame *f, const ir_step *st, dsp_va
     dsp_status rc = bind(f, st->bindings, st->n_bindings, sig->inputs, sig->n_inputs, in, err);
     if (rc == DSP_OK) {
         dsp_predict_options o = it_predict_options(c->r, c->cfg, ip);
+        const ex_pred_config *pc = c->cfg ? ex_config_get(c->cfg, ip) : NULL;
         if (st->sampling) {
             rc = it_sample_run(c->r, st->sampling, p, &o, c->usage, in, out, err);
+        } else if (pc && pc->ensemble) {
+            rc = run_ensemble(c, pc->ensemble, p, &o, in, out, err);
         } else {
             dsp_predict_trace tr;
             dsp_predict_trace_init(&tr);

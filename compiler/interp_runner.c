@@ -232,6 +232,63 @@ const dsp_knn *ex_knn_new(arena *a, const dsp_demo *pool, size_t n_pool, const f
     return knn;
 }
 
+const dsp_ensemble *ex_ensemble_new(arena *a, size_t n, const char *const *instructions,
+                                    const dsp_demo *const *demos, const size_t *n_demos, size_t field)
+{
+    dsp_predict_options *members = arena_array(a, n + 1, sizeof *members);
+    for (size_t i = 0; i < n; i++) {
+        members[i] = dsp_predict_options_default();
+        members[i].instructions = instructions[i];
+        members[i].override_demos = true;
+        members[i].demos = demos[i];
+        members[i].n_demos = n_demos[i];
+    }
+    dsp_ensemble *e = arena_alloc(a, sizeof *e);
+    *e = (dsp_ensemble){ members, n, field };
+    return e;
+}
+
+static dsp_demo *demos_of(arena *a, const st_demo *sd, size_t n)
+{
+    dsp_demo *demos = arena_array(a, n + 1, sizeof *demos);
+    for (size_t d = 0; d < n; d++) {
+        demos[d].input_texts = copy_texts(a, sd[d].inputs, sd[d].n_inputs);
+        demos[d].output_texts = copy_texts(a, sd[d].outputs, sd[d].n_outputs);
+    }
+    return demos;
+}
+
+/* The state's ensemble of predictor ip, in cfg->mem. */
+static dsp_status apply_ensemble(ex_config *cfg, const ir_predictor *ip, const st_predictor *sp, dsp_error *err)
+{
+    size_t field = ip->n_outputs;
+    for (size_t k = 0; k < ip->n_outputs; k++)
+        if (strcmp(ip->outputs[k].name, sp->ensemble_field) == 0)
+            field = k;
+    if (field == ip->n_outputs)
+        return dsp_error_set(err, DSP_ERR_INVALID, "predictor `%s`: the state's ensemble votes on `%s`, which it "
+                             "does not produce (re-optimize after changing the program)", sp->name,
+                             sp->ensemble_field);
+    size_t n = sp->n_members;
+    const char **ins = arena_array(&cfg->mem, n + 1, sizeof *ins);
+    const dsp_demo **demos = arena_array(&cfg->mem, n + 1, sizeof *demos);
+    size_t *n_demos = arena_array(&cfg->mem, n + 1, sizeof *n_demos);
+    for (size_t m = 0; m < n; m++) {
+        const st_member *mb = &sp->members[m];
+        for (size_t d = 0; d < mb->n_demos; d++)
+            if (mb->demos[d].n_inputs != ip->signature->n_inputs || mb->demos[d].n_outputs != ip->n_outputs)
+                return dsp_error_set(err, DSP_ERR_INVALID, "predictor `%s`, ensemble member %zu, demo %zu: the "
+                                     "wrong number of fields (re-optimize after changing the program)", sp->name,
+                                     m + 1, d + 1);
+        ins[m] = mb->instructions ? arena_strdup(&cfg->mem, mb->instructions) : NULL;
+        demos[m] = demos_of(&cfg->mem, mb->demos, mb->n_demos);
+        n_demos[m] = mb->n_demos;
+    }
+    ex_pred_config *pc = ex_config_find(cfg, sp->name);
+    pc->ensemble = ex_ensemble_new(&cfg->mem, n, ins, demos, n_demos, field);
+    return DSP_OK;
+}
+
 dsp_status ex_config_apply_state(const ex_runner *r, ex_config *cfg, const st_state *s, dsp_error *err)
 {
     for (size_t i = 0; i < s->n_predictors; i++) {
@@ -286,6 +343,11 @@ dsp_status ex_config_apply_state(const ex_runner *r, ex_config *cfg, const st_st
             pc->override_demos = false;
             pc->demos = NULL;
             pc->n_demos = 0;
+        }
+        if (sp->n_members) {
+            dsp_status est = apply_ensemble(cfg, ip, sp, err);
+            if (est != DSP_OK)
+                return est;
         }
         const ir_lm *lm = NULL;
         if (sp->lm) {

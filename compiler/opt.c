@@ -53,6 +53,11 @@ static dsp_status optimizer_defaults(const char *name, opt_params *out, dsp_erro
 {
     if (strcmp(name, "labeled_fewshot") == 0 || strcmp(name, "bootstrap_fewshot") == 0)
         return DSP_OK;
+    if (strcmp(name, "ensemble") == 0) {
+        if (out->num_candidates == 0)
+            out->num_candidates = 8;
+        return DSP_OK;
+    }
     if (strcmp(name, "knn_fewshot") == 0) {
         /* k: DSPy's KNNFewShot takes it; 3 when not given. */
         if (out->k == 16)
@@ -79,7 +84,7 @@ static dsp_status optimizer_defaults(const char *name, opt_params *out, dsp_erro
     }
     return dsp_error_set(err, DSP_ERR_INVALID,
                          "optimizer `%s` is not implemented by `dspcc optimize`; use labeled_fewshot, "
-                         "knn_fewshot, bootstrap_fewshot, random_search, mipro, copro, gepa, simba or better_together",
+                         "knn_fewshot, ensemble, bootstrap_fewshot, random_search, mipro, copro, gepa, simba or better_together",
                          name);
 }
 
@@ -90,6 +95,7 @@ dsp_status opt_params_from_ir(const ir_optimize *o, opt_params *out, dsp_error *
     out->seed = (uint64_t)o->seed;
     out->k = int_param(o, "k", 16);
     out->dimensions = int_param(o, "dimensions", 0);
+    out->size = int_param(o, "size", 3);
     out->max_bootstrapped_demos = int_param(o, "max_bootstrapped_demos", 4);
     out->max_labeled_demos = int_param(o, "max_labeled_demos", 16);
     out->max_rounds = int_param(o, "max_rounds", 1);
@@ -180,6 +186,8 @@ dsp_status opt_search(const opt_params *p, const opt_backend *b, arena *a, opt_r
         st = opt_labeled_fewshot(p, b, a, out, err);
     else if (strcmp(p->optimizer, "knn_fewshot") == 0)
         st = opt_knn_fewshot(p, b, a, out, err);
+    else if (strcmp(p->optimizer, "ensemble") == 0)
+        st = opt_ensemble_search(p, b, a, out, err);
     else if (strcmp(p->optimizer, "bootstrap_fewshot") == 0)
         st = opt_bootstrap_fewshot(p, b, a, out, err);
     else if (strcmp(p->optimizer, "random_search") == 0)
@@ -263,8 +271,14 @@ static int same_knn(const opt_knn *x, const opt_knn *y)
 
 int opt_program_same(const opt_backend *b, const opt_program *x, const opt_program *y)
 {
-    if (!same_text(x->model, y->model))
+    if (!same_text(x->model, y->model) || !x->ensemble != !y->ensemble)
         return 0;
+    if (x->ensemble && (x->ensemble->n != y->ensemble->n || x->ensemble->pred != y->ensemble->pred ||
+                        x->ensemble->field != y->ensemble->field))
+        return 0;
+    for (size_t i = 0; x->ensemble && i < x->ensemble->n; i++)
+        if (!opt_program_same(b, &x->ensemble->members[i], &y->ensemble->members[i]))
+            return 0;
     for (size_t p = 0; p < b->n_preds; p++) {
         if (!same_knn(x->knn ? &x->knn[p] : NULL, y->knn ? &y->knn[p] : NULL))
             return 0;
@@ -302,6 +316,7 @@ opt_program opt_program_zero_shot(const opt_backend *b, arena *a)
     p.demos = arena_array(a, b->n_preds + 1, sizeof *p.demos);
     p.model = NULL;
     p.knn = NULL;
+    p.ensemble = NULL;
     return p;
 }
 

@@ -61,6 +61,16 @@ typedef struct opt_knn {
     size_t dim;
 } opt_knn;
 
+/* ensemble's members: programs voting at predictor `pred` on its output
+ * `field` (dsp/ensemble.h); each member's instructions and demos of that
+ * predictor, the other predictors running as the program's own. */
+typedef struct opt_ensemble {
+    size_t pred;
+    size_t field;
+    const struct opt_program *members;
+    size_t n;
+} opt_ensemble;
+
 /* A candidate program: per predictor (in program order) its instructions
  * and its demos. Demos always override the predictor's own (zero demos is
  * zero-shot). */
@@ -72,6 +82,7 @@ typedef struct opt_program {
                                         every predictor runs on in place of the lm's */
     const opt_knn *knn;              /* n_preds, or NULL: none; a predictor with k > 0
                                         chooses its demos per input in place of demos */
+    const opt_ensemble *ensemble;    /* NULL: none; else the members that vote at its predictor */
 } opt_program;
 
 /* One predictor call of a teacher run. */
@@ -220,6 +231,9 @@ typedef struct opt_backend {
     /* One reflective instruction proposal (allocated in a). */
     dsp_status (*reflect)(void *ctx, arena *a, const opt_reflection *req, const char **instruction,
                           dsp_error *err);
+    /* ensemble only: the predictor that votes and the output it votes on
+     * (the module's last predictor call and its last output). */
+    size_t vote_pred, vote_field;
     /* knn_fewshot only (NULL: unavailable). The embedder's vectors of
      * demos[0..n) of predictor pred (their inputs as dsp_knn_text writes
      * them), unit length, n rows of *dim floats (allocated in a). */
@@ -289,6 +303,7 @@ typedef struct opt_params {
     int max_demos;               /* simba: demos per predictor at most (4) */
     double temperature_for_sampling; /* simba: softmax temperature of the pool draws (0.2) */
     int dimensions;              /* knn_fewshot: vector length asked of the embedder; 0: the model's */
+    int size;                    /* ensemble: members (3) */
 } opt_params;
 
 /* Reads an optimize block's optimizer name, arguments and seed. Unknown
@@ -420,6 +435,10 @@ opt_bootstrap_args opt_bootstrap_args_from(const opt_params *p);
 dsp_status opt_demo_candidates(const opt_backend *b, arena *a, const opt_params *p, size_t n, opt_program *out,
                                dsp_error *err);
 
+/* The label of opt_demo_candidates' candidate c: "zero-shot", "labeled
+ * only", "bootstrap (unshuffled)", "bootstrap (shuffled, seed N)" (in a). */
+const char *opt_candidate_label(arena *a, size_t c);
+
 /* The valset rows in order (0..n_val-1), or a seeded sample of cap rows. */
 size_t *opt_val_rows(const opt_backend *b, arena *a, uint64_t seed, size_t cap, size_t *n);
 
@@ -471,6 +490,8 @@ const char *opt_failed_text(arena *a, const opt_score *s);
 dsp_status opt_labeled_fewshot(const opt_params *p, const opt_backend *b, arena *a, opt_result *out,
                                dsp_error *err);
 dsp_status opt_knn_fewshot(const opt_params *p, const opt_backend *b, arena *a, opt_result *out, dsp_error *err);
+dsp_status opt_ensemble_search(const opt_params *p, const opt_backend *b, arena *a, opt_result *out,
+                               dsp_error *err);
 dsp_status opt_bootstrap_fewshot(const opt_params *p, const opt_backend *b, arena *a, opt_result *out,
                                  dsp_error *err);
 dsp_status opt_random_search(const opt_params *p, const opt_backend *b, arena *a, opt_result *out,

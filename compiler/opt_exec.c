@@ -72,6 +72,8 @@ static dsp_status to_config(const opt_exec *x, const opt_program *prog, int teac
         }
         pc->demos = demos;
         pc->n_demos = d->n;
+        if (prog->ensemble && prog->ensemble->pred == p && !teacher)
+            pc->ensemble = opt_exec_ensemble(&cfg->mem, prog->ensemble);
         const opt_knn *kn = prog->knn ? &prog->knn[p] : NULL;
         if (kn && kn->k > 0 && kn->pool.n > 0 && !teacher) {
             pc->knn = opt_exec_knn(x, &cfg->mem, kn);
@@ -703,6 +705,13 @@ dsp_status opt_exec_init(opt_exec *x, const ir_program *p, const ir_optimize *o,
     x->b.run_sampled = be_run_sampled;
     x->b.reflect = opt_exec_reflect;
     x->b.embed_demos = o->embedder ? opt_exec_embed_demos : NULL;
+    /* ensemble votes at the module's last predictor call, on its last output. */
+    const ir_module *om = o->module;
+    for (size_t i = 0; om && om->n_predictors && i < n; i++)
+        if (x->preds[i] == om->predictors[om->n_predictors - 1]) {
+            x->b.vote_pred = i;
+            x->b.vote_field = x->preds[i]->n_outputs ? x->preds[i]->n_outputs - 1 : 0;
+        }
     x->b.progress = be_progress;
     x->b.finetune_example = be_finetune_example;
     x->b.finetune = be_finetune;
@@ -724,6 +733,32 @@ void opt_exec_free(opt_exec *x)
     arena_free(&x->mem);
     pthread_mutex_destroy(&x->lock);
     memset(x, 0, sizeof *x);
+}
+
+/* The field names the state keys demo values by: ip's inputs and outputs. */
+static void set_field_names(arena *a, const ir_predictor *ip, st_predictor *sp)
+{
+    sp->n_input_names = ip->signature->n_inputs;
+    sp->input_names = arena_array(a, sp->n_input_names + 1, sizeof *sp->input_names);
+    for (size_t i = 0; i < sp->n_input_names; i++)
+        sp->input_names[i] = (char *)ip->signature->inputs[i].name;
+    sp->n_output_names = ip->n_outputs;
+    sp->output_names = arena_array(a, sp->n_output_names + 1, sizeof *sp->output_names);
+    for (size_t i = 0; i < sp->n_output_names; i++)
+        sp->output_names[i] = (char *)ip->outputs[i].name;
+}
+
+/* The state's demos for d (texts borrowed, array in a). */
+static st_demo *st_demos_of(arena *a, const opt_demos *d)
+{
+    st_demo *out = arena_array(a, d->n + 1, sizeof *out);
+    for (size_t i = 0; i < d->n; i++) {
+        out[i].n_inputs = d->items[i].n_inputs;
+        out[i].inputs = (char **)d->items[i].inputs;
+        out[i].n_outputs = d->items[i].n_outputs;
+        out[i].outputs = (char **)d->items[i].outputs;
+    }
+    return out;
 }
 
 static int cmp_pred_name(const void *a, const void *b)
@@ -778,24 +813,24 @@ void opt_exec_state(const opt_exec *x, const opt_result *r, arena *a, st_state *
             sp->knn_dim = kn->dim;
             sp->knn_vectors = (float *)kn->vectors;
         }
-        if (d->n) {
-            sp->n_input_names = ip->signature->n_inputs;
-            sp->input_names = arena_array(a, sp->n_input_names + 1, sizeof *sp->input_names);
-            for (size_t i = 0; i < sp->n_input_names; i++)
-                sp->input_names[i] = (char *)ip->signature->inputs[i].name;
-            sp->n_output_names = ip->n_outputs;
-            sp->output_names = arena_array(a, sp->n_output_names + 1, sizeof *sp->output_names);
-            for (size_t i = 0; i < sp->n_output_names; i++)
-                sp->output_names[i] = (char *)ip->outputs[i].name;
-        }
+        if (d->n)
+            set_field_names(a, ip, sp);
         sp->n_demos = d->n;
-        sp->demos = arena_array(a, d->n + 1, sizeof *sp->demos);
-        for (size_t i = 0; i < d->n; i++) {
-            st_demo *sd = &sp->demos[i];
-            sd->n_inputs = d->items[i].n_inputs;
-            sd->inputs = (char **)d->items[i].inputs;
-            sd->n_outputs = d->items[i].n_outputs;
-            sd->outputs = (char **)d->items[i].outputs;
+        sp->demos = st_demos_of(a, d);
+        const opt_ensemble *en = r->best.ensemble;
+        if (en && en->pred == p) {
+            /* ensemble: each member's prompt of this predictor. */
+            if (!sp->n_input_names)
+                set_field_names(a, ip, sp);
+            sp->n_members = en->n;
+            sp->members = arena_array(a, en->n + 1, sizeof *sp->members);
+            for (size_t m = 0; m < en->n; m++) {
+                const char *mi = en->members[m].instructions[p];
+                sp->members[m].instructions = mi ? arena_strdup(a, mi) : NULL;
+                sp->members[m].n_demos = en->members[m].demos[p].n;
+                sp->members[m].demos = st_demos_of(a, &en->members[m].demos[p]);
+            }
+            sp->ensemble_field = (char *)ip->outputs[en->field].name;
         }
     }
     qsort(out->predictors, out->n_predictors, sizeof *out->predictors, cmp_pred_name);

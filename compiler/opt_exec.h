@@ -76,6 +76,10 @@ const dsp_knn *opt_exec_knn(const opt_exec *x, arena *a, const opt_knn *kn);
 /* The optimize block's `dimensions:` argument, 0 when not given. */
 int opt_exec_knn_dimensions(const ir_optimize *o);
 
+/* ensemble (opt_exec_knn.c): the runtime ensemble of e's members' prompts
+ * of its predictor (in a). */
+const dsp_ensemble *opt_exec_ensemble(arena *a, const opt_ensemble *e);
+
 /* The optimized state for a result: every predictor (sorted by name) with
  * its instructions (absent when the signature's) and demos. Strings live in
  * a; do not st_free the result. */

@@ -1,5 +1,6 @@
-/* opt_exec_knn.c — knn_fewshot's part of the backend: the pool's vectors
- * from the block's embedder, and the runtime knn a candidate runs with. */
+/* opt_exec_knn.c — knn_fewshot's and ensemble's parts of the backend: the
+ * pool's vectors from the block's embedder, the runtime knn a candidate
+ * runs with, and an ensemble's runtime members. */
 #include "opt_exec.h"
 
 #include "dsp/embed.h"
@@ -69,4 +70,23 @@ const dsp_knn *opt_exec_knn(const opt_exec *x, arena *a, const opt_knn *kn)
     }
     return ex_knn_new(a, pool, kn->pool.n, kn->vectors, kn->dim, kn->k, ex_runner_lm(x->runner, x->o->embedder),
                       opt_exec_knn_dimensions(x->o));
+}
+
+const dsp_ensemble *opt_exec_ensemble(arena *a, const opt_ensemble *e)
+{
+    const char **ins = arena_array(a, e->n + 1, sizeof *ins);
+    const dsp_demo **demos = arena_array(a, e->n + 1, sizeof *demos);
+    size_t *n_demos = arena_array(a, e->n + 1, sizeof *n_demos);
+    for (size_t m = 0; m < e->n; m++) {
+        const opt_demos *d = &e->members[m].demos[e->pred];
+        dsp_demo *dd = arena_array(a, d->n + 1, sizeof *dd);
+        for (size_t i = 0; i < d->n; i++) {
+            dd[i].input_texts = d->items[i].inputs;
+            dd[i].output_texts = d->items[i].outputs;
+        }
+        ins[m] = e->members[m].instructions[e->pred];
+        demos[m] = dd;
+        n_demos[m] = d->n;
+    }
+    return ex_ensemble_new(a, e->n, ins, demos, n_demos, e->field);
 }

@@ -11,7 +11,7 @@
 
 #include "opt.h"
 
-static const char *candidate_label(arena *a, size_t c)
+const char *opt_candidate_label(arena *a, size_t c)
 {
     switch (c) {
     case 0: return "zero-shot";
@@ -40,7 +40,7 @@ dsp_status opt_random_search(const opt_params *p, const opt_backend *b, arena *a
         if (same < c) {
             const char *msg = arena_printf(a, "candidate %zu/%zu (%s) is the same program as candidate %zu (%s); "
                                               "not scored again",
-                                           c + 1, n, candidate_label(a, c), same + 1, candidate_label(a, same));
+                                           c + 1, n, opt_candidate_label(a, c), same + 1, opt_candidate_label(a, same));
             if (b->progress)
                 b->progress(b->ctx, msg);
             which = arena_printf(a, "%s%s%zu", which, skipped ? ", " : "", c + 1);
@@ -56,7 +56,7 @@ dsp_status opt_random_search(const opt_params *p, const opt_backend *b, arena *a
         st = b->evaluate(b->ctx, &cands[c], val, n_val, &s, err);
         if (st != DSP_OK)
             return st;
-        opt_result_add_trial(out, a, &s, 1, candidate_label(a, c));
+        opt_result_add_trial(out, a, &s, 1, opt_candidate_label(a, c));
         if (c == 0)
             out->baseline_score = s.mean;
         if (c == 0 || s.mean > out->final_score) {

@@ -183,15 +183,90 @@ static dsp_status read_knn(rd *r, const cJSON *v, const char *path, st_predictor
 
 static dsp_status read_predictor_fields(rd *r, const cJSON *o, size_t i, st_predictor *p);
 
+/* A list of demos at key (of the predictor at path), keyed by p's field
+ * names. */
+static dsp_status read_demos(rd *r, const cJSON *v, const char *key, const char *path, const st_predictor *p,
+                             st_demo **out, size_t *n_out)
+{
+    if (!cJSON_IsArray(v)) return bad(r, key, "expected an array");
+    size_t n = (size_t)cJSON_GetArraySize(v);
+    if (n && (!p->input_names || !p->output_names))
+        return bad(r, path, "has demos but no `inputs` and `outputs` lists of field names");
+    *out = calloc(n ? n : 1, sizeof **out);
+    if (!*out) return dsp_error_set(r->err, DSP_ERR_NOMEM, "%s: out of memory", r->file);
+    *n_out = n;
+    st_demo *demos = *out;
+    size_t d = 0;
+    dsp_status st;
+    char sub[600];
+    for (const cJSON *dm = v->child; dm; dm = dm->next, d++) {
+        char dpath[540];
+        snprintf(dpath, sizeof dpath, "%s[%zu]", key, d);
+        if (!cJSON_IsObject(dm)) return bad(r, dpath, "expected an object with inputs and outputs");
+        static const char *const dm_keys[] = {"inputs", "outputs", NULL};
+        if ((st = only_keys(r, dm, dpath, dm_keys)) != DSP_OK) return st;
+        snprintf(sub, sizeof sub, "%s.inputs", dpath);
+        if ((st = read_demo_fields(r, cJSON_GetObjectItemCaseSensitive(dm, "inputs"), sub, p->input_names,
+                                   p->n_input_names, &demos[d].inputs, &demos[d].n_inputs)) != DSP_OK)
+            return st;
+        snprintf(sub, sizeof sub, "%s.outputs", dpath);
+        if ((st = read_demo_fields(r, cJSON_GetObjectItemCaseSensitive(dm, "outputs"), sub, p->output_names,
+                                   p->n_output_names, &demos[d].outputs, &demos[d].n_outputs)) != DSP_OK)
+            return st;
+    }
+    return DSP_OK;
+}
+
+/* An ensemble's "field" and "members" (each its instructions and demos). */
+static dsp_status read_ensemble(rd *r, const cJSON *v, const char *path, st_predictor *p)
+{
+    char key[700];
+    snprintf(key, sizeof key, "%s.ensemble", path);
+    if (!cJSON_IsObject(v)) return bad(r, key, "expected an object with field and members");
+    static const char *const ens_keys[] = {"field", "members", NULL};
+    dsp_status st = only_keys(r, v, key, ens_keys);
+    if (st != DSP_OK) return st;
+    snprintf(key, sizeof key, "%s.ensemble.field", path);
+    if ((st = get_str(r, cJSON_GetObjectItemCaseSensitive(v, "field"), key, &p->ensemble_field)) != DSP_OK)
+        return st;
+    const cJSON *ms = cJSON_GetObjectItemCaseSensitive(v, "members");
+    snprintf(key, sizeof key, "%s.ensemble.members", path);
+    if (!cJSON_IsArray(ms) || cJSON_GetArraySize(ms) < 1 || cJSON_GetArraySize(ms) > 64)
+        return bad(r, key, "expected an array of 1 to 64 members");
+    size_t n = (size_t)cJSON_GetArraySize(ms);
+    p->members = calloc(n, sizeof *p->members);
+    if (!p->members) return dsp_error_set(r->err, DSP_ERR_NOMEM, "%s: out of memory", r->file);
+    p->n_members = n;
+    size_t m = 0;
+    for (const cJSON *mb = ms->child; mb; mb = mb->next, m++) {
+        char mpath[300];
+        snprintf(mpath, sizeof mpath, "%s.ensemble.members[%zu]", path, m);
+        if (!cJSON_IsObject(mb)) return bad(r, mpath, "expected an object with instructions and demos");
+        static const char *const mb_keys[] = {"instructions", "demos", NULL};
+        if ((st = only_keys(r, mb, mpath, mb_keys)) != DSP_OK) return st;
+        const cJSON *ins = cJSON_GetObjectItemCaseSensitive(mb, "instructions");
+        snprintf(key, sizeof key, "%s.instructions", mpath);
+        if (ins && (st = get_str(r, ins, key, &p->members[m].instructions)) != DSP_OK) return st;
+        snprintf(key, sizeof key, "%s.demos", mpath);
+        const cJSON *ds = cJSON_GetObjectItemCaseSensitive(mb, "demos");
+        if (!ds) return bad(r, key, "missing");
+        if ((st = read_demos(r, ds, key, path, p, &p->members[m].demos, &p->members[m].n_demos)) != DSP_OK)
+            return st;
+    }
+    return DSP_OK;
+}
+
 static dsp_status read_predictor(rd *r, const cJSON *o, size_t i, st_predictor *p)
 {
     dsp_status st = read_predictor_fields(r, o, i, p);
     const cJSON *v = st == DSP_OK ? cJSON_GetObjectItemCaseSensitive(o, "knn") : NULL;
-    if (v) {
-        char path[128];
-        snprintf(path, sizeof path, "predictors[%zu]", i);
+    char path[128];
+    snprintf(path, sizeof path, "predictors[%zu]", i);
+    if (v)
         st = read_knn(r, v, path, p);
-    }
+    v = st == DSP_OK ? cJSON_GetObjectItemCaseSensitive(o, "ensemble") : NULL;
+    if (v)
+        st = read_ensemble(r, v, path, p);
     return st;
 }
 
@@ -201,7 +276,7 @@ static dsp_status read_predictor_fields(rd *r, const cJSON *o, size_t i, st_pred
     snprintf(path, sizeof path, "predictors[%zu]", i);
     if (!cJSON_IsObject(o)) return bad(r, path, "expected an object");
     static const char *const allowed[] = {"name",   "instructions", "lm",    "model", "adapter",
-                                          "inputs", "outputs",      "demos", "knn",  NULL};
+                                          "inputs", "outputs",      "demos", "knn",  "ensemble", NULL};
     dsp_status st = only_keys(r, o, path, allowed);
     if (st != DSP_OK) return st;
     const cJSON *v;
@@ -246,30 +321,7 @@ static dsp_status read_predictor_fields(rd *r, const cJSON *o, size_t i, st_pred
     snprintf(key, sizeof key, "%s.demos", path);
     v = cJSON_GetObjectItemCaseSensitive(o, "demos");
     if (!v) return DSP_OK;
-    if (!cJSON_IsArray(v)) return bad(r, key, "expected an array");
-    size_t n = (size_t)cJSON_GetArraySize(v);
-    if (n && (!p->input_names || !p->output_names))
-        return bad(r, path, "has demos but no `inputs` and `outputs` lists of field names");
-    p->demos = calloc(n ? n : 1, sizeof *p->demos);
-    if (!p->demos) return dsp_error_set(r->err, DSP_ERR_NOMEM, "%s: out of memory", r->file);
-    p->n_demos = n;
-    size_t d = 0;
-    for (const cJSON *dm = v->child; dm; dm = dm->next, d++) {
-        char dpath[300];
-        snprintf(dpath, sizeof dpath, "%s.demos[%zu]", path, d);
-        if (!cJSON_IsObject(dm)) return bad(r, dpath, "expected an object with inputs and outputs");
-        static const char *const dm_keys[] = {"inputs", "outputs", NULL};
-        if ((st = only_keys(r, dm, dpath, dm_keys)) != DSP_OK) return st;
-        snprintf(key, sizeof key, "%s.inputs", dpath);
-        if ((st = read_demo_fields(r, cJSON_GetObjectItemCaseSensitive(dm, "inputs"), key, p->input_names,
-                                   p->n_input_names, &p->demos[d].inputs, &p->demos[d].n_inputs)) != DSP_OK)
-            return st;
-        snprintf(key, sizeof key, "%s.outputs", dpath);
-        if ((st = read_demo_fields(r, cJSON_GetObjectItemCaseSensitive(dm, "outputs"), key, p->output_names,
-                                   p->n_output_names, &p->demos[d].outputs, &p->demos[d].n_outputs)) != DSP_OK)
-            return st;
-    }
-    return DSP_OK;
+    return read_demos(r, v, key, path, p, &p->demos, &p->n_demos);
 }
 
 /* prompt_tokens, completion_tokens and cost_usd (a number, or null when
@@ -523,6 +575,15 @@ static void free_strs(char **v, size_t n)
     free(v);
 }
 
+static void demos_free(st_demo *demos, size_t n)
+{
+    for (size_t d = 0; d < n; d++) {
+        free_strs(demos[d].inputs, demos[d].n_inputs);
+        free_strs(demos[d].outputs, demos[d].n_outputs);
+    }
+    free(demos);
+}
+
 void st_free(st_state *s)
 {
     if (!s) return;
@@ -537,13 +598,15 @@ void st_free(st_state *s)
         free(p->adapter_sha256);
         free(p->knn_embedder);
         free(p->knn_vectors);
+        for (size_t m = 0; m < p->n_members; m++) {
+            free(p->members[m].instructions);
+            demos_free(p->members[m].demos, p->members[m].n_demos);
+        }
+        free(p->members);
+        free(p->ensemble_field);
         free_strs(p->input_names, p->n_input_names);
         free_strs(p->output_names, p->n_output_names);
-        for (size_t d = 0; d < p->n_demos; d++) {
-            free_strs(p->demos[d].inputs, p->demos[d].n_inputs);
-            free_strs(p->demos[d].outputs, p->demos[d].n_outputs);
-        }
-        free(p->demos);
+        demos_free(p->demos, p->n_demos);
     }
     free(s->predictors);
     for (size_t i = 0; i < s->n_trials; i++) free(s->trials[i].config);

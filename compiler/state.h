@@ -44,6 +44,8 @@
  *         ],
  *         "knn": { "k": 3, "embedder": "embed", "dimensions": 256, "dim": 256,   (knn_fewshot only:
  *                  "vectors": [[0.0123, ...], ...] }       the demos are a pool, one vector each)
+ *         "ensemble": { "field": "category", "members": [   (ensemble only: each member's
+ *             { "instructions": "...", "demos": [...] }, ... ] }   prompt; they vote on field)
  *       }
  *     ],
  *     "trials": [ { "trial": 1, "score": 0.5, "full_eval": true, "examples": 100, "failed": 0,
@@ -72,6 +74,13 @@ typedef struct st_demo {
     size_t n_outputs;
 } st_demo;
 
+/* One member of an ensemble: its instructions and demos of the predictor. */
+typedef struct st_member {
+    char *instructions;     /* NULL: the signature's */
+    st_demo *demos;
+    size_t n_demos;
+} st_member;
+
 typedef struct st_predictor {
     char *name;             /* ir_predictor.name */
     char *instructions;     /* NULL: the signature's */
@@ -97,6 +106,12 @@ typedef struct st_predictor {
     int knn_dimensions;     /* sent as `dimensions`; 0: not sent */
     size_t knn_dim;         /* floats per vector */
     float *knn_vectors;     /* n_demos * knn_dim, unit length, the pool's in demo order */
+    /* ensemble (n_members > 0): every member runs and they vote on output
+     * ensemble_field (dsp/ensemble.h); the predictor's own instructions and
+     * demos are member 0's. */
+    st_member *members;
+    size_t n_members;
+    char *ensemble_field;
 } st_predictor;
 
 typedef struct st_trial {

@@ -126,6 +126,11 @@ static dsp_status check_state(const st_state *s, dsp_error *err)
             if (!p->output_names[k])
                 return dsp_error_set(err, DSP_ERR_INVALID, "state: predictor `%s`: output name %zu is NULL",
                                      p->name, k);
+        if (p->n_members && (!p->ensemble_field || !p->members || (!p->input_names && p->n_input_names) ||
+                             (!p->output_names && p->n_output_names)))
+            return dsp_error_set(err, DSP_ERR_INVALID,
+                                 "state: predictor `%s`: an ensemble needs its field, members and field names",
+                                 p->name);
         if (p->knn_k && (!p->n_demos || !p->knn_embedder || !p->knn_dim || !p->knn_vectors))
             return dsp_error_set(err, DSP_ERR_INVALID,
                                  "state: predictor `%s`: knn needs demos, an embedder and their vectors", p->name);
@@ -144,6 +149,58 @@ static dsp_status check_state(const st_state *s, dsp_error *err)
             return dsp_error_set(err, DSP_ERR_INVALID, "state: trial %d has a non-finite score",
                                  s->trials[i].trial);
     return DSP_OK;
+}
+
+/* A list of demos whose key is at indent `level`: "[]", or one object per
+ * demo with one field per line, the closing bracket at `level`. */
+static void write_demos(strbuf *b, int level, const st_predictor *p, const st_demo *demos, size_t n)
+{
+    if (!n) {
+        sb_puts(b, "[]");
+        return;
+    }
+    sb_puts(b, "[\n");
+    for (size_t d = 0; d < n; d++) {
+        const st_demo *dm = &demos[d];
+        sb_indent(b, level + 1);
+        sb_puts(b, "{\n");
+        sb_key(b, level + 2, "inputs");
+        sb_demo_fields(b, level + 2, p->input_names, dm->inputs, dm->n_inputs);
+        sb_puts(b, ",\n");
+        sb_key(b, level + 2, "outputs");
+        sb_demo_fields(b, level + 2, p->output_names, dm->outputs, dm->n_outputs);
+        sb_puts(b, "\n");
+        sb_indent(b, level + 1);
+        sb_puts(b, d + 1 < n ? "},\n" : "}\n");
+    }
+    sb_indent(b, level);
+    sb_puts(b, "]");
+}
+
+/* An ensemble's field and members, each member's prompt in full. */
+static void write_ensemble(strbuf *b, const st_predictor *p)
+{
+    sb_key(b, 3, "ensemble");
+    sb_puts(b, "{ \"field\": ");
+    sb_jstr(b, p->ensemble_field);
+    sb_puts(b, ", \"members\": [\n");
+    for (size_t m = 0; m < p->n_members; m++) {
+        const st_member *mb = &p->members[m];
+        sb_indent(b, 4);
+        sb_puts(b, "{\n");
+        if (mb->instructions) {
+            sb_key(b, 5, "instructions");
+            sb_jstr(b, mb->instructions);
+            sb_puts(b, ",\n");
+        }
+        sb_key(b, 5, "demos");
+        write_demos(b, 5, p, mb->demos, mb->n_demos);
+        sb_puts(b, "\n");
+        sb_indent(b, 4);
+        sb_puts(b, m + 1 < p->n_members ? "},\n" : "}\n");
+    }
+    sb_indent(b, 3);
+    sb_puts(b, "] }");
 }
 
 /* A float as nine significant digits: the same float when read back. */
@@ -174,7 +231,7 @@ static void write_knn(strbuf *b, const st_predictor *p)
         sb_puts(b, d + 1 < p->n_demos ? "],\n" : "]\n");
     }
     sb_indent(b, 4);
-    sb_puts(b, "] }\n");
+    sb_puts(b, "] }");
 }
 
 static void write_predictor(strbuf *b, const st_predictor *p)
@@ -213,7 +270,7 @@ static void write_predictor(strbuf *b, const st_predictor *p)
         sb_jstr(b, p->adapter_sha256);
         sb_puts(b, " }");
     }
-    if (p->n_demos) {
+    if (p->n_demos || p->n_members) {
         sb_puts(b, ",\n");
         sb_key(b, 3, "inputs");
         sb_name_list(b, p->input_names, p->n_input_names);
@@ -223,28 +280,16 @@ static void write_predictor(strbuf *b, const st_predictor *p)
     }
     sb_puts(b, ",\n");
     sb_key(b, 3, "demos");
-    if (!p->n_demos) {
-        sb_puts(b, "[]\n");
-    } else {
-        sb_puts(b, "[\n");
-        for (size_t d = 0; d < p->n_demos; d++) {
-            const st_demo *dm = &p->demos[d];
-            sb_indent(b, 4);
-            sb_puts(b, "{\n");
-            sb_key(b, 5, "inputs");
-            sb_demo_fields(b, 5, p->input_names, dm->inputs, dm->n_inputs);
-            sb_puts(b, ",\n");
-            sb_key(b, 5, "outputs");
-            sb_demo_fields(b, 5, p->output_names, dm->outputs, dm->n_outputs);
-            sb_puts(b, "\n");
-            sb_indent(b, 4);
-            sb_puts(b, d + 1 < p->n_demos ? "},\n" : "}\n");
-        }
-        sb_indent(b, 3);
-        sb_puts(b, p->knn_k ? "],\n" : "]\n");
-    }
-    if (p->knn_k)
+    write_demos(b, 3, p, p->demos, p->n_demos);
+    if (p->knn_k) {
+        sb_puts(b, ",\n");
         write_knn(b, p);
+    }
+    if (p->n_members) {
+        sb_puts(b, ",\n");
+        write_ensemble(b, p);
+    }
+    sb_puts(b, "\n");
     sb_indent(b, 2);
     sb_puts(b, "}");
 }

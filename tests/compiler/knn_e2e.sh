@@ -21,8 +21,9 @@
 # Prints TAP.
 set -u
 . tests/support/optimize_e2e.sh
+. tests/support/gen_parity.sh
 
-cp tests/compiler/fixtures/intents/intents.dsp tests/compiler/fixtures/intents/intents_main.c "$tmp/"
+cp tests/compiler/fixtures/intents/intents.dsp "$tmp/"
 sed 's/knn_fewshot(k: 3, dimensions: 256)/labeled_fewshot(k: 3)/; /embedder: embed/d' \
     tests/compiler/fixtures/intents/intents.dsp >"$tmp/labeled.dsp"
 sub="--trainset-limit 400 --valset-limit 100 -j 4"
@@ -97,41 +98,13 @@ check "and ships the unoptimized program, saying why" \
            grep -q 'kept the unoptimized program' '$tmp/hurt.out'"
 
 # The generated C: tables, libdsprt's knn, the same choices as eval.
-SAN=
-if nm "$BUILD/libdsprt.a" 2>/dev/null | grep -q __asan; then SAN="-fsanitize=address,undefined"; fi
-RTLIBS="$here/$BUILD/libdsprt.a -lcurl -lcjson -lsqlite3 -lcrypto -lpthread -lm"
-STRICT="-std=c17 -Wall -Wextra -Werror -pedantic -I$here/runtime/include -I/usr/include/cjson"
-mkdir -p "$tmp/gen" "$tmp/gen2"
-"$dspcc" build "$tmp/intents.dsp" --state "$tmp/knn.json" -o "$tmp/gen/intents.c" 2>"$tmp/build.err"
-check "dspcc build --state knn.json" test $? -eq 0
-"$dspcc" build "$tmp/intents.dsp" --state "$tmp/knn.json" -o "$tmp/gen2/intents.c" 2>/dev/null
-check "a second build writes the same bytes" cmp -s "$tmp/gen/intents.c" "$tmp/gen2/intents.c"
+gen_parity intents.dsp knn.json intents intent_classifier intent label 100
 check "the pool's vectors, the dsp_knn and its options are static tables" \
     sh -c "grep -q 'static const float k_p0_knn_vectors\[102400\] = {' '$tmp/gen/intents.c' &&
            grep -q 'static const dsp_knn k_p0_knn = {' '$tmp/gen/intents.c' &&
            grep -q '&k_p0_knn_lm, 256, 3, 256, k_p0_knn_vectors, k_p0_demos, 400' '$tmp/gen/intents.c'"
 check "the call passes the knn to libdsprt" \
     grep -q 'st = dsp_predict_ex(c, &k_p0, &k_p0_knn_opts, args, v_r, NULL, err);' "$tmp/gen/intents.c"
-for cc in gcc clang; do
-    # shellcheck disable=SC2086
-    $cc $STRICT $SAN -I"$tmp/gen" -o "$tmp/intents_$cc" "$tmp/intents_main.c" "$tmp/gen/intents.c" $RTLIBS \
-        2>"$tmp/cc.err"
-    r=$?
-    [ $r -ne 0 ] && sed 's/^/#   /' "$tmp/cc.err" | head -10
-    check "the generated program compiles strictly ($cc)" test $r -eq 0
-done
-head -n 100 "$here/examples/tickets/data/dev.jsonl" | sed 's/^{"text": "\(.*\)", "label": .*/\1/' >"$tmp/texts.txt"
-DSPCC_BASE_URL=$url "$tmp/intents_gcc" <"$tmp/texts.txt" >"$tmp/rows.jsonl" 2>"$tmp/run.err"
-r=$?
-[ $r -ne 0 ] && sed 's/^/#   /' "$tmp/run.err" | head -5
-check "the generated program answers all 100 dev messages" \
-    sh -c "test $r -eq 0 && test \$(wc -l <'$tmp/rows.jsonl') -eq 100"
-"$dspcc" eval "$tmp/intents.dsp" --state "$tmp/knn.json" --data "dev=$tmp/rows.jsonl" --json --no-cache \
-    --base-url "$url" >"$tmp/parity.json" 2>"$tmp/parity.err"
-check "dspcc eval chooses the generated program's intent on every row (score 1)" \
-    test "$(json_key "$tmp/parity.json" score)" = 1
-right=$(head -n 100 "$here/examples/tickets/data/dev.jsonl" | sed 's/.*"label": "\([a-z_]*\)".*/\1/' |
-        paste -d' ' - "$tmp/rows.jsonl" | awk '{ n++; if (index($0, "\"label\":\"" $1 "\"")) r++ } END { print r / n }')
 check "and the generated program's accuracy is the state's ($right)" same_score "$right" "$knn"
 
 # dspcc prompt shows the demos the input gets: its nearest training rows.

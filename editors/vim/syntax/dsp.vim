@@ -53,7 +53,7 @@ syn keyword dspType          string int float bool list optional map
 syn match   dspStrategy      "\<\%(predict\|chain_of_thought\|react\|best_of_n\|refine\|majority\|multi_chain_comparison\)\>\ze\s*("
 syn match   dspBuiltin       "\<\%(exact_match\|contains\|f1\|approx\|abs\|min\|max\|len\|judge\)\>\ze\s*("
 syn match   dspDataFormat    "\<\%(jsonl\|csv\)\>\ze\s*("
-syn keyword dspOptimizer     labeled_fewshot knn_fewshot bootstrap_fewshot random_search mipro better_together copro gepa simba
+syn keyword dspOptimizer     labeled_fewshot knn_fewshot bootstrap_fewshot random_search mipro better_together copro gepa simba ensemble
 syn match   dspHeaderWord    "\<header\>\ze\s*\""
 
 " Characters the lexer rejects, then operators (defined later, so `!=` is an

@@ -1,0 +1,78 @@
+/* opt_ensemble.c — ensemble(size, num_candidates): DSPy's Ensemble over the
+ * candidate programs of random search (its usual use). The candidates
+ * (zero-shot, labelled only, bootstraps on shuffled trainsets) are scored
+ * on the whole valset; the `size` best (earliest on ties, repeats skipped)
+ * become members voting, for each valset row, on the module's last output
+ * at its last predictor (dsp/ensemble.h, majority). The ensemble is the
+ * search's answer; the no-regression guard compares it with the program as
+ * written. */
+#include <stdio.h>
+
+#include "opt.h"
+
+dsp_status opt_ensemble_search(const opt_params *p, const opt_backend *b, arena *a, opt_result *out,
+                               dsp_error *err)
+{
+    size_t n_val;
+    size_t *val = opt_val_rows(b, a, p->seed, 0, &n_val);
+    size_t n = (size_t)(p->num_candidates > 0 ? p->num_candidates : 8) + 3;
+    opt_program *cands = arena_array(a, n, sizeof *cands);
+    dsp_status st = opt_demo_candidates(b, a, p, n, cands, err);
+    if (st != DSP_OK)
+        return st;
+    double *score = arena_array(a, n, sizeof *score);
+    size_t *order = arena_array(a, n, sizeof *order), m = 0;
+    for (size_t c = 0; c < n; c++) {
+        size_t same = 0;
+        while (same < c && !opt_program_same(b, &cands[same], &cands[c]))
+            same++;
+        if (same < c)
+            continue; /* the same prompts as an earlier candidate */
+        if (b->progress) {
+            char msg[96];
+            snprintf(msg, sizeof msg, "candidate %zu/%zu on the valset", c + 1, n);
+            b->progress(b->ctx, msg);
+        }
+        opt_score s;
+        st = b->evaluate(b->ctx, &cands[c], val, n_val, &s, err);
+        if (st != DSP_OK)
+            return st;
+        opt_result_add_trial(out, a, &s, 1, arena_printf(a, "candidate %zu: %s", c + 1, opt_candidate_label(a, c)));
+        if (c == 0)
+            out->baseline_score = s.mean;
+        score[c] = s.mean;
+        /* Insertion by score, after equal ones: ties keep the earlier. */
+        size_t at = m;
+        while (at > 0 && score[order[at - 1]] < s.mean)
+            at--;
+        for (size_t k = m; k > at; k--)
+            order[k] = order[k - 1];
+        order[at] = c;
+        m++;
+    }
+    size_t size = (size_t)(p->size > 0 ? p->size : 3);
+    if (size > m)
+        size = m;
+    opt_program *members = arena_array(a, size + 1, sizeof *members);
+    const char *which = "";
+    for (size_t i = 0; i < size; i++) {
+        members[i] = cands[order[i]];
+        which = arena_printf(a, "%s%s%zu", which, i ? ", " : "", order[i] + 1);
+    }
+    opt_ensemble *e = arena_alloc(a, sizeof *e);
+    *e = (opt_ensemble){ b->vote_pred, b->vote_field, members, size };
+    /* The members' own programs run the predictors that do not vote: the
+     * best candidate's. */
+    out->best = members[0];
+    out->best.ensemble = e;
+    if (b->progress)
+        b->progress(b->ctx, "the ensemble on the valset");
+    opt_score s;
+    st = b->evaluate(b->ctx, &out->best, val, n_val, &s, err);
+    if (st != DSP_OK)
+        return st;
+    out->final_score = s.mean;
+    opt_result_add_trial(out, a, &s, 1, arena_printf(a, "ensemble of candidates %s (majority)", which));
+    out->n_demo_candidates = m;
+    return DSP_OK;
+}

@@ -1,0 +1,42 @@
+/* dsp/ensemble.h — several prompts of one predictor, run on the same input,
+ * voting on one output (DSPy's Ensemble with reduce_fn=majority).
+ *
+ * Each member is a dsp_predict_options with its own instructions and demos
+ * (override_demos); every member runs, the formatted values of output
+ * `field` are counted (trimmed, case-insensitive: dsp_majority_index), and
+ * the call's outputs are those of the earliest member with the majority
+ * value. Generated code bakes the members as static const tables; the
+ * interpreter builds the same from the state file.
+ */
+#ifndef DSP_ENSEMBLE_H
+#define DSP_ENSEMBLE_H
+
+#include <stddef.h>
+
+#include "dsp/client.h"
+#include "dsp/error.h"
+#include "dsp/predict.h"
+#include "dsp/signature.h"
+#include "dsp/value.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct dsp_ensemble {
+    const dsp_predict_options *members; /* n, each with its instructions and demos */
+    size_t n;
+    size_t field;                       /* the output voted on: an index into the predictor's outputs */
+} dsp_ensemble;
+
+/* Runs every member of e on p with inputs; outputs (zeroed, room for the
+ * predictor's outputs) get the chosen member's. traces (n of them, after
+ * dsp_predict_trace_init; may be NULL) get each member's call. A member
+ * that fails fails the call with its error, naming the member. */
+dsp_status dsp_ensemble_run(dsp_client *c, const dsp_predictor *p, const dsp_ensemble *e, const dsp_value *inputs,
+                            dsp_value *outputs, dsp_predict_trace *traces, dsp_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
