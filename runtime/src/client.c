@@ -1063,12 +1063,20 @@ dsp_status dsp_client_post_json(dsp_client *c, const dsp_lm_config *lm, const ch
     st = dsp_api_base_url(k.base_url, &base, err);
     if (st == DSP_OK) {
         size_t n = strlen(base) + strlen(path) + 1;
-        if (!(k.url = malloc(n)))
+        char *url = malloc(n);
+        if (!url) {
             st = dsp_error_set(err, DSP_ERR_NOMEM, "out of memory building an endpoint URL");
-        else
-            snprintf(k.url, n, "%s%s", base, path);
+        } else {
+            snprintf(url, n, "%s%s", base, path);
+            k.urls[0] = url;
+            k.rates[0] = dsp_rates_get(&c->rates, url, k.model_name, lm->rpm, lm->tpm);
+            k.n_urls = 1;
+            k.url = url;
+        }
     }
     free(base);
+    k.in_loop = dsp_loop_active();
+    k.est_tokens = (double)len / 4.0;
     if (st == DSP_OK)
         st = set_auth(&k, lm, err);
     /* The body is the caller's: the writer only points at it (its own
