@@ -468,7 +468,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
         rs_buf_printf(&m, "The request signature we calculated does not match the signature you provided: it signs "
                           "a header `%s` the request does not carry.", missing);
         rs_answer_error(&a, st->api, 403, rs_buf_str(&m), NULL, &ans);
-    } else if (st->too_big || (!chat && !load && !embed && st->route != ROUTE_FINE_TUNING && st->route != ROUTE_BATCH)) {
+    } else if (st->too_big ||
+               (!chat && !load && !embed && st->route != ROUTE_FINE_TUNING && st->route != ROUTE_BATCH)) {
         answer_plain(&a, url, method, st->too_big ? ROUTE_TOO_LARGE : st->route, st->api, &ans, &allow);
     } else if (load) {
         load_lora(s, &a, st->body ? st->body : "", st->len, &ans);
