@@ -12,9 +12,9 @@
 # against the dev labels in column KEY. Prints TAP.
 gen_parity() {
     gp_dsp=$1 gp_state=$2 gp_name=$3 gp_prog=$4 gp_field=$5 gp_key=$6 gp_rows=$7
-    gp_san=
-    if nm "$BUILD/libdsprt.a" 2>/dev/null | grep -q __asan; then gp_san="-fsanitize=address,undefined"; fi
-    gp_libs="$here/$BUILD/libdsprt.a -lcurl -lcjson -lsqlite3 -lcrypto -lpthread -lm"
+    . tests/support/rt_link.sh
+    gp_san=$RT_SAN
+    gp_libs="$here/$BUILD/libdsprt.a $RT_LIBS"
     gp_strict="-std=c17 -Wall -Wextra -Werror -pedantic -I$here/runtime/include -I/usr/include/cjson"
     mkdir -p "$tmp/gen" "$tmp/gen2"
     "$dspcc" build "$tmp/$gp_dsp" --state "$tmp/$gp_state" -o "$tmp/gen/$gp_name.c" 2>"$tmp/build.err"
