@@ -413,6 +413,18 @@ static const char *folded(arena *a, const char *text)
  * rescored it, and instructions; `kept` marks the one shipped. */
 static void describe(gepa *g, opt_result *out, size_t kept)
 {
+    /* The report's per-predictor lists: candidate i's full instruction
+     * (NULL: the signature's) at index i, as the stages number them. */
+    const char ***cands = arena_array(g->a, g->b->n_preds + 1, sizeof *cands);
+    size_t *n_cands = arena_array(g->a, g->b->n_preds + 1, sizeof *n_cands);
+    for (size_t p = 0; p < g->b->n_preds; p++) {
+        cands[p] = arena_array(g->a, g->n + 1, sizeof **cands);
+        for (size_t i = 0; i < g->n; i++)
+            cands[p][i] = g->c[i].instr[p];
+        n_cands[p] = g->n;
+    }
+    out->candidates = (const char *const *const *)cands;
+    out->n_candidates = n_cands;
     size_t *wins = frontier(g);
     for (size_t i = 0; i < g->n; i++) {
         const gp_cand *c = &g->c[i];

@@ -40,6 +40,9 @@ check "the summary lists candidates with their parents and the frontier" \
     sh -c "grep -q '^  candidate 0 (the program as written)' '$tmp/gepa.out' && grep -q '^  candidate [1-9][0-9]* <- [0-9]*, frontier (best on [0-9]* valset rows)' '$tmp/gepa.out' && grep -q '(kept)\$' '$tmp/gepa.out'"
 check "the report lists the candidates with lineage, frontier and instructions" \
     sh -c "grep -q 'Stages and candidates' '$tmp/gepa.html' && grep -q 'candidate [0-9]* &lt;- [0-9]*, frontier (best on [0-9]* valset rows); TicketClassifier.r: Classify' '$tmp/gepa.html'"
+n_cands=$(grep -c '^  candidate [0-9]' "$tmp/gepa.out")
+check "the report's predictor section lists every candidate's full instruction, numbered as the candidates" \
+    sh -c "grep -q 'Instruction candidates ($n_cands)</h4>' '$tmp/gepa.html' && grep -q '^Label hints (label: keywords that point to it):\$' '$tmp/gepa.html'"
 used=$(sed -n 's/.*after \([0-9]*\) metric calls.*/\1/p' "$tmp/gepa.err" | tail -n 1)
 echo "# metric calls used: ${used:-?}"
 check "the budget of 400 metric calls holds" awk -v u="${used:-9999}" 'BEGIN { exit !(u <= 400 && u >= 60) }'
