@@ -87,6 +87,7 @@ TEST_SCRIPTS += tests/compiler/optimize_copro_e2e.sh
 TEST_SCRIPTS += tests/compiler/optimize_trust_e2e.sh
 TEST_SCRIPTS += tests/compiler/optimize_gepa_e2e.sh
 TEST_SCRIPTS += tests/compiler/optimize_guard_gepa_simba.sh
+TEST_SCRIPTS += tests/compiler/gepa_vs_mipro.sh
 TEST_SCRIPTS += tests/compiler/optimize_simba_e2e.sh
 # knn_fewshot: embeddings, the quality figure on a subset of the intents, the generated C against eval.
 TEST_SCRIPTS += tests/compiler/knn_e2e.sh
