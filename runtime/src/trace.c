@@ -211,6 +211,44 @@ static cJSON *message(const char *role, const char *text)
     return m;
 }
 
+/* Native tool calling's parts: the calls a turn made ({type: "tool_call",
+ * id, name, arguments: the JSON, or the text when it is not JSON}) and a
+ * tool result ({type: "tool_call_response", id, response}). */
+static void add_tool_calls(cJSON *m, const dsp_tool_call *calls, size_t n)
+{
+    cJSON *parts = cJSON_GetObjectItem(m, "parts");
+    for (size_t i = 0; i < n; i++) {
+        cJSON *part = cJSON_CreateObject();
+        cJSON_AddStringToObject(part, "type", "tool_call");
+        if (calls[i].id)
+            cJSON_AddStringToObject(part, "id", calls[i].id);
+        cJSON_AddStringToObject(part, "name", calls[i].name ? calls[i].name : "");
+        cJSON *args = calls[i].arguments ? cJSON_Parse(calls[i].arguments) : NULL;
+        if (args)
+            cJSON_AddItemToObject(part, "arguments", args);
+        else if (calls[i].arguments)
+            cJSON_AddStringToObject(part, "arguments", calls[i].arguments);
+        cJSON_AddItemToArray(parts, part);
+    }
+}
+
+static cJSON *input_message(const dsp_message *msg)
+{
+    if (msg->role != DSP_ROLE_TOOL) {
+        cJSON *m = message(role_name(msg->role), msg->content);
+        add_tool_calls(m, msg->tool_calls, msg->n_tool_calls);
+        return m;
+    }
+    cJSON *m = cJSON_CreateObject();
+    cJSON_AddStringToObject(m, "role", "tool");
+    cJSON *part = cJSON_CreateObject();
+    cJSON_AddStringToObject(part, "type", "tool_call_response");
+    cJSON_AddStringToObject(part, "id", msg->tool_call_id ? msg->tool_call_id : "");
+    cJSON_AddStringToObject(part, "response", msg->content ? msg->content : "");
+    cJSON_AddItemToArray(cJSON_AddArrayToObject(m, "parts"), part);
+    return m;
+}
+
 void dsp_trace_lm_call(dsp_tracer *t, const dsp_lm_call_trace *lc)
 {
     if (!t)
@@ -271,11 +309,15 @@ void dsp_trace_lm_call(dsp_tracer *t, const dsp_lm_call_trace *lc)
     if (t->content && lc->req) {
         cJSON *in = cJSON_AddArrayToObject(a, "gen_ai.input.messages");
         for (size_t i = 0; i < lc->req->n_messages; i++)
-            cJSON_AddItemToArray(in, message(role_name(lc->req->messages[i].role), lc->req->messages[i].content));
+            cJSON_AddItemToArray(in, input_message(&lc->req->messages[i]));
         if (lc->resp) {
             cJSON *outm = cJSON_AddArrayToObject(a, "gen_ai.output.messages");
-            for (size_t i = 0; i < lc->resp->n_choices; i++)
-                cJSON_AddItemToArray(outm, message("assistant", lc->resp->choices[i]));
+            for (size_t i = 0; i < lc->resp->n_choices; i++) {
+                cJSON *m = message("assistant", lc->resp->choices[i]);
+                if (i == 0)
+                    add_tool_calls(m, lc->resp->tool_calls, lc->resp->n_tool_calls);
+                cJSON_AddItemToArray(outm, m);
+            }
         }
     }
     write_line(t, o);

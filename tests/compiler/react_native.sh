@@ -88,6 +88,13 @@ for wire in openai anthropic; do
         test "$(json_key "$tmp/$wire/eval.json" score)" = 1
     check "$wire: each question took two steps and an extract call" \
         test "$(json_key "$tmp/$wire/eval.json" lm_calls)" = 15
+    # Traces with contents show the calls and results as OpenTelemetry's
+    # gen_ai message parts.
+    DSPCC_TRACE_CONTENT=1 "$DSPCC" eval "$P/$wire.dsp" --data rows --module Agent --metric same --no-cache \
+        --base-url "$url" --trace "$tmp/$wire/trace.jsonl" >/dev/null 2>&1
+    check "$wire: traces show tool_call and tool_call_response parts" \
+        sh -c "grep -q '\"type\":\"tool_call\",\"id\":\"[a-z]*_[0-9a-f]*\",\"name\":\"search\",\"arguments\":{\"query\":' '$tmp/$wire/trace.jsonl' &&
+               grep -q '\"role\":\"tool\",\"parts\":\[{\"type\":\"tool_call_response\",\"id\":' '$tmp/$wire/trace.jsonl'"
 
     # Damaged calls: the first three steps of each conversation.
     rs_start --tool-call-faults 3
