@@ -98,6 +98,28 @@ for kind in expire error; do
 done
 check "an expired request says so" grep -q "batch_expired" "$tmp/expire.err"
 
+# Every request errored: all sent as normal calls, the same score.
+rs_start --log "$tmp/lm.log" --batch-delay-ms 100 --batch-error-rate 1
+base="http://127.0.0.1:$port/v1"
+: >"$tmp/lm.log"
+ev allerr $tickets allerr-cache --batch --batch-poll 50
+check "a batch whose every request errored: all 20 go as normal calls, the same score" \
+    sh -c "test $(count POST /v1/chat/completions) = 20 && test '$(score allerr)' = '$(score plain)'"
+
+# The fixture validates a batch's input as OpenAI does: a bad line fails the batch, naming it.
+if command -v curl >/dev/null 2>&1; then
+    printf '%s\n' '{"custom_id":"a","method":"POST","url":"/v1/chat/completions","body":{"model":"m"}}' \
+        '{"custom_id":"a","method":"POST","url":"/v1/chat/completions","body":{"model":"m"}}' >"$tmp/dup.jsonl"
+    fid=$(curl -s -F purpose=batch -F file=@"$tmp/dup.jsonl" "$base/files" | sed 's/.*"id":"\([^"]*\)".*/\1/')
+    curl -s -H 'Content-Type: application/json' \
+        -d "{\"input_file_id\":\"$fid\",\"endpoint\":\"/v1/chat/completions\",\"completion_window\":\"24h\"}" \
+        "$base/batches" >"$tmp/dup.json"
+    check "the fixture fails a batch with a repeated custom_id, naming the line" \
+        sh -c "grep -q '\"status\":\"failed\"' '$tmp/dup.json' && grep -q 'Line 2: the custom_id a is not unique' '$tmp/dup.json'"
+else
+    echo "ok - # SKIP curl is not installed: the fixture's batch validation is not checked"
+fi
+
 check "--batch with --no-cache is a usage error" sh -c \
     "'$dspcc' eval $tickets --data dev --batch --no-cache 2>'$tmp/nc.err'; test \$? = 2 && grep -q 'no-cache' '$tmp/nc.err'"
 
