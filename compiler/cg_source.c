@@ -93,9 +93,17 @@ static int emit_tool_protos(cg_ctx *g, strbuf *c)
     return ssize;
 }
 
-static void emit_adapters_and_shadow(cg_ctx *g, strbuf *c);
+/* Free text, which shadow mode compares only when a program has nothing
+ * else: a string, optional or not. */
+static int cg_shadow_free_text(const ir_type *t)
+{
+    return t->kind == IR_STRING || (t->kind == IR_OPTIONAL && t->elem->kind == IR_STRING);
+}
 
-static void emit_api(cg_ctx *g, strbuf *c)
+/* The program's descriptor (dsp/program.h): its input as values, its
+ * module, its output from values and freed, and what shadow mode
+ * compares. libdsprt runs it; the public functions are one call each. */
+static void emit_program(cg_ctx *g, strbuf *c)
 {
     const ir_module *m = g->in->module;
     const char *P = g->prefix;
@@ -108,12 +116,9 @@ static void emit_api(cg_ctx *g, strbuf *c)
     }
     sb_puts(c, "    memset(out, 0, sizeof *out);\n}\n\n");
 
-    /* example: the index in a batch, for traces (dsp/trace.h); -1 for one call. */
-    sb_printf(c, "/* The module on *in; its results as values in res[0..%zu), which the caller frees. */\n"
-                  "static dsp_status cg_exec(dsp_client *client, const %s_input *in, dsp_value *res, dsp_error *err,\n"
-                  "    int64_t example)\n{\n", nr, P);
-    sb_printf(c, "    dsp_value args[%zu];\n    memset(args, 0, sizeof args);\n", np ? np : 1);
-    sb_puts(c, "    dsp_status st = DSP_OK;\n");
+    sb_printf(c, "static dsp_status cg_args(const void *in_, dsp_value *args, dsp_error *err)\n{\n"
+                  "    const %s_input *in = in_;\n    dsp_status st = DSP_OK;\n", P);
+    if (!np) sb_puts(c, "    (void)in;\n    (void)args;\n    (void)err;\n");
     for (size_t i = 0; i < np; i++) {
         const ir_field *f = &m->params[i];
         const char *id = cg_ident(g->a, f->name, 0);
@@ -124,60 +129,58 @@ static void emit_api(cg_ctx *g, strbuf *c)
         sb_printf(c, "    if (st == DSP_OK) st = %s(%sin->%s, &args[%zu], err);\n", cg_fn(g, "in", f->type),
                    cg_type_is_string(f->type) ? "" : "&", id, i);
     }
-    sb_printf(c, "    dsp_span span;\n    dsp_trace_module_begin(client, \"%s\", example, &span);\n", m->name);
-    sb_printf(c, "    if (st == DSP_OK) st = m_%s(client, args, res, err);\n", cg_ident(g->a, m->name, 0));
-    sb_printf(c, "    dsp_trace_module_end(&span, st, err);\n    dsp_values_free(args, %zu);\n    return st;\n}\n\n",
-              np);
-    sb_printf(c, "/* res as the typed output; *out is left empty on failure. */\n"
-                  "static dsp_status cg_output(const dsp_value *res, %s_output *out, dsp_error *err)\n{\n"
-                  "    dsp_status st = DSP_OK;\n    memset(out, 0, sizeof *out);\n", P);
+    sb_puts(c, "    return st;\n}\n\n");
+    sb_printf(c, "static dsp_status cg_output(const dsp_value *res, void *out_, dsp_error *err)\n{\n"
+                  "    %s_output *out = out_;\n    dsp_status st = DSP_OK;\n", P);
     for (size_t i = 0; i < nr; i++)
         sb_printf(c, "    if (st == DSP_OK) st = %s(&res[%zu], &out->%s, err);\n", cg_fn(g, "out", m->results[i].type),
                    i, cg_ident(g->a, m->results[i].name, 0));
-    sb_printf(c, "    if (st != DSP_OK) %s_output_free(out);\n    return st;\n}\n\n", P);
-    sb_printf(c, "static int cg_run(dsp_client *client, const void *in_, void *out_, dsp_error *err, int64_t example)\n"
-                  "{\n    const %s_input *in = in_;\n    %s_output *out = out_;\n", P, P);
-    sb_printf(c, "    if (!client || !in || !out)\n"
-                  "        return (int)dsp_error_set(err, DSP_ERR_INVALID, \"%s_run: client, in and out must not be NULL\");\n",
-               P);
-    sb_printf(c, "    memset(out, 0, sizeof *out);\n    dsp_value res[%zu];\n    memset(res, 0, sizeof res);\n"
-                  "    dsp_status st = cg_exec(client, in, res, err, example);\n"
-                  "    if (st == DSP_OK) st = cg_output(res, out, err);\n"
-                  "    dsp_values_free(res, %zu);\n    return (int)st;\n}\n\n",
-              nr ? nr : 1, nr);
-    sb_printf(c, "int %s_run(dsp_client *client, const %s_input *in, %s_output *out, dsp_error *err)\n{\n"
-                  "    return cg_run(client, in, out, err, -1);\n}\n\n", P, P, P);
+    sb_puts(c, "    return st;\n}\n\n");
+    sb_printf(c, "static void cg_free(void *out)\n{\n    %s_output_free(out);\n}\n\n", P);
 
+    /* Shadow mode compares the results a program decides (every type but
+     * free text: enums, numbers, bools, lists, records, maps); free text
+     * (a reasoning) differs between any two models, so strings count only
+     * when there is nothing else. */
+    int decided = 0;
+    for (size_t i = 0; i < nr; i++)
+        decided += !cg_shadow_free_text(m->results[i].type);
+    sb_printf(c, "/* Per result, whether shadow mode compares it. */\nstatic const unsigned char k_decides[%zu] = {",
+              nr ? nr : 1);
+    for (size_t i = 0; i < nr; i++)
+        sb_printf(c, "%s%d", i ? ", " : " ", decided ? !cg_shadow_free_text(m->results[i].type) : 1);
+    sb_puts(c, " };\n\n");
+    sb_printf(c, "static const dsp_program k_program = {\n"
+                  "    \"%s\", \"%s\", %zu, %zu, sizeof(%s_input), sizeof(%s_output),\n"
+                  "    cg_args, m_%s, cg_output, cg_free, k_decides,\n};\n\n",
+              P, m->name, np, nr, P, P, cg_ident(g->a, m->name, 0));
+}
+
+static void emit_adapters_and_shadow(cg_ctx *g, strbuf *c);
+
+static void emit_api(cg_ctx *g, strbuf *c)
+{
+    const char *P = g->prefix;
+    emit_program(g, c);
+    sb_printf(c, "int %s_run(dsp_client *client, const %s_input *in, %s_output *out, dsp_error *err)\n{\n"
+                  "    return dsp_program_run(&k_program, client, in, out, err, -1);\n}\n\n", P, P, P);
     sb_printf(c, "int %s_run_stream(dsp_client *client, const %s_input *in, const struct dsp_stream_callbacks *cb,\n"
                   "    %s_output *out, dsp_error *err)\n{\n"
-                  "    const dsp_stream_callbacks *was = dsp_stream_use(cb);\n"
-                  "    int st = cg_run(client, in, out, err, -1);\n"
-                  "    (void)dsp_stream_use(was);\n"
-                  "    return st;\n}\n\n", P, P, P);
-
+                  "    return dsp_program_run_stream(&k_program, client, in, cb, out, err);\n}\n\n", P, P, P);
     emit_adapters_and_shadow(g, c);
-
     sb_printf(c,
                "int %s_run_batch(dsp_client *client, const %s_input *in, size_t n, %s_output *out,\n"
                "    int *statuses, dsp_error *errs, int max_threads)\n{\n"
-               "    return dsp_run_batch(client, \"%s_run_batch\", cg_run, in, sizeof *in, out, sizeof *out, n, statuses, errs,\n"
-               "                         max_threads);\n}\n",
-               P, P, P, P);
+               "    return dsp_program_run_batch(&k_program, client, in, n, out, statuses, errs, max_threads);\n}\n",
+               P, P, P);
 }
 
-/* Free text, which shadow mode compares only when a program has nothing
- * else: a string, optional or not. */
-static int cg_shadow_free_text(const ir_type *t)
-{
-    return t->kind == IR_STRING || (t->kind == IR_OPTIONAL && t->elem->kind == IR_STRING);
-}
-
-/* NAME_verify_adapters and shadow mode: thin glue over libdsprt's
- * dsp_adapter_verify, dsp_glue_agree and the module run twice. */
+/* NAME_verify_adapters over libdsprt's dsp_adapter_verify, and shadow
+ * mode: dsp_program_run_shadow, with the typed callback called through a
+ * small adapter (a function is called only through its own type). */
 static void emit_adapters_and_shadow(cg_ctx *g, strbuf *c)
 {
     const char *P = g->prefix;
-    const ir_module *m = g->in->module;
     sb_printf(c, "int %s_verify_adapters(const char *base_dir, dsp_error *err)\n{\n", P);
     sb_printf(c, "    const %s_model_ref *tables[] = { %s_models%s%s };\n", P, P,
               g->in->shadow_state ? ", " : "", g->in->shadow_state ? arena_printf(g->a, "%s_shadow_models", P) : "");
@@ -189,50 +192,19 @@ static void emit_adapters_and_shadow(cg_ctx *g, strbuf *c)
                "                if (st != DSP_OK) return (int)st;\n"
                "            }\n"
                "    return 0;\n}\n\n");
-    /* Agreement: the results a program decides (every type but free text:
-     * enums, numbers, bools, lists, records, maps); free text (a reasoning)
-     * differs between any two models, so strings count only when there is
-     * nothing else. Compared as values by libdsprt (dsp_glue_agree). */
-    int decided = 0;
-    for (size_t i = 0; i < m->n_results; i++)
-        decided += !cg_shadow_free_text(m->results[i].type);
-    size_t nr = m->n_results;
-    sb_printf(c, "/* The results shadow mode compares (dsp_glue_agree). */\nstatic const unsigned char k_decides[%zu] = {",
-              nr ? nr : 1);
-    for (size_t i = 0; i < nr; i++)
-        sb_printf(c, "%s%d", i ? ", " : " ", decided ? !cg_shadow_free_text(m->results[i].type) : 1);
-    sb_puts(c, " };\n\n");
+    sb_printf(c,
+              "typedef struct cg_disagree {\n    %s_disagree_fn fn;\n    void *ctx;\n} cg_disagree;\n\n"
+              "static void cg_on_disagree(void *ctx, const void *in, const void *primary, const void *shadow,\n"
+              "    const dsp_error *shadow_err)\n{\n"
+              "    const cg_disagree *d = ctx;\n"
+              "    d->fn(d->ctx, in, primary, shadow, shadow_err);\n}\n\n", P);
     sb_printf(c,
               "int %s_run_shadow(dsp_client *client, const %s_input *in, %s_output *out, dsp_client *shadow,\n"
               "    %s_disagree_fn on_disagree, void *ctx, int *agreed, dsp_error *err)\n{\n"
-              "    if (agreed) *agreed = 0;\n"
-              "    if (!shadow) return %s_run(client, in, out, err);\n"
-              "    if (!client || !in || !out)\n"
-              "        return (int)dsp_error_set(err, DSP_ERR_INVALID, \"%s_run_shadow: client, in and out must not be NULL\");\n",
-              P, P, P, P, P, P);
-    sb_printf(c,
-              "    dsp_value res[%zu], sres[%zu];\n"
-              "    memset(res, 0, sizeof res);\n"
-              "    memset(sres, 0, sizeof sres);\n"
-              "    memset(out, 0, sizeof *out);\n"
-              "    dsp_status st = cg_exec(client, in, res, err, -1);\n"
-              "    if (st == DSP_OK) st = cg_output(res, out, err);\n"
-              "    if (st == DSP_OK) {\n"
-              "        %s_output s;\n"
-              "        dsp_error serr = {0};\n"
-              "        dsp_status sst = cg_exec(shadow, in, sres, &serr, -1);\n"
-              "        int same = sst == DSP_OK && dsp_glue_agree(res, sres, k_decides, %zu);\n"
-              "        if (agreed) *agreed = same;\n"
-              "        memset(&s, 0, sizeof s);\n"
-              "        if (!same && sst == DSP_OK) sst = cg_output(sres, &s, &serr);\n"
-              "        if (!same && on_disagree) on_disagree(ctx, in, out, sst == DSP_OK ? &s : NULL, &serr);\n"
-              "        %s_output_free(&s);\n"
-              "        dsp_error_clear(&serr);\n"
-              "    }\n"
-              "    dsp_values_free(res, %zu);\n"
-              "    dsp_values_free(sres, %zu);\n"
-              "    return (int)st;\n}\n\n",
-              nr ? nr : 1, nr ? nr : 1, P, nr, P, nr, nr);
+              "    cg_disagree d = { on_disagree, ctx };\n"
+              "    return dsp_program_run_shadow(&k_program, client, in, out, shadow, on_disagree ? cg_on_disagree : NULL,\n"
+              "                                  &d, agreed, err);\n}\n\n",
+              P, P, P, P);
 }
 
 dsp_status cg_generate(const cg_input *in, strbuf *c_out, strbuf *h_out, dsp_error *err)
@@ -278,7 +250,8 @@ dsp_status cg_generate(const cg_input *in, strbuf *c_out, strbuf *h_out, dsp_err
         sb_put(c_out, cg_rt_private, cg_rt_private_len);
         sb_puts(c_out, "#pragma GCC diagnostic pop\n/* ==== end of libdsprt ==== */\n\n");
     } else {
-        sb_puts(c_out, "#include \"dsp/batch.h\"\n#include \"dsp/glue.h\"\n#include \"dsp/lora.h\"\n#include \"dsp/predict.h\"\n");
+        sb_puts(c_out, "#include \"dsp/glue.h\"\n#include \"dsp/lora.h\"\n#include \"dsp/predict.h\"\n"
+                       "#include \"dsp/program.h\"\n");
         if (cg_has_react(&g)) sb_puts(c_out, "#include \"dsp/react.h\"\n");
         if (cg_has_sampling(&g)) sb_puts(c_out, "#include \"dsp/sample.h\"\n");
         if (cg_has_ensemble(&g)) sb_puts(c_out, "#include \"dsp/ensemble.h\"\n");

@@ -64,38 +64,3 @@ int dsp_run_each(size_t n, int max_threads, dsp_each_fn fn, void *ctx)
     pthread_mutex_destroy(&j.mu);
     return j.first_failed;
 }
-
-typedef struct run_batch {
-    dsp_client *client;
-    dsp_run_fn run;
-    const char *in;
-    size_t in_size;
-    char *out;
-    size_t out_size;
-    int *statuses;
-    dsp_error *errs;
-} run_batch;
-
-static int batch_item(void *arg, size_t i)
-{
-    run_batch *b = arg;
-    dsp_error local = {0};
-    dsp_error *e = b->errs ? &b->errs[i] : &local;
-    int s = b->run(b->client, b->in + i * b->in_size, b->out + i * b->out_size, e, (int64_t)i);
-    dsp_error_clear(&local);
-    if (b->statuses)
-        b->statuses[i] = s;
-    return s;
-}
-
-int dsp_run_batch(dsp_client *client, const char *name, dsp_run_fn run, const void *in, size_t in_size, void *out,
-                  size_t out_size, size_t n, int *statuses, dsp_error *errs, int max_threads)
-{
-    if (!client || !run || (n && (!in || !out)))
-        return (int)dsp_error_set(errs, DSP_ERR_INVALID, "%s: client, in and out must not be NULL",
-                                  name ? name : "dsp_run_batch");
-    run_batch b = {client, run, in, in_size, out, out_size, statuses, errs};
-    int rc = dsp_loop_run_each(n, max_threads, batch_item, &b);
-    (void)dsp_client_flush(client, NULL); /* the batch's replies survive a kill from here */
-    return rc;
-}

@@ -1,6 +1,6 @@
 /* test_glue.c — what every generated program shares (dsp/glue.h) and its
- * batch (dsp_run_batch in dsp/batch.h): one implementation, tested here
- * rather than once per generated file. */
+ * shadow comparison: one implementation, tested here rather than once per
+ * generated file (the run, shadow and batch functions: test_program.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,8 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dsp/batch.h"
-#include "dsp/client.h"
 #include "dsp/glue.h"
 
 static void where_prefixes_and_cuts_to_fit(void **state)
@@ -193,78 +191,6 @@ static void tool_checks_name_the_tool_and_parameter(void **state)
 }
 
 /* A program's input and output structs, as a generated file has them. */
-typedef struct in_t {
-    int x;
-    const char *pad;
-} in_t;
-typedef struct out_t {
-    long long doubled;
-    int64_t example;
-} out_t;
-
-static int run_one(dsp_client *client, const void *in_, void *out_, dsp_error *err, int64_t example)
-{
-    (void)client;
-    const in_t *in = in_;
-    out_t *out = out_;
-    out->example = example;
-    if (in->x < 0)
-        return (int)dsp_error_set(err, DSP_ERR_INVALID, "negative %d", in->x);
-    out->doubled = 2LL * in->x;
-    return 0;
-}
-
-static void run_batch_fills_each_slot(void **state)
-{
-    (void)state;
-    dsp_client_options o = dsp_client_options_default();
-    o.no_cache = true;
-    dsp_client *c = NULL;
-    assert_int_equal(dsp_client_new(&o, &c, NULL), DSP_OK);
-    enum { N = 100 };
-    in_t in[N];
-    out_t out[N];
-    int statuses[N];
-    dsp_error errs[N];
-    memset(out, 0, sizeof out);
-    memset(errs, 0, sizeof errs);
-    for (int i = 0; i < N; i++)
-        in[i] = (in_t){i % 7 == 3 ? -i : i, "p"};
-    int rc = dsp_run_batch(c, "x_run_batch", run_one, in, sizeof *in, out, sizeof *out, N, statuses, errs, 4);
-    assert_int_equal(rc, DSP_ERR_INVALID); /* the first failure by index, row 3 */
-    for (int i = 0; i < N; i++) {
-        assert_int_equal(out[i].example, i);
-        if (i % 7 == 3) {
-            assert_int_equal(statuses[i], DSP_ERR_INVALID);
-            char want[32];
-            snprintf(want, sizeof want, "negative %d", -i);
-            assert_string_equal(errs[i].message, want);
-        } else {
-            assert_int_equal(statuses[i], 0);
-            assert_int_equal(out[i].doubled, 2LL * i);
-            assert_int_equal(errs[i].status, DSP_OK);
-        }
-        dsp_error_clear(&errs[i]);
-    }
-    /* statuses and errs are optional. */
-    for (int i = 0; i < N; i++)
-        in[i].x = i;
-    assert_int_equal(dsp_run_batch(c, "x_run_batch", run_one, in, sizeof *in, out, sizeof *out, N, NULL, NULL, 0), 0);
-    assert_int_equal(out[94].doubled, 188);
-    /* NULL arguments are an error naming the function. */
-    dsp_error e = {0};
-    assert_int_equal(dsp_run_batch(NULL, "x_run_batch", run_one, in, sizeof *in, out, sizeof *out, 1, NULL, &e, 0),
-                     DSP_ERR_INVALID);
-    assert_string_equal(e.message, "x_run_batch: client, in and out must not be NULL");
-    dsp_error_clear(&e);
-    assert_int_equal(dsp_run_batch(c, "x_run_batch", run_one, NULL, sizeof *in, out, sizeof *out, 1, NULL, &e, 0),
-                     DSP_ERR_INVALID);
-    dsp_error_clear(&e);
-    /* An empty batch needs no arrays. */
-    assert_int_equal(dsp_run_batch(c, "x_run_batch", run_one, NULL, sizeof *in, NULL, sizeof *out, 0, NULL, NULL, 0), 0);
-    dsp_client_free(c);
-}
-
 /* Shadow mode's comparison: lists of records and maps whole, only where
  * decides says; free text (not deciding) may differ. */
 static void agree_compares_the_deciding_results_whole(void **state)
@@ -308,7 +234,6 @@ int main(void)
         cmocka_unit_test(converts_as_the_interpreter_does),
         cmocka_unit_test(strings_in_and_out),
         cmocka_unit_test(tool_checks_name_the_tool_and_parameter),
-        cmocka_unit_test(run_batch_fills_each_slot),
         cmocka_unit_test(agree_compares_the_deciding_results_whole),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -10,10 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dsp/batch.h"
 #include "dsp/glue.h"
 #include "dsp/lora.h"
 #include "dsp/predict.h"
+#include "dsp/program.h"
 #include "dsp/signature.h"
 #include "dsp/trace.h"
 #include "dsp/value.h"
@@ -147,12 +147,9 @@ void extractor_output_free(extractor_output *out)
     memset(out, 0, sizeof *out);
 }
 
-/* The module on *in; its results as values in res[0..3), which the caller frees. */
-static dsp_status cg_exec(dsp_client *client, const extractor_input *in, dsp_value *res, dsp_error *err,
-    int64_t example)
+static dsp_status cg_args(const void *in_, dsp_value *args, dsp_error *err)
 {
-    dsp_value args[2];
-    memset(args, 0, sizeof args);
+    const extractor_input *in = in_;
     dsp_status st = DSP_OK;
     if (st == DSP_OK && !in->question)
         st = dsp_error_set(err, DSP_ERR_INVALID, "extractor_run: input `question` is NULL");
@@ -160,53 +157,41 @@ static dsp_status cg_exec(dsp_client *client, const extractor_input *in, dsp_val
     if (st == DSP_OK && !in->context)
         st = dsp_error_set(err, DSP_ERR_INVALID, "extractor_run: input `context` is NULL");
     if (st == DSP_OK) st = dsp_glue_in_string(in->context, &args[1], err);
-    dsp_span span;
-    dsp_trace_module_begin(client, "Extractor", example, &span);
-    if (st == DSP_OK) st = m_Extractor(client, args, res, err);
-    dsp_trace_module_end(&span, st, err);
-    dsp_values_free(args, 2);
     return st;
 }
 
-/* res as the typed output; *out is left empty on failure. */
-static dsp_status cg_output(const dsp_value *res, extractor_output *out, dsp_error *err)
+static dsp_status cg_output(const dsp_value *res, void *out_, dsp_error *err)
 {
+    extractor_output *out = out_;
     dsp_status st = DSP_OK;
-    memset(out, 0, sizeof *out);
     if (st == DSP_OK) st = out_list_string(&res[0], &out->spans, err);
     if (st == DSP_OK) st = out_opt_string(&res[1], &out->topic, err);
     if (st == DSP_OK) st = out_float(&res[2], &out->confidence, err);
-    if (st != DSP_OK) extractor_output_free(out);
     return st;
 }
 
-static int cg_run(dsp_client *client, const void *in_, void *out_, dsp_error *err, int64_t example)
+static void cg_free(void *out)
 {
-    const extractor_input *in = in_;
-    extractor_output *out = out_;
-    if (!client || !in || !out)
-        return (int)dsp_error_set(err, DSP_ERR_INVALID, "extractor_run: client, in and out must not be NULL");
-    memset(out, 0, sizeof *out);
-    dsp_value res[3];
-    memset(res, 0, sizeof res);
-    dsp_status st = cg_exec(client, in, res, err, example);
-    if (st == DSP_OK) st = cg_output(res, out, err);
-    dsp_values_free(res, 3);
-    return (int)st;
+    extractor_output_free(out);
 }
+
+/* Per result, whether shadow mode compares it. */
+static const unsigned char k_decides[3] = { 1, 0, 1 };
+
+static const dsp_program k_program = {
+    "extractor", "Extractor", 2, 3, sizeof(extractor_input), sizeof(extractor_output),
+    cg_args, m_Extractor, cg_output, cg_free, k_decides,
+};
 
 int extractor_run(dsp_client *client, const extractor_input *in, extractor_output *out, dsp_error *err)
 {
-    return cg_run(client, in, out, err, -1);
+    return dsp_program_run(&k_program, client, in, out, err, -1);
 }
 
 int extractor_run_stream(dsp_client *client, const extractor_input *in, const struct dsp_stream_callbacks *cb,
     extractor_output *out, dsp_error *err)
 {
-    const dsp_stream_callbacks *was = dsp_stream_use(cb);
-    int st = cg_run(client, in, out, err, -1);
-    (void)dsp_stream_use(was);
-    return st;
+    return dsp_program_run_stream(&k_program, client, in, cb, out, err);
 }
 
 int extractor_verify_adapters(const char *base_dir, dsp_error *err)
@@ -221,42 +206,28 @@ int extractor_verify_adapters(const char *base_dir, dsp_error *err)
     return 0;
 }
 
-/* The results shadow mode compares (dsp_glue_agree). */
-static const unsigned char k_decides[3] = { 1, 0, 1 };
+typedef struct cg_disagree {
+    extractor_disagree_fn fn;
+    void *ctx;
+} cg_disagree;
+
+static void cg_on_disagree(void *ctx, const void *in, const void *primary, const void *shadow,
+    const dsp_error *shadow_err)
+{
+    const cg_disagree *d = ctx;
+    d->fn(d->ctx, in, primary, shadow, shadow_err);
+}
 
 int extractor_run_shadow(dsp_client *client, const extractor_input *in, extractor_output *out, dsp_client *shadow,
     extractor_disagree_fn on_disagree, void *ctx, int *agreed, dsp_error *err)
 {
-    if (agreed) *agreed = 0;
-    if (!shadow) return extractor_run(client, in, out, err);
-    if (!client || !in || !out)
-        return (int)dsp_error_set(err, DSP_ERR_INVALID, "extractor_run_shadow: client, in and out must not be NULL");
-    dsp_value res[3], sres[3];
-    memset(res, 0, sizeof res);
-    memset(sres, 0, sizeof sres);
-    memset(out, 0, sizeof *out);
-    dsp_status st = cg_exec(client, in, res, err, -1);
-    if (st == DSP_OK) st = cg_output(res, out, err);
-    if (st == DSP_OK) {
-        extractor_output s;
-        dsp_error serr = {0};
-        dsp_status sst = cg_exec(shadow, in, sres, &serr, -1);
-        int same = sst == DSP_OK && dsp_glue_agree(res, sres, k_decides, 3);
-        if (agreed) *agreed = same;
-        memset(&s, 0, sizeof s);
-        if (!same && sst == DSP_OK) sst = cg_output(sres, &s, &serr);
-        if (!same && on_disagree) on_disagree(ctx, in, out, sst == DSP_OK ? &s : NULL, &serr);
-        extractor_output_free(&s);
-        dsp_error_clear(&serr);
-    }
-    dsp_values_free(res, 3);
-    dsp_values_free(sres, 3);
-    return (int)st;
+    cg_disagree d = { on_disagree, ctx };
+    return dsp_program_run_shadow(&k_program, client, in, out, shadow, on_disagree ? cg_on_disagree : NULL,
+                                  &d, agreed, err);
 }
 
 int extractor_run_batch(dsp_client *client, const extractor_input *in, size_t n, extractor_output *out,
     int *statuses, dsp_error *errs, int max_threads)
 {
-    return dsp_run_batch(client, "extractor_run_batch", cg_run, in, sizeof *in, out, sizeof *out, n, statuses, errs,
-                         max_threads);
+    return dsp_program_run_batch(&k_program, client, in, n, out, statuses, errs, max_threads);
 }

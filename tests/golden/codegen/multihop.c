@@ -11,10 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dsp/batch.h"
 #include "dsp/glue.h"
 #include "dsp/lora.h"
 #include "dsp/predict.h"
+#include "dsp/program.h"
 #include "dsp/signature.h"
 #include "dsp/trace.h"
 #include "dsp/value.h"
@@ -250,61 +250,46 @@ void multi_hop_output_free(multi_hop_output *out)
     memset(out, 0, sizeof *out);
 }
 
-/* The module on *in; its results as values in res[0..1), which the caller frees. */
-static dsp_status cg_exec(dsp_client *client, const multi_hop_input *in, dsp_value *res, dsp_error *err,
-    int64_t example)
+static dsp_status cg_args(const void *in_, dsp_value *args, dsp_error *err)
 {
-    dsp_value args[1];
-    memset(args, 0, sizeof args);
+    const multi_hop_input *in = in_;
     dsp_status st = DSP_OK;
     if (st == DSP_OK && !in->question)
         st = dsp_error_set(err, DSP_ERR_INVALID, "multi_hop_run: input `question` is NULL");
     if (st == DSP_OK) st = dsp_glue_in_string(in->question, &args[0], err);
-    dsp_span span;
-    dsp_trace_module_begin(client, "MultiHop", example, &span);
-    if (st == DSP_OK) st = m_MultiHop(client, args, res, err);
-    dsp_trace_module_end(&span, st, err);
-    dsp_values_free(args, 1);
     return st;
 }
 
-/* res as the typed output; *out is left empty on failure. */
-static dsp_status cg_output(const dsp_value *res, multi_hop_output *out, dsp_error *err)
+static dsp_status cg_output(const dsp_value *res, void *out_, dsp_error *err)
 {
-    dsp_status st = DSP_OK;
-    memset(out, 0, sizeof *out);
-    if (st == DSP_OK) st = dsp_glue_out_string(&res[0], &out->answer, err);
-    if (st != DSP_OK) multi_hop_output_free(out);
-    return st;
-}
-
-static int cg_run(dsp_client *client, const void *in_, void *out_, dsp_error *err, int64_t example)
-{
-    const multi_hop_input *in = in_;
     multi_hop_output *out = out_;
-    if (!client || !in || !out)
-        return (int)dsp_error_set(err, DSP_ERR_INVALID, "multi_hop_run: client, in and out must not be NULL");
-    memset(out, 0, sizeof *out);
-    dsp_value res[1];
-    memset(res, 0, sizeof res);
-    dsp_status st = cg_exec(client, in, res, err, example);
-    if (st == DSP_OK) st = cg_output(res, out, err);
-    dsp_values_free(res, 1);
-    return (int)st;
+    dsp_status st = DSP_OK;
+    if (st == DSP_OK) st = dsp_glue_out_string(&res[0], &out->answer, err);
+    return st;
 }
+
+static void cg_free(void *out)
+{
+    multi_hop_output_free(out);
+}
+
+/* Per result, whether shadow mode compares it. */
+static const unsigned char k_decides[1] = { 1 };
+
+static const dsp_program k_program = {
+    "multi_hop", "MultiHop", 1, 1, sizeof(multi_hop_input), sizeof(multi_hop_output),
+    cg_args, m_MultiHop, cg_output, cg_free, k_decides,
+};
 
 int multi_hop_run(dsp_client *client, const multi_hop_input *in, multi_hop_output *out, dsp_error *err)
 {
-    return cg_run(client, in, out, err, -1);
+    return dsp_program_run(&k_program, client, in, out, err, -1);
 }
 
 int multi_hop_run_stream(dsp_client *client, const multi_hop_input *in, const struct dsp_stream_callbacks *cb,
     multi_hop_output *out, dsp_error *err)
 {
-    const dsp_stream_callbacks *was = dsp_stream_use(cb);
-    int st = cg_run(client, in, out, err, -1);
-    (void)dsp_stream_use(was);
-    return st;
+    return dsp_program_run_stream(&k_program, client, in, cb, out, err);
 }
 
 int multi_hop_verify_adapters(const char *base_dir, dsp_error *err)
@@ -319,42 +304,28 @@ int multi_hop_verify_adapters(const char *base_dir, dsp_error *err)
     return 0;
 }
 
-/* The results shadow mode compares (dsp_glue_agree). */
-static const unsigned char k_decides[1] = { 1 };
+typedef struct cg_disagree {
+    multi_hop_disagree_fn fn;
+    void *ctx;
+} cg_disagree;
+
+static void cg_on_disagree(void *ctx, const void *in, const void *primary, const void *shadow,
+    const dsp_error *shadow_err)
+{
+    const cg_disagree *d = ctx;
+    d->fn(d->ctx, in, primary, shadow, shadow_err);
+}
 
 int multi_hop_run_shadow(dsp_client *client, const multi_hop_input *in, multi_hop_output *out, dsp_client *shadow,
     multi_hop_disagree_fn on_disagree, void *ctx, int *agreed, dsp_error *err)
 {
-    if (agreed) *agreed = 0;
-    if (!shadow) return multi_hop_run(client, in, out, err);
-    if (!client || !in || !out)
-        return (int)dsp_error_set(err, DSP_ERR_INVALID, "multi_hop_run_shadow: client, in and out must not be NULL");
-    dsp_value res[1], sres[1];
-    memset(res, 0, sizeof res);
-    memset(sres, 0, sizeof sres);
-    memset(out, 0, sizeof *out);
-    dsp_status st = cg_exec(client, in, res, err, -1);
-    if (st == DSP_OK) st = cg_output(res, out, err);
-    if (st == DSP_OK) {
-        multi_hop_output s;
-        dsp_error serr = {0};
-        dsp_status sst = cg_exec(shadow, in, sres, &serr, -1);
-        int same = sst == DSP_OK && dsp_glue_agree(res, sres, k_decides, 1);
-        if (agreed) *agreed = same;
-        memset(&s, 0, sizeof s);
-        if (!same && sst == DSP_OK) sst = cg_output(sres, &s, &serr);
-        if (!same && on_disagree) on_disagree(ctx, in, out, sst == DSP_OK ? &s : NULL, &serr);
-        multi_hop_output_free(&s);
-        dsp_error_clear(&serr);
-    }
-    dsp_values_free(res, 1);
-    dsp_values_free(sres, 1);
-    return (int)st;
+    cg_disagree d = { on_disagree, ctx };
+    return dsp_program_run_shadow(&k_program, client, in, out, shadow, on_disagree ? cg_on_disagree : NULL,
+                                  &d, agreed, err);
 }
 
 int multi_hop_run_batch(dsp_client *client, const multi_hop_input *in, size_t n, multi_hop_output *out,
     int *statuses, dsp_error *errs, int max_threads)
 {
-    return dsp_run_batch(client, "multi_hop_run_batch", cg_run, in, sizeof *in, out, sizeof *out, n, statuses, errs,
-                         max_threads);
+    return dsp_program_run_batch(&k_program, client, in, n, out, statuses, errs, max_threads);
 }
