@@ -28,6 +28,10 @@
  * Budget: every program run that is scored counts as one metric call;
  * the search stops before an iteration that could exceed the budget. The
  * result is the candidate with the best valset mean (the earliest on ties).
+ * With an `auto:` preset the Pareto set is a seeded sample of the valset
+ * (at most mipro's sizes: 100, 300, 1000 rows) and the budget is DSPy's
+ * for that sample; the program as written and the best 3 candidates are
+ * then scored on the whole valset and the best there is kept (rescore).
  *
  * Determinism: minibatch order, parent draws and merges come from rng
  * streams of the seed; each proposal has its own rollout id, so a warm
