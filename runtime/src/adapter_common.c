@@ -26,11 +26,19 @@ static dsp_status check_spec(const dsp_prompt_spec *spec, dsp_error *err)
     return DSP_OK;
 }
 
+dsp_status dsp_adapter_check_spec(const dsp_prompt_spec *spec, dsp_error *err)
+{
+    return check_spec(spec, err);
+}
+
 dsp_status dsp_adapter_check(const dsp_prompt_spec *spec, const dsp_value *inputs, dsp_error *err)
 {
     dsp_status st = check_spec(spec, err);
-    if (st != DSP_OK)
-        return st;
+    return st != DSP_OK ? st : dsp_adapter_check_inputs(spec, inputs, err);
+}
+
+dsp_status dsp_adapter_check_inputs(const dsp_prompt_spec *spec, const dsp_value *inputs, dsp_error *err)
+{
     const dsp_signature *sig = spec->signature;
     if (sig->n_inputs && !inputs)
         return dsp_error_set(err, DSP_ERR_INVALID, "signature %s: no input values given", sig->name ? sig->name : "?");
@@ -272,6 +280,22 @@ dsp_status dsp_adapter_render(const dsp_adapter_style *style, const dsp_prompt_s
     return dsp_adapter_render_ex(style, spec, inputs, NULL, out, err);
 }
 
+dsp_status dsp_adapter_render_fixed(const dsp_adapter_style *style, const dsp_prompt_spec *spec, dsp_textbuf *b,
+                                    dsp_messages *out, dsp_error *err)
+{
+    style->system(b, spec);
+    dsp_status st = dsp_adapter_push(out, DSP_ROLE_SYSTEM, b, err);
+    for (size_t d = 0; st == DSP_OK && d < spec->n_demos; d++) {
+        dsp_adapter_demo_input_blocks(b, spec, &spec->demos[d]);
+        st = dsp_adapter_push(out, DSP_ROLE_USER, b, err);
+        if (st == DSP_OK)
+            st = style->demo_outputs(b, spec, &spec->demos[d], err);
+        if (st == DSP_OK)
+            st = dsp_adapter_push(out, DSP_ROLE_ASSISTANT, b, err);
+    }
+    return st;
+}
+
 dsp_status dsp_adapter_render_ex(const dsp_adapter_style *style, const dsp_prompt_spec *spec, const dsp_value *inputs,
                                  const char *const *input_texts, dsp_messages *out, dsp_error *err)
 {
@@ -287,16 +311,7 @@ dsp_status dsp_adapter_render_ex(const dsp_adapter_style *style, const dsp_promp
     char store[4096];
     dsp_textbuf b;
     dsp_tb_init_in(&b, store, sizeof store);
-    style->system(&b, spec);
-    st = dsp_adapter_push(out, DSP_ROLE_SYSTEM, &b, err);
-    for (size_t d = 0; st == DSP_OK && d < spec->n_demos; d++) {
-        dsp_adapter_demo_input_blocks(&b, spec, &spec->demos[d]);
-        st = dsp_adapter_push(out, DSP_ROLE_USER, &b, err);
-        if (st == DSP_OK)
-            st = style->demo_outputs(&b, spec, &spec->demos[d], err);
-        if (st == DSP_OK)
-            st = dsp_adapter_push(out, DSP_ROLE_ASSISTANT, &b, err);
-    }
+    st = dsp_adapter_render_fixed(style, spec, &b, out, err);
     size_t blocks = spec->signature->n_inputs;
     if (st == DSP_OK && input_texts)
         blocks = dsp_adapter_demo_input_blocks(&b, spec, &as_demo);

@@ -12,6 +12,10 @@
 /* Checks the signature, the demos and every input against its type; an
  * input string may not hold a NUL byte (a chat message cannot carry one). */
 dsp_status dsp_adapter_check(const dsp_prompt_spec *spec, const dsp_value *inputs, dsp_error *err);
+/* The two halves of dsp_adapter_check: the signature and demos (once per
+ * prompt), and the input values against their types (every call). */
+dsp_status dsp_adapter_check_spec(const dsp_prompt_spec *spec, dsp_error *err);
+dsp_status dsp_adapter_check_inputs(const dsp_prompt_spec *spec, const dsp_value *inputs, dsp_error *err);
 
 /* "Your input fields are:\n1. `a` (string): ...\nYour output fields are:\n..." (no trailing newline). */
 void dsp_adapter_field_list(dsp_textbuf *b, const dsp_prompt_spec *spec);
@@ -48,6 +52,10 @@ typedef struct dsp_adapter_style {
     void (*respond)(dsp_textbuf *b, const dsp_prompt_spec *spec);
 } dsp_adapter_style;
 
+/* The two adapters' styles (adapter_chat.c, adapter_json.c). */
+extern const dsp_adapter_style dsp_chat_adapter_style;
+extern const dsp_adapter_style dsp_json_adapter_style;
+
 /* Renders a call as messages appended to out: system, then per demo a user
  * message with its inputs and an assistant message with its outputs, then
  * the inputs and the instruction line. On failure out is as it was. */
@@ -61,6 +69,10 @@ dsp_status dsp_adapter_render_ex(const dsp_adapter_style *style, const dsp_promp
                                  const char *const *input_texts, dsp_messages *out, dsp_error *err);
 /* Drops the messages appended after the first `keep`, so a failed render
  * leaves the caller's list as it was. */
+/* The messages every call of spec sends alike, appended to *out: the
+ * system message and one user/assistant pair per demo (b: scratch). */
+dsp_status dsp_adapter_render_fixed(const dsp_adapter_style *style, const dsp_prompt_spec *spec, dsp_textbuf *b,
+                                    dsp_messages *out, dsp_error *err);
 void dsp_adapter_truncate(dsp_messages *out, size_t keep);
 
 /* A chat reply's section header: a line that starts with "[[ ## name ##

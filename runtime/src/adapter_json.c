@@ -90,12 +90,12 @@ static void respond_line(dsp_textbuf *b, const dsp_prompt_spec *spec)
     dsp_tb_puts(b, ".");
 }
 
-static const dsp_adapter_style json_style = { system_message, demo_json, respond_line };
+const dsp_adapter_style dsp_json_adapter_style = { system_message, demo_json, respond_line };
 
 dsp_status dsp_json_adapter_render(const dsp_prompt_spec *spec, const dsp_value *inputs, dsp_messages *out,
                                    dsp_error *err)
 {
-    return dsp_adapter_render(&json_style, spec, inputs, out, err);
+    return dsp_adapter_render(&dsp_json_adapter_style, spec, inputs, out, err);
 }
 
 dsp_status dsp_json_adapter_render_texts(const dsp_prompt_spec *spec, const char *const *input_texts,
@@ -104,7 +104,7 @@ dsp_status dsp_json_adapter_render_texts(const dsp_prompt_spec *spec, const char
     if (!input_texts && spec && spec->signature && spec->signature->n_inputs)
         return dsp_error_set(err, DSP_ERR_INVALID, "no input texts given");
     static const char *const none[1] = { NULL };
-    return dsp_adapter_render_ex(&json_style, spec, NULL, input_texts ? input_texts : none, out, err);
+    return dsp_adapter_render_ex(&dsp_json_adapter_style, spec, NULL, input_texts ? input_texts : none, out, err);
 }
 
 /* The first "```" in s[0..n), or NULL (memmem is a GNU extension). */

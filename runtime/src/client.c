@@ -11,6 +11,7 @@
 #include "cache_remote.h"
 #include "client_settings.h"
 #include "endpoints.h"
+#include "prompt_prefix.h"
 #include "http.h"
 #include "lm_stream.h"
 #include "lm_batch_int.h"
@@ -45,6 +46,7 @@ struct dsp_client {
     char *base_url;          /* override of every config's base URL, or NULL */
     dsp_http *http;
     dsp_cache *cache;        /* NULL when the cache is off */
+    dsp_prefix_memo *prefixes; /* prompts' fixed parts, rendered once; NULL: none */
     pthread_mutex_t usage_lock;
     dsp_usage_totals usage;
     atomic_uint_fast64_t rng_counter; /* seeds each call's jitter differently */
@@ -150,6 +152,7 @@ dsp_status dsp_client_new(const dsp_client_options *opts, dsp_client **out, dsp_
     }
     o.trace_path = NULL;
     c->opts = o;
+    c->prefixes = dsp_prefix_memo_new(); /* without one, calls render whole prompts */
     if (st == DSP_OK)
         st = dsp_http_new(o.connect_timeout_s, o.timeout_s, o.max_in_flight + 4, 0, &c->http, err);
     if (st == DSP_OK && !o.no_cache) {
@@ -189,6 +192,7 @@ void dsp_client_free(dsp_client *c)
     dsp_cache_close(c->cache);
     dsp_http_free(c->http);
     dsp_tracer_close(c->tracer);
+    dsp_prefix_memo_free(c->prefixes);
     pthread_mutex_destroy(&c->usage_lock);
     pthread_cond_destroy(&c->slot_free);
     pthread_mutex_destroy(&c->slot_lock);
@@ -1176,6 +1180,11 @@ dsp_status dsp_chat_batch(dsp_client *c, const dsp_lm_config *lm, const dsp_chat
     if (!statuses)
         free(b.statuses);
     return first;
+}
+
+dsp_prefix_memo *dsp_client_prefixes(const dsp_client *c)
+{
+    return c ? c->prefixes : NULL;
 }
 
 const dsp_predictor *dsp_client_predictor(const dsp_client *c, const dsp_predictor *p)

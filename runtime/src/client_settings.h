@@ -22,6 +22,8 @@ dsp_status dsp_api_key_from_env(const char *env, const char *model_spec, const c
 /* The predictor a call of p runs on c: the variant's of the same name
  * (dsp_client_options.variant), else p itself. */
 const struct dsp_predictor *dsp_client_predictor(const dsp_client *c, const struct dsp_predictor *p);
+/* The client's rendered prompt prefixes (prompt_prefix.h), or NULL. */
+struct dsp_prefix_memo *dsp_client_prefixes(const dsp_client *c);
 
 /* Reads a 2xx reply body into resp (zeroed): a non-chat endpoint's reply
  * in the client's one record of replies (embeddings: one choice a vector). */

@@ -79,7 +79,7 @@ dsp_status dsp_anthropic_request_write(dsp_jw *wp, const char *model, const dsp_
         dsp_jw_lit(&w, k++ ? ",{\"role\":\"" : "{\"role\":\"");
         dsp_jw_lit(&w, msgs[i].role == DSP_ROLE_ASSISTANT ? "assistant" : "user");
         dsp_jw_lit(&w, "\",\"content\":[{\"type\":\"text\",\"text\":");
-        dsp_jw_str(&w, msgs[i].content ? msgs[i].content : "");
+        dsp_jw_content(&w, &msgs[i]);
         dsp_jw_lit(&w, "}]}");
     }
     dsp_jw_lit(&w, "]");

@@ -85,7 +85,7 @@ dsp_status dsp_openai_request_write(dsp_jw *wp, const char *model, const dsp_mes
         dsp_jw_lit(&w, i ? ",{\"role\":\"" : "{\"role\":\"");
         dsp_jw_lit(&w, role_name(msgs[i].role));
         dsp_jw_lit(&w, "\",\"content\":");
-        dsp_jw_str(&w, msgs[i].content ? msgs[i].content : "");
+        dsp_jw_content(&w, &msgs[i]);
         dsp_jw_lit(&w, "}");
     }
     dsp_jw_lit(&w, "]");

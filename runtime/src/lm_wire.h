@@ -14,6 +14,16 @@
 
 /* Version of the Anthropic Messages API the client speaks. */
 #define DSP_ANTHROPIC_VERSION "2023-06-01"
+/* A message's content as a JSON string: its prepared text (content_json)
+ * when it has one, else escaped now; the same bytes either way. */
+static inline void dsp_jw_content(dsp_jw *w, const dsp_message *m)
+{
+    if (m->content_json)
+        dsp_jw_lit(w, m->content_json);
+    else
+        dsp_jw_str(w, m->content ? m->content : "");
+}
+
 /* Azure OpenAI's latest GA data-plane version (structured outputs included). */
 #define DSP_AZURE_API_VERSION "2024-10-21"
 /* Anthropic requires max_tokens; sent when the caller left it unset. */

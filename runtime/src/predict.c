@@ -15,6 +15,7 @@
 #include "trace_int.h"
 #include "field_stream.h"
 #include "loop.h"
+#include "prompt_prefix.h"
 
 dsp_predict_options dsp_predict_options_default(void)
 {
@@ -88,12 +89,21 @@ void dsp_predict_trace_free(dsp_predict_trace *t)
     memset(t, 0, sizeof *t);
 }
 
+/* Room in a call for the messages it sends: a system message, a demo pair
+ * and the final one, without an allocation. */
+#define WIRE_STORE 4
+
 /* The state of one call as it goes through the two rounds. */
 typedef struct call {
     const dsp_prompt_spec *spec;
     const dsp_value *inputs;
     dsp_value *outputs;
-    dsp_messages msgs;
+    dsp_messages msgs; /* rendered by this call: all, or with a prefix the last */
+    /* With the client's prefix of this prompt: the messages sent, the
+     * prefix's (borrowed) and then msgs' (NULL: msgs alone is sent). */
+    dsp_message *wire;
+    size_t n_wire;
+    dsp_message wire_store[WIRE_STORE];
     char *reply;
     dsp_usage usage;
     bool cache_hit;
@@ -107,6 +117,29 @@ typedef struct call {
     char note[384]; /* for the trace line (dsp_chat_request.note) */
     dsp_field_stream *fs; /* dsp_predict_stream: the chat reply is streamed into it */
 } call;
+
+/* Sends the prefix's messages and then the call's own. */
+static dsp_status wire_up(call *cl, const dsp_prompt_prefix *pre)
+{
+    size_t n_pre;
+    const dsp_message *fixed = dsp_prefix_messages(pre, &n_pre);
+    size_t n = n_pre + cl->msgs.len;
+    cl->wire = n <= WIRE_STORE ? cl->wire_store : malloc(n * sizeof *cl->wire);
+    if (!cl->wire)
+        return dsp_error_set(&cl->err, DSP_ERR_NOMEM, "out of memory listing a prompt's messages");
+    memcpy(cl->wire, fixed, n_pre * sizeof *fixed);
+    memcpy(cl->wire + n_pre, cl->msgs.items, cl->msgs.len * sizeof *fixed);
+    cl->n_wire = n;
+    return DSP_OK;
+}
+
+static void wire_drop(call *cl)
+{
+    if (cl->wire != cl->wire_store)
+        free(cl->wire);
+    cl->wire = NULL;
+    cl->n_wire = 0;
+}
 
 /* dsp_chat's keep hook: parses the reply with the round's adapter into the
  * call's outputs (zeroed again when it fails), so that only replies that
@@ -168,8 +201,8 @@ static dsp_status send_round(dsp_client *c, const dsp_lm_config *lm, const dsp_c
         if (!calls[i].pending)
             continue;
         reqs[j] = *base;
-        reqs[j].messages = calls[i].msgs.items;
-        reqs[j].n_messages = calls[i].msgs.len;
+        reqs[j].messages = calls[i].wire ? calls[i].wire : calls[i].msgs.items;
+        reqs[j].n_messages = calls[i].wire ? calls[i].n_wire : calls[i].msgs.len;
         reqs[j].keep = parse_reply;
         reqs[j].keep_ctx = &calls[i];
         calls[i].traced = dsp_client_tracer(c) != NULL;
@@ -214,13 +247,27 @@ static dsp_status send_round(dsp_client *c, const dsp_lm_config *lm, const dsp_c
     return DSP_OK;
 }
 
+/* The trace's messages: what was sent, each owned (a prefix's copied). */
+static void trace_messages(call *cl, dsp_messages *out)
+{
+    if (!cl->wire) {
+        *out = cl->msgs;
+        dsp_messages_init(&cl->msgs);
+        return;
+    }
+    for (size_t i = 0; i < cl->n_wire; i++) {
+        const char *text = cl->wire[i].content ? cl->wire[i].content : "";
+        if (dsp_messages_push(out, cl->wire[i].role, text, strlen(text), NULL) != DSP_OK)
+            break; /* out of memory: the trace keeps the messages before */
+    }
+}
+
 static void finish(call *cl, dsp_predict_trace *trace, dsp_error *err)
 {
     if (trace) {
         dsp_messages_free(&trace->messages);
         free(trace->raw_reply);
-        trace->messages = cl->msgs;
-        dsp_messages_init(&cl->msgs);
+        trace_messages(cl, &trace->messages);
         trace->raw_reply = cl->reply;
         cl->reply = NULL;
         trace->usage = cl->usage;
@@ -228,6 +275,7 @@ static void finish(call *cl, dsp_predict_trace *trace, dsp_error *err)
         trace->json_fallback = cl->fallback;
         trace->json_adapter = cl->json;
     }
+    wire_drop(cl);
     dsp_messages_free(&cl->msgs);
     free(cl->reply);
     cl->reply = NULL;
@@ -272,7 +320,10 @@ static dsp_status run_json(dsp_client *c, const dsp_prompt_spec *spec, const dsp
     return st;
 }
 
-static dsp_status run(dsp_client *c, const dsp_predictor *p, const dsp_predict_options *opts, call *calls, size_t n)
+/* *held: the client's prefix of this prompt, which the calls' messages
+ * point into; the caller releases it after finish(). */
+static dsp_status run(dsp_client *c, const dsp_predictor *p, const dsp_predict_options *opts, call *calls, size_t n,
+                      dsp_prompt_prefix **held)
 {
     dsp_prompt_spec spec = dsp_prompt_spec_of(p, opts);
     const dsp_lm_config *lm = dsp_predict_lm_of(p, opts);
@@ -281,10 +332,16 @@ static dsp_status run(dsp_client *c, const dsp_predictor *p, const dsp_predict_o
     if (dsp_predict_adapter_of(p, opts) == DSP_ADAPTER_JSON)
         return run_json(c, &spec, lm, &base, calls, n);
 
-    /* Round 1: the chat adapter. */
+    /* Round 1: the chat adapter; the prompt's fixed part rendered once
+     * per client, each call rendering its inputs. */
+    dsp_prompt_prefix *pre = *held = dsp_prefix_get(dsp_client_prefixes(c), &dsp_chat_adapter_style, &spec);
     for (size_t i = 0; i < n; i++) {
         calls[i].spec = &spec;
-        calls[i].st = dsp_chat_adapter_render(&spec, calls[i].inputs, &calls[i].msgs, &calls[i].err);
+        if (!pre)
+            calls[i].st = dsp_chat_adapter_render(&spec, calls[i].inputs, &calls[i].msgs, &calls[i].err);
+        else if ((calls[i].st = dsp_prefix_render_final(pre, &spec, calls[i].inputs, &calls[i].msgs, &calls[i].err)) ==
+                 DSP_OK)
+            calls[i].st = wire_up(&calls[i], pre);
         calls[i].pending = calls[i].st == DSP_OK;
     }
     /* A chat reply that does not parse gets the JSON fallback: not yet a
@@ -301,6 +358,7 @@ static dsp_status run(dsp_client *c, const dsp_predictor *p, const dsp_predict_o
             continue;
         /* Round 2 for this call: the JSON adapter. The chat error stays in
          * cl->err until the JSON attempt succeeds or fails in turn. */
+        wire_drop(cl);
         dsp_messages_free(&cl->msgs);
         dsp_error render_err = { 0 };
         dsp_status st = dsp_json_adapter_render(&spec, cl->inputs, &cl->msgs, &render_err);
@@ -412,7 +470,8 @@ static dsp_status predict_one(dsp_client *c, const dsp_predictor *p, const dsp_p
             return st;
         cl.fs = &fs;
     }
-    if (run(c, p, opts, &cl, 1) != DSP_OK) {
+    dsp_prompt_prefix *pre = NULL;
+    if (run(c, p, opts, &cl, 1, &pre) != DSP_OK) {
         dsp_values_free(outputs, n_out);
         cl.st = dsp_error_set(&cl.err, DSP_ERR_NOMEM, "out of memory running predictor %s", p->name ? p->name : "?");
     }
@@ -431,6 +490,7 @@ static dsp_status predict_one(dsp_client *c, const dsp_predictor *p, const dsp_p
         dsp_field_stream_free(&fs);
     st = cl.st;
     finish(&cl, trace, err);
+    dsp_prefix_release(dsp_client_prefixes(c), pre);
     return st;
 }
 
@@ -540,7 +600,8 @@ dsp_status dsp_predict_batch(dsp_client *c, const dsp_predictor *p, const dsp_pr
         calls[i].inputs = inputs ? inputs + i * n_in : NULL;
         calls[i].outputs = outputs + i * n_out;
     }
-    if (run(c, p, opts, calls, n) != DSP_OK) {
+    dsp_prompt_prefix *pre = NULL;
+    if (run(c, p, opts, calls, n, &pre) != DSP_OK) {
         for (size_t i = 0; i < n; i++) {
             dsp_values_free(calls[i].outputs, n_out);
             calls[i].st = dsp_error_set(&calls[i].err, DSP_ERR_NOMEM, "out of memory running a batch");
@@ -554,6 +615,7 @@ dsp_status dsp_predict_batch(dsp_client *c, const dsp_predictor *p, const dsp_pr
             statuses[i] = calls[i].st;
         finish(&calls[i], traces ? &traces[i] : NULL, errs ? &errs[i] : NULL);
     }
+    dsp_prefix_release(dsp_client_prefixes(c), pre);
     free(calls);
     return st;
 }

@@ -39,6 +39,11 @@ typedef struct dsp_message {
     size_t n_tool_calls;
     char *tool_call_id;        /* TOOL: the call this answers (owned) */
     bool tool_error;           /* TOOL: the result reports an error (Anthropic's is_error) */
+    /* content already written as a JSON string (quotes included), or NULL.
+     * Borrowed, never freed with the message: dsp_predict sets it on a
+     * prompt's fixed messages, escaped once per client, so the request body
+     * copies it instead of escaping the same text on every call. */
+    const char *content_json;
 } dsp_message;
 
 /* A growable list of messages; owns its strings. */
