@@ -99,8 +99,39 @@ sha=$(callgrind_annotate --inclusive=yes "$tmp/cg.predict-cache" 2>/dev/null |
 if [ -n "$sha" ]; then
     ni=no
     grep -qw sha_ni /proc/cpuinfo 2>/dev/null && ni=yes
-    awk -v s="$sha" -v n="$BENCH_IR_CALLS" -v ni="$ni" 'BEGIN {
+    awk -v s="$sha" -v n="$BENCH_IR_CALLS" -v ni="$ni" -v k="$ir_cache" -v p="$ir_plain" 'BEGIN {
         printf "  of which SHA-256 of the cache key in software: %.0f/call (this CPU has sha_ni: %s;\n", s / n, ni
         printf "  valgrind runs the software path either way)\n"
+        printf "  cache on without that software SHA-256: %.0f/call, %.2fx\n", (k - s) / n, (k - s) / p
     }'
+fi
+# The same calls counted by the CPU itself, where OpenSSL takes its SHA
+# extensions: perf's instructions:u needs a PMU, which a VM may not expose.
+if command -v perf >/dev/null 2>&1; then
+    # Two runs, N and 2N calls: their difference is N calls without the
+    # start, the warm-up and the exit.
+    hw_count() {
+        # shellcheck disable=SC2086
+        perf stat -x, -e instructions:u "$bench" $url_args --calls "$2" --only "$1" \
+            >/dev/null 2>"$tmp/perf.$1" || return 1
+        sed -n 's/^\([0-9][0-9]*\),.*instructions.*/\1/p' "$tmp/perf.$1" | head -n 1
+    }
+    n2=$((2 * BENCH_IR_CALLS))
+    hw_plain1=$(hw_count plain "$BENCH_IR_CALLS")
+    hw_plain2=$(hw_count plain "$n2")
+    hw_cache1=$(hw_count predict-cache "$BENCH_IR_CALLS")
+    hw_cache2=$(hw_count predict-cache "$n2")
+    if [ -n "$hw_plain1" ] && [ -n "$hw_plain2" ] && [ -n "$hw_cache1" ] && [ -n "$hw_cache2" ]; then
+        awk -v p1="$hw_plain1" -v p2="$hw_plain2" -v k1="$hw_cache1" -v k2="$hw_cache2" -v n="$BENCH_IR_CALLS" 'BEGIN {
+            p = (p2 - p1) / n; k = (k2 - k1) / n
+            printf "perf instructions:u per call (the CPU counting; OpenSSL on its SHA extensions where it has them):\n"
+            printf "  plain %.0f, dsp_predict cache on %.0f: %.2fx  %s (target <= 1.3x)\n", p, k, k / p,
+                k / p <= 1.3 ? "PASS" : "FAIL"
+        }'
+    else
+        echo "perf instructions:u: not counted here ($(grep -o 'not supported' "$tmp/perf.plain" 2>/dev/null | head -n 1 ||
+            true); a VM without a PMU has no hardware counters), so no hardware instruction ratio"
+    fi
+else
+    echo "perf instructions:u: perf not installed; no hardware instruction count"
 fi
