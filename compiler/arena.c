@@ -1,5 +1,6 @@
 /* arena.c — bump allocator; see arena.h. */
 #include "arena.h"
+#include "strfmt.h"
 
 #include <stdarg.h>
 #include <stdint.h>
@@ -99,15 +100,23 @@ char *arena_strdup(arena *a, const char *s)
 
 char *arena_printf(arena *a, const char *fmt, ...)
 {
+    /* Formatted once on the stack and copied, which costs less than
+     * measuring with a first vsnprintf; only a longer text is formatted
+     * twice (code generation makes hundreds of thousands of short ones). */
+    char small[256];
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
+    int n = strfmt_v(small, sizeof small, fmt, ap);
     va_end(ap);
     if (n < 0)
         return arena_strdup(a, "");
     char *p = arena_alloc(a, (size_t)n + 1);
+    if ((size_t)n < sizeof small) {
+        memcpy(p, small, (size_t)n + 1);
+        return p;
+    }
     va_start(ap, fmt);
-    vsnprintf(p, (size_t)n + 1, fmt, ap);
+    strfmt_v(p, (size_t)n + 1, fmt, ap);
     va_end(ap);
     return p;
 }

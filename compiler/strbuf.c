@@ -1,5 +1,6 @@
 /* strbuf.c — the compiler's growable text buffer (strbuf.h). */
 #include "strbuf.h"
+#include "strfmt.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -32,7 +33,7 @@ void sb_printf(strbuf *b, const char *fmt, ...)
     char small[512];
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(small, sizeof small, fmt, ap);
+    int n = strfmt_v(small, sizeof small, fmt, ap);
     va_end(ap);
     if (n < 0) return;
     if ((size_t)n < sizeof small) {
@@ -46,7 +47,7 @@ void sb_printf(strbuf *b, const char *fmt, ...)
         return;
     }
     va_start(ap, fmt);
-    vsnprintf(big, (size_t)n + 1, fmt, ap);
+    strfmt_v(big, (size_t)n + 1, fmt, ap);
     va_end(ap);
     sb_put(b, big, (size_t)n);
     free(big);
