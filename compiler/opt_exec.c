@@ -1,6 +1,7 @@
 /* opt_exec.c — opt_backend on the interpreter (see opt_exec.h). */
 #include "opt_exec.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -159,6 +160,11 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+long long opt_usage_pusd(const dsp_usage_totals *u)
+{
+    return llround(u->cost_usd * 1e12) + llround(u->cached_cost_usd * 1e12);
+}
+
 /* The usage since the last scoring ended (or the start), and a new mark. */
 static opt_usage meter(opt_exec *x)
 {
@@ -172,7 +178,7 @@ static opt_usage meter(opt_exec *x)
                     now.prompt_tokens + now.cached_prompt_tokens - b->prompt_tokens - b->cached_prompt_tokens,
                     now.completion_tokens + now.cached_completion_tokens - b->completion_tokens -
                         b->cached_completion_tokens,
-                    now.cost_usd + now.cached_cost_usd - b->cost_usd - b->cached_cost_usd,
+                    (double)(opt_usage_pusd(&now) - opt_usage_pusd(b)) / 1e12,
                     now.unpriced_calls == b->unpriced_calls,
                     x->metered_at > 0 ? t - x->metered_at : 0 };
     x->metered = now;
