@@ -413,9 +413,10 @@ static void test_batches_reuse_connections(void **state)
         dsp_chat_response_free(&resps[i]);
     print_message("sockets: %d before, %d after one batch of 8, %d after two\n", before, after_one, after_two);
     assert_true(after_one > before);      /* kept alive past the batch */
-    /* and reused: none added (one the server closed while idle under load
-     * may be gone, so not exactly as many) */
-    assert_true(after_two <= after_one);
+    /* and reused: a second batch without reuse would hold about 8 more.
+     * Under load the fixture may close an idle one, which the next batch
+     * replaces (CI saw 9 after one batch, 10 after two), so allow two. */
+    assert_true(after_two <= after_one + 2);
     dsp_client_free(c);
     assert_int_equal(open_sockets(), before);
     stop(&s);
