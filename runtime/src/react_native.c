@@ -180,8 +180,12 @@ static dsp_status push_demo(dsp_messages *m, const dsp_prompt_spec *view, const 
     return st;
 }
 
-/* "Your input fields are:" and the objective, for the native conversation. */
-static dsp_status push_system(dsp_messages *m, const dsp_prompt_spec *view, dsp_error *err)
+/* "Your input fields are:" and the objective, for the native conversation.
+ * The step's default instructions tell a text loop to write
+ * `next_tool_name` and `next_tool_args` and list the tools, which the API's
+ * tools replace here: unless an optimizer rewrote them, the objective is
+ * the signature's own instructions (the extract step's). */
+static dsp_status push_system(dsp_messages *m, const dsp_react *r, const dsp_prompt_spec *view, dsp_error *err)
 {
     const dsp_signature *sig = view->signature;
     dsp_textbuf b;
@@ -195,6 +199,8 @@ static dsp_status push_system(dsp_messages *m, const dsp_prompt_spec *view, dsp_
             dsp_tb_printf(&b, " %s", sig->inputs[i].description);
     }
     const char *ins = view->instructions && view->instructions[0] ? view->instructions : sig->instructions;
+    if (ins == r->step->signature->instructions)
+        ins = r->extract->signature->instructions;
     dsp_tb_puts(&b, "\n\nCall the tools to gather what you need, one call at a time: each result comes back to "
                     "you. Call `finish` once you have what is needed.");
     if (ins && ins[0]) {
@@ -238,7 +244,7 @@ dsp_status dsp_react_native_steps(dsp_client *c, const dsp_react *r, const dsp_r
     dsp_messages_init(&msgs);
     dsp_status st = tools && out ? dsp_adapter_check(&spec, in, err) : dsp_error_set(err, DSP_ERR_NOMEM, "out of memory");
     if (st == DSP_OK)
-        st = push_system(&msgs, &spec, err);
+        st = push_system(&msgs, r, &spec, err);
     for (size_t d = 0; st == DSP_OK && d < spec.n_demos; d++)
         st = push_demo(&msgs, &spec, step, d, err);
     if (st == DSP_OK) {

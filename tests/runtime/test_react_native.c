@@ -73,7 +73,8 @@ static const char *an(const char *block)
     return b;
 }
 
-static dsp_status run(const char *model, int max_iters, dsp_value *outs, dsp_error *err)
+static dsp_status run_with(const char *model, int max_iters, const dsp_react_options *o, dsp_value *outs,
+                           dsp_error *err)
 {
     dsp_client *c = stub_script_client(&lm);
     assert_non_null(c);
@@ -82,10 +83,15 @@ static dsp_status run(const char *model, int max_iters, dsp_value *outs, dsp_err
     dsp_react r = { &step_p, &ext_p, tools, 1, max_iters, 0 };
     dsp_value q;
     assert_int_equal(dsp_value_set_string(&q, "What is 2 + 3?", 14, NULL), DSP_OK);
-    dsp_status st = dsp_react_run(c, &r, NULL, &q, outs, err);
+    dsp_status st = dsp_react_run(c, &r, o, &q, outs, err);
     dsp_value_free(&q);
     dsp_client_free(c);
     return st;
+}
+
+static dsp_status run(const char *model, int max_iters, dsp_value *outs, dsp_error *err)
+{
+    return run_with(model, max_iters, NULL, outs, err);
 }
 
 static void expect_in(const char *text, const char *const *want, size_t n)
@@ -100,7 +106,7 @@ static void expect_in(const char *text, const char *const *want, size_t n)
 static const char *const openai_first_body =
     "{\"model\":\"stub\",\"messages\":[{\"role\":\"system\",\"content\":\"Your input fields are:\\n1. `question` "
     "(string):\\n\\nCall the tools to gather what you need, one call at a time: each result comes back to you. Call "
-    "`finish` once you have what is needed.\\n\\nYour objective is: Use the tools.\"},{\"role\":\"user\",\"content\":"
+    "`finish` once you have what is needed.\\n\\nYour objective is: Answer.\"},{\"role\":\"user\",\"content\":"
     "\"[[ ## question ## ]]\\nWhat is 2 + 3?\"}],\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"add\","
     "\"description\":\"Adds two integers.\",\"parameters\":{\"type\":\"object\",\"properties\":{\"a\":{\"type\":"
     "\"integer\"},\"b\":{\"type\":\"integer\"}},\"required\":[\"a\",\"b\"],\"additionalProperties\":false}}},{\"type\":"
@@ -153,6 +159,32 @@ static void test_openai_malformed_calls_are_observations(void **state)
     /* The extract step reads the trajectory as text: no tools. */
     assert_null(strstr(stub_script_body(6), "\"tools\""));
     assert_non_null(strstr(stub_script_body(6), "observation_5"));
+    dsp_values_free(outs, 3);
+}
+
+/* The step's default instructions are written for the text loop (they
+ * name `next_tool_name`); the native conversation states the signature's
+ * own objective instead, and an optimizer's rewrite as it stands. */
+static void test_objective_is_the_signatures_or_the_optimizers(void **state)
+{
+    (void)state;
+    const char *script[] = {
+        oa("null", "{\"id\":\"call_1\",\"type\":\"function\",\"function\":{\"name\":\"finish\",\"arguments\":\"{}\"}}"),
+        EXTRACT,
+    };
+    stub_script_play(script, 2);
+    dsp_value outs[3] = { 0 };
+    dsp_error err = { 0 };
+    assert_int_equal(run("openai/stub", 3, outs, &err), DSP_OK);
+    assert_non_null(strstr(stub_script_body(0), "Your objective is: Answer.\"}"));
+    assert_null(strstr(stub_script_body(0), "Use the tools."));
+    dsp_values_free(outs, 3);
+
+    stub_script_play(script, 2);
+    dsp_predict_options step_opts = { .instructions = "Add, then finish." };
+    dsp_react_options o = { .step_opts = &step_opts };
+    assert_int_equal(run_with("openai/stub", 3, &o, outs, &err), DSP_OK);
+    assert_non_null(strstr(stub_script_body(0), "Your objective is: Add, then finish.\"}"));
     dsp_values_free(outs, 3);
 }
 
@@ -240,6 +272,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_openai_malformed_calls_are_observations),
+        cmocka_unit_test(test_objective_is_the_signatures_or_the_optimizers),
         cmocka_unit_test(test_anthropic_tool_use_blocks),
         cmocka_unit_test(test_text_reply_ends_the_loop),
         cmocka_unit_test(test_bounds_and_failures),
