@@ -966,6 +966,8 @@ static dsp_status chat(dsp_client *c, const dsp_lm_config *lm, const dsp_chat_re
     k.on_text_ctx = req->on_text_ctx;
     k.stream = req->on_text && reps == 1 && p.n <= 1 && k.provider != DSP_PROVIDER_BEDROCK && !p.tools;
     p.stream = k.stream;
+    if (p.tools && k.provider == DSP_PROVIDER_ANTHROPIC)
+        k.parse = dsp_anthropic_parse_tool_turn;
     /* The body is sent and dropped within this call: it is written here,
      * on the stack, unless it is larger. In a job of an event loop it goes
      * to the heap, sized to it: the job's stack stays resident while it

@@ -143,7 +143,10 @@ static int64_t usage_field(const cJSON *usage, const char *name)
     return cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble < 9e15 ? (int64_t)v->valuedouble : 0;
 }
 
-dsp_status dsp_anthropic_parse_reply(const char *body, size_t len, dsp_chat_response *resp, dsp_error *err)
+/* forced: the request forced the JSON adapter's "output" tool, whose call
+ * is then the answer; in a turn offered native tools, a call of a tool the
+ * user named `output` is a tool call like any other. */
+static dsp_status parse_reply(const char *body, size_t len, bool forced, dsp_chat_response *resp, dsp_error *err)
 {
     char why[160];
     const char *problem = body ? dsp_reply_text_problem(body, len, why, sizeof why) : NULL;
@@ -161,7 +164,7 @@ dsp_status dsp_anthropic_parse_reply(const char *body, size_t len, dsp_chat_resp
     /* A forced tool's call (the JSON adapter's schema) is the answer: its
      * input object, as JSON text. */
     const cJSON *block;
-    for (block = content->child; block; block = block->next) {
+    for (block = forced ? content->child : NULL; block; block = block->next) {
         const cJSON *type = cJSON_GetObjectItemCaseSensitive(block, "type");
         const cJSON *name = cJSON_GetObjectItemCaseSensitive(block, "name");
         if (!cJSON_IsString(type) || strcmp(type->valuestring, "tool_use") != 0 || !cJSON_IsString(name) ||
@@ -240,4 +243,14 @@ done:
     if (st != DSP_OK)
         dsp_chat_response_free(resp);
     return st;
+}
+
+dsp_status dsp_anthropic_parse_reply(const char *body, size_t len, dsp_chat_response *resp, dsp_error *err)
+{
+    return parse_reply(body, len, true, resp, err);
+}
+
+dsp_status dsp_anthropic_parse_tool_turn(const char *body, size_t len, dsp_chat_response *resp, dsp_error *err)
+{
+    return parse_reply(body, len, false, resp, err);
 }

@@ -106,6 +106,9 @@ dsp_status dsp_gemini_stream_url(char **url, dsp_error *err);
  * follow the API is DSP_ERR_PROTOCOL with the raw body attached. */
 dsp_status dsp_openai_parse_reply(const char *body, size_t len, dsp_chat_response *resp, dsp_error *err);
 dsp_status dsp_anthropic_parse_reply(const char *body, size_t len, dsp_chat_response *resp, dsp_error *err);
+/* The reply to a turn offered native tools: every tool_use block is a tool
+ * call, one named `output` too (no JSON adapter's forced tool). */
+dsp_status dsp_anthropic_parse_tool_turn(const char *body, size_t len, dsp_chat_response *resp, dsp_error *err);
 
 /* Native tool calling (lm_tools.c). dsp_tools_write appends `,"tools":[...]`
  * from params.tools in OpenAI's or Anthropic's shape, and asks for one call

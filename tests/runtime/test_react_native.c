@@ -29,6 +29,8 @@ static dsp_status add(void *ctx, const dsp_tool *tool, const dsp_value *args, ds
 static const dsp_field add_args[] = { { "a", &dsp_type_int, NULL }, { "b", &dsp_type_int, NULL } };
 static const dsp_field int_result[] = { { "result", &dsp_type_int, NULL } };
 static const dsp_tool tools[] = { { "add", "Adds two integers.", add_args, 2, int_result, 1, add, NULL } };
+/* A tool whose name is the JSON adapter's forced tool's on Anthropic. */
+static const dsp_tool output_tool[] = { { "output", "Adds two integers.", add_args, 2, int_result, 1, add, NULL } };
 static const dsp_field in[] = { { "question", &dsp_type_string, NULL }, { "trajectory", &dsp_type_string, NULL } };
 static const dsp_field step_out[] = { { "next_thought", &dsp_type_string, NULL },
                                       { "next_tool_name", &dsp_type_string, NULL },
@@ -73,14 +75,14 @@ static const char *an(const char *block)
     return b;
 }
 
-static dsp_status run_with(const char *model, int max_iters, const dsp_react_options *o, dsp_value *outs,
-                           dsp_error *err)
+static dsp_status run_with(const char *model, int max_iters, const dsp_tool *with, const dsp_react_options *o,
+                           dsp_value *outs, dsp_error *err)
 {
     dsp_client *c = stub_script_client(&lm);
     assert_non_null(c);
     lm.model = model;
     lm.tool_calling = DSP_TOOL_CALLING_NATIVE;
-    dsp_react r = { &step_p, &ext_p, tools, 1, max_iters, 0 };
+    dsp_react r = { &step_p, &ext_p, with, 1, max_iters, 0 };
     dsp_value q;
     assert_int_equal(dsp_value_set_string(&q, "What is 2 + 3?", 14, NULL), DSP_OK);
     dsp_status st = dsp_react_run(c, &r, o, &q, outs, err);
@@ -91,7 +93,7 @@ static dsp_status run_with(const char *model, int max_iters, const dsp_react_opt
 
 static dsp_status run(const char *model, int max_iters, dsp_value *outs, dsp_error *err)
 {
-    return run_with(model, max_iters, NULL, outs, err);
+    return run_with(model, max_iters, tools, NULL, outs, err);
 }
 
 static void expect_in(const char *text, const char *const *want, size_t n)
@@ -183,7 +185,7 @@ static void test_objective_is_the_signatures_or_the_optimizers(void **state)
     stub_script_play(script, 2);
     dsp_predict_options step_opts = { .instructions = "Add, then finish." };
     dsp_react_options o = { .step_opts = &step_opts };
-    assert_int_equal(run_with("openai/stub", 3, &o, outs, &err), DSP_OK);
+    assert_int_equal(run_with("openai/stub", 3, tools, &o, outs, &err), DSP_OK);
     assert_non_null(strstr(stub_script_body(0), "Your objective is: Add, then finish.\"}"));
     dsp_values_free(outs, 3);
 }
@@ -232,6 +234,30 @@ static void test_anthropic_tool_use_blocks(void **state)
     dsp_values_free(outs, 3);
 }
 
+/* On Anthropic the JSON adapter forces a tool named `output` and reads the
+ * answer from its call; in a native loop a user's tool of that name is
+ * called like any other. */
+static void test_anthropic_tool_named_output_is_a_call(void **state)
+{
+    (void)state;
+    const char *script[] = {
+        an("{\"type\":\"tool_use\",\"id\":\"toolu_1\",\"name\":\"output\",\"input\":{\"a\":2,\"b\":3}}"),
+        an("{\"type\":\"tool_use\",\"id\":\"toolu_2\",\"name\":\"finish\",\"input\":{}}"),
+        ANTHROPIC_EXTRACT,
+    };
+    stub_script_play(script, 3);
+    dsp_value outs[3] = { 0 };
+    dsp_error err = { 0 };
+    assert_int_equal(run_with("anthropic/stub", 5, output_tool, NULL, outs, &err), DSP_OK);
+    const char *want[] = {
+        "[[ ## tool_name_0 ## ]]\noutput\n\n[[ ## tool_args_0 ## ]]\n{\"a\":2,\"b\":3}\n\n[[ ## observation_0 ## ]]\n5",
+        "[[ ## tool_name_1 ## ]]\nfinish",
+    };
+    expect_in(dsp_value_cstr(&outs[2]), want, sizeof want / sizeof want[0]);
+    assert_int_equal(stub_script_requests(), 3);
+    dsp_values_free(outs, 3);
+}
+
 /* A turn with no tool call is the model's answer: the loop ends as after finish. */
 static void test_text_reply_ends_the_loop(void **state)
 {
@@ -274,6 +300,7 @@ int main(void)
         cmocka_unit_test(test_openai_malformed_calls_are_observations),
         cmocka_unit_test(test_objective_is_the_signatures_or_the_optimizers),
         cmocka_unit_test(test_anthropic_tool_use_blocks),
+        cmocka_unit_test(test_anthropic_tool_named_output_is_a_call),
         cmocka_unit_test(test_text_reply_ends_the_loop),
         cmocka_unit_test(test_bounds_and_failures),
     };
