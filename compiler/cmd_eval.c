@@ -357,6 +357,15 @@ static int run(int argc, char **argv)
         fprintf(stderr, "dspcc eval: %s\n", err.message);
         goto out;
     }
+    /* Before any client is made or call sent (the rows are ascending:
+     * st_read_file checks). */
+    size_t n_held = st.n_holdout_rows;
+    if (a.holdout && n_held && (size_t)st.holdout_rows[n_held - 1] >= data.n_rows) {
+        fprintf(stderr, "dspcc eval: %s holds out row %zu of %s, which has %zu rows; the data changed since "
+                        "the state was written: optimize again\n",
+                a.state, (size_t)st.holdout_rows[n_held - 1], data.name, data.n_rows);
+        goto out;
+    }
     if (a.concurrency <= 0)
         a.concurrency = t.opt && t.opt->concurrency > 0 ? (int)t.opt->concurrency : 8;
     cli_client_args ca = a.limits;
@@ -390,12 +399,6 @@ static int run(int argc, char **argv)
     }
     for (size_t i = 0; i < n_all; i++)
         rows[i] = a.holdout ? (size_t)st.holdout_rows[i] : i;
-    if (a.holdout && n_all && rows[n_all - 1] >= data.n_rows) {
-        fprintf(stderr, "dspcc eval: %s holds out row %zu of %s, which has %zu rows; the data changed since "
-                        "the state was written: optimize again\n",
-                a.state, rows[n_all - 1], data.name, data.n_rows);
-        goto out;
-    }
     if (a.batch) {
         eo.indices = rows;
         eo.n_indices = n_all;

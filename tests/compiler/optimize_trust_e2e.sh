@@ -103,6 +103,13 @@ check "dspcc eval --holdout reproduces the final score" \
     same_score "$(json_key "$tmp/nv_eval.json" score)" "$(json_key "$tmp/nv.json" final_score)"
 check "on the same 25 rows" test "$(json_key "$tmp/nv_eval.json" n)" = 25
 echo "# no valset: final $(json_key "$tmp/nv.json" final_score) on 25 held-out rows, eval --holdout $(json_key "$tmp/nv_eval.json" score)"
+# A row past the data's end means the data changed: refused before any
+# call (the base URL is a closed port).
+sed 's/^\(  "holdout_rows": \[.*\), [0-9]*\],$/\1, 99999],/' "$tmp/nv.json" >"$tmp/nv_moved.json"
+"$dspcc" eval "$tmp/nv.dsp" --state "$tmp/nv_moved.json" --holdout --base-url http://127.0.0.1:9/v1 --no-cache \
+    2>"$tmp/nv_moved.err" >/dev/null
+check "--holdout refuses a state holding out a row the data no longer has, before any call" \
+    sh -c "test $? -eq 1 && grep -q 'holds out row 99999 of .*the data changed since the state was written' '$tmp/nv_moved.err'"
 "$dspcc" eval "$tmp/route.dsp" --state "$tmp/hurt.json" --holdout --base-url "$url" 2>"$tmp/nv_bad.err" >/dev/null
 check "--holdout with a state scored on a valset says to use --data" \
     sh -c "test $? -eq 1 && grep -q 'not on a holdout of the trainset; run \`--data dev\`' '$tmp/nv_bad.err'"
