@@ -58,12 +58,8 @@ static dsp_status optimizer_defaults(const char *name, opt_params *out, dsp_erro
             out->num_candidates = 8;
         return DSP_OK;
     }
-    if (strcmp(name, "knn_fewshot") == 0) {
-        /* k: DSPy's KNNFewShot takes it; 3 when not given. */
-        if (out->k == 16)
-            out->k = 3;
+    if (strcmp(name, "knn_fewshot") == 0)
         return DSP_OK;
-    }
     if (strcmp(name, "random_search") == 0) {
         if (out->num_candidates == 0)
             out->num_candidates = 16;
@@ -93,7 +89,9 @@ dsp_status opt_params_from_ir(const ir_optimize *o, opt_params *out, dsp_error *
     memset(out, 0, sizeof *out);
     out->optimizer = o->optimizer;
     out->seed = (uint64_t)o->seed;
-    out->k = int_param(o, "k", 16);
+    /* k: labeled_fewshot's demos (DSPy's LabeledFewShot: 16), knn_fewshot's
+     * neighbours (DSPy's KNNFewShot takes it; 3 when not given). */
+    out->k = int_param(o, "k", strcmp(o->optimizer, "knn_fewshot") == 0 ? 3 : 16);
     out->dimensions = int_param(o, "dimensions", 0);
     out->size = int_param(o, "size", 3);
     out->max_bootstrapped_demos = int_param(o, "max_bootstrapped_demos", 4);

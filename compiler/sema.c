@@ -292,23 +292,23 @@ static void load_ast(sema *s, ast_file *f, int imported)
     } while (0)
 
 /* A metric no optimize block uses can still score a run of `dspcc eval
- * --metric NAME`: it is checked, quietly, against the program's last module
- * (the one eval runs by default) and kept if it types there. */
+ * [--module M] --metric NAME`: it is checked, quietly, against every module
+ * and kept for each one it types against, so eval can score any module of
+ * a program that has no optimize block for it. */
 static void check_unused_metrics(sema *s)
 {
-    if (s->modules_done.len == 0)
-        return;
-    const ir_module *top = s->modules_done.items[s->modules_done.len - 1];
     for (size_t i = 0; i < s->syms.len; i++) {
         sym *sy = s->syms.items[i];
         if (sy->kind != SYM_METRIC || sy->used || sy->from_import || sy->instances.len > 0)
             continue;
-        diag quiet;
-        diag_init(&quiet, s->a, NULL);
-        diag *loud = s->d;
-        s->d = &quiet;
-        (void)sema_check_metric(s, sy, top, NULL, &sy->decl->name);
-        s->d = loud;
+        for (size_t m = 0; m < s->modules_done.len; m++) {
+            diag quiet;
+            diag_init(&quiet, s->a, NULL);
+            diag *loud = s->d;
+            s->d = &quiet;
+            (void)sema_check_metric(s, sy, s->modules_done.items[m], NULL, &sy->decl->name);
+            s->d = loud;
+        }
     }
 }
 
@@ -325,12 +325,12 @@ static void warn_unused(sema *s)
                          "for it to score", sy->name);
         else if (sy->kind == SYM_METRIC && sy->instances.len == 0)
             diag_warning(s->d, sy->decl->name.loc,
-                         "metric `%s` is never used by an `optimize` block, and it does not fit module "
-                         "`%s`, the one `dspcc eval` runs by default; use it in an `optimize` block to "
-                         "see why", sy->name,
+                         "metric `%s` is never used by an `optimize` block, and it does not fit %s`%s`; "
+                         "use it in an `optimize` block to see why", sy->name,
+                         s->modules_done.len == 1 ? "module " : "any module, such as ",
                          ((const ir_module *)s->modules_done.items[s->modules_done.len - 1])->name);
         else if (sy->kind == SYM_METRIC)
-            continue;  /* checked against the last module: `dspcc eval --metric` can use it */
+            continue;  /* it fits a module: `dspcc eval --module M --metric NAME` can use it */
         else
             diag_warning(s->d, sy->decl->name.loc, "%s `%s` is declared but never used",
                          sym_kind_name(sy->kind), sy->name);

@@ -697,6 +697,12 @@ static void params_from_ir_fill_defaults(void **state)
     assert_int_equal(opt_params_from_ir(&o, &p, NULL), DSP_OK);
     assert_int_equal(p.k, 3);
     assert_int_equal(p.dimensions, 0);
+    ir_option k16[] = { { "k", IR_OPT_INT, 16, 0, NULL } }; /* given, 16 stays 16 (it became 3) */
+    o.params = k16;
+    o.n_params = 1;
+    assert_int_equal(opt_params_from_ir(&o, &p, NULL), DSP_OK);
+    assert_int_equal(p.k, 16);
+    o.n_params = 0;
     o.optimizer = "ensemble"; /* the 3 best of random_search's 8 (+3) candidates */
     assert_int_equal(opt_params_from_ir(&o, &p, NULL), DSP_OK);
     assert_int_equal(p.size, 3);

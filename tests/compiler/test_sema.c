@@ -175,8 +175,8 @@ static void test_duplicates_and_unused_are_warnings(void **state)
     assert_string_equal(msg(f, 3), "main.dsp:3:11: warning: signature `Unused` is declared but never used");
 }
 
-/* A metric no optimize block uses is checked against the last module, so
- * `dspcc eval --metric` can use it; one that does not fit it is a warning. */
+/* A metric no optimize block uses is checked against every module, so
+ * `dspcc eval --metric` can use it; one that fits none is a warning. */
 static void test_unused_metric_fits_the_last_module(void **state)
 {
     fixture *f = *state;
@@ -191,11 +191,39 @@ static void test_unused_metric_fits_the_last_module(void **state)
     assert_int_equal(f->d.errors, 0);
     assert_int_equal(f->d.warnings, 1);
     assert_string_equal(msg(f, 0), "main.dsp:7:8: warning: metric `misfit` is never used by an `optimize` "
-                                   "block, and it does not fit module `M`, the one `dspcc eval` runs by "
-                                   "default; use it in an `optimize` block to see why");
+                                   "block, and it does not fit module `M`; use it in an `optimize` block "
+                                   "to see why");
     assert_int_equal(p->n_metrics, 1);
     assert_string_equal(p->metrics[0]->name, "fits");
     assert_string_equal(p->metrics[0]->module, "M");
+}
+
+/* ... also a module other than the last: `dspcc eval --module First` can
+ * be scored with it (it was checked against the last module only, and eval
+ * then said the program had no such metric). */
+static void test_unused_metric_fits_any_module(void **state)
+{
+    fixture *f = *state;
+    ir_program *p = check(f, QA_SIG
+        "module First(question: string) -> (answer: string) {\n"
+        "  r = predict(Answer)(question: question)\n"
+        "  return r\n"
+        "}\n"
+        "module Last(question: string) -> (reply: string) {\n"
+        "  r = predict(Answer)(question: question)\n"
+        "  return (reply: r.answer)\n"
+        "}\n"
+        "metric on_answer(ex, pred) = f1(pred.answer, ex.answer)\n"
+        "metric on_nothing(ex, pred) = pred.nope == 1\n");
+    assert_non_null(p);
+    assert_int_equal(f->d.errors, 0);
+    assert_int_equal(f->d.warnings, 1);
+    assert_string_equal(msg(f, 0), "main.dsp:11:8: warning: metric `on_nothing` is never used by an "
+                                   "`optimize` block, and it does not fit any module, such as `Last`; use "
+                                   "it in an `optimize` block to see why");
+    assert_int_equal(p->n_metrics, 1);
+    assert_string_equal(p->metrics[0]->name, "on_answer");
+    assert_string_equal(p->metrics[0]->module, "First");
 }
 
 static void test_variable_keeps_one_shape(void **state)
@@ -890,6 +918,7 @@ int main(void)
         T(test_optional_output_into_required_input),
         T(test_duplicates_and_unused_are_warnings),
         T(test_unused_metric_fits_the_last_module),
+        T(test_unused_metric_fits_any_module),
         T(test_variable_keeps_one_shape),
         T(test_module_calls_module_and_tool),
         T(test_metric_judge_and_tool),

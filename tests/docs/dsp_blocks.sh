@@ -59,6 +59,28 @@ for doc in README.md docs/*.md; do
     ' "$doc"
 done
 
+# Fences: a block closes with a bare ``` line, and every block closes, so
+# no text after a closing fence (or a missing one) swallows the prose that
+# follows into a code block.
+for doc in README.md docs/*.md; do
+    bad=$(awk '
+        /^[[:space:]]*```/ {
+            line = $0; sub(/^[[:space:]]*/, "", line)
+            if (inblock) {
+                if (line !~ /^```[[:space:]]*$/) { print NR ": text after a closing fence: " line; exit }
+                inblock = 0
+            } else { inblock = 1; start = NR }
+        }
+        END { if (inblock) print start ": a fence opened here is never closed" }
+    ' "$doc")
+    if [ -z "$bad" ]; then
+        echo "ok - $doc: every code fence closes on a line of its own"
+    else
+        echo "not ok - $doc: every code fence closes on a line of its own"
+        echo "#   $doc:$bad"
+    fi
+done
+
 n=0
 for b in "$tmp"/blocks/*.dsp; do
     [ -e "$b" ] || break
