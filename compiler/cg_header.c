@@ -107,7 +107,7 @@ void cg_emit_header(cg_ctx *g, strbuf *h)
                g->prefix, g->prefix, g->prefix, g->prefix,
                in->embed_runtime ? "The runtime (libdsprt) is inside; link its dependencies:" : "Link with libdsprt:",
                in->c_name,
-               in->embed_runtime ? "$(pkg-config --cflags --libs libcurl libcjson sqlite3 hiredis libcrypto) -lpthread -lm"
+               in->embed_runtime ? "$(pkg-config --cflags --libs libcurl libcjson sqlite3 hiredis libcrypto zlib) -lpthread -lm"
                                  : "$(pkg-config --cflags --libs dsprt)",
                in->c_name);
     /* The tools are the application's to link: name them and where the

@@ -45,7 +45,7 @@ static void emit_banner(cg_ctx *g, strbuf *c)
          * warm rebuild must give the same bytes. */
         sb_printf(c, " *            (%lld LM calls, %zu trials)\n", s->lm_calls, s->n_trials);
         if (in->embed_runtime)
-        sb_puts(c, " * Runtime:   libdsprt is embedded (--embed-runtime); link -lcurl -lcjson -lsqlite3 -lhiredis -lcrypto\n");
+        sb_puts(c, " * Runtime:   libdsprt is embedded (--embed-runtime); link -lcurl -lcjson -lsqlite3 -lhiredis -lcrypto -lz\n");
     if (strcmp(s->source_sha256, in->source_sha256) != 0)
             sb_puts(c, " * Note:      the state was optimized for an earlier version of the source.\n");
     } else {

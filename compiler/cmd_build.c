@@ -440,7 +440,7 @@ const dspcc_cmd cmd_build = {
     "  --program MODULE    the module to generate (default: the optimized one, else the last)\n"
     "  --base-url URL      the endpoint for optimization during the build\n"
     "  --embed-runtime     put libdsprt itself into OUT.c/OUT.h (one file to drop in;\n"
-    "                      link -lcurl -lcjson -lsqlite3 -lhiredis -lcrypto -lpthread -lm)\n\n"
+    "                      link -lcurl -lcjson -lsqlite3 -lhiredis -lcrypto -lz -lpthread -lm)\n\n"
     "At run time DSPCC_BASE_URL points the generated program at another endpoint;\n"
     "API keys are read from the environment variables the lm declarations name.\n\n"
     "Exit status: 0 written, 1 errors in the input, 2 bad usage.\n",

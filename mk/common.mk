@@ -31,6 +31,7 @@ MHD_LIBS      := $(shell $(PKG_CONFIG) --libs libmicrohttpd 2>/dev/null || echo 
 TS_LIBS       := $(shell $(PKG_CONFIG) --libs tree-sitter 2>/dev/null || echo -ltree-sitter)
 CRYPTO_LIBS   := $(shell $(PKG_CONFIG) --libs libcrypto 2>/dev/null || echo -lcrypto)
 HIREDIS_LIBS  := $(shell $(PKG_CONFIG) --libs hiredis 2>/dev/null || echo -lhiredis)
+ZLIB_LIBS     := $(shell $(PKG_CONFIG) --libs zlib 2>/dev/null || echo -lz)
 
 # Every fragment adds to these.
 BINS         :=

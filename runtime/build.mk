@@ -7,7 +7,7 @@ RT_OBJS    := $(RT_SRCS:%.c=$(BUILD)/obj/%.o)
 RT_PIC_OBJS:= $(RT_SRCS:%.c=$(BUILD)/pic/%.o)
 RT_LIB     := $(BUILD)/libdsprt.a
 RT_SHLIB   := $(BUILD)/libdsprt.so
-RT_DEPLIBS := $(CURL_LIBS) $(CJSON_LIBS) $(SQLITE_LIBS) $(HIREDIS_LIBS) $(CRYPTO_LIBS) -lpthread -lm
+RT_DEPLIBS := $(CURL_LIBS) $(CJSON_LIBS) $(SQLITE_LIBS) $(HIREDIS_LIBS) $(CRYPTO_LIBS) $(ZLIB_LIBS) -lpthread -lm
 RT_CPPFLAGS:= -Iruntime/include $(CURL_CFLAGS) $(CJSON_CFLAGS)
 
 $(RT_OBJS) $(RT_PIC_OBJS): CPPFLAGS += $(RT_CPPFLAGS)

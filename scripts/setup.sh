@@ -11,6 +11,8 @@ libclang-rt-14-dev sqlite3"
 PACKAGES="$PACKAGES chromium"
 # The shared response cache (DSPCC_CACHE_URL) and the Redis its test starts.
 PACKAGES="$PACKAGES libhiredis-dev redis-server"
+# CRC32 of the AWS event-stream messages (Bedrock ConverseStream).
+PACKAGES="$PACKAGES zlib1g-dev"
 
 missing=""
 for p in $PACKAGES; do

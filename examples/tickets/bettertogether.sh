@@ -67,7 +67,7 @@ cli() { # OUTDIR: links OUTDIR/ticket_cli against OUTDIR/tickets.c
     # shellcheck disable=SC2086
     $CC -std=c17 -D_DEFAULT_SOURCE -Wall -Wextra -Werror -pedantic -O2 $SAN -I"$TOP/runtime/include" -I"$1" \
         -o "$1/ticket_cli" "$EX/ticket_cli.c" "$1/tickets.c" "$TOP/$BUILD/libdsprt.a" \
-        -lcurl -lcjson -lsqlite3 -lhiredis -lcrypto -lpthread -lm
+        -lcurl -lcjson -lsqlite3 -lhiredis -lcrypto -lz -lpthread -lm
 }
 head -n 12 "$EX/data/dev.jsonl" | sed 's/^{"text": *"\([^"]*\)".*/\1/' >"$OUT/tickets.txt"
 echo "== 3. dspcc build --state: ticket_cli on the student; its LoRA adapter verified first"

@@ -959,12 +959,11 @@ static dsp_status chat(dsp_client *c, const dsp_lm_config *lm, const dsp_chat_re
         return dsp_breaker_error(&c->breaker, err);
     }
     int reps = anthropic_reps(k.provider, &p);
-    /* One choice streams; Bedrock's ConverseStream speaks AWS's binary
-     * event-stream encoding, not server-sent events, and a reply that may
-     * be a native tool call is read whole: they get a plain call. */
+    /* One choice streams; a reply that may be a native tool call is read
+     * whole: it gets a plain call. */
     k.on_text = req->on_text;
     k.on_text_ctx = req->on_text_ctx;
-    k.stream = req->on_text && reps == 1 && p.n <= 1 && k.provider != DSP_PROVIDER_BEDROCK && !p.tools;
+    k.stream = req->on_text && reps == 1 && p.n <= 1 && !p.tools;
     p.stream = k.stream;
     if (p.tools && k.provider == DSP_PROVIDER_ANTHROPIC)
         k.parse = dsp_anthropic_parse_tool_turn;
@@ -982,8 +981,8 @@ static dsp_status chat(dsp_client *c, const dsp_lm_config *lm, const dsp_chat_re
     k.in_loop = in_loop;
     for (size_t i = 0; st == DSP_OK && i < n_bases; i++) {
         st = dsp_model_endpoint_url(k.provider, bases[i], k.model_name, &k.urls[i], err);
-        if (st == DSP_OK && k.stream && k.provider == DSP_PROVIDER_GEMINI)
-            st = dsp_gemini_stream_url(&k.urls[i], err);
+        if (st == DSP_OK && k.stream)
+            st = dsp_stream_url(k.provider, &k.urls[i], err);
         if (st == DSP_OK)
             k.rates[k.n_urls++] = dsp_rates_get(&c->rates, k.urls[i], k.model_name, lm->rpm, lm->tpm);
     }

@@ -285,19 +285,3 @@ done:
         dsp_chat_response_free(resp);
     return st;
 }
-
-dsp_status dsp_gemini_stream_url(char **url, dsp_error *err)
-{
-    static const char verb[] = ":generateContent", stream[] = ":streamGenerateContent?alt=sse";
-    size_t n = strlen(*url), vn = sizeof verb - 1;
-    if (n < vn || strcmp(*url + n - vn, verb) != 0)
-        return dsp_error_set(err, DSP_ERR_INVALID, "%s does not end in %s", *url, verb);
-    char *s = malloc(n - vn + sizeof stream);
-    if (!s)
-        return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory building a URL");
-    memcpy(s, *url, n - vn);
-    memcpy(s + n - vn, stream, sizeof stream);
-    free(*url);
-    *url = s;
-    return DSP_OK;
-}

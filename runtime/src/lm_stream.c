@@ -1,5 +1,5 @@
 /* lm_stream.c — the streamed replies of OpenAI-compatible servers,
- * Anthropic and Gemini, read event by event (see lm_stream.h). */
+ * Anthropic, Gemini and Bedrock, read event by event (see lm_stream.h). */
 #include "lm_stream.h"
 
 #include <cjson/cJSON.h>
@@ -14,11 +14,12 @@ static const char *api_name(dsp_provider p)
 {
     return p == DSP_PROVIDER_ANTHROPIC ? "Anthropic stream does not follow the Messages streaming API"
            : p == DSP_PROVIDER_GEMINI  ? "Gemini stream does not follow the streamGenerateContent API"
+           : p == DSP_PROVIDER_BEDROCK ? "Bedrock stream does not follow the ConverseStream API"
                                        : "stream does not follow the chat completions streaming API";
 }
 
-
 static int on_event(void *ctx, const char *event, const char *data, size_t len);
+static int on_message(void *ctx, const dsp_es_message *m);
 
 void dsp_stream_reader_init(dsp_stream_reader *r, dsp_provider provider, dsp_chat_text_fn on_text, void *ctx)
 {
@@ -29,11 +30,13 @@ void dsp_stream_reader_init(dsp_stream_reader *r, dsp_provider provider, dsp_cha
     dsp_tb_init(&r->text);
     dsp_tb_init(&r->tool_json);
     dsp_sse_init(&r->sse, on_event, r);
+    dsp_es_init(&r->es, on_message, r);
 }
 
 void dsp_stream_reader_free(dsp_stream_reader *r)
 {
     dsp_sse_free(&r->sse);
+    dsp_es_free(&r->es);
     dsp_tb_free(&r->text);
     dsp_tb_free(&r->tool_json);
     dsp_error_clear(&r->err);
@@ -128,14 +131,16 @@ static int openai_event(dsp_stream_reader *r, const cJSON *root, const char *dat
 /* The JSON adapter's forced tool ("output"): its input arrives as pieces
  * of JSON text; once whole it is the answer, printed as a plain reply's
  * input object is, so both give the same text. */
-static int anthropic_tool_done(dsp_stream_reader *r, const char *data, size_t len)
+static int tool_done(dsp_stream_reader *r, const char *data, size_t len)
 {
     r->in_tool = false;
     cJSON *input = cJSON_ParseWithLength(r->tool_json.len ? r->tool_json.data : "{}",
                                          r->tool_json.len ? r->tool_json.len : 2);
     if (!cJSON_IsObject(input)) {
         cJSON_Delete(input);
-        return fail(r, DSP_ERR_PROTOCOL, data, len, "the tool_use block's input_json_delta pieces are not a JSON object");
+        return fail(r, DSP_ERR_PROTOCOL, data, len,
+                    r->provider == DSP_PROVIDER_BEDROCK ? "the toolUse block's input pieces are not a JSON object"
+                                                        : "the tool_use block's input_json_delta pieces are not a JSON object");
     }
     char *text = cJSON_PrintUnformatted(input);
     cJSON_Delete(input);
@@ -194,7 +199,7 @@ static int anthropic_event(dsp_stream_reader *r, const char *event, const cJSON 
          * answer text, as their blocks in a plain reply. */
     } else if (strcmp(t, "content_block_stop") == 0) {
         if (r->in_tool)
-            return anthropic_tool_done(r, data, len);
+            return tool_done(r, data, len);
     } else if (strcmp(t, "message_delta") == 0) {
         /* The output count so far (cumulative); input tokens may be
          * restated here. */
@@ -246,6 +251,94 @@ static int gemini_event(dsp_stream_reader *r, const cJSON *root, const char *dat
     return 0;
 }
 
+static int bedrock_event(dsp_stream_reader *r, const char *type, const cJSON *root, const char *data, size_t len)
+{
+    if (strcmp(type, "contentBlockStart") == 0) {
+        const cJSON *tu = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(root, "start"), "toolUse");
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive(tu, "name");
+        if (cJSON_IsString(name) && strcmp(name->valuestring, "output") == 0) {
+            r->in_tool = true;
+            r->tool_json.len = 0;
+        }
+    } else if (strcmp(type, "contentBlockDelta") == 0) {
+        const cJSON *delta = cJSON_GetObjectItemCaseSensitive(root, "delta");
+        if (!cJSON_IsObject(delta))
+            return fail(r, DSP_ERR_PROTOCOL, data, len, "a contentBlockDelta has no \"delta\" object");
+        const cJSON *text = cJSON_GetObjectItemCaseSensitive(delta, "text");
+        if (text) {
+            if (!cJSON_IsString(text))
+                return fail(r, DSP_ERR_PROTOCOL, data, len, "a contentBlockDelta's delta.text is not a string");
+            return deliver(r, text->valuestring, strlen(text->valuestring));
+        }
+        const cJSON *input =
+            cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(delta, "toolUse"), "input");
+        if (r->in_tool && cJSON_IsString(input)) {
+            dsp_tb_puts(&r->tool_json, input->valuestring);
+            if (!dsp_tb_ok(&r->tool_json))
+                return fail(r, DSP_ERR_NOMEM, NULL, 0, "out of memory reading a streamed reply");
+        }
+        /* reasoningContent and other tools' input carry no answer text, as
+         * their blocks in a plain reply. */
+    } else if (strcmp(type, "contentBlockStop") == 0) {
+        if (r->in_tool)
+            return tool_done(r, data, len);
+    } else if (strcmp(type, "messageStop") == 0) {
+        r->stopped = true;
+    } else if (strcmp(type, "metadata") == 0) {
+        const cJSON *usage = cJSON_GetObjectItemCaseSensitive(root, "usage");
+        r->usage.prompt_tokens = dsp_reply_count(usage, "inputTokens");
+        r->usage.completion_tokens = dsp_reply_count(usage, "outputTokens");
+        /* The last event: a stream cut before it would lose the usage. */
+        r->done = r->stopped;
+    }
+    /* messageStart, and event types added later, carry no answer. */
+    return 0;
+}
+
+/* One event-stream message of a ConverseStream reply. */
+static int on_message(void *ctx, const dsp_es_message *m)
+{
+    dsp_stream_reader *r = ctx;
+    char why[600];
+    if (strcmp(m->message_type, "exception") == 0) {
+        /* Its payload is {"message": "..."}; the type names the kind. */
+        char msg[400];
+        dsp_provider_error_message(m->payload, m->len, msg, sizeof msg);
+        snprintf(why, sizeof why, "the stream ended with a %s: %s", *m->exception_type ? m->exception_type : "exception",
+                 msg);
+        /* A validationException would come back the same; throttling,
+         * internal and model errors may pass. */
+        return fail(r, strcmp(m->exception_type, "validationException") == 0 ? DSP_ERR_PROTOCOL : DSP_ERR_NETWORK,
+                    NULL, 0, why);
+    }
+    if (strcmp(m->message_type, "error") == 0) {
+        snprintf(why, sizeof why, "the stream ended with an error message: %s: %s",
+                 *m->error_code ? m->error_code : "(no :error-code)", m->error_message);
+        return fail(r, DSP_ERR_NETWORK, NULL, 0, why);
+    }
+    if (strcmp(m->message_type, "event") != 0) {
+        snprintf(why, sizeof why, "event-stream message %lu has :message-type \"%.40s\" (event, exception or error expected)",
+                 r->es.count, m->message_type);
+        return fail(r, DSP_ERR_PROTOCOL, m->payload, m->len, why);
+    }
+    if (r->done)
+        return 0; /* nothing follows the end */
+    dsp_error perr = {0};
+    cJSON *root = dsp_reply_json(m->payload, m->len, api_name(r->provider), &perr);
+    if (!root) {
+        if (r->st == DSP_OK) {
+            r->st = perr.status;
+            r->err = perr;
+        } else {
+            dsp_error_clear(&perr);
+        }
+        return 1;
+    }
+    int rc = bedrock_event(r, m->event_type, root, m->payload, m->len);
+    cJSON_Delete(root);
+    return rc;
+}
+
 static int on_event(void *ctx, const char *event, const char *data, size_t len)
 {
     dsp_stream_reader *r = ctx;
@@ -278,6 +371,14 @@ bool dsp_stream_reader_feed(dsp_stream_reader *r, const char *bytes, size_t n)
 {
     if (r->st != DSP_OK)
         return false;
+    if (r->provider == DSP_PROVIDER_BEDROCK) {
+        int rc = dsp_es_feed(&r->es, bytes, n);
+        if (rc == DSP_ES_NOMEM)
+            fail(r, DSP_ERR_NOMEM, NULL, 0, "out of memory reading a streamed reply");
+        else if (rc == DSP_ES_MALFORMED) /* damaged on the way, as a body cut short: may come whole next time */
+            fail(r, DSP_ERR_NETWORK, NULL, 0, r->es.why);
+        return r->st == DSP_OK;
+    }
     int rc = dsp_sse_feed(&r->sse, bytes, n);
     if (rc < 0)
         fail(r, DSP_ERR_NOMEM, NULL, 0, "out of memory reading a streamed reply");
@@ -288,6 +389,7 @@ static const char *end_marker(dsp_provider p)
 {
     return p == DSP_PROVIDER_ANTHROPIC ? "a message_stop event"
            : p == DSP_PROVIDER_GEMINI  ? "a chunk with a finishReason"
+           : p == DSP_PROVIDER_BEDROCK ? "the metadata event after messageStop"
                                        : "data: [DONE]";
 }
 

@@ -10,6 +10,12 @@
  *   Gemini (streamGenerateContent?alt=sse): GenerateContentResponse
  *     objects, each candidates[0].content.parts[].text; the end is the
  *     chunk with candidates[0].finishReason; usageMetadata as it grows.
+ *   Bedrock (ConverseStream): not server-sent events but AWS's binary
+ *     event-stream messages (eventstream.h): messageStart,
+ *     contentBlockStart (the JSON adapter's forced toolUse), contentBlockDelta
+ *     (delta.text, or delta.toolUse.input pieces), contentBlockStop,
+ *     messageStop, then metadata (usage), the end; exception messages
+ *     (throttlingException, ...) end it with their message.
  * A stream that stops before its end is an error, so a reply cut off half
  * way is never taken for a whole one. */
 #ifndef DSP_LM_STREAM_H
@@ -21,15 +27,18 @@
 #include "dsp/chat.h"
 #include "dsp/client.h"
 #include "dsp/error.h"
+#include "eventstream.h"
 #include "sse.h"
 #include "textbuf.h"
 
 typedef struct dsp_stream_reader {
     dsp_provider provider;
-    dsp_sse sse;
+    dsp_sse sse;           /* every provider but Bedrock */
+    dsp_es es;             /* Bedrock */
     dsp_textbuf text;      /* the reply's text so far */
-    dsp_textbuf tool_json; /* Anthropic: the forced tool's input, as its deltas arrive */
-    bool in_tool;          /* ... while that tool_use block is open */
+    dsp_textbuf tool_json; /* Anthropic, Bedrock: the forced tool's input, as its deltas arrive */
+    bool in_tool;          /* ... while that tool block is open */
+    bool stopped;          /* Bedrock: messageStop arrived (metadata, the end, follows) */
     dsp_usage usage;
     bool done;             /* the provider's end of stream arrived */
     dsp_status st;         /* DSP_OK until the stream failed or was cancelled */

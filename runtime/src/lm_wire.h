@@ -98,9 +98,11 @@ dsp_status dsp_gemini_request_body(const dsp_message *msgs, size_t n_msgs, const
 dsp_status dsp_gemini_request_write(dsp_jw *w, const dsp_message *msgs, size_t n_msgs, const dsp_lm_params *p,
                                     dsp_error *err);
 dsp_status dsp_gemini_parse_reply(const char *body, size_t len, dsp_chat_response *resp, dsp_error *err);
-/* Turns a model's generateContent URL (owned, replaced) into its
- * streamGenerateContent?alt=sse URL: the same reply as server-sent events. */
-dsp_status dsp_gemini_stream_url(char **url, dsp_error *err);
+/* Turns a model's endpoint URL (owned, replaced) into the one that
+ * streams the same reply: Gemini's generateContent into
+ * streamGenerateContent?alt=sse (server-sent events), Bedrock's converse
+ * into converse-stream (AWS event-stream messages); others stay. */
+dsp_status dsp_stream_url(dsp_provider provider, char **url, dsp_error *err);
 
 /* Parse a 2xx reply into resp (which must be zeroed). A reply that does not
  * follow the API is DSP_ERR_PROTOCOL with the raw body attached. */

@@ -190,6 +190,25 @@ static dsp_status bedrock_url(const char *base_url, const char *model, char **ou
     return DSP_OK;
 }
 
+dsp_status dsp_stream_url(dsp_provider provider, char **url, dsp_error *err)
+{
+    const char *verb = provider == DSP_PROVIDER_GEMINI ? ":generateContent" : "/converse";
+    const char *stream = provider == DSP_PROVIDER_GEMINI ? ":streamGenerateContent?alt=sse" : "/converse-stream";
+    if (provider != DSP_PROVIDER_GEMINI && provider != DSP_PROVIDER_BEDROCK)
+        return DSP_OK;
+    size_t n = strlen(*url), vn = strlen(verb), sn = strlen(stream);
+    if (n < vn || strcmp(*url + n - vn, verb) != 0)
+        return dsp_error_set(err, DSP_ERR_INVALID, "%s does not end in %s", *url, verb);
+    char *s = malloc(n - vn + sn + 1);
+    if (!s)
+        return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory building a URL");
+    memcpy(s, *url, n - vn);
+    memcpy(s + n - vn, stream, sn + 1);
+    free(*url);
+    *url = s;
+    return DSP_OK;
+}
+
 /* Gemini: BASE/v1beta/models/MODEL:generateContent for a base without a
  * path (the API's own), BASE/models/MODEL:generateContent under a path
  * (".../v1beta", or a proxy's prefix). */

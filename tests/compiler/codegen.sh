@@ -34,7 +34,7 @@ golden() {
 # Link flags for programs using $BUILD/libdsprt.a (instrumented under ASan).
 SAN=
 if nm "$BUILD/libdsprt.a" 2>/dev/null | grep -q __asan; then SAN="-fsanitize=address,undefined"; fi
-RTLIBS="$BUILD/libdsprt.a -lcurl -lcjson -lsqlite3 -lhiredis -lcrypto -lpthread -lm"
+RTLIBS="$BUILD/libdsprt.a -lcurl -lcjson -lsqlite3 -lhiredis -lcrypto -lz -lpthread -lm"
 STRICT="-std=c17 -Wall -Wextra -Werror -pedantic -Iruntime/include"
 
 # ---- golden and determinism ---------------------------------------------
@@ -273,8 +273,8 @@ check $? "build --embed-runtime"
 $DSPCC build examples/tickets/tickets.dsp --no-opt --embed-runtime -o "$T/emb2/tickets.c" 2>/dev/null
 cmp -s "$T/emb/tickets.c" "$T/emb2/tickets.c" && cmp -s "$T/emb/tickets.h" "$T/emb2/tickets.h"
 check $? "--embed-runtime output is byte-identical across builds"
-DEPS_CFLAGS=$(pkg-config --cflags libcurl libcjson sqlite3 hiredis libcrypto 2>/dev/null)
-DEPS_LIBS="$(pkg-config --libs libcurl libcjson sqlite3 hiredis libcrypto 2>/dev/null || echo -lcurl -lcjson -lsqlite3 -lhiredis -lcrypto) -lpthread -lm"
+DEPS_CFLAGS=$(pkg-config --cflags libcurl libcjson sqlite3 hiredis libcrypto zlib 2>/dev/null)
+DEPS_LIBS="$(pkg-config --libs libcurl libcjson sqlite3 hiredis libcrypto zlib 2>/dev/null || echo -lcurl -lcjson -lsqlite3 -lhiredis -lcrypto -lz) -lpthread -lm"
 for cc in gcc clang; do
     $cc -std=c17 -Wall -Wextra -Werror -pedantic $DEPS_CFLAGS -c "$T/emb/tickets.c" -o "$T/emb/tickets.$cc.o" 2>"$T/cc.err"
     r=$?

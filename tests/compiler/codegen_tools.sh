@@ -19,7 +19,7 @@ check() { if [ "$1" -eq 0 ]; then ok "$2"; else bad "$2"; fi; }
 
 SAN=
 if nm "$BUILD/libdsprt.a" 2>/dev/null | grep -q __asan; then SAN="-fsanitize=address,undefined"; fi
-RTLIBS="$root/$BUILD/libdsprt.a -lcurl -lcjson -lsqlite3 -lhiredis -lcrypto -lpthread -lm"
+RTLIBS="$root/$BUILD/libdsprt.a -lcurl -lcjson -lsqlite3 -lhiredis -lcrypto -lz -lpthread -lm"
 STRICT="-std=c17 -Wall -Wextra -Werror -pedantic -I$root/runtime/include"
 
 # The fixtures in a temporary folder; their libraries where the .dsp says.

@@ -77,7 +77,7 @@ done
 check "dspcc build with the optimized state" test $? -eq 0
 cc -std=c17 -D_DEFAULT_SOURCE -Wall -Wextra -Werror -pedantic $SAN -I"$root/runtime/include" -I"$tmp" \
     -o "$tmp/entities_cli" examples/entities/entities_cli.c "$tmp/entities.c" \
-    "$BUILD/libdsprt.a" -lcurl -lcjson -lsqlite3 -lhiredis -lcrypto -lpthread -lm 2>"$tmp/cc.err"
+    "$BUILD/libdsprt.a" -lcurl -lcjson -lsqlite3 -lhiredis -lcrypto -lz -lpthread -lm 2>"$tmp/cc.err"
 check "entities_cli compiles with -pedantic and links" test $? -eq 0
 printf 'You should stay on Redondo Beach Blvd near Compton\nnothing to see here\n' |
     DSPCC_BASE_URL=$url DSPCC_CACHE_DIR="$tmp/cache" "$tmp/entities_cli" >"$tmp/ents.jsonl" 2>"$tmp/cli.err"

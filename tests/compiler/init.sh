@@ -34,7 +34,7 @@ cd my_app
 check "the starter program checks without a warning" "$dspcc" check --werror my_app.dsp
 check "it is formatted as dspcc fmt writes it" "$dspcc" fmt --check my_app.dsp
 make -s DSPCC="$dspcc" RT_CFLAGS="-I$here/runtime/include" \
-    RT_LIBS="$bin/libdsprt.a -lcurl -lcjson -lsqlite3 -lhiredis -lcrypto -lpthread -lm" CFLAGS="-std=c17 -Wall -Wextra -Werror -O2 $SAN" \
+    RT_LIBS="$bin/libdsprt.a -lcurl -lcjson -lsqlite3 -lhiredis -lcrypto -lz -lpthread -lm" CFLAGS="-std=c17 -Wall -Wextra -Werror -O2 $SAN" \
     >make.log 2>&1
 check "its Makefile builds build/my_app (warnings are errors)" test -x build/my_app
 

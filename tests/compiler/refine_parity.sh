@@ -24,7 +24,7 @@ check "check accepts a result fed back into its own call" "$dspcc" check "$P/ref
 "$dspcc" build "$P/refine.dsp" --no-opt -o "$P/refine.c" 2>"$tmp/build.err"
 check "dspcc build --no-opt" test $? -eq 0
 cc -std=c17 -Wall -Wextra -Werror $SAN -I"$root/runtime/include" -I/usr/include/cjson -I"$P" -o "$tmp/refine_main" \
-    "$P/refine_main.c" "$P/refine.c" "$root/$BUILD/libdsprt.a" -lcurl -lcjson -lsqlite3 -lhiredis -lcrypto -lpthread -lm \
+    "$P/refine_main.c" "$P/refine.c" "$root/$BUILD/libdsprt.a" -lcurl -lcjson -lsqlite3 -lhiredis -lcrypto -lz -lpthread -lm \
     2>"$tmp/cc.err"
 r=$?
 [ $r -ne 0 ] && sed 's/^/#   /' "$tmp/cc.err" | head -20

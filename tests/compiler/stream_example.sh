@@ -20,7 +20,7 @@ if nm "$BUILD/libdsprt.a" 2>/dev/null | grep -q __asan; then SAN="-fsanitize=add
 
 make -s -C examples/tickets TOP="$PWD" BUILD="$BUILD" OUT="$T/out" DSPCC="$PWD/$BUILD/dspcc" \
     CFLAGS="-std=c17 -D_DEFAULT_SOURCE -Wall -Wextra -Werror -pedantic -O1 $SAN" \
-    RT_LIBS="$PWD/$BUILD/libdsprt.a -lcurl -lcjson -lsqlite3 -lhiredis -lcrypto -lpthread -lm" >"$T/make.out" 2>&1
+    RT_LIBS="$PWD/$BUILD/libdsprt.a -lcurl -lcjson -lsqlite3 -lhiredis -lcrypto -lz -lpthread -lm" >"$T/make.out" 2>&1
 r=$?
 [ $r -ne 0 ] && sed 's/^/#   /' "$T/make.out"
 check $r "examples/tickets builds ticket_stream"
@@ -59,7 +59,7 @@ mkdir -p "$T/emb"
 "$BUILD/dspcc" build examples/tickets/tickets.dsp --no-opt --embed-runtime -o "$T/emb/tickets.c" 2>"$T/emb.err" &&
     cc -std=c17 -D_DEFAULT_SOURCE -Wall -Wextra -Werror -pedantic $SAN $(pkg-config --cflags libcurl libcjson 2>/dev/null) \
         -I"$T/emb" -o "$T/emb/ticket_stream" examples/tickets/ticket_stream.c "$T/emb/tickets.c" \
-        -lcurl -lcjson -lsqlite3 -lhiredis -lcrypto -lpthread -lm 2>>"$T/emb.err"
+        -lcurl -lcjson -lsqlite3 -lhiredis -lcrypto -lz -lpthread -lm 2>>"$T/emb.err"
 r=$?
 [ $r -ne 0 ] && head -20 "$T/emb.err" | sed 's/^/#   /'
 check $r "ticket_stream builds with the embedded runtime"

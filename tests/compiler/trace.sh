@@ -85,7 +85,7 @@ SAN=
 if nm "$bin/libdsprt.a" 2>/dev/null | grep -q __asan; then SAN="-fsanitize=address,undefined"; fi
 "$dspcc" build examples/tickets/tickets.dsp --no-opt -o "$tmp/tickets.c" >/dev/null 2>&1 &&
     cc -std=c17 -D_DEFAULT_SOURCE $SAN -Iruntime/include -I"$tmp" -o "$tmp/ticket_cli" examples/tickets/ticket_cli.c \
-        "$tmp/tickets.c" "$bin/libdsprt.a" -lcurl -lcjson -lsqlite3 -lhiredis -lcrypto -lpthread -lm 2>"$tmp/cc.err"
+        "$tmp/tickets.c" "$bin/libdsprt.a" -lcurl -lcjson -lsqlite3 -lhiredis -lcrypto -lz -lpthread -lm 2>"$tmp/cc.err"
 check "the generated program builds" test -x "$tmp/ticket_cli"
 printf 'I was charged twice\nI cannot log in\nWhere is my order\n' |
     DSPCC_TRACE="$tmp/gen.jsonl" DSPCC_BASE_URL="$url" DSPCC_CACHE_DIR="$tmp/gencache" "$tmp/ticket_cli" >/dev/null 2>&1
@@ -101,7 +101,7 @@ mkdir -p "$tmp/priced"
 ln -s "$here/examples/tickets/data" "$tmp/data"
 "$dspcc" build "$tmp/priced.dsp" --no-opt -o "$tmp/priced/tickets.c" >/dev/null 2>&1 &&
     cc -std=c17 -D_DEFAULT_SOURCE $SAN -Iruntime/include -I"$tmp/priced" -o "$tmp/priced_cli" examples/tickets/ticket_cli.c \
-        "$tmp/priced/tickets.c" "$bin/libdsprt.a" -lcurl -lcjson -lsqlite3 -lhiredis -lcrypto -lpthread -lm 2>"$tmp/pcc.err"
+        "$tmp/priced/tickets.c" "$bin/libdsprt.a" -lcurl -lcjson -lsqlite3 -lhiredis -lcrypto -lz -lpthread -lm 2>"$tmp/pcc.err"
 echo 'I was charged twice' | DSPCC_TRACE="$tmp/priced.jsonl" DSPCC_BASE_URL="$url" DSPCC_CACHE_DIR="$tmp/pcache" \
     "$tmp/priced_cli" >/dev/null 2>&1
 check "a priced lm's calls carry dspcc.cost_usd in the generated program's trace" \
@@ -171,7 +171,7 @@ int main(void)
 }
 C
 cc -std=c17 -D_DEFAULT_SOURCE $SAN -Iruntime/include -I"$tmp" -o "$tmp/nested_app" "$tmp/nested_main.c" "$tmp/nested.c" \
-    "$bin/libdsprt.a" -lcurl -lcjson -lsqlite3 -lhiredis -lcrypto -lpthread -lm 2>"$tmp/ncc.err"
+    "$bin/libdsprt.a" -lcurl -lcjson -lsqlite3 -lhiredis -lcrypto -lz -lpthread -lm 2>"$tmp/ncc.err"
 DSPCC_TRACE="$tmp/gnested.jsonl" DSPCC_BASE_URL="$url" DSPCC_CACHE_DIR="$tmp/gencache" "$tmp/nested_app" 2>/dev/null
 check "generated C: nested module calls are spans under their caller" test "$(nested "$tmp/gnested.jsonl")" = \
     '[["lm","Inner","Inner"],["module","Inner","Outer"],["module","Outer","-"]]'

@@ -19,7 +19,8 @@
 typedef struct rs_answer {
     int status;
     const char *body;           /* the whole body */
-    size_t send_len;            /* bytes to send before failing (truncate); else strlen(body) */
+    size_t send_len;            /* bytes to send before failing (truncate); else the body's length */
+    size_t body_len;            /* > 0: the body's length, when it is binary (Bedrock's event stream); 0: strlen */
     rs_fault fault;             /* the fault injected, RS_FAULT_NONE if none */
     unsigned delay_ms;          /* latency, or the hang */
     unsigned retry_after_ms;    /* 429: the Retry-After to send */

@@ -4,7 +4,7 @@
 RS_SRCS := $(filter-out tests/refserver/main.c tests/refserver/test_%.c,$(wildcard tests/refserver/*.c))
 RS_OBJS := $(RS_SRCS:%.c=$(BUILD)/obj/%.o)
 RS_BIN  := $(BUILD)/dsp-refserver
-RS_LIBS := $(MHD_LIBS) $(CJSON_LIBS) -lpthread -lm
+RS_LIBS := $(MHD_LIBS) $(CJSON_LIBS) $(ZLIB_LIBS) -lpthread -lm
 
 $(BUILD)/obj/tests/refserver/%.o: CPPFLAGS += $(CJSON_CFLAGS)
 

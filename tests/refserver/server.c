@@ -49,7 +49,7 @@ typedef enum route {
     ROUTE_OPENAI_CHAT,
     ROUTE_AZURE_CHAT, /* OpenAI's body at Azure's path, with ?api-version= (wire_azure.c) */
     ROUTE_GEMINI,     /* .../models/MODEL:generateContent (wire_gemini.c) */
-    ROUTE_BEDROCK,    /* .../model/ID/converse (wire_bedrock.c) */
+    ROUTE_BEDROCK,    /* .../model/ID/converse and converse-stream (wire_bedrock.c) */
     ROUTE_ANTHROPIC,
     ROUTE_MODELS,
     ROUTE_EMBEDDINGS, /* /v1/embeddings (embed.c) */
@@ -77,6 +77,8 @@ typedef struct req_state {
 typedef struct truncated {
     char *data;
     size_t send;
+    size_t len;  /* events: the stream's whole length */
+    bool binary; /* events: AWS event-stream messages, not server-sent events */
 } truncated;
 
 static ssize_t truncated_read(void *cls, uint64_t pos, char *buf, size_t max)
@@ -119,11 +121,13 @@ static ssize_t oversize_read(void *cls, uint64_t pos, char *buf, size_t max)
 static ssize_t events_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
     truncated *t = cls;
-    size_t len = strlen(t->data);
+    size_t len = t->len;
     if (pos >= t->send)
         return t->send < len ? MHD_CONTENT_READER_END_WITH_ERROR : MHD_CONTENT_READER_END_OF_STREAM;
-    const char *end = strstr(t->data + pos, "\n\n");
-    size_t n = end ? (size_t)(end + 2 - (t->data + pos)) : len - (size_t)pos;
+    const char *end = t->binary ? NULL : strstr(t->data + pos, "\n\n");
+    size_t n = t->binary ? rs_stream_message_len(t->data + pos, len - (size_t)pos)
+               : end     ? (size_t)(end + 2 - (t->data + pos))
+                         : len - (size_t)pos;
     if (n > t->send - (size_t)pos)
         n = t->send - (size_t)pos;
     if (n > max)
@@ -134,19 +138,22 @@ static ssize_t events_read(void *cls, uint64_t pos, char *buf, size_t max)
 
 static struct MHD_Response *make_response(const rs_answer *ans)
 {
-    size_t len = strlen(ans->body);
+    size_t len = ans->body_len ? ans->body_len : strlen(ans->body);
     struct MHD_Response *r;
     bool events = ans->stream && ans->status == 200 && !ans->oversize;
     if (events) {
         truncated *t = malloc(sizeof *t);
-        char *data = strdup(ans->body);
+        char *data = malloc(len + 1);
         if (!t || !data) {
             free(t);
             free(data);
             return NULL;
         }
+        memcpy(data, ans->body, len + 1);
         t->data = data;
         t->send = ans->send_len;
+        t->len = len;
+        t->binary = ans->body_len > 0;
         /* Cut off, it announces its whole length and closes early (an
          * unended chunked body would keep the connection waiting). */
         r = MHD_create_response_from_callback(t->send < len ? len : MHD_SIZE_UNKNOWN, 64 * 1024, events_read, t,
@@ -155,8 +162,12 @@ static struct MHD_Response *make_response(const rs_answer *ans)
             truncated_free(t);
             return NULL;
         }
-        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream");
-        MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+        if (t->binary) {
+            MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/vnd.amazon.eventstream");
+        } else {
+            MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream");
+            MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+        }
         return r;
     }
     if (ans->oversize) {
@@ -239,9 +250,24 @@ static const char *signed_but_missing(rs_arena *a, struct MHD_Connection *conn, 
 
 /* A 200 to a request that asked for a stream goes as the provider's
  * events; a cut-off fault then cuts the stream half way, and a garbled one
- * sends half of it, ended cleanly. Gemini streams only with alt=sse here. */
+ * sends half of it, ended cleanly. Gemini streams only with alt=sse here.
+ * A 500 or 503 fault on a Bedrock stream comes as ConverseStream sends a
+ * failure after the response started: a 200 whose messages end with an
+ * internalServerException or serviceUnavailableException. */
 static void stream_answer(rs_arena *a, rs_api api, struct MHD_Connection *conn, rs_answer *ans)
 {
+    if (ans->stream && api == RS_API_BEDROCK && (ans->fault == RS_FAULT_500 || ans->fault == RS_FAULT_503)) {
+        bool unavailable = ans->fault == RS_FAULT_503;
+        ans->status = 200;
+        ans->body = rs_stream_bedrock_exception(
+            a, unavailable ? "serviceUnavailableException" : "internalServerException",
+            unavailable ? "The service is unavailable (injected by dsp-refserver --fail-kinds 503). Try again later."
+                        : "An internal server error occurred (injected by dsp-refserver --fail-kinds 500). Retry your "
+                          "request.",
+            &ans->body_len);
+        ans->send_len = ans->body_len;
+        return;
+    }
     if (!ans->stream || ans->status != 200 || ans->oversize)
         return;
     const char *alt = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "alt");
@@ -251,13 +277,14 @@ static void stream_answer(rs_arena *a, rs_api api, struct MHD_Connection *conn, 
                         NULL, ans);
         return;
     }
-    size_t whole = strlen(ans->body);
-    const char *events = rs_stream_body(a, api, ans->body, ans->stream_usage);
+    size_t whole = strlen(ans->body), len = 0;
+    const char *events = rs_stream_body(a, api, ans->body, ans->stream_usage, &len);
     if (!events)
         return; /* not a reply (a garbled fault): sent as it is, which no reader takes for a whole stream */
     bool cut = ans->send_len < whole;
     ans->body = events;
-    ans->send_len = strlen(events);
+    ans->body_len = api == RS_API_BEDROCK ? len : 0;
+    ans->send_len = len;
     if (cut)
         ans->send_len /= 2;
 }
@@ -537,7 +564,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
         if (s->opts.echo_key != RS_ECHO_NONE)
             rs_echo_key(&a, &s->opts, st->api, rs_request_key(auth, x_key), &ans);
         ans.auth = auth || x_key;
-        if (st->route == ROUTE_GEMINI && rs_gemini_is_stream(url))
+        if ((st->route == ROUTE_GEMINI && rs_gemini_is_stream(url)) ||
+            (st->route == ROUTE_BEDROCK && rs_bedrock_is_stream(url)))
             ans.stream = true;
         stream_answer(&a, st->api, conn, &ans);
     }

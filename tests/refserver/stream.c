@@ -1,8 +1,10 @@
 /* stream.c — replies re-sent as event streams (see stream.h). */
 #include "stream.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 /* The length of the next piece of text: a few words (through the space
  * after them) or at most 24 bytes, never ending inside a UTF-8 sequence.
@@ -235,7 +237,144 @@ static void gemini_stream(rs_buf *b, const cJSON *reply)
     } while (*s);
 }
 
-const char *rs_stream_body(rs_arena *a, rs_api api, const char *reply, bool include_usage)
+static void put32(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char)(v >> 24);
+    p[1] = (unsigned char)(v >> 16);
+    p[2] = (unsigned char)(v >> 8);
+    p[3] = (unsigned char)v;
+}
+
+static void str_header(rs_buf *h, const char *name, const char *value)
+{
+    size_t nl = strlen(name), vl = strlen(value);
+    unsigned char head[4] = {(unsigned char)nl, 0, 0, 0};
+    rs_buf_add(h, (const char *)head, 1);
+    rs_buf_add(h, name, nl);
+    head[0] = 7; /* string */
+    head[1] = (unsigned char)(vl >> 8);
+    head[2] = (unsigned char)vl;
+    rs_buf_add(h, (const char *)head, 3);
+    rs_buf_add(h, value, vl);
+}
+
+/* One event-stream message: prelude (total length, headers length, their
+ * CRC32), the string headers, the JSON payload, the message's CRC32. */
+static void es_message(rs_buf *b, const char *kind, const char *type, cJSON *payload)
+{
+    bool exception = strcmp(kind, "exception") == 0;
+    rs_buf h;
+    rs_buf_init(&h, b->arena);
+    str_header(&h, exception ? ":exception-type" : ":event-type", type);
+    str_header(&h, ":content-type", "application/json");
+    str_header(&h, ":message-type", kind);
+    char *json = cJSON_PrintUnformatted(payload);
+    size_t pl = json ? strlen(json) : 2;
+    size_t start = b->len, total = 12 + h.len + pl + 4;
+    unsigned char prelude[12];
+    put32(prelude, (uint32_t)total);
+    put32(prelude + 4, (uint32_t)h.len);
+    put32(prelude + 8, (uint32_t)crc32(0, prelude, 8));
+    rs_buf_add(b, (const char *)prelude, 12);
+    rs_buf_add(b, h.data, h.len);
+    rs_buf_add(b, json ? json : "{}", pl);
+    unsigned char crc[4];
+    put32(crc, (uint32_t)crc32(0, (const unsigned char *)b->data + start, (uInt)(total - 4)));
+    rs_buf_add(b, (const char *)crc, 4);
+    cJSON_free(json);
+    cJSON_Delete(payload);
+}
+
+size_t rs_stream_message_len(const char *p, size_t avail)
+{
+    if (avail < 4)
+        return avail;
+    const unsigned char *u = (const unsigned char *)p;
+    size_t total = (size_t)u[0] << 24 | (size_t)u[1] << 16 | (size_t)u[2] << 8 | u[3];
+    return total && total <= avail ? total : avail;
+}
+
+static cJSON *block_event(int index)
+{
+    cJSON *e = cJSON_CreateObject();
+    cJSON_AddNumberToObject(e, "contentBlockIndex", index);
+    return e;
+}
+
+static void bedrock_stream(rs_buf *b, const cJSON *reply)
+{
+    cJSON *start = cJSON_CreateObject();
+    cJSON_AddStringToObject(start, "role", "assistant");
+    es_message(b, "event", "messageStart", start);
+    const cJSON *content =
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(reply, "output"), "message");
+    const cJSON *block;
+    int index = 0;
+    cJSON_ArrayForEach(block, cJSON_GetObjectItemCaseSensitive(content, "content")) {
+        const cJSON *tu = cJSON_GetObjectItemCaseSensitive(block, "toolUse");
+        char *text = NULL;
+        if (tu) {
+            cJSON *st = cJSON_CreateObject();
+            cJSON_AddItemToObject(st, "toolUseId", dup_item(tu, "toolUseId"));
+            cJSON_AddItemToObject(st, "name", dup_item(tu, "name"));
+            cJSON *s = cJSON_CreateObject();
+            cJSON_AddItemToObject(s, "toolUse", st);
+            cJSON *e = block_event(index);
+            cJSON_AddItemToObject(e, "start", s);
+            es_message(b, "event", "contentBlockStart", e);
+            text = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(tu, "input"));
+        } else {
+            const cJSON *t = cJSON_GetObjectItemCaseSensitive(block, "text");
+            text = strdup(cJSON_IsString(t) ? t->valuestring : "");
+        }
+        for (const char *s = text ? text : ""; *s;) {
+            size_t n = piece_len(s);
+            char *piece = strndup(s, n);
+            cJSON *d = cJSON_CreateObject();
+            if (tu) {
+                cJSON *in = cJSON_CreateObject();
+                cJSON_AddStringToObject(in, "input", piece ? piece : "");
+                cJSON_AddItemToObject(d, "toolUse", in);
+            } else {
+                cJSON_AddStringToObject(d, "text", piece ? piece : "");
+            }
+            free(piece);
+            cJSON *e = block_event(index);
+            cJSON_AddItemToObject(e, "delta", d);
+            es_message(b, "event", "contentBlockDelta", e);
+            s += n;
+        }
+        if (tu)
+            cJSON_free(text);
+        else
+            free(text);
+        es_message(b, "event", "contentBlockStop", block_event(index));
+        index++;
+    }
+    cJSON *stop = cJSON_CreateObject();
+    cJSON_AddItemToObject(stop, "stopReason", dup_item(reply, "stopReason"));
+    es_message(b, "event", "messageStop", stop);
+    cJSON *meta = cJSON_CreateObject();
+    cJSON_AddItemToObject(meta, "usage", dup_item(reply, "usage"));
+    cJSON_AddItemToObject(meta, "metrics", dup_item(reply, "metrics"));
+    es_message(b, "event", "metadata", meta);
+}
+
+const char *rs_stream_bedrock_exception(rs_arena *a, const char *exception_type, const char *message, size_t *len)
+{
+    rs_buf b;
+    rs_buf_init(&b, a);
+    cJSON *start = cJSON_CreateObject();
+    cJSON_AddStringToObject(start, "role", "assistant");
+    es_message(&b, "event", "messageStart", start);
+    cJSON *e = cJSON_CreateObject();
+    cJSON_AddStringToObject(e, "message", message);
+    es_message(&b, "exception", exception_type, e);
+    *len = b.len;
+    return rs_buf_str(&b);
+}
+
+const char *rs_stream_body(rs_arena *a, rs_api api, const char *reply, bool include_usage, size_t *len)
 {
     cJSON *root = cJSON_Parse(reply);
     if (!cJSON_IsObject(root)) {
@@ -248,8 +387,11 @@ const char *rs_stream_body(rs_arena *a, rs_api api, const char *reply, bool incl
         anthropic_stream(&b, root);
     else if (api == RS_API_GEMINI)
         gemini_stream(&b, root);
+    else if (api == RS_API_BEDROCK)
+        bedrock_stream(&b, root);
     else
         openai_stream(&b, root, include_usage);
     cJSON_Delete(root);
+    *len = b.len;
     return rs_buf_str(&b);
 }

@@ -96,8 +96,10 @@ const char *rs_gemini_reply(rs_arena *a, const rs_request *req, const rs_choice 
 const char *rs_gemini_status(int status);
 
 /* Bedrock's Converse (wire_bedrock.c): whether url is .../model/ID/
- * converse, and ID (copied into a). */
+ * converse or .../model/ID/converse-stream, and ID (copied into a). */
 bool rs_bedrock_route(rs_arena *a, const char *url, const char **model);
+/* Whether url is a Bedrock model's converse-stream. */
+bool rs_bedrock_is_stream(const char *url);
 bool rs_bedrock_parse(rs_arena *a, const cJSON *root, const char *model, rs_request *req, rs_wire_error *err);
 const char *rs_bedrock_reply(rs_arena *a, const rs_request *req, const rs_choice *choice, long prompt_tokens);
 /* NULL when the request's AWS SigV4 headers have the documented form

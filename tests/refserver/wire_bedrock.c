@@ -1,8 +1,10 @@
 /* wire_bedrock.c — Amazon Bedrock's Converse API: request validation,
  * the shape of a SigV4 signature, and the reply (see wire.h), as
  * docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_Converse.html
- * documents them. POST .../model/{modelId}/converse; the body holds
- * messages (text content blocks), system, inferenceConfig and toolConfig. */
+ * documents them. POST .../model/{modelId}/converse (or /converse-stream,
+ * the same body, answered as AWS event-stream messages by stream.c); the
+ * body holds messages (text content blocks), system, inferenceConfig and
+ * toolConfig. */
 #include "wire.h"
 
 #include <ctype.h>
@@ -10,10 +12,17 @@
 #include <stdio.h>
 #include <string.h>
 
+bool rs_bedrock_is_stream(const char *url)
+{
+    static const char verb[] = "/converse-stream";
+    size_t n = strlen(url), vn = sizeof verb - 1;
+    return n > vn && strcmp(url + n - vn, verb) == 0;
+}
+
 bool rs_bedrock_route(rs_arena *a, const char *url, const char **model)
 {
-    static const char verb[] = "/converse";
-    size_t n = strlen(url), vn = sizeof verb - 1;
+    const char *verb = rs_bedrock_is_stream(url) ? "/converse-stream" : "/converse";
+    size_t n = strlen(url), vn = strlen(verb);
     const char *m = strstr(url, "/model/");
     if (!m || n < vn || strcmp(url + n - vn, verb) != 0)
         return false;

@@ -1,9 +1,11 @@
-/* test_lm_stream.c — streamed replies of the three streaming APIs, in the
+/* test_lm_stream.c — streamed replies of the four streaming APIs, in the
  * shapes their docs show (OpenAI chat.completion.chunk with include_usage,
- * Anthropic's message_start ... message_stop, Gemini's alt=sse chunks):
+ * Anthropic's message_start ... message_stop, Gemini's alt=sse chunks,
+ * Bedrock's ConverseStream events in AWS's binary event-stream encoding):
  * the text, handed on as it arrives, and the usage equal what the plain
  * reply parses to, whatever the chunk boundaries; a stream cut off, an
- * error event, a cancel and an echoed key each end it with an error. */
+ * error event (a Bedrock exception message), a damaged Bedrock message, a
+ * cancel and an echoed key each end it with an error. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,6 +18,7 @@
 
 #include "../../runtime/src/lm_stream.h"
 #include "../../runtime/src/lm_wire.h"
+#include "../support/es_build.h"
 
 /* "Hé €!" split so that a UTF-8 sequence is also cut between chunks of
  * the network (the JSON strings themselves are whole). */
@@ -195,6 +198,140 @@ static void test_gemini_stream_equals_the_plain_reply(void **state)
     equals_plain(DSP_PROVIDER_GEMINI, gemini_stream, sizeof gemini_stream - 1, dsp_gemini_parse_reply, gemini_plain);
 }
 
+/* Bedrock: built at run time (binary); "Hé €!" in two text deltas, the
+ * second piece cut inside the UTF-8 of "€" by the network's chunks. */
+static const char bedrock_plain[] =
+    "{\"output\":{\"message\":{\"role\":\"assistant\",\"content\":[{\"text\":\"H\xC3\xA9 \xE2\x82\xAC!\"}]}},"
+    "\"stopReason\":\"end_turn\",\"usage\":{\"inputTokens\":9,\"outputTokens\":4,\"totalTokens\":13},"
+    "\"metrics\":{\"latencyMs\":12}}";
+static const char bedrock_tool_plain[] =
+    "{\"output\":{\"message\":{\"role\":\"assistant\",\"content\":[{\"toolUse\":{\"toolUseId\":\"tooluse_1\","
+    "\"name\":\"output\",\"input\":{\"label\":\"Billing\",\"n\":2}}}]}},\"stopReason\":\"tool_use\","
+    "\"usage\":{\"inputTokens\":20,\"outputTokens\":12,\"totalTokens\":32}}";
+
+static size_t bedrock_text_stream(unsigned char *b)
+{
+    size_t n = 0;
+    es_event(b, &n, "messageStart", "{\"role\":\"assistant\"}");
+    es_event(b, &n, "contentBlockDelta", "{\"contentBlockIndex\":0,\"delta\":{\"text\":\"H\xC3\xA9 \"}}");
+    es_event(b, &n, "contentBlockDelta", "{\"contentBlockIndex\":0,\"delta\":{\"text\":\"\xE2\x82\xAC!\"}}");
+    es_event(b, &n, "contentBlockStop", "{\"contentBlockIndex\":0}");
+    es_event(b, &n, "messageStop", "{\"stopReason\":\"end_turn\"}");
+    es_event(b, &n, "metadata", "{\"usage\":{\"inputTokens\":9,\"outputTokens\":4,\"totalTokens\":13},"
+                                "\"metrics\":{\"latencyMs\":12}}");
+    return n;
+}
+
+static size_t bedrock_tool_stream(unsigned char *b)
+{
+    size_t n = 0;
+    es_event(b, &n, "messageStart", "{\"role\":\"assistant\"}");
+    es_event(b, &n, "contentBlockStart",
+             "{\"contentBlockIndex\":0,\"start\":{\"toolUse\":{\"toolUseId\":\"tooluse_1\",\"name\":\"output\"}}}");
+    es_event(b, &n, "contentBlockDelta", "{\"contentBlockIndex\":0,\"delta\":{\"toolUse\":{\"input\":\"{\\\"label\\\": \\\"Bi\"}}}");
+    es_event(b, &n, "contentBlockDelta",
+             "{\"contentBlockIndex\":0,\"delta\":{\"toolUse\":{\"input\":\"lling\\\", \\\"n\\\": 2}\"}}}");
+    es_event(b, &n, "contentBlockStop", "{\"contentBlockIndex\":0}");
+    es_event(b, &n, "messageStop", "{\"stopReason\":\"tool_use\"}");
+    es_event(b, &n, "metadata", "{\"usage\":{\"inputTokens\":20,\"outputTokens\":12,\"totalTokens\":32}}");
+    return n;
+}
+
+static void test_bedrock_stream_equals_the_plain_reply(void **state)
+{
+    (void)state;
+    unsigned char b[2048];
+    size_t n = bedrock_text_stream(b);
+    equals_plain(DSP_PROVIDER_BEDROCK, (const char *)b, n, dsp_bedrock_parse_reply, bedrock_plain);
+}
+
+static void test_bedrock_forced_tool_stream_equals_the_plain_reply(void **state)
+{
+    (void)state;
+    unsigned char b[2048];
+    size_t n = bedrock_tool_stream(b);
+    equals_plain(DSP_PROVIDER_BEDROCK, (const char *)b, n, dsp_bedrock_parse_reply, bedrock_tool_plain);
+}
+
+/* An exception message ends the stream with its type and message; a
+ * validationException would come back the same, so it is not retryable. */
+static void test_a_bedrock_exception_ends_the_stream_with_its_message(void **state)
+{
+    (void)state;
+    unsigned char b[1024];
+    size_t n = 0;
+    es_event(b, &n, "messageStart", "{\"role\":\"assistant\"}");
+    es_event(b, &n, "contentBlockDelta", "{\"contentBlockIndex\":0,\"delta\":{\"text\":\"Hi\"}}");
+    size_t at = n;
+    n += es_build(b + n, "exception", "throttlingException", "{\"message\":\"Too many tokens, please wait.\"}", NULL, 0);
+    for (size_t step = 0; step <= 5; step += 5) {
+        got g = {0};
+        dsp_chat_response resp;
+        dsp_error err = {0};
+        assert_int_equal(read_stream(DSP_PROVIDER_BEDROCK, (const char *)b, n, step, &g, &resp, &err, NULL),
+                         DSP_ERR_NETWORK);
+        assert_non_null(strstr(err.message, "throttlingException: Too many tokens, please wait."));
+        assert_string_equal(g.text, "Hi");
+        assert_null(resp.choices);
+        dsp_error_clear(&err);
+    }
+    n = at + es_build(b + at, "exception", "validationException", "{\"message\":\"Bad input.\"}", NULL, 0);
+    got g = {0};
+    dsp_chat_response resp;
+    dsp_error err = {0};
+    assert_int_equal(read_stream(DSP_PROVIDER_BEDROCK, (const char *)b, n, 0, &g, &resp, &err, NULL), DSP_ERR_PROTOCOL);
+    assert_non_null(strstr(err.message, "validationException: Bad input."));
+    dsp_error_clear(&err);
+    /* An error message (:message-type error) carries code and message in headers. */
+    unsigned char extra[128];
+    size_t e = es_str_header(extra, ":error-code", "InternalFailure");
+    e += es_str_header(extra + e, ":error-message", "the model went away");
+    n = at + es_build(b + at, "error", "", "", extra, e);
+    assert_int_equal(read_stream(DSP_PROVIDER_BEDROCK, (const char *)b, n, 3, &g, &resp, &err, NULL), DSP_ERR_NETWORK);
+    assert_non_null(strstr(err.message, "InternalFailure: the model went away"));
+    dsp_error_clear(&err);
+}
+
+/* A message damaged on the way (its CRC fails) ends the stream: nothing
+ * after it is read, no reply. */
+static void test_a_damaged_bedrock_message_ends_the_stream(void **state)
+{
+    (void)state;
+    unsigned char b[2048];
+    size_t n = bedrock_text_stream(b);
+    size_t first = (size_t)b[3] | (size_t)b[2] << 8;
+    for (size_t at = first + 1; at < n; at += 9) {
+        unsigned char bad[2048];
+        memcpy(bad, b, n);
+        bad[at] ^= 0x20;
+        got g = {0};
+        dsp_chat_response resp;
+        dsp_error err = {0};
+        dsp_status st = read_stream(DSP_PROVIDER_BEDROCK, (const char *)bad, n, 4, &g, &resp, &err, NULL);
+        if (st != DSP_ERR_NETWORK)
+            fail_msg("byte %zu: %d %s", at, st, err.message);
+        assert_non_null(strstr(err.message, "event-stream message"));
+        assert_non_null(strstr(err.message, "CRC"));
+        assert_null(resp.choices);
+        dsp_error_clear(&err);
+    }
+}
+
+static void test_a_bedrock_callback_cancels(void **state)
+{
+    (void)state;
+    unsigned char b[2048];
+    size_t n = bedrock_text_stream(b);
+    got g = {.cancel_at = 1};
+    dsp_chat_response resp;
+    dsp_error err = {0};
+    assert_int_equal(read_stream(DSP_PROVIDER_BEDROCK, (const char *)b, n, 1, &g, &resp, &err, NULL), DSP_ERR_CANCELLED);
+    assert_int_equal(g.pieces, 1);
+    assert_string_equal(g.text, "H\xC3\xA9 ");
+    assert_null(resp.choices);
+    dsp_error_clear(&err);
+}
+
 /* Each stream cut off before its end (at every point past its first
  * event): an error naming the missing end, and no reply. */
 static void cut_off(dsp_provider p, const char *stream, size_t n, size_t end_len, const char *marker)
@@ -220,6 +357,21 @@ static void test_a_stream_cut_off_half_way_is_an_error(void **state)
     /* Gemini's end is its last chunk, the one with finishReason. */
     const char *last = strstr(gemini_stream, "\r\n\r\n") + 4;
     cut_off(DSP_PROVIDER_GEMINI, gemini_stream, sizeof gemini_stream - 1, strlen(last), "finishReason");
+    /* Bedrock's end is its metadata event (the usage), after messageStop:
+     * cut anywhere before its last byte, inside a message or between two. */
+    unsigned char b[2048];
+    size_t n = bedrock_text_stream(b);
+    for (size_t cut = 0; cut < n; cut++) {
+        got g = {0};
+        dsp_chat_response resp;
+        dsp_error err = {0};
+        assert_int_equal(read_stream(DSP_PROVIDER_BEDROCK, (const char *)b, cut, 1, &g, &resp, &err, NULL),
+                         DSP_ERR_NETWORK);
+        assert_non_null(strstr(err.message, "was cut off"));
+        assert_non_null(strstr(err.message, "metadata event after messageStop"));
+        assert_null(resp.choices);
+        dsp_error_clear(&err);
+    }
 }
 
 static void test_a_callback_cancels(void **state)
@@ -300,6 +452,11 @@ int main(void)
         cmocka_unit_test(test_anthropic_stream_equals_the_plain_reply),
         cmocka_unit_test(test_anthropic_forced_tool_stream_equals_the_plain_reply),
         cmocka_unit_test(test_gemini_stream_equals_the_plain_reply),
+        cmocka_unit_test(test_bedrock_stream_equals_the_plain_reply),
+        cmocka_unit_test(test_bedrock_forced_tool_stream_equals_the_plain_reply),
+        cmocka_unit_test(test_a_bedrock_exception_ends_the_stream_with_its_message),
+        cmocka_unit_test(test_a_damaged_bedrock_message_ends_the_stream),
+        cmocka_unit_test(test_a_bedrock_callback_cancels),
         cmocka_unit_test(test_a_stream_cut_off_half_way_is_an_error),
         cmocka_unit_test(test_a_callback_cancels),
         cmocka_unit_test(test_an_error_event_ends_the_stream_with_the_providers_message),

@@ -291,8 +291,8 @@ static void test_stream_equals_predict(void **state)
     dsp_error err = { 0 };
     assert_int_equal(dsp_client_new(&o, &c, &err), DSP_OK);
     static const char *const models[] = { "openai/refserver", "anthropic/claude-3-5-haiku-latest",
-                                          "gemini/gemini-2.0-flash" };
-    for (size_t m = 0; m < 3; m++) {
+                                          "gemini/gemini-2.0-flash", "bedrock/anthropic.claude-3-haiku-20240307-v1:0" };
+    for (size_t m = 0; m < sizeof models / sizeof models[0]; m++) {
         dsp_lm_config l = lm;
         l.model = models[m];
         l.base_url = m ? bare : base;

@@ -1,11 +1,12 @@
 /* test_stream_refserver.c — dsp_chat streaming against the reference LM
  * server (build/dsp-refserver, a test fixture) in each streaming wire
- * format (OpenAI-compatible, Azure, Anthropic, Gemini): the text arrives
- * in several pieces and the response equals the plain call's; a cached
- * reply is replayed; a stream cut off half way fails and is not cached; a
- * cancel stops the call without counting as a failure; Bedrock, which
- * does not stream here, hands its text on whole. Skips (does not pass)
- * when the fixture has not been built. */
+ * format (OpenAI-compatible, Azure, Anthropic, Gemini, Bedrock's
+ * ConverseStream): the text arrives in several pieces and the response
+ * equals the plain call's; a cached reply is replayed; a stream cut off
+ * half way fails and is not cached; a cancel stops the call without
+ * counting as a failure; a Bedrock stream signed with SigV4 equals the
+ * plain call, and one that ends in an exception message before any text
+ * is retried. Skips (does not pass) when the fixture has not been built. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -121,7 +122,7 @@ static dsp_lm_config lm_at(const char *model, const char *base)
 }
 
 static const char *const models[] = {"openai/gpt-4o-mini", "azure/my-deployment", "anthropic/claude-3-5-haiku-latest",
-                                     "gemini/gemini-2.0-flash"};
+                                     "gemini/gemini-2.0-flash", "bedrock/anthropic.claude-3-haiku-20240307-v1:0"};
 
 static void test_each_stream_equals_the_plain_reply(void **state)
 {
@@ -239,25 +240,69 @@ static void test_a_cancel_stops_the_call_and_is_no_failure(void **state)
     stop(&s);
 }
 
-static void test_bedrock_hands_its_text_on_whole(void **state)
+/* Signed as Converse is (the fixture checks the SigV4 headers' form on
+ * converse-stream too); a stream that fails with a
+ * serviceUnavailableException before any text is asked again, one cut off
+ * after text was handed on is not. */
+static void test_bedrock_streams_signed_and_its_exceptions_are_retried(void **state)
 {
     (void)state;
     NEED_REFSERVER();
+    setenv("AWS_ACCESS_KEY_ID", "AKIDSTREAMEXAMPLE", 1);
+    setenv("AWS_SECRET_ACCESS_KEY", "stream-secret-not-real-0123456789", 1);
+    setenv("AWS_SESSION_TOKEN", "stream-session-token", 1);
     server s;
     start(&s, NULL);
     dsp_client *c = client(NULL, 0);
     dsp_lm_config lm = lm_at("bedrock/anthropic.claude-3-haiku-20240307-v1:0", s.base);
+    dsp_chat_request plain_req = request(NULL);
+    dsp_chat_response plain, streamed;
+    dsp_error err = {0};
+    if (dsp_chat(c, &lm, &plain_req, &plain, &err) != DSP_OK)
+        fail_msg("plain: %s", err.message);
     got g = {0};
     dsp_chat_request r = request(&g);
-    dsp_chat_response resp;
-    dsp_error err = {0};
-    if (dsp_chat(c, &lm, &r, &resp, &err) != DSP_OK)
-        fail_msg("%s", err.message);
-    assert_int_equal(g.pieces, 1);
-    assert_string_equal(g.text, resp.choices[0]);
-    dsp_chat_response_free(&resp);
+    if (dsp_chat(c, &lm, &r, &streamed, &err) != DSP_OK)
+        fail_msg("streamed: %s", err.message);
+    assert_string_equal(streamed.choices[0], plain.choices[0]);
+    assert_true(g.pieces >= 3);
+    dsp_chat_response_free(&plain);
+    dsp_chat_response_free(&streamed);
     dsp_client_free(c);
     stop(&s);
+
+    static const char *const unavailable[] = {"--fail-rate", "1", "--fail-kinds", "503", NULL};
+    start(&s, unavailable);
+    c = client(NULL, 2);
+    got none = {0};
+    dsp_chat_request r2 = request(&none);
+    assert_int_equal(dsp_chat(c, &lm, &r2, &streamed, &err), DSP_ERR_NETWORK);
+    if (!strstr(err.message, "serviceUnavailableException: The service is unavailable"))
+        fail_msg("%s", err.message);
+    assert_null(strstr(err.message, "stream-secret"));
+    assert_int_equal(none.len, 0);
+    dsp_usage_totals u = dsp_client_usage(c);
+    assert_int_equal(u.http_requests, 3); /* no text handed on: retried twice */
+    dsp_error_clear(&err);
+    dsp_client_free(c);
+    stop(&s);
+
+    static const char *const cut[] = {"--fail-rate", "1", "--fail-kinds", "truncate", NULL};
+    start(&s, cut);
+    c = client(NULL, 2);
+    got part = {0};
+    dsp_chat_request r3 = request(&part);
+    assert_int_equal(dsp_chat(c, &lm, &r3, &streamed, &err), DSP_ERR_NETWORK);
+    if (!strstr(err.message, "not retried") || part.len == 0)
+        fail_msg("%s (%zu bytes handed on)", err.message, part.len);
+    u = dsp_client_usage(c);
+    assert_int_equal(u.http_requests, 1);
+    dsp_error_clear(&err);
+    dsp_client_free(c);
+    stop(&s);
+    unsetenv("AWS_ACCESS_KEY_ID");
+    unsetenv("AWS_SECRET_ACCESS_KEY");
+    unsetenv("AWS_SESSION_TOKEN");
 }
 
 int main(void)
@@ -266,7 +311,7 @@ int main(void)
         cmocka_unit_test(test_each_stream_equals_the_plain_reply),
         cmocka_unit_test(test_a_cached_reply_replays_and_only_whole_streams_are_cached),
         cmocka_unit_test(test_a_cancel_stops_the_call_and_is_no_failure),
-        cmocka_unit_test(test_bedrock_hands_its_text_on_whole),
+        cmocka_unit_test(test_bedrock_streams_signed_and_its_exceptions_are_retried),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,6 +9,6 @@ build_ticket_cli() {
     "$BUILD/dspcc" build examples/tickets/tickets.dsp --no-opt -o "$1/tickets.c" 2>"$1/build.err" &&
         cc -std=c17 -D_DEFAULT_SOURCE -Wall -Wextra -Werror $btc_san -Iruntime/include -I"$1" -o "$1/ticket_cli" \
             examples/tickets/ticket_cli.c "$1/tickets.c" "$BUILD/libdsprt.a" \
-            -lcurl -lcjson -lsqlite3 -lhiredis -lcrypto -lpthread -lm 2>"$1/cc.err"
+            -lcurl -lcjson -lsqlite3 -lhiredis -lcrypto -lz -lpthread -lm 2>"$1/cc.err"
     check "the generated ticket classifier builds" test $? -eq 0
 }

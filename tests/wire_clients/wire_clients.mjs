@@ -3,18 +3,22 @@
 // request in its wire format and must parse the reply and the error.
 // Streams (OpenAI's chat.completion.chunk events with include_usage, the
 // same through Azure, Anthropic's message_start ... message_stop events,
-// Gemini's streamGenerateContent?alt=sse) must parse too, into the text and
-// usage of the same request's plain reply.
+// Gemini's streamGenerateContent?alt=sse, Bedrock's ConverseStream in AWS's
+// binary event-stream encoding) must parse too, into the text and usage of
+// the same request's plain reply.
 // Prints TAP lines ("ok - ..." / "not ok - ...").
 import OpenAI, { AzureOpenAI } from 'openai';
 import Anthropic from '@anthropic-ai/sdk';
 import { GoogleGenAI } from '@google/genai';
-import { BedrockRuntimeClient, ConverseCommand } from '@aws-sdk/client-bedrock-runtime';
+import { BedrockRuntimeClient, ConverseCommand, ConverseStreamCommand } from '@aws-sdk/client-bedrock-runtime';
 // The fixture speaks HTTP/1.1; the client's default handler is HTTP/2 (for
 // its event streams), so Converse goes through the HTTP/1.1 one.
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 
 const base = `http://127.0.0.1:${process.argv[2]}`;
+// A second fixture that fails every chat request (--fail-kinds 503): its
+// Bedrock streams end in a serviceUnavailableException message.
+const failing = process.argv[3] ? `http://127.0.0.1:${process.argv[3]}` : null;
 let failed = 0;
 async function check(name, fn) {
     try {
@@ -221,7 +225,7 @@ await check("@google/genai: an error is Gemini's (ApiError with status 404)", as
     }
 });
 
-const bedrock = () => new BedrockRuntimeClient({ region: 'eu-west-3', endpoint: base, maxAttempts: 1, requestHandler: new NodeHttpHandler(),
+const bedrock = (endpoint = base) => new BedrockRuntimeClient({ region: 'eu-west-3', endpoint, maxAttempts: 1, requestHandler: new NodeHttpHandler(),
     credentials: { accessKeyId: 'AKIDWIREEXAMPLE', secretAccessKey: 'wire-secret-not-real', sessionToken: 'wire-token' } });
 
 await check('@aws-sdk/client-bedrock-runtime: Converse, signed with SigV4 (the fixture checks its form)', async () => {
@@ -253,4 +257,72 @@ await check("@aws-sdk/client-bedrock-runtime: an error carries AWS's message", a
                `${e.$metadata && e.$metadata.httpStatusCode} ${e.message}`;
     }
 });
+// ConverseStream: the SDK checks every message's prelude and message CRC32
+// and reads the events into the plain reply's text, stop reason and usage.
+const streamed = async (input, endpoint) => {
+    const r = await bedrock(endpoint).send(new ConverseStreamCommand(input));
+    const out = { text: '', tool: '', toolName: null, deltas: 0, stopReason: null, usage: null, order: [] };
+    for await (const ev of r.stream) {
+        const kind = Object.keys(ev)[0];
+        out.order.push(kind);
+        if (ev.contentBlockStart && ev.contentBlockStart.start.toolUse) out.toolName = ev.contentBlockStart.start.toolUse.name;
+        if (ev.contentBlockDelta) {
+            out.deltas++;
+            const d = ev.contentBlockDelta.delta;
+            if (d.text !== undefined) out.text += d.text;
+            if (d.toolUse) out.tool += d.toolUse.input;
+        }
+        if (ev.messageStop) out.stopReason = ev.messageStop.stopReason;
+        if (ev.metadata) out.usage = ev.metadata.usage;
+    }
+    return out;
+};
+const converse = { modelId: 'anthropic.claude-3-haiku-20240307-v1:0', system: [{ text: 'Be terse.' }],
+    messages: [{ role: 'user', content: [{ text: 'Write two sentences about the sea and the wind over it.' }] }],
+    inferenceConfig: { maxTokens: 200, temperature: 0 } };
+
+await check('@aws-sdk/client-bedrock-runtime: ConverseStream events carry the plain reply (text, stopReason, usage)', async () => {
+    const plain = await bedrock().send(new ConverseCommand(converse));
+    const s = await streamed(converse);
+    const want = plain.output.message.content[0].text;
+    const order = s.order.join(',');
+    return (s.text === want && s.deltas > 1 && s.stopReason === plain.stopReason &&
+            s.usage.inputTokens === plain.usage.inputTokens && s.usage.outputTokens === plain.usage.outputTokens &&
+            /^messageStart,(contentBlockDelta,)+contentBlockStop,messageStop,metadata$/.test(order)) ||
+           JSON.stringify({ want, s });
+});
+
+await check('@aws-sdk/client-bedrock-runtime: ConverseStream with a forced tool streams its input as toolUse pieces', async () => {
+    const input = { modelId: 'fixture', messages: [{ role: 'user', content: [{ text: ask }] }],
+        toolConfig: { tools: [{ toolSpec: { name: 'output', inputSchema: { json: { type: 'object',
+            properties: { answer: { type: 'string' } }, required: ['answer'] } } } }],
+                      toolChoice: { tool: { name: 'output' } } } };
+    const plain = await bedrock().send(new ConverseCommand(input));
+    const tu = plain.output.message.content.find((b) => b.toolUse);
+    const s = await streamed(input);
+    return (s.toolName === 'output' && JSON.stringify(JSON.parse(s.tool)) === JSON.stringify(tu.toolUse.input) &&
+            s.stopReason === 'tool_use') || JSON.stringify({ plain: tu, s });
+});
+
+await check('@aws-sdk/client-bedrock-runtime: a ConverseStream error before the stream is an HTTP error with the message', async () => {
+    try {
+        await streamed({ ...converse, modelId: 'ft:missing' });
+        return 'no error';
+    } catch (e) {
+        return (e.$metadata.httpStatusCode === 404 && /does not exist/.test(e.message)) ||
+               `${e.$metadata && e.$metadata.httpStatusCode} ${e.message}`;
+    }
+});
+
+if (failing) {
+    await check('@aws-sdk/client-bedrock-runtime: a ConverseStream failing part way throws its exception message', async () => {
+        try {
+            const s = await streamed(converse, failing);
+            return `no error: ${JSON.stringify(s)}`;
+        } catch (e) {
+            return (e.name === 'ServiceUnavailableException' && /injected by dsp-refserver/.test(e.message)) ||
+                   `${e.name} ${e.message}`;
+        }
+    });
+}
 process.exit(failed ? 1 : 0);

@@ -23,10 +23,18 @@ if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$want" ]; then
 fi
 tmp=$(mktemp -d)
 . tests/support/refserver.sh
-trap 'rs_stop; rm -rf "$tmp"' EXIT INT TERM
+pid2=
+trap 'rs_stop; [ -n "$pid2" ] && kill "$pid2" 2>/dev/null; rm -rf "$tmp"' EXIT INT TERM
+# A second fixture fails every chat request (503): its Bedrock streams end
+# in an exception message.
+"$BUILD/dsp-refserver" --port 0 --fail-rate 1 --fail-kinds 503 >"$tmp/port2" 2>"$tmp/server2.err" &
+pid2=$!
 rs_start
-if [ -z "$port" ]; then
-    echo "not ok - the fixture started"
+i=0
+while [ ! -s "$tmp/port2" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+port2=$(head -n 1 "$tmp/port2")
+if [ -z "$port" ] || [ -z "$port2" ]; then
+    echo "not ok - the fixtures started"
     exit 1
 fi
-timeout 120 node "$DIR/wire_clients.mjs" "$port"
+timeout 120 node "$DIR/wire_clients.mjs" "$port" "$port2"
