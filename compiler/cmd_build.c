@@ -223,7 +223,7 @@ static int run(int argc, char **argv)
             return 2;                                                             \
         }                                                                         \
     } while (0)
-        if (strcmp(a, "-o") == 0) {
+        if (strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) {
             NEED_ARG();
             out_c = argv[++i];
         } else if (strcmp(a, "--state") == 0) {
@@ -251,8 +251,8 @@ static int run(int argc, char **argv)
             md = 1;
         } else if (strcmp(a, "--embed-runtime") == 0) {
             embed = 1;
-        } else if (strcmp(a, "--out") == 0 || strcmp(a, "--output") == 0) {
-            fprintf(stderr, "dspcc build: unknown option `%s`; the output is `-o OUT.c`\n", a);
+        } else if (strcmp(a, "--out") == 0) {
+            fprintf(stderr, "dspcc build: unknown option `%s`; the output is `-o OUT.c` (or `--output OUT.c`)\n", a);
             return 2;
         } else if (a[0] == '-' && a[1]) {
             fprintf(stderr, "dspcc build: unknown option `%s`; see dspcc build --help\n", a);
@@ -423,13 +423,14 @@ const dspcc_cmd cmd_build = {
     "build",
     "generate C (OUT.c and OUT.h) with the prompts baked in",
     "usage: dspcc build FILE.dsp -o OUT.c [--no-opt | --state STATE.json] [--shadow-state S.json] [-MD -MF FILE.d]\n"
-    "                   [--program MODULE] [--base-url URL]\n\n"
+    "                   [--program MODULE] [--base-url URL] [--embed-runtime] [--allow-regression]\n\n"
     "Writes OUT.c and OUT.h: the program (the optimize block's module, or\n"
     "--program) as a C function with its instructions, demos and LM settings\n"
     "in static const tables. Link them with libdsprt:\n"
     "    cc app.c OUT.c $(pkg-config --cflags --libs dsprt)\n\n"
     "Without --state or --no-opt it first runs the optimize block (as\n"
     "`dspcc optimize` does) and keeps OUT.state.json and OUT.report.html.\n\n"
+    "  -o, --output OUT.c  the C file to write; OUT.h is written beside it\n"
     "  --state STATE.json  prompts from `dspcc optimize -o STATE.json`\n"
     "  --shadow-state S.json  also build the variant S (e.g. the fine-tuned\n"
     "                      student) for shadow mode: NAME_shadow_variant\n"

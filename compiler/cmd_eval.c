@@ -534,7 +534,7 @@ const dspcc_cmd cmd_eval = {
     "                     optimize block has no valset (--data defaults to the trainset)\n"
     "  --json             print a JSON summary; its `score` is the mean metric\n"
     "  --limit N          only the first N examples\n"
-    "  --concurrency N    examples in flight (default: the optimize block's, else 8)\n"
+    "  -j, --concurrency N  examples in flight (default: the optimize block's, else 8)\n"
     "  --base-url URL     send every LM call to this OpenAI-compatible server\n"
     "  --cache-dir DIR    the response cache (default $DSPCC_CACHE_DIR or ~/.cache/dspcc)\n"
     "                     (DSPCC_CACHE_URL=redis://HOST:PORT adds a Redis that\n"

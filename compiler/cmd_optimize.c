@@ -677,7 +677,7 @@ const dspcc_cmd cmd_optimize = {
     "  --seed N             override the optimize block's seed\n"
     "  --trainset-limit N   only the first N training examples (quick runs)\n"
     "  --valset-limit N     only the first N validation examples (quick runs)\n"
-    "  --concurrency N      examples in flight (default: the block's, else 8)\n"
+    "  -j, --concurrency N  examples in flight (default: the block's, else 8)\n"
     "  --base-url URL       send every LM call to this OpenAI-compatible server\n"
     "  --cache-dir DIR      the response cache (default $DSPCC_CACHE_DIR or ~/.cache/dspcc)\n"
     "                       (DSPCC_CACHE_URL=redis://HOST:PORT adds a Redis that\n"

@@ -217,5 +217,20 @@ const char *diag_suggest(const char *name, const char *const *candidates, size_t
             best = candidates[i];
         }
     }
+    if (best_d <= 1)
+        return best;
+    /* A word cut short (`temp` for `temperature`) is nearer its one
+     * completion than any name a few edits away (`tpm`). */
+    const char *completion = NULL;
+    size_t len = strlen(name);
+    for (size_t i = 0; i < n && len >= 3; i++) {
+        if (candidates[i] && strncmp(candidates[i], name, len) == 0) {
+            if (completion)
+                return best_d <= limit ? best : NULL;  /* several: no better guess */
+            completion = candidates[i];
+        }
+    }
+    if (completion)
+        return completion;
     return best_d <= limit ? best : NULL;
 }

@@ -294,12 +294,12 @@ static void load_ast(sema *s, ast_file *f, int imported)
 /* A metric no optimize block uses can still score a run of `dspcc eval
  * [--module M] --metric NAME`: it is checked, quietly, against every module
  * and kept for each one it types against, so eval can score any module of
- * a program that has no optimize block for it. */
+ * a program that has no optimize block for it (an imported metric too). */
 static void check_unused_metrics(sema *s)
 {
     for (size_t i = 0; i < s->syms.len; i++) {
         sym *sy = s->syms.items[i];
-        if (sy->kind != SYM_METRIC || sy->used || sy->from_import || sy->instances.len > 0)
+        if (sy->kind != SYM_METRIC || sy->used || sy->instances.len > 0)
             continue;
         for (size_t m = 0; m < s->modules_done.len; m++) {
             diag quiet;

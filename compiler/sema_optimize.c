@@ -1,6 +1,7 @@
 /* sema_optimize.c — `optimize` blocks and the option tables they and the
  * lm blocks are checked against. */
 #include "sema_int.h"
+#include "strbuf.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -35,8 +36,18 @@ size_t sema_check_options(sema *s, const ptr_vec *kvs, const bi_option *table, s
             size_t k = 0;
             for (; k < n_table && table[k].name; k++)
                 names[k] = table[k].name;
-            diag_error(s->d, kv->key.loc, "unknown %s `%s`%s", what, kv->key.name,
-                       sema_did_you_mean(s, kv->key.name, names, k));
+            const char *hint = sema_did_you_mean(s, kv->key.name, names, k);
+            if (!*hint && k > 0) {
+                /* Nothing close: say what it takes. */
+                strbuf b = { 0 };
+                sb_puts(&b, "; it takes ");
+                for (size_t j = 0; j < k; j++)
+                    sb_printf(&b, "%s`%s`", j == 0 ? "" : j + 1 == k ? " and " : ", ", names[j]);
+                if (!b.oom)
+                    hint = arena_strdup(s->a, b.p);
+                sb_free(&b);
+            }
+            diag_error(s->d, kv->key.loc, "unknown %s `%s`%s", what, kv->key.name, hint);
             ok = 0;
             continue;
         }

@@ -19,3 +19,5 @@ TEST_SCRIPTS += tests/compiler/interp_list_tools.sh
 
 # Every ```dsp block of README.md and docs/*.md is checked (and formatted) as shown.
 TEST_SCRIPTS += tests/docs/dsp_blocks.sh
+# dspcc --help, each command's --help and docs/dspcc.1 agree with the options each command takes.
+TEST_SCRIPTS += tests/docs/help_man.sh

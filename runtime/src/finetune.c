@@ -90,6 +90,11 @@ static dsp_status ft_call_init(ft_call *k, dsp_client *c, const dsp_lm_config *l
     st = dsp_api_base_url(base, &k->base, err);
     if (st != DSP_OK || !lm->api_key_env)
         return st;
+    /* As for chat calls: a server on this machine gets a key only when the
+     * variable holds one. */
+    const char *set = getenv(lm->api_key_env);
+    if ((!set || !*set) && !dsp_provider_needs_key(provider, k->base))
+        return DSP_OK;
     const char *key = NULL;
     st = dsp_api_key_from_env(lm->api_key_env, k->model_spec, &key, err);
     if (st != DSP_OK)

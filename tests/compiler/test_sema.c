@@ -480,6 +480,10 @@ static void test_paths_and_suggestions(void **state)
     assert_string_equal(diag_suggest("categroy", names, 3), "category");
     assert_string_equal(diag_suggest("ticket_txt", names, 3), "ticket_text");
     assert_null(diag_suggest("zzz", names, 3));       /* nothing close: no guess */
+    static const char *const lm_opts[] = { "tpm", "temperature", "top_p", "timeout_ms" };
+    assert_string_equal(diag_suggest("temp", lm_opts, 4), "temperature"); /* cut short, not `tpm` */
+    assert_string_equal(diag_suggest("tmp", lm_opts, 4), "tpm");
+    assert_string_equal(diag_suggest("timeout", lm_opts, 4), "timeout_ms");
     assert_null(diag_suggest("a", names, 3));
 }
 

@@ -397,6 +397,27 @@ static void test_defaults_send_only_required_fields(void **state)
     dsp_client_free(c);
 }
 
+/* As for chat calls, a server on this machine gets a key only when its
+ * variable holds one: an unset OPENAI_API_KEY against a local fixture was
+ * an error, so better_together could not fine-tune there without a dummy
+ * key. */
+static void test_local_server_without_the_key_variable(void **state)
+{
+    (void)state;
+    dsp_client *c = client();
+    dsp_lm_config lm = lm_for("ok");
+    lm.api_key_env = "DSP_FT_TEST_UNSET_KEY";
+    unsetenv("DSP_FT_TEST_UNSET_KEY");
+    dsp_finetune_job job;
+    dsp_error err = {0};
+    assert_int_equal(dsp_finetune_create(c, &lm, k_train, strlen(k_train), NULL, &job, &err), DSP_OK);
+    assert_int_equal(recorded(), 2);
+    assert_string_equal(S.reqs[0].auth, "");
+    assert_string_equal(S.reqs[1].auth, "");
+    dsp_finetune_job_free(&job);
+    dsp_client_free(c);
+}
+
 static void test_base_url_without_a_path_gets_v1(void **state)
 {
     (void)state;
@@ -637,6 +658,7 @@ static void test_bad_arguments_send_nothing(void **state)
     assert_int_equal(dsp_finetune_cancel(c, &lm, "a b", &err), DSP_ERR_INVALID);
     assert_int_equal(dsp_finetune_get(NULL, &lm, "ftjob-done", &job, &err), DSP_ERR_INVALID);
     lm.api_key_env = "DSP_FT_TEST_UNSET_KEY";
+    lm.base_url = "https://api.openai.com/v1"; /* a remote host needs the key */
     unsetenv("DSP_FT_TEST_UNSET_KEY");
     assert_int_equal(dsp_finetune_get(c, &lm, "ftjob-done", &job, &err), DSP_ERR_ENV);
     assert_non_null(strstr(err.message, "DSP_FT_TEST_UNSET_KEY"));
@@ -880,6 +902,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_create_uploads_multipart_then_creates_the_job, before),
         cmocka_unit_test_setup(test_defaults_send_only_required_fields, before),
+        cmocka_unit_test_setup(test_local_server_without_the_key_variable, before),
         cmocka_unit_test_setup(test_base_url_without_a_path_gets_v1, before),
         cmocka_unit_test_setup(test_get_reads_a_succeeded_job, before),
         cmocka_unit_test_setup(test_a_failed_job_carries_its_error, before),
