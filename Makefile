@@ -63,6 +63,7 @@ bench:
 	$(MAKE) --no-print-directory bench-runtime
 	$(MAKE) --no-print-directory bench-codegen
 	$(MAKE) --no-print-directory bench-mipro
+	$(MAKE) --no-print-directory bench-gepa
 	$(MAKE) --no-print-directory bench-inflight
 
 clean:

@@ -142,6 +142,12 @@ TEST_SCRIPTS += tests/compiler/examples_e2e.sh
 TEST_SCRIPTS += tests/compiler/agent_example.sh
 TEST_SCRIPTS += tests/compiler/entities_example.sh
 
+# make bench-gepa: gepa (light) against mipro (light) on the intents and the
+# IT tickets, dev and held-out rows, several seeds (docs/optimize.md).
+.PHONY: bench-gepa
+bench-gepa: $(BUILD)/dspcc $(BUILD)/dsp-refserver
+	BUILD=$(BUILD) sh tests/bench/bench_gepa.sh
+
 # make bench-mipro: mipro at -j 64 against the fixture at 50 ms latency, its
 # wall time against the concurrency bound (issue 18's target: <= 1.5x).
 .PHONY: bench-mipro

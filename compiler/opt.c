@@ -139,9 +139,17 @@ dsp_status opt_params_from_ir(const ir_optimize *o, opt_params *out, dsp_error *
         size_t cap = 0;
         if (out->preset && opt_mipro_preset(out->preset, &n, &cap) == 0)
             out->valset_cap = cap;
-        out->reflection_minibatch_size = int_param(o, "reflection_minibatch_size", 3);
+        /* A preset's budget (DSPy's auto_budget, which scales with the
+         * Pareto set) affords about 6 accepted candidates, each scored on
+         * the whole Pareto set. So a preset makes each reflection see as
+         * many runs as its prompt shows (DSPy's 3 left the reflection 18
+         * rows in all) and builds every one on the best candidate so far
+         * (Pareto draws spread 6 reflections over branches whose lessons
+         * never met). Without a preset, DSPy's defaults. */
+        out->reflection_minibatch_size =
+            int_param(o, "reflection_minibatch_size", out->preset ? OPT_REFLECTION_SHOWN : 3);
         const ir_option *cs = find_param(o, "candidate_selection");
-        out->candidate_selection = cs ? cs->s : "pareto";
+        out->candidate_selection = cs ? cs->s : out->preset ? "current_best" : "pareto";
         out->use_merge = int_param(o, "use_merge", 1);
         out->max_merge_invocations = int_param(o, "max_merge_invocations", 5);
         if (strcmp(out->candidate_selection, "pareto") != 0 && strcmp(out->candidate_selection, "current_best") != 0)

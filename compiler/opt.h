@@ -170,6 +170,10 @@ typedef struct opt_score {
 /* What GEPA asks the reflection LM (the teacher) for one predictor: an
  * improved instruction, given the current one and the predictor's calls on
  * a minibatch with each run's score and feedback (opt_gepa.c). */
+/* The most predictor calls a reflection prompt shows (opt_exec_gepa.c),
+ * and the reflection minibatch of gepa's presets (opt.c). */
+enum { OPT_REFLECTION_SHOWN = 16 };
+
 typedef struct opt_reflection {
     size_t pred;
     const char *current_instruction;
@@ -177,6 +181,15 @@ typedef struct opt_reflection {
     size_t n_runs;
     uint64_t rollout;            /* distinct per proposal so replies differ */
 } opt_reflection;
+
+/* What GEPA's merge asks the reflection LM for a predictor that both
+ * merged candidates changed: one instruction that keeps what each says. */
+typedef struct opt_combination {
+    size_t pred;
+    const char *instruction_a;   /* the better parent's */
+    const char *instruction_b;
+    uint64_t rollout;            /* distinct per merge */
+} opt_combination;
 
 typedef struct opt_backend {
     void *ctx;
@@ -230,6 +243,10 @@ typedef struct opt_backend {
                               double temperature, uint64_t rollout, opt_run *runs, dsp_error *err);
     /* One reflective instruction proposal (allocated in a). */
     dsp_status (*reflect)(void *ctx, arena *a, const opt_reflection *req, const char **instruction,
+                          dsp_error *err);
+    /* GEPA's merge: one instruction combining two (allocated in a); NULL:
+     * a predictor both sides changed is taken from the better side. */
+    dsp_status (*combine)(void *ctx, arena *a, const opt_combination *req, const char **instruction,
                           dsp_error *err);
     /* ensemble only: the predictor that votes and the output it votes on
      * (the module's last predictor call and its last output). */

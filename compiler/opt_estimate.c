@@ -281,6 +281,13 @@ static dsp_status reflect(void *ctx, arena *a, const opt_reflection *q, const ch
     return DSP_OK;
 }
 
+static dsp_status combine(void *ctx, arena *a, const opt_combination *q, const char **ins, dsp_error *err)
+{
+    (void)err;
+    *ins = proposal(ctx, a, len0(q->instruction_a) + len0(q->instruction_b));
+    return DSP_OK;
+}
+
 static dsp_status ft_example(void *ctx, arena *a, const opt_program *prog, const opt_step *step, const char **line,
                              dsp_error *err)
 {
@@ -470,6 +477,7 @@ dsp_status opt_estimate_run(opt_exec *x, const opt_params *p, arena *a, opt_esti
     b.propose = propose;
     b.propose_copro = x->b.propose_copro ? propose_copro : NULL;
     b.reflect = x->b.reflect ? reflect : NULL;
+    b.combine = x->b.combine ? combine : NULL;
     b.finetune_example = x->b.finetune_example ? ft_example : NULL;
     b.finetune = x->b.finetune ? finetune : NULL;
     b.embed_demos = x->b.embed_demos ? embed_demos : NULL;

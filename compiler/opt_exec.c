@@ -710,6 +710,7 @@ dsp_status opt_exec_init(opt_exec *x, const ir_program *p, const ir_optimize *o,
     x->b.run_feedback = be_run_feedback;
     x->b.run_sampled = be_run_sampled;
     x->b.reflect = opt_exec_reflect;
+    x->b.combine = opt_exec_combine;
     x->b.embed_demos = o->embedder ? opt_exec_embed_demos : NULL;
     /* ensemble votes at the module's last predictor call, on its last output. */
     const ir_module *om = o->module;

@@ -72,6 +72,9 @@ dsp_status opt_exec_propose_copro(void *ctx, arena *a, const opt_copro_proposal 
 
 /* The backend's reflect (opt_exec_gepa.c); ctx is the opt_exec. */
 dsp_status opt_exec_reflect(void *ctx, arena *a, const opt_reflection *req, const char **instruction, dsp_error *err);
+/* The backend's combine (opt_exec_gepa.c); ctx is the opt_exec. */
+dsp_status opt_exec_combine(void *ctx, arena *a, const opt_combination *req, const char **instruction,
+                            dsp_error *err);
 
 /* knn_fewshot (opt_exec_knn.c). The backend's embed_demos; ctx is the
  * opt_exec. */

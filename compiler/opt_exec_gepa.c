@@ -14,8 +14,6 @@
 
 #include "opt_exec.h"
 
-enum { MAX_SHOWN = 16 };
-
 static const dsp_field k_reflect_in[] = {
     { "current_instruction", &dsp_type_string, "The instruction the assistant was given." },
     { "examples_with_feedback", &dsp_type_string,
@@ -36,6 +34,22 @@ static const dsp_signature k_reflect = {
     k_reflect_in, 2, k_reflect_out, 1,
 };
 
+static const dsp_field k_combine_in[] = {
+    { "instruction_a", &dsp_type_string, "One instruction for the task." },
+    { "instruction_b", &dsp_type_string, "Another instruction for the same task, learned from other examples." },
+};
+static const dsp_field k_combine_out[] = {
+    { "combined_instruction", &dsp_type_string, "One instruction that keeps what both say." },
+};
+
+static const dsp_signature k_combine = {
+    "CombineInstructions",
+    "Two instructions for the same assistant were each improved from feedback on different examples, so each "
+    "holds facts about the task the other lacks. Write one instruction that keeps every specific fact, rule and "
+    "hint of both (once each); where they disagree, keep the first's.",
+    k_combine_in, 2, k_combine_out, 1,
+};
+
 static char *section(arena *a, char *s, const char *head, const ir_field *fields, size_t n_fields,
                      const char *const *texts, size_t n, size_t skip)
 {
@@ -53,7 +67,7 @@ static const char *examples_text(const opt_exec *x, arena *a, const opt_reflecti
     char *s = "";
     size_t shown = 0;
     for (size_t r = 0; r < req->n_runs; r++)
-        for (size_t k = 0; k < req->runs[r].n_steps && shown < MAX_SHOWN; k++) {
+        for (size_t k = 0; k < req->runs[r].n_steps && shown < OPT_REFLECTION_SHOWN; k++) {
             const opt_step *st = &req->runs[r].steps[k];
             if (st->pred != req->pred)
                 continue;
@@ -70,11 +84,12 @@ static const char *examples_text(const opt_exec *x, arena *a, const opt_reflecti
     return s;
 }
 
-dsp_status opt_exec_reflect(void *ctx, arena *a, const opt_reflection *req, const char **instruction,
-                            dsp_error *err)
+/* One string output of the teacher for sig given two string inputs (a
+ * fence or blanks around it dropped); an empty reply gives fallback. */
+static dsp_status teacher_text(opt_exec *x, arena *a, const char *name, const dsp_signature *sig,
+                               const char *const texts[2], uint64_t rollout, const char *fallback,
+                               const char **text, dsp_error *err)
 {
-    opt_exec *x = ctx;
-    const char *texts[2] = { req->current_instruction, examples_text(x, a, req) };
     dsp_value in[2];
     dsp_value out[1];
     memset(in, 0, sizeof in);
@@ -83,10 +98,10 @@ dsp_status opt_exec_reflect(void *ctx, arena *a, const opt_reflection *req, cons
     for (size_t i = 0; i < 2 && st == DSP_OK; i++)
         st = dsp_value_set_string(&in[i], texts[i], strlen(texts[i]), err);
     if (st == DSP_OK) {
-        dsp_predictor pred = { "optimizer.gepa_reflect", &k_reflect, DSP_STRATEGY_PREDICT, NULL, 0, x->teacher };
+        dsp_predictor pred = { name, sig, DSP_STRATEGY_PREDICT, NULL, 0, x->teacher };
         dsp_predict_options po = dsp_predict_options_default();
         po.lm = x->teacher;
-        po.rollout_id = req->rollout;
+        po.rollout_id = rollout;
         st = dsp_predict_ex(ex_runner_client(x->runner), &pred, &po, in, out, NULL, err);
     }
     if (st == DSP_OK) {
@@ -97,11 +112,29 @@ dsp_status opt_exec_reflect(void *ctx, arena *a, const opt_reflection *req, cons
             len--;
         while (len && (*s == '\n' || *s == ' ' || *s == '`'))
             s++, len--;
-        /* An empty proposal keeps the current instruction (then rejected as
-         * a repeat) rather than silently meaning the signature's. */
-        *instruction = len ? arena_strndup(a, s, len) : arena_strdup(a, req->current_instruction);
+        *text = len ? arena_strndup(a, s, len) : arena_strdup(a, fallback);
     }
     dsp_values_free(in, 2);
     dsp_values_free(out, 1);
     return st;
+}
+
+dsp_status opt_exec_combine(void *ctx, arena *a, const opt_combination *req, const char **instruction,
+                            dsp_error *err)
+{
+    const char *texts[2] = { req->instruction_a, req->instruction_b };
+    /* An empty reply keeps the better parent's instruction. */
+    return teacher_text(ctx, a, "optimizer.gepa_combine", &k_combine, texts, req->rollout, req->instruction_a,
+                        instruction, err);
+}
+
+dsp_status opt_exec_reflect(void *ctx, arena *a, const opt_reflection *req, const char **instruction,
+                            dsp_error *err)
+{
+    opt_exec *x = ctx;
+    const char *texts[2] = { req->current_instruction, examples_text(x, a, req) };
+    /* An empty proposal keeps the current instruction (then rejected as a
+     * repeat) rather than silently meaning the signature's. */
+    return teacher_text(x, a, "optimizer.gepa_reflect", &k_reflect, texts, req->rollout, req->current_instruction,
+                        instruction, err);
 }

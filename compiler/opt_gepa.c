@@ -20,10 +20,12 @@
  *   4. runs the child on the same minibatch; only when its sum there beats
  *      the parent's is it scored on the valset and added to the pool.
  * Merge (use_merge): after an accepted child, two frontier candidates
- * descended from a common ancestor, each having changed predictors the
- * other kept from it, are combined (each predictor from the side that
- * changed it); the merge is checked on a few valset rows first and joins
- * the pool only when it scores there at least as well as both parents.
+ * descended from a common ancestor, each having changed something the
+ * other lacks, are combined (each predictor from the side that changed
+ * it; one both changed differently is combined by the reflection LM, so
+ * what two branches learned meets even in a one-predictor program); the
+ * merge is checked on a few valset rows first and joins the pool only
+ * when it scores there at least as well as both parents.
  *
  * Budget: every program run that is scored counts as one metric call;
  * the search stops before an iteration that could exceed the budget. The
@@ -32,6 +34,8 @@
  * (at most mipro's sizes: 100, 300, 1000 rows) and the budget is DSPy's
  * for that sample; the program as written and the best 3 candidates are
  * then scored on the whole valset and the best there is kept (rescore).
+ * Presets also default to 16-row minibatches and current_best (opt.c says
+ * why).
  *
  * Determinism: minibatch order, parent draws and merges come from rng
  * streams of the seed; each proposal has its own rollout id, so a warm
@@ -68,6 +72,7 @@ typedef struct gepa {
     opt_batcher batches;    /* the trainset, shuffled per epoch */
     rng pick, merge;
     int merges_left;
+    size_t *tried, n_tried; /* merged pairs (i, j), i < j: each is tried once */
     unsigned long proposals;
 } gepa;
 
@@ -240,6 +245,23 @@ static int same_instr(const gepa *g, const gp_cand *x, const gp_cand *y, size_t 
     return strcmp(instr_of(g, x, pred), instr_of(g, y, pred)) == 0;
 }
 
+/* 1: a predictor x changed from an, set differently in y. */
+static int brings(const gepa *g, const gp_cand *x, const gp_cand *y, const gp_cand *an)
+{
+    for (size_t p = 0; p < g->b->n_preds; p++)
+        if (!same_instr(g, x, an, p) && !same_instr(g, x, y, p))
+            return 1;
+    return 0;
+}
+
+static int merge_tried(const gepa *g, size_t i, size_t j)
+{
+    for (size_t k = 0; k < g->n_tried; k++)
+        if (g->tried[2 * k] == i && g->tried[2 * k + 1] == j)
+            return 1;
+    return 0;
+}
+
 /* Tries one merge of two frontier candidates with a common ancestor;
  * *done is 1 when a merge was scored (whether or not it was kept). */
 static dsp_status try_merge(gepa *g, opt_result *out, int *done, dsp_error *err)
@@ -251,20 +273,24 @@ static dsp_status try_merge(gepa *g, opt_result *out, int *done, dsp_error *err)
            *pa = arena_array(g->a, g->n * g->n + 1, sizeof *pa);
     for (size_t i = 0; i < g->n; i++)
         for (size_t j = i + 1; j < g->n; j++) {
-            if (!wins[i] || !wins[j] || descends(g, (int)i, (int)j) || descends(g, (int)j, (int)i))
+            if (!wins[i] || !wins[j] || descends(g, (int)i, (int)j) || descends(g, (int)j, (int)i) ||
+                merge_tried(g, i, j))
                 continue;
-            /* The latest common ancestor where each side changed a
-             * predictor the other kept. */
+            /* The latest common ancestor, where each side brings a change
+             * the other lacks: a predictor only it changed, or (when the
+             * reflection LM can combine two instructions) one both changed
+             * differently. */
             for (size_t an = j; an-- > 0;) {
                 if (!descends(g, (int)i, (int)an) || !descends(g, (int)j, (int)an))
                     continue;
+                const gp_cand *x = &g->c[i], *y = &g->c[j], *c = &g->c[an];
                 int i_only = 0, j_only = 0;
                 for (size_t p = 0; p < g->b->n_preds; p++) {
-                    int ci = !same_instr(g, &g->c[i], &g->c[an], p), cj = !same_instr(g, &g->c[j], &g->c[an], p);
+                    int ci = !same_instr(g, x, c, p), cj = !same_instr(g, y, c, p);
                     i_only |= ci && !cj;
                     j_only |= cj && !ci;
                 }
-                if (i_only && j_only) {
+                if ((i_only && j_only) || (g->b->combine && brings(g, x, y, c) && brings(g, y, x, c))) {
                     pi[n_pairs] = i, pj[n_pairs] = j, pa[n_pairs] = an;
                     n_pairs++;
                 }
@@ -274,19 +300,36 @@ static dsp_status try_merge(gepa *g, opt_result *out, int *done, dsp_error *err)
     if (!n_pairs)
         return DSP_OK;
     size_t k = rng_below(&g->merge, n_pairs);
-    const gp_cand *x = &g->c[pi[k]], *y = &g->c[pj[k]], *an = &g->c[pa[k]];
-    gp_cand *m = new_cand(g, an);
-    x = &g->c[pi[k]], y = &g->c[pj[k]], an = &g->c[pa[k]]; /* new_cand may move the pool */
+    size_t *tried = arena_array(g->a, 2 * g->n_tried + 3, sizeof *tried);
+    if (g->n_tried)
+        memcpy(tried, g->tried, 2 * g->n_tried * sizeof *tried);
+    tried[2 * g->n_tried] = pi[k];
+    tried[2 * g->n_tried + 1] = pj[k];
+    g->tried = tried;
+    g->n_tried++;
+    gp_cand *m = new_cand(g, &g->c[pa[k]]);
+    const gp_cand *x = &g->c[pi[k]], *y = &g->c[pj[k]], *an = &g->c[pa[k]]; /* new_cand may move the pool */
+    const gp_cand *hi = x->mean >= y->mean ? x : y, *lo = hi == x ? y : x;
+    const char *combined = "";
     for (size_t p = 0; p < g->b->n_preds; p++) {
         int cx = !same_instr(g, x, an, p), cy = !same_instr(g, y, an, p);
-        if (cx && (!cy || x->mean >= y->mean))
+        if (cx && cy && !same_instr(g, x, y, p) && g->b->combine) {
+            opt_combination req = { p, instr_of(g, hi, p), instr_of(g, lo, p), ++g->proposals };
+            const char *instr = NULL;
+            dsp_status st = g->b->combine(g->b->ctx, g->a, &req, &instr, err);
+            if (st != DSP_OK)
+                return st;
+            m->instr[p] = instr;
+            combined = arena_printf(g->a, "%s%s%s", combined, *combined ? ", " : "; combined: ", g->b->pred_names[p]);
+        } else if (cx && (!cy || x->mean >= y->mean)) {
             m->instr[p] = x->instr[p];
-        else if (cy)
+        } else if (cy) {
             m->instr[p] = y->instr[p];
+        }
     }
     m->parent = (int)pi[k];
     m->parent2 = (int)pj[k];
-    m->origin = arena_printf(g->a, "merge of %zu and %zu (common ancestor %zu)", pi[k], pj[k], pa[k]);
+    m->origin = arena_printf(g->a, "merge of %zu and %zu (common ancestor %zu%s)", pi[k], pj[k], pa[k], combined);
     /* A few valset rows first, where both parents' scores are known. */
     size_t nr = g->n_val < MERGE_ROWS ? g->n_val : MERGE_ROWS;
     size_t *idx = arena_array(g->a, g->n_val + 1, sizeof *idx);

@@ -690,9 +690,20 @@ static void params_from_ir_fill_defaults(void **state)
     o.optimizer = "gepa";
     assert_int_equal(opt_params_from_ir(&o, &p, NULL), DSP_OK);
     assert_string_equal(p.preset, "light");
+    /* A preset: reflections see as many runs as the prompt shows and build
+     * on the best candidate; a budget alone: DSPy's 3 and pareto. */
+    assert_int_equal(p.reflection_minibatch_size, OPT_REFLECTION_SHOWN);
+    assert_string_equal(p.candidate_selection, "current_best");
+    assert_int_equal(p.use_merge, 1);
+    ir_option budget[] = { { "max_metric_calls", IR_OPT_INT, 500, 0, NULL } };
+    o.params = budget;
+    o.n_params = 1;
+    assert_int_equal(opt_params_from_ir(&o, &p, NULL), DSP_OK);
+    assert_null(p.preset);
+    assert_int_equal(p.max_metric_calls, 500);
     assert_int_equal(p.reflection_minibatch_size, 3);
     assert_string_equal(p.candidate_selection, "pareto");
-    assert_int_equal(p.use_merge, 1);
+    o.n_params = 0;
     o.optimizer = "knn_fewshot"; /* k 3 unless given; dimensions: the model's */
     assert_int_equal(opt_params_from_ir(&o, &p, NULL), DSP_OK);
     assert_int_equal(p.k, 3);

@@ -23,6 +23,8 @@ typedef struct fake {
     int forgetful;           /* a reflection's fix replaces the earlier ones */
     long calls;              /* scored program runs */
     int reflections;
+    int combinations;        /* fake_combine calls */
+    int can_combine;         /* the backend has combine */
     uint64_t rollouts[256];
     arena mem;
 } fake;
@@ -92,6 +94,25 @@ static dsp_status fake_reflect(void *ctx, arena *a, const opt_reflection *req, c
     return DSP_OK;
 }
 
+/* A careful combination: a's text, then b's fixes that a lacks. */
+static dsp_status fake_combine(void *ctx, arena *a, const opt_combination *req, const char **instruction,
+                               dsp_error *err)
+{
+    (void)err;
+    fake *f = ctx;
+    f->combinations++;
+    assert_string_not_equal(req->instruction_a, req->instruction_b);
+    char *s = arena_strdup(a, req->instruction_a);
+    for (const char *p = strstr(req->instruction_b, "fix"); p; p = strstr(p + 1, "fix")) {
+        const char *e = strchr(p, ';');
+        char *tag = arena_strndup(a, p, (size_t)(e - p + 1));
+        if (!strstr(s, tag))
+            s = arena_printf(a, "%s %s", s, tag);
+    }
+    *instruction = s;
+    return DSP_OK;
+}
+
 static opt_backend backend(fake *f)
 {
     opt_backend b;
@@ -105,6 +126,7 @@ static opt_backend backend(fake *f)
     b.evaluate_each = fake_each;
     b.run_feedback = fake_feedback;
     b.reflect = fake_reflect;
+    b.combine = f->can_combine ? fake_combine : NULL;
     return b;
 }
 
@@ -124,9 +146,10 @@ static opt_params params(int budget, int merge, const char *selection)
 
 static void run(const opt_params *p, fake *f, arena *a, opt_result *res)
 {
-    int forgetful = f->forgetful;
+    int forgetful = f->forgetful, can_combine = f->can_combine;
     memset(f, 0, sizeof *f);
     f->forgetful = forgetful;
+    f->can_combine = can_combine;
     opt_backend b = backend(f);
     dsp_error err = { 0 };
     assert_int_equal(opt_optimize(p, &b, a, res, &err), DSP_OK);
@@ -173,6 +196,36 @@ static void test_merge_combines_branches(void **state)
     for (size_t i = 0; i < res.n_trials; i++)
         merged |= strstr(res.trials[i].config, "merge of ") != NULL;
     assert_true(merged);
+    arena_free(&a);
+}
+
+/* Without combine, a merge takes each predictor from the side that
+ * changed it, so forgetful branches (one fix per predictor) never solve
+ * more than one row per predictor; with it, a predictor both branches
+ * changed gets both fixes, and the merge solves more than either. */
+static void test_merge_combines_one_predictor(void **state)
+{
+    (void)state;
+    arena a = { 0 };
+    fake f = { .forgetful = 1 };
+    opt_result plain, comb;
+    opt_params p = params(400, 1, "pareto");
+    run(&p, &f, &a, &plain);
+    assert_int_equal(f.combinations, 0);
+    assert_true(plain.final_score <= 2.0 / ROWS);
+    f.can_combine = 1;
+    run(&p, &f, &a, &comb);
+    assert_true(f.combinations > 0);
+    int combined = 0;
+    for (size_t i = 0; i < comb.n_trials; i++)
+        combined |= strstr(comb.trials[i].config, "; combined: M.") != NULL;
+    assert_true(combined);
+    assert_true(comb.final_score > plain.final_score);
+    /* Each pair is merged once at most. */
+    for (size_t i = 0; i < comb.n_trials; i++)
+        for (size_t j = i + 1; j < comb.n_trials; j++)
+            if (strstr(comb.trials[i].config, "merge of "))
+                assert_string_not_equal(comb.trials[i].config, comb.trials[j].config);
     arena_free(&a);
 }
 
@@ -290,6 +343,7 @@ int main(void)
         cmocka_unit_test(test_improves_within_budget),
         cmocka_unit_test(test_sampled_pareto_set_rescored_on_all),
         cmocka_unit_test(test_merge_combines_branches),
+        cmocka_unit_test(test_merge_combines_one_predictor),
         cmocka_unit_test(test_deterministic_and_current_best),
         cmocka_unit_test(test_budget_errors_and_presets),
     };

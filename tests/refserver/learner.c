@@ -10,6 +10,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "combine.h"
 #include "extract.h"
 #include "propose.h"
 #include "reflect.h"
@@ -885,6 +886,8 @@ void rs_learn(rs_arena *a, const rs_task *t, const rs_gen *g, const char **value
             values[f] = rs_propose_instruction(a, t, g);
         else if (strcmp(fd->name, "new_instruction") == 0)
             values[f] = rs_reflect_instruction(a, t);
+        else if (strcmp(fd->name, "combined_instruction") == 0)
+            values[f] = rs_combine_instructions(a, t);
         else if (is_reasoning(fd))
             continue;
         else if (fd->kind == RS_INT || fd->kind == RS_FLOAT)

@@ -379,6 +379,44 @@ static void test_proposal_lists_distinctive_words_per_label(void **state)
     rs_arena_free(&a);
 }
 
+/* GEPA's merge prompt: both instructions' hints, each word once. */
+static void test_combine_keeps_both_instructions(void **state)
+{
+    (void)state;
+    rs_arena a;
+    rs_arena_init(&a);
+    const char *sys =
+        "Your input fields are:\n1. `instruction_a` (string): one\n2. `instruction_b` (string): another\n"
+        "Your output fields are:\n1. `combined_instruction` (string): both\n\n"
+        "All interactions will be structured in the following way, with the appropriate values filled in.\n\n"
+        "[[ ## instruction_a ## ]]\n{instruction_a}\n\n[[ ## instruction_b ## ]]\n{instruction_b}\n\n"
+        "[[ ## combined_instruction ## ]]\n{combined_instruction}\n\n[[ ## completed ## ]]\n"
+        "In adhering to this structure, your objective is: \n        Combine them.";
+    const char *user = "[[ ## instruction_a ## ]]\nClassify a ticket.\nLabel hints (label: keywords that point to it):\n"
+                       "Hardware: laptop, screen\n\n"
+                       "[[ ## instruction_b ## ]]\nClassify a ticket.\nLabel hints (label: keywords that point to it):\n"
+                       "HR Support: payroll\nHardware: screen, printer\nHardware: screen\n\n"
+                       "Respond with the corresponding output fields, starting with the field "
+                       "`[[ ## combined_instruction ## ]]`, and then ending with the marker for `[[ ## completed ## ]]`.";
+    rs_message msgs[] = {{"system", sys}, {"user", user}};
+    rs_task t;
+    rs_task_parse(&a, msgs, 2, &t);
+    rs_gen g = {0, 1};
+    const char *v[1] = {0};
+    rs_learn(&a, &t, &g, v);
+    assert_non_null(v[0]);
+    assert_string_equal(v[0], "Classify a ticket.\nLabel hints (label: keywords that point to it):\n"
+                              "Hardware: laptop, screen\nHR Support: payroll\nHardware: printer");
+    rs_vocab voc;
+    rs_vocab_init(&voc, &a);
+    const char *labels[] = {"Hardware", "HR Support"};
+    rs_tokens hints[2];
+    rs_parse_hints(&voc, v[0], labels, 2, hints);
+    assert_int_equal(hints[0].n, 3);
+    assert_int_equal(hints[1].n, 1);
+    rs_arena_free(&a);
+}
+
 static void test_reflection_hints_the_labels_it_got_wrong(void **state)
 {
     (void)state;
@@ -905,6 +943,7 @@ int main(void)
         cmocka_unit_test(test_records_extracted_from_demos_hints_and_cues),
         cmocka_unit_test(test_proposal_lists_distinctive_words_per_label),
         cmocka_unit_test(test_reflection_hints_the_labels_it_got_wrong),
+        cmocka_unit_test(test_combine_keeps_both_instructions),
         cmocka_unit_test(test_extractive_fields_take_a_span_of_the_input),
         cmocka_unit_test(test_numbers_follow_demos_and_stated_ranges),
         cmocka_unit_test(test_extractive_question_is_the_shortest_input),
