@@ -11,13 +11,18 @@ static const char *const k_kind_names[] = {
     "a timeout", "a malformed reply", "a reply that does not parse into the signature's outputs",
 };
 
-/* The kind of a failed call, K_NONE for failures that never reach the LM. */
+/* The kind of a failed call, K_NONE for failures that never reach the LM
+ * or say nothing about the endpoint. */
 static int kind_of(dsp_status st, int http_status, bool unparseable)
 {
     if (st == DSP_OK)
         return unparseable ? K_UNPARSEABLE : K_NONE;
     switch (st) {
     case DSP_ERR_HTTP:
+        /* Any other 4xx is a bad request (a model name, a parameter, a key
+         * refused): the endpoint answered, and stopping would not help. */
+        if (http_status >= 400 && http_status < 500 && http_status != 408 && http_status != 429)
+            return K_NONE;
         return http_status == 429 ? K_RATE_LIMIT : http_status >= 500 ? K_SERVER : K_HTTP;
     case DSP_ERR_NETWORK: return K_NETWORK;
     case DSP_ERR_TIMEOUT: return K_TIMEOUT;

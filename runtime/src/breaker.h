@@ -5,8 +5,9 @@
  * more than `rate` of the last DSP_BREAKER_WINDOW calls failed, the breaker
  * trips and the client stops sending (dsp_chat fails at once with
  * DSP_ERR_STOPPED). Replies the caller could not parse trip it only after
- * 3 x `after` in a row and do not count toward the rate. Below that,
- * retries and their backoff apply as usual. */
+ * 3 x `after` in a row and do not count toward the rate. A 4xx other than
+ * 408 and 429 (a bad request, not a dead endpoint) is not counted at all.
+ * Below that, retries and their backoff apply as usual. */
 #ifndef DSP_BREAKER_H
 #define DSP_BREAKER_H
 

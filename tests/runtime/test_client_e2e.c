@@ -177,6 +177,12 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
         snprintf(body, sizeof body, "{\"error\":{\"message\":\"overloaded (key %s)\",\"type\":\"server_error\"}}",
                  auth ? auth : "");
         r = respond(conn, 503, body, NULL);
+    } else if (strncmp(url, "/e400/", 6) == 0) {
+        r = respond(conn, 400,
+                    "{\"error\":{\"message\":\"max_tokens is too large\",\"type\":\"invalid_request_error\"}}",
+                    NULL);
+    } else if (strncmp(url, "/e408/", 6) == 0) {
+        r = respond(conn, 408, "{\"error\":{\"message\":\"request timeout\"}}", NULL);
     } else if (strncmp(url, "/e404/", 6) == 0) {
         r = respond(conn, 404,
                     "{\"type\":\"error\",\"error\":{\"type\":\"not_found_error\",\"message\":\"model: nope\"}}", NULL);
@@ -501,6 +507,51 @@ static void test_breaker_stops_after_repeated_failures(void **state)
     for (int i = 0; i < 60; i++)
         assert_int_equal(dsp_chat(c, &bad, &req, &resp, &err), DSP_ERR_HTTP);
     assert_false(dsp_client_stopped(c, NULL, 0));
+    dsp_error_clear(&err);
+    dsp_client_free(c);
+}
+
+/* A 4xx other than 408 and 429 is a bad request (a model name, a
+ * parameter, a key the endpoint refuses), not a dead endpoint: however
+ * many there are, in a row or in the window, the breaker does not trip on
+ * them, and they do not break a streak of 5xx either. A 408 counts. */
+static void test_breaker_ignores_bad_requests(void **state)
+{
+    (void)state;
+    dsp_client_options o = dsp_client_options_default();
+    o.backoff_base_s = 0.01;
+    o.max_retries = 0;
+    o.no_cache = true;
+    o.breaker_after = 3;
+    dsp_client *c = NULL;
+    dsp_error err = {0};
+    assert_int_equal(dsp_client_new(&o, &c, &err), DSP_OK);
+    dsp_chat_request req = request();
+    dsp_chat_response resp;
+    const char *bad_requests[] = {"e400", "e404", "e401"};
+    for (int i = 0; i < 60; i++) {
+        dsp_lm_config lm = lm_for("openai/m", bad_requests[i % 3]);
+        assert_int_equal(dsp_chat(c, &lm, &req, &resp, &err), DSP_ERR_HTTP);
+        assert_false(dsp_client_stopped(c, NULL, 0));
+    }
+    dsp_lm_config good = lm_for("openai/m", "ok");
+    assert_int_equal(dsp_chat(c, &good, &req, &resp, &err), DSP_OK);
+    dsp_chat_response_free(&resp);
+    /* 503, 400, 503, 400, 503: three 5xx in a row for the breaker. */
+    for (int i = 0; i < 5; i++) {
+        dsp_lm_config lm = lm_for("openai/m", i % 2 ? "e400" : "always503");
+        assert_int_equal(dsp_chat(c, &lm, &req, &resp, &err), DSP_ERR_HTTP);
+    }
+    assert_true(dsp_client_stopped(c, NULL, 0));
+    dsp_error_clear(&err);
+    dsp_client_free(c);
+
+    /* A 408 is the endpoint timing out: three in a row trip it. */
+    assert_int_equal(dsp_client_new(&o, &c, &err), DSP_OK);
+    dsp_lm_config lm = lm_for("openai/m", "e408");
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(dsp_chat(c, &lm, &req, &resp, &err), DSP_ERR_HTTP);
+    assert_true(dsp_client_stopped(c, NULL, 0));
     dsp_error_clear(&err);
     dsp_client_free(c);
 }
@@ -1114,6 +1165,7 @@ int main(void)
         T(test_5xx_retried_with_backoff),
         T(test_gives_up_after_max_retries),
         T(test_breaker_stops_after_repeated_failures),
+        T(test_breaker_ignores_bad_requests),
         T(test_permanent_errors_not_retried_and_key_redacted),
         T(test_key_echoed_before_a_retry_leaves_no_trace),
         T(test_one_client_many_threads),
