@@ -228,10 +228,12 @@ dsp_usage_totals cli_usage_since(dsp_usage_totals before, dsp_usage_totals after
     u.cache_misses -= before.cache_misses;
     u.prompt_tokens -= before.prompt_tokens;
     u.completion_tokens -= before.completion_tokens;
-    u.cost_usd -= before.cost_usd;
+    u.cost_pusd -= before.cost_pusd;
+    u.cost_usd = (double)u.cost_pusd / 1e12;
     u.cached_prompt_tokens -= before.cached_prompt_tokens;
     u.cached_completion_tokens -= before.cached_completion_tokens;
-    u.cached_cost_usd -= before.cached_cost_usd;
+    u.cached_cost_pusd -= before.cached_cost_pusd;
+    u.cached_cost_usd = (double)u.cached_cost_pusd / 1e12;
     u.unpriced_calls -= before.unpriced_calls;
     return u;
 }
@@ -280,7 +282,8 @@ const char *cli_cost_text(const dsp_usage_totals *u, char *buf, size_t n)
         snprintf(buf, n, "$%.4f, not counting %lld calls to an lm without prices", u->cost_usd,
                  (long long)u->unpriced_calls);
     else if (u->cache_hits > 0)
-        snprintf(buf, n, "$%.4f ($%.4f uncached)", u->cost_usd, u->cost_usd + u->cached_cost_usd);
+        snprintf(buf, n, "$%.4f ($%.4f uncached)", u->cost_usd,
+                 (double)(u->cost_pusd + u->cached_cost_pusd) / 1e12);
     else
         snprintf(buf, n, "$%.4f", u->cost_usd);
     return buf;

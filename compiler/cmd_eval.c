@@ -277,7 +277,7 @@ static int print_json(const ex_eval_result *res, const ex_dataset *d, const eval
         cJSON_AddNullToObject(o, "cost_usd_uncached");
     } else {
         cJSON_AddNumberToObject(o, "cost_usd", u->cost_usd);
-        cJSON_AddNumberToObject(o, "cost_usd_uncached", u->cost_usd + u->cached_cost_usd);
+        cJSON_AddNumberToObject(o, "cost_usd_uncached", (double)(u->cost_pusd + u->cached_cost_pusd) / 1e12);
     }
     cJSON_AddNumberToObject(o, "unpriced_calls", (double)u->unpriced_calls);
     cJSON_AddNumberToObject(o, "seconds", res->seconds);

@@ -519,7 +519,7 @@ static int run(int argc, char **argv)
     st.has_usage = 1;
     st.prompt_tokens = u.prompt_tokens + u.cached_prompt_tokens;
     st.completion_tokens = u.completion_tokens + u.cached_completion_tokens;
-    st.cost_usd = u.unpriced_calls ? -1 : (double)opt_usage_pusd(&u) / 1e12;
+    st.cost_usd = u.unpriced_calls ? -1 : (double)(u.cost_pusd + u.cached_cost_pusd) / 1e12;
     if (st_write_file(&st, out_path, &err) != DSP_OK) {
         fprintf(stderr, "dspcc optimize: %s\n", err.message);
         goto out;

@@ -160,25 +160,22 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-long long opt_usage_pusd(const dsp_usage_totals *u)
-{
-    return llround(u->cost_usd * 1e12) + llround(u->cached_cost_usd * 1e12);
-}
-
 /* The usage since the last scoring ended (or the start), and a new mark. */
 static opt_usage meter(opt_exec *x)
 {
     dsp_usage_totals now = dsp_client_usage(ex_runner_client(x->runner));
     double t = now_s();
     /* Cache hits count with the tokens they used when first made, so the
-     * numbers (and the state) are the same cold or warm. */
+     * numbers (and the state) are the same cold or warm; the cost is a
+     * difference of whole picodollars, the same in whatever order the
+     * concurrent calls finished. */
     const dsp_usage_totals *b = &x->metered;
     opt_usage u = { 1,
                     now.calls - b->calls,
                     now.prompt_tokens + now.cached_prompt_tokens - b->prompt_tokens - b->cached_prompt_tokens,
                     now.completion_tokens + now.cached_completion_tokens - b->completion_tokens -
                         b->cached_completion_tokens,
-                    (double)(opt_usage_pusd(&now) - opt_usage_pusd(b)) / 1e12,
+                    (double)(now.cost_pusd + now.cached_cost_pusd - b->cost_pusd - b->cached_cost_pusd) / 1e12,
                     now.unpriced_calls == b->unpriced_calls,
                     x->metered_at > 0 ? t - x->metered_at : 0 };
     x->metered = now;

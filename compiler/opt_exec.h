@@ -60,12 +60,6 @@ dsp_status opt_exec_init(opt_exec *x, const ir_program *p, const ir_optimize *o,
                          const size_t *val_rows, size_t n_val, int concurrency, dsp_error *err);
 void opt_exec_free(opt_exec *x);
 
-/* u's cost, spent and from the cache together, in whole picodollars, as
- * the client counts it: differences of these are the same whatever order
- * the calls finished in, where sums of the doubles differ in their last
- * digits (and a warm re-run would write another state). */
-long long opt_usage_pusd(const dsp_usage_totals *u);
-
 /* The backend's propose_copro (opt_exec_copro.c); ctx is the opt_exec. */
 dsp_status opt_exec_propose_copro(void *ctx, arena *a, const opt_copro_proposal *req, const char **instruction,
                                   dsp_error *err);

@@ -52,7 +52,6 @@ struct dsp_client {
     atomic_uint_fast64_t rng_counter; /* seeds each call's jitter differently */
     dsp_tracer *tracer;      /* NULL: no trace */
     dsp_breaker breaker;
-    int64_t cost_pusd, cached_cost_pusd; /* usage's two costs, exact (under usage_lock) */
     /* max_in_flight: requests on the wire at once, over every thread and
      * batch that shares the client. */
     pthread_mutex_t slot_lock;
@@ -222,8 +221,8 @@ dsp_usage_totals dsp_client_usage(dsp_client *c)
         return u;
     pthread_mutex_lock(&c->usage_lock);
     u = c->usage;
-    u.cost_usd = (double)c->cost_pusd / 1e12;
-    u.cached_cost_usd = (double)c->cached_cost_pusd / 1e12;
+    u.cost_usd = (double)u.cost_pusd / 1e12;
+    u.cached_cost_usd = (double)u.cached_cost_pusd / 1e12;
     pthread_mutex_unlock(&c->usage_lock);
     return u;
 }
@@ -275,10 +274,10 @@ static void add_usage(dsp_client *c, const usage_delta *d, int completed)
     c->usage.cache_misses += d->cache_misses;
     c->usage.prompt_tokens += d->prompt_tokens;
     c->usage.completion_tokens += d->completion_tokens;
-    c->cost_pusd += d->cost_pusd;
+    c->usage.cost_pusd += d->cost_pusd;
     c->usage.cached_prompt_tokens += d->cached_prompt_tokens;
     c->usage.cached_completion_tokens += d->cached_completion_tokens;
-    c->cached_cost_pusd += d->cached_cost_pusd;
+    c->usage.cached_cost_pusd += d->cached_cost_pusd;
     c->usage.unpriced_calls += d->unpriced;
     pthread_mutex_unlock(&c->usage_lock);
 }

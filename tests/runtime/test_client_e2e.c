@@ -325,6 +325,38 @@ static void test_openai_ok_with_key_and_usage(void **state)
     dsp_client_free(c);
 }
 
+/* The costs are counted in whole picodollars (cost_pusd), exact in any
+ * order; cost_usd is derived from them. Each call here is 10 prompt tokens
+ * at $0.1 and 3 completion tokens at $0.2 per million: 1.6e-6 USD, which
+ * no double holds exactly. A cached answer counts in cached_cost_pusd. */
+static void test_usage_cost_in_whole_picodollars(void **state)
+{
+    (void)state;
+    dsp_client *c = client(0.01, 2, 5, true);
+    dsp_lm_config lm = lm_for("openai/gpt-test", "ok");
+    lm.usd_per_mtok_in = 0.1;
+    lm.usd_per_mtok_out = 0.2;
+    dsp_chat_request req = request();
+    dsp_chat_response resp;
+    dsp_error err = {0};
+    for (int i = 0; i < 7; i++) {
+        req.params.has_seed = true; /* seven distinct calls, none from the cache */
+        req.params.seed = i;
+        assert_int_equal(dsp_chat(c, &lm, &req, &resp, &err), DSP_OK);
+        dsp_chat_response_free(&resp);
+    }
+    assert_int_equal(dsp_chat(c, &lm, &req, &resp, &err), DSP_OK); /* the last again: a hit */
+    assert_true(resp.cache_hit);
+    dsp_chat_response_free(&resp);
+    dsp_usage_totals u = dsp_client_usage(c);
+    assert_int_equal(u.cache_hits, 1);
+    assert_int_equal(u.cost_pusd, 7 * 1600000);
+    assert_int_equal(u.cached_cost_pusd, 1600000);
+    assert_true(u.cost_usd == (double)(7 * 1600000) / 1e12);
+    assert_true(u.cached_cost_usd == 1.6e-6);
+    dsp_client_free(c);
+}
+
 /* A prompt larger than the stack buffer request bodies start in (8 KiB),
  * full of characters JSON must escape, reaches the server intact in both
  * wire formats (the stub echoes the start of the last message). */
@@ -1158,6 +1190,7 @@ int main(void)
 #define T(f) cmocka_unit_test_setup_teardown(f, start, stop)
     const struct CMUnitTest tests[] = {
         T(test_openai_ok_with_key_and_usage),
+        T(test_usage_cost_in_whole_picodollars),
         T(test_large_prompt_body),
         T(test_anthropic_headers_and_n),
         T(test_retry_after_is_obeyed),

@@ -221,6 +221,11 @@ typedef struct dsp_usage_totals {
     int64_t cached_prompt_tokens, cached_completion_tokens;
     double cached_cost_usd;
     int64_t unpriced_calls; /* completed calls (cached too) whose lm has no price: in no cost */
+    /* The two costs exact, in whole picodollars (1e-12 USD): cost_usd and
+     * cached_cost_usd are these / 1e12. Sums and differences of these are
+     * the same whatever order the calls finished in (those of the doubles
+     * may differ in their last digits), so compute with these. */
+    int64_t cost_pusd, cached_cost_pusd;
 } dsp_usage_totals;
 
 /* A consistent snapshot of the running totals. */
