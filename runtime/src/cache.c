@@ -757,6 +757,12 @@ static dsp_status enqueue(dsp_cache *c, const char *key, char *text, bool shared
 
 dsp_status dsp_cache_get(dsp_cache *c, const char *key, dsp_chat_response *resp, bool *found, dsp_error *err)
 {
+    return dsp_cache_get_checked(c, key, resp, found, NULL, NULL, err);
+}
+
+dsp_status dsp_cache_get_checked(dsp_cache *c, const char *key, dsp_chat_response *resp, bool *found,
+                                 dsp_cache_accept_fn accept, void *accept_ctx, dsp_error *err)
+{
     *found = false;
     /* The newest queued row for key wins: it replaces any stored one. */
     pthread_mutex_lock(&c->qlock);
@@ -791,7 +797,11 @@ dsp_status dsp_cache_get(dsp_cache *c, const char *key, dsp_chat_response *resp,
         /* Another machine's reply: kept in the local file too, so the next
          * run needs no network for it. */
         char *text = dsp_remote_cache_get(c->remote, key);
-        if (text && (*found = decode_value(text, (int)strlen(text), resp)))
+        if (text && (*found = decode_value(text, (int)strlen(text), resp)) && accept && !accept(accept_ctx, resp)) {
+            dsp_chat_response_free(resp);
+            *found = false;
+        }
+        if (*found)
             st = enqueue(c, key, text, true, err);
         else
             free(text);

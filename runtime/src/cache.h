@@ -45,6 +45,14 @@ dsp_status dsp_cache_key_in(dsp_cache *c, const char *provider, const char *base
 /* Looks key up (queued rows first); on a hit fills resp (zeroed by the
  * caller) and sets *found. */
 dsp_status dsp_cache_get(dsp_cache *c, const char *key, dsp_chat_response *resp, bool *found, dsp_error *err);
+/* The same, where a row from the shared cache is a hit (and is kept in the
+ * local file) only if accept(ctx, resp) says it is usable (NULL: any
+ * parsed row): a shared row holding a piece of the key, or one the caller
+ * could not use, never reaches the local file. The caller still checks a
+ * local hit (a row stored before replies were checked heals on read). */
+typedef bool (*dsp_cache_accept_fn)(void *ctx, const dsp_chat_response *resp);
+dsp_status dsp_cache_get_checked(dsp_cache *c, const char *key, dsp_chat_response *resp, bool *found,
+                                 dsp_cache_accept_fn accept, void *accept_ctx, dsp_error *err);
 /* Queues the row (keys up to DSP_CACHE_KEY_HEX - 1 characters); it is
  * durable once flushed. */
 dsp_status dsp_cache_put(dsp_cache *c, const char *key, const dsp_chat_response *resp, dsp_error *err);

@@ -3,20 +3,30 @@
  * The local cache (cache.c) decides what is stored: only replies that
  * parsed and hold no piece of a key, keyed by the SHA-256 of the request
  * (never the API key). This file only moves those same rows to and from
- * Redis, under DSP_REMOTE_KEY_PREFIX + key. Every command runs under a
- * short timeout; the first failure (refused, timed out, an error reply
- * such as NOAUTH) warns once and turns the remote off for the rest of the
- * run, so a dead Redis costs at most one timeout, never a hang. One
+ * Redis, under DSP_REMOTE_KEY_PREFIX + key, each value naming its key
+ * ({"key":"KEY",...}) so a server that answers a key with another's value
+ * is caught. Every command, sent and answered, has DSP_REMOTE_COMMAND_MS
+ * in all (a server dripping its reply a byte at a time gets no more), and
+ * a reply may hold DSP_REMOTE_MAX_VALUE and a little; the first failure
+ * (refused, timed out, too big, not RESP, an error reply such as NOAUTH)
+ * warns once and turns the remote off for the rest of the run, so a dead
+ * or hostile Redis costs at most one timeout, never a hang. One
  * connection serves every thread, one command at a time (a redisContext is
  * not thread-safe; a lookup on a local network takes well under a ms). */
 #include "cache_remote.h"
 
+#include <errno.h>
 #include <hiredis/hiredis.h>
+#include <poll.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <time.h>
+
+#include "secret.h"
 
 struct dsp_remote_cache {
     pthread_mutex_t lock;
@@ -138,28 +148,108 @@ static void go_down(dsp_remote_cache *r, const char *why)
     r->ctx = NULL;
 }
 
-/* Why the last command failed, for the warning. */
-static void command_failed(dsp_remote_cache *r, const redisReply *reply)
+/* Why the last command failed, for the warning: a server's error text with
+ * every piece of secret (the password; NULL: none) blanked, as a hostile
+ * server may quote what it was sent. */
+static void command_failed(dsp_remote_cache *r, const redisReply *reply, const char *secret)
 {
     char why[200];
     if (reply && reply->type == REDIS_REPLY_ERROR)
         snprintf(why, sizeof why, "Redis answered an error: %.150s", reply->str ? reply->str : "");
-    else if (r->ctx && r->ctx->err == REDIS_ERR_IO)
-        snprintf(why, sizeof why, "no answer within %d ms (%.100s)", DSP_REMOTE_COMMAND_MS, r->ctx->errstr);
+    else if (r->ctx && r->ctx->err == REDIS_ERR_PROTOCOL)
+        snprintf(why, sizeof why, "the server does not answer in Redis's protocol (%.100s)", r->ctx->errstr);
     else
         snprintf(why, sizeof why, "%.150s", r->ctx && r->ctx->errstr[0] ? r->ctx->errstr : "no reply");
+    if (secret && *secret)
+        dsp_secret_redact(why, strlen(why), secret);
     go_down(r, why);
 }
 
-/* Runs one setup command (AUTH, SELECT); false after going down. */
-static bool setup_command(dsp_remote_cache *r, redisReply *reply)
+static double mono_s(void)
 {
-    bool ok = reply && reply->type != REDIS_REPLY_ERROR;
-    if (!ok)
-        command_failed(r, reply);
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Waits until the socket is ready for events or the deadline passes. */
+static bool wait_ready(redisContext *ctx, short events, double deadline)
+{
+    for (;;) {
+        double left = deadline - mono_s();
+        if (left <= 0)
+            break;
+        struct pollfd p = { ctx->fd, events, 0 };
+        int n = poll(&p, 1, (int)(left * 1000) + 1);
+        if (n > 0)
+            return true;
+        if (n < 0 && errno != EINTR)
+            break;
+    }
+    ctx->err = REDIS_ERR_IO;
+    snprintf(ctx->errstr, sizeof ctx->errstr, "no answer within %d ms", DSP_REMOTE_COMMAND_MS);
+    return false;
+}
+
+/* Sends what is appended to r->ctx, then reads n replies into replies[]
+ * (each NULL on failure), within the deadline and reading no reply larger
+ * than the value bound and its framing. False (r->ctx->err set) on a
+ * failure; replies read so far are kept. */
+static bool exchange(dsp_remote_cache *r, double deadline, redisReply **replies, size_t n)
+{
+    redisContext *ctx = r->ctx;
+    int done = 0;
+    while (!done) {
+        if (!wait_ready(ctx, POLLOUT, deadline) || redisBufferWrite(ctx, &done) != REDIS_OK)
+            return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        void *reply = NULL;
+        for (;;) {
+            if (redisGetReplyFromReader(ctx, &reply) != REDIS_OK)
+                return false;
+            if (reply)
+                break;
+            if (ctx->reader->len - ctx->reader->pos > DSP_REMOTE_MAX_VALUE + 64) {
+                ctx->err = REDIS_ERR_OTHER;
+                snprintf(ctx->errstr, sizeof ctx->errstr, "a reply larger than %u bytes",
+                         (unsigned)DSP_REMOTE_MAX_VALUE);
+                return false;
+            }
+            if (!wait_ready(ctx, POLLIN, deadline) || redisBufferRead(ctx) != REDIS_OK)
+                return false;
+        }
+        replies[i] = reply;
+    }
+    return true;
+}
+
+/* Runs one command within DSP_REMOTE_COMMAND_MS: its reply, or NULL after
+ * going down (the reply is the caller's to free). secret: text to blank
+ * from a warning (NULL: none). */
+static redisReply *command(dsp_remote_cache *r, const char *secret, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int ok = redisvAppendCommand(r->ctx, fmt, ap);
+    va_end(ap);
+    redisReply *reply = NULL;
+    if (ok != REDIS_OK || !exchange(r, mono_s() + DSP_REMOTE_COMMAND_MS / 1000.0, &reply, 1) ||
+        reply->type == REDIS_REPLY_ERROR) {
+        command_failed(r, reply, secret);
+        if (reply)
+            freeReplyObject(reply);
+        return NULL;
+    }
+    return reply;
+}
+
+/* Runs one setup command (AUTH, SELECT); false after going down. */
+static bool setup_command(redisReply *reply)
+{
     if (reply)
         freeReplyObject(reply);
-    return ok;
+    return reply != NULL;
 }
 
 static struct timeval ms_tv(int ms)
@@ -199,12 +289,12 @@ dsp_status dsp_remote_cache_open(const char *url, dsp_warn_fn warn, void *warn_c
     redisSetTimeout(ctx, ms_tv(DSP_REMOTE_COMMAND_MS));
     bool ok = true;
     if (u.has_password)
-        ok = setup_command(r, u.user[0] ? redisCommand(ctx, "AUTH %s %s", u.user, u.password)
-                                        : redisCommand(ctx, "AUTH %s", u.password));
+        ok = setup_command(u.user[0] ? command(r, u.password, "AUTH %s %s", u.user, u.password)
+                                     : command(r, u.password, "AUTH %s", u.password));
     /* Not kept past this point: a password is a credential. */
     memset(u.password, 0, sizeof u.password);
     if (ok && u.db != 0)
-        (void)setup_command(r, redisCommand(r->ctx, "SELECT %ld", u.db));
+        (void)setup_command(command(r, NULL, "SELECT %ld", u.db));
     *out = r;
     return DSP_OK;
 }
@@ -219,24 +309,33 @@ void dsp_remote_cache_close(dsp_remote_cache *r)
     free(r);
 }
 
+/* A value names its key: {"key":"KEY", then the row after its "{". */
+#define KEY_HEAD_FMT "{\"key\":\"%s\","
+
 char *dsp_remote_cache_get(dsp_remote_cache *r, const char *key)
 {
     if (!r)
         return NULL;
+    char head[160];
+    int hl = snprintf(head, sizeof head, KEY_HEAD_FMT, key);
+    if (hl < 0 || (size_t)hl >= sizeof head)
+        return NULL;
     char *value = NULL;
     pthread_mutex_lock(&r->lock);
     if (r->ctx) {
-        /* GETRANGE reads at most the bound and one byte more: a huge value
-         * (a damaged or hostile server) is never read whole. A missing key
-         * reads as "". */
-        redisReply *reply = redisCommand(r->ctx, "GETRANGE %s%s 0 %u", DSP_REMOTE_KEY_PREFIX, key,
-                                         (unsigned)DSP_REMOTE_MAX_VALUE);
-        if (!reply || reply->type == REDIS_REPLY_ERROR)
-            command_failed(r, reply);
-        else if (reply->type == REDIS_REPLY_STRING && reply->len > 0 && reply->len <= DSP_REMOTE_MAX_VALUE &&
-                 (value = malloc(reply->len + 1)) != NULL) {
-            memcpy(value, reply->str, reply->len);
-            value[reply->len] = '\0';
+        /* GETRANGE reads at most the bound and one byte more, and the
+         * exchange refuses a reply much larger: a huge value (a damaged or
+         * hostile server) is never read whole. A missing key reads as "". */
+        redisReply *reply = command(r, NULL, "GETRANGE %s%s 0 %u", DSP_REMOTE_KEY_PREFIX, key,
+                                    (unsigned)DSP_REMOTE_MAX_VALUE);
+        /* Only a value that names this key: another key's row (a server
+         * that mixes them up, or a row of an older format) is a miss. */
+        if (reply && reply->type == REDIS_REPLY_STRING && reply->len > (size_t)hl &&
+            reply->len <= DSP_REMOTE_MAX_VALUE && memcmp(reply->str, head, (size_t)hl) == 0 &&
+            (value = malloc(reply->len - (size_t)hl + 2)) != NULL) {
+            value[0] = '{';
+            memcpy(value + 1, reply->str + hl, reply->len - (size_t)hl);
+            value[reply->len - (size_t)hl + 1] = '\0';
         }
         if (reply)
             freeReplyObject(reply);
@@ -252,25 +351,37 @@ void dsp_remote_cache_put_many(dsp_remote_cache *r, const char *const *keys, con
     pthread_mutex_lock(&r->lock);
     size_t sent = 0;
     for (size_t i = 0; r->ctx && i < n; i++) {
+        char head[160];
+        int hl = snprintf(head, sizeof head, KEY_HEAD_FMT, keys[i]);
         size_t len = strlen(values[i]);
-        if (len == 0 || len > DSP_REMOTE_MAX_VALUE)
+        if (len < 2 || values[i][0] != '{' || len - 1 + (size_t)hl > DSP_REMOTE_MAX_VALUE || hl < 0 ||
+            (size_t)hl >= sizeof head)
             continue;
-        if (redisAppendCommand(r->ctx, "SET %s%s %b", DSP_REMOTE_KEY_PREFIX, keys[i], values[i], len) != REDIS_OK) {
-            command_failed(r, NULL);
+        if (redisAppendCommand(r->ctx, "SET %s%s %b%b", DSP_REMOTE_KEY_PREFIX, keys[i], head, (size_t)hl,
+                               values[i] + 1, len - 1) != REDIS_OK) {
+            command_failed(r, NULL, NULL);
             break;
         }
         sent++;
     }
-    for (size_t i = 0; r->ctx && i < sent; i++) {
-        void *reply = NULL;
-        if (redisGetReply(r->ctx, &reply) != REDIS_OK || !reply ||
-            ((redisReply *)reply)->type == REDIS_REPLY_ERROR) {
-            command_failed(r, reply);
-            if (reply)
-                freeReplyObject(reply);
-            break;
-        }
-        freeReplyObject(reply);
+    /* One deadline for the pipeline: DSP_REMOTE_COMMAND_MS, and as much
+     * again for each 64 rows. */
+    redisReply **replies = sent && r->ctx ? calloc(sent, sizeof *replies) : NULL;
+    if (replies) {
+        double deadline = mono_s() + DSP_REMOTE_COMMAND_MS / 1000.0 * (1.0 + (double)(sent / 64));
+        bool ok = exchange(r, deadline, replies, sent);
+        size_t bad = sent;
+        for (size_t i = 0; ok && i < sent; i++)
+            if (replies[i]->type == REDIS_REPLY_ERROR && bad == sent)
+                bad = i;
+        if (!ok || bad < sent)
+            command_failed(r, ok ? replies[bad] : NULL, NULL);
+        for (size_t i = 0; i < sent; i++)
+            if (replies[i])
+                freeReplyObject(replies[i]);
+        free(replies);
+    } else if (sent && r->ctx) {
+        command_failed(r, NULL, NULL);
     }
     pthread_mutex_unlock(&r->lock);
 }

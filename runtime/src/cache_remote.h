@@ -20,7 +20,7 @@
  * found in Redis is a miss (read no further than this). */
 #define DSP_REMOTE_MAX_VALUE (4u << 20)
 /* Every key is this prefix and the local cache's key (SHA-256 hex). */
-#define DSP_REMOTE_KEY_PREFIX "dspcc:v1:"
+#define DSP_REMOTE_KEY_PREFIX "dspcc:v2:"
 
 typedef struct dsp_remote_cache dsp_remote_cache;
 

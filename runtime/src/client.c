@@ -481,7 +481,7 @@ static dsp_status set_auth(call *k, const dsp_lm_config *lm, dsp_error *err)
     return DSP_OK;
 }
 
-/* Whether any choice of a reply holds a piece of the key: such a reply is
+/* Whether any choice or tool call of a reply holds a piece of the key: such a reply is
  * refused, so the key never reaches the cache, a trace, a state file or
  * generated C. */
 /* A key shorter than DSP_SECRET_MIN_PIECE is a placeholder ("x", "ollama"
@@ -494,6 +494,14 @@ static bool holds_key(const dsp_chat_response *resp, const char *key)
     for (size_t i = 0; i < resp->n_choices; i++)
         if (resp->choices[i] && dsp_secret_found(resp->choices[i], strlen(resp->choices[i]), key))
             return true;
+    /* A native tool call's parts reach the trajectory, traces and the
+     * cache as the text does. */
+    for (size_t i = 0; i < resp->n_tool_calls; i++) {
+        const char *parts[3] = { resp->tool_calls[i].id, resp->tool_calls[i].name, resp->tool_calls[i].arguments };
+        for (int j = 0; j < 3; j++)
+            if (parts[j] && dsp_secret_found(parts[j], strlen(parts[j]), key))
+                return true;
+    }
     return false;
 }
 
@@ -569,6 +577,20 @@ static bool cached_holds_key(const dsp_lm_config *lm, dsp_provider provider, con
         return holds_key(resp, getenv("AWS_SECRET_ACCESS_KEY")) || holds_key(resp, getenv("AWS_ACCESS_KEY_ID")) ||
                holds_key(resp, getenv("AWS_SESSION_TOKEN"));
     return lm->api_key_env && holds_key(resp, getenv(lm->api_key_env));
+}
+
+/* Whether a cached row may answer the call: its caller can use it and it
+ * holds no piece of the key. */
+typedef struct cached_check {
+    const dsp_chat_request *req;
+    const dsp_lm_config *lm;
+    dsp_provider provider;
+} cached_check;
+
+static bool cached_usable(void *ctx, const dsp_chat_response *resp)
+{
+    const cached_check *k = ctx;
+    return !(k->req->keep && !k->req->keep(k->req->keep_ctx, resp)) && !cached_holds_key(k->lm, k->provider, resp);
 }
 
 static bool read_stream(void *ctx, const char *data, size_t n)
@@ -926,13 +948,14 @@ static dsp_status chat(dsp_client *c, const dsp_lm_config *lm, const dsp_chat_re
                               k.base_url, k.model_name, req->messages, req->n_messages,
                            &p, req->rollout_id, key, err);
         bool found = false;
+        cached_check check = { req, lm, k.provider };
         if (st == DSP_OK)
-            st = dsp_cache_get(c->cache, key, resp, &found, err);
+            st = dsp_cache_get_checked(c->cache, key, resp, &found, cached_usable, &check, err);
         if (st != DSP_OK) {
             free(bases_buf);
             return st;
         }
-        if (found && ((req->keep && !req->keep(req->keep_ctx, resp)) || cached_holds_key(lm, k.provider, resp))) {
+        if (found && !cached_usable(&check, resp)) {
             dsp_chat_response_free(resp); /* a row stored before replies were checked: heal it */
             found = false;
         }

@@ -229,6 +229,16 @@ static bool embed_from_cache(const dsp_chat_response *r, embed_row *row)
     return row->v != NULL;
 }
 
+/* Whether a shared cache's row is a vector (else it is not kept locally). */
+static bool embed_row_usable(void *ctx, const dsp_chat_response *r)
+{
+    (void)ctx;
+    embed_row row = {0};
+    bool ok = embed_from_cache(r, &row);
+    free(row.v);
+    return ok;
+}
+
 /* Asks the server for rows[idx[0..m)]. */
 static dsp_status embed_fetch(dsp_client *c, const dsp_lm_config *lm, const char *name, const char *const *texts,
                               const size_t *idx, size_t m, int dimensions, embed_row *rows, dsp_cache *cache,
@@ -259,7 +269,6 @@ static dsp_status embed_fetch(dsp_client *c, const dsp_lm_config *lm, const char
     int64_t total = resp.usage.prompt_tokens;
     for (size_t j = 0; st == DSP_OK && j < m; j++) {
         embed_row *row = &rows[idx[j]];
-        dsp_chat_response one = { .choices = &resp.choices[j], .n_choices = 1 };
         const char *why = NULL;
         cJSON *arr = resp.choices[j] ? cJSON_Parse(resp.choices[j]) : NULL;
         row->v = embed_read_vector(arr, &row->dim, &why);
@@ -269,11 +278,20 @@ static dsp_status embed_fetch(dsp_client *c, const dsp_lm_config *lm, const char
                                EMBED_NOT_API, idx[j]);
             break;
         }
+        if (row->dim != rows[idx[0]].dim)
+            st = dsp_error_set(err, DSP_ERR_PROTOCOL,
+                               "%s: %s: vectors of different lengths came back in one reply (%zu for text %zu, "
+                               "%zu for text %zu)",
+                               lm->model, EMBED_NOT_API, rows[idx[0]].dim, idx[0], row->dim, idx[j]);
         /* The request's tokens, shared out so the shares add up to it. */
         row->tokens = total * (int64_t)(j + 1) / (int64_t)m - total * (int64_t)j / (int64_t)m;
-        one.usage.prompt_tokens = row->tokens;
-        if (cache)
-            (void)dsp_cache_put(cache, row->key, &one, NULL);
+    }
+    /* Cached only once the whole reply checked out: a garbage reply's good
+     * half in the cache would fail every later run the same way. */
+    for (size_t j = 0; st == DSP_OK && cache && j < m; j++) {
+        dsp_chat_response one = { .choices = &resp.choices[j], .n_choices = 1 };
+        one.usage.prompt_tokens = rows[idx[j]].tokens;
+        (void)dsp_cache_put(cache, rows[idx[j]].key, &one, NULL);
     }
     dsp_chat_response_free(&resp);
     return st;
@@ -330,7 +348,7 @@ dsp_status dsp_embed(dsp_client *c, const dsp_lm_config *lm, const char *const *
             dsp_chat_response hit;
             memset(&hit, 0, sizeof hit);
             if (st == DSP_OK)
-                st = dsp_cache_get(cache, rows[i].key, &hit, &found, err);
+                st = dsp_cache_get_checked(cache, rows[i].key, &hit, &found, embed_row_usable, NULL, err);
             if (found) {
                 found = embed_from_cache(&hit, &rows[i]);
                 dsp_chat_response_free(&hit);

@@ -76,11 +76,12 @@ eval_run a "$url"
 check "machine A's eval succeeds" test "$rc" = 0
 asked=$(json_key "$tmp/a.json" http_requests)
 check "machine A asks the LM for every row" test "${asked:-0}" = 20
-check "Redis holds one row per request" test "$(redis_cli --scan --pattern 'dspcc:v1:*' | wc -l)" = 20
-key=$(redis_cli --scan --pattern 'dspcc:v1:*' | head -n 1)
-check "its keys are the local cache's SHA-256 keys" sh -c "echo '$key' | grep -Eq '^dspcc:v1:[0-9a-f]{64}$'"
-redis_cli --scan --pattern 'dspcc:v1:*' | while read -r k; do redis_cli get "$k"; done >"$tmp/values.txt"
-check "its values are parsed replies" sh -c "test \$(grep -c '^{\"choices\":\\[' '$tmp/values.txt') = 20"
+check "Redis holds one row per request" test "$(redis_cli --scan --pattern 'dspcc:v2:*' | wc -l)" = 20
+key=$(redis_cli --scan --pattern 'dspcc:v2:*' | head -n 1)
+check "its keys are the local cache's SHA-256 keys" sh -c "echo '$key' | grep -Eq '^dspcc:v2:[0-9a-f]{64}$'"
+redis_cli --scan --pattern 'dspcc:v2:*' | while read -r k; do redis_cli get "$k"; done >"$tmp/values.txt"
+check "its values are parsed replies, each naming its key" \
+    sh -c "test \$(grep -Ec '^\\{\"key\":\"[0-9a-f]{64}\",\"choices\":\\[' '$tmp/values.txt') = 20"
 check "no value holds a piece of the API key" sh -c "! grep -q 'shared-cache-key\|sk-test' '$tmp/values.txt'"
 check "machine A warned of nothing" test "$(warnings "$tmp/a.err")" = 0
 

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "dsp/client.h"
+#include "dsp/embed.h"
 #include "../../runtime/src/cache.h"
 #include "../support/stub_http.h"
 
@@ -183,6 +184,24 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
                     NULL);
     } else if (strncmp(url, "/e408/", 6) == 0) {
         r = respond(conn, 408, "{\"error\":{\"message\":\"request timeout\"}}", NULL);
+    } else if (strncmp(url, "/embedmix/", 10) == 0) {
+        /* Embeddings: first vectors of two lengths (garbage), then good ones. */
+        r = respond(conn, 200,
+                    nth == 0 ? "{\"object\":\"list\",\"data\":[{\"index\":0,\"embedding\":[1,0,0]},"
+                               "{\"index\":1,\"embedding\":[0,1,0,0]}],\"usage\":{\"prompt_tokens\":4}}"
+                             : "{\"object\":\"list\",\"data\":[{\"index\":0,\"embedding\":[1,0,0]},"
+                               "{\"index\":1,\"embedding\":[0,1,0]}],\"usage\":{\"prompt_tokens\":4}}",
+                    NULL);
+    } else if (strncmp(url, "/toolkey/", 9) == 0) {
+        /* A native tool call whose arguments quote the request's key. */
+        char body[1024];
+        snprintf(body, sizeof body,
+                 "{\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":null,"
+                 "\"tool_calls\":[{\"id\":\"call_1\",\"type\":\"function\",\"function\":{\"name\":\"search\","
+                 "\"arguments\":\"{\\\"q\\\":\\\"%s\\\"}\"}}]},\"finish_reason\":\"tool_calls\"}],"
+                 "\"usage\":{\"prompt_tokens\":10,\"completion_tokens\":3}}",
+                 auth ? auth : "");
+        r = respond(conn, 200, body, NULL);
     } else if (strncmp(url, "/e404/", 6) == 0) {
         r = respond(conn, 404,
                     "{\"type\":\"error\",\"error\":{\"type\":\"not_found_error\",\"message\":\"model: nope\"}}", NULL);
@@ -1063,6 +1082,54 @@ static int file_contains(const char *path, const char *needle)
     return found;
 }
 
+/* A native tool call that quotes the key (a hostile server) is refused
+ * like a text reply that does: not returned, not cached, not retried. */
+static void test_tool_call_holding_the_key_is_refused(void **state)
+{
+    (void)state;
+    dsp_client *c = client(0.01, 2, 5, true);
+    dsp_lm_config lm = lm_for("openai/m", "toolkey");
+    dsp_chat_request req = request();
+    req.params.tools = "[{\"name\":\"search\",\"description\":\"Searches.\",\"parameters\":{\"type\":\"object\","
+                       "\"properties\":{\"q\":{\"type\":\"string\"}},\"required\":[\"q\"]}}]";
+    dsp_chat_response resp;
+    dsp_error err = {0};
+    assert_int_equal(dsp_chat(c, &lm, &req, &resp, &err), DSP_ERR_PROTOCOL);
+    assert_non_null(strstr(err.message, "holds the API key or a piece of it"));
+    assert_null(strstr(err.message, "KEY-5f0c"));
+    assert_int_equal(atomic_load(&S.requests), 1);
+    dsp_error_clear(&err);
+    dsp_client_free(c);
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", tmpdir, DSP_CACHE_FILE);
+    assert_false(file_contains(path, "KEY-5f0c"));
+    strcat(path, "-wal");
+    assert_false(file_contains(path, "KEY-5f0c"));
+}
+
+/* An embeddings reply whose vectors differ in length is refused, and none
+ * of its vectors is cached: the next run asks again and gets good ones
+ * (a cached half of a garbage reply would fail every later run). */
+static void test_embeddings_of_two_lengths_are_not_cached(void **state)
+{
+    (void)state;
+    dsp_client *c = client(0.01, 0, 5, true);
+    dsp_lm_config lm = lm_for("openai/embed", "embedmix");
+    const char *texts[] = {"first text", "second text"};
+    dsp_embeddings e;
+    memset(&e, 0, sizeof e);
+    dsp_error err = {0};
+    assert_int_equal(dsp_embed(c, &lm, texts, 2, NULL, &e, &err), DSP_ERR_PROTOCOL);
+    dsp_error_clear(&err);
+    assert_int_equal(dsp_embed(c, &lm, texts, 2, NULL, &e, &err), DSP_OK);
+    assert_int_equal(e.n, 2);
+    assert_int_equal(e.dim, 3);
+    assert_int_equal(e.cache_hits, 0);
+    assert_int_equal(atomic_load(&S.requests), 2);
+    dsp_embeddings_free(&e);
+    dsp_client_free(c);
+}
+
 static void test_cache_hit_bypass_and_no_key_in_file(void **state)
 {
     (void)state;
@@ -1212,6 +1279,8 @@ int main(void)
         T(test_batch_with_cache_from_many_threads),
         T(test_batch_reports_each_failure),
         T(test_cache_hit_bypass_and_no_key_in_file),
+        T(test_tool_call_holding_the_key_is_refused),
+        T(test_embeddings_of_two_lengths_are_not_cached),
         T(test_base_url_override_from_env),
         T(test_connection_refused_is_network_error),
         T(test_unusable_cache_dir),
