@@ -12,6 +12,9 @@
 #    on 100 of 130 dev tickets, says so, and the baseline and final scores
 #    it records are what `dspcc eval` prints on all 130;
 #  - random_search does not score a candidate that repeats an earlier one;
+#  - gepa, simba, knn_fewshot and ensemble print the scores `dspcc eval`
+#    prints, without a cache, for the program as written and the state, and
+#    never ship a program scoring below the program as written;
 #  - failed examples are counted per trial and in total under injected
 #    faults, and a clean run says none failed.
 # Prints TAP.
@@ -146,6 +149,40 @@ check "the progress names each skipped one" \
     test "$(grep -c 'is the same program as candidate [0-9]* (.*); not scored again' "$tmp/rs.err")" -eq $((9 - n_trials))
 check "the summary counts them" grep -q "^  random_search: $((9 - n_trials)) of 9 candidates (" "$tmp/rs.out"
 check "the report lists it" grep -q '<li>random_search: ' "$tmp/rs.html"
+
+# ---- gepa, simba, knn_fewshot, ensemble: printed scores are eval's ------
+# Each runs on a subset (the intents fixture for knn, the tickets for the
+# rest). The summary's "baseline B -> final F" must be what `dspcc eval`
+# prints for the program as written and for the saved state, with no cache
+# (the fixture answers every call again, so the state alone must give the
+# same prompts), and the state's numbers must be eval's --json ones. The
+# guard: what ships scores above the program as written, or the program as
+# written ships with its own score.
+cp tests/compiler/fixtures/intents/intents.dsp "$tmp/knn.dsp"
+tickets_with 'gepa(max_metric_calls: 150)' gepa.dsp
+tickets_with 'simba(bsize: 8, num_candidates: 3, max_steps: 3)' simba.dsp
+tickets_with 'ensemble(size: 3, num_candidates: 3)' ensemble.dsp
+for o in gepa simba knn ensemble; do
+    rows=40
+    optimize_into "new_$o" "$o.dsp" "new_$o.json" --trainset-limit 60 --valset-limit $rows -j 4 --cache-dir "$tmp/c5"
+    check "$o on $rows dev rows exits 0" test $? -eq 0
+    printed=$(sed -n 's/^[A-Za-z_]*: [a-z_]* baseline \([0-9.]*\) -> final \([0-9.]*\) on .*/\1 \2/p' "$tmp/new_$o.out")
+    p_base=${printed% *} p_final=${printed#* }
+    s_base=$(json_key "$tmp/new_$o.json" baseline_score)
+    s_final=$(json_key "$tmp/new_$o.json" final_score)
+    ev_final=$(eval_on "$o.dsp" $rows --state "$tmp/new_$o.json" --no-cache)
+    ev_base=$(eval_on "$o.dsp" $rows --no-cache)
+    echo "# $o: printed baseline $p_base (eval $ev_base), final $p_final (eval $ev_final), shipped $(str_key "$tmp/new_$o.json" shipped)"
+    check "$o: the summary prints the state's scores" \
+        sh -c "test '$p_base' = \"\$(printf '%.4f' '$s_base')\" && test '$p_final' = \"\$(printf '%.4f' '$s_final')\""
+    check "$o: dspcc eval --state --no-cache prints the final score" prints "$s_final" "$ev_final"
+    check "$o: dspcc eval --no-cache of the program as written prints the baseline" prints "$s_base" "$ev_base"
+    case $(str_key "$tmp/new_$o.json" shipped) in
+    unoptimized) check "$o: kept the program as written, with its score" same_score "$s_final" "$s_base" ;;
+    optimized) check "$o: shipped a program that scores above the program as written" ge "$s_final" "$s_base" 0.0001 ;;
+    *) check "$o: shipped says optimized or unoptimized" false ;;
+    esac
+done
 
 # ---- failures counted ----------------------------------------------------
 check "a clean run's summary counts 0 failed of every example scored" \
