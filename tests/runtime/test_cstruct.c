@@ -1,0 +1,296 @@
+/* test_cstruct.c — records into C structs and back (dsp/cstruct.h), with
+ * tables written the way a generated program writes them (offsetof). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dsp/cstruct.h"
+
+struct point {
+    double lat;
+    float lon;
+};
+
+struct place {
+    char *name;            /* string */
+    const char *kind;      /* enum Kind, by name */
+    uint8_t rank;          /* int */
+    bool open;
+    struct point at;       /* nested record */
+    double *scores;        /* list<float> */
+    size_t n_scores;
+    struct point *hops;    /* list<Point> */
+    size_t n_hops;
+    char *note;            /* optional<string> */
+    struct point *alt;     /* optional<Point> */
+    char **tags;           /* list<string> */
+    size_t n_tags;
+};
+
+static const char *const kind_names[] = { "city", "town" };
+static const dsp_type kind_t = { .kind = DSP_TYPE_ENUM, .enum_values = kind_names, .n_enum_values = 2, .name = "Kind" };
+static const dsp_field point_f[] = { { "lat", &dsp_type_float, NULL }, { "lon", &dsp_type_float, NULL } };
+static const dsp_type point_t = { .kind = DSP_TYPE_RECORD, .fields = point_f, .n_fields = 2, .name = "Point" };
+static const dsp_type floats_t = { .kind = DSP_TYPE_LIST, .elem = &dsp_type_float };
+static const dsp_type points_t = { .kind = DSP_TYPE_LIST, .elem = &point_t };
+static const dsp_type strings_t = { .kind = DSP_TYPE_LIST, .elem = &dsp_type_string };
+static const dsp_type opt_str_t = { .kind = DSP_TYPE_OPTIONAL, .elem = &dsp_type_string };
+static const dsp_type opt_point_t = { .kind = DSP_TYPE_OPTIONAL, .elem = &point_t };
+/* The record's order differs from the struct's: members find fields by index. */
+static const dsp_field place_f[] = {
+    { "at", &point_t, NULL },     { "name", &dsp_type_string, NULL }, { "kind", &kind_t, NULL },
+    { "rank", &dsp_type_int, NULL }, { "open", &dsp_type_bool, NULL }, { "scores", &floats_t, NULL },
+    { "hops", &points_t, NULL },  { "note", &opt_str_t, NULL },      { "alt", &opt_point_t, NULL },
+    { "tags", &strings_t, NULL },
+};
+static const dsp_type place_t = { .kind = DSP_TYPE_RECORD, .fields = place_f, .n_fields = 10, .name = "Place" };
+
+static const dsp_cmember point_m[] = {
+    { .name = "lat", .kind = DSP_CM_FLOAT, .offset = offsetof(struct point, lat), .size = sizeof(double), .field = 0,
+      .ctype = "double" },
+    { .name = "lon", .kind = DSP_CM_FLOAT, .offset = offsetof(struct point, lon), .size = sizeof(float), .field = 1,
+      .ctype = "float" },
+};
+static const dsp_cstruct point_s = { "struct point", sizeof(struct point), &point_t, point_m, 2 };
+
+static const dsp_cmember place_m[] = {
+    { .name = "name", .kind = DSP_CM_STRING, .offset = offsetof(struct place, name), .field = 1 },
+    { .name = "kind", .kind = DSP_CM_STRING, .offset = offsetof(struct place, kind), .field = 2, .borrowed = true },
+    { .name = "rank", .kind = DSP_CM_UNSIGNED, .offset = offsetof(struct place, rank), .size = 1, .field = 3,
+      .ctype = "uint8_t" },
+    { .name = "open", .kind = DSP_CM_BOOL, .offset = offsetof(struct place, open), .size = sizeof(bool), .field = 4 },
+    { .name = "at", .kind = DSP_CM_STRUCT, .offset = offsetof(struct place, at), .field = 0, .sub = &point_s },
+    { .name = "scores", .kind = DSP_CM_LIST, .offset = offsetof(struct place, scores), .size = sizeof(double),
+      .field = 5, .elem = DSP_CM_FLOAT, .count_offset = offsetof(struct place, n_scores), .ctype = "double" },
+    { .name = "n_scores", .kind = DSP_CM_COUNT, .offset = offsetof(struct place, n_scores) },
+    { .name = "hops", .kind = DSP_CM_LIST, .offset = offsetof(struct place, hops), .size = sizeof(struct point),
+      .field = 6, .elem = DSP_CM_STRUCT, .sub = &point_s, .count_offset = offsetof(struct place, n_hops) },
+    { .name = "n_hops", .kind = DSP_CM_COUNT, .offset = offsetof(struct place, n_hops) },
+    { .name = "note", .kind = DSP_CM_STRING, .offset = offsetof(struct place, note), .field = 7 },
+    { .name = "alt", .kind = DSP_CM_STRUCT_PTR, .offset = offsetof(struct place, alt), .field = 8, .sub = &point_s },
+    { .name = "tags", .kind = DSP_CM_LIST, .offset = offsetof(struct place, tags), .size = sizeof(char *),
+      .field = 9, .elem = DSP_CM_STRING, .count_offset = offsetof(struct place, n_tags) },
+    { .name = "n_tags", .kind = DSP_CM_COUNT, .offset = offsetof(struct place, n_tags) },
+};
+static const dsp_cstruct place_s = { "struct place", sizeof(struct place), &place_t, place_m,
+                                     sizeof place_m / sizeof place_m[0] };
+
+static dsp_value str(const char *s)
+{
+    dsp_value v = { 0 };
+    assert_int_equal(dsp_value_set_string(&v, s, strlen(s), NULL), DSP_OK);
+    return v;
+}
+
+static dsp_value point(double lat, double lon)
+{
+    dsp_value v;
+    assert_int_equal(dsp_value_record(&v, 2, NULL), DSP_OK);
+    v.as.record.fields[0] = dsp_value_float(lat);
+    v.as.record.fields[1] = dsp_value_float(lon);
+    return v;
+}
+
+static dsp_value place(int64_t rank)
+{
+    dsp_value v, x;
+    assert_int_equal(dsp_value_record(&v, 10, NULL), DSP_OK);
+    dsp_value *f = v.as.record.fields;
+    f[0] = point(52.5, 13.25);
+    f[1] = str("Berlin");
+    f[2] = dsp_value_enum(1);
+    f[3] = dsp_value_int(rank);
+    f[4] = dsp_value_bool(true);
+    f[5] = dsp_value_list();
+    x = dsp_value_float(0.5);
+    assert_int_equal(dsp_value_list_append(&f[5], &x, NULL), DSP_OK);
+    x = dsp_value_float(2);
+    assert_int_equal(dsp_value_list_append(&f[5], &x, NULL), DSP_OK);
+    f[6] = dsp_value_list();
+    x = point(1, 2);
+    assert_int_equal(dsp_value_list_append(&f[6], &x, NULL), DSP_OK);
+    x = point(3, 4);
+    assert_int_equal(dsp_value_list_append(&f[6], &x, NULL), DSP_OK);
+    f[7] = dsp_value_none();
+    x = point(-1, -2);
+    assert_int_equal(dsp_value_some(&f[8], &x, NULL), DSP_OK);
+    f[9] = dsp_value_list();
+    x = str("old");
+    assert_int_equal(dsp_value_list_append(&f[9], &x, NULL), DSP_OK);
+    return v;
+}
+
+static void record_fills_struct_and_reads_back(void **state)
+{
+    (void)state;
+    dsp_value v = place(200);
+    struct place p;
+    memset(&p, 0, sizeof p);
+    dsp_error e = { 0 };
+    assert_int_equal(dsp_cstruct_in(&place_s, &v, &p, "t", "parameter `p`", &e), DSP_OK);
+    assert_string_equal(p.name, "Berlin");
+    assert_string_equal(p.kind, "town");
+    assert_int_equal(p.rank, 200);
+    assert_true(p.open);
+    assert_true(p.at.lat == 52.5 && p.at.lon == 13.25f);
+    assert_int_equal(p.n_scores, 2);
+    assert_true(p.scores[0] == 0.5 && p.scores[1] == 2);
+    assert_int_equal(p.n_hops, 2);
+    assert_true(p.hops[1].lat == 3 && p.hops[1].lon == 4);
+    assert_null(p.note);
+    assert_non_null(p.alt);
+    assert_true(p.alt->lat == -1);
+    assert_int_equal(p.n_tags, 1);
+    assert_string_equal(p.tags[0], "old");
+
+    dsp_value back;
+    assert_int_equal(dsp_cstruct_out(&place_s, &p, &back, "t", "output `p`", &e), DSP_OK);
+    assert_true(dsp_value_equal(&v, &back));
+    dsp_value_free(&back);
+    /* What dsp_cstruct_in made (arrays, the pointed-to struct) is freed;
+     * the strings point into v and stay. */
+    dsp_cstruct_release(&place_s, &p, DSP_CSTRUCT_PASSED);
+    assert_null(p.scores);
+    assert_null(p.hops);
+    assert_null(p.alt);
+    assert_string_equal(p.name, "Berlin");
+    dsp_value_free(&v);
+}
+
+static void out_of_range_names_the_path(void **state)
+{
+    (void)state;
+    dsp_value v = place(300);
+    struct place p;
+    memset(&p, 0, sizeof p);
+    dsp_error e = { 0 };
+    assert_int_equal(dsp_cstruct_in(&place_s, &v, &p, "t", "parameter `p`", &e), DSP_ERR_INVALID);
+    assert_string_equal(e.message, "tool `t`: field `rank` of parameter `p` is 300, out of range for C type "
+                                   "`uint8_t` (0 to 255)");
+    dsp_value_free(&v);
+
+    /* Deep inside a list of records; what was built so far is freed. */
+    v = place(1);
+    v.as.record.fields[6].as.list.items[1].as.record.fields[1] = dsp_value_float(1e300);
+    memset(&p, 0, sizeof p);
+    assert_int_equal(dsp_cstruct_in(&place_s, &v, &p, "t", "parameter `p`", &e), DSP_ERR_INVALID);
+    assert_string_equal(e.message, "tool `t`: field `hops[1].lon` of parameter `p` is 1.0000000000000001e+300, out "
+                                   "of range for C type `float`");
+    assert_null(p.scores);
+    dsp_value_free(&v);
+}
+
+/* What a tool gives back: every non-const pointer malloc'ed by it. */
+static void tool_fill(struct place *p, const char *kind)
+{
+    memset(p, 0, sizeof *p);
+    p->name = strdup("Lyon");
+    p->kind = kind;
+    p->rank = 255;
+    p->at.lat = 45.75;
+    p->n_scores = 0;
+    p->hops = calloc(1, sizeof *p->hops);
+    p->hops[0].lon = 4.5f;
+    p->n_hops = 1;
+    p->note = strdup("by the river");
+    p->tags = calloc(2, sizeof *p->tags);
+    p->tags[0] = strdup("a");
+    p->tags[1] = strdup("b");
+    p->n_tags = 2;
+}
+
+static void tool_struct_is_read_and_freed(void **state)
+{
+    (void)state;
+    struct place p;
+    tool_fill(&p, "city");
+    dsp_value v;
+    dsp_error e = { 0 };
+    assert_int_equal(dsp_cstruct_out(&place_s, &p, &v, "t", "output `p`", &e), DSP_OK);
+    char *json = NULL;
+    assert_int_equal(dsp_value_to_json(&v, &place_t, &json, NULL, &e), DSP_OK);
+    /* An absent optional (alt) is left out. */
+    assert_string_equal(json, "{\"at\":{\"lat\":45.75,\"lon\":0},\"name\":\"Lyon\",\"kind\":\"city\",\"rank\":255,"
+                              "\"open\":false,\"scores\":[],\"hops\":[{\"lat\":0,\"lon\":4.5}],\"note\":"
+                              "\"by the river\",\"tags\":[\"a\",\"b\"]}");
+    free(json);
+    dsp_value_free(&v);
+    /* Under ASan this frees every allocation the tool made, once. */
+    dsp_cstruct_release(&place_s, &p, DSP_CSTRUCT_FROM_TOOL);
+    assert_null(p.name);
+    assert_null(p.tags);
+    assert_string_equal(p.kind, "city"); /* const: the tool's */
+}
+
+static void tool_mistakes_name_the_path(void **state)
+{
+    (void)state;
+    struct place p;
+    dsp_value v;
+    dsp_error e = { 0 };
+    tool_fill(&p, "village");
+    assert_int_equal(dsp_cstruct_out(&place_s, &p, &v, "t", "output `p`", &e), DSP_ERR_INVALID);
+    assert_string_equal(e.message, "tool `t`: field `kind` of output `p` is \"village\", not a value of Kind (one "
+                                   "of: city; town)");
+    dsp_cstruct_release(&place_s, &p, DSP_CSTRUCT_FROM_TOOL);
+
+    tool_fill(&p, "city");
+    free(p.tags[1]);
+    p.tags[1] = NULL;
+    assert_int_equal(dsp_cstruct_out(&place_s, &p, &v, "t", "its result", &e), DSP_ERR_INVALID);
+    assert_string_equal(e.message, "tool `t` left field `tags[1]` of its result NULL");
+    dsp_cstruct_release(&place_s, &p, DSP_CSTRUCT_FROM_TOOL);
+
+    tool_fill(&p, "city");
+    p.n_scores = 3;
+    assert_int_equal(dsp_cstruct_out(&place_s, &p, &v, "t", "output `p`", &e), DSP_ERR_INVALID);
+    assert_string_equal(e.message, "tool `t` left field `scores` of output `p` NULL with length 3");
+    p.n_scores = 0;
+    dsp_cstruct_release(&place_s, &p, DSP_CSTRUCT_FROM_TOOL);
+}
+
+static void arrays_of_structs(void **state)
+{
+    (void)state;
+    dsp_value list = dsp_value_list(), x = point(7, 8);
+    assert_int_equal(dsp_value_list_append(&list, &x, NULL), DSP_OK);
+    x = point(9, 1e300);
+    assert_int_equal(dsp_value_list_append(&list, &x, NULL), DSP_OK);
+    void *a = NULL;
+    dsp_error e = { 0 };
+    assert_int_equal(dsp_cstruct_array_in(&point_s, &list, &a, "t", "pts", &e), DSP_ERR_INVALID);
+    assert_string_equal(e.message, "tool `t`: field `lon` of element 1 of parameter `pts` is "
+                                   "1.0000000000000001e+300, out of range for C type `float`");
+    assert_null(a);
+    list.as.list.len = 1;
+    assert_int_equal(dsp_cstruct_array_in(&point_s, &list, &a, "t", "pts", &e), DSP_OK);
+    dsp_value back;
+    assert_int_equal(dsp_cstruct_array_out(&point_s, a, 1, &back, "t", "output `pts`", &e), DSP_OK);
+    assert_int_equal(back.as.list.len, 1);
+    assert_true(dsp_value_equal(&back.as.list.items[0], &list.as.list.items[0]));
+    dsp_value_free(&back);
+    dsp_cstruct_array_free(&point_s, a, 1, DSP_CSTRUCT_PASSED);
+    assert_int_equal(dsp_cstruct_array_out(&point_s, NULL, 2, &back, "t", "output `pts`", &e), DSP_ERR_INVALID);
+    assert_string_equal(e.message, "tool `t` left output `pts` NULL with length 2");
+    list.as.list.len = 2;
+    dsp_value_free(&list);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(record_fills_struct_and_reads_back),
+        cmocka_unit_test(out_of_range_names_the_path),
+        cmocka_unit_test(tool_struct_is_read_and_freed),
+        cmocka_unit_test(tool_mistakes_name_the_path),
+        cmocka_unit_test(arrays_of_structs),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
