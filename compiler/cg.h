@@ -63,6 +63,11 @@ typedef struct cg_ctx {
     size_t n_mods;
     struct cg_pred_index *pred_index;
     size_t n_pred_index;
+    /* cg_tool.c's, made once: the C structs the called tools take or
+     * give, nested ones first; struct i's table is k_cstruct<i>. */
+    const struct ir_cstruct **cstructs;
+    size_t n_cstructs;
+    int cstructs_done;
     dsp_error *err;
     int failed;
 } cg_ctx;
@@ -138,6 +143,17 @@ const char *cg_tool_callee(cg_ctx *g, const ir_tool *t);
 /* cg_tables.c: a `static const dsp_field sym[n]` table (runtime types
  * shared with the predictors' tables); only while cg_emit_tables runs. */
 void cg_emit_field_table(cg_ctx *g, strbuf *c, const char *sym, const ir_field *f, size_t n);
+/* The runtime type of t ("&k_type3"), emitting its table into c when it is
+ * new; only while cg_emit_tables runs. */
+const char *cg_rt_type(cg_ctx *g, strbuf *c, const ir_type *t);
+
+/* cg_tool.c: the C structs of the called tools (docs/c-headers.md). Their
+ * definitions, member for member as the headers lay them out, go beside
+ * the tool prototypes (returns whether one names ssize_t); their
+ * dsp_cstruct tables (dsp/cstruct.h) with the other tables. */
+size_t cg_tool_cstructs(cg_ctx *g, const struct ir_cstruct ***out);
+int cg_emit_cstruct_defs(cg_ctx *g, strbuf *c);
+void cg_emit_cstruct_tables(cg_ctx *g, strbuf *c);
 
 /* cg_react.c: react call sites. The tables (tool prototypes, each tool's
  * fields, the dsp_tool array and the dsp_react) after the predictors'; the

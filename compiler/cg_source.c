@@ -60,8 +60,8 @@ static void emit_banner(cg_ctx *g, strbuf *c)
  * names ssize_t, which needs <sys/types.h>. */
 static int emit_tool_protos(cg_ctx *g, strbuf *c)
 {
-    int ssize = 0;
     const ir_program *p = g->in->prog;
+    int ssize = cg_emit_cstruct_defs(g, c);
     int any = 0;
     for (size_t i = 0; i < p->n_tools; i++) {
         const ir_tool *t = p->tools[i];
@@ -252,6 +252,7 @@ dsp_status cg_generate(const cg_input *in, strbuf *c_out, strbuf *h_out, dsp_err
     } else {
         sb_puts(c_out, "#include \"dsp/glue.h\"\n#include \"dsp/lora.h\"\n#include \"dsp/predict.h\"\n"
                        "#include \"dsp/program.h\"\n");
+        if (g.n_cstructs) sb_puts(c_out, "#include \"dsp/cstruct.h\"\n");
         if (cg_has_react(&g)) sb_puts(c_out, "#include \"dsp/react.h\"\n");
         if (cg_has_sampling(&g)) sb_puts(c_out, "#include \"dsp/sample.h\"\n");
         if (cg_has_ensemble(&g)) sb_puts(c_out, "#include \"dsp/ensemble.h\"\n");

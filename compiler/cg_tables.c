@@ -197,6 +197,11 @@ void cg_emit_field_table(cg_ctx *g, strbuf *c, const char *sym, const ir_field *
     emit_fields(g, c, g->rt, sym, f, n);
 }
 
+const char *cg_rt_type(cg_ctx *g, strbuf *c, const ir_type *t)
+{
+    return rt_type(g, c, g->rt, t);
+}
+
 /* ---- LMs ------------------------------------------------------------- */
 
 static const ir_optimize *optimize_of(const cg_input *in)
@@ -575,6 +580,7 @@ void cg_emit_tables(cg_ctx *g, strbuf *c)
     emit_variant(g, c, g->in->state, "k_p", &refs, NULL);
     cg_emit_react_tables(g, c);
     cg_emit_sampling_tables(g, c);
+    cg_emit_cstruct_tables(g, c);
     g->rt = NULL;
     emit_models(g, c, "models", &refs);
     if (g->in->shadow_state) {

@@ -21,6 +21,9 @@
 
 #include "cg.h"
 #include "cheader.h"
+#include "ir_runtime.h"
+
+static const char *cstruct_sym(cg_ctx *g, const ir_cstruct *cs);
 
 static void ind(strbuf *c, int n)
 {
@@ -172,7 +175,17 @@ static void emit_out_slot(cg_ctx *g, strbuf *c, int lvl, const ir_tool_param *p)
 {
     const char *slot = arena_printf(g->a, "o_%s", cg_ident(g->a, p->name, 0));
     ind(c, lvl);
-    if (p->role == IR_PARAM_LEN) {
+    if (p->cstruct && p->type->kind == IR_RECORD) {
+        /* `T *out`: the tool fills our zeroed struct. */
+        decl(c, p->cstruct->c_name, slot);
+        sb_printf(c, ";\n");
+        ind(c, lvl);
+        sb_printf(c, "memset(&%s, 0, sizeof %s);\n", slot, slot);
+    } else if (p->cstruct) {
+        /* `T **out`: an array, or one struct, the tool mallocs. */
+        decl(c, p->cstruct->c_name, arena_printf(g->a, "*%s", slot));
+        sb_puts(c, " = NULL;\n");
+    } else if (p->role == IR_PARAM_LEN) {
         sb_printf(c, "size_t %s = 0;\n", slot);
     } else if (list_elem(p->type)) {
         decl(c, unconst(p->elem_ctype), arena_printf(g->a, "*%s", slot));
@@ -186,7 +199,15 @@ static void emit_out_slot(cg_ctx *g, strbuf *c, int lvl, const ir_tool_param *p)
 /* An output the tool mallocs: a string or an array. */
 static int allocated_output(const ir_tool_param *p)
 {
-    return p->role == IR_PARAM_OUT && (list_elem(p->type) || p->type->kind == IR_STRING);
+    return p->role == IR_PARAM_OUT && (list_elem(p->type) || p->type->kind == IR_STRING || p->cstruct);
+}
+
+/* The index in args of IN parameter i. */
+static size_t in_index(const ir_tool *t, size_t i)
+{
+    size_t k = 0;
+    for (size_t j = 0; j < i; j++) k += t->params[j].role == IR_PARAM_IN;
+    return k;
 }
 
 /* The LEN parameter after parameter i, if any. */
@@ -202,6 +223,20 @@ static void emit_out_convert(cg_ctx *g, strbuf *c, int lvl, const ir_tool *t, co
     const char *dst = arena_printf(g->a, "&%s", slot);
     const char *o = arena_printf(g->a, "o_%s", cg_ident(g->a, p->name, 0));
     const ir_type *e = list_elem(p->type);
+    if (p->cstruct) {
+        const char *sym = cstruct_sym(g, p->cstruct);
+        ind(c, lvl);
+        if (p->type->kind == IR_RECORD)
+            sb_printf(c, "if (st == DSP_OK) st = dsp_cstruct_out(&%s, &%s, %s, \"%s\", \"output `%s`\", err);\n", sym, o,
+                      dst, t->name, p->name);
+        else if (e)
+            sb_printf(c, "if (st == DSP_OK) st = dsp_cstruct_array_out(&%s, %s, o_%s, %s, \"%s\", \"output `%s`\", err);\n",
+                      sym, o, cg_ident(g->a, len->name, 0), dst, t->name, p->name);
+        else
+            sb_printf(c, "if (st == DSP_OK) st = dsp_cstruct_optional_out(&%s, %s, %s, \"%s\", \"output `%s`\", err);\n",
+                      sym, o, dst, t->name, p->name);
+        return;
+    }
     int_bounds b;
     int uns_check = int_bounds_of(g, p->elem_ctype, &b) && b.check_out;
     if (!e) {
@@ -266,6 +301,14 @@ static void emit_return_value(cg_ctx *g, strbuf *c, int lvl, const ir_tool *t, c
 {
     if (!t->type || strcmp(t->c_return, "void") == 0) return;
     ind(c, lvl);
+    if (t->ret_cstruct) {
+        /* A struct by value: read, then free what the tool malloc'ed in it. */
+        const char *sym = cstruct_sym(g, t->ret_cstruct);
+        sb_printf(c, "st = dsp_cstruct_out(&%s, &r, &%s[0], \"%s\", \"its result\", err);\n", sym, dst, t->name);
+        ind(c, lvl);
+        sb_printf(c, "dsp_cstruct_release(&%s, &r, DSP_CSTRUCT_FROM_TOOL);\n", sym);
+        return;
+    }
     switch (t->type->kind) {
     case IR_STRING: {
         int owned = strstr(t->c_return, "const") == NULL;
@@ -297,6 +340,160 @@ static void emit_return_value(cg_ctx *g, strbuf *c, int lvl, const ir_tool *t, c
     }
 }
 
+/* ---- C structs (docs/c-headers.md, "Records and C structs") ---- */
+
+static void add_cstruct(cg_ctx *g, const ir_cstruct *cs, size_t *cap)
+{
+    if (!cs) return;
+    for (size_t i = 0; i < g->n_cstructs; i++)
+        if (g->cstructs[i] == cs) return;
+    /* The structs it holds first: a definition needs theirs. */
+    for (size_t i = 0; i < cs->n_members; i++) add_cstruct(g, cs->members[i].sub, cap);
+    if (g->n_cstructs == *cap) {
+        *cap = *cap ? *cap * 2 : 8;
+        const ir_cstruct **n = arena_array(g->a, *cap, sizeof *n);
+        if (g->n_cstructs) memcpy(n, g->cstructs, g->n_cstructs * sizeof *n);
+        g->cstructs = n;
+    }
+    g->cstructs[g->n_cstructs++] = cs;
+}
+
+size_t cg_tool_cstructs(cg_ctx *g, const ir_cstruct ***out)
+{
+    if (!g->cstructs_done) {
+        g->cstructs_done = 1;
+        size_t cap = 0;
+        const ir_program *p = g->in->prog;
+        for (size_t i = 0; i < p->n_tools; i++) {
+            const ir_tool *t = p->tools[i];
+            if (!cg_tool_called(g, t)) continue;
+            for (size_t k = 0; k < t->n_params; k++) add_cstruct(g, t->params[k].cstruct, &cap);
+            add_cstruct(g, t->ret_cstruct, &cap);
+        }
+    }
+    *out = (const ir_cstruct **)g->cstructs;
+    return g->n_cstructs;
+}
+
+/* The table of struct cs: "k_cstruct2". */
+static const char *cstruct_sym(cg_ctx *g, const ir_cstruct *cs)
+{
+    const ir_cstruct **all;
+    size_t n = cg_tool_cstructs(g, &all);
+    for (size_t i = 0; i < n; i++)
+        if (all[i] == cs) return arena_printf(g->a, "k_cstruct%zu", i);
+    return "k_cstruct_missing";
+}
+
+int cg_emit_cstruct_defs(cg_ctx *g, strbuf *c)
+{
+    const ir_cstruct **all;
+    size_t n = cg_tool_cstructs(g, &all);
+    int ssize = 0;
+    if (!n) return 0;
+    sb_puts(c, "/* The tools' C structs, member for member as their headers declare them (the same layout). */\n");
+    for (size_t i = 0; i < n; i++) {
+        const ir_cstruct *cs = all[i];
+        sb_printf(c, "%s {\n", cs->tagged ? cs->c_name : "typedef struct");
+        for (size_t k = 0; k < cs->n_members; k++) {
+            const char *ct = cs->members[k].ctype;
+            if (strstr(ct, "ssize_t")) ssize = 1;
+            ind(c, 1);
+            decl(c, ct, cs->members[k].name);
+            sb_puts(c, ";\n");
+        }
+        sb_printf(c, "}%s%s;\n", cs->tagged ? "" : " ", cs->tagged ? "" : cs->c_name);
+    }
+    sb_puts(c, "\n");
+    return ssize;
+}
+
+static const char *cm_kind_name(dsp_cm_kind k)
+{
+    switch (k) {
+    case DSP_CM_SIGNED: return "DSP_CM_SIGNED";
+    case DSP_CM_UNSIGNED: return "DSP_CM_UNSIGNED";
+    case DSP_CM_FLOAT: return "DSP_CM_FLOAT";
+    case DSP_CM_BOOL: return "DSP_CM_BOOL";
+    case DSP_CM_STRING: return "DSP_CM_STRING";
+    case DSP_CM_STRUCT: return "DSP_CM_STRUCT";
+    case DSP_CM_STRUCT_PTR: return "DSP_CM_STRUCT_PTR";
+    case DSP_CM_LIST: return "DSP_CM_LIST";
+    default: return "DSP_CM_COUNT";
+    }
+}
+
+void cg_emit_cstruct_tables(cg_ctx *g, strbuf *c)
+{
+    const ir_cstruct **all;
+    size_t n = cg_tool_cstructs(g, &all);
+    for (size_t i = 0; i < n; i++) {
+        const ir_cstruct *cs = all[i];
+        const char *rec = cg_rt_type(g, c, cs->record);
+        const char *sym = cstruct_sym(g, cs);
+        sb_printf(c, "/* %s, the tools' record %s: each member, where it is, and the field it holds. */\n",
+                  cs->c_name, cs->record->name);
+        sb_printf(c, "static const dsp_cmember %s_m[%zu] = {\n", sym, cs->n_members);
+        for (size_t k = 0; k < cs->n_members; k++) {
+            const ir_cmember *m = &cs->members[k];
+            dsp_cm_kind kind, elem;
+            const char *sized;
+            if (!irt_cmember_kind(cs, m, &kind, &elem, &sized)) {
+                g->failed = 1;
+                dsp_error_set(g->err, DSP_ERR_INVALID, "internal: member `%s` of `%s` has no conversion", m->name,
+                              cs->c_name);
+                continue;
+            }
+            sb_printf(c, "    { .name = \"%s\", .kind = %s, .offset = offsetof(%s, %s)", m->name, cm_kind_name(kind),
+                      cs->c_name, m->name);
+            if (sized) sb_printf(c, ", .size = sizeof(%s)", sized);
+            if (kind != DSP_CM_COUNT) sb_printf(c, ", .field = %ld", m->field);
+            if (m->borrowed) sb_puts(c, ", .borrowed = true");
+            if (kind == DSP_CM_LIST) {
+                sb_printf(c, ", .elem = %s", cm_kind_name(elem));
+                if (m->elem_borrowed) sb_puts(c, ", .elem_borrowed = true");
+                if (k + 1 < cs->n_members)
+                    sb_printf(c, ", .count_offset = offsetof(%s, %s)", cs->c_name, cs->members[k + 1].name);
+            }
+            if (m->sub) sb_printf(c, ", .sub = &%s", cstruct_sym(g, m->sub));
+            if (sized && (kind == DSP_CM_SIGNED || kind == DSP_CM_UNSIGNED || kind == DSP_CM_FLOAT ||
+                          (kind == DSP_CM_LIST && elem != DSP_CM_STRUCT && elem != DSP_CM_STRING)))
+                sb_printf(c, ", .ctype = \"%s\"", sized);
+            sb_puts(c, " },\n");
+        }
+        sb_printf(c, "};\nstatic const dsp_cstruct %s = { \"%s\", sizeof(%s), %s, %s_m, %zu };\n\n", sym, cs->c_name,
+                  cs->c_name, rec, sym, cs->n_members);
+    }
+}
+
+/* What a struct parameter is called in messages: "parameter `a`". */
+static const char *what_of(cg_ctx *g, const ir_tool_param *p)
+{
+    return arena_printf(g->a, p->role == IR_PARAM_OUT ? "output `%s`" : "parameter `%s`", p->name);
+}
+
+/* A record (or list of records) argument args[i] as the struct `a_NAME`. */
+static void emit_struct_in(cg_ctx *g, strbuf *c, int lvl, const ir_tool *t, const ir_tool_param *p, size_t i)
+{
+    const char *id = cg_ident(g->a, p->name, 0);
+    const char *sym = cstruct_sym(g, p->cstruct);
+    ind(c, lvl);
+    if (list_elem(p->type)) {
+        sb_printf(c, "void *a_%s = NULL;\n", id);
+        ind(c, lvl);
+        sb_printf(c, "if (st == DSP_OK) st = dsp_cstruct_array_in(&%s, &args[%zu], &a_%s, \"%s\", \"%s\", err);\n", sym,
+                  i, id, t->name, p->name);
+        return;
+    }
+    decl(c, p->cstruct->c_name, arena_printf(g->a, "a_%s", id));
+    sb_puts(c, ";\n");
+    ind(c, lvl);
+    sb_printf(c, "memset(&a_%s, 0, sizeof a_%s);\n", id, id);
+    ind(c, lvl);
+    sb_printf(c, "if (st == DSP_OK) st = dsp_cstruct_in(&%s, &args[%zu], &a_%s, \"%s\", \"%s\", err);\n", sym, i, id,
+              t->name, what_of(g, p));
+}
+
 void cg_emit_tool_call(cg_ctx *g, strbuf *c, int lvl, const ir_tool *t, const char *dst, size_t n_slots)
 {
     /* Arguments: range checks of scalars, C arrays of lists. */
@@ -304,7 +501,9 @@ void cg_emit_tool_call(cg_ctx *g, strbuf *c, int lvl, const ir_tool *t, const ch
     for (size_t i = 0; i < t->n_params; i++) {
         const ir_tool_param *p = &t->params[i];
         if (p->role != IR_PARAM_IN) continue;
-        if (list_elem(p->type))
+        if (p->cstruct)
+            emit_struct_in(g, c, lvl, t, p, ai);
+        else if (list_elem(p->type))
             emit_list_in(g, c, lvl, t, p, ai);
         else if (p->type->kind == IR_INT)
             emit_int_in(g, c, lvl, t, p, p->ctype, arena_printf(g->a, "args[%zu].as.i", ai), NULL);
@@ -333,7 +532,11 @@ void cg_emit_tool_call(cg_ctx *g, strbuf *c, int lvl, const ir_tool *t, const ch
     for (size_t i = 0; i < t->n_params; i++) {
         const ir_tool_param *p = &t->params[i];
         const char *id = cg_ident(g->a, p->name, 0);
-        if (p->role == IR_PARAM_IN) {
+        if (p->role == IR_PARAM_IN && p->cstruct) {
+            wrap = 1;
+            argv[i] = arena_printf(g->a, "%sa_%s", list_elem(p->type) || !strchr(p->ctype, '*') ? "" : "&", id);
+            ai++;
+        } else if (p->role == IR_PARAM_IN) {
             wrap |= list_elem(p->type) != NULL;
             argv[i] = list_elem(p->type) ? arena_printf(g->a, "a_%s", id) : scalar_arg(g, p, ai);
             ai++;
@@ -394,7 +597,21 @@ void cg_emit_tool_call(cg_ctx *g, strbuf *c, int lvl, const ir_tool *t, const ch
         const ir_tool_param *p = &t->params[i];
         const char *id = cg_ident(g->a, p->name, 0);
         const ir_type *e = list_elem(p->type);
-        if (p->role == IR_PARAM_IN && e) {
+        if (p->cstruct) {
+            const char *sym = cstruct_sym(g, p->cstruct);
+            const ir_tool_param *len = len_of(t, i);
+            ind(c, lvl);
+            if (p->role == IR_PARAM_IN && e)
+                sb_printf(c, "dsp_cstruct_array_free(&%s, a_%s, args[%zu].as.list.len, DSP_CSTRUCT_PASSED);\n", sym, id,
+                          in_index(t, i));
+            else if (p->role == IR_PARAM_IN)
+                sb_printf(c, "dsp_cstruct_release(&%s, &a_%s, DSP_CSTRUCT_PASSED);\n", sym, id);
+            else if (p->type->kind == IR_RECORD)
+                sb_printf(c, "dsp_cstruct_release(&%s, &o_%s, DSP_CSTRUCT_FROM_TOOL);\n", sym, id);
+            else
+                sb_printf(c, "dsp_cstruct_array_free(&%s, o_%s, %s%s, DSP_CSTRUCT_FROM_TOOL);\n", sym, id,
+                          len ? "o_" : "1", len ? cg_ident(g->a, len->name, 0) : "");
+        } else if (p->role == IR_PARAM_IN && e) {
             ind(c, lvl);
             sb_printf(c, "free(a_%s);\n", id);
         } else if (p->role == IR_PARAM_OUT && e && e->kind == IR_STRING) {

@@ -23,6 +23,8 @@ TEST_SCRIPTS += tests/compiler/tools_parity.sh
 TEST_SCRIPTS += tests/compiler/records.sh
 # react over C tools: the interpreter and the generated C give the same trajectories (fixture react).
 TEST_SCRIPTS += tests/compiler/react_parity.sh
+# C tools taking and returning structs (records): react and direct calls, interpreter vs generated C (fixture react_records).
+TEST_SCRIPTS += tests/compiler/react_records.sh
 # react with tool_calling: native, on the OpenAI and Anthropic wires, with damaged tool calls (fixture).
 TEST_SCRIPTS += tests/compiler/react_native.sh
 # best_of_n, refine, majority: the interpreter and the generated C keep the same samples (fixture sample).

@@ -110,7 +110,12 @@ static char *print_exact(const cJSON *item)
             if (cJSON_IsNumber(ch)) {
                 exact_number(ch->valuedouble, num);
                 cJSON *raw = cJSON_CreateRaw(num);
-                ok = raw && cJSON_ReplaceItemViaPointer(parent, ch, raw);
+                /* In an object the replacement needs the member's key, which
+                 * ReplaceItemViaPointer does not carry over. */
+                if (raw && ch->string && cJSON_IsObject(parent))
+                    ok = cJSON_ReplaceItemInObjectCaseSensitive(parent, ch->string, raw);
+                else
+                    ok = raw && cJSON_ReplaceItemViaPointer(parent, ch, raw);
             } else if (ch->child) {
                 if (depth == sizeof stack / sizeof stack[0])
                     ok = 0;

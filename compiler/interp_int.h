@@ -4,9 +4,11 @@
 #ifndef DSPCC_INTERP_INT_H
 #define DSPCC_INTERP_INT_H
 
+#include <ffi.h>
 #include <pthread.h>
 
 #include "exec.h"
+#include "dsp/cstruct.h"
 #include "dsp/react.h"
 #include "dsp/sample.h"
 
@@ -70,6 +72,21 @@ void it_tools_free(it_tools *t);
  * an error naming the tool and what failed. */
 dsp_status it_tool_call(const ex_runner *r, const ir_tool *tool, const dsp_value *args, dsp_value *outs,
                         dsp_error *err);
+/* C structs a tool call takes or gives, laid out with libffi
+ * (interp_cstruct.c) into the tables libdsprt converts by. */
+#define IT_MAX_CSTRUCTS 64
+typedef struct it_cstruct {
+    const dsp_cstruct *cs;
+    ffi_type *ft;               /* for passing or returning one by value */
+} it_cstruct;
+typedef struct it_cstructs {
+    arena *a;                   /* holds the tables */
+    const ir_cstruct *from[IT_MAX_CSTRUCTS];
+    it_cstruct built[IT_MAX_CSTRUCTS];
+    size_t n;
+} it_cstructs;
+dsp_status it_cstruct_layout(it_cstructs *x, const ir_cstruct *ic, const it_cstruct **out, dsp_error *err);
+
 /* How many arguments it_tool_call takes, and how many results it gives. */
 size_t it_tool_n_args(const ir_tool *tool);
 size_t it_tool_n_results(const ir_tool *tool);

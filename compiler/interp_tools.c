@@ -332,8 +332,9 @@ typedef struct tool_call {
     c_slot *args;                       /* what is passed: a value or a pointer */
     c_slot *outs;                       /* what output pointers point at (zeroed) */
     void **ptrs;
-    void **temps;                       /* C arrays built from list arguments */
+    void **temps;                       /* C arrays built from list arguments; structs */
     size_t *lens;                       /* an input list's length, for its LEN */
+    const it_cstruct **cst;             /* a parameter's struct (records), else NULL */
 } tool_call;
 
 /* A zeroed call of t's parameters, or NULL when out of memory. */
@@ -350,8 +351,10 @@ static tool_call *call_new(const ir_tool *t)
     c->ptrs = calloc(n, sizeof *c->ptrs);
     c->temps = calloc(n, sizeof *c->temps);
     c->lens = calloc(n, sizeof *c->lens);
-    if (c->types && c->args && c->outs && c->ptrs && c->temps && c->lens)
+    c->cst = calloc(n, sizeof *c->cst);
+    if (c->types && c->args && c->outs && c->ptrs && c->temps && c->lens && c->cst)
         return c;
+    free(c->cst);
     free(c->types);
     free(c->args);
     free(c->outs);
@@ -362,11 +365,20 @@ static tool_call *call_new(const ir_tool *t)
     return NULL;
 }
 
-/* Frees the temporary arrays and the call itself. */
+/* Frees the temporary arrays (what passed structs point to first) and
+ * the call itself. */
 static void call_free(tool_call *c)
 {
-    for (size_t i = 0; i < c->t->n_params; i++)
-        free(c->temps[i]);
+    for (size_t i = 0; i < c->t->n_params; i++) {
+        const ir_tool_param *p = &c->t->params[i];
+        if (c->cst[i] && c->temps[i] && p->role == IR_PARAM_IN && is_list(p))
+            dsp_cstruct_array_free(c->cst[i]->cs, c->temps[i], c->lens[i], DSP_CSTRUCT_PASSED);
+        else if (c->cst[i] && c->temps[i] && p->role == IR_PARAM_IN)
+            dsp_cstruct_release(c->cst[i]->cs, c->temps[i], DSP_CSTRUCT_PASSED);
+        if (!(c->cst[i] && p->role == IR_PARAM_IN && is_list(p)))
+            free(c->temps[i]);
+    }
+    free(c->cst);
     free(c->types);
     free(c->args);
     free(c->outs);
@@ -429,6 +441,45 @@ static dsp_status pass_param(tool_call *c, size_t i, const dsp_value *arg, dsp_e
     char buf[128], what[160];
     snprintf(what, sizeof what, "parameter `%s`", p->name);
     c->ptrs[i] = &c->args[i];
+    const it_cstruct *cs = c->cst[i];
+    if (cs && p->role == IR_PARAM_IN && is_list(p)) {
+        /* `const T *xs, size_t n_xs`: an array of structs. */
+        c->lens[i] = arg->kind == DSP_TYPE_LIST ? arg->as.list.len : 0;
+        c->types[i] = &ffi_type_pointer;
+        dsp_status rc = dsp_cstruct_array_in(cs->cs, arg, &c->temps[i], t->name, p->name, err);
+        c->args[i].p = c->temps[i];
+        return rc;
+    }
+    if (cs && p->role == IR_PARAM_IN) {
+        /* `const T *a` or `T a`: one struct, passed by address or by value. */
+        c->temps[i] = calloc(1, cs->cs->size ? cs->cs->size : 1);
+        if (!c->temps[i])
+            return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory passing `%s` to tool `%s`", p->name, t->name);
+        dsp_status rc = dsp_cstruct_in(cs->cs, arg, c->temps[i], t->name, what, err);
+        if (strchr(p->ctype, '*')) {
+            c->args[i].p = c->temps[i];
+            c->types[i] = &ffi_type_pointer;
+        } else {
+            c->ptrs[i] = c->temps[i];
+            c->types[i] = cs->ft;
+        }
+        return rc;
+    }
+    if (cs && p->role == IR_PARAM_OUT && p->type->kind == IR_RECORD) {
+        /* `T *out`: the tool fills our zeroed struct. */
+        c->temps[i] = calloc(1, cs->cs->size ? cs->cs->size : 1);
+        if (!c->temps[i])
+            return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory calling tool `%s`", t->name);
+        c->args[i].p = c->temps[i];
+        c->types[i] = &ffi_type_pointer;
+        return DSP_OK;
+    }
+    if (cs && p->role == IR_PARAM_OUT) {
+        /* `T **out` (with or without a length): the tool mallocs. */
+        c->args[i].p = &c->outs[i];
+        c->types[i] = &ffi_type_pointer;
+        return DSP_OK;
+    }
     switch (p->role) {
     case IR_PARAM_IN: {
         if (is_list(p))
@@ -540,6 +591,38 @@ static dsp_status take_list(tool_call *c, size_t i, bool convert, dsp_value *out
     return rc;
 }
 
+/* An output that is a struct: `T *out` filled in place, `T **out, size_t
+ * *n_out` an array, `T **out` one struct or NULL (an optional); read into
+ * *out when `convert`, and freed either way (the tool's non-const pointers). */
+static dsp_status take_struct(tool_call *c, size_t i, bool convert, const char *what, dsp_value *out,
+                              dsp_error *err)
+{
+    const ir_tool *t = c->t;
+    const ir_tool_param *p = &t->params[i];
+    const dsp_cstruct *cs = c->cst[i]->cs;
+    dsp_status rc = DSP_OK;
+    if (p->type->kind == IR_RECORD) {
+        if (convert)
+            rc = dsp_cstruct_out(cs, c->temps[i], out, t->name, what, err);
+        dsp_cstruct_release(cs, c->temps[i], DSP_CSTRUCT_FROM_TOOL);
+        return rc;
+    }
+    void *a = c->outs[i].p;
+    if (is_list(p)) {
+        size_t n = 0;
+        if (i + 1 < t->n_params && t->params[i + 1].role == IR_PARAM_LEN)
+            memcpy(&n, &c->outs[i + 1], sizeof n);
+        if (convert)
+            rc = dsp_cstruct_array_out(cs, a, n, out, t->name, what, err);
+        dsp_cstruct_array_free(cs, a, a ? n : 0, DSP_CSTRUCT_FROM_TOOL);
+        return rc;
+    }
+    if (convert)
+        rc = dsp_cstruct_optional_out(cs, a, out, t->name, what, err);
+    dsp_cstruct_array_free(cs, a, 1, DSP_CSTRUCT_FROM_TOOL);
+    return rc;
+}
+
 /* Every output as a value (when `convert`) into outs[0..n_outputs),
  * freeing what the tool allocated whether or not it is converted. */
 static dsp_status take_outputs(tool_call *c, bool convert, dsp_value *outs, dsp_error *err)
@@ -555,7 +638,11 @@ static dsp_status take_outputs(tool_call *c, bool convert, dsp_value *outs, dsp_
         dsp_value *dst = o < t->n_outputs ? &outs[o] : NULL;
         o++;
         dsp_status r = DSP_OK;
-        if (is_list(p)) {
+        char what[160];
+        snprintf(what, sizeof what, "output `%s`", p->name);
+        if (c->cst[i]) {
+            r = take_struct(c, i, conv, what, dst, err);
+        } else if (is_list(p)) {
             r = take_list(c, i, conv, dst, err);
         } else if (is_string(p->type)) {
             char *s = c->outs[i].p;
@@ -565,8 +652,7 @@ static dsp_status take_outputs(tool_call *c, bool convert, dsp_value *outs, dsp_
                 r = dsp_value_set_string(dst, s, strlen(s), err);
             free(s);
         } else if (conv) {
-            char buf[128], what[160];
-            snprintf(what, sizeof what, "output `%s`", p->name);
+            char buf[128];
             r = from_c(t, what, scalar_of(elem_of(p, buf, sizeof buf)), &c->outs[i], p->type, dst, err);
         }
         if (conv)
@@ -645,29 +731,52 @@ dsp_status it_tool_call(const ex_runner *r, const ir_tool *tool, const dsp_value
     void *sym = tool_symbol(r, tool, err);
     if (!sym)
         return err ? err->status : DSP_ERR_INVALID;
-    /* The return: a status, nothing, a string, or a scalar (rsc). */
+    /* The structs it takes or gives, laid out for this call. */
+    arena mem;
+    arena_init(&mem);
+    it_cstructs lay;
+    memset(&lay, 0, sizeof lay);
+    lay.a = &mem;
+    const it_cstruct *ret_cs = NULL;
+    dsp_status rc = tool->ret_cstruct ? it_cstruct_layout(&lay, tool->ret_cstruct, &ret_cs, err) : DSP_OK;
+    /* The return: a status, nothing, a string, a struct (ret_cs), or a scalar (rsc). */
     bool is_void = strcmp(tool->c_return, "void") == 0;
     bool ret_str = !is_void && !tool->ret_status && tool->n_outputs == 0 && is_string(tool->type);
-    const ch_scalar *rsc = is_void || ret_str ? NULL : scalar_of(tool->c_return);
-    ffi_type *rtype = is_void ? &ffi_type_void : ret_str ? &ffi_type_pointer : rsc ? ffi_scalar(rsc) : NULL;
-    if (!rtype || (tool->ret_status && (!rsc || rsc->cls != CH_SIGNED)) ||
-        (tool->n_outputs > 0 && !tool->ret_status && !is_void))
-        return dsp_error_set(err, DSP_ERR_INVALID, "tool `%s` returns C type `%s`, which the interpreter cannot "
-                             "read", tool->name, tool->c_return);
-    tool_call *c = call_new(tool);
-    if (!c)
-        return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory calling tool `%s`", tool->name);
-    dsp_status rc = DSP_OK;
+    const ch_scalar *rsc = is_void || ret_str || ret_cs ? NULL : scalar_of(tool->c_return);
+    ffi_type *rtype = is_void ? &ffi_type_void : ret_str ? &ffi_type_pointer : ret_cs ? ret_cs->ft
+                    : rsc ? ffi_scalar(rsc) : NULL;
+    if (rc == DSP_OK && (!rtype || (tool->ret_status && (!rsc || rsc->cls != CH_SIGNED)) ||
+                         (tool->n_outputs > 0 && !tool->ret_status && !is_void)))
+        rc = dsp_error_set(err, DSP_ERR_INVALID, "tool `%s` returns C type `%s`, which the interpreter cannot "
+                           "read", tool->name, tool->c_return);
+    tool_call *c = rc == DSP_OK ? call_new(tool) : NULL;
+    if (rc == DSP_OK && !c)
+        rc = dsp_error_set(err, DSP_ERR_NOMEM, "out of memory calling tool `%s`", tool->name);
+    for (size_t i = 0; c && i < tool->n_params && rc == DSP_OK; i++)
+        if (tool->params[i].cstruct)
+            rc = it_cstruct_layout(&lay, tool->params[i].cstruct, &c->cst[i], err);
+    if (!c) {
+        arena_free(&mem);
+        return rc;
+    }
     size_t a = 0;
     for (size_t i = 0; i < tool->n_params && rc == DSP_OK; i++)
         rc = pass_param(c, i, tool->params[i].role == IR_PARAM_IN ? &args[a++] : NULL, err);
     ffi_cif cif;
     if (rc == DSP_OK && ffi_prep_cif(&cif, FFI_DEFAULT_ABI, (unsigned)tool->n_params, rtype, c->types) != FFI_OK)
         rc = dsp_error_set(err, DSP_ERR_INVALID, "tool `%s`: libffi cannot describe its signature", tool->name);
+    /* A struct result is written to memory of its size (at least a
+     * register's, as libffi asks of any result). */
+    void *rbuf = NULL;
+    if (rc == DSP_OK && ret_cs) {
+        rbuf = calloc(1, ret_cs->cs->size + sizeof(c_slot));
+        if (!rbuf)
+            rc = dsp_error_set(err, DSP_ERR_NOMEM, "out of memory calling tool `%s`", tool->name);
+    }
     if (rc == DSP_OK) {
         c_slot result;
         memset(&result, 0, sizeof result);
-        ffi_call(&cif, FFI_FN(sym), &result, c->ptrs);
+        ffi_call(&cif, FFI_FN(sym), rbuf ? rbuf : (void *)&result, c->ptrs);
         int64_t status = 0;
         if (tool->ret_status) {
             narrow_result(rsc, &result);
@@ -680,10 +789,17 @@ dsp_status it_tool_call(const ex_runner *r, const ir_tool *tool, const dsp_value
                                (long long)status);
         else
             rc = orc;
-        if (rc == DSP_OK && tool->n_outputs == 0 && !is_void)
+        if (ret_cs) {
+            if (rc == DSP_OK)
+                rc = dsp_cstruct_out(ret_cs->cs, rbuf, &outs[0], tool->name, "its result", err);
+            dsp_cstruct_release(ret_cs->cs, rbuf, DSP_CSTRUCT_FROM_TOOL);
+        } else if (rc == DSP_OK && tool->n_outputs == 0 && !is_void) {
             rc = take_return(tool, rsc, &result, &outs[0], err);
+        }
     }
+    free(rbuf);
     call_free(c);
+    arena_free(&mem);
     if (rc != DSP_OK)
         dsp_values_free(outs, n_res);
     return rc;

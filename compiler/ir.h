@@ -93,6 +93,30 @@ typedef enum ir_param_role {
                                      an output list; filled in by the caller */
 } ir_param_role;
 
+/* A C struct a tool takes or gives back (docs/c-headers.md, "Records and
+ * C structs"): the .dsp record it holds and its members in C order. The
+ * interpreter lays it out with libffi, the generated C declares it; both
+ * convert through libdsprt's dsp_cstruct (dsp/cstruct.h). */
+struct ir_cstruct;
+
+typedef struct ir_cmember {
+    const char *name;             /* the C member's name, also the field's */
+    const char *ctype;            /* "double", "char *", "Point", "struct place *" */
+    const char *elem_ctype;       /* a list's element or an optional's struct: "double", "Point" */
+    long field;                   /* index of the record field it holds; -1: a list's count */
+    int borrowed;                 /* a pointer to const: in results the tool's, never freed */
+    int elem_borrowed;            /* a list of `const char *` */
+    const struct ir_cstruct *sub; /* a nested struct, an optional one, or a list's element */
+} ir_cmember;
+
+typedef struct ir_cstruct {
+    const char *c_name;           /* "struct place", or "Point" for `typedef struct {...} Point;` */
+    int tagged;                   /* c_name is `struct TAG` */
+    const ir_type *record;
+    const ir_cmember *members;
+    size_t n_members;
+} ir_cstruct;
+
 typedef struct ir_tool_param {
     const char *name;
     const char *ctype;            /* the C type as called, normalized and with
@@ -103,6 +127,7 @@ typedef struct ir_tool_param {
     const char *elem_ctype;       /* a list (IN or OUT) or a scalar OUT: the C type of
                                      one element or of the pointee: "const char *",
                                      "char *", "int64_t", "double", "bool"; else NULL */
+    const ir_cstruct *cstruct;    /* a record, list of records or optional record: its struct */
 } ir_tool_param;
 
 /* An external C function loaded from a shared object, declared inline or
@@ -122,6 +147,7 @@ typedef struct ir_tool {
     const char *name;             /* the C symbol */
     const char *c_return;         /* "char *", "int64_t", "int" (a status), "void" */
     const ir_type *type;          /* the .dsp type of the return value; NULL with outputs */
+    const ir_cstruct *ret_cstruct;/* a struct returned by value (type is its record) */
     int ret_status;               /* returns an int status; results come through outputs */
     const ir_tool_param *params;  /* every C parameter, in C order */
     size_t n_params;

@@ -61,6 +61,30 @@ static void add_loc(cJSON *o, ir_loc l)
     cJSON_AddStringToObject(o, "loc", buf);
 }
 
+/* A tool's C struct: its C name and each member's C type and the field
+ * it holds (null for a list's count). */
+static cJSON *cstruct_json(const ir_cstruct *cs)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "c_name", cs->c_name);
+    cJSON_AddStringToObject(o, "record", cs->record->name);
+    cJSON *ms = cJSON_AddArrayToObject(o, "members");
+    for (size_t i = 0; i < cs->n_members; i++) {
+        const ir_cmember *m = &cs->members[i];
+        cJSON *x = cJSON_CreateObject();
+        cJSON_AddStringToObject(x, "name", m->name);
+        cJSON_AddStringToObject(x, "ctype", m->ctype);
+        if (m->field >= 0)
+            cJSON_AddStringToObject(x, "field", cs->record->fields[m->field].name);
+        else
+            cJSON_AddNullToObject(x, "field");
+        if (m->borrowed)
+            cJSON_AddTrueToObject(x, "borrowed");
+        cJSON_AddItemToArray(ms, x);
+    }
+    return o;
+}
+
 static void add_opt_string(cJSON *o, const char *key, const char *v)
 {
     if (v)
@@ -375,8 +399,12 @@ char *ir_to_json(const ir_program *p)
             cJSON_AddItemToObject(x, "type", type_json(t->params[j].type));
             cJSON_AddStringToObject(x, "role", roles[t->params[j].role]);
             add_opt_string(x, "elem_ctype", t->params[j].elem_ctype);
+            if (t->params[j].cstruct)
+                cJSON_AddItemToObject(x, "cstruct", cstruct_json(t->params[j].cstruct));
             cJSON_AddItemToArray(ps, x);
         }
+        if (t->ret_cstruct)
+            cJSON_AddItemToObject(o, "ret_cstruct", cstruct_json(t->ret_cstruct));
         add_loc(o, t->loc);
         cJSON_AddItemToArray(a, o);
     }

@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "cheader.h"
+
 const dsp_type *irt_type(arena *a, const ir_type *t)
 {
     switch (t->kind) {
@@ -168,4 +170,63 @@ const dsp_lm_config *irt_lm_with_adapter(arena *a, const ir_lm *lm, const dsp_lm
         c->model = arena_printf(a, "%.*s/%s", plen, base->model, name);
     }
     return c;
+}
+
+static const char *without_const(const char *ctype)
+{
+    return strncmp(ctype, "const ", 6) == 0 ? ctype + 6 : ctype;
+}
+
+static int is_pointer_ctype(const char *ctype)
+{
+    return strchr(ctype, '*') != NULL;
+}
+
+static int scalar_kind(const char *ctype, dsp_cm_kind *kind)
+{
+    const ch_scalar *sc = ch_scalar_find(without_const(ctype));
+    if (!sc)
+        return 0;
+    *kind = sc->cls == CH_SIGNED ? DSP_CM_SIGNED : sc->cls == CH_UNSIGNED ? DSP_CM_UNSIGNED
+          : sc->cls == CH_FLOATING ? DSP_CM_FLOAT : DSP_CM_BOOL;
+    return 1;
+}
+
+int irt_cmember_kind(const ir_cstruct *ic, const ir_cmember *m, dsp_cm_kind *kind, dsp_cm_kind *elem,
+                     const char **sized)
+{
+    *elem = DSP_CM_SIGNED;
+    *sized = NULL;
+    if (m->field < 0 || (size_t)m->field >= ic->record->n_fields) {
+        *kind = DSP_CM_COUNT;
+        return m->field < 0;
+    }
+    const ir_type *ft = ic->record->fields[m->field].type;
+    if (!is_pointer_ctype(m->ctype)) {
+        if (m->sub) {
+            *kind = DSP_CM_STRUCT;
+            return 1;
+        }
+        *sized = without_const(m->ctype);
+        return scalar_kind(m->ctype, kind);
+    }
+    if (ft->kind != IR_LIST) {
+        *kind = m->sub ? DSP_CM_STRUCT_PTR : DSP_CM_STRING;
+        return 1;
+    }
+    *kind = DSP_CM_LIST;
+    if (m->sub) {
+        *elem = DSP_CM_STRUCT;
+        *sized = m->sub->c_name;
+        return 1;
+    }
+    if (!m->elem_ctype)
+        return 0;
+    if (is_pointer_ctype(m->elem_ctype)) {
+        *elem = DSP_CM_STRING;
+        *sized = "char *";
+        return 1;
+    }
+    *sized = without_const(m->elem_ctype);
+    return scalar_kind(m->elem_ctype, elem);
 }

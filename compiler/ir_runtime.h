@@ -7,6 +7,7 @@
 #include "arena.h"
 #include "ir.h"
 #include "dsp/client.h"
+#include "dsp/cstruct.h"
 #include "dsp/error.h"
 #include "dsp/signature.h"
 
@@ -33,5 +34,14 @@ int irt_lm_llama_cpp(const ir_lm *lm);
  * request carries lora [{id: lm's lora_id, scale: 1}]. Allocated in a. */
 const dsp_lm_config *irt_lm_with_adapter(arena *a, const ir_lm *lm, const dsp_lm_config *base, const char *name,
                                          const char *sha256);
+
+/* How libdsprt converts member m of a tool's C struct ic (dsp/cstruct.h):
+ * its kind, a list's element kind, and the C type whose sizeof is its
+ * size (a scalar; a list's element: "double", "char *", "struct city";
+ * NULL for a string, a struct, a pointer to one and a count). The
+ * interpreter (offsets from libffi) and the generated C (offsetof) lay
+ * members out by this one rule. 0 when m has no such kind. */
+int irt_cmember_kind(const ir_cstruct *ic, const ir_cmember *m, dsp_cm_kind *kind, dsp_cm_kind *elem,
+                     const char **sized);
 
 #endif

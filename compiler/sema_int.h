@@ -39,6 +39,8 @@ typedef struct sema {
     ptr_vec modules_done;     /* ir_module * in dependency order */
     ptr_vec records_done;     /* ir_type * of records, each after those it uses */
     ir_type t_string, t_int, t_float, t_bool;
+    ptr_vec cstructs;         /* ir_cstruct * of the tools' C structs, one per C name
+                                 (the generated C defines each once) */
     /* Where each line of one source file starts, for reading inline tool
      * prototypes by position (sema_tool_header.c); rebuilt per file. */
     const source_file *lines_of;

@@ -322,14 +322,15 @@ static ir_binding *check_bindings(mctx *mc, const ptr_vec *bindings, const char 
                        value_text(s, b->value), sema_type_str(s, v.type), inputs[i].name, callee,
                        sema_type_str(s, inputs[i].type));
             const ir_type *rt = v.type->kind == IR_OPTIONAL ? v.type->elem : v.type;
-            if (strncmp(callee, "tool ", 5) == 0 && rt->kind == IR_RECORD && rt->n_fields)
-                /* C tools take scalars, strings and lists of them: a record
-                 * goes in field by field. */
+            if (strncmp(callee, "tool ", 5) == 0 && rt->kind == IR_RECORD && rt->n_fields &&
+                inputs[i].type->kind != IR_RECORD)
+                /* A record goes to a struct parameter of the header, or
+                 * field by field to scalar ones. */
                 diag_note(s->d, b->value->loc,
-                          "a C tool takes strings, integers, floats, bools and lists of them, not records: pass "
-                          "the fields one by one (`%s: %s.%s`, ...) to a wrapper whose parameters are the "
-                          "struct's fields and that builds the struct (docs/c-headers.md)",
-                          inputs[i].name, value_text(s, b->value), rt->fields[0].name);
+                          "a C tool takes a record only where its header has a struct parameter (`const %s *%s`, "
+                          "docs/c-headers.md); this one takes a scalar: pass the fields one by one (`%s: %s.%s`, "
+                          "...)", rt->name, inputs[i].name, inputs[i].name, value_text(s, b->value),
+                          rt->fields[0].name);
             mc->ok = 0;
             continue;
         }

@@ -25,8 +25,18 @@ static const char *schema_of(sema *s, const ir_type *t)
             v = arena_printf(s->a, "%s%s\"%s\"", v, i ? ", " : "", t->values[i]);
         return arena_printf(s->a, "{\"type\": \"string\", \"enum\": [%s]}", v);
     }
+    case IR_RECORD: {
+        /* A C struct's record (docs/c-headers.md): every field required. */
+        const char *props = "", *req = "";
+        for (size_t i = 0; i < t->n_fields; i++) {
+            props = arena_printf(s->a, "%s%s\"%s\": %s", props, i ? ", " : "", t->fields[i].name,
+                                 schema_of(s, t->fields[i].type));
+            req = arena_printf(s->a, "%s%s\"%s\"", req, i ? ", " : "", t->fields[i].name);
+        }
+        return arena_printf(s->a, "{\"type\": \"object\", \"properties\": {%s}, \"required\": [%s]}", props, req);
+    }
     default:
-        return "{}";  /* tools take no records or maps (docs/c-headers.md) */
+        return "{}";  /* tools take no maps (docs/c-headers.md) */
     }
 }
 

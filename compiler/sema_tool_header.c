@@ -18,6 +18,7 @@
 #include "file_read.h"
 #include "parse.h"
 #include "sema_int.h"
+#include "strbuf.h"
 
 /* The header as a source file, so diagnostics can quote its lines. NULL if
  * it cannot be read (the caller then reports at the .dsp declaration). */
@@ -244,6 +245,236 @@ static const char *keyword_message(sema *s, const ch_prototype *p, const ch_para
                         c->role == CH_ROLE_OUT ? "read" : "bind");
 }
 
+/* ---- C structs and .dsp records ---- */
+
+/* The structs of one prototype, mapped to records once each. */
+typedef struct struct_map {
+    const ast_decl *d;                  /* the tool's declaration */
+    const ch_struct *const *from;
+    const ir_cstruct **to;
+    size_t n;
+    int failed;
+} struct_map;
+
+/* An error at a struct's member (or the struct), in the header that
+ * defines it, with notes at the record and the tool. */
+static void struct_error(sema *s, const struct_map *m, const char *file, int line, int col, const sym *rec,
+                         const char *message)
+{
+    const source_file *hf = line > 0 ? header_source(s, file) : NULL;
+    if (hf)
+        diag_error(s->d, src_loc_make(hf, line, col), "%s", message);
+    else
+        diag_error(s->d, m->d->header_loc, "%s: %s", file, message);
+    if (rec)
+        diag_note(s->d, rec->decl->loc, "record `%s` is declared here", rec->name);
+    diag_note(s->d, m->d->header_loc, "the header is named here");
+}
+
+/* The .dsp spelling of what a member holds: "float", "list<Point>". */
+static const char *member_dsp_type(sema *s, const ch_member *c)
+{
+    char ty[200];
+    ch_dsp_type_st(c->kind, c->elem, c->st, ty, sizeof ty);
+    return arena_strdup(s->a, ty);
+}
+
+/* `record place { name: string  at: Point ... }`: what the missing record
+ * would be, for the fix. */
+static const char *record_suggestion(sema *s, const ch_struct *st)
+{
+    strbuf b = { 0 };
+    sb_printf(&b, "record %s {", st->record);
+    for (size_t i = 0; i < st->n_members; i++)
+        if (!st->members[i].is_count)
+            sb_printf(&b, "%s %s: %s", i ? " " : "", st->members[i].name, member_dsp_type(s, &st->members[i]));
+    sb_puts(&b, " }");
+    const char *out = arena_strdup(s->a, b.p ? b.p : "");
+    sb_free(&b);
+    return out;
+}
+
+static const ir_cstruct *struct_record(sema *s, struct_map *m, const ch_struct *st);
+
+/* Whether field type ft holds what member c holds (a string member also
+ * holds an enum, by its name; a pointer to a struct is an optional). */
+static int member_fits(sema *s, struct_map *m, const ch_member *c, ch_kind kind, const ir_type *ft)
+{
+    switch (kind) {
+    case CH_INT: return ft->kind == IR_INT;
+    case CH_FLOAT: return ft->kind == IR_FLOAT;
+    case CH_BOOL: return ft->kind == IR_BOOL;
+    case CH_STRING:
+        if (ft->kind == IR_OPTIONAL && kind == c->kind)
+            ft = ft->elem;
+        return ft->kind == IR_STRING || ft->kind == IR_ENUM;
+    case CH_RECORD: {
+        const ir_cstruct *sub = struct_record(s, m, c->st);
+        return sub && ft == sub->record;
+    }
+    case CH_OPTIONAL:
+        return ft->kind == IR_OPTIONAL && member_fits(s, m, c, CH_RECORD, ft->elem);
+    case CH_LIST:
+        return ft->kind == IR_LIST && member_fits(s, m, c, c->elem, ft->elem);
+    default:
+        return 0;
+    }
+}
+
+/* The record struct st maps to, its members checked against the fields;
+ * NULL (reported) when they do not agree. */
+static const ir_cstruct *struct_record(sema *s, struct_map *m, const ch_struct *st)
+{
+    size_t k = 0;
+    while (k < m->n && m->from[k] != st)
+        k++;
+    if (k < m->n && m->to[k])
+        return m->to[k];
+    sym *sy = sema_lookup(s, st->record);
+    if (!sy || sy->kind != SYM_RECORD) {
+        struct_error(s, m, st->file, st->line, st->col, NULL,
+                     arena_printf(s->a, "`%s` (the C struct of tool `%s`) needs a .dsp record named `%s` whose "
+                                  "fields match its members; declare `%s`%s", st->c_name, m->d->name.name,
+                                  st->record, record_suggestion(s, st),
+                                  sy ? arena_printf(s->a, " (`%s` names something else here)", st->record) : ""));
+        m->failed = 1;
+        return NULL;
+    }
+    const ir_type *rec = sema_check_record(s, sy);
+    if (!rec)
+        return NULL;
+    ir_cmember *ms = arena_array(s->a, st->n_members + 1, sizeof *ms);
+    unsigned char *seen = arena_array(s->a, rec->n_fields + 1, 1);
+    int ok = 1;
+    for (size_t i = 0; i < st->n_members; i++) {
+        const ch_member *c = &st->members[i];
+        ir_cmember *im = &ms[i];
+        im->name = arena_strdup(s->a, c->name);
+        im->ctype = arena_strdup(s->a, c->c_type);
+        im->elem_ctype = c->elem_c_type ? arena_strdup(s->a, c->elem_c_type) : NULL;
+        im->borrowed = c->borrowed;
+        im->elem_borrowed = c->elem_borrowed;
+        im->field = -1;
+        if (c->is_count)
+            continue;
+        if (c->st) {
+            im->sub = struct_record(s, m, c->st);
+            if (!im->sub) {
+                ok = 0;
+                continue;
+            }
+        }
+        size_t f = 0;
+        while (f < rec->n_fields && strcmp(rec->fields[f].name, c->name) != 0)
+            f++;
+        if (f == rec->n_fields) {
+            struct_error(s, m, st->file, c->line, c->col, sy,
+                         arena_printf(s->a, "member `%s` of `%s` has no field in record `%s`; add `%s: %s` to the "
+                                      "record (members and fields match by name)", c->name, st->c_name, sy->name,
+                                      c->name, member_dsp_type(s, c)));
+            ok = 0;
+            continue;
+        }
+        seen[f] = 1;
+        im->field = (long)f;
+        if (!member_fits(s, m, c, c->kind, rec->fields[f].type)) {
+            char have[128];
+            ir_type_str(rec->fields[f].type, have, sizeof have);
+            struct_error(s, m, st->file, c->line, c->col, sy,
+                         arena_printf(s->a, "member `%s` of `%s` is `%s`, which holds a .dsp %s, but field `%s` of "
+                                      "record `%s` is %s; make them agree (`%s: %s` in the record, or another C "
+                                      "type)", c->name, st->c_name, c->c_type, member_dsp_type(s, c), c->name,
+                                      sy->name, have, c->name, member_dsp_type(s, c)));
+            ok = 0;
+        }
+    }
+    for (size_t f = 0; f < rec->n_fields && ok; f++) {
+        if (seen[f])
+            continue;
+        const ast_field *af = sy->decl->fields.items[f];
+        diag_error(s->d, af->name.loc, "field `%s` of record `%s` has no member in `%s` (%s:%d:%d), which tool `%s` "
+                   "passes; add the member to the struct or drop the field (fields and members match by name)",
+                   rec->fields[f].name, sy->name, st->c_name, st->file, st->line, st->col, m->d->name.name);
+        ok = 0;
+    }
+    if (!ok) {
+        m->failed = 1;
+        return NULL;
+    }
+    /* Several tools (and headers) may name one C struct: one definition. */
+    for (size_t i = 0; i < s->cstructs.len; i++) {
+        const ir_cstruct *o = s->cstructs.items[i];
+        if (strcmp(o->c_name, st->c_name) != 0)
+            continue;
+        int same = o->record == rec && o->n_members == st->n_members;
+        for (size_t j = 0; same && j < o->n_members; j++)
+            same = strcmp(o->members[j].name, ms[j].name) == 0 && strcmp(o->members[j].ctype, ms[j].ctype) == 0 &&
+                   o->members[j].sub == ms[j].sub;
+        if (!same) {
+            struct_error(s, m, st->file, st->line, st->col, sy,
+                         arena_printf(s->a, "`%s` is defined here otherwise than where another tool's header defines "
+                                      "it, and the generated C can declare it only once; use one definition",
+                                      st->c_name));
+            m->failed = 1;
+            return NULL;
+        }
+        if (k < m->n)
+            m->to[k] = o;
+        return o;
+    }
+    ir_cstruct *cs = arena_alloc(s->a, sizeof *cs);
+    ptr_vec_push(s->a, &s->cstructs, cs);
+    cs->c_name = arena_strdup(s->a, st->c_name);
+    cs->tagged = st->tagged;
+    cs->record = rec;
+    cs->members = ms;
+    cs->n_members = st->n_members;
+    if (k < m->n)
+        m->to[k] = cs;
+    return cs;
+}
+
+/* The .dsp type of a parameter or result whose C type is a struct. */
+static const ir_type *struct_param_type(sema *s, ch_kind kind, const ir_cstruct *cs)
+{
+    if (kind == CH_RECORD)
+        return cs->record;
+    ir_type *t = arena_alloc(s->a, sizeof *t);
+    t->kind = kind == CH_LIST ? IR_LIST : IR_OPTIONAL;
+    t->elem = cs->record;
+    return t;
+}
+
+/* Maps every struct of p to its record and types the parameters and the
+ * result that are structs. 0 when one does not agree (reported). */
+static int tool_structs(sema *s, const ast_decl *d, const ch_prototype *p, ir_tool *t)
+{
+    if (!p->n_structs)
+        return 1;
+    struct_map m = { d, (const ch_struct *const *)p->structs, arena_array(s->a, p->n_structs, sizeof *m.to),
+                     p->n_structs, 0 };
+    for (size_t i = 0; i < p->n_params; i++) {
+        const ch_param *c = &p->params[i];
+        if (!c->st)
+            continue;
+        const ir_cstruct *cs = struct_record(s, &m, c->st);
+        if (!cs)
+            continue;
+        ir_tool_param *q = (ir_tool_param *)&t->params[i];
+        q->cstruct = cs;
+        q->type = struct_param_type(s, c->kind, cs);
+        for (size_t o = 0; o < t->n_outputs; o++)
+            if (t->outputs[o].name == q->name)
+                ((ir_field *)t->outputs)[o].type = q->type;
+    }
+    if (p->ret_st) {
+        t->ret_cstruct = struct_record(s, &m, p->ret_st);
+        if (t->ret_cstruct)
+            t->type = t->ret_cstruct->record;
+    }
+    return !m.failed;
+}
+
 int sema_tool_from_prototype(sema *s, const ch_prototype *p, ir_tool *t)
 {
     ir_tool_param *ps = arena_array(s->a, p->n_params + 1, sizeof *ps);
@@ -258,7 +489,7 @@ int sema_tool_from_prototype(sema *s, const ch_prototype *p, ir_tool *t)
         case CH_ROLE_IN:
             q->role = IR_PARAM_IN;
             q->type = param_type(s, c);
-            if (c->kind == CH_LIST)
+            if (c->kind == CH_LIST || (c->kind == CH_RECORD && strchr(q->ctype, '*')))
                 q->elem_ctype = pointee_ctype(s, q->ctype, 1);
             break;
         case CH_ROLE_OUT:
@@ -266,7 +497,7 @@ int sema_tool_from_prototype(sema *s, const ch_prototype *p, ir_tool *t)
             q->type = param_type(s, c);
             /* T **out, char ***out: the array's element; T *out, char **out:
              * the value itself. */
-            q->elem_ctype = pointee_ctype(s, q->ctype, c->kind == CH_LIST ? 2 : 1);
+            q->elem_ctype = pointee_ctype(s, q->ctype, c->kind == CH_LIST || c->kind == CH_OPTIONAL ? 2 : 1);
             outs[n_outs].name = q->name;
             outs[n_outs].type = q->type;
             n_outs++;
@@ -284,7 +515,7 @@ int sema_tool_from_prototype(sema *s, const ch_prototype *p, ir_tool *t)
     /* An owned `char *` result keeps its spelling: the caller frees it. */
     t->c_return = p->ret_owned ? "char *" : called_ctype(s, p->ret_c_type);
     t->type = n_outs ? NULL : kind_type(s, p->ret_kind);
-    return n_outs > 0 || t->type != NULL;
+    return n_outs > 0 || t->type != NULL || p->ret_kind == CH_RECORD;
 }
 
 int sema_tool_from_header(sema *s, sym *sy, ir_tool *t)
@@ -307,7 +538,7 @@ int sema_tool_from_header(sema *s, sym *sy, ir_tool *t)
         return 0;
     }
     if (st != CH_OK) {
-        header_error(s, d, path, cd.line, cd.col, cd.message);
+        header_error(s, d, cd.path[0] ? cd.path : path, cd.line, cd.col, cd.message);
         return 0;
     }
     const ch_param *kw = keyword_param(&p), *ckw = c_keyword_param(&p), *dup = dup_param(&p);
@@ -325,6 +556,10 @@ int sema_tool_from_header(sema *s, sym *sy, ir_tool *t)
         return 0;
     }
     int ok = sema_tool_from_prototype(s, &p, t);
+    if (ok && !tool_structs(s, d, &p, t)) {
+        ch_prototype_free(&p);
+        return 0;
+    }
     if (!ok) {
         char msg[CH_DIAG_MAX];
         snprintf(msg, sizeof msg, "tool `%s` returns nothing and has no output parameters, so a "

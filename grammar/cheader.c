@@ -10,14 +10,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef enum entry_kind { E_FUNC, E_OBJECT, E_TYPEDEF, E_MACRO } entry_kind;
+typedef enum entry_kind { E_FUNC, E_OBJECT, E_TYPEDEF, E_MACRO, E_STRUCT } entry_kind;
 
 /* One name declared at file scope. */
 typedef struct entry {
     char *name;
     const cs_file *file; /* the header it is declared in */
     entry_kind kind;
-    TSNode decl;        /* declaration, function_definition, type_definition, preproc_* */
+    TSNode decl;        /* declaration, function_definition, type_definition, preproc_*;
+                           E_STRUCT: the struct_specifier with its body */
     TSNode declarator;  /* the declarator that names it (macros: the name) */
     TSNode fdecl;       /* E_FUNC: its function_declarator */
 } entry;
@@ -37,6 +38,7 @@ struct ch_header {
     entry *entries;
     size_t n, cap;
     int oom;
+    int from_text;      /* an inline prototype (ch_header_open_text) */
 };
 
 /* ---- diagnostics ---- */
@@ -53,6 +55,7 @@ static ch_status fail(ch_diag *d, const char *path, ch_status st, TSNode at, con
     d->status = st;
     d->line = d->col = 0;
     if (!ts_node_is_null(at)) cs_position(at, &d->line, &d->col);
+    snprintf(d->path, sizeof d->path, "%s", path);
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(d->message, sizeof d->message, fmt, ap);
@@ -159,9 +162,22 @@ static void read_include(ch_header *h, const cs_file *from, TSNode item)
     free(path);
 }
 
+/* `struct point { ... }` as the item itself or its type: a definition
+ * the mapping of struct parameters looks up by tag. */
+static void add_struct(ch_header *h, const cs_file *f, TSNode item)
+{
+    TSNode spec = cs_is(item, "struct_specifier") ? item : ts_node_child_by_field_name(item, "type", 4);
+    if (!cs_is(spec, "struct_specifier")) return;
+    TSNode name = ts_node_child_by_field_name(spec, "name", 4);
+    TSNode body = ts_node_child_by_field_name(spec, "body", 4);
+    if (!ts_node_is_null(name) && !ts_node_is_null(body)) add_entry(h, f, name, E_STRUCT, spec, name, NO_NODE);
+}
+
 static void collect(const cs_file *f, TSNode item, void *ctx)
 {
     ch_header *h = ctx;
+    if (cs_is(item, "struct_specifier") || cs_is(item, "declaration") || cs_is(item, "type_definition"))
+        add_struct(h, f, item);
     if (cs_is(item, "preproc_include")) {
         read_include(h, f, item);
     } else if (cs_is(item, "type_definition")) {
@@ -227,6 +243,7 @@ ch_status ch_header_open_text(const char *path, const char *text, size_t len, ch
         free(h);
         return fail(diag, path, CH_ERR_IO, NO_NODE, "%s", err);
     }
+    h->from_text = 1;
     return header_parse(h, path, " in the C prototype", out, diag);
 }
 
@@ -290,7 +307,7 @@ static ch_status not_found(const ch_header *h, const char *func, ch_diag *diag)
     const char *path = h->file.path;
     for (size_t i = 0; i < h->n; i++) {
         const entry *e = &h->entries[i];
-        if (strcmp(e->name, func) != 0) continue;
+        if (strcmp(e->name, func) != 0 || e->kind == E_STRUCT) continue;
         int line, col;
         cs_position(e->declarator, &line, &col);
         const char *what = e->kind == E_MACRO ? "a macro" : e->kind == E_TYPEDEF ? "a type" : "a variable";
@@ -347,6 +364,8 @@ static char *xstrdup(const char *s)
     return d;
 }
 
+static void struct_free(struct ch_struct *st);
+
 void ch_prototype_free(ch_prototype *p)
 {
     if (!p) return;
@@ -355,6 +374,8 @@ void ch_prototype_free(ch_prototype *p)
         free(p->params[i].c_type);
     }
     free(p->params);
+    for (size_t i = 0; i < p->n_structs; i++) struct_free(p->structs[i]);
+    free(p->structs);
     free(p->name);
     free(p->ret_c_type);
     memset(p, 0, sizeof *p);
@@ -388,6 +409,306 @@ static ch_status unmappable(const ch_header *h, ch_diag *d, TSNode at, const cha
                 "cannot map %s type '%s'%s of '%s' to a .dsp type; %s", what, ty, via, func, hint);
 }
 
+/* ---- structs: the records of .dsp (docs/c-headers.md) ---- */
+
+#define CH_MAX_STRUCT_DEPTH 16
+
+/* The structs one prototype reaches, and the definitions being read (a
+ * struct reached again while reading itself contains itself). */
+typedef struct st_ctx {
+    const ch_header *h;
+    ch_diag *d;
+    const char *fn;
+    ch_struct **list;
+    size_t n, cap;
+    TSNode reading[CH_MAX_STRUCT_DEPTH];
+    int depth;
+} st_ctx;
+
+static void struct_free(ch_struct *st)
+{
+    if (!st) return;
+    for (size_t i = 0; i < st->n_members; i++) {
+        free(st->members[i].name);
+        free(st->members[i].c_type);
+        free(st->members[i].elem_c_type);
+    }
+    free(st->members);
+    free(st->record);
+    free(st->c_name);
+    free(st->file);
+    free(st);
+}
+
+/* t's C spelling with its struct named as C names it (an untagged struct
+ * by its typedef), `drop` outer pointer levels removed. */
+static char *struct_ctype(const cm_type *t, const ch_struct *st, int drop)
+{
+    cm_type c = *t;
+    if (st) snprintf(c.base, sizeof c.base, "%s", st->c_name);
+    c.problem = NULL;
+    c.nptr -= drop;
+    c.ptr_const &= c.nptr > 0 ? (1u << c.nptr) - 1 : 0;
+    char ty[CM_TYPE_TEXT];
+    cm_format(&c, ty, sizeof ty);
+    return xstrdup(ty);
+}
+
+static ch_status read_struct(st_ctx *x, const cm_type *t, TSNode at, const cs_file *at_file,
+                             const ch_struct **out);
+
+/* Whether member `name` is the count of list member `list_name`, as a
+ * parameter is: n_xs, xs_len, xs_count, of type size_t. */
+static int is_count_member(const cm_type *t, const char *name, const char *list_name)
+{
+    return cm_is_size(t, 0) && is_length_name(name, list_name);
+}
+
+typedef struct cmember {
+    TSNode node;       /* the field_declaration */
+    TSNode declarator;
+    char *name;
+    cm_type t;
+} cmember;
+
+/* The members of a struct body, each declarator its own (`double lat, lon;`). */
+static ch_status body_members(st_ctx *x, const cs_file *f, TSNode body, const char *sname, cmember **out,
+                              size_t *n_out)
+{
+    uint32_t nk = ts_node_named_child_count(body);
+    size_t cap = 8, n = 0;
+    cmember *ms = calloc(cap, sizeof *ms);
+    if (!ms) return fail(x->d, f->path, CH_ERR_NOMEM, NO_NODE, "out of memory");
+    cm_lookup lk = {lookup_typedef, (void *)x->h};
+    ch_status st = CH_OK;
+    for (uint32_t i = 0; i < nk && st == CH_OK; i++) {
+        TSNode fd = ts_node_named_child(body, i);
+        if (cs_is(fd, "comment")) continue;
+        if (!cs_is(fd, "field_declaration")) {
+            st = fail(x->d, f->path, CH_ERR_UNMAPPABLE, fd, "cannot read a member of struct '%s'; dspcc reads "
+                      "headers without the preprocessor, so declare its members plainly", sname);
+            break;
+        }
+        int any = 0;
+        TSTreeCursor c = ts_tree_cursor_new(fd);
+        if (ts_tree_cursor_goto_first_child(&c)) {
+            do {
+                TSNode k = ts_tree_cursor_current_node(&c);
+                const char *field = ts_tree_cursor_current_field_name(&c);
+                if (cs_is(k, "bitfield_clause")) {
+                    st = fail(x->d, f->path, CH_ERR_UNMAPPABLE, fd, "struct '%s' has a bit-field; .dsp "
+                              "cannot pass one: declare the member without ': width'", sname);
+                    break;
+                }
+                if (!field || strcmp(field, "declarator") != 0) continue;
+                any = 1;
+                for (TSNode dn = k; !ts_node_is_null(dn); dn = ts_node_child_by_field_name(dn, "declarator", 10))
+                    if (cs_is(dn, "array_declarator")) {
+                        st = fail(x->d, f->path, CH_ERR_UNMAPPABLE, dn, "member of struct '%s' is an array of "
+                                  "fixed size; .dsp passes text as 'char *' and lists as a pointer and its "
+                                  "count ('T *xs; size_t n_xs;')", sname);
+                        break;
+                    }
+                if (st != CH_OK) break;
+                int is_fn = 0;
+                TSNode name = cs_declarator_name(k, &is_fn, NULL);
+                if (ts_node_is_null(name)) continue;
+                if (n == cap) {
+                    cmember *g = realloc(ms, cap * 2 * sizeof *ms);
+                    if (!g) { st = fail(x->d, f->path, CH_ERR_NOMEM, NO_NODE, "out of memory"); break; }
+                    ms = g;
+                    cap *= 2;
+                }
+                memset(&ms[n], 0, sizeof ms[n]);
+                ms[n].node = fd;
+                ms[n].declarator = k;
+                ms[n].name = cs_node_text(f, name);
+                cm_build(f, fd, k, NO_NODE, &lk, &ms[n].t);
+                n++;
+                if (!ms[n - 1].name) { st = fail(x->d, f->path, CH_ERR_NOMEM, NO_NODE, "out of memory"); break; }
+            } while (ts_tree_cursor_goto_next_sibling(&c));
+        }
+        ts_tree_cursor_delete(&c);
+        if (st == CH_OK && !any)
+            st = fail(x->d, f->path, CH_ERR_UNMAPPABLE, fd, "struct '%s' has an unnamed member; .dsp matches "
+                      "members to record fields by name: name it", sname);
+    }
+    *out = ms;
+    *n_out = n;
+    return st;
+}
+
+/* Maps the members of struct st (its body in f) to ch_members. */
+static ch_status map_members(st_ctx *x, ch_struct *st, const cs_file *f, TSNode body)
+{
+    cmember *ms = NULL;
+    size_t n = 0;
+    ch_status rc = body_members(x, f, body, st->c_name, &ms, &n);
+    if (rc == CH_OK && n == 0)
+        rc = fail(x->d, f->path, CH_ERR_UNMAPPABLE, body, "struct '%s' has no members", st->c_name);
+    st->members = rc == CH_OK ? calloc(n, sizeof *st->members) : NULL;
+    if (rc == CH_OK && !st->members) rc = fail(x->d, f->path, CH_ERR_NOMEM, NO_NODE, "out of memory");
+    size_t i = 0;
+    for (; i < n && rc == CH_OK; i++) {
+        cmember *m = &ms[i];
+        cmember *next = i + 1 < n ? &ms[i + 1] : NULL;
+        ch_member *c = &st->members[i];
+        st->n_members = i + 1;
+        cs_position(m->declarator, &c->line, &c->col);
+        c->name = xstrdup(m->name);
+        cm_shape sh = cm_classify(&m->t);
+        int counted = next && is_count_member(&next->t, next->name, m->name);
+        const ch_struct *sub = NULL;
+        int ptr_level_const = (m->t.ptr_const & 1u) != 0; /* `T *const *`: the array of const pointers */
+        switch (sh) {
+        case CM_SCALAR:
+            c->kind = cm_scalar_kind(&m->t);
+            break;
+        case CM_STR_IN:
+        case CM_STR_MUT:
+            c->kind = CH_STRING;
+            c->borrowed = sh == CM_STR_IN;
+            break;
+        case CM_STRUCT:
+            rc = read_struct(x, &m->t, m->declarator, f, &sub);
+            c->kind = CH_RECORD;
+            break;
+        case CM_STRUCT_IN:
+        case CM_STRUCT_OUT:
+            rc = read_struct(x, &m->t, m->declarator, f, &sub);
+            c->kind = counted ? CH_LIST : CH_OPTIONAL;
+            c->elem = CH_RECORD;
+            c->borrowed = sh == CM_STRUCT_IN;
+            break;
+        case CM_SCALAR_LIST_IN:
+        case CM_SCALAR_OUT:
+        case CM_STR_LIST_IN:
+        case CM_STR_OUT:
+            if (!counted) {
+                char ty[CM_TYPE_TEXT];
+                cm_format(&m->t, ty, sizeof ty);
+                rc = fail(x->d, f->path, CH_ERR_UNMAPPABLE, m->declarator, "member '%s' of struct '%s' is a "
+                          "pointer ('%s') without its count; a list member is followed by 'size_t n_%s;'%s",
+                          m->name, st->c_name, ty, m->name, sh == CM_STR_OUT ? "" : "");
+                break;
+            }
+            c->kind = CH_LIST;
+            c->elem = sh == CM_STR_LIST_IN || sh == CM_STR_OUT ? CH_STRING : cm_scalar_kind(&m->t);
+            c->borrowed = c->elem == CH_STRING ? ptr_level_const : m->t.base_const;
+            c->elem_borrowed = c->elem == CH_STRING && m->t.base_const;
+            break;
+        default: {
+            char ty[CM_TYPE_TEXT];
+            cm_format(&m->t, ty, sizeof ty);
+            rc = fail(x->d, f->path, CH_ERR_UNMAPPABLE, m->declarator, "cannot map member '%s' of struct '%s' "
+                      "(C type '%s') to a .dsp type; a member is an integer type, double, float, bool, 'char *', "
+                      "a struct, a pointer to one struct (optional), or a pointer and its count (a list)",
+                      m->name, st->c_name, ty);
+            break;
+        }
+        }
+        if (rc != CH_OK) break;
+        c->st = sub;
+        c->c_type = struct_ctype(&m->t, sub, 0);
+        if (c->kind == CH_LIST || c->kind == CH_OPTIONAL) c->elem_c_type = struct_ctype(&m->t, sub, 1);
+        if (!c->name || !c->c_type || ((c->kind == CH_LIST || c->kind == CH_OPTIONAL) && !c->elem_c_type))
+            rc = fail(x->d, f->path, CH_ERR_NOMEM, NO_NODE, "out of memory");
+        if (rc == CH_OK && c->kind == CH_LIST) {
+            ch_member *l = &st->members[++i];
+            st->n_members = i + 1;
+            cs_position(next->declarator, &l->line, &l->col);
+            l->kind = CH_INT;
+            l->is_count = 1;
+            l->name = xstrdup(next->name);
+            l->c_type = xstrdup("size_t");
+            if (!l->name || !l->c_type) rc = fail(x->d, f->path, CH_ERR_NOMEM, NO_NODE, "out of memory");
+        }
+    }
+    for (size_t k = 0; k < n; k++) free(ms[k].name);
+    free(ms);
+    return rc;
+}
+
+/* The struct t names (t's base is a struct), read once per prototype. */
+static ch_status read_struct(st_ctx *x, const cm_type *t, TSNode at, const cs_file *at_file,
+                             const ch_struct **out)
+{
+    *out = NULL;
+    TSNode spec = t->spec, body = ts_node_child_by_field_name(spec, "body", 4);
+    const cs_file *f = t->spec_file;
+    TSNode tag = ts_node_child_by_field_name(spec, "name", 4);
+    char tagname[128] = "";
+    if (!ts_node_is_null(tag)) {
+        char *tn = cs_node_text(f, tag);
+        if (!tn) return fail(x->d, at_file->path, CH_ERR_NOMEM, NO_NODE, "out of memory");
+        snprintf(tagname, sizeof tagname, "%s", tn);
+        free(tn);
+    }
+    if (ts_node_is_null(body) && tagname[0]) {
+        for (size_t i = 0; i < x->h->n; i++) {
+            const entry *e = &x->h->entries[i];
+            if (e->kind == E_STRUCT && strcmp(e->name, tagname) == 0) {
+                spec = e->decl;
+                f = e->file;
+                body = ts_node_child_by_field_name(spec, "body", 4);
+                break;
+            }
+        }
+    }
+    if (ts_node_is_null(body) && x->h->from_text)
+        return fail(x->d, at_file->path, CH_ERR_UNMAPPABLE, at, "'struct %s' is not defined in an inline "
+                    "prototype, so dspcc cannot lay it out; declare the tool by the header that defines the "
+                    "struct (`tool NAME from \"lib.so\" header \"tools.h\"`): its members become a .dsp "
+                    "record's fields", tagname);
+    if (ts_node_is_null(body))
+        return fail(x->d, at_file->path, CH_ERR_UNMAPPABLE, at, "'struct %s' is declared but not defined in this "
+                    "header or one it includes with quotes, so dspcc cannot lay it out; define it there (its "
+                    "members become a .dsp record's fields), or declare a wrapper that does not take it (an "
+                    "opaque handle cannot come from .dsp)", tagname);
+    const char *record = t->typedef_name[0] ? t->typedef_name : tagname;
+    for (int i = 0; i < x->depth; i++)
+        if (ts_node_eq(x->reading[i], body))
+            return fail(x->d, at_file->path, CH_ERR_UNMAPPABLE, at, "struct '%s' contains itself (through this "
+                        "member); a .dsp record cannot, so pass a struct without the cycle", record);
+    for (size_t i = 0; i < x->n; i++) {
+        ch_struct *c = x->list[i];
+        if (strcmp(c->record, record) == 0) {
+            *out = c;
+            return CH_OK;
+        }
+    }
+    if (x->depth >= CH_MAX_STRUCT_DEPTH)
+        return fail(x->d, at_file->path, CH_ERR_UNMAPPABLE, at, "structs nest more than %d deep here; .dsp "
+                    "types nest at most 16 levels", CH_MAX_STRUCT_DEPTH);
+    if (x->n == x->cap) {
+        size_t cap = x->cap ? x->cap * 2 : 4;
+        ch_struct **g = realloc(x->list, cap * sizeof *g);
+        if (!g) return fail(x->d, at_file->path, CH_ERR_NOMEM, NO_NODE, "out of memory");
+        x->list = g;
+        x->cap = cap;
+    }
+    ch_struct *st = calloc(1, sizeof *st);
+    if (!st) return fail(x->d, at_file->path, CH_ERR_NOMEM, NO_NODE, "out of memory");
+    x->list[x->n++] = st;
+    st->record = xstrdup(record);
+    st->tagged = tagname[0] != '\0';
+    char cn[160];
+    snprintf(cn, sizeof cn, tagname[0] ? "struct %s" : "%s", tagname[0] ? tagname : record);
+    st->c_name = xstrdup(cn);
+    st->file = xstrdup(f->path);
+    cs_position(spec, &st->line, &st->col);
+    if (!st->record || !st->c_name || !st->file) return fail(x->d, at_file->path, CH_ERR_NOMEM, NO_NODE, "out of memory");
+    if (!record[0])
+        return fail(x->d, at_file->path, CH_ERR_UNMAPPABLE, at, "an untagged struct without a typedef has no "
+                    "name for a .dsp record to match; declare it 'typedef struct { ... } Name;' or 'struct name "
+                    "{ ... };'");
+    x->reading[x->depth++] = body;
+    ch_status rc = map_members(x, st, f, body);
+    x->depth--;
+    *out = st;
+    return rc;
+}
+
 static ch_status map_prototype(const ch_header *h, const entry *e, ch_prototype *out, ch_diag *d)
 {
     const char *path = h->file.path;
@@ -399,6 +720,11 @@ static ch_status map_prototype(const ch_header *h, const entry *e, ch_prototype 
     size_t np = 0;
     ch_status st = CH_OK;
     cm_lookup lk = {lookup_typedef, (void *)h};
+    st_ctx sx;
+    memset(&sx, 0, sizeof sx);
+    sx.h = h;
+    sx.d = d;
+    sx.fn = fn;
 
     for (uint32_t i = 0; i < nk && st == CH_OK; i++) {
         TSNode pn = ts_node_named_child(plist, i);
@@ -503,6 +829,49 @@ static ch_status map_prototype(const ch_header *h, const entry *e, ch_prototype 
             if (!l->name || !l->c_type) st = fail(d, path, CH_ERR_NOMEM, NO_NODE, "out of memory");
             break;
         }
+        case CM_STRUCT:
+        case CM_STRUCT_IN:
+        case CM_STRUCT_OUT:
+        case CM_STRUCT_PTR_OUT: {
+            /* A record by value or `const T *`; a list `const T *xs, size_t
+             * n_xs`; a record the function fills, `T *out`; a list it
+             * mallocs, `T **out, size_t *n_out`, or one optional record it
+             * mallocs (or leaves NULL), `T **out`. */
+            st = read_struct(&sx, &p->t, p->node, &h->file, &c->st);
+            if (st != CH_OK) break;
+            int is_out = sh == CM_STRUCT_OUT || sh == CM_STRUCT_PTR_OUT;
+            int listed = next && cm_is_size(&next->t, is_out) && is_length_name(next->name, p->name);
+            if (sh == CM_STRUCT_OUT && next && cm_is_size(&next->t, 0) && is_length_name(next->name, p->name)) {
+                char ty[CM_TYPE_TEXT];
+                cm_format(&p->t, ty, sizeof ty);
+                st = fail(d, path, CH_ERR_UNMAPPABLE, p->node, "parameter '%s' of '%s' is followed by its length "
+                          "like an input list, but '%s' points to writable structs; write 'const %s' for an "
+                          "input list", p->name, fn, ty, ty);
+                break;
+            }
+            c->role = is_out ? CH_ROLE_OUT : CH_ROLE_IN;
+            has_out |= is_out;
+            if ((sh == CM_STRUCT_IN || sh == CM_STRUCT_PTR_OUT) && listed) {
+                c->kind = CH_LIST;
+                c->elem = CH_RECORD;
+                ch_param *l = &cp[i + 1];
+                cs_position(next->node, &l->line, &l->col);
+                l->role = CH_ROLE_LEN;
+                l->kind = CH_INT;
+                l->elem = CH_VOID;
+                l->name = xstrdup(next->name);
+                char ty[CM_TYPE_TEXT];
+                cm_format(&next->t, ty, sizeof ty);
+                l->c_type = xstrdup(ty);
+                if (!l->name || !l->c_type) st = fail(d, path, CH_ERR_NOMEM, NO_NODE, "out of memory");
+            } else if (sh == CM_STRUCT_PTR_OUT) {
+                c->kind = CH_OPTIONAL;
+                c->elem = CH_RECORD;
+            } else {
+                c->kind = CH_RECORD;
+            }
+            break;
+        }
         default:
             st = unmappable(h, d, p->node, "parameter", &p->t, fn);
             break;
@@ -511,7 +880,7 @@ static ch_status map_prototype(const ch_header *h, const entry *e, ch_prototype 
         c->name = xstrdup(p->name);
         char ty[CM_TYPE_TEXT];
         cm_format(&p->t, ty, sizeof ty);
-        c->c_type = xstrdup(ty);
+        c->c_type = c->st ? struct_ctype(&p->t, c->st, 0) : xstrdup(ty);
         if (!c->name || !c->c_type) st = fail(d, path, CH_ERR_NOMEM, NO_NODE, "out of memory");
         if (c->kind == CH_LIST) i++; /* its length parameter is filled in */
     }
@@ -541,7 +910,17 @@ static ch_status map_prototype(const ch_header *h, const entry *e, ch_prototype 
                 st = fail(d, path, CH_ERR_UNMAPPABLE, at, "'%s' has output parameters, so it must "
                           "return int (a status, 0 = success) or void, not '%s'", fn, ty);
             }
-        } else if (sh == CM_SCALAR) out->ret_kind = cm_scalar_kind(&rt);
+        } else if (sh == CM_STRUCT) {
+            st = read_struct(&sx, &rt, at, &h->file, &out->ret_st);
+            out->ret_kind = CH_RECORD;
+            free(out->ret_c_type);
+            out->ret_c_type = st == CH_OK ? struct_ctype(&rt, out->ret_st, 0) : NULL;
+            if (st == CH_OK && !out->ret_c_type) st = fail(d, path, CH_ERR_NOMEM, NO_NODE, "out of memory");
+        } else if (sh == CM_STRUCT_IN || sh == CM_STRUCT_OUT || sh == CM_STRUCT_PTR_OUT)
+            st = fail(d, path, CH_ERR_UNMAPPABLE, at, "cannot map return type '%s' of '%s' to a .dsp type; return "
+                      "the struct by value, or fill it through an output parameter ('T *out') and return an int "
+                      "status; an optional record comes back through 'T **out' (NULL: none)", ty, fn);
+        else if (sh == CM_SCALAR) out->ret_kind = cm_scalar_kind(&rt);
         else if (sh == CM_STR_IN) out->ret_kind = CH_STRING;
         else if (sh == CM_STR_MUT) { out->ret_kind = CH_STRING; out->ret_owned = 1; }
         else if (sh != CM_BAD)
@@ -555,6 +934,8 @@ static ch_status map_prototype(const ch_header *h, const entry *e, ch_prototype 
     }
     for (size_t i = 0; i < np; i++) free(ps[i].name);
     free(ps);
+    out->structs = sx.list;
+    out->n_structs = sx.n;
     if (st == CH_OK) {
         /* `static` (a `static inline` definition): not exported. */
         uint32_t nc = ts_node_named_child_count(e->decl);
@@ -610,10 +991,22 @@ const char *ch_dsp_type(ch_kind kind, ch_kind elem)
         case CH_INT: return "list<int>";
         case CH_FLOAT: return "list<float>";
         case CH_BOOL: return "list<bool>";
+        case CH_RECORD: return "list<record>";
         default: return "list<?>";
         }
+    case CH_RECORD: return "record";
+    case CH_OPTIONAL: return "optional<record>";
     }
     return "?";
+}
+
+void ch_dsp_type_st(ch_kind kind, ch_kind elem, const ch_struct *st, char *buf, size_t cap)
+{
+    const char *name = st ? st->record : "record";
+    if (kind == CH_RECORD) snprintf(buf, cap, "%s", name);
+    else if (kind == CH_OPTIONAL) snprintf(buf, cap, "optional<%s>", name);
+    else if (kind == CH_LIST && elem == CH_RECORD) snprintf(buf, cap, "list<%s>", name);
+    else snprintf(buf, cap, "%s", ch_dsp_type(kind, elem));
 }
 
 /* Appends to buf like snprintf, tracking the length that would be needed. */
@@ -641,14 +1034,18 @@ size_t ch_dsp_signature(const ch_prototype *p, char *buf, size_t cap)
     for (size_t i = 0; i < p->n_params; i++) {
         const ch_param *c = &p->params[i];
         if (c->role != CH_ROLE_IN) continue;
-        append(buf, cap, &len, "%s%s: %s", first ? "" : ", ", c->name, ch_dsp_type(c->kind, c->elem));
+        char ty[200];
+        ch_dsp_type_st(c->kind, c->elem, c->st, ty, sizeof ty);
+        append(buf, cap, &len, "%s%s: %s", first ? "" : ", ", c->name, ty);
         first = 0;
     }
     append(buf, cap, &len, ") -> ");
     int outs = 0;
     for (size_t i = 0; i < p->n_params; i++) outs += p->params[i].role == CH_ROLE_OUT;
     if (outs == 0 && p->ret_kind != CH_VOID) {
-        append(buf, cap, &len, "%s", ch_dsp_type(p->ret_kind, CH_VOID));
+        char ty[200];
+        ch_dsp_type_st(p->ret_kind, CH_VOID, p->ret_st, ty, sizeof ty);
+        append(buf, cap, &len, "%s", ty);
         return len;
     }
     append(buf, cap, &len, "(");
@@ -656,7 +1053,9 @@ size_t ch_dsp_signature(const ch_prototype *p, char *buf, size_t cap)
     for (size_t i = 0; i < p->n_params; i++) {
         const ch_param *c = &p->params[i];
         if (c->role != CH_ROLE_OUT) continue;
-        append(buf, cap, &len, "%s%s: %s", first ? "" : ", ", c->name, ch_dsp_type(c->kind, c->elem));
+        char ty[200];
+        ch_dsp_type_st(c->kind, c->elem, c->st, ty, sizeof ty);
+        append(buf, cap, &len, "%s%s: %s", first ? "" : ", ", c->name, ty);
         first = 0;
     }
     append(buf, cap, &len, ")");

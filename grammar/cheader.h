@@ -29,8 +29,43 @@ typedef enum ch_status {
     CH_ERR_NOMEM
 } ch_status;
 
-/* .dsp value kinds. CH_VOID only describes a return: nothing is returned. */
-typedef enum ch_kind { CH_VOID, CH_STRING, CH_INT, CH_FLOAT, CH_BOOL, CH_LIST } ch_kind;
+/* .dsp value kinds. CH_VOID only describes a return: nothing is returned.
+ * CH_RECORD is a C struct (ch_struct): the .dsp record of its name. */
+typedef enum ch_kind { CH_VOID, CH_STRING, CH_INT, CH_FLOAT, CH_BOOL, CH_LIST, CH_RECORD, CH_OPTIONAL } ch_kind;
+
+struct ch_struct;
+
+/* One member of a C struct, in C order. */
+typedef struct ch_member {
+    char *name;
+    char *c_type;       /* C spelling, typedefs resolved: "double", "const char *",
+                           "struct point", "struct point *", "char **" */
+    ch_kind kind;       /* INT, FLOAT, BOOL; STRING (char *, const or not: a .dsp string,
+                           enum name or optional<string>); RECORD (a struct by value);
+                           OPTIONAL (a pointer to one struct, NULL = absent);
+                           LIST (a pointer, then its count member) */
+    ch_kind elem;       /* LIST: the elements' kind (INT, FLOAT, BOOL, STRING, RECORD);
+                           OPTIONAL: CH_RECORD */
+    char *elem_c_type;  /* LIST: one element's C type; OPTIONAL: the struct's */
+    int is_count;       /* the size_t count of the LIST member just before it */
+    int borrowed;       /* a pointer to const: in a result it is the tool's, never freed */
+    int elem_borrowed;  /* LIST of `const char *` strings */
+    const struct ch_struct *st; /* RECORD, OPTIONAL, LIST of RECORD */
+    int line, col;
+} ch_member;
+
+/* A C struct defined in the header (or one it includes with quotes). */
+typedef struct ch_struct {
+    char *record;       /* the .dsp record it maps to: the typedef's name when the
+                           prototype names it by a typedef, else the tag */
+    char *c_name;       /* how C spells it: "struct point", or "Point" for an
+                           untagged struct declared `typedef struct {...} Point;` */
+    int tagged;
+    char *file;         /* where it is defined */
+    int line, col;
+    ch_member *members;
+    size_t n_members;
+} ch_struct;
 
 /* What a C parameter is for, seen from .dsp. */
 typedef enum ch_role {
@@ -45,7 +80,8 @@ typedef struct ch_param {
     char *c_type;     /* C spelling with typedefs resolved, e.g. "const char *const *" */
     ch_role role;
     ch_kind kind;     /* CH_ROLE_IN/OUT: the .dsp type; CH_ROLE_LEN: CH_INT */
-    ch_kind elem;     /* kind == CH_LIST: kind of the elements */
+    ch_kind elem;     /* kind == CH_LIST: kind of the elements; CH_OPTIONAL: CH_RECORD */
+    const ch_struct *st; /* kind or elem CH_RECORD (and CH_OPTIONAL): the struct */
     int line, col;    /* 1-based position of the parameter in the header */
 } ch_param;
 
@@ -59,8 +95,11 @@ typedef struct ch_prototype {
     int ret_owned;        /* 1: a `char *` result the caller must free() */
     int is_static;        /* 1: declared `static` (e.g. `static inline` in the
                              header): no shared object exports it */
+    const ch_struct *ret_st; /* ret_kind == CH_RECORD: the struct returned by value */
     ch_param *params;     /* every C parameter, in C order */
     size_t n_params;
+    ch_struct **structs;  /* every struct the prototype reaches, owned */
+    size_t n_structs;
 } ch_prototype;
 
 /* A C scalar type a .dsp int, float or bool may be passed as. One table
@@ -86,6 +125,8 @@ typedef struct ch_diag {
     int line, col;                /* 1-based; 0 when the error has no position */
     char message[CH_DIAG_MAX];    /* "cannot map parameter type ..." */
     char text[CH_DIAG_MAX + 600]; /* "header.h:LINE:COL: error: message" */
+    char path[512];               /* the file line:col is in: the header, or one it
+                                     includes (a struct defined there) */
 } ch_diag;
 
 /* A parsed header, for looking up several functions in one parse. */
@@ -114,8 +155,13 @@ ch_status ch_find_function(const char *header_path, const char *func_name, ch_pr
 /* Frees what ch_header_find allocated and zeroes *p. Safe on a zeroed one. */
 void ch_prototype_free(ch_prototype *p);
 
-/* The .dsp spelling of a type: "string", "int", "list<string>", "void". */
+/* The .dsp spelling of a type: "string", "int", "list<string>", "void";
+ * "record", "list<record>" and "optional<record>" without the struct (use
+ * ch_dsp_type_st for the record's name). */
 const char *ch_dsp_type(ch_kind kind, ch_kind elem);
+
+/* Like ch_dsp_type, with st's record name: "Point", "list<Point>". */
+void ch_dsp_type_st(ch_kind kind, ch_kind elem, const ch_struct *st, char *buf, size_t cap);
 
 /* The prototype as .dsp sees it, for messages and docs:
  * "search(query: string, k: int) -> (hits: list<string>)"; a plain return

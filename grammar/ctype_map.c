@@ -122,6 +122,10 @@ static void base_type(const cs_file *f, TSNode type, const cm_lookup *lk, cm_typ
         strcmp(kind, "enum_specifier") == 0) {
         TSNode name = ts_node_child_by_field_name(type, "name", 4);
         const char *kw = kind[0] == 's' ? "struct" : kind[0] == 'u' ? "union" : "enum";
+        if (kind[0] == 's' && kind[1] == 't') {
+            t->spec = type;
+            t->spec_file = f;
+        }
         if (ts_node_is_null(name)) {
             snprintf(t->base, sizeof t->base, "%s {...}", kw);
         } else {
@@ -224,11 +228,24 @@ void cm_build(const cs_file *f, TSNode decl, TSNode declarator, TSNode stop,
     build(f, decl, declarator, stop, lk, out, 0);
 }
 
+int cm_is_struct(const cm_type *t)
+{
+    return !ts_node_is_null(t->spec);
+}
+
 cm_shape cm_classify(const cm_type *t)
 {
     if (t->problem || t->unknown_name) return CM_BAD;
     /* Consts on the inner pointer levels (not the parameter itself). */
     unsigned inner = t->nptr > 1 ? t->ptr_const & ((1u << (t->nptr - 1)) - 1) : 0;
+    if (cm_is_struct(t)) {
+        switch (t->nptr) {
+        case 0: return CM_STRUCT;
+        case 1: return t->base_const ? CM_STRUCT_IN : CM_STRUCT_OUT;
+        case 2: return !t->base_const && !inner ? CM_STRUCT_PTR_OUT : CM_BAD;
+        default: return CM_BAD;
+        }
+    }
     if (strcmp(t->base, "void") == 0) return t->nptr == 0 ? CM_VOID : CM_BAD;
     if (strcmp(t->base, "char") == 0) {
         switch (t->nptr) {
@@ -287,10 +304,9 @@ void cm_hint(const cm_type *t, char *buf, size_t cap)
                  "quotes; declare it with its underlying type (const char *, an integer type, "
                  "double, bool)", b);
     else if (strncmp(b, "struct ", 7) == 0 || strncmp(b, "union ", 6) == 0)
-        snprintf(buf, cap, ".dsp passes only strings, integers, floats, bools and lists of them, not "
-                 "structs; declare a wrapper that takes those (a .dsp record goes in field by field, "
-                 "`lat: p.lat`, and comes back through output parameters such as `double *lat`, read as "
-                 "`v.lat`)");
+        snprintf(buf, cap, "a struct is passed as 'T' or 'const T *' (a record), 'const T *xs, size_t n_xs' "
+                 "(a list), and comes back by value, through 'T *out', 'T **out, size_t *n_out' (a list) "
+                 "or 'T **out' (an optional record); unions are not passed (see docs/c-headers.md)");
     else if (strncmp(b, "enum ", 5) == 0)
         snprintf(buf, cap, "use 'int' (the .dsp value is an integer)");
     else if (strcmp(b, "char") == 0 && t->nptr == 1)

@@ -19,6 +19,8 @@ typedef struct cm_type {
     int unknown_name;        /* base is a name neither builtin nor a typedef of the header */
     char typedef_name[128];  /* the typedef the declaration used, "" if none */
     char spelling[CM_TYPE_TEXT]; /* a parameter's source text, for messages about problems */
+    TSNode spec;             /* base is a struct: its struct_specifier (with or without a body) */
+    const cs_file *spec_file;/* the file spec is in */
 } cm_type;
 
 /* How cm_build finds a typedef of the header. */
@@ -45,8 +47,15 @@ typedef enum cm_shape {
     CM_STR_LIST_OUT,    /* char *** */
     CM_SCALAR_LIST_IN,  /* const T * */
     CM_SCALAR_OUT,      /* T * */
-    CM_SCALAR_LIST_OUT  /* T ** */
+    CM_SCALAR_LIST_OUT, /* T ** */
+    CM_STRUCT,          /* struct T: a record by value */
+    CM_STRUCT_IN,       /* const struct T *: a record in (or a list, with a length) */
+    CM_STRUCT_OUT,      /* struct T *: a record the function fills */
+    CM_STRUCT_PTR_OUT   /* struct T **: a list (with a length) or an optional record out */
 } cm_shape;
+
+/* Whether t's base type is a struct (tagged, or untagged through a typedef). */
+int cm_is_struct(const cm_type *t);
 
 cm_shape cm_classify(const cm_type *t);
 

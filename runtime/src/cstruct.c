@@ -10,12 +10,12 @@
 #include <string.h>
 
 /* Where a member is inside the value: "pts[1].x", built as we descend. */
-typedef struct path {
+typedef struct cst_path {
     char text[256];
     size_t len;
-} path;
+} cst_path;
 
-static size_t path_grew(path *p, size_t old, int w)
+static size_t cst_path_grew(cst_path *p, size_t old, int w)
 {
     if (w > 0)
         p->len += (size_t)w < sizeof p->text - p->len ? (size_t)w : sizeof p->text - p->len - 1;
@@ -23,30 +23,30 @@ static size_t path_grew(path *p, size_t old, int w)
 }
 
 /* Appends ".name" (or "name" at the start); returns the length to pop to. */
-static size_t path_field(path *p, const char *name)
+static size_t cst_path_field(cst_path *p, const char *name)
 {
-    return path_grew(p, p->len, snprintf(p->text + p->len, sizeof p->text - p->len, "%s%s", p->len ? "." : "", name));
+    return cst_path_grew(p, p->len, snprintf(p->text + p->len, sizeof p->text - p->len, "%s%s", p->len ? "." : "", name));
 }
 
-static size_t path_index(path *p, size_t k)
+static size_t cst_path_index(cst_path *p, size_t k)
 {
-    return path_grew(p, p->len, snprintf(p->text + p->len, sizeof p->text - p->len, "[%zu]", k));
+    return cst_path_grew(p, p->len, snprintf(p->text + p->len, sizeof p->text - p->len, "[%zu]", k));
 }
 
-static void path_pop(path *p, size_t old)
+static void cst_path_pop(cst_path *p, size_t old)
 {
     p->len = old;
     p->text[old] = '\0';
 }
 
-static const dsp_type *field_type(const dsp_cstruct *s, const dsp_cmember *m)
+static const dsp_type *cst_field_type(const dsp_cstruct *s, const dsp_cmember *m)
 {
     return s->type->fields[m->field].type;
 }
 
 /* ---- scalars ---- */
 
-static dsp_status range_in(const char *tool, const char *what, const path *at, const char *value,
+static dsp_status cst_range_in(const char *tool, const char *what, const cst_path *at, const char *value,
                            const dsp_cmember *m, dsp_cm_kind kind, size_t size, dsp_error *err)
 {
     char bounds[96] = "";
@@ -63,8 +63,8 @@ static dsp_status range_in(const char *tool, const char *what, const path *at, c
 }
 
 /* Writes the scalar v as a C value of kind/size at dst. */
-static dsp_status scalar_in(const dsp_cmember *m, dsp_cm_kind kind, size_t size, const dsp_value *v, void *dst,
-                            const char *tool, const char *what, const path *at, dsp_error *err)
+static dsp_status cst_scalar_in(const dsp_cmember *m, dsp_cm_kind kind, size_t size, const dsp_value *v, void *dst,
+                            const char *tool, const char *what, const cst_path *at, dsp_error *err)
 {
     char text[64];
     if (kind == DSP_CM_FLOAT) {
@@ -72,7 +72,7 @@ static dsp_status scalar_in(const dsp_cmember *m, dsp_cm_kind kind, size_t size,
         if (size == sizeof(float)) {
             if (d <= DBL_MAX && d >= -DBL_MAX && (d > FLT_MAX || d < -FLT_MAX)) {
                 snprintf(text, sizeof text, "%.17g", d);
-                return range_in(tool, what, at, text, m, kind, size, err);
+                return cst_range_in(tool, what, at, text, m, kind, size, err);
             }
             float f = (float)d;
             memcpy(dst, &f, sizeof f);
@@ -92,10 +92,10 @@ static dsp_status scalar_in(const dsp_cmember *m, dsp_cm_kind kind, size_t size,
         if (size < 8) {
             int64_t max = (INT64_C(1) << (size * 8 - 1)) - 1;
             if (i > max || i < -max - 1)
-                return range_in(tool, what, at, text, m, kind, size, err);
+                return cst_range_in(tool, what, at, text, m, kind, size, err);
         }
     } else if (i < 0 || (size < 8 && (uint64_t)i > (UINT64_C(1) << (size * 8)) - 1)) {
-        return range_in(tool, what, at, text, m, kind, size, err);
+        return cst_range_in(tool, what, at, text, m, kind, size, err);
     }
     /* Little or big endian alike: narrow through the type of that size. */
     switch (size) {
@@ -107,8 +107,8 @@ static dsp_status scalar_in(const dsp_cmember *m, dsp_cm_kind kind, size_t size,
     return DSP_OK;
 }
 
-static dsp_status scalar_out(const dsp_cmember *m, dsp_cm_kind kind, size_t size, const dsp_type *t,
-                             const void *src, dsp_value *out, const char *tool, const char *what, const path *at,
+static dsp_status cst_scalar_out(const dsp_cmember *m, dsp_cm_kind kind, size_t size, const dsp_type *t,
+                             const void *src, dsp_value *out, const char *tool, const char *what, const cst_path *at,
                              dsp_error *err)
 {
     if (kind == DSP_CM_FLOAT) {
@@ -150,12 +150,12 @@ static dsp_status scalar_out(const dsp_cmember *m, dsp_cm_kind kind, size_t size
 
 /* ---- in ---- */
 
-static dsp_status struct_in(const dsp_cstruct *s, const dsp_value *v, unsigned char *dst, const char *tool,
-                            const char *what, path *at, dsp_error *err);
+static dsp_status cst_struct_in(const dsp_cstruct *s, const dsp_value *v, unsigned char *dst, const char *tool,
+                            const char *what, cst_path *at, dsp_error *err);
 
 /* The C string a string-like field passes: text, an enum's name, or NULL
  * for an absent optional. */
-static const char *string_in(const dsp_type *t, const dsp_value *v)
+static const char *cst_string_in(const dsp_type *t, const dsp_value *v)
 {
     if (t->kind == DSP_TYPE_OPTIONAL) {
         if (v->kind != DSP_TYPE_OPTIONAL || !v->as.some)
@@ -168,37 +168,37 @@ static const char *string_in(const dsp_type *t, const dsp_value *v)
     return dsp_value_cstr(v);
 }
 
-static dsp_status element_in(const dsp_cmember *m, const dsp_type *et, const dsp_value *v, unsigned char *dst,
-                             const char *tool, const char *what, path *at, dsp_error *err)
+static dsp_status cst_element_in(const dsp_cmember *m, const dsp_type *et, const dsp_value *v, unsigned char *dst,
+                             const char *tool, const char *what, cst_path *at, dsp_error *err)
 {
     switch (m->elem) {
     case DSP_CM_STRING: {
-        const char *str = string_in(et, v);
+        const char *str = cst_string_in(et, v);
         memcpy(dst, &str, sizeof str);
         return DSP_OK;
     }
     case DSP_CM_STRUCT:
-        return struct_in(m->sub, v, dst, tool, what, at, err);
+        return cst_struct_in(m->sub, v, dst, tool, what, at, err);
     default:
-        return scalar_in(m, m->elem, m->size, v, dst, tool, what, at, err);
+        return cst_scalar_in(m, m->elem, m->size, v, dst, tool, what, at, err);
     }
 }
 
-static dsp_status member_in(const dsp_cstruct *s, const dsp_cmember *m, const dsp_value *v, unsigned char *base,
-                            const char *tool, const char *what, path *at, dsp_error *err)
+static dsp_status cst_member_in(const dsp_cstruct *s, const dsp_cmember *m, const dsp_value *v, unsigned char *base,
+                            const char *tool, const char *what, cst_path *at, dsp_error *err)
 {
-    const dsp_type *t = field_type(s, m);
+    const dsp_type *t = cst_field_type(s, m);
     unsigned char *dst = base + m->offset;
     switch (m->kind) {
     case DSP_CM_COUNT:
         return DSP_OK;
     case DSP_CM_STRING: {
-        const char *str = string_in(t, v);
+        const char *str = cst_string_in(t, v);
         memcpy(dst, &str, sizeof str);
         return DSP_OK;
     }
     case DSP_CM_STRUCT:
-        return struct_in(m->sub, v, dst, tool, what, at, err);
+        return cst_struct_in(m->sub, v, dst, tool, what, at, err);
     case DSP_CM_STRUCT_PTR: {
         void *p = NULL;
         if (v->kind == DSP_TYPE_OPTIONAL && v->as.some) {
@@ -206,7 +206,7 @@ static dsp_status member_in(const dsp_cstruct *s, const dsp_cmember *m, const ds
             if (!p)
                 return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory passing a record to tool `%s`", tool);
             memcpy(dst, &p, sizeof p);
-            return struct_in(m->sub, v->as.some, p, tool, what, at, err);
+            return cst_struct_in(m->sub, v->as.some, p, tool, what, at, err);
         }
         memcpy(dst, &p, sizeof p);
         return DSP_OK;
@@ -220,19 +220,19 @@ static dsp_status member_in(const dsp_cstruct *s, const dsp_cmember *m, const ds
         memcpy(base + m->count_offset, &n, sizeof n);
         dsp_status st = DSP_OK;
         for (size_t k = 0; k < n && st == DSP_OK; k++) {
-            size_t old = path_index(at, k);
-            st = element_in(m, t->elem, &v->as.list.items[k], a + k * m->size, tool, what, at, err);
-            path_pop(at, old);
+            size_t old = cst_path_index(at, k);
+            st = cst_element_in(m, t->elem, &v->as.list.items[k], a + k * m->size, tool, what, at, err);
+            cst_path_pop(at, old);
         }
         return st;
     }
     default:
-        return scalar_in(m, m->kind, m->size, v, dst, tool, what, at, err);
+        return cst_scalar_in(m, m->kind, m->size, v, dst, tool, what, at, err);
     }
 }
 
-static dsp_status struct_in(const dsp_cstruct *s, const dsp_value *v, unsigned char *dst, const char *tool,
-                            const char *what, path *at, dsp_error *err)
+static dsp_status cst_struct_in(const dsp_cstruct *s, const dsp_value *v, unsigned char *dst, const char *tool,
+                            const char *what, cst_path *at, dsp_error *err)
 {
     if (v->kind != DSP_TYPE_RECORD || v->as.record.len != s->type->n_fields)
         return dsp_error_set(err, DSP_ERR_INVALID, "tool `%s`: internal: %s is not a %s record", tool, what,
@@ -241,9 +241,9 @@ static dsp_status struct_in(const dsp_cstruct *s, const dsp_value *v, unsigned c
         const dsp_cmember *m = &s->members[i];
         if (m->kind == DSP_CM_COUNT)
             continue;
-        size_t old = path_field(at, m->name);
-        dsp_status st = member_in(s, m, &v->as.record.fields[m->field], dst, tool, what, at, err);
-        path_pop(at, old);
+        size_t old = cst_path_field(at, m->name);
+        dsp_status st = cst_member_in(s, m, &v->as.record.fields[m->field], dst, tool, what, at, err);
+        cst_path_pop(at, old);
         if (st != DSP_OK)
             return st;
     }
@@ -253,8 +253,8 @@ static dsp_status struct_in(const dsp_cstruct *s, const dsp_value *v, unsigned c
 dsp_status dsp_cstruct_in(const dsp_cstruct *s, const dsp_value *v, void *dst, const char *tool, const char *what,
                           dsp_error *err)
 {
-    path at = { "", 0 };
-    dsp_status st = struct_in(s, v, dst, tool, what, &at, err);
+    cst_path at = { "", 0 };
+    dsp_status st = cst_struct_in(s, v, dst, tool, what, &at, err);
     if (st != DSP_OK)
         dsp_cstruct_release(s, dst, DSP_CSTRUCT_PASSED);
     return st;
@@ -262,23 +262,23 @@ dsp_status dsp_cstruct_in(const dsp_cstruct *s, const dsp_value *v, void *dst, c
 
 /* ---- out ---- */
 
-static dsp_status struct_out(const dsp_cstruct *s, const unsigned char *src, dsp_value *out, const char *tool,
-                             const char *what, path *at, dsp_error *err);
+static dsp_status cst_struct_out(const dsp_cstruct *s, const unsigned char *src, dsp_value *out, const char *tool,
+                             const char *what, cst_path *at, dsp_error *err);
 
-static dsp_status left_null(const char *tool, const char *what, const path *at, dsp_error *err)
+static dsp_status cst_left_null(const char *tool, const char *what, const cst_path *at, dsp_error *err)
 {
     return dsp_error_set(err, DSP_ERR_INVALID, "tool `%s` left field `%s` of %s NULL", tool, at->text, what);
 }
 
 /* A C string into a string-like value of type t. */
-static dsp_status string_out(const dsp_type *t, const char *str, dsp_value *out, const char *tool, const char *what,
-                             const path *at, dsp_error *err)
+static dsp_status cst_string_out(const dsp_type *t, const char *str, dsp_value *out, const char *tool, const char *what,
+                             const cst_path *at, dsp_error *err)
 {
     bool opt = t->kind == DSP_TYPE_OPTIONAL;
     const dsp_type *vt = opt ? t->elem : t;
     if (!str) {
         if (!opt)
-            return left_null(tool, what, at, err);
+            return cst_left_null(tool, what, at, err);
         *out = dsp_value_none();
         return DSP_OK;
     }
@@ -313,35 +313,35 @@ static dsp_status string_out(const dsp_type *t, const char *str, dsp_value *out,
     return dsp_value_some(out, &v, err);
 }
 
-static dsp_status element_out(const dsp_cmember *m, const dsp_type *et, const unsigned char *src, dsp_value *out,
-                              const char *tool, const char *what, path *at, dsp_error *err)
+static dsp_status cst_element_out(const dsp_cmember *m, const dsp_type *et, const unsigned char *src, dsp_value *out,
+                              const char *tool, const char *what, cst_path *at, dsp_error *err)
 {
     switch (m->elem) {
     case DSP_CM_STRING: {
         const char *str;
         memcpy(&str, src, sizeof str);
-        return string_out(et, str, out, tool, what, at, err);
+        return cst_string_out(et, str, out, tool, what, at, err);
     }
     case DSP_CM_STRUCT:
-        return struct_out(m->sub, src, out, tool, what, at, err);
+        return cst_struct_out(m->sub, src, out, tool, what, at, err);
     default:
-        return scalar_out(m, m->elem, m->size, et, src, out, tool, what, at, err);
+        return cst_scalar_out(m, m->elem, m->size, et, src, out, tool, what, at, err);
     }
 }
 
-static dsp_status member_out(const dsp_cstruct *s, const dsp_cmember *m, const unsigned char *base,
-                             dsp_value *out, const char *tool, const char *what, path *at, dsp_error *err)
+static dsp_status cst_member_out(const dsp_cstruct *s, const dsp_cmember *m, const unsigned char *base,
+                             dsp_value *out, const char *tool, const char *what, cst_path *at, dsp_error *err)
 {
-    const dsp_type *t = field_type(s, m);
+    const dsp_type *t = cst_field_type(s, m);
     const unsigned char *src = base + m->offset;
     switch (m->kind) {
     case DSP_CM_STRING: {
         const char *str;
         memcpy(&str, src, sizeof str);
-        return string_out(t, str, out, tool, what, at, err);
+        return cst_string_out(t, str, out, tool, what, at, err);
     }
     case DSP_CM_STRUCT:
-        return struct_out(m->sub, src, out, tool, what, at, err);
+        return cst_struct_out(m->sub, src, out, tool, what, at, err);
     case DSP_CM_STRUCT_PTR: {
         const unsigned char *p;
         memcpy(&p, src, sizeof p);
@@ -351,7 +351,7 @@ static dsp_status member_out(const dsp_cstruct *s, const dsp_cmember *m, const u
         }
         dsp_value inner;
         memset(&inner, 0, sizeof inner);
-        dsp_status st = struct_out(m->sub, p, &inner, tool, what, at, err);
+        dsp_status st = cst_struct_out(m->sub, p, &inner, tool, what, at, err);
         if (st == DSP_OK)
             st = dsp_value_some(out, &inner, err);
         dsp_value_free(&inner);
@@ -368,26 +368,26 @@ static dsp_status member_out(const dsp_cstruct *s, const dsp_cmember *m, const u
         *out = dsp_value_list();
         dsp_status st = DSP_OK;
         for (size_t k = 0; k < n && st == DSP_OK; k++) {
-            size_t old = path_index(at, k);
+            size_t old = cst_path_index(at, k);
             dsp_value e;
             memset(&e, 0, sizeof e);
-            st = element_out(m, t->elem, a + k * m->size, &e, tool, what, at, err);
+            st = cst_element_out(m, t->elem, a + k * m->size, &e, tool, what, at, err);
             if (st == DSP_OK)
                 st = dsp_value_list_append(out, &e, err);
             dsp_value_free(&e);
-            path_pop(at, old);
+            cst_path_pop(at, old);
         }
         if (st != DSP_OK)
             dsp_value_free(out);
         return st;
     }
     default:
-        return scalar_out(m, m->kind, m->size, t, src, out, tool, what, at, err);
+        return cst_scalar_out(m, m->kind, m->size, t, src, out, tool, what, at, err);
     }
 }
 
-static dsp_status struct_out(const dsp_cstruct *s, const unsigned char *src, dsp_value *out, const char *tool,
-                             const char *what, path *at, dsp_error *err)
+static dsp_status cst_struct_out(const dsp_cstruct *s, const unsigned char *src, dsp_value *out, const char *tool,
+                             const char *what, cst_path *at, dsp_error *err)
 {
     dsp_value rec;
     dsp_status st = dsp_value_record(&rec, s->type->n_fields, err);
@@ -395,11 +395,11 @@ static dsp_status struct_out(const dsp_cstruct *s, const unsigned char *src, dsp
         const dsp_cmember *m = &s->members[i];
         if (m->kind == DSP_CM_COUNT)
             continue;
-        size_t old = path_field(at, m->name);
+        size_t old = cst_path_field(at, m->name);
         dsp_value *f = &rec.as.record.fields[m->field];
         dsp_value_free(f);
-        st = member_out(s, m, src, f, tool, what, at, err);
-        path_pop(at, old);
+        st = cst_member_out(s, m, src, f, tool, what, at, err);
+        cst_path_pop(at, old);
     }
     if (st != DSP_OK) {
         dsp_value_free(&rec);
@@ -412,16 +412,16 @@ static dsp_status struct_out(const dsp_cstruct *s, const unsigned char *src, dsp
 dsp_status dsp_cstruct_out(const dsp_cstruct *s, const void *src, dsp_value *out, const char *tool, const char *what,
                            dsp_error *err)
 {
-    path at = { "", 0 };
+    cst_path at = { "", 0 };
     memset(out, 0, sizeof *out);
-    return struct_out(s, src, out, tool, what, &at, err);
+    return cst_struct_out(s, src, out, tool, what, &at, err);
 }
 
 /* ---- freeing ---- */
 
-static void struct_release(const dsp_cstruct *s, unsigned char *p, dsp_cstruct_owner owner);
+static void cst_struct_release(const dsp_cstruct *s, unsigned char *p, dsp_cstruct_owner owner);
 
-static void list_release(const dsp_cmember *m, unsigned char *base, dsp_cstruct_owner owner)
+static void cst_list_release(const dsp_cmember *m, unsigned char *base, dsp_cstruct_owner owner)
 {
     unsigned char *a;
     size_t n;
@@ -431,7 +431,7 @@ static void list_release(const dsp_cmember *m, unsigned char *base, dsp_cstruct_
         return;
     for (size_t k = 0; k < n; k++) {
         if (m->elem == DSP_CM_STRUCT) {
-            struct_release(m->sub, a + k * m->size, owner);
+            cst_struct_release(m->sub, a + k * m->size, owner);
         } else if (m->elem == DSP_CM_STRING && owner == DSP_CSTRUCT_FROM_TOOL && !m->elem_borrowed) {
             char *str;
             memcpy(&str, a + k * m->size, sizeof str);
@@ -443,7 +443,7 @@ static void list_release(const dsp_cmember *m, unsigned char *base, dsp_cstruct_
     memcpy(base + m->offset, &a, sizeof a);
 }
 
-static void struct_release(const dsp_cstruct *s, unsigned char *p, dsp_cstruct_owner owner)
+static void cst_struct_release(const dsp_cstruct *s, unsigned char *p, dsp_cstruct_owner owner)
 {
     for (size_t i = 0; i < s->n_members; i++) {
         const dsp_cmember *m = &s->members[i];
@@ -460,19 +460,19 @@ static void struct_release(const dsp_cstruct *s, unsigned char *p, dsp_cstruct_o
             }
             break;
         case DSP_CM_STRUCT:
-            struct_release(m->sub, at, owner);
+            cst_struct_release(m->sub, at, owner);
             break;
         case DSP_CM_STRUCT_PTR:
             memcpy(&ptr, at, sizeof ptr);
             if (ptr && (owner == DSP_CSTRUCT_PASSED || !m->borrowed)) {
-                struct_release(m->sub, ptr, owner);
+                cst_struct_release(m->sub, ptr, owner);
                 free(ptr);
                 ptr = NULL;
                 memcpy(at, &ptr, sizeof ptr);
             }
             break;
         case DSP_CM_LIST:
-            list_release(m, p, owner);
+            cst_list_release(m, p, owner);
             break;
         default:
             break;
@@ -483,7 +483,7 @@ static void struct_release(const dsp_cstruct *s, unsigned char *p, dsp_cstruct_o
 void dsp_cstruct_release(const dsp_cstruct *s, void *p, dsp_cstruct_owner owner)
 {
     if (p)
-        struct_release(s, p, owner);
+        cst_struct_release(s, p, owner);
 }
 
 dsp_status dsp_cstruct_array_in(const dsp_cstruct *s, const dsp_value *list, void **out, const char *tool,
@@ -526,6 +526,22 @@ dsp_status dsp_cstruct_array_out(const dsp_cstruct *s, const void *a, size_t n, 
     }
     if (st != DSP_OK)
         dsp_value_free(out);
+    return st;
+}
+
+dsp_status dsp_cstruct_optional_out(const dsp_cstruct *s, const void *p, dsp_value *out, const char *tool,
+                                    const char *what, dsp_error *err)
+{
+    memset(out, 0, sizeof *out);
+    if (!p) {
+        *out = dsp_value_none();
+        return DSP_OK;
+    }
+    dsp_value inner;
+    dsp_status st = dsp_cstruct_out(s, p, &inner, tool, what, err);
+    if (st == DSP_OK)
+        st = dsp_value_some(out, &inner, err);
+    dsp_value_free(&inner);
     return st;
 }
 

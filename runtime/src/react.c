@@ -78,7 +78,17 @@ dsp_status dsp_tool_bind_args(const dsp_tool *t, const char *json, size_t len, d
         dsp_error verr = { 0 };
         if (dsp_value_from_cjson(p->type, v, &args[done], &verr) != DSP_OK) {
             char tn[64];
-            st = misfit(t, problem, "`%s` must be %s", p->name, dsp_type_name(p->type, tn, sizeof tn));
+            if (verr.path_len > 0 && verr.path_len < strlen(verr.message)) {
+                /* Deep inside a record or list argument: name the path
+                 * (`near.lat`: missing, ...), as a reply's parse error does. */
+                char where[300];
+                const char *rest = verr.message + verr.path_len;
+                rest += strspn(rest, ": ");
+                snprintf(where, sizeof where, "`%s%.*s`: ", p->name, (int)verr.path_len, verr.message);
+                st = misfit(t, problem, "%s%s", where, rest);
+            } else {
+                st = misfit(t, problem, "`%s` must be %s", p->name, dsp_type_name(p->type, tn, sizeof tn));
+            }
             dsp_error_clear(&verr);
             break;
         }

@@ -25,10 +25,10 @@ static const ir_type t_str = { .kind = IR_STRING }, t_int = { .kind = IR_INT }, 
 static const ir_type t_lstr = { .kind = IR_LIST, .elem = &t_str }, t_lint = { .kind = IR_LIST, .elem = &t_int },
                      t_lfloat = { .kind = IR_LIST, .elem = &t_float }, t_lbool = { .kind = IR_LIST, .elem = &t_bool };
 
-#define IN(n, ct, ty) { n, ct, ty, IR_PARAM_IN, NULL }
-#define IN_LIST(n, ct, ty, el) { n, ct, ty, IR_PARAM_IN, el }
-#define LEN(n, ct) { n, ct, NULL, IR_PARAM_LEN, NULL }
-#define OUT(n, ct, ty, el) { n, ct, ty, IR_PARAM_OUT, el }
+#define IN(n, ct, ty) { n, ct, ty, IR_PARAM_IN, NULL, NULL }
+#define IN_LIST(n, ct, ty, el) { n, ct, ty, IR_PARAM_IN, el, NULL }
+#define LEN(n, ct) { n, ct, NULL, IR_PARAM_LEN, NULL, NULL }
+#define OUT(n, ct, ty, el) { n, ct, ty, IR_PARAM_OUT, el, NULL }
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
 /* A tool as sema describes it: the outputs are the OUT parameters. */

@@ -187,8 +187,8 @@ static void test_typedefs_from_included_headers(void **state)
     expect_param(&p, 0, "id", CH_ROLE_IN, "int", "int64_t");
     expect_param(&p, 1, "q", CH_ROLE_IN, "string", "const char *");
     ch_prototype_free(&p);
-    expect_error(h, "load", CH_ERR_UNMAPPABLE, ":5:10: error: cannot map parameter type "
-                 "'struct blob *' (via typedef 'blob') of 'load'");
+    expect_error(h, "load", CH_ERR_UNMAPPABLE, ":5:10: error: 'struct blob' is declared but not defined "
+                 "in this header or one it includes with quotes, so dspcc cannot lay it out");
     /* Functions must be declared in the named header itself. */
     expect_error(h, "not_a_tool", CH_ERR_NOT_FOUND, ": error: no function 'not_a_tool'");
     expect_error(h, "unknown", CH_ERR_NOT_FOUND, ": error: no function 'unknown'");
@@ -303,9 +303,10 @@ static void test_unmappable_in_fixture(void **state)
 {
     (void)state;
     expect_error(TOOLS, "ctx_run", CH_ERR_UNMAPPABLE,
-                 ":52:13: error: cannot map parameter type 'struct tool_ctx *' (via typedef "
-                 "'tool_ctx') of 'ctx_run' to a .dsp type; .dsp passes only strings, integers, "
-                 "floats, bools and lists of them");
+                 ":52:13: error: 'struct tool_ctx' is declared but not defined in this header or one it "
+                 "includes with quotes, so dspcc cannot lay it out; define it there (its members become a "
+                 ".dsp record's fields), or declare a wrapper that does not take it (an opaque handle "
+                 "cannot come from .dsp)");
     expect_error(TOOLS, "unnamed", CH_ERR_UNMAPPABLE,
                  ":53:15: error: parameter 1 of 'unnamed' has no name; .dsp passes arguments by name");
     expect_error(TOOLS, "with_callback", CH_ERR_UNMAPPABLE,
@@ -332,10 +333,7 @@ static void test_unmappable_types(void **state)
         "double p(const char *q, char **out);\n"          /* 13 */
         "int q(int ***x);\n"                              /* 14 */
         "int r(volatile int x);\n");                      /* 15 */
-    expect_error(h, "f", CH_ERR_UNMAPPABLE,
-                 ":3:7: error: cannot map parameter type 'struct foo *' of 'f' to a .dsp type; "
-                 ".dsp passes only strings, integers, floats, bools and lists of them, not structs; "
-                 "declare a wrapper that takes those (a .dsp record goes in field by field");
+    expect_error(h, "f", CH_ERR_UNMAPPABLE, ":3:7: error: 'struct foo' is declared but not defined");
     expect_error(h, "g", CH_ERR_UNMAPPABLE,
                  ":4:7: error: cannot map parameter type 'char *' of 'g' to a .dsp type; use "
                  "'const char *' for an input string, or 'char **'");
@@ -351,8 +349,7 @@ static void test_unmappable_types(void **state)
                  "of 'l' to a .dsp type; 'my_handle' is not a typedef of this header or of a header "
                  "it includes with quotes");
     expect_error(h, "m", CH_ERR_UNMAPPABLE, ":10:24: error: 'm' is variadic ('...')");
-    expect_error(h, "n", CH_ERR_UNMAPPABLE, ":11:1: error: cannot map return type 'struct foo' of "
-                 "'n' to a .dsp type");
+    expect_error(h, "n", CH_ERR_UNMAPPABLE, ":11:1: error: 'struct foo' is declared but not defined");
     expect_error(h, "o", CH_ERR_UNMAPPABLE, ":12:1: error: cannot map return type 'double *' of "
                  "'o' to a .dsp type; return a list through");
     expect_error(h, "p", CH_ERR_UNMAPPABLE, ":13:1: error: 'p' has output parameters, so it must "
@@ -360,6 +357,132 @@ static void test_unmappable_types(void **state)
     expect_error(h, "q", CH_ERR_UNMAPPABLE, ":14:7: error: cannot map parameter type 'int ***' of 'q'");
     expect_error(h, "r", CH_ERR_UNMAPPABLE, ":15:7: error: cannot map parameter type "
                  "'volatile int x' of 'r' to a .dsp type; it is a volatile or atomic object");
+}
+
+/* ---- structs: .dsp records ---- */
+
+static void expect_member(const ch_struct *st, size_t i, const char *name, const char *dsp_type,
+                          const char *c_type)
+{
+    assert_true(i < st->n_members);
+    assert_string_equal(st->members[i].name, name);
+    char ty[200];
+    ch_dsp_type_st(st->members[i].kind, st->members[i].elem, st->members[i].st, ty, sizeof ty);
+    assert_string_equal(ty, dsp_type);
+    assert_string_equal(st->members[i].c_type, c_type);
+}
+
+static void test_structs(void **state)
+{
+    (void)state;
+    header("geo_types.h", "typedef struct { double lat; float lon; } Point;\n");
+    const char *h = header("geo.h",
+        "#include <stddef.h>\n"
+        "#include \"geo_types.h\"\n"
+        "struct place {\n"
+        "    char *name; const char *kind;\n"
+        "    uint8_t rank; bool open;\n"
+        "    Point at;\n"
+        "    double *scores; size_t n_scores;\n"
+        "    Point *hops; size_t hops_len;\n"
+        "    const Point *alt;\n"
+        "    const char *const *tags; size_t n_tags;\n"
+        "};\n"
+        "typedef struct place place_t;\n"
+        "double dist(const Point *a, Point b);\n"
+        "int nearest(const struct place *ps, size_t n_ps, const Point *to, struct place *best);\n"
+        "int route(const Point *a, Point **hops, size_t *n_hops, place_t **stop);\n"
+        "Point mid(const Point *a, const Point *b);\n");
+    ch_prototype p = find_ok(h, "dist");
+    expect_param(&p, 0, "a", CH_ROLE_IN, "record", "const Point *");
+    expect_param(&p, 1, "b", CH_ROLE_IN, "record", "Point");
+    assert_int_equal(p.n_structs, 1);
+    const ch_struct *pt = p.params[0].st;
+    assert_ptr_equal(pt, p.params[1].st);
+    assert_string_equal(pt->record, "Point");
+    assert_string_equal(pt->c_name, "Point");
+    assert_false(pt->tagged);
+    assert_non_null(strstr(pt->file, "geo_types.h"));
+    expect_member(pt, 0, "lat", "float", "double");
+    expect_member(pt, 1, "lon", "float", "float");
+    char sig[300];
+    ch_dsp_signature(&p, sig, sizeof sig);
+    assert_string_equal(sig, "dist(a: Point, b: Point) -> float");
+    ch_prototype_free(&p);
+
+    p = find_ok(h, "nearest");
+    expect_param(&p, 0, "ps", CH_ROLE_IN, "list<record>", "const struct place *");
+    expect_param(&p, 1, "n_ps", CH_ROLE_LEN, NULL, "size_t");
+    expect_param(&p, 3, "best", CH_ROLE_OUT, "record", "struct place *");
+    const ch_struct *pl = p.params[0].st;
+    assert_string_equal(pl->record, "place");
+    assert_string_equal(pl->c_name, "struct place");
+    assert_int_equal(pl->n_members, 12);
+    expect_member(pl, 0, "name", "string", "char *");
+    assert_false(pl->members[0].borrowed);
+    expect_member(pl, 1, "kind", "string", "const char *");
+    assert_true(pl->members[1].borrowed);
+    expect_member(pl, 2, "rank", "int", "uint8_t");
+    expect_member(pl, 3, "open", "bool", "bool");
+    expect_member(pl, 4, "at", "Point", "Point");
+    expect_member(pl, 5, "scores", "list<float>", "double *");
+    assert_string_equal(pl->members[5].elem_c_type, "double");
+    assert_true(pl->members[6].is_count);
+    expect_member(pl, 7, "hops", "list<Point>", "Point *");
+    assert_string_equal(pl->members[8].name, "hops_len");
+    expect_member(pl, 9, "alt", "optional<Point>", "const Point *");
+    assert_true(pl->members[9].borrowed);
+    expect_member(pl, 10, "tags", "list<string>", "const char *const *");
+    assert_true(pl->members[10].borrowed && pl->members[10].elem_borrowed);
+    ch_dsp_signature(&p, sig, sizeof sig);
+    assert_string_equal(sig, "nearest(ps: list<place>, to: Point) -> (best: place)");
+    ch_prototype_free(&p);
+
+    /* Through a typedef, the record is named like the typedef. */
+    p = find_ok(h, "route");
+    ch_dsp_signature(&p, sig, sizeof sig);
+    assert_string_equal(sig, "route(a: Point) -> (hops: list<Point>, stop: optional<place_t>)");
+    assert_string_equal(p.params[3].st->c_name, "struct place");
+    ch_prototype_free(&p);
+
+    p = find_ok(h, "mid");
+    assert_int_equal(p.ret_kind, CH_RECORD);
+    assert_string_equal(p.ret_c_type, "Point");
+    ch_prototype_free(&p);
+}
+
+static void test_structs_refused(void **state)
+{
+    (void)state;
+    const char *h = header("sbad.h",
+        "struct bits { int a : 3; };\n"                         /* 1 */
+        "struct arr { char name[32]; };\n"                      /* 2 */
+        "struct nocount { double *xs; };\n"                     /* 3 */
+        "struct node { int v; struct node *next; };\n"          /* 4 */
+        "struct pt { double x; };\n"                            /* 5 */
+        "struct hasvoid { void *p; };\n"                        /* 6 */
+        "int a(const struct bits *b);\n"                        /* 7 */
+        "int b(const struct arr *b);\n"                         /* 8 */
+        "int c(const struct nocount *b);\n"                     /* 9 */
+        "int d(const struct node *b);\n"                        /* 10 */
+        "struct pt *e(int x);\n"                                /* 11 */
+        "int f(struct pt *ps, size_t n_ps);\n"                  /* 12 */
+        "int g(const struct hasvoid *h);\n"                     /* 13 */
+        "int h(struct pt ***p);\n");                            /* 14 */
+    expect_error(h, "a", CH_ERR_UNMAPPABLE, ":1:15: error: struct 'struct bits' has a bit-field");
+    expect_error(h, "b", CH_ERR_UNMAPPABLE, ":2:19: error: member of struct 'struct arr' is an array of fixed "
+                 "size; .dsp passes text as 'char *'");
+    expect_error(h, "c", CH_ERR_UNMAPPABLE, ":3:25: error: member 'xs' of struct 'struct nocount' is a pointer "
+                 "('double *') without its count; a list member is followed by 'size_t n_xs;'");
+    expect_error(h, "d", CH_ERR_UNMAPPABLE, ":4:34: error: struct 'node' contains itself");
+    expect_error(h, "e", CH_ERR_UNMAPPABLE, ":11:1: error: cannot map return type 'struct pt *' of 'e' to a "
+                 ".dsp type; return the struct by value");
+    expect_error(h, "f", CH_ERR_UNMAPPABLE, ":12:7: error: parameter 'ps' of 'f' is followed by its length like "
+                 "an input list, but 'struct pt *' points to writable structs; write 'const struct pt *'");
+    expect_error(h, "g", CH_ERR_UNMAPPABLE, ":6:23: error: cannot map member 'p' of struct 'struct hasvoid' "
+                 "(C type 'void *') to a .dsp type");
+    expect_error(h, "h", CH_ERR_UNMAPPABLE, ":14:7: error: cannot map parameter type 'struct pt ***' of 'h' to a "
+                 ".dsp type; a struct is passed as 'T' or 'const T *' (a record)");
 }
 
 static void test_list_conventions_enforced(void **state)
@@ -634,6 +757,8 @@ int main(void)
         cmocka_unit_test(test_one_parse_many_lookups),
         cmocka_unit_test(test_unmappable_in_fixture),
         cmocka_unit_test(test_unmappable_types),
+        cmocka_unit_test(test_structs),
+        cmocka_unit_test(test_structs_refused),
         cmocka_unit_test(test_list_conventions_enforced),
         cmocka_unit_test(test_missing_function_suggests),
         cmocka_unit_test(test_names_that_are_not_functions),

@@ -224,6 +224,41 @@ static cJSON *demo_arg(const rs_task *t, size_t n_steps, const char *tool_name, 
     return NULL;
 }
 
+/* A value of the JSON schema s: strings are the question's key words,
+ * numbers 1, an array one such element, an object (a record argument) each
+ * of its properties, anyOf its first choice. */
+static cJSON *example_of(const cJSON *s, const char *kw, int depth)
+{
+    const cJSON *ty = cJSON_GetObjectItemCaseSensitive(s, "type");
+    const char *type = cJSON_IsString(ty) ? ty->valuestring : "string";
+    const cJSON *any = cJSON_GetObjectItemCaseSensitive(s, "anyOf");
+    if (cJSON_IsArray(any) && any->child && depth < 16)
+        return example_of(any->child, kw, depth + 1);
+    if (strcmp(type, "integer") == 0)
+        return cJSON_CreateNumber(1);
+    if (strcmp(type, "number") == 0)
+        return cJSON_CreateNumber(1.0);
+    if (strcmp(type, "boolean") == 0)
+        return cJSON_CreateTrue();
+    if (strcmp(type, "array") == 0) {
+        cJSON *arr = cJSON_CreateArray();
+        const cJSON *items = cJSON_GetObjectItemCaseSensitive(s, "items");
+        cJSON_AddItemToArray(arr, items && depth < 16 ? example_of(items, kw, depth + 1) : cJSON_CreateString(kw));
+        return arr;
+    }
+    if (strcmp(type, "object") == 0) {
+        cJSON *o = cJSON_CreateObject();
+        const cJSON *props = cJSON_GetObjectItemCaseSensitive(s, "properties");
+        for (const cJSON *p = props && depth < 16 ? props->child : NULL; p; p = p->next)
+            cJSON_AddItemToObject(o, p->string, example_of(p, kw, depth + 1));
+        return o;
+    }
+    const cJSON *en = cJSON_GetObjectItemCaseSensitive(s, "enum");
+    if (cJSON_IsArray(en) && cJSON_IsString(en->child))
+        return cJSON_CreateString(en->child->valuestring);
+    return cJSON_CreateString(kw);
+}
+
 static const char *make_args(rs_arena *a, const rs_task *t, const tool *tl, const char *kw, size_t n_steps)
 {
     cJSON *o = cJSON_CreateObject();
@@ -236,17 +271,7 @@ static const char *make_args(rs_arena *a, const rs_task *t, const tool *tl, cons
             continue;
         }
         cJSON_Delete(learned);
-        if (strcmp(type, "integer") == 0)
-            cJSON_AddNumberToObject(o, p->string, 1);
-        else if (strcmp(type, "number") == 0)
-            cJSON_AddNumberToObject(o, p->string, 1.0);
-        else if (strcmp(type, "boolean") == 0)
-            cJSON_AddTrueToObject(o, p->string);
-        else if (strcmp(type, "array") == 0) {
-            cJSON *arr = cJSON_AddArrayToObject(o, p->string);
-            cJSON_AddItemToArray(arr, cJSON_CreateString(kw));
-        } else
-            cJSON_AddStringToObject(o, p->string, kw);
+        cJSON_AddItemToObject(o, p->string, example_of(p, kw, 0));
     }
     char *s = cJSON_PrintUnformatted(o);
     const char *out = rs_strdup(a, s ? s : "{}");

@@ -281,6 +281,19 @@ static void arrays_of_structs(void **state)
     assert_string_equal(e.message, "tool `t` left output `pts` NULL with length 2");
     list.as.list.len = 2;
     dsp_value_free(&list);
+
+    /* `T **out` without a length: one struct or NULL, an optional. */
+    struct point *one = malloc(sizeof *one);
+    one->lat = 1.5;
+    one->lon = 2.5f;
+    assert_int_equal(dsp_cstruct_optional_out(&point_s, one, &back, "t", "output `p`", &e), DSP_OK);
+    assert_int_equal(back.kind, DSP_TYPE_OPTIONAL);
+    assert_true(back.as.some->as.record.fields[1].as.f == 2.5);
+    dsp_value_free(&back);
+    dsp_cstruct_array_free(&point_s, one, 1, DSP_CSTRUCT_FROM_TOOL);
+    assert_int_equal(dsp_cstruct_optional_out(&point_s, NULL, &back, "t", "output `p`", &e), DSP_OK);
+    assert_int_equal(back.kind, DSP_TYPE_OPTIONAL);
+    assert_null(back.as.some);
 }
 
 int main(void)

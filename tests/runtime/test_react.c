@@ -180,6 +180,36 @@ static void test_bind_args(void **state)
     free(schema);
 }
 
+/* A record argument (a C tool's struct, docs/c-headers.md): what does not
+ * fit deep inside is named by its path, and the tool's schema follows. */
+static void test_bind_record_args(void **state)
+{
+    (void)state;
+    static const dsp_field pt_f[] = { { "lat", &dsp_type_float, NULL }, { "lon", &dsp_type_float, NULL } };
+    static const dsp_type pt = { .kind = DSP_TYPE_RECORD, .fields = pt_f, .n_fields = 2, .name = "Point" };
+    static const dsp_type pts = { .kind = DSP_TYPE_LIST, .elem = &pt };
+    static const dsp_field ps[] = { { "near", &pt, NULL }, { "hops", &pts, NULL } };
+    static const dsp_field one[] = { { "result", &dsp_type_string, NULL } };
+    dsp_tool t = { "route", NULL, ps, 2, one, 1, add, NULL };
+    dsp_value args[2] = { 0 };
+    char *problem = NULL;
+    const char *good = "{\"near\": {\"lat\": 1, \"lon\": 2.5}, \"hops\": []}";
+    assert_int_equal(dsp_tool_bind_args(&t, good, strlen(good), args, &problem), DSP_OK);
+    assert_true(args[0].as.record.fields[1].as.f == 2.5);
+    dsp_values_free(args, 2);
+    const char *missing = "{\"near\": {\"lat\": 1}, \"hops\": []}";
+    assert_int_equal(dsp_tool_bind_args(&t, missing, strlen(missing), args, &problem), DSP_ERR_PARSE);
+    assert_non_null(strstr(problem, "Error: the arguments do not fit tool `route`: `near.lon`: missing, but it is a "
+                                    "required field of Point. It takes {\"near\":{\"type\":\"object\""));
+    free(problem);
+    const char *deep = "{\"near\": {\"lat\": 1, \"lon\": 2}, \"hops\": [{\"lat\": 1, \"lon\": 2}, {\"lat\": \"north\", "
+                       "\"lon\": 0}]}";
+    assert_int_equal(dsp_tool_bind_args(&t, deep, strlen(deep), args, &problem), DSP_ERR_PARSE);
+    assert_non_null(strstr(problem, "`hops[1].lat`: "));
+    assert_non_null(strstr(problem, "\"north\""));
+    free(problem);
+}
+
 static void test_truncate_keeps_characters_whole(void **state)
 {
     (void)state;
@@ -214,6 +244,7 @@ int main(void)
         cmocka_unit_test(test_unreadable_step_ends_the_loop),
         cmocka_unit_test(test_http_failure_fails_the_call),
         cmocka_unit_test(test_bind_args),
+        cmocka_unit_test(test_bind_record_args),
         cmocka_unit_test(test_truncate_keeps_characters_whole),
         cmocka_unit_test(test_observation_of_several_results),
     };

@@ -104,7 +104,12 @@ dsp_status dsp_cstruct_array_in(const dsp_cstruct *s, const dsp_value *list, voi
 dsp_status dsp_cstruct_array_out(const dsp_cstruct *s, const void *a, size_t n, dsp_value *out, const char *tool,
                                  const char *what, dsp_error *err);
 
-/* Releases each of the n structs of a, then free(a). */
+/* One struct a tool malloc'ed or left NULL (`T **out`): an optional record
+ * in *out, absent for NULL. Frees nothing. */
+dsp_status dsp_cstruct_optional_out(const dsp_cstruct *s, const void *p, dsp_value *out, const char *tool,
+                                    const char *what, dsp_error *err);
+
+/* Releases each of the n structs of a, then free(a) (NULL: nothing). */
 void dsp_cstruct_array_free(const dsp_cstruct *s, void *a, size_t n, dsp_cstruct_owner owner);
 
 #ifdef __cplusplus
