@@ -709,6 +709,21 @@ static ch_status read_struct(st_ctx *x, const cm_type *t, TSNode at, const cs_fi
     return rc;
 }
 
+/* The length parameter `next` of the list parameter before it. */
+static ch_status fill_length(ch_param *l, const cparam *next, ch_diag *d, const char *path)
+{
+    cs_position(next->node, &l->line, &l->col);
+    l->role = CH_ROLE_LEN;
+    l->kind = CH_INT;
+    l->elem = CH_VOID;
+    l->name = xstrdup(next->name);
+    char ty[CM_TYPE_TEXT];
+    cm_format(&next->t, ty, sizeof ty);
+    l->c_type = xstrdup(ty);
+    if (!l->name || !l->c_type) return fail(d, path, CH_ERR_NOMEM, NO_NODE, "out of memory");
+    return CH_OK;
+}
+
 static ch_status map_prototype(const ch_header *h, const entry *e, ch_prototype *out, ch_diag *d)
 {
     const char *path = h->file.path;
@@ -817,16 +832,7 @@ static ch_status map_prototype(const ch_header *h, const entry *e, ch_prototype 
                 break;
             }
             has_out |= is_out;
-            ch_param *l = &cp[i + 1];
-            cs_position(next->node, &l->line, &l->col);
-            l->role = CH_ROLE_LEN;
-            l->kind = CH_INT;
-            l->elem = CH_VOID;
-            l->name = xstrdup(next->name);
-            char ty[CM_TYPE_TEXT];
-            cm_format(&next->t, ty, sizeof ty);
-            l->c_type = xstrdup(ty);
-            if (!l->name || !l->c_type) st = fail(d, path, CH_ERR_NOMEM, NO_NODE, "out of memory");
+            st = fill_length(&cp[i + 1], next, d, path);
             break;
         }
         case CM_STRUCT:
@@ -854,16 +860,7 @@ static ch_status map_prototype(const ch_header *h, const entry *e, ch_prototype 
             if ((sh == CM_STRUCT_IN || sh == CM_STRUCT_PTR_OUT) && listed) {
                 c->kind = CH_LIST;
                 c->elem = CH_RECORD;
-                ch_param *l = &cp[i + 1];
-                cs_position(next->node, &l->line, &l->col);
-                l->role = CH_ROLE_LEN;
-                l->kind = CH_INT;
-                l->elem = CH_VOID;
-                l->name = xstrdup(next->name);
-                char ty[CM_TYPE_TEXT];
-                cm_format(&next->t, ty, sizeof ty);
-                l->c_type = xstrdup(ty);
-                if (!l->name || !l->c_type) st = fail(d, path, CH_ERR_NOMEM, NO_NODE, "out of memory");
+                st = fill_length(&cp[i + 1], next, d, path);
             } else if (sh == CM_STRUCT_PTR_OUT) {
                 c->kind = CH_OPTIONAL;
                 c->elem = CH_RECORD;

@@ -63,6 +63,7 @@ check "dsp-cshape finds the generated C well formed" test $? -eq 0
 for cc in gcc clang; do
     command -v $cc >/dev/null || continue
     for v in text native; do
+        [ $cc = clang ] && [ $v = native ] && continue # the same C but for one table: gcc suffices
         $cc $STRICT $SAN -I"$tmp/$v" -o "$tmp/$v/agent_$cc" "$P/agent_main.c" "$tmp/$v/gen_agent.c" \
             "$P/build/libgeo.so" -Wl,-rpath,"$P/build" $RTLIBS 2>"$tmp/cc.err"
         r=$?
