@@ -21,9 +21,9 @@ tmp=$(mktemp -d)
 if [ -n "${KEEP:-}" ]; then echo "# kept in $tmp"; trap 'rs_stop' EXIT INT TERM
 else trap 'rs_stop; rm -rf "$tmp"' EXIT INT TERM; fi
 
-SAN=
-if nm "$BUILD/libdsprt.a" 2>/dev/null | grep -q __asan; then SAN="-fsanitize=address,undefined"; fi
-RTLIBS="$root/$BUILD/libdsprt.a -lcurl -lcjson -lsqlite3 -lhiredis -lcrypto -lpthread -lm"
+. tests/support/rt_link.sh
+SAN=$RT_SAN
+RTLIBS="$root/$BUILD/libdsprt.a $RT_LIBS"
 STRICT="-std=c17 -Wall -Wextra -Werror -pedantic -I$root/runtime/include -I/usr/include/cjson"
 
 P=$tmp/p
