@@ -427,6 +427,13 @@ static dsp_status submit(const lb_api *api, const lb_req *const *reqs, size_t n,
     const char *bid = st == DSP_OK ? cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(root, "id")) : NULL;
     if (st == DSP_OK && !plain_id(bid))
         st = dsp_error_set(err, DSP_ERR_PROTOCOL, "%s: the new batch has no usable \"id\"", api->g->model_spec);
+    /* The id is recorded in a file and printed: one that quotes the key (a
+     * broken or hostile server) is neither. */
+    if (st == DSP_OK && api->key && dsp_secret_found(bid, strlen(bid), api->key))
+        st = dsp_error_set(err, DSP_ERR_PROTOCOL,
+                           "%s: the new batch's id holds the API key or a piece of it (%d or more characters); it "
+                           "was not recorded (the server echoes credentials: check the endpoint)",
+                           api->g->model_spec, DSP_SECRET_MIN_PIECE);
     if (st == DSP_OK && !(*id = strdup(bid)))
         st = dsp_error_set(err, DSP_ERR_NOMEM, "out of memory");
     cJSON_Delete(root);

@@ -5,7 +5,8 @@
 # multi-step program takes one batch per step; a run killed while waiting
 # resumes its batch without sending another; expired and errored requests
 # are reported and sent as normal calls; records go once the cache holds
-# the replies. Prints TAP.
+# the replies; a batch id quoting the API key is refused, never recorded or
+# printed. Prints TAP.
 set -u
 : "${BUILD:=build}"
 dspcc="$BUILD/dspcc"
@@ -105,6 +106,30 @@ base="http://127.0.0.1:$port/v1"
 ev allerr $tickets allerr-cache --batch --batch-poll 50
 check "a batch whose every request errored: all 20 go as normal calls, the same score" \
     sh -c "test $(count POST /v1/chat/completions) = 20 && test '$(score allerr)' = '$(score plain)'"
+
+# A hostile server whose new batch's id quotes the API key: the id is
+# refused, never written (the record under the cache directory would hold
+# it while the run waits) nor printed, and the requests go as normal calls.
+rs_start --log "$tmp/lm.log" --batch-delay-ms 1500 --echo-key batch
+base="http://127.0.0.1:$port/v1"
+: >"$tmp/lm.log"
+"$dspcc" eval $tickets --data dev --limit 20 --json --base-url "$base" --cache-dir "$tmp/echo-cache" --batch \
+    --batch-poll 50 >"$tmp/echo.json" 2>"$tmp/echo.err" &
+epid=$!
+leaked=0 i=0
+while kill -0 "$epid" 2>/dev/null && [ $i -lt 600 ]; do
+    grep -rqs 'batch-key-0123' "$tmp/echo-cache" && leaked=1
+    sleep 0.05
+    i=$((i + 1))
+done
+wait "$epid"
+rc=$?
+epid=
+check "a batch id quoting the key is never written under the cache directory" test $leaked = 0
+check "nor printed" sh -c "! grep -qs 'batch-key-0123' '$tmp/echo.json' '$tmp/echo.err' && ! grep -rqs 'batch-key-0123' '$tmp/echo-cache'"
+check "the eval says why and sends the 20 requests as normal calls, with the plain score" \
+    sh -c "test $rc = 0 && grep -q 'id holds the API key or a piece of it' '$tmp/echo.err' &&
+           test $(count POST /v1/chat/completions) = 20 && test '$(score echo)' = '$(score plain)'"
 
 # The fixture validates a batch's input as OpenAI does: a bad line fails the batch, naming it.
 if command -v curl >/dev/null 2>&1; then

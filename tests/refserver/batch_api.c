@@ -186,7 +186,7 @@ static void answer_one(rs_batch_store *s, bool anthropic, const char *custom_id,
     rs_arena_free(&a);
 }
 
-static bbatch *new_batch(rs_batch_store *s, bool anthropic)
+static bbatch *new_batch(rs_batch_store *s, bool anthropic, const char *key)
 {
     bbatch *b = xrealloc(NULL, sizeof *b);
     memset(b, 0, sizeof *b);
@@ -195,6 +195,8 @@ static bbatch *new_batch(rs_batch_store *s, bool anthropic)
     size_t k = s->n_batches + 1;
     uint64_t h = rs_mix(s->opts.seed ^ (0xba7c0000u + k));
     snprintf(b->id, sizeof b->id, anthropic ? "msgbatch_%016llx" : "batch_%016llx", (unsigned long long)h);
+    if (s->opts.echo_key == RS_ECHO_BATCH && key) /* a hostile server: the id quotes the key */
+        snprintf(b->id, sizeof b->id, "%s%.32s", anthropic ? "msgbatch_" : "batch_", key);
     snprintf(b->out_id, sizeof b->out_id, "file-batchout%06zu", k);
     snprintf(b->err_id, sizeof b->err_id, "file-batcherr%06zu", k);
     return b;
@@ -466,7 +468,8 @@ static void text_out(const char *text, rs_answer *out)
     out->send_len = strlen(text);
 }
 
-static void create_openai(rs_batch_store *s, rs_arena *a, const char *body, size_t len, rs_answer *out)
+static void create_openai(rs_batch_store *s, rs_arena *a, const char *key, const char *body, size_t len,
+                          rs_answer *out)
 {
     cJSON *root = cJSON_ParseWithLength(body ? body : "", len);
     const char *fid = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(root, "input_file_id"));
@@ -486,7 +489,7 @@ static void create_openai(rs_batch_store *s, rs_arena *a, const char *body, size
     else if (strcmp(win, "24h") != 0)
         fail(a, false, 400, "Invalid 'completion_window': only 24h is supported.", NULL, out);
     else {
-        bbatch *b = new_batch(s, false);
+        bbatch *b = new_batch(s, false, key);
         b->input_file_id = xstrndup(fid, strlen(fid));
         b->endpoint = xstrndup(ep, strlen(ep));
         const char *why = NULL;
@@ -498,8 +501,8 @@ static void create_openai(rs_batch_store *s, rs_arena *a, const char *body, size
     cJSON_Delete(root);
 }
 
-static void create_anthropic(rs_batch_store *s, rs_arena *a, const char *host, const char *body, size_t len,
-                             rs_answer *out)
+static void create_anthropic(rs_batch_store *s, rs_arena *a, const char *host, const char *key, const char *body,
+                             size_t len, rs_answer *out)
 {
     cJSON *root = cJSON_ParseWithLength(body ? body : "", len);
     const cJSON *reqs = cJSON_GetObjectItemCaseSensitive(root, "requests");
@@ -520,7 +523,7 @@ static void create_anthropic(rs_batch_store *s, rs_arena *a, const char *host, c
         cJSON_Delete(root);
         return fail(a, true, 400, bad, "invalid_request_error", out);
     }
-    bbatch *b = new_batch(s, true);
+    bbatch *b = new_batch(s, true, key);
     cJSON_ArrayForEach(r, reqs)
     {
         const char *cid = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "custom_id"));
@@ -554,7 +557,7 @@ static void not_found(rs_arena *a, bool anthropic, const char *what, const char 
 }
 
 void rs_batch_answer(rs_batch_store *s, rs_arena *a, const char *method, const char *url, const char *host,
-                     const char *body, size_t len, rs_answer *out, const char **allow)
+                     const char *key, const char *body, size_t len, rs_answer *out, const char **allow)
 {
     *allow = NULL;
     bool post = strcmp(method, "POST") == 0, get = strcmp(method, "GET") == 0;
@@ -586,9 +589,9 @@ void rs_batch_answer(rs_batch_store *s, rs_arena *a, const char *method, const c
         if (!post)
             method_not_allowed(a, anthropic, method, url, "POST", allow, out);
         else if (anthropic)
-            create_anthropic(s, a, host, body, len, out);
+            create_anthropic(s, a, host, key, body, len, out);
         else
-            create_openai(s, a, body, len, out);
+            create_openai(s, a, key, body, len, out);
     } else {
         const char *rest = url + nb + 1;
         const char *slash = strchr(rest, '/');

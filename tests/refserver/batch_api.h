@@ -44,8 +44,10 @@ void rs_batch_upload(rs_batch_store *s, rs_arena *a, const char *filename, const
                      rs_answer *out);
 
 /* Any other batch endpoint. host: the request's Host header (for
- * Anthropic's results_url). *allow: the methods, for a 405. */
+ * Anthropic's results_url); key: the request's API key (NULL: none), which
+ * --echo-key batch puts into a new batch's id. *allow: the methods, for a
+ * 405. */
 void rs_batch_answer(rs_batch_store *s, rs_arena *a, const char *method, const char *url, const char *host,
-                     const char *body, size_t len, rs_answer *out, const char **allow);
+                     const char *key, const char *body, size_t len, rs_answer *out, const char **allow);
 
 #endif

@@ -64,7 +64,7 @@ static void echo_in_reply(rs_arena *a, rs_api api, const char *key, rs_answer *a
 
 void rs_echo_key(rs_arena *a, const rs_options *o, rs_api api, const char *key, rs_answer *ans)
 {
-    if (!key || o->echo_key == RS_ECHO_NONE)
+    if (!key || o->echo_key == RS_ECHO_NONE || o->echo_key == RS_ECHO_BATCH) /* batch: batch_api.c */
         return;
     if (o->echo_key == RS_ECHO_REPLY) {
         if (ans->status == 200)

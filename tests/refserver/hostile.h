@@ -12,7 +12,7 @@
  * header value (either may be NULL); NULL when there is none. */
 const char *rs_request_key(const char *authorization, const char *x_api_key);
 
-/* Rewrites a chat answer as --echo-key asks (nothing when it is off or key
+/* Rewrites a chat answer as --echo-key asks (nothing when it is off, batch, or key
  * is NULL): "error" answers 401 with a message quoting the key cut at 200
  * bytes, as a provider's log line might; "reply" puts the key into the
  * first choice's text, at the start of its first field's value. The request

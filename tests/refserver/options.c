@@ -60,7 +60,8 @@ static void usage(FILE *out)
         "                        restarted fixture still serves its fine-tuned models\n"
         "  --echo-key MODE       quote the request's API key back, as a broken or\n"
         "                        hostile server might: error (401 quoting it cut at\n"
-        "                        200 bytes) or reply (inside every chat reply)\n"
+        "                        200 bytes), reply (inside every chat reply) or\n"
+        "                        batch (inside every new batch's id)\n"
         "  --inject-nul          end the first field of every chat reply with\n"
         "                        \\u0000hacked (a NUL character, as JSON escapes it)\n"
         "  --tool-call-faults N  native tool calling: the first N steps of every\n"
@@ -252,8 +253,10 @@ int rs_options_parse(int argc, char **argv, rs_options *o)
                 o->echo_key = RS_ECHO_ERROR;
             else if (strcmp(optarg, "reply") == 0)
                 o->echo_key = RS_ECHO_REPLY;
+            else if (strcmp(optarg, "batch") == 0)
+                o->echo_key = RS_ECHO_BATCH;
             else
-                return bad("--echo-key", optarg, "error or reply");
+                return bad("--echo-key", optarg, "error, reply or batch");
             break;
         case O_OVERSIZE:
             if (!parse_uint(optarg, 1ull << 40, &v) || v == 0)

@@ -29,7 +29,8 @@ typedef enum rs_fault {
 typedef enum rs_echo {
     RS_ECHO_NONE = 0,
     RS_ECHO_ERROR, /* every chat request: 401 quoting the key, cut short */
-    RS_ECHO_REPLY  /* every chat reply holds the key */
+    RS_ECHO_REPLY, /* every chat reply holds the key */
+    RS_ECHO_BATCH  /* every new batch's id holds the key */
 } rs_echo;
 
 #define RS_MAX_LORA_OPTS 16

@@ -518,7 +518,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
         else
             rs_ft_answer(s->ft, &a, method, url, st->body, st->len, &up, &ans, &allow);
     } else if (st->route == ROUTE_BATCH) {
-        rs_batch_answer(s->batches, &a, method, url, MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Host"),
+        const char *key = rs_request_key(MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization"),
+                                         MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "x-api-key"));
+        rs_batch_answer(s->batches, &a, method, url, MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Host"), key,
                         st->body, st->len, &ans, &allow);
     } else {
         /* Anthropic's version header, or the model Gemini's path names. */
