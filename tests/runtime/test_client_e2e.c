@@ -192,6 +192,20 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
                              : "{\"object\":\"list\",\"data\":[{\"index\":0,\"embedding\":[1,0,0]},"
                                "{\"index\":1,\"embedding\":[0,1,0]}],\"usage\":{\"prompt_tokens\":4}}",
                     NULL);
+    } else if (strncmp(url, "/deepjson/", 10) == 0) {
+        /* A reply whose API JSON nests 100,000 arrays deep (a hostile
+         * server): parsed in a fiber of the event loop, on its own stack. */
+        enum { DEPTH = 100000 };
+        static const char head[] = "{\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\","
+                                   "\"content\":\"category: billing\"}}],\"junk\":";
+        size_t n = sizeof head - 1;
+        char *body = malloc(n + 2 * DEPTH + 2);
+        memcpy(body, head, n);
+        memset(body + n, '[', DEPTH);
+        memset(body + n + DEPTH, ']', DEPTH);
+        memcpy(body + n + 2 * DEPTH, "}", 2);
+        r = respond(conn, 200, body, NULL);
+        free(body);
     } else if (strncmp(url, "/toolkey/", 9) == 0) {
         /* A native tool call whose arguments quote the request's key. */
         char body[1024];
@@ -1130,6 +1144,30 @@ static void test_embeddings_of_two_lengths_are_not_cached(void **state)
     dsp_client_free(c);
 }
 
+/* Replies nested far deeper than any API's (a hostile server), read by
+ * a batch on the event loop, where each call runs on a fiber's stack: an
+ * error each (cJSON's nesting limit), not a crash. */
+static void test_deeply_nested_replies_in_a_batch(void **state)
+{
+    (void)state;
+    enum { N = 4 };
+    dsp_client *c = client(0.01, 0, 10, false);
+    dsp_lm_config lm = lm_for("openai/m", "deepjson");
+    dsp_chat_request reqs[N];
+    for (int i = 0; i < N; i++)
+        reqs[i] = request();
+    dsp_chat_response resps[N];
+    dsp_status sts[N];
+    dsp_error errs[N];
+    memset(errs, 0, sizeof errs);
+    assert_int_equal(dsp_chat_batch(c, &lm, reqs, N, resps, sts, errs), DSP_ERR_PROTOCOL);
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(sts[i], DSP_ERR_PROTOCOL);
+        dsp_error_clear(&errs[i]);
+    }
+    dsp_client_free(c);
+}
+
 static void test_cache_hit_bypass_and_no_key_in_file(void **state)
 {
     (void)state;
@@ -1281,6 +1319,7 @@ int main(void)
         T(test_cache_hit_bypass_and_no_key_in_file),
         T(test_tool_call_holding_the_key_is_refused),
         T(test_embeddings_of_two_lengths_are_not_cached),
+        T(test_deeply_nested_replies_in_a_batch),
         T(test_base_url_override_from_env),
         T(test_connection_refused_is_network_error),
         T(test_unusable_cache_dir),
