@@ -4,7 +4,8 @@
 # Batches: the same scores as a plain eval with no chat request sent; a
 # multi-step program takes one batch per step; a run killed while waiting
 # resumes its batch without sending another; expired and errored requests
-# are reported and sent as normal calls; records go once the cache holds
+# are reported and sent as normal calls, as are those whose result line is
+# damaged; records go once the cache holds
 # the replies; a batch id quoting the API key is refused, never recorded or
 # printed. Prints TAP.
 set -u
@@ -106,6 +107,25 @@ base="http://127.0.0.1:$port/v1"
 ev allerr $tickets allerr-cache --batch --batch-poll 50
 check "a batch whose every request errored: all 20 go as normal calls, the same score" \
     sh -c "test $(count POST /v1/chat/completions) = 20 && test '$(score allerr)' = '$(score plain)'"
+
+# A broken batch service: half the result lines damaged (cut off, or a
+# reply that does not follow the API), OpenAI's and Anthropic's. Nothing of
+# them is kept: those requests go as normal calls, the same score.
+rs_start --log "$tmp/lm.log" --batch-delay-ms 100 --batch-garbage-rate 0.5
+base="http://127.0.0.1:$port/v1"
+: >"$tmp/lm.log"
+ev garbage $tickets garbage-cache --batch --batch-poll 50
+n=$(count POST /v1/chat/completions)
+check "damaged result lines: the eval still gives the plain score" test "$(score garbage)" = "$(score plain)"
+check "their requests ($n) go as normal calls, and are reported" \
+    sh -c "test $n -gt 0 && test $n -lt 20 && grep -q 'batch: batch_.*: $n requests failed in the batch' '$tmp/garbage.err'"
+base="http://127.0.0.1:$port"
+: >"$tmp/lm.log"
+ev an_garbage "$tmp/anthropic.dsp" an-garbage-cache --batch --batch-poll 50
+n=$(count POST /v1/messages)
+check "damaged Anthropic result lines: the plain score, $n requests as normal calls" \
+    sh -c "test '$(score an_garbage)' = '$(score an_plain)' && test $n -gt 0 && test $n -lt 20"
+base="http://127.0.0.1:$port/v1"
 
 # A hostile server whose new batch's id quotes the API key: the id is
 # refused, never written (the record under the cache directory would hold

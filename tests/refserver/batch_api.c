@@ -12,7 +12,7 @@
 
 #include "text.h"
 
-typedef enum fate { FATE_OK, FATE_ERRORED, FATE_EXPIRED } fate;
+typedef enum fate { FATE_OK, FATE_ERRORED, FATE_EXPIRED, FATE_GARBAGE } fate;
 
 typedef struct bfile {
     char id[48];
@@ -175,7 +175,8 @@ static void answer_one(rs_batch_store *s, bool anthropic, const char *custom_id,
     r->custom_id = xstrndup(custom_id, strlen(custom_id));
     r->fate = picked(s, custom_id, 0xe7e7, s->opts.batch_expire_rate)  ? FATE_EXPIRED
               : picked(s, custom_id, 0xe770, s->opts.batch_error_rate) ? FATE_ERRORED
-                                                                       : FATE_OK;
+              : picked(s, custom_id, 0x9a7b, s->opts.batch_garbage_rate) ? FATE_GARBAGE
+                                                                         : FATE_OK;
     rs_arena a;
     rs_arena_init(&a);
     rs_answer ans;
@@ -403,6 +404,28 @@ static void add_line(rs_buf *out, cJSON *o)
     cJSON_free(t);
 }
 
+/* --batch-garbage-rate: request i's result line, damaged in turn: cut off
+ * half way (not JSON), or well-formed with a reply that does not follow
+ * the API (its choices, or content, not a list). */
+static void garbage_line(rs_buf *out, const char *custom_id, size_t i, bool anthropic)
+{
+    char line[300];
+    if (i % 2 == 0)
+        snprintf(line, sizeof line, "{\"custom_id\":\"%.64s\",\"%s\":{\"status_c\n", custom_id,
+                 anthropic ? "result" : "response");
+    else if (anthropic)
+        snprintf(line, sizeof line,
+                 "{\"custom_id\":\"%.64s\",\"result\":{\"type\":\"succeeded\",\"message\":{\"type\":\"message\","
+                 "\"content\":\"not a list\"}}}\n",
+                 custom_id);
+    else
+        snprintf(line, sizeof line,
+                 "{\"custom_id\":\"%.64s\",\"response\":{\"status_code\":200,\"body\":{\"choices\":\"not a list\"}},"
+                 "\"error\":null}\n",
+                 custom_id);
+    rs_buf_puts(out, line);
+}
+
 /* OpenAI's output (errors false) or error file of an ended batch. */
 static const char *openai_file(rs_arena *a, const bbatch *b, bool errors)
 {
@@ -410,9 +433,13 @@ static const char *openai_file(rs_arena *a, const bbatch *b, bool errors)
     rs_buf_init(&out, a);
     for (size_t i = 0; i < b->n; i++) {
         const breq *r = &b->reqs[i];
-        bool ok = r->fate == FATE_OK && r->status == 200;
+        bool ok = (r->fate == FATE_OK || r->fate == FATE_GARBAGE) && r->status == 200;
         if (ok == errors)
             continue;
+        if (r->fate == FATE_GARBAGE) {
+            garbage_line(&out, r->custom_id, i, false);
+            continue;
+        }
         cJSON *o = cJSON_CreateObject();
         char id[64];
         snprintf(id, sizeof id, "batch_req_%s_%zu", b->id + 6, i);
@@ -443,6 +470,10 @@ static const char *anthropic_results(rs_arena *a, const bbatch *b)
     rs_buf_init(&out, a);
     for (size_t i = 0; i < b->n; i++) {
         const breq *r = &b->reqs[i];
+        if (r->fate == FATE_GARBAGE && r->status == 200) {
+            garbage_line(&out, r->custom_id, i, true);
+            continue;
+        }
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "custom_id", r->custom_id);
         cJSON *res = cJSON_AddObjectToObject(o, "result");

@@ -18,7 +18,9 @@
  * --batch-error-rate and --batch-expire-rate pick requests (by a hash of
  * the seed and the custom_id: deterministic) that end errored (a 500 in
  * the error file; Anthropic's "errored") or expired (OpenAI's batch_expired
- * and a batch status "expired"; Anthropic's "expired"). Thread-safe;
+ * and a batch status "expired"; Anthropic's "expired"); --batch-garbage-rate
+ * picks requests whose result line is damaged (cut off, or a reply that
+ * does not follow the API). Thread-safe;
  * nothing persists across a restart. */
 #ifndef RS_BATCH_API_H
 #define RS_BATCH_API_H

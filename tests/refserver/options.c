@@ -56,6 +56,9 @@ static void usage(FILE *out)
         "                        (default 300)\n"
         "  --batch-error-rate P  share of batched requests (0..1) that end errored\n"
         "  --batch-expire-rate P share of batched requests (0..1) that expire\n"
+        "  --batch-garbage-rate P share of batched requests (0..1) whose result\n"
+        "                        line is damaged: cut off (not JSON), or a reply\n"
+        "                        that does not follow the API, in turn\n"
         "  --state-dir DIR       keep fine-tuning files and jobs in DIR, so a\n"
         "                        restarted fixture still serves its fine-tuned models\n"
         "  --echo-key MODE       quote the request's API key back, as a broken or\n"
@@ -131,7 +134,7 @@ int rs_options_parse(int argc, char **argv, rs_options *o)
     for (int i = 1; i <= RS_FAULT_LAST_DEFAULT; i++)
         o->kinds[o->n_kinds++] = (rs_fault)i;
 
-    enum { O_PORT = 256, O_THREADS, O_LAT, O_RATE, O_KINDS, O_HANG, O_RETRY, O_SEED, O_LOG, O_BODY, O_FT_DELAY, O_STATE, O_ECHO, O_OVERSIZE, O_NUL, O_LORA, O_TOOL_FAULTS, O_MAXCONC, O_MAXCONN, O_BDELAY, O_BERR, O_BEXP, O_HELP };
+    enum { O_PORT = 256, O_THREADS, O_LAT, O_RATE, O_KINDS, O_HANG, O_RETRY, O_SEED, O_LOG, O_BODY, O_FT_DELAY, O_STATE, O_ECHO, O_OVERSIZE, O_NUL, O_LORA, O_TOOL_FAULTS, O_MAXCONC, O_MAXCONN, O_BDELAY, O_BERR, O_BEXP, O_BGARB, O_HELP };
     static const struct option longs[] = {
         {"port", required_argument, NULL, O_PORT},
         {"threads", required_argument, NULL, O_THREADS},
@@ -147,6 +150,7 @@ int rs_options_parse(int argc, char **argv, rs_options *o)
         {"batch-delay-ms", required_argument, NULL, O_BDELAY},
         {"batch-error-rate", required_argument, NULL, O_BERR},
         {"batch-expire-rate", required_argument, NULL, O_BEXP},
+        {"batch-garbage-rate", required_argument, NULL, O_BGARB},
         {"state-dir", required_argument, NULL, O_STATE},
         {"echo-key", required_argument, NULL, O_ECHO},
         {"oversize-bytes", required_argument, NULL, O_OVERSIZE},
@@ -194,14 +198,21 @@ int rs_options_parse(int argc, char **argv, rs_options *o)
         }
         case O_RATE:
         case O_BERR:
-        case O_BEXP: {
-            const char *name = c == O_RATE ? "--fail-rate" : c == O_BERR ? "--batch-error-rate" : "--batch-expire-rate";
+        case O_BEXP:
+        case O_BGARB: {
+            const char *name = c == O_RATE   ? "--fail-rate"
+                               : c == O_BERR ? "--batch-error-rate"
+                               : c == O_BEXP ? "--batch-expire-rate"
+                                             : "--batch-garbage-rate";
             char *end;
             errno = 0;
             double p = strtod(optarg, &end);
             if (errno || end == optarg || *end || !(p >= 0 && p <= 1))
                 return bad(name, optarg, "a number from 0 to 1");
-            *(c == O_RATE ? &o->fail_rate : c == O_BERR ? &o->batch_error_rate : &o->batch_expire_rate) = p;
+            *(c == O_RATE   ? &o->fail_rate
+              : c == O_BERR ? &o->batch_error_rate
+              : c == O_BEXP ? &o->batch_expire_rate
+                            : &o->batch_garbage_rate) = p;
             break;
         }
         case O_KINDS:

@@ -56,6 +56,7 @@ typedef struct rs_options {
     unsigned batch_delay_ms;  /* a batch's time from creation to its end (batch_api.h) */
     double batch_error_rate;  /* share of batched requests that end errored */
     double batch_expire_rate; /* share of batched requests that expire */
+    double batch_garbage_rate; /* share of batched requests whose result line is damaged */
     rs_echo echo_key;         /* quote the request's API key back (hostile.c) */
     bool inject_nul;          /* a NUL character (\u0000) in every reply's text (hostile.c) */
     unsigned tool_call_faults; /* native tool calling: damaged calls in the first N steps (wire_tools.c) */
