@@ -598,6 +598,20 @@ static bool read_stream(void *ctx, const char *data, size_t n)
     return dsp_stream_reader_feed(ctx, data, n);
 }
 
+/* Of an lm's several base URLs, the next after ei in turn whose endpoint
+ * did not ask to wait (a 429's Retry-After: an exhausted quota holds it
+ * for as long as it says, which the others need not share); ei itself
+ * when there is none. */
+static size_t unpaused_endpoint(dsp_client *c, const call *k, size_t ei, double now)
+{
+    for (size_t j = 1; j < k->n_urls; j++) {
+        size_t i = (ei + j) % k->n_urls;
+        if (!dsp_rates_paused(&c->rates, k->rates[i], now))
+            return i;
+    }
+    return ei;
+}
+
 /* One HTTP exchange with retries; on DSP_OK resp holds its choices. */
 static dsp_status exchange(dsp_client *c, call *k, dsp_chat_response *resp, usage_delta *u, uint64_t *rng,
                            dsp_error *err)
@@ -614,7 +628,10 @@ static dsp_status exchange(dsp_client *c, call *k, dsp_chat_response *resp, usag
         int http_status = 0;
         dsp_error_clear(err);
         /* Which of the lm's base URLs this attempt goes to, and its pace. */
-        size_t ei = dsp_endpoints_pick(&c->endpoints, (const char *const *)k->urls, k->n_urls, monotonic_s());
+        double picked_at = monotonic_s();
+        size_t ei = dsp_endpoints_pick(&c->endpoints, (const char *const *)k->urls, k->n_urls, picked_at);
+        if (k->n_urls > 1 && dsp_rates_paused(&c->rates, k->rates[ei], picked_at))
+            ei = unpaused_endpoint(c, k, ei, picked_at);
         k->url = k->urls[ei];
         uint64_t ticket = 0;
         st = dsp_rates_acquire(&c->rates, k->rates[ei], k->est_tokens, k->deadline, k->model_spec, &ticket, err);
@@ -714,6 +731,9 @@ static dsp_status exchange(dsp_client *c, call *k, dsp_chat_response *resp, usag
             double now = monotonic_s();
             dsp_endpoints_report(&c->endpoints, k->url, down, now);
             failover = down && dsp_endpoints_other_up(&c->endpoints, (const char *const *)k->urls, k->n_urls, ei, now);
+            /* Asked to wait: another that was not goes at once. */
+            if (http_status == 429 && retry_after > 0 && unpaused_endpoint(c, k, ei, now) != ei)
+                failover = true;
         }
         /* Redacted now, not only at the end: the next attempt's
          * dsp_error_clear only ends the message at its first byte, so an

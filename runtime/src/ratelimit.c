@@ -96,6 +96,16 @@ void dsp_rates_init(dsp_rates *rs, int max_window)
     rs->max_window = max_window > 0 ? max_window : 1;
 }
 
+bool dsp_rates_paused(dsp_rates *rs, const dsp_rate *r, double now)
+{
+    if (!r)
+        return false;
+    pthread_mutex_lock(&rs->lock);
+    bool paused = now < r->paused_until;
+    pthread_mutex_unlock(&rs->lock);
+    return paused;
+}
+
 void dsp_rates_destroy(dsp_rates *rs)
 {
     for (size_t i = 0; i < rs->n; i++) {

@@ -64,6 +64,10 @@ typedef struct dsp_rates {
 } dsp_rates;
 
 void dsp_rates_init(dsp_rates *rs, int max_window);
+
+/* Whether r (NULL: unpaced) holds its requests at now because a 429 asked
+ * to wait (Retry-After). */
+bool dsp_rates_paused(dsp_rates *rs, const dsp_rate *r, double now);
 void dsp_rates_destroy(dsp_rates *rs);
 
 /* The limiter of url and model, made at first use with rpm and tpm (a

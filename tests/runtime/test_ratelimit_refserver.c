@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -111,6 +112,13 @@ static int cmp_t(const void *a, const void *b)
 {
     double x = ((const seen *)a)->t_ms, y = ((const seen *)b)->t_ms;
     return (x > y) - (x < y);
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static dsp_client *client(int max_in_flight, int retries, double backoff, double deadline)
@@ -295,6 +303,40 @@ static void a_dead_endpoint_fails_over_at_once(void **state)
     assert_int_equal(read_log(&live, v, 64), 26);
 }
 
+/* Of two endpoints, one answers every request 429 asking to wait 10 min
+ * (an exhausted quota): the calls go to the other, none fails, and the
+ * held one gets no request while it asked to be left alone. */
+static void an_endpoint_asking_to_wait_is_passed_over(void **state)
+{
+    (void)state;
+    NEED_REFSERVER();
+    server held, live;
+    const char *args[] = {"--fail-rate", "1", "--fail-kinds", "429", "--retry-after-ms", "600000", NULL};
+    start(&held, "held", args);
+    start(&live, "live2", NULL);
+    char bases[160];
+    snprintf(bases, sizeof bases, "%s %s", held.base, live.base);
+    dsp_client *c = client(8, 3, 0.01, 5.0);
+    dsp_lm_config lm = lm_at(bases);
+    make_requests(10);
+    double t0 = now_s();
+    for (size_t i = 0; i < 10; i++) {
+        dsp_error err = {0};
+        dsp_status st = dsp_chat(c, &lm, &reqs[i], &resps[i], &err);
+        if (st != DSP_OK)
+            fail_msg("call %zu failed: %s", i, err.message);
+        dsp_chat_response_free(&resps[i]);
+    }
+    /* No call waited out the 10 min, nor the 30 s a retry may wait. */
+    assert_true(now_s() - t0 < 20.0);
+    dsp_client_free(c);
+    stop(&held);
+    stop(&live);
+    seen v[64];
+    assert_int_equal(read_log(&held, v, 64), 1);
+    assert_int_equal(read_log(&live, v, 64), 10);
+}
+
 /* Two live endpoints share calls made one at a time, in turn; a 5xx from
  * one sends the retry to the other. */
 static void two_endpoints_share_the_calls(void **state)
@@ -349,6 +391,7 @@ int main(void)
         cmocka_unit_test(a_429_lowers_the_concurrency),
         cmocka_unit_test(a_dead_endpoint_fails_over_at_once),
         cmocka_unit_test(two_endpoints_share_the_calls),
+        cmocka_unit_test(an_endpoint_asking_to_wait_is_passed_over),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
