@@ -669,6 +669,16 @@ static dsp_status exchange(dsp_client *c, call *k, dsp_chat_response *resp, usag
         st = dsp_http_post(c->http, k->url, k->headers, k->n_headers, k->body.buf, k->body.len, &lim, reply,
                            err);
         give_slot(c);
+        if (st != DSP_OK && k->stream && rd.done && rd.st == DSP_OK &&
+            (st == DSP_ERR_TIMEOUT || st == DSP_ERR_NETWORK)) {
+            /* The stream had ended (its end marker came, nothing failed)
+             * before the connection timed out or broke: a server or proxy
+             * that holds it open, or drops it, after the end. The reply is
+             * whole, and its text was handed on. */
+            dsp_error_clear(err);
+            st = DSP_OK;
+            reply->status = 200;
+        }
         if (st != DSP_OK)
             name_lm(err, k->model_spec);
         if (st == DSP_OK) {

@@ -68,6 +68,25 @@ static ssize_t truncated_reader(void *cls, uint64_t pos, char *buf, size_t max)
     return (ssize_t)n;
 }
 
+/* A whole OpenAI stream, end marker included, then the connection held
+ * open (3 s, or until the test stops the server): a broken server or proxy. */
+static ssize_t held_stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    (void)cls;
+    static const char sse[] = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"category: \"}}]}\n\n"
+                              "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"billing\"}}]}\n\n"
+                              "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":10,\"completion_tokens\":3}}\n\n"
+                              "data: [DONE]\n\n";
+    if (pos < sizeof sse - 1) {
+        size_t n = sizeof sse - 1 - pos < max ? sizeof sse - 1 - pos : max;
+        memcpy(buf, sse + pos, n);
+        return (ssize_t)n;
+    }
+    for (int i = 0; i < 300 && !atomic_load(&S.stopping); i++)
+        usleep(10 * 1000);
+    return MHD_CONTENT_READER_END_OF_STREAM;
+}
+
 /* The text of the last message: OpenAI content string or Anthropic block. */
 static char *last_text(const char *body, size_t len, int *n_out)
 {
@@ -192,6 +211,12 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
                              : "{\"object\":\"list\",\"data\":[{\"index\":0,\"embedding\":[1,0,0]},"
                                "{\"index\":1,\"embedding\":[0,1,0]}],\"usage\":{\"prompt_tokens\":4}}",
                     NULL);
+    } else if (strncmp(url, "/heldstream/", 12) == 0) {
+        struct MHD_Response *resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 1024, held_stream_reader,
+                                                                      NULL, NULL);
+        MHD_add_response_header(resp, "Content-Type", "text/event-stream");
+        r = MHD_queue_response(conn, 200, resp);
+        MHD_destroy_response(resp);
     } else if (strncmp(url, "/deepjson/", 10) == 0) {
         /* A reply whose API JSON nests 100,000 arrays deep (a hostile
          * server): parsed in a fiber of the event loop, on its own stack. */
@@ -1144,6 +1169,45 @@ static void test_embeddings_of_two_lengths_are_not_cached(void **state)
     dsp_client_free(c);
 }
 
+typedef struct pieces {
+    char text[256];
+} pieces;
+
+static int collect_piece(void *ctx, const char *text, size_t n)
+{
+    pieces *p = ctx;
+    size_t used = strlen(p->text);
+    snprintf(p->text + used, sizeof p->text - used, "%.*s", (int)n, text);
+    return 0;
+}
+
+/* A stream whose end marker came, from a server that then holds the
+ * connection open: the reply is whole, so the call succeeds when the
+ * attempt's time runs out (1 s here), with every piece handed on once. */
+static void test_stream_held_open_after_its_end(void **state)
+{
+    (void)state;
+    dsp_client *c = client(0.01, 2, 1, false);
+    dsp_lm_config lm = lm_for("openai/m", "heldstream");
+    dsp_chat_request req = request();
+    pieces got = {{0}};
+    req.on_text = collect_piece;
+    req.on_text_ctx = &got;
+    dsp_chat_response resp;
+    dsp_error err = {0};
+    double t0 = now_s();
+    dsp_status st = dsp_chat(c, &lm, &req, &resp, &err);
+    if (st != DSP_OK)
+        fail_msg("the call failed: %s", err.message);
+    assert_true(now_s() - t0 < 2.5);
+    assert_string_equal(resp.choices[0], "category: billing");
+    assert_string_equal(got.text, "category: billing");
+    assert_int_equal(resp.usage.completion_tokens, 3);
+    assert_int_equal(atomic_load(&S.requests), 1);
+    dsp_chat_response_free(&resp);
+    dsp_client_free(c);
+}
+
 /* Replies nested far deeper than any API's (a hostile server), read by
  * a batch on the event loop, where each call runs on a fiber's stack: an
  * error each (cJSON's nesting limit), not a crash. */
@@ -1320,6 +1384,7 @@ int main(void)
         T(test_tool_call_holding_the_key_is_refused),
         T(test_embeddings_of_two_lengths_are_not_cached),
         T(test_deeply_nested_replies_in_a_batch),
+        T(test_stream_held_open_after_its_end),
         T(test_base_url_override_from_env),
         T(test_connection_refused_is_network_error),
         T(test_unusable_cache_dir),
