@@ -89,6 +89,8 @@ TEST_SCRIPTS += tests/compiler/optimize_gepa_e2e.sh
 TEST_SCRIPTS += tests/compiler/optimize_guard_gepa_simba.sh
 TEST_SCRIPTS += tests/compiler/gepa_vs_mipro.sh
 TEST_SCRIPTS += tests/compiler/optimize_simba_e2e.sh
+# SIGKILL mid-run, then a re-run: bootstrap_fewshot, labeled_fewshot, random_search.
+TEST_SCRIPTS += tests/compiler/optimize_resume.sh
 # knn_fewshot: embeddings, the quality figure on a subset of the intents, the generated C against eval.
 TEST_SCRIPTS += tests/compiler/knn_e2e.sh
 # ensemble: the best random_search candidates voting, in eval and the generated C.
