@@ -93,6 +93,8 @@ TEST_SCRIPTS += tests/compiler/optimize_simba_e2e.sh
 TEST_SCRIPTS += tests/compiler/optimize_resume.sh
 # knn_fewshot: embeddings, the quality figure on a subset of the intents, the generated C against eval.
 TEST_SCRIPTS += tests/compiler/knn_e2e.sh
+# knn_fewshot's embeddings calls in traces and in `dspcc prompt --run`.
+TEST_SCRIPTS += tests/compiler/knn_trace.sh
 # ensemble: the best random_search candidates voting, in eval and the generated C.
 TEST_SCRIPTS += tests/compiler/ensemble_e2e.sh
 TEST_SCRIPTS += tests/compiler/metric_feedback.sh

@@ -195,6 +195,7 @@ int cli_client_new(const char *cmd, const cli_client_args *a, dsp_client **out, 
         co.deadline_s = (double)a->deadline_s;
     co.trace_path = a->trace;
     co.observe = a->observe;
+    co.observe_embed = a->observe_embed;
     co.observe_ctx = a->observe_ctx;
     if (dsp_client_new(&co, out, err) != DSP_OK) {
         fprintf(stderr, "dspcc %s: %s\n", cmd, err->message);

@@ -69,6 +69,9 @@ typedef struct cli_client_args {
     /* dsp_client_options.observe: sees every LM call as sent; NULL: none. */
     void (*observe)(void *ctx, const dsp_lm_config *lm, const dsp_chat_request *req,
                     const dsp_chat_response *resp, dsp_status st);
+    /* dsp_client_options.observe_embed: sees every embeddings call; NULL: none. */
+    void (*observe_embed)(void *ctx, const dsp_lm_config *lm, const char *label, const char *const *texts, size_t n,
+                          int dimensions, size_t cache_hits, dsp_status st);
     void *observe_ctx;
 } cli_client_args;
 

@@ -3,21 +3,24 @@
  * the client sent it. Only a run knows what a later step receives (an
  * earlier predictor's answer, a tool's result, a react loop's trajectory),
  * so this is the one way to see those prompts filled in. The calls are
- * seen through the client's observer (dsp_client_options.observe), after
- * the chat adapter, the JSON fallback and the request writer, so nothing
- * is rendered twice. */
+ * seen through the client's observers (dsp_client_options.observe, and
+ * observe_embed for knn_fewshot's embeddings calls), after the chat
+ * adapter, the JSON fallback and the request writer, so nothing is
+ * rendered twice. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cmd_prompt.h"
+#include "dsp/embed.h"
 #include "strbuf.h"
 
 /* One LM call as it went out. */
 typedef struct seen_call {
     char *predictor;            /* the request's label, or NULL */
     char *model;
+    int embeddings;             /* an embeddings call (knn_fewshot's): n_messages counts its inputs */
     size_t n_messages;
     int cache_hit;
     dsp_status status;
@@ -33,24 +36,70 @@ typedef struct recorder {
     char why[DSP_ERROR_MESSAGE_MAX]; /* a body that could not be written */
 } recorder;
 
-static void record(void *ctx, const dsp_lm_config *lm, const dsp_chat_request *req, const dsp_chat_response *resp,
-                   dsp_status st)
+/* A new call at the end of r's list (r->lock held), or NULL (r->oom set). */
+static seen_call *add_call(recorder *r)
 {
-    recorder *r = ctx;
-    pthread_mutex_lock(&r->lock);
     if (r->n == r->cap) {
         size_t cap = r->cap ? 2 * r->cap : 8;
         seen_call *c = realloc(r->calls, cap * sizeof *c);
         if (!c) {
             r->oom = 1;
-            pthread_mutex_unlock(&r->lock);
-            return;
+            return NULL;
         }
         r->calls = c;
         r->cap = cap;
     }
     seen_call *c = &r->calls[r->n++];
     memset(c, 0, sizeof *c);
+    return c;
+}
+
+/* An embeddings call: its texts, one block each, or with --wire the
+ * request body (OpenAI's, the one wire embeddings have). */
+static void record_embed(void *ctx, const dsp_lm_config *lm, const char *label, const char *const *texts, size_t n,
+                         int dimensions, size_t cache_hits, dsp_status st)
+{
+    recorder *r = ctx;
+    pthread_mutex_lock(&r->lock);
+    seen_call *c = add_call(r);
+    if (!c) {
+        pthread_mutex_unlock(&r->lock);
+        return;
+    }
+    c->predictor = label ? strdup(label) : NULL;
+    c->model = strdup(lm->model ? lm->model : "?");
+    c->embeddings = 1;
+    c->n_messages = n;
+    c->cache_hit = n > 0 && cache_hits == n;
+    c->status = st;
+    if (r->wire) {
+        dsp_error err = { 0 };
+        dsp_embed_options eo = { .dimensions = dimensions };
+        char *body = NULL;
+        if (dsp_embed_request_body(lm, texts, n, &eo, &body, &err) == DSP_OK)
+            sb_puts(&c->text, body);
+        else if (!r->why[0])
+            snprintf(r->why, sizeof r->why, "%s", err.message);
+        free(body);
+        dsp_error_clear(&err);
+    } else {
+        for (size_t i = 0; i < n; i++)
+            sb_printf(&c->text, "%s[input %zu]\n%s", i ? "\n\n" : "", i + 1, texts[i] ? texts[i] : "");
+    }
+    r->oom |= c->text.oom;
+    pthread_mutex_unlock(&r->lock);
+}
+
+static void record(void *ctx, const dsp_lm_config *lm, const dsp_chat_request *req, const dsp_chat_response *resp,
+                   dsp_status st)
+{
+    recorder *r = ctx;
+    pthread_mutex_lock(&r->lock);
+    seen_call *c = add_call(r);
+    if (!c) {
+        pthread_mutex_unlock(&r->lock);
+        return;
+    }
     c->predictor = req->label ? strdup(req->label) : NULL;
     c->model = strdup(lm->model ? lm->model : "?");
     c->n_messages = req->n_messages;
@@ -103,6 +152,7 @@ int prompt_run(const prompt_args *a, const ir_program *p, const ir_module *m, co
     cli_client_args ca = a->client;
     ca.trace = a->client.trace ? a->client.trace : ""; /* "": no trace unless --trace */
     ca.observe = record;
+    ca.observe_embed = record_embed;
     ca.observe_ctx = &rec;
     if (!prompt_setup(&ca, p, m, lm, st, &client, &runner, &cfg))
         goto out;
@@ -121,9 +171,10 @@ int prompt_run(const prompt_args *a, const ir_program *p, const ir_module *m, co
         if (shown++ && !a->wire)
             putchar('\n');
         if (!a->predictor)
-            printf("=== call %zu: %s on %s, %zu messages%s%s ===\n", i + 1, c->predictor ? c->predictor : "(unnamed)",
-                   c->model, c->n_messages, c->cache_hit ? "; answered from the cache" : "",
-                   c->status != DSP_OK ? "; the call failed" : "");
+            printf("=== call %zu: %s%s on %s, %zu %s%s%s ===\n", i + 1, c->embeddings ? "embeddings for " : "",
+                   c->predictor ? c->predictor : "(unnamed)", c->model, c->n_messages,
+                   c->embeddings ? (c->n_messages == 1 ? "input" : "inputs") : "messages",
+                   c->cache_hit ? "; answered from the cache" : "", c->status != DSP_OK ? "; the call failed" : "");
         if (a->wire && !c->text.p) {
             fprintf(stderr, "dspcc prompt: call %zu: %s\n", i + 1, rec.why);
             status = 1;

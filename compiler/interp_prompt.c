@@ -135,8 +135,8 @@ dsp_status ex_prompt_render(const ex_runner *r, const ex_config *cfg, const ir_p
         o.n_demos = 0;
         if (!out->n_placeholders) {
             chosen = calloc(o.knn->k, sizeof *chosen);
-            rc = chosen ? dsp_knn_choose_texts(r->client, o.knn, p->signature, (const char *const *)texts, chosen,
-                                               &o.n_demos, err)
+            rc = chosen ? dsp_knn_choose_texts(r->client, o.knn, p->name, p->signature, (const char *const *)texts,
+                                               chosen, &o.n_demos, err)
                         : dsp_error_set(err, DSP_ERR_NOMEM, "out of memory");
             o.demos = chosen;
         }

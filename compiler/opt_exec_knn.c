@@ -39,7 +39,8 @@ dsp_status opt_exec_embed_demos(void *ctx, arena *a, size_t pred, const opt_demo
     dsp_embeddings e;
     memset(&e, 0, sizeof e);
     if (st == DSP_OK) {
-        dsp_embed_options eo = { .dimensions = opt_exec_knn_dimensions(x->o), .bypass_cache = false };
+        dsp_embed_options eo = { .dimensions = opt_exec_knn_dimensions(x->o), .bypass_cache = false,
+                                 .label = x->b.pred_names[pred] };
         st = dsp_embed(ex_runner_client(x->runner), lm, (const char *const *)texts, n, &eo, &e, err);
     }
     for (size_t i = 0; i < n; i++)

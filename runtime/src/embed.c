@@ -6,6 +6,7 @@
 #include "client_settings.h"
 #include "json_write.h"
 #include "lm_wire.h"
+#include "trace_int.h"
 
 #include "dsp/value.h"
 
@@ -297,6 +298,17 @@ static dsp_status embed_fetch(dsp_client *c, const dsp_lm_config *lm, const char
     return st;
 }
 
+/* What a call was, as far as it got, for its trace line and observer. */
+typedef struct embed_seen {
+    dsp_provider provider;
+    const char *name, *base_url; /* NULL until known */
+    int64_t sent_tokens;
+    size_t cache_hits;
+} embed_seen;
+
+static dsp_status embed(dsp_client *c, const dsp_lm_config *lm, const char *const *texts, size_t n,
+                        const dsp_embed_options *opts, dsp_embeddings *out, dsp_error *err, embed_seen *seen);
+
 dsp_status dsp_embed(dsp_client *c, const dsp_lm_config *lm, const char *const *texts, size_t n,
                      const dsp_embed_options *opts, dsp_embeddings *out, dsp_error *err)
 {
@@ -305,6 +317,31 @@ dsp_status dsp_embed(dsp_client *c, const dsp_lm_config *lm, const char *const *
     memset(out, 0, sizeof *out);
     if (!c || !lm || !texts || n == 0)
         return dsp_error_set(err, DSP_ERR_INVALID, "dsp_embed: a client, an lm and at least one text are required");
+    dsp_tracer *t = dsp_client_tracer(c);
+    dsp_client_options co = dsp_client_settings(c);
+    if (!t && !co.observe_embed)
+        return embed(c, lm, texts, n, opts, out, err, NULL);
+    embed_seen seen = { 0 };
+    uint64_t t0 = t ? dsp_trace_now_ns() : 0;
+    dsp_status st = embed(c, lm, texts, n, opts, out, err, &seen);
+    int dimensions = opts && opts->dimensions > 0 ? opts->dimensions : 0;
+    const char *label = opts ? opts->label : NULL;
+    if (t) {
+        dsp_embed_call_trace ec = { seen.name ? dsp_provider_otel_name(seen.provider, dsp_provider_name(seen.provider))
+                                              : NULL,
+                                    seen.name, seen.base_url, lm, label, texts, n, dimensions,
+                                    st == DSP_OK ? out->dim : 0, st == DSP_OK ? out->usage.prompt_tokens : 0,
+                                    seen.sent_tokens, seen.cache_hits, st, err, t0, dsp_trace_now_ns() };
+        dsp_trace_embed_call(t, &ec);
+    }
+    if (co.observe_embed)
+        co.observe_embed(co.observe_ctx, lm, label, texts, n, dimensions, seen.cache_hits, st);
+    return st;
+}
+
+static dsp_status embed(dsp_client *c, const dsp_lm_config *lm, const char *const *texts, size_t n,
+                        const dsp_embed_options *opts, dsp_embeddings *out, dsp_error *err, embed_seen *seen)
+{
     dsp_provider provider;
     const char *name;
     dsp_status st = embed_model(lm, &provider, &name, err);
@@ -324,6 +361,11 @@ dsp_status dsp_embed(dsp_client *c, const dsp_lm_config *lm, const char *const *
     dsp_client_options co = dsp_client_settings(c);
     const char *base_url = co.base_url ? co.base_url : lm->base_url ? lm->base_url
                                                                     : dsp_provider_default_base_url(provider);
+    if (seen) {
+        seen->provider = provider;
+        seen->name = name;
+        seen->base_url = base_url;
+    }
     dsp_cache *cache = opts && opts->bypass_cache ? NULL : lm->no_cache ? NULL : dsp_client_cache(c);
     embed_row *rows = calloc(n, sizeof *rows);
     size_t *idx = calloc(DSP_EMBED_BATCH, sizeof *idx);
@@ -372,6 +414,8 @@ dsp_status dsp_embed(dsp_client *c, const dsp_lm_config *lm, const char *const *
         }
         if (st == DSP_OK)
             st = embed_fetch(c, lm, name, texts, idx, m, dimensions, rows, cache, err);
+        for (size_t i = j; seen && st == DSP_OK && i < j + m; i++)
+            seen->sent_tokens += rows[i].tokens;
         n_sent += m;
     }
     if (cache && n_sent)
@@ -399,5 +443,7 @@ dsp_status dsp_embed(dsp_client *c, const dsp_lm_config *lm, const char *const *
     }
     out->n = n;
     out->dim = dim;
+    if (seen)
+        seen->cache_hits = out->cache_hits;
     return DSP_OK;
 }

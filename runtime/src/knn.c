@@ -83,8 +83,8 @@ size_t dsp_knn_nearest(const dsp_knn *knn, const float *query, size_t *idx)
     return have;
 }
 
-dsp_status dsp_knn_choose(dsp_client *c, const dsp_knn *knn, const dsp_signature *sig, const dsp_value *inputs,
-                          dsp_demo *demos, size_t *n, dsp_error *err)
+dsp_status dsp_knn_choose(dsp_client *c, const dsp_knn *knn, const char *label, const dsp_signature *sig,
+                          const dsp_value *inputs, dsp_demo *demos, size_t *n, dsp_error *err)
 {
     *n = 0;
     if (!knn || knn->k == 0 || knn->n_pool == 0)
@@ -98,14 +98,14 @@ dsp_status dsp_knn_choose(dsp_client *c, const dsp_knn *knn, const dsp_signature
         st = dsp_value_format(&inputs[i], sig->inputs[i].type, &texts[i], &len, err);
     }
     if (st == DSP_OK)
-        st = dsp_knn_choose_texts(c, knn, sig, (const char *const *)texts, demos, n, err);
+        st = dsp_knn_choose_texts(c, knn, label, sig, (const char *const *)texts, demos, n, err);
     for (size_t i = 0; i < sig->n_inputs; i++)
         free(texts[i]);
     free(texts);
     return st;
 }
 
-dsp_status dsp_knn_choose_texts(dsp_client *c, const dsp_knn *knn, const dsp_signature *sig,
+dsp_status dsp_knn_choose_texts(dsp_client *c, const dsp_knn *knn, const char *label, const dsp_signature *sig,
                                 const char *const *texts, dsp_demo *demos, size_t *n, dsp_error *err)
 {
     *n = 0;
@@ -117,7 +117,7 @@ dsp_status dsp_knn_choose_texts(dsp_client *c, const dsp_knn *knn, const dsp_sig
     if (!query)
         return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory choosing demos");
     dsp_status st;
-    dsp_embed_options eo = { .dimensions = knn->dimensions, .bypass_cache = false };
+    dsp_embed_options eo = { .dimensions = knn->dimensions, .bypass_cache = false, .label = label };
     dsp_embeddings e;
     const char *one = query;
     st = dsp_embed(c, knn->embedder, &one, 1, &eo, &e, err);

@@ -446,7 +446,7 @@ static dsp_status predict_one(dsp_client *c, const dsp_predictor *p, const dsp_p
             return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory running predictor %s", p->name ? p->name : "?");
         dsp_predict_options o = opts ? *opts : dsp_predict_options_default();
         o.override_demos = true;
-        st = dsp_knn_choose(c, knn, p->signature, inputs, chosen, &o.n_demos, err);
+        st = dsp_knn_choose(c, knn, p->name, p->signature, inputs, chosen, &o.n_demos, err);
         if (st == DSP_OK) {
             o.demos = chosen;
             st = predict_one(c, p, &o, inputs, cb, outputs, trace, err);

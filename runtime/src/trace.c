@@ -249,31 +249,88 @@ static cJSON *input_message(const dsp_message *msg)
     return m;
 }
 
-void dsp_trace_lm_call(dsp_tracer *t, const dsp_lm_call_trace *lc)
+/* The span of one LM call (operation: "chat" or "embeddings"), a child of
+ * the thread's module span when there is one, with the attributes every
+ * GenAI span has; *parent is that span, or NULL. */
+static cJSON *lm_span(dsp_tracer *t, const char *operation, const char *provider, const char *model,
+                      const char *base_url, uint64_t start, uint64_t end, dsp_status st, const dsp_error *err,
+                      const dsp_span **parent)
 {
-    if (!t)
-        return;
     const dsp_span *cur = dsp_trace_current();
-    const dsp_span *parent = cur && cur->tracer == t ? cur : NULL;
+    *parent = cur && cur->tracer == t ? cur : NULL;
     char trace_id[33], span_id[17];
-    if (parent)
-        memcpy(trace_id, parent->trace_id, sizeof trace_id);
+    if (*parent)
+        memcpy(trace_id, (*parent)->trace_id, sizeof trace_id);
     else
         new_id(t, trace_id, 32);
     new_id(t, span_id, 16);
     char name[256];
-    snprintf(name, sizeof name, "chat %s", lc->model ? lc->model : "?");
-    cJSON *o = span_object("lm", name, trace_id, span_id, parent ? parent->span_id : NULL, lc->start_ns, lc->end_ns,
-                           lc->status, lc->err);
+    snprintf(name, sizeof name, "%s %s", operation, model ? model : "?");
+    cJSON *o = span_object("lm", name, trace_id, span_id, *parent ? (*parent)->span_id : NULL, start, end, st, err);
     cJSON *a = cJSON_GetObjectItem(o, "attributes");
-    cJSON_AddStringToObject(a, "gen_ai.operation.name", "chat");
-    cJSON_AddStringToObject(a, "gen_ai.provider.name", lc->provider ? lc->provider : "?");
+    cJSON_AddStringToObject(a, "gen_ai.operation.name", operation);
+    cJSON_AddStringToObject(a, "gen_ai.provider.name", provider ? provider : "?");
     /* The attribute's name before semantic conventions 1.37, for backends
      * that still read it. */
-    cJSON_AddStringToObject(a, "gen_ai.system", lc->provider ? lc->provider : "?");
-    cJSON_AddStringToObject(a, "gen_ai.request.model", lc->model ? lc->model : "?");
-    if (lc->base_url)
-        cJSON_AddStringToObject(a, "server.address", lc->base_url);
+    cJSON_AddStringToObject(a, "gen_ai.system", provider ? provider : "?");
+    cJSON_AddStringToObject(a, "gen_ai.request.model", model ? model : "?");
+    if (base_url)
+        cJSON_AddStringToObject(a, "server.address", base_url);
+    return o;
+}
+
+/* The module span's attributes on an LM call's span. */
+static void add_parent(cJSON *a, const dsp_span *parent)
+{
+    if (!parent)
+        return;
+    cJSON_AddStringToObject(a, "dspcc.module", parent->name ? parent->name : "?");
+    if (parent->example >= 0)
+        cJSON_AddNumberToObject(a, "dspcc.example", (double)parent->example);
+    cJSON_AddNumberToObject(a, "dspcc.run", (double)parent->run);
+}
+
+void dsp_trace_embed_call(dsp_tracer *t, const dsp_embed_call_trace *ec)
+{
+    if (!t)
+        return;
+    const dsp_span *parent;
+    cJSON *o = lm_span(t, "embeddings", ec->provider, ec->model, ec->base_url, ec->start_ns, ec->end_ns, ec->status,
+                       ec->err, &parent);
+    cJSON *a = cJSON_GetObjectItem(o, "attributes");
+    if (ec->dimensions > 0 || ec->dim > 0)
+        cJSON_AddNumberToObject(a, "gen_ai.embeddings.dimension.count",
+                                (double)(ec->dimensions > 0 ? (size_t)ec->dimensions : ec->dim));
+    cJSON *formats = cJSON_AddArrayToObject(a, "gen_ai.request.encoding_formats");
+    cJSON_AddItemToArray(formats, cJSON_CreateString("float"));
+    if (ec->status == DSP_OK)
+        cJSON_AddNumberToObject(a, "gen_ai.usage.input_tokens", (double)ec->input_tokens);
+    if (ec->status == DSP_OK && ec->lm && ec->lm->usd_per_mtok_in > 0)
+        cJSON_AddNumberToObject(a, "dspcc.cost_usd", dsp_lm_cost(ec->lm, ec->sent_tokens, 0));
+    if (ec->label)
+        cJSON_AddStringToObject(a, "dspcc.predictor", ec->label);
+    add_parent(a, parent);
+    cJSON_AddNumberToObject(a, "dspcc.inputs", (double)ec->n);
+    cJSON_AddBoolToObject(a, "dspcc.cache_hit", ec->status == DSP_OK && ec->cache_hits == ec->n);
+    cJSON_AddNumberToObject(a, "dspcc.cache_hits", (double)ec->cache_hits);
+    if (ec->err && ec->err->http_status)
+        cJSON_AddNumberToObject(a, "http.response.status_code", ec->err->http_status);
+    if (t->content && ec->texts) {
+        cJSON *in = cJSON_AddArrayToObject(a, "dspcc.embeddings.input");
+        for (size_t i = 0; i < ec->n; i++)
+            cJSON_AddItemToArray(in, cJSON_CreateString(ec->texts[i] ? ec->texts[i] : ""));
+    }
+    write_line(t, o);
+}
+
+void dsp_trace_lm_call(dsp_tracer *t, const dsp_lm_call_trace *lc)
+{
+    if (!t)
+        return;
+    const dsp_span *parent;
+    cJSON *o = lm_span(t, "chat", lc->provider, lc->model, lc->base_url, lc->start_ns, lc->end_ns, lc->status,
+                       lc->err, &parent);
+    cJSON *a = cJSON_GetObjectItem(o, "attributes");
     const dsp_lm_params *p = lc->params;
     if (p && p->temperature >= 0)
         cJSON_AddNumberToObject(a, "gen_ai.request.temperature", p->temperature);
@@ -294,12 +351,7 @@ void dsp_trace_lm_call(dsp_tracer *t, const dsp_lm_call_trace *lc)
                                                                   lc->resp->usage.completion_tokens));
     if (lc->req && lc->req->label)
         cJSON_AddStringToObject(a, "dspcc.predictor", lc->req->label);
-    if (parent) {
-        cJSON_AddStringToObject(a, "dspcc.module", parent->name ? parent->name : "?");
-        if (parent->example >= 0)
-            cJSON_AddNumberToObject(a, "dspcc.example", (double)parent->example);
-        cJSON_AddNumberToObject(a, "dspcc.run", (double)parent->run);
-    }
+    add_parent(a, parent);
     if (lc->req && lc->req->note && lc->req->note[0])
         cJSON_AddStringToObject(a, "dspcc.note", lc->req->note);
     cJSON_AddBoolToObject(a, "dspcc.cache_hit", lc->resp && lc->resp->cache_hit);

@@ -46,4 +46,26 @@ typedef struct dsp_lm_call_trace {
 /* Writes the line of one LM call, a child of the thread's module span. */
 void dsp_trace_lm_call(dsp_tracer *t, const dsp_lm_call_trace *lc);
 
+/* One dsp_embed call. */
+typedef struct dsp_embed_call_trace {
+    const char *provider;       /* OpenTelemetry's name */
+    const char *model;          /* as the API names it */
+    const char *base_url;
+    const dsp_lm_config *lm;    /* its prices */
+    const char *label;          /* what the call is for, or NULL */
+    const char *const *texts;   /* n inputs */
+    size_t n;
+    int dimensions;             /* asked; 0: the model's own */
+    size_t dim;                 /* the vectors' length (0 on failure) */
+    int64_t input_tokens;       /* every input's share, cached ones too */
+    int64_t sent_tokens;        /* of the inputs sent (they cost) */
+    size_t cache_hits;
+    dsp_status status;
+    const dsp_error *err;
+    uint64_t start_ns, end_ns;
+} dsp_embed_call_trace;
+
+/* Writes the line of one embeddings call, a child of the thread's module span. */
+void dsp_trace_embed_call(dsp_tracer *t, const dsp_embed_call_trace *ec);
+
 #endif

@@ -31,7 +31,7 @@ url="http://127.0.0.1:$port/v1"
 
 # links FILE: every lm line's parent is a module line of its trace.
 links() {
-    jq -s '[.[] | select(.kind == "module") | {key: .span_id, value: .trace_id}] | from_entries as $m
+    jq -s '(map(select(.kind == "module") | {key: .span_id, value: .trace_id}) | from_entries) as $m
         | [.[] | select(.kind == "lm") | select($m[.parent_span_id] != .trace_id)] | length' "$1"
 }
 

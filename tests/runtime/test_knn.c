@@ -69,12 +69,12 @@ static void test_an_empty_pool_or_k_0_chooses_nothing_without_a_call(void **stat
     dsp_error err = { 0 };
     dsp_knn none = { NULL, 0, 3, 2, NULL, NULL, 0 };
     /* No client: a call would fail; none is made. */
-    assert_int_equal(dsp_knn_choose(NULL, &none, &sig, NULL, demos, &n, &err), DSP_OK);
+    assert_int_equal(dsp_knn_choose(NULL, &none, NULL, &sig, NULL, demos, &n, &err), DSP_OK);
     assert_int_equal(n, 0);
     static const float pool[] = { 1, 0 };
     dsp_knn k0 = { NULL, 0, 0, 2, pool, NULL, 1 };
     n = 9;
-    assert_int_equal(dsp_knn_choose(NULL, &k0, &sig, NULL, demos, &n, &err), DSP_OK);
+    assert_int_equal(dsp_knn_choose(NULL, &k0, NULL, &sig, NULL, demos, &n, &err), DSP_OK);
     assert_int_equal(n, 0);
 }
 

@@ -171,7 +171,13 @@ typedef struct dsp_client_options {
      * It must not call the client. NULL: none. */
     void (*observe)(void *ctx, const dsp_lm_config *lm, const dsp_chat_request *req,
                     const dsp_chat_response *resp, dsp_status st);
-    void *observe_ctx;
+    /* The same for each dsp_embed call (dsp/embed.h): the lm, what the call
+     * is for (its options' label: knn passes the predictor's name; may be
+     * NULL), the texts[0..n) as given, the vector length asked (0: the
+     * model's own), how many the cache answered, and st. NULL: none. */
+    void (*observe_embed)(void *ctx, const dsp_lm_config *lm, const char *label, const char *const *texts, size_t n,
+                          int dimensions, size_t cache_hits, dsp_status st);
+    void *observe_ctx;                 /* both observers' */
 } dsp_client_options;
 
 dsp_client_options dsp_client_options_default(void);

@@ -12,6 +12,11 @@
  * text), in a key space of its own beside chat replies. Requests go by
  * fixed chunks of DSP_EMBED_BATCH inputs; a chunk the cache holds only in
  * part is asked again whole, so every run counts the same tokens.
+ *
+ * Each call is one line of the client's trace (OpenTelemetry's GenAI
+ * embeddings span: gen_ai.operation.name "embeddings", the model, the
+ * input tokens) and is shown to dsp_client_options.observe_embed, as chat
+ * calls are to observe.
  */
 #ifndef DSP_EMBED_H
 #define DSP_EMBED_H
@@ -36,6 +41,8 @@ typedef struct dsp_embed_options {
     int dimensions;    /* > 0: sent as `dimensions` (OpenAI's text-embedding-3 models, the fixture);
                         * 0: not sent, the model's own length */
     bool bypass_cache; /* neither read nor write the cache */
+    const char *label; /* what the call is for, in its trace line and for the client's observer
+                        * (knn: the predictor's name); NULL: nothing */
 } dsp_embed_options;
 
 typedef struct dsp_embeddings {

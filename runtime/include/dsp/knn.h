@@ -52,12 +52,14 @@ size_t dsp_knn_nearest(const dsp_knn *knn, const float *query, size_t *idx);
 
 /* The demos of one call: embeds the call's inputs (values of sig's inputs)
  * and writes the nearest pool demos into demos[0..*n) (room for knn->k).
- * A pool of no examples, or k 0, chooses none without a call. */
-dsp_status dsp_knn_choose(dsp_client *c, const dsp_knn *knn, const dsp_signature *sig, const dsp_value *inputs,
-                          dsp_demo *demos, size_t *n, dsp_error *err);
+ * A pool of no examples, or k 0, chooses none without a call. label (may
+ * be NULL) names the predictor in the embeddings call's trace line and to
+ * the client's observer. */
+dsp_status dsp_knn_choose(dsp_client *c, const dsp_knn *knn, const char *label, const dsp_signature *sig,
+                          const dsp_value *inputs, dsp_demo *demos, size_t *n, dsp_error *err);
 /* The same from the inputs' adapter texts (dsp_value_format's; a NULL
  * text leaves its input out). */
-dsp_status dsp_knn_choose_texts(dsp_client *c, const dsp_knn *knn, const dsp_signature *sig,
+dsp_status dsp_knn_choose_texts(dsp_client *c, const dsp_knn *knn, const char *label, const dsp_signature *sig,
                                 const char *const *texts, dsp_demo *demos, size_t *n, dsp_error *err);
 
 #ifdef __cplusplus
