@@ -112,12 +112,14 @@ void cg_emit_tables(cg_ctx *g, strbuf *c);
 /* The table name of a predictor's dsp_predictor. */
 const char *cg_predictor_sym(cg_ctx *g, const ir_predictor *p);
 /* knn_fewshot: the static dsp_predict_options a call of p passes (its
- * knn), or NULL when the state gives p none. */
+ * knn, and the shadow state's as .shadow), or NULL when neither state
+ * gives p one or the call goes through an ensemble. */
 const char *cg_knn_opts_sym(cg_ctx *g, const ir_predictor *p);
 /* Whether the state gives any predictor a knn (the C includes dsp/knn.h). */
 int cg_has_knn(cg_ctx *g);
-/* ensemble: the static dsp_ensemble a call of p runs, or NULL when the
- * state gives p none; whether any predictor has one. */
+/* ensemble: the static dsp_ensemble a call of p runs, or NULL when neither
+ * the state nor the shadow state gives p one (a side without one runs a
+ * plain call through it); whether any predictor of either has one. */
 const char *cg_ensemble_sym(cg_ctx *g, const ir_predictor *p);
 int cg_has_ensemble(cg_ctx *g);
 /* The modules the program runs, callees first (the program last). */

@@ -417,13 +417,11 @@ static int emit_knn(cg_ctx *g, strbuf *c, const char *sym, const st_predictor *s
     sb_puts(c, "};\n");
     sb_printf(c, "static const dsp_knn %s_knn = {\n    &%s, %d, %d, %zu, %s_knn_vectors, %s_demos, %zu\n};\n", sym,
               lm_sym, sp->knn_dimensions, sp->knn_k, sp->knn_dim, sym, sym, sp->n_demos);
-    sb_printf(c, "static const dsp_predict_options %s_knn_opts = { .knn = &%s_knn };\n", sym, sym);
     return 1;
 }
 
-/* An ensemble's members (each its instructions and demo tables) and the
- * dsp_ensemble a call passes (sym_ens), for a predictor whose state has
- * one. Returns 0 when there is none. */
+/* An ensemble's members (each its instructions and demo tables: sym_ens_m),
+ * for a predictor whose state has one. Returns 0 when there is none. */
 static int emit_ensemble(cg_ctx *g, strbuf *c, const char *sym, const ir_predictor *pr, const st_predictor *sp)
 {
     if (!sp || !sp->n_members) return 0;
@@ -458,38 +456,109 @@ static int emit_ensemble(cg_ctx *g, strbuf *c, const char *sym, const ir_predict
             sb_puts(c, ",\n      .override_demos = true, .demos = NULL, .n_demos = 0 },\n");
     }
     sb_puts(c, "};\n");
-    sb_printf(c, "static const dsp_ensemble %s_ens = { %s_ens_m, %zu, %zu };\n", sym, sym, sp->n_members, field);
     return 1;
+}
+
+/* The index of the output sp's ensemble votes on (as emit_ensemble checked it). */
+static size_t ensemble_field(const ir_predictor *pr, const st_predictor *sp)
+{
+    for (size_t k = 0; k < pr->n_outputs; k++)
+        if (strcmp(pr->outputs[k].name, sp->ensemble_field) == 0) return k;
+    return 0;
+}
+
+/* How a call of one predictor runs, from the program's state and the
+ * shadow state (either may be NULL). */
+typedef struct call_plan {
+    const st_predictor *sp[2]; /* [0] the program's, [1] the shadow's */
+    int knn[2], ens[2];        /* each one's knn (without an ensemble) and ensemble */
+    int through_ensemble;      /* the call is dsp_ensemble_run's (either has an ensemble) */
+} call_plan;
+
+static call_plan plan_of(cg_ctx *g, const ir_predictor *pr)
+{
+    call_plan cp = { { NULL, NULL }, { 0, 0 }, { 0, 0 }, 0 };
+    const st_state *st[2] = { g->in->state, g->in->shadow_state };
+    for (int v = 0; v < 2; v++) {
+        const st_predictor *sp = st[v] ? st_predictor_find(st[v], pr->name) : NULL;
+        cp.sp[v] = sp;
+        cp.ens[v] = sp && sp->n_members;
+        cp.knn[v] = sp && !cp.ens[v] && sp->knn_k > 0 && sp->n_demos;
+    }
+    cp.through_ensemble = cp.ens[0] || cp.ens[1];
+    return cp;
+}
+
+/* The tables a call passes (after both variants' predictors, since the
+ * program's point to the shadow's): a dsp_predict_options holding a knn
+ * (SYM_knn_opts) and a dsp_ensemble (SYM_ens), for variant v (0: the
+ * program, symbols k_pN; 1: the shadow, k_s_pN). Either side's knn or
+ * ensemble alone makes the program's call carry one: a variant that has
+ * none runs the predictor plainly (libdsprt, dsp/predict.h and
+ * dsp/ensemble.h). */
+static void emit_call_tables(cg_ctx *g, strbuf *c, int v)
+{
+    const ir_module **mods;
+    size_t nm = cg_modules(g, &mods), idx = 0;
+    for (size_t i = 0; i < nm; i++) {
+        for (size_t k = 0; k < mods[i]->n_predictors; k++, idx++) {
+            const ir_predictor *pr = mods[i]->predictors[k];
+            call_plan cp = plan_of(g, pr);
+            const char *sym = arena_printf(g->a, "%s%zu", v ? "k_s_p" : "k_p", idx);
+            const char *ssym = arena_printf(g->a, "k_s_p%zu", idx);
+            /* The knn options: a call's (no ensemble), or a one-member
+             * ensemble's. */
+            int shadow_link = !v && !cp.through_ensemble && cp.knn[1];
+            if (cp.knn[v] || shadow_link) {
+                sb_printf(c, "static const dsp_predict_options %s_knn_opts = { ", sym);
+                if (cp.knn[v]) sb_printf(c, ".knn = &%s_knn%s", sym, shadow_link ? ", " : "");
+                if (shadow_link) sb_printf(c, ".shadow = &%s_knn_opts", ssym);
+                sb_puts(c, " };\n");
+            }
+            if (!cp.through_ensemble || (v && !cp.ens[1] && !cp.knn[1])) continue;
+            if (cp.ens[v])
+                sb_printf(c, "static const dsp_ensemble %s_ens = { %s_ens_m, %zu, %zu", sym, sym, cp.sp[v]->n_members,
+                          ensemble_field(pr, cp.sp[v]));
+            else if (cp.knn[v])
+                sb_printf(c, "static const dsp_ensemble %s_ens = { &%s_knn_opts, 1, 0", sym, sym);
+            else
+                sb_printf(c, "static const dsp_ensemble %s_ens = { NULL, 0, 0", sym);
+            if (!v && (cp.ens[1] || cp.knn[1]))
+                sb_printf(c, ", &%s_ens };\n", ssym);
+            else
+                sb_puts(c, ", NULL };\n");
+        }
+    }
 }
 
 const char *cg_ensemble_sym(cg_ctx *g, const ir_predictor *pr)
 {
-    const st_predictor *sp = g->in->state ? st_predictor_find(g->in->state, pr->name) : NULL;
-    if (!sp || !sp->n_members) return NULL;
-    return arena_printf(g->a, "%s_ens", cg_predictor_sym(g, pr));
+    return plan_of(g, pr).through_ensemble ? arena_printf(g->a, "%s_ens", cg_predictor_sym(g, pr)) : NULL;
+}
+
+/* Whether a state has an ensemble (n_members) or a knn (knn_k). */
+static int any_of(const st_state *s, int knn)
+{
+    for (size_t i = 0; s && i < s->n_predictors; i++)
+        if (knn ? s->predictors[i].knn_k > 0 : s->predictors[i].n_members > 0) return 1;
+    return 0;
 }
 
 int cg_has_ensemble(cg_ctx *g)
 {
-    const st_state *s = g->in->state;
-    for (size_t i = 0; s && i < s->n_predictors; i++)
-        if (s->predictors[i].n_members) return 1;
-    return 0;
+    return any_of(g->in->state, 0) || any_of(g->in->shadow_state, 0);
 }
 
 const char *cg_knn_opts_sym(cg_ctx *g, const ir_predictor *pr)
 {
-    const st_predictor *sp = g->in->state ? st_predictor_find(g->in->state, pr->name) : NULL;
-    if (!sp || sp->knn_k <= 0 || !sp->n_demos) return NULL;
+    call_plan cp = plan_of(g, pr);
+    if (!cp.knn[0] && (cp.through_ensemble || !cp.knn[1])) return NULL;
     return arena_printf(g->a, "%s_knn_opts", cg_predictor_sym(g, pr));
 }
 
 int cg_has_knn(cg_ctx *g)
 {
-    const st_state *s = g->in->state;
-    for (size_t i = 0; s && i < s->n_predictors; i++)
-        if (s->predictors[i].knn_k > 0) return 1;
-    return 0;
+    return any_of(g->in->state, 1) || any_of(g->in->shadow_state, 1);
 }
 
 /* ---- predictors ------------------------------------------------------ */
@@ -521,12 +590,11 @@ static void emit_variant(cg_ctx *g, strbuf *c, const st_state *state, const char
             sb_printf(c, ",\n    %s, %zu, %s, %zu\n};\n", sig->n_inputs ? in_sym : "NULL", sig->n_inputs,
                        sig->n_outputs ? out_sym : "NULL", sig->n_outputs);
             size_t n_demos = emit_demos(g, c, sym, pr, sp);
-            /* knn_fewshot: the demos are the pool, not the predictor's. Its
-             * tables and an ensemble's are the program's only (a shadow
-             * variant runs the predictor as its state gives it). */
-            int main_variant = strcmp(symp, "k_p") == 0;
-            if (main_variant && emit_knn(g, c, sym, sp)) n_demos = 0;
-            if (main_variant) emit_ensemble(g, c, sym, pr, sp);
+            /* knn_fewshot: the demos are the pool, not the predictor's. A
+             * shadow variant's predictor holds its own knn and ensemble,
+             * which libdsprt runs in place of the program's. */
+            if (emit_knn(g, c, sym, sp)) n_demos = 0;
+            emit_ensemble(g, c, sym, pr, sp);
             const ir_lm *lm = lm_of(g, sp);
             const char *model = NULL;
             const char *lm_sym = arena_printf(g->a, "%s_lm", sym);
@@ -597,5 +665,7 @@ void cg_emit_tables(cg_ctx *g, strbuf *c)
         sb_puts(c, "    NULL,\n};\n\n");
         if (preds.oom) c->oom = 1;
         sb_free(&preds);
+        emit_call_tables(g, c, 1);
     }
+    emit_call_tables(g, c, 0);
 }

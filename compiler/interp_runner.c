@@ -244,7 +244,7 @@ const dsp_ensemble *ex_ensemble_new(arena *a, size_t n, const char *const *instr
         members[i].n_demos = n_demos[i];
     }
     dsp_ensemble *e = arena_alloc(a, sizeof *e);
-    *e = (dsp_ensemble){ members, n, field };
+    *e = (dsp_ensemble){ .members = members, .n = n, .field = field };
     return e;
 }
 

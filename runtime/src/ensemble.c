@@ -3,6 +3,7 @@
 
 #include "dsp/sample.h"
 
+#include "client_settings.h"
 #include "error_context.h"
 
 #include <stdlib.h>
@@ -11,8 +12,17 @@
 dsp_status dsp_ensemble_run(dsp_client *c, const dsp_predictor *p, const dsp_ensemble *e, const dsp_value *inputs,
                             dsp_value *outputs, dsp_predict_trace *traces, dsp_error *err)
 {
-    if (!p || !p->signature || !e || e->n == 0 || !e->members)
-        return dsp_error_set(err, DSP_ERR_INVALID, "ensemble: a predictor and at least one member are required");
+    if (!p || !p->signature || !e || (e->n && !e->members))
+        return dsp_error_set(err, DSP_ERR_INVALID, "ensemble: a predictor and an ensemble are required");
+    /* A client's variant of p (shadow mode) runs its own ensemble, or
+     * plainly when it has none: e's members are p's. */
+    const dsp_predictor *v = dsp_client_predictor(c, p);
+    if (v != p) {
+        p = v;
+        e = e->shadow;
+    }
+    if (!e || e->n == 0)
+        return dsp_predict_ex(c, p, NULL, inputs, outputs, traces, err);
     size_t n_out = dsp_strategy_n_outputs(p->signature, p->strategy);
     if (e->field >= n_out)
         return dsp_error_set(err, DSP_ERR_INVALID, "ensemble of %s: no output %zu", p->name ? p->name : "?",

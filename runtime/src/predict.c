@@ -423,10 +423,16 @@ static dsp_status check_call(const dsp_predictor *p, const dsp_predict_options *
     return DSP_OK;
 }
 
-/* The knn a call chooses its demos with, or NULL. */
-static const dsp_knn *knn_of(const dsp_predict_options *opts)
+/* The knn a call of given (p once a client's variant is applied) chooses
+ * its demos with, or NULL: none when the call overrides the demos; for a
+ * variant its own (opts->shadow's), never the program's (opts->knn). */
+static const dsp_knn *knn_of(const dsp_predictor *given, const dsp_predictor *p, const dsp_predict_options *opts)
 {
-    return opts && !opts->override_demos ? opts->knn : NULL;
+    if (!opts || opts->override_demos)
+        return NULL;
+    if (p != given)
+        return opts->shadow ? opts->shadow->knn : NULL;
+    return opts->knn;
 }
 
 /* One call, streamed into cb when it is not NULL. */
@@ -434,11 +440,12 @@ static dsp_status predict_one(dsp_client *c, const dsp_predictor *p, const dsp_p
                               const dsp_value *inputs, const dsp_stream_callbacks *cb, dsp_value *outputs,
                               dsp_predict_trace *trace, dsp_error *err)
 {
+    const dsp_predictor *given = p;
     p = dsp_client_predictor(c, p);
     dsp_status st = check_call(p, opts, outputs, err);
     if (st != DSP_OK)
         return st;
-    const dsp_knn *knn = knn_of(opts);
+    const dsp_knn *knn = knn_of(given, p, opts);
     if (knn && knn->k > 0 && knn->n_pool > 0) {
         /* The nearest examples become this call's demos. */
         dsp_demo *chosen = calloc(knn->k, sizeof *chosen);
@@ -545,6 +552,7 @@ dsp_status dsp_predict_batch(dsp_client *c, const dsp_predictor *p, const dsp_pr
                              const dsp_value *inputs, size_t n, dsp_value *outputs, dsp_status *statuses,
                              dsp_error *errs, dsp_predict_trace *traces)
 {
+    const dsp_predictor *given = p;
     p = dsp_client_predictor(c, p);
     dsp_error first = { 0 };
     dsp_status st = check_call(p, opts, outputs, &first);
@@ -564,13 +572,14 @@ dsp_status dsp_predict_batch(dsp_client *c, const dsp_predictor *p, const dsp_pr
         return DSP_OK;
     size_t n_in = p->signature->n_inputs;
     size_t n_out = dsp_strategy_n_outputs(p->signature, p->strategy);
-    const dsp_knn *knn = knn_of(opts);
+    const dsp_knn *knn = knn_of(given, p, opts);
     if (knn && knn->k > 0 && knn->n_pool > 0) {
-        /* Each call has demos of its own: one at a time. */
+        /* Each call has demos of its own: one at a time (each finds the
+         * client's variant again). */
         st = DSP_OK;
         for (size_t i = 0; i < n; i++) {
             dsp_error one = { 0 };
-            dsp_status s1 = dsp_predict_ex(c, p, opts, inputs ? inputs + i * n_in : NULL, outputs + i * n_out,
+            dsp_status s1 = dsp_predict_ex(c, given, opts, inputs ? inputs + i * n_in : NULL, outputs + i * n_out,
                                            traces ? &traces[i] : NULL, &one);
             if (statuses)
                 statuses[i] = s1;

@@ -24,15 +24,22 @@ extern "C" {
 #endif
 
 typedef struct dsp_ensemble {
-    const dsp_predict_options *members; /* n, each with its instructions and demos */
+    const dsp_predict_options *members; /* n, each with its instructions and demos; none: one plain call */
     size_t n;
     size_t field;                       /* the output voted on: an index into the predictor's outputs */
+    /* Shadow mode: on a client whose variant replaces the predictor, the
+     * variant's own ensemble (`dspcc build --shadow-state`) runs in place
+     * of this one; NULL: the variant runs plainly. */
+    const struct dsp_ensemble *shadow;
 } dsp_ensemble;
 
 /* Runs every member of e on p with inputs; outputs (zeroed, room for the
  * predictor's outputs) get the chosen member's. traces (n of them, after
  * dsp_predict_trace_init; may be NULL) get each member's call. A member
- * that fails fails the call with its error, naming the member. */
+ * that fails fails the call with its error, naming the member. An
+ * ensemble of no members is one plain call of p (traces: one). On a client
+ * whose variant replaces p (shadow mode), the variant runs e->shadow, or
+ * plainly when it is NULL. */
 dsp_status dsp_ensemble_run(dsp_client *c, const dsp_predictor *p, const dsp_ensemble *e, const dsp_value *inputs,
                             dsp_value *outputs, dsp_predict_trace *traces, dsp_error *err);
 

@@ -47,6 +47,12 @@ typedef struct dsp_predict_options {
      * override_demos wins: its demos are used as they are. Generated code
      * passes a static const options table holding it. */
     const struct dsp_knn *knn;
+    /* Shadow mode: on a client whose variant replaces the predictor
+     * (dsp_client_options.variant), the call chooses its demos with
+     * shadow->knn (the variant's own knn, which `dspcc build
+     * --shadow-state` bakes in), never with knn above, which is the
+     * program's; NULL: the variant's demos as they are. */
+    const struct dsp_predict_options *shadow;
 } dsp_predict_options;
 
 dsp_predict_options dsp_predict_options_default(void);
