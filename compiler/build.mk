@@ -97,6 +97,8 @@ TEST_SCRIPTS += tests/compiler/knn_e2e.sh
 TEST_SCRIPTS += tests/compiler/knn_trace.sh
 # ensemble: the best random_search candidates voting, in eval and the generated C.
 TEST_SCRIPTS += tests/compiler/ensemble_e2e.sh
+# ensemble's members, size (per-call subset) and field options.
+TEST_SCRIPTS += tests/compiler/ensemble_options.sh
 # knn_fewshot and ensemble states in a shadow variant (dspcc build --shadow-state), against each state alone.
 TEST_SCRIPTS += tests/compiler/shadow_knn_ensemble.sh
 TEST_SCRIPTS += tests/compiler/metric_feedback.sh

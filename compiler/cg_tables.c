@@ -441,9 +441,14 @@ static int emit_ensemble(cg_ctx *g, strbuf *c, const char *sym, const ir_predict
         one.n_demos = sp->members[m].n_demos;
         n_demos[m] = emit_demos(g, c, arena_printf(g->a, "%s_m%zu", sym, m), pr, &one);
     }
-    sb_printf(c, "/* ensemble: %zu members, each with its own instructions and demos; every call runs them all\n"
-                 "   and they vote on `%s` (dsp/ensemble.h). */\n",
-              sp->n_members, sp->ensemble_field);
+    if (sp->ensemble_size > 0 && (size_t)sp->ensemble_size < sp->n_members)
+        sb_printf(c, "/* ensemble: %zu members, each with its own instructions and demos; each call runs %lld of\n"
+                     "   them, drawn from its inputs and the seed, and they vote on `%s` (dsp/ensemble.h). */\n",
+                  sp->n_members, sp->ensemble_size, sp->ensemble_field);
+    else
+        sb_printf(c, "/* ensemble: %zu members, each with its own instructions and demos; every call runs them all\n"
+                     "   and they vote on `%s` (dsp/ensemble.h). */\n",
+                  sp->n_members, sp->ensemble_field);
     sb_printf(c, "static const dsp_predict_options %s_ens_m[%zu] = {\n", sym, sp->n_members);
     for (size_t m = 0; m < sp->n_members; m++) {
         const char *ins = sp->members[m].instructions ? sp->members[m].instructions : pr->signature->instructions;
@@ -517,12 +522,13 @@ static void emit_call_tables(cg_ctx *g, strbuf *c, int v)
             }
             if (!cp.through_ensemble || (v && !cp.ens[1] && !cp.knn[1])) continue;
             if (cp.ens[v])
-                sb_printf(c, "static const dsp_ensemble %s_ens = { %s_ens_m, %zu, %zu", sym, sym, cp.sp[v]->n_members,
-                          ensemble_field(pr, cp.sp[v]));
+                sb_printf(c, "static const dsp_ensemble %s_ens = { %s_ens_m, %zu, %zu, %lld, %lluu", sym, sym,
+                          cp.sp[v]->n_members, ensemble_field(pr, cp.sp[v]), cp.sp[v]->ensemble_size,
+                          (unsigned long long)cp.sp[v]->ensemble_seed);
             else if (cp.knn[v])
-                sb_printf(c, "static const dsp_ensemble %s_ens = { &%s_knn_opts, 1, 0", sym, sym);
+                sb_printf(c, "static const dsp_ensemble %s_ens = { &%s_knn_opts, 1, 0, 0, 0", sym, sym);
             else
-                sb_printf(c, "static const dsp_ensemble %s_ens = { NULL, 0, 0", sym);
+                sb_printf(c, "static const dsp_ensemble %s_ens = { NULL, 0, 0, 0, 0", sym);
             if (!v && (cp.ens[1] || cp.knn[1]))
                 sb_printf(c, ", &%s_ens };\n", ssym);
             else

@@ -184,9 +184,11 @@ const dsp_knn *ex_knn_new(arena *a, const dsp_demo *pool, size_t n_pool, const f
                           const dsp_lm_config *embedder, int dimensions);
 /* An ensemble (dsp/ensemble.h) in a of n members, each running with
  * instructions[i] (NULL: the signature's) and demos[i][0..n_demos[i]),
- * voting on output field. The texts are borrowed. */
+ * voting on output field; size (0: all) members a call, drawn with seed.
+ * The texts are borrowed. */
 const dsp_ensemble *ex_ensemble_new(arena *a, size_t n, const char *const *instructions,
-                                    const dsp_demo *const *demos, const size_t *n_demos, size_t field);
+                                    const dsp_demo *const *demos, const size_t *n_demos, size_t field, size_t size,
+                                    uint64_t seed);
 ex_pred_config *ex_config_find(ex_config *cfg, const char *predictor_name);
 const ex_pred_config *ex_config_get(const ex_config *cfg, const ir_predictor *p);
 void ex_config_free(ex_config *cfg);

@@ -316,7 +316,7 @@ static dsp_status run_ensemble(run_ctx *c, const dsp_ensemble *e, const dsp_pred
         members[i].n_demos = e->members[i].n_demos;
         dsp_predict_trace_init(&traces[i]);
     }
-    dsp_ensemble with = { .members = members, .n = e->n, .field = e->field };
+    dsp_ensemble with = { .members = members, .n = e->n, .field = e->field, .size = e->size, .seed = e->seed };
     dsp_status rc = dsp_ensemble_run(c->r->client, p, &with, in, out, traces, err);
     for (size_t i = 0; i < e->n; i++) {
         it_usage_add_trace(c->usage, &traces[i]);

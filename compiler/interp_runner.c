@@ -233,7 +233,8 @@ const dsp_knn *ex_knn_new(arena *a, const dsp_demo *pool, size_t n_pool, const f
 }
 
 const dsp_ensemble *ex_ensemble_new(arena *a, size_t n, const char *const *instructions,
-                                    const dsp_demo *const *demos, const size_t *n_demos, size_t field)
+                                    const dsp_demo *const *demos, const size_t *n_demos, size_t field, size_t size,
+                                    uint64_t seed)
 {
     dsp_predict_options *members = arena_array(a, n + 1, sizeof *members);
     for (size_t i = 0; i < n; i++) {
@@ -244,7 +245,7 @@ const dsp_ensemble *ex_ensemble_new(arena *a, size_t n, const char *const *instr
         members[i].n_demos = n_demos[i];
     }
     dsp_ensemble *e = arena_alloc(a, sizeof *e);
-    *e = (dsp_ensemble){ .members = members, .n = n, .field = field };
+    *e = (dsp_ensemble){ .members = members, .n = n, .field = field, .size = size, .seed = seed };
     return e;
 }
 
@@ -285,7 +286,8 @@ static dsp_status apply_ensemble(ex_config *cfg, const ir_predictor *ip, const s
         n_demos[m] = mb->n_demos;
     }
     ex_pred_config *pc = ex_config_find(cfg, sp->name);
-    pc->ensemble = ex_ensemble_new(&cfg->mem, n, ins, demos, n_demos, field);
+    pc->ensemble = ex_ensemble_new(&cfg->mem, n, ins, demos, n_demos, field, (size_t)sp->ensemble_size,
+                                   (uint64_t)sp->ensemble_seed);
     return DSP_OK;
 }
 

@@ -93,7 +93,10 @@ dsp_status opt_params_from_ir(const ir_optimize *o, opt_params *out, dsp_error *
      * neighbours (DSPy's KNNFewShot takes it; 3 when not given). */
     out->k = int_param(o, "k", strcmp(o->optimizer, "knn_fewshot") == 0 ? 3 : 16);
     out->dimensions = int_param(o, "dimensions", 0);
-    out->size = int_param(o, "size", 3);
+    out->size = int_param(o, "size", 0);
+    out->members = int_param(o, "members", out->size > 3 ? out->size : 3);
+    const ir_option *field = find_param(o, "field");
+    out->field = field ? field->s : NULL;
     out->max_bootstrapped_demos = int_param(o, "max_bootstrapped_demos", 4);
     out->max_labeled_demos = int_param(o, "max_labeled_demos", 16);
     out->max_rounds = int_param(o, "max_rounds", 1);
@@ -280,7 +283,8 @@ int opt_program_same(const opt_backend *b, const opt_program *x, const opt_progr
     if (!same_text(x->model, y->model) || !x->ensemble != !y->ensemble)
         return 0;
     if (x->ensemble && (x->ensemble->n != y->ensemble->n || x->ensemble->pred != y->ensemble->pred ||
-                        x->ensemble->field != y->ensemble->field))
+                        x->ensemble->field != y->ensemble->field || x->ensemble->size != y->ensemble->size ||
+                        x->ensemble->seed != y->ensemble->seed))
         return 0;
     for (size_t i = 0; x->ensemble && i < x->ensemble->n; i++)
         if (!opt_program_same(b, &x->ensemble->members[i], &y->ensemble->members[i]))

@@ -69,6 +69,8 @@ typedef struct opt_ensemble {
     size_t field;
     const struct opt_program *members;
     size_t n;
+    size_t size;                     /* members each call runs, drawn per input (dsp/ensemble.h); 0: all */
+    uint64_t seed;
 } opt_ensemble;
 
 /* A candidate program: per predictor (in program order) its instructions
@@ -320,7 +322,9 @@ typedef struct opt_params {
     int max_demos;               /* simba: demos per predictor at most (4) */
     double temperature_for_sampling; /* simba: softmax temperature of the pool draws (0.2) */
     int dimensions;              /* knn_fewshot: vector length asked of the embedder; 0: the model's */
-    int size;                    /* ensemble: members (3) */
+    int members;                 /* ensemble: programs kept (3, or size when larger) */
+    int size;                    /* ensemble: members each call runs, drawn per input (0: all) */
+    const char *field;           /* ensemble: the output voted on (NULL: the module's last predictor's last) */
 } opt_params;
 
 /* Reads an optimize block's optimizer name, arguments and seed. Unknown

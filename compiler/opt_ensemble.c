@@ -1,9 +1,11 @@
-/* opt_ensemble.c — ensemble(size, num_candidates): DSPy's Ensemble over the
- * candidate programs of random search (its usual use). The candidates
- * (zero-shot, labelled only, bootstraps on shuffled trainsets) are scored
- * on the whole valset; the `size` best (earliest on ties, repeats skipped)
- * become members voting, for each valset row, on the module's last output
- * at its last predictor (dsp/ensemble.h, majority). The ensemble is the
+/* opt_ensemble.c — ensemble(members, size, field, num_candidates): DSPy's
+ * Ensemble over the candidate programs of random search (its usual use).
+ * The candidates (zero-shot, labelled only, bootstraps on shuffled
+ * trainsets) are scored on the whole valset; the `members` best (earliest
+ * on ties, repeats skipped) become members voting, for each valset row, on
+ * output `field` (default: the module's last output) at the last predictor
+ * producing it (dsp/ensemble.h, majority); with `size`, each call runs
+ * that many of them, drawn per input from the seed. The ensemble is the
  * search's answer; the no-regression guard compares it with the program as
  * written. */
 #include <stdio.h>
@@ -50,7 +52,7 @@ dsp_status opt_ensemble_search(const opt_params *p, const opt_backend *b, arena 
         order[at] = c;
         m++;
     }
-    size_t size = (size_t)(p->size > 0 ? p->size : 3);
+    size_t size = (size_t)(p->members > 0 ? p->members : 3);
     if (size > m)
         size = m;
     opt_program *members = arena_array(a, size + 1, sizeof *members);
@@ -60,7 +62,9 @@ dsp_status opt_ensemble_search(const opt_params *p, const opt_backend *b, arena 
         which = arena_printf(a, "%s%s%zu", which, i ? ", " : "", order[i] + 1);
     }
     opt_ensemble *e = arena_alloc(a, sizeof *e);
-    *e = (opt_ensemble){ b->vote_pred, b->vote_field, members, size };
+    /* DSPy's size: each call runs that many members, drawn per input. */
+    size_t per_call = p->size > 0 && (size_t)p->size < size ? (size_t)p->size : 0;
+    *e = (opt_ensemble){ b->vote_pred, b->vote_field, members, size, per_call, p->seed };
     /* The members' own programs run the predictors that do not vote: the
      * best candidate's. */
     out->best = members[0];
@@ -72,7 +76,10 @@ dsp_status opt_ensemble_search(const opt_params *p, const opt_backend *b, arena 
     if (st != DSP_OK)
         return st;
     out->final_score = s.mean;
-    opt_result_add_trial(out, a, &s, 1, arena_printf(a, "ensemble of candidates %s (majority)", which));
+    opt_result_add_trial(out, a, &s, 1,
+                         per_call ? arena_printf(a, "ensemble of candidates %s (majority of %zu drawn per input)", which,
+                                                 per_call)
+                                  : arena_printf(a, "ensemble of candidates %s (majority)", which));
     out->n_demo_candidates = m;
     return DSP_OK;
 }

@@ -127,10 +127,12 @@ static void count_runs(est *e, const opt_program *prog, size_t n, const dsp_lm_c
     for (size_t r = 0; r < n; r++)
         for (size_t s = 0; s < e->n_sites; s++) {
             size_t i = e->site_pred[s];
-            /* An ensemble's predictor runs once per member, with its prompt. */
+            /* An ensemble's predictor runs once per member (with `size`,
+             * per member drawn: taken in turn here), with its prompt. */
             const opt_ensemble *en = prog->ensemble && prog->ensemble->pred == i ? prog->ensemble : NULL;
-            for (size_t m = 0; m < (en ? en->n : 1); m++)
-                count_call(e, lm, call_tokens(e, en ? &en->members[m] : prog, i),
+            size_t runs = !en ? 1 : en->size && en->size < en->n ? en->size : en->n;
+            for (size_t m = 0; m < runs; m++)
+                count_call(e, lm, call_tokens(e, en ? &en->members[(r + m) % en->n] : prog, i),
                            (double)(TOKENS_PER_OUTPUT * e->n_outputs[i]));
             const opt_knn *kn = prog->knn ? &prog->knn[i] : NULL;
             if (kn && kn->k > 0 && kn->pool.n > 0)

@@ -709,12 +709,31 @@ dsp_status opt_exec_init(opt_exec *x, const ir_program *p, const ir_optimize *o,
     x->b.reflect = opt_exec_reflect;
     x->b.combine = opt_exec_combine;
     x->b.embed_demos = o->embedder ? opt_exec_embed_demos : NULL;
-    /* ensemble votes at the module's last predictor call, on its last output. */
+    /* ensemble votes at the module's last predictor call, on its last
+     * output; with `field:`, at the last predictor producing that output
+     * (dspcc check made sure one does). */
     const ir_module *om = o->module;
-    for (size_t i = 0; om && om->n_predictors && i < n; i++)
-        if (x->preds[i] == om->predictors[om->n_predictors - 1]) {
+    const ir_option *vf = NULL;
+    for (size_t i = 0; i < o->n_params; i++)
+        if (strcmp(o->params[i].key, "field") == 0)
+            vf = &o->params[i];
+    const ir_predictor *voter = om && om->n_predictors ? om->predictors[om->n_predictors - 1] : NULL;
+    size_t voted = voter && voter->n_outputs ? voter->n_outputs - 1 : 0;
+    for (size_t k = om ? om->n_predictors : 0; vf && k-- > 0;) {
+        const ir_predictor *ip = om->predictors[k];
+        size_t f = 0;
+        while (f < ip->n_outputs && strcmp(ip->outputs[f].name, vf->s) != 0)
+            f++;
+        if (f < ip->n_outputs) {
+            voter = ip;
+            voted = f;
+            break;
+        }
+    }
+    for (size_t i = 0; voter && i < n; i++)
+        if (x->preds[i] == voter) {
             x->b.vote_pred = i;
-            x->b.vote_field = x->preds[i]->n_outputs ? x->preds[i]->n_outputs - 1 : 0;
+            x->b.vote_field = voted;
         }
     x->b.progress = be_progress;
     x->b.finetune_example = be_finetune_example;
@@ -835,6 +854,8 @@ void opt_exec_state(const opt_exec *x, const opt_result *r, arena *a, st_state *
                 sp->members[m].demos = st_demos_of(a, &en->members[m].demos[p]);
             }
             sp->ensemble_field = (char *)ip->outputs[en->field].name;
+            sp->ensemble_size = (long long)en->size;
+            sp->ensemble_seed = (long long)en->seed;
         }
     }
     qsort(out->predictors, out->n_predictors, sizeof *out->predictors, cmp_pred_name);

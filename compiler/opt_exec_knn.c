@@ -89,5 +89,5 @@ const dsp_ensemble *opt_exec_ensemble(arena *a, const opt_ensemble *e)
         demos[m] = dd;
         n_demos[m] = d->n;
     }
-    return ex_ensemble_new(a, e->n, ins, demos, n_demos, e->field);
+    return ex_ensemble_new(a, e->n, ins, demos, n_demos, e->field, e->size, e->seed);
 }

@@ -13,6 +13,7 @@ static const char *kind_text(bi_opt_kind k)
     case BI_OPT_FLOAT: return "a number";
     case BI_OPT_BOOL: return "true or false";
     case BI_OPT_STRING: return "a string";
+    case BI_OPT_FIELD: return "a field's name";
     default: return "one of";
     }
 }
@@ -85,6 +86,11 @@ size_t sema_check_options(sema *s, const ptr_vec *kvs, const bi_option *table, s
         case BI_OPT_STRING:
             good = v->kind == AV_STRING;
             r->kind = IR_OPT_STRING;
+            r->s = v->s;
+            break;
+        case BI_OPT_FIELD:
+            good = v->kind == AV_NAME || v->kind == AV_STRING;
+            r->kind = IR_OPT_NAME;
             r->s = v->s;
             break;
         case BI_OPT_CHOICE:
@@ -308,6 +314,26 @@ ir_optimize *sema_check_optimize(sema *s, ast_decl *d)
     if (!ok || !o->module)
         return NULL;
     const ir_module *m = o->module;
+    /* ensemble's `field:` names an output one of the module's predictors
+     * makes: the last one that makes it votes. */
+    for (size_t i = 0; i < d->opt_args.len; i++) {
+        const ast_kv *kv = d->opt_args.items[i];
+        if (strcmp(kv->key.name, "field") != 0 || !kv->value->s)
+            continue;
+        int found = 0;
+        for (size_t k = 0; k < m->n_predictors && !found; k++)
+            found = ir_field_find(m->predictors[k]->outputs, m->predictors[k]->n_outputs, kv->value->s) != NULL;
+        if (!found) {
+            const ir_predictor *last = m->n_predictors ? m->predictors[m->n_predictors - 1] : NULL;
+            const char *names = "";
+            for (size_t k = 0; last && k < last->n_outputs; k++)
+                names = arena_printf(s->a, "%s%s`%s`", names, k ? ", " : "", last->outputs[k].name);
+            diag_error(s->d, kv->value->loc, "ensemble: `field: %s` is not an output of any predictor of module `%s`%s%s%s",
+                       kv->value->s, m->name, last ? " (its last, " : "", last ? last->name : "",
+                       last ? arena_printf(s->a, ", makes %s)", names) : "");
+            return NULL;
+        }
+    }
     /* Every input of the module must come from the data. */
     const ir_data *sets[2] = { o->trainset, o->valset };
     const ast_kv *set_kvs[2] = { train_kv, val_kv };

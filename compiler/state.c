@@ -223,9 +223,15 @@ static dsp_status read_ensemble(rd *r, const cJSON *v, const char *path, st_pred
     char key[700];
     snprintf(key, sizeof key, "%s.ensemble", path);
     if (!cJSON_IsObject(v)) return bad(r, key, "expected an object with field and members");
-    static const char *const ens_keys[] = {"field", "members", NULL};
+    static const char *const ens_keys[] = {"field", "members", "size", "seed", NULL};
     dsp_status st = only_keys(r, v, key, ens_keys);
     if (st != DSP_OK) return st;
+    const cJSON *size = cJSON_GetObjectItemCaseSensitive(v, "size"), *seed = cJSON_GetObjectItemCaseSensitive(v, "seed");
+    snprintf(key, sizeof key, "%s.ensemble.size", path);
+    if (size && (st = get_int(r, size, key, &p->ensemble_size)) != DSP_OK) return st;
+    if (p->ensemble_size < 0) return bad(r, key, "expected members a call runs (0: all)");
+    snprintf(key, sizeof key, "%s.ensemble.seed", path);
+    if (seed && (st = get_int(r, seed, key, &p->ensemble_seed)) != DSP_OK) return st;
     snprintf(key, sizeof key, "%s.ensemble.field", path);
     if ((st = get_str(r, cJSON_GetObjectItemCaseSensitive(v, "field"), key, &p->ensemble_field)) != DSP_OK)
         return st;

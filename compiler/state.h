@@ -45,7 +45,8 @@
  *         "knn": { "k": 3, "embedder": "embed", "dimensions": 256, "dim": 256,   (knn_fewshot only:
  *                  "vectors": [[0.0123, ...], ...] }       the demos are a pool, one vector each)
  *         "ensemble": { "field": "category", "members": [   (ensemble only: each member's
- *             { "instructions": "...", "demos": [...] }, ... ] }   prompt; they vote on field)
+ *             { "instructions": "...", "demos": [...] }, ... ] }   prompt; they vote on field;
+ *                                                  with "size": 2, "seed": 7, each call runs 2, drawn per input)
  *       }
  *     ],
  *     "trials": [ { "trial": 1, "score": 0.5, "full_eval": true, "examples": 100, "failed": 0,
@@ -112,6 +113,8 @@ typedef struct st_predictor {
     st_member *members;
     size_t n_members;
     char *ensemble_field;
+    long long ensemble_size;   /* members a call runs, drawn per input with ensemble_seed; 0: all */
+    long long ensemble_seed;
 } st_predictor;
 
 typedef struct st_trial {

@@ -183,6 +183,12 @@ static void write_ensemble(strbuf *b, const st_predictor *p)
     sb_key(b, 3, "ensemble");
     sb_puts(b, "{ \"field\": ");
     sb_jstr(b, p->ensemble_field);
+    if (p->ensemble_size > 0) {
+        sb_puts(b, ", \"size\": ");
+        sb_ll(b, p->ensemble_size);
+        sb_puts(b, ", \"seed\": ");
+        sb_ll(b, p->ensemble_seed);
+    }
     sb_puts(b, ", \"members\": [\n");
     for (size_t m = 0; m < p->n_members; m++) {
         const st_member *mb = &p->members[m];

@@ -73,6 +73,6 @@ check "and ships the unoptimized program, saying why" \
 gen_parity ens.dsp ens.json tickets ticket_classifier category category 60
 check "the members are static tables and the call runs them through libdsprt" \
     sh -c "grep -q 'static const dsp_predict_options k_p0_ens_m\[3\] = {' '$tmp/gen/tickets.c' &&
-           grep -q 'static const dsp_ensemble k_p0_ens = { k_p0_ens_m, 3, 1, NULL };' '$tmp/gen/tickets.c' &&
+           grep -q 'static const dsp_ensemble k_p0_ens = { k_p0_ens_m, 3, 1, 0, 0u, NULL };' '$tmp/gen/tickets.c' &&
            grep -q 'st = dsp_ensemble_run(c, &k_p0, &k_p0_ens, args, v_r, NULL, err);' '$tmp/gen/tickets.c'"
 check "and the generated program's accuracy is the state's ($right)" same_score "$right" "$final"

@@ -714,9 +714,11 @@ static void params_from_ir_fill_defaults(void **state)
     assert_int_equal(opt_params_from_ir(&o, &p, NULL), DSP_OK);
     assert_int_equal(p.k, 16);
     o.n_params = 0;
-    o.optimizer = "ensemble"; /* the 3 best of random_search's 8 (+3) candidates */
+    o.optimizer = "ensemble"; /* the 3 best of random_search's 8 (+3) candidates, all run each call */
     assert_int_equal(opt_params_from_ir(&o, &p, NULL), DSP_OK);
-    assert_int_equal(p.size, 3);
+    assert_int_equal(p.members, 3);
+    assert_int_equal(p.size, 0);
+    assert_null(p.field);
     assert_int_equal(p.num_candidates, 8);
     o.optimizer = "signature_optimizer"; /* not one dspcc optimize implements */
     dsp_error err = { 0 };
