@@ -32,7 +32,7 @@ typedef struct ast_type {
 } ast_type;
 
 typedef enum ast_value_kind {
-    AV_STRING, AV_INT, AV_FLOAT, AV_BOOL, AV_NAME, AV_FIELD
+    AV_STRING, AV_INT, AV_FLOAT, AV_BOOL, AV_NAME, AV_FIELD, AV_LIST
 } ast_value_kind;
 
 /* A literal or a reference: option values, call arguments in modules,
@@ -45,6 +45,7 @@ typedef struct ast_value {
     double f;                /* AV_FLOAT */
     ast_ident field;         /* AV_FIELD: `name.field` */
     ptr_vec path;            /* AV_FIELD into records: `name.field.a.b`: ast_ident * a, b */
+    ptr_vec items;           /* AV_LIST: `["a", "b"]`, ast_value * (AV_STRING) each */
 } ast_value;
 
 /* `key: value` in lm blocks, optimizer arguments and optimize bodies. */

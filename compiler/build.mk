@@ -99,6 +99,8 @@ TEST_SCRIPTS += tests/compiler/knn_trace.sh
 TEST_SCRIPTS += tests/compiler/ensemble_e2e.sh
 # ensemble's members, size (per-call subset) and field options.
 TEST_SCRIPTS += tests/compiler/ensemble_options.sh
+# ensemble(states: [...]): saved states of the program as the members.
+TEST_SCRIPTS += tests/compiler/ensemble_states.sh
 # knn_fewshot and ensemble states in a shadow variant (dspcc build --shadow-state), against each state alone.
 TEST_SCRIPTS += tests/compiler/shadow_knn_ensemble.sh
 TEST_SCRIPTS += tests/compiler/metric_feedback.sh

@@ -70,7 +70,17 @@ static int comma_list_print(fmt_printer *p, int open, int close, const ptr_vec *
 
 static void value(fmt_printer *p, const ast_value *v)
 {
-    if (fp_peek(p) == '-') {
+    if (v->kind == AV_LIST) {
+        fp_tok(p, '[');
+        for (size_t i = 0; i < v->items.len; i++) {
+            if (i) {
+                fp_tok(p, ',');
+                fp_space(p);
+            }
+            fp_string(p);
+        }
+        fp_tok(p, ']');
+    } else if (fp_peek(p) == '-') {
         fp_tok(p, '-');
         fp_tok(p, -1);
     } else if (fp_peek(p) == STRING) {

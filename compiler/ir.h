@@ -62,7 +62,7 @@ typedef struct ir_signature {
 } ir_signature;
 
 /* A value of an lm option or an optimizer argument. */
-typedef enum ir_option_kind { IR_OPT_INT, IR_OPT_FLOAT, IR_OPT_BOOL, IR_OPT_STRING, IR_OPT_NAME } ir_option_kind;
+typedef enum ir_option_kind { IR_OPT_INT, IR_OPT_FLOAT, IR_OPT_BOOL, IR_OPT_STRING, IR_OPT_NAME, IR_OPT_LIST } ir_option_kind;
 
 typedef struct ir_option {
     const char *key;
@@ -70,6 +70,8 @@ typedef struct ir_option {
     long long i;                  /* IR_OPT_INT, IR_OPT_BOOL */
     double f;                     /* IR_OPT_FLOAT */
     const char *s;                /* IR_OPT_STRING, IR_OPT_NAME */
+    const char **list;            /* IR_OPT_LIST: n_list strings */
+    size_t n_list;
 } ir_option;
 
 typedef struct ir_lm {

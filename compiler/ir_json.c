@@ -114,6 +114,9 @@ static cJSON *options_json(const ir_option *opts, size_t n)
         case IR_OPT_INT: cJSON_AddNumberToObject(o, opts[i].key, (double)opts[i].i); break;
         case IR_OPT_FLOAT: cJSON_AddNumberToObject(o, opts[i].key, opts[i].f); break;
         case IR_OPT_BOOL: cJSON_AddBoolToObject(o, opts[i].key, (cJSON_bool)opts[i].i); break;
+        case IR_OPT_LIST:
+            cJSON_AddItemToObject(o, opts[i].key, cJSON_CreateStringArray(opts[i].list, (int)opts[i].n_list));
+            break;
         default: cJSON_AddStringToObject(o, opts[i].key, opts[i].s); break;
         }
     }

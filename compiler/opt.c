@@ -97,6 +97,9 @@ dsp_status opt_params_from_ir(const ir_optimize *o, opt_params *out, dsp_error *
     out->members = int_param(o, "members", out->size > 3 ? out->size : 3);
     const ir_option *field = find_param(o, "field");
     out->field = field ? field->s : NULL;
+    const ir_option *states = find_param(o, "states");
+    out->states = states ? (const char *const *)states->list : NULL;
+    out->n_states = states ? states->n_list : 0;
     out->max_bootstrapped_demos = int_param(o, "max_bootstrapped_demos", 4);
     out->max_labeled_demos = int_param(o, "max_labeled_demos", 16);
     out->max_rounds = int_param(o, "max_rounds", 1);

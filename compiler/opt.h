@@ -253,6 +253,10 @@ typedef struct opt_backend {
     /* ensemble only: the predictor that votes and the output it votes on
      * (the module's last predictor call and its last output). */
     size_t vote_pred, vote_field;
+    /* ensemble(states: ...) only (NULL: unavailable): the program of the
+     * saved state at path (relative to the .dsp's directory): each
+     * predictor's instructions and demos (allocated in a). */
+    dsp_status (*state_program)(void *ctx, arena *a, const char *path, opt_program *out, dsp_error *err);
     /* knn_fewshot only (NULL: unavailable). The embedder's vectors of
      * demos[0..n) of predictor pred (their inputs as dsp_knn_text writes
      * them), unit length, n rows of *dim floats (allocated in a). */
@@ -325,6 +329,8 @@ typedef struct opt_params {
     int members;                 /* ensemble: programs kept (3, or size when larger) */
     int size;                    /* ensemble: members each call runs, drawn per input (0: all) */
     const char *field;           /* ensemble: the output voted on (NULL: the module's last predictor's last) */
+    const char *const *states;   /* ensemble: saved states as the members (n_states), no search; NULL: none */
+    size_t n_states;
 } opt_params;
 
 /* Reads an optimize block's optimizer name, arguments and seed. Unknown

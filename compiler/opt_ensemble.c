@@ -5,16 +5,80 @@
  * on ties, repeats skipped) become members voting, for each valset row, on
  * output `field` (default: the module's last output) at the last predictor
  * producing it (dsp/ensemble.h, majority); with `size`, each call runs
- * that many of them, drawn per input from the seed. The ensemble is the
- * search's answer; the no-regression guard compares it with the program as
- * written. */
+ * that many of them, drawn per input from the seed. With `states`, saved
+ * states of the program are the members instead, with no search. The
+ * ensemble is the search's answer; the no-regression guard compares it
+ * with the program as written. */
 #include <stdio.h>
 
 #include "opt.h"
 
+/* The members an ensemble of n runs per call: `size` when fewer, else all (0). */
+static size_t per_call_of(const opt_params *p, size_t n)
+{
+    return p->size > 0 && (size_t)p->size < n ? (size_t)p->size : 0;
+}
+
+/* ensemble(states: [...]): the saved states are the members, in the order
+ * given (majority ties go to the earlier), with no search; each is scored
+ * on the valset as a trial, then the ensemble. */
+static dsp_status from_states(const opt_params *p, const opt_backend *b, arena *a, opt_result *out, dsp_error *err)
+{
+    if (!b->state_program)
+        return dsp_error_set(err, DSP_ERR_INVALID, "ensemble: this backend cannot read states");
+    size_t n_val, n = p->n_states;
+    size_t *val = opt_val_rows(b, a, p->seed, 0, &n_val);
+    opt_program *members = arena_array(a, n + 1, sizeof *members);
+    for (size_t i = 0; i < n; i++) {
+        dsp_status st = b->state_program(b->ctx, a, p->states[i], &members[i], err);
+        if (st != DSP_OK)
+            return st;
+    }
+    opt_program zero = opt_program_zero_shot(b, a);
+    opt_score s;
+    dsp_status st = b->evaluate(b->ctx, &zero, val, n_val, &s, err);
+    if (st != DSP_OK)
+        return st;
+    out->baseline_score = s.mean;
+    opt_result_add_trial(out, a, &s, 1, "zero-shot");
+    const char *which = "";
+    for (size_t i = 0; i < n; i++) {
+        if (b->progress) {
+            char msg[96];
+            snprintf(msg, sizeof msg, "state %zu/%zu on the valset", i + 1, n);
+            b->progress(b->ctx, msg);
+        }
+        st = b->evaluate(b->ctx, &members[i], val, n_val, &s, err);
+        if (st != DSP_OK)
+            return st;
+        opt_result_add_trial(out, a, &s, 1, arena_printf(a, "state %s", p->states[i]));
+        which = arena_printf(a, "%s%s%s", which, i ? ", " : "", p->states[i]);
+    }
+    size_t per_call = per_call_of(p, n);
+    opt_ensemble *e = arena_alloc(a, sizeof *e);
+    *e = (opt_ensemble){ b->vote_pred, b->vote_field, members, n, per_call, p->seed };
+    /* The predictors that do not vote run as the first state's. */
+    out->best = members[0];
+    out->best.ensemble = e;
+    if (b->progress)
+        b->progress(b->ctx, "the ensemble on the valset");
+    st = b->evaluate(b->ctx, &out->best, val, n_val, &s, err);
+    if (st != DSP_OK)
+        return st;
+    out->final_score = s.mean;
+    opt_result_add_trial(out, a, &s, 1,
+                         per_call ? arena_printf(a, "ensemble of states %s (majority of %zu drawn per input)", which,
+                                                 per_call)
+                                  : arena_printf(a, "ensemble of states %s (majority)", which));
+    out->n_demo_candidates = n;
+    return DSP_OK;
+}
+
 dsp_status opt_ensemble_search(const opt_params *p, const opt_backend *b, arena *a, opt_result *out,
                                dsp_error *err)
 {
+    if (p->n_states)
+        return from_states(p, b, a, out, err);
     size_t n_val;
     size_t *val = opt_val_rows(b, a, p->seed, 0, &n_val);
     size_t n = (size_t)(p->num_candidates > 0 ? p->num_candidates : 8) + 3;
@@ -63,7 +127,7 @@ dsp_status opt_ensemble_search(const opt_params *p, const opt_backend *b, arena 
     }
     opt_ensemble *e = arena_alloc(a, sizeof *e);
     /* DSPy's size: each call runs that many members, drawn per input. */
-    size_t per_call = p->size > 0 && (size_t)p->size < size ? (size_t)p->size : 0;
+    size_t per_call = per_call_of(p, size);
     *e = (opt_ensemble){ b->vote_pred, b->vote_field, members, size, per_call, p->seed };
     /* The members' own programs run the predictors that do not vote: the
      * best candidate's. */

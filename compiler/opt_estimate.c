@@ -157,6 +157,13 @@ static dsp_status embed_demos(void *ctx, arena *a, size_t pred, const opt_demo *
     return DSP_OK;
 }
 
+/* A saved state's program: read as the run reads it (no LM call). */
+static dsp_status state_program(void *ctx, arena *a, const char *path, opt_program *out, dsp_error *err)
+{
+    est *e = ctx;
+    return e->x->b.state_program(e->x, a, path, out, err);
+}
+
 static dsp_status ev(void *ctx, const opt_program *prog, const size_t *rows, size_t n, opt_score *out,
                      dsp_error *err)
 {
@@ -483,6 +490,7 @@ dsp_status opt_estimate_run(opt_exec *x, const opt_params *p, arena *a, opt_esti
     b.finetune_example = x->b.finetune_example ? ft_example : NULL;
     b.finetune = x->b.finetune ? finetune : NULL;
     b.embed_demos = x->b.embed_demos ? embed_demos : NULL;
+    b.state_program = x->b.state_program ? state_program : NULL;
     e.embedder = x->o->embedder ? ex_runner_lm(x->runner, x->o->embedder) : NULL;
     b.progress = NULL;
     opt_result res;

@@ -709,6 +709,7 @@ dsp_status opt_exec_init(opt_exec *x, const ir_program *p, const ir_optimize *o,
     x->b.reflect = opt_exec_reflect;
     x->b.combine = opt_exec_combine;
     x->b.embed_demos = o->embedder ? opt_exec_embed_demos : NULL;
+    x->b.state_program = opt_exec_state_program;
     /* ensemble votes at the module's last predictor call, on its last
      * output; with `field:`, at the last predictor producing that output
      * (dspcc check made sure one does). */

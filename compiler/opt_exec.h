@@ -82,6 +82,8 @@ int opt_exec_knn_dimensions(const ir_optimize *o);
 /* ensemble (opt_exec_knn.c): the runtime ensemble of e's members' prompts
  * of its predictor (in a). */
 const dsp_ensemble *opt_exec_ensemble(arena *a, const opt_ensemble *e);
+/* ensemble(states: ...): opt_backend.state_program. */
+dsp_status opt_exec_state_program(void *ctx, arena *a, const char *path, opt_program *out, dsp_error *err);
 
 /* The optimized state for a result: every predictor (sorted by name) with
  * its instructions (absent when the signature's) and demos. Strings live in

@@ -1,9 +1,11 @@
 /* opt_exec_knn.c — knn_fewshot's and ensemble's parts of the backend: the
  * pool's vectors from the block's embedder, the runtime knn a candidate
- * runs with, and an ensemble's runtime members. */
+ * runs with, an ensemble's runtime members, and the programs of the saved
+ * states ensemble(states: ...) combines. */
 #include "opt_exec.h"
 
 #include "dsp/embed.h"
+#include "state.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -90,4 +92,91 @@ const dsp_ensemble *opt_exec_ensemble(arena *a, const opt_ensemble *e)
         n_demos[m] = d->n;
     }
     return ex_ensemble_new(a, e->n, ins, demos, n_demos, e->field, e->size, e->seed);
+}
+
+/* The names a state keys predictor sp's demo values by, against ip's. */
+static int same_names(char *const *names, size_t n, const ir_field *fields, size_t n_fields)
+{
+    if (n != n_fields)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!names[i] || strcmp(names[i], fields[i].name) != 0)
+            return 0;
+    return 1;
+}
+
+static const char *const *copy_texts(arena *a, char *const *texts, size_t n)
+{
+    const char **out = arena_array(a, n + 1, sizeof *out);
+    for (size_t i = 0; i < n; i++)
+        out[i] = texts[i] ? arena_strdup(a, texts[i]) : NULL;
+    return out;
+}
+
+/* Predictor sp of the state at path as member prompts: into prog's slot p. */
+static dsp_status member_predictor(const opt_exec *x, arena *a, const char *path, const st_predictor *sp, size_t p,
+                                   const char **ins, opt_demos *demos, dsp_error *err)
+{
+    const ir_predictor *ip = x->preds[p];
+    const char *why = sp->knn_k > 0       ? "a knn_fewshot pool"
+                      : sp->n_members     ? "an ensemble"
+                      : sp->model         ? "a fine-tuned model"
+                      : sp->adapter_path  ? "a LoRA adapter"
+                      : sp->lm            ? "an lm of its own"
+                                          : NULL;
+    if (why)
+        return dsp_error_set(err, DSP_ERR_INVALID,
+                             "ensemble: states: %s: predictor `%s` has %s; a member is a prompt (instructions "
+                             "and demos): use a state of labeled_fewshot, bootstrap_fewshot, random_search, mipro, "
+                             "copro, gepa or simba",
+                             path, sp->name, why);
+    if (sp->n_demos && (!same_names(sp->input_names, sp->n_input_names, ip->signature->inputs,
+                                    ip->signature->n_inputs) ||
+                        !same_names(sp->output_names, sp->n_output_names, ip->outputs, ip->n_outputs)))
+        return dsp_error_set(err, DSP_ERR_INVALID,
+                             "ensemble: states: %s: predictor `%s`'s demos have other fields than the program's "
+                             "(optimize that state again after changing the program)",
+                             path, sp->name);
+    ins[p] = sp->instructions ? arena_strdup(a, sp->instructions) : NULL;
+    opt_demo *items = arena_array(a, sp->n_demos + 1, sizeof *items);
+    for (size_t d = 0; d < sp->n_demos; d++)
+        items[d] = (opt_demo){ copy_texts(a, sp->demos[d].inputs, sp->demos[d].n_inputs), sp->demos[d].n_inputs,
+                               copy_texts(a, sp->demos[d].outputs, sp->demos[d].n_outputs), sp->demos[d].n_outputs,
+                               d, 0 };
+    demos[p] = (opt_demos){ items, sp->n_demos };
+    return DSP_OK;
+}
+
+dsp_status opt_exec_state_program(void *ctx, arena *a, const char *path, opt_program *out, dsp_error *err)
+{
+    opt_exec *x = ctx;
+    const char *dir = x->prog->base_dir;
+    const char *full = !dir || !dir[0] || path[0] == '/'
+                           ? path
+                           : arena_printf(a, "%s%s%s", dir, dir[strlen(dir) - 1] == '/' ? "" : "/", path);
+    st_state st;
+    dsp_status rc = st_read_file(full, &st, err);
+    if (rc != DSP_OK) {
+        char why[DSP_ERROR_MESSAGE_MAX];
+        snprintf(why, sizeof why, "%s", err ? err->message : "unreadable");
+        return dsp_error_set(err, rc, "ensemble: states: %s", why);
+    }
+    *out = opt_program_zero_shot(&x->b, a);
+    const char **ins = (const char **)out->instructions;
+    opt_demos *demos = (opt_demos *)out->demos;
+    for (size_t i = 0; rc == DSP_OK && i < st.n_predictors; i++) {
+        const st_predictor *sp = &st.predictors[i];
+        size_t p = 0;
+        while (p < x->b.n_preds && strcmp(x->preds[p]->name, sp->name) != 0)
+            p++;
+        if (p == x->b.n_preds)
+            rc = dsp_error_set(err, DSP_ERR_INVALID,
+                               "ensemble: states: %s has predictor `%s`, which %s does not (a state of another "
+                               "program?)",
+                               path, sp->name, x->prog->source);
+        else
+            rc = member_predictor(x, a, path, sp, p, ins, demos, err);
+    }
+    st_free(&st);
+    return rc;
 }

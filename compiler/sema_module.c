@@ -251,6 +251,10 @@ static int resolve_value(mctx *mc, const ast_value *v, const ir_type *expected, 
             return 1;
         return record_path(mc, v, f->type, 1, arena_printf(s->a, "%s.%s", v->s, f->name), out);
     }
+    case AV_LIST:
+        diag_error(s->d, v->loc, "a list of strings is an optimizer's argument (ensemble's `states: [...]`), not "
+                   "a value here");
+        return 0;
     }
     return 0;
 }

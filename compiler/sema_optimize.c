@@ -14,6 +14,7 @@ static const char *kind_text(bi_opt_kind k)
     case BI_OPT_BOOL: return "true or false";
     case BI_OPT_STRING: return "a string";
     case BI_OPT_FIELD: return "a field's name";
+    case BI_OPT_STRINGS: return "a list of strings, e.g. [\"a.state.json\", \"b.state.json\"]";
     default: return "one of";
     }
 }
@@ -93,6 +94,15 @@ size_t sema_check_options(sema *s, const ptr_vec *kvs, const bi_option *table, s
             r->kind = IR_OPT_NAME;
             r->s = v->s;
             break;
+        case BI_OPT_STRINGS:
+            good = v->kind == AV_LIST;
+            r->kind = IR_OPT_LIST;
+            r->n_list = good ? v->items.len : 0;
+            r->list = arena_array(s->a, r->n_list + 1, sizeof *r->list);
+            for (size_t k = 0; k < r->n_list; k++)
+                r->list[k] = ((const ast_value *)v->items.items[k])->s;
+            num = (double)r->n_list;
+            break;
         case BI_OPT_CHOICE:
             good = 0;
             r->kind = IR_OPT_NAME;
@@ -119,6 +129,11 @@ size_t sema_check_options(sema *s, const ptr_vec *kvs, const bi_option *table, s
         }
         if ((o->kind == BI_OPT_INT || o->kind == BI_OPT_FLOAT) && (num < o->min || num > o->max)) {
             diag_error(s->d, v->loc, "%s `%s` must be between %g and %g", what, o->name, o->min, o->max);
+            ok = 0;
+            continue;
+        }
+        if (o->kind == BI_OPT_STRINGS && (num < o->min || num > o->max)) {
+            diag_error(s->d, v->loc, "%s `%s` must list %g to %g strings", what, o->name, o->min, o->max);
             ok = 0;
             continue;
         }
@@ -314,6 +329,20 @@ ir_optimize *sema_check_optimize(sema *s, ast_decl *d)
     if (!ok || !o->module)
         return NULL;
     const ir_module *m = o->module;
+    /* ensemble's `states:` are the members: nothing is searched for. */
+    const ast_kv *states = NULL;
+    for (size_t i = 0; i < d->opt_args.len; i++)
+        if (strcmp(((const ast_kv *)d->opt_args.items[i])->key.name, "states") == 0)
+            states = d->opt_args.items[i];
+    for (size_t i = 0; states && i < d->opt_args.len; i++) {
+        const ast_kv *kv = d->opt_args.items[i];
+        if (strcmp(kv->key.name, "members") == 0 || strcmp(kv->key.name, "num_candidates") == 0 ||
+            strcmp(kv->key.name, "max_bootstrapped_demos") == 0 || strcmp(kv->key.name, "max_labeled_demos") == 0) {
+            diag_error(s->d, kv->key.loc, "ensemble: `%s` chooses among random_search's candidates; with `states:` "
+                       "every state listed is a member and nothing is searched for: drop one of them", kv->key.name);
+            return NULL;
+        }
+    }
     /* ensemble's `field:` names an output one of the module's predictors
      * makes: the last one that makes it votes. */
     for (size_t i = 0; i < d->opt_args.len; i++) {

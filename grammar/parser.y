@@ -144,6 +144,7 @@ static char *concat(struct parse_ctx *pc, const char *a, const char *b)
 %type <str> string string_opt key column
 %type <type> type
 %type <value> value field_path
+%type <vec> strings
 %type <kv> kv
 %type <field> field rfield
 %type <param> param
@@ -246,6 +247,23 @@ value
     | FALSE                   { $$ = value_new(pc, AV_BOOL, @1); $$->i = 0; }
     | IDENT                   { $$ = value_new(pc, AV_NAME, @1); $$->s = $1; }
     | field_path              { $$ = $1; }
+    | '[' strings ']'         { $$ = value_new(pc, AV_LIST, @1); $$->items = $2; }
+    ;
+
+/* A list of strings, e.g. ensemble's `states: ["a.json", "b.json"]`. */
+strings
+    : string                  {
+                                  memset(&$$, 0, sizeof $$);
+                                  ast_value *v = value_new(pc, AV_STRING, @1);
+                                  v->s = $1;
+                                  PUSH($$, v);
+                              }
+    | strings ',' string      {
+                                  $$ = $1;
+                                  ast_value *v = value_new(pc, AV_STRING, @3);
+                                  v->s = $3;
+                                  PUSH($$, v);
+                              }
     ;
 
 /* `v.field` and, into records, `v.field.sub...`: the first field in

@@ -48,8 +48,11 @@ extern const size_t bi_n_functions;
 const bi_function *bi_function_find(const char *name);
 
 /* ---- options of optimizers and lms (optimizers.c, lm_options.c) ---- */
-/* BI_OPT_FIELD: a field's name, bare or quoted (`field: category`). */
-typedef enum bi_opt_kind { BI_OPT_INT, BI_OPT_FLOAT, BI_OPT_BOOL, BI_OPT_STRING, BI_OPT_CHOICE, BI_OPT_FIELD } bi_opt_kind;
+/* BI_OPT_FIELD: a field's name, bare or quoted (`field: category`);
+ * BI_OPT_STRINGS: a list of strings (`states: ["a.json", "b.json"]`). */
+typedef enum bi_opt_kind {
+    BI_OPT_INT, BI_OPT_FLOAT, BI_OPT_BOOL, BI_OPT_STRING, BI_OPT_CHOICE, BI_OPT_FIELD, BI_OPT_STRINGS
+} bi_opt_kind;
 
 typedef struct bi_option {
     const char *name;

@@ -54,6 +54,7 @@ const bi_optimizer bi_optimizers[] = {
         { "members", BI_OPT_INT, 2, 16, NULL, "programs in the ensemble: the best candidates (3, or size if more)" },
         { "size", BI_OPT_INT, 1, 16, NULL, "members each call runs, drawn per input with the seed (all)" },
         { "field", BI_OPT_FIELD, 0, 0, NULL, "the output voted on (the module's last predictor's last)" },
+        { "states", BI_OPT_STRINGS, 2, 16, NULL, "saved states of this program as the members, no search" },
         { "num_candidates", BI_OPT_INT, 2, 64, NULL, "random_search candidates to choose from (8)" } },
       "the best random_search candidates voting on an output (DSPy's Ensemble, majority)" },
     { "copro",

@@ -308,9 +308,9 @@ static void params_read_the_block(void **state)
 {
     (void)state;
     ir_option opts[] = {
-        { "n_epochs", IR_OPT_INT, 2, 0, NULL },
-        { "prompt_optimizer", IR_OPT_NAME, 0, 0, "mipro" },
-        { "strategy", IR_OPT_NAME, 0, 0, "p -> w" },
+        { .key = "n_epochs", .kind = IR_OPT_INT, .i = 2, .f = 0, .s = NULL },
+        { .key = "prompt_optimizer", .kind = IR_OPT_NAME, .i = 0, .f = 0, .s = "mipro" },
+        { .key = "strategy", .kind = IR_OPT_NAME, .i = 0, .f = 0, .s = "p -> w" },
     };
     ir_optimize o;
     memset(&o, 0, sizeof o);

@@ -354,8 +354,8 @@ static void params_from_ir(void **state)
     assert_int_equal(p.breadth, 10);
     assert_int_equal(p.depth, 3);
     assert_true(p.init_temperature > 1.4 - 1e-9 && p.init_temperature < 1.4 + 1e-9);
-    ir_option opts[] = { { "breadth", IR_OPT_INT, 4, 0, NULL }, { "depth", IR_OPT_INT, 2, 0, NULL },
-                         { "init_temperature", IR_OPT_FLOAT, 0, 0.7, NULL } };
+    ir_option opts[] = { { .key = "breadth", .kind = IR_OPT_INT, .i = 4, .f = 0, .s = NULL }, { .key = "depth", .kind = IR_OPT_INT, .i = 2, .f = 0, .s = NULL },
+                         { .key = "init_temperature", .kind = IR_OPT_FLOAT, .i = 0, .f = 0.7, .s = NULL } };
     o.params = opts;
     o.n_params = 3;
     assert_int_equal(opt_params_from_ir(&o, &p, NULL), DSP_OK);
@@ -363,7 +363,7 @@ static void params_from_ir(void **state)
     assert_int_equal(p.depth, 2);
     assert_true(p.init_temperature > 0.7 - 1e-9 && p.init_temperature < 0.7 + 1e-9);
     /* A whole number is a temperature too. */
-    opts[2] = (ir_option){ "init_temperature", IR_OPT_INT, 1, 0, NULL };
+    opts[2] = (ir_option){ .key = "init_temperature", .kind = IR_OPT_INT, .i = 1, .f = 0, .s = NULL };
     assert_int_equal(opt_params_from_ir(&o, &p, NULL), DSP_OK);
     assert_true(p.init_temperature > 1 - 1e-9 && p.init_temperature < 1 + 1e-9);
 }

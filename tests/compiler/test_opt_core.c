@@ -659,7 +659,7 @@ static void errors_propagate(void **state)
 static void params_from_ir_fill_defaults(void **state)
 {
     (void)state;
-    ir_option opts[] = { { "auto", IR_OPT_NAME, 0, 0, "medium" }, { "max_labeled_demos", IR_OPT_INT, 2, 0, NULL } };
+    ir_option opts[] = { { .key = "auto", .kind = IR_OPT_NAME, .i = 0, .f = 0, .s = "medium" }, { .key = "max_labeled_demos", .kind = IR_OPT_INT, .i = 2, .f = 0, .s = NULL } };
     ir_optimize o = { 0 };
     o.optimizer = "mipro";
     o.params = opts;
@@ -695,7 +695,7 @@ static void params_from_ir_fill_defaults(void **state)
     assert_int_equal(p.reflection_minibatch_size, OPT_REFLECTION_SHOWN);
     assert_string_equal(p.candidate_selection, "current_best");
     assert_int_equal(p.use_merge, 1);
-    ir_option budget[] = { { "max_metric_calls", IR_OPT_INT, 500, 0, NULL } };
+    ir_option budget[] = { { .key = "max_metric_calls", .kind = IR_OPT_INT, .i = 500 } };
     o.params = budget;
     o.n_params = 1;
     assert_int_equal(opt_params_from_ir(&o, &p, NULL), DSP_OK);
@@ -708,7 +708,7 @@ static void params_from_ir_fill_defaults(void **state)
     assert_int_equal(opt_params_from_ir(&o, &p, NULL), DSP_OK);
     assert_int_equal(p.k, 3);
     assert_int_equal(p.dimensions, 0);
-    ir_option k16[] = { { "k", IR_OPT_INT, 16, 0, NULL } }; /* given, 16 stays 16 (it became 3) */
+    ir_option k16[] = { { .key = "k", .kind = IR_OPT_INT, .i = 16 } }; /* given, 16 stays 16 (it became 3) */
     o.params = k16;
     o.n_params = 1;
     assert_int_equal(opt_params_from_ir(&o, &p, NULL), DSP_OK);
