@@ -95,6 +95,8 @@ TEST_SCRIPTS += tests/compiler/optimize_resume.sh
 TEST_SCRIPTS += tests/compiler/knn_e2e.sh
 # knn_fewshot's embeddings calls in traces and in `dspcc prompt --run`.
 TEST_SCRIPTS += tests/compiler/knn_trace.sh
+# knn_fewshot's pool bootstrapped from the teacher's traces (chain of thought), and bootstrap: false.
+TEST_SCRIPTS += tests/compiler/knn_bootstrap.sh
 # ensemble: the best random_search candidates voting, in eval and the generated C.
 TEST_SCRIPTS += tests/compiler/ensemble_e2e.sh
 # ensemble's members, size (per-call subset) and field options.

@@ -541,10 +541,14 @@ static int run(int argc, char **argv)
             rp[i].model = res.best.model;
             rp[i].demos = &res.best.demos[i];
             const opt_knn *kn = res.best.knn ? &res.best.knn[i] : NULL;
+            size_t traced = 0;
+            for (size_t d = 0; kn && d < kn->pool.n; d++)
+                traced += kn->pool.items[d].bootstrapped != 0;
             if (kn && kn->k > 0 && kn->pool.n > 0)
                 rp[i].knn = arena_printf(&mem, "demos chosen per input at run time: its %zu nearest of %zu training "
-                                               "rows by lm `%s`'s vectors (%zu numbers each; knn_fewshot)",
-                                         kn->k, kn->pool.n, o->embedder->name, kn->dim);
+                                               "rows by lm `%s`'s vectors (%zu numbers each; knn_fewshot); %zu of "
+                                               "them are the teacher's traces, the others labelled",
+                                         kn->k, kn->pool.n, o->embedder->name, kn->dim, traced);
             const ir_predictor *ip = x.preds[i];
             const char **in = arena_array(&mem, ip->signature->n_inputs + 1, sizeof *in);
             for (size_t k = 0; k < ip->signature->n_inputs; k++)

@@ -93,6 +93,7 @@ dsp_status opt_params_from_ir(const ir_optimize *o, opt_params *out, dsp_error *
      * neighbours (DSPy's KNNFewShot takes it; 3 when not given). */
     out->k = int_param(o, "k", strcmp(o->optimizer, "knn_fewshot") == 0 ? 3 : 16);
     out->dimensions = int_param(o, "dimensions", 0);
+    out->knn_bootstrap = int_param(o, "bootstrap", 1);
     out->size = int_param(o, "size", 0);
     out->members = int_param(o, "members", out->size > 3 ? out->size : 3);
     const ir_option *field = find_param(o, "field");

@@ -326,6 +326,7 @@ typedef struct opt_params {
     int max_demos;               /* simba: demos per predictor at most (4) */
     double temperature_for_sampling; /* simba: softmax temperature of the pool draws (0.2) */
     int dimensions;              /* knn_fewshot: vector length asked of the embedder; 0: the model's */
+    int knn_bootstrap;           /* knn_fewshot: 1 (default): the pool's rows are the teacher's passing traces */
     int members;                 /* ensemble: programs kept (3, or size when larger) */
     int size;                    /* ensemble: members each call runs, drawn per input (0: all) */
     const char *field;           /* ensemble: the output voted on (NULL: the module's last predictor's last) */

@@ -57,7 +57,8 @@ lines=$(wc -l <"$tmp/requests.log")
 check "optimize --estimate exits 0" test $? -eq 0
 est=$(sed -n 's/^  lm calls *\([0-9]*\).*/\1/p' "$tmp/est.out" | head -n 1)
 echo "# estimate: ${est:-?} lm calls (the run made $(json_key "$tmp/knn.json" lm_calls))"
-check "and counts what the run makes (700 calls: 200 predictions, 400 + 100 embeddings)" test "${est:-0}" = 700
+check "and counts what the run makes (1084 calls: 200 predictions, 384 teacher runs, 400 + 100 embeddings)" \
+    test "${est:-0}" = 1084
 check "without a request" test "$(wc -l <"$tmp/requests.log")" = "$lines"
 ev=$(eval_score eval intents.dsp knn.json 100 --cache-dir "$tmp/cache")
 check "dspcc eval --state reproduces knn_fewshot's score" same_score "$ev" "$knn"
