@@ -11,7 +11,10 @@
 #  - `dspcc eval --state` reproduces the score; the generated C bakes the
 #    traces (their reasoning is in the tables) and chooses as eval does;
 #  - bootstrap: false keeps the labelled rows only (no reasoning, no
-#    teacher run).
+#    teacher run);
+#  - a two-step program whose fields the data lacks
+#    (tests/compiler/fixtures/knn_two_step) gets a pool of traces for both
+#    steps; with bootstrap: false it has none, and says so.
 # Prints TAP.
 set -u
 . tests/support/optimize_e2e.sh
@@ -56,3 +59,19 @@ check "and keeps 60 labelled rows, no reasoning" \
            test \"\$(jq '.predictors[0].demos | length' '$tmp/lab.json')\" = 60"
 check "without running the teacher" test "$(json_key "$tmp/lab.json" lm_calls)" -lt "$(json_key "$tmp/boot.json" lm_calls)"
 echo "# tickets 60/60, seed 7: zero-shot $(json_key "$tmp/boot.json" baseline_score), knn labelled pool $(json_key "$tmp/lab.json" optimized_score), bootstrapped pool $(json_key "$tmp/boot.json" optimized_score)"
+
+# Two steps whose fields the data lacks (a summary, then the queue from
+# it): only traces can fill the pools.
+cp tests/compiler/fixtures/knn_two_step/two.dsp "$tmp/two.dsp"
+sed 's/dimensions: 64)/dimensions: 64, bootstrap: false)/' "$tmp/two.dsp" >"$tmp/two_lab.dsp"
+opt two two.dsp cache --allow-regression
+check "a two-step program's pools are bootstrapped" test $? -eq 0
+check "both steps get a pool of traces" \
+    test "$(jq -c '[.predictors[] | {name, n: (.demos | length), k: .knn.k}]' "$tmp/two.json")" = \
+    '[{"name":"TwoStep.r","n":22,"k":3},{"name":"TwoStep.s","n":22,"k":3}]'
+check "the second's demos are the first's summaries" \
+    test "$(jq -r '.predictors[0].demos[0].inputs.summary | length > 0' "$tmp/two.json")" = true
+echo "# two steps, 60/60: zero-shot $(json_key "$tmp/two.json" baseline_score), bootstrapped knn $(json_key "$tmp/two.json" optimized_score)"
+opt two_lab two_lab.dsp cache
+check "with bootstrap: false there is nothing to choose from, and it says so" \
+    sh -c "test $? -eq 1 && grep -q 'no training row has the inputs and outputs of any predictor' '$tmp/two_lab.err'"
