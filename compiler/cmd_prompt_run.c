@@ -36,14 +36,18 @@ typedef struct recorder {
     char why[DSP_ERROR_MESSAGE_MAX]; /* a body that could not be written */
 } recorder;
 
-/* A new call at the end of r's list (r->lock held), or NULL (r->oom set). */
-static seen_call *add_call(recorder *r)
+/* Locks r and adds a call at the end of its list, returning it with the
+ * lock held; NULL (r->oom set, unlocked) when out of memory. */
+static seen_call *add_call(recorder *r, const char *label, const dsp_lm_config *lm, size_t n, int cache_hit,
+                           dsp_status st)
 {
+    pthread_mutex_lock(&r->lock);
     if (r->n == r->cap) {
         size_t cap = r->cap ? 2 * r->cap : 8;
         seen_call *c = realloc(r->calls, cap * sizeof *c);
         if (!c) {
             r->oom = 1;
+            pthread_mutex_unlock(&r->lock);
             return NULL;
         }
         r->calls = c;
@@ -51,6 +55,11 @@ static seen_call *add_call(recorder *r)
     }
     seen_call *c = &r->calls[r->n++];
     memset(c, 0, sizeof *c);
+    c->predictor = label ? strdup(label) : NULL;
+    c->model = strdup(lm->model ? lm->model : "?");
+    c->n_messages = n;
+    c->cache_hit = cache_hit;
+    c->status = st;
     return c;
 }
 
@@ -60,18 +69,10 @@ static void record_embed(void *ctx, const dsp_lm_config *lm, const char *label, 
                          int dimensions, size_t cache_hits, dsp_status st)
 {
     recorder *r = ctx;
-    pthread_mutex_lock(&r->lock);
-    seen_call *c = add_call(r);
-    if (!c) {
-        pthread_mutex_unlock(&r->lock);
+    seen_call *c = add_call(r, label, lm, n, n > 0 && cache_hits == n, st);
+    if (!c)
         return;
-    }
-    c->predictor = label ? strdup(label) : NULL;
-    c->model = strdup(lm->model ? lm->model : "?");
     c->embeddings = 1;
-    c->n_messages = n;
-    c->cache_hit = n > 0 && cache_hits == n;
-    c->status = st;
     if (r->wire) {
         dsp_error err = { 0 };
         dsp_embed_options eo = { .dimensions = dimensions };
@@ -94,17 +95,9 @@ static void record(void *ctx, const dsp_lm_config *lm, const dsp_chat_request *r
                    dsp_status st)
 {
     recorder *r = ctx;
-    pthread_mutex_lock(&r->lock);
-    seen_call *c = add_call(r);
-    if (!c) {
-        pthread_mutex_unlock(&r->lock);
+    seen_call *c = add_call(r, req->label, lm, req->n_messages, resp && resp->cache_hit, st);
+    if (!c)
         return;
-    }
-    c->predictor = req->label ? strdup(req->label) : NULL;
-    c->model = strdup(lm->model ? lm->model : "?");
-    c->n_messages = req->n_messages;
-    c->cache_hit = resp && resp->cache_hit;
-    c->status = st;
     if (r->wire) {
         dsp_error err = { 0 };
         arena mem;

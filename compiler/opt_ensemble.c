@@ -13,10 +13,31 @@
 
 #include "opt.h"
 
-/* The members an ensemble of n runs per call: `size` when fewer, else all (0). */
-static size_t per_call_of(const opt_params *p, size_t n)
+/* Scores members voting (n of them, `size` a call when fewer) as the
+ * search's answer: out->best is the first member's program with the
+ * ensemble (the predictors that do not vote run as its), and its score is
+ * the final one and the last trial, labelled "ensemble of KIND WHICH". */
+static dsp_status vote(const opt_params *p, const opt_backend *b, arena *a, opt_program *members, size_t n,
+                       const char *kind, const char *which, const size_t *val, size_t n_val, opt_result *out,
+                       dsp_error *err)
 {
-    return p->size > 0 && (size_t)p->size < n ? (size_t)p->size : 0;
+    size_t per_call = p->size > 0 && (size_t)p->size < n ? (size_t)p->size : 0;
+    opt_ensemble *e = arena_alloc(a, sizeof *e);
+    *e = (opt_ensemble){ b->vote_pred, b->vote_field, members, n, per_call, p->seed };
+    out->best = members[0];
+    out->best.ensemble = e;
+    if (b->progress)
+        b->progress(b->ctx, "the ensemble on the valset");
+    opt_score s;
+    dsp_status st = b->evaluate(b->ctx, &out->best, val, n_val, &s, err);
+    if (st != DSP_OK)
+        return st;
+    out->final_score = s.mean;
+    opt_result_add_trial(out, a, &s, 1,
+                         per_call ? arena_printf(a, "ensemble of %s %s (majority of %zu drawn per input)", kind, which,
+                                                 per_call)
+                                  : arena_printf(a, "ensemble of %s %s (majority)", kind, which));
+    return DSP_OK;
 }
 
 /* ensemble(states: [...]): the saved states are the members, in the order
@@ -54,22 +75,9 @@ static dsp_status from_states(const opt_params *p, const opt_backend *b, arena *
         opt_result_add_trial(out, a, &s, 1, arena_printf(a, "state %s", p->states[i]));
         which = arena_printf(a, "%s%s%s", which, i ? ", " : "", p->states[i]);
     }
-    size_t per_call = per_call_of(p, n);
-    opt_ensemble *e = arena_alloc(a, sizeof *e);
-    *e = (opt_ensemble){ b->vote_pred, b->vote_field, members, n, per_call, p->seed };
-    /* The predictors that do not vote run as the first state's. */
-    out->best = members[0];
-    out->best.ensemble = e;
-    if (b->progress)
-        b->progress(b->ctx, "the ensemble on the valset");
-    st = b->evaluate(b->ctx, &out->best, val, n_val, &s, err);
+    st = vote(p, b, a, members, n, "states", which, val, n_val, out, err);
     if (st != DSP_OK)
         return st;
-    out->final_score = s.mean;
-    opt_result_add_trial(out, a, &s, 1,
-                         per_call ? arena_printf(a, "ensemble of states %s (majority of %zu drawn per input)", which,
-                                                 per_call)
-                                  : arena_printf(a, "ensemble of states %s (majority)", which));
     out->n_demo_candidates = n;
     return DSP_OK;
 }
@@ -125,25 +133,11 @@ dsp_status opt_ensemble_search(const opt_params *p, const opt_backend *b, arena 
         members[i] = cands[order[i]];
         which = arena_printf(a, "%s%s%zu", which, i ? ", " : "", order[i] + 1);
     }
-    opt_ensemble *e = arena_alloc(a, sizeof *e);
-    /* DSPy's size: each call runs that many members, drawn per input. */
-    size_t per_call = per_call_of(p, size);
-    *e = (opt_ensemble){ b->vote_pred, b->vote_field, members, size, per_call, p->seed };
     /* The members' own programs run the predictors that do not vote: the
      * best candidate's. */
-    out->best = members[0];
-    out->best.ensemble = e;
-    if (b->progress)
-        b->progress(b->ctx, "the ensemble on the valset");
-    opt_score s;
-    st = b->evaluate(b->ctx, &out->best, val, n_val, &s, err);
+    st = vote(p, b, a, members, size, "candidates", which, val, n_val, out, err);
     if (st != DSP_OK)
         return st;
-    out->final_score = s.mean;
-    opt_result_add_trial(out, a, &s, 1,
-                         per_call ? arena_printf(a, "ensemble of candidates %s (majority of %zu drawn per input)", which,
-                                                 per_call)
-                                  : arena_printf(a, "ensemble of candidates %s (majority)", which));
     out->n_demo_candidates = m;
     return DSP_OK;
 }
