@@ -323,6 +323,34 @@ int opt_later_step(const opt_run *r, size_t s)
     return 0;
 }
 
+dsp_status opt_score_baseline(const opt_backend *b, arena *a, const size_t *val, size_t n_val, opt_result *out,
+                              dsp_error *err)
+{
+    opt_program zero = opt_program_zero_shot(b, a);
+    if (b->progress)
+        b->progress(b->ctx, "baseline (zero-shot) on the valset");
+    opt_score s;
+    dsp_status st = b->evaluate(b->ctx, &zero, val, n_val, &s, err);
+    if (st != DSP_OK)
+        return st;
+    out->baseline_score = s.mean;
+    opt_result_add_trial(out, a, &s, 1, "zero-shot");
+    return DSP_OK;
+}
+
+dsp_status opt_score_final(const opt_backend *b, arena *a, const size_t *val, size_t n_val, const char *label,
+                           opt_result *out, dsp_error *err)
+{
+    opt_score s;
+    dsp_status st = b->evaluate(b->ctx, &out->best, val, n_val, &s, err);
+    if (st != DSP_OK)
+        return st;
+    out->final_score = s.mean;
+    opt_result_add_trial(out, a, &s, 1, label);
+    out->n_demo_candidates = 1;
+    return DSP_OK;
+}
+
 opt_program opt_program_zero_shot(const opt_backend *b, arena *a)
 {
     opt_program p;

@@ -421,6 +421,14 @@ int opt_program_same(const opt_backend *b, const opt_program *x, const opt_progr
 
 /* A program with every predictor zero-shot and the signatures' instructions. */
 opt_program opt_program_zero_shot(const opt_backend *b, arena *a);
+/* The program as written, scored on val[0..n_val): out->baseline_score and
+ * the trial "zero-shot". */
+dsp_status opt_score_baseline(const opt_backend *b, arena *a, const size_t *val, size_t n_val, opt_result *out,
+                              dsp_error *err);
+/* out->best scored on val[0..n_val): out->final_score and a trial labelled
+ * label; one demo candidate. */
+dsp_status opt_score_final(const opt_backend *b, arena *a, const size_t *val, size_t n_val, const char *label,
+                           opt_result *out, dsp_error *err);
 
 /* Whether predictor p's demos are whole runs (opt_backend.whole_run_demo). */
 int opt_whole_run_demo(const opt_backend *b, size_t p);

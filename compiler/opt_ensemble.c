@@ -55,13 +55,10 @@ static dsp_status from_states(const opt_params *p, const opt_backend *b, arena *
         if (st != DSP_OK)
             return st;
     }
-    opt_program zero = opt_program_zero_shot(b, a);
-    opt_score s;
-    dsp_status st = b->evaluate(b->ctx, &zero, val, n_val, &s, err);
+    dsp_status st = opt_score_baseline(b, a, val, n_val, out, err);
     if (st != DSP_OK)
         return st;
-    out->baseline_score = s.mean;
-    opt_result_add_trial(out, a, &s, 1, "zero-shot");
+    opt_score s;
     const char *which = "";
     for (size_t i = 0; i < n; i++) {
         if (b->progress) {

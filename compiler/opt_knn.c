@@ -116,13 +116,9 @@ dsp_status opt_knn_fewshot(const opt_params *p, const opt_backend *b, arena *a, 
         return dsp_error_set(err, DSP_ERR_INVALID, "knn_fewshot: this backend cannot embed demos");
     size_t n_val;
     size_t *val = opt_val_rows(b, a, p->seed, 0, &n_val);
-    opt_program zero = opt_program_zero_shot(b, a);
-    opt_score s;
-    dsp_status st = b->evaluate(b->ctx, &zero, val, n_val, &s, err);
+    dsp_status st = opt_score_baseline(b, a, val, n_val, out, err);
     if (st != DSP_OK)
         return st;
-    out->baseline_score = s.mean;
-    opt_result_add_trial(out, a, &s, 1, "zero-shot");
 
     opt_run *runs = NULL;
     size_t n_passed = 0;
@@ -166,14 +162,9 @@ dsp_status opt_knn_fewshot(const opt_params *p, const opt_backend *b, arena *a, 
                              "is nothing to choose demos from",
                              runs ? ", nor did the teacher get any right" : "");
     out->best.knn = knn;
-    st = b->evaluate(b->ctx, &out->best, val, n_val, &s, err);
-    if (st != DSP_OK)
-        return st;
-    out->final_score = s.mean;
-    opt_result_add_trial(out, a, &s, 1,
-                         runs ? arena_printf(a, "knn k=%d, pool of %zu traces and %zu labelled", p->k, traced,
-                                             labelled)
-                              : arena_printf(a, "knn k=%d", p->k));
-    out->n_demo_candidates = 1;
-    return DSP_OK;
+    return opt_score_final(b, a, val, n_val,
+                           runs ? arena_printf(a, "knn k=%d, pool of %zu traces and %zu labelled", p->k, traced,
+                                               labelled)
+                                : arena_printf(a, "knn k=%d", p->k),
+                           out, err);
 }

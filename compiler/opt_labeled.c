@@ -9,23 +9,11 @@ dsp_status opt_labeled_fewshot(const opt_params *p, const opt_backend *b, arena 
 {
     size_t n_val;
     size_t *val = opt_val_rows(b, a, p->seed, 0, &n_val);
-    opt_program zero = opt_program_zero_shot(b, a);
-    opt_score s;
-    dsp_status st = b->evaluate(b->ctx, &zero, val, n_val, &s, err);
+    dsp_status st = opt_score_baseline(b, a, val, n_val, out, err);
     if (st != DSP_OK)
         return st;
-    out->baseline_score = s.mean;
-    opt_result_add_trial(out, a, &s, 1, "zero-shot");
     st = opt_labeled(b, a, p->seed, p->k > 0 ? (size_t)p->k : 0, NULL, &out->best, err);
     if (st != DSP_OK)
         return st;
-    st = b->evaluate(b->ctx, &out->best, val, n_val, &s, err);
-    if (st != DSP_OK)
-        return st;
-    out->final_score = s.mean;
-    char label[64];
-    snprintf(label, sizeof label, "labeled k=%d", p->k);
-    opt_result_add_trial(out, a, &s, 1, label);
-    out->n_demo_candidates = 1;
-    return DSP_OK;
+    return opt_score_final(b, a, val, n_val, arena_printf(a, "labeled k=%d", p->k), out, err);
 }
