@@ -8,7 +8,8 @@
 #    2 calls an example; a warm re-run writes the same state; the generated
 #    C bakes size and seed and chooses as eval does on every row;
 #  - field: category votes where the default does; field: reasoning votes
-#    on the reasoning (index 0 in the C table); field: nosuch is a check
+#    on the reasoning (index 0 in the C table, which chooses as eval does);
+#    field: nosuch is a check
 #    error at its place naming the outputs there are; size: 0 is out of
 #    range.
 # Prints TAP.
@@ -54,6 +55,7 @@ check "and the C votes on output 0" grep -q 'static const dsp_ensemble k_p0_ens 
     "$tmp/why.c"
 ev=$(eval_score evwhy why.dsp why.json 60 --cache-dir "$tmp/cache")
 check "dspcc eval --state reproduces its score" same_score "$ev" "$(json_key "$tmp/why.json" final_score)"
+gen_parity why.dsp why.json tickets ticket_classifier category category 60
 
 tickets_with 'ensemble(field: nosuch)' bad.dsp
 "$dspcc" check "$tmp/bad.dsp" >/dev/null 2>"$tmp/bad.err"
