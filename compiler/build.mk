@@ -130,6 +130,8 @@ $(BUILD)/tests/compiler/test_interp $(BUILD)/tests/compiler/test_metric_eval: $(
 $(BUILD)/tests/compiler/test_interp_live: $(BUILD)/dsp-refserver $(BUILD)/obj/tests/support/refserver_proc.o
 $(BUILD)/tests/compiler/test_interp_live: DSPCC_LIBS += $(BUILD)/obj/tests/support/refserver_proc.o
 TEST_SCRIPTS += tests/compiler/eval_batch.sh
+# --batch-export / --batch-import: files for vLLM's batch runner (a stand-in writes its output format).
+TEST_SCRIPTS += tests/compiler/eval_batch_vllm.sh
 TEST_SCRIPTS += tests/compiler/eval_e2e.sh tests/compiler/prompt.sh tests/compiler/eval_predictions.sh tests/compiler/trace.sh
 TEST_SCRIPTS += tests/compiler/estimate.sh tests/compiler/report_view.sh
 # Every documented lm option reaches the requests (against the fixture).

@@ -18,6 +18,7 @@
 
 typedef struct eval_args {
     const char *file, *state, *data, *base_url, *cache_dir, *module, *metric, *predictions, *trace;
+    const char *batch_export, *batch_import; /* vLLM's batch runner's files */
     int json, no_cache, concurrency, max_failures, holdout, batch;
     long limit;
     long long batch_poll_ms;
@@ -44,6 +45,8 @@ static int parse_args(int argc, char **argv, eval_args *a)
                            : strcmp(o, "--metric") == 0    ? &a->metric
                            : strcmp(o, "--predictions") == 0 ? &a->predictions
                            : strcmp(o, "--trace") == 0     ? &a->trace
+                           : strcmp(o, "--batch-export") == 0 ? &a->batch_export
+                           : strcmp(o, "--batch-import") == 0 ? &a->batch_import
                                                            : NULL;
         long long v;
         int lim = str ? 0 : cli_client_flag("eval", argc, argv, &i, &a->limits);
@@ -79,11 +82,19 @@ static int parse_args(int argc, char **argv, eval_args *a)
     }
     if (a->base_url && !cli_check_url("eval", a->base_url))
         return 2;
-    if (a->batch && a->no_cache) {
-        fprintf(stderr, "dspcc eval: --batch puts the batches' replies in the response cache, which --no-cache "
-                        "turns off; drop one of them\n");
+    bool files = a->batch_export || a->batch_import;
+    if ((a->batch || files) && a->no_cache) {
+        fprintf(stderr, "dspcc eval: %s puts the batches' replies in the response cache, which --no-cache "
+                        "turns off; drop one of them\n", a->batch ? "--batch" : a->batch_export ? "--batch-export" : "--batch-import");
         return 2;
     }
+    if (a->batch && files) {
+        fprintf(stderr, "dspcc eval: --batch sends batches to the provider's API; --batch-export and --batch-import "
+                        "hand them to vLLM's batch runner as files: use one way\n");
+        return 2;
+    }
+    if (a->batch_export && !cli_check_output("eval", "--batch-export", a->batch_export))
+        return 2;
     if (a->predictions && !cli_check_output("eval", "--predictions", a->predictions))
         return 2;
     if (a->holdout && !a->state) {
@@ -399,13 +410,20 @@ static int run(int argc, char **argv)
     }
     for (size_t i = 0; i < n_all; i++)
         rows[i] = a.holdout ? (size_t)st.holdout_rows[i] : i;
-    if (a.batch) {
+    if (a.batch || a.batch_export || a.batch_import) {
         eo.indices = rows;
         eo.n_indices = n_all;
+        bool exported = false;
         if (dsp_lm_batch_new(&batch, &err) != DSP_OK ||
-            ex_batch_prefill(runner, &cfg, &data, &eo, client, batch, (double)a.batch_poll_ms / 1000.0, &err) !=
-                DSP_OK) {
+            (a.batch ? ex_batch_prefill(runner, &cfg, &data, &eo, client, batch, (double)a.batch_poll_ms / 1000.0,
+                                        &err)
+                     : ex_batch_files(runner, &cfg, &data, &eo, client, batch, a.batch_import, a.batch_export,
+                                      &exported, &err)) != DSP_OK) {
             fprintf(stderr, "dspcc eval: %s\n", err.message);
+            goto out;
+        }
+        if (exported) { /* the requests are in the file: no eval until their replies come back */
+            status = 0;
             goto out;
         }
     }
@@ -546,6 +564,13 @@ const dspcc_cmd cmd_eval = {
     "                     step, then evaluate from the cache; a killed run resumes\n"
     "                     its batches (docs/runtime.md, \"Provider batch APIs\")\n"
     "  --batch-poll MS    between two status requests of a batch (default 10000)\n"
+    "  --batch-export FILE\n"
+    "                     write the LM requests the cache lacks as OpenAI batch\n"
+    "                     input JSONL for vLLM's offline batch runner (python\n"
+    "                     module vllm.entrypoints.openai.run_batch); no eval\n"
+    "  --batch-import OUT put the batch runner's results in the cache first; with\n"
+    "                     --batch-export, then write the next step's requests,\n"
+    "                     else evaluate (docs/runtime.md, \"vLLM's batch runner\")\n"
     CLI_CLIENT_FLAGS_HELP("")
     "  --module NAME      the module to run (default: the optimize block's)\n"
     "  --metric NAME      the metric (default: the optimize block's)\n"

@@ -13,6 +13,8 @@ PACKAGES="$PACKAGES chromium"
 PACKAGES="$PACKAGES libhiredis-dev redis-server"
 # CRC32 of the AWS event-stream messages (Bedrock ConverseStream).
 PACKAGES="$PACKAGES zlib1g-dev"
+# Certificates for the rediss:// (TLS) test of the shared cache.
+PACKAGES="$PACKAGES openssl"
 
 missing=""
 for p in $PACKAGES; do

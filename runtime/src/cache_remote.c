@@ -1,4 +1,4 @@
-/* cache_remote.c — the shared response cache in Redis, through hiredis.
+/* cache_remote.c — the shared response cache in Redis.
  *
  * The local cache (cache.c) decides what is stored: only replies that
  * parsed and hold no piece of a key, keyed by the SHA-256 of the request
@@ -10,31 +10,29 @@
  * a reply may hold DSP_REMOTE_MAX_VALUE and a little; the first failure
  * (refused, timed out, too big, not RESP, an error reply such as NOAUTH)
  * warns once and turns the remote off for the rest of the run, so a dead
- * or hostile Redis costs at most one timeout, never a hang. One
- * connection serves every thread, one command at a time (a redisContext is
- * not thread-safe; a lookup on a local network takes well under a ms). */
+ * or hostile Redis costs at most one timeout per connection in use, never
+ * a hang.
+ *
+ * Connections: libcurl connects (TCP, or TLS for rediss://, verified as
+ * HTTPS is, with the CA, certificate and key DSPCC_CACHE_CACERT,
+ * DSPCC_CACHE_CERT and DSPCC_CACHE_KEY name) and moves the bytes
+ * (CURLOPT_CONNECT_ONLY, curl_easy_send and curl_easy_recv); hiredis
+ * formats the commands and parses the replies (the hiredis Debian ships,
+ * 0.14, has no TLS of its own). Up to DSP_REMOTE_POOL connections, opened
+ * as lookups from several threads overlap, each used by one thread at a
+ * time: lookups are not serialized behind one another. */
 #include "cache_remote.h"
 
-#include <errno.h>
+#include <curl/curl.h>
 #include <hiredis/hiredis.h>
 #include <poll.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 #include <time.h>
 
 #include "secret.h"
-
-struct dsp_remote_cache {
-    pthread_mutex_t lock;
-    redisContext *ctx; /* NULL once down */
-    char where[300];   /* redis://HOST:PORT/DB, never the password */
-    dsp_warn_fn warn;
-    void *warn_ctx;
-};
 
 /* The parts of a redis:// URL. */
 typedef struct remote_url {
@@ -43,13 +41,14 @@ typedef struct remote_url {
     long db;
     char user[128], password[256];
     bool has_password;
+    bool tls; /* rediss:// */
 } remote_url;
 
 static dsp_status url_error(dsp_error *err, const char *why)
 {
     return dsp_error_set(err, DSP_ERR_ENV,
-                         "DSPCC_CACHE_URL: %s; write redis://HOST:PORT (or redis://:PASSWORD@HOST:PORT/DB), "
-                         "or unset it to use the local cache alone",
+                         "DSPCC_CACHE_URL: %s; write redis://HOST:PORT (or redis://:PASSWORD@HOST:PORT/DB, "
+                         "rediss://HOST:PORT for TLS), or unset it to use the local cache alone",
                          why);
 }
 
@@ -67,12 +66,10 @@ static dsp_status parse_url(const char *url, remote_url *u, dsp_error *err)
 {
     memset(u, 0, sizeof *u);
     u->port = 6379;
-    if (strncmp(url, "rediss://", 9) == 0)
-        return url_error(err, "rediss:// (TLS) is not supported; reach Redis over a private network or a TLS "
-                              "tunnel such as stunnel");
-    if (strncmp(url, "redis://", 8) != 0)
-        return url_error(err, "the URL does not start with redis://");
-    const char *s = url + 8;
+    u->tls = strncmp(url, "rediss://", 9) == 0;
+    if (!u->tls && strncmp(url, "redis://", 8) != 0)
+        return url_error(err, "the URL does not start with redis:// or rediss://");
+    const char *s = url + (u->tls ? 9 : 8);
     const char *end = s + strcspn(s, "/?#");
     const char *at = NULL;
     for (const char *p = s; p < end; p++)
@@ -127,6 +124,33 @@ static dsp_status parse_url(const char *url, remote_url *u, dsp_error *err)
     return DSP_OK;
 }
 
+
+#define RBUF_SIZE 16384
+
+/* One connection: its curl handle (the socket, and TLS) and the parser of
+ * its replies. */
+typedef struct conn {
+    CURL *curl;
+    curl_socket_t sock;
+    redisReader *reader;
+    char *rbuf;        /* what recv reads into: on the heap, since a lookup may run on a fiber's
+                        * stack, whose pages stay resident (fiber.h) */
+    bool answered;     /* a reply came: the server speaks Redis on it */
+    struct conn *next; /* in the idle list */
+} conn;
+
+struct dsp_remote_cache {
+    pthread_mutex_t lock;
+    pthread_cond_t returned; /* a connection went back to the pool, or the remote went down */
+    conn *idle;              /* open and not in use */
+    int n_open;              /* open, idle or in use (or being opened) */
+    bool down;
+    remote_url url;          /* to open more; the password is wiped at close */
+    char where[300];         /* redis[s]://HOST:PORT/DB, never the password */
+    dsp_warn_fn warn;
+    void *warn_ctx;
+};
+
 static void warn_down(const dsp_remote_cache *r, const char *why)
 {
     char msg[600];
@@ -138,163 +162,333 @@ static void warn_down(const dsp_remote_cache *r, const char *why)
         fprintf(stderr, "warning: %s\n", msg);
 }
 
+static void conn_free(conn *c)
+{
+    if (!c)
+        return;
+    if (c->reader)
+        redisReaderFree(c->reader);
+    if (c->curl)
+        curl_easy_cleanup(c->curl);
+    free(c->rbuf);
+    free(c);
+}
+
 /* Turns the remote off with its one warning (lock held). */
 static void go_down(dsp_remote_cache *r, const char *why)
 {
-    if (!r->ctx)
+    if (r->down)
         return;
+    r->down = true;
     warn_down(r, why);
-    redisFree(r->ctx);
-    r->ctx = NULL;
+    while (r->idle) {
+        conn *c = r->idle;
+        r->idle = c->next;
+        conn_free(c);
+        r->n_open--;
+    }
+    pthread_cond_broadcast(&r->returned);
 }
 
-/* Why the last command failed, for the warning: a server's error text with
- * every piece of secret (the password; NULL: none) blanked, as a hostile
- * server may quote what it was sent. */
-static void command_failed(dsp_remote_cache *r, const redisReply *reply, const char *secret)
-{
-    char why[200];
-    if (reply && reply->type == REDIS_REPLY_ERROR)
-        snprintf(why, sizeof why, "Redis answered an error: %.150s", reply->str ? reply->str : "");
-    else if (r->ctx && r->ctx->err == REDIS_ERR_PROTOCOL)
-        snprintf(why, sizeof why, "the server does not answer in Redis's protocol (%.100s)", r->ctx->errstr);
-    else
-        snprintf(why, sizeof why, "%.150s", r->ctx && r->ctx->errstr[0] ? r->ctx->errstr : "no reply");
-    if (secret && *secret)
-        dsp_secret_redact(why, strlen(why), secret);
-    go_down(r, why);
-}
-
-static double mono_s(void)
+static long now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Waits until the socket is ready for events or the deadline passes. */
-static bool wait_ready(redisContext *ctx, short events, double deadline)
+/* Waits until the socket can be read (or written); false at the deadline. */
+static bool conn_wait(const conn *c, bool for_write, long deadline)
 {
     for (;;) {
-        double left = deadline - mono_s();
+        long left = deadline - now_ms();
         if (left <= 0)
-            break;
-        struct pollfd p = { ctx->fd, events, 0 };
-        int n = poll(&p, 1, (int)(left * 1000) + 1);
+            return false;
+        struct pollfd pfd = {.fd = (int)c->sock, .events = for_write ? POLLOUT : POLLIN};
+        int n = poll(&pfd, 1, (int)left);
         if (n > 0)
             return true;
-        if (n < 0 && errno != EINTR)
-            break;
-    }
-    ctx->err = REDIS_ERR_IO;
-    snprintf(ctx->errstr, sizeof ctx->errstr, "no answer within %d ms", DSP_REMOTE_COMMAND_MS);
-    return false;
-}
-
-/* Sends what is appended to r->ctx, then reads n replies into replies[]
- * (each NULL on failure), within the deadline and reading no reply larger
- * than the value bound and its framing. False (r->ctx->err set) on a
- * failure; replies read so far are kept. */
-static bool exchange(dsp_remote_cache *r, double deadline, redisReply **replies, size_t n)
-{
-    redisContext *ctx = r->ctx;
-    int done = 0;
-    while (!done) {
-        if (!wait_ready(ctx, POLLOUT, deadline) || redisBufferWrite(ctx, &done) != REDIS_OK)
+        if (n == 0)
             return false;
     }
-    for (size_t i = 0; i < n; i++) {
-        void *reply = NULL;
-        for (;;) {
-            if (redisGetReplyFromReader(ctx, &reply) != REDIS_OK)
-                return false;
-            if (reply)
-                break;
-            if (ctx->reader->len - ctx->reader->pos > DSP_REMOTE_MAX_VALUE + 64) {
-                ctx->err = REDIS_ERR_OTHER;
-                snprintf(ctx->errstr, sizeof ctx->errstr, "a reply larger than %u bytes",
-                         (unsigned)DSP_REMOTE_MAX_VALUE);
+}
+
+/* Sends len bytes; false with why. */
+static bool conn_send(conn *c, const char *buf, size_t len, long deadline, char *why, size_t why_size)
+{
+    while (len > 0) {
+        size_t sent = 0;
+        CURLcode rc = curl_easy_send(c->curl, buf, len, &sent);
+        if (rc == CURLE_AGAIN) {
+            if (!conn_wait(c, true, deadline)) {
+                snprintf(why, why_size, "no answer within %d ms (sending)", DSP_REMOTE_COMMAND_MS);
                 return false;
             }
-            if (!wait_ready(ctx, POLLIN, deadline) || redisBufferRead(ctx) != REDIS_OK)
-                return false;
+            continue;
         }
-        replies[i] = reply;
+        if (rc != CURLE_OK) {
+            snprintf(why, why_size, "sending failed (%s)", curl_easy_strerror(rc));
+            return false;
+        }
+        buf += sent;
+        len -= sent;
     }
     return true;
 }
 
-/* Runs one command within DSP_REMOTE_COMMAND_MS: its reply, or NULL after
- * going down (the reply is the caller's to free). secret: text to blank
- * from a warning (NULL: none). */
-static redisReply *command(dsp_remote_cache *r, const char *secret, const char *fmt, ...)
+/* Reads one reply; NULL with why. An error reply is returned as one. */
+static redisReply *conn_read(conn *c, long deadline, char *why, size_t why_size)
 {
-    va_list ap;
-    va_start(ap, fmt);
-    int ok = redisvAppendCommand(r->ctx, fmt, ap);
-    va_end(ap);
-    redisReply *reply = NULL;
-    if (ok != REDIS_OK || !exchange(r, mono_s() + DSP_REMOTE_COMMAND_MS / 1000.0, &reply, 1) ||
-        reply->type == REDIS_REPLY_ERROR) {
-        command_failed(r, reply, secret);
-        if (reply)
+    for (;;) {
+        void *reply = NULL;
+        if (redisReaderGetReply(c->reader, &reply) != REDIS_OK) {
+            snprintf(why, why_size, "the server does not answer in Redis's protocol (%.100s)", c->reader->errstr);
+            return NULL;
+        }
+        if (reply) {
+            c->answered = true;
+            return reply;
+        }
+        /* A reply announced larger than any value (2 GB from a hostile
+         * server) is not read whole. */
+        if (c->reader->len - c->reader->pos > DSP_REMOTE_MAX_VALUE + 64) {
+            snprintf(why, why_size, "a reply larger than %u bytes", (unsigned)DSP_REMOTE_MAX_VALUE);
+            return NULL;
+        }
+        size_t got = 0;
+        CURLcode rc = curl_easy_recv(c->curl, c->rbuf, RBUF_SIZE, &got);
+        if (rc == CURLE_AGAIN) {
+            if (!conn_wait(c, false, deadline)) {
+                snprintf(why, why_size, "no answer within %d ms", DSP_REMOTE_COMMAND_MS);
+                return NULL;
+            }
+            continue;
+        }
+        if (rc != CURLE_OK || got == 0) {
+            snprintf(why, why_size, "the connection closed (%s)", rc != CURLE_OK ? curl_easy_strerror(rc) : "end of stream");
+            return NULL;
+        }
+        if (redisReaderFeed(c->reader, c->rbuf, got) != REDIS_OK) {
+            snprintf(why, why_size, "out of memory reading a reply");
+            return NULL;
+        }
+    }
+}
+
+/* Sends n formatted commands at once and reads their n replies; false
+ * with why at the first failure or error reply. *last gets the last reply
+ * (NULL: none wanted); the others are freed. */
+static bool conn_pipeline(conn *c, const char *cmds, size_t len, size_t n, redisReply **last, char *why,
+                          size_t why_size)
+{
+    /* One deadline for it all: DSP_REMOTE_COMMAND_MS, and as much again
+     * for each 64 commands of a pipeline; never longer, so a server that
+     * trickles cannot hold a lookup. */
+    long deadline = now_ms() + DSP_REMOTE_COMMAND_MS * (1 + (long)(n / 64));
+    (void)len;
+    if (last)
+        *last = NULL;
+    if (!conn_send(c, cmds, len, deadline, why, why_size))
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        redisReply *reply = conn_read(c, deadline, why, why_size);
+        if (!reply)
+            return false;
+        if (reply->type == REDIS_REPLY_ERROR) {
+            snprintf(why, why_size, "Redis answered an error: %.150s", reply->str ? reply->str : "");
             freeReplyObject(reply);
+            return false;
+        }
+        if (last && i + 1 == n)
+            *last = reply;
+        else
+            freeReplyObject(reply);
+    }
+    return true;
+}
+
+/* One command of argc arguments; its reply in *reply (NULL: freed). */
+static bool conn_command(conn *c, int argc, const char **argv, const size_t *argvlen, redisReply **reply, char *why,
+                         size_t why_size)
+{
+    char *cmd = NULL;
+    int len = redisFormatCommandArgv(&cmd, argc, argv, argvlen);
+    if (len < 0) {
+        snprintf(why, why_size, "out of memory formatting a command");
+        return false;
+    }
+    bool ok = conn_pipeline(c, cmd, (size_t)len, 1, reply, why, why_size);
+    redisFreeCommand(cmd);
+    return ok;
+}
+
+/* why, and for a connection that failed before any reply (TLS on one
+ * side only, or a client certificate the server requires) a hint, in buf. */
+static void add_hint(const remote_url *u, const conn *c, const char *why, char *buf, size_t n)
+{
+    const char *cert = getenv("DSPCC_CACHE_CERT");
+    const char *hint = c->answered   ? ""
+                       : !u->tls       ? "; if the port serves TLS, write rediss://"
+                       : !(cert && *cert) ? "; if Redis requires client certificates (tls-auth-clients), set "
+                                            "DSPCC_CACHE_CERT and DSPCC_CACHE_KEY"
+                                          : "";
+    /* Cut to fit, the hint first: the reason matters more. */
+    size_t wl = strnlen(why, n - 1), hl = strlen(hint);
+    if (hl > n - 1 - wl)
+        hl = n - 1 - wl;
+    memcpy(buf, why, wl);
+    memcpy(buf + wl, hint, hl);
+    buf[wl + hl] = '\0';
+}
+
+/* Connects, and sends AUTH and SELECT; NULL with why. */
+static conn *conn_open(const dsp_remote_cache *r, char *why, size_t why_size)
+{
+    const remote_url *u = &r->url;
+    conn *c = calloc(1, sizeof *c);
+    if (!c || !(c->curl = curl_easy_init()) || !(c->reader = redisReaderCreate()) ||
+        !(c->rbuf = malloc(RBUF_SIZE))) {
+        conn_free(c);
+        snprintf(why, why_size, "out of memory connecting");
         return NULL;
     }
-    return reply;
+    char url[300], errbuf[CURL_ERROR_SIZE] = "";
+    bool v6 = strchr(u->host, ':') != NULL;
+    snprintf(url, sizeof url, "%s://%s%s%s:%d", u->tls ? "https" : "http", v6 ? "[" : "", u->host, v6 ? "]" : "",
+             u->port);
+    CURL *h = c->curl;
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_CONNECT_ONLY, 1L);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)DSP_REMOTE_CONNECT_MS);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_PROXY, ""); /* Redis is reached directly, never through an HTTP proxy */
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+    if (u->tls) {
+        curl_easy_setopt(h, CURLOPT_SSL_ENABLE_ALPN, 0L);
+        const char *ca = getenv("DSPCC_CACHE_CACERT"), *cert = getenv("DSPCC_CACHE_CERT");
+        const char *key = getenv("DSPCC_CACHE_KEY");
+        if (ca && *ca)
+            curl_easy_setopt(h, CURLOPT_CAINFO, ca);
+        if (cert && *cert)
+            curl_easy_setopt(h, CURLOPT_SSLCERT, cert);
+        if (key && *key)
+            curl_easy_setopt(h, CURLOPT_SSLKEY, key);
+    }
+    CURLcode rc = curl_easy_perform(h);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
+    if (rc == CURLE_OK)
+        rc = curl_easy_getinfo(h, CURLINFO_ACTIVESOCKET, &c->sock);
+    if (rc != CURLE_OK || c->sock == CURL_SOCKET_BAD) {
+        snprintf(why, why_size, "cannot connect within %d ms (%.200s)", DSP_REMOTE_CONNECT_MS,
+                 errbuf[0] ? errbuf : curl_easy_strerror(rc));
+        conn_free(c);
+        return NULL;
+    }
+    bool ok = true;
+    if (u->has_password) {
+        const char *argv[3] = {"AUTH", u->user, u->password};
+        size_t lens[3] = {4, strlen(u->user), strlen(u->password)};
+        ok = u->user[0] ? conn_command(c, 3, argv, lens, NULL, why, why_size)
+                        : conn_command(c, 2, (const char *[]){"AUTH", u->password},
+                                       (const size_t[]){4, strlen(u->password)}, NULL, why, why_size);
+    }
+    if (ok && u->db != 0) {
+        char db[24];
+        snprintf(db, sizeof db, "%ld", u->db);
+        ok = conn_command(c, 2, (const char *[]){"SELECT", db}, (const size_t[]){6, strlen(db)}, NULL, why, why_size);
+    }
+    if (!ok) {
+        /* A hostile server may quote the password it was sent. */
+        if (u->has_password && u->password[0])
+            dsp_secret_redact(why, strlen(why), u->password);
+        char plain[300];
+        snprintf(plain, sizeof plain, "%s", why);
+        add_hint(u, c, plain, why, why_size);
+        conn_free(c);
+        return NULL;
+    }
+    return c;
 }
 
-/* Runs one setup command (AUTH, SELECT); false after going down. */
-static bool setup_command(redisReply *reply)
+/* A connection to use: an idle one, a new one while fewer than
+ * DSP_REMOTE_POOL are open, else the next one returned. NULL once down. */
+static conn *take(dsp_remote_cache *r)
 {
-    if (reply)
-        freeReplyObject(reply);
-    return reply != NULL;
+    pthread_mutex_lock(&r->lock);
+    while (!r->down && !r->idle && r->n_open >= DSP_REMOTE_POOL)
+        pthread_cond_wait(&r->returned, &r->lock);
+    conn *c = NULL;
+    bool open_one = false;
+    if (!r->down) {
+        if (r->idle) {
+            c = r->idle;
+            r->idle = c->next;
+        } else {
+            r->n_open++;
+            open_one = true;
+        }
+    }
+    pthread_mutex_unlock(&r->lock);
+    if (!open_one)
+        return c;
+    char why[300];
+    c = conn_open(r, why, sizeof why);
+    if (!c) {
+        pthread_mutex_lock(&r->lock);
+        r->n_open--;
+        go_down(r, why);
+        pthread_mutex_unlock(&r->lock);
+    }
+    return c;
 }
 
-static struct timeval ms_tv(int ms)
+/* Gives c back; failed (why): it is closed and the remote goes down. */
+static void give(dsp_remote_cache *r, conn *c, const char *why)
 {
-    struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
-    return tv;
+    char hinted[400];
+    if (why) {
+        add_hint(&r->url, c, why, hinted, sizeof hinted);
+        why = hinted;
+    }
+    pthread_mutex_lock(&r->lock);
+    if (why || r->down) {
+        conn_free(c);
+        r->n_open--;
+        if (why)
+            go_down(r, why);
+    } else {
+        c->next = r->idle;
+        r->idle = c;
+    }
+    pthread_cond_signal(&r->returned);
+    pthread_mutex_unlock(&r->lock);
 }
 
 dsp_status dsp_remote_cache_open(const char *url, dsp_warn_fn warn, void *warn_ctx, dsp_remote_cache **out,
                                  dsp_error *err)
 {
     *out = NULL;
-    remote_url u;
-    dsp_status st = parse_url(url, &u, err);
-    if (st != DSP_OK)
-        return st;
     dsp_remote_cache *r = calloc(1, sizeof *r);
     if (!r)
         return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory opening the shared cache");
+    dsp_status st = parse_url(url, &r->url, err);
+    if (st != DSP_OK) {
+        free(r);
+        return st;
+    }
     pthread_mutex_init(&r->lock, NULL);
+    pthread_cond_init(&r->returned, NULL);
     r->warn = warn;
     r->warn_ctx = warn_ctx;
-    bool v6 = strchr(u.host, ':') != NULL;
-    snprintf(r->where, sizeof r->where, "redis://%s%s%s:%d/%ld", v6 ? "[" : "", u.host, v6 ? "]" : "", u.port, u.db);
-    redisContext *ctx = redisConnectWithTimeout(u.host, u.port, ms_tv(DSP_REMOTE_CONNECT_MS));
-    if (!ctx || ctx->err) {
-        char why[200];
-        snprintf(why, sizeof why, "cannot connect within %d ms (%.120s)", DSP_REMOTE_CONNECT_MS,
-                 ctx ? ctx->errstr : "out of memory");
-        warn_down(r, why);
-        if (ctx)
-            redisFree(ctx);
-        *out = r;
-        return DSP_OK;
-    }
-    r->ctx = ctx;
-    redisSetTimeout(ctx, ms_tv(DSP_REMOTE_COMMAND_MS));
-    bool ok = true;
-    if (u.has_password)
-        ok = setup_command(u.user[0] ? command(r, u.password, "AUTH %s %s", u.user, u.password)
-                                     : command(r, u.password, "AUTH %s", u.password));
-    /* Not kept past this point: a password is a credential. */
-    memset(u.password, 0, sizeof u.password);
-    if (ok && u.db != 0)
-        (void)setup_command(command(r, NULL, "SELECT %ld", u.db));
+    const remote_url *u = &r->url;
+    bool v6 = strchr(u->host, ':') != NULL;
+    snprintf(r->where, sizeof r->where, "%s://%s%s%s:%d/%ld", u->tls ? "rediss" : "redis", v6 ? "[" : "", u->host,
+             v6 ? "]" : "", u->port, u->db);
+    /* The first connection now: a Redis that is down, or refuses the
+     * password, warns at start, before any lookup waits on it. */
+    conn *c = take(r);
+    if (c)
+        give(r, c, NULL);
     *out = r;
     return DSP_OK;
 }
@@ -303,14 +497,26 @@ void dsp_remote_cache_close(dsp_remote_cache *r)
 {
     if (!r)
         return;
-    if (r->ctx)
-        redisFree(r->ctx);
+    while (r->idle) {
+        conn *c = r->idle;
+        r->idle = c->next;
+        conn_free(c);
+    }
+    /* A password is a credential: not left in freed memory. */
+    memset(&r->url, 0, sizeof r->url);
+    pthread_cond_destroy(&r->returned);
     pthread_mutex_destroy(&r->lock);
     free(r);
 }
 
 /* A value names its key: {"key":"KEY", then the row after its "{". */
 #define KEY_HEAD_FMT "{\"key\":\"%s\","
+
+/* DSP_REMOTE_KEY_PREFIX + key, in out (room for a SHA-256 hex key). */
+static size_t full_key(char out[128], const char *key)
+{
+    return (size_t)snprintf(out, 128, "%s%.100s", DSP_REMOTE_KEY_PREFIX, key);
+}
 
 char *dsp_remote_cache_get(dsp_remote_cache *r, const char *key)
 {
@@ -320,27 +526,31 @@ char *dsp_remote_cache_get(dsp_remote_cache *r, const char *key)
     int hl = snprintf(head, sizeof head, KEY_HEAD_FMT, key);
     if (hl < 0 || (size_t)hl >= sizeof head)
         return NULL;
+    conn *c = take(r);
+    if (!c)
+        return NULL;
+    /* GETRANGE reads at most the bound and one byte more, and a reply much
+     * larger is refused as it comes: a huge value (a damaged or hostile
+     * server) is never read whole. A missing key reads as "". */
+    char k[128], end[24], why[300];
+    size_t kl = full_key(k, key);
+    snprintf(end, sizeof end, "%u", (unsigned)DSP_REMOTE_MAX_VALUE);
+    const char *argv[4] = {"GETRANGE", k, "0", end};
+    size_t lens[4] = {8, kl, 1, strlen(end)};
+    redisReply *reply = NULL;
     char *value = NULL;
-    pthread_mutex_lock(&r->lock);
-    if (r->ctx) {
-        /* GETRANGE reads at most the bound and one byte more, and the
-         * exchange refuses a reply much larger: a huge value (a damaged or
-         * hostile server) is never read whole. A missing key reads as "". */
-        redisReply *reply = command(r, NULL, "GETRANGE %s%s 0 %u", DSP_REMOTE_KEY_PREFIX, key,
-                                    (unsigned)DSP_REMOTE_MAX_VALUE);
-        /* Only a value that names this key: another key's row (a server
-         * that mixes them up, or a row of an older format) is a miss. */
-        if (reply && reply->type == REDIS_REPLY_STRING && reply->len > (size_t)hl &&
-            reply->len <= DSP_REMOTE_MAX_VALUE && memcmp(reply->str, head, (size_t)hl) == 0 &&
-            (value = malloc(reply->len - (size_t)hl + 2)) != NULL) {
-            value[0] = '{';
-            memcpy(value + 1, reply->str + hl, reply->len - (size_t)hl);
-            value[reply->len - (size_t)hl + 1] = '\0';
-        }
-        if (reply)
-            freeReplyObject(reply);
+    bool ok = conn_command(c, 4, argv, lens, &reply, why, sizeof why);
+    /* Only a value that names this key: another key's row (a server that
+     * mixes them up, or a row of an older format) is a miss. */
+    if (ok && reply->type == REDIS_REPLY_STRING && reply->len > (size_t)hl && reply->len <= DSP_REMOTE_MAX_VALUE &&
+        memcmp(reply->str, head, (size_t)hl) == 0 && (value = malloc(reply->len - (size_t)hl + 2)) != NULL) {
+        value[0] = '{';
+        memcpy(value + 1, reply->str + hl, reply->len - (size_t)hl);
+        value[reply->len - (size_t)hl + 1] = '\0';
     }
-    pthread_mutex_unlock(&r->lock);
+    if (reply)
+        freeReplyObject(reply);
+    give(r, c, ok ? NULL : why);
     return value;
 }
 
@@ -348,40 +558,49 @@ void dsp_remote_cache_put_many(dsp_remote_cache *r, const char *const *keys, con
 {
     if (!r || n == 0)
         return;
-    pthread_mutex_lock(&r->lock);
-    size_t sent = 0;
-    for (size_t i = 0; r->ctx && i < n; i++) {
+    conn *c = take(r);
+    if (!c)
+        return;
+    /* Every SET in one buffer, one round trip. */
+    char *all = NULL, why[300];
+    size_t len = 0, sent = 0;
+    bool ok = true;
+    for (size_t i = 0; ok && i < n; i++) {
+        /* The row, as {"key":"KEY", and the row after its "{". */
         char head[160];
         int hl = snprintf(head, sizeof head, KEY_HEAD_FMT, keys[i]);
-        size_t len = strlen(values[i]);
-        if (len < 2 || values[i][0] != '{' || len - 1 + (size_t)hl > DSP_REMOTE_MAX_VALUE || hl < 0 ||
-            (size_t)hl >= sizeof head)
+        size_t vl = strlen(values[i]);
+        if (hl < 0 || (size_t)hl >= sizeof head || vl < 2 || values[i][0] != '{' ||
+            vl - 1 + (size_t)hl > DSP_REMOTE_MAX_VALUE)
             continue;
-        if (redisAppendCommand(r->ctx, "SET %s%s %b%b", DSP_REMOTE_KEY_PREFIX, keys[i], head, (size_t)hl,
-                               values[i] + 1, len - 1) != REDIS_OK) {
-            command_failed(r, NULL, NULL);
+        char *row = malloc((size_t)hl + vl);
+        if (!row) {
+            snprintf(why, sizeof why, "out of memory formatting commands");
+            ok = false;
             break;
         }
-        sent++;
+        memcpy(row, head, (size_t)hl);
+        memcpy(row + hl, values[i] + 1, vl - 1);
+        char k[128], *cmd = NULL;
+        size_t kl = full_key(k, keys[i]);
+        int cl = redisFormatCommandArgv(&cmd, 3, (const char *[]){"SET", k, row},
+                                        (const size_t[]){3, kl, (size_t)hl + vl - 1});
+        free(row);
+        char *grown = cl >= 0 ? realloc(all, len + (size_t)cl) : NULL;
+        if (!grown) {
+            snprintf(why, sizeof why, "out of memory formatting commands");
+            ok = false;
+        } else {
+            all = grown;
+            memcpy(all + len, cmd, (size_t)cl);
+            len += (size_t)cl;
+            sent++;
+        }
+        if (cl >= 0)
+            redisFreeCommand(cmd);
     }
-    /* One deadline for the pipeline: DSP_REMOTE_COMMAND_MS, and as much
-     * again for each 64 rows. */
-    redisReply **replies = sent && r->ctx ? calloc(sent, sizeof *replies) : NULL;
-    if (replies) {
-        double deadline = mono_s() + DSP_REMOTE_COMMAND_MS / 1000.0 * (1.0 + (double)(sent / 64));
-        bool ok = exchange(r, deadline, replies, sent);
-        size_t bad = sent;
-        for (size_t i = 0; ok && i < sent; i++)
-            if (replies[i]->type == REDIS_REPLY_ERROR && bad == sent)
-                bad = i;
-        if (!ok || bad < sent)
-            command_failed(r, ok ? replies[bad] : NULL, NULL);
-        for (size_t i = 0; i < sent; i++)
-            if (replies[i])
-                freeReplyObject(replies[i]);
-        free(replies);
-    } else if (sent && r->ctx) {
-        command_failed(r, NULL, NULL);
-    }
-    pthread_mutex_unlock(&r->lock);
+    if (ok && sent)
+        ok = conn_pipeline(c, all, len, sent, NULL, why, sizeof why);
+    free(all);
+    give(r, c, ok ? NULL : why);
 }

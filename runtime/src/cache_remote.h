@@ -1,5 +1,6 @@
 /* cache_remote.h — internal: a shared response cache in Redis beside the
- * local SQLite file (DSPCC_CACHE_URL=redis://HOST:PORT), so machines that
+ * local SQLite file (DSPCC_CACHE_URL=redis://HOST:PORT, or rediss:// for
+ * TLS), so machines that
  * ask the same requests share the replies, as ccache and sccache share
  * objects. Best effort by design: a Redis that cannot be reached, answers
  * an error or is too slow is dropped for the rest of the run with one
@@ -21,10 +22,12 @@
 #define DSP_REMOTE_MAX_VALUE (4u << 20)
 /* Every key is this prefix and the local cache's key (SHA-256 hex). */
 #define DSP_REMOTE_KEY_PREFIX "dspcc:v2:"
+/* Connections open at most: lookups from that many threads run at once. */
+#define DSP_REMOTE_POOL 8
 
 typedef struct dsp_remote_cache dsp_remote_cache;
 
-/* Checks url (redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]) and connects.
+/* Checks url (redis[s]://[[USER]:PASSWORD@]HOST[:PORT][/DB]) and connects.
  * A malformed url is an error (DSP_ERR_ENV, naming what is wrong); an
  * unreachable server is not: *out is then a remote that warned once and
  * does nothing. warn (NULL: a line on stderr) says why, without the

@@ -360,6 +360,24 @@ static bool plain_id(const char *id)
     return n > 0 && n < 200;
 }
 
+/* One request as a batch holds it: an element of Anthropic's "requests",
+ * or a line of OpenAI's input JSONL (which vLLM's batch runner reads). */
+static void write_request(dsp_jw *w, bool anthropic, const lb_req *r, bool first)
+{
+    /* The body is the very text dsp_chat would send: its JSON goes in whole. */
+    if (anthropic) {
+        dsp_jw_lit(w, first ? "{\"custom_id\":" : ",{\"custom_id\":");
+        dsp_jw_str(w, r->key);
+        dsp_jw_lit(w, ",\"params\":");
+    } else {
+        dsp_jw_lit(w, "{\"custom_id\":");
+        dsp_jw_str(w, r->key);
+        dsp_jw_lit(w, ",\"method\":\"POST\",\"url\":\"/v1/chat/completions\",\"body\":");
+    }
+    dsp_jw_lit(w, r->body);
+    dsp_jw_lit(w, anthropic ? "}" : "}\n");
+}
+
 /* Sends the group's requests; *id gets the batch's id (owned). */
 static dsp_status submit(const lb_api *api, const lb_req *const *reqs, size_t n, char **id, dsp_error *err)
 {
@@ -371,20 +389,8 @@ static dsp_status submit(const lb_api *api, const lb_req *const *reqs, size_t n,
     dsp_jw_init(&w, hint);
     if (api->g->anthropic)
         dsp_jw_lit(&w, "{\"requests\":[");
-    for (size_t i = 0; i < n; i++) {
-        /* The body is the very text dsp_chat would send: its JSON goes in whole. */
-        if (api->g->anthropic) {
-            dsp_jw_lit(&w, i ? ",{\"custom_id\":" : "{\"custom_id\":");
-            dsp_jw_str(&w, reqs[i]->key);
-            dsp_jw_lit(&w, ",\"params\":");
-        } else {
-            dsp_jw_lit(&w, "{\"custom_id\":");
-            dsp_jw_str(&w, reqs[i]->key);
-            dsp_jw_lit(&w, ",\"method\":\"POST\",\"url\":\"/v1/chat/completions\",\"body\":");
-        }
-        dsp_jw_lit(&w, reqs[i]->body);
-        dsp_jw_lit(&w, api->g->anthropic ? "}" : "}\n");
-    }
+    for (size_t i = 0; i < n; i++)
+        write_request(&w, api->g->anthropic, reqs[i], i == 0);
     if (api->g->anthropic)
         dsp_jw_lit(&w, "]}");
     if (!dsp_jw_finish(&w)) {
@@ -581,18 +587,21 @@ static void keep_reply(dsp_lm_batch *b, const char *key, dsp_chat_response *resp
     }
 }
 
-/* Whether key is one of the batch's requests. */
+static int key_vs_req(const void *key, const void *req)
+{
+    return strcmp(key, (*(const lb_req *const *)req)->key);
+}
+
+/* Whether key is one of the batch's requests (reqs in key order: a
+ * batch's, and a file's, are sorted by key). */
 static bool lb_asked(const lb_req *const *reqs, size_t n, const char *key)
 {
-    for (size_t i = 0; key && i < n; i++)
-        if (strcmp(reqs[i]->key, key) == 0)
-            return true;
-    return false;
+    return key && n && bsearch(key, reqs, n, sizeof *reqs, key_vs_req) != NULL;
 }
 
 /* One line of a result file: OpenAI's {custom_id, response:{status_code,
  * body}, error} or Anthropic's {custom_id, result:{type, message|error}}. */
-static void read_line(dsp_lm_batch *b, const lb_api *api, const lb_req *const *reqs, size_t n, const char *line,
+static void read_line(dsp_lm_batch *b, bool anthropic, const lb_req *const *reqs, size_t n, const char *line,
                       size_t len, lb_outcome *o)
 {
     cJSON *root = cJSON_ParseWithLength(line, len);
@@ -603,7 +612,7 @@ static void read_line(dsp_lm_batch *b, const lb_api *api, const lb_req *const *r
     }
     char why[300] = "";
     const cJSON *reply = NULL;
-    if (api->g->anthropic) {
+    if (anthropic) {
         const cJSON *res = cJSON_GetObjectItemCaseSensitive(root, "result");
         const char *type = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(res, "type"));
         if (type && strcmp(type, "succeeded") == 0)
@@ -617,11 +626,20 @@ static void read_line(dsp_lm_batch *b, const lb_api *api, const lb_req *const *r
         const cJSON *resp = cJSON_GetObjectItemCaseSensitive(root, "response");
         const cJSON *code = cJSON_GetObjectItemCaseSensitive(resp, "status_code");
         const cJSON *error = cJSON_GetObjectItemCaseSensitive(root, "error");
-        if (cJSON_IsNumber(code) && code->valuedouble == 200 && !cJSON_IsObject(error))
+        if (cJSON_IsNumber(code) && code->valuedouble == 200 && (!error || cJSON_IsNull(error)))
             reply = cJSON_GetObjectItemCaseSensitive(resp, "body");
         else {
+            /* OpenAI: error {code, message}; vLLM's batch runner: a string, or
+             * its ErrorResponse ({error: {message, type, code}}, or flat in
+             * older versions). */
+            const cJSON *inner = cJSON_GetObjectItemCaseSensitive(error, "error");
             const char *ec = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(error, "code"));
-            const char *msg = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(error, "message"));
+            const char *msg = cJSON_IsString(error) ? error->valuestring
+                                                    : cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(error, "message"));
+            if (!msg)
+                msg = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(inner, "message"));
+            if (!ec)
+                ec = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(inner, "type"));
             if (!msg)
                 msg = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
                     cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(resp, "body"), "error"),
@@ -639,8 +657,8 @@ static void read_line(dsp_lm_batch *b, const lb_api *api, const lb_req *const *r
         memset(&resp, 0, sizeof resp);
         dsp_error e = {0};
         dsp_status st = !text ? DSP_ERR_NOMEM
-                        : api->g->anthropic ? dsp_anthropic_parse_reply(text, strlen(text), &resp, &e)
-                                            : dsp_openai_parse_reply(text, strlen(text), &resp, &e);
+                        : anthropic ? dsp_anthropic_parse_reply(text, strlen(text), &resp, &e)
+                                    : dsp_openai_parse_reply(text, strlen(text), &resp, &e);
         cJSON_free(text);
         if (st == DSP_OK)
             keep_reply(b, key, &resp, o);
@@ -665,7 +683,7 @@ static dsp_status read_file(dsp_lm_batch *b, const lb_api *api, const char *url,
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         const char *stop = nl ? nl : end;
         if (stop > p)
-            read_line(b, api, reqs, n, p, (size_t)(stop - p), o);
+            read_line(b, api->g->anthropic, reqs, n, p, (size_t)(stop - p), o);
         p = stop + 1;
     }
     dsp_http_reply_free(&reply);
@@ -924,5 +942,142 @@ dsp_status dsp_lm_batch_finish(dsp_client *c, dsp_lm_batch *b, dsp_error *err)
     pthread_mutex_lock(&b->lock);
     remove_done(b);
     pthread_mutex_unlock(&b->lock);
+    return DSP_OK;
+}
+
+/* --- files: vLLM's batch runner -------------------------------------------- */
+
+static int str_cmp(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The pending requests of OpenAI-format groups, in key order (as a batch
+ * sends them); NULL with *n 0 when none. */
+static const lb_req **openai_pending(dsp_lm_batch *b, size_t *n, dsp_error *err, dsp_status *st)
+{
+    *n = 0;
+    *st = DSP_OK;
+    for (size_t i = 0; i < b->n_pending; i++) {
+        const lb_group *g = &b->groups[b->pending[i].group];
+        if (g->anthropic) {
+            *st = dsp_error_set(err, DSP_ERR_INVALID,
+                                "%s: its requests are Anthropic's Messages API, and a batch file holds OpenAI's "
+                                "chat completions (what vLLM's batch runner reads); use --batch for Anthropic lms",
+                                g->model_spec);
+            return NULL;
+        }
+    }
+    const lb_req **reqs = b->n_pending ? malloc(b->n_pending * sizeof *reqs) : NULL;
+    if (b->n_pending && !reqs) {
+        *st = dsp_error_set(err, DSP_ERR_NOMEM, "out of memory writing a batch file");
+        return NULL;
+    }
+    for (size_t i = 0; i < b->n_pending; i++)
+        reqs[(*n)++] = &b->pending[i];
+    if (*n)
+        qsort(reqs, *n, sizeof *reqs, by_key);
+    return reqs;
+}
+
+dsp_status dsp_lm_batch_export(dsp_lm_batch *b, char **jsonl, size_t *len, size_t *n, dsp_error *err)
+{
+    *jsonl = NULL;
+    *len = 0;
+    *n = 0;
+    pthread_mutex_lock(&b->lock);
+    dsp_status st;
+    size_t m;
+    const lb_req **reqs = openai_pending(b, &m, err, &st);
+    dsp_jw w;
+    size_t hint = 64;
+    for (size_t i = 0; i < m; i++)
+        hint += strlen(reqs[i]->body) + 128;
+    dsp_jw_init(&w, hint);
+    for (size_t i = 0; st == DSP_OK && i < m; i++)
+        write_request(&w, false, reqs[i], i == 0);
+    pthread_mutex_unlock(&b->lock);
+    free(reqs);
+    if (st == DSP_OK && !(*jsonl = dsp_jw_take(&w)))
+        st = dsp_error_set(err, DSP_ERR_NOMEM, "out of memory writing a batch file");
+    if (st == DSP_OK) {
+        *len = strlen(*jsonl);
+        *n = m;
+    }
+    dsp_jw_free(&w);
+    return st;
+}
+
+dsp_status dsp_lm_batch_import(dsp_lm_batch *b, const char *what, const char *text, size_t len,
+                               dsp_lm_batch_import_report *rep, dsp_error *err)
+{
+    memset(rep, 0, sizeof *rep);
+    pthread_mutex_lock(&b->lock);
+    dsp_status st;
+    size_t m;
+    const lb_req **reqs = openai_pending(b, &m, err, &st);
+    pthread_mutex_unlock(&b->lock);
+    if (st != DSP_OK)
+        return st;
+    lb_outcome o;
+    memset(&o, 0, sizeof o);
+    const char *p = text, *end = text + len;
+    for (size_t line = 1; st == DSP_OK && p < end; line++) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *stop = nl ? nl : end;
+        size_t n = (size_t)(stop - p);
+        if (n && p[n - 1] == '\r')
+            n--;
+        if (n > 0) {
+            rep->lines++;
+            cJSON *root = cJSON_ParseWithLength(p, n);
+            const char *key = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(root, "custom_id"));
+            if (!cJSON_IsObject(root) || !key)
+                st = dsp_error_set(err, DSP_ERR_PARSE,
+                                   "%s:%zu: not a batch output line (a JSON object with \"custom_id\" and "
+                                   "\"response\" or \"error\", as OpenAI's Batch API and vLLM's batch runner write)",
+                                   what, line);
+            else if (!lb_asked(reqs, m, key))
+                rep->unknown++;
+            else
+                read_line(b, false, reqs, m, p, n, &o);
+            cJSON_Delete(root);
+        }
+        p = stop + 1;
+    }
+    free(reqs);
+    if (st != DSP_OK)
+        return st;
+    /* Requests the file answered leave the pending list: a reply is served
+     * by the next pass, an error line sends its request as a normal call.
+     * (Keys answered, sorted: files of tens of thousands of lines.) */
+    pthread_mutex_lock(&b->lock);
+    size_t n_done = 0;
+    const char **done = malloc((b->n_replies + b->n_failed + 1) * sizeof *done);
+    if (!done) {
+        pthread_mutex_unlock(&b->lock);
+        return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory reading %s", what);
+    }
+    for (size_t j = 0; j < b->n_replies; j++)
+        if (!b->replies[j].taken)
+            done[n_done++] = b->replies[j].key;
+    for (size_t j = 0; j < b->n_failed; j++)
+        done[n_done++] = b->failed[j];
+    qsort(done, n_done, sizeof *done, str_cmp);
+    size_t kept = 0;
+    for (size_t i = 0; i < b->n_pending; i++) {
+        const char *k = b->pending[i].key;
+        if (n_done && bsearch(&k, done, n_done, sizeof *done, str_cmp))
+            free(b->pending[i].body);
+        else
+            b->pending[kept++] = b->pending[i];
+    }
+    free(done);
+    b->n_pending = kept;
+    pthread_mutex_unlock(&b->lock);
+    rep->replies = o.ok;
+    rep->failed = o.failed;
+    rep->missing = kept;
+    snprintf(rep->first_failure, sizeof rep->first_failure, "%s", o.first_failure);
     return DSP_OK;
 }

@@ -84,6 +84,37 @@ dsp_status dsp_lm_batch_run(dsp_client *c, dsp_lm_batch *b, const dsp_lm_batch_o
  * batches whose replies it now holds. */
 dsp_status dsp_lm_batch_finish(dsp_client *c, dsp_lm_batch *b, dsp_error *err);
 
+/* Batches as files, for vLLM's offline batch runner (python -m
+ * vllm.entrypoints.openai.run_batch -i IN -o OUT), which reads OpenAI's
+ * batch input JSONL and writes its output JSONL without an API server:
+ * `dspcc eval --batch-export` and `--batch-import` (docs/runtime.md). */
+
+/* The pending requests as OpenAI batch input lines ({"custom_id": the cache
+ * key, "method": "POST", "url": "/v1/chat/completions", "body": the request
+ * dsp_chat would send}, one per line, in key order): malloc'ed text in
+ * *jsonl, len bytes, n requests (0: "" and nothing pending). Requests of an
+ * Anthropic lm are DSP_ERR_INVALID, naming it. They stay pending. */
+dsp_status dsp_lm_batch_export(dsp_lm_batch *b, char **jsonl, size_t *len, size_t *n, dsp_error *err);
+
+typedef struct dsp_lm_batch_import_report {
+    size_t lines;   /* lines read (blank ones not counted) */
+    size_t replies; /* replies kept for pending requests */
+    size_t failed;  /* pending requests the file answers with an error: sent as normal calls */
+    size_t unknown; /* lines for requests nothing pending asks (another program, data set or round) */
+    size_t missing; /* pending requests the file does not answer: still pending */
+    char first_failure[300];
+} dsp_lm_batch_import_report;
+
+/* Reads a batch output file (OpenAI's Batch API and vLLM's batch runner
+ * both write {"id", "custom_id", "response": {"status_code", "request_id",
+ * "body"}, "error"} lines) against the pending requests. Each one it
+ * answers leaves the pending list: a 200's body is checked as a reply is
+ * and kept for the next pass (served and cached as a batch reply is), an
+ * error line marks the request for a normal call. A line that is not such
+ * an object is DSP_ERR_PARSE naming what:LINE. */
+dsp_status dsp_lm_batch_import(dsp_lm_batch *b, const char *what, const char *text, size_t len,
+                               dsp_lm_batch_import_report *rep, dsp_error *err);
+
 #ifdef __cplusplus
 }
 #endif
