@@ -776,6 +776,10 @@ dsp_status dsp_cache_get_checked(dsp_cache *c, const char *key, dsp_chat_respons
     pthread_mutex_unlock(&c->qlock);
     if (flush)
         (void)dsp_cache_flush(c, NULL);
+    if (*found && accept && !accept(accept_ctx, resp)) {
+        dsp_chat_response_free(resp); /* replaced by the answer the caller gets instead */
+        *found = false;
+    }
     if (*found)
         return DSP_OK;
     dsp_status st = DSP_OK;
@@ -793,6 +797,12 @@ dsp_status dsp_cache_get_checked(dsp_cache *c, const char *key, dsp_chat_respons
     sqlite3_reset(c->get);
     sqlite3_clear_bindings(c->get);
     pthread_mutex_unlock(&c->rlock);
+    /* A row stored before replies were checked heals: a miss, replaced by
+     * the answer the caller gets instead. */
+    if (*found && accept && !accept(accept_ctx, resp)) {
+        dsp_chat_response_free(resp);
+        *found = false;
+    }
     if (st == DSP_OK && !*found && c->remote) {
         /* Another machine's reply: kept in the local file too, so the next
          * run needs no network for it. */

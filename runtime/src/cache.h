@@ -48,8 +48,9 @@ dsp_status dsp_cache_get(dsp_cache *c, const char *key, dsp_chat_response *resp,
 /* The same, where a row from the shared cache is a hit (and is kept in the
  * local file) only if accept(ctx, resp) says it is usable (NULL: any
  * parsed row): a shared row holding a piece of the key, or one the caller
- * could not use, never reaches the local file. The caller still checks a
- * local hit (a row stored before replies were checked heals on read). */
+ * could not use, never reaches the local file. A local row accept refuses
+ * is a miss too (a row stored before replies were checked heals on read).
+ * accept runs once per row returned: it may keep what it parsed. */
 typedef bool (*dsp_cache_accept_fn)(void *ctx, const dsp_chat_response *resp);
 dsp_status dsp_cache_get_checked(dsp_cache *c, const char *key, dsp_chat_response *resp, bool *found,
                                  dsp_cache_accept_fn accept, void *accept_ctx, dsp_error *err);

@@ -985,10 +985,6 @@ static dsp_status chat(dsp_client *c, const dsp_lm_config *lm, const dsp_chat_re
             free(bases_buf);
             return st;
         }
-        if (found && !cached_usable(&check, resp)) {
-            dsp_chat_response_free(resp); /* a row stored before replies were checked: heal it */
-            found = false;
-        }
         if (found) {
             resp->cache_hit = true;
             u.cache_hits = 1;
