@@ -44,6 +44,10 @@ check "a program whose tools take and return structs checks" test $r -eq 0
 check "the react step shows a record argument's JSON schema to the LM" \
     grep -qF 'find_city takes {\"query\": {\"type\": \"string\"}, \"near\": {\"type\": \"object\", \"properties\": {\"lat\": {\"type\": \"number\"}, \"lon\": {\"type\": \"number\"}}, \"required\": [\"lat\", \"lon\"]}}' "$tmp/ir.json"
 
+tr -d ' \n\t' <"$tmp/ir.json" >"$tmp/ir.squeezed"
+check "dump-ir shows a struct parameter's C struct: members, the fields they hold, const pointers borrowed" \
+    grep -qF '"cstruct":{"c_name":"structcity","members":[{"ctype":"char*","field":"name","name":"name"},{"borrowed":true,"ctype":"constchar*","field":"country","name":"country"}' "$tmp/ir.squeezed"
+
 mkdir -p "$tmp/text" "$tmp/native"
 for v in text native; do
     dsp=$P/agent.dsp

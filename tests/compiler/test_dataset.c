@@ -123,6 +123,39 @@ static void test_jsonl_numbers_exact(void **state)
     xfix_free(f);
 }
 
+/* Numbers inside JSON objects (a record's fields, a map's values) keep
+ * their keys and every bit: the exact copy of a number replaces it under
+ * the same key. */
+static void test_jsonl_numbers_in_objects(void **state)
+{
+    (void)state;
+    xfix *f = xfix_new();
+    xfix_write(f, "o.jsonl", "{\"p\": {\"lat\": 0.30000000000000004, \"n\": 2}, \"m\": {\"k\": 1.5}, \"y\": 1}\n");
+    ir_program *p = xfix_program(f,
+        "lm local = \"compatible/test\" { base_url: \"http://127.0.0.1:9/v1\" }\n"
+        "record P { lat: float  n: int }\n"
+        "signature S { in p: P in m: map<string, float> out y: int }\n"
+        "module M(p: P, m: map<string, float>) -> (y: int) {\n"
+        "  r = predict(S)(p: p, m: m)\n"
+        "  return r\n"
+        "}\n"
+        "metric mm(ex, pred) = pred.y == ex.y\n"
+        "data d = jsonl(\"o.jsonl\")\n"
+        "optimize M with labeled_fewshot(k: 1) { metric: mm trainset: d lm: local }\n");
+    assert_non_null(p);
+    ex_dataset d;
+    dsp_error err = { 0 };
+    assert_int_equal(ex_dataset_open(p, ir_module_find(p, "M"), "d", &d, &err), DSP_OK);
+    const ex_example *r = &d.rows[0];
+    assert_true(r->values[0].as.record.fields[0].as.f == 0.30000000000000004);
+    assert_int_equal(r->values[0].as.record.fields[1].as.i, 2);
+    assert_int_equal(r->values[1].as.map.len, 1);
+    assert_string_equal(r->values[1].as.map.keys[0], "k");
+    assert_true(r->values[1].as.map.vals[0].as.f == 1.5);
+    ex_dataset_free(&d);
+    xfix_free(f);
+}
+
 static void test_csv_quoting(void **state)
 {
     fx *x = *state;
@@ -263,6 +296,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_jsonl_typed),
         cmocka_unit_test(test_jsonl_numbers_exact),
+        cmocka_unit_test(test_jsonl_numbers_in_objects),
         cmocka_unit_test(test_csv_quoting),
         cmocka_unit_test(test_csv_byte_order_mark),
         cmocka_unit_test(test_bad_rows_name_file_line_column),
