@@ -1,6 +1,8 @@
 /* adapter_common.c — prompt pieces shared by the chat and JSON adapters. */
+#include "loop.h"
 #include "adapter_common.h"
 
+#include <alloca.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -308,9 +310,10 @@ dsp_status dsp_adapter_render_ex(const dsp_adapter_style *style, const dsp_promp
     /* Each message is built here and then copied out at its exact size: no
      * buffer grown by doubling on every call, and a small message lands in
      * one of malloc's fast size classes. */
-    char store[4096];
+    enum { STORE = 4096 };
+    char *store = dsp_loop_active() ? NULL : alloca(STORE); /* in a job, not on its resident stack */
     dsp_textbuf b;
-    dsp_tb_init_in(&b, store, sizeof store);
+    dsp_tb_init_in(&b, store, store ? STORE : 0);
     st = dsp_adapter_render_fixed(style, spec, &b, out, err);
     size_t blocks = spec->signature->n_inputs;
     if (st == DSP_OK && input_texts)

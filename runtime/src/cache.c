@@ -16,11 +16,13 @@
  * (make -j) wait for each other instead of failing. synchronous=NORMAL
  * keeps a committed flush across a process crash (only a power loss can
  * drop the last commits, never corrupt the file). */
+#include "loop.h"
 #include "cache.h"
 
 #include "cache_remote.h"
 #include "json_write.h"
 
+#include <alloca.h>
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -557,12 +559,13 @@ static dsp_status cache_key(dsp_cache *c, const EVP_MD *md, const char *provider
             hint += 32 + (msgs[i].content ? strlen(msgs[i].content) : 0);
     }
     /* The text is hashed and dropped: on the stack unless it is larger. */
-    char store[8192];
+    enum { STORE = 8192 };
+    char *store = dsp_loop_active() ? NULL : alloca(STORE); /* in a job, not on its resident stack */
     dsp_jw w;
-    if (hint + hint / 16 > sizeof store)
+    if (!store || hint + hint / 16 > STORE)
         dsp_jw_init(&w, hint + hint / 16);
     else
-        dsp_jw_init_in(&w, store, sizeof store);
+        dsp_jw_init_in(&w, store, STORE);
     size_t start = 0;
     if (!have) {
         write_start(&w, provider, base_url, model, msgs, n_msgs);

@@ -44,6 +44,7 @@
 struct dsp_client {
     dsp_client_options opts; /* defaults resolved; strings below are owned */
     char *base_url;          /* override of every config's base URL, or NULL */
+    bool base_url_loopback;  /* ... and whether its host is this machine, found once */
     dsp_http *http;
     dsp_cache *cache;        /* NULL when the cache is off */
     dsp_prefix_memo *prefixes; /* prompts' fixed parts, rendered once; NULL: none */
@@ -140,6 +141,7 @@ dsp_status dsp_client_new(const dsp_client_options *opts, dsp_client **out, dsp_
     dsp_status st = DSP_OK;
     if (base && *base && !(c->base_url = strdup(base)))
         st = dsp_error_set(err, DSP_ERR_NOMEM, "out of memory creating a client");
+    c->base_url_loopback = c->base_url && dsp_url_is_loopback(c->base_url);
     o.base_url = c->base_url;
     o.cache_dir = NULL; /* borrowed by the caller; not kept */
     o.cache_url = NULL; /* may hold a password: read once below, not kept */
@@ -409,10 +411,23 @@ static bool ends_with_token(const char *env)
  * AWS_SESSION_TOKEN, sent as x-amz-security-token, which is signed too),
  * for the region of the endpoint. A loopback endpoint without credentials
  * gets unsigned requests, as other local servers get no key. */
-static dsp_status set_aws_auth(call *k, const char *url, dsp_error *err)
+/* dsp_provider_needs_key for the call's base URL; the client's own base
+ * URL was looked at once, when the client was made (parsing a URL per call
+ * costs thousands of instructions, and 6 KiB of a job's stack in libcurl's
+ * formatting). */
+static bool needs_key(const dsp_client *c, const call *k)
+{
+    if (!dsp_provider_needs_key(k->provider, NULL))
+        return false;
+    if (k->base_url && k->base_url == c->base_url)
+        return !c->base_url_loopback;
+    return dsp_provider_needs_key(k->provider, k->base_url);
+}
+
+static dsp_status set_aws_auth(const dsp_client *c, call *k, const char *url, dsp_error *err)
 {
     const char *id = getenv("AWS_ACCESS_KEY_ID"), *secret = getenv("AWS_SECRET_ACCESS_KEY");
-    if ((!id || !*id) && (!secret || !*secret) && !dsp_provider_needs_key(k->provider, k->base_url))
+    if ((!id || !*id) && (!secret || !*secret) && !needs_key(c, k))
         return DSP_OK;
     dsp_status st = dsp_api_key_from_env("AWS_ACCESS_KEY_ID", k->model_spec, &id, err);
     if (st == DSP_OK)
@@ -445,11 +460,11 @@ static dsp_status set_aws_auth(call *k, const char *url, dsp_error *err)
     return DSP_OK;
 }
 
-static dsp_status set_auth(call *k, const dsp_lm_config *lm, dsp_error *err)
+static dsp_status set_auth(const dsp_client *c, call *k, const dsp_lm_config *lm, dsp_error *err)
 {
     k->headers[k->n_headers++] = "Content-Type: application/json";
     if (k->provider == DSP_PROVIDER_BEDROCK)
-        return set_aws_auth(k, k->url, err);
+        return set_aws_auth(c, k, k->url, err);
     if (k->provider == DSP_PROVIDER_ANTHROPIC)
         k->headers[k->n_headers++] = "anthropic-version: " DSP_ANTHROPIC_VERSION;
     if (!lm->api_key_env)
@@ -457,7 +472,7 @@ static dsp_status set_auth(call *k, const dsp_lm_config *lm, dsp_error *err)
     /* A local server or a provider that needs no key gets one only when
      * its variable holds one. */
     const char *set = getenv(lm->api_key_env);
-    if ((!set || !*set) && !dsp_provider_needs_key(k->provider, k->base_url))
+    if ((!set || !*set) && !needs_key(c, k))
         return DSP_OK;
     const char *key = NULL;
     dsp_status st = dsp_api_key_from_env(lm->api_key_env, k->model_spec, &key, err);
@@ -612,6 +627,21 @@ static size_t unpaused_endpoint(dsp_client *c, const call *k, size_t ei, double 
     return ei;
 }
 
+/* A reply's non-2xx status as the call's error, with the provider's own
+ * message. A function of its own: its buffer is not in exchange's frame,
+ * which stays on a parked job's stack. */
+__attribute__((noinline)) static dsp_status http_failure(const call *k, const dsp_http_reply *reply, int http_status,
+                                                         dsp_error *err)
+{
+    char msg[600];
+    dsp_provider_error_message(reply->body, reply->len, msg, sizeof msg);
+    dsp_status st = dsp_error_set(err, DSP_ERR_HTTP, "%s: HTTP %d from %s: %s", k->model_spec, http_status, k->url,
+                                  msg);
+    if (err)
+        err->http_status = http_status;
+    return st;
+}
+
 /* One HTTP exchange with retries; on DSP_OK resp holds its choices. */
 static dsp_status exchange(dsp_client *c, call *k, dsp_chat_response *resp, usage_delta *u, uint64_t *rng,
                            dsp_error *err)
@@ -623,6 +653,8 @@ static dsp_status exchange(dsp_client *c, call *k, dsp_chat_response *resp, usag
      * to the heap (http.h, heap_only), since every page of a parked job's
      * stack stays resident. */
     dsp_http_reply *reply = alloca(k->in_loop ? offsetof(dsp_http_reply, inline_body) + 1 : sizeof *reply);
+    /* Only a stream needs a reader (1.5 KiB): not in every call's frame. */
+    dsp_stream_reader *rd = k->stream ? alloca(sizeof *rd) : NULL;
     for (int attempt = 0; attempt < max_attempts; attempt++) {
         double retry_after = -1;
         int http_status = 0;
@@ -654,22 +686,21 @@ static dsp_status exchange(dsp_client *c, call *k, dsp_chat_response *resp, usag
         lim.aws_userpwd = k->userpwd;
         if (lim.connect_ms > lim.total_ms)
             lim.connect_ms = lim.total_ms;
-        dsp_stream_reader rd;
         lim.on_body = NULL;
         lim.body_ctx = NULL;
         if (k->stream) {
-            dsp_stream_reader_init(&rd, k->provider, k->on_text, k->on_text_ctx);
-            rd.keys[0] = k->key;
-            rd.keys[1] = k->more_keys[0];
-            rd.keys[2] = k->more_keys[1];
+            dsp_stream_reader_init(rd, k->provider, k->on_text, k->on_text_ctx);
+            rd->keys[0] = k->key;
+            rd->keys[1] = k->more_keys[0];
+            rd->keys[2] = k->more_keys[1];
             lim.on_body = read_stream;
-            lim.body_ctx = &rd;
+            lim.body_ctx = rd;
         }
         u->http_requests++;
         st = dsp_http_post(c->http, k->url, k->headers, k->n_headers, k->body.buf, k->body.len, &lim, reply,
                            err);
         give_slot(c);
-        if (st != DSP_OK && k->stream && rd.done && rd.st == DSP_OK &&
+        if (st != DSP_OK && k->stream && rd->done && rd->st == DSP_OK &&
             (st == DSP_ERR_TIMEOUT || st == DSP_ERR_NETWORK)) {
             /* The stream had ended (its end marker came, nothing failed)
              * before the connection timed out or broke: a server or proxy
@@ -686,7 +717,7 @@ static dsp_status exchange(dsp_client *c, call *k, dsp_chat_response *resp, usag
             k->http_status = http_status;
             retry_after = reply->retry_after_s;
             if (reply->status >= 200 && reply->status < 300 && k->stream) {
-                st = dsp_stream_reader_finish(&rd, k->url, resp, err);
+                st = dsp_stream_reader_finish(rd, k->url, resp, err);
                 if (st != DSP_OK && st != DSP_ERR_PROTOCOL)
                     name_lm(err, k->model_spec);
             } else if (reply->status >= 200 && reply->status < 300) {
@@ -705,12 +736,7 @@ static dsp_status exchange(dsp_client *c, call *k, dsp_chat_response *resp, usag
                                        k->model_spec, k->url, DSP_SECRET_MIN_PIECE);
                 }
             } else {
-                char msg[600];
-                dsp_provider_error_message(reply->body, reply->len, msg, sizeof msg);
-                st = dsp_error_set(err, DSP_ERR_HTTP, "%s: HTTP %d from %s: %s", k->model_spec, http_status,
-                                   k->url, msg);
-                if (err)
-                    err->http_status = http_status;
+                st = http_failure(k, reply, http_status, err);
             }
         }
         /* A 2xx body that is not JSON was cut or garbled on the way and may
@@ -722,12 +748,12 @@ static dsp_status exchange(dsp_client *c, call *k, dsp_chat_response *resp, usag
         if (k->stream) {
             /* Text already handed on would be handed on again: a stream
              * that failed part way is not asked for again. */
-            bool handed_on = rd.text.len > 0;
+            bool handed_on = rd->text.len > 0;
             if (st == DSP_ERR_CANCELLED || st == DSP_ERR_PROTOCOL || handed_on)
                 transient = false;
             if (st != DSP_OK && st != DSP_ERR_CANCELLED && handed_on)
-                note_gave_up(err, " (not retried: %d bytes of its text were already handed on)", (int)rd.text.len, 0);
-            dsp_stream_reader_free(&rd);
+                note_gave_up(err, " (not retried: %d bytes of its text were already handed on)", (int)rd->text.len, 0);
+            dsp_stream_reader_free(rd);
         }
         /* An endpoint that cannot be reached or answers 5xx is left alone
          * for a while; the retry goes to another at once. */
@@ -1036,7 +1062,7 @@ static dsp_status chat(dsp_client *c, const dsp_lm_config *lm, const dsp_chat_re
     }
     k.url = k.urls[0];
     if (st == DSP_OK)
-        st = set_auth(&k, lm, err);
+        st = set_auth(c, &k, lm, err);
     if (st == DSP_OK)
         st = write_body(&k.body, k.provider, k.model_name, req, &p, err);
     /* What a tpm limit counts: about 4 bytes of text a token, and the
@@ -1131,7 +1157,7 @@ dsp_status dsp_client_post_json(dsp_client *c, const dsp_lm_config *lm, const ch
     k.in_loop = dsp_loop_active();
     k.est_tokens = (double)len / 4.0;
     if (st == DSP_OK)
-        st = set_auth(&k, lm, err);
+        st = set_auth(c, &k, lm, err);
     /* The body is the caller's: the writer only points at it (its own
      * storage, which dsp_jw_free leaves alone). */
     dsp_jw_init_in(&k.body, (char *)body, len + 1);

@@ -12,12 +12,16 @@
 #include <sanitizer/common_interface_defs.h>
 #endif
 
+/* The fiber itself lives at the top of its mapping, above its stack: the
+ * page it shares with the stack's first frames is touched anyway, so a
+ * fiber costs no heap block of its own. */
 struct dsp_fiber {
-    ucontext_t ctx;    /* the fiber's */
-    ucontext_t caller; /* the scheduler's, while the fiber runs */
-    char *map;         /* guard page, then the stack */
+    ucontext_t ctx;        /* the fiber's, while it is away */
+    dsp_fiber_host *host;  /* the scheduler's, while the fiber runs */
+    char *map;             /* guard page, then the stack, then this struct */
     size_t map_len;
     void *stack; /* its lowest address, above the guard page */
+    size_t stack_len;
     dsp_fiber_fn fn;
     void *arg;
     bool done;
@@ -62,7 +66,7 @@ static void entry(unsigned lo, unsigned hi)
     /* NULL: this stack is gone for good, its fake frames with it. */
     __sanitizer_start_switch_fiber(NULL, f->caller_bottom, f->caller_size);
 #endif
-    setcontext(&f->caller);
+    setcontext(&f->host->ctx);
 }
 
 /* Sets f's context to start in entry on its stack. getcontext returns
@@ -73,37 +77,38 @@ static int prepare(dsp_fiber *volatile f)
     if (getcontext(&f->ctx) != 0)
         return -1;
     f->ctx.uc_stack.ss_sp = f->stack;
-    f->ctx.uc_stack.ss_size = DSP_FIBER_STACK;
+    f->ctx.uc_stack.ss_size = f->stack_len;
     f->ctx.uc_link = NULL; /* entry never returns: it switches back itself */
     uintptr_t p = (uintptr_t)f;
     makecontext(&f->ctx, (void (*)(void))entry, 2, (unsigned)(p & 0xffffffffu), (unsigned)(p >> 16 >> 16));
     return 0;
 }
 
-dsp_fiber *dsp_fiber_new(dsp_fiber_fn fn, void *arg)
+dsp_fiber *dsp_fiber_new(dsp_fiber_fn fn, void *arg, dsp_fiber_host *host)
 {
-    dsp_fiber *f = calloc(1, sizeof *f);
-    if (!f)
-        return NULL;
     size_t guard = page_size();
-    f->map_len = DSP_FIBER_STACK + guard;
-    void *m = mmap(NULL, f->map_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK,
+    size_t map_len = DSP_FIBER_STACK + guard;
+    char *m = mmap(NULL, map_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK,
                    -1, 0);
-    if (m == MAP_FAILED) {
-        free(f);
+    if (m == MAP_FAILED)
         return NULL;
-    }
+    /* At the top, aligned for any member; the stack grows down from below it. */
+    size_t at = (map_len - sizeof(dsp_fiber)) & ~(size_t)63;
+    dsp_fiber *f = (dsp_fiber *)(void *)(m + at); /* fresh pages: zeroed */
     f->map = m;
+    f->map_len = map_len;
     /* A fiber that overflows its stack faults here instead of writing into
      * whatever lies below. */
     (void)mprotect(f->map, guard, PROT_NONE);
     f->fn = fn;
     f->arg = arg;
+    f->host = host;
     f->stack = f->map + guard;
+    f->stack_len = (at - guard) & ~(size_t)15;
 #ifdef DSP_FIBER_ASAN
     /* The mapping may reuse addresses whose shadow an earlier stack left
      * poisoned. */
-    __asan_unpoison_memory_region(f->stack, DSP_FIBER_STACK);
+    __asan_unpoison_memory_region(f->stack, f->stack_len);
 #endif
     if (prepare(f) != 0) {
         dsp_fiber_free(f);
@@ -112,22 +117,37 @@ dsp_fiber *dsp_fiber_new(dsp_fiber_fn fn, void *arg)
     return f;
 }
 
+size_t dsp_fiber_resident(const dsp_fiber *f)
+{
+    size_t ps = page_size(), n = f->map_len / ps, resident = 0;
+    unsigned char vec[256];
+    for (size_t at = 0; at < n; at += sizeof vec) {
+        size_t k = n - at < sizeof vec ? n - at : sizeof vec;
+        if (mincore(f->map + at * ps, k * ps, vec) != 0)
+            return 0;
+        for (size_t i = 0; i < k; i++)
+            resident += vec[i] & 1;
+    }
+    return resident * ps;
+}
+
 void dsp_fiber_free(dsp_fiber *f)
 {
     if (!f)
         return;
-    if (f->map)
-        munmap(f->map, f->map_len);
-    free(f);
+    /* f lives in the mapping: read what unmapping needs first. */
+    char *map = f->map;
+    size_t len = f->map_len;
+    munmap(map, len);
 }
 
 bool dsp_fiber_resume(dsp_fiber *f)
 {
 #ifdef DSP_FIBER_ASAN
     void *fake = NULL;
-    __sanitizer_start_switch_fiber(&fake, f->stack, DSP_FIBER_STACK);
+    __sanitizer_start_switch_fiber(&fake, f->stack, f->stack_len);
 #endif
-    switch_to(&f->caller, &f->ctx);
+    switch_to(&f->host->ctx, &f->ctx);
 #ifdef DSP_FIBER_ASAN
     __sanitizer_finish_switch_fiber(fake, NULL, NULL);
 #endif
@@ -139,7 +159,7 @@ void dsp_fiber_yield(dsp_fiber *f)
 #ifdef DSP_FIBER_ASAN
     __sanitizer_start_switch_fiber(&f->fake_stack, f->caller_bottom, f->caller_size);
 #endif
-    switch_to(&f->ctx, &f->caller);
+    switch_to(&f->ctx, &f->host->ctx);
 #ifdef DSP_FIBER_ASAN
     __sanitizer_finish_switch_fiber(f->fake_stack, &f->caller_bottom, &f->caller_size);
 #endif

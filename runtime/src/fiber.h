@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <ucontext.h>
 
 typedef struct dsp_fiber dsp_fiber;
 typedef void (*dsp_fiber_fn)(void *arg);
@@ -34,9 +35,21 @@ typedef void (*dsp_fiber_fn)(void *arg);
 #define DSP_FIBER_STACK (512u * 1024u)
 #endif
 
-/* A fiber that will run fn(arg) when first resumed; NULL when its stack
- * could not be mapped. */
-dsp_fiber *dsp_fiber_new(dsp_fiber_fn fn, void *arg);
+/* The scheduler's side of its fibers: the context a fiber switches back
+ * to when it yields. One per scheduler (not per fiber: a parked fiber
+ * then costs its stack's touched pages and one saved context, which sits
+ * at the top of its own stack). */
+typedef struct dsp_fiber_host {
+    ucontext_t ctx;
+} dsp_fiber_host;
+
+/* A fiber that will run fn(arg) when first resumed from host's thread;
+ * NULL when its stack could not be mapped. host must outlive it. */
+dsp_fiber *dsp_fiber_new(dsp_fiber_fn fn, void *arg, dsp_fiber_host *host);
+/* Bytes of f's mapping (its stack and the fiber itself) resident in
+ * memory: the pages its deepest call touched, which stay resident while it
+ * waits (mincore); 0 when the kernel does not say. */
+size_t dsp_fiber_resident(const dsp_fiber *f);
 /* Frees a fiber that finished or never started. */
 void dsp_fiber_free(dsp_fiber *f);
 /* From the scheduler: runs f until it yields or returns; true when f's

@@ -37,6 +37,8 @@ const char *dsp_provider_default_base_url(dsp_provider p);
  * loopback address (localhost, 127.0.0.0/8, ::1). There a key is sent when
  * its variable is set, and nothing is demanded when it is not. */
 bool dsp_provider_needs_key(dsp_provider p, const char *base_url);
+/* Whether url's host is a loopback address (localhost, 127.0.0.0/8, ::1). */
+bool dsp_url_is_loopback(const char *url);
 
 /* The full URL of the chat endpoint; *out is owned by the caller. base_url
  * NULL means the provider's default. */

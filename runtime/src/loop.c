@@ -56,6 +56,7 @@ typedef struct dsp_loop {
     loop_fiber *wait_head, *wait_tail;
     double next_timer; /* no LF_TIMER fiber wakes before this */
     loop_fiber *current;
+    dsp_fiber_host host; /* where each fiber yields back to: run() */
 } dsp_loop;
 
 /* The loop the calling thread runs, if any, in thread-specific data: the
@@ -133,6 +134,12 @@ CURLcode dsp_loop_perform(dsp_http *h, CURL *e)
         return curl_easy_perform(e); /* blocks the loop, but the call still happens */
     park(l, LF_XFER);
     return lf->xfer_rc;
+}
+
+size_t dsp_loop_stack_resident(void)
+{
+    dsp_loop *l = this_loop();
+    return l && l->current ? dsp_fiber_resident(l->current->f) : 0;
 }
 
 static void timer_at(dsp_loop *l, double until)
@@ -220,7 +227,7 @@ static void spawn(dsp_loop *l, each_job *j, size_t k)
         loop_fiber *lf = calloc(1, sizeof *lf);
         if (!lf)
             return;
-        lf->f = dsp_fiber_new(worker, lf);
+        lf->f = dsp_fiber_new(worker, lf, &l->host);
         if (!lf->f) {
             free(lf);
             return;

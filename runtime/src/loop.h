@@ -27,6 +27,10 @@ bool dsp_loop_active(void);
  * from the multi handle before this returns. */
 CURLcode dsp_loop_perform(dsp_http *h, CURL *e);
 
+/* The memory the calling job's stack holds resident (dsp_fiber_resident):
+ * what each job in flight costs beyond its heap; 0 outside a loop. */
+size_t dsp_loop_stack_resident(void);
+
 /* Parks the fiber for s seconds (backoff between attempts). */
 void dsp_loop_sleep(double s);
 

@@ -289,27 +289,31 @@ dsp_status dsp_api_base_url(const char *base_url, char **out, dsp_error *err)
     return url_join(base_url, len, url_has_no_path(base_url, len) ? "/v1" : "", out, err);
 }
 
-bool dsp_provider_needs_key(dsp_provider p, const char *base_url)
+bool dsp_url_is_loopback(const char *url)
 {
-    /* Servers that are local by nature (or of unknown kind) get no demand. */
-    const dsp_provider_info *info = info_of(p);
-    if (!info || !info->api_key_env)
-        return false;
-    if (!base_url)
-        return true;
     /* The host of a loopback URL is a server on this machine (the fixture,
-     * a local vLLM behind an openai/... lm): no key to demand. */
+     * a local vLLM behind an openai/... lm). */
     CURLU *u = curl_url();
     char *host = NULL;
     bool local = false;
-    if (u && curl_url_set(u, CURLUPART_URL, base_url, 0) == CURLUE_OK &&
+    if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
         curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK && host) {
         local = strcmp(host, "localhost") == 0 || strcmp(host, "[::1]") == 0 || strcmp(host, "::1") == 0 ||
                 (strncmp(host, "127.", 4) == 0 && strspn(host, "0123456789.") == strlen(host));
     }
     curl_free(host);
     curl_url_cleanup(u);
-    return !local;
+    return local;
+}
+
+bool dsp_provider_needs_key(dsp_provider p, const char *base_url)
+{
+    /* Servers that are local by nature (or of unknown kind) get no demand. */
+    const dsp_provider_info *info = info_of(p);
+    if (!info || !info->api_key_env)
+        return false;
+    /* A server on this machine: no key to demand. */
+    return !base_url || !dsp_url_is_loopback(base_url);
 }
 
 /* Per-call parameters win field by field over the LM's defaults. */

@@ -5,6 +5,7 @@
 
 #include "dsp/knn.h"
 
+#include <alloca.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -174,29 +175,27 @@ static dsp_status send_round(dsp_client *c, const dsp_lm_config *lm, const dsp_c
         k += calls[i].pending;
     if (k == 0)
         return DSP_OK;
-    /* A single call (the common case) keeps its bookkeeping on the stack. */
+    /* A single call (the common case) keeps its bookkeeping on the stack,
+     * and dsp_chat writes its error straight into the call's own: no second
+     * 1 KiB error per call, which in a job of an event loop would stay
+     * resident on its parked stack. */
     dsp_chat_request one_req;
     dsp_chat_response one_resp;
     dsp_status one_st;
-    dsp_error one_err;
     size_t one_idx;
-    bool heap = k > 1;
-    dsp_chat_request *reqs = heap ? calloc(k, sizeof *reqs) : &one_req;
-    dsp_chat_response *resps = heap ? calloc(k, sizeof *resps) : &one_resp;
-    dsp_status *sts = heap ? calloc(k, sizeof *sts) : &one_st;
-    dsp_error *errs = heap ? calloc(k, sizeof *errs) : &one_err;
-    size_t *idx = heap ? calloc(k, sizeof *idx) : &one_idx;
-    if (!reqs || !resps || !sts || !errs || !idx) {
-        free(reqs), free(resps), free(sts), free(errs), free(idx);
+    bool many = k > 1;
+    dsp_chat_request *reqs = many ? calloc(k, sizeof *reqs) : &one_req;
+    dsp_chat_response *resps = many ? calloc(k, sizeof *resps) : &one_resp;
+    dsp_status *sts = many ? calloc(k, sizeof *sts) : &one_st;
+    dsp_error *errs = many ? calloc(k, sizeof *errs) : NULL;
+    size_t *idx = many ? calloc(k, sizeof *idx) : &one_idx;
+    if (!reqs || !resps || !sts || (many && !errs) || !idx) {
+        if (many)
+            free(reqs), free(resps), free(sts), free(errs), free(idx);
         return DSP_ERR_NOMEM;
     }
-    if (!heap) {
+    if (!many)
         memset(&one_resp, 0, sizeof one_resp);
-        one_err.status = DSP_OK;
-        one_err.http_status = 0;
-        one_err.message[0] = '\0';
-        one_err.raw = NULL;
-    }
     for (size_t i = 0, j = 0; i < n; i++) {
         if (!calls[i].pending)
             continue;
@@ -215,22 +214,29 @@ static dsp_status send_round(dsp_client *c, const dsp_lm_config *lm, const dsp_c
         }
         idx[j++] = i;
     }
-    if (k == 1)
-        sts[0] = dsp_chat(c, lm, &reqs[0], &resps[0], &errs[0]);
-    else
+    if (!many) {
+        /* The chat's error is the call's (a JSON fallback's round has kept
+         * the chat adapter's message already); parse_reply writes it too. */
+        dsp_error_clear(&calls[idx[0]].err);
+        sts[0] = dsp_chat(c, lm, &reqs[0], &resps[0], &calls[idx[0]].err);
+    } else {
         dsp_chat_batch(c, lm, reqs, k, resps, sts, errs);
+    }
     for (size_t j = 0; j < k; j++) {
         call *cl = &calls[idx[j]];
         cl->pending = false;
         free(cl->reply);
         cl->reply = NULL;
         if (sts[j] != DSP_OK) {
-            dsp_error_clear(&cl->err);
-            cl->err = errs[j]; /* takes the raw text, if any */
+            if (many) {
+                dsp_error_clear(&cl->err);
+                cl->err = errs[j]; /* takes the raw text, if any */
+            }
             cl->st = sts[j];
             continue;
         }
-        dsp_error_clear(&errs[j]);
+        if (many)
+            dsp_error_clear(&errs[j]);
         cl->usage.prompt_tokens += resps[j].usage.prompt_tokens;
         cl->usage.completion_tokens += resps[j].usage.completion_tokens;
         cl->cache_hit = resps[j].cache_hit;
@@ -242,7 +248,7 @@ static dsp_status send_round(dsp_client *c, const dsp_lm_config *lm, const dsp_c
         }
         dsp_chat_response_free(&resps[j]);
     }
-    if (heap)
+    if (many)
         free(reqs), free(resps), free(sts), free(errs), free(idx);
     return DSP_OK;
 }
@@ -288,36 +294,113 @@ static void finish(call *cl, dsp_predict_trace *trace, dsp_error *err)
     memset(&cl->err, 0, sizeof cl->err);
 }
 
+/* The schema of spec's outputs in *schema; when it cannot be made, each
+ * pending call fails with the reason. A function of its own: its error is
+ * not in the frame of the round that waits for replies. */
+__attribute__((noinline)) static bool json_schema_for(const dsp_prompt_spec *spec, call *calls, size_t n,
+                                                      char **schema)
+{
+    dsp_error schema_err = { 0 };
+    if (dsp_json_adapter_schema(spec, schema, &schema_err) == DSP_OK)
+        return true;
+    for (size_t i = 0; i < n; i++) {
+        if (!calls[i].pending)
+            continue;
+        calls[i].pending = false;
+        dsp_error_clear(&calls[i].err);
+        calls[i].st = dsp_error_set(&calls[i].err, schema_err.status, "%s", schema_err.message);
+    }
+    dsp_error_clear(&schema_err);
+    return false;
+}
+
 /* The JSON adapter from the start: one round, the schema sent for the
  * provider to enforce; a reply that does not parse is the call's error. */
 static dsp_status run_json(dsp_client *c, const dsp_prompt_spec *spec, const dsp_lm_config *lm,
                            dsp_chat_request *base, call *calls, size_t n)
 {
     char *schema = NULL;
-    dsp_error schema_err = { 0 };
     for (size_t i = 0; i < n; i++) {
         calls[i].spec = spec;
         calls[i].json = true;
         calls[i].st = dsp_json_adapter_render(spec, calls[i].inputs, &calls[i].msgs, &calls[i].err);
         calls[i].pending = calls[i].st == DSP_OK;
     }
-    if (dsp_json_adapter_schema(spec, &schema, &schema_err) != DSP_OK) {
-        for (size_t i = 0; i < n; i++) {
-            if (!calls[i].pending)
-                continue;
-            calls[i].pending = false;
-            dsp_error_clear(&calls[i].err);
-            calls[i].st = dsp_error_set(&calls[i].err, schema_err.status, "%s", schema_err.message);
-        }
-        dsp_error_clear(&schema_err);
+    if (!json_schema_for(spec, calls, n, &schema))
         return DSP_OK;
-    }
     base->params.json_schema = schema;
     base->params.json_strict = dsp_json_adapter_strict_ok(spec);
     dsp_status st = send_round(c, lm, base, calls, n);
     base->params.json_schema = NULL;
     free(schema);
     return st;
+}
+
+/* Round 2: a chat reply that did not parse is asked for again with the
+ * JSON adapter. A function of its own, out of run's frame: its errors
+ * would sit on the stack of every call waiting for its reply. */
+__attribute__((noinline)) static dsp_status json_fallback(dsp_client *c, const dsp_lm_config *lm,
+                                                          const dsp_prompt_spec *spec, dsp_chat_request *base,
+                                                          call *calls, size_t n, bool fallback_allowed)
+{
+    size_t retry = 0;
+    for (size_t i = 0; i < n; i++) {
+        call *cl = &calls[i];
+        /* send_round left the parse's verdict in cl->st. */
+        if (cl->st != DSP_ERR_PARSE || !cl->reply || !fallback_allowed)
+            continue;
+        /* Round 2 for this call: the JSON adapter. The chat error stays in
+         * cl->err until the JSON attempt succeeds or fails in turn. */
+        wire_drop(cl);
+        dsp_messages_free(&cl->msgs);
+        dsp_error render_err = { 0 };
+        dsp_status st = dsp_json_adapter_render(spec, cl->inputs, &cl->msgs, &render_err);
+        if (st != DSP_OK) {
+            dsp_error_clear(&cl->err);
+            cl->err = render_err;
+            cl->st = st;
+            continue;
+        }
+        cl->fallback = true;
+        cl->pending = true;
+        retry++;
+    }
+    if (retry == 0)
+        return DSP_OK;
+
+    char *schema = NULL;
+    dsp_error schema_err = { 0 };
+    if (dsp_json_adapter_schema(spec, &schema, &schema_err) != DSP_OK) {
+        dsp_error_clear(&schema_err);
+        schema = NULL; /* ask for JSON without a schema rather than not at all */
+    }
+    base->params.json_schema = schema;
+    base->params.json_strict = schema && dsp_json_adapter_strict_ok(spec);
+    base->keep_refusal_retried = false;
+    /* The chat errors, kept to explain a fallback that fails too. */
+    char (*chat_msgs)[DSP_ERROR_MESSAGE_MAX] = calloc(n, sizeof *chat_msgs);
+    if (!chat_msgs) {
+        free(schema);
+        return DSP_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (calls[i].pending)
+            memcpy(chat_msgs[i], calls[i].err.message, DSP_ERROR_MESSAGE_MAX);
+    if (send_round(c, lm, base, calls, n) != DSP_OK) {
+        free(schema);
+        free(chat_msgs);
+        return DSP_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < n; i++) {
+        call *cl = &calls[i];
+        if (!cl->fallback)
+            continue;
+        if (cl->st != DSP_OK)
+            dsp_error_prefix(&cl->err, cl->st, "%s; then, retrying with the JSON adapter", chat_msgs[i]);
+    }
+    free(schema);
+    free(chat_msgs);
+    return DSP_OK;
 }
 
 /* *held: the client's prefix of this prompt, which the calls' messages
@@ -350,64 +433,7 @@ static dsp_status run(dsp_client *c, const dsp_predictor *p, const dsp_predict_o
     base.keep_refusal_retried = fallback_allowed;
     if (send_round(c, lm, &base, calls, n) != DSP_OK)
         return DSP_ERR_NOMEM;
-    size_t retry = 0;
-    for (size_t i = 0; i < n; i++) {
-        call *cl = &calls[i];
-        /* send_round left the parse's verdict in cl->st. */
-        if (cl->st != DSP_ERR_PARSE || !cl->reply || !fallback_allowed)
-            continue;
-        /* Round 2 for this call: the JSON adapter. The chat error stays in
-         * cl->err until the JSON attempt succeeds or fails in turn. */
-        wire_drop(cl);
-        dsp_messages_free(&cl->msgs);
-        dsp_error render_err = { 0 };
-        dsp_status st = dsp_json_adapter_render(&spec, cl->inputs, &cl->msgs, &render_err);
-        if (st != DSP_OK) {
-            dsp_error_clear(&cl->err);
-            cl->err = render_err;
-            cl->st = st;
-            continue;
-        }
-        cl->fallback = true;
-        cl->pending = true;
-        retry++;
-    }
-    if (retry == 0)
-        return DSP_OK;
-
-    char *schema = NULL;
-    dsp_error schema_err = { 0 };
-    if (dsp_json_adapter_schema(&spec, &schema, &schema_err) != DSP_OK) {
-        dsp_error_clear(&schema_err);
-        schema = NULL; /* ask for JSON without a schema rather than not at all */
-    }
-    base.params.json_schema = schema;
-    base.params.json_strict = schema && dsp_json_adapter_strict_ok(&spec);
-    base.keep_refusal_retried = false;
-    /* The chat errors, kept to explain a fallback that fails too. */
-    char (*chat_msgs)[DSP_ERROR_MESSAGE_MAX] = calloc(n, sizeof *chat_msgs);
-    if (!chat_msgs) {
-        free(schema);
-        return DSP_ERR_NOMEM;
-    }
-    for (size_t i = 0; i < n; i++)
-        if (calls[i].pending)
-            memcpy(chat_msgs[i], calls[i].err.message, DSP_ERROR_MESSAGE_MAX);
-    if (send_round(c, lm, &base, calls, n) != DSP_OK) {
-        free(schema);
-        free(chat_msgs);
-        return DSP_ERR_NOMEM;
-    }
-    for (size_t i = 0; i < n; i++) {
-        call *cl = &calls[i];
-        if (!cl->fallback)
-            continue;
-        if (cl->st != DSP_OK)
-            dsp_error_prefix(&cl->err, cl->st, "%s; then, retrying with the JSON adapter", chat_msgs[i]);
-    }
-    free(schema);
-    free(chat_msgs);
-    return DSP_OK;
+    return json_fallback(c, lm, &spec, &base, calls, n, fallback_allowed);
 }
 
 static dsp_status check_call(const dsp_predictor *p, const dsp_predict_options *opts, const dsp_value *outputs,
@@ -436,6 +462,20 @@ static const dsp_knn *knn_of(const dsp_predictor *given, const dsp_predictor *p,
 }
 
 /* One call, streamed into cb when it is not NULL. */
+/* The last section, and outputs no section gave, once the reply parsed;
+ * a cancel there still cancels the call. A function of its own, so that
+ * its error is not in predict_one's frame. */
+__attribute__((noinline)) static void finish_stream(call *cl, dsp_field_stream *fs, dsp_value *outputs, size_t n_out)
+{
+    dsp_error ferr = {0};
+    if (dsp_field_stream_finish(fs, !cl->fallback && !cl->json, outputs, &ferr) != DSP_OK) {
+        dsp_values_free(outputs, n_out);
+        dsp_error_clear(&cl->err);
+        cl->err = ferr;
+        cl->st = ferr.status;
+    }
+}
+
 static dsp_status predict_one(dsp_client *c, const dsp_predictor *p, const dsp_predict_options *opts,
                               const dsp_value *inputs, const dsp_stream_callbacks *cb, dsp_value *outputs,
                               dsp_predict_trace *trace, dsp_error *err)
@@ -464,40 +504,42 @@ static dsp_status predict_one(dsp_client *c, const dsp_predictor *p, const dsp_p
         return st;
     }
     size_t n_out = dsp_strategy_n_outputs(p->signature, p->strategy);
-    call cl;
-    memset(&cl, 0, sizeof cl);
-    dsp_messages_init(&cl.msgs);
-    cl.inputs = inputs;
-    cl.outputs = outputs;
+    /* In a job of an event loop the call's state (its error, note and
+     * messages: about 2 KiB) goes to the heap: every page of a parked
+     * job's stack stays resident, for each job in flight. */
+    bool in_loop = dsp_loop_active();
+    call *cl = in_loop ? malloc(sizeof *cl) : alloca(sizeof *cl);
+    if (!cl)
+        return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory running predictor %s", p->name ? p->name : "?");
+    memset(cl, 0, sizeof *cl);
+    dsp_messages_init(&cl->msgs);
+    cl->inputs = inputs;
+    cl->outputs = outputs;
     dsp_prompt_spec spec = dsp_prompt_spec_of(p, opts);
-    dsp_field_stream fs;
+    dsp_field_stream *fs = cb ? alloca(sizeof *fs) : NULL;
     if (cb) {
-        st = dsp_field_stream_init(&fs, p->name, &spec, cb, err);
-        if (st != DSP_OK)
+        st = dsp_field_stream_init(fs, p->name, &spec, cb, err);
+        if (st != DSP_OK) {
+            if (in_loop)
+                free(cl);
             return st;
-        cl.fs = &fs;
+        }
+        cl->fs = fs;
     }
     dsp_prompt_prefix *pre = NULL;
-    if (run(c, p, opts, &cl, 1, &pre) != DSP_OK) {
+    if (run(c, p, opts, cl, 1, &pre) != DSP_OK) {
         dsp_values_free(outputs, n_out);
-        cl.st = dsp_error_set(&cl.err, DSP_ERR_NOMEM, "out of memory running predictor %s", p->name ? p->name : "?");
+        cl->st = dsp_error_set(&cl->err, DSP_ERR_NOMEM, "out of memory running predictor %s", p->name ? p->name : "?");
     }
-    if (cb && cl.st == DSP_OK) {
-        /* The last section, and outputs no section gave, once the reply
-         * parsed; a cancel there still cancels the call. */
-        dsp_error ferr = {0};
-        if (dsp_field_stream_finish(&fs, !cl.fallback && !cl.json, outputs, &ferr) != DSP_OK) {
-            dsp_values_free(outputs, n_out);
-            dsp_error_clear(&cl.err);
-            cl.err = ferr;
-            cl.st = ferr.status;
-        }
-    }
+    if (cb && cl->st == DSP_OK)
+        finish_stream(cl, fs, outputs, n_out);
     if (cb)
-        dsp_field_stream_free(&fs);
-    st = cl.st;
-    finish(&cl, trace, err);
+        dsp_field_stream_free(fs);
+    st = cl->st;
+    finish(cl, trace, err);
     dsp_prefix_release(dsp_client_prefixes(c), pre);
+    if (in_loop)
+        free(cl);
     return st;
 }
 

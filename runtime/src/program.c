@@ -134,10 +134,15 @@ typedef struct program_batch {
 static int batch_item(void *arg, size_t i)
 {
     const program_batch *b = arg;
-    dsp_error local = {0};
-    dsp_error *e = b->errs ? &b->errs[i] : &local;
+    /* Without errs, the item's error goes to the heap: the item runs on a
+     * fiber whose stack pages stay resident while it waits. */
+    dsp_error *local = b->errs ? NULL : calloc(1, sizeof *local);
+    dsp_error *e = b->errs ? &b->errs[i] : local;
     int s = dsp_program_run(b->p, b->client, b->in + i * b->p->in_size, b->out + i * b->p->out_size, e, (int64_t)i);
-    dsp_error_clear(&local);
+    if (local) {
+        dsp_error_clear(local);
+        free(local);
+    }
     if (b->statuses) b->statuses[i] = s;
     return s;
 }

@@ -8,8 +8,10 @@
  * same bytes). Comparing costs a walk with memcmp; rendering and escaping
  * cost several times that. Prefixes are immutable once built and counted,
  * so one evicted while a call still sends it lives until that call ends. */
+#include "loop.h"
 #include "prompt_prefix.h"
 
+#include <alloca.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -311,9 +313,12 @@ dsp_status dsp_prefix_render_final(const dsp_prompt_prefix *p, const dsp_prompt_
     dsp_status st = dsp_adapter_check_inputs(spec, inputs, err);
     if (st != DSP_OK)
         return st;
-    char store[4096];
+    /* Built on the stack and copied out at its size; in a job of an event
+     * loop on the heap (each stack page a job touches stays resident). */
+    enum { STORE = 4096 };
+    char *store = dsp_loop_active() ? NULL : alloca(STORE);
     dsp_textbuf b;
-    dsp_tb_init_in(&b, store, sizeof store);
+    dsp_tb_init_in(&b, store, store ? STORE : 0);
     st = dsp_adapter_input_blocks(&b, spec, inputs, err);
     if (st == DSP_OK) {
         dsp_tb_put(&b, p->tail, p->tail_len);

@@ -138,6 +138,12 @@ char *dsp_tb_take(dsp_textbuf *b, size_t *len)
             return NULL;
         }
         memcpy(out, b->data, b->len + 1);
+    } else if (b->cap - b->len > 256) {
+        /* Kept text (a prompt's message, held while its request waits)
+         * gives back the room it grew into. */
+        char *fit = realloc(out, b->len + 1);
+        if (fit)
+            out = fit;
     }
     if (len)
         *len = b->len;
