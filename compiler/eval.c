@@ -1,10 +1,14 @@
-/* eval.c — evaluates a configuration over rows of a data set with N worker
- * threads. Each example's outcome lands in its own slot, so the results
- * are in the order of the indices whatever the scheduling; a failed example
- * scores 0 and is counted, never stops the run. */
+/* eval.c — evaluates a configuration over rows of a data set, N examples
+ * under way at once as jobs of the calling thread's event loop
+ * (dsp_loop_run_each_stack): while one waits for the LM, the others run,
+ * and thousands of requests in flight cost no thread each. Each example's
+ * outcome lands in its own slot, so the results are in the order of the
+ * indices whatever the scheduling; a failed example scores 0 and is
+ * counted, never stops the run. */
 #include "interp_int.h"
 
-#include <pthread.h>
+#include "dsp/batch.h"
+
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -15,8 +19,7 @@ typedef struct eval_job {
     const ex_dataset *d;
     const ex_eval_options *o;
     ex_eval_result *out;
-    pthread_mutex_t lock;
-    size_t next, done;
+    size_t done; /* the jobs share one thread: no lock */
     double sum;
 } eval_job;
 
@@ -27,33 +30,29 @@ static double now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void *worker(void *arg)
+/* An example's stack: the interpreter's frames and whatever the program's
+ * C tools use, as much as a thread would have (reserved, not committed). */
+#define EX_JOB_STACK (8u << 20)
+
+static int run_one(void *arg, size_t i)
 {
     eval_job *j = arg;
-    for (;;) {
-        pthread_mutex_lock(&j->lock);
-        size_t i = j->next < j->out->n ? j->next++ : j->out->n;
-        pthread_mutex_unlock(&j->lock);
-        if (i >= j->out->n)
-            return NULL;
-        ex_result *res = &j->out->results[i];
-        double t0 = now();
-        ex_run(j->r, j->cfg, j->d, j->out->rows[i], res);
-        res->seconds = now() - t0;
-        if (!j->o->keep_outputs && res->outputs) {
-            dsp_values_free(res->outputs, res->n_outputs);
-            free(res->outputs);
-            res->outputs = NULL;
-        }
-        if (!j->o->keep_traces)
-            ex_trace_free(&res->trace);
-        pthread_mutex_lock(&j->lock);
-        j->done++;
-        j->sum += res->score;
-        if (j->o->progress)
-            j->o->progress(j->o->progress_ctx, j->done, j->out->n, j->sum / (double)j->done);
-        pthread_mutex_unlock(&j->lock);
+    ex_result *res = &j->out->results[i];
+    double t0 = now();
+    ex_run(j->r, j->cfg, j->d, j->out->rows[i], res);
+    res->seconds = now() - t0;
+    if (!j->o->keep_outputs && res->outputs) {
+        dsp_values_free(res->outputs, res->n_outputs);
+        free(res->outputs);
+        res->outputs = NULL;
     }
+    if (!j->o->keep_traces)
+        ex_trace_free(&res->trace);
+    j->done++;
+    j->sum += res->score;
+    if (j->o->progress)
+        j->o->progress(j->o->progress_ctx, j->done, j->out->n, j->sum / (double)j->done);
+    return 0;
 }
 
 dsp_status ex_evaluate(const ex_runner *r, const ex_config *cfg, const ex_dataset *d, const ex_eval_options *o,
@@ -78,23 +77,10 @@ dsp_status ex_evaluate(const ex_runner *r, const ex_config *cfg, const ex_datase
     for (size_t i = 0; i < n; i++)
         out->rows[i] = o->indices ? o->indices[i] : i;
     double t0 = now();
-    eval_job j = { r, cfg, d, o, out, PTHREAD_MUTEX_INITIALIZER, 0, 0, 0 };
-    size_t nt = o->concurrency > 0 ? (size_t)o->concurrency : 8;
-    if (nt > n)
-        nt = n ? n : 1;
-    pthread_t *th = calloc(nt, sizeof *th);
-    size_t started = 0;
-    if (th)
-        for (; started < nt; started++)
-            if (pthread_create(&th[started], NULL, worker, &j) != 0)
-                break;
-    /* With no thread at all, run in this one: the evaluation must finish. */
-    if (started == 0)
-        worker(&j);
-    for (size_t i = 0; i < started; i++)
-        pthread_join(th[i], NULL);
-    free(th);
-    pthread_mutex_destroy(&j.lock);
+    eval_job j = { r, cfg, d, o, out, 0, 0 };
+    /* Run from a job of a loop already (an optimizer's tasks at once), the
+     * examples join that loop. */
+    (void)dsp_loop_run_each_stack(n, o->concurrency > 0 ? o->concurrency : 8, EX_JOB_STACK, run_one, &j);
     /* Every evaluation is a phase (eval's run, each optimizer trial, a
      * bootstrap round): its replies become durable here, so a kill in the
      * next phase keeps them (the cache would otherwise hold up to a

@@ -211,11 +211,20 @@ typedef struct opt_backend {
     /* How many independent tasks of a phase (demo sets, instruction
      * proposals) opt_parallel may run at once; <= 1: one at a time. A
      * backend that sets it more takes run_train, labeled_demo and propose
-     * calls from several threads at once (each with an arena of its own). */
+     * calls from several jobs of an event loop at once, interleaved
+     * wherever one waits for the LM (each with an arena of its own). */
     int max_parallel;
     /* Scores prog over valset rows (failures score 0 and are counted). */
     dsp_status (*evaluate)(void *ctx, const opt_program *prog, const size_t *rows, size_t n, opt_score *out,
                            dsp_error *err);
+    /* Scores progs[k] over the same rows at once, outs[k] as k calls of
+     * evaluate one after another would fill them, usage included: each
+     * evaluation's calls are counted apart (dsp_usage_group), and what was
+     * spent since the last scoring counts with the first. The status of
+     * the failed evaluation with the lowest index. NULL: call evaluate k
+     * times (a wrapping backend that overrides evaluate sets it NULL). */
+    dsp_status (*evaluate_many)(void *ctx, const opt_program *progs, size_t k, const size_t *rows, size_t n,
+                                opt_score *outs, dsp_error *err);
     /* Runs prog (the teacher) on training rows; round 0 is the plain call,
      * later rounds sample at temperature 1 with a distinct rollout. Fills
      * runs[n] (allocated in a). */
@@ -282,7 +291,7 @@ typedef struct opt_backend {
 typedef dsp_status (*opt_task_fn)(void *ctx, size_t i, arena *a, dsp_error *err);
 
 /* Runs fn(ctx, i, ...) for every i in [0, n): up to b->max_parallel at once
- * on a pool of threads, else one after another. Each task gets an arena of
+ * as jobs of the calling thread's event loop, else one after another. Each task gets an arena of
  * its own, adopted into a (in index order) when all are done, and an error
  * of its own; the result is the status (and err the error) of the failed
  * task with the lowest index, so it does not depend on which finished

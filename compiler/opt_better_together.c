@@ -82,6 +82,7 @@ static void on_model_init(on_model *m, const opt_backend *inner, const char *mod
     m->b = *inner;
     m->b.ctx = m;
     m->b.evaluate = om_evaluate;
+    m->b.evaluate_many = NULL;
     m->b.run_train = om_run_train;
     m->b.labeled_demo = om_labeled;
     m->b.propose = om_propose;

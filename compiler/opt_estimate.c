@@ -479,6 +479,7 @@ dsp_status opt_estimate_run(opt_exec *x, const opt_params *p, arena *a, opt_esti
     b.ctx = &e;
     b.labeled_demo = labeled;
     b.evaluate = ev;
+    b.evaluate_many = NULL; /* counted one by one through ev */
     b.evaluate_each = x->b.evaluate_each ? ev_each : NULL;
     b.run_train = train;
     b.run_feedback = x->b.run_feedback ? feedback : NULL;

@@ -160,24 +160,28 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* The usage between two snapshots of totals. Cache hits count with the
+ * tokens they used when first made, so the numbers (and the state) are
+ * the same cold or warm; the cost is a difference of whole picodollars,
+ * the same in whatever order the concurrent calls finished. */
+static opt_usage usage_between(const dsp_usage_totals *now, const dsp_usage_totals *b, double seconds)
+{
+    return (opt_usage){ 1,
+                        now->calls - b->calls,
+                        now->prompt_tokens + now->cached_prompt_tokens - b->prompt_tokens - b->cached_prompt_tokens,
+                        now->completion_tokens + now->cached_completion_tokens - b->completion_tokens -
+                            b->cached_completion_tokens,
+                        (double)(now->cost_pusd + now->cached_cost_pusd - b->cost_pusd - b->cached_cost_pusd) / 1e12,
+                        now->unpriced_calls == b->unpriced_calls,
+                        seconds };
+}
+
 /* The usage since the last scoring ended (or the start), and a new mark. */
 static opt_usage meter(opt_exec *x)
 {
     dsp_usage_totals now = dsp_client_usage(ex_runner_client(x->runner));
     double t = now_s();
-    /* Cache hits count with the tokens they used when first made, so the
-     * numbers (and the state) are the same cold or warm; the cost is a
-     * difference of whole picodollars, the same in whatever order the
-     * concurrent calls finished. */
-    const dsp_usage_totals *b = &x->metered;
-    opt_usage u = { 1,
-                    now.calls - b->calls,
-                    now.prompt_tokens + now.cached_prompt_tokens - b->prompt_tokens - b->cached_prompt_tokens,
-                    now.completion_tokens + now.cached_completion_tokens - b->completion_tokens -
-                        b->cached_completion_tokens,
-                    (double)(now.cost_pusd + now.cached_cost_pusd - b->cost_pusd - b->cached_cost_pusd) / 1e12,
-                    now.unpriced_calls == b->unpriced_calls,
-                    x->metered_at > 0 ? t - x->metered_at : 0 };
+    opt_usage u = usage_between(&now, &x->metered, x->metered_at > 0 ? t - x->metered_at : 0);
     x->metered = now;
     x->metered_at = t;
     return u;
@@ -189,10 +193,10 @@ static void meter_start(opt_exec *x)
     x->metered_at = now_s();
 }
 
-/* Runs prog on valset rows: *out and, when scores is not NULL, each
- * row's score. */
-static dsp_status eval_val(opt_exec *x, const opt_program *prog, const size_t *rows, size_t n, opt_score *out,
-                           double *scores, dsp_error *err)
+/* Runs prog on valset rows: *out, its usage not yet filled in, and, when
+ * scores is not NULL, each row's score. */
+static dsp_status score_val(opt_exec *x, const opt_program *prog, const size_t *rows, size_t n, opt_score *out,
+                            double *scores, dsp_error *err)
 {
     ex_eval_result res;
     memset(&res, 0, sizeof res);
@@ -203,7 +207,7 @@ static dsp_status eval_val(opt_exec *x, const opt_program *prog, const size_t *r
         st = dsp_error_set(err, res.results[0].status, "every valset example failed; the first: %s",
                            res.results[0].error ? res.results[0].error : dsp_status_name(res.results[0].status));
     if (st == DSP_OK) {
-        *out = (opt_score){ res.mean, n, res.n_failed, meter(x), (double)res.usage.prompt_tokens,
+        *out = (opt_score){ res.mean, n, res.n_failed, { 0 }, (double)res.usage.prompt_tokens,
                             (double)res.usage.completion_tokens };
         if (res.n_failed) {
             /* A score with failures in it says so, with the first reason. */
@@ -221,6 +225,84 @@ static dsp_status eval_val(opt_exec *x, const opt_program *prog, const size_t *r
     for (size_t i = 0; st == DSP_OK && scores && i < n; i++)
         scores[i] = res.results[i].status == DSP_OK ? res.results[i].score : 0;
     ex_eval_result_free(&res);
+    return st;
+}
+
+/* score_val, its usage what the client spent since the last scoring. */
+static dsp_status eval_val(opt_exec *x, const opt_program *prog, const size_t *rows, size_t n, opt_score *out,
+                           double *scores, dsp_error *err)
+{
+    dsp_status st = score_val(x, prog, rows, n, out, scores, err);
+    if (st == DSP_OK)
+        out->usage = meter(x);
+    return st;
+}
+
+/* be_evaluate_many's evaluations: each runs with a usage group of its own. */
+typedef struct many_evals {
+    opt_exec *x;
+    const opt_program *progs;
+    const size_t *rows;
+    size_t n;
+    opt_score *outs;
+    dsp_usage_group *groups;
+    double *seconds;
+} many_evals;
+
+static dsp_status many_one(void *ctx, size_t i, arena *a, dsp_error *err)
+{
+    (void)a;
+    many_evals *m = ctx;
+    dsp_usage_group *was = dsp_usage_group_use(&m->groups[i]);
+    double t0 = now_s();
+    dsp_status st = score_val(m->x, &m->progs[i], m->rows, m->n, &m->outs[i], NULL, err);
+    m->seconds[i] = now_s() - t0;
+    (void)dsp_usage_group_use(was);
+    return st;
+}
+
+/* a's counts with b's added. */
+static dsp_usage_totals totals_plus(dsp_usage_totals a, const dsp_usage_totals *b)
+{
+    a.calls += b->calls;
+    a.prompt_tokens += b->prompt_tokens;
+    a.completion_tokens += b->completion_tokens;
+    a.cached_prompt_tokens += b->cached_prompt_tokens;
+    a.cached_completion_tokens += b->cached_completion_tokens;
+    a.cost_pusd += b->cost_pusd;
+    a.cached_cost_pusd += b->cached_cost_pusd;
+    a.unpriced_calls += b->unpriced_calls;
+    return a;
+}
+
+static dsp_status be_evaluate_many(void *ctx, const opt_program *progs, size_t k, const size_t *rows, size_t n,
+                                   opt_score *outs, dsp_error *err)
+{
+    opt_exec *x = X(ctx);
+    dsp_client *c = ex_runner_client(x->runner);
+    dsp_usage_totals mark = x->metered, start = dsp_client_usage(c), zero;
+    memset(&zero, 0, sizeof zero);
+    double since = x->metered_at > 0 ? now_s() - x->metered_at : 0;
+    many_evals m = { x, progs, rows, n, outs, calloc(k + 1, sizeof *m.groups), calloc(k + 1, sizeof *m.seconds) };
+    arena scratch;
+    arena_init(&scratch);
+    dsp_status st = m.groups && m.seconds ? opt_parallel(&x->b, &scratch, k, many_one, &m, err)
+                                          : dsp_error_set(err, DSP_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; st == DSP_OK && i < k; i++) {
+        dsp_usage_totals g = dsp_client_group_usage(c, &m.groups[i]);
+        /* What was spent since the last scoring belongs to the first, as
+         * it would one after another. */
+        if (i == 0) {
+            dsp_usage_totals end = totals_plus(start, &g);
+            outs[i].usage = usage_between(&end, &mark, since + m.seconds[i]);
+        } else {
+            outs[i].usage = usage_between(&g, &zero, m.seconds[i]);
+        }
+    }
+    arena_free(&scratch);
+    free(m.groups);
+    free(m.seconds);
+    meter_start(x); /* the next scoring counts from the end of these */
     return st;
 }
 
@@ -699,6 +781,7 @@ dsp_status opt_exec_init(opt_exec *x, const ir_program *p, const ir_optimize *o,
      * client's max_in_flight bounds the requests on the wire). */
     x->b.max_parallel = concurrency > 0 ? concurrency : 8;
     x->b.evaluate = be_evaluate;
+    x->b.evaluate_many = be_evaluate_many;
     x->b.run_train = be_run_train;
     x->b.labeled_demo = be_labeled;
     x->b.propose = be_propose;

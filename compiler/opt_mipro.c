@@ -231,24 +231,32 @@ static dsp_status rescore(mipro *m, const size_t *all, size_t n_all, size_t n_sa
         b->progress(b->ctx, arena_printf(a, "the unoptimized program and the top %zu candidates, on all %zu %s "
                                             "examples",
                                          k, n_all, opt_valset_name(b)));
-    opt_program zero = program_of(m, m->configs[0].choice);
-    opt_score s0;
-    dsp_status st = b->evaluate(b->ctx, &zero, all, n_all, &s0, err);
+    /* The k + 1 evaluations depend on nothing but their programs: at once
+     * when the backend can (each trial's usage still its own). */
+    opt_program *progs = arena_array(a, k + 1, sizeof *progs);
+    opt_score *scores = arena_array(a, k + 1, sizeof *scores);
+    progs[0] = program_of(m, m->configs[0].choice);
+    for (size_t i = 0; i < k; i++)
+        progs[i + 1] = program_of(m, m->configs[rank[i]].choice);
+    dsp_status st = DSP_OK;
+    if (b->evaluate_many)
+        st = b->evaluate_many(b->ctx, progs, k + 1, all, n_all, scores, err);
+    else
+        for (size_t i = 0; st == DSP_OK && i <= k; i++)
+            st = b->evaluate(b->ctx, &progs[i], all, n_all, &scores[i], err);
     if (st != DSP_OK)
         return st;
+    opt_score s0 = scores[0];
     opt_result_add_trial(out, a, &s0, 1, "the unoptimized program, on the whole valset");
     out->baseline_score = s0.mean;
-    out->best = zero;
+    out->best = progs[0];
     out->final_score = s0.mean;
     char *ranked = "", *whole = "";
     size_t best = 0;
     for (size_t i = 0; i < k; i++) {
         mp_config *c = &m->configs[rank[i]];
-        opt_program prog = program_of(m, c->choice);
-        opt_score s;
-        st = b->evaluate(b->ctx, &prog, all, n_all, &s, err);
-        if (st != DSP_OK)
-            return st;
+        opt_program prog = progs[i + 1];
+        opt_score s = scores[i + 1];
         opt_result_add_trial(out, a, &s, 1, arena_printf(a, "%s, on the whole valset", config_label(m, c->choice)));
         if (i == 0 || s.mean > out->final_score) {
             best = i;

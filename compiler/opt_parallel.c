@@ -1,5 +1,7 @@
 /* opt_parallel.c — independent tasks of an optimizer phase (demo sets,
- * instruction proposals) at once, on libdsprt's pool (dsp/batch.h). Each
+ * instruction proposals, a final rescoring) at once, as jobs of the calling
+ * thread's event loop (dsp/batch.h): a task's evaluations join the same
+ * loop, so one thread keeps every request of the phase in flight. Each
  * task writes only its own slot and arena, so the results are the same
  * whichever finishes first. */
 #include <stdlib.h>
@@ -42,7 +44,9 @@ dsp_status opt_parallel(const opt_backend *b, arena *a, size_t n, opt_task_fn fn
         for (size_t i = 0; i < n && par_item(&j, i) == 0; i++)
             ;
     } else {
-        (void)dsp_run_each(n, threads, par_item, &j);
+        /* A task runs the interpreter (and the program's C tools): a
+         * stack as large as a thread's, of which it touches a little. */
+        (void)dsp_loop_run_each_stack(n, threads, (size_t)8 << 20, par_item, &j);
     }
     dsp_status st = DSP_OK;
     for (size_t i = 0; i < n; i++) {

@@ -1,6 +1,7 @@
 /* batch.c — dsp_run_each: workers take the next index under a mutex until
  * none is left (dsp/batch.h). */
 #include "dsp/batch.h"
+#include "dsp/client.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -12,17 +13,21 @@ typedef struct each_job {
     int first_failed;   /* the status of the failed job with the lowest index */
     size_t first_index;
     pthread_mutex_t mu;
+    dsp_usage_group *group; /* the caller's: its workers' calls count into it too */
 } each_job;
 
 static void *each_worker(void *arg)
 {
     each_job *j = arg;
+    dsp_usage_group *was = dsp_usage_group_use(j->group);
     for (;;) {
         pthread_mutex_lock(&j->mu);
         size_t i = j->next < j->n ? j->next++ : j->n;
         pthread_mutex_unlock(&j->mu);
-        if (i >= j->n)
+        if (i >= j->n) {
+            (void)dsp_usage_group_use(was);
             return NULL;
+        }
         int s = j->fn(j->ctx, i);
         if (s != 0) {
             pthread_mutex_lock(&j->mu);
@@ -39,7 +44,7 @@ int dsp_run_each(size_t n, int max_threads, dsp_each_fn fn, void *ctx)
 {
     if (n == 0 || !fn)
         return 0;
-    each_job j = {.fn = fn, .ctx = ctx, .n = n};
+    each_job j = {.fn = fn, .ctx = ctx, .n = n, .group = dsp_usage_group_current()};
     if (pthread_mutex_init(&j.mu, NULL) != 0) {
         /* No mutex, no pool: the jobs still run, one after another. */
         int first = 0;

@@ -266,21 +266,67 @@ double dsp_lm_cost(const dsp_lm_config *lm, int64_t prompt_tokens, int64_t compl
     return ((double)prompt_tokens * lm->usd_per_mtok_in + (double)completion_tokens * lm->usd_per_mtok_out) / 1e6;
 }
 
+static void add_to(dsp_usage_totals *t, const usage_delta *d, int completed)
+{
+    t->calls += completed;
+    t->http_requests += d->http_requests;
+    t->retries += d->retries;
+    t->cache_hits += d->cache_hits;
+    t->cache_misses += d->cache_misses;
+    t->prompt_tokens += d->prompt_tokens;
+    t->completion_tokens += d->completion_tokens;
+    t->cost_pusd += d->cost_pusd;
+    t->cached_prompt_tokens += d->cached_prompt_tokens;
+    t->cached_completion_tokens += d->cached_completion_tokens;
+    t->cached_cost_pusd += d->cached_cost_pusd;
+    t->unpriced_calls += d->unpriced;
+}
+
+/* The usage group of the calling thread or job (dsp_usage_group_use), in
+ * thread-specific data as the trace's current span is; the event loop
+ * keeps each job's own. */
+static pthread_key_t group_key;
+static pthread_once_t group_once = PTHREAD_ONCE_INIT;
+
+static void make_group_key(void)
+{
+    (void)pthread_key_create(&group_key, NULL);
+}
+
+dsp_usage_group *dsp_usage_group_current(void)
+{
+    pthread_once(&group_once, make_group_key);
+    return pthread_getspecific(group_key);
+}
+
+dsp_usage_group *dsp_usage_group_use(dsp_usage_group *g)
+{
+    dsp_usage_group *was = dsp_usage_group_current();
+    (void)pthread_setspecific(group_key, g);
+    return was;
+}
+
+dsp_usage_totals dsp_client_group_usage(dsp_client *c, const dsp_usage_group *g)
+{
+    dsp_usage_totals u;
+    memset(&u, 0, sizeof u);
+    if (!c || !g)
+        return u;
+    pthread_mutex_lock(&c->usage_lock);
+    u = g->totals;
+    u.cost_usd = (double)u.cost_pusd / 1e12;
+    u.cached_cost_usd = (double)u.cached_cost_pusd / 1e12;
+    pthread_mutex_unlock(&c->usage_lock);
+    return u;
+}
+
 static void add_usage(dsp_client *c, const usage_delta *d, int completed)
 {
+    dsp_usage_group *g = dsp_usage_group_current();
     pthread_mutex_lock(&c->usage_lock);
-    c->usage.calls += completed;
-    c->usage.http_requests += d->http_requests;
-    c->usage.retries += d->retries;
-    c->usage.cache_hits += d->cache_hits;
-    c->usage.cache_misses += d->cache_misses;
-    c->usage.prompt_tokens += d->prompt_tokens;
-    c->usage.completion_tokens += d->completion_tokens;
-    c->usage.cost_pusd += d->cost_pusd;
-    c->usage.cached_prompt_tokens += d->cached_prompt_tokens;
-    c->usage.cached_completion_tokens += d->cached_completion_tokens;
-    c->usage.cached_cost_pusd += d->cached_cost_pusd;
-    c->usage.unpriced_calls += d->unpriced;
+    add_to(&c->usage, d, completed);
+    if (g)
+        add_to(&g->totals, d, completed);
     pthread_mutex_unlock(&c->usage_lock);
 }
 

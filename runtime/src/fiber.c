@@ -84,10 +84,12 @@ static int prepare(dsp_fiber *volatile f)
     return 0;
 }
 
-dsp_fiber *dsp_fiber_new(dsp_fiber_fn fn, void *arg, dsp_fiber_host *host)
+dsp_fiber *dsp_fiber_new(dsp_fiber_fn fn, void *arg, dsp_fiber_host *host, size_t stack_bytes)
 {
     size_t guard = page_size();
-    size_t map_len = DSP_FIBER_STACK + guard;
+    if (stack_bytes < DSP_FIBER_STACK)
+        stack_bytes = DSP_FIBER_STACK;
+    size_t map_len = (stack_bytes + guard - 1) / guard * guard + guard;
     char *m = mmap(NULL, map_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK,
                    -1, 0);
     if (m == MAP_FAILED)

@@ -43,9 +43,11 @@ typedef struct dsp_fiber_host {
     ucontext_t ctx;
 } dsp_fiber_host;
 
-/* A fiber that will run fn(arg) when first resumed from host's thread;
- * NULL when its stack could not be mapped. host must outlive it. */
-dsp_fiber *dsp_fiber_new(dsp_fiber_fn fn, void *arg, dsp_fiber_host *host);
+/* A fiber that will run fn(arg) when first resumed from host's thread,
+ * on a stack of stack_bytes reserved (0: DSP_FIBER_STACK; never less
+ * than that); NULL when its stack could not be mapped. host must outlive
+ * it. */
+dsp_fiber *dsp_fiber_new(dsp_fiber_fn fn, void *arg, dsp_fiber_host *host, size_t stack_bytes);
 /* Bytes of f's mapping (its stack and the fiber itself) resident in
  * memory: the pages its deepest call touched, which stay resident while it
  * waits (mincore); 0 when the kernel does not say. */

@@ -24,7 +24,7 @@ struct dsp_http {
     long max_connections;
     atomic_size_t held; /* heap bytes of replies in flight */
     size_t max_held;    /* ... and their budget (DSP_HTTP_MAX_HELD) */
-    CURLM **multis;     /* multi handles no event loop uses now (under pool_lock) */
+    dsp_http_multi **multis; /* multi handles no event loop uses now (under pool_lock) */
     size_t n_multis, cap_multis;
 };
 
@@ -84,7 +84,7 @@ void dsp_http_free(dsp_http *h)
     /* Multi handles (with the connections they keep) and easy handles go
      * first: they hold references into the share. */
     for (size_t i = 0; i < h->n_multis; i++)
-        curl_multi_cleanup(h->multis[i]);
+        dsp_http_multi_free(h->multis[i]);
     free(h->multis);
     for (size_t i = 0; i < h->n_idle; i++)
         curl_easy_cleanup(h->idle[i]);
@@ -146,27 +146,27 @@ static void release(dsp_http *h, CURL *e)
     pthread_mutex_unlock(&h->pool_lock);
 }
 
-CURLM *dsp_http_multi_take(dsp_http *h)
+dsp_http_multi *dsp_http_multi_take(dsp_http *h)
 {
-    CURLM *m = NULL;
+    dsp_http_multi *m = NULL;
     pthread_mutex_lock(&h->pool_lock);
     if (h->n_multis > 0)
         m = h->multis[--h->n_multis];
     pthread_mutex_unlock(&h->pool_lock);
-    return m ? m : curl_multi_init();
+    return m ? m : dsp_http_multi_new();
 }
 
-void dsp_http_multi_give(dsp_http *h, CURLM *m)
+void dsp_http_multi_give(dsp_http *h, dsp_http_multi *m)
 {
     if (!m)
         return;
     pthread_mutex_lock(&h->pool_lock);
     if (h->n_multis == h->cap_multis) {
         size_t cap = h->cap_multis ? h->cap_multis * 2 : 4;
-        CURLM **ms = realloc(h->multis, cap * sizeof *ms);
+        dsp_http_multi **ms = realloc(h->multis, cap * sizeof *ms);
         if (!ms) {
             pthread_mutex_unlock(&h->pool_lock);
-            curl_multi_cleanup(m);
+            dsp_http_multi_free(m);
             return;
         }
         h->multis = ms;

@@ -22,12 +22,29 @@ dsp_status dsp_http_new(double connect_timeout_s, double timeout_s, int max_conn
                         dsp_http **out, dsp_error *err);
 void dsp_http_free(dsp_http *h);
 
-/* A libcurl multi handle for an event loop (loop.h), from h's pool or new
- * (NULL when libcurl cannot make one), and back into the pool: a multi
- * handle keeps the connections of its transfers alive, so batches that
- * follow one another on a client reuse them. One loop uses it at a time. */
-CURLM *dsp_http_multi_take(dsp_http *h);
-void dsp_http_multi_give(dsp_http *h, CURLM *m);
+/* A libcurl multi handle for an event loop (loop.h), with the epoll set of
+ * its sockets (http_multi.c): libcurl registers each socket it waits on
+ * there, so a wake-up costs the sockets that are ready, not all of them. */
+typedef struct dsp_http_multi {
+    CURLM *m;
+    int epfd;        /* -1: no epoll; waits poll every socket (curl_multi_poll) */
+    double timer_at; /* when libcurl next wants to act unprompted (dsp_monotonic_s); INFINITY: never */
+} dsp_http_multi;
+
+/* NULL when libcurl cannot make a multi handle. */
+dsp_http_multi *dsp_http_multi_new(void);
+void dsp_http_multi_free(dsp_http_multi *hm);
+/* Waits for socket events or libcurl's timer, at most max_wait_ms, and lets
+ * libcurl act on what happened; finished transfers are then in
+ * curl_multi_info_read. */
+void dsp_http_multi_wait(dsp_http_multi *hm, long max_wait_ms);
+
+/* A multi handle from h's pool or new (NULL when none can be made), and
+ * back into the pool: a multi handle keeps the connections of its
+ * transfers alive, so batches that follow one another on a client reuse
+ * them. One loop uses it at a time. */
+dsp_http_multi *dsp_http_multi_take(dsp_http *h);
+void dsp_http_multi_give(dsp_http *h, dsp_http_multi *m);
 
 /* A reply larger than this is refused, announced by Content-Length or
  * found while reading (a permanent error: no chat completion is this big,

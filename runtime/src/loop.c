@@ -1,8 +1,10 @@
-/* loop.c — the event loop: fibers over one curl_multi handle (loop.h),
- * and dsp_loop_run_each (dsp/batch.h). */
+/* loop.c — the event loop: fibers over one curl_multi handle driven
+ * through epoll (loop.h, http_multi.c), timers in a heap, and
+ * dsp_loop_run_each (dsp/batch.h). */
 #include "loop.h"
 
 #include "dsp/batch.h"
+#include "dsp/client.h"
 
 #include "fiber.h"
 #include "retry.h"
@@ -31,6 +33,7 @@ typedef struct each_job {
     size_t first_index;
     size_t live;                /* its fibers not finished yet */
     struct loop_fiber *parent;  /* the fiber waiting for them, if nested */
+    size_t stack_bytes;         /* each fiber's stack (dsp_fiber_new) */
 } each_job;
 
 typedef struct loop_fiber {
@@ -39,22 +42,28 @@ typedef struct loop_fiber {
     each_job *job;
     lf_state state;
     double wake_at;
+    size_t heap_at;                   /* its index in loop->timers while LF_TIMER */
     bool waiting;                     /* in the waiters list */
     CURLcode xfer_rc;
     const dsp_span *span;             /* its trace context while it is parked */
+    dsp_usage_group *group;           /* and its usage group (dsp/client.h) */
     struct loop_fiber *next;          /* ready queue */
     struct loop_fiber *wprev, *wnext; /* waiters list */
     size_t slot;                      /* its index in loop->all */
 } loop_fiber;
 
 typedef struct dsp_loop {
-    CURLM *multi;     /* lent by the transport of the first transfer, or NULL */
+    dsp_http_multi *multi; /* lent by the transport of the first transfer, or NULL */
     dsp_http *lender;
     loop_fiber **all; /* every fiber not finished */
     size_t n_all, cap_all;
+    /* The LF_TIMER fibers, a binary min-heap on wake_at (room for all of
+     * them, so adding one never fails): a wake-up finds the due ones
+     * without looking at every fiber. */
+    loop_fiber **timers;
+    size_t n_timers;
     loop_fiber *ready_head, *ready_tail;
     loop_fiber *wait_head, *wait_tail;
-    double next_timer; /* no LF_TIMER fiber wakes before this */
     loop_fiber *current;
     dsp_fiber_host host; /* where each fiber yields back to: run() */
 } dsp_loop;
@@ -130,7 +139,7 @@ CURLcode dsp_loop_perform(dsp_http *h, CURL *e)
     if (!l->multi && (l->multi = dsp_http_multi_take(h)))
         l->lender = h;
     curl_easy_setopt(e, CURLOPT_PRIVATE, (void *)lf);
-    if (!l->multi || curl_multi_add_handle(l->multi, e) != CURLM_OK)
+    if (!l->multi || curl_multi_add_handle(l->multi->m, e) != CURLM_OK)
         return curl_easy_perform(e); /* blocks the loop, but the call still happens */
     park(l, LF_XFER);
     return lf->xfer_rc;
@@ -142,11 +151,60 @@ size_t dsp_loop_stack_resident(void)
     return l && l->current ? dsp_fiber_resident(l->current->f) : 0;
 }
 
+static void heap_set(dsp_loop *l, size_t i, loop_fiber *lf)
+{
+    l->timers[i] = lf;
+    lf->heap_at = i;
+}
+
+static void sift_up(dsp_loop *l, size_t i)
+{
+    loop_fiber *lf = l->timers[i];
+    while (i > 0) {
+        size_t up = (i - 1) / 2;
+        if (l->timers[up]->wake_at <= lf->wake_at)
+            break;
+        heap_set(l, i, l->timers[up]);
+        i = up;
+    }
+    heap_set(l, i, lf);
+}
+
+static void sift_down(dsp_loop *l, size_t i)
+{
+    loop_fiber *lf = l->timers[i];
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= l->n_timers)
+            break;
+        if (c + 1 < l->n_timers && l->timers[c + 1]->wake_at < l->timers[c]->wake_at)
+            c++;
+        if (lf->wake_at <= l->timers[c]->wake_at)
+            break;
+        heap_set(l, i, l->timers[c]);
+        i = c;
+    }
+    heap_set(l, i, lf);
+}
+
+/* Takes lf out of the timer heap (it woke, by its timer or otherwise). */
+static void timer_remove(dsp_loop *l, loop_fiber *lf)
+{
+    size_t i = lf->heap_at;
+    loop_fiber *last = l->timers[--l->n_timers];
+    if (last != lf) {
+        heap_set(l, i, last);
+        sift_up(l, i);
+        sift_down(l, last->heap_at);
+    }
+}
+
 static void timer_at(dsp_loop *l, double until)
 {
-    l->current->wake_at = until;
-    if (until < l->next_timer)
-        l->next_timer = until;
+    loop_fiber *lf = l->current;
+    lf->wake_at = until;
+    heap_set(l, l->n_timers++, lf);
+    sift_up(l, lf->heap_at);
 }
 
 void dsp_loop_sleep(double s)
@@ -180,6 +238,7 @@ void dsp_loop_wake_waiter(void)
         return;
     loop_fiber *lf = l->wait_head;
     unlink_waiter(l, lf);
+    timer_remove(l, lf);
     make_ready(l, lf);
 }
 
@@ -215,6 +274,7 @@ static void worker(void *arg)
 static void spawn(dsp_loop *l, each_job *j, size_t k)
 {
     const dsp_span *span = dsp_trace_current();
+    dsp_usage_group *group = dsp_usage_group_current();
     for (size_t s = 0; s < k; s++) {
         if (l->n_all == l->cap_all) {
             size_t cap = l->cap_all ? l->cap_all * 2 : 64;
@@ -222,12 +282,16 @@ static void spawn(dsp_loop *l, each_job *j, size_t k)
             if (!all)
                 return;
             l->all = all;
+            loop_fiber **timers = realloc(l->timers, cap * sizeof *timers);
+            if (!timers)
+                return;
+            l->timers = timers;
             l->cap_all = cap;
         }
         loop_fiber *lf = calloc(1, sizeof *lf);
         if (!lf)
             return;
-        lf->f = dsp_fiber_new(worker, lf, &l->host);
+        lf->f = dsp_fiber_new(worker, lf, &l->host, j->stack_bytes);
         if (!lf->f) {
             free(lf);
             return;
@@ -235,6 +299,7 @@ static void spawn(dsp_loop *l, each_job *j, size_t k)
         lf->loop = l;
         lf->job = j;
         lf->span = span;
+        lf->group = group;
         lf->slot = l->n_all;
         l->all[l->n_all++] = lf;
         j->live++;
@@ -251,58 +316,47 @@ static void finish(dsp_loop *l, loop_fiber *lf)
     free(lf);
 }
 
+/* Makes the fibers whose timers are due ready, earliest first. */
 static void wake_timers(dsp_loop *l)
 {
-    double now = dsp_monotonic_s(), next = INFINITY;
-    for (size_t i = 0; i < l->n_all; i++) {
-        loop_fiber *lf = l->all[i];
-        if (lf->state != LF_TIMER)
-            continue;
-        if (lf->wake_at <= now) {
-            unlink_waiter(l, lf);
-            make_ready(l, lf);
-        } else if (lf->wake_at < next) {
-            next = lf->wake_at;
-        }
+    if (l->n_timers == 0)
+        return;
+    double now = dsp_monotonic_s();
+    while (l->n_timers > 0 && l->timers[0]->wake_at <= now) {
+        loop_fiber *lf = l->timers[0];
+        timer_remove(l, lf);
+        unlink_waiter(l, lf);
+        make_ready(l, lf);
     }
-    l->next_timer = next;
 }
 
 /* Waits for the next event (a transfer's progress or a timer) and makes
  * the fibers it concerns ready. */
 static void poll_once(dsp_loop *l)
 {
-    long tmo = -1;
+    double next = l->n_timers > 0 ? l->timers[0]->wake_at : INFINITY;
+    long wait = 1000; /* at most a second between looks at the timers */
+    if (next < INFINITY) {
+        double ms = ceil((next - dsp_monotonic_s()) * 1000.0);
+        wait = ms <= 0 ? 0 : ms < 1000 ? (long)ms : 1000;
+    }
     if (!l->multi) {
         /* No transfer yet: only timers (a paced or backed-off first call). */
-        double wait = l->next_timer - dsp_monotonic_s();
-        dsp_sleep_s(wait < 1.0 ? wait : 1.0);
+        dsp_sleep_s((double)wait / 1000.0);
         wake_timers(l);
         return;
     }
-    curl_multi_timeout(l->multi, &tmo);
-    if (l->next_timer < INFINITY) {
-        double ms = ceil((l->next_timer - dsp_monotonic_s()) * 1000.0);
-        long t = ms > 0 ? (long)ms : 0;
-        if (tmo < 0 || t < tmo)
-            tmo = t;
-    }
-    if (tmo < 0 || tmo > 1000)
-        tmo = 1000;
-    if (tmo > 0)
-        curl_multi_poll(l->multi, NULL, 0, (int)tmo, NULL);
-    int running = 0;
-    curl_multi_perform(l->multi, &running);
+    dsp_http_multi_wait(l->multi, wait);
     CURLMsg *m;
     int left = 0;
-    while ((m = curl_multi_info_read(l->multi, &left))) {
+    while ((m = curl_multi_info_read(l->multi->m, &left))) {
         if (m->msg != CURLMSG_DONE)
             continue;
         CURL *e = m->easy_handle;
         CURLcode rc = m->data.result; /* m is gone once e leaves the multi handle */
         void *p = NULL;
         curl_easy_getinfo(e, CURLINFO_PRIVATE, &p);
-        curl_multi_remove_handle(l->multi, e);
+        curl_multi_remove_handle(l->multi->m, e);
         curl_easy_setopt(e, CURLOPT_PRIVATE, NULL);
         loop_fiber *lf = p;
         if (lf) {
@@ -310,13 +364,13 @@ static void poll_once(dsp_loop *l)
             make_ready(l, lf);
         }
     }
-    if (l->next_timer <= dsp_monotonic_s())
-        wake_timers(l);
+    wake_timers(l);
 }
 
 static void run(dsp_loop *l)
 {
     const dsp_span *own = dsp_trace_current();
+    dsp_usage_group *own_group = dsp_usage_group_current();
     while (l->n_all > 0) {
         while (l->ready_head) {
             loop_fiber *lf = l->ready_head;
@@ -325,13 +379,16 @@ static void run(dsp_loop *l)
                 l->ready_tail = NULL;
             l->current = lf;
             dsp_trace_set_current(lf->span);
+            (void)dsp_usage_group_use(lf->group);
             bool done = dsp_fiber_resume(lf->f);
             lf->span = dsp_trace_current();
+            lf->group = dsp_usage_group_current();
             l->current = NULL;
             if (done)
                 finish(l, lf);
         }
         dsp_trace_set_current(own);
+        (void)dsp_usage_group_use(own_group);
         if (l->n_all > 0)
             poll_once(l);
     }
@@ -339,16 +396,24 @@ static void run(dsp_loop *l)
 
 int dsp_loop_run_each(size_t n, int max_jobs, dsp_each_fn fn, void *ctx)
 {
+    return dsp_loop_run_each_stack(n, max_jobs, 0, fn, ctx);
+}
+
+int dsp_loop_run_each_stack(size_t n, int max_jobs, size_t stack_bytes, dsp_each_fn fn, void *ctx)
+{
     if (n == 0 || !fn)
         return 0;
     size_t k = max_jobs > 0 ? (size_t)max_jobs : 8;
     if (k > n)
         k = n;
-    each_job j = {.fn = fn, .ctx = ctx, .n = n};
+    each_job j = {.fn = fn, .ctx = ctx, .n = n, .stack_bytes = stack_bytes};
     dsp_loop *outer = this_loop();
     if (outer && outer->current) {
         /* A batch inside a job (several samples of one predictor): its
-         * jobs join the loop as fibers of their own; this one waits. */
+         * jobs join the loop as fibers of their own; this one waits. They
+         * run on stacks as large as their starter's. */
+        if (outer->current->job->stack_bytes > j.stack_bytes)
+            j.stack_bytes = outer->current->job->stack_bytes;
         j.parent = outer->current;
         spawn(outer, &j, k);
         if (j.live > 0)
@@ -359,7 +424,6 @@ int dsp_loop_run_each(size_t n, int max_jobs, dsp_each_fn fn, void *ctx)
     }
     dsp_loop l;
     memset(&l, 0, sizeof l);
-    l.next_timer = INFINITY;
     set_loop(&l);
     spawn(&l, &j, k);
     run(&l);
@@ -367,6 +431,7 @@ int dsp_loop_run_each(size_t n, int max_jobs, dsp_each_fn fn, void *ctx)
     /* Not one fiber could be made: on this thread, one by one. */
     run_inline(&j);
     free(l.all);
+    free(l.timers);
     /* The multi handle goes back to the transport that lent it, with its
      * connections: the next batch on the client reuses them. */
     if (l.multi)

@@ -7,8 +7,8 @@
  *
  *   bench_inflight URL IN_FLIGHT REQUESTS TICKET_TEXT
  *
- * Prints one line: "wall_s W rss_kib R ok N cpu_s C", as bench_raw_multi
- * does. */
+ * Prints one line: "wall_s W rss_kib R ok N cpu_s C retries K", as
+ * bench_raw_multi does, and the requests the client sent again. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/resource.h>
@@ -65,7 +65,11 @@ int main(int argc, char **argv)
     getrusage(RUSAGE_SELF, &ru);
     double cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
                  (double)ru.ru_stime.tv_usec / 1e6;
-    printf("wall_s %.4f rss_kib %ld ok %ld cpu_s %.4f\n", wall, ru.ru_maxrss, ok, cpu);
+    /* Retries say when the fixture, not the client, made a run slow
+     * (connections refused or reset under load). */
+    dsp_usage_totals u = dsp_client_usage(c);
+    printf("wall_s %.4f rss_kib %ld ok %ld cpu_s %.4f retries %lld\n", wall, ru.ru_maxrss, ok, cpu,
+           (long long)u.retries);
     free(in);
     free(out);
     free(st);

@@ -135,6 +135,12 @@ ev_base=$(eval_on mipro.dsp 130 --cache-dir "$tmp/c2")
 echo "# mipro: baseline $mp_base (eval $ev_base), final $mp_final (eval $ev_final)"
 check "dspcc eval --state on all 130 prints the final score the state records" prints "$mp_final" "$ev_final"
 check "dspcc eval of the unoptimized program prints the recorded baseline" prints "$mp_base" "$ev_base"
+# The rescoring scores its four programs at once, each trial's tokens in a
+# usage group of its own: one at a time (-j 1, the cache warm: hits count
+# as first made) the state is the same, byte for byte.
+optimize_into mp1 mipro.dsp mp1.json --trainset-limit 60 --valset-limit 130 -j 1 --cache-dir "$tmp/c2"
+check "mipro's state at -j 1 from the cache is the one -j 4 wrote (per-trial tokens of the rescoring too)" \
+    cmp -s "$tmp/mp.json" "$tmp/mp1.json"
 
 # ---- random_search skips repeated candidates ----------------------------
 # Two training rows: every bootstrap falls back to their two labels, in one

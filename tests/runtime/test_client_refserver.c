@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dsp/batch.h"
 #include "dsp/client.h"
 
 #include "../support/refserver_proc.h"
@@ -422,11 +423,98 @@ static void test_batches_reuse_connections(void **state)
     stop(&s);
 }
 
+/* Usage groups (dsp/client.h): three jobs of one event loop, each in a
+ * group of its own, run a batch (whose jobs inherit the group) and a call
+ * of their own at once; each group counts exactly its calls and tokens,
+ * and together they count what the client's totals grew by. Threads of
+ * dsp_run_each count into their starter's group too. */
+enum { GROUP_BATCH = 8 };
+
+typedef struct group_ctx {
+    dsp_client *c;
+    dsp_lm_config *lm;
+    dsp_usage_group groups[3];
+    dsp_chat_response resps[3][GROUP_BATCH + 1];
+} group_ctx;
+
+static int group_job(void *arg, size_t i)
+{
+    group_ctx *g = arg;
+    dsp_usage_group *was = dsp_usage_group_use(&g->groups[i]);
+    int st = dsp_chat_batch(g->c, g->lm, reqs + i * GROUP_BATCH, GROUP_BATCH, g->resps[i], NULL, NULL);
+    dsp_error err = {0};
+    if (st == DSP_OK)
+        st = dsp_chat(g->c, g->lm, &reqs[24 + i], &g->resps[i][GROUP_BATCH], &err);
+    (void)dsp_usage_group_use(was);
+    return st;
+}
+
+static int thread_job(void *arg, size_t i)
+{
+    group_ctx *g = arg;
+    dsp_chat_response r;
+    dsp_error err = {0};
+    int st = dsp_chat(g->c, g->lm, &reqs[30 + i], &r, &err);
+    if (st == DSP_OK)
+        dsp_chat_response_free(&r);
+    return st;
+}
+
+static void test_usage_groups_count_apart(void **state)
+{
+    (void)state;
+    NEED_REFSERVER();
+    make_requests();
+    server s;
+    start(&s, NULL);
+    dsp_client *c = client(0.01, 0, 10);
+    dsp_lm_config lm = lm_at("openai/fixture", s.base);
+    static group_ctx g;
+    memset(&g, 0, sizeof g);
+    g.c = c;
+    g.lm = &lm;
+    dsp_usage_totals before = dsp_client_usage(c);
+    assert_null(dsp_usage_group_current());
+    assert_int_equal(dsp_loop_run_each(3, 3, group_job, &g), 0);
+    assert_null(dsp_usage_group_current()); /* the caller's own, restored */
+    dsp_usage_totals after = dsp_client_usage(c);
+    int64_t calls = 0, prompt = 0, completion = 0;
+    for (int i = 0; i < 3; i++) {
+        dsp_usage_totals u = dsp_client_group_usage(c, &g.groups[i]);
+        int64_t want_prompt = 0, want_completion = 0;
+        for (int k = 0; k <= GROUP_BATCH; k++) {
+            want_prompt += g.resps[i][k].usage.prompt_tokens;
+            want_completion += g.resps[i][k].usage.completion_tokens;
+            dsp_chat_response_free(&g.resps[i][k]);
+        }
+        assert_int_equal(u.calls, GROUP_BATCH + 1);
+        assert_int_equal(u.prompt_tokens, want_prompt);
+        assert_int_equal(u.completion_tokens, want_completion);
+        assert_true(want_prompt > 0);
+        calls += u.calls;
+        prompt += u.prompt_tokens;
+        completion += u.completion_tokens;
+    }
+    assert_int_equal(after.calls - before.calls, calls);
+    assert_int_equal(after.prompt_tokens - before.prompt_tokens, prompt);
+    assert_int_equal(after.completion_tokens - before.completion_tokens, completion);
+
+    dsp_usage_group t;
+    memset(&t, 0, sizeof t);
+    (void)dsp_usage_group_use(&t);
+    assert_int_equal(dsp_run_each(4, 4, thread_job, &g), 0);
+    (void)dsp_usage_group_use(NULL);
+    assert_int_equal(dsp_client_group_usage(c, &t).calls, 4);
+    dsp_client_free(c);
+    stop(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_both_wire_formats),
         cmocka_unit_test(test_batches_reuse_connections),
+        cmocka_unit_test(test_usage_groups_count_apart),
         cmocka_unit_test(test_faults_are_retried_to_the_same_answers),
         cmocka_unit_test(test_429_waits_for_retry_after_then_reports),
         cmocka_unit_test(test_permanent_errors_surface_at_once),

@@ -234,6 +234,35 @@ static void outside_a_loop_nothing_is_active(void **state)
     dsp_sleep_s(0.001);     /* an ordinary sleep */
 }
 
+/* Timers: 200 jobs sleep for lengths that do not follow their order
+ * ((7 * i) mod 200 ms); they wake in the order of their deadlines, not of
+ * their starts. */
+typedef struct timer_probe {
+    double deadline[200];
+    size_t woke[200], n;
+} timer_probe;
+
+static int sleeper(void *ctx, size_t i)
+{
+    timer_probe *t = ctx;
+    double d = (double)((7 * i) % 200) / 1000.0;
+    t->deadline[i] = dsp_monotonic_s() + d;
+    dsp_sleep_s(d);
+    t->woke[t->n++] = i;
+    return 0;
+}
+
+static void timers_wake_in_deadline_order(void **state)
+{
+    (void)state;
+    static timer_probe t;
+    memset(&t, 0, sizeof t);
+    assert_int_equal(dsp_loop_run_each(200, 200, sleeper, &t), 0);
+    assert_int_equal(t.n, 200);
+    for (size_t k = 1; k < 200; k++) /* deadlines taken a moment before the loop's own */
+        assert_true(t.deadline[t.woke[k - 1]] <= t.deadline[t.woke[k]] + 1e-4);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -243,6 +272,7 @@ int main(void)
         cmocka_unit_test(batches_inside_jobs_share_the_loop),
         cmocka_unit_test(each_job_keeps_its_trace_context),
         cmocka_unit_test(waiters_wake_oldest_first),
+        cmocka_unit_test(timers_wake_in_deadline_order),
         cmocka_unit_test(outside_a_loop_nothing_is_active),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -36,4 +36,11 @@ int dsp_run_each(size_t n, int max_threads, dsp_each_fn fn, void *ctx);
  * runs exactly once; returns as dsp_run_each does. */
 int dsp_loop_run_each(size_t n, int max_jobs, dsp_each_fn fn, void *ctx);
 
+/* dsp_loop_run_each with each job's stack reserved at stack_bytes (the
+ * default, 512 KiB, when smaller): for jobs that run code whose depth is
+ * not known, such as an interpreter calling C tools (a thread's stack is
+ * 8 MiB). Reserved, not committed: a job costs the pages it touches. The
+ * batches its jobs start get stacks as large. */
+int dsp_loop_run_each_stack(size_t n, int max_jobs, size_t stack_bytes, dsp_each_fn fn, void *ctx);
+
 #endif

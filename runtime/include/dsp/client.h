@@ -237,6 +237,26 @@ typedef struct dsp_usage_totals {
 /* A consistent snapshot of the running totals. */
 dsp_usage_totals dsp_client_usage(dsp_client *c);
 
+/* The usage of one group of calls, counted besides the client's totals:
+ * an optimizer's trial evaluated while others run, whose own calls the
+ * difference of two snapshots of the totals would not tell apart. Zero
+ * one, make it current with dsp_usage_group_use on the thread or event-loop
+ * job that makes the calls, and read it with dsp_client_group_usage once
+ * they are done. The jobs a job starts (dsp_loop_run_each, dsp_run_each,
+ * dsp_chat_batch) count into their starter's group. One client counts into
+ * a group. */
+typedef struct dsp_usage_group {
+    dsp_usage_totals totals; /* costs in its picodollar fields (read with dsp_client_group_usage) */
+} dsp_usage_group;
+
+/* Makes g (NULL: none) the group of the calling thread, or of the calling
+ * job of an event loop; returns the group it had. */
+dsp_usage_group *dsp_usage_group_use(dsp_usage_group *g);
+/* The calling thread's (or job's) group; NULL: none. */
+dsp_usage_group *dsp_usage_group_current(void);
+/* g's totals so far, costs in dollars, read under c's lock. */
+dsp_usage_totals dsp_client_group_usage(dsp_client *c, const dsp_usage_group *g);
+
 /* Whether the client's breaker stopped it (see breaker_after); if so and
  * why is not NULL, why gets the reason (at most n bytes, NUL-terminated). */
 bool dsp_client_stopped(dsp_client *c, char *why, size_t n);
