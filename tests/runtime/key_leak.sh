@@ -3,10 +3,12 @@
 # FIXTURE, not a language model) plays a server that quotes the key back:
 # `--echo-key error` answers 401 quoting it cut at 200 bytes (only a prefix
 # remains), `--echo-key reply` puts it inside every reply. Through `dspcc
-# eval`, `dspcc optimize` (state and report), `dspcc build` and a generated
+# eval` (with a trace holding contents, and --predictions), `dspcc prompt
+# --run`, `dspcc optimize` (state and report), `dspcc build` and a generated
 # program, no run of 8 or more characters of the key appears in stdout,
-# stderr, --json, the state, the report, the generated C or the cache
-# files; a reply holding the key is refused with an error. Prints TAP.
+# stderr, --json, the trace, the predictions, the state, the report, the
+# generated C or the cache files; a reply holding the key is refused with
+# an error. Prints TAP.
 set -u
 : "${BUILD:=build}"
 dspcc="$BUILD/dspcc"
@@ -56,13 +58,16 @@ url="http://127.0.0.1:$port/v1"
 direct quoted.json
 check "the fixture quotes only the start of the key" \
     sh -c "grep -qF 'sk-canary-XY' '$tmp/quoted.json' && ! grep -qF '$KEY' '$tmp/quoted.json'"
-"$dspcc" eval "$prog" --data dev --limit 3 --json --base-url "$url" --cache-dir "$out/cache" \
-    >"$out/eval_error.json" 2>"$out/eval_error.err"
+DSPCC_TRACE_CONTENT=1 "$dspcc" eval "$prog" --data dev --limit 3 --json --base-url "$url" --cache-dir "$out/cache" \
+    --trace "$out/trace_error.jsonl" --predictions "$out/pred_error.jsonl" >"$out/eval_error.json" 2>"$out/eval_error.err"
 check "eval fails on the 401" test $? -ne 0
 grep -q 'HTTP 401' "$out/eval_error.json" "$out/eval_error.err"
 check "and says so" test $? -eq 0
 "$dspcc" eval "$prog" --data dev --limit 3 --base-url "$url" --cache-dir "$out/cache" \
     >"$out/eval_error.txt" 2>&1
+"$dspcc" prompt "$prog" --example 0 --data dev --run --base-url "$url" --cache-dir "$out/cache" \
+    >"$out/prompt_error.txt" 2>&1
+check "prompt --run fails on the 401" test $? -ne 0
 DSPCC_BASE_URL="$url" DSPCC_CACHE_DIR="$out/cli-cache" "$out/ticket_cli" <"$tmp/tickets.txt" \
     >"$out/cli_error.out" 2>"$out/cli_error.err"
 grep -q 'HTTP 401' "$out/cli_error.err"
@@ -74,8 +79,11 @@ rs_start --echo-key reply
 url="http://127.0.0.1:$port/v1"
 direct echoed.json
 check "the fixture echoes the whole key in a reply" grep -qF "$KEY" "$tmp/echoed.json"
-"$dspcc" eval "$prog" --data dev --limit 3 --json --base-url "$url" --cache-dir "$out/cache" \
-    >"$out/eval_reply.json" 2>"$out/eval_reply.err"
+DSPCC_TRACE_CONTENT=1 "$dspcc" eval "$prog" --data dev --limit 3 --json --base-url "$url" --cache-dir "$out/cache" \
+    --trace "$out/trace_reply.jsonl" --predictions "$out/pred_reply.jsonl" >"$out/eval_reply.json" 2>"$out/eval_reply.err"
+"$dspcc" prompt "$prog" --example 0 --data dev --run --base-url "$url" --cache-dir "$out/cache" \
+    >"$out/prompt_reply.txt" 2>&1
+check "prompt --run fails: the reply holds the key" sh -c "test $? -ne 0 && grep -q 'holds the API key' '$out/prompt_reply.txt'"
 check "eval's examples fail: the replies hold the key" \
     sh -c "test '$(json_key "$out/eval_reply.json" failed)' = 3 && grep -q 'holds the API key' '$out/eval_reply.json'"
 "$dspcc" optimize "$prog" -o "$out/state.json" --report "$out/report.html" --trainset-limit 4 --valset-limit 3 \
