@@ -238,7 +238,7 @@ typedef struct ir_react {
     const ir_tool *const *tools;
     const char *const *tool_docs; /* each tool's doc comment, or NULL: its description */
     size_t n_tools;
-    long long max_iters;          /* 1 to 100, default 5 */
+    long long max_iters;          /* 1 to 100, default 8 */
     long long max_observation;    /* bytes of one observation, default 4000 */
 } ir_react;
 

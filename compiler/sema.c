@@ -312,13 +312,35 @@ static void check_unused_metrics(sema *s)
     }
 }
 
-static void warn_unused(sema *s)
+/* The lm `dspcc eval` and `dspcc build` run a module on when no optimize
+ * block names the module: the first declared. NULL when every module has
+ * an optimize block. */
+static const sym *default_lm(const sema *s, const ptr_vec *opts)
 {
+    for (size_t m = 0; m < s->modules_done.len; m++) {
+        int optimized = 0;
+        for (size_t o = 0; o < opts->len && !optimized; o++)
+            optimized = ((const ir_optimize *)opts->items[o])->module == s->modules_done.items[m];
+        if (optimized)
+            continue;
+        for (size_t i = 0; i < s->syms.len; i++)
+            if (((const sym *)s->syms.items[i])->kind == SYM_LM)
+                return s->syms.items[i];
+        return NULL;
+    }
+    return NULL;
+}
+
+static void warn_unused(sema *s, const ptr_vec *opts)
+{
+    const sym *lm = default_lm(s, opts);
     for (size_t i = 0; i < s->syms.len; i++) {
         sym *sy = s->syms.items[i];
-        /* Modules are entry points: each becomes a C function. Imported
-         * files are libraries: not using all of one is normal. */
-        if (sy->used || sy->from_import || sy->kind == SYM_MODULE)
+        /* Modules are entry points: each becomes a C function; so are data
+         * sets (`dspcc eval --data NAME`), and the lm a module without an
+         * optimize block runs on. Imported files are libraries: not using
+         * all of one is normal. */
+        if (sy->used || sy->from_import || sy->kind == SYM_MODULE || sy->kind == SYM_DATA || sy == lm)
             continue;
         if (sy->kind == SYM_METRIC && sy->instances.len == 0 && s->modules_done.len == 0)
             diag_warning(s->d, sy->decl->name.loc, "metric `%s` is never used: there is no module "
@@ -405,7 +427,7 @@ static ir_program *check(sema *s, const source_file *src)
     if (s->d->errors > errors_before)
         return NULL;
     check_unused_metrics(s);
-    warn_unused(s);
+    warn_unused(s, &opts);
 
     ir_program *p = arena_alloc(s->a, sizeof *p);
     const char *slash = strrchr(src->path, '/');

@@ -198,8 +198,13 @@ ir_react *sema_react_build(sema *s, const ast_call *c, const ir_signature *sig, 
     for (size_t i = 0; i < n; i++) {
         names = arena_printf(s->a, "%s%s, ", names, tools[i]->name);
         takes = arena_printf(s->a, "%s%s takes %s; ", takes, tools[i]->name, args_schema(s, tools[i]));
-        list = arena_printf(s->a, "%s(%zu) %s%s%s. Arguments: %s\n", list, i + 1, tools[i]->name,
-                            docs[i] ? ": " : "", docs[i] ? docs[i] : "", args_schema(s, tools[i]));
+        /* A description is a sentence; its own full stop ends it (not
+         * "the query.. Arguments"). */
+        size_t dn = docs[i] ? strlen(docs[i]) : 0;
+        if (dn > 0 && docs[i][dn - 1] == '.')
+            dn--;
+        list = arena_printf(s->a, "%s(%zu) %s%s%.*s. Arguments: %s\n", list, i + 1, tools[i]->name,
+                            docs[i] ? ": " : "", (int)dn, docs[i] ? docs[i] : "", args_schema(s, tools[i]));
     }
     list = arena_printf(s->a, "%s(%zu) finish: ends the task, once you have what is needed to produce %s. "
                         "Arguments: {}\n", list, n + 1, fields_list(s, sig->outputs, sig->n_outputs));

@@ -21,3 +21,5 @@ TEST_SCRIPTS += tests/compiler/interp_list_tools.sh
 TEST_SCRIPTS += tests/docs/dsp_blocks.sh
 # dspcc --help, each command's --help and docs/dspcc.1 agree with the options each command takes.
 TEST_SCRIPTS += tests/docs/help_man.sh
+# docs/language.md's optimizer, lm option and provider tables name exactly what dspcc takes.
+TEST_SCRIPTS += tests/docs/doc_tables.sh

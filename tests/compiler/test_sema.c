@@ -226,6 +226,47 @@ static void test_unused_metric_fits_any_module(void **state)
     assert_string_equal(p->metrics[0]->module, "First");
 }
 
+/* A program without optimize blocks runs on its first lm and is scored on
+ * its data sets (`dspcc eval --data dev`): neither is "never used". A
+ * second lm is. */
+static void test_first_lm_and_data_of_a_program_without_optimize(void **state)
+{
+    fixture *f = *state;
+    ir_program *p = check(f, QA_SIG
+        "module M(question: string) -> (answer: string) {\n"
+        "  r = predict(Answer)(question: question)\n"
+        "  return r\n"
+        "}\n"
+        "lm task = \"openai/gpt-4o-mini\"\n"
+        "lm spare = \"openai/gpt-4o-mini\"\n"
+        "data dev = jsonl(\"qa.jsonl\")\n");
+    assert_non_null(p);
+    assert_int_equal(f->d.errors, 0);
+    assert_int_equal(f->d.warnings, 1);
+    assert_string_equal(msg(f, 0), "main.dsp:7:4: warning: lm `spare` is declared but never used");
+}
+
+/* The step's instructions list each tool with its comment as a sentence:
+ * a comment's own full stop ends it (it read "the query.. Arguments"). */
+static void test_react_tool_list_has_one_full_stop(void **state)
+{
+    fixture *f = *state;
+    ir_program *p = check(f, QA_SIG
+        "// Finds passages that share words with the query.\n"
+        "tool char *search(const char *query, int64_t k) from \"libtools.so\"\n"
+        "// Looks up one article by its exact title\n"
+        "tool char *lookup(const char *title) from \"libtools.so\"\n"
+        "module M(question: string) -> (answer: string) {\n"
+        "  r = react(Answer, tools: [search, lookup])(question: question)\n"
+        "  return (answer: r.answer)\n"
+        "}\n");
+    assert_non_null(p);
+    const char *ins = p->modules[0]->predictors[0]->signature->instructions;
+    assert_non_null(strstr(ins, "(1) search: Finds passages that share words with the query. Arguments: "));
+    assert_non_null(strstr(ins, "(2) lookup: Looks up one article by its exact title. Arguments: "));
+    assert_null(strstr(ins, ".."));
+}
+
 static void test_variable_keeps_one_shape(void **state)
 {
     fixture *f = *state;
@@ -923,6 +964,8 @@ int main(void)
         T(test_duplicates_and_unused_are_warnings),
         T(test_unused_metric_fits_the_last_module),
         T(test_unused_metric_fits_any_module),
+        T(test_first_lm_and_data_of_a_program_without_optimize),
+        T(test_react_tool_list_has_one_full_stop),
         T(test_variable_keeps_one_shape),
         T(test_module_calls_module_and_tool),
         T(test_metric_judge_and_tool),

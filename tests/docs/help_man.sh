@@ -103,3 +103,12 @@ for cmd in $commands; do
         else notok "dspcc $cmd --help names every option its parser takes" "not in --help:$missing"; fi
     fi
 done
+
+# The man page itself renders without a warning (where groff is installed).
+if command -v groff >/dev/null 2>&1; then
+    warnings=$(groff -man -ww -z "$man" 2>&1)
+    if [ -z "$warnings" ]; then ok "docs/dspcc.1 renders without warnings"
+    else notok "docs/dspcc.1 renders without warnings" "$(echo "$warnings" | head -n 3)"; fi
+else
+    echo "ok - docs/dspcc.1 renders without warnings # SKIP groff is not installed"
+fi
