@@ -270,8 +270,11 @@ static const char *value_text(sema *s, const ast_value *v)
         return t;
     }
     case AV_STRING: return arena_printf(s->a, "\"%.40s\"", v->s);
-    default: return "this value";
+    case AV_INT: return arena_printf(s->a, "%lld", v->i);
+    case AV_BOOL: return v->i ? "true" : "false";
+    case AV_FLOAT: return arena_printf(s->a, "%g", v->f);
     }
+    return "this value";
 }
 
 /* Binds named arguments to the callee's inputs, in input order. */

@@ -561,6 +561,17 @@ stmt
                                   $$->loc = LOC(@1);
                                   $$->var = ident(pc, $2, @2);
                               }
+    | RETURN IDENT '.' IDENT    {
+                                  /* `return r.answer`: a field is a value, not a record
+                                     of results; say how to return it. */
+                                  diag_error(pc->diag, LOC(@3), "`return` takes a variable holding the "
+                                             "results (`return %s`) or the results by name: "
+                                             "`return (RESULT: %s.%s)`", $2, $2, $4);
+                                  $$ = NEW(ast_stmt);
+                                  $$->kind = ST_RETURN;
+                                  $$->loc = LOC(@1);
+                                  $$->var = ident(pc, $2, @2);
+                              }
     | RETURN '(' bindings_opt ')' {
                                   $$ = NEW(ast_stmt);
                                   $$->kind = ST_RETURN;

@@ -42,8 +42,9 @@ check "sarif: the result's location is file, line and column" test "$(jq -c '.ru
 "$dspcc" check --diagnostics-format=sarif "$good" >"$tmp/s2"
 rc=$?
 check "sarif: a clean file is exit 0 with no results" sh -c "test $rc -eq 0 && test \"\$(jq '.runs[0].results | length' '$tmp/s2')\" = 0"
-# A warning (an lm nobody uses) keeps its level; --werror makes it fail.
-printf 'lm a = "openai/m" { api_key_env: "K" }\nsignature S { in x: string out y: string }\nmodule M(x: string) -> (y: string) {\n  r = predict(S)(x: x)\n  return r\n}\n' >"$tmp/w.dsp"
+# A warning (an lm nobody uses: the first is the one the module runs on)
+# keeps its level; --werror makes it fail.
+printf 'lm first = "openai/m"\nlm a = "openai/m" { api_key_env: "K" }\nsignature S { in x: string out y: string }\nmodule M(x: string) -> (y: string) {\n  r = predict(S)(x: x)\n  return r\n}\n' >"$tmp/w.dsp"
 "$dspcc" check --diagnostics-format=sarif "$tmp/w.dsp" >"$tmp/s3" 2>/dev/null
 rc=$?
 check "sarif: a warning is level warning, exit 0" sh -c "test $rc -eq 0 && test \"\$(jq -r '[.runs[0].results[].level] | unique | join(\",\")' '$tmp/s3')\" = warning"
