@@ -273,8 +273,8 @@ static const char *value_text(sema *s, const ast_value *v)
     case AV_INT: return arena_printf(s->a, "%lld", v->i);
     case AV_BOOL: return v->i ? "true" : "false";
     case AV_FLOAT: return arena_printf(s->a, "%g", v->f);
+    default: return "this value";
     }
-    return "this value";
 }
 
 /* Binds named arguments to the callee's inputs, in input order. */

@@ -45,11 +45,11 @@ EOF
 printf '{"question": "q", "answer": "a"}\n' >"$tmp/qa.jsonl"
 
 # Optimizers: the first backticked word of a row is the optimizer, the
-# other backticked words that look like argument names (before a `(`
-# or a `,`) are its arguments.
+# other backticked words that look like argument names (before a `(`,
+# `,`, `;` or the row's end) are its arguments.
 rows optimize | while IFS= read -r row; do
     name=$(echo "$row" | sed -E 's/^\| `([a-z_]+)`.*/\1/')
-    args=$(echo "$row" | sed -E 's/^\| `[a-z_]+` \|//' | grep -oE '`[a-z_]+`( \(|,| \||$)' |
+    args=$(echo "$row" | sed -E 's/^\| `[a-z_]+` \|//' | grep -oE '`[a-z_]+`( \(|,|;| \||$)' |
         grep -oE '`[a-z_]+`' | tr -d '`' | grep -v -x -E 'light|medium|heavy|pareto|current_best|true|false|random_search|bootstrap_fewshot|mipro' | sort -u)
     { cat "$tmp/base.dsp"; echo 'data train = jsonl("qa.jsonl")'; echo "lm e = \"openai/text-embedding-3-small\""
       echo "optimize M with $name(zzz_not_an_argument: 1) { metric: m trainset: train lm: l embedder: e }"; } >"$tmp/o.dsp"
