@@ -141,6 +141,15 @@ typedef struct ast_feedback {
     src_loc loc;
 } ast_feedback;
 
+/* A metric's feedback clause: `feedback ARMS` (target NULL: the general
+ * feedback) or `feedback NAME: ARMS`, aimed at one predictor of the
+ * module scored (NAME: its binding, `q1`, or `Module.binding`). */
+typedef struct ast_pred_feedback {
+    ast_expr *target;        /* AE_NAME or AE_FIELD; NULL: the general feedback */
+    ptr_vec arms;            /* ast_feedback *, in order */
+    src_loc loc;             /* the word `feedback` */
+} ast_pred_feedback;
+
 typedef struct ast_arg {
     ast_ident name;          /* name.name == NULL for a positional argument */
     ast_expr *value;
@@ -191,6 +200,7 @@ typedef struct ast_decl {
     ast_expr *expr;          /* D_METRIC */
     ptr_vec feedback;        /* D_METRIC: ast_feedback *, in order (empty: none) */
     src_loc feedback_loc;    /* D_METRIC: the word `feedback` */
+    ptr_vec pred_feedback;   /* D_METRIC: ast_pred_feedback * after the general one, in order */
     ast_ident format;        /* D_DATA: jsonl or csv */
     ast_ident optimizer;     /* D_OPTIMIZE: bootstrap_fewshot, mipro, ... */
     ptr_vec mapping;         /* D_DATA: ast_mapping * */

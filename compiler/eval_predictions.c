@@ -61,6 +61,13 @@ static cJSON *line_of(const ex_dataset *d, const ex_result *r, size_t row)
         cJSON_AddStringToObject(o, "feedback", r->feedback);
     else
         cJSON_AddNullToObject(o, "feedback");
+    /* The feedback aimed at predictors, by the name the metric gives them. */
+    if (r->n_pred_feedback) {
+        cJSON *pf = cJSON_AddObjectToObject(o, "predictor_feedback");
+        for (size_t k = 0; k < r->n_pred_feedback; k++)
+            if (r->pred_feedback[k])
+                cJSON_AddStringToObject(pf, r->pred_feedback_of[k].target, r->pred_feedback[k]);
+    }
     cJSON_AddStringToObject(o, "status", dsp_status_name(r->status));
     if (r->status != DSP_OK)
         cJSON_AddStringToObject(o, "error", r->error ? r->error : "");

@@ -233,6 +233,10 @@ typedef struct ex_result {
     size_t n_outputs;
     double score;               /* the metric; 0 on failure */
     char *feedback;             /* malloc'ed: the metric's feedback text; NULL when it gives none */
+    char **pred_feedback;       /* malloc'ed, one per entry of the metric's pred_feedback (NULL when
+                                   it has none): that entry's text, or NULL when it gives none */
+    size_t n_pred_feedback;
+    const ir_pred_feedback *pred_feedback_of; /* borrowed: the metric's entries */
     ex_trace trace;             /* every predictor call that succeeded, in order */
     ex_usage usage;
     double seconds;             /* wall time of running and scoring it (ex_evaluate) */

@@ -577,22 +577,18 @@ static void mappings_layout(fmt_printer *p, const void *vd, int flat)
     fp_close(p, '}');
 }
 
-/* `feedback "text"` on one line; with conditions, `feedback` on its own
- * line and each arm on the next ones. */
-static void metric_feedback(fmt_printer *p, const ast_decl *d)
+/* A feedback's text on the line; with conditions, each arm on a line
+ * of its own. */
+static void feedback_arms(fmt_printer *p, const ptr_vec *arms)
 {
-    if (!d->feedback.len)
-        return;
-    fp_line(p, 2);
-    fp_tok(p, IDENT);
-    const ast_feedback *first = d->feedback.items[0];
-    if (d->feedback.len == 1 && !first->cond) {
+    const ast_feedback *first = arms->items[0];
+    if (arms->len == 1 && !first->cond) {
         fp_space(p);
         fmt_expr(p, first->text);
         return;
     }
-    for (size_t i = 0; i < d->feedback.len; i++) {
-        const ast_feedback *a = d->feedback.items[i];
+    for (size_t i = 0; i < arms->len; i++) {
+        const ast_feedback *a = arms->items[i];
         fp_line(p, 4);
         if (a->cond) {
             fp_tok(p, IF);
@@ -600,12 +596,32 @@ static void metric_feedback(fmt_printer *p, const ast_decl *d)
             fmt_expr(p, a->cond);
             fp_tok(p, ':');
             fp_space(p);
-        } else if (d->feedback.len > 1) {
+        } else if (arms->len > 1) {
             fp_tok(p, ELSE);
             fp_tok(p, ':');
             fp_space(p);
         }
         fmt_expr(p, a->text);
+    }
+}
+
+/* `feedback ...` (the general feedback), then `feedback NAME: ...` for
+ * each predictor, each clause from a line of its own. */
+static void metric_feedback(fmt_printer *p, const ast_decl *d)
+{
+    if (d->feedback.len) {
+        fp_line(p, 2);
+        fp_tok(p, IDENT);
+        feedback_arms(p, &d->feedback);
+    }
+    for (size_t i = 0; i < d->pred_feedback.len; i++) {
+        const ast_pred_feedback *f = d->pred_feedback.items[i];
+        fp_line(p, 2);
+        fp_tok(p, IDENT);
+        fp_space(p);
+        fmt_expr(p, f->target);
+        fp_tok(p, ':');
+        feedback_arms(p, &f->arms);
     }
 }
 

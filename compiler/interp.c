@@ -52,6 +52,9 @@ void ex_result_free(ex_result *res)
         return;
     free(res->error);
     free(res->feedback);
+    for (size_t i = 0; i < res->n_pred_feedback; i++)
+        free(res->pred_feedback[i]);
+    free(res->pred_feedback);
     if (res->outputs)
         dsp_values_free(res->outputs, res->n_outputs);
     free(res->outputs);
@@ -672,14 +675,26 @@ dsp_status ex_run(const ex_runner *r, const ex_config *cfg, const ex_dataset *d,
         dsp_values_free(params, m->n_params);
     free(params);
     char *tool_feedback = NULL;
+    size_t n_pf = r->metric ? r->metric->n_pred_feedback : 0;
+    if (rc == DSP_OK && n_pf) {
+        out->pred_feedback = calloc(n_pf, sizeof *out->pred_feedback);
+        if (!out->pred_feedback)
+            rc = dsp_error_set(&err, DSP_ERR_NOMEM, "out of memory");
+        else
+            out->n_pred_feedback = n_pf, out->pred_feedback_of = r->metric->pred_feedback;
+    }
     if (rc == DSP_OK && r->metric)
-        rc = it_metric_score_feedback(r, d, row, out->outputs, &out->score, &tool_feedback, &out->usage,
-                                      &out->counts, &err);
-    /* The metric's feedback arms, else what its scoring tool wrote. */
+        rc = it_metric_score_feedback(r, d, row, out->outputs, &out->score, &tool_feedback, out->pred_feedback,
+                                      &out->usage, &out->counts, &err);
+    /* The metric's feedback arms, else what its scoring tool wrote; each
+     * predictor's the same (sema lets only one of the two name it). */
     if (rc == DSP_OK && r->metric && r->metric->n_feedback)
         out->feedback = it_metric_feedback(r, d, row, out->outputs, &out->usage);
     else if (rc == DSP_OK)
         out->feedback = tool_feedback, tool_feedback = NULL;
+    for (size_t k = 0; rc == DSP_OK && k < n_pf; k++)
+        if (!r->metric->pred_feedback[k].tool_output)
+            out->pred_feedback[k] = it_metric_pred_feedback(r, d, row, out->outputs, &out->usage, k);
     free(tool_feedback);
     dsp_trace_module_end(&span, rc, &err);
     if (rc != DSP_OK) {

@@ -136,10 +136,12 @@ const it_judge *it_judge_of(const ex_runner *r, const ir_expr *e);
 dsp_status it_metric_score(const ex_runner *r, const ex_dataset *d, size_t row, const dsp_value *outputs,
                            double *score, ex_usage *usage, ex_item_counts *counts, dsp_error *err);
 /* The same, with the feedback text a scoring C tool wrote (malloc'd, or
- * NULL) in *tool_feedback when that is not NULL. */
+ * NULL) in *tool_feedback when that is not NULL, and its `feedback_NAME`
+ * outputs in tool_pred[k] (k: the metric's pred_feedback entry that names
+ * the output) when tool_pred is not NULL. */
 dsp_status it_metric_score_feedback(const ex_runner *r, const ex_dataset *d, size_t row, const dsp_value *outputs,
-                                    double *score, char **tool_feedback, ex_usage *usage, ex_item_counts *counts,
-                                    dsp_error *err);
+                                    double *score, char **tool_feedback, char **tool_pred, ex_usage *usage,
+                                    ex_item_counts *counts, dsp_error *err);
 /* A micro-averaged set metric: the gold items of row (for a failed run,
  * whose gold items all count as missed); counts->counted false otherwise. */
 dsp_status it_metric_gold_count(const ex_runner *r, const ex_dataset *d, size_t row, ex_item_counts *counts,
@@ -148,5 +150,8 @@ dsp_status it_metric_gold_count(const ex_runner *r, const ex_dataset *d, size_t 
  * or no arm applies; an arm that fails gives a text saying so. */
 char *it_metric_feedback(const ex_runner *r, const ex_dataset *d, size_t row, const dsp_value *outputs,
                          ex_usage *usage);
+/* The same for the metric's pred_feedback[k]'s arms. */
+char *it_metric_pred_feedback(const ex_runner *r, const ex_dataset *d, size_t row, const dsp_value *outputs,
+                              ex_usage *usage, size_t k);
 
 #endif

@@ -127,18 +127,27 @@ dsp_status ex_runner_new(const ir_program *p, const ir_module *m, const ex_runne
     if (rc == DSP_OK)
         rc = it_react_build(r, err);
     if (rc == DSP_OK && r->metric) {
-        /* The score's judges, then those of the feedback arms. */
-        size_t n = count_judges(r->metric->expr);
-        for (size_t k = 0; k < r->metric->n_feedback; k++)
-            n += (r->metric->feedback[k].cond ? count_judges(r->metric->feedback[k].cond) : 0) +
-                 count_judges(r->metric->feedback[k].text);
+        /* The score's judges, then those of the feedback arms (the
+         * general ones, then each predictor's). */
+        const ir_metric *m = r->metric;
+        size_t n = count_judges(m->expr);
+        for (size_t f = 0; f <= m->n_pred_feedback; f++) {
+            const ir_feedback *arms = f ? m->pred_feedback[f - 1].arms : m->feedback;
+            size_t n_arms = f ? m->pred_feedback[f - 1].n_arms : m->n_feedback;
+            for (size_t k = 0; k < n_arms; k++)
+                n += (arms[k].cond ? count_judges(arms[k].cond) : 0) + count_judges(arms[k].text);
+        }
         r->judges = arena_array(&r->mem, n + 1, sizeof *r->judges);
-        rc = build_judges(r, r->metric->expr, err);
-        for (size_t k = 0; rc == DSP_OK && k < r->metric->n_feedback; k++) {
-            if (r->metric->feedback[k].cond)
-                rc = build_judges(r, r->metric->feedback[k].cond, err);
-            if (rc == DSP_OK)
-                rc = build_judges(r, r->metric->feedback[k].text, err);
+        rc = build_judges(r, m->expr, err);
+        for (size_t f = 0; f <= m->n_pred_feedback; f++) {
+            const ir_feedback *arms = f ? m->pred_feedback[f - 1].arms : m->feedback;
+            size_t n_arms = f ? m->pred_feedback[f - 1].n_arms : m->n_feedback;
+            for (size_t k = 0; rc == DSP_OK && k < n_arms; k++) {
+                if (arms[k].cond)
+                    rc = build_judges(r, arms[k].cond, err);
+                if (rc == DSP_OK)
+                    rc = build_judges(r, arms[k].text, err);
+            }
         }
     }
     if (rc != DSP_OK) {

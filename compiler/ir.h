@@ -373,12 +373,26 @@ typedef struct ir_feedback {
     const ir_expr *text;          /* string */
 } ir_feedback;
 
+/* Feedback aimed at one predictor (`feedback q1: ...`, or a scoring tool's
+ * output `char **feedback_q1`): what gepa's reflection on it reads in
+ * place of the general feedback, when it gives a text. */
+typedef struct ir_pred_feedback {
+    const char *target;           /* as written: `q1`, `Module.q1` */
+    const char *const *preds;     /* n_preds full predictor names (a react call's steps: each) */
+    size_t n_preds;
+    const ir_feedback *arms;      /* n_arms arms, as the general feedback's */
+    size_t n_arms;
+    const char *tool_output;      /* else: the scoring tool's output parameter that writes it */
+} ir_pred_feedback;
+
 typedef struct ir_metric {
     const char *name;
     const char *module;
     const ir_expr *expr;          /* type bool or float; a bool scores 1 or 0 */
     const ir_feedback *feedback;  /* n_feedback arms, in order; none: no feedback */
     size_t n_feedback;
+    const ir_pred_feedback *pred_feedback; /* n_pred_feedback, each for other predictors */
+    size_t n_pred_feedback;
     ir_loc loc;
 } ir_metric;
 

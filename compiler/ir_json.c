@@ -290,6 +290,20 @@ static cJSON *expr_json(const ir_expr *e)
     return o;
 }
 
+/* A feedback's arms: [{"if": cond, "text": text}, ...]. */
+static cJSON *arms_json(const ir_feedback *arms, size_t n)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (size_t k = 0; k < n; k++) {
+        cJSON *arm = cJSON_CreateObject();
+        if (arms[k].cond)
+            cJSON_AddItemToObject(arm, "if", expr_json(arms[k].cond));
+        cJSON_AddItemToObject(arm, "text", expr_json(arms[k].text));
+        cJSON_AddItemToArray(a, arm);
+    }
+    return a;
+}
+
 /* cJSON keeps insertion order; sort every object's keys so the output does
  * not depend on the order the code above happens to add them in. */
 static cJSON *sort_list(cJSON *head)
@@ -456,14 +470,21 @@ char *ir_to_json(const ir_program *p)
         cJSON_AddStringToObject(o, "name", m->name);
         cJSON_AddStringToObject(o, "module", m->module);
         cJSON_AddItemToObject(o, "expr", expr_json(m->expr));
-        if (m->n_feedback) {
-            cJSON *fb = cJSON_AddArrayToObject(o, "feedback");
-            for (size_t k = 0; k < m->n_feedback; k++) {
-                cJSON *arm = cJSON_CreateObject();
-                if (m->feedback[k].cond)
-                    cJSON_AddItemToObject(arm, "if", expr_json(m->feedback[k].cond));
-                cJSON_AddItemToObject(arm, "text", expr_json(m->feedback[k].text));
-                cJSON_AddItemToArray(fb, arm);
+        if (m->n_feedback)
+            cJSON_AddItemToObject(o, "feedback", arms_json(m->feedback, m->n_feedback));
+        if (m->n_pred_feedback) {
+            cJSON *pfs = cJSON_AddArrayToObject(o, "predictor_feedback");
+            for (size_t k = 0; k < m->n_pred_feedback; k++) {
+                const ir_pred_feedback *f = &m->pred_feedback[k];
+                cJSON *pf = cJSON_CreateObject();
+                cJSON_AddStringToObject(pf, "target", f->target);
+                cJSON *names = cJSON_AddArrayToObject(pf, "predictors");
+                for (size_t j = 0; j < f->n_preds; j++)
+                    cJSON_AddItemToArray(names, cJSON_CreateString(f->preds[j]));
+                if (f->tool_output)
+                    cJSON_AddStringToObject(pf, "tool_output", f->tool_output);
+                cJSON_AddItemToObject(pf, "feedback", arms_json(f->arms, f->n_arms));
+                cJSON_AddItemToArray(pfs, pf);
             }
         }
         add_loc(o, m->loc);

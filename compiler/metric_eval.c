@@ -32,6 +32,7 @@ typedef struct mctx {
     ex_usage *usage;
     ex_item_counts *counts;       /* NULL, or where a set metric leaves its counts */
     char **tool_feedback;         /* a scoring tool's feedback output goes here (NULL: dropped) */
+    char **tool_pred;             /* its `feedback_NAME` outputs, by pred_feedback entry (NULL: dropped) */
 } mctx;
 
 static void mv_free(mval *v)
@@ -523,9 +524,17 @@ static dsp_status tool(mctx *c, const ir_expr *e, dsp_error *err, mval *out)
         if (t->outputs[i].type->kind != IR_STRING && !scored) {
             rc = from_value(&res[i], t->outputs[i].type, out, err);
             scored = 1;
-        } else if (t->outputs[i].type->kind == IR_STRING && c->tool_feedback && res[i].as.s.data) {
-            free(*c->tool_feedback);
-            *c->tool_feedback = strndup(res[i].as.s.data, res[i].as.s.len);
+        } else if (t->outputs[i].type->kind == IR_STRING && res[i].as.s.data) {
+            /* A predictor's (sema matched `feedback_NAME` to an entry), else the general one. */
+            const ir_metric *m = c->r->metric;
+            char **dst = c->tool_feedback;
+            for (size_t k = 0; k < m->n_pred_feedback; k++)
+                if (m->pred_feedback[k].tool_output && strcmp(m->pred_feedback[k].tool_output, t->outputs[i].name) == 0)
+                    dst = c->tool_pred ? &c->tool_pred[k] : NULL;
+            if (dst) {
+                free(*dst);
+                *dst = strndup(res[i].as.s.data, res[i].as.s.len);
+            }
         }
     }
     if (res)
@@ -747,15 +756,16 @@ static dsp_status eval(mctx *c, const ir_expr *e, mval *out, dsp_error *err)
 dsp_status it_metric_score(const ex_runner *r, const ex_dataset *d, size_t row, const dsp_value *outputs,
                            double *score, ex_usage *usage, ex_item_counts *counts, dsp_error *err)
 {
-    return it_metric_score_feedback(r, d, row, outputs, score, NULL, usage, counts, err);
+    return it_metric_score_feedback(r, d, row, outputs, score, NULL, NULL, usage, counts, err);
 }
 
 dsp_status it_metric_score_feedback(const ex_runner *r, const ex_dataset *d, size_t row, const dsp_value *outputs,
-                                    double *score, char **tool_feedback, ex_usage *usage, ex_item_counts *counts,
-                                    dsp_error *err)
+                                    double *score, char **tool_feedback, char **tool_pred, ex_usage *usage,
+                                    ex_item_counts *counts, dsp_error *err)
 {
     *score = 0;
-    mctx c = { r, d, &d->rows[row], outputs, usage, r->metric->expr->micro ? counts : NULL, tool_feedback };
+    mctx c = { r, d, &d->rows[row], outputs, usage, r->metric->expr->micro ? counts : NULL, tool_feedback,
+               tool_pred };
     mval v;
     dsp_status rc = eval(&c, r->metric->expr, &v, err);
     if (rc == DSP_OK) {
@@ -787,7 +797,7 @@ dsp_status it_metric_gold_count(const ex_runner *r, const ex_dataset *d, size_t 
     if (!gold || gold->kind != IR_E_FIELD || gold->source != IR_SRC_EXAMPLE)
         return DSP_OK;
     ex_usage usage = { 0 };
-    mctx c = { r, d, &d->rows[row], NULL, &usage, NULL, NULL };
+    mctx c = { r, d, &d->rows[row], NULL, &usage, NULL, NULL, NULL };
     mval g;
     dsp_status rc = eval(&c, gold, &g, err);
     if (rc == DSP_OK)
@@ -796,24 +806,25 @@ dsp_status it_metric_gold_count(const ex_runner *r, const ex_dataset *d, size_t 
     return rc;
 }
 
-char *it_metric_feedback(const ex_runner *r, const ex_dataset *d, size_t row, const dsp_value *outputs,
-                         ex_usage *usage)
+/* The text of the first arm whose condition holds (malloc'ed), or NULL. */
+static char *arms_text(const ex_runner *r, const ex_dataset *d, size_t row, const dsp_value *outputs,
+                       ex_usage *usage, const ir_feedback *arms, size_t n_arms)
 {
     const ir_metric *m = r->metric;
-    mctx c = { r, d, &d->rows[row], outputs, usage, NULL, NULL };
+    mctx c = { r, d, &d->rows[row], outputs, usage, NULL, NULL, NULL };
     dsp_error err = { 0 };
     char *text = NULL;
-    for (size_t k = 0; k < m->n_feedback && !text; k++) {
+    for (size_t k = 0; k < n_arms && !text; k++) {
         mval v;
         dsp_status rc = DSP_OK;
         bool take = true;
-        if (m->feedback[k].cond) {
-            rc = eval(&c, m->feedback[k].cond, &v, &err);
+        if (arms[k].cond) {
+            rc = eval(&c, arms[k].cond, &v, &err);
             take = rc == DSP_OK && truthy(&v);
             mv_free(&v);
         }
         if (rc == DSP_OK && take) {
-            rc = eval(&c, m->feedback[k].text, &v, &err);
+            rc = eval(&c, arms[k].text, &v, &err);
             if (rc == DSP_OK)
                 text = v.kind == MV_STR ? v.s : NULL, v.s = NULL;
             mv_free(&v);
@@ -828,4 +839,17 @@ char *it_metric_feedback(const ex_runner *r, const ex_dataset *d, size_t row, co
         dsp_error_clear(&err);
     }
     return text;
+}
+
+char *it_metric_feedback(const ex_runner *r, const ex_dataset *d, size_t row, const dsp_value *outputs,
+                         ex_usage *usage)
+{
+    return arms_text(r, d, row, outputs, usage, r->metric->feedback, r->metric->n_feedback);
+}
+
+char *it_metric_pred_feedback(const ex_runner *r, const ex_dataset *d, size_t row, const dsp_value *outputs,
+                              ex_usage *usage, size_t k)
+{
+    const ir_pred_feedback *f = &r->metric->pred_feedback[k];
+    return arms_text(r, d, row, outputs, usage, f->arms, f->n_arms);
 }

@@ -100,6 +100,8 @@ typedef struct opt_run {
     const opt_step *steps;
     size_t n_steps;
     const char *feedback;        /* run_feedback only: the metric's text, or a caption with the score */
+    const char *const *pred_feedback; /* run_feedback only: n_preds texts (NULL: none), the metric's
+                                    feedback aimed at each predictor; NULL when it aims none */
 } opt_run;
 
 /* What fine-tuning asks for (better_together's weight step). */

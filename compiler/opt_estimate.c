@@ -209,7 +209,7 @@ static dsp_status runs_of(est *e, arena *a, const opt_program *prog, const size_
         }
         double s = stand_in(fnv(h, &rows[r], sizeof rows[r]));
         runs[r] = (opt_run){ k > 0, s > 0.45 ? 1.0 : 0.0, steps, k,
-                             feedback ? arena_printf(a, "This run scored %.1f.", s > 0.45 ? 1.0 : 0.0) : NULL };
+                             feedback ? arena_printf(a, "This run scored %.1f.", s > 0.45 ? 1.0 : 0.0) : NULL, NULL };
     }
     return DSP_OK;
 }

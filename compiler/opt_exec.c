@@ -352,6 +352,20 @@ static const char *caption(opt_exec *x, arena *a, size_t row, const ex_result *r
     return shown ? arena_printf(a, "%s.", s) : s;
 }
 
+/* The metric's feedback aimed at each predictor of the backend (by its
+ * full name) in a run: n_preds texts, NULL where it aims none. */
+static const char *const *pred_texts(opt_exec *x, arena *a, const ex_result *r)
+{
+    const ir_metric *m = x->o->metric;
+    const char **t = arena_array(a, x->b.n_preds + 1, sizeof *t);
+    for (size_t k = 0; k < r->n_pred_feedback && k < m->n_pred_feedback; k++)
+        for (size_t j = 0; r->pred_feedback[k] && j < m->pred_feedback[k].n_preds; j++)
+            for (size_t p = 0; p < x->b.n_preds; p++)
+                if (strcmp(x->b.pred_names[p], m->pred_feedback[k].preds[j]) == 0)
+                    t[p] = arena_strdup(a, r->pred_feedback[k]);
+    return t;
+}
+
 /* Runs prog (as the teacher in `round`, or as it is) on training rows
  * with traces; with feedback, each run's metric feedback or caption. */
 static dsp_status train_runs(opt_exec *x, arena *a, const opt_program *prog, int teacher, unsigned round,
@@ -387,9 +401,11 @@ static dsp_status train_runs(opt_exec *x, arena *a, const opt_program *prog, int
             x->n_teacher_failed += r->status != DSP_OK;
             pthread_mutex_unlock(&x->lock);
         }
-        runs[i] = (opt_run){ r->status == DSP_OK, r->score, steps, m, NULL };
+        runs[i] = (opt_run){ r->status == DSP_OK, r->score, steps, m, NULL, NULL };
         if (feedback)
             runs[i].feedback = r->feedback ? arena_strdup(a, r->feedback) : caption(x, a, rows[i], r);
+        if (feedback && r->n_pred_feedback)
+            runs[i].pred_feedback = pred_texts(x, a, r);
     }
     ex_eval_result_free(&res);
     return st;

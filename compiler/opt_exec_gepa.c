@@ -78,8 +78,11 @@ static const char *examples_text(const opt_exec *x, arena *a, const opt_reflecti
             s = section(a, s, "Inputs", p->signature->inputs, p->signature->n_inputs, st->demo.inputs,
                         st->demo.n_inputs, 0);
             s = section(a, s, "Outputs", p->outputs, p->n_outputs, st->demo.outputs, st->demo.n_outputs, skip);
-            s = arena_printf(a, "%s## Feedback\n%s\n\n", s,
-                             req->runs[r].feedback ? req->runs[r].feedback : "(none)");
+            /* The feedback the metric aims at this predictor, else the run's. */
+            const opt_run *run = &req->runs[r];
+            const char *fb = run->pred_feedback && run->pred_feedback[req->pred] ? run->pred_feedback[req->pred]
+                                                                                : run->feedback;
+            s = arena_printf(a, "%s## Feedback\n%s\n\n", s, fb ? fb : "(none)");
         }
     return s;
 }

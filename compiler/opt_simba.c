@@ -149,11 +149,15 @@ static dsp_status append_rule(simba *s, sm_cand *c, const opt_run *worst, const 
                               dsp_error *err)
 {
     opt_run pair[2] = { *worst, *best };
-    pair[0].feedback = arena_printf(s->a, "The worse run (score %.3f). %s", run_score(worst),
-                                    worst->feedback ? worst->feedback : "");
-    pair[1].feedback = arena_printf(s->a, "The better run (score %.3f). %s", run_score(best),
-                                    best->feedback ? best->feedback : "");
     for (size_t p = 0; p < s->b->n_preds; p++) {
+        /* Each run's feedback aimed at p, else its general one. */
+        for (size_t k = 0; k < 2; k++) {
+            const opt_run *r = k ? best : worst;
+            const char *fb = r->pred_feedback && r->pred_feedback[p] ? r->pred_feedback[p] : r->feedback;
+            pair[k].feedback = arena_printf(s->a, "The %s run (score %.3f). %s", k ? "better" : "worse", run_score(r),
+                                            fb ? fb : "");
+            pair[k].pred_feedback = NULL;
+        }
         int ran = 0;
         for (size_t k = 0; k < 2; k++)
             for (size_t j = 0; j < pair[k].n_steps; j++)

@@ -128,6 +128,12 @@ int sema_sampling_bind(sema *s, ir_sampling *sm, const ast_call *c, const ir_sig
 ir_mcc *sema_mcc_build(sema *s, const ast_call *c, const ir_signature *sig, const char *base, const char *module);
 
 /* sema_metric.c: a metric checked against the module it scores; NULL on error. */
+/* The full names of the predictors a metric's feedback for `target`
+ * (`q1`, `Module.q1`) is aimed at, when module m is scored (*n of them);
+ * NULL after reporting an unknown one at `at`, with m's predictors and a
+ * suggestion (sema_feedback.c). */
+const char *const *sema_feedback_target(sema *s, const ir_module *m, const char *target, src_loc at,
+                                        const char *metric, size_t *n);
 const ir_metric *sema_check_metric(sema *s, sym *metric, const ir_module *m, const ir_data *train,
                                    const ast_ident *use);
 

@@ -13,7 +13,16 @@ typedef struct xctx {
     const ir_data *train;
     int ok;
     const ast_expr *root;         /* the metric's whole expression */
+    const ir_tool *scorer;        /* the whole expression's tool when it writes its score */
+    src_loc scorer_loc;
 } xctx;
+
+/* A scoring tool's output `char **feedback_NAME` is predictor NAME's
+ * feedback: NULL when name has no such prefix. */
+static const char *feedback_output_target(const char *name)
+{
+    return strncmp(name, "feedback_", 9) == 0 && name[9] ? name + 9 : NULL;
+}
 
 static ir_expr *new_expr(xctx *x, ir_expr_kind k, const ir_type *t)
 {
@@ -338,6 +347,8 @@ static const ir_expr *check_tool_call(xctx *x, const ast_expr *e, sym *tsym)
     for (size_t i = 0; i < t->n_outputs; i++) {
         if (is_number(t->outputs[i].type) && !score_t)
             score_t = t->outputs[i].type;
+        else if (t->outputs[i].type->kind == IR_STRING && feedback_output_target(t->outputs[i].name))
+            continue; /* a predictor's feedback (check_feedback) */
         else if (t->outputs[i].type->kind == IR_STRING)
             n_texts++;
         else
@@ -347,9 +358,13 @@ static const ir_expr *check_tool_call(xctx *x, const ast_expr *e, sym *tsym)
         diag_error(s->d, e->loc, "tool `%s` writes its results through output parameters (%s%s); "
                    "a metric needs a tool that returns its score, e.g. `double %s(...)`, or, as the whole "
                    "metric, one that writes a score and a feedback text, e.g. `int %s(..., double *score, "
-                   "char **feedback)`", t->name, t->outputs[0].name, t->n_outputs > 1 ? ", ..." : "", t->name,
-                   t->name);
+                   "char **feedback)` (and `char **feedback_NAME` for predictor NAME)", t->name,
+                   t->outputs[0].name, t->n_outputs > 1 ? ", ..." : "", t->name, t->name);
         return NULL;
+    }
+    if (t->n_outputs) {
+        x->scorer = t;
+        x->scorer_loc = e->loc;
     }
     /* The arguments are the IN parameters, in C order: a list's length is
      * filled in from the list. */
@@ -784,15 +799,14 @@ static const ir_expr *check_template(xctx *x, const ast_expr *e)
     return fmt;
 }
 
-/* The feedback arms: bool conditions, text values. */
-static int check_feedback(xctx *x, ir_metric *mi)
+/* Feedback arms: bool conditions, text values; *out gets them. */
+static int check_arms(xctx *x, const ptr_vec *arms, const ir_feedback **out)
 {
     sema *s = x->s;
-    const ast_decl *d = x->decl;
-    ir_feedback *fb = arena_array(s->a, d->feedback.len + 1, sizeof *fb);
+    ir_feedback *fb = arena_array(s->a, arms->len + 1, sizeof *fb);
     int ok = 1;
-    for (size_t i = 0; i < d->feedback.len; i++) {
-        const ast_feedback *a = d->feedback.items[i];
+    for (size_t i = 0; i < arms->len; i++) {
+        const ast_feedback *a = arms->items[i];
         if (a->cond) {
             fb[i].cond = check(x, a->cond, NULL);
             if (fb[i].cond && strip_optional(fb[i].cond->type)->kind != IR_BOOL) {
@@ -810,8 +824,79 @@ static int check_feedback(xctx *x, ir_metric *mi)
         }
         ok &= fb[i].text != NULL;
     }
-    mi->feedback = fb;
+    *out = fb;
+    return ok;
+}
+
+/* `q1` or `Module.q1` as written; NULL for anything else. */
+static const char *target_text(sema *s, const ast_expr *e)
+{
+    if (e->kind == AE_NAME)
+        return e->s;
+    if (e->kind == AE_FIELD && e->a && e->a->kind == AE_NAME)
+        return arena_printf(s->a, "%s.%s", e->a->s, e->s);
+    return NULL;
+}
+
+/* The general feedback arms, then each predictor's (`feedback NAME:`
+ * clauses and a scoring tool's `feedback_NAME` outputs), every predictor
+ * named once. */
+static int check_feedback(xctx *x, ir_metric *mi)
+{
+    sema *s = x->s;
+    const ast_decl *d = x->decl;
+    int ok = check_arms(x, &d->feedback, &mi->feedback);
     mi->n_feedback = d->feedback.len;
+    size_t n_out = 0;
+    for (size_t i = 0; x->scorer && i < x->scorer->n_outputs; i++)
+        n_out += x->scorer->outputs[i].type->kind == IR_STRING &&
+                 feedback_output_target(x->scorer->outputs[i].name) != NULL;
+    ir_pred_feedback *pf = arena_array(s->a, d->pred_feedback.len + n_out + 1, sizeof *pf);
+    size_t n = 0;
+    for (size_t i = 0; i < d->pred_feedback.len + n_out; i++) {
+        ir_pred_feedback *f = &pf[n];
+        src_loc at;
+        if (i < d->pred_feedback.len) {
+            const ast_pred_feedback *c = d->pred_feedback.items[i];
+            at = c->target->kind == AE_FIELD && c->target->a ? c->target->a->loc : c->target->loc;
+            f->target = target_text(s, c->target);
+            if (!f->target) {
+                diag_error(s->d, at, "`feedback NAME:` names a predictor: its binding in the module (`q1` in "
+                           "`q1 = predict(...)`) or `Module.q1`");
+                ok = 0;
+                continue;
+            }
+            ok &= check_arms(x, &c->arms, &f->arms);
+            f->n_arms = c->arms.len;
+        } else {
+            size_t k = 0;
+            for (size_t o = 0, seen = 0; o < x->scorer->n_outputs; o++)
+                if (x->scorer->outputs[o].type->kind == IR_STRING &&
+                    feedback_output_target(x->scorer->outputs[o].name) && seen++ == i - d->pred_feedback.len)
+                    k = o;
+            at = x->scorer_loc;
+            f->tool_output = x->scorer->outputs[k].name;
+            f->target = feedback_output_target(f->tool_output);
+        }
+        f->preds = sema_feedback_target(s, x->m, f->target, at, d->name.name, &f->n_preds);
+        if (!f->preds) {
+            if (f->tool_output)
+                diag_note(s->d, at, "tool `%s` writes it through its output `%s`", x->scorer->name, f->tool_output);
+            ok = 0;
+            continue;
+        }
+        for (size_t j = 0; j < n; j++)
+            for (size_t a = 0; a < pf[j].n_preds; a++)
+                for (size_t b = 0; b < f->n_preds; b++)
+                    if (strcmp(pf[j].preds[a], f->preds[b]) == 0 && ok) {
+                        diag_error(s->d, at, "metric `%s` has feedback for predictor `%s` twice (`%s` and `%s`); "
+                                   "keep one", d->name.name, f->preds[b], pf[j].target, f->target);
+                        ok = 0;
+                    }
+        n++;
+    }
+    mi->pred_feedback = pf;
+    mi->n_pred_feedback = n;
     return ok;
 }
 

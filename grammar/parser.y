@@ -95,7 +95,26 @@ static void feedback_word(struct parse_ctx *pc, const char *word, DSP_YYLTYPE l)
 {
     if (strcmp(word, "feedback") != 0)
         diag_error(pc->diag, LOC(l), "unexpected `%s` after the metric's expression; a metric may end with "
-                   "`feedback \"text\"` or `feedback if COND: \"text\" ... else: \"text\"`", word);
+                   "`feedback \"text\"` or `feedback if COND: \"text\" ... else: \"text\"`, then "
+                   "`feedback NAME: ...` for one predictor", word);
+}
+
+/* A metric's feedback clauses into d: the general one (first, once) and
+ * those for one predictor each. */
+static void metric_feedback(struct parse_ctx *pc, ast_decl *d, ptr_vec *clauses)
+{
+    for (size_t i = 0; i < clauses->len; i++) {
+        ast_pred_feedback *c = clauses->items[i];
+        if (c->target) {
+            ptr_vec_push(pc->arena, &d->pred_feedback, c);
+        } else if (i == 0) {
+            d->feedback = c->arms;
+            d->feedback_loc = c->loc;
+        } else {
+            diag_error(pc->diag, c->loc, "a metric's general feedback (without a predictor's name) comes "
+                       "first, once; write `feedback NAME: ...` for one predictor");
+        }
+    }
 }
 
 static char *concat(struct parse_ctx *pc, const char *a, const char *b)
@@ -128,6 +147,7 @@ static char *concat(struct parse_ctx *pc, const char *a, const char *b)
     ast_mapping *mapping;
     ast_ident *ident;
     ast_feedback *fb;
+    ast_pred_feedback *pfb;
     ptr_vec vec;
     int op;
 }
@@ -160,8 +180,10 @@ static char *concat(struct parse_ctx *pc, const char *a, const char *b)
 %type <ident> enum_value
 %type <vec> kvs lm_block enum_values fields rfields cwords pwords cparam_words cparams cparam_list params_opt params stmts
 %type <vec> sopts_opt sopts names_opt names
-%type <vec> bindings_opt bindings args_opt args exprs_opt exprs mappings opt_args feedback_opt fb_ifs
+%type <vec> bindings_opt bindings args_opt args exprs_opt exprs mappings opt_args fb_clauses_opt fb_clauses
+%type <vec> fb_body fb_ifs
 %type <fb> fb_if
+%type <pfb> fb_clause
 %type <op> cmp
 
 %left OR
@@ -705,14 +727,13 @@ binding
     ;
 
 metric
-    : METRIC IDENT '(' IDENT ',' IDENT ')' '=' expr feedback_opt {
+    : METRIC IDENT '(' IDENT ',' IDENT ')' '=' expr fb_clauses_opt {
                                   $$ = decl_new(pc, D_METRIC, @1);
                                   $$->name = ident(pc, $2, @2);
                                   $$->ex = ident(pc, $4, @4);
                                   $$->pred = ident(pc, $6, @6);
                                   $$->expr = $9;
-                                  $$->feedback = $10;
-                                  $$->feedback_loc = LOC(@10);
+                                  metric_feedback(pc, $$, &$10);
                                   if ($9->depth > EXPR_MAX_DEPTH) {
                                       diag_error(pc->diag, LOC(@9),
                                                  "metric expression nested deeper than %d levels; "
@@ -724,23 +745,46 @@ metric
 
  /* `feedback` is a word only here (after a metric's expression), not a
   * reserved one. */
-feedback_opt
+fb_clauses_opt
     : %empty                  { memset(&$$, 0, sizeof $$); }
-    | IDENT expr              {
+    | fb_clauses              { $$ = $1; }
+    ;
+
+fb_clauses
+    : fb_clause               { memset(&$$, 0, sizeof $$); PUSH($$, $1); }
+    | fb_clauses fb_clause    { $$ = $1; PUSH($$, $2); }
+    ;
+
+fb_clause
+    : IDENT fb_body           {
                                   feedback_word(pc, $1, @1);
+                                  $$ = NEW(ast_pred_feedback);
+                                  $$->arms = $2;
+                                  $$->loc = LOC(@1);
+                              }
+    | IDENT expr ':' fb_body  {
+                                  feedback_word(pc, $1, @1);
+                                  $$ = NEW(ast_pred_feedback);
+                                  $$->target = $2;
+                                  $$->arms = $4;
+                                  $$->loc = LOC(@1);
+                              }
+    ;
+
+fb_body
+    : expr                    {
                                   memset(&$$, 0, sizeof $$);
                                   ast_feedback *f = NEW(ast_feedback);
-                                  f->text = $2;
-                                  f->loc = LOC(@2);
+                                  f->text = $1;
+                                  f->loc = LOC(@1);
                                   PUSH($$, f);
                               }
-    | IDENT fb_ifs            { feedback_word(pc, $1, @1); $$ = $2; }
-    | IDENT fb_ifs ELSE ':' expr {
-                                  feedback_word(pc, $1, @1);
-                                  $$ = $2;
+    | fb_ifs                  { $$ = $1; }
+    | fb_ifs ELSE ':' expr    {
+                                  $$ = $1;
                                   ast_feedback *f = NEW(ast_feedback);
-                                  f->text = $5;
-                                  f->loc = LOC(@3);
+                                  f->text = $4;
+                                  f->loc = LOC(@2);
                                   PUSH($$, f);
                               }
     ;

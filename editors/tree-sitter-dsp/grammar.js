@@ -194,23 +194,27 @@ module.exports = grammar({
     ),
     return_statement: ($) => seq('return', choice(field('value', $.identifier), field('results', $.bindings))),
 
-    // metric NAME(ex, pred) = expression [feedback ...]
+    // metric NAME(ex, pred) = expression [feedback ...] [feedback NAME: ...]...
     metric_declaration: ($) => seq(
       'metric', field('name', $.identifier),
       '(', field('example', $.identifier), ',', field('prediction', $.identifier), ')',
       '=', field('body', $._expression),
-      optional(field('feedback', $.metric_feedback)),
+      // (dspcc's checker wants the general one first, once)
+      repeat(choice(field('feedback', $.metric_feedback), field('predictor_feedback', $.predictor_feedback))),
     ),
     // `feedback "text"` or `feedback if COND: TEXT ... [else: TEXT]`; the
     // word is not reserved (parser.y reads an identifier and checks it).
-    metric_feedback: ($) => seq(
-      alias('feedback', $.identifier),
-      choice(
-        field('text', $._expression),
-        seq(
-          repeat1(seq('if', field('condition', $._expression), ':', field('text', $._expression))),
-          optional(seq('else', ':', field('text', $._expression))),
-        ),
+    metric_feedback: ($) => seq(alias('feedback', $.identifier), $._feedback_body),
+    // `feedback NAME: ...`: feedback aimed at one predictor (`k`, `Module.k`;
+    // parser.y reads an expression and the checker wants such a name).
+    predictor_feedback: ($) => seq(
+      alias('feedback', $.identifier), field('predictor', $._expression), ':', $._feedback_body,
+    ),
+    _feedback_body: ($) => choice(
+      field('text', $._expression),
+      seq(
+        repeat1(seq('if', field('condition', $._expression), ':', field('text', $._expression))),
+        optional(seq('else', ':', field('text', $._expression))),
       ),
     ),
 

@@ -69,7 +69,7 @@ static dsp_status fake_feedback(void *ctx, arena *a, const opt_program *prog, co
             steps[p].demo.row = rows[i];
         }
         double s = row_score(prog, rows[i]);
-        runs[i] = (opt_run){ 1, s, steps, 2, arena_printf(a, "row %zu %s", rows[i], s > 0 ? "right" : "wrong") };
+        runs[i] = (opt_run){ 1, s, steps, 2, arena_printf(a, "row %zu %s", rows[i], s > 0 ? "right" : "wrong"), NULL };
     }
     return DSP_OK;
 }

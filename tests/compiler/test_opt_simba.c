@@ -71,7 +71,7 @@ static dsp_status fake_sampled(void *ctx, arena *a, const opt_program *prog, con
         st->pred = 0;
         st->demo.row = r;
         st->demo.bootstrapped = 1;
-        runs[i] = (opt_run){ 1, ok ? 1.0 : 0.0, st, 1, arena_printf(a, "row %zu", r) };
+        runs[i] = (opt_run){ 1, ok ? 1.0 : 0.0, st, 1, arena_printf(a, "row %zu", r), NULL };
     }
     return DSP_OK;
 }

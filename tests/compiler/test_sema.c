@@ -927,7 +927,8 @@ static void test_metric_tools(void **state)
         "optimize M with bootstrap_fewshot { metric: m trainset: train lm: l }\n"),
         "main.dsp:9:22: error: tool `grade` writes its results through output parameters (score); "
         "a metric needs a tool that returns its score, e.g. `double grade(...)`, or, as the whole metric, one "
-        "that writes a score and a feedback text, e.g. `int grade(..., double *score, char **feedback)`");
+        "that writes a score and a feedback text, e.g. `int grade(..., double *score, char **feedback)` (and "
+        "`char **feedback_NAME` for predictor NAME)");
     /* ... with one number or bool output and at most one text. */
     assert_non_null(strstr(first_error(f, QA_MODULE
         "tool int grade(const char *answer, char **a, char **b) from \"libm.so\"\n"

@@ -36,5 +36,5 @@ opt_run opt_fake_run(arena *a, size_t row, size_t n_outputs, const char *reasoni
     opt_step *st = arena_alloc(a, sizeof *st);
     st->pred = 0;
     st->demo = opt_fake_demo(a, row, n_outputs, reasoning, 1);
-    return (opt_run){ 1, pass ? 1.0 : 0.0, st, 1, NULL };
+    return (opt_run){ 1, pass ? 1.0 : 0.0, st, 1, NULL, NULL };
 }
