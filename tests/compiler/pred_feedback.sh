@@ -5,23 +5,16 @@
 # output are kept by `dspcc fmt`, shown by dump-ir, written per example by
 # `dspcc eval --predictions` ("predictor_feedback"), and shown to GEPA's
 # reflection on that predictor in place of the general feedback (which a
-# predictor whose arms give no text falls back to), here against
+# predictor whose arms give no text falls back to), and to SIMBA's rules,
+# here against
 # build/dsp-refserver (a TEST FIXTURE, not a language model) on 127.0.0.1.
 # The checker's errors are tests/bad/metric_feedback_*.dsp. Prints TAP.
 set -u
-: "${BUILD:=build}"
-dspcc="$BUILD/dspcc"
-here=$(pwd)
-tmp=$(mktemp -d)
-. tests/support/tap.sh
-. tests/support/refserver.sh
-trap 'rs_stop; rm -rf "$tmp"' EXIT INT TERM
-export OPENAI_API_KEY=sk-test-not-a-key
-unset DSPCC_BASE_URL
-ln -s "$here/examples/tickets/data" "$tmp/data"
+. tests/support/optimize_e2e.sh
 
-# program METRIC: the two-step router scored by METRIC (a `metric` named
-# accuracy, its feedback clauses included), optimized with gepa.
+# program METRIC [OPTIMIZER]: the two-step router scored by METRIC (a
+# `metric` named accuracy, its feedback clauses included), optimized with
+# OPTIMIZER (gepa's default).
 program() {
     cat <<DSP
 lm teacher = "openai/gpt-4o-mini" {
@@ -52,7 +45,7 @@ $1
 data train = jsonl("data/train.jsonl") { text -> ticket_text, category -> category }
 data dev = jsonl("data/dev.jsonl") { text -> ticket_text, category -> category }
 
-optimize Router with gepa(max_metric_calls: 80) {
+optimize Router with ${2:-gepa(max_metric_calls: 80)} {
   metric: accuracy
   trainset: train
   valset: dev
@@ -62,12 +55,12 @@ optimize Router with gepa(max_metric_calls: 80) {
 DSP
 }
 
-program 'metric accuracy(ex, pred) = exact_match(pred.category, ex.category)
+metric='metric accuracy(ex, pred) = exact_match(pred.category, ex.category)
   feedback "The queue is {ex.category}."
   feedback k: "Name the words that show the queue {ex.category}."
   feedback Router.r:
-    if pred.category != ex.category: "Wrong: the category should be {ex.category}, not {pred.category}."' \
-    >"$tmp/pf.dsp"
+    if pred.category != ex.category: "Wrong: the category should be {ex.category}, not {pred.category}."'
+program "$metric" >"$tmp/pf.dsp"
 
 "$dspcc" check "$tmp/pf.dsp" >/dev/null 2>"$tmp/check.err"
 check "a metric with feedback for two predictors checks" test $? -eq 0
@@ -79,9 +72,8 @@ check "dump-ir names each clause's predictors" \
     test "$(jq -c '.metrics[0].predictor_feedback | map([.target, .predictors])' "$tmp/ir.json")" = \
     '[["k",["Router.k"]],["Router.r",["Router.r"]]]'
 
-rs_start --threads 4 --log "$tmp/requests.log"
+serve --log "$tmp/requests.log"
 check "the reference server (test fixture) started" test -n "$port"
-url="http://127.0.0.1:$port/v1"
 
 "$dspcc" eval "$tmp/pf.dsp" --data dev --limit 20 --predictions "$tmp/preds.jsonl" --base-url "$url" \
     --cache-dir "$tmp/cache" >/dev/null 2>"$tmp/eval.err"
@@ -109,6 +101,16 @@ check "and not the general one" sh -c "! grep -q 'The queue is' '$tmp/refl_k'"
 check "r's reflection reads r's feedback on wrong rows" grep -q 'Feedback.*Wrong: the category should be' "$tmp/refl_r"
 check "and the general feedback where r's arm gives none" grep -q 'Feedback.*The queue is' "$tmp/refl_r"
 check "and never k's" sh -c "! grep -q 'Name the words' '$tmp/refl_r'"
+
+# simba's rules: the teacher reads each predictor's feedback after the run's score.
+program "$metric" 'simba(bsize: 8, num_candidates: 2, max_steps: 2, max_demos: 0)' >"$tmp/simba.dsp"
+: >"$tmp/requests.log"
+"$dspcc" optimize "$tmp/simba.dsp" -o "$tmp/simba.json" --base-url "$url" --cache-dir "$tmp/cache" \
+    --trainset-limit 30 --valset-limit 10 >"$tmp/simba.out" 2>"$tmp/simba.err"
+check "simba with predictor feedback exits 0" test $? -eq 0
+grep 'examples_with_feedback ## ]]' "$tmp/requests.log" | grep 'Outputs\\n### keywords' >"$tmp/simba_k"
+check "simba's rule for k reads k's feedback after the score" \
+    grep -q 'Feedback\\nThe [a-z]* run (score [0-9.]*). Name the words that show the queue' "$tmp/simba_k"
 
 # A scoring C tool's `feedback_k` output is k's feedback (grade_steps():
 # "graded right|wrong: ..." and "the keywords should point to QUEUE").

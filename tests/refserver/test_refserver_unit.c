@@ -379,39 +379,56 @@ static void test_proposal_lists_distinctive_words_per_label(void **state)
     rs_arena_free(&a);
 }
 
+/* The fixture's answer to a chat-format prompt with two string inputs
+ * (in1 = v1, in2 = v2) and one string output: an optimizer's prompt
+ * (reflection, merge) as dspcc renders it. */
+static const char *answer_two_inputs(rs_arena *a, const char *in1, const char *v1, const char *in2, const char *v2,
+                                     const char *out)
+{
+    rs_buf sys, user;
+    rs_buf_init(&sys, a);
+    rs_buf_init(&user, a);
+    rs_buf_printf(&sys,
+                  "Your input fields are:\n1. `%s` (string): one\n2. `%s` (string): two\nYour output fields are:\n"
+                  "1. `%s` (string): the answer\n\n"
+                  "All interactions will be structured in the following way, with the appropriate values filled "
+                  "in.\n\n[[ ## %s ## ]]\n{%s}\n\n[[ ## %s ## ]]\n{%s}\n\n[[ ## %s ## ]]\n{%s}\n\n"
+                  "[[ ## completed ## ]]\nIn adhering to this structure, your objective is: \n        Answer.",
+                  in1, in2, out, in1, in1, in2, in2, out, out);
+    rs_buf_printf(&user,
+                  "[[ ## %s ## ]]\n%s\n\n[[ ## %s ## ]]\n%s\n\nRespond with the corresponding output fields, "
+                  "starting with the field `[[ ## %s ## ]]`, and then ending with the marker for "
+                  "`[[ ## completed ## ]]`.",
+                  in1, v1, in2, v2, out);
+    rs_message msgs[] = {{"system", rs_buf_str(&sys)}, {"user", rs_buf_str(&user)}};
+    rs_task t;
+    rs_task_parse(a, msgs, 2, &t);
+    rs_gen g = {0, 1};
+    const char *v[1] = {0};
+    rs_learn(a, &t, &g, v);
+    return v[0];
+}
+
 /* GEPA's merge prompt: both instructions' hints, each word once. */
 static void test_combine_keeps_both_instructions(void **state)
 {
     (void)state;
     rs_arena a;
     rs_arena_init(&a);
-    const char *sys =
-        "Your input fields are:\n1. `instruction_a` (string): one\n2. `instruction_b` (string): another\n"
-        "Your output fields are:\n1. `combined_instruction` (string): both\n\n"
-        "All interactions will be structured in the following way, with the appropriate values filled in.\n\n"
-        "[[ ## instruction_a ## ]]\n{instruction_a}\n\n[[ ## instruction_b ## ]]\n{instruction_b}\n\n"
-        "[[ ## combined_instruction ## ]]\n{combined_instruction}\n\n[[ ## completed ## ]]\n"
-        "In adhering to this structure, your objective is: \n        Combine them.";
-    const char *user = "[[ ## instruction_a ## ]]\nClassify a ticket.\nLabel hints (label: keywords that point to it):\n"
-                       "Hardware: laptop, screen\n\n"
-                       "[[ ## instruction_b ## ]]\nClassify a ticket.\nLabel hints (label: keywords that point to it):\n"
-                       "HR Support: payroll\nHardware: screen, printer\nHardware: screen\n\n"
-                       "Respond with the corresponding output fields, starting with the field "
-                       "`[[ ## combined_instruction ## ]]`, and then ending with the marker for `[[ ## completed ## ]]`.";
-    rs_message msgs[] = {{"system", sys}, {"user", user}};
-    rs_task t;
-    rs_task_parse(&a, msgs, 2, &t);
-    rs_gen g = {0, 1};
-    const char *v[1] = {0};
-    rs_learn(&a, &t, &g, v);
-    assert_non_null(v[0]);
-    assert_string_equal(v[0], "Classify a ticket.\nLabel hints (label: keywords that point to it):\n"
-                              "Hardware: laptop, screen\nHR Support: payroll\nHardware: printer");
+    const char *v = answer_two_inputs(
+        &a, "instruction_a",
+        "Classify a ticket.\nLabel hints (label: keywords that point to it):\nHardware: laptop, screen", "instruction_b",
+        "Classify a ticket.\nLabel hints (label: keywords that point to it):\n"
+        "HR Support: payroll\nHardware: screen, printer\nHardware: screen",
+        "combined_instruction");
+    assert_non_null(v);
+    assert_string_equal(v, "Classify a ticket.\nLabel hints (label: keywords that point to it):\n"
+                           "Hardware: laptop, screen\nHR Support: payroll\nHardware: printer");
     rs_vocab voc;
     rs_vocab_init(&voc, &a);
     const char *labels[] = {"Hardware", "HR Support"};
     rs_tokens hints[2];
-    rs_parse_hints(&voc, v[0], labels, 2, hints);
+    rs_parse_hints(&voc, v, labels, 2, hints);
     assert_int_equal(hints[0].n, 3);
     assert_int_equal(hints[1].n, 1);
     rs_arena_free(&a);
@@ -422,47 +439,33 @@ static void test_reflection_hints_the_labels_it_got_wrong(void **state)
     (void)state;
     rs_arena a;
     rs_arena_init(&a);
-    const char *sys =
-        "Your input fields are:\n1. `current_instruction` (string): now\n2. `examples_with_feedback` (string): "
-        "runs\nYour output fields are:\n1. `new_instruction` (string): better\n\n"
-        "All interactions will be structured in the following way, with the appropriate values filled in.\n\n"
-        "[[ ## current_instruction ## ]]\n{current_instruction}\n\n[[ ## examples_with_feedback ## ]]\n"
-        "{examples_with_feedback}\n\n[[ ## new_instruction ## ]]\n{new_instruction}\n\n[[ ## completed ## ]]\n"
-        "In adhering to this structure, your objective is: \n        Improve the instruction.";
-    const char *user =
-        "[[ ## current_instruction ## ]]\nClassify a ticket.\nLabel hints (label: keywords that point to it):\n"
-        "Hardware: laptop, password\n\n"
-        "[[ ## examples_with_feedback ## ]]\n"
+    const char *v = answer_two_inputs(
+        &a, "current_instruction",
+        "Classify a ticket.\nLabel hints (label: keywords that point to it):\nHardware: laptop, password",
+        "examples_with_feedback",
         "# Example 1\n## Inputs\n### ticket_text\nhello remote vpn denied vpn thanks\n## Outputs\n### queue\n"
         "Hardware\n## Feedback\nThis run scored 0.000 (metric `accuracy`). The expected outputs: queue: Access "
         "Rights.\n\n"
         "# Example 2\n## Inputs\n### ticket_text\nmonitor screen flickers\n## Outputs\n### queue\nHardware\n"
         "## Feedback\nThis run scored 1.000 (metric `accuracy`). The expected outputs: queue: Hardware.\n\n"
         "# Example 3\n## Inputs\n### ticket_text\npassword for the payroll portal on my laptop\n## Outputs\n"
-        "### queue\nHardware\n## Feedback\nWrong: the queue should be `HR Support`, not Hardware.\n\n"
-        "Respond with the corresponding output fields, starting with the field `[[ ## new_instruction ## ]]`, "
-        "and then ending with the marker for `[[ ## completed ## ]]`.";
-    rs_message msgs[] = {{"system", sys}, {"user", user}};
-    rs_task t;
-    rs_task_parse(&a, msgs, 2, &t);
-    rs_gen g = {0, 1};
-    const char *v[1] = {0};
-    rs_learn(&a, &t, &g, v);
-    assert_non_null(v[0]);
+        "### queue\nHardware\n## Feedback\nWrong: the queue should be `HR Support`, not Hardware.",
+        "new_instruction");
+    assert_non_null(v);
     /* A label of two words; the word the input repeats first; no greeting. */
-    assert_non_null(strstr(v[0], "\nAccess Rights: vpn"));
-    assert_null(strstr(v[0], "hello"));
-    assert_null(strstr(v[0], "thanks"));
+    assert_non_null(strstr(v, "\nAccess Rights: vpn"));
+    assert_null(strstr(v, "hello"));
+    assert_null(strstr(v, "thanks"));
     /* The hints that sent the payroll ticket to Hardware are taken back. */
-    assert_null(strstr(v[0], "Hardware: laptop"));
-    assert_non_null(strstr(v[0], "\nHR Support: payroll"));
-    assert_true(strncmp(v[0], "Classify a ticket.\nLabel hints", 30) == 0);
+    assert_null(strstr(v, "Hardware: laptop"));
+    assert_non_null(strstr(v, "\nHR Support: payroll"));
+    assert_true(strncmp(v, "Classify a ticket.\nLabel hints", 30) == 0);
     /* The learner reads every line back. */
     rs_vocab voc;
     rs_vocab_init(&voc, &a);
     const char *labels[] = {"Access Rights", "Hardware", "HR Support"};
     rs_tokens hints[3];
-    rs_parse_hints(&voc, v[0], labels, 3, hints);
+    rs_parse_hints(&voc, v, labels, 3, hints);
     assert_true(hints[0].n >= 2 && hints[1].n == 0 && hints[2].n >= 1);
     rs_arena_free(&a);
 }
