@@ -28,6 +28,7 @@
 #include <inttypes.h>
 #include <openssl/evp.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,6 +65,8 @@ struct dsp_cache {
      * instructions, the demos), for the last few such starts. Calls of one
      * predictor share it, so each hashes its own input alone. */
     pthread_mutex_t klock;
+    pthread_mutex_t olock; /* opening the file (ensure_open) */
+    atomic_bool ready;     /* db and rdb are open */
     struct key_memo {
         char *raw; /* the start's inputs as they came (raw_start), not as JSON */
         size_t len;
@@ -142,8 +145,13 @@ static dsp_status make_dirs(const char *dir, dsp_error *err)
 
 static dsp_status db_error(dsp_cache *c, sqlite3 *db, dsp_error *err, const char *what)
 {
-    return dsp_error_set(err, DSP_ERR_CACHE, "response cache %s: %s: %s", c->path, what,
-                         db ? sqlite3_errmsg(db) : "cannot open");
+    int code = db ? sqlite3_errcode(db) & 0xff : SQLITE_CANTOPEN;
+    bool damaged = code == SQLITE_NOTADB || code == SQLITE_CORRUPT;
+    return dsp_error_set(err, DSP_ERR_CACHE, "response cache %s: %s: %s%s", c->path, what,
+                         db ? sqlite3_errmsg(db) : "cannot open",
+                         damaged ? " (it holds only cached replies: delete it, with its -wal and -shm files, "
+                                   "to start an empty cache)"
+                                 : "");
 }
 
 static const char *const schema_sql =
@@ -172,6 +180,96 @@ static int exec_patiently(sqlite3 *db, const char *sql)
     return rc;
 }
 
+/* Opens the writer and the reader on c->path, creating the file (and its
+ * table) if it is missing. A new file's setup (the switch to WAL and the
+ * table: two small transactions) is written without fsync: it is what
+ * made a program's first call cost several fdatasyncs. A process killed
+ * during it leaves SQLite's own journal, which the next open rolls back
+ * (synchronous only matters to a power loss, and a power loss in the
+ * seconds after a cache file was made can at worst leave that new, empty
+ * file unreadable: the error names it). Rows are written with
+ * synchronous=NORMAL, as always. Called with olock held. */
+static dsp_status open_db(dsp_cache *c, dsp_error *err)
+{
+    int rc = sqlite3_open_v2(c->path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                             NULL);
+    if (rc != SQLITE_OK)
+        return db_error(c, c->db, err, "cannot open");
+    sqlite3_busy_timeout(c->db, DSP_CACHE_BUSY_MS);
+    /* The last connection to close leaves the WAL as it is instead of
+     * copying it into the file: that checkpoint fsyncs twice, and a
+     * one-call program paid it at exit. The rows are in the WAL (committed:
+     * they survive kill -9); a writer checkpoints once the WAL holds 1000
+     * pages, and any later open reads them. */
+    sqlite3_db_config(c->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, (int *)NULL);
+    rc = exec_patiently(c->db, "PRAGMA synchronous=OFF");
+    if (rc == SQLITE_OK)
+        rc = exec_patiently(c->db, "PRAGMA journal_mode=WAL");
+    if (rc == SQLITE_OK)
+        rc = exec_patiently(c->db, schema_sql);
+    if (rc == SQLITE_OK)
+        rc = exec_patiently(c->db, "PRAGMA synchronous=NORMAL");
+    if (rc == SQLITE_OK)
+        rc = sqlite3_prepare_v2(c->db, "INSERT OR REPLACE INTO responses(key, value, created) VALUES (?1, ?2, ?3)", -1,
+                                &c->put, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_prepare_v2(c->db, "BEGIN IMMEDIATE", -1, &c->begin, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_prepare_v2(c->db, "COMMIT", -1, &c->commit, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_prepare_v2(c->db, "ROLLBACK", -1, &c->rollback, NULL);
+    if (rc != SQLITE_OK)
+        return db_error(c, c->db, err, "cannot set up");
+    /* The file exists and is in WAL mode now: the reader only reads. */
+    rc = sqlite3_open_v2(c->path, &c->rdb, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_busy_timeout(c->rdb, DSP_CACHE_BUSY_MS);
+        rc = sqlite3_prepare_v2(c->rdb, "SELECT value FROM responses WHERE key = ?1", -1, &c->get, NULL);
+    }
+    if (rc != SQLITE_OK)
+        return db_error(c, c->rdb, err, "cannot set up reading");
+    return DSP_OK;
+}
+
+/* Closes what open_db opened (olock held, or c no longer shared). */
+static void close_db(dsp_cache *c)
+{
+    sqlite3_finalize(c->get);
+    sqlite3_finalize(c->put);
+    sqlite3_finalize(c->begin);
+    sqlite3_finalize(c->commit);
+    sqlite3_finalize(c->rollback);
+    sqlite3_close(c->rdb);
+    sqlite3_close(c->db);
+    c->get = c->put = c->begin = c->commit = c->rollback = NULL;
+    c->rdb = c->db = NULL;
+}
+
+/* Opens the file once it is needed: for a lookup when it exists (a
+ * missing file holds nothing: a miss, and nothing is created), for a
+ * flush always. A program that never stores a reply never creates the
+ * file. */
+static dsp_status ensure_open(dsp_cache *c, bool create, bool *absent, dsp_error *err)
+{
+    *absent = false;
+    if (atomic_load_explicit(&c->ready, memory_order_acquire))
+        return DSP_OK;
+    pthread_mutex_lock(&c->olock);
+    dsp_status st = DSP_OK;
+    if (!atomic_load_explicit(&c->ready, memory_order_relaxed)) {
+        struct stat sb;
+        if (!create && stat(c->path, &sb) != 0 && errno == ENOENT) {
+            *absent = true;
+        } else if ((st = open_db(c, err)) == DSP_OK) {
+            atomic_store_explicit(&c->ready, true, memory_order_release);
+        } else {
+            close_db(c);
+        }
+    }
+    pthread_mutex_unlock(&c->olock);
+    return st;
+}
+
 dsp_status dsp_cache_open(const char *dir, dsp_cache **out, dsp_error *err)
 {
     *out = NULL;
@@ -185,47 +283,19 @@ dsp_status dsp_cache_open(const char *dir, dsp_cache **out, dsp_error *err)
     pthread_mutex_init(&c->rlock, NULL);
     pthread_mutex_init(&c->qlock, NULL);
     pthread_mutex_init(&c->klock, NULL);
+    pthread_mutex_init(&c->olock, NULL);
+    atomic_init(&c->ready, false);
     c->path = join(dir, DSP_CACHE_FILE);
     c->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
     if (!c->path || !c->sha256) {
         dsp_cache_close(c);
         return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory opening the cache");
     }
-    int rc = sqlite3_open_v2(c->path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-                             NULL);
-    if (rc != SQLITE_OK) {
-        st = db_error(c, c->db, err, "cannot open");
-        dsp_cache_close(c);
-        return st;
-    }
-    sqlite3_busy_timeout(c->db, DSP_CACHE_BUSY_MS);
-    rc = exec_patiently(c->db, "PRAGMA journal_mode=WAL");
-    if (rc == SQLITE_OK)
-        rc = exec_patiently(c->db, "PRAGMA synchronous=NORMAL");
-    if (rc == SQLITE_OK)
-        rc = exec_patiently(c->db, schema_sql);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_prepare_v2(c->db, "INSERT OR REPLACE INTO responses(key, value, created) VALUES (?1, ?2, ?3)", -1,
-                                &c->put, NULL);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_prepare_v2(c->db, "BEGIN IMMEDIATE", -1, &c->begin, NULL);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_prepare_v2(c->db, "COMMIT", -1, &c->commit, NULL);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_prepare_v2(c->db, "ROLLBACK", -1, &c->rollback, NULL);
-    if (rc != SQLITE_OK) {
-        st = db_error(c, c->db, err, "cannot set up");
-        dsp_cache_close(c);
-        return st;
-    }
-    /* The file exists and is in WAL mode now: the reader only reads. */
-    rc = sqlite3_open_v2(c->path, &c->rdb, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
-    if (rc == SQLITE_OK) {
-        sqlite3_busy_timeout(c->rdb, DSP_CACHE_BUSY_MS);
-        rc = sqlite3_prepare_v2(c->rdb, "SELECT value FROM responses WHERE key = ?1", -1, &c->get, NULL);
-    }
-    if (rc != SQLITE_OK) {
-        st = db_error(c, c->rdb, err, "cannot set up reading");
+    /* An existing file is opened now, so a damaged one is an error here;
+     * a missing one is created by the first flush (ensure_open). */
+    bool absent;
+    st = ensure_open(c, false, &absent, err);
+    if (st != DSP_OK) {
         dsp_cache_close(c);
         return st;
     }
@@ -237,20 +307,15 @@ void dsp_cache_close(dsp_cache *c)
 {
     if (!c)
         return;
-    if (c->db)
+    if (c->path)
         (void)dsp_cache_flush(c, NULL);
     dsp_remote_cache_close(c->remote);
     for (size_t i = 0; i < c->n_queued; i++)
         free(c->queue[i].value);
     free(c->queue);
-    sqlite3_finalize(c->get);
-    sqlite3_finalize(c->put);
-    sqlite3_finalize(c->begin);
-    sqlite3_finalize(c->commit);
-    sqlite3_finalize(c->rollback);
-    sqlite3_close(c->rdb);
-    sqlite3_close(c->db);
+    close_db(c);
     pthread_mutex_destroy(&c->wlock);
+    pthread_mutex_destroy(&c->olock);
     pthread_mutex_destroy(&c->rlock);
     pthread_mutex_destroy(&c->qlock);
     pthread_mutex_destroy(&c->klock);
@@ -702,11 +767,15 @@ static dsp_status write_queued(dsp_cache *c, dsp_error *err)
         return DSP_OK;
     if (!rows)
         return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory writing to the cache");
-    dsp_status st = DSP_OK;
-    int rc = sqlite3_step(c->begin);
-    sqlite3_reset(c->begin);
-    if (rc != SQLITE_DONE)
-        st = db_error(c, c->db, err, "write failed");
+    bool absent;
+    dsp_status st = ensure_open(c, true, &absent, err);
+    int rc = SQLITE_ERROR;
+    if (st == DSP_OK) {
+        rc = sqlite3_step(c->begin);
+        sqlite3_reset(c->begin);
+        if (rc != SQLITE_DONE)
+            st = db_error(c, c->db, err, "write failed");
+    }
     /* The time is bound, not the column's strftime default: SQLite would
      * evaluate that date function once per row. */
     sqlite3_int64 now = (sqlite3_int64)time(NULL);
@@ -785,21 +854,24 @@ dsp_status dsp_cache_get_checked(dsp_cache *c, const char *key, dsp_chat_respons
     }
     if (*found)
         return DSP_OK;
-    dsp_status st = DSP_OK;
-    pthread_mutex_lock(&c->rlock);
-    sqlite3_bind_text(c->get, 1, key, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(c->get);
-    if (rc == SQLITE_ROW) {
-        const char *text = (const char *)sqlite3_column_text(c->get, 0);
-        int len = sqlite3_column_bytes(c->get, 0);
-        if (text)
-            *found = decode_value(text, len, resp);
-    } else if (rc != SQLITE_DONE) {
-        st = db_error(c, c->rdb, err, "lookup failed");
+    bool absent;
+    dsp_status st = ensure_open(c, false, &absent, err);
+    if (st == DSP_OK && !absent) {
+        pthread_mutex_lock(&c->rlock);
+        sqlite3_bind_text(c->get, 1, key, -1, SQLITE_STATIC);
+        int rc = sqlite3_step(c->get);
+        if (rc == SQLITE_ROW) {
+            const char *text = (const char *)sqlite3_column_text(c->get, 0);
+            int len = sqlite3_column_bytes(c->get, 0);
+            if (text)
+                *found = decode_value(text, len, resp);
+        } else if (rc != SQLITE_DONE) {
+            st = db_error(c, c->rdb, err, "lookup failed");
+        }
+        sqlite3_reset(c->get);
+        sqlite3_clear_bindings(c->get);
+        pthread_mutex_unlock(&c->rlock);
     }
-    sqlite3_reset(c->get);
-    sqlite3_clear_bindings(c->get);
-    pthread_mutex_unlock(&c->rlock);
     /* A row stored before replies were checked heals: a miss, replaced by
      * the answer the caller gets instead. */
     if (*found && accept && !accept(accept_ctx, resp)) {

@@ -148,15 +148,20 @@ static void test_hit_after_miss_creates_dirs(void **state)
     dsp_error err = {0};
     assert_int_equal(dsp_cache_open(dir, &c, &err), DSP_OK);
     struct stat st;
-    assert_int_equal(stat(dsp_cache_file_path(c), &st), 0);
     /* Prompts may be private: the directory is the user's alone. */
     assert_int_equal(stat(dir, &st), 0);
     assert_int_equal(st.st_mode & 0077, 0);
+    /* The file is made by the first flush, not by opening or a miss: a
+     * program's first call pays no file creation before its request. */
+    assert_int_equal(stat(dsp_cache_file_path(c), &st), -1);
     dsp_chat_response r = {0};
     bool found = true;
     assert_int_equal(dsp_cache_get(c, "k1", &r, &found, &err), DSP_OK);
     assert_false(found);
+    assert_int_equal(stat(dsp_cache_file_path(c), &st), -1);
     put_text(c, "k1", "answer with \"quotes\" and\nnewline");
+    assert_int_equal(dsp_cache_flush(c, &err), DSP_OK);
+    assert_int_equal(stat(dsp_cache_file_path(c), &st), 0);
     assert_int_equal(dsp_cache_get(c, "k1", &r, &found, &err), DSP_OK);
     assert_true(found);
     assert_int_equal(r.n_choices, 1);
@@ -232,6 +237,7 @@ static void test_garbage_file_is_a_clear_error(void **state)
     assert_null(c);
     assert_non_null(strstr(err.message, path));
     assert_non_null(strstr(err.message, "not a database"));
+    assert_non_null(strstr(err.message, "delete it"));
 }
 
 static void test_resolve_dir_precedence(void **state)
