@@ -68,6 +68,7 @@ typedef struct cg_ctx {
     const struct ir_cstruct **cstructs;
     size_t n_cstructs;
     int cstructs_done;
+    struct cg_share *share;     /* cg_share.c's tables emitted so far */
     dsp_error *err;
     int failed;
 } cg_ctx;
@@ -143,8 +144,10 @@ int cg_tool_called(cg_ctx *g, const ir_tool *t);
 const char *cg_tool_callee(cg_ctx *g, const ir_tool *t);
 
 /* cg_tables.c: a `static const dsp_field sym[n]` table (runtime types
- * shared with the predictors' tables); only while cg_emit_tables runs. */
-void cg_emit_field_table(cg_ctx *g, strbuf *c, const char *sym, const ir_field *f, size_t n);
+ * shared with the predictors' tables); only while cg_emit_tables runs.
+ * Returns the symbol to use: sym, or that of an equal table emitted
+ * before (cg_share_emit); NULL when n is 0. */
+const char *cg_emit_field_table(cg_ctx *g, strbuf *c, const char *sym, const ir_field *f, size_t n);
 /* The runtime type of t ("&k_type3"), emitting its table into c when it is
  * new; only while cg_emit_tables runs. */
 const char *cg_rt_type(cg_ctx *g, strbuf *c, const ir_type *t);
@@ -156,6 +159,20 @@ const char *cg_rt_type(cg_ctx *g, strbuf *c, const ir_type *t);
 size_t cg_tool_cstructs(cg_ctx *g, const struct ir_cstruct ***out);
 int cg_emit_cstruct_defs(cg_ctx *g, strbuf *c);
 void cg_emit_cstruct_tables(cg_ctx *g, strbuf *c);
+
+/* cg_share.c: emits pre, then `static const TYPE SYM` and body (the text
+ * after the symbol: "[2] = {...};\n"), unless an equal table (same type,
+ * pre and body) was emitted before; returns the symbol to use, sym or the
+ * earlier table's. body is freed. */
+const char *cg_share_emit(cg_ctx *g, strbuf *c, const char *pre, const char *type, const char *sym, strbuf *body);
+/* The lookup behind it: the symbol of an equal entry, or NULL after
+ * remembering this one under sym. Also a memo by any bytes (type names
+ * the kind of key): cg_tables.c finds a signature's tables by its address
+ * without rendering them again. */
+const char *cg_share_sym(cg_ctx *g, const char *type, const char *pre, const char *body, size_t body_len,
+                         const char *sym);
+/* The same lookup, remembering nothing. */
+const char *cg_share_find(cg_ctx *g, const char *type, const char *pre, const char *body, size_t body_len);
 
 /* cg_react.c: react call sites. The tables (tool prototypes, each tool's
  * fields, the dsp_tool array and the dsp_react) after the predictors'; the

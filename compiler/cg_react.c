@@ -113,6 +113,9 @@ static void tables_fn(cg_ctx *g, strbuf *c, const ir_react *r, size_t idx, void 
     (void)ctx;
     const char *sym = arena_printf(g->a, "k_react%zu", idx);
     sb_printf(c, "/* ---- react %s: its tools, then the loop's settings ---- */\n\n", r->step->name);
+    /* Each tool's tables, or an equal one's (cg_share.c). */
+    const char **args = arena_array(g->a, r->n_tools + 1, sizeof *args);
+    const char **results = arena_array(g->a, r->n_tools + 1, sizeof *results);
     for (size_t k = 0; k < r->n_tools; k++) {
         const ir_tool *t = r->tools[k];
         ir_field *ps = arena_array(g->a, t->n_params + 1, sizeof *ps);
@@ -125,8 +128,8 @@ static void tables_fn(cg_ctx *g, strbuf *c, const ir_react *r, size_t idx, void 
         ir_field one = { "result", t->type, NULL };
         const ir_field *rs = t->n_outputs ? t->outputs : &one;
         size_t nr = t->n_outputs ? t->n_outputs : 1;
-        cg_emit_field_table(g, c, arena_printf(g->a, "%s_t%zu_args", sym, k), ps, np);
-        cg_emit_field_table(g, c, arena_printf(g->a, "%s_t%zu_results", sym, k), rs, nr);
+        args[k] = cg_emit_field_table(g, c, arena_printf(g->a, "%s_t%zu_args", sym, k), ps, np);
+        results[k] = cg_emit_field_table(g, c, arena_printf(g->a, "%s_t%zu_results", sym, k), rs, nr);
     }
     sb_printf(c, "static const dsp_tool %s_tools[%zu] = {\n", sym, r->n_tools);
     for (size_t k = 0; k < r->n_tools; k++) {
@@ -138,12 +141,8 @@ static void tables_fn(cg_ctx *g, strbuf *c, const ir_react *r, size_t idx, void 
         cg_cstr(g, c, t->name, strlen(t->name), 6);
         sb_puts(c, ", ");
         cg_cstr_or_null(g, c, doc, 6);
-        if (np)
-            sb_printf(c, ", %s_t%zu_args, %zu, %s_t%zu_results, %zu, %s, NULL },\n", sym, k, np, sym, k,
-                       t->n_outputs ? t->n_outputs : 1, glue_name(g, t));
-        else
-            sb_printf(c, ", NULL, 0, %s_t%zu_results, %zu, %s, NULL },\n", sym, k,
-                       t->n_outputs ? t->n_outputs : 1, glue_name(g, t));
+        sb_printf(c, ", %s, %zu, %s, %zu, %s, NULL },\n", np ? args[k] : "NULL", np, results[k],
+                  t->n_outputs ? t->n_outputs : 1, glue_name(g, t));
     }
     sb_puts(c, "};\n");
     sb_printf(c, "static const dsp_react %s = {\n    &%s, &%s, %s_tools, %zu, %lld, %lld\n};\n\n", sym,

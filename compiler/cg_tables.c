@@ -112,7 +112,7 @@ typedef struct rt_types {
     size_t n, cap;
 } rt_types;
 
-static void emit_fields(cg_ctx *g, strbuf *c, rt_types *rt, const char *sym, const ir_field *f, size_t n);
+static const char *emit_fields(cg_ctx *g, strbuf *c, rt_types *rt, const char *sym, const ir_field *f, size_t n);
 
 static const char *rt_type(cg_ctx *g, strbuf *c, rt_types *rt, const ir_type *t)
 {
@@ -127,8 +127,8 @@ static const char *rt_type(cg_ctx *g, strbuf *c, rt_types *rt, const ir_type *t)
         if (rt->t[i] == t || ir_type_equal(rt->t[i], t)) return rt->sym[i];
     const char *elem = NULL, *fields = NULL;
     if (t->kind == IR_RECORD) {
-        fields = arena_printf(g->a, "k_record_%s_fields", cg_snake(g->a, t->name));
-        emit_fields(g, c, rt, fields, t->fields, t->n_fields);
+        fields = emit_fields(g, c, rt, arena_printf(g->a, "k_record_%s_fields", cg_snake(g->a, t->name)), t->fields,
+                             t->n_fields);
     } else if (t->kind != IR_ENUM) {
         elem = rt_type(g, c, rt, t->elem);
     }
@@ -176,25 +176,28 @@ static const char *rt_type(cg_ctx *g, strbuf *c, rt_types *rt, const ir_type *t)
     return rt->sym[id];
 }
 
-static void emit_fields(cg_ctx *g, strbuf *c, rt_types *rt, const char *sym, const ir_field *f, size_t n)
+/* Returns the table's symbol: sym, or an equal table's (cg_share.c). */
+static const char *emit_fields(cg_ctx *g, strbuf *c, rt_types *rt, const char *sym, const ir_field *f, size_t n)
 {
-    if (!n) return;
+    if (!n) return NULL;
     const char **types = arena_array(g->a, n, sizeof *types);
     for (size_t i = 0; i < n; i++) types[i] = rt_type(g, c, rt, f[i].type);
-    sb_printf(c, "static const dsp_field %s[%zu] = {\n", sym, n);
+    strbuf b = {0};
+    sb_printf(&b, "[%zu] = {\n", n);
     for (size_t i = 0; i < n; i++) {
-        sb_puts(c, "    { ");
-        cg_cstr(g, c, f[i].name, strlen(f[i].name), 6);
-        sb_printf(c, ", %s, ", types[i]);
-        cg_cstr_or_null(g, c, f[i].desc, 6);
-        sb_puts(c, " },\n");
+        sb_puts(&b, "    { ");
+        cg_cstr(g, &b, f[i].name, strlen(f[i].name), 6);
+        sb_printf(&b, ", %s, ", types[i]);
+        cg_cstr_or_null(g, &b, f[i].desc, 6);
+        sb_puts(&b, " },\n");
     }
-    sb_puts(c, "};\n");
+    sb_puts(&b, "};\n");
+    return cg_share_emit(g, c, "", "dsp_field", sym, &b);
 }
 
-void cg_emit_field_table(cg_ctx *g, strbuf *c, const char *sym, const ir_field *f, size_t n)
+const char *cg_emit_field_table(cg_ctx *g, strbuf *c, const char *sym, const ir_field *f, size_t n)
 {
-    emit_fields(g, c, g->rt, sym, f, n);
+    return emit_fields(g, c, g->rt, sym, f, n);
 }
 
 const char *cg_rt_type(cg_ctx *g, strbuf *c, const ir_type *t)
@@ -227,10 +230,24 @@ static const ir_lm *lm_of(cg_ctx *g, const st_predictor *sp)
     return p->n_lms ? p->lms[0] : NULL;
 }
 
-/* Returns the model string baked in ("provider/model"), or NULL (no LM). */
-static const char *emit_lm(cg_ctx *g, strbuf *c, const char *sym, const ir_lm *lm, const st_predictor *sp,
+/* Returns the model string baked in ("provider/model"), or NULL (no LM);
+ * *sym becomes an equal config's symbol when one was emitted before. */
+static const char *emit_lm(cg_ctx *g, strbuf *out, const char **sym, const ir_lm *lm, const st_predictor *sp,
                            const ir_predictor *pr)
 {
+    /* Found first by the addresses of what the table is made of (the lm
+     * and what the state and the call change), as emit_signature. */
+    uint64_t temp_bits = 0;
+    if (pr && pr->has_temperature) memcpy(&temp_bits, &pr->temperature, sizeof temp_bits);
+    const uint64_t memo[8] = { (uintptr_t)lm, (uintptr_t)(sp ? sp->model : NULL),
+                               (uintptr_t)(sp ? sp->adapter_path : NULL), (uintptr_t)(sp ? sp->adapter_sha256 : NULL),
+                               (uintptr_t)(sp ? sp->adapter_name : NULL), (uintptr_t)(pr ? pr->adapter : NULL),
+                               (uint64_t)(pr && pr->has_temperature), temp_bits };
+    const char *had = cg_share_find(g, "memo:lm", "", (const char *)memo, sizeof memo);
+    if (had) {
+        *sym = had;
+        return cg_share_find(g, "memo:lm-model", "", (const char *)memo, sizeof memo);
+    }
     dsp_lm_config *cfg = NULL;
     dsp_error e = {0};
     if (irt_lm(g->a, lm, &cfg, &e) != DSP_OK) {
@@ -248,13 +265,15 @@ static const char *emit_lm(cg_ctx *g, strbuf *c, const char *sym, const ir_lm *l
         const char *slash = strchr(cfg->model, '/');
         model = arena_printf(g->a, "%.*s/%s", (int)(slash - cfg->model), cfg->model, sp->model);
     }
+    strbuf pre = {0}, body = {0}, *c = &pre;
     sb_printf(c, "/* lm %s", lm->name);
     if (sp && sp->adapter_path) sb_puts(c, ", with the optimizer's LoRA adapter (see the models table)");
     else if (sp && sp->model) sb_puts(c, ", fine-tuned model from the optimizer");
     if (cfg->api_key_env)
         sb_printf(c, ". The key is read at run time from $%s; it is never stored here", cfg->api_key_env);
     sb_puts(c, ". */\n");
-    sb_printf(c, "static const dsp_lm_config %s = {\n    ", sym);
+    c = &body;
+    sb_puts(c, " = {\n    ");
     cg_cstr(g, c, model, strlen(model), 4);
     sb_puts(c, ",\n    ");
     cg_cstr_or_null(g, c, cfg->base_url, 4);
@@ -301,6 +320,11 @@ static const char *emit_lm(cg_ctx *g, strbuf *c, const char *sym, const ir_lm *l
     if (cfg->rpm > 0 || cfg->tpm > 0)
         sb_printf(c, "    .rpm = %d, .tpm = %d,\n", cfg->rpm, cfg->tpm);
     sb_puts(c, "};\n");
+    if (pre.oom) out->oom = 1;
+    *sym = cg_share_emit(g, out, pre.p ? pre.p : "", "dsp_lm_config", *sym, &body);
+    sb_free(&pre);
+    cg_share_sym(g, "memo:lm", "", (const char *)memo, sizeof memo, *sym);
+    cg_share_sym(g, "memo:lm-model", "", (const char *)memo, sizeof memo, model);
     return model;
 }
 
@@ -400,7 +424,7 @@ static int emit_knn(cg_ctx *g, strbuf *c, const char *sym, const st_predictor *s
         return 0;
     }
     const char *lm_sym = arena_printf(g->a, "%s_knn_lm", sym);
-    if (!emit_lm(g, c, lm_sym, el, NULL, NULL)) return 0;
+    if (!emit_lm(g, c, &lm_sym, el, NULL, NULL)) return 0;
     sb_printf(c, "/* knn_fewshot: the embedder's vectors of the %zu demos above (unit length, %zu floats each);\n"
                  "   each call takes its %d nearest as demos (dsp/knn.h). */\n",
               sp->n_demos, sp->knn_dim, sp->knn_k);
@@ -569,6 +593,32 @@ int cg_has_knn(cg_ctx *g)
 
 /* ---- predictors ------------------------------------------------------ */
 
+/* A predictor's signature table (and its fields'), or an equal one's
+ * symbol. Found first by the signature's and instructions' addresses
+ * (every predictor of a signature as written has the same tables), so a
+ * program of many such predictors renders them once. */
+static const char *emit_signature(cg_ctx *g, strbuf *c, const char *sym, const ir_signature *sig, const char *instr,
+                                  int optimized)
+{
+    const void *memo[2] = { sig, instr };
+    const char *had = cg_share_find(g, "memo:signature", "", (const char *)memo, sizeof memo);
+    if (had) return had;
+    const char *in_sym = emit_fields(g, c, g->rt, arena_printf(g->a, "%s_in", sym), sig->inputs, sig->n_inputs);
+    const char *out_sym = emit_fields(g, c, g->rt, arena_printf(g->a, "%s_out", sym), sig->outputs, sig->n_outputs);
+    strbuf sb = {0};
+    sb_puts(&sb, " = {\n    ");
+    cg_cstr(g, &sb, sig->name, strlen(sig->name), 4);
+    sb_puts(&sb, ",\n    ");
+    cg_cstr_or_null(g, &sb, instr, 4);
+    sb_printf(&sb, ",\n    %s, %zu, %s, %zu\n};\n", in_sym ? in_sym : "NULL", sig->n_inputs, out_sym ? out_sym : "NULL",
+              sig->n_outputs);
+    const char *sig_sym = cg_share_emit(
+        g, c, optimized ? "/* The instructions are the optimizer's (see the state file), not the signature's. */\n" : "",
+        "dsp_signature", arena_printf(g->a, "%s_sig", sym), &sb);
+    cg_share_sym(g, "memo:signature", "", (const char *)memo, sizeof memo, sig_sym);
+    return sig_sym;
+}
+
 /* The predictors of one variant of the program, with the prompts and lms of
  * state (NULL: as written), as symbols symp0, symp1, ...; refs gets the
  * models table's rows, preds (may be NULL) the predictors' addresses. */
@@ -583,18 +633,10 @@ static void emit_variant(cg_ctx *g, strbuf *c, const st_state *state, const char
             const st_predictor *sp = state ? st_predictor_find(state, pr->name) : NULL;
             const char *sym = arena_printf(g->a, "%s%zu", symp, idx);
             sb_printf(c, "/* ---- %s: %s(%s) ---- */\n\n", pr->name, pr->strategy, sig->name);
-            const char *in_sym = arena_printf(g->a, "%s_in", sym), *out_sym = arena_printf(g->a, "%s_out", sym);
-            emit_fields(g, c, g->rt, in_sym, sig->inputs, sig->n_inputs);
-            emit_fields(g, c, g->rt, out_sym, sig->outputs, sig->n_outputs);
+            /* Predictors with the same signature, fields and lm share
+             * these tables (cg_share.c): each has only its dsp_predictor. */
             const char *instr = sp && sp->instructions ? sp->instructions : sig->instructions;
-            if (sp && sp->instructions)
-                sb_puts(c, "/* The instructions are the optimizer's (see the state file), not the signature's. */\n");
-            sb_printf(c, "static const dsp_signature %s_sig = {\n    ", sym);
-            cg_cstr(g, c, sig->name, strlen(sig->name), 4);
-            sb_puts(c, ",\n    ");
-            cg_cstr_or_null(g, c, instr, 4);
-            sb_printf(c, ",\n    %s, %zu, %s, %zu\n};\n", sig->n_inputs ? in_sym : "NULL", sig->n_inputs,
-                       sig->n_outputs ? out_sym : "NULL", sig->n_outputs);
+            const char *sig_sym = emit_signature(g, c, sym, sig, instr, sp && sp->instructions);
             size_t n_demos = emit_demos(g, c, sym, pr, sp);
             /* knn_fewshot: the demos are the pool, not the predictor's. A
              * shadow variant's predictor holds its own knn and ensemble,
@@ -604,7 +646,7 @@ static void emit_variant(cg_ctx *g, strbuf *c, const st_state *state, const char
             const ir_lm *lm = lm_of(g, sp);
             const char *model = NULL;
             const char *lm_sym = arena_printf(g->a, "%s_lm", sym);
-            if (lm) model = emit_lm(g, c, lm_sym, lm, sp, pr);
+            if (lm) model = emit_lm(g, c, &lm_sym, lm, sp, pr);
             const char *strategy;
             if (strcmp(pr->strategy, "predict") == 0)
                 strategy = "DSP_STRATEGY_PREDICT";
@@ -618,7 +660,7 @@ static void emit_variant(cg_ctx *g, strbuf *c, const st_state *state, const char
             }
             sb_printf(c, "static const dsp_predictor %s = {\n    ", sym);
             cg_cstr(g, c, pr->name, strlen(pr->name), 4);
-            sb_printf(c, ", &%s_sig, %s,\n    %s%s, %zu, %s%s\n};\n\n", sym, strategy, n_demos ? sym : "NULL",
+            sb_printf(c, ", &%s, %s,\n    %s%s, %zu, %s%s\n};\n\n", sig_sym, strategy, n_demos ? sym : "NULL",
                        n_demos ? "_demos" : "", n_demos, lm && model ? "&" : "NULL", lm && model ? lm_sym : "");
 
             sb_puts(refs, "    { ");

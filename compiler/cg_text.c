@@ -44,9 +44,16 @@ static void put_indent(strbuf *b, int indent)
 void cg_cstr(cg_ctx *g, strbuf *b, const char *s, size_t len, int indent)
 {
     if (len > CG_LITERAL_MAX) {
-        /* A char array: no length limit, every byte as a number. */
+        /* A char array: no length limit, every byte as a number; one
+         * array for each such string, however many tables use it. */
         char name[32];
-        snprintf(name, sizeof name, "k_str_%d", g->n_pool++);
+        snprintf(name, sizeof name, "k_str_%d", g->n_pool);
+        const char *had = cg_share_sym(g, "char[]", "", s, len, name);
+        if (had) {
+            sb_puts(b, had);
+            return;
+        }
+        g->n_pool++;
         sb_printf(&g->pool, "static const char %s[%zu] = {", name, len + 1);
         for (size_t i = 0; i < len; i++) {
             if (i % 16 == 0) sb_puts(&g->pool, "\n   ");

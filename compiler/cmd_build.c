@@ -65,11 +65,12 @@ static int sha256_file(const char *path, char hex[65])
     return 0;
 }
 
-/* Writes an output through file_write.h (never half a file). */
+/* Writes an output through file_write.h (never half a file; not fsync'ed:
+ * the next build makes it again). */
 static int write_file(const char *path, const char *data, size_t len)
 {
     char why[FW_WHY_MAX];
-    if (fw_write_file(path, data, len, 0644, why) != 0) {
+    if (fw_write_file_ex(path, data, len, 0644, 0, why) != 0) {
         fprintf(stderr, "dspcc build: %s\n", why);
         return -1;
     }

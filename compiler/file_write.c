@@ -10,6 +10,11 @@
 
 int fw_write_file(const char *path, const char *data, size_t len, mode_t mode, char why[FW_WHY_MAX])
 {
+    return fw_write_file_ex(path, data, len, mode, 1, why);
+}
+
+int fw_write_file_ex(const char *path, const char *data, size_t len, mode_t mode, int durable, char why[FW_WHY_MAX])
+{
     const char *slash = strrchr(path, '/');
     size_t dir_len = slash ? (size_t)(slash - path) + 1 : 0;
     size_t n = strlen(path) + 16;
@@ -42,7 +47,7 @@ int fw_write_file(const char *path, const char *data, size_t len, mode_t mode, c
         ok = 0;
         step = "chmod";
     }
-    if (ok && fsync(fd) != 0) {
+    if (ok && durable && fsync(fd) != 0) {
         ok = 0;
         step = "fsync";
     }

@@ -20,4 +20,13 @@
  * front end (dspcc fmt) uses it too. */
 int fw_write_file(const char *path, const char *data, size_t len, mode_t mode, char why[FW_WHY_MAX]);
 
+/* The same with durable 0: no fsync, for files made again from their
+ * sources by the next build (generated C, depfiles), as a C compiler
+ * writes its objects. The rename still makes it the old file or the new
+ * one, whole, across kill -9; only a power loss soon after can leave it
+ * empty (make then rebuilds it when the source is newer, or
+ * `dspcc build` again). An fsync of each output cost more wall time than
+ * generating it on a busy disk. */
+int fw_write_file_ex(const char *path, const char *data, size_t len, mode_t mode, int durable, char why[FW_WHY_MAX]);
+
 #endif

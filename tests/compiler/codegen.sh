@@ -141,6 +141,55 @@ for cc in gcc clang; do
 done
 if grep -q '??=' "$T/adv.c"; then bad "no trigraph sequence in generated code"; else ok "no trigraph sequence in generated code"; fi
 
+# ---- shared tables ------------------------------------------------------------
+# Predictors with the same signature, fields and lm share one table of each
+# (and a long prompt one char array); a call's own temperature gets its own
+# lm table. The generated program still compiles.
+long=$(awk 'BEGIN { for (i = 0; i < 170; i++) printf "Rewrite the text plainly. " }')
+cat >"$T/share.dsp" <<EOF
+lm fast = "openai/gpt-4o-mini" {
+  temperature: 0.0
+}
+
+signature Step "$long" {
+  in  text: string
+  out rewritten: string
+}
+
+signature Again "$long" {
+  in  text: string
+  out rewritten: string
+}
+
+module Share(text: string) -> (result: string) {
+  a = predict(Step)(text: text)
+  b = predict(Step)(text: a.rewritten)
+  c = predict(Step, temperature: 0.7)(text: b.rewritten)
+  d = predict(Again)(text: c.rewritten)
+  return (result: d.rewritten)
+}
+EOF
+$DSPCC build "$T/share.dsp" --no-opt -o "$T/share.c" 2>"$T/err"
+check $? "build a program whose predictors share a signature and an lm"
+count() { grep -c "^static const $1" "$T/share.c"; }
+[ "$(count 'dsp_predictor ')" = 4 ] && [ "$(count 'dsp_signature ')" = 2 ] && [ "$(count 'dsp_field ')" = 2 ] &&
+    [ "$(count 'dsp_lm_config ')" = 2 ] && [ "$(count 'char k_str_')" = 1 ]
+r=$?
+[ $r -ne 0 ] && grep -n "^static const" "$T/share.c"
+check $r "4 predictors of 2 signatures: 2 signature, 2 field and 2 lm tables, one array for the long prompt"
+grep -q 'temperature = 0.7' "$T/share.c"
+check $? "the call's own temperature keeps an lm table of its own"
+mkdir -p "$T/share2"
+$DSPCC build "$T/share.dsp" --no-opt -o "$T/share2/share.c" 2>/dev/null
+cmp -s "$T/share.c" "$T/share2/share.c"
+check $? "shared tables: two builds give identical bytes"
+for cc in gcc clang; do
+    $cc $STRICT -I"$T" -c "$T/share.c" -o "$T/share.$cc.o" 2>"$T/cc.err"
+    r=$?
+    [ $r -ne 0 ] && head -20 "$T/cc.err"
+    check $r "shared tables compile with $cc -std=c17 -pedantic -Werror"
+done
+
 # ---- depfile through make ----------------------------------------------------
 mkdir -p "$T/dep/data"
 cp examples/tickets/tickets.dsp "$T/dep/"

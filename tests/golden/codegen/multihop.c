@@ -66,19 +66,9 @@ static const dsp_signature k_p1_sig = {
     "ation.",
     k_p1_in, 2, k_p1_out, 1
 };
-/* lm task. */
-static const dsp_lm_config k_p1_lm = {
-    "ollama/llama3.1:8b",
-    "http://127.0.0.1:11434/v1",
-    NULL,
-    { .temperature = 0.0, .max_tokens = 256, .n = 0, .has_seed = false, .seed = 0,
-      .stop = { NULL }, .json_schema = NULL },
-    .timeout_ms = 0, .has_retries = false, .retries = 0, .no_cache = false,
-    .adapter = DSP_ADAPTER_CHAT,
-};
 static const dsp_predictor k_p1 = {
     "MultiHop.q2", &k_p1_sig, DSP_STRATEGY_PREDICT,
-    NULL, 0, &k_p1_lm
+    NULL, 0, &k_p0_lm
 };
 
 /* ---- MultiHop.a: chain_of_thought(AnswerQuestion) ---- */
@@ -99,19 +89,9 @@ static const dsp_signature k_p2_sig = {
     "Answer the question with a short span copied from the passages.",
     k_p2_in, 3, k_p2_out, 1
 };
-/* lm task. */
-static const dsp_lm_config k_p2_lm = {
-    "ollama/llama3.1:8b",
-    "http://127.0.0.1:11434/v1",
-    NULL,
-    { .temperature = 0.0, .max_tokens = 256, .n = 0, .has_seed = false, .seed = 0,
-      .stop = { NULL }, .json_schema = NULL },
-    .timeout_ms = 0, .has_retries = false, .retries = 0, .no_cache = false,
-    .adapter = DSP_ADAPTER_CHAT,
-};
 static const dsp_predictor k_p2 = {
     "MultiHop.a", &k_p2_sig, DSP_STRATEGY_CHAIN_OF_THOUGHT,
-    NULL, 0, &k_p2_lm
+    NULL, 0, &k_p0_lm
 };
 
 const multi_hop_model_ref multi_hop_models[MULTI_HOP_N_PREDICTORS + 1] = {
