@@ -66,7 +66,8 @@ struct dsp_cache {
      * predictor share it, so each hashes its own input alone. */
     pthread_mutex_t klock;
     pthread_mutex_t olock; /* opening the file (ensure_open) */
-    atomic_bool ready;     /* db and rdb are open */
+    atomic_bool wready;    /* db is open */
+    atomic_bool rready;    /* rdb is open */
     struct key_memo {
         char *raw; /* the start's inputs as they came (raw_start), not as JSON */
         size_t len;
@@ -180,16 +181,16 @@ static int exec_patiently(sqlite3 *db, const char *sql)
     return rc;
 }
 
-/* Opens the writer and the reader on c->path, creating the file (and its
- * table) if it is missing. A new file's setup (the switch to WAL and the
- * table: two small transactions) is written without fsync: it is what
- * made a program's first call cost several fdatasyncs. A process killed
- * during it leaves SQLite's own journal, which the next open rolls back
+/* Opens the writer on c->path, creating the file (and its table) if it
+ * is missing. A new file's setup (the switch to WAL and the table: two
+ * small transactions) is written without fsync: it is what made a
+ * program's first call cost several fdatasyncs. A process killed during
+ * it leaves SQLite's own journal, which the next open rolls back
  * (synchronous only matters to a power loss, and a power loss in the
  * seconds after a cache file was made can at worst leave that new, empty
  * file unreadable: the error names it). Rows are written with
  * synchronous=NORMAL, as always. Called with olock held. */
-static dsp_status open_db(dsp_cache *c, dsp_error *err)
+static dsp_status open_writer(dsp_cache *c, dsp_error *err)
 {
     int rc = sqlite3_open_v2(c->path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
                              NULL);
@@ -220,8 +221,13 @@ static dsp_status open_db(dsp_cache *c, dsp_error *err)
         rc = sqlite3_prepare_v2(c->db, "ROLLBACK", -1, &c->rollback, NULL);
     if (rc != SQLITE_OK)
         return db_error(c, c->db, err, "cannot set up");
-    /* The file exists and is in WAL mode now: the reader only reads. */
-    rc = sqlite3_open_v2(c->path, &c->rdb, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
+    return DSP_OK;
+}
+
+/* Opens the reader on an existing file in WAL mode (olock held). */
+static dsp_status open_reader(dsp_cache *c, dsp_error *err)
+{
+    int rc = sqlite3_open_v2(c->path, &c->rdb, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc == SQLITE_OK) {
         sqlite3_busy_timeout(c->rdb, DSP_CACHE_BUSY_MS);
         rc = sqlite3_prepare_v2(c->rdb, "SELECT value FROM responses WHERE key = ?1", -1, &c->get, NULL);
@@ -231,40 +237,47 @@ static dsp_status open_db(dsp_cache *c, dsp_error *err)
     return DSP_OK;
 }
 
-/* Closes what open_db opened (olock held, or c no longer shared). */
-static void close_db(dsp_cache *c)
+static void close_writer(dsp_cache *c)
 {
-    sqlite3_finalize(c->get);
     sqlite3_finalize(c->put);
     sqlite3_finalize(c->begin);
     sqlite3_finalize(c->commit);
     sqlite3_finalize(c->rollback);
-    sqlite3_close(c->rdb);
     sqlite3_close(c->db);
-    c->get = c->put = c->begin = c->commit = c->rollback = NULL;
-    c->rdb = c->db = NULL;
+    c->put = c->begin = c->commit = c->rollback = NULL;
+    c->db = NULL;
 }
 
-/* Opens the file once it is needed: for a lookup when it exists (a
- * missing file holds nothing: a miss, and nothing is created), for a
- * flush always. A program that never stores a reply never creates the
- * file. */
-static dsp_status ensure_open(dsp_cache *c, bool create, bool *absent, dsp_error *err)
+static void close_reader(dsp_cache *c)
+{
+    sqlite3_finalize(c->get);
+    sqlite3_close(c->rdb);
+    c->get = NULL;
+    c->rdb = NULL;
+}
+
+/* Opens the writer (for a flush) or the reader (for a lookup) once it is
+ * needed. A lookup in a cache with no file is a miss (*absent) and
+ * creates nothing: a program's first call makes no file before its
+ * request, and one that never stores a reply never makes one. */
+static dsp_status ensure_open(dsp_cache *c, bool writer, bool *absent, dsp_error *err)
 {
     *absent = false;
-    if (atomic_load_explicit(&c->ready, memory_order_acquire))
+    atomic_bool *ready = writer ? &c->wready : &c->rready;
+    if (atomic_load_explicit(ready, memory_order_acquire))
         return DSP_OK;
     pthread_mutex_lock(&c->olock);
     dsp_status st = DSP_OK;
-    if (!atomic_load_explicit(&c->ready, memory_order_relaxed)) {
+    if (!atomic_load_explicit(ready, memory_order_relaxed)) {
         struct stat sb;
-        if (!create && stat(c->path, &sb) != 0 && errno == ENOENT) {
+        if (!writer && stat(c->path, &sb) != 0 && errno == ENOENT)
             *absent = true;
-        } else if ((st = open_db(c, err)) == DSP_OK) {
-            atomic_store_explicit(&c->ready, true, memory_order_release);
-        } else {
-            close_db(c);
-        }
+        else if ((st = writer ? open_writer(c, err) : open_reader(c, err)) == DSP_OK)
+            atomic_store_explicit(ready, true, memory_order_release);
+        else if (writer)
+            close_writer(c);
+        else
+            close_reader(c);
     }
     pthread_mutex_unlock(&c->olock);
     return st;
@@ -284,7 +297,8 @@ dsp_status dsp_cache_open(const char *dir, dsp_cache **out, dsp_error *err)
     pthread_mutex_init(&c->qlock, NULL);
     pthread_mutex_init(&c->klock, NULL);
     pthread_mutex_init(&c->olock, NULL);
-    atomic_init(&c->ready, false);
+    atomic_init(&c->wready, false);
+    atomic_init(&c->rready, false);
     c->path = join(dir, DSP_CACHE_FILE);
     c->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
     if (!c->path || !c->sha256) {
@@ -295,6 +309,8 @@ dsp_status dsp_cache_open(const char *dir, dsp_cache **out, dsp_error *err)
      * a missing one is created by the first flush (ensure_open). */
     bool absent;
     st = ensure_open(c, false, &absent, err);
+    if (st == DSP_OK && !absent)
+        st = ensure_open(c, true, &absent, err);
     if (st != DSP_OK) {
         dsp_cache_close(c);
         return st;
@@ -313,7 +329,8 @@ void dsp_cache_close(dsp_cache *c)
     for (size_t i = 0; i < c->n_queued; i++)
         free(c->queue[i].value);
     free(c->queue);
-    close_db(c);
+    close_reader(c);
+    close_writer(c);
     pthread_mutex_destroy(&c->wlock);
     pthread_mutex_destroy(&c->olock);
     pthread_mutex_destroy(&c->rlock);

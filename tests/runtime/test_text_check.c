@@ -33,6 +33,20 @@ static void test_utf8_rule(void **state)
     assert_int_equal(INVALID_AT("\xc3\xa9\x80"), 2);       /* a stray continuation byte */
     assert_int_equal(INVALID_AT("ab\0cd"), 2);             /* NUL */
     assert_int_equal(INVALID_AT("0123456789\0"), 10);
+    /* A NUL, a stray continuation byte, a cut sequence and a valid é at
+     * every place in 70 ASCII bytes, across the 16- and 8-byte runs. */
+    for (size_t at = 0; at < 70; at++) {
+        char t[72];
+        memset(t, 'a', sizeof t);
+        t[at] = '\0';
+        assert_int_equal(dsp_text_invalid_at(t, 70), at);
+        t[at] = (char)0x80;
+        assert_int_equal(dsp_text_invalid_at(t, 70), at);
+        t[at] = (char)0xc3;
+        assert_int_equal(dsp_text_invalid_at(t, at + 1), at);
+        t[at + 1] = (char)0xa9;
+        assert_int_equal(dsp_text_invalid_at(t, 70), at + 1 < 70 ? 70 : at);
+    }
 }
 
 static void test_json_nul(void **state)
