@@ -259,7 +259,9 @@ static void close_reader(dsp_cache *c)
 /* Opens the writer (for a flush) or the reader (for a lookup) once it is
  * needed. A lookup in a cache with no file is a miss (*absent) and
  * creates nothing: a program's first call makes no file before its
- * request, and one that never stores a reply never makes one. */
+ * request, and one that never stores a reply never makes one. The reader
+ * comes after the writer, whose setup waits out another process still
+ * making the file and makes sure the table is there. */
 static dsp_status ensure_open(dsp_cache *c, bool writer, bool *absent, dsp_error *err)
 {
     *absent = false;
@@ -270,14 +272,22 @@ static dsp_status ensure_open(dsp_cache *c, bool writer, bool *absent, dsp_error
     dsp_status st = DSP_OK;
     if (!atomic_load_explicit(ready, memory_order_relaxed)) {
         struct stat sb;
-        if (!writer && stat(c->path, &sb) != 0 && errno == ENOENT)
+        if (!writer && stat(c->path, &sb) != 0 && errno == ENOENT) {
             *absent = true;
-        else if ((st = writer ? open_writer(c, err) : open_reader(c, err)) == DSP_OK)
-            atomic_store_explicit(ready, true, memory_order_release);
-        else if (writer)
-            close_writer(c);
-        else
-            close_reader(c);
+        } else {
+            if (!atomic_load_explicit(&c->wready, memory_order_relaxed)) {
+                if ((st = open_writer(c, err)) == DSP_OK)
+                    atomic_store_explicit(&c->wready, true, memory_order_release);
+                else
+                    close_writer(c);
+            }
+            if (st == DSP_OK && !writer) {
+                if ((st = open_reader(c, err)) == DSP_OK)
+                    atomic_store_explicit(&c->rready, true, memory_order_release);
+                else
+                    close_reader(c);
+            }
+        }
     }
     pthread_mutex_unlock(&c->olock);
     return st;
@@ -309,8 +319,6 @@ dsp_status dsp_cache_open(const char *dir, dsp_cache **out, dsp_error *err)
      * a missing one is created by the first flush (ensure_open). */
     bool absent;
     st = ensure_open(c, false, &absent, err);
-    if (st == DSP_OK && !absent)
-        st = ensure_open(c, true, &absent, err);
     if (st != DSP_OK) {
         dsp_cache_close(c);
         return st;
@@ -770,6 +778,30 @@ static void share_rows(dsp_cache *c, const queued_row *rows, size_t n)
     free(values);
 }
 
+/* Makes the missing cache file with rows[0..n) (olock held while it is
+ * made, so a lookup in this process waits for the whole file): 1 when
+ * made, 0 when it exists or the writer is open, -1 when it could not be
+ * made (the writer then tries and reports why). */
+static int create_file(dsp_cache *c, const queued_row *rows, size_t n, sqlite3_int64 now)
+{
+    int made = 0;
+    pthread_mutex_lock(&c->olock);
+    struct stat sb;
+    if (!atomic_load_explicit(&c->wready, memory_order_relaxed) && stat(c->path, &sb) != 0 && errno == ENOENT) {
+        const char **keys = malloc((n + 1) * sizeof *keys);
+        const char **values = malloc((n + 1) * sizeof *values);
+        for (size_t i = 0; keys && values && i < n; i++) {
+            keys[i] = rows[i].key;
+            values[i] = rows[i].value;
+        }
+        made = keys && values ? dsp_cache_create_file(c->path, schema_sql, keys, values, n, (long long)now) : -1;
+        free(keys);
+        free(values);
+    }
+    pthread_mutex_unlock(&c->olock);
+    return made;
+}
+
 /* Writes the first n queued rows in one transaction, then drops them from
  * the queue (until then gets find them there). Called with wlock held. */
 static dsp_status write_queued(dsp_cache *c, dsp_error *err)
@@ -784,19 +816,22 @@ static dsp_status write_queued(dsp_cache *c, dsp_error *err)
         return DSP_OK;
     if (!rows)
         return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory writing to the cache");
+    /* The time is bound, not the column's strftime default: SQLite would
+     * evaluate that date function once per row. */
+    sqlite3_int64 now = (sqlite3_int64)time(NULL);
+    /* No file yet: made whole with these rows (cache_create.c), one
+     * directory entry instead of SQLite's four. */
+    int made = atomic_load_explicit(&c->wready, memory_order_acquire) ? 0 : create_file(c, rows, n, now);
     bool absent;
-    dsp_status st = ensure_open(c, true, &absent, err);
-    int rc = SQLITE_ERROR;
-    if (st == DSP_OK) {
+    dsp_status st = made == 1 ? DSP_OK : ensure_open(c, true, &absent, err);
+    int rc = made == 1 ? SQLITE_OK : SQLITE_ERROR;
+    if (st == DSP_OK && made != 1) {
         rc = sqlite3_step(c->begin);
         sqlite3_reset(c->begin);
         if (rc != SQLITE_DONE)
             st = db_error(c, c->db, err, "write failed");
     }
-    /* The time is bound, not the column's strftime default: SQLite would
-     * evaluate that date function once per row. */
-    sqlite3_int64 now = (sqlite3_int64)time(NULL);
-    for (size_t i = 0; st == DSP_OK && i < n; i++) {
+    for (size_t i = 0; st == DSP_OK && made != 1 && i < n; i++) {
         sqlite3_bind_text(c->put, 1, rows[i].key, -1, SQLITE_STATIC);
         sqlite3_bind_text(c->put, 2, rows[i].value, -1, SQLITE_STATIC);
         sqlite3_bind_int64(c->put, 3, now);

@@ -63,6 +63,15 @@ dsp_status dsp_cache_put(dsp_cache *c, const char *key, const dsp_chat_response 
 struct dsp_remote_cache;
 void dsp_cache_set_remote(dsp_cache *c, struct dsp_remote_cache *remote);
 
+/* cache_create.c: makes the cache file at path whole, with the table
+ * (schema_sql) and the rows keys[i] -> values[i] written at `now`, without
+ * a journal or a WAL: built in memory, written to a temporary file beside
+ * it and linked into place. Returns 1 when made, 0 when path already
+ * exists (nothing written: write the rows to it the usual way), -1 on any
+ * other failure (nothing left behind). */
+int dsp_cache_create_file(const char *path, const char *schema_sql, const char *const *keys,
+                          const char *const *values, size_t n, long long now);
+
 /* Writes every queued row in one transaction. */
 dsp_status dsp_cache_flush(dsp_cache *c, dsp_error *err);
 

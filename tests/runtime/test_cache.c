@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <poll.h>
 #include <signal.h>
 #include <sqlite3.h>
@@ -589,6 +590,72 @@ static void test_new_and_old_file_layouts(void **state)
     dsp_cache_close(c);
 }
 
+/* Entries of dir other than "." and "..", as a count; *other gets the
+ * first one that is not the cache file, its WAL or its WAL index. */
+static int dir_entries(const char *dir, char other[256])
+{
+    other[0] = '\0';
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        n++;
+        if (strcmp(e->d_name, DSP_CACHE_FILE) != 0 && strcmp(e->d_name, DSP_CACHE_FILE "-wal") != 0 &&
+            strcmp(e->d_name, DSP_CACHE_FILE "-shm") != 0 && !other[0])
+            snprintf(other, 256, "%s", e->d_name);
+    }
+    closedir(d);
+    return n;
+}
+
+/* A new cache's file is made whole by its first flush (built in memory,
+ * linked into place): no journal and no temporary left beside it, WAL
+ * mode as before, the newest row of a key kept, later flushes written
+ * through the WAL; made by another process first, it is left alone. */
+static void test_new_file_is_made_whole(void **state)
+{
+    (void)state;
+    char dir[400], path[500], other[256];
+    snprintf(dir, sizeof dir, "%s/made", tmpdir);
+    dsp_cache *c = NULL;
+    dsp_error err = {0};
+    assert_int_equal(dsp_cache_open(dir, &c, &err), DSP_OK);
+    snprintf(path, sizeof path, "%s", dsp_cache_file_path(c));
+    put_text(c, "k1", "first");
+    put_text(c, "k2", "two");
+    put_text(c, "k1", "newest");
+    assert_int_equal(dsp_cache_flush(c, &err), DSP_OK);
+    assert_int_equal(dir_entries(dir, other), 1);
+    assert_string_equal(other, "");
+    assert_int_equal(query_int(path, "SELECT count(*) FROM responses"), 2);
+    assert_int_equal(query_int(path, "SELECT count(*) FROM pragma_journal_mode WHERE journal_mode = 'wal'"), 1);
+    dsp_chat_response r = {0};
+    bool found = false;
+    assert_int_equal(dsp_cache_get(c, "k1", &r, &found, &err), DSP_OK);
+    assert_true(found);
+    assert_string_equal(r.choices[0], "newest");
+    dsp_chat_response_free(&r);
+    put_text(c, "k3", "three");
+    assert_int_equal(dsp_cache_flush(c, &err), DSP_OK);
+    dsp_cache_close(c);
+    dir_entries(dir, other);
+    assert_string_equal(other, "");
+    assert_int_equal(query_int(path, "SELECT count(*) FROM responses"), 3);
+    assert_int_equal(query_int(path, "SELECT count(*) FROM pragma_integrity_check WHERE integrity_check = 'ok'"), 1);
+
+    const char *keys[] = { "x" }, *values[] = { "{\"choices\":[\"x\"]}" };
+    assert_int_equal(dsp_cache_create_file(path, "CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, "
+                                                 "value TEXT NOT NULL, created INTEGER NOT NULL) WITHOUT ROWID",
+                                           keys, values, 1, 0),
+                     0);
+    assert_int_equal(query_int(path, "SELECT count(*) FROM responses"), 3);
+    dir_entries(dir, other);
+    assert_string_equal(other, "");
+}
+
 /* The documented durability: after a kill -9, every row flushed before it
  * is in the file, and rows queued since are not (nor half of one). */
 static void test_sigkill_keeps_what_was_flushed(void **state)
@@ -655,6 +722,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_puts_are_queued_until_a_flush, make_tmp, remove_tmp),
         cmocka_unit_test_setup_teardown(test_sigkill_keeps_what_was_flushed, make_tmp, remove_tmp),
         cmocka_unit_test_setup_teardown(test_new_and_old_file_layouts, make_tmp, remove_tmp),
+        cmocka_unit_test_setup_teardown(test_new_file_is_made_whole, make_tmp, remove_tmp),
         cmocka_unit_test(test_keys_are_stable_across_versions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
