@@ -217,7 +217,14 @@ static size_t on_data(char *data, size_t size, size_t nmemb, void *userp)
         s->streaming = code >= 200 && code < 300;
     }
     if (s->streaming) {
-        s->len += n; /* counted, not kept: the reader keeps what it needs */
+        /* Not kept here, but the reader keeps its text: counted against
+         * the replies in flight, as a collected body is, so many streams
+         * from a hostile server cannot hold more than the budget. */
+        if (!charge(s, n)) {
+            s->over_budget = 1;
+            return 0;
+        }
+        s->len += n;
         if (!s->lim->on_body(s->lim->body_ctx, data, n)) {
             s->stopped = 1;
             return 0;

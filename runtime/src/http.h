@@ -98,7 +98,8 @@ typedef struct dsp_http_limits {
     bool heap_only;
     /* Streaming: the pieces of a 2xx body go to on_body as they arrive
      * and are not collected (the reply's body stays empty; their total is
-     * still held to DSP_HTTP_MAX_BODY). on_body returning false aborts the
+     * still held to DSP_HTTP_MAX_BODY, and counts against the replies in
+     * flight until the reply is freed). on_body returning false aborts the
      * transfer: the post then returns DSP_OK with the reply's `stopped`
      * set. Other statuses' bodies are collected as usual. NULL: none. */
     bool (*on_body)(void *ctx, const char *data, size_t n);

@@ -1,7 +1,7 @@
 /* The transport's one bound on the memory of replies in flight: a reply
  * that would pass the budget while others are held fails (and is worth
  * another try), one that fits after they are freed goes through, and the
- * budget comes back whole. Against an in-process stub (tests/support/
+ * budget comes back whole; a streamed reply's bytes count too. Against an in-process stub (tests/support/
  * stub_http.c) that answers every POST with a 40 KiB body. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -68,10 +68,56 @@ static void test_replies_in_flight_share_one_budget(void **state)
     MHD_stop_daemon(d);
 }
 
+static bool count_piece(void *ctx, const char *data, size_t n)
+{
+    (void)data;
+    *(size_t *)ctx += n;
+    return true;
+}
+
+/* A streamed reply's bytes count against the same budget while it
+ * streams (its reader keeps their text): beside a held reply, a 40 KiB
+ * stream does not fit in 100 KiB, and alone it does, its share given back
+ * with the reply. */
+static void test_streams_count_against_the_budget(void **state)
+{
+    (void)state;
+    memset(g_body, 'x', sizeof g_body);
+    unsigned port = 0;
+    struct MHD_Daemon *d = stub_http_start(handle, NULL, &port);
+    assert_non_null(d);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/v1/chat/completions", port);
+    dsp_http *h = NULL;
+    dsp_error err = {0};
+    assert_int_equal(dsp_http_new(5, 5, 4, 100 * 1024, &h, &err), DSP_OK);
+    size_t seen = 0;
+    dsp_http_limits lim = {.connect_ms = 5000, .total_ms = 5000, .on_body = count_piece, .body_ctx = &seen};
+    dsp_http_reply a, s;
+    assert_int_equal(dsp_http_post(h, url, NULL, 0, "{}", 2, NULL, &a, &err), DSP_OK);
+    assert_int_equal(dsp_http_post(h, url, NULL, 0, "{}", 2, &lim, &s, &err), DSP_ERR_NETWORK);
+    assert_non_null(strstr(err.message, "replies in flight would hold more than 100 KiB"));
+    dsp_http_reply_free(&s);
+    dsp_http_reply_free(&a);
+    for (int i = 0; i < 3; i++) {
+        seen = 0;
+        assert_int_equal(dsp_http_post(h, url, NULL, 0, "{}", 2, &lim, &s, &err), DSP_OK);
+        assert_int_equal(seen, BODY_BYTES);
+        dsp_http_reply_free(&s);
+    }
+    /* Given back whole: a plain reply fits again. */
+    assert_int_equal(dsp_http_post(h, url, NULL, 0, "{}", 2, NULL, &a, &err), DSP_OK);
+    dsp_http_reply_free(&a);
+    dsp_error_clear(&err);
+    dsp_http_free(h);
+    MHD_stop_daemon(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_replies_in_flight_share_one_budget),
+        cmocka_unit_test(test_streams_count_against_the_budget),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
