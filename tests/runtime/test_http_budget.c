@@ -35,15 +35,22 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
     return ret;
 }
 
-static void test_replies_in_flight_share_one_budget(void **state)
+/* The stub, and the URL it answers at. */
+static struct MHD_Daemon *start_stub(char *url, size_t n)
 {
-    (void)state;
     memset(g_body, 'x', sizeof g_body);
     unsigned port = 0;
     struct MHD_Daemon *d = stub_http_start(handle, NULL, &port);
     assert_non_null(d);
+    snprintf(url, n, "http://127.0.0.1:%u/v1/chat/completions", port);
+    return d;
+}
+
+static void test_replies_in_flight_share_one_budget(void **state)
+{
+    (void)state;
     char url[64];
-    snprintf(url, sizeof url, "http://127.0.0.1:%u/v1/chat/completions", port);
+    struct MHD_Daemon *d = start_stub(url, sizeof url);
     /* Room for one 40 KiB body (held in a 64 KiB buffer), not two. */
     dsp_http *h = NULL;
     dsp_error err = {0};
@@ -82,12 +89,8 @@ static bool count_piece(void *ctx, const char *data, size_t n)
 static void test_streams_count_against_the_budget(void **state)
 {
     (void)state;
-    memset(g_body, 'x', sizeof g_body);
-    unsigned port = 0;
-    struct MHD_Daemon *d = stub_http_start(handle, NULL, &port);
-    assert_non_null(d);
     char url[64];
-    snprintf(url, sizeof url, "http://127.0.0.1:%u/v1/chat/completions", port);
+    struct MHD_Daemon *d = start_stub(url, sizeof url);
     dsp_http *h = NULL;
     dsp_error err = {0};
     assert_int_equal(dsp_http_new(5, 5, 4, 100 * 1024, &h, &err), DSP_OK);
