@@ -23,3 +23,5 @@ TEST_SCRIPTS += tests/docs/dsp_blocks.sh
 TEST_SCRIPTS += tests/docs/help_man.sh
 # docs/language.md's optimizer, lm option and provider tables name exactly what dspcc takes.
 TEST_SCRIPTS += tests/docs/doc_tables.sh
+# The C examples of docs/*.md marked <!-- c-check --> compile with -Wall -Wextra -Werror.
+TEST_SCRIPTS += tests/docs/c_blocks.sh
