@@ -9,11 +9,16 @@
  * temporary file beside the cache, and link(2) gives it the cache's name:
  * atomic, so another process (or a kill -9) sees no file or the whole
  * one, and when another process made the file first link fails and the
- * caller writes its rows the usual way. Header bytes 18 and 19 set to 2
- * (SQLite's file format: "WAL") make every later open use WAL as before. */
+ * caller writes its rows the usual way. On Linux the temporary has no name
+ * at all (O_TMPFILE; linkat names it), so it is one directory entry and
+ * nothing to remove; elsewhere it is a named one, removed after. Header
+ * bytes 18 and 19 set to 2 (SQLite's file format: "WAL") make every later
+ * open use WAL as before. */
+#define _GNU_SOURCE /* O_TMPFILE (Linux); without it, the named temporary */
 #include "cache.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,6 +58,48 @@ static unsigned char *build_image(const char *schema_sql, const char *const *key
     return NULL;
 }
 
+static bool write_all(int fd, const unsigned char *p, sqlite3_int64 size)
+{
+    for (sqlite3_int64 off = 0; off < size;) {
+        ssize_t w = write(fd, p + off, (size_t)(size - off));
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return false;
+        off += w;
+    }
+    return true;
+}
+
+/* Linux: an unnamed file in path's directory (O_TMPFILE), given its name
+ * by linkat through /proc: one directory entry, nothing to remove after.
+ * Returns as dsp_cache_create_file, or -2 when the system cannot (no
+ * O_TMPFILE on this file system, no /proc): then a named temporary. */
+static int create_unnamed(const char *path, const unsigned char *img, sqlite3_int64 size)
+{
+#if defined(O_TMPFILE)
+    const char *slash = strrchr(path, '/');
+    char *dir = slash ? strndup(path, (size_t)(slash - path) + 1) : strdup(".");
+    int fd = dir ? open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644) : -1;
+    free(dir);
+    if (fd < 0)
+        return -2;
+    int made = -2;
+    if (write_all(fd, img, size)) {
+        char proc[64];
+        snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+        made = linkat(AT_FDCWD, proc, AT_FDCWD, path, AT_SYMLINK_FOLLOW) == 0 ? 1 : errno == EEXIST ? 0 : -2;
+    }
+    close(fd);
+    return made;
+#else
+    (void)path;
+    (void)img;
+    (void)size;
+    return -2;
+#endif
+}
+
 int dsp_cache_create_file(const char *path, const char *schema_sql, const char *const *keys,
                           const char *const *values, size_t n, long long now)
 {
@@ -60,6 +107,11 @@ int dsp_cache_create_file(const char *path, const char *schema_sql, const char *
     unsigned char *img = build_image(schema_sql, keys, values, n, now, &size);
     if (!img)
         return -1;
+    int made = create_unnamed(path, img, size);
+    if (made != -2) {
+        sqlite3_free(img);
+        return made;
+    }
     size_t len = strlen(path) + 16;
     char *tmp = malloc(len);
     int fd = -1;
@@ -67,16 +119,9 @@ int dsp_cache_create_file(const char *path, const char *schema_sql, const char *
         snprintf(tmp, len, "%s.new-XXXXXX", path);
         fd = mkstemp(tmp);
     }
-    int made = -1;
+    made = -1;
     if (fd >= 0) {
-        bool ok = fchmod(fd, 0644) == 0;
-        for (sqlite3_int64 off = 0; ok && off < size;) {
-            ssize_t w = write(fd, img + off, (size_t)(size - off));
-            if (w < 0 && errno == EINTR)
-                continue;
-            ok = w > 0;
-            off += ok ? w : 0;
-        }
+        bool ok = fchmod(fd, 0644) == 0 && write_all(fd, img, size);
         ok = close(fd) == 0 && ok;
         if (ok)
             made = link(tmp, path) == 0 ? 1 : errno == EEXIST ? 0 : -1;

@@ -36,6 +36,16 @@ SAN=
 if nm "$BUILD/libdsprt.a" 2>/dev/null | grep -q __asan; then SAN="-fsanitize=address,undefined"; fi
 RTLIBS="$BUILD/libdsprt.a -lcurl -lcjson -lsqlite3 -lhiredis -lcrypto -lz -lpthread -lm"
 STRICT="-std=c17 -Wall -Wextra -Werror -pedantic -Iruntime/include"
+# compiles C_FILE INCLUDE_DIR WHAT: C_FILE compiles with gcc and with clang
+# under $STRICT (one check each, WHAT naming it).
+compiles() {
+    for cc in gcc clang; do
+        $cc $STRICT -I"$2" -c "$1" -o "$1.$cc.o" 2>"$T/cc.err"
+        r=$?
+        [ $r -ne 0 ] && head -20 "$T/cc.err"
+        check $r "$3 compiles with $cc -std=c17 -pedantic -Werror"
+    done
+}
 
 # ---- golden and determinism ---------------------------------------------
 for ex in tickets multihop extract; do
@@ -70,12 +80,7 @@ if [ "${UPDATE_GOLDEN:-0}" = 1 ]; then cp "$T/tickets_opt.c" "$T/tickets_opt.h" 
 golden "$T/tickets_opt" $G/tickets_opt "optimized tickets: matches $G/tickets_opt.{c,h}"
 grep -q '"openai/ft:gpt-4o-mini:acme::tickets1"' "$T/tickets_opt.c" && grep -q '"lora/tickets.safetensors"' "$T/tickets_opt.c"
 check $? "the fine-tuned model and the LoRA adapter with its SHA-256 are baked in"
-for cc in gcc clang; do
-    $cc $STRICT -I"$T" -c "$T/tickets_opt.c" -o "$T/tickets_opt.$cc.o" 2>"$T/cc.err"
-    r=$?
-    [ $r -ne 0 ] && head -20 "$T/cc.err"
-    check $r "optimized tickets.c compiles with $cc -std=c17 -pedantic -Werror"
-done
+compiles "$T/tickets_opt.c" "$T" "optimized tickets.c"
 # A state that does not fit the program is refused with a reason.
 sed 's/TicketClassifier.r/TicketClassifier.zz/' $G/tickets_opt.state.json >"$T/wrong.state.json"
 $DSPCC build examples/tickets/tickets.dsp --state "$T/wrong.state.json" -o "$T/wrong.c" 2>"$T/wrong.err"
@@ -183,12 +188,7 @@ mkdir -p "$T/share2"
 $DSPCC build "$T/share.dsp" --no-opt -o "$T/share2/share.c" 2>/dev/null
 cmp -s "$T/share.c" "$T/share2/share.c"
 check $? "shared tables: two builds give identical bytes"
-for cc in gcc clang; do
-    $cc $STRICT -I"$T" -c "$T/share.c" -o "$T/share.$cc.o" 2>"$T/cc.err"
-    r=$?
-    [ $r -ne 0 ] && head -20 "$T/cc.err"
-    check $r "shared tables compile with $cc -std=c17 -pedantic -Werror"
-done
+compiles "$T/share.c" "$T" "the shared tables"
 
 # ---- depfile through make ----------------------------------------------------
 mkdir -p "$T/dep/data"
@@ -377,12 +377,7 @@ OPENAI_API_KEY=$SECRET DSPCC_CACHE_DIR="$T/cache" $DSPCC build examples/tickets/
 grep -q 'http requests 0)' "$T/o2.log" && cmp -s "$T/o1/tickets.c" "$T/o2/tickets.c" &&
     cmp -s "$T/o1/tickets.h" "$T/o2/tickets.h"
 check $? "an optimizing rebuild with a warm cache: zero HTTP requests, identical bytes"
-for cc in gcc clang; do
-    $cc $STRICT -I"$T/o1" -c "$T/o1/tickets.c" -o "$T/o1/tickets.$cc.o" 2>"$T/cc.err"
-    r=$?
-    [ $r -ne 0 ] && head -20 "$T/cc.err"
-    check $r "optimized tickets.c compiles with $cc -std=c17 -pedantic -Werror"
-done
+compiles "$T/o1/tickets.c" "$T/o1" "optimized tickets.c"
 
 # Build once more with the key set: it must appear nowhere we wrote.
 OPENAI_API_KEY=$SECRET $DSPCC build examples/tickets/tickets.dsp --no-opt -o "$T/keyed.c" -MD -MF "$T/keyed.d" 2>/dev/null
