@@ -490,6 +490,16 @@ static void emit_struct_in(cg_ctx *g, strbuf *c, int lvl, const ir_tool *t, cons
     ind(c, lvl);
     sb_printf(c, "memset(&a_%s, 0, sizeof a_%s);\n", id, id);
     ind(c, lvl);
+    if (p->type->kind == IR_OPTIONAL) {
+        /* `const T *p` marked optional: &a_NAME when present, else NULL. */
+        sb_printf(c, "bool h_%s = false;\n", id);
+        ind(c, lvl);
+        sb_printf(c, "if (st == DSP_OK)\n");
+        ind(c, lvl + 1);
+        sb_printf(c, "st = dsp_cstruct_optional_in(&%s, &args[%zu], &a_%s, &h_%s, \"%s\", \"%s\", err);\n", sym, i, id,
+                  id, t->name, what_of(g, p));
+        return;
+    }
     sb_printf(c, "if (st == DSP_OK) st = dsp_cstruct_in(&%s, &args[%zu], &a_%s, \"%s\", \"%s\", err);\n", sym, i, id,
               t->name, what_of(g, p));
 }
@@ -534,7 +544,8 @@ void cg_emit_tool_call(cg_ctx *g, strbuf *c, int lvl, const ir_tool *t, const ch
         const char *id = cg_ident(g->a, p->name, 0);
         if (p->role == IR_PARAM_IN && p->cstruct) {
             wrap = 1;
-            argv[i] = arena_printf(g->a, "%sa_%s", list_elem(p->type) || !strchr(p->ctype, '*') ? "" : "&", id);
+            argv[i] = p->type->kind == IR_OPTIONAL ? arena_printf(g->a, "h_%s ? &a_%s : NULL", id, id)
+                    : arena_printf(g->a, "%sa_%s", list_elem(p->type) || !strchr(p->ctype, '*') ? "" : "&", id);
             ai++;
         } else if (p->role == IR_PARAM_IN) {
             wrap |= list_elem(p->type) != NULL;

@@ -450,6 +450,17 @@ static dsp_status pass_param(tool_call *c, size_t i, const dsp_value *arg, dsp_e
         c->args[i].p = c->temps[i];
         return rc;
     }
+    if (cs && p->role == IR_PARAM_IN && p->type->kind == IR_OPTIONAL) {
+        /* `const T *a` marked optional: our struct, or NULL when absent. */
+        c->temps[i] = calloc(1, cs->cs->size ? cs->cs->size : 1);
+        if (!c->temps[i])
+            return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory passing `%s` to tool `%s`", p->name, t->name);
+        bool present = false;
+        dsp_status rc = dsp_cstruct_optional_in(cs->cs, arg, c->temps[i], &present, t->name, what, err);
+        c->args[i].p = present ? c->temps[i] : NULL;
+        c->types[i] = &ffi_type_pointer;
+        return rc;
+    }
     if (cs && p->role == IR_PARAM_IN) {
         /* `const T *a` or `T a`: one struct, passed by address or by value. */
         c->temps[i] = calloc(1, cs->cs->size ? cs->cs->size : 1);

@@ -489,7 +489,7 @@ int sema_tool_from_prototype(sema *s, const ch_prototype *p, ir_tool *t)
         case CH_ROLE_IN:
             q->role = IR_PARAM_IN;
             q->type = param_type(s, c);
-            if (c->kind == CH_LIST || (c->kind == CH_RECORD && strchr(q->ctype, '*')))
+            if (c->kind == CH_LIST || ((c->kind == CH_RECORD || c->kind == CH_OPTIONAL) && strchr(q->ctype, '*')))
                 q->elem_ctype = pointee_ctype(s, q->ctype, 1);
             break;
         case CH_ROLE_OUT:

@@ -395,7 +395,41 @@ typedef struct cparam {
     TSNode node;
     char *name;     /* NULL when the parameter is unnamed */
     cm_type t;
+    int optional;   /* marked optional (or nullable) by a comment: NULL may be passed */
 } cparam;
+
+/* Whether comment c is the mark of a parameter that may be NULL:
+ * a block comment holding only `optional` or `nullable` (GObject's word). */
+static int optional_mark(const cs_file *f, TSNode c)
+{
+    uint32_t b = ts_node_start_byte(c), e = ts_node_end_byte(c);
+    if (e > f->len || e - b < 4 || memcmp(f->text + b, "/*", 2) != 0)
+        return 0;
+    b += 2;
+    e -= 2;
+    while (b < e && (f->text[b] == ' ' || f->text[b] == '\t')) b++;
+    while (e > b && (f->text[e - 1] == ' ' || f->text[e - 1] == '\t')) e--;
+    return (e - b == 8 && memcmp(f->text + b, "optional", 8) == 0) ||
+           (e - b == 8 && memcmp(f->text + b, "nullable", 8) == 0);
+}
+
+/* Whether parameter pn carries the optional mark: a comment inside it
+ * after its type, or right after it, before the comma. */
+static int param_marked_optional(const cs_file *f, TSNode pn)
+{
+    for (uint32_t k = 0; k < ts_node_child_count(pn); k++) {
+        TSNode ch = ts_node_child(pn, k);
+        if (cs_is(ch, "comment") && optional_mark(f, ch))
+            return 1;
+    }
+    for (TSNode n = ts_node_next_sibling(pn); !ts_node_is_null(n); n = ts_node_next_sibling(n)) {
+        if (!cs_is(n, "comment"))
+            return 0;
+        if (optional_mark(f, n))
+            return 1;
+    }
+    return 0;
+}
 
 static ch_status unmappable(const ch_header *h, ch_diag *d, TSNode at, const char *what,
                             const cm_type *t, const char *func)
@@ -768,6 +802,7 @@ static ch_status map_prototype(const ch_header *h, const entry *e, ch_prototype 
         }
         p->name = cs_node_text(&h->file, name);
         if (!p->name) { st = fail(d, path, CH_ERR_NOMEM, NO_NODE, "out of memory"); break; }
+        p->optional = param_marked_optional(&h->file, pn);
         np++;
     }
 
@@ -783,6 +818,15 @@ static ch_status map_prototype(const ch_header *h, const entry *e, ch_prototype 
         c->role = CH_ROLE_IN;
         c->kind = cm_scalar_kind(&p->t);
         c->elem = CH_VOID;
+        if (p->optional && (sh != CM_STRUCT_IN || (next && cm_is_size(&next->t, 0) &&
+                                                   is_length_name(next->name, p->name)))) {
+            char ty[CM_TYPE_TEXT];
+            cm_format(&p->t, ty, sizeof ty);
+            st = fail(d, path, CH_ERR_UNMAPPABLE, p->node, "parameter '%s' of '%s' is marked optional, but only "
+                      "one struct passed as 'const T *' may be NULL (an absent optional<T>); '%s' is not one: "
+                      "drop the mark", p->name, fn, ty);
+            break;
+        }
         switch (sh) {
         case CM_SCALAR:
             break;
@@ -861,7 +905,8 @@ static ch_status map_prototype(const ch_header *h, const entry *e, ch_prototype 
                 c->kind = CH_LIST;
                 c->elem = CH_RECORD;
                 st = fill_length(&cp[i + 1], next, d, path);
-            } else if (sh == CM_STRUCT_PTR_OUT) {
+            } else if (sh == CM_STRUCT_PTR_OUT || p->optional) {
+                /* `T **out`, or `const T *p` marked optional: NULL is absent. */
                 c->kind = CH_OPTIONAL;
                 c->elem = CH_RECORD;
             } else {

@@ -80,7 +80,9 @@ typedef struct ch_param {
     char *c_type;     /* C spelling with typedefs resolved, e.g. "const char *const *" */
     ch_role role;
     ch_kind kind;     /* CH_ROLE_IN/OUT: the .dsp type; CH_ROLE_LEN: CH_INT */
-    ch_kind elem;     /* kind == CH_LIST: kind of the elements; CH_OPTIONAL: CH_RECORD */
+    ch_kind elem;     /* kind == CH_LIST: kind of the elements; CH_OPTIONAL: CH_RECORD
+                         (an output `T **out`, or an input `const T *p` marked by a
+                         comment `optional` or `nullable` right after it: NULL is absent) */
     const ch_struct *st; /* kind or elem CH_RECORD (and CH_OPTIONAL): the struct */
     int line, col;    /* 1-based position of the parameter in the header */
 } ch_param;

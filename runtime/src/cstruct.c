@@ -545,6 +545,20 @@ dsp_status dsp_cstruct_optional_out(const dsp_cstruct *s, const void *p, dsp_val
     return st;
 }
 
+dsp_status dsp_cstruct_optional_in(const dsp_cstruct *s, const dsp_value *v, void *dst, bool *present,
+                                   const char *tool, const char *what, dsp_error *err)
+{
+    *present = false;
+    if (v->kind == DSP_TYPE_OPTIONAL) {
+        if (!v->as.some)
+            return DSP_OK;
+        v = v->as.some;
+    }
+    dsp_status st = dsp_cstruct_in(s, v, dst, tool, what, err);
+    *present = st == DSP_OK;
+    return st;
+}
+
 void dsp_cstruct_array_free(const dsp_cstruct *s, void *a, size_t n, dsp_cstruct_owner owner)
 {
     if (!a)

@@ -18,3 +18,4 @@ typedef struct handle handle;
 int locate(const char *q, Point *at);
 int describe(const struct place *p, char **text);
 int use(const handle *h);
+int label(const char *q /* optional */, char **text);

@@ -6,7 +6,9 @@
 # reads a struct result back as a JSON observation, with the text loop and
 # with tool_calling: native; a module calls tools directly with records by
 # value and by address, lists of records both ways, a struct returned by
-# value and an optional record. The generated C (tools called directly,
+# value, an optional record out (`T **out`) and in (`const T *` marked
+# optional: NULL when absent), also built with --embed-runtime (gcc and
+# clang -pedantic, the same rows). The generated C (tools called directly,
 # under ASan when libdsprt is) and `dspcc eval` (tools through libffi) give
 # the same trajectories and the same values: the rows the generated
 # programs print are the data, and the metrics require every field equal.
@@ -33,7 +35,7 @@ cc -Wall -Wextra -Werror -shared -fPIC -o "$P/build/libgeo.so" "$P/geo.c" -lm
 check "libgeo.so builds" test $? -eq 0
 # Placeholders until the generated programs write the real rows (check reads data files).
 echo '{"question": "q", "answer": "a", "trajectory": "t"}' >"$P/rows.jsonl"
-echo '{"a": {"lat": 0, "lon": 0}, "b": {"lat": 0, "lon": 0}, "pts": [], "country": "x", "mid": {"lat": 0, "lon": 0}, "near": [], "capital": null}' >"$P/trips.jsonl"
+echo '{"a": {"lat": 0, "lon": 0}, "b": {"lat": 0, "lon": 0}, "pts": [], "country": "x", "mid": {"lat": 0, "lon": 0}, "near": [], "capital": null, "by": null, "moved": {"lat": 0, "lon": 0}, "shifted": {"lat": 0, "lon": 0}}' >"$P/trips.jsonl"
 sed 's|^  base_url: "http://127.0.0.1:9/v1"$|&\n  tool_calling: native|' "$P/agent.dsp" >"$P/native.dsp"
 
 "$DSPCC" check "$P/agent.dsp" 2>"$tmp/check.err"
@@ -91,12 +93,36 @@ check "a list of structs in, a list the tool malloc'ed out (strings, nested stru
     grep -q '"near":\[{"name":"Lyon","country":"France","at":{"lat":45.759999999999998,"lon":4.8399999999999999},"population":522250,"tags":\["food","rivers"\]},{"name":"Porto"' "$P/trips.jsonl"
 check "an optional record: present, then absent (NULL)" \
     sh -c "grep -q '\"capital\":{\"name\":\"Paris\"' '$P/trips.jsonl' && grep -q '\"country\":\"Atlantis\".*\"capital\":null' '$P/trips.jsonl'"
+check "an optional record in: moved by an offset when present, the antipode when absent (NULL)" \
+    sh -c "grep -q '\"by\":{\"lat\":0.5,\"lon\":-0.25},\"mid\".*\"moved\":{\"lat\":46.259999999999998,\"lon\":4.5899999999999999}' '$P/trips.jsonl' &&
+           grep -q '\"by\":null,.*\"moved\":{\"lat\":-1.5,\"lon\":177.75}' '$P/trips.jsonl'"
+check "a record passed where the tool takes an optional one is present" \
+    grep -q '"shifted":{"lat":94.620000000000005,"lon":7.1899999999999995}' "$P/trips.jsonl"
 "$DSPCC" eval "$P/agent.dsp" --data trips --module Trip --metric same_trip --json --no-cache \
     >"$tmp/trip.json" 2>"$tmp/trip_eval.err"
 r=$?
 [ $r -ne 0 ] && sed 's/^/#   /' "$tmp/trip_eval.err" | head
 check "dspcc eval (libffi) gives the generated C's values on every row (score 1)" \
     test $r -eq 0 -a "$(json_key "$tmp/trip.json" score)" = 1
+
+# ---- --embed-runtime: libdsprt inside the one .c, structs and all ---------
+mkdir -p "$tmp/emb"
+"$DSPCC" build "$P/agent.dsp" --no-opt --program Trip --embed-runtime -o "$tmp/emb/gen_trip.c" 2>"$tmp/emb.err"
+check "dspcc build --embed-runtime of a program whose tools take structs" test $? -eq 0
+DEPS_CFLAGS=$(pkg-config --cflags libcurl libcjson sqlite3 hiredis libcrypto zlib 2>/dev/null)
+DEPS_LIBS="$(pkg-config --libs libcurl libcjson sqlite3 hiredis libcrypto zlib 2>/dev/null ||
+    echo -lcurl -lcjson -lsqlite3 -lhiredis -lcrypto -lz) -lpthread -lm"
+for cc in gcc clang; do
+    command -v $cc >/dev/null || continue
+    $cc -std=c17 -D_DEFAULT_SOURCE -Wall -Wextra -Werror -pedantic $SAN $DEPS_CFLAGS -I"$tmp/emb" \
+        -o "$tmp/emb/trip_$cc" "$P/trip_main.c" "$tmp/emb/gen_trip.c" "$P/build/libgeo.so" \
+        -Wl,-rpath,"$P/build" $DEPS_LIBS 2>"$tmp/cc.err"
+    r=$?
+    [ $r -ne 0 ] && sed 's/^/#   /' "$tmp/cc.err" | head -20
+    check "the embedded Trip compiles with $cc -std=c17 -pedantic -Werror and links without libdsprt" test $r -eq 0
+    "$tmp/emb/trip_$cc" 2>"$tmp/emb.err" | cmp -s - "$P/trips.jsonl"
+    check "the embedded Trip ($cc) prints the rows libdsprt's build printed" test $? -eq 0
+done
 
 # ---- react: a record argument from the LM, a struct result observed -------
 rs_start

@@ -296,6 +296,44 @@ static void arrays_of_structs(void **state)
     assert_null(back.as.some);
 }
 
+/* `const T *p` marked optional: a struct when present (an optional
+ * holding a record, or a bare record), NULL to pass when absent. */
+static void optional_record_in(void **state)
+{
+    (void)state;
+    struct point p = { 0, 0 };
+    bool present = true;
+    dsp_error e = { 0 };
+    dsp_value none = dsp_value_none();
+    assert_int_equal(dsp_cstruct_optional_in(&point_s, &none, &p, &present, "t", "parameter `by`", &e), DSP_OK);
+    assert_false(present);
+    assert_true(p.lat == 0 && p.lon == 0);
+
+    dsp_value x = point(3, 4), some;
+    assert_int_equal(dsp_value_some(&some, &x, &e), DSP_OK);
+    assert_int_equal(dsp_cstruct_optional_in(&point_s, &some, &p, &present, "t", "parameter `by`", &e), DSP_OK);
+    assert_true(present);
+    assert_true(p.lat == 3 && p.lon == 4);
+    dsp_cstruct_release(&point_s, &p, DSP_CSTRUCT_PASSED);
+    dsp_value_free(&some);
+
+    present = false;
+    x = point(5, 6); /* dsp_value_some took the first */
+    assert_int_equal(dsp_cstruct_optional_in(&point_s, &x, &p, &present, "t", "parameter `by`", &e), DSP_OK);
+    assert_true(present);
+    assert_true(p.lat == 5 && p.lon == 6);
+    dsp_value_free(&x);
+
+    x = point(0, 1e300);
+    assert_int_equal(dsp_value_some(&some, &x, &e), DSP_OK);
+    assert_int_equal(dsp_cstruct_optional_in(&point_s, &some, &p, &present, "t", "parameter `by`", &e),
+                     DSP_ERR_INVALID);
+    assert_false(present);
+    assert_string_equal(e.message, "tool `t`: field `lon` of parameter `by` is 1.0000000000000001e+300, out of "
+                                   "range for C type `float`");
+    dsp_value_free(&some);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -304,6 +342,7 @@ int main(void)
         cmocka_unit_test(tool_struct_is_read_and_freed),
         cmocka_unit_test(tool_mistakes_name_the_path),
         cmocka_unit_test(arrays_of_structs),
+        cmocka_unit_test(optional_record_in),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -109,6 +109,14 @@ dsp_status dsp_cstruct_array_out(const dsp_cstruct *s, const void *a, size_t n, 
 dsp_status dsp_cstruct_optional_out(const dsp_cstruct *s, const void *p, dsp_value *out, const char *tool,
                                     const char *what, dsp_error *err);
 
+/* An optional record passed to a `const T *p` marked optional: when v is
+ * present (a record, or an optional holding one) fills the zeroed *dst as
+ * dsp_cstruct_in does and sets *present, which says whether to pass dst or
+ * NULL. Release dst with dsp_cstruct_release(s, dst, DSP_CSTRUCT_PASSED)
+ * either way. */
+dsp_status dsp_cstruct_optional_in(const dsp_cstruct *s, const dsp_value *v, void *dst, bool *present,
+                                   const char *tool, const char *what, dsp_error *err);
+
 /* Releases each of the n structs of a, then free(a) (NULL: nothing). */
 void dsp_cstruct_array_free(const dsp_cstruct *s, void *a, size_t n, dsp_cstruct_owner owner);
 
