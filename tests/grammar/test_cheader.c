@@ -485,6 +485,40 @@ static void test_structs_refused(void **state)
                  ".dsp type; a struct is passed as 'T' or 'const T *' (a record)");
 }
 
+/* A comment `optional` (or `nullable`) right after a `const T *`
+ * parameter, before its comma, makes it an optional record argument;
+ * after the comma it marks nothing; on anything else it is refused. */
+static void test_optional_struct_argument(void **state)
+{
+    (void)state;
+    const char *h = header("opt.h",
+        "typedef struct { double x; } P;\n"                             /* 1 */
+        "double a(const P *p /* optional */, const P *q);\n"            /* 2 */
+        "double b(const P *p, /* optional */ const P *q);\n"            /* 3 */
+        "double c(const P *p/*nullable*/);\n"                           /* 4 */
+        "double d(const P *p /* optional: may be NULL */);\n"           /* 5 */
+        "double e(const char *s /* optional */);\n"                     /* 6 */
+        "double f(const P *ps /* optional */, size_t n_ps);\n");        /* 7 */
+    ch_prototype p = find_ok(h, "a");
+    expect_param(&p, 0, "p", CH_ROLE_IN, "optional<record>", "const P *");
+    expect_param(&p, 1, "q", CH_ROLE_IN, "record", "const P *");
+    ch_prototype_free(&p);
+    p = find_ok(h, "b");
+    expect_param(&p, 0, "p", CH_ROLE_IN, "record", "const P *");
+    expect_param(&p, 1, "q", CH_ROLE_IN, "record", "const P *");
+    ch_prototype_free(&p);
+    p = find_ok(h, "c");
+    expect_param(&p, 0, "p", CH_ROLE_IN, "optional<record>", "const P *");
+    ch_prototype_free(&p);
+    p = find_ok(h, "d"); /* only a comment that is the word alone marks */
+    expect_param(&p, 0, "p", CH_ROLE_IN, "record", "const P *");
+    ch_prototype_free(&p);
+    expect_error(h, "e", CH_ERR_UNMAPPABLE, ":6:10: error: parameter 's' of 'e' is marked optional, but only one "
+                 "struct passed as 'const T *' may be NULL (an absent optional<T>); 'const char *' is not one: "
+                 "drop the mark");
+    expect_error(h, "f", CH_ERR_UNMAPPABLE, ":7:10: error: parameter 'ps' of 'f' is marked optional");
+}
+
 static void test_list_conventions_enforced(void **state)
 {
     (void)state;
@@ -759,6 +793,7 @@ int main(void)
         cmocka_unit_test(test_unmappable_types),
         cmocka_unit_test(test_structs),
         cmocka_unit_test(test_structs_refused),
+        cmocka_unit_test(test_optional_struct_argument),
         cmocka_unit_test(test_list_conventions_enforced),
         cmocka_unit_test(test_missing_function_suggests),
         cmocka_unit_test(test_names_that_are_not_functions),
