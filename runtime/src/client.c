@@ -215,18 +215,23 @@ dsp_client_options dsp_client_settings(const dsp_client *c)
     return c->opts;
 }
 
+/* A copy of totals t, updated under c's usage lock, with the costs in
+ * dollars too. */
+static dsp_usage_totals usage_snapshot(dsp_client *c, const dsp_usage_totals *t)
+{
+    pthread_mutex_lock(&c->usage_lock);
+    dsp_usage_totals u = *t;
+    pthread_mutex_unlock(&c->usage_lock);
+    u.cost_usd = (double)u.cost_pusd / 1e12;
+    u.cached_cost_usd = (double)u.cached_cost_pusd / 1e12;
+    return u;
+}
+
 dsp_usage_totals dsp_client_usage(dsp_client *c)
 {
     dsp_usage_totals u;
     memset(&u, 0, sizeof u);
-    if (!c)
-        return u;
-    pthread_mutex_lock(&c->usage_lock);
-    u = c->usage;
-    u.cost_usd = (double)u.cost_pusd / 1e12;
-    u.cached_cost_usd = (double)u.cached_cost_pusd / 1e12;
-    pthread_mutex_unlock(&c->usage_lock);
-    return u;
+    return c ? usage_snapshot(c, &c->usage) : u;
 }
 
 bool dsp_client_stopped(dsp_client *c, char *why, size_t n)
@@ -310,14 +315,7 @@ dsp_usage_totals dsp_client_group_usage(dsp_client *c, const dsp_usage_group *g)
 {
     dsp_usage_totals u;
     memset(&u, 0, sizeof u);
-    if (!c || !g)
-        return u;
-    pthread_mutex_lock(&c->usage_lock);
-    u = g->totals;
-    u.cost_usd = (double)u.cost_pusd / 1e12;
-    u.cached_cost_usd = (double)u.cached_cost_pusd / 1e12;
-    pthread_mutex_unlock(&c->usage_lock);
-    return u;
+    return c && g ? usage_snapshot(c, &g->totals) : u;
 }
 
 static void add_usage(dsp_client *c, const usage_delta *d, int completed)

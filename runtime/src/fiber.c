@@ -39,18 +39,23 @@ static size_t page_size(void)
 }
 
 /* Saves the running context in save and continues in to; returns when
- * something later continues in save. getcontext and setcontext rather than
- * swapcontext: ASan intercepts swapcontext to print a warning on stderr,
- * which programs' output must not carry, and the switches here are
- * announced to it anyway. */
+ * something later continues in save. swapcontext changes the signal mask
+ * with one system call; getcontext and setcontext take two, and are used
+ * under ASan only, which intercepts swapcontext to print a warning on
+ * stderr that programs' output must not carry (the switches are announced
+ * to it anyway). */
 static void switch_to(ucontext_t *save, const ucontext_t *to)
 {
+#ifdef DSP_FIBER_ASAN
     volatile bool resumed = false;
     getcontext(save);
     if (!resumed) {
         resumed = true;
         setcontext(to);
     }
+#else
+    (void)swapcontext(save, to);
+#endif
 }
 
 /* makecontext passes int arguments only: the pointer goes in two halves. */
