@@ -237,23 +237,45 @@ static bool conn_send(conn *c, const char *buf, size_t len, long deadline, char 
 }
 
 /* Reads one reply; NULL with why. An error reply is returned as one. */
+int dsp_remote_reply_next(redisReader *rd, void **reply, char *why, size_t why_size)
+{
+    *reply = NULL;
+    /* No command sent gets an array, and hiredis allocates the slots an
+     * array announces as it reads its first line: "*2000000000" would be
+     * 16 GB for 13 bytes from a hostile server. Refused before it reads it:
+     * the next byte starts a reply when no reply is begun (ridx -1) or one
+     * is begun and its type not read yet (the reader of hiredis 0.14, the
+     * one scripts/setup.sh installs). */
+    bool at_start = rd->ridx == -1 || (rd->ridx == 0 && rd->rstack[0].type < 0);
+    if (at_start && rd->pos < rd->len && rd->buf[rd->pos] == '*') {
+        snprintf(why, why_size, "the server answers with an array, which no command sent asks for");
+        return -1;
+    }
+    if (redisReaderGetReply(rd, reply) != REDIS_OK) {
+        snprintf(why, why_size, "the server does not answer in Redis's protocol (%.100s)", rd->errstr);
+        return -1;
+    }
+    if (*reply)
+        return 1;
+    /* A reply announced larger than any value (2 GB from a hostile
+     * server) is not read whole. */
+    if (rd->len - rd->pos > DSP_REMOTE_MAX_VALUE + 64) {
+        snprintf(why, why_size, "a reply larger than %u bytes", (unsigned)DSP_REMOTE_MAX_VALUE);
+        return -1;
+    }
+    return 0;
+}
+
 static redisReply *conn_read(conn *c, long deadline, char *why, size_t why_size)
 {
     for (;;) {
         void *reply = NULL;
-        if (redisReaderGetReply(c->reader, &reply) != REDIS_OK) {
-            snprintf(why, why_size, "the server does not answer in Redis's protocol (%.100s)", c->reader->errstr);
+        int got_one = dsp_remote_reply_next(c->reader, &reply, why, why_size);
+        if (got_one < 0)
             return NULL;
-        }
-        if (reply) {
+        if (got_one) {
             c->answered = true;
             return reply;
-        }
-        /* A reply announced larger than any value (2 GB from a hostile
-         * server) is not read whole. */
-        if (c->reader->len - c->reader->pos > DSP_REMOTE_MAX_VALUE + 64) {
-            snprintf(why, why_size, "a reply larger than %u bytes", (unsigned)DSP_REMOTE_MAX_VALUE);
-            return NULL;
         }
         size_t got = 0;
         CURLcode rc = curl_easy_recv(c->curl, c->rbuf, RBUF_SIZE, &got);
@@ -518,6 +540,24 @@ static size_t full_key(char out[128], const char *key)
     return (size_t)snprintf(out, 128, "%s%.100s", DSP_REMOTE_KEY_PREFIX, key);
 }
 
+char *dsp_remote_row_value(const redisReply *reply, const char *key)
+{
+    char head[160];
+    int hl = snprintf(head, sizeof head, KEY_HEAD_FMT, key);
+    if (hl < 0 || (size_t)hl >= sizeof head)
+        return NULL;
+    /* Only a value that names this key: another key's row (a server that
+     * mixes them up, or a row of an older format) is a miss. */
+    char *value = NULL;
+    if (reply->type == REDIS_REPLY_STRING && reply->len > (size_t)hl && reply->len <= DSP_REMOTE_MAX_VALUE &&
+        memcmp(reply->str, head, (size_t)hl) == 0 && (value = malloc(reply->len - (size_t)hl + 2)) != NULL) {
+        value[0] = '{';
+        memcpy(value + 1, reply->str + hl, reply->len - (size_t)hl);
+        value[reply->len - (size_t)hl + 1] = '\0';
+    }
+    return value;
+}
+
 char *dsp_remote_cache_get(dsp_remote_cache *r, const char *key)
 {
     if (!r)
@@ -538,16 +578,8 @@ char *dsp_remote_cache_get(dsp_remote_cache *r, const char *key)
     const char *argv[4] = {"GETRANGE", k, "0", end};
     size_t lens[4] = {8, kl, 1, strlen(end)};
     redisReply *reply = NULL;
-    char *value = NULL;
     bool ok = conn_command(c, 4, argv, lens, &reply, why, sizeof why);
-    /* Only a value that names this key: another key's row (a server that
-     * mixes them up, or a row of an older format) is a miss. */
-    if (ok && reply->type == REDIS_REPLY_STRING && reply->len > (size_t)hl && reply->len <= DSP_REMOTE_MAX_VALUE &&
-        memcmp(reply->str, head, (size_t)hl) == 0 && (value = malloc(reply->len - (size_t)hl + 2)) != NULL) {
-        value[0] = '{';
-        memcpy(value + 1, reply->str + hl, reply->len - (size_t)hl);
-        value[reply->len - (size_t)hl + 1] = '\0';
-    }
+    char *value = ok ? dsp_remote_row_value(reply, key) : NULL;
     if (reply)
         freeReplyObject(reply);
     give(r, c, ok ? NULL : why);

@@ -11,6 +11,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <hiredis/hiredis.h>
+
 #include "dsp/client.h"
 #include "dsp/error.h"
 
@@ -43,5 +45,19 @@ char *dsp_remote_cache_get(dsp_remote_cache *r, const char *key);
 /* Stores n values in one round trip (pipelined); values over the bound
  * are skipped. */
 void dsp_remote_cache_put_many(dsp_remote_cache *r, const char *const *keys, const char *const *values, size_t n);
+
+/* Reading the server's bytes (the fuzz harness tests/fuzz/fuzz_redis.c
+ * calls these as dsp_remote_cache_get does). */
+
+/* The next reply in rd, fed what arrived so far: 1 with *reply (a
+ * redisReply), 0 when more bytes are needed, -1 with why when the bytes
+ * are not a reply one of our commands gets (not Redis's protocol, an
+ * array, or larger than any value). */
+int dsp_remote_reply_next(redisReader *rd, void **reply, char *why, size_t why_size);
+
+/* The row stored under key that a GETRANGE reply holds (malloc'ed,
+ * NUL-terminated), or NULL: a miss (not a string, over the bound, or
+ * another key's row). */
+char *dsp_remote_row_value(const redisReply *reply, const char *key);
 
 #endif

@@ -125,7 +125,7 @@ static float *embed_read_vector(const cJSON *arr, size_t *dim, const char **why)
 
 /* The reply's vectors, in index order, as one choice each (their cache
  * text); the usage's prompt tokens. */
-static dsp_status embed_parse_reply(const char *body, size_t len, dsp_chat_response *resp, dsp_error *err)
+dsp_status dsp_embed_parse_reply(const char *body, size_t len, dsp_chat_response *resp, dsp_error *err)
 {
     cJSON *root = dsp_reply_json(body, len, EMBED_NOT_API, err);
     if (!root)
@@ -231,7 +231,7 @@ static bool embed_from_cache(const dsp_chat_response *r, embed_row *row)
 }
 
 /* Whether a shared cache's row is a vector (else it is not kept locally). */
-static bool embed_row_usable(void *ctx, const dsp_chat_response *r)
+bool dsp_embed_row_usable(void *ctx, const dsp_chat_response *r)
 {
     (void)ctx;
     embed_row row = {0};
@@ -259,7 +259,7 @@ static dsp_status embed_fetch(dsp_client *c, const dsp_lm_config *lm, const char
         return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory writing an embeddings request");
     }
     dsp_chat_response resp;
-    dsp_status st = dsp_client_post_json(c, lm, "/embeddings", w.buf, w.len, (int)m, embed_parse_reply, &resp, err);
+    dsp_status st = dsp_client_post_json(c, lm, "/embeddings", w.buf, w.len, (int)m, dsp_embed_parse_reply, &resp, err);
     dsp_jw_free(&w);
     if (st != DSP_OK)
         return st;
@@ -390,7 +390,7 @@ static dsp_status embed(dsp_client *c, const dsp_lm_config *lm, const char *cons
             dsp_chat_response hit;
             memset(&hit, 0, sizeof hit);
             if (st == DSP_OK)
-                st = dsp_cache_get_checked(cache, rows[i].key, &hit, &found, embed_row_usable, NULL, err);
+                st = dsp_cache_get_checked(cache, rows[i].key, &hit, &found, dsp_embed_row_usable, NULL, err);
             if (found) {
                 found = embed_from_cache(&hit, &rows[i]);
                 dsp_chat_response_free(&hit);

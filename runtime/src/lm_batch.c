@@ -644,11 +644,17 @@ static void read_line(dsp_lm_batch *b, bool anthropic, const lb_req *const *reqs
                 msg = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
                     cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(resp, "body"), "error"),
                     "message"));
+            /* A status that is no HTTP status (1e40 from a damaged file) is
+             * not cast: that is undefined behaviour. */
+            int status = cJSON_IsNumber(code) && code->valuedouble >= 100 && code->valuedouble < 600
+                             ? (int)code->valuedouble
+                             : 0;
             if (ec)
                 snprintf(why, sizeof why, "%s: %.200s", ec, msg ? msg : "");
+            else if (status)
+                snprintf(why, sizeof why, "HTTP %d: %.200s", status, msg ? msg : "");
             else
-                snprintf(why, sizeof why, "HTTP %d: %.200s", cJSON_IsNumber(code) ? (int)code->valuedouble : 0,
-                         msg ? msg : "");
+                snprintf(why, sizeof why, "no HTTP status: %.200s", msg ? msg : "");
         }
     }
     if (reply) {
@@ -671,6 +677,20 @@ static void read_line(dsp_lm_batch *b, bool anthropic, const lb_req *const *reqs
     cJSON_Delete(root);
 }
 
+/* Each line of a result file's text. */
+static void read_lines(dsp_lm_batch *b, bool anthropic, const lb_req *const *reqs, size_t n, const char *text,
+                       size_t len, lb_outcome *o)
+{
+    const char *p = text, *end = text + len;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *stop = nl ? nl : end;
+        if (stop > p)
+            read_line(b, anthropic, reqs, n, p, (size_t)(stop - p), o);
+        p = stop + 1;
+    }
+}
+
 static dsp_status read_file(dsp_lm_batch *b, const lb_api *api, const char *url, const lb_req *const *reqs, size_t n,
                             lb_outcome *o, dsp_error *err)
 {
@@ -678,14 +698,7 @@ static dsp_status read_file(dsp_lm_batch *b, const lb_api *api, const char *url,
     dsp_status st = api_send(api, "GET", url, NULL, NULL, 0, &reply, err);
     if (st != DSP_OK)
         return st;
-    const char *p = reply.body, *end = reply.body + reply.len;
-    while (p < end) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        const char *stop = nl ? nl : end;
-        if (stop > p)
-            read_line(b, api->g->anthropic, reqs, n, p, (size_t)(stop - p), o);
-        p = stop + 1;
-    }
+    read_lines(b, api->g->anthropic, reqs, n, reply.body, reply.len, o);
     dsp_http_reply_free(&reply);
     return DSP_OK;
 }
@@ -1039,12 +1052,14 @@ dsp_status dsp_lm_batch_import(dsp_lm_batch *b, const char *what, const char *te
                                    what, line);
             else if (!lb_asked(reqs, m, key))
                 rep->unknown++;
-            else
-                read_line(b, false, reqs, m, p, n, &o);
             cJSON_Delete(root);
         }
         p = stop + 1;
     }
+    /* Only a file read whole to its end is used: a bad line keeps nothing
+     * of the lines before it. */
+    if (st == DSP_OK)
+        read_lines(b, false, reqs, m, text, len, &o);
     free(reqs);
     if (st != DSP_OK)
         return st;
@@ -1080,4 +1095,26 @@ dsp_status dsp_lm_batch_import(dsp_lm_batch *b, const char *what, const char *te
     rep->missing = kept;
     snprintf(rep->first_failure, sizeof rep->first_failure, "%s", o.first_failure);
     return DSP_OK;
+}
+
+bool dsp_lm_batch_read_results(dsp_lm_batch *b, bool anthropic, const char *text, size_t len, size_t *ok,
+                               size_t *failed)
+{
+    pthread_mutex_lock(&b->lock);
+    size_t n = b->n_pending;
+    const lb_req **reqs = n ? malloc(n * sizeof *reqs) : NULL;
+    for (size_t i = 0; reqs && i < n; i++)
+        reqs[i] = &b->pending[i];
+    pthread_mutex_unlock(&b->lock);
+    if (n && !reqs)
+        return false;
+    if (n)
+        qsort(reqs, n, sizeof *reqs, by_key);
+    lb_outcome o;
+    memset(&o, 0, sizeof o);
+    read_lines(b, anthropic, reqs, n, text, len, &o);
+    free(reqs);
+    *ok = o.ok;
+    *failed = o.failed;
+    return true;
 }

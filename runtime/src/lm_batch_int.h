@@ -32,4 +32,11 @@ typedef struct dsp_lm_batch_call {
 
 dsp_status dsp_lm_batch_defer(dsp_lm_batch *b, const dsp_lm_batch_call *call, dsp_error *err);
 
+/* Reads the text of a batch's result file (Anthropic's, or OpenAI's) as
+ * dsp_lm_batch_run does, against every pending request: replies kept (*ok),
+ * requests marked failed (*failed). False when out of memory. For the
+ * fuzz harness (tests/fuzz/fuzz_batch.c): a run reads them from the API. */
+bool dsp_lm_batch_read_results(dsp_lm_batch *b, bool anthropic, const char *text, size_t len, size_t *ok,
+                               size_t *failed);
+
 #endif

@@ -263,7 +263,10 @@ dsp_status dsp_gemini_parse_reply(const char *body, size_t len, dsp_chat_respons
     for (cand = cands ? cands->child : NULL; cand; cand = cand->next) {
         /* Placed by index when the candidate has one. */
         const cJSON *ix = cJSON_GetObjectItemCaseSensitive(cand, "index");
-        int at = cJSON_IsNumber(ix) ? (int)ix->valuedouble : i;
+        /* Out of range (1e40 too) before the cast: casting it is undefined. */
+        int at = !cJSON_IsNumber(ix)                          ? i
+                 : ix->valuedouble >= 0 && ix->valuedouble < n ? (int)ix->valuedouble
+                                                               : -1;
         if (at < 0 || at >= n || resp->choices[at]) {
             st = dsp_reply_protocol_error(err, body, len, GEMINI_NOT_API, "candidate indexes are not 0..n-1, each once");
             goto done;

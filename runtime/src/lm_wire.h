@@ -110,6 +110,12 @@ dsp_status dsp_stream_url(dsp_provider provider, char **url, dsp_error *err);
  * follow the API is DSP_ERR_PROTOCOL with the raw body attached. */
 dsp_status dsp_openai_parse_reply(const char *body, size_t len, dsp_chat_response *resp, dsp_error *err);
 dsp_status dsp_anthropic_parse_reply(const char *body, size_t len, dsp_chat_response *resp, dsp_error *err);
+/* An embeddings reply (embed.c): one choice per vector, in index order,
+ * each the vector's cache text (a JSON array of numbers); usage's prompt
+ * tokens. */
+dsp_status dsp_embed_parse_reply(const char *body, size_t len, dsp_chat_response *resp, dsp_error *err);
+/* Whether a cached embeddings row (one choice) reads back as a vector. */
+bool dsp_embed_row_usable(void *ctx, const dsp_chat_response *r);
 /* The reply to a turn offered native tools: every tool_use block is a tool
  * call, one named `output` too (no JSON adapter's forced tool). */
 dsp_status dsp_anthropic_parse_tool_turn(const char *body, size_t len, dsp_chat_response *resp, dsp_error *err);

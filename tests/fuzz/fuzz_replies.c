@@ -1,11 +1,11 @@
 /* fuzz_replies.c — libFuzzer harness for everything that reads an LM
- * server's bytes: OpenAI and Anthropic reply bodies (lm_openai.c,
- * lm_anthropic.c), provider error bodies, the text of a reply read by
+ * server's bytes: OpenAI, Anthropic, Gemini and Bedrock reply bodies
+ * (lm_openai.c, lm_anthropic.c, lm_gemini.c, lm_bedrock.c), provider error bodies, the text of a reply read by
  * the chat and JSON adapters into typed outputs (adapter_*.c,
  * parse_typed.c), and streamed replies: OpenAI, Anthropic and Gemini
  * server-sent events (sse.c, lm_stream.c) fed in pieces, their text handed
  * to the field-by-field reader (field_stream.c). The first byte picks the
- * reader (200 and up: a stream), the rest is its input,
+ * reader (200 and up: a stream, 190-199: a Gemini reply, 180-189: Bedrock's), the rest is its input,
  * handed over as an exact-size heap copy so ASan sees any read past it.
  * A reader must end in a whole value or a clear error, never a crash, a
  * sanitizer report or a leak. Seeds: tests/fuzz/corpus/fuzz_replies. */
@@ -45,13 +45,15 @@ static void check_error(dsp_status st, const dsp_error *err)
     die_if(err->status != st || err->message[0] == '\0');
 }
 
-static void wire(int anthropic, const char *body, size_t len)
+static void wire(int api, const char *body, size_t len)
 {
     dsp_chat_response resp;
     memset(&resp, 0, sizeof resp);
     dsp_error err = {0};
-    dsp_status st = anthropic ? dsp_anthropic_parse_reply(body, len, &resp, &err)
-                              : dsp_openai_parse_reply(body, len, &resp, &err);
+    dsp_status st = api == 3   ? dsp_bedrock_parse_reply(body, len, &resp, &err)
+                    : api == 2 ? dsp_gemini_parse_reply(body, len, &resp, &err)
+                    : api == 1 ? dsp_anthropic_parse_reply(body, len, &resp, &err)
+                               : dsp_openai_parse_reply(body, len, &resp, &err);
     if (st == DSP_OK) {
         die_if(resp.n_choices == 0);
         for (size_t i = 0; i < resp.n_choices; i++)
@@ -139,6 +141,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         static const dsp_provider ps[] = {DSP_PROVIDER_OPENAI, DSP_PROVIDER_ANTHROPIC, DSP_PROVIDER_GEMINI};
         unsigned k = data[0] - 200u;
         stream(ps[k % 3], 1 + k / 3 % 19, body, len);
+        free(body);
+        return 0;
+    }
+    if (data[0] >= 180) { /* 180-189: a Bedrock Converse reply, 190-199: a Gemini one */
+        wire(data[0] >= 190 ? 2 : 3, body, len);
         free(body);
         return 0;
     }

@@ -21,7 +21,8 @@ rm -f /tmp/fuzz_smoke.$$.log
 check "the libFuzzer harnesses build" true
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT INT TERM
-for t in fuzz_frontend fuzz_replies fuzz_data; do
+# Each corpus directory is a harness's seeds.
+for t in $(cd tests/fuzz/corpus && ls); do
     bin=build/fuzz/tests/fuzz/$t
     # Replay: each seed once, as a list of files.
     "$bin" -runs=0 tests/fuzz/corpus/$t >"$tmp/$t.replay" 2>&1

@@ -472,6 +472,39 @@ static void shared_row_holding_the_key_is_not_kept(void **state)
     assert_int_equal(w.n, 0);
 }
 
+/* An array reply (no command sent asks for one) is refused before hiredis
+ * reads its length: it allocated the slots announced, 2.4 GB for these 13
+ * bytes (found by tests/fuzz/fuzz_redis.c). Bytes of a reply cut anywhere
+ * give the same verdict. */
+static void array_reply_is_refused_before_it_is_read(void **state)
+{
+    (void)state;
+    static const char bytes[] = "+OK\r\n*300000000\r\n:1\r\n";
+    for (size_t cut = 1; cut < sizeof bytes - 1; cut++) {
+        redisReader *rd = redisReaderCreate();
+        assert_non_null(rd);
+        char why[300] = "";
+        void *reply = NULL;
+        assert_int_equal(redisReaderFeed(rd, bytes, cut), REDIS_OK);
+        int got = dsp_remote_reply_next(rd, &reply, why, sizeof why);
+        if (got == 1) { /* +OK */
+            freeReplyObject(reply);
+            got = dsp_remote_reply_next(rd, &reply, why, sizeof why);
+        }
+        if (got == 0) {
+            assert_int_equal(redisReaderFeed(rd, bytes + cut, sizeof bytes - 1 - cut), REDIS_OK);
+            got = dsp_remote_reply_next(rd, &reply, why, sizeof why);
+            if (got == 1) {
+                freeReplyObject(reply);
+                got = dsp_remote_reply_next(rd, &reply, why, sizeof why);
+            }
+        }
+        assert_int_equal(got, -1);
+        assert_non_null(strstr(why, "an array"));
+        redisReaderFree(rd);
+    }
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -483,6 +516,7 @@ int main(void)
         T(garbage_reply_is_a_miss),
         T(value_for_another_key_is_a_miss),
         T(shared_row_holding_the_key_is_not_kept),
+        cmocka_unit_test(array_reply_is_refused_before_it_is_read),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -162,6 +162,9 @@ static void test_parse_reply(void **state)
         {"{\"candidates\":[]}", "no candidates"},
         {"{\"candidates\":[{\"finishReason\":\"SAFETY\",\"index\":0}]}", "finishReason SAFETY"},
         {"{\"candidates\":[{\"index\":5,\"content\":{\"parts\":[{\"text\":\"x\"}]}}]}", "indexes"},
+        /* No int holds it: was cast anyway, undefined behaviour (UBSan). */
+        {"{\"candidates\":[{\"index\":7.3e39,\"content\":{\"parts\":[{\"text\":\"x\"}]}}]}", "indexes"},
+        {"{\"candidates\":[{\"index\":-1e30,\"content\":{\"parts\":[{\"text\":\"x\"}]}}]}", "indexes"},
         {"{\"candidates\":[", "not JSON"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {

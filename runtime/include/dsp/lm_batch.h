@@ -111,7 +111,8 @@ typedef struct dsp_lm_batch_import_report {
  * answers leaves the pending list: a 200's body is checked as a reply is
  * and kept for the next pass (served and cached as a batch reply is), an
  * error line marks the request for a normal call. A line that is not such
- * an object is DSP_ERR_PARSE naming what:LINE. */
+ * an object is DSP_ERR_PARSE naming what:LINE, and keeps nothing of the
+ * file (no reply, no failure). */
 dsp_status dsp_lm_batch_import(dsp_lm_batch *b, const char *what, const char *text, size_t len,
                                dsp_lm_batch_import_report *rep, dsp_error *err);
 
