@@ -236,7 +236,6 @@ static bool conn_send(conn *c, const char *buf, size_t len, long deadline, char 
     return true;
 }
 
-/* Reads one reply; NULL with why. An error reply is returned as one. */
 int dsp_remote_reply_next(redisReader *rd, void **reply, char *why, size_t why_size)
 {
     *reply = NULL;
@@ -266,6 +265,7 @@ int dsp_remote_reply_next(redisReader *rd, void **reply, char *why, size_t why_s
     return 0;
 }
 
+/* Reads one reply; NULL with why. An error reply is returned as one. */
 static redisReply *conn_read(conn *c, long deadline, char *why, size_t why_size)
 {
     for (;;) {

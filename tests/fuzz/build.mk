@@ -2,8 +2,10 @@
 # (fuzz_frontend.c), LM server replies and streams (fuzz_replies.c), AWS
 # event streams and Bedrock's ConverseStream (fuzz_eventstream.c), batch
 # result files (fuzz_batch.c), a shared Redis cache's replies
-# (fuzz_redis.c), embeddings replies (fuzz_embed.c) and data files
-# (fuzz_data.c), each with a seed corpus in tests/fuzz/corpus/NAME.
+# (fuzz_redis.c), embeddings replies (fuzz_embed.c), native tool-call
+# arguments and C structs (fuzz_tools.c), C headers (fuzz_cheader.c) and
+# data files (fuzz_data.c), each with a seed corpus in
+# tests/fuzz/corpus/NAME.
 #
 #   make fuzz                  each harness for FUZZ_SECONDS (default 60) s
 #   make fuzz FUZZ_SECONDS=600
@@ -18,7 +20,7 @@
 # `make test` replays the seeds and fuzzes each briefly
 # (tests/fuzz/fuzz_smoke.sh).
 
-FUZZ_NAMES   := fuzz_frontend fuzz_replies fuzz_data fuzz_eventstream fuzz_batch fuzz_embed fuzz_redis
+FUZZ_NAMES   := fuzz_frontend fuzz_replies fuzz_data fuzz_eventstream fuzz_batch fuzz_embed fuzz_redis fuzz_cheader fuzz_tools
 FUZZ_SECONDS ?= 60
 FUZZ_BUILD   := build/fuzz
 FUZZ_CC      ?= clang

@@ -5,11 +5,13 @@
  * parse_typed.c), and streamed replies: OpenAI, Anthropic and Gemini
  * server-sent events (sse.c, lm_stream.c) fed in pieces, their text handed
  * to the field-by-field reader (field_stream.c). The first byte picks the
- * reader (200 and up: a stream, 190-199: a Gemini reply, 180-189: Bedrock's), the rest is its input,
+ * reader (200 and up: a stream, 190-199: a Gemini reply, 180-189: Bedrock's,
+ * 170-179: an Anthropic turn with native tool calls), the rest is its input,
  * handed over as an exact-size heap copy so ASan sees any read past it.
  * A reader must end in a whole value or a clear error, never a crash, a
  * sanitizer report or a leak. Seeds: tests/fuzz/corpus/fuzz_replies. */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,11 +36,14 @@ static const dsp_field ins[] = {{.name = "q", .type = &dsp_type_string}};
 static const dsp_signature sig = {
     .name = "Fuzz", .instructions = "Answer.", .inputs = ins, .n_inputs = 1, .outputs = outs, .n_outputs = N_OUT};
 
-static void die_if(int bad)
-{
-    if (bad)
-        abort(); /* libFuzzer saves the input that got here */
-}
+/* A broken promise: says which, and aborts (libFuzzer saves the input). */
+#define die_if(bad)                                                                  \
+    do {                                                                             \
+        if (bad) {                                                                   \
+            fprintf(stderr, "%s:%d: broken: %s\n", __FILE__, __LINE__, #bad);        \
+            abort();                                                                 \
+        }                                                                            \
+    } while (0)
 
 static void check_error(dsp_status st, const dsp_error *err)
 {
@@ -50,14 +55,17 @@ static void wire(int api, const char *body, size_t len)
     dsp_chat_response resp;
     memset(&resp, 0, sizeof resp);
     dsp_error err = {0};
-    dsp_status st = api == 3   ? dsp_bedrock_parse_reply(body, len, &resp, &err)
+    dsp_status st = api == 4   ? dsp_anthropic_parse_tool_turn(body, len, &resp, &err)
+                    : api == 3 ? dsp_bedrock_parse_reply(body, len, &resp, &err)
                     : api == 2 ? dsp_gemini_parse_reply(body, len, &resp, &err)
                     : api == 1 ? dsp_anthropic_parse_reply(body, len, &resp, &err)
                                : dsp_openai_parse_reply(body, len, &resp, &err);
     if (st == DSP_OK) {
-        die_if(resp.n_choices == 0);
+        die_if(resp.n_choices == 0 && resp.n_tool_calls == 0);
         for (size_t i = 0; i < resp.n_choices; i++)
             die_if(resp.choices[i] == NULL);
+        /* A tool call may lack its id, name or arguments: kept as it came,
+         * the agent loop answers it with an error observation. */
         die_if(resp.usage.prompt_tokens < 0 || resp.usage.completion_tokens < 0);
     } else {
         check_error(st, &err);
@@ -144,8 +152,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         free(body);
         return 0;
     }
-    if (data[0] >= 180) { /* 180-189: a Bedrock Converse reply, 190-199: a Gemini one */
-        wire(data[0] >= 190 ? 2 : 3, body, len);
+    if (data[0] >= 170) { /* 170-179: an Anthropic turn offered native tools,
+                             180-189: a Bedrock Converse reply, 190-199: a Gemini one */
+        wire(data[0] >= 190 ? 2 : data[0] >= 180 ? 3 : 4, body, len);
         free(body);
         return 0;
     }
