@@ -167,8 +167,21 @@ int prompt_setup(const cli_client_args *ca, const ir_program *p, const ir_module
 
 void prompt_messages_text(strbuf *b, const dsp_message *msgs, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        sb_printf(b, "%s[%s]\n%s", i ? "\n\n" : "", role_name(msgs[i].role), msgs[i].content);
+    for (size_t i = 0; i < n; i++) {
+        const dsp_message *m = &msgs[i];
+        const char *text = m->content ? m->content : "";
+        sb_printf(b, "%s[%s]", i ? "\n\n" : "", role_name(m->role));
+        /* Native tool calling: a tool turn answers a call by its id, and
+         * an assistant turn's calls are part of what the model said. */
+        if (m->role == DSP_ROLE_TOOL && m->tool_call_id)
+            sb_printf(b, " (the result of call %s%s)", m->tool_call_id, m->tool_error ? ", an error" : "");
+        sb_printf(b, "\n%s", text);
+        for (size_t k = 0; k < m->n_tool_calls; k++) {
+            const dsp_tool_call *tc = &m->tool_calls[k];
+            sb_printf(b, "%scalls %s %s (call %s)", text[0] || k ? "\n" : "", tc->name ? tc->name : "(no name)",
+                      tc->arguments ? tc->arguments : "{}", tc->id ? tc->id : "without an id");
+        }
+    }
 }
 
 /* The wire format a provider speaks: its own for Anthropic, Gemini and

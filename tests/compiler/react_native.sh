@@ -95,6 +95,13 @@ for wire in openai anthropic; do
     check "$wire: traces show tool_call and tool_call_response parts" \
         sh -c "grep -q '\"type\":\"tool_call\",\"id\":\"[a-z]*_[0-9a-f]*\",\"name\":\"search\",\"arguments\":{\"query\":' '$tmp/$wire/trace.jsonl' &&
                grep -q '\"role\":\"tool\",\"parts\":\[{\"type\":\"tool_call_response\",\"id\":' '$tmp/$wire/trace.jsonl'"
+    # dspcc prompt --run's text view shows each assistant turn's calls and
+    # which call a tool turn answers.
+    "$DSPCC" prompt "$P/$wire.dsp" --module Agent --example 0 --data rows --run --no-cache --base-url "$url" \
+        >"$tmp/$wire/prompt.txt" 2>"$tmp/$wire/prompt.err"
+    check "$wire: prompt --run shows the native turns' tool calls and what each result answers" \
+        sh -c "grep -q '^calls search {\"query\":.*} (call [a-z]*_[0-9a-f]*)\$' '$tmp/$wire/prompt.txt' &&
+               grep -q '^\[tool\] (the result of call [a-z]*_[0-9a-f]*)\$' '$tmp/$wire/prompt.txt'"
 
     # Damaged calls: the first three steps of each conversation.
     rs_start --tool-call-faults 3
