@@ -712,7 +712,7 @@ dsp_status dsp_cache_key_in(dsp_cache *c, const char *provider, const char *base
 
 /* A stored value that does not read back (it never should) is a miss, and
  * the next put replaces it. */
-static bool decode_value(const char *text, int len, dsp_chat_response *resp)
+bool dsp_cache_decode_row(const char *text, int len, dsp_chat_response *resp)
 {
     cJSON *root = cJSON_ParseWithLength(text, (size_t)len);
     const cJSON *choices = cJSON_GetObjectItemCaseSensitive(root, "choices");
@@ -899,7 +899,7 @@ dsp_status dsp_cache_get_checked(dsp_cache *c, const char *key, dsp_chat_respons
     bool flush = due(c);
     for (size_t i = c->n_queued; i-- > 0;) {
         if (strcmp(c->queue[i].key, key) == 0) {
-            *found = decode_value(c->queue[i].value, (int)strlen(c->queue[i].value), resp);
+            *found = dsp_cache_decode_row(c->queue[i].value, (int)strlen(c->queue[i].value), resp);
             break;
         }
     }
@@ -922,7 +922,7 @@ dsp_status dsp_cache_get_checked(dsp_cache *c, const char *key, dsp_chat_respons
             const char *text = (const char *)sqlite3_column_text(c->get, 0);
             int len = sqlite3_column_bytes(c->get, 0);
             if (text)
-                *found = decode_value(text, len, resp);
+                *found = dsp_cache_decode_row(text, len, resp);
         } else if (rc != SQLITE_DONE) {
             st = db_error(c, c->rdb, err, "lookup failed");
         }
@@ -940,7 +940,8 @@ dsp_status dsp_cache_get_checked(dsp_cache *c, const char *key, dsp_chat_respons
         /* Another machine's reply: kept in the local file too, so the next
          * run needs no network for it. */
         char *text = dsp_remote_cache_get(c->remote, key);
-        if (text && (*found = decode_value(text, (int)strlen(text), resp)) && accept && !accept(accept_ctx, resp)) {
+        if (text && (*found = dsp_cache_decode_row(text, (int)strlen(text), resp)) && accept &&
+            !accept(accept_ctx, resp)) {
             dsp_chat_response_free(resp);
             *found = false;
         }

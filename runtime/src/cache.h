@@ -57,6 +57,11 @@ dsp_status dsp_cache_get_checked(dsp_cache *c, const char *key, dsp_chat_respons
 /* Queues the row (keys up to DSP_CACHE_KEY_HEX - 1 characters); it is
  * durable once flushed. */
 dsp_status dsp_cache_put(dsp_cache *c, const char *key, const dsp_chat_response *resp, dsp_error *err);
+
+/* A row's text (the local file's value, or a shared cache's) into resp
+ * (zeroed by the caller): false, resp left empty, when it is not a row
+ * ({"choices":[strings...],"tool_calls":[[id,name,arguments]...],"usage":{...}}). */
+bool dsp_cache_decode_row(const char *text, int len, dsp_chat_response *resp);
 /* Puts a shared cache (cache_remote.h) beside the file, owned from now on
  * (NULL: none): a get that misses locally asks it, and a hit is stored
  * locally too; every flush sends it the flushed rows. */

@@ -21,6 +21,7 @@
 #include "dsp/predict.h"
 #include "../../runtime/src/eventstream.h"
 #include "../../runtime/src/lm_stream.h"
+#include "../../runtime/src/secret.h"
 
 /* A broken promise: says which, and aborts (libFuzzer saves the input). */
 #define die_if(bad)                                                                  \
@@ -126,15 +127,6 @@ static void decode(const char *b, size_t len, uint32_t seed)
     dsp_es_free(&c);
 }
 
-/* Whether the n bytes at p hold "sk-fuzz-" (they may hold NULs). */
-static int holds_key(const char *p, size_t n)
-{
-    for (size_t i = 0; i + 8 <= n; i++)
-        if (memcmp(p + i, "sk-fuzz-", 8) == 0)
-            return 1;
-    return 0;
-}
-
 /* The text handed on, piece by piece, kept to look for the key in. */
 typedef struct handed {
     char buf[4096];
@@ -172,13 +164,18 @@ static void bedrock(const char *b, size_t len, uint32_t seed)
     dsp_status s = dsp_stream_reader_finish(&r, "http://fuzz/", &resp, &err);
     if (s == DSP_OK) {
         die_if(resp.n_choices != 1 || !resp.choices[0]);
-        die_if(strstr(resp.choices[0], "sk-fuzz-") != NULL);
+        die_if(dsp_secret_found(resp.choices[0], strlen(resp.choices[0]), r.keys[0]));
         die_if(resp.usage.prompt_tokens < 0 || resp.usage.completion_tokens < 0);
     } else {
         die_if(err.status != s || err.message[0] == '\0' || resp.choices != NULL);
-        die_if(strstr(err.message, "sk-fuzz-") != NULL);
+        /* A message may quote what the server sent (a header, a payload),
+         * so a piece of the key too: the client redacts every error it
+         * returns (client.c), and then none is left. */
+        dsp_secret_redact_error(&err, r.keys[0]);
+        die_if(dsp_secret_found(err.message, strlen(err.message), r.keys[0]));
     }
-    die_if(holds_key(h.buf, h.len));
+    /* No piece of the key (8 bytes or more) was handed on. */
+    die_if(dsp_secret_found(h.buf, h.len, r.keys[0]));
     dsp_error_clear(&err);
     dsp_chat_response_free(&resp);
     dsp_stream_reader_free(&r);

@@ -2,7 +2,8 @@
  * (cache_remote.c): arbitrary bytes as the server's replies, read as
  * dsp_remote_cache_get reads them (hiredis's reader, the bound on a
  * reply's size) and each reply taken as the GETRANGE answer for a row
- * (only a string naming the key asked is a value). The first byte seeds
+ * (only a string naming the key asked is a value), then read as a cache
+ * row (cache.c) as a lookup reads it. The first byte seeds
  * the chunk sizes the bytes arrive in (1 to 64), the rest is the bytes.
  * A reply is read, needs more bytes or is refused with a reason; a value
  * is the row asked for; never a crash, a sanitizer report, a leak or an
@@ -13,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../runtime/src/cache.h"
 #include "../../runtime/src/cache_remote.h"
 
 /* A broken promise: says which, and aborts (libFuzzer saves the input). */
@@ -72,6 +74,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                        strncmp(r->str, "{\"key\":\"" KEY "\",", head) != 0);
                 die_if(value[0] != '{' || memcmp(value + 1, r->str + head, r->len - head) != 0 ||
                        value[r->len - head + 1] != '\0');
+                /* Then read as a cache row, as dsp_cache_get_checked does. */
+                dsp_chat_response resp;
+                memset(&resp, 0, sizeof resp);
+                if (dsp_cache_decode_row(value, (int)strlen(value), &resp)) {
+                    die_if(resp.n_choices == 0 || resp.usage.prompt_tokens < 0 || resp.usage.completion_tokens < 0);
+                    for (size_t c = 0; c < resp.n_choices; c++)
+                        die_if(resp.choices[c] == NULL);
+                    dsp_chat_response_free(&resp);
+                } else {
+                    die_if(resp.choices != NULL || resp.tool_calls != NULL || resp.n_choices || resp.n_tool_calls);
+                }
                 free(value);
             }
             freeReplyObject(reply);
