@@ -6,7 +6,7 @@
  * line ends and blank lines allowed; a reply that does not follow the API
  * is a failure, lines for other requests are counted and not used, a
  * request the file does not answer stays pending, and a line that is not
- * an object names its line. */
+ * an object names its line and keeps nothing of the file. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -185,9 +185,33 @@ static void test_a_damaged_line_names_its_line(void **state)
     dsp_error err = {0};
     assert_int_equal(dsp_lm_batch_import(b, "runs/out.jsonl", out, sizeof out - 1, &rep, &err), DSP_ERR_PARSE);
     assert_non_null(strstr(err.message, "runs/out.jsonl:2: not a batch output line"));
+    /* Nothing of the file is kept: line 1's reply was, while its request
+     * stayed pending (found by tests/fuzz/fuzz_batch.c). */
+    dsp_chat_response resp;
+    memset(&resp, 0, sizeof resp);
+    assert_false(dsp_lm_batch_take(b, K("a"), &resp));
+    assert_int_equal(dsp_lm_batch_pending(b), 5);
     static const char text[] = "not json at all\n";
     assert_int_equal(dsp_lm_batch_import(b, "x.jsonl", text, sizeof text - 1, &rep, &err), DSP_ERR_PARSE);
     assert_non_null(strstr(err.message, "x.jsonl:1:"));
+    dsp_lm_batch_free(b);
+}
+
+/* A status_code no int holds: a failure with no HTTP status (casting it
+ * was undefined behaviour, found by tests/fuzz/fuzz_batch.c; the ASan and
+ * UBSan run of this test reports it). */
+static void test_a_huge_status_code_is_a_failure(void **state)
+{
+    (void)state;
+    dsp_lm_batch *b = five();
+    static const char out[] = "{\"custom_id\":\"" K("a") "\",\"response\":{\"status_code\":7.3e39,\"body\":{}}}\n"
+                              "{\"custom_id\":\"" K("b") "\",\"response\":{\"status_code\":-1e30,\"body\":{}}}\n";
+    dsp_lm_batch_import_report rep;
+    dsp_error err = {0};
+    assert_int_equal(dsp_lm_batch_import(b, "out.jsonl", out, sizeof out - 1, &rep, &err), DSP_OK);
+    assert_int_equal(rep.failed, 2);
+    assert_string_equal(rep.first_failure, "no HTTP status: ");
+    assert_true(dsp_lm_batch_failed(b, K("a")) && dsp_lm_batch_failed(b, K("b")));
     dsp_lm_batch_free(b);
 }
 
@@ -200,6 +224,7 @@ int main(void)
         cmocka_unit_test(test_import_reads_vllm_output_lines),
         cmocka_unit_test(test_a_nested_error_response_is_quoted),
         cmocka_unit_test(test_a_damaged_line_names_its_line),
+        cmocka_unit_test(test_a_huge_status_code_is_a_failure),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
