@@ -419,6 +419,7 @@ static const char *cm_kind_name(dsp_cm_kind k)
     case DSP_CM_STRUCT: return "DSP_CM_STRUCT";
     case DSP_CM_STRUCT_PTR: return "DSP_CM_STRUCT_PTR";
     case DSP_CM_LIST: return "DSP_CM_LIST";
+    case DSP_CM_PRESENT: return "DSP_CM_PRESENT";
     default: return "DSP_CM_COUNT";
     }
 }
@@ -447,7 +448,9 @@ void cg_emit_cstruct_tables(cg_ctx *g, strbuf *c)
             sb_printf(c, "    { .name = \"%s\", .kind = %s, .offset = offsetof(%s, %s)", m->name, cm_kind_name(kind),
                       cs->c_name, m->name);
             if (sized) sb_printf(c, ", .size = sizeof(%s)", sized);
-            if (kind != DSP_CM_COUNT) sb_printf(c, ", .field = %ld", m->field);
+            if (kind != DSP_CM_COUNT && kind != DSP_CM_PRESENT) sb_printf(c, ", .field = %ld", m->field);
+            if (k > 0 && cs->members[k - 1].is_flag) /* an optional scalar: its flag */
+                sb_printf(c, ", .count_offset = offsetof(%s, %s)", cs->c_name, cs->members[k - 1].name);
             if (m->borrowed) sb_puts(c, ", .borrowed = true");
             if (kind == DSP_CM_LIST) {
                 sb_printf(c, ", .elem = %s", cm_kind_name(elem));

@@ -69,6 +69,9 @@ static dsp_status lay_out(it_cstructs *x, const ir_cstruct *ic, const it_cstruct
         case DSP_CM_COUNT:
             elems[i] = ffi_of_scalar(ch_scalar_find("size_t"));
             break;
+        case DSP_CM_PRESENT:
+            elems[i] = ffi_of_scalar(ch_scalar_find("bool"));
+            break;
         case DSP_CM_STRUCT:
             elems[i] = subs[i]->ft;
             break;
@@ -99,9 +102,12 @@ static dsp_status lay_out(it_cstructs *x, const ir_cstruct *ic, const it_cstruct
         return dsp_error_set(err, DSP_ERR_INVALID, "libffi cannot lay out `%s`", ic->c_name);
     for (size_t i = 0; i < n; i++)
         ms[i].offset = offsets[i];
-    for (size_t i = 0; i + 1 < n; i++)
-        if (ms[i].kind == DSP_CM_LIST)
+    for (size_t i = 0; i < n; i++) {
+        if (ms[i].kind == DSP_CM_LIST && i + 1 < n)
             ms[i].count_offset = offsets[i + 1];
+        if (i > 0 && ms[i - 1].kind == DSP_CM_PRESENT)
+            ms[i].count_offset = offsets[i - 1]; /* an optional scalar's flag */
+    }
     dsp_cstruct *cs = arena_alloc(x->a, sizeof *cs);
     cs->name = ic->c_name;
     cs->size = ft->size;

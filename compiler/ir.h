@@ -105,7 +105,9 @@ typedef struct ir_cmember {
     const char *name;             /* the C member's name, also the field's */
     const char *ctype;            /* "double", "char *", "Point", "struct place *" */
     const char *elem_ctype;       /* a list's element or an optional's struct: "double", "Point" */
-    long field;                   /* index of the record field it holds; -1: a list's count */
+    long field;                   /* index of the record field it holds; -1: a list's count or
+                                     an optional scalar's flag (is_flag) */
+    int is_flag;                  /* `bool has_x;` before an optional<int|float|bool> member x */
     int borrowed;                 /* a pointer to const: in results the tool's, never freed */
     int elem_borrowed;            /* a list of `const char *` */
     const struct ir_cstruct *sub; /* a nested struct, an optional one, or a list's element */

@@ -198,7 +198,8 @@ int irt_cmember_kind(const ir_cstruct *ic, const ir_cmember *m, dsp_cm_kind *kin
     *elem = DSP_CM_SIGNED;
     *sized = NULL;
     if (m->field < 0 || (size_t)m->field >= ic->record->n_fields) {
-        *kind = DSP_CM_COUNT;
+        *kind = m->is_flag ? DSP_CM_PRESENT : DSP_CM_COUNT;
+        *sized = m->is_flag ? "bool" : NULL;
         return m->field < 0;
     }
     const ir_type *ft = ic->record->fields[m->field].type;

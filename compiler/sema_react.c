@@ -26,12 +26,14 @@ static const char *schema_of(sema *s, const ir_type *t)
         return arena_printf(s->a, "{\"type\": \"string\", \"enum\": [%s]}", v);
     }
     case IR_RECORD: {
-        /* A C struct's record (docs/c-headers.md): every field required. */
+        /* A C struct's record (docs/c-headers.md): every field required
+         * but the optional ones (`bool has_x;`, a struct pointer, NULL). */
         const char *props = "", *req = "";
         for (size_t i = 0; i < t->n_fields; i++) {
             props = arena_printf(s->a, "%s%s\"%s\": %s", props, i ? ", " : "", t->fields[i].name,
                                  schema_of(s, t->fields[i].type));
-            req = arena_printf(s->a, "%s%s\"%s\"", req, i ? ", " : "", t->fields[i].name);
+            if (t->fields[i].type->kind != IR_OPTIONAL)
+                req = arena_printf(s->a, "%s%s\"%s\"", req, req[0] ? ", " : "", t->fields[i].name);
         }
         return arena_printf(s->a, "{\"type\": \"object\", \"properties\": {%s}, \"required\": [%s]}", props, req);
     }

@@ -286,7 +286,7 @@ static const char *record_suggestion(sema *s, const ch_struct *st)
     strbuf b = { 0 };
     sb_printf(&b, "record %s {", st->record);
     for (size_t i = 0; i < st->n_members; i++)
-        if (!st->members[i].is_count)
+        if (!st->members[i].is_count && !st->members[i].is_flag)
             sb_printf(&b, "%s %s: %s", i ? " " : "", st->members[i].name, member_dsp_type(s, &st->members[i]));
     sb_puts(&b, " }");
     const char *out = arena_strdup(s->a, b.p ? b.p : "");
@@ -313,7 +313,8 @@ static int member_fits(sema *s, struct_map *m, const ch_member *c, ch_kind kind,
         return sub && ft == sub->record;
     }
     case CH_OPTIONAL:
-        return ft->kind == IR_OPTIONAL && member_fits(s, m, c, CH_RECORD, ft->elem);
+        /* A pointer to one struct, or a scalar after its flag `bool has_x;`. */
+        return ft->kind == IR_OPTIONAL && member_fits(s, m, c, c->elem, ft->elem);
     case CH_LIST:
         return ft->kind == IR_LIST && member_fits(s, m, c, c->elem, ft->elem);
     default:
@@ -355,7 +356,8 @@ static const ir_cstruct *struct_record(sema *s, struct_map *m, const ch_struct *
         im->borrowed = c->borrowed;
         im->elem_borrowed = c->elem_borrowed;
         im->field = -1;
-        if (c->is_count)
+        im->is_flag = c->is_flag;
+        if (c->is_count || c->is_flag)
             continue;
         if (c->st) {
             im->sub = struct_record(s, m, c->st);
@@ -380,6 +382,18 @@ static const ir_cstruct *struct_record(sema *s, struct_map *m, const ch_struct *
         if (!member_fits(s, m, c, c->kind, rec->fields[f].type)) {
             char have[128];
             ir_type_str(rec->fields[f].type, have, sizeof have);
+            const ir_type *ft = rec->fields[f].type;
+            if (ft->kind == IR_OPTIONAL && ft->elem->kind != IR_RECORD && member_fits(s, m, c, c->kind, ft->elem)) {
+                /* A scalar member for an optional field: the flag is missing. */
+                struct_error(s, m, st->file, c->line, c->col, sy,
+                             arena_printf(s->a, "member `%s` of `%s` holds a .dsp %s, but field `%s` of record `%s` is "
+                                          "%s; declare its flag `bool has_%s;` right before the member (false: "
+                                          "absent), or make the field `%s: %s`", c->name, st->c_name,
+                                          member_dsp_type(s, c), c->name, sy->name, have, c->name, c->name,
+                                          member_dsp_type(s, c)));
+                ok = 0;
+                continue;
+            }
             struct_error(s, m, st->file, c->line, c->col, sy,
                          arena_printf(s->a, "member `%s` of `%s` is `%s`, which holds a .dsp %s, but field `%s` of "
                                       "record `%s` is %s; make them agree (`%s: %s` in the record, or another C "

@@ -498,6 +498,14 @@ static int is_count_member(const cm_type *t, const char *name, const char *list_
     return cm_is_size(t, 0) && is_length_name(name, list_name);
 }
 
+/* Whether member `name` (a bool) is the presence flag of the scalar member
+ * `value` after it: has_x for x, as protobuf-c writes optional fields. */
+static int is_flag_member(const cm_type *t, const char *name, const cm_type *vt, const char *value)
+{
+    return cm_classify(t) == CM_SCALAR && cm_scalar_kind(t) == CH_BOOL && cm_classify(vt) == CM_SCALAR &&
+           strncmp(name, "has_", 4) == 0 && strcmp(name + 4, value) == 0;
+}
+
 typedef struct cmember {
     TSNode node;       /* the field_declaration */
     TSNode declarator;
@@ -592,11 +600,18 @@ static ch_status map_members(st_ctx *x, ch_struct *st, const cs_file *f, TSNode 
         c->name = xstrdup(m->name);
         cm_shape sh = cm_classify(&m->t);
         int counted = next && is_count_member(&next->t, next->name, m->name);
+        int flagged = i > 0 && st->members[i - 1].is_flag;
         const ch_struct *sub = NULL;
         int ptr_level_const = (m->t.ptr_const & 1u) != 0; /* `T *const *`: the array of const pointers */
         switch (sh) {
         case CM_SCALAR:
             c->kind = cm_scalar_kind(&m->t);
+            c->is_flag = !flagged && next && is_flag_member(&m->t, m->name, &next->t, next->name);
+            if (flagged) {
+                /* `bool has_x; T x;`: x is an optional<T>, present when has_x. */
+                c->elem = c->kind;
+                c->kind = CH_OPTIONAL;
+            }
             break;
         case CM_STR_IN:
         case CM_STR_MUT:
@@ -644,8 +659,9 @@ static ch_status map_members(st_ctx *x, ch_struct *st, const cs_file *f, TSNode 
         if (rc != CH_OK) break;
         c->st = sub;
         c->c_type = struct_ctype(&m->t, sub, 0);
-        if (c->kind == CH_LIST || c->kind == CH_OPTIONAL) c->elem_c_type = struct_ctype(&m->t, sub, 1);
-        if (!c->name || !c->c_type || ((c->kind == CH_LIST || c->kind == CH_OPTIONAL) && !c->elem_c_type))
+        int pointer = c->kind == CH_LIST || (c->kind == CH_OPTIONAL && sub);
+        if (pointer) c->elem_c_type = struct_ctype(&m->t, sub, 1);
+        if (!c->name || !c->c_type || (pointer && !c->elem_c_type))
             rc = fail(x->d, f->path, CH_ERR_NOMEM, NO_NODE, "out of memory");
         if (rc == CH_OK && c->kind == CH_LIST) {
             ch_member *l = &st->members[++i];
@@ -1037,7 +1053,13 @@ const char *ch_dsp_type(ch_kind kind, ch_kind elem)
         default: return "list<?>";
         }
     case CH_RECORD: return "record";
-    case CH_OPTIONAL: return "optional<record>";
+    case CH_OPTIONAL:
+        switch (elem) {
+        case CH_INT: return "optional<int>";
+        case CH_FLOAT: return "optional<float>";
+        case CH_BOOL: return "optional<bool>";
+        default: return "optional<record>";
+        }
     }
     return "?";
 }
@@ -1046,6 +1068,7 @@ void ch_dsp_type_st(ch_kind kind, ch_kind elem, const ch_struct *st, char *buf, 
 {
     const char *name = st ? st->record : "record";
     if (kind == CH_RECORD) snprintf(buf, cap, "%s", name);
+    else if (kind == CH_OPTIONAL && elem != CH_RECORD) snprintf(buf, cap, "optional<%s>", ch_dsp_type(elem, CH_VOID));
     else if (kind == CH_OPTIONAL) snprintf(buf, cap, "optional<%s>", name);
     else if (kind == CH_LIST && elem == CH_RECORD) snprintf(buf, cap, "list<%s>", name);
     else snprintf(buf, cap, "%s", ch_dsp_type(kind, elem));

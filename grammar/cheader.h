@@ -42,12 +42,15 @@ typedef struct ch_member {
                            "struct point", "struct point *", "char **" */
     ch_kind kind;       /* INT, FLOAT, BOOL; STRING (char *, const or not: a .dsp string,
                            enum name or optional<string>); RECORD (a struct by value);
-                           OPTIONAL (a pointer to one struct, NULL = absent);
+                           OPTIONAL (a pointer to one struct, NULL = absent; or a scalar
+                           after its flag `bool has_x;`, elem INT, FLOAT or BOOL);
                            LIST (a pointer, then its count member) */
     ch_kind elem;       /* LIST: the elements' kind (INT, FLOAT, BOOL, STRING, RECORD);
-                           OPTIONAL: CH_RECORD */
+                           OPTIONAL: CH_RECORD, or the scalar's kind */
     char *elem_c_type;  /* LIST: one element's C type; OPTIONAL: the struct's */
     int is_count;       /* the size_t count of the LIST member just before it */
+    int is_flag;        /* the bool `has_x` saying whether the OPTIONAL scalar member x
+                           right after it is present (no field of its own) */
     int borrowed;       /* a pointer to const: in a result it is the tool's, never freed */
     int elem_borrowed;  /* LIST of `const char *` strings */
     const struct ch_struct *st; /* RECORD, OPTIONAL, LIST of RECORD */

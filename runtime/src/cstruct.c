@@ -191,6 +191,7 @@ static dsp_status cst_member_in(const dsp_cstruct *s, const dsp_cmember *m, cons
     unsigned char *dst = base + m->offset;
     switch (m->kind) {
     case DSP_CM_COUNT:
+    case DSP_CM_PRESENT:
         return DSP_OK;
     case DSP_CM_STRING: {
         const char *str = cst_string_in(t, v);
@@ -227,6 +228,14 @@ static dsp_status cst_member_in(const dsp_cstruct *s, const dsp_cmember *m, cons
         return st;
     }
     default:
+        if (t->kind == DSP_TYPE_OPTIONAL) {
+            /* `bool has_x; T x;`: the flag says whether x is present. */
+            bool present = v->kind == DSP_TYPE_OPTIONAL && v->as.some;
+            memcpy(base + m->count_offset, &present, sizeof present);
+            if (!present)
+                return DSP_OK;
+            v = v->as.some;
+        }
         return cst_scalar_in(m, m->kind, m->size, v, dst, tool, what, at, err);
     }
 }
@@ -239,7 +248,7 @@ static dsp_status cst_struct_in(const dsp_cstruct *s, const dsp_value *v, unsign
                              s->type->name ? s->type->name : "");
     for (size_t i = 0; i < s->n_members; i++) {
         const dsp_cmember *m = &s->members[i];
-        if (m->kind == DSP_CM_COUNT)
+        if (m->kind == DSP_CM_COUNT || m->kind == DSP_CM_PRESENT)
             continue;
         size_t old = cst_path_field(at, m->name);
         dsp_status st = cst_member_in(s, m, &v->as.record.fields[m->field], dst, tool, what, at, err);
@@ -381,8 +390,22 @@ static dsp_status cst_member_out(const dsp_cstruct *s, const dsp_cmember *m, con
             dsp_value_free(out);
         return st;
     }
-    default:
-        return cst_scalar_out(m, m->kind, m->size, t, src, out, tool, what, at, err);
+    default: {
+        if (t->kind != DSP_TYPE_OPTIONAL)
+            return cst_scalar_out(m, m->kind, m->size, t, src, out, tool, what, at, err);
+        bool present;
+        memcpy(&present, base + m->count_offset, sizeof present);
+        if (!present) {
+            *out = dsp_value_none();
+            return DSP_OK;
+        }
+        dsp_value v;
+        memset(&v, 0, sizeof v);
+        dsp_status st = cst_scalar_out(m, m->kind, m->size, t->elem, src, &v, tool, what, at, err);
+        if (st == DSP_OK)
+            st = dsp_value_some(out, &v, err);
+        return st;
+    }
     }
 }
 
@@ -393,7 +416,7 @@ static dsp_status cst_struct_out(const dsp_cstruct *s, const unsigned char *src,
     dsp_status st = dsp_value_record(&rec, s->type->n_fields, err);
     for (size_t i = 0; i < s->n_members && st == DSP_OK; i++) {
         const dsp_cmember *m = &s->members[i];
-        if (m->kind == DSP_CM_COUNT)
+        if (m->kind == DSP_CM_COUNT || m->kind == DSP_CM_PRESENT)
             continue;
         size_t old = cst_path_field(at, m->name);
         dsp_value *f = &rec.as.record.fields[m->field];

@@ -19,3 +19,8 @@ int locate(const char *q, Point *at);
 int describe(const struct place *p, char **text);
 int use(const handle *h);
 int label(const char *q /* optional */, char **text);
+
+struct reading {
+    double temp;
+};
+int sense(const struct reading *r);

@@ -35,7 +35,7 @@ cc -Wall -Wextra -Werror -shared -fPIC -o "$P/build/libgeo.so" "$P/geo.c" -lm
 check "libgeo.so builds" test $? -eq 0
 # Placeholders until the generated programs write the real rows (check reads data files).
 echo '{"question": "q", "answer": "a", "trajectory": "t"}' >"$P/rows.jsonl"
-echo '{"a": {"lat": 0, "lon": 0}, "b": {"lat": 0, "lon": 0}, "pts": [], "country": "x", "mid": {"lat": 0, "lon": 0}, "near": [], "capital": null, "by": null, "moved": {"lat": 0, "lon": 0}, "shifted": {"lat": 0, "lon": 0}}' >"$P/trips.jsonl"
+echo '{"a": {"lat": 0, "lon": 0}, "b": {"lat": 0, "lon": 0}, "pts": [], "country": "x", "mid": {"lat": 0, "lon": 0}, "near": [], "capital": null, "by": null, "moved": {"lat": 0, "lon": 0}, "shifted": {"lat": 0, "lon": 0}, "reading": {"station": "x"}, "calibrated": {"station": "x"}}' >"$P/trips.jsonl"
 sed 's|^  base_url: "http://127.0.0.1:9/v1"$|&\n  tool_calling: native|' "$P/agent.dsp" >"$P/native.dsp"
 
 "$DSPCC" check "$P/agent.dsp" 2>"$tmp/check.err"
@@ -94,8 +94,12 @@ check "a list of structs in, a list the tool malloc'ed out (strings, nested stru
 check "an optional record: present, then absent (NULL)" \
     sh -c "grep -q '\"capital\":{\"name\":\"Paris\"' '$P/trips.jsonl' && grep -q '\"country\":\"Atlantis\".*\"capital\":null' '$P/trips.jsonl'"
 check "an optional record in: moved by an offset when present, the antipode when absent (NULL)" \
-    sh -c "grep -q '\"by\":{\"lat\":0.5,\"lon\":-0.25},\"mid\".*\"moved\":{\"lat\":46.259999999999998,\"lon\":4.5899999999999999}' '$P/trips.jsonl' &&
+    sh -c "grep -q '\"by\":{\"lat\":0.5,\"lon\":-0.25},.*\"moved\":{\"lat\":46.259999999999998,\"lon\":4.5899999999999999}' '$P/trips.jsonl' &&
            grep -q '\"by\":null,.*\"moved\":{\"lat\":-1.5,\"lon\":177.75}' '$P/trips.jsonl'"
+check "optional scalar members (bool has_x; T x;): present ones in and out, absent ones null" \
+    sh -c "grep -qF '\"calibrated\":{\"station\":\"LYON\",\"temp\":12.75,\"rain_mm\":6,\"windy\":true}' '$P/trips.jsonl' &&
+           grep -qF '\"calibrated\":{\"station\":\"OSLO\",\"temp\":null,\"rain_mm\":null,\"windy\":null}' '$P/trips.jsonl' &&
+           grep -qF '\"calibrated\":{\"station\":\"ATLANTIS\",\"temp\":null,\"rain_mm\":0,\"windy\":false}' '$P/trips.jsonl'"
 check "a record passed where the tool takes an optional one is present" \
     grep -q '"shifted":{"lat":94.620000000000005,"lon":7.1899999999999995}' "$P/trips.jsonl"
 "$DSPCC" eval "$P/agent.dsp" --data trips --module Trip --metric same_trip --json --no-cache \

@@ -519,6 +519,31 @@ static void test_optional_struct_argument(void **state)
     expect_error(h, "f", CH_ERR_UNMAPPABLE, ":7:10: error: parameter 'ps' of 'f' is marked optional");
 }
 
+/* `bool has_x; T x;`: the flag, then an optional scalar (protobuf-c's
+ * convention); a bool not named for the member after it is a plain bool. */
+static void test_optional_scalar_members(void **state)
+{
+    (void)state;
+    const char *h = header("flags.h",
+        "#include <stdbool.h>\n"
+        "struct r { bool has_t; double t; bool has_n; int16_t n; bool has_ok; bool ok; bool has_z; int y; };\n"
+        "int f(const struct r *r);\n");
+    ch_prototype p = find_ok(h, "f");
+    const ch_struct *st = p.params[0].st;
+    assert_non_null(st);
+    assert_int_equal(st->n_members, 8);
+    expect_member(st, 0, "has_t", "bool", "bool");
+    assert_true(st->members[0].is_flag);
+    expect_member(st, 1, "t", "optional<float>", "double");
+    assert_false(st->members[1].is_flag);
+    expect_member(st, 3, "n", "optional<int>", "int16_t");
+    expect_member(st, 5, "ok", "optional<bool>", "bool");
+    expect_member(st, 6, "has_z", "bool", "bool");
+    assert_false(st->members[6].is_flag);
+    expect_member(st, 7, "y", "int", "int");
+    ch_prototype_free(&p);
+}
+
 static void test_list_conventions_enforced(void **state)
 {
     (void)state;
@@ -794,6 +819,7 @@ int main(void)
         cmocka_unit_test(test_structs),
         cmocka_unit_test(test_structs_refused),
         cmocka_unit_test(test_optional_struct_argument),
+        cmocka_unit_test(test_optional_scalar_members),
         cmocka_unit_test(test_list_conventions_enforced),
         cmocka_unit_test(test_missing_function_suggests),
         cmocka_unit_test(test_names_that_are_not_functions),

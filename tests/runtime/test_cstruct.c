@@ -334,6 +334,76 @@ static void optional_record_in(void **state)
     dsp_value_free(&some);
 }
 
+/* `bool has_x; T x;`: an optional<int|float|bool> member after its flag. */
+struct reading {
+    bool has_temp;
+    float temp;
+    bool has_rain;
+    int16_t rain;
+    bool has_windy;
+    bool windy;
+};
+static const dsp_type opt_float_t = { .kind = DSP_TYPE_OPTIONAL, .elem = &dsp_type_float };
+static const dsp_type opt_int_t = { .kind = DSP_TYPE_OPTIONAL, .elem = &dsp_type_int };
+static const dsp_type opt_bool_t = { .kind = DSP_TYPE_OPTIONAL, .elem = &dsp_type_bool };
+static const dsp_field reading_f[] = { { "temp", &opt_float_t, NULL }, { "rain", &opt_int_t, NULL },
+                                       { "windy", &opt_bool_t, NULL } };
+static const dsp_type reading_t = { .kind = DSP_TYPE_RECORD, .fields = reading_f, .n_fields = 3, .name = "Reading" };
+static const dsp_cmember reading_m[] = {
+    { .name = "has_temp", .kind = DSP_CM_PRESENT, .offset = offsetof(struct reading, has_temp), .size = 1 },
+    { .name = "temp", .kind = DSP_CM_FLOAT, .offset = offsetof(struct reading, temp), .size = sizeof(float),
+      .field = 0, .count_offset = offsetof(struct reading, has_temp), .ctype = "float" },
+    { .name = "has_rain", .kind = DSP_CM_PRESENT, .offset = offsetof(struct reading, has_rain), .size = 1 },
+    { .name = "rain", .kind = DSP_CM_SIGNED, .offset = offsetof(struct reading, rain), .size = sizeof(int16_t),
+      .field = 1, .count_offset = offsetof(struct reading, has_rain), .ctype = "int16_t" },
+    { .name = "has_windy", .kind = DSP_CM_PRESENT, .offset = offsetof(struct reading, has_windy), .size = 1 },
+    { .name = "windy", .kind = DSP_CM_BOOL, .offset = offsetof(struct reading, windy), .size = sizeof(bool),
+      .field = 2, .count_offset = offsetof(struct reading, has_windy) },
+};
+static const dsp_cstruct reading_s = { "struct reading", sizeof(struct reading), &reading_t, reading_m, 6 };
+
+static void optional_scalar_members(void **state)
+{
+    (void)state;
+    dsp_value v, x;
+    dsp_error e = { 0 };
+    assert_int_equal(dsp_value_record(&v, 3, NULL), DSP_OK);
+    x = dsp_value_float(1.5);
+    assert_int_equal(dsp_value_some(&v.as.record.fields[0], &x, NULL), DSP_OK);
+    v.as.record.fields[1] = dsp_value_none();
+    x = dsp_value_bool(false);
+    assert_int_equal(dsp_value_some(&v.as.record.fields[2], &x, NULL), DSP_OK);
+    struct reading r;
+    memset(&r, 0xff, sizeof r); /* the flags are written either way */
+    r.rain = 7;
+    assert_int_equal(dsp_cstruct_in(&reading_s, &v, &r, "t", "parameter `r`", &e), DSP_OK);
+    assert_true(r.has_temp && r.temp == 1.5f);
+    assert_false(r.has_rain);
+    assert_true(r.has_windy && !r.windy);
+    dsp_value back;
+    assert_int_equal(dsp_cstruct_out(&reading_s, &r, &back, "t", "output `r`", &e), DSP_OK);
+    assert_true(dsp_value_equal(&back, &v));
+    assert_null(back.as.record.fields[1].as.some);
+    dsp_value_free(&back);
+
+    /* A present value is range-checked as a required one is. */
+    dsp_value_free(&v.as.record.fields[1]);
+    x = dsp_value_int(40000);
+    assert_int_equal(dsp_value_some(&v.as.record.fields[1], &x, NULL), DSP_OK);
+    assert_int_equal(dsp_cstruct_in(&reading_s, &v, &r, "t", "parameter `r`", &e), DSP_ERR_INVALID);
+    assert_string_equal(e.message, "tool `t`: field `rain` of parameter `r` is 40000, out of range for C type "
+                                   "`int16_t` (-32768 to 32767)");
+    dsp_value_free(&v);
+
+    /* A tool that clears a flag leaves the field absent, whatever the value says. */
+    struct reading t = { false, 99, true, -3, false, true };
+    assert_int_equal(dsp_cstruct_out(&reading_s, &t, &back, "t", "output `r`", &e), DSP_OK);
+    assert_null(back.as.record.fields[0].as.some);
+    assert_int_equal(back.as.record.fields[1].as.some->as.i, -3);
+    assert_null(back.as.record.fields[2].as.some);
+    dsp_value_free(&back);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -343,6 +413,7 @@ int main(void)
         cmocka_unit_test(tool_mistakes_name_the_path),
         cmocka_unit_test(arrays_of_structs),
         cmocka_unit_test(optional_record_in),
+        cmocka_unit_test(optional_scalar_members),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

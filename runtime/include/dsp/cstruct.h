@@ -33,7 +33,8 @@ extern "C" {
 #endif
 
 typedef enum dsp_cm_kind {
-    DSP_CM_SIGNED,     /* an integer type of `size` bytes: .dsp int */
+    DSP_CM_SIGNED,     /* an integer type of `size` bytes: .dsp int (optional<int> after a
+                          DSP_CM_PRESENT flag; so too for UNSIGNED, FLOAT and BOOL) */
     DSP_CM_UNSIGNED,
     DSP_CM_FLOAT,      /* float (size 4) or double (size 8): .dsp float */
     DSP_CM_BOOL,       /* bool: .dsp bool */
@@ -41,7 +42,8 @@ typedef enum dsp_cm_kind {
     DSP_CM_STRUCT,     /* a nested struct held by value: .dsp record */
     DSP_CM_STRUCT_PTR, /* a pointer to one struct: optional<record> (NULL: absent) */
     DSP_CM_LIST,       /* a pointer to `elem` elements: .dsp list; the count is a size_t member */
-    DSP_CM_COUNT       /* the size_t count of a list member: no field */
+    DSP_CM_COUNT,      /* the size_t count of a list member: no field */
+    DSP_CM_PRESENT     /* the bool `has_x` of an optional scalar member x: no field */
 } dsp_cm_kind;
 
 struct dsp_cstruct;
@@ -56,7 +58,8 @@ typedef struct dsp_cmember {
     dsp_cm_kind elem;               /* LIST: the elements' kind (not LIST, COUNT, STRUCT_PTR) */
     bool elem_borrowed;             /* LIST of STRING: `const char *` elements, never freed */
     const struct dsp_cstruct *sub;  /* STRUCT, STRUCT_PTR, LIST of STRUCT: its table */
-    size_t count_offset;            /* LIST: offsetof its size_t count */
+    size_t count_offset;            /* LIST: offsetof its size_t count; a scalar whose field is
+                                       optional<int|float|bool>: offsetof its bool `has_x` */
     const char *ctype;              /* scalars (and a list's scalar elements): the C type, for messages */
 } dsp_cmember;
 
