@@ -7,8 +7,9 @@
 # with tool_calling: native; a module calls tools directly with records by
 # value and by address, lists of records both ways, a struct returned by
 # value, an optional record out (`T **out`) and in (`const T *` marked
-# optional: NULL when absent), also built with --embed-runtime (gcc and
-# clang -pedantic, the same rows). The generated C (tools called directly,
+# optional: NULL when absent), optional scalar members after their flags
+# (`bool has_x; T x;`), also built with --embed-runtime (gcc and clang
+# -pedantic, the same rows). The generated C (tools called directly,
 # under ASan when libdsprt is) and `dspcc eval` (tools through libffi) give
 # the same trajectories and the same values: the rows the generated
 # programs print are the data, and the metrics require every field equal.
