@@ -30,11 +30,6 @@ typedef struct server {
 
 static char bin[512];
 
-static int have_refserver(void)
-{
-    return rs_proc_binary(bin, sizeof bin);
-}
-
 /* Starts the fixture with extra arguments on a free port. */
 static void start(server *s, const char *const *args)
 {
@@ -115,18 +110,10 @@ static dsp_lm_config lm_at(const char *model, const char *base)
     return lm;
 }
 
-#define NEED_REFSERVER()                                                                                         \
-    do {                                                                                                         \
-        if (!have_refserver()) {                                                                                 \
-            print_message("%s not built: skipped\n", bin);                                                       \
-            skip();                                                                                              \
-        }                                                                                                        \
-    } while (0)
-
 static void test_both_wire_formats(void **state)
 {
     (void)state;
-    NEED_REFSERVER();
+    RS_PROC_NEED(bin);
     server s;
     start(&s, NULL);
     make_requests();
@@ -152,7 +139,7 @@ static void test_both_wire_formats(void **state)
 static void test_faults_are_retried_to_the_same_answers(void **state)
 {
     (void)state;
-    NEED_REFSERVER();
+    RS_PROC_NEED(bin);
     make_requests();
     server clean;
     start(&clean, NULL);
@@ -188,7 +175,7 @@ static void test_faults_are_retried_to_the_same_answers(void **state)
 static void test_429_waits_for_retry_after_then_reports(void **state)
 {
     (void)state;
-    NEED_REFSERVER();
+    RS_PROC_NEED(bin);
     make_requests();
     const char *args[] = {"--fail-rate", "1", "--fail-kinds", "429", "--retry-after-ms", "300", NULL};
     server s;
@@ -214,7 +201,7 @@ static void test_429_waits_for_retry_after_then_reports(void **state)
 static void test_permanent_errors_surface_at_once(void **state)
 {
     (void)state;
-    NEED_REFSERVER();
+    RS_PROC_NEED(bin);
     make_requests();
     server s;
     start(&s, NULL);
@@ -272,7 +259,7 @@ static void observe(void *ctx, const dsp_lm_config *lm, const dsp_chat_request *
 static void test_observe_sees_each_call(void **state)
 {
     (void)state;
-    NEED_REFSERVER();
+    RS_PROC_NEED(bin);
     make_requests();
     server s;
     start(&s, NULL);
@@ -316,7 +303,7 @@ static void test_observe_sees_each_call(void **state)
 static void test_hang_times_out(void **state)
 {
     (void)state;
-    NEED_REFSERVER();
+    RS_PROC_NEED(bin);
     make_requests();
     const char *args[] = {"--fail-rate", "1", "--fail-kinds", "hang", "--hang-ms", "3000", NULL};
     server s;
@@ -337,7 +324,7 @@ static void test_hang_times_out(void **state)
 static void test_64_in_flight(void **state)
 {
     (void)state;
-    NEED_REFSERVER();
+    RS_PROC_NEED(bin);
     const char *args[] = {"--latency-ms", "200", NULL};
     server s;
     start(&s, args);
@@ -396,7 +383,7 @@ static int open_sockets(void)
 static void test_batches_reuse_connections(void **state)
 {
     (void)state;
-    NEED_REFSERVER();
+    RS_PROC_NEED(bin);
     make_requests();
     server s;
     start(&s, NULL);
@@ -463,7 +450,7 @@ static int thread_job(void *arg, size_t i)
 static void test_usage_groups_count_apart(void **state)
 {
     (void)state;
-    NEED_REFSERVER();
+    RS_PROC_NEED(bin);
     make_requests();
     server s;
     start(&s, NULL);

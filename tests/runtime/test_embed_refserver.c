@@ -28,14 +28,6 @@ typedef struct server {
     char base[64];
 } server;
 
-#define NEED_REFSERVER()                                                                                         \
-    do {                                                                                                         \
-        if (!rs_proc_binary(bin, sizeof bin)) {                                                                  \
-            print_message("%s not built: skipped\n", bin);                                                       \
-            skip();                                                                                              \
-        }                                                                                                        \
-    } while (0)
-
 static void start(server *s, const char *const *args)
 {
     if (!rs_proc_start(&s->p, args))
@@ -89,7 +81,7 @@ static const char *const texts[] = {
 static void test_vectors_have_the_length_asked_and_neighbours_share_words(void **state)
 {
     (void)state;
-    NEED_REFSERVER();
+    RS_PROC_NEED(bin);
     server s;
     start(&s, NULL);
     dsp_client *c = client(NULL, 0);
@@ -121,7 +113,7 @@ enum { MANY = 300 };
 static void test_inputs_go_in_batches_and_come_back_in_order(void **state)
 {
     (void)state;
-    NEED_REFSERVER();
+    RS_PROC_NEED(bin);
     server s;
     start(&s, NULL);
     dsp_client *c = client(NULL, 0);
@@ -150,7 +142,7 @@ static void test_inputs_go_in_batches_and_come_back_in_order(void **state)
 static void test_the_cache_answers_each_input_apart_from_chat(void **state)
 {
     (void)state;
-    NEED_REFSERVER();
+    RS_PROC_NEED(bin);
     char dir[] = "/tmp/dsp-embed-cache-XXXXXX";
     assert_non_null(mkdtemp(dir));
     server s;
@@ -196,7 +188,7 @@ static void test_the_cache_answers_each_input_apart_from_chat(void **state)
 static void test_faults_are_retried_to_the_same_vectors(void **state)
 {
     (void)state;
-    NEED_REFSERVER();
+    RS_PROC_NEED(bin);
     server clean;
     start(&clean, NULL);
     dsp_client *c = client(NULL, 10);
@@ -228,7 +220,7 @@ static void test_faults_are_retried_to_the_same_vectors(void **state)
 static void test_bad_requests_fail_at_once_and_say_why(void **state)
 {
     (void)state;
-    NEED_REFSERVER();
+    RS_PROC_NEED(bin);
     server s;
     start(&s, NULL);
     dsp_client *c = client(NULL, 5);
@@ -259,7 +251,7 @@ static void test_bad_requests_fail_at_once_and_say_why(void **state)
 static void test_no_piece_of_the_key_in_an_error(void **state)
 {
     (void)state;
-    NEED_REFSERVER();
+    RS_PROC_NEED(bin);
     const char *args[] = {"--echo-key", "error", NULL};
     server s;
     start(&s, args);

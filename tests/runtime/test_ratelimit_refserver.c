@@ -46,14 +46,6 @@ static int teardown(void **state)
     return system(cmd) == 0 ? 0 : -1;
 }
 
-#define NEED_REFSERVER()                                                                                         \
-    do {                                                                                                         \
-        if (!rs_proc_binary(bin, sizeof bin)) {                                                                  \
-            print_message("skipped: %s is not built\n", bin);                                                    \
-            skip();                                                                                              \
-        }                                                                                                        \
-    } while (0)
-
 typedef struct server {
     rs_proc p;
     char base[64];
@@ -186,7 +178,7 @@ static void all_ok(size_t n)
 static void rpm_paces_a_batch(void **state)
 {
     (void)state;
-    NEED_REFSERVER();
+    RS_PROC_NEED(bin);
     server s;
     start(&s, "rpm", NULL);
     dsp_client *c = client(32, 0, 0.01, 60);
@@ -217,7 +209,7 @@ static void rpm_paces_a_batch(void **state)
 static void a_429_lowers_the_concurrency(void **state)
 {
     (void)state;
-    NEED_REFSERVER();
+    RS_PROC_NEED(bin);
     server s;
     const char *args[] = {"--max-concurrent", "4", "--retry-after-ms", "100", "--latency-ms", "60", NULL};
     start(&s, "aimd", args);
@@ -277,7 +269,7 @@ static unsigned dead_port(void)
 static void a_dead_endpoint_fails_over_at_once(void **state)
 {
     (void)state;
-    NEED_REFSERVER();
+    RS_PROC_NEED(bin);
     server live;
     start(&live, "live", NULL);
     char bases[160];
@@ -309,7 +301,7 @@ static void a_dead_endpoint_fails_over_at_once(void **state)
 static void an_endpoint_asking_to_wait_is_passed_over(void **state)
 {
     (void)state;
-    NEED_REFSERVER();
+    RS_PROC_NEED(bin);
     server held, live;
     const char *args[] = {"--fail-rate", "1", "--fail-kinds", "429", "--retry-after-ms", "600000", NULL};
     start(&held, "held", args);
@@ -342,7 +334,7 @@ static void an_endpoint_asking_to_wait_is_passed_over(void **state)
 static void two_endpoints_share_the_calls(void **state)
 {
     (void)state;
-    NEED_REFSERVER();
+    RS_PROC_NEED(bin);
     server a, b;
     start(&a, "a", NULL);
     const char *failing[] = {"--fail-rate", "1", "--fail-kinds", "503", NULL};

@@ -24,14 +24,6 @@
 
 static char bin[512];
 
-#define NEED_REFSERVER()                                                                                         \
-    do {                                                                                                         \
-        if (!rs_proc_binary(bin, sizeof bin)) {                                                                  \
-            print_message("%s not built: skipped\n", bin);                                                       \
-            skip();                                                                                              \
-        }                                                                                                        \
-    } while (0)
-
 typedef struct server {
     rs_proc p;
     char base[64]; /* no path: each provider keeps its own */
@@ -127,7 +119,7 @@ static const char *const models[] = {"openai/gpt-4o-mini", "azure/my-deployment"
 static void test_each_stream_equals_the_plain_reply(void **state)
 {
     (void)state;
-    NEED_REFSERVER();
+    RS_PROC_NEED(bin);
     server s;
     start(&s, NULL);
     dsp_client *c = client(NULL, 0);
@@ -160,7 +152,7 @@ static void test_each_stream_equals_the_plain_reply(void **state)
 static void test_a_cached_reply_replays_and_only_whole_streams_are_cached(void **state)
 {
     (void)state;
-    NEED_REFSERVER();
+    RS_PROC_NEED(bin);
     char dir[] = "/tmp/dsp-stream-cache-XXXXXX";
     assert_non_null(mkdtemp(dir));
     server s;
@@ -212,7 +204,7 @@ static void test_a_cached_reply_replays_and_only_whole_streams_are_cached(void *
 static void test_a_cancel_stops_the_call_and_is_no_failure(void **state)
 {
     (void)state;
-    NEED_REFSERVER();
+    RS_PROC_NEED(bin);
     server s;
     start(&s, NULL);
     dsp_client_options o = dsp_client_options_default();
@@ -247,7 +239,7 @@ static void test_a_cancel_stops_the_call_and_is_no_failure(void **state)
 static void test_bedrock_streams_signed_and_its_exceptions_are_retried(void **state)
 {
     (void)state;
-    NEED_REFSERVER();
+    RS_PROC_NEED(bin);
     setenv("AWS_ACCESS_KEY_ID", "AKIDSTREAMEXAMPLE", 1);
     setenv("AWS_SECRET_ACCESS_KEY", "stream-secret-not-real-0123456789", 1);
     setenv("AWS_SESSION_TOKEN", "stream-session-token", 1);

@@ -31,4 +31,14 @@ int rs_proc_stop(rs_proc *s, int max_ms, int *took_ms);
 /* "http://127.0.0.1:PORT/v1", the base URL OpenAI-style clients take. */
 void rs_proc_base_url(const rs_proc *s, char *url, size_t size);
 
+/* In a cmocka test: skips it when the fixture is not built; bin (a char
+ * array) gets the fixture's path either way. */
+#define RS_PROC_NEED(bin)                                          \
+    do {                                                           \
+        if (!rs_proc_binary(bin, sizeof bin)) {                    \
+            print_message("%s not built: skipped\n", bin);         \
+            skip();                                                \
+        }                                                          \
+    } while (0)
+
 #endif
