@@ -687,13 +687,18 @@ static dsp_status cache_key(dsp_cache *c, const EVP_MD *md, const char *provider
     dsp_jw_free(&w);
     if (!ok || md_len != 32)
         return dsp_error_set(err, DSP_ERR_CACHE, "SHA-256 of a cache key failed (libcrypto)");
+    dsp_cache_key_hex(digest, out);
+    return DSP_OK;
+}
+
+void dsp_cache_key_hex(const unsigned char digest[32], char out[DSP_CACHE_KEY_HEX])
+{
     static const char hex[] = "0123456789abcdef";
     for (unsigned i = 0; i < 32; i++) {
         out[2 * i] = hex[digest[i] >> 4];
         out[2 * i + 1] = hex[digest[i] & 15];
     }
     out[64] = '\0';
-    return DSP_OK;
 }
 
 dsp_status dsp_cache_key(const char *provider, const char *base_url, const char *model, const dsp_message *msgs,

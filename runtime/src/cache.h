@@ -29,6 +29,9 @@ dsp_status dsp_cache_open(const char *dir, dsp_cache **out, dsp_error *err);
 void dsp_cache_close(dsp_cache *c);
 const char *dsp_cache_file_path(const dsp_cache *c);
 
+/* A SHA-256 digest as the 64 lowercase hex digits of a cache key. */
+void dsp_cache_key_hex(const unsigned char digest[32], char out[DSP_CACHE_KEY_HEX]);
+
 /* SHA-256 (hex) of a canonical JSON text of everything that determines the
  * reply. The API key is not an input, so it can never reach the file. */
 dsp_status dsp_cache_key(const char *provider, const char *base_url, const char *model, const dsp_message *msgs,

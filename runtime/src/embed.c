@@ -200,12 +200,7 @@ static dsp_status embed_cache_key(const char *provider, const char *base_url, co
     dsp_jw_free(&w);
     if (!ok)
         return dsp_error_set(err, DSP_ERR_CACHE, "SHA-256 of an embeddings cache key failed");
-    static const char hex[] = "0123456789abcdef";
-    for (unsigned i = 0; i < 32; i++) {
-        out[2 * i] = hex[digest[i] >> 4];
-        out[2 * i + 1] = hex[digest[i] & 15];
-    }
-    out[64] = '\0';
+    dsp_cache_key_hex(digest, out);
     return DSP_OK;
 }
 
