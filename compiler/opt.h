@@ -300,6 +300,16 @@ typedef dsp_status (*opt_task_fn)(void *ctx, size_t i, arena *a, dsp_error *err)
  * first. */
 dsp_status opt_parallel(const opt_backend *b, arena *a, size_t n, opt_task_fn fn, void *ctx, dsp_error *err);
 
+/* Scores progs[k] on the same rows: at once through b->evaluate_many when
+ * the backend has it (each evaluation's usage counted apart), else one
+ * after another; outs[k] are the same either way, and the status (and
+ * err) is that of the failed evaluation with the lowest index. The final
+ * phases of the optimizers (random_search's and ensemble's candidates,
+ * simba's finalists, mipro's and gepa's whole-valset rescoring) go
+ * through it. */
+dsp_status opt_evaluate_all(const opt_backend *b, const opt_program *progs, size_t k, const size_t *rows, size_t n,
+                            opt_score *outs, dsp_error *err);
+
 /* The optimizer's arguments, defaults filled in (opt_params_from_ir). */
 typedef struct opt_params {
     const char *optimizer;       /* labeled_fewshot, bootstrap_fewshot, random_search, mipro, copro,

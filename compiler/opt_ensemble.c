@@ -9,7 +9,6 @@
  * states of the program are the members instead, with no search. The
  * ensemble is the search's answer; the no-regression guard compares it
  * with the program as written. */
-#include <stdio.h>
 
 #include "opt.h"
 
@@ -58,18 +57,16 @@ static dsp_status from_states(const opt_params *p, const opt_backend *b, arena *
     dsp_status st = opt_score_baseline(b, a, val, n_val, out, err);
     if (st != DSP_OK)
         return st;
-    opt_score s;
+    /* Each member scored on its own, all at once (opt_evaluate_all). */
+    if (b->progress)
+        b->progress(b->ctx, arena_printf(a, "%zu states on the valset", n));
+    opt_score *scores = arena_array(a, n + 1, sizeof *scores);
+    st = opt_evaluate_all(b, members, n, val, n_val, scores, err);
+    if (st != DSP_OK)
+        return st;
     const char *which = "";
     for (size_t i = 0; i < n; i++) {
-        if (b->progress) {
-            char msg[96];
-            snprintf(msg, sizeof msg, "state %zu/%zu on the valset", i + 1, n);
-            b->progress(b->ctx, msg);
-        }
-        st = b->evaluate(b->ctx, &members[i], val, n_val, &s, err);
-        if (st != DSP_OK)
-            return st;
-        opt_result_add_trial(out, a, &s, 1, arena_printf(a, "state %s", p->states[i]));
+        opt_result_add_trial(out, a, &scores[i], 1, arena_printf(a, "state %s", p->states[i]));
         which = arena_printf(a, "%s%s%s", which, i ? ", " : "", p->states[i]);
     }
     st = vote(p, b, a, members, n, "states", which, val, n_val, out, err);
@@ -93,28 +90,35 @@ dsp_status opt_ensemble_search(const opt_params *p, const opt_backend *b, arena 
         return st;
     double *score = arena_array(a, n, sizeof *score);
     size_t *order = arena_array(a, n, sizeof *order), m = 0;
+    /* The distinct candidates, scored at once (opt_evaluate_all); their
+     * trials are added in candidate order, as scoring them in turn would. */
+    size_t *scored = arena_array(a, n, sizeof *scored), n_scored = 0;
+    opt_program *progs = arena_array(a, n, sizeof *progs);
     for (size_t c = 0; c < n; c++) {
         size_t same = 0;
         while (same < c && !opt_program_same(b, &cands[same], &cands[c]))
             same++;
         if (same < c)
             continue; /* the same prompts as an earlier candidate */
-        if (b->progress) {
-            char msg[96];
-            snprintf(msg, sizeof msg, "candidate %zu/%zu on the valset", c + 1, n);
-            b->progress(b->ctx, msg);
-        }
-        opt_score s;
-        st = b->evaluate(b->ctx, &cands[c], val, n_val, &s, err);
-        if (st != DSP_OK)
-            return st;
-        opt_result_add_trial(out, a, &s, 1, arena_printf(a, "candidate %zu: %s", c + 1, opt_candidate_label(a, c)));
+        progs[n_scored] = cands[c];
+        scored[n_scored++] = c;
+    }
+    if (b->progress)
+        b->progress(b->ctx, arena_printf(a, "%zu candidates on the valset", n_scored));
+    opt_score *scores = arena_array(a, n, sizeof *scores);
+    st = opt_evaluate_all(b, progs, n_scored, val, n_val, scores, err);
+    if (st != DSP_OK)
+        return st;
+    for (size_t i = 0; i < n_scored; i++) {
+        size_t c = scored[i];
+        opt_result_add_trial(out, a, &scores[i], 1,
+                             arena_printf(a, "candidate %zu: %s", c + 1, opt_candidate_label(a, c)));
         if (c == 0)
-            out->baseline_score = s.mean;
-        score[c] = s.mean;
+            out->baseline_score = scores[i].mean;
+        score[c] = scores[i].mean;
         /* Insertion by score, after equal ones: ties keep the earlier. */
         size_t at = m;
-        while (at > 0 && score[order[at - 1]] < s.mean)
+        while (at > 0 && score[order[at - 1]] < scores[i].mean)
             at--;
         for (size_t k = m; k > at; k--)
             order[k] = order[k - 1];

@@ -511,25 +511,30 @@ static dsp_status rescore(gepa *g, const size_t *all, size_t n_all, opt_result *
     }
     progress(g, arena_printf(g->a, "the program as written and the top %zu candidates, on all %zu %s examples", k - 1,
                              n_all, opt_valset_name(g->b)));
+    /* The k evaluations depend on nothing but their programs: at once
+     * (opt_evaluate_all), their trials added in rank order, as scoring
+     * them in turn would. */
+    opt_program *progs = arena_array(g->a, k, sizeof *progs);
+    opt_score *scores = arena_array(g->a, k, sizeof *scores);
+    for (size_t i = 0; i < k; i++)
+        progs[i] = program_of(g, &g->c[rank[i]]);
+    dsp_status st = opt_evaluate_all(g->b, progs, k, all, n_all, scores, err);
+    if (st != DSP_OK)
+        return st;
     char *whole = "";
     for (size_t i = 0; i < k; i++) {
         gp_cand *c = &g->c[rank[i]];
-        opt_program prog = program_of(g, c);
-        opt_score s;
-        double *each = arena_array(g->a, n_all + 1, sizeof *each);
-        dsp_status st = g->b->evaluate_each(g->b->ctx, &prog, all, n_all, each, &s, err);
-        if (st != DSP_OK)
-            return st;
-        opt_result_add_trial(out, g->a, &s, 1, arena_printf(g->a, "candidate %zu, on the whole valset", rank[i]));
-        whole = arena_printf(g->a, "%s%scandidate %zu %.4f", whole, i ? ", " : "", rank[i], s.mean);
-        c->whole = s.mean;
+        const opt_score *s = &scores[i];
+        opt_result_add_trial(out, g->a, s, 1, arena_printf(g->a, "candidate %zu, on the whole valset", rank[i]));
+        whole = arena_printf(g->a, "%s%scandidate %zu %.4f", whole, i ? ", " : "", rank[i], s->mean);
+        c->whole = s->mean;
         c->rescored = 1;
         if (i == 0)
-            out->baseline_score = s.mean;
-        if (i == 0 || s.mean > out->final_score) {
+            out->baseline_score = s->mean;
+        if (i == 0 || s->mean > out->final_score) {
             *best = rank[i];
-            out->best = prog;
-            out->final_score = s.mean;
+            out->best = progs[i];
+            out->final_score = s->mean;
         }
     }
     out->n_rescored = k - 1;

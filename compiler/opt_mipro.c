@@ -238,12 +238,7 @@ static dsp_status rescore(mipro *m, const size_t *all, size_t n_all, size_t n_sa
     progs[0] = program_of(m, m->configs[0].choice);
     for (size_t i = 0; i < k; i++)
         progs[i + 1] = program_of(m, m->configs[rank[i]].choice);
-    dsp_status st = DSP_OK;
-    if (b->evaluate_many)
-        st = b->evaluate_many(b->ctx, progs, k + 1, all, n_all, scores, err);
-    else
-        for (size_t i = 0; st == DSP_OK && i <= k; i++)
-            st = b->evaluate(b->ctx, &progs[i], all, n_all, &scores[i], err);
+    dsp_status st = opt_evaluate_all(b, progs, k + 1, all, n_all, scores, err);
     if (st != DSP_OK)
         return st;
     opt_score s0 = scores[0];

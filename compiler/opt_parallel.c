@@ -3,7 +3,8 @@
  * thread's event loop (dsp/batch.h): a task's evaluations join the same
  * loop, so one thread keeps every request of the phase in flight. Each
  * task writes only its own slot and arena, so the results are the same
- * whichever finishes first. */
+ * whichever finishes first. opt_evaluate_all scores several programs on
+ * the same rows the same way. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -65,5 +66,18 @@ dsp_status opt_parallel(const opt_backend *b, arena *a, size_t n, opt_task_fn fn
     free(j.arenas);
     free(j.errs);
     free(j.sts);
+    return st;
+}
+
+dsp_status opt_evaluate_all(const opt_backend *b, const opt_program *progs, size_t k, const size_t *rows, size_t n,
+                            opt_score *outs, dsp_error *err)
+{
+    if (k == 0)
+        return DSP_OK;
+    if (b->evaluate_many && k > 1)
+        return b->evaluate_many(b->ctx, progs, k, rows, n, outs, err);
+    dsp_status st = DSP_OK;
+    for (size_t i = 0; st == DSP_OK && i < k; i++)
+        st = b->evaluate(b->ctx, &progs[i], rows, n, &outs[i], err);
     return st;
 }

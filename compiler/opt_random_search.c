@@ -2,13 +2,11 @@
  * programs of DSPy's BootstrapFewShotWithRandomSearch (zero-shot, labelled
  * only, unshuffled bootstrap, then shuffled bootstraps of random sizes,
  * each on the trainset shuffled with its own seed, so its traces, its
- * teacher's demos and its labelled demos all differ), each scored on the
- * whole valset; the best (earliest on ties) wins. A candidate that sends
+ * teacher's demos and its labelled demos all differ), all scored on the
+ * whole valset at once; the best (earliest on ties) wins. A candidate that sends
  * the very prompts of an earlier one (on a hard task, several shuffles can
  * bootstrap nothing and fall back to the same labels) is not scored
  * again: the progress and the result's notes say which. */
-#include <stdio.h>
-
 #include "opt.h"
 
 const char *opt_candidate_label(arena *a, size_t c)
@@ -31,7 +29,12 @@ dsp_status opt_random_search(const opt_params *p, const opt_backend *b, arena *a
     dsp_status st = opt_demo_candidates(b, a, p, n, cands, err);
     if (st != DSP_OK)
         return st;
-    size_t best = 0, skipped = 0;
+    /* The distinct candidates, scored at once (opt_evaluate_all): each
+     * depends on nothing but its program, and the trials are added in
+     * candidate order, so the result is the one scoring them in turn
+     * gives. */
+    size_t *scored = arena_array(a, n, sizeof *scored), n_scored = 0, skipped = 0;
+    opt_program *progs = arena_array(a, n, sizeof *progs);
     const char *which = "";
     for (size_t c = 0; c < n; c++) {
         size_t same = 0;
@@ -47,20 +50,23 @@ dsp_status opt_random_search(const opt_params *p, const opt_backend *b, arena *a
             skipped++;
             continue;
         }
-        if (b->progress) {
-            char msg[96];
-            snprintf(msg, sizeof msg, "candidate %zu/%zu on the valset", c + 1, n);
-            b->progress(b->ctx, msg);
-        }
-        opt_score s;
-        st = b->evaluate(b->ctx, &cands[c], val, n_val, &s, err);
-        if (st != DSP_OK)
-            return st;
-        opt_result_add_trial(out, a, &s, 1, opt_candidate_label(a, c));
+        progs[n_scored] = cands[c];
+        scored[n_scored++] = c;
+    }
+    if (b->progress)
+        b->progress(b->ctx, arena_printf(a, "%zu candidates on the valset", n_scored));
+    opt_score *scores = arena_array(a, n, sizeof *scores);
+    st = opt_evaluate_all(b, progs, n_scored, val, n_val, scores, err);
+    if (st != DSP_OK)
+        return st;
+    size_t best = 0;
+    for (size_t i = 0; i < n_scored; i++) {
+        size_t c = scored[i];
+        opt_result_add_trial(out, a, &scores[i], 1, opt_candidate_label(a, c));
         if (c == 0)
-            out->baseline_score = s.mean;
-        if (c == 0 || s.mean > out->final_score) {
-            out->final_score = s.mean;
+            out->baseline_score = scores[i].mean;
+        if (c == 0 || scores[i].mean > out->final_score) {
+            out->final_score = scores[i].mean;
             best = c;
         }
     }

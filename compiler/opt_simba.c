@@ -323,20 +323,26 @@ dsp_status opt_simba(const opt_params *p, const opt_backend *b, arena *a, opt_re
             order[j - 1] = t;
         }
     size_t n_final = s.n < (size_t)p->num_candidates + 1 ? s.n : (size_t)p->num_candidates + 1;
+    /* The finalists depend on nothing but their programs: scored at once
+     * (opt_evaluate_all), their trials added in this order, as scoring
+     * them in turn would. */
+    opt_program *progs = arena_array(a, n_final + 1, sizeof *progs);
+    opt_score *scores = arena_array(a, n_final + 1, sizeof *scores);
+    for (size_t i = 0; i < n_final; i++)
+        progs[i] = s.c[order[i]].prog;
+    progress(&s, arena_printf(a, "the program as written and %zu candidates on the valset", n_final - 1));
+    st = opt_evaluate_all(b, progs, n_final, val, nv, scores, err);
+    if (st != DSP_OK)
+        return st;
     size_t best = 0;
     double best_score = -INFINITY;
     for (size_t i = 0; i < n_final; i++) {
-        sm_cand *c = &s.c[order[i]];
-        opt_score sc;
-        progress(&s, arena_printf(a, "candidate %zu (%s) on the valset", order[i], c->origin));
-        st = b->evaluate(b->ctx, &c->prog, val, nv, &sc, err);
-        if (st != DSP_OK)
-            return st;
-        opt_result_add_trial(out, a, &sc, 1, arena_printf(a, "candidate %zu: %s", order[i], c->origin));
+        const sm_cand *c = &s.c[order[i]];
+        opt_result_add_trial(out, a, &scores[i], 1, arena_printf(a, "candidate %zu: %s", order[i], c->origin));
         if (i == 0)
-            out->baseline_score = sc.mean;
-        if (sc.mean > best_score) {
-            best_score = sc.mean;
+            out->baseline_score = scores[i].mean;
+        if (scores[i].mean > best_score) {
+            best_score = scores[i].mean;
             best = order[i];
         }
     }

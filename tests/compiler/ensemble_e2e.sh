@@ -50,7 +50,7 @@ check "a warm re-run writes the same state" cmp -s "$tmp/ens.json" "$tmp/warm.js
 serve --latency-ms 10
 # shellcheck disable=SC2086
 optimize_bg killed ens.dsp killed.json $limits --cache-dir "$tmp/cache2"
-kill_when grep -q 'candidate 3/7' "$tmp/killed.err"
+kill_when grep -q 'candidates on the valset' "$tmp/killed.err"
 check "the first run was killed mid-search" test "$alive" -eq 1
 opt resumed ens.dsp cache2
 check "the re-run after SIGKILL completes" test $? -eq 0

@@ -12,6 +12,8 @@
 #    on 100 of 130 dev tickets, says so, and the baseline and final scores
 #    it records are what `dspcc eval` prints on all 130;
 #  - random_search does not score a candidate that repeats an earlier one;
+#    it, simba and ensemble score their final candidates at once, and the
+#    state at -j 16 is the state at -j 1, byte for byte;
 #  - gepa, simba, knn_fewshot and ensemble print the scores `dspcc eval`
 #    prints, without a cache, for the program as written and the state, and
 #    never ship a program scoring below the program as written;
@@ -146,7 +148,7 @@ check "mipro's state at -j 1 from the cache is the one -j 4 wrote (per-trial tok
 # Two training rows: every bootstrap falls back to their two labels, in one
 # of two orders, so most shuffled candidates repeat an earlier one.
 tickets_with 'random_search(num_candidates: 6)' rs.dsp
-optimize_into rs rs.dsp rs.json --trainset-limit 2 --valset-limit 20 -j 4 --cache-dir "$tmp/c3" --report "$tmp/rs.html"
+optimize_into rs rs.dsp rs.json --trainset-limit 2 --valset-limit 20 -j 16 --cache-dir "$tmp/c3" --report "$tmp/rs.html"
 check "random_search on two training rows exits 0" test $? -eq 0
 n_trials=$(grep -c '"trial":' "$tmp/rs.json")
 echo "# random_search: $n_trials of 9 candidates scored"
@@ -155,6 +157,14 @@ check "the progress names each skipped one" \
     test "$(grep -c 'is the same program as candidate [0-9]* (.*); not scored again' "$tmp/rs.err")" -eq $((9 - n_trials))
 check "the summary counts them" grep -q "^  random_search: $((9 - n_trials)) of 9 candidates (" "$tmp/rs.out"
 check "the report lists it" grep -q '<li>random_search: ' "$tmp/rs.html"
+# The distinct candidates are scored at once (-j 16), each trial's tokens
+# in a usage group of its own: one at a time (-j 1, a cache of its own)
+# the state is the same, byte for byte, and eval reproduces its score.
+optimize_into rs1 rs.dsp rs1.json --trainset-limit 2 --valset-limit 20 -j 1 --cache-dir "$tmp/c3j1"
+check "random_search's state at -j 1 is the one -j 16 wrote" cmp -s "$tmp/rs.json" "$tmp/rs1.json"
+check "random_search scored its candidates at once at -j 16" grep -q "$n_trials candidates on the valset" "$tmp/rs.err"
+check "random_search: dspcc eval --state --no-cache prints the final score" \
+    prints "$(json_key "$tmp/rs.json" final_score)" "$(eval_on rs.dsp 20 --state "$tmp/rs.json" --no-cache)"
 
 # ---- gepa, simba, knn_fewshot, ensemble: printed scores are eval's ------
 # Each runs on a subset (the intents fixture for knn, the tickets for the
@@ -170,8 +180,14 @@ tickets_with 'simba(bsize: 8, num_candidates: 3, max_steps: 3)' simba.dsp
 tickets_with 'ensemble(size: 3, num_candidates: 3)' ensemble.dsp
 for o in gepa simba knn ensemble; do
     rows=40
-    optimize_into "new_$o" "$o.dsp" "new_$o.json" --trainset-limit 60 --valset-limit $rows -j 4 --cache-dir "$tmp/c5"
+    optimize_into "new_$o" "$o.dsp" "new_$o.json" --trainset-limit 60 --valset-limit $rows -j 16 --cache-dir "$tmp/c5"
     check "$o on $rows dev rows exits 0" test $? -eq 0
+    # Its final candidates are scored at once; one at a time (-j 1, the
+    # cache warm: hits count as first made) the state is the same.
+    case $o in simba | ensemble)
+        optimize_into "new1_$o" "$o.dsp" "new1_$o.json" --trainset-limit 60 --valset-limit $rows -j 1 --cache-dir "$tmp/c5"
+        check "$o: the state at -j 1 is the one -j 16 wrote" cmp -s "$tmp/new_$o.json" "$tmp/new1_$o.json" ;;
+    esac
     printed=$(sed -n 's/^[A-Za-z_]*: [a-z_]* baseline \([0-9.]*\) -> final \([0-9.]*\) on .*/\1 \2/p' "$tmp/new_$o.out")
     p_base=${printed% *} p_final=${printed#* }
     s_base=$(json_key "$tmp/new_$o.json" baseline_score)
