@@ -7,7 +7,7 @@
  * batch) and at dsp_cache_close. Until then a get finds queued rows in
  * memory. Reads go through a second connection with a lock of their own,
  * so they never wait for a flush (WAL lets a reader go on while a writer
- * commits), and the SHA-256 method is fetched once per cache.
+ * commits).
  *
  * Why this is safe with many processes and kill -9: every flush is one
  * SQLite transaction, so a killed writer leaves either all of its rows or
@@ -27,12 +27,12 @@
 
 #include "cache_remote.h"
 #include "json_write.h"
+#include "sha256.h"
 
 #include <alloca.h>
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <inttypes.h>
-#include <openssl/evp.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <sqlite3.h>
@@ -65,7 +65,6 @@ struct dsp_cache {
     queued_row *queue;
     size_t n_queued, cap_queued;
     double oldest_s;      /* when the oldest queued row was queued (monotonic) */
-    EVP_MD *sha256;       /* fetched once */
     /* Digests prepared once: the SHA-256 state after the key text's start
      * (everything before the last message's content: the model, the
      * instructions, the demos), for the last few such starts. Calls of one
@@ -75,9 +74,9 @@ struct dsp_cache {
     atomic_bool wready;    /* db is open */
     atomic_bool rready;    /* rdb is open */
     struct key_memo {
-        char *raw; /* the start's inputs as they came (raw_start), not as JSON */
+        char *raw; /* the start's inputs as they came (raw_start), not as JSON; NULL: unused */
         size_t len;
-        EVP_MD_CTX *ctx;
+        dsp_sha256 ctx;
     } memo[DSP_CACHE_KEY_MEMOS];
     unsigned next_memo;
     char *path;
@@ -316,8 +315,7 @@ dsp_status dsp_cache_open(const char *dir, dsp_cache **out, dsp_error *err)
     atomic_init(&c->wready, false);
     atomic_init(&c->rready, false);
     c->path = join(dir, DSP_CACHE_FILE);
-    c->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
-    if (!c->path || !c->sha256) {
+    if (!c->path) {
         dsp_cache_close(c);
         return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory opening the cache");
     }
@@ -350,11 +348,8 @@ void dsp_cache_close(dsp_cache *c)
     pthread_mutex_destroy(&c->rlock);
     pthread_mutex_destroy(&c->qlock);
     pthread_mutex_destroy(&c->klock);
-    for (size_t i = 0; i < DSP_CACHE_KEY_MEMOS; i++) {
+    for (size_t i = 0; i < DSP_CACHE_KEY_MEMOS; i++)
         free(c->memo[i].raw);
-        EVP_MD_CTX_free(c->memo[i].ctx);
-    }
-    EVP_MD_free(c->sha256);
     free(c->path);
     free(c);
 }
@@ -592,47 +587,42 @@ static bool raw_same(const char *raw, size_t len, const char *provider, const ch
     return raw == end;
 }
 
-/* A copy of the prepared digest of these inputs' start, or NULL. */
-static EVP_MD_CTX *memo_find(dsp_cache *c, const char *provider, const char *base_url, const char *model,
-                             const dsp_message *msgs, size_t n_msgs, size_t raw_len)
+/* Whether a prepared digest of these inputs' start is kept: if so, *ctx
+ * is a copy of it. */
+static bool memo_find(dsp_cache *c, const char *provider, const char *base_url, const char *model,
+                      const dsp_message *msgs, size_t n_msgs, size_t raw_len, dsp_sha256 *ctx)
 {
-    EVP_MD_CTX *ctx = NULL;
+    bool found = false;
     pthread_mutex_lock(&c->klock);
-    for (size_t i = 0; i < DSP_CACHE_KEY_MEMOS && !ctx; i++) {
+    for (size_t i = 0; i < DSP_CACHE_KEY_MEMOS && !found; i++) {
         const struct key_memo *m = &c->memo[i];
-        if (m->ctx && m->len == raw_len && raw_same(m->raw, m->len, provider, base_url, model, msgs, n_msgs)) {
-            ctx = EVP_MD_CTX_new();
-            if (ctx && EVP_MD_CTX_copy_ex(ctx, m->ctx) != 1) {
-                EVP_MD_CTX_free(ctx);
-                ctx = NULL;
-                break;
-            }
+        if (m->raw && m->len == raw_len && raw_same(m->raw, m->len, provider, base_url, model, msgs, n_msgs)) {
+            *ctx = m->ctx;
+            found = true;
         }
     }
     pthread_mutex_unlock(&c->klock);
-    return ctx;
+    return found;
 }
 
 /* Keeps a copy of ctx (the digest of the start) under these inputs,
- * replacing the oldest memo; on any failure keeps nothing. */
-static void memo_keep(dsp_cache *c, const EVP_MD_CTX *ctx, const char *provider, const char *base_url,
+ * replacing the oldest memo; out of memory, keeps nothing. */
+static void memo_keep(dsp_cache *c, const dsp_sha256 *ctx, const char *provider, const char *base_url,
                       const char *model, const dsp_message *msgs, size_t n_msgs, size_t raw_len)
 {
-    struct key_memo fresh = { malloc(raw_len), raw_len, EVP_MD_CTX_new() };
-    if (fresh.raw && fresh.ctx && EVP_MD_CTX_copy_ex(fresh.ctx, ctx) == 1) {
-        raw_start(fresh.raw, provider, base_url, model, msgs, n_msgs);
-        pthread_mutex_lock(&c->klock);
-        struct key_memo *slot = &c->memo[c->next_memo++ % DSP_CACHE_KEY_MEMOS];
-        struct key_memo old = *slot;
-        *slot = fresh;
-        pthread_mutex_unlock(&c->klock);
-        fresh = old;
-    }
-    free(fresh.raw);
-    EVP_MD_CTX_free(fresh.ctx);
+    struct key_memo fresh = { malloc(raw_len), raw_len, *ctx };
+    if (!fresh.raw)
+        return;
+    raw_start(fresh.raw, provider, base_url, model, msgs, n_msgs);
+    pthread_mutex_lock(&c->klock);
+    struct key_memo *slot = &c->memo[c->next_memo++ % DSP_CACHE_KEY_MEMOS];
+    char *old = slot->raw;
+    *slot = fresh;
+    pthread_mutex_unlock(&c->klock);
+    free(old);
 }
 
-static dsp_status cache_key(dsp_cache *c, const EVP_MD *md, const char *provider, const char *base_url, const char *model,
+static dsp_status cache_key(dsp_cache *c, const char *provider, const char *base_url, const char *model,
                             const dsp_message *msgs, size_t n_msgs, const dsp_lm_params *p, uint64_t rollout_id,
                             char out[DSP_CACHE_KEY_HEX], dsp_error *err)
 {
@@ -644,8 +634,8 @@ static dsp_status cache_key(dsp_cache *c, const EVP_MD *md, const char *provider
      * same key either way, but a call writes and hashes only its own rest. */
     size_t raw_len = c && n_msgs ? raw_start_len(provider, base_url, model, msgs, n_msgs) : 0;
     bool memo = raw_len >= DSP_CACHE_MEMO_MIN && !has_tool_turns(msgs, n_msgs);
-    EVP_MD_CTX *ctx = memo ? memo_find(c, provider, base_url, model, msgs, n_msgs, raw_len) : NULL;
-    bool have = ctx != NULL;
+    dsp_sha256 ctx;
+    bool have = memo && memo_find(c, provider, base_url, model, msgs, n_msgs, raw_len, &ctx);
     size_t hint = 256 + (p->json_schema ? strlen(p->json_schema) : 0);
     if (n_msgs && msgs[n_msgs - 1].content)
         hint += strlen(msgs[n_msgs - 1].content);
@@ -671,22 +661,18 @@ static dsp_status cache_key(dsp_cache *c, const EVP_MD *md, const char *provider
     bool ok = dsp_jw_finish(&w);
     if (!ok) {
         dsp_jw_free(&w);
-        EVP_MD_CTX_free(ctx);
         return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory computing a cache key");
     }
     if (!have) {
-        ctx = EVP_MD_CTX_new();
-        ok = ctx && EVP_DigestInit_ex(ctx, md, NULL) == 1 && EVP_DigestUpdate(ctx, w.buf, start) == 1;
-        if (ok && memo)
-            memo_keep(c, ctx, provider, base_url, model, msgs, n_msgs, raw_len);
+        dsp_sha256_init(&ctx);
+        dsp_sha256_update(&ctx, w.buf, start);
+        if (memo)
+            memo_keep(c, &ctx, provider, base_url, model, msgs, n_msgs, raw_len);
     }
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int md_len = 0;
-    ok = ok && EVP_DigestUpdate(ctx, w.buf + start, w.len - start) == 1 && EVP_DigestFinal_ex(ctx, digest, &md_len) == 1;
-    EVP_MD_CTX_free(ctx);
+    unsigned char digest[32];
+    dsp_sha256_update(&ctx, w.buf + start, w.len - start);
+    dsp_sha256_final(&ctx, digest);
     dsp_jw_free(&w);
-    if (!ok || md_len != 32)
-        return dsp_error_set(err, DSP_ERR_CACHE, "SHA-256 of a cache key failed (libcrypto)");
     dsp_cache_key_hex(digest, out);
     return DSP_OK;
 }
@@ -705,14 +691,14 @@ dsp_status dsp_cache_key(const char *provider, const char *base_url, const char 
                          size_t n_msgs, const dsp_lm_params *p, uint64_t rollout_id, char out[DSP_CACHE_KEY_HEX],
                          dsp_error *err)
 {
-    return cache_key(NULL, EVP_sha256(), provider, base_url, model, msgs, n_msgs, p, rollout_id, out, err);
+    return cache_key(NULL, provider, base_url, model, msgs, n_msgs, p, rollout_id, out, err);
 }
 
 dsp_status dsp_cache_key_in(dsp_cache *c, const char *provider, const char *base_url, const char *model,
                             const dsp_message *msgs, size_t n_msgs, const dsp_lm_params *p, uint64_t rollout_id,
                             char out[DSP_CACHE_KEY_HEX], dsp_error *err)
 {
-    return cache_key(c, c->sha256, provider, base_url, model, msgs, n_msgs, p, rollout_id, out, err);
+    return cache_key(c, provider, base_url, model, msgs, n_msgs, p, rollout_id, out, err);
 }
 
 /* A stored value that does not read back (it never should) is a miss, and

@@ -6,6 +6,7 @@
 #include "client_settings.h"
 #include "json_write.h"
 #include "lm_wire.h"
+#include "sha256.h"
 #include "trace_int.h"
 
 #include "dsp/value.h"
@@ -13,7 +14,6 @@
 #include <cjson/cJSON.h>
 #include <inttypes.h>
 #include <math.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -193,13 +193,16 @@ static dsp_status embed_cache_key(const char *provider, const char *base_url, co
     dsp_jw_lit(&w, ",\"input\":");
     dsp_jw_str(&w, text);
     dsp_jw_lit(&w, "}");
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int md_len = 0;
-    bool ok = dsp_jw_finish(&w) && EVP_Digest(w.buf, w.len, digest, &md_len, EVP_sha256(), NULL) == 1 &&
-              md_len == 32;
-    dsp_jw_free(&w);
-    if (!ok)
+    if (!dsp_jw_finish(&w)) {
+        dsp_jw_free(&w);
         return dsp_error_set(err, DSP_ERR_CACHE, "SHA-256 of an embeddings cache key failed");
+    }
+    unsigned char digest[32];
+    dsp_sha256 ctx;
+    dsp_sha256_init(&ctx);
+    dsp_sha256_update(&ctx, w.buf, w.len);
+    dsp_sha256_final(&ctx, digest);
+    dsp_jw_free(&w);
     dsp_cache_key_hex(digest, out);
     return DSP_OK;
 }
