@@ -50,6 +50,7 @@
 
 /* A row waiting for the next flush. */
 typedef struct queued_row {
+    uint64_t tag; /* key_tag(key): most rows are told apart without a strcmp */
     char key[DSP_CACHE_KEY_HEX];
     char *value; /* the stored JSON text */
     bool shared; /* read from the shared cache: not sent back to it */
@@ -82,6 +83,19 @@ struct dsp_cache {
     char *path;
     struct dsp_remote_cache *remote; /* the shared cache, or NULL */
 };
+
+/* The first 8 bytes of key (fewer when it is shorter, the rest zero) as a
+ * number: a lookup compares these before the whole key, and the up to
+ * DSP_CACHE_FLUSH_ROWS queued rows it scans differ in them. */
+static uint64_t key_tag(const char *key)
+{
+    char b[8] = {0};
+    for (size_t i = 0; i < sizeof b && key[i]; i++)
+        b[i] = key[i];
+    uint64_t t;
+    memcpy(&t, b, sizeof t);
+    return t;
+}
 
 static double mono_s(void)
 {
@@ -888,8 +902,9 @@ dsp_status dsp_cache_get_checked(dsp_cache *c, const char *key, dsp_chat_respons
     /* The newest queued row for key wins: it replaces any stored one. */
     pthread_mutex_lock(&c->qlock);
     bool flush = due(c);
+    uint64_t tag = key_tag(key);
     for (size_t i = c->n_queued; i-- > 0;) {
-        if (strcmp(c->queue[i].key, key) == 0) {
+        if (c->queue[i].tag == tag && strcmp(c->queue[i].key, key) == 0) {
             *found = dsp_cache_decode_row(c->queue[i].value, (int)strlen(c->queue[i].value), resp);
             break;
         }
@@ -996,6 +1011,7 @@ static dsp_status enqueue(dsp_cache *c, const char *key, char *text, bool shared
         c->oldest_s = mono_s();
     queued_row *r = &c->queue[c->n_queued++];
     memcpy(r->key, key, strlen(key) + 1); /* shorter than DSP_CACHE_KEY_HEX: checked above */
+    r->tag = key_tag(key);
     r->value = text;
     r->shared = shared;
     bool flush = due(c);
