@@ -1086,16 +1086,16 @@ static dsp_status chat(dsp_client *c, const dsp_lm_config *lm, const dsp_chat_re
     if (p.tools && k.provider == DSP_PROVIDER_ANTHROPIC)
         k.parse = dsp_anthropic_parse_tool_turn;
     /* The body is sent and dropped within this call: it is written here,
-     * on the stack, unless it is larger. In a job of an event loop it goes
-     * to the heap, sized to it: the job's stack stays resident while it
-     * waits, and each of its pages touched counts for every job in flight. */
+     * on the stack, and moves to the heap only if it outgrows it (no
+     * measuring pass over the messages first). In a job of an event loop
+     * it goes to the heap, sized to it: the job's stack stays resident
+     * while it waits, and each of its pages touched counts for every job
+     * in flight. */
     bool in_loop = dsp_loop_active();
-    size_t hint = dsp_body_size_hint(req->messages, req->n_messages, &p);
-    size_t room = in_loop ? 0 : DSP_BODY_INLINE;
-    if (hint > room)
-        dsp_jw_init(&k.body, hint);
+    if (in_loop)
+        dsp_jw_init(&k.body, dsp_body_size_hint(req->messages, req->n_messages, &p));
     else
-        dsp_jw_init_in(&k.body, alloca(room), room);
+        dsp_jw_init_in(&k.body, alloca(DSP_BODY_INLINE), DSP_BODY_INLINE);
     k.in_loop = in_loop;
     for (size_t i = 0; st == DSP_OK && i < n_bases; i++) {
         st = dsp_model_endpoint_url(k.provider, bases[i], k.model_name, &k.urls[i], err);
