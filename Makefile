@@ -55,8 +55,10 @@ demo: all
 # Figures and ratios, not pass/fail timing: the fixture's throughput, then
 # the runtime's per-call overhead against plain libcurl, code generation
 # against checking on a large generated program, mipro at -j 64 against
-# its concurrency bound, and thousands of requests in flight and a cold
-# start against plain libcurl and curl(1). One after another, also under
+# its concurrency bound, gepa against mipro, every optimizer on every
+# example against the program as written on held-out rows, and thousands
+# of requests in flight and a cold start against plain libcurl and
+# curl(1). One after another, also under
 # -j: benches that share the two cores would skew each other's wall times.
 bench:
 	$(MAKE) --no-print-directory bench-refserver
@@ -64,6 +66,7 @@ bench:
 	$(MAKE) --no-print-directory bench-codegen
 	$(MAKE) --no-print-directory bench-mipro
 	$(MAKE) --no-print-directory bench-gepa
+	$(MAKE) --no-print-directory bench-optimizers
 	$(MAKE) --no-print-directory bench-inflight
 
 clean:

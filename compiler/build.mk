@@ -87,6 +87,9 @@ TEST_SCRIPTS += tests/compiler/optimize_copro_e2e.sh
 TEST_SCRIPTS += tests/compiler/optimize_trust_e2e.sh
 TEST_SCRIPTS += tests/compiler/optimize_gepa_e2e.sh
 TEST_SCRIPTS += tests/compiler/optimize_guard_gepa_simba.sh
+TEST_SCRIPTS += tests/compiler/optimize_guard_all.sh
+# Training rows repeating a valset row's inputs are left out of the trainset.
+TEST_SCRIPTS += tests/compiler/optimize_overlap.sh
 TEST_SCRIPTS += tests/compiler/gepa_vs_mipro.sh
 TEST_SCRIPTS += tests/compiler/optimize_simba_e2e.sh
 # SIGKILL mid-run, then a re-run: bootstrap_fewshot, labeled_fewshot, random_search.
@@ -161,6 +164,14 @@ TEST_SCRIPTS += tests/compiler/entities_example.sh
 .PHONY: bench-gepa
 bench-gepa: $(BUILD)/dspcc $(BUILD)/dsp-refserver
 	BUILD=$(BUILD) sh tests/bench/bench_gepa.sh
+
+# make bench-optimizers: every optimizer on every example, a few seeds: the
+# scores optimize prints against dspcc eval --no-cache, the no-regression
+# guard, and what ships against the program as written on training rows no
+# optimizer saw (docs/optimize.md, "Held-out rows").
+.PHONY: bench-optimizers
+bench-optimizers: $(BUILD)/dspcc $(BUILD)/dsp-refserver $(MULTIHOP_TOOL) $(AGENT_TOOL)
+	BUILD=$(BUILD) sh tests/bench/bench_optimizers.sh
 
 # make bench-mipro: mipro at -j 64 against the fixture at 50 ms latency, its
 # wall time against the concurrency bound (issue 18's target: <= 1.5x).

@@ -95,4 +95,19 @@ void opt_exec_state(const opt_exec *x, const opt_result *r, arena *a, st_state *
  * were made when it was scored, so the cache answers them. */
 dsp_status opt_exec_class_report(opt_exec *x, const opt_program *prog, ex_class_report *out, dsp_error *err);
 
+/* Training rows whose module inputs repeat those of a valset row
+ * (opt_overlap.c): how many opt_drop_overlap left out, and the line of the
+ * first in the trainset's file. */
+typedef struct opt_overlap {
+    size_t n_dropped;
+    int first_line;
+} opt_overlap;
+
+/* Removes from rows[*n] (rows of train) those whose inputs, as the
+ * adapter writes them, equal those of one of val's rows val_rows[n_val];
+ * the rest keep their order. A demo of such a row shows the valset its own
+ * answer, so every valset score would be optimistic. */
+dsp_status opt_drop_overlap(const ex_dataset *train, size_t *rows, size_t *n, const ex_dataset *val,
+                            const size_t *val_rows, size_t n_val, opt_overlap *out, dsp_error *err);
+
 #endif
