@@ -167,7 +167,7 @@ for ex in $BENCH_OPT_EXAMPLES; do
             line=$(printf '%-9s %-17s %4s %5s %5s %5s' "$ex" "$opt" "$seed" "$train" "$val" "$held")
             if ! "$dspcc" optimize "$dsp" -o "$n.json" --base-url "$url" --cache-dir "$cache" --seed "$seed" \
                 --trainset-limit "$train" --valset-limit "$val" -j "$BENCH_OPT_J" -q >"$n.out" 2>"$n.err"; then
-                echo "$line | refused or failed: $(grep -m 1 -i 'error' "$n.err" | cut -c 1-110)"
+                echo "$line | refused or failed: $(tail -n 1 "$n.err" | cut -c 1-110)"
                 continue
             fi
             base=$(json_num "$n.json" baseline_score)
