@@ -121,28 +121,6 @@ static int parse_args(int argc, char **argv, prompt_args *a)
     return 0;
 }
 
-/* Whether module m is `top` or called (directly or not) from it. */
-static int reaches(const ir_module *top, const ir_module *m);
-
-static int steps_reach(const ir_step *steps, size_t n, const ir_module *m)
-{
-    for (size_t i = 0; i < n; i++) {
-        const ir_step *st = &steps[i];
-        if (st->kind == IR_STEP_MODULE && reaches(st->module, m))
-            return 1;
-        if ((st->kind == IR_STEP_REPEAT || st->kind == IR_STEP_IF) && steps_reach(st->body, st->n_body, m))
-            return 1;
-        if (st->kind == IR_STEP_IF && steps_reach(st->else_body, st->n_else, m))
-            return 1;
-    }
-    return 0;
-}
-
-static int reaches(const ir_module *top, const ir_module *m)
-{
-    return top == m || steps_reach(top->steps, top->n_steps, m);
-}
-
 static const char *role_name(dsp_role r)
 {
     return r == DSP_ROLE_SYSTEM ? "system" : r == DSP_ROLE_USER ? "user" : r == DSP_ROLE_TOOL ? "tool" : "assistant";
@@ -323,7 +301,7 @@ static int run(int argc, char **argv)
     for (size_t i = 0; i < cfg.n_preds; i++) {
         const ir_predictor *ip = cfg.preds[i].predictor;
         const ir_module *pm = ir_module_find(p, ip->module);
-        if (a.predictor ? strcmp(ip->name, a.predictor) != 0 : !(pm && reaches(m, pm)))
+        if (a.predictor ? strcmp(ip->name, a.predictor) != 0 : !(pm && ir_module_reaches(m, pm)))
             continue;
         if (shown++ && !a.wire)
             putchar('\n');

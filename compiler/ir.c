@@ -149,6 +149,39 @@ const ir_predictor *ir_predictor_find(const ir_program *p, const char *name)
     return NULL;
 }
 
+static int steps_reach(const ir_step *s, size_t n, const ir_module *m)
+{
+    for (size_t i = 0; i < n; i++)
+        if ((s[i].kind == IR_STEP_MODULE && ir_module_reaches(s[i].module, m)) ||
+            steps_reach(s[i].body, s[i].n_body, m) || steps_reach(s[i].else_body, s[i].n_else, m))
+            return 1;
+    return 0;
+}
+
+int ir_module_reaches(const ir_module *top, const ir_module *m)
+{
+    return top == m || steps_reach(top->steps, top->n_steps, m);
+}
+
+static const ir_predictor *steps_first_predictor(const ir_step *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const ir_predictor *p = s[i].kind == IR_STEP_MODULE ? ir_module_first_predictor(s[i].module) : NULL;
+        if (!p)
+            p = steps_first_predictor(s[i].body, s[i].n_body);
+        if (!p)
+            p = steps_first_predictor(s[i].else_body, s[i].n_else);
+        if (p)
+            return p;
+    }
+    return NULL;
+}
+
+const ir_predictor *ir_module_first_predictor(const ir_module *m)
+{
+    return m->n_predictors ? m->predictors[0] : steps_first_predictor(m->steps, m->n_steps);
+}
+
 size_t ir_var_slots(const ir_var *v)
 {
     return v->n_fields ? v->n_fields : 1;

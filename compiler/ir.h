@@ -476,6 +476,12 @@ const ir_field *ir_field_find(const ir_field *fields, size_t n, const char *name
 const ir_module *ir_module_find(const ir_program *p, const char *name);
 const ir_signature *ir_signature_find(const ir_program *p, const char *name);
 const ir_predictor *ir_predictor_find(const ir_program *p, const char *name);
+/* Whether module m is top or called from it, directly or not (through
+ * `repeat` and `if` bodies too). Modules cannot recurse (sema). */
+int ir_module_reaches(const ir_module *top, const ir_module *m);
+/* An LM call site m runs (its own, else one of a module it calls), or
+ * NULL: m runs C tools only and needs no lm. */
+const ir_predictor *ir_module_first_predictor(const ir_module *m);
 /* How many values a variable holds: its fields, or 1 for a tool's single value. */
 size_t ir_var_slots(const ir_var *v);
 

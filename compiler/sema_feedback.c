@@ -2,7 +2,8 @@
  * (`feedback q1: ...`, a scoring tool's `char **feedback_q1`): `q1` is
  * the call bound to q1 in the module scored (a react call's steps,
  * `M.q1.react` and `M.q1.extract`, both); `Sub.q1` is one of another
- * module's, which the module calls. */
+ * module's, which the module calls (directly or not): only those run when
+ * the metric scores the module, so only those can be named. */
 #include "sema_int.h"
 
 #include <string.h>
@@ -33,6 +34,8 @@ const char *const *sema_feedback_target(sema *s, const ir_module *m, const char 
     size_t n_found = 0, n_known = 0;
     for (size_t i = 0; i < s->modules_done.len; i++) {
         const ir_module *o = s->modules_done.items[i];
+        if (!ir_module_reaches(m, o))
+            continue;
         for (size_t k = 0; k < o->n_predictors; k++) {
             const char *pn = o->predictors[k]->name;
             if (names(pn, full))
@@ -52,8 +55,23 @@ const char *const *sema_feedback_target(sema *s, const ir_module *m, const char 
     char *list = "";
     for (size_t i = 0; i < n_known; i++)
         list = arena_printf(s->a, "%s%s`%s`", list, i ? ", " : "", known[i]);
-    diag_error(s->d, at, "metric `%s`: module `%s` has no predictor `%s` to aim feedback at (%s%s)%s", metric,
-               m->name, target, n_known ? "its predictors: " : "it calls no LM", list,
-               sema_did_you_mean(s, target, known, n_known));
+    /* `Other.q1` of a module m does not call: say so, not "no predictor". */
+    const char *dot = strchr(target, '.');
+    const ir_module *other = NULL;
+    for (size_t i = 0; dot && i < s->modules_done.len && !other; i++) {
+        const ir_module *o = s->modules_done.items[i];
+        if (strlen(o->name) == (size_t)(dot - target) && strncmp(o->name, target, (size_t)(dot - target)) == 0 &&
+            !ir_module_reaches(m, o))
+            other = o;
+    }
+    if (other)
+        diag_error(s->d, at, "metric `%s` scores module `%s`, which does not call module `%s`: `%s` never runs "
+                   "under it (%s%s)%s", metric, m->name, other->name, target,
+                   n_known ? "predictors it runs: " : "it calls no LM", list,
+                   sema_did_you_mean(s, target, known, n_known));
+    else
+        diag_error(s->d, at, "metric `%s`: module `%s` has no predictor `%s` to aim feedback at (%s%s)%s", metric,
+                   m->name, target, n_known ? "its predictors: " : "it calls no LM", list,
+                   sema_did_you_mean(s, target, known, n_known));
     return NULL;
 }
