@@ -137,6 +137,8 @@ TEST_SCRIPTS += tests/compiler/eval_batch.sh
 TEST_SCRIPTS += tests/compiler/eval_batch_vllm.sh
 TEST_SCRIPTS += tests/compiler/eval_e2e.sh tests/compiler/prompt.sh tests/compiler/eval_predictions.sh tests/compiler/trace.sh
 TEST_SCRIPTS += tests/compiler/estimate.sh tests/compiler/report_view.sh
+# A program of C tools only: eval and build need no lm (and build does not optimize).
+TEST_SCRIPTS += tests/compiler/tools_only.sh
 # Every documented lm option reaches the requests (against the fixture).
 TEST_SCRIPTS += tests/compiler/lm_options.sh tests/compiler/lm_endpoints.sh tests/compiler/reply_limits.sh \
                 tests/compiler/breaker.sh

@@ -294,20 +294,44 @@ static int run(int argc, char **argv)
     }
     if (!cli_check_output("build", "-o", out_c) || (dep_path && !cli_check_output("build", "-MF", dep_path)))
         return 1;
+    char *made_state = NULL;
+    arena a;
+    arena_init(&a);
+    diag d;
+    diag_init(&d, &a, stderr);
+    int status = 1;
+    st_state st, shadow;
+    memset(&st, 0, sizeof st);
+    memset(&shadow, 0, sizeof shadow);
+    int have_state = 0, have_shadow = 0;
+    strbuf c = {0}, h = {0};
+    ir_program *p = sema_check_file(&a, &d, input);
+    if (!p) goto out;
+    const ir_module *m = pick_module(p, program);
+    if (!m) {
+        if (!program) {
+            fprintf(stderr, "dspcc build: %s: the program declares no module\n", input);
+        } else {
+            fprintf(stderr, "dspcc build: %s has no module `%s` (--program); its modules:", input, program);
+            for (size_t i = 0; i < p->n_modules; i++)
+                fprintf(stderr, "%s %s", i ? "," : "", p->modules[i]->name);
+            fputs(p->n_modules ? "\n" : " none\n", stderr);
+        }
+        goto out;
+    }
     /* Without --no-opt or --state the build runs the optimize block first,
      * through `dspcc optimize` in this process, and keeps its state and
      * report beside the output (OUT.state.json, OUT.report.html) for
-     * review. With a warm cache a rebuild makes no LM calls. */
-    char *made_state = NULL;
-    if (!no_opt && !state_path) {
+     * review. With a warm cache a rebuild makes no LM calls. A module of C
+     * tools only has no prompt to optimize: it is built as it is. */
+    if (!no_opt && !state_path && ir_module_first_predictor(m)) {
         size_t stem = ol - 2;
         made_state = malloc(stem + 32);
         char *report = malloc(stem + 32);
         if (!made_state || !report) {
-            free(made_state);
             free(report);
             fputs("dspcc build: out of memory\n", stderr);
-            return 1;
+            goto out; /* frees made_state */
         }
         snprintf(made_state, stem + 32, "%.*s.state.json", (int)stem, out_c);
         snprintf(report, stem + 32, "%.*s.report.html", (int)stem, out_c);
@@ -334,36 +358,12 @@ static int run(int argc, char **argv)
         free(report);
         if (rc != 0) {
             fprintf(stderr, "dspcc build: optimization failed; nothing written (or build the baseline with --no-opt)\n");
-            free(made_state);
-            return rc;
+            status = rc;
+            goto out;
         }
         state_path = made_state;
     }
 
-    arena a;
-    arena_init(&a);
-    diag d;
-    diag_init(&d, &a, stderr);
-    int status = 1;
-    st_state st, shadow;
-    memset(&st, 0, sizeof st);
-    memset(&shadow, 0, sizeof shadow);
-    int have_state = 0, have_shadow = 0;
-    strbuf c = {0}, h = {0};
-    ir_program *p = sema_check_file(&a, &d, input);
-    if (!p) goto out;
-    const ir_module *m = pick_module(p, program);
-    if (!m) {
-        if (!program) {
-            fprintf(stderr, "dspcc build: %s: the program declares no module\n", input);
-        } else {
-            fprintf(stderr, "dspcc build: %s has no module `%s` (--program); its modules:", input, program);
-            for (size_t i = 0; i < p->n_modules; i++)
-                fprintf(stderr, "%s %s", i ? "," : "", p->modules[i]->name);
-            fputs(p->n_modules ? "\n" : " none\n", stderr);
-        }
-        goto out;
-    }
     char sha[65];
     if (sha256_file(input, sha) != 0) {
         fprintf(stderr, "dspcc build: cannot read %s: %s\n", input, strerror(errno));
@@ -430,7 +430,8 @@ const dspcc_cmd cmd_build = {
     "in static const tables. Link them with libdsprt:\n"
     "    cc app.c OUT.c $(pkg-config --cflags --libs dsprt)\n\n"
     "Without --state or --no-opt it first runs the optimize block (as\n"
-    "`dspcc optimize` does) and keeps OUT.state.json and OUT.report.html.\n\n"
+    "`dspcc optimize` does) and keeps OUT.state.json and OUT.report.html;\n"
+    "a program of C tools only (no LM call) is built as it is.\n\n"
     "  -o, --output OUT.c  the C file to write; OUT.h is written beside it\n"
     "  --state STATE.json  prompts from `dspcc optimize -o STATE.json`\n"
     "  --shadow-state S.json  also build the variant S (e.g. the fine-tuned\n"

@@ -149,7 +149,8 @@ typedef struct ex_runner ex_runner;
 
 typedef struct ex_runner_options {
     dsp_client *client;         /* required, borrowed */
-    const ir_lm *lm;            /* required: runs every predictor without an override */
+    const ir_lm *lm;            /* runs every predictor without an override; NULL only for a
+                                   module that calls no LM (C tools only) */
     const ir_lm *judge_lm;      /* judges without their own lm; NULL: lm */
     const ir_metric *metric;    /* NULL: runs score 0 and ex_score fails */
     bool bypass_cache;          /* every call: neither read nor write the cache */

@@ -77,7 +77,7 @@ dsp_status ex_runner_new(const ir_program *p, const ir_module *m, const ex_runne
                          dsp_error *err)
 {
     *out = NULL;
-    if (!opts || !opts->client || !opts->lm)
+    if (!opts || !opts->client || (!opts->lm && ir_module_first_predictor(m)))
         return dsp_error_set(err, DSP_ERR_INVALID, "running module `%s` needs a client and an lm", m->name);
     ex_runner *r = calloc(1, sizeof *r);
     if (!r)
@@ -370,6 +370,9 @@ dsp_status ex_config_apply_state(const ex_runner *r, ex_config *cfg, const st_st
         }
         if (sp->model) {
             const dsp_lm_config *base = pc->lm ? pc->lm : r->lm;
+            if (!base)
+                return dsp_error_set(err, DSP_ERR_INVALID, "predictor `%s` runs on model `%s`, but the program "
+                                     "declares no lm to run it on", sp->name, sp->model);
             dsp_lm_config *c = arena_alloc(&cfg->mem, sizeof *c);
             *c = *base;
             const char *slash = strchr(base->model, '/');
@@ -383,7 +386,7 @@ dsp_status ex_config_apply_state(const ex_runner *r, ex_config *cfg, const st_st
         for (size_t i = 0; !il && i < r->n_lms; i++)
             if (r->rt_lms[i] == r->lm)
                 il = r->lms[i];
-        if (sp->adapter_sha256 && irt_lm_llama_cpp(il))
+        if (sp->adapter_sha256 && il && irt_lm_llama_cpp(il))
             pc->lm = irt_lm_with_adapter(&cfg->mem, il, pc->lm ? pc->lm : r->lm, sp->adapter_name,
                                          sp->adapter_sha256);
     }

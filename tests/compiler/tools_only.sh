@@ -1,0 +1,94 @@
+#!/bin/sh
+# A program made only of C tools makes no LM call, so it needs no lm:
+# `dspcc eval` scores it and `dspcc build` writes its C without an lm
+# declared and without optimizing (there is no prompt to optimize); the
+# generated C compiles and links. A program that does call an LM, or a
+# metric that asks a judge, without an lm is refused naming what needs it.
+# No LM server is started: the endpoint given refuses connections.
+# Prints TAP.
+set -u
+: "${BUILD:=build}"
+root=$(pwd)
+case "$BUILD" in /*) DSPCC=$BUILD/dspcc ;; *) DSPCC=$root/$BUILD/dspcc ;; esac
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT INT TERM
+. tests/support/tap.sh
+export OPENAI_API_KEY=sk-test-not-a-key
+unset DSPCC_BASE_URL
+
+mkdir -p "$T/build"
+cp tests/compiler/fixtures/codegen_tools/range.h tests/compiler/fixtures/codegen_tools/range.c "$T/"
+cc -shared -fPIC -o "$T/build/librange.so" "$T/range.c"
+check "the fixture library builds" test $? -eq 0
+
+cat >"$T/sizes.dsp" <<'DSP'
+tool add_sizes from "build/librange.so" header "range.h"
+
+module Sizes(a: int, b: int) -> (sum: int) {
+  s = add_sizes(a: a, b: b)
+  return (sum: s)
+}
+
+metric right(ex, pred) = exact_match(pred.sum, ex.sum)
+
+data dev = jsonl("dev.jsonl")
+DSP
+printf '{"a": 1, "b": 2, "sum": 3}\n{"a": 2, "b": 2, "sum": 5}\n{"a": 40, "b": 2, "sum": 42}\n' >"$T/dev.jsonl"
+
+cd "$T" || exit 1
+# Port 9 (discard) refuses: any LM call would fail.
+"$DSPCC" eval sizes.dsp --data dev --json --base-url http://127.0.0.1:9/v1 --cache-dir "$T/cache" \
+    >eval.json 2>eval.err
+r=$?
+[ $r -ne 0 ] && sed 's/^/#   /' eval.err
+check "eval of a tools-only program without an lm exits 0" test $r -eq 0
+check "it scores the rows (2 of 3 right)" sh -c "test \"\$(jq .score eval.json)\" = 0.6666666666666666"
+check "with no LM call and no failure" sh -c "test \"\$(jq -c '[.lm_calls, .failed]' eval.json)\" = '[0,0]'"
+
+"$DSPCC" build sizes.dsp -o gen_sizes.c --base-url http://127.0.0.1:9/v1 >build.out 2>build.err
+r=$?
+[ $r -ne 0 ] && sed 's/^/#   /' build.err
+check "build of a tools-only program without --no-opt exits 0" test $r -eq 0
+check "it writes the C and the header" test -s gen_sizes.c -a -s gen_sizes.h
+check "and no optimized state (nothing to optimize)" test ! -e gen_sizes.state.json
+"$DSPCC" build sizes.dsp --no-opt -o nopt_sizes.c >/dev/null 2>&1
+sed 's/nopt_sizes/gen_sizes/g' nopt_sizes.c | cmp -s - gen_sizes.c
+check "the same C as --no-opt" test $? -eq 0
+cc -std=c17 -Wall -Wextra -Werror -I"$root/runtime/include" -c gen_sizes.c -o gen_sizes.o 2>cc.err
+r=$?
+[ $r -ne 0 ] && sed 's/^/#   /' cc.err | head -20
+check "the generated C compiles with -Wall -Wextra -Werror" test $r -eq 0
+
+# An LM call without an lm: refused, naming the predictor.
+cat >"$T/ask.dsp" <<'DSP'
+tool add_sizes from "build/librange.so" header "range.h"
+
+signature Explain { in n: int out text: string }
+
+module Ask(a: int, b: int) -> (sum: int, text: string) {
+  s = add_sizes(a: a, b: b)
+  e = predict(Explain)(n: s)
+  return (sum: s, text: e.text)
+}
+
+metric right(ex, pred) = exact_match(pred.sum, ex.sum)
+
+data dev = jsonl("dev.jsonl")
+DSP
+"$DSPCC" eval ask.dsp --data dev --base-url http://127.0.0.1:9/v1 --cache-dir "$T/cache" >ask.out 2>ask.err
+check "eval of a program calling an LM without an lm exits 1" test $? -eq 1
+check "naming the predictor that needs it and the fix" \
+    grep -q 'module `Ask` calls an LM (predictor `Ask.e`), but ask.dsp declares no lm to run it on; declare one' \
+    ask.err
+
+# A judge in the metric's feedback without an lm: refused, naming it.
+sed 's/^metric right.*/metric right(ex, pred) = exact_match(pred.sum, ex.sum)\
+  feedback judge(Explain)(n: pred.sum).text/' sizes.dsp | sed 's/^module Sizes/signature Explain { in n: int out text: string }\
+\
+module Sizes/' >judged.dsp
+"$DSPCC" check judged.dsp >/dev/null 2>judged.check
+check "a tools-only program whose metric's feedback asks a judge checks" test $? -eq 0
+"$DSPCC" eval judged.dsp --data dev --base-url http://127.0.0.1:9/v1 --cache-dir "$T/cache" >judged.out 2>judged.err
+check "its eval without an lm exits 1" test $? -eq 1
+check "naming the metric and the judge" \
+    grep -q 'metric `right` asks judge(Explain) without `lm:`, and judged.dsp declares no lm for it' judged.err
