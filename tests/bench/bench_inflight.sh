@@ -14,7 +14,8 @@
 #    in an empty cache directory each run) against the curl command line
 #    tool POSTing the same body, taking turns run by run; medians of
 #    BENCH_COLD_RUNS runs of each and of their ratios
-#    (target: wall and peak RSS <= 1.2x).
+#    (target: wall and peak RSS <= 1.2x), and the instructions of one run of
+#    each under callgrind, which do not swing with the machine's load.
 #
 # Figures and ratios only: nothing is asserted on them (exit status 0
 # unless a program failed). Each connection is a file descriptor: the
@@ -28,6 +29,7 @@
 #   BENCH_COLD_RUNS   runs of each cold start (default 21)
 #   BENCH_THREADS     the fixture's worker threads (default 2)
 #   BENCH_REPEAT      runs of each client per in-flight count (default 3)
+#   BENCH_NO_IR=1     skip the cold starts' instruction counts (valgrind)
 set -u
 : "${BUILD:=build}"
 : "${BENCH_INFLIGHT:=1024 4096}"
@@ -149,6 +151,25 @@ while [ "$r" -lt "$BENCH_COLD_RUNS" ]; do
     echo "$c $k_ $g" >>"$tmp/cold.txt"
     r=$((r + 1))
 done
+# The same two starts counted in instructions (callgrind, the whole process
+# from exec to exit, one run each): wall time on the shared machine swings
+# by a third from run to run, these do not.
+ir_ticket="" ir_curl=""
+if [ "${BENCH_NO_IR:-0}" != 1 ] && command -v valgrind >/dev/null 2>&1; then
+    ir_of() { # NAME: the instructions of that counted run
+        sed -n 's/.*Collected : *\([0-9][0-9]*\).*/\1/p' "$tmp/cold_cg.$1.err" | head -n 1
+    }
+    if env DSPCC_BASE_URL="$url" DSPCC_CACHE_DIR="$tmp/cache.ir" valgrind --tool=callgrind \
+        --callgrind-out-file="$tmp/cold_cg.ticket" "$tmp/ticket_cli" <"$tmp/one.txt" >/dev/null \
+        2>"$tmp/cold_cg.ticket.err"; then
+        ir_ticket=$(ir_of ticket)
+    fi
+    if valgrind --tool=callgrind --callgrind-out-file="$tmp/cold_cg.curl" curl -sS -o /dev/null -X POST \
+        -H "Content-Type: application/json" --data-binary "@$tmp/body.json" "$url/chat/completions" \
+        </dev/null >/dev/null 2>"$tmp/cold_cg.curl.err"; then
+        ir_curl=$(ir_of curl)
+    fi
+fi
 stop_fixture
 echo "cold start, one call (median of $BENCH_COLD_RUNS interleaved runs each; ticket_cli with its cache on, empty):"
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
@@ -160,3 +181,11 @@ echo "$(col 2) $(col 4) $(col 6) $(col 8) $(col 10) $(col 12) $(ratio 2 6) $(rat
     printf "  ratio:                %8.2fx wall %6.2fx RSS (target <= 1.2x each; medians of the runs'"'"' ratios)\n", $7, $8
     printf "  generated, cache off: %8.2f ms %8d KiB peak RSS (%.2fx wall, %.2fx RSS of curl)\n", $5, $6, $9, $10
 }'
+if [ -n "$ir_ticket" ] && [ -n "$ir_curl" ]; then
+    awk -v t="$ir_ticket" -v c="$ir_curl" 'BEGIN {
+        printf "  instructions, exec to exit (callgrind, one run each; repeatable): ticket_cli %.1fM, curl %.1fM: %.2fx\n",
+            t / 1e6, c / 1e6, t / c
+    }'
+elif [ "${BENCH_NO_IR:-0}" != 1 ]; then
+    echo "  instructions: not counted (valgrind missing or a counted run failed)"
+fi
