@@ -5,6 +5,7 @@
 
 #include "dsp/value.h"
 #include "json_write.h"
+#include "text_check.h"
 
 #include <cjson/cJSON.h>
 #include <inttypes.h>
@@ -306,6 +307,8 @@ int64_t dsp_reply_count(const cJSON *usage, const char *name)
 
 const char *dsp_reply_text_problem(const char *body, size_t len, char *buf, size_t bufsz)
 {
+    if (dsp_json_text_plain(body, len)) /* the common case, in one pass */
+        return NULL;
     size_t at = dsp_json_nul_at(body, len);
     if (at < len) {
         snprintf(buf, bufsz, "a NUL character (\\u0000) at byte %zu; text with NULs is refused, not cut there", at);

@@ -4,6 +4,7 @@
  * `billing`), and a JSON request body must be UTF-8, so text that breaks
  * the rule is refused with the place it breaks it, never cut or passed on. */
 #include "dsp/value.h"
+#include "text_check.h"
 
 #include <stdint.h>
 #include <string.h>
@@ -55,10 +56,12 @@ size_t dsp_text_invalid_at(const char *text, size_t len)
          * byte with its high bit set, or a zero one, stops the run. */
         if (i + 16 <= len) {
             __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
-            if (!_mm_movemask_epi8(_mm_or_si128(v, _mm_cmpeq_epi8(v, _mm_setzero_si128())))) {
+            unsigned mask = (unsigned)_mm_movemask_epi8(_mm_or_si128(v, _mm_cmpeq_epi8(v, _mm_setzero_si128())));
+            if (!mask) {
                 i += 16;
                 continue;
             }
+            i += (size_t)__builtin_ctz(mask); /* to the first byte that is not plain ASCII */
         }
 #endif
         /* Eight ASCII bytes without a NUL at a time: the common case. */
@@ -97,4 +100,47 @@ size_t dsp_json_nul_at(const char *json, size_t len)
         p = end - q > 2 ? q + 2 : end;
     }
     return len;
+}
+
+bool dsp_json_text_plain(const char *json, size_t len)
+{
+    const unsigned char *s = (const unsigned char *)json;
+    size_t i = 0;
+    while (i < len) {
+#if defined(__SSE2__)
+        /* Sixteen bytes at a time that are ASCII, not NUL and not a
+         * backslash: most of a reply's bytes. */
+        if (i + 16 <= len) {
+            __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+            __m128i odd = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_setzero_si128()), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\')));
+            unsigned mask = (unsigned)_mm_movemask_epi8(_mm_or_si128(v, odd));
+            if (!mask) {
+                i += 16;
+                continue;
+            }
+            i += (size_t)__builtin_ctz(mask); /* to the first byte that is not plain */
+        }
+#endif
+        unsigned c = s[i];
+        if (c == 0)
+            return false;
+        if (c == '\\') {
+            /* An escape: \u0000 is a NUL; the escaped character (an
+             * escaped backslash too) is skipped with it when it is ASCII,
+             * and checked as text otherwise. */
+            if (len - i >= 6 && memcmp(s + i + 1, "u0000", 5) == 0)
+                return false;
+            i += i + 1 < len && s[i + 1] && s[i + 1] < 0x80 ? 2 : 1;
+            continue;
+        }
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        size_t k = sequence_len(s + i, len - i);
+        if (k == 0)
+            return false;
+        i += k;
+    }
+    return true;
 }

@@ -12,6 +12,7 @@
 #include "dsp/adapter.h"
 #include "dsp/predict.h"
 #include "../../runtime/src/lm_wire.h"
+#include "../../runtime/src/text_check.h"
 
 #define INVALID_AT(lit) dsp_text_invalid_at(lit, sizeof lit - 1)
 #define NUL_AT(lit) dsp_json_nul_at(lit, sizeof lit - 1)
@@ -162,6 +163,56 @@ static void test_error_messages_are_utf8(void **state)
     dsp_error_clear(&err);
 }
 
+/* The one-pass check of a reply body says "plain" exactly when neither
+ * dsp_json_nul_at nor dsp_text_invalid_at finds anything: on the cases
+ * that tell the escapes apart, placed at every offset of the 16-byte
+ * blocks it reads at once, and on random strings of the bytes that
+ * matter. */
+static bool plain_by_both(const char *s, size_t n)
+{
+    return dsp_json_nul_at(s, n) == n && dsp_text_invalid_at(s, n) == n;
+}
+
+static void test_one_pass_agrees(void **state)
+{
+    (void)state;
+    static const char *const cases[] = {
+        "\\\\u0000",   /* an escaped backslash, then the letters u0000: plain */
+        "\\\\\\u0000", /* an escaped backslash, then a \u0000 escape: a NUL */
+        "\\u0000", "\\n\\u0000", "\\u00000", "\\u0001", "\\\\", "\\", "\\\\\\", "\\u000",
+        "\\\xc3\xa9", "\\\xff", "\\\xc3", "\xc3\xa9\\n", "caf\xc3\xa9", "\xe2\x9c", "\xf0\x9f\x99\x82",
+        "\\\"", "\\u00e9",
+    };
+    char buf[64];
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        size_t k = strlen(cases[c]);
+        for (size_t pad = 0; pad < 20; pad++) {
+            memset(buf, 'a', pad);
+            memcpy(buf + pad, cases[c], k);
+            for (size_t tail = 0; tail < 3; tail++) {
+                size_t n = pad + k + tail;
+                memset(buf + pad + k, 'b', tail);
+                assert_int_equal(dsp_json_text_plain(buf, n), plain_by_both(buf, n));
+            }
+        }
+    }
+    /* A raw NUL after a backslash is a NUL either way. */
+    assert_false(dsp_json_text_plain("ab\\\0cd", 6));
+    assert_false(plain_by_both("ab\\\0cd", 6));
+    static const char alphabet[] = {'a', '\\', 'u', '0', '\0', '"', (char)0xc3, (char)0xa9, (char)0xff, (char)0xe2,
+                                    (char)0x80};
+    uint32_t x = 12345;
+    for (int round = 0; round < 20000; round++) {
+        size_t n = (size_t)(round % 48);
+        for (size_t i = 0; i < n; i++) {
+            x = x * 1103515245u + 12345u;
+            buf[i] = alphabet[(x >> 16) % sizeof alphabet];
+        }
+        assert_int_equal(dsp_json_text_plain(buf, n), plain_by_both(buf, n));
+    }
+    assert_true(dsp_json_text_plain("", 0));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -171,6 +222,7 @@ int main(void)
         cmocka_unit_test(test_adapters_refuse_nul),
         cmocka_unit_test(test_inputs_refused_at_render),
         cmocka_unit_test(test_error_messages_are_utf8),
+        cmocka_unit_test(test_one_pass_agrees),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
