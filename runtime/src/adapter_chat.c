@@ -221,7 +221,7 @@ dsp_status dsp_chat_adapter_parse_checked(const dsp_prompt_spec *spec, const cha
                 free(sec);
             return dsp_adapter_parse_failed(err, "chat", f->name, reply, len, outputs, i);
         }
-        st = dsp_value_parse(f->type, sec[i].text, sec[i].len, &outputs[i], err);
+        st = dsp_value_parse_checked(f->type, sec[i].text, sec[i].len, &outputs[i], err); /* spec checked */
         if (st != DSP_OK) {
             if (sec != few)
                 free(sec);

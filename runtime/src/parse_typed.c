@@ -249,9 +249,15 @@ dsp_status dsp_value_parse(const dsp_type *t, const char *text, size_t len, dsp_
     dsp_status st = dsp_type_check(t, err);
     if (st != DSP_OK)
         return st;
+    return dsp_value_parse_checked(t, text, len, out, err);
+}
+
+dsp_status dsp_value_parse_checked(const dsp_type *t, const char *text, size_t len, dsp_value *out, dsp_error *err)
+{
+    memset(out, 0, sizeof *out);
     if (!text && len)
         return dsp_error_set(err, DSP_ERR_INVALID, "text of %zu bytes given as NULL", len);
-    st = parse_text(t, text ? text : "", len, out, err);
+    dsp_status st = parse_text(t, text ? text : "", len, out, err);
     if (st != DSP_OK)
         dsp_value_free(out);
     return st;

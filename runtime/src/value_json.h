@@ -16,6 +16,11 @@ cJSON *dsp_value_to_cjson(const dsp_value *v, const dsp_type *t, dsp_error *err)
  * non-string field is parsed with the text rules of dsp_value_parse. */
 dsp_status dsp_value_from_cjson(const dsp_type *t, const cJSON *item, dsp_value *out, dsp_error *err);
 
+/* dsp_value_parse for a type that has passed dsp_type_check (a field of a
+ * signature checked before, as dsp_predict's are when it renders the
+ * prompt): the type is not walked again on every reply. */
+dsp_status dsp_value_parse_checked(const dsp_type *t, const char *text, size_t len, dsp_value *out, dsp_error *err);
+
 /* Shortest "%.*g" text of a finite double that reads back exactly. */
 void dsp_format_double(double d, char *buf, size_t size);
 
