@@ -46,7 +46,6 @@ static int parse_args(int argc, char **argv, prompt_args *a)
 {
     memset(a, 0, sizeof *a);
     cli_client_args_init(&a->client);
-    int client_flag = 0;
     long long v;
     optind = 1;
     opterr = 0;
@@ -60,20 +59,18 @@ static int parse_args(int argc, char **argv, prompt_args *a)
         case OPT_WIRE: a->wire = optarg; break;
         case OPT_MODULE: a->module = optarg; break;
         case OPT_RUN: a->run = 1; break;
-        case OPT_BASE_URL: a->client.base_url = optarg; client_flag = 1; break;
-        case OPT_CACHE_DIR: a->client.cache_dir = optarg; client_flag = 1; break;
-        case OPT_NO_CACHE: a->client.no_cache = 1; client_flag = 1; break;
+        case OPT_BASE_URL: a->client.base_url = optarg; break;
+        case OPT_CACHE_DIR: a->client.cache_dir = optarg; break;
+        case OPT_NO_CACHE: a->client.no_cache = 1; break;
         case OPT_RETRIES:
             if (!cli_parse_range("prompt", "--retries", optarg, 0, 20, &v))
                 return 2;
             a->client.retries = (int)v;
-            client_flag = 1;
             break;
         case OPT_TIMEOUT:
             if (!cli_parse_range("prompt", "--timeout", optarg, 1, 3600, &v))
                 return 2;
             a->client.timeout_s = (long)v;
-            client_flag = 1;
             break;
         case OPT_EXAMPLE:
             if (!cli_parse_whole("prompt", "--example", optarg, 0, &a->example))
@@ -105,12 +102,6 @@ static int parse_args(int argc, char **argv, prompt_args *a)
     }
     if (a->run && !a->data && !a->input) {
         fputs("dspcc prompt: --run runs the program on one example: give --example N --data NAME or --input JSON\n",
-              stderr);
-        return 2;
-    }
-    if (client_flag && !a->run) {
-        fputs("dspcc prompt: --base-url, --cache-dir, --no-cache, --retries and --timeout go with --run (without it\n"
-              "  no LM is called)\n",
               stderr);
         return 2;
     }
@@ -288,11 +279,13 @@ static int run(int argc, char **argv)
     }
     /* No call is made (but knn_fewshot's embeddings call, which finds an
      * input's demos): the client only completes the runner. */
-    cli_client_args ca;
-    cli_client_args_init(&ca);
-    ca.no_cache = 1;
+    /* The client flags reach that embeddings call; the cache only when
+     * --cache-dir names one, so printing a prompt touches no cache. */
+    cli_client_args ca = a.client;
+    ca.no_cache = a.client.no_cache || !a.client.cache_dir;
     ca.max_in_flight = 1;
-    ca.retries = 0;
+    if (ca.retries < 0)
+        ca.retries = 0;
     ca.trace = ""; /* "": no trace either, not even $DSPCC_TRACE */
     if (!prompt_setup(&ca, p, m, lm, have_state ? &st : NULL, &client, &runner, &cfg))
         goto out;
@@ -334,7 +327,7 @@ const dspcc_cmd cmd_prompt = {
     "usage: dspcc prompt FILE.dsp [--state STATE] [--predictor Module.var]\n"
     "                    [--example N --data NAME|PATH | --input JSON]\n"
     "                    [--wire openai|anthropic|gemini|bedrock]\n"
-    "                    [--run [--base-url URL] [--no-cache] [--cache-dir DIR] [--retries N] [--timeout S]]\n\n"
+    "                    [--run] [--base-url URL] [--no-cache] [--cache-dir DIR] [--retries N] [--timeout S]\n\n"
     "Prints, without calling any LM, the messages each predictor of the program\n"
     "would send: the system message, one user/assistant pair per demo and the\n"
     "final user message, each as `[role]` and its text, rendered by the same\n"
@@ -365,7 +358,10 @@ const dspcc_cmd cmd_prompt = {
     "                        JSON fallback), headed `=== call N: Module.var ...`;\n"
     "                        with --predictor, that predictor's calls, no headings\n"
     "  --base-url URL, --no-cache, --cache-dir DIR, --retries N, --timeout S\n"
-    "                        with --run: as for `dspcc eval`\n\n"
+    "                        as for `dspcc eval`: with --run, for its calls; without\n"
+    "                        it, for the one call made (a knn_fewshot state's\n"
+    "                        embeddings call, which finds the demos; the cache only\n"
+    "                        with --cache-dir)\n\n"
     "Exit status: 0 printed, 1 errors, 2 bad usage.\n",
     run,
 };

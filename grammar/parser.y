@@ -985,6 +985,23 @@ static void symbol_text(yysymbol_kind_t sym, char *buf, size_t size)
     snprintf(buf, size, "`%.*s`", (int)n, name);
 }
 
+/* A keyword token (`out`, `in`, `data`, ...): the %token lines declare
+ * them in one run, from `import` to `not`. */
+static int reserved_word(yysymbol_kind_t sym)
+{
+    return sym >= YYSYMBOL_IMPORT && sym <= YYSYMBOL_NOT;
+}
+
+static int expects_ident(const yypcontext_t *ctx)
+{
+    yysymbol_kind_t all[YYNTOKENS];
+    int n = yypcontext_expected_tokens(ctx, all, YYNTOKENS);
+    for (int i = 0; i < n; i++)
+        if (all[i] == YYSYMBOL_IDENT)
+            return 1;
+    return 0;
+}
+
 /* gcc-style: "expected `:` before identifier `int`". */
 static int yyreport_syntax_error(const yypcontext_t *ctx, void *scanner, struct parse_ctx *pc)
 {
@@ -1012,6 +1029,15 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, void *scanner, struct 
             snprintf(msg + len, sizeof msg - len, " before %s%s", found, text);
     } else {
         snprintf(msg, sizeof msg, "unexpected %s%s", found, text);
+    }
+    /* A reserved word where a name was expected (`r.out`, a field `in`, a C
+     * tool's output parameter `out` read as `v.out`): say why and the fix,
+     * rather than only that an identifier was expected. */
+    if (reserved_word(tok) && expects_ident(ctx)) {
+        len = strlen(msg);
+        snprintf(msg + len, sizeof msg - len,
+                 "; %s is a reserved word, so it cannot name a field, parameter or declaration: "
+                 "rename it (a C tool's parameter can be renamed in its prototype)", found);
     }
     diag_error(pc->diag, LOC(*yypcontext_location(ctx)), "%s", msg);
     return 0;

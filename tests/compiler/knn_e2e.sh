@@ -116,6 +116,9 @@ check "and shows 3 demos, the nearest first (the same message, cancel_order)" \
     sh -c "test \$(grep -c '^\[assistant\]' '$tmp/prompt.out') -eq 3 &&
            grep -A2 -m1 '^\[user\]' '$tmp/prompt.out' | grep -q 'canceling my last order' &&
            grep -A2 -m1 '^\[assistant\]' '$tmp/prompt.out' | grep -q 'cancel_order'"
+env -u DSPCC_BASE_URL "$dspcc" prompt "$tmp/intents.dsp" --state "$tmp/knn.json" --base-url "$url" \
+    --input '{"text": "I need assistance with canceling my last order"}' >"$tmp/prompt2.out" 2>&1
+check "--base-url without --run sends that embeddings call there too" cmp -s "$tmp/prompt.out" "$tmp/prompt2.out"
 
 # Bad input, before any call.
 sed '/embedder: embed/d' "$tmp/intents.dsp" >"$tmp/noemb.dsp"

@@ -153,8 +153,9 @@ check "agent --run: the react loop's later calls carry the tool's observation" \
     grep -q 'observation_0' "$tmp/agent-run.run"
 "$dspcc" prompt examples/multihop/multihop.dsp --run >/dev/null 2>"$tmp/e5"
 check "--run without inputs says to give them (exit 2)" sh -c "test $? -eq 2 && grep -q -- '--example N' '$tmp/e5'"
-"$dspcc" prompt examples/multihop/multihop.dsp --no-cache >/dev/null 2>"$tmp/e6"
-check "--no-cache without --run is a usage error" sh -c "test $? -eq 2 && grep -q -- 'go with --run' '$tmp/e6'"
+"$dspcc" prompt examples/multihop/multihop.dsp --no-cache --base-url http://127.0.0.1:9/v1 >"$tmp/e6" 2>&1
+check "client flags without --run are taken (for a knn state's embeddings call) and call nothing" \
+    sh -c "test $? -eq 0 && grep -q '^=== MultiHop' '$tmp/e6'"
 
 # Without inputs every input is a placeholder; the headings name each predictor.
 "$dspcc" prompt examples/multihop/multihop.dsp >"$tmp/all" 2>&1
