@@ -799,11 +799,57 @@ static const char *list_value(ctx *c, size_t f, uint64_t *rng)
     return print_array(c, arr);
 }
 
+/* A value of JSON schema s made from the inputs, as a model answering
+ * zero-shot fills a record: its first enum value, the input's last number,
+ * its first sentence for text, false, an empty list, a nested record the
+ * same way; null for an optional (anyOf with null) member. */
+static cJSON *schema_value(ctx *c, const cJSON *s, int depth)
+{
+    const cJSON *any = cJSON_GetObjectItemCaseSensitive(s, "anyOf"), *alt;
+    if (any)
+        return cJSON_CreateNull();
+    const cJSON *en = cJSON_GetObjectItemCaseSensitive(s, "enum");
+    if (cJSON_IsArray(en) && en->child)
+        return cJSON_Duplicate(en->child, 1);
+    const cJSON *type = cJSON_GetObjectItemCaseSensitive(s, "type");
+    const char *t = cJSON_IsString(type) ? type->valuestring : "string";
+    if (strcmp(t, "integer") == 0 || strcmp(t, "number") == 0) {
+        const char *n = last_number(c, strcmp(t, "integer") == 0);
+        return cJSON_CreateNumber(n ? strtod(n, NULL) : 0);
+    }
+    if (strcmp(t, "boolean") == 0)
+        return cJSON_CreateFalse();
+    if (strcmp(t, "array") == 0)
+        return cJSON_CreateArray();
+    if (strcmp(t, "object") == 0) {
+        cJSON *o = cJSON_CreateObject();
+        const cJSON *props = cJSON_GetObjectItemCaseSensitive(s, "properties");
+        cJSON_ArrayForEach(alt, props) {
+            if (depth < 16)
+                cJSON_AddItemToObject(o, alt->string, schema_value(c, alt, depth + 1));
+        }
+        return o;
+    }
+    return cJSON_CreateString(first_sentence(c));
+}
+
 static const char *object_value(ctx *c, size_t f, uint64_t *rng)
 {
     int d;
     const char *v = nearest_value(c, f, rng, &d);
-    return v && is_json_kind(v, false) ? v : "{}";
+    if (v && is_json_kind(v, false))
+        return v;
+    const char *text = c->t->out[f].object_schema;
+    cJSON *schema = text ? cJSON_Parse(text) : NULL;
+    if (!schema)
+        return "{}";
+    cJSON *o = schema_value(c, schema, 0);
+    cJSON_Delete(schema);
+    char *s = o ? cJSON_PrintUnformatted(o) : NULL;
+    cJSON_Delete(o);
+    const char *out = rs_strdup(c->a, s ? s : "{}");
+    cJSON_free(s);
+    return out;
 }
 
 /* --- reasoning ---------------------------------------------------------- */

@@ -267,6 +267,11 @@ static void parse_schema_note(rs_arena *a, rs_field *f, const char *json, const 
             }
         } else if (strcmp(type->valuestring, "object") == 0) {
             f->kind = RS_OBJECT;
+            char *text = cJSON_PrintUnformatted(schema);
+            if (text) {
+                f->object_schema = rs_strdup(a, text);
+                cJSON_free(text);
+            }
         }
     }
     cJSON_Delete(schema);

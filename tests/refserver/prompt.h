@@ -37,6 +37,9 @@ typedef struct rs_field {
     /* RS_LIST of records the extractor fills (extract.h): the item schema
      * as JSON text and its text and type properties; NULL otherwise. */
     const char *item_schema, *item_text, *item_type;
+    /* RS_OBJECT: the record's JSON schema as text, which a zero-shot
+     * answer follows; NULL when the note gave none. */
+    const char *object_schema;
 } rs_field;
 
 typedef struct rs_example {

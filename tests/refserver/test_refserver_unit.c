@@ -869,6 +869,39 @@ static void test_records_extracted_from_demos_hints_and_cues(void **state)
     rs_arena_free(&a);
 }
 
+/* One record (not a list): zero-shot, the answer follows the record's
+ * schema, so a typed reply parses: text from the input, the first enum
+ * value, the input's number, a nested record, null for an optional. */
+static void test_record_output_follows_its_schema_zero_shot(void **state)
+{
+    (void)state;
+    rs_arena a;
+    rs_arena_init(&a);
+    rs_message msgs[2] = {
+        {"system",
+         "Your input fields are:\n1. `text` (string):\nYour output fields are:\n1. `best` (Tag):\n\n"
+         "All interactions will be structured in the following way, with the appropriate values filled in.\n\n"
+         "[[ ## text ## ]]\n{text}\n\n"
+         "[[ ## best ## ]]\n{best}        # note: the value you produce must adhere to the JSON schema: "
+         "{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\"},\"kind\":{\"type\":\"string\","
+         "\"enum\":[\"fruit\",\"tool\"]},\"count\":{\"type\":\"integer\"},\"at\":{\"type\":\"object\","
+         "\"properties\":{\"ok\":{\"type\":\"boolean\"}}},\"note\":{\"anyOf\":[{\"type\":\"string\"},"
+         "{\"type\":\"null\"}]},\"tags\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}}},"
+         "\"required\":[\"name\",\"kind\",\"count\",\"at\",\"note\",\"tags\"]}, or None when there is no value\n\n"
+         "[[ ## completed ## ]]\nIn adhering to this structure, your objective is: \n        Pick one."},
+        {"user", "[[ ## text ## ]]\nI ate 3 apples.\n\nRespond with the corresponding output fields."},
+    };
+    rs_task t;
+    rs_task_parse(&a, msgs, 2, &t);
+    assert_int_equal(t.out[0].kind, RS_OBJECT);
+    rs_gen g = {0, 0};
+    const char *v[1] = {0};
+    rs_learn(&a, &t, &g, v);
+    assert_string_equal(v[0], "{\"name\":\"I ate 3 apples.\",\"kind\":\"fruit\",\"count\":3,\"at\":{\"ok\":false},"
+                              "\"note\":null,\"tags\":[]}");
+    rs_arena_free(&a);
+}
+
 /* /v1/embeddings: unit vectors, the same for the same text, closer for
  * texts sharing words; OpenAI's reply shape with usage; 400s naming the
  * parameter. */
@@ -944,6 +977,7 @@ int main(void)
         cmocka_unit_test(test_json_adapter_prompts_get_json),
         cmocka_unit_test(test_json_adapter_enums_from_demos_or_schema),
         cmocka_unit_test(test_records_extracted_from_demos_hints_and_cues),
+        cmocka_unit_test(test_record_output_follows_its_schema_zero_shot),
         cmocka_unit_test(test_proposal_lists_distinctive_words_per_label),
         cmocka_unit_test(test_reflection_hints_the_labels_it_got_wrong),
         cmocka_unit_test(test_combine_keeps_both_instructions),
