@@ -11,7 +11,9 @@
  * (refused, timed out, too big, not RESP, an error reply such as NOAUTH)
  * warns once and turns the remote off for the rest of the run, so a dead
  * or hostile Redis costs at most one timeout per connection in use, never
- * a hang.
+ * a hang. A slow one that answers every command in time is dropped the
+ * same way once its commands have run DSP_REMOTE_LATE_BUDGET_MS beyond
+ * DSP_REMOTE_FAST_MS each, summed over the run.
  *
  * Connections: libcurl connects (TCP, or TLS for rediss://, verified as
  * HTTPS is, with the CA, certificate and key DSPCC_CACHE_CACERT,
@@ -136,6 +138,7 @@ typedef struct conn {
     char *rbuf;        /* what recv reads into: on the heap, since a lookup may run on a fiber's
                         * stack, whose pages stay resident (fiber.h) */
     bool answered;     /* a reply came: the server speaks Redis on it */
+    long late_ms;      /* how much the last command took beyond DSP_REMOTE_FAST_MS */
     struct conn *next; /* in the idle list */
 } conn;
 
@@ -145,6 +148,7 @@ struct dsp_remote_cache {
     conn *idle;              /* open and not in use */
     int n_open;              /* open, idle or in use (or being opened) */
     bool down;
+    long late_ms;            /* all commands' time beyond DSP_REMOTE_FAST_MS, summed */
     remote_url url;          /* to open more; the password is wiped at close */
     char where[300];         /* redis[s]://HOST:PORT/DB, never the password */
     dsp_warn_fn warn;
@@ -306,8 +310,10 @@ static bool conn_pipeline(conn *c, const char *cmds, size_t len, size_t n, redis
     /* One deadline for it all: DSP_REMOTE_COMMAND_MS, and as much again
      * for each 64 commands of a pipeline; never longer, so a server that
      * trickles cannot hold a lookup. */
-    long deadline = now_ms() + DSP_REMOTE_COMMAND_MS * (1 + (long)(n / 64));
+    long start = now_ms(), scale = 1 + (long)(n / 64);
+    long deadline = start + DSP_REMOTE_COMMAND_MS * scale;
     (void)len;
+    c->late_ms = 0;
     if (last)
         *last = NULL;
     if (!conn_send(c, cmds, len, deadline, why, why_size))
@@ -326,6 +332,8 @@ static bool conn_pipeline(conn *c, const char *cmds, size_t len, size_t n, redis
         else
             freeReplyObject(reply);
     }
+    long late = now_ms() - start - DSP_REMOTE_FAST_MS * scale;
+    c->late_ms = late > 0 ? late : 0;
     return true;
 }
 
@@ -473,6 +481,19 @@ static void give(dsp_remote_cache *r, conn *c, const char *why)
         why = hinted;
     }
     pthread_mutex_lock(&r->lock);
+    /* Each command answers within its deadline, but a server that always
+     * answers just before it would cost a run of thousands of lookups as
+     * many seconds: past DSP_REMOTE_LATE_BUDGET_MS late in all, it is
+     * dropped as a dead one is. */
+    r->late_ms += c->late_ms;
+    char slow[200];
+    if (!why && !r->down && r->late_ms > DSP_REMOTE_LATE_BUDGET_MS) {
+        snprintf(slow, sizeof slow,
+                 "too slow: commands took %.1f s beyond %d ms each in all (the last %ld ms), more than the %.0f s allowed",
+                 (double)r->late_ms / 1000.0, DSP_REMOTE_FAST_MS, c->late_ms + DSP_REMOTE_FAST_MS,
+                 DSP_REMOTE_LATE_BUDGET_MS / 1000.0);
+        why = slow;
+    }
     if (why || r->down) {
         conn_free(c);
         r->n_open--;

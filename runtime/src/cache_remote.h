@@ -3,8 +3,9 @@
  * TLS), so machines that
  * ask the same requests share the replies, as ccache and sccache share
  * objects. Best effort by design: a Redis that cannot be reached, answers
- * an error or is too slow is dropped for the rest of the run with one
- * warning, and the local cache goes on alone. */
+ * an error or is too slow (one command, or all of them summed) is dropped
+ * for the rest of the run with one warning, and the local cache goes on
+ * alone. */
 #ifndef DSP_CACHE_REMOTE_H
 #define DSP_CACHE_REMOTE_H
 
@@ -19,6 +20,14 @@
 /* Short on purpose: a cache that makes a call slower than the LM is no cache. */
 #define DSP_REMOTE_CONNECT_MS 500
 #define DSP_REMOTE_COMMAND_MS 1000
+/* A Redis on the network answers in a few ms. The time commands take
+ * beyond DSP_REMOTE_FAST_MS (each, per 64 in a pipeline) is summed over
+ * the run; past DSP_REMOTE_LATE_BUDGET_MS the remote is dropped with one
+ * warning, so a server answering each command just under its deadline
+ * costs seconds, not one second per lookup (at most the budget and one
+ * command per pooled connection). */
+#define DSP_REMOTE_FAST_MS 100
+#define DSP_REMOTE_LATE_BUDGET_MS 3000
 /* The largest value shared; larger replies stay local, and a larger value
  * found in Redis is a miss (read no further than this). */
 #define DSP_REMOTE_MAX_VALUE (4u << 20)

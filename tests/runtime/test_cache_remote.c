@@ -42,6 +42,7 @@ typedef enum {
     R_DRIP,       /* GETRANGE: a 300-byte bulk string, one byte every 100 ms */
     R_HUGE,       /* GETRANGE: a 2 GB bulk string, sent as fast as it goes */
     R_GARBAGE,    /* every command: an HTTP reply, not RESP */
+    R_SLOW,       /* GETRANGE: a miss, answered 600 ms late (within DSP_REMOTE_COMMAND_MS) */
 } redis_mode;
 
 static struct {
@@ -149,6 +150,11 @@ static bool answer(int fd, const char **a, const size_t *l, int n)
                 usleep(100 * 1000);
             }
             return send_str(fd, "\r\n");
+        }
+        if (mode == R_SLOW) {
+            for (int i = 0; i < 12 && !atomic_load(&R.stopping); i++)
+                usleep(50 * 1000);
+            return send_bulk(fd, "", 0);
         }
         if (mode == R_HUGE) {
             static char chunk[65536];
@@ -351,6 +357,33 @@ static void drip_fed_value_ends_within_the_bound(void **state)
     dsp_remote_cache_close(r);
 }
 
+/* A server that answers every command, each just within its deadline: a
+ * run of many lookups would wait that long for each. The time beyond
+ * DSP_REMOTE_FAST_MS is summed, and past DSP_REMOTE_LATE_BUDGET_MS the
+ * remote is dropped with one warning saying it is too slow. */
+static void slow_server_is_dropped_within_the_budget(void **state)
+{
+    (void)state;
+    atomic_store(&R.mode, R_SLOW);
+    warnings w = {0};
+    dsp_remote_cache *r = remote(url, &w);
+    assert_int_equal(w.n, 0);
+    double t0 = now_s();
+    for (int i = 0; i < 20; i++)
+        assert_null(dsp_remote_cache_get(r, i % 2 ? k1 : k2));
+    double took = now_s() - t0;
+    /* The budget, the command that crosses it, and scheduling: well short
+     * of the 12 s the 20 lookups take without it. */
+    double bound = (DSP_REMOTE_LATE_BUDGET_MS + 2 * DSP_REMOTE_COMMAND_MS) / 1000.0 + 2.0;
+    if (took > bound)
+        fail_msg("20 lookups of a server 600 ms slow took %.1f s; the bound is %.1f s", took, bound);
+    assert_int_equal(w.n, 1);
+    if (!strstr(w.last, "too slow"))
+        fail_msg("the warning does not say too slow: %s", w.last);
+    assert_non_null(strstr(w.last, "local cache alone"));
+    dsp_remote_cache_close(r);
+}
+
 /* A bulk string announced as 2 GB: no more than the value bound (and what
  * the sockets buffer) is read before the lookup gives up. */
 static void huge_value_is_not_read_whole(void **state)
@@ -514,6 +547,7 @@ int main(void)
         T(drip_fed_value_ends_within_the_bound),
         T(huge_value_is_not_read_whole),
         T(garbage_reply_is_a_miss),
+        T(slow_server_is_dropped_within_the_budget),
         T(value_for_another_key_is_a_miss),
         T(shared_row_holding_the_key_is_not_kept),
         cmocka_unit_test(array_reply_is_refused_before_it_is_read),
