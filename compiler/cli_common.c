@@ -31,6 +31,28 @@ int cli_parse_range(const char *cmd, const char *opt, const char *s, long long m
     return 1;
 }
 
+int cli_parse_duration(const char *cmd, const char *opt, const char *s, long long min_s, long long max_s,
+                       long long *out_s)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s ? s : "", &end, 10);
+    long long unit = *end == 'h' ? 3600 : *end == 'm' ? 60 : 1;
+    if (*end == 'h' || *end == 'm' || *end == 's')
+        end++;
+    bool ok = s && *s >= '0' && *s <= '9' && !*end && !errno && v <= max_s / unit && v * unit >= min_s &&
+              v * unit <= max_s;
+    if (!ok) {
+        fprintf(stderr,
+                "dspcc %s: %s needs a duration from %lld s to %lld h: seconds, or a number and s, m or h "
+                "(90, 30m, 2h), got `%s`\n",
+                cmd, opt, min_s, max_s / 3600, s ? s : "");
+        return 0;
+    }
+    *out_s = v * unit;
+    return 1;
+}
+
 int cli_parse_whole(const char *cmd, const char *opt, const char *s, long long min, long long *out)
 {
     return cli_parse_range(cmd, opt, s, min, LLONG_MAX, out);

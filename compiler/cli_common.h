@@ -19,6 +19,13 @@ int cli_parse_whole(const char *cmd, const char *opt, const char *s, long long m
  * MIN to MAX, got `S`"). */
 int cli_parse_range(const char *cmd, const char *opt, const char *s, long long min, long long max, long long *out);
 
+/* A duration: a whole number of seconds, or of minutes or hours with the
+ * suffix s, m or h ("90", "90s", "30m", "2h"), from min_s to max_s
+ * seconds, into *out_s. Else prints "dspcc CMD: OPT needs a duration
+ * ..." and returns 0. */
+int cli_parse_duration(const char *cmd, const char *opt, const char *s, long long min_s, long long max_s,
+                       long long *out_s);
+
 /* A --base-url value: an http:// or https:// URL. Else prints "dspcc CMD:
  * --base-url needs an http:// or https:// URL ..." and returns 0. */
 int cli_check_url(const char *cmd, const char *url);

@@ -21,7 +21,7 @@ typedef struct eval_args {
     const char *batch_export, *batch_import; /* vLLM's batch runner's files */
     int json, no_cache, concurrency, max_failures, holdout, batch;
     long limit;
-    long long batch_poll_ms;
+    long long batch_poll_ms, batch_max_wait_s;
     cli_client_args limits; /* --retries, --timeout, --deadline */
 } eval_args;
 
@@ -68,6 +68,10 @@ static int parse_args(int argc, char **argv, eval_args *a)
         } else if (strcmp(o, "--batch-poll") == 0) {
             if (!cli_parse_range("eval", o, i + 1 < argc ? argv[++i] : NULL, 10, 3600000, &a->batch_poll_ms))
                 return 2;
+        } else if (strcmp(o, "--batch-max-wait") == 0) {
+            if (!cli_parse_duration("eval", o, i + 1 < argc ? argv[++i] : NULL, 1, 48 * 3600,
+                                    &a->batch_max_wait_s))
+                return 2;
         } else if (strcmp(o, "--concurrency") == 0 || strcmp(o, "-j") == 0) {
             if (!cli_parse_range("eval", o, i + 1 < argc ? argv[++i] : NULL, 1, 1024, &v))
                 return 2;
@@ -86,6 +90,11 @@ static int parse_args(int argc, char **argv, eval_args *a)
     if ((a->batch || files) && a->no_cache) {
         fprintf(stderr, "dspcc eval: %s puts the batches' replies in the response cache, which --no-cache "
                         "turns off; drop one of them\n", a->batch ? "--batch" : a->batch_export ? "--batch-export" : "--batch-import");
+        return 2;
+    }
+    if (a->batch_max_wait_s && !a->batch) {
+        fprintf(stderr, "dspcc eval: --batch-max-wait is how long --batch waits for the provider's batches; add "
+                        "--batch, or drop it\n");
         return 2;
     }
     if (a->batch && files) {
@@ -456,7 +465,7 @@ static int run(int argc, char **argv)
         bool exported = false;
         if (dsp_lm_batch_new(&batch, &err) != DSP_OK ||
             (a.batch ? ex_batch_prefill(runner, &cfg, &data, &eo, client, batch, (double)a.batch_poll_ms / 1000.0,
-                                        &err)
+                                        (double)a.batch_max_wait_s, &err)
                      : ex_batch_files(runner, &cfg, &data, &eo, client, batch, a.batch_import, a.batch_export,
                                       &exported, &err)) != DSP_OK) {
             fprintf(stderr, "dspcc eval: %s\n", err.message);
@@ -604,6 +613,10 @@ const dspcc_cmd cmd_eval = {
     "                     step, then evaluate from the cache; a killed run resumes\n"
     "                     its batches (docs/runtime.md, \"Provider batch APIs\")\n"
     "  --batch-poll MS    between two status requests of a batch (default 10000)\n"
+    "  --batch-max-wait DURATION\n"
+    "                     give up waiting for the batches after DURATION in all\n"
+    "                     (90, 90s, 30m, 2h; default 25h); they stay recorded, and\n"
+    "                     the same command resumes them without sending again\n"
     "  --batch-export FILE\n"
     "                     write the LM requests the cache lacks as OpenAI batch\n"
     "                     input JSONL for vLLM's offline batch runner (python\n"

@@ -34,7 +34,7 @@
 typedef struct optimize_args {
     const char *file, *out, *report, *base_url, *cache_dir, *module, *trace;
     int concurrency, quiet, has_seed, allow_regression, estimate, report_times, batch;
-    long long seed, batch_poll_ms;
+    long long seed, batch_poll_ms, batch_max_wait_s;
     long valset_limit, trainset_limit;
     cli_client_args limits; /* --retries, --timeout, --deadline */
 } optimize_args;
@@ -79,6 +79,10 @@ static int parse_args(int argc, char **argv, optimize_args *a)
             a->batch = 1;
         } else if (strcmp(o, "--batch-poll") == 0) {
             if (!cli_parse_range("optimize", o, i + 1 < argc ? argv[++i] : NULL, 10, 3600000, &a->batch_poll_ms))
+                return 2;
+        } else if (strcmp(o, "--batch-max-wait") == 0) {
+            if (!cli_parse_duration("optimize", o, i + 1 < argc ? argv[++i] : NULL, 1, 48 * 3600,
+                                    &a->batch_max_wait_s))
                 return 2;
         } else if (strcmp(o, "--concurrency") == 0 || strcmp(o, "-j") == 0) {
             if (!cli_parse_range("optimize", o, i + 1 < argc ? argv[++i] : NULL, 1, 1024, &v))
@@ -472,6 +476,7 @@ static int run(int argc, char **argv)
     x.batch = batch;
     x.batch_client = client;
     x.batch_poll_s = (double)a.batch_poll_ms / 1000.0;
+    x.batch_max_wait_s = (double)a.batch_max_wait_s;
     if (a.estimate) {
         status = print_estimate(&x, &params, &mem, o, n_train, n_val) ? 0 : 1;
         goto out;
@@ -715,6 +720,10 @@ const dspcc_cmd cmd_optimize = {
     "                       Batches: half the price; docs/runtime.md); scoring and\n"
     "                       search run as usual\n"
     "  --batch-poll MS      between two status requests of a batch (default 10000)\n"
+    "  --batch-max-wait DURATION\n"
+    "                       give up waiting for each bootstrapping's batches after\n"
+    "                       DURATION (90, 90s, 30m, 2h; default 25h); they stay\n"
+    "                       recorded, and the same command resumes them\n"
     "  --module NAME        which optimize block, when there are several\n"
     "  --trace FILE         append a JSON line per LM call and per module call\n"
     "                       (docs/inspect.md; $DSPCC_TRACE does the same)\n"

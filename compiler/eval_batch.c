@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "datafile.h"
 #include "file_write.h"
@@ -33,11 +34,13 @@ static dsp_status collect_pass(const ex_runner *r, const ex_config *cfg, const e
 }
 
 dsp_status ex_batch_prefill(const ex_runner *r, const ex_config *cfg, const ex_dataset *d, const ex_eval_options *eo,
-                            dsp_client *c, dsp_lm_batch *b, double poll_s, dsp_error *err)
+                            dsp_client *c, dsp_lm_batch *b, double poll_s, double max_wait_s, dsp_error *err)
 {
     dsp_lm_batch_options bo;
     memset(&bo, 0, sizeof bo);
     bo.poll_s = poll_s;
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     dsp_lm_batch_report rep;
     memset(&rep, 0, sizeof rep);
     dsp_status st = DSP_OK;
@@ -54,6 +57,12 @@ dsp_status ex_batch_prefill(const ex_runner *r, const ex_config *cfg, const ex_d
             break;
         }
         fprintf(stderr, "batch: round %d: %zu requests the cache does not hold\n", round, n);
+        if (max_wait_s > 0) { /* what the rounds before left; one status request at least */
+            struct timespec now;
+            clock_gettime(CLOCK_MONOTONIC, &now);
+            double left = max_wait_s - (double)(now.tv_sec - t0.tv_sec) - (double)(now.tv_nsec - t0.tv_nsec) / 1e9;
+            bo.max_wait_s = left > 0.001 ? left : 0.001;
+        }
         st = dsp_lm_batch_run(c, b, &bo, &rep, err);
     }
     /* The last pass stored the last replies: the cache must hold them

@@ -15,10 +15,13 @@
  * requests the cache cannot answer, and sends each pass's requests as
  * batches (resuming batches an earlier, killed run recorded), until a pass
  * records none: a multi-step program takes a pass per step. Progress goes
- * to stderr. Leaves b attached to c, serving, for the eval that follows;
- * call dsp_lm_batch_finish after it. */
+ * to stderr. Waits for the batches max_wait_s in all, the rounds
+ * together (<= 0: the runtime's 25 h), then fails with DSP_ERR_TIMEOUT
+ * (they stay recorded: the same command resumes them). Leaves b attached
+ * to c, serving, for the eval that follows; call dsp_lm_batch_finish
+ * after it. */
 dsp_status ex_batch_prefill(const ex_runner *r, const ex_config *cfg, const ex_dataset *d, const ex_eval_options *eo,
-                            dsp_client *c, dsp_lm_batch *b, double poll_s, dsp_error *err);
+                            dsp_client *c, dsp_lm_batch *b, double poll_s, double max_wait_s, dsp_error *err);
 
 /* --batch-import import_path (may be NULL): a pass records the requests
  * the cache lacks, and the file's results (vLLM's batch runner's output, or

@@ -131,7 +131,8 @@ static dsp_status run_split(opt_exec *x, const opt_program *prog, int teacher, u
     /* Bootstrapping waits for the teacher alone: its requests can wait
      * for a batch, at half the price, and the run below reads the cache. */
     if (teacher && x->batch)
-        st = ex_batch_prefill(x->runner, &cfg, d, &eo, x->batch_client, x->batch, x->batch_poll_s, err);
+        st = ex_batch_prefill(x->runner, &cfg, d, &eo, x->batch_client, x->batch, x->batch_poll_s,
+                              x->batch_max_wait_s, err);
     ex_progress pg;
     ex_progress_init(&pg, label);
     /* Evaluations of parallel tasks (opt_parallel) would draw over each

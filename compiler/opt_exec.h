@@ -52,6 +52,7 @@ typedef struct opt_exec {
     struct dsp_lm_batch *batch;
     struct dsp_client *batch_client;
     double batch_poll_s;
+    double batch_max_wait_s; /* for each bootstrapping's batches; <= 0: 25 h */
 } opt_exec;
 
 /* Fills x->b. train_rows/val_rows are borrowed and must outlive x. */

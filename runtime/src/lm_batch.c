@@ -713,6 +713,18 @@ static bool same_origin(const char *a, const char *b)
     return na == nb && strncmp(a, b, na) == 0;
 }
 
+/* The wait when none is given: providers end a batch within 24 h. */
+#define LB_DEFAULT_WAIT_S (25 * 3600.0)
+/* A progress line at least this often while a batch's state stays the same. */
+#define LB_SAY_EVERY_S 300.0
+
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 /* Polls batch id until it ends, then reads its results. */
 static dsp_status wait_and_read(dsp_lm_batch *b, const lb_api *api, const char *id, const lb_req *const *reqs,
                                 size_t n, const dsp_lm_batch_options *opt, lb_outcome *o, dsp_error *err)
@@ -721,9 +733,8 @@ static dsp_status wait_and_read(dsp_lm_batch *b, const lb_api *api, const char *
     if (!url)
         return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory");
     double poll = opt && opt->poll_s > 0 ? opt->poll_s : 10;
-    double max_wait = opt && opt->max_wait_s > 0 ? opt->max_wait_s : 25 * 3600;
-    struct timespec t0;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    double max_wait = opt && opt->max_wait_s > 0 ? opt->max_wait_s : LB_DEFAULT_WAIT_S;
+    double t0 = mono_s(), said_at = -1;
     char last[200] = "";
     cJSON *root = NULL;
     dsp_status st;
@@ -731,9 +742,7 @@ static dsp_status wait_and_read(dsp_lm_batch *b, const lb_api *api, const char *
         st = api_json(api, "GET", url, NULL, NULL, 0, &root, err);
         if (st != DSP_OK)
             break;
-        struct timespec now;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        double waited = (double)(now.tv_sec - t0.tv_sec) + (double)(now.tv_nsec - t0.tv_nsec) / 1e9;
+        double waited = mono_s() - t0;
         const cJSON *rc = cJSON_GetObjectItemCaseSensitive(root, "request_counts");
         char state[200];
         const char *status;
@@ -756,22 +765,30 @@ static dsp_status wait_and_read(dsp_lm_batch *b, const lb_api *api, const char *
             snprintf(state, sizeof state, "%s, %.0f of %zu completed, %.0f failed", status ? status : "?",
                      ok == ok ? ok : 0, n, bad == bad ? bad : 0);
         }
-        if (strcmp(state, last) != 0) {
-            lb_say(api, "%s (%s, %zu requests): %s, %.0f s", id, api->g->model_spec, n, state, waited);
+        /* A line when the state changes, and while it does not, one every
+         * LB_SAY_EVERY_S with the time left: a batch may take hours. */
+        bool changed = strcmp(state, last) != 0;
+        if (changed || (!ended && waited - said_at >= LB_SAY_EVERY_S)) {
+            if (ended)
+                lb_say(api, "%s (%s, %zu requests): %s, %.0f s", id, api->g->model_spec, n, state, waited);
+            else
+                lb_say(api, "%s (%s, %zu requests): %s, %.0f s (waiting %.0f s more at most)", id,
+                       api->g->model_spec, n, state, waited, max_wait > waited ? max_wait - waited : 0);
             snprintf(last, sizeof last, "%s", state);
+            said_at = waited;
         }
         if (ended)
             break;
-        if (waited + poll > max_wait) {
+        if (waited >= max_wait) {
             st = dsp_error_set(err, DSP_ERR_TIMEOUT,
-                               "batch %s did not end within %.0f s; it stays recorded: run the same command again "
-                               "to resume waiting for it",
-                               id, max_wait);
+                               "batch %s did not end within the %.0f s allowed to wait (%s); it stays recorded "
+                               "and nothing is sent again: run the same command again to resume waiting for it",
+                               id, max_wait, state);
             break;
         }
         cJSON_Delete(root);
         root = NULL;
-        dsp_sleep_s(poll);
+        dsp_sleep_s(poll < max_wait - waited ? poll : max_wait - waited);
     }
     free(url);
     if (st == DSP_OK && api->g->anthropic) {
@@ -927,6 +944,13 @@ dsp_status dsp_lm_batch_run(dsp_client *c, dsp_lm_batch *b, const dsp_lm_batch_o
     const lb_req **group = n ? malloc(n * sizeof *group) : NULL;
     if (n && !group)
         st = dsp_error_set(err, DSP_ERR_NOMEM, "out of memory sending a batch");
+    /* max_wait_s is for the run: each batch waits what the ones before it
+     * left (at least one status request). */
+    dsp_lm_batch_options left;
+    memset(&left, 0, sizeof left);
+    if (o)
+        left = *o;
+    double until = mono_s() + (left.max_wait_s > 0 ? left.max_wait_s : LB_DEFAULT_WAIT_S);
     for (size_t g = 0; st == DSP_OK && g < b->n_groups; g++) {
         size_t m = 0;
         for (size_t i = 0; i < n; i++)
@@ -936,9 +960,12 @@ dsp_status dsp_lm_batch_run(dsp_client *c, dsp_lm_batch *b, const dsp_lm_batch_o
          * examples' threads reached them, and the same set must give the
          * same record (and the same batch file) in every run. */
         qsort(group, m, sizeof *group, by_key);
-        for (size_t at = 0; st == DSP_OK && at < m; at += LB_MAX_PER_BATCH)
-            st = run_group(c, b, g, group + at, m - at < LB_MAX_PER_BATCH ? m - at : LB_MAX_PER_BATCH, o, rep,
+        for (size_t at = 0; st == DSP_OK && at < m; at += LB_MAX_PER_BATCH) {
+            double rest = until - mono_s();
+            left.max_wait_s = rest > 0.001 ? rest : 0.001;
+            st = run_group(c, b, g, group + at, m - at < LB_MAX_PER_BATCH ? m - at : LB_MAX_PER_BATCH, &left, rep,
                            err);
+        }
     }
     free(group);
     for (size_t i = 0; i < n; i++)

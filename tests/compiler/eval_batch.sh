@@ -86,6 +86,32 @@ check "the run after the kill resumes the recorded batch" grep -q "batch: resumi
 check "without sending another" sh -c "test $(count POST /v1/batches) = 1 && test $(count POST /v1/files) = 1"
 check "and gives the plain eval's score" test "$(score resumed)" = "$(score plain)"
 
+# --batch-max-wait: a batch still running at the limit stops the run (exit
+# 1) within it, saying how to resume; the same command then resumes the
+# recorded batch, sends nothing again, and gives the plain eval's score.
+: >"$tmp/lm.log"
+t0=$(date +%s)
+ev waitcap $tickets wait-cache --batch --batch-poll 50 --batch-max-wait 1s
+rc=$?
+took=$(($(date +%s) - t0))
+check "--batch-max-wait 1s: the run stops with exit status 1 ($rc) within the limit (${took} s)" \
+    sh -c "test $rc = 1 && test $took -le 3"
+check "saying the batch did not end within the 1 s allowed, and how to resume" \
+    grep -q "batch batch_.* did not end within the 1 s allowed to wait (in_progress.*run the same command again to resume" \
+    "$tmp/waitcap.err"
+check "progress says how long it waits at most" grep -q "(waiting [01] s more at most)" "$tmp/waitcap.err"
+ev waitcap2 $tickets wait-cache --batch --batch-poll 50
+check "the same command then resumes the batch, sending nothing again" \
+    sh -c "grep -q 'batch: resuming batch_' '$tmp/waitcap2.err' && test $(count POST /v1/batches) = 1 &&
+           test $(count POST /v1/chat/completions) = 0"
+check "with the plain eval's score" test "$(score waitcap2)" = "$(score plain)"
+"$dspcc" eval $tickets --data dev --batch --batch-max-wait 2d 2>"$tmp/mw.err"
+check "--batch-max-wait 2d is a usage error naming the forms it takes" \
+    sh -c "test $? = 2 && grep -q 'needs a duration from 1 s to 48 h: seconds, or a number and s, m or h' '$tmp/mw.err'"
+"$dspcc" eval $tickets --data dev --batch-max-wait 30m 2>"$tmp/mw2.err"
+check "--batch-max-wait without --batch is a usage error" \
+    sh -c "test $? = 2 && grep -q 'add --batch' '$tmp/mw2.err'"
+
 # Expired and errored requests: reported, then sent as normal calls.
 for kind in expire error; do
     label=$( [ $kind = expire ] && echo expired || echo errored )

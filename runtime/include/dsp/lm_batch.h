@@ -56,9 +56,11 @@ size_t dsp_lm_batch_pending(dsp_lm_batch *b);
 
 typedef struct dsp_lm_batch_options {
     double poll_s;     /* between two status requests; <= 0: 10 */
-    double max_wait_s; /* give up waiting (the batch stays recorded); <= 0: 25 hours */
+    double max_wait_s; /* give up waiting after this long in all, the batches of the run
+                        * together (they stay recorded); <= 0: 25 hours */
     /* A progress line (no newline): submitted, resumed, counts as they
-     * change, the end. NULL: stderr, "batch: ..." */
+     * change (and every 5 minutes while they do not, with the time left
+     * to wait), the end. NULL: stderr, "batch: ..." */
     void (*progress)(void *ctx, const char *line);
     void *progress_ctx;
 } dsp_lm_batch_options;
