@@ -548,7 +548,23 @@ static dsp_status write_record(const char *path, const lb_group *g, const char *
 typedef struct lb_outcome {
     size_t ok, failed;
     char first_failure[300];
+    /* Per request (reqs' order): its result line was read (1), or read
+     * twice (2). NULL: out of memory, every line is then refused. */
+    unsigned char *seen;
 } lb_outcome;
+
+/* An outcome for reading the results of n requests; lb_outcome_free after. */
+static void lb_outcome_init(lb_outcome *o, size_t n)
+{
+    memset(o, 0, sizeof *o);
+    o->seen = calloc(n + 1, 1);
+}
+
+static void lb_outcome_free(lb_outcome *o)
+{
+    free(o->seen);
+    o->seen = NULL;
+}
 
 static void mark_failed(dsp_lm_batch *b, const char *key, lb_outcome *o, const char *why)
 {
@@ -592,11 +608,44 @@ static int key_vs_req(const void *key, const void *req)
     return strcmp(key, (*(const lb_req *const *)req)->key);
 }
 
-/* Whether key is one of the batch's requests (reqs in key order: a
- * batch's, and a file's, are sorted by key). */
+/* Where key is among the batch's requests (reqs in key order: a batch's,
+ * and a file's, are sorted by key), or -1: not one of them. */
+static ptrdiff_t lb_find(const lb_req *const *reqs, size_t n, const char *key)
+{
+    const lb_req *const *at = key && n ? bsearch(key, reqs, n, sizeof *reqs, key_vs_req) : NULL;
+    return at ? at - reqs : -1;
+}
+
 static bool lb_asked(const lb_req *const *reqs, size_t n, const char *key)
 {
-    return key && n && bsearch(key, reqs, n, sizeof *reqs, key_vs_req) != NULL;
+    return lb_find(reqs, n, key) >= 0;
+}
+
+/* A second result line for key: the provider answered the request twice,
+ * and which reply is the request's cannot be told. Neither is kept (the
+ * one kept is taken back) and the request goes as a normal call; a third
+ * line changes nothing. */
+static void lb_answered_twice(dsp_lm_batch *b, const char *key, lb_outcome *o, unsigned char *seen)
+{
+    if (*seen == 2)
+        return;
+    *seen = 2;
+    bool dropped = false;
+    pthread_mutex_lock(&b->lock);
+    for (size_t i = 0; i < b->n_replies && !dropped; i++) {
+        lb_reply *r = &b->replies[i];
+        if (!r->taken && strcmp(r->key, key) == 0) {
+            dsp_chat_response_free(&r->resp);
+            b->replies[i] = b->replies[--b->n_replies];
+            dropped = true;
+        }
+    }
+    bool failed = failed_locked(b, key);
+    pthread_mutex_unlock(&b->lock);
+    if (dropped)
+        o->ok--;
+    if (!failed)
+        mark_failed(b, key, o, "the results hold its custom_id twice, so neither reply is kept");
 }
 
 /* One line of a result file: OpenAI's {custom_id, response:{status_code,
@@ -606,10 +655,20 @@ static void read_line(dsp_lm_batch *b, bool anthropic, const lb_req *const *reqs
 {
     cJSON *root = cJSON_ParseWithLength(line, len);
     const char *key = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(root, "custom_id"));
-    if (!lb_asked(reqs, n, key)) {
+    ptrdiff_t at = lb_find(reqs, n, key);
+    if (at < 0) {
         cJSON_Delete(root);
         return; /* not ours: never stored */
     }
+    if (!o->seen || o->seen[at]) {
+        if (o->seen)
+            lb_answered_twice(b, key, o, &o->seen[at]);
+        else
+            mark_failed(b, key, o, "out of memory reading the results");
+        cJSON_Delete(root);
+        return;
+    }
+    o->seen[at] = 1;
     char why[300] = "";
     const cJSON *reply = NULL;
     if (anthropic) {
@@ -784,6 +843,8 @@ static dsp_status wait_and_read(dsp_lm_batch *b, const lb_api *api, const char *
                                "batch %s did not end within the %.0f s allowed to wait (%s); it stays recorded "
                                "and nothing is sent again: run the same command again to resume waiting for it",
                                id, max_wait, state);
+            if (api->key) /* the state quotes the server's status */
+                dsp_secret_redact_error(err, api->key);
             break;
         }
         cJSON_Delete(root);
@@ -843,7 +904,7 @@ static dsp_status run_group(dsp_client *c, dsp_lm_batch *b, size_t g, const lb_r
     api.progress = opt ? opt->progress : NULL;
     api.progress_ctx = opt ? opt->progress_ctx : NULL;
     lb_outcome o;
-    memset(&o, 0, sizeof o);
+    lb_outcome_init(&o, n);
     dsp_error e = {0};
     char *path = record_path(c, &b->groups[g], reqs, n);
     char *id = path ? read_record(path) : NULL;
@@ -913,6 +974,7 @@ static dsp_status run_group(dsp_client *c, dsp_lm_batch *b, size_t g, const lb_r
         rep->failed += o.failed;
     }
     dsp_error_clear(&e);
+    lb_outcome_free(&o);
     free(id);
     free(path);
     api_free(&api);
@@ -1060,7 +1122,12 @@ dsp_status dsp_lm_batch_import(dsp_lm_batch *b, const char *what, const char *te
     if (st != DSP_OK)
         return st;
     lb_outcome o;
-    memset(&o, 0, sizeof o);
+    lb_outcome_init(&o, m);
+    /* The line that answered each request first: a second answer refuses
+     * the file (which of the two is the request's reply cannot be told). */
+    size_t *first = calloc(m + 1, sizeof *first);
+    if (!first || !o.seen)
+        st = dsp_error_set(err, DSP_ERR_NOMEM, "out of memory reading %s", what);
     const char *p = text, *end = text + len;
     for (size_t line = 1; st == DSP_OK && p < end; line++) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
@@ -1079,6 +1146,14 @@ dsp_status dsp_lm_batch_import(dsp_lm_batch *b, const char *what, const char *te
                                    what, line);
             else if (!lb_asked(reqs, m, key))
                 rep->unknown++;
+            else if (first[lb_find(reqs, m, key)])
+                st = dsp_error_set(err, DSP_ERR_PARSE,
+                                   "%s:%zu: custom_id %.80s was answered already on line %zu; a request has one "
+                                   "result line, and which of the two is its reply cannot be told: write the "
+                                   "file again (nothing of it was kept)",
+                                   what, line, key, first[lb_find(reqs, m, key)]);
+            else
+                first[lb_find(reqs, m, key)] = line;
             cJSON_Delete(root);
         }
         p = stop + 1;
@@ -1088,6 +1163,8 @@ dsp_status dsp_lm_batch_import(dsp_lm_batch *b, const char *what, const char *te
     if (st == DSP_OK)
         read_lines(b, false, reqs, m, text, len, &o);
     free(reqs);
+    free(first);
+    lb_outcome_free(&o);
     if (st != DSP_OK)
         return st;
     /* Requests the file answered leave the pending list: a reply is served
@@ -1138,8 +1215,9 @@ bool dsp_lm_batch_read_results(dsp_lm_batch *b, bool anthropic, const char *text
     if (n)
         qsort(reqs, n, sizeof *reqs, by_key);
     lb_outcome o;
-    memset(&o, 0, sizeof o);
+    lb_outcome_init(&o, n);
     read_lines(b, anthropic, reqs, n, text, len, &o);
+    lb_outcome_free(&o);
     free(reqs);
     *ok = o.ok;
     *failed = o.failed;

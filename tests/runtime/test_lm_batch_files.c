@@ -6,7 +6,9 @@
  * line ends and blank lines allowed; a reply that does not follow the API
  * is a failure, lines for other requests are counted and not used, a
  * request the file does not answer stays pending, and a line that is not
- * an object names its line and keeps nothing of the file. */
+ * an object, or answers a request a second time, names its line and keeps
+ * nothing of the file. A provider's results answering a request twice keep
+ * neither reply. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -215,6 +217,67 @@ static void test_a_huge_status_code_is_a_failure(void **state)
     dsp_lm_batch_free(b);
 }
 
+/* A provider that answers a request twice (the same custom_id on two
+ * result lines, even in the output and the error file): which reply is the
+ * request's cannot be told, so neither is kept, whatever the order, and
+ * the request goes as a normal call; other requests are read as usual. */
+static void test_a_request_answered_twice_keeps_neither_reply(void **state)
+{
+    (void)state;
+    static const char *const files[] = {
+        OK_LINE(K("a"), "first") "\n" OK_LINE(K("b"), "answer b") "\n" OK_LINE(K("a"), "second") "\n"
+        OK_LINE(K("c"), "answer c") "\n{\"custom_id\":\"" K("c") "\",\"response\":{\"status_code\":500},"
+        "\"error\":{\"code\":\"server_error\",\"message\":\"x\"}}\n"
+        "{\"custom_id\":\"" K("d") "\",\"response\":{\"status_code\":500},\"error\":{\"code\":\"e\",\"message\":\"x\"}}\n"
+        OK_LINE(K("d"), "late d") "\n" OK_LINE(K("a"), "third") "\n",
+        /* the same lines, the other way round */
+        OK_LINE(K("a"), "third") "\n" OK_LINE(K("d"), "late d") "\n"
+        "{\"custom_id\":\"" K("d") "\",\"response\":{\"status_code\":500},\"error\":{\"code\":\"e\",\"message\":\"x\"}}\n"
+        "{\"custom_id\":\"" K("c") "\",\"response\":{\"status_code\":500},"
+        "\"error\":{\"code\":\"server_error\",\"message\":\"x\"}}\n" OK_LINE(K("c"), "answer c") "\n"
+        OK_LINE(K("a"), "second") "\n" OK_LINE(K("b"), "answer b") "\n" OK_LINE(K("a"), "first") "\n",
+    };
+    for (size_t f = 0; f < 2; f++) {
+        dsp_lm_batch *b = five();
+        size_t ok = 0, failed = 0;
+        assert_true(dsp_lm_batch_read_results(b, false, files[f], strlen(files[f]), &ok, &failed));
+        assert_int_equal(ok, 1);     /* b */
+        assert_int_equal(failed, 3); /* a, c, d: once each */
+        dsp_chat_response resp;
+        memset(&resp, 0, sizeof resp);
+        assert_true(dsp_lm_batch_take(b, K("b"), &resp));
+        assert_string_equal(resp.choices[0], "answer b");
+        dsp_chat_response_free(&resp);
+        for (int k = 0; k < 3; k++) {
+            const char *key = k == 0 ? K("a") : k == 1 ? K("c") : K("d");
+            assert_false(dsp_lm_batch_take(b, key, &resp));
+            assert_true(dsp_lm_batch_failed(b, key));
+        }
+        dsp_lm_batch_free(b);
+    }
+}
+
+/* vLLM's output file answering a request twice is refused whole, naming
+ * both lines: nothing of it is kept. */
+static void test_an_output_file_answering_twice_is_refused(void **state)
+{
+    (void)state;
+    dsp_lm_batch *b = five();
+    static const char out[] = OK_LINE(K("a"), "first") "\n" OK_LINE(K("b"), "answer b") "\n"
+                              OK_LINE(K("a"), "second") "\n";
+    dsp_lm_batch_import_report rep;
+    dsp_error err = {0};
+    assert_int_equal(dsp_lm_batch_import(b, "runs/out.jsonl", out, sizeof out - 1, &rep, &err), DSP_ERR_PARSE);
+    assert_non_null(strstr(err.message, "runs/out.jsonl:3: custom_id " K("a") " was answered already on line 1"));
+    assert_non_null(strstr(err.message, "nothing of it was kept"));
+    dsp_chat_response resp;
+    memset(&resp, 0, sizeof resp);
+    assert_false(dsp_lm_batch_take(b, K("a"), &resp));
+    assert_false(dsp_lm_batch_take(b, K("b"), &resp));
+    assert_int_equal(dsp_lm_batch_pending(b), 5);
+    dsp_lm_batch_free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -225,6 +288,8 @@ int main(void)
         cmocka_unit_test(test_a_nested_error_response_is_quoted),
         cmocka_unit_test(test_a_damaged_line_names_its_line),
         cmocka_unit_test(test_a_huge_status_code_is_a_failure),
+        cmocka_unit_test(test_a_request_answered_twice_keeps_neither_reply),
+        cmocka_unit_test(test_an_output_file_answering_twice_is_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
