@@ -246,6 +246,7 @@ dsp_usage_totals cli_usage_since(dsp_usage_totals before, dsp_usage_totals after
     dsp_usage_totals u = after;
     u.calls -= before.calls;
     u.http_requests -= before.http_requests;
+    u.http_unanswered -= before.http_unanswered;
     u.retries -= before.retries;
     u.cache_hits -= before.cache_hits;
     u.cache_misses -= before.cache_misses;

@@ -490,6 +490,22 @@ static int run(int argc, char **argv)
         fprintf(stderr, "dspcc eval: %s\n", err.message);
         goto out;
     }
+    /* An endpoint that answered none of the first example's requests, not
+     * a byte until the call's deadline, is down (or hangs): every other
+     * example would wait its own deadline for nothing, and the breaker
+     * would need a wave of them to trip. One deadline is enough. */
+    dsp_usage_totals u1 = cli_usage_since(before, dsp_client_usage(client));
+    if (res.n == 1 && n_all > 1 && res.results[0].status == DSP_ERR_TIMEOUT && u1.http_requests > 0 &&
+        u1.http_unanswered == u1.http_requests) {
+        fprintf(stderr,
+                "dspcc eval: the first example failed with timeout: %.400s\n"
+                "  the endpoint answered none of its %lld requests (not a byte within the timeout of each,\n"
+                "  until the call's deadline): it looks down, so the other %zu were not run, each of\n"
+                "  which would wait as long; check the endpoint (--base-url, the lm declaration), or\n"
+                "  raise --timeout and --deadline if the model is that slow, and run again\n",
+                res.results[0].error ? res.results[0].error : "", (long long)u1.http_requests, n_all - 1);
+        goto out;
+    }
     if (res.n == 1 && n_all > 1 && fails_everywhere(res.results[0].status)) {
         fprintf(stderr,
                 "dspcc eval: the first example failed with %s: %.400s\n"
@@ -635,7 +651,8 @@ const dspcc_cmd cmd_eval = {
     "When the metric compares an enum output, precision, recall, F1 and support\n"
     "per class and the confusion matrix follow the score (`per_class` in --json).\n\n"
     "The first example runs alone first; if it fails for a missing API key\n"
-    "variable or an endpoint that cannot be reached, the others are not run.\n\n"
+    "variable, an endpoint that cannot be reached, or one that answered none of\n"
+    "its requests until the call's deadline, the others are not run.\n\n"
     "Exit status: 0 evaluated (failed examples included), 1 errors (also when every\n"
     "example failed: there is no score), 2 bad usage.\n",
     run,

@@ -46,7 +46,7 @@ void dsp_breaker_destroy(dsp_breaker *b)
 }
 
 void dsp_breaker_record(dsp_breaker *b, dsp_status st, int http_status, bool unparseable, int64_t requests,
-                        const char *message)
+                        int64_t unanswered, const char *message)
 {
     int kind = kind_of(st, http_status, unparseable);
     bool failed = kind != K_NONE;
@@ -80,9 +80,26 @@ void dsp_breaker_record(dsp_breaker *b, dsp_status st, int http_status, bool unp
         b->streak_len = 1;
         b->streak_requests = requests;
     }
+    /* A call whose every request got nothing back, not even a status line,
+     * till its deadline: the endpoint is silent. Counted by requests, so
+     * the calls in flight when that starts are enough to tell. */
+    bool silent = (kind == K_TIMEOUT || kind == K_NETWORK) && requests > 0 && unanswered == requests;
+    if (silent) {
+        b->silent_requests += requests;
+        b->silent_calls++;
+    } else {
+        b->silent_requests = 0;
+        b->silent_calls = 0;
+    }
     bool said = message && *message;
     int after = kind == K_UNPARSEABLE ? 3 * b->after : b->after;
-    if (failed && b->after > 0 && b->streak_len >= after) {
+    if (silent && b->after > 0 && b->silent_requests >= b->after && b->streak_len < after) {
+        snprintf(b->why, sizeof b->why,
+                 "the endpoint answered none of %lld HTTP requests in a row, over %d LM calls (retries included: "
+                 "each timed out or lost its connection with not a byte back)%s%.600s",
+                 (long long)b->silent_requests, b->silent_calls, said ? "; the last: " : "", said ? message : "");
+        atomic_store(&b->tripped, true);
+    } else if (failed && b->after > 0 && b->streak_len >= after) {
         snprintf(b->why, sizeof b->why,
                  "%d LM calls in a row failed with %s, after %lld HTTP requests (retries included)%s%.600s",
                  b->streak_len, k_kind_names[kind], (long long)b->streak_requests, said ? "; the last: " : "",

@@ -160,7 +160,7 @@ dsp_status dsp_client_new(const dsp_client_options *opts, dsp_client **out, dsp_
         char *dir = NULL;
         st = dsp_cache_resolve_dir(opts ? opts->cache_dir : NULL, &dir, err);
         if (st == DSP_OK)
-            st = dsp_cache_open(dir, &c->cache, err);
+            st = dsp_cache_open_warn(dir, o.warn, o.warn_ctx, &c->cache, err);
         free(dir);
         const char *url = opts && opts->cache_url ? opts->cache_url : getenv("DSPCC_CACHE_URL");
         if (st == DSP_OK && url && *url) {
@@ -247,7 +247,7 @@ bool dsp_client_stopped(dsp_client *c, char *why, size_t n)
 }
 
 typedef struct usage_delta {
-    int64_t http_requests, retries, cache_hits, cache_misses, prompt_tokens, completion_tokens;
+    int64_t http_requests, http_unanswered, retries, cache_hits, cache_misses, prompt_tokens, completion_tokens;
     int64_t cost_pusd; /* picodollars: integer sums are the same in any order */
     int64_t cached_prompt_tokens, cached_completion_tokens;
     int64_t cached_cost_pusd;
@@ -275,6 +275,7 @@ static void add_to(dsp_usage_totals *t, const usage_delta *d, int completed)
 {
     t->calls += completed;
     t->http_requests += d->http_requests;
+    t->http_unanswered += d->http_unanswered;
     t->retries += d->retries;
     t->cache_hits += d->cache_hits;
     t->cache_misses += d->cache_misses;
@@ -756,6 +757,8 @@ static dsp_status exchange(dsp_client *c, call *k, dsp_chat_response *resp, usag
         }
         if (st != DSP_OK)
             name_lm(err, k->model_spec);
+        if (st != DSP_OK && reply->unanswered)
+            u->http_unanswered++;
         if (st == DSP_OK) {
             http_status = (int)reply->status;
             k->http_status = http_status;
@@ -1141,7 +1144,7 @@ static dsp_status chat(dsp_client *c, const dsp_lm_config *lm, const dsp_chat_re
         dsp_chat_response_free(resp);
         add_usage(c, &u, 0);
         if (st != DSP_ERR_CANCELLED) /* the caller's choice, not the LM failing */
-            dsp_breaker_record(&c->breaker, st, k.http_status, false, u.http_requests,
+            dsp_breaker_record(&c->breaker, st, k.http_status, false, u.http_requests, u.http_unanswered,
                                err ? err->message : NULL);
         return st;
     }
@@ -1158,7 +1161,7 @@ static dsp_status chat(dsp_client *c, const dsp_lm_config *lm, const dsp_chat_re
      * call succeeds and the next run asks the LM again. */
     bool keep = !req->keep || req->keep(req->keep_ctx, resp);
     if (keep || !req->keep_refusal_retried)
-        dsp_breaker_record(&c->breaker, DSP_OK, 0, !keep, u.http_requests, NULL);
+        dsp_breaker_record(&c->breaker, DSP_OK, 0, !keep, u.http_requests, 0, NULL);
     if (use_cache && keep)
         (void)dsp_cache_put(c->cache, key, resp, NULL);
     return DSP_OK;
@@ -1220,7 +1223,8 @@ dsp_status dsp_client_post_json(dsp_client *c, const dsp_lm_config *lm, const ch
         dsp_chat_response_free(resp);
         add_usage(c, &u, 0);
         if (u.http_requests)
-            dsp_breaker_record(&c->breaker, st, k.http_status, false, u.http_requests, err ? err->message : NULL);
+            dsp_breaker_record(&c->breaker, st, k.http_status, false, u.http_requests, u.http_unanswered,
+                               err ? err->message : NULL);
         return st;
     }
     u.prompt_tokens = resp->usage.prompt_tokens;
@@ -1230,7 +1234,7 @@ dsp_status dsp_client_post_json(dsp_client *c, const dsp_lm_config *lm, const ch
     else
         u.unpriced = calls;
     add_usage(c, &u, calls);
-    dsp_breaker_record(&c->breaker, DSP_OK, 0, false, u.http_requests, NULL);
+    dsp_breaker_record(&c->breaker, DSP_OK, 0, false, u.http_requests, 0, NULL);
     return DSP_OK;
 }
 

@@ -315,6 +315,7 @@ dsp_status dsp_http_post(dsp_http *h, const char *url, const char *const *header
     out->len = 0;
     out->retry_after_s = -1;
     out->permanent = false;
+    out->unanswered = false;
     out->charged = 0;
     out->owner = h;
     out->inline_body[0] = '\0';
@@ -381,6 +382,9 @@ dsp_status dsp_http_post(dsp_http *h, const char *url, const char *const *header
     if (rc != CURLE_OK) {
         st = curl_failure(rc, errbuf, url, &s, err);
         out->permanent = rc == CURLE_COULDNT_RESOLVE_HOST || rc == CURLE_FILESIZE_EXCEEDED || s.too_big;
+        long header_bytes = 0;
+        curl_easy_getinfo(e, CURLINFO_HEADER_SIZE, &header_bytes);
+        out->unanswered = header_bytes == 0 && s.len == 0 && (st == DSP_ERR_NETWORK || st == DSP_ERR_TIMEOUT);
         if (s.buf != s.inline_buf)
             free(s.buf);
         if (s.charged)

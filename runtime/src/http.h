@@ -71,6 +71,9 @@ typedef struct dsp_http_reply {
     bool permanent;
     /* on_body (dsp_http_limits) stopped the transfer. */
     bool stopped;
+    /* With DSP_ERR_NETWORK or DSP_ERR_TIMEOUT: not one byte of a reply
+     * came (no status line), so the endpoint said nothing at all. */
+    bool unanswered;
     /* Heap bytes of body counted against the transport's budget for
      * replies in flight, given back by dsp_http_reply_free. */
     size_t charged;

@@ -87,3 +87,38 @@ check "optimize against a server failing every request stops with status 1 after
     sh -c "test $rc -eq 1 && test $reqs -le 24 && grep -q 'dspcc optimize: stopped: 8 LM calls in a row failed' '$tmp/opt.err'"
 check "and writes no state" test ! -e "$tmp/opt.state.json"
 check "and says the response cache keeps what worked" grep -q 'kept in the' "$tmp/opt.err"
+
+# A server that accepts every request and never answers (a hung process, a
+# dead endpoint behind a load balancer): one call deadline, not two, is
+# what it costs. eval's first example, run alone, gets not a byte back for
+# any of its requests until its deadline: the run stops there, saying the
+# endpoint looks down, without a wave of other examples each waiting as long.
+start --fail-rate 1 --fail-kinds hang --hang-ms 60000
+prog hang.dsp "  base_url: \"$url\""
+run hang 60 -j 4 --no-cache --timeout 1 --deadline 2
+check "a silent endpoint: eval stops with status 1 after the first example's deadline (${ms} ms)" \
+    sh -c "test $rc -eq 1 && test $ms -lt 3500"
+check "saying it answered none of the first example's requests, and what to check" \
+    sh -c "grep -q 'the endpoint answered none of its [0-9]* requests' '$tmp/hang.err' &&
+           grep -q 'raise --timeout and --deadline if the model is that slow' '$tmp/hang.err'"
+# optimize has no example alone: the calls in flight (4) each retried
+# until their deadline are 8 silent requests, enough for the breaker.
+cat >>"$tmp/hang.dsp" <<'DSP'
+
+optimize M with bootstrap_fewshot(max_bootstrapped_demos: 2, max_labeled_demos: 4) {
+  metric: accuracy
+  trainset: dev
+  valset: dev
+  lm: m
+  concurrency: 4
+}
+DSP
+t0=$(date +%s%N)
+"$dspcc" optimize "$tmp/hang.dsp" -o "$tmp/hang.state.json" -q --timeout 1 --deadline 3 >"$tmp/hopt.out" 2>"$tmp/hopt.err"
+rc=$?
+ms=$((($(date +%s%N) - t0) / 1000000))
+check "a silent endpoint: optimize's breaker stops it within the first calls' deadline (${ms} ms)" \
+    sh -c "test $rc -eq 1 && test $ms -lt 5000 && test ! -e '$tmp/hang.state.json'"
+check "saying the endpoint answered none of the requests in a row" \
+    grep -q 'dspcc optimize: stopped: the endpoint answered none of [0-9]* HTTP requests in a row, over 4 LM calls' \
+    "$tmp/hopt.err"

@@ -215,6 +215,8 @@ dsp_status dsp_chat_batch(dsp_client *c, const dsp_lm_config *lm, const dsp_chat
 typedef struct dsp_usage_totals {
     int64_t calls;          /* completed LM calls, cache hits included */
     int64_t http_requests;  /* requests actually sent, retries included */
+    int64_t http_unanswered; /* of those, the ones that got not one byte back (timed out or the
+                              * connection failed before a status line): an endpoint that says nothing */
     int64_t retries;
     int64_t cache_hits;
     int64_t cache_misses;
