@@ -72,6 +72,8 @@ struct dsp_cache {
      * predictor share it, so each hashes its own input alone. */
     pthread_mutex_t klock;
     pthread_mutex_t olock; /* opening the file (ensure_open) */
+    dsp_warn_fn warn;      /* a damaged file moved aside; NULL: stderr */
+    void *warn_ctx;
     atomic_bool wready;    /* db is open */
     atomic_bool rready;    /* rdb is open */
     struct key_memo {
@@ -163,10 +165,16 @@ static dsp_status make_dirs(const char *dir, dsp_error *err)
     return DSP_OK;
 }
 
-static dsp_status db_error(dsp_cache *c, sqlite3 *db, dsp_error *err, const char *what)
+/* Whether db's last error says the file is no database, or a damaged one. */
+static bool db_damaged(sqlite3 *db)
 {
     int code = db ? sqlite3_errcode(db) & 0xff : SQLITE_CANTOPEN;
-    bool damaged = code == SQLITE_NOTADB || code == SQLITE_CORRUPT;
+    return code == SQLITE_NOTADB || code == SQLITE_CORRUPT;
+}
+
+static dsp_status db_error(dsp_cache *c, sqlite3 *db, dsp_error *err, const char *what)
+{
+    bool damaged = db_damaged(db);
     return dsp_error_set(err, DSP_ERR_CACHE, "response cache %s: %s: %s%s", c->path, what,
                          db ? sqlite3_errmsg(db) : "cannot open",
                          damaged ? " (it holds only cached replies: delete it, with its -wal and -shm files, "
@@ -206,8 +214,9 @@ static int exec_patiently(sqlite3 *db, const char *sql)
  * program's first call cost several fdatasyncs. A process killed during
  * it leaves SQLite's own journal, which the next open rolls back
  * (synchronous only matters to a power loss, and a power loss in the
- * seconds after a cache file was made can at worst leave that new, empty
- * file unreadable: the error names it). Rows are written with
+ * seconds after a cache file was made can at worst leave that new
+ * file unreadable: it is moved aside, with a warning, and a new one
+ * started). Rows are written with
  * synchronous=NORMAL, as always. Called with olock held. */
 static dsp_status open_writer(dsp_cache *c, dsp_error *err)
 {
@@ -275,6 +284,40 @@ static void close_reader(dsp_cache *c)
     c->rdb = NULL;
 }
 
+/* The file found (found) cannot be read (what: SQLite's words): moved
+ * aside with a warning naming both paths, and the writer opened on a new
+ * one. failed, and err as it is, when it cannot be moved. (olock held.) */
+static dsp_status quarantine(dsp_cache *c, const struct stat *found, const char *what, dsp_status failed,
+                             dsp_error *err)
+{
+    char moved[4096], why[300];
+    int q = dsp_cache_quarantine(c->path, found->st_dev, found->st_ino, moved, sizeof moved, why, sizeof why);
+    if (q < 0) {
+        if (err) {
+            size_t used = strlen(err->message);
+            snprintf(err->message + used, sizeof err->message - used, "; moving it aside failed: %s", why);
+        }
+        return failed;
+    }
+    if (q == 1) {
+        static const char fmt[] = "response cache %s could not be read (%s); it was moved aside to %s (with its "
+                                  "-wal and -shm files, if any) and a new, empty cache started; the moved file "
+                                  "holds only cached replies: delete it when you no longer want them";
+        int n = snprintf(NULL, 0, fmt, c->path, what, moved);
+        char *msg = n > 0 ? malloc((size_t)n + 1) : NULL;
+        if (msg) {
+            snprintf(msg, (size_t)n + 1, fmt, c->path, what, moved);
+            if (c->warn)
+                c->warn(c->warn_ctx, msg);
+            else
+                fprintf(stderr, "warning: %s\n", msg);
+        }
+        free(msg);
+    }
+    dsp_error_clear(err);
+    return open_writer(c, err);
+}
+
 /* Opens the writer (for a flush) or the reader (for a lookup) once it is
  * needed. A lookup in a cache with no file is a miss (*absent) and
  * creates nothing: a program's first call makes no file before its
@@ -295,7 +338,15 @@ static dsp_status ensure_open(dsp_cache *c, bool writer, bool *absent, dsp_error
             *absent = true;
         } else {
             if (!atomic_load_explicit(&c->wready, memory_order_relaxed)) {
-                if ((st = open_writer(c, err)) == DSP_OK)
+                struct stat found;
+                bool had = stat(c->path, &found) == 0;
+                if ((st = open_writer(c, err)) != DSP_OK && had && db_damaged(c->db)) {
+                    char what[200];
+                    snprintf(what, sizeof what, "%s", sqlite3_errmsg(c->db));
+                    close_writer(c);
+                    st = quarantine(c, &found, what, st, err);
+                }
+                if (st == DSP_OK)
                     atomic_store_explicit(&c->wready, true, memory_order_release);
                 else
                     close_writer(c);
@@ -314,6 +365,11 @@ static dsp_status ensure_open(dsp_cache *c, bool writer, bool *absent, dsp_error
 
 dsp_status dsp_cache_open(const char *dir, dsp_cache **out, dsp_error *err)
 {
+    return dsp_cache_open_warn(dir, NULL, NULL, out, err);
+}
+
+dsp_status dsp_cache_open_warn(const char *dir, dsp_warn_fn warn, void *warn_ctx, dsp_cache **out, dsp_error *err)
+{
     *out = NULL;
     dsp_status st = make_dirs(dir, err);
     if (st != DSP_OK)
@@ -328,13 +384,15 @@ dsp_status dsp_cache_open(const char *dir, dsp_cache **out, dsp_error *err)
     pthread_mutex_init(&c->olock, NULL);
     atomic_init(&c->wready, false);
     atomic_init(&c->rready, false);
+    c->warn = warn;
+    c->warn_ctx = warn_ctx;
     c->path = join(dir, DSP_CACHE_FILE);
     if (!c->path) {
         dsp_cache_close(c);
         return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory opening the cache");
     }
-    /* An existing file is opened now, so a damaged one is an error here;
-     * a missing one is created by the first flush (ensure_open). */
+    /* An existing file is opened now, so a damaged one is moved aside
+     * here; a missing one is created by the first flush (ensure_open). */
     bool absent;
     st = ensure_open(c, false, &absent, err);
     if (st != DSP_OK) {

@@ -6,8 +6,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "dsp/chat.h"
+#include "dsp/client.h"
 #include "dsp/error.h"
 
 #define DSP_CACHE_FILE "responses.sqlite3"
@@ -24,7 +26,13 @@ typedef struct dsp_cache dsp_cache;
  * $XDG_CACHE_HOME/dspcc, else $HOME/.cache/dspcc. *out is owned. */
 dsp_status dsp_cache_resolve_dir(const char *opt_dir, char **out, dsp_error *err);
 
-/* Opens (creating the directory and file if missing) the cache in dir. */
+/* Opens (creating the directory and file if missing) the cache in dir. A
+ * file SQLite cannot read (not a database, or damaged: a power loss just
+ * after it was made) is moved aside (dsp_cache_quarantine) with a warning
+ * naming both paths through warn (NULL: a line on stderr), and a new one
+ * started. */
+dsp_status dsp_cache_open_warn(const char *dir, dsp_warn_fn warn, void *warn_ctx, dsp_cache **out, dsp_error *err);
+/* The same, warning on stderr. */
 dsp_status dsp_cache_open(const char *dir, dsp_cache **out, dsp_error *err);
 void dsp_cache_close(dsp_cache *c);
 const char *dsp_cache_file_path(const dsp_cache *c);
@@ -79,6 +87,13 @@ void dsp_cache_set_remote(dsp_cache *c, struct dsp_remote_cache *remote);
  * other failure (nothing left behind). */
 int dsp_cache_create_file(const char *path, const char *schema_sql, const char *const *keys,
                           const char *const *values, size_t n, long long now);
+
+/* cache_quarantine.c: renames the file at path, and its -wal and -shm,
+ * to path.damaged-TIMESTAMP (+ -wal, -shm), the name in moved, if it is
+ * still the file dev and ino name. 1 when moved, 0 when another process
+ * had moved it already, -1 with why when it cannot be moved. */
+int dsp_cache_quarantine(const char *path, dev_t dev, ino_t ino, char *moved, size_t moved_size, char *why,
+                         size_t why_size);
 
 /* Writes every queued row in one transaction. */
 dsp_status dsp_cache_flush(dsp_cache *c, dsp_error *err);

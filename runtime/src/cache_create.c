@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /* The database in memory: the table (schema_sql) and the rows. */
@@ -77,7 +78,9 @@ static bool write_all(int fd, const unsigned char *p, sqlite3_int64 size)
  * O_TMPFILE on this file system, no /proc): then a named temporary. */
 static int create_unnamed(const char *path, const unsigned char *img, sqlite3_int64 size)
 {
-#if defined(O_TMPFILE)
+    /* Tests build this file with DSP_CACHE_NO_TMPFILE to take the path of
+     * file systems without O_TMPFILE (tests/runtime/test_cache_create.c). */
+#if defined(O_TMPFILE) && !defined(DSP_CACHE_NO_TMPFILE)
     const char *slash = strrchr(path, '/');
     char *dir = slash ? strndup(path, (size_t)(slash - path) + 1) : strdup(".");
     int fd = dir ? open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644) : -1;
@@ -100,6 +103,27 @@ static int create_unnamed(const char *path, const unsigned char *img, sqlite3_in
 #endif
 }
 
+/* A new file named path.new-RANDOM, opened for writing, its name in tmp;
+ * -1 when none can be made. Made with mode 0644 as SQLite makes a
+ * database, so the umask applies as it does to the O_TMPFILE file
+ * (mkstemp's 0600 widened by fchmod to 0644 ignored it: a cache of
+ * prompts readable by all under umask 077). */
+static int open_named(const char *path, char *tmp, size_t len)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    unsigned long long r = (unsigned long long)ts.tv_nsec ^ ((unsigned long long)ts.tv_sec << 30) ^
+                           ((unsigned long long)getpid() << 12);
+    for (int i = 0; i < 100; i++) {
+        r = r * 6364136223846793005ull + 1442695040888963407ull;
+        snprintf(tmp, len, "%s.new-%012llx", path, (r >> 16) & 0xffffffffffffull);
+        int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (fd >= 0 || errno != EEXIST)
+            return fd;
+    }
+    return -1;
+}
+
 int dsp_cache_create_file(const char *path, const char *schema_sql, const char *const *keys,
                           const char *const *values, size_t n, long long now)
 {
@@ -112,16 +136,12 @@ int dsp_cache_create_file(const char *path, const char *schema_sql, const char *
         sqlite3_free(img);
         return made;
     }
-    size_t len = strlen(path) + 16;
+    size_t len = strlen(path) + 32;
     char *tmp = malloc(len);
-    int fd = -1;
-    if (tmp) {
-        snprintf(tmp, len, "%s.new-XXXXXX", path);
-        fd = mkstemp(tmp);
-    }
+    int fd = tmp ? open_named(path, tmp, len) : -1;
     made = -1;
     if (fd >= 0) {
-        bool ok = fchmod(fd, 0644) == 0 && write_all(fd, img, size);
+        bool ok = write_all(fd, img, size);
         ok = close(fd) == 0 && ok;
         if (ok)
             made = link(tmp, path) == 0 ? 1 : errno == EEXIST ? 0 : -1;

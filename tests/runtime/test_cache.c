@@ -222,23 +222,123 @@ static void test_open_fails_clearly_on_a_file(void **state)
     assert_non_null(strstr(err.message, path));
 }
 
-static void test_garbage_file_is_a_clear_error(void **state)
+typedef struct warnings {
+    int n;
+    char last[2048];
+} warnings;
+
+static void on_warn(void *ctx, const char *msg)
+{
+    warnings *w = ctx;
+    w->n++;
+    snprintf(w->last, sizeof w->last, "%s", msg);
+}
+
+static void write_garbage(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    for (int i = 0; i < 200; i++)
+        fputs(text, f);
+    fclose(f);
+}
+
+/* A cache file SQLite cannot read (a power loss just after a new file was
+ * made can leave zeros or garbage): moved aside, with its -wal and -shm,
+ * with one warning naming both paths; the run goes on with a new, empty
+ * cache that works; the moved file keeps every byte; the next open finds
+ * the new file and says nothing. */
+static void test_unreadable_file_is_moved_aside(void **state)
+{
+    (void)state;
+    char path[400], wal[420], shm[420];
+    snprintf(path, sizeof path, "%s/%s", tmpdir, DSP_CACHE_FILE);
+    snprintf(wal, sizeof wal, "%s-wal", path);
+    snprintf(shm, sizeof shm, "%s-shm", path);
+    write_garbage(path, "this is not an SQLite database. ");
+    write_garbage(wal, "nor is this its WAL. ");
+    write_garbage(shm, "nor its index. ");
+    warnings w = {0};
+    dsp_cache *c = NULL;
+    dsp_error err = {0};
+    assert_int_equal(dsp_cache_open_warn(tmpdir, on_warn, &w, &c, &err), DSP_OK);
+    assert_non_null(c);
+    assert_int_equal(w.n, 1);
+    assert_non_null(strstr(w.last, path));
+    assert_non_null(strstr(w.last, "not a database"));
+    const char *to = strstr(w.last, "moved aside to ");
+    assert_non_null(to);
+    char moved[600];
+    sscanf(to + strlen("moved aside to "), "%599s", moved);
+    assert_non_null(strstr(moved, DSP_CACHE_FILE ".damaged-"));
+    /* every byte kept, the WAL and its index beside it */
+    char moved_wal[620], moved_shm[620];
+    snprintf(moved_wal, sizeof moved_wal, "%s-wal", moved);
+    snprintf(moved_shm, sizeof moved_shm, "%s-shm", moved);
+    struct stat sb;
+    assert_int_equal(stat(moved, &sb), 0);
+    assert_int_equal(sb.st_size, 200 * (long)strlen("this is not an SQLite database. "));
+    assert_int_equal(stat(moved_wal, &sb), 0);
+    assert_int_equal(sb.st_size, 200 * (long)strlen("nor is this its WAL. "));
+    assert_int_equal(stat(moved_shm, &sb), 0);
+    /* the new cache works */
+    put_text(c, "k1", "fresh");
+    assert_int_equal(dsp_cache_flush(c, &err), DSP_OK);
+    dsp_chat_response r = {0};
+    bool found = false;
+    assert_int_equal(dsp_cache_get(c, "k1", &r, &found, &err), DSP_OK);
+    assert_true(found);
+    assert_string_equal(r.choices[0], "fresh");
+    dsp_chat_response_free(&r);
+    dsp_cache_close(c);
+    w.n = 0;
+    assert_int_equal(dsp_cache_open_warn(tmpdir, on_warn, &w, &c, &err), DSP_OK);
+    assert_int_equal(w.n, 0);
+    found = false;
+    assert_int_equal(dsp_cache_get(c, "k1", &r, &found, &err), DSP_OK);
+    assert_true(found);
+    dsp_chat_response_free(&r);
+    dsp_cache_close(c);
+}
+
+/* A file that cannot be moved (every name it could take is taken: the
+ * check runs as root too, whom a read-only directory would not stop)
+ * stays an error naming it and saying why it was not moved. */
+static void test_unmovable_unreadable_file_is_a_clear_error(void **state)
 {
     (void)state;
     char path[400];
     snprintf(path, sizeof path, "%s/%s", tmpdir, DSP_CACHE_FILE);
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    for (int i = 0; i < 200; i++)
-        fputs("this is not an SQLite database. ", f);
-    fclose(f);
+    write_garbage(path, "this is not an SQLite database. ");
+    /* The names of this second and the next two, each with every suffix. */
+    time_t now = time(NULL);
+    for (int s = 0; s < 3; s++) {
+        time_t t = now + s;
+        struct tm tm;
+        char stamp[32];
+        strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", gmtime_r(&t, &tm));
+        for (int i = 1; i < 100; i++) {
+            char name[600];
+            if (i == 1)
+                snprintf(name, sizeof name, "%s.damaged-%s", path, stamp);
+            else
+                snprintf(name, sizeof name, "%s.damaged-%s-%d", path, stamp, i);
+            FILE *f = fopen(name, "w");
+            assert_non_null(f);
+            fclose(f);
+        }
+    }
+    warnings w = {0};
     dsp_cache *c = NULL;
     dsp_error err = {0};
-    assert_int_equal(dsp_cache_open(tmpdir, &c, &err), DSP_ERR_CACHE);
+    assert_int_equal(dsp_cache_open_warn(tmpdir, on_warn, &w, &c, &err), DSP_ERR_CACHE);
     assert_null(c);
+    assert_int_equal(w.n, 0);
     assert_non_null(strstr(err.message, path));
     assert_non_null(strstr(err.message, "not a database"));
-    assert_non_null(strstr(err.message, "delete it"));
+    assert_non_null(strstr(err.message, "moving it aside failed: no free name"));
+    struct stat sb;
+    assert_int_equal(stat(path, &sb), 0); /* left where it was */
 }
 
 static void test_resolve_dir_precedence(void **state)
@@ -714,7 +814,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_hit_after_miss_creates_dirs, make_tmp, remove_tmp),
         cmocka_unit_test_setup_teardown(test_tool_calls_round_trip, make_tmp, remove_tmp),
         cmocka_unit_test_setup_teardown(test_open_fails_clearly_on_a_file, make_tmp, remove_tmp),
-        cmocka_unit_test_setup_teardown(test_garbage_file_is_a_clear_error, make_tmp, remove_tmp),
+        cmocka_unit_test_setup_teardown(test_unreadable_file_is_moved_aside, make_tmp, remove_tmp),
+        cmocka_unit_test_setup_teardown(test_unmovable_unreadable_file_is_a_clear_error, make_tmp, remove_tmp),
         cmocka_unit_test(test_resolve_dir_precedence),
         cmocka_unit_test_setup_teardown(test_two_processes_write_at_once, make_tmp, remove_tmp),
         cmocka_unit_test_setup_teardown(test_sigkill_mid_write_leaves_consistent_cache, make_tmp, remove_tmp),
