@@ -46,24 +46,36 @@ static size_t sequence_len(const unsigned char *s, size_t n)
     return k;
 }
 
+/* From s[i]: past the whole 16-byte blocks of plain ASCII (no byte with
+ * its high bit set, no zero byte and, with esc, no backslash) and, in the
+ * first block that is not, to its first byte that is not plain; where
+ * fewer than 16 bytes are left, i itself. Every x86-64 has SSE2. */
+static size_t skip_plain(const unsigned char *s, size_t i, size_t len, bool esc)
+{
+#if defined(__SSE2__)
+    for (; i + 16 <= len; i += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+        __m128i odd = _mm_cmpeq_epi8(v, _mm_setzero_si128());
+        if (esc)
+            odd = _mm_or_si128(odd, _mm_cmpeq_epi8(v, _mm_set1_epi8('\\')));
+        unsigned mask = (unsigned)_mm_movemask_epi8(_mm_or_si128(v, odd));
+        if (mask)
+            return i + (size_t)__builtin_ctz(mask);
+    }
+#else
+    (void)s, (void)len, (void)esc;
+#endif
+    return i;
+}
+
 size_t dsp_text_invalid_at(const char *text, size_t len)
 {
     const unsigned char *s = (const unsigned char *)text;
     size_t i = 0;
     while (i < len) {
-#if defined(__SSE2__)
-        /* Sixteen ASCII bytes without a NUL at a time (every x86-64): a
-         * byte with its high bit set, or a zero one, stops the run. */
-        if (i + 16 <= len) {
-            __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
-            unsigned mask = (unsigned)_mm_movemask_epi8(_mm_or_si128(v, _mm_cmpeq_epi8(v, _mm_setzero_si128())));
-            if (!mask) {
-                i += 16;
-                continue;
-            }
-            i += (size_t)__builtin_ctz(mask); /* to the first byte that is not plain ASCII */
-        }
-#endif
+        i = skip_plain(s, i, len, false);
+        if (i == len)
+            break;
         /* Eight ASCII bytes without a NUL at a time: the common case. */
         if (i + 8 <= len) {
             uint64_t w;
@@ -107,20 +119,10 @@ bool dsp_json_text_plain(const char *json, size_t len)
     const unsigned char *s = (const unsigned char *)json;
     size_t i = 0;
     while (i < len) {
-#if defined(__SSE2__)
-        /* Sixteen bytes at a time that are ASCII, not NUL and not a
-         * backslash: most of a reply's bytes. */
-        if (i + 16 <= len) {
-            __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
-            __m128i odd = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_setzero_si128()), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\')));
-            unsigned mask = (unsigned)_mm_movemask_epi8(_mm_or_si128(v, odd));
-            if (!mask) {
-                i += 16;
-                continue;
-            }
-            i += (size_t)__builtin_ctz(mask); /* to the first byte that is not plain */
-        }
-#endif
+        /* Most of a reply's bytes: ASCII, not NUL, not a backslash. */
+        i = skip_plain(s, i, len, true);
+        if (i == len)
+            break;
         unsigned c = s[i];
         if (c == 0)
             return false;
