@@ -22,22 +22,26 @@ dsp_status dsp_http_new(double connect_timeout_s, double timeout_s, int max_conn
                         dsp_http **out, dsp_error *err);
 void dsp_http_free(dsp_http *h);
 
-/* A libcurl multi handle for an event loop (loop.h), with the epoll set of
- * its sockets (http_multi.c): libcurl registers each socket it waits on
- * there, so a wake-up costs the sockets that are ready, not all of them. */
-typedef struct dsp_http_multi {
-    CURLM *m;
-    int epfd;        /* -1: no epoll; waits poll every socket (curl_multi_poll) */
-    double timer_at; /* when libcurl next wants to act unprompted (dsp_monotonic_s); INFINITY: never */
-} dsp_http_multi;
+/* The multi handle of an event loop (loop.h): its transfers spread over
+ * libcurl multi handles of a bounded number of transfers each, and the
+ * epoll set of all their sockets (http_multi.c): libcurl registers each
+ * socket it waits on there, so a wake-up costs the sockets that are ready,
+ * not all of them, and libcurl's connection-cache walks stay short at any
+ * number in flight. */
+typedef struct dsp_http_multi dsp_http_multi;
 
 /* NULL when libcurl cannot make a multi handle. */
 dsp_http_multi *dsp_http_multi_new(void);
 void dsp_http_multi_free(dsp_http_multi *hm);
-/* Waits for socket events or libcurl's timer, at most max_wait_ms, and lets
- * libcurl act on what happened; finished transfers are then in
- * curl_multi_info_read. */
+/* Starts the transfer set up on e (curl_multi_add_handle's result). */
+CURLMcode dsp_http_multi_add(dsp_http_multi *hm, CURL *e);
+/* Waits for socket events or libcurl's timers, at most max_wait_ms, and lets
+ * libcurl act on what happened; finished transfers are then returned by
+ * dsp_http_multi_done. */
 void dsp_http_multi_wait(dsp_http_multi *hm, long max_wait_ms);
+/* A finished transfer, taken out of the multi handle, with its result in
+ * *result; NULL when no other has finished. */
+CURL *dsp_http_multi_done(dsp_http_multi *hm, CURLcode *result);
 
 /* A multi handle from h's pool or new (NULL when none can be made), and
  * back into the pool: a multi handle keeps the connections of its

@@ -139,7 +139,7 @@ CURLcode dsp_loop_perform(dsp_http *h, CURL *e)
     if (!l->multi && (l->multi = dsp_http_multi_take(h)))
         l->lender = h;
     curl_easy_setopt(e, CURLOPT_PRIVATE, (void *)lf);
-    if (!l->multi || curl_multi_add_handle(l->multi->m, e) != CURLM_OK)
+    if (!l->multi || dsp_http_multi_add(l->multi, e) != CURLM_OK)
         return curl_easy_perform(e); /* blocks the loop, but the call still happens */
     park(l, LF_XFER);
     return lf->xfer_rc;
@@ -347,16 +347,11 @@ static void poll_once(dsp_loop *l)
         return;
     }
     dsp_http_multi_wait(l->multi, wait);
-    CURLMsg *m;
-    int left = 0;
-    while ((m = curl_multi_info_read(l->multi->m, &left))) {
-        if (m->msg != CURLMSG_DONE)
-            continue;
-        CURL *e = m->easy_handle;
-        CURLcode rc = m->data.result; /* m is gone once e leaves the multi handle */
+    CURL *e;
+    CURLcode rc;
+    while ((e = dsp_http_multi_done(l->multi, &rc))) {
         void *p = NULL;
         curl_easy_getinfo(e, CURLINFO_PRIVATE, &p);
-        curl_multi_remove_handle(l->multi->m, e);
         curl_easy_setopt(e, CURLOPT_PRIVATE, NULL);
         loop_fiber *lf = p;
         if (lf) {

@@ -410,6 +410,65 @@ static void test_batches_reuse_connections(void **state)
     stop(&s);
 }
 
+/* 160 requests in flight run on several of libcurl's multi handles
+ * (http_multi.c puts at most 64 transfers on each, so libcurl's
+ * connection-cache walks stay short): every reply arrives, the connections
+ * stay open past the batch, and a second batch as large reuses them
+ * instead of opening its own. */
+static void test_160_in_flight_keep_their_connections(void **state)
+{
+    (void)state;
+    RS_PROC_NEED(bin);
+    const char *args[] = {"--latency-ms", "300", NULL};
+    server s;
+    start(&s, args);
+    enum { M = 160 };
+    static char texts[M][64];
+    static dsp_message m[M][1];
+    static dsp_chat_request r[M];
+    static dsp_chat_response resps[M];
+    for (int i = 0; i < M; i++) {
+        snprintf(texts[i], sizeof texts[i], "ticket number %d", i);
+        m[i][0] = (dsp_message){.role = DSP_ROLE_USER, .content = texts[i]};
+        memset(&r[i], 0, sizeof r[i]);
+        r[i].messages = m[i];
+        r[i].n_messages = 1;
+        r[i].params = dsp_lm_params_default();
+    }
+    dsp_client_options o = dsp_client_options_default();
+    o.no_cache = true;
+    o.max_retries = 0;
+    o.max_in_flight = M;
+    dsp_client *c = NULL;
+    dsp_error err = {0};
+    assert_int_equal(dsp_client_new(&o, &c, &err), DSP_OK);
+    dsp_lm_config lm = lm_at("openai/fixture", s.base);
+    int before = open_sockets();
+    int after[2];
+    for (int round = 0; round < 2; round++) {
+        assert_int_equal(dsp_chat_batch(c, &lm, r, M, resps, NULL, NULL), DSP_OK);
+        after[round] = open_sockets();
+        for (int i = 0; i < M; i++) {
+            assert_int_equal(resps[i].n_choices, 1);
+            dsp_chat_response_free(&resps[i]);
+        }
+    }
+    print_message("sockets: %d before, %d after one batch of %d in flight, %d after two\n", before, after[0], M,
+                  after[1]);
+    assert_int_equal(dsp_client_usage(c).http_requests, 2 * M);
+    /* The first batch's connections kept (fewer than M when a transfer
+     * of a loaded machine started after another had finished, and took
+     * its connection), and reused: after the second batch the client
+     * holds about M connections, not 2 x M (each multi handle also holds
+     * a pair of libcurl's wake-up sockets, and the loaded fixture may
+     * have closed a few idle ones that were replaced). */
+    assert_true(after[0] >= before + M / 2);
+    assert_true(after[1] <= before + M + 16);
+    dsp_client_free(c);
+    assert_int_equal(open_sockets(), before);
+    stop(&s);
+}
+
 /* Usage groups (dsp/client.h): three jobs of one event loop, each in a
  * group of its own, run a batch (whose jobs inherit the group) and a call
  * of their own at once; each group counts exactly its calls and tokens,
@@ -501,6 +560,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_both_wire_formats),
         cmocka_unit_test(test_batches_reuse_connections),
+        cmocka_unit_test(test_160_in_flight_keep_their_connections),
         cmocka_unit_test(test_usage_groups_count_apart),
         cmocka_unit_test(test_faults_are_retried_to_the_same_answers),
         cmocka_unit_test(test_429_waits_for_retry_after_then_reports),
