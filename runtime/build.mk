@@ -91,7 +91,7 @@ $(RT_BENCH): $(BUILD)/obj/tests/bench/bench_client.o $(RT_LIB)
 BENCH_HELPERS := $(BUILD)/bench/bench_raw_multi $(BUILD)/bench/bench_spawn
 $(BUILD)/bench/bench_raw_multi: $(BUILD)/obj/tests/bench/bench_raw_multi.o
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $< $(CURL_LIBS) $(CJSON_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $< $(CURL_LIBS) $(CJSON_LIBS) -lm
 $(BUILD)/obj/tests/bench/bench_raw_multi.o: CPPFLAGS += $(CURL_CFLAGS) $(CJSON_CFLAGS)
 $(BUILD)/bench/bench_spawn: $(BUILD)/obj/tests/bench/bench_spawn.o
 	@mkdir -p $(dir $@)
