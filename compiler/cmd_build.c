@@ -152,6 +152,9 @@ static int write_depfile(arena *a, const char *dep_path, const char *c_path, con
     for (size_t i = 0; i < p->n_optimizes; i++) LOC(p->optimizes[i]);
 #undef LOC
     for (size_t i = 0; i < p->n_data; i++) sl_add(a, &deps, join(a, dir, p->data[i]->path));
+    /* A tool's header: the generated C copies its structs and prototype. */
+    for (size_t i = 0; i < p->n_tools; i++)
+        for (size_t j = 0; j < p->tools[i]->n_headers; j++) sl_add(a, &deps, p->tools[i]->headers[j]);
     if (state_path) sl_add(a, &deps, state_path);
     if (shadow_path) sl_add(a, &deps, shadow_path);
 
@@ -439,7 +442,8 @@ const dspcc_cmd cmd_build = {
     "  --no-opt            the unoptimized baseline: signature instructions, no demos\n"
     "  --allow-regression  when the build optimizes, ship the optimizer's program even\n"
     "                      if it does not beat the unoptimized one (as dspcc optimize)\n"
-    "  -MD -MF FILE.d      also write a Make dependency file (the .dsp, imports, data)\n"
+    "  -MD -MF FILE.d      also write a Make dependency file (the .dsp, imports, data,\n"
+    "                      tool headers)\n"
     "  --program MODULE    the module to generate (default: the optimized one, else the last)\n"
     "  --base-url URL      the endpoint for optimization during the build\n"
     "  --embed-runtime     put libdsprt itself into OUT.c/OUT.h (one file to drop in;\n"

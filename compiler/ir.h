@@ -158,6 +158,11 @@ typedef struct ir_tool {
     const ir_field *outputs;      /* the OUT parameters as a record, in C order */
     size_t n_outputs;
     const char *library;          /* shared object path, relative to the main .dsp dir */
+    /* A tool read from its header: that header and each one its structs
+     * are defined in, as opened (relative to the working directory, as
+     * `dspcc build -MD` writes paths); none for an inline prototype. */
+    const char *const *headers;
+    size_t n_headers;
     ir_loc loc;
 } ir_tool;
 

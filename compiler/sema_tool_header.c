@@ -532,6 +532,24 @@ int sema_tool_from_prototype(sema *s, const ch_prototype *p, ir_tool *t)
     return n_outs > 0 || t->type != NULL || p->ret_kind == CH_RECORD;
 }
 
+/* The files the generated C depends on through this tool: the header and
+ * every header a struct of it is defined in, each once. */
+static void record_headers(sema *s, const char *path, const ch_prototype *p, ir_tool *t)
+{
+    const char **v = arena_array(s->a, p->n_structs + 1, sizeof *v);
+    size_t n = 0;
+    v[n++] = path;
+    for (size_t i = 0; i < p->n_structs; i++) {
+        size_t j = 0;
+        while (j < n && strcmp(v[j], p->structs[i]->file) != 0)
+            j++;
+        if (j == n)
+            v[n++] = arena_strdup(s->a, p->structs[i]->file);
+    }
+    t->headers = v;
+    t->n_headers = n;
+}
+
 int sema_tool_from_header(sema *s, sym *sy, ir_tool *t)
 {
     ast_decl *d = sy->decl;
@@ -582,8 +600,10 @@ int sema_tool_from_header(sema *s, sym *sy, ir_tool *t)
                  sy->name);
         header_error(s, d, path, p.line, p.col, msg);
     }
-    if (ok)
+    if (ok) {
         warn_taken_name(s, d, sy->name);
+        record_headers(s, path, &p, t);
+    }
     if (ok && p.is_static) {
         const source_file *hf = header_source(s, path);
         src_loc at = hf ? src_loc_make(hf, p.line, p.col) : d->header_loc;

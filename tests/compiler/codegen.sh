@@ -240,6 +240,44 @@ echo '// touched' >>"$T/imp/lib/common.dsp"
 make -s -C "$T/imp" -n 2>/dev/null | grep -q 'dspcc build'
 check $? "a changed import makes make rebuild"
 
+# So are a tool's header and the header its struct is defined in: the
+# generated C copies the struct and the prototype.
+mkdir -p "$T/hdr/inc"
+cat >"$T/hdr/inc/types.h" <<'DEOF'
+typedef struct {
+    double lat;
+    double lon;
+} Point;
+DEOF
+cat >"$T/hdr/geo.h" <<'DEOF'
+#include "inc/types.h"
+Point halfway(Point a, const Point *b);
+DEOF
+cat >"$T/hdr/main.dsp" <<'DEOF'
+record Point {
+  lat: float
+  lon: float
+}
+
+tool halfway from "build/libgeo.so" header "geo.h"
+
+module Mid(a: Point, b: Point) -> (mid: Point) {
+  m = halfway(a: a, b: b)
+  return (mid: m)
+}
+DEOF
+cat >"$T/hdr/Makefile" <<MEOF
+out.c: main.dsp
+	$D build main.dsp --no-opt -o out.c -MD -MF out.d
+-include out.d
+MEOF
+make -s -C "$T/hdr" >/dev/null 2>&1 && grep -q '^  geo.h' "$T/hdr/out.d" && grep -q '^  inc/types.h' "$T/hdr/out.d"
+check $? "depfile lists a tool's header and the header its struct comes from"
+sleep 1
+echo '/* touched */' >>"$T/hdr/inc/types.h"
+make -s -C "$T/hdr" -n 2>/dev/null | grep -q 'dspcc build'
+check $? "a changed struct header makes make rebuild"
+
 # ---- the generated program against the reference server -------------------------
 "$BUILD/dsp-refserver" --port 0 >"$T/rs.out" 2>"$T/rs.err" &
 RS_PID=$!

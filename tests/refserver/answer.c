@@ -39,8 +39,25 @@ static const char *prompt_text(rs_arena *a, const rs_request *req)
     return rs_buf_str(&b);
 }
 
+/* A property's record schema: an object, or the object of an optional's
+ * anyOf; NULL for other types. */
+static const cJSON *record_schema(const cJSON *p)
+{
+    const cJSON *type = cJSON_GetObjectItemCaseSensitive(p, "type"), *alt;
+    if (cJSON_IsString(type) && strcmp(type->valuestring, "object") == 0 &&
+        cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(p, "properties")))
+        return p;
+    cJSON_ArrayForEach(alt, cJSON_GetObjectItemCaseSensitive(p, "anyOf")) {
+        const cJSON *r = record_schema(alt);
+        if (r)
+            return r;
+    }
+    return NULL;
+}
+
 /* A json_schema's "enum" lists are the label sets of the outputs they
- * describe (the JSON adapter's prompt itself lists no enum values). */
+ * describe (the JSON adapter's prompt itself lists no enum values), and
+ * its record properties the shapes of record outputs. */
 static void apply_schema_enums(rs_arena *a, rs_task *t, const cJSON *schema)
 {
     const cJSON *props = cJSON_GetObjectItemCaseSensitive(schema, "properties");
@@ -51,6 +68,15 @@ static void apply_schema_enums(rs_arena *a, rs_task *t, const cJSON *schema)
         if (cJSON_IsString(it) && strcmp(it->valuestring, "object") == 0) {
             t->out[f].kind = RS_LIST;
             rs_extract_set_items(a, &t->out[f], items);
+        }
+        const cJSON *rec = record_schema(p);
+        if (rec) {
+            char *text = cJSON_PrintUnformatted(rec);
+            if (text) {
+                t->out[f].kind = RS_OBJECT;
+                t->out[f].object_schema = rs_strdup(a, text);
+                cJSON_free(text);
+            }
         }
         const cJSON *en = cJSON_GetObjectItemCaseSensitive(p, "enum");
         if (!cJSON_IsArray(en) || cJSON_GetArraySize(en) == 0)

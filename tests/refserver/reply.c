@@ -65,6 +65,13 @@ static cJSON *wrong_json(rs_kind k)
 
 static rs_kind kind_of_schema(const cJSON *prop)
 {
+    /* An optional's anyOf: the kind of its value when present. */
+    const cJSON *alt;
+    cJSON_ArrayForEach(alt, cJSON_GetObjectItemCaseSensitive(prop, "anyOf")) {
+        const cJSON *t = cJSON_GetObjectItemCaseSensitive(alt, "type");
+        if (!cJSON_IsString(t) || strcmp(t->valuestring, "null") != 0)
+            return kind_of_schema(alt);
+    }
     const cJSON *type = cJSON_GetObjectItemCaseSensitive(prop, "type");
     const char *s = cJSON_IsString(type) ? type->valuestring : "string";
     if (cJSON_GetObjectItemCaseSensitive(prop, "enum"))

@@ -899,6 +899,32 @@ static void test_record_output_follows_its_schema_zero_shot(void **state)
     rs_learn(&a, &t, &g, v);
     assert_string_equal(v[0], "{\"name\":\"I ate 3 apples.\",\"kind\":\"fruit\",\"count\":3,\"at\":{\"ok\":false},"
                               "\"note\":null,\"tags\":[]}");
+
+    /* The JSON adapter's prompt names the type only (`Tag`); the record's
+     * shape comes from response_format's schema, an optional one's too. */
+    rs_options o;
+    char *argv[] = {"x", NULL};
+    assert_int_equal(rs_options_parse(1, argv, &o), 0);
+    const char *body =
+        "{\"model\":\"m\",\"temperature\":0,\"messages\":[{\"role\":\"system\",\"content\":"
+        "\"Your input fields are:\\n1. `text` (string):\\nYour output fields are:\\n1. `best` (Tag):\\n"
+        "2. `maybe` (optional[Tag]):\\n\\nAll interactions will be structured in the following way, with the "
+        "appropriate values filled in.\\n\\n[[ ## text ## ]]\\n{text}\\n\\nOutputs will be a JSON object with the "
+        "following fields.\\n\\n{\\n  \\\"best\\\": {best},\\n  \\\"maybe\\\": {maybe}\\n}\\nIn adhering to this "
+        "structure, your objective is: \\n        Pick one.\"},{\"role\":\"user\",\"content\":\"[[ ## text ## ]]\\n"
+        "I ate 3 apples.\\n\\nRespond with a JSON object in the following order of fields: `best`, then `maybe`.\"}],"
+        "\"response_format\":{\"type\":\"json_schema\",\"json_schema\":{\"name\":\"output\",\"schema\":{\"type\":"
+        "\"object\",\"properties\":{\"best\":{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\"}},"
+        "\"required\":[\"name\"]},\"maybe\":{\"anyOf\":[{\"type\":\"object\",\"properties\":{\"name\":{\"type\":"
+        "\"string\"}},\"required\":[\"name\"]},{\"type\":\"null\"}]}},\"required\":[\"best\",\"maybe\"]}}}}";
+    rs_answer ans;
+    rs_answer_chat(&a, &o, RS_API_OPENAI, body, strlen(body), NULL, 0, &ans);
+    assert_int_equal(ans.status, 200);
+    cJSON *j = cJSON_Parse(ans.body);
+    const cJSON *c = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "choices"), 0),
+                                                             "message"), "content");
+    assert_string_equal(c->valuestring, "{\"best\":{\"name\":\"I ate 3 apples.\"},\"maybe\":{\"name\":\"I ate 3 apples.\"}}");
+    cJSON_Delete(j);
     rs_arena_free(&a);
 }
 
