@@ -417,26 +417,30 @@ static int run(int argc, char **argv)
         n_train = (size_t)a.trainset_limit;
     if (a.valset_limit > 0 && (size_t)a.valset_limit < n_val)
         n_val = (size_t)a.valset_limit;
-    /* A training row whose inputs repeat a valset row's would show that
-     * row its answer as a demo: left out, and said. (`valset: train` is
-     * the trainset itself, which dspcc check warns of.) */
-    if (have_val && o->valset != o->trainset) {
+    /* A training row whose inputs repeat a row scored (the valset's, or
+     * the holdout's: a trainset can hold a row twice) would show that row
+     * its answer as a demo: left out, and said. (`valset: train` is the
+     * trainset itself, which dspcc check warns of.) */
+    if (!have_val || o->valset != o->trainset) {
         size_t before = n_train;
         opt_overlap ov;
-        if (opt_drop_overlap(&train, train_rows, &n_train, &val, val_rows, n_val, &ov, &err) != DSP_OK) {
+        if (opt_drop_overlap(&train, train_rows, &n_train, have_val ? &val : &train, val_rows, n_val, &ov, &err) !=
+            DSP_OK) {
             fprintf(stderr, "dspcc optimize: %s\n", err.message);
             goto out;
         }
-        if (ov.n_dropped == before) {
-            fprintf(stderr, "dspcc optimize: every row of %s repeats the inputs of a row of %s (%s:%d the first); "
-                            "hold out separate data for the valset\n",
-                    o->trainset->name, o->valset->name, train.path, ov.first_line);
+        const char *scored = have_val ? arena_printf(&mem, "rows of %s", o->valset->name)
+                                      : "rows held out of it for scoring";
+        if (before && ov.n_dropped == before) {
+            fprintf(stderr, "dspcc optimize: every row of %s repeats the inputs of %s (%s:%d the first); hold out "
+                            "separate data for the valset\n",
+                    o->trainset->name, scored, train.path, ov.first_line);
             goto out;
         }
         if (ov.n_dropped)
             fprintf(stderr, "dspcc optimize: warning: left %zu of the %zu rows of %s out (the first: %s:%d): their "
-                            "inputs repeat rows of %s, and a demo of one would show the valset its own answer\n",
-                    ov.n_dropped, before, o->trainset->name, train.path, ov.first_line, o->valset->name);
+                            "inputs repeat %s, and a demo of one would show the valset its own answer\n",
+                    ov.n_dropped, before, o->trainset->name, train.path, ov.first_line, scored);
     }
 
     /* -j, else the block's `concurrency`, else 8: the rule dspcc eval has. */
@@ -695,7 +699,7 @@ const dspcc_cmd cmd_optimize = {
     "also fine-tunes the lm (better_together), scores candidates on\n"
     "the valset with the metric, and writes the winner as an optimized state for\n"
     "`dspcc build --state`. The trainset is never used for the scores, and its\n"
-    "rows whose inputs repeat a valset row's are left out (with a warning).\n"
+    "rows whose inputs repeat a row scored on are left out (with a warning).\n"
     "better_together writes its training data to NAME.finetune.jsonl and records\n"
     "its job in NAME.finetune-jobs.json, beside the state, so that neither a\n"
     "re-run nor a run at the same time starts the same job twice. With a\n"

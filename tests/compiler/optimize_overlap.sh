@@ -12,6 +12,8 @@
 #    row is a dev ticket);
 #  - a trainset made only of valset rows is an error saying to hold out
 #    separate data;
+#  - without a valset, a trainset holding each row twice leaves out the
+#    copies of the rows held out for scoring;
 #  - `valset: train` (the trainset itself, which dspcc check warns of)
 #    still runs.
 # Prints TAP.
@@ -59,9 +61,29 @@ cp "$tmp/dev.jsonl" "$tmp/train.jsonl"
 optimize_into only labeled_fewshot.dsp only.json --cache-dir "$tmp/cache"
 check "a trainset of valset rows only is an error" test $? -eq 1
 check "saying to hold out separate data" grep -q \
-    "every row of train repeats the inputs of a row of dev (.*train.jsonl:1 the first); hold out separate data" \
+    "every row of train repeats the inputs of rows of dev (.*train.jsonl:1 the first); hold out separate data" \
     "$tmp/only.err"
 check "and writes no state" test ! -e "$tmp/only.json"
+
+# Without a valset the scores are on a seeded fifth of the trainset: a row
+# the trainset holds twice must not be a demo for its own copy.
+sed '/^  valset: dev$/d' "$tmp/labeled_fewshot.dsp" >"$tmp/hold.dsp"
+cp "$tmp/clean.jsonl" "$tmp/train.jsonl"
+optimize_into hold_clean hold.dsp hold_clean.json --cache-dir "$tmp/cache"
+check "without a valset, 40 distinct rows: nothing left out" not grep -q 'repeat rows' "$tmp/hold_clean.err"
+cat "$tmp/clean.jsonl" "$tmp/clean.jsonl" >"$tmp/train.jsonl"
+optimize_into hold hold.dsp hold.json --cache-dir "$tmp/cache"
+check "without a valset, each of 40 rows twice: exits 0" test $? -eq 0
+check "the copies of the held-out rows are left out, and said" grep -q \
+    "^dspcc optimize: warning: left [1-9][0-9]* of the 64 rows of train out (the first: .*train.jsonl:[0-9]*): their inputs repeat rows held out of it for scoring" \
+    "$tmp/hold.err"
+held_texts() { # the texts of the rows a state was scored on (its holdout_rows, 0-based)
+    tr -d ' \n' <"$1" | sed 's/.*"holdout_rows":\[\([0-9,]*\)\].*/\1/' | tr ',' '\n' |
+        while read -r r; do sed -n "$((r + 1))p" "$tmp/train.jsonl"; done
+}
+held_texts "$tmp/hold.json" | sed 's/^{"text": "\([^"]*\)".*/\1/' >"$tmp/held.txt"
+check "the state's demos show none of the held-out rows" \
+    sh -c "test -s '$tmp/held.txt' && ! grep -F -f '$tmp/held.txt' '$tmp/hold.json' | grep -q '\"ticket_text\":'"
 
 prog self.dsp "labeled_fewshot(k: 4)" train
 cp "$tmp/clean.jsonl" "$tmp/train.jsonl"
