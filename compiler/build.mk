@@ -88,7 +88,7 @@ TEST_SCRIPTS += tests/compiler/optimize_trust_e2e.sh
 TEST_SCRIPTS += tests/compiler/optimize_gepa_e2e.sh
 TEST_SCRIPTS += tests/compiler/optimize_guard_gepa_simba.sh
 TEST_SCRIPTS += tests/compiler/optimize_guard_all.sh
-# Training rows repeating a valset row's inputs are left out of the trainset.
+# Training rows repeating the inputs of a row scored on are left out of the trainset.
 TEST_SCRIPTS += tests/compiler/optimize_overlap.sh
 TEST_SCRIPTS += tests/compiler/gepa_vs_mipro.sh
 TEST_SCRIPTS += tests/compiler/optimize_simba_e2e.sh
@@ -170,7 +170,7 @@ bench-gepa: $(BUILD)/dspcc $(BUILD)/dsp-refserver
 # make bench-optimizers: every optimizer on every example, a few seeds: the
 # scores optimize prints against dspcc eval --no-cache, the no-regression
 # guard, and what ships against the program as written on training rows no
-# optimizer saw (docs/optimize.md, "Held-out rows").
+# optimizer saw (docs/optimize.md, "Every optimizer on every example").
 .PHONY: bench-optimizers
 bench-optimizers: $(BUILD)/dspcc $(BUILD)/dsp-refserver $(MULTIHOP_TOOL) $(AGENT_TOOL)
 	BUILD=$(BUILD) sh tests/bench/bench_optimizers.sh
