@@ -161,13 +161,20 @@ static dsp_status read_knn(rd *r, const cJSON *v, const char *path, st_predictor
     snprintf(key, sizeof key, "%s.knn.vectors", path);
     if (!cJSON_IsArray(vs) || (size_t)cJSON_GetArraySize(vs) != p->n_demos || p->n_demos == 0)
         return bad(r, key, "expected an array with one vector per demo");
-    p->knn_vectors = malloc(p->n_demos * (size_t)dim * sizeof *p->knn_vectors);
-    if (!p->knn_vectors) return dsp_error_set(r->err, DSP_ERR_NOMEM, "%s: out of memory", r->file);
+    /* Every row's length first: the vectors are allocated for what the
+     * file holds, never for a `dim` it only claims (n_demos x 65536
+     * floats from a file of empty rows). */
     size_t d = 0;
     for (const cJSON *row = vs->child; row; row = row->next, d++) {
         snprintf(key, sizeof key, "%s.knn.vectors[%zu]", path, d);
         if (!cJSON_IsArray(row) || cJSON_GetArraySize(row) != dim)
             return bad(r, key, "expected an array of `dim` numbers");
+    }
+    p->knn_vectors = malloc(p->n_demos * (size_t)dim * sizeof *p->knn_vectors);
+    if (!p->knn_vectors) return dsp_error_set(r->err, DSP_ERR_NOMEM, "%s: out of memory", r->file);
+    d = 0;
+    for (const cJSON *row = vs->child; row; row = row->next, d++) {
+        snprintf(key, sizeof key, "%s.knn.vectors[%zu]", path, d);
         size_t j = 0;
         for (const cJSON *x = row->child; x; x = x->next, j++) {
             if (!cJSON_IsNumber(x) || !isfinite(x->valuedouble) || fabs(x->valuedouble) > 1.0001)

@@ -311,6 +311,27 @@ static void test_read_errors_name_file_and_key(void **state)
                       HEAD "\"predictors\":[],\"trials\":[{\"trial\":1,\"score\":1,\"full_eval\":true,"
                            "\"examples\":4,\"config\":\"x\"}]}",
                       "trials[0].failed");
+    /* A knn pool that claims 65536 dimensions over 200,000 demos with empty
+     * vectors (a 9 MB file): the bad row is named before anything is
+     * allocated for the claim (52 GB: "out of memory" where it was). */
+    {
+        size_t n = 200000, cap = n * 64 + 1024, len = 0;
+        char *text = malloc(cap);
+        assert_non_null(text);
+        len += (size_t)snprintf(text + len, cap - len,
+                                HEAD "\"predictors\":[{\"name\":\"P.a\",\"inputs\":[\"q\"],\"outputs\":[\"a\"],"
+                                     "\"demos\":[");
+        for (size_t i = 0; i < n; i++)
+            len += (size_t)snprintf(text + len, cap - len, "%s{\"inputs\":{\"q\":\"1\"},\"outputs\":{\"a\":\"1\"}}",
+                                    i ? "," : "");
+        len += (size_t)snprintf(text + len, cap - len,
+                                "],\"knn\":{\"k\":3,\"embedder\":\"openai/e\",\"dim\":65536,\"vectors\":[");
+        for (size_t i = 0; i < n; i++)
+            len += (size_t)snprintf(text + len, cap - len, "%s[]", i ? "," : "");
+        snprintf(text + len, cap - len, "]}}]}");
+        expect_read_error(f.dir, text, "key `predictors[0].knn.vectors[0]`: expected an array of `dim` numbers");
+        free(text);
+    }
     /* A missing file says so. */
     st_state r;
     dsp_error err = {0};
