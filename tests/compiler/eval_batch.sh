@@ -97,7 +97,7 @@ took=$(($(date +%s) - t0))
 check "--batch-max-wait 1s: the run stops with exit status 1 ($rc) within the limit (${took} s)" \
     sh -c "test $rc = 1 && test $took -le 3"
 check "saying the batch did not end within the 1 s allowed, and how to resume" \
-    grep -q "batch batch_.* did not end within the 1 s allowed to wait (in_progress.*run the same command again to resume" \
+    grep -q "batch batch_.* did not end within the 1 s allowed to wait ([a-z_]*, [0-9]* of 20 completed.*run the same command again to resume" \
     "$tmp/waitcap.err"
 check "progress says how long it waits at most" grep -q "(waiting [01] s more at most)" "$tmp/waitcap.err"
 ev waitcap2 $tickets wait-cache --batch --batch-poll 50
