@@ -65,11 +65,9 @@ run weak 60 -j 4 --no-cache
 check "half the replies wrong-typed: the run completes and scores (exit 0)" \
     sh -c "test $rc -eq 0 && grep -q '\"score\"' '$tmp/weak.json' && ! grep -q stopped '$tmp/weak.err'"
 
-# optimize: the same stop, and no state from failed calls.
-start --fail-rate 1 --fail-kinds 500
-prog opt.dsp "  base_url: \"$url\"
-  retries: 1"
-cat >>"$tmp/opt.dsp" <<'DSP'
+# add_optimize FILE: a bootstrap_fewshot block, 4 calls at once, after $tmp/FILE.
+add_optimize() {
+    cat >>"$tmp/$1" <<'DSP'
 
 optimize M with bootstrap_fewshot(max_bootstrapped_demos: 2, max_labeled_demos: 4) {
   metric: accuracy
@@ -79,6 +77,13 @@ optimize M with bootstrap_fewshot(max_bootstrapped_demos: 2, max_labeled_demos: 
   concurrency: 4
 }
 DSP
+}
+
+# optimize: the same stop, and no state from failed calls.
+start --fail-rate 1 --fail-kinds 500
+prog opt.dsp "  base_url: \"$url\"
+  retries: 1"
+add_optimize opt.dsp
 n0=$(wc -l <"$tmp/log")
 "$dspcc" optimize "$tmp/opt.dsp" -o "$tmp/opt.state.json" -q >"$tmp/opt.out" 2>"$tmp/opt.err"
 rc=$?
@@ -103,16 +108,7 @@ check "saying it answered none of the first example's requests, and what to chec
            grep -q 'raise --timeout and --deadline if the model is that slow' '$tmp/hang.err'"
 # optimize has no example alone: the calls in flight (4) each retried
 # until their deadline are 8 silent requests, enough for the breaker.
-cat >>"$tmp/hang.dsp" <<'DSP'
-
-optimize M with bootstrap_fewshot(max_bootstrapped_demos: 2, max_labeled_demos: 4) {
-  metric: accuracy
-  trainset: dev
-  valset: dev
-  lm: m
-  concurrency: 4
-}
-DSP
+add_optimize hang.dsp
 t0=$(date +%s%N)
 "$dspcc" optimize "$tmp/hang.dsp" -o "$tmp/hang.state.json" -q --timeout 1 --deadline 3 >"$tmp/hopt.out" 2>"$tmp/hopt.err"
 rc=$?

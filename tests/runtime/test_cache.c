@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "../../runtime/src/cache.h"
+#include "../support/cache_files.h"
 
 static const dsp_message msgs[] = {
     {.role = DSP_ROLE_SYSTEM, .content = "sys"},
@@ -102,14 +103,6 @@ static int remove_tmp(void **state)
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
     return system(cmd) == 0 ? 0 : -1;
-}
-
-static void put_text(dsp_cache *c, const char *key, const char *text)
-{
-    char *choice = (char *)text;
-    dsp_chat_response r = {.choices = &choice, .n_choices = 1, .usage = {11, 22}};
-    dsp_error err = {0};
-    assert_int_equal(dsp_cache_put(c, key, &r, &err), DSP_OK);
 }
 
 /* Keys are the same from one version of dspcc to the next: a changed key
@@ -620,19 +613,6 @@ static void test_puts_are_queued_until_a_flush(void **state)
 }
 
 /* One value of a query on the cache file, through a connection of our own. */
-static long long query_int(const char *path, const char *sql)
-{
-    sqlite3 *db = NULL;
-    sqlite3_stmt *q = NULL;
-    long long v = -1;
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
-        sqlite3_prepare_v2(db, sql, -1, &q, NULL) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW)
-        v = sqlite3_column_int64(q, 0);
-    sqlite3_finalize(q);
-    sqlite3_close(db);
-    return v;
-}
-
 /* A new file keys its rows without a rowid table, each row stamped with
  * the time it was written; a file made by an older dspcc (a rowid table
  * and its key index) keeps its layout and is read and written as before. */
@@ -688,27 +668,6 @@ static void test_new_and_old_file_layouts(void **state)
     assert_string_equal(r.choices[0], "two");
     dsp_chat_response_free(&r);
     dsp_cache_close(c);
-}
-
-/* Entries of dir other than "." and "..", as a count; *other gets the
- * first one that is not the cache file, its WAL or its WAL index. */
-static int dir_entries(const char *dir, char other[256])
-{
-    other[0] = '\0';
-    DIR *d = opendir(dir);
-    assert_non_null(d);
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        n++;
-        if (strcmp(e->d_name, DSP_CACHE_FILE) != 0 && strcmp(e->d_name, DSP_CACHE_FILE "-wal") != 0 &&
-            strcmp(e->d_name, DSP_CACHE_FILE "-shm") != 0 && !other[0])
-            snprintf(other, 256, "%s", e->d_name);
-    }
-    closedir(d);
-    return n;
 }
 
 /* A new cache's file is made whole by its first flush (built in memory,

@@ -15,7 +15,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <dirent.h>
+#include "../support/cache_files.h"
 
 static char tmpdir[256];
 
@@ -32,48 +32,6 @@ static int remove_tmp(void **state)
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
     return system(cmd) == 0 ? 0 : -1;
-}
-
-/* Entries of dir other than "." and ".."; *other: the first one that is
- * not the cache file, its WAL or its WAL index. */
-static int dir_entries(const char *dir, char other[256])
-{
-    other[0] = '\0';
-    DIR *d = opendir(dir);
-    assert_non_null(d);
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        n++;
-        if (strcmp(e->d_name, DSP_CACHE_FILE) != 0 && strcmp(e->d_name, DSP_CACHE_FILE "-wal") != 0 &&
-            strcmp(e->d_name, DSP_CACHE_FILE "-shm") != 0 && !other[0])
-            snprintf(other, 256, "%s", e->d_name);
-    }
-    closedir(d);
-    return n;
-}
-
-static long long query_int(const char *path, const char *sql)
-{
-    sqlite3 *db = NULL;
-    sqlite3_stmt *q = NULL;
-    long long v = -1;
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
-        sqlite3_prepare_v2(db, sql, -1, &q, NULL) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW)
-        v = sqlite3_column_int64(q, 0);
-    sqlite3_finalize(q);
-    sqlite3_close(db);
-    return v;
-}
-
-static void put_text(dsp_cache *c, const char *key, const char *text)
-{
-    char *choice = (char *)text;
-    dsp_chat_response r = {.choices = &choice, .n_choices = 1, .usage = {11, 22}};
-    dsp_error err = {0};
-    assert_int_equal(dsp_cache_put(c, key, &r, &err), DSP_OK);
 }
 
 static const char *const schema = "CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, "
