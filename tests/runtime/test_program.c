@@ -200,7 +200,8 @@ static void batch_fills_each_slot(void **state)
     out_t out[N];
     int statuses[N];
     dsp_error errs[N];
-    memset(errs, 0, sizeof errs);
+    /* As a caller leaves them: not zeroed. Each is an output, overwritten. */
+    memset(errs, 0xa5, sizeof errs);
     for (int i = 0; i < N; i++)
         in[i] = (in_t){i % 7 == 3 ? -i : i == 42 ? 1 : i, "p"}; /* 42 would double to 84, which fake_output refuses */
     int rc = dsp_program_run_batch(&k_fake, c, in, N, out, statuses, errs, 4);
@@ -214,6 +215,8 @@ static void batch_fills_each_slot(void **state)
             assert_null(out[i].label);
         } else {
             assert_int_equal(statuses[i], 0);
+            assert_int_equal(errs[i].status, DSP_OK);
+            assert_null(errs[i].raw);
             assert_int_equal(out[i].doubled, 2LL * in[i].x);
             fake_free(&out[i]);
         }
