@@ -140,7 +140,7 @@ static int batch_item(void *arg, size_t i)
     dsp_error *e = b->errs ? &b->errs[i] : local;
     /* errs[i] is an output, overwritten and never read: an array the caller
      * left uninitialized (`dsp_error errs[n];`) must not have its garbage
-     * `raw` freed by the first predictor that fails. */
+     * `raw` freed by its first predictor call. */
     if (b->errs)
         memset(e, 0, sizeof *e);
     int s = dsp_program_run(b->p, b->client, b->in + i * b->p->in_size, b->out + i * b->p->out_size, e, (int64_t)i);
