@@ -274,13 +274,17 @@ static void emit_in(cg_ctx *g, strbuf *c, const cg_tentry *e)
                    "        dsp_value item = {0};\n"
                    "        dsp_status st = x->keys[i] ? %s(%s, &item, err)\n"
                    "                                   : dsp_error_set(err, DSP_ERR_INVALID, \"map key %%zu is NULL\", i);\n"
-                   "        if (st == DSP_OK) st = dsp_value_map_put(v, x->keys[i], &item, err);\n"
+                   "        if (st == DSP_OK) st = dsp_value_map_append(v, x->keys[i], &item, err);\n"
                    "        if (st != DSP_OK) {\n"
                    "            dsp_value_free(&item);\n"
                    "            dsp_value_free(v);\n"
                    "            return st;\n"
                    "        }\n"
-                   "    }\n    return DSP_OK;\n",
+                   "    }\n"
+                   "    /* keys[] may repeat: the last value wins, as with puts (in O(n log n)) */\n"
+                   "    dsp_status st = dsp_value_map_merge_repeats(v, err);\n"
+                   "    if (st != DSP_OK) dsp_value_free(v);\n"
+                   "    return st;\n",
                    cg_fn(g, "in", t->elem), in_arg(t->elem, "x->values[i]", g->a));
         break;
     case IR_RECORD:

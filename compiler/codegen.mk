@@ -16,6 +16,8 @@ $(CG_TEST_SRCS:%.c=$(BUILD)/obj/%.o): CPPFLAGS += $(RT_CPPFLAGS)
 TEST_SCRIPTS += tests/compiler/codegen.sh
 # Tools with lists and output parameters (fixtures list_tools, codegen_tools).
 TEST_SCRIPTS += tests/compiler/codegen_tools.sh
+# A map input copied by the generated C: linear in its keys, repeated keys as puts leave them (fixture map_copy).
+TEST_SCRIPTS += tests/compiler/map_copy.sh
 # The interpreter and the generated C on the same tool calls (fixture tools_parity).
 TEST_SCRIPTS += tests/compiler/tools_parity.sh
 # Records, maps and optionals: checker, loader, interpreter, set metrics,

@@ -207,7 +207,7 @@ static dsp_status to_value(const mval *v, const ir_type *t, dsp_value *out, dsp_
             dsp_value item;
             dsp_status rc = to_value(&v->items[i], t->elem, &item, err);
             if (rc == DSP_OK)
-                rc = dsp_value_map_put(out, v->keys[i], &item, err);
+                rc = dsp_value_map_append(out, v->keys[i], &item, err); /* distinct: read from a map */
             if (rc != DSP_OK) {
                 dsp_value_free(&item);
                 dsp_value_free(out);

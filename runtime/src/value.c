@@ -114,6 +114,68 @@ dsp_status dsp_value_map_append(dsp_value *map, const char *key, dsp_value *val,
     return DSP_OK;
 }
 
+/* A map key and its place, sorted by key then place. */
+typedef struct key_at {
+    const char *key;
+    size_t at;
+} key_at;
+
+static int by_key_then_at(const void *x, const void *y)
+{
+    const key_at *a = x, *b = y;
+    int c = strcmp(a->key, b->key);
+    return c ? c : (a->at > b->at) - (a->at < b->at);
+}
+
+dsp_status dsp_value_map_merge_repeats(dsp_value *map, dsp_error *err)
+{
+    if (map->kind != DSP_TYPE_MAP)
+        return dsp_error_set(err, DSP_ERR_INVALID, "merging the keys of a value that is not a map");
+    size_t n = map->as.map.len;
+    if (n < 2)
+        return DSP_OK;
+    key_at *ka = malloc(n * sizeof *ka);
+    if (!ka)
+        return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory merging a map of %zu keys", n);
+    for (size_t i = 0; i < n; i++)
+        ka[i] = (key_at){ map->as.map.keys[i], i };
+    qsort(ka, n, sizeof *ka, by_key_then_at);
+    bool *drop = NULL;
+    for (size_t g = 0, e; g < n; g = e) {
+        for (e = g + 1; e < n && strcmp(ka[e].key, ka[g].key) == 0; e++)
+            ;
+        if (e - g == 1)
+            continue;
+        if (!drop && !(drop = calloc(n, sizeof *drop))) {
+            free(ka);
+            return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory merging a map of %zu keys", n);
+        }
+        /* The first place keeps the key and takes the last value. */
+        dsp_value *first = &map->as.map.vals[ka[g].at];
+        dsp_value_free(first);
+        *first = map->as.map.vals[ka[e - 1].at];
+        memset(&map->as.map.vals[ka[e - 1].at], 0, sizeof *first);
+        for (size_t k = g + 1; k < e; k++)
+            drop[ka[k].at] = true;
+    }
+    free(ka);
+    if (!drop)
+        return DSP_OK;
+    size_t w = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (drop[i]) {
+            free(map->as.map.keys[i]);
+            dsp_value_free(&map->as.map.vals[i]);
+            continue;
+        }
+        map->as.map.keys[w] = map->as.map.keys[i];
+        map->as.map.vals[w++] = map->as.map.vals[i];
+    }
+    map->as.map.len = w;
+    free(drop);
+    return DSP_OK;
+}
+
 const dsp_value *dsp_value_map_get(const dsp_value *map, const char *key)
 {
     if (!map || map->kind != DSP_TYPE_MAP)

@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -277,13 +278,59 @@ static void test_type_checks(void **state)
     assert_string_equal(dsp_type_name(&dsp_type_string, buf, 1), "");
 }
 
+/* Appends then dsp_value_map_merge_repeats leave the same map (keys in
+ * the same order, values the same) as puts, for keys that repeat in every
+ * pattern of a small alphabet, and a map of distinct keys untouched. */
+static void test_map_merge_repeats_is_puts(void **state)
+{
+    (void)state;
+    static const char *const keys[] = { "b", "a", "b", "c", "a", "a", "d", "b" };
+    size_t nk = sizeof keys / sizeof *keys;
+    for (size_t start = 0; start < nk; start++)
+        for (size_t len = 0; start + len <= nk; len++) {
+            dsp_value put = dsp_value_map(), app = dsp_value_map();
+            dsp_error err = { 0 };
+            for (size_t i = start; i < start + len; i++) {
+                dsp_value a = dsp_value_int((int64_t)i), b = dsp_value_int((int64_t)i);
+                assert_int_equal(dsp_value_map_put(&put, keys[i], &a, &err), DSP_OK);
+                assert_int_equal(dsp_value_map_append(&app, keys[i], &b, &err), DSP_OK);
+            }
+            assert_int_equal(dsp_value_map_merge_repeats(&app, &err), DSP_OK);
+            assert_int_equal(app.as.map.len, put.as.map.len);
+            for (size_t i = 0; i < put.as.map.len; i++) {
+                assert_string_equal(app.as.map.keys[i], put.as.map.keys[i]);
+                assert_int_equal(app.as.map.vals[i].as.i, put.as.map.vals[i].as.i);
+            }
+            dsp_value_free(&put);
+            dsp_value_free(&app);
+        }
+    /* Values that own memory: the ones dropped are freed (LSan checks). */
+    dsp_value m = dsp_value_map();
+    dsp_error err = { 0 };
+    for (int i = 0; i < 3; i++) {
+        dsp_value s;
+        char text[8];
+        snprintf(text, sizeof text, "v%d", i);
+        assert_int_equal(dsp_value_set_string(&s, text, strlen(text), &err), DSP_OK);
+        assert_int_equal(dsp_value_map_append(&m, i == 1 ? "y" : "x", &s, &err), DSP_OK);
+    }
+    assert_int_equal(dsp_value_map_merge_repeats(&m, &err), DSP_OK);
+    assert_int_equal(m.as.map.len, 2);
+    assert_string_equal(m.as.map.keys[0], "x");
+    assert_string_equal(m.as.map.vals[0].as.s.data, "v2");
+    assert_string_equal(m.as.map.keys[1], "y");
+    dsp_value_free(&m);
+    dsp_value notmap = dsp_value_int(1);
+    assert_int_equal(dsp_value_map_merge_repeats(&notmap, &err), DSP_ERR_INVALID);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_scalars_format),      cmocka_unit_test(test_string_any_bytes),
         cmocka_unit_test(test_lists_and_optionals), cmocka_unit_test(test_json_scalars),
         cmocka_unit_test(test_equality_rules),      cmocka_unit_test(test_check_rejects_mismatches),
-        cmocka_unit_test(test_type_checks),
+        cmocka_unit_test(test_type_checks),         cmocka_unit_test(test_map_merge_repeats_is_puts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -71,6 +71,12 @@ dsp_status dsp_value_map_put(dsp_value *map, const char *key, dsp_value *val, ds
  * O(n), so building an n-key map by puts is O(n^2)): for a caller that
  * knows key is new, e.g. copying another map's keys. O(1) amortized. */
 dsp_status dsp_value_map_append(dsp_value *map, const char *key, dsp_value *val, dsp_error *err);
+/* Leaves a map built by dsp_value_map_append from keys that may repeat (a
+ * C map's arrays) as the same dsp_value_map_put calls would: each key
+ * once, at its first place, with its last value (the others freed).
+ * O(n log n), where n puts are O(n^2); a map of distinct keys is left as
+ * it is. On failure (out of memory) the map is unchanged. */
+dsp_status dsp_value_map_merge_repeats(dsp_value *map, dsp_error *err);
 /* The value stored under key, or NULL: a scan of the keys, O(n) per
  * lookup (dsp_value_equal compares two maps by sorting, not by a lookup
  * per key). */
