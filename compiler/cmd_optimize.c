@@ -306,7 +306,11 @@ static int print_estimate(opt_exec *x, const opt_params *params, arena *mem, con
     printf("  trials         %zu\n", e.trials);
     printf("  program runs   %lld (scoring candidates), %lld teacher runs (bootstrapping), %lld proposals\n",
            e.program_runs, e.teacher_runs, e.proposals);
-    printf("  lm calls       %lld\n", e.lm_calls);
+    if (e.judge_calls)
+        printf("  lm calls       %lld (%lld of them the metric's judges, scoring and writing feedback)\n", e.lm_calls,
+               e.judge_calls);
+    else
+        printf("  lm calls       %lld\n", e.lm_calls);
     printf("  tokens         %lld prompt, %lld completion\n", e.prompt_tokens, e.completion_tokens);
     if (e.unpriced_calls >= e.lm_calls)
         printf("  cost           unknown (give the lm input_usd_per_mtok and output_usd_per_mtok)\n");

@@ -39,7 +39,15 @@ typedef struct est {
     const dsp_lm_config *lm, *teacher;
     const dsp_lm_config *embedder;  /* knn_fewshot's, or NULL */
     size_t n_proposals_made;
+    struct judge_call *judges;  /* the metric's judge calls in one scored run */
+    size_t n_judges;
 } est;
+
+/* One judge call a scored run makes, on its lm. */
+typedef struct judge_call {
+    const dsp_lm_config *lm;
+    double prompt, completion;
+} judge_call;
 
 static uint64_t fnv(uint64_t h, const void *p, size_t n)
 {
@@ -121,7 +129,8 @@ static void count_call(est *e, const dsp_lm_config *lm, double prompt, double co
 
 /* n runs of prog on lm: every call site of the module, each row (a
  * knn_fewshot predictor's call also embeds its input, about a demo's
- * input in size). */
+ * input in size), and the judges the metric asks to score the run and
+ * write its feedback. */
 static void count_runs(est *e, const opt_program *prog, size_t n, const dsp_lm_config *lm)
 {
     for (size_t r = 0; r < n; r++)
@@ -137,6 +146,11 @@ static void count_runs(est *e, const opt_program *prog, size_t n, const dsp_lm_c
             const opt_knn *kn = prog->knn ? &prog->knn[i] : NULL;
             if (kn && kn->k > 0 && kn->pool.n > 0)
                 count_call(e, e->embedder, demo_tokens(&kn->pool) / (2.0 * (double)kn->pool.n), 0);
+        }
+    for (size_t r = 0; r < n; r++)
+        for (size_t j = 0; j < e->n_judges; j++) {
+            count_call(e, e->judges[j].lm, e->judges[j].prompt, e->judges[j].completion);
+            e->out->judge_calls++;
         }
 }
 
@@ -436,6 +450,94 @@ static double unknown_tokens(const ir_program *prog, const ir_predictor *ip, con
     return TOKENS_PER_OUTPUT; /* a sampled attempt's reasoning, a caller's value */
 }
 
+/* Adds the calls of the judges in x (of the runner's metric) to e's list:
+ * each judge's prompt as the chat adapter renders it, its inputs (fields of
+ * the example or the prediction) guessed at an output's size. */
+static dsp_status add_judges(est *e, const ex_runner *r, const ir_expr *x, size_t *cap, dsp_error *err)
+{
+    if (!x)
+        return DSP_OK;
+    for (size_t i = 0; i < x->n_args; i++) {
+        dsp_status st = add_judges(e, r, x->args[i].value, cap, err);
+        if (st != DSP_OK)
+            return st;
+    }
+    const it_judge *j = x->kind == IR_E_JUDGE ? it_judge_of(r, x) : NULL;
+    if (!j)
+        return DSP_OK;
+    const dsp_signature *sig = j->pred->signature;
+    const char **texts = arena_array(e->a, sig->n_inputs + 1, sizeof *texts);
+    for (size_t i = 0; i < sig->n_inputs; i++)
+        texts[i] = "";
+    dsp_prompt_spec spec = { .signature = sig, .strategy = DSP_STRATEGY_PREDICT };
+    dsp_messages m;
+    dsp_messages_init(&m);
+    dsp_status st = dsp_chat_adapter_render_texts(&spec, texts, &m, err);
+    size_t chars = 0;
+    for (size_t i = 0; st == DSP_OK && i < m.len; i++)
+        chars += strlen(m.items[i].content) + 8;
+    dsp_messages_free(&m);
+    if (st != DSP_OK)
+        return st;
+    if (e->n_judges == *cap) {
+        size_t nc = *cap ? 2 * *cap : 4;
+        judge_call *v = arena_array(e->a, nc, sizeof *v);
+        if (e->n_judges)
+            memcpy(v, e->judges, e->n_judges * sizeof *v);
+        e->judges = v;
+        *cap = nc;
+    }
+    e->judges[e->n_judges++] = (judge_call){ j->pred->lm,
+                                             (double)chars / CHARS_PER_TOKEN + (double)(TOKENS_PER_OUTPUT * sig->n_inputs),
+                                             (double)(TOKENS_PER_OUTPUT * sig->n_outputs) };
+    return DSP_OK;
+}
+
+/* The judges of one arm list the run asks: every arm's condition up to the
+ * first arm without one (metric_eval.c stops at the first that holds), and
+ * the text of the arm taken: counted as the one with the most judges. */
+static dsp_status add_arm_judges(est *e, const ex_runner *r, const ir_feedback *arms, size_t n, size_t *cap,
+                                 dsp_error *err)
+{
+    size_t best = n, most = 0, last = n ? n - 1 : 0;
+    for (size_t k = 0; k < n; k++)
+        if (!arms[k].cond) {
+            last = k;
+            break;
+        }
+    dsp_status st = DSP_OK;
+    for (size_t k = 0; n && k <= last && st == DSP_OK; k++) {
+        st = add_judges(e, r, arms[k].cond, cap, err);
+        size_t before = e->n_judges;
+        if (st == DSP_OK)
+            st = add_judges(e, r, arms[k].text, cap, err);
+        size_t got = e->n_judges - before;
+        e->n_judges = before; /* texts: only the chosen one's, below */
+        if (best == n || got > most)
+            best = k, most = got;
+    }
+    if (st == DSP_OK && best < n)
+        st = add_judges(e, r, arms[best].text, cap, err);
+    return st;
+}
+
+/* Every judge call one run's scoring makes (interp.c: the score, the
+ * general feedback, each predictor's feedback written by arms). */
+static dsp_status metric_judges(est *e, const ex_runner *r, dsp_error *err)
+{
+    const ir_metric *m = r->metric;
+    size_t cap = 0;
+    if (!m)
+        return DSP_OK;
+    dsp_status st = add_judges(e, r, m->expr, &cap, err);
+    if (st == DSP_OK)
+        st = add_arm_judges(e, r, m->feedback, m->n_feedback, &cap, err);
+    for (size_t k = 0; k < m->n_pred_feedback && st == DSP_OK; k++)
+        if (!m->pred_feedback[k].tool_output)
+            st = add_arm_judges(e, r, m->pred_feedback[k].arms, m->pred_feedback[k].n_arms, &cap, err);
+    return st;
+}
+
 dsp_status opt_estimate_run(opt_exec *x, const opt_params *p, arena *a, opt_estimate *out, dsp_error *err)
 {
     memset(out, 0, sizeof *out);
@@ -473,6 +575,8 @@ dsp_status opt_estimate_run(opt_exec *x, const opt_params *p, arena *a, opt_esti
         ex_prompt_free(&pr);
     }
     ex_config_free(&cfg);
+    if (st == DSP_OK)
+        st = metric_judges(&e, x->runner, err);
     if (st != DSP_OK)
         return st;
     opt_backend b = x->b;

@@ -13,6 +13,7 @@ typedef struct opt_estimate {
     long long program_runs;      /* runs of the program scoring candidates (valset rows, GEPA's minibatches) */
     long long teacher_runs;      /* teacher runs on training rows (bootstrapping) */
     long long proposals;         /* instruction proposals and reflections */
+    long long judge_calls;       /* the metric's judge(...) calls (score and feedback), in lm_calls */
     long long finetune_jobs, finetune_examples; /* better_together: fine-tuning (not in the tokens) */
     size_t trials;
 } opt_estimate;

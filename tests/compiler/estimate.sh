@@ -91,3 +91,27 @@ check "an lm without prices: the state's cost is null" grep -q '"cost_usd": null
 # observations cut at max_observation) over a C tool. Before, the estimate
 # counted no call of a react loop at all.
 against agent examples/agent/agent.dsp c3
+
+# The metric's judges: gepa on tickets whose metric writes its feedback
+# with judge(...) calls, general and aimed at the predictor; every scored
+# run asks both (the fixture answers them). Before, the estimate counted
+# none of them: a third of its calls, 49 against the run's 150.
+sed -e '/^metric accuracy/,/^$/d' -e 's/mipro(auto: light)/gepa(max_metric_calls: 60)/' \
+    examples/tickets/tickets.dsp >"$tmp/t/judged.dsp"
+cat >>"$tmp/t/judged.dsp" <<'DSP'
+
+signature Critique "Say in one sentence what decides the queue of this ticket." {
+  in  ticket_text: string
+  in  category: Category
+  out critique: string
+}
+
+metric accuracy(ex, pred) = exact_match(pred.category, ex.category)
+  feedback judge(Critique)(ticket_text: ex.ticket_text, category: pred.category).critique
+  feedback r: judge(Critique)(ticket_text: ex.ticket_text, category: ex.category).critique
+DSP
+against judged "$tmp/t/judged.dsp" c4
+j_runs=$(sed -n 's/^  program runs *\([0-9]*\) .*/\1/p' "$tmp/judged.est")
+j_judges=$(sed -n "s/^  lm calls  *[0-9]* (\([0-9]*\) of them the metric's judges.*/\1/p" "$tmp/judged.est")
+check "the estimate counts the metric's two judges on each of its $j_runs runs ($j_judges judge calls)" \
+    test -n "$j_runs" -a "${j_judges:-0}" -eq $((2 * ${j_runs:-0})) -a "${j_runs:-0}" -gt 0
