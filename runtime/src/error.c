@@ -50,7 +50,8 @@ void dsp_error_set_raw(dsp_error *err, const char *raw, size_t len)
     err->raw = malloc(len + 1);
     if (!err->raw)
         return; /* the message still says what failed; only the copy is lost */
-    memcpy(err->raw, raw, len);
+    if (len) /* a reply with no body is NULL, 0: memcpy may not take NULL */
+        memcpy(err->raw, raw, len);
     err->raw[len] = '\0';
 }
 

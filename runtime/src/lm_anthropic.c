@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define ANTHROPIC_NOT_API "Anthropic reply does not follow the Messages API"
+
 dsp_status dsp_anthropic_request_body(const char *model, const dsp_message *msgs, size_t n_msgs,
                                       const dsp_lm_params *p, char **body, dsp_error *err)
 {
@@ -30,15 +32,10 @@ dsp_status dsp_anthropic_request_body(const char *model, const dsp_message *msgs
 dsp_status dsp_anthropic_request_write(dsp_jw *wp, const char *model, const dsp_message *msgs, size_t n_msgs,
                                        const dsp_lm_params *p, dsp_error *err)
 {
-    size_t n_turns = 0, n_sys = 0;
-    for (size_t i = 0; i < n_msgs; i++) {
-        if (msgs[i].role == DSP_ROLE_SYSTEM)
-            n_sys++;
-        else
-            n_turns++;
-    }
-    if (n_turns == 0)
-        return dsp_error_set(err, DSP_ERR_INVALID, "an Anthropic request needs at least one user message");
+    size_t n_sys = 0;
+    dsp_status tst = dsp_wire_count_turns(msgs, n_msgs, "an Anthropic request", &n_sys, err);
+    if (tst != DSP_OK)
+        return tst;
     dsp_jw w = *wp; /* a local copy the compiler can keep in registers */
     dsp_jw_lit(&w, "{\"model\":");
     dsp_jw_str(&w, model);
@@ -91,15 +88,8 @@ dsp_status dsp_anthropic_request_write(dsp_jw *wp, const char *model, const dsp_
         dsp_jw_lit(&w, ",\"top_p\":");
         dsp_jw_double(&w, p->top_p);
     }
-    if (p->stop[0]) {
-        dsp_jw_lit(&w, ",\"stop_sequences\":[");
-        for (int i = 0; i < DSP_MAX_STOP && p->stop[i]; i++) {
-            if (i)
-                dsp_jw_lit(&w, ",");
-            dsp_jw_str(&w, p->stop[i]);
-        }
-        dsp_jw_lit(&w, "]");
-    }
+    if (p->stop[0])
+        dsp_wire_stops(&w, ",\"stop_sequences\":", p);
     if (p->json_schema) {
         char *schema = NULL;
         dsp_status st = dsp_schema_text(p->json_schema, &schema, err);
@@ -128,37 +118,18 @@ dsp_status dsp_anthropic_request_write(dsp_jw *wp, const char *model, const dsp_
     return DSP_OK;
 }
 
-static dsp_status protocol_error(dsp_error *err, const char *body, size_t len, const char *what)
-{
-    dsp_error_set(err, DSP_ERR_PROTOCOL, "Anthropic reply does not follow the Messages API: %s", what);
-    dsp_error_set_raw(err, body, len);
-    return DSP_ERR_PROTOCOL;
-}
-
-static int64_t usage_field(const cJSON *usage, const char *name)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(usage, name);
-    /* Bounded before the cast: a count past int64 (1e300, or 1e999 read as
-     * infinity) would make it undefined; no real count is that large. */
-    return cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble < 9e15 ? (int64_t)v->valuedouble : 0;
-}
-
 /* forced: the request forced the JSON adapter's "output" tool, whose call
  * is then the answer; in a turn offered native tools, a call of a tool the
  * user named `output` is a tool call like any other. */
 static dsp_status parse_reply(const char *body, size_t len, bool forced, dsp_chat_response *resp, dsp_error *err)
 {
-    char why[160];
-    const char *problem = body ? dsp_reply_text_problem(body, len, why, sizeof why) : NULL;
-    if (problem)
-        return protocol_error(err, body, len, problem);
-    cJSON *root = cJSON_ParseWithLength(body, len);
+    cJSON *root = dsp_reply_json(body, len, ANTHROPIC_NOT_API, err);
     if (!root)
-        return protocol_error(err, body, len, "the body is not JSON");
+        return DSP_ERR_PROTOCOL;
     dsp_status st = DSP_OK;
     const cJSON *content = cJSON_GetObjectItemCaseSensitive(root, "content");
     if (!cJSON_IsArray(content)) {
-        st = protocol_error(err, body, len, "no \"content\" array");
+        st = dsp_reply_protocol_error(err, body, len, ANTHROPIC_NOT_API, "no \"content\" array");
         goto done;
     }
     /* A forced tool's call (the JSON adapter's schema) is the answer: its
@@ -172,7 +143,8 @@ static dsp_status parse_reply(const char *body, size_t len, bool forced, dsp_cha
             continue;
         const cJSON *input = cJSON_GetObjectItemCaseSensitive(block, "input");
         if (!cJSON_IsObject(input)) {
-            st = protocol_error(err, body, len, "a tool_use block has no \"input\" object");
+            st = dsp_reply_protocol_error(err, body, len, ANTHROPIC_NOT_API,
+                                          "a tool_use block has no \"input\" object");
             goto done;
         }
         char *text = cJSON_PrintUnformatted(input);
@@ -200,7 +172,7 @@ static dsp_status parse_reply(const char *body, size_t len, bool forced, dsp_cha
         const cJSON *text = cJSON_GetObjectItemCaseSensitive(block, "text");
         if (cJSON_IsString(type) && strcmp(type->valuestring, "text") == 0) {
             if (!cJSON_IsString(text)) {
-                st = protocol_error(err, body, len, "a text block has no \"text\" string");
+                st = dsp_reply_protocol_error(err, body, len, ANTHROPIC_NOT_API, "a text block has no \"text\" string");
                 goto done;
             }
             total += strlen(text->valuestring);
@@ -211,7 +183,7 @@ static dsp_status parse_reply(const char *body, size_t len, bool forced, dsp_cha
         goto done;
     /* A turn that only calls tools has no text. */
     if (n_text == 0 && resp->n_tool_calls == 0) {
-        st = protocol_error(err, body, len, "no text content block");
+        st = dsp_reply_protocol_error(err, body, len, ANTHROPIC_NOT_API, "no text content block");
         goto done;
     }
     char *s = malloc(total + 1);
@@ -236,8 +208,8 @@ static dsp_status parse_reply(const char *body, size_t len, bool forced, dsp_cha
     resp->n_choices = 1;
 usage:;
     const cJSON *usage = cJSON_GetObjectItemCaseSensitive(root, "usage");
-    resp->usage.prompt_tokens = usage_field(usage, "input_tokens");
-    resp->usage.completion_tokens = usage_field(usage, "output_tokens");
+    resp->usage.prompt_tokens = dsp_reply_count(usage, "input_tokens");
+    resp->usage.completion_tokens = dsp_reply_count(usage, "output_tokens");
 done:
     cJSON_Delete(root);
     if (st != DSP_OK)

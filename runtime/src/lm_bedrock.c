@@ -33,19 +33,12 @@ dsp_status dsp_bedrock_request_body(const dsp_message *msgs, size_t n_msgs, cons
 dsp_status dsp_bedrock_request_write(dsp_jw *wp, const dsp_message *msgs, size_t n_msgs, const dsp_lm_params *p,
                                      dsp_error *err)
 {
-    if (p->tools)
-        return dsp_error_set(err, DSP_ERR_INVALID,
-                             "native tool calling (tool_calling: native) is spoken with OpenAI-compatible and "
-                             "Anthropic lms, not %s yet; use tool_calling: text", "Bedrock");
-    size_t n_turns = 0, n_sys = 0;
-    for (size_t i = 0; i < n_msgs; i++) {
-        if (msgs[i].role == DSP_ROLE_SYSTEM)
-            n_sys++;
-        else
-            n_turns++;
-    }
-    if (n_turns == 0)
-        return dsp_error_set(err, DSP_ERR_INVALID, "a Bedrock Converse request needs at least one user message");
+    size_t n_sys = 0;
+    dsp_status tst = dsp_wire_no_native_tools(p, "Bedrock", err);
+    if (tst == DSP_OK)
+        tst = dsp_wire_count_turns(msgs, n_msgs, "a Bedrock Converse request", &n_sys, err);
+    if (tst != DSP_OK)
+        return tst;
     char *schema = NULL;
     if (p->json_schema) {
         dsp_status st = dsp_schema_text(p->json_schema, &schema, err);
@@ -99,13 +92,7 @@ dsp_status dsp_bedrock_request_write(dsp_jw *wp, const dsp_message *msgs, size_t
         }
         if (p->stop[0]) {
             dsp_jw_lit(&w, sep);
-            dsp_jw_lit(&w, "\"stopSequences\":[");
-            for (int i = 0; i < DSP_MAX_STOP && p->stop[i]; i++) {
-                if (i)
-                    dsp_jw_lit(&w, ",");
-                dsp_jw_str(&w, p->stop[i]);
-            }
-            dsp_jw_lit(&w, "]");
+            dsp_wire_stops(&w, "\"stopSequences\":", p);
         }
         dsp_jw_lit(&w, "}");
     }

@@ -93,17 +93,6 @@ dsp_status dsp_gemini_request_body(const dsp_message *msgs, size_t n_msgs, const
     return st;
 }
 
-static void write_stop(dsp_jw *w, const dsp_lm_params *p)
-{
-    dsp_jw_lit(w, ",\"stopSequences\":[");
-    for (int i = 0; i < DSP_MAX_STOP && p->stop[i]; i++) {
-        if (i)
-            dsp_jw_lit(w, ",");
-        dsp_jw_str(w, p->stop[i]);
-    }
-    dsp_jw_lit(w, "]");
-}
-
 /* generationConfig's fields after its "{", each with a leading comma. */
 static dsp_status write_config(dsp_jw *w, const dsp_lm_params *p, dsp_error *err)
 {
@@ -129,7 +118,7 @@ static dsp_status write_config(dsp_jw *w, const dsp_lm_params *p, dsp_error *err
         dsp_jw_int(w, (int64_t)(int32_t)(uint32_t)(uint64_t)p->seed);
     }
     if (p->stop[0])
-        write_stop(w, p);
+        dsp_wire_stops(w, ",\"stopSequences\":", p);
     if (p->json_schema) {
         cJSON *src = cJSON_Parse(p->json_schema);
         if (!cJSON_IsObject(src)) {
@@ -152,19 +141,12 @@ static dsp_status write_config(dsp_jw *w, const dsp_lm_params *p, dsp_error *err
 dsp_status dsp_gemini_request_write(dsp_jw *wp, const dsp_message *msgs, size_t n_msgs, const dsp_lm_params *p,
                                     dsp_error *err)
 {
-    if (p->tools)
-        return dsp_error_set(err, DSP_ERR_INVALID,
-                             "native tool calling (tool_calling: native) is spoken with OpenAI-compatible and "
-                             "Anthropic lms, not %s yet; use tool_calling: text", "Gemini");
-    size_t n_turns = 0, n_sys = 0;
-    for (size_t i = 0; i < n_msgs; i++) {
-        if (msgs[i].role == DSP_ROLE_SYSTEM)
-            n_sys++;
-        else
-            n_turns++;
-    }
-    if (n_turns == 0)
-        return dsp_error_set(err, DSP_ERR_INVALID, "a Gemini request needs at least one user message");
+    size_t n_sys = 0;
+    dsp_status tst = dsp_wire_no_native_tools(p, "Gemini", err);
+    if (tst == DSP_OK)
+        tst = dsp_wire_count_turns(msgs, n_msgs, "a Gemini request", &n_sys, err);
+    if (tst != DSP_OK)
+        return tst;
     dsp_jw w = *wp;
     dsp_jw_lit(&w, "{");
     if (n_sys > 0) {

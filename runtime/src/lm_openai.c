@@ -5,13 +5,14 @@
 
 #include "dsp/value.h"
 #include "json_write.h"
-#include "text_check.h"
 
 #include <cjson/cJSON.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define OPENAI_NOT_API "OpenAI-compatible reply does not follow the API"
 
 static const char *role_name(dsp_role r)
 {
@@ -111,15 +112,8 @@ dsp_status dsp_openai_request_write(dsp_jw *wp, const char *model, const dsp_mes
         dsp_jw_lit(&w, ",\"seed\":");
         dsp_jw_int(&w, p->seed);
     }
-    if (p->stop[0]) {
-        dsp_jw_lit(&w, ",\"stop\":[");
-        for (int i = 0; i < DSP_MAX_STOP && p->stop[i]; i++) {
-            if (i)
-                dsp_jw_lit(&w, ",");
-            dsp_jw_str(&w, p->stop[i]);
-        }
-        dsp_jw_lit(&w, "]");
-    }
+    if (p->stop[0])
+        dsp_wire_stops(&w, ",\"stop\":", p);
     if (p->has_lora) {
         dsp_jw_lit(&w, ",\"lora\":[{\"id\":");
         dsp_jw_int(&w, p->lora_id);
@@ -152,35 +146,16 @@ dsp_status dsp_openai_request_write(dsp_jw *wp, const char *model, const dsp_mes
     return DSP_OK;
 }
 
-static dsp_status protocol_error(dsp_error *err, const char *body, size_t len, const char *what)
-{
-    dsp_error_set(err, DSP_ERR_PROTOCOL, "OpenAI-compatible reply does not follow the API: %s", what);
-    dsp_error_set_raw(err, body, len);
-    return DSP_ERR_PROTOCOL;
-}
-
-static int64_t usage_field(const cJSON *usage, const char *name)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(usage, name);
-    /* Bounded before the cast: a count past int64 (1e300, or 1e999 read as
-     * infinity) would make it undefined; no real count is that large. */
-    return cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble < 9e15 ? (int64_t)v->valuedouble : 0;
-}
-
 dsp_status dsp_openai_parse_reply(const char *body, size_t len, dsp_chat_response *resp, dsp_error *err)
 {
-    char why[160];
-    const char *problem = body ? dsp_reply_text_problem(body, len, why, sizeof why) : NULL;
-    if (problem)
-        return protocol_error(err, body, len, problem);
-    cJSON *root = cJSON_ParseWithLength(body, len);
+    cJSON *root = dsp_reply_json(body, len, OPENAI_NOT_API, err);
     if (!root)
-        return protocol_error(err, body, len, "the body is not JSON");
+        return DSP_ERR_PROTOCOL;
     dsp_status st = DSP_OK;
     const cJSON *choices = cJSON_GetObjectItemCaseSensitive(root, "choices");
     int n = cJSON_GetArraySize(choices);
     if (!cJSON_IsArray(choices) || n == 0) {
-        st = protocol_error(err, body, len, "no \"choices\" array");
+        st = dsp_reply_protocol_error(err, body, len, OPENAI_NOT_API, "no \"choices\" array");
         goto done;
     }
     resp->choices = calloc((size_t)n, sizeof *resp->choices);
@@ -210,11 +185,11 @@ dsp_status dsp_openai_parse_reply(const char *body, size_t len, dsp_chat_respons
                 snprintf(what, sizeof what, "choice %d is a refusal: %.150s", at, refusal->valuestring);
             else
                 snprintf(what, sizeof what, "choice %d has no message.content string", at);
-            st = protocol_error(err, body, len, what);
+            st = dsp_reply_protocol_error(err, body, len, OPENAI_NOT_API, what);
             goto done;
         }
         if (resp->choices[at]) {
-            st = protocol_error(err, body, len, "two choices share one index");
+            st = dsp_reply_protocol_error(err, body, len, OPENAI_NOT_API, "two choices share one index");
             goto done;
         }
         resp->choices[at] = strdup(cJSON_IsString(content) ? content->valuestring : "");
@@ -227,144 +202,16 @@ dsp_status dsp_openai_parse_reply(const char *body, size_t len, dsp_chat_respons
     }
     for (int i = 0; i < n; i++) {
         if (!resp->choices[i]) {
-            st = protocol_error(err, body, len, "choice indexes are not 0..n-1");
+            st = dsp_reply_protocol_error(err, body, len, OPENAI_NOT_API, "choice indexes are not 0..n-1");
             goto done;
         }
     }
     const cJSON *usage = cJSON_GetObjectItemCaseSensitive(root, "usage");
-    resp->usage.prompt_tokens = usage_field(usage, "prompt_tokens");
-    resp->usage.completion_tokens = usage_field(usage, "completion_tokens");
+    resp->usage.prompt_tokens = dsp_reply_count(usage, "prompt_tokens");
+    resp->usage.completion_tokens = dsp_reply_count(usage, "completion_tokens");
 done:
     cJSON_Delete(root);
     if (st != DSP_OK)
         dsp_chat_response_free(resp);
     return st;
-}
-
-dsp_status dsp_reply_protocol_error(dsp_error *err, const char *body, size_t len, const char *api, const char *why)
-{
-    dsp_error_set(err, DSP_ERR_PROTOCOL, "%s: %s", api, why);
-    dsp_error_set_raw(err, body, len);
-    return DSP_ERR_PROTOCOL;
-}
-
-static const char *reply_part_text(const cJSON *part, bool skip_thoughts)
-{
-    const cJSON *text = cJSON_GetObjectItemCaseSensitive(part, "text");
-    if (!cJSON_IsString(text))
-        return NULL;
-    if (skip_thoughts && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(part, "thought")))
-        return NULL;
-    return text->valuestring;
-}
-
-char *dsp_reply_join_texts(const cJSON *items, bool skip_thoughts, int *n_text)
-{
-    size_t total = 0;
-    *n_text = 0;
-    const cJSON *part;
-    for (part = items ? items->child : NULL; part; part = part->next) {
-        const char *t = reply_part_text(part, skip_thoughts);
-        if (t) {
-            total += strlen(t);
-            (*n_text)++;
-        }
-    }
-    if (*n_text == 0)
-        return NULL;
-    char *s = malloc(total + 1);
-    if (!s)
-        return NULL;
-    size_t at = 0;
-    for (part = items->child; part; part = part->next) {
-        const char *t = reply_part_text(part, skip_thoughts);
-        if (t) {
-            size_t l = strlen(t);
-            memcpy(s + at, t, l);
-            at += l;
-        }
-    }
-    s[at] = '\0';
-    return s;
-}
-
-cJSON *dsp_reply_json(const char *body, size_t len, const char *api, dsp_error *err)
-{
-    char why[160];
-    const char *problem = body ? dsp_reply_text_problem(body, len, why, sizeof why) : NULL;
-    cJSON *root = problem ? NULL : cJSON_ParseWithLength(body, len);
-    if (!root)
-        dsp_reply_protocol_error(err, body, len, api, problem ? problem : "the body is not JSON");
-    return root;
-}
-
-int64_t dsp_reply_count(const cJSON *usage, const char *name)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(usage, name);
-    /* Bounded before the cast: a count past int64 would make it undefined. */
-    return cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble < 9e15 ? (int64_t)v->valuedouble : 0;
-}
-
-const char *dsp_reply_text_problem(const char *body, size_t len, char *buf, size_t bufsz)
-{
-    if (dsp_json_text_plain(body, len)) /* the common case, in one pass */
-        return NULL;
-    size_t at = dsp_json_nul_at(body, len);
-    if (at < len) {
-        snprintf(buf, bufsz, "a NUL character (\\u0000) at byte %zu; text with NULs is refused, not cut there", at);
-        return buf;
-    }
-    at = dsp_text_invalid_at(body, len);
-    if (at < len) {
-        snprintf(buf, bufsz, "not valid UTF-8 at byte %zu (0x%02x)", at, (unsigned)(unsigned char)body[at]);
-        return buf;
-    }
-    return NULL;
-}
-
-bool dsp_json_is_valid(const char *body, size_t len)
-{
-    if (!body)
-        return false;
-    cJSON *root = cJSON_ParseWithLength(body, len);
-    cJSON_Delete(root);
-    return root != NULL;
-}
-
-void dsp_provider_error_message(const char *body, size_t len, char *out, size_t outsz)
-{
-    if (outsz == 0)
-        return;
-    out[0] = '\0';
-    cJSON *root = body ? cJSON_ParseWithLength(body, len) : NULL;
-    const cJSON *e = cJSON_GetObjectItemCaseSensitive(root, "error");
-    const cJSON *msg = cJSON_GetObjectItemCaseSensitive(e, "message");
-    const cJSON *type = cJSON_GetObjectItemCaseSensitive(e, "type");
-    if (!cJSON_IsString(type))
-        type = cJSON_GetObjectItemCaseSensitive(e, "status"); /* Google's google.rpc status name */
-    if (cJSON_IsString(msg)) {
-        if (cJSON_IsString(type) && type->valuestring[0])
-            snprintf(out, outsz, "%s: %s", type->valuestring, msg->valuestring);
-        else
-            snprintf(out, outsz, "%s", msg->valuestring);
-    } else if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(root, "message")) ||
-               cJSON_IsString(cJSON_GetObjectItemCaseSensitive(root, "Message"))) {
-        /* AWS's {"message":"..."}; its error type is in a header. */
-        const cJSON *m = cJSON_GetObjectItemCaseSensitive(root, "message");
-        if (!cJSON_IsString(m))
-            m = cJSON_GetObjectItemCaseSensitive(root, "Message");
-        snprintf(out, outsz, "%s", m->valuestring);
-    } else if (cJSON_IsString(e)) {
-        snprintf(out, outsz, "%s", e->valuestring); /* some servers send {"error":"text"} */
-    } else if (body && len > 0) {
-        size_t n = len < 200 ? len : 200;
-        snprintf(out, outsz, "%.*s", (int)n, body);
-        /* An error page may hold newlines; keep the message on one line. */
-        for (char *c = out; *c; c++)
-            if (*c == '\n' || *c == '\r')
-                *c = ' ';
-    } else {
-        snprintf(out, outsz, "(empty body)");
-    }
-    cJSON_Delete(root);
 }

@@ -65,6 +65,17 @@ dsp_lm_params dsp_params_merge(const dsp_lm_params *defaults, const dsp_lm_param
 
 /* Checks that json_schema is a JSON object and prints it compactly (owned). */
 dsp_status dsp_schema_text(const char *json_schema, char **out, dsp_error *err);
+/* lm_request.c: counts msgs' system messages into *n_sys; a request without
+ * a user or assistant turn is refused as "REQUEST needs at least one user
+ * message" (request: "a Gemini request"). */
+dsp_status dsp_wire_count_turns(const dsp_message *msgs, size_t n_msgs, const char *request, size_t *n_sys,
+                                dsp_error *err);
+/* Writes key (e.g. `,"stop":`) and p's stop sequences as a JSON array;
+ * callers write nothing when p->stop[0] is NULL. */
+void dsp_wire_stops(dsp_jw *w, const char *key, const dsp_lm_params *p);
+/* DSP_OK unless p asks for native tool calling, which provider's writer
+ * does not speak yet: then an error naming provider and the fix. */
+dsp_status dsp_wire_no_native_tools(const dsp_lm_params *p, const char *provider, dsp_error *err);
 /* A generous estimate of a request body's size. */
 size_t dsp_body_size_hint(const dsp_message *msgs, size_t n_msgs, const dsp_lm_params *p);
 
