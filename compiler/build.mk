@@ -174,6 +174,8 @@ bench-gepa: $(BUILD)/dspcc $(BUILD)/dsp-refserver
 .PHONY: bench-optimizers
 bench-optimizers: $(BUILD)/dspcc $(BUILD)/dsp-refserver $(MULTIHOP_TOOL) $(AGENT_TOOL)
 	BUILD=$(BUILD) sh tests/bench/bench_optimizers.sh
+# The same, tiny (two examples, two optimizers, one seed), in make test.
+TEST_SCRIPTS += tests/bench/bench_optimizers_smoke.sh
 
 # make bench-mipro: mipro at -j 64 against the fixture at 50 ms latency, its
 # wall time against the concurrency bound (issue 18's target: <= 1.5x).
