@@ -62,7 +62,8 @@ static void add_loc(cJSON *o, ir_loc l)
 }
 
 /* A tool's C struct: its C name and each member's C type and the field
- * it holds (null for a list's count). */
+ * it holds; a member that holds no field names the one it serves: a
+ * list's count ("count_of") or an optional scalar's flag ("flag_of"). */
 static cJSON *cstruct_json(const ir_cstruct *cs)
 {
     cJSON *o = cJSON_CreateObject();
@@ -76,8 +77,10 @@ static cJSON *cstruct_json(const ir_cstruct *cs)
         cJSON_AddStringToObject(x, "ctype", m->ctype);
         if (m->field >= 0)
             cJSON_AddStringToObject(x, "field", cs->record->fields[m->field].name);
-        else
-            cJSON_AddNullToObject(x, "field");
+        else if (m->is_flag && i + 1 < cs->n_members)
+            cJSON_AddStringToObject(x, "flag_of", cs->members[i + 1].name);
+        else if (i > 0)
+            cJSON_AddStringToObject(x, "count_of", cs->members[i - 1].name);
         if (m->borrowed)
             cJSON_AddTrueToObject(x, "borrowed");
         cJSON_AddItemToArray(ms, x);

@@ -51,6 +51,11 @@ tr -d ' \n\t' <"$tmp/ir.json" >"$tmp/ir.squeezed"
 check "dump-ir shows a struct parameter's C struct: members, the fields they hold, const pointers borrowed" \
     grep -qF '"cstruct":{"c_name":"structcity","members":[{"ctype":"char*","field":"name","name":"name"},{"borrowed":true,"ctype":"constchar*","field":"country","name":"country"}' "$tmp/ir.squeezed"
 
+check "dump-ir names the member a list's count and an optional scalar's flag serve (no member without a field)" \
+    sh -c "grep -qF '{\"count_of\":\"tags\",\"ctype\":\"size_t\",\"name\":\"n_tags\"}' '$tmp/ir.squeezed' &&
+           grep -qF '{\"ctype\":\"bool\",\"flag_of\":\"temp\",\"name\":\"has_temp\"}' '$tmp/ir.squeezed' &&
+           ! grep -qF '\"field\":null' '$tmp/ir.squeezed'"
+
 mkdir -p "$tmp/text" "$tmp/native"
 for v in text native; do
     dsp=$P/agent.dsp
