@@ -159,6 +159,8 @@ const char *cg_rt_type(cg_ctx *g, strbuf *c, const ir_type *t);
 size_t cg_tool_cstructs(cg_ctx *g, const struct ir_cstruct ***out);
 int cg_emit_cstruct_defs(cg_ctx *g, strbuf *c);
 void cg_emit_cstruct_tables(cg_ctx *g, strbuf *c);
+/* Whether a tool called passes or returns a map (dsp_cmap_in/out). */
+int cg_tool_uses_cmap(cg_ctx *g);
 
 /* cg_share.c: emits pre, then `static const TYPE SYM` and body (the text
  * after the symbol: "[2] = {...};\n"), unless an equal table (same type,

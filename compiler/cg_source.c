@@ -252,7 +252,7 @@ dsp_status cg_generate(const cg_input *in, strbuf *c_out, strbuf *h_out, dsp_err
     } else {
         sb_puts(c_out, "#include \"dsp/glue.h\"\n#include \"dsp/lora.h\"\n#include \"dsp/predict.h\"\n"
                        "#include \"dsp/program.h\"\n");
-        if (g.n_cstructs) sb_puts(c_out, "#include \"dsp/cstruct.h\"\n");
+        if (g.n_cstructs || cg_tool_uses_cmap(&g)) sb_puts(c_out, "#include \"dsp/cstruct.h\"\n");
         if (cg_has_react(&g)) sb_puts(c_out, "#include \"dsp/react.h\"\n");
         if (cg_has_sampling(&g)) sb_puts(c_out, "#include \"dsp/sample.h\"\n");
         if (cg_has_ensemble(&g)) sb_puts(c_out, "#include \"dsp/ensemble.h\"\n");

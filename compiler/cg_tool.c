@@ -24,6 +24,7 @@
 #include "ir_runtime.h"
 
 static const char *cstruct_sym(cg_ctx *g, const ir_cstruct *cs);
+static void emit_cmap_tables(cg_ctx *g, strbuf *c);
 
 static void ind(strbuf *c, int n)
 {
@@ -170,12 +171,38 @@ static void emit_list_in(cg_ctx *g, strbuf *c, int lvl, const ir_tool *t, const 
         sb_printf(c, "%s[i] = %s.as.b;\n", arr, item);
 }
 
+static int is_map(const ir_tool_param *p)
+{
+    return p->type && p->type->kind == IR_MAP && (p->role == IR_PARAM_IN || p->role == IR_PARAM_OUT);
+}
+
+/* The parameter a LEN or VALUES parameter i belongs to: the list just
+ * before it, or the map before its values. */
+static const ir_tool_param *owner_of(const ir_tool *t, size_t i)
+{
+    if (i > 1 && t->params[i].role == IR_PARAM_LEN && t->params[i - 1].role == IR_PARAM_VALUES) return &t->params[i - 2];
+    return i > 0 ? &t->params[i - 1] : NULL;
+}
+
+/* The table of map parameter p of t: "k_cmap_tool_x" (its type: "..._type"). */
+static const char *cmap_sym(cg_ctx *g, const ir_tool *t, const ir_tool_param *p)
+{
+    return arena_printf(g->a, "k_cmap_%s_%s", cg_ident(g->a, t->name, 0), cg_ident(g->a, p->name, 0));
+}
+
 /* The zeroed local an OUT (or an output list's LEN) parameter writes to. */
 static void emit_out_slot(cg_ctx *g, strbuf *c, int lvl, const ir_tool_param *p)
 {
     const char *slot = arena_printf(g->a, "o_%s", cg_ident(g->a, p->name, 0));
     ind(c, lvl);
-    if (p->cstruct && p->type->kind == IR_RECORD) {
+    if (is_map(p)) {
+        sb_printf(c, "char **%s = NULL;\n", slot); /* `char ***x_keys` */
+    } else if (p->role == IR_PARAM_VALUES) {
+        /* `T **x_values`: the tool mallocs the values. */
+        const ir_tool_param *k = p - 1;
+        decl(c, k->cstruct ? k->cstruct->c_name : unconst(k->elem_ctype), arena_printf(g->a, "*%s", slot));
+        sb_puts(c, " = NULL;\n");
+    } else if (p->cstruct && p->type->kind == IR_RECORD) {
         /* `T *out`: the tool fills our zeroed struct. */
         decl(c, p->cstruct->c_name, slot);
         sb_printf(c, ";\n");
@@ -199,7 +226,7 @@ static void emit_out_slot(cg_ctx *g, strbuf *c, int lvl, const ir_tool_param *p)
 /* An output the tool mallocs: a string or an array. */
 static int allocated_output(const ir_tool_param *p)
 {
-    return p->role == IR_PARAM_OUT && (list_elem(p->type) || p->type->kind == IR_STRING || p->cstruct);
+    return p->role == IR_PARAM_OUT && (list_elem(p->type) || p->type->kind == IR_STRING || p->cstruct || is_map(p));
 }
 
 /* The index in args of IN parameter i. */
@@ -213,6 +240,7 @@ static size_t in_index(const ir_tool *t, size_t i)
 /* The LEN parameter after parameter i, if any. */
 static const ir_tool_param *len_of(const ir_tool *t, size_t i)
 {
+    if (is_map(&t->params[i])) i++; /* after its values */
     return i + 1 < t->n_params && t->params[i + 1].role == IR_PARAM_LEN ? &t->params[i + 1] : NULL;
 }
 
@@ -223,6 +251,15 @@ static void emit_out_convert(cg_ctx *g, strbuf *c, int lvl, const ir_tool *t, co
     const char *dst = arena_printf(g->a, "&%s", slot);
     const char *o = arena_printf(g->a, "o_%s", cg_ident(g->a, p->name, 0));
     const ir_type *e = list_elem(p->type);
+    if (is_map(p)) {
+        const char *sym = cmap_sym(g, t, p);
+        ind(c, lvl);
+        sb_printf(c, "if (st == DSP_OK)\n");
+        ind(c, lvl + 1);
+        sb_printf(c, "st = dsp_cmap_out(%s, %s_type, %s, o_%s, o_%s, %s, \"%s\", \"output `%s`\", err);\n", sym, sym, o,
+                  cg_ident(g->a, p[1].name, 0), cg_ident(g->a, len->name, 0), dst, t->name, p->name);
+        return;
+    }
     if (p->cstruct) {
         const char *sym = cstruct_sym(g, p->cstruct);
         ind(c, lvl);
@@ -420,6 +457,8 @@ static const char *cm_kind_name(dsp_cm_kind k)
     case DSP_CM_STRUCT_PTR: return "DSP_CM_STRUCT_PTR";
     case DSP_CM_LIST: return "DSP_CM_LIST";
     case DSP_CM_PRESENT: return "DSP_CM_PRESENT";
+    case DSP_CM_MAP: return "DSP_CM_MAP";
+    case DSP_CM_MAP_VALUES: return "DSP_CM_MAP_VALUES";
     default: return "DSP_CM_COUNT";
     }
 }
@@ -448,24 +487,69 @@ void cg_emit_cstruct_tables(cg_ctx *g, strbuf *c)
             sb_printf(c, "    { .name = \"%s\", .kind = %s, .offset = offsetof(%s, %s)", m->name, cm_kind_name(kind),
                       cs->c_name, m->name);
             if (sized) sb_printf(c, ", .size = sizeof(%s)", sized);
-            if (kind != DSP_CM_COUNT && kind != DSP_CM_PRESENT) sb_printf(c, ", .field = %ld", m->field);
+            if (kind != DSP_CM_COUNT && kind != DSP_CM_PRESENT && kind != DSP_CM_MAP_VALUES)
+                sb_printf(c, ", .field = %ld", m->field);
             if (k > 0 && cs->members[k - 1].is_flag) /* an optional scalar: its flag */
                 sb_printf(c, ", .count_offset = offsetof(%s, %s)", cs->c_name, cs->members[k - 1].name);
             if (m->borrowed) sb_puts(c, ", .borrowed = true");
-            if (kind == DSP_CM_LIST) {
+            if (kind == DSP_CM_LIST || kind == DSP_CM_MAP_VALUES) {
                 sb_printf(c, ", .elem = %s", cm_kind_name(elem));
                 if (m->elem_borrowed) sb_puts(c, ", .elem_borrowed = true");
-                if (k + 1 < cs->n_members)
-                    sb_printf(c, ", .count_offset = offsetof(%s, %s)", cs->c_name, cs->members[k + 1].name);
             }
+            if (kind == DSP_CM_MAP && m->elem_borrowed) sb_puts(c, ", .elem_borrowed = true"); /* const keys */
+            /* A list's count is right after it, a map's after its values. */
+            size_t cnt = k + (kind == DSP_CM_LIST ? 1 : 2);
+            if ((kind == DSP_CM_LIST || kind == DSP_CM_MAP) && cnt < cs->n_members)
+                sb_printf(c, ", .count_offset = offsetof(%s, %s)", cs->c_name, cs->members[cnt].name);
             if (m->sub) sb_printf(c, ", .sub = &%s", cstruct_sym(g, m->sub));
+            int listed = kind == DSP_CM_LIST || kind == DSP_CM_MAP_VALUES;
             if (sized && (kind == DSP_CM_SIGNED || kind == DSP_CM_UNSIGNED || kind == DSP_CM_FLOAT ||
-                          (kind == DSP_CM_LIST && elem != DSP_CM_STRUCT && elem != DSP_CM_STRING)))
+                          (listed && elem != DSP_CM_STRUCT && elem != DSP_CM_STRING)))
                 sb_printf(c, ", .ctype = \"%s\"", sized);
             sb_puts(c, " },\n");
         }
         sb_printf(c, "};\nstatic const dsp_cstruct %s = { \"%s\", sizeof(%s), %s, %s_m, %zu };\n\n", sym, cs->c_name,
                   cs->c_name, rec, sym, cs->n_members);
+    }
+    emit_cmap_tables(g, c);
+}
+
+int cg_tool_uses_cmap(cg_ctx *g)
+{
+    const ir_program *prog = g->in->prog;
+    for (size_t i = 0; i < prog->n_tools; i++)
+        for (size_t k = 0; k < prog->tools[i]->n_params; k++)
+            if (is_map(&prog->tools[i]->params[k]) && cg_tool_called(g, prog->tools[i])) return 1;
+    return 0;
+}
+
+/* The tables of the map parameters of the tools called: the keys and one
+ * value (dsp_cmap_in, dsp_cmap_out), and the map's type. */
+static void emit_cmap_tables(cg_ctx *g, strbuf *c)
+{
+    const ir_program *prog = g->in->prog;
+    for (size_t i = 0; i < prog->n_tools; i++) {
+        const ir_tool *t = prog->tools[i];
+        if (!cg_tool_called(g, t)) continue;
+        for (size_t k = 0; k + 1 < t->n_params; k++) {
+            const ir_tool_param *p = &t->params[k];
+            if (!is_map(p)) continue;
+            const char *sym = cmap_sym(g, t, p), *type = cg_rt_type(g, c, p->type), *sized = NULL;
+            dsp_cm_kind elem = DSP_CM_STRING;
+            if (!irt_celem_kind(p->elem_ctype, p->cstruct, &elem, &sized)) {
+                g->failed = 1;
+                dsp_error_set(g->err, DSP_ERR_INVALID, "internal: map `%s` of tool `%s` has no conversion", p->name,
+                              t->name);
+                continue;
+            }
+            sb_printf(c, "/* Map `%s` of tool %s: its keys, and one value. */\n", p->name, t->name);
+            sb_printf(c, "static const dsp_cmember %s[2] = {\n    { .name = \"%s\", .kind = DSP_CM_MAP },\n", sym, p->name);
+            sb_printf(c, "    { .name = \"%s\", .kind = DSP_CM_MAP_VALUES, .elem = %s, .size = sizeof(%s)", p[1].name,
+                      cm_kind_name(elem), sized);
+            if (p->cstruct) sb_printf(c, ", .sub = &%s", cstruct_sym(g, p->cstruct));
+            if (elem != DSP_CM_STRUCT && elem != DSP_CM_STRING) sb_printf(c, ", .ctype = \"%s\"", sized);
+            sb_printf(c, " },\n};\nstatic const dsp_type *const %s_type = %s;\n\n", sym, type);
+        }
     }
 }
 
@@ -473,6 +557,24 @@ void cg_emit_cstruct_tables(cg_ctx *g, strbuf *c)
 static const char *what_of(cg_ctx *g, const ir_tool_param *p)
 {
     return arena_printf(g->a, p->role == IR_PARAM_OUT ? "output `%s`" : "parameter `%s`", p->name);
+}
+
+/* A map argument args[i] as the arrays `a_NAME` (keys) and `a_VALUES`. */
+static void emit_map_in(cg_ctx *g, strbuf *c, int lvl, const ir_tool *t, const ir_tool_param *p, size_t i)
+{
+    const char *id = cg_ident(g->a, p->name, 0), *vid = cg_ident(g->a, p[1].name, 0);
+    const char *sym = cmap_sym(g, t, p);
+    ind(c, lvl);
+    sb_printf(c, "const char **a_%s = NULL;\n", id);
+    ind(c, lvl);
+    sb_printf(c, "void *a_%s = NULL;\n", vid);
+    ind(c, lvl);
+    sb_printf(c, "size_t n_a_%s = 0;\n", id);
+    ind(c, lvl);
+    sb_printf(c, "if (st == DSP_OK)\n");
+    ind(c, lvl + 1);
+    sb_printf(c, "st = dsp_cmap_in(%s, %s_type, &args[%zu], &a_%s, &a_%s, &n_a_%s, \"%s\", \"parameter `%s`\", err);\n",
+              sym, sym, i, id, vid, id, t->name, p->name);
 }
 
 /* A record (or list of records) argument args[i] as the struct `a_NAME`. */
@@ -514,7 +616,9 @@ void cg_emit_tool_call(cg_ctx *g, strbuf *c, int lvl, const ir_tool *t, const ch
     for (size_t i = 0; i < t->n_params; i++) {
         const ir_tool_param *p = &t->params[i];
         if (p->role != IR_PARAM_IN) continue;
-        if (p->cstruct)
+        if (is_map(p))
+            emit_map_in(g, c, lvl, t, p, ai);
+        else if (p->cstruct)
             emit_struct_in(g, c, lvl, t, p, ai);
         else if (list_elem(p->type))
             emit_list_in(g, c, lvl, t, p, ai);
@@ -525,8 +629,8 @@ void cg_emit_tool_call(cg_ctx *g, strbuf *c, int lvl, const ir_tool *t, const ch
         ai++;
     }
     for (size_t i = 0; i < t->n_params; i++)
-        if (t->params[i].role == IR_PARAM_OUT || (t->params[i].role == IR_PARAM_LEN && i > 0 &&
-                                                   t->params[i - 1].role == IR_PARAM_OUT))
+        if (t->params[i].role == IR_PARAM_OUT || (t->params[i].role != IR_PARAM_IN && owner_of(t, i) &&
+                                                   owner_of(t, i)->role == IR_PARAM_OUT))
             emit_out_slot(g, c, lvl, &t->params[i]);
 
     /* The call. */
@@ -545,7 +649,16 @@ void cg_emit_tool_call(cg_ctx *g, strbuf *c, int lvl, const ir_tool *t, const ch
     for (size_t i = 0; i < t->n_params; i++) {
         const ir_tool_param *p = &t->params[i];
         const char *id = cg_ident(g->a, p->name, 0);
-        if (p->role == IR_PARAM_IN && p->cstruct) {
+        const ir_tool_param *own = p->role == IR_PARAM_IN || p->role == IR_PARAM_OUT ? NULL : owner_of(t, i);
+        if (p->role == IR_PARAM_IN && is_map(p)) {
+            /* The keys: `const char **` as the prototype's `const char *const *`. */
+            wrap = 1;
+            argv[i] = arena_printf(g->a, "(%s)a_%s", p->ctype, id);
+            ai++;
+        } else if (own && is_map(own) && own->role == IR_PARAM_IN) {
+            argv[i] = p->role == IR_PARAM_VALUES ? arena_printf(g->a, "a_%s", id)
+                                                 : arena_printf(g->a, "n_a_%s", cg_ident(g->a, own->name, 0));
+        } else if (p->role == IR_PARAM_IN && p->cstruct) {
             wrap = 1;
             argv[i] = p->type->kind == IR_OPTIONAL ? arena_printf(g->a, "h_%s ? &a_%s : NULL", id, id)
                     : arena_printf(g->a, "%sa_%s", list_elem(p->type) || !strchr(p->ctype, '*') ? "" : "&", id);
@@ -554,7 +667,7 @@ void cg_emit_tool_call(cg_ctx *g, strbuf *c, int lvl, const ir_tool *t, const ch
             wrap |= list_elem(p->type) != NULL;
             argv[i] = list_elem(p->type) ? arena_printf(g->a, "a_%s", id) : scalar_arg(g, p, ai);
             ai++;
-        } else if (p->role == IR_PARAM_OUT || (i > 0 && t->params[i - 1].role == IR_PARAM_OUT)) {
+        } else if (p->role == IR_PARAM_OUT || (own && own->role == IR_PARAM_OUT)) {
             argv[i] = arena_printf(g->a, "&o_%s", id);
         } else {
             argv[i] = arena_printf(g->a, "args[%zu].as.list.len", ai - 1); /* the list just before */
@@ -611,7 +724,16 @@ void cg_emit_tool_call(cg_ctx *g, strbuf *c, int lvl, const ir_tool *t, const ch
         const ir_tool_param *p = &t->params[i];
         const char *id = cg_ident(g->a, p->name, 0);
         const ir_type *e = list_elem(p->type);
-        if (p->cstruct) {
+        if (is_map(p)) {
+            const char *vid = cg_ident(g->a, p[1].name, 0);
+            ind(c, lvl);
+            if (p->role == IR_PARAM_IN)
+                sb_printf(c, "dsp_cmap_release(%s, a_%s, a_%s, n_a_%s, DSP_CSTRUCT_PASSED);\n", cmap_sym(g, t, p), id, vid,
+                          id);
+            else
+                sb_printf(c, "dsp_cmap_release(%s, o_%s, o_%s, o_%s, DSP_CSTRUCT_FROM_TOOL);\n", cmap_sym(g, t, p), id, vid,
+                          cg_ident(g->a, len_of(t, i)->name, 0));
+        } else if (p->cstruct) {
             const char *sym = cstruct_sym(g, p->cstruct);
             const ir_tool_param *len = len_of(t, i);
             ind(c, lvl);

@@ -27,6 +27,8 @@ TEST_SCRIPTS += tests/compiler/records.sh
 TEST_SCRIPTS += tests/compiler/react_parity.sh
 # C tools taking and returning structs (records): react and direct calls, interpreter vs generated C (fixture react_records).
 TEST_SCRIPTS += tests/compiler/react_records.sh
+# C tools taking and returning map<string, T>: in structs, as parameters and results, react (fixture react_maps).
+TEST_SCRIPTS += tests/compiler/react_maps.sh
 # react with tool_calling: native, on the OpenAI and Anthropic wires, with damaged tool calls (fixture).
 TEST_SCRIPTS += tests/compiler/react_native.sh
 # best_of_n, refine, majority: the interpreter and the generated C keep the same samples (fixture sample).

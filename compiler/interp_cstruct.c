@@ -11,7 +11,6 @@
 #include "cheader.h"
 #include "ir_runtime.h"
 
-
 static ffi_type *ffi_of_scalar(const ch_scalar *sc)
 {
     if (sc->cls == CH_FLOATING)
@@ -77,9 +76,11 @@ static dsp_status lay_out(it_cstructs *x, const ir_cstruct *ic, const it_cstruct
             break;
         case DSP_CM_STRING:
         case DSP_CM_STRUCT_PTR:
+        case DSP_CM_MAP:
             elems[i] = &ffi_type_pointer;
             break;
         case DSP_CM_LIST:
+        case DSP_CM_MAP_VALUES:
             elems[i] = &ffi_type_pointer;
             d->size = d->elem == DSP_CM_STRUCT ? d->sub->size : d->elem == DSP_CM_STRING ? sizeof(char *)
                     : sc ? sc->size : 0;
@@ -105,6 +106,8 @@ static dsp_status lay_out(it_cstructs *x, const ir_cstruct *ic, const it_cstruct
     for (size_t i = 0; i < n; i++) {
         if (ms[i].kind == DSP_CM_LIST && i + 1 < n)
             ms[i].count_offset = offsets[i + 1];
+        if (ms[i].kind == DSP_CM_MAP && i + 2 < n)
+            ms[i].count_offset = offsets[i + 2]; /* after its values */
         if (i > 0 && ms[i - 1].kind == DSP_CM_PRESENT)
             ms[i].count_offset = offsets[i - 1]; /* an optional scalar's flag */
     }

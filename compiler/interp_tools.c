@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "cheader.h"
+#include "ir_runtime.h"
 
 void it_tools_init(it_tools *t)
 {
@@ -165,6 +166,11 @@ static const char *elem_of(const ir_tool_param *p, char *buf, size_t cap)
 static bool is_list(const ir_tool_param *p)
 {
     return p->type && p->type->kind == IR_LIST;
+}
+
+static bool is_map(const ir_tool_param *p)
+{
+    return p->type && p->type->kind == IR_MAP;
 }
 
 static bool is_string(const ir_type *t)
@@ -333,8 +339,10 @@ typedef struct tool_call {
     c_slot *outs;                       /* what output pointers point at (zeroed) */
     void **ptrs;
     void **temps;                       /* C arrays built from list arguments; structs */
-    size_t *lens;                       /* an input list's length, for its LEN */
+    size_t *lens;                       /* an input list's (or map's) length, for its LEN */
     const it_cstruct **cst;             /* a parameter's struct (records), else NULL */
+    dsp_cmember *maps;                  /* a map parameter i: maps[2i] its keys, maps[2i+1] a value */
+    const dsp_type **map_types;         /* a map parameter's type */
 } tool_call;
 
 /* A zeroed call of t's parameters, or NULL when out of memory. */
@@ -352,8 +360,12 @@ static tool_call *call_new(const ir_tool *t)
     c->temps = calloc(n, sizeof *c->temps);
     c->lens = calloc(n, sizeof *c->lens);
     c->cst = calloc(n, sizeof *c->cst);
-    if (c->types && c->args && c->outs && c->ptrs && c->temps && c->lens && c->cst)
+    c->maps = calloc(2 * n, sizeof *c->maps);
+    c->map_types = calloc(n, sizeof *c->map_types);
+    if (c->types && c->args && c->outs && c->ptrs && c->temps && c->lens && c->cst && c->maps && c->map_types)
         return c;
+    free(c->maps);
+    free(c->map_types);
     free(c->cst);
     free(c->types);
     free(c->args);
@@ -371,6 +383,13 @@ static void call_free(tool_call *c)
 {
     for (size_t i = 0; i < c->t->n_params; i++) {
         const ir_tool_param *p = &c->t->params[i];
+        if (is_map(p) && p->role == IR_PARAM_IN && i + 1 < c->t->n_params) {
+            /* The keys and values arrays dsp_cmap_in made. */
+            dsp_cmap_release(&c->maps[2 * i], c->temps[i], c->temps[i + 1], c->lens[i], DSP_CSTRUCT_PASSED);
+            c->temps[i] = c->temps[i + 1] = NULL;
+            i++;
+            continue;
+        }
         if (c->cst[i] && c->temps[i] && p->role == IR_PARAM_IN && is_list(p))
             dsp_cstruct_array_free(c->cst[i]->cs, c->temps[i], c->lens[i], DSP_CSTRUCT_PASSED);
         else if (c->cst[i] && c->temps[i] && p->role == IR_PARAM_IN)
@@ -378,6 +397,8 @@ static void call_free(tool_call *c)
         if (!(c->cst[i] && p->role == IR_PARAM_IN && is_list(p)))
             free(c->temps[i]);
     }
+    free(c->maps);
+    free(c->map_types);
     free(c->cst);
     free(c->types);
     free(c->args);
@@ -430,6 +451,29 @@ static dsp_status pass_list(tool_call *c, size_t i, const dsp_value *arg, dsp_er
     return DSP_OK;
 }
 
+/* The table dsp_cmap_in and dsp_cmap_out read for map parameter i: its
+ * keys and one value (a scalar of its C type, a string, a struct). */
+static dsp_status describe_map(tool_call *c, size_t i, arena *mem, dsp_error *err)
+{
+    const ir_tool_param *p = &c->t->params[i];
+    dsp_cmember *km = &c->maps[2 * i], *vm = km + 1;
+    const char *sized = NULL;
+    km->name = p->name;
+    km->kind = DSP_CM_MAP;
+    vm->name = p->name;
+    vm->kind = DSP_CM_MAP_VALUES;
+    c->map_types[i] = irt_type(mem, p->type);
+    if (i + 2 >= c->t->n_params || c->t->params[i + 1].role != IR_PARAM_VALUES ||
+        !irt_celem_kind(p->elem_ctype, p->cstruct, &vm->elem, &sized))
+        return dsp_error_set(err, DSP_ERR_INVALID, "tool `%s`: map `%s` has values of C type `%s`, which the "
+                             "interpreter cannot pass", c->t->name, p->name, p->elem_ctype ? p->elem_ctype : "?");
+    const ch_scalar *sc = vm->elem == DSP_CM_STRUCT || vm->elem == DSP_CM_STRING ? NULL : scalar_of(sized);
+    vm->sub = c->cst[i] ? c->cst[i]->cs : NULL;
+    vm->size = vm->sub ? vm->sub->size : vm->elem == DSP_CM_STRING ? sizeof(char *) : sc ? sc->size : 0;
+    vm->ctype = sized;
+    return DSP_OK;
+}
+
 /* Fills parameter i: an IN value from *arg, a LEN from the list before
  * it, an OUT as a pointer to a zeroed slot. Checks every C type the call
  * will read back before the call is made, so a refused type never leaves
@@ -442,6 +486,23 @@ static dsp_status pass_param(tool_call *c, size_t i, const dsp_value *arg, dsp_e
     snprintf(what, sizeof what, "parameter `%s`", p->name);
     c->ptrs[i] = &c->args[i];
     const it_cstruct *cs = c->cst[i];
+    if (is_map(p) && p->role == IR_PARAM_IN) {
+        /* `const char *const *x_keys, const T *x_values, size_t n_x`: two
+         * arrays dsp_cmap_in makes; the values are the next parameter's. */
+        c->types[i] = &ffi_type_pointer;
+        dsp_status rc = dsp_cmap_in(&c->maps[2 * i], c->map_types[i], arg, &c->temps[i], &c->temps[i + 1],
+                                    &c->lens[i], t->name, what, err);
+        c->args[i].p = c->temps[i];
+        return rc;
+    }
+    if (is_map(p) || p->role == IR_PARAM_VALUES) {
+        /* `char ***x_keys, T **x_values`: pointers to our zeroed slots;
+         * the values of a map passed in: the array made for its keys. */
+        bool in = p->role == IR_PARAM_VALUES && i > 0 && t->params[i - 1].role == IR_PARAM_IN;
+        c->args[i].p = in ? c->temps[i] : (void *)&c->outs[i];
+        c->types[i] = &ffi_type_pointer;
+        return DSP_OK;
+    }
     if (cs && p->role == IR_PARAM_IN && is_list(p)) {
         /* `const T *xs, size_t n_xs`: an array of structs. */
         c->lens[i] = arg->kind == DSP_TYPE_LIST ? arg->as.list.len : 0;
@@ -507,8 +568,10 @@ static dsp_status pass_param(tool_call *c, size_t i, const dsp_value *arg, dsp_e
         return to_c(t, what, sc, arg, &c->args[i], err);
     }
     case IR_PARAM_LEN: {
-        const ir_tool_param *list = i > 0 ? &t->params[i - 1] : NULL;
-        if (!list || !is_list(list) || list->role == IR_PARAM_LEN)
+        /* The list just before, or the map before its values. */
+        size_t li = i > 1 && t->params[i - 1].role == IR_PARAM_VALUES ? i - 2 : i - 1;
+        const ir_tool_param *list = i > 0 ? &t->params[li] : NULL;
+        if (!list || !(is_list(list) || is_map(list)) || list->role == IR_PARAM_LEN)
             return dsp_error_set(err, DSP_ERR_INVALID, "tool `%s`: internal: length `%s` follows no list", t->name,
                                  p->name);
         const ch_scalar *sc = scalar_of(list->role == IR_PARAM_OUT ? strip_pointers(p->ctype, 1, buf, sizeof buf)
@@ -520,11 +583,13 @@ static dsp_status pass_param(tool_call *c, size_t i, const dsp_value *arg, dsp_e
             c->types[i] = &ffi_type_pointer;
             return DSP_OK;
         }
-        dsp_value n = dsp_value_int((int64_t)c->lens[i - 1]);
+        dsp_value n = dsp_value_int((int64_t)c->lens[li]);
         snprintf(what, sizeof what, "the length of `%s`", list->name);
         c->types[i] = ffi_scalar(sc);
         return to_c(t, what, sc, &n, &c->args[i], err);
     }
+    case IR_PARAM_VALUES:
+        break;
     case IR_PARAM_OUT: {
         const ir_type *vt = is_list(p) ? p->type->elem : p->type;
         if (!is_string(vt) && !scalar_of(elem_of(p, buf, sizeof buf)))
@@ -651,7 +716,16 @@ static dsp_status take_outputs(tool_call *c, bool convert, dsp_value *outs, dsp_
         dsp_status r = DSP_OK;
         char what[160];
         snprintf(what, sizeof what, "output `%s`", p->name);
-        if (c->cst[i]) {
+        if (is_map(p)) {
+            /* `char ***x_keys, T **x_values, size_t *n_x`: the tool's arrays. */
+            size_t n = 0;
+            if (i + 2 < t->n_params)
+                memcpy(&n, &c->outs[i + 2], sizeof n);
+            if (conv)
+                r = dsp_cmap_out(&c->maps[2 * i], c->map_types[i], c->outs[i].p, c->outs[i + 1].p, n, dst, t->name,
+                                 what, err);
+            dsp_cmap_release(&c->maps[2 * i], c->outs[i].p, c->outs[i + 1].p, n, DSP_CSTRUCT_FROM_TOOL);
+        } else if (c->cst[i]) {
             r = take_struct(c, i, conv, what, dst, err);
         } else if (is_list(p)) {
             r = take_list(c, i, conv, dst, err);
@@ -766,6 +840,9 @@ dsp_status it_tool_call(const ex_runner *r, const ir_tool *tool, const dsp_value
     for (size_t i = 0; c && i < tool->n_params && rc == DSP_OK; i++)
         if (tool->params[i].cstruct)
             rc = it_cstruct_layout(&lay, tool->params[i].cstruct, &c->cst[i], err);
+    for (size_t i = 0; c && i < tool->n_params && rc == DSP_OK; i++)
+        if (is_map(&tool->params[i]))
+            rc = describe_map(c, i, &mem, err);
     if (!c) {
         arena_free(&mem);
         return rc;

@@ -90,9 +90,14 @@ typedef enum ir_param_role {
     IR_PARAM_IN,                  /* a .dsp argument: a scalar, a string, or a list
                                      (pointer to const elements, then its LEN) */
     IR_PARAM_OUT,                 /* a result the tool writes through this pointer */
-    IR_PARAM_LEN                  /* the length of the list parameter just before it:
+    IR_PARAM_LEN,                 /* the length of the list parameter just before it:
                                      `size_t` after an input list, `size_t *` after
-                                     an output list; filled in by the caller */
+                                     an output list; filled in by the caller; or of
+                                     the map two before it */
+    IR_PARAM_VALUES               /* the values array of the map parameter just before
+                                     it (whose name is the .dsp one and whose elem_ctype
+                                     is one value's C type): `const T *x_values` in,
+                                     `T **x_values` out */
 } ir_param_role;
 
 /* A C struct a tool takes or gives back (docs/c-headers.md, "Records and
@@ -105,9 +110,12 @@ typedef struct ir_cmember {
     const char *name;             /* the C member's name, also the field's */
     const char *ctype;            /* "double", "char *", "Point", "struct place *" */
     const char *elem_ctype;       /* a list's element or an optional's struct: "double", "Point" */
-    long field;                   /* index of the record field it holds; -1: a list's count or
-                                     an optional scalar's flag (is_flag) */
+    long field;                   /* index of the record field it holds; -1: a list's or map's
+                                     count, an optional scalar's flag (is_flag), a map's values
+                                     (is_values) */
     int is_flag;                  /* `bool has_x;` before an optional<int|float|bool> member x */
+    int is_values;                /* `T *x_values;` after the keys `char **x_keys;` of map x
+                                     (which holds field x; elem_ctype and sub describe one value) */
     int borrowed;                 /* a pointer to const: in results the tool's, never freed */
     int elem_borrowed;            /* a list of `const char *` */
     const struct ir_cstruct *sub; /* a nested struct, an optional one, or a list's element */

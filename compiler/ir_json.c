@@ -63,7 +63,8 @@ static void add_loc(cJSON *o, ir_loc l)
 
 /* A tool's C struct: its C name and each member's C type and the field
  * it holds; a member that holds no field names the one it serves: a
- * list's count ("count_of") or an optional scalar's flag ("flag_of"). */
+ * list's or map's count ("count_of"), an optional scalar's flag
+ * ("flag_of"), a map's values ("values_of": its keys). */
 static cJSON *cstruct_json(const ir_cstruct *cs)
 {
     cJSON *o = cJSON_CreateObject();
@@ -79,6 +80,10 @@ static cJSON *cstruct_json(const ir_cstruct *cs)
             cJSON_AddStringToObject(x, "field", cs->record->fields[m->field].name);
         else if (m->is_flag && i + 1 < cs->n_members)
             cJSON_AddStringToObject(x, "flag_of", cs->members[i + 1].name);
+        else if (m->is_values && i > 0)
+            cJSON_AddStringToObject(x, "values_of", cs->members[i - 1].name);
+        else if (i > 1 && cs->members[i - 1].is_values) /* a map's: named by its keys */
+            cJSON_AddStringToObject(x, "count_of", cs->members[i - 2].name);
         else if (i > 0)
             cJSON_AddStringToObject(x, "count_of", cs->members[i - 1].name);
         if (m->borrowed)
@@ -412,7 +417,7 @@ char *ir_to_json(const ir_program *p)
         cJSON_AddItemToObject(o, "outputs", fields_json(t->outputs, t->n_outputs));
         cJSON *ps = cJSON_AddArrayToObject(o, "params");
         for (size_t j = 0; j < t->n_params; j++) {
-            static const char *const roles[] = { "in", "out", "len" };
+            static const char *const roles[] = { "in", "out", "len", "values" };
             cJSON *x = cJSON_CreateObject();
             cJSON_AddStringToObject(x, "name", t->params[j].name);
             cJSON_AddStringToObject(x, "ctype", t->params[j].ctype);

@@ -192,17 +192,43 @@ static int scalar_kind(const char *ctype, dsp_cm_kind *kind)
     return 1;
 }
 
+int irt_celem_kind(const char *elem_ctype, const ir_cstruct *sub, dsp_cm_kind *elem, const char **sized)
+{
+    if (sub) {
+        *elem = DSP_CM_STRUCT;
+        *sized = sub->c_name;
+        return 1;
+    }
+    if (!elem_ctype)
+        return 0;
+    if (is_pointer_ctype(elem_ctype)) {
+        *elem = DSP_CM_STRING;
+        *sized = "char *";
+        return 1;
+    }
+    *sized = without_const(elem_ctype);
+    return scalar_kind(elem_ctype, elem);
+}
+
 int irt_cmember_kind(const ir_cstruct *ic, const ir_cmember *m, dsp_cm_kind *kind, dsp_cm_kind *elem,
                      const char **sized)
 {
     *elem = DSP_CM_SIGNED;
     *sized = NULL;
+    if (m->is_values) {
+        *kind = DSP_CM_MAP_VALUES;
+        return irt_celem_kind(m->elem_ctype, m->sub, elem, sized);
+    }
     if (m->field < 0 || (size_t)m->field >= ic->record->n_fields) {
         *kind = m->is_flag ? DSP_CM_PRESENT : DSP_CM_COUNT;
         *sized = m->is_flag ? "bool" : NULL;
         return m->field < 0;
     }
     const ir_type *ft = ic->record->fields[m->field].type;
+    if (ft->kind == IR_MAP) {
+        *kind = DSP_CM_MAP;
+        return 1;
+    }
     if (!is_pointer_ctype(m->ctype)) {
         if (m->sub) {
             *kind = DSP_CM_STRUCT;
@@ -216,18 +242,5 @@ int irt_cmember_kind(const ir_cstruct *ic, const ir_cmember *m, dsp_cm_kind *kin
         return 1;
     }
     *kind = DSP_CM_LIST;
-    if (m->sub) {
-        *elem = DSP_CM_STRUCT;
-        *sized = m->sub->c_name;
-        return 1;
-    }
-    if (!m->elem_ctype)
-        return 0;
-    if (is_pointer_ctype(m->elem_ctype)) {
-        *elem = DSP_CM_STRING;
-        *sized = "char *";
-        return 1;
-    }
-    *sized = without_const(m->elem_ctype);
-    return scalar_kind(m->elem_ctype, elem);
+    return irt_celem_kind(m->elem_ctype, m->sub, elem, sized);
 }

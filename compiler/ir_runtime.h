@@ -35,6 +35,11 @@ int irt_lm_llama_cpp(const ir_lm *lm);
 const dsp_lm_config *irt_lm_with_adapter(arena *a, const ir_lm *lm, const dsp_lm_config *base, const char *name,
                                          const char *sha256);
 
+/* The kind of one element of a list or one value of a map whose C type is
+ * elem_ctype ("double", "const char *"), or whose struct is sub, and the C
+ * type whose sizeof is its size. 0 when it has none. */
+int irt_celem_kind(const char *elem_ctype, const ir_cstruct *sub, dsp_cm_kind *elem, const char **sized);
+
 /* How libdsprt converts member m of a tool's C struct ic (dsp/cstruct.h):
  * its kind, a list's element kind, and the C type whose sizeof is its
  * size (a scalar; a list's element: "double", "char *", "struct city";

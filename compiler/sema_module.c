@@ -696,12 +696,17 @@ static int check_assign(mctx *mc, const ast_stmt *st, ir_step *step)
             const ast_binding *bd = c->bindings.items[i];
             const ir_tool_param *len = NULL;
             for (size_t k = 1; k < t->n_params; k++)
-                if (t->params[k].role == IR_PARAM_LEN && strcmp(t->params[k].name, bd->name.name) == 0)
+                if ((t->params[k].role == IR_PARAM_LEN || t->params[k].role == IR_PARAM_VALUES) &&
+                    strcmp(t->params[k].name, bd->name.name) == 0)
                     len = &t->params[k];
+            /* A map's length and values follow its keys, which bear its name. */
+            const ir_tool_param *of = len && len->role == IR_PARAM_LEN && len[-1].role == IR_PARAM_VALUES ? len - 2
+                                    : len ? len - 1 : NULL;
             if (len) {
-                diag_error(s->d, bd->name.loc, "`%s` is the length of list `%s` of %s; it is filled "
-                           "in from the list, so bind only `%s`", bd->name.name, len[-1].name, what,
-                           len[-1].name);
+                int map = of->type && of->type->kind == IR_MAP;
+                diag_error(s->d, bd->name.loc, "`%s` is the %s of %s `%s` of %s; it is filled in from the %s, so "
+                           "bind only `%s`", bd->name.name, len->role == IR_PARAM_LEN ? "length" : "values",
+                           map ? "map" : "list", of->name, what, map ? "map" : "list", of->name);
                 mc->ok = 0;
                 continue;
             }

@@ -37,8 +37,11 @@ static const char *schema_of(sema *s, const ir_type *t)
         }
         return arena_printf(s->a, "{\"type\": \"object\", \"properties\": {%s}, \"required\": [%s]}", props, req);
     }
+    case IR_MAP:
+        /* A C tool's map<string, T> (docs/c-headers.md): any keys. */
+        return arena_printf(s->a, "{\"type\": \"object\", \"additionalProperties\": %s}", schema_of(s, t->elem));
     default:
-        return "{}";  /* tools take no maps (docs/c-headers.md) */
+        return "{}";
     }
 }
 

@@ -56,10 +56,10 @@ static const ir_type *kind_type(sema *s, ch_kind k)
 
 static const ir_type *param_type(sema *s, const ch_param *c)
 {
-    if (c->kind != CH_LIST)
+    if (c->kind != CH_LIST && c->kind != CH_MAP)
         return kind_type(s, c->kind);
     ir_type *t = arena_alloc(s->a, sizeof *t);
-    t->kind = IR_LIST;
+    t->kind = c->kind == CH_MAP ? IR_MAP : IR_LIST;
     t->elem = kind_type(s, c->elem);
     return t;
 }
@@ -124,7 +124,7 @@ static const ch_param *keyword_param(const ch_prototype *p)
         "or", "not"
     };
     for (size_t i = 0; i < p->n_params; i++) {
-        if (p->params[i].role == CH_ROLE_LEN)
+        if (p->params[i].role == CH_ROLE_LEN || p->params[i].role == CH_ROLE_VALUES)
             continue;
         for (size_t k = 0; k < sizeof keywords / sizeof keywords[0]; k++)
             if (strcmp(p->params[i].name, keywords[k]) == 0)
@@ -286,8 +286,9 @@ static const char *record_suggestion(sema *s, const ch_struct *st)
     strbuf b = { 0 };
     sb_printf(&b, "record %s {", st->record);
     for (size_t i = 0; i < st->n_members; i++)
-        if (!st->members[i].is_count && !st->members[i].is_flag)
-            sb_printf(&b, "%s %s: %s", i ? " " : "", st->members[i].name, member_dsp_type(s, &st->members[i]));
+        if (!st->members[i].is_count && !st->members[i].is_flag && !st->members[i].is_values)
+            sb_printf(&b, "%s %s: %s", i ? " " : "", st->members[i].field ? st->members[i].field : st->members[i].name,
+                      member_dsp_type(s, &st->members[i]));
     sb_puts(&b, " }");
     const char *out = arena_strdup(s->a, b.p ? b.p : "");
     sb_free(&b);
@@ -317,6 +318,8 @@ static int member_fits(sema *s, struct_map *m, const ch_member *c, ch_kind kind,
         return ft->kind == IR_OPTIONAL && member_fits(s, m, c, c->elem, ft->elem);
     case CH_LIST:
         return ft->kind == IR_LIST && member_fits(s, m, c, c->elem, ft->elem);
+    case CH_MAP:
+        return ft->kind == IR_MAP && member_fits(s, m, c, c->elem, ft->elem);
     default:
         return 0;
     }
@@ -357,9 +360,16 @@ static const ir_cstruct *struct_record(sema *s, struct_map *m, const ch_struct *
         im->elem_borrowed = c->elem_borrowed;
         im->field = -1;
         im->is_flag = c->is_flag;
-        if (c->is_count || c->is_flag)
+        im->is_values = c->is_values;
+        if (c->is_values && c->st) {
+            /* A map's values: the struct of one value, as a list's elements. */
+            im->sub = struct_record(s, m, c->st);
+            ok &= im->sub != NULL;
+        }
+        if (c->is_count || c->is_flag || c->is_values)
             continue;
-        if (c->st) {
+        const char *fname = c->field ? c->field : c->name;
+        if (c->st && c->kind != CH_MAP) {
             im->sub = struct_record(s, m, c->st);
             if (!im->sub) {
                 ok = 0;
@@ -367,13 +377,15 @@ static const ir_cstruct *struct_record(sema *s, struct_map *m, const ch_struct *
             }
         }
         size_t f = 0;
-        while (f < rec->n_fields && strcmp(rec->fields[f].name, c->name) != 0)
+        while (f < rec->n_fields && strcmp(rec->fields[f].name, fname) != 0)
             f++;
         if (f == rec->n_fields) {
             struct_error(s, m, st->file, c->line, c->col, sy,
                          arena_printf(s->a, "member `%s` of `%s` has no field in record `%s`; add `%s: %s` to the "
-                                      "record (members and fields match by name)", c->name, st->c_name, sy->name,
-                                      c->name, member_dsp_type(s, c)));
+                                      "record (members and fields match by name%s)", c->name, st->c_name, sy->name,
+                                      fname, member_dsp_type(s, c),
+                                      c->field ? arena_printf(s->a, ": map `%s` is `%s_keys`, `%s_values` and its "
+                                                              "count", fname, fname, fname) : ""));
             ok = 0;
             continue;
         }
@@ -391,6 +403,17 @@ static const ir_cstruct *struct_record(sema *s, struct_map *m, const ch_struct *
                                           "absent), or make the field `%s: %s`", c->name, st->c_name,
                                           member_dsp_type(s, c), c->name, sy->name, have, c->name, c->name,
                                           member_dsp_type(s, c)));
+                ok = 0;
+                continue;
+            }
+            if (c->kind == CH_MAP) {
+                const ch_member *v = c + 1;
+                struct_error(s, m, st->file, v->line, v->col, sy,
+                             arena_printf(s->a, "map `%s` of `%s` holds a .dsp %s (its values are `%s`), but field "
+                                          "`%s` of record `%s` is %s; make them agree (`%s: %s` in the record, or "
+                                          "another C type of `%s`)", fname, st->c_name, member_dsp_type(s, c),
+                                          v->c_type, fname, sy->name, have, fname, member_dsp_type(s, c),
+                                          v->name));
                 ok = 0;
                 continue;
             }
@@ -454,7 +477,7 @@ static const ir_type *struct_param_type(sema *s, ch_kind kind, const ir_cstruct 
     if (kind == CH_RECORD)
         return cs->record;
     ir_type *t = arena_alloc(s->a, sizeof *t);
-    t->kind = kind == CH_LIST ? IR_LIST : IR_OPTIONAL;
+    t->kind = kind == CH_LIST ? IR_LIST : kind == CH_MAP ? IR_MAP : IR_OPTIONAL;
     t->elem = cs->record;
     return t;
 }
@@ -469,7 +492,7 @@ static int tool_structs(sema *s, const ast_decl *d, const ch_prototype *p, ir_to
                      p->n_structs, 0 };
     for (size_t i = 0; i < p->n_params; i++) {
         const ch_param *c = &p->params[i];
-        if (!c->st)
+        if (!c->st || c->role == CH_ROLE_VALUES)
             continue;
         const ir_cstruct *cs = struct_record(s, &m, c->st);
         if (!cs)
@@ -503,21 +526,30 @@ int sema_tool_from_prototype(sema *s, const ch_prototype *p, ir_tool *t)
         case CH_ROLE_IN:
             q->role = IR_PARAM_IN;
             q->type = param_type(s, c);
-            if (c->kind == CH_LIST || ((c->kind == CH_RECORD || c->kind == CH_OPTIONAL) && strchr(q->ctype, '*')))
+            if (c->kind == CH_MAP)
+                q->elem_ctype = pointee_ctype(s, called_ctype(s, p->params[i + 1].c_type), 1);
+            else if (c->kind == CH_LIST || ((c->kind == CH_RECORD || c->kind == CH_OPTIONAL) && strchr(q->ctype, '*')))
                 q->elem_ctype = pointee_ctype(s, q->ctype, 1);
             break;
         case CH_ROLE_OUT:
             q->role = IR_PARAM_OUT;
             q->type = param_type(s, c);
             /* T **out, char ***out: the array's element; T *out, char **out:
-             * the value itself. */
-            q->elem_ctype = pointee_ctype(s, q->ctype, c->kind == CH_LIST || c->kind == CH_OPTIONAL ? 2 : 1);
+             * the value itself; a map's values, `T **x_values`: one value. */
+            if (c->kind == CH_MAP)
+                q->elem_ctype = pointee_ctype(s, called_ctype(s, p->params[i + 1].c_type), 2);
+            else
+                q->elem_ctype = pointee_ctype(s, q->ctype, c->kind == CH_LIST || c->kind == CH_OPTIONAL ? 2 : 1);
             outs[n_outs].name = q->name;
             outs[n_outs].type = q->type;
             n_outs++;
             break;
         case CH_ROLE_LEN:
             q->role = IR_PARAM_LEN;
+            break;
+        case CH_ROLE_VALUES:
+            q->role = IR_PARAM_VALUES;
+            q->elem_ctype = ps[i - 1].elem_ctype;
             break;
         }
     }

@@ -466,6 +466,7 @@ static void struct_free(ch_struct *st)
         free(st->members[i].name);
         free(st->members[i].c_type);
         free(st->members[i].elem_c_type);
+        free(st->members[i].field);
     }
     free(st->members);
     free(st->record);
@@ -580,6 +581,88 @@ static ch_status body_members(st_ctx *x, const cs_file *f, TSNode body, const ch
     return st;
 }
 
+/* The length of a map's name when `keys` is its keys (`x_keys`: 1) and
+ * `values` its values (`x_values`), else 0. */
+static size_t map_stem(const char *keys, const char *values)
+{
+    size_t n = strlen(keys);
+    if (n <= 5 || strcmp(keys + n - 5, "_keys") != 0 || !values) return 0;
+    n -= 5;
+    return strncmp(values, keys, n) == 0 && strcmp(values + n, "_values") == 0 ? n : 0;
+}
+
+/* `char **x_keys; T *x_values; size_t n_x;` at ms[i]: the map member x
+ * (docs/c-headers.md). Fills c (the keys), v (the values) and l (the
+ * count). */
+static ch_status map_member(st_ctx *x, ch_struct *st, const cs_file *f, const cmember *ms, size_t i, size_t n,
+                            size_t stem, ch_member *c)
+{
+    const cmember *km = &ms[i], *vm = &ms[i + 1];
+    ch_member *v = c + 1, *l = c + 2;
+    char name[128];
+    snprintf(name, sizeof name, "%.*s", (int)stem, km->name);
+    cm_shape ks = cm_classify(&km->t), vs = cm_classify(&vm->t);
+    if (ks != CM_STR_OUT && ks != CM_STR_LIST_IN)
+        return fail(x->d, f->path, CH_ERR_UNMAPPABLE, km->declarator, "member '%s' of struct '%s' holds the keys of "
+                    "map '%s', so it is 'char **%s' (or 'const char *const *%s' when the keys are the tool's)",
+                    km->name, st->c_name, name, km->name, km->name);
+    if (i + 2 >= n || !is_count_member(&ms[i + 2].t, ms[i + 2].name, name))
+        return fail(x->d, f->path, CH_ERR_UNMAPPABLE, vm->declarator, "map '%s' of struct '%s' needs its count "
+                    "right after its values: 'size_t n_%s;'", name, st->c_name, name);
+    const ch_struct *sub = NULL;
+    ch_status rc = CH_OK;
+    switch (vs) {
+    case CM_STR_LIST_IN:
+    case CM_STR_OUT:
+        v->elem = CH_STRING;
+        v->borrowed = (vm->t.ptr_const & 1u) != 0;
+        v->elem_borrowed = vm->t.base_const;
+        break;
+    case CM_SCALAR_LIST_IN:
+    case CM_SCALAR_OUT:
+        v->elem = cm_scalar_kind(&vm->t);
+        v->borrowed = vm->t.base_const;
+        break;
+    case CM_STRUCT_IN:
+    case CM_STRUCT_OUT:
+        rc = read_struct(x, &vm->t, vm->declarator, f, &sub);
+        v->elem = CH_RECORD;
+        v->borrowed = vs == CM_STRUCT_IN;
+        break;
+    default: {
+        char ty[CM_TYPE_TEXT];
+        cm_format(&vm->t, ty, sizeof ty);
+        return fail(x->d, f->path, CH_ERR_UNMAPPABLE, vm->declarator, "member '%s' of struct '%s' holds the values "
+                    "of map '%s', a pointer to them ('T *%s': an integer type, double, float, bool, 'char *' or a "
+                    "struct), not '%s'", vm->name, st->c_name, name, vm->name, ty);
+    }
+    }
+    if (rc != CH_OK) return rc;
+    cs_position(km->declarator, &c->line, &c->col);
+    cs_position(vm->declarator, &v->line, &v->col);
+    cs_position(ms[i + 2].declarator, &l->line, &l->col);
+    c->kind = CH_MAP;
+    c->elem = v->elem;
+    c->st = v->st = sub;
+    c->borrowed = (km->t.ptr_const & 1u) != 0;
+    c->elem_borrowed = km->t.base_const;
+    c->name = xstrdup(km->name);
+    c->field = xstrdup(name);
+    c->c_type = struct_ctype(&km->t, NULL, 0);
+    v->kind = CH_MAP;
+    v->is_values = 1;
+    v->name = xstrdup(vm->name);
+    v->c_type = struct_ctype(&vm->t, sub, 0);
+    v->elem_c_type = struct_ctype(&vm->t, sub, 1);
+    l->kind = CH_INT;
+    l->is_count = 1;
+    l->name = xstrdup(ms[i + 2].name);
+    l->c_type = xstrdup("size_t");
+    if (!c->name || !c->field || !c->c_type || !v->name || !v->c_type || !v->elem_c_type || !l->name || !l->c_type)
+        return fail(x->d, f->path, CH_ERR_NOMEM, NO_NODE, "out of memory");
+    return CH_OK;
+}
+
 /* Maps the members of struct st (its body in f) to ch_members. */
 static ch_status map_members(st_ctx *x, ch_struct *st, const cs_file *f, TSNode body)
 {
@@ -596,6 +679,13 @@ static ch_status map_members(st_ctx *x, ch_struct *st, const cs_file *f, TSNode 
         cmember *next = i + 1 < n ? &ms[i + 1] : NULL;
         ch_member *c = &st->members[i];
         st->n_members = i + 1;
+        size_t stem = map_stem(m->name, next ? next->name : NULL);
+        if (stem) {
+            st->n_members = i + 3 <= n ? i + 3 : n;
+            rc = map_member(x, st, f, ms, i, n, stem, c);
+            i += 2;
+            continue;
+        }
         cs_position(m->declarator, &c->line, &c->col);
         c->name = xstrdup(m->name);
         cm_shape sh = cm_classify(&m->t);
@@ -637,8 +727,9 @@ static ch_status map_members(st_ctx *x, ch_struct *st, const cs_file *f, TSNode 
                 char ty[CM_TYPE_TEXT];
                 cm_format(&m->t, ty, sizeof ty);
                 rc = fail(x->d, f->path, CH_ERR_UNMAPPABLE, m->declarator, "member '%s' of struct '%s' is a "
-                          "pointer ('%s') without its count; a list member is followed by 'size_t n_%s;'%s",
-                          m->name, st->c_name, ty, m->name, sh == CM_STR_OUT ? "" : "");
+                          "pointer ('%s') without its count; a list member is followed by 'size_t n_%s;', "
+                          "a map<string, T> is 'char **x_keys; T *x_values; size_t n_x;'",
+                          m->name, st->c_name, ty, m->name);
                 break;
             }
             c->kind = CH_LIST;
@@ -651,7 +742,8 @@ static ch_status map_members(st_ctx *x, ch_struct *st, const cs_file *f, TSNode 
             cm_format(&m->t, ty, sizeof ty);
             rc = fail(x->d, f->path, CH_ERR_UNMAPPABLE, m->declarator, "cannot map member '%s' of struct '%s' "
                       "(C type '%s') to a .dsp type; a member is an integer type, double, float, bool, 'char *', "
-                      "a struct, a pointer to one struct (optional), or a pointer and its count (a list)",
+                      "a struct, a pointer to one struct (optional), a pointer and its count (a list), or "
+                      "keys, values and their count (a map: 'char **x_keys; T *x_values; size_t n_x;')",
                       m->name, st->c_name, ty);
             break;
         }
@@ -774,6 +866,73 @@ static ch_status fill_length(ch_param *l, const cparam *next, ch_diag *d, const 
     return CH_OK;
 }
 
+/* `const char *const *x_keys, const T *x_values, size_t n_x` (in) or
+ * `char ***x_keys, T **x_values, size_t *n_x` (out) at ps[i]: the map
+ * parameter x, into cp[i] (named x), cp[i + 1] (its values) and cp[i + 2]
+ * (its length). */
+static ch_status map_param(const ch_header *h, st_ctx *sx, const cparam *ps, size_t np, size_t i, size_t stem,
+                           ch_param *cp, ch_diag *d, const char *fn)
+{
+    const char *path = h->file.path;
+    const cparam *kp = &ps[i], *vp = &ps[i + 1];
+    ch_param *c = &cp[i], *v = &cp[i + 1];
+    char name[128];
+    snprintf(name, sizeof name, "%.*s", (int)stem, kp->name);
+    cm_shape ks = cm_classify(&kp->t), vs = cm_classify(&vp->t);
+    if (ks != CM_STR_LIST_IN && ks != CM_STR_LIST_OUT)
+        return fail(d, path, CH_ERR_UNMAPPABLE, kp->node, "parameter '%s' of '%s' holds the keys of map '%s': "
+                    "'const char *const *%s' for a map passed in, 'char ***%s' for one the function writes",
+                    kp->name, fn, name, kp->name, kp->name);
+    int is_out = ks == CM_STR_LIST_OUT;
+    ch_status st = CH_OK;
+    if (is_out ? vs == CM_STR_LIST_OUT : vs == CM_STR_LIST_IN)
+        v->elem = CH_STRING;
+    else if (is_out ? vs == CM_SCALAR_LIST_OUT : vs == CM_SCALAR_LIST_IN)
+        v->elem = cm_scalar_kind(&vp->t);
+    else if (is_out ? vs == CM_STRUCT_PTR_OUT : vs == CM_STRUCT_IN) {
+        st = read_struct(sx, &vp->t, vp->node, &h->file, &v->st);
+        v->elem = CH_RECORD;
+    } else {
+        /* The fix in the values' own base type: `const double *w_values`. */
+        char want[CM_TYPE_TEXT + 64], ty[CM_TYPE_TEXT];
+        cm_format(&vp->t, ty, sizeof ty);
+        int str = strcmp(vp->t.base, "char") == 0;
+        snprintf(want, sizeof want, is_out ? "%s %s**%s" : "const %s %s*%s", vp->t.base,
+                 str ? (is_out ? "*" : "*const ") : "", vp->name);
+        return fail(d, path, CH_ERR_UNMAPPABLE, vp->node, "parameter '%s' of '%s' holds the values of map '%s' %s, "
+                    "so it is '%s', not '%s' (values %s)", vp->name, fn, name,
+                    is_out ? "the function writes" : "passed in", want, ty,
+                    is_out ? "the function mallocs, as for an output list" : "the function only reads, as for an "
+                    "input list");
+    }
+    if (st != CH_OK) return st;
+    const cparam *lp = i + 2 < np ? &ps[i + 2] : NULL;
+    if (!lp || !cm_is_size(&lp->t, is_out) || !is_length_name(lp->name, name))
+        return fail(d, path, CH_ERR_UNMAPPABLE, vp->node, "map parameter '%s' of '%s' must be followed by its "
+                    "length, '%s n_%s'%s", name, fn, is_out ? "size_t *" : "size_t", name,
+                    is_out ? ", where the function stores the number of keys" : "");
+    cs_position(kp->node, &c->line, &c->col);
+    cs_position(vp->node, &v->line, &v->col);
+    c->role = is_out ? CH_ROLE_OUT : CH_ROLE_IN;
+    c->kind = CH_MAP;
+    c->elem = v->elem;
+    c->st = v->st;
+    c->name = xstrdup(name);
+    char ty[CM_TYPE_TEXT];
+    cm_format(&kp->t, ty, sizeof ty);
+    c->c_type = xstrdup(ty);
+    v->role = CH_ROLE_VALUES;
+    v->kind = CH_MAP;
+    v->name = xstrdup(vp->name);
+    v->c_type = v->st ? struct_ctype(&vp->t, v->st, 0) : NULL;
+    if (!v->st) {
+        cm_format(&vp->t, ty, sizeof ty);
+        v->c_type = xstrdup(ty);
+    }
+    if (!c->name || !c->c_type || !v->name || !v->c_type) return fail(d, path, CH_ERR_NOMEM, NO_NODE, "out of memory");
+    return fill_length(&cp[i + 2], lp, d, path);
+}
+
 static ch_status map_prototype(const ch_header *h, const entry *e, ch_prototype *out, ch_diag *d)
 {
     const char *path = h->file.path;
@@ -830,6 +989,13 @@ static ch_status map_prototype(const ch_header *h, const entry *e, ch_prototype 
         cparam *next = i + 1 < np ? &ps[i + 1] : NULL;
         cm_shape sh = cm_classify(&p->t);
         ch_param *c = &cp[i];
+        size_t stem = map_stem(p->name, next ? next->name : NULL);
+        if (stem && !p->optional) {
+            st = map_param(h, &sx, ps, np, i, stem, cp, d, fn);
+            has_out |= c->role == CH_ROLE_OUT;
+            i += 2;
+            continue;
+        }
         cs_position(p->node, &c->line, &c->col);
         c->role = CH_ROLE_IN;
         c->kind = cm_scalar_kind(&p->t);
@@ -1053,6 +1219,15 @@ const char *ch_dsp_type(ch_kind kind, ch_kind elem)
         default: return "list<?>";
         }
     case CH_RECORD: return "record";
+    case CH_MAP:
+        switch (elem) {
+        case CH_STRING: return "map<string, string>";
+        case CH_INT: return "map<string, int>";
+        case CH_FLOAT: return "map<string, float>";
+        case CH_BOOL: return "map<string, bool>";
+        case CH_RECORD: return "map<string, record>";
+        default: return "map<string, ?>";
+        }
     case CH_OPTIONAL:
         switch (elem) {
         case CH_INT: return "optional<int>";
@@ -1071,6 +1246,7 @@ void ch_dsp_type_st(ch_kind kind, ch_kind elem, const ch_struct *st, char *buf, 
     else if (kind == CH_OPTIONAL && elem != CH_RECORD) snprintf(buf, cap, "optional<%s>", ch_dsp_type(elem, CH_VOID));
     else if (kind == CH_OPTIONAL) snprintf(buf, cap, "optional<%s>", name);
     else if (kind == CH_LIST && elem == CH_RECORD) snprintf(buf, cap, "list<%s>", name);
+    else if (kind == CH_MAP && elem == CH_RECORD) snprintf(buf, cap, "map<string, %s>", name);
     else snprintf(buf, cap, "%s", ch_dsp_type(kind, elem));
 }
 

@@ -31,7 +31,9 @@ typedef enum ch_status {
 
 /* .dsp value kinds. CH_VOID only describes a return: nothing is returned.
  * CH_RECORD is a C struct (ch_struct): the .dsp record of its name. */
-typedef enum ch_kind { CH_VOID, CH_STRING, CH_INT, CH_FLOAT, CH_BOOL, CH_LIST, CH_RECORD, CH_OPTIONAL } ch_kind;
+/* CH_MAP is a map<string, T>: a keys array, a values array and their count
+ * (`char **x_keys; T *x_values; size_t n_x;`), elem the values' kind. */
+typedef enum ch_kind { CH_VOID, CH_STRING, CH_INT, CH_FLOAT, CH_BOOL, CH_LIST, CH_RECORD, CH_OPTIONAL, CH_MAP } ch_kind;
 
 struct ch_struct;
 
@@ -44,16 +46,20 @@ typedef struct ch_member {
                            enum name or optional<string>); RECORD (a struct by value);
                            OPTIONAL (a pointer to one struct, NULL = absent; or a scalar
                            after its flag `bool has_x;`, elem INT, FLOAT or BOOL);
-                           LIST (a pointer, then its count member) */
-    ch_kind elem;       /* LIST: the elements' kind (INT, FLOAT, BOOL, STRING, RECORD);
-                           OPTIONAL: CH_RECORD, or the scalar's kind */
-    char *elem_c_type;  /* LIST: one element's C type; OPTIONAL: the struct's */
+                           LIST (a pointer, then its count member); MAP (`char **x_keys`,
+                           then `T *x_values` (is_values) and the count) */
+    ch_kind elem;       /* LIST, MAP and its values: the elements' kind (INT, FLOAT, BOOL,
+                           STRING, RECORD); OPTIONAL: CH_RECORD, or the scalar's kind */
+    char *field;        /* MAP: the field it holds, its name without `_keys`; else NULL (the
+                           member's name is the field's) */
+    int is_values;      /* the `T *x_values` of the MAP member just before it (no field) */
+    char *elem_c_type;  /* LIST, a map's values: one element's C type; OPTIONAL: the struct's */
     int is_count;       /* the size_t count of the LIST member just before it */
     int is_flag;        /* the bool `has_x` saying whether the OPTIONAL scalar member x
                            right after it is present (no field of its own) */
     int borrowed;       /* a pointer to const: in a result it is the tool's, never freed */
-    int elem_borrowed;  /* LIST of `const char *` strings */
-    const struct ch_struct *st; /* RECORD, OPTIONAL, LIST of RECORD */
+    int elem_borrowed;  /* LIST (a map's values) of `const char *` strings; MAP: its keys */
+    const struct ch_struct *st; /* RECORD, OPTIONAL, LIST or MAP (and its values) of RECORD */
     int line, col;
 } ch_member;
 
@@ -74,8 +80,11 @@ typedef struct ch_struct {
 typedef enum ch_role {
     CH_ROLE_IN,   /* a .dsp input argument, passed by value (lists: pointer + length) */
     CH_ROLE_OUT,  /* a .dsp result the function writes through this pointer */
-    CH_ROLE_LEN   /* the length of the list parameter just before it: size_t
-                     for an input list, size_t * for an output list */
+    CH_ROLE_LEN,  /* the length of the list parameter just before it: size_t
+                     for an input list, size_t * for an output list; or of the
+                     map two before it */
+    CH_ROLE_VALUES /* the values array of the CH_MAP parameter just before it (its
+                     keys; a map's name there is the keys' without `_keys`) */
 } ch_role;
 
 typedef struct ch_param {
@@ -83,7 +92,8 @@ typedef struct ch_param {
     char *c_type;     /* C spelling with typedefs resolved, e.g. "const char *const *" */
     ch_role role;
     ch_kind kind;     /* CH_ROLE_IN/OUT: the .dsp type; CH_ROLE_LEN: CH_INT */
-    ch_kind elem;     /* kind == CH_LIST: kind of the elements; CH_OPTIONAL: CH_RECORD
+    ch_kind elem;     /* kind == CH_LIST: kind of the elements (CH_MAP, CH_ROLE_VALUES: of
+                         the values); CH_OPTIONAL: CH_RECORD
                          (an output `T **out`, or an input `const T *p` marked by a
                          comment `optional` or `nullable` right after it: NULL is absent) */
     const ch_struct *st; /* kind or elem CH_RECORD (and CH_OPTIONAL): the struct */

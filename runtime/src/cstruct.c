@@ -33,6 +33,12 @@ static size_t cst_path_index(cst_path *p, size_t k)
     return cst_path_grew(p, p->len, snprintf(p->text + p->len, sizeof p->text - p->len, "[%zu]", k));
 }
 
+/* Appends ["key"] (a map's entry). */
+static size_t cst_path_key(cst_path *p, const char *key)
+{
+    return cst_path_grew(p, p->len, snprintf(p->text + p->len, sizeof p->text - p->len, "[\"%.60s\"]", key));
+}
+
 static void cst_path_pop(cst_path *p, size_t old)
 {
     p->len = old;
@@ -42,6 +48,13 @@ static void cst_path_pop(cst_path *p, size_t old)
 static const dsp_type *cst_field_type(const dsp_cstruct *s, const dsp_cmember *m)
 {
     return s->type->fields[m->field].type;
+}
+
+/* The name a member's path shows: its field's (a map's keys member is
+ * `x_keys`, its field `x`). */
+static const char *cst_member_field_name(const dsp_cstruct *s, const dsp_cmember *m)
+{
+    return m->kind == DSP_CM_MAP && s->type->fields[m->field].name ? s->type->fields[m->field].name : m->name;
 }
 
 /* ---- scalars ---- */
@@ -184,6 +197,32 @@ static dsp_status cst_element_in(const dsp_cmember *m, const dsp_type *et, const
     }
 }
 
+/* The map v (type t) as a keys array and a values array of *n entries;
+ * km describes the keys, km + 1 the values. On failure the arrays made so
+ * far are still stored in *keys and *vals for the caller to release. */
+static dsp_status cst_map_in(const dsp_cmember *km, const dsp_type *t, const dsp_value *v, const char ***keys,
+                             unsigned char **vals, size_t *n, const char *tool, const char *what, cst_path *at,
+                             dsp_error *err)
+{
+    const dsp_cmember *vm = km + 1;
+    size_t len = v->kind == DSP_TYPE_MAP ? v->as.map.len : 0;
+    *n = 0;
+    *keys = calloc(len ? len : 1, sizeof **keys);
+    *vals = calloc(len ? len : 1, vm->size ? vm->size : 1);
+    if (!*keys || !*vals)
+        return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory passing a map to tool `%s`", tool);
+    dsp_status st = DSP_OK;
+    for (size_t k = 0; k < len && st == DSP_OK; k++) {
+        (*keys)[k] = v->as.map.keys[k];
+        *n = k + 1;
+        size_t old = cst_path_key(at, v->as.map.keys[k]);
+        st = cst_element_in(vm, t->elem, &v->as.map.vals[k], *vals + k * vm->size, tool, what, at, err);
+        cst_path_pop(at, old);
+    }
+    *n = len;
+    return st;
+}
+
 static dsp_status cst_member_in(const dsp_cstruct *s, const dsp_cmember *m, const dsp_value *v, unsigned char *base,
                             const char *tool, const char *what, cst_path *at, dsp_error *err)
 {
@@ -192,6 +231,7 @@ static dsp_status cst_member_in(const dsp_cstruct *s, const dsp_cmember *m, cons
     switch (m->kind) {
     case DSP_CM_COUNT:
     case DSP_CM_PRESENT:
+    case DSP_CM_MAP_VALUES:
         return DSP_OK;
     case DSP_CM_STRING: {
         const char *str = cst_string_in(t, v);
@@ -200,6 +240,16 @@ static dsp_status cst_member_in(const dsp_cstruct *s, const dsp_cmember *m, cons
     }
     case DSP_CM_STRUCT:
         return cst_struct_in(m->sub, v, dst, tool, what, at, err);
+    case DSP_CM_MAP: {
+        const char **keys = NULL;
+        unsigned char *vals = NULL;
+        size_t n = 0;
+        dsp_status st = cst_map_in(m, t, v, &keys, &vals, &n, tool, what, at, err);
+        memcpy(dst, &keys, sizeof keys);
+        memcpy(base + m[1].offset, &vals, sizeof vals);
+        memcpy(base + m->count_offset, &n, sizeof n);
+        return st;
+    }
     case DSP_CM_STRUCT_PTR: {
         void *p = NULL;
         if (v->kind == DSP_TYPE_OPTIONAL && v->as.some) {
@@ -248,9 +298,9 @@ static dsp_status cst_struct_in(const dsp_cstruct *s, const dsp_value *v, unsign
                              s->type->name ? s->type->name : "");
     for (size_t i = 0; i < s->n_members; i++) {
         const dsp_cmember *m = &s->members[i];
-        if (m->kind == DSP_CM_COUNT || m->kind == DSP_CM_PRESENT)
+        if (m->kind == DSP_CM_COUNT || m->kind == DSP_CM_PRESENT || m->kind == DSP_CM_MAP_VALUES)
             continue;
-        size_t old = cst_path_field(at, m->name);
+        size_t old = cst_path_field(at, cst_member_field_name(s, m));
         dsp_status st = cst_member_in(s, m, &v->as.record.fields[m->field], dst, tool, what, at, err);
         cst_path_pop(at, old);
         if (st != DSP_OK)
@@ -338,6 +388,47 @@ static dsp_status cst_element_out(const dsp_cmember *m, const dsp_type *et, cons
     }
 }
 
+/* n keys and values (km + 1 describes them) as a map value of type t. */
+static dsp_status cst_map_out(const dsp_cmember *km, const dsp_type *t, const unsigned char *keys_p,
+                              const unsigned char *vals, size_t n, dsp_value *out, const char *tool,
+                              const char *what, cst_path *at, dsp_error *err)
+{
+    const dsp_cmember *vm = km + 1;
+    /* "field `stock` of output `s`", or "output `s`" for a parameter. */
+    char where[400];
+    snprintf(where, sizeof where, "%s%s%s%s", at->len ? "field `" : "", at->len ? at->text : "",
+             at->len ? "` of " : "", what);
+    if ((!keys_p || !vals) && n)
+        return dsp_error_set(err, DSP_ERR_INVALID, "tool `%s` left the %s of %s NULL with length %zu", tool,
+                             keys_p ? "values" : "keys", where, n);
+    *out = dsp_value_map();
+    dsp_status st = DSP_OK;
+    for (size_t k = 0; k < n && st == DSP_OK; k++) {
+        const char *key;
+        memcpy(&key, keys_p + k * sizeof key, sizeof key);
+        if (!key) {
+            st = dsp_error_set(err, DSP_ERR_INVALID, "tool `%s` left key %zu of %s NULL", tool, k, where);
+            break;
+        }
+        if (dsp_value_map_get(out, key)) {
+            st = dsp_error_set(err, DSP_ERR_INVALID, "tool `%s` gave key \"%.80s\" twice in %s; a map's keys are "
+                               "distinct", tool, key, where);
+            break;
+        }
+        size_t old = cst_path_key(at, key);
+        dsp_value e;
+        memset(&e, 0, sizeof e);
+        st = cst_element_out(vm, t->elem, vals + k * vm->size, &e, tool, what, at, err);
+        if (st == DSP_OK)
+            st = dsp_value_map_append(out, key, &e, err);
+        dsp_value_free(&e);
+        cst_path_pop(at, old);
+    }
+    if (st != DSP_OK)
+        dsp_value_free(out);
+    return st;
+}
+
 static dsp_status cst_member_out(const dsp_cstruct *s, const dsp_cmember *m, const unsigned char *base,
                              dsp_value *out, const char *tool, const char *what, cst_path *at, dsp_error *err)
 {
@@ -351,6 +442,14 @@ static dsp_status cst_member_out(const dsp_cstruct *s, const dsp_cmember *m, con
     }
     case DSP_CM_STRUCT:
         return cst_struct_out(m->sub, src, out, tool, what, at, err);
+    case DSP_CM_MAP: {
+        const unsigned char *keys, *vals;
+        size_t n;
+        memcpy(&keys, src, sizeof keys);
+        memcpy(&vals, base + m[1].offset, sizeof vals);
+        memcpy(&n, base + m->count_offset, sizeof n);
+        return cst_map_out(m, t, keys, vals, n, out, tool, what, at, err);
+    }
     case DSP_CM_STRUCT_PTR: {
         const unsigned char *p;
         memcpy(&p, src, sizeof p);
@@ -416,9 +515,9 @@ static dsp_status cst_struct_out(const dsp_cstruct *s, const unsigned char *src,
     dsp_status st = dsp_value_record(&rec, s->type->n_fields, err);
     for (size_t i = 0; i < s->n_members && st == DSP_OK; i++) {
         const dsp_cmember *m = &s->members[i];
-        if (m->kind == DSP_CM_COUNT || m->kind == DSP_CM_PRESENT)
+        if (m->kind == DSP_CM_COUNT || m->kind == DSP_CM_PRESENT || m->kind == DSP_CM_MAP_VALUES)
             continue;
-        size_t old = cst_path_field(at, m->name);
+        size_t old = cst_path_field(at, cst_member_field_name(s, m));
         dsp_value *f = &rec.as.record.fields[m->field];
         dsp_value_free(f);
         st = cst_member_out(s, m, src, f, tool, what, at, err);
@@ -444,12 +543,10 @@ dsp_status dsp_cstruct_out(const dsp_cstruct *s, const void *src, dsp_value *out
 
 static void cst_struct_release(const dsp_cstruct *s, unsigned char *p, dsp_cstruct_owner owner);
 
-static void cst_list_release(const dsp_cmember *m, unsigned char *base, dsp_cstruct_owner owner)
+/* Frees the array a of n elements m describes (a list's, a map's values)
+ * and what they own. */
+static void cst_array_release(const dsp_cmember *m, unsigned char *a, size_t n, dsp_cstruct_owner owner)
 {
-    unsigned char *a;
-    size_t n;
-    memcpy(&a, base + m->offset, sizeof a);
-    memcpy(&n, base + m->count_offset, sizeof n);
     if (!a || (owner == DSP_CSTRUCT_FROM_TOOL && m->borrowed))
         return;
     for (size_t k = 0; k < n; k++) {
@@ -462,8 +559,28 @@ static void cst_list_release(const dsp_cmember *m, unsigned char *base, dsp_cstr
         }
     }
     free(a);
+}
+
+static void cst_list_release(const dsp_cmember *m, unsigned char *base, dsp_cstruct_owner owner)
+{
+    unsigned char *a;
+    size_t n;
+    memcpy(&a, base + m->offset, sizeof a);
+    memcpy(&n, base + m->count_offset, sizeof n);
+    cst_array_release(m, a, n, owner);
     a = NULL;
     memcpy(base + m->offset, &a, sizeof a);
+}
+
+/* A map's keys (km: the tool's unless const) and values (km + 1). */
+static void cst_map_release(const dsp_cmember *km, unsigned char *keys, unsigned char *vals, size_t n,
+                            dsp_cstruct_owner owner)
+{
+    dsp_cmember key = *km;
+    key.elem = DSP_CM_STRING;
+    key.size = sizeof(char *);
+    cst_array_release(&key, keys, n, owner);
+    cst_array_release(km + 1, vals, n, owner);
 }
 
 static void cst_struct_release(const dsp_cstruct *s, unsigned char *p, dsp_cstruct_owner owner)
@@ -497,6 +614,18 @@ static void cst_struct_release(const dsp_cstruct *s, unsigned char *p, dsp_cstru
         case DSP_CM_LIST:
             cst_list_release(m, p, owner);
             break;
+        case DSP_CM_MAP: {
+            unsigned char *keys, *vals;
+            size_t n;
+            memcpy(&keys, at, sizeof keys);
+            memcpy(&vals, p + m[1].offset, sizeof vals);
+            memcpy(&n, p + m->count_offset, sizeof n);
+            cst_map_release(m, keys, vals, n, owner);
+            keys = vals = NULL;
+            memcpy(at, &keys, sizeof keys);
+            memcpy(p + m[1].offset, &vals, sizeof vals);
+            break;
+        }
         default:
             break;
         }
@@ -589,4 +718,35 @@ void dsp_cstruct_array_free(const dsp_cstruct *s, void *a, size_t n, dsp_cstruct
     for (size_t k = 0; k < n; k++)
         dsp_cstruct_release(s, (unsigned char *)a + k * s->size, owner);
     free(a);
+}
+
+dsp_status dsp_cmap_in(const dsp_cmember *m, const dsp_type *t, const dsp_value *v, void *keys, void *values,
+                       size_t *n, const char *tool, const char *what, dsp_error *err)
+{
+    cst_path at = { "", 0 };
+    const char **k = NULL;
+    unsigned char *vals = NULL;
+    dsp_status st = cst_map_in(m, t, v, &k, &vals, n, tool, what, &at, err);
+    if (st != DSP_OK) {
+        dsp_cmap_release(m, k, vals, *n, DSP_CSTRUCT_PASSED);
+        k = NULL;
+        vals = NULL;
+        *n = 0;
+    }
+    memcpy(keys, &k, sizeof k);
+    memcpy(values, &vals, sizeof vals);
+    return st;
+}
+
+dsp_status dsp_cmap_out(const dsp_cmember *m, const dsp_type *t, const void *keys, const void *values, size_t n,
+                        dsp_value *out, const char *tool, const char *what, dsp_error *err)
+{
+    cst_path at = { "", 0 };
+    memset(out, 0, sizeof *out);
+    return cst_map_out(m, t, keys, values, n, out, tool, what, &at, err);
+}
+
+void dsp_cmap_release(const dsp_cmember *m, void *keys, void *values, size_t n, dsp_cstruct_owner owner)
+{
+    cst_map_release(m, keys, values, n, owner);
 }

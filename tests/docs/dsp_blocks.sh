@@ -21,12 +21,13 @@ trap 'rm -rf "$tmp"' EXIT INT TERM
 cp -r tests/docs/sandbox "$tmp/sb"
 # The rest of the sandbox comes from the files it stands for: the tickets
 # program (imported by examples) with a few rows of its data, and the
-# tools headers the list-tool and struct examples name.
+# tools headers the list-tool, struct and map examples name.
 cp examples/tickets/tickets.dsp "$tmp/sb/"
 head -n 12 examples/tickets/data/train.jsonl >"$tmp/sb/data/train.jsonl"
 head -n 12 examples/tickets/data/dev.jsonl >"$tmp/sb/data/dev.jsonl"
 cp tests/compiler/fixtures/list_tools/words.h "$tmp/sb/"
 cp tests/compiler/fixtures/react_records/geo.h "$tmp/sb/"
+cp tests/compiler/fixtures/react_maps/shop.h "$tmp/sb/"
 
 # Splits each doc into $tmp/blocks/N.{dsp,pre,kind,expect,where}.
 mkdir -p "$tmp/blocks"

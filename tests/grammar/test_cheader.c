@@ -544,6 +544,61 @@ static void test_optional_scalar_members(void **state)
     ch_prototype_free(&p);
 }
 
+/* map<string, T>: `char **x_keys; T *x_values; size_t n_x;` in a struct;
+ * `const char *const *x_keys, const T *x_values, size_t n_x` in and
+ * `char ***x_keys, T **x_values, size_t *n_x` out as parameters. */
+static void test_maps(void **state)
+{
+    (void)state;
+    const char *h = header("maps.h",
+        "typedef struct { double lat; double lon; } P;\n"
+        "struct s { char **m_keys; int32_t *m_values; size_t n_m;\n"
+        "           const char *const *c_keys; const char *const *c_values; size_t c_count; };\n"
+        "int a(const char *const *w_keys, const double *w_values, size_t n_w, const struct s *s,\n"
+        "      char ***at_keys, P **at_values, size_t *at_len);\n"
+        "int b(const char *const *w_keys, const P *w_values, size_t w_count, char ***o_keys, char ***o_values,\n"
+        "      size_t *n_o);\n"
+        "int c(const char *const *w_keys, const double *w_values);\n"      /* 8 */
+        "int d(char ***o_keys, int64_t *o_values, size_t *n_o);\n"        /* 9 */
+        "struct t { char **m_keys; double *m_values; };\n"                /* 10 */
+        "int e(const struct t *t);\n");
+    ch_prototype p = find_ok(h, "a");
+    assert_int_equal(p.n_params, 7);
+    expect_param(&p, 0, "w", CH_ROLE_IN, "map<string, float>", "const char *const *");
+    expect_param(&p, 1, "w_values", CH_ROLE_VALUES, "map<string, float>", "const double *");
+    expect_param(&p, 2, "n_w", CH_ROLE_LEN, "", "size_t");
+    expect_param(&p, 4, "at", CH_ROLE_OUT, "map<string, record>", "char ***");
+    expect_param(&p, 5, "at_values", CH_ROLE_VALUES, "map<string, record>", "P **");
+    expect_param(&p, 6, "at_len", CH_ROLE_LEN, "", "size_t *");
+    assert_non_null(p.params[4].st);
+    assert_string_equal(p.params[4].st->record, "P");
+    const ch_struct *st = p.params[3].st;
+    assert_int_equal(st->n_members, 6);
+    expect_member(st, 0, "m_keys", "map<string, int>", "char **");
+    assert_string_equal(st->members[0].field, "m");
+    assert_true(st->members[1].is_values);
+    assert_string_equal(st->members[1].elem_c_type, "int32_t");
+    assert_true(st->members[2].is_count);
+    expect_member(st, 3, "c_keys", "map<string, string>", "const char *const *");
+    assert_true(st->members[3].borrowed && st->members[3].elem_borrowed);
+    assert_true(st->members[4].borrowed && st->members[4].elem_borrowed);
+    assert_string_equal(st->members[5].name, "c_count");
+    char sig[300];
+    ch_dsp_signature(&p, sig, sizeof sig);
+    assert_string_equal(sig, "a(w: map<string, float>, s: s) -> (at: map<string, P>)");
+    ch_prototype_free(&p);
+    p = find_ok(h, "b");
+    expect_param(&p, 0, "w", CH_ROLE_IN, "map<string, record>", "const char *const *");
+    expect_param(&p, 3, "o", CH_ROLE_OUT, "map<string, string>", "char ***");
+    ch_prototype_free(&p);
+    expect_error(h, "c", CH_ERR_UNMAPPABLE, ":8:34: error: map parameter 'w' of 'c' must be followed by its "
+                 "length, 'size_t n_w'");
+    expect_error(h, "d", CH_ERR_UNMAPPABLE, ":9:23: error: parameter 'o_values' of 'd' holds the values of map "
+                 "'o' the function writes, so it is 'int64_t **o_values', not 'int64_t *'");
+    expect_error(h, "e", CH_ERR_UNMAPPABLE, ":10:34: error: map 'm' of struct 'struct t' needs its count right "
+                 "after its values: 'size_t n_m;'");
+}
+
 static void test_list_conventions_enforced(void **state)
 {
     (void)state;
@@ -820,6 +875,7 @@ int main(void)
         cmocka_unit_test(test_structs_refused),
         cmocka_unit_test(test_optional_struct_argument),
         cmocka_unit_test(test_optional_scalar_members),
+        cmocka_unit_test(test_maps),
         cmocka_unit_test(test_list_conventions_enforced),
         cmocka_unit_test(test_missing_function_suggests),
         cmocka_unit_test(test_names_that_are_not_functions),

@@ -226,7 +226,8 @@ static cJSON *demo_arg(const rs_task *t, size_t n_steps, const char *tool_name, 
 
 /* A value of the JSON schema s: strings are the question's key words,
  * numbers 1, an array one such element, an object (a record argument) each
- * of its properties, anyOf its first choice. */
+ * of its properties, a map (additionalProperties a schema) one entry keyed
+ * by the key words, anyOf its first choice. */
 static cJSON *example_of(const cJSON *s, const char *kw, int depth)
 {
     const cJSON *ty = cJSON_GetObjectItemCaseSensitive(s, "type");
@@ -251,6 +252,9 @@ static cJSON *example_of(const cJSON *s, const char *kw, int depth)
         const cJSON *props = cJSON_GetObjectItemCaseSensitive(s, "properties");
         for (const cJSON *p = props && depth < 16 ? props->child : NULL; p; p = p->next)
             cJSON_AddItemToObject(o, p->string, example_of(p, kw, depth + 1));
+        const cJSON *more = cJSON_GetObjectItemCaseSensitive(s, "additionalProperties");
+        if (!props && cJSON_IsObject(more) && depth < 16)
+            cJSON_AddItemToObject(o, kw, example_of(more, kw, depth + 1));
         return o;
     }
     const cJSON *en = cJSON_GetObjectItemCaseSensitive(s, "enum");

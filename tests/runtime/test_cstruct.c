@@ -404,6 +404,163 @@ static void optional_scalar_members(void **state)
     dsp_value_free(&back);
 }
 
+/* ---- maps: `char **x_keys; T *x_values; size_t n_x;` and parameters ---- */
+
+struct stock {
+    char **count_keys;          /* map<string, int> */
+    int16_t *count_values;
+    size_t n_count;
+    const char *const *at_keys; /* map<string, Point>: the tool's own */
+    const struct point *at_values;
+    size_t at_len;
+};
+
+static const dsp_type int_map_t = { .kind = DSP_TYPE_MAP, .elem = &dsp_type_int };
+static const dsp_type point_map_t = { .kind = DSP_TYPE_MAP, .elem = &point_t };
+static const dsp_type str_map_t = { .kind = DSP_TYPE_MAP, .elem = &dsp_type_string };
+static const dsp_field stock_f[] = { { "at", &point_map_t, NULL }, { "count", &int_map_t, NULL } };
+static const dsp_type stock_t = { .kind = DSP_TYPE_RECORD, .fields = stock_f, .n_fields = 2, .name = "Stock" };
+static const dsp_cmember stock_m[] = {
+    { .name = "count_keys", .kind = DSP_CM_MAP, .offset = offsetof(struct stock, count_keys), .field = 1,
+      .count_offset = offsetof(struct stock, n_count) },
+    { .name = "count_values", .kind = DSP_CM_MAP_VALUES, .offset = offsetof(struct stock, count_values),
+      .size = sizeof(int16_t), .elem = DSP_CM_SIGNED, .ctype = "int16_t" },
+    { .name = "n_count", .kind = DSP_CM_COUNT, .offset = offsetof(struct stock, n_count) },
+    { .name = "at_keys", .kind = DSP_CM_MAP, .offset = offsetof(struct stock, at_keys), .field = 0, .borrowed = true,
+      .elem_borrowed = true, .count_offset = offsetof(struct stock, at_len) },
+    { .name = "at_values", .kind = DSP_CM_MAP_VALUES, .offset = offsetof(struct stock, at_values),
+      .size = sizeof(struct point), .elem = DSP_CM_STRUCT, .sub = &point_s, .borrowed = true },
+    { .name = "at_len", .kind = DSP_CM_COUNT, .offset = offsetof(struct stock, at_len) },
+};
+static const dsp_cstruct stock_s = { "struct stock", sizeof(struct stock), &stock_t, stock_m, 6 };
+
+static void put(dsp_value *m, const char *key, dsp_value v)
+{
+    assert_int_equal(dsp_value_map_put(m, key, &v, NULL), DSP_OK);
+}
+
+static char *dup_str(const char *s)
+{
+    char *d = malloc(strlen(s) + 1);
+    assert_non_null(d);
+    strcpy(d, s);
+    return d;
+}
+
+static void map_members_in_and_out(void **state)
+{
+    (void)state;
+    dsp_value rec;
+    assert_int_equal(dsp_value_record(&rec, 2, NULL), DSP_OK);
+    rec.as.record.fields[0] = dsp_value_map();
+    put(&rec.as.record.fields[0], "home", point(1.5, -2));
+    rec.as.record.fields[1] = dsp_value_map();
+    put(&rec.as.record.fields[1], "pens", dsp_value_int(3));
+    put(&rec.as.record.fields[1], "ink", dsp_value_int(-7));
+    struct stock c;
+    memset(&c, 0, sizeof c);
+    dsp_error err = {0};
+    assert_int_equal(dsp_cstruct_in(&stock_s, &rec, &c, "t", "parameter `s`", &err), DSP_OK);
+    assert_int_equal(c.n_count, 2);
+    assert_string_equal(c.count_keys[1], "ink");
+    assert_int_equal(c.count_values[1], -7);
+    assert_int_equal(c.at_len, 1);
+    assert_true(c.at_values[0].lat == 1.5);
+    dsp_value back;
+    assert_int_equal(dsp_cstruct_out(&stock_s, &c, &back, "t", "output `s`", &err), DSP_OK);
+    assert_true(dsp_value_equal(&back, &rec));
+    dsp_value_free(&back);
+    dsp_cstruct_release(&stock_s, &c, DSP_CSTRUCT_PASSED);
+    assert_null(c.count_keys);
+    assert_null(c.at_values);
+
+    /* A value that does not fit its C type names the key. */
+    put(&rec.as.record.fields[1], "clips", dsp_value_int(70000));
+    assert_int_equal(dsp_cstruct_in(&stock_s, &rec, &c, "t", "parameter `s`", &err), DSP_ERR_INVALID);
+    assert_non_null(strstr(err.message, "field `count[\"clips\"]` of parameter `s` is 70000, out of range for C "
+                                        "type `int16_t`"));
+    assert_null(c.count_keys);
+    dsp_error_clear(&err);
+    dsp_value_free(&rec);
+
+    /* A tool's map: its keys and values freed, the const one only read. */
+    static const char *const at_keys[] = { "a", NULL };
+    static const struct point at_values[] = { { 1, 2 }, { 3, 4 } };
+    memset(&c, 0, sizeof c);
+    c.count_keys = malloc(2 * sizeof *c.count_keys);
+    c.count_values = malloc(2 * sizeof *c.count_values);
+    c.count_keys[0] = dup_str("x");
+    c.count_keys[1] = dup_str("y");
+    c.count_values[0] = 1;
+    c.count_values[1] = 2;
+    c.n_count = 2;
+    c.at_keys = at_keys;
+    c.at_values = at_values;
+    c.at_len = 1;
+    assert_int_equal(dsp_cstruct_out(&stock_s, &c, &back, "t", "output `s`", &err), DSP_OK);
+    assert_int_equal(back.as.record.fields[1].as.map.len, 2);
+    assert_int_equal(dsp_value_map_get(&back.as.record.fields[1], "y")->as.i, 2);
+    dsp_value_free(&back);
+    c.at_len = 2; /* the tool's NULL key */
+    assert_int_equal(dsp_cstruct_out(&stock_s, &c, &back, "t", "output `s`", &err), DSP_ERR_INVALID);
+    assert_string_equal(err.message, "tool `t` left key 1 of field `at` of output `s` NULL");
+    dsp_error_clear(&err);
+    free(c.count_keys[1]);
+    c.count_keys[1] = dup_str("x"); /* a key given twice */
+    c.at_len = 1;
+    assert_int_equal(dsp_cstruct_out(&stock_s, &c, &back, "t", "output `s`", &err), DSP_ERR_INVALID);
+    assert_string_equal(err.message, "tool `t` gave key \"x\" twice in field `count` of output `s`; a map's keys "
+                                     "are distinct");
+    dsp_error_clear(&err);
+    /* Freeing the static `at` arrays would be an error ASan reports. */
+    dsp_cstruct_release(&stock_s, &c, DSP_CSTRUCT_FROM_TOOL);
+    assert_null(c.count_keys);
+    assert_null(c.count_values);
+}
+
+static void map_parameters(void **state)
+{
+    (void)state;
+    const dsp_cmember strs[2] = { { .name = "m", .kind = DSP_CM_MAP },
+                                  { .name = "m_values", .kind = DSP_CM_MAP_VALUES, .elem = DSP_CM_STRING,
+                                    .size = sizeof(char *) } };
+    dsp_value m = dsp_value_map();
+    put(&m, "k1", str("one"));
+    put(&m, "k2", str("two"));
+    const char **keys = NULL;
+    const char **vals = NULL;
+    size_t n = 0;
+    dsp_error err = {0};
+    assert_int_equal(dsp_cmap_in(strs, &str_map_t, &m, &keys, &vals, &n, "t", "parameter `m`", &err), DSP_OK);
+    assert_int_equal(n, 2);
+    assert_string_equal(keys[0], "k1");
+    assert_string_equal(vals[1], "two");
+    dsp_cmap_release(strs, keys, vals, n, DSP_CSTRUCT_PASSED);
+    dsp_value_free(&m);
+    m = dsp_value_map(); /* empty: arrays all the same, never NULL */
+    assert_int_equal(dsp_cmap_in(strs, &str_map_t, &m, &keys, &vals, &n, "t", "parameter `m`", &err), DSP_OK);
+    assert_int_equal(n, 0);
+    assert_non_null(keys);
+    assert_non_null(vals);
+    dsp_cmap_release(strs, keys, vals, n, DSP_CSTRUCT_PASSED);
+
+    /* Out: the tool's malloc'ed keys and strings, all freed. */
+    char **tk = malloc(sizeof *tk), **tv = malloc(sizeof *tv);
+    tk[0] = dup_str("a");
+    tv[0] = dup_str("b");
+    dsp_value out;
+    assert_int_equal(dsp_cmap_out(strs, &str_map_t, tk, tv, 1, &out, "t", "output `m`", &err), DSP_OK);
+    assert_string_equal(dsp_value_cstr(dsp_value_map_get(&out, "a")), "b");
+    dsp_value_free(&out);
+    dsp_cmap_release(strs, tk, tv, 1, DSP_CSTRUCT_FROM_TOOL);
+    assert_int_equal(dsp_cmap_out(strs, &str_map_t, NULL, NULL, 0, &out, "t", "output `m`", &err), DSP_OK);
+    assert_int_equal(out.as.map.len, 0);
+    dsp_value_free(&out);
+    assert_int_equal(dsp_cmap_out(strs, &str_map_t, NULL, NULL, 3, &out, "t", "output `m`", &err), DSP_ERR_INVALID);
+    assert_string_equal(err.message, "tool `t` left the keys of output `m` NULL with length 3");
+    dsp_error_clear(&err);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -414,6 +571,8 @@ int main(void)
         cmocka_unit_test(arrays_of_structs),
         cmocka_unit_test(optional_record_in),
         cmocka_unit_test(optional_scalar_members),
+        cmocka_unit_test(map_members_in_and_out),
+        cmocka_unit_test(map_parameters),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,6 +16,11 @@
  *     dsp_cstruct_release(s, p, DSP_CSTRUCT_FROM_TOOL) frees every non-const
  *     pointer member (`char *`, `T *` arrays, `struct U *`), which the tool
  *     malloc'ed; a const one (`const char *`) is the tool's to keep.
+ *   - Maps (`char **x_keys; T *x_values; size_t n_x;`): as two lists. In,
+ *     the key and value arrays are malloc'ed here, keys point into the
+ *     value. Out, a non-const keys array and each key in it, and a
+ *     non-const values array (and what its values own, as a list's) are
+ *     the tool's malloc'ed memory, freed by the release.
  */
 #ifndef DSP_CSTRUCT_H
 #define DSP_CSTRUCT_H
@@ -43,7 +48,11 @@ typedef enum dsp_cm_kind {
     DSP_CM_STRUCT_PTR, /* a pointer to one struct: optional<record> (NULL: absent) */
     DSP_CM_LIST,       /* a pointer to `elem` elements: .dsp list; the count is a size_t member */
     DSP_CM_COUNT,      /* the size_t count of a list member: no field */
-    DSP_CM_PRESENT     /* the bool `has_x` of an optional scalar member x: no field */
+    DSP_CM_PRESENT,    /* the bool `has_x` of an optional scalar member x: no field */
+    DSP_CM_MAP,        /* `char **x_keys`: .dsp map<string, T>; the DSP_CM_MAP_VALUES member
+                          right after it holds the values, the size_t count_offset their number */
+    DSP_CM_MAP_VALUES  /* `T *x_values`, the values of the map member just before it: no field;
+                          `elem`, `size`, `sub` and `ctype` describe one value as a LIST's do */
 } dsp_cm_kind;
 
 struct dsp_cstruct;
@@ -54,12 +63,15 @@ typedef struct dsp_cmember {
     size_t offset;                  /* offsetof(struct, member) */
     size_t size;                    /* scalars: their size; LIST: one element's */
     size_t field;                   /* the record field it holds (unused for COUNT) */
-    bool borrowed;                  /* a pointer to const: in results, copied and never freed */
-    dsp_cm_kind elem;               /* LIST: the elements' kind (not LIST, COUNT, STRUCT_PTR) */
-    bool elem_borrowed;             /* LIST of STRING: `const char *` elements, never freed */
-    const struct dsp_cstruct *sub;  /* STRUCT, STRUCT_PTR, LIST of STRUCT: its table */
-    size_t count_offset;            /* LIST: offsetof its size_t count; a scalar whose field is
-                                       optional<int|float|bool>: offsetof its bool `has_x` */
+    bool borrowed;                  /* a pointer to const: in results, copied and never freed
+                                       (MAP: the keys array, MAP_VALUES: the values array) */
+    dsp_cm_kind elem;               /* LIST, MAP_VALUES: the elements' kind (not LIST, COUNT,
+                                       STRUCT_PTR, MAP) */
+    bool elem_borrowed;             /* LIST (MAP_VALUES) of STRING: `const char *` elements, never
+                                       freed; MAP: `const char *` keys */
+    const struct dsp_cstruct *sub;  /* STRUCT, STRUCT_PTR, LIST or MAP_VALUES of STRUCT: its table */
+    size_t count_offset;            /* LIST, MAP: offsetof its size_t count; a scalar whose field
+                                       is optional<int|float|bool>: offsetof its bool `has_x` */
     const char *ctype;              /* scalars (and a list's scalar elements): the C type, for messages */
 } dsp_cmember;
 
@@ -119,6 +131,29 @@ dsp_status dsp_cstruct_optional_out(const dsp_cstruct *s, const void *p, dsp_val
  * either way. */
 dsp_status dsp_cstruct_optional_in(const dsp_cstruct *s, const dsp_value *v, void *dst, bool *present,
                                    const char *tool, const char *what, dsp_error *err);
+
+/* ---- maps as parameters: `const char *const *x_keys, const T *x_values,
+ * size_t n_x` in, `char ***x_keys, T **x_values, size_t *n_x` out ----
+ *
+ * m[0] (DSP_CM_MAP) describes the keys, m[1] (DSP_CM_MAP_VALUES) one value,
+ * as a struct's map members do (offsets unused); t is the map's type. */
+
+/* The map v as two malloc'ed arrays of *n entries in *keys (a `const char
+ * **`) and *values (a `T *`), never NULL on success, also for an empty map:
+ * keys and strings point into v, valid for the call. On failure what was
+ * allocated is freed already; else free with dsp_cmap_release(m, *keys,
+ * *values, *n, DSP_CSTRUCT_PASSED). */
+dsp_status dsp_cmap_in(const dsp_cmember *m, const dsp_type *t, const dsp_value *v, void *keys, void *values,
+                       size_t *n, const char *tool, const char *what, dsp_error *err);
+
+/* The n keys and values a tool wrote as a map value in *out. NULL arrays
+ * with n > 0, a NULL key and a key given twice are errors. Frees nothing. */
+dsp_status dsp_cmap_out(const dsp_cmember *m, const dsp_type *t, const void *keys, const void *values, size_t n,
+                        dsp_value *out, const char *tool, const char *what, dsp_error *err);
+
+/* Frees the two arrays (PASSED: as dsp_cmap_in made them; FROM_TOOL: the
+ * tool's keys, values and what they point to that is not const). */
+void dsp_cmap_release(const dsp_cmember *m, void *keys, void *values, size_t n, dsp_cstruct_owner owner);
 
 /* Releases each of the n structs of a, then free(a) (NULL: nothing). */
 void dsp_cstruct_array_free(const dsp_cstruct *s, void *a, size_t n, dsp_cstruct_owner owner);
