@@ -22,21 +22,13 @@ tmp=$(mktemp -d)
 if [ -n "${KEEP:-}" ]; then echo "# kept in $tmp"; trap 'rs_stop' EXIT INT TERM
 else trap 'rs_stop; rm -rf "$tmp"' EXIT INT TERM; fi
 
-. tests/support/rt_link.sh
-SAN=$RT_SAN
-RTLIBS="$root/$BUILD/libdsprt.a $RT_LIBS"
-STRICT="-std=c17 -Wall -Wextra -Werror -pedantic -I$root/runtime/include -I/usr/include/cjson"
-AGENT_MAIN=$root/tests/compiler/fixtures/react_records/agent_main.c
+. tests/support/ctool_parity.sh
 
 P=$tmp/p
-cp -r tests/compiler/fixtures/react_maps "$P"
-mkdir -p "$P/build"
-cc -Wall -Wextra -Werror -shared -fPIC -o "$P/build/libshop.so" "$P/shop.c"
-check "libshop.so builds" test $? -eq 0
+ct_fixture react_maps libshop.so shop.c
 # Placeholders until the generated programs write the real rows (check reads data files).
 echo '{"question": "q", "answer": "a", "trajectory": "t"}' >"$P/rows.jsonl"
 echo '{"shop": {"name": "x", "stock": {}, "sites": {}, "notes": {}}, "extra": {}, "prices": {}, "restocked": {"name": "x", "stock": {}, "sites": {}, "notes": {}}, "lines": {}, "sum": 0, "labels": {}, "all": 0}' >"$P/stocks.jsonl"
-sed 's|^  base_url: "http://127.0.0.1:9/v1"$|&\n  tool_calling: native|' "$P/agent.dsp" >"$P/native.dsp"
 
 "$DSPCC" check "$P/agent.dsp" 2>"$tmp/check.err"
 r=$?
@@ -51,16 +43,7 @@ check "dump-ir shows a struct's map: its keys hold the field, its values and cou
 check "dump-ir shows a map parameter by its .dsp name, its values and length after it" \
     grep -qF '{"ctype":"constchar*const*","elem_ctype":"double","name":"prices","role":"in","type":{"map":"float"}},{"ctype":"constdouble*","elem_ctype":"double","name":"prices_values","role":"values","type":null},{"ctype":"size_t","elem_ctype":null,"name":"n_prices","role":"len","type":null}' "$tmp/ir.squeezed"
 
-mkdir -p "$tmp/text" "$tmp/native"
-for v in text native; do
-    dsp=$P/agent.dsp
-    [ $v = native ] && dsp=$P/native.dsp
-    for m in Agent Stock; do
-        l=$(printf '%s' "$m" | tr 'A-Z' 'a-z')
-        "$DSPCC" build "$dsp" --no-opt --program "$m" -o "$tmp/$v/gen_$l.c" 2>"$tmp/$v/$l.err"
-        check "$v: dspcc build --program $m" test $? -eq 0
-    done
-done
+ct_build_all Stock
 check "the generated C declares the struct's maps as the header does and a table per map parameter" \
     sh -c "grep -q '^    char \*\*stock_keys;\$' '$tmp/text/gen_stock.c' &&
            grep -q '^    const char \*const \*notes_values;\$' '$tmp/text/gen_stock.c' &&
@@ -68,22 +51,7 @@ check "the generated C declares the struct's maps as the header does and a table
            grep -q 'static const dsp_cmember k_cmap_price_lines_lines\[2\]' '$tmp/text/gen_stock.c'"
 "$root/$BUILD/dsp-cshape" --prefix stock_ "$tmp/text/gen_stock.c" "$tmp/text/gen_stock.h" >"$tmp/shape" 2>&1
 check "dsp-cshape finds the generated C well formed" test $? -eq 0
-for cc in gcc clang; do
-    command -v $cc >/dev/null || continue
-    for v in text native; do
-        [ $cc = clang ] && [ $v = native ] && continue # the same C but for one table: gcc suffices
-        $cc $STRICT $SAN -I"$tmp/$v" -o "$tmp/$v/agent_$cc" "$AGENT_MAIN" "$tmp/$v/gen_agent.c" \
-            "$P/build/libshop.so" -Wl,-rpath,"$P/build" $RTLIBS 2>"$tmp/cc.err"
-        r=$?
-        [ $r -ne 0 ] && sed 's/^/#   /' "$tmp/cc.err" | head -20
-        check "$v: the generated agent compiles strictly and links with the C tools ($cc)" test $r -eq 0
-    done
-    $cc $STRICT $SAN -I"$tmp/text" -o "$tmp/stock_$cc" "$P/stock_main.c" "$tmp/text/gen_stock.c" \
-        "$P/build/libshop.so" -Wl,-rpath,"$P/build" $RTLIBS 2>"$tmp/cc.err"
-    r=$?
-    [ $r -ne 0 ] && sed 's/^/#   /' "$tmp/cc.err" | head -20
-    check "the generated Stock compiles strictly and links with the C tools ($cc)" test $r -eq 0
-done
+ct_compile_all stock libshop.so
 
 # ---- direct calls: maps in structs, as parameters and as results ---------
 "$tmp/stock_gcc" >"$P/stocks.jsonl" 2>"$tmp/stock.err"
@@ -112,53 +80,20 @@ check "the parity metric sees one map value changed (score below 1)" \
     test "$(json_key "$tmp/off.json" score)" != 1
 
 # ---- --embed-runtime: libdsprt inside the one .c, maps and all -----------
-mkdir -p "$tmp/emb"
-"$DSPCC" build "$P/agent.dsp" --no-opt --program Stock --embed-runtime -o "$tmp/emb/gen_stock.c" 2>"$tmp/emb.err"
-check "dspcc build --embed-runtime of a program whose tools take maps" test $? -eq 0
-DEPS_CFLAGS=$(pkg-config --cflags libcurl libcjson sqlite3 hiredis libcrypto zlib 2>/dev/null)
-DEPS_LIBS="$(pkg-config --libs libcurl libcjson sqlite3 hiredis libcrypto zlib 2>/dev/null ||
-    echo -lcurl -lcjson -lsqlite3 -lhiredis -lcrypto -lz) -lpthread -lm"
-for cc in gcc clang; do
-    command -v $cc >/dev/null || continue
-    $cc -std=c17 -D_DEFAULT_SOURCE -Wall -Wextra -Werror -pedantic $SAN $DEPS_CFLAGS -I"$tmp/emb" \
-        -o "$tmp/emb/stock_$cc" "$P/stock_main.c" "$tmp/emb/gen_stock.c" "$P/build/libshop.so" \
-        -Wl,-rpath,"$P/build" $DEPS_LIBS 2>"$tmp/cc.err"
-    r=$?
-    [ $r -ne 0 ] && sed 's/^/#   /' "$tmp/cc.err" | head -20
-    check "the embedded Stock compiles with $cc -std=c17 -pedantic -Werror and links without libdsprt" test $r -eq 0
-    "$tmp/emb/stock_$cc" 2>"$tmp/emb.err" | cmp -s - "$P/stocks.jsonl"
-    check "the embedded Stock ($cc) prints the rows libdsprt's build printed" test $? -eq 0
-done
+ct_embed stock Stock libshop.so "$P/stocks.jsonl"
 
 # ---- react: a map argument from the LM, a map result observed -----------
-rs_start
-check "the reference server started" test -n "$port"
-url="http://127.0.0.1:$port/v1"
 printf 'Where are the shops of Lyon?\nWhat do pens cost?\n' >"$P/questions.txt"
-for v in text native; do
-    dsp=$P/agent.dsp
-    [ $v = native ] && dsp=$P/native.dsp
-    DSPCC_BASE_URL=$url "$tmp/$v/agent_gcc" <"$P/questions.txt" >"$P/rows.jsonl" 2>"$tmp/run.err"
-    r=$?
-    [ $r -ne 0 ] && sed 's/^/#   /' "$tmp/run.err" | head
-    check "$v: the generated agent answers every question" \
-        sh -c "test $r -eq 0 && test \$(wc -l <'$P/rows.jsonl') -eq 2"
-    check "$v: a map result is the observation (JSON object, keys in the tool's order)" \
+# The rows' checks, after each loop (ct_react).
+react_checks()
+{
+    check "$1: a map result is the observation (JSON object, keys in the tool's order)" \
         grep -qF '{\"city\":\"shops lyon\"}\n\n[[ ## observation_0 ## ]]\n{\"croix-rousse\":{\"lat\":45.77,\"lon\":4.83},\"part-dieu\":{\"lat\":45.76,\"lon\":4.86}}' "$P/rows.jsonl"
-    check "$v: the LM's JSON map argument reached the tool (its sum observed)" \
+    check "$1: the LM's JSON map argument reached the tool (its sum observed)" \
         grep -qF '{\"prices\":{\"pens cost\":1}}\n\n[[ ## observation_1 ## ]]\n1\n' "$P/rows.jsonl"
-    "$DSPCC" eval "$dsp" --data rows --module Agent --metric same --json --no-cache --base-url "$url" \
-        >"$tmp/eval.json" 2>"$tmp/eval.err"
-    r=$?
-    [ $r -ne 0 ] && sed 's/^/#   /' "$tmp/eval.err" | head
-    check "$v: dspcc eval gives the generated C's answers and trajectories (score 1)" \
-        test $r -eq 0 -a "$(json_key "$tmp/eval.json" score)" = 1
-    cp "$P/rows.jsonl" "$tmp/$v.rows"
-done
-check "the native loop gives the text loop's trajectories" cmp -s "$tmp/text.rows" "$tmp/native.rows"
+}
+ct_react 2 react_checks
 if command -v clang >/dev/null; then
-    DSPCC_BASE_URL=$url "$tmp/text/agent_clang" <"$P/questions.txt" >"$tmp/clang.jsonl" 2>"$tmp/clang.err"
-    check "the clang build gives the same rows" cmp -s "$tmp/clang.jsonl" "$tmp/text.rows"
     "$tmp/stock_clang" 2>/dev/null | cmp -s - "$P/stocks.jsonl"
     check "the clang Stock gives the same rows" test $? -eq 0
 fi
