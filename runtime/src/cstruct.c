@@ -206,6 +206,8 @@ static dsp_status cst_map_in(const dsp_cmember *km, const dsp_type *t, const dsp
 {
     const dsp_cmember *vm = km + 1;
     size_t len = v->kind == DSP_TYPE_MAP ? v->as.map.len : 0;
+    if (!at->len)
+        cst_path_field(at, km->name); /* a parameter: its values' paths are `x["key"]` */
     *n = 0;
     *keys = calloc(len ? len : 1, sizeof **keys);
     *vals = calloc(len ? len : 1, vm->size ? vm->size : 1);
@@ -398,6 +400,8 @@ static dsp_status cst_map_out(const dsp_cmember *km, const dsp_type *t, const un
     char where[400];
     snprintf(where, sizeof where, "%s%s%s%s", at->len ? "field `" : "", at->len ? at->text : "",
              at->len ? "` of " : "", what);
+    if (!at->len)
+        cst_path_field(at, km->name); /* a parameter: its values' paths are `x["key"]` */
     if ((!keys_p || !vals) && n)
         return dsp_error_set(err, DSP_ERR_INVALID, "tool `%s` left the %s of %s NULL with length %zu", tool,
                              keys_p ? "values" : "keys", where, n);

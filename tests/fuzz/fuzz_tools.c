@@ -5,7 +5,8 @@
  * declared from a C header gets it. The input is the arguments' text.
  * Arguments bind or are refused with a message naming the tool; a record
  * that fits its struct reads back as the same value, one that does not
- * (an int past uint8_t) is refused naming its path; nothing crashes, trips
+ * (an int past uint8_t) is refused naming its path, and so is the map
+ * argument through a tool's keys and values; nothing crashes, trips
  * a sanitizer or leaks. Seeds: tests/fuzz/corpus/fuzz_tools.
  * The struct tables are written as a generated program writes them
  * (offsetof), as in tests/runtime/test_cstruct.c. */
@@ -107,7 +108,7 @@ static const dsp_field params[] = {
     { "maybe", &opt_place_t, NULL },
 };
 #define N_PARAMS (sizeof params / sizeof params[0])
-enum { P_PLACE = 7, P_ROUTE = 8, P_MAYBE = 9 };
+enum { P_COUNTS = 6, P_PLACE = 7, P_ROUTE = 8, P_MAYBE = 9 };
 static const dsp_tool tool = { .name = "fz", .params = params, .n_params = N_PARAMS };
 
 /* A record into its struct and back: the same value, or refused naming
@@ -147,6 +148,35 @@ static void route_trip(const dsp_value *v)
     dsp_error_clear(&err);
 }
 
+/* The map argument as a tool's keys and int16_t values (dsp_cmap_in, as
+ * `const char *const *counts_keys, const int16_t *counts_values, size_t
+ * n_counts`) and back (dsp_cmap_out): the same value, or refused naming
+ * the key. */
+static const dsp_cmember counts_m[2] = {
+    { .name = "counts", .kind = DSP_CM_MAP },
+    { .name = "counts_values", .kind = DSP_CM_MAP_VALUES, .elem = DSP_CM_SIGNED, .size = sizeof(int16_t),
+      .ctype = "int16_t" },
+};
+
+static void counts_trip(const dsp_value *v)
+{
+    const char **keys = NULL;
+    int16_t *vals = NULL;
+    size_t n = 0;
+    dsp_error err = { 0 };
+    if (dsp_cmap_in(counts_m, &map_t, v, &keys, &vals, &n, "fz", "parameter `counts`", &err) != DSP_OK) {
+        die_if(strstr(err.message, "field `counts[\"") == NULL || keys || vals);
+        dsp_error_clear(&err);
+        return;
+    }
+    dsp_value back = { 0 };
+    die_if(dsp_cmap_out(counts_m, &map_t, keys, vals, n, &back, "fz", "result", &err) != DSP_OK);
+    die_if(!dsp_value_equal(v, &back));
+    dsp_value_free(&back);
+    dsp_cmap_release(counts_m, keys, vals, n, DSP_CSTRUCT_PASSED);
+    dsp_error_clear(&err);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -171,6 +201,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         die_if(args[i].kind != params[i].type->kind);
     round_trip(&args[P_PLACE]);
     route_trip(&args[P_ROUTE]);
+    counts_trip(&args[P_COUNTS]);
     if (args[P_MAYBE].as.some)
         round_trip(args[P_MAYBE].as.some);
     dsp_values_free(args, N_PARAMS);

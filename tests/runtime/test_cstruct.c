@@ -559,6 +559,30 @@ static void map_parameters(void **state)
     assert_int_equal(dsp_cmap_out(strs, &str_map_t, NULL, NULL, 3, &out, "t", "output `m`", &err), DSP_ERR_INVALID);
     assert_string_equal(err.message, "tool `t` left the keys of output `m` NULL with length 3");
     dsp_error_clear(&err);
+    tk = malloc(sizeof *tk);
+    tv = calloc(1, sizeof *tv);
+    tk[0] = dup_str("k");
+    assert_int_equal(dsp_cmap_out(strs, &str_map_t, tk, tv, 1, &out, "t", "output `m`", &err), DSP_ERR_INVALID);
+    assert_string_equal(err.message, "tool `t` left field `m[\"k\"]` of output `m` NULL");
+    dsp_error_clear(&err);
+    dsp_cmap_release(strs, tk, tv, 1, DSP_CSTRUCT_FROM_TOOL);
+
+    /* A value past its C type names the parameter's key. */
+    const dsp_cmember i8s[2] = { { .name = "n", .kind = DSP_CM_MAP },
+                                 { .name = "n_values", .kind = DSP_CM_MAP_VALUES, .elem = DSP_CM_SIGNED,
+                                   .size = sizeof(int8_t), .ctype = "int8_t" } };
+    dsp_value_free(&m);
+    m = dsp_value_map();
+    put(&m, "ok", dsp_value_int(1));
+    put(&m, "big", dsp_value_int(300));
+    int8_t *nv = NULL;
+    assert_int_equal(dsp_cmap_in(i8s, &int_map_t, &m, &keys, &nv, &n, "t", "parameter `n`", &err), DSP_ERR_INVALID);
+    assert_string_equal(err.message, "tool `t`: field `n[\"big\"]` of parameter `n` is 300, out of range for C type "
+                                     "`int8_t` (-128 to 127)");
+    assert_null(keys);
+    assert_null(nv);
+    dsp_error_clear(&err);
+    dsp_value_free(&m);
 }
 
 int main(void)
