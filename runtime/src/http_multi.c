@@ -17,7 +17,6 @@
 
 #include "retry.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -158,9 +157,12 @@ CURLMcode dsp_http_multi_add(dsp_http_multi *hm, CURL *e)
             pick = hm->shards[i];
     if (!pick && hm->epfd >= 0 && add_shard(hm))
         pick = hm->shards[hm->n_shards - 1];
-    for (size_t i = 0; i < hm->n_shards && !pick; i++) /* no new shard: the least busy */
-        if (!pick || hm->shards[i]->running < pick->running)
-            pick = hm->shards[i];
+    if (!pick) { /* no new shard could be made: the least busy */
+        pick = hm->shards[0];
+        for (size_t i = 1; i < hm->n_shards; i++)
+            if (hm->shards[i]->running < pick->running)
+                pick = hm->shards[i];
+    }
     CURLMcode rc = curl_multi_add_handle(pick->m, e);
     if (rc == CURLM_OK)
         pick->running++;
