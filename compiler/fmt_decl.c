@@ -167,9 +167,9 @@ static void kv(fmt_printer *p, const void *item)
     value(p, k->value);
 }
 
-/* `{ key: value ... }` of lm and optimize: always one option a line; the
- * optional commas between them are dropped. */
-static void kv_block(fmt_printer *p, const ptr_vec *kvs)
+/* `{` items, one a line, `}` (`{}` without any): item prints each; with
+ * drop_commas the optional commas after them are left out. */
+static void lines_block(fmt_printer *p, const ptr_vec *items, fmt_item_fn item, int drop_commas)
 {
     if (fp_empty_brackets(p)) {
         fp_tok(p, '{');
@@ -177,16 +177,23 @@ static void kv_block(fmt_printer *p, const ptr_vec *kvs)
         return;
     }
     fp_open(p, '{');
-    for (size_t i = 0; i < kvs->len; i++) {
+    for (size_t i = 0; i < items->len; i++) {
         if (i == 0)
             fp_line(p, 0);
         else
             fp_item(p);
-        kv(p, kvs->items[i]);
-        if (fp_peek(p) == ',')
+        item(p, items->items[i]);
+        if (drop_commas && fp_peek(p) == ',')
             fp_skip(p, ',');
     }
     fp_close(p, '}');
+}
+
+/* `{ key: value ... }` of lm and optimize: always one option a line; the
+ * optional commas between them are dropped. */
+static void kv_block(fmt_printer *p, const ptr_vec *kvs)
+{
+    lines_block(p, kvs, kv, 1);
 }
 
 /* ---- signatures ---- */
@@ -370,22 +377,14 @@ static void binding(fmt_printer *p, const void *item)
 
 static void stmt(fmt_printer *p, const ast_stmt *s);
 
+static void stmt_item(fmt_printer *p, const void *item)
+{
+    stmt(p, item);
+}
+
 static void stmts_block(fmt_printer *p, const ptr_vec *body)
 {
-    if (fp_empty_brackets(p)) {
-        fp_tok(p, '{');
-        fp_tok(p, '}');
-        return;
-    }
-    fp_open(p, '{');
-    for (size_t i = 0; i < body->len; i++) {
-        if (i == 0)
-            fp_line(p, 0);
-        else
-            fp_item(p);
-        stmt(p, body->items[i]);
-    }
-    fp_close(p, '}');
+    lines_block(p, body, stmt_item, 0);
 }
 
 static void if_stmt(fmt_printer *p, const ast_stmt *s)
