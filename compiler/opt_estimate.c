@@ -487,9 +487,8 @@ static dsp_status add_judges(est *e, const ex_runner *r, const ir_expr *x, size_
         e->judges = v;
         *cap = nc;
     }
-    e->judges[e->n_judges++] = (judge_call){ j->pred->lm,
-                                             (double)chars / CHARS_PER_TOKEN + (double)(TOKENS_PER_OUTPUT * sig->n_inputs),
-                                             (double)(TOKENS_PER_OUTPUT * sig->n_outputs) };
+    double prompt = (double)chars / CHARS_PER_TOKEN + (double)(TOKENS_PER_OUTPUT * sig->n_inputs);
+    e->judges[e->n_judges++] = (judge_call){ j->pred->lm, prompt, (double)(TOKENS_PER_OUTPUT * sig->n_outputs) };
     return DSP_OK;
 }
 
