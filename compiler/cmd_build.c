@@ -216,7 +216,7 @@ static int run(int argc, char **argv)
     const char *input = NULL, *out_c = NULL, *state_path = NULL, *dep_path = NULL, *program = NULL;
     const char *shadow_path = NULL;
     const char *base_url = NULL;
-    int no_opt = 0, md = 0, embed = 0, allow_regression = 0;
+    int no_opt = 0, md = 0, embed = 0, allow_regression = 0, quiet = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (cmd_wants_help(&cmd_build, a)) return 0;
@@ -251,6 +251,8 @@ static int run(int argc, char **argv)
             no_opt = 1;
         } else if (strcmp(a, "--allow-regression") == 0) {
             allow_regression = 1;
+        } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
+            quiet = 1; /* the optimize run's progress lines */
         } else if (strcmp(a, "-MD") == 0) {
             md = 1;
         } else if (strcmp(a, "--embed-runtime") == 0) {
@@ -338,7 +340,7 @@ static int run(int argc, char **argv)
         }
         snprintf(made_state, stem + 32, "%.*s.state.json", (int)stem, out_c);
         snprintf(report, stem + 32, "%.*s.report.html", (int)stem, out_c);
-        char *oargv[12];
+        char *oargv[14];
         int oargc = 0;
         oargv[oargc++] = (char *)"optimize";
         oargv[oargc++] = (char *)input;
@@ -356,6 +358,8 @@ static int run(int argc, char **argv)
         }
         if (allow_regression)
             oargv[oargc++] = (char *)"--allow-regression";
+        if (quiet)
+            oargv[oargc++] = (char *)"-q";
         oargv[oargc] = NULL;
         int rc = cmd_optimize.run(oargc, oargv);
         free(report);
@@ -427,7 +431,7 @@ const dspcc_cmd cmd_build = {
     "build",
     "generate C (OUT.c and OUT.h) with the prompts baked in",
     "usage: dspcc build FILE.dsp -o OUT.c [--no-opt | --state STATE.json] [--shadow-state S.json] [-MD -MF FILE.d]\n"
-    "                   [--program MODULE] [--base-url URL] [--embed-runtime] [--allow-regression]\n\n"
+    "                   [--program MODULE] [--base-url URL] [--embed-runtime] [--allow-regression] [-q]\n\n"
     "Writes OUT.c and OUT.h: the program (the optimize block's module, or\n"
     "--program) as a C function with its instructions, demos and LM settings\n"
     "in static const tables. Link them with libdsprt:\n"
@@ -442,6 +446,7 @@ const dspcc_cmd cmd_build = {
     "  --no-opt            the unoptimized baseline: signature instructions, no demos\n"
     "  --allow-regression  when the build optimizes, ship the optimizer's program even\n"
     "                      if it does not beat the unoptimized one (as dspcc optimize)\n"
+    "  -q, --quiet         when the build optimizes, no progress lines on stderr\n"
     "  -MD -MF FILE.d      also write a Make dependency file (the .dsp, imports, data,\n"
     "                      tool headers)\n"
     "  --program MODULE    the module to generate (default: the optimized one, else the last)\n"

@@ -415,6 +415,12 @@ OPENAI_API_KEY=$SECRET DSPCC_CACHE_DIR="$T/cache" $DSPCC build examples/tickets/
 grep -q 'http requests 0)' "$T/o2.log" && cmp -s "$T/o1/tickets.c" "$T/o2/tickets.c" &&
     cmp -s "$T/o1/tickets.h" "$T/o2/tickets.h"
 check $? "an optimizing rebuild with a warm cache: zero HTTP requests, identical bytes"
+mkdir -p "$T/o3"
+OPENAI_API_KEY=$SECRET DSPCC_CACHE_DIR="$T/cache" $DSPCC build examples/tickets/tickets.dsp -o "$T/o3/tickets.c" \
+    --base-url http://127.0.0.1:$PORT/v1 -q >"$T/o3.log" 2>&1
+[ $? -eq 0 ] && cmp -s "$T/o1/tickets.c" "$T/o3/tickets.c" && grep -q 'wrote' "$T/o3.log" &&
+    ! grep -q '^dspcc optimize: trial' "$T/o3.log" && grep -q '^dspcc optimize: trial' "$T/o1.log"
+check $? "build -q optimizes without progress lines, to the same bytes"
 compiles "$T/o1/tickets.c" "$T/o1" "optimized tickets.c"
 
 # Build once more with the key set: it must appear nowhere we wrote.
