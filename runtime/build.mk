@@ -75,7 +75,8 @@ $(BUILD)/obj/tests/support/stub_script.o: CPPFLAGS += $(RT_CPPFLAGS)
 RT_RS_TESTS := $(BUILD)/tests/runtime/test_client_refserver $(BUILD)/tests/runtime/test_predict_refserver \
                $(BUILD)/tests/runtime/test_ratelimit_refserver \
                $(BUILD)/tests/runtime/test_stream_refserver $(BUILD)/tests/runtime/test_trace_providers \
-               $(BUILD)/tests/runtime/test_finetune_refserver $(BUILD)/tests/runtime/test_embed_refserver
+               $(BUILD)/tests/runtime/test_finetune_refserver $(BUILD)/tests/runtime/test_embed_refserver \
+               $(BUILD)/tests/runtime/test_cache_remote_loop
 $(RT_RS_TESTS): $(BUILD)/obj/tests/support/refserver_proc.o
 $(RT_RS_TESTS): RT_DEPLIBS += $(BUILD)/obj/tests/support/refserver_proc.o
 

@@ -831,7 +831,7 @@ bool dsp_cache_decode_row(const char *text, int len, dsp_chat_response *resp)
  * that came from it. */
 static void share_rows(dsp_cache *c, const queued_row *rows, size_t n)
 {
-    if (!c->remote)
+    if (!c->remote || n == 0)
         return;
     const char **keys = malloc(n * sizeof *keys);
     const char **values = malloc(n * sizeof *values);
@@ -872,14 +872,18 @@ static int create_file(dsp_cache *c, const queued_row *rows, size_t n, sqlite3_i
 }
 
 /* Writes the first n queued rows in one transaction, then drops them from
- * the queue (until then gets find them there). Called with wlock held. */
-static dsp_status write_queued(dsp_cache *c, dsp_error *err)
+ * the queue (until then gets find them there). Called with wlock held.
+ * With a shared cache the rows, their values with them, go to *share (n
+ * in *n_share) for the caller to send once wlock is released: a job of an
+ * event loop waiting on Redis (cache_remote.c) must not hold a lock that
+ * another job of the same thread may take. */
+static dsp_status write_queued(dsp_cache *c, queued_row **share, size_t *n_share, dsp_error *err)
 {
     pthread_mutex_lock(&c->qlock);
     size_t n = c->n_queued;
     queued_row *rows = n ? malloc(n * sizeof *rows) : NULL;
     if (rows)
-        memcpy(rows, c->queue, n * sizeof *rows); /* the values stay owned by the queue */
+        memcpy(rows, c->queue, n * sizeof *rows); /* the values stay the queue's until they leave it */
     pthread_mutex_unlock(&c->qlock);
     if (n == 0)
         return DSP_OK;
@@ -915,12 +919,17 @@ static dsp_status write_queued(dsp_cache *c, dsp_error *err)
             st = db_error(c, c->db, err, "write failed");
         sqlite3_reset(end);
     }
-    share_rows(c, rows, n);
-    free(rows);
+    bool shared = c->remote != NULL;
+    if (shared) {
+        *share = rows;
+        *n_share = n;
+    } else {
+        free(rows);
+    }
     /* Written or not, the rows leave the queue: a row that cannot be
      * written is asked of the LM again next run, as before. */
     pthread_mutex_lock(&c->qlock);
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; !shared && i < n; i++)
         free(c->queue[i].value);
     memmove(c->queue, c->queue + n, (c->n_queued - n) * sizeof *c->queue);
     c->n_queued -= n;
@@ -933,9 +942,15 @@ dsp_status dsp_cache_flush(dsp_cache *c, dsp_error *err)
 {
     if (!c)
         return DSP_OK;
+    queued_row *share = NULL;
+    size_t n_share = 0;
     pthread_mutex_lock(&c->wlock);
-    dsp_status st = write_queued(c, err);
+    dsp_status st = write_queued(c, &share, &n_share, err);
     pthread_mutex_unlock(&c->wlock);
+    share_rows(c, share, n_share);
+    for (size_t i = 0; i < n_share; i++)
+        free(share[i].value);
+    free(share);
     return st;
 }
 

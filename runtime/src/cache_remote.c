@@ -22,7 +22,16 @@
  * formats the commands and parses the replies (the hiredis Debian ships,
  * 0.14, has no TLS of its own). Up to DSP_REMOTE_POOL connections, opened
  * as lookups from several threads overlap, each used by one thread at a
- * time: lookups are not serialized behind one another. */
+ * time: lookups are not serialized behind one another.
+ *
+ * Off the event loop's thread's back: a lookup or store made by a job of
+ * an event loop (loop.h: eval, optimize, dsp_chat_batch, a generated
+ * run_batch) waits for its socket with dsp_loop_wait_fd, and for a free
+ * connection with dsp_loop_wait, so while one waits on a slow Redis the
+ * loop goes on with every other job: local cache hits answer, transfers
+ * move. The deadline, the bounds and the one warning are the same either
+ * way. Connecting (at most DSP_REMOTE_POOL times a run, the first when
+ * the client is made) still blocks, for DSP_REMOTE_CONNECT_MS at most. */
 #include "cache_remote.h"
 
 #include <curl/curl.h>
@@ -34,6 +43,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "loop.h"
+#include "retry.h"
 #include "secret.h"
 
 /* The parts of a redis:// URL. */
@@ -139,6 +150,8 @@ typedef struct conn {
                         * stack, whose pages stay resident (fiber.h) */
     bool answered;     /* a reply came: the server speaks Redis on it */
     long late_ms;      /* how much the last command took beyond DSP_REMOTE_FAST_MS */
+    long queued_ms;    /* of the last command's time, what a job of an event loop spent waiting
+                        * for its turn with its reply ready: the loop's, not the server's */
     struct conn *next; /* in the idle list */
 } conn;
 
@@ -201,13 +214,22 @@ static long now_ms(void)
     return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Waits until the socket can be read (or written); false at the deadline. */
-static bool conn_wait(const conn *c, bool for_write, long deadline)
+/* Waits until the socket can be read (or written); false at the deadline.
+ * In a job of an event loop the job waits and the loop runs the others. */
+static bool conn_wait(conn *c, bool for_write, long deadline)
 {
     for (;;) {
         long left = deadline - now_ms();
         if (left <= 0)
             return false;
+        if (dsp_loop_active()) {
+            double queued = 0;
+            bool ready = dsp_loop_wait_fd((int)c->sock, for_write, (double)deadline / 1000.0, &queued);
+            c->queued_ms += (long)(queued * 1000.0);
+            if (ready)
+                return true;
+            continue;
+        }
         struct pollfd pfd = {.fd = (int)c->sock, .events = for_write ? POLLOUT : POLLIN};
         int n = poll(&pfd, 1, (int)left);
         if (n > 0)
@@ -314,6 +336,7 @@ static bool conn_pipeline(conn *c, const char *cmds, size_t len, size_t n, redis
     long deadline = start + DSP_REMOTE_COMMAND_MS * scale;
     (void)len;
     c->late_ms = 0;
+    c->queued_ms = 0;
     if (last)
         *last = NULL;
     if (!conn_send(c, cmds, len, deadline, why, why_size))
@@ -332,7 +355,7 @@ static bool conn_pipeline(conn *c, const char *cmds, size_t len, size_t n, redis
         else
             freeReplyObject(reply);
     }
-    long late = now_ms() - start - DSP_REMOTE_FAST_MS * scale;
+    long late = now_ms() - start - c->queued_ms - DSP_REMOTE_FAST_MS * scale;
     c->late_ms = late > 0 ? late : 0;
     return true;
 }
@@ -441,12 +464,24 @@ static conn *conn_open(const dsp_remote_cache *r, char *why, size_t why_size)
 }
 
 /* A connection to use: an idle one, a new one while fewer than
- * DSP_REMOTE_POOL are open, else the next one returned. NULL once down. */
+ * DSP_REMOTE_POOL are open, else the next one returned. NULL once down.
+ * In a job of an event loop, the job waits while the loop runs others
+ * (jobs of this loop may hold every connection, parked on their sockets):
+ * woken when one of its jobs gives one back, or after 20 ms for one given
+ * back on another thread. */
 static conn *take(dsp_remote_cache *r)
 {
+    bool in_loop = dsp_loop_active();
     pthread_mutex_lock(&r->lock);
-    while (!r->down && !r->idle && r->n_open >= DSP_REMOTE_POOL)
-        pthread_cond_wait(&r->returned, &r->lock);
+    while (!r->down && !r->idle && r->n_open >= DSP_REMOTE_POOL) {
+        if (!in_loop) {
+            pthread_cond_wait(&r->returned, &r->lock);
+            continue;
+        }
+        pthread_mutex_unlock(&r->lock);
+        dsp_loop_wait(dsp_monotonic_s() + 0.02);
+        pthread_mutex_lock(&r->lock);
+    }
     conn *c = NULL;
     bool open_one = false;
     if (!r->down) {
@@ -505,6 +540,7 @@ static void give(dsp_remote_cache *r, conn *c, const char *why)
     }
     pthread_cond_signal(&r->returned);
     pthread_mutex_unlock(&r->lock);
+    dsp_loop_wake_waiter();
 }
 
 dsp_status dsp_remote_cache_open(const char *url, dsp_warn_fn warn, void *warn_ctx, dsp_remote_cache **out,

@@ -42,6 +42,13 @@ void dsp_http_multi_wait(dsp_http_multi *hm, long max_wait_ms);
 /* A finished transfer, taken out of the multi handle, with its result in
  * *result; NULL when no other has finished. */
 CURL *dsp_http_multi_done(dsp_http_multi *hm, CURLcode *result);
+/* The epoll set of the multi handle's sockets (-1: none), readable while
+ * one of them is ready, and when libcurl next wants to act unprompted
+ * (dsp_monotonic_s; INFINITY: never): a loop that also waits on sockets of
+ * its own puts the set in an epoll set of its own and waits on both at
+ * once (loop.c), then calls dsp_http_multi_wait with no wait. */
+int dsp_http_multi_epoll_fd(const dsp_http_multi *hm);
+double dsp_http_multi_next_timer(const dsp_http_multi *hm);
 
 /* A multi handle from h's pool or new (NULL when none can be made), and
  * back into the pool: a multi handle keeps the connections of its

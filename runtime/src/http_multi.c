@@ -189,6 +189,20 @@ CURL *dsp_http_multi_done(dsp_http_multi *hm, CURLcode *result)
     return NULL;
 }
 
+int dsp_http_multi_epoll_fd(const dsp_http_multi *hm)
+{
+    return hm->epfd;
+}
+
+double dsp_http_multi_next_timer(const dsp_http_multi *hm)
+{
+    double timer_at = INFINITY;
+    for (size_t i = 0; i < hm->n_shards; i++)
+        if (hm->shards[i]->timer_at < timer_at)
+            timer_at = hm->shards[i]->timer_at;
+    return timer_at;
+}
+
 void dsp_http_multi_wait(dsp_http_multi *hm, long max_wait_ms)
 {
     int running = 0;
@@ -204,10 +218,7 @@ void dsp_http_multi_wait(dsp_http_multi *hm, long max_wait_ms)
         curl_multi_perform(m, &running);
         return;
     }
-    double timer_at = INFINITY;
-    for (size_t i = 0; i < hm->n_shards; i++)
-        if (hm->shards[i]->timer_at < timer_at)
-            timer_at = hm->shards[i]->timer_at;
+    double timer_at = dsp_http_multi_next_timer(hm);
     long wait = max_wait_ms;
     if (timer_at < INFINITY) {
         double ms = ceil((timer_at - dsp_monotonic_s()) * 1000.0);

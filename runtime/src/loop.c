@@ -1,6 +1,7 @@
 /* loop.c — the event loop: fibers over one curl_multi handle driven
- * through epoll (loop.h, http_multi.c), timers in a heap, and
- * dsp_loop_run_each (dsp/batch.h). */
+ * through epoll (loop.h, http_multi.c), timers in a heap, sockets of
+ * other protocols (dsp_loop_wait_fd) in an epoll set of the loop's own,
+ * and dsp_loop_run_each (dsp/batch.h). */
 #include "loop.h"
 
 #include "dsp/batch.h"
@@ -11,14 +12,18 @@
 #include "trace_int.h"
 
 #include <math.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
 
 typedef enum lf_state {
     LF_READY, /* in the ready queue */
     LF_XFER,  /* waiting for its transfer */
-    LF_TIMER, /* waiting for wake_at (and, when in the waiters list, for a wake-up) */
+    LF_TIMER, /* waiting for wake_at (and, when in the waiters list, for a wake-up; with
+               * fd_wait, for its socket) */
     LF_JOIN   /* waiting for the jobs of a batch it started */
 } lf_state;
 
@@ -44,6 +49,8 @@ typedef struct loop_fiber {
     double wake_at;
     size_t heap_at;                   /* its index in loop->timers while LF_TIMER */
     bool waiting;                     /* in the waiters list */
+    bool fd_wait, fd_ready;           /* waiting on a socket (dsp_loop_wait_fd), and it is ready */
+    double fd_ready_at;               /* when the loop saw it ready */
     CURLcode xfer_rc;
     const dsp_span *span;             /* its trace context while it is parked */
     dsp_usage_group *group;           /* and its usage group (dsp/client.h) */
@@ -66,6 +73,12 @@ typedef struct dsp_loop {
     loop_fiber *wait_head, *wait_tail;
     loop_fiber *current;
     dsp_fiber_host host; /* where each fiber yields back to: run() */
+    /* The sockets fibers wait on (dsp_loop_wait_fd), made at the first;
+     * while any is waited on, the multi handle's epoll set is in it too,
+     * so one wait covers both. */
+    int epfd;            /* -1: none yet */
+    size_t n_fd_waits;
+    int multi_in_ep;     /* the multi handle's epoll set added to epfd, or -1 */
 } dsp_loop;
 
 /* The loop the calling thread runs, if any, in thread-specific data: the
@@ -231,6 +244,39 @@ void dsp_loop_wait(double until)
     unlink_waiter(l, lf);
 }
 
+/* Waits without the loop for fd (no epoll set could be had). */
+static bool poll_fd(int fd, bool for_write, double until)
+{
+    double left = until - dsp_monotonic_s();
+    struct pollfd pfd = {.fd = fd, .events = for_write ? POLLOUT : POLLIN};
+    return left > 0 && poll(&pfd, 1, (int)ceil(left * 1000.0)) > 0;
+}
+
+bool dsp_loop_wait_fd(int fd, bool for_write, double until, double *queued_s)
+{
+    if (queued_s)
+        *queued_s = 0;
+    dsp_loop *l = this_loop();
+    loop_fiber *lf = l->current;
+    if (l->epfd < 0)
+        l->epfd = epoll_create1(EPOLL_CLOEXEC);
+    /* One event, then the socket is off (EPOLLONESHOT) until deleted. */
+    struct epoll_event ev = {.events = (for_write ? EPOLLOUT : EPOLLIN) | EPOLLONESHOT, .data.ptr = lf};
+    if (l->epfd < 0 || epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev) != 0)
+        return poll_fd(fd, for_write, until); /* blocks the loop, but the lookup still happens */
+    lf->fd_wait = true;
+    lf->fd_ready = false;
+    l->n_fd_waits++;
+    timer_at(l, until);
+    park(l, LF_TIMER);
+    l->n_fd_waits--;
+    lf->fd_wait = false;
+    (void)epoll_ctl(l->epfd, EPOLL_CTL_DEL, fd, NULL);
+    if (lf->fd_ready && queued_s)
+        *queued_s = dsp_monotonic_s() - lf->fd_ready_at;
+    return lf->fd_ready;
+}
+
 void dsp_loop_wake_waiter(void)
 {
     dsp_loop *l = this_loop();
@@ -330,8 +376,45 @@ static void wake_timers(dsp_loop *l)
     }
 }
 
-/* Waits for the next event (a transfer's progress or a timer) and makes
- * the fibers it concerns ready. */
+/* Fibers waiting on sockets of their own: waits at most wait ms on the
+ * loop's epoll set, which holds those sockets and the multi handle's epoll
+ * set, and makes the fibers whose sockets are ready ready. libcurl then
+ * acts on its sockets without waiting again. */
+static void wait_fds(dsp_loop *l, long wait)
+{
+    dsp_http_multi *hm = l->multi;
+    int mfd = hm ? dsp_http_multi_epoll_fd(hm) : -1;
+    if (mfd >= 0 && l->multi_in_ep != mfd) {
+        struct epoll_event mev = {.events = EPOLLIN, .data.ptr = NULL};
+        if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, mfd, &mev) == 0)
+            l->multi_in_ep = mfd;
+    }
+    double timer_at = hm ? dsp_http_multi_next_timer(hm) : INFINITY;
+    if (timer_at < INFINITY) {
+        double ms = ceil((timer_at - dsp_monotonic_s()) * 1000.0);
+        if (ms < (double)wait)
+            wait = ms > 0 ? (long)ms : 0;
+    }
+    /* libcurl's sockets outside the set (no epoll of its own): looked at
+     * every few milliseconds. */
+    if (hm && (mfd < 0 || l->multi_in_ep != mfd) && wait > 5)
+        wait = 5;
+    struct epoll_event ev[64];
+    int n = epoll_wait(l->epfd, ev, 64, (int)wait);
+    double now = n > 0 ? dsp_monotonic_s() : 0;
+    for (int i = 0; i < n; i++) {
+        loop_fiber *lf = ev[i].data.ptr;
+        if (!lf || !lf->fd_wait || lf->state != LF_TIMER)
+            continue; /* the multi handle's set: libcurl's turn comes next */
+        timer_remove(l, lf);
+        lf->fd_ready = true;
+        lf->fd_ready_at = now;
+        make_ready(l, lf);
+    }
+}
+
+/* Waits for the next event (a transfer's progress, a socket a fiber waits
+ * on, or a timer) and makes the fibers it concerns ready. */
 static void poll_once(dsp_loop *l)
 {
     double next = l->n_timers > 0 ? l->timers[0]->wake_at : INFINITY;
@@ -340,9 +423,14 @@ static void poll_once(dsp_loop *l)
         double ms = ceil((next - dsp_monotonic_s()) * 1000.0);
         wait = ms <= 0 ? 0 : ms < 1000 ? (long)ms : 1000;
     }
+    if (l->n_fd_waits > 0) {
+        wait_fds(l, wait);
+        wait = 0;
+    }
     if (!l->multi) {
         /* No transfer yet: only timers (a paced or backed-off first call). */
-        dsp_sleep_s((double)wait / 1000.0);
+        if (wait > 0)
+            dsp_sleep_s((double)wait / 1000.0);
         wake_timers(l);
         return;
     }
@@ -419,6 +507,8 @@ int dsp_loop_run_each_stack(size_t n, int max_jobs, size_t stack_bytes, dsp_each
     }
     dsp_loop l;
     memset(&l, 0, sizeof l);
+    l.epfd = -1;
+    l.multi_in_ep = -1;
     set_loop(&l);
     spawn(&l, &j, k);
     run(&l);
@@ -427,6 +517,8 @@ int dsp_loop_run_each_stack(size_t n, int max_jobs, size_t stack_bytes, dsp_each
     run_inline(&j);
     free(l.all);
     free(l.timers);
+    if (l.epfd >= 0)
+        close(l.epfd);
     /* The multi handle goes back to the transport that lent it, with its
      * connections: the next batch on the client reuses them. */
     if (l.multi)

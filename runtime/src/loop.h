@@ -39,6 +39,15 @@ void dsp_loop_sleep(double s);
  * woken oldest first. */
 void dsp_loop_wait(double until);
 
+/* Parks the fiber until fd can be read (for_write: written) or until the
+ * monotonic time `until`, whichever comes first; true when it can. For
+ * sockets other than libcurl's (the shared cache's connections to Redis):
+ * while one job waits on its server, the loop drives every other job's
+ * transfers and timers. *queued_s (may be NULL) gets how long the job then
+ * waited for its turn after the socket was ready: the loop's time, not
+ * the peer's. */
+bool dsp_loop_wait_fd(int fd, bool for_write, double until, double *queued_s);
+
 /* Wakes the fiber of this thread's loop that has waited longest in
  * dsp_loop_wait, if any (a request slot just came free). Does nothing
  * outside a loop. */

@@ -2,8 +2,8 @@
  * and every generated NAME_run_batch: each job exactly once, all on the
  * calling thread, max_jobs of them waiting at once (thousands too), the
  * failure with the lowest index reported, batches inside jobs, each job's
- * own trace context, and the client's max_in_flight kept by jobs that wait
- * for a request slot. */
+ * own trace context, the client's max_in_flight kept by jobs that wait
+ * for a request slot, and jobs waiting on sockets of their own. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "dsp/batch.h"
 #include "dsp/trace.h"
@@ -263,6 +264,64 @@ static void timers_wake_in_deadline_order(void **state)
         assert_true(t.deadline[t.woke[k - 1]] <= t.deadline[t.woke[k]] + 1e-4);
 }
 
+/* Jobs waiting on sockets of their own (dsp_loop_wait_fd) over pipes:
+ * each reader waits for its pipe while writers sleep and then write, in
+ * the reverse order; a reader whose pipe stays empty gets false at its
+ * deadline; all on one thread, every wait at once. */
+enum { FD_PAIRS = 50 };
+typedef struct fd_probe {
+    int fds[FD_PAIRS + 1][2]; /* the last pipe is never written */
+    bool ready[FD_PAIRS + 1];
+    int order[FD_PAIRS], n_read;
+} fd_probe;
+
+static int fd_job(void *ctx, size_t i)
+{
+    fd_probe *p = ctx;
+    if (i <= FD_PAIRS) { /* a reader */
+        double until = dsp_monotonic_s() + (i == FD_PAIRS ? 0.2 : 10.0);
+        double queued = -1;
+        p->ready[i] = dsp_loop_wait_fd(p->fds[i][0], false, until, &queued);
+        assert_true(queued >= 0 && queued < 5.0); /* its wait for a turn once the pipe was ready (0: none) */
+        if (p->ready[i] && i < FD_PAIRS) {
+            char c;
+            assert_int_equal(read(p->fds[i][0], &c, 1), 1);
+            p->order[p->n_read++] = (int)i;
+        }
+        return 0;
+    }
+    size_t w = i - FD_PAIRS - 1; /* writer w writes pipe FD_PAIRS - 1 - w, after (w + 1) ms */
+    dsp_loop_sleep((double)(w + 1) / 1000.0);
+    assert_true(dsp_loop_wait_fd(p->fds[FD_PAIRS - 1 - w][1], true, dsp_monotonic_s() + 10.0, NULL));
+    assert_int_equal(write(p->fds[FD_PAIRS - 1 - w][1], "x", 1), 1);
+    return 0;
+}
+
+static void jobs_wait_on_sockets_of_their_own(void **state)
+{
+    (void)state;
+    static fd_probe p;
+    memset(&p, 0, sizeof p);
+    for (int i = 0; i <= FD_PAIRS; i++)
+        assert_int_equal(pipe(p.fds[i]), 0);
+    double t0 = dsp_monotonic_s();
+    assert_int_equal(dsp_loop_run_each(2 * FD_PAIRS + 1, 2 * FD_PAIRS + 1, fd_job, &p), 0);
+    double wall = dsp_monotonic_s() - t0;
+    assert_int_equal(p.n_read, FD_PAIRS);
+    for (int k = 0; k < FD_PAIRS; k++) {
+        assert_true(p.ready[k]);
+        assert_int_equal(p.order[k], FD_PAIRS - 1 - k); /* as the writers wrote */
+    }
+    assert_false(p.ready[FD_PAIRS]);
+    assert_true(wall >= 0.19); /* the empty pipe's reader waited out its deadline */
+    if (wall > 5.0)
+        fail_msg("%.2f s for waits of at most 0.2 s", wall);
+    for (int i = 0; i <= FD_PAIRS; i++) {
+        close(p.fds[i][0]);
+        close(p.fds[i][1]);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -274,6 +333,7 @@ int main(void)
         cmocka_unit_test(waiters_wake_oldest_first),
         cmocka_unit_test(timers_wake_in_deadline_order),
         cmocka_unit_test(outside_a_loop_nothing_is_active),
+        cmocka_unit_test(jobs_wait_on_sockets_of_their_own),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
