@@ -10,9 +10,11 @@
  * `breadth` attempts so far for that predictor with their scores, worst
  * first. Each candidate replaces that predictor's instruction in the
  * current program (the others keep their best so far) and is scored on the
- * whole valset; a candidate that scores strictly higher than the current
- * program becomes the current one (greedy, earliest wins ties). A proposal
- * identical to an earlier candidate of its predictor is not scored again.
+ * whole valset (a turn's proposals asked at once, its candidates scored at
+ * once); a candidate that scores strictly higher than the current program
+ * becomes the current one (greedy in candidate order, earliest wins ties).
+ * A proposal identical to an earlier candidate of its predictor is not
+ * scored again.
  *
  * Differences from DSPy: candidates are scored on the held-out valset (DSPy
  * scores COPRO on the trainset); proposals see labelled training rows (see
@@ -22,7 +24,6 @@
  * changes (the current program's score is always known, so the ascent
  * never goes down).
  */
-#include <stdio.h>
 #include <string.h>
 
 #include "opt.h"
@@ -77,26 +78,27 @@ static opt_program current(const copro *c)
 }
 
 /* `input -> label` lines of up to SHOW labelled training rows, a seeded
- * sample of its own for every candidate. */
-static dsp_status task_demos(copro *c, size_t pred, unsigned round, size_t cand, const char **out, dsp_error *err)
+ * sample of its own for every candidate (allocated in a). */
+static dsp_status task_demos(const copro *c, arena *a, size_t pred, unsigned round, size_t cand, const char **out,
+                             dsp_error *err)
 {
     const opt_backend *b = c->b;
-    size_t *rows = arena_array(c->a, b->n_train + 1, sizeof *rows);
+    size_t *rows = arena_array(a, b->n_train + 1, sizeof *rows);
     for (size_t i = 0; i < b->n_train; i++)
         rows[i] = i;
     rng r;
     rng_derive(&r, c->p->seed ^ ((uint64_t)round << 40) ^ ((uint64_t)pred << 24) ^ (uint64_t)cand, STREAM_DEMOS);
     rng_shuffle(&r, rows, b->n_train);
-    opt_demo *items = arena_array(c->a, SHOW, sizeof *items);
+    opt_demo *items = arena_array(a, SHOW, sizeof *items);
     opt_demos shown = { items, 0 };
     for (size_t i = 0; i < b->n_train && shown.n < SHOW; i++) {
         int ok = 0;
-        dsp_status st = b->labeled_demo(b->ctx, c->a, rows[i], pred, &items[shown.n], &ok, err);
+        dsp_status st = b->labeled_demo(b->ctx, a, rows[i], pred, &items[shown.n], &ok, err);
         if (st != DSP_OK)
             return st;
         shown.n += ok != 0;
     }
-    *out = opt_demos_text(c->a, &shown, SHOW);
+    *out = opt_demos_text(a, &shown, SHOW);
     return DSP_OK;
 }
 
@@ -145,60 +147,82 @@ static int seen(const copro *c, size_t pred, const char *instr)
     return 0;
 }
 
-/* One predictor's turn in a round: propose, score, keep the best. */
+/* One predictor's proposals in a round (opt_parallel's tasks). */
+typedef struct cp_turn {
+    const copro *c;
+    size_t pred;
+    unsigned round;
+    const char *attempts;
+    const char **instrs;    /* [k]: candidate k + 1's proposal */
+} cp_turn;
+
+static dsp_status propose_one(void *ctx, size_t k, arena *a, dsp_error *err)
+{
+    const cp_turn *t = ctx;
+    const opt_backend *b = t->c->b;
+    size_t i = k + 1;
+    opt_copro_proposal req;
+    memset(&req, 0, sizeof req);
+    req.pred = t->pred;
+    req.basic_instruction = b->base_instructions[t->pred];
+    req.attempts = t->attempts;
+    req.temperature = t->c->p->init_temperature;
+    /* Distinct per predictor, round and candidate, so the cache keeps
+     * every sample apart. */
+    req.rollout = ((uint64_t)t->round << 32) + ((uint64_t)i << 16) + t->pred + 1;
+    dsp_status st = task_demos(t->c, a, t->pred, t->round, i, &req.task_demos, err);
+    return st == DSP_OK ? b->propose_copro(b->ctx, a, &req, &t->instrs[k], err) : st;
+}
+
+/* One predictor's turn in a round: propose, score, keep the best. The
+ * proposals depend on nothing but their seeds and the attempts shown (the
+ * turn's start), and every candidate replaces this predictor's instruction
+ * in the same program (the others' best): the proposals are asked at once,
+ * then the new candidates scored at once (opt_evaluate_all), and taken in
+ * candidate order, greedy as one at a time would be; the state is the same
+ * at any -j. */
 static dsp_status turn(copro *c, size_t pred, unsigned round, opt_result *out, dsp_error *err)
 {
     const opt_backend *b = c->b;
     cp_pred *cp = &c->preds[pred];
     size_t n = round == 1 ? c->breadth - 1 : c->breadth;
-    const char *attempts = round == 1 ? NULL : attempts_text(c, pred);
+    cp_turn t = { c, pred, round, round == 1 ? NULL : attempts_text(c, pred),
+                  arena_array(c->a, n + 1, sizeof *t.instrs) };
+    progress(c, arena_printf(c->a, "round %u/%u: proposing %zu instructions for %s", round, c->depth, n,
+                             b->pred_names[pred]));
+    dsp_status st = opt_parallel(b, c->a, n, propose_one, &t, err);
+    if (st != DSP_OK)
+        return st;
+    size_t first = cp->n;
+    opt_program *progs = arena_array(c->a, n + 1, sizeof *progs);
     for (size_t i = 1; i <= n; i++) {
-        char msg[256];
-        snprintf(msg, sizeof msg, "round %u/%u: proposing instruction %zu/%zu for %s", round, c->depth, i, n,
-                 b->pred_names[pred]);
-        progress(c, msg);
-        opt_copro_proposal req;
-        memset(&req, 0, sizeof req);
-        req.pred = pred;
-        req.basic_instruction = b->base_instructions[pred];
-        req.attempts = attempts;
-        req.temperature = c->p->init_temperature;
-        /* Distinct per predictor, round and candidate, so the cache keeps
-         * every sample apart. */
-        req.rollout = ((uint64_t)round << 32) + ((uint64_t)i << 16) + pred + 1;
-        dsp_status st = task_demos(c, pred, round, i, &req.task_demos, err);
-        if (st != DSP_OK)
-            return st;
-        const char *instr = NULL;
-        st = b->propose_copro(b->ctx, c->a, &req, &instr, err);
-        if (st != DSP_OK)
-            return st;
+        const char *instr = t.instrs[i - 1];
         if (seen(c, pred, instr)) {
-            snprintf(msg, sizeof msg, "round %u/%u: %s candidate %zu repeats an earlier one; not scored again",
-                     round, c->depth, b->pred_names[pred], i);
-            progress(c, msg);
+            progress(c, arena_printf(c->a, "round %u/%u: %s candidate %zu repeats an earlier one; not scored again",
+                                     round, c->depth, b->pred_names[pred], i));
             continue;
         }
-        cp_cand *x = &cp->items[cp->n];
-        *x = (cp_cand){ instr, 0, round, i };
-        opt_program prog = current(c);
-        ((const char **)prog.instructions)[pred] = instr;
-        snprintf(msg, sizeof msg, "round %u/%u: %s candidate %zu/%zu on the valset (best %.3f)", round, c->depth,
-                 b->pred_names[pred], i, n, c->score);
-        progress(c, msg);
-        opt_score s;
-        st = b->evaluate(b->ctx, &prog, c->val, c->n_val, &s, err);
-        if (st != DSP_OK)
-            return st;
-        x->score = s.mean;
+        progs[cp->n - first] = current(c);
+        ((const char **)progs[cp->n - first].instructions)[pred] = instr;
+        cp->items[cp->n++] = (cp_cand){ instr, 0, round, i };
+    }
+    size_t m = cp->n - first;
+    progress(c, arena_printf(c->a, "round %u/%u: %zu %s candidates on the valset (best %.3f)", round, c->depth, m,
+                             b->pred_names[pred], c->score));
+    opt_score *scores = arena_array(c->a, m + 1, sizeof *scores);
+    st = opt_evaluate_all(b, progs, m, c->val, c->n_val, scores, err);
+    if (st != DSP_OK)
+        return st;
+    for (size_t j = 0; j < m; j++) {
+        cp_cand *x = &cp->items[first + j];
+        x->score = scores[j].mean;
         int better = x->score > c->score;
         const char *label = cand_label(c, pred, x);
-        opt_result_add_trial(out, c->a, &s, 1, better ? arena_printf(c->a, "%s (new best)", label) : label);
+        opt_result_add_trial(out, c->a, &scores[j], 1, better ? arena_printf(c->a, "%s (new best)", label) : label);
         if (better) {
-            cp->best = cp->n;
+            cp->best = first + j;
             c->score = x->score;
         }
-        cp->n++;
     }
     return DSP_OK;
 }

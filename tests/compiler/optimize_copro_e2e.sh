@@ -7,6 +7,7 @@
 #    round's best in a progress line and in the summary;
 #  - later rounds show the teacher the attempts so far with their scores;
 #  - `dspcc eval --state` reproduces the final score;
+#  - runs at -j 1 and -j 16 write the state -j 4 wrote, byte for byte;
 #  - a re-run with a warm cache writes the same state and makes no HTTP
 #    request; a run killed with SIGKILL, started again, completes from the
 #    cache with the same result;
@@ -57,6 +58,14 @@ opt warm copro.dsp cache
 check "a warm re-run exits 0" test $? -eq 0
 check "a warm re-run makes no HTTP request" grep -q 'http requests 0)' "$tmp/warm.out"
 check "a warm re-run writes the same state" cmp -s "$tmp/copro.json" "$tmp/warm.json"
+
+# A predictor's proposals and candidates of a round go at once: one at a
+# time (-j 1) and 16 at once, each from an empty cache, write the state
+# -j 4 wrote, byte for byte.
+opt j1 copro.dsp cache_j1 -j 1
+check "copro at -j 1 writes the same state" cmp -s "$tmp/copro.json" "$tmp/j1.json"
+opt j16 copro.dsp cache_j16 -j 16
+check "copro at -j 16 writes the same state" cmp -s "$tmp/copro.json" "$tmp/j16.json"
 
 # Resume: a slow server, a kill -9 in round 2, then a re-run.
 serve --latency-ms 10
