@@ -88,6 +88,8 @@ TEST_SCRIPTS += tests/compiler/optimize_trust_e2e.sh
 TEST_SCRIPTS += tests/compiler/optimize_gepa_e2e.sh
 TEST_SCRIPTS += tests/compiler/optimize_guard_gepa_simba.sh
 TEST_SCRIPTS += tests/compiler/optimize_guard_all.sh
+# A note naming each predictor labeled_fewshot / bootstrap_fewshot gave no demos, and why.
+TEST_SCRIPTS += tests/compiler/optimize_nodemos_note.sh
 # Training rows repeating the inputs of a row scored on are left out of the trainset.
 TEST_SCRIPTS += tests/compiler/optimize_overlap.sh
 TEST_SCRIPTS += tests/compiler/gepa_vs_mipro.sh

@@ -522,6 +522,7 @@ static int run(int argc, char **argv)
         goto out;
     }
     dsp_usage_totals u = cli_usage_since(pc.start, dsp_client_usage(client));
+    opt_exec_note_no_demos(&x, &params, &res.optimized, &mem);
 
     st_state st;
     opt_exec_state(&x, &res, &mem, &st);
