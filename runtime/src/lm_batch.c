@@ -213,6 +213,15 @@ typedef struct lb_api {
     void *progress_ctx;
 } lb_api;
 
+/* Control bytes become '?': a line quotes the server's ids and status
+ * texts, and a hostile server's escape sequences must not reach a terminal. */
+static void printable(char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            *s = '?';
+}
+
 static void lb_say(const lb_api *api, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void lb_say(const lb_api *api, const char *fmt, ...)
 {
@@ -223,6 +232,7 @@ static void lb_say(const lb_api *api, const char *fmt, ...)
     va_end(ap);
     if (api->key)
         dsp_secret_redact(line, strlen(line), api->key);
+    printable(line);
     if (api->progress)
         api->progress(api->progress_ctx, line);
     else
@@ -824,6 +834,7 @@ static dsp_status wait_and_read(dsp_lm_batch *b, const lb_api *api, const char *
             snprintf(state, sizeof state, "%s, %.0f of %zu completed, %.0f failed", status ? status : "?",
                      ok == ok ? ok : 0, n, bad == bad ? bad : 0);
         }
+        printable(state); /* it goes into the error too */
         /* A line when the state changes, and while it does not, one every
          * LB_SAY_EVERY_S with the time left: a batch may take hours. */
         bool changed = strcmp(state, last) != 0;

@@ -177,6 +177,15 @@ check "the eval says why and sends the 20 requests as normal calls, with the pla
     sh -c "test $rc = 0 && grep -q 'id holds the API key or a piece of it' '$tmp/echo.err' &&
            test $(count POST /v1/chat/completions) = 20 && test '$(score echo)' = '$(score plain)'"
 
+# A hostile server's status text holding a terminal escape sequence: the
+# progress lines print it with its control bytes replaced.
+rs_start --log "$tmp/lm.log" --batch-delay-ms 300 --batch-escape
+base="http://127.0.0.1:$port/v1"
+ev escape $tickets escape-cache --batch --batch-poll 50
+check "a status holding an escape sequence is printed without its control bytes, with the plain score" \
+    sh -c "! grep -q \"\$(printf '\\033')\" '$tmp/escape.err' && grep -q 'in_progress?]0;dsp-refserver?' '$tmp/escape.err' &&
+           test '$(score escape)' = '$(score plain)'"
+
 # The fixture validates a batch's input as OpenAI does: a bad line fails the batch, naming it.
 if command -v curl >/dev/null 2>&1; then
     printf '%s\n' '{"custom_id":"a","method":"POST","url":"/v1/chat/completions","body":{"model":"m"}}' \

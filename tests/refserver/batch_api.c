@@ -307,6 +307,10 @@ static cJSON *openai_object(const rs_batch_store *s, const bbatch *b)
                          : !ended                        ? "in_progress"
                          : expired                       ? "expired"
                                                          : "completed";
+    /* --batch-escape: a hostile server's status that would retitle (or
+     * worse) the terminal of a client printing it as received. */
+    if (s->opts.batch_escape && !ended && !b->failed)
+        status = "in_progress\x1b]0;dsp-refserver\x07";
     cJSON_AddStringToObject(o, "status", status);
     if (b->failed) {
         cJSON *errs = cJSON_AddObjectToObject(o, "errors");
@@ -354,7 +358,9 @@ static cJSON *anthropic_object(const rs_batch_store *s, const bbatch *b, const c
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "id", b->id);
     cJSON_AddStringToObject(o, "type", "message_batch");
-    cJSON_AddStringToObject(o, "processing_status", ended ? "ended" : "in_progress");
+    cJSON_AddStringToObject(o, "processing_status", ended                   ? "ended"
+                                                    : s->opts.batch_escape ? "in_progress\x1b]0;dsp-refserver\x07"
+                                                                           : "in_progress");
     cJSON *rc = cJSON_AddObjectToObject(o, "request_counts");
     cJSON_AddNumberToObject(rc, "processing", (double)(b->n - ok - errored - expired));
     cJSON_AddNumberToObject(rc, "succeeded", (double)ok);

@@ -65,6 +65,8 @@ static void usage(FILE *out)
         "                        hostile server might: error (401 quoting it cut at\n"
         "                        200 bytes), reply (inside every chat reply) or\n"
         "                        batch (inside every new batch's id)\n"
+        "  --batch-escape        a running batch's status carries a terminal escape\n"
+        "                        sequence (ESC ]0;...BEL), as a hostile server's might\n"
         "  --inject-nul          end the first field of every chat reply with\n"
         "                        \\u0000hacked (a NUL character, as JSON escapes it)\n"
         "  --tool-call-faults N  native tool calling: the first N steps of every\n"
@@ -134,7 +136,7 @@ int rs_options_parse(int argc, char **argv, rs_options *o)
     for (int i = 1; i <= RS_FAULT_LAST_DEFAULT; i++)
         o->kinds[o->n_kinds++] = (rs_fault)i;
 
-    enum { O_PORT = 256, O_THREADS, O_LAT, O_RATE, O_KINDS, O_HANG, O_RETRY, O_SEED, O_LOG, O_BODY, O_FT_DELAY, O_STATE, O_ECHO, O_OVERSIZE, O_NUL, O_LORA, O_TOOL_FAULTS, O_MAXCONC, O_MAXCONN, O_BDELAY, O_BERR, O_BEXP, O_BGARB, O_HELP };
+    enum { O_PORT = 256, O_THREADS, O_LAT, O_RATE, O_KINDS, O_HANG, O_RETRY, O_SEED, O_LOG, O_BODY, O_FT_DELAY, O_STATE, O_ECHO, O_OVERSIZE, O_NUL, O_LORA, O_TOOL_FAULTS, O_MAXCONC, O_MAXCONN, O_BDELAY, O_BERR, O_BEXP, O_BGARB, O_BESC, O_HELP };
     static const struct option longs[] = {
         {"port", required_argument, NULL, O_PORT},
         {"threads", required_argument, NULL, O_THREADS},
@@ -155,6 +157,7 @@ int rs_options_parse(int argc, char **argv, rs_options *o)
         {"echo-key", required_argument, NULL, O_ECHO},
         {"oversize-bytes", required_argument, NULL, O_OVERSIZE},
         {"inject-nul", no_argument, NULL, O_NUL},
+        {"batch-escape", no_argument, NULL, O_BESC},
         {"tool-call-faults", required_argument, NULL, O_TOOL_FAULTS},
         {"lora", required_argument, NULL, O_LORA},
         {"max-concurrent", required_argument, NULL, O_MAXCONC},
@@ -273,6 +276,9 @@ int rs_options_parse(int argc, char **argv, rs_options *o)
             if (!parse_uint(optarg, 1ull << 40, &v) || v == 0)
                 return bad("--oversize-bytes", optarg, "1..2^40");
             o->oversize_bytes = v;
+            break;
+        case O_BESC:
+            o->batch_escape = true;
             break;
         case O_NUL:
             o->inject_nul = true;

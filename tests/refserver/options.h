@@ -58,6 +58,7 @@ typedef struct rs_options {
     double batch_expire_rate; /* share of batched requests that expire */
     double batch_garbage_rate; /* share of batched requests whose result line is damaged */
     rs_echo echo_key;         /* quote the request's API key back (hostile.c) */
+    bool batch_escape;        /* a running batch's status holds a terminal escape sequence */
     bool inject_nul;          /* a NUL character (\u0000) in every reply's text (hostile.c) */
     unsigned tool_call_faults; /* native tool calling: damaged calls in the first N steps (wire_tools.c) */
     const char *loras[RS_MAX_LORA_OPTS]; /* --lora NAME=PATH, in order */
