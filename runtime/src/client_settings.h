@@ -18,6 +18,10 @@ const char *dsp_client_cache_path(const dsp_client *c);
  * and let the rest of the variable inject headers of its own). *key is
  * borrowed from the environment. model_spec names the LM in messages. */
 dsp_status dsp_api_key_from_env(const char *env, const char *model_spec, const char **key, dsp_error *err);
+/* The same checks of v, the value of env already read (one environment
+ * read a call, not two). */
+dsp_status dsp_api_key_check(const char *env, const char *v, const char *model_spec, const char **key,
+                             dsp_error *err);
 
 /* The predictor a call of p runs on c: the variant's of the same name
  * (dsp_client_options.variant), else p itself. */

@@ -86,6 +86,13 @@ static enum MHD_Result stub_handle(void *cls, struct MHD_Connection *conn, const
 
 /* ---- the plain libcurl loop --------------------------------------------- */
 
+/* Programs ship with an lm whose key variable is set, so both paths send
+ * this key (the fixture ignores it): libdsprt reads it from BENCH_KEY_ENV
+ * at each call, as it does in a generated program. Long enough to be
+ * looked for in replies (DSP_SECRET_MIN_PIECE). */
+#define BENCH_KEY_ENV "DSP_BENCH_API_KEY"
+#define BENCH_KEY "sk-bench-00000000000000000000000000000000"
+
 /* What the plain loop does with each reply is the least any real client
  * must do: keep the bytes, parse them as JSON with the same library
  * libdsprt uses (cJSON) and find choices[0].message.content, checking that
@@ -126,6 +133,8 @@ static void plain_open(plain *p, const char *url, const char *body)
     memset(p, 0, sizeof *p);
     p->e = curl_easy_init();
     p->h = curl_slist_append(NULL, "Content-Type: application/json");
+    /* The key, read once: the least a program sending one must do. */
+    p->h = curl_slist_append(p->h, "Authorization: Bearer " BENCH_KEY);
     p->h = curl_slist_append(p->h, "Expect:");
     if (!p->e || !p->h) {
         fprintf(stderr, "bench: libcurl could not start\n");
@@ -345,7 +354,11 @@ int main(int argc, char **argv)
         printf("server: %s\n", base);
     }
 
-    dsp_lm_config lm = {.model = "openai/refserver", .base_url = base, .api_key_env = NULL,
+    if (setenv(BENCH_KEY_ENV, BENCH_KEY, 1) != 0) {
+        fprintf(stderr, "bench: cannot set %s\n", BENCH_KEY_ENV);
+        return 1;
+    }
+    dsp_lm_config lm = {.model = "openai/refserver", .base_url = base, .api_key_env = BENCH_KEY_ENV,
                         .params = dsp_lm_params_default()};
     lm.params.temperature = 0.0;
     dsp_predictor pred = {.name = "classify", .signature = &sig, .strategy = DSP_STRATEGY_PREDICT, .lm = &lm};
