@@ -37,7 +37,7 @@ typedef struct stub {
     atomic_int in_flight, peak;
     atomic_bool stopping;
     pthread_mutex_t lock;
-    char auth[256];     /* last Authorization or x-api-key header seen */
+    char auth[512];     /* last Authorization or x-api-key header seen */
     char version[64];   /* last anthropic-version header seen */
 } stub;
 
@@ -688,6 +688,31 @@ static void test_key_echoed_before_a_retry_leaves_no_trace(void **state)
     dsp_chat_response_free(&resp);
     dsp_error_clear(&err);
     dsp_client_free(c);
+}
+
+/* A key too long for the call's own header buffer goes whole, through a
+ * header on the heap (wiped and freed after the call). */
+static void test_long_key_sent_whole(void **state)
+{
+    (void)state;
+    char key[301];
+    for (size_t i = 0; i < sizeof key - 1; i++)
+        key[i] = (char)('a' + i % 26);
+    key[sizeof key - 1] = '\0';
+    setenv("DSP_TEST_LONG_KEY", key, 1);
+    dsp_client *c = client(0.01, 2, 5, false);
+    dsp_lm_config lm = lm_for("openai/m", "ok");
+    lm.api_key_env = "DSP_TEST_LONG_KEY";
+    dsp_chat_request req = request();
+    dsp_chat_response resp;
+    dsp_error err = {0};
+    assert_int_equal(dsp_chat(c, &lm, &req, &resp, &err), DSP_OK);
+    char want[sizeof key + 16];
+    snprintf(want, sizeof want, "Bearer %s", key);
+    assert_string_equal(S.auth, want);
+    dsp_chat_response_free(&resp);
+    dsp_client_free(c);
+    unsetenv("DSP_TEST_LONG_KEY");
 }
 
 static void test_missing_key_variable(void **state)
@@ -1369,6 +1394,7 @@ int main(void)
         T(test_breaker_stops_after_repeated_failures),
         T(test_breaker_ignores_bad_requests),
         T(test_permanent_errors_not_retried_and_key_redacted),
+        T(test_long_key_sent_whole),
         T(test_key_echoed_before_a_retry_leaves_no_trace),
         T(test_one_client_many_threads),
         T(test_missing_key_variable),
