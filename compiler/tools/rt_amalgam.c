@@ -141,7 +141,7 @@ static void add_name(names *l, const char *s, size_t n)
 
 static int is_id(int c) { return isalnum(c) || c == '_'; }
 
-static void scan_names(const char *s, names *out)
+static void scan_names(const char *s, names *out, names *statics)
 {
     while (*s) {
         const char *e = strchr(s, '\n');
@@ -153,7 +153,10 @@ static void scan_names(const char *s, names *out)
             while (k > 0 && isspace((unsigned char)s[k - 1])) k--;
             size_t end = k;
             while (k > 0 && is_id((unsigned char)s[k - 1])) k--;
-            if (end > k) add_name(out, s + k, end - k);
+            if (end > k) {
+                add_name(out, s + k, end - k);
+                add_name(statics, s + k, end - k);
+            }
         } else {
             const char *p = s;
             if (strncmp(p, "typedef ", 8) == 0) p += 8;
@@ -173,6 +176,20 @@ static void scan_names(const char *s, names *out)
         }
         s += n + (e ? 1 : 0);
     }
+}
+
+/* Whether name follows `.` or `->` in s: a member the object-like
+ * #define renaming a static of that name would rename too. */
+static int used_as_member(const char *s, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *p = strstr(s, name); p; p = strstr(p + 1, name)) {
+        if (is_id((unsigned char)p[n]) || p == s) continue;
+        const char *q = p;
+        while (q > s && (q[-1] == ' ' || q[-1] == '\n')) q--;
+        if (q > s && (q[-1] == '.' || (q[-1] == '>' && q - 1 > s && q[-2] == '-'))) return 1;
+    }
+    return 0;
 }
 
 static void emit_array(FILE *f, const char *name, const text *t)
@@ -209,15 +226,26 @@ int main(int argc, char **argv)
     }
     for (size_t i = 0; i < g_n_hdrs; i++)
         if (!g_hdrs[i].emitted) emit_header(g_hdrs[i].internal ? &priv : &pub, &g_hdrs[i]);
-    /* Names defined by more than one source. */
+    /* Names defined by more than one source, and every static function
+     * and variable: the program's own functions (C tools named `priced`,
+     * say) share the translation unit with them. */
     names *per = calloc(n_srcs ? n_srcs : 1, sizeof *per);
+    names *stat = calloc(n_srcs ? n_srcs : 1, sizeof *stat);
     char **texts = calloc(n_srcs ? n_srcs : 1, sizeof *texts);
     for (size_t k = 0; k < n_srcs; k++) {
         texts[k] = slurp(srcs[k]);
-        scan_names(texts[k], &per[k]);
+        scan_names(texts[k], &per[k], &stat[k]);
     }
     for (size_t k = 0; k < n_srcs; k++) {
         names dup = {0};
+        for (size_t a = 0; a < stat[k].n; a++) {
+            const char *v = stat[k].v[a];
+            int member = used_as_member(pub.p ? pub.p : "", v) || used_as_member(priv.p ? priv.p : "", v);
+            for (size_t o = 0; o < n_srcs && !member; o++) member = used_as_member(texts[o], v);
+            if (!member) add_name(&dup, v, strlen(v));
+            free(stat[k].v[a]);
+        }
+        free(stat[k].v);
         for (size_t a = 0; a < per[k].n; a++)
             for (size_t o = 0; o < n_srcs; o++) {
                 if (o == k) continue;
@@ -258,6 +286,7 @@ int main(int argc, char **argv)
         free(texts[k]);
     }
     free(per);
+    free(stat);
     free(texts);
     free(srcs);
     free(g_hdrs);

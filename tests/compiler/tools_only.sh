@@ -92,3 +92,31 @@ check "a tools-only program whose metric's feedback asks a judge checks" test $?
 check "its eval without an lm exits 1" test $? -eq 1
 check "naming the metric and the judge" \
     grep -q 'metric `right` asks judge(Explain) without `lm:`, and judged.dsp declares no lm for it' judged.err
+
+# --embed-runtime puts libdsprt's sources into the program's own .c, so a
+# tool may share its name with a static function of the runtime (client.c's
+# `priced`): the embedded runtime's file-scope statics are renamed, and the
+# program compiles with gcc and clang.
+grep -q '^static bool priced(' "$root/runtime/src/client.c"
+check "the runtime still has a static function named priced (else pick another name here)" test $? -eq 0
+printf 'int priced(int cents);\n' >priced.h
+printf '#include "priced.h"\nint priced(int cents) { return cents * 2; }\n' >priced.c
+cc -shared -fPIC -o build/libpriced.so priced.c
+cat >priced.dsp <<'DSP'
+tool priced from "build/libpriced.so" header "priced.h"
+
+module Price(cents: int) -> (total: int) {
+  t = priced(cents: cents)
+  return (total: t)
+}
+DSP
+"$DSPCC" build priced.dsp --no-opt --embed-runtime -o emb_priced.c >/dev/null 2>emb.err
+check "a tool named like a runtime static builds with --embed-runtime" test $? -eq 0
+DEPS_CFLAGS=$(pkg-config --cflags libcurl libcjson sqlite3 hiredis libcrypto zlib 2>/dev/null)
+for c in gcc clang; do
+    command -v $c >/dev/null 2>&1 || continue
+    $c -std=c17 -Wall -Wextra -Werror -pedantic $DEPS_CFLAGS -c emb_priced.c -o emb_priced.$c.o 2>cc.err
+    r=$?
+    [ $r -ne 0 ] && sed 's/^/#   /' cc.err | head -10
+    check "and its embedded C compiles with $c" test $r -eq 0
+done
