@@ -41,6 +41,9 @@ extern const char cg_rt_public[];
 extern const size_t cg_rt_public_len;
 extern const char cg_rt_private[];
 extern const size_t cg_rt_private_len;
+/* " name name ... ": the embedded runtime's statics that keep their names
+ * (they are also member names, which a renaming #define would hit). */
+extern const char cg_rt_kept_statics[];
 
 /* The generator's working state. */
 typedef struct cg_ctx {

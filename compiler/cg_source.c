@@ -219,6 +219,18 @@ dsp_status cg_generate(const cg_input *in, strbuf *c_out, strbuf *h_out, dsp_err
     g.prefix = cg_snake(&a, in->module->name);
     g.PREFIX = cg_ident(&a, g.prefix, 1);
 
+    if (in->embed_runtime) /* the tools share the translation unit with the runtime */
+        for (size_t i = 0; i < in->prog->n_tools; i++) {
+            const char *t = in->prog->tools[i]->name;
+            size_t n = strlen(t);
+            for (const char *q = strstr(cg_rt_kept_statics, t); n && q; q = strstr(q + 1, t))
+                if (q[-1] == ' ' && q[n] == ' ') {
+                    arena_free(&a);
+                    return dsp_error_set(err, DSP_ERR_INVALID, "tool `%s` is named like a static function of "
+                                         "libdsprt, which --embed-runtime puts into the same .c; give the C function "
+                                         "another name, or link libdsprt instead of embedding it", t);
+                }
+        }
     cg_emit_header(&g, h_out);
 
     strbuf tables = {0}, types = {0}, mods = {0}, api = {0}, protos = {0};

@@ -120,3 +120,17 @@ for c in gcc clang; do
     [ $r -ne 0 ] && sed 's/^/#   /' cc.err | head -10
     check "and its embedded C compiles with $c" test $r -eq 0
 done
+# A runtime static that is also a member name (http_request.c's `collect`)
+# keeps its name; a tool named like it is refused by name, not left to the
+# C compiler.
+sed 's/priced/collect/g' priced.h >collect.h
+sed 's/priced/collect/g' priced.c >collect.c
+cc -shared -fPIC -o build/libcollect.so collect.c
+sed 's/priced/collect/g' priced.dsp >collect.dsp
+"$DSPCC" build collect.dsp --no-opt --embed-runtime -o emb_collect.c >/dev/null 2>collect.err
+check "a tool named like a runtime static kept as named is refused with --embed-runtime" test $? -ne 0
+check "naming the tool and the two ways out" \
+    grep -q 'tool `collect` is named like a static function of libdsprt, which --embed-runtime puts into the same .c; give the C function another name, or link libdsprt' \
+    collect.err
+"$DSPCC" build collect.dsp --no-opt -o lib_collect.c >/dev/null 2>&1
+check "and builds without --embed-runtime" test $? -eq 0
