@@ -300,5 +300,6 @@ int main(int argc, char **argv)
     free(g_hdrs);
     free(pub.p);
     free(priv.p);
+    free(kept.p);
     return fclose(f) != 0;
 }
