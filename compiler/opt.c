@@ -310,6 +310,34 @@ int opt_program_same(const opt_backend *b, const opt_program *x, const opt_progr
     return 1;
 }
 
+dsp_status opt_evaluate_distinct(const opt_backend *b, arena *a, const opt_program *cands, size_t n,
+                                 const size_t *rows, size_t n_rows, int say_same, size_t *same, size_t *scored,
+                                 opt_score *scores, size_t *n_scored, dsp_error *err)
+{
+    opt_program *progs = arena_array(a, n, sizeof *progs);
+    size_t k = 0;
+    for (size_t c = 0; c < n; c++) {
+        size_t s = 0;
+        while (s < c && !opt_program_same(b, &cands[s], &cands[c]))
+            s++;
+        same[c] = s;
+        if (s < c) {
+            if (say_same && b->progress)
+                b->progress(b->ctx, arena_printf(a, "candidate %zu/%zu (%s) is the same program as candidate %zu "
+                                                    "(%s); not scored again",
+                                                 c + 1, n, opt_candidate_label(a, c), s + 1,
+                                                 opt_candidate_label(a, s)));
+            continue;
+        }
+        progs[k] = cands[c];
+        scored[k++] = c;
+    }
+    *n_scored = k;
+    if (b->progress)
+        b->progress(b->ctx, arena_printf(a, "%zu candidates on the valset", k));
+    return opt_evaluate_all(b, progs, k, rows, n_rows, scores, err);
+}
+
 int opt_whole_run_demo(const opt_backend *b, size_t p)
 {
     return b->whole_run_demo && p < b->n_preds && b->whole_run_demo[p];

@@ -438,6 +438,15 @@ void opt_guard(const opt_params *p, const opt_backend *b, arena *a, opt_result *
  * model): a candidate identical to one already scored need not be scored. */
 int opt_program_same(const opt_backend *b, const opt_program *x, const opt_program *y);
 
+/* Scores at once (opt_evaluate_all) the candidates that are not the same
+ * program as an earlier one, after a progress line saying how many:
+ * scored[i] is the i-th of them and scores[i] its score, *n_scored their
+ * count (both arrays hold n). same[c] is the earlier candidate c repeats,
+ * or c; with say_same, each repeat is a progress line first. */
+dsp_status opt_evaluate_distinct(const opt_backend *b, arena *a, const opt_program *cands, size_t n,
+                                 const size_t *rows, size_t n_rows, int say_same, size_t *same, size_t *scored,
+                                 opt_score *scores, size_t *n_scored, dsp_error *err);
+
 /* ---- building blocks (shared by the optimizers, tested on their own) -- */
 
 /* A program with every predictor zero-shot and the signatures' instructions. */

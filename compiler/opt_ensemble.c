@@ -90,23 +90,11 @@ dsp_status opt_ensemble_search(const opt_params *p, const opt_backend *b, arena 
         return st;
     double *score = arena_array(a, n, sizeof *score);
     size_t *order = arena_array(a, n, sizeof *order), m = 0;
-    /* The distinct candidates, scored at once (opt_evaluate_all); their
+    /* The distinct candidates, scored at once (opt_evaluate_distinct); their
      * trials are added in candidate order, as scoring them in turn would. */
-    size_t *scored = arena_array(a, n, sizeof *scored), n_scored = 0;
-    opt_program *progs = arena_array(a, n, sizeof *progs);
-    for (size_t c = 0; c < n; c++) {
-        size_t same = 0;
-        while (same < c && !opt_program_same(b, &cands[same], &cands[c]))
-            same++;
-        if (same < c)
-            continue; /* the same prompts as an earlier candidate */
-        progs[n_scored] = cands[c];
-        scored[n_scored++] = c;
-    }
-    if (b->progress)
-        b->progress(b->ctx, arena_printf(a, "%zu candidates on the valset", n_scored));
+    size_t *same = arena_array(a, n, sizeof *same), *scored = arena_array(a, n, sizeof *scored), n_scored = 0;
     opt_score *scores = arena_array(a, n, sizeof *scores);
-    st = opt_evaluate_all(b, progs, n_scored, val, n_val, scores, err);
+    st = opt_evaluate_distinct(b, a, cands, n, val, n_val, 0, same, scored, scores, &n_scored, err);
     if (st != DSP_OK)
         return st;
     for (size_t i = 0; i < n_scored; i++) {

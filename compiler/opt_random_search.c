@@ -29,36 +29,20 @@ dsp_status opt_random_search(const opt_params *p, const opt_backend *b, arena *a
     dsp_status st = opt_demo_candidates(b, a, p, n, cands, err);
     if (st != DSP_OK)
         return st;
-    /* The distinct candidates, scored at once (opt_evaluate_all): each
+    /* The distinct candidates, scored at once (opt_evaluate_distinct): each
      * depends on nothing but its program, and the trials are added in
      * candidate order, so the result is the one scoring them in turn
      * gives. */
-    size_t *scored = arena_array(a, n, sizeof *scored), n_scored = 0, skipped = 0;
-    opt_program *progs = arena_array(a, n, sizeof *progs);
-    const char *which = "";
-    for (size_t c = 0; c < n; c++) {
-        size_t same = 0;
-        while (same < c && !opt_program_same(b, &cands[same], &cands[c]))
-            same++;
-        if (same < c) {
-            const char *msg = arena_printf(a, "candidate %zu/%zu (%s) is the same program as candidate %zu (%s); "
-                                              "not scored again",
-                                           c + 1, n, opt_candidate_label(a, c), same + 1, opt_candidate_label(a, same));
-            if (b->progress)
-                b->progress(b->ctx, msg);
-            which = arena_printf(a, "%s%s%zu", which, skipped ? ", " : "", c + 1);
-            skipped++;
-            continue;
-        }
-        progs[n_scored] = cands[c];
-        scored[n_scored++] = c;
-    }
-    if (b->progress)
-        b->progress(b->ctx, arena_printf(a, "%zu candidates on the valset", n_scored));
+    size_t *same = arena_array(a, n, sizeof *same), *scored = arena_array(a, n, sizeof *scored), n_scored = 0;
     opt_score *scores = arena_array(a, n, sizeof *scores);
-    st = opt_evaluate_all(b, progs, n_scored, val, n_val, scores, err);
+    st = opt_evaluate_distinct(b, a, cands, n, val, n_val, 1, same, scored, scores, &n_scored, err);
     if (st != DSP_OK)
         return st;
+    size_t skipped = 0;
+    const char *which = "";
+    for (size_t c = 0; c < n; c++)
+        if (same[c] != c)
+            which = arena_printf(a, "%s%s%zu", which, skipped++ ? ", " : "", c + 1);
     size_t best = 0;
     for (size_t i = 0; i < n_scored; i++) {
         size_t c = scored[i];
