@@ -13,7 +13,9 @@
  * or hostile Redis costs at most one timeout per connection in use, never
  * a hang. A slow one that answers every command in time is dropped the
  * same way once its commands have run DSP_REMOTE_LATE_BUDGET_MS beyond
- * DSP_REMOTE_FAST_MS each, summed over the run.
+ * DSP_REMOTE_FAST_MS each, less what has drained since at the budget per
+ * DSP_REMOTE_LATE_REFILL_MS (a leaky bucket: spikes far apart are
+ * forgiven, a server late all along is not).
  *
  * Connections: libcurl connects (TCP, or TLS for rediss://, verified as
  * HTTPS is, with the CA, certificate and key DSPCC_CACHE_CACERT,
@@ -161,7 +163,10 @@ struct dsp_remote_cache {
     conn *idle;              /* open and not in use */
     int n_open;              /* open, idle or in use (or being opened) */
     bool down;
-    long late_ms;            /* all commands' time beyond DSP_REMOTE_FAST_MS, summed */
+    double late_ms;          /* commands' time beyond DSP_REMOTE_FAST_MS, summed, less what drained */
+    long late_at;            /* when late_ms was last drained, on clock */
+    dsp_remote_clock_fn clock;
+    void *clock_ctx;
     remote_url url;          /* to open more; the password is wiped at close */
     char where[300];         /* redis[s]://HOST:PORT/DB, never the password */
     dsp_warn_fn warn;
@@ -212,6 +217,26 @@ static long now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static long real_clock(void *ctx)
+{
+    (void)ctx;
+    return now_ms();
+}
+
+/* Adds late ms to the bucket after draining what time has taken out of it
+ * since the last command; the caller holds the lock. */
+static void late_add(dsp_remote_cache *r, long late)
+{
+    long now = r->clock(r->clock_ctx);
+    if (now > r->late_at) {
+        r->late_ms -= (double)(now - r->late_at) * DSP_REMOTE_LATE_BUDGET_MS / DSP_REMOTE_LATE_REFILL_MS;
+        if (r->late_ms < 0)
+            r->late_ms = 0;
+    }
+    r->late_at = now;
+    r->late_ms += (double)late;
 }
 
 /* Waits until the socket can be read (or written); false at the deadline.
@@ -518,15 +543,17 @@ static void give(dsp_remote_cache *r, conn *c, const char *why)
     pthread_mutex_lock(&r->lock);
     /* Each command answers within its deadline, but a server that always
      * answers just before it would cost a run of thousands of lookups as
-     * many seconds: past DSP_REMOTE_LATE_BUDGET_MS late in all, it is
+     * many seconds: past DSP_REMOTE_LATE_BUDGET_MS late within a few
+     * minutes (the bucket drains over DSP_REMOTE_LATE_REFILL_MS), it is
      * dropped as a dead one is. */
-    r->late_ms += c->late_ms;
-    char slow[200];
+    late_add(r, c->late_ms);
+    char slow[300];
     if (!why && !r->down && r->late_ms > DSP_REMOTE_LATE_BUDGET_MS) {
         snprintf(slow, sizeof slow,
-                 "too slow: commands took %.1f s beyond %d ms each in all (the last %ld ms), more than the %.0f s allowed",
-                 (double)r->late_ms / 1000.0, DSP_REMOTE_FAST_MS, c->late_ms + DSP_REMOTE_FAST_MS,
-                 DSP_REMOTE_LATE_BUDGET_MS / 1000.0);
+                 "too slow: commands took %.1f s beyond %d ms each (the last %ld ms), more than the %.0f s allowed "
+                 "within %d minutes",
+                 r->late_ms / 1000.0, DSP_REMOTE_FAST_MS, c->late_ms + DSP_REMOTE_FAST_MS,
+                 DSP_REMOTE_LATE_BUDGET_MS / 1000.0, DSP_REMOTE_LATE_REFILL_MS / 60000);
         why = slow;
     }
     if (why || r->down) {
@@ -559,6 +586,8 @@ dsp_status dsp_remote_cache_open(const char *url, dsp_warn_fn warn, void *warn_c
     pthread_cond_init(&r->returned, NULL);
     r->warn = warn;
     r->warn_ctx = warn_ctx;
+    r->clock = real_clock;
+    r->late_at = now_ms();
     const remote_url *u = &r->url;
     bool v6 = strchr(u->host, ':') != NULL;
     snprintf(r->where, sizeof r->where, "%s://%s%s%s:%d/%ld", u->tls ? "rediss" : "redis", v6 ? "[" : "", u->host,
@@ -570,6 +599,15 @@ dsp_status dsp_remote_cache_open(const char *url, dsp_warn_fn warn, void *warn_c
         give(r, c, NULL);
     *out = r;
     return DSP_OK;
+}
+
+void dsp_remote_cache_set_clock(dsp_remote_cache *r, dsp_remote_clock_fn now, void *ctx)
+{
+    pthread_mutex_lock(&r->lock);
+    r->clock = now;
+    r->clock_ctx = ctx;
+    r->late_at = now(ctx);
+    pthread_mutex_unlock(&r->lock);
 }
 
 void dsp_remote_cache_close(dsp_remote_cache *r)

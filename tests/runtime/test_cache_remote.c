@@ -359,7 +359,7 @@ static void drip_fed_value_ends_within_the_bound(void **state)
 
 /* A server that answers every command, each just within its deadline: a
  * run of many lookups would wait that long for each. The time beyond
- * DSP_REMOTE_FAST_MS is summed, and past DSP_REMOTE_LATE_BUDGET_MS the
+ * DSP_REMOTE_FAST_MS adds up, and past DSP_REMOTE_LATE_BUDGET_MS the
  * remote is dropped with one warning saying it is too slow. */
 static void slow_server_is_dropped_within_the_budget(void **state)
 {
@@ -381,6 +381,46 @@ static void slow_server_is_dropped_within_the_budget(void **state)
     if (!strstr(w.last, "too slow"))
         fail_msg("the warning does not say too slow: %s", w.last);
     assert_non_null(strstr(w.last, "local cache alone"));
+    dsp_remote_cache_close(r);
+}
+
+/* The test's clock for the late bucket: hours pass when the test says. */
+static long fake_ms;
+static long fake_clock(void *ctx)
+{
+    (void)ctx;
+    return fake_ms;
+}
+
+/* Late time drains with time: a long-running program keeps its shared
+ * cache through two spikes, each within the budget, an hour apart (summed
+ * over the run they overflow it, which dropped the cache for good), and a
+ * server late again and again right after is still dropped. */
+static void slow_spikes_far_apart_keep_the_shared_cache(void **state)
+{
+    (void)state;
+    atomic_store(&R.mode, R_SLOW);
+    warnings w = {0};
+    dsp_remote_cache *r = remote(url, &w);
+    fake_ms = 1000;
+    dsp_remote_cache_set_clock(r, fake_clock, NULL);
+    /* Each lookup is about 500 ms late (700 ms against 200): four are
+     * about 2 s, under the 3 s budget even with some scheduling delay. */
+    for (int i = 0; i < 4; i++)
+        assert_null(dsp_remote_cache_get(r, k1));
+    assert_int_equal(w.n, 0);
+    fake_ms += 60L * 60 * 1000;
+    for (int i = 0; i < 4; i++)
+        assert_null(dsp_remote_cache_get(r, k2));
+    if (w.n)
+        fail_msg("a second spike an hour after the first dropped the shared cache: %s", w.last);
+    /* No time passes: the bucket holds about 2 s, three more lookups
+     * overflow it. */
+    for (int i = 0; i < 3; i++)
+        assert_null(dsp_remote_cache_get(r, k1));
+    assert_int_equal(w.n, 1);
+    if (!strstr(w.last, "too slow"))
+        fail_msg("the warning does not say too slow: %s", w.last);
     dsp_remote_cache_close(r);
 }
 
@@ -548,6 +588,7 @@ int main(void)
         T(huge_value_is_not_read_whole),
         T(garbage_reply_is_a_miss),
         T(slow_server_is_dropped_within_the_budget),
+        T(slow_spikes_far_apart_keep_the_shared_cache),
         T(value_for_another_key_is_a_miss),
         T(shared_row_holding_the_key_is_not_kept),
         cmocka_unit_test(array_reply_is_refused_before_it_is_read),
