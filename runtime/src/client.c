@@ -895,18 +895,6 @@ static int anthropic_reps(dsp_provider provider, dsp_lm_params *p)
     return reps;
 }
 
-static dsp_status write_body(dsp_jw *w, dsp_provider provider, const char *model_name, const dsp_chat_request *req,
-                             const dsp_lm_params *p, dsp_error *err)
-{
-    if (provider == DSP_PROVIDER_GEMINI)
-        return dsp_gemini_request_write(w, req->messages, req->n_messages, p, err);
-    if (provider == DSP_PROVIDER_BEDROCK)
-        return dsp_bedrock_request_write(w, req->messages, req->n_messages, p, err);
-    return provider == DSP_PROVIDER_ANTHROPIC
-               ? dsp_anthropic_request_write(w, model_name, req->messages, req->n_messages, p, err)
-               : dsp_openai_request_write(w, model_name, req->messages, req->n_messages, p, err);
-}
-
 dsp_status dsp_chat_request_body(const dsp_lm_config *lm, const dsp_chat_request *req, char **body, dsp_error *err)
 {
     *body = NULL;
@@ -919,16 +907,7 @@ dsp_status dsp_chat_request_body(const dsp_lm_config *lm, const dsp_chat_request
         return st;
     dsp_lm_params p = dsp_params_merge(&lm->params, &req->params);
     (void)anthropic_reps(provider, &p);
-    dsp_jw w;
-    dsp_jw_init(&w, dsp_body_size_hint(req->messages, req->n_messages, &p));
-    st = write_body(&w, provider, model_name, req, &p, err);
-    if (st == DSP_OK) {
-        *body = dsp_jw_take(&w);
-        if (!*body)
-            st = dsp_error_set(err, DSP_ERR_NOMEM, "out of memory writing a request body");
-    }
-    dsp_jw_free(&w);
-    return st;
+    return dsp_wire_request_body(provider, model_name, req->messages, req->n_messages, &p, body, err);
 }
 
 /* A call under a provider batch (dsp/lm_batch.h): the reply the batch
@@ -1124,7 +1103,7 @@ static dsp_status chat(dsp_client *c, const dsp_lm_config *lm, const dsp_chat_re
     if (st == DSP_OK)
         st = set_auth(c, &k, lm, err);
     if (st == DSP_OK)
-        st = write_body(&k.body, k.provider, k.model_name, req, &p, err);
+        st = dsp_wire_request_write(&k.body, k.provider, k.model_name, req->messages, req->n_messages, &p, err);
     /* What a tpm limit counts: about 4 bytes of text a token, and the
      * reply's longest, as providers reserve it. */
     k.est_tokens = (double)k.body.len / 4.0 + (p.max_tokens > 0 ? (double)p.max_tokens : 0);

@@ -17,19 +17,6 @@
 
 #define BEDROCK_NOT_API "Bedrock reply does not follow the Converse API"
 
-dsp_status dsp_bedrock_request_body(const dsp_message *msgs, size_t n_msgs, const dsp_lm_params *p, char **body,
-                                    dsp_error *err)
-{
-    *body = NULL;
-    dsp_jw w;
-    dsp_jw_init(&w, dsp_body_size_hint(msgs, n_msgs, p));
-    dsp_status st = dsp_bedrock_request_write(&w, msgs, n_msgs, p, err);
-    if (st == DSP_OK && !(*body = dsp_jw_take(&w)))
-        st = dsp_error_set(err, DSP_ERR_NOMEM, "out of memory building a request");
-    dsp_jw_free(&w);
-    return st;
-}
-
 dsp_status dsp_bedrock_request_write(dsp_jw *wp, const dsp_message *msgs, size_t n_msgs, const dsp_lm_params *p,
                                      dsp_error *err)
 {

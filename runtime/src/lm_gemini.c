@@ -80,19 +80,6 @@ static cJSON *gemini_schema(const cJSON *s)
     return out;
 }
 
-dsp_status dsp_gemini_request_body(const dsp_message *msgs, size_t n_msgs, const dsp_lm_params *p, char **body,
-                                   dsp_error *err)
-{
-    *body = NULL;
-    dsp_jw w;
-    dsp_jw_init(&w, dsp_body_size_hint(msgs, n_msgs, p));
-    dsp_status st = dsp_gemini_request_write(&w, msgs, n_msgs, p, err);
-    if (st == DSP_OK && !(*body = dsp_jw_take(&w)))
-        st = dsp_error_set(err, DSP_ERR_NOMEM, "out of memory building a request");
-    dsp_jw_free(&w);
-    return st;
-}
-
 /* generationConfig's fields after its "{", each with a leading comma. */
 static dsp_status write_config(dsp_jw *w, const dsp_lm_params *p, dsp_error *err)
 {

@@ -50,19 +50,6 @@ dsp_status dsp_schema_text(const char *json_schema, char **out, dsp_error *err)
     return DSP_OK;
 }
 
-dsp_status dsp_openai_request_body(const char *model, const dsp_message *msgs, size_t n_msgs,
-                                   const dsp_lm_params *p, char **body, dsp_error *err)
-{
-    *body = NULL;
-    dsp_jw w;
-    dsp_jw_init(&w, dsp_body_size_hint(msgs, n_msgs, p));
-    dsp_status st = dsp_openai_request_write(&w, model, msgs, n_msgs, p, err);
-    if (st == DSP_OK && !(*body = dsp_jw_take(&w)))
-        st = dsp_error_set(err, DSP_ERR_NOMEM, "out of memory building a request");
-    dsp_jw_free(&w);
-    return st;
-}
-
 dsp_status dsp_openai_request_write(dsp_jw *wp, const char *model, const dsp_message *msgs, size_t n_msgs,
                                     const dsp_lm_params *p, dsp_error *err)
 {

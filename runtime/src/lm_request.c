@@ -1,4 +1,5 @@
-/* lm_request.c — what the providers' request writers share: the checks
+/* lm_request.c — what the providers' request writers share: one entry
+ * that picks the provider's writer and sizes its buffer; the checks
  * of the APIs that keep system messages apart from the conversation
  * (Anthropic Messages, Bedrock Converse, Gemini generateContent): that
  * there is a turn to send and, for those not speaking it yet, that native
@@ -41,4 +42,28 @@ dsp_status dsp_wire_no_native_tools(const dsp_lm_params *p, const char *provider
     return dsp_error_set(err, DSP_ERR_INVALID,
                          "native tool calling (tool_calling: native) is spoken with OpenAI-compatible and "
                          "Anthropic lms, not %s yet; use tool_calling: text", provider);
+}
+
+dsp_status dsp_wire_request_write(dsp_jw *w, dsp_provider provider, const char *model, const dsp_message *msgs,
+                                  size_t n_msgs, const dsp_lm_params *p, dsp_error *err)
+{
+    if (provider == DSP_PROVIDER_GEMINI)
+        return dsp_gemini_request_write(w, msgs, n_msgs, p, err);
+    if (provider == DSP_PROVIDER_BEDROCK)
+        return dsp_bedrock_request_write(w, msgs, n_msgs, p, err);
+    return provider == DSP_PROVIDER_ANTHROPIC ? dsp_anthropic_request_write(w, model, msgs, n_msgs, p, err)
+                                              : dsp_openai_request_write(w, model, msgs, n_msgs, p, err);
+}
+
+dsp_status dsp_wire_request_body(dsp_provider provider, const char *model, const dsp_message *msgs, size_t n_msgs,
+                                 const dsp_lm_params *p, char **body, dsp_error *err)
+{
+    *body = NULL;
+    dsp_jw w;
+    dsp_jw_init(&w, dsp_body_size_hint(msgs, n_msgs, p));
+    dsp_status st = dsp_wire_request_write(&w, provider, model, msgs, n_msgs, p, err);
+    if (st == DSP_OK && !(*body = dsp_jw_take(&w)))
+        st = dsp_error_set(err, DSP_ERR_NOMEM, "out of memory writing a request body");
+    dsp_jw_free(&w);
+    return st;
 }

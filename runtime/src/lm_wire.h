@@ -79,22 +79,24 @@ dsp_status dsp_wire_no_native_tools(const dsp_lm_params *p, const char *provider
 /* A generous estimate of a request body's size. */
 size_t dsp_body_size_hint(const dsp_message *msgs, size_t n_msgs, const dsp_lm_params *p);
 
-/* Request bodies (owned, NUL-terminated JSON). */
-dsp_status dsp_openai_request_body(const char *model, const dsp_message *msgs, size_t n_msgs,
-                                   const dsp_lm_params *p, char **body, dsp_error *err);
-dsp_status dsp_anthropic_request_body(const char *model, const dsp_message *msgs, size_t n_msgs,
-                                      const dsp_lm_params *p, char **body, dsp_error *err);
-/* The same bodies appended to a writer the caller set up (and frees, also
+/* lm_request.c: the request body provider's API takes (owned,
+ * NUL-terminated JSON), written by the provider's writer below into a
+ * buffer sized by dsp_body_size_hint. model is ignored by the APIs that
+ * put it in the URL (Gemini, Bedrock). */
+dsp_status dsp_wire_request_body(dsp_provider provider, const char *model, const dsp_message *msgs, size_t n_msgs,
+                                 const dsp_lm_params *p, char **body, dsp_error *err);
+/* The same body appended to a writer the caller set up (and frees, also
  * on failure): w->buf, w->len are the text. The client writes into a stack
  * buffer, so a typical request costs no allocation for its body. */
+dsp_status dsp_wire_request_write(dsp_jw *w, dsp_provider provider, const char *model, const dsp_message *msgs,
+                                  size_t n_msgs, const dsp_lm_params *p, dsp_error *err);
+/* Each API's writer. */
 dsp_status dsp_openai_request_write(dsp_jw *w, const char *model, const dsp_message *msgs, size_t n_msgs,
                                     const dsp_lm_params *p, dsp_error *err);
 dsp_status dsp_anthropic_request_write(dsp_jw *w, const char *model, const dsp_message *msgs, size_t n_msgs,
                                        const dsp_lm_params *p, dsp_error *err);
 
 /* Bedrock's Converse body (the model is in the URL) and reply. */
-dsp_status dsp_bedrock_request_body(const dsp_message *msgs, size_t n_msgs, const dsp_lm_params *p, char **body,
-                                    dsp_error *err);
 dsp_status dsp_bedrock_request_write(dsp_jw *w, const dsp_message *msgs, size_t n_msgs, const dsp_lm_params *p,
                                      dsp_error *err);
 dsp_status dsp_bedrock_parse_reply(const char *body, size_t len, dsp_chat_response *resp, dsp_error *err);
@@ -106,8 +108,6 @@ dsp_status dsp_bedrock_parse_reply(const char *body, size_t len, dsp_chat_respon
 dsp_status dsp_bedrock_region(const char *base_url, char out[DSP_AWS_REGION_MAX], dsp_error *err);
 
 /* Gemini's generateContent body (the model is in the URL). */
-dsp_status dsp_gemini_request_body(const dsp_message *msgs, size_t n_msgs, const dsp_lm_params *p, char **body,
-                                   dsp_error *err);
 dsp_status dsp_gemini_request_write(dsp_jw *w, const dsp_message *msgs, size_t n_msgs, const dsp_lm_params *p,
                                     dsp_error *err);
 dsp_status dsp_gemini_parse_reply(const char *body, size_t len, dsp_chat_response *resp, dsp_error *err);

@@ -122,10 +122,6 @@ static void test_textbuf_without_storage(void **state)
 
 /* ---- request bodies in the client's body buffer ------------------------- */
 
-typedef dsp_status (*write_fn)(dsp_jw *, const char *, const dsp_message *, size_t, const dsp_lm_params *,
-                               dsp_error *);
-typedef dsp_status (*body_fn)(const char *, const dsp_message *, size_t, const dsp_lm_params *, char **,
-                              dsp_error *);
 
 /* True when some string in the tree is text, byte for byte. */
 static bool has_string(const cJSON *j, const char *text)
@@ -141,7 +137,7 @@ static bool has_string(const cJSON *j, const char *text)
 /* Writes the body for msgs as the client does (into storage of exactly
  * BODY_INLINE bytes) and as the heap-only path does; both must be the same
  * text, valid JSON, with the user message's bytes intact. */
-static size_t body_case(write_fn write, body_fn body, const dsp_message *msgs, const char *text)
+static size_t body_case(dsp_provider provider, const dsp_message *msgs, const char *text)
 {
     dsp_lm_params p = dsp_lm_params_default();
     char *store = malloc(BODY_INLINE);
@@ -149,9 +145,9 @@ static size_t body_case(write_fn write, body_fn body, const dsp_message *msgs, c
     dsp_jw w;
     dsp_jw_init_in(&w, store, BODY_INLINE);
     dsp_error err = {0};
-    assert_int_equal(write(&w, "m", msgs, 2, &p, &err), DSP_OK);
+    assert_int_equal(dsp_wire_request_write(&w, provider, "m", msgs, 2, &p, &err), DSP_OK);
     char *heap = NULL;
-    assert_int_equal(body("m", msgs, 2, &p, &heap, &err), DSP_OK);
+    assert_int_equal(dsp_wire_request_body(provider, "m", msgs, 2, &p, &heap, &err), DSP_OK);
     assert_int_equal(w.len, strlen(heap));
     assert_memory_equal(w.buf, heap, w.len + 1);
     if (w.len + 1 <= BODY_INLINE / 2)
@@ -167,7 +163,7 @@ static size_t body_case(write_fn write, body_fn body, const dsp_message *msgs, c
     return len;
 }
 
-static void bodies_around_edge(write_fn write, body_fn body)
+static void bodies_around_edge(dsp_provider provider)
 {
     /* The body's length for a text of n bytes grows with n (plus escapes):
      * find the n whose body is closest to the edge, then go around it. */
@@ -176,7 +172,7 @@ static void bodies_around_edge(write_fn write, body_fn body)
     for (size_t n = BODY_INLINE / 2; n < BODY_INLINE; n++) {
         char *text = mixed_text(n, 3);
         msgs[1].content = text;
-        size_t len = body_case(write, body, msgs, text);
+        size_t len = body_case(provider, msgs, text);
         if (len + 1 >= BODY_INLINE - 2 && len + 1 <= BODY_INLINE + 2)
             hits++;
         free(text);
@@ -193,13 +189,25 @@ static void bodies_around_edge(write_fn write, body_fn body)
 static void test_openai_body_edges(void **state)
 {
     (void)state;
-    bodies_around_edge(dsp_openai_request_write, dsp_openai_request_body);
+    bodies_around_edge(DSP_PROVIDER_OPENAI);
 }
 
 static void test_anthropic_body_edges(void **state)
 {
     (void)state;
-    bodies_around_edge(dsp_anthropic_request_write, dsp_anthropic_request_body);
+    bodies_around_edge(DSP_PROVIDER_ANTHROPIC);
+}
+
+static void test_gemini_body_edges(void **state)
+{
+    (void)state;
+    bodies_around_edge(DSP_PROVIDER_GEMINI);
+}
+
+static void test_bedrock_body_edges(void **state)
+{
+    (void)state;
+    bodies_around_edge(DSP_PROVIDER_BEDROCK);
 }
 
 /* ---- prompt messages in the render's buffer ----------------------------- */
@@ -313,6 +321,8 @@ int main(void)
         cmocka_unit_test(test_textbuf_without_storage),
         cmocka_unit_test(test_openai_body_edges),
         cmocka_unit_test(test_anthropic_body_edges),
+        cmocka_unit_test(test_gemini_body_edges),
+        cmocka_unit_test(test_bedrock_body_edges),
         cmocka_unit_test(test_render_message_edges),
         cmocka_unit_test(test_sections_edges),
     };

@@ -33,7 +33,7 @@ static void test_body_shape(void **state)
     p.json_schema = "{\"type\":\"object\"}";
     char *body = NULL;
     dsp_error err = {0};
-    assert_int_equal(dsp_anthropic_request_body("claude-3-5-haiku-latest", convo, 5, &p, &body, &err), DSP_OK);
+    assert_int_equal(dsp_wire_request_body(DSP_PROVIDER_ANTHROPIC, "claude-3-5-haiku-latest", convo, 5, &p, &body, &err), DSP_OK);
     cJSON *j = cJSON_Parse(body);
     free(body);
     assert_non_null(j);
@@ -80,7 +80,7 @@ static void test_body_max_tokens_and_no_system(void **state)
     p.max_tokens = 77;
     char *body = NULL;
     dsp_error err = {0};
-    assert_int_equal(dsp_anthropic_request_body("m", convo + 4, 1, &p, &body, &err), DSP_OK);
+    assert_int_equal(dsp_wire_request_body(DSP_PROVIDER_ANTHROPIC, "m", convo + 4, 1, &p, &body, &err), DSP_OK);
     cJSON *j = cJSON_Parse(body);
     free(body);
     assert_int_equal(cJSON_GetObjectItem(j, "max_tokens")->valueint, 77);
@@ -88,7 +88,7 @@ static void test_body_max_tokens_and_no_system(void **state)
     assert_null(cJSON_GetObjectItem(j, "temperature"));
     cJSON_Delete(j);
     /* Only a system message: the API needs a user turn. */
-    assert_int_equal(dsp_anthropic_request_body("m", convo, 1, &p, &body, &err), DSP_ERR_INVALID);
+    assert_int_equal(dsp_wire_request_body(DSP_PROVIDER_ANTHROPIC, "m", convo, 1, &p, &body, &err), DSP_ERR_INVALID);
     assert_null(body);
 }
 

@@ -24,7 +24,7 @@ static cJSON *body_of(const dsp_lm_params *p)
 {
     char *body = NULL;
     dsp_error err = {0};
-    assert_int_equal(dsp_bedrock_request_body(msgs, 4, p, &body, &err), DSP_OK);
+    assert_int_equal(dsp_wire_request_body(DSP_PROVIDER_BEDROCK, NULL, msgs, 4, p, &body, &err), DSP_OK);
     cJSON *j = cJSON_Parse(body);
     assert_non_null(j);
     free(body);
@@ -77,7 +77,7 @@ static void test_request_body(void **state)
 
     char *body = NULL;
     dsp_error err = {0};
-    assert_int_equal(dsp_bedrock_request_body(msgs, 1, &p, &body, &err), DSP_ERR_INVALID);
+    assert_int_equal(dsp_wire_request_body(DSP_PROVIDER_BEDROCK, NULL, msgs, 1, &p, &body, &err), DSP_ERR_INVALID);
     dsp_error_clear(&err);
 }
 

@@ -25,7 +25,7 @@ static cJSON *body_of(const dsp_lm_params *p, size_t n)
 {
     char *body = NULL;
     dsp_error err = {0};
-    assert_int_equal(dsp_gemini_request_body(msgs, n, p, &body, &err), DSP_OK);
+    assert_int_equal(dsp_wire_request_body(DSP_PROVIDER_GEMINI, NULL, msgs, n, p, &body, &err), DSP_OK);
     cJSON *j = cJSON_Parse(body);
     assert_non_null(j);
     free(body);
@@ -82,7 +82,7 @@ static void test_request_body(void **state)
     /* No user turn: refused before anything is sent. */
     char *body = NULL;
     dsp_error err = {0};
-    assert_int_equal(dsp_gemini_request_body(msgs, 1, &p, &body, &err), DSP_ERR_INVALID);
+    assert_int_equal(dsp_wire_request_body(DSP_PROVIDER_GEMINI, NULL, msgs, 1, &p, &body, &err), DSP_ERR_INVALID);
     assert_null(body);
     dsp_error_clear(&err);
 }
@@ -119,7 +119,7 @@ static void test_structured_output(void **state)
     char *body = NULL;
     dsp_error err = {0};
     p.json_schema = "[1]";
-    assert_int_equal(dsp_gemini_request_body(msgs, 2, &p, &body, &err), DSP_ERR_INVALID);
+    assert_int_equal(dsp_wire_request_body(DSP_PROVIDER_GEMINI, NULL, msgs, 2, &p, &body, &err), DSP_ERR_INVALID);
     dsp_error_clear(&err);
 }
 

@@ -22,7 +22,7 @@ static cJSON *body_of(const dsp_lm_params *p)
 {
     char *body = NULL;
     dsp_error err = {0};
-    assert_int_equal(dsp_openai_request_body("gpt-4o-mini", two_msgs, 2, p, &body, &err), DSP_OK);
+    assert_int_equal(dsp_wire_request_body(DSP_PROVIDER_OPENAI, "gpt-4o-mini", two_msgs, 2, p, &body, &err), DSP_OK);
     cJSON *j = cJSON_Parse(body);
     assert_non_null(j);
     free(body);
@@ -61,7 +61,7 @@ static void test_chat_request_body(void **state)
     dsp_error err = { 0 };
     assert_int_equal(dsp_chat_request_body(&lm, &req, &body, &err), DSP_OK);
     dsp_lm_params merged = dsp_params_merge(&lm.params, &req.params);
-    assert_int_equal(dsp_openai_request_body("gpt-4o-mini", two_msgs, 2, &merged, &direct, &err), DSP_OK);
+    assert_int_equal(dsp_wire_request_body(DSP_PROVIDER_OPENAI, "gpt-4o-mini", two_msgs, 2, &merged, &direct, &err), DSP_OK);
     assert_string_equal(body, direct);
     assert_null(strstr(body, "OPENAI_API_KEY"));
     free(body);
@@ -71,7 +71,7 @@ static void test_chat_request_body(void **state)
     assert_int_equal(dsp_chat_request_body(&lm, &req, &body, &err), DSP_OK);
     merged = dsp_params_merge(&lm.params, &req.params);
     merged.n = 1;
-    assert_int_equal(dsp_anthropic_request_body("claude-x", two_msgs, 2, &merged, &direct, &err), DSP_OK);
+    assert_int_equal(dsp_wire_request_body(DSP_PROVIDER_ANTHROPIC, "claude-x", two_msgs, 2, &merged, &direct, &err), DSP_OK);
     assert_string_equal(body, direct);
     free(body);
     free(direct);
@@ -96,7 +96,7 @@ static void test_body_all_params(void **state)
     p.top_p = 0.25;
     char *body = NULL;
     dsp_error err = {0};
-    assert_int_equal(dsp_openai_request_body("m", two_msgs, 2, &p, &body, &err), DSP_OK);
+    assert_int_equal(dsp_wire_request_body(DSP_PROVIDER_OPENAI, "m", two_msgs, 2, &p, &body, &err), DSP_OK);
     assert_non_null(strstr(body, "\"seed\":9007199254740993"));
     cJSON *j = cJSON_Parse(body);
     free(body);
@@ -118,7 +118,7 @@ static void test_body_all_params(void **state)
 
     /* strict: true when the schema allows it (every object closed). */
     p.json_strict = true;
-    assert_int_equal(dsp_openai_request_body("m", two_msgs, 2, &p, &body, &err), DSP_OK);
+    assert_int_equal(dsp_wire_request_body(DSP_PROVIDER_OPENAI, "m", two_msgs, 2, &p, &body, &err), DSP_OK);
     j = cJSON_Parse(body);
     free(body);
     js = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "response_format"), "json_schema");
@@ -133,11 +133,11 @@ static void test_body_rejects_bad_schema_and_no_messages(void **state)
     p.json_schema = "{not json";
     char *body = NULL;
     dsp_error err = {0};
-    assert_int_equal(dsp_openai_request_body("m", two_msgs, 2, &p, &body, &err), DSP_ERR_INVALID);
+    assert_int_equal(dsp_wire_request_body(DSP_PROVIDER_OPENAI, "m", two_msgs, 2, &p, &body, &err), DSP_ERR_INVALID);
     assert_null(body);
     assert_non_null(strstr(err.message, "json_schema"));
     p.json_schema = NULL;
-    assert_int_equal(dsp_openai_request_body("m", two_msgs, 0, &p, &body, &err), DSP_ERR_INVALID);
+    assert_int_equal(dsp_wire_request_body(DSP_PROVIDER_OPENAI, "m", two_msgs, 0, &p, &body, &err), DSP_ERR_INVALID);
 }
 
 /* From the API reference's example response. */

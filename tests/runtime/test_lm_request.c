@@ -61,25 +61,25 @@ static void test_writers_share_the_checks(void **state)
     dsp_error err = {0};
     char *body = NULL;
     dsp_lm_params p = dsp_lm_params_default();
-    assert_int_equal(dsp_gemini_request_body(system_only, 1, &p, &body, &err), DSP_ERR_INVALID);
+    assert_int_equal(dsp_wire_request_body(DSP_PROVIDER_GEMINI, NULL, system_only, 1, &p, &body, &err), DSP_ERR_INVALID);
     assert_string_equal(err.message, "a Gemini request needs at least one user message");
     assert_null(body);
     dsp_error_clear(&err);
-    assert_int_equal(dsp_bedrock_request_body(system_only, 1, &p, &body, &err), DSP_ERR_INVALID);
+    assert_int_equal(dsp_wire_request_body(DSP_PROVIDER_BEDROCK, NULL, system_only, 1, &p, &body, &err), DSP_ERR_INVALID);
     assert_string_equal(err.message, "a Bedrock Converse request needs at least one user message");
     dsp_error_clear(&err);
-    assert_int_equal(dsp_anthropic_request_body("claude-x", system_only, 1, &p, &body, &err), DSP_ERR_INVALID);
+    assert_int_equal(dsp_wire_request_body(DSP_PROVIDER_ANTHROPIC, "claude-x", system_only, 1, &p, &body, &err), DSP_ERR_INVALID);
     assert_string_equal(err.message, "an Anthropic request needs at least one user message");
     dsp_error_clear(&err);
 
     p.tools = tools;
-    assert_int_equal(dsp_gemini_request_body(convo, 4, &p, &body, &err), DSP_ERR_INVALID);
+    assert_int_equal(dsp_wire_request_body(DSP_PROVIDER_GEMINI, NULL, convo, 4, &p, &body, &err), DSP_ERR_INVALID);
     assert_non_null(strstr(err.message, "not Gemini yet; use tool_calling: text"));
     dsp_error_clear(&err);
-    assert_int_equal(dsp_bedrock_request_body(convo, 4, &p, &body, &err), DSP_ERR_INVALID);
+    assert_int_equal(dsp_wire_request_body(DSP_PROVIDER_BEDROCK, NULL, convo, 4, &p, &body, &err), DSP_ERR_INVALID);
     assert_non_null(strstr(err.message, "not Bedrock yet; use tool_calling: text"));
     dsp_error_clear(&err);
-    assert_int_equal(dsp_anthropic_request_body("claude-x", convo, 4, &p, &body, &err), DSP_OK);
+    assert_int_equal(dsp_wire_request_body(DSP_PROVIDER_ANTHROPIC, "claude-x", convo, 4, &p, &body, &err), DSP_OK);
     assert_non_null(strstr(body, "\"tools\""));
     free(body);
 }
@@ -105,10 +105,10 @@ static void test_stops(void **state)
     for (size_t i = 0; i < sizeof apis / sizeof *apis; i++) {
         char *body = NULL;
         dsp_error err = {0};
-        dsp_status st = apis[i].api == 0   ? dsp_openai_request_body("m", convo, 4, &p, &body, &err)
-                        : apis[i].api == 1 ? dsp_anthropic_request_body("m", convo, 4, &p, &body, &err)
-                        : apis[i].api == 2 ? dsp_bedrock_request_body(convo, 4, &p, &body, &err)
-                                           : dsp_gemini_request_body(convo, 4, &p, &body, &err);
+        dsp_status st = apis[i].api == 0   ? dsp_wire_request_body(DSP_PROVIDER_OPENAI, "m", convo, 4, &p, &body, &err)
+                        : apis[i].api == 1 ? dsp_wire_request_body(DSP_PROVIDER_ANTHROPIC, "m", convo, 4, &p, &body, &err)
+                        : apis[i].api == 2 ? dsp_wire_request_body(DSP_PROVIDER_BEDROCK, NULL, convo, 4, &p, &body, &err)
+                                           : dsp_wire_request_body(DSP_PROVIDER_GEMINI, NULL, convo, 4, &p, &body, &err);
         assert_int_equal(st, DSP_OK);
         if (!strstr(body, apis[i].want))
             fail_msg("writer %d: no %s in %s", apis[i].api, apis[i].want, body);

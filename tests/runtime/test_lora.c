@@ -136,13 +136,13 @@ static void test_llama_cpp_selection_in_body_and_cache_key(void **state)
     dsp_lm_params p = dsp_lm_params_default();
     char *body = NULL;
     dsp_error err = { 0 };
-    assert_int_equal(dsp_openai_request_body("base", msgs, 1, &p, &body, &err), DSP_OK);
+    assert_int_equal(dsp_wire_request_body(DSP_PROVIDER_OPENAI, "base", msgs, 1, &p, &body, &err), DSP_OK);
     assert_null(strstr(body, "lora"));
     free(body);
     p.has_lora = true;
     p.lora_id = 2;
     p.lora_sha256 = "aa";
-    assert_int_equal(dsp_openai_request_body("base", msgs, 1, &p, &body, &err), DSP_OK);
+    assert_int_equal(dsp_wire_request_body(DSP_PROVIDER_OPENAI, "base", msgs, 1, &p, &body, &err), DSP_OK);
     cJSON *j = cJSON_Parse(body);
     cJSON *sel = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "lora"), 0);
     assert_int_equal(cJSON_GetObjectItem(sel, "id")->valueint, 2);
