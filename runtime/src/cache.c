@@ -27,6 +27,7 @@
 
 #include "cache_remote.h"
 #include "json_write.h"
+#include "lm_wire.h"
 #include "sha256.h"
 
 #include <alloca.h>
@@ -811,15 +812,11 @@ bool dsp_cache_decode_row(const char *text, int len, dsp_chat_response *resp)
             }
         }
     }
-    const cJSON *usage = cJSON_GetObjectItemCaseSensitive(root, "usage");
-    const cJSON *pt = cJSON_GetObjectItemCaseSensitive(usage, "prompt_tokens");
-    const cJSON *ct = cJSON_GetObjectItemCaseSensitive(usage, "completion_tokens");
     if (ok) {
-        /* Bounded before the cast (a damaged row must not make it undefined). */
-        resp->usage.prompt_tokens =
-            cJSON_IsNumber(pt) && pt->valuedouble >= 0 && pt->valuedouble < 9e15 ? (int64_t)pt->valuedouble : 0;
-        resp->usage.completion_tokens =
-            cJSON_IsNumber(ct) && ct->valuedouble >= 0 && ct->valuedouble < 9e15 ? (int64_t)ct->valuedouble : 0;
+        /* A damaged row's counts read as 0, as a reply's do. */
+        const cJSON *usage = cJSON_GetObjectItemCaseSensitive(root, "usage");
+        resp->usage.prompt_tokens = dsp_reply_count(usage, "prompt_tokens");
+        resp->usage.completion_tokens = dsp_reply_count(usage, "completion_tokens");
     }
     cJSON_Delete(root);
     if (!ok)

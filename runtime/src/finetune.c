@@ -259,10 +259,7 @@ static dsp_status parse_job(const ft_call *k, const cJSON *root, dsp_finetune_jo
     job->model = dup_string(root, "model");
     job->fine_tuned_model = dup_string(root, "fine_tuned_model");
     job->error_message = dup_string(cJSON_GetObjectItemCaseSensitive(root, "error"), "message");
-    const cJSON *tt = cJSON_GetObjectItemCaseSensitive(root, "trained_tokens");
-    /* Bounded before the cast: a number past int64 would make it undefined. */
-    job->trained_tokens =
-        cJSON_IsNumber(tt) && tt->valuedouble >= 0 && tt->valuedouble < 9e15 ? (int64_t)tt->valuedouble : -1;
+    job->trained_tokens = dsp_json_count(cJSON_GetObjectItemCaseSensitive(root, "trained_tokens"));
     if (!job->id || !job->status) {
         dsp_finetune_job_free(job);
         return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory reading a fine-tuning job");

@@ -70,12 +70,17 @@ cJSON *dsp_reply_json(const char *body, size_t len, const char *api, dsp_error *
     return root;
 }
 
-int64_t dsp_reply_count(const cJSON *usage, const char *name)
+int64_t dsp_json_count(const cJSON *v)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(usage, name);
     /* Bounded before the cast: a count past int64 (1e300, or 1e999 read as
      * infinity) would make it undefined; no real count is that large. */
-    return cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble < 9e15 ? (int64_t)v->valuedouble : 0;
+    return cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble < 9e15 ? (int64_t)v->valuedouble : -1;
+}
+
+int64_t dsp_reply_count(const cJSON *usage, const char *name)
+{
+    int64_t n = dsp_json_count(cJSON_GetObjectItemCaseSensitive(usage, name));
+    return n < 0 ? 0 : n;
 }
 
 const char *dsp_reply_text_problem(const char *body, size_t len, char *buf, size_t bufsz)

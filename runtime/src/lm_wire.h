@@ -154,9 +154,12 @@ const char *dsp_reply_text_problem(const char *body, size_t len, char *buf, size
  * the reply does not follow: how a wire format reports a reply it cannot
  * read. */
 dsp_status dsp_reply_protocol_error(dsp_error *err, const char *body, size_t len, const char *api, const char *why);
-/* A token count field of a usage object (a cJSON *), 0 when absent or not
- * a plausible count. */
+/* A JSON number as a count (tokens, trained tokens): -1 when absent or
+ * not a plausible count (negative, not a number, or too large to cast). */
 struct cJSON;
+int64_t dsp_json_count(const struct cJSON *v);
+/* A token count field of a usage object: dsp_json_count, 0 when absent or
+ * not a plausible count. */
 int64_t dsp_reply_count(const struct cJSON *usage, const char *name);
 
 /* The reply body parsed (the caller cJSON_Deletes it), or NULL with the

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
 #include "../../runtime/src/lm_wire.h"
 
 static const dsp_message convo[] = {
@@ -116,6 +118,26 @@ static void test_stops(void **state)
     }
 }
 
+/* Counts read from JSON (replies' usage, cache rows, fine-tuning jobs):
+ * bounded before the cast, -1 (0 for a usage field) when not a count. */
+static void test_json_counts(void **state)
+{
+    (void)state;
+    cJSON *u = cJSON_Parse("{\"n\":42,\"neg\":-3,\"huge\":1e300,\"inf\":1e999,\"s\":\"7\",\"z\":0}");
+    assert_non_null(u);
+    assert_int_equal(dsp_json_count(cJSON_GetObjectItem(u, "n")), 42);
+    assert_int_equal(dsp_json_count(cJSON_GetObjectItem(u, "z")), 0);
+    const char *bad[] = { "neg", "huge", "inf", "s", "missing" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(dsp_json_count(cJSON_GetObjectItem(u, bad[i])), -1);
+        assert_int_equal(dsp_reply_count(u, bad[i]), 0);
+    }
+    assert_int_equal(dsp_reply_count(u, "n"), 42);
+    assert_int_equal(dsp_reply_count(NULL, "n"), 0);
+    assert_int_equal(dsp_json_count(NULL), -1);
+    cJSON_Delete(u);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -123,6 +145,7 @@ int main(void)
         cmocka_unit_test(test_no_native_tools),
         cmocka_unit_test(test_writers_share_the_checks),
         cmocka_unit_test(test_stops),
+        cmocka_unit_test(test_json_counts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
