@@ -478,19 +478,20 @@ static bool needs_key(const dsp_client *c, const call *k)
 
 static dsp_status set_aws_auth(const dsp_client *c, call *k, const char *url, dsp_error *err)
 {
-    const char *id = getenv("AWS_ACCESS_KEY_ID"), *secret = getenv("AWS_SECRET_ACCESS_KEY");
+    const char *env[DSP_AWS_N_ENV];
+    dsp_aws_env_read(env);
+    const char *id = env[DSP_AWS_KEY_ID], *secret = env[DSP_AWS_SECRET], *token = env[DSP_AWS_TOKEN];
     if ((!id || !*id) && (!secret || !*secret) && !needs_key(c, k))
         return DSP_OK;
-    dsp_status st = dsp_api_key_from_env("AWS_ACCESS_KEY_ID", k->model_spec, &id, err);
+    dsp_status st = dsp_api_key_check(dsp_aws_env_names[DSP_AWS_KEY_ID], id, k->model_spec, &id, err);
     if (st == DSP_OK)
-        st = dsp_api_key_from_env("AWS_SECRET_ACCESS_KEY", k->model_spec, &secret, err);
+        st = dsp_api_key_check(dsp_aws_env_names[DSP_AWS_SECRET], secret, k->model_spec, &secret, err);
     if (st != DSP_OK)
         return st;
     k->key = secret;
     k->more_keys[0] = id;
-    const char *token = getenv("AWS_SESSION_TOKEN");
     if (token && *token) {
-        st = dsp_api_key_from_env("AWS_SESSION_TOKEN", k->model_spec, &token, err);
+        st = dsp_api_key_check(dsp_aws_env_names[DSP_AWS_TOKEN], token, k->model_spec, &token, err);
         if (st != DSP_OK)
             return st;
         k->more_keys[1] = token;
@@ -641,9 +642,14 @@ static void give_slot(dsp_client *c)
  * the caller (and from there a state file or generated C). */
 static bool cached_holds_key(const dsp_lm_config *lm, dsp_provider provider, const dsp_chat_response *resp)
 {
-    if (provider == DSP_PROVIDER_BEDROCK)
-        return holds_key(resp, getenv("AWS_SECRET_ACCESS_KEY")) || holds_key(resp, getenv("AWS_ACCESS_KEY_ID")) ||
-               holds_key(resp, getenv("AWS_SESSION_TOKEN"));
+    if (provider == DSP_PROVIDER_BEDROCK) {
+        const char *env[DSP_AWS_N_ENV];
+        dsp_aws_env_read(env);
+        for (int i = 0; i < DSP_AWS_N_ENV; i++)
+            if (holds_key(resp, env[i]))
+                return true;
+        return false;
+    }
     return lm->api_key_env && holds_key(resp, getenv(lm->api_key_env));
 }
 

@@ -17,6 +17,15 @@
 
 #define BEDROCK_NOT_API "Bedrock reply does not follow the Converse API"
 
+const char *const dsp_aws_env_names[DSP_AWS_N_ENV] = { "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+                                                       "AWS_SESSION_TOKEN" };
+
+void dsp_aws_env_read(const char *values[DSP_AWS_N_ENV])
+{
+    for (int i = 0; i < DSP_AWS_N_ENV; i++)
+        values[i] = getenv(dsp_aws_env_names[i]);
+}
+
 dsp_status dsp_bedrock_request_write(dsp_jw *wp, const dsp_message *msgs, size_t n_msgs, const dsp_lm_params *p,
                                      dsp_error *err)
 {

@@ -100,6 +100,14 @@ dsp_status dsp_anthropic_request_write(dsp_jw *w, const char *model, const dsp_m
 dsp_status dsp_bedrock_request_write(dsp_jw *w, const dsp_message *msgs, size_t n_msgs, const dsp_lm_params *p,
                                      dsp_error *err);
 dsp_status dsp_bedrock_parse_reply(const char *body, size_t len, dsp_chat_response *resp, dsp_error *err);
+/* The AWS credentials a Bedrock call is signed with, in this order: the
+ * access key id, the secret key and (optional) a session token. Their
+ * variables' names (dsp_aws_env_names) and one read of all three
+ * (dsp_aws_env_read: getenv's values, NULL when unset) live in one place,
+ * so signing and the check of cached replies for key pieces agree. */
+enum { DSP_AWS_KEY_ID, DSP_AWS_SECRET, DSP_AWS_TOKEN, DSP_AWS_N_ENV };
+extern const char *const dsp_aws_env_names[DSP_AWS_N_ENV];
+void dsp_aws_env_read(const char *values[DSP_AWS_N_ENV]);
 #define DSP_AWS_REGION_MAX 32
 #define DSP_BEDROCK_DEFAULT_REGION "us-east-1"
 /* The region a Bedrock call is signed for: the base URL's host's
