@@ -151,33 +151,13 @@ static int holdout_data(eval_args *a, const st_state *st, const eval_target *t)
     return 1;
 }
 
-/* A judge in e (NULL: none) that runs on the default lm, having no `lm:`. */
-static const ir_expr *default_judge(const ir_expr *e)
+/* Stops the walk at a judge on the default lm (one with no `lm:`). */
+static int default_judge(void *ctx, const ir_expr *j)
 {
-    if (!e)
-        return NULL;
-    if (e->kind == IR_E_JUDGE && !e->judge_lm)
-        return e;
-    const ir_expr *j = NULL;
-    for (size_t i = 0; i < e->n_args && !j; i++)
-        j = default_judge(e->args[i].value);
-    return j;
-}
-
-/* A judge of metric m (its score or any feedback arm) on the default lm. */
-static const ir_expr *metric_default_judge(const ir_metric *m)
-{
-    const ir_expr *j = default_judge(m->expr);
-    for (size_t f = 0; f <= m->n_pred_feedback && !j; f++) {
-        const ir_feedback *arms = f ? m->pred_feedback[f - 1].arms : m->feedback;
-        size_t n_arms = f ? m->pred_feedback[f - 1].n_arms : m->n_feedback;
-        for (size_t k = 0; k < n_arms && !j; k++) {
-            j = default_judge(arms[k].cond);
-            if (!j)
-                j = default_judge(arms[k].text);
-        }
-    }
-    return j;
+    if (j->judge_lm)
+        return 0;
+    *(const ir_expr **)ctx = j;
+    return 1;
 }
 
 static int pick_target(const ir_program *p, const eval_args *a, const st_state *st, eval_target *t)
@@ -220,7 +200,8 @@ static int pick_target(const ir_program *p, const eval_args *a, const st_state *
     if (!t->lm) {
         /* A program of C tools only makes no LM call: it needs no lm. */
         const ir_predictor *ip = ir_module_first_predictor(t->module);
-        const ir_expr *judge = metric_default_judge(t->metric);
+        const ir_expr *judge = NULL;
+        ir_metric_judges(t->metric, default_judge, &judge);
         if (ip)
             fprintf(stderr, "dspcc eval: module `%s` calls an LM (predictor `%s`), but %s declares no lm to run it "
                             "on; declare one, e.g. `lm main = \"openai/gpt-4o-mini\"`\n",

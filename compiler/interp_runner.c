@@ -42,35 +42,35 @@ const it_judge *it_judge_of(const ex_runner *r, const ir_expr *e)
     return NULL;
 }
 
-static size_t count_judges(const ir_expr *e)
+static int count_judge(void *ctx, const ir_expr *e)
 {
-    size_t n = e->kind == IR_E_JUDGE;
-    for (size_t i = 0; i < e->n_args; i++)
-        n += count_judges(e->args[i].value);
-    return n;
+    (void)e;
+    ++*(size_t *)ctx;
+    return 0;
 }
 
-static dsp_status build_judges(ex_runner *r, const ir_expr *e, dsp_error *err)
+typedef struct judge_build {
+    ex_runner *r;
+    dsp_error *err;
+} judge_build;
+
+/* The predictor judge e runs; its status (nonzero stops the walk). */
+static int build_judge(void *ctx, const ir_expr *e)
 {
-    if (e->kind == IR_E_JUDGE) {
-        const dsp_lm_config *lm = e->judge_lm ? it_lm_of(r, e->judge_lm) : r->judge_lm;
-        ir_predictor ip = { .name = "judge", .module = "metric", .strategy = "predict", .signature = e->judge,
-                            .outputs = e->judge->outputs, .n_outputs = e->judge->n_outputs };
-        dsp_predictor *p;
-        dsp_status rc = irt_predictor(&r->mem, &ip, lm, &p, err);
-        if (rc != DSP_OK)
-            return rc;
-        p->name = arena_printf(&r->mem, "judge(%s)", e->judge->name);
-        r->judges[r->n_judges].expr = e;
-        r->judges[r->n_judges].pred = p;
-        r->n_judges++;
-    }
-    for (size_t i = 0; i < e->n_args; i++) {
-        dsp_status rc = build_judges(r, e->args[i].value, err);
-        if (rc != DSP_OK)
-            return rc;
-    }
-    return DSP_OK;
+    judge_build *b = ctx;
+    ex_runner *r = b->r;
+    const dsp_lm_config *lm = e->judge_lm ? it_lm_of(r, e->judge_lm) : r->judge_lm;
+    ir_predictor ip = { .name = "judge", .module = "metric", .strategy = "predict", .signature = e->judge,
+                        .outputs = e->judge->outputs, .n_outputs = e->judge->n_outputs };
+    dsp_predictor *p;
+    dsp_status rc = irt_predictor(&r->mem, &ip, lm, &p, b->err);
+    if (rc != DSP_OK)
+        return (int)rc;
+    p->name = arena_printf(&r->mem, "judge(%s)", e->judge->name);
+    r->judges[r->n_judges].expr = e;
+    r->judges[r->n_judges].pred = p;
+    r->n_judges++;
+    return 0;
 }
 
 dsp_status ex_runner_new(const ir_program *p, const ir_module *m, const ex_runner_options *opts, ex_runner **out,
@@ -127,28 +127,12 @@ dsp_status ex_runner_new(const ir_program *p, const ir_module *m, const ex_runne
     if (rc == DSP_OK)
         rc = it_react_build(r, err);
     if (rc == DSP_OK && r->metric) {
-        /* The score's judges, then those of the feedback arms (the
-         * general ones, then each predictor's). */
-        const ir_metric *m = r->metric;
-        size_t n = count_judges(m->expr);
-        for (size_t f = 0; f <= m->n_pred_feedback; f++) {
-            const ir_feedback *arms = f ? m->pred_feedback[f - 1].arms : m->feedback;
-            size_t n_arms = f ? m->pred_feedback[f - 1].n_arms : m->n_feedback;
-            for (size_t k = 0; k < n_arms; k++)
-                n += (arms[k].cond ? count_judges(arms[k].cond) : 0) + count_judges(arms[k].text);
-        }
+        /* The score's judges, then those of the feedback arms. */
+        size_t n = 0;
+        ir_metric_judges(r->metric, count_judge, &n);
         r->judges = arena_array(&r->mem, n + 1, sizeof *r->judges);
-        rc = build_judges(r, m->expr, err);
-        for (size_t f = 0; f <= m->n_pred_feedback; f++) {
-            const ir_feedback *arms = f ? m->pred_feedback[f - 1].arms : m->feedback;
-            size_t n_arms = f ? m->pred_feedback[f - 1].n_arms : m->n_feedback;
-            for (size_t k = 0; rc == DSP_OK && k < n_arms; k++) {
-                if (arms[k].cond)
-                    rc = build_judges(r, arms[k].cond, err);
-                if (rc == DSP_OK)
-                    rc = build_judges(r, arms[k].text, err);
-            }
-        }
+        judge_build b = { r, err };
+        rc = (dsp_status)ir_metric_judges(r->metric, build_judge, &b);
     }
     if (rc != DSP_OK) {
         ex_runner_free(r);

@@ -163,6 +163,35 @@ int ir_module_reaches(const ir_module *top, const ir_module *m)
     return top == m || steps_reach(top->steps, top->n_steps, m);
 }
 
+int ir_expr_judges(const ir_expr *e, ir_judge_fn fn, void *ctx)
+{
+    if (!e)
+        return 0;
+    int rc = e->kind == IR_E_JUDGE ? fn(ctx, e) : 0;
+    for (size_t i = 0; i < e->n_args && !rc; i++)
+        rc = ir_expr_judges(e->args[i].value, fn, ctx);
+    return rc;
+}
+
+static int arms_judges(const ir_feedback *arms, size_t n, ir_judge_fn fn, void *ctx)
+{
+    int rc = 0;
+    for (size_t k = 0; k < n && !rc; k++)
+        if (!(rc = ir_expr_judges(arms[k].cond, fn, ctx)))
+            rc = ir_expr_judges(arms[k].text, fn, ctx);
+    return rc;
+}
+
+int ir_metric_judges(const ir_metric *m, ir_judge_fn fn, void *ctx)
+{
+    int rc = ir_expr_judges(m->expr, fn, ctx);
+    if (!rc)
+        rc = arms_judges(m->feedback, m->n_feedback, fn, ctx);
+    for (size_t f = 0; f < m->n_pred_feedback && !rc; f++)
+        rc = arms_judges(m->pred_feedback[f].arms, m->pred_feedback[f].n_arms, fn, ctx);
+    return rc;
+}
+
 static const ir_predictor *steps_first_predictor(const ir_step *s, size_t n)
 {
     for (size_t i = 0; i < n; i++) {

@@ -492,6 +492,16 @@ const ir_predictor *ir_predictor_find(const ir_program *p, const char *name);
 /* Whether module m is top or called from it, directly or not (through
  * `repeat` and `if` bodies too). Modules cannot recurse (sema). */
 int ir_module_reaches(const ir_module *top, const ir_module *m);
+/* Calls fn(ctx, judge) on each judge call in e (NULL: none), a judge
+ * before those in its arguments. Stops at the first nonzero fn returns and
+ * returns it; else 0. */
+typedef int (*ir_judge_fn)(void *ctx, const ir_expr *judge);
+int ir_expr_judges(const ir_expr *e, ir_judge_fn fn, void *ctx);
+/* The same over every expression of metric m: its score, then each arm
+ * (condition, text) of its general feedback, then of each predictor's.
+ * The one walk the interpreter (which builds the judges), eval (which
+ * needs an lm for them) and --estimate (which counts their calls) share. */
+int ir_metric_judges(const ir_metric *m, ir_judge_fn fn, void *ctx);
 /* An LM call site m runs (its own, else one of a module it calls), or
  * NULL: m runs C tools only and needs no lm. */
 const ir_predictor *ir_module_first_predictor(const ir_module *m);

@@ -450,19 +450,24 @@ static double unknown_tokens(const ir_program *prog, const ir_predictor *ip, con
     return TOKENS_PER_OUTPUT; /* a sampled attempt's reasoning, a caller's value */
 }
 
-/* Adds the calls of the judges in x (of the runner's metric) to e's list:
- * each judge's prompt as the chat adapter renders it, its inputs (fields of
- * the example or the prediction) guessed at an output's size. */
-static dsp_status add_judges(est *e, const ex_runner *r, const ir_expr *x, size_t *cap, dsp_error *err)
+typedef struct judge_add {
+    est *e;
+    const ex_runner *r;
+    size_t *cap;
+    dsp_error *err;
+} judge_add;
+
+/* Adds the call of judge x (of the runner's metric) to e's list: its
+ * prompt as the chat adapter renders it, its inputs (fields of the example
+ * or the prediction) guessed at an output's size. Returns the status
+ * (nonzero stops the walk). */
+static int add_judge(void *ctx, const ir_expr *x)
 {
-    if (!x)
-        return DSP_OK;
-    for (size_t i = 0; i < x->n_args; i++) {
-        dsp_status st = add_judges(e, r, x->args[i].value, cap, err);
-        if (st != DSP_OK)
-            return st;
-    }
-    const it_judge *j = x->kind == IR_E_JUDGE ? it_judge_of(r, x) : NULL;
+    judge_add *ja = ctx;
+    est *e = ja->e;
+    size_t *cap = ja->cap;
+    dsp_error *err = ja->err;
+    const it_judge *j = it_judge_of(ja->r, x);
     if (!j)
         return DSP_OK;
     const dsp_signature *sig = j->pred->signature;
@@ -478,7 +483,7 @@ static dsp_status add_judges(est *e, const ex_runner *r, const ir_expr *x, size_
         chars += strlen(m.items[i].content) + 8;
     dsp_messages_free(&m);
     if (st != DSP_OK)
-        return st;
+        return (int)st;
     if (e->n_judges == *cap) {
         size_t nc = *cap ? 2 * *cap : 4;
         judge_call *v = arena_array(e->a, nc, sizeof *v);
@@ -490,6 +495,13 @@ static dsp_status add_judges(est *e, const ex_runner *r, const ir_expr *x, size_
     double prompt = (double)chars / CHARS_PER_TOKEN + (double)(TOKENS_PER_OUTPUT * sig->n_inputs);
     e->judges[e->n_judges++] = (judge_call){ j->pred->lm, prompt, (double)(TOKENS_PER_OUTPUT * sig->n_outputs) };
     return DSP_OK;
+}
+
+/* Adds the calls of the judges in x (NULL: none). */
+static dsp_status add_judges(est *e, const ex_runner *r, const ir_expr *x, size_t *cap, dsp_error *err)
+{
+    judge_add ja = { e, r, cap, err };
+    return (dsp_status)ir_expr_judges(x, add_judge, &ja);
 }
 
 /* The judges of one arm list the run asks: every arm's condition up to the
