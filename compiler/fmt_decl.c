@@ -77,7 +77,7 @@ static void value(fmt_printer *p, const ast_value *v)
                 fp_tok(p, ',');
                 fp_space(p);
             }
-            fp_string(p);
+            value(p, v->items.items[i]);
         }
         fp_tok(p, ']');
     } else if (fp_peek(p) == '-') {

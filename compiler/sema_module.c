@@ -252,8 +252,13 @@ static int resolve_value(mctx *mc, const ast_value *v, const ir_type *expected, 
         return record_path(mc, v, f->type, 1, arena_printf(s->a, "%s.%s", v->s, f->name), out);
     }
     case AV_LIST:
-        diag_error(s->d, v->loc, "a list of strings is an optimizer's argument (ensemble's `states: [...]`), not "
-                   "a value here");
+        if (expected && expected->kind == IR_LIST)
+            diag_error(s->d, v->loc, "a list literal `[...]` cannot be an argument: pass a list value instead, "
+                       "a module parameter of type `%s` or a list field of an earlier result (the caller builds "
+                       "the list)", sema_type_str(s, expected));
+        else
+            diag_error(s->d, v->loc, "a list literal `[...]` cannot be a value here; %s", expected
+                       ? "give one value" : "compare a field with one value (or use `in [...]` in a metric)");
         return 0;
     }
     return 0;

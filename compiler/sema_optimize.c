@@ -96,6 +96,8 @@ size_t sema_check_options(sema *s, const ptr_vec *kvs, const bi_option *table, s
             break;
         case BI_OPT_STRINGS:
             good = v->kind == AV_LIST;
+            for (size_t k = 0; good && k < v->items.len; k++)
+                good = ((const ast_value *)v->items.items[k])->kind == AV_STRING;
             r->kind = IR_OPT_LIST;
             r->n_list = good ? v->items.len : 0;
             r->list = arena_array(s->a, r->n_list + 1, sizeof *r->list);

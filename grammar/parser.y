@@ -163,8 +163,7 @@ static char *concat(struct parse_ctx *pc, const char *a, const char *b)
 
 %type <str> string string_opt key column
 %type <type> type
-%type <value> value field_path
-%type <vec> strings
+%type <value> value scalar field_path
 %type <kv> kv
 %type <field> field rfield
 %type <param> param
@@ -179,7 +178,7 @@ static char *concat(struct parse_ctx *pc, const char *a, const char *b)
 %type <mapping> mapping
 %type <ident> enum_value
 %type <vec> kvs lm_block enum_values fields rfields cwords pwords cparam_words cparams cparam_list params_opt params stmts
-%type <vec> sopts_opt sopts names_opt names
+%type <vec> sopts_opt sopts scalars_opt scalars
 %type <vec> bindings_opt bindings args_opt args exprs_opt exprs mappings opt_args fb_clauses_opt fb_clauses
 %type <vec> fb_body fb_ifs
 %type <fb> fb_if
@@ -260,6 +259,11 @@ key
     ;
 
 value
+    : scalar                  { $$ = $1; }
+    | '[' scalars_opt ']'     { $$ = value_new(pc, AV_LIST, @1); $$->items = $2; }
+    ;
+
+scalar
     : string                  { $$ = value_new(pc, AV_STRING, @1); $$->s = $1; }
     | INT                     { $$ = value_new(pc, AV_INT, @1); $$->i = $1; }
     | '-' INT                 { $$ = value_new(pc, AV_INT, @1); $$->i = -$2; }
@@ -269,23 +273,19 @@ value
     | FALSE                   { $$ = value_new(pc, AV_BOOL, @1); $$->i = 0; }
     | IDENT                   { $$ = value_new(pc, AV_NAME, @1); $$->s = $1; }
     | field_path              { $$ = $1; }
-    | '[' strings ']'         { $$ = value_new(pc, AV_LIST, @1); $$->items = $2; }
     ;
 
-/* A list of strings, e.g. ensemble's `states: ["a.json", "b.json"]`. */
-strings
-    : string                  {
-                                  memset(&$$, 0, sizeof $$);
-                                  ast_value *v = value_new(pc, AV_STRING, @1);
-                                  v->s = $1;
-                                  PUSH($$, v);
-                              }
-    | strings ',' string      {
-                                  $$ = $1;
-                                  ast_value *v = value_new(pc, AV_STRING, @3);
-                                  v->s = $3;
-                                  PUSH($$, v);
-                              }
+/* A list of values: ensemble's `states: ["a.json", "b.json"]`, react's
+ * `tools: [search, lookup]`; in a call's arguments sema refuses it with
+ * the fix, rather than the parser with a bare "expected". */
+scalars_opt
+    : %empty                  { memset(&$$, 0, sizeof $$); }
+    | scalars                 { $$ = $1; }
+    ;
+
+scalars
+    : scalar                  { memset(&$$, 0, sizeof $$); PUSH($$, $1); }
+    | scalars ',' scalar      { $$ = $1; PUSH($$, $3); }
     ;
 
 /* `v.field` and, into records, `v.field.sub...`: the first field in
@@ -676,35 +676,27 @@ sopt
     : IDENT ':' value         {
                                   $$ = NEW(ast_sopt);
                                   $$->key = ident(pc, $1, @1);
-                                  $$->value = $3;
                                   $$->loc = LOC(@3);
-                              }
-    | IDENT ':' '[' names_opt ']' {
-                                  $$ = NEW(ast_sopt);
-                                  $$->key = ident(pc, $1, @1);
-                                  $$->is_list = 1;
-                                  $$->names = $4;
-                                  $$->loc = LOC(@3);
-                              }
-    ;
-
-names_opt
-    : %empty                  { memset(&$$, 0, sizeof $$); }
-    | names                   { $$ = $1; }
-    ;
-
-names
-    : IDENT                   {
-                                  memset(&$$, 0, sizeof $$);
-                                  ast_ident *id = NEW(ast_ident);
-                                  *id = ident(pc, $1, @1);
-                                  PUSH($$, id);
-                              }
-    | names ',' IDENT         {
-                                  $$ = $1;
-                                  ast_ident *id = NEW(ast_ident);
-                                  *id = ident(pc, $3, @3);
-                                  PUSH($$, id);
+                                  if ($3->kind == AV_LIST) {
+                                      /* `tools: [a, b]`: names only */
+                                      $$->is_list = 1;
+                                      for (size_t i = 0; i < $3->items.len; i++) {
+                                          const ast_value *it = $3->items.items[i];
+                                          if (it->kind != AV_NAME) {
+                                              diag_error(pc->diag, it->loc, "a strategy's list option `%s` "
+                                                         "takes names (`%s: [search, lookup]`), not %s",
+                                                         $1, $1, it->kind == AV_STRING ? "strings"
+                                                         : "literals or fields");
+                                              continue;
+                                          }
+                                          ast_ident *id = NEW(ast_ident);
+                                          id->name = it->s;
+                                          id->loc = it->loc;
+                                          PUSH($$->names, id);
+                                      }
+                                  } else {
+                                      $$->value = $3;
+                                  }
                               }
     ;
 
