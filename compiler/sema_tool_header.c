@@ -166,13 +166,30 @@ static const ch_param *c_keyword_param(const ch_prototype *p)
 /* The first parameter whose name an earlier one has, or NULL. C refuses
  * the prototype; tree-sitter reads it. (Inline prototypes are checked on
  * the .dsp side, sema_decls.c.) */
-static const ch_param *dup_param(const ch_prototype *p)
+/* Two parameters a call would bind or read by one name: a C duplicate, or
+ * a map (`x_keys`, `x_values`, `n_x`, named `x` in .dsp) beside a
+ * parameter `x`. *first gets the earlier one. */
+static const ch_param *dup_param(const ch_prototype *p, const ch_param **first)
 {
-    for (size_t i = 0; i < p->n_params; i++)
-        for (size_t j = 0; j < i; j++)
-            if (strcmp(p->params[i].name, p->params[j].name) == 0)
+    for (size_t i = 0; i < p->n_params; i++) {
+        for (size_t j = 0; j < i; j++) {
+            if (strcmp(p->params[i].name, p->params[j].name) == 0) {
+                *first = &p->params[j];
                 return &p->params[i];
+            }
+        }
+    }
     return NULL;
+}
+
+static const char *dup_message(sema *s, const ch_prototype *p, const ch_param *first, const ch_param *dup)
+{
+    const ch_param *map = first->kind == CH_MAP ? first : dup->kind == CH_MAP ? dup : NULL;
+    if (!map)
+        return arena_printf(s->a, "parameter `%s` of `%s` is declared twice", dup->name, p->name);
+    return arena_printf(s->a, "parameter `%s` of `%s` has the name of its map `%s` (`%s_keys`, `%s_values`, "
+                        "`n_%s`), which calls bind and read as `%s` too; rename the map's parameters or this one",
+                        dup->name, p->name, map->name, map->name, map->name, map->name, map->name);
 }
 
 static const char *c_keyword_message(sema *s, const ch_prototype *p, const ch_param *c)
@@ -605,13 +622,13 @@ int sema_tool_from_header(sema *s, sym *sy, ir_tool *t)
         header_error(s, d, cd.path[0] ? cd.path : path, cd.line, cd.col, cd.message);
         return 0;
     }
-    const ch_param *kw = keyword_param(&p), *ckw = c_keyword_param(&p), *dup = dup_param(&p);
+    const ch_param *first = NULL;
+    const ch_param *kw = keyword_param(&p), *ckw = c_keyword_param(&p), *dup = dup_param(&p, &first);
     if (kw || ckw || dup || sema_is_c_keyword(p.name)) {
         if (sema_is_c_keyword(p.name))
             header_error(s, d, path, p.line, p.col, c_keyword_tool_message(s, p.name));
         else if (dup)
-            header_error(s, d, path, dup->line, dup->col,
-                         arena_printf(s->a, "parameter `%s` of `%s` is declared twice", dup->name, p.name));
+            header_error(s, d, path, dup->line, dup->col, dup_message(s, &p, first, dup));
         else if (kw)
             header_error(s, d, path, kw->line, kw->col, keyword_message(s, &p, kw));
         else
@@ -706,9 +723,15 @@ int sema_tool_from_inline(sema *s, sym *sy, ir_tool *t)
         diag_error(s->d, at, "%s", cd.message);
         return 0;
     }
-    const ch_param *kw = keyword_param(&p), *ckw = c_keyword_param(&p);
+    const ch_param *first = NULL;
+    const ch_param *kw = keyword_param(&p), *ckw = c_keyword_param(&p), *dup = dup_param(&p, &first);
     if (sema_is_c_keyword(p.name)) {
         diag_error(s->d, d->cfunc->name.loc, "%s", c_keyword_tool_message(s, p.name));
+        ch_prototype_free(&p);
+        return 0;
+    }
+    if (dup) {
+        diag_error(s->d, src_loc_make(f, dup->line + shift, dup->col), "%s", dup_message(s, &p, first, dup));
         ch_prototype_free(&p);
         return 0;
     }

@@ -19,3 +19,6 @@ int weigh(const struct tagged *t, double *sum);
 int spread(const char *const *w_keys, const double *w_values, char **out);
 int scale(const char *const *w_keys, double *w_values, size_t n_w, char **out);
 int tally(const char *q, char ***counts_keys, int64_t *counts_values, size_t *n_counts);
+
+/* map_output_named_like_map.dsp: an output named like the map passed in. */
+int total(const char *const *scores_keys, const double *scores_values, size_t n_scores, double *scores);
