@@ -33,6 +33,16 @@ static dsp_status collect_pass(const ex_runner *r, const ex_config *cfg, const e
     return st;
 }
 
+/* Why no request is pending after a pass: the cache held them all, or
+ * the program asked no LM anything (C tools only, no judge). */
+static const char *nothing_pending(dsp_client *c)
+{
+    dsp_usage_totals u = dsp_client_usage(c);
+    return u.calls == 0 && u.cache_hits == 0 && u.cache_misses == 0
+               ? "the program makes no LM call (C tools only, and its metric asks no judge)"
+               : "the cache holds every request";
+}
+
 dsp_status ex_batch_prefill(const ex_runner *r, const ex_config *cfg, const ex_dataset *d, const ex_eval_options *eo,
                             dsp_client *c, dsp_lm_batch *b, double poll_s, double max_wait_s, dsp_error *err)
 {
@@ -74,7 +84,7 @@ dsp_status ex_batch_prefill(const ex_runner *r, const ex_config *cfg, const ex_d
                 "batch: %zu batch%s (%zu resumed) of %zu requests: %zu replies kept, %zu sent as normal calls\n",
                 rep.batches, rep.batches == 1 ? "" : "es", rep.resumed, rep.requests, rep.succeeded, rep.failed);
     else if (st == DSP_OK)
-        fprintf(stderr, "batch: the cache holds every request: nothing to send\n");
+        fprintf(stderr, "batch: %s: nothing to send\n", nothing_pending(c));
     return st;
 }
 
@@ -144,7 +154,7 @@ dsp_status ex_batch_files(const ex_runner *r, const ex_config *cfg, const ex_dat
                 "  takes a round per step, until a round writes no request\n",
                 n, export_path, export_path);
     else
-        fprintf(stderr, "batch: the cache holds every request: %s is empty; run the eval without --batch-export\n",
+        fprintf(stderr, "batch: %s: %s is empty; run the eval without --batch-export\n", nothing_pending(c),
                 export_path);
     return DSP_OK;
 }

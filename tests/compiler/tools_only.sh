@@ -45,6 +45,14 @@ check "eval of a tools-only program without an lm exits 0" test $r -eq 0
 check "it scores the rows (2 of 3 right)" sh -c "test \"\$(jq .score eval.json)\" = 0.6666666666666666"
 check "with no LM call and no failure" sh -c "test \"\$(jq -c '[.lm_calls, .failed]' eval.json)\" = '[0,0]'"
 
+# Nothing to batch: say why, not that the cache holds every request.
+"$DSPCC" eval sizes.dsp --data dev --batch-export reqs.jsonl --base-url http://127.0.0.1:9/v1 \
+    --cache-dir "$T/cache" >/dev/null 2>export.err
+r=$?
+check "--batch-export of a tools-only program exits 0 with an empty file" test $r -eq 0 -a -e reqs.jsonl -a ! -s reqs.jsonl
+check "it says the program makes no LM call" grep -q "batch: the program makes no LM call (C tools only" export.err
+check "not that the cache holds every request" sh -c '! grep -q "cache holds" export.err'
+
 "$DSPCC" build sizes.dsp -o gen_sizes.c --base-url http://127.0.0.1:9/v1 >build.out 2>build.err
 r=$?
 [ $r -ne 0 ] && sed 's/^/#   /' build.err
