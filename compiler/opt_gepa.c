@@ -575,6 +575,19 @@ dsp_status opt_gepa(const opt_params *p, const opt_backend *b, arena *a, opt_res
                              "gepa: max_metric_calls %ld is below the valset's %zu rows; the program as written "
                              "could not even be scored once (raise it, or use a smaller valset)",
                              g.budget, g.n_val);
+    /* After the baseline's pass, one candidate costs a minibatch for its
+     * parent and itself, then a valset pass: a budget without room for one
+     * would score the program as written and stop, proposing nothing. */
+    long step = 2L * p->reflection_minibatch_size + (long)g.n_val;
+    if (g.budget < (long)g.n_val + step)
+        return dsp_error_set(err, DSP_ERR_INVALID,
+                             "gepa: %s %ld leaves %ld metric calls after the program as written is scored on the "
+                             "valset's %zu rows, and one candidate needs %ld (2 x reflection_minibatch_size %d, "
+                             "then the %zu rows): nothing would be proposed; raise it to at least %ld, or use a "
+                             "smaller valset",
+                             p->max_metric_calls > 0 ? "max_metric_calls" : "the preset's budget", g.budget,
+                             g.budget - (long)g.n_val, g.n_val, step, p->reflection_minibatch_size, g.n_val,
+                             (long)g.n_val + step);
     g.merges_left = p->use_merge ? p->max_merge_invocations : 0;
     rng_derive(&g.pick, p->seed, STREAM_PICK);
     rng_derive(&g.merge, p->seed, STREAM_MERGE);
@@ -586,7 +599,6 @@ dsp_status opt_gepa(const opt_params *p, const opt_backend *b, arena *a, opt_res
     if (st != DSP_OK)
         return st;
     out->baseline_score = g.c[0].mean;
-    long step = 2L * p->reflection_minibatch_size + (long)g.n_val;
     for (size_t it = 1; st == DSP_OK && g.used + step <= g.budget; it++)
         st = reflect_step(&g, it, out, err);
     if (st != DSP_OK)

@@ -309,6 +309,19 @@ static void test_budget_errors_and_presets(void **state)
     assert_int_equal(opt_optimize(&p, &b, &a, &res, &err), DSP_ERR_INVALID);
     assert_non_null(strstr(err.message, "below the valset's 6 rows"));
     assert_int_equal(f.calls, 0);
+    /* Room for the baseline but not for one candidate (2 x 2 minibatch
+     * rows, then 6): refused with the least budget that proposes one,
+     * rather than a run that scores the program as written and stops. */
+    dsp_error_clear(&err);
+    p = params(ROWS + 2 * 2 + ROWS - 1, 1, "pareto");
+    assert_int_equal(opt_optimize(&p, &b, &a, &res, &err), DSP_ERR_INVALID);
+    assert_non_null(strstr(err.message, "nothing would be proposed; raise it to at least 16"));
+    assert_int_equal(f.calls, 0);
+    dsp_error_clear(&err);
+    p = params(ROWS + 2 * 2 + ROWS, 1, "pareto");
+    memset(&res, 0, sizeof res);
+    assert_int_equal(opt_optimize(&p, &b, &a, &res, &err), DSP_OK);
+    assert_true(res.n_instruction_candidates >= 2);
     /* DSPy's light budget for one predictor and 100 valset rows:
      * trials max(2*2*log2(6), 9) = 10, 100 + 30 + 350 + 3 * 100. */
     assert_int_equal(opt_gepa_budget("light", 1, 100), 780);
