@@ -13,7 +13,7 @@
 static void type_note(dsp_textbuf *b, const dsp_type *t)
 {
     static const char pre[] = "        # note: the value you produce ";
-    if (t->kind != DSP_TYPE_STRING && !(t->kind == DSP_TYPE_OPTIONAL && t->elem->kind != DSP_TYPE_STRING))
+    if (t->kind != DSP_TYPE_STRING && t->kind != DSP_TYPE_OPTIONAL) /* an optional writes its own */
         dsp_tb_put(b, pre, sizeof pre - 1);
     switch (t->kind) {
     case DSP_TYPE_STRING:

@@ -263,6 +263,10 @@ static void test_notes_hints_and_default_objective(void **state)
                                 "{\"type\":\"array\",\"items\":{\"type\":\"string\"}}\n"));
     assert_non_null(strstr(sys, "{maybe}        # note: the value you produce must be a single int value, or "
                                 "None when there is no value\n"));
+    /* An optional string: one note (it was written twice, the first cut). */
+    assert_non_null(strstr(sys, "{note}        # note: the value you produce may be None when there is no "
+                                "value\n"));
+    assert_null(strstr(sys, "produce         #"));
     assert_non_null(strstr(sys, "{answer}\n\n"));
     assert_non_null(strstr(sys, "[[ ## completed ## ]]\nIn adhering to this structure, your objective is: \n"
                                 "        Given the fields `question`, `limit`, produce the fields `answer`, "
