@@ -239,7 +239,7 @@ static int run(int argc, char **argv)
         } else if (strcmp(a, "-MF") == 0) {
             NEED_ARG();
             dep_path = argv[++i];
-        } else if (strcmp(a, "--program") == 0) {
+        } else if (strcmp(a, "--program") == 0 || strcmp(a, "--module") == 0) { /* eval's spelling */
             NEED_ARG();
             program = argv[++i];
         } else if (strcmp(a, "--base-url") == 0) {
@@ -449,7 +449,8 @@ const dspcc_cmd cmd_build = {
     "  -q, --quiet         when the build optimizes, no progress lines on stderr\n"
     "  -MD -MF FILE.d      also write a Make dependency file (the .dsp, imports, data,\n"
     "                      tool headers)\n"
-    "  --program MODULE    the module to generate (default: the optimized one, else the last)\n"
+    "  --program MODULE    the module to generate (default: the optimized one, else the last);\n"
+    "                      also spelled --module, as in eval, prompt and optimize\n"
     "  --base-url URL      the endpoint for optimization during the build\n"
     "  --embed-runtime     put libdsprt itself into OUT.c/OUT.h (one file to drop in;\n"
     "                      link -lcurl -lcjson -lsqlite3 -lhiredis -lcrypto -lz -lpthread -lm)\n\n"

@@ -112,6 +112,9 @@ check "it names the state and its module" \
 
 status "build --program of a module that is not there" 1 "$dspcc" build "$prog" --no-opt --program Nope -o "$tmp/qa.c"
 check "it lists the modules there are" grep -q "qa.dsp has no module \`Nope\` (--program); its modules: QA$" "$tmp/err"
+status "build --module, eval's spelling of --program, of a module that is not there" 1 \
+    "$dspcc" build "$prog" --no-opt --module Nope -o "$tmp/qa.c"
+check "it is --program's error, not an unknown option" grep -q "qa.dsp has no module \`Nope\`" "$tmp/err"
 
 # ---- `-`: standard input where it makes sense, a clear no elsewhere -----
 printf 'signature A "x" {\n  in q string\n  out a: string\n}\n' >"$tmp/typo.dsp"
