@@ -72,7 +72,12 @@ module.exports = grammar({
       alias('metric', $.identifier),
     ),
 
-    _value: ($) => choice(
+    // A list of values: ensemble's `states: ["a.json", "b.json"]`, react's
+    // `tools: [search, lookup]` (in a call's arguments dspcc refuses it
+    // with the fix, after parsing, as parser.y does).
+    _value: ($) => choice($._scalar, $.value_list),
+    value_list: ($) => seq('[', optional(seq($._scalar, repeat(seq(',', $._scalar)))), ']'),
+    _scalar: ($) => choice(
       $._strings,
       $.integer,
       $.float,
@@ -180,7 +185,7 @@ module.exports = grammar({
     ),
     strategy_option: ($) => seq(
       field('name', $.identifier), ':',
-      field('value', choice($._value, seq('[', optional(seq($.identifier, repeat(seq(',', $.identifier)))), ']'))),
+      field('value', $._value),
     ),
     call: ($) => seq(field('function', $.identifier), field('arguments', $.bindings)),
     bindings: ($) => seq('(', commaSep($.binding), ')'),
