@@ -612,6 +612,50 @@ static void test_puts_are_queued_until_a_flush(void **state)
     dsp_cache_close(c);
 }
 
+/* A flush writes its rows several to a statement (cache.c, put_many) and
+ * the rest one by one: every row arrives, and a key queued more than once
+ * keeps its newest value, whether its copies share a statement or not. */
+static void test_a_large_flush_keeps_the_newest_row(void **state)
+{
+    (void)state;
+    char dir[400], path[500];
+    snprintf(dir, sizeof dir, "%s/many", tmpdir);
+    dsp_cache *c = NULL, *other = NULL;
+    dsp_error err = {0};
+    assert_int_equal(dsp_cache_open(dir, &c, &err), DSP_OK);
+    put_text(c, "first", "makes the file");
+    assert_int_equal(dsp_cache_flush(c, &err), DSP_OK);
+    /* 37 rows: two statements of 16 and five single rows. "a" is queued
+     * twice in the first statement, "b" in the first and the second, "c"
+     * in the second and among the single rows; "first" is replaced. */
+    static const char *const order[37] = {
+        "a", "x1", "b", "x2", "a", "x3", "x4", "x5", "x6", "x7", "x8", "x9", "x10", "x11", "x12", "x13",
+        "c", "x14", "b", "x15", "x16", "x17", "x18", "x19", "x20", "x21", "x22", "x23", "x24", "x25", "x26", "x27",
+        "x28", "c", "first", "x29", "x30",
+    };
+    for (int i = 0; i < 37; i++) {
+        char value[32];
+        snprintf(value, sizeof value, "%s@%d", order[i], i);
+        put_text(c, order[i], value);
+    }
+    assert_int_equal(dsp_cache_flush(c, &err), DSP_OK);
+    snprintf(path, sizeof path, "%s", dsp_cache_file_path(c));
+    assert_int_equal(query_int(path, "SELECT count(*) FROM responses"), 34); /* x1..x30, a, b, c, first */
+    assert_int_equal(dsp_cache_open(dir, &other, &err), DSP_OK);
+    static const char *const keys[] = {"a", "b", "c", "first", "x1", "x13", "x14", "x30"};
+    static const char *const want[] = {"a@4", "b@18", "c@33", "first@34", "x1@1", "x13@15", "x14@17", "x30@36"};
+    for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
+        dsp_chat_response r = {0};
+        bool found = false;
+        assert_int_equal(dsp_cache_get(other, keys[i], &r, &found, &err), DSP_OK);
+        assert_true(found);
+        assert_string_equal(r.choices[0], want[i]);
+        dsp_chat_response_free(&r);
+    }
+    dsp_cache_close(other);
+    dsp_cache_close(c);
+}
+
 /* One value of a query on the cache file, through a connection of our own. */
 /* A new file keys its rows without a rowid table, each row stamped with
  * the time it was written; a file made by an older dspcc (a rowid table
@@ -780,6 +824,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sigkill_mid_write_leaves_consistent_cache, make_tmp, remove_tmp),
         cmocka_unit_test_setup_teardown(test_prepared_digest_gives_the_same_keys, make_tmp, remove_tmp),
         cmocka_unit_test_setup_teardown(test_puts_are_queued_until_a_flush, make_tmp, remove_tmp),
+        cmocka_unit_test_setup_teardown(test_a_large_flush_keeps_the_newest_row, make_tmp, remove_tmp),
         cmocka_unit_test_setup_teardown(test_sigkill_keeps_what_was_flushed, make_tmp, remove_tmp),
         cmocka_unit_test_setup_teardown(test_new_and_old_file_layouts, make_tmp, remove_tmp),
         cmocka_unit_test_setup_teardown(test_new_file_is_made_whole, make_tmp, remove_tmp),
