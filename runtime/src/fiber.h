@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <setjmp.h>
 #include <ucontext.h>
 
 typedef struct dsp_fiber dsp_fiber;
@@ -40,7 +41,11 @@ typedef void (*dsp_fiber_fn)(void *arg);
  * then costs its stack's touched pages and one saved context, which sits
  * at the top of its own stack). */
 typedef struct dsp_fiber_host {
+#ifdef DSP_FIBER_ASAN
     ucontext_t ctx;
+#else
+    jmp_buf back;
+#endif
 } dsp_fiber_host;
 
 /* A fiber that will run fn(arg) when first resumed from host's thread,
