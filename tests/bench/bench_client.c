@@ -372,7 +372,8 @@ int main(int argc, char **argv)
     if (dsp_value_set_string(&in[0], ticket, strlen(ticket), &err) != DSP_OK ||
         dsp_chat_adapter_render(&spec, in, &msgs, &err) != DSP_OK ||
         dsp_endpoint_url(DSP_PROVIDER_OPENAI, base, &url, &err) != DSP_OK ||
-        dsp_openai_request_body("refserver", msgs.items, msgs.len, &lm.params, &body, &err) != DSP_OK) {
+        dsp_wire_request_body(DSP_PROVIDER_OPENAI, "refserver", msgs.items, msgs.len, &lm.params, &body, &err) !=
+            DSP_OK) {
         fprintf(stderr, "bench: %s\n", err.message);
         return 1;
     }
