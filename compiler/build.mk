@@ -6,7 +6,8 @@
 # other components in compiler/ does not land in the library by accident;
 # add yours to CC_SRCS.
 FE_SRCS    := arena.c strbuf.c strfmt.c file_write.c file_read.c diag.c ast.c parse.c sema.c sema_decls.c sema_data.c datafile.c sema_module.c \
-              sema_metric.c sema_feedback.c sema_optimize.c sema_tool_header.c sema_react.c sema_sample.c trainer_argv.c ir.c ir_json.c cmd_check.c cmd_dump_ir.c diag_format.c
+              sema_metric.c sema_feedback.c sema_optimize.c sema_tool_header.c sema_react.c sema_sample.c trainer_argv.c ir.c ir_json.c cmd_check.c cmd_dump_ir.c diag_format.c \
+              cli_options.c
 # Record and map shapes of data files at check time.
 FE_SRCS    += sema_data_shapes.c
 # The optimizers (opt*.c, tpe.c, rng.c, report*.c, cmd_optimize.c).

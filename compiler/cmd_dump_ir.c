@@ -4,27 +4,24 @@
 
 #include "arena.h"
 #include "cli_common.h"
+#include "cli_options.h"
 #include "cmd.h"
 #include "diag.h"
 #include "ir_json.h"
 #include "sema.h"
 
+static const struct option options[] = { CLI_OPTIONS_END };
+
 static int run(int argc, char **argv)
 {
     const char *path = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (cmd_wants_help(&cmd_dump_ir, argv[i]))
-            return 0;
-        if (argv[i][0] == '-' && argv[i][1]) {
-            fprintf(stderr, "dspcc dump-ir: unknown option `%s`\n", argv[i]);
-            return 2;
-        }
-        if (path) {
-            fputs("dspcc dump-ir: give one file\n", stderr);
-            return 2;
-        }
-        path = argv[i];
-    }
+    cli_opts o;
+    cli_opts_init(&o, &cmd_dump_ir, argc, argv, "", options);
+    int c = cli_opts_next(&o);
+    if (c != CLI_OPTS_END) /* it has no options but --help */
+        return c == CLI_OPTS_HELP ? 0 : 2;
+    if (!cli_opts_file(&o, &path))
+        return 2;
     if (!path) {
         fputs("dspcc dump-ir: no input file; usage: dspcc dump-ir FILE.dsp\n", stderr);
         return 2;

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "arena.h"
+#include "cli_options.h"
 #include "cmd.h"
 #include "diag.h"
 #include "file_write.h"
@@ -84,23 +85,27 @@ out:
     return status;
 }
 
+enum { OPT_CHECK = 256 };
+
+static const struct option options[] = {
+    { "check", no_argument, NULL, OPT_CHECK },
+    CLI_OPTIONS_END,
+};
+
 static int run(int argc, char **argv)
 {
-    int check = 0, nfiles = 0, status = 0, nstdin = 0;
-    for (int i = 1; i < argc; i++) {
-        if (cmd_wants_help(&cmd_fmt, argv[i]))
-            return 0;
-        if (strcmp(argv[i], "--check") == 0)
-            check = 1;
-        else if (argv[i][0] == '-' && argv[i][1]) {
-            fprintf(stderr, "dspcc fmt: unknown option `%s`\n", argv[i]);
-            return 2;
-        } else {
-            nfiles++;
-            nstdin += strcmp(argv[i], "-") == 0;
-        }
+    int check = 0, status = 0, nstdin = 0;
+    cli_opts o;
+    cli_opts_init(&o, &cmd_fmt, argc, argv, "", options);
+    int c;
+    while ((c = cli_opts_next(&o)) != CLI_OPTS_END) {
+        if (c != OPT_CHECK)
+            return c == CLI_OPTS_HELP ? 0 : 2;
+        check = 1;
     }
-    if (nfiles == 0) {
+    for (int i = 0; i < o.n_operands; i++)
+        nstdin += strcmp(o.operands[i], "-") == 0;
+    if (o.n_operands == 0) {
         fputs("dspcc fmt: no input file; usage: dspcc fmt [--check] FILE.dsp... (- for stdin)\n",
               stderr);
         return 2;
@@ -109,12 +114,9 @@ static int run(int argc, char **argv)
         fputs("dspcc fmt: `-` (standard input) may be given once\n", stderr);
         return 2;
     }
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--check") == 0)
-            continue;
-        if (fmt_one(argv[i], check) != 0)
+    for (int i = 0; i < o.n_operands; i++)
+        if (fmt_one(o.operands[i], check) != 0)
             status = 1;
-    }
     return status;
 }
 

@@ -5,7 +5,6 @@
  * it with `dspcc build` as an ordinary step. Existing files are never
  * overwritten. */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +12,7 @@
 
 #include "arena.h"
 #include "cg.h"
+#include "cli_options.h"
 #include "cmd.h"
 #include "file_write.h"
 
@@ -199,34 +199,29 @@ static int make_dir(const char *path)
     return 0;
 }
 
-enum { OPT_DIR = 256, OPT_HELP };
+enum { OPT_DIR = 256 };
 
 static const struct option options[] = {
     { "dir", required_argument, NULL, OPT_DIR },
-    { "help", no_argument, NULL, OPT_HELP },
-    { NULL, 0, NULL, 0 },
+    CLI_OPTIONS_END,
 };
 
 static int run(int argc, char **argv)
 {
     const char *dir = NULL;
-    optind = 1;
-    opterr = 0;
+    cli_opts o;
+    cli_opts_init(&o, &cmd_init, argc, argv, "", options);
     int c;
-    while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
-        switch (c) {
-        case OPT_DIR: dir = optarg; break;
-        case 'h':
-        case OPT_HELP: fputs(cmd_init.usage, stdout); return 0;
-        case ':': fprintf(stderr, "dspcc init: %s needs a value\n", argv[optind - 1]); return 2;
-        default: fprintf(stderr, "dspcc init: unknown option `%s`; see --help\n", argv[optind - 1]); return 2;
-        }
+    while ((c = cli_opts_next(&o)) != CLI_OPTS_END) {
+        if (c != OPT_DIR)
+            return c == CLI_OPTS_HELP ? 0 : 2;
+        dir = o.value;
     }
-    if (optind != argc - 1) {
-        fputs("dspcc init: usage: dspcc init NAME [--dir DIR]; see --help\n", stderr);
+    if (o.n_operands != 1) {
+        fputs("dspcc init: usage: dspcc init NAME [--dir DIR]; see `dspcc init --help`\n", stderr);
         return 2;
     }
-    const char *name = argv[optind];
+    const char *name = o.operands[0];
     if (!valid_name(name)) {
         fprintf(stderr,
                 "dspcc init: `%s` cannot be a project name: use lower-case letters, digits and single "

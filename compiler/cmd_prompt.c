@@ -4,13 +4,13 @@
  * client's own writer (ex_prompt_render, dsp_chat_request_body), so what is
  * shown is what goes over the wire. With --run, cmd_prompt_run.c runs the
  * program and shows every call it made instead. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "arena.h"
 #include "cli_common.h"
+#include "cli_options.h"
 #include "cmd.h"
 #include "cmd_prompt.h"
 #include "diag.h"
@@ -19,8 +19,8 @@
 #include "state.h"
 
 enum {
-    OPT_STATE = 256, OPT_PREDICTOR, OPT_EXAMPLE, OPT_DATA, OPT_INPUT, OPT_WIRE, OPT_MODULE, OPT_HELP, OPT_RUN,
-    OPT_BASE_URL, OPT_CACHE_DIR, OPT_NO_CACHE, OPT_RETRIES, OPT_TIMEOUT
+    OPT_STATE = 256, OPT_PREDICTOR, OPT_EXAMPLE, OPT_DATA, OPT_INPUT, OPT_WIRE, OPT_MODULE, OPT_RUN,
+    OPT_BASE_URL, OPT_CACHE_DIR, OPT_NO_CACHE
 };
 
 static const struct option options[] = {
@@ -31,14 +31,13 @@ static const struct option options[] = {
     { "input", required_argument, NULL, OPT_INPUT },
     { "wire", required_argument, NULL, OPT_WIRE },
     { "module", required_argument, NULL, OPT_MODULE },
-    { "help", no_argument, NULL, OPT_HELP },
     { "run", no_argument, NULL, OPT_RUN },
     { "base-url", required_argument, NULL, OPT_BASE_URL },
     { "cache-dir", required_argument, NULL, OPT_CACHE_DIR },
     { "no-cache", no_argument, NULL, OPT_NO_CACHE },
-    { "retries", required_argument, NULL, OPT_RETRIES },
-    { "timeout", required_argument, NULL, OPT_TIMEOUT },
-    { NULL, 0, NULL, 0 },
+    CLI_OPT_RETRIES_ENTRY,
+    CLI_OPT_TIMEOUT_ENTRY,
+    CLI_OPTIONS_END,
 };
 
 /* 0: go on; -1: help was printed; else the exit status. */
@@ -46,48 +45,37 @@ static int parse_args(int argc, char **argv, prompt_args *a)
 {
     memset(a, 0, sizeof *a);
     cli_client_args_init(&a->client);
-    long long v;
-    optind = 1;
-    opterr = 0;
+    cli_opts o;
+    cli_opts_init(&o, &cmd_prompt, argc, argv, "", options);
     int c;
-    while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
+    while ((c = cli_opts_next(&o)) != CLI_OPTS_END) {
         switch (c) {
-        case OPT_STATE: a->state = optarg; break;
-        case OPT_PREDICTOR: a->predictor = optarg; break;
-        case OPT_DATA: a->data = optarg; break;
-        case OPT_INPUT: a->input = optarg; break;
-        case OPT_WIRE: a->wire = optarg; break;
-        case OPT_MODULE: a->module = optarg; break;
+        case OPT_STATE: a->state = o.value; break;
+        case OPT_PREDICTOR: a->predictor = o.value; break;
+        case OPT_DATA: a->data = o.value; break;
+        case OPT_INPUT: a->input = o.value; break;
+        case OPT_WIRE: a->wire = o.value; break;
+        case OPT_MODULE: a->module = o.value; break;
         case OPT_RUN: a->run = 1; break;
-        case OPT_BASE_URL: a->client.base_url = optarg; break;
-        case OPT_CACHE_DIR: a->client.cache_dir = optarg; break;
+        case OPT_BASE_URL: a->client.base_url = o.value; break;
+        case OPT_CACHE_DIR: a->client.cache_dir = o.value; break;
         case OPT_NO_CACHE: a->client.no_cache = 1; break;
-        case OPT_RETRIES:
-            if (!cli_parse_range("prompt", "--retries", optarg, 0, 20, &v))
-                return 2;
-            a->client.retries = (int)v;
-            break;
-        case OPT_TIMEOUT:
-            if (!cli_parse_range("prompt", "--timeout", optarg, 1, 3600, &v))
-                return 2;
-            a->client.timeout_s = (long)v;
-            break;
         case OPT_EXAMPLE:
-            if (!cli_parse_whole("prompt", "--example", optarg, 0, &a->example))
+            if (!cli_opts_whole(&o, 0, &a->example))
                 return 2;
             a->has_example = 1;
             break;
-        case 'h':
-        case OPT_HELP: fputs(cmd_prompt.usage, stdout); return -1;
-        case ':': fprintf(stderr, "dspcc prompt: %s needs a value\n", argv[optind - 1]); return 2;
-        default: fprintf(stderr, "dspcc prompt: unknown option `%s`; see --help\n", argv[optind - 1]); return 2;
+        case CLI_OPTS_HELP: return -1;
+        case CLI_OPTS_BAD: return 2;
+        default:
+            if (cli_client_option(&o, c, &a->client) < 0)
+                return 2;
         }
     }
-    for (int i = optind; i < argc; i++)
-        if (!cli_operand("prompt", argv[i], &a->file))
-            return 2;
+    if (!cli_opts_file(&o, &a->file))
+        return 2;
     if (!a->file) {
-        fputs("dspcc prompt: usage: dspcc prompt FILE.dsp [options]; see --help\n", stderr);
+        fputs("dspcc prompt: usage: dspcc prompt FILE.dsp [options]; see `dspcc prompt --help`\n", stderr);
         return 2;
     }
     if (a->wire && strcmp(a->wire, "openai") != 0 && strcmp(a->wire, "anthropic") != 0 &&
