@@ -124,7 +124,7 @@ $(BUILD)/obj/tests/compiler/test_metric_eval.o $(BUILD)/obj/tests/compiler/test_
 $(BUILD)/obj/tests/compiler/test_eval_classes.o: CPPFLAGS += $(RT_CPPFLAGS)
 TEST_BINS    += $(FE_TEST_BINS) $(FE_FUZZ)
 TEST_SCRIPTS += tests/compiler/cli.sh tests/compiler/bad_programs.sh tests/compiler/golden.sh
-TEST_SCRIPTS += tests/compiler/cli_errors.sh tests/compiler/fifo_inputs.sh tests/compiler/check_formats.sh tests/compiler/init.sh
+TEST_SCRIPTS += tests/compiler/cli_errors.sh tests/compiler/cli_options.sh tests/compiler/fifo_inputs.sh tests/compiler/check_formats.sh tests/compiler/init.sh
 
 # The interpreter's tests load tools from a shared object built here.
 INTERP_TOOLS_SO := $(BUILD)/tests/compiler/libinterp_tools.so

@@ -69,39 +69,6 @@ int cli_check_url(const char *cmd, const char *url)
     return 0;
 }
 
-int cli_option_value(const char *cmd, int argc, char **argv, int *i, const char **out)
-{
-    if (*i + 1 >= argc) {
-        fprintf(stderr, "dspcc %s: %s needs a value\n", cmd, argv[*i]);
-        return 0;
-    }
-    *out = argv[++*i];
-    return 1;
-}
-
-int cli_operand(const char *cmd, const char *arg, const char **file)
-{
-    if (arg[0] == '-' && arg[1]) {
-        const char *eq = strchr(arg, '=');
-        if (arg[1] == '-' && eq)
-            /* GNU style --opt=value: say how dspcc spells it. */
-            fprintf(stderr, "dspcc %s: unknown option `%s`; give the value as its own argument: `%.*s %s`\n", cmd,
-                    arg, (int)(eq - arg), arg, eq + 1);
-        else if (strcmp(arg, "--out") == 0 && strcmp(cmd, "optimize") == 0)
-            fprintf(stderr, "dspcc %s: unknown option `--out`; the output is `-o FILE` (or `--output FILE`)\n",
-                    cmd);
-        else
-            fprintf(stderr, "dspcc %s: unknown option `%s`; see `dspcc %s --help`\n", cmd, arg, cmd);
-        return 0;
-    }
-    if (*file) {
-        fprintf(stderr, "dspcc %s: one .dsp file at a time (got `%s` and `%s`)\n", cmd, *file, arg);
-        return 0;
-    }
-    *file = arg;
-    return 1;
-}
-
 ir_program *cli_check_input(arena *a, diag *d, const char *path)
 {
     if (strcmp(path, "-") != 0)
@@ -172,30 +139,6 @@ void cli_client_args_init(cli_client_args *a)
 {
     memset(a, 0, sizeof *a);
     a->retries = -1;
-}
-
-int cli_client_flag(const char *cmd, int argc, char **argv, int *i, cli_client_args *a)
-{
-    const char *o = argv[*i];
-    long long v;
-    const char *val = *i + 1 < argc ? argv[*i + 1] : NULL;
-    int ok;
-    if (strcmp(o, "--retries") == 0) {
-        if ((ok = cli_parse_range(cmd, o, val, 0, 20, &v)))
-            a->retries = (int)v;
-    } else if (strcmp(o, "--timeout") == 0) {
-        if ((ok = cli_parse_range(cmd, o, val, 1, 3600, &v)))
-            a->timeout_s = (long)v;
-    } else if (strcmp(o, "--deadline") == 0) {
-        if ((ok = cli_parse_range(cmd, o, val, 1, 86400, &v)))
-            a->deadline_s = (long)v;
-    } else {
-        return 0;
-    }
-    if (!ok)
-        return -1;
-    ++*i;
-    return 1;
 }
 
 int cli_client_new(const char *cmd, const cli_client_args *a, dsp_client **out, dsp_error *err)

@@ -1,5 +1,6 @@
-/* cli_common.h — what the dspcc subcommands share on their command lines:
- * whole-number options, the input (a file or `-`), outputs checked before
+/* cli_common.h — what the dspcc subcommands share on their command lines
+ * (how options are read is cli_options.h): whole-number and duration
+ * values, the input (a file or `-`), outputs checked before
  * a long run, Ctrl-C, the LM client built from --base-url/--cache-dir, and
  * the LM usage of one run. */
 #ifndef DSPCC_CLI_COMMON_H
@@ -29,15 +30,6 @@ int cli_parse_duration(const char *cmd, const char *opt, const char *s, long lon
 /* A --base-url value: an http:// or https:// URL. Else prints "dspcc CMD:
  * --base-url needs an http:// or https:// URL ..." and returns 0. */
 int cli_check_url(const char *cmd, const char *url);
-
-/* argv[*i] is an option that takes a value: moves *i to it and sets
- * *out. Without one prints "dspcc CMD: OPT needs a value" and returns 0. */
-int cli_option_value(const char *cmd, int argc, char **argv, int *i, const char **out);
-
-/* An argument that is no known option: the .dsp file, if it is the first
- * and not an option; else prints why (unknown option, a second file) and
- * returns 0. */
-int cli_operand(const char *cmd, const char *arg, const char **file);
 
 /* Parses and checks PATH, or standard input when PATH is `-` (named
  * <stdin> in diagnostics, imports relative to the current directory), so
@@ -85,13 +77,8 @@ typedef struct cli_client_args {
 /* Sets the args fields with no default (retries -1, the rest zero). */
 void cli_client_args_init(cli_client_args *a);
 
-/* argv[*i] as one of the limits both commands take (--retries N,
- * --timeout SECONDS, --deadline SECONDS): 1 when it was one and its value
- * is good (*i moved past the value), -1 when its value is bad (the error
- * is printed), 0 when it is another option. */
-int cli_client_flag(const char *cmd, int argc, char **argv, int *i, cli_client_args *a);
-
-/* The --help lines of those flags; PAD ("" or spaces) widens the option
+/* The --help lines of the limits both commands take (cli_client_option in
+ * cli_options.h reads them); PAD ("" or spaces) widens the option
  * column to the command's. */
 #define CLI_CLIENT_FLAGS_HELP(PAD) \
     "  --retries N        " PAD "retries of a failed LM call, over every lm's `retries`\n" \

@@ -1,5 +1,6 @@
 /* cmd.h — dspcc subcommands. Each lives in its own cmd_NAME.c and is listed
- * in the table in main.c; adding one is a new file plus one line there. */
+ * in the table in main.c; adding one is a new file plus one line there.
+ * Each reads its options with cli_options.h, from a table of its own. */
 #ifndef DSPCC_CMD_H
 #define DSPCC_CMD_H
 
@@ -20,8 +21,5 @@ extern const dspcc_cmd cmd_prompt;
 extern const dspcc_cmd cmd_optimize;
 extern const dspcc_cmd cmd_fmt;
 extern const dspcc_cmd cmd_init;
-
-/* Shared by subcommands: `--help` handling. Returns 1 if argv[i] asked for help. */
-int cmd_wants_help(const dspcc_cmd *cmd, const char *arg);
 
 #endif

@@ -16,6 +16,7 @@
 #include "file_read.h"
 #include "cg.h"
 #include "cli_common.h"
+#include "cli_options.h"
 #include "cmd.h"
 #include "diag.h"
 #include "file_write.h"
@@ -211,66 +212,65 @@ static int check_state(const char *path, const st_state *st, const ir_program *p
     return 1;
 }
 
+enum { OPT_STATE = 256, OPT_SHADOW_STATE, OPT_PROGRAM, OPT_BASE_URL, OPT_NO_OPT, OPT_ALLOW_REGRESSION, OPT_EMBED };
+
+static const struct option options[] = {
+    { "output", required_argument, NULL, 'o' },
+    { "state", required_argument, NULL, OPT_STATE },
+    { "shadow-state", required_argument, NULL, OPT_SHADOW_STATE },
+    { "program", required_argument, NULL, OPT_PROGRAM },
+    { "module", required_argument, NULL, OPT_PROGRAM }, /* eval's spelling */
+    { "base-url", required_argument, NULL, OPT_BASE_URL },
+    { "no-opt", no_argument, NULL, OPT_NO_OPT },
+    { "allow-regression", no_argument, NULL, OPT_ALLOW_REGRESSION },
+    { "quiet", no_argument, NULL, 'q' },
+    { "embed-runtime", no_argument, NULL, OPT_EMBED },
+    CLI_OPTIONS_END,
+};
+
 static int run(int argc, char **argv)
 {
     const char *input = NULL, *out_c = NULL, *state_path = NULL, *dep_path = NULL, *program = NULL;
     const char *shadow_path = NULL;
     const char *base_url = NULL;
     int no_opt = 0, md = 0, embed = 0, allow_regression = 0, quiet = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (cmd_wants_help(&cmd_build, a)) return 0;
-#define NEED_ARG()                                                                \
-    do {                                                                          \
-        if (i + 1 >= argc) {                                                      \
-            fprintf(stderr, "dspcc build: `%s` needs an argument\n", a);           \
-            return 2;                                                             \
-        }                                                                         \
-    } while (0)
-        if (strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) {
-            NEED_ARG();
-            out_c = argv[++i];
-        } else if (strcmp(a, "--state") == 0) {
-            NEED_ARG();
-            state_path = argv[++i];
-        } else if (strcmp(a, "--shadow-state") == 0) {
-            NEED_ARG();
-            shadow_path = argv[++i];
-        } else if (strcmp(a, "-MF") == 0) {
-            NEED_ARG();
-            dep_path = argv[++i];
-        } else if (strcmp(a, "--program") == 0 || strcmp(a, "--module") == 0) { /* eval's spelling */
-            NEED_ARG();
-            program = argv[++i];
-        } else if (strcmp(a, "--base-url") == 0) {
-            /* Only the optimizer talks to an LM during a build; with a
-             * state or --no-opt there is nothing to send. */
-            NEED_ARG();
-            base_url = argv[++i];
-        } else if (strcmp(a, "--no-opt") == 0) {
-            no_opt = 1;
-        } else if (strcmp(a, "--allow-regression") == 0) {
-            allow_regression = 1;
-        } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
-            quiet = 1; /* the optimize run's progress lines */
-        } else if (strcmp(a, "-MD") == 0) {
-            md = 1;
-        } else if (strcmp(a, "--embed-runtime") == 0) {
-            embed = 1;
-        } else if (strcmp(a, "--out") == 0) {
-            fprintf(stderr, "dspcc build: unknown option `%s`; the output is `-o OUT.c` (or `--output OUT.c`)\n", a);
-            return 2;
-        } else if (a[0] == '-' && a[1]) {
-            fprintf(stderr, "dspcc build: unknown option `%s`; see dspcc build --help\n", a);
-            return 2;
-        } else if (input) {
-            fprintf(stderr, "dspcc build: one .dsp file at a time (got %s and %s)\n", input, a);
-            return 2;
-        } else {
-            input = a;
+    cli_opts o;
+    /* -M: GCC's -MD and -MF FILE (as getopt reads them, -M with D or F). */
+    cli_opts_init(&o, &cmd_build, argc, argv, "o:qM:", options);
+    int opt;
+    while ((opt = cli_opts_next(&o)) != CLI_OPTS_END) {
+        switch (opt) {
+        case 'o': out_c = o.value; break;
+        case OPT_STATE: state_path = o.value; break;
+        case OPT_SHADOW_STATE: shadow_path = o.value; break;
+        case OPT_PROGRAM: program = o.value; break;
+        /* Only the optimizer talks to an LM during a build; with a state
+         * or --no-opt there is nothing to send. */
+        case OPT_BASE_URL: base_url = o.value; break;
+        case OPT_NO_OPT: no_opt = 1; break;
+        case OPT_ALLOW_REGRESSION: allow_regression = 1; break;
+        case 'q': quiet = 1; break; /* the optimize run's progress lines */
+        case OPT_EMBED: embed = 1; break;
+        case 'M':
+            if (strcmp(o.value, "D") == 0) {
+                md = 1;
+            } else if (o.value[0] == 'F') { /* -MF FILE, or -MFFILE as GCC takes it too */
+                if (o.value[1])
+                    dep_path = o.value + 1;
+                else if (!cli_opts_take_value(&o, "-MF", &dep_path))
+                    return 2;
+            } else {
+                char opt[64];
+                snprintf(opt, sizeof opt, "-M%s", o.value);
+                cli_opts_unknown(&o, opt);
+                return 2;
+            }
+            break;
+        default: return opt == CLI_OPTS_HELP ? 0 : 2;
         }
-#undef NEED_ARG
     }
+    if (!cli_opts_file(&o, &input))
+        return 2;
     if (!input || !out_c) {
         fputs("dspcc build: usage: dspcc build FILE.dsp -o OUT.c [--no-opt | --state STATE] [-MD -MF FILE.d]\n",
               stderr);

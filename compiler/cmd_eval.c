@@ -9,6 +9,7 @@
 
 #include "arena.h"
 #include "cli_common.h"
+#include "cli_options.h"
 #include "cmd.h"
 #include "diag.h"
 #include "eval_batch.h"
@@ -25,7 +26,38 @@ typedef struct eval_args {
     cli_client_args limits; /* --retries, --timeout, --deadline */
 } eval_args;
 
-/* 0: go on; else the exit status. */
+enum {
+    OPT_STATE = 256, OPT_DATA, OPT_BASE_URL, OPT_CACHE_DIR, OPT_MODULE, OPT_METRIC, OPT_PREDICTIONS, OPT_TRACE,
+    OPT_BATCH_EXPORT, OPT_BATCH_IMPORT, OPT_JSON, OPT_NO_CACHE, OPT_HOLDOUT, OPT_BATCH, OPT_BATCH_POLL,
+    OPT_BATCH_MAX_WAIT, OPT_LIMIT
+};
+
+static const struct option options[] = {
+    { "state", required_argument, NULL, OPT_STATE },
+    { "data", required_argument, NULL, OPT_DATA },
+    { "base-url", required_argument, NULL, OPT_BASE_URL },
+    { "cache-dir", required_argument, NULL, OPT_CACHE_DIR },
+    { "module", required_argument, NULL, OPT_MODULE },
+    { "metric", required_argument, NULL, OPT_METRIC },
+    { "predictions", required_argument, NULL, OPT_PREDICTIONS },
+    { "trace", required_argument, NULL, OPT_TRACE },
+    { "batch-export", required_argument, NULL, OPT_BATCH_EXPORT },
+    { "batch-import", required_argument, NULL, OPT_BATCH_IMPORT },
+    { "json", no_argument, NULL, OPT_JSON },
+    { "no-cache", no_argument, NULL, OPT_NO_CACHE },
+    { "holdout", no_argument, NULL, OPT_HOLDOUT },
+    { "batch", no_argument, NULL, OPT_BATCH },
+    { "batch-poll", required_argument, NULL, OPT_BATCH_POLL },
+    { "batch-max-wait", required_argument, NULL, OPT_BATCH_MAX_WAIT },
+    { "concurrency", required_argument, NULL, 'j' },
+    { "limit", required_argument, NULL, OPT_LIMIT },
+    CLI_OPT_RETRIES_ENTRY,
+    CLI_OPT_TIMEOUT_ENTRY,
+    CLI_OPT_DEADLINE_ENTRY,
+    CLI_OPTIONS_END,
+};
+
+/* 0: go on; -1: help was printed; else the exit status. */
 static int parse_args(int argc, char **argv, eval_args *a)
 {
     memset(a, 0, sizeof *a);
@@ -33,57 +65,53 @@ static int parse_args(int argc, char **argv, eval_args *a)
     a->max_failures = 20;
     a->batch_poll_ms = 10000;
     cli_client_args_init(&a->limits);
-    for (int i = 1; i < argc; i++) {
-        const char *o = argv[i];
-        if (cmd_wants_help(&cmd_eval, o))
-            return -1;
-        const char **str = strcmp(o, "--state") == 0       ? &a->state
-                           : strcmp(o, "--data") == 0      ? &a->data
-                           : strcmp(o, "--base-url") == 0  ? &a->base_url
-                           : strcmp(o, "--cache-dir") == 0 ? &a->cache_dir
-                           : strcmp(o, "--module") == 0    ? &a->module
-                           : strcmp(o, "--metric") == 0    ? &a->metric
-                           : strcmp(o, "--predictions") == 0 ? &a->predictions
-                           : strcmp(o, "--trace") == 0     ? &a->trace
-                           : strcmp(o, "--batch-export") == 0 ? &a->batch_export
-                           : strcmp(o, "--batch-import") == 0 ? &a->batch_import
-                                                           : NULL;
-        long long v;
-        int lim = str ? 0 : cli_client_flag("eval", argc, argv, &i, &a->limits);
-        if (lim < 0)
-            return 2;
-        if (lim > 0) {
-            continue;
-        } else if (str) {
-            if (!cli_option_value("eval", argc, argv, &i, str))
+    cli_opts o;
+    cli_opts_init(&o, &cmd_eval, argc, argv, "j:", options);
+    long long v;
+    int c;
+    while ((c = cli_opts_next(&o)) != CLI_OPTS_END) {
+        switch (c) {
+        case OPT_STATE: a->state = o.value; break;
+        case OPT_DATA: a->data = o.value; break;
+        case OPT_BASE_URL: a->base_url = o.value; break;
+        case OPT_CACHE_DIR: a->cache_dir = o.value; break;
+        case OPT_MODULE: a->module = o.value; break;
+        case OPT_METRIC: a->metric = o.value; break;
+        case OPT_PREDICTIONS: a->predictions = o.value; break;
+        case OPT_TRACE: a->trace = o.value; break;
+        case OPT_BATCH_EXPORT: a->batch_export = o.value; break;
+        case OPT_BATCH_IMPORT: a->batch_import = o.value; break;
+        case OPT_JSON: a->json = 1; break;
+        case OPT_NO_CACHE: a->no_cache = 1; break;
+        case OPT_HOLDOUT: a->holdout = 1; break;
+        case OPT_BATCH: a->batch = 1; break;
+        case OPT_BATCH_POLL:
+            if (!cli_opts_range(&o, 10, 3600000, &a->batch_poll_ms))
                 return 2;
-        } else if (strcmp(o, "--json") == 0) {
-            a->json = 1;
-        } else if (strcmp(o, "--no-cache") == 0) {
-            a->no_cache = 1;
-        } else if (strcmp(o, "--holdout") == 0) {
-            a->holdout = 1;
-        } else if (strcmp(o, "--batch") == 0) {
-            a->batch = 1;
-        } else if (strcmp(o, "--batch-poll") == 0) {
-            if (!cli_parse_range("eval", o, i + 1 < argc ? argv[++i] : NULL, 10, 3600000, &a->batch_poll_ms))
+            break;
+        case OPT_BATCH_MAX_WAIT:
+            if (!cli_opts_duration(&o, 1, 48 * 3600, &a->batch_max_wait_s))
                 return 2;
-        } else if (strcmp(o, "--batch-max-wait") == 0) {
-            if (!cli_parse_duration("eval", o, i + 1 < argc ? argv[++i] : NULL, 1, 48 * 3600,
-                                    &a->batch_max_wait_s))
-                return 2;
-        } else if (strcmp(o, "--concurrency") == 0 || strcmp(o, "-j") == 0) {
-            if (!cli_parse_range("eval", o, i + 1 < argc ? argv[++i] : NULL, 1, 1024, &v))
+            break;
+        case 'j':
+            if (!cli_opts_range(&o, 1, 1024, &v))
                 return 2;
             a->concurrency = (int)v;
-        } else if (strcmp(o, "--limit") == 0) {
-            if (!cli_parse_whole("eval", o, i + 1 < argc ? argv[++i] : NULL, 1, &v))
+            break;
+        case OPT_LIMIT:
+            if (!cli_opts_whole(&o, 1, &v))
                 return 2;
             a->limit = (long)v;
-        } else if (!cli_operand("eval", o, &a->file)) {
-            return 2;
+            break;
+        case CLI_OPTS_HELP: return -1;
+        case CLI_OPTS_BAD: return 2;
+        default:
+            if (cli_client_option(&o, c, &a->limits) < 0)
+                return 2;
         }
     }
+    if (!cli_opts_file(&o, &a->file))
+        return 2;
     if (a->base_url && !cli_check_url("eval", a->base_url))
         return 2;
     bool files = a->batch_export || a->batch_import;
@@ -113,7 +141,7 @@ static int parse_args(int argc, char **argv, eval_args *a)
     }
     /* --holdout defaults to the optimize block's trainset (run() knows it). */
     if (!a->file || (!a->data && !a->holdout)) {
-        fprintf(stderr, "dspcc eval: usage: dspcc eval FILE.dsp --data NAME|PATH [options]; see --help\n");
+        fprintf(stderr, "dspcc eval: usage: dspcc eval FILE.dsp --data NAME|PATH [options]; see `dspcc eval --help`\n");
         return 2;
     }
     return 0;

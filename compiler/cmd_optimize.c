@@ -18,6 +18,7 @@
 #include "arena.h"
 #include "file_read.h"
 #include "cli_common.h"
+#include "cli_options.h"
 #include "cmd.h"
 #include "diag.h"
 #include "exec.h"
@@ -39,6 +40,36 @@ typedef struct optimize_args {
     cli_client_args limits; /* --retries, --timeout, --deadline */
 } optimize_args;
 
+enum {
+    OPT_REPORT = 256, OPT_BASE_URL, OPT_CACHE_DIR, OPT_MODULE, OPT_TRACE, OPT_SEED, OPT_VALSET_LIMIT,
+    OPT_TRAINSET_LIMIT, OPT_BATCH, OPT_BATCH_POLL, OPT_BATCH_MAX_WAIT, OPT_ESTIMATE, OPT_REPORT_TIMES,
+    OPT_ALLOW_REGRESSION
+};
+
+static const struct option options[] = {
+    { "output", required_argument, NULL, 'o' },
+    { "report", required_argument, NULL, OPT_REPORT },
+    { "base-url", required_argument, NULL, OPT_BASE_URL },
+    { "cache-dir", required_argument, NULL, OPT_CACHE_DIR },
+    { "module", required_argument, NULL, OPT_MODULE },
+    { "trace", required_argument, NULL, OPT_TRACE },
+    { "seed", required_argument, NULL, OPT_SEED },
+    { "valset-limit", required_argument, NULL, OPT_VALSET_LIMIT },
+    { "trainset-limit", required_argument, NULL, OPT_TRAINSET_LIMIT },
+    { "batch", no_argument, NULL, OPT_BATCH },
+    { "batch-poll", required_argument, NULL, OPT_BATCH_POLL },
+    { "batch-max-wait", required_argument, NULL, OPT_BATCH_MAX_WAIT },
+    { "concurrency", required_argument, NULL, 'j' },
+    { "quiet", no_argument, NULL, 'q' },
+    { "estimate", no_argument, NULL, OPT_ESTIMATE },
+    { "report-times", no_argument, NULL, OPT_REPORT_TIMES },
+    { "allow-regression", no_argument, NULL, OPT_ALLOW_REGRESSION },
+    CLI_OPT_RETRIES_ENTRY,
+    CLI_OPT_TIMEOUT_ENTRY,
+    CLI_OPT_DEADLINE_ENTRY,
+    CLI_OPTIONS_END,
+};
+
 /* 0: go on; -1: help was printed; else the exit status. */
 static int parse_args(int argc, char **argv, optimize_args *a)
 {
@@ -46,60 +77,56 @@ static int parse_args(int argc, char **argv, optimize_args *a)
     a->concurrency = 0;  /* 0: the optimize block's, else 8 */
     a->batch_poll_ms = 10000;
     cli_client_args_init(&a->limits);
-    for (int i = 1; i < argc; i++) {
-        const char *o = argv[i];
-        if (cmd_wants_help(&cmd_optimize, o))
-            return -1;
-        const char **str = strcmp(o, "-o") == 0 || strcmp(o, "--output") == 0 ? &a->out
-                           : strcmp(o, "--report") == 0                      ? &a->report
-                           : strcmp(o, "--base-url") == 0                    ? &a->base_url
-                           : strcmp(o, "--cache-dir") == 0                   ? &a->cache_dir
-                           : strcmp(o, "--module") == 0                      ? &a->module
-                           : strcmp(o, "--trace") == 0                       ? &a->trace
-                                                                             : NULL;
-        long long v;
-        int lim = str ? 0 : cli_client_flag("optimize", argc, argv, &i, &a->limits);
-        if (lim < 0)
-            return 2;
-        if (lim > 0) {
-            continue;
-        } else if (str) {
-            if (!cli_option_value("optimize", argc, argv, &i, str))
+    cli_opts o;
+    cli_opts_init(&o, &cmd_optimize, argc, argv, "o:j:q", options);
+    long long v;
+    int c;
+    while ((c = cli_opts_next(&o)) != CLI_OPTS_END) {
+        switch (c) {
+        case 'o': a->out = o.value; break;
+        case OPT_REPORT: a->report = o.value; break;
+        case OPT_BASE_URL: a->base_url = o.value; break;
+        case OPT_CACHE_DIR: a->cache_dir = o.value; break;
+        case OPT_MODULE: a->module = o.value; break;
+        case OPT_TRACE: a->trace = o.value; break;
+        case OPT_SEED:
+            if (!cli_opts_whole(&o, 0, &a->seed))
                 return 2;
-        } else if (strcmp(o, "--seed") == 0) {
-            if (!cli_parse_whole("optimize", o, i + 1 < argc ? argv[++i] : NULL, 0, &v))
-                return 2;
-            a->seed = v;
             a->has_seed = 1;
-        } else if (strcmp(o, "--valset-limit") == 0 || strcmp(o, "--trainset-limit") == 0) {
-            if (!cli_parse_whole("optimize", o, i + 1 < argc ? argv[++i] : NULL, 1, &v))
+            break;
+        case OPT_VALSET_LIMIT:
+        case OPT_TRAINSET_LIMIT:
+            if (!cli_opts_whole(&o, 1, &v))
                 return 2;
-            *(o[2] == 'v' ? &a->valset_limit : &a->trainset_limit) = (long)v;
-        } else if (strcmp(o, "--batch") == 0) {
-            a->batch = 1;
-        } else if (strcmp(o, "--batch-poll") == 0) {
-            if (!cli_parse_range("optimize", o, i + 1 < argc ? argv[++i] : NULL, 10, 3600000, &a->batch_poll_ms))
+            *(c == OPT_VALSET_LIMIT ? &a->valset_limit : &a->trainset_limit) = (long)v;
+            break;
+        case OPT_BATCH: a->batch = 1; break;
+        case OPT_BATCH_POLL:
+            if (!cli_opts_range(&o, 10, 3600000, &a->batch_poll_ms))
                 return 2;
-        } else if (strcmp(o, "--batch-max-wait") == 0) {
-            if (!cli_parse_duration("optimize", o, i + 1 < argc ? argv[++i] : NULL, 1, 48 * 3600,
-                                    &a->batch_max_wait_s))
+            break;
+        case OPT_BATCH_MAX_WAIT:
+            if (!cli_opts_duration(&o, 1, 48 * 3600, &a->batch_max_wait_s))
                 return 2;
-        } else if (strcmp(o, "--concurrency") == 0 || strcmp(o, "-j") == 0) {
-            if (!cli_parse_range("optimize", o, i + 1 < argc ? argv[++i] : NULL, 1, 1024, &v))
+            break;
+        case 'j':
+            if (!cli_opts_range(&o, 1, 1024, &v))
                 return 2;
             a->concurrency = (int)v;
-        } else if (strcmp(o, "--quiet") == 0 || strcmp(o, "-q") == 0) {
-            a->quiet = 1;
-        } else if (strcmp(o, "--estimate") == 0) {
-            a->estimate = 1;
-        } else if (strcmp(o, "--report-times") == 0) {
-            a->report_times = 1;
-        } else if (strcmp(o, "--allow-regression") == 0) {
-            a->allow_regression = 1;
-        } else if (!cli_operand("optimize", o, &a->file)) {
-            return 2;
+            break;
+        case 'q': a->quiet = 1; break;
+        case OPT_ESTIMATE: a->estimate = 1; break;
+        case OPT_REPORT_TIMES: a->report_times = 1; break;
+        case OPT_ALLOW_REGRESSION: a->allow_regression = 1; break;
+        case CLI_OPTS_HELP: return -1;
+        case CLI_OPTS_BAD: return 2;
+        default:
+            if (cli_client_option(&o, c, &a->limits) < 0)
+                return 2;
         }
     }
+    if (!cli_opts_file(&o, &a->file))
+        return 2;
     if (a->base_url && !cli_check_url("optimize", a->base_url))
         return 2;
     if (a->out && strcmp(a->out, "-") == 0) {
@@ -111,7 +138,7 @@ static int parse_args(int argc, char **argv, optimize_args *a)
         return 2;
     }
     if (!a->file) {
-        fputs("dspcc optimize: usage: dspcc optimize FILE.dsp [-o STATE.json] [--report R.html]; see --help\n",
+        fputs("dspcc optimize: usage: dspcc optimize FILE.dsp [-o STATE.json] [--report R.html]; see `dspcc optimize --help`\n",
               stderr);
         return 2;
     }

@@ -32,14 +32,6 @@ static void usage(FILE *out)
                  "  --version  print the version\n");
 }
 
-int cmd_wants_help(const dspcc_cmd *cmd, const char *arg)
-{
-    if (strcmp(arg, "--help") != 0 && strcmp(arg, "-h") != 0)
-        return 0;
-    fputs(cmd->usage, stdout);
-    return 1;
-}
-
 int main(int argc, char **argv)
 {
     if (argc < 2) {

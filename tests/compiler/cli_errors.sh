@@ -2,7 +2,7 @@
 # What a first-time user gets wrong on the dspcc command line, and what
 # they must get back: a message naming the place and the fix, the
 # documented exit status (1 errors, 2 bad usage), and no half files.
-# Option spellings (--out, --opt=value), an output directory that does not
+# Option spellings (--out; the rest in cli_options.sh), an output directory that does not
 # exist (found before any LM call), a JSONL syntax error deep in a file, a
 # directory given as the state, an eval with no API key or no endpoint
 # (stopped after the first example), an eval where every example fails, two builds of one output at once (make -j), and Ctrl-C
@@ -51,11 +51,11 @@ status() {
 
 # ---- option spellings -------------------------------------------------
 status "optimize --out" 2 "$dspcc" optimize "$prog" --out x.json
-check "--out points to -o" grep -q 'the output is `-o FILE`' "$tmp/err"
+check "--out points to --output" grep -q 'did you mean `--output`' "$tmp/err"
 status "build --out" 2 "$dspcc" build "$prog" --out x.c
-check "build --out points to -o" grep -q 'the output is `-o OUT.c`' "$tmp/err"
-status "eval --data=train" 2 "$dspcc" eval "$prog" --data=train
-check "--opt=value says how to write it" grep -q 'give the value as its own argument: `--data train`' "$tmp/err"
+check "build --out points to --output" grep -q 'did you mean `--output`' "$tmp/err"
+status "eval --data=train is --data train (exit 1: no key)" 1 "$dspcc" eval "$prog" --data=train --limit 1
+check "it ran the data set train" grep -q 'DSPCC_TEST_UNSET_KEY' "$tmp/err"
 status "eval --base-url without a scheme" 2 "$dspcc" eval "$prog" --data train --base-url 127.0.0.1:8080
 check "it asks for an http(s) URL" grep -q -- '--base-url needs an http:// or https:// URL' "$tmp/err"
 status "build --base-url without a scheme" 2 "$dspcc" build "$prog" -o "$tmp/qa.c" --base-url localhost

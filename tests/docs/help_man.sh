@@ -5,8 +5,9 @@
 #   - the man page names it too (in the command's SYNOPSIS line, its entry
 #     under COMMANDS, or COMMON OPTIONS);
 #   - every option the man page's entry for a command names is accepted;
-#   - every option a command's parser compares against (its cmd_*.c and the
-#     options cli_common.c shares) is in its --help;
+#   - every option in a command's table (its cmd_*.c: struct option
+#     entries, the client's shared CLI_OPT_*_ENTRY ones and the short
+#     options it gives cli_opts_init) is in its --help;
 #   - every command `dspcc --help` lists has a man entry and a --help.
 # "Accepted" means the command does not answer `unknown option`. Prints TAP.
 set -u
@@ -89,14 +90,19 @@ for cmd in $commands; do
     if [ -z "$missing" ]; then ok "$cmd accepts every option its man page entry names"
     else notok "$cmd accepts every option its man page entry names" "refused:$missing"; fi
 
-    # The options the command's own parser compares against.
+    # The options in the command's table (cli_options.h).
     src=$(ls compiler/cmd_"$(echo "$cmd" | tr - _)"*.c 2>/dev/null)
     if [ -n "$src" ]; then
-        grep -hoE 'strcmp\([a-z_]+(\[[a-z_]+\])?, "-[-A-Za-z][A-Za-z0-9-]*"\) == 0' $src |
-            sed -E 's/.*"(-[^"]*)".*/\1/' | sort -u >"$tmp/$cmd.sopts"
+        {
+            grep -hoE '\{ "[a-z][a-z0-9-]*", (no|required)_argument' $src | sed -E 's/\{ "([^"]*)".*/--\1/'
+            grep -hoE 'CLI_OPT_[A-Z]+_ENTRY' $src | sed -E 's/CLI_OPT_([A-Z]+)_ENTRY/--\1/' | tr 'A-Z' 'a-z'
+            # Short options; build's -M is GCC's -MD and -MF.
+            grep -hoE 'cli_opts_init\([^"]*"[A-Za-z:]*"' $src | sed -E 's/.*"([^"]*)"$/\1/' | tr -d ':' |
+                grep -o . | sed -e 's/^M$/MD\nMF/' | sed 's/^/-/'
+        } | sort -u >"$tmp/$cmd.sopts"
+        [ -s "$tmp/$cmd.sopts" ] || [ "$cmd" = dump-ir ] || notok "dspcc $cmd: its option table is found" "in $src"
         missing=""
-        # `--out` is refused on purpose, with a hint to `-o`.
-        for o in $(grep -vx -- '--out' "$tmp/$cmd.sopts"); do
+        for o in $(cat "$tmp/$cmd.sopts"); do
             grep -q -- "$o\([^a-z-]\|$\)" "$tmp/$cmd.help" || missing="$missing $o"
         done
         if [ -z "$missing" ]; then ok "dspcc $cmd --help names every option its parser takes"
