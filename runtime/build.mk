@@ -108,6 +108,9 @@ TEST_SCRIPTS += tests/bench/bench_inflight_smoke.sh
 .PHONY: bench-runtime
 bench-runtime: $(RT_BENCH) $(if $(wildcard tests/refserver/main.c),$(BUILD)/dsp-refserver)
 	BUILD=$(BUILD) sh tests/bench/bench_runtime.sh
+# make test runs it tiny (100 calls, no callgrind): the bench keeps building and running.
+BINS += $(RT_BENCH)
+TEST_SCRIPTS += tests/bench/bench_runtime_smoke.sh
 
 # Only replies that parsed are cached, through eval and a generated program.
 TEST_SCRIPTS += tests/runtime/cache_heal.sh
