@@ -158,6 +158,19 @@ int cli_client_option(const cli_opts *o, int code, cli_client_args *a)
 {
     long long v;
     switch (code) {
+    case CLI_OPT_BASE_URL:
+        if (!cli_check_url(o->cmd->name, o->value))
+            return -1;
+        a->base_url = o->value;
+        return 1;
+    case CLI_OPT_CACHE_DIR: a->cache_dir = o->value; return 1;
+    case CLI_OPT_NO_CACHE: a->no_cache = 1; return 1;
+    case CLI_OPT_TRACE: a->trace = o->value; return 1;
+    case 'j':
+        if (!cli_opts_range(o, 1, 1024, &v))
+            return -1;
+        a->max_in_flight = (int)v;
+        return 1;
     case CLI_OPT_RETRIES:
         if (!cli_opts_range(o, 0, 20, &v))
             return -1;
@@ -176,4 +189,23 @@ int cli_client_option(const cli_opts *o, int code, cli_client_args *a)
     default:
         return 0;
     }
+}
+
+int cli_batch_option(const cli_opts *o, int code, cli_batch_args *b)
+{
+    switch (code) {
+    case CLI_OPT_BATCH: b->on = 1; return 1;
+    case CLI_OPT_BATCH_POLL: return cli_opts_range(o, 10, 3600000, &b->poll_ms) ? 1 : -1;
+    case CLI_OPT_BATCH_MAX_WAIT: return cli_opts_duration(o, 1, 48 * 3600, &b->max_wait_s) ? 1 : -1;
+    default: return 0;
+    }
+}
+
+int cli_batch_check(const cli_opts *o, const cli_batch_args *b)
+{
+    if (!b->max_wait_s || b->on)
+        return 1;
+    fprintf(stderr, "dspcc %s: --batch-max-wait is how long --batch waits for the provider's batches; add --batch, "
+                    "or drop it\n", o->cmd->name);
+    return 0;
 }

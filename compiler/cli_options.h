@@ -36,12 +36,25 @@ enum {
     CLI_OPTS_BAD = -3,     /* a mistake, printed; exit 2 */
 };
 
-/* The options the LM client takes (cli_client_option): codes past any
- * command's own. */
-enum { CLI_OPT_RETRIES = 0x1000, CLI_OPT_TIMEOUT, CLI_OPT_DEADLINE };
+/* The options of the LM client (cli_client_option) and of provider
+ * batches (cli_batch_option) that eval, optimize and prompt share: a
+ * command's table lists the entries it takes. Their codes are past any
+ * command's own; -j/--concurrency is 'j'. */
+enum {
+    CLI_OPT_RETRIES = 0x1000, CLI_OPT_TIMEOUT, CLI_OPT_DEADLINE, CLI_OPT_BASE_URL, CLI_OPT_CACHE_DIR, CLI_OPT_NO_CACHE,
+    CLI_OPT_TRACE, CLI_OPT_BATCH, CLI_OPT_BATCH_POLL, CLI_OPT_BATCH_MAX_WAIT
+};
 #define CLI_OPT_RETRIES_ENTRY { "retries", required_argument, NULL, CLI_OPT_RETRIES }
 #define CLI_OPT_TIMEOUT_ENTRY { "timeout", required_argument, NULL, CLI_OPT_TIMEOUT }
 #define CLI_OPT_DEADLINE_ENTRY { "deadline", required_argument, NULL, CLI_OPT_DEADLINE }
+#define CLI_OPT_BASE_URL_ENTRY { "base-url", required_argument, NULL, CLI_OPT_BASE_URL }
+#define CLI_OPT_CACHE_DIR_ENTRY { "cache-dir", required_argument, NULL, CLI_OPT_CACHE_DIR }
+#define CLI_OPT_NO_CACHE_ENTRY { "no-cache", no_argument, NULL, CLI_OPT_NO_CACHE }
+#define CLI_OPT_TRACE_ENTRY { "trace", required_argument, NULL, CLI_OPT_TRACE }
+#define CLI_OPT_CONCURRENCY_ENTRY { "concurrency", required_argument, NULL, 'j' }
+#define CLI_OPT_BATCH_ENTRY { "batch", no_argument, NULL, CLI_OPT_BATCH }
+#define CLI_OPT_BATCH_POLL_ENTRY { "batch-poll", required_argument, NULL, CLI_OPT_BATCH_POLL }
+#define CLI_OPT_BATCH_MAX_WAIT_ENTRY { "batch-max-wait", required_argument, NULL, CLI_OPT_BATCH_MAX_WAIT }
 
 typedef struct cli_opts {
     const dspcc_cmd *cmd;
@@ -88,9 +101,27 @@ int cli_opts_range(const cli_opts *o, long long min, long long max, long long *o
 int cli_opts_whole(const cli_opts *o, long long min, long long *out);
 int cli_opts_duration(const cli_opts *o, long long min_s, long long max_s, long long *out_s);
 
-/* code as one of the LM client's limits (--retries N, --timeout SECONDS,
- * --deadline SECONDS): 1 when it was one and its value is good, -1 when its
- * value is bad (printed), 0 when code is another option. */
+/* code as one of the LM client's options into a: --base-url URL (an
+ * http(s) URL, cli_check_url), --cache-dir DIR, --no-cache, --trace FILE,
+ * -j/--concurrency N (1 to 1024, max_in_flight), --retries N (0 to 20),
+ * --timeout SECONDS (1 to 3600), --deadline SECONDS (1 to 86400). 1 when it
+ * was one and its value is good, -1 when its value is bad (printed), 0
+ * when code is another option. */
 int cli_client_option(const cli_opts *o, int code, struct cli_client_args *a);
+
+/* Provider batches (eval and optimize): --batch, --batch-poll MS (10 to
+ * 3600000, default 10000), --batch-max-wait DURATION (1 s to 48 h; 0:
+ * none given). */
+typedef struct cli_batch_args {
+    int on;
+    long long poll_ms, max_wait_s;
+} cli_batch_args;
+#define CLI_BATCH_ARGS_DEFAULT { 0, 10000, 0 }
+/* As cli_client_option, for those. */
+int cli_batch_option(const cli_opts *o, int code, cli_batch_args *b);
+/* After the options: --batch-max-wait without --batch prints "dspcc CMD:
+ * --batch-max-wait is how long --batch waits ...; add --batch, or drop it"
+ * and returns 0; else 1. */
+int cli_batch_check(const cli_opts *o, const cli_batch_args *b);
 
 #endif

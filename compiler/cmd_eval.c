@@ -18,42 +18,43 @@
 #include "state.h"
 
 typedef struct eval_args {
-    const char *file, *state, *data, *base_url, *cache_dir, *module, *metric, *predictions, *trace;
+    const char *file, *state, *data, *module, *metric, *predictions;
     const char *batch_export, *batch_import; /* vLLM's batch runner's files */
-    int json, no_cache, concurrency, max_failures, holdout, batch;
+    int json, max_failures, holdout;
     long limit;
-    long long batch_poll_ms, batch_max_wait_s;
-    cli_client_args limits; /* --retries, --timeout, --deadline */
+    /* --base-url, --cache-dir, --no-cache, --trace, -j (max_in_flight; 0:
+     * the optimize block's, else 8), --retries, --timeout, --deadline */
+    cli_client_args client;
+    cli_batch_args batch; /* --batch, --batch-poll, --batch-max-wait */
 } eval_args;
 
 enum {
-    OPT_STATE = 256, OPT_DATA, OPT_BASE_URL, OPT_CACHE_DIR, OPT_MODULE, OPT_METRIC, OPT_PREDICTIONS, OPT_TRACE,
-    OPT_BATCH_EXPORT, OPT_BATCH_IMPORT, OPT_JSON, OPT_NO_CACHE, OPT_HOLDOUT, OPT_BATCH, OPT_BATCH_POLL,
-    OPT_BATCH_MAX_WAIT, OPT_LIMIT
+    OPT_STATE = 256, OPT_DATA, OPT_MODULE, OPT_METRIC, OPT_PREDICTIONS, OPT_BATCH_EXPORT, OPT_BATCH_IMPORT,
+    OPT_JSON, OPT_HOLDOUT, OPT_LIMIT
 };
 
 static const struct option options[] = {
     { "state", required_argument, NULL, OPT_STATE },
     { "data", required_argument, NULL, OPT_DATA },
-    { "base-url", required_argument, NULL, OPT_BASE_URL },
-    { "cache-dir", required_argument, NULL, OPT_CACHE_DIR },
     { "module", required_argument, NULL, OPT_MODULE },
     { "metric", required_argument, NULL, OPT_METRIC },
     { "predictions", required_argument, NULL, OPT_PREDICTIONS },
-    { "trace", required_argument, NULL, OPT_TRACE },
     { "batch-export", required_argument, NULL, OPT_BATCH_EXPORT },
     { "batch-import", required_argument, NULL, OPT_BATCH_IMPORT },
     { "json", no_argument, NULL, OPT_JSON },
-    { "no-cache", no_argument, NULL, OPT_NO_CACHE },
     { "holdout", no_argument, NULL, OPT_HOLDOUT },
-    { "batch", no_argument, NULL, OPT_BATCH },
-    { "batch-poll", required_argument, NULL, OPT_BATCH_POLL },
-    { "batch-max-wait", required_argument, NULL, OPT_BATCH_MAX_WAIT },
-    { "concurrency", required_argument, NULL, 'j' },
     { "limit", required_argument, NULL, OPT_LIMIT },
+    CLI_OPT_BASE_URL_ENTRY,
+    CLI_OPT_CACHE_DIR_ENTRY,
+    CLI_OPT_NO_CACHE_ENTRY,
+    CLI_OPT_TRACE_ENTRY,
+    CLI_OPT_CONCURRENCY_ENTRY,
     CLI_OPT_RETRIES_ENTRY,
     CLI_OPT_TIMEOUT_ENTRY,
     CLI_OPT_DEADLINE_ENTRY,
+    CLI_OPT_BATCH_ENTRY,
+    CLI_OPT_BATCH_POLL_ENTRY,
+    CLI_OPT_BATCH_MAX_WAIT_ENTRY,
     CLI_OPTIONS_END,
 };
 
@@ -61,10 +62,9 @@ static const struct option options[] = {
 static int parse_args(int argc, char **argv, eval_args *a)
 {
     memset(a, 0, sizeof *a);
-    a->concurrency = 0;  /* 0: the optimize block's, else 8 */
     a->max_failures = 20;
-    a->batch_poll_ms = 10000;
-    cli_client_args_init(&a->limits);
+    a->batch = (cli_batch_args)CLI_BATCH_ARGS_DEFAULT;
+    cli_client_args_init(&a->client);
     cli_opts o;
     cli_opts_init(&o, &cmd_eval, argc, argv, "j:", options);
     long long v;
@@ -73,31 +73,13 @@ static int parse_args(int argc, char **argv, eval_args *a)
         switch (c) {
         case OPT_STATE: a->state = o.value; break;
         case OPT_DATA: a->data = o.value; break;
-        case OPT_BASE_URL: a->base_url = o.value; break;
-        case OPT_CACHE_DIR: a->cache_dir = o.value; break;
         case OPT_MODULE: a->module = o.value; break;
         case OPT_METRIC: a->metric = o.value; break;
         case OPT_PREDICTIONS: a->predictions = o.value; break;
-        case OPT_TRACE: a->trace = o.value; break;
         case OPT_BATCH_EXPORT: a->batch_export = o.value; break;
         case OPT_BATCH_IMPORT: a->batch_import = o.value; break;
         case OPT_JSON: a->json = 1; break;
-        case OPT_NO_CACHE: a->no_cache = 1; break;
         case OPT_HOLDOUT: a->holdout = 1; break;
-        case OPT_BATCH: a->batch = 1; break;
-        case OPT_BATCH_POLL:
-            if (!cli_opts_range(&o, 10, 3600000, &a->batch_poll_ms))
-                return 2;
-            break;
-        case OPT_BATCH_MAX_WAIT:
-            if (!cli_opts_duration(&o, 1, 48 * 3600, &a->batch_max_wait_s))
-                return 2;
-            break;
-        case 'j':
-            if (!cli_opts_range(&o, 1, 1024, &v))
-                return 2;
-            a->concurrency = (int)v;
-            break;
         case OPT_LIMIT:
             if (!cli_opts_whole(&o, 1, &v))
                 return 2;
@@ -106,26 +88,21 @@ static int parse_args(int argc, char **argv, eval_args *a)
         case CLI_OPTS_HELP: return -1;
         case CLI_OPTS_BAD: return 2;
         default:
-            if (cli_client_option(&o, c, &a->limits) < 0)
+            if (cli_client_option(&o, c, &a->client) < 0 || cli_batch_option(&o, c, &a->batch) < 0)
                 return 2;
         }
     }
     if (!cli_opts_file(&o, &a->file))
         return 2;
-    if (a->base_url && !cli_check_url("eval", a->base_url))
-        return 2;
     bool files = a->batch_export || a->batch_import;
-    if ((a->batch || files) && a->no_cache) {
+    if ((a->batch.on || files) && a->client.no_cache) {
         fprintf(stderr, "dspcc eval: %s puts the batches' replies in the response cache, which --no-cache "
-                        "turns off; drop one of them\n", a->batch ? "--batch" : a->batch_export ? "--batch-export" : "--batch-import");
+                        "turns off; drop one of them\n", a->batch.on ? "--batch" : a->batch_export ? "--batch-export" : "--batch-import");
         return 2;
     }
-    if (a->batch_max_wait_s && !a->batch) {
-        fprintf(stderr, "dspcc eval: --batch-max-wait is how long --batch waits for the provider's batches; add "
-                        "--batch, or drop it\n");
+    if (!cli_batch_check(&o, &a->batch))
         return 2;
-    }
-    if (a->batch && files) {
+    if (a->batch.on && files) {
         fprintf(stderr, "dspcc eval: --batch sends batches to the provider's API; --batch-export and --batch-import "
                         "hand them to vLLM's batch runner as files: use one way\n");
         return 2;
@@ -435,15 +412,9 @@ static int run(int argc, char **argv)
                 a.state, (size_t)st.holdout_rows[n_held - 1], data.name, data.n_rows);
         goto out;
     }
-    if (a.concurrency <= 0)
-        a.concurrency = t.opt && t.opt->concurrency > 0 ? (int)t.opt->concurrency : 8;
-    cli_client_args ca = a.limits;
-    ca.base_url = a.base_url;
-    ca.cache_dir = a.cache_dir;
-    ca.no_cache = a.no_cache;
-    ca.max_in_flight = a.concurrency;
-    ca.trace = a.trace;
-    if (!cli_client_new("eval", &ca, &client, &err))
+    if (a.client.max_in_flight <= 0)
+        a.client.max_in_flight = t.opt && t.opt->concurrency > 0 ? (int)t.opt->concurrency : 8;
+    if (!cli_client_new("eval", &a.client, &client, &err))
         goto out;
     ex_runner_options ro = ex_runner_options_default();
     ro.client = client;
@@ -456,7 +427,7 @@ static int run(int argc, char **argv)
         goto out;
     }
     ex_eval_options eo = ex_eval_options_default();
-    eo.concurrency = a.concurrency;
+    eo.concurrency = a.client.max_in_flight;
     eo.keep_outputs = true; /* for --predictions and the per-class scores */
     /* The first rows, so a limited run is a prefix of the full one. */
     size_t n_rows = a.holdout ? st.n_holdout_rows : data.n_rows;
@@ -468,13 +439,13 @@ static int run(int argc, char **argv)
     }
     for (size_t i = 0; i < n_all; i++)
         rows[i] = a.holdout ? (size_t)st.holdout_rows[i] : i;
-    if (a.batch || a.batch_export || a.batch_import) {
+    if (a.batch.on || a.batch_export || a.batch_import) {
         eo.indices = rows;
         eo.n_indices = n_all;
         bool exported = false;
         if (dsp_lm_batch_new(&batch, &err) != DSP_OK ||
-            (a.batch ? ex_batch_prefill(runner, &cfg, &data, &eo, client, batch, (double)a.batch_poll_ms / 1000.0,
-                                        (double)a.batch_max_wait_s, &err)
+            (a.batch.on ? ex_batch_prefill(runner, &cfg, &data, &eo, client, batch, (double)a.batch.poll_ms / 1000.0,
+                                        (double)a.batch.max_wait_s, &err)
                      : ex_batch_files(runner, &cfg, &data, &eo, client, batch, a.batch_import, a.batch_export,
                                       &exported, &err)) != DSP_OK) {
             fprintf(stderr, "dspcc eval: %s\n", err.message);
@@ -546,7 +517,7 @@ static int run(int argc, char **argv)
     if (batch)
         (void)dsp_lm_batch_finish(client, batch, NULL);
     /* Stopped by the breaker: the failures it cut short are no score. */
-    if (cli_stopped("eval", client, before, a.no_cache))
+    if (cli_stopped("eval", client, before, a.client.no_cache))
         goto out;
     dsp_usage_totals u = cli_usage_since(before, dsp_client_usage(client));
     if (a.predictions) {

@@ -33,40 +33,42 @@
 #include "state.h"
 
 typedef struct optimize_args {
-    const char *file, *out, *report, *base_url, *cache_dir, *module, *trace;
-    int concurrency, quiet, has_seed, allow_regression, estimate, report_times, batch;
-    long long seed, batch_poll_ms, batch_max_wait_s;
+    const char *file, *out, *report, *module;
+    int quiet, has_seed, allow_regression, estimate, report_times;
+    long long seed;
     long valset_limit, trainset_limit;
-    cli_client_args limits; /* --retries, --timeout, --deadline */
+    /* --base-url, --cache-dir, --trace, -j (max_in_flight; 0: the optimize
+     * block's, else 8), --retries, --timeout, --deadline */
+    cli_client_args client;
+    cli_batch_args batch; /* --batch, --batch-poll, --batch-max-wait */
 } optimize_args;
 
 enum {
-    OPT_REPORT = 256, OPT_BASE_URL, OPT_CACHE_DIR, OPT_MODULE, OPT_TRACE, OPT_SEED, OPT_VALSET_LIMIT,
-    OPT_TRAINSET_LIMIT, OPT_BATCH, OPT_BATCH_POLL, OPT_BATCH_MAX_WAIT, OPT_ESTIMATE, OPT_REPORT_TIMES,
+    OPT_REPORT = 256, OPT_MODULE, OPT_SEED, OPT_VALSET_LIMIT, OPT_TRAINSET_LIMIT, OPT_ESTIMATE, OPT_REPORT_TIMES,
     OPT_ALLOW_REGRESSION
 };
 
 static const struct option options[] = {
     { "output", required_argument, NULL, 'o' },
     { "report", required_argument, NULL, OPT_REPORT },
-    { "base-url", required_argument, NULL, OPT_BASE_URL },
-    { "cache-dir", required_argument, NULL, OPT_CACHE_DIR },
     { "module", required_argument, NULL, OPT_MODULE },
-    { "trace", required_argument, NULL, OPT_TRACE },
     { "seed", required_argument, NULL, OPT_SEED },
     { "valset-limit", required_argument, NULL, OPT_VALSET_LIMIT },
     { "trainset-limit", required_argument, NULL, OPT_TRAINSET_LIMIT },
-    { "batch", no_argument, NULL, OPT_BATCH },
-    { "batch-poll", required_argument, NULL, OPT_BATCH_POLL },
-    { "batch-max-wait", required_argument, NULL, OPT_BATCH_MAX_WAIT },
-    { "concurrency", required_argument, NULL, 'j' },
     { "quiet", no_argument, NULL, 'q' },
     { "estimate", no_argument, NULL, OPT_ESTIMATE },
     { "report-times", no_argument, NULL, OPT_REPORT_TIMES },
     { "allow-regression", no_argument, NULL, OPT_ALLOW_REGRESSION },
+    CLI_OPT_BASE_URL_ENTRY,
+    CLI_OPT_CACHE_DIR_ENTRY,
+    CLI_OPT_TRACE_ENTRY,
+    CLI_OPT_CONCURRENCY_ENTRY,
     CLI_OPT_RETRIES_ENTRY,
     CLI_OPT_TIMEOUT_ENTRY,
     CLI_OPT_DEADLINE_ENTRY,
+    CLI_OPT_BATCH_ENTRY,
+    CLI_OPT_BATCH_POLL_ENTRY,
+    CLI_OPT_BATCH_MAX_WAIT_ENTRY,
     CLI_OPTIONS_END,
 };
 
@@ -74,9 +76,8 @@ static const struct option options[] = {
 static int parse_args(int argc, char **argv, optimize_args *a)
 {
     memset(a, 0, sizeof *a);
-    a->concurrency = 0;  /* 0: the optimize block's, else 8 */
-    a->batch_poll_ms = 10000;
-    cli_client_args_init(&a->limits);
+    a->batch = (cli_batch_args)CLI_BATCH_ARGS_DEFAULT;
+    cli_client_args_init(&a->client);
     cli_opts o;
     cli_opts_init(&o, &cmd_optimize, argc, argv, "o:j:q", options);
     long long v;
@@ -85,10 +86,7 @@ static int parse_args(int argc, char **argv, optimize_args *a)
         switch (c) {
         case 'o': a->out = o.value; break;
         case OPT_REPORT: a->report = o.value; break;
-        case OPT_BASE_URL: a->base_url = o.value; break;
-        case OPT_CACHE_DIR: a->cache_dir = o.value; break;
         case OPT_MODULE: a->module = o.value; break;
-        case OPT_TRACE: a->trace = o.value; break;
         case OPT_SEED:
             if (!cli_opts_whole(&o, 0, &a->seed))
                 return 2;
@@ -100,20 +98,6 @@ static int parse_args(int argc, char **argv, optimize_args *a)
                 return 2;
             *(c == OPT_VALSET_LIMIT ? &a->valset_limit : &a->trainset_limit) = (long)v;
             break;
-        case OPT_BATCH: a->batch = 1; break;
-        case OPT_BATCH_POLL:
-            if (!cli_opts_range(&o, 10, 3600000, &a->batch_poll_ms))
-                return 2;
-            break;
-        case OPT_BATCH_MAX_WAIT:
-            if (!cli_opts_duration(&o, 1, 48 * 3600, &a->batch_max_wait_s))
-                return 2;
-            break;
-        case 'j':
-            if (!cli_opts_range(&o, 1, 1024, &v))
-                return 2;
-            a->concurrency = (int)v;
-            break;
         case 'q': a->quiet = 1; break;
         case OPT_ESTIMATE: a->estimate = 1; break;
         case OPT_REPORT_TIMES: a->report_times = 1; break;
@@ -121,13 +105,11 @@ static int parse_args(int argc, char **argv, optimize_args *a)
         case CLI_OPTS_HELP: return -1;
         case CLI_OPTS_BAD: return 2;
         default:
-            if (cli_client_option(&o, c, &a->limits) < 0)
+            if (cli_client_option(&o, c, &a->client) < 0 || cli_batch_option(&o, c, &a->batch) < 0)
                 return 2;
         }
     }
-    if (!cli_opts_file(&o, &a->file))
-        return 2;
-    if (a->base_url && !cli_check_url("optimize", a->base_url))
+    if (!cli_opts_file(&o, &a->file) || !cli_batch_check(&o, &a->batch))
         return 2;
     if (a->out && strcmp(a->out, "-") == 0) {
         /* The state is read back by build --state and eval --state, and
@@ -475,21 +457,12 @@ static int run(int argc, char **argv)
     }
 
     /* -j, else the block's `concurrency`, else 8: the rule dspcc eval has. */
-    int conc = a.concurrency > 0 ? a.concurrency : o->concurrency > 0 ? (int)o->concurrency : 8;
-    cli_client_args ca = a.limits;
-    ca.base_url = a.base_url;
-    ca.cache_dir = a.cache_dir;
-    ca.max_in_flight = conc;
-    ca.trace = a.trace;
-    if (a.batch && ca.no_cache) {
-        fprintf(stderr, "dspcc optimize: --batch puts the batches' replies in the response cache, which --no-cache "
-                        "turns off; drop one of them\n");
-        status = 2;
+    if (a.client.max_in_flight <= 0)
+        a.client.max_in_flight = o->concurrency > 0 ? (int)o->concurrency : 8;
+    int conc = a.client.max_in_flight;
+    if (!cli_client_new("optimize", &a.client, &client, &err))
         goto out;
-    }
-    if (!cli_client_new("optimize", &ca, &client, &err))
-        goto out;
-    if (a.batch && dsp_lm_batch_new(&batch, &err) != DSP_OK) {
+    if (a.batch.on && dsp_lm_batch_new(&batch, &err) != DSP_OK) {
         fprintf(stderr, "dspcc optimize: %s\n", err.message);
         goto out;
     }
@@ -510,8 +483,8 @@ static int run(int argc, char **argv)
     have_exec = 1;
     x.batch = batch;
     x.batch_client = client;
-    x.batch_poll_s = (double)a.batch_poll_ms / 1000.0;
-    x.batch_max_wait_s = (double)a.batch_max_wait_s;
+    x.batch_poll_s = (double)a.batch.poll_ms / 1000.0;
+    x.batch_max_wait_s = (double)a.batch.max_wait_s;
     if (a.estimate) {
         status = print_estimate(&x, &params, &mem, o, n_train, n_val) ? 0 : 1;
         goto out;
@@ -525,7 +498,7 @@ static int run(int argc, char **argv)
     finetune_paths(&mem, out_path, &x.ft_data_path, &x.ft_jobs_path, &x.ft_adapters_dir);
     x.quiet = a.quiet;
     /* The endpoint the client calls, as it chooses it (a job is keyed by it). */
-    x.ft_base_url = a.base_url ? a.base_url : getenv("DSPCC_BASE_URL");
+    x.ft_base_url = a.client.base_url ? a.client.base_url : getenv("DSPCC_BASE_URL");
     /* better_together: its stages and what each p runs. */
     const char *what = params.strategy ? arena_printf(&mem, "%s (%s, p: %s)", params.optimizer, params.strategy,
                                                       params.prompt_optimizer)
@@ -538,7 +511,7 @@ static int run(int argc, char **argv)
     opt_result res;
     dsp_status ost = opt_optimize(&params, &x.b, &mem, &res, &err);
     /* Stopped by the breaker: one error, no state from failed calls. */
-    if (cli_stopped("optimize", client, pc.start, ca.no_cache))
+    if (cli_stopped("optimize", client, pc.start, a.client.no_cache))
         goto out;
     if (ost != DSP_OK) {
         fprintf(stderr, "dspcc optimize: %s\n", err.message);
@@ -627,7 +600,7 @@ static int run(int argc, char **argv)
             for (size_t d = 0; d < res.best.demos[i].n; d++)
                 rp[i].n_bootstrapped += res.best.demos[i].items[d].bootstrapped != 0;
         }
-        const char *url = a.base_url ? a.base_url : getenv("DSPCC_BASE_URL");
+        const char *url = a.client.base_url ? a.client.base_url : getenv("DSPCC_BASE_URL");
         if (!url || !*url)
             url = o->lm->base_url;
         report_info ri = { 0 };

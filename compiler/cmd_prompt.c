@@ -18,10 +18,7 @@
 #include "sema.h"
 #include "state.h"
 
-enum {
-    OPT_STATE = 256, OPT_PREDICTOR, OPT_EXAMPLE, OPT_DATA, OPT_INPUT, OPT_WIRE, OPT_MODULE, OPT_RUN,
-    OPT_BASE_URL, OPT_CACHE_DIR, OPT_NO_CACHE
-};
+enum { OPT_STATE = 256, OPT_PREDICTOR, OPT_EXAMPLE, OPT_DATA, OPT_INPUT, OPT_WIRE, OPT_MODULE, OPT_RUN };
 
 static const struct option options[] = {
     { "state", required_argument, NULL, OPT_STATE },
@@ -32,9 +29,9 @@ static const struct option options[] = {
     { "wire", required_argument, NULL, OPT_WIRE },
     { "module", required_argument, NULL, OPT_MODULE },
     { "run", no_argument, NULL, OPT_RUN },
-    { "base-url", required_argument, NULL, OPT_BASE_URL },
-    { "cache-dir", required_argument, NULL, OPT_CACHE_DIR },
-    { "no-cache", no_argument, NULL, OPT_NO_CACHE },
+    CLI_OPT_BASE_URL_ENTRY,
+    CLI_OPT_CACHE_DIR_ENTRY,
+    CLI_OPT_NO_CACHE_ENTRY,
     CLI_OPT_RETRIES_ENTRY,
     CLI_OPT_TIMEOUT_ENTRY,
     CLI_OPTIONS_END,
@@ -57,9 +54,6 @@ static int parse_args(int argc, char **argv, prompt_args *a)
         case OPT_WIRE: a->wire = o.value; break;
         case OPT_MODULE: a->module = o.value; break;
         case OPT_RUN: a->run = 1; break;
-        case OPT_BASE_URL: a->client.base_url = o.value; break;
-        case OPT_CACHE_DIR: a->client.cache_dir = o.value; break;
-        case OPT_NO_CACHE: a->client.no_cache = 1; break;
         case OPT_EXAMPLE:
             if (!cli_opts_whole(&o, 0, &a->example))
                 return 2;

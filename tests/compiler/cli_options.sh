@@ -101,6 +101,22 @@ run "$dspcc" eval "$prog" --data train --concurrency=0
 check "... or --concurrency=" \
     grep -q -- '^dspcc eval: --concurrency needs a whole number from 1 to 1024, got `0`$' "$tmp/err"
 
+# ---- options eval, optimize and prompt share: one reading, one check ------
+# (optimize takes no --data: its data is the optimize block's)
+data() { [ "$1" = optimize ] || echo "--data train"; }
+for c in eval optimize prompt; do
+    run "$dspcc" "$c" "$prog" $(data "$c") --base-url localhost:1
+    check "$c: --base-url without a scheme" \
+        grep -q "^dspcc $c: --base-url needs an http:// or https:// URL" "$tmp/err"
+done
+for c in eval optimize; do
+    run "$dspcc" "$c" "$prog" $(data "$c") --batch-max-wait 1h
+    check "$c: --batch-max-wait without --batch is refused" \
+        err_is "dspcc $c: --batch-max-wait is how long --batch waits for the provider's batches; add --batch, or drop it"
+    run "$dspcc" "$c" "$prog" $(data "$c") -j 2000
+    check "$c: -j gives its range" grep -q -- "^dspcc $c: -j needs a whole number from 1 to 1024, got \`2000\`$" "$tmp/err"
+done
+
 # ---- whole names; near misses get a suggestion ----------------------------
 run "$dspcc" eval "$prog" --dat train
 check "eval --dat is refused, pointing at --data" \

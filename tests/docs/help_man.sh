@@ -95,7 +95,7 @@ for cmd in $commands; do
     if [ -n "$src" ]; then
         {
             grep -hoE '\{ "[a-z][a-z0-9-]*", (no|required)_argument' $src | sed -E 's/\{ "([^"]*)".*/--\1/'
-            grep -hoE 'CLI_OPT_[A-Z]+_ENTRY' $src | sed -E 's/CLI_OPT_([A-Z]+)_ENTRY/--\1/' | tr 'A-Z' 'a-z'
+            grep -hoE 'CLI_OPT_[A-Z_]+_ENTRY' $src | sed -E 's/CLI_OPT_([A-Z_]+)_ENTRY/--\1/' | tr 'A-Z_' 'a-z-'
             # Short options; build's -M is GCC's -MD and -MF.
             grep -hoE 'cli_opts_init\([^"]*"[A-Za-z:]*"' $src | sed -E 's/.*"([^"]*)"$/\1/' | tr -d ':' |
                 grep -o . | sed -e 's/^M$/MD\nMF/' | sed 's/^/-/'
