@@ -145,6 +145,8 @@ void cg_emit_header(cg_ctx *g, strbuf *h)
     sb_printf(h,
                "/* Runs the program once: fills *out and returns 0 (DSP_OK), or returns a\n"
                " * dsp_status, leaves *out empty and fills err (may be NULL) with a message.\n"
+               " * Pass err zeroed (dsp_error err = {0};) or reset by dsp_error_clear: a run\n"
+               " * frees the raw reply an earlier failure left in it.\n"
                " * Thread-safe: many threads may call it with one client. */\n"
                "int %s_run(dsp_client *client, const %s_input *in, %s_output *out, dsp_error *err);\n\n",
                g->prefix, g->prefix, g->prefix);

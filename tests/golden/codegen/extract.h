@@ -54,6 +54,8 @@ typedef struct extractor_output {
 
 /* Runs the program once: fills *out and returns 0 (DSP_OK), or returns a
  * dsp_status, leaves *out empty and fills err (may be NULL) with a message.
+ * Pass err zeroed (dsp_error err = {0};) or reset by dsp_error_clear: a run
+ * frees the raw reply an earlier failure left in it.
  * Thread-safe: many threads may call it with one client. */
 int extractor_run(dsp_client *client, const extractor_input *in, extractor_output *out, dsp_error *err);
 
