@@ -373,6 +373,12 @@ static var_info *assign_var(mctx *mc, const ast_ident *name, ir_var_kind kind, c
             diag_error(s->d, name->loc, "`%s` already holds the result of another call; a variable "
                        "keeps one shape, so use a new name", name->name);
             diag_note(s->d, v->loc, "`%s` is first assigned here", name->name);
+            /* Still assigned here (with its first shape), so the branch
+             * counts for visibility after an `if` and later reads are not
+             * reported again as unknown names. */
+            v->used = 1;
+            if (find_visible(mc, v->name) != v)
+                ptr_vec_push(s->a, &mc->visible, v);
             return NULL;
         }
     } else {
