@@ -180,7 +180,14 @@ static int pick_target(const ir_program *p, const eval_args *a, const st_state *
                 (!t->metric || strcmp(p->metrics[i]->module, t->module->name) == 0))
                 t->metric = p->metrics[i];
         if (!t->metric) {
-            fprintf(stderr, "dspcc eval: %s has no metric `%s`\n", a->file, metric);
+            fprintf(stderr, "dspcc eval: %s has no metric `%s` that scores module `%s` (", a->file, metric,
+                    t->module->name);
+            int any = 0;
+            for (size_t i = 0; i < p->n_metrics; i++)
+                if (strcmp(p->metrics[i]->module, t->module->name) == 0)
+                    fprintf(stderr, "%s`%s`", any++ ? ", " : "metrics that do: ", p->metrics[i]->name);
+            fprintf(stderr, "%s); a metric of that name that does not fit the module is warned about above, "
+                            "with why\n", any ? "" : "none does");
             return 0;
         }
     } else if (opt) {

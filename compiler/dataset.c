@@ -591,7 +591,22 @@ dsp_status ex_dataset_open(const ir_program *p, const ir_module *m, const char *
         return open_mapped(p, m, name_or_path, eq, out, err);
     if (!strchr(name_or_path, '/') && !strchr(name_or_path, '.'))
         return no_such_data(p, name_or_path, (int)strlen(name_or_path), out, err);
-    return ex_dataset_load_path(p, m, name_or_path, out, err);
+    dsp_status rc = ex_dataset_load_path(p, m, name_or_path, out, err);
+    if (rc == DSP_OK || p->n_data == 0 || !err || !(strstr(err->message, "has no column") ||
+                                                    strstr(err->message, "is missing or null; this row has")))
+        return rc;
+    /* A file given by path has columns named like the module's fields; one
+     * laid out as a declared data set's file reads with its mapping. */
+    char first[sizeof err->message];
+    snprintf(first, sizeof first, "%s", err->message);
+    char names[256] = "";
+    for (size_t i = 0; i < p->n_data; i++) {
+        size_t used = strlen(names);
+        snprintf(names + used, sizeof names - used, "%s%s", i ? ", " : "", p->data[i]->name);
+    }
+    return dsp_error_set(err, rc, "%s (a file given by its path has columns named like the module's fields; to "
+                         "read it with a `data` declaration's mapping, write `--data NAME=%s`, NAME one of: %s)", first,
+                         name_or_path, names);
 }
 
 dsp_status ex_dataset_from_json(const ir_module *m, const char *label, const char *json, ex_dataset *out,

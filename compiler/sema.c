@@ -308,6 +308,11 @@ static void check_unused_metrics(sema *s)
             s->d = &quiet;
             (void)sema_check_metric(s, sy, s->modules_done.items[m], NULL, &sy->decl->name);
             s->d = loud;
+            /* The warning names the last module: keep its first error. */
+            sy->unfit = NULL;
+            for (size_t k = 0; k < quiet.msgs.len && !sy->unfit; k++)
+                if (((const diag_msg *)quiet.msgs.items[k])->severity == DIAG_ERROR)
+                    sy->unfit = quiet.msgs.items[k];
         }
     }
 }
@@ -345,12 +350,15 @@ static void warn_unused(sema *s, const ptr_vec *opts)
         if (sy->kind == SYM_METRIC && sy->instances.len == 0 && s->modules_done.len == 0)
             diag_warning(s->d, sy->decl->name.loc, "metric `%s` is never used: there is no module "
                          "for it to score", sy->name);
-        else if (sy->kind == SYM_METRIC && sy->instances.len == 0)
+        else if (sy->kind == SYM_METRIC && sy->instances.len == 0) {
             diag_warning(s->d, sy->decl->name.loc,
-                         "metric `%s` is never used by an `optimize` block, and it does not fit %s`%s`; "
-                         "use it in an `optimize` block to see why", sy->name,
-                         s->modules_done.len == 1 ? "module " : "any module, such as ",
-                         ((const ir_module *)s->modules_done.items[s->modules_done.len - 1])->name);
+                         "metric `%s` is never used by an `optimize` block, and it does not fit %s`%s`%s",
+                         sy->name, s->modules_done.len == 1 ? "module " : "any module, such as ",
+                         ((const ir_module *)s->modules_done.items[s->modules_done.len - 1])->name,
+                         sy->unfit ? ":" : "; use it in an `optimize` block to see why");
+            if (sy->unfit)
+                diag_note(s->d, sy->unfit->loc, "%s", sy->unfit->text);
+        }
         else if (sy->kind == SYM_METRIC)
             continue;  /* it fits a module: `dspcc eval --module M --metric NAME` can use it */
         else

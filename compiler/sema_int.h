@@ -23,6 +23,7 @@ typedef struct sym {
     ptr_vec calls;            /* modules: call_edge * to the modules the body calls */
     void *ir;                 /* the resolved IR object, NULL if it had errors */
     ptr_vec instances;        /* metrics: ir_metric * checked per module */
+    const diag_msg *unfit;    /* metrics no optimize block uses: why the last module's check failed */
 } sym;
 
 typedef struct sema {

@@ -112,6 +112,23 @@ check "it names the state and its module" \
 
 status "build --program of a module that is not there" 1 "$dspcc" build "$prog" --no-opt --program Nope -o "$tmp/qa.c"
 check "it lists the modules there are" grep -q "qa.dsp has no module \`Nope\` (--program); its modules: QA$" "$tmp/err"
+# A metric that fits no module: check says why at its place, eval names
+# the metrics that do fit (it said "qa.dsp has no metric `near`").
+cp "$prog" "$tmp/p/misfit.dsp"
+echo 'metric near(ex, pred) = pred.answr == ex.answer' >>"$tmp/p/misfit.dsp"
+status "eval --metric of a metric that fits no module" 1 \
+    "$dspcc" eval "$tmp/p/misfit.dsp" --data train --metric near
+check "the warning gives the reason at its place" \
+    grep -q "misfit.dsp:10:30: note: metric reads \`pred.answr\`, but module \`QA\` produces no field \`answr\`" "$tmp/err"
+check "eval names the metrics that do fit" \
+    grep -q "has no metric \`near\` that scores module \`QA\` (metrics that do: \`em\`)" "$tmp/err"
+# A file by path laid out as a declared data set's: the hint names --data NAME=PATH.
+printf '{"q": "q1", "a": "a1"}\n' >"$tmp/p/renamed.jsonl"
+status "eval --data PATH whose columns are not the module's fields" 1 \
+    "$dspcc" eval "$prog" --data "$tmp/p/renamed.jsonl"
+check "it says to read it with a declaration's mapping" \
+    grep -q "to read it with a \`data\` declaration's mapping, write \`--data NAME=$tmp/p/renamed.jsonl\`, NAME one of: train)" "$tmp/err"
+rm -f "$tmp/p/misfit.dsp" "$tmp/p/renamed.jsonl" # the interrupt checks below want $tmp/p as it was
 status "build --module, eval's spelling of --program, of a module that is not there" 1 \
     "$dspcc" build "$prog" --no-opt --module Nope -o "$tmp/qa.c"
 check "it is --program's error, not an unknown option" grep -q "qa.dsp has no module \`Nope\`" "$tmp/err"

@@ -191,8 +191,10 @@ static void test_unused_metric_fits_the_last_module(void **state)
     assert_int_equal(f->d.errors, 0);
     assert_int_equal(f->d.warnings, 1);
     assert_string_equal(msg(f, 0), "main.dsp:7:8: warning: metric `misfit` is never used by an `optimize` "
-                                   "block, and it does not fit module `M`; use it in an `optimize` block "
-                                   "to see why");
+                                   "block, and it does not fit module `M`:");
+    /* Why, at its place (it said "use it in an `optimize` block to see why"). */
+    assert_string_equal(msg(f, 1), "main.dsp:7:32: note: metric reads `pred.nope`, but module `M` produces "
+                                   "no field `nope`");
     assert_int_equal(p->n_metrics, 1);
     assert_string_equal(p->metrics[0]->name, "fits");
     assert_string_equal(p->metrics[0]->module, "M");
@@ -219,8 +221,9 @@ static void test_unused_metric_fits_any_module(void **state)
     assert_int_equal(f->d.errors, 0);
     assert_int_equal(f->d.warnings, 1);
     assert_string_equal(msg(f, 0), "main.dsp:11:8: warning: metric `on_nothing` is never used by an "
-                                   "`optimize` block, and it does not fit any module, such as `Last`; use "
-                                   "it in an `optimize` block to see why");
+                                   "`optimize` block, and it does not fit any module, such as `Last`:");
+    assert_string_equal(msg(f, 1), "main.dsp:11:36: note: metric reads `pred.nope`, but module `Last` "
+                                   "produces no field `nope`");
     assert_int_equal(p->n_metrics, 1);
     assert_string_equal(p->metrics[0]->name, "on_answer");
     assert_string_equal(p->metrics[0]->module, "First");
@@ -279,6 +282,31 @@ static void test_variable_keeps_one_shape(void **state)
     assert_null(p);
     assert_string_equal(msg(f, 0), "main.dsp:5:3: error: `r` already holds the result of another call; "
                                    "a variable keeps one shape, so use a new name");
+}
+
+/* A branch that gives the variable another shape is the one error: after
+ * the `if` the variable is still known (no "unknown name" on each read,
+ * no "never used" warning). */
+static void test_variable_shape_in_branch_no_cascade(void **state)
+{
+    fixture *f = *state;
+    ir_program *p = check(f, QA_SIG
+        "module M(question: string) -> (answer: string) {\n"
+        "  if question == \"x\" {\n"
+        "    a = predict(Answer)(question: question)\n"
+        "  } else {\n"
+        "    a = chain_of_thought(Answer)(question: question)\n"
+        "  }\n"
+        "  b = predict(Answer)(question: a.answer)\n"
+        "  return (answer: b.answer)\n"
+        "}\n");
+    assert_null(p);
+    assert_string_equal(msg(f, 0), "main.dsp:6:5: error: `a` already holds the result of another call; "
+                                   "a variable keeps one shape, so use a new name");
+    assert_string_equal(msg(f, 1), "main.dsp:4:5: note: `a` is first assigned here");
+    assert_int_equal(f->d.errors, 1);
+    assert_int_equal(f->d.warnings, 0);
+    assert_string_equal(msg(f, 2), "(none)");
 }
 
 static void test_module_calls_module_and_tool(void **state)
@@ -968,6 +996,7 @@ int main(void)
         T(test_first_lm_and_data_of_a_program_without_optimize),
         T(test_react_tool_list_has_one_full_stop),
         T(test_variable_keeps_one_shape),
+        T(test_variable_shape_in_branch_no_cascade),
         T(test_module_calls_module_and_tool),
         T(test_metric_judge_and_tool),
         T(test_metric_field_checks),
