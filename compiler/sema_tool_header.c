@@ -10,6 +10,7 @@
  * used with a location inside the header, so the user is shown the line to
  * change.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -694,9 +695,50 @@ static size_t offset_of(sema *s, const source_file *f, int line, int col)
  * spaces as its column has before it, and a `;`. Positions cheader reports
  * are then those of the .dsp file once shifted down to the prototype's
  * first line (its later lines keep their own columns). */
+/* The record a C type text names as a bare word (`const Pt *` for record
+ * Pt), or NULL: an inline prototype has no typedefs, so such a type can
+ * only come from the header that defines the struct. */
+static const char *record_word(sema *s, const char *ctype)
+{
+    int after_struct = 0; /* `struct T`: cheader's own message says it */
+    for (const char *c = ctype; *c;) {
+        if (!(isalpha((unsigned char)*c) || *c == '_')) {
+            c++;
+            continue;
+        }
+        const char *w = c;
+        while (isalnum((unsigned char)*c) || *c == '_')
+            c++;
+        const char *name = arena_printf(s->a, "%.*s", (int)(c - w), w);
+        const sym *r = after_struct ? NULL : sema_lookup(s, name);
+        if (r && r->kind == SYM_RECORD)
+            return name;
+        after_struct = strcmp(name, "struct") == 0;
+    }
+    return NULL;
+}
+
 int sema_tool_from_inline(sema *s, sym *sy, ir_tool *t)
 {
     ast_decl *d = sy->decl;
+    for (size_t i = 0; i < d->params.len; i++) {
+        const ast_cdecl *c = d->params.items[i];
+        const char *rec = record_word(s, c->ctype);
+        if (rec) {
+            diag_error(s->d, c->loc, "parameter `%s` of `%s` takes struct `%s`, which an inline prototype cannot "
+                       "define (it has no typedefs); declare the tool by the header that defines the struct "
+                       "(`tool %s from \"lib.so\" header \"tools.h\"`): its members are checked against "
+                       "record `%s`", c->name.name, sy->name, rec, sy->name, rec);
+            return 0;
+        }
+    }
+    const char *rec = record_word(s, d->cfunc->ctype);
+    if (rec) {
+        diag_error(s->d, d->cfunc->loc, "`%s` returns struct `%s`, which an inline prototype cannot define (it "
+                   "has no typedefs); declare the tool by the header that defines the struct (`tool %s from "
+                   "\"lib.so\" header \"tools.h\"`)", sy->name, rec, sy->name);
+        return 0;
+    }
     const source_file *f = d->cfunc->loc.file;
     size_t start = offset_of(s, f, d->cfunc->loc.line, d->cfunc->loc.col);
     size_t end = offset_of(s, f, d->proto_end.line, d->proto_end.col) + 1;
