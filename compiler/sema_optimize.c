@@ -130,7 +130,7 @@ size_t sema_check_options(sema *s, const ptr_vec *kvs, const bi_option *table, s
             continue;
         }
         if ((o->kind == BI_OPT_INT || o->kind == BI_OPT_FLOAT) && (num < o->min || num > o->max)) {
-            diag_error(s->d, v->loc, "%s `%s` must be between %g and %g", what, o->name, o->min, o->max);
+            diag_error(s->d, v->loc, "%s `%s` must be between %.15g and %.15g", what, o->name, o->min, o->max);
             ok = 0;
             continue;
         }
