@@ -19,6 +19,10 @@
  * get), at dsp_cache_flush and at dsp_cache_close. */
 #define DSP_CACHE_FLUSH_ROWS 64
 #define DSP_CACHE_FLUSH_MS 1000
+/* Lookups share one SQLite read snapshot (cache.c) for up to this long;
+ * it ends sooner at every flush of this cache (so its own rows are seen at
+ * once). Rows another process flushed are seen within this time. */
+#define DSP_CACHE_SNAPSHOT_MS 1000
 
 typedef struct dsp_cache dsp_cache;
 

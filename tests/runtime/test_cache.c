@@ -586,6 +586,9 @@ static void test_puts_are_queued_until_a_flush(void **state)
     assert_int_equal(dsp_cache_get(other, "q1", &r, &found, &err), DSP_OK);
     assert_false(found);
     assert_int_equal(dsp_cache_flush(c, &err), DSP_OK);
+    /* other's lookups share a read snapshot, taken before the flush: it
+     * ends at other's own flush (or DSP_CACHE_SNAPSHOT_MS after it began). */
+    assert_int_equal(dsp_cache_flush(other, &err), DSP_OK);
     assert_int_equal(dsp_cache_get(other, "q1", &r, &found, &err), DSP_OK);
     assert_true(found);
     assert_string_equal(r.choices[0], "second");
@@ -596,6 +599,7 @@ static void test_puts_are_queued_until_a_flush(void **state)
         snprintf(key, sizeof key, "n-%d", i);
         put_text(c, key, "x");
     }
+    assert_int_equal(dsp_cache_flush(other, &err), DSP_OK);
     assert_int_equal(dsp_cache_get(other, "n-0", &r, &found, &err), DSP_OK);
     assert_true(found);
     dsp_chat_response_free(&r);
@@ -605,10 +609,94 @@ static void test_puts_are_queued_until_a_flush(void **state)
     nanosleep(&ts, NULL);
     assert_int_equal(dsp_cache_get(c, "nothing", &r, &found, &err), DSP_OK);
     assert_false(found);
+    /* other flushed nothing since its last lookup, over a second ago: its
+     * snapshot has ended, and the row is seen. */
     assert_int_equal(dsp_cache_get(other, "late", &r, &found, &err), DSP_OK);
     assert_true(found);
     dsp_chat_response_free(&r);
     dsp_cache_close(other);
+    dsp_cache_close(c);
+}
+
+/* A cache's lookups share a read snapshot (cache.c): a row it flushed
+ * itself is found at the next lookup, though it has left the queue for
+ * the file since the snapshot was taken; and a row another process (a
+ * cache of its own) flushed is found once the snapshot is
+ * DSP_CACHE_SNAPSHOT_MS old, with no flush of its own. */
+static void test_lookups_see_flushed_rows(void **state)
+{
+    (void)state;
+    char dir[400];
+    snprintf(dir, sizeof dir, "%s/snapshot", tmpdir);
+    dsp_cache *c = NULL, *other = NULL;
+    dsp_error err = {0};
+    dsp_chat_response r = {0};
+    bool found = false;
+    assert_int_equal(dsp_cache_open(dir, &c, &err), DSP_OK);
+    put_text(c, "s0", "makes the file");
+    assert_int_equal(dsp_cache_flush(c, &err), DSP_OK);
+    assert_int_equal(dsp_cache_open(dir, &other, &err), DSP_OK);
+    for (int i = 1; i <= 3; i++) {
+        char key[16];
+        snprintf(key, sizeof key, "s%d", i);
+        assert_int_equal(dsp_cache_get(c, key, &r, &found, &err), DSP_OK); /* a miss: the snapshot is taken */
+        assert_false(found);
+        assert_int_equal(dsp_cache_get(other, key, &r, &found, &err), DSP_OK);
+        assert_false(found);
+        put_text(c, key, "stored");
+        /* Flushed the way a program's rows are: by the 64th queued row. */
+        for (int j = 1; j < DSP_CACHE_FLUSH_ROWS; j++) {
+            char fill[32];
+            snprintf(fill, sizeof fill, "fill-%d-%d", i, j);
+            put_text(c, fill, "x");
+        }
+        assert_int_equal(dsp_cache_get(c, key, &r, &found, &err), DSP_OK);
+        assert_true(found);
+        assert_string_equal(r.choices[0], "stored");
+        dsp_chat_response_free(&r);
+    }
+    struct timespec ts = {DSP_CACHE_SNAPSHOT_MS / 1000, (DSP_CACHE_SNAPSHOT_MS % 1000) * 1000000L + 50000000L};
+    nanosleep(&ts, NULL);
+    assert_int_equal(dsp_cache_get(other, "s3", &r, &found, &err), DSP_OK);
+    assert_true(found);
+    assert_string_equal(r.choices[0], "stored");
+    dsp_chat_response_free(&r);
+    dsp_cache_close(other);
+    dsp_cache_close(c);
+}
+
+/* Lookups between flushes, as a program's calls make them, leave SQLite
+ * free to start its WAL over once a checkpoint has copied it into the
+ * file: the WAL stays near its 1000-page checkpoint size instead of
+ * growing with every reply written. */
+static void test_wal_stays_bounded(void **state)
+{
+    (void)state;
+    char dir[400], wal[520];
+    snprintf(dir, sizeof dir, "%s/wal", tmpdir);
+    dsp_cache *c = NULL;
+    dsp_error err = {0};
+    assert_int_equal(dsp_cache_open(dir, &c, &err), DSP_OK);
+    put_text(c, "w0", "makes the file");
+    assert_int_equal(dsp_cache_flush(c, &err), DSP_OK);
+    snprintf(wal, sizeof wal, "%s-wal", dsp_cache_file_path(c));
+    static char text[2048];
+    memset(text, 'r', sizeof text - 1);
+    /* 100 flushes of 64 rows of 2 KiB: about 13 MB through the WAL. */
+    for (int f = 0; f < 100; f++) {
+        for (int i = 0; i < DSP_CACHE_FLUSH_ROWS; i++) {
+            char key[32];
+            snprintf(key, sizeof key, "w-%d-%d", f, i);
+            dsp_chat_response r = {0};
+            bool found = true;
+            assert_int_equal(dsp_cache_get(c, key, &r, &found, &err), DSP_OK);
+            assert_false(found);
+            put_text(c, key, text);
+        }
+    }
+    struct stat st;
+    assert_int_equal(stat(wal, &st), 0);
+    assert_true(st.st_size < 8 * 1024 * 1024);
     dsp_cache_close(c);
 }
 
@@ -824,7 +912,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sigkill_mid_write_leaves_consistent_cache, make_tmp, remove_tmp),
         cmocka_unit_test_setup_teardown(test_prepared_digest_gives_the_same_keys, make_tmp, remove_tmp),
         cmocka_unit_test_setup_teardown(test_puts_are_queued_until_a_flush, make_tmp, remove_tmp),
+        cmocka_unit_test_setup_teardown(test_lookups_see_flushed_rows, make_tmp, remove_tmp),
         cmocka_unit_test_setup_teardown(test_a_large_flush_keeps_the_newest_row, make_tmp, remove_tmp),
+        cmocka_unit_test_setup_teardown(test_wal_stays_bounded, make_tmp, remove_tmp),
         cmocka_unit_test_setup_teardown(test_sigkill_keeps_what_was_flushed, make_tmp, remove_tmp),
         cmocka_unit_test_setup_teardown(test_new_and_old_file_layouts, make_tmp, remove_tmp),
         cmocka_unit_test_setup_teardown(test_new_file_is_made_whole, make_tmp, remove_tmp),
