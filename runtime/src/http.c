@@ -14,11 +14,40 @@
 /* Header lines a request may carry (the client sends three at most). */
 #define DSP_HTTP_MAX_HEADERS 8
 
+/* The User-Agent and Accept lines every request starts its header list
+ * with. Given as CURLOPT_USERAGENT, libcurl 7.88 formats the User-Agent
+ * line anew with aprintf for every request (about 2.9k instructions);
+ * as lines of the list they cost nothing, and the bytes sent are the same:
+ * libcurl leaves out its own User-Agent and Accept lines when the list has
+ * them, and writes the list where they would have been, right after Host
+ * (tests/runtime/test_request_bytes.c). A signed (SigV4) request keeps
+ * CURLOPT_USERAGENT: libcurl signs every line of the list, and these were
+ * never signed. */
+static const char user_agent_line[] = "User-Agent: libdsprt/0.1";
+static const char accept_line[] = "Accept: */*";
+#define DSP_HTTP_USER_AGENT "libdsprt/0.1"
+
+/* A pooled easy handle with what is set on it once for all its requests:
+ * the options that do not change from call to call are set when it is
+ * made, those that may change only when they do (each curl_easy_setopt
+ * costs about 90 instructions), and its write callback's data and error
+ * buffer are its own, so no call's stack address stays behind on it. */
+typedef struct pooled {
+    CURL *e;
+    struct sink *cur;        /* the request in progress: its sink */
+    char *url;               /* what CURLOPT_URL holds (a copy), or NULL */
+    long connect_ms, total_ms; /* what the two timeouts hold */
+    char errbuf[CURL_ERROR_SIZE];
+    /* The request's header list: the two fixed lines, the caller's, and
+     * "Expect:". CURLOPT_HTTPHEADER points here for the handle's life. */
+    struct curl_slist hdr_nodes[DSP_HTTP_MAX_HEADERS + 3];
+} pooled;
+
 struct dsp_http {
     CURLSH *share;
     pthread_mutex_t locks[CURL_LOCK_DATA_LAST];
     pthread_mutex_t pool_lock;
-    CURL **idle;       /* easy handles not in use */
+    pooled **idle;     /* easy handles not in use */
     size_t n_idle, cap_idle;
     long connect_timeout_ms, timeout_ms;
     long max_connections;
@@ -77,6 +106,15 @@ dsp_status dsp_http_new(double connect_timeout_s, double timeout_s, int max_conn
     return DSP_OK;
 }
 
+static void pooled_free(pooled *p)
+{
+    if (!p)
+        return;
+    curl_easy_cleanup(p->e);
+    free(p->url);
+    free(p);
+}
+
 void dsp_http_free(dsp_http *h)
 {
     if (!h)
@@ -87,7 +125,7 @@ void dsp_http_free(dsp_http *h)
         dsp_http_multi_free(h->multis[i]);
     free(h->multis);
     for (size_t i = 0; i < h->n_idle; i++)
-        curl_easy_cleanup(h->idle[i]);
+        pooled_free(h->idle[i]);
     free(h->idle);
     if (h->share)
         curl_share_cleanup(h->share);
@@ -99,50 +137,61 @@ void dsp_http_free(dsp_http *h)
 
 static size_t on_data(char *data, size_t size, size_t nmemb, void *userp);
 
-static CURL *acquire(dsp_http *h)
+static pooled *acquire(dsp_http *h)
 {
-    CURL *e = NULL;
+    pooled *p = NULL;
     pthread_mutex_lock(&h->pool_lock);
     if (h->n_idle > 0)
-        e = h->idle[--h->n_idle];
+        p = h->idle[--h->n_idle];
     pthread_mutex_unlock(&h->pool_lock);
-    if (e)
-        return e;
-    e = curl_easy_init();
-    if (!e)
+    if (p)
+        return p;
+    if (!(p = calloc(1, sizeof *p)))
         return NULL;
+    if (!(p->e = curl_easy_init())) {
+        free(p);
+        return NULL;
+    }
+    CURL *e = p->e;
+    p->connect_ms = h->connect_timeout_ms;
+    p->total_ms = h->timeout_ms;
     curl_easy_setopt(e, CURLOPT_SHARE, h->share);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L); /* threads: no SIGALRM for DNS timeouts */
     curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, h->connect_timeout_ms);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, h->timeout_ms);
-    curl_easy_setopt(e, CURLOPT_USERAGENT, "libdsprt/0.1");
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, p->connect_ms);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, p->total_ms);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, p);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, p->errbuf);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, p->hdr_nodes);
+    /* Until the first request fills it in: a list of one line. */
+    p->hdr_nodes[0].data = (char *)user_agent_line;
+    p->hdr_nodes[0].next = NULL;
     /* A Content-Length over the limit fails before the body is read. */
     curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)DSP_HTTP_MAX_BODY);
     /* Each handle keeps its own idle connections (one per host it talked
      * to); libcurl's default of 5 would close and reopen connections for a
      * client that talks to more hosts than that. */
     curl_easy_setopt(e, CURLOPT_MAXCONNECTS, h->max_connections);
-    return e;
+    return p;
 }
 
-static void release(dsp_http *h, CURL *e)
+static void release(dsp_http *h, pooled *p)
 {
     pthread_mutex_lock(&h->pool_lock);
     if (h->n_idle == h->cap_idle) {
         size_t cap = h->cap_idle ? h->cap_idle * 2 : 16;
-        CURL **idle = realloc(h->idle, cap * sizeof *idle);
+        pooled **idle = realloc(h->idle, cap * sizeof *idle);
         if (!idle) {
             pthread_mutex_unlock(&h->pool_lock);
-            curl_easy_cleanup(e);
+            pooled_free(p);
             return;
         }
         h->idle = idle;
         h->cap_idle = cap;
     }
-    h->idle[h->n_idle++] = e;
+    h->idle[h->n_idle++] = p;
     pthread_mutex_unlock(&h->pool_lock);
 }
 
@@ -204,7 +253,7 @@ static int charge(sink *s, size_t n)
 
 static size_t on_data(char *data, size_t size, size_t nmemb, void *userp)
 {
-    sink *s = userp;
+    sink *s = ((pooled *)userp)->cur;
     size_t n = size * nmemb;
     if (s->len + n > DSP_HTTP_MAX_BODY) {
         s->too_big = 1;
@@ -305,6 +354,29 @@ static dsp_status curl_failure(CURLcode rc, const char *errbuf, const char *url,
     }
 }
 
+/* Sets a long option only when the handle does not hold that value yet. */
+static void set_ms(CURL *e, CURLoption opt, long *held, long v)
+{
+    if (*held != v) {
+        curl_easy_setopt(e, opt, v);
+        *held = v;
+    }
+}
+
+/* Points the handle at url unless it already is (libcurl copies it, and
+ * so does the handle, to compare with the next). */
+static dsp_status set_url(pooled *p, const char *url, dsp_error *err)
+{
+    if (p->url && strcmp(p->url, url) == 0)
+        return DSP_OK;
+    free(p->url);
+    p->url = NULL;
+    if (curl_easy_setopt(p->e, CURLOPT_URL, url) != CURLE_OK)
+        return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory setting up a request to %s", url);
+    p->url = strdup(url); /* NULL when out of memory: set again next time */
+    return DSP_OK;
+}
+
 dsp_status dsp_http_post(dsp_http *h, const char *url, const char *const *headers, size_t n_headers,
                          const char *body, size_t len, const dsp_http_limits *lim, dsp_http_reply *out,
                          dsp_error *err)
@@ -319,35 +391,39 @@ dsp_status dsp_http_post(dsp_http *h, const char *url, const char *const *header
     out->charged = 0;
     out->owner = h;
     out->inline_body[0] = '\0';
-    /* The header list lives on the stack for this call: struct curl_slist is
-     * public, libcurl only reads the list, and building it with
-     * curl_slist_append would cost an allocation and a copy per line per
-     * call. A client sends at most a handful of lines. */
-    struct curl_slist hdr_nodes[DSP_HTTP_MAX_HEADERS + 1];
     if (n_headers > DSP_HTTP_MAX_HEADERS)
         return dsp_error_set(err, DSP_ERR_INVALID, "%zu request header lines given; at most %d are supported",
                              n_headers, DSP_HTTP_MAX_HEADERS);
-    for (size_t i = 0; i < n_headers; i++) {
-        hdr_nodes[i].data = (char *)headers[i];
-        hdr_nodes[i].next = &hdr_nodes[i + 1];
+    pooled *p = acquire(h);
+    if (!p)
+        return dsp_error_set(err, DSP_ERR_NOMEM, "libcurl could not create a handle");
+    CURL *e = p->e;
+    bool signed_req = lim && lim->aws_sigv4;
+    /* The header list lives in the pooled handle: struct curl_slist is
+     * public, libcurl only reads the list, and building it with
+     * curl_slist_append would cost an allocation and a copy per line per
+     * call. A client sends at most a handful of lines. */
+    struct curl_slist *nodes = p->hdr_nodes;
+    size_t n = 0;
+    if (!signed_req) {
+        nodes[n++].data = (char *)user_agent_line;
+        nodes[n++].data = (char *)accept_line;
     }
+    for (size_t i = 0; i < n_headers; i++)
+        nodes[n++].data = (char *)headers[i];
     /* No "Expect: 100-continue" round trip for large prompts. Not for a
      * signed request: libcurl's SigV4 signs the empty "Expect:" that only
      * removes the header, as a header "expect" the server never receives,
      * so AWS would find the signature wrong (tests/runtime/test_sigv4.c). */
     static const char no_expect[] = "Expect:";
-    hdr_nodes[n_headers].data = (char *)no_expect;
-    hdr_nodes[n_headers].next = NULL;
-    if (lim && lim->aws_sigv4) {
-        if (n_headers == 0)
-            hdr_nodes[0].data = NULL;
-        else
-            hdr_nodes[n_headers - 1].next = NULL;
-    }
-    struct curl_slist *hdrs = hdr_nodes[0].data ? hdr_nodes : NULL;
-    CURL *e = acquire(h);
-    if (!e)
-        return dsp_error_set(err, DSP_ERR_NOMEM, "libcurl could not create a handle");
+    if (!signed_req)
+        nodes[n++].data = (char *)no_expect;
+    for (size_t i = 0; i + 1 < n; i++)
+        nodes[i].next = &nodes[i + 1];
+    if (n > 0)
+        nodes[n - 1].next = NULL;
+    else
+        curl_easy_setopt(e, CURLOPT_HTTPHEADER, NULL); /* a signed request without lines */
     out->stopped = false;
     sink s = {.buf = out->inline_body, .inline_buf = out->inline_body, .cap = sizeof out->inline_body, .h = h,
               .e = e, .lim = lim, .streaming = lim && lim->on_body ? -1 : 0, .first_cap = 4096};
@@ -357,24 +433,26 @@ dsp_status dsp_http_post(dsp_http *h, const char *url, const char *const *header
         s.cap = 0;
         s.first_cap = 1024;
     }
-    char errbuf[CURL_ERROR_SIZE];
-    errbuf[0] = '\0';
-    curl_easy_setopt(e, CURLOPT_URL, url);
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, lim ? lim->connect_ms : h->connect_timeout_ms);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, lim ? lim->total_ms : h->timeout_ms);
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdrs);
+    p->cur = &s;
+    p->errbuf[0] = '\0';
+    const char *errbuf = p->errbuf;
+    dsp_status st = set_url(p, url, err);
+    if (st != DSP_OK) {
+        release(h, p);
+        return st;
+    }
+    set_ms(e, CURLOPT_CONNECTTIMEOUT_MS, &p->connect_ms, lim ? lim->connect_ms : h->connect_timeout_ms);
+    set_ms(e, CURLOPT_TIMEOUT_MS, &p->total_ms, lim ? lim->total_ms : h->timeout_ms);
     curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
     curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, &s);
-    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf);
-    if (lim && lim->aws_sigv4) {
+    if (signed_req) {
+        curl_easy_setopt(e, CURLOPT_USERAGENT, DSP_HTTP_USER_AGENT);
         curl_easy_setopt(e, CURLOPT_AWS_SIGV4, lim->aws_sigv4);
         curl_easy_setopt(e, CURLOPT_USERPWD, lim->aws_userpwd);
     }
     /* In a job of an event loop the transfer joins the loop's multi
      * handle and the job waits for it while others run. */
     CURLcode rc = dsp_loop_active() ? dsp_loop_perform(h, e) : curl_easy_perform(e);
-    dsp_status st = DSP_OK;
     if (rc == CURLE_WRITE_ERROR && s.stopped) {
         rc = CURLE_OK; /* the reader stopped it: a reply came, and it has what it read */
         out->stopped = true;
@@ -409,16 +487,22 @@ dsp_status dsp_http_post(dsp_http *h, const char *url, const char *const *header
         out->len = s.streaming ? 0 : s.len;
         out->charged = s.charged;
     }
-    /* The handle must not keep pointers to this call's headers and buffers. */
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, NULL);
+    /* The handle must not keep pointers to this call's header lines (one
+     * holds the key) or its body: the list goes back to one fixed line
+     * (libcurl reads the list only while it sends a request), the body to
+     * none. */
+    p->hdr_nodes[0].data = (char *)user_agent_line;
+    p->hdr_nodes[0].next = NULL;
+    if (n == 0)
+        curl_easy_setopt(e, CURLOPT_HTTPHEADER, p->hdr_nodes);
     curl_easy_setopt(e, CURLOPT_POSTFIELDS, NULL);
-    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, NULL);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, NULL);
-    if (lim && lim->aws_sigv4) {
+    p->cur = NULL;
+    if (signed_req) {
         /* A pooled handle signs no later request, nor keeps the secret. */
         curl_easy_setopt(e, CURLOPT_AWS_SIGV4, NULL);
         curl_easy_setopt(e, CURLOPT_USERPWD, NULL);
+        curl_easy_setopt(e, CURLOPT_USERAGENT, NULL);
     }
-    release(h, e);
+    release(h, p);
     return st;
 }
