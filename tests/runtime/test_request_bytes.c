@@ -2,7 +2,8 @@
  * block dsp_chat sends, read off the socket by a plain TCP server in this
  * file (not an HTTP library, which would normalise them): OpenAI with a
  * key, Anthropic, several calls on a kept-alive pooled handle, a second
- * client's key, and requests sent from the event loop (dsp_chat_batch).
+ * client's key, requests sent from the event loop (dsp_chat_batch), and a
+ * URL libcurl cannot parse.
  * How the transport sets libcurl up (its options, where the User-Agent
  * line comes from) may change to save work; these bytes may not. */
 #define _GNU_SOURCE /* memmem */
@@ -43,6 +44,7 @@ typedef struct server {
     char *heads[MAX_SEEN];
     char *bodies[MAX_SEEN];
     int n_seen;
+    int n_conns; /* connections accepted */
 } server;
 
 static server SV;
@@ -111,6 +113,9 @@ static void *accept_loop(void *arg)
         int fd = accept(SV.fd, NULL, NULL);
         if (fd < 0)
             return NULL; /* the listening socket was shut down */
+        pthread_mutex_lock(&SV.lock);
+        SV.n_conns++;
+        pthread_mutex_unlock(&SV.lock);
         conn_arg *a = malloc(sizeof *a);
         pthread_t t;
         if (!a) {
@@ -228,7 +233,8 @@ static void chat_ok(dsp_client *c, const dsp_lm_config *lm)
 static const char openai_extra_a[] = "Content-Type: application/json\r\nAuthorization: Bearer " KEY_A "\r\n";
 
 /* Three calls on one client: the pooled handle sends the same head each
- * time, and the body dsp_chat_request_body shows. */
+ * time, on one kept-alive connection, and the body dsp_chat_request_body
+ * shows. */
 static void test_openai_head_on_a_kept_handle(void **state)
 {
     (void)state;
@@ -238,6 +244,7 @@ static void test_openai_head_on_a_kept_handle(void **state)
         chat_ok(c, &lm);
     dsp_client_free(c);
     assert_int_equal(SV.n_seen, 3);
+    assert_int_equal(SV.n_conns, 1);
     dsp_chat_request req = request();
     char *body = NULL;
     dsp_error err = {0};
@@ -292,6 +299,33 @@ static void test_batch_heads(void **state)
         assert_head(i, "/v1/chat/completions", openai_extra_a);
 }
 
+/* A URL libcurl cannot parse fails as it did when libcurl was given it as
+ * text (the transport hands libcurl a parsed URL otherwise), naming it;
+ * the pooled handle then serves a good URL again. */
+static void test_unparsable_url_then_a_good_one(void **state)
+{
+    (void)state;
+    dsp_client *c = client();
+    dsp_lm_config bad = lm_for("openai/gpt-bytes", "DSP_BYTES_KEY_A");
+    bad.base_url = "http://127.0.0.1:99999/v1";
+    dsp_chat_request req = request();
+    dsp_chat_response resp;
+    dsp_error err = {0};
+    assert_int_equal(dsp_chat(c, &bad, &req, &resp, &err), DSP_ERR_INVALID);
+    assert_non_null(strstr(err.message, "cannot use URL http://127.0.0.1:99999/v1/chat/completions"));
+    assert_null(strstr(err.message, KEY_A));
+    dsp_error_clear(&err);
+    dsp_lm_config good = lm_for("openai/gpt-bytes", "DSP_BYTES_KEY_A");
+    chat_ok(c, &good);
+    assert_int_equal(dsp_chat(c, &bad, &req, &resp, &err), DSP_ERR_INVALID);
+    dsp_error_clear(&err);
+    chat_ok(c, &good);
+    dsp_client_free(c);
+    assert_int_equal(SV.n_seen, 2);
+    assert_head(0, "/v1/chat/completions", openai_extra_a);
+    assert_head(1, "/v1/chat/completions", openai_extra_a);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, start, stop)
@@ -299,6 +333,7 @@ int main(void)
         T(test_openai_head_on_a_kept_handle),
         T(test_headers_do_not_carry_over),
         T(test_batch_heads),
+        T(test_unparsable_url_then_a_good_one),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
