@@ -436,6 +436,26 @@ dsp_status dsp_api_key_from_env(const char *env, const char *model_spec, const c
     return dsp_api_key_check(env, getenv(env), model_spec, key, err);
 }
 
+/* Whether any of the n bytes at s is a control character (below 0x20, or
+ * DEL). Eight bytes at a time with the "has a byte less than" bit tests,
+ * exact for a word as a whole: the key is checked at every call. */
+static bool has_control(const char *s, size_t n)
+{
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t x;
+        memcpy(&x, s + i, sizeof x);
+        uint64_t del = x ^ (ones * 0x7f);
+        if (((x - ones * 0x20) & ~x & highs) | ((del - ones) & ~del & highs))
+            return true;
+    }
+    for (; i < n; i++)
+        if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] == 0x7f)
+            return true;
+    return false;
+}
+
 dsp_status dsp_api_key_check(const char *env, const char *v, const char *model_spec, const char **key,
                              dsp_error *err)
 {
@@ -443,12 +463,11 @@ dsp_status dsp_api_key_check(const char *env, const char *v, const char *model_s
     if (!v || !*v)
         return dsp_error_set(err, DSP_ERR_ENV, "environment variable %s is not set; it must hold the API key for %s",
                              env, model_spec);
-    for (const unsigned char *p = (const unsigned char *)v; *p; p++)
-        if (*p < 0x20 || *p == 0x7f)
-            return dsp_error_set(err, DSP_ERR_ENV,
-                                 "environment variable %s holds a control character (a trailing newline?); "
-                                 "it must hold the API key alone",
-                                 env);
+    if (has_control(v, strlen(v)))
+        return dsp_error_set(err, DSP_ERR_ENV,
+                             "environment variable %s holds a control character (a trailing newline?); "
+                             "it must hold the API key alone",
+                             env);
     *key = v;
     return DSP_OK;
 }
@@ -867,6 +886,14 @@ static dsp_status exchange(dsp_client *c, call *k, dsp_chat_response *resp, usag
 /* Appends the choices of part to all (both owned); frees part. */
 static dsp_status absorb(dsp_chat_response *all, dsp_chat_response *part, dsp_error *err)
 {
+    if (all->n_choices == 0 && !all->choices && !all->tool_calls) {
+        /* The first (most often the only) reply: taken whole. */
+        bool hit = all->cache_hit;
+        *all = *part;
+        all->cache_hit = hit;
+        memset(part, 0, sizeof *part);
+        return DSP_OK;
+    }
     char **ch = realloc(all->choices, (all->n_choices + part->n_choices) * sizeof *ch);
     if (!ch) {
         dsp_chat_response_free(part);

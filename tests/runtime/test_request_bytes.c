@@ -2,8 +2,9 @@
  * block dsp_chat sends, read off the socket by a plain TCP server in this
  * file (not an HTTP library, which would normalise them): OpenAI with a
  * key, Anthropic, several calls on a kept-alive pooled handle, a second
- * client's key, requests sent from the event loop (dsp_chat_batch), and a
- * URL libcurl cannot parse.
+ * client's key, requests sent from the event loop (dsp_chat_batch) and a
+ * URL libcurl cannot parse; and the check that refuses a key holding a
+ * control character.
  * How the transport sets libcurl up (its options, where the User-Agent
  * line comes from) may change to save work; these bytes may not. */
 #define _GNU_SOURCE /* memmem */
@@ -24,6 +25,7 @@
 #include <unistd.h>
 
 #include "dsp/client.h"
+#include "../../runtime/src/client_settings.h"
 
 #define KEY_A "sk-bytes-AAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 #define KEY_B "sk-bytes-BBBBBBBBBBBBBBBBBBBBBBBBBBBB"
@@ -326,6 +328,47 @@ static void test_unparsable_url_then_a_good_one(void **state)
     assert_head(1, "/v1/chat/completions", openai_extra_a);
 }
 
+/* A key holding a control character (a trailing newline, most often) is
+ * refused wherever it sits; bytes from 0x80 up (UTF-8) and the rest of
+ * printable ASCII are not control characters. */
+static void test_key_with_a_control_character_is_refused(void **state)
+{
+    (void)state;
+    char key[41];
+    const char *got = NULL;
+    dsp_error err = {0};
+    for (unsigned bad = 0; bad < 0x100; bad++) {
+        bool control = bad < 0x20 || bad == 0x7f;
+        if (bad == 0)
+            continue;
+        for (size_t at = 0; at < sizeof key - 1; at++) {
+            memset(key, 'k', sizeof key - 1);
+            key[sizeof key - 1] = '\0';
+            key[at] = (char)bad;
+            dsp_status st = dsp_api_key_check("DSP_BYTES_KEY", key, "openai/x", &got, &err);
+            if (control) {
+                assert_int_equal(st, DSP_ERR_ENV);
+                assert_null(got);
+                assert_non_null(strstr(err.message, "DSP_BYTES_KEY holds a control character"));
+            } else {
+                assert_int_equal(st, DSP_OK);
+                assert_ptr_equal(got, key);
+            }
+            dsp_error_clear(&err);
+        }
+    }
+    /* Every length around a word's 8 bytes, with a newline last. */
+    for (size_t n = 1; n < sizeof key; n++) {
+        memset(key, 'k', n);
+        key[n - 1] = '\n';
+        key[n] = '\0';
+        assert_int_equal(dsp_api_key_check("DSP_BYTES_KEY", key, "openai/x", &got, &err), DSP_ERR_ENV);
+        dsp_error_clear(&err);
+        key[n - 1] = '~';
+        assert_int_equal(dsp_api_key_check("DSP_BYTES_KEY", key, "openai/x", &got, &err), DSP_OK);
+    }
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, start, stop)
@@ -334,6 +377,7 @@ int main(void)
         T(test_headers_do_not_carry_over),
         T(test_batch_heads),
         T(test_unparsable_url_then_a_good_one),
+        cmocka_unit_test(test_key_with_a_control_character_is_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
