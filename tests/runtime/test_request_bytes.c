@@ -57,6 +57,19 @@ typedef struct conn_arg {
 
 /* Reads requests off one connection until the client closes it, answering
  * each with a canned reply of the API its path names. */
+/* Reads more of the connection into buf; false when it closed, failed or
+ * filled buf. */
+static bool read_more(int fd, char *buf, size_t *len, size_t cap)
+{
+    if (*len == cap)
+        return false;
+    ssize_t n = recv(fd, buf + *len, cap - *len, 0);
+    if (n <= 0)
+        return false;
+    *len += (size_t)n;
+    return true;
+}
+
 static void *serve_conn(void *arg)
 {
     int fd = ((conn_arg *)arg)->fd;
@@ -65,27 +78,17 @@ static void *serve_conn(void *arg)
     size_t len = 0;
     for (;;) {
         char *end = NULL;
-        while (!(end = len ? memmem(buf, len, "\r\n\r\n", 4) : NULL)) {
-            if (len == sizeof buf)
+        while (!(end = len ? memmem(buf, len, "\r\n\r\n", 4) : NULL))
+            if (!read_more(fd, buf, &len, sizeof buf))
                 goto done;
-            ssize_t n = recv(fd, buf + len, sizeof buf - len, 0);
-            if (n <= 0)
-                goto done;
-            len += (size_t)n;
-        }
         size_t head_len = (size_t)(end - buf) + 4;
         size_t body_len = 0;
         for (char *p = buf; p < buf + head_len; p = strstr(p, "\r\n") + 2)
             if (strncasecmp(p, "Content-Length:", 15) == 0)
                 body_len = strtoul(p + 15, NULL, 10);
-        while (len < head_len + body_len) {
-            if (len == sizeof buf)
+        while (len < head_len + body_len)
+            if (!read_more(fd, buf, &len, sizeof buf))
                 goto done;
-            ssize_t n = recv(fd, buf + len, sizeof buf - len, 0);
-            if (n <= 0)
-                goto done;
-            len += (size_t)n;
-        }
         pthread_mutex_lock(&SV.lock);
         if (SV.n_seen < MAX_SEEN) {
             SV.heads[SV.n_seen] = strndup(buf, head_len);
