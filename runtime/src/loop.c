@@ -413,6 +413,23 @@ static void wait_fds(dsp_loop *l, long wait)
     }
 }
 
+/* Makes the fibers whose transfers finished ready. */
+static void take_done(dsp_loop *l)
+{
+    CURL *e;
+    CURLcode rc;
+    while ((e = dsp_http_multi_done(l->multi, &rc))) {
+        void *p = NULL;
+        curl_easy_getinfo(e, CURLINFO_PRIVATE, &p);
+        curl_easy_setopt(e, CURLOPT_PRIVATE, NULL);
+        loop_fiber *lf = p;
+        if (lf) {
+            lf->xfer_rc = rc;
+            make_ready(l, lf);
+        }
+    }
+}
+
 /* Waits for the next event (a transfer's progress, a socket a fiber waits
  * on, or a timer) and makes the fibers it concerns ready. */
 static void poll_once(dsp_loop *l)
@@ -435,27 +452,40 @@ static void poll_once(dsp_loop *l)
         return;
     }
     dsp_http_multi_wait(l->multi, wait);
-    CURL *e;
-    CURLcode rc;
-    while ((e = dsp_http_multi_done(l->multi, &rc))) {
-        void *p = NULL;
-        curl_easy_getinfo(e, CURLINFO_PRIVATE, &p);
-        curl_easy_setopt(e, CURLOPT_PRIVATE, NULL);
-        loop_fiber *lf = p;
-        if (lf) {
-            lf->xfer_rc = rc;
-            make_ready(l, lf);
-        }
-    }
+    take_done(l);
     wake_timers(l);
 }
+
+/* Between fibers: libcurl starts the transfers added so far and acts on
+ * the sockets already ready, without waiting (the fibers of finished
+ * transfers join the ready queue). */
+static void kick(dsp_loop *l)
+{
+    if (!l->multi)
+        return;
+    dsp_http_multi_wait(l->multi, 0);
+    take_done(l);
+}
+
+/* Fibers run between two looks at libcurl's sockets and timers, at most:
+ * the transfers the first ones added are under way while the others run
+ * (at 4,096 in flight the first request of a batch left only after every
+ * fiber had built its own, the server idle meanwhile), and the fibers of
+ * replies that came meanwhile join the queue. */
+#define KICK_EVERY 16
 
 static void run(dsp_loop *l)
 {
     const dsp_span *own = dsp_trace_current();
     dsp_usage_group *own_group = dsp_usage_group_current();
     while (l->n_all > 0) {
+        size_t ran = 0;
         while (l->ready_head) {
+            if (ran++ % KICK_EVERY == KICK_EVERY - 1) {
+                dsp_trace_set_current(own);
+                (void)dsp_usage_group_use(own_group);
+                kick(l);
+            }
             loop_fiber *lf = l->ready_head;
             l->ready_head = lf->next;
             if (!l->ready_head)
