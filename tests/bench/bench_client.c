@@ -4,7 +4,7 @@
  * figures; it asserts nothing.
  *
  *   bench_client [--url BASE_URL] [--calls N] [--rounds R] [--inflight K]
- *   bench_client [--url BASE_URL] [--calls N] --only plain|bare|chat|predict|predict-cache
+ *   bench_client [--url BASE_URL] [--calls N] --only plain|plain-curlu|bare|chat|predict|predict-cache
  *
  * The plain loop is what a careful program using libcurl and cJSON (the
  * libraries libdsprt uses) must at least do per call: post the same bytes
@@ -22,6 +22,10 @@
  * fraction of a percent on a loaded machine, where wall time does not.
  * "bare" is the plain loop without even parsing the reply: printed for
  * reference only, as no real client can skip finding its answer.
+ * "plain-curlu" is the plain loop handing libcurl its URL parsed once
+ * (CURLOPT_CURLU), as libdsprt's pooled handles do: the stricter baseline,
+ * printed beside the verdicts, which stay against the plain loop as most
+ * programs write it (the URL as text).
  * "predict-cache" is dsp_predict with the response cache on, as programs
  * ship: every call a new request (key, lookup, miss, queued write). */
 #include <arpa/inet.h>
@@ -105,6 +109,7 @@ typedef struct plain {
     size_t len, cap;
     size_t content_bytes; /* summed, so the lookup cannot be optimised away */
     bool bare;            /* --only bare: the reply is not even parsed */
+    CURLU *parsed;        /* --only plain-curlu: the URL given parsed, as libdsprt gives it */
 } plain;
 
 static size_t sink(char *d, size_t s, size_t n, void *u)
@@ -128,7 +133,7 @@ static size_t sink(char *d, size_t s, size_t n, void *u)
 
 /* One easy handle for the whole run, as a careful libcurl program would
  * keep it: the connection stays open across calls. */
-static void plain_open(plain *p, const char *url, const char *body)
+static void plain_open(plain *p, const char *url, const char *body, bool parsed_url)
 {
     memset(p, 0, sizeof *p);
     p->e = curl_easy_init();
@@ -142,7 +147,18 @@ static void plain_open(plain *p, const char *url, const char *body)
     }
     /* The same request bytes as libdsprt's, User-Agent included. */
     curl_easy_setopt(p->e, CURLOPT_USERAGENT, "libdsprt/0.1");
-    curl_easy_setopt(p->e, CURLOPT_URL, url);
+    if (parsed_url) {
+        /* libcurl 7.88 parses and reassembles a URL given as text on every
+         * request; given a parsed one (CURLOPT_CURLU) it does not. */
+        p->parsed = curl_url();
+        if (!p->parsed || curl_url_set(p->parsed, CURLUPART_URL, url, 0) != CURLUE_OK) {
+            fprintf(stderr, "bench: libcurl could not parse %s\n", url);
+            exit(1);
+        }
+        curl_easy_setopt(p->e, CURLOPT_CURLU, p->parsed);
+    } else {
+        curl_easy_setopt(p->e, CURLOPT_URL, url);
+    }
     curl_easy_setopt(p->e, CURLOPT_HTTPHEADER, p->h);
     curl_easy_setopt(p->e, CURLOPT_POSTFIELDS, body);
     curl_easy_setopt(p->e, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
@@ -159,6 +175,7 @@ static void plain_close(plain *p)
 {
     curl_slist_free_all(p->h);
     curl_easy_cleanup(p->e);
+    curl_url_cleanup(p->parsed);
     free(p->buf);
 }
 
@@ -272,7 +289,7 @@ static void verdict(const char *what, double *ratio, int n)
            under, n, GOAL);
 }
 
-typedef enum mode { MODE_ALL, MODE_PLAIN, MODE_BARE, MODE_CHAT, MODE_PREDICT, MODE_PREDICT_CACHE } mode;
+typedef enum mode { MODE_ALL, MODE_PLAIN, MODE_PLAIN_CURLU, MODE_BARE, MODE_CHAT, MODE_PREDICT, MODE_PREDICT_CACHE } mode;
 
 /* The calls callgrind counts (--toggle-collect=measured): kept out of line
  * so that the warm-up before it is not counted. */
@@ -280,7 +297,7 @@ __attribute__((noinline)) static void measured(mode m, plain *pl, dsp_client *c,
                                                const dsp_chat_request *req, const dsp_predictor *pred,
                                                const dsp_value *in, int calls)
 {
-    if (m == MODE_PLAIN || m == MODE_BARE)
+    if (m == MODE_PLAIN || m == MODE_PLAIN_CURLU || m == MODE_BARE)
         plain_loop(pl, calls);
     else if (m == MODE_CHAT)
         dsp_loop(c, lm, req, calls);
@@ -299,13 +316,14 @@ int main(int argc, char **argv)
         else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc) {
             const char *m = argv[++i];
             only = strcmp(m, "plain") == 0 ? MODE_PLAIN
+                   : strcmp(m, "plain-curlu") == 0 ? MODE_PLAIN_CURLU
                    : strcmp(m, "bare") == 0 ? MODE_BARE
                    : strcmp(m, "chat") == 0 ? MODE_CHAT
                    : strcmp(m, "predict") == 0 ? MODE_PREDICT
                    : strcmp(m, "predict-cache") == 0 ? MODE_PREDICT_CACHE
                                                : MODE_ALL;
             if (only == MODE_ALL) {
-                fprintf(stderr, "bench: --only takes plain, bare, chat, predict or predict-cache, not %s\n", m);
+                fprintf(stderr, "bench: --only takes plain, plain-curlu, bare, chat, predict or predict-cache, not %s\n", m);
                 return 2;
             }
         }
@@ -318,7 +336,7 @@ int main(int argc, char **argv)
         else {
             fprintf(stderr,
                     "usage: %s [--url BASE_URL] [--calls N] [--rounds R]\n"
-                    "       [--inflight K | --only plain|bare|chat|predict|predict-cache]\n",
+                    "       [--inflight K | --only plain|plain-curlu|bare|chat|predict|predict-cache]\n",
                     argv[0]);
             return 2;
         }
@@ -402,11 +420,11 @@ int main(int argc, char **argv)
     }
 
     plain pl;
-    plain_open(&pl, url, body);
+    plain_open(&pl, url, body, only == MODE_PLAIN_CURLU);
     pl.bare = only == MODE_BARE;
     if (only != MODE_ALL) {
         /* Warm-up outside measured(): connection, lazy init, malloc arenas. */
-        if (only == MODE_PLAIN || only == MODE_BARE)
+        if (only == MODE_PLAIN || only == MODE_PLAIN_CURLU || only == MODE_BARE)
             plain_loop(&pl, 20);
         else if (only == MODE_CHAT)
             dsp_loop(c, &lm, &req, 20);

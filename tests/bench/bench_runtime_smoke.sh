@@ -14,7 +14,7 @@ if echo "$out" | grep -Eq '^client CPU ratio \(median of rounds\): dsp_chat [0-9
 else
     echo "not ok - bench-runtime prints the client CPU ratios"
 fi
-for mode in plain bare chat predict predict-cache; do
+for mode in plain plain-curlu bare chat predict predict-cache; do
     out=$(BENCH_NO_IR=1 BUILD="$BUILD" sh tests/bench/bench_runtime.sh --calls 100 --only "$mode" 2>&1)
     rc=$?
     if [ $rc -eq 0 ]; then
