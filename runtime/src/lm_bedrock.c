@@ -43,27 +43,11 @@ dsp_status dsp_bedrock_request_write(dsp_jw *wp, const dsp_message *msgs, size_t
     }
     dsp_jw w = *wp;
     dsp_jw_lit(&w, "{\"messages\":[");
-    size_t k = 0;
-    for (size_t i = 0; i < n_msgs; i++) {
-        if (msgs[i].role == DSP_ROLE_SYSTEM)
-            continue;
-        dsp_jw_lit(&w, k++ ? ",{\"role\":\"" : "{\"role\":\"");
-        dsp_jw_lit(&w, msgs[i].role == DSP_ROLE_ASSISTANT ? "assistant" : "user");
-        dsp_jw_lit(&w, "\",\"content\":[{\"text\":");
-        dsp_jw_str(&w, msgs[i].content ? msgs[i].content : "");
-        dsp_jw_lit(&w, "}]}");
-    }
+    dsp_wire_turns(&w, msgs, n_msgs, "assistant", "content");
     dsp_jw_lit(&w, "]");
     if (n_sys > 0) {
         dsp_jw_lit(&w, ",\"system\":[");
-        k = 0;
-        for (size_t i = 0; i < n_msgs; i++) {
-            if (msgs[i].role != DSP_ROLE_SYSTEM)
-                continue;
-            dsp_jw_lit(&w, k++ ? ",{\"text\":" : "{\"text\":");
-            dsp_jw_str(&w, msgs[i].content ? msgs[i].content : "");
-            dsp_jw_lit(&w, "}");
-        }
+        dsp_wire_system_texts(&w, msgs, n_msgs);
         dsp_jw_lit(&w, "]");
     }
     if (p->max_tokens > 0 || p->temperature >= 0 || p->has_top_p || p->stop[0]) {

@@ -139,27 +139,11 @@ dsp_status dsp_gemini_request_write(dsp_jw *wp, const dsp_message *msgs, size_t 
     if (n_sys > 0) {
         /* One part per system message, in order. */
         dsp_jw_lit(&w, "\"systemInstruction\":{\"parts\":[");
-        size_t k = 0;
-        for (size_t i = 0; i < n_msgs; i++) {
-            if (msgs[i].role != DSP_ROLE_SYSTEM)
-                continue;
-            dsp_jw_lit(&w, k++ ? ",{\"text\":" : "{\"text\":");
-            dsp_jw_str(&w, msgs[i].content ? msgs[i].content : "");
-            dsp_jw_lit(&w, "}");
-        }
+        dsp_wire_system_texts(&w, msgs, n_msgs);
         dsp_jw_lit(&w, "]},");
     }
     dsp_jw_lit(&w, "\"contents\":[");
-    size_t k = 0;
-    for (size_t i = 0; i < n_msgs; i++) {
-        if (msgs[i].role == DSP_ROLE_SYSTEM)
-            continue;
-        dsp_jw_lit(&w, k++ ? ",{\"role\":\"" : "{\"role\":\"");
-        dsp_jw_lit(&w, msgs[i].role == DSP_ROLE_ASSISTANT ? "model" : "user");
-        dsp_jw_lit(&w, "\",\"parts\":[{\"text\":");
-        dsp_jw_str(&w, msgs[i].content ? msgs[i].content : "");
-        dsp_jw_lit(&w, "}]}");
-    }
+    dsp_wire_turns(&w, msgs, n_msgs, "model", "parts");
     dsp_jw_lit(&w, "]");
     /* The config's fields are written with a leading comma each; the
      * first one's is dropped (no config at all: no generationConfig). */

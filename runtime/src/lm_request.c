@@ -1,5 +1,6 @@
 /* lm_request.c — what the providers' request writers share: one entry
- * that picks the provider's writer and sizes its buffer; the checks
+ * that picks the provider's writer and sizes its buffer; the turns and
+ * system texts of Bedrock and Gemini, alike but for two names; the checks
  * of the APIs that keep system messages apart from the conversation
  * (Anthropic Messages, Bedrock Converse, Gemini generateContent): that
  * there is a turn to send and, for those not speaking it yet, that native
@@ -21,6 +22,35 @@ dsp_status dsp_wire_count_turns(const dsp_message *msgs, size_t n_msgs, const ch
     if (n_turns == 0)
         return dsp_error_set(err, DSP_ERR_INVALID, "%s needs at least one user message", request);
     return DSP_OK;
+}
+
+void dsp_wire_system_texts(dsp_jw *w, const dsp_message *msgs, size_t n_msgs)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n_msgs; i++) {
+        if (msgs[i].role != DSP_ROLE_SYSTEM)
+            continue;
+        dsp_jw_lit(w, k++ ? ",{\"text\":" : "{\"text\":");
+        dsp_jw_str(w, msgs[i].content ? msgs[i].content : "");
+        dsp_jw_lit(w, "}");
+    }
+}
+
+void dsp_wire_turns(dsp_jw *w, const dsp_message *msgs, size_t n_msgs, const char *assistant,
+                    const char *content_key)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n_msgs; i++) {
+        if (msgs[i].role == DSP_ROLE_SYSTEM)
+            continue;
+        dsp_jw_lit(w, k++ ? ",{\"role\":\"" : "{\"role\":\"");
+        dsp_jw_lit(w, msgs[i].role == DSP_ROLE_ASSISTANT ? assistant : "user");
+        dsp_jw_lit(w, "\",\"");
+        dsp_jw_lit(w, content_key);
+        dsp_jw_lit(w, "\":[{\"text\":");
+        dsp_jw_str(w, msgs[i].content ? msgs[i].content : "");
+        dsp_jw_lit(w, "}]}");
+    }
 }
 
 void dsp_wire_stops(dsp_jw *w, const char *key, const dsp_lm_params *p)

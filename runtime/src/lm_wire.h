@@ -70,6 +70,14 @@ dsp_status dsp_schema_text(const char *json_schema, char **out, dsp_error *err);
  * message" (request: "a Gemini request"). */
 dsp_status dsp_wire_count_turns(const dsp_message *msgs, size_t n_msgs, const char *request, size_t *n_sys,
                                 dsp_error *err);
+/* The APIs that keep system messages apart (Bedrock, Gemini) write them
+ * as text blocks, {"text":S} each, comma-separated, in order; and the
+ * other turns as {"role":R,"KEY":[{"text":S}]}, R "user" or assistant
+ * (Bedrock's "assistant", Gemini's "model"), KEY their content_key
+ * ("content", "parts"). The caller writes the brackets around them. */
+void dsp_wire_system_texts(dsp_jw *w, const dsp_message *msgs, size_t n_msgs);
+void dsp_wire_turns(dsp_jw *w, const dsp_message *msgs, size_t n_msgs, const char *assistant,
+                    const char *content_key);
 /* Writes key (e.g. `,"stop":`) and p's stop sequences as a JSON array;
  * callers write nothing when p->stop[0] is NULL. */
 void dsp_wire_stops(dsp_jw *w, const char *key, const dsp_lm_params *p);
