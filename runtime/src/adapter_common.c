@@ -298,6 +298,15 @@ dsp_status dsp_adapter_render_fixed(const dsp_adapter_style *style, const dsp_pr
     return st;
 }
 
+dsp_status dsp_adapter_render_texts(const dsp_adapter_style *style, const dsp_prompt_spec *spec,
+                                    const char *const *input_texts, dsp_messages *out, dsp_error *err)
+{
+    if (!input_texts && spec && spec->signature && spec->signature->n_inputs)
+        return dsp_error_set(err, DSP_ERR_INVALID, "no input texts given");
+    static const char *const none[1] = { NULL };
+    return dsp_adapter_render_ex(style, spec, NULL, input_texts ? input_texts : none, out, err);
+}
+
 dsp_status dsp_adapter_render_ex(const dsp_adapter_style *style, const dsp_prompt_spec *spec, const dsp_value *inputs,
                                  const char *const *input_texts, dsp_messages *out, dsp_error *err)
 {

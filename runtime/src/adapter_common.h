@@ -67,6 +67,11 @@ dsp_status dsp_adapter_render(const dsp_adapter_style *style, const dsp_prompt_s
  * leaves the block out), as a demo's inputs are given; inputs is unused. */
 dsp_status dsp_adapter_render_ex(const dsp_adapter_style *style, const dsp_prompt_spec *spec, const dsp_value *inputs,
                                  const char *const *input_texts, dsp_messages *out, dsp_error *err);
+/* dsp_adapter_render_ex from input texts alone: what the adapters'
+ * public *_render_texts share (input_texts NULL is refused when the
+ * signature has inputs, and means none otherwise). */
+dsp_status dsp_adapter_render_texts(const dsp_adapter_style *style, const dsp_prompt_spec *spec,
+                                    const char *const *input_texts, dsp_messages *out, dsp_error *err);
 /* Drops the messages appended after the first `keep`, so a failed render
  * leaves the caller's list as it was. */
 /* The messages every call of spec sends alike, appended to *out: the

@@ -101,10 +101,7 @@ dsp_status dsp_json_adapter_render(const dsp_prompt_spec *spec, const dsp_value 
 dsp_status dsp_json_adapter_render_texts(const dsp_prompt_spec *spec, const char *const *input_texts,
                                          dsp_messages *out, dsp_error *err)
 {
-    if (!input_texts && spec && spec->signature && spec->signature->n_inputs)
-        return dsp_error_set(err, DSP_ERR_INVALID, "no input texts given");
-    static const char *const none[1] = { NULL };
-    return dsp_adapter_render_ex(&dsp_json_adapter_style, spec, NULL, input_texts ? input_texts : none, out, err);
+    return dsp_adapter_render_texts(&dsp_json_adapter_style, spec, input_texts, out, err);
 }
 
 /* The first "```" in s[0..n), or NULL (memmem is a GNU extension). */
