@@ -345,6 +345,21 @@ typedef struct tool_call {
     const dsp_type **map_types;         /* a map parameter's type */
 } tool_call;
 
+/* Frees the call's arrays and the call (not what they point to). */
+static void call_arrays_free(tool_call *c)
+{
+    free(c->maps);
+    free(c->map_types);
+    free(c->cst);
+    free(c->types);
+    free(c->args);
+    free(c->outs);
+    free(c->ptrs);
+    free(c->temps);
+    free(c->lens);
+    free(c);
+}
+
 /* A zeroed call of t's parameters, or NULL when out of memory. */
 static tool_call *call_new(const ir_tool *t)
 {
@@ -364,16 +379,7 @@ static tool_call *call_new(const ir_tool *t)
     c->map_types = calloc(n, sizeof *c->map_types);
     if (c->types && c->args && c->outs && c->ptrs && c->temps && c->lens && c->cst && c->maps && c->map_types)
         return c;
-    free(c->maps);
-    free(c->map_types);
-    free(c->cst);
-    free(c->types);
-    free(c->args);
-    free(c->outs);
-    free(c->ptrs);
-    free(c->temps);
-    free(c->lens);
-    free(c);
+    call_arrays_free(c);
     return NULL;
 }
 
@@ -397,16 +403,7 @@ static void call_free(tool_call *c)
         if (!(c->cst[i] && p->role == IR_PARAM_IN && is_list(p)))
             free(c->temps[i]);
     }
-    free(c->maps);
-    free(c->map_types);
-    free(c->cst);
-    free(c->types);
-    free(c->args);
-    free(c->outs);
-    free(c->ptrs);
-    free(c->temps);
-    free(c->lens);
-    free(c);
+    call_arrays_free(c);
 }
 
 /* A list argument as a temporary C array of its element type. */
