@@ -695,7 +695,8 @@ void fmt_decl(fmt_printer *p, const ast_decl *d)
         comma_list_print(p, '{', '}', &d->values, enum_value_item, 1, 0);
         break;
     case D_SIGNATURE:
-        fp_tok(p, SIGNATURE);
+    case D_RECORD: /* alike but for the keyword and a record's fields */
+        fp_tok(p, d->kind == D_RECORD ? RECORD : SIGNATURE);
         fp_space(p);
         fp_tok(p, IDENT);
         fp_space(p);
@@ -703,18 +704,7 @@ void fmt_decl(fmt_printer *p, const ast_decl *d)
             fp_string(p);
             fp_space(p);
         }
-        fields_block(p, &d->fields, 0);
-        break;
-    case D_RECORD:
-        fp_tok(p, RECORD);
-        fp_space(p);
-        fp_tok(p, IDENT);
-        fp_space(p);
-        if (fp_peek(p) == STRING) {
-            fp_string(p);
-            fp_space(p);
-        }
-        fields_block(p, &d->fields, 1);
+        fields_block(p, &d->fields, d->kind == D_RECORD);
         break;
     case D_TOOL:
         tool(p, d);
