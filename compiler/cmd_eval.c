@@ -628,8 +628,10 @@ const dspcc_cmd cmd_eval = {
     "                     --batch-export, then write the next step's requests,\n"
     "                     else evaluate (docs/runtime.md, \"vLLM's batch runner\")\n"
     CLI_CLIENT_FLAGS_HELP("")
-    "  --module NAME      the module to run (default: the optimize block's)\n"
-    "  --metric NAME      the metric (default: the optimize block's)\n"
+    "  --module NAME      the module to run (default: the optimize block's, else the\n"
+    "                     last module)\n"
+    "  --metric NAME      the metric (default: the optimize block's, else the first\n"
+    "                     one that scores the module)\n"
     "  --predictions FILE write one JSON line per example, in data order: inputs,\n"
     "                     gold fields, outputs, score, error, tokens, seconds and\n"
     "                     whether the cache answered (docs/inspect.md)\n"
