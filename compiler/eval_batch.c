@@ -35,12 +35,16 @@ static dsp_status collect_pass(const ex_runner *r, const ex_config *cfg, const e
 
 /* Why no request is pending after a pass: the cache held them all, or
  * the program asked no LM anything (C tools only, no judge). */
-static const char *nothing_pending(dsp_client *c)
+static bool asked_no_lm(dsp_client *c)
 {
     dsp_usage_totals u = dsp_client_usage(c);
-    return u.calls == 0 && u.cache_hits == 0 && u.cache_misses == 0
-               ? "the program makes no LM call (C tools only, and its metric asks no judge)"
-               : "the cache holds every request";
+    return u.calls == 0 && u.cache_hits == 0 && u.cache_misses == 0;
+}
+
+static const char *nothing_pending(dsp_client *c)
+{
+    return asked_no_lm(c) ? "the program makes no LM call (C tools only, and its metric asks no judge)"
+                          : "the cache holds every request";
 }
 
 dsp_status ex_batch_prefill(const ex_runner *r, const ex_config *cfg, const ex_dataset *d, const ex_eval_options *eo,
@@ -108,6 +112,10 @@ static dsp_status import_file(const ex_runner *r, const ex_config *cfg, const ex
     free(text);
     if (st != DSP_OK)
         return st;
+    if (asked == 0 && asked_no_lm(c)) {
+        fprintf(stderr, "batch: %s: %s: nothing to import\n", path, nothing_pending(c));
+        return DSP_OK;
+    }
     fprintf(stderr, "batch: %s: %zu replies kept for the %zu requests the cache lacks", path, rep.replies, asked);
     if (rep.failed)
         fprintf(stderr, ", %zu answered with an error (sent as normal calls; the first: %s)", rep.failed,

@@ -52,6 +52,12 @@ r=$?
 check "--batch-export of a tools-only program exits 0 with an empty file" test $r -eq 0 -a -e reqs.jsonl -a ! -s reqs.jsonl
 check "it says the program makes no LM call" grep -q "batch: the program makes no LM call (C tools only" export.err
 check "not that the cache holds every request" sh -c '! grep -q "cache holds" export.err'
+"$DSPCC" eval sizes.dsp --data dev --batch-import reqs.jsonl --base-url http://127.0.0.1:9/v1 \
+    --cache-dir "$T/cache" >/dev/null 2>import.err
+r=$?
+check "--batch-import of it exits 0 (it evaluates)" test $r -eq 0
+check "it says the program makes no LM call" \
+    grep -q "reqs.jsonl: the program makes no LM call (C tools only.*nothing to import" import.err
 
 "$DSPCC" build sizes.dsp -o gen_sizes.c --base-url http://127.0.0.1:9/v1 >build.out 2>build.err
 r=$?
