@@ -161,6 +161,35 @@ static const ir_data *data_mapping(sema *s, const char *field)
     return NULL;
 }
 
+/* For a type error on a gold-only field typed from the data (no type in
+ * its mapping): where the type came from, and how to declare another. */
+static const char *typed_from_data_hint(xctx *x, const ir_expr *l, const ir_expr *r, int numbers)
+{
+    const ir_expr *sides[2] = { l, r };
+    for (int i = 0; i < 2; i++) {
+        const ir_expr *f = sides[i];
+        if (f->kind != IR_E_FIELD || f->source != IR_SRC_EXAMPLE || f->n_path > 0 ||
+            ir_field_find(x->m->results, x->m->n_results, f->field) ||
+            ir_field_find(x->m->params, x->m->n_params, f->field))
+            continue;
+        const ir_data *d = x->train ? x->train : data_mapping(x->s, f->field);
+        const char *column = f->field;
+        for (size_t k = 0; d && k < d->n_columns; k++) {
+            if (strcmp(d->columns[k].field, f->field) != 0)
+                continue;
+            if (d->columns[k].type)
+                return "";
+            column = d->columns[k].column;
+        }
+        return arena_printf(x->s->a, "; `%s.%s` is %s as its first value in data `%s` reads; if the "
+                            "column holds other values, declare its type in the data block (`%s -> %s: "
+                            "%s`)", x->decl->ex.name, f->field, sema_type_str(x->s, f->type),
+                            d ? d->name : "?", column, f->field,
+                            numbers ? "float" : sema_type_str(x->s, sides[1 - i]->type));
+    }
+    return "";
+}
+
 static const ir_expr *check_field(xctx *x, const ast_expr *e)
 {
     sema *s = x->s;
@@ -624,8 +653,8 @@ static const ir_expr *check_binary(xctx *x, const ast_expr *e)
     case OP_EQ:
     case OP_NE:
         if (!compatible(l->type, r->type)) {
-            diag_error(s->d, e->loc, "cannot compare %s with %s", sema_type_str(s, l->type),
-                       sema_type_str(s, r->type));
+            diag_error(s->d, e->loc, "cannot compare %s with %s%s", sema_type_str(s, l->type),
+                       sema_type_str(s, r->type), typed_from_data_hint(x, l, r, 0));
             return NULL;
         }
         break;
@@ -633,8 +662,8 @@ static const ir_expr *check_binary(xctx *x, const ast_expr *e)
         break;
     default:
         if (!is_number(l->type) || !is_number(r->type)) {
-            diag_error(s->d, e->loc, "`%s` needs numbers on both sides, not %s and %s", op,
-                       sema_type_str(s, l->type), sema_type_str(s, r->type));
+            diag_error(s->d, e->loc, "`%s` needs numbers on both sides, not %s and %s%s", op,
+                       sema_type_str(s, l->type), sema_type_str(s, r->type), typed_from_data_hint(x, l, r, 1));
             return NULL;
         }
         if (e->op == OP_ADD || e->op == OP_SUB || e->op == OP_MUL || e->op == OP_DIV)
