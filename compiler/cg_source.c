@@ -218,6 +218,17 @@ dsp_status cg_generate(const cg_input *in, strbuf *c_out, strbuf *h_out, dsp_err
     g.err = err;
     g.prefix = cg_snake(&a, in->module->name);
     g.PREFIX = cg_ident(&a, g.prefix, 1);
+    /* libdsprt's names all start `dsp_`: the program's (`dsp_input`,
+     * `dsp_program_run`, ...) would clash with them. */
+    if (strcmp(g.prefix, "dsp") == 0 || strncmp(g.prefix, "dsp_", 4) == 0) {
+        dsp_status st = dsp_error_set(err, DSP_ERR_INVALID, "module `%s` would have the C prefix `%s`, but names "
+                                      "starting `dsp_` are libdsprt's (`dsp_client`, `dsp_program_run`, ...), so "
+                                      "its C would clash with them; rename the module so that its snake_case name "
+                                      "does not start with `dsp` (e.g. `My%s`)",
+                                      in->module->name, g.prefix, in->module->name);
+        arena_free(&a);
+        return st;
+    }
 
     if (in->embed_runtime) /* the tools share the translation unit with the runtime */
         for (size_t i = 0; i < in->prog->n_tools; i++) {

@@ -229,6 +229,11 @@ static int run(int argc, char **argv)
                 name);
         return 2;
     }
+    if (strcmp(name, "dsp") == 0 || strncmp(name, "dsp_", 4) == 0) {
+        fprintf(stderr, "dspcc init: `%s` cannot be a project name: the generated C's names start with it, and "
+                        "names starting `dsp_` are libdsprt's; pick another (e.g. `my_%s`)\n", name, name);
+        return 2;
+    }
     if (!dir)
         dir = name;
     arena mem;

@@ -129,6 +129,16 @@ status "eval --data PATH whose columns are not the module's fields" 1 \
 check "it says to read it with a declaration's mapping" \
     grep -q "to read it with a \`data\` declaration's mapping, write \`--data NAME=$tmp/p/renamed.jsonl\`, NAME one of: train)" "$tmp/err"
 rm -f "$tmp/p/misfit.dsp" "$tmp/p/renamed.jsonl" # the interrupt checks below want $tmp/p as it was
+# A module whose C prefix would be libdsprt's (`Dsp` is `dsp_input`,
+# `dsp_disagree_fn`...): the generated C did not compile.
+sed 's/QA/DspProgram/g' "$prog" >"$tmp/p/dspmod.dsp"
+status "build of a module named DspProgram" 1 "$dspcc" build "$tmp/p/dspmod.dsp" --no-opt -o "$tmp/dspmod.c"
+rm -f "$tmp/p/dspmod.dsp"
+check "it says the prefix is libdsprt's and to rename the module" \
+    grep -q "module \`DspProgram\` would have the C prefix \`dsp_program\`, but names starting \`dsp_\` are libdsprt's" "$tmp/err"
+check "and writes no C" test ! -e "$tmp/dspmod.c"
+status "init of a project named dsp_bot" 2 "$dspcc" init dsp_bot --dir "$tmp/dsp_bot"
+check "init says why" grep -q "names starting \`dsp_\` are libdsprt's; pick another (e.g. \`my_dsp_bot\`)" "$tmp/err"
 status "build --module, eval's spelling of --program, of a module that is not there" 1 \
     "$dspcc" build "$prog" --no-opt --module Nope -o "$tmp/qa.c"
 check "it is --program's error, not an unknown option" grep -q "qa.dsp has no module \`Nope\`" "$tmp/err"
