@@ -5,6 +5,22 @@
 #include <stdio.h>
 #include <string.h>
 
+/* Joins parts[0..n_parts) into err->message by hand, the result cut to
+ * the message size on purpose; returns the length written. */
+static size_t join_cut(dsp_error *err, const char *const *parts, size_t n_parts)
+{
+    size_t o = 0, cap = sizeof err->message - 1;
+    for (size_t p = 0; p < n_parts; p++) {
+        size_t n = strlen(parts[p]);
+        if (n > cap - o)
+            n = cap - o;
+        memcpy(err->message + o, parts[p], n);
+        o += n;
+    }
+    err->message[o] = '\0';
+    return o;
+}
+
 dsp_status dsp_error_prefix(dsp_error *err, dsp_status status, const char *fmt, ...)
 {
     if (!err)
@@ -30,17 +46,8 @@ dsp_status dsp_error_prefix(dsp_error *err, dsp_status status, const char *fmt, 
             rest += 2;
         prefix[--plen] = '\0';
     }
-    /* Joined by hand: the result is cut to the message size on purpose. */
-    size_t o = 0, cap = sizeof err->message - 1;
     const char *parts[] = { prefix, path, *path ? "`: " : ": ", rest };
-    for (size_t p = 0; p < sizeof parts / sizeof parts[0]; p++) {
-        size_t n = strlen(parts[p]);
-        if (n > cap - o)
-            n = cap - o;
-        memcpy(err->message + o, parts[p], n);
-        o += n;
-    }
-    err->message[o] = '\0';
+    join_cut(err, parts, sizeof parts / sizeof parts[0]);
     err->status = status;
     err->path_len = 0;
     return status;
@@ -58,16 +65,9 @@ dsp_status dsp_error_path(dsp_error *err, dsp_status status, const char *fmt, ..
     char inner[DSP_ERROR_MESSAGE_MAX];
     memcpy(inner, err->message, sizeof inner);
     inner[sizeof inner - 1] = '\0';
-    size_t slen = strlen(step), o = 0, cap = sizeof err->message - 1;
+    size_t slen = strlen(step);
     const char *parts[] = { step, err->path_len ? "" : ": ", inner };
-    for (size_t p = 0; p < sizeof parts / sizeof parts[0]; p++) {
-        size_t n = strlen(parts[p]);
-        if (n > cap - o)
-            n = cap - o;
-        memcpy(err->message + o, parts[p], n);
-        o += n;
-    }
-    err->message[o] = '\0';
+    size_t o = join_cut(err, parts, sizeof parts / sizeof parts[0]);
     err->status = status;
     if (err->path_len + slen < o)
         err->path_len += slen;
