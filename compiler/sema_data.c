@@ -64,7 +64,9 @@ int sema_data_columns(sema *s, const ir_data *data, src_loc at, ptr_vec *columns
             ptr_vec_push(s->a, columns, arena_strdup(s->a, header.cells[i]));
         csv_record_free(&header);
     } else {
-        /* Every line must be a JSON object; the first gives the columns. */
+        /* Every line must be a JSON object; the columns are the keys of
+         * all of them, in the order first seen (a key the first row leaves
+         * out, an optional input say, is still a column). */
         const char *p = text, *end = text + text_len;
         int line = 0, seen = 0;
         while (p < end && ok) {
@@ -80,9 +82,14 @@ int sema_data_columns(sema *s, const ir_data *data, src_loc at, ptr_vec *columns
                 if (!cJSON_IsObject(obj)) {
                     diag_error(s->d, at, "data file `%s` line %d is not a JSON object", path, line);
                     ok = 0;
-                } else if (!seen) {
-                    for (cJSON *c = obj->child; c; c = c->next)
-                        ptr_vec_push(s->a, columns, arena_strdup(s->a, c->string));
+                } else {
+                    for (cJSON *c = obj->child; c; c = c->next) {
+                        size_t k = 0;
+                        while (k < columns->len && strcmp(columns->items[k], c->string) != 0)
+                            k++;
+                        if (k == columns->len)
+                            ptr_vec_push(s->a, columns, arena_strdup(s->a, c->string));
+                    }
                     seen = 1;
                 }
                 cJSON_Delete(obj);

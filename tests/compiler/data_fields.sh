@@ -106,3 +106,38 @@ cp "$tmp/row3.jsonl" "$P/dev.jsonl"
 r=$?
 check "optimize with a valset lacking the gold column fails at once, naming it" \
     sh -c "test $r -eq 1 && grep -q 'dev.jsonl:3: no \`answers\` for metric \`f1_score\`' '$tmp/opt2.out'"
+
+# A data set without a mapping: its columns are every row's keys, not only
+# the first row's. Row 1 lacks the optional input `k`, row 2 has it: the
+# `if k == 3` branch must see it (before, `k` was never read, so eval took
+# the else branch on every row).
+mkdir -p "$tmp/opt"
+cat >"$tmp/opt/opt.dsp" <<'DSP'
+lm fx = "compatible/fixture" {
+  base_url: "http://127.0.0.1:9/v1"
+}
+
+signature S {
+  in  q: string
+  out a: string
+}
+
+module M(q: string, k: optional<int>) -> (a: string) {
+  if k == 3 {
+    r = predict(S)(q: "three")
+  } else {
+    r = predict(S)(q: q)
+  }
+  return r
+}
+
+metric m(ex, pred) = exact_match(pred.a, ex.a)
+
+data d = jsonl("opt.jsonl")
+DSP
+printf '{"q": "a", "a": "x"}\n{"q": "b", "k": 3, "a": "y"}\n' >"$tmp/opt/opt.jsonl"
+check "dump-ir lists a column only a later row has" \
+    sh -c "'$dspcc' dump-ir '$tmp/opt/opt.dsp' | grep -q '\"column\":[[:space:]]*\"k\"'"
+"$dspcc" eval "$tmp/opt/opt.dsp" --data d --predictions "$tmp/opt/p.jsonl" --no-cache --base-url "$url" \
+    >/dev/null 2>"$tmp/opt/err"
+check "eval reads it on the row that has it" grep -q '"inputs":{"q":"b","k":3}' "$tmp/opt/p.jsonl"
