@@ -162,6 +162,10 @@ static int resolve_value(mctx *mc, const ast_value *v, const ir_type *expected, 
         return 1;
     case AV_NAME: {
         const ir_field *p = ir_field_find(mc->m->params, mc->m->n_params, v->s);
+        if ((p || find_visible(mc, v->s)) && enum_t && ir_enum_has(enum_t, v->s))
+            diag_warning(s->d, v->loc, "`%s` is both %s and a value of %s; it reads the %s here: write \"%s\" for "
+                         "the value, or rename the %s", v->s, p ? "a parameter" : "a variable",
+                         sema_type_str(s, enum_t), p ? "parameter" : "variable", v->s, p ? "parameter" : "variable");
         if (p) {
             out->kind = IR_VAL_PARAM;
             out->type = p->type;

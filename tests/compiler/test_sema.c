@@ -284,6 +284,30 @@ static void test_variable_keeps_one_shape(void **state)
                                    "a variable keeps one shape, so use a new name");
 }
 
+/* A parameter named like a value of the enum it is compared with: the
+ * parameter wins, silently before; now a warning says how to write the
+ * value. A string literal is the value and warns of nothing. */
+static void test_param_named_like_enum_value(void **state)
+{
+    fixture *f = *state;
+    ir_program *p = check(f, LEVEL_SIG
+        "module M(question: string, high: string) -> (label: enum { low, high }) {\n"
+        "  r = predict(Level)(question: question)\n"
+        "  if r.label == high {\n"
+        "    r = predict(Level)(question: high)\n"
+        "  } else if r.label == \"high\" {\n"
+        "    r = predict(Level)(question: question)\n"
+        "  }\n"
+        "  return r\n"
+        "}\n");
+    assert_non_null(p);
+    assert_int_equal(f->d.errors, 0);
+    assert_int_equal(f->d.warnings, 1);
+    assert_string_equal(msg(f, 0), "main.dsp:4:17: warning: `high` is both a parameter and a value of enum "
+                                   "{low, high}; it reads the parameter here: write \"high\" for the value, "
+                                   "or rename the parameter");
+}
+
 /* A branch that gives the variable another shape is the one error: after
  * the `if` the variable is still known (no "unknown name" on each read,
  * no "never used" warning). */
@@ -997,6 +1021,7 @@ int main(void)
         T(test_react_tool_list_has_one_full_stop),
         T(test_variable_keeps_one_shape),
         T(test_variable_shape_in_branch_no_cascade),
+        T(test_param_named_like_enum_value),
         T(test_module_calls_module_and_tool),
         T(test_metric_judge_and_tool),
         T(test_metric_field_checks),
