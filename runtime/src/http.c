@@ -371,6 +371,23 @@ static void set_ms(CURL *e, CURLoption opt, long *held, long v)
  * every request (about 5k instructions); a handle is copied instead. It is
  * parsed with the flags libcurl uses for text; one that does not parse
  * goes as text, for libcurl to report at the transfer as before. */
+typedef struct url_to_handle {
+    pooled *p;
+    const char *url;
+    CURLcode rc;
+} url_to_handle;
+
+static void give_url(void *arg)
+{
+    url_to_handle *a = arg;
+    if (curl_url_set(a->p->uh, CURLUPART_URL, a->url, CURLU_GUESS_SCHEME | CURLU_NON_SUPPORT_SCHEME) == CURLUE_OK) {
+        a->rc = curl_easy_setopt(a->p->e, CURLOPT_CURLU, a->p->uh);
+    } else {
+        curl_easy_setopt(a->p->e, CURLOPT_CURLU, NULL);
+        a->rc = curl_easy_setopt(a->p->e, CURLOPT_URL, a->url);
+    }
+}
+
 static dsp_status set_url(pooled *p, const char *url, dsp_error *err)
 {
     if (p->url && strcmp(p->url, url) == 0)
@@ -379,14 +396,11 @@ static dsp_status set_url(pooled *p, const char *url, dsp_error *err)
     p->url = NULL;
     if (!p->uh && !(p->uh = curl_url()))
         return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory setting up a request to %s", url);
-    CURLcode rc;
-    if (curl_url_set(p->uh, CURLUPART_URL, url, CURLU_GUESS_SCHEME | CURLU_NON_SUPPORT_SCHEME) == CURLUE_OK) {
-        rc = curl_easy_setopt(p->e, CURLOPT_CURLU, p->uh);
-    } else {
-        curl_easy_setopt(p->e, CURLOPT_CURLU, NULL);
-        rc = curl_easy_setopt(p->e, CURLOPT_URL, url);
-    }
-    if (rc != CURLE_OK)
+    /* On the event loop's stack: parsing touches a page of stack that a
+     * job's would keep resident while it waits (loop.h). */
+    url_to_handle a = {p, url, CURLE_OK};
+    dsp_loop_run_aside(give_url, &a);
+    if (a.rc != CURLE_OK)
         return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory setting up a request to %s", url);
     p->url = strdup(url); /* NULL when out of memory: set again next time */
     return DSP_OK;

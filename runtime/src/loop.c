@@ -57,6 +57,8 @@ typedef struct loop_fiber {
     struct loop_fiber *next;          /* ready queue */
     struct loop_fiber *wprev, *wnext; /* waiters list */
     size_t slot;                      /* its index in loop->all */
+    void (*aside_fn)(void *);         /* to run on the loop's stack, then back to it (dsp_loop_run_aside) */
+    void *aside_arg;
 } loop_fiber;
 
 typedef struct dsp_loop {
@@ -156,6 +158,20 @@ CURLcode dsp_loop_perform(dsp_http *h, CURL *e)
         return curl_easy_perform(e); /* blocks the loop, but the call still happens */
     park(l, LF_XFER);
     return lf->xfer_rc;
+}
+
+void dsp_loop_run_aside(void (*fn)(void *arg), void *arg)
+{
+    dsp_loop *l = this_loop();
+    loop_fiber *lf = l ? l->current : NULL;
+    if (!lf) {
+        fn(arg);
+        return;
+    }
+    /* run() calls it between two turns of this fiber, nothing else runs. */
+    lf->aside_fn = fn;
+    lf->aside_arg = arg;
+    dsp_fiber_yield(lf->f);
 }
 
 size_t dsp_loop_stack_resident(void)
@@ -494,6 +510,12 @@ static void run(dsp_loop *l)
             dsp_trace_set_current(lf->span);
             (void)dsp_usage_group_use(lf->group);
             bool done = dsp_fiber_resume(lf->f);
+            while (!done && lf->aside_fn) {
+                void (*fn)(void *) = lf->aside_fn;
+                lf->aside_fn = NULL;
+                fn(lf->aside_arg);
+                done = dsp_fiber_resume(lf->f);
+            }
             lf->span = dsp_trace_current();
             lf->group = dsp_usage_group_current();
             l->current = NULL;

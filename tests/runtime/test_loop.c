@@ -3,7 +3,8 @@
  * calling thread, max_jobs of them waiting at once (thousands too), the
  * failure with the lowest index reported, batches inside jobs, each job's
  * own trace context, the client's max_in_flight kept by jobs that wait
- * for a request slot, and jobs waiting on sockets of their own. */
+ * for a request slot, jobs waiting on sockets of their own, and deep calls
+ * run aside on the loop's stack. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,6 +19,7 @@
 #include "dsp/batch.h"
 #include "dsp/trace.h"
 
+#include "../../runtime/src/fiber.h"
 #include "../../runtime/src/loop.h"
 #include "../../runtime/src/retry.h"
 #include "../../runtime/src/trace_int.h"
@@ -322,6 +324,53 @@ static void jobs_wait_on_sockets_of_their_own(void **state)
     }
 }
 
+/* A call whose frame reaches 64 KiB deep, touching a byte in each page. */
+#define DEEP_BYTES (64 * 1024)
+
+static void deep(void *arg)
+{
+    volatile char buf[DEEP_BYTES];
+    for (size_t i = 0; i < sizeof buf; i += 1024)
+        buf[i] = 1;
+    *(int *)arg += buf[0];
+}
+
+typedef struct aside_probe {
+    int ran;
+    size_t before, after; /* the job's resident stack around the call aside */
+    size_t direct;        /* ... after the same call on its own stack */
+} aside_probe;
+
+static int aside_job(void *ctx, size_t i)
+{
+    aside_probe *a = ctx;
+    if (i == 0) {
+        a->before = dsp_loop_stack_resident();
+        dsp_loop_run_aside(deep, &a->ran);
+        a->after = dsp_loop_stack_resident();
+    } else {
+        deep(&a->ran);
+        a->direct = dsp_loop_stack_resident();
+    }
+    return 0;
+}
+
+static void deep_calls_aside_leave_the_job_stack_small(void **state)
+{
+    (void)state;
+    aside_probe a = {0};
+    assert_int_equal(dsp_loop_run_each(2, 2, aside_job, &a), 0);
+    assert_int_equal(a.ran, 2);
+    dsp_loop_run_aside(deep, &a.ran); /* outside a loop: called as it is */
+    assert_int_equal(a.ran, 3);
+#ifdef DSP_FIBER_ASAN
+    skip(); /* ASan moves large frames to stacks of its own */
+#else
+    assert_true(a.direct >= DEEP_BYTES);
+    assert_true(a.after < a.before + 8 * 1024);
+#endif
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -334,6 +383,7 @@ int main(void)
         cmocka_unit_test(timers_wake_in_deadline_order),
         cmocka_unit_test(outside_a_loop_nothing_is_active),
         cmocka_unit_test(jobs_wait_on_sockets_of_their_own),
+        cmocka_unit_test(deep_calls_aside_leave_the_job_stack_small),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
