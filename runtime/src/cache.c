@@ -67,9 +67,11 @@ struct dsp_cache {
      * was a third of a lookup's work. It ends (under rlock) before every
      * flush's commit (dsp_cache_flush: so a checkpoint can copy the whole
      * WAL), when this cache's writer has committed since it began (wgen
-     * moved: a lookup racing a flush on another thread), when it is
-     * DSP_CACHE_SNAPSHOT_MS old, and at close: a lookup sees this process's
-     * flushed rows at once and other processes' within a second. */
+     * moved: a lookup racing a flush on another thread), at the first
+     * lookup once it is DSP_CACHE_SNAPSHOT_MS old, and at close: a lookup
+     * sees this process's flushed rows at once and other processes' within
+     * a second. A client idle after its last lookup keeps it until its
+     * next flush (every batch ends with one) or close. */
     sqlite3_stmt *rbegin, *rend;
     bool rheld;          /* the snapshot is open */
     double rheld_s;      /* when it began (monotonic) */
@@ -790,13 +792,30 @@ static dsp_status cache_key(dsp_cache *c, const char *provider, const char *base
     return DSP_OK;
 }
 
+/* Both hex digits of every byte value, byte b's at 2b: one 2-byte copy a
+ * byte, where a digit at a time cost twice the instructions. */
+static const char hex_pairs[] =
+    "000102030405060708090a0b0c0d0e0f"
+    "101112131415161718191a1b1c1d1e1f"
+    "202122232425262728292a2b2c2d2e2f"
+    "303132333435363738393a3b3c3d3e3f"
+    "404142434445464748494a4b4c4d4e4f"
+    "505152535455565758595a5b5c5d5e5f"
+    "606162636465666768696a6b6c6d6e6f"
+    "707172737475767778797a7b7c7d7e7f"
+    "808182838485868788898a8b8c8d8e8f"
+    "909192939495969798999a9b9c9d9e9f"
+    "a0a1a2a3a4a5a6a7a8a9aaabacadaeaf"
+    "b0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
+    "c0c1c2c3c4c5c6c7c8c9cacbcccdcecf"
+    "d0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
+    "e0e1e2e3e4e5e6e7e8e9eaebecedeeef"
+    "f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
+
 void dsp_cache_key_hex(const unsigned char digest[32], char out[DSP_CACHE_KEY_HEX])
 {
-    static const char hex[] = "0123456789abcdef";
-    for (unsigned i = 0; i < 32; i++) {
-        out[2 * i] = hex[digest[i] >> 4];
-        out[2 * i + 1] = hex[digest[i] & 15];
-    }
+    for (unsigned i = 0; i < 32; i++)
+        memcpy(out + 2 * i, hex_pairs + 2 * digest[i], 2);
     out[64] = '\0';
 }
 
@@ -1098,7 +1117,7 @@ dsp_status dsp_cache_get_checked(dsp_cache *c, const char *key, dsp_chat_respons
         sqlite3_reset(c->get);
         if (rc != SQLITE_ROW && rc != SQLITE_DONE)
             end_snapshot(c); /* a busy or damaged file: the next lookup starts afresh */
-        sqlite3_clear_bindings(c->get);
+        /* The key is bound again before every step: not cleared after. */
         pthread_mutex_unlock(&c->rlock);
     }
     /* A row stored before replies were checked heals: a miss, replaced by
