@@ -2,6 +2,7 @@
 #include "lm_wire.h"
 
 #include <curl/curl.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -115,6 +116,25 @@ static dsp_status url_join(const char *base_url, size_t len, const char *suffix,
     return DSP_OK;
 }
 
+/* The URL fmt makes of its arguments, malloc'ed into *out: the endpoints
+ * with the model in their path (Bedrock, Gemini, Azure). */
+static dsp_status url_printf(char **out, dsp_error *err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static dsp_status url_printf(char **out, dsp_error *err, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    char *url = n >= 0 ? malloc((size_t)n + 1) : NULL;
+    if (!url)
+        return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory building an endpoint URL");
+    va_start(ap, fmt);
+    vsnprintf(url, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    *out = url;
+    return DSP_OK;
+}
+
 /* One base URL has to work for both kinds of endpoint, because
  * DSPCC_BASE_URL overrides every LM of a program: "http://host:port" and
  * "http://host:port/v1" both reach /v1/chat/completions and /v1/messages. */
@@ -179,15 +199,9 @@ static dsp_status bedrock_url(const char *base_url, const char *model, char **ou
     st = path_segment(model, &seg, err);
     if (st != DSP_OK)
         return st;
-    size_t n = len + strlen(seg) + 32;
-    char *url = malloc(n);
-    if (url)
-        snprintf(url, n, "%.*s/model/%s/converse", (int)len, base_url, seg);
+    st = url_printf(out, err, "%.*s/model/%s/converse", (int)len, base_url, seg);
     free(seg);
-    if (!url)
-        return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory building an endpoint URL");
-    *out = url;
-    return DSP_OK;
+    return st;
 }
 
 dsp_status dsp_stream_url(dsp_provider provider, char **url, dsp_error *err)
@@ -224,15 +238,9 @@ static dsp_status gemini_url(const char *base_url, const char *model, char **out
     if (st != DSP_OK)
         return st;
     const char *version = url_has_no_path(base_url, len) ? "/v1beta" : "";
-    size_t n = len + strlen(version) + strlen(seg) + 40;
-    char *url = malloc(n);
-    if (url)
-        snprintf(url, n, "%.*s%s/models/%s:generateContent", (int)len, base_url, version, seg);
+    st = url_printf(out, err, "%.*s%s/models/%s:generateContent", (int)len, base_url, version, seg);
     free(seg);
-    if (!url)
-        return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory building an endpoint URL");
-    *out = url;
-    return DSP_OK;
+    return st;
 }
 
 dsp_status dsp_model_endpoint_url(dsp_provider p, const char *base_url, const char *model, char **out,
@@ -266,17 +274,10 @@ dsp_status dsp_model_endpoint_url(dsp_provider p, const char *base_url, const ch
     /* A base that already ends in /openai (as Azure's portal shows some
      * endpoints) gets the rest of the path only. */
     const char *prefix = ends_with(base_url, len, "/openai") ? "" : "/openai";
-    size_t n = len + strlen(prefix) + strlen(seg) + strlen(version) + 64;
-    char *url = malloc(n);
-    if (!url) {
-        free(seg);
-        return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory building an endpoint URL");
-    }
-    snprintf(url, n, "%.*s%s/deployments/%s/chat/completions?api-version=%s", (int)len, base_url, prefix, seg,
-             version);
+    st = url_printf(out, err, "%.*s%s/deployments/%s/chat/completions?api-version=%s", (int)len, base_url, prefix,
+                    seg, version);
     free(seg);
-    *out = url;
-    return DSP_OK;
+    return st;
 }
 
 dsp_status dsp_api_base_url(const char *base_url, char **out, dsp_error *err)
