@@ -984,14 +984,19 @@ static int reserved_word(yysymbol_kind_t sym)
     return sym >= YYSYMBOL_IMPORT && sym <= YYSYMBOL_NOT;
 }
 
-static int expects_ident(const yypcontext_t *ctx)
+static int expects(const yypcontext_t *ctx, yysymbol_kind_t tok)
 {
     yysymbol_kind_t all[YYNTOKENS];
     int n = yypcontext_expected_tokens(ctx, all, YYNTOKENS);
     for (int i = 0; i < n; i++)
-        if (all[i] == YYSYMBOL_IDENT)
+        if (all[i] == tok)
             return 1;
     return 0;
+}
+
+static int expects_ident(const yypcontext_t *ctx)
+{
+    return expects(ctx, YYSYMBOL_IDENT);
 }
 
 /* gcc-style: "expected `:` before identifier `int`". */
@@ -1025,7 +1030,13 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, void *scanner, struct 
     /* A reserved word where a name was expected (`r.out`, a field `in`, a C
      * tool's output parameter `out` read as `v.out`): say why and the fix,
      * rather than only that an identifier was expected. */
-    if (reserved_word(tok) && expects_ident(ctx)) {
+    if (reserved_word(tok) && expects_ident(ctx) && expects(ctx, YYSYMBOL_STRING) && !expects(ctx, YYSYMBOL_INT)) {
+        /* An enum value or a data column (no number goes there) may be a
+         * string: `"in"`. */
+        len = strlen(msg);
+        snprintf(msg + len, sizeof msg - len, "; %s is a reserved word, so it cannot be a name here: write it as "
+                 "a string (\"%s\")", found, dsp_yyget_text(scanner));
+    } else if (reserved_word(tok) && expects_ident(ctx)) {
         len = strlen(msg);
         snprintf(msg + len, sizeof msg - len,
                  "; %s is a reserved word, so it cannot name a field, parameter or declaration: "
