@@ -8,6 +8,7 @@
 %define api.pure full
 %define api.prefix {dsp_yy}
 %define parse.error custom
+%define parse.lac full
 %locations
 %param {void *scanner}
 %parse-param {struct parse_ctx *pc}
