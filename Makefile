@@ -31,7 +31,7 @@ include examples/multihop/build.mk
 include examples/agent/build.mk
 include mk/install.mk
 
-.PHONY: all test test-plain check-asan bench demo clean
+.PHONY: all test test-plain check-asan tsan bench demo clean
 all: $(BINS)
 
 test-plain: all $(TEST_BINS)
@@ -43,6 +43,17 @@ test: test-plain
 
 check-asan:
 	$(MAKE) --no-print-directory BUILD=build/asan SANITIZE=1 OPT="-O1 -g" test-plain
+
+# ThreadSanitizer over the runtime's threaded tests, built in build/tsan
+# with -fsanitize=thread and run against the plain build's fixture (a few
+# minutes; `make test` runs only tests/runtime/tsan_threads.sh, a generated
+# program's threads under TSan). A data race fails the test that met it.
+TSAN_TESTS := test_loop test_client_e2e test_client_refserver test_predict test_predict_refserver \
+              test_stream_refserver test_cache test_cache_pool test_batch test_react
+tsan: all
+	$(MAKE) --no-print-directory BUILD=build/tsan SANITIZE=thread OPT="-O1 -g" \
+	    $(TSAN_TESTS:%=build/tsan/tests/runtime/%)
+	BUILD=$(BUILD) sh tests/run-tests.sh $(TSAN_TESTS:%=build/tsan/tests/runtime/%)
 
 # The main job: checks every example, then runs the ticket classifier end
 # to end (optimize, eval, generated C, ticket_cli) against the local

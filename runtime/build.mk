@@ -120,3 +120,5 @@ TEST_SCRIPTS += tests/runtime/redis_cache.sh
 TEST_SCRIPTS += tests/runtime/key_leak.sh
 # Text keeps its exact bytes or is refused (UTF-8, no NULs), in eval and generated programs.
 TEST_SCRIPTS += tests/runtime/exact_text.sh
+# A generated program's threads sharing one client under ThreadSanitizer (make tsan runs more).
+TEST_SCRIPTS += tests/runtime/tsan_threads.sh

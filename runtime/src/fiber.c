@@ -19,6 +19,9 @@
 #include <sanitizer/asan_interface.h>
 #include <sanitizer/common_interface_defs.h>
 #endif
+#ifdef DSP_FIBER_TSAN
+#include <sanitizer/tsan_interface.h>
+#endif
 
 /* The fiber itself lives at the top of its mapping, above its stack: the
  * page it shares with the stack's first frames is touched anyway, so a
@@ -40,9 +43,12 @@ struct dsp_fiber {
     const void *caller_bottom;  /* the scheduler's stack, for switching back */
     size_t caller_size;
 #endif
+#ifdef DSP_FIBER_TSAN
+    void *tsan; /* TSan's state of this fiber (its shadow stack, its clock) */
+#endif
 };
 
-#ifndef DSP_FIBER_ASAN
+#ifndef DSP_FIBER_UCONTEXT
 /* _longjmp by its own symbol: _FORTIFY_SOURCE redirects the one <setjmp.h>
  * declares to __longjmp_chk, which stops the program at a jump to another
  * stack (an #undef here would not help where <setjmp.h> came earlier, as in
@@ -56,19 +62,27 @@ static size_t page_size(void)
     return p > 0 ? (size_t)p : 4096;
 }
 
-#ifdef DSP_FIBER_ASAN
-/* Under ASan: saves the running context in save and continues in to;
- * returns when something later continues in save. getcontext and
+#ifdef DSP_FIBER_UCONTEXT
+/* Under ASan or TSan: saves the running context in save and continues in
+ * to; returns when something later continues in save. getcontext and
  * setcontext, not swapcontext, which ASan intercepts to print a warning on
  * stderr that programs' output must not carry (the switches are announced
- * to it anyway), nor _longjmp, which ASan intercepts too (taking it for an
- * unwinding of the stack it leaves). */
-static void switch_to(ucontext_t *save, const ucontext_t *to)
+ * to it anyway), nor _longjmp, which both intercept (taking it for an
+ * unwinding of the stack it leaves). Under TSan, tsan_to is TSan's fiber
+ * of to, switched to here, between this function's entry and the jump: the
+ * entry TSan records goes on the shadow stack of the side that returns
+ * from it when continued, so every shadow stack stays balanced. */
+static void switch_to(ucontext_t *save, const ucontext_t *to, void *tsan_to)
 {
     volatile bool resumed = false;
     getcontext(save);
     if (!resumed) {
         resumed = true;
+#ifdef DSP_FIBER_TSAN
+        __tsan_switch_to_fiber(tsan_to, 0);
+#else
+        (void)tsan_to;
+#endif
         setcontext(to);
     }
 }
@@ -86,6 +100,11 @@ static void entry(unsigned lo, unsigned hi)
 #ifdef DSP_FIBER_ASAN
     /* NULL: this stack is gone for good, its fake frames with it. */
     __sanitizer_start_switch_fiber(NULL, f->caller_bottom, f->caller_size);
+#endif
+#ifdef DSP_FIBER_TSAN
+    __tsan_switch_to_fiber(f->host->tsan, 0);
+#endif
+#ifdef DSP_FIBER_UCONTEXT
     setcontext(&f->host->ctx);
 #else
     dsp_fiber_longjmp(f->host->back, 1);
@@ -135,6 +154,9 @@ dsp_fiber *dsp_fiber_new(dsp_fiber_fn fn, void *arg, dsp_fiber_host *host, size_
      * poisoned. */
     __asan_unpoison_memory_region(f->stack, f->stack_len);
 #endif
+#ifdef DSP_FIBER_TSAN
+    f->tsan = __tsan_create_fiber(0);
+#endif
     if (prepare(f) != 0) {
         dsp_fiber_free(f);
         return NULL;
@@ -160,6 +182,9 @@ void dsp_fiber_free(dsp_fiber *f)
 {
     if (!f)
         return;
+#ifdef DSP_FIBER_TSAN
+    __tsan_destroy_fiber(f->tsan);
+#endif
     /* f lives in the mapping: read what unmapping needs first. */
     char *map = f->map;
     size_t len = f->map_len;
@@ -171,8 +196,11 @@ bool dsp_fiber_resume(dsp_fiber *f)
 #ifdef DSP_FIBER_ASAN
     void *fake = NULL;
     __sanitizer_start_switch_fiber(&fake, f->stack, f->stack_len);
-    switch_to(&f->host->ctx, &f->ctx);
+    switch_to(&f->host->ctx, &f->ctx, NULL);
     __sanitizer_finish_switch_fiber(fake, NULL, NULL);
+#elif defined(DSP_FIBER_TSAN)
+    f->host->tsan = __tsan_get_current_fiber();
+    switch_to(&f->host->ctx, &f->ctx, f->tsan);
 #else
     if (_setjmp(f->host->back) == 0) {
         if (f->started)
@@ -188,8 +216,10 @@ void dsp_fiber_yield(dsp_fiber *f)
 {
 #ifdef DSP_FIBER_ASAN
     __sanitizer_start_switch_fiber(&f->fake_stack, f->caller_bottom, f->caller_size);
-    switch_to(&f->ctx, &f->host->ctx);
+    switch_to(&f->ctx, &f->host->ctx, NULL);
     __sanitizer_finish_switch_fiber(f->fake_stack, &f->caller_bottom, &f->caller_size);
+#elif defined(DSP_FIBER_TSAN)
+    switch_to(&f->ctx, &f->host->ctx, f->host->tsan);
 #else
     if (_setjmp(f->away) == 0)
         dsp_fiber_longjmp(f->host->back, 1);

@@ -6,7 +6,11 @@
  *
  * A fiber is resumed only from the thread's own stack (the scheduler) and
  * yields only back to it. Under AddressSanitizer every switch is announced
- * (__sanitizer_start_switch_fiber), so ASan follows the stacks. */
+ * (__sanitizer_start_switch_fiber), so ASan follows the stacks; under
+ * ThreadSanitizer each fiber is a TSan fiber (__tsan_create_fiber) and
+ * every switch says so (__tsan_switch_to_fiber), so TSan keeps one shadow
+ * stack per fiber and orders a fiber's accesses after the switch that
+ * started it. */
 #ifndef DSP_FIBER_H
 #define DSP_FIBER_H
 
@@ -27,6 +31,21 @@ typedef void (*dsp_fiber_fn)(void *arg);
 #endif
 #endif
 
+/* Whether ThreadSanitizer is on. Its _longjmp interceptor unwinds the
+ * shadow stack of the running fiber only, so under TSan the switches are
+ * getcontext/setcontext, as under ASan (DSP_FIBER_UCONTEXT). */
+#if defined(__SANITIZE_THREAD__)
+#define DSP_FIBER_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define DSP_FIBER_TSAN 1
+#endif
+#endif
+
+#if defined(DSP_FIBER_ASAN) || defined(DSP_FIBER_TSAN)
+#define DSP_FIBER_UCONTEXT 1
+#endif
+
 /* The stack of each fiber: reserved, not committed (the pages a fiber
  * touches are what it costs), with a guard page below it. ASan's redzones
  * make frames several times larger. */
@@ -41,10 +60,13 @@ typedef void (*dsp_fiber_fn)(void *arg);
  * then costs its stack's touched pages and one saved context, which sits
  * at the top of its own stack). */
 typedef struct dsp_fiber_host {
-#ifdef DSP_FIBER_ASAN
+#ifdef DSP_FIBER_UCONTEXT
     ucontext_t ctx;
 #else
     jmp_buf back;
+#endif
+#ifdef DSP_FIBER_TSAN
+    void *tsan; /* TSan's fiber of the scheduler, set by each resume */
 #endif
 } dsp_fiber_host;
 
