@@ -7,6 +7,7 @@
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "trainer_argv.h"
 
@@ -406,6 +407,39 @@ static int has_key_word(const char *v)
     return 0;
 }
 
+/* A key in a base_url: a password in its user part (`user:KEY@host`), a
+ * key-named query parameter (`?key=`, `api_key=`, `token=`, ...) or a word
+ * that starts like a key after `/`, `=` or `:`. The URL is built into the
+ * generated C and names the lm in cache keys, so a key there would be
+ * written to both. */
+static int url_holds_key(const char *urls)
+{
+    for (const char *u = urls; *u;) {
+        while (*u == ' ')
+            u++;
+        size_t n = strcspn(u, " ");
+        const char *scheme = strstr(u, "://");
+        const char *host = scheme && (size_t)(scheme - u) < n ? scheme + 3 : u;
+        size_t auth = strcspn(host, "/?# ");
+        const char *at = memchr(host, '@', auth);
+        if (at && memchr(host, ':', (size_t)(at - host)))
+            return 1;
+        for (const char *w = u; w < u + n; w++) {
+            if (w > u && (w[-1] == '/' || w[-1] == '=' || w[-1] == ':') &&
+                (strncmp(w, "sk-", 3) == 0 || strncmp(w, "sk_", 3) == 0))
+                return 1;
+            static const char *const names[] = { "key=", "api_key=", "api-key=", "apikey=", "token=",
+                                                 "access_token=", "auth=" };
+            if (w > u && (w[-1] == '?' || w[-1] == '&'))
+                for (size_t k = 0; k < sizeof names / sizeof names[0]; k++)
+                    if (strncasecmp(w, names[k], strlen(names[k])) == 0)
+                        return 1;
+        }
+        u += n;
+    }
+    return 0;
+}
+
 void sema_check_lm(sema *s, sym *sy)
 {
     ast_decl *d = sy->decl;
@@ -444,8 +478,15 @@ void sema_check_lm(sema *s, sym *sy)
         /* A trainer is a command line: long, with digits in its paths;
          * only a word that starts like a key is one there. */
         int trainer = strcmp(kv->key.name, "trainer") == 0;
-        if (kv->value->kind == AV_STRING && (trainer ? has_key_word(kv->value->s) : looks_like_key(kv->value->s)) &&
-            strcmp(kv->key.name, "base_url") != 0) {
+        int url = strcmp(kv->key.name, "base_url") == 0;
+        if (kv->value->kind == AV_STRING && url && url_holds_key(kv->value->s)) {
+            diag_error(s->d, kv->value->loc, "this base_url holds what looks like a key or password (a user "
+                       "part with a password, a key-named query parameter or an `sk-` word); never put a key in a "
+                       ".dsp file: give the URL without it, set `api_key_env: \"NAME\"` and export the key in "
+                       "that variable (it is sent in a header)");
+            ok = 0;
+        } else if (kv->value->kind == AV_STRING && !url &&
+                   (trainer ? has_key_word(kv->value->s) : looks_like_key(kv->value->s))) {
             diag_error(s->d, kv->value->loc, "this looks like an API key; never put a key in a "
                        ".dsp file: set `api_key_env: \"OPENAI_API_KEY\"` (the NAME of an environment "
                        "variable) and export the key in that variable");
