@@ -5,7 +5,8 @@
  * against the key's windows: a 4096-bit filter of their hashes rejects
  * almost every window at once (a reply is scanned on every call, so the
  * common case must cost a few instructions a byte), and a hit is confirmed
- * against the key itself. */
+ * against the key itself. Finding whether there is any piece (every reply)
+ * tests one in five positions of the text (sampled_found). */
 #include "secret.h"
 
 #include <stdint.h>
@@ -29,6 +30,18 @@ static uint64_t window_at(const char *p)
 static unsigned window_hash(uint64_t w)
 {
     return (unsigned)((w * 0x9E3779B97F4A7C15ull) >> 52); /* 12 bits */
+}
+
+static uint32_t quad_at(const char *p)
+{
+    uint32_t w;
+    memcpy(&w, p, sizeof w);
+    return w;
+}
+
+static unsigned quad_hash(uint32_t w)
+{
+    return (unsigned)((w * 0x9E3779B1u) >> 20); /* 12 bits */
 }
 
 static void windows_init(key_windows *kw, const char *key)
@@ -87,8 +100,42 @@ static bool note_found(const char *s, size_t i, size_t n, void *ctx)
     return false;
 }
 
+/* Whether s holds a piece of key, looking at a fifth of its windows: a
+ * piece of 8 bytes at p holds the 4-byte window at the one multiple of 5 in
+ * [p, p + 4], and that window occurs in the key. So only the 4-byte windows
+ * at 0, 5, 10, ... are tested against a filter of the key's 4-byte windows,
+ * and only around a hit are the 8-byte windows confirmed against the key.
+ * Every reply is checked, so this is the common case; redaction, on errors
+ * only, finds every window (scan). */
+static bool sampled_found(const char *s, size_t len, const char *key, size_t klen)
+{
+    uint64_t filter[FILTER_BITS / 64] = {0};
+    for (size_t i = 0; i + 4 <= klen; i++) {
+        unsigned h = quad_hash(quad_at(key + i));
+        filter[h / 64] |= 1ull << (h % 64);
+    }
+    for (size_t i = 0; i + 4 <= len; i += 5) {
+        unsigned h = quad_hash(quad_at(s + i));
+        if (!(filter[h / 64] & (1ull << (h % 64))))
+            continue;
+        /* The 8-byte windows that hold s[i..i+4). */
+        for (size_t p = i >= 4 ? i - 4 : 0; p <= i && p + DSP_SECRET_MIN_PIECE <= len; p++) {
+            uint64_t w = window_at(s + p);
+            for (size_t q = 0; q + DSP_SECRET_MIN_PIECE <= klen; q++)
+                if (window_at(key + q) == w)
+                    return true;
+        }
+    }
+    return false;
+}
+
 bool dsp_secret_found(const char *s, size_t len, const char *key)
 {
+    if (s && key) {
+        size_t klen = strlen(key);
+        if (klen >= DSP_SECRET_MIN_PIECE)
+            return sampled_found(s, len, key, klen);
+    }
     bool found = false;
     scan(s, len, key, note_found, &found);
     return found;

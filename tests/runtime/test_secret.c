@@ -85,6 +85,65 @@ static void test_placeholder_key_left_alone(void **state)
     assert_string_equal(t, "key **** here");
 }
 
+/* The piece at every place, 8 to 12 bytes long, in every piece of the key,
+ * is found; one byte changed in it, the text holds no piece. */
+static void test_found_at_every_offset(void **state)
+{
+    (void)state;
+    size_t klen = strlen(KEY);
+    char text[64];
+    for (size_t n = 8; n <= 12; n++) {
+        for (size_t q = 0; q + n <= klen; q++) {
+            for (size_t at = 0; at + n <= 40; at++) {
+                memset(text, '.', 40);
+                memcpy(text + at, KEY + q, n);
+                assert_true(dsp_secret_found(text, 40, KEY));
+                assert_true(dsp_secret_found(text + at, n, KEY));
+                text[at + n / 2] = '.'; /* no run of 8 left: n <= 12 */
+                assert_false(dsp_secret_found(text, 40, KEY));
+            }
+        }
+    }
+}
+
+static bool brute_found(const char *s, size_t len, const char *key)
+{
+    size_t klen = strlen(key);
+    for (size_t i = 0; i + 8 <= len; i++)
+        for (size_t q = 0; q + 8 <= klen; q++)
+            if (memcmp(s + i, key + q, 8) == 0)
+                return true;
+    return false;
+}
+
+/* Texts of key bytes in random order, often holding pieces by chance,
+ * agree with a check of every window. */
+static void test_found_agrees_with_every_window(void **state)
+{
+    (void)state;
+    const char *key = "ab0ab1ab0ab2ab0ab3"; /* repeated windows */
+    uint32_t r = 12345;
+    char text[48];
+    int hits = 0;
+    for (int t = 0; t < 20000; t++) {
+        size_t len = (size_t)(t % 48);
+        size_t run = 0, from = 0;
+        for (size_t i = 0; i < len; i++) {
+            r = r * 1103515245u + 12345u;
+            if (run == 0) {
+                from = (r >> 8) % strlen(key);
+                run = 1 + (r >> 20) % 12;
+            }
+            text[i] = key[from++ % strlen(key)];
+            run--;
+        }
+        bool want = brute_found(text, len, key);
+        hits += want;
+        assert_int_equal(dsp_secret_found(text, len, key), want);
+    }
+    assert_true(hits > 1000 && hits < 19000); /* both kinds were tried */
+}
+
 static void test_error_record(void **state)
 {
     (void)state;
@@ -111,6 +170,8 @@ int main(void)
         cmocka_unit_test(test_touching_pieces),
         cmocka_unit_test(test_short_key_matches_whole),
         cmocka_unit_test(test_placeholder_key_left_alone),
+        cmocka_unit_test(test_found_at_every_offset),
+        cmocka_unit_test(test_found_agrees_with_every_window),
         cmocka_unit_test(test_error_record),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
