@@ -286,12 +286,20 @@ static void finish(call *cl, dsp_predict_trace *trace, dsp_error *err)
     free(cl->reply);
     cl->reply = NULL;
     if (err) {
+        /* The fields and the message up to its end, not the whole 1 KiB
+         * record (as dsp_error_clear ends a message at its first byte):
+         * this runs on every call. The raw text moves to err. */
         free(err->raw);
-        *err = cl->err;
-    } else {
-        dsp_error_clear(&cl->err);
+        err->status = cl->err.status;
+        err->http_status = cl->err.http_status;
+        size_t n = strnlen(cl->err.message, sizeof err->message - 1);
+        memcpy(err->message, cl->err.message, n);
+        err->message[n] = '\0';
+        err->raw = cl->err.raw;
+        err->path_len = cl->err.path_len;
+        cl->err.raw = NULL;
     }
-    memset(&cl->err, 0, sizeof cl->err);
+    dsp_error_clear(&cl->err);
 }
 
 /* The schema of spec's outputs in *schema; when it cannot be made, each
