@@ -513,7 +513,9 @@ static void run(dsp_loop *l)
             while (!done && lf->aside_fn) {
                 void (*fn)(void *) = lf->aside_fn;
                 lf->aside_fn = NULL;
+                l->current = NULL; /* as outside a job: what it calls blocks, it cannot park */
                 fn(lf->aside_arg);
+                l->current = lf;
                 done = dsp_fiber_resume(lf->f);
             }
             lf->span = dsp_trace_current();

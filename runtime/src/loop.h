@@ -36,6 +36,8 @@ size_t dsp_loop_stack_resident(void);
  * once: every page of a job's stack that a call touched stays resident for
  * as long as the job lives, for each job in flight (libcurl parsing the URL
  * of a new pooled handle touches a page more: 16 MiB at 4,096 in flight).
+ * fn runs as code outside a job does: dsp_loop_active() is false in it, so
+ * what it calls blocks the loop rather than parking (keep it short).
  * Outside a loop's job it calls fn(arg) as it is. */
 void dsp_loop_run_aside(void (*fn)(void *arg), void *arg);
 

@@ -324,32 +324,36 @@ static void jobs_wait_on_sockets_of_their_own(void **state)
     }
 }
 
-/* A call whose frame reaches 64 KiB deep, touching a byte in each page. */
+/* A call whose frame reaches 64 KiB deep, touching a byte in each page;
+ * it counts its runs, and those that saw a job active (an aside runs as
+ * outside a job: nothing it calls may park). */
 #define DEEP_BYTES (64 * 1024)
 
-static void deep(void *arg)
-{
-    volatile char buf[DEEP_BYTES];
-    for (size_t i = 0; i < sizeof buf; i += 1024)
-        buf[i] = 1;
-    *(int *)arg += buf[0];
-}
-
 typedef struct aside_probe {
-    int ran;
+    int ran, active;
     size_t before, after; /* the job's resident stack around the call aside */
     size_t direct;        /* ... after the same call on its own stack */
 } aside_probe;
+
+static void deep(void *arg)
+{
+    aside_probe *a = arg;
+    volatile char buf[DEEP_BYTES];
+    for (size_t i = 0; i < sizeof buf; i += 1024)
+        buf[i] = 1;
+    a->ran += buf[0];
+    a->active += dsp_loop_active();
+}
 
 static int aside_job(void *ctx, size_t i)
 {
     aside_probe *a = ctx;
     if (i == 0) {
         a->before = dsp_loop_stack_resident();
-        dsp_loop_run_aside(deep, &a->ran);
+        dsp_loop_run_aside(deep, a);
         a->after = dsp_loop_stack_resident();
     } else {
-        deep(&a->ran);
+        deep(a);
         a->direct = dsp_loop_stack_resident();
     }
     return 0;
@@ -361,7 +365,8 @@ static void deep_calls_aside_leave_the_job_stack_small(void **state)
     aside_probe a = {0};
     assert_int_equal(dsp_loop_run_each(2, 2, aside_job, &a), 0);
     assert_int_equal(a.ran, 2);
-    dsp_loop_run_aside(deep, &a.ran); /* outside a loop: called as it is */
+    assert_int_equal(a.active, 1); /* the direct call's, not the aside's */
+    dsp_loop_run_aside(deep, &a); /* outside a loop: called as it is */
     assert_int_equal(a.ran, 3);
 #ifdef DSP_FIBER_ASAN
     skip(); /* ASan moves large frames to stacks of its own */
