@@ -20,6 +20,11 @@ ifeq ($(SANITIZE),1)
 override CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 override LDFLAGS += -fsanitize=address,undefined
 endif
+# Fibers register their stacks with valgrind where its header is installed
+# (runtime/src/fiber.c), so programs run clean under memcheck.
+ifeq ($(shell $(PKG_CONFIG) --exists valgrind 2>/dev/null && echo yes),yes)
+override CFLAGS += -DDSP_HAVE_VALGRIND_H
+endif
 # `make tsan`: the runtime and its threaded tests under ThreadSanitizer.
 ifeq ($(SANITIZE),thread)
 override CFLAGS  += -fsanitize=thread -fno-omit-frame-pointer

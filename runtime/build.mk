@@ -122,3 +122,5 @@ TEST_SCRIPTS += tests/runtime/key_leak.sh
 TEST_SCRIPTS += tests/runtime/exact_text.sh
 # A generated program's threads sharing one client under ThreadSanitizer (make tsan runs more).
 TEST_SCRIPTS += tests/runtime/tsan_threads.sh
+# The same program under valgrind's memcheck (fiber stacks registered, errors redacted without reading unwritten bytes).
+TEST_SCRIPTS += tests/runtime/valgrind_threads.sh

@@ -22,6 +22,16 @@
 #ifdef DSP_FIBER_TSAN
 #include <sanitizer/tsan_interface.h>
 #endif
+/* Valgrind takes a jump onto another stack for a huge frame on the thread's
+ * own and reports every access there as invalid unless each fiber's stack
+ * is registered: a no-op of a few instructions when not under valgrind.
+ * DSP_HAVE_VALGRIND_H: the build defines it where valgrind's header is
+ * installed (mk/common.mk; by hand for --embed-runtime), not
+ * __has_include, which tools/dsp-cshape's parser cannot read. */
+#ifdef DSP_HAVE_VALGRIND_H
+#include <valgrind/valgrind.h>
+#define DSP_FIBER_VALGRIND 1
+#endif
 
 /* The fiber itself lives at the top of its mapping, above its stack: the
  * page it shares with the stack's first frames is touched anyway, so a
@@ -45,6 +55,9 @@ struct dsp_fiber {
 #endif
 #ifdef DSP_FIBER_TSAN
     void *tsan; /* TSan's state of this fiber (its shadow stack, its clock) */
+#endif
+#ifdef DSP_FIBER_VALGRIND
+    unsigned vg_stack; /* valgrind's id of the stack */
 #endif
 };
 
@@ -157,6 +170,9 @@ dsp_fiber *dsp_fiber_new(dsp_fiber_fn fn, void *arg, dsp_fiber_host *host, size_
 #ifdef DSP_FIBER_TSAN
     f->tsan = __tsan_create_fiber(0);
 #endif
+#ifdef DSP_FIBER_VALGRIND
+    f->vg_stack = VALGRIND_STACK_REGISTER(f->stack, (char *)f->stack + f->stack_len);
+#endif
     if (prepare(f) != 0) {
         dsp_fiber_free(f);
         return NULL;
@@ -184,6 +200,9 @@ void dsp_fiber_free(dsp_fiber *f)
         return;
 #ifdef DSP_FIBER_TSAN
     __tsan_destroy_fiber(f->tsan);
+#endif
+#ifdef DSP_FIBER_VALGRIND
+    VALGRIND_STACK_DEREGISTER(f->vg_stack);
 #endif
     /* f lives in the mapping: read what unmapping needs first. */
     char *map = f->map;

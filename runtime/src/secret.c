@@ -178,9 +178,13 @@ void dsp_secret_redact_error(dsp_error *err, const char *key)
 {
     if (!err || !key)
         return;
-    /* The whole buffer: dsp_error_clear only ends the message at its first
-     * byte, so an earlier attempt's text may still follow the NUL. */
-    dsp_secret_redact(err->message, sizeof err->message, key);
+    /* dsp_error_clear only ends the message at its first byte, so an
+     * earlier attempt's text may still follow the NUL: blanked, not
+     * scanned (in an error never zeroed, those bytes were never written,
+     * and reading them is an error valgrind reports). */
+    size_t n = strnlen(err->message, sizeof err->message);
+    memset(err->message + n, 0, sizeof err->message - n);
+    dsp_secret_redact(err->message, n, key);
     if (err->raw)
         dsp_secret_redact(err->raw, strlen(err->raw), key);
 }

@@ -4,7 +4,8 @@
  * point a program has (run, run_stream, run_stream cancelled, run_batch,
  * whose jobs are fibers of the thread's event loop, run_shadow) and a
  * client whose endpoint is dead. Prints "calls N failed F cancelled C
- * dead D"; a data race makes TSan print its report and exit 66. */
+ * dead D"; a data race makes TSan print its report and exit 66.
+ * valgrind_threads.sh runs it linked with libdsprt under memcheck. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
