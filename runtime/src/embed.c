@@ -243,15 +243,17 @@ static dsp_status embed_fetch(dsp_client *c, const dsp_lm_config *lm, const char
                               const size_t *idx, size_t m, int dimensions, embed_row *rows, dsp_cache *cache,
                               dsp_error *err)
 {
-    const char **batch = malloc(m * sizeof *batch);
-    if (!batch)
+    /* Not `batch`: with --embed-runtime every file shares one translation
+     * unit, where batch.c's type of that name is in scope (-Wshadow). */
+    const char **sent = malloc(m * sizeof *sent);
+    if (!sent)
         return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory sending embeddings");
     for (size_t j = 0; j < m; j++)
-        batch[j] = texts[idx[j]];
+        sent[j] = texts[idx[j]];
     dsp_jw w;
     dsp_jw_init(&w, 256);
-    embed_write_body(&w, name, batch, m, dimensions);
-    free(batch);
+    embed_write_body(&w, name, sent, m, dimensions);
+    free(sent);
     if (!dsp_jw_finish(&w)) {
         dsp_jw_free(&w);
         return dsp_error_set(err, DSP_ERR_NOMEM, "out of memory writing an embeddings request");

@@ -3,10 +3,12 @@
 
 #include <string.h>
 
-void dsp_sse_init(dsp_sse *s, dsp_sse_event_fn on_event, void *ctx)
+void dsp_sse_init(dsp_sse *s, dsp_sse_event_fn fn, void *ctx)
 {
     memset(s, 0, sizeof *s);
-    s->on_event = on_event;
+    /* fn, not on_event: with --embed-runtime, lm_stream.c's function of
+     * that name is in scope here (-Wshadow). */
+    s->on_event = fn;
     s->ctx = ctx;
     dsp_tb_init(&s->line);
     dsp_tb_init(&s->event);

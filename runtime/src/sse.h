@@ -35,7 +35,7 @@ typedef struct dsp_sse {
     int stopped;       /* the callback's verdict once it stopped the stream */
 } dsp_sse;
 
-void dsp_sse_init(dsp_sse *s, dsp_sse_event_fn on_event, void *ctx);
+void dsp_sse_init(dsp_sse *s, dsp_sse_event_fn fn, void *ctx);
 void dsp_sse_free(dsp_sse *s);
 /* Parses n more bytes. Returns 0, the callback's nonzero verdict (also for
  * every later feed), or -1 when out of memory. */

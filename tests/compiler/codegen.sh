@@ -363,10 +363,10 @@ check $? "--embed-runtime output is byte-identical across builds"
 DEPS_CFLAGS=$(pkg-config --cflags libcurl libcjson sqlite3 hiredis libcrypto zlib 2>/dev/null)
 DEPS_LIBS="$(pkg-config --libs libcurl libcjson sqlite3 hiredis libcrypto zlib 2>/dev/null || echo -lcurl -lcjson -lsqlite3 -lhiredis -lcrypto -lz) -lpthread -lm"
 for cc in gcc clang; do
-    $cc -std=c17 -Wall -Wextra -Werror -pedantic $DEPS_CFLAGS -c "$T/emb/tickets.c" -o "$T/emb/tickets.$cc.o" 2>"$T/cc.err"
+    $cc -std=c17 -Wall -Wextra -Wshadow -Wconversion -Werror -pedantic $DEPS_CFLAGS -c "$T/emb/tickets.c" -o "$T/emb/tickets.$cc.o" 2>"$T/cc.err"
     r=$?
     [ $r -ne 0 ] && head -20 "$T/cc.err"
-    check $r "embedded runtime compiles with $cc -std=c17 -pedantic -Werror (no dsp headers on the path)"
+    check $r "embedded runtime compiles with $cc -std=c17 -pedantic -Wshadow -Wconversion -Werror (no dsp headers on the path)"
 done
 if nm "$T/emb/tickets.gcc.o" | awk '$2 ~ /^[TDRB]$/ {print $3}' | grep -qv '^dsp_\|^ticket_classifier_'; then
     bad "embedded: only dsp_ and the program's symbols are global"
