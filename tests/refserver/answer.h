@@ -36,6 +36,8 @@ typedef struct rs_answer {
     const char *auth_header;    /* which of them ("authorization", "x-api-key", "api-key"), or NULL */
     int in_flight;              /* chat: the chat requests in the server when it arrived, itself included */
     double t_ms;                /* chat: when it arrived, in ms since the server started */
+    double mono_ms;             /* chat: when it arrived, in ms on CLOCK_MONOTONIC (machine-wide): a
+                                 * client on the same machine compares it with its own clock */
 } rs_answer;
 
 /* request_no numbers requests from 0; with the seed it decides faults. */

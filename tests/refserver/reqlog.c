@@ -70,6 +70,7 @@ void rs_reqlog_write(rs_reqlog *l, const char *method, const char *path, const r
     if (ans->in_flight > 0) {
         cJSON_AddNumberToObject(o, "in_flight", ans->in_flight);
         cJSON_AddNumberToObject(o, "t_ms", floor(ans->t_ms * 1000.0) / 1000.0);
+        cJSON_AddNumberToObject(o, "mono_ms", floor(ans->mono_ms * 1000.0) / 1000.0);
     }
     char *s = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);

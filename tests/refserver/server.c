@@ -550,6 +550,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
         }
         ans.in_flight = now_in;
         ans.t_ms = (double)(ts.tv_sec - s->started.tv_sec) * 1e3 + (double)(ts.tv_nsec - s->started.tv_nsec) / 1e6;
+        ans.mono_ms = (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
         const char *auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
         const char *x_key = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "x-api-key");
         ans.auth_header = auth ? "authorization" : x_key ? "x-api-key" : NULL;
