@@ -61,9 +61,10 @@ dsp_status opt_exec_init(opt_exec *x, const ir_program *p, const ir_optimize *o,
                          const size_t *val_rows, size_t n_val, int concurrency, dsp_error *err);
 void opt_exec_free(opt_exec *x);
 
-/* Prints to stderr, for labeled_fewshot, bootstrap_fewshot and
- * knn_fewshot, a note naming each predictor prog (the optimizer's answer)
- * has no demos for and why (opt_exec_nodemos.c); other optimizers: none. */
+/* Prints to stderr, for the optimizers that build demos (labeled_fewshot,
+ * bootstrap_fewshot, knn_fewshot, random_search, mipro, better_together
+ * with a prompt stage), a note naming each predictor prog (the optimizer's
+ * answer) has no demos for and why (opt_exec_nodemos.c); others: none. */
 void opt_exec_note_no_demos(const opt_exec *x, const opt_params *params, const opt_program *prog, arena *a);
 
 /* The backend's propose_copro (opt_exec_copro.c); ctx is the opt_exec. */

@@ -1,7 +1,10 @@
 /* opt_exec_nodemos.c — the note `dspcc optimize` prints for each predictor
- * a demo-building optimizer (labeled_fewshot, bootstrap_fewshot,
- * knn_fewshot) gave no demos: such a predictor runs as written, and
- * without the note the run looks as if it had optimized it. */
+ * an optimizer that builds demos gave none: labeled_fewshot,
+ * bootstrap_fewshot and knn_fewshot (such a predictor runs as written),
+ * and random_search, mipro and better_together with a prompt stage (they
+ * choose among candidate demo sets, and the one that scored best may hold
+ * none for it). Without the note the run looks as if it had given every
+ * predictor demos. */
 #include <stdio.h>
 #include <string.h>
 
@@ -45,15 +48,45 @@ static const char *data_reason(const opt_exec *x, arena *a, size_t pr, const cha
                         n_named > 1 ? "are" : "is", file);
 }
 
+/* The note for an optimizer that chooses among candidate demo sets
+ * (random_search, mipro, better_together's prompt stages). */
+static void note_search(const opt_exec *x, const opt_params *params, const opt_program *prog, arena *a,
+                        const char *file)
+{
+    const char *name = params->optimizer;
+    for (size_t pr = 0; pr < x->b.n_preds; pr++) {
+        if (prog->demos[pr].n)
+            continue;
+        const char *data = data_reason(x, a, pr, file);
+        const char *why;
+        if (params->max_labeled_demos <= 0 && params->max_bootstrapped_demos <= 0)
+            why = "max_labeled_demos and max_bootstrapped_demos are 0";
+        else if (data)
+            why = arena_printf(a, "%s, and the candidate that scored best on %s has no demo from a trace for it",
+                               data, x->b.valset_name);
+        else
+            why = arena_printf(a, "the candidate that scored best on %s has none for it", x->b.valset_name);
+        fprintf(stderr, "dspcc optimize: note: %s: predictor `%s` got no demos: %s; it runs with its instruction alone\n",
+                name, x->b.pred_names[pr], why);
+    }
+}
+
 void opt_exec_note_no_demos(const opt_exec *x, const opt_params *params, const opt_program *prog, arena *a)
 {
     const char *name = params->optimizer;
     int labeled = strcmp(name, "labeled_fewshot") == 0, boot = strcmp(name, "bootstrap_fewshot") == 0;
     int knn = strcmp(name, "knn_fewshot") == 0;
+    const char *file = strrchr(x->train->path, '/') ? strrchr(x->train->path, '/') + 1 : x->train->path;
+    /* better_together without a p stage only fine-tunes: it builds no demos. */
+    int search = strcmp(name, "random_search") == 0 || strcmp(name, "mipro") == 0 ||
+                 (strcmp(name, "better_together") == 0 && strchr(params->strategy ? params->strategy : "p", 'p'));
+    if (search) {
+        note_search(x, params, prog, a, file);
+        return;
+    }
     if (!labeled && !boot && !knn)
         return;
     int traces = boot || (knn && params->knn_bootstrap);
-    const char *file = strrchr(x->train->path, '/') ? strrchr(x->train->path, '/') + 1 : x->train->path;
     for (size_t pr = 0; pr < x->b.n_preds; pr++) {
         size_t n = knn ? (prog->knn ? prog->knn[pr].pool.n : 0) : prog->demos[pr].n;
         if (n)

@@ -1,5 +1,5 @@
 #!/bin/sh
-# `dspcc optimize` with labeled_fewshot (and bootstrap_fewshot) says, on
+# `dspcc optimize` with labeled_fewshot (bootstrap_fewshot, random_search, mipro) says, on
 # stderr, which predictor got no demos and why: here a two-step program whose middle output (`gist`)
 # is not a column of the trainset, so its first predictor runs as written.
 # A program whose every predictor gets demos prints no such note. Runs
@@ -38,3 +38,24 @@ check "bootstrap_fewshot on the two-step program exits 0" test $? -eq 0
 check "bootstrap_fewshot's note says no trace gave one" grep -qF \
     'bootstrap_fewshot: predictor `Router.s` got no demos: its output `gist` is not a column of train.jsonl; no teacher run that called it passed the metric' \
     "$tmp/boot.err"
+
+# random_search and mipro choose among candidate demo sets: with `gist`
+# no column and every trace failing the metric, no candidate holds a demo
+# for `Router.s`, and the note says so (these optimizers printed nothing).
+# (better_together's prompt stages print the same; here it has no passing
+# trace to fine-tune on and stops before.)
+for opt in "random_search(num_candidates: 2)" "mipro(auto: light)"; do
+    on=${opt%%(*}
+    sed "s/with labeled_fewshot(k: 6)/with $opt/" "$tmp/twostep.dsp" >"$tmp/$on.dsp"
+    optimize_into "$on" "$on.dsp" "$on.json" --cache-dir "$tmp/cache"
+    check "$on on the two-step program exits 0" test $? -eq 0
+    check "$on's note names the predictor without demos and why" grep -qxF \
+        "dspcc optimize: note: $on: predictor \`Router.s\` got no demos: its output \`gist\` is not a column of train.jsonl, and the candidate that scored best on dev has no demo from a trace for it; it runs with its instruction alone" \
+        "$tmp/$on.err"
+    # The rotated labels hurt, so the zero-shot candidate scores best and
+    # `Router.r`, whose demos other candidates had, gets none either.
+    check "$on's note names \`Router.r\` too: the best candidate has none for it" grep -qxF \
+        "dspcc optimize: note: $on: predictor \`Router.r\` got no demos: the candidate that scored best on dev has none for it; it runs with its instruction alone" \
+        "$tmp/$on.err"
+    check "$on's notes name only those two" test "$(grep -c 'got no demos' "$tmp/$on.err")" -eq 2
+done
