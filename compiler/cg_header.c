@@ -145,8 +145,10 @@ void cg_emit_header(cg_ctx *g, strbuf *h)
     sb_printf(h,
                "/* Runs the program once: fills *out and returns 0 (DSP_OK), or returns a\n"
                " * dsp_status, leaves *out empty and fills err (may be NULL) with a message.\n"
-               " * Pass err zeroed (dsp_error err = {0};) or reset by dsp_error_clear: a run\n"
-               " * frees the raw reply an earlier failure left in it.\n"
+               " * err must start zeroed (dsp_error err = {0};) or hold what an earlier\n"
+               " * call left: a call replaces it, freeing the raw reply an earlier failure\n"
+               " * left (so one err serves a loop of calls); never pass uninitialized\n"
+               " * memory. dsp_error_clear(&err) frees it when done.\n"
                " * Thread-safe: many threads may call it with one client. */\n"
                "int %s_run(dsp_client *client, const %s_input *in, %s_output *out, dsp_error *err);\n\n",
                g->prefix, g->prefix, g->prefix);
@@ -173,9 +175,10 @@ void cg_emit_header(cg_ctx *g, strbuf *h)
                " * (<= 0: 8), all on the calling thread's event loop (dsp_loop_run_each);\n"
                " * the client bounds the requests in flight. out[i] gets the result of in[i].\n"
                " * statuses and errs (arrays of n, each may be NULL) report every item; a\n"
-               " * failed item's output is left empty. Returns 0 when all succeeded, else\n"
-               " * the status of the first failed item. Free each out[i] with\n"
-               " * %s_output_free. */\n"
+               " * failed item's output is left empty. errs are outputs, overwritten: they\n"
+               " * need no initializing; dsp_error_clear each once read. Returns 0 when all\n"
+               " * succeeded, else the status of the first failed item. Free each out[i]\n"
+               " * with %s_output_free. */\n"
                "int %s_run_batch(dsp_client *client, const %s_input *in, size_t n, %s_output *out,\n"
                "    int *statuses, dsp_error *errs, int max_threads);\n\n",
                g->prefix, g->prefix, g->prefix, g->prefix);

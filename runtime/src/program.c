@@ -68,6 +68,10 @@ static dsp_status output(const dsp_program *p, const values *res, void *out, dsp
 int dsp_program_run(const dsp_program *p, dsp_client *client, const void *in, void *out, dsp_error *err,
                     int64_t example)
 {
+    /* err says what this run did, and nothing of an earlier one: a run
+     * that succeeds without a predictor call (C tools only) would leave an
+     * earlier failure in it, one refused at once the earlier raw reply. */
+    dsp_error_clear(err);
     if (!client || !in || !out)
         return (int)dsp_error_set(err, DSP_ERR_INVALID, "%s_run: client, in and out must not be NULL", p->name);
     memset(out, 0, p->out_size);
@@ -92,6 +96,7 @@ int dsp_program_run_shadow(const dsp_program *p, dsp_client *client, const void 
 {
     if (agreed) *agreed = 0;
     if (!shadow) return dsp_program_run(p, client, in, out, err, -1);
+    dsp_error_clear(err); /* as dsp_program_run */
     if (!client || !in || !out)
         return (int)dsp_error_set(err, DSP_ERR_INVALID, "%s_run_shadow: client, in and out must not be NULL",
                                   p->name);

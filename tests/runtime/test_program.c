@@ -121,6 +121,41 @@ static void run_fills_or_empties_the_output(void **state)
     dsp_client_free(c);
 }
 
+/* One err serves a loop of runs: each run replaces what it holds, freeing
+ * an earlier failure's raw reply (ASan sees no leak), so after a run that
+ * succeeds err says DSP_OK, not the failure before it (a program of C
+ * tools alone makes no predictor call that would reset it). */
+static void err_says_what_this_run_did(void **state)
+{
+    (void)state;
+    dsp_client *c = new_client();
+    dsp_error err = {0};
+    dsp_error_set(&err, DSP_ERR_PARSE, "an earlier reply did not parse");
+    dsp_error_set_raw(&err, "not json", 8);
+    out_t out;
+    in_t in = {21, "billing"};
+    assert_int_equal(dsp_program_run(&k_fake, c, &in, &out, &err, -1), 0);
+    assert_int_equal(err.status, DSP_OK);
+    assert_string_equal(err.message, "");
+    assert_null(err.raw);
+    fake_free(&out);
+    /* Refused at once: the earlier raw reply is not this failure's. */
+    dsp_error_set_raw(&err, "not json", 8);
+    in = (in_t){1, NULL};
+    assert_int_equal(dsp_program_run(&k_fake, c, &in, &out, &err, -1), DSP_ERR_INVALID);
+    assert_null(err.raw);
+    dsp_error_set_raw(&err, "not json", 8);
+    in = (in_t){21, "billing"};
+    dsp_client *shadow = new_client(); /* not g_shadow: it answers as the primary */
+    assert_int_equal(dsp_program_run_shadow(&k_fake, c, &in, &out, shadow, NULL, NULL, NULL, &err), 0);
+    assert_int_equal(err.status, DSP_OK);
+    assert_null(err.raw);
+    fake_free(&out);
+    dsp_error_clear(&err);
+    dsp_client_free(shadow);
+    dsp_client_free(c);
+}
+
 typedef struct seen {
     int calls;
     long long shadow_doubled; /* -1: reported without an output */
@@ -294,6 +329,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(run_fills_or_empties_the_output),
+        cmocka_unit_test(err_says_what_this_run_did),
         cmocka_unit_test(shadow_compares_what_decides),
         cmocka_unit_test(batch_fills_each_slot),
         cmocka_unit_test(wide_programs_use_the_heap),

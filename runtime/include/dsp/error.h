@@ -41,6 +41,13 @@ typedef enum dsp_status {
 
 #define DSP_ERROR_MESSAGE_MAX 1024
 
+/* A dsp_error given to a runtime call must start zeroed (dsp_error err =
+ * {0};) or hold what an earlier call left: a call replaces what it holds,
+ * freeing the raw reply an earlier failure left, so one err serves a loop
+ * of calls without a leak; never pass uninitialized memory. Arrays of
+ * errors a batch call fills (dsp_chat_batch, a generated run_batch) are
+ * outputs instead: overwritten, they need no initializing. Free what an
+ * error holds with dsp_error_clear once done. */
 typedef struct dsp_error {
     dsp_status status;
     int http_status;                     /* 0 unless status == DSP_ERR_HTTP */

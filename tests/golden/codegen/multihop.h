@@ -46,8 +46,10 @@ typedef struct multi_hop_output {
 
 /* Runs the program once: fills *out and returns 0 (DSP_OK), or returns a
  * dsp_status, leaves *out empty and fills err (may be NULL) with a message.
- * Pass err zeroed (dsp_error err = {0};) or reset by dsp_error_clear: a run
- * frees the raw reply an earlier failure left in it.
+ * err must start zeroed (dsp_error err = {0};) or hold what an earlier
+ * call left: a call replaces it, freeing the raw reply an earlier failure
+ * left (so one err serves a loop of calls); never pass uninitialized
+ * memory. dsp_error_clear(&err) frees it when done.
  * Thread-safe: many threads may call it with one client. */
 int multi_hop_run(dsp_client *client, const multi_hop_input *in, multi_hop_output *out, dsp_error *err);
 
@@ -71,9 +73,10 @@ void multi_hop_output_free(multi_hop_output *out);
  * (<= 0: 8), all on the calling thread's event loop (dsp_loop_run_each);
  * the client bounds the requests in flight. out[i] gets the result of in[i].
  * statuses and errs (arrays of n, each may be NULL) report every item; a
- * failed item's output is left empty. Returns 0 when all succeeded, else
- * the status of the first failed item. Free each out[i] with
- * multi_hop_output_free. */
+ * failed item's output is left empty. errs are outputs, overwritten: they
+ * need no initializing; dsp_error_clear each once read. Returns 0 when all
+ * succeeded, else the status of the first failed item. Free each out[i]
+ * with multi_hop_output_free. */
 int multi_hop_run_batch(dsp_client *client, const multi_hop_input *in, size_t n, multi_hop_output *out,
     int *statuses, dsp_error *errs, int max_threads);
 
