@@ -60,9 +60,10 @@ char *dsp_remote_cache_get(dsp_remote_cache *r, const char *key);
  * are skipped. */
 void dsp_remote_cache_put_many(dsp_remote_cache *r, const char *const *keys, const char *const *values, size_t n);
 
-/* For tests: the clock the late bucket drains by (milliseconds, any
- * origin; the default is CLOCK_MONOTONIC), so a test can let hours pass.
- * Each command's own time is still measured on the real clock. */
+/* For tests: the clock (milliseconds, any origin; the default is
+ * CLOCK_MONOTONIC) that times each command's lateness and drains the late
+ * bucket, so a test can make a server late, and let hours pass, without
+ * waiting. Deadlines stay on the real clock. Set it before any lookup. */
 typedef long (*dsp_remote_clock_fn)(void *ctx);
 void dsp_remote_cache_set_clock(dsp_remote_cache *r, dsp_remote_clock_fn now_ms, void *ctx);
 

@@ -43,7 +43,13 @@ typedef enum {
     R_HUGE,       /* GETRANGE: a 2 GB bulk string, sent as fast as it goes */
     R_GARBAGE,    /* every command: an HTTP reply, not RESP */
     R_SLOW,       /* GETRANGE: a miss, answered 700 ms late (within DSP_REMOTE_COMMAND_MS) */
+    R_SLOW_CLOCK, /* GETRANGE: a miss, answered at once, 700 ms later on the test's clock */
 } redis_mode;
+
+/* The test's clock for the remote (dsp_remote_cache_set_clock), in ms:
+ * R_SLOW_CLOCK moves it on as a slow server would, the test lets hours
+ * pass, and nobody waits. */
+static atomic_long fake_ms;
 
 static struct {
     int fd;
@@ -150,6 +156,10 @@ static bool answer(int fd, const char **a, const size_t *l, int n)
                 usleep(100 * 1000);
             }
             return send_str(fd, "\r\n");
+        }
+        if (mode == R_SLOW_CLOCK) {
+            atomic_fetch_add(&fake_ms, 700);
+            return send_bulk(fd, "", 0);
         }
         if (mode == R_SLOW) {
             for (int i = 0; i < 14 && !atomic_load(&R.stopping); i++)
@@ -384,43 +394,47 @@ static void slow_server_is_dropped_within_the_budget(void **state)
     dsp_remote_cache_close(r);
 }
 
-/* The test's clock for the late bucket: hours pass when the test says. */
-static long fake_ms;
 static long fake_clock(void *ctx)
 {
     (void)ctx;
-    return fake_ms;
+    return atomic_load(&fake_ms);
 }
 
 /* Late time drains with time: a long-running program keeps its shared
  * cache through two spikes, each within the budget, an hour apart (summed
  * over the run they overflow it, which dropped the cache for good), and a
- * server late again and again right after is still dropped. */
+ * server late again and again right after is still dropped. Lateness and
+ * the hour are on the test's clock: exact, and no lookup waits. */
 static void slow_spikes_far_apart_keep_the_shared_cache(void **state)
 {
     (void)state;
-    atomic_store(&R.mode, R_SLOW);
+    atomic_store(&R.mode, R_SLOW_CLOCK);
     warnings w = {0};
     dsp_remote_cache *r = remote(url, &w);
-    fake_ms = 1000;
+    atomic_store(&fake_ms, 1000);
     dsp_remote_cache_set_clock(r, fake_clock, NULL);
-    /* Each lookup is about 500 ms late (700 ms against 200): four are
-     * about 2 s, under the 3 s budget even with some scheduling delay. */
+    /* Each lookup is 500 ms late (700 ms against 200): four are 2 s,
+     * under the 3 s budget. */
     for (int i = 0; i < 4; i++)
         assert_null(dsp_remote_cache_get(r, k1));
     assert_int_equal(w.n, 0);
-    fake_ms += 60L * 60 * 1000;
+    atomic_fetch_add(&fake_ms, 60L * 60 * 1000);
     for (int i = 0; i < 4; i++)
         assert_null(dsp_remote_cache_get(r, k2));
     if (w.n)
         fail_msg("a second spike an hour after the first dropped the shared cache: %s", w.last);
-    /* No time passes: the bucket holds about 2 s, three more lookups
-     * overflow it. */
+    /* No time passes but the lookups' own (each drains 7 ms): the bucket
+     * holds 2 s less 28 ms, and three more lookups overflow it. */
     for (int i = 0; i < 3; i++)
         assert_null(dsp_remote_cache_get(r, k1));
     assert_int_equal(w.n, 1);
     if (!strstr(w.last, "too slow"))
         fail_msg("the warning does not say too slow: %s", w.last);
+    /* Down for the rest of the run: the next lookup asks nothing. */
+    long asked = atomic_load(&fake_ms);
+    assert_null(dsp_remote_cache_get(r, k1));
+    assert_int_equal(atomic_load(&fake_ms), asked);
+    assert_int_equal(w.n, 1);
     dsp_remote_cache_close(r);
 }
 
