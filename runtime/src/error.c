@@ -39,6 +39,13 @@ dsp_status dsp_error_set(dsp_error *err, dsp_status status, const char *fmt, ...
     for (size_t at = dsp_text_invalid_at(err->message, len); at < len;
          at += 1 + dsp_text_invalid_at(err->message + at + 1, len - at - 1))
         err->message[at] = '?';
+    /* It also quotes what a server sent (an HTTP error's message, a reply
+     * that did not parse), printed on a terminal: a hostile server's escape
+     * sequences (ESC [ ..., OSC titles, a CR overwriting the line) become
+     * '?' too. Tabs and newlines stay: they move no cursor back. */
+    for (char *c = err->message; *c; c++)
+        if (((unsigned char)*c < 0x20 && *c != '\n' && *c != '\t') || *c == 0x7f)
+            *c = '?';
     return status;
 }
 

@@ -116,6 +116,17 @@ check "each failure is listed with its error" \
 check "failures score 0: the score drops" \
     awk -v a="$(json_key "$tmp/fault.json" score)" -v b="$score" 'BEGIN { exit !(a < b) }'
 
+# A hostile server's error message holds terminal escape sequences (clear
+# the screen, retitle the terminal, a CR to overwrite the line): the error
+# dspcc prints quotes it with each control byte as '?'.
+start_server --fail-rate 1 --fail-kinds escape
+url="http://127.0.0.1:$port/v1"
+"$dspcc" eval "$prog" --data dev --limit 3 --retries 0 --base-url "$url" --no-cache >"$tmp/esc.out" 2>"$tmp/esc.err"
+check "an error message with escape sequences: the run fails, quoting it" \
+    grep -qF 'server_error: ?[2J?]0;dsp-refserver??injected by dsp-refserver --fail-kinds escape' "$tmp/esc.err"
+check "no control byte but newlines reaches the terminal" \
+    sh -c "! LC_ALL=C grep -q \"\$(printf '[\\001-\\010\\013-\\037\\177]')\" '$tmp/esc.err' '$tmp/esc.out'"
+
 # Usage errors.
 "$dspcc" eval "$prog" >/dev/null 2>&1
 check "eval without --data is a usage error (2)" test $? -eq 2

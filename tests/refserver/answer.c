@@ -194,18 +194,20 @@ void rs_answer_chat_ft(rs_arena *a, const rs_options *o, rs_ft_store *ft, rs_api
     if (o->jitter_ms)
         out->delay_ms += (unsigned)(rs_mix(o->seed ^ request_no ^ 0x7177e5) % (o->jitter_ms + 1u));
 
-    if (fault == RS_FAULT_429 || fault == RS_FAULT_500 || fault == RS_FAULT_503) {
+    if (fault == RS_FAULT_429 || fault == RS_FAULT_500 || fault == RS_FAULT_503 || fault == RS_FAULT_ESCAPE) {
         static const char *const msgs[] = {
             "Rate limit reached (injected by dsp-refserver --fail-kinds 429). Please try again later.",
             "The server had an error while processing your request (injected by dsp-refserver --fail-kinds 500).",
             "The server is overloaded or not ready yet (injected by dsp-refserver --fail-kinds 503).",
+            /* Clear the screen, retitle the terminal, overwrite the line. */
+            "\x1b[2J\x1b]0;dsp-refserver\x07\rinjected by dsp-refserver --fail-kinds escape",
         };
-        static const char *const codes[] = {"rate_limit_exceeded", NULL, "service_unavailable"};
-        int k = fault == RS_FAULT_429 ? 0 : fault == RS_FAULT_500 ? 1 : 2;
+        static const char *const codes[] = {"rate_limit_exceeded", NULL, "service_unavailable", NULL};
+        int k = fault == RS_FAULT_429 ? 0 : fault == RS_FAULT_500 ? 1 : fault == RS_FAULT_503 ? 2 : 3;
         unsigned delay = out->delay_ms;
         const char *model = out->model, *prompt = out->prompt;
         size_t nm = out->n_messages;
-        rs_answer_error(a, api, fault == RS_FAULT_429 ? 429 : fault == RS_FAULT_500 ? 500 : 503,
+        rs_answer_error(a, api, fault == RS_FAULT_429 ? 429 : fault == RS_FAULT_503 ? 503 : 500,
                         msgs[k], codes[k], out);
         out->fault = fault;
         out->delay_ms = delay;

@@ -9,7 +9,7 @@
 
 static const char *const k_fault_names[RS_FAULT_COUNT] = {
     "none", "429", "500", "503", "hang", "truncate", "badjson", "missing-field", "wrong-type", "oversize",
-    "oversize-chunked",
+    "oversize-chunked", "escape",
 };
 
 const char *rs_fault_name(rs_fault f)
@@ -38,7 +38,8 @@ static void usage(FILE *out)
         "  --fail-kinds LIST     comma list among 429,500,503,hang,truncate,badjson,\n"
         "                        missing-field,wrong-type (default: these), and\n"
         "                        oversize,oversize-chunked (a huge 200 reply, with and\n"
-        "                        without Content-Length; only when named)\n"
+        "                        without Content-Length; only when named), escape (a\n"
+        "                        500 whose message holds terminal escapes; when named)\n"
         "  --oversize-bytes N    the size of an oversize reply (default 100000000)\n"
         "  --hang-ms N           how long a hang holds the connection (default 10000)\n"
         "  --retry-after-ms N    the wait a 429 asks for (default 1000)\n"
@@ -222,7 +223,7 @@ int rs_options_parse(int argc, char **argv, rs_options *o)
             if (!parse_kinds(optarg, o))
                 return bad("--fail-kinds", optarg,
                            "a comma list among 429,500,503,hang,truncate,badjson,missing-field,wrong-type,"
-                           "oversize,oversize-chunked");
+                           "oversize,oversize-chunked,escape");
             break;
         case O_HANG:
             if (!parse_uint(optarg, 600000, &v))

@@ -20,6 +20,9 @@ typedef enum rs_fault {
      * bytes, announced by Content-Length or sent chunked without one. */
     RS_FAULT_OVERSIZE,
     RS_FAULT_OVERSIZE_CHUNKED,
+    /* Only when named: a 500 whose error message carries terminal escape
+     * sequences (a hostile server's), which clients must not print raw. */
+    RS_FAULT_ESCAPE,
     RS_FAULT_COUNT
 } rs_fault;
 

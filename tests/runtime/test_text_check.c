@@ -163,6 +163,19 @@ static void test_error_messages_are_utf8(void **state)
     dsp_error_clear(&err);
 }
 
+/* A message quoting a hostile server (an HTTP error's message, a reply
+ * that did not parse) is printed on a terminal: its escape sequences, CRs
+ * and other control bytes become '?', tabs and newlines stay. */
+static void test_error_messages_hold_no_escapes(void **state)
+{
+    (void)state;
+    dsp_error err = {0};
+    dsp_error_set(&err, DSP_ERR_HTTP, "HTTP 500: %s",
+                  "\x1b[2J\x1b]0;owned\x07ok\rfake line\x7f\tend\nnext\x01");
+    assert_string_equal(err.message, "HTTP 500: ?[2J?]0;owned?ok?fake line?\tend\nnext?");
+    dsp_error_clear(&err);
+}
+
 /* The one-pass check of a reply body says "plain" exactly when neither
  * dsp_json_nul_at nor dsp_text_invalid_at finds anything: on the cases
  * that tell the escapes apart, placed at every offset of the 16-byte
@@ -222,6 +235,7 @@ int main(void)
         cmocka_unit_test(test_adapters_refuse_nul),
         cmocka_unit_test(test_inputs_refused_at_render),
         cmocka_unit_test(test_error_messages_are_utf8),
+        cmocka_unit_test(test_error_messages_hold_no_escapes),
         cmocka_unit_test(test_one_pass_agrees),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
