@@ -1209,6 +1209,7 @@ dsp_status dsp_lm_batch_import(dsp_lm_batch *b, const char *what, const char *te
     rep->failed = o.failed;
     rep->missing = kept;
     snprintf(rep->first_failure, sizeof rep->first_failure, "%s", o.first_failure);
+    printable(rep->first_failure); /* it quotes the file, printed on a terminal */
     return DSP_OK;
 }
 

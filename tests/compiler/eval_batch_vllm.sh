@@ -150,6 +150,16 @@ check "the report counts them and quotes vLLM's message" \
     grep -q "15 replies kept for the 20 requests the cache lacks, 5 answered with an error .*the first: .*context length is 2048 tokens" "$tmp/fimp.err"
 check "and counts the line for another request, unused" grep -q "1 of its 21 lines are for requests this run does not make" "$tmp/fimp.err"
 
+# A hostile file: every line an error whose message holds terminal escape
+# sequences. The report quotes the first with its control bytes as '?'.
+jq -c '{id: "vllm-e", custom_id: .custom_id, response: {status_code: 400, body: null},
+        error: "\u001b]0;pwned\u0007\u001b[2J\rbad request"}' "$tmp/f_in.jsonl" >"$tmp/esc_out.jsonl"
+ev escimp $tickets esc-cache --batch-import "$tmp/esc_out.jsonl" --batch-export "$tmp/esc_in.jsonl"
+check "an error line with escape sequences is quoted with them as '?'" \
+    grep -qF 'the first: HTTP 400: ?]0;pwned??[2J?bad request' "$tmp/escimp.err"
+check "no control byte but newlines reaches the terminal" \
+    sh -c "! LC_ALL=C grep -q \"\$(printf '[\\001-\\010\\013-\\037\\177]')\" '$tmp/escimp.err'"
+
 printf '{"id":"vllm-1","custom_id":"x"}\nnot json\n' >"$tmp/bad.jsonl"
 ev bad $tickets bad-cache --batch-import "$tmp/bad.jsonl"
 check "a damaged file is an error naming its line" sh -c "test $? != 0 && grep -q 'bad.jsonl:2: not a batch output line' '$tmp/bad.err'"
