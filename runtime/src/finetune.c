@@ -239,6 +239,22 @@ static char *dup_string(const cJSON *obj, const char *name)
     return cJSON_IsString(v) ? strdup(v->valuestring) : NULL;
 }
 
+/* Whether s may stand for a job id, status or model name: it goes into
+ * URLs (the job's), the state file, the generated C and the terminal, so
+ * a hostile server's '/', quotes, control bytes or megabytes are refused.
+ * OpenAI's are letters, digits and - _ . : ("ft:gpt-4o-mini:org:x:abc"). */
+static bool plain_name(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '-' ||
+              ch == '_' || ch == '.' || ch == ':'))
+            return false;
+    }
+    return n > 0 && n <= 256;
+}
+
 /* Fills job from OpenAI's fine_tuning.job object. */
 static dsp_status parse_job(const ft_call *k, const cJSON *root, dsp_finetune_job *job, dsp_error *err)
 {
@@ -254,6 +270,16 @@ static dsp_status parse_job(const ft_call *k, const cJSON *root, dsp_finetune_jo
         cJSON_free(raw);
         return st;
     }
+    const cJSON *ftm = cJSON_GetObjectItemCaseSensitive(root, "fine_tuned_model");
+    const char *bad = !plain_name(id->valuestring)        ? "id"
+                      : !plain_name(status->valuestring)  ? "status"
+                      : cJSON_IsString(ftm) && !plain_name(ftm->valuestring) ? "fine_tuned_model"
+                                                          : NULL;
+    if (bad)
+        return dsp_error_set(err, DSP_ERR_PROTOCOL,
+                             "%s: the fine-tuning job reply's \"%s\" is not a name of letters, digits and - _ . : "
+                             "(at most 256), so it is not used",
+                             k->model_spec, bad);
     job->id = strdup(id->valuestring);
     job->status = strdup(status->valuestring);
     job->model = dup_string(root, "model");

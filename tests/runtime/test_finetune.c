@@ -145,6 +145,11 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
         return respond(conn, 503, "{\"error\":{\"message\":\"The engine is currently overloaded\",\"type\":\"server_error\"}}");
     if (strcmp(scen, "notjson") == 0)
         return respond(conn, 200, "[1,2]");
+    /* A hostile server: a model name that would retitle the terminal, an
+     * id that climbs out of the job's URL. */
+    if (strcmp(scen, "hostile") == 0)
+        return strstr(path, "ftjob-esc") ? respond_job(conn, "ftjob-esc", "succeeded", "ft:x\\u001b]0;pwned\\u0007", NULL, 5)
+                                         : respond_job(conn, "../../files/file-abc", "running", NULL, NULL, -1);
     /* Job creates whose reply is lost: "lost" started the job before its
      * 500, "lostnone" did not; "nolist" cannot list jobs either; "busy" is
      * rate limited once (refused before any work). */
@@ -553,6 +558,25 @@ static void test_a_reply_that_is_no_object_is_a_protocol_error(void **state)
     dsp_client_free(c);
 }
 
+/* A job reply whose model name holds escape sequences, or whose id is a
+ * path, is a protocol error naming the field: neither reaches the state,
+ * a URL, the generated C or the terminal. */
+static void test_hostile_job_names_are_refused(void **state)
+{
+    (void)state;
+    dsp_client *c = client();
+    dsp_lm_config lm = lm_for("hostile");
+    dsp_finetune_job job;
+    dsp_error err = {0};
+    assert_int_equal(dsp_finetune_get(c, &lm, "ftjob-esc", &job, &err), DSP_ERR_PROTOCOL);
+    assert_non_null(strstr(err.message, "\"fine_tuned_model\" is not a name of letters, digits"));
+    assert_null(strchr(err.message, '\x1b'));
+    assert_int_equal(dsp_finetune_get(c, &lm, "ftjob-path", &job, &err), DSP_ERR_PROTOCOL);
+    assert_non_null(strstr(err.message, "\"id\" is not a name"));
+    dsp_error_clear(&err);
+    dsp_client_free(c);
+}
+
 static void test_cancel_posts_to_the_job(void **state)
 {
     (void)state;
@@ -912,6 +936,7 @@ int main(void)
         cmocka_unit_test_setup(test_transient_failures_are_retried, before),
         cmocka_unit_test_setup(test_an_unresolvable_host_is_not_retried, before),
         cmocka_unit_test_setup(test_a_reply_that_is_no_object_is_a_protocol_error, before),
+        cmocka_unit_test_setup(test_hostile_job_names_are_refused, before),
         cmocka_unit_test_setup(test_cancel_posts_to_the_job, before),
         cmocka_unit_test_setup(test_wait_polls_until_succeeded, before),
         cmocka_unit_test_setup(test_wait_gives_up_after_its_timeout, before),
